@@ -1,0 +1,65 @@
+/**
+ * The boot log `$HERMES_HOME/logs/container-boot.log`: one upstream-format line per profile per
+ * boot, rotated to `.1` at `bootLogMaxBytes`. Never written through a symlink; a log that cannot be
+ * written is a warning, never a failure.
+ */
+import fs from 'node:fs';
+import type { ProfileDecision } from '../model.js';
+import { escapeLine } from '../escape.js';
+import { type Dir, type Owner, FsError, closeDir, describeErrno, lstatAt, mkdirAt, openAppendAt, openDirIfExists, renameAt } from '../safe-fs.js';
+
+const LOG_NAME = 'container-boot.log';
+
+/** Upstream's `time.strftime("%Y-%m-%dT%H:%M:%S%z")` in local time, e.g. `2026-09-21T10:00:00+0000`. */
+export function formatBootTimestamp(date: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+  );
+}
+
+/** One boot-log line per decision, in reconcile order (upstream V2 format, V3 with the fold). */
+export function formatBootLogLines(timestamp: string, decisions: readonly ProfileDecision[]): string {
+  return decisions
+    .map((d) => {
+      const fold = d.foldedIntoRoot === undefined ? '' : ` folded_into_root=${d.foldedIntoRoot ? 'True' : 'False'}`;
+      const prior = d.priorState === null ? 'None' : d.priorState;
+      return escapeLine(`${timestamp} profile=${d.profile} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}`) + '\n';
+    })
+    .join('');
+}
+
+/** Appends the lines, rotating first when the log reached `maxBytes`. Returns warnings. */
+export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: Owner | undefined): string[] {
+  const warnings: string[] = [];
+  let logs: Dir | undefined;
+  try {
+    logs = openDirIfExists(home, 'logs') ?? mkdirAt(home, 'logs', 0o755, owner);
+    const existing = lstatAt(logs, LOG_NAME);
+    if (existing !== undefined && existing.isFile() && existing.size >= maxBytes) {
+      try {
+        renameAt(logs, LOG_NAME, logs, `${LOG_NAME}.1`);
+      } catch (err) {
+        warnings.push(`could not rotate ${logs.path}/${LOG_NAME}: ${describeErrno(err)}`);
+      }
+    }
+    const { fd } = openAppendAt(logs, LOG_NAME, 0o644, owner);
+    try {
+      fs.writeSync(fd, text);
+    } catch (err) {
+      throw new FsError('append', `${logs.path}/${LOG_NAME}`, err);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    warnings.push(`could not write the boot log: ${describeErrno(err)}`);
+  } finally {
+    closeDir(logs);
+  }
+  return warnings;
+}

@@ -1,0 +1,46 @@
+/**
+ * Talks to a live s6 by writing single command bytes to its control FIFOs, exactly what
+ * `s6-svscanctl`/`s6-svc` do (s6-facts §3.8), without spawning a process per command. Every open
+ * is O_WRONLY|O_NONBLOCK|O_NOFOLLOW: a FIFO nobody reads fails with ENXIO instead of blocking.
+ */
+import fs from 'node:fs';
+import { type Dir, FsError, closeDir, openDirAt, pathAt } from '../safe-fs.js';
+
+/** Sends one command byte to `<dir>/<sub>/control`; throws FsError when nobody listens. */
+export function sendControl(dir: Dir, sub: 'supervise' | '.s6-svscan', command: string): void {
+  const control = openDirAt(dir, sub);
+  try {
+    let fd: number;
+    try {
+      fd = fs.openSync(pathAt(control, 'control'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw new FsError(`send '${command}' to`, `${control.path}/control`, err);
+    }
+    try {
+      if (!fs.fstatSync(fd).isFIFO()) throw new FsError(`send '${command}' to`, `${control.path}/control`, new Error('not a FIFO'));
+      fs.writeSync(fd, command);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    closeDir(control);
+  }
+}
+
+/** `s6-svscanctl -a`: rescan, picking up new slots. */
+export function svscanRescan(scandir: Dir): void {
+  sendControl(scandir, '.s6-svscan', 'a');
+}
+
+/** `s6-svscanctl -an`: rescan and stop supervisors whose directory vanished. */
+export function svscanReap(scandir: Dir): void {
+  sendControl(scandir, '.s6-svscan', 'an');
+}
+
+/** `s6-svc -u|-d|-r` on a supervised slot. */
+export function svc(slot: Dir, command: 'u' | 'd' | 'r'): void {
+  sendControl(slot, 'supervise', command);
+}
+
+/** Closes a slot handle opened for control; re-exported for callers' finally blocks. */
+export { closeDir };

@@ -1,0 +1,168 @@
+/**
+ * create: every new slot is built whole inside a private staging directory of ours
+ * (`<scandir>/.reconcile-gateways.staging/`, root-owned 0700, a dot name s6-svscan ignores), its
+ * FIFOs made by one batched mkfifo, then published with one rename(2) each. s6-svscan never sees a
+ * half-built slot, and the short staging names always fit in 255 bytes.
+ */
+import fs from 'node:fs';
+import type { CreateOp, OperationResult, ServiceSpec, Settings } from '../model.js';
+import {
+  type Dir,
+  type Owner,
+  FsError,
+  closeDir,
+  describeErrno,
+  lchownAt,
+  lstatAt,
+  mkdirAt,
+  openDirAt,
+  pathAt,
+  removeTreeAt,
+  renameAt,
+  touchAt,
+  writeFileAt,
+} from '../safe-fs.js';
+import { makeFifos } from './fifo.js';
+
+/** Name of our staging parent inside the scandir. */
+export const STAGING_DIR = '.reconcile-gateways.staging';
+
+/** How the supervise skeleton is owned; undefined when not running as root (no chown possible). */
+export interface SkeletonOwnership {
+  readonly owner?: Owner;
+  /** Mode of `supervise/`: 0755 for upstream's user-owned skeleton, 0750 for the root-owned one. */
+  readonly superviseMode: number;
+}
+
+/** Skeleton ownership for the configured model (issue 4: `superviseOwner`). */
+export function skeletonOwnership(settings: Pick<Settings, 'uid' | 'gid' | 'superviseOwner'>, isRoot: boolean): SkeletonOwnership {
+  if (settings.superviseOwner === 'root') {
+    return { superviseMode: 0o750, ...(isRoot ? { owner: { uid: 0, gid: settings.gid } } : {}) };
+  }
+  return { superviseMode: 0o755, ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}) };
+}
+
+/** Removes our staging leftovers from a killed run (we hold the lock, so nobody else uses them). */
+export function clearStaging(scandir: Dir): void {
+  removeTreeAt(scandir, STAGING_DIR);
+}
+
+interface Staged {
+  readonly op: CreateOp;
+  readonly name: string;
+  error?: string;
+}
+
+/** Applies every create of a plan; one slot's failure never stops the others. */
+export function applyCreates(scandir: Dir, ops: readonly CreateOp[], skeleton: SkeletonOwnership): OperationResult[] {
+  if (ops.length === 0) return [];
+  let staging: Dir;
+  try {
+    clearStaging(scandir);
+    staging = mkdirAt(scandir, STAGING_DIR, 0o700);
+  } catch (err) {
+    return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
+  }
+  try {
+    const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
+    const fifos: string[] = [];
+    for (const s of staged) {
+      try {
+        buildSlot(staging, s.name, s.op.spec, skeleton);
+        fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
+      } catch (err) {
+        s.error = describeErrno(err);
+      }
+    }
+    const mkfifoErrors = makeFifos(staging, fifos);
+    return staged.map((s) => publish(scandir, staging, s, skeleton, mkfifoErrors));
+  } finally {
+    try {
+      removeTreeAt(scandir, STAGING_DIR);
+    } catch {
+      // Whatever is left is removed by the next run; every result above is already accurate.
+    }
+    closeDir(staging);
+  }
+}
+
+function publish(scandir: Dir, staging: Dir, s: Staged, skeleton: SkeletonOwnership, mkfifoErrors: string): OperationResult {
+  const fail = (error: string): OperationResult => {
+    try {
+      removeTreeAt(staging, s.name);
+    } catch {
+      // Cleared with the whole staging directory.
+    }
+    return { op: s.op, status: 'failed', error };
+  };
+  if (s.error !== undefined) return fail(s.error);
+  try {
+    fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
+    fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
+    const existing = lstatAt(scandir, s.op.service);
+    if (existing !== undefined) {
+      const what = existing.isSymbolicLink() ? 'a symlink' : existing.isDirectory() ? 'a directory' : 'not a directory';
+      throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(`EEXIST: a foreign entry is in the way (${what}); refusing to replace it`));
+    }
+    renameAt(staging, s.name, scandir, s.op.service);
+    return { op: s.op, status: 'applied' };
+  } catch (err) {
+    return fail(describeErrno(err));
+  }
+}
+
+function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwnership, mkfifoErrors: string): void {
+  const dirs: Dir[] = [];
+  try {
+    let dir = staging;
+    for (const part of path) {
+      dir = openDirAt(dir, part);
+      dirs.push(dir);
+    }
+    const st = lstatAt(dir, 'control');
+    if (st === undefined || !st.isFIFO()) {
+      throw new FsError('mkfifo', `${dir.path}/control`, new Error(mkfifoErrors.trim() || 'FIFO was not created'));
+    }
+    fs.chmodSync(pathAt(dir, 'control'), 0o660);
+    if (skeleton.owner !== undefined) lchownAt(dir, 'control', skeleton.owner);
+  } finally {
+    for (const d of dirs.reverse()) closeDir(d);
+  }
+}
+
+/** Writes one slot (everything but the FIFOs) under `staging/<name>`. */
+function buildSlot(staging: Dir, name: string, spec: ServiceSpec, skeleton: SkeletonOwnership): void {
+  const slot = mkdirAt(staging, name, 0o755);
+  let log: Dir | undefined;
+  try {
+    for (const file of spec.files) {
+      if (file.path.startsWith('log/')) continue;
+      writeFileAt(slot, file.path, file.content, { mode: file.mode, fsync: false });
+    }
+    if (!spec.autostart) touchAt(slot, 'down', 0o644);
+    log = mkdirAt(slot, 'log', 0o755);
+    for (const file of spec.files) {
+      if (file.path.startsWith('log/')) writeFileAt(log, file.path.slice(4), file.content, { mode: file.mode, fsync: false });
+    }
+    seedSkeleton(slot, skeleton);
+    seedSkeleton(log, skeleton);
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+/**
+ * The supervise skeleton upstream pre-seeds (§2.6) so the hermes user can control the service:
+ * s6-supervise keeps existing entries. FIFOs come later from the batched mkfifo.
+ */
+function seedSkeleton(dir: Dir, skeleton: SkeletonOwnership): void {
+  const owner = skeleton.owner;
+  closeDir(mkdirAt(dir, 'event', 0o3730, owner));
+  const supervise = mkdirAt(dir, 'supervise', skeleton.superviseMode, owner);
+  try {
+    closeDir(mkdirAt(supervise, 'event', 0o3730, owner));
+  } finally {
+    closeDir(supervise);
+  }
+}

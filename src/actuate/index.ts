@@ -1,0 +1,78 @@
+/**
+ * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
+ * fails alone: its error is reported, the others still apply. Never branches on `reason`.
+ */
+import type { CreateOp, DownOp, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
+import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
+import { svscanRescan } from './control.js';
+import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
+import { applyMarker } from './marker.js';
+import { applyRemoves, emptyTrash } from './remove.js';
+import { clearRestarts, persistRestarts } from './restarts.js';
+import { applyUpdate } from './update.js';
+
+export { appendBootLog, formatBootTimestamp } from './boot-log.js';
+export { sweepStaleFiles } from './sweep.js';
+export { STAGING_DIR } from './create.js';
+export { TRASH_DIR } from './remove.js';
+
+/** What applying a plan needs to know about the host. */
+export interface ApplyContext {
+  readonly scandir: Dir;
+  readonly settings: Settings;
+  readonly isRoot: boolean;
+  /** Whether an s6-svscan listens on the scandir. */
+  readonly live: boolean;
+  /** Upstream staging leftovers to delete first (boot only). */
+  readonly upstreamLeftovers: readonly string[];
+  /** A restart journal from an earlier pass exists and must be cleared once its restarts are done. */
+  readonly journalPresent: boolean;
+  readonly sleep: (ms: number) => void;
+}
+
+/** Result of applying a plan: one entry per operation, in plan order, plus housekeeping errors. */
+export interface ApplyResult {
+  readonly results: readonly OperationResult[];
+  readonly warnings: readonly string[];
+}
+
+/** Applies every operation of a plan. */
+export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
+  const warnings: string[] = [];
+  const housekeeping = (what: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      warnings.push(`${what}: ${describeErrno(err)}`);
+    }
+  };
+  housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
+  housekeeping('empty trash', () => emptyTrash(ctx.scandir));
+  for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
+
+  const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
+  const ops = plan.operations;
+  const creates = ops.filter((o): o is CreateOp => o.kind === 'create');
+  const updates = ops.filter((o): o is UpdateOp => o.kind === 'update');
+  const removes = ops.filter((o): o is RemoveOp => o.kind === 'remove');
+  const markers = ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down');
+  const results = new Map<object, OperationResult>();
+
+  for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot))) results.set(r.op, r);
+  if (ctx.live && creates.some((op) => results.get(op)?.status === 'applied')) {
+    housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
+  }
+  const restarts = updates.filter((u) => u.restart).map((u) => u.service);
+  if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, restarts));
+  for (const op of updates) results.set(op, applyUpdate(ctx.scandir, op, owner));
+  if ((restarts.length > 0 || ctx.journalPresent) && updates.every((u) => !u.restart || results.get(u)?.status === 'applied')) {
+    housekeeping('clear pending restarts', () => clearRestarts(ctx.scandir));
+  }
+  for (const op of markers) results.set(op, applyMarker(ctx.scandir, op, ctx.live));
+  for (const r of applyRemoves(ctx.scandir, removes, { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep })) results.set(r.op, r);
+
+  return {
+    results: ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
+    warnings,
+  };
+}

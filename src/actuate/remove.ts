@@ -1,0 +1,109 @@
+/**
+ * remove: takes owned slots of deleted profiles out of supervision without disturbing any other
+ * service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must leave the
+ * scandir, then `s6-svscanctl -an` stops the supervisors whose directory vanished.
+ */
+import type { OperationResult, RemoveOp } from '../model.js';
+import { type Dir, closeDir, describeErrno, listDir, mkdirAt, openDirAt, openDirIfExists, removeTreeAt, renameAt } from '../safe-fs.js';
+import { hasFifoReader } from '../observe/s6-status.js';
+import { svscanReap } from './control.js';
+
+/** Where removed slots wait for their supervisors to exit before deletion. */
+export const TRASH_DIR = '.reconcile-gateways.trash';
+
+/** Options of applyRemoves. */
+export interface RemoveOptions {
+  readonly live: boolean;
+  /** Upper bound on waiting for supervisors to exit (a liveness guard, not a timing). */
+  readonly timeoutMs: number;
+  readonly sleep: (ms: number) => void;
+}
+
+/** Applies every remove of a plan: move out, one `-an`, wait for the supervisors, delete. */
+export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: RemoveOptions): OperationResult[] {
+  if (ops.length === 0) return [];
+  let trash: Dir;
+  try {
+    trash = openDirIfExists(scandir, TRASH_DIR) ?? mkdirAt(scandir, TRASH_DIR, 0o700);
+  } catch (err) {
+    return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
+  }
+  try {
+    const moved: RemoveOp[] = [];
+    const results = new Map<RemoveOp, OperationResult>();
+    for (const op of ops) {
+      try {
+        removeTreeAt(trash, op.service);
+        renameAt(scandir, op.service, trash, op.service);
+        moved.push(op);
+      } catch (err) {
+        results.set(op, { op, status: 'failed', error: describeErrno(err) });
+      }
+    }
+    if (options.live && moved.length > 0) {
+      try {
+        svscanReap(scandir);
+      } catch (err) {
+        for (const op of moved) results.set(op, { op, status: 'failed', error: describeErrno(err) });
+      }
+    }
+    for (const op of moved) {
+      if (results.has(op)) continue;
+      results.set(op, finishRemove(trash, op, options));
+    }
+    return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
+  } finally {
+    closeDir(trash);
+  }
+}
+
+function finishRemove(trash: Dir, op: RemoveOp, options: RemoveOptions): OperationResult {
+  try {
+    const deadline = Date.now() + options.timeoutMs;
+    while (isSupervised(trash, op.service)) {
+      if (Date.now() > deadline) {
+        return { op, status: 'failed', error: `supervisor of ${op.service} still running after ${options.timeoutMs} ms; left in ${TRASH_DIR}` };
+      }
+      options.sleep(50);
+    }
+    removeTreeAt(trash, op.service);
+    return { op, status: 'applied' };
+  } catch (err) {
+    return { op, status: 'failed', error: describeErrno(err) };
+  }
+}
+
+/** Whether the slot's or its logger's supervisor still listens. */
+function isSupervised(trash: Dir, service: string): boolean {
+  const slot = openDirAt(trash, service);
+  let log: Dir | undefined;
+  try {
+    log = openDirIfExists(slot, 'log');
+    return hasListener(slot) || (log !== undefined && hasListener(log));
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+function hasListener(service: Dir): boolean {
+  const supervise = openDirIfExists(service, 'supervise');
+  try {
+    return supervise !== undefined && hasFifoReader(supervise, 'control');
+  } finally {
+    closeDir(supervise);
+  }
+}
+
+/** Deletes trash left by an interrupted remove whose supervisors are gone. */
+export function emptyTrash(scandir: Dir): void {
+  const trash = openDirIfExists(scandir, TRASH_DIR);
+  if (trash === undefined) return;
+  try {
+    for (const entry of listDir(trash)) {
+      if (!entry.isDirectory() || !isSupervised(trash, entry.name)) removeTreeAt(trash, entry.name);
+    }
+  } finally {
+    closeDir(trash);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The pending-restart journal: restarts decided by `--restart-changed` are persisted before they
+ * are done and cleared after, so a crash in between loses none (the next pass restarts them).
+ */
+import type { Dir } from '../safe-fs.js';
+import { unlinkAt, writeFileAt } from '../safe-fs.js';
+import { RESTARTS_FILE } from '../observe/restarts.js';
+
+/** Writes the journal atomically (schemas/restarts.schema.json). */
+export function persistRestarts(scandir: Dir, services: readonly string[]): void {
+  const doc = { formatVersion: '1', services: [...services].sort() };
+  writeFileAt(scandir, RESTARTS_FILE, `${JSON.stringify(doc)}\n`, { mode: 0o644, fsync: true });
+}
+
+/** Removes the journal once every restart in it was done. */
+export function clearRestarts(scandir: Dir): void {
+  unlinkAt(scandir, RESTARTS_FILE);
+}

@@ -1,0 +1,46 @@
+/**
+ * update: fixes only the files of a live slot that differ, each replaced atomically (temp file in
+ * the same directory + fsync + rename). A live slot is never removed or rebuilt (s6 would run old
+ * and new side by side), and an existing supervise/ is never touched.
+ */
+import type { OperationResult, UpdateOp } from '../model.js';
+import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs.js';
+import { svc } from './control.js';
+
+/** Applies one update inside the scandir. `owner` is set when running as root. */
+export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirAt(scandir, op.service);
+    for (const change of op.dirs) {
+      if (change.path === '') {
+        fixDir(slot, change.mode, change.fix === 'chown' ? owner : undefined);
+      } else if (change.fix === 'mkdir') {
+        log = mkdirAt(slot, 'log', change.mode, owner);
+      } else {
+        const dir = openDirAt(slot, 'log');
+        try {
+          fixDir(dir, change.mode, change.fix === 'chown' ? owner : undefined);
+        } finally {
+          closeDir(dir);
+        }
+      }
+    }
+    for (const change of op.changes) {
+      const inLog = change.path.startsWith('log/');
+      if (inLog && log === undefined) log = openDirAt(slot, 'log');
+      const dir = inLog && log !== undefined ? log : slot;
+      const name = inLog ? change.path.slice(4) : change.path;
+      if (change.fix === 'chmod') chmodFileAt(dir, name, change.spec.mode);
+      else writeFileAt(dir, name, change.spec.content, { mode: change.spec.mode, fsync: true, ...(owner === undefined ? {} : { owner }) });
+    }
+    if (op.restart) svc(slot, 'r');
+    return { op, status: 'applied' };
+  } catch (err) {
+    return { op, status: 'failed', error: describeErrno(err) };
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}

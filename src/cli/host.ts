@@ -1,0 +1,122 @@
+/**
+ * Host facts resolved before a pass, the way upstream's `main()` does: the container's role (from
+ * its argv), the multiplexing setting, the legacy `gateway run` seed, and hermes' uid/gid.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HomeWrite } from '../model.js';
+import { type Dir, lstatAt, readFileAt } from '../safe-fs.js';
+
+/** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}
+
+/**
+ * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
+ * else the first `/proc/<pid>/cmdline` that does, else empty.
+ */
+export function detectContainerArgv(proc = '/proc'): string[] {
+  const read = (pid: string): string[] | undefined => {
+    try {
+      const raw = fs.readFileSync(path.join(proc, pid, 'cmdline'), 'utf8');
+      return raw.split('\0').filter((a, i, all) => i < all.length - 1 || a !== '');
+    } catch {
+      return undefined;
+    }
+  };
+  const hasWrapper = (argv: string[] | undefined): argv is string[] => argv !== undefined && argv.some((a) => a.includes('main-wrapper.sh'));
+  const first = read('1');
+  if (hasWrapper(first)) return first;
+  let pids: string[] = [];
+  try {
+    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  for (const pid of pids) {
+    const argv = read(pid);
+    if (hasWrapper(argv)) return argv;
+  }
+  return [];
+}
+
+/** Upstream's `_strip_container_argv_prefix` (S44). */
+export function stripContainerArgv(argv: readonly string[]): string[] {
+  let rest = [...argv];
+  const wrapper = rest.findIndex((a) => a.endsWith('main-wrapper.sh'));
+  if (wrapper >= 0) rest = rest.slice(wrapper + 1);
+  else if (rest[0] !== undefined && path.basename(rest[0]) === 'init') rest = rest.slice(1);
+  if (rest[0] !== undefined && rest[0].endsWith('entrypoint-dispatch.sh')) rest = rest.slice(1);
+  if (rest[0] !== undefined && path.basename(rest[0]) === 'hermes') rest = rest.slice(1);
+  return rest;
+}
+
+/** Whether the container runs the dashboard (S45): `gateway run -p dashboard` is not. */
+export function isDashboardArgv(argv: readonly string[]): boolean {
+  return stripContainerArgv(argv)[0] === 'dashboard';
+}
+
+/** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */
+export function wantsLegacySeed(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  const rest = stripContainerArgv(argv);
+  if (rest[0] !== 'gateway' || rest[1] !== 'run') return false;
+  if (rest.includes('--no-supervise')) return false;
+  return !isTruthy(env['HERMES_GATEWAY_NO_SUPERVISE']);
+}
+
+/** The legacy seed of the root state file (§1.2), byte-compatible with Python's json.dumps. */
+export function legacySeedWrite(hermesHome: string, epochSeconds: number): HomeWrite {
+  const content = `{"gateway_state": "running", "desired_state": "running", "timestamp": ${epochSeconds}, "migrated_from": "legacy-container-cmd"}\n`;
+  return { kind: 'seed-root-state', path: `${hermesHome}/gateway_state.json`, content, reason: 'legacy gateway run container without a state file' };
+}
+
+/** Whether the root state file is absent (a symlink or anything else counts as present). */
+export function rootStateAbsent(home: Dir): boolean {
+  return lstatAt(home, 'gateway_state.json') === undefined;
+}
+
+/** Multiplexing: env override, else Hermes' config.yaml, else off. Warnings are returned. */
+export async function resolveMultiplex(home: Dir, env: NodeJS.ProcessEnv): Promise<{ multiplex: boolean; warnings: string[] }> {
+  const override = env['GATEWAY_MULTIPLEX_PROFILES'];
+  if (override !== undefined && override !== '') return { multiplex: isTruthy(override), warnings: [] };
+  const read = readFileAt(home, 'config.yaml', 1024 * 1024);
+  if (read.kind === 'missing') return { multiplex: false, warnings: [] };
+  const file = `${home.path}/config.yaml`;
+  if (read.kind === 'refused') {
+    return { multiplex: false, warnings: [`could not read ${file} (${read.reason}); multiplex_profiles taken as off`] };
+  }
+  try {
+    const { parse } = await import('yaml');
+    const doc: unknown = parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
+    return { multiplex: multiplexFromConfig(doc), warnings: [] };
+  } catch (err) {
+    return { multiplex: false, warnings: [`${file} is not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); multiplex_profiles taken as off`] };
+  }
+}
+
+function multiplexFromConfig(doc: unknown): boolean {
+  const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && isTruthy(v)) || v === 1;
+  if (typeof doc !== 'object' || doc === null) return false;
+  const top = (doc as Record<string, unknown>)['multiplex_profiles'];
+  if (top !== undefined) return truthy(top);
+  const gateway = (doc as Record<string, unknown>)['gateway'];
+  if (typeof gateway === 'object' && gateway !== null) return truthy((gateway as Record<string, unknown>)['multiplex_profiles']);
+  return false;
+}
+
+/** uid/gid of the `hermes` entries in /etc/passwd and /etc/group, when present. */
+export function hermesIds(etc = '/etc'): { uid?: number; gid?: number } {
+  const field = (file: string, index: number): number | undefined => {
+    try {
+      const line = fs.readFileSync(path.join(etc, file), 'utf8').split('\n').find((l) => l.startsWith('hermes:'));
+      const value = line?.split(':')[index];
+      return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const uid = field('passwd', 2);
+  const gid = field('group', 2) ?? field('passwd', 3);
+  return { ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) };
+}

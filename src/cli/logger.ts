@@ -1,0 +1,62 @@
+/**
+ * The one logger: winston, on stderr, text or JSON. It is created lazily on the first record that
+ * passes the level, so a quiet pass never pays for loading winston (start-up matters at boot).
+ */
+import { createRequire } from 'node:module';
+import { escapeLine } from '../escape.js';
+
+/** Log levels, most severe first. */
+export type Level = 'error' | 'warn' | 'info' | 'debug';
+const RANK: Readonly<Record<Level, number>> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** Structured fields attached to a record (`service`, `kind`, `path`…). */
+export type Fields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+/** The logging surface every command uses. */
+export interface Logger {
+  log(level: Level, message: string, fields?: Fields): void;
+  error(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  debug(message: string, fields?: Fields): void;
+}
+
+interface WinstonLike {
+  log(entry: { level: string; message: string; [k: string]: unknown }): void;
+}
+
+/** Creates the logger for `--log-level` and `--log-format`. */
+export function createLogger(level: Level, format: 'text' | 'json'): Logger {
+  let sink: WinstonLike | undefined;
+  const open = (): WinstonLike => {
+    if (sink !== undefined) return sink;
+    const require = createRequire(import.meta.url);
+    const winston = require('winston') as typeof import('winston');
+    const text = winston.format.printf((info) => {
+      const { level: lvl, message, ...rest } = info;
+      const extra = Object.entries(rest)
+        .filter(([k, v]) => typeof k === 'string' && v !== undefined && k !== 'timestamp')
+        .map(([k, v]) => ` ${k}=${escapeLine(String(v))}`)
+        .join('');
+      return `reconcile-gateways: ${lvl}: ${escapeLine(String(message))}${extra}`;
+    });
+    sink = winston.createLogger({
+      level: 'debug',
+      format: format === 'json' ? winston.format.combine(winston.format.timestamp(), winston.format.json()) : text,
+      transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
+    });
+    return sink;
+  };
+  const log = (lvl: Level, message: string, fields: Fields = {}): void => {
+    if (RANK[lvl] > RANK[level] && lvl !== 'warn' && lvl !== 'error') return;
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    open().log({ level: lvl, message, ...clean });
+  };
+  return {
+    log,
+    error: (m, f) => log('error', m, f),
+    warn: (m, f) => log('warn', m, f),
+    info: (m, f) => log('info', m, f),
+    debug: (m, f) => log('debug', m, f),
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * The CLI's commands: argument checks, host facts, the lock, one pass, output and exit codes.
+ * Exit codes are mapped here and nowhere else.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HomeWrite, Settings } from '../model.js';
+import { FatalError, LockHeldError, UsageError } from '../errors.js';
+import { type HeldLock, acquireLock } from '../lock.js';
+import { type PassResult, runPass } from '../reconcile.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { formatBootTimestamp } from '../actuate/boot-log.js';
+import { type Args, USAGE, parseCliArgs } from './args.js';
+import { loadSettings } from './config.js';
+import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateAbsent, wantsLegacySeed } from './host.js';
+import { type Logger, createLogger } from './logger.js';
+import { diffReport, planDocument, textReport, useColour } from './output.js';
+
+/** Where a command writes; injectable so tests and `watch` can reuse commands. */
+export interface Io {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Exit codes (README "Exit codes"). */
+export const EXIT = { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 } as const;
+
+/** The skip line upstream prints in a dashboard container. */
+export const DASHBOARD_SKIP = 'reconcile: skipping (dashboard container \u2014 does not need per-profile gateways)';
+
+/** Runs the CLI and returns the exit code. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  let args: Args | null;
+  try {
+    args = parseCliArgs(argv, io.env);
+  } catch (err) {
+    return reportError(err, jsonRequested(argv), io, createLogger('info', 'text'));
+  }
+  if (args === null) {
+    io.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const logger = createLogger(args.logLevel, args.logFormat);
+  try {
+    if (args.command === 'watch') return await (await import('./watch.js')).runWatch(args, io, logger);
+    if (args.command === 'status') return await (await import('./status.js')).runStatus(args, io, logger);
+    return await runOnce(args, io, logger);
+  } catch (err) {
+    return reportError(err, args.output === 'json', io, logger);
+  }
+}
+
+function jsonRequested(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--output');
+  return argv.includes('--output=json') || (i >= 0 && argv[i + 1] === 'json');
+}
+
+function reportError(err: unknown, json: boolean, io: Io, logger: Logger): number {
+  const [code, exit] =
+    err instanceof UsageError ? (['usage', EXIT.usage] as const)
+    : err instanceof LockHeldError ? (['locked', EXIT.locked] as const)
+    : (['fatal', EXIT.fatal] as const);
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) io.stdout.write(`${JSON.stringify({ formatVersion: '1', error: { code, message, exitCode: exit } })}\n`);
+  logger.error(message);
+  if (!(err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError) && err instanceof Error && err.stack) {
+    logger.debug(err.stack);
+  }
+  return exit;
+}
+
+/** Everything a pass needs that is resolved from the host before the lock. */
+export interface Prepared {
+  readonly settings: Settings;
+  readonly home: Dir;
+  readonly role: 'gateway' | 'none';
+  readonly dashboard: boolean;
+  readonly argv: readonly string[];
+}
+
+/** Resolves the role, settings and HERMES_HOME; throws UsageError/FatalError. */
+export async function prepare(args: Args, io: Io): Promise<Prepared> {
+  const argv = args.containerArgv ?? (args.role === undefined ? detectContainerArgv() : []);
+  const dashboard = args.role === 'dashboard' || (args.role === undefined && isDashboardArgv(argv));
+  const settings = await loadSettings(args.config, hermesIds());
+  const home = openHome(args.hermesHome);
+  void io;
+  return { settings, home, role: args.role === 'none' ? 'none' : 'gateway', dashboard, argv };
+}
+
+function openHome(hermesHome: string): Dir {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(hermesHome);
+  } catch (err) {
+    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory`);
+  try {
+    const dir = openRoot(hermesHome);
+    fs.readdirSync(hermesHome);
+    return dir;
+  } catch (err) {
+    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Opens the scandir, creating it (0755, with parents) unless this is a dry run. */
+export function openScandir(scandir: string, create: boolean): Dir | undefined {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(scandir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory`);
+  if (st === undefined) {
+    if (!create) return undefined;
+    try {
+      fs.mkdirSync(scandir, { recursive: true, mode: 0o755 });
+      fs.chmodSync(scandir, 0o755);
+    } catch (err) {
+      throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  try {
+    return openRoot(scandir);
+  } catch (err) {
+    throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Default lock path. */
+export function lockPath(args: Args): string {
+  return args.lockFile ?? path.join(args.scandir, '.reconcile-gateways.lock');
+}
+
+async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
+  const mode = args.command === 'sync' ? 'sync' : 'boot';
+  const prep = await prepare(args, io);
+  if (prep.dashboard) return printDashboardSkip(args, io, mode);
+  let scandir: Dir | undefined;
+  let lock: HeldLock | undefined;
+  try {
+    scandir = openScandir(args.scandir, !args.diff);
+    if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
+    const { result, multiplex } = await executePass(args, prep, scandir, logger, io);
+    const exitCode = exitCodeOf(result, args.diff);
+    const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
+    await emit(args, io, result, { mode, role: prep.role, multiplex, exitCode, warnings });
+    return exitCode;
+  } finally {
+    lock?.release();
+    closeDir(scandir);
+    closeDir(prep.home);
+  }
+}
+
+/** Runs one pass with host facts resolved and logs what it found. */
+export async function executePass(
+  args: Args,
+  prep: Prepared,
+  scandir: Dir | undefined,
+  logger: Logger,
+  io: Io,
+): Promise<{ result: PassResult; multiplex: boolean }> {
+  const mode = args.command === 'boot' ? 'boot' : 'sync';
+  const mux = await resolveMultiplex(prep.home, io.env);
+  for (const w of mux.warnings) logger.warn(w);
+  const now = new Date();
+  const homeWrites: HomeWrite[] =
+    mode === 'boot' && prep.role === 'gateway' && wantsLegacySeed(prep.argv, io.env) && rootStateAbsent(prep.home)
+      ? [legacySeedWrite(args.hermesHome, Math.floor(now.getTime() / 1000))]
+      : [];
+  const result = runPass({
+    mode,
+    dryRun: args.diff,
+    home: prep.home,
+    scandir,
+    hermesHome: args.hermesHome,
+    settings: prep.settings,
+    prune: args.prune,
+    allowEmpty: args.allowEmpty,
+    restartChanged: args.restartChanged,
+    role: prep.role,
+    multiplex: mux.multiplex,
+    homeWrites,
+    isRoot: process.geteuid?.() === 0,
+    timestamp: formatBootTimestamp(now),
+    sleep: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
+  });
+  for (const n of result.desired.notices) {
+    if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
+  }
+  for (const w of result.warnings) logger.warn(w);
+  for (const r of result.results) {
+    if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
+    else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
+  }
+  return { result, multiplex: mux.multiplex };
+}
+
+/** 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. */
+export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
+  if (dryRun) {
+    const pending = result.plan.operations.length + result.plan.restartPending.length + result.plannedHomeWrites.length;
+    return pending > 0 ? 1 : 0;
+  }
+  const failed = result.results.some((r) => r.status === 'failed') || result.homeWriteResults.some((w) => w.error !== undefined);
+  return failed || result.desired.pruneBlocked !== undefined ? 2 : 0;
+}
+
+async function emit(
+  args: Args,
+  io: Io,
+  result: PassResult,
+  ctx: { mode: 'boot' | 'sync'; role: 'gateway' | 'none'; multiplex: boolean; exitCode: 0 | 1 | 2; warnings: readonly string[] },
+): Promise<void> {
+  const fold = result.desired.notices.filter((n) => n.level === 'info').map((n) => n.message);
+  if (args.output === 'json') {
+    for (const line of fold) io.stderr.write(`${line}\n`);
+    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: args.hermesHome, scandir: args.scandir });
+    io.stdout.write(`${JSON.stringify(doc)}\n`);
+    return;
+  }
+  for (const line of fold) io.stdout.write(`${line}\n`);
+  if (args.diff) {
+    io.stdout.write(await diffReport(result, useColour(io.stdout.isTTY === true, io.env)));
+    return;
+  }
+  io.stdout.write(textReport(result, ctx.exitCode));
+}
+
+function printDashboardSkip(args: Args, io: Io, mode: 'boot' | 'sync'): number {
+  if (args.output === 'json') {
+    io.stdout.write(`${JSON.stringify({ formatVersion: '1', mode, skipped: { role: 'dashboard', message: DASHBOARD_SKIP } })}\n`);
+  } else {
+    io.stdout.write(`${DASHBOARD_SKIP}\n`);
+  }
+  return EXIT.ok;
+}

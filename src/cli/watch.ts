@@ -1,0 +1,13 @@
+/** `watch` command (issue 3). */
+import type { Args } from './args.js';
+import type { Io } from './run.js';
+import type { Logger } from './logger.js';
+import { UsageError } from '../errors.js';
+
+/** Runs `watch`. */
+export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
+  void args;
+  void io;
+  void logger;
+  throw new UsageError('watch is not available in this build yet');
+}

@@ -1,0 +1,241 @@
+/**
+ * Desired state: which slots should exist, with which bytes, and why. Pure and total: everything
+ * it needs (observed profiles, settings, host facts) comes in as arguments; no fs, env or clock.
+ */
+import type {
+  DesiredState,
+  Mode,
+  Notice,
+  ObservedProfile,
+  ObservedState,
+  ProfileDecision,
+  ServiceSpec,
+  Settings,
+} from '../model.js';
+import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
+import { compareBytes, invalidNameReason } from './names.js';
+import { ROOT_PROFILE, renderSlotFiles } from './render.js';
+
+export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from './render.js';
+export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from './names.js';
+
+/** Host facts and options the desired set depends on. */
+export interface DesiredInput {
+  readonly observed: ObservedState;
+  readonly settings: Settings;
+  readonly mode: Mode;
+  /** HERMES_HOME as given, for messages only. */
+  readonly hermesHome: string;
+  /** `none` registers every slot down (#64846). */
+  readonly role: 'gateway' | 'none';
+  readonly multiplex: boolean;
+  readonly allowEmpty: boolean;
+  /** The root state was (or would be) seeded by the legacy `gateway run` migration. */
+  readonly legacySeeded: boolean;
+}
+
+interface Intent {
+  readonly prior: string | null;
+  readonly decision: ProfileDecision;
+}
+
+/** Builds the desired slot set and the per-profile decisions that explain it. */
+export function buildDesired(input: DesiredInput): DesiredState {
+  const { observed, settings, mode } = input;
+  const prefix = settings.servicePrefix;
+  const notices: Notice[] = [];
+  const decisions: ProfileDecision[] = [];
+  const services = new Map<string, ServiceSpec>();
+  const keep = new Set<string>();
+  const gone = new Set<string>();
+  const named: Intent[] = [];
+
+  const root = observed.home.profiles.find((p) => p.isRoot);
+  const candidates = observed.home.profiles
+    .filter((p) => !p.isRoot)
+    .slice()
+    .sort((a, b) => compareBytes(a.name, b.name));
+
+  if (observed.home.shadowedDefault) {
+    notices.push({
+      level: 'warn',
+      message: 'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot',
+      profile: ROOT_PROFILE,
+    });
+  }
+
+  for (const p of candidates) {
+    const intent = decideNamed(p, input, notices);
+    if (intent.decision.action === 'skipped' && intent.decision.reason === 'tombstoned') {
+      gone.add(intent.decision.service);
+    }
+    named.push(intent);
+  }
+
+  const folded =
+    input.multiplex && settings.multiplexPolicy === 'fold'
+      ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
+      : [];
+  const rootIntent = decideRoot(root, input, folded, notices);
+  for (const intent of [rootIntent, ...named]) {
+    const d = intent.decision;
+    decisions.push(d);
+    if (d.action === 'skipped') continue;
+    if (d.action === 'pending') {
+      keep.add(d.service);
+      continue;
+    }
+    services.set(d.service, {
+      service: d.service,
+      profile: d.profile,
+      autostart: d.autostart,
+      files: renderSlotFiles(d.service, d.profile, settings),
+    });
+  }
+  if (folded.length > 0) {
+    notices.push({ level: 'info', message: foldNotice(folded, prefix) });
+  }
+
+  for (const slot of observed.scandir.slots.values()) {
+    if (slot.profile === ROOT_PROFILE || services.has(slot.service) || keep.has(slot.service)) continue;
+    if (isGone(slot.profile, observed)) gone.add(slot.service);
+    else keep.add(slot.service);
+  }
+  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone) : undefined;
+  if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
+
+  return {
+    services,
+    keep,
+    gone,
+    decisions,
+    notices,
+    foldedProfiles: folded,
+    ...(pruneBlocked === undefined ? {} : { pruneBlocked }),
+  };
+}
+
+/** The upstream fold notice (V3), printed when named intents were folded into the root slot. */
+export function foldNotice(folded: readonly string[], prefix: string): string {
+  return (
+    `reconcile: profile gateway(s) ${folded.join(', ')} asked to autostart; one gateway per container ` +
+    `serves every profile, so the ROOT slot (${prefix}${ROOT_PROFILE}) was started instead and multiplexes them.`
+  );
+}
+
+function decideNamed(p: ObservedProfile, input: DesiredInput, notices: Notice[]): Intent {
+  const service = `${input.settings.servicePrefix}${p.name}`;
+  const priorExit = resolvePriorExit(p.lifecycle);
+  const skip = (reason: string): Intent => ({
+    prior: null,
+    decision: { profile: p.name, service, priorState: null, autostart: false, action: 'skipped', reason, priorExit },
+  });
+  const invalid = invalidNameReason(p.name);
+  if (invalid !== undefined) {
+    notices.push({ level: 'warn', message: `profiles/${p.name}: skipped: invalid profile name (${invalid})`, profile: p.name });
+    return skip(`invalid-name: ${invalid}`);
+  }
+  if (p.unusable !== undefined) {
+    notices.push({ level: 'warn', message: `profiles/${p.name}: skipped: ${p.unusable}`, profile: p.name });
+    return skip(`unusable: ${p.unusable}`);
+  }
+  const tomb = input.observed.home.tombstones.get(p.name);
+  if (tomb !== undefined) {
+    if (p.soulMtimeMs === undefined || tomb >= p.soulMtimeMs) return skip('tombstoned');
+    notices.push({
+      level: 'warn',
+      message: `profiles/${p.name}: SOUL.md is newer than its tombstone profiles/.deleted/${p.name}; treating the profile as re-created`,
+      profile: p.name,
+    });
+  }
+  return decideIntent(p, service, input, notices, { named: true, folded: false });
+}
+
+function decideRoot(root: ObservedProfile | undefined, input: DesiredInput, folded: readonly string[], notices: Notice[]): Intent {
+  const service = `${input.settings.servicePrefix}${ROOT_PROFILE}`;
+  const profile: ObservedProfile = root ?? {
+    name: ROOT_PROFILE,
+    isRoot: true,
+    state: { kind: 'missing' },
+    lifecycle: { kind: 'missing' },
+  };
+  return decideIntent(profile, service, input, notices, { named: false, folded: folded.length > 0 });
+}
+
+function decideIntent(
+  p: ObservedProfile,
+  service: string,
+  input: DesiredInput,
+  notices: Notice[],
+  how: { readonly named: boolean; readonly folded: boolean },
+): Intent {
+  const priorExit = resolvePriorExit(p.lifecycle);
+  const seeded = !how.named && input.legacySeeded;
+  const prior = seeded ? 'running' : resolvePriorState(p.state);
+  const statePath = how.named
+    ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json`
+    : `${input.hermesHome}/gateway_state.json`;
+  if (!seeded && p.state.kind === 'unreadable') {
+    notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); treating as no prior state`, profile: p.name });
+  }
+  const slot = input.observed.scandir.slots.get(service);
+  const intentUnknown = !seeded && p.state.kind !== 'parsed';
+  if (input.mode === 'sync' && intentUnknown && slot !== undefined && slot.entry === 'dir') {
+    const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
+    return {
+      prior: null,
+      decision: { profile: p.name, service, priorState: null, autostart: false, action: 'pending', reason: `${why}; slot left as it is`, priorExit },
+    };
+  }
+  const foldedAway = how.named && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
+  let autostart = isAutostart(prior) || how.folded;
+  let reason: string | undefined;
+  if (input.role === 'none') {
+    autostart = false;
+    reason = 'role none: gateways never start here';
+  } else if (how.named && input.multiplex) {
+    autostart = false;
+    reason = foldedAway ? 'folded into the root slot (multiplexing)' : 'multiplexing: named slots stay down';
+  }
+  const decision: ProfileDecision = {
+    profile: p.name,
+    service,
+    priorState: prior,
+    autostart,
+    action: autostart ? 'started' : 'registered',
+    priorExit,
+    ...(reason === undefined ? {} : { reason }),
+    ...(input.multiplex && input.settings.multiplexPolicy === 'fold' ? { foldedIntoRoot: how.named ? foldedAway : how.folded } : {}),
+  };
+  return { prior, decision };
+}
+
+function isGone(profile: string, observed: ObservedState): boolean {
+  if (observed.home.profilesRoot.kind !== 'ok') return false;
+  if (!observed.home.presentDirs.has(profile)) return true;
+  const tomb = observed.home.tombstones.get(profile);
+  if (tomb === undefined) return false;
+  const candidate = observed.home.profiles.find((p) => !p.isRoot && p.name === profile);
+  return candidate?.soulMtimeMs === undefined || tomb >= candidate.soulMtimeMs;
+}
+
+/**
+ * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
+ * Returns why pruning is blocked, or undefined when it may go ahead.
+ */
+function emptySetGuard(input: DesiredInput, gone: ReadonlySet<string>): string | undefined {
+  if (input.allowEmpty) return undefined;
+  const home = input.observed.home;
+  const ownedNamed = [...input.observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
+  if (ownedNamed.length === 0) return undefined;
+  if (home.profilesRoot.kind !== 'ok') {
+    const why = home.profilesRoot.kind === 'missing' ? 'is missing' : `is unreadable (${home.profilesRoot.reason})`;
+    return `${input.hermesHome}/profiles ${why} while ${ownedNamed.length} named slot(s) exist; removing nothing (pass --allow-empty if this is intended)`;
+  }
+  const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
+  const remaining = home.profiles.some((p) => !p.isRoot) || home.presentDirs.size > 0;
+  if (!remaining && vanished.length > 0) {
+    return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
+  }
+  return undefined;
+}

@@ -1,0 +1,91 @@
+/**
+ * Renders the files of a slot byte-for-byte as upstream's `container_boot.py` does, so slots written
+ * by the Hermes CLI and by this tool coexist without churn. Pure: strings in, strings out.
+ */
+import type { FileSpec, Settings } from '../model.js';
+
+/** Slot-relative path of the ownership record that marks a slot as managed by this tool. */
+export const OWNERSHIP_FILE = '.reconcile-gateways.json';
+
+/** The files this tool manages in every slot, in the order they are written. */
+export const MANAGED_FILES = ['type', 'run', 'finish', 'log/run', OWNERSHIP_FILE] as const;
+
+/** Files whose change only takes effect at the next start of the service. */
+export const RUNTIME_FILES: ReadonlySet<string> = new Set(['run', 'finish']);
+
+/** Name of the root profile, whose directory is HERMES_HOME itself. */
+export const ROOT_PROFILE = 'default';
+
+type RenderSettings = Pick<Settings, 'shebang' | 'home' | 'user' | 'gatewayCommand'>;
+
+/** Renders `run`: the root profile gets no `-p` flag (upstream S07). */
+export function renderRun(profile: string, s: RenderSettings): string {
+  const args = profile === ROOT_PROFILE ? 'gateway run --replace' : `-p ${profile} gateway run --replace`;
+  return [
+    s.shebang,
+    '# shellcheck shell=sh',
+    'set -e',
+    `export HOME=${s.home}`,
+    `cd ${s.home}`,
+    'export HERMES_S6_SUPERVISED_CHILD=1',
+    'export HERMES_SUPERVISED_CHILD=1',
+    `[ "$(id -u)" = 0 ] || exec ${s.gatewayCommand} ${args}`,
+    `exec s6-setuidgid ${s.user} ${s.gatewayCommand} ${args}`,
+    '',
+  ].join('\n');
+}
+
+/** Renders `finish`: exits 78 (EX_CONFIG) and 0 are permanent (#51228, #76435). */
+export function renderFinish(s: RenderSettings): string {
+  return [
+    s.shebang,
+    '# shellcheck shell=sh',
+    '# $1 = exit code from the run script.',
+    "# Exit 78 (EX_CONFIG) = fatal config error \u2014 don't restart.",
+    "# Exit 0 (clean stop) = intentional stop \u2014 don't restart.",
+    'if [ "$1" = "78" ]; then',
+    '  exit 125',
+    'fi',
+    'if [ "$1" = "0" ]; then',
+    '  exit 125',
+    'fi',
+    'exit 0',
+    '',
+  ].join('\n');
+}
+
+/** Renders `log/run`; `$HERMES_HOME` is expanded at run time, never baked in. */
+export function renderLogRun(profile: string, s: RenderSettings): string {
+  return [
+    s.shebang,
+    '# shellcheck shell=sh',
+    `: "\${HERMES_HOME:=${s.home}}"`,
+    `log_dir="$HERMES_HOME/logs/gateways/${profile}"`,
+    'if [ "$(id -u)" = 0 ]; then',
+    `  s6-setuidgid ${s.user} mkdir -p "$log_dir"`,
+    `  s6-setuidgid ${s.user} rm -f "$log_dir/lock"`,
+    'else',
+    '  mkdir -p "$log_dir"',
+    '  rm -f "$log_dir/lock"',
+    'fi',
+    '[ "$(id -u)" = 0 ] || exec s6-log 1 n10 s1000000 T "$log_dir"',
+    `exec s6-setuidgid ${s.user} s6-log 1 n10 s1000000 T "$log_dir"`,
+    '',
+  ].join('\n');
+}
+
+/** Renders the ownership record; deterministic so a quiet pass never rewrites it. */
+export function renderOwnership(service: string, profile: string): string {
+  return `${JSON.stringify({ formatVersion: '1', managedBy: 'reconcile-gateways', service, profile })}\n`;
+}
+
+/** All managed files of one slot with their explicit modes. */
+export function renderSlotFiles(service: string, profile: string, s: RenderSettings): FileSpec[] {
+  return [
+    { path: 'type', content: 'longrun\n', mode: 0o644 },
+    { path: 'run', content: renderRun(profile, s), mode: 0o755 },
+    { path: 'finish', content: renderFinish(s), mode: 0o755 },
+    { path: 'log/run', content: renderLogRun(profile, s), mode: 0o755 },
+    { path: OWNERSHIP_FILE, content: renderOwnership(service, profile), mode: 0o644 },
+  ];
+}

@@ -1,0 +1,63 @@
+/**
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock`. Node has no flock,
+ * so flock(1) locks a descriptor we pass it: flock locks belong to the open file description we
+ * share, so the lock stays held by our descriptor after flock(1) exits, and the kernel releases it
+ * when we die — a killed run never blocks the next one. The file is never deleted.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { FatalError, LockHeldError } from './errors.js';
+
+/** A held lock; release by closing (or by exiting). */
+export interface HeldLock {
+  readonly fd: number;
+  readonly path: string;
+  release(): void;
+}
+
+/** Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. */
+export async function acquireLock(path: string, wait: boolean): Promise<HeldLock> {
+  const fd = openLockFile(path);
+  try {
+    const code = await runFlock(fd, wait);
+    if (code === 1 && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
+    if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  let open = true;
+  return {
+    fd,
+    path,
+    release(): void {
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
+    },
+  };
+}
+
+function openLockFile(path: string): number {
+  const C = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, 0o644);
+  } catch (err) {
+    throw new FatalError(`cannot open lock file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new FatalError(`lock file ${path} is not a regular file`);
+  }
+  return fd;
+}
+
+function runFlock(fd: number, wait: boolean): Promise<number> {
+  const args = wait ? ['--exclusive', '3'] : ['--exclusive', '--nonblock', '3'];
+  return new Promise((resolve, reject) => {
+    const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'inherit', fd] });
+    child.on('error', (err) => reject(new FatalError(`cannot run flock(1): ${err.message}`, { cause: err })));
+    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 111 : 128)));
+  });
+}

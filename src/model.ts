@@ -1,0 +1,274 @@
+/**
+ * The domain vocabulary of reconcile-gateways: what observe reads, what desired builds, what diff
+ * plans and what actuate applies. Types only; no behaviour lives here.
+ */
+
+/** Which pass is running: the cont-init one-shot or a live re-sync. */
+export type Mode = 'boot' | 'sync';
+
+/** Tool settings, after defaults were merged with the config file (see schemas/config.schema.json). */
+export interface Settings {
+  readonly user: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+  readonly shebang: string;
+  readonly gatewayCommand: string;
+  readonly s6BinDir: string;
+  readonly servicePrefix: string;
+  readonly bootLogMaxBytes: number;
+  /** Who owns a new slot's supervise skeleton: upstream's hermes user, or root with group access. */
+  readonly superviseOwner: 'user' | 'root';
+  readonly multiplexPolicy: 'gate' | 'fold';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observed state
+// ---------------------------------------------------------------------------------------------
+
+/** What reading one small file without following links produced. Bytes are raw, not parsed. */
+export type FileRead =
+  | { readonly kind: 'missing' }
+  | {
+      readonly kind: 'file';
+      readonly bytes: Uint8Array;
+      readonly mode: number;
+      readonly uid: number;
+      readonly mtimeMs: number;
+    }
+  | { readonly kind: 'refused'; readonly reason: string; readonly code: string };
+
+/** A profile's state file, parsed: only the two fields the reconciler reads are kept. */
+export type StateFile =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  | { readonly kind: 'parsed'; readonly desiredState: unknown; readonly gatewayState: unknown };
+
+/** The lifecycle ledger's phase, or why it is unknown. */
+export type Lifecycle =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  | { readonly kind: 'parsed'; readonly phase: unknown };
+
+/** One candidate profile as found on the volume (the root one included). */
+export interface ObservedProfile {
+  /** Directory entry name; `default` for the root. May be invalid (then it is skipped). */
+  readonly name: string;
+  readonly isRoot: boolean;
+  /** Why the candidate cannot be used even though it looks like a profile, if so. */
+  readonly unusable?: string;
+  readonly state: StateFile;
+  readonly lifecycle: Lifecycle;
+  /** mtime of SOUL.md, for tombstone comparison (named profiles only). */
+  readonly soulMtimeMs?: number;
+}
+
+/** Why the set of named profiles could not be listed, when it could not. */
+export type ProfilesRoot =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string };
+
+/** Everything read from HERMES_HOME. */
+export interface ObservedHome {
+  readonly profilesRoot: ProfilesRoot;
+  /** Root first, then named candidates in byte order of their names. */
+  readonly profiles: readonly ObservedProfile[];
+  /** Names with a `profiles/.deleted/<name>` tombstone, with its mtime. */
+  readonly tombstones: ReadonlyMap<string, number>;
+  /** Names of directories under `profiles/` that exist at all (with or without SOUL.md). */
+  readonly presentDirs: ReadonlySet<string>;
+  /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */
+  readonly shadowedDefault: boolean;
+}
+
+/** Metadata of a directory inside a slot. */
+export type DirRead =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'dir'; readonly mode: number; readonly uid: number }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/** Live s6 view of a supervised service, decoded from `supervise/status`. */
+export interface LiveStatus {
+  readonly supervised: boolean;
+  readonly up: boolean;
+  readonly wantedUp: boolean;
+  readonly pid: number;
+  readonly exitcode: number;
+  readonly signum: number;
+  readonly updownSinceUnix: number;
+  readonly ready: boolean;
+  readonly finishing: boolean;
+}
+
+/** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
+export interface ObservedSlot {
+  readonly service: string;
+  /** Profile name derived from the entry name (prefix stripped). */
+  readonly profile: string;
+  readonly entry: 'dir' | 'symlink' | 'file' | 'other';
+  readonly dir: DirRead;
+  readonly logDir: DirRead;
+  /** Managed files by slot-relative path (`type`, `run`, `finish`, `log/run`, the record). */
+  readonly files: ReadonlyMap<string, FileRead>;
+  readonly hasDownMarker: boolean;
+  readonly owned: boolean;
+  readonly live?: LiveStatus;
+}
+
+/** Everything read from the scandir. */
+export interface ObservedScandir {
+  readonly exists: boolean;
+  /** Slots keyed by service name; only `<prefix><valid name>` entries are listed. */
+  readonly slots: ReadonlyMap<string, ObservedSlot>;
+  /** Whether an s6-svscan listens on `.s6-svscan/control`. */
+  readonly svscanLive: boolean;
+  /** Count of non-dot directories (services) in the scandir, for the 500-service warning. */
+  readonly serviceCount: number;
+  /** Services whose restart was decided but not yet done (persisted by a previous pass). */
+  readonly pendingRestarts: ReadonlySet<string>;
+  /** Upstream's staging leftovers (`.<prefix><name>.tmp`), which boot removes. */
+  readonly upstreamLeftovers: readonly string[];
+}
+
+/** The actual state of the world, as observe returns it. */
+export interface ObservedState {
+  readonly home: ObservedHome;
+  readonly scandir: ObservedScandir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Desired state
+// ---------------------------------------------------------------------------------------------
+
+/** One file of a rendered slot. `path` is slot-relative (`log/run`). */
+export interface FileSpec {
+  readonly path: string;
+  readonly content: string;
+  readonly mode: number;
+}
+
+/** The rendered, wanted contents of one slot. */
+export interface ServiceSpec {
+  readonly service: string;
+  readonly profile: string;
+  readonly autostart: boolean;
+  readonly files: readonly FileSpec[];
+}
+
+/** What the pass decided for one candidate profile (the `profiles` entries of the JSON plan). */
+export interface ProfileDecision {
+  readonly profile: string;
+  readonly service: string;
+  readonly priorState: string | null;
+  readonly autostart: boolean;
+  readonly action: 'started' | 'registered' | 'skipped' | 'pending';
+  readonly reason?: string;
+  readonly priorExit: 'clean' | 'unclean' | 'unknown';
+  readonly foldedIntoRoot?: boolean;
+}
+
+/** A warning the pure core wants reported (the shell logs it). */
+export interface Notice {
+  readonly level: 'warn' | 'info';
+  readonly message: string;
+  readonly profile?: string;
+}
+
+/** The wanted set of slots plus the per-profile decisions that explain it. */
+export interface DesiredState {
+  /** Services by name; a profile skipped or pending has no entry. */
+  readonly services: ReadonlyMap<string, ServiceSpec>;
+  /** Services that must be left exactly as they are (pending: unreadable intent in sync). */
+  readonly keep: ReadonlySet<string>;
+  /** Services whose profiles are positively gone (may be pruned if owned). */
+  readonly gone: ReadonlySet<string>;
+  readonly decisions: readonly ProfileDecision[];
+  readonly notices: readonly Notice[];
+  readonly foldedProfiles: readonly string[];
+  /** Why removing slots is blocked in this pass (the empty-set guard), if it is. */
+  readonly pruneBlocked?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+/** How one file of an existing slot has to change. */
+export interface FileChange {
+  readonly path: string;
+  /** `write` replaces content (temp + rename); `chmod`/`chown` fix metadata in place. */
+  readonly fix: 'write' | 'chmod' | 'chown';
+  readonly spec: FileSpec;
+  /** Previous content as text, when it was readable (for the unified diff). */
+  readonly before?: string;
+}
+
+/** How a directory of an existing slot has to change (`''` is the slot itself). */
+export interface DirChange {
+  readonly path: '' | 'log';
+  readonly fix: 'mkdir' | 'chmod' | 'chown';
+  readonly mode: number;
+}
+
+interface OperationBase {
+  readonly service: string;
+  readonly profile: string;
+  /** For humans only: actuate never branches on it. */
+  readonly reason: string;
+}
+
+/** Build a new slot and publish it with one rename. */
+export interface CreateOp extends OperationBase {
+  readonly kind: 'create';
+  readonly spec: ServiceSpec;
+}
+
+/** Fix individual files of an existing slot in place. */
+export interface UpdateOp extends OperationBase {
+  readonly kind: 'update';
+  readonly dirs: readonly DirChange[];
+  readonly changes: readonly FileChange[];
+  /** Restart the running service afterwards (decided by diff: `--restart-changed`, or pending). */
+  readonly restart: boolean;
+}
+
+/** Remove the `down` marker (and, with a live s6, bring the service up). */
+export interface UpOp extends OperationBase {
+  readonly kind: 'up';
+}
+
+/** Create the `down` marker (and, with a live s6, bring the service down). */
+export interface DownOp extends OperationBase {
+  readonly kind: 'down';
+}
+
+/** Take an owned slot of a deleted profile out of supervision and delete it. */
+export interface RemoveOp extends OperationBase {
+  readonly kind: 'remove';
+}
+
+/** One step of a plan, discriminated on `kind`. */
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp;
+
+/** A write under HERMES_HOME that a pass performs besides slots (legacy seed). */
+export interface HomeWrite {
+  readonly kind: 'seed-root-state';
+  readonly path: string;
+  readonly content: string;
+  readonly reason: string;
+}
+
+/** The ordered list of changes that turns the observed state into the desired one. */
+export interface Plan {
+  readonly operations: readonly Operation[];
+  /** Services with a restart decided and not yet done (pending without `--restart-changed`). */
+  readonly restartPending: readonly string[];
+}
+
+/** Outcome of one applied operation. */
+export interface OperationResult {
+  readonly op: Operation;
+  readonly status: 'applied' | 'failed';
+  readonly error?: string;
+}

@@ -1,0 +1,147 @@
+/**
+ * Reads HERMES_HOME: the root profile, the named candidates under `profiles/`, their state and
+ * lifecycle files, and deletion tombstones. Never follows a symlink; one bad profile becomes a
+ * value with a reason, never an exception.
+ */
+import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot } from '../model.js';
+import { ROOT_PROFILE } from '../desired/render.js';
+import {
+  type Dir,
+  closeDir,
+  describeErrno,
+  describeType,
+  listDirRaw,
+  lstatAt,
+  openDirAt,
+  openDirIfExists,
+  readFileAt,
+} from '../safe-fs.js';
+import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
+
+const TOMBSTONES = '.deleted';
+
+/** Reads every profile under an open HERMES_HOME. */
+export function observeHome(home: Dir): ObservedHome {
+  const root: ObservedProfile = {
+    name: ROOT_PROFILE,
+    isRoot: true,
+    state: parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP)),
+    lifecycle: readLifecycle(home),
+  };
+  const listing = listProfiles(home);
+  return { ...listing, profiles: [root, ...listing.profiles] };
+}
+
+interface Listing {
+  readonly profilesRoot: ProfilesRoot;
+  readonly profiles: readonly ObservedProfile[];
+  readonly tombstones: ReadonlyMap<string, number>;
+  readonly presentDirs: ReadonlySet<string>;
+  readonly shadowedDefault: boolean;
+}
+
+function listProfiles(home: Dir): Listing {
+  const empty = { profiles: [], tombstones: new Map<string, number>(), presentDirs: new Set<string>(), shadowedDefault: false };
+  let dir: Dir;
+  try {
+    const st = lstatAt(home, 'profiles');
+    if (st === undefined) return { ...empty, profilesRoot: { kind: 'missing' } };
+    if (!st.isDirectory()) return { ...empty, profilesRoot: { kind: 'unreadable', reason: `is ${describeType(st)}` } };
+    dir = openDirAt(home, 'profiles');
+  } catch (err) {
+    return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
+  }
+  try {
+    const entries = listDirRaw(dir);
+    const profiles: ObservedProfile[] = [];
+    const presentDirs = new Set<string>();
+    let tombstones = new Map<string, number>();
+    let shadowedDefault = false;
+    for (const entry of entries) {
+      const name = entry.name.toString('utf8');
+      if (name === TOMBSTONES && entry.isDir) {
+        tombstones = readTombstones(dir);
+        continue;
+      }
+      if (entry.isSymlink) {
+        presentDirs.add(name);
+        profiles.push(unusable(name, 'the profile directory is a symlink'));
+        continue;
+      }
+      if (!entry.isDir) continue;
+      presentDirs.add(name);
+      const candidate = observeCandidate(dir, entry.name, name);
+      if (candidate === undefined) continue;
+      if (name === ROOT_PROFILE) {
+        shadowedDefault = true;
+        continue;
+      }
+      profiles.push(candidate);
+    }
+    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, shadowedDefault };
+  } catch (err) {
+    return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
+  } finally {
+    closeDir(dir);
+  }
+}
+
+function unusable(name: string, why: string): ObservedProfile {
+  return { name, isRoot: false, unusable: why, state: { kind: 'missing' }, lifecycle: { kind: 'missing' } };
+}
+
+/** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
+function observeCandidate(profiles: Dir, raw: Buffer, name: string): ObservedProfile | undefined {
+  if (!Buffer.from(name, 'utf8').equals(raw)) {
+    return unusable(name, 'the directory name is not valid UTF-8');
+  }
+  let dir: Dir | undefined;
+  try {
+    dir = openDirAt(profiles, name);
+    const soul = lstatAt(dir, 'SOUL.md');
+    if (soul === undefined) return undefined;
+    if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink');
+    return {
+      name,
+      isRoot: false,
+      soulMtimeMs: soul.mtimeMs,
+      state: parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP)),
+      lifecycle: readLifecycle(dir),
+    };
+  } catch (err) {
+    return unusable(name, describeErrno(err));
+  } finally {
+    closeDir(dir);
+  }
+}
+
+function readLifecycle(profile: Dir): Lifecycle {
+  let state: Dir | undefined;
+  try {
+    state = openDirIfExists(profile, 'state');
+    if (state === undefined) return { kind: 'missing' };
+    return parseLifecycle(readFileAt(state, 'gateway.lifecycle.json', STATE_FILE_CAP));
+  } catch (err) {
+    return { kind: 'unreadable', reason: describeErrno(err) };
+  } finally {
+    closeDir(state);
+  }
+}
+
+function readTombstones(profiles: Dir): Map<string, number> {
+  const out = new Map<string, number>();
+  let dir: Dir | undefined;
+  try {
+    dir = openDirAt(profiles, TOMBSTONES);
+    for (const entry of listDirRaw(dir)) {
+      const name = entry.name.toString('utf8');
+      const st = lstatAt(dir, name);
+      if (st !== undefined) out.set(name, st.mtimeMs);
+    }
+  } catch {
+    // Unreadable tombstones are no evidence of deletion: the profiles are treated as present.
+  } finally {
+    closeDir(dir);
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Turns raw state-file bytes into the parsed values the pure core reads. Raw bytes and parsed
+ * values are different types: nothing downstream sees bytes.
+ */
+import type { FileRead, Lifecycle, StateFile } from '../model.js';
+
+/** Largest state or lifecycle file that is read at all (issue 4: a sane cap). */
+export const STATE_FILE_CAP = 1024 * 1024;
+
+type Parsed = { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly reason: string };
+
+/** Parses a JSON object from bytes: BOM stripped, strict UTF-8, objects only. */
+export function parseJsonObject(bytes: Uint8Array): Parsed {
+  let start = 0;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start));
+  } catch {
+    return { ok: false, reason: 'not valid UTF-8' };
+  }
+  if (text.trim() === '') return { ok: false, reason: 'empty file' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: `not a JSON object (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})` };
+  }
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+/** A gateway_state.json read, parsed into the two fields that matter. */
+export function parseStateFile(read: FileRead): StateFile {
+  if (read.kind === 'missing') return { kind: 'missing' };
+  if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
+  const parsed = parseJsonObject(read.bytes);
+  if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
+  return { kind: 'parsed', desiredState: parsed.value['desired_state'], gatewayState: parsed.value['gateway_state'] };
+}
+
+/** A state/gateway.lifecycle.json read, parsed into its phase. */
+export function parseLifecycle(read: FileRead): Lifecycle {
+  if (read.kind === 'missing') return { kind: 'missing' };
+  if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
+  const parsed = parseJsonObject(read.bytes);
+  if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
+  return { kind: 'parsed', phase: parsed.value['phase'] };
+}

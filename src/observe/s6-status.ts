@@ -1,0 +1,70 @@
+/**
+ * Decodes s6 2.11's 35-byte `supervise/status` (s6-facts §5), so `status` over 1000 services
+ * needs no process per service. Field derivations match `s6-svstat.c`.
+ */
+import fs from 'node:fs';
+import type { LiveStatus } from '../model.js';
+import { type Dir, closeDir, errnoCode, openDirIfExists, pathAt, readFileAt } from '../safe-fs.js';
+
+const STATUS_SIZE = 35;
+/** skalibs writes real TAI: label = 2^62 + unix + 37 for any date since 2017 (s6-facts §5). */
+const TAI_OFFSET = (1n << 62n) + 37n;
+
+/** Decodes a status buffer; undefined when it is not 35 bytes. */
+export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus | undefined {
+  if (buf.length !== STATUS_SIZE) return undefined;
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const label = view.getBigUint64(0);
+  const nanos = view.getUint32(8);
+  const pid = Number(view.getBigUint64(24));
+  const wstat = view.getUint16(32);
+  const flags = buf[34] ?? 0;
+  const finishing = (flags & 2) !== 0;
+  const up = pid !== 0 && !finishing;
+  const signaled = (wstat & 0x7f) !== 0 && (wstat & 0x7f) !== 0x7f;
+  const exited = (wstat & 0x7f) === 0;
+  return {
+    supervised,
+    up,
+    wantedUp: (flags & 4) !== 0,
+    ready: pid !== 0 && (flags & 8) !== 0,
+    finishing,
+    pid: up ? pid : -1,
+    exitcode: up ? -1 : exited ? (wstat >> 8) & 0xff : -1,
+    signum: up ? -1 : signaled ? wstat & 0x7f : -1,
+    updownSinceUnix: Number(label - TAI_OFFSET) + nanos / 1e9,
+  };
+}
+
+/**
+ * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
+ * an O_WRONLY|O_NONBLOCK open fails with ENXIO when nobody listens, and never blocks.
+ */
+export function hasFifoReader(dir: Dir, name: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENXIO' || code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES') return false;
+    return false;
+  }
+  try {
+    return fs.fstatSync(fd).isFIFO();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Live state of a slot (or its logger), or undefined when s6 never supervised it. */
+export function readLiveStatus(slot: Dir): LiveStatus | undefined {
+  const supervise = openDirIfExists(slot, 'supervise');
+  if (supervise === undefined) return undefined;
+  try {
+    const read = readFileAt(supervise, 'status', 64);
+    if (read.kind !== 'file') return undefined;
+    return decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+  } finally {
+    closeDir(supervise);
+  }
+}

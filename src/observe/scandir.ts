@@ -1,0 +1,112 @@
+/**
+ * Reads the scandir: which `<prefix><valid name>` entries exist, their managed files, `down`
+ * markers, ownership records and (with a live s6-svscan) their live status. Everything else in the
+ * scandir is foreign and only counted.
+ */
+import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
+import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
+import { isValidProfileName } from '../desired/names.js';
+import {
+  type Dir,
+  closeDir,
+  describeErrno,
+  listDir,
+  lstatAt,
+  openDirAt,
+  openDirIfExists,
+  readDirMetaAt,
+  readFileAt,
+} from '../safe-fs.js';
+import { parseJsonObject } from './parse.js';
+import { hasFifoReader, readLiveStatus } from './s6-status.js';
+import { readPendingRestarts } from './restarts.js';
+
+/** Largest slot file read for comparison; anything bigger simply differs. */
+const SLOT_FILE_CAP = 64 * 1024;
+
+/** Reads an open scandir (undefined: the scandir does not exist yet). */
+export function observeScandir(scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>): ObservedScandir {
+  if (scandir === undefined) {
+    return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
+  }
+  const svscanLive = isSvscanLive(scandir);
+  const slots = new Map<string, ObservedSlot>();
+  let serviceCount = 0;
+  const upstreamLeftovers: string[] = [];
+  for (const entry of listDir(scandir)) {
+    if (entry.name.startsWith('.')) {
+      if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
+      continue;
+    }
+    if (entry.isDirectory()) serviceCount += 1;
+    if (!entry.name.startsWith(settings.servicePrefix)) continue;
+    const profile = entry.name.slice(settings.servicePrefix.length);
+    if (!isValidProfileName(profile)) continue;
+    const slot = observeSlot(scandir, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
+    if (slot.logDir.kind === 'dir') serviceCount += 1;
+    slots.set(entry.name, slot);
+  }
+  upstreamLeftovers.sort();
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
+}
+
+/** Upstream's staging name `.<prefix><valid name>.tmp` (#54834). */
+function isUpstreamStaging(name: string, prefix: string): boolean {
+  const stem = `.${prefix}`;
+  return name.startsWith(stem) && name.endsWith('.tmp') && isValidProfileName(name.slice(stem.length, -4));
+}
+
+/** Whether an s6-svscan listens on `<scandir>/.s6-svscan/control`. */
+export function isSvscanLive(scandir: Dir): boolean {
+  let control: Dir | undefined;
+  try {
+    control = openDirIfExists(scandir, '.s6-svscan');
+    return control !== undefined && hasFifoReader(control, 'control');
+  } catch {
+    return false;
+  } finally {
+    closeDir(control);
+  }
+}
+
+function observeSlot(scandir: Dir, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
+  const base = { service, profile, entry };
+  const nothing = { dir: { kind: 'missing' as const }, logDir: { kind: 'missing' as const }, files: new Map<string, FileRead>(), hasDownMarker: false, owned: false };
+  if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirAt(scandir, service);
+    const files = new Map<string, FileRead>();
+    for (const path of MANAGED_FILES) {
+      if (!path.startsWith('log/')) files.set(path, readFileAt(slot, path, SLOT_FILE_CAP));
+    }
+    const logDir = readDirMetaAt(slot, 'log');
+    if (logDir.kind === 'dir') {
+      log = openDirAt(slot, 'log');
+      files.set('log/run', readFileAt(log, 'run', SLOT_FILE_CAP));
+    }
+    const live = svscanLive ? readLiveStatus(slot) : undefined;
+    return {
+      ...base,
+      dir: readDirMetaAt(scandir, service),
+      logDir,
+      files,
+      hasDownMarker: lstatAt(slot, 'down') !== undefined,
+      owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
+      ...(live === undefined ? {} : { live }),
+    };
+  } catch (err) {
+    return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+/** A record counts when it parses and names this tool and this service. */
+function isOwnershipRecord(read: FileRead | undefined, service: string): boolean {
+  if (read === undefined || read.kind !== 'file') return false;
+  const parsed = parseJsonObject(read.bytes);
+  return parsed.ok && parsed.value['managedBy'] === 'reconcile-gateways' && parsed.value['service'] === service;
+}

@@ -1,0 +1,398 @@
+/**
+ * No-follow file access for trees an unprivileged user can write (HERMES_HOME, the scandir).
+ *
+ * Every access goes through an open directory descriptor: `/proc/self/fd/<dirfd>/<name>` resolves
+ * the directory through the descriptor, not through a path that could be swapped for a symlink, and
+ * the last component is opened with O_NOFOLLOW (or is an lstat/unlink/rename/mkdir, which never
+ * follow). Nothing is opened without O_NONBLOCK, so a FIFO planted where a file is expected never
+ * blocks. Synchronous on purpose: on tmpfs a direct syscall is several times cheaper than a trip
+ * through libuv's thread pool (see bench/README.md).
+ */
+import fs from 'node:fs';
+import type { DirRead, FileRead } from './model.js';
+
+const C = fs.constants;
+const PROC_FD = fs.existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
+
+/** An open directory: its descriptor and the path to show humans. */
+export interface Dir {
+  readonly fd: number;
+  readonly path: string;
+}
+
+/** A file-system failure with the path it concerns and the errno code. */
+export class FsError extends Error {
+  readonly code: string;
+  readonly path: string;
+  constructor(action: string, path: string, cause: unknown) {
+    const code = errnoCode(cause);
+    super(`${action} ${path}: ${describeErrno(cause)}`, { cause });
+    this.name = 'FsError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/** The errno code of a Node error (`ENOENT`…), or `EUNKNOWN`. */
+export function errnoCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return 'EUNKNOWN';
+}
+
+/** `ENOSPC: no space left on device`, without Node's internal /proc path. */
+export function describeErrno(err: unknown): string {
+  if (err instanceof FsError) return err.message;
+  const message = err instanceof Error ? err.message : String(err);
+  const comma = message.indexOf(', ');
+  return comma > 0 && /^E[A-Z]+:/.test(message) ? message.slice(0, comma) : message;
+}
+
+/** Path of `name` inside `dir`, resolved through the descriptor. `name` must be one component. */
+export function pathAt(dir: Dir, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new Error(`refusing unsafe path component ${JSON.stringify(name)}`);
+  }
+  return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
+}
+
+/** Path of the directory itself, resolved through its descriptor. */
+function selfPath(dir: Dir): string {
+  return PROC_FD === undefined ? dir.path : `${PROC_FD}${dir.fd}`;
+}
+
+/** Opens a trusted root (HERMES_HOME or the scandir as the operator named it). */
+export function openRoot(path: string): Dir {
+  try {
+    return { fd: fs.openSync(path, C.O_RDONLY | C.O_DIRECTORY), path };
+  } catch (err) {
+    throw new FsError('open', path, err);
+  }
+}
+
+/** Opens a subdirectory without following a symlink; throws FsError (ELOOP, ENOTDIR, ENOENT). */
+export function openDirAt(parent: Dir, name: string): Dir {
+  const display = `${parent.path}/${name}`;
+  try {
+    return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+}
+
+/** Like openDirAt, but a missing entry is `undefined` instead of an error. */
+export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
+  try {
+    return openDirAt(parent, name);
+  } catch (err) {
+    if (err instanceof FsError && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Closes a directory descriptor; never throws. */
+export function closeDir(dir: Dir | undefined): void {
+  if (dir === undefined) return;
+  try {
+    fs.closeSync(dir.fd);
+  } catch {
+    // Already closed: nothing to release.
+  }
+}
+
+/** lstat of an entry, or undefined when it does not exist. */
+export function lstatAt(dir: Dir, name: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(pathAt(dir, name));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw new FsError('lstat', `${dir.path}/${name}`, err);
+  }
+}
+
+/** Describes a non-regular file type for messages. */
+export function describeType(st: fs.Stats): string {
+  if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a small regular file without following a symlink or blocking on a FIFO. Anything that is
+ * not a regular file of at most `cap` bytes is `refused` with a reason; nothing throws.
+ */
+export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'refused', reason: 'is a symlink', code };
+    if (code === 'ENXIO') return { kind: 'refused', reason: 'is a socket or device', code };
+    return { kind: 'refused', reason: describeErrno(err), code };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: 'EFTYPE' };
+    if (st.size > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes (${st.size})`, code: 'EFBIG' };
+    const buf = Buffer.allocUnsafe(Math.min(st.size, cap) + 1);
+    let got = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes`, code: 'EFBIG' };
+      if (got === buf.length) break;
+    }
+    return { kind: 'file', bytes: buf.subarray(0, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err), code: errnoCode(err) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Mode and owner of a subdirectory, without following a symlink. */
+export function readDirMetaAt(dir: Dir, name: string): DirRead {
+  try {
+    const st = lstatAt(dir, name);
+    if (st === undefined) return { kind: 'missing' };
+    if (!st.isDirectory()) return { kind: 'refused', reason: `is ${describeType(st)}` };
+    return { kind: 'dir', mode: st.mode, uid: st.uid };
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err) };
+  }
+}
+
+/** Owner to give a new entry (only applied when running as root). */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Options of writeFileAt. */
+export interface WriteOptions {
+  readonly mode: number;
+  readonly owner?: Owner;
+  /** fsync the data before the rename (where a torn file would matter after a crash). */
+  readonly fsync: boolean;
+}
+
+/**
+ * Replaces `name` atomically: writes a temp file next to it (O_EXCL|O_NOFOLLOW), sets mode and
+ * owner explicitly (never umask-dependent), optionally fsyncs, then renames it over `name`.
+ * A crash leaves either the old or the new file, never a truncated one.
+ */
+export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {
+  const tmp = `.${name}.rg-tmp`;
+  const display = `${dir.path}/${name}`;
+  let fd: number | undefined;
+  try {
+    fd = openExclusive(dir, tmp);
+    fs.writeFileSync(fd, content);
+    fs.fchmodSync(fd, options.mode);
+    if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    if (options.fsync) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(pathAt(dir, tmp), pathAt(dir, name));
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    try {
+      fs.unlinkSync(pathAt(dir, tmp));
+    } catch {
+      // The temp file may not exist; the original error is what matters.
+    }
+    throw err instanceof FsError ? err : new FsError('write', display, err);
+  }
+}
+
+function openExclusive(dir: Dir, name: string): number {
+  const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+  try {
+    return fs.openSync(pathAt(dir, name), flags, 0o600);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+    // A leftover from a killed run: remove it (unlink never follows) and try once more.
+    fs.unlinkSync(pathAt(dir, name));
+    return fs.openSync(pathAt(dir, name), flags, 0o600);
+  }
+}
+
+/** Creates an empty file (a marker) if missing, with an explicit mode; true if it was created. */
+export function touchAt(dir: Dir, name: string, mode: number): boolean {
+  const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), flags, mode);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw new FsError('create', `${dir.path}/${name}`, err);
+  }
+  try {
+    fs.fchmodSync(fd, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** Opens a file for appending (the boot log) without following links or blocking. */
+export function openAppendAt(dir: Dir, name: string, mode: number, owner?: Owner): { fd: number; size: number } {
+  const display = `${dir.path}/${name}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, mode);
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new FsError('open', display, new Error(`is ${describeType(st)}`));
+    if (st.size === 0 && owner !== undefined) {
+      fs.fchmodSync(fd, mode);
+      fs.fchownSync(fd, owner.uid, owner.gid);
+    }
+    return { fd, size: st.size };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err instanceof FsError ? err : new FsError('open', display, err);
+  }
+}
+
+/** Creates a directory with an explicit mode and owner and returns it open; EEXIST is an error. */
+export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Dir {
+  try {
+    fs.mkdirSync(pathAt(dir, name), 0o700);
+  } catch (err) {
+    throw new FsError('mkdir', `${dir.path}/${name}`, err);
+  }
+  const made = openDirAt(dir, name);
+  try {
+    if (owner !== undefined) fs.fchownSync(made.fd, owner.uid, owner.gid);
+    fs.fchmodSync(made.fd, mode);
+  } catch (err) {
+    closeDir(made);
+    throw new FsError('chmod', made.path, err);
+  }
+  return made;
+}
+
+/** Sets the mode (and owner) of an open directory. */
+export function fixDir(dir: Dir, mode: number, owner?: Owner): void {
+  try {
+    if (owner !== undefined) fs.fchownSync(dir.fd, owner.uid, owner.gid);
+    fs.fchmodSync(dir.fd, mode);
+  } catch (err) {
+    throw new FsError('chmod', dir.path, err);
+  }
+}
+
+/** chmod of a regular file, through a no-follow descriptor. */
+export function chmodFileAt(dir: Dir, name: string, mode: number): void {
+  const display = `${dir.path}/${name}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+    fs.fchmodSync(fd, mode);
+  } catch (err) {
+    throw new FsError('chmod', display, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** lchown of an entry (never follows): for FIFOs created by mkfifo. */
+export function lchownAt(dir: Dir, name: string, owner: Owner): void {
+  try {
+    fs.lchownSync(pathAt(dir, name), owner.uid, owner.gid);
+  } catch (err) {
+    throw new FsError('chown', `${dir.path}/${name}`, err);
+  }
+}
+
+/** Removes a file entry (never follows); false when it did not exist. */
+export function unlinkAt(dir: Dir, name: string): boolean {
+  try {
+    fs.unlinkSync(pathAt(dir, name));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw new FsError('unlink', `${dir.path}/${name}`, err);
+  }
+}
+
+/** rename(2) between two open directories; never follows a symlink at either end. */
+export function renameAt(from: Dir, fromName: string, to: Dir, toName: string): void {
+  try {
+    fs.renameSync(pathAt(from, fromName), pathAt(to, toName));
+  } catch (err) {
+    throw new FsError('rename', `${from.path}/${fromName} -> ${to.path}/${toName}`, err);
+  }
+}
+
+/** Directory entries with their types (from getdents; nothing is followed). */
+export function listDir(dir: Dir): fs.Dirent[] {
+  try {
+    return fs.readdirSync(selfPath(dir), { withFileTypes: true });
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+}
+
+/** Entry names as raw bytes, for names that may not be valid UTF-8. */
+export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink: boolean }[] {
+  try {
+    return fs
+      .readdirSync(selfPath(dir), { withFileTypes: true, encoding: 'buffer' })
+      .map((d) => ({ name: Buffer.from(d.name), isDir: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+}
+
+/** Deletes an entry and everything below it without following any symlink. */
+export function removeTreeAt(dir: Dir, name: string): void {
+  const st = lstatAt(dir, name);
+  if (st === undefined) return;
+  if (!st.isDirectory()) {
+    unlinkAt(dir, name);
+    return;
+  }
+  const sub = openDirAt(dir, name);
+  try {
+    for (const entry of listDir(sub)) {
+      if (entry.isDirectory()) removeTreeAt(sub, entry.name);
+      else unlinkAt(sub, entry.name);
+    }
+  } finally {
+    closeDir(sub);
+  }
+  try {
+    fs.rmdirSync(pathAt(dir, name));
+  } catch (err) {
+    throw new FsError('rmdir', `${dir.path}/${name}`, err);
+  }
+}
+
+/** fsync of a directory, so renames into it survive a power loss. */
+export function syncDir(dir: Dir): void {
+  try {
+    fs.fsyncSync(dir.fd);
+  } catch (err) {
+    throw new FsError('fsync', dir.path, err);
+  }
+}
+
+/** The path another process (a child we spawn) can use to reach an open directory of ours. */
+export function pathForChild(dir: Dir): string {
+  return PROC_FD === undefined ? dir.path : `/proc/${process.pid}/fd/${dir.fd}`;
+}

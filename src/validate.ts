@@ -1,0 +1,31 @@
+/**
+ * Access to the ajv validators precompiled at build time (scripts/build-validators.mjs), so no
+ * schema is compiled at start-up.
+ */
+
+/** An ajv standalone validate function. */
+export interface Validator {
+  (data: unknown): boolean;
+  errors?: readonly { instancePath: string; message?: string }[] | null;
+}
+
+/** The validators generated from schemas/. */
+export interface Validators {
+  readonly validateConfig: Validator;
+  readonly validatePlan: Validator;
+  readonly validateOwnership: Validator;
+  readonly validateRestarts: Validator;
+  readonly validateStatusFile?: Validator;
+  readonly validateStatusReport?: Validator;
+}
+
+/** Loads the generated module (built next to this file by `npm run build`). */
+export async function loadValidators(): Promise<Validators> {
+  const url = new URL('./generated/validators.js', import.meta.url).href;
+  return (await import(url)) as Validators;
+}
+
+/** ajv errors as one line each: `/path: message`. */
+export function describeValidationErrors(v: Validator): string {
+  return (v.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`).join('; ');
+}
