@@ -25,5 +25,13 @@ for (const [name, file] of Object.entries(schemas)) {
 }
 const out = path.join(root, 'dist', 'src', 'generated', 'validators.js');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, standaloneCode.default(ajv, mapping));
+// ajv's ESM output still require()s its runtime helpers (ajv#2209): turn them into imports.
+const imports = new Map();
+let code = standaloneCode.default(ajv, mapping).replace(/require\("(ajv\/dist\/runtime\/[a-z0-9_]+)"\)/g, (_, mod) => {
+  if (!imports.has(mod)) imports.set(mod, `__ajvRuntime${imports.size}`);
+  return imports.get(mod);
+});
+const header = [...imports].map(([mod, id]) => `import ${id} from "${mod}.js";`).join('');
+code = code.replace(/^"use strict";/, `"use strict";${header}`);
+fs.writeFileSync(out, code);
 console.error(`build-validators: ${Object.keys(mapping).length} validators -> ${path.relative(root, out)}`);
