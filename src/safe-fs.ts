@@ -14,10 +14,15 @@ import type { DirRead, FileRead } from './model.js';
 const C = fs.constants;
 const PROC_FD = fs.existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
 
-/** An open directory: its descriptor and the path to show humans. */
+/**
+ * An open directory: its descriptor and the path to show humans. A directory inside a private
+ * tree of ours (root-owned 0700, which nobody else can change) may instead be addressed by `rel`,
+ * a path relative to the process's working directory, with no descriptor (`fd` is -1).
+ */
 export interface Dir {
   readonly fd: number;
   readonly path: string;
+  readonly rel?: string;
 }
 
 /** A file-system failure with the path it concerns and the errno code. */
@@ -52,11 +57,13 @@ export function pathAt(dir: Dir, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new Error(`refusing unsafe path component ${JSON.stringify(name)}`);
   }
+  if (dir.rel !== undefined) return `${dir.rel}/${name}`;
   return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
 }
 
-/** Path of the directory itself, resolved through its descriptor. */
-function selfPath(dir: Dir): string {
+/** Path of the directory itself, resolved through its descriptor (or relative to the cwd). */
+export function selfPath(dir: Dir): string {
+  if (dir.rel !== undefined) return dir.rel;
   return PROC_FD === undefined ? dir.path : `${PROC_FD}${dir.fd}`;
 }
 
@@ -72,6 +79,7 @@ export function openRoot(path: string): Dir {
 /** Opens a subdirectory without following a symlink; throws FsError (ELOOP, ENOTDIR, ENOENT). */
 export function openDirAt(parent: Dir, name: string): Dir {
   const display = `${parent.path}/${name}`;
+  if (parent.rel !== undefined) return { fd: -1, path: display, rel: pathAt(parent, name) };
   try {
     return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
   } catch (err) {
@@ -81,6 +89,8 @@ export function openDirAt(parent: Dir, name: string): Dir {
 
 /** Like openDirAt, but a missing entry is `undefined` instead of an error. */
 export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
+  // lstat first: a missing entry is the common case, and a thrown ENOENT costs several syscalls' time.
+  if (lstatAt(parent, name) === undefined) return undefined;
   try {
     return openDirAt(parent, name);
   } catch (err) {
@@ -91,7 +101,7 @@ export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
 
 /** Closes a directory descriptor; never throws. */
 export function closeDir(dir: Dir | undefined): void {
-  if (dir === undefined) return;
+  if (dir === undefined || dir.fd < 0) return;
   try {
     fs.closeSync(dir.fd);
   } catch {
@@ -102,9 +112,9 @@ export function closeDir(dir: Dir | undefined): void {
 /** lstat of an entry, or undefined when it does not exist. */
 export function lstatAt(dir: Dir, name: string): fs.Stats | undefined {
   try {
-    return fs.lstatSync(pathAt(dir, name));
+    return fs.lstatSync(pathAt(dir, name), { throwIfNoEntry: false });
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    if (errnoCode(err) === 'ENOTDIR') return undefined;
     throw new FsError('lstat', `${dir.path}/${name}`, err);
   }
 }
@@ -138,14 +148,14 @@ export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: 'EFTYPE' };
     if (st.size > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes (${st.size})`, code: 'EFBIG' };
-    const buf = Buffer.allocUnsafe(Math.min(st.size, cap) + 1);
+    // Read exactly the size fstat reported: no extra read for EOF. A file that grows meanwhile is
+    // seen truncated, which only makes it differ — the next pass sees it whole.
+    const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
-    for (;;) {
+    while (got < buf.length) {
       const n = fs.readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
-      if (got > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes`, code: 'EFBIG' };
-      if (got === buf.length) break;
     }
     return { kind: 'file', bytes: buf.subarray(0, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
   } catch (err) {
@@ -179,6 +189,8 @@ export interface WriteOptions {
   readonly owner?: Owner;
   /** fsync the data before the rename (where a torn file would matter after a crash). */
   readonly fsync: boolean;
+  /** The directory is a private staging tree of ours: write `name` directly, no temp + rename. */
+  readonly fresh?: boolean;
 }
 
 /**
@@ -187,6 +199,10 @@ export interface WriteOptions {
  * A crash leaves either the old or the new file, never a truncated one.
  */
 export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {
+  if (options.fresh === true) {
+    writeFreshAt(dir, name, content, options);
+    return;
+  }
   const tmp = `.${name}.rg-tmp`;
   const display = `${dir.path}/${name}`;
   let fd: number | undefined;
@@ -207,6 +223,20 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
       // The temp file may not exist; the original error is what matters.
     }
     throw err instanceof FsError ? err : new FsError('write', display, err);
+  }
+}
+
+function writeFreshAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, options.mode);
+    fs.writeFileSync(fd, content);
+    if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    fs.fchmodSync(fd, options.mode);
+  } catch (err) {
+    throw new FsError('write', `${dir.path}/${name}`, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -271,6 +301,15 @@ export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Di
     throw new FsError('mkdir', `${dir.path}/${name}`, err);
   }
   const made = openDirAt(dir, name);
+  if (made.rel !== undefined) {
+    try {
+      if (owner !== undefined) fs.lchownSync(made.rel, owner.uid, owner.gid);
+      fs.chmodSync(made.rel, mode);
+    } catch (err) {
+      throw new FsError('chmod', made.path, err);
+    }
+    return made;
+  }
   try {
     if (owner !== undefined) fs.fchownSync(made.fd, owner.uid, owner.gid);
     fs.fchmodSync(made.fd, mode);
@@ -321,6 +360,7 @@ export function lchownAt(dir: Dir, name: string, owner: Owner): void {
 
 /** Removes a file entry (never follows); false when it did not exist. */
 export function unlinkAt(dir: Dir, name: string): boolean {
+  if (lstatAt(dir, name) === undefined) return false;
   try {
     fs.unlinkSync(pathAt(dir, name));
     return true;

@@ -19,6 +19,7 @@ import {
   pathAt,
   removeTreeAt,
   renameAt,
+  selfPath,
   touchAt,
   writeFileAt,
 } from '../safe-fs.js';
@@ -63,26 +64,42 @@ export function applyCreates(scandir: Dir, ops: readonly CreateOp[], skeleton: S
   } catch (err) {
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
+  const previousCwd = enterPrivateDir(staging);
+  // Inside our private staging tree paths are resolved from the working directory: plain lookups
+  // are about twice as cheap as /proc/self/fd ones, and nobody else can change this tree.
+  const base: Dir = previousCwd === undefined ? staging : { fd: -1, path: staging.path, rel: '.' };
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
     for (const s of staged) {
       try {
-        buildSlot(staging, s.name, s.op.spec, skeleton);
+        buildSlot(base, s.name, s.op.spec, skeleton);
         fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
       } catch (err) {
         s.error = describeErrno(err);
       }
     }
     const mkfifoErrors = makeFifos(staging, fifos);
-    return staged.map((s) => publish(scandir, staging, s, skeleton, mkfifoErrors));
+    return staged.map((s) => publish(scandir, base, s, skeleton, mkfifoErrors));
   } finally {
+    if (previousCwd !== undefined) process.chdir(previousCwd);
     try {
       removeTreeAt(scandir, STAGING_DIR);
     } catch {
       // Whatever is left is removed by the next run; every result above is already accurate.
     }
     closeDir(staging);
+  }
+}
+
+/** chdir into an open private directory; returns the previous cwd, or undefined if it stayed. */
+function enterPrivateDir(dir: Dir): string | undefined {
+  try {
+    const previous = process.cwd();
+    process.chdir(selfPath(dir));
+    return previous;
+  } catch {
+    return undefined;
   }
 }
 
@@ -123,7 +140,7 @@ function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwners
     if (st === undefined || !st.isFIFO()) {
       throw new FsError('mkfifo', `${dir.path}/control`, new Error(mkfifoErrors.trim() || 'FIFO was not created'));
     }
-    fs.chmodSync(pathAt(dir, 'control'), 0o660);
+    if ((st.mode & 0o7777) !== 0o660) fs.chmodSync(pathAt(dir, 'control'), 0o660);
     if (skeleton.owner !== undefined) lchownAt(dir, 'control', skeleton.owner);
   } finally {
     for (const d of dirs.reverse()) closeDir(d);
@@ -137,12 +154,12 @@ function buildSlot(staging: Dir, name: string, spec: ServiceSpec, skeleton: Skel
   try {
     for (const file of spec.files) {
       if (file.path.startsWith('log/')) continue;
-      writeFileAt(slot, file.path, file.content, { mode: file.mode, fsync: false });
+      writeFileAt(slot, file.path, file.content, { mode: file.mode, fsync: false, fresh: true });
     }
     if (!spec.autostart) touchAt(slot, 'down', 0o644);
     log = mkdirAt(slot, 'log', 0o755);
     for (const file of spec.files) {
-      if (file.path.startsWith('log/')) writeFileAt(log, file.path.slice(4), file.content, { mode: file.mode, fsync: false });
+      if (file.path.startsWith('log/')) writeFileAt(log, file.path.slice(4), file.content, { mode: file.mode, fsync: false, fresh: true });
     }
     seedSkeleton(slot, skeleton);
     seedSkeleton(log, skeleton);
