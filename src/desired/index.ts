@@ -72,8 +72,9 @@ export function buildDesired(input: DesiredInput): DesiredState {
     named.push(intent);
   }
 
+  // Role none starts nothing, so nothing is folded into a root slot that stays down.
   const folded =
-    input.multiplex && settings.multiplexPolicy === 'fold'
+    input.role === 'gateway' && input.multiplex && settings.multiplexPolicy === 'fold'
       ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
       : [];
   const rootIntent = decideRoot(root, input, folded, notices);
@@ -187,7 +188,7 @@ function decideIntent(
       decision: { profile: p.name, service, priorState: null, autostart: false, action: 'pending', reason: `${why}; slot left as it is`, priorExit },
     };
   }
-  const foldedAway = how.named && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
+  const foldedAway = how.named && input.role === 'gateway' && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
   let autostart = isAutostart(prior) || how.folded;
   let reason: string | undefined;
   if (input.role === 'none') {
