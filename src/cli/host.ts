@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HomeWrite } from '../model.js';
-import { type Dir, lstatAt, readFileAt } from '../safe-fs.js';
+import { type Dir, describeType, lstatAt, readFileAt } from '../safe-fs.js';
 
 /** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
 export function isTruthy(value: string | undefined): boolean {
@@ -30,7 +30,11 @@ export function detectContainerArgv(proc = '/proc'): string[] {
   if (hasWrapper(first)) return first;
   let pids: string[] = [];
   try {
-    pids = fs.readdirSync(proc).filter((n) => /^\d+$/.test(n));
+    // Oldest first: the wrapper (or s6-overlay v3's rc.init running it) precedes its children.
+    pids = fs
+      .readdirSync(proc)
+      .filter((n) => /^\d+$/.test(n) && n !== '1')
+      .sort((a, b) => Number(a) - Number(b));
   } catch {
     return [];
   }
@@ -71,27 +75,52 @@ export function legacySeedWrite(hermesHome: string, epochSeconds: number): HomeW
   return { kind: 'seed-root-state', path: `${hermesHome}/gateway_state.json`, content, reason: 'legacy gateway run container without a state file' };
 }
 
-/** Whether the root state file is absent (a symlink or anything else counts as present). */
-export function rootStateAbsent(home: Dir): boolean {
-  return lstatAt(home, 'gateway_state.json') === undefined;
+/**
+ * Whether the legacy seed may write the root state file: only when nothing at all is there.
+ * Returns `absent`, `present` (a regular file: the normal case, nothing to say), or why an entry
+ * that is not a regular file blocks it (a symlink is never written through, #37896).
+ */
+export function rootStateSlot(home: Dir): { kind: 'absent' } | { kind: 'present' } | { kind: 'blocked'; reason: string } {
+  let st: fs.Stats | undefined;
+  try {
+    st = lstatAt(home, 'gateway_state.json');
+  } catch (err) {
+    return { kind: 'blocked', reason: `cannot be inspected (${err instanceof Error ? err.message : String(err)})` };
+  }
+  if (st === undefined) return { kind: 'absent' };
+  if (st.isFile()) return { kind: 'present' };
+  return { kind: 'blocked', reason: `is ${describeType(st)}` };
 }
 
-/** Multiplexing: env override, else Hermes' config.yaml, else off. Warnings are returned. */
+/**
+ * Multiplexing: `GATEWAY_MULTIPLEX_PROFILES` (truthy, or any other non-empty value = explicit false)
+ * over Hermes' `config.yaml` (`multiplex_profiles`, top level or under `gateway:`), else off.
+ * The config is read even when the env decides, so a broken file is always reported (upstream S53).
+ */
 export async function resolveMultiplex(home: Dir, env: NodeJS.ProcessEnv): Promise<{ multiplex: boolean; warnings: string[] }> {
+  const config = await readConfigMultiplex(home);
   const override = env['GATEWAY_MULTIPLEX_PROFILES'];
-  if (override !== undefined && override !== '') return { multiplex: isTruthy(override), warnings: [] };
-  const read = readFileAt(home, 'config.yaml', 1024 * 1024);
-  if (read.kind === 'missing') return { multiplex: false, warnings: [] };
-  const file = `${home.path}/config.yaml`;
-  if (read.kind === 'refused') {
-    return { multiplex: false, warnings: [`could not read ${file} (${read.reason}); multiplex_profiles taken as off`] };
+  const fallback = override !== undefined && override !== '' ? 'GATEWAY_MULTIPLEX_PROFILES' : 'multiplexing off';
+  const warnings = config.problem === undefined ? [] : [`${home.path}/config.yaml ${config.problem}; multiplex_profiles ignored, using ${fallback}`];
+  if (override !== undefined && override !== '') return { multiplex: isTruthy(override), warnings };
+  return { multiplex: config.multiplex, warnings };
+}
+
+async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; problem?: string }> {
+  let read: ReturnType<typeof readFileAt>;
+  try {
+    read = readFileAt(home, 'config.yaml', 1024 * 1024);
+  } catch (err) {
+    return { multiplex: false, problem: `could not be read (${err instanceof Error ? err.message : String(err)})` };
   }
+  if (read.kind === 'missing') return { multiplex: false };
+  if (read.kind === 'refused') return { multiplex: false, problem: `could not be read (${read.reason})` };
   try {
     const { parse } = await import('yaml');
     const doc: unknown = parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
-    return { multiplex: multiplexFromConfig(doc), warnings: [] };
+    return { multiplex: multiplexFromConfig(doc) };
   } catch (err) {
-    return { multiplex: false, warnings: [`${file} is not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); multiplex_profiles taken as off`] };
+    return { multiplex: false, problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
   }
 }
 

@@ -12,7 +12,7 @@ import { type Dir, closeDir, openRoot } from '../safe-fs.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
-import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateAbsent, wantsLegacySeed } from './host.js';
+import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateSlot, wantsLegacySeed } from './host.js';
 import { type Logger, createLogger } from './logger.js';
 import { diffReport, planDocument, textReport, useColour } from './output.js';
 
@@ -70,23 +70,37 @@ function reportError(err: unknown, json: boolean, io: Io, logger: Logger): numbe
   return exit;
 }
 
-/** Everything a pass needs that is resolved from the host before the lock. */
-export interface Prepared {
-  readonly settings: Settings;
-  readonly home: Dir;
+/** The container's role, resolved before anything else is read (upstream's `main()` does it first). */
+export interface RoleFacts {
   readonly role: 'gateway' | 'none';
   readonly dashboard: boolean;
+  /** The container argv (empty when the role was forced to dashboard or none: it is not needed). */
   readonly argv: readonly string[];
 }
 
-/** Resolves the role, settings and HERMES_HOME; throws UsageError/FatalError. */
-export async function prepare(args: Args, io: Io): Promise<Prepared> {
-  const argv = args.containerArgv ?? (args.role === undefined ? detectContainerArgv() : []);
+/** Everything a pass needs that is resolved from the host before the lock. */
+export interface Prepared extends RoleFacts {
+  readonly settings: Settings;
+  readonly home: Dir;
+}
+
+/**
+ * The role: `--role`/`RECONCILE_GATEWAYS_ROLE`, else the container argv (`--container-argv`, else
+ * /proc). An explicit `gateway` role still reads the argv, which the legacy seed needs.
+ */
+export function resolveRole(args: Args): RoleFacts {
+  const forced = args.role === 'dashboard' || args.role === 'none';
+  const argv = args.containerArgv ?? (forced ? [] : detectContainerArgv());
   const dashboard = args.role === 'dashboard' || (args.role === undefined && isDashboardArgv(argv));
+  return { role: args.role === 'none' ? 'none' : 'gateway', dashboard, argv };
+}
+
+/** Resolves settings and HERMES_HOME for a non-dashboard role; throws UsageError/FatalError. */
+export async function prepare(args: Args, io: Io, facts: RoleFacts = resolveRole(args)): Promise<Prepared> {
+  void io;
   const settings = await loadSettings(args.config, hermesIds());
   const home = openHome(args.hermesHome);
-  void io;
-  return { settings, home, role: args.role === 'none' ? 'none' : 'gateway', dashboard, argv };
+  return { ...facts, settings, home };
 }
 
 function openHome(hermesHome: string): Dir {
@@ -140,16 +154,17 @@ export function lockPath(args: Args): string {
 
 async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
   const mode = args.command === 'sync' ? 'sync' : 'boot';
-  const prep = await prepare(args, io);
-  if (prep.dashboard) return printDashboardSkip(args, io, mode);
+  const facts = resolveRole(args);
+  if (facts.dashboard) return printDashboardSkip(args, io, mode);
+  const prep = await prepare(args, io, facts);
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
     scandir = openScandir(args.scandir, !args.diff);
     if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
-    const { result, multiplex } = await executePass(args, prep, scandir, logger, io);
+    const { result, multiplex, hostWarnings } = await executePass(args, prep, scandir, logger, io);
     const exitCode = exitCodeOf(result, args.diff);
-    const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
+    const warnings = [...hostWarnings, ...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     await emit(args, io, result, { mode, role: prep.role, multiplex, exitCode, warnings });
     return exitCode;
   } finally {
@@ -166,15 +181,14 @@ export async function executePass(
   scandir: Dir | undefined,
   logger: Logger,
   io: Io,
-): Promise<{ result: PassResult; multiplex: boolean }> {
+): Promise<{ result: PassResult; multiplex: boolean; hostWarnings: readonly string[] }> {
   const mode = args.command === 'boot' ? 'boot' : 'sync';
   const mux = await resolveMultiplex(prep.home, io.env);
-  for (const w of mux.warnings) logger.warn(w);
   const now = new Date();
-  const homeWrites: HomeWrite[] =
-    mode === 'boot' && prep.role === 'gateway' && wantsLegacySeed(prep.argv, io.env) && rootStateAbsent(prep.home)
-      ? [legacySeedWrite(args.hermesHome, Math.floor(now.getTime() / 1000))]
-      : [];
+  const legacy = mode === 'boot' ? planLegacySeed(args.hermesHome, prep, io.env, now) : { writes: [], warnings: [] };
+  const hostWarnings = [...mux.warnings, ...legacy.warnings];
+  for (const w of hostWarnings) logger.warn(w);
+  const homeWrites = legacy.writes;
   const result = runPass({
     mode,
     dryRun: args.diff,
@@ -200,7 +214,16 @@ export async function executePass(
     if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
     else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
   }
-  return { result, multiplex: mux.multiplex };
+  return { result, multiplex: mux.multiplex, hostWarnings };
+}
+
+/** The legacy `gateway run` seed of the root state file (S40–S44), or why it is withheld. */
+function planLegacySeed(hermesHome: string, prep: Prepared, env: NodeJS.ProcessEnv, now: Date): { writes: HomeWrite[]; warnings: string[] } {
+  if (prep.role !== 'gateway' || !wantsLegacySeed(prep.argv, env)) return { writes: [], warnings: [] };
+  const slot = rootStateSlot(prep.home);
+  if (slot.kind === 'absent') return { writes: [legacySeedWrite(hermesHome, Math.floor(now.getTime() / 1000))], warnings: [] };
+  if (slot.kind === 'present') return { writes: [], warnings: [] };
+  return { writes: [], warnings: [`legacy gateway run container: ${hermesHome}/gateway_state.json ${slot.reason}; not seeding it`] };
 }
 
 /** 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. */
@@ -234,7 +257,8 @@ async function emit(
   io.stdout.write(textReport(result, ctx.exitCode));
 }
 
-function printDashboardSkip(args: Args, io: Io, mode: 'boot' | 'sync'): number {
+/** Prints upstream's dashboard skip line (or its JSON document) and returns exit 0. */
+export function printDashboardSkip(args: Args, io: Io, mode: 'boot' | 'sync'): number {
   if (args.output === 'json') {
     io.stdout.write(`${JSON.stringify({ formatVersion: '1', mode, skipped: { role: 'dashboard', message: DASHBOARD_SKIP } })}\n`);
   } else {
