@@ -1,0 +1,76 @@
+/**
+ * Runs the built CLI (`dist/src/cli/main.js`) as a child process for the host tests, with a
+ * hermetic environment: only PATH and TZ are inherited, so a developer's GATEWAY_MULTIPLEX_PROFILES
+ * or RECONCILE_GATEWAYS_ROLE can never leak into a test.
+ */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/tree.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** What one CLI run produced. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `reconcile-gateways <args>` with only PATH/TZ plus `env` in the environment. */
+export function runCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliRun> {
+  const base: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') {
+        reject(error);
+        return;
+      }
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
+
+/** A test world: HERMES_HOME, a scandir path (not created) and a config file, under one temp dir. */
+export interface World {
+  readonly root: string;
+  readonly home: string;
+  readonly scandir: string;
+  readonly config: string;
+}
+
+/** Settings every host test uses: uid/gid 65534 so ownership is observable when run as root. */
+export const TEST_CONFIG = {
+  shebang: '#!/bin/sh',
+  user: 'nobody',
+  gatewayCommand: '/bin/true',
+  home: '/tmp',
+  s6BinDir: '/usr/bin',
+  uid: 65534,
+  gid: 65534,
+} as const;
+
+/** Creates a world; `config` keys are merged over {@link TEST_CONFIG}. */
+export async function makeWorld(prefix: string, config: Readonly<Record<string, unknown>> = {}): Promise<World> {
+  const root = await tempDir(`rg-host-${prefix}-`);
+  const world = { root, home: path.join(root, 'home'), scandir: path.join(root, 'scan'), config: path.join(root, 'config.json') };
+  await writeFile(world.config, JSON.stringify({ ...TEST_CONFIG, ...config }));
+  return world;
+}
+
+/** Arguments naming the world's trees and config, after the command. */
+export function worldArgs(w: World, containerArgv: readonly string[] | undefined = []): string[] {
+  const argv = containerArgv === undefined ? [] : ['--container-argv', JSON.stringify(containerArgv)];
+  return ['--hermes-home', w.home, '--scandir', w.scandir, '--config', w.config, ...argv];
+}
+
+/** The per-profile stdout lines (`reconcile: profile=...`) of a text run. */
+export function profileLines(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => l.startsWith('reconcile: profile='));
+}
+
+/** Parses the JSON document printed on stdout by `--output json`. */
+export function jsonDoc(run: CliRun): Record<string, unknown> {
+  return JSON.parse(run.stdout) as Record<string, unknown>;
+}
