@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { detectContainerArgv, hermesIds, isDashboardArgv, isTruthy, stripContainerArgv, wantsLegacySeed } from '../../src/cli/host.js';
@@ -98,14 +98,15 @@ async function writeCmdline(proc: string, pid: string, argv: readonly string[] |
 
 test('detection takes PID 1 when its argv mentions main-wrapper.sh', async (t) => {
   const proc = await tempDir('rg-proc-');
+  t.teardown(() => removeTree(proc));
   await writeCmdline(proc, '1', ['/init', WRAPPER, 'gateway', 'run', '--name', 'with space']);
   await writeCmdline(proc, '7', [...RC_INIT, WRAPPER, 'dashboard']);
   t.deepEqual(detectContainerArgv(proc), ['/init', WRAPPER, 'gateway', 'run', '--name', 'with space']);
-  await removeTree(proc);
 });
 
 test('under s6-overlay v3 (PID 1 is s6-svscan) detection scans /proc and finds the rc.init process', async (t) => {
   const proc = await tempDir('rg-proc-');
+  t.teardown(() => removeTree(proc));
   await writeCmdline(proc, '1', ['s6-svscan', '-d4', '--', '/run/service']);
   await writeCmdline(proc, '15', ['s6-supervise', 's6-linux-init-shutdownd']);
   await writeCmdline(proc, '40', null);
@@ -117,62 +118,59 @@ test('under s6-overlay v3 (PID 1 is s6-svscan) detection scans /proc and finds t
   const argv = detectContainerArgv(proc);
   t.deepEqual(argv, [...RC_INIT, WRAPPER, 'dashboard', '--host', '0.0.0.0']);
   t.true(isDashboardArgv(argv));
-  await removeTree(proc);
 });
 
 test('detection prefers the lowest pid, in numeric (not lexical) order', async (t) => {
   const proc = await tempDir('rg-proc-');
+  t.teardown(() => removeTree(proc));
   await writeCmdline(proc, '1', ['s6-svscan']);
   await writeCmdline(proc, '200', ['/bin/sh', WRAPPER, 'chat']);
   await writeCmdline(proc, '30', ['/bin/sh', WRAPPER, 'gateway', 'run']);
   t.deepEqual(detectContainerArgv(proc), ['/bin/sh', WRAPPER, 'gateway', 'run']);
-  await removeTree(proc);
 });
 
 test('detection returns an empty argv when no process mentions the wrapper, or /proc is unusable', async (t) => {
   const proc = await tempDir('rg-proc-');
+  t.teardown(() => removeTree(proc));
   await writeCmdline(proc, '1', ['/sbin/docker-init', '--', 'sleep', 'infinity']);
   await writeCmdline(proc, '2', ['']);
   t.deepEqual(detectContainerArgv(proc), []);
   t.deepEqual(detectContainerArgv(path.join(proc, 'missing')), []);
-  await removeTree(proc);
 });
 
-async function writeEtc(files: Readonly<Record<string, string>>): Promise<string> {
+async function writeEtc(t: ExecutionContext, files: Readonly<Record<string, string>>): Promise<string> {
   const etc = await tempDir('rg-etc-');
+  t.teardown(() => removeTree(etc));
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(etc, name), text);
   return etc;
 }
 
 test('hermes uid/gid come from the hermes entries of passwd and group', async (t) => {
-  const etc = await writeEtc({
+  const etc = await writeEtc(t, {
     passwd: 'root:x:0:0:root:/root:/bin/sh\nhermesbot:x:1:1::/:/bin/sh\nhermes:x:1234:1235:Hermes:/opt/data:/bin/sh\n',
     group: 'root:x:0:\nhermes:x:2345:\n',
   });
   t.deepEqual(hermesIds(etc), { uid: 1234, gid: 2345 });
-  await removeTree(etc);
 });
 
 test('without a hermes group the gid is the primary group of the hermes user', async (t) => {
-  const etc = await writeEtc({ passwd: 'hermes:x:1234:1235::/:/bin/sh\n', group: 'root:x:0:\n' });
+  const etc = await writeEtc(t, { passwd: 'hermes:x:1234:1235::/:/bin/sh\n', group: 'root:x:0:\n' });
   t.deepEqual(hermesIds(etc), { uid: 1234, gid: 1235 });
-  await removeTree(etc);
 });
 
 test('without hermes entries (or files) no ids are proposed, so 10000 stays the default', async (t) => {
-  const etc = await writeEtc({ passwd: 'root:x:0:0:root:/root:/bin/sh\nhermes:x:notanumber:x::/:/bin/sh\n' });
+  const etc = await writeEtc(t, { passwd: 'root:x:0:0:root:/root:/bin/sh\nhermes:x:notanumber:x::/:/bin/sh\n' });
   t.deepEqual(hermesIds(etc), {});
   t.deepEqual(hermesIds(path.join(etc, 'missing')), {});
   const settings = await loadSettings(undefined, hermesIds(etc));
   t.like(settings, { uid: 10000, gid: 10000 });
-  await removeTree(etc);
 });
 
 test('config keys win over the ids found in /etc, which win over 10000', async (t) => {
   const dir = await tempDir('rg-cfg-');
+  t.teardown(() => removeTree(dir));
   const cfg = path.join(dir, 'c.json');
   await writeFile(cfg, JSON.stringify({ uid: 4242 }));
   t.like(await loadSettings(cfg, { uid: 1234, gid: 2345 }), { uid: 4242, gid: 2345 });
   t.like(await loadSettings(undefined, { uid: 1234, gid: 2345 }), { uid: 1234, gid: 2345 });
-  await removeTree(dir);
 });

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/tree.js';
+import { removeTree, tempDir } from '../helpers/tree.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -51,9 +51,12 @@ export const TEST_CONFIG = {
   gid: 65534,
 } as const;
 
-/** Creates a world; `config` keys are merged over {@link TEST_CONFIG}. */
+const created = new Set<string>();
+
+/** Creates a world; `config` keys are merged over {@link TEST_CONFIG}. Removed by {@link removeWorlds}. */
 export async function makeWorld(prefix: string, config: Readonly<Record<string, unknown>> = {}): Promise<World> {
   const root = await tempDir(`rg-host-${prefix}-`);
+  created.add(root);
   const world = { root, home: path.join(root, 'home'), scandir: path.join(root, 'scan'), config: path.join(root, 'config.json') };
   await writeFile(world.config, JSON.stringify({ ...TEST_CONFIG, ...config }));
   return world;
@@ -73,4 +76,10 @@ export function profileLines(stdout: string): string[] {
 /** Parses the JSON document printed on stdout by `--output json`. */
 export function jsonDoc(run: CliRun): Record<string, unknown> {
   return JSON.parse(run.stdout) as Record<string, unknown>;
+}
+
+/** Removes every world this process created, also those of failed tests (`test.after.always`). */
+export async function removeWorlds(): Promise<void> {
+  await Promise.all([...created].map((root) => removeTree(root)));
+  created.clear();
 }

@@ -3,7 +3,7 @@
  * invocation. It is run by sh with stubs for chown and s6-setuidgid (there is no hermes user here)
  * in front of PATH; `reconcile-gateways` is the real built CLI.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -36,8 +36,9 @@ interface Box {
 }
 
 /** Stubs chown and s6-setuidgid (recording their argv), wraps the real CLI, builds home and scandir. */
-async function sandbox(prefix: string): Promise<Box> {
+async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
   const root = await tempDir(`rg-contint-${prefix}-`);
+  t.teardown(() => removeTree(root));
   const bin = path.join(root, 'bin');
   const calls = path.join(root, 'calls');
   await mkdir(bin);
@@ -80,7 +81,7 @@ async function callsOf(box: Box): Promise<string[]> {
 }
 
 test('as root (the default) it hands the scandir and .s6-svscan control/lock to hermes, then boots', async (t) => {
-  const box = await sandbox('root');
+  const box = await sandbox(t, 'root');
   const run = await runScript(box);
   t.is(run.code, 0, run.stderr);
   t.deepEqual(await callsOf(box), [
@@ -93,22 +94,20 @@ test('as root (the default) it hands the scandir and .s6-svscan control/lock to 
   t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
   t.false(existsSync(path.join(box.scandir, 'gateway-coder', 'down')));
   t.true(existsSync(path.join(box.scandir, 'gateway-default', 'down')));
-  await removeTree(box.root);
 });
 
 test('RECONCILE_GATEWAYS_RUN_AS=hermes drops to hermes through s6-setuidgid, as upstream did', async (t) => {
-  const box = await sandbox('hermes');
+  const box = await sandbox(t, 'hermes');
   const run = await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
   t.is(run.code, 0, run.stderr);
   const calls = await callsOf(box);
   const expected = process.geteuid?.() === 0 ? ['s6-setuidgid hermes reconcile-gateways boot --wait'] : [];
   t.deepEqual(calls.slice(3), [...expected, 'reconcile-gateways boot --wait']);
   t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
-  await removeTree(box.root);
 });
 
 test('a symlinked .s6-svscan is never chowned through, and a missing one is skipped', async (t) => {
-  const box = await sandbox('link');
+  const box = await sandbox(t, 'link');
   const elsewhere = path.join(box.root, 'elsewhere');
   await mkdir(elsewhere);
   await writeFile(path.join(elsewhere, 'control'), '');
@@ -116,15 +115,13 @@ test('a symlinked .s6-svscan is never chowned through, and a missing one is skip
   await symlink(elsewhere, path.join(box.scandir, '.s6-svscan'));
   t.is((await runScript(box, { STUB_EXIT: '0' })).code, 0);
   t.deepEqual(await callsOf(box), [`chown -h hermes:hermes ${box.scandir}`, 'reconcile-gateways boot --wait']);
-  await removeTree(box.root);
 });
 
 test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {
-  const box = await sandbox('codes');
+  const box = await sandbox(t, 'codes');
   const partial = await runScript(box, { STUB_EXIT: '2' });
   t.is(partial.code, 0);
   t.regex(partial.stderr, /some profiles were not registered/);
   for (const code of ['3', '100', '111']) t.is((await runScript(box, { STUB_EXIT: code })).code, Number(code), code);
   t.is((await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'nobody', STUB_EXIT: '0' })).code, 100);
-  await removeTree(box.root);
 });

@@ -2,7 +2,9 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../helpers/tree.js';
-import { makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { makeWorld, profileLines, removeWorlds, runCli, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 test('a non-string desired_state is still an explicit intent: no fallback to a running gateway_state (§1.4 rule 4)', async (t) => {
   const w = await makeWorld('intent');

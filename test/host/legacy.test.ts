@@ -4,7 +4,9 @@ import { readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../src/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../helpers/tree.js';
-import { type World, jsonDoc, makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 const WRAPPER = '/opt/hermes/docker/main-wrapper.sh';
 const SEED = /^\{"gateway_state": "running", "desired_state": "running", "timestamp": (\d+), "migrated_from": "legacy-container-cmd"\}\n$/;

@@ -5,7 +5,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { loadValidators } from '../../src/validate.js';
 import { makeHermesHome, removeTree } from '../helpers/tree.js';
-import { type CliRun, type World, jsonDoc, makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { type CliRun, jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 interface Profile {
   profile: string;

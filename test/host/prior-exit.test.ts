@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../helpers/tree.js';
-import { type World, jsonDoc, makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 const BIG = 1024 * 1024 + 10;
 

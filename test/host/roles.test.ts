@@ -4,7 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../src/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../helpers/tree.js';
-import { type World, jsonDoc, makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 const SKIP_LINE = 'reconcile: skipping (dashboard container \u2014 does not need per-profile gateways)';
 const WRAPPER = '/opt/hermes/docker/main-wrapper.sh';

@@ -6,25 +6,27 @@ import { existsSync, utimesSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSvscanState, processAlive, requireS6, startSvscan, stopAll, waitFor } from '../helpers/s6.js';
-import { makeHermesHome, removeTree, tempDir } from '../helpers/tree.js';
-import { type World, makeWorld, runCli, worldArgs } from './cli.js';
+import { makeHermesHome, removeTree } from '../helpers/tree.js';
+import { TEST_CONFIG, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
 
-test.after.always('stop every s6-svscan started here', async () => {
+test.after.always('stop every s6-svscan started here, then remove the temp worlds', async () => {
   await stopAll({ removeState: true });
+  await removeWorlds();
 });
 
 /** A world whose scandir is a fresh s6 state's `scan/`, with a fake gateway nobody can run. */
-async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<{ w: World; state: string; gwdir: string }> {
-  const gwdir = await tempDir(`rg-gw-${prefix}-`);
-  await chmod(gwdir, 0o755);
-  const gateway = path.join(gwdir, 'gateway');
+async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<{ w: World; state: string }> {
+  const w0 = await makeWorld(prefix, config);
+  // The gateway and log scripts run as nobody: the world must be traversable, the log home writable.
+  await chmod(w0.root, 0o755);
+  const gateway = path.join(w0.root, 'gateway');
   await writeFile(gateway, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
-  const logHome = path.join(gwdir, 'home');
-  await mkdir(logHome, { mode: 0o777 });
+  const logHome = path.join(w0.root, 'log-home');
+  await mkdir(logHome);
   await chmod(logHome, 0o777);
-  const w0 = await makeWorld(prefix, { ...config, gatewayCommand: gateway, home: logHome });
+  await writeFile(w0.config, JSON.stringify({ ...TEST_CONFIG, ...config, gatewayCommand: gateway, home: logHome }));
   const { state, scandir } = await createSvscanState();
-  return { w: { ...w0, scandir }, state, gwdir };
+  return { w: { ...w0, scandir }, state };
 }
 
 test('a legacy gateway-run container: the seeded root gateway really runs under s6, the stopped profile stays down', async (t) => {
@@ -32,7 +34,7 @@ test('a legacy gateway-run container: the seeded root gateway really runs under 
     t.pass();
     return;
   }
-  const { w, state, gwdir } = await s6World('legacy');
+  const { w, state } = await s6World('legacy');
   await makeHermesHome(w.home, { coder: { state: { desired_state: 'stopped' } } });
   const boot = await runCli(['boot', ...worldArgs(w, ['/init', '/opt/hermes/docker/main-wrapper.sh', 'gateway', 'run'])]);
   t.is(boot.code, 0, boot.stderr);
@@ -42,9 +44,8 @@ test('a legacy gateway-run container: the seeded root gateway really runs under 
   t.true(root.up && processAlive(root.pid));
   await svscan.waitSupervised('gateway-coder');
   t.like(await svscan.svstat('gateway-coder'), { up: false, wantedup: false, normallyup: false });
-  await svscan.stop();
+  await svscan.stop({ removeState: true });
   await removeTree(w.root);
-  await removeTree(gwdir);
 });
 
 test('fold multiplexing under s6: one gateway (the root) runs, the named slots stay down', async (t) => {
@@ -52,7 +53,7 @@ test('fold multiplexing under s6: one gateway (the root) runs, the named slots s
     t.pass();
     return;
   }
-  const { w, state, gwdir } = await s6World('fold', { multiplexPolicy: 'fold' });
+  const { w, state } = await s6World('fold', { multiplexPolicy: 'fold' });
   await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: {} }, { desired_state: 'stopped' });
   const svscan = await startSvscan(state);
   const boot = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: '1' });
@@ -64,9 +65,8 @@ test('fold multiplexing under s6: one gateway (the root) runs, the named slots s
     await svscan.waitSupervised(`gateway-${p}`);
     t.like(await svscan.svstat(`gateway-${p}`), { up: false, wantedup: false }, p);
   }
-  await svscan.stop();
+  await svscan.stop({ removeState: true });
   await removeTree(w.root);
-  await removeTree(gwdir);
 });
 
 test('sync takes the slot of a tombstoned profile out of a live s6 and leaves no process behind', async (t) => {
@@ -74,7 +74,7 @@ test('sync takes the slot of a tombstoned profile out of a live s6 and leaves no
     t.pass();
     return;
   }
-  const { w, state, gwdir } = await s6World('tomb');
+  const { w, state } = await s6World('tomb');
   await makeHermesHome(w.home, { ghost: { state: { desired_state: 'running' } }, alive: { state: { desired_state: 'stopped' } } });
   const svscan = await startSvscan(state);
   t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
@@ -92,7 +92,6 @@ test('sync takes the slot of a tombstoned profile out of a live s6 and leaves no
   t.false(existsSync(svscan.servicePath('gateway-ghost')));
   await waitFor(() => !svscan.isSupervised('gateway-ghost') && !processAlive(ghost.pid), 10_000, 'the ghost gateway and its supervisor to go');
   t.true(svscan.isSupervised('gateway-alive'));
-  await svscan.stop();
+  await svscan.stop({ removeState: true });
   await removeTree(w.root);
-  await removeTree(gwdir);
 });

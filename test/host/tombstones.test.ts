@@ -3,7 +3,9 @@ import { existsSync, utimesSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../helpers/tree.js';
-import { type World, jsonDoc, makeWorld, profileLines, runCli, worldArgs } from './cli.js';
+import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 const NOW = Math.floor(Date.now() / 1000);
 
