@@ -7,13 +7,10 @@ import type { Lifecycle, StateFile } from '../model.js';
 /** Transient runtime states that mean "was running" when no operator intent is recorded. */
 const TRANSIENT_RUNNING: ReadonlySet<string> = new Set(['draining', 'degraded']);
 
-/** The resolved intent: a non-null `desired_state` verbatim (non-strings as JSON), else the mapped `gateway_state`. */
+/** The resolved intent: a non-null string `desired_state` verbatim, else the mapped `gateway_state`. */
 export function resolvePriorState(state: StateFile): string | null {
   if (state.kind !== 'parsed') return null;
   if (typeof state.desiredState === 'string') return state.desiredState;
-  // Any other non-null desired_state is still an explicit intent (upstream returns it verbatim and
-  // never falls back to gateway_state): shown as JSON, it can never equal `running`.
-  if (state.desiredState !== undefined && state.desiredState !== null) return JSON.stringify(state.desiredState);
   const runtime = state.gatewayState;
   if (typeof runtime !== 'string') return null;
   return TRANSIENT_RUNNING.has(runtime) ? 'running' : runtime;
