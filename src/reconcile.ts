@@ -76,6 +76,7 @@ export function runPass(o: PassOptions): PassResult {
     settings: o.settings,
     isRoot: o.isRoot,
     live: observed.scandir.svscanLive,
+    rescan: o.mode === 'sync',
     upstreamLeftovers: o.mode === 'boot' ? observed.scandir.upstreamLeftovers : [],
     journalPresent: observed.scandir.pendingRestarts.size > 0,
     sleep: o.sleep,

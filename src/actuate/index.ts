@@ -23,6 +23,11 @@ export interface ApplyContext {
   readonly isRoot: boolean;
   /** Whether an s6-svscan listens on the scandir. */
   readonly live: boolean;
+  /**
+   * Ask a live s6-svscan to rescan after creates. `boot` leaves that to s6-overlay (as upstream:
+   * gateways start after cont-init), `sync` wants new slots supervised at once.
+   */
+  readonly rescan: boolean;
   /** Upstream staging leftovers to delete first (boot only). */
   readonly upstreamLeftovers: readonly string[];
   /** A restart journal from an earlier pass exists and must be cleared once its restarts are done. */
@@ -59,7 +64,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   const results = new Map<object, OperationResult>();
 
   for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot))) results.set(r.op, r);
-  if (ctx.live && creates.some((op) => results.get(op)?.status === 'applied')) {
+  if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
   const restarts = updates.filter((u) => u.restart).map((u) => u.service);
