@@ -1,0 +1,100 @@
+/**
+ * Runs the real CLI (`node dist/src/cli/main.js`) as a child process on temp directories, with a
+ * clean environment so the host's HERMES_HOME or scandir can never leak into a test.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { removeTree, tempDir } from './tree.js';
+import { repoRoot } from './s6.js';
+
+/** The built CLI entry point. */
+export const MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+
+/** What a CLI run printed and returned. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options of {@link runCli}. */
+export interface CliOptions {
+  /** Extra environment (on top of PATH, HOME and TZ=UTC). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Liveness deadline: the child is killed after it (default 20 s). */
+  readonly timeoutMs?: number;
+}
+
+/** Runs the CLI with `args` and resolves with its exit code and output; never rejects on a non-zero exit. */
+export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', TZ: 'UTC', ...opts.env };
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env, encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error === null) resolve({ code: 0, stdout, stderr });
+        else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
+        else reject(new Error(`CLI did not exit normally (${error.signal ?? String(error.code)}): ${stderr}`, { cause: error }));
+      },
+    );
+  });
+}
+
+/** `boot` arguments for a home and a scandir (container argv forced empty, like upstream's tests). */
+export function bootArgs(hermesHome: string, scandir: string, ...extra: string[]): string[] {
+  return ['boot', '--hermes-home', hermesHome, '--scandir', scandir, '--container-argv', '[]', ...extra];
+}
+
+/** A `--output json` run: the exit code, the parsed document and stderr. */
+export interface JsonRun {
+  readonly code: number;
+  readonly doc: Record<string, unknown>;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `boot --output json` and parses stdout, which must be exactly one JSON document. */
+export async function bootJson(hermesHome: string, scandir: string, extra: readonly string[] = [], opts: CliOptions = {}): Promise<JsonRun> {
+  const r = await runCli(bootArgs(hermesHome, scandir, '--output', 'json', ...extra), opts);
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`stdout is not one JSON document (exit ${r.code}): ${r.stdout}\nstderr: ${r.stderr}`, { cause: err });
+  }
+  return { code: r.code, doc, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A temp sandbox: `home` (an existing empty HERMES_HOME), `scandir` (not yet created), `root`. */
+export interface Sandbox {
+  readonly root: string;
+  readonly home: string;
+  readonly scandir: string;
+  /** Writes a config file with `settings` and returns its path. */
+  config(settings: Readonly<Record<string, unknown>>): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** Creates a sandbox under os.tmpdir(). */
+export async function sandbox(): Promise<Sandbox> {
+  const root = await tempDir('rg-cli-');
+  const home = path.join(root, 'home');
+  const scandir = path.join(root, 'run', 'service');
+  await mkdir(home);
+  let n = 0;
+  return {
+    root,
+    home,
+    scandir,
+    async config(settings) {
+      n += 1;
+      const file = path.join(root, `config-${n}.json`);
+      await writeFile(file, JSON.stringify(settings));
+      return file;
+    },
+    cleanup: () => removeTree(root),
+  };
+}

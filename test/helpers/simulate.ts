@@ -1,0 +1,129 @@
+/**
+ * A pure model of actuate: applies a plan to an ObservedState (immer `produce`) the way the real
+ * appliers change the disk, so property tests can check "apply, observe again, the plan is empty"
+ * without a file system. Failures the real appliers would hit (a foreign entry in the way of a
+ * create, a `log` that is not a directory) are modelled as failed operations that change nothing.
+ */
+import { castDraft, enableMapSet, produce } from 'immer';
+import type { Draft } from 'immer';
+import type { FileRead, ObservedSlot, ObservedState, Operation, ServiceSpec, UpdateOp } from '../../src/model.js';
+import { OWNERSHIP_FILE } from '../../src/desired/render.js';
+import { parseJsonObject } from '../../src/observe/parse.js';
+
+enableMapSet();
+
+/** The host the simulated tool runs on. */
+export interface SimHost {
+  /** uid the tool's writes get (0 when running as root). */
+  readonly uid: number;
+  /** The clock, in ms; later than every mtime and s6 timestamp of the state. */
+  readonly nowMs: number;
+}
+
+/** The state after the plan, and the services whose operation failed. */
+export interface SimResult {
+  readonly state: ObservedState;
+  readonly failed: ReadonlySet<string>;
+}
+
+const encoder = new TextEncoder();
+
+/** Applies every operation of `operations` to `state`; never mutates its input. */
+export function simulateApply(state: ObservedState, operations: readonly Operation[], host: SimHost): SimResult {
+  const failed = new Set<string>();
+  const next = produce(state, (draft) => {
+    const slots = draft.scandir.slots;
+    for (const op of operations) {
+      if (!applyOne(slots, op, host, draft.scandir.svscanLive)) failed.add(op.service);
+    }
+    const updates = operations.filter((o): o is UpdateOp => o.kind === 'update');
+    const restarts = updates.some((u) => u.restart);
+    if ((restarts || draft.scandir.pendingRestarts.size > 0) && updates.every((u) => !u.restart || !failed.has(u.service))) {
+      draft.scandir.pendingRestarts.clear();
+    }
+  });
+  return { state: next, failed };
+}
+
+type Slots = Draft<Map<string, ObservedSlot>>;
+
+function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolean): boolean {
+  const slot = slots.get(op.service);
+  switch (op.kind) {
+    case 'create':
+      if (slot !== undefined) return false;
+      slots.set(op.service, castDraft(createdSlot(op.spec, host)));
+      return true;
+    case 'update':
+      return slot !== undefined && slot.entry === 'dir' && applyUpdate(slot, op, host);
+    case 'up':
+    case 'down':
+      if (slot === undefined || slot.entry !== 'dir') return false;
+      slot.hasDownMarker = op.kind === 'down';
+      if (svscanLive && slot.live?.supervised === true) setLive(slot, op.kind === 'up', host);
+      return true;
+    case 'remove':
+      return slots.delete(op.service);
+    default: {
+      const never: never = op;
+      throw new Error(`unknown operation ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function createdSlot(spec: ServiceSpec, host: SimHost): ObservedSlot {
+  const files = new Map<string, FileRead>(spec.files.map((f) => [f.path, written(f.content, f.mode, host)]));
+  return {
+    service: spec.service,
+    profile: spec.profile,
+    entry: 'dir',
+    dir: { kind: 'dir', mode: 0o040755, uid: host.uid },
+    logDir: { kind: 'dir', mode: 0o040755, uid: host.uid },
+    files,
+    hasDownMarker: !spec.autostart,
+    owned: isOwned(files.get(OWNERSHIP_FILE), spec.service),
+  };
+}
+
+function applyUpdate(slot: Draft<ObservedSlot>, op: UpdateOp, host: SimHost): boolean {
+  for (const change of op.dirs) {
+    const key = change.path === '' ? 'dir' : 'logDir';
+    const dir = slot[key];
+    if (change.fix === 'mkdir') {
+      if (dir.kind !== 'missing') return false;
+      slot[key] = { kind: 'dir', mode: 0o040000 | change.mode, uid: host.uid };
+    } else {
+      if (dir.kind !== 'dir') return false;
+      slot[key] = { kind: 'dir', mode: 0o040000 | change.mode, uid: change.fix === 'chown' ? host.uid : dir.uid };
+    }
+  }
+  for (const change of op.changes) {
+    if (change.path.startsWith('log/') && slot.logDir.kind !== 'dir') return false;
+    const read = slot.files.get(change.path);
+    if (change.fix === 'chmod') {
+      if (read === undefined || read.kind !== 'file') return false;
+      slot.files.set(change.path, { ...read, mode: 0o100000 | change.spec.mode });
+    } else {
+      slot.files.set(change.path, castDraft(written(change.spec.content, change.spec.mode, host)));
+    }
+  }
+  slot.owned = isOwned(slot.files.get(OWNERSHIP_FILE), slot.service);
+  if (op.restart && slot.live?.up === true) setLive(slot, true, host);
+  return true;
+}
+
+function setLive(slot: Draft<ObservedSlot>, up: boolean, host: SimHost): void {
+  if (slot.live === undefined) return;
+  slot.live = { ...slot.live, up, wantedUp: up, pid: up ? 4242 : -1, updownSinceUnix: host.nowMs / 1000 + 1 };
+}
+
+function written(content: string, mode: number, host: SimHost): FileRead {
+  return { kind: 'file', bytes: encoder.encode(content), mode: 0o100000 | mode, uid: host.uid, mtimeMs: host.nowMs };
+}
+
+/** Whether a record makes the slot ours, decided as observe decides it. */
+export function isOwned(read: FileRead | Draft<FileRead> | undefined, service: string): boolean {
+  if (read === undefined || read.kind !== 'file') return false;
+  const parsed = parseJsonObject(read.bytes);
+  return parsed.ok && parsed.value['managedBy'] === 'reconcile-gateways' && parsed.value['service'] === service;
+}
