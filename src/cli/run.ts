@@ -134,8 +134,13 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
   if (st === undefined) {
     if (!create) return undefined;
     try {
-      fs.mkdirSync(scandir, { recursive: true, mode: 0o755 });
-      fs.chmodSync(scandir, 0o755);
+      // mkdir's mode is masked by the umask, for the parents too: chmod every directory made.
+      const made = fs.mkdirSync(scandir, { recursive: true, mode: 0o755 });
+      const first = path.resolve(made ?? scandir);
+      for (let dir = path.resolve(scandir); ; dir = path.dirname(dir)) {
+        fs.chmodSync(dir, 0o755);
+        if (dir === first || dir === path.dirname(dir)) break;
+      }
     } catch (err) {
       throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }

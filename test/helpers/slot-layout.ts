@@ -1,0 +1,36 @@
+/**
+ * The expected on-disk layout of a slot (reference §2.3/§2.6 and issue 2 "Actuation"), as
+ * `<type> <octal mode> <uid>:<gid>` per slot-relative path, for whole-tree comparisons.
+ */
+import type { TreeSnapshot } from './tree.js';
+
+/** One line per entry under `prefix/` of a snapshot: `type mode uid:gid`. */
+export function layoutOf(snap: TreeSnapshot, prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [p, e] of snap) {
+    if (p === prefix || p.startsWith(`${prefix}/`)) out[p === prefix ? '' : p.slice(prefix.length + 1)] = `${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid}`;
+  }
+  return out;
+}
+
+/** The layout of a freshly created slot: scripts owned by `files`, the skeleton by `skeleton`. */
+export function expectedLayout(down: boolean, skeleton: string, files = '0:0'): Record<string, string> {
+  return {
+    '': `dir 755 ${files}`,
+    '.reconcile-gateways.json': `file 644 ${files}`,
+    ...(down ? { down: `file 644 ${files}` } : {}),
+    event: `dir 3730 ${skeleton}`,
+    finish: `file 755 ${files}`,
+    log: `dir 755 ${files}`,
+    'log/event': `dir 3730 ${skeleton}`,
+    'log/run': `file 755 ${files}`,
+    'log/supervise': `dir 755 ${skeleton}`,
+    'log/supervise/control': `fifo 660 ${skeleton}`,
+    'log/supervise/event': `dir 3730 ${skeleton}`,
+    run: `file 755 ${files}`,
+    supervise: `dir 755 ${skeleton}`,
+    'supervise/control': `fifo 660 ${skeleton}`,
+    'supervise/event': `dir 3730 ${skeleton}`,
+    type: `file 644 ${files}`,
+  };
+}
