@@ -6,6 +6,7 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadValidators } from '../../src/validate.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree, writeFileTree } from '../helpers/tree.js';
 
@@ -37,6 +38,7 @@ test('--diff --output json reports the same decisions with dryRun and no statuse
   const before = await snapshotTree(box.root);
   const r = await bootJson(box.home, box.scandir, ['--diff']);
   t.is(r.code, 1);
+  t.true((await loadValidators()).validatePlan(r.doc));
   t.like(r.doc, { dryRun: true, mode: 'boot', exitCode: 1 });
   t.deepEqual(
     (r.doc['profiles'] as { profile: string; action: string }[]).map((p) => [p.profile, p.action]),
@@ -96,4 +98,14 @@ test('--diff validates names before anything: an invalid profile is skipped, exi
   t.is(r.code, 0);
   t.like((r.doc['profiles'] as unknown[])[1], { profile: 'BadName', action: 'skipped', reason: 'invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$' });
   t.true(r.stderr.includes('profiles/BadName: skipped: invalid profile name'));
+});
+
+test('warnings reach stderr even at --log-level error; stdout carries results only', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: '{ broken' } });
+  const r = await runCli(bootArgs(box.home, box.scandir, '--diff', '--log-level', 'error'));
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^reconcile-gateways: warn: could not read .*profiles\/coder\/gateway_state\.json .*treating as no prior state/m);
+  t.false(r.stdout.includes('warn'));
 });
