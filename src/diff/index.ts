@@ -94,7 +94,9 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
     ? 'adopt unowned slot'
     : changes.length + dirs.length > 0
       ? `${[...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ')}`
-      : 'restart pending from an earlier pass';
+      : persistedRestart
+        ? 'restart pending from an interrupted pass'
+        : 'run-time files changed since the service started';
   return {
     op: { kind: 'update', service: spec.service, profile: spec.profile, reason, dirs, changes, restart },
     restartPending: runningOld && !restart,

@@ -117,7 +117,7 @@ test('a process older than its run file is reported pending with no operation', 
 test('a restart persisted by an earlier pass is done even without --restart-changed', (t) => {
   const s = scandirOf([slotOf(CODER_UP, { live: liveUp(5000) })], { svscanLive: true, pendingRestarts: ['gateway-coder'] });
   t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS), {
-    operations: [{ kind: 'update', service: 'gateway-coder', profile: 'coder', reason: 'restart pending from an earlier pass', dirs: [], changes: [], restart: true }],
+    operations: [{ kind: 'update', service: 'gateway-coder', profile: 'coder', reason: 'restart pending from an interrupted pass', dirs: [], changes: [], restart: true }],
     restartPending: [],
   });
 });
