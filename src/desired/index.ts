@@ -179,6 +179,10 @@ function decideIntent(
   if (!seeded && p.state.kind === 'unreadable') {
     notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); treating as no prior state`, profile: p.name });
   }
+  if (p.lifecycle.kind === 'unreadable') {
+    const ledger = statePath.replace(/gateway_state\.json$/, 'state/gateway.lifecycle.json');
+    notices.push({ level: 'warn', message: `could not read ${ledger} (${p.lifecycle.reason}); prior exit unknown`, profile: p.name });
+  }
   const slot = input.observed.scandir.slots.get(service);
   const intentUnknown = !seeded && p.state.kind !== 'parsed';
   if (input.mode === 'sync' && intentUnknown && slot !== undefined && slot.entry === 'dir') {
