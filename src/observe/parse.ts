@@ -24,7 +24,7 @@ export function parseJsonObject(bytes: Uint8Array): Parsed {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, reason: `invalid JSON${jsonErrorPosition(err)}` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: `not a JSON object (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})` };
@@ -48,4 +48,15 @@ export function parseLifecycle(read: FileRead): Lifecycle {
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
   return { kind: 'parsed', phase: parsed.value['phase'] };
+}
+
+/**
+ * Where JSON.parse failed, without the excerpt of the input V8 puts in its message: a state file
+ * may be a hard link to someone else's secret, and its bytes must never reach a log.
+ */
+function jsonErrorPosition(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const at = /at position (\d+)/.exec(message) ?? /line (\d+) column (\d+)/.exec(message);
+  if (at === null) return message.startsWith('Unexpected end of JSON input') ? ' (unexpected end)' : '';
+  return at[2] === undefined ? ` (at position ${at[1] ?? ''})` : ` (at line ${at[1] ?? ''} column ${at[2]})`;
 }
