@@ -282,6 +282,8 @@ export function openAppendAt(dir: Dir, name: string, mode: number, owner?: Owner
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new FsError('open', display, new Error(`is ${describeType(st)}`));
+    // A hard link planted where the log goes would make root append to (and chown) another file.
+    if (st.nlink !== 1) throw new FsError('open', display, new Error(`has ${st.nlink} hard links; refusing to write through a link`));
     if (st.size === 0 && owner !== undefined) {
       fs.fchmodSync(fd, mode);
       fs.fchownSync(fd, owner.uid, owner.gid);

@@ -34,7 +34,10 @@ export function formatBootLogLines(timestamp: string, decisions: readonly Profil
     .join('');
 }
 
-/** Appends the lines, rotating first when the log reached `maxBytes`. Returns warnings. */
+/**
+ * Appends the lines, rotating first when the log reached `maxBytes`; when it cannot rotate it does
+ * not append, so neither file ever exceeds `maxBytes` plus one pass. Returns warnings.
+ */
 export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: Owner | undefined): string[] {
   const warnings: string[] = [];
   let logs: Dir | undefined;
@@ -45,7 +48,9 @@ export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: 
       try {
         renameAt(logs, LOG_NAME, logs, `${LOG_NAME}.1`);
       } catch (err) {
-        warnings.push(`could not rotate ${logs.path}/${LOG_NAME}: ${describeErrno(err)}`);
+        // Upstream appends anyway; a `.1` planted as a directory would then grow the log forever.
+        warnings.push(`could not rotate ${logs.path}/${LOG_NAME}: ${describeErrno(err)}; not appending, so the log stays within its bound`);
+        return warnings;
       }
     }
     const { fd } = openAppendAt(logs, LOG_NAME, 0o644, owner);
