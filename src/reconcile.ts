@@ -7,7 +7,7 @@ import type { DesiredState, HomeWrite, Mode, ObservedState, OperationResult, Pla
 import { buildDesired } from './desired/index.js';
 import { diffStates } from './diff/index.js';
 import { observe, observeScandir } from './observe/index.js';
-import { appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
+import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
 import { formatBootLogLines } from './actuate/boot-log.js';
 import { applyHomeWrites } from './actuate/home-writes.js';
 import { type Dir, type Owner } from './safe-fs.js';
@@ -32,6 +32,8 @@ export interface PassOptions {
   /** Boot-log timestamp (the clock is read by the caller). */
   readonly timestamp: string;
   readonly sleep: (ms: number) => void;
+  /** Fault-injection seam for tests (ApplyContext.beforeOperation); never set by the CLI. */
+  readonly beforeOperation?: ApplyContext['beforeOperation'];
 }
 
 /** What a pass saw, planned and did. */
@@ -80,6 +82,7 @@ export function runPass(o: PassOptions): PassResult {
     upstreamLeftovers: o.mode === 'boot' ? observed.scandir.upstreamLeftovers : [],
     journalPresent: observed.scandir.pendingRestarts.size > 0,
     sleep: o.sleep,
+    ...(o.beforeOperation === undefined ? {} : { beforeOperation: o.beforeOperation }),
   });
   warnings.push(...applied.warnings);
   if (plan.operations.length > 0) warnings.push(...verifyConverged(o, observed, desired, applied.results, diffOptions));

@@ -55,7 +55,12 @@ interface Staged {
 }
 
 /** Applies every create of a plan; one slot's failure never stops the others. */
-export function applyCreates(scandir: Dir, ops: readonly CreateOp[], skeleton: SkeletonOwnership): OperationResult[] {
+export function applyCreates(
+  scandir: Dir,
+  ops: readonly CreateOp[],
+  skeleton: SkeletonOwnership,
+  beforePublish?: (op: CreateOp) => void,
+): OperationResult[] {
   if (ops.length === 0) return [];
   let staging: Dir;
   try {
@@ -80,7 +85,7 @@ export function applyCreates(scandir: Dir, ops: readonly CreateOp[], skeleton: S
       }
     }
     const mkfifoErrors = makeFifos(staging, fifos);
-    return staged.map((s) => publish(scandir, base, s, skeleton, mkfifoErrors));
+    return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, beforePublish }));
   } finally {
     if (previousCwd !== undefined) process.chdir(previousCwd);
     try {
@@ -103,7 +108,13 @@ function enterPrivateDir(dir: Dir): string | undefined {
   }
 }
 
-function publish(scandir: Dir, staging: Dir, s: Staged, skeleton: SkeletonOwnership, mkfifoErrors: string): OperationResult {
+interface PublishContext {
+  readonly skeleton: SkeletonOwnership;
+  readonly mkfifoErrors: string;
+  readonly beforePublish: ((op: CreateOp) => void) | undefined;
+}
+
+function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors, beforePublish }: PublishContext): OperationResult {
   const fail = (error: string): OperationResult => {
     try {
       removeTreeAt(staging, s.name);
@@ -121,10 +132,11 @@ function publish(scandir: Dir, staging: Dir, s: Staged, skeleton: SkeletonOwners
       const what = existing.isSymbolicLink() ? 'a symlink' : existing.isDirectory() ? 'a directory' : 'not a directory';
       throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(`EEXIST: a foreign entry is in the way (${what}); refusing to replace it`));
     }
+    beforePublish?.(s.op);
     renameAt(staging, s.name, scandir, s.op.service);
     return { op: s.op, status: 'applied' };
   } catch (err) {
-    return fail(describeErrno(err));
+    return fail(err instanceof FsError ? describeErrno(err) : `unexpected error: ${describeErrno(err)}`);
   }
 }
 

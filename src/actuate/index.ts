@@ -2,7 +2,7 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, DownOp, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
+import type { CreateOp, DownOp, Operation, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
 import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
@@ -33,6 +33,11 @@ export interface ApplyContext {
   /** A restart journal from an earlier pass exists and must be cleared once its restarts are done. */
   readonly journalPresent: boolean;
   readonly sleep: (ms: number) => void;
+  /**
+   * Fault-injection seam for tests: called just before each operation takes effect (for a create,
+   * before its publishing rename). Whatever it throws fails that operation alone.
+   */
+  readonly beforeOperation?: (op: Operation) => void;
 }
 
 /** Result of applying a plan: one entry per operation, in plan order, plus housekeeping errors. */
@@ -56,28 +61,45 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
 
   const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
-  const ops = plan.operations;
-  const creates = ops.filter((o): o is CreateOp => o.kind === 'create');
-  const updates = ops.filter((o): o is UpdateOp => o.kind === 'update');
-  const removes = ops.filter((o): o is RemoveOp => o.kind === 'remove');
-  const markers = ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down');
+  const { creates, updates, removes, markers } = partition(plan.operations);
   const results = new Map<object, OperationResult>();
+  const hook = ctx.beforeOperation;
 
-  for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot))) results.set(r.op, r);
+  for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
   if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
   const restarts = updates.filter((u) => u.restart).map((u) => u.service);
   if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, restarts));
-  for (const op of updates) results.set(op, applyUpdate(ctx.scandir, op, owner));
+  for (const op of updates) results.set(op, guarded(hook, op, () => applyUpdate(ctx.scandir, op, owner)));
   if ((restarts.length > 0 || ctx.journalPresent) && updates.every((u) => !u.restart || results.get(u)?.status === 'applied')) {
     housekeeping('clear pending restarts', () => clearRestarts(ctx.scandir));
   }
-  for (const op of markers) results.set(op, applyMarker(ctx.scandir, op, ctx.live));
-  for (const r of applyRemoves(ctx.scandir, removes, { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep })) results.set(r.op, r);
+  for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
+  const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
+  for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
 
   return {
-    results: ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
+    results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
     warnings,
   };
+}
+
+function partition(ops: readonly Operation[]): { creates: CreateOp[]; updates: UpdateOp[]; removes: RemoveOp[]; markers: (UpOp | DownOp)[] } {
+  return {
+    creates: ops.filter((o): o is CreateOp => o.kind === 'create'),
+    updates: ops.filter((o): o is UpdateOp => o.kind === 'update'),
+    removes: ops.filter((o): o is RemoveOp => o.kind === 'remove'),
+    markers: ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down'),
+  };
+}
+
+/** Runs one operation so that anything it throws, expected or not, fails it alone. */
+function guarded(hook: ApplyContext['beforeOperation'], op: Operation, apply: () => OperationResult): OperationResult {
+  try {
+    hook?.(op);
+    return apply();
+  } catch (err) {
+    return { op, status: 'failed', error: `unexpected error: ${describeErrno(err)}` };
+  }
 }

@@ -17,6 +17,8 @@ export interface RemoveOptions {
   /** Upper bound on waiting for supervisors to exit (a liveness guard, not a timing). */
   readonly timeoutMs: number;
   readonly sleep: (ms: number) => void;
+  /** Fault-injection seam (see ApplyContext): called before each slot is moved out. */
+  readonly beforeOperation?: (op: RemoveOp) => void;
 }
 
 /** Applies every remove of a plan: move out, one `-an`, wait for the supervisors, delete. */
@@ -33,6 +35,7 @@ export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: Re
     const results = new Map<RemoveOp, OperationResult>();
     for (const op of ops) {
       try {
+        options.beforeOperation?.(op);
         removeTreeAt(trash, op.service);
         renameAt(scandir, op.service, trash, op.service);
         moved.push(op);
