@@ -3,7 +3,7 @@
  * real CLI run as a child process with a liveness deadline, slot completeness checks and fast
  * lstat-only snapshots that never follow a link or open a FIFO.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,9 +39,12 @@ export interface Layout {
   readonly config: string;
 }
 
-/** Creates a layout whose directories the unprivileged user can traverse (0755). */
-export async function makeLayout(prefix: string, settings: Readonly<Record<string, unknown>> = {}): Promise<Layout> {
-  const root = await tempDir(`rg-hard-${prefix}-`);
+/**
+ * Creates a layout whose directories the unprivileged user can traverse (0755), under the system
+ * temp dir or under `parent` (a private tmpfs, say).
+ */
+export async function makeLayout(prefix: string, settings: Readonly<Record<string, unknown>> = {}, parent?: string): Promise<Layout> {
+  const root = parent === undefined ? await tempDir(`rg-hard-${prefix}-`) : fs.mkdtempSync(path.join(parent, `${prefix}-`));
   fs.chmodSync(root, 0o755);
   const layout = { root, home: path.join(root, 'home'), scandir: path.join(root, 'scan'), config: path.join(root, 'config.json') };
   fs.mkdirSync(path.join(layout.home, 'profiles'), { recursive: true, mode: 0o755 });
@@ -175,6 +178,24 @@ export function requireRoot(t: ExecutionContext<unknown>): boolean {
 /** sha256 of a regular file the test itself created (a victim outside the trees). */
 export function fileHash(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Mounts a private tmpfs on a fresh directory (root only); undo with {@link unmountTmpfs}. */
+export async function mountTmpfs(prefix: string, size: string): Promise<string> {
+  const dir = await tempDir(`rg-hard-${prefix}-`);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
+  return dir;
+}
+
+/** Unmounts a tmpfs from {@link mountTmpfs} (lazily if still busy) and removes its mount point. */
+export function unmountTmpfs(dir: string | undefined): void {
+  if (dir === undefined) return;
+  try {
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  } catch {
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+  }
+  fs.rmdirSync(dir);
 }
 
 export { slotProblems, snapshot, diffSnapshot, type Snapshot } from './tree-check.js';

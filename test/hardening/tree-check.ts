@@ -14,12 +14,12 @@ function isMissing(err: unknown): boolean {
 }
 
 /**
- * Problems of the non-dot entries of a scandir: each must be a directory holding regular files
- * `type`, `run`, `finish` and `log/run`. An entry that vanishes while looked at (a remove moves
- * it out with one rename) is not a problem.
+ * Adds to `problems` what is wrong with the non-dot entries of a scandir: each directory must hold
+ * regular files `type`, `run`, `finish` and `log/run`. An entry that vanishes while looked at (a
+ * remove moves it out with one rename) is not a problem. Returns how many slot directories it saw.
  */
-export function slotProblems(scandir: string): string[] {
-  const problems: string[] = [];
+export function slotProblems(scandir: string, problems: Set<string>): number {
+  let slots = 0;
   for (const name of fs.readdirSync(scandir)) {
     if (name.startsWith('.')) continue;
     const dir = path.join(scandir, name);
@@ -32,11 +32,12 @@ export function slotProblems(scandir: string): string[] {
       if (isMissing(err)) continue;
       throw err;
     }
+    slots += 1;
     const missing = SLOT_FILES.filter((f) => !isRegular(path.join(dir, f)));
     if (missing.length === 0) continue;
-    if (stillSameDir(dir, ino)) problems.push(`${name} lacks ${missing.join(', ')}`);
+    if (stillSameDir(dir, ino)) problems.add(`${name} lacks ${missing.join(', ')}`);
   }
-  return problems;
+  return slots;
 }
 
 function isRegular(file: string): boolean {

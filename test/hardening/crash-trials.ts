@@ -1,0 +1,141 @@
+/**
+ * SIGKILL trials for the crash tests: run the real CLI in its own process group, watch the
+ * scandir from this process while it runs, kill the whole group at a random moment, then check
+ * what a crash must never cause (a half-built slot, a stuck lock, a lost file, a different end
+ * state after the next run).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import {
+  type CliResult,
+  type Layout,
+  type Snapshot,
+  diffSnapshot,
+  killGroup,
+  runTool,
+  slotProblems,
+  snapshot,
+  startTool,
+  toolArgs,
+  writeProfiles,
+} from './support.js';
+
+/** A reproducible PRNG (mulberry32); the seed is logged so a failure can be replayed. */
+export function makeRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(a ^ (a >>> 15), 1 | a);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed for this run: HARDENING_SEED to replay one, else the clock. */
+export function trialSeed(): number {
+  const fixed = Number(process.env['HARDENING_SEED']);
+  return Number.isInteger(fixed) && fixed > 0 ? fixed : Date.now() % 2 ** 31;
+}
+
+/** Everything a series of trials shares. */
+export interface TrialSetup {
+  readonly layout: Layout;
+  readonly mode: 'boot' | 'sync';
+  /** Fills a fresh trial scandir (nothing for boot, a copy of the starting tree for sync). */
+  readonly prepareScandir: (dir: string) => void;
+  /** The scandir a clean, uninterrupted run produces. */
+  readonly reference: Snapshot;
+  /** HERMES_HOME before any trial, without what a pass may legitimately change. */
+  readonly homeBefore: Snapshot;
+  readonly homeIgnore: (rel: string) => boolean;
+  /** Duration of a clean run; kills are spread over it. */
+  readonly cleanRunMs: number;
+}
+
+/** What one trial saw. */
+export interface TrialOutcome {
+  readonly killedWhileRunning: boolean;
+  readonly slotsAtKill: number;
+  readonly stagingAtKill: boolean;
+  readonly observed: readonly string[];
+  readonly afterKill: readonly string[];
+  readonly rerun: CliResult;
+  readonly scandirDiff: readonly string[];
+  readonly homeDiff: readonly string[];
+}
+
+/** When to kill: after a delay, or as soon as the observer counts this many published slots. */
+export type KillPoint = { readonly afterMs: number } | { readonly atSlots: number };
+
+/** Runs one trial in `<layout.root>/trial-<n>` and removes it afterwards. */
+export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): Promise<TrialOutcome> {
+  const dir = path.join(setup.layout.root, `trial-${n}`);
+  setup.prepareScandir(dir);
+  const layout: Layout = { ...setup.layout, scandir: dir };
+  try {
+    const started = startTool(toolArgs(setup.mode, layout));
+    let exited = false;
+    void started.done.then(() => (exited = true), () => (exited = true));
+    const killAt = 'afterMs' in kill ? Date.now() + kill.afterMs : Infinity;
+    const observed = new Set<string>();
+    while (!exited) {
+      const seen = slotProblems(dir, observed);
+      if (Date.now() >= killAt || ('atSlots' in kill && seen >= kill.atSlots)) {
+        killGroup(started.child, 'SIGKILL');
+        break;
+      }
+      await yieldToEvents();
+    }
+    const killed = await started.done;
+    const entries = fs.readdirSync(dir);
+    const afterKill = new Set<string>();
+    slotProblems(dir, afterKill);
+    const rerun = await runTool(setup.mode, layout);
+    return {
+      killedWhileRunning: killed.signal === 'SIGKILL',
+      slotsAtKill: entries.filter((e) => !e.startsWith('.')).length,
+      stagingAtKill: entries.includes('.reconcile-gateways.staging') || entries.includes('.reconcile-gateways.trash'),
+      observed: [...observed],
+      afterKill: [...afterKill],
+      rerun,
+      scandirDiff: diffSnapshot(setup.reference, snapshot(dir)),
+      homeDiff: diffSnapshot(setup.homeBefore, snapshot(setup.layout.home, setup.homeIgnore)),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Measures a clean run into `dir` and returns its snapshot and duration. */
+export async function cleanRun(setup: Pick<TrialSetup, 'layout' | 'mode' | 'prepareScandir'>, dir: string): Promise<{ reference: Snapshot; ms: number }> {
+  setup.prepareScandir(dir);
+  const start = Date.now();
+  const result = await runTool(setup.mode, { ...setup.layout, scandir: dir });
+  const ms = Date.now() - start;
+  if (result.code !== 0) throw new Error(`clean ${setup.mode} failed (${String(result.code)}): ${result.stderr}`);
+  const reference = snapshot(dir);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { reference, ms };
+}
+
+/** Paths under HERMES_HOME a pass may change: the boot log and the swept runtime files. */
+export function homeIgnore(rel: string): boolean {
+  const base = path.basename(rel);
+  return rel === 'logs' || base === 'gateway.pid' || base === 'processes.json';
+}
+
+/** Profiles with every kind of intent, some with stale runtime files and lifecycle ledgers. */
+export function writeCrashProfiles(l: Layout, count: number, offset = 0): void {
+  const intents = ['running', 'stopped', 'running', 'paused'];
+  for (let i = offset; i < offset + count; i += 1) {
+    const name = `p${String(i).padStart(4, '0')}`;
+    writeProfiles(l.home, { [name]: intents[i % intents.length] });
+    const dir = path.join(l.home, 'profiles', name);
+    if (i % 7 === 0) fs.writeFileSync(path.join(dir, 'gateway.pid'), '123\n');
+    if (i % 5 === 0) {
+      fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'state', 'gateway.lifecycle.json'), JSON.stringify({ phase: i % 2 === 0 ? 'exited' : 'running' }));
+    }
+  }
+}
