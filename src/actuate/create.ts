@@ -28,19 +28,31 @@ import { makeFifos } from './fifo.js';
 /** Name of our staging parent inside the scandir. */
 export const STAGING_DIR = '.reconcile-gateways.staging';
 
-/** How the supervise skeleton is owned; undefined when not running as root (no chown possible). */
+/** How the supervise skeleton is owned; `owner` is undefined when not running as root (no chown possible). */
 export interface SkeletonOwnership {
   readonly owner?: Owner;
-  /** Mode of `supervise/`: 0755 for upstream's user-owned skeleton, 0750 for the root-owned one. */
+  /** Mode of `supervise/`: 0755 in upstream's user-owned skeleton, 0710 in the root-owned one. */
   readonly superviseMode: number;
+  /** Mode of `supervise/control`: 0660 user-owned, 0620 (group may write, not read) root-owned. */
+  readonly controlMode: number;
+  /** Whether to seed upstream's `supervise/event/` too (s6 2.11 never uses it). */
+  readonly superviseEvent: boolean;
 }
 
-/** Skeleton ownership for the configured model (issue 4: `superviseOwner`). */
+/**
+ * Skeleton ownership for the configured model (issue 4: `superviseOwner`).
+ * - `root`: exactly what `s6-svperms -g gid -G gid -E gid` grants: `supervise/` root:gid 0710
+ *   (the group can reach `status` and `lock`, but not create anything in it), `control` root:gid
+ *   0620 (the group can send commands, but not read them away from s6-supervise nor fake a
+ *   listener), `event/` root:gid 03730 (the group can subscribe to events).
+ * - `user`: upstream's skeleton owned by uid:gid. That user can plant symlinks in `supervise/`
+ *   which root's s6-supervise then truncates or overwrites (`death_tally`, `status.new`).
+ */
 export function skeletonOwnership(settings: Pick<Settings, 'uid' | 'gid' | 'superviseOwner'>, isRoot: boolean): SkeletonOwnership {
   if (settings.superviseOwner === 'root') {
-    return { superviseMode: 0o750, ...(isRoot ? { owner: { uid: 0, gid: settings.gid } } : {}) };
+    return { superviseMode: 0o710, controlMode: 0o620, superviseEvent: false, ...(isRoot ? { owner: { uid: 0, gid: settings.gid } } : {}) };
   }
-  return { superviseMode: 0o755, ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}) };
+  return { superviseMode: 0o755, controlMode: 0o660, superviseEvent: true, ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}) };
 }
 
 /** Removes our staging leftovers from a killed run (we hold the lock, so nobody else uses them). */
@@ -152,7 +164,8 @@ function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwners
     if (st === undefined || !st.isFIFO()) {
       throw new FsError('mkfifo', `${dir.path}/control`, new Error(mkfifoErrors.trim() || 'FIFO was not created'));
     }
-    if ((st.mode & 0o7777) !== 0o660) fs.chmodSync(pathAt(dir, 'control'), 0o660);
+    // chmod follows links, but this is our private 0700 staging directory: nobody else can plant one.
+    if ((st.mode & 0o7777) !== skeleton.controlMode) fs.chmodSync(pathAt(dir, 'control'), skeleton.controlMode);
     if (skeleton.owner !== undefined) lchownAt(dir, 'control', skeleton.owner);
   } finally {
     for (const d of dirs.reverse()) closeDir(d);
@@ -190,7 +203,7 @@ function seedSkeleton(dir: Dir, skeleton: SkeletonOwnership): void {
   closeDir(mkdirAt(dir, 'event', 0o3730, owner));
   const supervise = mkdirAt(dir, 'supervise', skeleton.superviseMode, owner);
   try {
-    closeDir(mkdirAt(supervise, 'event', 0o3730, owner));
+    if (skeleton.superviseEvent) closeDir(mkdirAt(supervise, 'event', 0o3730, owner));
   } finally {
     closeDir(supervise);
   }
