@@ -7,7 +7,11 @@ import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
 import { describeValidationErrors, loadValidators } from '../validate.js';
 
-/** Upstream's values: with them every rendered file is byte-identical to container_boot.py's. */
+/**
+ * Upstream's values: with them every rendered file is byte-identical to container_boot.py's.
+ * One deliberate exception: the supervise skeleton is root-owned with group access by default
+ * (`superviseOwner: 'root'`, issue 4); `'user'` restores upstream's hermes-owned skeleton.
+ */
 export const DEFAULT_SETTINGS: Settings = {
   user: 'hermes',
   uid: 10000,
@@ -18,7 +22,7 @@ export const DEFAULT_SETTINGS: Settings = {
   s6BinDir: '/command',
   servicePrefix: 'gateway-',
   bootLogMaxBytes: 262144,
-  superviseOwner: 'user',
+  superviseOwner: 'root',
   multiplexPolicy: 'gate',
 };
 
