@@ -140,16 +140,22 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
     fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
     fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
     const existing = lstatAt(scandir, s.op.service);
-    if (existing !== undefined) {
-      const what = existing.isSymbolicLink() ? 'a symlink' : existing.isDirectory() ? 'a directory' : 'not a directory';
-      throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(`EEXIST: a foreign entry is in the way (${what}); refusing to replace it`));
-    }
+    if (existing !== undefined) throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(inTheWay(existing)));
     beforePublish?.(s.op);
     renameAt(staging, s.name, scandir, s.op.service);
     return { op: s.op, status: 'applied' };
   } catch (err) {
     return fail(err instanceof FsError ? describeErrno(err) : `unexpected error: ${describeErrno(err)}`);
   }
+}
+
+/** Why a create cannot publish over what is at the slot path now. */
+function inTheWay(existing: fs.Stats): string {
+  // Diff plans a create over a directory never: one there now appeared after this pass looked,
+  // typically the Hermes CLI registering the slot itself (upstream §2.8). Theirs wins.
+  if (existing.isDirectory()) return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
+  const what = existing.isSymbolicLink() ? 'a symlink' : 'not a directory';
+  return `EEXIST: a foreign entry is in the way (${what}); refusing to replace it`;
 }
 
 function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwnership, mkfifoErrors: string): void {
