@@ -38,18 +38,25 @@ export async function acquireLock(path: string, wait: boolean): Promise<HeldLock
   };
 }
 
+/**
+ * Opens (creating) the lock file 0600: flock(2) needs only an open descriptor, so a lock file any
+ * user can open for reading lets any user hold the lock and block every run (exit 3 forever).
+ */
 function openLockFile(path: string): number {
   const C = fs.constants;
   let fd: number;
   try {
-    fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, 0o644);
+    fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, 0o600);
   } catch (err) {
     throw new FatalError(`cannot open lock file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (!fs.fstatSync(fd).isFile()) {
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
     fs.closeSync(fd);
     throw new FatalError(`lock file ${path} is not a regular file`);
   }
+  // A lock file from an older version (0644): tighten it; one someone else owns is left alone.
+  if ((st.mode & 0o077) !== 0 && st.uid === process.geteuid?.()) fs.fchmodSync(fd, 0o600);
   return fd;
 }
 
