@@ -3,6 +3,7 @@
  * service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must leave the
  * scandir, then `s6-svscanctl -an` stops the supervisors whose directory vanished.
  */
+import fs from 'node:fs';
 import type { OperationResult, RemoveOp } from '../model.js';
 import { type Dir, closeDir, describeErrno, listDir, mkdirAt, openDirAt, openDirIfExists, removeTreeAt, renameAt } from '../safe-fs.js';
 import { hasFifoReader } from '../observe/s6-status.js';
@@ -26,7 +27,7 @@ export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: Re
   if (ops.length === 0) return [];
   let trash: Dir;
   try {
-    trash = openDirIfExists(scandir, TRASH_DIR) ?? mkdirAt(scandir, TRASH_DIR, 0o700);
+    trash = openTrash(scandir);
   } catch (err) {
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
@@ -58,6 +59,21 @@ export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: Re
   } finally {
     closeDir(trash);
   }
+}
+
+/**
+ * Our trash, private (0700, ours). One planted under its name by whoever can write the scandir
+ * would let them reach into removed slots and stall the removal: it is cleared and recreated.
+ */
+function openTrash(scandir: Dir): Dir {
+  const existing = openDirIfExists(scandir, TRASH_DIR);
+  if (existing !== undefined) {
+    const st = fs.fstatSync(existing.fd);
+    if (st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700) return existing;
+    closeDir(existing);
+    removeTreeAt(scandir, TRASH_DIR);
+  }
+  return mkdirAt(scandir, TRASH_DIR, 0o700);
 }
 
 function finishRemove(trash: Dir, op: RemoveOp, options: RemoveOptions): OperationResult {
