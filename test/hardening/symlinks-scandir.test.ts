@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderRun } from '../../src/desired/render.js';
-import { BASE_SETTINGS, type Layout, diffSnapshot, makeLayout, removeLayout, runJson, runTool, snapshot, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, type Layout, diffSnapshot, makeLayout, removeLayout, requireRoot, runJson, runTool, snapshot, writeConfig, writeProfiles } from './support.js';
 
 const layouts: Layout[] = [];
 
@@ -92,5 +92,30 @@ test('a slot whose log/ is a symlink fails alone and nothing is written through 
   t.is(alice?.status, 'failed');
   t.regex(alice?.error ?? '', /gateway-alice\/log: EEXIST/);
   t.is((doc.operations ?? []).find((o) => o.service === 'gateway-bob')?.status, 'applied');
+  t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
+});
+
+test("a trash or staging directory planted under the tool's names is replaced by a private one, never used", async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await layout('planted-trash');
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  const trash = path.join(l.scandir, '.reconcile-gateways.trash');
+  fs.mkdirSync(path.join(trash, 'gateway-bob'), { recursive: true, mode: 0o777 });
+  fs.chmodSync(trash, 0o777);
+  fs.chownSync(trash, 65534, 65534);
+  fs.symlinkSync(path.join(l.outside, 'slot'), path.join(l.scandir, '.reconcile-gateways.staging'));
+  fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
+  writeProfiles(l.home, { carol: 'running' });
+  const outsideBefore = snapshot(l.outside);
+
+  const result = await runTool('sync', l);
+  t.is(result.code, 0, result.stderr);
+  t.false(fs.existsSync(path.join(l.scandir, 'gateway-bob')));
+  t.true(fs.existsSync(path.join(l.scandir, 'gateway-carol', 'run')));
+  const st = fs.lstatSync(trash);
+  t.is(`${(st.mode & 0o7777).toString(8)} ${st.uid}`, `700 ${process.geteuid?.() ?? 0}`);
+  t.deepEqual(fs.readdirSync(trash), []);
+  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways.staging')));
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 });
