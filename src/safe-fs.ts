@@ -313,6 +313,10 @@ export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Di
     return made;
   }
   try {
+    // Between mkdir and open, whoever can write `dir` could put another directory in its place;
+    // never chown or chmod one that is not the private 0700 directory we just made.
+    const st = fs.fstatSync(made.fd);
+    if (st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) throw new Error('EEXIST: replaced while being created');
     if (owner !== undefined) fs.fchownSync(made.fd, owner.uid, owner.gid);
     fs.fchmodSync(made.fd, mode);
   } catch (err) {
