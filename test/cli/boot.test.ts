@@ -39,7 +39,7 @@ test('S09 boot renders byte-exact upstream slots and prints upstream lines', asy
   t.deepEqual(await read('gateway-default', 'log/run'), Buffer.from(LOG_RUN_DEFAULT));
 });
 
-test('slots get explicit modes; scripts stay root-owned and the skeleton goes to the default uid:gid', async (t) => {
+test('slots get explicit modes; scripts stay root-owned and the skeleton is root-owned with the default gid', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
@@ -48,6 +48,16 @@ test('slots get explicit modes; scripts stay root-owned and the skeleton goes to
   t.deepEqual(layoutOf(snap, 'gateway-default'), expectedLayout(true, SKELETON));
   t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON));
   t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways.lock', 'gateway-coder', 'gateway-default']);
+});
+
+test('superviseOwner user gives the skeleton to the default uid:gid, as upstream', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
+  const cfg = await box.config({ superviseOwner: 'user' });
+  t.is((await runCli(bootArgs(box.home, box.scandir, '--config', cfg))).code, 0);
+  const snap = await snapshotTree(box.scandir);
+  t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON, '0:0', 'user'));
 });
 
 test('the skeleton owner follows config uid/gid and modes do not depend on the umask', async (t) => {

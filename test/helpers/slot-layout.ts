@@ -13,8 +13,22 @@ export function layoutOf(snap: TreeSnapshot, prefix: string): Record<string, str
   return out;
 }
 
-/** The layout of a freshly created slot: scripts owned by `files`, the skeleton by `skeleton`. */
-export function expectedLayout(down: boolean, skeleton: string, files = '0:0'): Record<string, string> {
+/**
+ * The layout of a freshly created slot: scripts owned by `files`; the skeleton for the configured
+ * `uid:gid` in `ids`, either root-owned with group access (`superviseOwner` root, the default:
+ * what s6-svperms -g/-G/-E grants) or upstream's uid:gid-owned one (`user`).
+ */
+export function expectedLayout(down: boolean, ids: string, files = '0:0', model: 'root' | 'user' = 'root'): Record<string, string> {
+  const gid = ids.split(':')[1] ?? '';
+  const skeleton = model === 'root' ? `0:${gid}` : ids;
+  const supervise = (dir: string): Record<string, string> =>
+    model === 'root'
+      ? { [`${dir}supervise`]: `dir 710 ${skeleton}`, [`${dir}supervise/control`]: `fifo 620 ${skeleton}` }
+      : {
+          [`${dir}supervise`]: `dir 755 ${skeleton}`,
+          [`${dir}supervise/control`]: `fifo 660 ${skeleton}`,
+          [`${dir}supervise/event`]: `dir 3730 ${skeleton}`,
+        };
   return {
     '': `dir 755 ${files}`,
     '.reconcile-gateways.json': `file 644 ${files}`,
@@ -24,13 +38,9 @@ export function expectedLayout(down: boolean, skeleton: string, files = '0:0'): 
     log: `dir 755 ${files}`,
     'log/event': `dir 3730 ${skeleton}`,
     'log/run': `file 755 ${files}`,
-    'log/supervise': `dir 755 ${skeleton}`,
-    'log/supervise/control': `fifo 660 ${skeleton}`,
-    'log/supervise/event': `dir 3730 ${skeleton}`,
+    ...supervise('log/'),
     run: `file 755 ${files}`,
-    supervise: `dir 755 ${skeleton}`,
-    'supervise/control': `fifo 660 ${skeleton}`,
-    'supervise/event': `dir 3730 ${skeleton}`,
+    ...supervise(''),
     type: `file 644 ${files}`,
   };
 }

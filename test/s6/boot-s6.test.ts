@@ -79,9 +79,10 @@ test('booted slots run under real s6: autostart profiles up, the others supervis
   for (const service of ['gateway-default', 'gateway-coder']) await checkUp(t, svscan, service);
   for (const service of ['gateway-writer', 'gateway-fresh']) await checkDown(t, svscan, service);
 
-  // s6-supervise kept the pre-seeded skeleton: nobody can drive the service (upstream I4).
+  // s6-supervise kept the pre-seeded skeleton: nobody can drive the service (upstream I4), through
+  // the root-owned skeleton's group permissions (superviseOwner root, the default).
   const control = await stat(path.join(scandir, 'gateway-coder/supervise/control'));
-  t.deepEqual([control.isFIFO(), control.uid, control.mode & 0o777], [true, NOBODY, 0o660]);
+  t.deepEqual([control.isFIFO(), control.uid, control.gid, control.mode & 0o777], [true, 0, NOBODY, 0o620]);
   const svc = spawnSync('s6-setuidgid', ['nobody', 's6-svc', '-d', path.join(scandir, 'gateway-coder')], { encoding: 'utf8' });
   t.is(svc.status, 0, svc.stderr);
   await svscan.waitDown('gateway-coder');
