@@ -33,6 +33,7 @@ test('a sync --restart-changed killed after persisting its restarts has them don
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);
+  await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
   await svscan.waitUp('gateway-alice');
   await svscan.waitUp('gateway-bob');
   const pids = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };

@@ -44,6 +44,7 @@ async function liveSlot(owner: 'user' | 'root'): Promise<{ l: Layout; svscan: Sv
   writeProfiles(l.home, { alice: 'running' });
   const boot = await runTool('boot', layout);
   if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
   await svscan.waitUp('gateway-alice');
   return { l: layout, svscan, slot: svscan.servicePath('gateway-alice'), victim };
 }
