@@ -202,6 +202,11 @@ export interface FileChange {
   readonly spec: FileSpec;
   /** Previous content as text, when it was readable (for the unified diff). */
   readonly before?: string;
+  /**
+   * Set when the content already matches and only the owner is wrong: the file is rewritten (never
+   * chowned: it could be a hard link) keeping this mtime, so a running service does not look stale.
+   */
+  readonly keepMtimeMs?: number;
 }
 
 /** How a directory of an existing slot has to change (`''` is the slot itself). */

@@ -191,6 +191,8 @@ export interface WriteOptions {
   readonly fsync: boolean;
   /** The directory is a private staging tree of ours: write `name` directly, no temp + rename. */
   readonly fresh?: boolean;
+  /** Give the new file this mtime (and atime) instead of now. */
+  readonly mtimeMs?: number;
 }
 
 /**
@@ -211,6 +213,7 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
     fs.writeFileSync(fd, content);
     fs.fchmodSync(fd, options.mode);
     if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    if (options.mtimeMs !== undefined) fs.futimesSync(fd, options.mtimeMs / 1000, options.mtimeMs / 1000);
     if (options.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

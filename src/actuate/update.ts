@@ -33,7 +33,10 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
       const dir = inLog && log !== undefined ? log : slot;
       const name = inLog ? change.path.slice(4) : change.path;
       if (change.fix === 'chmod') chmodFileAt(dir, name, change.spec.mode);
-      else writeFileAt(dir, name, change.spec.content, { mode: change.spec.mode, fsync: true, ...(owner === undefined ? {} : { owner }) });
+      else {
+        const keep = change.keepMtimeMs === undefined ? {} : { mtimeMs: change.keepMtimeMs };
+        writeFileAt(dir, name, change.spec.content, { mode: change.spec.mode, fsync: true, ...keep, ...(owner === undefined ? {} : { owner }) });
+      }
     }
     if (op.restart) svc(slot, 'r');
     return { op, status: 'applied' };

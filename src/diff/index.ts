@@ -81,7 +81,7 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
     const change = planFile(slot.files.get(file.path) ?? { kind: 'missing' }, file, options);
     if (change !== undefined) changes.push(change);
   }
-  const runtimeChanged = changes.some((c) => c.fix === 'write' && RUNTIME_FILES.has(c.path));
+  const runtimeChanged = changes.some((c) => c.fix === 'write' && c.keepMtimeMs === undefined && RUNTIME_FILES.has(c.path));
   const live = slot.live;
   const staleProcess = live !== undefined && live.up && runtimeFilesNewerThan(slot, live.updownSinceUnix);
   const runningOld = live !== undefined && live.up && (runtimeChanged || staleProcess);
@@ -127,7 +127,7 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };
   }
   // A file someone else owns is rewritten rather than chowned: the rewrite cannot be a hard link.
-  if (options.expectedUid !== null && read.uid !== options.expectedUid) return { path: spec.path, fix: 'write', spec };
+  if (options.expectedUid !== null && read.uid !== options.expectedUid) return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
   if ((read.mode & 0o7777) !== spec.mode) return { path: spec.path, fix: 'chmod', spec };
   return undefined;
 }
