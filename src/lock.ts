@@ -15,11 +15,15 @@ export interface HeldLock {
   release(): void;
 }
 
-/** Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. */
-export async function acquireLock(path: string, wait: boolean): Promise<HeldLock> {
+/**
+ * Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. An abort
+ * of `signal` (watch shutting down) ends the wait with the signal's reason.
+ */
+export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
   const fd = openLockFile(path);
   try {
-    const code = await runFlock(fd, wait);
+    const code = await runFlock(fd, wait, signal);
+    if (signal?.aborted === true) throw signal.reason;
     if (code === 1 && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
     if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
   } catch (err) {
@@ -60,11 +64,14 @@ function openLockFile(path: string): number {
   return fd;
 }
 
-function runFlock(fd: number, wait: boolean): Promise<number> {
+function runFlock(fd: number, wait: boolean, signal: AbortSignal | undefined): Promise<number> {
   const args = wait ? ['--exclusive', '3'] : ['--exclusive', '--nonblock', '3'];
   return new Promise((resolve, reject) => {
-    const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'inherit', fd] });
-    child.on('error', (err) => reject(new FatalError(`cannot run flock(1): ${err.message}`, { cause: err })));
+    const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'inherit', fd], ...(signal === undefined ? {} : { signal }) });
+    child.on('error', (err) => {
+      if (signal?.aborted === true) resolve(128);
+      else reject(new FatalError(`cannot run flock(1): ${err.message}`, { cause: err }));
+    });
     child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 111 : 128)));
   });
 }

@@ -3,10 +3,10 @@
  * re-observe. The re-observed plan must be empty for every operation that applied; anything left
  * is a bug and reported as such.
  */
-import type { DesiredState, HomeWrite, Mode, ObservedState, OperationResult, Plan, Settings } from './model.js';
+import type { DesiredState, HomeWrite, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
 import { diffStates } from './diff/index.js';
-import { observe, observeScandir } from './observe/index.js';
+import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
 import { formatBootLogLines } from './actuate/boot-log.js';
 import { applyHomeWrites } from './actuate/home-writes.js';
@@ -34,13 +34,20 @@ export interface PassOptions {
   readonly sleep: (ms: number) => void;
   /** Fault-injection seam for tests (ApplyContext.beforeOperation); never set by the CLI. */
   readonly beforeOperation?: ApplyContext['beforeOperation'];
+  /** A targeted pass: only these profiles and their slots are read, planned and applied. */
+  readonly scope?: Scope;
+  /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
+  readonly hold?: ReadonlySet<string>;
 }
 
 /** What a pass saw, planned and did. */
 export interface PassResult {
   readonly observed: ObservedState;
   readonly desired: DesiredState;
+  /** The operations this pass applied (or, in a dry run, would apply). */
   readonly plan: Plan;
+  /** Operations planned for held services and not applied. */
+  readonly held: readonly Operation[];
   readonly results: readonly OperationResult[];
   /** The writes under HERMES_HOME this pass wanted (applied or, in a dry run, only planned). */
   readonly plannedHomeWrites: readonly HomeWrite[];
@@ -48,9 +55,12 @@ export interface PassResult {
   readonly warnings: readonly string[];
 }
 
+/** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
+export const SVSCAN_DEFAULT_MAX = 500;
+
 /** Runs one pass. Never throws for a per-profile or per-operation problem. */
 export function runPass(o: PassOptions): PassResult {
-  const observed = observe(o.home, o.scandir, o.settings);
+  const observed = observe(o.home, o.scandir, o.settings, o.scope);
   const desired = buildDesired({
     observed,
     settings: o.settings,
@@ -62,12 +72,11 @@ export function runPass(o: PassOptions): PassResult {
     legacySeeded: o.homeWrites.some((w) => w.kind === 'seed-root-state'),
   });
   const diffOptions = { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null };
-  const plan = diffStates(observed, desired, diffOptions);
-  if (o.dryRun || o.scandir === undefined) {
-    return { observed, desired, plan, results: [], plannedHomeWrites: o.homeWrites, homeWriteResults: [], warnings: [] };
-  }
+  const { plan, held } = holdBack(diffStates(observed, desired, diffOptions), o.hold);
+  const warnings = capacityWarnings(o, observed);
+  const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites };
+  if (o.dryRun || o.scandir === undefined) return { ...base, results: [], homeWriteResults: [], warnings };
   const owner: Owner | undefined = o.isRoot ? { uid: o.settings.uid, gid: o.settings.gid } : undefined;
-  const warnings: string[] = [];
   const homeWriteResults = applyHomeWrites(o.home, o.homeWrites, owner);
   if (o.mode === 'boot') {
     const valid = desired.decisions.filter((d) => d.action !== 'skipped' && d.profile !== 'default').map((d) => d.profile);
@@ -80,7 +89,7 @@ export function runPass(o: PassOptions): PassResult {
     live: observed.scandir.svscanLive,
     rescan: o.mode === 'sync',
     upstreamLeftovers: o.mode === 'boot' ? observed.scandir.upstreamLeftovers : [],
-    journalPresent: observed.scandir.pendingRestarts.size > 0,
+    journal: journalOf(observed, o, held),
     sleep: o.sleep,
     ...(o.beforeOperation === undefined ? {} : { beforeOperation: o.beforeOperation }),
   });
@@ -90,7 +99,34 @@ export function runPass(o: PassOptions): PassResult {
     const lines = formatBootLogLines(o.timestamp, desired.decisions);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
-  return { observed, desired, plan, results: applied.results, plannedHomeWrites: o.homeWrites, homeWriteResults, warnings };
+  return { ...base, results: applied.results, homeWriteResults, warnings };
+}
+
+/** Splits off the operations of held services; their restarts stay pending. */
+function holdBack(plan: Plan, hold: ReadonlySet<string> | undefined): { plan: Plan; held: Operation[] } {
+  if (hold === undefined || hold.size === 0) return { plan, held: [] };
+  const held = plan.operations.filter((op) => hold.has(op.service));
+  const operations = plan.operations.filter((op) => !hold.has(op.service));
+  const restartPending = [...new Set([...plan.restartPending, ...held.filter((op) => op.kind === 'update' && op.restart).map((op) => op.service)])].sort();
+  return { plan: { operations, restartPending }, held };
+}
+
+/** The 500-service warning (s6-facts §3.8), for a sync pass that read the whole scandir. */
+function capacityWarnings(o: PassOptions, observed: ObservedState): string[] {
+  const n = observed.scandir.serviceCount;
+  if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
+  return [
+    `the scandir holds ${n} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c: ` +
+      'the others are not started',
+  ];
+}
+
+/** Journal entries this pass must keep: restarts of services it did not read or holds back. */
+function journalOf(observed: ObservedState, o: PassOptions, held: readonly Operation[]): { present: boolean; keep: readonly string[] } {
+  const pending = observed.scandir.pendingRestarts;
+  const heldServices = new Set(held.map((op) => op.service));
+  const keep = [...pending].filter((s) => heldServices.has(s) || (o.scope !== undefined && !o.scope.services.has(s)));
+  return { present: pending.size > 0, keep };
 }
 
 /** Re-observes the scandir and reports services whose applied operations did not converge. */
@@ -102,7 +138,8 @@ function verifyConverged(
   diffOptions: Parameters<typeof diffStates>[2],
 ): string[] {
   const failed = new Set(results.filter((r) => r.status === 'failed').map((r) => r.op.service));
-  const after: ObservedState = { home: before.home, scandir: observeScandir(o.scandir, o.settings) };
+  for (const service of o.hold ?? []) failed.add(service);
+  const after: ObservedState = { home: before.home, scandir: observeScandir(o.scandir, o.settings, o.scope?.services) };
   const again = diffStates(after, desired, { ...diffOptions, restartChanged: false });
   return again.operations
     .filter((op) => !failed.has(op.service))

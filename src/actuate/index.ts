@@ -30,8 +30,11 @@ export interface ApplyContext {
   readonly rescan: boolean;
   /** Upstream staging leftovers to delete first (boot only). */
   readonly upstreamLeftovers: readonly string[];
-  /** A restart journal from an earlier pass exists and must be cleared once its restarts are done. */
-  readonly journalPresent: boolean;
+  /**
+   * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
+   * (services it did not read or holds back); the others are done or no longer needed once applied.
+   */
+  readonly journal: { readonly present: boolean; readonly keep: readonly string[] };
   readonly sleep: (ms: number) => void;
   /**
    * Fault-injection seam for tests: called just before each operation takes effect (for a create,
@@ -70,10 +73,11 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
   const restarts = updates.filter((u) => u.restart).map((u) => u.service);
-  if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, restarts));
+  if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...restarts]));
   for (const op of updates) results.set(op, guarded(hook, op, () => applyUpdate(ctx.scandir, op, owner)));
-  if ((restarts.length > 0 || ctx.journalPresent) && updates.every((u) => !u.restart || results.get(u)?.status === 'applied')) {
-    housekeeping('clear pending restarts', () => clearRestarts(ctx.scandir));
+  if (restarts.length > 0 || ctx.journal.present) {
+    const left = [...ctx.journal.keep, ...updates.filter((u) => u.restart && results.get(u)?.status !== 'applied').map((u) => u.service)];
+    housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
   for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
   const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };

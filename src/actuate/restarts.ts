@@ -8,7 +8,7 @@ import { RESTARTS_FILE } from '../observe/restarts.js';
 
 /** Writes the journal atomically (schemas/restarts.schema.json). */
 export function persistRestarts(scandir: Dir, services: readonly string[]): void {
-  const doc = { formatVersion: '1', services: [...services].sort() };
+  const doc = { formatVersion: '1', services: [...new Set(services)].sort() };
   writeFileAt(scandir, RESTARTS_FILE, `${JSON.stringify(doc)}\n`, { mode: 0o644, fsync: true });
 }
 

@@ -9,6 +9,7 @@ import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassResult, runPass } from '../reconcile.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
@@ -179,16 +180,27 @@ async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
   }
 }
 
-/** Runs one pass with host facts resolved and logs what it found. */
+/** How `watch` narrows a pass: the profiles to re-check, and services backing off. */
+export interface Narrowing {
+  readonly profiles?: ReadonlySet<string>;
+  readonly hold?: ReadonlySet<string>;
+}
+
+/**
+ * Runs one pass with host facts resolved and logs what it found. A narrowed pass is targeted
+ * unless multiplexing is on (folding ties the root slot to every named intent): then it is full.
+ */
 export async function executePass(
   args: Args,
   prep: Prepared,
   scandir: Dir | undefined,
   logger: Logger,
   io: Io,
-): Promise<{ result: PassResult; multiplex: boolean; hostWarnings: readonly string[] }> {
+  narrow: Narrowing = {},
+): Promise<{ result: PassResult; multiplex: boolean; hostWarnings: readonly string[]; scoped: boolean }> {
   const mode = args.command === 'boot' ? 'boot' : 'sync';
   const mux = await resolveMultiplex(prep.home, io.env);
+  const scope = narrow.profiles !== undefined && !mux.multiplex ? scopeOf(narrow.profiles, prep.settings) : undefined;
   const now = new Date();
   const legacy = mode === 'boot' ? planLegacySeed(args.hermesHome, prep, io.env, now) : { writes: [], warnings: [] };
   const hostWarnings = [...mux.warnings, ...legacy.warnings];
@@ -210,6 +222,8 @@ export async function executePass(
     isRoot: process.geteuid?.() === 0,
     timestamp: formatBootTimestamp(now),
     sleep: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
+    ...(scope === undefined ? {} : { scope }),
+    ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   });
   for (const n of result.desired.notices) {
     if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
@@ -219,7 +233,7 @@ export async function executePass(
     if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
     else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
   }
-  return { result, multiplex: mux.multiplex, hostWarnings };
+  return { result, multiplex: mux.multiplex, hostWarnings, scoped: scope !== undefined };
 }
 
 /** The legacy `gateway run` seed of the root state file (S40–S44), or why it is withheld. */

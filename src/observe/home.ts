@@ -20,15 +20,18 @@ import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
 
 const TOMBSTONES = '.deleted';
 
-/** Reads every profile under an open HERMES_HOME. */
-export function observeHome(home: Dir): ObservedHome {
+/**
+ * Reads every profile under an open HERMES_HOME. With `only`, named profiles outside it are not
+ * read (their directories still count as present): the root profile is always read.
+ */
+export function observeHome(home: Dir, only?: ReadonlySet<string>): ObservedHome {
   const root: ObservedProfile = {
     name: ROOT_PROFILE,
     isRoot: true,
     state: parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP)),
     lifecycle: readLifecycle(home),
   };
-  const listing = listProfiles(home);
+  const listing = listProfiles(home, only);
   return { ...listing, profiles: [root, ...listing.profiles] };
 }
 
@@ -40,7 +43,7 @@ interface Listing {
   readonly shadowedDefault: boolean;
 }
 
-function listProfiles(home: Dir): Listing {
+function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing {
   const empty = { profiles: [], tombstones: new Map<string, number>(), presentDirs: new Set<string>(), shadowedDefault: false };
   let dir: Dir;
   try {
@@ -65,11 +68,12 @@ function listProfiles(home: Dir): Listing {
       }
       if (entry.isSymlink) {
         presentDirs.add(name);
-        profiles.push(unusable(name, 'the profile directory is a symlink'));
+        if (only === undefined || only.has(name)) profiles.push(unusable(name, 'the profile directory is a symlink'));
         continue;
       }
       if (!entry.isDir) continue;
       presentDirs.add(name);
+      if (only !== undefined && !only.has(name)) continue;
       const candidate = observeCandidate(dir, entry.name, name);
       if (candidate === undefined) continue;
       if (name === ROOT_PROFILE) {

@@ -6,6 +6,7 @@ import type { ObservedState, Settings } from '../model.js';
 import type { Dir } from '../safe-fs.js';
 import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
+import { ROOT_PROFILE } from '../desired/render.js';
 
 export { observeHome } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';
@@ -13,7 +14,19 @@ export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';
 
-/** Reads both trees; `scandir` is undefined when it does not exist yet. */
-export function observe(home: Dir, scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>): ObservedState {
-  return { home: observeHome(home), scandir: observeScandir(scandir, settings) };
+/** Which profiles a targeted pass reads: the named ones and their slots (the root is always read). */
+export interface Scope {
+  readonly profiles: ReadonlySet<string>;
+  readonly services: ReadonlySet<string>;
+}
+
+/** Reads both trees; `scandir` is undefined when it does not exist yet; `scope` narrows a pass. */
+export function observe(home: Dir, scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>, scope?: Scope): ObservedState {
+  return { home: observeHome(home, scope?.profiles), scandir: observeScandir(scandir, settings, scope?.services) };
+}
+
+/** The scope of a targeted pass over `profiles`, the root profile included. */
+export function scopeOf(profiles: Iterable<string>, settings: Pick<Settings, 'servicePrefix'>): Scope {
+  const names = new Set([ROOT_PROFILE, ...profiles]);
+  return { profiles: names, services: new Set([...names].map((p) => `${settings.servicePrefix}${p}`)) };
 }

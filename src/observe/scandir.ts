@@ -24,8 +24,15 @@ import { readPendingRestarts } from './restarts.js';
 /** Largest slot file read for comparison; anything bigger simply differs. */
 const SLOT_FILE_CAP = 64 * 1024;
 
-/** Reads an open scandir (undefined: the scandir does not exist yet). */
-export function observeScandir(scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>): ObservedScandir {
+/**
+ * Reads an open scandir (undefined: the scandir does not exist yet). With `only`, slots of other
+ * services are not read and `serviceCount` counts only what one readdir shows.
+ */
+export function observeScandir(
+  scandir: Dir | undefined,
+  settings: Pick<Settings, 'servicePrefix'>,
+  only?: ReadonlySet<string>,
+): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
   }
@@ -38,16 +45,32 @@ export function observeScandir(scandir: Dir | undefined, settings: Pick<Settings
       if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
       continue;
     }
-    if (entry.isDirectory()) serviceCount += 1;
-    if (!entry.name.startsWith(settings.servicePrefix)) continue;
-    const profile = entry.name.slice(settings.servicePrefix.length);
-    if (!isValidProfileName(profile)) continue;
+    if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
+    const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
+    if (!isValidProfileName(profile)) {
+      if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
+      continue;
+    }
+    if (only !== undefined && !only.has(entry.name)) continue;
     const slot = observeSlot(scandir, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
     if (slot.logDir.kind === 'dir') serviceCount += 1;
     slots.set(entry.name, slot);
   }
   upstreamLeftovers.sort();
   return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
+}
+
+/** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */
+function hasLogger(scandir: Dir, name: string): boolean {
+  let dir: Dir | undefined;
+  try {
+    dir = openDirAt(scandir, name);
+    return lstatAt(dir, 'log')?.isDirectory() === true;
+  } catch {
+    return false;
+  } finally {
+    closeDir(dir);
+  }
 }
 
 /** Upstream's staging name `.<prefix><valid name>.tmp` (#54834). */

@@ -1,0 +1,120 @@
+/**
+ * The `status` document (schemas/status-report.schema.json): per profile its intent, slot,
+ * marker, live s6 state (decoded from supervise/status, no process per service), restart pending
+ * and drift, plus the watcher's last pass from its status file. Built from a dry-run pass.
+ */
+import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
+import type { PassResult } from '../reconcile.js';
+
+/** Live state of one service as `status` reports it. */
+export interface LiveReport {
+  readonly supervised: boolean;
+  readonly up: boolean;
+  readonly pid: number | null;
+  /** Seconds since the last up/down transition. */
+  readonly forSeconds: number;
+  readonly since: string;
+  readonly wantedUp: boolean;
+  readonly ready: boolean;
+  readonly finishing: boolean;
+  readonly lastExit: { readonly code: number } | { readonly signal: number } | null;
+  /** Down, not wanted up, after exiting on its own, while the marker says up: s6 will not restart it. */
+  readonly permanentFailure: boolean;
+}
+
+/** One row of the report. */
+export interface StatusRow {
+  readonly profile: string;
+  readonly service: string;
+  readonly intent: {
+    readonly stateFile: 'parsed' | 'missing' | 'unreadable' | 'unknown';
+    readonly desiredState: string | null;
+    readonly gatewayState: string | null;
+    readonly action: ProfileDecision['action'] | null;
+    readonly autostart: boolean | null;
+    readonly reason?: string;
+  };
+  readonly slot: {
+    readonly present: boolean;
+    readonly kind: ObservedSlot['entry'] | null;
+    readonly owned: boolean;
+    readonly marker: 'up' | 'down' | null;
+  };
+  readonly live: LiveReport | null;
+  readonly restartPending: boolean;
+  readonly drift: readonly string[];
+  readonly watcher: { readonly condition: string; readonly consecutiveFailures: number; readonly reason?: string } | null;
+}
+
+/** Watcher conditions by service, as read from the status file. */
+export type WatcherConditions = ReadonlyMap<string, { condition: string; consecutiveFailures: number; reason?: string }>;
+
+/** Builds the rows: one per profile decision, plus one per slot without a profile. */
+export function statusRows(result: PassResult, nowMs: number, watcher: WatcherConditions): StatusRow[] {
+  const profiles = new Map(result.observed.home.profiles.map((p) => [p.name, p]));
+  const ops = new Map<string, Operation[]>();
+  for (const op of result.plan.operations) ops.set(op.service, [...(ops.get(op.service) ?? []), op]);
+  const restart = new Set(result.plan.restartPending);
+  const rows = new Map<string, StatusRow>();
+  const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
+    const slot = result.observed.scandir.slots.get(service);
+    const live = slot?.live === undefined ? null : liveReport(slot.live, slot.hasDownMarker, nowMs);
+    rows.set(service, {
+      profile,
+      service,
+      intent: intentOf(profiles.get(profile), d),
+      slot: slotOf(slot),
+      live,
+      restartPending: restart.has(service),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d),
+      watcher: watcher.get(service) ?? null,
+    });
+  };
+  for (const d of result.desired.decisions) add(d.service, d.profile, d);
+  for (const slot of result.observed.scandir.slots.values()) if (!rows.has(slot.service)) add(slot.service, slot.profile, undefined);
+  return [...rows.values()].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+}
+
+function intentOf(p: ObservedProfile | undefined, d: ProfileDecision | undefined): StatusRow['intent'] {
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const state = p?.state;
+  return {
+    stateFile: state === undefined ? 'unknown' : state.kind,
+    desiredState: state?.kind === 'parsed' ? text(state.desiredState) : null,
+    gatewayState: state?.kind === 'parsed' ? text(state.gatewayState) : null,
+    action: d?.action ?? null,
+    autostart: d === undefined || d.action === 'pending' || d.action === 'skipped' ? null : d.autostart,
+    ...(d?.reason === undefined ? {} : { reason: d.reason }),
+  };
+}
+
+function slotOf(slot: ObservedSlot | undefined): StatusRow['slot'] {
+  if (slot === undefined) return { present: false, kind: null, owned: false, marker: null };
+  return { present: true, kind: slot.entry, owned: slot.owned, marker: slot.entry === 'dir' ? (slot.hasDownMarker ? 'down' : 'up') : null };
+}
+
+/** Decodes the derived fields the way s6-svstat shows them (s6-facts §5, §0 fact 10). */
+export function liveReport(live: LiveStatus, hasDownMarker: boolean, nowMs: number): LiveReport {
+  const exited = !live.up && live.exitcode >= 0;
+  return {
+    supervised: live.supervised,
+    up: live.up,
+    pid: live.up ? live.pid : null,
+    forSeconds: Math.max(0, Math.floor(nowMs / 1000 - live.updownSinceUnix)),
+    since: new Date(live.updownSinceUnix * 1000).toISOString(),
+    wantedUp: live.wantedUp,
+    ready: live.ready,
+    finishing: live.finishing,
+    lastExit: live.up ? null : live.signum >= 0 ? { signal: live.signum } : exited ? { code: live.exitcode } : null,
+    permanentFailure: live.supervised && exited && !live.finishing && !live.wantedUp && !hasDownMarker,
+  };
+}
+
+function driftOf(ops: readonly Operation[], live: LiveReport | null, slot: ObservedSlot | undefined, d: ProfileDecision | undefined): string[] {
+  const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
+  if (live === null || slot === undefined || slot.entry !== 'dir' || d === undefined || d.action === 'pending' || d.action === 'skipped') return drift;
+  if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
+  else if (d.autostart && !live.wantedUp) drift.push(live.permanentFailure ? 'live: failed permanently; s6 will not restart it' : 'live: stopped by s6 or an operator; left as it is');
+  else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
+  return drift;
+}

@@ -1,0 +1,67 @@
+/**
+ * One `watch` pass: settings reloaded, HERMES_HOME and the scandir opened, the lock taken for
+ * this pass only (so an operator's `sync --wait` gets its turn), the pass run, everything closed.
+ * Errors become reports: an invalid config is terminal (retried at the interval or on SIGHUP,
+ * never in a tight loop); anything else backs off.
+ */
+import { FatalError, LockHeldError, UsageError } from '../errors.js';
+import { type HeldLock, acquireLock } from '../lock.js';
+import { type Dir, closeDir } from '../safe-fs.js';
+import type { PassReport, PassRequest } from '../watch/controller.js';
+import type { Args } from './args.js';
+import type { Logger } from './logger.js';
+import { EXIT, type Io, type Prepared, executePass, exitCodeOf, lockPath, openScandir, prepare } from './run.js';
+
+/** Runs one pass for the controller. `args` must carry the resolved container argv. */
+export async function runWatchPass(args: Args, io: Io, logger: Logger, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
+  let prep: Prepared | undefined;
+  let scandir: Dir | undefined;
+  let lock: HeldLock | undefined;
+  try {
+    prep = await prepare(args, io);
+    scandir = openScandir(args.scandir, true);
+    lock = await acquireLock(lockPath(args), true, signal);
+    const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
+    const { result, scoped } = await executePass(args, prep, scandir, logger, io, narrow);
+    const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
+    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
+  } catch (err) {
+    if (signal.aborted) return { kind: 'aborted' };
+    const report = errorReport(err);
+    logger.error(`pass failed: ${report.message}${report.terminal ? ' (waiting for the interval or SIGHUP before retrying)' : ''}`);
+    return report;
+  } finally {
+    lock?.release();
+    closeDir(scandir);
+    closeDir(prep?.home);
+  }
+}
+
+function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof UsageError) return { kind: 'error', code: 'usage', message, terminal: true, exitCode: EXIT.usage };
+  if (err instanceof LockHeldError) return { kind: 'error', code: 'locked', message, terminal: false, exitCode: EXIT.locked };
+  if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
+  return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
+}
+
+/**
+ * A logger that reports a warning once while it keeps recurring: a warning seen in the previous
+ * pass is logged at debug level, so a watcher does not repeat the same line every interval.
+ */
+export function quietRepeats(logger: Logger): { readonly logger: Logger; endPass(): void } {
+  let previous = new Set<string>();
+  let current = new Set<string>();
+  const warn: Logger['warn'] = (message, fields) => {
+    current.add(message);
+    if (previous.has(message)) logger.debug(message, fields);
+    else logger.warn(message, fields);
+  };
+  return {
+    logger: { ...logger, warn, log: (level, m, f) => (level === 'warn' ? warn(m, f) : logger.log(level, m, f)) },
+    endPass(): void {
+      previous = current;
+      current = new Set();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The watcher's per-service condition table (Ready / Pending / Failed) and its back-off: a service
+ * whose operation failed is retried after 1 s, 2 s, 4 s … at most 5 min, while the others keep
+ * converging. Immutable updates through immer; time is an argument.
+ */
+import { produce } from 'immer';
+import type { Outcome } from './outcomes.js';
+
+/** First retry delay after a failure. */
+export const BACKOFF_BASE_MS = 1000;
+/** Longest retry delay. */
+export const BACKOFF_CAP_MS = 5 * 60 * 1000;
+
+/** One service's condition as the status file reports it. */
+export interface ServiceCondition {
+  readonly service: string;
+  readonly profile: string;
+  readonly condition: 'Ready' | 'Pending' | 'Failed';
+  readonly reason?: string;
+  readonly consecutiveFailures: number;
+  /** While failing: when the next attempt is allowed (ms since the epoch). */
+  readonly nextAttemptAtMs?: number;
+  readonly restartPending: boolean;
+  readonly autostart?: boolean;
+  /** When the condition last changed (ms since the epoch). */
+  readonly sinceMs: number;
+}
+
+/** Conditions by service name. */
+export type ConditionTable = Readonly<Record<string, ServiceCondition>>;
+
+/** Delay before attempt n+1 after n consecutive failures (n ≥ 1). */
+export function backoffDelayMs(failures: number): number {
+  if (failures <= 0) return 0;
+  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 30));
+}
+
+/**
+ * Folds one pass into the table. `full` passes drop services they did not see; targeted ones
+ * touch only the services they read.
+ */
+export function recordOutcomes(table: ConditionTable, outcomes: readonly Outcome[], nowMs: number, full: boolean): ConditionTable {
+  return produce(table, (draft) => {
+    const seen = new Set<string>();
+    for (const o of outcomes) {
+      seen.add(o.service);
+      if (o.kind === 'gone') {
+        delete draft[o.service];
+        continue;
+      }
+      draft[o.service] = nextCondition(draft[o.service], o, nowMs);
+    }
+    if (full) for (const service of Object.keys(draft)) if (!seen.has(service)) delete draft[service];
+  });
+}
+
+function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: number): ServiceCondition {
+  const base = { service: o.service, profile: o.profile, restartPending: o.restartPending, ...(o.autostart === undefined ? {} : { autostart: o.autostart }) };
+  if (o.kind === 'held' && prev !== undefined && prev.condition === 'Failed') return { ...prev, ...base };
+  const condition = o.kind === 'ready' ? 'Ready' : o.kind === 'pending' ? 'Pending' : 'Failed';
+  const failures = o.kind === 'failed' ? (prev?.consecutiveFailures ?? 0) + 1 : o.kind === 'held' ? (prev?.consecutiveFailures ?? 0) : 0;
+  const reason = o.reason === undefined ? {} : { reason: o.reason };
+  const retry = o.kind === 'failed' ? { nextAttemptAtMs: nowMs + backoffDelayMs(failures) } : {};
+  const sinceMs = prev !== undefined && prev.condition === condition ? prev.sinceMs : nowMs;
+  return { ...base, condition, ...reason, consecutiveFailures: failures, ...retry, sinceMs };
+}
+
+/** Services whose back-off has not expired: their operations are held back. */
+export function heldServices(table: ConditionTable, nowMs: number): Set<string> {
+  return new Set(Object.values(table).filter((c) => c.nextAttemptAtMs !== undefined && c.nextAttemptAtMs > nowMs).map((c) => c.service));
+}
+
+/** The earliest pending retry: when, and which profiles it concerns. */
+export function nextRetry(table: ConditionTable, nowMs: number): { readonly atMs: number; readonly profiles: readonly string[] } | undefined {
+  const failing = Object.values(table).filter((c) => c.nextAttemptAtMs !== undefined);
+  if (failing.length === 0) return undefined;
+  const atMs = Math.min(...failing.map((c) => c.nextAttemptAtMs ?? Infinity));
+  const due = Math.max(atMs, nowMs);
+  return { atMs, profiles: failing.filter((c) => (c.nextAttemptAtMs ?? Infinity) <= due).map((c) => c.profile) };
+}
+
+/** Clears every back-off (SIGHUP: the operator asks for a retry now). */
+export function clearBackoff(table: ConditionTable): ConditionTable {
+  return produce(table, (draft) => {
+    for (const c of Object.values(draft)) delete c.nextAttemptAtMs;
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * The watch loop: a pass at start, then passes driven by events (targeted, debounced, with a
+ * minimum gap), per-service retries, the interval (full, jittered) and SIGHUP (full, back-off
+ * cleared). Level-triggered: events only say "look soon"; every pass re-observes. The pass itself
+ * is injected, so this file owns only the when and the bookkeeping.
+ */
+import type { PassResult } from '../reconcile.js';
+import { Alarm } from './alarm.js';
+import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from './conditions.js';
+import { CLEAN, type Dirty, type Hint, addHint } from './hints.js';
+import { passOutcomes } from './outcomes.js';
+import { type Step, type Timing, type Trigger, nextFullAt, nextStep } from './scheduler.js';
+import { type PassCounts, type PassSummary, type StatusDocument, iso, serviceEntries } from './status-file.js';
+
+/** What the controller asks the pass runner for. */
+export interface PassRequest {
+  readonly trigger: Trigger;
+  /** Profiles to re-check, or undefined for a full pass. */
+  readonly profiles: ReadonlySet<string> | undefined;
+  /** Services still backing off: planned, not applied. */
+  readonly hold: ReadonlySet<string>;
+}
+
+/** What a pass came back with. */
+export type PassReport =
+  | {
+      readonly kind: 'done';
+      readonly result: PassResult;
+      readonly scoped: boolean;
+      readonly exitCode: number;
+      readonly warnings: readonly string[];
+      /** The slot-name prefix of the settings this pass used (events in the scandir are named by it). */
+      readonly servicePrefix: string;
+    }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly terminal: boolean; readonly exitCode: number }
+  | { readonly kind: 'aborted' };
+
+/** The controller's collaborators; clocks are injected so the loop is deterministic under test. */
+export interface ControllerOptions {
+  readonly timing: Timing;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly runPass: (request: PassRequest, signal: AbortSignal) => Promise<PassReport>;
+  /** Re-aligns the inotify watches with the directories that exist now. */
+  readonly refreshWatches: () => Promise<void>;
+  readonly watchedDirectories: () => number;
+  /** Called after every pass with the new status document (write it, print it, signal readiness). */
+  readonly onPass: (doc: StatusDocument, summary: PassSummary, firstCompleted: boolean) => void;
+  readonly meta: { readonly pid: number; readonly hermesHome: string; readonly scandir: string };
+}
+
+/** The watch loop's state and its entry points for events and signals. */
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #alarm = new Alarm();
+  readonly #abort = new AbortController();
+  readonly #startedMs: number;
+  #dirty: Dirty = CLEAN;
+  #forced = false;
+  #stopped = false;
+  #table: ConditionTable = {};
+  #nextFullAtMs: number;
+  #lastPassEndMs: number | undefined;
+  #lastFullMs: number | undefined;
+  #erroring = false;
+  #globalFailures = 0;
+  #passes = 0;
+  #ready = false;
+  #lastPass: PassSummary | null = null;
+
+  constructor(options: ControllerOptions) {
+    this.#o = options;
+    this.#startedMs = options.now();
+    this.#nextFullAtMs = this.#startedMs;
+  }
+
+  /** An event named something worth a look. */
+  hint(hint: Hint): void {
+    this.#dirty = addHint(this.#dirty, hint, this.#o.now());
+    this.#alarm.ring();
+  }
+
+  /** SIGHUP: a full pass now, back-off cleared. */
+  force(): void {
+    this.#forced = true;
+    this.#alarm.ring();
+  }
+
+  /** SIGTERM/SIGINT: stop waiting (the lock included) and return from run(). */
+  stop(): void {
+    this.#stopped = true;
+    this.#abort.abort(new Error('watch is stopping'));
+    this.#alarm.ring();
+  }
+
+  /** Runs until stop(). */
+  async run(): Promise<void> {
+    while (!this.#stopped) {
+      const now = this.#o.now();
+      const step = nextStep(
+        {
+          nowMs: now,
+          nextFullAtMs: this.#nextFullAtMs,
+          forced: this.#forced,
+          dirty: this.#dirty,
+          lastPassEndMs: this.#lastPassEndMs,
+          retry: nextRetry(this.#table, now),
+          erroring: this.#erroring,
+        },
+        this.#o.timing,
+      );
+      if (step.kind === 'wait') await this.#alarm.sleep(step.ms);
+      else await this.#runStep(step);
+    }
+  }
+
+  async #runStep(step: Exclude<Step, { kind: 'wait' }>): Promise<void> {
+    const startMs = this.#o.now();
+    if (this.#forced) {
+      this.#forced = false;
+      this.#table = clearBackoff(this.#table);
+    }
+    if (step.scope === 'full' || step.trigger === 'event') this.#dirty = CLEAN;
+    const profiles = step.scope === 'full' ? undefined : step.profiles;
+    await this.#o.refreshWatches();
+    const report = await this.#o.runPass({ trigger: step.trigger, profiles, hold: heldServices(this.#table, startMs) }, this.#abort.signal);
+    if (report.kind === 'aborted' || this.#stopped) return;
+    const endMs = this.#o.now();
+    this.#lastPassEndMs = endMs;
+    this.#passes += 1;
+    const full = report.kind === 'done' && !report.scoped;
+    this.#schedule(report, startMs, endMs, full);
+    const summary = summarize(report, step.trigger, profiles, full, startMs, endMs);
+    this.#lastPass = summary;
+    const firstCompleted = report.kind === 'done' && !this.#ready;
+    if (firstCompleted) this.#ready = true;
+    this.#o.onPass(this.#document(), summary, firstCompleted);
+  }
+
+  #schedule(report: PassReport, startMs: number, endMs: number, full: boolean): void {
+    const { intervalMs } = this.#o.timing;
+    if (report.kind === 'done') {
+      this.#table = recordOutcomes(this.#table, passOutcomes(report.result), endMs, full);
+      this.#erroring = false;
+      this.#globalFailures = 0;
+      if (full) {
+        this.#lastFullMs = startMs;
+        this.#nextFullAtMs = nextFullAt(startMs, intervalMs, this.#o.random);
+      }
+      return;
+    }
+    if (report.kind !== 'error') return;
+    this.#erroring = true;
+    this.#globalFailures += 1;
+    // A terminal error (invalid config) waits for the interval or SIGHUP; others back off.
+    const delay = report.terminal ? intervalMs : Math.min(backoffDelayMs(this.#globalFailures), intervalMs);
+    this.#nextFullAtMs = nextFullAt(endMs, delay, this.#o.random);
+  }
+
+  #document(): StatusDocument {
+    return {
+      formatVersion: '1',
+      ...this.#o.meta,
+      startedAt: iso(this.#startedMs),
+      intervalSeconds: this.#o.timing.intervalMs / 1000,
+      ready: this.#ready,
+      passes: this.#passes,
+      lastPass: this.#lastPass,
+      lastFullPassAt: this.#lastFullMs === undefined ? null : iso(this.#lastFullMs),
+      nextFullPassAt: iso(this.#nextFullAtMs),
+      watchedDirectories: this.#o.watchedDirectories(),
+      services: serviceEntries(this.#table),
+    };
+  }
+}
+
+function summarize(
+  report: Exclude<PassReport, { kind: 'aborted' }>,
+  trigger: Trigger,
+  profiles: ReadonlySet<string> | undefined,
+  full: boolean,
+  startMs: number,
+  endMs: number,
+): PassSummary {
+  const base = {
+    startedAt: iso(startMs),
+    finishedAt: iso(endMs),
+    durationMs: Math.max(0, Math.round(endMs - startMs)),
+    scope: full || profiles === undefined ? ('full' as const) : ('targeted' as const),
+    trigger,
+    ...(full || profiles === undefined ? {} : { profiles: [...profiles].sort() }),
+  };
+  if (report.kind === 'error') {
+    return { ...base, result: 'error', exitCode: report.exitCode, error: { code: report.code, message: report.message, terminal: report.terminal }, warnings: [] };
+  }
+  const r = report.result;
+  const counts = countOps(r);
+  const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
+  return { ...base, result, exitCode: report.exitCode, counts, warnings: [...report.warnings] };
+}
+
+function countOps(r: PassResult): PassCounts {
+  const n = (k: string): number => r.plan.operations.filter((o) => o.kind === k).length;
+  return {
+    create: n('create'),
+    update: n('update'),
+    up: n('up'),
+    down: n('down'),
+    remove: n('remove'),
+    failed: r.results.filter((x) => x.status === 'failed').length,
+    held: r.held.length,
+    restartPending: r.plan.restartPending.length,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * What a file-system event means for the watcher: which profile to look at again, or that only a
+ * full pass can tell. Pure. Events are hints (level-triggered): a pass always re-observes, so a
+ * wrong or missed hint only delays convergence until the interval pass.
+ */
+import { ROOT_PROFILE } from '../desired/render.js';
+
+/** A reason to look again: one profile (and its slot), or everything. */
+export type Hint = { readonly kind: 'profile'; readonly profile: string } | { readonly kind: 'full'; readonly why: string };
+
+/** Which kind of watched directory an event came from. */
+export type TargetKind = 'home' | 'profiles' | 'tombstones' | 'profile' | 'scandir';
+
+/** A watched directory; `profile` is set for `profile` targets. */
+export interface TargetRef {
+  readonly kind: TargetKind;
+  readonly profile?: string;
+}
+
+/** Tombstone directory name under `profiles/` (upstream `hermes profile delete`). */
+export const TOMBSTONES_DIR = '.deleted';
+
+const PROFILE_FILES: ReadonlySet<string> = new Set(['SOUL.md', 'gateway_state.json']);
+
+/**
+ * Maps one event to a hint, or undefined when it cannot change any decision (a gateway's logs,
+ * our own dot-named bookkeeping in the scandir, editor temp files). A null name (inotify queue
+ * overflow) asks for a full pass.
+ */
+export function classifyEvent(target: TargetRef, name: string | null, servicePrefix: string): Hint | undefined {
+  if (name === null) return { kind: 'full', why: `events lost in ${target.kind}` };
+  switch (target.kind) {
+    case 'home':
+      if (name === 'gateway_state.json') return { kind: 'profile', profile: ROOT_PROFILE };
+      if (name === 'config.yaml' || name === 'profiles') return { kind: 'full', why: `${name} changed` };
+      return undefined;
+    case 'profiles':
+      if (name === TOMBSTONES_DIR) return { kind: 'full', why: 'tombstones directory changed' };
+      return name.startsWith('.') ? undefined : { kind: 'profile', profile: name };
+    case 'tombstones':
+      return name.startsWith('.') ? undefined : { kind: 'profile', profile: name };
+    case 'profile':
+      return target.profile !== undefined && PROFILE_FILES.has(name) ? { kind: 'profile', profile: target.profile } : undefined;
+    case 'scandir':
+      if (name.startsWith('.') || !name.startsWith(servicePrefix) || name.length === servicePrefix.length) return undefined;
+      return { kind: 'profile', profile: name.slice(servicePrefix.length) };
+    default:
+      return assertNever(target.kind);
+  }
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected target kind ${String(x)}`);
+}
+
+/** Hints gathered since the last pass started, coalesced: a full request absorbs profile ones. */
+export interface Dirty {
+  readonly full: boolean;
+  readonly why: readonly string[];
+  readonly profiles: ReadonlySet<string>;
+  /** When the first hint of this batch arrived (ms), for the debounce. */
+  readonly sinceMs: number | undefined;
+}
+
+/** No pending hints. */
+export const CLEAN: Dirty = { full: false, why: [], profiles: new Set(), sinceMs: undefined };
+
+/** Adds a hint to a batch (returns a new value). */
+export function addHint(dirty: Dirty, hint: Hint, nowMs: number): Dirty {
+  const sinceMs = dirty.sinceMs ?? nowMs;
+  if (hint.kind === 'full') {
+    return { full: true, why: dirty.why.includes(hint.why) ? dirty.why : [...dirty.why, hint.why], profiles: dirty.profiles, sinceMs };
+  }
+  if (dirty.profiles.has(hint.profile)) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
+  return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), sinceMs };
+}
+
+/** Whether a batch asks for anything. */
+export function isDirty(dirty: Dirty): boolean {
+  return dirty.full || dirty.profiles.size > 0;
+}

@@ -1,0 +1,55 @@
+/**
+ * What one pass meant for each service it looked at: converged, pending, failed, held back, or
+ * gone. Pure: derived from a PassResult, it feeds the watcher's condition table.
+ */
+import type { PassResult } from '../reconcile.js';
+
+/** One service's result in a pass. */
+export interface Outcome {
+  readonly service: string;
+  readonly profile: string;
+  readonly kind: 'ready' | 'pending' | 'failed' | 'held' | 'gone';
+  readonly reason?: string;
+  readonly restartPending: boolean;
+  /** The intent, when the pass decided one. */
+  readonly autostart?: boolean;
+}
+
+/** Outcomes of every service a pass read (its slots, decisions and operations). */
+export function passOutcomes(result: PassResult): Outcome[] {
+  const restart = new Set(result.plan.restartPending);
+  const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
+  const failed = new Map(result.results.filter((r) => r.status === 'failed').map((r) => [r.op.service, r.error ?? 'failed']));
+  const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));
+  const held = new Map(result.held.map((op) => [op.service, op]));
+  const profileOf = new Map<string, string>();
+  for (const d of result.desired.decisions) profileOf.set(d.service, d.profile);
+  for (const s of result.observed.scandir.slots.values()) profileOf.set(s.service, s.profile);
+  for (const op of [...result.plan.operations, ...result.held]) profileOf.set(op.service, op.profile);
+
+  const out: Outcome[] = [];
+  for (const [service, profile] of profileOf) {
+    const base = { service, profile, restartPending: restart.has(service) };
+    const d = decisions.get(service);
+    const intent = d === undefined || d.action === 'skipped' || d.action === 'pending' ? {} : { autostart: d.autostart };
+    const slot = result.observed.scandir.slots.get(service);
+    const error = failed.get(service);
+    const heldOp = held.get(service);
+    if (error !== undefined) out.push({ ...base, ...intent, kind: 'failed', reason: error });
+    else if (heldOp !== undefined) out.push({ ...base, ...intent, kind: 'held', reason: `${heldOp.kind} held back after failures` });
+    else if (removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped'))) out.push({ ...base, kind: 'gone' });
+    else if (d?.action === 'pending') out.push({ ...base, kind: 'pending', reason: d.reason ?? 'intent unknown' });
+    else if (d === undefined || d.action === 'skipped') out.push({ ...base, kind: 'pending', reason: keptReason(result, service) });
+    else out.push({ ...base, ...intent, kind: 'ready' });
+  }
+  return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+}
+
+function keptReason(result: PassResult, service: string): string {
+  const slot = result.observed.scandir.slots.get(service);
+  if (result.desired.gone.has(service)) {
+    if (slot !== undefined && !slot.owned) return 'profile deleted; slot not created by this tool, left in place';
+    return result.desired.pruneBlocked !== undefined ? 'profile deleted; removal blocked by the empty-set guard' : 'profile deleted; pruning is off';
+  }
+  return 'no usable profile for this slot; left as it is';
+}

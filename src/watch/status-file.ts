@@ -1,0 +1,92 @@
+/**
+ * The watcher's status file (schemas/status-file.schema.json): the last pass, and each service's
+ * condition. Written atomically (temp file + rename) after every pass; it is the only thing a quiet
+ * pass writes, and it lives outside the scandir (default /run/reconcile-gateways/status.json).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import type { ConditionTable } from './conditions.js';
+import type { Trigger } from './scheduler.js';
+
+/** Operation counts of one pass. */
+export interface PassCounts {
+  readonly create: number;
+  readonly update: number;
+  readonly up: number;
+  readonly down: number;
+  readonly remove: number;
+  readonly failed: number;
+  readonly held: number;
+  readonly restartPending: number;
+}
+
+/** One pass as the status file reports it. */
+export interface PassSummary {
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  readonly scope: 'full' | 'targeted';
+  readonly trigger: Trigger;
+  /** Profiles a targeted pass re-checked (the root profile is always read too). */
+  readonly profiles?: readonly string[];
+  readonly result: 'converged' | 'partial' | 'blocked' | 'error';
+  /** What `sync` would have exited with for this pass. */
+  readonly exitCode: number;
+  readonly error?: { readonly code: string; readonly message: string; readonly terminal: boolean };
+  readonly counts?: PassCounts;
+  readonly warnings: readonly string[];
+}
+
+/** The whole status document. */
+export interface StatusDocument {
+  readonly formatVersion: '1';
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly hermesHome: string;
+  readonly scandir: string;
+  readonly intervalSeconds: number;
+  /** Whether a first pass completed (readiness was signalled). */
+  readonly ready: boolean;
+  readonly passes: number;
+  readonly lastPass: PassSummary | null;
+  readonly lastFullPassAt: string | null;
+  readonly nextFullPassAt: string;
+  readonly watchedDirectories: number;
+  readonly services: readonly Record<string, unknown>[];
+}
+
+/** ISO-8601 UTC text of a time in ms. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The `services` array: sorted by service name, times as ISO text. */
+export function serviceEntries(table: ConditionTable): Record<string, unknown>[] {
+  return Object.values(table)
+    .slice()
+    .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0))
+    .map((c) => ({
+      service: c.service,
+      profile: c.profile,
+      condition: c.condition,
+      ...(c.reason === undefined ? {} : { reason: c.reason }),
+      consecutiveFailures: c.consecutiveFailures,
+      ...(c.nextAttemptAtMs === undefined ? {} : { nextAttemptAt: iso(c.nextAttemptAtMs) }),
+      restartPending: c.restartPending,
+      ...(c.autostart === undefined ? {} : { autostart: c.autostart }),
+      since: iso(c.sinceMs),
+    }));
+}
+
+/** Writes the document atomically, creating the parent directory (0755) if needed. */
+export function writeStatusFile(file: string, doc: StatusDocument): void {
+  const parent = path.dirname(path.resolve(file));
+  fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
+  const dir = openRoot(parent);
+  try {
+    writeFileAt(dir, path.basename(file), `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644, fsync: false });
+  } finally {
+    closeDir(dir);
+  }
+}
