@@ -48,7 +48,7 @@ test('a slot written like the Hermes CLI is adopted: record added, counted as up
   const env = await makeLiveEnv({ cli: RUNNING, quiet: { desired_state: 'stopped' } });
   envs.push(env);
   for (const p of ['cli', 'quiet']) await writeLikeHermesCli(env, p, p === 'cli');
-  await env.svscan.waitUp('gateway-cli');
+  await env.waitUp('cli');
   const pid = await env.pid('cli');
 
   const sync = await env.json('sync');

@@ -9,7 +9,7 @@ import { chmod, chown, mkdir, readdir, rename, writeFile } from 'node:fs/promise
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Svscan, createSvscanState, startSvscan } from '../helpers/s6.js';
+import { type Svscan, createSvscanState, startSvscan, waitFor } from '../helpers/s6.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 
 /** The built CLI entry point. */
@@ -51,6 +51,12 @@ export interface LiveEnv {
   slot(profile: string): string;
   /** The pid of a profile's gateway, or -1 when it is down. */
   pid(profile: string): Promise<number>;
+  /**
+   * Waits until a profile's gateway is up. Polls s6-svstat rather than the harness' wait-up: a
+   * slot s6 just picked up can hold its supervise lock before its status file exists, and
+   * s6-svwait then fails (111) instead of waiting.
+   */
+  waitUp(profile: string, timeoutMs?: number): Promise<void>;
   /** Starts `watch` in the background with extra flags. */
   spawnWatch(extra: readonly string[], stdio?: ('pipe' | 'ignore')[]): ChildProcess;
 }
@@ -93,6 +99,9 @@ export async function makeLiveEnv(profiles: Readonly<Record<string, object | str
     slot: (profile) => path.join(svscan.scandir, `gateway-${profile}`),
     async pid(profile) {
       return (await svscan.svstat(`gateway-${profile}`)).pid;
+    },
+    async waitUp(profile, timeoutMs = 10_000) {
+      await waitFor(async () => (await svscan.svstat(`gateway-${profile}`)).up, timeoutMs, `gateway-${profile} to be up`);
     },
     spawnWatch: (extra, stdio = ['ignore', 'pipe', 'pipe']) =>
       spawn(process.execPath, [MAIN, 'watch', ...flags, ...extra], { stdio, env: cleanEnv() }),

@@ -17,7 +17,7 @@ async function setup(profiles: Record<string, object | undefined>): Promise<Live
   envs.push(env);
   const boot = await env.cli('boot');
   if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
-  for (const [name, st] of Object.entries(profiles)) if (st !== undefined) await env.svscan.waitUp(`gateway-${name}`);
+  for (const [name, st] of Object.entries(profiles)) if (st !== undefined) await env.waitUp(name);
   return env;
 }
 

@@ -37,8 +37,8 @@ function opsOf(doc: Record<string, unknown>): string[] {
 test('sync brings a newly wanted gateway up and an unwanted one down, picks up a new profile, and leaves healthy gateways running', async (t) => {
   if (!requireS6(t)) return t.pass();
   const env = await setup({ a: RUNNING, b: STOPPED, c: RUNNING });
-  await env.svscan.waitUp('gateway-a');
-  await env.svscan.waitUp('gateway-c');
+  await env.waitUp('a');
+  await env.waitUp('c');
   const healthy = await env.pid('c');
 
   await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
@@ -50,8 +50,8 @@ test('sync brings a newly wanted gateway up and an unwanted one down, picks up a
   t.deepEqual(opsOf(sync.doc), ['down gateway-a applied', 'up gateway-b applied', 'create gateway-d applied']);
 
   await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
-  await env.svscan.waitUp('gateway-b');
-  await env.svscan.waitUp('gateway-d');
+  await env.waitUp('b');
+  await env.waitUp('d');
   t.is(await env.pid('c'), healthy, 'a gateway whose intent did not change keeps its process');
   t.true(processAlive(healthy));
 
@@ -67,8 +67,8 @@ test('sync brings a newly wanted gateway up and an unwanted one down, picks up a
 test('an unreadable or missing state file leaves a running gateway running, reported as pending', async (t) => {
   if (!requireS6(t)) return t.pass();
   const env = await setup({ a: RUNNING, b: RUNNING });
-  await env.svscan.waitUp('gateway-a');
-  await env.svscan.waitUp('gateway-b');
+  await env.waitUp('a');
+  await env.waitUp('b');
   const [pidA, pidB] = [await env.pid('a'), await env.pid('b')];
 
   await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), '{"desired_state": "stopp');
@@ -90,7 +90,7 @@ test('sync respects a gateway s6 stopped after a permanent failure and an operat
   const env = await setup({ crash: RUNNING, manual: RUNNING });
   // The fake gateway exits 78 for crash*: the rendered finish exits 125, a permanent failure.
   await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
-  await env.svscan.waitUp('gateway-manual');
+  await env.waitUp('manual');
   await execFileAsync('s6-svc', ['-d', env.slot('manual')]);
   await env.svscan.waitSvstat('gateway-manual', 'up,wantedup', 'false false');
 
@@ -115,7 +115,7 @@ test('sync respects a gateway s6 stopped after a permanent failure and an operat
 test('sync with no live s6-svscan changes only files', async (t) => {
   if (!requireS6(t)) return t.pass();
   const env = await setup({ a: RUNNING });
-  await env.svscan.waitUp('gateway-a');
+  await env.waitUp('a');
   const pid = await env.pid('a');
   await env.svscan.stop();
   t.false(processAlive(pid));

@@ -1,0 +1,120 @@
+import test from 'ava';
+import { rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadValidators } from '../../src/validate.js';
+import { processAlive, requireS6, stopAll } from '../helpers/s6.js';
+import { type LiveEnv, makeLiveEnv, removeLiveEnv, writeState } from './live-env.js';
+import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from './watch-env.js';
+
+const RUNNING = { desired_state: 'running' };
+const envs: LiveEnv[] = [];
+test.after.always('stop watchers and s6, remove temp dirs', async () => {
+  await killWatchers();
+  for (const env of envs) await removeLiveEnv(env);
+  await stopAll({ removeState: true });
+});
+
+async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
+  const env = await makeLiveEnv(profiles);
+  envs.push(env);
+  return env;
+}
+
+test('watch signals readiness after its first pass, converges on events long before the interval, and exits 0 on SIGTERM', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING, b: { desired_state: 'stopped' } });
+  const w = startWatch(env);
+  t.is(await readiness(w), '\n');
+  const first = readStatus(w);
+  t.like(first, { ready: true, passes: 1 });
+  t.like(first?.['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
+  await env.waitUp('a');
+
+  await env.profile('fresh', RUNNING);
+  await env.waitUp('fresh');
+  await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
+  await env.waitUp('b');
+  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
+  await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
+  const bPid = await env.pid('b');
+  await rm(path.join(env.home, 'profiles/fresh'), { recursive: true });
+  const gone = await waitStatus(w, (d) => serviceIn(d, 'gateway-fresh') === undefined, 'the deleted profile to leave the status file');
+  t.like(gone['lastPass'], { scope: 'targeted' });
+  t.deepEqual(await import('./live-env.js').then((m) => m.scandirEntries(env.scandir)), ['gateway-a', 'gateway-b', 'gateway-default']);
+  t.is(await env.pid('b'), bPid, 'targeted passes leave other gateways alone');
+  t.regex(w.stdout, /trigger=event scope=targeted\([a-z,]*fresh[a-z,]*\) result=converged create=1 /);
+
+  const { validateStatusFile } = await loadValidators();
+  const doc = readStatus(w);
+  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+  t.like(serviceIn(doc ?? {}, 'gateway-b'), { condition: 'Ready', consecutiveFailures: 0 });
+  t.like(serviceIn(doc ?? {}, 'gateway-default'), { condition: 'Pending' });
+
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
+  t.true(processAlive(bPid), 'stopping the watcher does not stop gateways');
+});
+
+test('a failing service backs off while the others converge, and recovers once the cause is gone', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ squat: RUNNING, ok: RUNNING });
+  await writeFile(path.join(env.scandir, 'gateway-squat'), 'a regular file squatting the slot path\n');
+  const w = startWatch(env);
+  await readiness(w);
+  await env.waitUp('ok');
+  const failing = await waitStatus(w, (d) => (serviceIn(d, 'gateway-squat')?.consecutiveFailures ?? 0) >= 2, 'a second failed attempt');
+  t.like(serviceIn(failing, 'gateway-squat'), { condition: 'Failed' });
+  t.regex(serviceIn(failing, 'gateway-squat')?.reason ?? '', /foreign entry is in the way/);
+  t.truthy(serviceIn(failing, 'gateway-squat')?.nextAttemptAt);
+
+  await env.profile('later', RUNNING);
+  await env.waitUp('later');
+  const seen = serviceIn(readStatus(w) ?? {}, 'gateway-squat')?.consecutiveFailures ?? 0;
+  await new Promise((r) => setTimeout(r, 2500));
+  const now = serviceIn(readStatus(w) ?? {}, 'gateway-squat')?.consecutiveFailures ?? 0;
+  // Back-off doubles from 1 s: a tight loop would have failed hundreds of times by now.
+  t.true(now - seen <= 2, `failures went from ${seen} to ${now} in 2.5 s`);
+
+  await rm(path.join(env.scandir, 'gateway-squat'));
+  await env.waitUp('squat', 15_000);
+  const healed = await waitStatus(w, (d) => serviceIn(d, 'gateway-squat')?.condition === 'Ready', 'the slot to be Ready');
+  t.is(serviceIn(healed, 'gateway-squat')?.consecutiveFailures, 0);
+  w.child.kill('SIGINT');
+  t.is(await w.exited, 0);
+});
+
+test('SIGHUP forces a full pass; an invalid config is reported once, not retried in a loop; the lock is free between passes', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING });
+  const w = startWatch(env);
+  await readiness(w);
+  await env.waitUp('a');
+  const run = path.join(env.slot('a'), 'run');
+  const rendered = readFileSync(run, 'utf8');
+  await writeFile(run, `${rendered}# tampered\n`);
+  w.child.kill('SIGHUP');
+  await waitStatus(w, (d) => (d['lastPass'] as { trigger: string }).trigger === 'signal', 'the SIGHUP pass');
+  t.is(readFileSync(run, 'utf8'), rendered, 'the full pass repaired a file no event announced');
+
+  const sync = await env.cli('sync');
+  t.is(sync.code, 0, `an operator's sync gets the lock while watch idles: ${sync.stderr}`);
+
+  const good = readFileSync(env.config, 'utf8');
+  await writeFile(env.config, '{"user": 42}');
+  w.child.kill('SIGHUP');
+  const bad = await waitStatus(w, (d) => (d['lastPass'] as { result: string }).result === 'error', 'the config error');
+  t.like(bad['lastPass'], { error: { code: 'usage', terminal: true }, exitCode: 100 });
+  const passes = bad['passes'] as number;
+  await env.profile('meanwhile', RUNNING);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(readStatus(w)?.['passes'], passes, 'no pass runs until the interval or SIGHUP');
+  t.true(processAlive(await env.pid('a')), 'gateways are left alone while the config is invalid');
+
+  await writeFile(env.config, good);
+  w.child.kill('SIGHUP');
+  await env.waitUp('meanwhile');
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
+  t.regex(w.stderr, /config .* is invalid/);
+});
