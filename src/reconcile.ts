@@ -73,7 +73,7 @@ export function runPass(o: PassOptions): PassResult {
   });
   const diffOptions = { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null };
   const { plan, held } = holdBack(diffStates(observed, desired, diffOptions), o.hold);
-  const warnings = capacityWarnings(o, observed);
+  const warnings = capacityWarnings(o, observed, plan);
   const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites };
   if (o.dryRun || o.scandir === undefined) return { ...base, results: [], homeWriteResults: [], warnings };
   const owner: Owner | undefined = o.isRoot ? { uid: o.settings.uid, gid: o.settings.gid } : undefined;
@@ -111,9 +111,13 @@ function holdBack(plan: Plan, hold: ReadonlySet<string> | undefined): { plan: Pl
   return { plan: { operations, restartPending }, held };
 }
 
-/** The 500-service warning (s6-facts §3.8), for a sync pass that read the whole scandir. */
-function capacityWarnings(o: PassOptions, observed: ObservedState): string[] {
-  const n = observed.scandir.serviceCount;
+/**
+ * The 500-service warning (s6-facts §3.8), for a sync pass that read the whole scandir: counted
+ * as the scandir will be after the plan (each slot is two services, itself and its logger).
+ */
+function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): string[] {
+  const count = (kind: Operation['kind']): number => plan.operations.filter((op) => op.kind === kind).length;
+  const n = observed.scandir.serviceCount + 2 * (count('create') - count('remove'));
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
   return [
     `the scandir holds ${n} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c: ` +

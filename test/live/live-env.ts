@@ -61,8 +61,22 @@ export interface LiveEnv {
   spawnWatch(extra: readonly string[], stdio?: ('pipe' | 'ignore')[]): ChildProcess;
 }
 
-/** Builds the environment with the given named profiles and starts s6-svscan on an empty scandir. */
-export async function makeLiveEnv(profiles: Readonly<Record<string, object | string | undefined>> = {}): Promise<LiveEnv> {
+/** Paths known before s6-svscan starts. */
+export interface EnvPaths {
+  readonly base: string;
+  readonly home: string;
+  readonly config: string;
+  readonly scandir: string;
+}
+
+/**
+ * Builds the environment with the given named profiles and starts s6-svscan on an empty scandir.
+ * `svscanEnv` adds variables to the environment s6-svscan (and so every service) inherits.
+ */
+export async function makeLiveEnv(
+  profiles: Readonly<Record<string, object | string | undefined>> = {},
+  svscanEnv?: (paths: EnvPaths) => Record<string, string>,
+): Promise<LiveEnv> {
   const base = await tempDir('rg-live-');
   await chmod(base, 0o755);
   const home = path.join(base, 'home');
@@ -75,8 +89,19 @@ export async function makeLiveEnv(profiles: Readonly<Record<string, object | str
   const config = path.join(base, 'config.json');
   const settings = { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY };
   await writeFile(config, JSON.stringify(settings));
-  const { state } = await createSvscanState();
-  const svscan = await startSvscan(state);
+  const { state, scandir } = await createSvscanState();
+  const extra = svscanEnv?.({ base, home, config, scandir }) ?? {};
+  const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, extra);
+  let svscan: Svscan;
+  try {
+    svscan = await startSvscan(state);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
   const flags = ['--hermes-home', home, '--scandir', svscan.scandir, '--container-argv', '[]', '--config', config, '--lock-file', path.join(base, 'lock')];
   const env: LiveEnv = {
     base,
@@ -130,10 +155,11 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs the built CLI with argv. */
-export function runCli(argv: readonly string[]): Promise<CliResult> {
+/** Runs the built CLI with argv (and extra environment variables). */
+export function runCli(argv: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [MAIN, ...argv], { env: cleanEnv(), timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+    const env = { ...cleanEnv(), ...extraEnv };
+    execFile(process.execPath, [MAIN, ...argv], { env, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (error === null) resolve({ code: 0, stdout, stderr });
       else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
       else reject(error);

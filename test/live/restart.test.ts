@@ -1,10 +1,13 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { processAlive, requireS6, stopAll, waitFor } from '../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
 
+const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
 const JOURNAL = '.reconcile-gateways.restarts.json';
 const envs: LiveEnv[] = [];
@@ -82,8 +85,7 @@ test('a restart persisted by a run that was killed before doing it is done by th
   const rendered = (await readFile(path.join(env.slot('b'), 'run'), 'utf8')).replace(/-p b /g, '-p a ');
   await writeFile(path.join(env.slot('a'), 'run'), rendered, { mode: 0o755 });
   await env.waitUp('idle');
-  const { execFile } = await import('node:child_process');
-  await new Promise((resolve) => execFile('s6-svc', ['-d', env.slot('idle')], resolve));
+  await execFileAsync('s6-svc', ['-d', env.slot('idle')]);
   await env.svscan.waitSvstat('gateway-idle', 'up', 'false');
 
   const sync = await env.json('sync');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../src/validate.js';
 import { processAlive, requireS6, stopAll } from '../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, writeState } from './live-env.js';
+import { type LiveEnv, makeLiveEnv, removeLiveEnv, scandirEntries, writeState } from './live-env.js';
 import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from './watch-env.js';
 
 const RUNNING = { desired_state: 'running' };
@@ -41,7 +41,7 @@ test('watch signals readiness after its first pass, converges on events long bef
   await rm(path.join(env.home, 'profiles/fresh'), { recursive: true });
   const gone = await waitStatus(w, (d) => serviceIn(d, 'gateway-fresh') === undefined, 'the deleted profile to leave the status file');
   t.like(gone['lastPass'], { scope: 'targeted' });
-  t.deepEqual(await import('./live-env.js').then((m) => m.scandirEntries(env.scandir)), ['gateway-a', 'gateway-b', 'gateway-default']);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
   t.is(await env.pid('b'), bPid, 'targeted passes leave other gateways alone');
   t.regex(w.stdout, /trigger=event scope=targeted\([a-z,]*fresh[a-z,]*\) result=converged create=1 /);
 
