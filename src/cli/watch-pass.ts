@@ -6,6 +6,7 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
+import type { PassResult } from '../reconcile.js';
 import { type Dir, closeDir } from '../safe-fs.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
@@ -20,9 +21,16 @@ export async function runWatchPass(args: Args, io: Io, logger: Logger, request: 
   try {
     prep = await prepare(args, io);
     scandir = openScandir(args.scandir, true);
-    lock = await acquireLock(lockPath(args), true, signal);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
-    const { result, scoped } = await executePass(args, prep, scandir, logger, io, narrow);
+    // Look first without the lock (no process spawned, nothing written): a quiet pass, by far
+    // the common case while gateways rewrite their state files, ends here.
+    let { result, scoped } = await executePass({ ...args, diff: true }, prep, scandir, silent(logger), io, narrow);
+    if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
+      lock = await acquireLock(lockPath(args), true, signal);
+      ({ result, scoped } = await executePass(args, prep, scandir, logger, io, narrow));
+    } else {
+      logPlanWarnings(result, logger);
+    }
     const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
   } catch (err) {
@@ -35,6 +43,17 @@ export async function runWatchPass(args: Args, io: Io, logger: Logger, request: 
     closeDir(scandir);
     closeDir(prep?.home);
   }
+}
+
+/** The look-ahead logs nothing: the real pass (or logPlanWarnings) does. */
+function silent(logger: Logger): Logger {
+  const none = (): void => undefined;
+  return { ...logger, log: none, warn: none, info: none, debug: none, error: none };
+}
+
+function logPlanWarnings(result: PassResult, logger: Logger): void {
+  for (const n of result.desired.notices) if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
+  for (const w of result.warnings) logger.warn(w);
 }
 
 function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {

@@ -1,9 +1,11 @@
 import test from 'ava';
 import { rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../src/validate.js';
-import { processAlive, requireS6, stopAll } from '../helpers/s6.js';
+import { processAlive, requireS6, stopAll, waitFor } from '../helpers/s6.js';
+import { diffSnapshots, snapshotTree } from '../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, scandirEntries, writeState } from './live-env.js';
 import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from './watch-env.js';
 
@@ -117,4 +119,54 @@ test('SIGHUP forces a full pass; an invalid config is reported once, not retried
   w.child.kill('SIGTERM');
   t.is(await w.exited, 0);
   t.regex(w.stderr, /config .* is invalid/);
+});
+
+test('a gateway rewriting its state file every 100 ms costs a few targeted passes that write nothing but the status file', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ busy: RUNNING, other: RUNNING });
+  const w = startWatch(env);
+  await readiness(w);
+  await env.waitUp('busy');
+  await env.waitUp('other');
+  await waitStatus(w, (d) => serviceIn(d, 'gateway-busy')?.condition === 'Ready', 'convergence');
+  await new Promise((r) => setTimeout(r, 1500));
+  const s6Owned = (p: string): boolean => /(^|\/)(supervise|event)(\/|$)|^logs(\/|$)|^\.s6-svscan/.test(p);
+  const home = await snapshotTree(env.home);
+  const scan = await snapshotTree(env.scandir);
+  const passes = readStatus(w)?.['passes'] as number;
+
+  const state = path.join(env.home, 'profiles/busy/gateway_state.json');
+  for (let i = 0; i < 20; i += 1) {
+    await writeState(state, { desired_state: 'running', gateway_state: 'draining', tick: i });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const after = await waitStatus(w, (d) => (d['passes'] as number) > passes, 'a pass after the writes');
+  await new Promise((r) => setTimeout(r, 1500));
+  const ran = (readStatus(w)?.['passes'] as number) - passes;
+  t.log(`passes: ${ran}`);
+  t.true(ran >= 1 && ran <= 6, `${ran} passes for 20 writes (debounce + 1 s minimum gap)`);
+  t.like(after['lastPass'], { scope: 'targeted', profiles: ['busy'], result: 'converged' });
+  t.deepEqual(diffSnapshots(scan, await snapshotTree(env.scandir), { ignorePath: s6Owned }), [], 'quiet passes write nothing in the scandir');
+  const homeDiff = diffSnapshots(home, await snapshotTree(env.home), { ignorePath: s6Owned });
+  t.deepEqual(homeDiff.map((l) => l.split(':')[0]), ['changed profiles/busy', 'changed profiles/busy/gateway_state.json'], 'only what the test itself wrote');
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
+});
+
+test('SIGTERM ends a watcher promptly while it waits for the lock held by someone else', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING });
+  const w = startWatch(env);
+  await readiness(w);
+  const holder = spawn('flock', ['--exclusive', path.join(env.base, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
+  try {
+    await waitFor(() => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1, 10_000, 'the lock to be held');
+    await env.profile('b', RUNNING);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.false(existsSync(env.slot('b')), 'the watcher waits for the lock before changing anything');
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
