@@ -225,6 +225,12 @@ export async function executePass(
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   });
+  logPassResult(result, logger);
+  return { result, multiplex: mux.multiplex, hostWarnings, scoped: scope !== undefined };
+}
+
+/** Logs a pass's warnings and the outcome of each operation. */
+export function logPassResult(result: PassResult, logger: Logger): void {
   for (const n of result.desired.notices) {
     if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
   }
@@ -233,7 +239,6 @@ export async function executePass(
     if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
     else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
   }
-  return { result, multiplex: mux.multiplex, hostWarnings, scoped: scope !== undefined };
 }
 
 /** The legacy `gateway run` seed of the root state file (S40–S44), or why it is withheld. */

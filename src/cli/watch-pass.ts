@@ -6,12 +6,11 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
-import type { PassResult } from '../reconcile.js';
 import { type Dir, closeDir } from '../safe-fs.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, executePass, exitCodeOf, lockPath, openScandir, prepare } from './run.js';
+import { EXIT, type Io, type Prepared, executePass, exitCodeOf, lockPath, logPassResult, openScandir, prepare } from './run.js';
 
 /** Runs one pass for the controller. `args` must carry the resolved container argv. */
 export async function runWatchPass(args: Args, io: Io, logger: Logger, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
@@ -29,7 +28,7 @@ export async function runWatchPass(args: Args, io: Io, logger: Logger, request: 
       lock = await acquireLock(lockPath(args), true, signal);
       ({ result, scoped } = await executePass(args, prep, scandir, logger, io, narrow));
     } else {
-      logPlanWarnings(result, logger);
+      logPassResult(result, logger);
     }
     const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
@@ -45,15 +44,10 @@ export async function runWatchPass(args: Args, io: Io, logger: Logger, request: 
   }
 }
 
-/** The look-ahead logs nothing: the real pass (or logPlanWarnings) does. */
+/** The look-ahead logs nothing: the real pass (or logPassResult after a quiet one) does. */
 function silent(logger: Logger): Logger {
   const none = (): void => undefined;
   return { ...logger, log: none, warn: none, info: none, debug: none, error: none };
-}
-
-function logPlanWarnings(result: PassResult, logger: Logger): void {
-  for (const n of result.desired.notices) if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
-  for (const w of result.warnings) logger.warn(w);
 }
 
 function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {

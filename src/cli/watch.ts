@@ -38,7 +38,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     },
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
-    onPass: (doc, summary, first) => afterPass(args, io, logger, { doc, summary, first }),
+    onPass: (doc, summary, first) => afterPass(args, io, quiet.logger, { doc, summary, first }),
     meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
   });
   const events = new EventSource({

@@ -125,6 +125,8 @@ export class Controller {
     await this.#o.refreshWatches();
     const report = await this.#o.runPass({ trigger: step.trigger, profiles, hold: heldServices(this.#table, startMs) }, this.#abort.signal);
     if (report.kind === 'aborted' || this.#stopped) return;
+    // The first pass may have created the scandir: watch it now rather than at the next pass.
+    if (this.#passes === 0) await this.#o.refreshWatches();
     const endMs = this.#o.now();
     this.#lastPassEndMs = endMs;
     this.#passes += 1;

@@ -68,6 +68,13 @@ test('the empty-set guard: profiles/ gone or every profile vanished removes noth
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
   t.deepEqual([await env.pid('a'), await env.pid('b')], before, 'no gateway was touched');
 
+  await rename(path.join(env.home), path.join(env.base, 'home.away'));
+  const noHome = await env.json('sync', ['--allow-empty']);
+  t.is(noHome.code, 111, 'a missing HERMES_HOME changes nothing, even with --allow-empty');
+  t.like(noHome.doc, { error: { code: 'fatal' } });
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+  await rename(path.join(env.base, 'home.away'), path.join(env.home));
+
   const allowed = await env.json('sync', ['--allow-empty']);
   t.is(allowed.code, 0, allowed.stderr);
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-default']);

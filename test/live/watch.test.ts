@@ -1,5 +1,5 @@
 import test from 'ava';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -169,4 +169,46 @@ test('SIGTERM ends a watcher promptly while it waits for the lock held by someon
   } finally {
     holder.kill('SIGKILL');
   }
+});
+
+test('a profile directory that is a symlink out of HERMES_HOME is neither used nor watched', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING });
+  const outside = path.join(env.base, 'outside');
+  await mkdir(outside);
+  await writeFile(path.join(outside, 'SOUL.md'), 'soul\n');
+  await writeState(path.join(outside, 'gateway_state.json'), RUNNING);
+  await symlink(outside, path.join(env.home, 'profiles/evil'));
+  const w = startWatch(env);
+  await readiness(w);
+  await env.waitUp('a');
+  t.false(existsSync(env.slot('evil')));
+  await new Promise((r) => setTimeout(r, 1500));
+  const passes = readStatus(w)?.['passes'] as number;
+  for (let i = 0; i < 5; i += 1) {
+    await writeState(path.join(outside, 'gateway_state.json'), { desired_state: 'running', tick: i });
+    await writeFile(path.join(outside, 'SOUL.md'), `soul ${i}\n`);
+  }
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is(readStatus(w)?.['passes'], passes, 'writes behind the symlink cause no pass');
+  t.regex(w.stderr, /profiles\/evil: skipped: the profile directory is a symlink/);
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
+});
+
+test('watch on a HERMES_HOME that does not exist yet reports the error, backs off, and converges once it appears', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING });
+  const real = path.join(env.base, 'home-real');
+  await rename(env.home, real);
+  const w = startWatch(env);
+  const failed = await waitStatus(w, (d) => (d['lastPass'] as { result?: string } | null)?.result === 'error', 'the first pass to fail');
+  t.like(failed, { ready: false });
+  t.like(failed['lastPass'], { error: { code: 'fatal', terminal: false }, exitCode: 111 });
+  t.deepEqual(await scandirEntries(env.scandir), [], 'nothing was created');
+  await rename(real, env.home);
+  t.is(await readiness(w), '\n');
+  await env.waitUp('a');
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
 });
