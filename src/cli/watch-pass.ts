@@ -10,15 +10,24 @@ import { type Dir, closeDir } from '../safe-fs.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, executePass, exitCodeOf, lockPath, logPassResult, openScandir, prepare } from './run.js';
+import { EXIT, type Io, type Prepared, type RoleFacts, executePass, exitCodeOf, lockPath, logPassResult, openScandir, prepare } from './run.js';
 
-/** Runs one pass for the controller. `args` must carry the resolved container argv. */
-export async function runWatchPass(args: Args, io: Io, logger: Logger, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
+/** What every watch pass shares: the arguments and the role resolved once at start. */
+export interface WatchContext {
+  readonly args: Args;
+  readonly facts: RoleFacts;
+  readonly io: Io;
+  readonly logger: Logger;
+}
+
+/** Runs one pass for the controller. */
+export async function runWatchPass(ctx: WatchContext, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
+  const { args, io, logger } = ctx;
   let prep: Prepared | undefined;
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    prep = await prepare(args, io);
+    prep = await prepare(args, io, ctx.facts);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     // Look first without the lock (no process spawned, nothing written): a quiet pass, by far

@@ -8,9 +8,8 @@ import { Controller } from '../watch/controller.js';
 import { EventSource } from '../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../watch/status-file.js';
 import type { Args } from './args.js';
-import { detectContainerArgv, isDashboardArgv } from './host.js';
 import type { Logger } from './logger.js';
-import { DASHBOARD_SKIP, EXIT, type Io } from './run.js';
+import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from './run.js';
 import { quietRepeats, runWatchPass } from './watch-pass.js';
 
 /** Debounce of file-system events. */
@@ -21,9 +20,8 @@ export const MIN_GAP_MS = 1000;
 /** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
   if (args.readyFd !== undefined) checkFd(args.readyFd);
-  const argv = args.containerArgv ?? (args.role === undefined ? detectContainerArgv() : []);
-  const resolved: Args = { ...args, containerArgv: argv };
-  if (args.role === 'dashboard' || (args.role === undefined && isDashboardArgv(argv))) return idleAsDashboard(args, io);
+  const facts = resolveRole(args);
+  if (facts.dashboard) return idleAsDashboard(args, io);
   const quiet = quietRepeats(logger);
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
@@ -31,7 +29,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     now: () => Date.now(),
     random: Math.random,
     runPass: async (request, signal) => {
-      const report = await runWatchPass(resolved, io, quiet.logger, request, signal);
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger }, request, signal);
       quiet.endPass();
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;

@@ -95,7 +95,7 @@ test('foreign entries in the scandir are never touched, nor supervised services 
   const before = await snapshotTree(env.scandir);
   const outsideBefore = await snapshotTree(outside);
 
-  t.is((await env.cli('boot')).code, 0);
+  t.is((await env.cli('sync')).code, 0);
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
   t.deepEqual((sync.doc['operations'] as { service: string }[]).map((o) => o.service), []);

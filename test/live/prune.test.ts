@@ -15,8 +15,8 @@ test.after.always('stop s6 and remove temp dirs', async () => {
 async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
   const env = await makeLiveEnv(profiles);
   envs.push(env);
-  const boot = await env.cli('boot');
-  if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  const boot = await env.cli('sync');
+  if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   for (const [name, st] of Object.entries(profiles)) if (st !== undefined) await env.waitUp(name);
   return env;
 }

@@ -19,8 +19,8 @@ test.after.always('stop s6 and remove temp dirs', async () => {
 async function setup(names: readonly string[]): Promise<LiveEnv> {
   const env = await makeLiveEnv(Object.fromEntries(names.map((n) => [n, RUNNING])));
   envs.push(env);
-  const boot = await env.cli('boot');
-  if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  const boot = await env.cli('sync');
+  if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   for (const n of names) await env.waitUp(n);
   return env;
 }
@@ -91,7 +91,7 @@ test('a restart persisted by a run that was killed before doing it is done by th
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
   t.deepEqual((sync.doc['operations'] as { service: string; restart?: boolean; reason: string }[]).map((o) => [o.service, o.restart, o.reason]), [
-    ['gateway-a', true, 'restart pending from an earlier pass'],
+    ['gateway-a', true, 'restart pending from an interrupted pass'],
   ]);
   await waitRestarted(env, 'a', pids.a);
   t.is(await env.pid('b'), pids.b);

@@ -20,8 +20,8 @@ test.after.always('stop s6 and remove temp dirs', async () => {
 async function setup(profiles: Record<string, object | string | undefined>): Promise<LiveEnv> {
   const env = await makeLiveEnv(profiles);
   envs.push(env);
-  const boot = await env.cli('boot');
-  if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  const boot = await env.cli('sync');
+  if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   return env;
 }
 
