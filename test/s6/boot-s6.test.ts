@@ -53,6 +53,9 @@ async function checkUp(t: ExecutionContext, svscan: Svscan, service: string): Pr
   await svscan.waitUp(service);
   const st = await svscan.svstat(service);
   t.like(st, { up: true, wantedup: true, normallyup: true }, service);
+  // "up" starts at the spawn of ./run (root, sh); the exec chain reaches sleep a moment later.
+  const cmdline = async (): Promise<string> => readFile(`/proc/${st.pid}/cmdline`, 'utf8');
+  await waitFor(async () => /^sleep\u0000/.test(await cmdline()), 10_000, `${service} to exec the gateway`);
   t.is(uidOf(st.pid), NOBODY, `${service} runs as nobody through s6-setuidgid`);
   t.regex(await readFile(`/proc/${st.pid}/cmdline`, 'utf8'), /^sleep\u00001000\u0000$/);
   await svscan.waitUp(`${service}/log`);
