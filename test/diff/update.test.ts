@@ -70,9 +70,12 @@ test('setuid or group-write bits count as a mode difference', (t) => {
   );
 });
 
-test('a file owned by someone else is rewritten (never chowned: it could be a hard link)', (t) => {
-  const plan = planFor(CODER, { files: { finish: fileRead(fileSpec(CODER, 'finish').content, 0o755, 10000) } });
-  t.deepEqual(plan, update(CODER, { reason: 'finish write', dirs: [], changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish') }] }));
+test('a file owned by someone else is rewritten (never chowned: it could be a hard link), keeping its mtime', (t) => {
+  const plan = planFor(CODER, { files: { finish: fileRead(fileSpec(CODER, 'finish').content, 0o755, 10000, 1_234_000) } });
+  t.deepEqual(
+    plan,
+    update(CODER, { reason: 'finish write', dirs: [], changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish'), keepMtimeMs: 1_234_000 }] }),
+  );
 });
 
 test('without an expected owner (not root) owners are not compared', (t) => {
@@ -89,7 +92,7 @@ test('running as root, a slot written by the hermes user is rewritten file by fi
         { path: '', fix: 'chown', mode: 0o755 },
         { path: 'log', fix: 'chown', mode: 0o755 },
       ],
-      changes: CODER.files.map((f) => ({ path: f.path, fix: 'write' as const, spec: f })),
+      changes: CODER.files.map((f) => ({ path: f.path, fix: 'write' as const, spec: f, keepMtimeMs: 1_000_000 })),
     }),
   );
 });
