@@ -176,16 +176,18 @@ function decideIntent(
   const statePath = how.named
     ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json`
     : `${input.hermesHome}/gateway_state.json`;
-  if (!seeded && p.state.kind === 'unreadable') {
-    notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); treating as no prior state`, profile: p.name });
-  }
   if (p.lifecycle.kind === 'unreadable') {
     const ledger = statePath.replace(/gateway_state\.json$/, 'state/gateway.lifecycle.json');
     notices.push({ level: 'warn', message: `could not read ${ledger} (${p.lifecycle.reason}); prior exit unknown`, profile: p.name });
   }
   const slot = input.observed.scandir.slots.get(service);
   const intentUnknown = !seeded && p.state.kind !== 'parsed';
-  if (input.mode === 'sync' && intentUnknown && slot !== undefined && slot.entry === 'dir') {
+  const keepSlot = input.mode === 'sync' && intentUnknown && slot !== undefined && slot.entry === 'dir';
+  if (!seeded && p.state.kind === 'unreadable') {
+    const consequence = keepSlot ? 'leaving its slot as it is' : 'treating as no prior state';
+    notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); ${consequence}`, profile: p.name });
+  }
+  if (keepSlot) {
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
     return {
       prior: null,

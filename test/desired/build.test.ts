@@ -38,7 +38,7 @@ test('sync leaves a slot whose state file is unreadable as it is (pending)', (t)
   t.false(desired.services.has('gateway-coder'));
   t.true(desired.keep.has('gateway-coder'));
   t.false(desired.gone.has('gateway-coder'));
-  t.true(desired.notices.some((n) => n.level === 'warn' && n.message.includes('treating as no prior state')));
+  t.true(desired.notices.some((n) => n.level === 'warn' && n.message.includes('leaving its slot as it is')));
 });
 
 test('boot registers the same slot down: no prior state at boot', (t) => {

@@ -91,6 +91,8 @@ test('foreign entries in the scandir are never touched, nor supervised services 
   // s6 picks up every new directory on a rescan (its supervise/ is s6's, not ours): let it first.
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
   await env.svscan.waitSupervised('gateway-orphan');
+  // s6 follows the symlinked entry and builds supervise/ in its target: let it finish first.
+  await env.svscan.waitSupervised('gateway-link');
   const ignore = (p: string): boolean => /^gateway-(a|default)(\/|$)|^\.reconcile-gateways|^\.s6-svscan|(^|\/)(supervise|event)(\/|$)/.test(p);
   const before = await snapshotTree(env.scandir);
   const outsideBefore = await snapshotTree(outside);
