@@ -1,0 +1,251 @@
+/**
+ * The writing half of the no-follow file access (see ../safe-fs.ts for the discipline): atomic
+ * replacement, markers, directories with explicit modes and owners, renames and tree removal.
+ */
+import fs from 'node:fs';
+import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDir, lstatAt, openDirAt, pathAt } from '../safe-fs.js';
+
+/** Owner to give a new entry (only applied when running as root). */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** Options of writeFileAt. */
+export interface WriteOptions {
+  readonly mode: number;
+  readonly owner?: Owner;
+  /** fsync the data before the rename (where a torn file would matter after a crash). */
+  readonly fsync: boolean;
+  /** The directory is a private staging tree of ours: write `name` directly, no temp + rename. */
+  readonly fresh?: boolean;
+  /** Give the new file this mtime (and atime) instead of now. */
+  readonly mtimeMs?: number;
+}
+
+/**
+ * Replaces `name` atomically: writes a temp file next to it (O_EXCL|O_NOFOLLOW), sets mode and
+ * owner explicitly (never umask-dependent), optionally fsyncs, then renames it over `name`.
+ * A crash leaves either the old or the new file, never a truncated one.
+ */
+export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {
+  if (options.fresh === true) {
+    writeFreshAt(dir, name, content, options);
+    return;
+  }
+  const tmp = `.${name}.rg-tmp`;
+  const display = `${dir.path}/${name}`;
+  let fd: number | undefined;
+  try {
+    fd = openExclusive(dir, tmp);
+    fs.writeFileSync(fd, content);
+    fs.fchmodSync(fd, options.mode);
+    if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    if (options.mtimeMs !== undefined) fs.futimesSync(fd, options.mtimeMs / 1000, options.mtimeMs / 1000);
+    if (options.fsync) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(pathAt(dir, tmp), pathAt(dir, name));
+  } catch (err) {
+    if (fd !== undefined) fs.closeSync(fd);
+    try {
+      fs.unlinkSync(pathAt(dir, tmp));
+    } catch {
+      // The temp file may not exist; the original error is what matters.
+    }
+    throw err instanceof FsError ? err : new FsError('write', display, err);
+  }
+}
+
+function writeFreshAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, options.mode);
+    fs.writeFileSync(fd, content);
+    if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    fs.fchmodSync(fd, options.mode);
+  } catch (err) {
+    throw new FsError('write', `${dir.path}/${name}`, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function openExclusive(dir: Dir, name: string): number {
+  const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+  try {
+    return fs.openSync(pathAt(dir, name), flags, 0o600);
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+    // A leftover from a killed run: remove it (unlink never follows) and try once more.
+    fs.unlinkSync(pathAt(dir, name));
+    return fs.openSync(pathAt(dir, name), flags, 0o600);
+  }
+}
+
+/** Creates an empty file (a marker) if missing, with an explicit mode; true if it was created. */
+export function touchAt(dir: Dir, name: string, mode: number): boolean {
+  const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), flags, mode);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw new FsError('create', `${dir.path}/${name}`, err);
+  }
+  try {
+    fs.fchmodSync(fd, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** Opens a file for appending (the boot log) without following links or blocking. */
+export function openAppendAt(dir: Dir, name: string, mode: number, owner?: Owner): { fd: number; size: number } {
+  const display = `${dir.path}/${name}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, mode);
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new FsError('open', display, new Error(`is ${describeType(st)}`));
+    // A hard link planted where the log goes would make root append to (and chown) another file.
+    if (st.nlink !== 1) throw new FsError('open', display, new Error(`has ${st.nlink} hard links; refusing to write through a link`));
+    if (st.size === 0 && owner !== undefined) {
+      fs.fchmodSync(fd, mode);
+      fs.fchownSync(fd, owner.uid, owner.gid);
+    }
+    return { fd, size: st.size };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err instanceof FsError ? err : new FsError('open', display, err);
+  }
+}
+
+/** Creates a directory with an explicit mode and owner and returns it open; EEXIST is an error. */
+export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Dir {
+  try {
+    fs.mkdirSync(pathAt(dir, name), 0o700);
+  } catch (err) {
+    throw new FsError('mkdir', `${dir.path}/${name}`, err);
+  }
+  const made = openDirAt(dir, name);
+  if (made.rel !== undefined) {
+    try {
+      if (owner !== undefined) fs.lchownSync(made.rel, owner.uid, owner.gid);
+      fs.chmodSync(made.rel, mode);
+    } catch (err) {
+      throw new FsError('chmod', made.path, err);
+    }
+    return made;
+  }
+  try {
+    // Between mkdir and open, whoever can write `dir` could put another directory in its place;
+    // never chown or chmod one that is not the private 0700 directory we just made.
+    const st = fs.fstatSync(made.fd);
+    if (st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) throw new Error('EEXIST: replaced while being created');
+    if (owner !== undefined) fs.fchownSync(made.fd, owner.uid, owner.gid);
+    fs.fchmodSync(made.fd, mode);
+  } catch (err) {
+    closeDir(made);
+    throw new FsError('chmod', made.path, err);
+  }
+  return made;
+}
+
+/** Sets the mode (and owner) of an open directory. */
+export function fixDir(dir: Dir, mode: number, owner?: Owner): void {
+  try {
+    if (owner !== undefined) fs.fchownSync(dir.fd, owner.uid, owner.gid);
+    fs.fchmodSync(dir.fd, mode);
+  } catch (err) {
+    throw new FsError('chmod', dir.path, err);
+  }
+}
+
+/** chmod of a regular file, through a no-follow descriptor. */
+export function chmodFileAt(dir: Dir, name: string, mode: number): void {
+  const display = `${dir.path}/${name}`;
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+    fs.fchmodSync(fd, mode);
+  } catch (err) {
+    throw new FsError('chmod', display, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** lchown of an entry (never follows): for FIFOs created by mkfifo. */
+export function lchownAt(dir: Dir, name: string, owner: Owner): void {
+  try {
+    fs.lchownSync(pathAt(dir, name), owner.uid, owner.gid);
+  } catch (err) {
+    throw new FsError('chown', `${dir.path}/${name}`, err);
+  }
+}
+
+/** Removes a file entry (never follows); false when it did not exist. */
+export function unlinkAt(dir: Dir, name: string): boolean {
+  if (lstatAt(dir, name) === undefined) return false;
+  try {
+    fs.unlinkSync(pathAt(dir, name));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw new FsError('unlink', `${dir.path}/${name}`, err);
+  }
+}
+
+/** rename(2) between two open directories; never follows a symlink at either end. */
+export function renameAt(from: Dir, fromName: string, to: Dir, toName: string): void {
+  try {
+    fs.renameSync(pathAt(from, fromName), pathAt(to, toName));
+  } catch (err) {
+    throw new FsError('rename', `${from.path}/${fromName} -> ${to.path}/${toName}`, err);
+  }
+}
+
+/** Deletes an entry and everything below it without following any symlink. */
+export function removeTreeAt(dir: Dir, name: string): void {
+  const st = lstatAt(dir, name);
+  if (st === undefined) return;
+  if (!st.isDirectory()) {
+    unlinkAt(dir, name);
+    return;
+  }
+  const sub = openDirAt(dir, name);
+  try {
+    for (const entry of listDir(sub)) {
+      if (entry.isDirectory()) removeTreeAt(sub, entry.name);
+      else unlinkAt(sub, entry.name);
+    }
+  } finally {
+    closeDir(sub);
+  }
+  try {
+    fs.rmdirSync(pathAt(dir, name));
+  } catch (err) {
+    throw new FsError('rmdir', `${dir.path}/${name}`, err);
+  }
+}
+
+/** fsync of a directory, so renames into it survive a power loss. */
+export function syncDir(dir: Dir): void {
+  try {
+    fs.fsyncSync(dir.fd);
+  } catch (err) {
+    throw new FsError('fsync', dir.path, err);
+  }
+}
+
