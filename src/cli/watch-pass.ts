@@ -6,7 +6,10 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
-import { type Dir, closeDir } from '../safe-fs.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { observeStateFile } from '../observe/index.js';
+import { resolvePriorState } from '../desired/intent.js';
+import type { PassResult } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
@@ -18,11 +21,48 @@ export interface WatchContext {
   readonly facts: RoleFacts;
   readonly io: Io;
   readonly logger: Logger;
+  /** The resolved intent of each profile as the last pass that saw it decided it. */
+  readonly intents: Map<string, string | null>;
+}
+
+/**
+ * Drops the profiles named only because their state file changed whose resolved intent is still
+ * what the last pass acted on: a gateway rewriting its runtime fields every second then costs one
+ * small read, not a pass. Returns the profiles still worth a pass.
+ */
+export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest): ReadonlySet<string> | undefined {
+  if (request.profiles === undefined || request.intentOnly === undefined || request.intentOnly.size === 0) return request.profiles;
+  let home: Dir | undefined;
+  try {
+    home = openRoot(ctx.args.hermesHome);
+    const left = new Set(request.profiles);
+    for (const profile of request.intentOnly) {
+      if (!ctx.intents.has(profile)) continue;
+      const state = observeStateFile(home, profile);
+      if (state.kind === 'parsed' && resolvePriorState(state) === ctx.intents.get(profile)) left.delete(profile);
+    }
+    return left;
+  } catch {
+    return request.profiles;
+  } finally {
+    closeDir(home);
+  }
+}
+
+/** Remembers the intents a completed pass acted on (pending and skipped ones are forgotten). */
+export function rememberIntents(ctx: WatchContext, result: PassResult): void {
+  for (const d of result.desired.decisions) {
+    if (d.action === 'pending' || d.action === 'skipped') ctx.intents.delete(d.profile);
+    else ctx.intents.set(d.profile, d.priorState);
+  }
 }
 
 /** Runs one pass for the controller. */
 export async function runWatchPass(ctx: WatchContext, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
   const { args, io, logger } = ctx;
+  const profiles = filterUnchangedIntents(ctx, request);
+  if (profiles !== undefined && profiles.size === 0) return { kind: 'unchanged' };
+  request = profiles === undefined ? request : { ...request, profiles };
   let prep: Prepared | undefined;
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
@@ -39,6 +79,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     } else {
       logPassResult(result, logger);
     }
+    rememberIntents(ctx, result);
     const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
   } catch (err) {

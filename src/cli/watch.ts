@@ -15,7 +15,7 @@ import { quietRepeats, runWatchPass } from './watch-pass.js';
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;
 /** Least time between the end of a pass and an event- or retry-driven one. */
-export const MIN_GAP_MS = 1000;
+export const MIN_GAP_MS = 250;
 
 /** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
@@ -23,13 +23,14 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   const facts = resolveRole(args);
   if (facts.dashboard) return idleAsDashboard(args, io);
   const quiet = quietRepeats(logger);
+  const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
     now: () => Date.now(),
     random: Math.random,
     runPass: async (request, signal) => {
-      const report = await runWatchPass({ args, facts, io, logger: quiet.logger }, request, signal);
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents }, request, signal);
       quiet.endPass();
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;

@@ -3,7 +3,7 @@
  * lifecycle files, and deletion tombstones. Never follows a symlink; one bad profile becomes a
  * value with a reason, never an exception.
  */
-import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot } from '../model.js';
+import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, StateFile } from '../model.js';
 import { ROOT_PROFILE } from '../desired/render.js';
 import {
   type Dir,
@@ -87,6 +87,26 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
     closeDir(dir);
+  }
+}
+
+/**
+ * Reads only one profile's state file (the watcher's cheap check after a state-file event);
+ * anything unexpected on the way reads as unreadable, never as an exception.
+ */
+export function observeStateFile(home: Dir, profile: string): StateFile {
+  if (profile === ROOT_PROFILE) return parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP));
+  let profiles: Dir | undefined;
+  let dir: Dir | undefined;
+  try {
+    profiles = openDirAt(home, 'profiles');
+    dir = openDirAt(profiles, profile);
+    return parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP));
+  } catch (err) {
+    return { kind: 'unreadable', reason: describeErrno(err) };
+  } finally {
+    closeDir(dir);
+    closeDir(profiles);
   }
 }
 

@@ -19,6 +19,8 @@ export interface PassRequest {
   readonly profiles: ReadonlySet<string> | undefined;
   /** Services still backing off: planned, not applied. */
   readonly hold: ReadonlySet<string>;
+  /** Of `profiles`, those named only because their state file changed. */
+  readonly intentOnly?: ReadonlySet<string>;
 }
 
 /** What a pass came back with. */
@@ -33,7 +35,9 @@ export type PassReport =
       readonly servicePrefix: string;
     }
   | { readonly kind: 'error'; readonly code: string; readonly message: string; readonly terminal: boolean; readonly exitCode: number }
-  | { readonly kind: 'aborted' };
+  | { readonly kind: 'aborted' }
+  /** A targeted pass found every named intent unchanged and did not run. */
+  | { readonly kind: 'unchanged' };
 
 /** The controller's collaborators; clocks are injected so the loop is deterministic under test. */
 export interface ControllerOptions {
@@ -120,11 +124,15 @@ export class Controller {
       this.#forced = false;
       this.#table = clearBackoff(this.#table);
     }
+    const intentOnly = step.scope === 'targeted' && step.trigger === 'event' ? this.#dirty.intentOnly : undefined;
     if (step.scope === 'full' || step.trigger === 'event') this.#dirty = CLEAN;
     const profiles = step.scope === 'full' ? undefined : step.profiles;
     await this.#o.refreshWatches();
-    const report = await this.#o.runPass({ trigger: step.trigger, profiles, hold: heldServices(this.#table, startMs) }, this.#abort.signal);
+    const hold = heldServices(this.#table, startMs);
+    const request = { trigger: step.trigger, profiles, hold, ...(intentOnly === undefined ? {} : { intentOnly }) };
+    const report = await this.#o.runPass(request, this.#abort.signal);
     if (report.kind === 'aborted' || this.#stopped) return;
+    if (report.kind === 'unchanged') return;
     // The first pass may have created the scandir: watch it now rather than at the next pass.
     if (this.#passes === 0) await this.#o.refreshWatches();
     const endMs = this.#o.now();
@@ -177,7 +185,7 @@ export class Controller {
 }
 
 function summarize(
-  report: Exclude<PassReport, { kind: 'aborted' }>,
+  report: Exclude<PassReport, { kind: 'aborted' | 'unchanged' }>,
   trigger: Trigger,
   profiles: ReadonlySet<string> | undefined,
   full: boolean,

@@ -5,8 +5,14 @@
  */
 import { ROOT_PROFILE } from '../desired/render.js';
 
-/** A reason to look again: one profile (and its slot), or everything. */
-export type Hint = { readonly kind: 'profile'; readonly profile: string } | { readonly kind: 'full'; readonly why: string };
+/**
+ * A reason to look again: one profile (and its slot), only a profile's intent (its state file
+ * changed: gateways rewrite it about once a second), or everything.
+ */
+export type Hint =
+  | { readonly kind: 'profile'; readonly profile: string }
+  | { readonly kind: 'intent'; readonly profile: string }
+  | { readonly kind: 'full'; readonly why: string };
 
 /** Which kind of watched directory an event came from. */
 export type TargetKind = 'home' | 'profiles' | 'tombstones' | 'profile' | 'scandir';
@@ -20,7 +26,7 @@ export interface TargetRef {
 /** Tombstone directory name under `profiles/` (upstream `hermes profile delete`). */
 export const TOMBSTONES_DIR = '.deleted';
 
-const PROFILE_FILES: ReadonlySet<string> = new Set(['SOUL.md', 'gateway_state.json']);
+const STATE_FILE = 'gateway_state.json';
 
 /**
  * Maps one event to a hint, or undefined when it cannot change any decision (a gateway's logs,
@@ -31,7 +37,7 @@ export function classifyEvent(target: TargetRef, name: string | null, servicePre
   if (name === null) return { kind: 'full', why: `events lost in ${target.kind}` };
   switch (target.kind) {
     case 'home':
-      if (name === 'gateway_state.json') return { kind: 'profile', profile: ROOT_PROFILE };
+      if (name === STATE_FILE) return { kind: 'intent', profile: ROOT_PROFILE };
       if (name === 'config.yaml' || name === 'profiles') return { kind: 'full', why: `${name} changed` };
       return undefined;
     case 'profiles':
@@ -40,7 +46,9 @@ export function classifyEvent(target: TargetRef, name: string | null, servicePre
     case 'tombstones':
       return name.startsWith('.') ? undefined : { kind: 'profile', profile: name };
     case 'profile':
-      return target.profile !== undefined && PROFILE_FILES.has(name) ? { kind: 'profile', profile: target.profile } : undefined;
+      if (target.profile === undefined) return undefined;
+      if (name === STATE_FILE) return { kind: 'intent', profile: target.profile };
+      return name === 'SOUL.md' ? { kind: 'profile', profile: target.profile } : undefined;
     case 'scandir':
       if (name.startsWith('.') || !name.startsWith(servicePrefix) || name.length === servicePrefix.length) return undefined;
       return { kind: 'profile', profile: name.slice(servicePrefix.length) };
@@ -58,21 +66,31 @@ export interface Dirty {
   readonly full: boolean;
   readonly why: readonly string[];
   readonly profiles: ReadonlySet<string>;
+  /** Those of `profiles` named only by intent hints (a cheap check can rule them out). */
+  readonly intentOnly: ReadonlySet<string>;
   /** When the first hint of this batch arrived (ms), for the debounce. */
   readonly sinceMs: number | undefined;
 }
 
 /** No pending hints. */
-export const CLEAN: Dirty = { full: false, why: [], profiles: new Set(), sinceMs: undefined };
+export const CLEAN: Dirty = { full: false, why: [], profiles: new Set(), intentOnly: new Set(), sinceMs: undefined };
 
 /** Adds a hint to a batch (returns a new value). */
 export function addHint(dirty: Dirty, hint: Hint, nowMs: number): Dirty {
   const sinceMs = dirty.sinceMs ?? nowMs;
   if (hint.kind === 'full') {
-    return { full: true, why: dirty.why.includes(hint.why) ? dirty.why : [...dirty.why, hint.why], profiles: dirty.profiles, sinceMs };
+    const why = dirty.why.includes(hint.why) ? dirty.why : [...dirty.why, hint.why];
+    return { full: true, why, profiles: dirty.profiles, intentOnly: dirty.intentOnly, sinceMs };
   }
-  if (dirty.profiles.has(hint.profile)) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
-  return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), sinceMs };
+  const known = dirty.profiles.has(hint.profile);
+  if (hint.kind === 'intent') {
+    if (known) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
+    return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), intentOnly: new Set([...dirty.intentOnly, hint.profile]), sinceMs };
+  }
+  if (known && !dirty.intentOnly.has(hint.profile)) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
+  const intentOnly = new Set(dirty.intentOnly);
+  intentOnly.delete(hint.profile);
+  return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), intentOnly, sinceMs };
 }
 
 /** Whether a batch asks for anything. */

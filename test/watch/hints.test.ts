@@ -4,11 +4,11 @@ import { CLEAN, addHint, classifyEvent, isDirty } from '../../src/watch/hints.js
 const P = 'gateway-';
 
 test('events map to the profile they concern', (t) => {
-  t.deepEqual(classifyEvent({ kind: 'home' }, 'gateway_state.json', P), { kind: 'profile', profile: 'default' });
+  t.deepEqual(classifyEvent({ kind: 'home' }, 'gateway_state.json', P), { kind: 'intent', profile: 'default' });
   t.deepEqual(classifyEvent({ kind: 'profiles' }, 'alice', P), { kind: 'profile', profile: 'alice' });
   t.deepEqual(classifyEvent({ kind: 'tombstones' }, 'alice', P), { kind: 'profile', profile: 'alice' });
   t.deepEqual(classifyEvent({ kind: 'profile', profile: 'alice' }, 'SOUL.md', P), { kind: 'profile', profile: 'alice' });
-  t.deepEqual(classifyEvent({ kind: 'profile', profile: 'alice' }, 'gateway_state.json', P), { kind: 'profile', profile: 'alice' });
+  t.deepEqual(classifyEvent({ kind: 'profile', profile: 'alice' }, 'gateway_state.json', P), { kind: 'intent', profile: 'alice' });
   t.deepEqual(classifyEvent({ kind: 'scandir' }, 'gateway-alice', P), { kind: 'profile', profile: 'alice' });
 });
 
@@ -38,4 +38,16 @@ test('hints coalesce: a profile named twice is one entry; the batch keeps its fi
   t.false(d.full);
   t.true(isDirty(d));
   t.false(isDirty(CLEAN));
+});
+
+test('intent hints stay cheap-checkable until another hint names the same profile', (t) => {
+  let d = addHint(CLEAN, { kind: 'intent', profile: 'alice' }, 1);
+  d = addHint(d, { kind: 'intent', profile: 'bob' }, 2);
+  t.deepEqual([...d.profiles].sort(), ['alice', 'bob']);
+  t.deepEqual([...d.intentOnly].sort(), ['alice', 'bob']);
+  d = addHint(d, { kind: 'profile', profile: 'alice' }, 3);
+  t.deepEqual([...d.intentOnly], ['bob'], 'a SOUL.md or slot event needs a real look');
+  d = addHint(d, { kind: 'intent', profile: 'alice' }, 4);
+  t.deepEqual([...d.intentOnly], ['bob'], 'a later intent hint does not make it cheap again');
+  t.is(d.sinceMs, 1);
 });
