@@ -7,7 +7,7 @@
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs.js';
-import { observeStateFile } from '../observe/index.js';
+import { observeStateFiles } from '../observe/index.js';
 import { resolvePriorState } from '../desired/intent.js';
 import type { PassResult } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
@@ -36,9 +36,8 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
   try {
     home = openRoot(ctx.args.hermesHome);
     const left = new Set(request.profiles);
-    for (const profile of request.intentOnly) {
-      if (!ctx.intents.has(profile)) continue;
-      const state = observeStateFile(home, profile);
+    const known = [...request.intentOnly].filter((p) => ctx.intents.has(p));
+    for (const [profile, state] of observeStateFiles(home, known)) {
       if (state.kind === 'parsed' && resolvePriorState(state) === ctx.intents.get(profile)) left.delete(profile);
     }
     return left;

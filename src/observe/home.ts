@@ -91,23 +91,36 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
 }
 
 /**
- * Reads only one profile's state file (the watcher's cheap check after a state-file event);
+ * Reads only some profiles' state files (the watcher's cheap check after state-file events);
  * anything unexpected on the way reads as unreadable, never as an exception.
  */
-export function observeStateFile(home: Dir, profile: string): StateFile {
-  if (profile === ROOT_PROFILE) return parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP));
+export function observeStateFiles(home: Dir, names: Iterable<string>): Map<string, StateFile> {
+  const out = new Map<string, StateFile>();
   let profiles: Dir | undefined;
-  let dir: Dir | undefined;
+  let listing: string | undefined;
   try {
     profiles = openDirAt(home, 'profiles');
-    dir = openDirAt(profiles, profile);
-    return parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP));
   } catch (err) {
-    return { kind: 'unreadable', reason: describeErrno(err) };
-  } finally {
-    closeDir(dir);
-    closeDir(profiles);
+    listing = describeErrno(err);
   }
+  for (const name of names) {
+    if (name === ROOT_PROFILE) {
+      out.set(name, parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP)));
+      continue;
+    }
+    let dir: Dir | undefined;
+    try {
+      if (profiles === undefined) throw new Error(listing ?? 'profiles/ unavailable');
+      dir = openDirAt(profiles, name);
+      out.set(name, parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP)));
+    } catch (err) {
+      out.set(name, { kind: 'unreadable', reason: describeErrno(err) });
+    } finally {
+      closeDir(dir);
+    }
+  }
+  closeDir(profiles);
+  return out;
 }
 
 function unusable(name: string, why: string): ObservedProfile {

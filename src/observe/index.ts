@@ -8,7 +8,7 @@ import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
 import { ROOT_PROFILE } from '../desired/render.js';
 
-export { observeHome, observeStateFile } from './home.js';
+export { observeHome, observeStateFiles } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';

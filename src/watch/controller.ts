@@ -7,7 +7,7 @@
 import type { PassResult } from '../reconcile.js';
 import { Alarm } from './alarm.js';
 import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from './conditions.js';
-import { CLEAN, type Dirty, type Hint, addHint } from './hints.js';
+import { type Hint, HintBatch } from './hints.js';
 import { passOutcomes } from './outcomes.js';
 import { type Step, type Timing, type Trigger, nextFullAt, nextStep } from './scheduler.js';
 import { type PassCounts, type PassSummary, type StatusDocument, iso, serviceEntries } from './status-file.js';
@@ -59,7 +59,7 @@ export class Controller {
   readonly #alarm = new Alarm();
   readonly #abort = new AbortController();
   readonly #startedMs: number;
-  #dirty: Dirty = CLEAN;
+  readonly #hints = new HintBatch();
   #forced = false;
   #stopped = false;
   #table: ConditionTable = {};
@@ -80,8 +80,8 @@ export class Controller {
 
   /** An event named something worth a look. */
   hint(hint: Hint): void {
-    this.#dirty = addHint(this.#dirty, hint, this.#o.now());
-    this.#alarm.ring();
+    // Only the first hint of a batch can move the next pass earlier (debounce runs from it).
+    if (this.#hints.add(hint, this.#o.now())) this.#alarm.ring();
   }
 
   /** SIGHUP: a full pass now, back-off cleared. */
@@ -106,7 +106,7 @@ export class Controller {
           nowMs: now,
           nextFullAtMs: this.#nextFullAtMs,
           forced: this.#forced,
-          dirty: this.#dirty,
+          dirty: this.#hints.view(),
           lastPassEndMs: this.#lastPassEndMs,
           retry: nextRetry(this.#table, now),
           erroring: this.#erroring,
@@ -124,8 +124,8 @@ export class Controller {
       this.#forced = false;
       this.#table = clearBackoff(this.#table);
     }
-    const intentOnly = step.scope === 'targeted' && step.trigger === 'event' ? this.#dirty.intentOnly : undefined;
-    if (step.scope === 'full' || step.trigger === 'event') this.#dirty = CLEAN;
+    const intentOnly = step.scope === 'targeted' && step.trigger === 'event' ? this.#hints.view().intentOnly : undefined;
+    if (step.scope === 'full' || step.trigger === 'event') this.#hints.clear();
     const profiles = step.scope === 'full' ? undefined : step.profiles;
     await this.#o.refreshWatches();
     const hold = heldServices(this.#table, startMs);

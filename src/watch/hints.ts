@@ -75,22 +75,59 @@ export interface Dirty {
 /** No pending hints. */
 export const CLEAN: Dirty = { full: false, why: [], profiles: new Set(), intentOnly: new Set(), sinceMs: undefined };
 
-/** Adds a hint to a batch (returns a new value). */
+/**
+ * The controller's batch of hints. Mutable on purpose: a gateway heartbeat produces thousands of
+ * events a second, and each must cost O(1), not a copy of the batch. `view()` is a read-only view
+ * for the pure scheduler; `add` says whether the batch's due time can have changed.
+ */
+export class HintBatch {
+  #full = false;
+  #why: string[] = [];
+  #profiles = new Set<string>();
+  #intentOnly = new Set<string>();
+  #sinceMs: number | undefined;
+
+  /** Adds a hint; true when the batch was clean before (its debounce clock starts now). */
+  add(hint: Hint, nowMs: number): boolean {
+    const wasClean = !this.#full && this.#profiles.size === 0;
+    this.#sinceMs ??= nowMs;
+    if (hint.kind === 'full') {
+      this.#full = true;
+      if (!this.#why.includes(hint.why)) this.#why.push(hint.why);
+    } else if (hint.kind === 'intent') {
+      if (!this.#profiles.has(hint.profile)) this.#intentOnly.add(hint.profile);
+      this.#profiles.add(hint.profile);
+    } else {
+      this.#intentOnly.delete(hint.profile);
+      this.#profiles.add(hint.profile);
+    }
+    return wasClean;
+  }
+
+  /** The batch as the scheduler reads it (no copy: do not keep it across add/clear). */
+  view(): Dirty {
+    return { full: this.#full, why: this.#why, profiles: this.#profiles, intentOnly: this.#intentOnly, sinceMs: this.#sinceMs };
+  }
+
+  /** Starts a new batch; the previous view's sets are handed over, not reused. */
+  clear(): void {
+    this.#full = false;
+    this.#why = [];
+    this.#profiles = new Set();
+    this.#intentOnly = new Set();
+    this.#sinceMs = undefined;
+  }
+}
+
+/** Adds a hint to a batch and returns the new batch; pure (the argument is not changed). */
 export function addHint(dirty: Dirty, hint: Hint, nowMs: number): Dirty {
-  const sinceMs = dirty.sinceMs ?? nowMs;
-  if (hint.kind === 'full') {
-    const why = dirty.why.includes(hint.why) ? dirty.why : [...dirty.why, hint.why];
-    return { full: true, why, profiles: dirty.profiles, intentOnly: dirty.intentOnly, sinceMs };
+  const batch = new HintBatch();
+  if (dirty.full) for (const why of dirty.why) batch.add({ kind: 'full', why }, dirty.sinceMs ?? nowMs);
+  for (const profile of dirty.profiles) {
+    batch.add({ kind: dirty.intentOnly.has(profile) ? 'intent' : 'profile', profile }, dirty.sinceMs ?? nowMs);
   }
-  const known = dirty.profiles.has(hint.profile);
-  if (hint.kind === 'intent') {
-    if (known) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
-    return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), intentOnly: new Set([...dirty.intentOnly, hint.profile]), sinceMs };
-  }
-  if (known && !dirty.intentOnly.has(hint.profile)) return dirty.sinceMs === undefined ? { ...dirty, sinceMs } : dirty;
-  const intentOnly = new Set(dirty.intentOnly);
-  intentOnly.delete(hint.profile);
-  return { ...dirty, profiles: new Set([...dirty.profiles, hint.profile]), intentOnly, sinceMs };
+  batch.add(hint, dirty.sinceMs ?? nowMs);
+  return batch.view();
 }
 
 /** Whether a batch asks for anything. */
