@@ -127,7 +127,9 @@ export class Controller {
     const intentOnly = step.scope === 'targeted' && step.trigger === 'event' ? this.#hints.view().intentOnly : undefined;
     if (step.scope === 'full' || step.trigger === 'event') this.#hints.clear();
     const profiles = step.scope === 'full' ? undefined : step.profiles;
-    await this.#o.refreshWatches();
+    // State-file hints come from directories already watched: no new directory to look for.
+    const onlyIntents = profiles !== undefined && intentOnly !== undefined && [...profiles].every((p) => intentOnly.has(p));
+    if (!onlyIntents) await this.#o.refreshWatches();
     const hold = heldServices(this.#table, startMs);
     const request = { trigger: step.trigger, profiles, hold, ...(intentOnly === undefined ? {} : { intentOnly }) };
     const report = await this.#o.runPass(request, this.#abort.signal);
