@@ -23,15 +23,22 @@ for (const [name, file] of Object.entries(schemas)) {
   ajv.addSchema(schema);
   mapping[name] = schema.$id;
 }
-const out = path.join(root, 'dist', 'src', 'generated', 'validators.js');
-fs.mkdirSync(path.dirname(out), { recursive: true });
-// ajv's ESM output still require()s its runtime helpers (ajv#2209): turn them into imports.
-const imports = new Map();
-let code = standaloneCode.default(ajv, mapping).replace(/require\("(ajv\/dist\/runtime\/[a-z0-9_]+)"\)/g, (_, mod) => {
-  if (!imports.has(mod)) imports.set(mod, `__ajvRuntime${imports.size}`);
-  return imports.get(mod);
-});
-const header = [...imports].map(([mod, id]) => `import ${id} from "${mod}.js";`).join('');
-code = code.replace(/^"use strict";/, `"use strict";${header}`);
-fs.writeFileSync(out, code);
-console.error(`build-validators: ${Object.keys(mapping).length} validators -> ${path.relative(root, out)}`);
+const dir = path.join(root, 'dist', 'src', 'generated');
+fs.mkdirSync(dir, { recursive: true });
+
+/** ajv's ESM output still require()s its runtime helpers (ajv#2209): turn them into imports. */
+function esmCode(subset) {
+  const imports = new Map();
+  const code = standaloneCode.default(ajv, subset).replace(/require\("(ajv\/dist\/runtime\/[a-z0-9_]+)"\)/g, (_, mod) => {
+    if (!imports.has(mod)) imports.set(mod, `__ajvRuntime${imports.size}`);
+    return imports.get(mod);
+  });
+  const header = [...imports].map(([mod, id]) => `import ${id} from "${mod}.js";`).join('');
+  return code.replace(/^"use strict";/, `"use strict";${header}`);
+}
+
+// One module with every validator (tests, status), and one per validator so that a command loads
+// only what it validates: `boot --config` needs the config schema, not the 200 KB of all of them.
+fs.writeFileSync(path.join(dir, 'validators.js'), esmCode(mapping));
+for (const [name, id] of Object.entries(mapping)) fs.writeFileSync(path.join(dir, `${name}.js`), esmCode({ [name]: id }));
+console.error(`build-validators: ${Object.keys(mapping).length} validators -> ${path.relative(root, dir)}/`);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
-import { describeValidationErrors, loadValidators } from '../validate.js';
+import { describeValidationErrors, loadValidator } from './validate.js';
 
 /**
  * Upstream's values: with them every rendered file is byte-identical to container_boot.py's.
@@ -48,7 +48,7 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   } catch (err) {
     throw new UsageError(`config ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const { validateConfig } = await loadValidators();
+  const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
     throw new UsageError(`config ${path} is invalid: ${describeValidationErrors(validateConfig)}`);
   }

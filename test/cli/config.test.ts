@@ -6,7 +6,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree } from '../helpers/tree.js';
 

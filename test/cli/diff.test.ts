@@ -6,7 +6,7 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree, writeFileTree } from '../helpers/tree.js';
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { makeHermesHome, removeTree } from '../helpers/tree.js';
 import { type CliRun, jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
 

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../helpers/tree.js';
 import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { requireS6, stopAll, waitFor } from '../helpers/s6.js';
 import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv } from './live-env.js';
 

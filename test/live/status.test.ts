@@ -1,7 +1,7 @@
 import test from 'ava';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { requireS6, stopAll } from '../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';

@@ -3,7 +3,7 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadValidators } from '../../src/validate.js';
+import { loadValidators } from '../../src/cli/validate.js';
 import { processAlive, requireS6, stopAll, waitFor } from '../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, scandirEntries, writeState } from './live-env.js';

@@ -21,8 +21,17 @@ export interface Validators {
 
 /** Loads the generated module (built next to this file by `npm run build`). */
 export async function loadValidators(): Promise<Validators> {
-  const url = new URL('./generated/validators.js', import.meta.url).href;
+  const url = new URL('../generated/validators.js', import.meta.url).href;
   return (await import(url)) as Validators;
+}
+
+/** Loads a single generated validator (its own small module), e.g. `validateConfig`. */
+export async function loadValidator(name: keyof Validators): Promise<Validator> {
+  const url = new URL(`../generated/${name}.js`, import.meta.url).href;
+  const mod = (await import(url)) as Partial<Validators>;
+  const v = mod[name];
+  if (v === undefined) throw new Error(`generated validator ${name} is missing; run npm run build`);
+  return v;
 }
 
 /** ajv errors as one line each: `/path: message`. */
