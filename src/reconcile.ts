@@ -10,7 +10,7 @@ import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
 import { formatBootLogLines } from './actuate/boot-log.js';
 import { applyHomeWrites } from './actuate/home-writes.js';
-import { type Dir, type Owner } from './safe-fs.js';
+import { type Dir, type Owner, lstatAt } from './safe-fs.js';
 
 /** Everything one pass needs; host facts are resolved by the caller. */
 export interface PassOptions {
@@ -133,7 +133,12 @@ function journalOf(observed: ObservedState, o: PassOptions, held: readonly Opera
   return { present: pending.size > 0, keep };
 }
 
-/** Re-observes the scandir and reports services whose applied operations did not converge. */
+/**
+ * Re-observes what the pass changed and reports services whose applied operations did not
+ * converge. Created slots are checked for presence only: they are renames of trees this pass just
+ * wrote, and the render/observe symmetry behind them is what the property and idempotence tests
+ * prove — re-reading every new slot would cost a quarter of a cold boot.
+ */
 function verifyConverged(
   o: PassOptions,
   before: ObservedState,
@@ -143,9 +148,20 @@ function verifyConverged(
 ): string[] {
   const failed = new Set(results.filter((r) => r.status === 'failed').map((r) => r.op.service));
   for (const service of o.hold ?? []) failed.add(service);
-  const after: ObservedState = { home: before.home, scandir: observeScandir(o.scandir, o.settings, o.scope?.services) };
+  const applied = results.filter((r) => r.status === 'applied' && !failed.has(r.op.service));
+  const bugs: string[] = [];
+  for (const r of applied) {
+    if (r.op.kind !== 'create' || o.scandir === undefined) continue;
+    if (lstatAt(o.scandir, r.op.service)?.isDirectory() !== true) bugs.push(`bug: ${r.op.service} is missing after its create was applied`);
+  }
+  const changed = new Set(applied.filter((r) => r.op.kind !== 'create').map((r) => r.op.service));
+  if (changed.size === 0) return bugs;
+  const after: ObservedState = { home: before.home, scandir: observeScandir(o.scandir, o.settings, changed) };
   const again = diffStates(after, desired, { ...diffOptions, restartChanged: false });
-  return again.operations
-    .filter((op) => !failed.has(op.service))
-    .map((op) => `bug: ${op.service} did not converge after apply (still needs ${op.kind}: ${op.reason})`);
+  return [
+    ...bugs,
+    ...again.operations
+      .filter((op) => changed.has(op.service))
+      .map((op) => `bug: ${op.service} did not converge after apply (still needs ${op.kind}: ${op.reason})`),
+  ];
 }

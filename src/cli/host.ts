@@ -115,9 +115,18 @@ async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; pro
   }
   if (read.kind === 'missing') return { multiplex: false };
   if (read.kind === 'refused') return { multiplex: false, problem: `could not be read (${read.reason})` };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(read.bytes);
+  } catch {
+    return { multiplex: false, problem: 'is not valid UTF-8' };
+  }
+  // Hermes' config.yaml is mostly other settings: without the key there is nothing to parse, and
+  // loading the YAML parser costs a fifth of a small boot.
+  if (!text.includes('multiplex_profiles')) return { multiplex: false };
   try {
     const { parse } = await import('yaml');
-    const doc: unknown = parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
+    const doc: unknown = parse(text);
     return { multiplex: multiplexFromConfig(doc) };
   } catch (err) {
     return { multiplex: false, problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
