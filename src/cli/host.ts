@@ -121,9 +121,6 @@ async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; pro
   } catch {
     return { multiplex: false, problem: 'is not valid UTF-8' };
   }
-  // Hermes' config.yaml is mostly other settings: without the key there is nothing to parse, and
-  // loading the YAML parser costs a fifth of a small boot.
-  if (!text.includes('multiplex_profiles')) return { multiplex: false };
   try {
     const { parse } = await import('yaml');
     const doc: unknown = parse(text);
