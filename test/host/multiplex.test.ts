@@ -108,6 +108,7 @@ for (const [what, yaml] of CONFIG_OFF) {
 
 const BROKEN: readonly [string, (file: string, dir: string) => Promise<void>][] = [
   ['invalid YAML', (f) => writeFile(f, 'multiplex_profiles: [true\n')],
+  ['invalid YAML without the key', (f) => writeFile(f, 'model: {provider: [openai\n')],
   ['not UTF-8', (f) => writeFile(f, Buffer.from([0x6d, 0x3a, 0x20, 0xff, 0xfe, 0x0a]))],
   ['a directory', (f) => mkdir(f)],
   ['a FIFO', async (f) => { execFileSync('mkfifo', [f]); }],
