@@ -104,7 +104,10 @@ function applyUpdate(slot: Draft<ObservedSlot>, op: UpdateOp, host: SimHost): bo
       if (read === undefined || read.kind !== 'file') return false;
       slot.files.set(change.path, { ...read, mode: 0o100000 | change.spec.mode });
     } else {
-      slot.files.set(change.path, castDraft(written(change.spec.content, change.spec.mode, host)));
+      const file = written(change.spec.content, change.spec.mode, host);
+      // An owner-only rewrite keeps the old mtime, as actuate does (no false "restart pending").
+      const kept = change.keepMtimeMs === undefined || file.kind !== 'file' ? file : { ...file, mtimeMs: change.keepMtimeMs };
+      slot.files.set(change.path, castDraft(kept));
     }
   }
   slot.owned = isOwned(slot.files.get(OWNERSHIP_FILE), slot.service);
