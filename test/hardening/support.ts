@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { repoRoot } from '../helpers/s6.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
+import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
 
 /** Path of the compiled CLI. */
 export const CLI_MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -21,23 +22,10 @@ export const LIVENESS_MS = 20_000;
 export const LONG = process.env['HARDENING_LONG'] === '1';
 
 /** Settings every hardening config starts from (nobody:nogroup as the hermes user). */
-export const BASE_SETTINGS: Readonly<Record<string, unknown>> = {
-  shebang: '#!/bin/sh',
-  user: 'nobody',
-  gatewayCommand: '/bin/true',
-  home: '/tmp',
-  s6BinDir: '/usr/bin',
-  uid: 65534,
-  gid: 65534,
-};
+export const BASE_SETTINGS: Readonly<Record<string, unknown>> = TEST_SETTINGS;
 
 /** A scratch tree: `root/home` (HERMES_HOME), `root/scan` (scandir), `root/config.json`. */
-export interface Layout {
-  readonly root: string;
-  readonly home: string;
-  readonly scandir: string;
-  readonly config: string;
-}
+export type Layout = TestWorld;
 
 /**
  * Creates a layout whose directories the unprivileged user can traverse (0755), under the system

@@ -11,6 +11,25 @@ import { repoRoot } from './s6.js';
 /** The built CLI entry point. */
 export const MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
+/** Settings tests run real trees with: a shell shebang, nobody:nogroup as the hermes user. */
+export const TEST_SETTINGS = {
+  shebang: '#!/bin/sh',
+  user: 'nobody',
+  gatewayCommand: '/bin/true',
+  home: '/tmp',
+  s6BinDir: '/usr/bin',
+  uid: 65534,
+  gid: 65534,
+} as const;
+
+/** A scratch tree: `root/home` (HERMES_HOME), `root/scan` (scandir), `root/config.json`. */
+export interface TestWorld {
+  readonly root: string;
+  readonly home: string;
+  readonly scandir: string;
+  readonly config: string;
+}
+
 /** What a CLI run printed and returned. */
 export interface CliResult {
   readonly code: number;

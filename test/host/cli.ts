@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeTree, tempDir } from '../helpers/tree.js';
+import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -33,23 +34,10 @@ export function runCli(args: readonly string[], env: Readonly<Record<string, str
 }
 
 /** A test world: HERMES_HOME, a scandir path (not created) and a config file, under one temp dir. */
-export interface World {
-  readonly root: string;
-  readonly home: string;
-  readonly scandir: string;
-  readonly config: string;
-}
+export type World = TestWorld;
 
 /** Settings every host test uses: uid/gid 65534 so ownership is observable when run as root. */
-export const TEST_CONFIG = {
-  shebang: '#!/bin/sh',
-  user: 'nobody',
-  gatewayCommand: '/bin/true',
-  home: '/tmp',
-  s6BinDir: '/usr/bin',
-  uid: 65534,
-  gid: 65534,
-} as const;
+export const TEST_CONFIG = TEST_SETTINGS;
 
 const created = new Set<string>();
 
