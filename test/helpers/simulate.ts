@@ -38,8 +38,10 @@ export function simulateApply(state: ObservedState, operations: readonly Operati
     }
     const updates = operations.filter((o): o is UpdateOp => o.kind === 'update');
     const restarts = updates.some((u) => u.restart);
-    if ((restarts || draft.scandir.pendingRestarts.size > 0) && updates.every((u) => !u.restart || !failed.has(u.service))) {
+    // As actuate: the journal keeps exactly the restarts this pass decided and could not do.
+    if (restarts || draft.scandir.pendingRestarts.size > 0) {
       draft.scandir.pendingRestarts.clear();
+      for (const u of updates) if (u.restart && failed.has(u.service)) draft.scandir.pendingRestarts.add(u.service);
     }
   });
   return { state: next, failed };
