@@ -97,8 +97,7 @@ export function resolveRole(args: Args): RoleFacts {
 }
 
 /** Resolves settings and HERMES_HOME for a non-dashboard role; throws UsageError/FatalError. */
-export async function prepare(args: Args, io: Io, facts: RoleFacts = resolveRole(args)): Promise<Prepared> {
-  void io;
+export async function prepare(args: Args, facts: RoleFacts = resolveRole(args)): Promise<Prepared> {
   const settings = await loadSettings(args.config, hermesIds());
   const home = openHome(args.hermesHome);
   return { ...facts, settings, home };
@@ -162,7 +161,7 @@ async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
   const mode = args.command === 'sync' ? 'sync' : 'boot';
   const facts = resolveRole(args);
   if (facts.dashboard) return printDashboardSkip(args, io, mode);
-  const prep = await prepare(args, io, facts);
+  const prep = await prepare(args, facts);
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {

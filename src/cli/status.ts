@@ -18,7 +18,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
   let prep: Prepared | undefined;
   let scandir: Dir | undefined;
   try {
-    prep = await prepare(args, io);
+    prep = await prepare(args);
     scandir = openScandir(args.scandir, false);
     const warnings: string[] = [];
     const collect: Logger = { ...logger, warn: (m) => warnings.push(m), log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)) };

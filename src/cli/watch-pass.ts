@@ -66,7 +66,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    prep = await prepare(args, io, ctx.facts);
+    prep = await prepare(args, ctx.facts);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     // Look first without the lock (no process spawned, nothing written): a quiet pass, by far

@@ -239,13 +239,3 @@ export function removeTreeAt(dir: Dir, name: string): void {
     throw new FsError('rmdir', `${dir.path}/${name}`, err);
   }
 }
-
-/** fsync of a directory, so renames into it survive a power loss. */
-export function syncDir(dir: Dir): void {
-  try {
-    fs.fsyncSync(dir.fd);
-  } catch (err) {
-    throw new FsError('fsync', dir.path, err);
-  }
-}
-
