@@ -1,27 +1,124 @@
-// Bundles the compiled CLI in place (dist/src/cli/main.js plus lazily loaded chunks for watch and
-// status): a cont-init step starts on every boot, and resolving ~40 small ES modules cost a third
-// of a small boot (bench/README.md). Packages stay external and dynamic imports stay dynamic, so
-// winston, diff, yaml, immer and fast-glob are only loaded by the commands that need them.
+// Packs the compiled CLI for start-up speed (a cont-init step starts on every boot; see
+// bench/README.md, "What we tried"):
+//
+// * dist/src/cli/cli-bundle.js — the whole CLI (dist/src/cli/run.js and everything it imports,
+//   watch and status included) as one classic script, wrapped as a function of (url, require).
+//   Packages stay external and are loaded when a command needs them (winston, immer, fast-glob),
+//   except diff, which is inlined. dist/src/cli/load.cjs (the bin, main.cjs, calls it) compiles it
+//   with vm.Script.
+// * dist/src/cli/cli-bundle.cache — a V8 code cache of that script, made here by running a cold
+//   boot and a converged sync over a small scratch HERMES_HOME, so that the functions a pass runs
+//   come precompiled instead of being compiled on first call. V8 ignores a cache that does not
+//   match its version, flags or the source, and compiles as usual then.
+// * dist/src/vendor/yaml.js + yaml.cache — the yaml package's own ES build as a classic script,
+//   with a code cache trained by parsing a sample (src/cli/yaml.ts loads them). Requiring the
+//   package's ~60 CommonJS files took ~30 ms of a 10-profile boot, the cached script ~4 ms.
+//
+// dist/src/cli/main.cjs and load.cjs stay the tsc output; load.cjs falls back to the plain modules
+// when the bundle is absent.
 import { build } from 'esbuild';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import vm from 'node:vm';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const dir = path.join(root, 'dist', 'src', 'cli');
-for (const old of fs.readdirSync(dir).filter((n) => n.startsWith('chunk-') || /^(watch|status)-[A-Z0-9]+\.js$/.test(n))) {
-  fs.rmSync(path.join(dir, old));
-}
-await build({
-  entryPoints: [path.join(dir, 'main.js')],
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const cliDir = path.join(root, 'dist', 'src', 'cli');
+const vendorDir = path.join(root, 'dist', 'src', 'vendor');
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
   target: 'node20',
-  packages: 'external',
-  outdir: dir,
-  allowOverwrite: true,
-  chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
+  // Whitespace and syntax only: names stay, so stack traces stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
+};
+
+// --- the CLI as one classic script -------------------------------------------------------------
+const cliScript = path.join(cliDir, 'cli-bundle.js');
+await build({
+  ...common,
+  stdin: { contents: "export { runCli } from './run.js';", resolveDir: cliDir, sourcefile: 'cli-bundle-entry.js' },
+  format: 'iife',
+  globalName: '__reconcileGatewaysCli',
+  platform: 'node',
+  external: Object.keys(pkg.dependencies ?? {}).filter((name) => name !== 'diff'),
+  // import.meta.url of every module becomes the bundle's own URL (all of them lived in dist/src/cli
+  // or one level down, and the URLs they build point at dist/src/generated and dist/src/vendor).
+  define: { 'import.meta.url': '__reconcileGatewaysUrl' },
+  banner: { js: '(function (__reconcileGatewaysUrl, require) {' },
+  footer: { js: 'return __reconcileGatewaysCli;\n})' },
+  outfile: cliScript,
 });
-fs.chmodSync(path.join(dir, 'main.js'), 0o755);
+
+fs.chmodSync(path.join(cliDir, 'main.cjs'), 0o755);
+for (const old of fs.readdirSync(cliDir).filter((n) => /^(main\.js|load\.js|chunk-.*\.js)$/.test(n))) fs.rmSync(path.join(cliDir, old)); // older builds
+
+// --- yaml as one classic script ----------------------------------------------------------------
+fs.mkdirSync(vendorDir, { recursive: true });
+const yamlScript = path.join(vendorDir, 'yaml.js');
+await build({
+  ...common,
+  stdin: { contents: "export { parse } from './index.js';", resolveDir: path.join(root, 'node_modules', 'yaml', 'browser') },
+  format: 'iife',
+  globalName: '__reconcileGatewaysYaml',
+  platform: 'neutral',
+  footer: { js: '__reconcileGatewaysYaml;' },
+  outfile: yamlScript,
+});
+
+// --- code caches -------------------------------------------------------------------------------
+// yaml: a sample that touches what config files use (nested maps, sequences, plain, quoted and
+// block scalars, flow collections, comments, anchors) and a syntax error (the warning path).
+{
+  const script = new vm.Script(fs.readFileSync(yamlScript, 'utf8'), { filename: yamlScript });
+  const { parse } = script.runInThisContext();
+  parse('# c\nmodel:\n  provider: openrouter\n  default: "hermes-4-70b"\n  n: 1.5\nlist:\n  - a\n  - {b: [1, true, null]}\nanchor: &x v\nalias: *x\ntext: |\n  block\ngateway:\n  multiplex_profiles: yes\n');
+  try {
+    parse('a: b: c\n  - [');
+  } catch {
+    // expected
+  }
+  fs.writeFileSync(path.join(vendorDir, 'yaml.cache'), script.createCachedData());
+}
+
+// The CLI: a cold boot and a converged sync, as the cont-init step and the timer run them.
+{
+  const { bundleFiles, compileBundle } = await import(pathToFileURL(path.join(cliDir, 'load.cjs')).href);
+  const files = bundleFiles(cliDir);
+  fs.rmSync(files.cache, { force: true });
+  const compiled = compileBundle(files, false);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-gateways-build-'));
+  try {
+    const home = path.join(work, 'home');
+    const scandir = path.join(work, 'scan');
+    const config = path.join(work, 'config.json');
+    const state = (desired) => JSON.stringify({ gateway_state: desired, desired_state: desired, updated_at: '2026-01-01T00:00:00Z' });
+    fs.mkdirSync(path.join(home, 'profiles'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'gateway_state.json'), state('running'));
+    fs.writeFileSync(path.join(home, 'config.yaml'), 'model:\n  provider: openrouter\n');
+    for (const [name, desired] of [['alpha', 'running'], ['beta', 'stopped'], ['gamma', undefined]]) {
+      fs.mkdirSync(path.join(home, 'profiles', name));
+      fs.writeFileSync(path.join(home, 'profiles', name, 'SOUL.md'), '');
+      if (desired !== undefined) fs.writeFileSync(path.join(home, 'profiles', name, 'gateway_state.json'), state(desired));
+    }
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    fs.writeFileSync(config, JSON.stringify({ shebang: '#!/bin/sh', gatewayCommand: '/bin/true', user: 'nobody', uid, gid }));
+    const sink = () => new Writable({ write: (_chunk, _enc, done) => done() });
+    const io = { stdout: sink(), stderr: sink(), env: {} };
+    const common = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]'];
+    const codes = [];
+    for (const command of ['boot', 'sync', 'sync']) codes.push(await compiled.module.runCli([command, ...common], io));
+    if (codes.some((c) => c !== 0)) throw new Error(`training runs exited ${codes.join(', ')}`);
+    fs.writeFileSync(files.cache, compiled.script.createCachedData());
+  } catch (err) {
+    // Without the cache the CLI works, only slower to start; the tests still run the bundle.
+    process.stderr.write(`bundle: no code cache for the CLI (${err instanceof Error ? err.message : String(err)})\n`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

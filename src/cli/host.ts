@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HomeWrite } from '../model.js';
 import { type Dir, describeType, lstatAt, readFileAt } from '../safe-fs.js';
+import { loadYamlParse } from './yaml.js';
 
 /** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
 export function isTruthy(value: string | undefined): boolean {
@@ -122,7 +123,7 @@ async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; pro
     return { multiplex: false, problem: 'is not valid UTF-8' };
   }
   try {
-    const { parse } = await import('yaml');
+    const parse = loadYamlParse();
     const doc: unknown = parse(text);
     return { multiplex: multiplexFromConfig(doc) };
   } catch (err) {

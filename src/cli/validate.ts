@@ -1,7 +1,11 @@
 /**
  * Access to the ajv validators precompiled at build time (scripts/build-validators.mjs), so no
- * schema is compiled at start-up.
+ * schema is compiled at start-up. They are CommonJS, loaded with require: the CLI bundle is a
+ * classic script (scripts/bundle.mjs), where import() is not available.
  */
+import { createRequire } from 'node:module';
+
+const requireHere = createRequire(import.meta.url);
 
 /** An ajv standalone validate function. */
 export interface Validator {
@@ -21,14 +25,12 @@ export interface Validators {
 
 /** Loads the generated module (built next to this file by `npm run build`). */
 export async function loadValidators(): Promise<Validators> {
-  const url = new URL('../generated/validators.js', import.meta.url).href;
-  return (await import(url)) as Validators;
+  return requireHere('../generated/validators.cjs') as Validators;
 }
 
 /** Loads a single generated validator (its own small module), e.g. `validateConfig`. */
 export async function loadValidator(name: keyof Validators): Promise<Validator> {
-  const url = new URL(`../generated/${name}.js`, import.meta.url).href;
-  const mod = (await import(url)) as Partial<Validators>;
+  const mod = requireHere(`../generated/${name}.cjs`) as Partial<Validators>;
   const v = mod[name];
   if (v === undefined) throw new Error(`generated validator ${name} is missing; run npm run build`);
   return v;

@@ -13,7 +13,7 @@ import { removeTree, tempDir } from '../helpers/tree.js';
 import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
 
 /** Path of the compiled CLI. */
-export const CLI_MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+export const CLI_MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.cjs');
 
 /** Liveness deadline of one CLI run: generous, never a timing assertion. */
 export const LIVENESS_MS = 20_000;

@@ -1,5 +1,5 @@
 /**
- * Runs the real CLI (`node dist/src/cli/main.js`) as a child process on temp directories, with a
+ * Runs the real CLI (`node dist/src/cli/main.cjs`) as a child process on temp directories, with a
  * clean environment so the host's HERMES_HOME or scandir can never leak into a test.
  */
 import { execFile } from 'node:child_process';
@@ -9,7 +9,7 @@ import { removeTree, tempDir } from './tree.js';
 import { repoRoot } from './s6.js';
 
 /** The built CLI entry point. */
-export const MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+export const MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.cjs');
 
 /** Settings tests run real trees with: a shell shebang, nobody:nogroup as the hermes user. */
 export const TEST_SETTINGS = {

@@ -1,5 +1,5 @@
 /**
- * Runs the built CLI (`dist/src/cli/main.js`) as a child process for the host tests, with a
+ * Runs the built CLI (`dist/src/cli/main.cjs`) as a child process for the host tests, with a
  * hermetic environment: only PATH and TZ are inherited, so a developer's GATEWAY_MULTIPLEX_PROFILES
  * or RECONCILE_GATEWAYS_ROLE can never leak into a test.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { removeTree, tempDir } from '../helpers/tree.js';
 import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
 
 /** What one CLI run produced. */
 export interface CliRun {

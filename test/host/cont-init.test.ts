@@ -14,7 +14,7 @@ import { makeHermesHome, removeTree, tempDir } from '../helpers/tree.js';
 import { TEST_CONFIG } from './cli.js';
 
 const SCRIPT = path.join(repoRoot(), 'examples', 'cont-init.d', '02-reconcile-profiles');
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
 
 test('the script is valid sh with upstream shebang and set -e, and runs the boot', async (t) => {
   execFileSync('sh', ['-n', SCRIPT]);

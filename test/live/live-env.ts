@@ -13,7 +13,7 @@ import { type Svscan, createSvscanState, startSvscan, waitFor } from '../helpers
 import { removeTree, tempDir } from '../helpers/tree.js';
 
 /** The built CLI entry point. */
-export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
 
 const NOBODY = 65534;
 
