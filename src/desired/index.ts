@@ -14,7 +14,7 @@ import type {
 } from '../model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
 import { compareBytes, invalidNameReason } from './names.js';
-import { ROOT_PROFILE, renderSlotFiles } from './render.js';
+import { ROOT_PROFILE, slotRenderer } from './render.js';
 
 export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from './render.js';
 export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from './names.js';
@@ -78,6 +78,7 @@ export function buildDesired(input: DesiredInput): DesiredState {
       ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
       : [];
   const rootIntent = decideRoot(root, input, folded, notices);
+  const render = slotRenderer(settings);
   for (const intent of [rootIntent, ...named]) {
     const d = intent.decision;
     decisions.push(d);
@@ -90,7 +91,7 @@ export function buildDesired(input: DesiredInput): DesiredState {
       service: d.service,
       profile: d.profile,
       autostart: d.autostart,
-      files: renderSlotFiles(d.service, d.profile, settings),
+      files: render(d.service, d.profile),
     });
   }
   if (folded.length > 0) {

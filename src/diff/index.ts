@@ -15,6 +15,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { RUNTIME_FILES } from '../desired/render.js';
+import { sameUtf8 } from './bytes.js';
 
 /** Options that change what a pass may do. */
 export interface DiffOptions {
@@ -122,7 +123,7 @@ function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChang
 
 function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: DiffOptions): FileChange | undefined {
   if (read.kind !== 'file') return { path: spec.path, fix: 'write', spec };
-  if (!sameBytes(read.bytes, spec.content)) {
+  if (!sameUtf8(read.bytes, spec.content)) {
     const before = decodeText(read.bytes);
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };
   }
@@ -130,13 +131,6 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
   if (options.expectedUid !== null && read.uid !== options.expectedUid) return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
   if ((read.mode & 0o7777) !== spec.mode) return { path: spec.path, fix: 'chmod', spec };
   return undefined;
-}
-
-function sameBytes(bytes: Uint8Array, content: string): boolean {
-  const want = new TextEncoder().encode(content);
-  if (want.length !== bytes.length) return false;
-  for (let i = 0; i < want.length; i += 1) if (want[i] !== bytes[i]) return false;
-  return true;
 }
 
 function decodeText(bytes: Uint8Array): string | undefined {
