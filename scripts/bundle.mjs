@@ -17,11 +17,13 @@
 // dist/src/cli/main.cjs and load.cjs stay the tsc output; load.cjs falls back to the plain modules
 // when the bundle is absent.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -114,7 +116,12 @@ await build({
     const codes = [];
     for (const command of ['boot', 'sync', 'sync']) codes.push(await compiled.module.runCli([command, ...common], io));
     if (codes.some((c) => c !== 0)) throw new Error(`training runs exited ${codes.join(', ')}`);
+    // A pass sets --semi-space-growth-factor (src/cli/heap.ts); V8 stamps a cache with the hash of
+    // the flags at serialization, so put the default back or every run would reject this cache.
+    v8.setFlagsFromString('--semi-space-growth-factor=2');
     fs.writeFileSync(files.cache, compiled.script.createCachedData());
+    const check = spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(path.join(cliDir, 'load.cjs'))}).compileBundle().script.cachedDataRejected ? 1 : 0`]);
+    if (check.status !== 0) throw new Error('a fresh node rejects the code cache');
   } catch (err) {
     // Without the cache the CLI works, only slower to start; the tests still run the bundle.
     process.stderr.write(`bundle: no code cache for the CLI (${err instanceof Error ? err.message : String(err)})\n`);
