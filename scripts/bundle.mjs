@@ -30,6 +30,9 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const cliDir = path.join(root, 'dist', 'src', 'cli');
 const vendorDir = path.join(root, 'dist', 'src', 'vendor');
+// Packages inlined into the CLI bundle (the others load from node_modules when needed): diff for
+// --diff, and winston, which any run that warns needs, ~40 ms to load as CommonJS files.
+const INLINE = new Set(['diff', 'winston']);
 const common = {
   bundle: true,
   target: 'node20',
@@ -47,7 +50,7 @@ await build({
   format: 'iife',
   globalName: '__reconcileGatewaysCli',
   platform: 'node',
-  external: Object.keys(pkg.dependencies ?? {}).filter((name) => name !== 'diff'),
+  external: Object.keys(pkg.dependencies ?? {}).filter((name) => !INLINE.has(name)),
   // import.meta.url of every module becomes the bundle's own URL (all of them lived in dist/src/cli
   // or one level down, and the URLs they build point at dist/src/generated and dist/src/vendor).
   define: { 'import.meta.url': '__reconcileGatewaysUrl' },
@@ -87,7 +90,8 @@ await build({
   fs.writeFileSync(path.join(vendorDir, 'yaml.cache'), script.createCachedData());
 }
 
-// The CLI: a cold boot and a converged sync, as the cont-init step and the timer run them.
+// The CLI: a cold boot and converged syncs, as the cont-init step and the timer run them, one
+// with JSON logs.
 {
   const { bundleFiles, compileBundle } = await import(pathToFileURL(path.join(cliDir, 'load.cjs')).href);
   const files = bundleFiles(cliDir);
@@ -102,10 +106,11 @@ await build({
     fs.mkdirSync(path.join(home, 'profiles'), { recursive: true });
     fs.writeFileSync(path.join(home, 'gateway_state.json'), state('running'));
     fs.writeFileSync(path.join(home, 'config.yaml'), 'model:\n  provider: openrouter\n');
-    for (const [name, desired] of [['alpha', 'running'], ['beta', 'stopped'], ['gamma', undefined]]) {
+    // A corrupt state file too: its warning is how most real runs load the logger.
+    for (const [name, content] of [['alpha', state('running')], ['beta', state('stopped')], ['gamma', undefined], ['delta', '{"desired_state": "runn']]) {
       fs.mkdirSync(path.join(home, 'profiles', name));
       fs.writeFileSync(path.join(home, 'profiles', name, 'SOUL.md'), '');
-      if (desired !== undefined) fs.writeFileSync(path.join(home, 'profiles', name, 'gateway_state.json'), state(desired));
+      if (content !== undefined) fs.writeFileSync(path.join(home, 'profiles', name, 'gateway_state.json'), content);
     }
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
@@ -114,7 +119,7 @@ await build({
     const io = { stdout: sink(), stderr: sink(), env: {} };
     const common = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]'];
     const codes = [];
-    for (const command of ['boot', 'sync', 'sync']) codes.push(await compiled.module.runCli([command, ...common], io));
+    for (const argv of [['boot'], ['sync'], ['sync', '--log-format', 'json']]) codes.push(await compiled.module.runCli([...argv, ...common], io));
     if (codes.some((c) => c !== 0)) throw new Error(`training runs exited ${codes.join(', ')}`);
     // A pass sets --semi-space-growth-factor (src/cli/heap.ts); V8 stamps a cache with the hash of
     // the flags at serialization, so put the default back or every run would reject this cache.

@@ -25,13 +25,22 @@ interface WinstonLike {
   log(entry: { level: string; message: string; [k: string]: unknown }): void;
 }
 
+/**
+ * winston, loaded on first use. In the CLI bundle (scripts/bundle.mjs) the bundle's own `require`
+ * exists and esbuild has inlined winston behind this call, so it comes from the code cache
+ * instead of ~30 CommonJS files (~40 ms, paid by every run that warns about a corrupt state
+ * file). The plain ES modules have no `require` and make one.
+ */
+function loadWinston(): typeof import('winston') {
+  return (typeof require === 'function' ? require('winston') : createRequire(import.meta.url)('winston')) as typeof import('winston');
+}
+
 /** Creates the logger for `--log-level` and `--log-format`. */
 export function createLogger(level: Level, format: 'text' | 'json'): Logger {
   let sink: WinstonLike | undefined;
   const open = (): WinstonLike => {
     if (sink !== undefined) return sink;
-    const require = createRequire(import.meta.url);
-    const winston = require('winston') as typeof import('winston');
+    const winston = loadWinston();
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;
       const extra = Object.entries(rest)
