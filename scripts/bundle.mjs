@@ -10,9 +10,6 @@
 //   boot and a converged sync over a small scratch HERMES_HOME, so that the functions a pass runs
 //   come precompiled instead of being compiled on first call. V8 ignores a cache that does not
 //   match its version, flags or the source, and compiles as usual then.
-// * dist/src/vendor/yaml.js + yaml.cache — the yaml package's own ES build as a classic script,
-//   with a code cache trained by parsing a sample (src/cli/yaml.ts loads them). Requiring the
-//   package's ~60 CommonJS files took ~30 ms of a 10-profile boot, the cached script ~4 ms.
 //
 // dist/src/cli/main.cjs and load.cjs stay the tsc output; load.cjs falls back to the plain modules
 // when the bundle is absent.
@@ -30,9 +27,19 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const cliDir = path.join(root, 'dist', 'src', 'cli');
 const vendorDir = path.join(root, 'dist', 'src', 'vendor');
-// Packages inlined into the CLI bundle (the others load from node_modules when needed): diff for
-// --diff, and winston, which any run that warns needs, ~40 ms to load as CommonJS files.
-const INLINE = new Set(['diff', 'winston']);
+// Packages inlined into the CLI bundle behind lazy requires: diff (--diff) and ajv's runtime
+// helpers (the generated validators, inlined too). immer and fast-glob (watch) load from
+// node_modules. yaml and winston are vendored: see src/cli/vendor.ts.
+const INLINE = new Set(['diff', 'ajv']);
+const VENDORED = ['yaml', 'winston'];
+// yaml's "node" export is CommonJS that requires `process` dynamically; its ES build (the
+// package's "default" export) bundles cleanly.
+const yamlEsm = {
+  name: 'yaml-esm',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: path.join(root, 'node_modules', 'yaml', 'browser', 'index.js') }));
+  },
+};
 const common = {
   bundle: true,
   target: 'node20',
@@ -46,13 +53,13 @@ const common = {
 const cliScript = path.join(cliDir, 'cli-bundle.js');
 await build({
   ...common,
-  stdin: { contents: "export { runCli } from './run.js';", resolveDir: cliDir, sourcefile: 'cli-bundle-entry.js' },
+  stdin: { contents: "export { runCli } from './run.js'; export { loadYamlParse } from './yaml.js'; export { vendoredScripts } from './vendor.js';", resolveDir: cliDir, sourcefile: 'cli-bundle-entry.js' },
   format: 'iife',
   globalName: '__reconcileGatewaysCli',
   platform: 'node',
   external: Object.keys(pkg.dependencies ?? {}).filter((name) => !INLINE.has(name)),
   // import.meta.url of every module becomes the bundle's own URL (all of them lived in dist/src/cli
-  // or one level down, and the URLs they build point at dist/src/generated and dist/src/vendor).
+  // or one level down, and what they resolve from it is dist/src/generated and node_modules).
   define: { 'import.meta.url': '__reconcileGatewaysUrl' },
   banner: { js: '(function (__reconcileGatewaysUrl, require) {' },
   footer: { js: 'return __reconcileGatewaysCli;\n})' },
@@ -62,34 +69,24 @@ await build({
 fs.chmodSync(path.join(cliDir, 'main.cjs'), 0o755);
 for (const old of fs.readdirSync(cliDir).filter((n) => /^(main\.js|load\.js|chunk-.*\.js)$/.test(n))) fs.rmSync(path.join(cliDir, old)); // older builds
 
-// --- yaml as one classic script ----------------------------------------------------------------
+// --- vendored packages: each a classic script, a function of `require` returning the exports ---
+fs.rmSync(vendorDir, { recursive: true, force: true });
 fs.mkdirSync(vendorDir, { recursive: true });
-const yamlScript = path.join(vendorDir, 'yaml.js');
-await build({
-  ...common,
-  stdin: { contents: "export { parse } from './index.js';", resolveDir: path.join(root, 'node_modules', 'yaml', 'browser') },
-  format: 'iife',
-  globalName: '__reconcileGatewaysYaml',
-  platform: 'neutral',
-  footer: { js: '__reconcileGatewaysYaml;' },
-  outfile: yamlScript,
-});
-
-// --- code caches -------------------------------------------------------------------------------
-// yaml: a sample that touches what config files use (nested maps, sequences, plain, quoted and
-// block scalars, flow collections, comments, anchors) and a syntax error (the warning path).
-{
-  const script = new vm.Script(fs.readFileSync(yamlScript, 'utf8'), { filename: yamlScript });
-  const { parse } = script.runInThisContext();
-  parse('# c\nmodel:\n  provider: openrouter\n  default: "hermes-4-70b"\n  n: 1.5\nlist:\n  - a\n  - {b: [1, true, null]}\nanchor: &x v\nalias: *x\ntext: |\n  block\ngateway:\n  multiplex_profiles: yes\n');
-  try {
-    parse('a: b: c\n  - [');
-  } catch {
-    // expected
-  }
-  fs.writeFileSync(path.join(vendorDir, 'yaml.cache'), script.createCachedData());
+for (const name of VENDORED) {
+  await build({
+    ...common,
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, sourcefile: `${name}-entry.js` },
+    format: 'iife',
+    globalName: '__reconcileGatewaysVendored',
+    platform: 'node',
+    plugins: [yamlEsm],
+    banner: { js: '(function (require) {' },
+    footer: { js: 'return __reconcileGatewaysVendored;\n})' },
+    outfile: path.join(vendorDir, `${name}.js`),
+  });
 }
 
+// --- code caches -------------------------------------------------------------------------------
 // The CLI: a cold boot and converged syncs, as the cont-init step and the timer run them, one
 // with JSON logs.
 {
@@ -105,7 +102,12 @@ await build({
     const state = (desired) => JSON.stringify({ gateway_state: desired, desired_state: desired, updated_at: '2026-01-01T00:00:00Z' });
     fs.mkdirSync(path.join(home, 'profiles'), { recursive: true });
     fs.writeFileSync(path.join(home, 'gateway_state.json'), state('running'));
-    fs.writeFileSync(path.join(home, 'config.yaml'), 'model:\n  provider: openrouter\n');
+    // Hermes' config.yaml, with what such files use: nested maps, lists, quoted, block and flow
+    // values, comments, anchors.
+    fs.writeFileSync(
+      path.join(home, 'config.yaml'),
+      '# Hermes\nmodel:\n  provider: openrouter\n  default: "hermes-4-70b"\n  temperature: 0.7\nterminal:\n  backend: local\n  env: [A, B]\ntools:\n  - name: web\n    enabled: true\n  - {name: shell, enabled: false}\nprompt: |\n  Be brief.\nbase: &b {x: 1}\nderived: *b\ngateway:\n  multiplex_profiles: false\n',
+    );
     // A corrupt state file too: its warning is how most real runs load the logger.
     for (const [name, content] of [['alpha', state('running')], ['beta', state('stopped')], ['gamma', undefined], ['delta', '{"desired_state": "runn']]) {
       fs.mkdirSync(path.join(home, 'profiles', name));
@@ -119,12 +121,23 @@ await build({
     const io = { stdout: sink(), stderr: sink(), env: {} };
     const common = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]'];
     const codes = [];
-    for (const argv of [['boot'], ['sync'], ['sync', '--log-format', 'json']]) codes.push(await compiled.module.runCli([...argv, ...common], io));
+    // The logger writes to the process's stderr itself (winston's console transport): keep the
+    // training run's warnings out of the build output.
+    const write = process.stderr.write;
+    process.stderr.write = () => true;
+    try {
+      for (const argv of [['boot'], ['sync'], ['sync', '--log-format', 'json']]) codes.push(await compiled.module.runCli([...argv, ...common], io));
+    } finally {
+      process.stderr.write = write;
+    }
     if (codes.some((c) => c !== 0)) throw new Error(`training runs exited ${codes.join(', ')}`);
     // A pass sets --semi-space-growth-factor (src/cli/heap.ts); V8 stamps a cache with the hash of
     // the flags at serialization, so put the default back or every run would reject this cache.
     v8.setFlagsFromString('--semi-space-growth-factor=2');
     fs.writeFileSync(files.cache, compiled.script.createCachedData());
+    for (const [name, script] of compiled.module.vendoredScripts()) fs.writeFileSync(path.join(vendorDir, `${name}.cache`), script.createCachedData());
+    const missing = VENDORED.filter((name) => !fs.existsSync(path.join(vendorDir, `${name}.cache`)));
+    if (missing.length > 0) throw new Error(`the training run never loaded ${missing.join(', ')}`);
     const check = spawnSync(process.execPath, ['-e', `process.exitCode = require(${JSON.stringify(path.join(cliDir, 'load.cjs'))}).compileBundle().script.cachedDataRejected ? 1 : 0`]);
     if (check.status !== 0) throw new Error('a fresh node rejects the code cache');
   } catch (err) {

@@ -19,6 +19,20 @@ export function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
+/**
+ * Runs `compile` (a vm.Script with a code cache) under V8's default flags, so the cache, made
+ * under them, is accepted even when a pass has already set the growth factor.
+ */
+export function withDefaultHeapFlags<T>(compile: () => T): T {
+  if (!applied) return compile();
+  v8.setFlagsFromString('--semi-space-growth-factor=2');
+  try {
+    return compile();
+  } finally {
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+  }
+}
+
 /** Undoes keepYoungGenerationSmall (the build does, before it serializes a code cache). */
 export function restoreDefaultHeapPolicy(): void {
   applied = false;

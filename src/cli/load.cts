@@ -14,10 +14,12 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as vm from 'node:vm';
 import type { runCli } from './run.js';
+import type { loadYamlParse } from './yaml.js';
 
-/** What the bundle exports. */
+/** What the bundle exports (the parser for tests: it is the package's ES build, inlined). */
 export interface CliModule {
   readonly runCli: typeof runCli;
+  readonly loadYamlParse?: typeof loadYamlParse;
 }
 
 /** The bundle's files, in `dir` (this module's directory by default). */

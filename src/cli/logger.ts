@@ -2,8 +2,8 @@
  * The one logger: winston, on stderr, text or JSON. It is created lazily on the first record that
  * passes the level, so a quiet pass never pays for loading winston (start-up matters at boot).
  */
-import { createRequire } from 'node:module';
 import { escapeLine } from '../escape.js';
+import { requireVendored } from './vendor.js';
 
 /** Log levels, most severe first. */
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -25,22 +25,12 @@ interface WinstonLike {
   log(entry: { level: string; message: string; [k: string]: unknown }): void;
 }
 
-/**
- * winston, loaded on first use. In the CLI bundle (scripts/bundle.mjs) the bundle's own `require`
- * exists and esbuild has inlined winston behind this call, so it comes from the code cache
- * instead of ~30 CommonJS files (~40 ms, paid by every run that warns about a corrupt state
- * file). The plain ES modules have no `require` and make one.
- */
-function loadWinston(): typeof import('winston') {
-  return (typeof require === 'function' ? require('winston') : createRequire(import.meta.url)('winston')) as typeof import('winston');
-}
-
 /** Creates the logger for `--log-level` and `--log-format`. */
 export function createLogger(level: Level, format: 'text' | 'json'): Logger {
   let sink: WinstonLike | undefined;
   const open = (): WinstonLike => {
     if (sink !== undefined) return sink;
-    const winston = loadWinston();
+    const winston = requireVendored<typeof import('winston')>('winston');
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;
       const extra = Object.entries(rest)

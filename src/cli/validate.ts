@@ -1,7 +1,7 @@
 /**
  * Access to the ajv validators precompiled at build time (scripts/build-validators.mjs), so no
  * schema is compiled at start-up. They are CommonJS, loaded with require: the CLI bundle is a
- * classic script (scripts/bundle.mjs), where import() is not available.
+ * classic script (scripts/bundle.mjs), where import() is not available, and inlines them.
  */
 import { createRequire } from 'node:module';
 
@@ -25,15 +25,46 @@ export interface Validators {
 
 /** Loads the generated module (built next to this file by `npm run build`). */
 export async function loadValidators(): Promise<Validators> {
-  return requireHere('../generated/validators.cjs') as Validators;
+  if (typeof require !== 'function') return requireHere('../generated/validators.cjs') as Validators;
+  // In the bundle: the per-schema modules it already inlines, not a second copy of all of them.
+  const one = (name: keyof Validators): Validator => (requireBundled(name) as Validators)[name] as Validator;
+  return {
+    validateConfig: one('validateConfig'),
+    validatePlan: one('validatePlan'),
+    validateOwnership: one('validateOwnership'),
+    validateRestarts: one('validateRestarts'),
+    validateStatusFile: one('validateStatusFile'),
+    validateStatusReport: one('validateStatusReport'),
+  };
 }
 
 /** Loads a single generated validator (its own small module), e.g. `validateConfig`. */
 export async function loadValidator(name: keyof Validators): Promise<Validator> {
-  const mod = requireHere(`../generated/${name}.cjs`) as Partial<Validators>;
+  const mod = (typeof require === 'function' ? requireBundled(name) : requireHere(`../generated/${name}.cjs`)) as Partial<Validators>;
   const v = mod[name];
   if (v === undefined) throw new Error(`generated validator ${name} is missing; run npm run build`);
   return v;
+}
+
+/**
+ * In the CLI bundle esbuild inlines each generated module behind these literal requires, so a
+ * validator comes from the code cache rather than the CommonJS loader.
+ */
+function requireBundled(name: keyof Validators): unknown {
+  switch (name) {
+    case 'validateConfig':
+      return require('../generated/validateConfig.cjs');
+    case 'validatePlan':
+      return require('../generated/validatePlan.cjs');
+    case 'validateOwnership':
+      return require('../generated/validateOwnership.cjs');
+    case 'validateRestarts':
+      return require('../generated/validateRestarts.cjs');
+    case 'validateStatusFile':
+      return require('../generated/validateStatusFile.cjs');
+    case 'validateStatusReport':
+      return require('../generated/validateStatusReport.cjs');
+  }
 }
 
 /** ajv errors as one line each: `/path: message`. */

@@ -1,16 +1,16 @@
 /**
  * The shipped form of the CLI (scripts/bundle.mjs): one classic script with a V8 code cache, and
- * yaml vendored the same way. These guard what a user would otherwise only notice as a slower or
+ * yaml and winston vendored the same way (src/cli/vendor.ts). These guard what a user would otherwise only notice as a slower or
  * broken start: the cache must be accepted by this Node, the bundle must not depend on import()
- * (a classic script has no module loader to serve it), and the vendored parser must parse as
- * the package does.
+ * (a classic script has no module loader to serve it), and the inlined yaml must parse as the
+ * package does.
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
-import vm from 'node:vm';
 import { parse as packageParse } from 'yaml';
 import { repoRoot } from '../helpers/s6.js';
 
@@ -18,13 +18,27 @@ const require = createRequire(import.meta.url);
 const cliDir = path.join(repoRoot(), 'dist', 'src', 'cli');
 const load = require(path.join(cliDir, 'load.cjs')) as typeof import('../../src/cli/load.cjs');
 
-test('the built code cache is accepted by a fresh Node, and the bundle exports runCli', (t) => {
+test('the built code caches are accepted by a fresh Node, the vendored ones mid-pass too', (t) => {
   // In a child: V8 flags are per process, and passes in other test workers change one (heap.ts).
-  const probe = `const c = require(${JSON.stringify(path.join(cliDir, 'load.cjs'))}).compileBundle();
-    process.stdout.write(JSON.stringify(c && { rejected: c.script.cachedDataRejected, runCli: typeof c.module.runCli }));`;
-  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
-  t.is(r.status, 0, r.stderr);
-  t.deepEqual(JSON.parse(r.stdout || 'null'), { rejected: false, runCli: 'function' }, 'V8 rejected cli-bundle.cache, or the bundle is missing (npm run build)');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-bundle-'));
+  try {
+    fs.mkdirSync(path.join(home, 'profiles', 'broken'), { recursive: true });
+    fs.writeFileSync(path.join(home, 'profiles', 'broken', 'SOUL.md'), '');
+    fs.writeFileSync(path.join(home, 'profiles', 'broken', 'gateway_state.json'), '{"desired_state": "runn'); // warns: loads winston
+    fs.writeFileSync(path.join(home, 'config.yaml'), 'model:\n  provider: x\n'); // loads yaml
+    const probe = `const c = require(${JSON.stringify(path.join(cliDir, 'load.cjs'))}).compileBundle();
+      const io = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
+      process.stderr.write = () => true;
+      c.module.runCli(['sync', '--diff', '--hermes-home', ${JSON.stringify(home)}, '--scandir', ${JSON.stringify(path.join(home, 'scan'))}, '--container-argv', '[]'], io).then(() => {
+        const vendored = Object.fromEntries([...c.module.vendoredScripts()].map(([n, s]) => [n, s.cachedDataRejected]));
+        process.stdout.write(JSON.stringify({ bundle: c.script.cachedDataRejected, vendored }));
+      });`;
+    const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout || 'null'), { bundle: false, vendored: { yaml: false, winston: false } }, 'V8 rejected a code cache: start-up compiles it again');
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });
 
 test('the bundle never calls import(), which a classic script cannot serve', (t) => {
@@ -37,10 +51,8 @@ test('without a bundle the loader reports none (main falls back to the modules)'
 });
 
 test('the vendored yaml parses config files as the package does, errors included', (t) => {
-  const file = path.join(repoRoot(), 'dist', 'src', 'vendor', 'yaml.js');
-  const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData: fs.readFileSync(file.replace(/\.js$/, '.cache')) });
-  t.false(script.cachedDataRejected);
-  const vendored = (script.runInThisContext() as { parse: (s: string) => unknown }).parse;
+  const parse = load.compileBundle()?.module.loadYamlParse?.();
+  if (parse === undefined) return t.fail('the bundle does not export loadYamlParse');
   const samples = [
     'multiplex_profiles: true\n',
     'gateway:\n  multiplex_profiles: "yes"\n',
@@ -48,9 +60,9 @@ test('the vendored yaml parses config files as the package does, errors included
     '\ufeff# bom\nkey: value\n',
     'a: &x 1\nb: *x\n',
   ];
-  for (const s of samples) t.deepEqual(vendored(s), packageParse(s), s);
+  for (const s of samples) t.deepEqual(parse(s), packageParse(s), s);
   for (const bad of ['a: b: c\n', 'key: [unclosed\n', '- a\nb: c\n']) {
-    const mine = t.throws(() => vendored(bad));
+    const mine = t.throws(() => parse(bad));
     const theirs = t.throws(() => packageParse(bad));
     t.is(mine?.message, theirs?.message);
   }
