@@ -11,6 +11,8 @@
 //   BENCH_WATCH_SECONDS=60   length of each idle window (quiet / writer) (quick: 3)
 //   BENCH_WATCH_CHANGES=40   desired_state flips per latency phase (quick: 6)
 //   BENCH_WATCH_INTERVAL=60  value passed to `watch --interval` (the tool's default)
+//   BENCH_SOAK_PASSES=1000   watch passes in the RSS soak (quick: 60)
+//   BENCH_SOAK_INTERVAL=0.05 `watch --interval` of the soak (a full pass every ~50 ms)
 //   BENCH_WATCH_TIMEOUT_MS   give up on one change after this long (default max(5 s, 2 × interval + 1 s))
 //   BENCH_STRACE=0           skip the strace passes; BENCH_STRACE_MAX_N=10000 skip them above N
 //   BENCH_STRACE_C_MAX_N=1000  run the (slow) `strace -f -c` totals pass only up to this N
@@ -45,11 +47,14 @@ const num = (v, d) => (v !== undefined && v !== '' && Number.isFinite(Number(v))
 const SIZES = env.BENCH_SIZES ? env.BENCH_SIZES.split(',').map((s) => Number(s.trim())).filter((x) => x > 0) : QUICK ? [10, 100] : [10, 100, 1000, 10000];
 const RUNS = Math.max(1, num(env.BENCH_RUNS, QUICK ? 3 : 5));
 const WARMUP = 1;
-const SCENARIOS = new Set((env.BENCH_SCENARIOS ?? 'cold,converged,change,watch').split(',').map((s) => s.trim()));
+const SCENARIOS = new Set((env.BENCH_SCENARIOS ?? 'cold,converged,change,watch,soak').split(',').map((s) => s.trim()));
 const WATCH_N = num(env.BENCH_WATCH_N, QUICK ? 100 : 1000);
 const WATCH_SECONDS = num(env.BENCH_WATCH_SECONDS, QUICK ? 3 : 60);
 const WATCH_CHANGES = num(env.BENCH_WATCH_CHANGES, QUICK ? 6 : 40);
 const WATCH_INTERVAL = env.BENCH_WATCH_INTERVAL ?? '60'; // the tool's own default
+const SOAK_PASSES = num(env.BENCH_SOAK_PASSES, QUICK ? 60 : 1000);
+const SOAK_INTERVAL = env.BENCH_SOAK_INTERVAL ?? '0.05';
+const SOAK_TIMEOUT_MS = num(env.BENCH_SOAK_TIMEOUT_MS, 15 * 60 * 1000);
 const WATCH_TIMEOUT_MS = num(env.BENCH_WATCH_TIMEOUT_MS, Math.max(5000, 2000 * Number(WATCH_INTERVAL) + 1000));
 const STRACE = env.BENCH_STRACE !== '0' && hasStrace;
 const STRACE_MAX_N = num(env.BENCH_STRACE_MAX_N, 10000);
@@ -206,8 +211,9 @@ const results = {
   },
   settings: { sizes: SIZES, runs: RUNS, warmup: WARMUP, scenarios: [...SCENARIOS], seed: SEED, cli: path.relative(REPO, CLI) || CLI, extraArgs: EXTRA_ARGS,
     watch: { n: WATCH_N, seconds: WATCH_SECONDS, changes: WATCH_CHANGES, interval: WATCH_INTERVAL, timeoutMs: WATCH_TIMEOUT_MS },
+    soak: { n: WATCH_N, passes: SOAK_PASSES, interval: SOAK_INTERVAL, timeoutMs: SOAK_TIMEOUT_MS },
     strace: STRACE, straceMaxN: STRACE_MAX_N, straceCMaxN: STRACE_C_MAX_N, straceSeccompBpf: straceSeccomp, gnuTime: hasGnuTime, config: BENCH_CONFIG },
-  scratch: null, cli: {}, floors: {}, sizes: {}, watch: null,
+  scratch: null, cli: {}, floors: {}, sizes: {}, watch: null, soak: null,
   rows: [], syscalls: [], targets: [], notes: [],
 };
 const note = (s) => { results.notes.push(s); log(s); };
@@ -577,6 +583,87 @@ async function benchWatch(ctx) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// 5. soak: RSS across many watch passes
+
+/**
+ * `watch --interval 0.05` over WATCH_N profiles: a full pass every ~50 ms until the status file
+ * counts SOAK_PASSES passes. RSS is sampled every 250 ms with the pass count at that moment.
+ * Flat = the median RSS of the last 10% of passes is at most max(4 MiB, 5%) above the median of
+ * passes 10–20% (the first 10% are warm-up: JIT, heap sizing); the least-squares slope is
+ * reported in MB per 1000 passes.
+ */
+async function benchSoak(ctx) {
+  const { root, cfg } = ctx;
+  const dir = path.join(root, 'soak');
+  fs.mkdirSync(dir);
+  const hh = path.join(dir, 'home'); const scan = path.join(dir, 'scan');
+  generateHermesHome(hh, WATCH_N, SEED + 2);
+  fs.mkdirSync(scan);
+  const stub = startSvscanStub(scan);
+  const out = { n: WATCH_N, interval: SOAK_INTERVAL, targetPasses: SOAK_PASSES };
+  results.soak = out;
+  await runOnce(process.execPath, cliArgs('boot', hh, scan, cfg), { cwd: dir, env: childEnv(), scratchDir: dir, timeoutMs: RUN_TIMEOUT_MS });
+  const statusFile = path.join(dir, 'status.json');
+  const logFile = path.join(dir, 'watch.log');
+  const logFd = fs.openSync(logFile, 'w');
+  const args = [...cliArgs('watch', hh, scan, cfg), '--interval', SOAK_INTERVAL, '--status-file', statusFile];
+  log(`soak: watch over ${WATCH_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
+  const child = track(spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }), 'soak');
+  fs.closeSync(logFd);
+  const samples = [];
+  const t0 = performance.now();
+  const passes = () => { try { return JSON.parse(fs.readFileSync(statusFile, 'utf8')).passes; } catch { return null; } };
+  try {
+    let last = 0;
+    while (performance.now() - t0 < SOAK_TIMEOUT_MS) {
+      await sleep(250);
+      if (child.exitCode !== null) throw new Error(`watch exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-400)}`);
+      const p = passes(); const kb = rssKb(child.pid);
+      if (p == null || kb == null) continue;
+      samples.push({ t: round((performance.now() - t0) / 1000, 2), passes: p, kb });
+      last = p;
+      if (p >= SOAK_PASSES) break;
+    }
+    out.passes = last;
+    out.seconds = round((performance.now() - t0) / 1000, 1);
+    if (last < SOAK_PASSES) out.error = `only ${last} passes in ${out.seconds} s`;
+  } catch (e) {
+    out.error = String(e.message ?? e);
+    note(`soak: ${out.error}`);
+  } finally {
+    await stopChild(child, 5000);
+    await stopChild(stub, 1000);
+    out.logTail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-800) : '';
+    rmrfSync(dir);
+  }
+  out.samples = samples;
+  const total = out.passes ?? 0;
+  const band = (lo, hi) => samples.filter((x) => x.passes >= lo * total && x.passes <= hi * total).map((x) => x.kb);
+  const early = band(0.1, 0.2); const late = band(0.9, 1);
+  if (early.length && late.length) {
+    const fit = samples.filter((x) => x.passes >= 0.1 * total);
+    const n = fit.length; const mx = fit.reduce((a, x) => a + x.passes, 0) / n; const my = fit.reduce((a, x) => a + x.kb, 0) / n;
+    const slope = fit.reduce((a, x) => a + (x.passes - mx) * (x.kb - my), 0) / (fit.reduce((a, x) => a + (x.passes - mx) ** 2, 0) || 1);
+    out.earlyKb = median(early); out.lateKb = median(late);
+    out.slopeMbPer1000 = round((slope * 1000) / 1024, 2);
+    out.maxKb = Math.max(...samples.map((x) => x.kb));
+    out.flat = out.lateKb - out.earlyKb <= Math.max(4096, out.earlyKb * 0.05);
+  }
+}
+
+function soakRows() {
+  const k = results.soak;
+  if (!k) return;
+  if (k.flat == null) {
+    addRow({ scenario: 'watch RSS over passes', n: k.n, wallMs: null, cpuMs: null, rssKb: null, floor: null, floorMs: null, ratio: null, target: 'flat', pass: 'error', note: (k.error ?? 'too few samples').slice(0, 120) });
+    return;
+  }
+  addRow({ scenario: 'watch RSS over passes', n: k.n, wallMs: k.seconds * 1000, cpuMs: null, rssKb: k.maxKb, floor: null, floorMs: null, ratio: null,
+    target: 'flat', pass: k.flat && !k.error,
+    note: `${k.passes} passes: RSS ${fmtMb(k.earlyKb)} MB (passes 10–20%) → ${fmtMb(k.lateKb)} MB (last 10%), ${k.slopeMbPer1000} MB/1000 passes` });
+}
+
 function nextMessage(child, type, timeoutMs, pred = () => true) {
   return new Promise((resolve) => {
     const on = (m) => { if (m?.type === type && pred(m)) { clearTimeout(t); child.off('message', on); resolve(m); } };
@@ -732,9 +819,11 @@ async function main() {
     if (cli.watch.available && cli.boot.available) await benchWatch(ctx);
     else { console.log('watch: not available'); results.watch = { unavailable: true, why: cli.watch.why ?? cli.boot.why }; }
   }
+  if (SCENARIOS.has('soak') && cli.watch.available && cli.boot.available) await benchSoak(ctx);
   results.cliBuild.atEnd = buildFingerprint();
   if (results.cliBuild.atEnd.hash !== buildAtStart.hash) note('the CLI build changed during this run (dist was rebuilt): rows may mix two builds – run again');
   watchRows();
+  soakRows();
   deriveTargets();
   results.finishedAt = new Date().toISOString();
   results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));

@@ -23,6 +23,8 @@ export interface WatchContext {
   readonly logger: Logger;
   /** The resolved intent of each profile as the last pass that saw it decided it. */
   readonly intents: Map<string, string | null>;
+  /** A profile's directory as the event source watches it, open (see EventSource.watchedDir). */
+  readonly watchedDir?: (profile: string) => Dir | undefined;
 }
 
 /**
@@ -37,7 +39,7 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
     home = openRoot(ctx.args.hermesHome);
     const left = new Set(request.profiles);
     const known = [...request.intentOnly].filter((p) => ctx.intents.has(p));
-    for (const [profile, state] of observeStateFiles(home, known)) {
+    for (const [profile, state] of observeStateFiles(home, known, ctx.watchedDir)) {
       if (state.kind === 'parsed' && resolvePriorState(state) === ctx.intents.get(profile)) left.delete(profile);
     }
     return left;

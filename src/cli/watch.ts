@@ -30,7 +30,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     now: () => Date.now(),
     random: Math.random,
     runPass: async (request, signal) => {
-      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents }, request, signal);
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, watchedDir: (p) => events.watchedDir(p) }, request, signal);
       quiet.endPass();
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;

@@ -92,18 +92,28 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
 
 /**
  * Reads only some profiles' state files (the watcher's cheap check after state-file events);
- * anything unexpected on the way reads as unreadable, never as an exception.
+ * anything unexpected on the way reads as unreadable, never as an exception. `opened` may hand
+ * over a profile's directory already open (the root profile's is HERMES_HOME): then the file is
+ * read in it directly, which saves opening the directory again.
  */
-export function observeStateFiles(home: Dir, names: Iterable<string>): Map<string, StateFile> {
+export function observeStateFiles(home: Dir, names: Iterable<string>, opened?: (name: string) => Dir | undefined): Map<string, StateFile> {
   const out = new Map<string, StateFile>();
   let profiles: Dir | undefined;
   let listing: string | undefined;
+  const rest: string[] = [];
+  for (const name of names) {
+    // A profile directory the caller holds open (watch: the very inode its inotify watch is on).
+    const dir = opened?.(name);
+    if (dir === undefined) rest.push(name);
+    else out.set(name, parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP)));
+  }
+  if (rest.length === 0) return out;
   try {
     profiles = openDirAt(home, 'profiles');
   } catch (err) {
     listing = describeErrno(err);
   }
-  for (const name of names) {
+  for (const name of rest) {
     if (name === ROOT_PROFILE) {
       out.set(name, parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP)));
       continue;

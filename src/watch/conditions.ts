@@ -67,12 +67,28 @@ function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: nu
 
 /** Services whose back-off has not expired: their operations are held back. */
 export function heldServices(table: ConditionTable, nowMs: number): Set<string> {
-  return new Set(Object.values(table).filter((c) => c.nextAttemptAtMs !== undefined && c.nextAttemptAtMs > nowMs).map((c) => c.service));
+  return new Set(failingOf(table).filter((c) => (c.nextAttemptAtMs ?? 0) > nowMs).map((c) => c.service));
+}
+
+const failingByTable = new WeakMap<ConditionTable, readonly ServiceCondition[]>();
+
+/**
+ * The conditions with a pending retry. The watcher asks at every wake-up (under a gateway
+ * heartbeat load, many times a second) while the table, immutable, changes only after a pass:
+ * remembered per table object rather than a scan of every service each time.
+ */
+function failingOf(table: ConditionTable): readonly ServiceCondition[] {
+  let failing = failingByTable.get(table);
+  if (failing === undefined) {
+    failing = Object.values(table).filter((c) => c.nextAttemptAtMs !== undefined);
+    failingByTable.set(table, failing);
+  }
+  return failing;
 }
 
 /** The earliest pending retry: when, and which profiles it concerns. */
 export function nextRetry(table: ConditionTable, nowMs: number): { readonly atMs: number; readonly profiles: readonly string[] } | undefined {
-  const failing = Object.values(table).filter((c) => c.nextAttemptAtMs !== undefined);
+  const failing = failingOf(table);
   if (failing.length === 0) return undefined;
   const atMs = Math.min(...failing.map((c) => c.nextAttemptAtMs ?? Infinity));
   const due = Math.max(atMs, nowMs);

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import fg from 'fast-glob';
 import { type Dir, FsError, closeDir, describeErrno, openDirIfExists, openRoot, pathForChild } from '../safe-fs.js';
+import { ROOT_PROFILE } from '../desired/render.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
 
 /** Where to watch and what to call with hints. */
@@ -20,12 +21,38 @@ export interface EventSourceOptions {
   /** The current service prefix (settings may be reloaded between passes). */
   readonly servicePrefix: () => string;
   readonly warn: (message: string) => void;
+  /** How many watched directories may stay open (default: keptDirBudget of this process). */
+  readonly keptDirs?: number;
 }
 
 interface Watch {
   /** `dev:ino` of the watched directory: a re-created directory is watched again. */
   readonly identity: string;
   readonly watcher: fs.FSWatcher;
+  /** The watched directory kept open (HERMES_HOME and profile directories, within the budget); unset once closed. */
+  dir?: Dir | undefined;
+}
+
+/**
+ * How many watched directories stay open, so that the check after a state-file event reads the
+ * file in the very directory inode the event came from instead of opening the directory again
+ * (a path lookup through /proc/self/fd costs ~8 µs; under a heartbeat load of one write per
+ * gateway per second this was a fifth of the watcher's CPU). Half the descriptor limit at most,
+ * so that a volume with more profiles than that never starves the process: beyond it the check
+ * opens the directory as before.
+ */
+export function keptDirBudget(limitsText: string | undefined): number {
+  const soft = /^Max open files\s+(\d+)/m.exec(limitsText ?? '')?.[1];
+  const limit = soft === undefined ? 1024 : Number(soft);
+  return Math.max(0, Math.floor(limit / 2) - 64);
+}
+
+function readLimits(): string | undefined {
+  try {
+    return fs.readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A set of inotify watches kept in line with the directories that exist now. */
@@ -33,10 +60,21 @@ export class EventSource {
   readonly #o: EventSourceOptions;
   readonly #watches = new Map<string, Watch>();
   readonly #warned = new Set<string>();
+  readonly #budget: number;
+  #kept = 0;
   #wanted = new Set<string>();
 
   constructor(options: EventSourceOptions) {
     this.#o = options;
+    this.#budget = options.keptDirs ?? keptDirBudget(readLimits());
+  }
+
+  /**
+   * The directory of `profile` as watched now, open, or undefined (not watched, or over the
+   * budget). Valid until the next refresh() or close(); do not close it.
+   */
+  watchedDir(profile: string): Dir | undefined {
+    return this.#watches.get(profile === ROOT_PROFILE ? 'home:' : `profile:${profile}`)?.dir;
   }
 
   /** Number of directories watched now. */
@@ -52,11 +90,11 @@ export class EventSource {
     const home = this.#open('HERMES_HOME', () => openRoot(this.#o.hermesHome));
     if (home !== undefined) {
       try {
-        this.#visit({ kind: 'home' }, home);
+        this.#visit({ kind: 'home' }, home, false, true);
         const profiles = this.#open('profiles/', () => openDirIfExists(home, 'profiles'));
         if (profiles !== undefined) await this.#visitProfiles(profiles);
       } finally {
-        closeDir(home);
+        if (this.#watches.get('home:')?.dir !== home) closeDir(home);
       }
     }
     for (const [key, w] of this.#watches) if (!this.#wanted.has(key)) this.#drop(key, w);
@@ -82,7 +120,7 @@ export class EventSource {
       });
       for (const name of names) {
         const dir = this.#open(`profiles/${name}`, () => openDirIfExists(profiles, name));
-        if (dir !== undefined) this.#visit({ kind: 'profile', profile: name }, dir, true);
+        if (dir !== undefined) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
       }
     } finally {
       closeDir(profiles);
@@ -100,10 +138,15 @@ export class EventSource {
     }
   }
 
-  /** Makes sure `dir` is watched under its target key; closes `dir` when `close` is set. */
-  #visit(ref: TargetRef, dir: Dir, close = false): void {
+  /**
+   * Makes sure `dir` is watched under its target key. With `keep`, a new watch keeps `dir` open
+   * (within the budget; see keptDirBudget) and owns it from then on. Otherwise `dir` is closed
+   * when `close` is set.
+   */
+  #visit(ref: TargetRef, dir: Dir, close = false, keep = false): void {
     const key = `${ref.kind}:${ref.profile ?? ''}`;
     this.#wanted.add(key);
+    let owned = false;
     try {
       const st = fs.fstatSync(dir.fd);
       const identity = `${st.dev}:${st.ino}`;
@@ -111,15 +154,18 @@ export class EventSource {
       if (current !== undefined && current.identity === identity) return;
       if (current !== undefined) this.#drop(key, current);
       const watcher = fs.watch(pathForChild(dir), { persistent: false }, (_event, name) => this.#event(ref, name));
+      owned = keep && this.#kept < this.#budget;
+      const w: Watch = owned ? { identity, watcher, dir } : { identity, watcher };
+      if (owned) this.#kept += 1;
       watcher.on('error', (err) => {
         this.#warnOnce(`watch on ${dir.path} failed: ${describeErrno(err)}`);
-        this.#drop(key, { identity, watcher });
+        this.#drop(key, w);
       });
-      this.#watches.set(key, { identity, watcher });
+      this.#watches.set(key, w);
     } catch (err) {
       this.#warnOnce(`cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
     } finally {
-      if (close) closeDir(dir);
+      if (close && !owned) closeDir(dir);
     }
   }
 
@@ -132,6 +178,12 @@ export class EventSource {
   #drop(key: string, w: Watch): void {
     if (this.#watches.get(key) === w) this.#watches.delete(key);
     w.watcher.close();
+    if (w.dir !== undefined) {
+      // Exactly once: a descriptor number closed twice may by then belong to another file.
+      closeDir(w.dir);
+      w.dir = undefined;
+      this.#kept -= 1;
+    }
   }
 
   #warnOnce(message: string): void {
