@@ -19,10 +19,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
+const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const cliDir = path.join(root, 'dist', 'src', 'cli');
@@ -32,6 +34,27 @@ const vendorDir = path.join(root, 'dist', 'src', 'vendor');
 // node_modules. yaml and winston are vendored: see src/cli/vendor.ts.
 const INLINE = new Set(['diff', 'ajv']);
 const VENDORED = ['yaml', 'winston'];
+// node:fs and node:path, once each: esbuild gives every `import fs from 'node:fs'` its own
+// interop copy of the module's properties (16 copies of fs's ~100, a millisecond or two of every
+// start). This resolves them to one ES module per built-in that re-exports its properties.
+const builtinOnce = {
+  name: 'builtin-once',
+  setup(b) {
+    b.onResolve({ filter: /^node:(fs|path)$/ }, (args) =>
+      // The shim's own require() is the real built-in.
+      args.namespace === 'builtin-once' ? { path: args.path, external: true } : { path: args.path, namespace: 'builtin-once' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-once' }, (args) => {
+      // Data properties only: reading an accessor (fs.promises) would load what it guards.
+      const mod = require(args.path);
+      const names = Object.keys(mod).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default' && !Object.getOwnPropertyDescriptor(mod, k)?.get);
+      return {
+        contents: `const m = require(${JSON.stringify(args.path)});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
 // yaml's "node" export is CommonJS that requires `process` dynamically; its ES build (the
 // package's "default" export) bundles cleanly.
 const yamlEsm = {
@@ -61,6 +84,7 @@ await build({
   // import.meta.url of every module becomes the bundle's own URL (all of them lived in dist/src/cli
   // or one level down, and what they resolve from it is dist/src/generated and node_modules).
   define: { 'import.meta.url': '__reconcileGatewaysUrl' },
+  plugins: [builtinOnce],
   banner: { js: '(function (__reconcileGatewaysUrl, require) {' },
   footer: { js: 'return __reconcileGatewaysCli;\n})' },
   outfile: cliScript,
