@@ -21,6 +21,7 @@ import {
   renameAt,
   selfPath,
   touchAt,
+  withExactModes,
   writeFileAt,
 } from '../safe-fs.js';
 import { makeFifos } from './fifo.js';
@@ -88,14 +89,19 @@ export function applyCreates(
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
-    for (const s of staged) {
-      try {
-        buildSlot(base, s.name, s.op.spec, skeleton);
-        fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
-      } catch (err) {
-        s.error = describeErrno(err);
+    const build = (): void => {
+      for (const s of staged) {
+        try {
+          buildSlot(base, s.name, s.op.spec, skeleton);
+          fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
+        } catch (err) {
+          s.error = describeErrno(err);
+        }
       }
-    }
+    };
+    // Exact modes only where paths resolve inside the private tree (the cwd is in it).
+    if (previousCwd === undefined) build();
+    else withExactModes(build);
     const mkfifoErrors = makeFifos(staging, fifos);
     return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, beforePublish }));
   } finally {
