@@ -2,7 +2,7 @@
  * The boot-time stale-file sweep: `gateway.pid` and `processes.json` belong to the previous
  * container's PID namespace and are deleted in the root and every valid profile (S06, S33).
  */
-import { type Dir, closeDir, describeErrno, openDirAt, unlinkAt } from '../safe-fs.js';
+import { CwdCursor, type Dir, closeDir, describeErrno, openDirAt, unlinkAt } from '../safe-fs.js';
 
 const STALE_FILES = ['gateway.pid', 'processes.json'] as const;
 
@@ -21,13 +21,14 @@ export function sweepStaleFiles(home: Dir, profiles: readonly string[]): string[
   sweep(home);
   if (profiles.length === 0) return warnings;
   let root: Dir | undefined;
+  const cursor = new CwdCursor();
   try {
     root = openDirAt(home, 'profiles');
     for (const name of profiles) {
       let dir: Dir | undefined;
       try {
         dir = openDirAt(root, name);
-        sweep(dir);
+        sweep(cursor.enter(dir)); // the entered value is `dir`: closed below, once
       } catch (err) {
         warnings.push(`could not sweep ${root.path}/${name}: ${describeErrno(err)}`);
       } finally {
@@ -37,6 +38,7 @@ export function sweepStaleFiles(home: Dir, profiles: readonly string[]): string[
   } catch (err) {
     warnings.push(`could not sweep profiles: ${describeErrno(err)}`);
   } finally {
+    cursor.close();
     closeDir(root);
   }
   return warnings;

@@ -6,6 +6,7 @@
 import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, StateFile } from '../model.js';
 import { ROOT_PROFILE } from '../desired/render.js';
 import {
+  CwdCursor,
   type Dir,
   closeDir,
   describeErrno,
@@ -54,6 +55,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   }
+  const cursor = new CwdCursor();
   try {
     const entries = listDirRaw(dir);
     const profiles: ObservedProfile[] = [];
@@ -74,7 +76,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
       if (!entry.isDir) continue;
       presentDirs.add(name);
       if (only !== undefined && !only.has(name)) continue;
-      const candidate = observeCandidate(dir, entry.name, name);
+      const candidate = observeCandidate(dir, cursor, entry.name, name);
       if (candidate === undefined) continue;
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
@@ -86,6 +88,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
+    cursor.close();
     closeDir(dir);
   }
 }
@@ -138,22 +141,23 @@ function unusable(name: string, why: string): ObservedProfile {
 }
 
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
-function observeCandidate(profiles: Dir, raw: Buffer, name: string): ObservedProfile | undefined {
+function observeCandidate(profiles: Dir, cursor: CwdCursor, raw: Buffer, name: string): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     return unusable(name, 'the directory name is not valid UTF-8');
   }
   let dir: Dir | undefined;
   try {
     dir = openDirAt(profiles, name);
-    const soul = lstatAt(dir, 'SOUL.md');
+    const here = cursor.enter(dir); // never closed itself: it is `dir`
+    const soul = lstatAt(here, 'SOUL.md');
     if (soul === undefined) return undefined;
     if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink');
     return {
       name,
       isRoot: false,
       soulMtimeMs: soul.mtimeMs,
-      state: parseStateFile(readFileAt(dir, 'gateway_state.json', STATE_FILE_CAP)),
-      lifecycle: readLifecycle(dir),
+      state: parseStateFile(readFileAt(here, 'gateway_state.json', STATE_FILE_CAP)),
+      lifecycle: readLifecycle(here),
     };
   } catch (err) {
     return unusable(name, describeErrno(err));

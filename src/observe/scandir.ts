@@ -7,9 +7,11 @@ import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
 import { isValidProfileName } from '../desired/names.js';
 import {
+  CwdCursor,
   type Dir,
   closeDir,
   describeErrno,
+  dirMetaOf,
   listDir,
   lstatAt,
   openDirAt,
@@ -40,7 +42,10 @@ export function observeScandir(
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
-  for (const entry of listDir(scandir)) {
+  const entries = listDir(scandir);
+  const cursor = new CwdCursor();
+  try {
+    for (const entry of entries) {
     if (entry.name.startsWith('.')) {
       if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
       continue;
@@ -52,9 +57,12 @@ export function observeScandir(
       continue;
     }
     if (only !== undefined && !only.has(entry.name)) continue;
-    const slot = observeSlot(scandir, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
+    const slot = observeSlot(scandir, cursor, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
     if (slot.logDir.kind === 'dir') serviceCount += 1;
     slots.set(entry.name, slot);
+    }
+  } finally {
+    cursor.close();
   }
   upstreamLeftovers.sort();
   return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
@@ -92,7 +100,7 @@ export function isSvscanLive(scandir: Dir): boolean {
   }
 }
 
-function observeSlot(scandir: Dir, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
+function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = { dir: { kind: 'missing' as const }, logDir: { kind: 'missing' as const }, files: new Map<string, FileRead>(), hasDownMarker: false, owned: false };
   if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
@@ -100,22 +108,24 @@ function observeSlot(scandir: Dir, service: string, profile: string, entry: Obse
   let log: Dir | undefined;
   try {
     slot = openDirAt(scandir, service);
+    const dir = dirMetaOf(slot);
+    const here = cursor.enter(slot); // never closed itself: it is `slot`
     const files = new Map<string, FileRead>();
     for (const path of MANAGED_FILES) {
-      if (!path.startsWith('log/')) files.set(path, readFileAt(slot, path, SLOT_FILE_CAP));
+      if (!path.startsWith('log/')) files.set(path, readFileAt(here, path, SLOT_FILE_CAP));
     }
-    const logDir = readDirMetaAt(slot, 'log');
+    const logDir = readDirMetaAt(here, 'log');
     if (logDir.kind === 'dir') {
-      log = openDirAt(slot, 'log');
+      log = openDirAt(here, 'log');
       files.set('log/run', readFileAt(log, 'run', SLOT_FILE_CAP));
     }
-    const live = svscanLive ? readLiveStatus(slot) : undefined;
+    const live = svscanLive ? readLiveStatus(here) : undefined;
     return {
       ...base,
-      dir: readDirMetaAt(scandir, service),
+      dir,
       logDir,
       files,
-      hasDownMarker: lstatAt(slot, 'down') !== undefined,
+      hasDownMarker: lstatAt(here, 'down') !== undefined,
       owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
       ...(live === undefined ? {} : { live }),
     };
