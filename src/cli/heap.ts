@@ -6,7 +6,8 @@
  * kept at its initial size, at the same speed (bench/README.md). Command-line flags would do the
  * same but would also make V8 reject the code cache built without them (load.cts), so the
  * growth factor, which V8 reads each time it would grow, is set at run time — after the cached
- * scripts are compiled, since a changed flag also changes the hash V8 checks caches against.
+ * scripts are compiled, since a changed flag also changes the hash V8 checks caches against (the
+ * build puts the default back before it serializes the caches: scripts/bundle.mjs).
  */
 import v8 from 'node:v8';
 
@@ -31,10 +32,4 @@ export function withDefaultHeapFlags<T>(compile: () => T): T {
   } finally {
     v8.setFlagsFromString('--semi-space-growth-factor=1');
   }
-}
-
-/** Undoes keepYoungGenerationSmall (the build does, before it serializes a code cache). */
-export function restoreDefaultHeapPolicy(): void {
-  applied = false;
-  v8.setFlagsFromString('--semi-space-growth-factor=2');
 }
