@@ -8,12 +8,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { repoRoot } from '../helpers/s6.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
-import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
+import { MAIN, type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
 
 /** Path of the compiled CLI. */
-export const CLI_MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.cjs');
+export const CLI_MAIN = MAIN;
 
 /** Liveness deadline of one CLI run: generous, never a timing assertion. */
 export const LIVENESS_MS = 20_000;

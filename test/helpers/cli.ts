@@ -39,7 +39,9 @@ export interface CliResult {
 
 /** Options of {@link runCli}. */
 export interface CliOptions {
-  /** Extra environment (on top of PATH, HOME and TZ=UTC). */
+  /** The environment to start from (default: PATH, HOME and TZ=UTC only). */
+  readonly baseEnv?: NodeJS.ProcessEnv;
+  /** Extra environment, on top of the base. */
   readonly env?: Readonly<Record<string, string>>;
   /** Liveness deadline: the child is killed after it (default 20 s). */
   readonly timeoutMs?: number;
@@ -47,7 +49,8 @@ export interface CliOptions {
 
 /** Runs the CLI with `args` and resolves with its exit code and output; never rejects on a non-zero exit. */
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', TZ: 'UTC', ...opts.env };
+  const base = opts.baseEnv ?? { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', TZ: 'UTC' };
+  const env = { ...base, ...opts.env };
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,

@@ -3,14 +3,10 @@
  * hermetic environment: only PATH and TZ are inherited, so a developer's GATEWAY_MULTIPLEX_PROFILES
  * or RECONCILE_GATEWAYS_ROLE can never leak into a test.
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { removeTree, tempDir } from '../helpers/tree.js';
-import { type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
+import { type TestWorld, TEST_SETTINGS, runCli as runBuiltCli } from '../helpers/cli.js';
 
 /** What one CLI run produced. */
 export interface CliRun {
@@ -21,16 +17,7 @@ export interface CliRun {
 
 /** Runs `reconcile-gateways <args>` with only PATH/TZ plus `env` in the environment. */
 export function runCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<CliRun> {
-  const base: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') {
-        reject(error);
-        return;
-      }
-      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
-    });
-  });
+  return runBuiltCli(args, { baseEnv: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' }, env, timeoutMs: 60_000 });
 }
 
 /** A test world: HERMES_HOME, a scandir path (not created) and a config file, under one temp dir. */

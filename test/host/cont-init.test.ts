@@ -8,13 +8,12 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { repoRoot } from '../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../helpers/tree.js';
+import { MAIN } from '../helpers/cli.js';
 import { TEST_CONFIG } from './cli.js';
 
 const SCRIPT = path.join(repoRoot(), 'examples', 'cont-init.d', '02-reconcile-profiles');
-const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
 
 test('the script is valid sh with upstream shebang and set -e, and runs the boot', async (t) => {
   execFileSync('sh', ['-n', SCRIPT]);

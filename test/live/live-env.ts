@@ -4,16 +4,16 @@
  * and a way to run the built CLI against them. Everything lives under one 0755 temp dir so the
  * fake gateway can run as `nobody`.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Svscan, createSvscanState, startSvscan, waitFor } from '../helpers/s6.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
+import { MAIN, runCli as runBuiltCli } from '../helpers/cli.js';
 
 /** The built CLI entry point. */
-export const MAIN = fileURLToPath(new URL('../../src/cli/main.cjs', import.meta.url));
+export { MAIN };
 
 const NOBODY = 65534;
 
@@ -157,14 +157,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 /** Runs the built CLI with argv (and extra environment variables). */
 export function runCli(argv: readonly string[], extraEnv: Readonly<Record<string, string>> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { ...cleanEnv(), ...extraEnv };
-    execFile(process.execPath, [MAIN, ...argv], { env, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error === null) resolve({ code: 0, stdout, stderr });
-      else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });
-      else reject(error);
-    });
-  });
+  return runBuiltCli(argv, { baseEnv: cleanEnv(), env: extraEnv, timeoutMs: 60_000 });
 }
 
 /** Pids of live processes whose cwd is `dir` or below: s6-supervise runs in its service dir. */
