@@ -4,23 +4,7 @@ import path from 'node:path';
 import { detectContainerArgv, hermesIds, isDashboardArgv, isTruthy, stripContainerArgv, wantsLegacySeed } from '../../src/cli/host.js';
 import { loadSettings } from '../../src/cli/config.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
-
-const WRAPPER = '/opt/hermes/docker/main-wrapper.sh';
-const RC_INIT = ['/bin/sh', '-e', '/run/s6/basedir/scripts/rc.init', 'top'];
-
-/** Every dashboard shape of reference S45, plus the other prefixes S44 strips. */
-const DASHBOARD_SHAPES: readonly (readonly string[])[] = [
-  ['dashboard'],
-  ['dashboard', '--host', '0.0.0.0'],
-  ['/init', WRAPPER, 'dashboard'],
-  ['/init', WRAPPER, 'hermes', 'dashboard'],
-  [...RC_INIT, WRAPPER, 'dashboard', '--host', '0.0.0.0', '--port', '9119'],
-  ['hermes', 'dashboard'],
-  ['/usr/local/bin/hermes', 'dashboard'],
-  ['/init', 'dashboard'],
-  ['/opt/hermes/docker/entrypoint-dispatch.sh', 'dashboard'],
-  ['/init', '/opt/hermes/docker/entrypoint-dispatch.sh', 'hermes', 'dashboard'],
-];
+import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
 
 /** Not dashboards (S45): including `gateway run -p dashboard`, whose profile is merely named so. */
 const NOT_DASHBOARD: readonly (readonly string[])[] = [

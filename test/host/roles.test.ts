@@ -4,21 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../helpers/tree.js';
+import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
 import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
 const SKIP_LINE = 'reconcile: skipping (dashboard container \u2014 does not need per-profile gateways)';
-const WRAPPER = '/opt/hermes/docker/main-wrapper.sh';
-const RC_INIT = ['/bin/sh', '-e', '/run/s6/basedir/scripts/rc.init', 'top'];
-
-const DASHBOARD_SHAPES: readonly (readonly string[])[] = [
-  ['dashboard'],
-  ['dashboard', '--host', '0.0.0.0'],
-  ['/init', WRAPPER, 'dashboard'],
-  ['/init', WRAPPER, 'hermes', 'dashboard'],
-  [...RC_INIT, WRAPPER, 'dashboard', '--host', '0.0.0.0'],
-];
 
 /** A home where every gateway wants to run, and a legacy-looking root without a state file. */
 async function busyWorld(prefix: string): Promise<World> {
