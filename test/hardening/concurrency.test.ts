@@ -11,19 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../../src/model.js';
 import { renderFinish, renderLogRun, renderRun } from '../../src/desired/render.js';
 import { makeRng, trialSeed } from './crash-trials.js';
-import { BASE_SETTINGS, type Layout, makeLayout, removeLayout, requireRoot, runTool, slotProblems, snapshot, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, type Layout, requireRoot, runTool, Scratch, slotProblems, snapshot, writeConfig, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
-async function layout(prefix: string): Promise<Layout> {
-  const l = await makeLayout(prefix);
-  layouts.push(l);
-  return l;
-}
+const layout = scratch.layout;
 
 /** Whatever a finished run may leave besides slots: only the lock file. */
 function leftovers(scandir: string, allowed: readonly string[]): string[] {

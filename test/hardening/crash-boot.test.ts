@@ -7,8 +7,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanRun, homeIgnore, makeRng, runTrial, trialSeed, writeCrashProfiles } from './crash-trials.js';
-import { LONG, type Layout, makeLayout, mountTmpfs, removeLayout, requireRoot, snapshot, unmountTmpfs } from './support.js';
+import { assertTrial, cleanRun, homeIgnore, runTrial, trialWorld } from './crash-trials.js';
+import { LONG, type Layout, removeLayout, snapshot, unmountTmpfs } from './support.js';
 
 const PROFILES = LONG ? 600 : 300;
 const TRIALS = LONG ? 200 : 30;
@@ -22,13 +22,9 @@ test.after.always('remove scratch trees and the tmpfs', async () => {
 
 test(`SIGKILL at ${TRIALS} random points of a boot of ${PROFILES} profiles: never a half-built slot, nothing lost, the next boot converges`, async (t) => {
   t.timeout(LONG ? 30 * 60_000 : 170_000);
-  const seed = trialSeed();
-  t.log(`seed ${seed} (replay with HARDENING_SEED=${seed})`);
-  const rng = makeRng(seed);
-  // A private tmpfs keeps hundreds of trials fast and independent of disk load.
-  if (requireRoot(t)) mount = await mountTmpfs('crash-boot', '1g');
-  layout = await makeLayout('crash-boot', {}, mount);
-  writeCrashProfiles(layout, PROFILES);
+  const world = await trialWorld(t, 'crash-boot', PROFILES);
+  ({ mount, layout } = world);
+  const { rng } = world;
   fs.writeFileSync(path.join(layout.home, 'gateway_state.json'), '{"desired_state":"running"}');
   const base = { layout, mode: 'boot' as const, prepareScandir: (dir: string) => fs.mkdirSync(dir, { mode: 0o755 }) };
   const { reference, ms } = await cleanRun(base, path.join(layout.root, 'reference'));
@@ -41,11 +37,7 @@ test(`SIGKILL at ${TRIALS} random points of a boot of ${PROFILES} profiles: neve
     const o = await runTrial(setup, n, n % 2 === 0 ? { afterMs: rng() * ms * 1.05 } : { atSlots: 1 + Math.floor(rng() * PROFILES) });
     if (o.killedWhileRunning) killed += 1;
     if (o.killedWhileRunning && o.slotsAtKill > 0 && o.slotsAtKill < PROFILES + 1) partial += 1;
-    t.deepEqual(o.observed, [], `trial ${n}: the observer saw a half-built slot`);
-    t.deepEqual(o.afterKill, [], `trial ${n}: a half-built slot after the kill`);
-    t.is(o.rerun.code, 0, `trial ${n}: the run after the kill exited ${String(o.rerun.code)} (3 = lock still held): ${o.rerun.stderr}`);
-    t.deepEqual(o.scandirDiff, [], `trial ${n}: the next boot did not converge to the clean tree`);
-    t.deepEqual(o.homeDiff, [], `trial ${n}: something under HERMES_HOME was lost or changed`);
+    assertTrial(t, n, o, 'boot');
   }
   t.log(`${TRIALS} trials in ~${ms} ms clean runs: ${killed} killed mid-run, ${partial} with some slots published`);
   t.true(killed > 0, 'no kill landed while boot was running: the trials tested nothing');

@@ -8,8 +8,8 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanRun, homeIgnore, makeRng, runTrial, trialSeed, writeCrashProfiles } from './crash-trials.js';
-import { LONG, type Layout, makeLayout, mountTmpfs, removeLayout, requireRoot, runTool, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import { assertTrial, cleanRun, homeIgnore, runTrial, trialWorld, writeCrashProfiles } from './crash-trials.js';
+import { LONG, type Layout, removeLayout, runTool, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
 
 const PROFILES = LONG ? 600 : 300;
 const TRIALS = LONG ? 200 : 30;
@@ -34,12 +34,9 @@ function changeEverything(l: Layout): void {
 
 test(`SIGKILL at ${TRIALS} random points of a sync of ${PROFILES} profiles: never a half-built slot, nothing lost, the next sync converges`, async (t) => {
   t.timeout(LONG ? 30 * 60_000 : 170_000);
-  const seed = trialSeed();
-  t.log(`seed ${seed} (replay with HARDENING_SEED=${seed})`);
-  const rng = makeRng(seed);
-  if (requireRoot(t)) mount = await mountTmpfs('crash-sync', '1g');
-  layout = await makeLayout('crash-sync', {}, mount);
-  writeCrashProfiles(layout, PROFILES);
+  const world = await trialWorld(t, 'crash-sync', PROFILES);
+  ({ mount, layout } = world);
+  const { rng } = world;
   const template = path.join(layout.root, 'template');
   fs.mkdirSync(template, { mode: 0o755 });
   t.is((await runTool('boot', { ...layout, scandir: template })).code, 0);
@@ -52,11 +49,7 @@ test(`SIGKILL at ${TRIALS} random points of a sync of ${PROFILES} profiles: neve
   for (let n = 0; n < TRIALS; n += 1) {
     const o = await runTrial(setup, n, { afterMs: rng() * ms * 1.05 });
     if (o.killedWhileRunning) killed += 1;
-    t.deepEqual(o.observed, [], `trial ${n}: the observer saw a half-built slot`);
-    t.deepEqual(o.afterKill, [], `trial ${n}: a half-built slot after the kill`);
-    t.is(o.rerun.code, 0, `trial ${n}: the run after the kill exited ${String(o.rerun.code)} (3 = lock still held): ${o.rerun.stderr}`);
-    t.deepEqual(o.scandirDiff, [], `trial ${n}: the next sync did not converge to the clean tree`);
-    t.deepEqual(o.homeDiff, [], `trial ${n}: something under HERMES_HOME was lost or changed`);
+    assertTrial(t, n, o, 'sync');
   }
   t.log(`${TRIALS} trials in ~${ms} ms clean runs: ${killed} killed mid-run`);
   t.true(killed > 0, 'no kill landed while sync was running: the trials tested nothing');

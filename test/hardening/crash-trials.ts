@@ -4,6 +4,7 @@
  * what a crash must never cause (a half-built slot, a stuck lock, a lost file, a different end
  * state after the next run).
  */
+import type { ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
@@ -13,6 +14,9 @@ import {
   type Snapshot,
   diffSnapshot,
   killGroup,
+  makeLayout,
+  mountTmpfs,
+  requireRoot,
   runTool,
   slotProblems,
   snapshot,
@@ -63,6 +67,29 @@ export interface TrialOutcome {
   readonly rerun: CliResult;
   readonly scandirDiff: readonly string[];
   readonly homeDiff: readonly string[];
+}
+
+/**
+ * Where a crash test runs its trials: the seed (logged for a replay), its RNG, a private tmpfs
+ * when root (it keeps hundreds of trials fast and independent of disk load) and a layout with
+ * `profiles` crash profiles. The caller removes `layout` and unmounts `mount` afterwards.
+ */
+export async function trialWorld(t: ExecutionContext, name: string, profiles: number): Promise<{ rng: () => number; mount: string | undefined; layout: Layout }> {
+  const seed = trialSeed();
+  t.log(`seed ${seed} (replay with HARDENING_SEED=${seed})`);
+  const mount = requireRoot(t) ? await mountTmpfs(name, '1g') : undefined;
+  const layout = await makeLayout(name, {}, mount);
+  writeCrashProfiles(layout, profiles);
+  return { rng: makeRng(seed), mount, layout };
+}
+
+/** What every trial must hold, whatever the command killed. */
+export function assertTrial(t: ExecutionContext, n: number, o: TrialOutcome, command: 'boot' | 'sync'): void {
+  t.deepEqual(o.observed, [], `trial ${n}: the observer saw a half-built slot`);
+  t.deepEqual(o.afterKill, [], `trial ${n}: a half-built slot after the kill`);
+  t.is(o.rerun.code, 0, `trial ${n}: the run after the kill exited ${String(o.rerun.code)} (3 = lock still held): ${o.rerun.stderr}`);
+  t.deepEqual(o.scandirDiff, [], `trial ${n}: the next ${command} did not converge to the clean tree`);
+  t.deepEqual(o.homeDiff, [], `trial ${n}: something under HERMES_HOME was lost or changed`);
 }
 
 /** When to kill: after a delay, or as soon as the observer counts this many published slots. */

@@ -13,34 +13,16 @@ import { renderOwnership, renderRun } from '../../src/desired/render.js';
 import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs.js';
 import { repoRoot } from '../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
-import {
-  BASE_SETTINGS,
-  type Layout,
-  diffSnapshot,
-  killGroup,
-  makeLayout,
-  removeLayout,
-  runJson,
-  runTool,
-  slotProblems,
-  snapshot,
-  startTool,
-  writeConfig,
-  writeProfiles,
-} from './support.js';
+import { BASE_SETTINGS, diffSnapshot, killGroup, type Layout, runJson, runTool, Scratch, slotProblems, snapshot, startTool, writeConfig, writeProfiles } from './support.js';
 
 const DRIVERS = path.join(repoRoot(), 'dist', 'test', 'hardening');
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
-async function layout(prefix: string): Promise<Layout> {
-  const l = await makeLayout(prefix);
-  layouts.push(l);
-  return l;
-}
+const layout = scratch.layout;
 
 function journal(count: number): string {
   const services = Array.from({ length: count }, (_, i) => `gateway-p${String(i).padStart(5, '0')}`);

@@ -13,23 +13,19 @@ import { DEFAULT_SETTINGS } from '../../src/cli/config.js';
 import { exitCodeOf } from '../../src/cli/run.js';
 import { runPass } from '../../src/reconcile.js';
 import { closeDir, openRoot } from '../../src/safe-fs.js';
-import { BASE_SETTINGS, type Layout, diffSnapshot, fileHash, makeLayout, mountTmpfs, removeLayout, requireRoot, runJson, runTool, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, requireRoot, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 const mounts: string[] = [];
 const binds: string[] = [];
 
 test.after.always('undo mounts and remove scratch trees', async () => {
   for (const b of binds) execFileSync('umount', [b]);
   for (const m of mounts) unmountTmpfs(m);
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
-async function layout(prefix: string): Promise<Layout> {
-  const l = await makeLayout(prefix);
-  layouts.push(l);
-  return l;
-}
+const layout = scratch.layout;
 
 type Op = { kind: string; service: string; status?: string; error?: string };
 function opsOf(doc: { operations?: readonly Op[] }, service: string): Op[] {

@@ -8,21 +8,17 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { type Layout, makeLayout, removeLayout, requireRoot, runJson, runTool, writeProfiles } from './support.js';
+import { requireRoot, runJson, runTool, Scratch, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 const servers: net.Server[] = [];
 
 test.after.always('close sockets and remove scratch trees', async () => {
   for (const s of servers) s.close();
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
-async function layout(prefix: string): Promise<Layout> {
-  const l = await makeLayout(prefix);
-  layouts.push(l);
-  return l;
-}
+const layout = scratch.layout;
 
 function mkfifo(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

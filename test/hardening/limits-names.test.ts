@@ -7,19 +7,15 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeLine } from '../../src/escape.js';
-import { type Layout, diffSnapshot, makeLayout, removeLayout, runJson, runTool, snapshot, writeProfiles } from './support.js';
+import { diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
-async function layout(prefix: string, settings: Record<string, unknown> = {}): Promise<Layout> {
-  const l = await makeLayout(prefix, settings);
-  layouts.push(l);
-  return l;
-}
+const layout = scratch.layout;
 
 test('a 2 MiB state file or lifecycle file is unreadable with a warning and the pass completes', async (t) => {
   const l = await layout('big-state');

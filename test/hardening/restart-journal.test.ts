@@ -6,21 +6,20 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSvscanState, repoRoot, requireS6, startSvscan, stopAll, waitFor } from '../helpers/s6.js';
-import { type Layout, makeLayout, removeLayout, requireRoot, runJson, runTool, startTool, writeConfig, writeProfiles } from './support.js';
+import { requireRoot, runJson, runTool, Scratch, startTool, writeConfig, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 const states: string[] = [];
 
 test.after.always('stop s6 and remove scratch trees', async () => {
   await stopAll({ removeState: true });
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
   for (const s of states) fs.rmSync(s, { recursive: true, force: true });
 });
 
 test('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
   if (!requireS6(t) || !requireRoot(t)) return t.pass();
-  const base = await makeLayout('journal');
-  layouts.push(base);
+  const base = await scratch.layout('journal');
   const gw = (name: string): string => {
     const file = path.join(base.root, name);
     fs.writeFileSync(file, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });

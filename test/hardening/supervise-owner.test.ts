@@ -9,15 +9,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createSvscanState, requireS6, startSvscan, stopAll, waitFor, type Svscan } from '../helpers/s6.js';
-import { type Layout, fileHash, makeLayout, removeLayout, requireRoot, runTool, writeProfiles } from './support.js';
+import { fileHash, type Layout, requireRoot, runTool, Scratch, writeProfiles } from './support.js';
 
 const NOBODY = 65534;
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 const states: string[] = [];
 
 test.after.always('stop s6 and remove scratch trees', async () => {
   await stopAll({ removeState: true });
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
   for (const s of states) fs.rmSync(s, { recursive: true, force: true });
 });
 
@@ -29,8 +29,7 @@ function asNobody(args: readonly string[]): { code: number | null; out: string }
 
 /** A live slot `gateway-alice` under a private s6-svscan, built by `boot` with `superviseOwner`. */
 async function liveSlot(owner: 'user' | 'root'): Promise<{ l: Layout; svscan: Svscan; slot: string; victim: string }> {
-  const l = await makeLayout(`owner-${owner}`);
-  layouts.push(l);
+  const l = await scratch.layout(`owner-${owner}`);
   const gw = path.join(l.root, 'gw');
   fs.writeFileSync(gw, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
   const victim = path.join(l.root, 'victim');
@@ -97,8 +96,7 @@ test("upstream's user-owned skeleton lets the hermes user make root's s6-supervi
 
 test('root is the default: without superviseOwner the skeleton is root:gid and logs/ and the boot log belong to uid:gid', async (t) => {
   if (!requireRoot(t)) return t.pass();
-  const l = await makeLayout('owner-default');
-  layouts.push(l);
+  const l = await scratch.layout('owner-default');
   writeProfiles(l.home, { alice: 'running' });
   t.is((await runTool('boot', l, ['--container-argv', '["/init","/opt/hermes/docker/main-wrapper.sh","gateway","run"]'])).code, 0);
   const slot = path.join(l.scandir, 'gateway-alice');
@@ -116,8 +114,7 @@ test('root is the default: without superviseOwner the skeleton is root:gid and l
 
 test('adopting a slot the hermes user registered makes the slot and its scripts root-owned and not group/world-writable', async (t) => {
   if (!requireRoot(t)) return t.pass();
-  const l = await makeLayout('owner-adopt');
-  layouts.push(l);
+  const l = await scratch.layout('owner-adopt');
   writeProfiles(l.home, { alice: 'running' });
   t.is((await runTool('boot', l)).code, 0);
   const slot = path.join(l.scandir, 'gateway-alice');

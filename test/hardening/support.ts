@@ -45,6 +45,22 @@ export function writeConfig(layout: Layout, settings: Readonly<Record<string, un
   fs.writeFileSync(layout.config, JSON.stringify({ ...BASE_SETTINGS, ...settings }));
 }
 
+/** The layouts one test file makes, removed together by its `test.after.always`. */
+export class Scratch {
+  readonly #layouts: Layout[] = [];
+
+  /** makeLayout, remembered for removeAll. */
+  readonly layout = async (prefix: string, settings: Readonly<Record<string, unknown>> = {}, parent?: string): Promise<Layout> => {
+    const l = await makeLayout(prefix, settings, parent);
+    this.#layouts.push(l);
+    return l;
+  };
+
+  async removeAll(): Promise<void> {
+    for (const l of this.#layouts.splice(0)) await removeLayout(l);
+  }
+}
+
 /** Deletes a layout (after lifting any immutable bit a test may have left). */
 export async function removeLayout(layout: Layout | undefined): Promise<void> {
   if (layout === undefined) return;

@@ -5,18 +5,17 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Layout, diffSnapshot, makeLayout, removeLayout, runJson, runTool, snapshot, writeConfig, writeProfiles } from './support.js';
+import { diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
 
 const SECRET = `TOPSECRET-${process.pid}-d41d8cd98f`;
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
 async function layout(prefix: string, settings: Record<string, unknown> = {}): Promise<Layout & { outside: string }> {
-  const l = await makeLayout(prefix, settings);
-  layouts.push(l);
+  const l = await scratch.layout(prefix, settings);
   const outside = path.join(l.root, 'outside');
   fs.mkdirSync(path.join(outside, 'profiles', 'evil'), { recursive: true });
   fs.mkdirSync(path.join(outside, 'state'), { recursive: true });

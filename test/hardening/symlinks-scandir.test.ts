@@ -7,17 +7,16 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderRun } from '../../src/desired/render.js';
-import { BASE_SETTINGS, type Layout, diffSnapshot, makeLayout, removeLayout, requireRoot, runJson, runTool, snapshot, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, diffSnapshot, type Layout, requireRoot, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
 
-const layouts: Layout[] = [];
+const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  for (const l of layouts) await removeLayout(l);
+  await scratch.removeAll();
 });
 
 async function layout(prefix: string): Promise<Layout & { outside: string }> {
-  const l = await makeLayout(prefix);
-  layouts.push(l);
+  const l = await scratch.layout(prefix);
   const outside = path.join(l.root, 'outside');
   fs.mkdirSync(path.join(outside, 'slot'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'slot', 'run'), '#!/bin/sh\necho outside\n');
