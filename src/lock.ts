@@ -1,12 +1,14 @@
 /**
- * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock`. Node has no flock,
- * so flock(1) locks a descriptor we pass it: flock locks belong to the open file description we
- * share, so the lock stays held by our descriptor after flock(1) exits, and the kernel releases it
- * when we die — a killed run never blocks the next one. The file is never deleted.
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock`, held by our
+ * descriptor, so the kernel releases it when we die — a killed run never blocks the next one. The
+ * file is never deleted. Node has no flock: we call flock(2) through fs-ext (src/native.ts) and,
+ * without it or to wait for a held lock, have flock(1) lock a descriptor we pass it. flock locks
+ * belong to the open file description we share, so the lock stays ours after flock(1) exits.
  */
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { FatalError, LockHeldError } from './errors.js';
+import { nativeFlock, requireLazily } from './native.js';
 
 /** A held lock; release by closing (or by exiting). */
 export interface HeldLock {
@@ -22,7 +24,10 @@ export interface HeldLock {
 export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
   const fd = openLockFile(path);
   try {
-    const code = await runFlock(fd, wait, signal);
+    const free = tryLockNow(fd, path);
+    if (free === false && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
+    // Waiting stays with flock(1): a blocked flock(2) in a thread could not be cancelled by `signal`.
+    const code = free === true ? 0 : await runFlock(fd, wait, signal);
     if (signal?.aborted === true) throw signal.reason;
     if (code === 1 && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
     if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
@@ -64,7 +69,22 @@ function openLockFile(path: string): number {
   return fd;
 }
 
+/** A non-blocking flock(2) through fs-ext: true if taken, false if held elsewhere, undefined without fs-ext. */
+function tryLockNow(fd: number, path: string): boolean | undefined {
+  const native = nativeFlock();
+  if (native === undefined) return undefined;
+  try {
+    native.flockSync(fd, 'exnb');
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
+    throw new FatalError(`flock on ${path} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 function runFlock(fd: number, wait: boolean, signal: AbortSignal | undefined): Promise<number> {
+  const spawn = (requireLazily('node:child_process') as { spawn: typeof Spawn }).spawn;
   const args = wait ? ['--exclusive', '3'] : ['--exclusive', '--nonblock', '3'];
   return new Promise((resolve, reject) => {
     const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'inherit', fd], ...(signal === undefined ? {} : { signal }) });

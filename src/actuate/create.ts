@@ -89,7 +89,7 @@ export function applyCreates(
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
-    const build = (): void => {
+    const build = (): string => {
       for (const s of staged) {
         try {
           buildSlot(base, s.name, s.op.spec, skeleton);
@@ -98,11 +98,10 @@ export function applyCreates(
           s.error = describeErrno(err);
         }
       }
+      return makeFifos(base, fifos, skeleton.controlMode);
     };
     // Exact modes only where paths resolve inside the private tree (the cwd is in it).
-    if (previousCwd === undefined) build();
-    else withExactModes(build);
-    const mkfifoErrors = makeFifos(staging, fifos);
+    const mkfifoErrors = previousCwd === undefined ? build() : withExactModes(build);
     return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, beforePublish }));
   } finally {
     if (previousCwd !== undefined) process.chdir(previousCwd);
