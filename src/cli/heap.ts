@@ -8,16 +8,28 @@
  * growth factor, which V8 reads each time it would grow, is set at run time — after the cached
  * scripts are compiled, since a changed flag also changes the hash V8 checks caches against (the
  * build puts the default back before it serializes the caches: scripts/bundle.mjs).
+ *
+ * A small pass never grows the young generation, and loading node:v8 (which loads the stream
+ * modules) cost ~2.5 ms of a 10-profile run, so the flag is set only for passes over many
+ * profiles, and node:v8 is loaded only then.
  */
-import v8 from 'node:v8';
+import type v8 from 'node:v8';
+import { requireLazily } from '../native.js';
+
+/** From this many profiles on, a pass keeps the young generation small. */
+export const LARGE_PASS_PROFILES = 256;
 
 let applied = false;
+
+function setFlags(flags: string): void {
+  (requireLazily('node:v8') as typeof v8).setFlagsFromString(flags);
+}
 
 /** Keeps the young generation at its initial size from now on; idempotent. */
 export function keepYoungGenerationSmall(): void {
   if (applied) return;
   applied = true;
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  setFlags('--semi-space-growth-factor=1');
 }
 
 /**
@@ -26,10 +38,10 @@ export function keepYoungGenerationSmall(): void {
  */
 export function withDefaultHeapFlags<T>(compile: () => T): T {
   if (!applied) return compile();
-  v8.setFlagsFromString('--semi-space-growth-factor=2');
+  setFlags('--semi-space-growth-factor=2');
   try {
     return compile();
   } finally {
-    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    setFlags('--semi-space-growth-factor=1');
   }
 }

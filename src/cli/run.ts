@@ -13,15 +13,15 @@ import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
-import { keepYoungGenerationSmall } from './heap.js';
+import { LARGE_PASS_PROFILES, keepYoungGenerationSmall } from './heap.js';
 import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateSlot, wantsLegacySeed } from './host.js';
 import { type Logger, createLogger } from './logger.js';
 import { diffReport, planDocument, textReport, useColour } from './output.js';
 
 /** Where a command writes; injectable so tests and `watch` can reuse commands. */
 export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream;
+  readonly stdout: { write(chunk: string): unknown; readonly isTTY?: boolean };
+  readonly stderr: { write(chunk: string): unknown };
   readonly env: NodeJS.ProcessEnv;
 }
 
@@ -206,7 +206,8 @@ export async function executePass(
   const hostWarnings = [...mux.warnings, ...legacy.warnings];
   for (const w of hostWarnings) logger.warn(w);
   const homeWrites = legacy.writes;
-  keepYoungGenerationSmall(); // after resolveMultiplex compiled the cached yaml script
+  // After resolveMultiplex compiled the cached yaml script.
+  if (isLargeHome(args.hermesHome)) keepYoungGenerationSmall();
   const result = runPass({
     mode,
     dryRun: args.diff,
@@ -228,6 +229,21 @@ export async function executePass(
   });
   logPassResult(result, logger);
   return { result, multiplex: mux.multiplex, hostWarnings, scoped: scope !== undefined };
+}
+
+/**
+ * Whether HERMES_HOME holds many profiles, from the link count of `profiles/` (2 + its
+ * subdirectories; lstat, so a symlink counts as small). A file system that reports 1 for every
+ * directory (btrfs) counts as large, which only costs loading node:v8.
+ */
+function isLargeHome(hermesHome: string): boolean {
+  let nlink: number;
+  try {
+    nlink = fs.lstatSync(path.join(hermesHome, 'profiles'), { throwIfNoEntry: false })?.nlink ?? 0;
+  } catch {
+    return false;
+  }
+  return nlink === 1 || nlink >= LARGE_PASS_PROFILES + 2;
 }
 
 /** Logs a pass's warnings and the outcome of each operation. */
