@@ -23,6 +23,8 @@ export interface EventSourceOptions {
   readonly warn: (message: string) => void;
   /** How many watched directories may stay open (default: keptDirBudget of this process). */
   readonly keptDirs?: number;
+  /** Milliseconds to nap after an event, so one wake-up reads many (default WAKE_NAP_MS; 0: none). */
+  readonly napMs?: number;
 }
 
 interface Watch {
@@ -55,6 +57,19 @@ function readLimits(): string | undefined {
   }
 }
 
+/**
+ * How long the watcher naps after an event (see EventSource). Under the heartbeat load (every
+ * gateway rewriting its state file once a second, four inotify events per tmp-and-rename) the
+ * watcher woke up for nearly every write, and the wake-ups (epoll returning, a context switch)
+ * cost more than reading the events: a quarter of its CPU in perf. Napping after an event lets
+ * the kernel queue the next writes' events, and one wake-up reads them all: 4.4 % of a core fell
+ * to 2.8 %, and about 30 000 context switches per 20 s to about 550. Events wait in the kernel
+ * (up to fs.inotify.max_queued_events; an overflow reads as "events lost", a full pass), so none
+ * is missed; a change is seen at most this much later, within the 250 ms debounce's order.
+ */
+export const WAKE_NAP_MS = 50;
+const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
 /** A set of inotify watches kept in line with the directories that exist now. */
 export class EventSource {
   readonly #o: EventSourceOptions;
@@ -63,6 +78,7 @@ export class EventSource {
   readonly #budget: number;
   #kept = 0;
   #wanted = new Set<string>();
+  #napping = false;
 
   constructor(options: EventSourceOptions) {
     this.#o = options;
@@ -170,9 +186,24 @@ export class EventSource {
   }
 
   #event(ref: TargetRef, name: string | Buffer | null): void {
+    this.#napAfterEvents();
     const text = name === null ? null : typeof name === 'string' ? name : name.toString('utf8');
     const hint = classifyEvent(ref, text, this.#o.servicePrefix());
     if (hint !== undefined) this.#o.onHint(hint);
+  }
+
+  /**
+   * Once the events read in this wake-up are handled (setImmediate runs after the poll phase),
+   * blocks the loop for napMs so the next writes' events gather in the kernel's queue.
+   */
+  #napAfterEvents(): void {
+    const napMs = this.#o.napMs ?? WAKE_NAP_MS;
+    if (this.#napping || napMs <= 0) return;
+    this.#napping = true;
+    setImmediate(() => {
+      Atomics.wait(NAP_CELL, 0, 0, napMs);
+      this.#napping = false;
+    });
   }
 
   #drop(key: string, w: Watch): void {

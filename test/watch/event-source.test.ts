@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,8 +17,9 @@ function home(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-function source(dir: string, hints: Hint[], keptDirs?: number): EventSource {
+function source(dir: string, hints: Hint[], keptDirs?: number, napMs?: number): EventSource {
   return new EventSource({
+    ...(napMs === undefined ? {} : { napMs }),
     hermesHome: path.join(dir, 'home'),
     scandir: path.join(dir, 'scan'),
     onHint: (h) => hints.push(h),
@@ -70,4 +72,42 @@ test('over the budget a directory is still watched but not kept open', async (t)
   const deadline = Date.now() + 5000;
   while (!hints.some((h) => h.kind === 'intent' && h.profile === 'alpha') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   t.true(hints.some((h) => h.kind === 'intent' && h.profile === 'alpha'), 'the state-file event still arrives');
+});
+
+test('naps after events lose nothing: heartbeats written during a nap all arrive, as one batch per wake-up', async (t) => {
+  const dir = home(t);
+  const names = Array.from({ length: 40 }, (_, i) => `p${i}`);
+  for (const name of names) fs.mkdirSync(path.join(dir, 'home', 'profiles', name));
+  const hints: Hint[] = [];
+  const turns: number[] = [];
+  let turn = 0;
+  const events = new EventSource({
+    hermesHome: path.join(dir, 'home'),
+    scandir: path.join(dir, 'scan'),
+    onHint: (h) => {
+      hints.push(h);
+      turns.push(turn);
+    },
+    servicePrefix: () => 'gateway-',
+    warn: () => undefined,
+    napMs: 300,
+  });
+  t.teardown(() => events.close());
+  await events.refresh();
+  // A separate process writes the way a gateway heartbeats (tmp + rename), 40 profiles over ~1 s,
+  // while this loop naps 300 ms after each batch of events it reads.
+  const script = `const fs=require('fs'),p=require('path');const names=${JSON.stringify(names)};let i=0;const tick=()=>{const d=p.join(${JSON.stringify(path.join(dir, 'home', 'profiles'))},names[i]);fs.writeFileSync(p.join(d,'.tmp'),'{"desired_state":"running"}');fs.renameSync(p.join(d,'.tmp'),p.join(d,'gateway_state.json'));if(++i<names.length)setTimeout(tick,25)};tick();`;
+  // A timer ticking every millisecond numbers the loop's turns: hints of one turn came from one wake-up.
+  const ticker = setInterval(() => {
+    turn += 1;
+  }, 1);
+  t.teardown(() => clearInterval(ticker));
+  const writer = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  await new Promise((resolve) => writer.once('exit', resolve));
+  const seen = (): Set<string> => new Set(hints.flatMap((h) => (h.kind === 'intent' ? [h.profile] : [])));
+  const deadline = Date.now() + 10_000;
+  while (seen().size < names.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual([...seen()].sort(), [...names].sort());
+  const batches = new Set(turns).size;
+  t.true(batches < names.length / 2, `40 writes arrived in ${batches} wake-ups`);
 });
