@@ -23,13 +23,14 @@ export interface HeldLock {
  */
 export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
   const fd = openLockFile(path);
+  const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
   try {
     const free = tryLockNow(fd, path);
-    if (free === false && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
+    if (free === false && !wait) throw held();
     // Waiting stays with flock(1): a blocked flock(2) in a thread could not be cancelled by `signal`.
     const code = free === true ? 0 : await runFlock(fd, wait, signal);
     if (signal?.aborted === true) throw signal.reason;
-    if (code === 1 && !wait) throw new LockHeldError(`another reconcile-gateways run holds ${path}`);
+    if (code === 1 && !wait) throw held();
     if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
   } catch (err) {
     fs.closeSync(fd);

@@ -13,8 +13,8 @@ export const requireLazily = createRequire(import.meta.url);
 
 /** The part of fs-ext we use. */
 export interface NativeFlock {
-  /** flock(2); throws an errno error (`code` EAGAIN when a non-blocking lock is held elsewhere). */
-  flockSync(fd: number, flags: 'ex' | 'exnb' | 'un'): void;
+  /** flock(2) with LOCK_EX|LOCK_NB; throws an errno error, `code` EAGAIN when held elsewhere. */
+  flockSync(fd: number, flags: 'exnb'): void;
 }
 
 /** The part of mkfifo we use. */
