@@ -131,7 +131,7 @@ function corruptText(r, validText) {
   const v = Math.floor(r() * 4);
   if (v === 0) return validText.slice(0, 20 + Math.floor(r() * (validText.length - 40))); // torn write
   if (v === 1) return '';                                                                    // empty file
-  if (v === 2) return validText.replace(/"desired_state": "/, '"desired_state": ');        // syntax error
+  if (v === 2) return validText.replace('"desired_state":"', '"desired_state":');           // syntax error (a quote lost)
   return '\u0000\u0000\u0000{garbage' + 'x'.repeat(200) + '\n';                              // binary junk
 }
 
