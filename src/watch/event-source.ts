@@ -63,9 +63,11 @@ function readLimits(): string | undefined {
  * watcher woke up for nearly every write, and the wake-ups (epoll returning, a context switch)
  * cost more than reading the events: a quarter of its CPU in perf. Napping after an event lets
  * the kernel queue the next writes' events, and one wake-up reads them all: 4.4 % of a core fell
- * to 2.8 %, and about 30 000 context switches per 20 s to about 550. Events wait in the kernel
- * (up to fs.inotify.max_queued_events; an overflow reads as "events lost", a full pass), so none
- * is missed; a change is seen at most this much later, within the 250 ms debounce's order.
+ * to 2.8 %, and about 30 000 context switches per 20 s to about 550. Events wait in the kernel's
+ * queue meanwhile: a nap adds at most 50 ms of them (~200 at 1000 heartbeating gateways, against
+ * fs.inotify.max_queued_events, 16384 by default). libuv drops the kernel's overflow notice, so
+ * events lost to an overflowing queue (a loop blocked far longer, by a long pass) are caught only
+ * by the next interval pass. A change is seen at most this much later.
  */
 export const WAKE_NAP_MS = 50;
 const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));

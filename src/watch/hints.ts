@@ -30,11 +30,12 @@ const STATE_FILE = 'gateway_state.json';
 
 /**
  * Maps one event to a hint, or undefined when it cannot change any decision (a gateway's logs,
- * our own dot-named bookkeeping in the scandir, editor temp files). A null name (inotify queue
- * overflow) asks for a full pass.
+ * our own dot-named bookkeeping in the scandir, editor temp files). An event without a name asks
+ * for a full pass. (An inotify queue overflow never reaches us: libuv drops that notice, so the
+ * interval pass is what catches events lost to one.)
  */
 export function classifyEvent(target: TargetRef, name: string | null, servicePrefix: string): Hint | undefined {
-  if (name === null) return { kind: 'full', why: `events lost in ${target.kind}` };
+  if (name === null) return { kind: 'full', why: `an event without a file name in ${target.kind}` };
   switch (target.kind) {
     case 'home':
       if (name === STATE_FILE) return { kind: 'intent', profile: ROOT_PROFILE };

@@ -22,7 +22,7 @@ test('events that cannot change a decision are ignored', (t) => {
   t.is(classifyEvent({ kind: 'profiles' }, '.hidden', P), undefined);
 });
 
-test('config.yaml, profiles/ itself, tombstones dir and lost events ask for a full pass', (t) => {
+test('config.yaml, profiles/ itself, tombstones dir and an event without a name ask for a full pass', (t) => {
   t.like(classifyEvent({ kind: 'home' }, 'config.yaml', P), { kind: 'full' });
   t.like(classifyEvent({ kind: 'home' }, 'profiles', P), { kind: 'full' });
   t.like(classifyEvent({ kind: 'profiles' }, '.deleted', P), { kind: 'full' });
