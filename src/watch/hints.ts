@@ -73,9 +73,6 @@ export interface Dirty {
   readonly sinceMs: number | undefined;
 }
 
-/** No pending hints. */
-export const CLEAN: Dirty = { full: false, why: [], profiles: new Set(), intentOnly: new Set(), sinceMs: undefined };
-
 /**
  * The controller's batch of hints. Mutable on purpose: a gateway heartbeat produces thousands of
  * events a second, and each must cost O(1), not a copy of the batch. `view()` is a read-only view
@@ -118,17 +115,6 @@ export class HintBatch {
     this.#intentOnly = new Set();
     this.#sinceMs = undefined;
   }
-}
-
-/** Adds a hint to a batch and returns the new batch; pure (the argument is not changed). */
-export function addHint(dirty: Dirty, hint: Hint, nowMs: number): Dirty {
-  const batch = new HintBatch();
-  if (dirty.full) for (const why of dirty.why) batch.add({ kind: 'full', why }, dirty.sinceMs ?? nowMs);
-  for (const profile of dirty.profiles) {
-    batch.add({ kind: dirty.intentOnly.has(profile) ? 'intent' : 'profile', profile }, dirty.sinceMs ?? nowMs);
-  }
-  batch.add(hint, dirty.sinceMs ?? nowMs);
-  return batch.view();
 }
 
 /** Whether a batch asks for anything. */

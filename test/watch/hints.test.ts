@@ -1,5 +1,5 @@
 import test from 'ava';
-import { CLEAN, addHint, classifyEvent, isDirty } from '../../src/watch/hints.js';
+import { HintBatch, classifyEvent, isDirty } from '../../src/watch/hints.js';
 
 const P = 'gateway-';
 
@@ -30,24 +30,41 @@ test('config.yaml, profiles/ itself, tombstones dir and an event without a name 
 });
 
 test('hints coalesce: a profile named twice is one entry; the batch keeps its first time', (t) => {
-  let d = addHint(CLEAN, { kind: 'profile', profile: 'a' }, 5);
-  d = addHint(d, { kind: 'profile', profile: 'a' }, 7);
-  d = addHint(d, { kind: 'profile', profile: 'b' }, 9);
+  const batch = new HintBatch();
+  t.false(isDirty(batch.view()));
+  t.true(batch.add({ kind: 'profile', profile: 'a' }, 5), 'the first hint starts the debounce clock');
+  t.false(batch.add({ kind: 'profile', profile: 'a' }, 7));
+  t.false(batch.add({ kind: 'profile', profile: 'b' }, 9));
+  const d = batch.view();
   t.deepEqual([...d.profiles], ['a', 'b']);
   t.is(d.sinceMs, 5);
   t.false(d.full);
   t.true(isDirty(d));
-  t.false(isDirty(CLEAN));
+});
+
+test('a cleared batch starts afresh and leaves the view handed out before intact', (t) => {
+  const batch = new HintBatch();
+  batch.add({ kind: 'full', why: 'config.yaml changed' }, 1);
+  batch.add({ kind: 'full', why: 'config.yaml changed' }, 2);
+  batch.add({ kind: 'intent', profile: 'alice' }, 3);
+  const before = batch.view();
+  t.deepEqual(before.why, ['config.yaml changed']);
+  batch.clear();
+  t.false(isDirty(batch.view()));
+  t.true(batch.add({ kind: 'profile', profile: 'bob' }, 10));
+  t.deepEqual([...before.profiles], ['alice'], 'the earlier batch is not reused');
+  t.is(batch.view().sinceMs, 10);
 });
 
 test('intent hints stay cheap-checkable until another hint names the same profile', (t) => {
-  let d = addHint(CLEAN, { kind: 'intent', profile: 'alice' }, 1);
-  d = addHint(d, { kind: 'intent', profile: 'bob' }, 2);
-  t.deepEqual([...d.profiles].sort(), ['alice', 'bob']);
-  t.deepEqual([...d.intentOnly].sort(), ['alice', 'bob']);
-  d = addHint(d, { kind: 'profile', profile: 'alice' }, 3);
-  t.deepEqual([...d.intentOnly], ['bob'], 'a SOUL.md or slot event needs a real look');
-  d = addHint(d, { kind: 'intent', profile: 'alice' }, 4);
-  t.deepEqual([...d.intentOnly], ['bob'], 'a later intent hint does not make it cheap again');
-  t.is(d.sinceMs, 1);
+  const batch = new HintBatch();
+  batch.add({ kind: 'intent', profile: 'alice' }, 1);
+  batch.add({ kind: 'intent', profile: 'bob' }, 2);
+  t.deepEqual([...batch.view().profiles].sort(), ['alice', 'bob']);
+  t.deepEqual([...batch.view().intentOnly].sort(), ['alice', 'bob']);
+  batch.add({ kind: 'profile', profile: 'alice' }, 3);
+  t.deepEqual([...batch.view().intentOnly], ['bob'], 'a SOUL.md or slot event needs a real look');
+  batch.add({ kind: 'intent', profile: 'alice' }, 4);
+  t.deepEqual([...batch.view().intentOnly], ['bob'], 'a later intent hint does not make it cheap again');
+  t.is(batch.view().sinceMs, 1);
 });

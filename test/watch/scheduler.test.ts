@@ -1,12 +1,19 @@
 import test from 'ava';
-import { CLEAN, type Dirty, addHint } from '../../src/watch/hints.js';
+import { type Dirty, type Hint, HintBatch } from '../../src/watch/hints.js';
 import { type SchedulerState, type Timing, nextFullAt, nextStep } from '../../src/watch/scheduler.js';
 
 const T: Timing = { intervalMs: 60_000, debounceMs: 250, minGapMs: 1000 };
-const idle: SchedulerState = { nowMs: 10_000, nextFullAtMs: 70_000, forced: false, dirty: CLEAN, lastPassEndMs: 9_000, retry: undefined, erroring: false };
+const idle: SchedulerState = { nowMs: 10_000, nextFullAtMs: 70_000, forced: false, dirty: new HintBatch().view(), lastPassEndMs: 9_000, retry: undefined, erroring: false };
+
+/** A batch of `hints`, each added at its time. */
+function batchOf(...hints: (readonly [Hint, number])[]): Dirty {
+  const batch = new HintBatch();
+  for (const [hint, atMs] of hints) batch.add(hint, atMs);
+  return batch.view();
+}
 
 function dirty(profiles: string[], sinceMs: number): Dirty {
-  return profiles.reduce((d, p) => addHint(d, { kind: 'profile', profile: p }, sinceMs), CLEAN);
+  return batchOf(...profiles.map((profile) => [{ kind: 'profile', profile }, sinceMs] as const));
 }
 
 test('the first pass is a full one at start', (t) => {
@@ -32,7 +39,7 @@ test('event-driven passes keep a minimum gap after the previous pass', (t) => {
 });
 
 test('a hint that only a full pass can answer runs a full pass', (t) => {
-  const d = addHint(dirty(['a'], 10_000), { kind: 'full', why: 'config.yaml changed' }, 10_010);
+  const d = batchOf([{ kind: 'profile', profile: 'a' }, 10_000], [{ kind: 'full', why: 'config.yaml changed' }, 10_010]);
   t.deepEqual(nextStep({ ...idle, dirty: d, nowMs: 10_300 }, T), { kind: 'run', scope: 'full', trigger: 'event' });
 });
 
