@@ -13,6 +13,8 @@
  * modules) cost ~2.5 ms of a 10-profile run, so the flag is set only for passes over many
  * profiles, and node:v8 is loaded only then.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type v8 from 'node:v8';
 import { requireLazily } from '../native.js';
 
@@ -25,8 +27,24 @@ function setFlags(flags: string): void {
   (requireLazily('node:v8') as typeof v8).setFlagsFromString(flags);
 }
 
+/**
+ * Keeps the young generation small from now on if HERMES_HOME holds many profiles, judged by the
+ * link count of `profiles/` (2 + its subdirectories; lstat, so a symlink counts as small). A file
+ * system that reports 1 for every directory (btrfs) counts as large, which only costs loading
+ * node:v8.
+ */
+export function applyHeapPolicy(hermesHome: string): void {
+  let nlink: number;
+  try {
+    nlink = fs.lstatSync(path.join(hermesHome, 'profiles'), { throwIfNoEntry: false })?.nlink ?? 0;
+  } catch {
+    return;
+  }
+  if (nlink === 1 || nlink >= LARGE_PASS_PROFILES + 2) keepYoungGenerationSmall();
+}
+
 /** Keeps the young generation at its initial size from now on; idempotent. */
-export function keepYoungGenerationSmall(): void {
+function keepYoungGenerationSmall(): void {
   if (applied) return;
   applied = true;
   setFlags('--semi-space-growth-factor=1');

@@ -13,7 +13,7 @@ import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
-import { LARGE_PASS_PROFILES, keepYoungGenerationSmall } from './heap.js';
+import { applyHeapPolicy } from './heap.js';
 import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateSlot, wantsLegacySeed } from './host.js';
 import { type Logger, createLogger } from './logger.js';
 import { diffReport, planDocument, textReport, useColour } from './output.js';
@@ -206,8 +206,7 @@ export async function executePass(
   const hostWarnings = [...mux.warnings, ...legacy.warnings];
   for (const w of hostWarnings) logger.warn(w);
   const homeWrites = legacy.writes;
-  // After resolveMultiplex compiled the cached yaml script.
-  if (isLargeHome(args.hermesHome)) keepYoungGenerationSmall();
+  applyHeapPolicy(args.hermesHome); // after resolveMultiplex compiled the cached yaml script
   const result = runPass({
     mode,
     dryRun: args.diff,
@@ -229,21 +228,6 @@ export async function executePass(
   });
   logPassResult(result, logger);
   return { result, multiplex: mux.multiplex, hostWarnings, scoped: scope !== undefined };
-}
-
-/**
- * Whether HERMES_HOME holds many profiles, from the link count of `profiles/` (2 + its
- * subdirectories; lstat, so a symlink counts as small). A file system that reports 1 for every
- * directory (btrfs) counts as large, which only costs loading node:v8.
- */
-function isLargeHome(hermesHome: string): boolean {
-  let nlink: number;
-  try {
-    nlink = fs.lstatSync(path.join(hermesHome, 'profiles'), { throwIfNoEntry: false })?.nlink ?? 0;
-  } catch {
-    return false;
-  }
-  return nlink === 1 || nlink >= LARGE_PASS_PROFILES + 2;
 }
 
 /** Logs a pass's warnings and the outcome of each operation. */
