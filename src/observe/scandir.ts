@@ -46,20 +46,20 @@ export function observeScandir(
   const cursor = new CwdCursor();
   try {
     for (const entry of entries) {
-    if (entry.name.startsWith('.')) {
-      if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
-      continue;
-    }
-    if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
-    const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
-    if (!isValidProfileName(profile)) {
-      if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
-      continue;
-    }
-    if (only !== undefined && !only.has(entry.name)) continue;
-    const slot = observeSlot(scandir, cursor, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
-    if (slot.logDir.kind === 'dir') serviceCount += 1;
-    slots.set(entry.name, slot);
+      if (entry.name.startsWith('.')) {
+        if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
+        continue;
+      }
+      if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
+      const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
+      if (!isValidProfileName(profile)) {
+        if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
+        continue;
+      }
+      if (only !== undefined && !only.has(entry.name)) continue;
+      const slot = observeSlot(scandir, cursor, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
+      if (slot.logDir.kind === 'dir') serviceCount += 1;
+      slots.set(entry.name, slot);
     }
   } finally {
     cursor.close();
