@@ -10,7 +10,7 @@ import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
 import { formatBootLogLines } from './actuate/boot-log.js';
 import { applyHomeWrites } from './actuate/home-writes.js';
-import { type Dir, type Owner, lstatAt } from './safe-fs.js';
+import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 
 /** Everything one pass needs; host facts are resolved by the caller. */
 export interface PassOptions {

@@ -4,7 +4,7 @@
  * existing file.
  */
 import type { HomeWrite } from '../model.js';
-import { type Dir, type Owner, describeErrno, lstatAt, writeFileAt } from '../safe-fs.js';
+import { type Dir, type Owner, describeErrno, lstatAt, writeFileAt } from '../safe-fs/index.js';
 
 /** Applies each write; a failure is reported with the write, never thrown. */
 export function applyHomeWrites(home: Dir, writes: readonly HomeWrite[], owner: Owner | undefined): { write: HomeWrite; error?: string }[] {

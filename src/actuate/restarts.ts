@@ -2,8 +2,8 @@
  * The pending-restart journal: restarts decided by `--restart-changed` are persisted before they
  * are done and cleared after, so a crash in between loses none (the next pass restarts them).
  */
-import type { Dir } from '../safe-fs.js';
-import { unlinkAt, writeFileAt } from '../safe-fs.js';
+import type { Dir } from '../safe-fs/index.js';
+import { unlinkAt, writeFileAt } from '../safe-fs/index.js';
 import { RESTARTS_FILE } from '../observe/restarts.js';
 
 /** Writes the journal atomically (schemas/restarts.schema.json). */

@@ -2,7 +2,7 @@
  * The boot-time stale-file sweep: `gateway.pid` and `processes.json` belong to the previous
  * container's PID namespace and are deleted in the root and every valid profile (S06, S33).
  */
-import { CwdCursor, type Dir, closeDir, describeErrno, openDirAt, unlinkAt } from '../safe-fs.js';
+import { CwdCursor, type Dir, closeDir, describeErrno, openDirAt, unlinkAt } from '../safe-fs/index.js';
 
 const STALE_FILES = ['gateway.pid', 'processes.json'] as const;
 

@@ -4,7 +4,7 @@
  * and new side by side), and an existing supervise/ is never touched.
  */
 import type { OperationResult, UpdateOp } from '../model.js';
-import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs.js';
+import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs/index.js';
 import { svc } from './control.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HomeWrite } from '../model.js';
-import { type Dir, describeType, lstatAt, readFileAt } from '../safe-fs.js';
+import { type Dir, describeType, lstatAt, readFileAt } from '../safe-fs/index.js';
 import { loadYamlParse } from './yaml.js';
 
 /** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */

@@ -8,7 +8,7 @@ import type { HomeWrite, Settings } from '../model.js';
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassResult, runPass } from '../reconcile.js';
-import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { SVSCAN_DEFAULT_MAX } from '../reconcile.js';
-import { closeDir, type Dir } from '../safe-fs.js';
+import { closeDir, type Dir } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidators } from './validate.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';

@@ -6,7 +6,7 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
-import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { observeStateFiles } from '../observe/index.js';
 import { resolvePriorState } from '../desired/intent.js';
 import type { PassResult } from '../reconcile.js';

@@ -16,7 +16,7 @@ import {
   openDirAt,
   openDirIfExists,
   readFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
 
 const TOMBSTONES = '.deleted';

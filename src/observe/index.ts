@@ -3,7 +3,7 @@
  * data and decides nothing; an unreadable profile is a value with a cause, not a throw.
  */
 import type { ObservedState, Settings } from '../model.js';
-import type { Dir } from '../safe-fs.js';
+import type { Dir } from '../safe-fs/index.js';
 import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
 import { ROOT_PROFILE } from '../desired/render.js';

@@ -2,7 +2,7 @@
  * Reads the persisted list of restarts that a pass decided but may not have finished
  * (`<scandir>/.reconcile-gateways.restarts.json`, schemas/restarts.schema.json).
  */
-import { type Dir, readFileAt } from '../safe-fs.js';
+import { type Dir, readFileAt } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 
 /** File name of the pending-restart journal inside the scandir (a dot name: s6 ignores it). */

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, errnoCode, openDirIfExists, pathAt, readFileAt } from '../safe-fs.js';
+import { type Dir, closeDir, errnoCode, openDirIfExists, pathAt, readFileAt } from '../safe-fs/index.js';
 
 const STATUS_SIZE = 35;
 /** skalibs writes real TAI: label = 2^62 + unix + 37 for any date since 2017 (s6-facts §5). */

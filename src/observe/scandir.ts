@@ -18,7 +18,7 @@ import {
   openDirIfExists,
   readDirMetaAt,
   readFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
 import type { ConditionTable } from './conditions.js';
 import type { Trigger } from './scheduler.js';
 

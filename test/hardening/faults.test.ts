@@ -12,7 +12,7 @@ import type { Settings } from '../../src/model.js';
 import { DEFAULT_SETTINGS } from '../../src/cli/config.js';
 import { exitCodeOf } from '../../src/cli/run.js';
 import { runPass } from '../../src/reconcile.js';
-import { closeDir, openRoot } from '../../src/safe-fs.js';
+import { closeDir, openRoot } from '../../src/safe-fs/index.js';
 import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, requireRoot, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
 
 const scratch = new Scratch();

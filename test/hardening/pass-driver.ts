@@ -5,7 +5,7 @@
  */
 import { acquireLock } from '../../src/lock.js';
 import { runPass } from '../../src/reconcile.js';
-import { closeDir, openRoot } from '../../src/safe-fs.js';
+import { closeDir, openRoot } from '../../src/safe-fs/index.js';
 import { loadSettings } from '../../src/cli/config.js';
 import { formatBootTimestamp } from '../../src/actuate/boot-log.js';
 

@@ -9,7 +9,7 @@
  * through libuv's thread pool (see bench/README.md).
  */
 import fs from 'node:fs';
-import type { DirRead, FileRead } from './model.js';
+import type { DirRead, FileRead } from '../model.js';
 
 /** Open flags, shared with safe-fs/write.ts. */
 export const C = fs.constants;
@@ -263,5 +263,3 @@ export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink:
 export function pathForChild(dir: Dir): string {
   return PROC_FD === undefined ? dir.path : `/proc/${process.pid}/fd/${dir.fd}`;
 }
-
-export * from './safe-fs/write.js';
