@@ -4,15 +4,17 @@
  */
 import type { Dir } from '../safe-fs/index.js';
 import { unlinkAt, writeFileAt } from '../safe-fs/index.js';
-import { RESTARTS_FILE } from '../observe/restarts.js';
+import { restartJournal } from '../journal.js';
 
 /** Writes the journal atomically (schemas/restarts.schema.json). */
 export function persistRestarts(scandir: Dir, services: readonly string[]): void {
   const doc = { formatVersion: '1', services: [...new Set(services)].sort() };
-  writeFileAt(scandir, RESTARTS_FILE, `${JSON.stringify(doc)}\n`, { mode: 0o644, fsync: true });
+  const { dir, name } = restartJournal(scandir);
+  writeFileAt(dir, name, `${JSON.stringify(doc)}\n`, { mode: 0o644, fsync: true });
 }
 
 /** Removes the journal once every restart in it was done. */
 export function clearRestarts(scandir: Dir): void {
-  unlinkAt(scandir, RESTARTS_FILE);
+  const { dir, name } = restartJournal(scandir);
+  unlinkAt(dir, name);
 }

@@ -13,11 +13,12 @@ import type {
   Settings,
 } from '../model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
-import { compareBytes, invalidNameReason } from './names.js';
-import { ROOT_PROFILE, slotRenderer } from './render.js';
+import { compareBytes, invalidNameReason } from '../model/names.js';
+import { ROOT_PROFILE } from '../model/constants.js';
+import { slotRenderer } from './render.js';
 
-export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from './render.js';
-export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from './names.js';
+export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
+export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from '../model/names.js';
 
 /** Host facts and options the desired set depends on. */
 export interface DesiredInput {

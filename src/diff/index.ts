@@ -14,7 +14,7 @@ import type {
   Plan,
   ServiceSpec,
 } from '../model.js';
-import { RUNTIME_FILES } from '../desired/render.js';
+import { RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 
 /** Options that change what a pass may do. */

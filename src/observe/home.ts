@@ -4,7 +4,7 @@
  * value with a reason, never an exception.
  */
 import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, StateFile } from '../model.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 import {
   CwdCursor,
   type Dir,

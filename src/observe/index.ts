@@ -6,7 +6,7 @@ import type { ObservedState, Settings } from '../model.js';
 import type { Dir } from '../safe-fs/index.js';
 import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 
 export { observeHome, observeStateFiles } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';

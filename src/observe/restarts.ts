@@ -4,13 +4,14 @@
  */
 import { type Dir, readFileAt } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
+import { restartJournal } from '../journal.js';
 
-/** File name of the pending-restart journal inside the scandir (a dot name: s6 ignores it). */
-export const RESTARTS_FILE = '.reconcile-gateways.restarts.json';
+export { RESTARTS_FILE } from '../journal.js';
 
 /** Services whose restart was persisted and not yet cleared; a damaged journal reads as empty. */
 export function readPendingRestarts(scandir: Dir): ReadonlySet<string> {
-  const read = readFileAt(scandir, RESTARTS_FILE, 1024 * 1024);
+  const { dir, name } = restartJournal(scandir);
+  const read = readFileAt(dir, name, 1024 * 1024);
   if (read.kind !== 'file') return new Set();
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return new Set();

@@ -4,8 +4,8 @@
  * scandir is foreign and only counted.
  */
 import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
-import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
-import { isValidProfileName } from '../desired/names.js';
+import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
+import { isValidProfileName } from '../model/names.js';
 import {
   CwdCursor,
   type Dir,

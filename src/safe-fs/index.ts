@@ -4,3 +4,4 @@
  */
 export * from './core.js';
 export * from './write.js';
+export * from './fifo.js';
