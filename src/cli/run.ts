@@ -45,8 +45,8 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
   const logger = createLogger(args.logLevel, args.logFormat);
   try {
-    if (args.command === 'watch') return await (await import('./watch.js')).runWatch(args, io, logger);
-    if (args.command === 'status') return await (await import('./status.js')).runStatus(args, io, logger);
+    if (args.command === 'watch') return await (await import('./commands/watch.js')).runWatch(args, io, logger);
+    if (args.command === 'status') return await (await import('./commands/status.js')).runStatus(args, io, logger);
     return await runOnce(args, io, logger);
   } catch (err) {
     return reportError(err, args.output === 'json', io, logger);

@@ -3,14 +3,14 @@
  * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
  */
 import fs from 'node:fs';
-import { UsageError } from '../errors.js';
-import { Controller } from '../watch/controller.js';
-import { EventSource } from '../watch/event-source.js';
-import { type PassSummary, type StatusDocument, writeStatusFile } from '../watch/status-file.js';
-import type { Args } from './args.js';
-import type { Logger } from './logger.js';
-import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from './run.js';
-import { quietRepeats, runWatchPass } from './watch-pass.js';
+import { UsageError } from '../../errors.js';
+import { Controller } from '../../watch/controller.js';
+import { EventSource } from '../../watch/event-source.js';
+import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from '../run.js';
+import { quietRepeats, runWatchPass } from '../watch-pass.js';
 
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;

@@ -4,14 +4,14 @@
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
 import fs from 'node:fs';
-import { SVSCAN_DEFAULT_MAX } from '../reconcile.js';
-import { closeDir, type Dir } from '../safe-fs/index.js';
-import { describeValidationErrors, loadValidators } from './validate.js';
-import type { Args } from './args.js';
-import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, executePass, openScandir, prepare } from './run.js';
-import { type WatcherConditions, statusRows } from './status-report.js';
-import { type WatcherReport, renderStatusTable } from './status-table.js';
+import { SVSCAN_DEFAULT_MAX } from '../../reconcile.js';
+import { closeDir, type Dir } from '../../safe-fs/index.js';
+import { describeValidationErrors, loadValidators } from '../validate.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { EXIT, type Io, type Prepared, executePass, openScandir, prepare } from '../run.js';
+import { type WatcherConditions, statusRows } from '../status-report.js';
+import { type WatcherReport, renderStatusTable } from '../status-table.js';
 
 /** Runs `status`. */
 export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
