@@ -65,7 +65,9 @@ export function observeScandir(
     cursor.close();
   }
   upstreamLeftovers.sort();
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
+  const journal = readPendingRestarts(scandir);
+  const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers };
 }
 
 /** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hermesIds } from '../../src/cli/host.js';
+import { hermesIds } from '../../src/observe/host.js';
 import { MAIN, bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { FINISH, LOG_RUN_CODER, LOG_RUN_DEFAULT, RUN_CODER, RUN_DEFAULT, TYPE } from '../helpers/reference.js';
 import { expectedLayout, layoutOf } from '../helpers/slot-layout.js';

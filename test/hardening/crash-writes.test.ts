@@ -64,7 +64,7 @@ test('a write killed at random moments leaves the old or the new journal, script
     }
     const handle = openRoot(dir);
     try {
-      if (target.name.endsWith('restarts.json')) t.true([3000, 5000].includes(readPendingRestarts(handle).size));
+      if (target.name.endsWith('restarts.json')) t.true([3000, 5000].includes(readPendingRestarts(handle).services.size));
       writeFileAt(handle, target.name, target.a, { mode: 0o644, fsync: true });
     } finally {
       closeDir(handle);

@@ -4,12 +4,13 @@
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
 import fs from 'node:fs';
-import { SVSCAN_DEFAULT_MAX } from '../../reconcile.js';
+import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
+import { decideMultiplex } from '../../desired/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidators } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { EXIT, type Io, type Prepared, executePass, openScandir, prepare } from '../run.js';
+import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare } from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { type WatcherReport, renderStatusTable } from '../status-table.js';
 
@@ -22,7 +23,10 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     scandir = openScandir(args.scandir, false);
     const warnings: string[] = [];
     const collect: Logger = { ...logger, warn: (m) => warnings.push(m), log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)) };
-    const { result, multiplex } = await executePass({ ...args, diff: true }, prep, scandir, collect, io);
+    const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
+    const result = unapplied(planPass(options));
+    logPassResult(result, collect);
+    const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;
     const nowMs = Date.now();
     const { watcher, conditions } = await readWatcher(args.statusFile);
     const rows = statusRows(result, nowMs, conditions);

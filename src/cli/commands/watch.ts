@@ -9,7 +9,7 @@ import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from '../run.js';
+import { EXIT, type Io, resolveRole } from '../pass.js';
 import { quietRepeats, runWatchPass } from '../watch-pass.js';
 
 /** Debounce of file-system events. */
@@ -21,7 +21,7 @@ export const MIN_GAP_MS = 250;
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
   if (args.readyFd !== undefined) checkFd(args.readyFd);
   const facts = resolveRole(args);
-  if (facts.dashboard) return idleAsDashboard(args, io);
+  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
   const quiet = quietRepeats(logger);
   const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
@@ -115,9 +115,9 @@ function onSignals(h: { stop: () => void; force: () => void }): () => void {
   };
 }
 
-/** A dashboard container needs no gateways: say so once, report ready, and idle until stopped. */
-async function idleAsDashboard(args: Args, io: Io): Promise<number> {
-  io.stdout.write(`${DASHBOARD_SKIP}\n`);
+/** A container of a skipped role needs no gateways: say so once, report ready, and idle until stopped. */
+async function idleAsDashboard(args: Args, io: Io, message: string): Promise<number> {
+  io.stdout.write(`${message}\n`);
   if (args.readyFd !== undefined) {
     fs.writeSync(args.readyFd, '\n');
     fs.closeSync(args.readyFd);
