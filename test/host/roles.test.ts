@@ -53,7 +53,7 @@ test('with --output json a dashboard container prints a schema-valid skipped doc
       t.is(run.code, 0, run.stderr);
       const doc = jsonDoc(run);
       t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
-      t.deepEqual(doc, { formatVersion: '1', mode: command, skipped: { role: 'dashboard', message: SKIP_LINE } });
+      t.deepEqual(doc, { formatVersion: '2', mode: command, skipped: { role: 'dashboard', message: SKIP_LINE } });
     });
     await removeTree(w.root);
   }
