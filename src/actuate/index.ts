@@ -126,8 +126,17 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
+  // Restarts are journalled before the files they pick up change: a crash after a write and
+  // before its restart leaves an entry the next pass can confirm (the process runs older files).
+  const restarts = byPhase('restart');
+  const services = restarts.map((op) => op.service);
+  if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
   byPhase('update').forEach(one);
-  applyRestarts(byPhase('restart'), ctx, results, housekeeping, one);
+  restarts.forEach(one);
+  if (services.length > 0 || ctx.journal.present) {
+    const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
+    housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
+  }
   byPhase('marker').forEach(one);
   const removes = byPhase('remove').filter((op): op is RemoveOp => op.kind === 'remove');
   const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
@@ -137,22 +146,6 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
     warnings,
   };
-}
-
-/** Journals the restarts, does them, and keeps in the journal only those that failed. */
-function applyRestarts(
-  restarts: readonly Operation[],
-  ctx: ApplyContext,
-  results: Map<object, OperationResult>,
-  housekeeping: (what: string, fn: () => void) => void,
-  one: (op: Operation) => void,
-): void {
-  const services = restarts.map((op) => op.service);
-  if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
-  restarts.forEach(one);
-  if (services.length === 0 && !ctx.journal.present) return;
-  const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
-  housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
 }
 
 /** Runs one operation so that anything it throws, expected or not, fails it alone. */

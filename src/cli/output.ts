@@ -29,9 +29,9 @@ export function summarize(result: PassResult): Record<OperationKind | 'failed' |
 }
 
 /** The counts as `key=value` fields (`restart_pending` in upstream's snake case). */
-function countFields(result: PassResult): string {
+function countFields(result: PassResult, applied: boolean): string {
   const s = summarize(result);
-  return [...KINDS.map((k) => `${k}=${s[k]}`), `failed=${s.failed}`, `restart_pending=${s.restartPending}`].join(' ');
+  return [...KINDS.map((k) => `${k}=${s[k]}`), ...(applied ? [`failed=${s.failed}`] : []), `restart_pending=${s.restartPending}`].join(' ');
 }
 
 /** Paths an operation changes: slot-relative for slot kinds, HERMES_HOME- or scandir-relative otherwise. */
@@ -127,7 +127,7 @@ export function operationLine(r: OperationResult): string {
 /** Text output of a real (non-diff) pass. */
 export function textReport(result: PassResult, exitCode: number): string {
   const lines = [...result.desired.decisions.map(profileLine), ...result.results.map(operationLine)];
-  lines.push(`reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result)} exit=${exitCode}`);
+  lines.push(`reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -172,7 +172,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
   }
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));
   const log = result.options.mode === 'boot' ? ` boot_log_lines=${result.bootLogLines}` : '';
-  out.push(`reconcile: plan ${countFields(result)}${log} (dry run: nothing changed)`);
+  out.push(`reconcile: plan ${countFields(result, false)}${log} (dry run: nothing changed)`);
   return `${out.join('\n')}\n`;
 }
 

@@ -4,7 +4,6 @@
  * hermes' uid/gid. Decides nothing: the role, multiplexing and seeds are desired's decisions.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { ConfigRead, HostEnv } from '../model.js';
 import { type Dir, readFileAt } from '../safe-fs/index.js';
@@ -58,8 +57,14 @@ export function hostEnv(env: NodeJS.ProcessEnv): HostEnv {
 /** Largest `config.yaml` read. */
 const CONFIG_CAP = 1024 * 1024;
 
-/** Reads and parses `HERMES_HOME/config.yaml` (never through a symlink); any problem is a value. */
-export function observeConfig(home: Dir): ConfigRead {
+/** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
+export type YamlParse = (text: string) => unknown;
+
+/**
+ * Reads and parses `HERMES_HOME/config.yaml` (never through a symlink); any problem is a value.
+ * `parse` is called only when the file exists, so a home without one never loads the parser.
+ */
+export function observeConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   let read: ReturnType<typeof readFileAt>;
   try {
     read = readFileAt(home, 'config.yaml', CONFIG_CAP);
@@ -75,16 +80,10 @@ export function observeConfig(home: Dir): ConfigRead {
     return { kind: 'unreadable', problem: 'is not valid UTF-8' };
   }
   try {
-    return { kind: 'parsed', doc: yamlParse()(text) };
+    return { kind: 'parsed', doc: parse()(text) };
   } catch (err) {
     return { kind: 'unreadable', problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
   }
-}
-
-/** The YAML parser, loaded on first use: most passes of a home without config.yaml never need it. */
-function yamlParse(): (text: string) => unknown {
-  const yaml = createRequire(import.meta.url)('yaml') as { parse: (text: string) => unknown };
-  return yaml.parse;
 }
 
 /** uid/gid of the `hermes` entries in /etc/passwd and /etc/group, when present. */
