@@ -125,3 +125,28 @@ test('warnings reach stderr even at --log-level error; stdout carries results on
   t.regex(r.stderr, /^reconcile-gateways: warn: could not read .*profiles\/coder\/gateway_state\.json .*treating as no prior state/m);
   t.false(r.stdout.includes('warn'));
 });
+
+test('boot --diff lists the sweep, cleanup and seed operations and exits 1; after boot, boot --diff exits 0 (issue 11)', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
+  await writeFileTree(box.home, { 'gateway.pid': '41\n' });
+  await writeFileTree(box.scandir, { '.gateway-x.tmp/run': '#!/bin/sh\n' });
+  const legacy = ['--container-argv', '["gateway","run"]'];
+  const before = await snapshotTree(box.root);
+  const r = await bootJson(box.home, box.scandir, ['--diff', ...legacy]);
+  t.is(r.code, 1, r.stderr);
+  t.true((await loadValidators()).validatePlan(r.doc));
+  const ops = (r.doc['operations'] as { kind: string; service: string; files?: string[] }[]).map((o) => [o.kind, o.service, o.files]);
+  t.deepEqual(ops.filter(([kind]) => kind !== 'create'), [
+    ['seed', 'gateway-default', ['gateway_state.json']],
+    ['sweep', 'gateway-default', ['gateway.pid']],
+    ['cleanup', 'gateway-x', ['.gateway-x.tmp']],
+  ]);
+  t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], '--diff changed nothing');
+  const boot = await runCli(bootArgs(box.home, box.scandir, ...legacy));
+  t.is(boot.code, 0, boot.stderr);
+  for (const kind of ['seed', 'sweep', 'cleanup']) t.true(boot.stdout.includes(`kind=${kind} `), `${kind} line in ${boot.stdout}`);
+  const again = await runCli(bootArgs(box.home, box.scandir, '--diff', ...legacy));
+  t.is(again.code, 0, again.stdout);
+});
