@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { UsageError } from '../../errors.js';
+import { escapeLine } from '../../escape.js';
 import { Controller } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
@@ -78,7 +79,7 @@ function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument;
 
 function isQuiet(s: PassSummary): boolean {
   const c = s.counts;
-  return s.result === 'converged' && c !== undefined && c.create + c.update + c.up + c.down + c.remove + c.failed + c.held === 0;
+  return s.result === 'converged' && c !== undefined && c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.failed + c.held === 0;
 }
 
 /** One line per pass that changed something or failed. */
@@ -88,8 +89,16 @@ export function summaryLine(s: PassSummary): string {
   const counts =
     c === undefined
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
-      : ` create=${c.create} update=${c.update} up=${c.up} down=${c.down} remove=${c.remove} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
-  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts} duration_ms=${s.durationMs}`;
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${changedField(s.changed)} duration_ms=${s.durationMs}`;
+}
+
+/** The services a pass changed: the first few by name, then how many more. */
+function changedField(changed: readonly string[] | undefined): string {
+  if (changed === undefined || changed.length === 0) return '';
+  const FIRST = 5;
+  const more = changed.length > FIRST ? `,+${changed.length - FIRST} more` : '';
+  return escapeLine(` services=${changed.slice(0, FIRST).join(',')}${more}`);
 }
 
 /** s6 readiness: a newline on the notification fd, then close it. */
