@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 // Deterministic generator of synthetic HERMES_HOME trees for the benchmark suite.
 //
-//   import { generateHermesHome } from './generate.mjs';
+//   import { generateHermesHome } from './generate.js';
 //   const manifest = generateHermesHome('/tmp/home', 1000, 42);
 //
-//   node bench/generate.mjs DIR N [SEED] [--manifest FILE] [--no-extras]
+//   node dist/bench/generate.js DIR N [SEED] [--manifest FILE] [--no-extras]   (after npm run build)
 //
 // Layout produced (what the reconciler reads):
 //   DIR/gateway_state.json                     root profile ("running")
@@ -24,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** mulberry32: tiny, fast, good-enough 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed) {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return function next() {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -36,7 +35,7 @@ export function mulberry32(seed) {
 }
 
 /** Independent stream per (seed, index, salt) so profile i does not depend on N. */
-export function rngFor(seed, index, salt = 0) {
+export function rngFor(seed: number, index: number, salt = 0): () => number {
   // splitmix-style mixing of the three integers into one 32-bit seed
   let h = (seed >>> 0) ^ Math.imul(index + 1, 0x9e3779b1) ^ Math.imul(salt + 7, 0x85ebca77);
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
@@ -46,7 +45,12 @@ export function rngFor(seed, index, salt = 0) {
 }
 
 /** The state mix: fraction of profiles per kind. Sums to 1. */
-export const STATE_MIX = Object.freeze([
+/** The kinds of profile the generator makes. */
+export type Kind = 'running' | 'stopped' | 'startup_failed' | 'draining' | 'missing' | 'corrupt';
+/** A gateway's desired_state. */
+export type Desired = 'running' | 'stopped';
+
+export const STATE_MIX: ReadonlyArray<readonly [Kind, number]> = Object.freeze([
   ['running', 0.60],
   ['stopped', 0.15],
   ['startup_failed', 0.08],
@@ -69,24 +73,36 @@ const PLATFORMS = ['telegram', 'discord', 'slack', 'whatsapp', 'signal', 'email'
 const PLATFORM_STATES = ['connected', 'connected', 'connected', 'connecting', 'disconnected', 'error'];
 
 /** Profile name for index i: unique, [a-z0-9-], <= 32 chars, stable across N. */
-export function profileName(seed, i) {
+export function profileName(seed: number, i: number): string {
   const r = rngFor(seed, i, 1);
-  const a = ADJ[Math.floor(r() * ADJ.length)];
-  const b = NOUN[Math.floor(r() * NOUN.length)];
+  const a = pick(ADJ, r());
+  const b = pick(NOUN, r());
   return `${a}-${b}-${i.toString(36).padStart(4, '0')}`;
 }
 
-function pickKind(r) {
+/** The element of `xs` at index `i` (which must exist). */
+function at<T>(xs: readonly T[], i: number): T {
+  const v = xs[i];
+  if (v === undefined) throw new Error(`index ${i} out of range`);
+  return v;
+}
+
+/** The element of `xs` at fraction `x` ∈ [0, 1). */
+function pick<T>(xs: readonly T[], x: number): T {
+  return at(xs, Math.floor(x * xs.length));
+}
+
+function pickKind(r: () => number): Kind {
   const x = r();
   let acc = 0;
   for (const [kind, p] of STATE_MIX) {
     acc += p;
     if (x < acc) return kind;
   }
-  return STATE_MIX[0][0];
+  return 'running';
 }
 
-function isoAt(ms) {
+function isoAt(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -94,17 +110,29 @@ function isoAt(ms) {
  * Build the gateway_state.json object for a profile. `gatewayState` is one of
  * running | stopped | startup_failed | draining. Padded so the serialised file is ~300 bytes.
  */
-export function stateObject(r, gatewayState, desiredState, updatedAtMs) {
+/** A gateway_state.json as the generator writes it. */
+export interface StateObject {
+  gateway_state: string;
+  desired_state: string;
+  updated_at: string;
+  pid: number | null;
+  kind: string;
+  platforms: Record<string, { state: string; updated_at: string }>;
+  exit_reason?: string;
+  note?: string;
+}
+
+export function stateObject(r: () => number, gatewayState: string, desiredState: string, updatedAtMs: number): StateObject {
   const pid = gatewayState === 'stopped' ? null : 1000 + Math.floor(r() * 60000);
   const nPlat = 1 + Math.floor(r() * 2);
   const start = Math.floor(r() * PLATFORMS.length);
-  const platforms = {};
+  const platforms: StateObject['platforms'] = {};
   for (let k = 0; k < nPlat; k++) {
-    const name = PLATFORMS[(start + k) % PLATFORMS.length];
-    const st = gatewayState === 'running' ? PLATFORM_STATES[Math.floor(r() * PLATFORM_STATES.length)] : 'disconnected';
+    const name = at(PLATFORMS, (start + k) % PLATFORMS.length);
+    const st = gatewayState === 'running' ? pick(PLATFORM_STATES, r()) : 'disconnected';
     platforms[name] = { state: st, updated_at: isoAt(updatedAtMs - Math.floor(r() * 600) * 1000) };
   }
-  const obj = {
+  const obj: StateObject = {
     gateway_state: gatewayState,
     desired_state: desiredState,
     updated_at: isoAt(updatedAtMs),
@@ -118,7 +146,7 @@ export function stateObject(r, gatewayState, desiredState, updatedAtMs) {
 }
 
 /** Serialise a state object to ~300 bytes (compact JSON; short ones padded with a "note"). */
-export function serializeState(obj) {
+export function serializeState(obj: StateObject): string {
   let text = JSON.stringify(obj) + '\n';
   if (text.length < 290) {
     const pad = Math.max(0, 300 - text.length - 10); // ,"note":"" is 10 bytes
@@ -127,7 +155,7 @@ export function serializeState(obj) {
   return text;
 }
 
-function corruptText(r, validText) {
+function corruptText(r: () => number, validText: string): string {
   const v = Math.floor(r() * 4);
   if (v === 0) return validText.slice(0, 20 + Math.floor(r() * (validText.length - 40))); // torn write
   if (v === 1) return '';                                                                    // empty file
@@ -135,7 +163,7 @@ function corruptText(r, validText) {
   return '\u0000\u0000\u0000{garbage' + 'x'.repeat(200) + '\n';                              // binary junk
 }
 
-function staleFiles(r) {
+function staleFiles(r: () => number): Record<string, string> {
   const pid = 1000 + Math.floor(r() * 60000);
   const pidText = `${pid}\n`;
   const procs = [];
@@ -144,12 +172,12 @@ function staleFiles(r) {
   return { 'gateway.pid': pidText, 'processes.json': JSON.stringify(procs) + '\n' };
 }
 
-function writeFile(p, text, mode = 0o644) {
+function writeFile(p: string, text: string, mode = 0o644): void {
   fs.writeFileSync(p, text, { mode });
 }
 
 /** Atomic write (tmp in the same dir + rename), the way a gateway rewrites its state file. */
-export function writeAtomic(p, text) {
+export function writeAtomic(p: string, text: string): void {
   const tmp = path.join(path.dirname(p), `.${path.basename(p)}.tmp`);
   fs.writeFileSync(tmp, text, { mode: 0o644 });
   fs.renameSync(tmp, p);
@@ -160,10 +188,32 @@ export function writeAtomic(p, text) {
  * Returns a manifest: { dir, n, seed, root, profiles: [{ name, kind, desired, gatewayState,
  * hasState, corrupt, stale, stateFile }] }. Nothing is written into the tree besides the profiles.
  */
-export function generateHermesHome(dir, n, seed = 1, opts = {}) {
+/** One generated profile (or the root profile, whose name is null). */
+export interface ManifestEntry {
+  readonly name: string;
+  readonly kind: Kind;
+  /** The desired_state on disk; null when the reconciler cannot know it (missing, corrupt). */
+  desired: Desired | null;
+  readonly gatewayState: string;
+  readonly hasState: boolean;
+  readonly corrupt: boolean;
+  readonly stale: boolean;
+  readonly stateFile: string;
+}
+
+/** What {@link generateHermesHome} made. */
+export interface Manifest {
+  readonly dir: string;
+  readonly n: number;
+  readonly seed: number;
+  readonly root: Omit<ManifestEntry, 'name' | 'gatewayState'> & { readonly name: null };
+  readonly profiles: ManifestEntry[];
+}
+
+export function generateHermesHome(dir: string, n: number, seed = 1, opts: { readonly extras?: boolean } = {}): Manifest {
   const extras = opts.extras !== false;
   fs.mkdirSync(path.join(dir, 'profiles'), { recursive: true });
-  const manifest = { dir: path.resolve(dir), n, seed, root: null, profiles: [] };
+  const resolved = path.resolve(dir);
 
   // root profile: HERMES_HOME itself, running
   {
@@ -174,9 +224,14 @@ export function generateHermesHome(dir, n, seed = 1, opts = {}) {
       writeFile(path.join(dir, 'config.yaml'), 'model:\n  provider: openrouter\n  default: hermes-4-70b\nterminal:\n  backend: local\n');
       writeFile(path.join(dir, 'SOUL.md'), '# Default profile\n\nYou are Hermes, a helpful agent.\n');
     }
-    manifest.root = { name: null, kind: 'running', desired: 'running', hasState: true, corrupt: false, stale: false,
-      stateFile: path.join(manifest.dir, 'gateway_state.json') };
   }
+  const manifest: Manifest = {
+    dir: resolved,
+    n,
+    seed,
+    root: { name: null, kind: 'running', desired: 'running', hasState: true, corrupt: false, stale: false, stateFile: path.join(resolved, 'gateway_state.json') },
+    profiles: [],
+  };
 
   for (let i = 0; i < n; i++) {
     const r = rngFor(seed, i, 3);
@@ -192,8 +247,8 @@ export function generateHermesHome(dir, n, seed = 1, opts = {}) {
       fs.mkdirSync(path.join(pdir, 'sessions'));
     }
     const updatedAt = BASE_TIME_MS - Math.floor(r() * 7 * 86400) * 1000;
-    let gatewayState = kind;
-    let desired;
+    let gatewayState: string = kind;
+    let desired: Desired;
     switch (kind) {
       case 'running': desired = r() < 0.95 ? 'running' : 'stopped'; break;
       case 'stopped': desired = r() < 0.9 ? 'stopped' : 'running'; break;
@@ -202,7 +257,7 @@ export function generateHermesHome(dir, n, seed = 1, opts = {}) {
       default: gatewayState = 'running'; desired = r() < 0.5 ? 'running' : 'stopped';
     }
     const stateFile = path.join(manifest.dir, 'profiles', name, 'gateway_state.json');
-    const entry = { name, kind, desired, gatewayState, hasState: kind !== 'missing', corrupt: kind === 'corrupt', stale, stateFile };
+    const entry: ManifestEntry = { name, kind, desired, gatewayState, hasState: kind !== 'missing', corrupt: kind === 'corrupt', stale, stateFile };
     if (kind !== 'missing') {
       const valid = serializeState(stateObject(r, gatewayState, desired, updatedAt));
       writeFile(stateFile, kind === 'corrupt' ? corruptText(r, valid) : valid);
@@ -218,7 +273,7 @@ export function generateHermesHome(dir, n, seed = 1, opts = {}) {
 }
 
 /** Re-create the stale runtime files (boot deletes them); identical bytes every time. */
-export function restoreStaleFiles(manifest) {
+export function restoreStaleFiles(manifest: Manifest): number {
   let count = 0;
   manifest.profiles.forEach((p, i) => {
     if (!p.stale) return;
@@ -232,7 +287,7 @@ export function restoreStaleFiles(manifest) {
 }
 
 /** Profiles whose state file is valid JSON (the ones whose desired_state can be flipped). */
-export function flippable(manifest) {
+export function flippable(manifest: Pick<Manifest, 'profiles'>): ManifestEntry[] {
   return manifest.profiles.filter((p) => p.hasState && !p.corrupt);
 }
 
@@ -240,16 +295,18 @@ export function flippable(manifest) {
  * Deterministically choose `count` distinct flippable profiles for round `round`
  * (different rounds give different, possibly overlapping, sets).
  */
-export function pickProfiles(manifest, count, round = 0) {
+export function pickProfiles(manifest: Pick<Manifest, 'profiles' | 'seed'>, count: number, round = 0): ManifestEntry[] {
   const pool = flippable(manifest);
   const r = rngFor(manifest.seed, round, 5);
   const idx = pool.map((_, i) => i);
   const k = Math.min(count, pool.length);
   for (let i = 0; i < k; i++) { // partial Fisher-Yates
     const j = i + Math.floor(r() * (idx.length - i));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
+    const [a, b] = [idx[i], idx[j]];
+    if (a === undefined || b === undefined) throw new Error('pickProfiles: index out of range');
+    [idx[i], idx[j]] = [b, a];
   }
-  return idx.slice(0, k).map((i) => pool[i]);
+  return idx.slice(0, k).map((i) => pool[i]).filter((p): p is ManifestEntry => p !== undefined);
 }
 
 /**
@@ -257,20 +314,28 @@ export function pickProfiles(manifest, count, round = 0) {
  * Reads the current file, so it composes with anything else that rewrote it. Updates the manifest.
  * `updatedAtMs` defaults to a deterministic instant derived from the old value.
  */
-export function flipDesired(profiles, updatedAtMs) {
+export function flipDesired(profiles: ManifestEntry[], updatedAtMs?: number): ManifestEntry[] {
   for (const p of profiles) {
-    const obj = JSON.parse(fs.readFileSync(p.stateFile, 'utf8'));
+    const obj = JSON.parse(fs.readFileSync(p.stateFile, 'utf8')) as StateObject;
     obj.desired_state = obj.desired_state === 'running' ? 'stopped' : 'running';
     obj.updated_at = isoAt(updatedAtMs ?? (Date.parse(obj.updated_at) + 1000));
     writeAtomic(p.stateFile, serializeState(obj));
-    p.desired = obj.desired_state;
+    p.desired = obj.desired_state === 'running' ? 'running' : 'stopped';
   }
   return profiles;
 }
 
 /** Counts per kind, for reports. */
-export function summarize(manifest) {
-  const counts = {};
+/** What {@link summarize} reports. */
+export interface ManifestSummary {
+  readonly n: number;
+  readonly seed: number;
+  readonly kinds: Record<string, number>;
+  readonly stale: number;
+}
+
+export function summarize(manifest: Manifest): ManifestSummary {
+  const counts: Record<string, number> = {};
   for (const p of manifest.profiles) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
   return { n: manifest.n, seed: manifest.seed, kinds: counts, stale: manifest.profiles.filter((p) => p.stale).length };
 }
@@ -279,17 +344,18 @@ export function summarize(manifest) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const flags = new Set(args.filter((a) => a.startsWith('--no-')));
-  let manifestOut = null;
-  const pos = [];
+  let manifestOut: string | undefined;
+  const pos: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--manifest') manifestOut = args[++i];
-    else if (!args[i].startsWith('--')) pos.push(args[i]);
+    const arg = args[i] ?? '';
+    if (arg === '--manifest') manifestOut = args[++i];
+    else if (!arg.startsWith('--')) pos.push(arg);
   }
   if (pos.length < 2) {
-    console.error('usage: node bench/generate.mjs DIR N [SEED] [--manifest FILE] [--no-extras]');
+    console.error('usage: node dist/bench/generate.js DIR N [SEED] [--manifest FILE] [--no-extras]');
     process.exit(2);
   }
-  const [dir, nText, seedText] = pos;
+  const [dir = '', nText, seedText] = pos;
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     console.error(`generate: ${dir} exists and is not empty`);
     process.exit(2);
