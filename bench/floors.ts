@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Floors: what the same work costs when done by the plainest tools, measured in the same run so
 // results read as ratios, not absolute times.
 //
@@ -12,19 +11,36 @@
 // The shell globs `HH/profiles/*/gateway_state.json` inside the timed command, so discovery of the
 // profiles (readdir + lookup) is part of every floor, as it is part of every pass of the tool.
 //
-//   node bench/floors.mjs DIR N     generate HH + a reference scandir under DIR and time all floors.
+//   node dist/bench/floors.js DIR N     generate HH + a reference scandir under DIR and time all floors.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { measure } from './measure.mjs';
+import { type Manifest, generateHermesHome } from './generate.js';
+import { type Measurement, measure } from './measure.js';
 
-export function startupFloor() {
+/** A floor command. */
+export interface Floor {
+  readonly name: string;
+  readonly cmd: string;
+  readonly args: readonly string[];
+}
+
+/** The bench's config for the tool (and for the rendered reference scandir). */
+export interface BenchConfig {
+  readonly shebang: string;
+  readonly user: string;
+  readonly gatewayCommand: string;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+export function startupFloor(): Floor {
   return { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'] };
 }
 
-export function coldFloor(refScandir, dstScandir, hermesHome) {
+export function coldFloor(refScandir: string, dstScandir: string, hermesHome: string): Floor {
   return {
     name: 'cp -a + cat state',
     cmd: '/bin/sh',
@@ -33,7 +49,7 @@ export function coldFloor(refScandir, dstScandir, hermesHome) {
   };
 }
 
-export function readFloor(scandir, hermesHome) {
+export function readFloor(scandir: string, hermesHome: string): Floor {
   return {
     name: 'tar | cat',
     cmd: '/bin/sh',
@@ -49,10 +65,10 @@ export function readFloor(scandir, hermesHome) {
  * log/event/, log/supervise/control (FIFO) and an ownership record. FIFOs are made with a single
  * mkfifo(1) call. `profiles` = manifest.profiles (+ root), `config` = bench config object.
  */
-export function renderReferenceScandir(manifest, dst, config) {
+export function renderReferenceScandir(manifest: Manifest, dst: string, config: BenchConfig): number {
   fs.mkdirSync(dst, { recursive: true });
-  const fifos = [];
-  const all = [{ ...manifest.root, name: 'default', rootProfile: true }, ...manifest.profiles];
+  const fifos: string[] = [];
+  const all = [{ ...manifest.root, name: 'default', rootProfile: true }, ...manifest.profiles.map((p) => ({ ...p, rootProfile: false }))];
   for (const p of all) {
     const slot = path.join(dst, `gateway-${p.name}`);
     const home = p.rootProfile ? manifest.dir : path.join(manifest.dir, 'profiles', p.name);
@@ -73,21 +89,20 @@ export function renderReferenceScandir(manifest, dst, config) {
     const r = spawnSync('mkfifo', ['-m', '0600', ...fifos.slice(i, i + 2000)]);
     if (r.status !== 0) throw new Error(`mkfifo failed: ${r.stderr}`);
   }
-  if (config.uid !== undefined) spawnSync('chown', ['-R', `${config.uid}:${config.gid}`, dst]);
+  if (config.uid !== undefined) spawnSync('chown', ['-R', `${config.uid}:${config.gid ?? config.uid}`, dst]);
   return all.length;
 }
 
 // ---- CLI: time the floors standalone ----
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { generateHermesHome } = await import('./generate.mjs');
   const [dir, nText] = process.argv.slice(2);
-  if (!dir || !nText) { console.error('usage: node bench/floors.mjs DIR N'); process.exit(2); }
+  if (!dir || !nText) { console.error('usage: node dist/bench/floors.js DIR N'); process.exit(2); }
   const n = Number(nText);
   fs.mkdirSync(dir, { recursive: true });
   const hh = path.join(dir, 'home'); const ref = path.join(dir, 'ref'); const dstRoot = path.join(dir, 'dst');
   const manifest = generateHermesHome(hh, n, 1);
   renderReferenceScandir(manifest, ref, { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: '/bin/true', uid: 65534, gid: 65534 });
-  const fmt = (name, m) => console.log(`${name.padEnd(22)} N=${String(n).padEnd(6)} wall ${m.wallMs.toFixed(1).padStart(8)} ms  cpu ${String(m.cpuMs).padStart(6)} ms  rss ${(m.maxRssKb / 1024).toFixed(1)} MB`);
+  const fmt = (name: string, m: Measurement): void => console.log(`${name.padEnd(22)} N=${String(n).padEnd(6)} wall ${m.wallMs.toFixed(1).padStart(8)} ms  cpu ${String(m.cpuMs).padStart(6)} ms  rss ${((m.maxRssKb ?? 0) / 1024).toFixed(1)} MB`);
   const s = startupFloor();
   fmt(s.name, await measure({ cmd: s.cmd, args: s.args }));
   const c = coldFloor(ref, dstRoot, hh);
