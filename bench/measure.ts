@@ -26,7 +26,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 
 export const GNU_TIME = '/usr/bin/time';
 export const hasGnuTime: boolean = process.env['BENCH_NO_GNU_TIME'] !== '1' && (() => {
