@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { sendControl, svc, svscanReap, svscanRescan } from '../../../src/actuate/control.js';
-import { type Dir, FsError, closeDir, openRoot } from '../../../src/safe-fs.js';
+import { type Dir, FsError, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 
 /** A fresh directory opened as a Dir, both released at teardown. */

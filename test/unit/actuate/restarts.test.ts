@@ -13,10 +13,10 @@ test('persisted restarts are read back sorted and deduplicated, then cleared', (
   const s = scandirWithSlot(t);
   persistRestarts(s.dir, ['gateway-b', 'gateway-a', 'gateway-b']);
   t.deepEqual(JSON.parse(fs.readFileSync(path.join(s.root, RESTARTS_FILE), 'utf8')), { formatVersion: '1', services: ['gateway-a', 'gateway-b'] });
-  t.deepEqual([...readPendingRestarts(s.dir)], ['gateway-a', 'gateway-b']);
+  t.deepEqual([...readPendingRestarts(s.dir).services], ['gateway-a', 'gateway-b']);
   clearRestarts(s.dir);
   t.false(fs.existsSync(path.join(s.root, RESTARTS_FILE)));
-  t.deepEqual([...readPendingRestarts(s.dir)], []);
+  t.deepEqual([...readPendingRestarts(s.dir).services], []);
 });
 
 test('clearing twice, or with no journal, is fine', (t) => {
@@ -31,7 +31,7 @@ test('persisting replaces the journal and leaves no temp file', (t) => {
   const s = scandirWithSlot(t);
   persistRestarts(s.dir, ['gateway-a']);
   persistRestarts(s.dir, ['gateway-c']);
-  t.deepEqual([...readPendingRestarts(s.dir)], ['gateway-c']);
+  t.deepEqual([...readPendingRestarts(s.dir).services], ['gateway-c']);
   t.deepEqual(fs.readdirSync(s.root).filter((e) => e.startsWith('.')).sort(), [RESTARTS_FILE]);
 });
 
@@ -46,7 +46,7 @@ test('a damaged journal reads as empty; entries that are not strings are dropped
   ];
   for (const [content, expected] of cases) {
     fs.writeFileSync(path.join(s.root, RESTARTS_FILE), content);
-    t.deepEqual([...readPendingRestarts(s.dir)], expected, content);
+    t.deepEqual([...readPendingRestarts(s.dir).services], expected, content);
   }
 });
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { type Dir, closeDir, openRoot } from '../../../src/safe-fs.js';
+import { type Dir, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 
 /** The slot every actuate test works on. */
 export const SLOT = 'gateway-a';

@@ -5,16 +5,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { applyRestart } from '../../../src/actuate/restarts.js';
 import { applyUpdate } from '../../../src/actuate/update.js';
-import type { DirChange, FileChange, UpdateOp } from '../../../src/model.js';
+import type { DirChange, FileChange, RestartOp, UpdateOp } from '../../../src/model.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { SLOT, modeOf, scandirWithSlot } from './support.js';
 
 const NEW_RUN = '#!/bin/sh\nexec new\n';
 
-function updateOf(changes: readonly FileChange[], dirs: readonly DirChange[] = [], restart = false): UpdateOp {
-  return { kind: 'update', service: SLOT, profile: 'a', reason: 'run differs', dirs, changes, restart };
+function updateOf(changes: readonly FileChange[], dirs: readonly DirChange[] = []): UpdateOp {
+  return { kind: 'update', service: SLOT, profile: 'a', reason: 'run differs', dirs, changes };
 }
+
+const RESTART: RestartOp = { kind: 'restart', service: SLOT, profile: 'a', reason: 'run changed' };
 
 const writeRun: FileChange = { path: 'run', fix: 'write', spec: { path: 'run', content: NEW_RUN, mode: 0o755 } };
 
@@ -81,7 +84,8 @@ test('the slot directory and log/ get their modes fixed', (t) => {
 test('restart sends r to the supervisor after the files are in place', (t) => {
   const s = scandirWithSlot(t);
   const fifo = listenOnControl(t, path.join(s.slot, 'supervise'));
-  t.is(applyUpdate(s.dir, updateOf([writeRun], [], true), undefined).status, 'applied');
+  t.is(applyUpdate(s.dir, updateOf([writeRun]), undefined).status, 'applied');
+  t.is(applyRestart(s.dir, RESTART).status, 'applied');
   t.is(fifo.received(), 'r');
   t.is(fs.readFileSync(path.join(s.slot, 'run'), 'utf8'), NEW_RUN);
 });
@@ -89,7 +93,8 @@ test('restart sends r to the supervisor after the files are in place', (t) => {
 test('a restart nobody can hear fails the operation, with the files already fixed', (t) => {
   const s = scandirWithSlot(t);
   makeFifo(path.join(s.slot, 'supervise', 'control'));
-  const result = applyUpdate(s.dir, updateOf([writeRun], [], true), undefined);
+  t.is(applyUpdate(s.dir, updateOf([writeRun]), undefined).status, 'applied');
+  const result = applyRestart(s.dir, RESTART);
   t.is(result.status, 'failed');
   t.true(result.error?.includes('ENXIO') || result.error?.includes('control'), result.error);
   t.is(fs.readFileSync(path.join(s.slot, 'run'), 'utf8'), NEW_RUN);

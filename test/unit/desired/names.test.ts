@@ -1,10 +1,10 @@
 /**
- * src/desired/names.ts: which profile names may become slots, and the byte order upstream sorts
+ * src/model/names.ts: which profile names may become slots, and the byte order upstream sorts
  * profiles in.
  */
 import fc from 'fast-check';
 import test from 'ava';
-import { MAX_PROFILE_NAME, compareBytes, invalidNameReason, isValidProfileName } from '../../../src/desired/names.js';
+import { MAX_PROFILE_NAME, compareBytes, invalidNameReason, isValidProfileName } from '../../../src/model/names.js';
 
 test('valid names: lower-case letters, digits, _ and -, starting with a letter or digit', (t) => {
   for (const name of ['a', '0', 'coder', 'my-bot_2', 'x'.repeat(MAX_PROFILE_NAME)]) t.true(isValidProfileName(name), name);

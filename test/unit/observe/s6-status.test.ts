@@ -11,7 +11,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { LiveStatus } from '../../../src/model.js';
 import { decodeStatus, hasFifoReader, readLiveStatus } from '../../../src/observe/s6-status.js';
-import { closeDir, openRoot } from '../../../src/safe-fs.js';
+import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { needsS6 } from '../../helpers/needs.js';
 import { type Svscan, SLEEP_RUN, createSvscanState, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
 
