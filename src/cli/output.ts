@@ -127,14 +127,18 @@ export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
 
 const KIND_COLOUR = { create: 'green', update: 'yellow', up: 'cyan', down: 'magenta', remove: 'red' } as const;
 
-/** The `--diff` preview: a line per operation, unified diffs of updated files, totals. */
+/**
+ * The `--diff` preview: a line per operation, unified diffs of updated files, totals. Every piece
+ * of text is escaped before it is painted, so the colour codes are the only controls that reach
+ * a terminal.
+ */
 export async function diffReport(result: PassResult, colour: boolean): Promise<string> {
   const paint = (c: Parameters<typeof styleText>[0], s: string): string => (colour ? styleText(c, s) : s);
   const out: string[] = [];
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
-    out.push(escapeLine(`${op.service} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${op.reason}`));
+    out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(op.reason)}`);
     if (op.kind !== 'update' || diff === undefined) continue;
     for (const c of op.changes) {
       if (c.fix !== 'write' || c.before === undefined) continue;
@@ -142,7 +146,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
       out.push(...patch.trimEnd().split('\n').map((l) => colourDiffLine(escapeLine(l), paint)));
     }
   }
-  for (const w of result.plannedHomeWrites) out.push(escapeLine(`${w.path} ${paint('yellow', 'write')}: ${w.reason}`));
+  for (const w of result.plannedHomeWrites) out.push(`${escapeLine(w.path)} ${paint('yellow', 'write')}: ${escapeLine(w.reason)}`);
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));
   const s = summarize(result);
   out.push(

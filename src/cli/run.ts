@@ -5,18 +5,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HomeWrite, Settings } from '../model.js';
-import { FatalError, LockHeldError, UsageError } from '../errors.js';
+import { FatalError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassResult, runPass } from '../reconcile.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs.js';
 import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
-import { type Args, USAGE, parseCliArgs } from './args.js';
+import { type Args, type Parsed, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
 import { applyHeapPolicy } from './heap.js';
 import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateSlot, wantsLegacySeed } from './host.js';
 import { type Logger, createLogger } from './logger.js';
+import { commandHelp, packageVersion, usageText } from './help.js';
 import { diffReport, planDocument, textReport, useColour } from './output.js';
+import { EXIT, reportError } from './report.js';
 
 /** Where a command writes; injectable so tests and `watch` can reuse commands. */
 export interface Io {
@@ -25,51 +27,37 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Exit codes (README "Exit codes"). */
-export const EXIT = { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 } as const;
+export { EXIT } from './report.js';
 
 /** The skip line upstream prints in a dashboard container. */
 export const DASHBOARD_SKIP = 'reconcile: skipping (dashboard container \u2014 does not need per-profile gateways)';
 
 /** Runs the CLI and returns the exit code. */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
-  let args: Args | null;
+  let parsed: Parsed;
   try {
-    args = parseCliArgs(argv, io.env);
+    parsed = parseCliArgs(argv, io.env);
   } catch (err) {
-    return reportError(err, jsonRequested(argv), io, createLogger('info', 'text'));
+    return reportError(err, { json: jsonRequested(argv), logFormat: 'text' }, io, createLogger('info', 'text'));
   }
-  if (args === null) {
-    io.stdout.write(`${USAGE}\n`);
+  if (parsed.kind !== 'run') {
+    io.stdout.write(parsed.kind === 'version' ? `reconcile-gateways ${packageVersion()}\n` : parsed.command === undefined ? usageText() : commandHelp(parsed.command));
     return EXIT.ok;
   }
+  const args = parsed.args;
   const logger = createLogger(args.logLevel, args.logFormat);
   try {
     if (args.command === 'watch') return await (await import('./watch.js')).runWatch(args, io, logger);
     if (args.command === 'status') return await (await import('./status.js')).runStatus(args, io, logger);
     return await runOnce(args, io, logger);
   } catch (err) {
-    return reportError(err, args.output === 'json', io, logger);
+    return reportError(err, { json: args.output === 'json', logFormat: args.logFormat, command: args.command }, io, logger);
   }
 }
 
 function jsonRequested(argv: readonly string[]): boolean {
   const i = argv.indexOf('--output');
   return argv.includes('--output=json') || (i >= 0 && argv[i + 1] === 'json');
-}
-
-function reportError(err: unknown, json: boolean, io: Io, logger: Logger): number {
-  const [code, exit] =
-    err instanceof UsageError ? (['usage', EXIT.usage] as const)
-    : err instanceof LockHeldError ? (['locked', EXIT.locked] as const)
-    : (['fatal', EXIT.fatal] as const);
-  const message = err instanceof Error ? err.message : String(err);
-  if (json) io.stdout.write(`${JSON.stringify({ formatVersion: '1', error: { code, message, exitCode: exit } })}\n`);
-  logger.error(message);
-  if (!(err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError) && err instanceof Error && err.stack) {
-    logger.debug(err.stack);
-  }
-  return exit;
 }
 
 /** The container's role, resolved before anything else is read (upstream's `main()` does it first). */

@@ -3,12 +3,12 @@
  * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
  */
 import fs from 'node:fs';
-import { UsageError } from '../errors.js';
 import { Controller } from '../watch/controller.js';
 import { EventSource } from '../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../watch/status-file.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
+import { checkReadyFd } from './ready-fd.js';
 import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from './run.js';
 import { quietRepeats, runWatchPass } from './watch-pass.js';
 
@@ -19,7 +19,7 @@ export const MIN_GAP_MS = 250;
 
 /** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
-  if (args.readyFd !== undefined) checkFd(args.readyFd);
+  if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.dashboard) return idleAsDashboard(args, io);
   const quiet = quietRepeats(logger);
@@ -55,14 +55,6 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     events.close();
   }
   return EXIT.ok;
-}
-
-function checkFd(fd: number): void {
-  try {
-    fs.fstatSync(fd);
-  } catch {
-    throw new UsageError(`--ready-fd ${fd} is not an open file descriptor`);
-  }
 }
 
 function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument; summary: PassSummary; first: boolean }): void {
