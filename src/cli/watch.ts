@@ -10,7 +10,9 @@ import type { Args } from './args.js';
 import type { Logger } from './logger.js';
 import { checkReadyFd } from './ready-fd.js';
 import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from './run.js';
-import { quietRepeats, runWatchPass } from './watch-pass.js';
+import { quietRepeats } from './quiet-warnings.js';
+import { runWatchPass } from './watch-pass.js';
+import { takeWatchLock } from './watch-lock.js';
 
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;
@@ -22,7 +24,8 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.dashboard) return idleAsDashboard(args, io);
-  const quiet = quietRepeats(logger);
+  const lock = await takeWatchLock(args.statusFile);
+  const quiet = quietRepeats(logger, args.interval * 1000);
   const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
@@ -31,7 +34,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     random: Math.random,
     runPass: async (request, signal) => {
       const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, watchedDir: (p) => events.watchedDir(p) }, request, signal);
-      quiet.endPass();
+      quiet.endPass(report.kind === 'done' && !report.scoped);
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;
     },
@@ -53,6 +56,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   } finally {
     release();
     events.close();
+    lock.release();
   }
   return EXIT.ok;
 }

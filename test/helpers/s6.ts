@@ -15,7 +15,8 @@ import type { ExecutionContext } from 'ava';
 const HARNESS_REL = path.join('test', 'helpers', 's6-harness.sh');
 const S6_TOOLS = ['s6-svscan', 's6-supervise', 's6-svscanctl', 's6-svc', 's6-svstat', 's6-svok', 's6-svwait'];
 const SVSTAT_FIELDS = 'up,wantedup,normallyup,ready,pid,exitcode,signal';
-const DEFAULT_WAIT_MS = 10_000;
+// A liveness deadline, not a timing assertion: generous, because the test machine may be loaded.
+const DEFAULT_WAIT_MS = 30_000;
 
 /** A run script that stands in for a gateway: it just sleeps under supervision. */
 export const SLEEP_RUN = '#!/bin/sh\nexec sleep 1000\n';
