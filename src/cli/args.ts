@@ -120,7 +120,7 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     output: oneOf(str('output') ?? 'text', ['text', 'json'] as const, '--output'),
     logFormat: oneOf(str('log-format') ?? 'text', ['text', 'json'] as const, '--log-format'),
     logLevel: oneOf(str('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const, '--log-level'),
-    lockFile: nonEmpty(str('lock-file'), '--lock-file'),
+    lockFile: nonEmpty(str('lock-file'), '--lock-file') ?? (env['RECONCILE_GATEWAYS_LOCK_FILE'] || undefined),
     role: optionalOneOf(str('role') ?? (env['RECONCILE_GATEWAYS_ROLE'] || undefined), ['gateway', 'dashboard', 'none'] as const, '--role'),
     containerArgv: parseArgvJson(str('container-argv')),
     diff: flag('diff'),

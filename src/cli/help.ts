@@ -32,7 +32,7 @@ const COMMON: readonly Flag[] = [
   s('container-argv', 'JSON', "the container's command as a JSON array (default: read from /proc)"),
 ];
 
-const LOCK = s('lock-file', 'FILE', 'run lock (default <scandir>/.reconcile-gateways.lock)');
+const LOCK = s('lock-file', 'FILE', 'run lock (env RECONCILE_GATEWAYS_LOCK_FILE; default in the scandir)');
 const DIFF = b('diff', 'show what would change (unified diffs), change nothing; exit 1 if any');
 const WAIT = b('wait', 'wait for another run holding the lock instead of exiting 3');
 const NO_PRUNE = b('no-prune', 'keep slots whose profile is gone');
