@@ -10,7 +10,7 @@ import { ArgumentError } from './args.js';
 import { type Command, commandHelp, usageText } from './help.js';
 import type { Logger } from './logger.js';
 
-/** Exit codes (README "Exit codes"). */
+/** Exit codes (README and docs/cli.md, "Exit codes"). */
 export const EXIT = { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 } as const;
 
 /** Where a report goes. */
