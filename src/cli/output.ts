@@ -155,7 +155,11 @@ function detailOf(op: Operation): string {
   return '';
 }
 
-/** The `--diff` preview: a line per operation, unified diffs of updated files, totals. */
+/**
+ * The `--diff` preview: a line per operation, unified diffs of updated files, totals. Every piece
+ * of text is escaped before it is painted, so the colour codes are the only controls that reach
+ * a terminal.
+ */
 export async function diffReport(result: PassResult, colour: boolean): Promise<string> {
   const paint = (c: Parameters<typeof styleText>[0], s: string): string => (colour ? styleText(c, s) : s);
   const out: string[] = [];

@@ -23,8 +23,9 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Exit codes (README "Exit codes"). */
-export const EXIT = { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 } as const;
+import { EXIT } from './report.js';
+
+export { EXIT };
 
 /** The role decided before anything else is read (upstream's `main()` does it first). */
 export interface RoleFacts {

@@ -1,26 +1,33 @@
 /**
  * The CLI's dispatcher: parses arguments, creates the logger, runs one command, and maps errors
- * to exit codes (here and nowhere else). Each command lives in src/cli/commands/.
+ * to exit codes (src/cli/report.ts, and nowhere else). Each command lives in src/cli/commands/.
  */
-import { FatalError, LockHeldError, UsageError } from '../errors.js';
-import { type Args, USAGE, parseCliArgs } from './args.js';
-import { type Logger, createLogger } from './logger.js';
-import { EXIT, type Io } from './pass.js';
+import { type Parsed, parseCliArgs } from './args.js';
+import { commandHelp, packageVersion, usageText } from './help.js';
+import { createLogger } from './logger.js';
+import type { Io } from './pass.js';
+import { EXIT, reportError } from './report.js';
 
-export { EXIT, type Io } from './pass.js';
+export { EXIT } from './report.js';
+export type { Io } from './pass.js';
 
 /** Runs the CLI and returns the exit code. */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
-  let args: Args | null;
+  let parsed: Parsed;
   try {
-    args = parseCliArgs(argv, io.env);
+    parsed = parseCliArgs(argv, io.env);
   } catch (err) {
-    return reportError(err, jsonRequested(argv), io, createLogger('info', 'text'));
+    return reportError(err, { json: jsonRequested(argv), logFormat: 'text' }, io, createLogger('info', 'text'));
   }
-  if (args === null) {
-    io.stdout.write(`${USAGE}\n`);
+  if (parsed.kind !== 'run') {
+    io.stdout.write(
+      parsed.kind === 'version' ? `reconcile-gateways ${packageVersion()}\n`
+      : parsed.command === undefined ? usageText()
+      : commandHelp(parsed.command),
+    );
     return EXIT.ok;
   }
+  const args = parsed.args;
   const logger = createLogger(args.logLevel, args.logFormat);
   try {
     switch (args.command) {
@@ -34,25 +41,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
         return await (await import('./commands/boot.js')).runBoot(args, io, logger);
     }
   } catch (err) {
-    return reportError(err, args.output === 'json', io, logger);
+    return reportError(err, { json: args.output === 'json', logFormat: args.logFormat, command: args.command }, io, logger);
   }
 }
 
 function jsonRequested(argv: readonly string[]): boolean {
   const i = argv.indexOf('--output');
   return argv.includes('--output=json') || (i >= 0 && argv[i + 1] === 'json');
-}
-
-function reportError(err: unknown, json: boolean, io: Io, logger: Logger): number {
-  const [code, exit] =
-    err instanceof UsageError ? (['usage', EXIT.usage] as const)
-    : err instanceof LockHeldError ? (['locked', EXIT.locked] as const)
-    : (['fatal', EXIT.fatal] as const);
-  const message = err instanceof Error ? err.message : String(err);
-  if (json) io.stdout.write(`${JSON.stringify({ formatVersion: '2', error: { code, message, exitCode: exit } })}\n`);
-  logger.error(message);
-  if (!(err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError) && err instanceof Error && err.stack) {
-    logger.debug(err.stack);
-  }
-  return exit;
 }

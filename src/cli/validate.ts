@@ -4,13 +4,22 @@
  * classic script (scripts/bundle.mjs), where import() is not available, and inlines them.
  */
 import { createRequire } from 'node:module';
+import { didYouMean } from './suggest.js';
 
 const requireHere = createRequire(import.meta.url);
+
+/** One ajv error, with the params this CLI reads to name what is wrong. */
+export interface ValidationError {
+  readonly instancePath: string;
+  readonly keyword?: string;
+  readonly message?: string;
+  readonly params?: { readonly additionalProperty?: string; readonly allowedValues?: readonly unknown[] };
+}
 
 /** An ajv standalone validate function. */
 export interface Validator {
   (data: unknown): boolean;
-  errors?: readonly { instancePath: string; message?: string }[] | null;
+  errors?: readonly ValidationError[] | null;
 }
 
 /** The validators generated from schemas/. */
@@ -67,7 +76,23 @@ function requireBundled(name: keyof Validators): unknown {
   }
 }
 
-/** ajv errors as one line each: `/path: message`. */
-export function describeValidationErrors(v: Validator): string {
-  return (v.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`).join('; ');
+/**
+ * ajv errors joined in one line, each `/path: message`; an unknown key is named, with the nearest
+ * of `knownKeys` when it looks like a typo, and an enum lists its allowed values.
+ */
+export function describeValidationErrors(v: Validator, knownKeys: readonly string[] = []): string {
+  return (v.errors ?? []).map((e) => describeError(e, knownKeys)).join('; ');
+}
+
+function describeError(e: ValidationError, knownKeys: readonly string[]): string {
+  const where = e.instancePath || '/';
+  const extra = e.params?.additionalProperty;
+  if (e.keyword === 'additionalProperties' && extra !== undefined) {
+    const near = didYouMean(extra, knownKeys, (k) => JSON.stringify(k));
+    return `${where}: unknown key ${JSON.stringify(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`;
+  }
+  if (e.keyword === 'enum' && e.params?.allowedValues !== undefined) {
+    return `${where}: must be one of ${e.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`;
+  }
+  return `${where}: ${e.message ?? 'invalid'}`;
 }

@@ -102,24 +102,3 @@ function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
   if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
 }
-
-/**
- * A logger that reports a warning once while it keeps recurring: a warning seen in the previous
- * pass is logged at debug level, so a watcher does not repeat the same line every interval.
- */
-export function quietRepeats(logger: Logger): { readonly logger: Logger; endPass(): void } {
-  let previous = new Set<string>();
-  let current = new Set<string>();
-  const warn: Logger['warn'] = (message, fields) => {
-    current.add(message);
-    if (previous.has(message)) logger.debug(message, fields);
-    else logger.warn(message, fields);
-  };
-  return {
-    logger: { ...logger, warn, log: (level, m, f) => (level === 'warn' ? warn(m, f) : logger.log(level, m, f)) },
-    endPass(): void {
-      previous = current;
-      current = new Set();
-    },
-  };
-}

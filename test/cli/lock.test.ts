@@ -56,6 +56,7 @@ for (const { title, env } of PATHS) {
     const text = await runCli(bootArgs(box.home, box.scandir), { timeoutMs: 10_000, env });
     t.is(text.code, 3);
     t.regex(text.stderr, /another reconcile-gateways run holds/);
+    t.true(text.stderr.split('\n')[0]?.endsWith('; add --wait to wait for it, or retry when it has finished'), text.stderr);
   });
 
   test(`${title}: with --wait the run blocks while the lock is held and completes after release`, async (t) => {

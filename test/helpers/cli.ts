@@ -43,7 +43,7 @@ export interface CliOptions {
   readonly baseEnv?: NodeJS.ProcessEnv;
   /** Extra environment, on top of the base. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Liveness deadline: the child is killed after it (default 20 s). */
+  /** Liveness deadline: the child is killed after it (default 60 s: the machine may be loaded). */
   readonly timeoutMs?: number;
 }
 
@@ -55,7 +55,7 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
     execFile(
       process.execPath,
       [MAIN, ...args],
-      { env, encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      { env, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error === null) resolve({ code: 0, stdout, stderr });
         else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });

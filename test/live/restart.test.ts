@@ -31,7 +31,7 @@ async function waitRestarted(env: LiveEnv, profile: string, old: number): Promis
   await waitFor(async () => {
     pid = await env.pid(profile);
     return pid > 0 && pid !== old;
-  }, 10_000, `gateway-${profile} to run again with a new pid`);
+  }, 30_000, `gateway-${profile} to run again with a new pid`);
   return pid;
 }
 

@@ -12,7 +12,7 @@ import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare } from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
-import { type WatcherReport, renderStatusTable } from '../status-table.js';
+import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 
 /** Runs `status`. */
 export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
@@ -49,13 +49,21 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       };
       io.stdout.write(`${JSON.stringify(doc)}\n`);
     } else {
-      io.stdout.write(renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs }));
+      const width = terminalWidth(io);
+      io.stdout.write(renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs, width }));
     }
     return EXIT.ok;
   } finally {
     closeDir(scandir);
     closeDir(prep?.home);
   }
+}
+
+/** `COLUMNS` when set, else the terminal's width, else the table's default. */
+function terminalWidth(io: Io): number {
+  const columns = Number(io.env['COLUMNS']);
+  if (Number.isInteger(columns) && columns > 0) return columns;
+  return io.stdout.isTTY === true ? process.stdout.columns || DEFAULT_WIDTH : DEFAULT_WIDTH;
 }
 
 /** Reads and validates the watcher's status file; any problem is reported, never fatal. */

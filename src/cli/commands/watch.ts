@@ -3,7 +3,6 @@
  * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
  */
 import fs from 'node:fs';
-import { UsageError } from '../../errors.js';
 import { escapeLine } from '../../escape.js';
 import { Controller } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
@@ -11,7 +10,10 @@ import { type PassSummary, type StatusDocument, writeStatusFile } from '../../wa
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { EXIT, type Io, resolveRole } from '../pass.js';
-import { quietRepeats, runWatchPass } from '../watch-pass.js';
+import { checkReadyFd } from '../ready-fd.js';
+import { quietRepeats } from '../quiet-warnings.js';
+import { runWatchPass } from '../watch-pass.js';
+import { takeWatchLock } from '../watch-lock.js';
 
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;
@@ -20,10 +22,11 @@ export const MIN_GAP_MS = 250;
 
 /** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
-  if (args.readyFd !== undefined) checkFd(args.readyFd);
+  if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
-  const quiet = quietRepeats(logger);
+  const lock = await takeWatchLock(args.statusFile);
+  const quiet = quietRepeats(logger, args.interval * 1000);
   const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
@@ -32,7 +35,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     random: Math.random,
     runPass: async (request, signal) => {
       const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, watchedDir: (p) => events.watchedDir(p) }, request, signal);
-      quiet.endPass();
+      quiet.endPass(report.kind === 'done' && !report.scoped);
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;
     },
@@ -54,16 +57,9 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   } finally {
     release();
     events.close();
+    lock.release();
   }
   return EXIT.ok;
-}
-
-function checkFd(fd: number): void {
-  try {
-    fs.fstatSync(fd);
-  } catch {
-    throw new UsageError(`--ready-fd ${fd} is not an open file descriptor`);
-  }
 }
 
 function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument; summary: PassSummary; first: boolean }): void {
