@@ -17,7 +17,7 @@
 //   BENCH_STRACE=0           skip the strace passes; BENCH_STRACE_MAX_N=10000 skip them above N
 //   BENCH_STRACE_C_MAX_N=1000  run the (slow) `strace -f -c` totals pass only up to this N
 //   BENCH_SEED=1             generator seed
-//   BENCH_CLI=path/main.js   CLI to benchmark (default dist/src/cli/main.cjs)
+//   BENCH_CLI=path/main.js   CLI to benchmark (default bin/reconcile-gateways.cjs)
 //   BENCH_EXTRA_ARGS='[...]' extra arguments for every CLI invocation (JSON array or words;
 //                            default --container-argv [] so /proc scanning does not measure the host)
 //   BENCH_TMPFS_SIZE=4g      size of the private tmpfs
@@ -60,7 +60,7 @@ const STRACE = env.BENCH_STRACE !== '0' && hasStrace;
 const STRACE_MAX_N = num(env.BENCH_STRACE_MAX_N, 10000);
 const STRACE_C_MAX_N = num(env.BENCH_STRACE_C_MAX_N, 1000); // the full `strace -c` pass costs minutes at N=10000
 const SEED = num(env.BENCH_SEED, 1);
-const CLI = path.resolve(env.BENCH_CLI ?? path.join(REPO, 'dist/src/cli/main.cjs'));
+const CLI = path.resolve(env.BENCH_CLI ?? path.join(REPO, 'bin/reconcile-gateways.cjs'));
 const TMPFS_SIZE = env.BENCH_TMPFS_SIZE ?? '4g';
 const RUN_TIMEOUT_MS = num(env.BENCH_TIMEOUT_MS, 10 * 60 * 1000);
 const UPDATE_README = env.BENCH_README ? env.BENCH_README === '1' : (!QUICK && !env.BENCH_CLI && !env.BENCH_SIZES && !env.BENCH_SCENARIOS);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HomeWrite } from '../model.js';
 import { type Dir, describeType, lstatAt, readFileAt } from '../safe-fs.js';
-import { loadYamlParse } from './yaml.js';
+import { parse as parseYaml } from 'yaml';
 
 /** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
 export function isTruthy(value: string | undefined): boolean {
@@ -123,8 +123,7 @@ async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; pro
     return { multiplex: false, problem: 'is not valid UTF-8' };
   }
   try {
-    const parse = loadYamlParse();
-    const doc: unknown = parse(text);
+    const doc: unknown = parseYaml(text);
     return { multiplex: multiplexFromConfig(doc) };
   } catch (err) {
     return { multiplex: false, problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };

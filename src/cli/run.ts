@@ -13,7 +13,6 @@ import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
 import { loadSettings } from './config.js';
-import { applyHeapPolicy } from './heap.js';
 import { detectContainerArgv, hermesIds, isDashboardArgv, legacySeedWrite, resolveMultiplex, rootStateSlot, wantsLegacySeed } from './host.js';
 import { type Logger, createLogger } from './logger.js';
 import { diffReport, planDocument, textReport, useColour } from './output.js';
@@ -206,7 +205,6 @@ export async function executePass(
   const hostWarnings = [...mux.warnings, ...legacy.warnings];
   for (const w of hostWarnings) logger.warn(w);
   const homeWrites = legacy.writes;
-  applyHeapPolicy(args.hermesHome); // after resolveMultiplex compiled the cached yaml script
   const result = runPass({
     mode,
     dryRun: args.diff,
