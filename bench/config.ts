@@ -37,7 +37,7 @@ export const STRACE = env['BENCH_STRACE'] !== '0' && hasStrace;
 export const STRACE_MAX_N = num(env['BENCH_STRACE_MAX_N'], 10000);
 export const STRACE_C_MAX_N = num(env['BENCH_STRACE_C_MAX_N'], 1000); // the full `strace -c` pass costs minutes at N=10000
 export const SEED = num(env['BENCH_SEED'], 1);
-export const CLI = path.resolve(env['BENCH_CLI'] ?? path.join(REPO, 'dist/src/cli/main.cjs'));
+export const CLI = path.resolve(env['BENCH_CLI'] ?? path.join(REPO, 'bin/reconcile-gateways.cjs'));
 export const TMPFS_SIZE = env['BENCH_TMPFS_SIZE'] ?? '4g';
 export const RUN_TIMEOUT_MS = num(env['BENCH_TIMEOUT_MS'], 10 * 60 * 1000);
 export const UPDATE_README = env['BENCH_README']

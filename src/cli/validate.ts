@@ -1,7 +1,7 @@
 /**
  * Access to the ajv validators precompiled at build time (scripts/build-validators.mjs), so no
- * schema is compiled at start-up. They are CommonJS, loaded with require: the CLI bundle is a
- * classic script (scripts/bundle.mjs), where import() is not available, and inlines them.
+ * schema is compiled at start-up. They are CommonJS, loaded with require, which the CLI bundle
+ * (scripts/bundle.mjs) inlines, so each is run only when a command validates with it.
  */
 import { createRequire } from 'node:module';
 import { didYouMean } from './suggest.js';
@@ -57,7 +57,7 @@ export async function loadValidator(name: keyof Validators): Promise<Validator> 
 
 /**
  * In the CLI bundle esbuild inlines each generated module behind these literal requires, so a
- * validator comes from the code cache rather than the CommonJS loader.
+ * command runs only the validators it uses.
  */
 function requireBundled(name: keyof Validators): unknown {
   switch (name) {

@@ -13,7 +13,6 @@ import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { applyHeapPolicy } from './heap.js';
 import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare } from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
@@ -71,7 +70,6 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const options = passOptions(args, prep, scandir, io.env, narrow);
-    applyHeapPolicy(args.hermesHome);
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));

@@ -8,7 +8,6 @@ import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
-import { applyHeapPolicy } from '../heap.js';
 import type { Logger } from '../logger.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
 import { type Io, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole } from '../pass.js';
@@ -24,7 +23,6 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     scandir = openScandir(args.scandir, !args.diff);
     if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
     const options = passOptions(args, prep, scandir, io.env);
-    applyHeapPolicy(args.hermesHome);
     const planned = planPass(options);
     const result = args.diff ? unapplied(planned) : applyPass(planned);
     logPassResult(result, logger);
