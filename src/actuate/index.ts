@@ -3,7 +3,7 @@
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
 import type { CreateOp, Operation, OperationResult, Plan, RemoveOp, Settings } from '../model.js';
-import { type Dir, type Owner, describeErrno } from '../safe-fs/index.js';
+import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyMarker } from './marker.js';
