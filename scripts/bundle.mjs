@@ -9,6 +9,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outfile = path.join(root, 'dist', 'reconcile-gateways.cjs');
 const generated = path.join(root, 'dist', 'src', 'generated');
+const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 await build({
   entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
@@ -20,7 +21,8 @@ await build({
   logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
   // import.meta.url only serves createRequire in tsc's ES build, where the bundle has `require`.
-  define: { 'import.meta.url': '__filename' },
+  // The version is baked in, so the bundle copied alone still knows it (src/cli/help.ts).
+  define: { 'import.meta.url': '__filename', RECONCILE_GATEWAYS_VERSION: JSON.stringify(version) },
   // Names stay (stack traces read well even without the map); the map's paths point into src/.
   minifyWhitespace: true,
   minifySyntax: true,

@@ -91,8 +91,12 @@ function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The package version, read from the package.json two directories above dist/src/cli. */
+/** Set by scripts/bundle.mjs from package.json; undefined in tsc's unbundled build. */
+declare const RECONCILE_GATEWAYS_VERSION: string | undefined;
+
+/** The package version: baked into the bundle, else read from the package.json above dist/src/cli. */
 export function packageVersion(): string {
+  if (typeof RECONCILE_GATEWAYS_VERSION === 'string') return RECONCILE_GATEWAYS_VERSION;
   try {
     const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
