@@ -1,0 +1,89 @@
+/**
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock` (or --lock-file).
+ * Held by another process: exit 3 at once with an error document; with --wait the run completes
+ * once the holder releases it. --diff never takes it.
+ */
+import test from 'ava';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { loadValidators } from '../../../src/cli/validate.js';
+import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
+import { waitFor } from '../../helpers/s6.js';
+
+/** Holds an exclusive flock on `file` (flock(1) + a shell waiting on stdin) until released. */
+async function holdLock(file: string): Promise<{ child: ChildProcessWithoutNullStreams; release(): Promise<void> }> {
+  const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo locked; read line'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(() => out.includes('locked'), 10_000, `flock on ${file}`);
+  return {
+    child,
+    async release() {
+      if (child.exitCode === null && child.signalCode === null) child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+test('a held lock makes boot exit 3 at once with a valid error document and no change', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
+  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  t.teardown(() => holder.release());
+  const r = await bootJson(box.home, box.scandir, [], { timeoutMs: 10_000 });
+  t.is(r.code, 3);
+  t.like(r.doc, { formatVersion: '2', error: { code: 'locked', exitCode: 3 } });
+  t.true((await loadValidators()).validatePlan(r.doc));
+  t.false(existsSync(path.join(box.scandir, 'gateway-default')));
+  t.false(existsSync(path.join(box.home, 'logs')));
+  const text = await runCli(bootArgs(box.home, box.scandir), { timeoutMs: 10_000 });
+  t.is(text.code, 3);
+  t.regex(text.stderr, /another reconcile-gateways run holds/);
+  t.true(text.stderr.split('\n')[0]?.endsWith('; add --wait to wait for it, or retry when it has finished'), text.stderr);
+});
+
+test('with --wait the run blocks while the lock is held and completes after release', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
+  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  t.teardown(() => holder.release());
+  const run = bootJson(box.home, box.scandir, ['--wait'], { timeoutMs: 20_000 });
+  await delay(500);
+  t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
+  await holder.release();
+  const r = await run;
+  t.is(r.code, 0, r.stderr);
+  t.is((r.doc['operations'] as unknown[]).length, 1);
+  t.true(existsSync(path.join(box.scandir, 'gateway-default/run')));
+});
+
+test('--lock-file moves the lock; the default one is then neither taken nor created', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  const lock = path.join(box.root, 'custom.lock');
+  const holder = await holdLock(lock);
+  t.teardown(() => holder.release());
+  t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock), { timeoutMs: 10_000 })).code, 3);
+  await holder.release();
+  t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock))).code, 0);
+  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways.lock')));
+  t.true(existsSync(lock), 'the lock file is never deleted');
+});
+
+test('--diff takes no lock: it runs while another run holds it', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
+  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  t.teardown(() => holder.release());
+  const r = await runCli(bootArgs(box.home, box.scandir, '--diff'), { timeoutMs: 10_000 });
+  t.is(r.code, 1, r.stderr);
+});

@@ -1,0 +1,175 @@
+/**
+ * Issue 4, faults: one slot's failure (ENOSPC on a tiny tmpfs, a read-only slot, EACCES, an
+ * unexpected exception) is reported with its path and errno, the others converge, the exit code
+ * is 2, and a rerun after the fault is fixed converges. Only a pass that cannot mean anything
+ * (HERMES_HOME or the scandir unusable) is fatal, and then nothing changes.
+ */
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Settings } from '../../../src/model.js';
+import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
+import { exitCodeOf } from '../../../src/cli/pass.js';
+import { applyPass, planPass } from '../../../src/reconcile.js';
+import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
+import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, requireRoot, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+
+const scratch = new Scratch();
+const mounts: string[] = [];
+const binds: string[] = [];
+
+test.after.always('undo mounts and remove scratch trees', async () => {
+  for (const b of binds) execFileSync('umount', [b]);
+  for (const m of mounts) unmountTmpfs(m);
+  await scratch.removeAll();
+});
+
+const layout = scratch.layout;
+
+type Op = { kind: string; service: string; status?: string; error?: string };
+function opsOf(doc: { operations?: readonly Op[] }, service: string): Op[] {
+  return (doc.operations ?? []).filter((o) => o.service === service);
+}
+
+function fill(dir: string): void {
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${path.join(dir, '.filler')}`, 'bs=4096'], { stdio: 'ignore' });
+  } catch {
+    // dd stops with ENOSPC: that is the point.
+  }
+}
+
+test('ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const base = await layout('enospc');
+  const mount = await mountTmpfs('enospc-scan', '512k');
+  mounts.push(mount);
+  const l = { ...base, scandir: mount };
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  const runBefore = fileHash(path.join(l.scandir, 'gateway-alice', 'run'));
+  fill(l.scandir);
+  writeProfiles(l.home, { carol: 'running', bob: 'stopped' });
+  writeConfig(l, { gatewayCommand: '/bin/false' });
+
+  const { result, doc } = await runJson('sync', l);
+  t.is(result.code, 2);
+  const [create] = opsOf(doc, 'gateway-carol');
+  t.is(create?.status, 'failed');
+  t.regex(create?.error ?? '', new RegExp(`${mount}/\\S+: ENOSPC: no space left on device`));
+  const [update] = opsOf(doc, 'gateway-alice');
+  t.like(update, { kind: 'update', status: 'failed' });
+  t.regex(update?.error ?? '', /gateway-alice\/run: ENOSPC/);
+  t.like(opsOf(doc, 'gateway-bob').find((o) => o.kind === 'down'), { status: 'applied' });
+  t.is(fileHash(path.join(l.scandir, 'gateway-alice', 'run')), runBefore, 'the script was truncated or changed');
+  t.true(fs.existsSync(path.join(l.scandir, 'gateway-bob', 'down')));
+  t.false(fs.existsSync(path.join(l.scandir, 'gateway-carol')));
+  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => n.startsWith('.')).sort(), ['.filler', '.reconcile-gateways.lock']);
+  t.deepEqual(fs.readdirSync(path.join(l.scandir, 'gateway-alice')).filter((n) => n.endsWith('.rg-tmp')), []);
+
+  fs.rmSync(path.join(l.scandir, '.filler'));
+  t.is((await runTool('sync', l)).code, 0, 'the rerun after freeing space did not converge');
+  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+});
+
+test('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await layout('erofs');
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  const bob = path.join(l.scandir, 'gateway-bob');
+  execFileSync('mount', ['--bind', bob, bob]);
+  binds.push(bob);
+  execFileSync('mount', ['-o', 'remount,bind,ro', bob]);
+  writeConfig(l, { gatewayCommand: '/bin/false' });
+
+  const { result, doc } = await runJson('sync', l);
+  t.is(result.code, 2);
+  t.regex(opsOf(doc, 'gateway-bob')[0]?.error ?? '', /gateway-bob\/\S+: EROFS: read-only file system/);
+  t.is(opsOf(doc, 'gateway-alice')[0]?.status, 'applied');
+  execFileSync('umount', [bob]);
+  binds.pop();
+  t.is((await runTool('sync', l)).code, 0);
+  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+});
+
+test('run as an unprivileged user, a slot it may not write fails alone with EACCES and converges once it may', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await layout('eacces');
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  execFileSync('chown', ['-R', '65534:65534', l.scandir]);
+  execFileSync('chown', ['-R', '0:0', path.join(l.scandir, 'gateway-bob')]);
+  writeConfig(l, { gatewayCommand: '/bin/false' });
+  const nobody = { uid: 65534, gid: 65534 };
+
+  const { result, doc } = await runJson('sync', l, [], nobody);
+  t.is(result.code, 2, result.stderr);
+  t.regex(opsOf(doc, 'gateway-bob')[0]?.error ?? '', /gateway-bob\/\S+: EACCES: permission denied/);
+  t.is(opsOf(doc, 'gateway-alice')[0]?.status, 'applied');
+  execFileSync('chown', ['-R', '65534:65534', path.join(l.scandir, 'gateway-bob')]);
+  t.is((await runTool('sync', l, [], nobody)).code, 0);
+  t.is((await runTool('sync', l, ['--diff'], nobody)).code, 0);
+});
+
+const CHANGED = { ...DEFAULT_SETTINGS, ...BASE_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
+
+function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
+  const home = openRoot(l.home);
+  const scandir = openRoot(l.scandir);
+  try {
+    const planned = planPass({
+      mode: 'sync', home, scandir, hermesHome: l.home,
+      settings: CHANGED,
+      prune: true, allowEmpty: false, restartChanged: false,
+      host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
+      isRoot: process.geteuid?.() === 0,
+    });
+    return applyPass(planned, { sleep: () => undefined, ...(beforeOperation === undefined ? {} : { beforeOperation }) });
+  } finally {
+    closeDir(scandir);
+    closeDir(home);
+  }
+}
+
+test('an unexpected exception while applying one profile fails that profile alone, reported; the rest converge', async (t) => {
+  const l = await layout('exception');
+  writeProfiles(l.home, { alice: 'running', bob: 'running', carol: 'running', dave: 'stopped' });
+  t.is((await runTool('boot', l)).code, 0);
+  writeProfiles(l.home, { erin: 'running', frank: 'running', dave: 'running' });
+  const doomed = new Set(['gateway-bob', 'gateway-erin', 'gateway-dave']);
+  const result = pass(l, (op) => {
+    if (doomed.has(op.service)) throw new TypeError(`Cannot read properties of undefined (reading '${op.service}')`);
+  });
+  const failed = result.results.filter((r) => r.status === 'failed').map((r) => `${r.op.kind} ${r.op.service}: ${r.error ?? ''}`);
+  t.deepEqual(failed.sort(), [
+    "create gateway-erin: unexpected error: Cannot read properties of undefined (reading 'gateway-erin')",
+    "up gateway-dave: unexpected error: Cannot read properties of undefined (reading 'gateway-dave')",
+    "update gateway-bob: unexpected error: Cannot read properties of undefined (reading 'gateway-bob')",
+    "update gateway-dave: unexpected error: Cannot read properties of undefined (reading 'gateway-dave')",
+  ]);
+  t.true(result.results.filter((r) => !doomed.has(r.op.service)).every((r) => r.status === 'applied'));
+  t.is(exitCodeOf(result, false), 2);
+  t.false(fs.existsSync(path.join(l.scandir, 'gateway-erin')));
+  t.deepEqual(result.warnings, [], 'an isolated failure was reported as a convergence bug');
+  t.is(exitCodeOf(pass(l), false), 0, 'the next pass did not converge');
+});
+
+test('HERMES_HOME gone, or HERMES_HOME or the scandir not a directory, is fatal (111) and changes nothing', async (t) => {
+  const l = await layout('fatal');
+  writeProfiles(l.home, { alice: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  const before = snapshot(l.root);
+  const gone = { ...l, home: path.join(l.root, 'unmounted') };
+  for (const command of ['boot', 'sync'] as const) {
+    const { result, doc } = await runJson(command, gone);
+    t.is(result.code, 111);
+    t.regex(doc.error?.message ?? '', /HERMES_HOME .*unmounted is missing/);
+  }
+  const fresh = { ...gone, scandir: path.join(l.root, 'fresh-scan') };
+  t.is((await runTool('boot', fresh)).code, 111);
+  t.is((await runTool('boot', { ...l, home: l.config })).code, 111);
+  t.is((await runTool('sync', { ...l, scandir: l.config })).code, 111);
+  t.deepEqual(diffSnapshot(before, snapshot(l.root)), [], 'a fatal run changed something');
+});

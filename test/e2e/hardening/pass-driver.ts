@@ -1,0 +1,52 @@
+/**
+ * A child process for the crash tests: runs one reconcile pass the way the CLI does (lock, host
+ * facts, planPass, applyPass), with the fault-injection seam armed to SIGKILL itself just before operation
+ * number `killAt` takes effect. Usage: node pass-driver.js '<json DriverRequest>'.
+ */
+import { acquireLock } from '../../../src/lock.js';
+import { applyPass, planPass } from '../../../src/reconcile.js';
+import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
+import { loadSettings } from '../../../src/cli/config.js';
+
+/** What the driver is asked to do. */
+export interface DriverRequest {
+  readonly mode: 'boot' | 'sync';
+  readonly home: string;
+  readonly scandir: string;
+  readonly config: string;
+  /** 1-based index of the operation before which the process kills itself. */
+  readonly killAt: number;
+  readonly restartChanged?: boolean;
+}
+
+async function main(request: DriverRequest): Promise<void> {
+  const settings = await loadSettings(request.config);
+  const lock = await acquireLock(`${request.scandir}/.reconcile-gateways.lock`, true);
+  const home = openRoot(request.home);
+  const scandir = openRoot(request.scandir);
+  let seen = 0;
+  const planned = planPass({
+    mode: request.mode,
+    home,
+    scandir,
+    hermesHome: request.home,
+    settings,
+    prune: request.mode === 'sync',
+    allowEmpty: false,
+    restartChanged: request.restartChanged === true,
+    host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
+    isRoot: process.geteuid?.() === 0,
+  });
+  const result = applyPass(planned, {
+    beforeOperation: () => {
+      seen += 1;
+      if (seen === request.killAt) process.kill(process.pid, 'SIGKILL');
+    },
+  });
+  process.stdout.write(`${JSON.stringify({ operations: result.plan.operations.length, failed: result.results.filter((r) => r.status === 'failed').length })}\n`);
+  closeDir(scandir);
+  closeDir(home);
+  lock.release();
+}
+
+await main(JSON.parse(process.argv[2] ?? '{}') as DriverRequest);

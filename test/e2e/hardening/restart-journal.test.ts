@@ -1,0 +1,64 @@
+/**
+ * Issue 4, crashes, with real s6: restarts decided by `--restart-changed` are persisted before
+ * they are done, so a pass killed in between loses none: the next plain sync restarts them.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createSvscanState, repoRoot, requireS6, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { requireRoot, runJson, runTool, Scratch, startTool, writeConfig, writeProfiles } from './support.js';
+
+const scratch = new Scratch();
+const states: string[] = [];
+
+test.after.always('stop s6 and remove scratch trees', async () => {
+  await stopAll({ removeState: true });
+  await scratch.removeAll();
+  for (const s of states) fs.rmSync(s, { recursive: true, force: true });
+});
+
+test('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
+  if (!requireS6(t) || !requireRoot(t)) return t.pass();
+  const base = await scratch.layout('journal');
+  const gw = (name: string): string => {
+    const file = path.join(base.root, name);
+    fs.writeFileSync(file, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+    return file;
+  };
+  const { state } = await createSvscanState();
+  states.push(state);
+  const svscan = await startSvscan(state);
+  const l = { ...base, scandir: svscan.scandir };
+  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
+  await svscan.waitUp('gateway-alice');
+  await svscan.waitUp('gateway-bob');
+  const pids = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };
+
+  writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
+  const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
+  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
+  t.is(killed.signal, 'SIGKILL', killed.stderr);
+  const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways.restarts.json'), 'utf8')) as { services: string[] };
+  t.deepEqual(journal.services, ['gateway-alice', 'gateway-bob']);
+  t.is((await svscan.svstat('gateway-alice')).pid, pids.alice, 'restarted before the kill');
+
+  const { result, doc } = await runJson('sync', l);
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual((doc as { restartPending?: string[] }).restartPending, []);
+  for (const name of ['alice', 'bob'] as const) {
+    await waitFor(async () => {
+      const now = await svscan.svstat(`gateway-${name}`);
+      return now.up && now.pid !== pids[name];
+    }, 10_000, `${name} to be restarted`);
+  }
+  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways.restarts.json')), 'the journal outlived its restarts');
+
+  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
+  const restarted = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };
+  const plain = await runJson('sync', l);
+  t.deepEqual((plain.doc as { restartPending?: string[] }).restartPending, ['gateway-alice', 'gateway-bob'], 'without a journal a plain sync only reports');
+  t.is((await svscan.svstat('gateway-alice')).pid, restarted.alice);
+});

@@ -1,0 +1,145 @@
+/**
+ * examples/cont-init.d/02-reconcile-profiles: valid sh, upstream's preparation, and the boot
+ * invocation. It is run by sh with stubs for chown and s6-setuidgid (there is no hermes user here)
+ * in front of PATH; `reconcile-gateways` is the real built CLI.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { repoRoot } from '../../helpers/s6.js';
+import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
+import { MAIN } from '../../helpers/cli.js';
+import { TEST_CONFIG } from './cli.js';
+
+const SCRIPT = path.join(repoRoot(), 'examples', 'cont-init.d', '02-reconcile-profiles');
+
+test('the script is valid sh with upstream shebang and set -e, and runs the boot', async (t) => {
+  execFileSync('sh', ['-n', SCRIPT]);
+  const text = await readFile(SCRIPT, 'utf8');
+  const lines = text.split('\n');
+  t.is(lines[0], '#!/command/with-contenv sh');
+  t.true(lines.includes('set -e'));
+  t.regex(text, /^\s*run_boot reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
+  t.regex(text, /^\s*run_boot s6-setuidgid hermes reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
+  t.regex(text, /^lock_file="\$\{RECONCILE_GATEWAYS_LOCK_FILE:-\/run\/reconcile-gateways\/run.lock\}"$/m, 'the lock is outside the scandir');
+  t.regex(text, /s6-svscan -c|`-c N`/, 'the note on more than 500 services');
+});
+
+interface Box {
+  readonly root: string;
+  readonly home: string;
+  readonly scandir: string;
+  readonly calls: string;
+  readonly env: Record<string, string>;
+}
+
+/** Stubs chown and s6-setuidgid (recording their argv), wraps the real CLI, builds home and scandir. */
+async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
+  const root = await tempDir(`rg-contint-${prefix}-`);
+  t.teardown(() => removeTree(root));
+  const bin = path.join(root, 'bin');
+  const calls = path.join(root, 'calls');
+  await mkdir(bin);
+  const stub = (body: string): string => `#!/bin/sh\n${body}\n`;
+  await writeFile(path.join(bin, 'chown'), stub(`echo "chown $*" >> "${calls}"`), { mode: 0o755 });
+  await writeFile(path.join(bin, 's6-setuidgid'), stub(`echo "s6-setuidgid $*" >> "${calls}"\nshift\nexec "$@"`), { mode: 0o755 });
+  // --container-argv: /proc of this test machine may hold other tests' CLI runs naming main-wrapper.sh.
+  await writeFile(
+    path.join(bin, 'reconcile-gateways'),
+    stub(`echo "reconcile-gateways $*" >> "${calls}"\n[ -z "$STUB_EXIT" ] || exit "$STUB_EXIT"\nexec "${process.execPath}" "${MAIN}" "$@" --container-argv '[]'`),
+    { mode: 0o755 },
+  );
+  const home = path.join(root, 'home');
+  await makeHermesHome(home, { coder: { state: { desired_state: 'running' } } });
+  const scandir = path.join(root, 'scan');
+  await mkdir(path.join(scandir, '.s6-svscan'), { recursive: true });
+  execFileSync('mkfifo', [path.join(scandir, '.s6-svscan', 'control')]);
+  await writeFile(path.join(scandir, '.s6-svscan', 'lock'), '');
+  const config = path.join(root, 'config.json');
+  await writeFile(config, JSON.stringify(TEST_CONFIG));
+  const env = {
+    PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    HERMES_HOME: home,
+    S6_PROFILE_GATEWAY_SCANDIR: scandir,
+    RECONCILE_GATEWAYS_CONFIG: config,
+    RECONCILE_GATEWAYS_LOCK_FILE: path.join(root, 'lock', 'run.lock'),
+  };
+  return { root, home, scandir, calls, env };
+}
+
+function runScript(box: Box, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('sh', [SCRIPT], { env: { ...box.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
+
+async function callsOf(box: Box): Promise<string[]> {
+  return existsSync(box.calls) ? (await readFile(box.calls, 'utf8')).trimEnd().split('\n') : [];
+}
+
+test('as root (the default) it boots with the lock outside the scandir, then hands the scandir and .s6-svscan control/lock to hermes', async (t) => {
+  const box = await sandbox(t, 'root');
+  const run = await runScript(box);
+  t.is(run.code, 0, run.stderr);
+  t.deepEqual(await callsOf(box), [
+    `reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`,
+    `chown -h hermes:hermes ${box.scandir}`,
+    `chown -h hermes:hermes ${box.scandir}/.s6-svscan/control`,
+    `chown -h hermes:hermes ${box.scandir}/.s6-svscan/lock`,
+  ]);
+  t.true(run.stdout.includes('reconcile: profile=coder prior_state=running action=started'), run.stdout);
+  t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
+  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways.lock')), 'no lock file in the hermes-writable scandir');
+  t.true(existsSync(box.env['RECONCILE_GATEWAYS_LOCK_FILE'] ?? ''));
+  t.false(existsSync(path.join(box.scandir, 'gateway-coder', 'down')));
+  t.true(existsSync(path.join(box.scandir, 'gateway-default', 'down')));
+});
+
+test('a missing scandir is created by boot before it is handed to hermes, never chowned while absent', async (t) => {
+  const box = await sandbox(t, 'missing');
+  await removeTree(box.scandir);
+  const run = await runScript(box);
+  t.is(run.code, 0, run.stderr);
+  const calls = await callsOf(box);
+  t.true(calls[0]?.startsWith('reconcile-gateways boot '), calls.join('\n'));
+  t.is(calls[1], `chown -h hermes:hermes ${box.scandir}`);
+  t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
+});
+
+test('RECONCILE_GATEWAYS_RUN_AS=hermes creates a missing scandir with a message, hands it over, then drops to hermes', async (t) => {
+  const box = await sandbox(t, 'hermes');
+  await removeTree(box.scandir);
+  const run = await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
+  t.is(run.code, 0, run.stderr);
+  t.true(run.stderr.split('\n').includes(`[reconcile-profiles] creating the missing scandir ${box.scandir} for hermes`), run.stderr);
+  const calls = await callsOf(box);
+  const lock = box.env['RECONCILE_GATEWAYS_LOCK_FILE'] ?? '';
+  const boot = `reconcile-gateways boot --wait --lock-file ${lock}`;
+  const expected = process.geteuid?.() === 0 ? [`s6-setuidgid hermes ${boot}`, boot] : [boot];
+  t.deepEqual(calls, [`chown -h hermes:hermes ${box.scandir}`, `chown -h hermes:hermes ${path.dirname(lock)}`, ...expected]);
+  t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
+});
+
+test('a symlinked .s6-svscan is never chowned through, and a missing one is skipped', async (t) => {
+  const box = await sandbox(t, 'link');
+  const elsewhere = path.join(box.root, 'elsewhere');
+  await mkdir(elsewhere);
+  await writeFile(path.join(elsewhere, 'control'), '');
+  await removeTree(path.join(box.scandir, '.s6-svscan'));
+  await symlink(elsewhere, path.join(box.scandir, '.s6-svscan'));
+  t.is((await runScript(box, { STUB_EXIT: '0' })).code, 0);
+  t.deepEqual(await callsOf(box), [`reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`, `chown -h hermes:hermes ${box.scandir}`]);
+});
+
+test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {
+  const box = await sandbox(t, 'codes');
+  const partial = await runScript(box, { STUB_EXIT: '2' });
+  t.is(partial.code, 0);
+  t.regex(partial.stderr, /some profiles were not registered/);
+  for (const code of ['3', '100', '111']) t.is((await runScript(box, { STUB_EXIT: code })).code, Number(code), code);
+  t.is((await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'nobody', STUB_EXIT: '0' })).code, 100);
+});

@@ -1,0 +1,97 @@
+/**
+ * The host behaviours end to end under a real s6-svscan: what `boot` decides is what s6 runs.
+ */
+import test from 'ava';
+import { existsSync, utimesSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createSvscanState, processAlive, requireS6, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { makeHermesHome, removeTree } from '../../helpers/tree.js';
+import { TEST_CONFIG, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+
+test.after.always('stop every s6-svscan started here, then remove the temp worlds', async () => {
+  await stopAll({ removeState: true });
+  await removeWorlds();
+});
+
+/** A world whose scandir is a fresh s6 state's `scan/`, with a fake gateway nobody can run. */
+async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<{ w: World; state: string }> {
+  const w0 = await makeWorld(prefix, config);
+  // The gateway and log scripts run as nobody: the world must be traversable, the log home writable.
+  await chmod(w0.root, 0o755);
+  const gateway = path.join(w0.root, 'gateway');
+  await writeFile(gateway, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+  const logHome = path.join(w0.root, 'log-home');
+  await mkdir(logHome);
+  await chmod(logHome, 0o777);
+  await writeFile(w0.config, JSON.stringify({ ...TEST_CONFIG, ...config, gatewayCommand: gateway, home: logHome }));
+  const { state, scandir } = await createSvscanState();
+  return { w: { ...w0, scandir }, state };
+}
+
+test('a legacy gateway-run container: the seeded root gateway really runs under s6, the stopped profile stays down', async (t) => {
+  if (!requireS6(t)) {
+    t.pass();
+    return;
+  }
+  const { w, state } = await s6World('legacy');
+  await makeHermesHome(w.home, { coder: { state: { desired_state: 'stopped' } } });
+  const boot = await runCli(['boot', ...worldArgs(w, ['/init', '/opt/hermes/docker/main-wrapper.sh', 'gateway', 'run'])]);
+  t.is(boot.code, 0, boot.stderr);
+  const svscan = await startSvscan(state);
+  await svscan.waitUp('gateway-default');
+  const root = await svscan.svstat('gateway-default');
+  t.true(root.up && processAlive(root.pid));
+  await svscan.waitSupervised('gateway-coder');
+  t.like(await svscan.svstat('gateway-coder'), { up: false, wantedup: false, normallyup: false });
+  await svscan.stop({ removeState: true });
+  await removeTree(w.root);
+});
+
+test('fold multiplexing under s6: one gateway (the root) runs, the named slots stay down', async (t) => {
+  if (!requireS6(t)) {
+    t.pass();
+    return;
+  }
+  const { w, state } = await s6World('fold', { multiplexPolicy: 'fold' });
+  await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: {} }, { desired_state: 'stopped' });
+  const svscan = await startSvscan(state);
+  const boot = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: '1' });
+  t.is(boot.code, 0, boot.stderr);
+  t.true(boot.stdout.startsWith('reconcile: profile gateway(s) alpha asked to autostart;'));
+  await svscan.rescan();
+  await svscan.waitUp('gateway-default');
+  for (const p of ['alpha', 'beta']) {
+    await svscan.waitSupervised(`gateway-${p}`);
+    t.like(await svscan.svstat(`gateway-${p}`), { up: false, wantedup: false }, p);
+  }
+  await svscan.stop({ removeState: true });
+  await removeTree(w.root);
+});
+
+test('sync takes the slot of a tombstoned profile out of a live s6 and leaves no process behind', async (t) => {
+  if (!requireS6(t)) {
+    t.pass();
+    return;
+  }
+  const { w, state } = await s6World('tomb');
+  await makeHermesHome(w.home, { ghost: { state: { desired_state: 'running' } }, alive: { state: { desired_state: 'stopped' } } });
+  const svscan = await startSvscan(state);
+  t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
+  await svscan.rescan();
+  await svscan.waitUp('gateway-ghost');
+  const ghost = await svscan.svstat('gateway-ghost');
+
+  const now = Date.now() / 1000;
+  await mkdir(path.join(w.home, 'profiles', '.deleted'));
+  await writeFile(path.join(w.home, 'profiles', '.deleted', 'ghost'), '');
+  utimesSync(path.join(w.home, 'profiles', 'ghost', 'SOUL.md'), now - 100, now - 100);
+  utimesSync(path.join(w.home, 'profiles', '.deleted', 'ghost'), now - 10, now - 10);
+  const sync = await runCli(['sync', ...worldArgs(w)]);
+  t.is(sync.code, 0, sync.stderr);
+  t.false(existsSync(svscan.servicePath('gateway-ghost')));
+  await waitFor(() => !svscan.isSupervised('gateway-ghost') && !processAlive(ghost.pid), 10_000, 'the ghost gateway and its supervisor to go');
+  t.true(svscan.isSupervised('gateway-alive'));
+  await svscan.stop({ removeState: true });
+  await removeTree(w.root);
+});

@@ -1,0 +1,82 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadValidators } from '../../../src/cli/validate.js';
+import { requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
+
+const execFileAsync = promisify(execFile);
+const EXAMPLE = fileURLToPath(new URL('../../../../examples/s6/reconcile-gateways-watch/', import.meta.url));
+const SERVICE = 'reconcile-gateways-watch';
+const envs: LiveEnv[] = [];
+test.after.always('stop s6 and remove temp dirs', async () => {
+  for (const env of envs) await removeLiveEnv(env);
+  await stopAll({ removeState: true });
+});
+
+/** Installs the example service dir into the scandir, s6-overlay's shebang swapped for /bin/sh. */
+async function installExample(env: LiveEnv): Promise<void> {
+  const tmp = path.join(env.scandir, `.${SERVICE}.tmp`);
+  await mkdir(tmp);
+  for (const entry of await readdir(EXAMPLE, { withFileTypes: true })) {
+    if (entry.isDirectory()) continue; // dependencies.d: s6-rc's, plain s6 ignores it
+    const name = entry.name;
+    const text = (await readFile(path.join(EXAMPLE, name), 'utf8')).replace(/^#!\/command\/with-contenv sh\n/, '#!/bin/sh\n');
+    await writeFile(path.join(tmp, name), text);
+    await chmod(path.join(tmp, name), name === 'run' || name === 'finish' ? 0o755 : 0o644);
+  }
+  await rename(tmp, path.join(env.scandir, SERVICE));
+  await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
+}
+
+test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {
+  const deps = (await readdir(path.join(EXAMPLE, 'dependencies.d'))).sort();
+  t.deepEqual(deps, ['base', 'legacy-cont-init'], "legacy-cont-init is the s6-overlay v3 oneshot that runs /etc/cont-init.d");
+  const run = await readFile(path.join(EXAMPLE, 'run'), 'utf8');
+  t.true(run.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
+  t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
+});
+
+test('the example s6 service dir runs watch, becomes ready after its first pass, and stops cleanly', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
+    const bin = path.join(p.base, 'bin');
+    return {
+      PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+      HERMES_HOME: p.home,
+      S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
+      RECONCILE_GATEWAYS_CONFIG: p.config,
+      RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
+      RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
+      RECONCILE_GATEWAYS_ROLE: 'gateway',
+    };
+  });
+  envs.push(env);
+  const bin = path.join(env.base, 'bin');
+  await mkdir(bin);
+  await writeFile(path.join(bin, 'reconcile-gateways'), `#!/bin/sh\nexec ${process.execPath} ${MAIN} "$@"\n`, { mode: 0o755 });
+
+  await installExample(env);
+  await env.svscan.waitSvstat(SERVICE, 'up,ready', 'true true');
+  await env.waitUp('a');
+  const statusFile = path.join(env.base, 'status.json');
+  const { validateStatusFile } = await loadValidators();
+  const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
+  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+  t.like(doc, { ready: true, hermesHome: env.home, scandir: env.scandir });
+  t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
+  const status = await runCli(['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'], {
+    RECONCILE_GATEWAYS_STATUS_FILE: statusFile,
+  });
+  t.like(JSON.parse(status.stdout), { watcher: { state: 'present', running: true } }, 'status finds the watcher through RECONCILE_GATEWAYS_STATUS_FILE');
+
+  await env.profile('b', { desired_state: 'running' });
+  await env.waitUp('b');
+  await execFileAsync('s6-svc', ['-d', path.join(env.scandir, SERVICE)]);
+  await env.svscan.waitSvstat(SERVICE, 'up,wantedup,exitcode', 'false false 0');
+  await waitFor(async () => (await env.svscan.svstat('gateway-a')).up, 1000, 'gateways to keep running after watch stopped');
+});

@@ -1,0 +1,112 @@
+import test from 'ava';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { processAlive, requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { type LiveEnv, makeLiveEnv, processesIn, removeLiveEnv, scandirEntries } from './live-env.js';
+
+const RUNNING = { desired_state: 'running' };
+const envs: LiveEnv[] = [];
+test.after.always('stop s6 and remove temp dirs', async () => {
+  for (const env of envs) await removeLiveEnv(env);
+  await stopAll({ removeState: true });
+});
+
+async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
+  const env = await makeLiveEnv(profiles);
+  envs.push(env);
+  const boot = await env.cli('sync');
+  if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
+  for (const [name, st] of Object.entries(profiles)) if (st !== undefined) await env.waitUp(name);
+  return env;
+}
+
+/** The gateway pid and the s6-supervise pids (slot and logger) of a profile. */
+async function processesOf(env: LiveEnv, profile: string): Promise<{ gateway: number; supervisors: number[] }> {
+  const gateway = await env.pid(profile);
+  const supervisors = processesIn(env.slot(profile)).filter((p) => p !== gateway);
+  return { gateway, supervisors };
+}
+
+test('deleting a profile removes its slot, its gateway process and its supervisors, and nothing else', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ gone: RUNNING, stays: RUNNING });
+  const victim = await processesOf(env, 'gone');
+  t.true(victim.supervisors.length >= 2, 'the slot and its logger each have an s6-supervise');
+  const staysPid = await env.pid('stays');
+
+  await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
+  const sync = await env.json('sync');
+  t.is(sync.code, 0, sync.stderr);
+  t.deepEqual((sync.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`), [
+    'remove gateway-gone applied',
+  ]);
+  t.false(existsSync(env.slot('gone')));
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-default', 'gateway-stays']);
+  // sync returns only after the supervisors exited: check at once, no waiting.
+  for (const pid of [victim.gateway, ...victim.supervisors]) t.false(processAlive(pid), `pid ${pid} survived the remove`);
+  t.is(await env.pid('stays'), staysPid, 'the other gateway was not disturbed');
+  t.true(env.svscan.isSupervised('gateway-stays'));
+});
+
+test('the empty-set guard: profiles/ gone or every profile vanished removes nothing and exits 2', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING, b: RUNNING });
+  const before = [await env.pid('a'), await env.pid('b')];
+
+  await rename(path.join(env.home, 'profiles'), path.join(env.base, 'profiles.unmounted'));
+  const missing = await env.json('sync');
+  t.is(missing.code, 2);
+  t.regex(String(missing.doc['pruneBlocked']), /profiles is missing.*--allow-empty/);
+  t.regex(missing.stderr, /--allow-empty/);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+
+  await mkdir(path.join(env.home, 'profiles'));
+  const empty = await env.json('sync');
+  t.is(empty.code, 2);
+  t.regex(String(empty.doc['pruneBlocked']), /every named profile vanished at once/);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+  t.deepEqual([await env.pid('a'), await env.pid('b')], before, 'no gateway was touched');
+
+  await rename(path.join(env.home), path.join(env.base, 'home.away'));
+  const noHome = await env.json('sync', ['--allow-empty']);
+  t.is(noHome.code, 111, 'a missing HERMES_HOME changes nothing, even with --allow-empty');
+  t.like(noHome.doc, { error: { code: 'fatal' } });
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+  await rename(path.join(env.base, 'home.away'), path.join(env.home));
+
+  const allowed = await env.json('sync', ['--allow-empty']);
+  t.is(allowed.code, 0, allowed.stderr);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-default']);
+  for (const pid of before) t.false(processAlive(pid));
+});
+
+test('a tombstoned deletion is allowed even when it empties profiles/', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING });
+  const pid = await env.pid('a');
+  await rm(path.join(env.home, 'profiles/a'), { recursive: true });
+  await mkdir(path.join(env.home, 'profiles/.deleted'));
+  await writeFile(path.join(env.home, 'profiles/.deleted/a'), '');
+  const sync = await env.json('sync');
+  t.is(sync.code, 0, sync.stderr);
+  t.is(sync.doc['pruneBlocked'], undefined);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-default']);
+  t.false(processAlive(pid));
+});
+
+test('--no-prune keeps the slot and the gateway of a deleted profile', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ a: RUNNING, b: RUNNING });
+  const pid = await env.pid('a');
+  await rm(path.join(env.home, 'profiles/a'), { recursive: true });
+  const sync = await env.json('sync', ['--no-prune']);
+  t.is(sync.code, 0, sync.stderr);
+  t.deepEqual(sync.doc['operations'], []);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+  t.is(await env.pid('a'), pid);
+  const pruned = await env.json('sync');
+  t.is(pruned.code, 0);
+  await waitFor(() => !processAlive(pid), 30_000, 'the gateway to be gone once pruning is on');
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-b', 'gateway-default']);
+});

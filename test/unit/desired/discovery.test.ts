@@ -1,0 +1,119 @@
+/**
+ * Discovery (reference S08, S20–S26 and §0): which candidates become slots, in which order, and
+ * how invalid names and `profiles/default/` are reported without stopping the pass.
+ */
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { MAX_PROFILE_NAME, buildDesired } from '../../../src/desired/index.js';
+import { home, inputOf, observedOf, profile, stateOf } from '../../helpers/observed.js';
+
+const invalidName = test.macro({
+  exec(t: ExecutionContext, name: string, why: string) {
+    const h = home({ named: [profile(name, { state: stateOf({ gateway_state: 'running' }) }), profile('ok')] });
+    const desired = buildDesired(inputOf(observedOf(h)));
+    t.deepEqual(
+      desired.decisions.find((d) => d.profile === name),
+      {
+        profile: name,
+        service: `gateway-${name}`,
+        priorState: null,
+        autostart: false,
+        action: 'skipped',
+        reason: `invalid-name: ${why}`,
+        priorExit: 'unknown',
+      },
+    );
+    t.false(desired.services.has(`gateway-${name}`));
+    t.true(desired.services.has('gateway-ok'), 'a bad name never stops other profiles');
+    t.deepEqual(desired.notices, [
+      { level: 'warn', message: `profiles/${name}: skipped: invalid profile name (${why})`, profile: name },
+    ]);
+  },
+  title: (title = '', name: string) => `S24 ${title || JSON.stringify(name)} is skipped with a reason and a warning`,
+});
+
+const PATTERN = 'name does not match ^[a-z0-9][a-z0-9_-]*$';
+test('an uppercase name', invalidName, 'BadName', PATTERN);
+test('a dot name', invalidName, '.hidden', PATTERN);
+test('a dotted name', invalidName, 'my.profile', PATTERN);
+test('a leading dash', invalidName, '-dash', PATTERN);
+test('a leading underscore', invalidName, '_under', PATTERN);
+test('a newline in the name', invalidName, 'bad\nname', PATTERN);
+test('a space in the name', invalidName, 'a b', PATTERN);
+test('a non-ASCII name', invalidName, 'caf\u00e9', PATTERN);
+test('a name of 244 characters', invalidName, 'a'.repeat(MAX_PROFILE_NAME + 1), `name longer than ${MAX_PROFILE_NAME} characters`);
+
+test('a name of exactly 243 characters is valid and its service fits 251 bytes', (t) => {
+  const name = 'z'.repeat(MAX_PROFILE_NAME);
+  const desired = buildDesired(inputOf(observedOf(home({ named: [profile(name)] }))));
+  t.like(desired.decisions[1], { profile: name, action: 'registered' });
+  t.is(Buffer.byteLength(`gateway-${name}`), 251);
+  t.true(desired.services.has(`gateway-${name}`));
+});
+
+test('valid edge names with digits, dashes and underscores are registered', (t) => {
+  const names = ['0', '9lives', 'a-', 'a_', 'a--b__c'];
+  const desired = buildDesired(inputOf(observedOf(home({ named: names.map((n) => profile(n)) }))));
+  t.true(desired.decisions.every((d) => d.action === 'registered'));
+});
+
+test('an unusable candidate (symlinked profile dir) is skipped with its reason', (t) => {
+  const h = home({ named: [profile('linked', { unusable: 'the profile directory is a symlink' })] });
+  const desired = buildDesired(inputOf(observedOf(h)));
+  t.like(desired.decisions[1], { profile: 'linked', action: 'skipped', reason: 'unusable: the profile directory is a symlink' });
+  t.false(desired.services.has('gateway-linked'));
+  t.is(desired.notices.length, 1);
+});
+
+test('S26 the root comes first, then named profiles in byte order', (t) => {
+  const names = ['z-last-alphabetically', 'a_b', 'a-first-alphabetically', 'Zed', '0zero', 'a-b', 'ab'];
+  const desired = buildDesired(inputOf(observedOf(home({ named: names.map((n) => profile(n)) }))));
+  // Byte order: uppercase < '-' < digits < '_' < lowercase (S26).
+  t.deepEqual(
+    desired.decisions.map((d) => d.profile),
+    ['default', '0zero', 'Zed', 'a-b', 'a-first-alphabetically', 'a_b', 'ab', 'z-last-alphabetically'],
+  );
+  t.deepEqual([...desired.services.keys()].slice(0, 2), ['gateway-default', 'gateway-0zero']);
+});
+
+test('byte order is by UTF-8 bytes, not UTF-16 code units', (t) => {
+  // U+FF21 (EF BC A1) sorts before U+1F600 (F0 9F 98 80) in UTF-8 but after it in UTF-16.
+  const desired = buildDesired(inputOf(observedOf(home({ named: [profile('\u{1F600}'), profile('\uFF21')] }))));
+  t.deepEqual(desired.decisions.map((d) => d.profile), ['default', '\uFF21', '\u{1F600}']);
+});
+
+test('S01 an empty home registers only the default slot, down', (t) => {
+  const desired = buildDesired(inputOf(observedOf(home({ profilesRoot: { kind: 'missing' } }))));
+  t.deepEqual(desired.decisions.map((d) => [d.profile, d.action]), [['default', 'registered']]);
+  t.deepEqual([...desired.services.keys()], ['gateway-default']);
+  t.deepEqual(desired.notices, []);
+});
+
+test('S22 an unreadable profiles/ still registers the default slot', (t) => {
+  const desired = buildDesired(inputOf(observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'is a regular file' } }))));
+  t.deepEqual([...desired.services.keys()], ['gateway-default']);
+});
+
+test('S08 profiles/default/ is ignored with a warning naming profiles/default/', (t) => {
+  const h = home({ root: stateOf({ gateway_state: 'running' }), shadowedDefault: true });
+  const desired = buildDesired(inputOf(observedOf(h)));
+  t.deepEqual(desired.decisions.map((d) => [d.profile, d.action]), [['default', 'started']]);
+  const warns = desired.notices.filter((n) => n.level === 'warn');
+  t.is(warns.length, 1);
+  t.true(warns[0]?.message.includes('profiles/default/'));
+  t.is(warns[0]?.message, 'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot');
+});
+
+test('S20 a directory without SOUL.md gives no decision and no slot', (t) => {
+  const desired = buildDesired(inputOf(observedOf(home({ strayDirs: ['stray'] }))));
+  t.deepEqual(desired.decisions.map((d) => d.profile), ['default']);
+  t.false(desired.services.has('gateway-stray'));
+});
+
+test('decisions and services are deterministic whatever the input order', (t) => {
+  const names = ['m', 'b', 'x', 'a'];
+  const one = buildDesired(inputOf(observedOf(home({ named: names.map((n) => profile(n)) }))));
+  const two = buildDesired(inputOf(observedOf(home({ named: [...names].reverse().map((n) => profile(n)) }))));
+  t.deepEqual(one.decisions, two.decisions);
+  t.deepEqual([...one.services.entries()], [...two.services.entries()]);
+});

@@ -1,0 +1,35 @@
+/**
+ * The empty-set guard (sync): an unmounted or broken volume looks like "every profile was
+ * deleted", so pruning is blocked unless the deletions are evidenced or --allow-empty is given.
+ */
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import type { ObservedState } from '../../../src/model.js';
+import { type DesiredInput, buildDesired } from '../../../src/desired/index.js';
+import { home, inputOf, observedOf, profile, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+
+const owned = (...names: string[]) => scandirOf(names.map((n) => slotOf(specOf(n, false))));
+
+const guarded = test.macro({
+  exec(t: ExecutionContext, o: ObservedState, over: Partial<Omit<DesiredInput, 'observed'>>, blocked: RegExp | undefined) {
+    const desired = buildDesired(inputOf(o, { mode: 'sync', ...over }));
+    if (blocked === undefined) {
+      t.is(desired.pruneBlocked, undefined);
+      t.false(desired.notices.some((n) => n.message.includes('removing nothing')));
+    } else {
+      t.regex(desired.pruneBlocked ?? '', blocked);
+      t.true(desired.notices.some((n) => n.level === 'warn' && n.message === desired.pruneBlocked));
+    }
+  },
+  title: (title = '') => `empty-set guard: ${title}`,
+});
+
+const GUARD = /removing nothing \(pass --allow-empty if this is intended\)$/;
+test('every named profile vanished without tombstones blocks pruning', guarded, observedOf(home(), owned('a', 'b')), {}, GUARD);
+test('a missing profiles/ with owned named slots blocks pruning', guarded, observedOf(home({ profilesRoot: { kind: 'missing' } }), owned('a')), {}, /\/opt\/data\/profiles is missing while 1 named slot\(s\) exist/);
+test('an unreadable profiles/ blocks pruning', guarded, observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), owned('a')), {}, /is unreadable \(EIO\)/);
+test('--allow-empty lifts the guard', guarded, observedOf(home(), owned('a', 'b')), { allowEmpty: true }, undefined);
+test('tombstoned deletions are intended', guarded, observedOf(home({ tombstones: { a: 5 } }), owned('a')), {}, undefined);
+test('one remaining profile means the volume is mounted', guarded, observedOf(home({ named: [profile('c')] }), owned('a', 'b', 'c')), {}, undefined);
+test('no owned named slot, nothing to guard', guarded, observedOf(home(), scandirOf([slotOf(specOf('a', false), { owned: false })])), {}, undefined);
+test('boot never sets the guard (it never prunes)', guarded, observedOf(home(), owned('a')), { mode: 'boot' }, undefined);

@@ -1,0 +1,166 @@
+/**
+ * diffStates on existing slots: only the files that differ are rewritten, modes are fixed with
+ * chmod, owners by rewriting, unowned slots adopted. Whole plans compared with deepEqual.
+ */
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import type { FileRead, FileSpec, Operation, Plan, ServiceSpec } from '../../../src/model.js';
+import { type DiffOptions, diffStates } from '../../../src/diff/index.js';
+import { OWNERSHIP_FILE } from '../../../src/desired/render.js';
+import { desiredOf, dirRead, fileRead, home, observedOf, scandirOf, slotOf, specOf, type SlotOptions } from '../../helpers/observed.js';
+
+const OPTS: DiffOptions = { prune: false, restartChanged: false, expectedUid: 0 };
+
+function planFor(spec: ServiceSpec, slot: SlotOptions, opts: DiffOptions = OPTS): Plan {
+  return diffStates(observedOf(home(), scandirOf([slotOf(spec, slot)])), desiredOf([spec]), opts);
+}
+
+function fileSpec(spec: ServiceSpec, path: string): FileSpec {
+  const f = spec.files.find((x) => x.path === path);
+  if (f === undefined) throw new Error(`no ${path} in spec`);
+  return f;
+}
+
+function update(spec: ServiceSpec, fields: Omit<Extract<Operation, { kind: 'update' }>, 'kind' | 'service' | 'profile'>): Plan {
+  return {
+    operations: [{ kind: 'update', service: spec.service, profile: spec.profile, ...fields }],
+    restartPending: [],
+  };
+}
+
+const CODER = specOf('coder', true);
+
+const rewrites = test.macro({
+  exec(t: ExecutionContext, path: string, read: FileRead | undefined, before: string | undefined) {
+    const slot: SlotOptions = read === undefined ? { omit: [path] } : { files: { [path]: read } };
+    const change = { path, fix: 'write' as const, spec: fileSpec(CODER, path), ...(before === undefined ? {} : { before }) };
+    const reason = path === OWNERSHIP_FILE && read === undefined ? 'adopt unowned slot' : `${path} write`;
+    const owned = path !== OWNERSHIP_FILE;
+    t.deepEqual(planFor(CODER, { ...slot, owned }), update(CODER, { reason, dirs: [], changes: [change] }));
+  },
+  title: (title = '') => `update rewrites exactly the file that differs: ${title}`,
+});
+
+test('type with other content', rewrites, 'type', fileRead('oneshot\n'), 'oneshot\n');
+test('run with other content', rewrites, 'run', fileRead('#!/bin/sh\nold\n', 0o755), '#!/bin/sh\nold\n');
+test('finish missing', rewrites, 'finish', undefined, undefined);
+test('log/run with a trailing byte less', rewrites, 'log/run', fileRead(fileSpec(CODER, 'log/run').content.slice(0, -1), 0o755), fileSpec(CODER, 'log/run').content.slice(0, -1));
+test('run with non-UTF-8 content (no text diff)', rewrites, 'run', fileRead(new Uint8Array([0xff, 0x0a]), 0o755), undefined);
+test('run refused (a FIFO in its place)', rewrites, 'run', { kind: 'refused', reason: 'is a FIFO', code: 'EFTYPE' }, undefined);
+
+test('a file that differs only in mode is chmodded, not rewritten', (t) => {
+  const plan = planFor(CODER, { files: { run: fileRead(fileSpec(CODER, 'run').content, 0o644) } });
+  t.deepEqual(plan, update(CODER, { reason: 'run chmod', dirs: [], changes: [{ path: 'run', fix: 'chmod', spec: fileSpec(CODER, 'run') }] }));
+});
+
+test('setuid or group-write bits count as a mode difference', (t) => {
+  const plan = planFor(CODER, {
+    files: { type: fileRead('longrun\n', 0o664), 'log/run': fileRead(fileSpec(CODER, 'log/run').content, 0o4755) },
+  });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'type chmod, log/run chmod',
+      dirs: [],
+      changes: [
+        { path: 'type', fix: 'chmod', spec: fileSpec(CODER, 'type') },
+        { path: 'log/run', fix: 'chmod', spec: fileSpec(CODER, 'log/run') },
+      ],
+    }),
+  );
+});
+
+test('a file owned by someone else is rewritten (never chowned: it could be a hard link), keeping its mtime', (t) => {
+  const plan = planFor(CODER, { files: { finish: fileRead(fileSpec(CODER, 'finish').content, 0o755, 10000, 1_234_000) } });
+  t.deepEqual(
+    plan,
+    update(CODER, { reason: 'finish write', dirs: [], changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish'), keepMtimeMs: 1_234_000 }] }),
+  );
+});
+
+test('without an expected owner (not root) owners are not compared', (t) => {
+  t.deepEqual(planFor(CODER, { uid: 10000 }, { ...OPTS, expectedUid: null }), { operations: [], restartPending: [] });
+});
+
+test('running as root, a slot written by the hermes user is rewritten file by file and its dirs chowned', (t) => {
+  const plan = planFor(CODER, { uid: 10000 });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: '. chown, log chown, type write, run write, finish write, log/run write, .reconcile-gateways.json write',
+      dirs: [
+        { path: '', fix: 'chown', mode: 0o755 },
+        { path: 'log', fix: 'chown', mode: 0o755 },
+      ],
+      changes: CODER.files.map((f) => ({ path: f.path, fix: 'write' as const, spec: f, keepMtimeMs: 1_000_000 })),
+    }),
+  );
+});
+
+test('a slot directory with the wrong mode is chmodded', (t) => {
+  const plan = planFor(CODER, { dir: dirRead(0o777), logDir: dirRead(0o700) });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: '. chmod, log chmod',
+      dirs: [
+        { path: '', fix: 'chmod', mode: 0o755 },
+        { path: 'log', fix: 'chmod', mode: 0o755 },
+      ],
+      changes: [],
+    }),
+  );
+});
+
+test('a missing log/ is made and its run written', (t) => {
+  const plan = planFor(CODER, { logDir: { kind: 'missing' }, omit: ['log/run'] });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'log mkdir, log/run write',
+      dirs: [{ path: 'log', fix: 'mkdir', mode: 0o755 }],
+      changes: [{ path: 'log/run', fix: 'write', spec: fileSpec(CODER, 'log/run') }],
+    }),
+  );
+});
+
+test('an unowned slot is adopted: its record written, reason adopt unowned slot', (t) => {
+  const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE] });
+  t.deepEqual(
+    plan,
+    update(CODER, { reason: 'adopt unowned slot', dirs: [], changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) }] }),
+  );
+});
+
+test('an upstream-written slot (identical scripts, no record) is adopted without touching its scripts', (t) => {
+  const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE], files: { run: fileRead(fileSpec(CODER, 'run').content, 0o755) } });
+  t.deepEqual(plan.operations.map((o) => (o.kind === 'update' ? o.changes.map((c) => c.path) : [])), [[OWNERSHIP_FILE]]);
+});
+
+test('an unowned slot with a stale run is adopted and fixed in one update', (t) => {
+  const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE], files: { run: fileRead('old\n', 0o755) } });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'adopt unowned slot',
+      dirs: [],
+      changes: [
+        { path: 'run', fix: 'write', spec: fileSpec(CODER, 'run'), before: 'old\n' },
+        { path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) },
+      ],
+    }),
+  );
+});
+
+test('a record naming another service is rewritten (the slot is not ours yet)', (t) => {
+  const other = '{"formatVersion":"1","managedBy":"reconcile-gateways","service":"gateway-x","profile":"x"}\n';
+  const plan = planFor(CODER, { owned: false, files: { [OWNERSHIP_FILE]: fileRead(other) } });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'adopt unowned slot',
+      dirs: [],
+      changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE), before: other }],
+    }),
+  );
+});

@@ -1,0 +1,193 @@
+/**
+ * Properties of the pure core (fast-check): for random observed states, applying the plan and
+ * observing again yields an empty plan; plans are deterministic and sorted. And one real-fs
+ * property through the CLI: a second boot over a random HERMES_HOME changes nothing.
+ */
+import test from 'ava';
+import fc from 'fast-check';
+import assert from 'node:assert/strict';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ObservedState, Operation, Plan } from '../../../src/model.js';
+import { buildDesired } from '../../../src/desired/index.js';
+import { diffStates } from '../../../src/diff/index.js';
+import { knobsArb, observedArb } from '../../helpers/arbitraries.js';
+import { simulateApply } from '../../helpers/simulate.js';
+import { bootJson, sandbox } from '../../helpers/cli.js';
+import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
+
+const KIND_ORDER: readonly Operation['kind'][] = ['seed', 'cleanup', 'sweep', 'create', 'update', 'restart', 'up', 'down', 'remove'];
+
+function reversed(o: ObservedState): ObservedState {
+  return { ...o, scandir: { ...o.scandir, slots: new Map([...o.scandir.slots].reverse()) } };
+}
+
+function assertSorted(plan: Plan): void {
+  const key = (op: Operation): [Buffer, number] => [Buffer.from(op.service), KIND_ORDER.indexOf(op.kind)];
+  for (let i = 1; i < plan.operations.length; i += 1) {
+    const [sa, ka] = key(plan.operations[i - 1] as Operation);
+    const [sb, kb] = key(plan.operations[i] as Operation);
+    const cmp = Buffer.compare(sa, sb);
+    assert.ok(cmp < 0 || (cmp === 0 && ka < kb), `operations ${i - 1} and ${i} out of order`);
+  }
+  assert.deepEqual(plan.restartPending, [...new Set(plan.restartPending)].sort());
+}
+
+test('applying the plan to a random observed state and diffing again yields an empty plan', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(observedArb, knobsArb, (observed, knobs) => {
+        const desired = buildDesired({ observed, ...knobs.input });
+        const plan = diffStates(observed, desired, knobs.diff);
+        const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
+        const { state, failed } = simulateApply(observed, plan.operations, host);
+        for (const service of failed) {
+          const slot = observed.scandir.slots.get(service);
+          // Only what the real appliers refuse may fail: a foreign entry, or a `log` that is a file.
+          assert.ok(slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused'), `${service} failed unexpectedly`);
+        }
+        const left = (p: Plan): Operation[] => p.operations.filter((op) => !failed.has(op.service));
+        assert.deepEqual(left(diffStates(state, desired, knobs.diff)), [], 'same desired state');
+        const next = buildDesired({ observed: state, ...knobs.input });
+        assert.deepEqual(left(diffStates(state, next, knobs.diff)), [], 'desired state rebuilt from the new observation');
+      }),
+      { numRuns: 600 },
+    ),
+  );
+});
+
+test('the plan of a converged state stays empty when applied again (apply twice equals apply once)', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(observedArb, knobsArb, (observed, knobs) => {
+        const desired = buildDesired({ observed, ...knobs.input });
+        const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
+        const once = simulateApply(observed, diffStates(observed, desired, knobs.diff).operations, host).state;
+        const again = diffStates(once, desired, knobs.diff).operations;
+        const twice = simulateApply(once, again, host).state;
+        assert.deepEqual(diffStates(twice, desired, knobs.diff), diffStates(once, desired, knobs.diff));
+      }),
+      { numRuns: 300 },
+    ),
+  );
+});
+
+test('diff is deterministic, independent of map order, and sorted', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(observedArb, knobsArb, (observed, knobs) => {
+        const desired = buildDesired({ observed, ...knobs.input });
+        const plan = diffStates(observed, desired, knobs.diff);
+        assert.deepEqual(diffStates(observed, desired, knobs.diff), plan);
+        const shuffled = { ...desired, services: new Map([...desired.services].reverse()), gone: new Set([...desired.gone].reverse()) };
+        assert.deepEqual(diffStates(reversed(observed), shuffled, knobs.diff), plan);
+        assertSorted(plan);
+      }),
+      { numRuns: 600 },
+    ),
+  );
+});
+
+test('buildDesired is deterministic and independent of the order profiles were listed in', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(observedArb, knobsArb, (observed, knobs) => {
+        const [root, ...named] = observed.home.profiles;
+        const swapped = { ...reversed(observed), home: { ...observed.home, profiles: [...(root ? [root] : []), ...named.reverse()] } };
+        const one = buildDesired({ observed, ...knobs.input });
+        const two = buildDesired({ observed: swapped, ...knobs.input });
+        assert.deepEqual(two.decisions, one.decisions);
+        assert.deepEqual([...two.services], [...one.services]);
+        assert.deepEqual([...two.gone].sort(), [...one.gone].sort());
+        assert.deepEqual([...two.keep].sort(), [...one.keep].sort());
+        assert.equal(one.decisions[0]?.profile, 'default', 'the root comes first');
+      }),
+      { numRuns: 400 },
+    ),
+  );
+});
+
+// ---- real file system ---------------------------------------------------------------------------
+
+const STATE_TEXTS: readonly (string | Buffer)[] = [
+  '{"gateway_state":"running"}',
+  '{"desired_state":"stopped","gateway_state":"running"}',
+  '\uFEFF{"gateway_state":"draining"}',
+  '{"desired_state":1,"gateway_state":"degraded"}',
+  '{ broken',
+  '',
+  '[]',
+  Buffer.from([0x7b, 0xff, 0x7d]),
+];
+
+const diskProfileArb = fc.record({
+  name: fc.constantFrom('coder', 'a', 'z-9', 'w_x', '0', 'Bad', 'my.profile', 'default'),
+  soul: fc.constantFrom(true, true, true, false),
+  state: fc.option(fc.constantFrom(...STATE_TEXTS), { nil: undefined }),
+  pid: fc.boolean(),
+  tombstone: fc.constantFrom('none', 'none', 'older', 'newer'),
+});
+
+const diskSlotArb = fc.record({
+  name: fc.constantFrom('coder', 'a', 'old', 'default'),
+  staleRun: fc.boolean(),
+  down: fc.boolean(),
+});
+
+const diskArb = fc.record({
+  root: fc.option(fc.constantFrom(...STATE_TEXTS), { nil: undefined }),
+  profiles: fc.uniqueArray(diskProfileArb, { selector: (p) => p.name, maxLength: 5 }),
+  slots: fc.uniqueArray(diskSlotArb, { selector: (s) => s.name, maxLength: 3 }),
+});
+
+type Disk = typeof diskArb extends fc.Arbitrary<infer T> ? T : never;
+
+async function writeDisk(home: string, scandir: string, disk: Disk): Promise<void> {
+  if (disk.root !== undefined) await writeFile(path.join(home, 'gateway_state.json'), disk.root);
+  await mkdir(path.join(home, 'profiles', '.deleted'), { recursive: true });
+  for (const p of disk.profiles) {
+    const dir = path.join(home, 'profiles', p.name);
+    await mkdir(dir);
+    if (p.soul) {
+      await writeFile(path.join(dir, 'SOUL.md'), 'soul\n');
+      await utimes(path.join(dir, 'SOUL.md'), 2_000_000, 2_000_000);
+    }
+    if (p.state !== undefined) await writeFile(path.join(dir, 'gateway_state.json'), p.state);
+    if (p.pid) await writeFile(path.join(dir, 'gateway.pid'), '123\n');
+    if (p.tombstone !== 'none') {
+      const tomb = path.join(home, 'profiles', '.deleted', p.name);
+      await writeFile(tomb, '');
+      const at = p.tombstone === 'older' ? 1_000_000 : 3_000_000;
+      await utimes(tomb, at, at);
+    }
+  }
+  for (const s of disk.slots) {
+    const dir = path.join(scandir, `gateway-${s.name}`);
+    await mkdir(path.join(dir, 'log'), { recursive: true });
+    await writeFile(path.join(dir, 'type'), 'longrun\n');
+    await writeFile(path.join(dir, 'run'), s.staleRun ? '#!/bin/sh\nexec old\n' : '#!/bin/sh\n', { mode: 0o644 });
+    if (s.down) await writeFile(path.join(dir, 'down'), '');
+  }
+}
+
+test('a second boot over a random HERMES_HOME plans nothing and changes nothing in the scandir', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(diskArb, async (disk) => {
+      const box = await sandbox();
+      try {
+        await writeDisk(box.home, box.scandir, disk);
+        const first = await bootJson(box.home, box.scandir);
+        assert.equal(first.code, 0, first.stderr);
+        const before = await snapshotTree(box.scandir);
+        const second = await bootJson(box.home, box.scandir);
+        assert.equal(second.code, 0, second.stderr);
+        assert.deepEqual(second.doc['operations'], []);
+        assert.deepEqual(diffSnapshots(before, await snapshotTree(box.scandir)), []);
+      } finally {
+        await box.cleanup();
+      }
+    }),
+    { numRuns: 20 },
+  );
+  t.pass();
+});

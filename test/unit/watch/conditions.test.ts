@@ -1,0 +1,57 @@
+import test from 'ava';
+import { BACKOFF_CAP_MS, type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from '../../../src/watch/conditions.js';
+import type { Outcome } from '../../../src/watch/outcomes.js';
+
+const failed = (service: string): Outcome => ({ service, profile: service.slice(8), kind: 'failed', reason: 'EEXIST', restartPending: false });
+const ready = (service: string): Outcome => ({ service, profile: service.slice(8), kind: 'ready', restartPending: false, autostart: true });
+
+test('back-off doubles from 1 s and stops at 5 min', (t) => {
+  t.deepEqual([1, 2, 3, 4].map(backoffDelayMs), [1000, 2000, 4000, 8000]);
+  t.is(backoffDelayMs(9), 256_000);
+  t.is(backoffDelayMs(10), BACKOFF_CAP_MS);
+  t.is(backoffDelayMs(1000), BACKOFF_CAP_MS);
+});
+
+test('a failing service is held until its back-off expires, others are not', (t) => {
+  let table: ConditionTable = {};
+  table = recordOutcomes(table, [failed('gateway-x'), ready('gateway-y')], 1000, true);
+  t.like(table['gateway-x'], { condition: 'Failed', consecutiveFailures: 1, nextAttemptAtMs: 2000, reason: 'EEXIST' });
+  t.like(table['gateway-y'], { condition: 'Ready', consecutiveFailures: 0 });
+  t.deepEqual([...heldServices(table, 1500)], ['gateway-x']);
+  t.deepEqual([...heldServices(table, 2000)], []);
+  t.deepEqual(nextRetry(table, 1500), { atMs: 2000, profiles: ['x'] });
+
+  table = recordOutcomes(table, [failed('gateway-x')], 2000, false);
+  t.like(table['gateway-x'], { consecutiveFailures: 2, nextAttemptAtMs: 4000 });
+  const held: Outcome = { ...failed('gateway-x'), kind: 'held' };
+  t.like(recordOutcomes(table, [held], 3000, true)['gateway-x'], { consecutiveFailures: 2, nextAttemptAtMs: 4000 });
+
+  table = recordOutcomes(table, [ready('gateway-x')], 4000, false);
+  t.like(table['gateway-x'], { condition: 'Ready', consecutiveFailures: 0 });
+  t.is(table['gateway-x']?.nextAttemptAtMs, undefined);
+  t.is(nextRetry(table, 4000), undefined);
+});
+
+test('targeted passes keep services they did not see; full passes drop them; gone services leave', (t) => {
+  let table = recordOutcomes({}, [ready('gateway-a'), ready('gateway-b')], 0, true);
+  table = recordOutcomes(table, [ready('gateway-a')], 1, false);
+  t.deepEqual(Object.keys(table).sort(), ['gateway-a', 'gateway-b']);
+  table = recordOutcomes(table, [ready('gateway-a')], 2, true);
+  t.deepEqual(Object.keys(table), ['gateway-a']);
+  table = recordOutcomes(table, [{ ...ready('gateway-a'), kind: 'gone' }], 3, false);
+  t.deepEqual(table, {});
+});
+
+test('SIGHUP clears every back-off but keeps the failure count', (t) => {
+  const table = clearBackoff(recordOutcomes({}, [failed('gateway-x')], 0, true));
+  t.like(table['gateway-x'], { condition: 'Failed', consecutiveFailures: 1 });
+  t.is(table['gateway-x']?.nextAttemptAtMs, undefined);
+  t.deepEqual([...heldServices(table, 0)], []);
+});
+
+test('the table is never mutated in place', (t) => {
+  const before = recordOutcomes({}, [ready('gateway-a')], 0, true);
+  const frozen = JSON.stringify(before);
+  recordOutcomes(before, [failed('gateway-a')], 1, true);
+  t.is(JSON.stringify(before), frozen);
+});

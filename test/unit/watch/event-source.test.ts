@@ -1,0 +1,113 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EventSource, keptDirBudget } from '../../../src/watch/event-source.js';
+import type { Hint } from '../../../src/watch/hints.js';
+
+function home(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-events-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['alpha', 'beta']) {
+    fs.mkdirSync(path.join(dir, 'home', 'profiles', name), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'home', 'profiles', name, 'SOUL.md'), '');
+  }
+  fs.mkdirSync(path.join(dir, 'scan'));
+  return dir;
+}
+
+function source(dir: string, hints: Hint[], keptDirs?: number, napMs?: number): EventSource {
+  return new EventSource({
+    ...(napMs === undefined ? {} : { napMs }),
+    hermesHome: path.join(dir, 'home'),
+    scandir: path.join(dir, 'scan'),
+    onHint: (h) => hints.push(h),
+    servicePrefix: () => 'gateway-',
+    warn: () => undefined,
+    ...(keptDirs === undefined ? {} : { keptDirs }),
+  });
+}
+
+const inode = (fd: number): number => fs.fstatSync(fd).ino;
+
+test('the descriptor budget is half the soft limit, less a reserve, never negative', (t) => {
+  const limits = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                1048576              files\n';
+  t.is(keptDirBudget(limits), 9936);
+  t.is(keptDirBudget(undefined), 448); // 1024 assumed
+  t.is(keptDirBudget('Max open files            64                   64                   files\n'), 0);
+});
+
+test('watched profile directories stay open on the watched inode, and follow a replaced directory', async (t) => {
+  const dir = home(t);
+  const events = source(dir, []);
+  t.teardown(() => events.close());
+  await events.refresh();
+  const alpha = events.watchedDir('alpha');
+  if (alpha === undefined) return t.fail('alpha is not kept open');
+  t.is(inode(alpha.fd), fs.statSync(path.join(dir, 'home', 'profiles', 'alpha')).ino);
+  t.is(inode(events.watchedDir('default')?.fd ?? -1), fs.statSync(path.join(dir, 'home')).ino, 'the root profile is HERMES_HOME');
+  // Replaced (as a delete and re-create would): the next refresh watches and keeps the new inode.
+  fs.renameSync(path.join(dir, 'home', 'profiles', 'alpha'), path.join(dir, 'old-alpha'));
+  fs.mkdirSync(path.join(dir, 'home', 'profiles', 'alpha'));
+  await events.refresh();
+  t.is(inode(events.watchedDir('alpha')?.fd ?? -1), fs.statSync(path.join(dir, 'home', 'profiles', 'alpha')).ino);
+  // Gone: no longer watched, nothing kept.
+  fs.rmSync(path.join(dir, 'home', 'profiles', 'beta'), { recursive: true });
+  await events.refresh();
+  t.is(events.watchedDir('beta'), undefined);
+  events.close();
+  t.is(events.watchedDir('alpha'), undefined);
+});
+
+test('over the budget a directory is still watched but not kept open', async (t) => {
+  const dir = home(t);
+  const hints: Hint[] = [];
+  const events = source(dir, hints, 0);
+  t.teardown(() => events.close());
+  await events.refresh();
+  t.is(events.watchedDir('alpha'), undefined);
+  t.is(events.watchedDir('default'), undefined);
+  fs.writeFileSync(path.join(dir, 'home', 'profiles', 'alpha', 'gateway_state.json'), '{}');
+  const deadline = Date.now() + 5000;
+  while (!hints.some((h) => h.kind === 'intent' && h.profile === 'alpha') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.true(hints.some((h) => h.kind === 'intent' && h.profile === 'alpha'), 'the state-file event still arrives');
+});
+
+test('naps after events lose nothing: heartbeats written during a nap all arrive, as one batch per wake-up', async (t) => {
+  const dir = home(t);
+  const names = Array.from({ length: 40 }, (_, i) => `p${i}`);
+  for (const name of names) fs.mkdirSync(path.join(dir, 'home', 'profiles', name));
+  const hints: Hint[] = [];
+  const turns: number[] = [];
+  let turn = 0;
+  const events = new EventSource({
+    hermesHome: path.join(dir, 'home'),
+    scandir: path.join(dir, 'scan'),
+    onHint: (h) => {
+      hints.push(h);
+      turns.push(turn);
+    },
+    servicePrefix: () => 'gateway-',
+    warn: () => undefined,
+    napMs: 300,
+  });
+  t.teardown(() => events.close());
+  await events.refresh();
+  // A separate process writes the way a gateway heartbeats (tmp + rename), 40 profiles over ~1 s,
+  // while this loop naps 300 ms after each batch of events it reads.
+  const script = `const fs=require('fs'),p=require('path');const names=${JSON.stringify(names)};let i=0;const tick=()=>{const d=p.join(${JSON.stringify(path.join(dir, 'home', 'profiles'))},names[i]);fs.writeFileSync(p.join(d,'.tmp'),'{"desired_state":"running"}');fs.renameSync(p.join(d,'.tmp'),p.join(d,'gateway_state.json'));if(++i<names.length)setTimeout(tick,25)};tick();`;
+  // A timer ticking every millisecond numbers the loop's turns: hints of one turn came from one wake-up.
+  const ticker = setInterval(() => {
+    turn += 1;
+  }, 1);
+  t.teardown(() => clearInterval(ticker));
+  const writer = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  await new Promise((resolve) => writer.once('exit', resolve));
+  const seen = (): Set<string> => new Set(hints.flatMap((h) => (h.kind === 'intent' ? [h.profile] : [])));
+  const deadline = Date.now() + 10_000;
+  while (seen().size < names.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.deepEqual([...seen()].sort(), [...names].sort());
+  const batches = new Set(turns).size;
+  t.true(batches < names.length / 2, `40 writes arrived in ${batches} wake-ups`);
+});
