@@ -15,7 +15,7 @@ import { repoRoot } from '../../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
 import { BASE_SETTINGS, diffSnapshot, killGroup, type Layout, runJson, runTool, Scratch, slotProblems, snapshot, startTool, writeConfig, writeProfiles } from './support.js';
 
-const DRIVERS = path.join(repoRoot(), 'dist', 'test', 'hardening');
+const DRIVERS = path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening');
 const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {

@@ -39,7 +39,7 @@ test('a sync --restart-changed killed after persisting its restarts has them don
 
   writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
   const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
-  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
+  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
   const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways.restarts.json'), 'utf8')) as { services: string[] };
   t.deepEqual(journal.services, ['gateway-alice', 'gateway-bob']);
