@@ -38,17 +38,21 @@ export type FileRead =
     }
   | { readonly kind: 'refused'; readonly reason: string; readonly code: string };
 
-/** A profile's state file, parsed: only the two fields the reconciler reads are kept. */
+/**
+ * A profile's state file, parsed: only the two fields the reconciler reads are kept, and only when
+ * they are strings (anything else reads as absent, as upstream's "not a string" does), so a
+ * hermes-written megabyte of nested JSON is never retained (issue 16 #1).
+ */
 export type StateFile =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'parsed'; readonly desiredState: unknown; readonly gatewayState: unknown };
+  | { readonly kind: 'parsed'; readonly desiredState: string | undefined; readonly gatewayState: string | undefined };
 
 /** The lifecycle ledger's phase, or why it is unknown. */
 export type Lifecycle =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'parsed'; readonly phase: unknown };
+  | { readonly kind: 'parsed'; readonly phase: string | undefined };
 
 /** One candidate profile as found on the volume (the root one included). */
 export interface ObservedProfile {

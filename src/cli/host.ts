@@ -15,11 +15,14 @@ export function isTruthy(value: string | undefined): boolean {
 
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
- * else the first `/proc/<pid>/cmdline` that does, else empty.
+ * else the first `/proc/<pid>/cmdline` that does, else empty. Only root-owned processes count
+ * (`/proc/<pid>` belongs to the process's effective uid): any user can start a process whose argv
+ * mentions main-wrapper.sh, and the role must not be theirs to choose (issue 16 #13b).
  */
 export function detectContainerArgv(proc = '/proc'): string[] {
   const read = (pid: string): string[] | undefined => {
     try {
+      if (fs.lstatSync(path.join(proc, pid)).uid !== 0) return undefined;
       const raw = fs.readFileSync(path.join(proc, pid, 'cmdline'), 'utf8');
       return raw.split('\0').filter((a, i, all) => i < all.length - 1 || a !== '');
     } catch {
@@ -107,10 +110,31 @@ export async function resolveMultiplex(home: Dir, env: NodeJS.ProcessEnv): Promi
   return { multiplex: config.multiplex, warnings };
 }
 
+/**
+ * Largest config.yaml parsed at all. Hermes' own is a few KiB; a YAML parse costs about a
+ * thousand times its input in memory, so a 1 MiB file took a gigabyte per pass (issue 16 #2).
+ */
+export const CONFIG_YAML_CAP = 64 * 1024;
+
+/** Deepest flow nesting (`[[[`/`{{{`) parsed; the YAML library recurses per level. */
+const CONFIG_YAML_MAX_DEPTH = 64;
+
+/** The last config.yaml parsed, by (dev, ino, size, mtime): `watch` parses it once per change. */
+let lastConfig: { readonly key: string; readonly result: { multiplex: boolean; problem?: string } } | undefined;
+
 async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; problem?: string }> {
+  const st = lstatAt(home, 'config.yaml');
+  const key = st === undefined ? '' : `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  if (key !== '' && lastConfig?.key === key) return lastConfig.result;
+  const result = parseConfigMultiplex(home);
+  if (key !== '') lastConfig = { key, result };
+  return result;
+}
+
+function parseConfigMultiplex(home: Dir): { multiplex: boolean; problem?: string } {
   let read: ReturnType<typeof readFileAt>;
   try {
-    read = readFileAt(home, 'config.yaml', 1024 * 1024);
+    read = readFileAt(home, 'config.yaml', CONFIG_YAML_CAP);
   } catch (err) {
     return { multiplex: false, problem: `could not be read (${err instanceof Error ? err.message : String(err)})` };
   }
@@ -122,13 +146,25 @@ async function readConfigMultiplex(home: Dir): Promise<{ multiplex: boolean; pro
   } catch {
     return { multiplex: false, problem: 'is not valid UTF-8' };
   }
+  if (flowDepth(text) > CONFIG_YAML_MAX_DEPTH) return { multiplex: false, problem: `nests deeper than ${CONFIG_YAML_MAX_DEPTH} levels` };
   try {
     const parse = loadYamlParse();
-    const doc: unknown = parse(text);
+    const doc: unknown = parse(text, { maxAliasCount: 50 });
     return { multiplex: multiplexFromConfig(doc) };
   } catch (err) {
     return { multiplex: false, problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
   }
+}
+
+/** An upper bound of the flow-collection nesting depth (brackets inside strings count too). */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const ch of text) {
+    if (ch === '[' || ch === '{') max = Math.max(max, ++depth);
+    else if ((ch === ']' || ch === '}') && depth > 0) depth -= 1;
+  }
+  return max;
 }
 
 function multiplexFromConfig(doc: unknown): boolean {

@@ -5,7 +5,7 @@
 import { styleText } from 'node:util';
 import type { Operation, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { escapeLine } from '../escape.js';
+import { escapeLine, fieldValue } from '../escape.js';
 
 /** Context printed with every plan. */
 export interface DocumentContext {
@@ -104,9 +104,9 @@ function profileEntry(d: ProfileDecision): Record<string, unknown> {
 
 /** Upstream's per-profile line, with extra fields after it. */
 export function profileLine(d: ProfileDecision): string {
-  const prior = d.priorState === null ? 'None' : d.priorState;
-  const reason = d.reason === undefined ? '' : ` reason=${JSON.stringify(d.reason)}`;
-  return escapeLine(`reconcile: profile=${d.profile} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`);
+  const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
+  const reason = d.reason === undefined ? '' : ` reason=${escapeLine(JSON.stringify(d.reason))}`;
+  return `reconcile: profile=${escapeLine(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
 /** Text output of a real (non-diff) pass. */

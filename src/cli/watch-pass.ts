@@ -50,8 +50,16 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
   }
 }
 
-/** Remembers the intents a completed pass acted on (pending and skipped ones are forgotten). */
-export function rememberIntents(ctx: WatchContext, result: PassResult): void {
+/**
+ * Remembers the intents a completed pass acted on. Pending and skipped ones are forgotten, and so
+ * is every profile the pass read and no longer found (`scope`: the profiles a targeted pass read;
+ * undefined for a full pass), so churned profiles never accumulate (issue 16 #3).
+ */
+export function rememberIntents(ctx: WatchContext, result: PassResult, scope: ReadonlySet<string> | undefined): void {
+  const decided = new Set(result.desired.decisions.map((d) => d.profile));
+  for (const profile of [...ctx.intents.keys()]) {
+    if ((scope === undefined || scope.has(profile)) && !decided.has(profile)) ctx.intents.delete(profile);
+  }
   for (const d of result.desired.decisions) {
     if (d.action === 'pending' || d.action === 'skipped') ctx.intents.delete(d.profile);
     else ctx.intents.set(d.profile, d.priorState);
@@ -80,7 +88,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     } else {
       logPassResult(result, logger);
     }
-    rememberIntents(ctx, result);
+    rememberIntents(ctx, result, scoped ? request.profiles : undefined);
     const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
   } catch (err) {

@@ -4,8 +4,12 @@
  */
 import type { FileRead, Lifecycle, StateFile } from '../model.js';
 
-/** Largest state or lifecycle file that is read at all (issue 4: a sane cap). */
-export const STATE_FILE_CAP = 1024 * 1024;
+/**
+ * Largest state or lifecycle file that is read at all. Hermes writes a few hundred bytes; 64 KiB
+ * leaves room for growth while 10,000 profiles at the cap stay within a pass's memory budget
+ * (issue 16 #1: 1 MiB files of nested JSON took the run to a V8 out-of-memory).
+ */
+export const STATE_FILE_CAP = 64 * 1024;
 
 type Parsed = { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly reason: string };
 
@@ -38,7 +42,7 @@ export function parseStateFile(read: FileRead): StateFile {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
-  return { kind: 'parsed', desiredState: parsed.value['desired_state'], gatewayState: parsed.value['gateway_state'] };
+  return { kind: 'parsed', desiredState: stringOnly(parsed.value['desired_state']), gatewayState: stringOnly(parsed.value['gateway_state']) };
 }
 
 /** A state/gateway.lifecycle.json read, parsed into its phase. */
@@ -47,7 +51,12 @@ export function parseLifecycle(read: FileRead): Lifecycle {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
-  return { kind: 'parsed', phase: parsed.value['phase'] };
+  return { kind: 'parsed', phase: stringOnly(parsed.value['phase']) };
+}
+
+/** A field kept only when it is a string: nothing else is ever read, so nothing else is retained. */
+function stringOnly(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**

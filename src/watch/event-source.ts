@@ -1,6 +1,7 @@
 /**
  * The watcher's event source: inotify (fs.watch) on HERMES_HOME, `profiles/`, `profiles/.deleted/`,
- * every profile directory, and the scandir, non-recursive. Every directory is opened without
+ * every profile directory (one holding SOUL.md), and the scandir, non-recursive: at most
+ * profiles + 4 watches, whatever else hermes creates under `profiles/`. Every directory is opened without
  * following a symlink and watched through `/proc/self/fd/N`, so the watch is on the inode we
  * opened, never on wherever a swapped-in symlink points: nothing outside HERMES_HOME is watched.
  * Profile directories are enumerated with fast-glob rooted at that descriptor with
@@ -9,9 +10,12 @@
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, openDirIfExists, openRoot, pathForChild } from '../safe-fs.js';
+import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild } from '../safe-fs.js';
 import { ROOT_PROFILE } from '../desired/render.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
+
+/** The file that makes a directory under `profiles/` a profile, and so worth a watch. */
+const PROFILE_MARKER = 'SOUL.md';
 
 /** Where to watch and what to call with hints. */
 export interface EventSourceOptions {
@@ -138,7 +142,11 @@ export class EventSource {
       });
       for (const name of names) {
         const dir = this.#open(`profiles/${name}`, () => openDirIfExists(profiles, name));
-        if (dir !== undefined) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
+        if (dir === undefined) continue;
+        // Only profiles get a watch (issue 16 #4): 50,000 empty directories made by hermes must
+        // not become 50,000 root inotify watches. A SOUL.md written later is seen by the next pass.
+        if (lstatAt(dir, PROFILE_MARKER)?.isFile() === true) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
+        else closeDir(dir);
       }
     } finally {
       closeDir(profiles);
