@@ -105,6 +105,25 @@ export interface LiveStatus {
   readonly finishing: boolean;
 }
 
+/**
+ * Which directory observe saw at a slot's path: device, inode and owner. Actuate acts only on the
+ * directory it opens when that still matches, so a directory swapped in by name after observe is
+ * never removed, adopted or rewritten (issue 16 #9, #10).
+ */
+export interface DirIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly uid: number;
+}
+
+/** A removed slot still in our trash (a previous removal was interrupted or is waiting). */
+export interface TrashEntry {
+  readonly service: string;
+  readonly profile: string;
+  /** Whether a supervisor (the slot's or its logger's) still listens on it. */
+  readonly supervised: boolean;
+}
+
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
 export interface ObservedSlot {
   readonly service: string;
@@ -118,6 +137,8 @@ export interface ObservedSlot {
   readonly hasDownMarker: boolean;
   readonly owned: boolean;
   readonly live?: LiveStatus;
+  /** The directory observe read (absent when it could not be opened). */
+  readonly identity?: DirIdentity;
 }
 
 /** Everything read from the scandir. */
@@ -133,6 +154,8 @@ export interface ObservedScandir {
   readonly pendingRestarts: ReadonlySet<string>;
   /** Upstream's staging leftovers (`.<prefix><name>.tmp`), which boot removes. */
   readonly upstreamLeftovers: readonly string[];
+  /** Slots in our trash, waiting to be deleted (absent: none, or not read). */
+  readonly trash?: readonly TrashEntry[];
 }
 
 /** The actual state of the world, as observe returns it. */
@@ -240,6 +263,8 @@ export interface UpdateOp extends OperationBase {
   readonly changes: readonly FileChange[];
   /** Restart the running service afterwards (decided by diff: `--restart-changed`, or pending). */
   readonly restart: boolean;
+  /** The slot directory observe saw; the update applies only to that directory. */
+  readonly expect?: DirIdentity;
 }
 
 /** Remove the `down` marker (and, with a live s6, bring the service up). */
@@ -255,10 +280,21 @@ export interface DownOp extends OperationBase {
 /** Take an owned slot of a deleted profile out of supervision and delete it. */
 export interface RemoveOp extends OperationBase {
   readonly kind: 'remove';
+  /** The slot directory observe saw; only that directory is removed. */
+  readonly expect?: DirIdentity;
+}
+
+/**
+ * Finish a removal an earlier pass began: the slot is in our trash. If its supervisor still
+ * listens, s6-svscan is told to stop it again (`-an`); once it is gone the entry is deleted.
+ */
+export interface PurgeOp extends OperationBase {
+  readonly kind: 'purge';
+  readonly supervised: boolean;
 }
 
 /** One step of a plan, discriminated on `kind`. */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp;
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp;
 
 /** A write under HERMES_HOME that a pass performs besides slots (legacy seed). */
 export interface HomeWrite {

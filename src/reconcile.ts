@@ -34,6 +34,8 @@ export interface PassOptions {
   readonly sleep: (ms: number) => void;
   /** Fault-injection seam for tests (ApplyContext.beforeOperation); never set by the CLI. */
   readonly beforeOperation?: ApplyContext['beforeOperation'];
+  /** Crash-trial seam for tests (ApplyContext.afterTrash); never set by the CLI. */
+  readonly afterTrash?: ApplyContext['afterTrash'];
   /** A targeted pass: only these profiles and their slots are read, planned and applied. */
   readonly scope?: Scope;
   /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
@@ -92,6 +94,7 @@ export function runPass(o: PassOptions): PassResult {
     journal: journalOf(observed, o, held),
     sleep: o.sleep,
     ...(o.beforeOperation === undefined ? {} : { beforeOperation: o.beforeOperation }),
+    ...(o.afterTrash === undefined ? {} : { afterTrash: o.afterTrash }),
   });
   warnings.push(...applied.warnings);
   if (plan.operations.length > 0) warnings.push(...verifyConverged(o, observed, desired, applied.results, diffOptions));

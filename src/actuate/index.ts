@@ -2,19 +2,17 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, DownOp, Operation, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
+import type { CreateOp, DownOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
 import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyMarker } from './marker.js';
-import { applyRemoves, emptyTrash } from './remove.js';
+import { applyRemoves } from './remove.js';
 import { clearRestarts, persistRestarts } from './restarts.js';
 import { applyUpdate } from './update.js';
 
 export { appendBootLog, formatBootTimestamp } from './boot-log.js';
 export { sweepStaleFiles } from './sweep.js';
-export { STAGING_DIR } from './create.js';
-export { TRASH_DIR } from './remove.js';
 
 /** What applying a plan needs to know about the host. */
 export interface ApplyContext {
@@ -41,7 +39,16 @@ export interface ApplyContext {
    * before its publishing rename). Whatever it throws fails that operation alone.
    */
   readonly beforeOperation?: (op: Operation) => void;
+  /** Test seam: called after a removed slot reached the trash, before `-an` (the crash-trial point). */
+  readonly afterTrash?: (op: RemoveOp) => void;
 }
+
+/**
+ * How long one pass waits, in all, for removed slots' supervisors to exit while it holds the lock
+ * (issue 16 #5): s6-supervise exits within milliseconds of `-an` once its service stopped; one
+ * still there after this is left for the next pass.
+ */
+export const REMOVAL_WAIT_BUDGET_MS = 3000;
 
 /** Result of applying a plan: one entry per operation, in plan order, plus housekeeping errors. */
 export interface ApplyResult {
@@ -60,7 +67,6 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     }
   };
   housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
-  housekeeping('empty trash', () => emptyTrash(ctx.scandir));
   for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
 
   const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
@@ -80,7 +86,13 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
   for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
-  const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
+  const removeOptions = {
+    live: ctx.live,
+    waitBudgetMs: REMOVAL_WAIT_BUDGET_MS,
+    sleep: ctx.sleep,
+    ...(hook === undefined ? {} : { beforeOperation: hook }),
+    ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
+  };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
 
   return {
@@ -89,11 +101,11 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   };
 }
 
-function partition(ops: readonly Operation[]): { creates: CreateOp[]; updates: UpdateOp[]; removes: RemoveOp[]; markers: (UpOp | DownOp)[] } {
+function partition(ops: readonly Operation[]): { creates: CreateOp[]; updates: UpdateOp[]; removes: (RemoveOp | PurgeOp)[]; markers: (UpOp | DownOp)[] } {
   return {
     creates: ops.filter((o): o is CreateOp => o.kind === 'create'),
     updates: ops.filter((o): o is UpdateOp => o.kind === 'update'),
-    removes: ops.filter((o): o is RemoveOp => o.kind === 'remove'),
+    removes: ops.filter((o): o is RemoveOp | PurgeOp => o.kind === 'remove' || o.kind === 'purge'),
     markers: ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down'),
   };
 }

@@ -9,6 +9,7 @@ import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassResult, runPass } from '../reconcile.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { defaultLockPath, openStateDir } from '../state-dir.js';
 import { scopeOf } from '../observe/index.js';
 import { formatBootTimestamp } from '../actuate/boot-log.js';
 import { type Args, USAGE, parseCliArgs } from './args.js';
@@ -153,9 +154,15 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
   }
 }
 
-/** Default lock path. */
+/** The lock path (`--lock-file`, else the lock in the scandir's state directory). */
 export function lockPath(args: Args): string {
-  return args.lockFile ?? path.join(args.scandir, '.reconcile-gateways.lock');
+  return args.lockFile ?? defaultLockPath(args.scandir);
+}
+
+/** Takes the run lock, making the scandir's private state directory first when it holds the lock. */
+export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
+  const prepare = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openStateDir(scandir, true)) : undefined;
+  return acquireLock(lockPath(args), wait, signal, prepare);
 }
 
 async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
@@ -167,7 +174,7 @@ async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
   let lock: HeldLock | undefined;
   try {
     scandir = openScandir(args.scandir, !args.diff);
-    if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
+    if (!args.diff) lock = await takeLock(args, scandir, args.wait);
     const { result, multiplex, hostWarnings } = await executePass(args, prep, scandir, logger, io);
     const exitCode = exitCodeOf(result, args.diff);
     const warnings = [...hostWarnings, ...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];

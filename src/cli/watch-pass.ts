@@ -5,7 +5,7 @@
  * never in a tight loop); anything else backs off.
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
-import { type HeldLock, acquireLock } from '../lock.js';
+import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs.js';
 import { observeStateFiles } from '../observe/index.js';
 import { resolvePriorState } from '../desired/intent.js';
@@ -13,7 +13,7 @@ import type { PassResult } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, type RoleFacts, executePass, exitCodeOf, lockPath, logPassResult, openScandir, prepare } from './run.js';
+import { EXIT, type Io, type Prepared, type RoleFacts, executePass, exitCodeOf, logPassResult, openScandir, prepare, takeLock } from './run.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {
@@ -83,7 +83,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     // the common case while gateways rewrite their state files, ends here.
     let { result, scoped } = await executePass({ ...args, diff: true }, prep, scandir, silent(logger), io, narrow);
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
-      lock = await acquireLock(lockPath(args), true, signal);
+      lock = await takeLock(args, scandir, true, signal);
       ({ result, scoped } = await executePass(args, prep, scandir, logger, io, narrow));
     } else {
       logPassResult(result, logger);

@@ -27,7 +27,7 @@ export interface DiffOptions {
   readonly expectedUid: number | null;
 }
 
-const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = { create: 0, update: 1, up: 2, down: 3, remove: 4 };
+const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = { create: 0, update: 1, up: 2, down: 3, remove: 4, purge: 5 };
 const DIR_MODE = 0o755;
 
 /** Plans the operations that turn `observed` into `desired`. */
@@ -56,15 +56,19 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     for (const service of desired.gone) {
       const slot = observed.scandir.slots.get(service);
       if (slot === undefined || !slot.owned || slot.entry !== 'dir' || desired.services.has(service)) continue;
-      ops.push({ kind: 'remove', service, profile: slot.profile, reason: 'profile deleted' });
+      ops.push({ kind: 'remove', service, profile: slot.profile, reason: 'profile deleted', ...(slot.identity === undefined ? {} : { expect: slot.identity }) });
     }
+  }
+  for (const entry of observed.scandir.trash ?? []) {
+    const reason = entry.supervised ? 'removal pending: supervisor still running in the trash' : 'removal pending: left in the trash';
+    ops.push({ kind: 'purge', service: entry.service, profile: entry.profile, reason, supervised: entry.supervised });
   }
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
 }
 
-/** Stable order: by service name, then create < update < up < down < remove. */
+/** Stable order: by service name, then create < update < up < down < remove < purge. */
 export function compareOps(a: Operation, b: Operation): number {
   if (a.service !== b.service) return a.service < b.service ? -1 : 1;
   return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
@@ -99,7 +103,7 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
         ? 'restart pending from an interrupted pass'
         : 'run-time files changed since the service started';
   return {
-    op: { kind: 'update', service: spec.service, profile: spec.profile, reason, dirs, changes, restart },
+    op: { kind: 'update', service: spec.service, profile: spec.profile, reason, dirs, changes, restart, ...(slot.identity === undefined ? {} : { expect: slot.identity }) },
     restartPending: runningOld && !restart,
   };
 }

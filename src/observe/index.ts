@@ -12,7 +12,7 @@ export { observeHome, observeStateFiles } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
-export { RESTARTS_FILE } from './restarts.js';
+
 
 /** Which profiles a targeted pass reads: the named ones and their slots (the root is always read). */
 export interface Scope {

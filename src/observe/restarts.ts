@@ -1,16 +1,22 @@
 /**
- * Reads the persisted list of restarts that a pass decided but may not have finished
- * (`<scandir>/.reconcile-gateways.restarts.json`, schemas/restarts.schema.json).
+ * Reads the persisted list of restarts that a pass decided but may not have finished (the journal
+ * in the scandir's private state directory, src/state-dir.ts; schemas/restarts.schema.json). One
+ * hermes could write is never read: it would let them restart whatever they list (issue 16 #11).
  */
-import { type Dir, readFileAt } from '../safe-fs.js';
+import { type Dir, closeDir, readFileAt } from '../safe-fs.js';
+import { journalName, openStateDir } from '../state-dir.js';
 import { parseJsonObject } from './parse.js';
-
-/** File name of the pending-restart journal inside the scandir (a dot name: s6 ignores it). */
-export const RESTARTS_FILE = '.reconcile-gateways.restarts.json';
 
 /** Services whose restart was persisted and not yet cleared; a damaged journal reads as empty. */
 export function readPendingRestarts(scandir: Dir): ReadonlySet<string> {
-  const read = readFileAt(scandir, RESTARTS_FILE, 1024 * 1024);
+  const state = openStateDir(scandir, false);
+  if (state === undefined) return new Set();
+  let read: ReturnType<typeof readFileAt>;
+  try {
+    read = readFileAt(state, journalName(), 1024 * 1024);
+  } finally {
+    closeDir(state);
+  }
   if (read.kind !== 'file') return new Set();
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return new Set();

@@ -3,7 +3,8 @@
  * markers, ownership records and (with a live s6-svscan) their live status. Everything else in the
  * scandir is foreign and only counted.
  */
-import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
+import fs from 'node:fs';
+import type { DirIdentity, FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
 import { isValidProfileName } from '../desired/names.js';
 import {
@@ -22,6 +23,7 @@ import {
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
+import { observeTrash } from './trash.js';
 
 /** Largest slot file read for comparison; anything bigger simply differs. */
 const SLOT_FILE_CAP = 64 * 1024;
@@ -65,7 +67,14 @@ export function observeScandir(
     cursor.close();
   }
   upstreamLeftovers.sort();
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
+  const trash = observeTrash(scandir, settings.servicePrefix, only);
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers, trash };
+}
+
+/** Device, inode and owner of an open directory. */
+export function identityOf(dir: Dir): DirIdentity {
+  const st = fs.fstatSync(dir.fd);
+  return { dev: st.dev, ino: st.ino, uid: st.uid };
 }
 
 /** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */
@@ -109,6 +118,7 @@ function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: 
   try {
     slot = openDirAt(scandir, service);
     const dir = dirMetaOf(slot);
+    const identity = identityOf(slot);
     const here = cursor.enter(slot); // never closed itself: it is `slot`
     const files = new Map<string, FileRead>();
     for (const path of MANAGED_FILES) {
@@ -128,6 +138,7 @@ function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: 
       hasDownMarker: lstatAt(here, 'down') !== undefined,
       owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
       ...(live === undefined ? {} : { live }),
+      identity,
     };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };

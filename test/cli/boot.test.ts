@@ -47,7 +47,7 @@ test('slots get explicit modes; scripts stay root-owned and the skeleton is root
   const snap = await snapshotTree(box.scandir);
   t.deepEqual(layoutOf(snap, 'gateway-default'), expectedLayout(true, SKELETON));
   t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON));
-  t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways.lock', 'gateway-coder', 'gateway-default']);
+  t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways', 'gateway-coder', 'gateway-default']);
 });
 
 test('superviseOwner user gives the skeleton to the default uid:gid, as upstream', async (t) => {

@@ -1,11 +1,11 @@
 /**
- * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock` (or --lock-file).
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways/lock` (or --lock-file).
  * Held by another process: exit 3 at once with an error document; with --wait the run completes
  * once the holder releases it. --diff never takes it.
  */
 import test from 'ava';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -14,6 +14,12 @@ import { bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { waitFor } from '../helpers/s6.js';
 
 /** Holds an exclusive flock on `file` (flock(1) + a shell waiting on stdin) until released. */
+/** The default lock, its private state directory made first (as the tool makes it). */
+function stateLock(scandir: string): string {
+  mkdirSync(path.join(scandir, '.reconcile-gateways'), { mode: 0o700, recursive: true });
+  return path.join(scandir, '.reconcile-gateways', 'lock');
+}
+
 async function holdLock(file: string): Promise<{ child: ChildProcessWithoutNullStreams; release(): Promise<void> }> {
   const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo locked; read line'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
@@ -45,7 +51,7 @@ for (const { title, env } of PATHS) {
     const box = await sandbox();
     t.teardown(() => box.cleanup());
     await mkdir(box.scandir, { recursive: true });
-    const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+    const holder = await holdLock(stateLock(box.scandir));
     t.teardown(() => holder.release());
     const r = await bootJson(box.home, box.scandir, [], { timeoutMs: 10_000, env });
     t.is(r.code, 3);
@@ -62,7 +68,7 @@ for (const { title, env } of PATHS) {
     const box = await sandbox();
     t.teardown(() => box.cleanup());
     await mkdir(box.scandir, { recursive: true });
-    const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+    const holder = await holdLock(stateLock(box.scandir));
     t.teardown(() => holder.release());
     const run = bootJson(box.home, box.scandir, ['--wait'], { timeoutMs: 20_000, env });
     await delay(500);
@@ -84,7 +90,7 @@ test('--lock-file moves the lock; the default one is then neither taken nor crea
   t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock), { timeoutMs: 10_000 })).code, 3);
   await holder.release();
   t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock))).code, 0);
-  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways.lock')));
+  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways', 'lock')));
   t.true(existsSync(lock), 'the lock file is never deleted');
 });
 
@@ -92,7 +98,7 @@ test('--diff takes no lock: it runs while another run holds it', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await mkdir(box.scandir, { recursive: true });
-  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  const holder = await holdLock(stateLock(box.scandir));
   t.teardown(() => holder.release());
   const r = await runCli(bootArgs(box.home, box.scandir, '--diff'), { timeoutMs: 10_000 });
   t.is(r.code, 1, r.stderr);

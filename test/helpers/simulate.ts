@@ -66,6 +66,8 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       return true;
     case 'remove':
       return slots.delete(op.service);
+    case 'purge':
+      return true; // the simulated host has no trash
     default: {
       const never: never = op;
       throw new Error(`unknown operation ${JSON.stringify(never)}`);
