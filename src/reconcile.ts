@@ -11,6 +11,7 @@ import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './
 import { formatBootLogLines } from './actuate/boot-log.js';
 import { applyHomeWrites } from './actuate/home-writes.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs.js';
+import { stickyWarning } from './state-dir.js';
 
 /** Everything one pass needs; host facts are resolved by the caller. */
 export interface PassOptions {
@@ -76,6 +77,8 @@ export function runPass(o: PassOptions): PassResult {
   const diffOptions = { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null };
   const { plan, held } = holdBack(diffStates(observed, desired, diffOptions), o.hold);
   const warnings = capacityWarnings(o, observed, plan);
+  const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
+  if (sticky !== undefined) warnings.push(sticky);
   const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites };
   if (o.dryRun || o.scandir === undefined) return { ...base, results: [], homeWriteResults: [], warnings };
   const owner: Owner | undefined = o.isRoot ? { uid: o.settings.uid, gid: o.settings.gid } : undefined;

@@ -75,3 +75,15 @@ export function openPrivateIfExists(parent: Dir, name: string): Dir | undefined 
   closeDir(dir);
   return undefined;
 }
+
+/**
+ * A warning when root runs over a scandir the hermes user can write that is not sticky: hermes
+ * can then rename root's entries (the state directory, slots) and swap in others (issue 16 #8).
+ */
+export function stickyWarning(scandir: Dir, hermes: { readonly uid: number; readonly gid: number }): string | undefined {
+  if (process.geteuid?.() !== 0) return undefined;
+  const st = fs.fstatSync(scandir.fd);
+  const writable = st.uid === hermes.uid || (st.gid === hermes.gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0;
+  if (!writable || (st.mode & 0o1000) !== 0) return undefined;
+  return `scandir ${scandir.path} is writable by uid ${hermes.uid} and not sticky: that user can rename the slots and the tool's state; run chmod +t on it`;
+}
