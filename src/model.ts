@@ -270,11 +270,15 @@ export interface UpdateOp extends OperationBase {
 /** Remove the `down` marker (and, with a live s6, bring the service up). */
 export interface UpOp extends OperationBase {
   readonly kind: 'up';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
 }
 
 /** Create the `down` marker (and, with a live s6, bring the service down). */
 export interface DownOp extends OperationBase {
   readonly kind: 'down';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
 }
 
 /** Take an owned slot of a deleted profile out of supervision and delete it. */

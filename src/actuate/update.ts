@@ -5,7 +5,7 @@
  */
 import type { OperationResult, UpdateOp } from '../model.js';
 import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs.js';
-import { identityOf } from '../observe/scandir.js';
+import { openObservedSlot } from './observed-slot.js';
 import { svc } from './control.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
@@ -13,13 +13,8 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {
-    slot = openDirAt(scandir, op.service);
-    const seen = identityOf(slot);
-    // Only the directory observe read is changed: one renamed into the slot's name since (a
-    // root-owned service, say) is left alone (issue 16 #10). Everything below goes through `slot`.
-    if (op.expect !== undefined && (seen.dev !== op.expect.dev || seen.ino !== op.expect.ino || seen.uid !== op.expect.uid)) {
-      return { op, status: 'failed', error: `${scandir.path}/${op.service}: the slot was replaced since this pass read it; left as it is` };
-    }
+    // Everything below goes through `slot`, the directory observe read.
+    slot = openObservedSlot(scandir, op.service, op.expect);
     for (const change of op.dirs) {
       if (change.path === '') {
         fixDir(slot, change.mode, change.fix === 'chown' ? owner : undefined);

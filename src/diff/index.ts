@@ -45,10 +45,11 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     if (update.op !== undefined) ops.push(update.op);
     if (update.restartPending) restartPending.push(spec.service);
     if (slot.hasDownMarker === spec.autostart) {
+      const expect = slot.identity === undefined ? {} : { expect: slot.identity };
       ops.push(
         spec.autostart
-          ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present' }
-          : { kind: 'down', service: spec.service, profile: spec.profile, reason: 'intent is not running; down marker missing' },
+          ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
+          : { kind: 'down', service: spec.service, profile: spec.profile, reason: 'intent is not running; down marker missing', ...expect },
       );
     }
   }
