@@ -35,6 +35,8 @@ export interface PassOptions {
   readonly sleep: (ms: number) => void;
   /** Fault-injection seam for tests (ApplyContext.beforeOperation); never set by the CLI. */
   readonly beforeOperation?: ApplyContext['beforeOperation'];
+  /** Total wait for removed slots' supervisors in this pass (ApplyContext.removalWaitMs). */
+  readonly removalWaitMs?: number;
   /** Crash-trial seam for tests (ApplyContext.afterTrash); never set by the CLI. */
   readonly afterTrash?: ApplyContext['afterTrash'];
   /** A targeted pass: only these profiles and their slots are read, planned and applied. */
@@ -98,6 +100,7 @@ export function runPass(o: PassOptions): PassResult {
     sleep: o.sleep,
     ...(o.beforeOperation === undefined ? {} : { beforeOperation: o.beforeOperation }),
     ...(o.afterTrash === undefined ? {} : { afterTrash: o.afterTrash }),
+    ...(o.removalWaitMs === undefined ? {} : { removalWaitMs: o.removalWaitMs }),
   });
   warnings.push(...applied.warnings);
   if (plan.operations.length > 0) warnings.push(...verifyConverged(o, observed, desired, applied.results, diffOptions));

@@ -39,16 +39,19 @@ export interface ApplyContext {
    * before its publishing rename). Whatever it throws fails that operation alone.
    */
   readonly beforeOperation?: (op: Operation) => void;
+  /** Total wait for removed slots' supervisors in this pass (default REMOVAL_WAIT_BUDGET_MS). */
+  readonly removalWaitMs?: number;
   /** Test seam: called after a removed slot reached the trash, before `-an` (the crash-trial point). */
   readonly afterTrash?: (op: RemoveOp) => void;
 }
 
 /**
- * How long one pass waits, in all, for removed slots' supervisors to exit while it holds the lock
- * (issue 16 #5): s6-supervise exits within milliseconds of `-an` once its service stopped; one
- * still there after this is left for the next pass.
+ * How long one pass waits by default, in all, for removed slots' supervisors to exit while it
+ * holds the lock (issue 16 #5): s6-supervise exits within milliseconds of `-an` once its service
+ * stopped; one still there after this is left for the next pass (a `purge`). `watch` passes a
+ * shorter budget so it stays responsive to SIGTERM.
  */
-export const REMOVAL_WAIT_BUDGET_MS = 3000;
+export const REMOVAL_WAIT_BUDGET_MS = 10_000;
 
 /** Result of applying a plan: one entry per operation, in plan order, plus housekeeping errors. */
 export interface ApplyResult {
@@ -88,7 +91,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
   const removeOptions = {
     live: ctx.live,
-    waitBudgetMs: REMOVAL_WAIT_BUDGET_MS,
+    waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,
     sleep: ctx.sleep,
     ...(hook === undefined ? {} : { beforeOperation: hook }),
     ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),

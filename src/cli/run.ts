@@ -154,6 +154,9 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
   }
 }
 
+/** How long a watch pass waits, in all, for removed slots' supervisors to exit. */
+const WATCH_REMOVAL_WAIT_MS = 1500;
+
 /** The lock path (`--lock-file`, else the lock in the scandir's state directory). */
 export function lockPath(args: Args): string {
   return args.lockFile ?? defaultLockPath(args.scandir);
@@ -229,6 +232,8 @@ export async function executePass(
     homeWrites,
     isRoot: process.geteuid?.() === 0,
     timestamp: formatBootTimestamp(now),
+    // watch must stay responsive to SIGTERM (issue 16 #5); what is left is the next pass's purge.
+    ...(args.command === 'watch' ? { removalWaitMs: WATCH_REMOVAL_WAIT_MS } : {}),
     sleep: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),

@@ -12,7 +12,7 @@ import { parseLifecycle, parseStateFile } from '../../src/observe/parse.js';
 import { FIELD_VALUE_MAX, fieldValue } from '../../src/escape.js';
 import { detectContainerArgv, resolveMultiplex } from '../../src/cli/host.js';
 import { closeDir, openRoot, removeTreeAt } from '../../src/safe-fs.js';
-import { EventSource } from '../../src/watch/event-source.js';
+import { CANDIDATE_WATCHES, EventSource } from '../../src/watch/event-source.js';
 import { type WatchContext, rememberIntents } from '../../src/cli/watch-pass.js';
 import type { PassResult } from '../../src/reconcile.js';
 import { profileLine } from '../../src/cli/output.js';
@@ -23,8 +23,12 @@ import { mountTmpfs, requireRoot, unmountTmpfs } from './support.js';
 const file = (text: string): Parameters<typeof parseStateFile>[0] => ({ kind: 'file', bytes: Buffer.from(text), mode: 0o644, uid: 0, mtimeMs: 0 });
 
 test('#1 a state file keeps only string fields: a nested desired_state is dropped at once, not retained', (t) => {
-  const nested = `{"desired_state":[${'{},'.repeat(20_000)}{}],"gateway_state":{"x":1}}`;
+  const nested = `{"desired_state":[${'{},'.repeat(500)}{}],"gateway_state":{"x":1}}`;
   t.deepEqual(parseStateFile(file(nested)), { kind: 'parsed', desiredState: undefined, gatewayState: undefined });
+  const huge = `{"desired_state":[${'{},'.repeat(20_000)}{}]}`;
+  t.deepEqual(parseStateFile(file(huge)), { kind: 'unreadable', reason: 'holds more than 1024 JSON objects or arrays' }, 'never parsed at all');
+  const long = parseStateFile(file(JSON.stringify({ desired_state: `running${'x'.repeat(10_000)}` })));
+  t.true(long.kind === 'parsed' && (long.desiredState?.length ?? 0) < 300 && long.desiredState !== 'running');
   t.deepEqual(parseStateFile(file('{"desired_state":"stopped","gateway_state":"running"}')), { kind: 'parsed', desiredState: 'stopped', gatewayState: 'running' });
   t.deepEqual(parseLifecycle(file('{"phase":["exited"]}')), { kind: 'parsed', phase: undefined });
 });
@@ -91,8 +95,8 @@ test('#4 watch puts inotify watches only on profiles (directories with SOUL.md),
   const events = new EventSource({ hermesHome: path.join(dir, 'home'), scandir: path.join(dir, 'scan'), onHint: () => undefined, servicePrefix: () => 'gateway-', warn: () => undefined });
   t.teardown(() => events.close());
   await events.refresh();
-  // scandir, HERMES_HOME, profiles/ and the three profiles: the documented ceiling is profiles + 4.
-  t.is(events.size, 6);
+  // scandir, HERMES_HOME, profiles/, the three profiles and 64 candidates: the ceiling is profiles + 68.
+  t.is(events.size, 6 + CANDIDATE_WATCHES);
 });
 
 test('#6 a tree of 30,000 nested directories is deleted without recursion, and a small budget stops and resumes', async (t) => {

@@ -28,6 +28,7 @@ async function holdReader(fifo: string): Promise<ChildProcess> {
 }
 
 test('#5 held control FIFOs on four pruned slots cost one bounded wait, are reported pending, and finish later', async (t) => {
+  t.timeout(120_000);
   const l = await scratch.layout('held-fifo');
   const victims = ['v1', 'v2', 'v3', 'v4'];
   writeProfiles(l.home, { keep: 'running', ...Object.fromEntries(victims.map((v) => [v, 'running'])) });
@@ -35,8 +36,8 @@ test('#5 held control FIFOs on four pruned slots cost one bounded wait, are repo
   const held = await Promise.all(victims.map((v) => holdReader(path.join(l.scandir, `gateway-${v}`, 'supervise', 'control'))));
   for (const v of victims) fs.rmSync(path.join(l.home, 'profiles', v), { recursive: true });
 
-  // The liveness deadline (20 s) is what today's 15 s per slot could never meet with four slots.
-  const { result, doc } = await runJson('sync', l);
+  // One budget (10 s) for the whole pass: a 40 s deadline that 15 s per slot (60 s) never met.
+  const { result, doc } = await runJson('sync', l, [], { timeoutMs: 40_000 });
   t.false(result.timedOut, 'the pass waited unbounded under the lock');
   t.is(result.code, 2, result.stderr);
   const removes = (doc.operations ?? []).filter((o) => o.kind === 'remove');
