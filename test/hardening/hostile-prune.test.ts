@@ -8,7 +8,7 @@ import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Scratch, killGroup, mountTmpfs, requireRoot, runJson, runTool, toolArgs, unmountTmpfs, writeProfiles } from './support.js';
+import { CLI_MAIN, Scratch, killGroup, mountTmpfs, requireRoot, runJson, runTool, startTool, toolArgs, unmountTmpfs, writeProfiles } from './support.js';
 import { runCli } from '../helpers/cli.js';
 
 const scratch = new Scratch();
@@ -72,4 +72,23 @@ test('#6 a slot whose event/ holds 30,000 nested directories is removed in one p
   t.is(result.code, 0, result.stderr);
   t.deepEqual((doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`), ['remove gateway-deep applied']);
   t.deepEqual(fs.readdirSync(path.join(l.scandir, '.reconcile-gateways', 'trash')), []);
+});
+
+test('#5 watch exits promptly on SIGTERM while a pass waits for a supervisor that never exits', async (t) => {
+  t.timeout(60_000);
+  const l = await scratch.layout('watch-term');
+  writeProfiles(l.home, { keep: 'running', held: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  await holdReader(path.join(l.scandir, 'gateway-held', 'supervise', 'control'));
+  fs.rmSync(path.join(l.home, 'profiles', 'held'), { recursive: true });
+  const args = toolArgs('sync', l).slice(2);
+  const watch = startTool([CLI_MAIN, 'watch', ...args, '--status-file', path.join(l.root, 'watch.json')], { timeoutMs: 12_000 });
+  const trashed = path.join(l.scandir, '.reconcile-gateways', 'trash', 'gateway-held');
+  // The pass is waiting for the held "supervisor" once the slot is in the trash; the 12 s liveness
+  // deadline is less than the 15 s a removal used to wait.
+  while (!fs.existsSync(trashed)) await new Promise((r) => setTimeout(r, 20));
+  killGroup(watch.child, 'SIGTERM');
+  const ended = await watch.done;
+  t.false(ended.timedOut, 'watch kept waiting after SIGTERM');
+  t.is(ended.code, 0, ended.stderr);
 });
