@@ -8,8 +8,7 @@
  * name someone else owns, or with another mode, is never used: it is deleted and made again.
  */
 import fs from 'node:fs';
-import { type Dir, closeDir, openDirIfExists } from './safe-fs.js';
-import { mkdirAt, removeTreeAt } from './safe-fs/write.js';
+import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
 export const STATE_DIR = '.reconcile-gateways';
@@ -50,7 +49,7 @@ export function isPrivateDir(dir: Dir): boolean {
 export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
   const existing = openPrivateIfExists(scandir, STATE_DIR);
   if (existing !== undefined || !create) return existing;
-  removeTreeAt(scandir, STATE_DIR);
+  removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
   return mkdirAt(scandir, STATE_DIR, 0o700);
 }
 
@@ -58,7 +57,7 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
 export function openPrivateSubdir(state: Dir, name: string): Dir {
   const existing = openPrivateIfExists(state, name);
   if (existing !== undefined) return existing;
-  removeTreeAt(state, name);
+  removeTreeAt(state, name, { left: REMOVAL_BUDGET });
   return mkdirAt(state, name, 0o700);
 }
 
