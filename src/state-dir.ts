@@ -1,14 +1,14 @@
 /**
  * The tool's own state inside the scandir: `<scandir>/.reconcile-gateways/`, a directory owned by
  * the running user (root) with mode 0700, holding the run lock, the per-run staging directories,
- * the trash and the restart journal. It must sit on the scandir's file system (a slot is published
+ * the trash and the restart journal (src/journal.ts). It must sit on the scandir's file system (a slot is published
  * and removed by rename(2)), and the hermes user, who may write the scandir, must not be able to
  * reach, rename or replace it: 0700 keeps them out of it, and a sticky scandir (`chmod +t`, done by
  * the example cont-init) keeps them from renaming it (issue 16 #8, #11). A directory under that
  * name someone else owns, or with another mode, is never used: it is deleted and made again.
  */
 import fs from 'node:fs';
-import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs.js';
+import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs/index.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
 export const STATE_DIR = '.reconcile-gateways';
@@ -21,14 +21,6 @@ export const TRASH_DIR = 'trash';
 
 /** Prefix of the per-run staging directories (`staging.<pid>`). */
 export const STAGING_PREFIX = 'staging.';
-
-/**
- * The restart journal's name inside the state directory. Every reader and writer takes it from
- * here, so its location has one owner.
- */
-export function journalName(): string {
-  return 'restarts.json';
-}
 
 /** Path of the default lock file for a scandir path. */
 export function defaultLockPath(scandirPath: string): string {

@@ -25,7 +25,7 @@ import {
   touchAt,
   withExactModes,
   writeFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { STAGING_PREFIX, openStateDir } from '../state-dir.js';
 import { makeFifos } from './fifo.js';
 

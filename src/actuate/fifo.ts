@@ -5,7 +5,7 @@
  */
 import type { spawnSync as SpawnSync } from 'node:child_process';
 import { nativeMkfifo, requireLazily } from '../native.js';
-import { type Dir, pathForChild, selfPath } from '../safe-fs.js';
+import { type Dir, pathForChild, selfPath } from '../safe-fs/index.js';
 
 /** Bytes of argv per mkfifo process; far below ARG_MAX even with a large environment. */
 const ARGV_BUDGET = 512 * 1024;

@@ -2,20 +2,22 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, DownOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
-import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
+import type { CreateOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Settings } from '../model.js';
+import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyMarker } from './marker.js';
 import { applyRemoves } from './remove.js';
-import { clearRestarts, persistRestarts } from './restarts.js';
+import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
+import { applySeed } from './seed.js';
+import { applyCleanup, applySweep } from './sweep.js';
 import { applyUpdate } from './update.js';
 
-export { appendBootLog, formatBootTimestamp } from './boot-log.js';
-export { sweepStaleFiles } from './sweep.js';
+export { appendBootLog, formatBootLogLines, formatBootTimestamp } from './boot-log.js';
 
 /** What applying a plan needs to know about the host. */
 export interface ApplyContext {
+  readonly home: Dir;
   readonly scandir: Dir;
   readonly settings: Settings;
   readonly isRoot: boolean;
@@ -26,8 +28,6 @@ export interface ApplyContext {
    * gateways start after cont-init), `sync` wants new slots supervised at once.
    */
   readonly rescan: boolean;
-  /** Upstream staging leftovers to delete first (boot only). */
-  readonly upstreamLeftovers: readonly string[];
   /**
    * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
    * (services it did not read or holds back); the others are done or no longer needed once applied.
@@ -59,6 +59,58 @@ export interface ApplyResult {
   readonly warnings: readonly string[];
 }
 
+/** The order operations take effect in, whatever their order in the plan. */
+type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'remove';
+
+/** Which phase an operation belongs to; adding a kind without a phase fails to compile. */
+function phaseOf(op: Operation): Phase {
+  switch (op.kind) {
+    case 'seed':
+    case 'sweep':
+    case 'cleanup':
+      return 'home';
+    case 'create':
+      return 'create';
+    case 'update':
+      return 'update';
+    case 'restart':
+      return 'restart';
+    case 'up':
+    case 'down':
+      return 'marker';
+    case 'remove':
+    case 'purge':
+      return 'remove';
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Applies one operation that is not batched (creates, removes and purges are). */
+function applyOne(op: Exclude<Operation, CreateOp | RemoveOp | PurgeOp>, ctx: ApplyContext): OperationResult {
+  switch (op.kind) {
+    case 'seed':
+      return applySeed(ctx.home, op, ctx.isRoot ? { uid: ctx.settings.uid, gid: ctx.settings.gid } : undefined);
+    case 'sweep':
+      return applySweep(ctx.home, op);
+    case 'cleanup':
+      return applyCleanup(ctx.scandir, op);
+    case 'update':
+      return applyUpdate(ctx.scandir, op, ctx.isRoot ? { uid: 0, gid: 0 } : undefined);
+    case 'restart':
+      return applyRestart(ctx.scandir, op);
+    case 'up':
+    case 'down':
+      return applyMarker(ctx.scandir, op, ctx.live);
+    default:
+      return assertNever(op);
+  }
+}
+
+function assertNever(op: never): never {
+  throw new Error(`unknown operation kind: ${JSON.stringify(op)}`);
+}
+
 /** Applies every operation of a plan. */
 export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   const warnings: string[] = [];
@@ -70,25 +122,33 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     }
   };
   housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
-  for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
 
-  const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
-  const { creates, updates, removes, markers } = partition(plan.operations);
+  const byPhase = (phase: Phase): Operation[] => plan.operations.filter((op) => phaseOf(op) === phase);
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
+  const one = (op: Operation): void => {
+    if (op.kind !== 'create' && op.kind !== 'remove' && op.kind !== 'purge') results.set(op, guarded(hook, op, () => applyOne(op, ctx)));
+  };
 
+  byPhase('home').forEach(one);
+  const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
   for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
   if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
-  const restarts = updates.filter((u) => u.restart).map((u) => u.service);
-  if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...restarts]));
-  for (const op of updates) results.set(op, guarded(hook, op, () => applyUpdate(ctx.scandir, op, owner)));
-  if (restarts.length > 0 || ctx.journal.present) {
-    const left = [...ctx.journal.keep, ...updates.filter((u) => u.restart && results.get(u)?.status !== 'applied').map((u) => u.service)];
+  // Restarts are journalled before the files they pick up change: a crash after a write and
+  // before its restart leaves an entry the next pass can confirm (the process runs older files).
+  const restarts = byPhase('restart');
+  const services = restarts.map((op) => op.service);
+  if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
+  byPhase('update').forEach(one);
+  restarts.forEach(one);
+  if (services.length > 0 || ctx.journal.present) {
+    const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
-  for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
+  byPhase('marker').forEach(one);
+  const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
   const removeOptions = {
     live: ctx.live,
     waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,
@@ -101,15 +161,6 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   return {
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
     warnings,
-  };
-}
-
-function partition(ops: readonly Operation[]): { creates: CreateOp[]; updates: UpdateOp[]; removes: (RemoveOp | PurgeOp)[]; markers: (UpOp | DownOp)[] } {
-  return {
-    creates: ops.filter((o): o is CreateOp => o.kind === 'create'),
-    updates: ops.filter((o): o is UpdateOp => o.kind === 'update'),
-    removes: ops.filter((o): o is RemoveOp | PurgeOp => o.kind === 'remove' || o.kind === 'purge'),
-    markers: ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down'),
   };
 }
 

@@ -3,7 +3,7 @@
  * with a live s6 the command byte changes the running service too (`s6-svc -U`/`-D` semantics).
  */
 import type { DownOp, OperationResult, UpOp } from '../model.js';
-import { type Dir, FsError, closeDir, describeErrno, touchAt, unlinkAt } from '../safe-fs.js';
+import { type Dir, FsError, closeDir, describeErrno, touchAt, unlinkAt } from '../safe-fs/index.js';
 import { openObservedSlot } from './observed-slot.js';
 import { svc } from './control.js';
 

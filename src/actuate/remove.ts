@@ -8,10 +8,21 @@
  * `-an` again and resumes (issue 16 #5, #6, #7).
  */
 import type { OperationResult, PurgeOp, RemoveOp } from '../model.js';
-import { type Dir, type RemovalBudget, FsError, REMOVAL_BUDGET, closeDir, describeErrno, openDirAt, removeTreeAt, renameAt } from '../safe-fs.js';
+import {
+  type Dir,
+  type RemovalBudget,
+  FsError,
+  REMOVAL_BUDGET,
+  closeDir,
+  describeErrno,
+  identityOf,
+  isSupervised,
+  openDirAt,
+  removeTreeAt,
+  renameAt,
+} from '../safe-fs/index.js';
 import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
-import { identityOf } from '../observe/scandir.js';
-import { isSupervised } from '../observe/trash.js';
+import { isSameIdentity } from './observed-slot.js';
 import { svscanReap } from './control.js';
 
 /** Options of applyRemoves. */
@@ -79,7 +90,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
   const slot = openDirAt(scandir, op.service);
   try {
     const seen = identityOf(slot);
-    if (op.expect !== undefined && !sameIdentity(seen, op.expect)) {
+    if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
     if (removeTreeAt(trash, op.service, { left: REMOVAL_BUDGET }) === false) {
@@ -89,7 +100,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
     const arrived = openDirAt(trash, op.service);
     let same: boolean;
     try {
-      same = sameIdentity(identityOf(arrived), seen);
+      same = isSameIdentity(identityOf(arrived), seen);
     } finally {
       closeDir(arrived);
     }
@@ -100,10 +111,6 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
   } finally {
     closeDir(slot);
   }
-}
-
-function sameIdentity(a: { dev: number; ino: number; uid: number }, b: { dev: number; ino: number; uid: number }): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.uid === b.uid;
 }
 
 /** Our trash inside the private state directory. */

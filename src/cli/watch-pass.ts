@@ -6,14 +6,15 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import type { HeldLock } from '../lock.js';
-import { type Dir, closeDir, openRoot } from '../safe-fs.js';
-import { observeStateFiles } from '../observe/index.js';
-import { resolvePriorState } from '../desired/intent.js';
-import type { PassResult } from '../reconcile.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
+import { type ConfigCache, observeStateFiles } from '../observe/index.js';
+import { unchangedIntents } from '../desired/index.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, type RoleFacts, executePass, exitCodeOf, logPassResult, openScandir, prepare, takeLock } from './run.js';
+import { applyHeapPolicy } from './heap.js';
+import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, takeLock } from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {
@@ -25,6 +26,8 @@ export interface WatchContext {
   readonly intents: Map<string, string | null>;
   /** A profile's directory as the event source watches it, open (see EventSource.watchedDir). */
   readonly watchedDir?: (profile: string) => Dir | undefined;
+  /** config.yaml as last read, kept across passes so an unchanged file is parsed once (issue 16 #2). */
+  readonly configCache?: ConfigCache;
 }
 
 /**
@@ -39,9 +42,7 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
     home = openRoot(ctx.args.hermesHome);
     const left = new Set(request.profiles);
     const known = [...request.intentOnly].filter((p) => ctx.intents.has(p));
-    for (const [profile, state] of observeStateFiles(home, known, ctx.watchedDir)) {
-      if (state.kind === 'parsed' && resolvePriorState(state) === ctx.intents.get(profile)) left.delete(profile);
-    }
+    for (const profile of unchangedIntents(observeStateFiles(home, known, ctx.watchedDir), ctx.intents)) left.delete(profile);
     return left;
   } catch {
     return request.profiles;
@@ -76,21 +77,22 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    prep = await prepare(args, ctx.facts);
+    prep = await prepare(args, ctx.facts, ctx.configCache);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
-    // Look first without the lock (no process spawned, nothing written): a quiet pass, by far
-    // the common case while gateways rewrite their state files, ends here.
-    let { result, scoped } = await executePass({ ...args, diff: true }, prep, scandir, silent(logger), io, narrow);
+    const options = passOptions(args, prep, scandir, io.env, narrow);
+    applyHeapPolicy(args.hermesHome);
+    // Plan first without the lock (nothing written): a quiet pass, by far the common case while
+    // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
+    let result: PassResult = unapplied(planPass(options));
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await takeLock(args, scandir, true, signal);
-      ({ result, scoped } = await executePass(args, prep, scandir, logger, io, narrow));
-    } else {
-      logPassResult(result, logger);
+      result = applyPass(planPass(passOptions(args, prep, scandir, io.env, narrow)));
     }
-    rememberIntents(ctx, result, scoped ? request.profiles : undefined);
-    const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
-    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
+    logPassResult(result, logger);
+    rememberIntents(ctx, result, result.options.scope?.profiles);
+    const scoped = result.options.scope !== undefined;
+    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings: passWarnings(result), servicePrefix: prep.settings.servicePrefix };
   } catch (err) {
     if (signal.aborted) return { kind: 'aborted' };
     const report = errorReport(err);
@@ -101,12 +103,6 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     closeDir(scandir);
     closeDir(prep?.home);
   }
-}
-
-/** The look-ahead logs nothing: the real pass (or logPassResult after a quiet one) does. */
-function silent(logger: Logger): Logger {
-  const none = (): void => undefined;
-  return { ...logger, log: none, warn: none, info: none, debug: none, error: none };
 }
 
 function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {

@@ -3,23 +3,23 @@
  * markers, ownership records and (with a live s6-svscan) their live status. Everything else in the
  * scandir is foreign and only counted.
  */
-import fs from 'node:fs';
-import type { DirIdentity, FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
-import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
-import { isValidProfileName } from '../desired/names.js';
+import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
+import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
+import { isValidProfileName } from '../model/names.js';
 import {
   CwdCursor,
   type Dir,
   closeDir,
   describeErrno,
   dirMetaOf,
+  identityOf,
   listDir,
   lstatAt,
   openDirAt,
   openDirIfExists,
   readDirMetaAt,
   readFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
@@ -67,14 +67,10 @@ export function observeScandir(
     cursor.close();
   }
   upstreamLeftovers.sort();
+  const journal = readPendingRestarts(scandir);
+  const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
   const trash = observeTrash(scandir, settings.servicePrefix, only);
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers, trash };
-}
-
-/** Device, inode and owner of an open directory. */
-export function identityOf(dir: Dir): DirIdentity {
-  const st = fs.fstatSync(dir.fd);
-  return { dev: st.dev, ino: st.ino, uid: st.uid };
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers, trash };
 }
 
 /** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */

@@ -4,9 +4,8 @@
  * listens on each. A trash we do not own (or none) reads as empty: nothing in it is ours.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, listDir, openDirIfExists } from '../safe-fs.js';
+import { type Dir, closeDir, isSupervised, listDir } from '../safe-fs/index.js';
 import { TRASH_DIR, openPrivateIfExists, openStateDir } from '../state-dir.js';
-import { hasFifoReader } from './s6-status.js';
 
 /** The trash's entries, sorted; with `only`, just those services. */
 export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<string>): TrashEntry[] {
@@ -25,31 +24,5 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
       .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   } finally {
     closeDir(trash);
-  }
-}
-
-/** Whether the slot's or its logger's supervisor still listens (a control FIFO has a reader). */
-export function isSupervised(parent: Dir, service: string): boolean {
-  let slot: Dir | undefined;
-  let log: Dir | undefined;
-  try {
-    slot = openDirIfExists(parent, service);
-    if (slot === undefined) return false;
-    log = openDirIfExists(slot, 'log');
-    return hasListener(slot) || (log !== undefined && hasListener(log));
-  } catch {
-    return false;
-  } finally {
-    closeDir(log);
-    closeDir(slot);
-  }
-}
-
-function hasListener(service: Dir): boolean {
-  const supervise = openDirIfExists(service, 'supervise');
-  try {
-    return supervise !== undefined && hasFifoReader(supervise, 'control');
-  } finally {
-    closeDir(supervise);
   }
 }

@@ -208,7 +208,8 @@ function summarize(
   const r = report.result;
   const counts = countOps(r);
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
-  return { ...base, result, exitCode: report.exitCode, counts, warnings: [...report.warnings] };
+  const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
+  return { ...base, result, exitCode: report.exitCode, counts, ...(changed.length === 0 ? {} : { changed }), warnings: [...report.warnings] };
 }
 
 function countOps(r: PassResult): PassCounts {
@@ -219,6 +220,7 @@ function countOps(r: PassResult): PassCounts {
     up: n('up'),
     down: n('down'),
     remove: n('remove'),
+    restart: n('restart'),
     failed: r.results.filter((x) => x.status === 'failed').length,
     held: r.held.length,
     restartPending: r.plan.restartPending.length,

@@ -11,8 +11,8 @@
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild } from '../safe-fs.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild } from '../safe-fs/index.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
 
 /** The file that makes a directory under `profiles/` a profile, and so worth a watch. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
 import type { ConditionTable } from './conditions.js';
 import type { Trigger } from './scheduler.js';
 
@@ -16,6 +16,7 @@ export interface PassCounts {
   readonly up: number;
   readonly down: number;
   readonly remove: number;
+  readonly restart?: number;
   readonly failed: number;
   readonly held: number;
   readonly restartPending: number;
@@ -35,6 +36,8 @@ export interface PassSummary {
   readonly exitCode: number;
   readonly error?: { readonly code: string; readonly message: string; readonly terminal: boolean };
   readonly counts?: PassCounts;
+  /** Services with an operation applied or failed in this pass, sorted. */
+  readonly changed?: readonly string[];
   readonly warnings: readonly string[];
 }
 

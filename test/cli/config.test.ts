@@ -50,7 +50,7 @@ const rejected = test.macro({
     const before = await snapshotTree(box.root);
     const json = await bootJson(box.home, box.scandir, ['--config', cfg]);
     t.is(json.code, 100);
-    t.is(json.doc['formatVersion'], '1');
+    t.is(json.doc['formatVersion'], '2');
     t.like(json.doc['error'], { code: 'usage', exitCode: 100 });
     t.regex((json.doc['error'] as { message: string }).message, message);
     t.true((await loadValidators()).validatePlan(json.doc), 'the error document matches plan.schema.json');

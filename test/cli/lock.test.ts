@@ -55,7 +55,7 @@ for (const { title, env } of PATHS) {
     t.teardown(() => holder.release());
     const r = await bootJson(box.home, box.scandir, [], { timeoutMs: 10_000, env });
     t.is(r.code, 3);
-    t.like(r.doc, { formatVersion: '1', error: { code: 'locked', exitCode: 3 } });
+    t.like(r.doc, { formatVersion: '2', error: { code: 'locked', exitCode: 3 } });
     t.true((await loadValidators()).validatePlan(r.doc));
     t.false(existsSync(path.join(box.scandir, 'gateway-default')));
     t.false(existsSync(path.join(box.home, 'logs')));

@@ -14,7 +14,7 @@ import { LockHeldError } from '../../src/errors.js';
 import { acquireLock } from '../../src/lock.js';
 import { nativeFlock, nativeMkfifo } from '../../src/native.js';
 import { makeFifos } from '../../src/actuate/fifo.js';
-import { closeDir, openRoot, withExactModes } from '../../src/safe-fs.js';
+import { closeDir, openRoot, withExactModes } from '../../src/safe-fs/index.js';
 import { bootArgs, runCli, sandbox } from '../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree, tempDir } from '../helpers/tree.js';
 

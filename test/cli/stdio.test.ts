@@ -96,8 +96,9 @@ test('a slow reader on a pipe gets every line of a large report, and the run suc
   t.is(fs.readFileSync(status, 'utf8').trim(), '0', r.stderr);
   t.true(r.stdout.length > 64 * 1024, `report of ${r.stdout.length} bytes`);
   const lines = r.stdout.trimEnd().split('\n');
-  t.is(lines.length, 902, 'one line per profile (900 + root) and the summary');
-  t.true(lines.slice(0, -1).every((l) => /^reconcile: profile=\S+ prior_state=\S+ action=\S+ prior_exit=\S+$/.test(l)));
+  t.is(lines.length, 1803, 'one line per profile (900 + root), one per create, and the summary');
+  t.true(lines.slice(0, 901).every((l) => /^reconcile: profile=\S+ prior_state=\S+ action=\S+ prior_exit=\S+$/.test(l)));
+  t.true(lines.slice(901, -1).every((l) => /^reconcile: applied service=\S+ kind=create reason="slot missing"$/.test(l)));
   t.regex(lines.at(-1) ?? '', /^reconcile: summary profiles=901 create=901 .* exit=0$/);
 });
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderOwnership, renderRun } from '../../src/desired/render.js';
-import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs/index.js';
 import { repoRoot } from '../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
 import { BASE_SETTINGS, diffSnapshot, killGroup, type Layout, runJson, runTool, Scratch, slotProblems, snapshot, startTool, writeConfig, writeProfiles } from './support.js';

@@ -10,8 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseLifecycle, parseStateFile } from '../../src/observe/parse.js';
 import { FIELD_VALUE_MAX, fieldValue } from '../../src/escape.js';
-import { detectContainerArgv, resolveMultiplex } from '../../src/cli/host.js';
-import { closeDir, openRoot, removeTreeAt } from '../../src/safe-fs.js';
+import { detectContainerArgv, hostEnv, observeConfig } from '../../src/observe/host.js';
+import { decideMultiplex } from '../../src/desired/host.js';
+import { loadYamlParse } from '../../src/cli/yaml.js';
+import { closeDir, openRoot, removeTreeAt } from '../../src/safe-fs/index.js';
 import { CANDIDATE_WATCHES, EventSource } from '../../src/watch/event-source.js';
 import { type WatchContext, rememberIntents } from '../../src/cli/watch-pass.js';
 import type { PassResult } from '../../src/reconcile.js';
@@ -57,18 +59,19 @@ test('#2 config.yaml over the cap, too deep, or with too many aliases is refused
   t.teardown(() => removeTree(dir));
   const home = openRoot(dir);
   t.teardown(() => closeDir(home));
+  const multiplexOf = (): { multiplex: boolean; notice?: string } => decideMultiplex(hostEnv({}), observeConfig(home, loadYamlParse), dir);
   const check = async (text: string, why: RegExp): Promise<void> => {
     fs.writeFileSync(path.join(dir, 'config.yaml'), text);
-    const r = await resolveMultiplex(home, {});
+    const r = multiplexOf();
     t.false(r.multiplex);
-    t.regex(r.warnings.join('\n'), why);
+    t.regex(r.notice ?? '', why);
   };
   await check(`multiplex_profiles: true\npad: "${'x'.repeat(1024 * 1024)}"\n`, /could not be read \(is larger than 65536 bytes/);
   await check(`multiplex_profiles: true\nx: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`, /nests deeper than 64 levels/);
   const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)];
   await check(`multiplex_profiles: true\n${laughs.join('\n')}\n`, /is not valid YAML/);
   fs.writeFileSync(path.join(dir, 'config.yaml'), 'gateway:\n  multiplex_profiles: true\n');
-  t.deepEqual(await resolveMultiplex(home, {}), { multiplex: true, warnings: [] });
+  t.deepEqual(multiplexOf(), { multiplex: true });
 });
 
 test('#3 watch forgets the intent of a profile a pass no longer finds', (t) => {

@@ -10,8 +10,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Operation } from '../../src/model.js';
-import { runPass } from '../../src/reconcile.js';
-import { closeDir, openRoot } from '../../src/safe-fs.js';
+import { type PassResult, applyPass, planPass } from '../../src/reconcile.js';
+import { closeDir, openRoot } from '../../src/safe-fs/index.js';
 import { loadSettings } from '../../src/cli/config.js';
 import { namesLockedInode } from '../../src/lock.js';
 import { type Layout, Scratch, requireRoot, runTool, writeProfiles } from './support.js';
@@ -22,29 +22,24 @@ test.after.always('remove scratch trees', () => scratch.removeAll());
 const NOBODY = 65534;
 
 /** Runs one sync pass in this process with `swap` called just before each operation. */
-async function syncWithSwap(l: Layout, swap: (op: Operation) => void): Promise<ReturnType<typeof runPass>> {
+async function syncWithSwap(l: Layout, swap: (op: Operation) => void): Promise<PassResult> {
   const settings = await loadSettings(l.config);
   const home = openRoot(l.home);
   const scandir = openRoot(l.scandir);
   try {
-    return runPass({
+    const planned = planPass({
       mode: 'sync',
-      dryRun: false,
       home,
       scandir,
       hermesHome: l.home,
       settings,
+      host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
       prune: true,
       allowEmpty: false,
       restartChanged: false,
-      role: 'gateway',
-      multiplex: false,
-      homeWrites: [],
       isRoot: process.geteuid?.() === 0,
-      timestamp: 't',
-      sleep: () => undefined,
-      beforeOperation: swap,
     });
+    return applyPass(planned, { sleep: () => undefined, beforeOperation: swap });
   } finally {
     closeDir(scandir);
     closeDir(home);

@@ -1,0 +1,61 @@
+/**
+ * `boot` and `sync`: one pass under the lock (or, with `--diff`, only planned, without it), then
+ * the report and the exit code.
+ */
+import type { Mode } from '../../model.js';
+import type { HeldLock } from '../../lock.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
+import { type Dir, closeDir } from '../../safe-fs/index.js';
+import { decideMultiplex } from '../../desired/index.js';
+import type { Args } from '../args.js';
+import { applyHeapPolicy } from '../heap.js';
+import type { Logger } from '../logger.js';
+import { diffReport, planDocument, textReport, useColour } from '../output.js';
+import { type Io, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole, takeLock } from '../pass.js';
+
+/** Runs `boot` or `sync` and returns the exit code. */
+export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
+  const facts = resolveRole(args);
+  if (facts.decision.kind === 'skip') return printSkip(args, io, mode, facts.decision);
+  const prep = await prepare(args, facts);
+  let scandir: Dir | undefined;
+  let lock: HeldLock | undefined;
+  try {
+    scandir = openScandir(args.scandir, !args.diff);
+    if (!args.diff) lock = await takeLock(args, scandir, args.wait);
+    const options = passOptions(args, prep, scandir, io.env);
+    applyHeapPolicy(args.hermesHome);
+    const planned = planPass(options);
+    const result = args.diff ? unapplied(planned) : applyPass(planned);
+    logPassResult(result, logger);
+    const exitCode = exitCodeOf(result, args.diff);
+    const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
+    await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
+    return exitCode;
+  } finally {
+    lock?.release();
+    closeDir(scandir);
+    closeDir(prep.home);
+  }
+}
+
+async function emit(
+  args: Args,
+  io: Io,
+  result: PassResult,
+  ctx: { mode: Mode; multiplex: boolean; exitCode: 0 | 1 | 2; warnings: readonly string[] },
+): Promise<void> {
+  const fold = result.desired.notices.filter((n) => n.level === 'info').map((n) => n.message);
+  if (args.output === 'json') {
+    for (const line of fold) io.stderr.write(`${line}\n`);
+    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: args.hermesHome, scandir: args.scandir });
+    io.stdout.write(`${JSON.stringify(doc)}\n`);
+    return;
+  }
+  for (const line of fold) io.stdout.write(`${line}\n`);
+  if (args.diff) {
+    io.stdout.write(await diffReport(result, useColour(io.stdout.isTTY === true, io.env)));
+    return;
+  }
+  io.stdout.write(textReport(result, ctx.exitCode));
+}

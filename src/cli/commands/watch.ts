@@ -1,0 +1,148 @@
+/**
+ * `watch`: the periodic re-sync timer, a long-running process suitable as an s6 longrun. Wires the
+ * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
+ */
+import fs from 'node:fs';
+import { UsageError } from '../../errors.js';
+import { escapeLine } from '../../escape.js';
+import type { ConfigCache } from '../../observe/index.js';
+import { Controller } from '../../watch/controller.js';
+import { EventSource } from '../../watch/event-source.js';
+import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { EXIT, type Io, resolveRole } from '../pass.js';
+import { quietRepeats, runWatchPass } from '../watch-pass.js';
+
+/** Debounce of file-system events. */
+export const DEBOUNCE_MS = 250;
+/** Least time between the end of a pass and an event- or retry-driven one. */
+export const MIN_GAP_MS = 250;
+
+/** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
+export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
+  if (args.readyFd !== undefined) checkFd(args.readyFd);
+  const facts = resolveRole(args);
+  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
+  const quiet = quietRepeats(logger);
+  const intents = new Map<string, string | null>();
+  const configCache: ConfigCache = {};
+  let prefix = 'gateway-';
+  const controller: Controller = new Controller({
+    timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
+    now: () => Date.now(),
+    random: Math.random,
+    runPass: async (request, signal) => {
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, configCache, watchedDir: (p) => events.watchedDir(p) }, request, signal);
+      quiet.endPass();
+      if (report.kind === 'done') prefix = report.servicePrefix;
+      return report;
+    },
+    refreshWatches: () => events.refresh(),
+    watchedDirectories: () => events.size,
+    onPass: (doc, summary, first) => afterPass(args, io, quiet.logger, { doc, summary, first }),
+    meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
+  });
+  const events = new EventSource({
+    hermesHome: args.hermesHome,
+    scandir: args.scandir,
+    onHint: (hint) => controller.hint(hint),
+    servicePrefix: () => prefix,
+    warn: (m) => logger.warn(m),
+  });
+  const release = onSignals({ stop: () => controller.stop(), force: () => controller.force() });
+  try {
+    await controller.run();
+  } finally {
+    release();
+    events.close();
+  }
+  return EXIT.ok;
+}
+
+function checkFd(fd: number): void {
+  try {
+    fs.fstatSync(fd);
+  } catch {
+    throw new UsageError(`--ready-fd ${fd} is not an open file descriptor`);
+  }
+}
+
+function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument; summary: PassSummary; first: boolean }): void {
+  try {
+    writeStatusFile(args.statusFile, p.doc);
+  } catch (err) {
+    logger.warn(`cannot write status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
+  else logger.debug(summaryLine(p.summary));
+  if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
+}
+
+function isQuiet(s: PassSummary): boolean {
+  const c = s.counts;
+  return s.result === 'converged' && c !== undefined && c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.failed + c.held === 0;
+}
+
+/** One line per pass that changed something or failed. */
+export function summaryLine(s: PassSummary): string {
+  const scope = s.scope === 'full' ? 'full' : `targeted(${(s.profiles ?? []).join(',')})`;
+  const c = s.counts;
+  const counts =
+    c === undefined
+      ? ` error=${JSON.stringify(s.error?.message ?? '')}`
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${changedField(s.changed)} duration_ms=${s.durationMs}`;
+}
+
+/** The services a pass changed: the first few by name, then how many more. */
+function changedField(changed: readonly string[] | undefined): string {
+  if (changed === undefined || changed.length === 0) return '';
+  const FIRST = 5;
+  const more = changed.length > FIRST ? `,+${changed.length - FIRST} more` : '';
+  return escapeLine(` services=${changed.slice(0, FIRST).join(',')}${more}`);
+}
+
+/** s6 readiness: a newline on the notification fd, then close it. */
+function signalReady(fd: number, logger: Logger): void {
+  try {
+    fs.writeSync(fd, '\n');
+    fs.closeSync(fd);
+  } catch (err) {
+    logger.warn(`cannot signal readiness on fd ${fd}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function onSignals(h: { stop: () => void; force: () => void }): () => void {
+  const stop = (): void => h.stop();
+  const force = (): void => h.force();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', force);
+  return () => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('SIGHUP', force);
+  };
+}
+
+/** A container of a skipped role needs no gateways: say so once, report ready, and idle until stopped. */
+async function idleAsDashboard(args: Args, io: Io, message: string): Promise<number> {
+  io.stdout.write(`${message}\n`);
+  if (args.readyFd !== undefined) {
+    fs.writeSync(args.readyFd, '\n');
+    fs.closeSync(args.readyFd);
+  }
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => undefined, 2 ** 30);
+    const done = (): void => {
+      clearInterval(timer);
+      process.off('SIGTERM', done);
+      process.off('SIGINT', done);
+      resolve();
+    };
+    process.on('SIGTERM', done);
+    process.on('SIGINT', done);
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,51 @@
+/** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
+import fs from 'node:fs';
+import { type Dir, closeDir, openDirIfExists, pathAt } from './core.js';
+
+/**
+ * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
+ * an O_WRONLY|O_NONBLOCK open fails with ENXIO when nobody listens, and never blocks.
+ */
+export function hasFifoReader(dir: Dir, name: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch {
+    // ENXIO: nobody listens; ENOENT, ELOOP, EACCES: no usable FIFO. Any other error: no reader either.
+    return false;
+  }
+  try {
+    return fs.fstatSync(fd).isFIFO();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Whether the supervisor of service directory `service` in `parent`, or of its logger, still
+ * listens (a `supervise/control` FIFO has a reader). Anything unreadable counts as not listening.
+ */
+export function isSupervised(parent: Dir, service: string): boolean {
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirIfExists(parent, service);
+    if (slot === undefined) return false;
+    log = openDirIfExists(slot, 'log');
+    return hasListener(slot) || (log !== undefined && hasListener(log));
+  } catch {
+    return false;
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+function hasListener(service: Dir): boolean {
+  const supervise = openDirIfExists(service, 'supervise');
+  try {
+    return supervise !== undefined && hasFifoReader(supervise, 'control');
+  } finally {
+    closeDir(supervise);
+  }
+}
