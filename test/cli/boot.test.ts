@@ -27,7 +27,7 @@ test('S09 boot renders byte-exact upstream slots and prints upstream lines', asy
     'reconcile: profile=coder prior_state=running action=started prior_exit=unknown',
     'reconcile: applied service=gateway-coder kind=create reason="slot missing"',
     'reconcile: applied service=gateway-default kind=create reason="slot missing"',
-    'reconcile: summary profiles=2 create=2 update=0 restart=0 up=0 down=0 remove=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
+    'reconcile: summary profiles=2 create=2 update=0 restart=0 up=0 down=0 remove=0 purge=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
     '',
   ]);
   const read = (svc: string, file: string): Promise<Buffer> => readFile(path.join(box.scandir, svc, file));
