@@ -29,8 +29,13 @@ test('watch signals readiness after its first pass, converges on events long bef
   const w = startWatch(env);
   t.is(await readiness(w), '\n');
   const first = readStatus(w);
-  t.like(first, { ready: true, passes: 1 });
-  t.like(first?.['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
+  t.like(first, { ready: true });
+  t.not(first?.['lastFullPassAt'], null, 'readiness comes after a full pass');
+  // The first pass's own renames into the scandir are inotify events: a targeted pass follows it
+  // one debounce later, and on a loaded machine it may have run before this read (main does the
+  // same). Only when it has not is the first pass the last one.
+  if (first?.['passes'] === 1) t.like(first['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
+  else t.like(first?.['lastPass'], { result: 'converged' });
   await env.waitUp('a');
 
   await env.profile('fresh', RUNNING);
