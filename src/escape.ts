@@ -17,3 +17,19 @@ export function escapeLine(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** Longest value echoed whole into a `key=value` line; longer ones are cut (issue 16 #1). */
+export const FIELD_VALUE_MAX = 256;
+
+/**
+ * One `key=value` field's value, safe to print: escaped as {@link escapeLine} does, cut to
+ * {@link FIELD_VALUE_MAX} characters, and double-quoted (with `"` escaped) when it holds a space,
+ * a quote or `=`, so a state like `running action=started` cannot forge a field (issue 16 #13a).
+ * Plain values keep upstream's bare form byte for byte.
+ */
+export function fieldValue(value: string): string {
+  let text = escapeLine(value);
+  if (text.length > FIELD_VALUE_MAX) text = `${text.slice(0, FIELD_VALUE_MAX)}...(${text.length - FIELD_VALUE_MAX} more)`;
+  if (text !== '' && !/[\s"=\u0085\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]/.test(text)) return text;
+  return `"${text.replace(/"/g, '\\"')}"`;
+}

@@ -1,5 +1,5 @@
 /**
- * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock`, held by our
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways/lock` (src/state-dir.ts), held by our
  * descriptor, so the kernel releases it when we die — a killed run never blocks the next one. The
  * file is never deleted. Node has no flock(2), so flock(1) (src/system-programs.ts) locks a
  * descriptor we pass it: flock locks belong to the open file description we share, so the lock
@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import { FatalError, LockHeldError } from './errors.js';
 import { systemProgram } from './system-programs.js';
 
@@ -17,22 +18,52 @@ export interface HeldLock {
   release(): void;
 }
 
+/** How often a lock whose path was swapped meanwhile is taken again before giving up. */
+const LOCK_ATTEMPTS = 5;
+
 /**
  * Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. An abort
- * of `signal` (watch shutting down) ends the wait with the signal's reason.
+ * of `signal` (watch shutting down) ends the wait with the signal's reason. `prepare` runs before
+ * each attempt (making the state directory). Once held, the path must still name the locked inode
+ * and its directory must be a real directory: a lock renamed away and replaced meanwhile would let
+ * two runs hold "the" lock at once (issue 16 #8), so the lock is taken again.
  */
-export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
-  const fd = openLockFile(path);
-  const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
-  try {
-    const code = await runFlock(fd, wait, signal);
-    if (signal?.aborted === true) throw signal.reason;
-    if (code === 1 && !wait) throw held();
-    if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
-  } catch (err) {
+export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal, prepare?: () => void): Promise<HeldLock> {
+  for (let attempt = 1; ; attempt++) {
+    prepare?.();
+    const fd = openLockFile(path);
+    try {
+      await lockFd(fd, path, wait, signal);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    if (namesLockedInode(path, fd)) return heldLock(fd, path);
     fs.closeSync(fd);
-    throw err;
+    if (attempt >= LOCK_ATTEMPTS) throw new FatalError(`lock file ${path} keeps being replaced while it is taken; is the scandir sticky (chmod +t)?`);
   }
+}
+
+async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSignal | undefined): Promise<void> {
+  const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
+  const code = await runFlock(fd, wait, signal);
+  if (signal?.aborted === true) throw signal.reason;
+  if (code === 1 && !wait) throw held();
+  if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
+}
+
+/** Whether `path` (not followed) is the file `fd` locks, inside a directory that is no symlink. */
+export function namesLockedInode(path: string, fd: number): boolean {
+  try {
+    const held = fs.fstatSync(fd);
+    const now = fs.lstatSync(path);
+    return now.dev === held.dev && now.ino === held.ino && fs.lstatSync(nodePath.dirname(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function heldLock(fd: number, path: string): HeldLock {
   let open = true;
   return {
     fd,

@@ -38,17 +38,21 @@ export type FileRead =
     }
   | { readonly kind: 'refused'; readonly reason: string; readonly code: string };
 
-/** A profile's state file, parsed: only the two fields the reconciler reads are kept. */
+/**
+ * A profile's state file, parsed: only the two fields the reconciler reads are kept, and only when
+ * they are strings (anything else reads as absent, as upstream's "not a string" does), so a
+ * hermes-written megabyte of nested JSON is never retained (issue 16 #1).
+ */
 export type StateFile =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'parsed'; readonly desiredState: unknown; readonly gatewayState: unknown };
+  | { readonly kind: 'parsed'; readonly desiredState: string | undefined; readonly gatewayState: string | undefined };
 
 /** The lifecycle ledger's phase, or why it is unknown. */
 export type Lifecycle =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'parsed'; readonly phase: unknown };
+  | { readonly kind: 'parsed'; readonly phase: string | undefined };
 
 /** One candidate profile as found on the volume (the root one included). */
 export interface ObservedProfile {
@@ -134,6 +138,25 @@ export interface LiveStatus {
   readonly finishing: boolean;
 }
 
+/**
+ * Which directory observe saw at a slot's path: device, inode and owner. Actuate acts only on the
+ * directory it opens when that still matches, so a directory swapped in by name after observe is
+ * never removed, adopted or rewritten (issue 16 #9, #10).
+ */
+export interface DirIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly uid: number;
+}
+
+/** A removed slot still in our trash (a previous removal was interrupted or is waiting). */
+export interface TrashEntry {
+  readonly service: string;
+  readonly profile: string;
+  /** Whether a supervisor (the slot's or its logger's) still listens on it. */
+  readonly supervised: boolean;
+}
+
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
 export interface ObservedSlot {
   readonly service: string;
@@ -147,6 +170,8 @@ export interface ObservedSlot {
   readonly hasDownMarker: boolean;
   readonly owned: boolean;
   readonly live?: LiveStatus;
+  /** The directory observe read (absent when it could not be opened). */
+  readonly identity?: DirIdentity;
 }
 
 /** Everything read from the scandir. */
@@ -164,6 +189,8 @@ export interface ObservedScandir {
   readonly journalUid?: number;
   /** Upstream's staging leftovers (`.<prefix><name>.tmp`), which boot removes. */
   readonly upstreamLeftovers: readonly string[];
+  /** Slots in our trash, waiting to be deleted (absent: none, or not read). */
+  readonly trash?: readonly TrashEntry[];
 }
 
 /** The actual state of the world, as observe returns it. */
@@ -301,11 +328,15 @@ export interface UpdateOp extends OperationBase {
   readonly kind: 'update';
   readonly dirs: readonly DirChange[];
   readonly changes: readonly FileChange[];
+  /** The slot directory observe saw; the update applies only to that directory. */
+  readonly expect?: DirIdentity;
 }
 
 /** Restart a running service so it picks up changed run-time files (`s6-svc -r`), journalled first. */
 export interface RestartOp extends OperationBase {
   readonly kind: 'restart';
+  /** The slot directory observe saw; only that directory's supervisor is signalled. */
+  readonly expect?: DirIdentity;
 }
 
 /** Delete a profile's stale runtime files left by the previous container (boot). */
@@ -335,23 +366,38 @@ export interface SeedOp extends OperationBase {
 /** Remove the `down` marker (and, with a live s6, bring the service up). */
 export interface UpOp extends OperationBase {
   readonly kind: 'up';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
 }
 
 /** Create the `down` marker (and, with a live s6, bring the service down). */
 export interface DownOp extends OperationBase {
   readonly kind: 'down';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
 }
 
 /** Take an owned slot of a deleted profile out of supervision and delete it. */
 export interface RemoveOp extends OperationBase {
   readonly kind: 'remove';
+  /** The slot directory observe saw; only that directory is removed. */
+  readonly expect?: DirIdentity;
+}
+
+/**
+ * Finish a removal an earlier pass began: the slot is in our trash. If its supervisor still
+ * listens, s6-svscan is told to stop it again (`-an`); once it is gone the entry is deleted.
+ */
+export interface PurgeOp extends OperationBase {
+  readonly kind: 'purge';
+  readonly supervised: boolean;
 }
 
 /**
  * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
  * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
  */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | RestartOp | SweepOp | CleanupOp | SeedOp;
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp;
 
 /** Every operation kind. */
 export type OperationKind = Operation['kind'];

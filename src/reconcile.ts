@@ -9,6 +9,7 @@ import { type DiffOptions, diffStates, holdBack, journalKeep } from './diff/inde
 import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
+import { stickyWarning } from './state-dir.js';
 
 /** What a pass is asked to do: the production options, nothing for tests. */
 export interface PassOptions {
@@ -24,6 +25,11 @@ export interface PassOptions {
   readonly allowEmpty: boolean;
   readonly restartChanged: boolean;
   readonly isRoot: boolean;
+  /**
+   * Total wait for removed slots' supervisors in this pass (ApplyContext.removalWaitMs; default
+   * REMOVAL_WAIT_BUDGET_MS): `watch` passes a shorter one so it stays responsive to SIGTERM.
+   */
+  readonly removalWaitMs?: number;
   /** A targeted pass: only these profiles and their slots are read, planned and applied. */
   readonly scope?: Scope;
   /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
@@ -54,6 +60,8 @@ export interface PassResult extends PassPlan {
 export interface TestSeams {
   /** Called just before each operation takes effect; whatever it throws fails that operation. */
   readonly beforeOperation?: (op: Operation) => void;
+  /** Called after a removed slot reached the trash, before `-an` (the crash-trial point). */
+  readonly afterTrash?: ApplyContext['afterTrash'];
   readonly sleep?: (ms: number) => void;
 }
 
@@ -66,7 +74,10 @@ export function planPass(o: PassOptions): PassPlan {
   const desired = buildDesired({ observed, settings: o.settings, mode: o.mode, hermesHome: o.hermesHome, allowEmpty: o.allowEmpty, host: o.host });
   const { plan, held } = holdBack(diffStates(observed, desired, diffOptionsOf(o)), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
-  return { options: o, observed, desired, plan, held, bootLogLines, warnings: capacityWarnings(o, observed, plan) };
+  const warnings = capacityWarnings(o, observed, plan);
+  const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
+  if (sticky !== undefined) warnings.push(sticky);
+  return { options: o, observed, desired, plan, held, bootLogLines, warnings };
 }
 
 /** A planned pass as a result with nothing applied (`--diff`, `status`, a quiet watch look-ahead). */
@@ -90,6 +101,8 @@ export function applyPass(p: PassPlan, seams: TestSeams = {}): PassResult {
     journal: { present: p.observed.scandir.pendingRestarts.size > 0, keep: journalKeep(p.observed, p.held, o.scope?.services) },
     sleep: seams.sleep ?? ((ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)),
     ...(seams.beforeOperation === undefined ? {} : { beforeOperation: seams.beforeOperation }),
+    ...(seams.afterTrash === undefined ? {} : { afterTrash: seams.afterTrash }),
+    ...(o.removalWaitMs === undefined ? {} : { removalWaitMs: o.removalWaitMs }),
   };
   const applied = applyPlan(p.plan, ctx);
   warnings.push(...applied.warnings);

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import type { ProfileDecision } from '../model.js';
-import { escapeLine } from '../escape.js';
+import { escapeLine, fieldValue } from '../escape.js';
 import { type Dir, type Owner, FsError, closeDir, describeErrno, lstatAt, mkdirAt, openAppendAt, openDirIfExists, renameAt } from '../safe-fs/index.js';
 
 const LOG_NAME = 'container-boot.log';
@@ -28,8 +28,8 @@ export function formatBootLogLines(timestamp: string, decisions: readonly Profil
   return decisions
     .map((d) => {
       const fold = d.foldedIntoRoot === undefined ? '' : ` folded_into_root=${d.foldedIntoRoot ? 'True' : 'False'}`;
-      const prior = d.priorState === null ? 'None' : d.priorState;
-      return escapeLine(`${timestamp} profile=${d.profile} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}`) + '\n';
+      const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
+      return `${escapeLine(timestamp)} profile=${escapeLine(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}\n`;
     })
     .join('');
 }

@@ -1,8 +1,9 @@
 /**
- * create: every new slot is built whole inside a private staging directory of ours
- * (`<scandir>/.reconcile-gateways.staging/`, root-owned 0700, a dot name s6-svscan ignores), its
- * FIFOs made by one batched mkfifo, then published with one rename(2) each. s6-svscan never sees a
- * half-built slot, and the short staging names always fit in 255 bytes.
+ * create: every new slot is built whole inside a staging directory private to this run
+ * (`<scandir>/.reconcile-gateways/staging.<pid>/`, inside the root-owned 0700 state directory,
+ * src/state-dir.ts), its FIFOs made by one batched mkfifo, checked complete, then published with
+ * one rename(2) each. s6-svscan never sees a half-built slot, no other run shares the staging
+ * directory (issue 16 #8), and the short staging names always fit in 255 bytes.
  */
 import fs from 'node:fs';
 import type { CreateOp, OperationResult, ServiceSpec, Settings } from '../model.js';
@@ -13,6 +14,7 @@ import {
   closeDir,
   describeErrno,
   lchownAt,
+  listDir,
   lstatAt,
   mkdirAt,
   openDirAt,
@@ -24,10 +26,13 @@ import {
   withExactModes,
   writeFileAt,
 } from '../safe-fs/index.js';
+import { STAGING_PREFIX, openStateDir } from '../state-dir.js';
 import { makeFifos } from './fifo.js';
 
-/** Name of our staging parent inside the scandir. */
-export const STAGING_DIR = '.reconcile-gateways.staging';
+/** Name of this run's staging directory inside the state directory. */
+function stagingName(pid: number): string {
+  return `${STAGING_PREFIX}${pid}`;
+}
 
 /** How the supervise skeleton is owned; `owner` is undefined when not running as root (no chown possible). */
 export interface SkeletonOwnership {
@@ -56,9 +61,31 @@ export function skeletonOwnership(settings: Pick<Settings, 'uid' | 'gid' | 'supe
   return { superviseMode: 0o755, controlMode: 0o660, superviseEvent: true, ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}) };
 }
 
-/** Removes our staging leftovers from a killed run (we hold the lock, so nobody else uses them). */
+/**
+ * Removes staging leftovers of killed runs: this process's own and those of processes that no
+ * longer exist. A live process's staging directory is its own business, even if the lock failed.
+ */
 export function clearStaging(scandir: Dir): void {
-  removeTreeAt(scandir, STAGING_DIR);
+  const state = openStateDir(scandir, false);
+  if (state === undefined) return;
+  try {
+    for (const entry of listDir(state)) {
+      if (!entry.name.startsWith(STAGING_PREFIX)) continue;
+      const pid = Number(entry.name.slice(STAGING_PREFIX.length));
+      if (!Number.isInteger(pid) || pid === process.pid || !isAlive(pid)) removeTreeAt(state, entry.name);
+    }
+  } finally {
+    closeDir(state);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 interface Staged {
@@ -76,10 +103,14 @@ export function applyCreates(
 ): OperationResult[] {
   if (ops.length === 0) return [];
   let staging: Dir;
+  let state: Dir | undefined;
   try {
     clearStaging(scandir);
-    staging = mkdirAt(scandir, STAGING_DIR, 0o700);
+    state = openStateDir(scandir, true);
+    if (state === undefined) throw new Error('no state directory');
+    staging = mkdirAt(state, stagingName(process.pid), 0o700);
   } catch (err) {
+    closeDir(state);
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
   const previousCwd = enterPrivateDir(staging);
@@ -106,11 +137,12 @@ export function applyCreates(
   } finally {
     if (previousCwd !== undefined) process.chdir(previousCwd);
     try {
-      removeTreeAt(scandir, STAGING_DIR);
+      removeTreeAt(state, stagingName(process.pid));
     } catch {
       // Whatever is left is removed by the next run; every result above is already accurate.
     }
     closeDir(staging);
+    closeDir(state);
   }
 }
 
@@ -144,6 +176,7 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
   try {
     fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
     fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
+    checkComplete(staging, s.name, s.op.spec);
     const existing = lstatAt(scandir, s.op.service);
     if (existing !== undefined) throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(inTheWay(existing)));
     beforePublish?.(s.op);
@@ -151,6 +184,28 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
     return { op: s.op, status: 'applied' };
   } catch (err) {
     return fail(err instanceof FsError ? describeErrno(err) : `unexpected error: ${describeErrno(err)}`);
+  }
+}
+
+/**
+ * Throws unless the staged slot holds every file of its spec with its full length (and the down
+ * marker when it must not start): a slot is published complete or not at all (issue 16 #8).
+ */
+function checkComplete(staging: Dir, name: string, spec: ServiceSpec): void {
+  const slot = openDirAt(staging, name);
+  const log = openDirAt(slot, 'log');
+  try {
+    const wanted = spec.files.map((f) => ({ dir: f.path.startsWith('log/') ? log : slot, name: f.path.replace(/^log\//, ''), size: Buffer.byteLength(f.content) }));
+    if (!spec.autostart) wanted.push({ dir: slot, name: 'down', size: 0 });
+    for (const w of wanted) {
+      const st = lstatAt(w.dir, w.name);
+      if (st === undefined || !st.isFile() || st.size !== w.size) {
+        throw new FsError('publish', `${w.dir.path}/${w.name}`, new Error('staged slot is incomplete; not published'));
+      }
+    }
+  } finally {
+    closeDir(log);
+    closeDir(slot);
   }
 }
 

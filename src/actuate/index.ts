@@ -2,20 +2,18 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, Operation, OperationResult, Plan, RemoveOp, Settings } from '../model.js';
+import type { CreateOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Settings } from '../model.js';
 import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyMarker } from './marker.js';
-import { applyRemoves, emptyTrash } from './remove.js';
+import { applyRemoves } from './remove.js';
 import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
 import { applySeed } from './seed.js';
 import { applyCleanup, applySweep } from './sweep.js';
 import { applyUpdate } from './update.js';
 
 export { appendBootLog, formatBootLogLines, formatBootTimestamp } from './boot-log.js';
-export { STAGING_DIR } from './create.js';
-export { TRASH_DIR } from './remove.js';
 
 /** What applying a plan needs to know about the host. */
 export interface ApplyContext {
@@ -41,7 +39,19 @@ export interface ApplyContext {
    * before its publishing rename). Whatever it throws fails that operation alone.
    */
   readonly beforeOperation?: (op: Operation) => void;
+  /** Total wait for removed slots' supervisors in this pass (default REMOVAL_WAIT_BUDGET_MS). */
+  readonly removalWaitMs?: number;
+  /** Test seam: called after a removed slot reached the trash, before `-an` (the crash-trial point). */
+  readonly afterTrash?: (op: RemoveOp) => void;
 }
+
+/**
+ * How long one pass waits by default, in all, for removed slots' supervisors to exit while it
+ * holds the lock (issue 16 #5): s6-supervise exits within milliseconds of `-an` once its service
+ * stopped; one still there after this is left for the next pass (a `purge`). `watch` passes a
+ * shorter budget so it stays responsive to SIGTERM.
+ */
+export const REMOVAL_WAIT_BUDGET_MS = 10_000;
 
 /** Result of applying a plan: one entry per operation, in plan order, plus housekeeping errors. */
 export interface ApplyResult {
@@ -69,14 +79,15 @@ function phaseOf(op: Operation): Phase {
     case 'down':
       return 'marker';
     case 'remove':
+    case 'purge':
       return 'remove';
     default:
       return assertNever(op);
   }
 }
 
-/** Applies one operation that is not batched (creates and removes are). */
-function applyOne(op: Exclude<Operation, CreateOp | RemoveOp>, ctx: ApplyContext): OperationResult {
+/** Applies one operation that is not batched (creates, removes and purges are). */
+function applyOne(op: Exclude<Operation, CreateOp | RemoveOp | PurgeOp>, ctx: ApplyContext): OperationResult {
   switch (op.kind) {
     case 'seed':
       return applySeed(ctx.home, op, ctx.isRoot ? { uid: ctx.settings.uid, gid: ctx.settings.gid } : undefined);
@@ -111,13 +122,12 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     }
   };
   housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
-  housekeeping('empty trash', () => emptyTrash(ctx.scandir));
 
   const byPhase = (phase: Phase): Operation[] => plan.operations.filter((op) => phaseOf(op) === phase);
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
   const one = (op: Operation): void => {
-    if (op.kind !== 'create' && op.kind !== 'remove') results.set(op, guarded(hook, op, () => applyOne(op, ctx)));
+    if (op.kind !== 'create' && op.kind !== 'remove' && op.kind !== 'purge') results.set(op, guarded(hook, op, () => applyOne(op, ctx)));
   };
 
   byPhase('home').forEach(one);
@@ -138,8 +148,14 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
   byPhase('marker').forEach(one);
-  const removes = byPhase('remove').filter((op): op is RemoveOp => op.kind === 'remove');
-  const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
+  const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
+  const removeOptions = {
+    live: ctx.live,
+    waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,
+    sleep: ctx.sleep,
+    ...(hook === undefined ? {} : { beforeOperation: hook }),
+    ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
+  };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
 
   return {

@@ -3,14 +3,15 @@
  * with a live s6 the command byte changes the running service too (`s6-svc -U`/`-D` semantics).
  */
 import type { DownOp, OperationResult, UpOp } from '../model.js';
-import { type Dir, FsError, closeDir, describeErrno, openDirAt, touchAt, unlinkAt } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, touchAt, unlinkAt } from '../safe-fs/index.js';
+import { openObservedSlot } from './observed-slot.js';
 import { svc } from './control.js';
 
 /** Applies an up or down operation; `live` says whether s6-svscan runs on the scandir. */
 export function applyMarker(scandir: Dir, op: UpOp | DownOp, live: boolean): OperationResult {
   let slot: Dir | undefined;
   try {
-    slot = openDirAt(scandir, op.service);
+    slot = openObservedSlot(scandir, op.service, op.expect);
     if (op.kind === 'up') unlinkAt(slot, 'down');
     else touchAt(slot, 'down', 0o644);
     if (live) sendIfSupervised(slot, op.kind === 'up' ? 'u' : 'd');

@@ -1,28 +1,48 @@
 /**
- * remove: takes owned slots of deleted profiles out of supervision without disturbing any other
- * service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must leave the
- * scandir, then `s6-svscanctl -an` stops the supervisors whose directory vanished.
+ * remove and purge: take owned slots of deleted profiles out of supervision without disturbing
+ * any other service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must
+ * leave the scandir (into our private trash, src/state-dir.ts), then `s6-svscanctl -an` stops the
+ * supervisors whose directory vanished. A slot is removed only when it is still the directory
+ * observe saw, and only that directory is deleted (issue 16 #9). Waiting and deleting are bounded
+ * per pass: what is left stays in the trash, and the next pass plans a `purge` for it, which sends
+ * `-an` again and resumes (issue 16 #5, #6, #7).
  */
-import fs from 'node:fs';
-import type { OperationResult, RemoveOp } from '../model.js';
-import { type Dir, closeDir, hasFifoReader, describeErrno, listDir, mkdirAt, openDirAt, openDirIfExists, removeTreeAt, renameAt } from '../safe-fs/index.js';
+import type { OperationResult, PurgeOp, RemoveOp } from '../model.js';
+import {
+  type Dir,
+  type RemovalBudget,
+  FsError,
+  REMOVAL_BUDGET,
+  closeDir,
+  describeErrno,
+  identityOf,
+  isSupervised,
+  openDirAt,
+  removeTreeAt,
+  renameAt,
+} from '../safe-fs/index.js';
+import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
+import { isSameIdentity } from './observed-slot.js';
 import { svscanReap } from './control.js';
-
-/** Where removed slots wait for their supervisors to exit before deletion. */
-export const TRASH_DIR = '.reconcile-gateways.trash';
 
 /** Options of applyRemoves. */
 export interface RemoveOptions {
   readonly live: boolean;
-  /** Upper bound on waiting for supervisors to exit (a liveness guard, not a timing). */
-  readonly timeoutMs: number;
+  /** How long one pass waits, in all, for supervisors to exit (a liveness bound, not a timing). */
+  readonly waitBudgetMs: number;
   readonly sleep: (ms: number) => void;
+  /** Clock for the wait budget (tests may pass a fake one). */
+  readonly now?: () => number;
   /** Fault-injection seam (see ApplyContext): called before each slot is moved out. */
-  readonly beforeOperation?: (op: RemoveOp) => void;
+  readonly beforeOperation?: (op: RemoveOp | PurgeOp) => void;
+  /** Test seam: called after a slot was moved into the trash, before `-an` (the crash point). */
+  readonly afterTrash?: (op: RemoveOp) => void;
 }
 
-/** Applies every remove of a plan: move out, one `-an`, wait for the supervisors, delete. */
-export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: RemoveOptions): OperationResult[] {
+type TrashOp = RemoveOp | PurgeOp;
+
+/** Applies every remove and purge of a plan: move out, one `-an`, a bounded wait, a bounded delete. */
+export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
   if (ops.length === 0) return [];
   let trash: Dir;
   try {
@@ -31,29 +51,30 @@ export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: Re
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
   try {
-    const moved: RemoveOp[] = [];
-    const results = new Map<RemoveOp, OperationResult>();
+    const results = new Map<TrashOp, OperationResult>();
+    const inTrash: TrashOp[] = [];
     for (const op of ops) {
       try {
         options.beforeOperation?.(op);
-        removeTreeAt(trash, op.service);
-        renameAt(scandir, op.service, trash, op.service);
-        moved.push(op);
+        if (op.kind === 'remove') {
+          moveToTrash(scandir, trash, op);
+          options.afterTrash?.(op);
+        }
+        inTrash.push(op);
       } catch (err) {
         results.set(op, { op, status: 'failed', error: describeErrno(err) });
       }
     }
-    if (options.live && moved.length > 0) {
+    const needReap = inTrash.some((op) => op.kind === 'remove' || op.supervised);
+    if (options.live && needReap) {
       try {
         svscanReap(scandir);
       } catch (err) {
-        for (const op of moved) results.set(op, { op, status: 'failed', error: describeErrno(err) });
+        for (const op of inTrash) results.set(op, { op, status: 'failed', error: describeErrno(err) });
       }
     }
-    for (const op of moved) {
-      if (results.has(op)) continue;
-      results.set(op, finishRemove(trash, op, options));
-    }
+    const waiting = inTrash.filter((op) => !results.has(op));
+    for (const r of finishInTrash(trash, waiting, options)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
   } finally {
     closeDir(trash);
@@ -61,67 +82,71 @@ export function applyRemoves(scandir: Dir, ops: readonly RemoveOp[], options: Re
 }
 
 /**
- * Our trash, private (0700, ours). One planted under its name by whoever can write the scandir
- * would let them reach into removed slots and stall the removal: it is cleared and recreated.
+ * Moves the slot into the trash when it is still the directory observe saw, and checks that what
+ * arrived there is that directory; anything else is put back and the removal fails.
  */
-function openTrash(scandir: Dir): Dir {
-  const existing = openDirIfExists(scandir, TRASH_DIR);
-  if (existing !== undefined) {
-    const st = fs.fstatSync(existing.fd);
-    if (st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700) return existing;
-    closeDir(existing);
-    removeTreeAt(scandir, TRASH_DIR);
-  }
-  return mkdirAt(scandir, TRASH_DIR, 0o700);
-}
-
-function finishRemove(trash: Dir, op: RemoveOp, options: RemoveOptions): OperationResult {
+function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
+  const display = `${scandir.path}/${op.service}`;
+  const slot = openDirAt(scandir, op.service);
   try {
-    const deadline = Date.now() + options.timeoutMs;
-    while (isSupervised(trash, op.service)) {
-      if (Date.now() > deadline) {
-        return { op, status: 'failed', error: `supervisor of ${op.service} still running after ${options.timeoutMs} ms; left in ${TRASH_DIR}` };
-      }
-      options.sleep(50);
+    const seen = identityOf(slot);
+    if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
+      throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    removeTreeAt(trash, op.service);
-    return { op, status: 'applied' };
-  } catch (err) {
-    return { op, status: 'failed', error: describeErrno(err) };
-  }
-}
-
-/** Whether the slot's or its logger's supervisor still listens. */
-function isSupervised(trash: Dir, service: string): boolean {
-  const slot = openDirAt(trash, service);
-  let log: Dir | undefined;
-  try {
-    log = openDirIfExists(slot, 'log');
-    return hasListener(slot) || (log !== undefined && hasListener(log));
+    if (removeTreeAt(trash, op.service, { left: REMOVAL_BUDGET }) === false) {
+      throw new FsError('remove', display, new Error('an earlier removal of this slot is still pending in the trash'));
+    }
+    renameAt(scandir, op.service, trash, op.service);
+    const arrived = openDirAt(trash, op.service);
+    let same: boolean;
+    try {
+      same = isSameIdentity(identityOf(arrived), seen);
+    } finally {
+      closeDir(arrived);
+    }
+    if (!same) {
+      renameAt(trash, op.service, scandir, op.service);
+      throw new FsError('remove', display, new Error('the slot was swapped while it was moved out; put back and left as it is'));
+    }
   } finally {
-    closeDir(log);
     closeDir(slot);
   }
 }
 
-function hasListener(service: Dir): boolean {
-  const supervise = openDirIfExists(service, 'supervise');
+/** Our trash inside the private state directory. */
+function openTrash(scandir: Dir): Dir {
+  const state = openStateDir(scandir, true);
+  if (state === undefined) throw new Error('no state directory');
   try {
-    return supervise !== undefined && hasFifoReader(supervise, 'control');
+    return openPrivateSubdir(state, TRASH_DIR);
   } finally {
-    closeDir(supervise);
+    closeDir(state);
   }
 }
 
-/** Deletes trash left by an interrupted remove whose supervisors are gone. */
-export function emptyTrash(scandir: Dir): void {
-  const trash = openDirIfExists(scandir, TRASH_DIR);
-  if (trash === undefined) return;
-  try {
-    for (const entry of listDir(trash)) {
-      if (!entry.isDirectory() || !isSupervised(trash, entry.name)) removeTreeAt(trash, entry.name);
-    }
-  } finally {
-    closeDir(trash);
+/**
+ * Waits, within one budget for the whole pass, for the supervisors of the trashed slots to exit,
+ * then deletes each within the pass's removal budget. One still running, or too big to delete
+ * now, is left for the next pass and reported as pending removal.
+ */
+function finishInTrash(trash: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.waitBudgetMs;
+  let running = ops.filter((op) => isSupervised(trash, op.service));
+  while (running.length > 0 && now() < deadline) {
+    options.sleep(50);
+    running = running.filter((op) => isSupervised(trash, op.service));
   }
+  const budget: RemovalBudget = { left: REMOVAL_BUDGET };
+  return ops.map((op): OperationResult => {
+    if (running.includes(op)) {
+      return { op, status: 'failed', error: `pending removal: the supervisor of ${op.service} still runs; the next pass stops it again and resumes` };
+    }
+    try {
+      if (removeTreeAt(trash, op.service, budget)) return { op, status: 'applied' };
+      return { op, status: 'failed', error: `pending removal: ${op.service} is too large to delete in one pass; the next pass continues` };
+    } catch (err) {
+      return { op, status: 'failed', error: describeErrno(err) };
+    }
+  });
 }

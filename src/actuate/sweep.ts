@@ -4,7 +4,7 @@
  * is unlinked. cleanup: deletes an upstream staging leftover in the scandir.
  */
 import type { CleanupOp, OperationResult, SweepOp } from '../model.js';
-import { type Dir, closeDir, describeErrno, openDirAt, removeTreeAt, unlinkAt } from '../safe-fs/index.js';
+import { type Dir, REMOVAL_BUDGET, closeDir, describeErrno, openDirAt, removeTreeAt, unlinkAt } from '../safe-fs/index.js';
 
 /** Applies one sweep inside HERMES_HOME; every file is tried, the first failure is reported. */
 export function applySweep(home: Dir, op: SweepOp): OperationResult {
@@ -31,11 +31,14 @@ export function applySweep(home: Dir, op: SweepOp): OperationResult {
   }
 }
 
-/** Applies one cleanup inside the scandir. */
+/**
+ * Applies one cleanup inside the scandir, within the per-pass removal budget: a leftover the
+ * hermes user made huge is deleted over several passes, never at the cost of one (issue 16 #6).
+ */
 export function applyCleanup(scandir: Dir, op: CleanupOp): OperationResult {
   try {
-    removeTreeAt(scandir, op.entry);
-    return { op, status: 'applied' };
+    if (removeTreeAt(scandir, op.entry, { left: REMOVAL_BUDGET })) return { op, status: 'applied' };
+    return { op, status: 'failed', error: `${op.entry} is too large to delete in one pass; the next boot continues` };
   } catch (err) {
     return { op, status: 'failed', error: describeErrno(err) };
   }

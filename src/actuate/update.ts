@@ -5,13 +5,15 @@
  */
 import type { OperationResult, UpdateOp } from '../model.js';
 import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs/index.js';
+import { openObservedSlot } from './observed-slot.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
 export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {
-    slot = openDirAt(scandir, op.service);
+    // Everything below goes through `slot`, the directory observe read.
+    slot = openObservedSlot(scandir, op.service, op.expect);
     for (const change of op.dirs) {
       if (change.path === '') {
         fixDir(slot, change.mode, change.fix === 'chown' ? owner : undefined);

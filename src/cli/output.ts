@@ -5,7 +5,7 @@
 import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { escapeLine } from '../escape.js';
+import { escapeLine, fieldValue } from '../escape.js';
 
 /** Context printed with every plan. */
 export interface DocumentContext {
@@ -19,7 +19,7 @@ export interface DocumentContext {
 }
 
 /** Every operation kind, in the order counts are printed. */
-const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
+const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'purge', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
 
 /** Operation counts per kind plus failures and pending restarts. */
 export function summarize(result: PassResult): Record<OperationKind | 'failed' | 'restartPending', number> {
@@ -52,6 +52,7 @@ export function filesOf(op: Operation): string[] {
       return [op.path];
     case 'restart':
     case 'remove':
+    case 'purge':
       return [];
     default:
       return assertNever(op);
@@ -113,9 +114,9 @@ function profileEntry(d: ProfileDecision): Record<string, unknown> {
 
 /** Upstream's per-profile line, with extra fields after it. */
 export function profileLine(d: ProfileDecision): string {
-  const prior = d.priorState === null ? 'None' : d.priorState;
-  const reason = d.reason === undefined ? '' : ` reason=${JSON.stringify(d.reason)}`;
-  return escapeLine(`reconcile: profile=${d.profile} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`);
+  const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
+  const reason = d.reason === undefined ? '' : ` reason=${escapeLine(JSON.stringify(d.reason))}`;
+  return `reconcile: profile=${escapeLine(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
 /** One line per applied or failed operation: which service changed, how, and why. */
@@ -143,6 +144,7 @@ const KIND_COLOUR = {
   up: 'cyan',
   down: 'magenta',
   remove: 'red',
+  purge: 'red',
   sweep: 'red',
   cleanup: 'red',
   seed: 'green',

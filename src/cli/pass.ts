@@ -7,9 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HostFacts, Mode, Settings } from '../model.js';
 import { FatalError } from '../errors.js';
+import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, openRoot } from '../safe-fs/index.js';
-import { detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
+import { defaultLockPath, openStateDir } from '../state-dir.js';
+import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
@@ -38,6 +40,8 @@ export interface RoleFacts {
 export interface Prepared extends RoleFacts {
   readonly settings: Settings;
   readonly home: Dir;
+  /** The last config.yaml read; `watch` keeps one across passes so an unchanged file is parsed once. */
+  readonly configCache: ConfigCache;
 }
 
 /**
@@ -51,10 +55,10 @@ export function resolveRole(args: Args): RoleFacts {
 }
 
 /** Resolves settings and HERMES_HOME; throws UsageError/FatalError. */
-export async function prepare(args: Args, facts: RoleFacts = resolveRole(args)): Promise<Prepared> {
+export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), configCache: ConfigCache = {}): Promise<Prepared> {
   const settings = await loadSettings(args.config, hermesIds());
   const home = openHome(args.hermesHome);
-  return { ...facts, settings, home };
+  return { ...facts, settings, home, configCache };
 }
 
 function openHome(hermesHome: string): Dir {
@@ -110,10 +114,25 @@ function makeScandir(scandir: string): void {
   }
 }
 
-/** Default lock path. */
+/** The lock path (`--lock-file`, else the lock in the scandir's private state directory). */
 export function lockPath(args: Args): string {
-  return args.lockFile ?? path.join(args.scandir, '.reconcile-gateways.lock');
+  return args.lockFile ?? defaultLockPath(args.scandir);
 }
+
+/**
+ * Takes the run lock, making the scandir's private state directory first when it holds the lock
+ * (src/state-dir.ts); `acquireLock` re-checks that the path still names the locked inode.
+ */
+export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
+  const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openStateDir(scandir, true)) : undefined;
+  return acquireLock(lockPath(args), wait, signal, prepareDir);
+}
+
+/**
+ * How long a watch pass waits, in all, for removed slots' supervisors to exit: `watch` must stay
+ * responsive to SIGTERM (issue 16 #5); what is left is the next pass's purge.
+ */
+const WATCH_REMOVAL_WAIT_MS = 1500;
 
 /** How `watch` narrows a pass: the profiles to re-check, and services backing off. */
 export interface Narrowing {
@@ -123,7 +142,7 @@ export interface Narrowing {
 
 /** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
 export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
-  return { argv: prep.argv, env: hostEnv(env), config: observeConfig(prep.home, () => parseYaml), nowMs: Date.now() };
+  return { argv: prep.argv, env: hostEnv(env), config: observeConfig(prep.home, () => parseYaml, prep.configCache), nowMs: Date.now() };
 }
 
 /**
@@ -146,6 +165,7 @@ export function passOptions(args: Args, prep: Prepared, scandir: Dir | undefined
     allowEmpty: args.allowEmpty,
     restartChanged: args.restartChanged,
     isRoot: process.geteuid?.() === 0,
+    ...(args.command === 'watch' ? { removalWaitMs: WATCH_REMOVAL_WAIT_MS } : {}),
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   };

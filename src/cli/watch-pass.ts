@@ -5,15 +5,15 @@
  * never in a tight loop); anything else backs off.
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
-import { type HeldLock, acquireLock } from '../lock.js';
+import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
-import { observeStateFiles } from '../observe/index.js';
+import { type ConfigCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare } from './pass.js';
+import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, takeLock } from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {
@@ -25,6 +25,8 @@ export interface WatchContext {
   readonly intents: Map<string, string | null>;
   /** A profile's directory as the event source watches it, open (see EventSource.watchedDir). */
   readonly watchedDir?: (profile: string) => Dir | undefined;
+  /** config.yaml as last read, kept across passes so an unchanged file is parsed once (issue 16 #2). */
+  readonly configCache?: ConfigCache;
 }
 
 /**
@@ -48,8 +50,16 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
   }
 }
 
-/** Remembers the intents a completed pass acted on (pending and skipped ones are forgotten). */
-export function rememberIntents(ctx: WatchContext, result: PassResult): void {
+/**
+ * Remembers the intents a completed pass acted on. Pending and skipped ones are forgotten, and so
+ * is every profile the pass read and no longer found (`scope`: the profiles a targeted pass read;
+ * undefined for a full pass), so churned profiles never accumulate (issue 16 #3).
+ */
+export function rememberIntents(ctx: WatchContext, result: PassResult, scope: ReadonlySet<string> | undefined): void {
+  const decided = new Set(result.desired.decisions.map((d) => d.profile));
+  for (const profile of [...ctx.intents.keys()]) {
+    if ((scope === undefined || scope.has(profile)) && !decided.has(profile)) ctx.intents.delete(profile);
+  }
   for (const d of result.desired.decisions) {
     if (d.action === 'pending' || d.action === 'skipped') ctx.intents.delete(d.profile);
     else ctx.intents.set(d.profile, d.priorState);
@@ -66,7 +76,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    prep = await prepare(args, ctx.facts);
+    prep = await prepare(args, ctx.facts, ctx.configCache);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const options = passOptions(args, prep, scandir, io.env, narrow);
@@ -74,11 +84,11 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
-      lock = await acquireLock(lockPath(args), true, signal);
+      lock = await takeLock(args, scandir, true, signal);
       result = applyPass(planPass(passOptions(args, prep, scandir, io.env, narrow)));
     }
     logPassResult(result, logger);
-    rememberIntents(ctx, result);
+    rememberIntents(ctx, result, result.options.scope?.profiles);
     const scoped = result.options.scope !== undefined;
     return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings: passWarnings(result), servicePrefix: prep.settings.servicePrefix };
   } catch (err) {

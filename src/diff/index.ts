@@ -33,7 +33,7 @@ export interface DiffOptions {
   readonly nowMs?: number;
 }
 
-/** Plan order within one service: the seed and files first, the restart after its files. */
+/** Plan order within one service: the seed and files first, the restart after its files, purge last. */
 const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   seed: 0,
   cleanup: 1,
@@ -44,6 +44,7 @@ const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   up: 6,
   down: 7,
   remove: 8,
+  purge: 9,
 };
 const DIR_MODE = 0o755;
 
@@ -66,10 +67,11 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
     if (desired.keep.has(spec.service)) continue;
     if (slot.hasDownMarker === spec.autostart) {
+      const expect = slot.identity === undefined ? {} : { expect: slot.identity };
       ops.push(
         spec.autostart
-          ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present' }
-          : { kind: 'down', service: spec.service, profile: spec.profile, reason: 'intent is not running; down marker missing' },
+          ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
+          : { kind: 'down', service: spec.service, profile: spec.profile, reason: 'intent is not running; down marker missing', ...expect },
       );
     }
   }
@@ -77,8 +79,12 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     for (const service of desired.gone) {
       const slot = observed.scandir.slots.get(service);
       if (slot === undefined || !slot.owned || slot.entry !== 'dir' || desired.services.has(service)) continue;
-      ops.push({ kind: 'remove', service, profile: slot.profile, reason: 'profile deleted' });
+      ops.push({ kind: 'remove', service, profile: slot.profile, reason: 'profile deleted', ...(slot.identity === undefined ? {} : { expect: slot.identity }) });
     }
+  }
+  for (const entry of observed.scandir.trash ?? []) {
+    const reason = entry.supervised ? 'removal pending: supervisor still running in the trash' : 'removal pending: left in the trash';
+    ops.push({ kind: 'purge', service: entry.service, profile: entry.profile, reason, supervised: entry.supervised });
   }
   ops.sort(compareOps);
   restartPending.sort();
@@ -108,11 +114,13 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
   const restart = decideRestart(slot, { runtimeChanged, restartChanged: options.restartChanged, journalled, nowMs });
   const ops: Operation[] = [];
   const base = { service: spec.service, profile: spec.profile };
+  // Actuate acts only on the directory observe saw (issue 16 #9, #10).
+  const expect = slot.identity === undefined ? {} : { expect: slot.identity };
   if (dirs.length + changes.length > 0) {
     const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
-    ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes });
+    ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes, ...expect });
   }
-  if (restart.restart !== undefined) ops.push({ kind: 'restart', ...base, reason: restart.restart });
+  if (restart.restart !== undefined) ops.push({ kind: 'restart', ...base, reason: restart.restart, ...expect });
   return { ops, restartPending: restart.restart === undefined && restart.pending };
 }
 

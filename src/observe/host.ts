@@ -6,15 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConfigRead, HostEnv } from '../model.js';
-import { type Dir, readFileAt } from '../safe-fs/index.js';
+import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
- * else the first `/proc/<pid>/cmdline` that does, else empty.
+ * else the first `/proc/<pid>/cmdline` that does, else empty. Only root-owned processes count
+ * (`/proc/<pid>` belongs to the process's effective uid): any user can start a process whose argv
+ * mentions main-wrapper.sh, and the role must not be theirs to choose (issue 16 #13b).
  */
 export function detectContainerArgv(proc = '/proc'): string[] {
   const read = (pid: string): string[] | undefined => {
     try {
+      if (fs.lstatSync(path.join(proc, pid)).uid !== 0) return undefined;
       const raw = fs.readFileSync(path.join(proc, pid, 'cmdline'), 'utf8');
       return raw.split('\0').filter((a, i, all) => i < all.length - 1 || a !== '');
     } catch {
@@ -54,20 +57,56 @@ export function hostEnv(env: NodeJS.ProcessEnv): HostEnv {
   };
 }
 
-/** Largest `config.yaml` read. */
-const CONFIG_CAP = 1024 * 1024;
+/**
+ * Largest config.yaml parsed at all. Hermes' own is a few KiB; a YAML parse costs about a
+ * thousand times its input in memory, so a 1 MiB file took a gigabyte per pass (issue 16 #2).
+ */
+export const CONFIG_YAML_CAP = 64 * 1024;
+
+/** Deepest flow nesting (`[[[`/`{{{`) parsed; the YAML library recurses per level. */
+const CONFIG_YAML_MAX_DEPTH = 64;
+
+/** Most YAML aliases expanded (the library's own limit against "billion laughs" documents). */
+const CONFIG_YAML_MAX_ALIASES = 50;
 
 /** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
-export type YamlParse = (text: string) => unknown;
+export type YamlParse = (text: string, options?: { readonly maxAliasCount?: number }) => unknown;
+
+/**
+ * The last config.yaml read, by (device, inode, size, mtime): owned by the caller, so a `watch`
+ * that keeps one parses the file once per change rather than on every pass (issue 16 #2).
+ */
+export interface ConfigCache {
+  key?: string | undefined;
+  read?: ConfigRead | undefined;
+}
 
 /**
  * Reads and parses `HERMES_HOME/config.yaml` (never through a symlink); any problem is a value.
  * `parse` is called only when the file exists, so a home without one never loads the parser.
+ * With `cache`, an unchanged file is not parsed again.
  */
-export function observeConfig(home: Dir, parse: () => YamlParse): ConfigRead {
+export function observeConfig(home: Dir, parse: () => YamlParse, cache?: ConfigCache): ConfigRead {
+  let st: ReturnType<typeof lstatAt>;
+  try {
+    st = lstatAt(home, 'config.yaml');
+  } catch {
+    st = undefined; // readConfig reports it
+  }
+  const key = st === undefined ? undefined : `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  if (cache !== undefined && key !== undefined && cache.key === key && cache.read !== undefined) return cache.read;
+  const read = readConfig(home, parse);
+  if (cache !== undefined) {
+    cache.key = key;
+    cache.read = read;
+  }
+  return read;
+}
+
+function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   let read: ReturnType<typeof readFileAt>;
   try {
-    read = readFileAt(home, 'config.yaml', CONFIG_CAP);
+    read = readFileAt(home, 'config.yaml', CONFIG_YAML_CAP);
   } catch (err) {
     return { kind: 'unreadable', problem: `could not be read (${err instanceof Error ? err.message : String(err)})` };
   }
@@ -79,11 +118,23 @@ export function observeConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   } catch {
     return { kind: 'unreadable', problem: 'is not valid UTF-8' };
   }
+  if (flowDepth(text) > CONFIG_YAML_MAX_DEPTH) return { kind: 'unreadable', problem: `nests deeper than ${CONFIG_YAML_MAX_DEPTH} levels` };
   try {
-    return { kind: 'parsed', doc: parse()(text) };
+    return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };
   } catch (err) {
     return { kind: 'unreadable', problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
   }
+}
+
+/** An upper bound of the flow-collection nesting depth (brackets inside strings count too). */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (const ch of text) {
+    if (ch === '[' || ch === '{') max = Math.max(max, ++depth);
+    else if ((ch === ']' || ch === '}') && depth > 0) depth -= 1;
+  }
+  return max;
 }
 
 /** uid/gid of the `hermes` entries in /etc/passwd and /etc/group, when present. */

@@ -13,7 +13,8 @@ export { observeScandir, isSvscanLive } from './scandir.js';
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';
-export { detectContainerArgv, hermesIds, hostEnv, observeConfig, type YamlParse } from './host.js';
+export { type ConfigCache, CONFIG_YAML_CAP, detectContainerArgv, hermesIds, hostEnv, observeConfig, type YamlParse } from './host.js';
+export { observeTrash } from './trash.js';
 
 /** Which profiles a targeted pass reads: the named ones and their slots (the root is always read). */
 export interface Scope {

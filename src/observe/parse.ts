@@ -4,8 +4,25 @@
  */
 import type { FileRead, Lifecycle, StateFile } from '../model.js';
 
-/** Largest state or lifecycle file that is read at all (issue 4: a sane cap). */
-export const STATE_FILE_CAP = 1024 * 1024;
+/**
+ * Largest state or lifecycle file that is read at all. Hermes writes a few hundred bytes; 64 KiB
+ * leaves room for growth while 10,000 profiles at the cap stay within a pass's memory budget
+ * (issue 16 #1: 1 MiB files of nested JSON took the run to a V8 out-of-memory).
+ */
+export const STATE_FILE_CAP = 64 * 1024;
+
+/**
+ * Most `{`/`[` a parsed file may hold. Hermes' files hold a handful; 64 KiB of `[{},{},…]` is
+ * 21,000 objects, and parsing 10,000 such files cost most of a pass's CPU (issue 16 #1).
+ */
+const MAX_CONTAINERS = 1024;
+
+/** Opening brackets in the bytes, an upper bound of the objects and arrays JSON.parse would build. */
+function countContainers(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) if (b === 0x7b || b === 0x5b) n += 1;
+  return n;
+}
 
 type Parsed = { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly reason: string };
 
@@ -20,6 +37,7 @@ export function parseJsonObject(bytes: Uint8Array): Parsed {
     return { ok: false, reason: 'not valid UTF-8' };
   }
   if (text.trim() === '') return { ok: false, reason: 'empty file' };
+  if (countContainers(bytes) > MAX_CONTAINERS) return { ok: false, reason: `holds more than ${MAX_CONTAINERS} JSON objects or arrays` };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -38,7 +56,7 @@ export function parseStateFile(read: FileRead): StateFile {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
-  return { kind: 'parsed', desiredState: parsed.value['desired_state'], gatewayState: parsed.value['gateway_state'] };
+  return { kind: 'parsed', desiredState: stringOnly(parsed.value['desired_state']), gatewayState: stringOnly(parsed.value['gateway_state']) };
 }
 
 /** A state/gateway.lifecycle.json read, parsed into its phase. */
@@ -47,7 +65,20 @@ export function parseLifecycle(read: FileRead): Lifecycle {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
-  return { kind: 'parsed', phase: parsed.value['phase'] };
+  return { kind: 'parsed', phase: stringOnly(parsed.value['phase']) };
+}
+
+/**
+ * Longest state value kept whole. Hermes writes words (`running`, `stopped`); a longer value is
+ * cut and marked, so it still never equals one of them, and 10,000 profiles of 60 KiB strings do
+ * not hold 600 MB through a pass and into its JSON plan (issue 16 #1).
+ */
+export const STATE_VALUE_MAX = 256;
+
+/** A field kept only when it is a string: nothing else is ever read, so nothing else is retained. */
+function stringOnly(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.length > STATE_VALUE_MAX ? `${value.slice(0, STATE_VALUE_MAX)}...(${value.length - STATE_VALUE_MAX} more)` : value;
 }
 
 /**

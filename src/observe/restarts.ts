@@ -1,8 +1,9 @@
 /**
- * Reads the persisted list of restarts that a pass decided but may not have finished
- * (`<scandir>/.reconcile-gateways.restarts.json`, schemas/restarts.schema.json).
+ * Reads the persisted list of restarts that a pass decided but may not have finished (the journal
+ * in the scandir's private state directory, src/journal.ts; schemas/restarts.schema.json). One
+ * hermes could write is never read: it would let them restart whatever they list (issue 16 #11).
  */
-import { type Dir, readFileAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, readFileAt } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 import { restartJournal } from '../journal.js';
 
@@ -13,8 +14,14 @@ export { RESTARTS_FILE } from '../journal.js';
  * journal reads as empty. Whether to trust an entry is diff's decision, not this reader's.
  */
 export function readPendingRestarts(scandir: Dir): { services: ReadonlySet<string>; uid?: number } {
-  const { dir, name } = restartJournal(scandir);
-  const read = readFileAt(dir, name, 1024 * 1024);
+  const journal = restartJournal(scandir, false);
+  if (journal === undefined) return { services: new Set() };
+  let read: ReturnType<typeof readFileAt>;
+  try {
+    read = readFileAt(journal.dir, journal.name, 1024 * 1024);
+  } finally {
+    closeDir(journal.dir);
+  }
   if (read.kind !== 'file') return { services: new Set() };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { services: new Set(), uid: read.uid };

@@ -12,6 +12,7 @@ import {
   closeDir,
   describeErrno,
   dirMetaOf,
+  identityOf,
   listDir,
   lstatAt,
   openDirAt,
@@ -22,6 +23,7 @@ import {
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
+import { observeTrash } from './trash.js';
 
 /** Largest slot file read for comparison; anything bigger simply differs. */
 const SLOT_FILE_CAP = 64 * 1024;
@@ -67,7 +69,8 @@ export function observeScandir(
   upstreamLeftovers.sort();
   const journal = readPendingRestarts(scandir);
   const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers };
+  const trash = observeTrash(scandir, settings.servicePrefix, only);
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers, trash };
 }
 
 /** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */
@@ -111,6 +114,7 @@ function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: 
   try {
     slot = openDirAt(scandir, service);
     const dir = dirMetaOf(slot);
+    const identity = identityOf(slot);
     const here = cursor.enter(slot); // never closed itself: it is `slot`
     const files = new Map<string, FileRead>();
     for (const path of MANAGED_FILES) {
@@ -130,6 +134,7 @@ function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: 
       hasDownMarker: lstatAt(here, 'down') !== undefined,
       owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
       ...(live === undefined ? {} : { live }),
+      identity,
     };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };

@@ -9,7 +9,7 @@
  * through libuv's thread pool (see bench/README.md).
  */
 import fs from 'node:fs';
-import type { DirRead, FileRead } from '../model.js';
+import type { DirIdentity, DirRead, FileRead } from '../model.js';
 
 /** Open flags, shared with safe-fs/write.ts. */
 export const C = fs.constants;
@@ -237,6 +237,12 @@ export function dirMetaOf(dir: Dir): DirRead {
   } catch (err) {
     return { kind: 'refused', reason: describeErrno(err) };
   }
+}
+
+/** Device, inode and owner of an open directory: which directory it is (issue 16 #9, #10). */
+export function identityOf(dir: Dir): DirIdentity {
+  const st = fs.fstatSync(dir.fd);
+  return { dev: st.dev, ino: st.ino, uid: st.uid };
 }
 
 /** Directory entries with their types (from getdents; nothing is followed). */

@@ -1,6 +1,6 @@
 /** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
 import fs from 'node:fs';
-import { type Dir, pathAt } from './core.js';
+import { type Dir, closeDir, openDirIfExists, pathAt } from './core.js';
 
 /**
  * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
@@ -18,5 +18,34 @@ export function hasFifoReader(dir: Dir, name: string): boolean {
     return fs.fstatSync(fd).isFIFO();
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Whether the supervisor of service directory `service` in `parent`, or of its logger, still
+ * listens (a `supervise/control` FIFO has a reader). Anything unreadable counts as not listening.
+ */
+export function isSupervised(parent: Dir, service: string): boolean {
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirIfExists(parent, service);
+    if (slot === undefined) return false;
+    log = openDirIfExists(slot, 'log');
+    return hasListener(slot) || (log !== undefined && hasListener(log));
+  } catch {
+    return false;
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+function hasListener(service: Dir): boolean {
+  const supervise = openDirIfExists(service, 'supervise');
+  try {
+    return supervise !== undefined && hasFifoReader(supervise, 'control');
+  } finally {
+    closeDir(supervise);
   }
 }

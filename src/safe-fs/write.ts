@@ -244,26 +244,89 @@ export function renameAt(from: Dir, fromName: string, to: Dir, toName: string): 
   }
 }
 
-/** Deletes an entry and everything below it without following any symlink. */
-export function removeTreeAt(dir: Dir, name: string): void {
+/** How many more entries a pass may delete; shared by every removal of one pass. */
+export interface RemovalBudget {
+  left: number;
+}
+
+/** Entries one pass deletes at most (a slot has about twenty; 30,000 nested directories ~60,000). */
+export const REMOVAL_BUDGET = 250_000;
+
+/**
+ * Deletes an entry and everything below it without following any symlink and without recursion
+ * (issue 16 #6: 30,000 nested directories overflowed the stack): at most two descriptors are open
+ * at any time. Deletes at most `budget.left` entries; returns false when the budget ran out first
+ * (what is left is deleted by a later call).
+ */
+export function removeTreeAt(dir: Dir, name: string, budget: RemovalBudget = { left: Number.POSITIVE_INFINITY }): boolean {
   const st = lstatAt(dir, name);
-  if (st === undefined) return;
+  if (st === undefined) return true;
   if (!st.isDirectory()) {
     unlinkAt(dir, name);
-    return;
+    return true;
   }
-  const sub = openDirAt(dir, name);
+  const top = openDirAt(dir, name);
   try {
-    for (const entry of listDir(sub)) {
-      if (entry.isDirectory()) removeTreeAt(sub, entry.name);
-      else unlinkAt(sub, entry.name);
-    }
+    if (!emptyTree(top, budget)) return false;
   } finally {
-    closeDir(sub);
+    closeDir(top);
   }
+  rmdirAt(dir, name);
+  return true;
+}
+
+/**
+ * Empties `top` level by level: files are unlinked; each subdirectory's entries are moved up into
+ * `top` under fresh names, then the emptied subdirectory removed. Every rename stays inside the
+ * tree being deleted, so no path grows and nothing is followed.
+ */
+function emptyTree(top: Dir, budget: RemovalBudget): boolean {
+  const serial = { next: 0 };
+  for (let entries = listDir(top); entries.length > 0; entries = listDir(top)) {
+    for (const entry of entries) {
+      if (--budget.left < 0) return false;
+      if (!entry.isDirectory()) {
+        unlinkAt(top, entry.name);
+        continue;
+      }
+      const sub = openDirAt(top, entry.name);
+      try {
+        for (const child of listDir(sub)) {
+          if (--budget.left < 0) return false;
+          hoist(sub, child.name, top, serial);
+        }
+      } finally {
+        closeDir(sub);
+      }
+      rmdirAt(top, entry.name, true);
+    }
+  }
+  return true;
+}
+
+/** Moves `from/name` into `top` under an unused `.rm<n>` name. */
+function hoist(from: Dir, name: string, top: Dir, serial: { next: number }): void {
+  for (;;) {
+    const target = `.rm${serial.next++}`;
+    if (lstatAt(top, target) !== undefined) continue;
+    try {
+      fs.renameSync(pathAt(from, name), pathAt(top, target));
+      return;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' && lstatAt(from, name) === undefined) return;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EISDIR' && code !== 'ENOTDIR') throw new FsError('rename', `${from.path}/${name}`, err);
+    }
+  }
+}
+
+/** rmdir of an entry; with `lenient`, one that is not empty (yet) or gone is left for the caller's next round. */
+function rmdirAt(dir: Dir, name: string, lenient = false): void {
   try {
     fs.rmdirSync(pathAt(dir, name));
   } catch (err) {
+    const code = errnoCode(err);
+    if (lenient && (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT')) return;
     throw new FsError('rmdir', `${dir.path}/${name}`, err);
   }
 }

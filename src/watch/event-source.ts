@@ -1,6 +1,8 @@
 /**
  * The watcher's event source: inotify (fs.watch) on HERMES_HOME, `profiles/`, `profiles/.deleted/`,
- * every profile directory, and the scandir, non-recursive. Every directory is opened without
+ * every profile directory (one holding SOUL.md) plus at most 64 other directories under
+ * `profiles/`, and the scandir, non-recursive: at most profiles + 68 watches, whatever else hermes
+ * creates under `profiles/`. Every directory is opened without
  * following a symlink and watched through `/proc/self/fd/N`, so the watch is on the inode we
  * opened, never on wherever a swapped-in symlink points: nothing outside HERMES_HOME is watched.
  * Profile directories are enumerated with fast-glob rooted at that descriptor with
@@ -9,9 +11,15 @@
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, openDirIfExists, openRoot, pathForChild } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild } from '../safe-fs/index.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
+
+/** The file that makes a directory under `profiles/` a profile, and so worth a watch. */
+const PROFILE_MARKER = 'SOUL.md';
+
+/** Directories under `profiles/` without SOUL.md (yet) that are watched too, at most. */
+export const CANDIDATE_WATCHES = 64;
 
 /** Where to watch and what to call with hints. */
 export interface EventSourceOptions {
@@ -136,9 +144,16 @@ export class EventSource {
         dot: false,
         suppressErrors: true,
       });
-      for (const name of names) {
+      let candidates = 0;
+      for (const name of names.sort()) {
         const dir = this.#open(`profiles/${name}`, () => openDirIfExists(profiles, name));
-        if (dir !== undefined) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
+        if (dir === undefined) continue;
+        // Profiles get a watch; other directories only up to CANDIDATE_WATCHES, so a SOUL.md written
+        // just after its directory is seen at once, while 50,000 empty directories made by hermes
+        // never become 50,000 root inotify watches (issue 16 #4).
+        const isProfile = lstatAt(dir, PROFILE_MARKER)?.isFile() === true;
+        if (isProfile || candidates++ < CANDIDATE_WATCHES) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
+        else closeDir(dir);
       }
     } finally {
       closeDir(profiles);

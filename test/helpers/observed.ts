@@ -50,7 +50,7 @@ export interface ProfileOptions {
   readonly state?: StateFile;
   readonly soulMtimeMs?: number;
   readonly unusable?: string;
-  readonly phase?: unknown;
+  readonly phase?: string;
 }
 
 /** A named profile candidate (a `profiles/<name>/` holding SOUL.md). */

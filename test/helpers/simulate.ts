@@ -70,10 +70,11 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (slot === undefined || slot.live?.up !== true) return false;
       setLive(slot, true, host);
       return true;
+    case 'purge':
     case 'sweep':
     case 'cleanup':
     case 'seed':
-      return true; // applied to the home and leftovers by applyHome
+      return true; // applied to the trash, the home and leftovers by applyHome
     default: {
       const never: never = op;
       throw new Error(`unknown operation ${JSON.stringify(never)}`);
@@ -81,7 +82,7 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
   }
 }
 
-/** The operations outside slots: the sweep, cleanup and seed. */
+/** The operations outside slots: the sweep, cleanup, seed and purge. */
 function applyHome(draft: Draft<ObservedState>, op: Operation): void {
   if (op.kind === 'sweep') {
     const p = draft.home.profiles.find((x) => x.name === op.profile);
@@ -90,6 +91,8 @@ function applyHome(draft: Draft<ObservedState>, op: Operation): void {
     draft.scandir.upstreamLeftovers = draft.scandir.upstreamLeftovers.filter((e) => e !== op.entry);
   } else if (op.kind === 'seed') {
     draft.home.rootStateEntry = { kind: 'file' };
+  } else if (op.kind === 'purge' && draft.scandir.trash !== undefined) {
+    draft.scandir.trash = draft.scandir.trash.filter((e) => e.service !== op.service);
   }
 }
 

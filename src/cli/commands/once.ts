@@ -3,14 +3,14 @@
  * the report and the exit code.
  */
 import type { Mode } from '../../model.js';
-import { type HeldLock, acquireLock } from '../../lock.js';
+import type { HeldLock } from '../../lock.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
-import { type Io, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole } from '../pass.js';
+import { type Io, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole, takeLock } from '../pass.js';
 
 /** Runs `boot` or `sync` and returns the exit code. */
 export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
@@ -21,7 +21,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   let lock: HeldLock | undefined;
   try {
     scandir = openScandir(args.scandir, !args.diff);
-    if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
+    if (!args.diff) lock = await takeLock(args, scandir, args.wait);
     const options = passOptions(args, prep, scandir, io.env);
     const planned = planPass(options);
     const result = args.diff ? unapplied(planned) : applyPass(planned);

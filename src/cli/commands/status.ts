@@ -34,6 +34,10 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
       warnings.push(`the scandir holds ${count} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`);
     }
+    for (const entry of result.observed.scandir.trash ?? []) {
+      const where = entry.supervised ? 'its supervisor still runs from the trash' : 'left in the trash';
+      warnings.push(`${entry.service}: removal pending (${where}); the next sync or watch pass finishes it`);
+    }
     if (args.output === 'json') {
       const doc = {
         formatVersion: '1',

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { escapeLine } from '../../escape.js';
+import type { ConfigCache } from '../../observe/index.js';
 import { Controller } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
@@ -28,13 +29,14 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   const intents = new Map<string, string | null>();
+  const configCache: ConfigCache = {};
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
     now: () => Date.now(),
     random: Math.random,
     runPass: async (request, signal) => {
-      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, watchedDir: (p) => events.watchedDir(p) }, request, signal);
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, configCache, watchedDir: (p) => events.watchedDir(p) }, request, signal);
       quiet.endPass(report.kind === 'done' && !report.scoped);
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;

@@ -27,7 +27,7 @@ test('S09 boot renders byte-exact upstream slots and prints upstream lines', asy
     'reconcile: profile=coder prior_state=running action=started prior_exit=unknown',
     'reconcile: applied service=gateway-coder kind=create reason="slot missing"',
     'reconcile: applied service=gateway-default kind=create reason="slot missing"',
-    'reconcile: summary profiles=2 create=2 update=0 restart=0 up=0 down=0 remove=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
+    'reconcile: summary profiles=2 create=2 update=0 restart=0 up=0 down=0 remove=0 purge=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
     '',
   ]);
   const read = (svc: string, file: string): Promise<Buffer> => readFile(path.join(box.scandir, svc, file));
@@ -49,7 +49,7 @@ test('slots get explicit modes; scripts stay root-owned and the skeleton is root
   const snap = await snapshotTree(box.scandir);
   t.deepEqual(layoutOf(snap, 'gateway-default'), expectedLayout(true, SKELETON));
   t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON));
-  t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways.lock', 'gateway-coder', 'gateway-default']);
+  t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways', 'gateway-coder', 'gateway-default']);
 });
 
 test('superviseOwner user gives the skeleton to the default uid:gid, as upstream', async (t) => {

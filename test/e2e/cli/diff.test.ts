@@ -27,7 +27,7 @@ test('S59 --diff on a fresh system exits 1, prints the plan, and changes nothing
     'gateway-coder create: slot missing (starts)',
     'gateway-default sweep: stale runtime files of the previous container (gateway.pid, processes.json)',
     'gateway-default create: slot missing (registered down)',
-    'reconcile: plan create=2 update=0 restart=0 up=0 down=0 remove=0 sweep=2 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
+    'reconcile: plan create=2 update=0 restart=0 up=0 down=0 remove=0 purge=0 sweep=2 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
     '',
   ]);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'no scandir, no lock file, no boot log, pid files kept');
@@ -72,7 +72,7 @@ test('--diff on a converged system exits 0 and touches nothing; a re-added stale
   const converged = await runCli(bootArgs(box.home, box.scandir, '--diff'));
   t.is(converged.code, 0, converged.stdout);
   t.deepEqual(converged.stdout.split('\n'), [
-    'reconcile: plan create=0 update=0 restart=0 up=0 down=0 remove=0 sweep=0 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
+    'reconcile: plan create=0 update=0 restart=0 up=0 down=0 remove=0 purge=0 sweep=0 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
     '',
   ]);
   await writeFile(path.join(box.home, 'gateway.pid'), '43\n');

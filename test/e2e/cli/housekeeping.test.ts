@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
 import { makeHermesHome, writeFileTree } from '../../helpers/tree.js';
@@ -44,21 +44,25 @@ test('S37 boot removes upstream staging leftovers and our own, and nothing else 
   await writeFileTree(box.scandir, {
     '.gateway-coder.tmp/stale-file': 'x',
     '.gateway-gone.tmp/run': 'x',
-    '.reconcile-gateways.staging/s0/run': 'x',
+    '.reconcile-gateways/staging.4194305/s0/run': 'x',
     '.gateway-Bad.tmp/keep': 'x',
     '.other/keep': 'x',
   });
+  await chmod(path.join(box.scandir, '.reconcile-gateways'), 0o700);
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 0, r.stderr);
-  t.deepEqual((await readdir(box.scandir)).sort(), ['.gateway-Bad.tmp', '.other', '.reconcile-gateways.lock', 'gateway-coder', 'gateway-default']);
+  t.deepEqual((await readdir(box.scandir)).sort(), ['.gateway-Bad.tmp', '.other', '.reconcile-gateways', 'gateway-coder', 'gateway-default']);
+  t.deepEqual(await readdir(path.join(box.scandir, '.reconcile-gateways')), ['lock'], 'the dead run\'s staging directory is gone');
 });
 
 test('sync clears only its own staging leftovers, not upstream ones', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  await writeFileTree(box.scandir, { '.gateway-coder.tmp/stale-file': 'x', '.reconcile-gateways.staging/s0/run': 'x' });
+  await writeFileTree(box.scandir, { '.gateway-coder.tmp/stale-file': 'x', '.reconcile-gateways/staging.4194305/s0/run': 'x' });
+  await chmod(path.join(box.scandir, '.reconcile-gateways'), 0o700);
   t.is((await runCli(['sync', ...bootArgs(box.home, box.scandir).slice(1)])).code, 0);
-  t.deepEqual((await readdir(box.scandir)).sort(), ['.gateway-coder.tmp', '.reconcile-gateways.lock', 'gateway-default']);
+  t.deepEqual((await readdir(box.scandir)).sort(), ['.gateway-coder.tmp', '.reconcile-gateways', 'gateway-default']);
+  t.deepEqual(await readdir(path.join(box.scandir, '.reconcile-gateways')), ['lock']);
 });
 
 // A name that, printed raw, would end the line and forge a whole boot-log record.

@@ -5,13 +5,19 @@
  */
 import test from 'ava';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
+
+/** The default lock, its private state directory made first (as the tool makes it). */
+function stateLock(scandir: string): string {
+  mkdirSync(path.join(scandir, '.reconcile-gateways'), { mode: 0o700, recursive: true });
+  return path.join(scandir, '.reconcile-gateways', 'lock');
+}
 
 /** Holds an exclusive flock on `file` (flock(1) + a shell waiting on stdin) until released. */
 async function holdLock(file: string): Promise<{ child: ChildProcessWithoutNullStreams; release(): Promise<void> }> {
@@ -35,7 +41,7 @@ test('a held lock makes boot exit 3 at once with a valid error document and no c
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await mkdir(box.scandir, { recursive: true });
-  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  const holder = await holdLock(stateLock(box.scandir));
   t.teardown(() => holder.release());
   const r = await bootJson(box.home, box.scandir, [], { timeoutMs: 10_000 });
   t.is(r.code, 3);
@@ -53,7 +59,7 @@ test('with --wait the run blocks while the lock is held and completes after rele
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await mkdir(box.scandir, { recursive: true });
-  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  const holder = await holdLock(stateLock(box.scandir));
   t.teardown(() => holder.release());
   const run = bootJson(box.home, box.scandir, ['--wait'], { timeoutMs: 20_000 });
   await delay(500);
@@ -74,7 +80,7 @@ test('--lock-file moves the lock; the default one is then neither taken nor crea
   t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock), { timeoutMs: 10_000 })).code, 3);
   await holder.release();
   t.is((await runCli(bootArgs(box.home, box.scandir, '--lock-file', lock))).code, 0);
-  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways.lock')));
+  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways', 'lock')));
   t.true(existsSync(lock), 'the lock file is never deleted');
 });
 
@@ -82,7 +88,7 @@ test('--diff takes no lock: it runs while another run holds it', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await mkdir(box.scandir, { recursive: true });
-  const holder = await holdLock(path.join(box.scandir, '.reconcile-gateways.lock'));
+  const holder = await holdLock(stateLock(box.scandir));
   t.teardown(() => holder.release());
   const r = await runCli(bootArgs(box.home, box.scandir, '--diff'), { timeoutMs: 10_000 });
   t.is(r.code, 1, r.stderr);

@@ -23,7 +23,7 @@ const layout = scratch.layout;
 
 /** Whatever a finished run may leave besides slots: only the lock file. */
 function leftovers(scandir: string, allowed: readonly string[]): string[] {
-  const stray = fs.readdirSync(scandir).filter((n) => n.startsWith('.') && n !== '.reconcile-gateways.lock' && !allowed.includes(n));
+  const stray = fs.readdirSync(scandir).filter((n) => n.startsWith('.') && n !== '.reconcile-gateways' && !allowed.includes(n));
   for (const slot of fs.readdirSync(scandir).filter((n) => !n.startsWith('.'))) {
     for (const dir of [slot, `${slot}/log`]) {
       stray.push(...fs.readdirSync(path.join(scandir, dir)).filter((n) => n.endsWith('.rg-tmp')).map((n) => `${dir}/${n}`));
@@ -144,7 +144,8 @@ test('an unprivileged user cannot take the lock to block every run', async (t) =
   if (!requireRoot(t)) return t.pass();
   const l = await layout('lock-dos');
   writeProfiles(l.home, { alice: 'running' });
-  const lock = path.join(l.scandir, '.reconcile-gateways.lock');
+  fs.mkdirSync(path.join(l.scandir, '.reconcile-gateways'), { mode: 0o700 });
+  const lock = path.join(l.scandir, '.reconcile-gateways', 'lock');
   fs.writeFileSync(lock, '', { mode: 0o644 });
   t.is((await runTool('boot', l)).code, 0);
   t.is(fs.statSync(lock).mode & 0o777, 0o600, 'an old world-readable lock file was not tightened');

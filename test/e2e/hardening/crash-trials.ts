@@ -25,6 +25,15 @@ import {
   writeProfiles,
 } from './support.js';
 
+/** Entries of the tool's state directory in a scandir (none when it is missing). */
+function stateEntries(scandir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(scandir, '.reconcile-gateways'));
+  } catch {
+    return [];
+  }
+}
+
 /** A reproducible PRNG (mulberry32); the seed is logged so a failure can be replayed. */
 export function makeRng(seed: number): () => number {
   let a = seed >>> 0;
@@ -122,7 +131,7 @@ export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): P
     return {
       killedWhileRunning: killed.signal === 'SIGKILL',
       slotsAtKill: entries.filter((e) => !e.startsWith('.')).length,
-      stagingAtKill: entries.includes('.reconcile-gateways.staging') || entries.includes('.reconcile-gateways.trash'),
+      stagingAtKill: stateEntries(dir).some((e) => e.startsWith('staging.') || e === 'trash'),
       observed: [...observed],
       afterKill: [...afterKill],
       rerun,

@@ -114,10 +114,21 @@ test('FIFOs where slot files or the down marker are expected never block sync an
 test('a FIFO planted as the lock file never blocks: the run stops with 111 and says why', async (t) => {
   const l = await layout('fifo-lock');
   writeProfiles(l.home, { alice: 'running' });
-  mkfifo(path.join(l.scandir, '.reconcile-gateways.lock'));
-  const { result, doc } = await runJson('sync', l);
+  const lock = path.join(l.root, 'planted.lock');
+  mkfifo(lock);
+  const { result, doc } = await runJson('sync', l, ['--lock-file', lock]);
   t.false(result.timedOut);
   t.is(result.code, 111);
   t.regex(doc.error?.message ?? '', /lock file .* is not a regular file/);
-  t.deepEqual(fs.readdirSync(l.scandir), ['.reconcile-gateways.lock']);
+  t.deepEqual(fs.readdirSync(l.scandir), []);
+});
+
+test("a FIFO planted under the state directory's name never blocks: it is replaced by a private directory", async (t) => {
+  const l = await layout('fifo-state');
+  writeProfiles(l.home, { alice: 'running' });
+  mkfifo(path.join(l.scandir, '.reconcile-gateways'));
+  const { result } = await runJson('sync', l);
+  t.false(result.timedOut);
+  t.is(result.code, 0, result.stderr);
+  t.true(fs.lstatSync(path.join(l.scandir, '.reconcile-gateways')).isDirectory());
 });

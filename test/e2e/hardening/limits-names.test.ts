@@ -28,8 +28,8 @@ test('a 2 MiB state file or lifecycle file is unreadable with a warning and the 
   const { result, doc } = await runJson('boot', l);
   t.is(result.code, 0, result.stderr);
   const warnings = (doc.warnings ?? []).join('\n');
-  t.regex(warnings, /big\/gateway_state\.json \(is larger than 1048576 bytes \(\d+\)\); treating as no prior state/);
-  t.regex(warnings, /ledger\/state\/gateway\.lifecycle\.json \(is larger than 1048576 bytes \(\d+\)\); prior exit unknown/);
+  t.regex(warnings, /big\/gateway_state\.json \(is larger than 65536 bytes \(\d+\)\); treating as no prior state/);
+  t.regex(warnings, /ledger\/state\/gateway\.lifecycle\.json \(is larger than 65536 bytes \(\d+\)\); prior exit unknown/);
   const big = (doc.profiles ?? []).find((p) => p.profile === 'big');
   t.like(big, { action: 'registered', priorState: null });
   t.true(fs.existsSync(path.join(l.scandir, 'gateway-big', 'down')));
@@ -105,7 +105,7 @@ test('hostile profile names are skipped with one escaped single-line warning eac
 
   const result = await runTool('boot', l);
   t.is(result.code, 0, result.stderr);
-  t.deepEqual(fs.readdirSync(l.scandir).sort(), ['.reconcile-gateways.lock', `gateway-${MAX_NAME}`, 'gateway-default', 'gateway-forge', 'gateway-ok']);
+  t.deepEqual(fs.readdirSync(l.scandir).sort(), ['.reconcile-gateways', `gateway-${MAX_NAME}`, 'gateway-default', 'gateway-forge', 'gateway-ok']);
   t.deepEqual(diffSnapshot(parentBefore, snapshot(l.root, outsideScandir)), [], 'something was written beside the scandir');
   t.deepEqual(fs.readdirSync(path.join(l.scandir, 'gateway-ok')).sort(), ['.reconcile-gateways.json', 'event', 'finish', 'log', 'run', 'supervise', 'type']);
 

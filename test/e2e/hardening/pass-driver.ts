@@ -4,6 +4,7 @@
  * number `killAt` takes effect. Usage: node pass-driver.js '<json DriverRequest>'.
  */
 import { acquireLock } from '../../../src/lock.js';
+import { defaultLockPath, openStateDir } from '../../../src/state-dir.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { loadSettings } from '../../../src/cli/config.js';
@@ -17,13 +18,15 @@ export interface DriverRequest {
   /** 1-based index of the operation before which the process kills itself. */
   readonly killAt: number;
   readonly restartChanged?: boolean;
+  /** Kill just after the first removed slot reached the trash, before `-an` (issue 16 #7). */
+  readonly killAfterTrash?: boolean;
 }
 
 async function main(request: DriverRequest): Promise<void> {
   const settings = await loadSettings(request.config);
-  const lock = await acquireLock(`${request.scandir}/.reconcile-gateways.lock`, true);
   const home = openRoot(request.home);
   const scandir = openRoot(request.scandir);
+  const lock = await acquireLock(defaultLockPath(request.scandir), true, undefined, () => closeDir(openStateDir(scandir, true)));
   let seen = 0;
   const planned = planPass({
     mode: request.mode,
@@ -42,6 +45,7 @@ async function main(request: DriverRequest): Promise<void> {
       seen += 1;
       if (seen === request.killAt) process.kill(process.pid, 'SIGKILL');
     },
+    ...(request.killAfterTrash === true ? { afterTrash: () => process.kill(process.pid, 'SIGKILL') } : {}),
   });
   process.stdout.write(`${JSON.stringify({ operations: result.plan.operations.length, failed: result.results.filter((r) => r.status === 'failed').length })}\n`);
   closeDir(scandir);

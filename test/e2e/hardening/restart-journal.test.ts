@@ -41,7 +41,7 @@ test('a sync --restart-changed killed after persisting its restarts has them don
   const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
   const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
-  const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways.restarts.json'), 'utf8')) as { services: string[] };
+  const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json'), 'utf8')) as { services: string[] };
   t.deepEqual(journal.services, ['gateway-alice', 'gateway-bob']);
   t.is((await svscan.svstat('gateway-alice')).pid, pids.alice, 'restarted before the kill');
 
@@ -54,7 +54,7 @@ test('a sync --restart-changed killed after persisting its restarts has them don
       return now.up && now.pid !== pids[name];
     }, 10_000, `${name} to be restarted`);
   }
-  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways.restarts.json')), 'the journal outlived its restarts');
+  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json')), 'the journal outlived its restarts');
 
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   const restarted = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };

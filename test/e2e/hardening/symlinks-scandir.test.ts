@@ -44,7 +44,7 @@ test('a slot that is a symlink or a regular file is foreign: failed with the pat
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
   t.true(fs.lstatSync(path.join(l.scandir, 'gateway-bob')).isSymbolicLink());
   t.is(fs.readFileSync(path.join(l.scandir, 'gateway-carol'), 'utf8'), 'squatter\n');
-  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => n.startsWith('.')).sort(), ['.reconcile-gateways.lock']);
+  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => n.startsWith('.')).sort(), ['.reconcile-gateways']);
 
   fs.unlinkSync(path.join(l.scandir, 'gateway-bob'));
   fs.unlinkSync(path.join(l.scandir, 'gateway-carol'));
@@ -99,11 +99,15 @@ test("a trash or staging directory planted under the tool's names is replaced by
   const l = await layout('planted-trash');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);
-  const trash = path.join(l.scandir, '.reconcile-gateways.trash');
+  const state = path.join(l.scandir, '.reconcile-gateways');
+  const trash = path.join(state, 'trash');
+  fs.rmSync(state, { recursive: true });
   fs.mkdirSync(path.join(trash, 'gateway-bob'), { recursive: true, mode: 0o777 });
   fs.chmodSync(trash, 0o777);
+  fs.chmodSync(state, 0o777);
   fs.chownSync(trash, 65534, 65534);
-  fs.symlinkSync(path.join(l.outside, 'slot'), path.join(l.scandir, '.reconcile-gateways.staging'));
+  fs.chownSync(state, 65534, 65534);
+  fs.symlinkSync(path.join(l.outside, 'slot'), path.join(state, `staging.${process.pid}`));
   fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
   writeProfiles(l.home, { carol: 'running' });
   const outsideBefore = snapshot(l.outside);
@@ -115,6 +119,6 @@ test("a trash or staging directory planted under the tool's names is replaced by
   const st = fs.lstatSync(trash);
   t.is(`${(st.mode & 0o7777).toString(8)} ${st.uid}`, `700 ${process.geteuid?.() ?? 0}`);
   t.deepEqual(fs.readdirSync(trash), []);
-  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways.staging')));
+  t.deepEqual(fs.readdirSync(state), ['lock', 'trash']);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 });

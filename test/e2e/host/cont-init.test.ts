@@ -5,7 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../../helpers/s6.js';
@@ -81,13 +81,14 @@ async function callsOf(box: Box): Promise<string[]> {
   return existsSync(box.calls) ? (await readFile(box.calls, 'utf8')).trimEnd().split('\n') : [];
 }
 
-test('as root (the default) it boots with the lock outside the scandir, then hands the scandir and .s6-svscan control/lock to hermes', async (t) => {
+test('as root (the default) it boots with the lock outside the scandir, then makes the scandir root:hermes and sticky and hands .s6-svscan control/lock to hermes', async (t) => {
   const box = await sandbox(t, 'root');
   const run = await runScript(box);
   t.is(run.code, 0, run.stderr);
+  t.is(statSync(box.scandir).mode & 0o7777, 0o1775, 'the scandir is sticky, so hermes cannot rename root entries');
   t.deepEqual(await callsOf(box), [
     `reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`,
-    `chown -h hermes:hermes ${box.scandir}`,
+    `chown -h root:hermes ${box.scandir}`,
     `chown -h hermes:hermes ${box.scandir}/.s6-svscan/control`,
     `chown -h hermes:hermes ${box.scandir}/.s6-svscan/lock`,
   ]);
@@ -132,7 +133,7 @@ test('a symlinked .s6-svscan is never chowned through, and a missing one is skip
   await removeTree(path.join(box.scandir, '.s6-svscan'));
   await symlink(elsewhere, path.join(box.scandir, '.s6-svscan'));
   t.is((await runScript(box, { STUB_EXIT: '0' })).code, 0);
-  t.deepEqual(await callsOf(box), [`reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`, `chown -h hermes:hermes ${box.scandir}`]);
+  t.deepEqual(await callsOf(box), [`reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`, `chown -h root:hermes ${box.scandir}`]);
 });
 
 test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {

@@ -9,7 +9,7 @@ import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
-const JOURNAL = '.reconcile-gateways.restarts.json';
+const JOURNAL = '.reconcile-gateways/restarts.json';
 const envs: LiveEnv[] = [];
 test.after.always('stop s6 and remove temp dirs', async () => {
   for (const env of envs) await removeLiveEnv(env);

@@ -1,7 +1,7 @@
 /**
  * Issue 11's property over real trees: the paths a boot or sync pass creates, modifies or deletes
  * are exactly the paths its plan names (the boot log, the lock and the tool's own staging, trash
- * and journal aside), and planning again after the apply gives an empty plan. Random homes and
+ * and journal in its state directory aside), and planning again after the apply gives an empty plan. Random homes and
  * scandirs cover every operation kind but `restart`, which needs a live s6 (see the restart
  * journal and live restart suites).
  */
@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Operation, Settings } from '../../../src/model.js';
 import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
-import { STAGING_DIR, TRASH_DIR } from '../../../src/actuate/index.js';
-import { RESTARTS_FILE } from '../../../src/journal.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
 import { type PassOptions, applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { diffSnapshots, snapshotTree, tempDir } from '../../helpers/tree.js';
@@ -34,6 +33,8 @@ interface TreeCase {
   readonly rootRuntime: readonly string[];
   readonly gone: readonly string[];
   readonly leftover: boolean;
+  /** A slot an earlier pass left in the trash (its removal interrupted): a purge. */
+  readonly trashed: boolean;
   readonly legacy: boolean;
   readonly bootstrap: boolean;
   readonly mode: 'boot' | 'sync';
@@ -51,6 +52,7 @@ const treeArb: fc.Arbitrary<TreeCase> = fc.record({
   rootRuntime: runtimeArb,
   gone: fc.subarray(['x', 'y']),
   leftover: fc.boolean(),
+  trashed: fc.boolean(),
   legacy: fc.boolean(),
   bootstrap: fc.boolean(),
   mode: fc.constantFrom('boot' as const, 'sync' as const),
@@ -100,6 +102,12 @@ function build(root: string, c: TreeCase): void {
   if (rootText !== undefined) fs.writeFileSync(path.join(home, 'gateway_state.json'), rootText);
   for (const f of c.rootRuntime) fs.writeFileSync(path.join(home, f), '7\n');
   if (c.leftover) fs.mkdirSync(path.join(scan, '.gateway-z.tmp', 'log'), { recursive: true });
+  if (c.trashed) {
+    const trash = path.join(scan, STATE_DIR, TRASH_DIR);
+    fs.mkdirSync(trash, { recursive: true, mode: 0o700 });
+    fs.chmodSync(trash, 0o700);
+    fs.mkdirSync(path.join(trash, 'gateway-t', 'log'), { recursive: true });
+  }
 }
 
 function damage(slot: string, how: ProfileCase['slot']): void {
@@ -124,7 +132,8 @@ function namedPaths(op: Operation): string[] {
     case 'down':
       return [`${slot}/down`];
     case 'restart':
-      return [];
+    case 'purge':
+      return []; // a purge deletes only inside the tool's own state directory
     case 'sweep':
       return op.files.map((f) => (op.dir === '' ? `home/${f}` : `home/${op.dir}/${f}`));
     case 'cleanup':
@@ -140,7 +149,7 @@ function assertNever(op: never): never {
   throw new Error(`unknown operation ${JSON.stringify(op)}`);
 }
 
-const TOOL_STATE = new Set([`scan/${STAGING_DIR}`, `scan/${TRASH_DIR}`, `scan/${RESTARTS_FILE}`, 'home/logs']);
+const TOOL_STATE = new Set([`scan/${STATE_DIR}`, 'home/logs']);
 const isToolState = (p: string): boolean => [...TOOL_STATE].some((s) => p === s || p.startsWith(`${s}/`));
 
 function changedPaths(lines: readonly string[]): string[] {
@@ -183,6 +192,6 @@ test('boot and sync change exactly the paths their plan names, and a second plan
     }),
     { numRuns: 25 },
   );
-  const kinds = ['create', 'update', 'up', 'down', 'remove', 'sweep', 'cleanup', 'seed'];
+  const kinds = ['create', 'update', 'up', 'down', 'remove', 'purge', 'sweep', 'cleanup', 'seed'];
   t.deepEqual(kinds.filter((k) => !seen.has(k)), [], 'every operation kind but restart was exercised');
 });

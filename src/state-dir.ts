@@ -1,0 +1,80 @@
+/**
+ * The tool's own state inside the scandir: `<scandir>/.reconcile-gateways/`, a directory owned by
+ * the running user (root) with mode 0700, holding the run lock, the per-run staging directories,
+ * the trash and the restart journal (src/journal.ts). It must sit on the scandir's file system (a slot is published
+ * and removed by rename(2)), and the hermes user, who may write the scandir, must not be able to
+ * reach, rename or replace it: 0700 keeps them out of it, and a sticky scandir (`chmod +t`, done by
+ * the example cont-init) keeps them from renaming it (issue 16 #8, #11). A directory under that
+ * name someone else owns, or with another mode, is never used: it is deleted and made again.
+ */
+import fs from 'node:fs';
+import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs/index.js';
+
+/** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
+export const STATE_DIR = '.reconcile-gateways';
+
+/** The run lock inside the state directory. */
+export const LOCK_FILE = 'lock';
+
+/** Where removed slots wait for their supervisors to exit before deletion. */
+export const TRASH_DIR = 'trash';
+
+/** Prefix of the per-run staging directories (`staging.<pid>`). */
+export const STAGING_PREFIX = 'staging.';
+
+/** Path of the default lock file for a scandir path. */
+export function defaultLockPath(scandirPath: string): string {
+  return `${scandirPath}/${STATE_DIR}/${LOCK_FILE}`;
+}
+
+/** Whether an open directory is ours and private: owned by us, mode 0700, not a symlink. */
+export function isPrivateDir(dir: Dir): boolean {
+  const st = fs.fstatSync(dir.fd);
+  return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700;
+}
+
+/**
+ * Opens the state directory of `scandir`. With `create` a missing one is made and a foreign one
+ * (someone else's, or not 0700) is deleted and made again; without it (observe, dry runs) a
+ * missing or foreign one is `undefined`: nothing in it is trusted.
+ */
+export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
+  const existing = openPrivateIfExists(scandir, STATE_DIR);
+  if (existing !== undefined || !create) return existing;
+  removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
+  return mkdirAt(scandir, STATE_DIR, 0o700);
+}
+
+/** Opens a private subdirectory of the state directory, making (or remaking) it. */
+export function openPrivateSubdir(state: Dir, name: string): Dir {
+  const existing = openPrivateIfExists(state, name);
+  if (existing !== undefined) return existing;
+  removeTreeAt(state, name, { left: REMOVAL_BUDGET });
+  return mkdirAt(state, name, 0o700);
+}
+
+/** Opens `name` when it is a private directory of ours; `undefined` when missing or foreign. */
+export function openPrivateIfExists(parent: Dir, name: string): Dir | undefined {
+  let dir: Dir | undefined;
+  try {
+    dir = openDirIfExists(parent, name);
+  } catch {
+    return undefined; // a symlink or a file under our name: foreign
+  }
+  if (dir === undefined) return undefined;
+  if (isPrivateDir(dir)) return dir;
+  closeDir(dir);
+  return undefined;
+}
+
+/**
+ * A warning when root runs over a scandir the hermes user can write that is not sticky: hermes
+ * can then rename root's entries (the state directory, slots) and swap in others (issue 16 #8).
+ */
+export function stickyWarning(scandir: Dir, hermes: { readonly uid: number; readonly gid: number }): string | undefined {
+  if (process.geteuid?.() !== 0) return undefined;
+  const st = fs.fstatSync(scandir.fd);
+  const writable = st.uid === hermes.uid || (st.gid === hermes.gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0;
+  if (!writable || (st.mode & 0o1000) !== 0) return undefined;
+  return `scandir ${scandir.path} is writable by uid ${hermes.uid} and not sticky: that user can rename the slots and the tool's state; run chmod +t on it`;
+}

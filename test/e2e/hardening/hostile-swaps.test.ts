@@ -1,0 +1,132 @@
+/**
+ * Issue 16, integrity: the hermes user renames entries of a scandir it can write between observe
+ * and apply. Removal and in-place updates act only on the directory observe saw (#9, #10); the
+ * tool's state sits in a private directory a sticky scandir keeps hermes from renaming, and a lock
+ * whose path no longer names the locked inode is not trusted (#8). The swaps happen at a
+ * deterministic seam (the fault-injection hook just before an operation takes effect).
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Operation } from '../../../src/model.js';
+import { type PassResult, applyPass, planPass } from '../../../src/reconcile.js';
+import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
+import { loadSettings } from '../../../src/cli/config.js';
+import { namesLockedInode } from '../../../src/lock.js';
+import { type Layout, Scratch, requireRoot, runTool, writeProfiles } from './support.js';
+
+const scratch = new Scratch();
+test.after.always('remove scratch trees', () => scratch.removeAll());
+
+const NOBODY = 65534;
+
+/** Runs one sync pass in this process with `swap` called just before each operation. */
+async function syncWithSwap(l: Layout, swap: (op: Operation) => void): Promise<PassResult> {
+  const settings = await loadSettings(l.config);
+  const home = openRoot(l.home);
+  const scandir = openRoot(l.scandir);
+  try {
+    const planned = planPass({
+      mode: 'sync',
+      home,
+      scandir,
+      hermesHome: l.home,
+      settings,
+      host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
+      prune: true,
+      allowEmpty: false,
+      restartChanged: false,
+      isRoot: process.geteuid?.() === 0,
+    });
+    return applyPass(planned, { sleep: () => undefined, beforeOperation: swap });
+  } finally {
+    closeDir(scandir);
+    closeDir(home);
+  }
+}
+
+/** A root-owned service directory (s6-overlay's, say) that hermes could not delete itself. */
+function rootService(dir: string): void {
+  fs.mkdirSync(dir, { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'run'), 'original\n', { mode: 0o700 });
+}
+
+test('#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await scratch.layout('swap-remove');
+  writeProfiles(l.home, { alice: 'running', bob: 'running' });
+  t.is((await runTool('boot', l)).code, 0);
+  fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
+  const slot = path.join(l.scandir, 'gateway-bob');
+  const result = await syncWithSwap(l, (op) => {
+    if (op.kind !== 'remove') return;
+    fs.renameSync(slot, path.join(l.root, 'forged-slot'));
+    rootService(slot);
+  });
+  const remove = result.results.find((r) => r.op.kind === 'remove');
+  t.is(remove?.status, 'failed');
+  t.regex(remove?.error ?? '', /replaced since this pass read it/);
+  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'the root-owned directory is intact');
+});
+
+test('#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await scratch.layout('swap-adopt');
+  writeProfiles(l.home, { alice: 'stopped' });
+  const slot = path.join(l.scandir, 'gateway-alice');
+  fs.mkdirSync(slot, { mode: 0o755 });
+  fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+  const result = await syncWithSwap(l, (op) => {
+    if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
+    fs.renameSync(slot, path.join(l.root, 'hermes-slot'));
+    rootService(slot);
+  });
+  const update = result.results.find((r) => r.op.kind === 'update');
+  t.is(update?.status, 'failed');
+  t.is(fs.statSync(slot).mode & 0o7777, 0o700, 'not chmodded');
+  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'run not replaced');
+  t.deepEqual(fs.readdirSync(slot), ['run'], 'no down marker, no ownership record');
+});
+
+test('#8 in a sticky root:hermes scandir hermes can neither rename the state directory nor reach into it', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await scratch.layout('sticky');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chownSync(l.scandir, 0, NOBODY);
+  fs.chmodSync(l.scandir, 0o1775);
+  const run = await runTool('boot', l);
+  t.is(run.code, 0, run.stderr);
+  t.notRegex(run.stderr, /not sticky/);
+  const state = path.join(l.scandir, '.reconcile-gateways');
+  t.is(fs.statSync(state).mode & 0o7777, 0o700);
+  const asNobody = (cmd: string): number | null => spawnSync('sh', ['-c', cmd], { uid: NOBODY, gid: NOBODY, cwd: '/' }).status;
+  t.not(asNobody(`mv ${state} ${l.scandir}/.moved`), 0, 'renamed away');
+  t.not(asNobody(`mv ${l.scandir}/gateway-alice ${l.scandir}/.moved`), 0, 'a slot root made renamed away');
+  t.not(asNobody(`touch ${state}/lock2`), 0, 'wrote into the state directory');
+  t.is(asNobody(`mkdir ${l.scandir}/gateway-hermes-made`), 0, 'hermes can still register slots');
+  t.deepEqual(fs.readdirSync(state).sort(), ['lock']);
+});
+
+test('#8 without the sticky bit, root over a hermes-writable scandir warns, and names what to do', async (t) => {
+  if (!requireRoot(t)) return t.pass();
+  const l = await scratch.layout('not-sticky');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chownSync(l.scandir, 0, NOBODY);
+  fs.chmodSync(l.scandir, 0o775);
+  const run = await runTool('boot', l);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, /writable by uid \d+ and not sticky.*chmod \+t/);
+});
+
+test('#8 a lock renamed away and replaced no longer counts as held', (t) => {
+  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'rg-lock-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const lock = path.join(dir, 'lock');
+  const fd = fs.openSync(lock, 'w');
+  t.teardown(() => fs.closeSync(fd));
+  t.true(namesLockedInode(lock, fd));
+  fs.renameSync(lock, path.join(dir, 'away'));
+  fs.writeFileSync(lock, '');
+  t.false(namesLockedInode(lock, fd));
+});
