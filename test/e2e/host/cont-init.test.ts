@@ -107,7 +107,7 @@ test('a missing scandir is created by boot before it is handed to hermes, never 
   t.is(run.code, 0, run.stderr);
   const calls = await callsOf(box);
   t.true(calls[0]?.startsWith('reconcile-gateways boot '), calls.join('\n'));
-  t.is(calls[1], `chown -h hermes:hermes ${box.scandir}`);
+  t.is(calls[1], `chown -h root:hermes ${box.scandir}`);
   t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
 });
 
