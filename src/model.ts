@@ -99,6 +99,20 @@ export interface LiveStatus {
   readonly updownSinceUnix: number;
   readonly ready: boolean;
   readonly finishing: boolean;
+  /**
+   * s6's own death records (`supervise/death_tally`, oldest first), when the file was readable.
+   * s6-supervise truncates it at every start, so it never reaches back past the supervisor.
+   */
+  readonly deaths?: readonly DeathRecord[];
+}
+
+/** One record of `supervise/death_tally`: when `./run` died and how. */
+export interface DeathRecord {
+  readonly atUnix: number;
+  /** Exit code, or -1 when the process was killed by a signal. */
+  readonly exitcode: number;
+  /** Signal number, or -1 when the process exited. */
+  readonly signum: number;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
@@ -253,8 +267,16 @@ export interface RemoveOp extends OperationBase {
   readonly kind: 'remove';
 }
 
+/**
+ * Bring a supervised service up again (`s6-svc -u`) that s6 holds down although the intent is
+ * running (`watch --heal`, `sync --heal`); the `down` marker is already absent.
+ */
+export interface HealOp extends OperationBase {
+  readonly kind: 'heal';
+}
+
 /** One step of a plan, discriminated on `kind`. */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp;
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | HealOp;
 
 /** A write under HERMES_HOME that a pass performs besides slots (legacy seed). */
 export interface HomeWrite {

@@ -5,7 +5,8 @@
  */
 import type { DesiredState, HomeWrite, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { diffStates } from './diff/index.js';
+import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, planHeals } from './desired/drift.js';
+import { compareOps, diffStates } from './diff/index.js';
 import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
 import { formatBootLogLines } from './actuate/boot-log.js';
@@ -38,6 +39,12 @@ export interface PassOptions {
   readonly scope?: Scope;
   /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
   readonly hold?: ReadonlySet<string>;
+  /** The clock (ms since the epoch), read by the caller; drift is measured against it. */
+  readonly nowMs?: number;
+  /** Drift thresholds (default: 30 s grace, more than 5 restarts in 10 min is a crash loop). */
+  readonly drift?: DriftPolicy;
+  /** Plan a `heal` for each IntentRunningButDown service (`--heal`); off: drift is reported only. */
+  readonly heal?: boolean;
 }
 
 /** What a pass saw, planned and did. */
@@ -53,6 +60,8 @@ export interface PassResult {
   readonly plannedHomeWrites: readonly HomeWrite[];
   readonly homeWriteResults: readonly { write: HomeWrite; error?: string }[];
   readonly warnings: readonly string[];
+  /** Drift conditions of the services this pass read, as observed before applying. */
+  readonly drift: readonly DriftCondition[];
 }
 
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
@@ -72,9 +81,13 @@ export function runPass(o: PassOptions): PassResult {
     legacySeeded: o.homeWrites.some((w) => w.kind === 'seed-root-state'),
   });
   const diffOptions = { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null };
-  const { plan, held } = holdBack(diffStates(observed, desired, diffOptions), o.hold);
+  const nowUnix = (o.nowMs ?? Date.now()) / 1000;
+  const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
+  const drift = observed.scandir.svscanLive ? detectDrift(observed, desired, nowUnix, policy) : [];
+  const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
+  const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptions), heals), o.hold);
   const warnings = capacityWarnings(o, observed, plan);
-  const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites };
+  const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites, drift };
   if (o.dryRun || o.scandir === undefined) return { ...base, results: [], homeWriteResults: [], warnings };
   const owner: Owner | undefined = o.isRoot ? { uid: o.settings.uid, gid: o.settings.gid } : undefined;
   const homeWriteResults = applyHomeWrites(o.home, o.homeWrites, owner);
@@ -100,6 +113,11 @@ export function runPass(o: PassOptions): PassResult {
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
   return { ...base, results: applied.results, homeWriteResults, warnings };
+}
+
+/** The diff's plan with the heals added, in the plan's stable order. */
+function withHeals(plan: Plan, heals: readonly Operation[]): Plan {
+  return heals.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...heals].sort(compareOps) };
 }
 
 /** Splits off the operations of held services; their restarts stay pending. */

@@ -2,10 +2,11 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, DownOp, Operation, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
+import type { CreateOp, DownOp, HealOp, Operation, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
 import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
+import { applyHeal } from './heal.js';
 import { applyMarker } from './marker.js';
 import { applyRemoves, emptyTrash } from './remove.js';
 import { clearRestarts, persistRestarts } from './restarts.js';
@@ -64,7 +65,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
 
   const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
-  const { creates, updates, removes, markers } = partition(plan.operations);
+  const { creates, updates, removes, markers, heals } = partition(plan.operations);
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
 
@@ -80,6 +81,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
   for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
+  for (const op of heals) results.set(op, guarded(hook, op, () => applyHeal(ctx.scandir, op)));
   const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
 
@@ -89,13 +91,41 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   };
 }
 
-function partition(ops: readonly Operation[]): { creates: CreateOp[]; updates: UpdateOp[]; removes: RemoveOp[]; markers: (UpOp | DownOp)[] } {
-  return {
-    creates: ops.filter((o): o is CreateOp => o.kind === 'create'),
-    updates: ops.filter((o): o is UpdateOp => o.kind === 'update'),
-    removes: ops.filter((o): o is RemoveOp => o.kind === 'remove'),
-    markers: ops.filter((o): o is UpOp | DownOp => o.kind === 'up' || o.kind === 'down'),
-  };
+interface Partition {
+  creates: CreateOp[];
+  updates: UpdateOp[];
+  removes: RemoveOp[];
+  markers: (UpOp | DownOp)[];
+  heals: HealOp[];
+}
+
+function partition(ops: readonly Operation[]): Partition {
+  const p: Partition = { creates: [], updates: [], removes: [], markers: [], heals: [] };
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'create':
+        p.creates.push(op);
+        break;
+      case 'update':
+        p.updates.push(op);
+        break;
+      case 'remove':
+        p.removes.push(op);
+        break;
+      case 'up':
+      case 'down':
+        p.markers.push(op);
+        break;
+      case 'heal':
+        p.heals.push(op);
+        break;
+      default: {
+        const never: never = op;
+        throw new Error(`unknown operation ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return p;
 }
 
 /** Runs one operation so that anything it throws, expected or not, fails it alone. */

@@ -30,6 +30,14 @@ export interface Args {
   readonly interval: number;
   readonly statusFile: string;
   readonly readyFd: number | undefined;
+  /** `--heal`: bring IntentRunningButDown services up (sync, watch). */
+  readonly heal: boolean;
+  /** Drift thresholds: `--drift-grace`, `--crash-restarts`, `--crash-window` (seconds). */
+  readonly drift: { readonly graceSeconds: number; readonly crashRestarts: number; readonly crashWindowSeconds: number };
+  /** `--metrics-listen HOST:PORT` (watch). */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
+  /** `--metrics-file PATH` (sync, watch): the textfile-collector file. */
+  readonly metricsFile: string | undefined;
 }
 
 const COMMON = {
@@ -45,6 +53,12 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const DRIFT = {
+  'drift-grace': { type: 'string' },
+  'crash-restarts': { type: 'string' },
+  'crash-window': { type: 'string' },
+} as const;
+
 const PER_COMMAND = {
   boot: { diff: { type: 'boolean' }, wait: { type: 'boolean' } },
   sync: {
@@ -53,6 +67,9 @@ const PER_COMMAND = {
     'no-prune': { type: 'boolean' },
     'allow-empty': { type: 'boolean' },
     'restart-changed': { type: 'boolean' },
+    heal: { type: 'boolean' },
+    'metrics-file': { type: 'string' },
+    ...DRIFT,
   },
   watch: {
     interval: { type: 'string' },
@@ -61,8 +78,12 @@ const PER_COMMAND = {
     'restart-changed': { type: 'boolean' },
     'status-file': { type: 'string' },
     'ready-fd': { type: 'string' },
+    heal: { type: 'boolean' },
+    'metrics-listen': { type: 'string' },
+    'metrics-file': { type: 'string' },
+    ...DRIFT,
   },
-  status: { 'status-file': { type: 'string' } },
+  status: { 'status-file': { type: 'string' }, ...DRIFT },
 } as const;
 
 /** Default location of the watcher's status file (outside the scandir). */
@@ -73,8 +94,10 @@ export const USAGE = `usage: reconcile-gateways <boot|sync|watch|status> [option
 common: --hermes-home DIR --scandir DIR --config FILE --output text|json --log-format text|json
         --log-level error|warn|info|debug --lock-file FILE --role gateway|dashboard|none --container-argv JSON
 boot:   --diff --wait
-sync:   --diff --wait --no-prune --allow-empty --restart-changed
+sync:   --diff --wait --no-prune --allow-empty --restart-changed --heal --metrics-file FILE
 watch:  --interval SECONDS --no-prune --allow-empty --restart-changed --status-file FILE --ready-fd N
+        --heal --metrics-listen HOST:PORT --metrics-file FILE
+drift:  --drift-grace SECONDS (30) --crash-restarts N (5) --crash-window SECONDS (600)  [sync, watch, status]
 status: --status-file FILE`;
 
 /** Parses argv (without node and script); `help` is returned as null. Throws UsageError. */
@@ -114,6 +137,14 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): A
     interval: parseNumber(str('interval') ?? '60', '--interval', 0.05, 86400),
     statusFile: nonEmpty(str('status-file'), '--status-file') ?? DEFAULT_STATUS_FILE,
     readyFd: str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', 0, 1024, true),
+    heal: flag('heal'),
+    drift: {
+      graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', 0, 86400),
+      crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, 4096, true),
+      crashWindowSeconds: parseNumber(str('crash-window') ?? '600', '--crash-window', 1, 86400),
+    },
+    metricsListen: parseListen(str('metrics-listen')),
+    metricsFile: nonEmpty(str('metrics-file'), '--metrics-file'),
   };
 }
 
@@ -142,6 +173,17 @@ function parseNumber(v: string, name: string, min: number, max: number, integer 
     throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;
+}
+
+/** `HOST:PORT`, `[::1]:PORT` or `:PORT` (all interfaces); the port 1–65535 (0: any free port). */
+function parseListen(v: string | undefined): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new UsageError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
+  }
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] ?? '0.0.0.0')), port };
 }
 
 function parseArgvJson(v: string | undefined): readonly string[] | undefined {

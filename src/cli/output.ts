@@ -125,7 +125,7 @@ export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
   return isTTY && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
-const KIND_COLOUR = { create: 'green', update: 'yellow', up: 'cyan', down: 'magenta', remove: 'red' } as const;
+const KIND_COLOUR = { create: 'green', update: 'yellow', up: 'cyan', down: 'magenta', remove: 'red', heal: 'blue' } as const;
 
 /** The `--diff` preview: a line per operation, unified diffs of updated files, totals. */
 export async function diffReport(result: PassResult, colour: boolean): Promise<string> {

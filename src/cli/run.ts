@@ -168,8 +168,10 @@ async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
   try {
     scandir = openScandir(args.scandir, !args.diff);
     if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
+    const startMs = Date.now();
     const { result, multiplex, hostWarnings } = await executePass(args, prep, scandir, logger, io);
     const exitCode = exitCodeOf(result, args.diff);
+    if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
     const warnings = [...hostWarnings, ...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
     await emit(args, io, result, { mode, role: prep.role, multiplex, exitCode, warnings });
     return exitCode;
@@ -177,6 +179,18 @@ async function runOnce(args: Args, io: Io, logger: Logger): Promise<number> {
     lock?.release();
     closeDir(scandir);
     closeDir(prep.home);
+  }
+}
+
+/** `sync --metrics-file`: a write failure is a warning, the pass's exit code stands. */
+async function writeMetrics(file: string, result: PassResult, exitCode: number, startMs: number, logger: Logger): Promise<void> {
+  const endMs = Date.now();
+  const outcome = exitCode === 0 ? 'converged' : result.desired.pruneBlocked !== undefined ? 'blocked' : 'partial';
+  try {
+    const { writeSyncMetrics } = await import('./watch-metrics.js');
+    await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
+  } catch (err) {
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -223,6 +237,9 @@ export async function executePass(
     isRoot: process.geteuid?.() === 0,
     timestamp: formatBootTimestamp(now),
     sleep: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
+    nowMs: now.getTime(),
+    drift: args.drift,
+    heal: args.heal,
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   });

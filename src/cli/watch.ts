@@ -4,13 +4,14 @@
  */
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
-import { Controller } from '../watch/controller.js';
+import { Controller, type PassDetail } from '../watch/controller.js';
 import { EventSource } from '../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../watch/status-file.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
 import { DASHBOARD_SKIP, EXIT, type Io, resolveRole } from './run.js';
 import { quietRepeats, runWatchPass } from './watch-pass.js';
+import { type WatchMetrics, startWatchMetrics } from './watch-metrics.js';
 
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;
@@ -22,6 +23,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (args.readyFd !== undefined) checkFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.dashboard) return idleAsDashboard(args, io);
+  const metrics = await startWatchMetrics(args, logger);
   const quiet = quietRepeats(logger);
   const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
@@ -37,7 +39,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     },
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
-    onPass: (doc, summary, first) => afterPass(args, io, quiet.logger, { doc, summary, first }),
+    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
     meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
   });
   const events = new EventSource({
@@ -53,6 +55,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   } finally {
     release();
     events.close();
+    await metrics?.close();
   }
   return EXIT.ok;
 }
@@ -65,20 +68,31 @@ function checkFd(fd: number): void {
   }
 }
 
-function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument; summary: PassSummary; first: boolean }): void {
+interface AfterPass {
+  readonly doc: StatusDocument;
+  readonly summary: PassSummary;
+  readonly first: boolean;
+  readonly detail: PassDetail;
+  readonly metrics: WatchMetrics | undefined;
+}
+
+function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
   try {
     writeStatusFile(args.statusFile, p.doc);
   } catch (err) {
     logger.warn(`cannot write status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  p.metrics?.afterPass(p.summary, p.detail);
   if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
 }
 
+/** A pass that changed nothing, failed nothing and found no drift prints no line. */
 function isQuiet(s: PassSummary): boolean {
   const c = s.counts;
-  return s.result === 'converged' && c !== undefined && c.create + c.update + c.up + c.down + c.remove + c.failed + c.held === 0;
+  const drift = s.drift === undefined ? 0 : Object.values(s.drift).reduce((a, b) => a + b, 0);
+  return s.result === 'converged' && c !== undefined && c.create + c.update + c.up + c.down + c.remove + c.heal + c.failed + c.held + drift === 0;
 }
 
 /** One line per pass that changed something or failed. */
@@ -88,8 +102,10 @@ export function summaryLine(s: PassSummary): string {
   const counts =
     c === undefined
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
-      : ` create=${c.create} update=${c.update} up=${c.up} down=${c.down} remove=${c.remove} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
-  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts} duration_ms=${s.durationMs}`;
+      : ` create=${c.create} update=${c.update} up=${c.up} down=${c.down} remove=${c.remove} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+  const d = s.drift;
+  const drift = d === undefined ? '' : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift} duration_ms=${s.durationMs}`;
 }
 
 /** s6 readiness: a newline on the notification fd, then close it. */

@@ -27,7 +27,7 @@ export interface DiffOptions {
   readonly expectedUid: number | null;
 }
 
-const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = { create: 0, update: 1, up: 2, down: 3, remove: 4 };
+const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = { create: 0, update: 1, up: 2, down: 3, remove: 4, heal: 5 };
 const DIR_MODE = 0o755;
 
 /** Plans the operations that turn `observed` into `desired`. */

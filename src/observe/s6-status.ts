@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { LiveStatus } from '../model.js';
 import { type Dir, closeDir, errnoCode, openDirIfExists, pathAt, readFileAt } from '../safe-fs.js';
+import { readDeathTally } from './death-tally.js';
 
 const STATUS_SIZE = 35;
 /** skalibs writes real TAI: label = 2^62 + unix + 37 for any date since 2017 (s6-facts §5). */
@@ -63,7 +64,9 @@ export function readLiveStatus(slot: Dir): LiveStatus | undefined {
   try {
     const read = readFileAt(supervise, 'status', 64);
     if (read.kind !== 'file') return undefined;
-    return decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+    const live = decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+    const deaths = live === undefined ? undefined : readDeathTally(supervise);
+    return live === undefined || deaths === undefined ? live : { ...live, deaths };
   } finally {
     closeDir(supervise);
   }

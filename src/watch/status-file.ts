@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import { DRIFT_TYPES, type DriftCondition, type DriftEvidence, type DriftType } from '../desired/drift.js';
 import type { ConditionTable } from './conditions.js';
 import type { Trigger } from './scheduler.js';
 
@@ -16,6 +17,7 @@ export interface PassCounts {
   readonly up: number;
   readonly down: number;
   readonly remove: number;
+  readonly heal: number;
   readonly failed: number;
   readonly held: number;
   readonly restartPending: number;
@@ -35,12 +37,14 @@ export interface PassSummary {
   readonly exitCode: number;
   readonly error?: { readonly code: string; readonly message: string; readonly terminal: boolean };
   readonly counts?: PassCounts;
+  /** Services in each drift condition, among those the pass read. */
+  readonly drift?: Readonly<Record<DriftType, number>>;
   readonly warnings: readonly string[];
 }
 
 /** The whole status document. */
 export interface StatusDocument {
-  readonly formatVersion: '1';
+  readonly formatVersion: '2';
   readonly pid: number;
   readonly startedAt: string;
   readonly hermesHome: string;
@@ -61,8 +65,33 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** One drift condition as `status` and the watcher's status file report it. */
+export interface DriftReport {
+  readonly type: DriftCondition['type'];
+  readonly since: string;
+  readonly forSeconds: number;
+  readonly evidence: DriftEvidence;
+}
+
+/** The report form of a drift condition at `nowMs`. */
+export function driftReport(d: DriftCondition, nowMs: number): DriftReport {
+  return {
+    type: d.type,
+    since: new Date(d.sinceUnix * 1000).toISOString(),
+    forSeconds: Math.max(0, Math.floor(nowMs / 1000 - d.sinceUnix)),
+    evidence: d.evidence,
+  };
+}
+
+/** How many of `drift` are in each condition. */
+export function driftCounts(drift: readonly DriftCondition[]): Record<DriftType, number> {
+  const counts = Object.fromEntries(DRIFT_TYPES.map((t) => [t, 0])) as Record<DriftType, number>;
+  for (const d of drift) counts[d.type] += 1;
+  return counts;
+}
+
 /** The `services` array: sorted by service name, times as ISO text. */
-export function serviceEntries(table: ConditionTable): Record<string, unknown>[] {
+export function serviceEntries(table: ConditionTable, nowMs: number): Record<string, unknown>[] {
   return Object.values(table)
     .slice()
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0))
@@ -76,6 +105,8 @@ export function serviceEntries(table: ConditionTable): Record<string, unknown>[]
       restartPending: c.restartPending,
       ...(c.autostart === undefined ? {} : { autostart: c.autostart }),
       since: iso(c.sinceMs),
+      ...(c.live === undefined ? {} : { live: c.live }),
+      drift: (c.drift ?? []).map((d) => driftReport(d, nowMs)),
     }));
 }
 
