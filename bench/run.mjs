@@ -20,6 +20,7 @@
 //   BENCH_CLI=path/main.js   CLI to benchmark (default dist/src/cli/main.cjs)
 //   BENCH_EXTRA_ARGS='[...]' extra arguments for every CLI invocation (JSON array or words;
 //                            default --container-argv [] so /proc scanning does not measure the host)
+//   BENCH_WATCH_ARGS='...'   extra arguments for `watch` only (watch and soak), e.g. metrics flags
 //   BENCH_TMPFS_SIZE=4g      size of the private tmpfs
 //   BENCH_README=0|1         rewrite the "Latest results" section of bench/README.md
 //                            (default: yes for full runs of the default CLI, no otherwise)
@@ -124,7 +125,8 @@ const EXTRA_ARGS = (() => {
   try { const a = JSON.parse(v); if (Array.isArray(a)) return a.map(String); } catch { /* not JSON */ }
   return v.split(/\s+/).filter(Boolean);
 })();
-const cliArgs = (sub, hh, scan, cfg) => [CLI, sub, '--hermes-home', hh, '--scandir', scan, '--config', cfg, ...EXTRA_ARGS];
+const cliArgs = (sub, hh, scan, cfg) => [CLI, sub, '--hermes-home', hh, '--scandir', scan, '--config', cfg, ...EXTRA_ARGS, ...(sub === 'watch' ? WATCH_ARGS : [])];
+const WATCH_ARGS = (env.BENCH_WATCH_ARGS ?? '').split(/\s+/).filter((w) => w !== '');
 const OK_CODES = new Set([0, 2]); // 0 converged, 2 partial failure (e.g. corrupt state files)
 
 /** A subcommand that parses but says it is not implemented (exit 100) at run time. */

@@ -2,6 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,8 +32,19 @@ async function installExample(env: LiveEnv): Promise<void> {
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
 }
 
-test('the example s6 service dir runs watch, becomes ready after its first pass, and stops cleanly', async (t) => {
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+test('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
   if (!requireS6(t)) return t.pass();
+  const port = await freePort();
   const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
     const bin = path.join(p.base, 'bin');
     return {
@@ -42,6 +54,7 @@ test('the example s6 service dir runs watch, becomes ready after its first pass,
       RECONCILE_GATEWAYS_CONFIG: p.config,
       RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
       RECONCILE_GATEWAYS_ROLE: 'gateway',
+      RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
     };
   });
   envs.push(env);
@@ -57,6 +70,9 @@ test('the example s6 service dir runs watch, becomes ready after its first pass,
   const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
   t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
   t.like(doc, { ready: true, hermesHome: env.home, scandir: env.scandir });
+  t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
+  t.true(metrics.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'), metrics.join('\n'));
 
   await env.profile('b', { desired_state: 'running' });
   await env.waitUp('b');
