@@ -115,9 +115,15 @@ export function textReport(result: PassResult, exitCode: number): string {
   const s = summarize(result);
   lines.push(
     `reconcile: summary profiles=${result.desired.decisions.length} create=${s.create} update=${s.update} up=${s.up} ` +
-      `down=${s.down} remove=${s.remove} failed=${s.failed} restart_pending=${s.restartPending} exit=${exitCode}`,
+      `down=${s.down} remove=${s.remove}${heals(result)} failed=${s.failed} restart_pending=${s.restartPending} exit=${exitCode}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** ` heal=N` when the pass healed (only `--heal` plans heals: other summaries keep their shape). */
+function heals(result: PassResult): string {
+  const n = result.plan.operations.filter((op) => op.kind === 'heal').length;
+  return n === 0 ? '' : ` heal=${n}`;
 }
 
 /** Whether to colour: only on a TTY, never with NO_COLOR. */
