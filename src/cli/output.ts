@@ -152,7 +152,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));
   const s = summarize(result);
   out.push(
-    `reconcile: plan create=${s.create} update=${s.update} up=${s.up} down=${s.down} remove=${s.remove} ` +
+    `reconcile: plan create=${s.create} update=${s.update} up=${s.up} down=${s.down} remove=${s.remove}${heals(result)} ` +
       `restart_pending=${s.restartPending} home_writes=${result.plannedHomeWrites.length} (dry run: nothing changed)`,
   );
   return `${out.join('\n')}\n`;
