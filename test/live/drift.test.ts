@@ -4,6 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { loadValidators } from '../../src/cli/validate.js';
+import { healBackoffSeconds } from '../../src/desired/drift.js';
+import { decodeDeathTally } from '../../src/observe/death-tally.js';
 import { requireS6, stopAll, waitFor } from '../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
 import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from './watch-env.js';
@@ -80,7 +82,8 @@ test('a gateway that exits 0 while its intent is running shows IntentRunningButD
   t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
   t.like(driftOf(doc, 'gateway-quit')[0], { type: 'IntentRunningButDown', evidence: { exitcode: 0 } });
   t.deepEqual(driftOf(doc, 'gateway-ok'), []);
-  t.regex(w.stdout, /running_but_down=1 /);
+  const passLine = (x: Watcher, part: string): boolean => x.stdout.split('\n').some((l) => l.startsWith('reconcile: pass ') && l.includes(part));
+  await waitFor(() => passLine(w, ' running_but_down=1 '), 10_000, 'a pass line naming the drift (stdout follows the status file)');
 
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   t.is(res.status, 200);
@@ -110,7 +113,8 @@ test('a gateway that exits 0 while its intent is running shows IntentRunningButD
   await readiness(healer);
   await env.waitUp('quit');
   await waitFor(() => driftOf(readStatus(healer), 'gateway-quit').length === 0, 10_000, 'the drift to clear');
-  t.regex(healer.stdout, / heal=1 /);
+  await waitFor(() => passLine(healer, ' heal=1 '), 10_000, 'a pass line naming the heal');
+  t.pass();
 });
 
 test('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
@@ -129,6 +133,12 @@ test('with --heal a gateway that keeps dying is healed with back-off until it is
   const passes = Number(readStatus(w)?.['passes']);
   await waitFor(() => Number(readStatus(w)?.['passes']) >= passes + 3, 15_000, 'three more passes');
   t.is(statSync(tally).size, deaths, 'no heal after CrashLooping: s6 recorded no further death');
+  // Each heal waited a whole back-off step after the death before it: a lower bound only.
+  const times = decodeDeathTally(readFileSync(tally)).map((d) => d.atUnix);
+  for (let i = 1; i < times.length; i++) {
+    const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
+    t.true(gap >= healBackoffSeconds(i), `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`);
+  }
   t.false((await env.svscan.svstat('gateway-crash')).up);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   t.true((sample(text, 'reconcile_gateways_heals_total') ?? 0) >= 1);
