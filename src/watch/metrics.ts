@@ -5,7 +5,8 @@
  * and drift gauges carry a `service` label, one series per existing slot (and drift condition).
  */
 import path from 'node:path';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type * as Prom from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { DRIFT_TYPES } from '../desired/drift.js';
 import type { OperationResult } from '../model.js';
 import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
@@ -87,11 +88,11 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  #counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  #counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Counter<L> {
     return new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
   }
 
-  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Gauge<L> {
     return new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
   }
 }
