@@ -72,7 +72,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, drifts.get(service) ?? []),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -117,9 +117,15 @@ export function liveReport(live: LiveStatus, hasDownMarker: boolean, nowMs: numb
   };
 }
 
-function driftOf(ops: readonly Operation[], live: LiveReport | null, drift: readonly DriftReport[]): string[] {
-  const lines = ops.map((op) => `${op.kind}: ${op.reason}`);
-  if (live !== null && !live.supervised) lines.push('live: not supervised (no s6-supervise holds the slot)');
-  for (const d of drift) lines.push(`${d.type} for ${d.forSeconds} s${describeEvidence(d.evidence)}`);
-  return lines;
+/** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
+function driftOf(ops: readonly Operation[], live: LiveReport | null, slot: ObservedSlot | undefined, d: ProfileDecision | undefined, conditions: readonly DriftReport[]): string[] {
+  const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
+  const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
+  if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
+    if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
+    else if (d.autostart && !live.wantedUp) drift.push(live.permanentFailure ? 'live: failed permanently; s6 will not restart it' : 'live: stopped by s6 or an operator; left as it is');
+    else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
+  }
+  for (const c of conditions) drift.push(`${c.type} for ${c.forSeconds} s${describeEvidence(c.evidence)}`);
+  return drift;
 }
