@@ -23,8 +23,9 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (args.readyFd !== undefined) checkFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.dashboard) return idleAsDashboard(args, io);
-  const metrics = await startWatchMetrics(args, logger);
   const quiet = quietRepeats(logger);
+  // A metrics file that cannot be written is warned about once while it keeps failing.
+  const metrics = await startWatchMetrics(args, quiet.logger);
   const intents = new Map<string, string | null>();
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
