@@ -190,7 +190,7 @@ async function writeMetrics(file: string, result: PassResult, exitCode: number, 
     const { writeSyncMetrics } = await import('./watch-metrics.js');
     await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
   } catch (err) {
-    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
   }
 }
 

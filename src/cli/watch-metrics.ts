@@ -57,7 +57,7 @@ async function writeFile(file: string, metrics: { text(): Promise<string> }, wri
   try {
     write(file, await metrics.text());
   } catch (err) {
-    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
   }
 }
 
