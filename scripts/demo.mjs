@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.cjs');
+const cli = path.join(root, 'bin', 'reconcile-gateways.cjs');
 const harness = path.join(root, 'test', 'helpers', 's6-harness.sh');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-gateways-demo-'));
 fs.chmodSync(work, 0o755);

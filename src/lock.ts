@@ -1,14 +1,14 @@
 /**
  * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways.lock`, held by our
  * descriptor, so the kernel releases it when we die — a killed run never blocks the next one. The
- * file is never deleted. Node has no flock: we call flock(2) through fs-ext (src/native.ts) and,
- * without it or to wait for a held lock, have flock(1) lock a descriptor we pass it. flock locks
- * belong to the open file description we share, so the lock stays ours after flock(1) exits.
+ * file is never deleted. Node has no flock(2), so flock(1) (src/system-programs.ts) locks a
+ * descriptor we pass it: flock locks belong to the open file description we share, so the lock
+ * stays ours after flock(1) exits.
  */
-import type { spawn as Spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { FatalError, LockHeldError } from './errors.js';
-import { nativeFlock, requireLazily } from './native.js';
+import { systemProgram } from './system-programs.js';
 
 /** A held lock; release by closing (or by exiting). */
 export interface HeldLock {
@@ -25,10 +25,7 @@ export async function acquireLock(path: string, wait: boolean, signal?: AbortSig
   const fd = openLockFile(path);
   const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
   try {
-    const free = tryLockNow(fd, path);
-    if (free === false && !wait) throw held();
-    // Waiting stays with flock(1): a blocked flock(2) in a thread could not be cancelled by `signal`.
-    const code = free === true ? 0 : await runFlock(fd, wait, signal);
+    const code = await runFlock(fd, wait, signal);
     if (signal?.aborted === true) throw signal.reason;
     if (code === 1 && !wait) throw held();
     if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
@@ -70,25 +67,12 @@ function openLockFile(path: string): number {
   return fd;
 }
 
-/** A non-blocking flock(2) through fs-ext: true if taken, false if held elsewhere, undefined without fs-ext. */
-function tryLockNow(fd: number, path: string): boolean | undefined {
-  const native = nativeFlock();
-  if (native === undefined) return undefined;
-  try {
-    native.flockSync(fd, 'exnb');
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
-    throw new FatalError(`flock on ${path} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  }
-}
-
+/** Runs flock(1) on `fd` (its descriptor 3): exit 0 when taken, 1 when held elsewhere without `wait`. */
 function runFlock(fd: number, wait: boolean, signal: AbortSignal | undefined): Promise<number> {
-  const spawn = (requireLazily('node:child_process') as { spawn: typeof Spawn }).spawn;
+  const flock = systemProgram('flock');
   const args = wait ? ['--exclusive', '3'] : ['--exclusive', '--nonblock', '3'];
   return new Promise((resolve, reject) => {
-    const child = spawn('flock', args, { stdio: ['ignore', 'ignore', 'inherit', fd], ...(signal === undefined ? {} : { signal }) });
+    const child = spawn(flock, args, { stdio: ['ignore', 'ignore', 'inherit', fd], ...(signal === undefined ? {} : { signal }) });
     child.on('error', (err) => {
       if (signal?.aborted === true) resolve(128);
       else reject(new FatalError(`cannot run flock(1): ${err.message}`, { cause: err }));

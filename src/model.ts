@@ -61,6 +61,8 @@ export interface ObservedProfile {
   readonly lifecycle: Lifecycle;
   /** mtime of SOUL.md, for tombstone comparison (named profiles only). */
   readonly soulMtimeMs?: number;
+  /** Which of STALE_RUNTIME_FILES exist in its directory (read for boot only; else empty). */
+  readonly runtimeFiles?: readonly string[];
 }
 
 /** Why the set of named profiles could not be listed, when it could not. */
@@ -80,6 +82,37 @@ export interface ObservedHome {
   readonly presentDirs: ReadonlySet<string>;
   /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */
   readonly shadowedDefault: boolean;
+  /** What is at `HERMES_HOME/gateway_state.json`, for the seeds that write it only when absent. */
+  readonly rootStateEntry?: RootStateEntry;
+}
+
+/** The root state file's entry: nothing, a regular file, or something that must not be written. */
+export type RootStateEntry = { readonly kind: 'absent' } | { readonly kind: 'file' } | { readonly kind: 'blocked'; readonly reason: string };
+
+/** Hermes' `config.yaml`, parsed (a document of any shape), or why it could not be. */
+export type ConfigRead =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'parsed'; readonly doc: unknown }
+  | { readonly kind: 'unreadable'; readonly problem: string };
+
+/** The environment values the pure core decides from (upstream's names). */
+export interface HostEnv {
+  /** `GATEWAY_MULTIPLEX_PROFILES`. */
+  readonly multiplex?: string;
+  /** `HERMES_GATEWAY_NO_SUPERVISE`. */
+  readonly noSupervise?: string;
+  /** `HERMES_GATEWAY_BOOTSTRAP_STATE` (#37896). */
+  readonly bootstrapState?: string;
+}
+
+/** Facts about the container that policy depends on: gathered by observe, the clock by the CLI. */
+export interface HostFacts {
+  /** The container's argv (empty when unknown or not needed). */
+  readonly argv: readonly string[];
+  readonly env: HostEnv;
+  readonly config: ConfigRead;
+  /** Wall-clock time of the pass, for seeds' timestamps and to distrust mtimes in the future. */
+  readonly nowMs: number;
 }
 
 /** Metadata of a directory inside a slot. */
@@ -141,6 +174,8 @@ export interface ObservedScandir {
   readonly serviceCount: number;
   /** Services whose restart was decided but not yet done (persisted by a previous pass). */
   readonly pendingRestarts: ReadonlySet<string>;
+  /** Owner of the restart journal, when it exists: a journal root did not write is not trusted. */
+  readonly journalUid?: number;
   /** Upstream's staging leftovers (`.<prefix><name>.tmp`), which boot removes. */
   readonly upstreamLeftovers: readonly string[];
 }
@@ -202,6 +237,38 @@ export interface DesiredState {
   readonly foldedProfiles: readonly string[];
   /** Why removing slots is blocked in this pass (the empty-set guard), if it is. */
   readonly pruneBlocked?: string;
+  /** The root state file this pass writes (legacy `gateway run` or bootstrap seed), if any. */
+  readonly seed?: SeedSpec;
+  /** Stale runtime files boot deletes, per profile (boot only; live gateways excluded). */
+  readonly sweep: readonly SweepSpec[];
+  /** Upstream's staging leftovers boot deletes (boot only). */
+  readonly cleanup: readonly CleanupSpec[];
+}
+
+/** A profile's stale runtime files to delete. */
+export interface SweepSpec {
+  readonly service: string;
+  readonly profile: string;
+  /** The profile's directory relative to HERMES_HOME (`''` for the root profile). */
+  readonly dir: string;
+  readonly files: readonly string[];
+}
+
+/** An upstream staging leftover (`.<prefix><name>.tmp`) in the scandir. */
+export interface CleanupSpec {
+  readonly service: string;
+  readonly profile: string;
+  readonly entry: string;
+}
+
+/** The root state file a seed writes, and why. */
+export interface SeedSpec {
+  /** The root profile's service, which the seed starts. */
+  readonly service: string;
+  /** Absolute path, for messages. */
+  readonly path: string;
+  readonly content: string;
+  readonly reason: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,8 +315,35 @@ export interface UpdateOp extends OperationBase {
   readonly kind: 'update';
   readonly dirs: readonly DirChange[];
   readonly changes: readonly FileChange[];
-  /** Restart the running service afterwards (decided by diff: `--restart-changed`, or pending). */
-  readonly restart: boolean;
+}
+
+/** Restart a running service so it picks up changed run-time files (`s6-svc -r`), journalled first. */
+export interface RestartOp extends OperationBase {
+  readonly kind: 'restart';
+}
+
+/** Delete a profile's stale runtime files left by the previous container (boot). */
+export interface SweepOp extends OperationBase {
+  readonly kind: 'sweep';
+  /** The profile's directory relative to HERMES_HOME (`''` for the root profile). */
+  readonly dir: string;
+  /** File names inside `dir`, from STALE_RUNTIME_FILES. */
+  readonly files: readonly string[];
+}
+
+/** Delete an upstream staging leftover (`.<prefix><name>.tmp`) in the scandir (boot). */
+export interface CleanupOp extends OperationBase {
+  readonly kind: 'cleanup';
+  /** The scandir entry's name. */
+  readonly entry: string;
+}
+
+/** Write the root state file, only if nothing is there (legacy seed, bootstrap state). */
+export interface SeedOp extends OperationBase {
+  readonly kind: 'seed';
+  /** Path relative to HERMES_HOME. */
+  readonly path: string;
+  readonly content: string;
 }
 
 /** Remove the `down` marker (and, with a live s6, bring the service up). */
@@ -268,6 +362,7 @@ export interface RemoveOp extends OperationBase {
 }
 
 /**
+/**
  * Bring a supervised service up again (`s6-svc -u`) that s6 holds down although the intent is
  * running (`watch --heal`, `sync --heal`); the `down` marker is already absent.
  */
@@ -275,21 +370,22 @@ export interface HealOp extends OperationBase {
   readonly kind: 'heal';
 }
 
-/** One step of a plan, discriminated on `kind`. */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | HealOp;
+/**
+ * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
+ * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
+ */
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp;
 
-/** A write under HERMES_HOME that a pass performs besides slots (legacy seed). */
-export interface HomeWrite {
-  readonly kind: 'seed-root-state';
-  readonly path: string;
-  readonly content: string;
-  readonly reason: string;
-}
+/** Every operation kind. */
+export type OperationKind = Operation['kind'];
 
 /** The ordered list of changes that turns the observed state into the desired one. */
 export interface Plan {
   readonly operations: readonly Operation[];
-  /** Services with a restart decided and not yet done (pending without `--restart-changed`). */
+  /**
+   * Running services whose run-time files changed and that this pass does not restart (no
+   * `--restart-changed`): a report, not an effect.
+   */
   readonly restartPending: readonly string[];
 }
 

@@ -1,118 +1,115 @@
 /**
- * One reconcile pass, the whole loop in a screenful: observe → buildDesired → diff → apply →
- * re-observe. The re-observed plan must be empty for every operation that applied; anything left
- * is a bug and reported as such.
+ * One reconcile pass, in two steps: `planPass` (observe → buildDesired → diff; no writes, no
+ * lock) and `applyPass` (actuate → re-observe). The re-observed plan must be empty for every
+ * operation that applied; anything left is a bug and reported as such.
  */
-import type { DesiredState, HomeWrite, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
+import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
 import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, planHeals } from './desired/drift.js';
-import { compareOps, diffStates } from './diff/index.js';
+import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, observe, observeScandir } from './observe/index.js';
-import { type ApplyContext, appendBootLog, applyPlan, sweepStaleFiles } from './actuate/index.js';
-import { formatBootLogLines } from './actuate/boot-log.js';
-import { applyHomeWrites } from './actuate/home-writes.js';
-import { type Dir, type Owner, lstatAt } from './safe-fs.js';
+import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
+import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 
-/** Everything one pass needs; host facts are resolved by the caller. */
+/** What a pass is asked to do: the production options, nothing for tests. */
 export interface PassOptions {
   readonly mode: Mode;
-  readonly dryRun: boolean;
   readonly home: Dir;
-  /** Open scandir, or undefined when it does not exist (only possible with dryRun). */
+  /** Open scandir, or undefined when it does not exist (then the pass can only be planned). */
   readonly scandir: Dir | undefined;
   readonly hermesHome: string;
   readonly settings: Settings;
+  /** Container facts and the pass's clock (drift is measured against it too). */
+  readonly host: HostFacts;
   readonly prune: boolean;
   readonly allowEmpty: boolean;
   readonly restartChanged: boolean;
-  readonly role: 'gateway' | 'none';
-  readonly multiplex: boolean;
-  /** Writes under HERMES_HOME this pass wants (the legacy seed), decided by the caller. */
-  readonly homeWrites: readonly HomeWrite[];
   readonly isRoot: boolean;
-  /** Boot-log timestamp (the clock is read by the caller). */
-  readonly timestamp: string;
-  readonly sleep: (ms: number) => void;
-  /** Fault-injection seam for tests (ApplyContext.beforeOperation); never set by the CLI. */
-  readonly beforeOperation?: ApplyContext['beforeOperation'];
   /** A targeted pass: only these profiles and their slots are read, planned and applied. */
   readonly scope?: Scope;
   /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
   readonly hold?: ReadonlySet<string>;
-  /** The clock (ms since the epoch), read by the caller; drift is measured against it. */
-  readonly nowMs?: number;
   /** Drift thresholds (default: 30 s grace, more than 5 restarts in 10 min is a crash loop). */
   readonly drift?: DriftPolicy;
   /** Plan a `heal` for each IntentRunningButDown service (`--heal`); off: drift is reported only. */
   readonly heal?: boolean;
 }
 
-/** What a pass saw, planned and did. */
-export interface PassResult {
+/** What a pass saw and planned. */
+export interface PassPlan {
+  readonly options: PassOptions;
   readonly observed: ObservedState;
   readonly desired: DesiredState;
-  /** The operations this pass applied (or, in a dry run, would apply). */
+  /** The operations to apply (held services' operations excluded). */
   readonly plan: Plan;
   /** Operations planned for held services and not applied. */
   readonly held: readonly Operation[];
-  readonly results: readonly OperationResult[];
-  /** The writes under HERMES_HOME this pass wanted (applied or, in a dry run, only planned). */
-  readonly plannedHomeWrites: readonly HomeWrite[];
-  readonly homeWriteResults: readonly { write: HomeWrite; error?: string }[];
+  /** Lines boot appends to the boot log (the one write outside the plan: a record, not a change). */
+  readonly bootLogLines: number;
   readonly warnings: readonly string[];
   /** Drift conditions of the services this pass read, as observed before applying. */
   readonly drift: readonly DriftCondition[];
 }
 
+/** What a pass saw, planned and did. */
+export interface PassResult extends PassPlan {
+  /** One per applied operation; empty for a pass that was only planned. */
+  readonly results: readonly OperationResult[];
+}
+
+/** Test seams of `applyPass`, never set by the CLI. */
+export interface TestSeams {
+  /** Called just before each operation takes effect; whatever it throws fails that operation. */
+  readonly beforeOperation?: (op: Operation) => void;
+  readonly sleep?: (ms: number) => void;
+}
+
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
 export const SVSCAN_DEFAULT_MAX = 500;
 
-/** Runs one pass. Never throws for a per-profile or per-operation problem. */
-export function runPass(o: PassOptions): PassResult {
-  const observed = observe(o.home, o.scandir, o.settings, o.scope);
-  const desired = buildDesired({
-    observed,
-    settings: o.settings,
-    mode: o.mode,
-    hermesHome: o.hermesHome,
-    role: o.role,
-    multiplex: o.multiplex,
-    allowEmpty: o.allowEmpty,
-    legacySeeded: o.homeWrites.some((w) => w.kind === 'seed-root-state'),
-  });
-  const diffOptions = { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null };
-  const nowUnix = (o.nowMs ?? Date.now()) / 1000;
+/** Observes, decides and plans. Writes nothing and takes no lock. */
+export function planPass(o: PassOptions): PassPlan {
+  const observed = observe(o.home, o.scandir, o.settings, { ...(o.scope === undefined ? {} : { scope: o.scope }), runtimeFiles: o.mode === 'boot' });
+  const desired = buildDesired({ observed, settings: o.settings, mode: o.mode, hermesHome: o.hermesHome, allowEmpty: o.allowEmpty, host: o.host });
+  const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
   const drift = observed.scandir.svscanLive ? detectDrift(observed, desired, nowUnix, policy) : [];
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
-  const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptions), heals), o.hold);
-  const warnings = capacityWarnings(o, observed, plan);
-  const base = { observed, desired, plan, held, plannedHomeWrites: o.homeWrites, drift };
-  if (o.dryRun || o.scandir === undefined) return { ...base, results: [], homeWriteResults: [], warnings };
+  const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptionsOf(o)), heals), o.hold);
+  const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
+  return { options: o, observed, desired, plan, held, bootLogLines, warnings: capacityWarnings(o, observed, plan), drift };
+}
+
+/** A planned pass as a result with nothing applied (`--diff`, `status`, a quiet watch look-ahead). */
+export function unapplied(p: PassPlan): PassResult {
+  return { ...p, results: [] };
+}
+
+/** Applies a plan, appends boot's log lines, and checks that what applied converged. */
+export function applyPass(p: PassPlan, seams: TestSeams = {}): PassResult {
+  const o = p.options;
+  if (o.scandir === undefined) return unapplied(p);
+  const warnings = [...p.warnings];
   const owner: Owner | undefined = o.isRoot ? { uid: o.settings.uid, gid: o.settings.gid } : undefined;
-  const homeWriteResults = applyHomeWrites(o.home, o.homeWrites, owner);
-  if (o.mode === 'boot') {
-    const valid = desired.decisions.filter((d) => d.action !== 'skipped' && d.profile !== 'default').map((d) => d.profile);
-    warnings.push(...sweepStaleFiles(o.home, valid));
-  }
-  const applied = applyPlan(plan, {
+  const ctx: ApplyContext = {
+    home: o.home,
     scandir: o.scandir,
     settings: o.settings,
     isRoot: o.isRoot,
-    live: observed.scandir.svscanLive,
+    live: p.observed.scandir.svscanLive,
     rescan: o.mode === 'sync',
-    upstreamLeftovers: o.mode === 'boot' ? observed.scandir.upstreamLeftovers : [],
-    journal: journalOf(observed, o, held),
-    sleep: o.sleep,
-    ...(o.beforeOperation === undefined ? {} : { beforeOperation: o.beforeOperation }),
-  });
+    journal: { present: p.observed.scandir.pendingRestarts.size > 0, keep: journalKeep(p.observed, p.held, o.scope?.services) },
+    sleep: seams.sleep ?? ((ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)),
+    ...(seams.beforeOperation === undefined ? {} : { beforeOperation: seams.beforeOperation }),
+  };
+  const applied = applyPlan(p.plan, ctx);
   warnings.push(...applied.warnings);
-  if (plan.operations.length > 0) warnings.push(...verifyConverged(o, observed, desired, applied.results, diffOptions));
+  if (p.plan.operations.length > 0) warnings.push(...verifyConverged(p, applied.results));
   if (o.mode === 'boot') {
-    const lines = formatBootLogLines(o.timestamp, desired.decisions);
+    const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
-  return { ...base, results: applied.results, homeWriteResults, warnings };
+  return { ...p, results: applied.results, warnings };
 }
 
 /** The diff's plan with the heals added, in the plan's stable order. */
@@ -120,13 +117,8 @@ function withHeals(plan: Plan, heals: readonly Operation[]): Plan {
   return heals.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...heals].sort(compareOps) };
 }
 
-/** Splits off the operations of held services; their restarts stay pending. */
-function holdBack(plan: Plan, hold: ReadonlySet<string> | undefined): { plan: Plan; held: Operation[] } {
-  if (hold === undefined || hold.size === 0) return { plan, held: [] };
-  const held = plan.operations.filter((op) => hold.has(op.service));
-  const operations = plan.operations.filter((op) => !hold.has(op.service));
-  const restartPending = [...new Set([...plan.restartPending, ...held.filter((op) => op.kind === 'update' && op.restart).map((op) => op.service)])].sort();
-  return { plan: { operations, restartPending }, held };
+function diffOptionsOf(o: PassOptions): DiffOptions {
+  return { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null, nowMs: o.host.nowMs };
 }
 
 /**
@@ -143,27 +135,14 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
   ];
 }
 
-/** Journal entries this pass must keep: restarts of services it did not read or holds back. */
-function journalOf(observed: ObservedState, o: PassOptions, held: readonly Operation[]): { present: boolean; keep: readonly string[] } {
-  const pending = observed.scandir.pendingRestarts;
-  const heldServices = new Set(held.map((op) => op.service));
-  const keep = [...pending].filter((s) => heldServices.has(s) || (o.scope !== undefined && !o.scope.services.has(s)));
-  return { present: pending.size > 0, keep };
-}
-
 /**
  * Re-observes what the pass changed and reports services whose applied operations did not
  * converge. Created slots are checked for presence only: they are renames of trees this pass just
  * wrote, and the render/observe symmetry behind them is what the property and idempotence tests
  * prove — re-reading every new slot would cost a quarter of a cold boot.
  */
-function verifyConverged(
-  o: PassOptions,
-  before: ObservedState,
-  desired: DesiredState,
-  results: readonly OperationResult[],
-  diffOptions: Parameters<typeof diffStates>[2],
-): string[] {
+function verifyConverged(p: PassPlan, results: readonly OperationResult[]): string[] {
+  const o = p.options;
   const failed = new Set(results.filter((r) => r.status === 'failed').map((r) => r.op.service));
   for (const service of o.hold ?? []) failed.add(service);
   const applied = results.filter((r) => r.status === 'applied' && !failed.has(r.op.service));
@@ -172,14 +151,16 @@ function verifyConverged(
     if (r.op.kind !== 'create' || o.scandir === undefined) continue;
     if (lstatAt(o.scandir, r.op.service)?.isDirectory() !== true) bugs.push(`bug: ${r.op.service} is missing after its create was applied`);
   }
-  const changed = new Set(applied.filter((r) => r.op.kind !== 'create').map((r) => r.op.service));
+  // Slot operations are re-read; home operations (seed, sweep) and restarts change no slot file.
+  const slotKinds = new Set<Operation['kind']>(['update', 'up', 'down', 'remove']);
+  const changed = new Set(applied.filter((r) => slotKinds.has(r.op.kind)).map((r) => r.op.service));
   if (changed.size === 0) return bugs;
-  const after: ObservedState = { home: before.home, scandir: observeScandir(o.scandir, o.settings, changed) };
-  const again = diffStates(after, desired, { ...diffOptions, restartChanged: false });
+  const after: ObservedState = { home: p.observed.home, scandir: observeScandir(o.scandir, o.settings, changed) };
+  const again = diffStates(after, p.desired, { ...diffOptionsOf(o), restartChanged: false });
   return [
     ...bugs,
     ...again.operations
-      .filter((op) => changed.has(op.service))
+      .filter((op) => changed.has(op.service) && slotKinds.has(op.kind))
       .map((op) => `bug: ${op.service} did not converge after apply (still needs ${op.kind}: ${op.reason})`),
   ];
 }

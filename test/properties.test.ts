@@ -16,7 +16,7 @@ import { simulateApply } from './helpers/simulate.js';
 import { bootJson, sandbox } from './helpers/cli.js';
 import { diffSnapshots, snapshotTree } from './helpers/tree.js';
 
-const KIND_ORDER = ['create', 'update', 'up', 'down', 'remove'];
+const KIND_ORDER: readonly Operation['kind'][] = ['seed', 'cleanup', 'sweep', 'create', 'update', 'restart', 'up', 'down', 'remove'];
 
 function reversed(o: ObservedState): ObservedState {
   return { ...o, scandir: { ...o.scandir, slots: new Map([...o.scandir.slots].reverse()) } };

@@ -4,7 +4,7 @@
  * is O_WRONLY|O_NONBLOCK|O_NOFOLLOW: a FIFO nobody reads fails with ENXIO instead of blocking.
  */
 import fs from 'node:fs';
-import { type Dir, FsError, closeDir, openDirAt, pathAt } from '../safe-fs.js';
+import { type Dir, FsError, closeDir, openDirAt, pathAt } from '../safe-fs/index.js';
 
 /** Sends one command byte to `<dir>/<sub>/control`; throws FsError when nobody listens. */
 export function sendControl(dir: Dir, sub: 'supervise' | '.s6-svscan', command: string): void {

@@ -23,7 +23,7 @@ import {
   touchAt,
   withExactModes,
   writeFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { makeFifos } from './fifo.js';
 
 /** Name of our staging parent inside the scandir. */

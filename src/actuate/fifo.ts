@@ -1,11 +1,11 @@
 /**
- * FIFO creation for new slots. Node has no mkfifo(3): we call it through the `mkfifo` package
- * (src/native.ts) and, without it, run one `mkfifo` process per pass for every supervise/control
- * of every new slot (chunked so argv never overflows), not one per slot.
+ * FIFO creation for new slots. Node has no mkfifo(3), so one mkfifo(1) process per pass
+ * (src/system-programs.ts) makes every supervise/control of every new slot (chunked so argv never
+ * overflows), not one per slot.
  */
-import type { spawnSync as SpawnSync } from 'node:child_process';
-import { nativeMkfifo, requireLazily } from '../native.js';
-import { type Dir, pathForChild, selfPath } from '../safe-fs.js';
+import { spawnSync } from 'node:child_process';
+import { type Dir, pathForChild, selfPath } from '../safe-fs/index.js';
+import { systemProgram } from '../system-programs.js';
 
 /** Bytes of argv per mkfifo process; far below ARG_MAX even with a large environment. */
 const ARGV_BUDGET = 512 * 1024;
@@ -17,27 +17,22 @@ const ARGV_BUDGET = 512 * 1024;
  */
 export function makeFifos(base: Dir, paths: readonly string[], mode: number): string {
   const where = base.here === true || base.rel !== undefined ? selfPath(base) : pathForChild(base);
-  const native = nativeMkfifo();
-  if (native === undefined) return spawnMkfifo(where, paths, mode);
-  let errors = '';
-  for (const p of paths) {
-    try {
-      native.mkfifoSync(`${where}/${p}`, mode);
-    } catch (err) {
-      errors += `mkfifo: ${err instanceof Error ? err.message : String(err)}\n`;
-    }
-  }
-  return errors;
+  return spawnMkfifo(where, paths, mode);
 }
 
 function spawnMkfifo(cwd: string, paths: readonly string[], mode: number): string {
-  const spawnSync = (requireLazily('node:child_process') as { spawnSync: typeof SpawnSync }).spawnSync;
+  let mkfifo: string;
+  try {
+    mkfifo = systemProgram('mkfifo');
+  } catch (err) {
+    return `${err instanceof Error ? err.message : String(err)}\n`;
+  }
   let errors = '';
   let chunk: string[] = [];
   let size = 0;
   const flush = (): void => {
     if (chunk.length === 0) return;
-    const r = spawnSync('mkfifo', ['-m', mode.toString(8), '--', ...chunk], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(mkfifo, ['-m', mode.toString(8), '--', ...chunk], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.error !== undefined) errors += `mkfifo: ${r.error.message}\n`;
     else if (r.status !== 0) errors += r.stderr;
     chunk = [];

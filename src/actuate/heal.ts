@@ -4,7 +4,7 @@
  * wanted up ignores `u`, so applying it twice is harmless.
  */
 import type { HealOp, OperationResult } from '../model.js';
-import { type Dir, closeDir, describeErrno, openDirAt } from '../safe-fs.js';
+import { type Dir, closeDir, describeErrno, openDirAt } from '../safe-fs/index.js';
 import { svc } from './control.js';
 
 /** Applies a heal; it fails when no s6-supervise listens on the slot. */

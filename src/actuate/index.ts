@@ -2,23 +2,25 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, DownOp, HealOp, Operation, OperationResult, Plan, RemoveOp, Settings, UpOp, UpdateOp } from '../model.js';
-import { type Dir, type Owner, describeErrno, removeTreeAt } from '../safe-fs.js';
+import type { CreateOp, Operation, OperationResult, Plan, RemoveOp, Settings } from '../model.js';
+import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyHeal } from './heal.js';
 import { applyMarker } from './marker.js';
 import { applyRemoves, emptyTrash } from './remove.js';
-import { clearRestarts, persistRestarts } from './restarts.js';
+import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
+import { applySeed } from './seed.js';
+import { applyCleanup, applySweep } from './sweep.js';
 import { applyUpdate } from './update.js';
 
-export { appendBootLog, formatBootTimestamp } from './boot-log.js';
-export { sweepStaleFiles } from './sweep.js';
+export { appendBootLog, formatBootLogLines, formatBootTimestamp } from './boot-log.js';
 export { STAGING_DIR } from './create.js';
 export { TRASH_DIR } from './remove.js';
 
 /** What applying a plan needs to know about the host. */
 export interface ApplyContext {
+  readonly home: Dir;
   readonly scandir: Dir;
   readonly settings: Settings;
   readonly isRoot: boolean;
@@ -29,8 +31,6 @@ export interface ApplyContext {
    * gateways start after cont-init), `sync` wants new slots supervised at once.
    */
   readonly rescan: boolean;
-  /** Upstream staging leftovers to delete first (boot only). */
-  readonly upstreamLeftovers: readonly string[];
   /**
    * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
    * (services it did not read or holds back); the others are done or no longer needed once applied.
@@ -50,6 +50,61 @@ export interface ApplyResult {
   readonly warnings: readonly string[];
 }
 
+/** The order operations take effect in, whatever their order in the plan. */
+type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'heal' | 'remove';
+
+/** Which phase an operation belongs to; adding a kind without a phase fails to compile. */
+function phaseOf(op: Operation): Phase {
+  switch (op.kind) {
+    case 'seed':
+    case 'sweep':
+    case 'cleanup':
+      return 'home';
+    case 'create':
+      return 'create';
+    case 'update':
+      return 'update';
+    case 'restart':
+      return 'restart';
+    case 'up':
+    case 'down':
+      return 'marker';
+    case 'heal':
+      return 'heal';
+    case 'remove':
+      return 'remove';
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Applies one operation that is not batched (creates and removes are). */
+function applyOne(op: Exclude<Operation, CreateOp | RemoveOp>, ctx: ApplyContext): OperationResult {
+  switch (op.kind) {
+    case 'seed':
+      return applySeed(ctx.home, op, ctx.isRoot ? { uid: ctx.settings.uid, gid: ctx.settings.gid } : undefined);
+    case 'sweep':
+      return applySweep(ctx.home, op);
+    case 'cleanup':
+      return applyCleanup(ctx.scandir, op);
+    case 'update':
+      return applyUpdate(ctx.scandir, op, ctx.isRoot ? { uid: 0, gid: 0 } : undefined);
+    case 'restart':
+      return applyRestart(ctx.scandir, op);
+    case 'up':
+    case 'down':
+      return applyMarker(ctx.scandir, op, ctx.live);
+    case 'heal':
+      return applyHeal(ctx.scandir, op);
+    default:
+      return assertNever(op);
+  }
+}
+
+function assertNever(op: never): never {
+  throw new Error(`unknown operation kind: ${JSON.stringify(op)}`);
+}
+
 /** Applies every operation of a plan. */
 export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   const warnings: string[] = [];
@@ -62,26 +117,34 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   };
   housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
   housekeeping('empty trash', () => emptyTrash(ctx.scandir));
-  for (const name of ctx.upstreamLeftovers) housekeeping(`remove ${name}`, () => removeTreeAt(ctx.scandir, name));
 
-  const owner: Owner | undefined = ctx.isRoot ? { uid: 0, gid: 0 } : undefined;
-  const { creates, updates, removes, markers, heals } = partition(plan.operations);
+  const byPhase = (phase: Phase): Operation[] => plan.operations.filter((op) => phaseOf(op) === phase);
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
+  const one = (op: Operation): void => {
+    if (op.kind !== 'create' && op.kind !== 'remove') results.set(op, guarded(hook, op, () => applyOne(op, ctx)));
+  };
 
+  byPhase('home').forEach(one);
+  const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
   for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
   if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }
-  const restarts = updates.filter((u) => u.restart).map((u) => u.service);
-  if (restarts.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...restarts]));
-  for (const op of updates) results.set(op, guarded(hook, op, () => applyUpdate(ctx.scandir, op, owner)));
-  if (restarts.length > 0 || ctx.journal.present) {
-    const left = [...ctx.journal.keep, ...updates.filter((u) => u.restart && results.get(u)?.status !== 'applied').map((u) => u.service)];
+  // Restarts are journalled before the files they pick up change: a crash after a write and
+  // before its restart leaves an entry the next pass can confirm (the process runs older files).
+  const restarts = byPhase('restart');
+  const services = restarts.map((op) => op.service);
+  if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
+  byPhase('update').forEach(one);
+  restarts.forEach(one);
+  if (services.length > 0 || ctx.journal.present) {
+    const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
-  for (const op of markers) results.set(op, guarded(hook, op, () => applyMarker(ctx.scandir, op, ctx.live)));
-  for (const op of heals) results.set(op, guarded(hook, op, () => applyHeal(ctx.scandir, op)));
+  byPhase('marker').forEach(one);
+  byPhase('heal').forEach(one);
+  const removes = byPhase('remove').filter((op): op is RemoveOp => op.kind === 'remove');
   const removeOptions = { live: ctx.live, timeoutMs: 15000, sleep: ctx.sleep, ...(hook === undefined ? {} : { beforeOperation: hook }) };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
 
@@ -89,43 +152,6 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
     warnings,
   };
-}
-
-interface Partition {
-  creates: CreateOp[];
-  updates: UpdateOp[];
-  removes: RemoveOp[];
-  markers: (UpOp | DownOp)[];
-  heals: HealOp[];
-}
-
-function partition(ops: readonly Operation[]): Partition {
-  const p: Partition = { creates: [], updates: [], removes: [], markers: [], heals: [] };
-  for (const op of ops) {
-    switch (op.kind) {
-      case 'create':
-        p.creates.push(op);
-        break;
-      case 'update':
-        p.updates.push(op);
-        break;
-      case 'remove':
-        p.removes.push(op);
-        break;
-      case 'up':
-      case 'down':
-        p.markers.push(op);
-        break;
-      case 'heal':
-        p.heals.push(op);
-        break;
-      default: {
-        const never: never = op;
-        throw new Error(`unknown operation ${JSON.stringify(never)}`);
-      }
-    }
-  }
-  return p;
 }
 
 /** Runs one operation so that anything it throws, expected or not, fails it alone. */

@@ -3,7 +3,7 @@
  * with a live s6 the command byte changes the running service too (`s6-svc -U`/`-D` semantics).
  */
 import type { DownOp, OperationResult, UpOp } from '../model.js';
-import { type Dir, FsError, closeDir, describeErrno, openDirAt, touchAt, unlinkAt } from '../safe-fs.js';
+import { type Dir, FsError, closeDir, describeErrno, openDirAt, touchAt, unlinkAt } from '../safe-fs/index.js';
 import { svc } from './control.js';
 
 /** Applies an up or down operation; `live` says whether s6-svscan runs on the scandir. */

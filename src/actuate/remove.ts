@@ -5,8 +5,7 @@
  */
 import fs from 'node:fs';
 import type { OperationResult, RemoveOp } from '../model.js';
-import { type Dir, closeDir, describeErrno, listDir, mkdirAt, openDirAt, openDirIfExists, removeTreeAt, renameAt } from '../safe-fs.js';
-import { hasFifoReader } from '../observe/s6-status.js';
+import { type Dir, closeDir, hasFifoReader, describeErrno, listDir, mkdirAt, openDirAt, openDirIfExists, removeTreeAt, renameAt } from '../safe-fs/index.js';
 import { svscanReap } from './control.js';
 
 /** Where removed slots wait for their supervisors to exit before deletion. */

@@ -1,45 +1,42 @@
 /**
- * The boot-time stale-file sweep: `gateway.pid` and `processes.json` belong to the previous
- * container's PID namespace and are deleted in the root and every valid profile (S06, S33).
+ * sweep: deletes a profile's stale runtime files (`gateway.pid`, `processes.json`), which belong
+ * to the previous container's PID namespace (S06, S33). Never through a symlink: the entry itself
+ * is unlinked. cleanup: deletes an upstream staging leftover in the scandir.
  */
-import { CwdCursor, type Dir, closeDir, describeErrno, openDirAt, unlinkAt } from '../safe-fs.js';
+import type { CleanupOp, OperationResult, SweepOp } from '../model.js';
+import { type Dir, closeDir, describeErrno, openDirAt, removeTreeAt, unlinkAt } from '../safe-fs/index.js';
 
-const STALE_FILES = ['gateway.pid', 'processes.json'] as const;
-
-/** Deletes stale runtime files (never through a symlink); returns one warning per failure. */
-export function sweepStaleFiles(home: Dir, profiles: readonly string[]): string[] {
-  const warnings: string[] = [];
-  const sweep = (dir: Dir): void => {
-    for (const name of STALE_FILES) {
+/** Applies one sweep inside HERMES_HOME; every file is tried, the first failure is reported. */
+export function applySweep(home: Dir, op: SweepOp): OperationResult {
+  const opened: Dir[] = [];
+  try {
+    let dir = home;
+    for (const part of op.dir === '' ? [] : op.dir.split('/')) {
+      dir = openDirAt(dir, part);
+      opened.push(dir);
+    }
+    const errors: string[] = [];
+    for (const name of op.files) {
       try {
         unlinkAt(dir, name);
       } catch (err) {
-        warnings.push(`could not remove stale ${dir.path}/${name}: ${describeErrno(err)}`);
+        errors.push(`${name}: ${describeErrno(err)}`);
       }
     }
-  };
-  sweep(home);
-  if (profiles.length === 0) return warnings;
-  let root: Dir | undefined;
-  const cursor = new CwdCursor();
-  try {
-    root = openDirAt(home, 'profiles');
-    for (const name of profiles) {
-      let dir: Dir | undefined;
-      try {
-        dir = openDirAt(root, name);
-        sweep(cursor.enter(dir)); // the entered value is `dir`: closed below, once
-      } catch (err) {
-        warnings.push(`could not sweep ${root.path}/${name}: ${describeErrno(err)}`);
-      } finally {
-        closeDir(dir);
-      }
-    }
+    return errors.length === 0 ? { op, status: 'applied' } : { op, status: 'failed', error: errors.join('; ') };
   } catch (err) {
-    warnings.push(`could not sweep profiles: ${describeErrno(err)}`);
+    return { op, status: 'failed', error: describeErrno(err) };
   } finally {
-    cursor.close();
-    closeDir(root);
+    for (const d of opened.reverse()) closeDir(d);
   }
-  return warnings;
+}
+
+/** Applies one cleanup inside the scandir. */
+export function applyCleanup(scandir: Dir, op: CleanupOp): OperationResult {
+  try {
+    removeTreeAt(scandir, op.entry);
+    return { op, status: 'applied' };
+  } catch (err) {
+    return { op, status: 'failed', error: describeErrno(err) };
+  }
 }

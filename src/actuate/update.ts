@@ -4,8 +4,7 @@
  * and new side by side), and an existing supervise/ is never touched.
  */
 import type { OperationResult, UpdateOp } from '../model.js';
-import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs.js';
-import { svc } from './control.js';
+import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs/index.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
 export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
@@ -38,7 +37,6 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
         writeFileAt(dir, name, change.spec.content, { mode: change.spec.mode, fsync: true, ...keep, ...(owner === undefined ? {} : { owner }) });
       }
     }
-    if (op.restart) svc(slot, 'r');
     return { op, status: 'applied' };
   } catch (err) {
     return { op, status: 'failed', error: describeErrno(err) };

@@ -1,14 +1,16 @@
 /**
- * Command-line parsing (node:util parseArgs, strict): one table of flags per subcommand.
+ * Command-line parsing (node:util parseArgs tokens, checked against help.ts's flag table): every
+ * mistake is an ArgumentError that names the flag and, for a typo, the flag meant.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { COMMANDS, type Command, type Flag, flagsOf } from './help.js';
+import type { Level } from './logger.js';
+import { didYouMean } from './suggest.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
-import { UsageError } from '../errors.js';
-import type { Level } from './logger.js';
 
-/** Subcommands. */
-export type Command = 'boot' | 'sync' | 'watch' | 'status';
+export type { Command } from './help.js';
 
 /** Parsed, typed arguments of any subcommand. */
 export interface Args {
@@ -40,84 +42,84 @@ export interface Args {
   readonly metricsFile: string | undefined;
 }
 
-const COMMON = {
-  'hermes-home': { type: 'string' },
-  scandir: { type: 'string' },
-  config: { type: 'string' },
-  output: { type: 'string' },
-  'log-format': { type: 'string' },
-  'log-level': { type: 'string' },
-  'lock-file': { type: 'string' },
-  role: { type: 'string' },
-  'container-argv': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-const DRIFT = {
-  'drift-grace': { type: 'string' },
-  'crash-restarts': { type: 'string' },
-  'crash-window': { type: 'string' },
-} as const;
-
-const PER_COMMAND = {
-  boot: { diff: { type: 'boolean' }, wait: { type: 'boolean' } },
-  sync: {
-    diff: { type: 'boolean' },
-    wait: { type: 'boolean' },
-    'no-prune': { type: 'boolean' },
-    'allow-empty': { type: 'boolean' },
-    'restart-changed': { type: 'boolean' },
-    heal: { type: 'boolean' },
-    'metrics-file': { type: 'string' },
-    ...DRIFT,
-  },
-  watch: {
-    interval: { type: 'string' },
-    'no-prune': { type: 'boolean' },
-    'allow-empty': { type: 'boolean' },
-    'restart-changed': { type: 'boolean' },
-    'status-file': { type: 'string' },
-    'ready-fd': { type: 'string' },
-    heal: { type: 'boolean' },
-    'metrics-listen': { type: 'string' },
-    'metrics-file': { type: 'string' },
-    ...DRIFT,
-  },
-  status: { 'status-file': { type: 'string' }, ...DRIFT },
-} as const;
-
 /** Default location of the watcher's status file (outside the scandir). */
 export const DEFAULT_STATUS_FILE = '/run/reconcile-gateways/status.json';
 
-/** The usage text printed by `--help` and with usage errors. */
-export const USAGE = `usage: reconcile-gateways <boot|sync|watch|status> [options]
-common: --hermes-home DIR --scandir DIR --config FILE --output text|json --log-format text|json
-        --log-level error|warn|info|debug --lock-file FILE --role gateway|dashboard|none --container-argv JSON
-boot:   --diff --wait
-sync:   --diff --wait --no-prune --allow-empty --restart-changed --heal --metrics-file FILE
-watch:  --interval SECONDS --no-prune --allow-empty --restart-changed --status-file FILE --ready-fd N
-        --heal --metrics-listen HOST:PORT --metrics-file FILE
-drift:  --drift-grace SECONDS (30) --crash-restarts N (5) --crash-window SECONDS (600)  [sync, watch, status]
-status: --status-file FILE`;
-
-/** Parses argv (without node and script); `help` is returned as null. Throws UsageError. */
-export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | null {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return null;
-  if (!isCommand(command)) throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
-  let values: Record<string, unknown>;
-  try {
-    const options: ParseArgsOptionsConfig = { ...COMMON, ...PER_COMMAND[command] };
-    values = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError(`${command}: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`, { cause: err });
+/** A mistake on the command line: reported with the usage of `command` (or the general one). */
+export class ArgumentError extends UsageError {
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+    this.name = 'ArgumentError';
   }
-  if (values['help'] === true) return null;
+}
+
+/** What the command line asks for: a command to run, help, or the version. */
+export type Parsed = { readonly kind: 'run'; readonly args: Args } | { readonly kind: 'help'; readonly command?: Command } | { readonly kind: 'version' };
+
+/** Parses argv (without node and script). Throws ArgumentError. */
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
+  const [command, ...rest] = argv;
+  if (command === undefined) throw new ArgumentError('no command given');
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const about = rest[0];
+    return about !== undefined && isCommand(about) ? { kind: 'help', command: about } : { kind: 'help' };
+  }
+  if (command === '--version' || command === '-V' || command === 'version') return { kind: 'version' };
+  if (!isCommand(command)) {
+    if (command.startsWith('-')) throw new ArgumentError(`the command comes first, before ${command}`);
+    throw new ArgumentError(`unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}`);
+  }
+  const values = readFlags(command, rest);
+  if (values.has('help')) return { kind: 'help', command };
+  try {
+    return { kind: 'run', args: toArgs(command, values, env) };
+  } catch (err) {
+    if (err instanceof ArgumentError && err.command === undefined) throw new ArgumentError(`${command}: ${err.message}`, command);
+    throw err;
+  }
+}
+
+/** The flags given, by name; every unknown flag, missing value or stray word is an ArgumentError. */
+function readFlags(command: Command, argv: readonly string[]): Map<string, string | true> {
+  const flags = new Map(flagsOf(command).map((f) => [f.name, f]));
+  const options: ParseArgsOptionsConfig = Object.fromEntries([...flags.values()].map((f) => [f.name, { type: f.type }]));
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
+  const values = new Map<string, string | true>();
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') throw new ArgumentError(`${command}: takes no arguments after --`, command);
+    if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${JSON.stringify(token.value)}`, command);
+    const flag = flags.get(token.name === 'h' ? 'help' : token.name);
+    if (flag === undefined) {
+      const near = didYouMean(token.name, flags.keys(), (n) => `--${n}`);
+      throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
+    }
+    values.set(flag.name, flagValue(command, flag, token));
+  }
+  return values;
+}
+
+function flagValue(command: Command, flag: Flag, token: { rawName: string; value?: string | undefined; inlineValue?: boolean | undefined }): string | true {
+  const named = `--${flag.name}`;
+  if (flag.type === 'boolean') {
+    if (token.value !== undefined) throw new ArgumentError(`${command}: ${named} takes no value (got ${JSON.stringify(token.value)})`, command);
+    return true;
+  }
+  if (token.value === undefined) throw new ArgumentError(`${command}: ${named} needs a value: ${named} ${flag.value ?? 'VALUE'}`, command);
+  if (token.inlineValue !== true && token.value.startsWith('-')) {
+    throw new ArgumentError(`${command}: ${named} needs a value, got the option ${token.value} (write ${named}=${token.value} if you mean it)`, command);
+  }
+  return token.value;
+}
+
+function toArgs(command: Command, values: ReadonlyMap<string, string | true>, env: NodeJS.ProcessEnv): Args {
   const str = (k: string): string | undefined => {
-    const v = values[k];
+    const v = values.get(k);
     return typeof v === 'string' ? v : undefined;
   };
-  const flag = (k: string): boolean => values[k] === true;
+  const flag = (k: string): boolean => values.get(k) === true;
   return {
     command,
     hermesHome: nonEmpty(str('hermes-home'), '--hermes-home') ?? (env['HERMES_HOME'] || '/opt/data'),
@@ -126,7 +128,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): A
     output: oneOf(str('output') ?? 'text', ['text', 'json'] as const, '--output'),
     logFormat: oneOf(str('log-format') ?? 'text', ['text', 'json'] as const, '--log-format'),
     logLevel: oneOf(str('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const, '--log-level'),
-    lockFile: nonEmpty(str('lock-file'), '--lock-file'),
+    lockFile: nonEmpty(str('lock-file'), '--lock-file') ?? (env['RECONCILE_GATEWAYS_LOCK_FILE'] || undefined),
     role: optionalOneOf(str('role') ?? (env['RECONCILE_GATEWAYS_ROLE'] || undefined), ['gateway', 'dashboard', 'none'] as const, '--role'),
     containerArgv: parseArgvJson(str('container-argv')),
     diff: flag('diff'),
@@ -135,7 +137,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): A
     allowEmpty: flag('allow-empty'),
     restartChanged: flag('restart-changed'),
     interval: parseNumber(str('interval') ?? '60', '--interval', 0.05, 86400),
-    statusFile: nonEmpty(str('status-file'), '--status-file') ?? DEFAULT_STATUS_FILE,
+    statusFile: nonEmpty(str('status-file'), '--status-file') ?? (env['RECONCILE_GATEWAYS_STATUS_FILE'] || DEFAULT_STATUS_FILE),
     readyFd: str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', 0, 1024, true),
     heal: flag('heal'),
     drift: {
@@ -153,13 +155,13 @@ function isCommand(s: string): s is Command {
 }
 
 function nonEmpty(v: string | undefined, name: string): string | undefined {
-  if (v === '') throw new UsageError(`${name} must not be empty`);
+  if (v === '') throw new ArgumentError(`${name} must not be empty`);
   return v;
 }
 
 function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
   const found = allowed.find((a) => a === v);
-  if (found === undefined) throw new UsageError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+  if (found === undefined) throw new ArgumentError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
   return found;
 }
 
@@ -170,7 +172,7 @@ function optionalOneOf<T extends string>(v: string | undefined, allowed: readonl
 function parseNumber(v: string, name: string, min: number, max: number, integer = false): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
+    throw new ArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;
 }
@@ -181,7 +183,7 @@ function parseListen(v: string | undefined): { host: string; port: number } | un
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
   const port = m === null ? NaN : Number(m[3]);
   if (m === null || port > 65535) {
-    throw new UsageError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
+    throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
   }
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] ?? '0.0.0.0')), port };
 }
@@ -192,10 +194,10 @@ function parseArgvJson(v: string | undefined): readonly string[] | undefined {
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new UsageError('--container-argv must be a JSON array of strings');
+    throw new ArgumentError('--container-argv must be a JSON array of strings');
   }
   if (!Array.isArray(parsed) || !parsed.every((x): x is string => typeof x === 'string')) {
-    throw new UsageError('--container-argv must be a JSON array of strings');
+    throw new ArgumentError('--container-argv must be a JSON array of strings');
   }
   return parsed;
 }

@@ -50,7 +50,7 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
-    throw new UsageError(`config ${path} is invalid: ${describeValidationErrors(validateConfig)}`);
+    throw new UsageError(`config ${path} is invalid: ${describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS))}`);
   }
   return { ...base, ...(data as Partial<Settings>) };
 }

@@ -2,8 +2,8 @@
  * The one logger: winston, on stderr, text or JSON. It is created lazily on the first record that
  * passes the level, so a quiet pass never pays for loading winston (start-up matters at boot).
  */
+import { createRequire } from 'node:module';
 import { escapeLine } from '../escape.js';
-import { requireVendored } from './vendor.js';
 
 /** Log levels, most severe first. */
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -30,7 +30,8 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
   let sink: WinstonLike | undefined;
   const open = (): WinstonLike => {
     if (sink !== undefined) return sink;
-    const winston = requireVendored<typeof import('winston')>('winston');
+    // A literal require, so the bundle inlines winston and runs it only here; tsc's ES build has none.
+    const winston = (typeof require === 'function' ? require('winston') : createRequire(import.meta.url)('winston')) as typeof import('winston');
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;
       const extra = Object.entries(rest)

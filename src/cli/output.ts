@@ -3,7 +3,7 @@
  * lines, and the `--diff` preview with unified diffs. stdout carries results only.
  */
 import { styleText } from 'node:util';
-import type { Operation, OperationResult, ProfileDecision } from '../model.js';
+import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { escapeLine } from '../escape.js';
 
@@ -13,43 +13,70 @@ export interface DocumentContext {
   readonly dryRun: boolean;
   readonly hermesHome: string;
   readonly scandir: string;
-  readonly role: 'gateway' | 'none';
   readonly multiplex: boolean;
   readonly exitCode: 0 | 1 | 2;
   readonly warnings: readonly string[];
 }
 
-/** Operation counts per kind plus failures. */
-export function summarize(result: PassResult): Record<'create' | 'update' | 'up' | 'down' | 'remove' | 'failed' | 'restartPending', number> {
-  const count = (k: Operation['kind']): number => result.plan.operations.filter((o) => o.kind === k).length;
-  return {
-    create: count('create'),
-    update: count('update'),
-    up: count('up'),
-    down: count('down'),
-    remove: count('remove'),
-    failed: result.results.filter((r) => r.status === 'failed').length + result.homeWriteResults.filter((w) => w.error !== undefined).length,
-    restartPending: result.plan.restartPending.length,
-  };
+/** Every operation kind, in the order counts are printed. */
+const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'heal', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
+
+/** Operation counts per kind plus failures and pending restarts. */
+export function summarize(result: PassResult): Record<OperationKind | 'failed' | 'restartPending', number> {
+  const count = (k: OperationKind): number => result.plan.operations.filter((o) => o.kind === k).length;
+  const counts = Object.fromEntries(KINDS.map((k) => [k, count(k)])) as Record<OperationKind, number>;
+  return { ...counts, failed: result.results.filter((r) => r.status === 'failed').length, restartPending: result.plan.restartPending.length };
 }
 
-/** Files an operation writes, for the JSON plan. */
-function filesOf(op: Operation): string[] | undefined {
-  if (op.kind === 'create') return [...op.spec.files.map((f) => f.path), ...(op.spec.autostart ? [] : ['down'])].sort();
-  if (op.kind === 'update') return [...op.dirs.map((d) => (d.path === '' ? '.' : d.path)), ...op.changes.map((c) => c.path)];
-  return undefined;
+/**
+ * The counts as `key=value` fields (`restart_pending` in upstream's snake case). `heal=N` only
+ * when the pass healed: only `--heal` plans heals, and other summaries keep their shape.
+ */
+function countFields(result: PassResult, applied: boolean): string {
+  const s = summarize(result);
+  const kinds = KINDS.filter((k) => k !== 'heal' || s.heal > 0);
+  return [...kinds.map((k) => `${k}=${s[k]}`), ...(applied ? [`failed=${s.failed}`] : []), `restart_pending=${s.restartPending}`].join(' ');
 }
 
-/** The `--output json` document. */
+/** Paths an operation changes: slot-relative for slot kinds, HERMES_HOME- or scandir-relative otherwise. */
+export function filesOf(op: Operation): string[] {
+  switch (op.kind) {
+    case 'create':
+      return [...op.spec.files.map((f) => f.path), ...(op.spec.autostart ? [] : ['down'])].sort();
+    case 'update':
+      return [...op.dirs.map((d) => (d.path === '' ? '.' : d.path)), ...op.changes.map((c) => c.path)];
+    case 'up':
+    case 'down':
+      return ['down'];
+    case 'sweep':
+      return op.files.map((f) => (op.dir === '' ? f : `${op.dir}/${f}`));
+    case 'cleanup':
+      return [op.entry];
+    case 'seed':
+      return [op.path];
+    case 'restart':
+    case 'remove':
+    case 'heal':
+      return [];
+    default:
+      return assertNever(op);
+  }
+}
+
+function assertNever(op: never): never {
+  throw new Error(`unknown operation kind: ${JSON.stringify(op)}`);
+}
+
+/** The `--output json` document (schemas/plan.schema.json, formatVersion 2). */
 export function planDocument(result: PassResult, ctx: DocumentContext): Record<string, unknown> {
   const byOp = new Map<Operation, OperationResult>(result.results.map((r) => [r.op, r]));
   return {
-    formatVersion: '1',
+    formatVersion: '2',
     mode: ctx.mode,
     dryRun: ctx.dryRun,
     hermesHome: ctx.hermesHome,
     scandir: ctx.scandir,
-    role: ctx.role,
+    role: 'gateway',
     multiplex: ctx.multiplex,
     profiles: result.desired.decisions.map(profileEntry),
     operations: result.plan.operations.map((op) => {
@@ -60,33 +87,20 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
         service: op.service,
         profile: op.profile,
         reason: op.reason,
-        ...(files === undefined ? {} : { files }),
-        ...(op.kind === 'update' && op.restart ? { restart: true } : {}),
+        ...(files.length === 0 ? {} : { files }),
+        ...(op.kind === 'create' ? { starts: op.spec.autostart } : {}),
         ...(r === undefined ? {} : { status: r.status }),
         ...(r?.error === undefined ? {} : { error: r.error }),
       };
     }),
-    homeWrites: homeWrites(result, ctx.dryRun),
     restartPending: [...result.plan.restartPending],
     foldedProfiles: [...result.desired.foldedProfiles],
     ...(result.desired.pruneBlocked === undefined ? {} : { pruneBlocked: result.desired.pruneBlocked }),
+    bootLogLines: result.bootLogLines,
     warnings: [...ctx.warnings],
     summary: summarize(result),
     exitCode: ctx.exitCode,
   };
-}
-
-function homeWrites(result: PassResult, dryRun: boolean): Record<string, unknown>[] {
-  if (dryRun || result.homeWriteResults.length === 0) {
-    return result.plannedHomeWrites.map((w) => ({ kind: w.kind, path: w.path, reason: w.reason }));
-  }
-  return result.homeWriteResults.map(({ write, error }) => ({
-    kind: write.kind,
-    path: write.path,
-    reason: write.reason,
-    status: error === undefined ? 'applied' : 'failed',
-    ...(error === undefined ? {} : { error }),
-  }));
 }
 
 function profileEntry(d: ProfileDecision): Record<string, unknown> {
@@ -109,21 +123,17 @@ export function profileLine(d: ProfileDecision): string {
   return escapeLine(`reconcile: profile=${d.profile} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`);
 }
 
-/** Text output of a real (non-diff) pass. */
-export function textReport(result: PassResult, exitCode: number): string {
-  const lines = result.desired.decisions.map(profileLine);
-  const s = summarize(result);
-  lines.push(
-    `reconcile: summary profiles=${result.desired.decisions.length} create=${s.create} update=${s.update} up=${s.up} ` +
-      `down=${s.down} remove=${s.remove}${heals(result)} failed=${s.failed} restart_pending=${s.restartPending} exit=${exitCode}`,
-  );
-  return `${lines.join('\n')}\n`;
+/** One line per applied or failed operation: which service changed, how, and why. */
+export function operationLine(r: OperationResult): string {
+  const error = r.error === undefined ? '' : ` error=${JSON.stringify(r.error)}`;
+  return escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind} reason=${JSON.stringify(r.op.reason)}${error}`);
 }
 
-/** ` heal=N` when the pass healed (only `--heal` plans heals: other summaries keep their shape). */
-function heals(result: PassResult): string {
-  const n = result.plan.operations.filter((op) => op.kind === 'heal').length;
-  return n === 0 ? '' : ` heal=${n}`;
+/** Text output of a real (non-diff) pass. */
+export function textReport(result: PassResult, exitCode: number): string {
+  const lines = [...result.desired.decisions.map(profileLine), ...result.results.map(operationLine)];
+  lines.push(`reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** Whether to colour: only on a TTY, never with NO_COLOR. */
@@ -131,16 +141,38 @@ export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
   return isTTY && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
 
-const KIND_COLOUR = { create: 'green', update: 'yellow', up: 'cyan', down: 'magenta', remove: 'red', heal: 'blue' } as const;
+const KIND_COLOUR = {
+  create: 'green',
+  update: 'yellow',
+  restart: 'yellow',
+  up: 'cyan',
+  down: 'magenta',
+  remove: 'red',
+  heal: 'blue',
+  sweep: 'red',
+  cleanup: 'red',
+  seed: 'green',
+} as const satisfies Record<OperationKind, Parameters<typeof styleText>[0]>;
 
-/** The `--diff` preview: a line per operation, unified diffs of updated files, totals. */
+/** What a `--diff` line adds after the reason: whether a new slot starts, which files go. */
+function detailOf(op: Operation): string {
+  if (op.kind === 'create') return op.spec.autostart ? ' (starts)' : ' (registered down)';
+  if (op.kind === 'sweep' || op.kind === 'cleanup' || op.kind === 'seed') return ` (${filesOf(op).join(', ')})`;
+  return '';
+}
+
+/**
+ * The `--diff` preview: a line per operation, unified diffs of updated files, totals. Every piece
+ * of text is escaped before it is painted, so the colour codes are the only controls that reach
+ * a terminal.
+ */
 export async function diffReport(result: PassResult, colour: boolean): Promise<string> {
   const paint = (c: Parameters<typeof styleText>[0], s: string): string => (colour ? styleText(c, s) : s);
   const out: string[] = [];
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
-    out.push(escapeLine(`${op.service} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${op.reason}`));
+    out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(`${op.reason}${detailOf(op)}`)}`);
     if (op.kind !== 'update' || diff === undefined) continue;
     for (const c of op.changes) {
       if (c.fix !== 'write' || c.before === undefined) continue;
@@ -148,13 +180,9 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
       out.push(...patch.trimEnd().split('\n').map((l) => colourDiffLine(escapeLine(l), paint)));
     }
   }
-  for (const w of result.plannedHomeWrites) out.push(escapeLine(`${w.path} ${paint('yellow', 'write')}: ${w.reason}`));
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));
-  const s = summarize(result);
-  out.push(
-    `reconcile: plan create=${s.create} update=${s.update} up=${s.up} down=${s.down} remove=${s.remove}${heals(result)} ` +
-      `restart_pending=${s.restartPending} home_writes=${result.plannedHomeWrites.length} (dry run: nothing changed)`,
-  );
+  const log = result.options.mode === 'boot' ? ` boot_log_lines=${result.bootLogLines}` : '';
+  out.push(`reconcile: plan ${countFields(result, false)}${log} (dry run: nothing changed)`);
   return `${out.join('\n')}\n`;
 }
 

@@ -20,7 +20,7 @@ export interface LiveReport {
   readonly ready: boolean;
   readonly finishing: boolean;
   readonly lastExit: { readonly code: number } | { readonly signal: number } | null;
-  /** Down, not wanted up, after exiting on its own, while the marker says up: s6 will not restart it. */
+  /** Down, not wanted up, marker up, after run exited 78 and our finish turned it into 125 (see liveReport). */
   readonly permanentFailure: boolean;
 }
 
@@ -64,7 +64,8 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
   const rows = new Map<string, StatusRow>();
   const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
     const slot = result.observed.scandir.slots.get(service);
-    const live = slot?.live === undefined ? null : liveReport(slot.live, slot.hasDownMarker, nowMs);
+    const finishOurs = slot !== undefined && slot.owned && !(ops.get(service) ?? []).some(rewritesFinish);
+    const live = slot?.live === undefined ? null : liveReport(slot.live, { hasDownMarker: slot.hasDownMarker, finishOurs }, nowMs);
     rows.set(service, {
       profile,
       service,
@@ -100,9 +101,24 @@ function slotOf(slot: ObservedSlot | undefined): StatusRow['slot'] {
   return { present: true, kind: slot.entry, owned: slot.owned, marker: slot.entry === 'dir' ? (slot.hasDownMarker ? 'down' : 'up') : null };
 }
 
-/** Decodes the derived fields the way s6-svstat shows them (s6-facts §5, §0 fact 10). */
-export function liveReport(live: LiveStatus, hasDownMarker: boolean, nowMs: number): LiveReport {
+/** The exit code our rendered `finish` turns into 125 as a failure: 78, EX_CONFIG (#51228). */
+export const FINISH_FAILURE_EXIT = 78;
+
+function rewritesFinish(op: Operation): boolean {
+  return op.kind === 'update' && op.changes.some((c) => c.path === 'finish');
+}
+
+/**
+ * Decodes the derived fields the way s6-svstat shows them (s6-facts §5, §0 fact 10). s6 does not
+ * record who cleared "want up": `finish` exiting 125 and an operator's `s6-svc -d` leave the same
+ * flags. What it does record is how `run` ended, and our own `finish` (renderFinish) is a pure
+ * function of that: it exits 125 for 78 (a failure) and 0 (a clean, intentional stop). So a slot
+ * is a permanent failure only when its finish is ours and run exited 78; any other stop while
+ * the marker says up is "stopped (s6 or operator)".
+ */
+export function liveReport(live: LiveStatus, slot: { readonly hasDownMarker: boolean; readonly finishOurs: boolean }, nowMs: number): LiveReport {
   const exited = !live.up && live.exitcode >= 0;
+  const stopped = live.supervised && !live.up && !live.finishing && !live.wantedUp && !slot.hasDownMarker;
   return {
     supervised: live.supervised,
     up: live.up,
@@ -113,19 +129,31 @@ export function liveReport(live: LiveStatus, hasDownMarker: boolean, nowMs: numb
     ready: live.ready,
     finishing: live.finishing,
     lastExit: live.up ? null : live.signum >= 0 ? { signal: live.signum } : exited ? { code: live.exitcode } : null,
-    permanentFailure: live.supervised && exited && !live.finishing && !live.wantedUp && !hasDownMarker,
+    permanentFailure: stopped && exited && slot.finishOurs && live.exitcode === FINISH_FAILURE_EXIT,
   };
 }
 
 /** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
-function driftOf(ops: readonly Operation[], live: LiveReport | null, slot: ObservedSlot | undefined, d: ProfileDecision | undefined, conditions: readonly DriftReport[]): string[] {
+function driftOf(
+  ops: readonly Operation[],
+  live: LiveReport | null,
+  slot: ObservedSlot | undefined,
+  d: ProfileDecision | undefined,
+  conditions: readonly DriftReport[],
+): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
-    else if (d.autostart && !live.wantedUp) drift.push(live.permanentFailure ? 'live: failed permanently; s6 will not restart it' : 'live: stopped by s6 or an operator; left as it is');
-    else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
+    else if (d.autostart && !live.wantedUp) {
+      drift.push(live.permanentFailure ? 'live: failed (exit 78, config error); s6 will not restart it' : 'live: stopped (s6 or operator)');
+    } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
   }
-  for (const c of conditions) drift.push(`${c.type} for ${c.forSeconds} s${describeEvidence(c.evidence)}`);
+  for (const c of conditions) drift.push(driftConditionLine(c));
   return drift;
+}
+
+/** A drift condition as a line of the `drift` strings: `IntentRunningButDown for 45 s (exit 0)`. */
+export function driftConditionLine(c: DriftReport): string {
+  return `${c.type} for ${c.forSeconds} s${describeEvidence(c.evidence)}`;
 }

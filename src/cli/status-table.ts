@@ -1,9 +1,11 @@
 /**
- * The `status` table: one line per profile, columns a person reads at a glance, then the
- * scandir and watcher summary. Every name is escaped; nothing here reads the system.
+ * The `status` table: one line per profile in at most `width` columns (100, or the terminal's
+ * width), a legend for the short words, then the scandir and watcher summary, every line wrapped
+ * by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
  */
 import { escapeLine } from '../escape.js';
-import type { StatusRow } from './status-report.js';
+import { describeEvidence } from '../desired/drift.js';
+import { type StatusRow, driftConditionLine } from './status-report.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
@@ -25,45 +27,126 @@ export interface TableContext {
   readonly warnings: readonly string[];
   readonly watcher: WatcherReport;
   readonly nowMs: number;
+  /** Columns available (default 100). */
+  readonly width?: number;
 }
 
-const HEADER = ['PROFILE', 'INTENT', 'SLOT', 'OWNED', 'MARKER', 'LIVE', 'PID', 'FOR', 'WANT', 'LAST-EXIT', 'PERM-FAIL', 'RESTART', 'DRIFT'];
+/** The default width: fits a 100-column terminal and most log viewers. */
+export const DEFAULT_WIDTH = 100;
+
+const HEADER = ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'] as const;
+/** The NOTE column keeps at least this many columns; a long profile name is cut first, to no less than MIN_PROFILE. */
+const MIN_NOTE = 32;
+const MIN_PROFILE = 12;
+
+/** What the short words mean, printed under the table. */
+export const LEGEND =
+  'Legend: INTENT = desired_state (else gateway_state). SLOT = ours or foreign, up or down (the down ' +
+  'marker). LIVE: stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
+  'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
+  'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
+  'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
+  'running, yet up. Every note in full: --output json.';
 
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
-  const cells = [HEADER, ...rows.map(rowCells)];
-  const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
-  const lines = cells.map((c) => c.map((cell, i) => (i === c.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
+  const lines = tableLines(rows.map(rowCells), width);
   lines.push('');
-  lines.push(`scandir: ${ctx.serviceCount} services (loggers included); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`);
-  for (const w of ctx.warnings) lines.push(`warning: ${escapeLine(w)}`);
-  lines.push(watcherLine(ctx.watcher, ctx.nowMs));
+  for (const text of [LEGEND, `scandir: ${ctx.serviceCount} services (loggers included); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`]) {
+    lines.push(...wrap(text, width));
+  }
+  for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, width));
+  for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, width));
   return `${lines.join('\n')}\n`;
+}
+
+function tableLines(rows: readonly (readonly string[])[], width: number): string[] {
+  const cells = [[...HEADER], ...rows];
+  const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+  const fixed = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);
+  widths[0] = Math.min(widths[0] ?? 0, Math.max(MIN_PROFILE, width - fixed - MIN_NOTE));
+  const noteWidth = width - fixed - (widths[0] ?? 0);
+  return cells.map((c) =>
+    c
+      .map((cell, i) => (i === c.length - 1 ? cut(cell, noteWidth) : cut(cell, widths[i] ?? 0).padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+/** `text` cut to `n` columns, with `…` marking the cut. */
+function cut(text: string, n: number): string {
+  return text.length <= n ? text : `${text.slice(0, Math.max(0, n - 1))}\u2026`;
+}
+
+/** Words of `text` in lines of at most `width` columns, continuations indented by two. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (next.length <= width || line === '') {
+      line = cut(next, width);
+      continue;
+    }
+    lines.push(line);
+    line = cut(`  ${word}`, width);
+  }
+  lines.push(line);
+  return lines;
 }
 
 function rowCells(r: StatusRow): string[] {
   const live = r.live;
-  const intent =
-    r.intent.stateFile === 'parsed'
-      ? `${r.intent.desiredState ?? '-'}/${r.intent.gatewayState ?? '-'}`
-      : r.intent.stateFile === 'unknown'
-        ? '-'
-        : r.intent.stateFile;
+  const intent = r.intent.stateFile === 'parsed' ? (r.intent.desiredState ?? r.intent.gatewayState ?? '-') : r.intent.stateFile === 'unknown' ? '-' : r.intent.stateFile;
+  const slot = !r.slot.present ? 'none' : r.slot.kind !== 'dir' ? (r.slot.kind ?? 'other') : `${r.slot.owned ? 'ours' : 'foreign'},${r.slot.marker ?? '-'}`;
   return [
     escapeLine(r.profile),
     escapeLine(intent),
-    r.slot.present ? (r.slot.kind === 'dir' ? 'yes' : (r.slot.kind ?? 'yes')) : 'no',
-    r.slot.present ? (r.slot.owned ? 'yes' : 'no') : '-',
-    r.slot.marker ?? '-',
-    live === null ? '-' : !live.supervised ? 'unsupervised' : live.up ? 'up' : live.finishing ? 'finishing' : 'down',
-    live?.pid === null || live === null ? '-' : String(live.pid),
+    slot,
+    liveCell(r),
     live === null ? '-' : duration(live.forSeconds),
-    live === null ? '-' : live.wantedUp ? 'up' : 'down',
-    live?.lastExit == null ? '-' : 'code' in live.lastExit ? `exit ${live.lastExit.code}` : `signal ${live.lastExit.signal}`,
-    live === null ? '-' : live.permanentFailure ? 'YES' : 'no',
-    r.restartPending ? 'pending' : '-',
-    r.drift.length === 0 ? '-' : escapeLine(r.drift.join('; ')),
+    escapeLine(notes(r).join('; ')),
   ];
+}
+
+/** The live word with the pid when up, or how it last ended when down: `up 812`, `stopped sig 15`. */
+function liveCell(r: StatusRow): string {
+  const live = r.live;
+  const word = liveWord(r);
+  if (live === null || !live.supervised) return word;
+  if (live.pid !== null) return `${word} ${live.pid}`;
+  if (live.lastExit === null) return word;
+  return `${word} ${'code' in live.lastExit ? `exit ${live.lastExit.code}` : `sig ${live.lastExit.signal}`}`;
+}
+
+function liveWord(r: StatusRow): string {
+  const live = r.live;
+  if (live === null) return '-';
+  if (!live.supervised) return 'unsupervised';
+  if (live.finishing) return 'finishing';
+  if (live.up) return live.wantedUp ? 'up' : 'stopping';
+  if (live.wantedUp) return 'starting';
+  if (live.permanentFailure) return 'failed';
+  return r.slot.marker === 'up' ? 'stopped' : 'down';
+}
+
+/**
+ * Why the row is not simply fine: drift conditions first (what an alert fires on, kept short so a
+ * cut NOTE still shows them), then skip or pending reason, planned changes, live state, the
+ * watcher's view.
+ */
+function notes(r: StatusRow): string[] {
+  const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
+  if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined) out.push(`${r.intent.action}: ${r.intent.reason}`);
+  const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
+  out.push(...r.drift.filter((line) => !conditionLines.has(line)));
+  if (r.restartPending) out.push('restart pending: run-time files changed while it runs');
+  if (r.watcher !== null && r.watcher.condition !== 'Ready') {
+    out.push(`watcher: ${r.watcher.condition}${r.watcher.reason === undefined ? '' : ` (${r.watcher.reason})`}`);
+  }
+  return out;
 }
 
 /** `3d4h`, `5m12s`, `42s`. */
@@ -78,17 +161,15 @@ export function duration(seconds: number): string {
   return `${s}s`;
 }
 
-function watcherLine(w: WatcherReport, nowMs: number): string {
-  if (w.state === 'absent') return `watcher: no status file at ${escapeLine(w.statusFile)}`;
-  if (w.state === 'unreadable') return `watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`;
-  const who = `pid ${w.pid} ${w.running ? 'running' : 'not running'}`;
+/** The watcher summary; a watcher that is not running has no next pass to promise. */
+function watcherLines(w: WatcherReport, nowMs: number): string[] {
+  if (w.state === 'absent') return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
+  if (w.state === 'unreadable') return [`watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`];
+  const who = `watcher: pid ${w.pid} ${w.running ? 'running' : 'not running (it stopped or died)'}`;
   const p = w.lastPass;
-  if (p === null) return `watcher: ${who}; no pass completed yet`;
+  if (p === null) return [w.running ? `${who}; no pass completed yet` : who];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
   const ago = finished === '' ? '' : ` (${duration(Math.max(0, Math.floor((nowMs - Date.parse(finished)) / 1000)))} ago)`;
-  const scope = String(p['scope']);
-  return escapeLine(
-    `watcher: ${who}; last pass ${finished}${ago}: ${scope} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms; ` +
-      `next full pass ${w.nextFullPassAt}`,
-  );
+  const last = `last pass ${finished}${ago}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
+  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last)];
 }

@@ -1,16 +1,25 @@
 /**
  * Access to the ajv validators precompiled at build time (scripts/build-validators.mjs), so no
- * schema is compiled at start-up. They are CommonJS, loaded with require: the CLI bundle is a
- * classic script (scripts/bundle.mjs), where import() is not available, and inlines them.
+ * schema is compiled at start-up. They are CommonJS, loaded with require, which the CLI bundle
+ * (scripts/bundle.mjs) inlines, so each is run only when a command validates with it.
  */
 import { createRequire } from 'node:module';
+import { didYouMean } from './suggest.js';
 
 const requireHere = createRequire(import.meta.url);
+
+/** One ajv error, with the params this CLI reads to name what is wrong. */
+export interface ValidationError {
+  readonly instancePath: string;
+  readonly keyword?: string;
+  readonly message?: string;
+  readonly params?: { readonly additionalProperty?: string; readonly allowedValues?: readonly unknown[] };
+}
 
 /** An ajv standalone validate function. */
 export interface Validator {
   (data: unknown): boolean;
-  errors?: readonly { instancePath: string; message?: string }[] | null;
+  errors?: readonly ValidationError[] | null;
 }
 
 /** The validators generated from schemas/. */
@@ -48,7 +57,7 @@ export async function loadValidator(name: keyof Validators): Promise<Validator> 
 
 /**
  * In the CLI bundle esbuild inlines each generated module behind these literal requires, so a
- * validator comes from the code cache rather than the CommonJS loader.
+ * command runs only the validators it uses.
  */
 function requireBundled(name: keyof Validators): unknown {
   switch (name) {
@@ -67,7 +76,23 @@ function requireBundled(name: keyof Validators): unknown {
   }
 }
 
-/** ajv errors as one line each: `/path: message`. */
-export function describeValidationErrors(v: Validator): string {
-  return (v.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`).join('; ');
+/**
+ * ajv errors joined in one line, each `/path: message`; an unknown key is named, with the nearest
+ * of `knownKeys` when it looks like a typo, and an enum lists its allowed values.
+ */
+export function describeValidationErrors(v: Validator, knownKeys: readonly string[] = []): string {
+  return (v.errors ?? []).map((e) => describeError(e, knownKeys)).join('; ');
+}
+
+function describeError(e: ValidationError, knownKeys: readonly string[]): string {
+  const where = e.instancePath || '/';
+  const extra = e.params?.additionalProperty;
+  if (e.keyword === 'additionalProperties' && extra !== undefined) {
+    const near = didYouMean(extra, knownKeys, (k) => JSON.stringify(k));
+    return `${where}: unknown key ${JSON.stringify(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`;
+  }
+  if (e.keyword === 'enum' && e.params?.allowedValues !== undefined) {
+    return `${where}: must be one of ${e.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`;
+  }
+  return `${where}: ${e.message ?? 'invalid'}`;
 }

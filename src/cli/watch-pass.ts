@@ -6,14 +6,14 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
-import { type Dir, closeDir, openRoot } from '../safe-fs.js';
+import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { observeStateFiles } from '../observe/index.js';
-import { resolvePriorState } from '../desired/intent.js';
-import type { PassResult } from '../reconcile.js';
+import { unchangedIntents } from '../desired/index.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, type RoleFacts, executePass, exitCodeOf, lockPath, logPassResult, openScandir, prepare } from './run.js';
+import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare } from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {
@@ -39,9 +39,7 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
     home = openRoot(ctx.args.hermesHome);
     const left = new Set(request.profiles);
     const known = [...request.intentOnly].filter((p) => ctx.intents.has(p));
-    for (const [profile, state] of observeStateFiles(home, known, ctx.watchedDir)) {
-      if (state.kind === 'parsed' && resolvePriorState(state) === ctx.intents.get(profile)) left.delete(profile);
-    }
+    for (const profile of unchangedIntents(observeStateFiles(home, known, ctx.watchedDir), ctx.intents)) left.delete(profile);
     return left;
   } catch {
     return request.profiles;
@@ -71,18 +69,18 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     prep = await prepare(args, ctx.facts);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
-    // Look first without the lock (no process spawned, nothing written): a quiet pass, by far
-    // the common case while gateways rewrite their state files, ends here.
-    let { result, scoped } = await executePass({ ...args, diff: true }, prep, scandir, silent(logger), io, narrow);
+    const options = passOptions(args, prep, scandir, io.env, narrow);
+    // Plan first without the lock (nothing written): a quiet pass, by far the common case while
+    // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
+    let result: PassResult = unapplied(planPass(options));
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await acquireLock(lockPath(args), true, signal);
-      ({ result, scoped } = await executePass(args, prep, scandir, logger, io, narrow));
-    } else {
-      logPassResult(result, logger);
+      result = applyPass(planPass(passOptions(args, prep, scandir, io.env, narrow)));
     }
+    logPassResult(result, logger);
     rememberIntents(ctx, result);
-    const warnings = [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
-    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings, servicePrefix: prep.settings.servicePrefix };
+    const scoped = result.options.scope !== undefined;
+    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings: passWarnings(result), servicePrefix: prep.settings.servicePrefix };
   } catch (err) {
     if (signal.aborted) return { kind: 'aborted' };
     const report = errorReport(err);
@@ -95,37 +93,10 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   }
 }
 
-/** The look-ahead logs nothing: the real pass (or logPassResult after a quiet one) does. */
-function silent(logger: Logger): Logger {
-  const none = (): void => undefined;
-  return { ...logger, log: none, warn: none, info: none, debug: none, error: none };
-}
-
 function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof UsageError) return { kind: 'error', code: 'usage', message, terminal: true, exitCode: EXIT.usage };
   if (err instanceof LockHeldError) return { kind: 'error', code: 'locked', message, terminal: false, exitCode: EXIT.locked };
   if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
-}
-
-/**
- * A logger that reports a warning once while it keeps recurring: a warning seen in the previous
- * pass is logged at debug level, so a watcher does not repeat the same line every interval.
- */
-export function quietRepeats(logger: Logger): { readonly logger: Logger; endPass(): void } {
-  let previous = new Set<string>();
-  let current = new Set<string>();
-  const warn: Logger['warn'] = (message, fields) => {
-    current.add(message);
-    if (previous.has(message)) logger.debug(message, fields);
-    else logger.warn(message, fields);
-  };
-  return {
-    logger: { ...logger, warn, log: (level, m, f) => (level === 'warn' ? warn(m, f) : logger.log(level, m, f)) },
-    endPass(): void {
-      previous = current;
-      current = new Set();
-    },
-  };
 }

@@ -4,6 +4,7 @@
  */
 import type {
   DesiredState,
+  HostFacts,
   Mode,
   Notice,
   ObservedProfile,
@@ -13,11 +14,16 @@ import type {
   Settings,
 } from '../model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
-import { compareBytes, invalidNameReason } from './names.js';
-import { ROOT_PROFILE, slotRenderer } from './render.js';
+import { compareBytes, invalidNameReason } from '../model/names.js';
+import { ROOT_PROFILE } from '../model/constants.js';
+import { slotRenderer } from './render.js';
+import { decideMultiplex, decideSeed } from './host.js';
+import { liveNotice, planCleanup, planSweep } from './sweep.js';
 
-export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from './render.js';
-export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from './names.js';
+export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
+export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from '../model/names.js';
+export { decideRole, decideMultiplex, decideSeed, skipLine, type RoleDecision, type SkipRole } from './host.js';
+export { unchangedIntents } from './intent.js';
 
 /** Host facts and options the desired set depends on. */
 export interface DesiredInput {
@@ -26,12 +32,15 @@ export interface DesiredInput {
   readonly mode: Mode;
   /** HERMES_HOME as given, for messages only. */
   readonly hermesHome: string;
-  /** `none` registers every slot down (#64846). */
-  readonly role: 'gateway' | 'none';
-  readonly multiplex: boolean;
   readonly allowEmpty: boolean;
-  /** The root state was (or would be) seeded by the legacy `gateway run` migration. */
-  readonly legacySeeded: boolean;
+  /** The container's argv, environment, config.yaml and the pass's clock. */
+  readonly host: HostFacts;
+}
+
+/** What the decisions of one pass share: the input plus the policy derived from host facts. */
+interface Context extends DesiredInput {
+  readonly multiplex: boolean;
+  readonly seeded: boolean;
 }
 
 interface Intent {
@@ -40,10 +49,15 @@ interface Intent {
 }
 
 /** Builds the desired slot set and the per-profile decisions that explain it. */
-export function buildDesired(input: DesiredInput): DesiredState {
-  const { observed, settings, mode } = input;
+export function buildDesired(desiredInput: DesiredInput): DesiredState {
+  const { observed, settings, mode } = desiredInput;
   const prefix = settings.servicePrefix;
   const notices: Notice[] = [];
+  const mux = decideMultiplex(desiredInput.host.env, desiredInput.host.config, desiredInput.hermesHome);
+  if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
+  const seeding = mode === 'boot' ? decideSeed(desiredInput.host, observed.home, { hermesHome: desiredInput.hermesHome, service: `${prefix}${ROOT_PROFILE}` }) : {};
+  if (seeding.notice !== undefined) notices.push({ level: 'warn', message: seeding.notice });
+  const input: Context = { ...desiredInput, multiplex: mux.multiplex, seeded: seeding.seed !== undefined };
   const decisions: ProfileDecision[] = [];
   const services = new Map<string, ServiceSpec>();
   const keep = new Set<string>();
@@ -72,9 +86,8 @@ export function buildDesired(input: DesiredInput): DesiredState {
     named.push(intent);
   }
 
-  // Role none starts nothing, so nothing is folded into a root slot that stays down.
   const folded =
-    input.role === 'gateway' && input.multiplex && settings.multiplexPolicy === 'fold'
+    input.multiplex && settings.multiplexPolicy === 'fold'
       ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
       : [];
   const rootIntent = decideRoot(root, input, folded, notices);
@@ -83,10 +96,8 @@ export function buildDesired(input: DesiredInput): DesiredState {
     const d = intent.decision;
     decisions.push(d);
     if (d.action === 'skipped') continue;
-    if (d.action === 'pending') {
-      keep.add(d.service);
-      continue;
-    }
+    // A pending slot keeps its down marker and live state, but its files are still repaired.
+    if (d.action === 'pending') keep.add(d.service);
     services.set(d.service, {
       service: d.service,
       profile: d.profile,
@@ -99,12 +110,14 @@ export function buildDesired(input: DesiredInput): DesiredState {
   }
 
   for (const slot of observed.scandir.slots.values()) {
-    if (slot.profile === ROOT_PROFILE || services.has(slot.service) || keep.has(slot.service)) continue;
+    if (slot.profile === ROOT_PROFILE || services.has(slot.service)) continue;
     if (isGone(slot.profile, observed)) gone.add(slot.service);
     else keep.add(slot.service);
   }
   const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone) : undefined;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
+  const live = mode === 'boot' ? liveNotice(observed) : undefined;
+  if (live !== undefined) notices.push({ level: 'warn', message: live });
 
   return {
     services,
@@ -114,6 +127,9 @@ export function buildDesired(input: DesiredInput): DesiredState {
     notices,
     foldedProfiles: folded,
     ...(pruneBlocked === undefined ? {} : { pruneBlocked }),
+    ...(seeding.seed === undefined ? {} : { seed: seeding.seed }),
+    sweep: mode === 'boot' ? planSweep(observed, decisions) : [],
+    cleanup: mode === 'boot' ? planCleanup(observed, prefix) : [],
   };
 }
 
@@ -125,7 +141,7 @@ export function foldNotice(folded: readonly string[], prefix: string): string {
   );
 }
 
-function decideNamed(p: ObservedProfile, input: DesiredInput, notices: Notice[]): Intent {
+function decideNamed(p: ObservedProfile, input: Context, notices: Notice[]): Intent {
   const service = `${input.settings.servicePrefix}${p.name}`;
   const priorExit = resolvePriorExit(p.lifecycle);
   const skip = (reason: string): Intent => ({
@@ -153,7 +169,7 @@ function decideNamed(p: ObservedProfile, input: DesiredInput, notices: Notice[])
   return decideIntent(p, service, input, notices, { named: true, folded: false });
 }
 
-function decideRoot(root: ObservedProfile | undefined, input: DesiredInput, folded: readonly string[], notices: Notice[]): Intent {
+function decideRoot(root: ObservedProfile | undefined, input: Context, folded: readonly string[], notices: Notice[]): Intent {
   const service = `${input.settings.servicePrefix}${ROOT_PROFILE}`;
   const profile: ObservedProfile = root ?? {
     name: ROOT_PROFILE,
@@ -167,12 +183,12 @@ function decideRoot(root: ObservedProfile | undefined, input: DesiredInput, fold
 function decideIntent(
   p: ObservedProfile,
   service: string,
-  input: DesiredInput,
+  input: Context,
   notices: Notice[],
   how: { readonly named: boolean; readonly folded: boolean },
 ): Intent {
   const priorExit = resolvePriorExit(p.lifecycle);
-  const seeded = !how.named && input.legacySeeded;
+  const seeded = !how.named && input.seeded;
   const prior = seeded ? 'running' : resolvePriorState(p.state);
   const statePath = how.named
     ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json`
@@ -183,25 +199,24 @@ function decideIntent(
   }
   const slot = input.observed.scandir.slots.get(service);
   const intentUnknown = !seeded && p.state.kind !== 'parsed';
-  const keepSlot = input.mode === 'sync' && intentUnknown && slot !== undefined && slot.entry === 'dir';
+  // Boot on a live system keeps a running gateway whose intent is unreadable, as sync does.
+  const liveUp = slot?.live?.up === true;
+  const keepSlot = (input.mode === 'sync' || liveUp) && intentUnknown && slot !== undefined && slot.entry === 'dir';
   if (!seeded && p.state.kind === 'unreadable') {
-    const consequence = keepSlot ? 'leaving its slot as it is' : 'treating as no prior state';
+    const consequence = keepSlot ? 'keeping its slot up or down as it is' : 'treating as no prior state';
     notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); ${consequence}`, profile: p.name });
   }
   if (keepSlot) {
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
     return {
       prior: null,
-      decision: { profile: p.name, service, priorState: null, autostart: false, action: 'pending', reason: `${why}; slot left as it is`, priorExit },
+      decision: { profile: p.name, service, priorState: null, autostart: false, action: 'pending', reason: `${why}; slot kept up or down as it is`, priorExit },
     };
   }
-  const foldedAway = how.named && input.role === 'gateway' && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
+  const foldedAway = how.named && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
   let autostart = isAutostart(prior) || how.folded;
   let reason: string | undefined;
-  if (input.role === 'none') {
-    autostart = false;
-    reason = 'role none: gateways never start here';
-  } else if (how.named && input.multiplex) {
+  if (how.named && input.multiplex) {
     autostart = false;
     reason = foldedAway ? 'folded into the root slot (multiplexing)' : 'multiplexing: named slots stay down';
   }
@@ -231,7 +246,7 @@ function isGone(profile: string, observed: ObservedState): boolean {
  * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
  * Returns why pruning is blocked, or undefined when it may go ahead.
  */
-function emptySetGuard(input: DesiredInput, gone: ReadonlySet<string>): string | undefined {
+function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | undefined {
   if (input.allowEmpty) return undefined;
   const home = input.observed.home;
   const ownedNamed = [...input.observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);

@@ -28,3 +28,16 @@ export function resolvePriorExit(lifecycle: Lifecycle): 'clean' | 'unclean' | 'u
   if (lifecycle.phase === 'running') return 'unclean';
   return 'unknown';
 }
+
+/**
+ * Watch's skip rule: of the profiles named only because their state file changed, those whose
+ * resolved intent is still what the last pass acted on (`remembered`). A gateway rewriting its
+ * runtime fields every second then costs one small read, not a pass.
+ */
+export function unchangedIntents(states: ReadonlyMap<string, StateFile>, remembered: ReadonlyMap<string, string | null>): Set<string> {
+  const out = new Set<string>();
+  for (const [profile, state] of states) {
+    if (state.kind === 'parsed' && remembered.has(profile) && resolvePriorState(state) === remembered.get(profile)) out.add(profile);
+  }
+  return out;
+}

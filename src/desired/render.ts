@@ -3,18 +3,9 @@
  * by the Hermes CLI and by this tool coexist without churn. Pure: strings in, strings out.
  */
 import type { FileSpec, Settings } from '../model.js';
+import { OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 
-/** Slot-relative path of the ownership record that marks a slot as managed by this tool. */
-export const OWNERSHIP_FILE = '.reconcile-gateways.json';
-
-/** The files this tool manages in every slot, in the order they are written. */
-export const MANAGED_FILES = ['type', 'run', 'finish', 'log/run', OWNERSHIP_FILE] as const;
-
-/** Files whose change only takes effect at the next start of the service. */
-export const RUNTIME_FILES: ReadonlySet<string> = new Set(['run', 'finish']);
-
-/** Name of the root profile, whose directory is HERMES_HOME itself. */
-export const ROOT_PROFILE = 'default';
+export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
 
 type RenderSettings = Pick<Settings, 'shebang' | 'home' | 'user' | 'gatewayCommand'>;
 

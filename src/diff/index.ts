@@ -14,8 +14,12 @@ import type {
   Plan,
   ServiceSpec,
 } from '../model.js';
-import { RUNTIME_FILES } from '../desired/render.js';
+import { RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
+import { planHousekeeping } from './housekeeping.js';
+import { decideRestart, isJournalTrusted } from './restarts.js';
+
+export { holdBack, journalKeep } from './restarts.js';
 
 /** Options that change what a pass may do. */
 export interface DiffOptions {
@@ -25,15 +29,33 @@ export interface DiffOptions {
   readonly restartChanged: boolean;
   /** Owner every managed file and directory must have, or null to not check owners (not root). */
   readonly expectedUid: number | null;
+  /** The pass's clock (ms since the epoch); mtimes after it are not trusted. Default: no limit. */
+  readonly nowMs?: number;
 }
 
-const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = { create: 0, update: 1, up: 2, down: 3, remove: 4, heal: 5 };
+/**
+ * Plan order within one service: the seed and files first, the restart after its files; a heal
+ * (`s6-svc -u` on a service s6 holds down) last.
+ */
+const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
+  seed: 0,
+  cleanup: 1,
+  sweep: 2,
+  create: 3,
+  update: 4,
+  restart: 5,
+  up: 6,
+  down: 7,
+  remove: 8,
+  heal: 9,
+};
 const DIR_MODE = 0o755;
 
 /** Plans the operations that turn `observed` into `desired`. */
 export function diffStates(observed: ObservedState, desired: DesiredState, options: DiffOptions): Plan {
-  const ops: Operation[] = [];
+  const ops: Operation[] = planHousekeeping(desired);
   const restartPending: string[] = [];
+  const trusted = isJournalTrusted(observed, options.expectedUid);
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
     if (slot === undefined || slot.entry !== 'dir') {
@@ -41,9 +63,12 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
       ops.push({ kind: 'create', service: spec.service, profile: spec.profile, reason, spec });
       continue;
     }
-    const update = planUpdate(slot, spec, options, observed.scandir.pendingRestarts.has(spec.service));
-    if (update.op !== undefined) ops.push(update.op);
+    const journalled = trusted && observed.scandir.pendingRestarts.has(spec.service);
+    const update = planUpdate(slot, spec, options, journalled);
+    ops.push(...update.ops);
     if (update.restartPending) restartPending.push(spec.service);
+    // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
+    if (desired.keep.has(spec.service)) continue;
     if (slot.hasDownMarker === spec.autostart) {
       ops.push(
         spec.autostart
@@ -64,18 +89,18 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   return { operations: ops, restartPending };
 }
 
-/** Stable order: by service name, then create < update < up < down < remove. */
+/** Stable order: by service name, then KIND_ORDER. */
 export function compareOps(a: Operation, b: Operation): number {
   if (a.service !== b.service) return a.service < b.service ? -1 : 1;
   return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
 }
 
 interface UpdatePlan {
-  readonly op?: Operation;
+  readonly ops: readonly Operation[];
   readonly restartPending: boolean;
 }
 
-function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, persistedRestart: boolean): UpdatePlan {
+function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, journalled: boolean): UpdatePlan {
   const dirs = [...planDir('', slot.dir, options), ...planDir('log', slot.logDir, options)];
   const changes: FileChange[] = [];
   for (const file of spec.files) {
@@ -83,33 +108,16 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
     if (change !== undefined) changes.push(change);
   }
   const runtimeChanged = changes.some((c) => c.fix === 'write' && c.keepMtimeMs === undefined && RUNTIME_FILES.has(c.path));
-  const live = slot.live;
-  const staleProcess = live !== undefined && live.up && runtimeFilesNewerThan(slot, live.updownSinceUnix);
-  const runningOld = live !== undefined && live.up && (runtimeChanged || staleProcess);
-  const restart = (options.restartChanged && runningOld) || (persistedRestart && live !== undefined && live.up);
-  if (dirs.length === 0 && changes.length === 0 && !restart) {
-    return { restartPending: runningOld };
+  const nowMs = options.nowMs ?? Number.POSITIVE_INFINITY;
+  const restart = decideRestart(slot, { runtimeChanged, restartChanged: options.restartChanged, journalled, nowMs });
+  const ops: Operation[] = [];
+  const base = { service: spec.service, profile: spec.profile };
+  if (dirs.length + changes.length > 0) {
+    const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
+    ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes });
   }
-  const adopt = !slot.owned;
-  const reason = adopt
-    ? 'adopt unowned slot'
-    : changes.length + dirs.length > 0
-      ? `${[...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ')}`
-      : persistedRestart
-        ? 'restart pending from an interrupted pass'
-        : 'run-time files changed since the service started';
-  return {
-    op: { kind: 'update', service: spec.service, profile: spec.profile, reason, dirs, changes, restart },
-    restartPending: runningOld && !restart,
-  };
-}
-
-function runtimeFilesNewerThan(slot: ObservedSlot, sinceUnix: number): boolean {
-  for (const path of RUNTIME_FILES) {
-    const f = slot.files.get(path);
-    if (f !== undefined && f.kind === 'file' && f.mtimeMs / 1000 > sinceUnix) return true;
-  }
-  return false;
+  if (restart.restart !== undefined) ops.push({ kind: 'restart', ...base, reason: restart.restart });
+  return { ops, restartPending: restart.restart === undefined && restart.pending };
 }
 
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {

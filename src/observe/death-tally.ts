@@ -4,7 +4,7 @@
  * what counts as a crash loop is decided in src/desired/drift.ts.
  */
 import type { DeathRecord } from '../model.js';
-import { type Dir, readFileAt } from '../safe-fs.js';
+import { type Dir, readFileAt } from '../safe-fs/index.js';
 
 const RECORD_SIZE = 14;
 /** s6 keeps at most 4096 records (`max-death-tally`). */

@@ -3,8 +3,8 @@
  * lifecycle files, and deletion tombstones. Never follows a symlink; one bad profile becomes a
  * value with a reason, never an exception.
  */
-import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, StateFile } from '../model.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
+import { ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
 import {
   CwdCursor,
   type Dir,
@@ -16,24 +16,49 @@ import {
   openDirAt,
   openDirIfExists,
   readFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
 
 const TOMBSTONES = '.deleted';
 
 /**
  * Reads every profile under an open HERMES_HOME. With `only`, named profiles outside it are not
- * read (their directories still count as present): the root profile is always read.
+ * read (their directories still count as present): the root profile is always read. With
+ * `runtimeFiles`, each profile's stale runtime files are listed too (boot's sweep needs them).
  */
-export function observeHome(home: Dir, only?: ReadonlySet<string>): ObservedHome {
+export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles = false): ObservedHome {
   const root: ObservedProfile = {
     name: ROOT_PROFILE,
     isRoot: true,
-    state: parseStateFile(readFileAt(home, 'gateway_state.json', STATE_FILE_CAP)),
+    state: parseStateFile(readFileAt(home, STATE_FILE, STATE_FILE_CAP)),
     lifecycle: readLifecycle(home),
+    ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(home) } : {}),
   };
-  const listing = listProfiles(home, only);
-  return { ...listing, profiles: [root, ...listing.profiles] };
+  const listing = listProfiles(home, only, runtimeFiles);
+  return { ...listing, profiles: [root, ...listing.profiles], rootStateEntry: rootStateEntry(home) };
+}
+
+/** Which stale runtime files exist in a profile directory (any type: a symlink is unlinked, not followed). */
+function listRuntimeFiles(dir: Dir): string[] {
+  return STALE_RUNTIME_FILES.filter((name) => {
+    try {
+      return lstatAt(dir, name) !== undefined;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What is at the root state file's path: seeds write only where nothing is. */
+function rootStateEntry(home: Dir): RootStateEntry {
+  let st: ReturnType<typeof lstatAt>;
+  try {
+    st = lstatAt(home, STATE_FILE);
+  } catch (err) {
+    return { kind: 'blocked', reason: `cannot be inspected (${describeErrno(err)})` };
+  }
+  if (st === undefined) return { kind: 'absent' };
+  return st.isFile() ? { kind: 'file' } : { kind: 'blocked', reason: `is ${describeType(st)}` };
 }
 
 interface Listing {
@@ -44,7 +69,7 @@ interface Listing {
   readonly shadowedDefault: boolean;
 }
 
-function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing {
+function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeFiles: boolean): Listing {
   const empty = { profiles: [], tombstones: new Map<string, number>(), presentDirs: new Set<string>(), shadowedDefault: false };
   let dir: Dir;
   try {
@@ -76,7 +101,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined): Listing
       if (!entry.isDir) continue;
       presentDirs.add(name);
       if (only !== undefined && !only.has(name)) continue;
-      const candidate = observeCandidate(dir, cursor, entry.name, name);
+      const candidate = observeCandidate(dir, cursor, entry.name, name, runtimeFiles);
       if (candidate === undefined) continue;
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
@@ -141,7 +166,7 @@ function unusable(name: string, why: string): ObservedProfile {
 }
 
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
-function observeCandidate(profiles: Dir, cursor: CwdCursor, raw: Buffer, name: string): ObservedProfile | undefined {
+function observeCandidate(profiles: Dir, cursor: CwdCursor, raw: Buffer, name: string, runtimeFiles: boolean): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     return unusable(name, 'the directory name is not valid UTF-8');
   }
@@ -156,8 +181,9 @@ function observeCandidate(profiles: Dir, cursor: CwdCursor, raw: Buffer, name: s
       name,
       isRoot: false,
       soulMtimeMs: soul.mtimeMs,
-      state: parseStateFile(readFileAt(here, 'gateway_state.json', STATE_FILE_CAP)),
+      state: parseStateFile(readFileAt(here, STATE_FILE, STATE_FILE_CAP)),
       lifecycle: readLifecycle(here),
+      ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(here) } : {}),
     };
   } catch (err) {
     return unusable(name, describeErrno(err));

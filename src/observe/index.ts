@@ -3,16 +3,17 @@
  * data and decides nothing; an unreadable profile is a value with a cause, not a throw.
  */
 import type { ObservedState, Settings } from '../model.js';
-import type { Dir } from '../safe-fs.js';
+import type { Dir } from '../safe-fs/index.js';
 import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 
 export { observeHome, observeStateFiles } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';
+export { detectContainerArgv, hermesIds, hostEnv, observeConfig, type YamlParse } from './host.js';
 
 /** Which profiles a targeted pass reads: the named ones and their slots (the root is always read). */
 export interface Scope {
@@ -20,9 +21,20 @@ export interface Scope {
   readonly services: ReadonlySet<string>;
 }
 
-/** Reads both trees; `scandir` is undefined when it does not exist yet; `scope` narrows a pass. */
-export function observe(home: Dir, scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>, scope?: Scope): ObservedState {
-  return { home: observeHome(home, scope?.profiles), scandir: observeScandir(scandir, settings, scope?.services) };
+/** What a pass reads besides the defaults. */
+export interface ObserveOptions {
+  /** A targeted pass: only these profiles and their slots are read. */
+  readonly scope?: Scope;
+  /** List each profile's stale runtime files (boot). */
+  readonly runtimeFiles?: boolean;
+}
+
+/** Reads both trees; `scandir` is undefined when it does not exist yet. */
+export function observe(home: Dir, scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>, options: ObserveOptions = {}): ObservedState {
+  return {
+    home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true),
+    scandir: observeScandir(scandir, settings, options.scope?.services),
+  };
 }
 
 /** The scope of a targeted pass over `profiles`, the root profile included. */

@@ -2,18 +2,22 @@
  * Reads the persisted list of restarts that a pass decided but may not have finished
  * (`<scandir>/.reconcile-gateways.restarts.json`, schemas/restarts.schema.json).
  */
-import { type Dir, readFileAt } from '../safe-fs.js';
+import { type Dir, readFileAt } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
+import { restartJournal } from '../journal.js';
 
-/** File name of the pending-restart journal inside the scandir (a dot name: s6 ignores it). */
-export const RESTARTS_FILE = '.reconcile-gateways.restarts.json';
+export { RESTARTS_FILE } from '../journal.js';
 
-/** Services whose restart was persisted and not yet cleared; a damaged journal reads as empty. */
-export function readPendingRestarts(scandir: Dir): ReadonlySet<string> {
-  const read = readFileAt(scandir, RESTARTS_FILE, 1024 * 1024);
-  if (read.kind !== 'file') return new Set();
+/**
+ * Services whose restart was persisted and not yet cleared, and the journal's owner; a damaged
+ * journal reads as empty. Whether to trust an entry is diff's decision, not this reader's.
+ */
+export function readPendingRestarts(scandir: Dir): { services: ReadonlySet<string>; uid?: number } {
+  const { dir, name } = restartJournal(scandir);
+  const read = readFileAt(dir, name, 1024 * 1024);
+  if (read.kind !== 'file') return { services: new Set() };
   const parsed = parseJsonObject(read.bytes);
-  if (!parsed.ok) return new Set();
+  if (!parsed.ok) return { services: new Set(), uid: read.uid };
   const services = parsed.value['services'];
-  return new Set(Array.isArray(services) ? services.filter((s): s is string => typeof s === 'string') : []);
+  return { services: new Set(Array.isArray(services) ? services.filter((s): s is string => typeof s === 'string') : []), uid: read.uid };
 }

@@ -2,10 +2,11 @@
  * Decodes s6 2.11's 35-byte `supervise/status` (s6-facts §5), so `status` over 1000 services
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
-import fs from 'node:fs';
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, errnoCode, openDirIfExists, pathAt, readFileAt } from '../safe-fs.js';
+import { type Dir, closeDir, hasFifoReader, openDirIfExists, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
+
+export { hasFifoReader } from '../safe-fs/index.js';
 
 const STATUS_SIZE = 35;
 /** skalibs writes real TAI: label = 2^62 + unix + 37 for any date since 2017 (s6-facts §5). */
@@ -35,26 +36,6 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
     signum: up ? -1 : signaled ? wstat & 0x7f : -1,
     updownSinceUnix: Number(label - TAI_OFFSET) + nanos / 1e9,
   };
-}
-
-/**
- * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
- * an O_WRONLY|O_NONBLOCK open fails with ENXIO when nobody listens, and never blocks.
- */
-export function hasFifoReader(dir: Dir, name: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(pathAt(dir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENXIO' || code === 'ENOENT' || code === 'ELOOP' || code === 'EACCES') return false;
-    return false;
-  }
-  try {
-    return fs.fstatSync(fd).isFIFO();
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** Live state of a slot (or its logger), or undefined when s6 never supervised it. */

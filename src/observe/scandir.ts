@@ -4,8 +4,8 @@
  * scandir is foreign and only counted.
  */
 import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
-import { MANAGED_FILES, OWNERSHIP_FILE } from '../desired/render.js';
-import { isValidProfileName } from '../desired/names.js';
+import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
+import { isValidProfileName } from '../model/names.js';
 import {
   CwdCursor,
   type Dir,
@@ -18,7 +18,7 @@ import {
   openDirIfExists,
   readDirMetaAt,
   readFileAt,
-} from '../safe-fs.js';
+} from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
@@ -65,7 +65,9 @@ export function observeScandir(
     cursor.close();
   }
   upstreamLeftovers.sort();
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: readPendingRestarts(scandir), upstreamLeftovers };
+  const journal = readPendingRestarts(scandir);
+  const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
+  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers };
 }
 
 /** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */

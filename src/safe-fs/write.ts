@@ -3,7 +3,7 @@
  * replacement, markers, directories with explicit modes and owners, renames and tree removal.
  */
 import fs from 'node:fs';
-import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDir, lstatAt, openDirAt, pathAt } from '../safe-fs.js';
+import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDir, lstatAt, openDirAt, pathAt } from './core.js';
 
 /**
  * Whether new entries get exactly the mode they are created with (umask 0), so the explicit

@@ -219,7 +219,9 @@ function summarize(
   const r = report.result;
   const counts = countOps(r);
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
-  return { ...base, result, exitCode: report.exitCode, counts, drift: driftCounts(r.drift), warnings: [...report.warnings] };
+  const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
+  const drift = driftCounts(r.drift);
+  return { ...base, result, exitCode: report.exitCode, counts, drift, ...(changed.length === 0 ? {} : { changed }), warnings: [...report.warnings] };
 }
 
 function countOps(r: PassResult): PassCounts {
@@ -230,6 +232,7 @@ function countOps(r: PassResult): PassCounts {
     up: n('up'),
     down: n('down'),
     remove: n('remove'),
+    restart: n('restart'),
     heal: n('heal'),
     failed: r.results.filter((x) => x.status === 'failed').length,
     held: r.held.length,

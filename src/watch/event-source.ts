@@ -9,8 +9,8 @@
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, openDirIfExists, openRoot, pathForChild } from '../safe-fs.js';
-import { ROOT_PROFILE } from '../desired/render.js';
+import { type Dir, FsError, closeDir, describeErrno, openDirIfExists, openRoot, pathForChild } from '../safe-fs/index.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
 
 /** Where to watch and what to call with hints. */

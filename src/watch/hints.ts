@@ -3,7 +3,7 @@
  * full pass can tell. Pure. Events are hints (level-triggered): a pass always re-observes, so a
  * wrong or missed hint only delays convergence until the interval pass.
  */
-import { ROOT_PROFILE } from '../desired/render.js';
+import { ROOT_PROFILE } from '../model/constants.js';
 
 /**
  * A reason to look again: one profile (and its slot), only a profile's intent (its state file

@@ -9,7 +9,7 @@ import type * as Prom from 'prom-client';
 import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { DRIFT_TYPES } from '../desired/drift.js';
 import type { OperationResult } from '../model.js';
-import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
 import type { ConditionTable } from './conditions.js';
 import type { PassSummary } from './status-file.js';
 

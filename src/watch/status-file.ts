@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { closeDir, openRoot, writeFileAt } from '../safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
 import { DRIFT_TYPES, type DriftCondition, type DriftEvidence, type DriftType } from '../desired/drift.js';
 import type { ConditionTable } from './conditions.js';
 import type { Trigger } from './scheduler.js';
@@ -17,6 +17,7 @@ export interface PassCounts {
   readonly up: number;
   readonly down: number;
   readonly remove: number;
+  readonly restart?: number;
   readonly heal: number;
   readonly failed: number;
   readonly held: number;
@@ -39,6 +40,8 @@ export interface PassSummary {
   readonly counts?: PassCounts;
   /** Services in each drift condition, among those the pass read. */
   readonly drift?: Readonly<Record<DriftType, number>>;
+  /** Services with an operation applied or failed in this pass, sorted. */
+  readonly changed?: readonly string[];
   readonly warnings: readonly string[];
 }
 

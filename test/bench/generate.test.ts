@@ -1,33 +1,14 @@
 /**
- * The benchmark's synthetic HERMES_HOME (bench/generate.mjs): its numbers mean something only if
+ * The benchmark's synthetic HERMES_HOME (bench/generate.ts): its numbers mean something only if
  * the tree is what bench/README.md says — the same bytes for the same (n, seed), profile i
  * independent of n, the stated mix of states, and a tree the tool reconciles as the bench expects.
  */
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import * as gen from '../../bench/generate.js';
 import { runCli } from '../helpers/cli.js';
-import { repoRoot } from '../helpers/s6.js';
 import { diffSnapshots, removeTree, snapshotTree, tempDir } from '../helpers/tree.js';
-
-interface ManifestEntry {
-  readonly name: string;
-  readonly kind: string;
-  readonly hasState: boolean;
-  readonly corrupt: boolean;
-  readonly stale: boolean;
-  readonly stateFile: string;
-}
-interface Manifest {
-  readonly profiles: readonly ManifestEntry[];
-}
-interface Generator {
-  generateHermesHome(dir: string, n: number, seed?: number): Manifest;
-  readonly STATE_MIX: ReadonlyArray<readonly [string, number]>;
-}
-
-const generator = (): Promise<Generator> => import(pathToFileURL(path.join(repoRoot(), 'bench', 'generate.mjs')).href) as Promise<Generator>;
 
 async function scratch(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await tempDir('rg-bench-gen-');
@@ -45,7 +26,7 @@ const isJson = (text: string): boolean => {
 };
 
 test('the same (n, seed) gives a byte-identical tree, and profile i does not depend on n', async (t) => {
-  const g = await generator();
+  const g = gen;
   const dir = await scratch(t);
   g.generateHermesHome(path.join(dir, 'a'), 80, 7);
   g.generateHermesHome(path.join(dir, 'b'), 80, 7);
@@ -61,7 +42,7 @@ test('the same (n, seed) gives a byte-identical tree, and profile i does not dep
 });
 
 test('the mix of states is the documented one, and each kind is what it claims to be', async (t) => {
-  const g = await generator();
+  const g = gen;
   const dir = await scratch(t);
   const n = 2000;
   const m = g.generateHermesHome(path.join(dir, 'home'), n, 1);
@@ -88,7 +69,7 @@ test('the mix of states is the documented one, and each kind is what it claims t
 });
 
 test('the tool reconciles a generated home as the bench expects: a slot per profile, then a converged sync', async (t) => {
-  const g = await generator();
+  const g = gen;
   const dir = await scratch(t);
   const home = path.join(dir, 'home');
   const scandir = path.join(dir, 'scan');

@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hermesIds } from '../../src/cli/host.js';
+import { hermesIds } from '../../src/observe/host.js';
 import { MAIN, bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { FINISH, LOG_RUN_CODER, LOG_RUN_DEFAULT, RUN_CODER, RUN_DEFAULT, TYPE } from '../helpers/reference.js';
 import { expectedLayout, layoutOf } from '../helpers/slot-layout.js';
@@ -25,7 +25,9 @@ test('S09 boot renders byte-exact upstream slots and prints upstream lines', asy
   t.deepEqual(r.stdout.split('\n'), [
     'reconcile: profile=default prior_state=None action=registered prior_exit=unknown',
     'reconcile: profile=coder prior_state=running action=started prior_exit=unknown',
-    'reconcile: summary profiles=2 create=2 update=0 up=0 down=0 remove=0 failed=0 restart_pending=0 exit=0',
+    'reconcile: applied service=gateway-coder kind=create reason="slot missing"',
+    'reconcile: applied service=gateway-default kind=create reason="slot missing"',
+    'reconcile: summary profiles=2 create=2 update=0 restart=0 up=0 down=0 remove=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
     '',
   ]);
   const read = (svc: string, file: string): Promise<Buffer> => readFile(path.join(box.scandir, svc, file));
@@ -98,7 +100,7 @@ test('S36 running then stopped: only the down marker appears, run keeps its inod
   await writeFile(path.join(box.home, 'profiles/coder/gateway_state.json'), '{"desired_state":"stopped"}');
   const r = await bootJson(box.home, box.scandir);
   t.deepEqual(r.doc['operations'], [
-    { kind: 'down', service: 'gateway-coder', profile: 'coder', reason: 'intent is not running; down marker missing', status: 'applied' },
+    { kind: 'down', service: 'gateway-coder', profile: 'coder', reason: 'intent is not running; down marker missing', files: ['down'], status: 'applied' },
   ]);
   const after = await snapshotTree(box.scandir);
   t.deepEqual(diffSnapshots(before, after, { ignorePath: (p) => p === 'gateway-coder' }), ['added gateway-coder/down (file)']);

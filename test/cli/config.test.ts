@@ -6,9 +6,16 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_SETTINGS } from '../../src/cli/config.js';
 import { loadValidators } from '../../src/cli/validate.js';
+import { repoRoot } from '../helpers/s6.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree } from '../helpers/tree.js';
+
+test('the keys suggested for a config typo are exactly the schema\'s', async (t) => {
+  const schema = JSON.parse(await readFile(path.join(repoRoot(), 'schemas/config.schema.json'), 'utf8')) as { properties: object };
+  t.deepEqual(Object.keys(DEFAULT_SETTINGS).sort(), Object.keys(schema.properties).sort());
+});
 
 test('every precompiled validator loads as an ES module (ajv emits require for maxLength)', async (t) => {
   const v = await loadValidators();
@@ -50,7 +57,7 @@ const rejected = test.macro({
     const before = await snapshotTree(box.root);
     const json = await bootJson(box.home, box.scandir, ['--config', cfg]);
     t.is(json.code, 100);
-    t.is(json.doc['formatVersion'], '1');
+    t.is(json.doc['formatVersion'], '2');
     t.like(json.doc['error'], { code: 'usage', exitCode: 100 });
     t.regex((json.doc['error'] as { message: string }).message, message);
     t.true((await loadValidators()).validatePlan(json.doc), 'the error document matches plan.schema.json');
@@ -63,7 +70,9 @@ const rejected = test.macro({
   title: (title = '') => `config error: ${title} exits 100 and changes nothing`,
 });
 
-test('an unknown key', rejected, '{"user":"hermes","colour":"blue"}', /must NOT have additional properties/);
+test('an unknown key', rejected, '{"user":"hermes","colour":"blue"}', /: \/: unknown key "colour"; known keys: user, uid, gid, /);
+test('a mistyped key', rejected, '{"gatewayCommnd":"/bin/gw"}', /: \/: unknown key "gatewayCommnd" \(did you mean "gatewayCommand"\?\)$/);
+test('a value outside an enum', rejected, '{"superviseOwner":"nobody"}', /\/superviseOwner: must be one of "user", "root"/);
 test('invalid JSON', rejected, '{"user":', /is not valid JSON/);
 test('a wrong type', rejected, '{"uid":"10000"}', /\/uid: must be integer/);
 test('bootLogMaxBytes below the minimum', rejected, '{"bootLogMaxBytes":100}', /\/bootLogMaxBytes: must be >= 1024/);

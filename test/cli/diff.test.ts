@@ -23,9 +23,11 @@ test('S59 --diff on a fresh system exits 1, prints the plan, and changes nothing
   const r = await runCli(bootArgs(box.home, box.scandir, '--diff'));
   t.is(r.code, 1, r.stderr);
   t.deepEqual(r.stdout.split('\n'), [
-    'gateway-coder create: slot missing',
-    'gateway-default create: slot missing',
-    'reconcile: plan create=2 update=0 up=0 down=0 remove=0 restart_pending=0 home_writes=0 (dry run: nothing changed)',
+    'gateway-coder sweep: stale runtime files of the previous container (profiles/coder/gateway.pid)',
+    'gateway-coder create: slot missing (starts)',
+    'gateway-default sweep: stale runtime files of the previous container (gateway.pid, processes.json)',
+    'gateway-default create: slot missing (registered down)',
+    'reconcile: plan create=2 update=0 restart=0 up=0 down=0 remove=0 sweep=2 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
     '',
   ]);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'no scandir, no lock file, no boot log, pid files kept');
@@ -44,26 +46,40 @@ test('--diff --output json reports the same decisions with dryRun and no statuse
     (r.doc['profiles'] as { profile: string; action: string }[]).map((p) => [p.profile, p.action]),
     [['default', 'registered'], ['coder', 'started']],
   );
+  const sweep = 'stale runtime files of the previous container';
   t.deepEqual(r.doc['operations'], [
-    { kind: 'create', service: 'gateway-coder', profile: 'coder', reason: 'slot missing', files: ['.reconcile-gateways.json', 'finish', 'log/run', 'run', 'type'] },
-    { kind: 'create', service: 'gateway-default', profile: 'default', reason: 'slot missing', files: ['.reconcile-gateways.json', 'down', 'finish', 'log/run', 'run', 'type'] },
+    { kind: 'sweep', service: 'gateway-coder', profile: 'coder', reason: sweep, files: ['profiles/coder/gateway.pid'] },
+    { kind: 'create', service: 'gateway-coder', profile: 'coder', reason: 'slot missing', files: ['.reconcile-gateways.json', 'finish', 'log/run', 'run', 'type'], starts: true },
+    { kind: 'sweep', service: 'gateway-default', profile: 'default', reason: sweep, files: ['gateway.pid', 'processes.json'] },
+    {
+      kind: 'create',
+      service: 'gateway-default',
+      profile: 'default',
+      reason: 'slot missing',
+      files: ['.reconcile-gateways.json', 'down', 'finish', 'log/run', 'run', 'type'],
+      starts: false,
+    },
   ]);
+  t.is(r.doc['bootLogLines'], 2);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), []);
 });
 
-test('--diff on a converged system exits 0 and touches nothing, not even a re-added stale pid', async (t) => {
+test('--diff on a converged system exits 0 and touches nothing; a re-added stale pid is planned as a sweep', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await staleHome(box.home);
   t.is((await runCli(bootArgs(box.home, box.scandir))).code, 0);
+  const converged = await runCli(bootArgs(box.home, box.scandir, '--diff'));
+  t.is(converged.code, 0, converged.stdout);
+  t.deepEqual(converged.stdout.split('\n'), [
+    'reconcile: plan create=0 update=0 restart=0 up=0 down=0 remove=0 sweep=0 cleanup=0 seed=0 restart_pending=0 boot_log_lines=2 (dry run: nothing changed)',
+    '',
+  ]);
   await writeFile(path.join(box.home, 'gateway.pid'), '43\n');
   const before = await snapshotTree(box.root);
   const r = await runCli(bootArgs(box.home, box.scandir, '--diff'));
-  t.is(r.code, 0, r.stderr);
-  t.deepEqual(r.stdout.split('\n'), [
-    'reconcile: plan create=0 update=0 up=0 down=0 remove=0 restart_pending=0 home_writes=0 (dry run: nothing changed)',
-    '',
-  ]);
+  t.is(r.code, 1, 'boot --diff shows the sweep boot would do (issue 11)');
+  t.true(r.stdout.split('\n').includes('gateway-default sweep: stale runtime files of the previous container (gateway.pid)'), r.stdout);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), []);
 });
 
@@ -108,4 +124,29 @@ test('warnings reach stderr even at --log-level error; stdout carries results on
   t.is(r.code, 1);
   t.regex(r.stderr, /^reconcile-gateways: warn: could not read .*profiles\/coder\/gateway_state\.json .*treating as no prior state/m);
   t.false(r.stdout.includes('warn'));
+});
+
+test('boot --diff lists the sweep, cleanup and seed operations and exits 1; after boot, boot --diff exits 0 (issue 11)', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
+  await writeFileTree(box.home, { 'gateway.pid': '41\n' });
+  await writeFileTree(box.scandir, { '.gateway-x.tmp/run': '#!/bin/sh\n' });
+  const legacy = ['--container-argv', '["gateway","run"]'];
+  const before = await snapshotTree(box.root);
+  const r = await bootJson(box.home, box.scandir, ['--diff', ...legacy]);
+  t.is(r.code, 1, r.stderr);
+  t.true((await loadValidators()).validatePlan(r.doc));
+  const ops = (r.doc['operations'] as { kind: string; service: string; files?: string[] }[]).map((o) => [o.kind, o.service, o.files]);
+  t.deepEqual(ops.filter(([kind]) => kind !== 'create'), [
+    ['seed', 'gateway-default', ['gateway_state.json']],
+    ['sweep', 'gateway-default', ['gateway.pid']],
+    ['cleanup', 'gateway-x', ['.gateway-x.tmp']],
+  ]);
+  t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], '--diff changed nothing');
+  const boot = await runCli(bootArgs(box.home, box.scandir, ...legacy));
+  t.is(boot.code, 0, boot.stderr);
+  for (const kind of ['seed', 'sweep', 'cleanup']) t.true(boot.stdout.includes(`kind=${kind} `), `${kind} line in ${boot.stdout}`);
+  const again = await runCli(bootArgs(box.home, box.scandir, '--diff', ...legacy));
+  t.is(again.code, 0, again.stdout);
 });

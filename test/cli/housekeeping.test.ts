@@ -75,7 +75,7 @@ test('control characters in profile names are escaped on stdout, stderr and in t
   const r = await runCli(bootArgs(box.home, box.scandir));
   t.is(r.code, 0, 'invalid names alone never fail the pass');
   const out = r.stdout.trimEnd().split('\n');
-  t.is(out.length, 6, 'default, 3 skipped, coder, summary: no extra line');
+  t.is(out.length, 8, 'default, 3 skipped, coder, two creates, summary: no extra line');
   t.true(out.every((l) => l.startsWith('reconcile: ')), r.stdout);
   t.true(out.includes('reconcile: profile=bad\\nname prior_state=None action=skipped prior_exit=unknown reason="invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$"'));
   t.false(/[\u0000-\u0009\u000b-\u001f]/.test(r.stdout), 'no raw control character on stdout');

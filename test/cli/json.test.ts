@@ -25,7 +25,7 @@ test('a normal plan is valid and complete', async (t) => {
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 0);
   t.true(valid(r.doc));
-  t.like(r.doc, { formatVersion: '1', mode: 'boot', dryRun: false, hermesHome: box.home, scandir: box.scandir, exitCode: 0 });
+  t.like(r.doc, { formatVersion: '2', mode: 'boot', dryRun: false, hermesHome: box.home, scandir: box.scandir, exitCode: 0 });
   t.deepEqual(r.doc['profiles'], [
     { profile: 'default', service: 'gateway-default', priorState: null, autostart: false, action: 'registered', priorExit: 'unknown' },
     {
@@ -43,7 +43,7 @@ test('a normal plan is valid and complete', async (t) => {
     (r.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => [o.kind, o.service, o.status]),
     [['create', 'gateway-coder', 'applied'], ['create', 'gateway-default', 'applied']],
   );
-  t.deepEqual(r.doc['summary'], { create: 2, update: 0, up: 0, down: 0, remove: 0, failed: 0, restartPending: 0 });
+  t.deepEqual(r.doc['summary'], { create: 2, update: 0, restart: 0, up: 0, down: 0, remove: 0, sweep: 0, cleanup: 0, seed: 0, failed: 0, restartPending: 0 });
   t.is(r.stdout.trim().split('\n').length, 1, 'exactly one JSON document on one line');
 });
 
@@ -80,7 +80,7 @@ test('a missing HERMES_HOME is fatal (111) with an error document, and nothing i
   const r = await bootJson(missing, box.scandir);
   t.is(r.code, 111);
   t.true(valid(r.doc));
-  t.like(r.doc, { formatVersion: '1', error: { code: 'fatal', exitCode: 111 } });
+  t.like(r.doc, { formatVersion: '2', error: { code: 'fatal', exitCode: 111 } });
   t.regex((r.doc['error'] as { message: string }).message, /HERMES_HOME .*nope is missing/);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'neither HERMES_HOME nor the scandir was created');
   const text = await runCli(bootArgs(missing, box.scandir));

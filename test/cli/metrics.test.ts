@@ -1,30 +1,37 @@
 import test from 'ava';
-import { parseCliArgs } from '../../src/cli/args.js';
+import { type Args, parseCliArgs } from '../../src/cli/args.js';
 import { UsageError } from '../../src/errors.js';
 import { startMetricsServer } from '../../src/cli/metrics-server.js';
 import { Metrics } from '../../src/watch/metrics.js';
 import { FatalError } from '../../src/errors.js';
 
+/** The arguments of a command line that runs a command. */
+function args(argv: readonly string[]): Args {
+  const parsed = parseCliArgs(argv, {});
+  if (parsed.kind !== 'run') throw new Error(`${argv.join(' ')} does not run a command`);
+  return parsed.args;
+}
+
 test('--metrics-listen takes HOST:PORT, [v6]:PORT or :PORT and names the flag when it is wrong', (t) => {
-  const listen = (v: string): unknown => parseCliArgs(['watch', '--metrics-listen', v], {})?.metricsListen;
+  const listen = (v: string): unknown => args(['watch', '--metrics-listen', v]).metricsListen;
   t.deepEqual(listen('127.0.0.1:9464'), { host: '127.0.0.1', port: 9464 });
   t.deepEqual(listen('[::1]:9464'), { host: '::1', port: 9464 });
   t.deepEqual(listen(':9464'), { host: '0.0.0.0', port: 9464 });
   for (const bad of ['9464', 'localhost', '127.0.0.1:70000', '127.0.0.1:']) {
     const err = t.throws(() => listen(bad), { instanceOf: UsageError });
-    t.regex(err?.message ?? '', /^--metrics-listen must be HOST:PORT/);
+    t.regex(err?.message ?? '', /^watch: --metrics-listen must be HOST:PORT/);
   }
   t.throws(() => parseCliArgs(['sync', '--metrics-listen', '127.0.0.1:1'], {}), { instanceOf: UsageError }, 'sync has no server');
 });
 
 test('drift flags have defaults and bounds; --heal is sync and watch only', (t) => {
-  t.deepEqual(parseCliArgs(['status'], {})?.drift, { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 });
-  t.deepEqual(parseCliArgs(['sync', '--drift-grace', '0.5', '--crash-restarts', '2', '--crash-window', '60'], {})?.drift, {
+  t.deepEqual(args(['status']).drift, { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 });
+  t.deepEqual(args(['sync', '--drift-grace', '0.5', '--crash-restarts', '2', '--crash-window', '60']).drift, {
     graceSeconds: 0.5,
     crashRestarts: 2,
     crashWindowSeconds: 60,
   });
-  t.true(parseCliArgs(['watch', '--heal'], {})?.heal);
+  t.true(args(['watch', '--heal']).heal);
   t.throws(() => parseCliArgs(['status', '--heal'], {}), { instanceOf: UsageError });
   t.throws(() => parseCliArgs(['sync', '--crash-restarts', '0'], {}), { message: /--crash-restarts must be an integer between 1 and 4096/ });
 });

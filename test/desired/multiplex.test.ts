@@ -4,8 +4,8 @@
  */
 import test from 'ava';
 import type { DesiredState } from '../../src/model.js';
-import { type DesiredInput, buildDesired, foldNotice } from '../../src/desired/index.js';
-import { SETTINGS, home, inputOf, observedOf, profile, stateOf } from '../helpers/observed.js';
+import { buildDesired, foldNotice } from '../../src/desired/index.js';
+import { type InputOverrides, SETTINGS, home, inputOf, observedOf, profile, stateOf } from '../helpers/observed.js';
 
 const RUNNING = stateOf({ gateway_state: 'running' });
 const STOPPED = stateOf({ gateway_state: 'stopped' });
@@ -14,7 +14,7 @@ function actions(desired: DesiredState): string[][] {
   return desired.decisions.map((d) => [d.profile, d.action]);
 }
 
-const mux = (policy: 'gate' | 'fold'): Partial<Omit<DesiredInput, 'observed'>> => ({
+const mux = (policy: 'gate' | 'fold'): InputOverrides => ({
   multiplex: true,
   settings: { ...SETTINGS, multiplexPolicy: policy },
 });

@@ -86,21 +86,22 @@ const liveCoder = (over: Partial<Parameters<typeof slotOf>[1]> = {}) =>
 test('a run change under a live, up service is written and its restart left pending', (t) => {
   const plan = diffStates(observedOf(home(), liveCoder()), desiredOf([CODER_UP]), OPTS);
   t.deepEqual(plan.restartPending, ['gateway-coder']);
-  t.like(plan.operations[0], { kind: 'update', restart: false, reason: 'run write' });
+  t.like(plan.operations[0], { kind: 'update', reason: 'run write' });
+  t.deepEqual(plan.operations.map((o) => o.kind), ['update']);
   t.is(plan.operations.length, 1);
 });
 
 test('with --restart-changed the same change restarts the service and nothing stays pending', (t) => {
   const plan = diffStates(observedOf(home(), liveCoder()), desiredOf([CODER_UP]), { ...OPTS, restartChanged: true });
   t.deepEqual(plan.restartPending, []);
-  t.like(plan.operations[0], { kind: 'update', restart: true });
+  t.deepEqual(plan.operations.map((o) => o.kind), ['update', 'restart']);
 });
 
 test('a type change (not a run-time file) needs no restart', (t) => {
   const s = scandirOf([slotOf(CODER_UP, { files: { type: fileRead('x\n') }, live: liveUp(5000) })], { svscanLive: true });
   const plan = diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS);
   t.deepEqual(plan.restartPending, []);
-  t.like(plan.operations[0], { kind: 'update', restart: false });
+  t.deepEqual(plan.operations.map((o) => o.kind), ['update']);
 });
 
 test('a run change under a down service needs no restart', (t) => {
@@ -114,12 +115,25 @@ test('a process older than its run file is reported pending with no operation', 
   t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS), { operations: [], restartPending: ['gateway-coder'] });
 });
 
-test('a restart persisted by an earlier pass is done even without --restart-changed', (t) => {
-  const s = scandirOf([slotOf(CODER_UP, { live: liveUp(5000) })], { svscanLive: true, pendingRestarts: ['gateway-coder'] });
+test('a journalled restart of a service running older files is done even without --restart-changed', (t) => {
+  const newer = fileRead(CODER_UP.files[1]?.content ?? '', 0o755, 0, 6_000_000);
+  const s = scandirOf([slotOf(CODER_UP, { files: { run: newer }, live: liveUp(5000) })], { svscanLive: true, pendingRestarts: ['gateway-coder'] });
   t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS), {
-    operations: [{ kind: 'update', service: 'gateway-coder', profile: 'coder', reason: 'restart pending from an interrupted pass', dirs: [], changes: [], restart: true }],
+    operations: [{ kind: 'restart', service: 'gateway-coder', profile: 'coder', reason: 'restart decided by an interrupted pass (journal)' }],
     restartPending: [],
   });
+});
+
+test('a journal entry for a service running its current files restarts nothing (a forged journal is inert)', (t) => {
+  const s = scandirOf([slotOf(CODER_UP, { live: liveUp(5000) })], { svscanLive: true, pendingRestarts: ['gateway-coder'] });
+  t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS), EMPTY);
+});
+
+test('a run file with an mtime in the future never makes a restart pending', (t) => {
+  const future = fileRead(CODER_UP.files[1]?.content ?? '', 0o755, 0, 9_000_000);
+  const s = liveCoder({ files: { run: future }, live: liveUp(5000) });
+  t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), { ...OPTS, nowMs: 7_000_000 }), EMPTY);
+  t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), { ...OPTS, nowMs: 7_000_000, restartChanged: true }), EMPTY);
 });
 
 test('a persisted restart of a service that is not up is dropped', (t) => {

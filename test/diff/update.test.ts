@@ -21,9 +21,9 @@ function fileSpec(spec: ServiceSpec, path: string): FileSpec {
   return f;
 }
 
-function update(spec: ServiceSpec, fields: Omit<Extract<Operation, { kind: 'update' }>, 'kind' | 'service' | 'profile' | 'restart'> & { restart?: boolean }): Plan {
+function update(spec: ServiceSpec, fields: Omit<Extract<Operation, { kind: 'update' }>, 'kind' | 'service' | 'profile'>): Plan {
   return {
-    operations: [{ kind: 'update', service: spec.service, profile: spec.profile, restart: false, ...fields }],
+    operations: [{ kind: 'update', service: spec.service, profile: spec.profile, ...fields }],
     restartPending: [],
   };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readPendingRestarts } from '../../src/observe/restarts.js';
 import { renderOwnership, renderRun } from '../../src/desired/render.js';
-import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs/index.js';
 import { repoRoot } from '../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
 import { BASE_SETTINGS, diffSnapshot, killGroup, type Layout, runJson, runTool, Scratch, slotProblems, snapshot, startTool, writeConfig, writeProfiles } from './support.js';
@@ -64,7 +64,7 @@ test('a write killed at random moments leaves the old or the new journal, script
     }
     const handle = openRoot(dir);
     try {
-      if (target.name.endsWith('restarts.json')) t.true([3000, 5000].includes(readPendingRestarts(handle).size));
+      if (target.name.endsWith('restarts.json')) t.true([3000, 5000].includes(readPendingRestarts(handle).services.size));
       writeFileAt(handle, target.name, target.a, { mode: 0o644, fsync: true });
     } finally {
       closeDir(handle);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { observeHome } from '../../src/observe/home.js';
 import { observeScandir } from '../../src/observe/scandir.js';
-import { CwdCursor, closeDir, openRoot } from '../../src/safe-fs.js';
+import { CwdCursor, closeDir, openRoot } from '../../src/safe-fs/index.js';
 
 function tree(t: { teardown(fn: () => void): void }): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-cwd-'));

@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../src/model.js';
 import { DEFAULT_SETTINGS } from '../../src/cli/config.js';
-import { exitCodeOf } from '../../src/cli/run.js';
-import { runPass } from '../../src/reconcile.js';
-import { closeDir, openRoot } from '../../src/safe-fs.js';
+import { exitCodeOf } from '../../src/cli/pass.js';
+import { applyPass, planPass } from '../../src/reconcile.js';
+import { closeDir, openRoot } from '../../src/safe-fs/index.js';
 import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, requireRoot, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
 
 const scratch = new Scratch();
@@ -115,17 +115,18 @@ test('run as an unprivileged user, a slot it may not write fails alone with EACC
 
 const CHANGED = { ...DEFAULT_SETTINGS, ...BASE_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
-function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof runPass> {
+function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
   const home = openRoot(l.home);
   const scandir = openRoot(l.scandir);
   try {
-    return runPass({
-      mode: 'sync', dryRun: false, home, scandir, hermesHome: l.home,
+    const planned = planPass({
+      mode: 'sync', home, scandir, hermesHome: l.home,
       settings: CHANGED,
-      prune: true, allowEmpty: false, restartChanged: false, role: 'gateway', multiplex: false, homeWrites: [],
-      isRoot: process.geteuid?.() === 0, timestamp: 'now', sleep: () => undefined,
-      ...(beforeOperation === undefined ? {} : { beforeOperation }),
+      prune: true, allowEmpty: false, restartChanged: false,
+      host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
+      isRoot: process.geteuid?.() === 0,
     });
+    return applyPass(planned, { sleep: () => undefined, ...(beforeOperation === undefined ? {} : { beforeOperation }) });
   } finally {
     closeDir(scandir);
     closeDir(home);

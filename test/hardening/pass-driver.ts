@@ -1,13 +1,12 @@
 /**
  * A child process for the crash tests: runs one reconcile pass the way the CLI does (lock, host
- * facts, runPass), with the fault-injection seam armed to SIGKILL itself just before operation
+ * facts, planPass, applyPass), with the fault-injection seam armed to SIGKILL itself just before operation
  * number `killAt` takes effect. Usage: node pass-driver.js '<json DriverRequest>'.
  */
 import { acquireLock } from '../../src/lock.js';
-import { runPass } from '../../src/reconcile.js';
-import { closeDir, openRoot } from '../../src/safe-fs.js';
+import { applyPass, planPass } from '../../src/reconcile.js';
+import { closeDir, openRoot } from '../../src/safe-fs/index.js';
 import { loadSettings } from '../../src/cli/config.js';
-import { formatBootTimestamp } from '../../src/actuate/boot-log.js';
 
 /** What the driver is asked to do. */
 export interface DriverRequest {
@@ -26,9 +25,8 @@ async function main(request: DriverRequest): Promise<void> {
   const home = openRoot(request.home);
   const scandir = openRoot(request.scandir);
   let seen = 0;
-  const result = runPass({
+  const planned = planPass({
     mode: request.mode,
-    dryRun: false,
     home,
     scandir,
     hermesHome: request.home,
@@ -36,12 +34,10 @@ async function main(request: DriverRequest): Promise<void> {
     prune: request.mode === 'sync',
     allowEmpty: false,
     restartChanged: request.restartChanged === true,
-    role: 'gateway',
-    multiplex: false,
-    homeWrites: [],
+    host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
     isRoot: process.geteuid?.() === 0,
-    timestamp: formatBootTimestamp(new Date()),
-    sleep: (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms),
+  });
+  const result = applyPass(planned, {
     beforeOperation: () => {
       seen += 1;
       if (seen === request.killAt) process.kill(process.pid, 'SIGKILL');

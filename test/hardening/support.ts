@@ -10,12 +10,13 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { removeTree, tempDir } from '../helpers/tree.js';
 import { MAIN, type TestWorld, TEST_SETTINGS } from '../helpers/cli.js';
+import { readableMain } from '../helpers/readable-cli.js';
 
 /** Path of the compiled CLI. */
 export const CLI_MAIN = MAIN;
 
 /** Liveness deadline of one CLI run: generous, never a timing assertion. */
-export const LIVENESS_MS = 20_000;
+export const LIVENESS_MS = 60_000;
 
 /** Whether the long variants run (`HARDENING_LONG=1`). */
 export const LONG = process.env['HARDENING_LONG'] === '1';
@@ -108,7 +109,10 @@ export interface Started {
 
 /** Starts the CLI detached (new process group) and collects its output. */
 export function startTool(args: readonly string[], options: RunOptions = {}): Started {
-  const child = spawn(process.execPath, [...args], {
+  // Another user cannot reach dist/ in a clone under a 0700 directory: give it a readable copy.
+  const unprivileged = options.uid !== undefined && options.uid !== 0;
+  const argv = unprivileged ? args.map((a, i) => (i === 0 && a === CLI_MAIN ? readableMain() : a)) : [...args];
+  const child = spawn(process.execPath, argv, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? { ...process.env, NO_COLOR: '1' },

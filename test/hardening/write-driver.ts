@@ -5,7 +5,7 @@
  * replacement. Usage: node write-driver.js DIR NAME FILE_A FILE_B.
  */
 import fs from 'node:fs';
-import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs.js';
+import { closeDir, openRoot, writeFileAt } from '../../src/safe-fs/index.js';
 
 const [dirPath, name, fileA, fileB] = process.argv.slice(2);
 if (dirPath === undefined || name === undefined || fileA === undefined || fileB === undefined) throw new Error('usage: DIR NAME FILE_A FILE_B');

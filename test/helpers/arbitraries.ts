@@ -180,7 +180,6 @@ export interface PassKnobs {
 export const knobsArb: Arbitrary<PassKnobs> = fc
   .record({
     mode: fc.constantFrom('boot' as const, 'sync' as const),
-    role: fc.constantFrom('gateway' as const, 'gateway' as const, 'none' as const),
     multiplex: fc.boolean(),
     policy: fc.constantFrom('gate' as const, 'fold' as const),
     allowEmpty: fc.boolean(),
@@ -194,10 +193,13 @@ export const knobsArb: Arbitrary<PassKnobs> = fc
       settings: { ...SETTINGS, multiplexPolicy: k.policy },
       mode: k.mode,
       hermesHome: '/opt/data',
-      role: k.role,
-      multiplex: k.multiplex,
       allowEmpty: k.allowEmpty,
-      legacySeeded: k.legacySeeded,
+      host: {
+        argv: k.legacySeeded ? ['gateway', 'run'] : [],
+        env: { multiplex: k.multiplex ? '1' : '0' },
+        config: { kind: 'missing' as const },
+        nowMs: 2_000_000_000_000,
+      },
     },
-    diff: { prune: k.prune, restartChanged: k.restartChanged, expectedUid: k.root ? 0 : null },
+    diff: { prune: k.prune, restartChanged: k.restartChanged, expectedUid: k.root ? 0 : null, nowMs: 2_000_000_000_000 },
   }));

@@ -1,5 +1,5 @@
 /**
- * Runs the real CLI (`node dist/src/cli/main.cjs`) as a child process on temp directories, with a
+ * Runs the real CLI (`node bin/reconcile-gateways.cjs`, the installed command) as a child process on temp directories, with a
  * clean environment so the host's HERMES_HOME or scandir can never leak into a test.
  */
 import { execFile } from 'node:child_process';
@@ -8,8 +8,8 @@ import path from 'node:path';
 import { removeTree, tempDir } from './tree.js';
 import { repoRoot } from './s6.js';
 
-/** The built CLI entry point. */
-export const MAIN = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.cjs');
+/** The CLI command as installed: the bin, which loads the bundle (dist/reconcile-gateways.cjs). */
+export const MAIN = path.join(repoRoot(), 'bin', 'reconcile-gateways.cjs');
 
 /** Settings tests run real trees with: a shell shebang, nobody:nogroup as the hermes user. */
 export const TEST_SETTINGS = {
@@ -43,8 +43,12 @@ export interface CliOptions {
   readonly baseEnv?: NodeJS.ProcessEnv;
   /** Extra environment, on top of the base. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Liveness deadline: the child is killed after it (default 20 s). */
+  /** Liveness deadline: the child is killed after it (default 60 s: the machine may be loaded). */
   readonly timeoutMs?: number;
+  /** The node binary (default: the one running the tests). */
+  readonly node?: string;
+  /** The CLI file to run (default {@link MAIN}). */
+  readonly main?: string;
 }
 
 /** Runs the CLI with `args` and resolves with its exit code and output; never rejects on a non-zero exit. */
@@ -53,9 +57,9 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
   const env = { ...base, ...opts.env };
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { env, encoding: 'utf8', timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      opts.node ?? process.execPath,
+      [opts.main ?? MAIN, ...args],
+      { env, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error === null) resolve({ code: 0, stdout, stderr });
         else if (typeof error.code === 'number') resolve({ code: error.code, stdout, stderr });

@@ -5,6 +5,7 @@
  */
 import type {
   DesiredState,
+  HostFacts,
   DirRead,
   FileRead,
   LiveStatus,
@@ -184,19 +185,27 @@ export function observedOf(h: ObservedHome, s: ObservedScandir = scandirOf()): O
   return { home: h, scandir: s };
 }
 
+/** Host facts of a plain gateway container: no argv, no env, no config.yaml. */
+export const HOST: HostFacts = { argv: [], env: {}, config: { kind: 'missing' }, nowMs: 2_000_000_000_000 };
+
+/** Overrides of {@link inputOf}: any input field, plus shorthands for host facts. */
+export type InputOverrides = Partial<Omit<DesiredInput, 'observed'>> & {
+  /** `GATEWAY_MULTIPLEX_PROFILES` set on or off. */
+  readonly multiplex?: boolean;
+  /** A legacy `gateway run` container on a home without a root state file (the seed is planned). */
+  readonly legacySeeded?: boolean;
+};
+
 /** buildDesired's input for `observed` with boot defaults, overridable. */
-export function inputOf(observed: ObservedState, over: Partial<Omit<DesiredInput, 'observed'>> = {}): DesiredInput {
-  return {
-    observed,
-    settings: SETTINGS,
-    mode: 'boot',
-    hermesHome: HOME,
-    role: 'gateway',
-    multiplex: false,
-    allowEmpty: false,
-    legacySeeded: false,
-    ...over,
+export function inputOf(observed: ObservedState, over: InputOverrides = {}): DesiredInput {
+  const { multiplex, legacySeeded, ...rest } = over;
+  const host: HostFacts = {
+    ...HOST,
+    ...(legacySeeded === true ? { argv: ['gateway', 'run'] } : {}),
+    env: multiplex === undefined ? {} : { multiplex: multiplex ? '1' : '0' },
   };
+  const seen = legacySeeded === true ? { ...observed, home: { ...observed.home, rootStateEntry: { kind: 'absent' as const } } } : observed;
+  return { observed: seen, settings: SETTINGS, mode: 'boot', hermesHome: HOME, allowEmpty: false, host, ...rest };
 }
 
 /** Options of {@link desiredOf}. */
@@ -213,6 +222,8 @@ export function desiredOf(specs: readonly ServiceSpec[], opts: DesiredOptions = 
     keep: new Set(opts.keep ?? []),
     gone: new Set(opts.gone ?? []),
     decisions: [],
+    sweep: [],
+    cleanup: [],
     notices: [],
     foldedProfiles: [],
     ...(opts.pruneBlocked === undefined ? {} : { pruneBlocked: opts.pruneBlocked }),

@@ -15,7 +15,8 @@ import type { ExecutionContext } from 'ava';
 const HARNESS_REL = path.join('test', 'helpers', 's6-harness.sh');
 const S6_TOOLS = ['s6-svscan', 's6-supervise', 's6-svscanctl', 's6-svc', 's6-svstat', 's6-svok', 's6-svwait'];
 const SVSTAT_FIELDS = 'up,wantedup,normallyup,ready,pid,exitcode,signal';
-const DEFAULT_WAIT_MS = 10_000;
+// A liveness deadline, not a timing assertion: generous, because the test machine may be loaded.
+const DEFAULT_WAIT_MS = 30_000;
 
 /** A run script that stands in for a gateway: it just sleeps under supervision. */
 export const SLEEP_RUN = '#!/bin/sh\nexec sleep 1000\n';
@@ -301,7 +302,7 @@ export async function createSvscanState(): Promise<SvscanState> {
  */
 export async function startSvscan(state: string, opts: StartOptions = {}): Promise<Svscan> {
   const env = opts.maxServices === undefined ? process.env : { ...process.env, S6H_MAX: String(opts.maxServices) };
-  const printed = (await harnessOrThrow(['start', state], 10_000, env)).trim();
+  const printed = (await harnessOrThrow(['start', state], 60_000, env)).trim();
   const pid = Number(readFileSync(path.join(printed, 'svscan.pid'), 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad svscan.pid in ${printed}`);
   const svscan = new RunningSvscan(printed, pid);
@@ -320,7 +321,7 @@ export async function stopAll(opts: StopOptions = {}): Promise<void> {
 process.on('exit', () => {
   for (const svscan of running) {
     const victims = svscanTree(svscan.pid);
-    spawnSync('bash', [path.join(repoRoot(), HARNESS_REL), 'stop', svscan.state], { stdio: 'ignore', timeout: 15_000 });
+    spawnSync('bash', [path.join(repoRoot(), HARNESS_REL), 'stop', svscan.state], { stdio: 'ignore', timeout: 60_000 });
     for (const [pid, start] of processesIn(svscan.state)) victims.set(pid, start);
     signalQuietly(survivors(victims), 'SIGKILL');
   }
@@ -355,7 +356,7 @@ class RunningSvscan implements Svscan {
   }
 
   async svstat(name: string): Promise<Svstat> {
-    const result = await execCapture('s6-svstat', ['-o', SVSTAT_FIELDS, this.servicePath(name)], 10_000);
+    const result = await execCapture('s6-svstat', ['-o', SVSTAT_FIELDS, this.servicePath(name)], 30_000);
     if (result.code !== 0) throw new Error(describeFailure(`s6-svstat ${this.servicePath(name)}`, result));
     return parseSvstat(result.stdout);
   }
@@ -405,7 +406,7 @@ class RunningSvscan implements Svscan {
     this.#stopped = true;
     running.delete(this);
     const victims = svscanTree(this.pid);
-    await harnessOrThrow(['stop', this.state], 10_000);
+    await harnessOrThrow(['stop', this.state], 60_000);
     for (const [pid, start] of processesIn(this.state)) victims.set(pid, start);
     await reapLeftovers(victims, `s6-svscan ${this.pid} (${this.scandir})`);
     if (opts.removeState === true) await rm(this.state, { recursive: true, force: true });
@@ -420,7 +421,7 @@ class RunningSvscan implements Svscan {
   }
 
   async #svscanctl(flags: string): Promise<void> {
-    const result = await execCapture('s6-svscanctl', [flags, this.scandir], 10_000);
+    const result = await execCapture('s6-svscanctl', [flags, this.scandir], 30_000);
     if (result.code !== 0) throw new Error(describeFailure(`s6-svscanctl ${flags} ${this.scandir}`, result));
   }
 }

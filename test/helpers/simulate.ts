@@ -36,12 +36,12 @@ export function simulateApply(state: ObservedState, operations: readonly Operati
     for (const op of operations) {
       if (!applyOne(slots, op, host, draft.scandir.svscanLive)) failed.add(op.service);
     }
-    const updates = operations.filter((o): o is UpdateOp => o.kind === 'update');
-    const restarts = updates.some((u) => u.restart);
+    for (const op of operations) applyHome(draft, op);
+    const restarts = operations.filter((o) => o.kind === 'restart');
     // As actuate: the journal keeps exactly the restarts this pass decided and could not do.
-    if (restarts || draft.scandir.pendingRestarts.size > 0) {
+    if (restarts.length > 0 || draft.scandir.pendingRestarts.size > 0) {
       draft.scandir.pendingRestarts.clear();
-      for (const u of updates) if (u.restart && failed.has(u.service)) draft.scandir.pendingRestarts.add(u.service);
+      for (const u of restarts) if (failed.has(u.service)) draft.scandir.pendingRestarts.add(u.service);
     }
   });
   return { state: next, failed };
@@ -70,10 +70,30 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
       setLive(slot, true, host);
       return true;
+    case 'restart':
+      if (slot === undefined || slot.live?.up !== true) return false;
+      setLive(slot, true, host);
+      return true;
+    case 'sweep':
+    case 'cleanup':
+    case 'seed':
+      return true; // applied to the home and leftovers by applyHome
     default: {
       const never: never = op;
       throw new Error(`unknown operation ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** The operations outside slots: the sweep, cleanup and seed. */
+function applyHome(draft: Draft<ObservedState>, op: Operation): void {
+  if (op.kind === 'sweep') {
+    const p = draft.home.profiles.find((x) => x.name === op.profile);
+    if (p !== undefined) p.runtimeFiles = [];
+  } else if (op.kind === 'cleanup') {
+    draft.scandir.upstreamLeftovers = draft.scandir.upstreamLeftovers.filter((e) => e !== op.entry);
+  } else if (op.kind === 'seed') {
+    draft.home.rootStateEntry = { kind: 'file' };
   }
 }
 
@@ -117,7 +137,6 @@ function applyUpdate(slot: Draft<ObservedSlot>, op: UpdateOp, host: SimHost): bo
     }
   }
   slot.owned = isOwned(slot.files.get(OWNERSHIP_FILE), slot.service);
-  if (op.restart && slot.live?.up === true) setLive(slot, true, host);
   return true;
 }
 

@@ -1,7 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { detectContainerArgv, hermesIds, isDashboardArgv, isTruthy, stripContainerArgv, wantsLegacySeed } from '../../src/cli/host.js';
+import { detectContainerArgv, hermesIds, hostEnv } from '../../src/observe/host.js';
+import { isTruthy, nonGatewayCommand, stripContainerArgv, wantsLegacySeed } from '../../src/desired/host.js';
+
+const isDashboardArgv = (argv: readonly string[]): boolean => nonGatewayCommand(argv) === 'dashboard';
 import { loadSettings } from '../../src/cli/config.js';
 import { removeTree, tempDir } from '../helpers/tree.js';
 import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
@@ -66,7 +69,7 @@ const LEGACY: readonly [readonly string[], NodeJS.ProcessEnv, boolean][] = [
 
 for (const [argv, env, expected] of LEGACY) {
   test(`legacy seed is ${expected ? 'wanted' : 'not wanted'} for ${JSON.stringify(argv)} env ${JSON.stringify(env)}`, (t) => {
-    t.is(wantsLegacySeed(argv, env), expected);
+    t.is(wantsLegacySeed(argv, hostEnv(env)), expected);
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Runs the built CLI (`dist/src/cli/main.cjs`) as a child process for the host tests, with a
+ * Runs the built CLI (`bin/reconcile-gateways.cjs`) as a child process for the host tests, with a
  * hermetic environment: only PATH and TZ are inherited, so a developer's GATEWAY_MULTIPLEX_PROFILES
  * or RECONCILE_GATEWAYS_ROLE can never leak into a test.
  */

@@ -21,8 +21,9 @@ test('the script is valid sh with upstream shebang and set -e, and runs the boot
   const lines = text.split('\n');
   t.is(lines[0], '#!/command/with-contenv sh');
   t.true(lines.includes('set -e'));
-  t.regex(text, /^\s*run_boot reconcile-gateways boot --wait$/m);
-  t.regex(text, /^\s*run_boot s6-setuidgid hermes reconcile-gateways boot --wait$/m);
+  t.regex(text, /^\s*run_boot reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
+  t.regex(text, /^\s*run_boot s6-setuidgid hermes reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
+  t.regex(text, /^lock_file="\$\{RECONCILE_GATEWAYS_LOCK_FILE:-\/run\/reconcile-gateways\/run.lock\}"$/m, 'the lock is outside the scandir');
   t.regex(text, /s6-svscan -c|`-c N`/, 'the note on more than 500 services');
 });
 
@@ -63,6 +64,7 @@ async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
     HERMES_HOME: home,
     S6_PROFILE_GATEWAY_SCANDIR: scandir,
     RECONCILE_GATEWAYS_CONFIG: config,
+    RECONCILE_GATEWAYS_LOCK_FILE: path.join(root, 'lock', 'run.lock'),
   };
   return { root, home, scandir, calls, env };
 }
@@ -79,29 +81,46 @@ async function callsOf(box: Box): Promise<string[]> {
   return existsSync(box.calls) ? (await readFile(box.calls, 'utf8')).trimEnd().split('\n') : [];
 }
 
-test('as root (the default) it hands the scandir and .s6-svscan control/lock to hermes, then boots', async (t) => {
+test('as root (the default) it boots with the lock outside the scandir, then hands the scandir and .s6-svscan control/lock to hermes', async (t) => {
   const box = await sandbox(t, 'root');
   const run = await runScript(box);
   t.is(run.code, 0, run.stderr);
   t.deepEqual(await callsOf(box), [
+    `reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`,
     `chown -h hermes:hermes ${box.scandir}`,
     `chown -h hermes:hermes ${box.scandir}/.s6-svscan/control`,
     `chown -h hermes:hermes ${box.scandir}/.s6-svscan/lock`,
-    'reconcile-gateways boot --wait',
   ]);
   t.true(run.stdout.includes('reconcile: profile=coder prior_state=running action=started'), run.stdout);
   t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
+  t.false(existsSync(path.join(box.scandir, '.reconcile-gateways.lock')), 'no lock file in the hermes-writable scandir');
+  t.true(existsSync(box.env['RECONCILE_GATEWAYS_LOCK_FILE'] ?? ''));
   t.false(existsSync(path.join(box.scandir, 'gateway-coder', 'down')));
   t.true(existsSync(path.join(box.scandir, 'gateway-default', 'down')));
 });
 
-test('RECONCILE_GATEWAYS_RUN_AS=hermes drops to hermes through s6-setuidgid, as upstream did', async (t) => {
-  const box = await sandbox(t, 'hermes');
-  const run = await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
+test('a missing scandir is created by boot before it is handed to hermes, never chowned while absent', async (t) => {
+  const box = await sandbox(t, 'missing');
+  await removeTree(box.scandir);
+  const run = await runScript(box);
   t.is(run.code, 0, run.stderr);
   const calls = await callsOf(box);
-  const expected = process.geteuid?.() === 0 ? ['s6-setuidgid hermes reconcile-gateways boot --wait'] : [];
-  t.deepEqual(calls.slice(3), [...expected, 'reconcile-gateways boot --wait']);
+  t.true(calls[0]?.startsWith('reconcile-gateways boot '), calls.join('\n'));
+  t.is(calls[1], `chown -h hermes:hermes ${box.scandir}`);
+  t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
+});
+
+test('RECONCILE_GATEWAYS_RUN_AS=hermes creates a missing scandir with a message, hands it over, then drops to hermes', async (t) => {
+  const box = await sandbox(t, 'hermes');
+  await removeTree(box.scandir);
+  const run = await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
+  t.is(run.code, 0, run.stderr);
+  t.true(run.stderr.split('\n').includes(`[reconcile-profiles] creating the missing scandir ${box.scandir} for hermes`), run.stderr);
+  const calls = await callsOf(box);
+  const lock = box.env['RECONCILE_GATEWAYS_LOCK_FILE'] ?? '';
+  const boot = `reconcile-gateways boot --wait --lock-file ${lock}`;
+  const expected = process.geteuid?.() === 0 ? [`s6-setuidgid hermes ${boot}`, boot] : [boot];
+  t.deepEqual(calls, [`chown -h hermes:hermes ${box.scandir}`, `chown -h hermes:hermes ${path.dirname(lock)}`, ...expected]);
   t.true(existsSync(path.join(box.scandir, 'gateway-coder', 'run')));
 });
 
@@ -113,7 +132,7 @@ test('a symlinked .s6-svscan is never chowned through, and a missing one is skip
   await removeTree(path.join(box.scandir, '.s6-svscan'));
   await symlink(elsewhere, path.join(box.scandir, '.s6-svscan'));
   t.is((await runScript(box, { STUB_EXIT: '0' })).code, 0);
-  t.deepEqual(await callsOf(box), [`chown -h hermes:hermes ${box.scandir}`, 'reconcile-gateways boot --wait']);
+  t.deepEqual(await callsOf(box), [`reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`, `chown -h hermes:hermes ${box.scandir}`]);
 });
 
 test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {

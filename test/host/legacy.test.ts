@@ -126,14 +126,17 @@ for (const [what, target] of [['dangling', '/nonexistent/rg-legacy-target.json']
     const warnings = doc['warnings'] as string[];
     t.true(warnings.some((m) => m.includes(link) && m.includes('not seeding')), JSON.stringify(warnings));
     t.true(run.stderr.includes('not seeding'), run.stderr);
-    t.deepEqual(doc['homeWrites'], []);
+    t.false((doc['operations'] as { kind: string }[]).some((o) => o.kind === 'seed'));
     t.like((doc['profiles'] as object[])[0], { profile: 'default', action: 'registered', priorState: null });
     t.true(existsSync(path.join(w.scandir, 'gateway-default', 'down')));
     await removeTree(w.root);
   });
 }
 
-test('--diff reports the seed in homeWrites, exits 1 and writes nothing (S43)', async (t) => {
+const seedOps = (doc: Record<string, unknown>): Record<string, unknown>[] =>
+  (doc['operations'] as Record<string, unknown>[]).filter((o) => o['kind'] === 'seed');
+
+test('--diff reports the seed operation, exits 1 and writes nothing (S43)', async (t) => {
   const w = await emptyWorld('diff');
   const before = await snapshotTree(w.root);
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff', '--output', 'json']);
@@ -141,15 +144,21 @@ test('--diff reports the seed in homeWrites, exits 1 and writes nothing (S43)', 
   const doc = jsonDoc(run);
   const { validatePlan } = await loadValidators();
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
-  t.deepEqual(doc['homeWrites'], [
-    { kind: 'seed-root-state', path: path.join(w.home, 'gateway_state.json'), reason: 'legacy gateway run container without a state file' },
+  t.deepEqual(seedOps(doc), [
+    {
+      kind: 'seed',
+      service: 'gateway-default',
+      profile: 'default',
+      reason: 'legacy gateway run container without a state file',
+      files: ['gateway_state.json'],
+    },
   ]);
   t.like((doc['profiles'] as object[])[0], { profile: 'default', priorState: 'running', action: 'started' });
   t.deepEqual(diffSnapshots(before, await snapshotTree(w.root)), []);
   const text = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff']);
   t.is(text.code, 1);
-  t.true(text.stdout.includes(`${path.join(w.home, 'gateway_state.json')} write: legacy gateway run container without a state file`), text.stdout);
-  t.regex(text.stdout, /home_writes=1 \(dry run: nothing changed\)/);
+  t.true(text.stdout.includes('gateway-default seed: legacy gateway run container without a state file (gateway_state.json)'), text.stdout);
+  t.regex(text.stdout, / seed=1 .*\(dry run: nothing changed\)/);
   t.deepEqual(diffSnapshots(before, await snapshotTree(w.root)), []);
   await removeTree(w.root);
 });
@@ -161,8 +170,7 @@ test('a pending seed alone makes --diff exit 1 even when every slot is converged
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff', '--output', 'json']);
   t.is(run.code, 1, run.stdout);
   const doc = jsonDoc(run);
-  t.deepEqual(doc['operations'], []);
-  t.is((doc['homeWrites'] as unknown[]).length, 1);
+  t.deepEqual((doc['operations'] as { kind: string }[]).map((o) => o.kind), ['seed']);
   await removeTree(w.root);
 });
 
@@ -170,14 +178,7 @@ test('the JSON of a real legacy boot reports the seed as applied', async (t) => 
   const w = await emptyWorld('applied');
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--output', 'json']);
   t.is(run.code, 0, run.stderr);
-  t.deepEqual(jsonDoc(run)['homeWrites'], [
-    {
-      kind: 'seed-root-state',
-      path: path.join(w.home, 'gateway_state.json'),
-      reason: 'legacy gateway run container without a state file',
-      status: 'applied',
-    },
-  ]);
+  t.like(seedOps(jsonDoc(run))[0], { kind: 'seed', files: ['gateway_state.json'], status: 'applied' });
   await removeTree(w.root);
 });
 

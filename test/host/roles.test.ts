@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadValidators } from '../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../helpers/tree.js';
 import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
-import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { jsonDoc, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -53,7 +53,7 @@ test('with --output json a dashboard container prints a schema-valid skipped doc
       t.is(run.code, 0, run.stderr);
       const doc = jsonDoc(run);
       t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
-      t.deepEqual(doc, { formatVersion: '1', mode: command, skipped: { role: 'dashboard', message: SKIP_LINE } });
+      t.deepEqual(doc, { formatVersion: '2', mode: command, skipped: { role: 'dashboard', message: SKIP_LINE } });
     });
     await removeTree(w.root);
   }
@@ -115,68 +115,86 @@ for (const argv of GATEWAY_SHAPES) {
   });
 }
 
-async function noneWorld(): Promise<World> {
-  const w = await makeWorld('none', { multiplexPolicy: 'fold' });
-  await makeHermesHome(
-    w.home,
-    { worker: { state: { gateway_state: 'running' } }, idle: { state: { desired_state: 'stopped' } } },
-    { desired_state: 'running' },
-  );
-  return w;
-}
+const NONE_LINE = 'reconcile: skipping (role none \u2014 this container registers and removes no gateways)';
 
-test('--role none registers every slot down, the running ones included (#64846)', async (t) => {
-  const w = await noneWorld();
-  const run = await runCli(['boot', ...worldArgs(w, ['/init', WRAPPER, 'gateway', 'run']), '--role', 'none']);
-  t.is(run.code, 0, run.stderr);
-  for (const p of ['default', 'worker', 'idle']) {
-    t.true(existsSync(path.join(w.scandir, `gateway-${p}`, 'run')), p);
-    t.true(existsSync(path.join(w.scandir, `gateway-${p}`, 'down')), `${p} is registered down`);
-  }
-  t.deepEqual(
-    profileLines(run.stdout).map((l) => l.split(' prior_exit=')[0]),
-    [
-      'reconcile: profile=default prior_state=running action=registered',
-      'reconcile: profile=idle prior_state=stopped action=registered',
-      'reconcile: profile=worker prior_state=running action=registered',
-    ],
-  );
+test('--role none and RECONCILE_GATEWAYS_ROLE=none register and remove nothing, with their own skip line (#64846, #39252)', async (t) => {
+  const w = await busyWorld('none');
+  await assertUntouched(t, w, async () => {
+    const flag = await runCli(['boot', ...worldArgs(w, ['/init', WRAPPER, 'gateway', 'run']), '--role', 'none']);
+    t.is(flag.code, 0, flag.stderr);
+    t.is(flag.stdout, `${NONE_LINE}\n`);
+    const env = await runCli(['sync', ...worldArgs(w, undefined)], { RECONCILE_GATEWAYS_ROLE: 'none' });
+    t.is(env.code, 0, env.stderr);
+    t.is(env.stdout, `${NONE_LINE}\n`);
+  });
   await removeTree(w.root);
 });
 
-test('RECONCILE_GATEWAYS_ROLE=none folds nothing even with fold multiplexing, and says role none in JSON', async (t) => {
-  const w = await noneWorld();
+test('--role none with --output json prints a schema-valid skipped document naming role none', async (t) => {
+  const w = await busyWorld('nonejson');
   const { validatePlan } = await loadValidators();
-  const run = await runCli(['boot', ...worldArgs(w), '--output', 'json'], { RECONCILE_GATEWAYS_ROLE: 'none', GATEWAY_MULTIPLEX_PROFILES: 'true' });
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--role', 'none', '--output', 'json']);
   t.is(run.code, 0, run.stderr);
   const doc = jsonDoc(run);
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
-  t.is(doc['role'], 'none');
-  t.deepEqual(doc['foldedProfiles'], []);
-  t.false(run.stderr.includes('was started instead'), 'no fold notice: nothing starts');
-  const profiles = doc['profiles'] as { profile: string; autostart: boolean; action: string; reason?: string }[];
-  t.deepEqual(
-    profiles.map((p) => [p.profile, p.autostart, p.action]),
-    [['default', false, 'registered'], ['idle', false, 'registered'], ['worker', false, 'registered']],
-  );
-  t.true(profiles.every((p) => p.reason === 'role none: gateways never start here'));
+  t.deepEqual(doc, { formatVersion: '2', mode: 'boot', skipped: { role: 'none', message: NONE_LINE } });
   await removeTree(w.root);
 });
 
-test('--role none never seeds the legacy root state', async (t) => {
-  const w = await makeWorld('noneseed');
+for (const command of ['serve', 'gui', 'desktop'] as const) {
+  test(`a ${command} container (the desktop app's backends, #78810) registers and removes nothing`, async (t) => {
+    const w = await busyWorld(command);
+    const line = `reconcile: skipping (${command} container \u2014 does not need per-profile gateways)`;
+    await assertUntouched(t, w, async () => {
+      for (const argv of [[command], ['/init', WRAPPER, command, '--port', '9119'], [...RC_INIT, WRAPPER, 'hermes', command]]) {
+        const run = await runCli(['boot', ...worldArgs(w, argv)]);
+        t.is(run.code, 0, run.stderr);
+        t.is(run.stdout, `${line}\n`);
+      }
+      const json = await runCli(['sync', ...worldArgs(w, [command]), '--output', 'json']);
+      t.like(jsonDoc(json), { formatVersion: '2', mode: 'sync', skipped: { role: command, message: line } });
+    });
+    await removeTree(w.root);
+  });
+}
+
+test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boot, as a planned operation (#37896, S71)', async (t) => {
+  const w = await makeWorld('bootstrap');
   await makeHermesHome(w.home, {});
-  const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--role', 'none']);
+  const env = { HERMES_GATEWAY_BOOTSTRAP_STATE: 'running' };
+  const diff = await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff', '--output', 'json'], env);
+  t.is(diff.code, 1, diff.stderr);
+  const doc = jsonDoc(diff);
+  const { validatePlan } = await loadValidators();
+  t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
+  t.like((doc['operations'] as object[]).find((o) => (o as { kind: string }).kind === 'seed'), { service: 'gateway-default', files: ['gateway_state.json'] });
+  t.false(existsSync(path.join(w.home, 'gateway_state.json')), '--diff writes nothing');
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], env);
+  t.is(run.code, 0, run.stderr);
+  const { readFile } = await import('node:fs/promises');
+  t.is(await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'), '{"gateway_state":"running"}\n');
+  t.false(existsSync(path.join(w.scandir, 'gateway-default', 'down')), 'the root gateway starts');
+  t.true(run.stdout.includes('reconcile: applied service=gateway-default kind=seed'), run.stdout);
+  t.is((await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff'], env)).code, 0, 'the seed is written once');
+  await writeFile(path.join(w.home, 'gateway_state.json'), '{"desired_state": "stopped"}');
+  t.is((await runCli(['boot', ...worldArgs(w, ['gateway'])], env)).code, 0);
+  t.is(await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'), '{"desired_state": "stopped"}', 'an existing file is never overwritten');
+  await removeTree(w.root);
+});
+
+test('HERMES_GATEWAY_BOOTSTRAP_STATE with any other value seeds nothing', async (t) => {
+  const w = await makeWorld('bootstrapno');
+  await makeHermesHome(w.home, {});
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], { HERMES_GATEWAY_BOOTSTRAP_STATE: 'stopped' });
   t.is(run.code, 0, run.stderr);
   t.false(existsSync(path.join(w.home, 'gateway_state.json')));
-  t.true(existsSync(path.join(w.scandir, 'gateway-default', 'down')));
   await removeTree(w.root);
 });
 
 test('an unknown role is a usage error', async (t) => {
   const w = await makeWorld('badrole');
   await makeHermesHome(w.home, {});
-  t.is((await runCli(['boot', ...worldArgs(w), '--role', 'serve'])).code, 100);
+  t.is((await runCli(['boot', ...worldArgs(w), '--role', 'server'])).code, 100);
   t.is((await runCli(['boot', ...worldArgs(w)], { RECONCILE_GATEWAYS_ROLE: 'Dashboard' })).code, 100);
   t.false(existsSync(w.scandir));
   await removeTree(w.root);

@@ -1,14 +1,14 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadValidators } from '../../src/cli/validate.js';
 import { requireS6, stopAll, waitFor } from '../helpers/s6.js';
-import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE = fileURLToPath(new URL('../../../examples/s6/reconcile-gateways-watch/', import.meta.url));
@@ -23,7 +23,9 @@ test.after.always('stop s6 and remove temp dirs', async () => {
 async function installExample(env: LiveEnv): Promise<void> {
   const tmp = path.join(env.scandir, `.${SERVICE}.tmp`);
   await mkdir(tmp);
-  for (const name of await readdir(EXAMPLE)) {
+  for (const entry of await readdir(EXAMPLE, { withFileTypes: true })) {
+    if (entry.isDirectory()) continue; // dependencies.d: s6-rc's, plain s6 ignores it
+    const name = entry.name;
     const text = (await readFile(path.join(EXAMPLE, name), 'utf8')).replace(/^#!\/command\/with-contenv sh\n/, '#!/bin/sh\n');
     await writeFile(path.join(tmp, name), text);
     await chmod(path.join(tmp, name), name === 'run' || name === 'finish' ? 0o755 : 0o644);
@@ -42,6 +44,14 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {
+  const deps = (await readdir(path.join(EXAMPLE, 'dependencies.d'))).sort();
+  t.deepEqual(deps, ['base', 'legacy-cont-init'], "legacy-cont-init is the s6-overlay v3 oneshot that runs /etc/cont-init.d");
+  const run = await readFile(path.join(EXAMPLE, 'run'), 'utf8');
+  t.true(run.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
+  t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
+});
+
 test('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
   if (!requireS6(t)) return t.pass();
   const port = await freePort();
@@ -53,6 +63,7 @@ test('the example s6 service dir runs watch with metrics on loopback, becomes re
       S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
       RECONCILE_GATEWAYS_CONFIG: p.config,
       RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
+      RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
       RECONCILE_GATEWAYS_ROLE: 'gateway',
       RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
     };
@@ -73,6 +84,11 @@ test('the example s6 service dir runs watch with metrics on loopback, becomes re
   t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
   const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
   t.true(metrics.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'), metrics.join('\n'));
+  t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
+  const status = await runCli(['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'], {
+    RECONCILE_GATEWAYS_STATUS_FILE: statusFile,
+  });
+  t.like(JSON.parse(status.stdout), { watcher: { state: 'present', running: true } }, 'status finds the watcher through RECONCILE_GATEWAYS_STATUS_FILE');
 
   await env.profile('b', { desired_state: 'running' });
   await env.waitUp('b');

@@ -131,7 +131,7 @@ export async function makeLiveEnv(
     async pid(profile) {
       return (await svscan.svstat(`gateway-${profile}`)).pid;
     },
-    async waitUp(profile, timeoutMs = 10_000) {
+    async waitUp(profile, timeoutMs = 30_000) {
       await waitFor(async () => (await svscan.svstat(`gateway-${profile}`)).up, timeoutMs, `gateway-${profile} to be up`);
     },
     spawnWatch: (extra, stdio = ['ignore', 'pipe', 'pipe']) =>

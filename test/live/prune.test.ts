@@ -107,6 +107,6 @@ test('--no-prune keeps the slot and the gateway of a deleted profile', async (t)
   t.is(await env.pid('a'), pid);
   const pruned = await env.json('sync');
   t.is(pruned.code, 0);
-  await waitFor(() => !processAlive(pid), 10_000, 'the gateway to be gone once pruning is on');
+  await waitFor(() => !processAlive(pid), 30_000, 'the gateway to be gone once pruning is on');
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-b', 'gateway-default']);
 });

@@ -31,7 +31,7 @@ async function waitRestarted(env: LiveEnv, profile: string, old: number): Promis
   await waitFor(async () => {
     pid = await env.pid(profile);
     return pid > 0 && pid !== old;
-  }, 10_000, `gateway-${profile} to run again with a new pid`);
+  }, 30_000, `gateway-${profile} to run again with a new pid`);
   return pid;
 }
 
@@ -59,9 +59,9 @@ test('an update of a running gateway is a pending restart; --restart-changed res
 
   const restart = await env.json('sync', ['--restart-changed']);
   t.is(restart.code, 0, restart.stderr);
-  t.deepEqual((restart.doc['operations'] as { service: string; restart?: boolean }[]).map((o) => [o.service, o.restart]), [
-    ['gateway-a', true],
-    ['gateway-b', true],
+  t.deepEqual((restart.doc['operations'] as { service: string; kind: string }[]).map((o) => [o.service, o.kind]), [
+    ['gateway-a', 'restart'],
+    ['gateway-b', 'restart'],
   ]);
   await waitRestarted(env, 'a', pids.a);
   await waitRestarted(env, 'b', pids.b);
@@ -90,11 +90,23 @@ test('a restart persisted by a run that was killed before doing it is done by th
 
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
-  t.deepEqual((sync.doc['operations'] as { service: string; restart?: boolean; reason: string }[]).map((o) => [o.service, o.restart, o.reason]), [
-    ['gateway-a', true, 'restart pending from an interrupted pass'],
+  t.deepEqual((sync.doc['operations'] as { service: string; kind: string; reason: string }[]).map((o) => [o.service, o.kind, o.reason]), [
+    ['gateway-a', 'restart', 'restart decided by an interrupted pass (journal)'],
   ]);
   await waitRestarted(env, 'a', pids.a);
   t.is(await env.pid('b'), pids.b);
   t.like(await env.svscan.svstat('gateway-idle'), { up: false }, 'a journaled service that is down is not started by the restart');
   t.false(existsSync(journal), 'the journal is cleared: the down one needs no restart, the other was done');
+});
+
+test('a journal listing services that run their current files restarts nothing (issue 16 item 11)', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup(['a', 'b']);
+  const pids = { a: await env.pid('a'), b: await env.pid('b') };
+  const journal = path.join(env.scandir, JOURNAL);
+  await writeFile(journal, `${JSON.stringify({ formatVersion: '1', services: ['gateway-a', 'gateway-b'] })}\n`);
+  const sync = await env.json('sync');
+  t.is(sync.code, 0, sync.stderr);
+  t.deepEqual(sync.doc['operations'], []);
+  t.deepEqual([await env.pid('a'), await env.pid('b')], [pids.a, pids.b], 'no gateway was restarted');
 });

@@ -55,9 +55,16 @@ test('status shows intent, slot, marker, live state, drift and the watcher, as a
 
   const text = await runCli(argv, withSpy);
   t.is(text.code, 0, text.stderr);
-  t.regex(text.stdout, /^PROFILE +INTENT +SLOT +OWNED +MARKER +LIVE +PID +FOR +WANT +LAST-EXIT +PERM-FAIL +RESTART +DRIFT$/m);
-  t.regex(text.stdout, /^crash +running\/- +yes +yes +up +down +- +\S+ +down +exit 78 +YES/m);
-  t.regex(text.stdout, /^watcher: pid \d+ not running; last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms/m);
+  const lines = text.stdout.split('\n');
+  t.regex(lines[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
+  t.regex(text.stdout, /^crash +running +ours,up +failed exit 78 +\S+ +live: failed \(exit 78, config error\)/m);
+  t.regex(text.stdout, /^idle +stopped +ours,down +down exit 0 +\S+$/m);
+  t.regex(text.stdout, new RegExp(`^up +running +ours,up +up ${await env.pid('up')} +\\S+$`, 'm'));
+  t.true(lines.some((l) => l.startsWith('Legend: ')), 'a legend explains the short words');
+  t.true(lines.includes('watcher: pid ' + String((doc['watcher'] as { pid: number }).pid) + ' not running (it stopped or died)'));
+  t.true(lines.some((l) => /^last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms$/.test(l)));
+  t.false(text.stdout.includes('next full pass'), 'a watcher that is gone promises no next pass');
+  for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);
   t.is(await readFileOrEmpty(path.join(spy, 'calls')), '', 'no s6 tool was run');
 });
 

@@ -107,10 +107,10 @@ test('sync respects a gateway s6 stopped after a permanent failure and an operat
   const crash = rows.find((r) => r.profile === 'crash');
   t.true(crash?.live?.permanentFailure, 'status shows the permanent failure');
   t.deepEqual(crash?.live?.lastExit, { code: 78 });
-  t.true(crash?.drift.some((d) => /failed permanently/.test(d)));
+  t.true(crash?.drift.some((d) => /failed \(exit 78, config error\)/.test(d)));
   const manual = rows.find((r) => r.profile === 'manual');
   t.false(manual?.live?.permanentFailure);
-  t.true(manual?.drift.some((d) => /stopped by s6 or an operator/.test(d)));
+  t.true(manual?.drift.some((d) => /stopped \(s6 or operator\)/.test(d)));
 });
 
 test('sync with no live s6-svscan changes only files', async (t) => {

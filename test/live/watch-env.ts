@@ -72,7 +72,7 @@ export async function waitStatus(w: Watcher, predicate: (doc: Record<string, unk
   await waitFor(() => {
     doc = readStatus(w);
     return doc !== undefined && predicate(doc);
-  }, 10_000, `${what} (stderr: ${w.stderr.slice(-400)})`);
+  }, 30_000, `${what} (stderr: ${w.stderr.slice(-400)})`);
   if (doc === undefined) throw new Error('unreachable');
   return doc;
 }

@@ -28,9 +28,11 @@ test('watch signals readiness after its first pass, converges on events long bef
   const env = await setup({ a: RUNNING, b: { desired_state: 'stopped' } });
   const w = startWatch(env);
   t.is(await readiness(w), '\n');
-  const first = readStatus(w);
-  t.like(first, { ready: true, passes: 1 });
-  t.like(first?.['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
+  // Readiness comes after the first pass; the slots it created may already have caused more
+  // passes by the time the status file is read, so only the first pass's own line is exact.
+  t.like(readStatus(w), { ready: true });
+  t.true(((readStatus(w)?.['passes'] as number | undefined) ?? 0) >= 1);
+  await waitFor(() => /^reconcile: pass trigger=start scope=full result=converged /m.test(w.stdout), 30_000, 'the first pass summary');
   await env.waitUp('a');
 
   await env.profile('fresh', RUNNING);
@@ -149,7 +151,7 @@ test('a gateway rewriting its state file with the same intent costs no pass; an 
   await writeState(state, { desired_state: 'stopped', gateway_state: 'running' });
   const after = await waitStatus(w, (d) => (d['passes'] as number) > passes, 'a pass after the intent change');
   t.like(after['lastPass'], { scope: 'targeted', profiles: ['busy'], result: 'converged' });
-  await waitFor(async () => !(await env.svscan.svstat('gateway-busy')).up, 10_000, 'gateway-busy to go down');
+  await waitFor(async () => !(await env.svscan.svstat('gateway-busy')).up, 30_000, 'gateway-busy to go down');
   t.true(existsSync(path.join(env.slot('busy'), 'down')));
   w.child.kill('SIGTERM');
   t.is(await w.exited, 0);
@@ -162,7 +164,7 @@ test('SIGTERM ends a watcher promptly while it waits for the lock held by someon
   await readiness(w);
   const holder = spawn('flock', ['--exclusive', path.join(env.base, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
   try {
-    await waitFor(() => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1, 10_000, 'the lock to be held');
+    await waitFor(() => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1, 30_000, 'the lock to be held');
     await env.profile('b', RUNNING);
     await new Promise((r) => setTimeout(r, 1500));
     t.false(existsSync(env.slot('b')), 'the watcher waits for the lock before changing anything');

@@ -1,0 +1,73 @@
+/**
+ * `boot` and `sync`: one pass under the lock (or, with `--diff`, only planned, without it), then
+ * the report and the exit code.
+ */
+import type { Mode } from '../../model.js';
+import { type HeldLock, acquireLock } from '../../lock.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
+import { type Dir, closeDir } from '../../safe-fs/index.js';
+import { decideMultiplex } from '../../desired/index.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { diffReport, planDocument, textReport, useColour } from '../output.js';
+import { type Io, exitCodeOf, lockPath, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole } from '../pass.js';
+
+/** Runs `boot` or `sync` and returns the exit code. */
+export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
+  const facts = resolveRole(args);
+  if (facts.decision.kind === 'skip') return printSkip(args, io, mode, facts.decision);
+  const prep = await prepare(args, facts);
+  let scandir: Dir | undefined;
+  let lock: HeldLock | undefined;
+  try {
+    scandir = openScandir(args.scandir, !args.diff);
+    if (!args.diff) lock = await acquireLock(lockPath(args), args.wait);
+    const startMs = Date.now();
+    const options = passOptions(args, prep, scandir, io.env);
+    const planned = planPass(options);
+    const result = args.diff ? unapplied(planned) : applyPass(planned);
+    logPassResult(result, logger);
+    const exitCode = exitCodeOf(result, args.diff);
+    if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
+    const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
+    await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
+    return exitCode;
+  } finally {
+    lock?.release();
+    closeDir(scandir);
+    closeDir(prep.home);
+  }
+}
+
+/** `sync --metrics-file`: a write failure is a warning, the pass's exit code stands. */
+async function writeMetrics(file: string, result: PassResult, exitCode: number, startMs: number, logger: Logger): Promise<void> {
+  const endMs = Date.now();
+  const outcome = exitCode === 0 ? 'converged' : result.desired.pruneBlocked !== undefined ? 'blocked' : 'partial';
+  try {
+    const { writeSyncMetrics } = await import('../watch-metrics.js');
+    await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
+  } catch (err) {
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
+  }
+}
+
+async function emit(
+  args: Args,
+  io: Io,
+  result: PassResult,
+  ctx: { mode: Mode; multiplex: boolean; exitCode: 0 | 1 | 2; warnings: readonly string[] },
+): Promise<void> {
+  const fold = result.desired.notices.filter((n) => n.level === 'info').map((n) => n.message);
+  if (args.output === 'json') {
+    for (const line of fold) io.stderr.write(`${line}\n`);
+    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: args.hermesHome, scandir: args.scandir });
+    io.stdout.write(`${JSON.stringify(doc)}\n`);
+    return;
+  }
+  for (const line of fold) io.stdout.write(`${line}\n`);
+  if (args.diff) {
+    io.stdout.write(await diffReport(result, useColour(io.stdout.isTTY === true, io.env)));
+    return;
+  }
+  io.stdout.write(textReport(result, ctx.exitCode));
+}

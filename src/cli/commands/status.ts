@@ -1,0 +1,102 @@
+/**
+ * `status`: reads everything (a dry-run pass, live state decoded from supervise/status, the
+ * watcher's status file) and prints a table or, with `--output json`, the document of
+ * schemas/status-report.schema.json. Changes nothing and takes no lock.
+ */
+import fs from 'node:fs';
+import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
+import { decideMultiplex } from '../../desired/index.js';
+import { closeDir, type Dir } from '../../safe-fs/index.js';
+import { describeValidationErrors, loadValidators } from '../validate.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare } from '../pass.js';
+import { type WatcherConditions, statusRows } from '../status-report.js';
+import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
+
+/** Runs `status`. */
+export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
+  let prep: Prepared | undefined;
+  let scandir: Dir | undefined;
+  try {
+    prep = await prepare(args);
+    scandir = openScandir(args.scandir, false);
+    const warnings: string[] = [];
+    const collect: Logger = { ...logger, warn: (m) => warnings.push(m), log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)) };
+    const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
+    const result = unapplied(planPass(options));
+    logPassResult(result, collect);
+    const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;
+    const nowMs = Date.now();
+    const { watcher, conditions } = await readWatcher(args.statusFile);
+    const rows = statusRows(result, nowMs, conditions);
+    const count = result.observed.scandir.serviceCount;
+    if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
+      warnings.push(`the scandir holds ${count} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`);
+    }
+    if (args.output === 'json') {
+      const doc = {
+        formatVersion: '2',
+        generatedAt: new Date(nowMs).toISOString(),
+        hermesHome: args.hermesHome,
+        scandir: args.scandir,
+        svscanLive: result.observed.scandir.svscanLive,
+        serviceCount: count,
+        multiplex,
+        profiles: rows,
+        watcher,
+        warnings,
+      };
+      io.stdout.write(`${JSON.stringify(doc)}\n`);
+    } else {
+      const width = terminalWidth(io);
+      io.stdout.write(renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs, width }));
+    }
+    return EXIT.ok;
+  } finally {
+    closeDir(scandir);
+    closeDir(prep?.home);
+  }
+}
+
+/** `COLUMNS` when set, else the terminal's width, else the table's default. */
+function terminalWidth(io: Io): number {
+  const columns = Number(io.env['COLUMNS']);
+  if (Number.isInteger(columns) && columns > 0) return columns;
+  return io.stdout.isTTY === true ? process.stdout.columns || DEFAULT_WIDTH : DEFAULT_WIDTH;
+}
+
+/** Reads and validates the watcher's status file; any problem is reported, never fatal. */
+async function readWatcher(file: string): Promise<{ watcher: WatcherReport; conditions: WatcherConditions }> {
+  const none = new Map();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file }, conditions: none };
+    return { watcher: { state: 'unreadable', statusFile: file, reason: err instanceof Error ? err.message : String(err) }, conditions: none };
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { watcher: { state: 'unreadable', statusFile: file, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` }, conditions: none };
+  }
+  const { validateStatusFile } = await loadValidators();
+  if (validateStatusFile !== undefined && !validateStatusFile(doc)) {
+    return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };
+  }
+  const d = doc as { pid: number; lastPass: Record<string, unknown> | null; nextFullPassAt: string; services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[] };
+  const conditions = new Map(d.services.map((s) => [s.service, { condition: s.condition, consecutiveFailures: s.consecutiveFailures, ...(s.reason === undefined ? {} : { reason: s.reason }) }]));
+  return { watcher: { state: 'present', statusFile: file, pid: d.pid, running: isRunning(d.pid), lastPass: d.lastPass, nextFullPassAt: d.nextFullPassAt }, conditions };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * `watch`: the periodic re-sync timer, a long-running process suitable as an s6 longrun. Wires the
+ * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
+ */
+import fs from 'node:fs';
+import { escapeLine } from '../../escape.js';
+import { Controller, type PassDetail } from '../../watch/controller.js';
+import { EventSource } from '../../watch/event-source.js';
+import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
+import type { Args } from '../args.js';
+import type { Logger } from '../logger.js';
+import { EXIT, type Io, resolveRole } from '../pass.js';
+import { checkReadyFd } from '../ready-fd.js';
+import { quietRepeats } from '../quiet-warnings.js';
+import { runWatchPass } from '../watch-pass.js';
+import { takeWatchLock } from '../watch-lock.js';
+import { type WatchMetrics, startWatchMetrics } from '../watch-metrics.js';
+
+/** Debounce of file-system events. */
+export const DEBOUNCE_MS = 250;
+/** Least time between the end of a pass and an event- or retry-driven one. */
+export const MIN_GAP_MS = 250;
+
+/** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
+export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
+  if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
+  const facts = resolveRole(args);
+  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
+  const lock = await takeWatchLock(args.statusFile);
+  const quiet = quietRepeats(logger, args.interval * 1000);
+  let metrics: WatchMetrics | undefined;
+  try {
+    // After the lock: a second watcher refused by it must not take the metrics port first.
+    // A metrics file that cannot be written is warned about once while it keeps failing.
+    metrics = await startWatchMetrics(args, quiet.logger);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const intents = new Map<string, string | null>();
+  let prefix = 'gateway-';
+  const controller: Controller = new Controller({
+    timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
+    now: () => Date.now(),
+    random: Math.random,
+    runPass: async (request, signal) => {
+      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, watchedDir: (p) => events.watchedDir(p) }, request, signal);
+      quiet.endPass(report.kind === 'done' && !report.scoped);
+      if (report.kind === 'done') prefix = report.servicePrefix;
+      return report;
+    },
+    refreshWatches: () => events.refresh(),
+    watchedDirectories: () => events.size,
+    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
+    meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
+  });
+  const events = new EventSource({
+    hermesHome: args.hermesHome,
+    scandir: args.scandir,
+    onHint: (hint) => controller.hint(hint),
+    servicePrefix: () => prefix,
+    warn: (m) => logger.warn(m),
+  });
+  const release = onSignals({ stop: () => controller.stop(), force: () => controller.force() });
+  try {
+    await controller.run();
+  } finally {
+    release();
+    events.close();
+    lock.release();
+    await metrics?.close();
+  }
+  return EXIT.ok;
+}
+
+interface AfterPass {
+  readonly doc: StatusDocument;
+  readonly summary: PassSummary;
+  readonly first: boolean;
+  readonly detail: PassDetail;
+  readonly metrics: WatchMetrics | undefined;
+}
+
+function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
+  try {
+    writeStatusFile(args.statusFile, p.doc);
+  } catch (err) {
+    logger.warn(`cannot write status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  p.metrics?.afterPass(p.summary, p.detail);
+  if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
+  else logger.debug(summaryLine(p.summary));
+  if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
+}
+
+/** A pass that changed nothing, failed nothing and found no drift prints no line. */
+function isQuiet(s: PassSummary): boolean {
+  const c = s.counts;
+  const drift = s.drift === undefined ? 0 : Object.values(s.drift).reduce((a, b) => a + b, 0);
+  const changes = c === undefined ? 0 : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.heal + c.failed + c.held;
+  return s.result === 'converged' && c !== undefined && changes + drift === 0;
+}
+
+/** One line per pass that changed something or failed. */
+export function summaryLine(s: PassSummary): string {
+  const scope = s.scope === 'full' ? 'full' : `targeted(${(s.profiles ?? []).join(',')})`;
+  const c = s.counts;
+  const counts =
+    c === undefined
+      ? ` error=${JSON.stringify(s.error?.message ?? '')}`
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+  const d = s.drift;
+  const drift = d === undefined ? '' : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${changedField(s.changed)} duration_ms=${s.durationMs}`;
+}
+
+/** The services a pass changed: the first few by name, then how many more. */
+function changedField(changed: readonly string[] | undefined): string {
+  if (changed === undefined || changed.length === 0) return '';
+  const FIRST = 5;
+  const more = changed.length > FIRST ? `,+${changed.length - FIRST} more` : '';
+  return escapeLine(` services=${changed.slice(0, FIRST).join(',')}${more}`);
+}
+
+/** s6 readiness: a newline on the notification fd, then close it. */
+function signalReady(fd: number, logger: Logger): void {
+  try {
+    fs.writeSync(fd, '\n');
+    fs.closeSync(fd);
+  } catch (err) {
+    logger.warn(`cannot signal readiness on fd ${fd}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function onSignals(h: { stop: () => void; force: () => void }): () => void {
+  const stop = (): void => h.stop();
+  const force = (): void => h.force();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', force);
+  return () => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('SIGHUP', force);
+  };
+}
+
+/** A container of a skipped role needs no gateways: say so once, report ready, and idle until stopped. */
+async function idleAsDashboard(args: Args, io: Io, message: string): Promise<number> {
+  io.stdout.write(`${message}\n`);
+  if (args.readyFd !== undefined) {
+    fs.writeSync(args.readyFd, '\n');
+    fs.closeSync(args.readyFd);
+  }
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => undefined, 2 ** 30);
+    const done = (): void => {
+      clearInterval(timer);
+      process.off('SIGTERM', done);
+      process.off('SIGINT', done);
+      resolve();
+    };
+    process.on('SIGTERM', done);
+    process.on('SIGINT', done);
+  });
+  return EXIT.ok;
+}

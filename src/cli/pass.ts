@@ -1,0 +1,188 @@
+/**
+ * What every command shares: exit codes, the role, opening HERMES_HOME and the scandir, the lock
+ * path, the pass options built from flags and host facts, and logging a pass. Decides nothing
+ * about gateways: the role, multiplexing and seeds are decided in src/desired from the facts here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HostFacts, Mode, Settings } from '../model.js';
+import { FatalError } from '../errors.js';
+import { type PassOptions, type PassResult } from '../reconcile.js';
+import { type Dir, openRoot } from '../safe-fs/index.js';
+import { detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
+import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
+import type { Args } from './args.js';
+import { loadSettings } from './config.js';
+import type { Logger } from './logger.js';
+import { parse as parseYaml } from 'yaml';
+
+/** Where a command writes; injectable so tests and `watch` can reuse commands. */
+export interface Io {
+  readonly stdout: { write(chunk: string): unknown; readonly isTTY?: boolean };
+  readonly stderr: { write(chunk: string): unknown };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+import { EXIT } from './report.js';
+
+export { EXIT };
+
+/** The role decided before anything else is read (upstream's `main()` does it first). */
+export interface RoleFacts {
+  readonly decision: RoleDecision;
+  /** The container argv (empty when `--role` made it unnecessary). */
+  readonly argv: readonly string[];
+}
+
+/** Everything a pass needs that is resolved from the host before the lock. */
+export interface Prepared extends RoleFacts {
+  readonly settings: Settings;
+  readonly home: Dir;
+}
+
+/**
+ * The role: `--role`/`RECONCILE_GATEWAYS_ROLE`, else the container argv (`--container-argv`, else
+ * /proc). An explicit `gateway` role still reads the argv, which the legacy seed needs.
+ */
+export function resolveRole(args: Args): RoleFacts {
+  const forced = args.role === 'dashboard' || args.role === 'none';
+  const argv = args.containerArgv ?? (forced ? [] : detectContainerArgv());
+  return { decision: decideRole(args.role, argv), argv };
+}
+
+/** Resolves settings and HERMES_HOME; throws UsageError/FatalError. */
+export async function prepare(args: Args, facts: RoleFacts = resolveRole(args)): Promise<Prepared> {
+  const settings = await loadSettings(args.config, hermesIds());
+  const home = openHome(args.hermesHome);
+  return { ...facts, settings, home };
+}
+
+function openHome(hermesHome: string): Dir {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(hermesHome);
+  } catch (err) {
+    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory`);
+  try {
+    const dir = openRoot(hermesHome);
+    fs.readdirSync(hermesHome);
+    return dir;
+  } catch (err) {
+    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Opens the scandir, creating it (0755, with parents) unless this is a dry run. */
+export function openScandir(scandir: string, create: boolean): Dir | undefined {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(scandir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory`);
+  if (st === undefined) {
+    if (!create) return undefined;
+    makeScandir(scandir);
+  }
+  try {
+    return openRoot(scandir);
+  } catch (err) {
+    throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function makeScandir(scandir: string): void {
+  try {
+    // mkdir's mode is masked by the umask, for the parents too: chmod every directory made.
+    const made = fs.mkdirSync(scandir, { recursive: true, mode: 0o755 });
+    const first = path.resolve(made ?? scandir);
+    for (let dir = path.resolve(scandir); ; dir = path.dirname(dir)) {
+      fs.chmodSync(dir, 0o755);
+      if (dir === first || dir === path.dirname(dir)) break;
+    }
+  } catch (err) {
+    throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+/** Default lock path. */
+export function lockPath(args: Args): string {
+  return args.lockFile ?? path.join(args.scandir, '.reconcile-gateways.lock');
+}
+
+/** How `watch` narrows a pass: the profiles to re-check, and services backing off. */
+export interface Narrowing {
+  readonly profiles?: ReadonlySet<string>;
+  readonly hold?: ReadonlySet<string>;
+}
+
+/** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
+export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
+  return { argv: prep.argv, env: hostEnv(env), config: observeConfig(prep.home, () => parseYaml), nowMs: Date.now() };
+}
+
+/**
+ * The options of one pass from flags and host facts. A narrowed pass is targeted unless
+ * multiplexing is on (folding ties the root slot to every named intent): then it is full.
+ */
+export function passOptions(args: Args, prep: Prepared, scandir: Dir | undefined, env: NodeJS.ProcessEnv, narrow: Narrowing = {}): PassOptions {
+  const mode: Mode = args.command === 'boot' ? 'boot' : 'sync';
+  const host = hostFacts(prep, env);
+  const multiplex = decideMultiplex(host.env, host.config, args.hermesHome).multiplex;
+  const scope = narrow.profiles !== undefined && !multiplex ? scopeOf(narrow.profiles, prep.settings) : undefined;
+  return {
+    mode,
+    home: prep.home,
+    scandir,
+    hermesHome: args.hermesHome,
+    settings: prep.settings,
+    host,
+    prune: args.prune,
+    allowEmpty: args.allowEmpty,
+    restartChanged: args.restartChanged,
+    isRoot: process.geteuid?.() === 0,
+    drift: args.drift,
+    heal: args.heal,
+    ...(scope === undefined ? {} : { scope }),
+    ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
+  };
+}
+
+/** Logs a pass's warnings and the outcome of each operation. */
+export function logPassResult(result: PassResult, logger: Logger): void {
+  for (const n of result.desired.notices) {
+    if (n.level === 'warn') logger.warn(n.message, { profile: n.profile });
+  }
+  for (const w of result.warnings) logger.warn(w);
+  for (const r of result.results) {
+    if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
+    else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
+  }
+}
+
+/** 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. */
+export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
+  if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
+  const failed = result.results.some((r) => r.status === 'failed');
+  return failed || result.desired.pruneBlocked !== undefined ? 2 : 0;
+}
+
+/** Warnings of a pass as one list, for the JSON document and watch's status. */
+export function passWarnings(result: PassResult): string[] {
+  return [...result.desired.notices.filter((n) => n.level === 'warn').map((n) => n.message), ...result.warnings];
+}
+
+/** Prints a skipped role's line (or its JSON document) and returns exit 0. */
+export function printSkip(args: Args, io: Io, mode: Mode, decision: Extract<RoleDecision, { kind: 'skip' }>): number {
+  if (args.output === 'json') {
+    io.stdout.write(`${JSON.stringify({ formatVersion: '2', mode, skipped: { role: decision.role, message: decision.message } })}\n`);
+  } else {
+    io.stdout.write(`${decision.message}\n`);
+  }
+  return EXIT.ok;
+}

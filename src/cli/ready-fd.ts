@@ -1,0 +1,58 @@
+/**
+ * Checks `--ready-fd` before `watch` starts: the number must be a descriptor open for writing
+ * that this process inherited (s6-supervise passes the write end of a pipe, named by the slot's
+ * `notification-fd`). Node opens descriptors of its own at low numbers: libuv's epoll and eventfd
+ * (not pipes, files or sockets) and its signal pipes (both ends open here, where s6 keeps the read
+ * end of its pipe). Writing the readiness newline into one of those fails with EINVAL or, worse,
+ * corrupts it, so each of them is refused.
+ */
+import fs from 'node:fs';
+import { ArgumentError } from './args.js';
+
+const O_ACCMODE = 0o3;
+const O_RDONLY = 0o0;
+
+/** Throws an ArgumentError (exit 100) unless `fd` is an inherited descriptor open for writing. */
+export function checkReadyFd(fd: number): void {
+  const why = readyFdProblem(fd);
+  if (why !== undefined) {
+    throw new ArgumentError(`--ready-fd ${fd} is not a descriptor s6 opened for writing (${why}); use the number in the service's notification-fd file`, 'watch');
+  }
+}
+
+function readyFdProblem(fd: number): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.fstatSync(fd);
+  } catch {
+    return 'it is not open';
+  }
+  if (!(st.isFIFO() || st.isSocket() || st.isFile() || st.isCharacterDevice())) return 'it is not a pipe, socket, file or terminal';
+  let flags: number;
+  try {
+    // /proc/self/fdinfo: the only place Node can read a descriptor's access mode from.
+    const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(info)?.[1] ?? '', 8);
+  } catch {
+    return undefined; // no /proc: the type check above is all we can do
+  }
+  if (Number.isNaN(flags)) return undefined;
+  if ((flags & O_ACCMODE) === O_RDONLY) return 'it is open for reading only';
+  if (st.isFIFO() && otherEndIsHere(fd, st.ino)) return "it is one of Node's own pipes";
+  return undefined;
+}
+
+/** Whether another descriptor of this process holds the same pipe (its other end). */
+function otherEndIsHere(fd: number, ino: number): boolean {
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    const other = Number(name);
+    if (other === fd) continue;
+    try {
+      const st = fs.fstatSync(other);
+      if (st.isFIFO() && st.ino === ino) return true;
+    } catch {
+      // closed meanwhile (readdir's own descriptor): not a pipe end
+    }
+  }
+  return false;
+}

@@ -1,0 +1,53 @@
+/**
+ * How a failed command is reported: the error as log lines on stderr (a multi-line message, such
+ * as Node's `Cannot find module …\nRequire stack:`, as real lines, each continuation indented so
+ * it cannot pass for a record of its own), the usage after a command-line mistake, and with
+ * `--output json` the error document on stdout.
+ */
+import { FatalError, LockHeldError, UsageError } from '../errors.js';
+import { escapeLine } from '../escape.js';
+import { ArgumentError } from './args.js';
+import { type Command, commandHelp, usageText } from './help.js';
+import type { Logger } from './logger.js';
+
+/** Exit codes (README and docs/cli.md, "Exit codes"). */
+export const EXIT = { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 } as const;
+
+/** Where a report goes. */
+export interface ReportIo {
+  readonly stdout: { write(chunk: string): unknown };
+  readonly stderr: { write(chunk: string): unknown };
+}
+
+/** What the report needs to know about the run that failed. */
+export interface ReportContext {
+  readonly json: boolean;
+  readonly logFormat: 'text' | 'json';
+  /** The command that ran (the lock hint differs for watch). */
+  readonly command?: Command;
+}
+
+/** Reports `err` and returns its exit code. */
+export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logger: Logger): number {
+  const [code, exit] =
+    err instanceof UsageError ? (['usage', EXIT.usage] as const)
+    : err instanceof LockHeldError ? (['locked', EXIT.locked] as const)
+    : (['fatal', EXIT.fatal] as const);
+  const message = messageOf(err, ctx.command);
+  if (ctx.json) io.stdout.write(`${JSON.stringify({ formatVersion: '2', error: { code, message, exitCode: exit } })}\n`);
+  const [first = '', ...rest] = ctx.logFormat === 'text' ? message.split(/\r?\n/) : [message];
+  logger.error(first);
+  for (const line of rest) io.stderr.write(`  ${escapeLine(line)}\n`);
+  if (err instanceof ArgumentError) io.stderr.write(`\n${err.command === undefined ? usageText() : commandHelp(err.command)}`);
+  const ours = err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError;
+  if (!ours && err instanceof Error && err.stack) logger.debug(err.stack);
+  return exit;
+}
+
+function messageOf(err: unknown, command: Command | undefined): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof LockHeldError && (command === 'boot' || command === 'sync')) {
+    return `${message}; add --wait to wait for it, or retry when it has finished`;
+  }
+  return message;
+}

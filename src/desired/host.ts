@@ -1,0 +1,115 @@
+/**
+ * Policy from host facts: the container's role (from its argv or `--role`), multiplexing (env
+ * over `config.yaml`), and the seeds of the root state file (legacy `gateway run`, bootstrap).
+ * Pure: the facts come in as values (observe/host.ts gathers them).
+ */
+import type { ConfigRead, HostEnv, HostFacts, ObservedHome, SeedSpec } from '../model.js';
+import { STATE_FILE } from '../model/constants.js';
+
+/** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
+}
+
+/** Upstream's `_strip_container_argv_prefix` (S44). */
+export function stripContainerArgv(argv: readonly string[]): string[] {
+  const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+  let rest = [...argv];
+  const wrapper = rest.findIndex((a) => a.endsWith('main-wrapper.sh'));
+  if (wrapper >= 0) rest = rest.slice(wrapper + 1);
+  else if (rest[0] !== undefined && base(rest[0]) === 'init') rest = rest.slice(1);
+  if (rest[0] !== undefined && rest[0].endsWith('entrypoint-dispatch.sh')) rest = rest.slice(1);
+  if (rest[0] !== undefined && base(rest[0]) === 'hermes') rest = rest.slice(1);
+  return rest;
+}
+
+/** Container commands that serve no gateway: the dashboard (S45), and the desktop app's backends (#78810). */
+export const NON_GATEWAY_COMMANDS = ['dashboard', 'serve', 'gui', 'desktop'] as const;
+
+/** A role whose container registers and removes nothing. */
+export type SkipRole = (typeof NON_GATEWAY_COMMANDS)[number] | 'none';
+
+/** The container's role: run the pass, or skip it with this line. */
+export type RoleDecision = { readonly kind: 'gateway' } | { readonly kind: 'skip'; readonly role: SkipRole; readonly message: string };
+
+/** The non-gateway command the argv runs, if any (`gateway run -p dashboard` is a gateway). */
+export function nonGatewayCommand(argv: readonly string[]): (typeof NON_GATEWAY_COMMANDS)[number] | undefined {
+  const first = stripContainerArgv(argv)[0];
+  return NON_GATEWAY_COMMANDS.find((c) => c === first);
+}
+
+/** The line a skipped role prints; the dashboard's is upstream's, byte for byte. */
+export function skipLine(role: SkipRole): string {
+  if (role === 'none') return 'reconcile: skipping (role none \u2014 this container registers and removes no gateways)';
+  return `reconcile: skipping (${role} container \u2014 does not need per-profile gateways)`;
+}
+
+/** Decides the role: an explicit `--role` wins, else the container argv. */
+export function decideRole(flag: 'gateway' | 'dashboard' | 'none' | undefined, argv: readonly string[]): RoleDecision {
+  const skip = (role: SkipRole): RoleDecision => ({ kind: 'skip', role, message: skipLine(role) });
+  if (flag === 'none' || flag === 'dashboard') return skip(flag);
+  if (flag === 'gateway') return { kind: 'gateway' };
+  const command = nonGatewayCommand(argv);
+  return command === undefined ? { kind: 'gateway' } : skip(command);
+}
+
+/** Multiplexing and why a broken `config.yaml` was ignored, if it was. */
+export interface MultiplexDecision {
+  readonly multiplex: boolean;
+  readonly notice?: string;
+}
+
+/**
+ * `GATEWAY_MULTIPLEX_PROFILES` (truthy, or any other non-empty value = explicit false) over
+ * `config.yaml`'s `multiplex_profiles` (top level or under `gateway:`), else off. A broken config
+ * is reported even when the env decides (upstream S53).
+ */
+export function decideMultiplex(env: HostEnv, config: ConfigRead, hermesHome: string): MultiplexDecision {
+  const override = env.multiplex;
+  const explicit = override !== undefined && override !== '';
+  const fallback = explicit ? 'GATEWAY_MULTIPLEX_PROFILES' : 'multiplexing off';
+  const notice = config.kind === 'unreadable' ? `${hermesHome}/config.yaml ${config.problem}; multiplex_profiles ignored, using ${fallback}` : undefined;
+  const multiplex = explicit ? isTruthy(override) : config.kind === 'parsed' && multiplexFromConfig(config.doc);
+  return { multiplex, ...(notice === undefined ? {} : { notice }) };
+}
+
+function multiplexFromConfig(doc: unknown): boolean {
+  const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && isTruthy(v)) || v === 1;
+  if (typeof doc !== 'object' || doc === null) return false;
+  const top = (doc as Record<string, unknown>)['multiplex_profiles'];
+  if (top !== undefined) return truthy(top);
+  const gateway = (doc as Record<string, unknown>)['gateway'];
+  if (typeof gateway === 'object' && gateway !== null) return truthy((gateway as Record<string, unknown>)['multiplex_profiles']);
+  return false;
+}
+
+/** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */
+export function wantsLegacySeed(argv: readonly string[], env: HostEnv): boolean {
+  const rest = stripContainerArgv(argv);
+  if (rest[0] !== 'gateway' || rest[1] !== 'run') return false;
+  if (rest.includes('--no-supervise')) return false;
+  return !isTruthy(env.noSupervise);
+}
+
+/**
+ * The seed of the root state file on boot, when nothing is there: the legacy `gateway run`
+ * migration (§1.2, S40–S44, byte-compatible with Python's json.dumps), else the bootstrap state
+ * (#37896, S71: exactly `running`). A path taken by something that is not a file is reported.
+ */
+export function decideSeed(host: HostFacts, home: ObservedHome, where: { hermesHome: string; service: string }): { seed?: SeedSpec; notice?: string } {
+  const legacy = wantsLegacySeed(host.argv, host.env);
+  const bootstrap = host.env.bootstrapState === 'running';
+  if (!legacy && !bootstrap) return {};
+  const entry = home.rootStateEntry ?? { kind: 'file' };
+  const path = `${where.hermesHome}/${STATE_FILE}`;
+  const service = where.service;
+  if (entry.kind === 'file') return {};
+  const what = legacy ? 'legacy gateway run container' : 'HERMES_GATEWAY_BOOTSTRAP_STATE=running';
+  if (entry.kind === 'blocked') return { notice: `${what}: ${path} ${entry.reason}; not seeding it` };
+  if (legacy) {
+    const epochSeconds = Math.floor(host.nowMs / 1000);
+    const content = `{"gateway_state": "running", "desired_state": "running", "timestamp": ${epochSeconds}, "migrated_from": "legacy-container-cmd"}\n`;
+    return { seed: { service, path, content, reason: 'legacy gateway run container without a state file' } };
+  }
+  return { seed: { service, path, content: '{"gateway_state":"running"}\n', reason: 'first boot with HERMES_GATEWAY_BOOTSTRAP_STATE=running' } };
+}

@@ -1,0 +1,25 @@
+/**
+ * Names shared by every layer: the root profile, the files a slot holds, the runtime files boot
+ * sweeps. Values only; observe, desired, diff, actuate and watch all read them from here.
+ */
+
+/** Name of the root profile, whose directory is HERMES_HOME itself. */
+export const ROOT_PROFILE = 'default';
+
+/** Slot-relative path of the ownership record that marks a slot as managed by this tool. */
+export const OWNERSHIP_FILE = '.reconcile-gateways.json';
+
+/** The files this tool manages in every slot, in the order they are written. */
+export const MANAGED_FILES = ['type', 'run', 'finish', 'log/run', OWNERSHIP_FILE] as const;
+
+/** Files whose change only takes effect at the next start of the service. */
+export const RUNTIME_FILES: ReadonlySet<string> = new Set(['run', 'finish']);
+
+/**
+ * A gateway's runtime files in its profile directory: they belong to the previous container's
+ * PID namespace, so boot sweeps them (S06, S33) unless the gateway is live right now.
+ */
+export const STALE_RUNTIME_FILES = ['gateway.pid', 'processes.json'] as const;
+
+/** A profile's state file, relative to its directory (HERMES_HOME for the root profile). */
+export const STATE_FILE = 'gateway_state.json';

@@ -1,0 +1,265 @@
+/**
+ * No-follow file access for trees an unprivileged user can write (HERMES_HOME, the scandir).
+ *
+ * Every access goes through an open directory descriptor: `/proc/self/fd/<dirfd>/<name>` resolves
+ * the directory through the descriptor, not through a path that could be swapped for a symlink, and
+ * the last component is opened with O_NOFOLLOW (or is an lstat/unlink/rename/mkdir, which never
+ * follow). Nothing is opened without O_NONBLOCK, so a FIFO planted where a file is expected never
+ * blocks. Synchronous on purpose: on tmpfs a direct syscall is several times cheaper than a trip
+ * through libuv's thread pool (see bench/README.md).
+ */
+import fs from 'node:fs';
+import type { DirRead, FileRead } from '../model.js';
+
+/** Open flags, shared with safe-fs/write.ts. */
+export const C = fs.constants;
+const PROC_FD = fs.existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
+
+/**
+ * An open directory: its descriptor and the path to show humans. A directory inside a private
+ * tree of ours (root-owned 0700, which nobody else can change) may instead be addressed by `rel`,
+ * a path relative to the process's working directory, with no descriptor (`fd` is -1).
+ */
+export interface Dir {
+  readonly fd: number;
+  readonly path: string;
+  readonly rel?: string;
+  /**
+   * Set on the value CwdCursor.enter returns: this directory is the process's working directory
+   * now, so its entries are reached by their bare names (plain lookups, no /proc/self/fd walk).
+   */
+  readonly here?: true;
+}
+
+/** A file-system failure with the path it concerns and the errno code. */
+export class FsError extends Error {
+  readonly code: string;
+  readonly path: string;
+  constructor(action: string, path: string, cause: unknown) {
+    const code = errnoCode(cause);
+    super(`${action} ${path}: ${describeErrno(cause)}`, { cause });
+    this.name = 'FsError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/** The errno code of a Node error (`ENOENT`…), or `EUNKNOWN`. */
+export function errnoCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return 'EUNKNOWN';
+}
+
+/** `ENOSPC: no space left on device`, without Node's internal /proc path. */
+export function describeErrno(err: unknown): string {
+  if (err instanceof FsError) return err.message;
+  const message = err instanceof Error ? err.message : String(err);
+  const comma = message.indexOf(', ');
+  return comma > 0 && /^E[A-Z]+:/.test(message) ? message.slice(0, comma) : message;
+}
+
+/** Path of `name` inside `dir`, resolved through the descriptor. `name` must be one component. */
+export function pathAt(dir: Dir, name: string): string {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new Error(`refusing unsafe path component ${JSON.stringify(name)}`);
+  }
+  if (dir.here === true) return name;
+  if (dir.rel !== undefined) return `${dir.rel}/${name}`;
+  return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
+}
+
+/** Path of the directory itself, resolved through its descriptor (or relative to the cwd). */
+export function selfPath(dir: Dir): string {
+  if (dir.here === true) return '.';
+  if (dir.rel !== undefined) return dir.rel;
+  return PROC_FD === undefined ? dir.path : `${PROC_FD}${dir.fd}`;
+}
+
+/**
+ * Visits directories by making each the working directory in turn (chdir through its open
+ * descriptor, so it is the inode we opened without following anything), for loops that read
+ * several entries of every slot or profile: a bare name is a plain lookup, ~1.7 µs, where
+ * `/proc/self/fd/N/name` costs ~4.9 µs on this machine class (bench/README.md). The entries are
+ * still single components opened with O_NOFOLLOW, so nothing is followed. Synchronous users
+ * only, and close() in a finally: the working directory is the original one again afterwards,
+ * and nothing may resolve a relative path in between.
+ */
+export class CwdCursor {
+  #origin: number | undefined;
+
+  constructor() {
+    if (PROC_FD === undefined) return;
+    try {
+      this.#origin = fs.openSync('.', C.O_RDONLY | C.O_DIRECTORY);
+    } catch {
+      this.#origin = undefined; // an unreadable cwd: enter() then leaves directories as they are
+    }
+  }
+
+  /** Makes `dir` the working directory; returns it addressed by bare names (or as it is, if that fails). */
+  enter(dir: Dir): Dir {
+    if (this.#origin === undefined || dir.fd < 0 || dir.rel !== undefined) return dir;
+    try {
+      process.chdir(`${PROC_FD}${dir.fd}`);
+    } catch {
+      return dir;
+    }
+    return { fd: dir.fd, path: dir.path, here: true };
+  }
+
+  /** Back to the original working directory. */
+  close(): void {
+    if (this.#origin === undefined) return;
+    try {
+      process.chdir(`${PROC_FD}${this.#origin}`);
+    } finally {
+      fs.closeSync(this.#origin);
+      this.#origin = undefined;
+    }
+  }
+}
+
+/** Opens a trusted root (HERMES_HOME or the scandir as the operator named it). */
+export function openRoot(path: string): Dir {
+  try {
+    return { fd: fs.openSync(path, C.O_RDONLY | C.O_DIRECTORY), path };
+  } catch (err) {
+    throw new FsError('open', path, err);
+  }
+}
+
+/** Opens a subdirectory without following a symlink; throws FsError (ELOOP, ENOTDIR, ENOENT). */
+export function openDirAt(parent: Dir, name: string): Dir {
+  const display = `${parent.path}/${name}`;
+  if (parent.rel !== undefined) return { fd: -1, path: display, rel: pathAt(parent, name) };
+  try {
+    return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
+  } catch (err) {
+    throw new FsError('open', display, err);
+  }
+}
+
+/** Like openDirAt, but a missing entry is `undefined` instead of an error. */
+export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
+  // lstat first: a missing entry is the common case, and a thrown ENOENT costs several syscalls' time.
+  if (lstatAt(parent, name) === undefined) return undefined;
+  try {
+    return openDirAt(parent, name);
+  } catch (err) {
+    if (err instanceof FsError && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Closes a directory descriptor; never throws. */
+export function closeDir(dir: Dir | undefined): void {
+  if (dir === undefined || dir.fd < 0) return;
+  try {
+    fs.closeSync(dir.fd);
+  } catch {
+    // Already closed: nothing to release.
+  }
+}
+
+/** lstat of an entry, or undefined when it does not exist. */
+export function lstatAt(dir: Dir, name: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(pathAt(dir, name), { throwIfNoEntry: false });
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') return undefined;
+    throw new FsError('lstat', `${dir.path}/${name}`, err);
+  }
+}
+
+/** Describes a non-regular file type for messages. */
+export function describeType(st: fs.Stats): string {
+  if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a small regular file without following a symlink or blocking on a FIFO. Anything that is
+ * not a regular file of at most `cap` bytes is `refused` with a reason; nothing throws.
+ */
+export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
+  let fd: number;
+  try {
+    fd = fs.openSync(pathAt(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'refused', reason: 'is a symlink', code };
+    if (code === 'ENXIO') return { kind: 'refused', reason: 'is a socket or device', code };
+    return { kind: 'refused', reason: describeErrno(err), code };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: 'EFTYPE' };
+    if (st.size > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes (${st.size})`, code: 'EFBIG' };
+    // Read exactly the size fstat reported: no extra read for EOF. A file that grows meanwhile is
+    // seen truncated, which only makes it differ — the next pass sees it whole.
+    const buf = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return { kind: 'file', bytes: buf.subarray(0, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err), code: errnoCode(err) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Mode and owner of a subdirectory, without following a symlink. */
+export function readDirMetaAt(dir: Dir, name: string): DirRead {
+  try {
+    const st = lstatAt(dir, name);
+    if (st === undefined) return { kind: 'missing' };
+    if (!st.isDirectory()) return { kind: 'refused', reason: `is ${describeType(st)}` };
+    return { kind: 'dir', mode: st.mode, uid: st.uid };
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err) };
+  }
+}
+
+/** Mode and owner of an open directory (fstat of its descriptor). */
+export function dirMetaOf(dir: Dir): DirRead {
+  try {
+    const st = fs.fstatSync(dir.fd);
+    return { kind: 'dir', mode: st.mode, uid: st.uid };
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err) };
+  }
+}
+
+/** Directory entries with their types (from getdents; nothing is followed). */
+export function listDir(dir: Dir): fs.Dirent[] {
+  try {
+    return fs.readdirSync(selfPath(dir), { withFileTypes: true });
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+}
+
+/** Entry names as raw bytes, for names that may not be valid UTF-8. */
+export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink: boolean }[] {
+  try {
+    return fs
+      .readdirSync(selfPath(dir), { withFileTypes: true, encoding: 'buffer' })
+      .map((d) => ({ name: Buffer.from(d.name), isDir: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+}
+
+/** The path another process (a child we spawn) can use to reach an open directory of ours. */
+export function pathForChild(dir: Dir): string {
+  return PROC_FD === undefined ? dir.path : `/proc/${process.pid}/fd/${dir.fd}`;
+}

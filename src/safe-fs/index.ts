@@ -1,0 +1,7 @@
+/**
+ * Safe file-system primitives: every access is relative to an open directory, never follows a
+ * symlink, never blocks on a FIFO. `core.ts` opens, reads and describes; `write.ts` changes.
+ */
+export * from './core.js';
+export * from './write.js';
+export * from './fifo.js';

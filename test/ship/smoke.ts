@@ -1,0 +1,132 @@
+/**
+ * The end-to-end smoke run of the shipped CLI: `boot`, `sync`, `watch` and `status` on a small
+ * HERMES_HOME with a real s6-svscan, for a given node binary and CLI file (the bin, the bundle
+ * copied alone, an installed package). Shared by the shipping tests.
+ */
+import type { ExecutionContext } from 'ava';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { loadValidators } from '../../src/cli/validate.js';
+import { type CliResult, runCli } from '../helpers/cli.js';
+import { type Svscan, createSvscanState, startSvscan, waitFor } from '../helpers/s6.js';
+import { removeTree, tempDir } from '../helpers/tree.js';
+
+/** What runs the CLI: a node binary and the file it runs. */
+export interface Runner {
+  readonly node: string;
+  readonly cli: string;
+}
+
+const NOBODY = 65534;
+const GATEWAY = '#!/bin/sh\nexec sleep 100000\n';
+
+/** A small world: HERMES_HOME, config and an s6-svscan state directory, all removed by `remove`. */
+interface World {
+  readonly base: string;
+  readonly home: string;
+  readonly state: string;
+  readonly flags: readonly string[];
+  /** s6-svscan once {@link World.startSvscan} started it. */
+  svscan?: Svscan;
+  startSvscan(): Promise<Svscan>;
+  remove(): Promise<void>;
+}
+
+async function makeWorld(): Promise<World> {
+  const base = await tempDir('rg-smoke-');
+  await chmod(base, 0o755); // the fake gateway runs as nobody
+  const home = path.join(base, 'home');
+  await mkdir(path.join(home, 'profiles'), { recursive: true });
+  await chmod(home, 0o755);
+  const gateway = path.join(base, 'gateway');
+  await writeFile(gateway, GATEWAY, { mode: 0o755 });
+  const config = path.join(base, 'config.json');
+  await writeFile(config, JSON.stringify({ shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY }));
+  const { state, scandir } = await createSvscanState();
+  const flags = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]', '--lock-file', path.join(base, 'lock')];
+  const world: World = {
+    base,
+    home,
+    state,
+    flags,
+    async startSvscan() {
+      world.svscan = await startSvscan(state);
+      return world.svscan;
+    },
+    async remove() {
+      await world.svscan?.stop({ removeState: true });
+      await removeTree(base);
+      await removeTree(state);
+    },
+  };
+  return world;
+}
+
+async function addProfile(home: string, name: string, desired: string): Promise<void> {
+  const dir = path.join(home, 'profiles', name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'SOUL.md'), 'soul\n');
+  await writeFile(path.join(dir, 'gateway_state.json.tmp'), JSON.stringify({ desired_state: desired }));
+  await rename(path.join(dir, 'gateway_state.json.tmp'), path.join(dir, 'gateway_state.json'));
+}
+
+function spawnWatch(runner: Runner, args: readonly string[]): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | string>; stderr: () => string } {
+  const child = spawn(runner.node, [runner.cli, 'watch', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const ready = new Promise<void>((resolve, reject) => {
+    const fd3 = child.stdio[3] as Readable;
+    fd3.on('data', () => resolve());
+    fd3.on('end', () => reject(new Error(`watch closed its readiness fd without a newline: ${stderr}`)));
+  });
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+/**
+ * Runs every command through `runner`, in a container's order: boot (the cont-init step, before
+ * s6-svscan starts) lays out the slots, s6-svscan starts the running profile, a sync then finds
+ * nothing to do, watch picks up a new profile, and status reports them as a valid document.
+ */
+export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Runner): Promise<void> {
+  const world = await makeWorld();
+  t.teardown(() => world.remove());
+  const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { node: runner.node, main: runner.cli, timeoutMs: 60_000 });
+  const { validatePlan, validateStatusReport } = await loadValidators();
+  await addProfile(world.home, 'alpha', 'running');
+  await addProfile(world.home, 'beta', 'stopped');
+
+  const boot = await run(['boot', ...world.flags, '--wait']);
+  t.is(boot.code, 0, boot.stderr);
+  t.regex(boot.stdout, /^reconcile: profile=alpha prior_state=running action=started/m);
+  const svscan = await world.startSvscan();
+  await svscan.waitUp('gateway-alpha', 20_000);
+
+  const sync = await run(['sync', ...world.flags, '--output', 'json']);
+  t.is(sync.code, 0, sync.stderr);
+  const plan = JSON.parse(sync.stdout) as { operations: unknown[] };
+  t.true(validatePlan(plan), JSON.stringify(validatePlan.errors));
+  t.deepEqual(plan.operations, [], 'a sync right after boot has nothing to do');
+
+  const statusFile = path.join(world.base, 'run', 'status.json');
+  const watch = spawnWatch(runner, [...world.flags, '--interval', '300', '--status-file', statusFile, '--ready-fd', '3']);
+  t.teardown(() => void watch.child.kill('SIGKILL'));
+  await watch.ready;
+  await addProfile(world.home, 'gamma', 'running');
+  await waitFor(() => svscan.isSupervised('gateway-gamma'), 20_000, `watch to create gateway-gamma (stderr: ${watch.stderr()})`);
+  await svscan.waitUp('gateway-gamma', 20_000);
+  watch.child.kill('SIGTERM');
+  t.is(await watch.exited, 0, watch.stderr());
+
+  const status = await run(['status', ...world.flags, '--status-file', statusFile, '--output', 'json']);
+  t.is(status.code, 0, status.stderr);
+  const report = JSON.parse(status.stdout) as { profiles: { profile: string; slot: { present: boolean } }[] };
+  t.true(validateStatusReport?.(report), JSON.stringify(validateStatusReport?.errors));
+  const rows = report.profiles.map((r) => `${r.profile}:${r.slot.present ? 'slot' : 'none'}`).sort();
+  t.deepEqual(rows, ['alpha:slot', 'beta:slot', 'default:slot', 'gamma:slot']);
+}

@@ -1,0 +1,37 @@
+/**
+ * src/escape.ts: nothing a name contains can start a new line, forge a field or reorder what a
+ * person reads. A table of characters, then a property over arbitrary strings.
+ */
+import fc from 'fast-check';
+import test from 'ava';
+import { escapeLine } from '../../src/escape.js';
+
+const escapes = test.macro({
+  exec(t, input: string, expected: string) {
+    t.is(escapeLine(input), expected);
+  },
+  title: (provided = '') => `escapeLine: ${provided}`,
+});
+
+test('plain text is unchanged', escapes, 'gateway-alpha_1.2', 'gateway-alpha_1.2');
+test('unicode letters are unchanged', escapes, 'café-δ-名前', 'café-δ-名前');
+test('newline, carriage return and tab get C escapes', escapes, 'a\nb\rc\td', 'a\\nb\\rc\\td');
+test('backslash is doubled so an escape cannot be forged', escapes, 'a\\nb', 'a\\\\nb');
+test('other C0 controls and DEL become \\xNN', escapes, '\u0000\u001b[31m\u007f', '\\x00\\x1b[31m\\x7f');
+test('C1 controls become \\xNN', escapes, '\u0085\u009b', '\\x85\\x9b');
+test('line and paragraph separators become \\uNNNN', escapes, '\u2028\u2029', '\\u2028\\u2029');
+test('bidirectional controls become \\uNNNN', escapes, '\u202eevil\u2066\u200f\u061c', '\\u202eevil\\u2066\\u200f\\u061c');
+
+test('escaped text never contains a control, separator or bidi character', (t) => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), (s) => {
+      return !/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/.test(escapeLine(s));
+    }),
+  );
+  t.pass();
+});
+
+test('escaping is injective: different inputs never print the same', (t) => {
+  fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => a === b || escapeLine(a) !== escapeLine(b)));
+  t.pass();
+});

@@ -1,0 +1,286 @@
+/**
+ * The watch loop (src/watch/controller.ts) driven with a fake clock: `now` is a number the test
+ * moves, and the loop's sleeps (setTimeout inside Alarm) run on Node's mock timers, advanced by
+ * the same amount. Passes are recorded, not run, so every assertion is about *when* and *what*
+ * the controller asks for: start, debounce, minimum gap, interval, SIGHUP, back-off, stop.
+ */
+import { mock } from 'node:test';
+import test from 'ava';
+import type { Operation, OperationResult } from '../../../src/model.js';
+import type { PassResult } from '../../../src/reconcile.js';
+import { Controller, type PassReport, type PassRequest } from '../../../src/watch/controller.js';
+import type { Timing } from '../../../src/watch/scheduler.js';
+import type { PassSummary, StatusDocument } from '../../../src/watch/status-file.js';
+
+const TIMING: Timing = { intervalMs: 60_000, debounceMs: 50, minGapMs: 250 };
+
+/** A pass that read nothing and changed nothing; with `failed`, one create of it failed. */
+function resultOf(failed?: string): PassResult {
+  const op = failed === undefined ? undefined : ({ kind: 'create', service: `gateway-${failed}`, profile: failed } as unknown as Operation);
+  const results: OperationResult[] = op === undefined ? [] : [{ op, status: 'failed', error: 'EEXIST: file exists' }];
+  return {
+    observed: { scandir: { slots: new Map() } },
+    desired: { decisions: [], gone: new Set() },
+    plan: { operations: op === undefined ? [] : [op], restartPending: [] },
+    held: [],
+    results,
+    plannedHomeWrites: [],
+    homeWriteResults: [],
+    warnings: [],
+  } as unknown as PassResult;
+}
+
+const DONE: PassReport = { kind: 'done', result: resultOf(), scoped: false, exitCode: 0, warnings: [], servicePrefix: 'gateway-' };
+const ERROR: PassReport = { kind: 'error', code: 'fatal', message: 'scandir unusable', terminal: false, exitCode: 111 };
+
+interface Recorded {
+  readonly atMs: number;
+  readonly trigger: string;
+  readonly profiles: string[] | 'all';
+  readonly hold: string[];
+}
+
+/** A controller on a fake clock; `reply` decides each pass's report (1-based pass number). */
+function drive(reply: (n: number, request: PassRequest, signal: AbortSignal) => PassReport | Promise<PassReport> = () => DONE) {
+  let clock = 0;
+  const passes: Recorded[] = [];
+  const reports: { doc: StatusDocument; summary: PassSummary; first: boolean }[] = [];
+  const controller = new Controller({
+    timing: TIMING,
+    now: () => clock,
+    random: () => 0.5, // jitter factor 0.9 + 0.2 × 0.5 = 1: the interval exactly
+    runPass: async (request, signal) => {
+      const profiles = request.profiles === undefined ? 'all' : [...request.profiles].sort();
+      passes.push({ atMs: clock, trigger: request.trigger, profiles, hold: [...request.hold].sort() });
+      const report = await reply(passes.length, request, signal);
+      // As the real runner does: a pass over named profiles is scoped.
+      return report.kind === 'done' ? { ...report, scoped: request.profiles !== undefined } : report;
+    },
+    refreshWatches: async () => undefined,
+    watchedDirectories: () => 3,
+    onPass: (doc, summary, first) => reports.push({ doc, summary, first }),
+    meta: { pid: 4242, hermesHome: '/opt/data', scandir: '/run/service' },
+  });
+  const running = controller.run();
+  /** Moves the clock and the loop's timers forward by `ms`, then lets the loop react. */
+  const advance = async (ms: number): Promise<void> => {
+    clock += ms;
+    mock.timers.tick(ms);
+    await settle();
+  };
+  return { controller, running, passes, reports, advance, at: () => clock };
+}
+
+/** Lets every promise the loop is waiting on resolve (nothing here does real I/O). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test.beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+test.afterEach.always(() => mock.timers.reset());
+
+/** Stops the loop and waits for run() to return. */
+async function finish(h: ReturnType<typeof drive>): Promise<void> {
+  h.controller.stop();
+  await settle();
+  await h.running;
+}
+
+test.serial('the first pass is full, triggered by start, and marks the watcher ready', async (t) => {
+  const h = drive();
+  await settle();
+  t.deepEqual(h.passes, [{ atMs: 0, trigger: 'start', profiles: 'all', hold: [] }]);
+  t.is(h.reports.length, 1);
+  t.true(h.reports[0]?.first);
+  t.like(h.reports[0]?.doc, {
+    formatVersion: '1',
+    pid: 4242,
+    ready: true,
+    passes: 1,
+    intervalSeconds: 60,
+    lastFullPassAt: new Date(0).toISOString(),
+    nextFullPassAt: new Date(60_000).toISOString(),
+    watchedDirectories: 3,
+  });
+  t.like(h.reports[0]?.summary, { scope: 'full', trigger: 'start', result: 'converged' });
+  await finish(h);
+});
+
+test.serial('an event runs a targeted pass once the debounce has passed, not before', async (t) => {
+  const h = drive();
+  await settle();
+  await h.advance(1_000);
+  h.controller.hint({ kind: 'profile', profile: 'alpha' });
+  h.controller.hint({ kind: 'profile', profile: 'beta' });
+  await settle();
+  await h.advance(TIMING.debounceMs - 1);
+  t.is(h.passes.length, 1, 'still debouncing');
+  await h.advance(1);
+  t.deepEqual(h.passes[1], { atMs: 1_050, trigger: 'event', profiles: ['alpha', 'beta'], hold: [] });
+  t.false(h.reports[1]?.first);
+  t.like(h.reports[1]?.summary, { scope: 'targeted', trigger: 'event', profiles: ['alpha', 'beta'] });
+  await finish(h);
+});
+
+test.serial('an event right after a pass waits for the minimum gap', async (t) => {
+  const h = drive();
+  await settle();
+  h.controller.hint({ kind: 'profile', profile: 'alpha' });
+  await settle();
+  await h.advance(TIMING.minGapMs - 1);
+  t.is(h.passes.length, 1);
+  await h.advance(1);
+  t.deepEqual(
+    h.passes.map((p) => [p.atMs, p.trigger]),
+    [
+      [0, 'start'],
+      [250, 'event'],
+    ],
+  );
+  await finish(h);
+});
+
+test.serial('a hint only a full pass can answer runs a full pass', async (t) => {
+  const h = drive();
+  await settle();
+  await h.advance(5_000);
+  h.controller.hint({ kind: 'full', why: 'config.yaml changed' });
+  await settle();
+  await h.advance(TIMING.debounceMs);
+  t.deepEqual(h.passes[1], { atMs: 5_050, trigger: 'event', profiles: 'all', hold: [] });
+  await finish(h);
+});
+
+test.serial('the interval runs a full pass every interval after the start of the last full one', async (t) => {
+  const h = drive();
+  await settle();
+  await h.advance(TIMING.intervalMs - 1);
+  t.is(h.passes.length, 1);
+  await h.advance(1);
+  await h.advance(TIMING.intervalMs);
+  t.deepEqual(
+    h.passes.map((p) => [p.atMs, p.trigger, p.profiles]),
+    [
+      [0, 'start', 'all'],
+      [60_000, 'interval', 'all'],
+      [120_000, 'interval', 'all'],
+    ],
+  );
+  await finish(h);
+});
+
+test.serial('SIGHUP (force) runs a full pass at once', async (t) => {
+  const h = drive();
+  await settle();
+  await h.advance(10);
+  h.controller.force();
+  await settle();
+  t.deepEqual(h.passes[1], { atMs: 10, trigger: 'signal', profiles: 'all', hold: [] });
+  await finish(h);
+});
+
+test.serial('a failing pass is retried after 1 s, 2 s, 4 s and events wait for it', async (t) => {
+  const h = drive((n) => (n <= 4 ? ERROR : DONE));
+  await settle();
+  await h.advance(1_000);
+  await h.advance(500);
+  h.controller.hint({ kind: 'profile', profile: 'alpha' });
+  await settle();
+  await h.advance(1_500);
+  await h.advance(4_000);
+  await h.advance(8_000);
+  t.deepEqual(
+    h.passes.map((p) => [p.atMs, p.trigger, p.profiles]),
+    [
+      [0, 'start', 'all'],
+      [1_000, 'interval', 'all'],
+      [3_000, 'interval', 'all'],
+      [7_000, 'interval', 'all'],
+      [15_000, 'interval', 'all'],
+    ],
+    'no event pass while erroring: the full retry answers the hint',
+  );
+  t.like(h.reports[0]?.summary, { result: 'error', exitCode: 111, error: { code: 'fatal', message: 'scandir unusable', terminal: false } });
+  t.false(h.reports[0]?.doc.ready, 'not ready until a pass completes');
+  t.true(h.reports[4]?.first);
+  t.like(h.reports[4]?.doc, { ready: true, nextFullPassAt: new Date(75_000).toISOString() });
+  await finish(h);
+});
+
+test.serial('a terminal error (invalid config) waits for the interval, not a back-off', async (t) => {
+  const h = drive((n) => (n === 1 ? { ...ERROR, code: 'usage', terminal: true, exitCode: 100 } : DONE));
+  await settle();
+  await h.advance(TIMING.intervalMs - 1);
+  t.is(h.passes.length, 1);
+  await h.advance(1);
+  t.deepEqual(h.passes[1], { atMs: 60_000, trigger: 'interval', profiles: 'all', hold: [] });
+  await finish(h);
+});
+
+test.serial('a failed operation holds its service and is retried alone after its back-off', async (t) => {
+  const failing: PassReport = { ...DONE, result: resultOf('x') } as PassReport;
+  const h = drive((n) => (n <= 2 ? failing : DONE));
+  await settle();
+  t.like(h.reports[0]?.summary, { result: 'partial', counts: { create: 1, failed: 1 } });
+  t.like(h.reports[0]?.doc.services[0], { service: 'gateway-x', condition: 'Failed', consecutiveFailures: 1 });
+  // An event for x inside its back-off: the pass runs, with x held.
+  await h.advance(300);
+  h.controller.hint({ kind: 'profile', profile: 'x' });
+  await settle();
+  await h.advance(TIMING.debounceMs);
+  t.deepEqual(h.passes[1], { atMs: 350, trigger: 'event', profiles: ['x'], hold: ['gateway-x'] });
+  // Still failing (second failure recorded at 350: next attempt 2 s later), then retried alone.
+  await h.advance(2_000 - 1);
+  t.is(h.passes.length, 2);
+  await h.advance(1);
+  t.deepEqual(h.passes[2], { atMs: 2_350, trigger: 'retry', profiles: ['x'], hold: [] });
+  await finish(h);
+});
+
+test.serial('SIGHUP clears the back-off: the forced pass holds nothing', async (t) => {
+  const failing: PassReport = { ...DONE, result: resultOf('x') } as PassReport;
+  const h = drive((n) => (n === 1 ? failing : DONE));
+  await settle();
+  await h.advance(100);
+  h.controller.force();
+  await settle();
+  t.deepEqual(h.passes[1], { atMs: 100, trigger: 'signal', profiles: 'all', hold: [] });
+  await finish(h);
+});
+
+test.serial('a targeted pass whose intents are unchanged reports nothing and clears the batch', async (t) => {
+  const h = drive((n) => (n === 2 ? { kind: 'unchanged' } : DONE));
+  await settle();
+  await h.advance(1_000);
+  h.controller.hint({ kind: 'intent', profile: 'alpha' });
+  await settle();
+  await h.advance(TIMING.debounceMs);
+  t.is(h.passes.length, 2);
+  t.is(h.reports.length, 1, 'no status written for an unchanged check');
+  await h.advance(10_000);
+  t.is(h.passes.length, 2, 'the hint was consumed');
+  await finish(h);
+});
+
+test.serial('stop aborts the pass in flight and run() returns without reporting it', async (t) => {
+  let aborted = false;
+  const h = drive(
+    (n, _request, signal) =>
+      n === 1
+        ? DONE
+        : new Promise<PassReport>((resolve) =>
+            signal.addEventListener('abort', () => {
+              aborted = true;
+              resolve({ kind: 'aborted' });
+            }),
+          ),
+  );
+  await settle();
+  h.controller.force();
+  await settle();
+  t.is(h.passes.length, 2);
+  h.controller.stop();
+  await h.running;
+  t.true(aborted);
+  t.is(h.reports.length, 1);
+});

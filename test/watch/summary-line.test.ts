@@ -1,0 +1,28 @@
+import test from 'ava';
+import { summaryLine } from '../../src/cli/commands/watch.js';
+import type { PassSummary } from '../../src/watch/status-file.js';
+
+const base: PassSummary = {
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:00:00.010Z',
+  durationMs: 10,
+  scope: 'full',
+  trigger: 'event',
+  result: 'converged',
+  exitCode: 0,
+  counts: { create: 7, update: 0, restart: 1, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
+  warnings: [],
+};
+
+test('a watch pass line names the services it changed, the first five then how many more', (t) => {
+  const changed = ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
+  t.is(
+    summaryLine({ ...base, changed }),
+    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 heal=0 failed=0 held=0 ' +
+      'restart_pending=0 services=gateway-a,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=10',
+  );
+});
+
+test('a watch pass line without changes names no services', (t) => {
+  t.false(summaryLine(base).includes('services='));
+});
