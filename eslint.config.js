@@ -68,6 +68,8 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // CommonJS entry points (the bin) load the bundle with require().
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
   {
     files: ['src/**/*.ts', 'src/**/*.cts', 'test/fixtures/lint/**/*.ts'],
     plugins: { 'import-x': importX },

@@ -31,6 +31,7 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
   const open = (): WinstonLike => {
     if (sink !== undefined) return sink;
     // A literal require, so the bundle inlines winston and runs it only here; tsc's ES build has none.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const winston = (typeof require === 'function' ? require('winston') : createRequire(import.meta.url)('winston')) as typeof import('winston');
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;

@@ -60,6 +60,7 @@ export async function loadValidator(name: keyof Validators): Promise<Validator> 
  * command runs only the validators it uses.
  */
 function requireBundled(name: keyof Validators): unknown {
+  /* eslint-disable @typescript-eslint/no-require-imports -- esbuild inlines only literal requires */
   switch (name) {
     case 'validateConfig':
       return require('../generated/validateConfig.cjs');
@@ -74,6 +75,7 @@ function requireBundled(name: keyof Validators): unknown {
     case 'validateStatusReport':
       return require('../generated/validateStatusReport.cjs');
   }
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }
 
 /**

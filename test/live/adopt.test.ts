@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { chown, mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../src/desired/render.js';
