@@ -60,5 +60,8 @@ export const EXTRA_ARGS: string[] = (() => {
   return v.split(/\s+/).filter(Boolean);
 })();
 
+/** Extra arguments for `watch` only (the watch and soak scenarios), as words: e.g. metrics flags. */
+export const WATCH_ARGS: string[] = (env['BENCH_WATCH_ARGS'] ?? '').split(/\s+/).filter((w) => w !== '');
+
 /** Exit codes a pass may end with: 0 converged, 2 partial failure (e.g. corrupt state files). */
 export const OK_CODES = new Set<number | null>([0, 2]);

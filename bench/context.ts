@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, EXTRA_ARGS, REPO, TMPFS_SIZE } from './config.js';
+import { CLI, EXTRA_ARGS, REPO, TMPFS_SIZE, WATCH_ARGS } from './config.js';
 import { killAllChildren, track } from './measure.js';
 import { type Availability, type Fingerprint, note, type results } from './results.js';
 
@@ -86,9 +86,9 @@ export const childEnv = (): NodeJS.ProcessEnv => ({
   TMPDIR: workRoot ?? os.tmpdir(),
 });
 
-/** `node CLI sub --hermes-home … --scandir … --config …` plus the pinned extra arguments. */
+/** `node CLI sub --hermes-home … --scandir … --config …` plus the pinned extra arguments (and `watch`'s own). */
 export const cliArgs = (sub: string, hh: string, scan: string, cfg: string): string[] =>
-  [CLI, sub, '--hermes-home', hh, '--scandir', scan, '--config', cfg, ...EXTRA_ARGS];
+  [CLI, sub, '--hermes-home', hh, '--scandir', scan, '--config', cfg, ...EXTRA_ARGS, ...(sub === 'watch' ? WATCH_ARGS : [])];
 
 /** A subcommand that parses but says it is not implemented (exit 100) at run time. */
 export class NotAvailable extends Error {}

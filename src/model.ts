@@ -136,6 +136,20 @@ export interface LiveStatus {
   readonly updownSinceUnix: number;
   readonly ready: boolean;
   readonly finishing: boolean;
+  /**
+   * s6's own death records (`supervise/death_tally`, oldest first), when the file was readable.
+   * s6-supervise truncates it at every start, so it never reaches back past the supervisor.
+   */
+  readonly deaths?: readonly DeathRecord[];
+}
+
+/** One record of `supervise/death_tally`: when `./run` died and how. */
+export interface DeathRecord {
+  readonly atUnix: number;
+  /** Exit code, or -1 when the process was killed by a signal. */
+  readonly exitcode: number;
+  /** Signal number, or -1 when the process exited. */
+  readonly signum: number;
 }
 
 /**
@@ -394,10 +408,18 @@ export interface PurgeOp extends OperationBase {
 }
 
 /**
+ * Bring a supervised service up again (`s6-svc -u`) that s6 holds down although the intent is
+ * running (`watch --heal`, `sync --heal`); the `down` marker is already absent.
+ */
+export interface HealOp extends OperationBase {
+  readonly kind: 'heal';
+}
+
+/**
  * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
  * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
  */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp;
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp;
 
 /** Every operation kind. */
 export type OperationKind = Operation['kind'];

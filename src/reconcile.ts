@@ -5,7 +5,8 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { type DiffOptions, diffStates, holdBack, journalKeep } from './diff/index.js';
+import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, planHeals } from './desired/drift.js';
+import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
@@ -19,7 +20,7 @@ export interface PassOptions {
   readonly scandir: Dir | undefined;
   readonly hermesHome: string;
   readonly settings: Settings;
-  /** Container facts and the pass's clock. */
+  /** Container facts and the pass's clock (drift is measured against it too). */
   readonly host: HostFacts;
   readonly prune: boolean;
   readonly allowEmpty: boolean;
@@ -34,6 +35,10 @@ export interface PassOptions {
   readonly scope?: Scope;
   /** Services whose operations are planned but not applied in this pass (`watch` back-off). */
   readonly hold?: ReadonlySet<string>;
+  /** Drift thresholds (default: 30 s grace, more than 5 restarts in 10 min is a crash loop). */
+  readonly drift?: DriftPolicy;
+  /** Plan a `heal` for each IntentRunningButDown service (`--heal`); off: drift is reported only. */
+  readonly heal?: boolean;
 }
 
 /** What a pass saw and planned. */
@@ -48,6 +53,8 @@ export interface PassPlan {
   /** Lines boot appends to the boot log (the one write outside the plan: a record, not a change). */
   readonly bootLogLines: number;
   readonly warnings: readonly string[];
+  /** Drift conditions of the services this pass read, as observed before applying. */
+  readonly drift: readonly DriftCondition[];
 }
 
 /** What a pass saw, planned and did. */
@@ -72,12 +79,16 @@ export const SVSCAN_DEFAULT_MAX = 500;
 export function planPass(o: PassOptions): PassPlan {
   const observed = observe(o.home, o.scandir, o.settings, { ...(o.scope === undefined ? {} : { scope: o.scope }), runtimeFiles: o.mode === 'boot' });
   const desired = buildDesired({ observed, settings: o.settings, mode: o.mode, hermesHome: o.hermesHome, allowEmpty: o.allowEmpty, host: o.host });
-  const { plan, held } = holdBack(diffStates(observed, desired, diffOptionsOf(o)), o.hold);
+  const nowUnix = o.host.nowMs / 1000;
+  const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
+  const drift = observed.scandir.svscanLive ? detectDrift(observed, desired, nowUnix, policy) : [];
+  const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
+  const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptionsOf(o)), heals), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
-  return { options: o, observed, desired, plan, held, bootLogLines, warnings };
+  return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
 }
 
 /** A planned pass as a result with nothing applied (`--diff`, `status`, a quiet watch look-ahead). */
@@ -112,6 +123,11 @@ export function applyPass(p: PassPlan, seams: TestSeams = {}): PassResult {
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
   return { ...p, results: applied.results, warnings };
+}
+
+/** The diff's plan with the heals added, in the plan's stable order. */
+function withHeals(plan: Plan, heals: readonly Operation[]): Plan {
+  return heals.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...heals].sort(compareOps) };
 }
 
 function diffOptionsOf(o: PassOptions): DiffOptions {

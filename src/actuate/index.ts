@@ -6,6 +6,7 @@ import type { CreateOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Set
 import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
+import { applyHeal } from './heal.js';
 import { applyMarker } from './marker.js';
 import { applyRemoves } from './remove.js';
 import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
@@ -60,7 +61,7 @@ export interface ApplyResult {
 }
 
 /** The order operations take effect in, whatever their order in the plan. */
-type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'remove';
+type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'heal' | 'remove';
 
 /** Which phase an operation belongs to; adding a kind without a phase fails to compile. */
 function phaseOf(op: Operation): Phase {
@@ -78,6 +79,8 @@ function phaseOf(op: Operation): Phase {
     case 'up':
     case 'down':
       return 'marker';
+    case 'heal':
+      return 'heal';
     case 'remove':
     case 'purge':
       return 'remove';
@@ -102,6 +105,8 @@ function applyOne(op: Exclude<Operation, CreateOp | RemoveOp | PurgeOp>, ctx: Ap
     case 'up':
     case 'down':
       return applyMarker(ctx.scandir, op, ctx.live);
+    case 'heal':
+      return applyHeal(ctx.scandir, op);
     default:
       return assertNever(op);
   }
@@ -148,6 +153,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
   byPhase('marker').forEach(one);
+  byPhase('heal').forEach(one);
   const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
   const removeOptions = {
     live: ctx.live,

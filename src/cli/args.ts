@@ -32,6 +32,14 @@ export interface Args {
   readonly interval: number;
   readonly statusFile: string;
   readonly readyFd: number | undefined;
+  /** `--heal`: bring IntentRunningButDown services up (sync, watch). */
+  readonly heal: boolean;
+  /** Drift thresholds: `--drift-grace`, `--crash-restarts`, `--crash-window` (seconds). */
+  readonly drift: { readonly graceSeconds: number; readonly crashRestarts: number; readonly crashWindowSeconds: number };
+  /** `--metrics-listen HOST:PORT` (watch). */
+  readonly metricsListen: { readonly host: string; readonly port: number } | undefined;
+  /** `--metrics-file PATH` (sync, watch): the textfile-collector file. */
+  readonly metricsFile: string | undefined;
 }
 
 /** Default location of the watcher's status file (outside the scandir). */
@@ -131,6 +139,14 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     interval: parseNumber(str('interval') ?? '60', '--interval', 0.05, 86400),
     statusFile: nonEmpty(str('status-file'), '--status-file') ?? (env['RECONCILE_GATEWAYS_STATUS_FILE'] || DEFAULT_STATUS_FILE),
     readyFd: str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', 0, 1024, true),
+    heal: flag('heal'),
+    drift: {
+      graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', 0, 86400),
+      crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, 4096, true),
+      crashWindowSeconds: parseNumber(str('crash-window') ?? '600', '--crash-window', 1, 86400),
+    },
+    metricsListen: parseListen(str('metrics-listen')),
+    metricsFile: nonEmpty(str('metrics-file'), '--metrics-file'),
   };
 }
 
@@ -159,6 +175,17 @@ function parseNumber(v: string, name: string, min: number, max: number, integer 
     throw new ArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;
+}
+
+/** `HOST:PORT`, `[::1]:PORT` or `:PORT` (all interfaces); the port 1–65535 (0: any free port). */
+function parseListen(v: string | undefined): { host: string; port: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
+  }
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] ?? '0.0.0.0')), port };
 }
 
 function parseArgvJson(v: string | undefined): readonly string[] | undefined {

@@ -38,12 +38,20 @@ const WAIT = b('wait', 'wait for another run holding the lock instead of exiting
 const NO_PRUNE = b('no-prune', 'keep slots whose profile is gone');
 const ALLOW_EMPTY = b('allow-empty', 'prune even when no profile is found (normally refused)');
 const RESTART = b('restart-changed', 'restart a running service whose run or finish changed');
+const HEAL = b('heal', 'bring up a gateway s6 holds down although its intent is running');
+const METRICS_FILE = s('metrics-file', 'FILE', 'write Prometheus metrics here after each pass (textfile collector)');
+/** Drift thresholds: sync, watch and status report drift with them. */
+const DRIFT: readonly Flag[] = [
+  s('drift-grace', 'SECONDS', 'a running intent down this long is IntentRunningButDown (default 30)'),
+  s('crash-restarts', 'N', 'more deaths than N inside --crash-window is CrashLooping (default 5)'),
+  s('crash-window', 'SECONDS', 'the CrashLooping window (default 600)'),
+];
 const STATUS_FILE = s('status-file', 'FILE', "the watcher's status (env RECONCILE_GATEWAYS_STATUS_FILE)");
 
 /** Per command: one line saying what it does, and the flags it takes besides the common ones. */
 export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string; readonly flags: readonly Flag[] }>> = {
   boot: { summary: "register every profile's slot at container start (never prunes)", flags: [DIFF, WAIT, LOCK] },
-  sync: { summary: 'one full pass: create, update, start, stop and prune slots', flags: [DIFF, WAIT, NO_PRUNE, ALLOW_EMPTY, RESTART, LOCK] },
+  sync: { summary: 'one full pass: create, update, start, stop and prune slots', flags: [DIFF, WAIT, NO_PRUNE, ALLOW_EMPTY, RESTART, LOCK, HEAL, METRICS_FILE, ...DRIFT] },
   watch: {
     summary: 'stay running: re-sync on file changes and every --interval',
     flags: [
@@ -54,11 +62,15 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
       LOCK,
       STATUS_FILE,
       s('ready-fd', 'N', "s6 readiness: newline to fd N after the first pass (notification-fd)"),
+      HEAL,
+      s('metrics-listen', 'ADDR', 'serve /metrics, /healthz, /readyz on HOST:PORT (e.g. 127.0.0.1:9464)'),
+      METRICS_FILE,
+      ...DRIFT,
     ],
   },
   status: {
     summary: "show each profile's intent, slot and live s6 state (changes nothing)",
-    flags: [STATUS_FILE, s('lock-file', 'FILE', 'ignored: status takes no lock (accepted like every command)')],
+    flags: [STATUS_FILE, s('lock-file', 'FILE', 'ignored: status takes no lock (accepted like every command)'), ...DRIFT],
   },
 };
 

@@ -19,7 +19,7 @@ export interface DocumentContext {
 }
 
 /** Every operation kind, in the order counts are printed. */
-const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'purge', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
+const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'purge', 'heal', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
 
 /** Operation counts per kind plus failures and pending restarts. */
 export function summarize(result: PassResult): Record<OperationKind | 'failed' | 'restartPending', number> {
@@ -28,10 +28,14 @@ export function summarize(result: PassResult): Record<OperationKind | 'failed' |
   return { ...counts, failed: result.results.filter((r) => r.status === 'failed').length, restartPending: result.plan.restartPending.length };
 }
 
-/** The counts as `key=value` fields (`restart_pending` in upstream's snake case). */
+/**
+ * The counts as `key=value` fields (`restart_pending` in upstream's snake case). `heal=N` only
+ * when the pass healed: only `--heal` plans heals, and other summaries keep their shape.
+ */
 function countFields(result: PassResult, applied: boolean): string {
   const s = summarize(result);
-  return [...KINDS.map((k) => `${k}=${s[k]}`), ...(applied ? [`failed=${s.failed}`] : []), `restart_pending=${s.restartPending}`].join(' ');
+  const kinds = KINDS.filter((k) => k !== 'heal' || s.heal > 0);
+  return [...kinds.map((k) => `${k}=${s[k]}`), ...(applied ? [`failed=${s.failed}`] : []), `restart_pending=${s.restartPending}`].join(' ');
 }
 
 /** Paths an operation changes: slot-relative for slot kinds, HERMES_HOME- or scandir-relative otherwise. */
@@ -53,6 +57,7 @@ export function filesOf(op: Operation): string[] {
     case 'restart':
     case 'remove':
     case 'purge':
+    case 'heal':
       return [];
     default:
       return assertNever(op);
@@ -145,6 +150,7 @@ const KIND_COLOUR = {
   down: 'magenta',
   remove: 'red',
   purge: 'red',
+  heal: 'blue',
   sweep: 'red',
   cleanup: 'red',
   seed: 'green',

@@ -166,6 +166,8 @@ export function passOptions(args: Args, prep: Prepared, scandir: Dir | undefined
     restartChanged: args.restartChanged,
     isRoot: process.geteuid?.() === 0,
     ...(args.command === 'watch' ? { removalWaitMs: WATCH_REMOVAL_WAIT_MS } : {}),
+    drift: args.drift,
+    heal: args.heal,
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   };

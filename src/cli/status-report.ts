@@ -5,6 +5,8 @@
  */
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
+import { describeEvidence } from '../desired/drift.js';
+import { type DriftReport, driftReport } from '../watch/status-file.js';
 
 /** Live state of one service as `status` reports it. */
 export interface LiveReport {
@@ -43,6 +45,8 @@ export interface StatusRow {
   readonly live: LiveReport | null;
   readonly restartPending: boolean;
   readonly drift: readonly string[];
+  /** Where live state disagrees with intent (src/desired/drift.ts), with since-when and evidence. */
+  readonly driftConditions: readonly DriftReport[];
   readonly watcher: { readonly condition: string; readonly consecutiveFailures: number; readonly reason?: string } | null;
 }
 
@@ -55,6 +59,8 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
   const ops = new Map<string, Operation[]>();
   for (const op of result.plan.operations) ops.set(op.service, [...(ops.get(op.service) ?? []), op]);
   const restart = new Set(result.plan.restartPending);
+  const drifts = new Map<string, DriftReport[]>();
+  for (const d of result.drift) drifts.set(d.service, [...(drifts.get(d.service) ?? []), driftReport(d, nowMs)]);
   const rows = new Map<string, StatusRow>();
   const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
     const slot = result.observed.scandir.slots.get(service);
@@ -67,7 +73,8 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
+      driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
   };
@@ -126,13 +133,27 @@ export function liveReport(live: LiveStatus, slot: { readonly hasDownMarker: boo
   };
 }
 
-function driftOf(ops: readonly Operation[], live: LiveReport | null, slot: ObservedSlot | undefined, d: ProfileDecision | undefined): string[] {
+/** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
+function driftOf(
+  ops: readonly Operation[],
+  live: LiveReport | null,
+  slot: ObservedSlot | undefined,
+  d: ProfileDecision | undefined,
+  conditions: readonly DriftReport[],
+): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
-  if (live === null || slot === undefined || slot.entry !== 'dir' || d === undefined || d.action === 'pending' || d.action === 'skipped') return drift;
-  if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
-  else if (d.autostart && !live.wantedUp) {
-    drift.push(live.permanentFailure ? 'live: failed (exit 78, config error); s6 will not restart it' : 'live: stopped (s6 or operator)');
+  const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
+  if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
+    if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
+    else if (d.autostart && !live.wantedUp) {
+      drift.push(live.permanentFailure ? 'live: failed (exit 78, config error); s6 will not restart it' : 'live: stopped (s6 or operator)');
+    } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
   }
-  else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
+  for (const c of conditions) drift.push(driftConditionLine(c));
   return drift;
+}
+
+/** A drift condition as a line of the `drift` strings: `IntentRunningButDown for 45 s (exit 0)`. */
+export function driftConditionLine(c: DriftReport): string {
+  return `${c.type} for ${c.forSeconds} s${describeEvidence(c.evidence)}`;
 }

@@ -4,7 +4,8 @@
  * by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
  */
 import { escapeLine } from '../escape.js';
-import type { StatusRow } from './status-report.js';
+import { describeEvidence } from '../desired/drift.js';
+import { type StatusRow, driftConditionLine } from './status-report.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
@@ -42,8 +43,10 @@ const MIN_PROFILE = 12;
 export const LEGEND =
   'Legend: INTENT = desired_state (else gateway_state). SLOT = ours or foreign, up or down (the down ' +
   'marker). LIVE: stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
-  'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. Every note in ' +
-  'full: --output json.';
+  'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
+  'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
+  'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
+  'running, yet up. Every note in full: --output json.';
 
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
@@ -129,11 +132,16 @@ function liveWord(r: StatusRow): string {
   return r.slot.marker === 'up' ? 'stopped' : 'down';
 }
 
-/** Why the row is not simply fine: skip or pending reason, planned changes, live drift, the watcher's view. */
+/**
+ * Why the row is not simply fine: drift conditions first (what an alert fires on, kept short so a
+ * cut NOTE still shows them), then skip or pending reason, planned changes, live state, the
+ * watcher's view.
+ */
 function notes(r: StatusRow): string[] {
-  const out: string[] = [];
+  const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined) out.push(`${r.intent.action}: ${r.intent.reason}`);
-  out.push(...r.drift);
+  const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
+  out.push(...r.drift.filter((line) => !conditionLines.has(line)));
   if (r.restartPending) out.push('restart pending: run-time files changed while it runs');
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
     out.push(`watcher: ${r.watcher.condition}${r.watcher.reason === undefined ? '' : ` (${r.watcher.reason})`}`);

@@ -33,7 +33,10 @@ export interface DiffOptions {
   readonly nowMs?: number;
 }
 
-/** Plan order within one service: the seed and files first, the restart after its files, purge last. */
+/**
+ * Plan order within one service: the seed and files first, the restart after its files, purge,
+ * then a heal (`s6-svc -u` on a service s6 holds down) last.
+ */
 const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   seed: 0,
   cleanup: 1,
@@ -45,6 +48,7 @@ const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   down: 7,
   remove: 8,
   purge: 9,
+  heal: 10,
 };
 const DIR_MODE = 0o755;
 

@@ -4,6 +4,7 @@
  */
 import type { LiveStatus } from '../model.js';
 import { type Dir, closeDir, hasFifoReader, openDirIfExists, readFileAt } from '../safe-fs/index.js';
+import { readDeathTally } from './death-tally.js';
 
 export { hasFifoReader } from '../safe-fs/index.js';
 
@@ -44,7 +45,9 @@ export function readLiveStatus(slot: Dir): LiveStatus | undefined {
   try {
     const read = readFileAt(supervise, 'status', 64);
     if (read.kind !== 'file') return undefined;
-    return decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+    const live = decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+    const deaths = live === undefined ? undefined : readDeathTally(supervise);
+    return live === undefined || deaths === undefined ? live : { ...live, deaths };
   } finally {
     closeDir(supervise);
   }

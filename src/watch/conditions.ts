@@ -3,8 +3,9 @@
  * whose operation failed is retried after 1 s, 2 s, 4 s … at most 5 min, while the others keep
  * converging. Immutable updates through immer; time is an argument.
  */
-import { produce } from 'immer';
-import type { Outcome } from './outcomes.js';
+import { castDraft, produce } from 'immer';
+import type { DriftCondition } from '../desired/drift.js';
+import type { LiveState, Outcome } from './outcomes.js';
 
 /** First retry delay after a failure. */
 export const BACKOFF_BASE_MS = 1000;
@@ -24,6 +25,10 @@ export interface ServiceCondition {
   readonly autostart?: boolean;
   /** When the condition last changed (ms since the epoch). */
   readonly sinceMs: number;
+  /** s6's view when a pass last read the slot. */
+  readonly live?: LiveState;
+  /** Drift conditions when a pass last read the slot. */
+  readonly drift?: readonly DriftCondition[];
 }
 
 /** Conditions by service name. */
@@ -48,15 +53,25 @@ export function recordOutcomes(table: ConditionTable, outcomes: readonly Outcome
         delete draft[o.service];
         continue;
       }
-      draft[o.service] = nextCondition(draft[o.service], o, nowMs);
+      draft[o.service] = castDraft(nextCondition(draft[o.service], o, nowMs));
     }
     if (full) for (const service of Object.keys(draft)) if (!seen.has(service)) delete draft[service];
   });
 }
 
 function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: number): ServiceCondition {
-  const base = { service: o.service, profile: o.profile, restartPending: o.restartPending, ...(o.autostart === undefined ? {} : { autostart: o.autostart }) };
-  if (o.kind === 'held' && prev !== undefined && prev.condition === 'Failed') return { ...prev, ...base };
+  const base = {
+    service: o.service,
+    profile: o.profile,
+    restartPending: o.restartPending,
+    drift: o.drift ?? [],
+    ...(o.autostart === undefined ? {} : { autostart: o.autostart }),
+    ...(o.live === undefined ? {} : { live: o.live }),
+  };
+  if (o.kind === 'held' && prev !== undefined && prev.condition === 'Failed') {
+    const { live: _stale, ...rest } = prev;
+    return { ...rest, ...base };
+  }
   const condition = o.kind === 'ready' ? 'Ready' : o.kind === 'pending' ? 'Pending' : 'Failed';
   const failures = o.kind === 'failed' ? (prev?.consecutiveFailures ?? 0) + 1 : o.kind === 'held' ? (prev?.consecutiveFailures ?? 0) : 0;
   const reason = o.reason === undefined ? {} : { reason: o.reason };

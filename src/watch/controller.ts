@@ -4,13 +4,14 @@
  * cleared). Level-triggered: events only say "look soon"; every pass re-observes. The pass itself
  * is injected, so this file owns only the when and the bookkeeping.
  */
+import type { OperationResult } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { Alarm } from './alarm.js';
 import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from './conditions.js';
 import { type Hint, HintBatch } from './hints.js';
 import { passOutcomes } from './outcomes.js';
 import { type Step, type Timing, type Trigger, nextFullAt, nextStep } from './scheduler.js';
-import { type PassCounts, type PassSummary, type StatusDocument, iso, serviceEntries } from './status-file.js';
+import { type PassCounts, type PassSummary, type StatusDocument, driftCounts, iso, serviceEntries } from './status-file.js';
 
 /** What the controller asks the pass runner for. */
 export interface PassRequest {
@@ -39,6 +40,12 @@ export type PassReport =
   /** A targeted pass found every named intent unchanged and did not run. */
   | { readonly kind: 'unchanged' };
 
+/** What `onPass` gets besides the document: the table behind it and the pass's results. */
+export interface PassDetail {
+  readonly table: ConditionTable;
+  readonly results: readonly OperationResult[];
+}
+
 /** The controller's collaborators; clocks are injected so the loop is deterministic under test. */
 export interface ControllerOptions {
   readonly timing: Timing;
@@ -48,8 +55,11 @@ export interface ControllerOptions {
   /** Re-aligns the inotify watches with the directories that exist now. */
   readonly refreshWatches: () => Promise<void>;
   readonly watchedDirectories: () => number;
-  /** Called after every pass with the new status document (write it, print it, signal readiness). */
-  readonly onPass: (doc: StatusDocument, summary: PassSummary, firstCompleted: boolean) => void;
+  /**
+   * Called after every pass with the new status document (write it, print it, signal readiness),
+   * the condition table it was made from, and what the pass applied.
+   */
+  readonly onPass: (doc: StatusDocument, summary: PassSummary, firstCompleted: boolean, detail: PassDetail) => void;
   readonly meta: { readonly pid: number; readonly hermesHome: string; readonly scandir: string };
 }
 
@@ -146,7 +156,8 @@ export class Controller {
     this.#lastPass = summary;
     const firstCompleted = report.kind === 'done' && !this.#ready;
     if (firstCompleted) this.#ready = true;
-    this.#o.onPass(this.#document(), summary, firstCompleted);
+    const results = report.kind === 'done' ? report.result.results : [];
+    this.#o.onPass(this.#document(), summary, firstCompleted, { table: this.#table, results });
   }
 
   #schedule(report: PassReport, startMs: number, endMs: number, full: boolean): void {
@@ -171,7 +182,7 @@ export class Controller {
 
   #document(): StatusDocument {
     return {
-      formatVersion: '1',
+      formatVersion: '2',
       ...this.#o.meta,
       startedAt: iso(this.#startedMs),
       intervalSeconds: this.#o.timing.intervalMs / 1000,
@@ -181,7 +192,7 @@ export class Controller {
       lastFullPassAt: this.#lastFullMs === undefined ? null : iso(this.#lastFullMs),
       nextFullPassAt: iso(this.#nextFullAtMs),
       watchedDirectories: this.#o.watchedDirectories(),
-      services: serviceEntries(this.#table),
+      services: serviceEntries(this.#table, this.#o.now()),
     };
   }
 }
@@ -209,7 +220,8 @@ function summarize(
   const counts = countOps(r);
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
   const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
-  return { ...base, result, exitCode: report.exitCode, counts, ...(changed.length === 0 ? {} : { changed }), warnings: [...report.warnings] };
+  const drift = driftCounts(r.drift);
+  return { ...base, result, exitCode: report.exitCode, counts, drift, ...(changed.length === 0 ? {} : { changed }), warnings: [...report.warnings] };
 }
 
 function countOps(r: PassResult): PassCounts {
@@ -221,6 +233,7 @@ function countOps(r: PassResult): PassCounts {
     down: n('down'),
     remove: n('remove'),
     restart: n('restart'),
+    heal: n('heal'),
     failed: r.results.filter((x) => x.status === 'failed').length,
     held: r.held.length,
     restartPending: r.plan.restartPending.length,

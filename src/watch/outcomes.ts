@@ -3,6 +3,11 @@
  * gone. Pure: derived from a PassResult, it feeds the watcher's condition table.
  */
 import type { PassResult } from '../reconcile.js';
+import type { DriftCondition } from '../desired/drift.js';
+import type { LiveStatus } from '../model.js';
+
+/** s6's view of a slot, in one word (the metrics' and status file's `live`). */
+export type LiveState = 'up' | 'down' | 'finishing' | 'unsupervised';
 
 /** One service's result in a pass. */
 export interface Outcome {
@@ -13,6 +18,15 @@ export interface Outcome {
   readonly restartPending: boolean;
   /** The intent, when the pass decided one. */
   readonly autostart?: boolean;
+  /** s6's view of the slot, when s6-svscan runs and the slot was ever supervised. */
+  readonly live?: LiveState;
+  /** Drift conditions of the slot (none when absent). */
+  readonly drift?: readonly DriftCondition[];
+}
+
+/** One word for a decoded `supervise/status`. */
+export function liveStateOf(live: LiveStatus): LiveState {
+  return !live.supervised ? 'unsupervised' : live.up ? 'up' : live.finishing ? 'finishing' : 'down';
 }
 
 /** Outcomes of every service a pass read (its slots, decisions and operations). */
@@ -27,9 +41,12 @@ export function passOutcomes(result: PassResult): Outcome[] {
   for (const s of result.observed.scandir.slots.values()) profileOf.set(s.service, s.profile);
   for (const op of [...result.plan.operations, ...result.held]) profileOf.set(op.service, op.profile);
 
+  const drift = new Map<string, DriftCondition[]>();
+  for (const d of result.drift) drift.set(d.service, [...(drift.get(d.service) ?? []), d]);
   const out: Outcome[] = [];
   for (const [service, profile] of profileOf) {
-    const base = { service, profile, restartPending: restart.has(service) };
+    const live = result.observed.scandir.slots.get(service)?.live;
+    const base = { service, profile, restartPending: restart.has(service), drift: drift.get(service) ?? [], ...(live === undefined ? {} : { live: liveStateOf(live) }) };
     const d = decisions.get(service);
     const intent = d === undefined || d.action === 'skipped' || d.action === 'pending' ? {} : { autostart: d.autostart };
     const slot = result.observed.scandir.slots.get(service);

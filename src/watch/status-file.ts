@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
+import { DRIFT_TYPES, type DriftCondition, type DriftEvidence, type DriftType } from '../desired/drift.js';
 import type { ConditionTable } from './conditions.js';
 import type { Trigger } from './scheduler.js';
 
@@ -17,6 +18,7 @@ export interface PassCounts {
   readonly down: number;
   readonly remove: number;
   readonly restart?: number;
+  readonly heal: number;
   readonly failed: number;
   readonly held: number;
   readonly restartPending: number;
@@ -36,6 +38,8 @@ export interface PassSummary {
   readonly exitCode: number;
   readonly error?: { readonly code: string; readonly message: string; readonly terminal: boolean };
   readonly counts?: PassCounts;
+  /** Services in each drift condition, among those the pass read. */
+  readonly drift?: Readonly<Record<DriftType, number>>;
   /** Services with an operation applied or failed in this pass, sorted. */
   readonly changed?: readonly string[];
   readonly warnings: readonly string[];
@@ -43,7 +47,7 @@ export interface PassSummary {
 
 /** The whole status document. */
 export interface StatusDocument {
-  readonly formatVersion: '1';
+  readonly formatVersion: '2';
   readonly pid: number;
   readonly startedAt: string;
   readonly hermesHome: string;
@@ -64,8 +68,33 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** One drift condition as `status` and the watcher's status file report it. */
+export interface DriftReport {
+  readonly type: DriftCondition['type'];
+  readonly since: string;
+  readonly forSeconds: number;
+  readonly evidence: DriftEvidence;
+}
+
+/** The report form of a drift condition at `nowMs`. */
+export function driftReport(d: DriftCondition, nowMs: number): DriftReport {
+  return {
+    type: d.type,
+    since: new Date(d.sinceUnix * 1000).toISOString(),
+    forSeconds: Math.max(0, Math.floor(nowMs / 1000 - d.sinceUnix)),
+    evidence: d.evidence,
+  };
+}
+
+/** How many of `drift` are in each condition. */
+export function driftCounts(drift: readonly DriftCondition[]): Record<DriftType, number> {
+  const counts = Object.fromEntries(DRIFT_TYPES.map((t) => [t, 0])) as Record<DriftType, number>;
+  for (const d of drift) counts[d.type] += 1;
+  return counts;
+}
+
 /** The `services` array: sorted by service name, times as ISO text. */
-export function serviceEntries(table: ConditionTable): Record<string, unknown>[] {
+export function serviceEntries(table: ConditionTable, nowMs: number): Record<string, unknown>[] {
   return Object.values(table)
     .slice()
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0))
@@ -79,6 +108,8 @@ export function serviceEntries(table: ConditionTable): Record<string, unknown>[]
       restartPending: c.restartPending,
       ...(c.autostart === undefined ? {} : { autostart: c.autostart }),
       since: iso(c.sinceMs),
+      ...(c.live === undefined ? {} : { live: c.live }),
+      drift: (c.drift ?? []).map((d) => driftReport(d, nowMs)),
     }));
 }
 

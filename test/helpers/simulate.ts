@@ -66,6 +66,10 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       return true;
     case 'remove':
       return slots.delete(op.service);
+    case 'heal':
+      if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
+      setLive(slot, true, host);
+      return true;
     case 'restart':
       if (slot === undefined || slot.live?.up !== true) return false;
       setLive(slot, true, host);

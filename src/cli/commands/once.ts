@@ -22,11 +22,13 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   try {
     scandir = openScandir(args.scandir, !args.diff);
     if (!args.diff) lock = await takeLock(args, scandir, args.wait);
+    const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
     const planned = planPass(options);
     const result = args.diff ? unapplied(planned) : applyPass(planned);
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);
+    if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
     const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
     await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
     return exitCode;
@@ -34,6 +36,18 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     lock?.release();
     closeDir(scandir);
     closeDir(prep.home);
+  }
+}
+
+/** `sync --metrics-file`: a write failure is a warning, the pass's exit code stands. */
+async function writeMetrics(file: string, result: PassResult, exitCode: number, startMs: number, logger: Logger): Promise<void> {
+  const endMs = Date.now();
+  const outcome = exitCode === 0 ? 'converged' : result.desired.pruneBlocked !== undefined ? 'blocked' : 'partial';
+  try {
+    const { writeSyncMetrics } = await import('../watch-metrics.js');
+    await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
+  } catch (err) {
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
   }
 }
 

@@ -40,7 +40,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     }
     if (args.output === 'json') {
       const doc = {
-        formatVersion: '1',
+        formatVersion: '2',
         generatedAt: new Date(nowMs).toISOString(),
         hermesHome: args.hermesHome,
         scandir: args.scandir,

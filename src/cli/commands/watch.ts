@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { escapeLine } from '../../escape.js';
 import type { ConfigCache } from '../../observe/index.js';
-import { Controller } from '../../watch/controller.js';
+import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
@@ -15,6 +15,7 @@ import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
 import { takeWatchLock } from '../watch-lock.js';
+import { type WatchMetrics, startWatchMetrics } from '../watch-metrics.js';
 
 /** Debounce of file-system events. */
 export const DEBOUNCE_MS = 250;
@@ -28,6 +29,15 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
+  let metrics: WatchMetrics | undefined;
+  try {
+    // After the lock: a second watcher refused by it must not take the metrics port first.
+    // A metrics file that cannot be written is warned about once while it keeps failing.
+    metrics = await startWatchMetrics(args, quiet.logger);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const intents = new Map<string, string | null>();
   const configCache: ConfigCache = {};
   let prefix = 'gateway-';
@@ -43,7 +53,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     },
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
-    onPass: (doc, summary, first) => afterPass(args, io, quiet.logger, { doc, summary, first }),
+    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
     meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
   });
   const events = new EventSource({
@@ -60,24 +70,37 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     release();
     events.close();
     lock.release();
+    await metrics?.close();
   }
   return EXIT.ok;
 }
 
-function afterPass(args: Args, io: Io, logger: Logger, p: { doc: StatusDocument; summary: PassSummary; first: boolean }): void {
+interface AfterPass {
+  readonly doc: StatusDocument;
+  readonly summary: PassSummary;
+  readonly first: boolean;
+  readonly detail: PassDetail;
+  readonly metrics: WatchMetrics | undefined;
+}
+
+function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
   try {
     writeStatusFile(args.statusFile, p.doc);
   } catch (err) {
     logger.warn(`cannot write status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  p.metrics?.afterPass(p.summary, p.detail);
   if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
 }
 
+/** A pass that changed nothing, failed nothing and found no drift prints no line. */
 function isQuiet(s: PassSummary): boolean {
   const c = s.counts;
-  return s.result === 'converged' && c !== undefined && c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.failed + c.held === 0;
+  const drift = s.drift === undefined ? 0 : Object.values(s.drift).reduce((a, b) => a + b, 0);
+  const changes = c === undefined ? 0 : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.heal + c.failed + c.held;
+  return s.result === 'converged' && c !== undefined && changes + drift === 0;
 }
 
 /** One line per pass that changed something or failed. */
@@ -87,8 +110,10 @@ export function summaryLine(s: PassSummary): string {
   const counts =
     c === undefined
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
-      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
-  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${changedField(s.changed)} duration_ms=${s.durationMs}`;
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+  const d = s.drift;
+  const drift = d === undefined ? '' : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${changedField(s.changed)} duration_ms=${s.durationMs}`;
 }
 
 /** The services a pass changed: the first few by name, then how many more. */

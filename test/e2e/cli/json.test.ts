@@ -43,7 +43,7 @@ test('a normal plan is valid and complete', async (t) => {
     (r.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => [o.kind, o.service, o.status]),
     [['create', 'gateway-coder', 'applied'], ['create', 'gateway-default', 'applied']],
   );
-  t.deepEqual(r.doc['summary'], { create: 2, update: 0, restart: 0, up: 0, down: 0, remove: 0, purge: 0, sweep: 0, cleanup: 0, seed: 0, failed: 0, restartPending: 0 });
+  t.deepEqual(r.doc['summary'], { create: 2, update: 0, restart: 0, up: 0, down: 0, remove: 0, purge: 0, heal: 0, sweep: 0, cleanup: 0, seed: 0, failed: 0, restartPending: 0 });
   t.is(r.stdout.trim().split('\n').length, 1, 'exactly one JSON document on one line');
 });
 

@@ -2,6 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,6 +34,16 @@ async function installExample(env: LiveEnv): Promise<void> {
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
 }
 
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
 test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {
   const deps = (await readdir(path.join(EXAMPLE, 'dependencies.d'))).sort();
   t.deepEqual(deps, ['base', 'legacy-cont-init'], "legacy-cont-init is the s6-overlay v3 oneshot that runs /etc/cont-init.d");
@@ -41,8 +52,9 @@ test('the example service starts after the cont-init scripts in s6-overlay v3 an
   t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
 });
 
-test('the example s6 service dir runs watch, becomes ready after its first pass, and stops cleanly', async (t) => {
+test('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
   if (!requireS6(t)) return t.pass();
+  const port = await freePort();
   const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
     const bin = path.join(p.base, 'bin');
     return {
@@ -53,6 +65,7 @@ test('the example s6 service dir runs watch, becomes ready after its first pass,
       RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
       RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
       RECONCILE_GATEWAYS_ROLE: 'gateway',
+      RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
     };
   });
   envs.push(env);
@@ -68,6 +81,9 @@ test('the example s6 service dir runs watch, becomes ready after its first pass,
   const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
   t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
   t.like(doc, { ready: true, hermesHome: env.home, scandir: env.scandir });
+  t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
+  t.true(metrics.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'), metrics.join('\n'));
   t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
   const status = await runCli(['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'], {
     RECONCILE_GATEWAYS_STATUS_FILE: statusFile,

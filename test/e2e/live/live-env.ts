@@ -17,10 +17,16 @@ export { MAIN };
 
 const NOBODY = 65534;
 
-/** The fake gateway: `$2` is the profile (`-p NAME gateway run --replace`), empty for the root. */
+/**
+ * The fake gateway: `$2` is the profile (`-p NAME gateway run --replace`), empty for the root.
+ * `crash*` always exits 78; `quit*` exits 0 on its first run only (like upstream #103191's SIGTERM
+ * during start-up), leaving a mark in the nobody-owned `$HOME/logs`; `loop*` always exits 1.
+ */
 const FAKE_GATEWAY = `#!/bin/sh
 case "$2" in
   crash*) exit 78 ;;
+  loop*) exit 1 ;;
+  quit*) [ -e "logs/ran-$2" ] || { : > "logs/ran-$2"; exit 0; } ;;
 esac
 exec sleep 100000
 `;

@@ -5,7 +5,8 @@
  */
 import type { ExecutionContext } from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadValidators } from '../../../src/cli/validate.js';
@@ -72,6 +73,16 @@ async function addProfile(home: string, name: string, desired: string): Promise<
   await rename(path.join(dir, 'gateway_state.json.tmp'), path.join(dir, 'gateway_state.json'));
 }
 
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
 function spawnWatch(runner: Runner, args: readonly string[]): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | string>; stderr: () => string } {
   const child = spawn(runner.node, [runner.cli, 'watch', ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
@@ -107,16 +118,24 @@ export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Run
   const svscan = await world.startSvscan();
   await svscan.waitUp('gateway-alpha', 20_000);
 
-  const sync = await run(['sync', ...world.flags, '--output', 'json']);
+  // prom-client is inlined like every dependency: sync --metrics-file and watch --metrics-listen run too.
+  const metricsFile = path.join(world.base, 'sync.prom');
+  const sync = await run(['sync', ...world.flags, '--output', 'json', '--metrics-file', metricsFile]);
   t.is(sync.code, 0, sync.stderr);
   const plan = JSON.parse(sync.stdout) as { operations: unknown[] };
   t.true(validatePlan(plan), JSON.stringify(validatePlan.errors));
   t.deepEqual(plan.operations, [], 'a sync right after boot has nothing to do');
+  t.true((await readFile(metricsFile, 'utf8')).split('\n').includes('reconcile_gateways_passes_total{trigger="once",result="converged"} 1'));
 
   const statusFile = path.join(world.base, 'run', 'status.json');
-  const watch = spawnWatch(runner, [...world.flags, '--interval', '300', '--status-file', statusFile, '--ready-fd', '3']);
+  const port = await freePort();
+  const watchArgs = ['--interval', '300', '--status-file', statusFile, '--ready-fd', '3', '--metrics-listen', `127.0.0.1:${port}`];
+  const watch = spawnWatch(runner, [...world.flags, ...watchArgs]);
   t.teardown(() => void watch.child.kill('SIGKILL'));
   await watch.ready;
+  const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.is(metrics.status, 200, watch.stderr());
+  t.true((await metrics.text()).split('\n').includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'));
   await addProfile(world.home, 'gamma', 'running');
   await waitFor(() => svscan.isSupervised('gateway-gamma'), 20_000, `watch to create gateway-gamma (stderr: ${watch.stderr()})`);
   await svscan.waitUp('gateway-gamma', 20_000);

@@ -132,6 +132,7 @@ function namedPaths(op: Operation): string[] {
     case 'down':
       return [`${slot}/down`];
     case 'restart':
+    case 'heal':
     case 'purge':
       return []; // a purge deletes only inside the tool's own state directory
     case 'sweep':

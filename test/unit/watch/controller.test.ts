@@ -27,6 +27,7 @@ function resultOf(failed?: string): PassResult {
     plannedHomeWrites: [],
     homeWriteResults: [],
     warnings: [],
+    drift: [],
   } as unknown as PassResult;
 }
 
@@ -93,7 +94,7 @@ test.serial('the first pass is full, triggered by start, and marks the watcher r
   t.is(h.reports.length, 1);
   t.true(h.reports[0]?.first);
   t.like(h.reports[0]?.doc, {
-    formatVersion: '1',
+    formatVersion: '2',
     pid: 4242,
     ready: true,
     passes: 1,

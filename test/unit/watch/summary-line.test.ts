@@ -10,7 +10,7 @@ const base: PassSummary = {
   trigger: 'event',
   result: 'converged',
   exitCode: 0,
-  counts: { create: 7, update: 0, restart: 1, up: 0, down: 0, remove: 0, failed: 0, held: 0, restartPending: 0 },
+  counts: { create: 7, update: 0, restart: 1, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
   warnings: [],
 };
 
@@ -18,7 +18,7 @@ test('a watch pass line names the services it changed, the first five then how m
   const changed = ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
   t.is(
     summaryLine({ ...base, changed }),
-    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 failed=0 held=0 ' +
+    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 heal=0 failed=0 held=0 ' +
       'restart_pending=0 services=gateway-a,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=10',
   );
 });

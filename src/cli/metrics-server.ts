@@ -1,0 +1,70 @@
+/**
+ * `watch --metrics-listen HOST:PORT`: a small HTTP server for Prometheus and Kubernetes probes.
+ * `/metrics` is the exposition, `/healthz` says the process answers, `/readyz` says a first pass
+ * completed and the last one is not older than 2× `--interval` (a wedged loop turns unready).
+ * GET and HEAD only; nothing here changes state.
+ */
+import http from 'node:http';
+import { FatalError } from '../errors.js';
+
+/** What the server asks the watcher. */
+export interface MetricsSource {
+  /** The exposition text and its content type. */
+  exposition(): Promise<{ text: string; contentType: string }>;
+  /** Why the watcher is not ready, or undefined when it is. */
+  notReady(): string | undefined;
+}
+
+/** A listening metrics server. */
+export interface MetricsServer {
+  /** The bound address (the port is the real one when 0 was asked for). */
+  readonly address: { readonly host: string; readonly port: number };
+  close(): Promise<void>;
+}
+
+/** Starts listening; throws FatalError naming the address when it cannot. */
+export async function startMetricsServer(listen: { host: string; port: number }, source: MetricsSource): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => void answer(req, res, source));
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => {
+      const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+      reject(new FatalError(`--metrics-listen ${where}: cannot listen: ${err.message}; choose a free port or another address`, { cause: err }));
+    });
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : listen.port;
+  return {
+    address: { host: listen.host, port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answer(req: http.IncomingMessage, res: http.ServerResponse, source: MetricsSource): Promise<void> {
+  const url = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'only GET and HEAD are served\n', { Allow: 'GET, HEAD' });
+  try {
+    if (url === '/metrics') {
+      const { text, contentType } = await source.exposition();
+      return reply(res, 200, text, { 'Content-Type': contentType });
+    }
+    if (url === '/healthz') return reply(res, 200, 'ok\n');
+    if (url === '/readyz') {
+      const why = source.notReady();
+      return why === undefined ? reply(res, 200, 'ready\n') : reply(res, 503, `not ready: ${why}\n`);
+    }
+    return reply(res, 404, 'not found; try /metrics, /healthz or /readyz\n');
+  } catch (err) {
+    return reply(res, 500, `error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
+function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers, 'Content-Length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}

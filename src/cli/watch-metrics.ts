@@ -1,0 +1,72 @@
+/**
+ * Metrics for `watch` (`--metrics-listen`, `--metrics-file`) and `sync --metrics-file`: prom-client
+ * is loaded only when one of them is asked for, so a watcher without metrics pays nothing.
+ */
+import type { PassResult } from '../reconcile.js';
+import { recordOutcomes } from '../watch/conditions.js';
+import type { PassDetail } from '../watch/controller.js';
+import { passOutcomes } from '../watch/outcomes.js';
+import type { PassSummary } from '../watch/status-file.js';
+import type { Args } from './args.js';
+import type { Logger } from './logger.js';
+
+/** The watcher's metrics: fed after every pass, served and/or written. */
+export interface WatchMetrics {
+  afterPass(summary: PassSummary, detail: PassDetail): void;
+  /** The bound `--metrics-listen` address, if any. */
+  readonly address: { readonly host: string; readonly port: number } | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts the metrics of `watch`, or returns undefined when neither flag is given. */
+export async function startWatchMetrics(args: Args, logger: Logger): Promise<WatchMetrics | undefined> {
+  if (args.metricsListen === undefined && args.metricsFile === undefined) return undefined;
+  const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
+  const metrics = new Metrics();
+  let ready = false;
+  let lastPassEndMs: number | undefined;
+  const maxAgeMs = 2 * args.interval * 1000;
+  const notReady = (): string | undefined => {
+    if (!ready || lastPassEndMs === undefined) return 'no pass has completed yet';
+    const age = Date.now() - lastPassEndMs;
+    return age > maxAgeMs ? `the last pass ended ${Math.round(age / 1000)} s ago, more than 2x --interval (${args.interval} s)` : undefined;
+  };
+  let server: Awaited<ReturnType<typeof import('./metrics-server.js').startMetricsServer>> | undefined;
+  if (args.metricsListen !== undefined) {
+    const { startMetricsServer } = await import('./metrics-server.js');
+    server = await startMetricsServer(args.metricsListen, {
+      exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
+      notReady,
+    });
+    logger.info(`serving /metrics, /healthz and /readyz on ${server.address.host}:${server.address.port}`);
+  }
+  return {
+    address: server?.address,
+    afterPass(summary, detail) {
+      metrics.recordPass({ summary, results: detail.results });
+      metrics.setServices(detail.table);
+      lastPassEndMs = Date.parse(summary.finishedAt);
+      if (summary.result !== 'error') ready = true;
+      if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
+    },
+    close: async () => server?.close(),
+  };
+}
+
+async function writeFile(file: string, metrics: { text(): Promise<string> }, write: (f: string, t: string) => void, logger: Logger): Promise<void> {
+  try {
+    write(file, await metrics.text());
+  } catch (err) {
+    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
+  }
+}
+
+/** `sync --metrics-file`: the metrics of this one pass, written atomically. */
+export async function writeSyncMetrics(file: string, result: PassResult, summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'>): Promise<void> {
+  const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
+  const metrics = new Metrics();
+  const nowMs = Date.parse(summary.finishedAt);
+  metrics.recordPass({ summary: { ...summary, trigger: 'once' }, results: result.results });
+  metrics.setServices(recordOutcomes({}, passOutcomes(result), nowMs, true));
+  writeMetricsFile(file, await metrics.text());
+}

@@ -1,0 +1,133 @@
+/**
+ * Drift: where the live s6 state disagrees with the persisted intent, and the heals `--heal`
+ * plans for it. Pure and total: the time is an argument, every fact comes from observe (the
+ * decoded `supervise/status` and s6's own death tally), the result is sorted.
+ */
+import type { DeathRecord, DesiredState, HealOp, LiveStatus, ObservedSlot, ObservedState } from '../model.js';
+
+/** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
+export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
+
+/** Every drift type, in report order. */
+export const DRIFT_TYPES: readonly DriftType[] = ['IntentRunningButDown', 'CrashLooping', 'IntentStoppedButUp'];
+
+/** What the condition rests on, as s6 recorded it. */
+export interface DriftEvidence {
+  /** Exit code of the last death, when `./run` exited. */
+  readonly exitcode?: number;
+  /** Signal of the last death, when `./run` was killed. */
+  readonly signal?: number;
+  /** Deaths s6 recorded inside the crash-loop window. */
+  readonly restarts?: number;
+  /** The crash-loop window, in seconds. */
+  readonly windowSeconds?: number;
+}
+
+/** One drift condition of one service. */
+export interface DriftCondition {
+  readonly type: DriftType;
+  readonly service: string;
+  readonly profile: string;
+  /** Since when it holds (unix seconds): the down/up transition, or the first death counted. */
+  readonly sinceUnix: number;
+  readonly evidence: DriftEvidence;
+}
+
+/** The thresholds of drift detection. */
+export interface DriftPolicy {
+  /** How long a running intent may be down before it is IntentRunningButDown. */
+  readonly graceSeconds: number;
+  /** More deaths than this inside the window is CrashLooping. */
+  readonly crashRestarts: number;
+  readonly crashWindowSeconds: number;
+}
+
+/** Defaults: 30 s of grace; more than 5 restarts in 10 minutes is a crash loop. */
+export const DEFAULT_DRIFT_POLICY: DriftPolicy = { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 };
+
+/** First delay of the heal back-off (the watcher's retry back-off: 1 s doubling to 5 min). */
+export const HEAL_BACKOFF_BASE_SECONDS = 1;
+/** Longest heal back-off step. */
+export const HEAL_BACKOFF_CAP_SECONDS = 300;
+
+/** Detects the drift conditions of every slot the desired state has a decided intent for. */
+export function detectDrift(observed: ObservedState, desired: DesiredState, nowUnix: number, policy: DriftPolicy): DriftCondition[] {
+  const out: DriftCondition[] = [];
+  for (const spec of desired.services.values()) {
+    if (desired.keep.has(spec.service)) continue;
+    const slot = observed.scandir.slots.get(spec.service);
+    const live = slot?.live;
+    if (slot === undefined || slot.entry !== 'dir' || live === undefined || !live.supervised) continue;
+    const base = { service: spec.service, profile: spec.profile };
+    if (spec.autostart && isHeldDown(live) && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
+      out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence: lastExit(live) });
+    }
+    const loop = recentDeaths(live.deaths ?? [], nowUnix, policy.crashWindowSeconds);
+    const first = loop[0];
+    if (first !== undefined && loop.length > policy.crashRestarts) {
+      const evidence = { ...exitOf(loop[loop.length - 1] ?? first), restarts: loop.length, windowSeconds: policy.crashWindowSeconds };
+      out.push({ ...base, type: 'CrashLooping', sinceUnix: first.atUnix, evidence });
+    }
+    if (!spec.autostart && live.up) out.push({ ...base, type: 'IntentStoppedButUp', sinceUnix: live.updownSinceUnix, evidence: {} });
+  }
+  return out.sort(compareDrift);
+}
+
+/** Down and not wanted up: s6 will not start it again by itself (`finish` exited 125, or `s6-svc -d`). */
+function isHeldDown(live: LiveStatus): boolean {
+  return !live.up && !live.finishing && !live.wantedUp;
+}
+
+function recentDeaths(deaths: readonly DeathRecord[], nowUnix: number, windowSeconds: number): DeathRecord[] {
+  return deaths.filter((d) => d.atUnix > nowUnix - windowSeconds && d.atUnix <= nowUnix + 1);
+}
+
+function lastExit(live: LiveStatus): DriftEvidence {
+  return live.signum >= 0 ? { signal: live.signum } : live.exitcode >= 0 ? { exitcode: live.exitcode } : {};
+}
+
+function exitOf(d: DeathRecord): DriftEvidence {
+  return d.signum >= 0 ? { signal: d.signum } : d.exitcode >= 0 ? { exitcode: d.exitcode } : {};
+}
+
+function compareDrift(a: DriftCondition, b: DriftCondition): number {
+  if (a.service !== b.service) return a.service < b.service ? -1 : 1;
+  return DRIFT_TYPES.indexOf(a.type) - DRIFT_TYPES.indexOf(b.type);
+}
+
+/** The heal back-off step after `deaths` recent deaths, in seconds: 1, 2, 4 … at most 300. */
+export function healBackoffSeconds(deaths: number): number {
+  if (deaths <= 0) return 0;
+  return Math.min(HEAL_BACKOFF_CAP_SECONDS, HEAL_BACKOFF_BASE_SECONDS * 2 ** Math.min(deaths - 1, 30));
+}
+
+/**
+ * The heals `--heal` applies: each IntentRunningButDown service that is not CrashLooping, whose
+ * `down` marker is absent (otherwise the plan's `up` already starts it), and that has stayed down
+ * for a whole back-off step counted from s6's recent deaths — so every heal that fails again
+ * (one more death) doubles the wait, and the crash-loop threshold ends the attempts.
+ */
+export function planHeals(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): HealOp[] {
+  const looping = new Set(drift.filter((d) => d.type === 'CrashLooping').map((d) => d.service));
+  const heals: HealOp[] = [];
+  for (const d of drift) {
+    if (d.type !== 'IntentRunningButDown' || looping.has(d.service)) continue;
+    const slot: ObservedSlot | undefined = observed.scandir.slots.get(d.service);
+    if (slot === undefined || slot.hasDownMarker || slot.live === undefined) continue;
+    const deaths = recentDeaths(slot.live.deaths ?? [], nowUnix, policy.crashWindowSeconds).length;
+    const step = healBackoffSeconds(deaths);
+    if (nowUnix - d.sinceUnix < step) continue;
+    const reason = `intent is running; s6 has held it down for ${Math.floor(nowUnix - d.sinceUnix)} s${describeEvidence(d.evidence)}`;
+    heals.push({ kind: 'heal', service: d.service, profile: d.profile, reason });
+  }
+  return heals;
+}
+
+/** ` (exit 0)`, ` (signal 9, 3 restarts in 600 s)` or ``: the evidence for a human. */
+export function describeEvidence(e: DriftEvidence): string {
+  const parts: string[] = [];
+  if (e.exitcode !== undefined) parts.push(`exit ${e.exitcode}`);
+  if (e.signal !== undefined) parts.push(`signal ${e.signal}`);
+  if (e.restarts !== undefined) parts.push(`${e.restarts} restarts in ${e.windowSeconds ?? 0} s`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}

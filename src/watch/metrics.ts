@@ -1,0 +1,108 @@
+/**
+ * The Prometheus metrics of `watch` and `sync` (docs/metrics.md), made with prom-client on a
+ * registry of their own (no process-global default registry, no default collectors: they would
+ * add timers to an idle watcher). Label cardinality is bounded: only the per-service live-state
+ * and drift gauges carry a `service` label, one series per existing slot (and drift condition).
+ */
+import path from 'node:path';
+import type * as Prom from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
+import { DRIFT_TYPES } from '../desired/drift.js';
+import type { OperationResult } from '../model.js';
+import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
+import type { ConditionTable } from './conditions.js';
+import type { PassSummary } from './status-file.js';
+
+const PREFIX = 'reconcile_gateways_';
+
+/** A pass as the metrics count it: its summary and, when it ran, what it applied. */
+export interface PassRecord {
+  /** `trigger` is the watcher's, or `once` for `sync`. */
+  readonly summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'> & { readonly trigger: PassSummary['trigger'] | 'once' };
+  readonly results: readonly OperationResult[];
+}
+
+/** Every metric of the tool, on one registry. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #passes = this.#counter('passes_total', 'Reconcile passes, by what triggered them and how they ended.', ['trigger', 'result']);
+  readonly #duration = new Histogram({
+    name: `${PREFIX}pass_duration_seconds`,
+    help: 'Duration of reconcile passes.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #operations = this.#counter('operations_total', 'Operations applied, by kind and result (applied or failed).', ['kind', 'result']);
+  readonly #heals = this.#counter('heals_total', 'Services brought up again by --heal (heal operations applied).', []);
+  readonly #gateways = this.#gauge('gateways', 'Gateway slots by intent (running, stopped, unknown) and live s6 state.', ['intent', 'live']);
+  readonly #drift = this.#gauge('drift_conditions', 'Services in each drift condition.', ['condition']);
+  readonly #serviceDrift = this.#gauge('service_drift', '1 while a service is in the drift condition (series exist only while it holds).', ['service', 'condition']);
+  readonly #serviceLive = this.#gauge('service_live', '1 for each slot, labelled with its intent and live s6 state.', ['service', 'intent', 'live']);
+  readonly #restarts = this.#gauge('restarts_pending', 'Services whose run-time files changed and wait for a restart.', []);
+  readonly #lastSuccess = this.#gauge('last_success_timestamp_seconds', 'When the last converged pass finished (unix seconds).', []);
+
+  constructor() {
+    for (const condition of DRIFT_TYPES) this.#drift.set({ condition }, 0);
+    this.#heals.inc(0);
+  }
+
+  /** Counts one pass. */
+  recordPass(p: PassRecord): void {
+    this.#passes.inc({ trigger: p.summary.trigger, result: p.summary.result });
+    this.#duration.observe(p.summary.durationMs / 1000);
+    for (const r of p.results) {
+      this.#operations.inc({ kind: r.op.kind, result: r.status });
+      if (r.op.kind === 'heal' && r.status === 'applied') this.#heals.inc();
+    }
+    if (p.summary.result === 'converged') this.#lastSuccess.set(Date.parse(p.summary.finishedAt) / 1000);
+  }
+
+  /** Sets the per-service gauges from the watcher's condition table (every slot it knows). */
+  setServices(table: ConditionTable): void {
+    this.#gateways.reset();
+    this.#serviceLive.reset();
+    this.#serviceDrift.reset();
+    const drift = new Map<string, number>(DRIFT_TYPES.map((t) => [t, 0]));
+    let restarts = 0;
+    for (const c of Object.values(table)) {
+      const intent = c.autostart === undefined ? 'unknown' : c.autostart ? 'running' : 'stopped';
+      const live = c.live ?? 'absent';
+      this.#gateways.inc({ intent, live });
+      this.#serviceLive.set({ service: c.service, intent, live }, 1);
+      for (const d of c.drift ?? []) {
+        drift.set(d.type, (drift.get(d.type) ?? 0) + 1);
+        this.#serviceDrift.set({ service: c.service, condition: d.type }, 1);
+      }
+      if (c.restartPending) restarts += 1;
+    }
+    for (const [condition, n] of drift) this.#drift.set({ condition }, n);
+    this.#restarts.set(restarts);
+  }
+
+  /** The exposition in the Prometheus text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Counter<L> {
+    return new Counter({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  }
+
+  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Gauge<L> {
+    return new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
+  }
+}
+
+/** Writes the exposition atomically (temp + rename) for node_exporter's textfile collector. */
+export function writeMetricsFile(file: string, text: string): void {
+  const dir = openRoot(path.dirname(path.resolve(file)));
+  try {
+    writeFileAt(dir, path.basename(file), text, { mode: 0o644, fsync: false });
+  } finally {
+    closeDir(dir);
+  }
+}

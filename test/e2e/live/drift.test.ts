@@ -1,0 +1,168 @@
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { loadValidators } from '../../../src/cli/validate.js';
+import { healBackoffSeconds } from '../../../src/desired/drift.js';
+import { decodeDeathTally } from '../../../src/observe/death-tally.js';
+import { requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from './watch-env.js';
+
+const RUNNING = { desired_state: 'running' };
+const envs: LiveEnv[] = [];
+test.after.always('stop watchers and s6, remove temp dirs', async () => {
+  await killWatchers();
+  for (const env of envs) await removeLiveEnv(env);
+  await stopAll({ removeState: true });
+});
+
+async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
+  const env = await makeLiveEnv(profiles);
+  envs.push(env);
+  return env;
+}
+
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+interface Drift {
+  type: string;
+  since: string;
+  evidence: Record<string, number>;
+}
+
+function driftOf(doc: Record<string, unknown> | undefined, service: string): Drift[] {
+  return ((serviceIn(doc ?? {}, service) as (ServiceEntry & { drift?: Drift[] }) | undefined)?.drift ?? []);
+}
+
+async function waitDrift(w: Watcher, service: string, type: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  let doc: Record<string, unknown> | undefined;
+  await waitFor(() => {
+    doc = readStatus(w);
+    return driftOf(doc, service).some((d) => d.type === type);
+  }, timeoutMs, `${service} to show ${type} (stderr: ${w.stderr.slice(-400)})`);
+  return doc ?? {};
+}
+
+/** `promtool check metrics` on an exposition; under CI promtool must exist. */
+function checkWithPromtool(t: ExecutionContext, text: string, what: string): void {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+  if (r.error !== undefined) {
+    if (process.env['CI']) t.fail(`promtool is not installed (apt-get install prometheus): ${r.error.message}`);
+    else t.log(`promtool not installed; ${what} not linted (install the Debian package prometheus)`);
+    return;
+  }
+  t.is(r.status, 0, `promtool check metrics on ${what}: ${r.stdout}${r.stderr}`);
+}
+
+/** The value of one exposition sample, found by its exact series text. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+test('a gateway that exits 0 while its intent is running shows IntentRunningButDown in status, the status file and the metrics, and stays down without --heal', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ quit: RUNNING, ok: RUNNING });
+  const port = await freePort();
+  const metricsFile = path.join(env.base, 'metrics.prom');
+  const w = startWatch(env, ['--interval', '1', '--drift-grace', '0.5', '--metrics-listen', `127.0.0.1:${port}`, '--metrics-file', metricsFile]);
+  await readiness(w);
+  const doc = await waitDrift(w, 'gateway-quit', 'IntentRunningButDown');
+  const { validateStatusFile, validateStatusReport } = await loadValidators();
+  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+  t.like(driftOf(doc, 'gateway-quit')[0], { type: 'IntentRunningButDown', evidence: { exitcode: 0 } });
+  t.deepEqual(driftOf(doc, 'gateway-ok'), []);
+  const passLine = (x: Watcher, part: string): boolean => x.stdout.split('\n').some((l) => l.startsWith('reconcile: pass ') && l.includes(part));
+  await waitFor(() => passLine(w, ' running_but_down=1 '), 10_000, 'a pass line naming the drift (stdout follows the status file)');
+
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  t.is(res.status, 200);
+  t.regex(res.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await res.text();
+  t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-quit",condition="IntentRunningButDown"}'), 1);
+  t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="IntentRunningButDown"}'), 1);
+  t.is(sample(text, 'reconcile_gateways_heals_total'), 0);
+  checkWithPromtool(t, text, '/metrics');
+  t.is((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+  t.is((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
+  await waitFor(() => statSync(metricsFile, { throwIfNoEntry: false }) !== undefined, 10_000, 'the metrics file');
+  checkWithPromtool(t, readFileSync(metricsFile, 'utf8'), '--metrics-file');
+
+  const status = await env.json('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
+  t.true(validateStatusReport?.(status.doc), JSON.stringify(validateStatusReport?.errors));
+  const row = (status.doc['profiles'] as { service: string; driftConditions: Drift[] }[]).find((r) => r.service === 'gateway-quit');
+  t.is(row?.driftConditions[0]?.type, 'IntentRunningButDown');
+  const table = await env.cli('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
+  t.true(table.stdout.split('\n').some((l) => l.startsWith('quit ') && l.includes('IntentRunningButDown')), table.stdout);
+  t.false((await env.svscan.svstat('gateway-quit')).up, 'without --heal the gateway is left down');
+
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
+  const healer = startWatch(env, ['--interval', '1', '--drift-grace', '0.5', '--heal']);
+  await readiness(healer);
+  await env.waitUp('quit');
+  await waitFor(() => driftOf(readStatus(healer), 'gateway-quit').length === 0, 10_000, 'the drift to clear');
+  await waitFor(() => passLine(healer, ' heal=1 '), 10_000, 'a pass line naming the heal');
+  t.pass();
+});
+
+test('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ crash: RUNNING });
+  const port = await freePort();
+  const flags = ['--interval', '0.5', '--drift-grace', '0.2', '--crash-restarts', '2', '--heal', '--metrics-listen', `127.0.0.1:${port}`];
+  const w = startWatch(env, flags);
+  await readiness(w);
+  const doc = await waitDrift(w, 'gateway-crash', 'CrashLooping');
+  const loop = driftOf(doc, 'gateway-crash').find((d) => d.type === 'CrashLooping');
+  t.true((loop?.evidence['restarts'] ?? 0) > 2);
+  t.is(loop?.evidence['exitcode'], 78);
+  const tally = path.join(env.slot('crash'), 'supervise', 'death_tally');
+  const deaths = statSync(tally).size;
+  const passes = Number(readStatus(w)?.['passes']);
+  await waitFor(() => Number(readStatus(w)?.['passes']) >= passes + 3, 15_000, 'three more passes');
+  t.is(statSync(tally).size, deaths, 'no heal after CrashLooping: s6 recorded no further death');
+  // Each heal waited a whole back-off step after the death before it: a lower bound only.
+  const times = decodeDeathTally(readFileSync(tally)).map((d) => d.atUnix);
+  for (let i = 1; i < times.length; i++) {
+    const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
+    t.true(gap >= healBackoffSeconds(i), `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`);
+  }
+  t.false((await env.svscan.svstat('gateway-crash')).up);
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.true((sample(text, 'reconcile_gateways_heals_total') ?? 0) >= 1);
+  t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'), 1);
+});
+
+test('sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool', async (t) => {
+  if (!requireS6(t)) return t.pass();
+  const env = await setup({ quit: RUNNING });
+  t.is((await env.cli('sync')).code, 0);
+  await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');
+  const plain = await env.json('sync', ['--drift-grace', '0']);
+  t.deepEqual(plain.doc['operations'], [], 'without --heal nothing is planned');
+  const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
+  t.is(preview.code, 1);
+  t.true(preview.stdout.split('\n').some((l) => l.startsWith('gateway-quit heal: ')), preview.stdout);
+  const metricsFile = path.join(env.base, 'sync.prom');
+  const healed = await env.json('sync', ['--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
+  t.is(healed.code, 0, healed.stderr);
+  t.like((healed.doc['operations'] as unknown[])[0], { kind: 'heal', service: 'gateway-quit', status: 'applied' });
+  const { validatePlan } = await loadValidators();
+  t.true(validatePlan?.(healed.doc), JSON.stringify(validatePlan?.errors));
+  await env.waitUp('quit');
+  const text = readFileSync(metricsFile, 'utf8');
+  t.is(sample(text, 'reconcile_gateways_operations_total{kind="heal",result="applied"}'), 1);
+  checkWithPromtool(t, text, 'sync --metrics-file');
+});

@@ -1,0 +1,124 @@
+import test from 'ava';
+import fc from 'fast-check';
+import type { DeathRecord, LiveStatus } from '../../../src/model.js';
+import { DEFAULT_DRIFT_POLICY, type DriftPolicy, detectDrift, healBackoffSeconds, planHeals } from '../../../src/desired/drift.js';
+import { decodeDeathTally } from '../../../src/observe/death-tally.js';
+import { desiredOf, home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+
+const POLICY: DriftPolicy = { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 };
+const NOW = 10_000;
+
+/** Down, not wanted up, after `./run` exited with `code` at `since` (finish exited 125). */
+function heldDown(since: number, code = 0, deaths: readonly DeathRecord[] = []): LiveStatus {
+  return { ...liveUp(since), up: false, wantedUp: false, pid: -1, exitcode: code, deaths };
+}
+
+function deathsAt(times: readonly number[], exitcode = 1): DeathRecord[] {
+  return times.map((atUnix) => ({ atUnix, exitcode, signum: -1 }));
+}
+
+function stateWith(autostart: boolean, live: LiveStatus | undefined, down = !autostart): { observed: ReturnType<typeof observedOf>; desired: ReturnType<typeof desiredOf> } {
+  const spec = specOf('a', autostart);
+  const slot = slotOf(spec, { down, ...(live === undefined ? {} : { live }) });
+  return { observed: observedOf(home(), scandirOf([slot], { svscanLive: true })), desired: desiredOf([spec]) };
+}
+
+test('IntentRunningButDown holds only after the grace period, since the down transition, with the exit code as evidence', (t) => {
+  const within = stateWith(true, heldDown(NOW - 30));
+  t.deepEqual(detectDrift(within.observed, within.desired, NOW, POLICY), []);
+  const past = stateWith(true, heldDown(NOW - 31));
+  t.deepEqual(detectDrift(past.observed, past.desired, NOW, POLICY), [
+    { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 31, evidence: { exitcode: 0 } },
+  ]);
+});
+
+test('a service s6 is restarting (wanted up) or finishing is not IntentRunningButDown', (t) => {
+  const restarting = stateWith(true, { ...heldDown(NOW - 100), wantedUp: true });
+  t.deepEqual(detectDrift(restarting.observed, restarting.desired, NOW, POLICY), []);
+  const finishing = stateWith(true, { ...heldDown(NOW - 100), finishing: true });
+  t.deepEqual(detectDrift(finishing.observed, finishing.desired, NOW, POLICY), []);
+  const unsupervised = stateWith(true, { ...heldDown(NOW - 100), supervised: false });
+  t.deepEqual(detectDrift(unsupervised.observed, unsupervised.desired, NOW, POLICY), []);
+});
+
+test('CrashLooping counts s6 deaths inside the window and needs more than the threshold', (t) => {
+  const five = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt([NOW - 700, NOW - 50, NOW - 40, NOW - 30, NOW - 20, NOW - 10]) });
+  t.deepEqual(detectDrift(five.observed, five.desired, NOW, POLICY), []);
+  const six = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt([NOW - 60, NOW - 50, NOW - 40, NOW - 30, NOW - 20, NOW - 10]) });
+  t.deepEqual(detectDrift(six.observed, six.desired, NOW, POLICY), [
+    { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 60, evidence: { exitcode: 1, restarts: 6, windowSeconds: 600 } },
+  ]);
+});
+
+test('IntentStoppedButUp holds when the intent is not running and s6 runs the service', (t) => {
+  const { observed, desired } = stateWith(false, liveUp(NOW - 5));
+  t.deepEqual(detectDrift(observed, desired, NOW, POLICY), [
+    { type: 'IntentStoppedButUp', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 5, evidence: {} },
+  ]);
+});
+
+test('heals wait a back-off step per recent death, skip CrashLooping services and services with a down marker', (t) => {
+  t.deepEqual([0, 1, 2, 3, 9, 10, 40].map(healBackoffSeconds), [0, 1, 2, 4, 256, 300, 300]);
+  const policy = { ...POLICY, graceSeconds: 0 };
+  const heal = (live: LiveStatus, down = false): string[] => {
+    const { observed, desired } = stateWith(true, live, down);
+    return planHeals(observed, detectDrift(observed, desired, NOW, policy), NOW, policy).map((op) => `${op.kind} ${op.service}`);
+  };
+  t.deepEqual(heal(heldDown(NOW - 3, 0, deathsAt([NOW - 9, NOW - 3]))), ['heal gateway-a'], 'two deaths: a 2 s step has passed');
+  t.deepEqual(heal(heldDown(NOW - 3, 0, deathsAt([NOW - 9, NOW - 6, NOW - 3]))), [], 'three deaths: the 4 s step has not');
+  t.deepEqual(heal(heldDown(NOW - 100, 0, deathsAt([1, 2, 3, 4, 5, 6].map((i) => NOW - 100 - i)))), [], 'CrashLooping is never healed');
+  t.deepEqual(heal(heldDown(NOW - 100), true), [], 'a down marker: the plan up starts it');
+});
+
+const liveArb = fc.record({
+  up: fc.boolean(),
+  wantedUp: fc.boolean(),
+  finishing: fc.boolean(),
+  supervised: fc.boolean(),
+  since: fc.integer({ min: 0, max: NOW }),
+  deaths: fc.array(fc.integer({ min: 0, max: NOW }), { maxLength: 12 }),
+});
+
+test('property: drift is deterministic and sorted, heals are IntentRunningButDown and never CrashLooping', (t) => {
+  fc.assert(
+    fc.property(liveArb, fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 60 }), (l, autostart, down, grace) => {
+      const live: LiveStatus = {
+        ...liveUp(l.since),
+        up: l.up,
+        wantedUp: l.wantedUp,
+        finishing: l.finishing,
+        supervised: l.supervised,
+        deaths: deathsAt([...l.deaths].sort((a, b) => a - b)),
+      };
+      const policy = { ...DEFAULT_DRIFT_POLICY, graceSeconds: grace };
+      const { observed, desired } = stateWith(autostart, live, down);
+      const drift = detectDrift(observed, desired, NOW, policy);
+      t.deepEqual(detectDrift(observed, desired, NOW, policy), drift);
+      const types = drift.map((d) => d.type);
+      if (types.includes('IntentRunningButDown')) t.true(autostart && !live.up && !live.wantedUp);
+      if (types.includes('IntentStoppedButUp')) t.true(!autostart && live.up);
+      for (const op of planHeals(observed, drift, NOW, policy)) {
+        t.true(types.includes('IntentRunningButDown') && !types.includes('CrashLooping') && !down);
+        t.is(op.kind, 'heal');
+      }
+    }),
+  );
+});
+
+test('decodeDeathTally reads s6 records (exit code, or signal) and ignores a torn tail', (t) => {
+  const record = (unix: number, code: number, sig: number): number[] => {
+    const label = (1n << 62n) + 37n + BigInt(unix);
+    const bytes = new Uint8Array(14);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, label);
+    view.setUint32(8, 500_000_000);
+    bytes[12] = code;
+    bytes[13] = sig;
+    return [...bytes];
+  };
+  const buf = Uint8Array.from([...record(1000, 3, 0), ...record(1001, 137, 9), 1, 2, 3]);
+  t.deepEqual(decodeDeathTally(buf), [
+    { atUnix: 1000.5, exitcode: 3, signum: -1 },
+    { atUnix: 1001.5, exitcode: -1, signum: 9 },
+  ]);
+});
