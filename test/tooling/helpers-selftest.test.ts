@@ -4,11 +4,12 @@ import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  SLEEP_RUN, createSvscanState, processAlive, requireS6, startSvscan, stopAll, waitFor,
+  SLEEP_RUN, createSvscanState, processAlive, startSvscan, stopAll, waitFor,
 } from '../helpers/s6.js';
 import {
   diffSnapshots, makeHermesHome, removeTree, snapshotTree, tempDir, writeFileTree,
 } from '../helpers/tree.js';
+import { needsS6 } from '../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -16,11 +17,7 @@ test.after.always('stop every s6-svscan started here', async () => {
   await stopAll({ removeState: true });
 });
 
-test('a service renamed into a real scandir comes up, goes down on s6-svc -d, and stop leaves no process', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('a service renamed into a real scandir comes up, goes down on s6-svc -d, and stop leaves no process', async (t) => {
   const { state, scandir } = await createSvscanState();
   const svscan = await startSvscan(state);
   t.is(svscan.scandir, scandir);
@@ -53,11 +50,7 @@ test('a service renamed into a real scandir comes up, goes down on s6-svc -d, an
   await removeTree(state);
 });
 
-test('addService honours a down file, and a removed dir loses its supervisor on rescan', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('addService honours a down file, and a removed dir loses its supervisor on rescan', async (t) => {
   const svscan = await startSvscan((await createSvscanState()).state, { maxServices: 20 });
   await svscan.addService('idle', SLEEP_RUN, { files: { down: '' } });
   await svscan.waitSvstat('idle', 'up,wantedup,normallyup', 'false false false');
@@ -72,11 +65,7 @@ test('addService honours a down file, and a removed dir loses its supervisor on 
   await t.throwsAsync(svscan.svstat('idle'), { message: /s6-svstat .*idle failed/ });
 });
 
-test('a wait that cannot succeed fails with the service state in its message', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('a wait that cannot succeed fails with the service state in its message', async (t) => {
   const svscan = await startSvscan((await createSvscanState()).state);
   await svscan.addService('stays-down', SLEEP_RUN, { files: { down: '' } });
   const error = await t.throwsAsync(svscan.waitUp('stays-down', 300));

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../../../src/model.js';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
 import { makeRng, trialSeed } from './crash-trials.js';
-import { BASE_SETTINGS, type Layout, requireRoot, runTool, Scratch, slotProblems, snapshot, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, type Layout, runTool, Scratch, slotProblems, snapshot, writeConfig, writeProfiles } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 
@@ -140,8 +141,7 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
   t.false(fs.existsSync(stale), "boot did not clear upstream's staging leftover");
 });
 
-test('an unprivileged user cannot take the lock to block every run', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('an unprivileged user cannot take the lock to block every run', async (t) => {
   const l = await layout('lock-dos');
   writeProfiles(l.home, { alice: 'running' });
   fs.mkdirSync(path.join(l.scandir, '.reconcile-gateways'), { mode: 0o700 });

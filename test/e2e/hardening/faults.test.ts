@@ -13,7 +13,8 @@ import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
 import { exitCodeOf } from '../../../src/cli/pass.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
-import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, requireRoot, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 const mounts: string[] = [];
@@ -40,8 +41,7 @@ function fill(dir: string): void {
   }
 }
 
-test('ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges', async (t) => {
   const base = await layout('enospc');
   const mount = await mountTmpfs('enospc-scan', '512k');
   mounts.push(mount);
@@ -73,8 +73,7 @@ test('ENOSPC on a full tmpfs scandir fails the ops that need space, with path an
   t.is((await runTool('sync', l, ['--diff'])).code, 0);
 });
 
-test('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
   const l = await layout('erofs');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);
@@ -94,8 +93,7 @@ test('a read-only slot fails alone with EROFS and converges once writable again'
   t.is((await runTool('sync', l, ['--diff'])).code, 0);
 });
 
-test('run as an unprivileged user, a slot it may not write fails alone with EACCES and converges once it may', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('run as an unprivileged user, a slot it may not write fails alone with EACCES and converges once it may', async (t) => {
   const l = await layout('eacces');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { requireRoot, runJson, runTool, Scratch, writeProfiles } from './support.js';
+import { runJson, runTool, Scratch, writeProfiles } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 const servers: net.Server[] = [];
@@ -75,8 +76,7 @@ test('a boot-log FIFO someone holds open for reading receives nothing', async (t
   }
 });
 
-test('a socket or a device where a state file is expected is refused without reading it', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('a socket or a device where a state file is expected is refused without reading it', async (t) => {
   const l = await layout('sock-dev');
   writeProfiles(l.home, { sock: undefined, dev: undefined });
   const server = net.createServer();

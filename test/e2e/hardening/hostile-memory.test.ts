@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { STATE_FILE_CAP } from '../../../src/observe/parse.js';
-import { CLI_MAIN, mountTmpfs, requireRoot, unmountTmpfs } from './support.js';
+import { CLI_MAIN, mountTmpfs, unmountTmpfs } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const PROFILES = 10_000;
 /** Peak RSS a pass over PROFILES capped profiles may reach (it measured about 430 MiB). */
@@ -19,9 +20,8 @@ const TIME = '/usr/bin/time';
 let mount: string | undefined;
 test.after.always('unmount the tmpfs', () => unmountTmpfs(mount));
 
-test(`a pass over ${PROFILES} profiles with state files at the cap stays within ${RSS_BUDGET_KIB / 1024} MiB and echoes no long value`, async (t) => {
+needsRoot(test)(`a pass over ${PROFILES} profiles with state files at the cap stays within ${RSS_BUDGET_KIB / 1024} MiB and echoes no long value`, async (t) => {
   t.timeout(170_000);
-  if (!requireRoot(t)) return t.pass();
   if (!fs.existsSync(TIME)) return t.fail(`${TIME} is needed to measure the peak RSS of the CLI (apt-get install time)`);
   mount = await mountTmpfs('rg-memory', '1g');
   const home = path.join(mount, 'home');

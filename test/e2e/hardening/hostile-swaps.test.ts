@@ -14,7 +14,8 @@ import { type PassResult, applyPass, planPass } from '../../../src/reconcile.js'
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { loadSettings } from '../../../src/cli/config.js';
 import { namesLockedInode } from '../../../src/lock.js';
-import { type Layout, Scratch, requireRoot, runTool, writeProfiles } from './support.js';
+import { type Layout, Scratch, runTool, writeProfiles } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 test.after.always('remove scratch trees', () => scratch.removeAll());
@@ -52,8 +53,7 @@ function rootService(dir: string): void {
   fs.writeFileSync(path.join(dir, 'run'), 'original\n', { mode: 0o700 });
 }
 
-test('#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails', async (t) => {
   const l = await scratch.layout('swap-remove');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);
@@ -70,8 +70,7 @@ test('#9 a slot swapped for a root-owned directory after observe is not removed:
   t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'the root-owned directory is intact');
 });
 
-test('#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker', async (t) => {
   const l = await scratch.layout('swap-adopt');
   writeProfiles(l.home, { alice: 'stopped' });
   const slot = path.join(l.scandir, 'gateway-alice');
@@ -89,8 +88,7 @@ test('#10 an unowned slot swapped for a root-owned directory after observe is no
   t.deepEqual(fs.readdirSync(slot), ['run'], 'no down marker, no ownership record');
 });
 
-test('#8 in a sticky root:hermes scandir hermes can neither rename the state directory nor reach into it', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('#8 in a sticky root:hermes scandir hermes can neither rename the state directory nor reach into it', async (t) => {
   const l = await scratch.layout('sticky');
   writeProfiles(l.home, { alice: 'running' });
   fs.chownSync(l.scandir, 0, NOBODY);
@@ -108,8 +106,7 @@ test('#8 in a sticky root:hermes scandir hermes can neither rename the state dir
   t.deepEqual(fs.readdirSync(state).sort(), ['lock']);
 });
 
-test('#8 without the sticky bit, root over a hermes-writable scandir warns, and names what to do', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('#8 without the sticky bit, root over a hermes-writable scandir warns, and names what to do', async (t) => {
   const l = await scratch.layout('not-sticky');
   writeProfiles(l.home, { alice: 'running' });
   fs.chownSync(l.scandir, 0, NOBODY);

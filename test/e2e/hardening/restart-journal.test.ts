@@ -5,8 +5,9 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, repoRoot, requireS6, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
-import { requireRoot, runJson, runTool, Scratch, startTool, writeConfig, writeProfiles } from './support.js';
+import { createSvscanState, repoRoot, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { runJson, runTool, Scratch, startTool, writeConfig, writeProfiles } from './support.js';
+import { ROOT, S6, needs } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 const states: string[] = [];
@@ -17,8 +18,7 @@ test.after.always('stop s6 and remove scratch trees', async () => {
   for (const s of states) fs.rmSync(s, { recursive: true, force: true });
 });
 
-test('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
-  if (!requireS6(t) || !requireRoot(t)) return t.pass();
+needs(test, S6, ROOT)('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
   const base = await scratch.layout('journal');
   const gw = (name: string): string => {
     const file = path.join(base.root, name);

@@ -8,8 +8,9 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, requireS6, startSvscan, stopAll, waitFor, type Svscan } from '../../helpers/s6.js';
-import { fileHash, type Layout, requireRoot, runTool, Scratch, writeProfiles } from './support.js';
+import { createSvscanState, startSvscan, stopAll, waitFor, type Svscan } from '../../helpers/s6.js';
+import { fileHash, type Layout, runTool, Scratch, writeProfiles } from './support.js';
+import { ROOT, S6, needs, needsRoot } from '../../helpers/needs.js';
 
 const NOBODY = 65534;
 const scratch = new Scratch();
@@ -53,8 +54,7 @@ function modeOf(file: string): string {
   return `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
 }
 
-test('root-owned skeleton: the group reads status, sends commands and waits on events, but cannot plant a symlink', async (t) => {
-  if (!requireS6(t) || !requireRoot(t)) return t.pass();
+needs(test, S6, ROOT)('root-owned skeleton: the group reads status, sends commands and waits on events, but cannot plant a symlink', async (t) => {
   const { svscan, slot, victim } = await liveSlot('root');
   const before = fileHash(victim);
   t.is(modeOf(path.join(slot, 'supervise')), `710 0:${NOBODY}`);
@@ -80,8 +80,7 @@ test('root-owned skeleton: the group reads status, sends commands and waits on e
   t.is(fileHash(victim), before);
 });
 
-test("upstream's user-owned skeleton lets the hermes user make root's s6-supervise write through a planted symlink", async (t) => {
-  if (!requireS6(t) || !requireRoot(t)) return t.pass();
+needs(test, S6, ROOT)("upstream's user-owned skeleton lets the hermes user make root's s6-supervise write through a planted symlink", async (t) => {
   const { svscan, slot, victim } = await liveSlot('user');
   const before = fileHash(victim);
   t.is(modeOf(path.join(slot, 'supervise')), `755 ${NOBODY}:${NOBODY}`);
@@ -94,8 +93,7 @@ test("upstream's user-owned skeleton lets the hermes user make root's s6-supervi
   t.not(fileHash(victim), before, 'the escalation the root model closes');
 });
 
-test('root is the default: without superviseOwner the skeleton is root:gid and logs/ and the boot log belong to uid:gid', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('root is the default: without superviseOwner the skeleton is root:gid and logs/ and the boot log belong to uid:gid', async (t) => {
   const l = await scratch.layout('owner-default');
   writeProfiles(l.home, { alice: 'running' });
   t.is((await runTool('boot', l, ['--container-argv', '["/init","/opt/hermes/docker/main-wrapper.sh","gateway","run"]'])).code, 0);
@@ -112,8 +110,7 @@ test('root is the default: without superviseOwner the skeleton is root:gid and l
   t.is(asNobody(['mkdir', '-p', path.join(l.home, 'logs', 'gateways', 'alice')]).code, 0, 'log/run (as the user) cannot create its log dir');
 });
 
-test('adopting a slot the hermes user registered makes the slot and its scripts root-owned and not group/world-writable', async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)('adopting a slot the hermes user registered makes the slot and its scripts root-owned and not group/world-writable', async (t) => {
   const l = await scratch.layout('owner-adopt');
   writeProfiles(l.home, { alice: 'running' });
   t.is((await runTool('boot', l)).code, 0);

@@ -7,7 +7,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderRun } from '../../../src/desired/render.js';
-import { BASE_SETTINGS, diffSnapshot, type Layout, requireRoot, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
+import { BASE_SETTINGS, diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
 
@@ -94,8 +95,7 @@ test('a slot whose log/ is a symlink fails alone and nothing is written through 
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 });
 
-test("a trash or staging directory planted under the tool's names is replaced by a private one, never used", async (t) => {
-  if (!requireRoot(t)) return t.pass();
+needsRoot(test)("a trash or staging directory planted under the tool's names is replaced by a private one, never used", async (t) => {
   const l = await layout('planted-trash');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runTool('boot', l)).code, 0);

@@ -5,9 +5,10 @@ import test from 'ava';
 import { existsSync, utimesSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSvscanState, processAlive, requireS6, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { createSvscanState, processAlive, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
 import { TEST_CONFIG, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 test.after.always('stop every s6-svscan started here, then remove the temp worlds', async () => {
   await stopAll({ removeState: true });
@@ -29,11 +30,7 @@ async function s6World(prefix: string, config: Record<string, unknown> = {}): Pr
   return { w: { ...w0, scandir }, state };
 }
 
-test('a legacy gateway-run container: the seeded root gateway really runs under s6, the stopped profile stays down', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('a legacy gateway-run container: the seeded root gateway really runs under s6, the stopped profile stays down', async (t) => {
   const { w, state } = await s6World('legacy');
   await makeHermesHome(w.home, { coder: { state: { desired_state: 'stopped' } } });
   const boot = await runCli(['boot', ...worldArgs(w, ['/init', '/opt/hermes/docker/main-wrapper.sh', 'gateway', 'run'])]);
@@ -48,11 +45,7 @@ test('a legacy gateway-run container: the seeded root gateway really runs under 
   await removeTree(w.root);
 });
 
-test('fold multiplexing under s6: one gateway (the root) runs, the named slots stay down', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('fold multiplexing under s6: one gateway (the root) runs, the named slots stay down', async (t) => {
   const { w, state } = await s6World('fold', { multiplexPolicy: 'fold' });
   await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: {} }, { desired_state: 'stopped' });
   const svscan = await startSvscan(state);
@@ -69,11 +62,7 @@ test('fold multiplexing under s6: one gateway (the root) runs, the named slots s
   await removeTree(w.root);
 });
 
-test('sync takes the slot of a tombstoned profile out of a live s6 and leaves no process behind', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('sync takes the slot of a tombstoned profile out of a live s6 and leaves no process behind', async (t) => {
   const { w, state } = await s6World('tomb');
   await makeHermesHome(w.home, { ghost: { state: { desired_state: 'running' } }, alive: { state: { desired_state: 'stopped' } } });
   const svscan = await startSvscan(state);

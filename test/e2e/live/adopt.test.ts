@@ -4,9 +4,10 @@ import { mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/prom
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
-import { requireS6, stopAll } from '../../helpers/s6.js';
+import { stopAll } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
@@ -43,8 +44,7 @@ async function writeLikeHermesCli(env: LiveEnv, profile: string, start: boolean)
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
 }
 
-test('a slot written like the Hermes CLI is adopted: record added, counted as update, its gateway keeps running', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a slot written like the Hermes CLI is adopted: record added, counted as update, its gateway keeps running', async (t) => {
   const env = await makeLiveEnv({ cli: RUNNING, quiet: { desired_state: 'stopped' } });
   envs.push(env);
   for (const p of ['cli', 'quiet']) await writeLikeHermesCli(env, p, p === 'cli');
@@ -71,8 +71,7 @@ test('a slot written like the Hermes CLI is adopted: record added, counted as up
   t.is(await env.pid('cli'), pid);
 });
 
-test('foreign entries in the scandir are never touched, nor supervised services that are not ours', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('foreign entries in the scandir are never touched, nor supervised services that are not ours', async (t) => {
   const env = await makeLiveEnv({ a: RUNNING });
   envs.push(env);
   await env.svscan.addService('other-service', '#!/bin/sh\nexec sleep 100000\n');

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
-import { requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { stopAll, waitFor } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
 import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from './watch-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -70,8 +71,7 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-test('a gateway that exits 0 while its intent is running shows IntentRunningButDown in status, the status file and the metrics, and stays down without --heal', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a gateway that exits 0 while its intent is running shows IntentRunningButDown in status, the status file and the metrics, and stays down without --heal', async (t) => {
   const env = await setup({ quit: RUNNING, ok: RUNNING });
   const port = await freePort();
   const metricsFile = path.join(env.base, 'metrics.prom');
@@ -117,8 +117,7 @@ test('a gateway that exits 0 while its intent is running shows IntentRunningButD
   t.pass();
 });
 
-test('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
   const env = await setup({ crash: RUNNING });
   const port = await freePort();
   const flags = ['--interval', '0.5', '--drift-grace', '0.2', '--crash-restarts', '2', '--heal', '--metrics-listen', `127.0.0.1:${port}`];
@@ -145,8 +144,7 @@ test('with --heal a gateway that keeps dying is healed with back-off until it is
   t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'), 1);
 });
 
-test('sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool', async (t) => {
   const env = await setup({ quit: RUNNING });
   t.is((await env.cli('sync')).code, 0);
   await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');

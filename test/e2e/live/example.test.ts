@@ -7,8 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { stopAll, waitFor } from '../../helpers/s6.js';
 import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/s6/reconcile-gateways-watch/', import.meta.url));
@@ -52,8 +53,7 @@ test('the example service starts after the cont-init scripts in s6-overlay v3 an
   t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
 });
 
-test('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
   const port = await freePort();
   const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
     const bin = path.join(p.base, 'bin');

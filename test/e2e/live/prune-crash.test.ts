@@ -9,9 +9,10 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processAlive, repoRoot, requireS6, stopAll } from '../../helpers/s6.js';
+import { processAlive, repoRoot, stopAll } from '../../helpers/s6.js';
 import { startTool } from '../hardening/support.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -20,8 +21,7 @@ test.after.always('stop s6 and remove temp dirs', async () => {
   await stopAll({ removeState: true });
 });
 
-test('SIGKILL between the rename into the trash and the -an: the next pass stops the gateway and deletes the slot', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('SIGKILL between the rename into the trash and the -an: the next pass stops the gateway and deletes the slot', async (t) => {
   const env = await makeLiveEnv({ gone: RUNNING, stays: RUNNING });
   envs.push(env);
   t.is((await env.cli('sync')).code, 0);

@@ -2,8 +2,9 @@ import test from 'ava';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { processAlive, requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, processesIn, removeLiveEnv, scandirEntries } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -28,8 +29,7 @@ async function processesOf(env: LiveEnv, profile: string): Promise<{ gateway: nu
   return { gateway, supervisors };
 }
 
-test('deleting a profile removes its slot, its gateway process and its supervisors, and nothing else', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('deleting a profile removes its slot, its gateway process and its supervisors, and nothing else', async (t) => {
   const env = await setup({ gone: RUNNING, stays: RUNNING });
   const victim = await processesOf(env, 'gone');
   t.true(victim.supervisors.length >= 2, 'the slot and its logger each have an s6-supervise');
@@ -49,8 +49,7 @@ test('deleting a profile removes its slot, its gateway process and its superviso
   t.true(env.svscan.isSupervised('gateway-stays'));
 });
 
-test('the empty-set guard: profiles/ gone or every profile vanished removes nothing and exits 2', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('the empty-set guard: profiles/ gone or every profile vanished removes nothing and exits 2', async (t) => {
   const env = await setup({ a: RUNNING, b: RUNNING });
   const before = [await env.pid('a'), await env.pid('b')];
 
@@ -81,8 +80,7 @@ test('the empty-set guard: profiles/ gone or every profile vanished removes noth
   for (const pid of before) t.false(processAlive(pid));
 });
 
-test('a tombstoned deletion is allowed even when it empties profiles/', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a tombstoned deletion is allowed even when it empties profiles/', async (t) => {
   const env = await setup({ a: RUNNING });
   const pid = await env.pid('a');
   await rm(path.join(env.home, 'profiles/a'), { recursive: true });
@@ -95,8 +93,7 @@ test('a tombstoned deletion is allowed even when it empties profiles/', async (t
   t.false(processAlive(pid));
 });
 
-test('--no-prune keeps the slot and the gateway of a deleted profile', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('--no-prune keeps the slot and the gateway of a deleted profile', async (t) => {
   const env = await setup({ a: RUNNING, b: RUNNING });
   const pid = await env.pid('a');
   await rm(path.join(env.home, 'profiles/a'), { recursive: true });

@@ -4,8 +4,9 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive, requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
@@ -35,8 +36,7 @@ async function waitRestarted(env: LiveEnv, profile: string, old: number): Promis
   return pid;
 }
 
-test('an update of a running gateway is a pending restart; --restart-changed restarts exactly the changed ones', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('an update of a running gateway is a pending restart; --restart-changed restarts exactly the changed ones', async (t) => {
   const env = await setup(['a', 'b', 'c']);
   const pids = { a: await env.pid('a'), b: await env.pid('b'), c: await env.pid('c') };
   await appendFile(path.join(env.slot('a'), 'run'), '# edited by hand\n');
@@ -73,8 +73,7 @@ test('an update of a running gateway is a pending restart; --restart-changed res
   t.deepEqual(after.doc['restartPending'], []);
 });
 
-test('a restart persisted by a run that was killed before doing it is done by the next plain sync', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a restart persisted by a run that was killed before doing it is done by the next plain sync', async (t) => {
   const env = await setup(['a', 'b', 'idle']);
   const pids = { a: await env.pid('a'), b: await env.pid('b') };
   await appendFile(path.join(env.slot('a'), 'run'), '# edited by hand\n');
@@ -99,8 +98,7 @@ test('a restart persisted by a run that was killed before doing it is done by th
   t.false(existsSync(journal), 'the journal is cleared: the down one needs no restart, the other was done');
 });
 
-test('a journal listing services that run their current files restarts nothing (issue 16 item 11)', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a journal listing services that run their current files restarts nothing (issue 16 item 11)', async (t) => {
   const env = await setup(['a', 'b']);
   const pids = { a: await env.pid('a'), b: await env.pid('b') };
   const journal = path.join(env.scandir, JOURNAL);

@@ -6,8 +6,9 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { requireS6, stopAll } from '../../helpers/s6.js';
+import { stopAll } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const LONG = 'a-profile-name-long-enough-to-crowd-every-other-column-out';
@@ -17,8 +18,7 @@ test.after.always('stop s6, remove temp dirs', async () => {
   await stopAll({ removeState: true });
 });
 
-test("an operator's s6-svc -d is 'stopped (s6 or operator)', a skipped profile gives its reason, and lines fit the width", async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)("an operator's s6-svc -d is 'stopped (s6 or operator)', a skipped profile gives its reason, and lines fit the width", async (t) => {
   const env = await makeLiveEnv({ op: RUNNING, [LONG]: RUNNING, BadName: RUNNING });
   envs.push(env);
   t.is((await env.cli('sync')).code, 0);

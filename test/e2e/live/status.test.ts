@@ -2,10 +2,11 @@ import test from 'ava';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { requireS6, stopAll } from '../../helpers/s6.js';
+import { stopAll } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
 import { killWatchers, readiness, startWatch } from './watch-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -17,8 +18,7 @@ test.after.always('stop watchers and s6, remove temp dirs', async () => {
   for (const dir of temps) await removeTree(dir);
 });
 
-test('status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools', async (t) => {
   const env = await makeLiveEnv({ up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING });
   envs.push(env);
   const w = startWatch(env);

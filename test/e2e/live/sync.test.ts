@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive, requireS6, stopAll } from '../../helpers/s6.js';
+import { processAlive, stopAll } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, writeState } from './live-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running', gateway_state: 'running' };
@@ -35,8 +36,7 @@ function opsOf(doc: Record<string, unknown>): string[] {
   return (doc['operations'] as Op[]).map((o) => `${o.kind} ${o.service}${o.status === undefined ? '' : ` ${o.status}`}`);
 }
 
-test('sync brings a newly wanted gateway up and an unwanted one down, picks up a new profile, and leaves healthy gateways running', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('sync brings a newly wanted gateway up and an unwanted one down, picks up a new profile, and leaves healthy gateways running', async (t) => {
   const env = await setup({ a: RUNNING, b: STOPPED, c: RUNNING });
   await env.waitUp('a');
   await env.waitUp('c');
@@ -65,8 +65,7 @@ test('sync brings a newly wanted gateway up and an unwanted one down, picks up a
   t.is(await env.pid('c'), healthy);
 });
 
-test('an unreadable or missing state file leaves a running gateway running, reported as pending', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('an unreadable or missing state file leaves a running gateway running, reported as pending', async (t) => {
   const env = await setup({ a: RUNNING, b: RUNNING });
   await env.waitUp('a');
   await env.waitUp('b');
@@ -86,8 +85,7 @@ test('an unreadable or missing state file leaves a running gateway running, repo
   t.true((await env.svscan.svstat('gateway-a')).normallyup, 'no down marker was written');
 });
 
-test('sync respects a gateway s6 stopped after a permanent failure and an operator s6-svc -d', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('sync respects a gateway s6 stopped after a permanent failure and an operator s6-svc -d', async (t) => {
   const env = await setup({ crash: RUNNING, manual: RUNNING });
   // The fake gateway exits 78 for crash*: the rendered finish exits 125, a permanent failure.
   await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
@@ -113,8 +111,7 @@ test('sync respects a gateway s6 stopped after a permanent failure and an operat
   t.true(manual?.drift.some((d) => /stopped \(s6 or operator\)/.test(d)));
 });
 
-test('sync with no live s6-svscan changes only files', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('sync with no live s6-svscan changes only files', async (t) => {
   const env = await setup({ a: RUNNING });
   await env.waitUp('a');
   const pid = await env.pid('a');

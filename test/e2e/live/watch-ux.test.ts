@@ -5,9 +5,10 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { stopAll, waitFor } from '../../helpers/s6.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli, writeState } from './live-env.js';
 import { killWatchers, readStatus, readiness, startWatch, waitStatus } from './watch-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -17,8 +18,7 @@ test.after.always('stop watchers and s6, remove temp dirs', async () => {
   await stopAll({ removeState: true });
 });
 
-test('a second watch with the same status file exits 3 with a clear message; status reads RECONCILE_GATEWAYS_STATUS_FILE', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a second watch with the same status file exits 3 with a clear message; status reads RECONCILE_GATEWAYS_STATUS_FILE', async (t) => {
   const env = await makeLiveEnv({ a: RUNNING });
   envs.push(env);
   const first = startWatch(env);
@@ -38,8 +38,7 @@ test('a second watch with the same status file exits 3 with a clear message; sta
   t.is(await first.exited, 0);
 });
 
-test('a persisting warning is logged once, not again after a targeted and a full pass; a new one is logged', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a persisting warning is logged once, not again after a targeted and a full pass; a new one is logged', async (t) => {
   const env = await makeLiveEnv({ a: RUNNING, BadName: RUNNING });
   envs.push(env);
   const w = startWatch(env);

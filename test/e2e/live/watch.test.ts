@@ -4,10 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { processAlive, requireS6, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 import { type LiveEnv, makeLiveEnv, removeLiveEnv, scandirEntries, writeState } from './live-env.js';
 import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from './watch-env.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const envs: LiveEnv[] = [];
@@ -23,8 +24,7 @@ async function setup(profiles: Record<string, object | undefined>): Promise<Live
   return env;
 }
 
-test('watch signals readiness after its first pass, converges on events long before the interval, and exits 0 on SIGTERM', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('watch signals readiness after its first pass, converges on events long before the interval, and exits 0 on SIGTERM', async (t) => {
   const env = await setup({ a: RUNNING, b: { desired_state: 'stopped' } });
   const w = startWatch(env);
   t.is(await readiness(w), '\n');
@@ -63,8 +63,7 @@ test('watch signals readiness after its first pass, converges on events long bef
   t.true(processAlive(bPid), 'stopping the watcher does not stop gateways');
 });
 
-test('a failing service backs off while the others converge, and recovers once the cause is gone', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a failing service backs off while the others converge, and recovers once the cause is gone', async (t) => {
   const env = await setup({ squat: RUNNING, ok: RUNNING });
   await writeFile(path.join(env.scandir, 'gateway-squat'), 'a regular file squatting the slot path\n');
   const w = startWatch(env);
@@ -91,8 +90,7 @@ test('a failing service backs off while the others converge, and recovers once t
   t.is(await w.exited, 0);
 });
 
-test('SIGHUP forces a full pass; an invalid config is reported once, not retried in a loop; the lock is free between passes', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('SIGHUP forces a full pass; an invalid config is reported once, not retried in a loop; the lock is free between passes', async (t) => {
   const env = await setup({ a: RUNNING });
   const w = startWatch(env);
   await readiness(w);
@@ -126,8 +124,7 @@ test('SIGHUP forces a full pass; an invalid config is reported once, not retried
   t.regex(w.stderr, /config .* is invalid/);
 });
 
-test('a gateway rewriting its state file with the same intent costs no pass; an intent change costs one targeted pass', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a gateway rewriting its state file with the same intent costs no pass; an intent change costs one targeted pass', async (t) => {
   const env = await setup({ busy: RUNNING, other: RUNNING });
   const w = startWatch(env);
   await readiness(w);
@@ -160,8 +157,7 @@ test('a gateway rewriting its state file with the same intent costs no pass; an 
   t.is(await w.exited, 0);
 });
 
-test('SIGTERM ends a watcher promptly while it waits for the lock held by someone else', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('SIGTERM ends a watcher promptly while it waits for the lock held by someone else', async (t) => {
   const env = await setup({ a: RUNNING });
   const w = startWatch(env);
   await readiness(w);
@@ -178,8 +174,7 @@ test('SIGTERM ends a watcher promptly while it waits for the lock held by someon
   }
 });
 
-test('a profile directory that is a symlink out of HERMES_HOME is neither used nor watched', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('a profile directory that is a symlink out of HERMES_HOME is neither used nor watched', async (t) => {
   const env = await setup({ a: RUNNING });
   const outside = path.join(env.base, 'outside');
   await mkdir(outside);
@@ -203,8 +198,7 @@ test('a profile directory that is a symlink out of HERMES_HOME is neither used n
   t.is(await w.exited, 0);
 });
 
-test('watch on a HERMES_HOME that does not exist yet reports the error, backs off, and converges once it appears', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('watch on a HERMES_HOME that does not exist yet reports the error, backs off, and converges once it appears', async (t) => {
   const env = await setup({ a: RUNNING });
   const real = path.join(env.base, 'home-real');
   await rename(env.home, real);

@@ -8,8 +8,9 @@ import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli } from '../../helpers/cli.js';
-import { createSvscanState, requireS6, startSvscan, stopAll } from '../../helpers/s6.js';
+import { createSvscanState, startSvscan, stopAll } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 test.after.always('stop every s6-svscan started here', async () => {
   await stopAll({ removeState: true });
@@ -37,11 +38,7 @@ async function liveHost(): Promise<{ root: string; hermesHome: string; config: s
   return { root, hermesHome, config };
 }
 
-test('boot on a live system keeps running gateways, their runtime files and a half-written intent, and warns once', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('boot on a live system keeps running gateways, their runtime files and a half-written intent, and warns once', async (t) => {
   const host = await liveHost();
   t.teardown(() => removeTree(host.root));
   const { state, scandir } = await createSvscanState();

@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli } from '../../helpers/cli.js';
-import { type Svscan, createSvscanState, processAlive, requireS6, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { type Svscan, createSvscanState, processAlive, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 test.after.always('stop every s6-svscan started here', async () => {
   await stopAll({ removeState: true });
@@ -66,11 +67,7 @@ async function checkDown(t: ExecutionContext, svscan: Svscan, service: string): 
   t.like(await svscan.svstat(service), { up: false, wantedup: false, normallyup: false, pid: -1 }, service);
 }
 
-test('booted slots run under real s6: autostart profiles up, the others supervised but down', async (t) => {
-  if (!requireS6(t)) {
-    t.pass();
-    return;
-  }
+needsS6(test)('booted slots run under real s6: autostart profiles up, the others supervised but down', async (t) => {
   const host = await fakeHost();
   t.teardown(() => removeTree(host.root));
   const { state, scandir } = await createSvscanState();

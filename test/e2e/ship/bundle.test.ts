@@ -7,17 +7,17 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { builtinModules } from 'node:module';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
-import { requireS6, repoRoot, stopAll } from '../../helpers/s6.js';
+import { repoRoot, stopAll } from '../../helpers/s6.js';
 import { runCli, sandbox } from '../../helpers/cli.js';
 import { smokeAllCommands } from './smoke.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const BUNDLE = path.join(repoRoot(), 'dist', 'reconcile-gateways.cjs');
 const BIN = path.join(repoRoot(), 'bin', 'reconcile-gateways.cjs');
 
 test.after.always('stop s6', () => stopAll({ removeState: true }));
 
-test('the bundle file alone, copied into an empty directory, runs boot, sync, watch and status', async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)('the bundle file alone, copied into an empty directory, runs boot, sync, watch and status', async (t) => {
   const dir = await tempDir('rg-alone-');
   t.teardown(() => removeTree(dir));
   const alone = path.join(dir, 'reconcile-gateways.cjs');

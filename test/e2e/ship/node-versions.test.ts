@@ -8,8 +8,9 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { requireS6, repoRoot, stopAll } from '../../helpers/s6.js';
+import { repoRoot, stopAll } from '../../helpers/s6.js';
 import { smokeAllCommands } from './smoke.js';
+import { needsS6 } from '../../helpers/needs.js';
 
 const BIN = path.join(repoRoot(), 'bin', 'reconcile-gateways.cjs');
 const LISTED = (process.env['RECONCILE_GATEWAYS_TEST_NODES'] ?? '').split(':').filter((p) => p !== '');
@@ -35,14 +36,12 @@ function compileCacheFiles(major: number): number {
   }
 }
 
-test(`the smoke run passes under the Node running the tests (${process.version})`, async (t) => {
-  if (!requireS6(t)) return t.pass();
+needsS6(test)(`the smoke run passes under the Node running the tests (${process.version})`, async (t) => {
   await smokeAllCommands(t, { node: process.execPath, cli: BIN });
 });
 
 for (const major of [22, 24]) {
-  test(`the smoke run passes under Node ${major}, with the compile cache kept beside the bundle`, async (t) => {
-    if (!requireS6(t)) return t.pass();
+  needsS6(test)(`the smoke run passes under Node ${major}, with the compile cache kept beside the bundle`, async (t) => {
     const node = LISTED.find((n) => majorOf(n) === major);
     if (node === undefined) {
       const why = `no Node ${major} in RECONCILE_GATEWAYS_TEST_NODES (${LISTED.join(', ') || 'unset'}); .ci/run provides it`;
