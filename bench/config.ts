@@ -20,8 +20,13 @@ const num = (v: string | undefined, d: number): number => (v !== undefined && v 
 
 export const QUICK = env['BENCH_QUICK'] === '1';
 export const SIZES: number[] = env['BENCH_SIZES']
-  ? env['BENCH_SIZES'].split(',').map((s) => Number(s.trim())).filter((x) => x > 0)
-  : QUICK ? [10, 100] : [10, 100, 1000, 10000];
+  ? env['BENCH_SIZES']
+      .split(',')
+      .map((s) => Number(s.trim()))
+      .filter((x) => x > 0)
+  : QUICK
+    ? [10, 100]
+    : [10, 100, 1000, 10000];
 export const RUNS = Math.max(1, num(env['BENCH_RUNS'], QUICK ? 3 : 5));
 export const WARMUP = 1;
 export const SCENARIOS = new Set((env['BENCH_SCENARIOS'] ?? 'cold,converged,change,watch,soak').split(',').map((s) => s.trim()));

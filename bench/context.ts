@@ -41,7 +41,11 @@ export function cleanupSync(): void {
 /** Cleans up on exit, on SIGINT/SIGTERM/SIGHUP and on crashes. */
 export function installCleanup(): void {
   process.on('exit', cleanupSync);
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(sig, () => {
       console.error(`\nbench: ${sig}, cleaning up`);
       cleanupSync();
@@ -67,7 +71,11 @@ export function setupScratch(): NonNullable<typeof results.scratch> {
     return { tmpfs: true, path: dir, note: `private tmpfs (size=${TMPFS_SIZE})` };
   }
   const fstype = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim();
-  return { tmpfs: fstype === 'tmpfs', path: dir, note: `mount failed (${(r.stderr || r.error?.message || '').trim()}); using ${dir} on ${fstype || 'unknown fs'}` };
+  return {
+    tmpfs: fstype === 'tmpfs',
+    path: dir,
+    note: `mount failed (${(r.stderr || r.error?.message || '').trim()}); using ${dir} on ${fstype || 'unknown fs'}`,
+  };
 }
 
 /** The scratch root (after setupScratch). */
@@ -87,14 +95,28 @@ export const childEnv = (): NodeJS.ProcessEnv => ({
 });
 
 /** `node CLI sub --hermes-home … --scandir … --config …` plus the pinned extra arguments (and `watch`'s own). */
-export const cliArgs = (sub: string, hh: string, scan: string, cfg: string): string[] =>
-  [CLI, sub, '--hermes-home', hh, '--scandir', scan, '--config', cfg, ...EXTRA_ARGS, ...(sub === 'watch' ? WATCH_ARGS : [])];
+export const cliArgs = (sub: string, hh: string, scan: string, cfg: string): string[] => [
+  CLI,
+  sub,
+  '--hermes-home',
+  hh,
+  '--scandir',
+  scan,
+  '--config',
+  cfg,
+  ...EXTRA_ARGS,
+  ...(sub === 'watch' ? WATCH_ARGS : []),
+];
 
 /** A subcommand that parses but says it is not implemented (exit 100) at run time. */
 export class NotAvailable extends Error {}
 
 /** The first non-empty line of a text. */
-export const firstLine = (t: string | undefined): string => (t ?? '').trim().split('\n').find((l) => l.trim()) ?? '';
+export const firstLine = (t: string | undefined): string =>
+  (t ?? '')
+    .trim()
+    .split('\n')
+    .find((l) => l.trim()) ?? '';
 
 /** Records that `sub` turned out to be unavailable (once). */
 export function markUnavailable(cli: Record<string, Availability>, sub: string, why: string): void {
@@ -155,7 +177,10 @@ export function startSvscanStub(scan: string): ChildProcess {
   const fifo = path.join(scan, '.s6-svscan', 'control');
   if (!fs.existsSync(fifo)) spawnSync('mkfifo', ['-m', '0600', fifo]);
   // `<>` opens read-write, so cat never sees EOF however many writers come and go
-  return track(spawn('/bin/sh', ['-c', 'exec cat <>"$1" >/dev/null', 'svscan-stub', fifo], { detached: true, stdio: 'ignore' }), 'svscan-stub');
+  return track(
+    spawn('/bin/sh', ['-c', 'exec cat <>"$1" >/dev/null', 'svscan-stub', fifo], { detached: true, stdio: 'ignore' }),
+    'svscan-stub',
+  );
 }
 
 /** rm -rf is ~30% faster than fs.rmSync on 10 000 slots; untimed, but it adds up. */

@@ -44,8 +44,14 @@ export function coldFloor(refScandir: string, dstScandir: string, hermesHome: st
   return {
     name: 'cp -a + cat state',
     cmd: '/bin/sh',
-    args: ['-c', 'cp -a "$1"/. "$2"/ || exit 1; cat "$3"/gateway_state.json "$3"/profiles/*/gateway_state.json >/dev/null 2>&1; exit 0',
-      'floor', refScandir, dstScandir, hermesHome],
+    args: [
+      '-c',
+      'cp -a "$1"/. "$2"/ || exit 1; cat "$3"/gateway_state.json "$3"/profiles/*/gateway_state.json >/dev/null 2>&1; exit 0',
+      'floor',
+      refScandir,
+      dstScandir,
+      hermesHome,
+    ],
   };
 }
 
@@ -53,8 +59,13 @@ export function readFloor(scandir: string, hermesHome: string): Floor {
   return {
     name: 'tar | cat',
     cmd: '/bin/sh',
-    args: ['-c', 'tar cf - "$1" "$2"/gateway_state.json "$2"/profiles/*/gateway_state.json 2>/dev/null | cat >/dev/null; exit 0',
-      'floor', scandir, hermesHome],
+    args: [
+      '-c',
+      'tar cf - "$1" "$2"/gateway_state.json "$2"/profiles/*/gateway_state.json 2>/dev/null | cat >/dev/null; exit 0',
+      'floor',
+      scandir,
+      hermesHome,
+    ],
   };
 }
 
@@ -77,11 +88,20 @@ export function renderReferenceScandir(manifest: Manifest, dst: string, config: 
     fs.mkdirSync(path.join(slot, 'event'), { mode: 0o3730 });
     fs.mkdirSync(path.join(slot, 'supervise'), { mode: 0o700 });
     fs.writeFileSync(path.join(slot, 'type'), 'longrun\n');
-    fs.writeFileSync(path.join(slot, 'run'), `${config.shebang}\nexec 2>&1\nexport HERMES_HOME=${JSON.stringify(home)}\nexec s6-setuidgid ${config.user} ${config.gatewayCommand}\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(slot, 'run'),
+      `${config.shebang}\nexec 2>&1\nexport HERMES_HOME=${JSON.stringify(home)}\nexec s6-setuidgid ${config.user} ${config.gatewayCommand}\n`,
+      { mode: 0o755 },
+    );
     fs.writeFileSync(path.join(slot, 'finish'), `${config.shebang}\nexit 0\n`, { mode: 0o755 });
-    fs.writeFileSync(path.join(slot, 'log', 'run'), `${config.shebang}\nexec s6-log -b n10 s1000000 T /var/log/gateway-${p.name}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'log', 'run'), `${config.shebang}\nexec s6-log -b n10 s1000000 T /var/log/gateway-${p.name}\n`, {
+      mode: 0o755,
+    });
     if (p.desired !== 'running') fs.writeFileSync(path.join(slot, 'down'), '');
-    fs.writeFileSync(path.join(slot, '.reconcile-gateways.json'), JSON.stringify({ owner: 'reconcile-gateways', profile: p.name, version: 1 }) + '\n');
+    fs.writeFileSync(
+      path.join(slot, '.reconcile-gateways.json'),
+      JSON.stringify({ owner: 'reconcile-gateways', profile: p.name, version: 1 }) + '\n',
+    );
     fifos.push(path.join(slot, 'supervise', 'control'), path.join(slot, 'log', 'supervise', 'control'));
   }
   // one mkfifo per ~2000 paths to stay under ARG_MAX
@@ -96,17 +116,35 @@ export function renderReferenceScandir(manifest: Manifest, dst: string, config: 
 // ---- CLI: time the floors standalone ----
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [dir, nText] = process.argv.slice(2);
-  if (!dir || !nText) { console.error('usage: node dist/bench/floors.js DIR N'); process.exit(2); }
+  if (!dir || !nText) {
+    console.error('usage: node dist/bench/floors.js DIR N');
+    process.exit(2);
+  }
   const n = Number(nText);
   fs.mkdirSync(dir, { recursive: true });
-  const hh = path.join(dir, 'home'); const ref = path.join(dir, 'ref'); const dstRoot = path.join(dir, 'dst');
+  const hh = path.join(dir, 'home');
+  const ref = path.join(dir, 'ref');
+  const dstRoot = path.join(dir, 'dst');
   const manifest = generateHermesHome(hh, n, 1);
   renderReferenceScandir(manifest, ref, { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: '/bin/true', uid: 65534, gid: 65534 });
-  const fmt = (name: string, m: Measurement): void => console.log(`${name.padEnd(22)} N=${String(n).padEnd(6)} wall ${m.wallMs.toFixed(1).padStart(8)} ms  cpu ${String(m.cpuMs).padStart(6)} ms  rss ${((m.maxRssKb ?? 0) / 1024).toFixed(1)} MB`);
+  const fmt = (name: string, m: Measurement): void =>
+    console.log(
+      `${name.padEnd(22)} N=${String(n).padEnd(6)} wall ${m.wallMs.toFixed(1).padStart(8)} ms  cpu ${String(m.cpuMs).padStart(6)} ms  rss ${((m.maxRssKb ?? 0) / 1024).toFixed(1)} MB`,
+    );
   const s = startupFloor();
   fmt(s.name, await measure({ cmd: s.cmd, args: s.args }));
   const c = coldFloor(ref, dstRoot, hh);
-  fmt(c.name, await measure({ cmd: c.cmd, args: c.args, setup: () => { fs.rmSync(dstRoot, { recursive: true, force: true }); fs.mkdirSync(dstRoot); } }));
+  fmt(
+    c.name,
+    await measure({
+      cmd: c.cmd,
+      args: c.args,
+      setup: () => {
+        fs.rmSync(dstRoot, { recursive: true, force: true });
+        fs.mkdirSync(dstRoot);
+      },
+    }),
+  );
   const r = readFloor(ref, hh);
   fmt(r.name, await measure({ cmd: r.cmd, args: r.args }));
   fs.rmSync(dir, { recursive: true, force: true });

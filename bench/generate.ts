@@ -51,24 +51,72 @@ export type Kind = 'running' | 'stopped' | 'startup_failed' | 'draining' | 'miss
 export type Desired = 'running' | 'stopped';
 
 export const STATE_MIX: ReadonlyArray<readonly [Kind, number]> = Object.freeze([
-  ['running', 0.60],
+  ['running', 0.6],
   ['stopped', 0.15],
   ['startup_failed', 0.08],
   ['draining', 0.05],
-  ['missing', 0.08],   // profile dir with SOUL.md but no gateway_state.json
-  ['corrupt', 0.04],   // gateway_state.json that is not valid JSON
+  ['missing', 0.08], // profile dir with SOUL.md but no gateway_state.json
+  ['corrupt', 0.04], // gateway_state.json that is not valid JSON
 ]);
 export const STALE_FRACTION = 0.05; // profiles that also carry gateway.pid + processes.json
 
 // Fixed reference instant (no clock): every updated_at is at or before it.
 export const BASE_TIME_MS = Date.UTC(2026, 10, 27, 10, 0, 0); // 2026-11-27T10:00:00Z
 
-const ADJ = ['amber', 'brisk', 'cobalt', 'dusky', 'eager', 'fallow', 'gentle', 'hazel', 'ivory', 'jolly',
-  'keen', 'lunar', 'mossy', 'nimble', 'ochre', 'plucky', 'quiet', 'rusty', 'sable', 'tidal', 'umber',
-  'vivid', 'windy', 'young', 'zesty'];
-const NOUN = ['falcon', 'badger', 'cedar', 'delta', 'ember', 'fjord', 'grove', 'heron', 'islet', 'juniper',
-  'kestrel', 'lantern', 'meadow', 'nebula', 'otter', 'pepper', 'quartz', 'raven', 'summit', 'thistle',
-  'urchin', 'valley', 'willow', 'yarrow', 'zephyr'];
+const ADJ = [
+  'amber',
+  'brisk',
+  'cobalt',
+  'dusky',
+  'eager',
+  'fallow',
+  'gentle',
+  'hazel',
+  'ivory',
+  'jolly',
+  'keen',
+  'lunar',
+  'mossy',
+  'nimble',
+  'ochre',
+  'plucky',
+  'quiet',
+  'rusty',
+  'sable',
+  'tidal',
+  'umber',
+  'vivid',
+  'windy',
+  'young',
+  'zesty',
+];
+const NOUN = [
+  'falcon',
+  'badger',
+  'cedar',
+  'delta',
+  'ember',
+  'fjord',
+  'grove',
+  'heron',
+  'islet',
+  'juniper',
+  'kestrel',
+  'lantern',
+  'meadow',
+  'nebula',
+  'otter',
+  'pepper',
+  'quartz',
+  'raven',
+  'summit',
+  'thistle',
+  'urchin',
+  'valley',
+  'willow',
+  'yarrow',
+  'zephyr',
+];
 const PLATFORMS = ['telegram', 'discord', 'slack', 'whatsapp', 'signal', 'email', 'matrix', 'homeassistant'];
 const PLATFORM_STATES = ['connected', 'connected', 'connected', 'connecting', 'disconnected', 'error'];
 
@@ -158,9 +206,9 @@ export function serializeState(obj: StateObject): string {
 function corruptText(r: () => number, validText: string): string {
   const v = Math.floor(r() * 4);
   if (v === 0) return validText.slice(0, 20 + Math.floor(r() * (validText.length - 40))); // torn write
-  if (v === 1) return '';                                                                    // empty file
-  if (v === 2) return validText.replace('"desired_state":"', '"desired_state":');           // syntax error (a quote lost)
-  return '\u0000\u0000\u0000{garbage' + 'x'.repeat(200) + '\n';                              // binary junk
+  if (v === 1) return ''; // empty file
+  if (v === 2) return validText.replace('"desired_state":"', '"desired_state":'); // syntax error (a quote lost)
+  return '\u0000\u0000\u0000{garbage' + 'x'.repeat(200) + '\n'; // binary junk
 }
 
 function staleFiles(r: () => number): Record<string, string> {
@@ -229,7 +277,15 @@ export function generateHermesHome(dir: string, n: number, seed = 1, opts: { rea
     dir: resolved,
     n,
     seed,
-    root: { name: null, kind: 'running', desired: 'running', hasState: true, corrupt: false, stale: false, stateFile: path.join(resolved, 'gateway_state.json') },
+    root: {
+      name: null,
+      kind: 'running',
+      desired: 'running',
+      hasState: true,
+      corrupt: false,
+      stale: false,
+      stateFile: path.join(resolved, 'gateway_state.json'),
+    },
     profiles: [],
   };
 
@@ -250,14 +306,33 @@ export function generateHermesHome(dir: string, n: number, seed = 1, opts: { rea
     let gatewayState: string = kind;
     let desired: Desired;
     switch (kind) {
-      case 'running': desired = r() < 0.95 ? 'running' : 'stopped'; break;
-      case 'stopped': desired = r() < 0.9 ? 'stopped' : 'running'; break;
-      case 'startup_failed': desired = 'running'; break;
-      case 'draining': desired = 'stopped'; break;
-      default: gatewayState = 'running'; desired = r() < 0.5 ? 'running' : 'stopped';
+      case 'running':
+        desired = r() < 0.95 ? 'running' : 'stopped';
+        break;
+      case 'stopped':
+        desired = r() < 0.9 ? 'stopped' : 'running';
+        break;
+      case 'startup_failed':
+        desired = 'running';
+        break;
+      case 'draining':
+        desired = 'stopped';
+        break;
+      default:
+        gatewayState = 'running';
+        desired = r() < 0.5 ? 'running' : 'stopped';
     }
     const stateFile = path.join(manifest.dir, 'profiles', name, 'gateway_state.json');
-    const entry: ManifestEntry = { name, kind, desired, gatewayState, hasState: kind !== 'missing', corrupt: kind === 'corrupt', stale, stateFile };
+    const entry: ManifestEntry = {
+      name,
+      kind,
+      desired,
+      gatewayState,
+      hasState: kind !== 'missing',
+      corrupt: kind === 'corrupt',
+      stale,
+      stateFile,
+    };
     if (kind !== 'missing') {
       const valid = serializeState(stateObject(r, gatewayState, desired, updatedAt));
       writeFile(stateFile, kind === 'corrupt' ? corruptText(r, valid) : valid);
@@ -280,7 +355,10 @@ export function restoreStaleFiles(manifest: Manifest): number {
     const files = staleFiles(rngFor(manifest.seed, i, 4));
     for (const [f, text] of Object.entries(files)) {
       const fp = path.join(manifest.dir, 'profiles', p.name, f);
-      if (!fs.existsSync(fp)) { writeFile(fp, text); count++; }
+      if (!fs.existsSync(fp)) {
+        writeFile(fp, text);
+        count++;
+      }
     }
   });
   return count;
@@ -300,13 +378,17 @@ export function pickProfiles(manifest: Pick<Manifest, 'profiles' | 'seed'>, coun
   const r = rngFor(manifest.seed, round, 5);
   const idx = pool.map((_, i) => i);
   const k = Math.min(count, pool.length);
-  for (let i = 0; i < k; i++) { // partial Fisher-Yates
+  for (let i = 0; i < k; i++) {
+    // partial Fisher-Yates
     const j = i + Math.floor(r() * (idx.length - i));
     const [a, b] = [idx[i], idx[j]];
     if (a === undefined || b === undefined) throw new Error('pickProfiles: index out of range');
     [idx[i], idx[j]] = [b, a];
   }
-  return idx.slice(0, k).map((i) => pool[i]).filter((p): p is ManifestEntry => p !== undefined);
+  return idx
+    .slice(0, k)
+    .map((i) => pool[i])
+    .filter((p): p is ManifestEntry => p !== undefined);
 }
 
 /**
@@ -318,7 +400,7 @@ export function flipDesired(profiles: ManifestEntry[], updatedAtMs?: number): Ma
   for (const p of profiles) {
     const obj = JSON.parse(fs.readFileSync(p.stateFile, 'utf8')) as StateObject;
     obj.desired_state = obj.desired_state === 'running' ? 'stopped' : 'running';
-    obj.updated_at = isoAt(updatedAtMs ?? (Date.parse(obj.updated_at) + 1000));
+    obj.updated_at = isoAt(updatedAtMs ?? Date.parse(obj.updated_at) + 1000);
     writeAtomic(p.stateFile, serializeState(obj));
     p.desired = obj.desired_state === 'running' ? 'running' : 'stopped';
   }

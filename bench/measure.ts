@@ -28,21 +28,41 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const GNU_TIME = '/usr/bin/time';
-export const hasGnuTime: boolean = process.env['BENCH_NO_GNU_TIME'] !== '1' && (() => {
-  try {
-    const r = spawnSync(GNU_TIME, ['-f', '%e', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' });
-    return r.status === 0;
-  } catch { return false; }
-})();
+export const hasGnuTime: boolean =
+  process.env['BENCH_NO_GNU_TIME'] !== '1' &&
+  (() => {
+    try {
+      const r = spawnSync(GNU_TIME, ['-f', '%e', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' });
+      return r.status === 0;
+    } catch {
+      return false;
+    }
+  })();
 export const hasStrace: boolean = (() => {
-  try { return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0; } catch { return false; }
+  try {
+    return spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+  } catch {
+    return false;
+  }
 })();
 /** strace ≥ 5.3 can stop the tracee only on traced syscalls (seccomp-bpf): ~2× faster with -e. */
-export const straceSeccomp: boolean = hasStrace && (() => {
-  try { return spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=write', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0; } catch { return false; }
-})();
+export const straceSeccomp: boolean =
+  hasStrace &&
+  (() => {
+    try {
+      return (
+        spawnSync('strace', ['-f', '--seccomp-bpf', '-e', 'trace=write', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0
+      );
+    } catch {
+      return false;
+    }
+  })();
 export const CLK_TCK: number = (() => {
-  try { return Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100; } catch { return 100; }
+  try {
+    return Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  } catch {
+    return 100;
+  }
 })();
 
 // ---------------------------------------------------------------------------------------------
@@ -63,13 +83,29 @@ export function track<C extends ChildProcess>(child: C, label: string): C {
 /** Send `sig` to the process group of every tracked child (then to the child itself). */
 export function killAllChildren(sig: NodeJS.Signals = 'SIGKILL'): void {
   for (const [pid] of children) {
-    try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch { /* gone */ } }
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
   }
 }
 
 export function killGroup(child: ChildProcess | null | undefined, sig: NodeJS.Signals = 'SIGTERM'): void {
   if (child?.pid === undefined) return;
-  try { process.kill(-child.pid, sig); } catch { try { process.kill(child.pid, sig); } catch { /* gone */ } }
+  try {
+    process.kill(-child.pid, sig);
+  } catch {
+    try {
+      process.kill(child.pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** Resolve when the child exits (or at once if it already has); returns { code, signal }. */
@@ -85,18 +121,29 @@ export function waitExit(child: ChildProcess, timeoutMs = 0): Promise<ExitInfo> 
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | null = null;
-    const done = (code: number | null, signal: NodeJS.Signals | null): void => { if (timer) clearTimeout(timer); resolve({ code, signal }); };
+    const done = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal });
+    };
     child.once('exit', done);
-    if (timeoutMs > 0) timer = setTimeout(() => { child.off('exit', done); resolve({ code: null, signal: null, timedOut: true }); }, timeoutMs);
+    if (timeoutMs > 0)
+      timer = setTimeout(() => {
+        child.off('exit', done);
+        resolve({ code: null, signal: null, timedOut: true });
+      }, timeoutMs);
   });
 }
 
 /** Ask a child group to stop: SIGTERM, wait, then SIGKILL. */
 export async function stopChild(child: ChildProcess | null | undefined, graceMs = 3000): Promise<ExitInfo> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
+  if (!child || child.exitCode !== null || child.signalCode !== null)
+    return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
   killGroup(child, 'SIGTERM');
   const r = await waitExit(child, graceMs);
-  if (r.timedOut) { killGroup(child, 'SIGKILL'); return { ...(await waitExit(child, graceMs)), killed: true }; }
+  if (r.timedOut) {
+    killGroup(child, 'SIGKILL');
+    return { ...(await waitExit(child, graceMs)), killed: true };
+  }
   return r;
 }
 
@@ -124,7 +171,10 @@ export function percentile(xs: readonly (number | null | undefined)[], p: number
   return v[Math.min(rank, v.length) - 1] ?? null;
 }
 
-export const max = (xs: readonly (number | null | undefined)[]): number | null => { const v = finite(xs); return v.length ? Math.max(...v) : null; };
+export const max = (xs: readonly (number | null | undefined)[]): number | null => {
+  const v = finite(xs);
+  return v.length ? Math.max(...v) : null;
+};
 
 // ---------------------------------------------------------------------------------------------
 // running one command
@@ -132,8 +182,13 @@ export const max = (xs: readonly (number | null | undefined)[]): number | null =
 class Tail {
   buf = '';
   constructor(readonly limit = 4096) {}
-  push(chunk: Buffer | string): void { this.buf += chunk.toString(); if (this.buf.length > this.limit * 2) this.buf = this.buf.slice(-this.limit); }
-  toString(): string { return this.buf.slice(-this.limit); }
+  push(chunk: Buffer | string): void {
+    this.buf += chunk.toString();
+    if (this.buf.length > this.limit * 2) this.buf = this.buf.slice(-this.limit);
+  }
+  toString(): string {
+    return this.buf.slice(-this.limit);
+  }
 }
 
 let tmpSeq = 0;
@@ -172,7 +227,8 @@ export interface RunResult {
 export async function runOnce(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const scratch = opts.scratchDir ?? os.tmpdir();
   const timeFile = scratchFile(scratch, 'time');
-  let argv0: string; let argv: string[];
+  let argv0: string;
+  let argv: string[];
   if (hasGnuTime) {
     argv0 = GNU_TIME;
     argv = ['-f', '%e %U %S %M', '-o', timeFile, '--', cmd, ...args];
@@ -180,26 +236,52 @@ export async function runOnce(cmd: string, args: readonly string[], opts: RunOpt
     argv0 = '/bin/sh';
     argv = ['-c', '"$@"; rc=$?; cat /proc/$$/stat > "$0"; exit $rc', timeFile, cmd, ...args];
   }
-  const out = new Tail(); const err = new Tail();
+  const out = new Tail();
+  const err = new Tail();
   const t0 = process.hrtime.bigint();
-  const child = track(spawn(argv0, argv, {
-    cwd: opts.cwd, env: opts.env ?? process.env, detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }), `${path.basename(cmd)} ${args[0] ?? ''}`);
+  const child = track(
+    spawn(argv0, argv, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    `${path.basename(cmd)} ${args[0] ?? ''}`,
+  );
   child.stdout.on('data', (c: Buffer) => out.push(c));
   child.stderr.on('data', (c: Buffer) => err.push(c));
   const closed = Promise.all([new Promise((r) => child.stdout.once('close', r)), new Promise((r) => child.stderr.once('close', r))]);
   let timedOut = false;
-  const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; killGroup(child, 'SIGKILL'); }, opts.timeoutMs) : null;
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        killGroup(child, 'SIGKILL');
+      }, opts.timeoutMs)
+    : null;
   const { code, signal } = await exited(child);
   const t1 = process.hrtime.bigint();
   if (timer) clearTimeout(timer);
   // let the pipes drain (the tool's own children may hold them a moment longer)
   let drainTimer: NodeJS.Timeout | undefined;
-  await Promise.race([closed, new Promise((r) => { drainTimer = setTimeout(r, 2000); })]);
+  await Promise.race([
+    closed,
+    new Promise((r) => {
+      drainTimer = setTimeout(r, 2000);
+    }),
+  ]);
   clearTimeout(drainTimer);
-  const res: RunResult = { wallMs: Number(t1 - t0) / 1e6, userMs: null, sysMs: null, cpuMs: null, maxRssKb: null, code, signal, timedOut,
-    stdout: out.toString(), stderr: err.toString() };
+  const res: RunResult = {
+    wallMs: Number(t1 - t0) / 1e6,
+    userMs: null,
+    sysMs: null,
+    cpuMs: null,
+    maxRssKb: null,
+    code,
+    signal,
+    timedOut,
+    stdout: out.toString(),
+    stderr: err.toString(),
+  };
   try {
     const text = fs.readFileSync(timeFile, 'utf8');
     if (hasGnuTime) {
@@ -207,15 +289,23 @@ export async function runOnce(cmd: string, args: readonly string[], opts: RunOpt
       const last = (text.trim().split('\n').pop() ?? '').trim().split(/\s+/).map(Number);
       const [, user, sys, rss] = last;
       if (last.length === 4 && user !== undefined && sys !== undefined && rss !== undefined && last.every(Number.isFinite)) {
-        res.userMs = user * 1000; res.sysMs = sys * 1000; res.cpuMs = res.userMs + res.sysMs; res.maxRssKb = rss;
+        res.userMs = user * 1000;
+        res.sysMs = sys * 1000;
+        res.cpuMs = res.userMs + res.sysMs;
+        res.maxRssKb = rss;
       }
     } else {
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
       // fields after "(comm) ": index 0 = state (field 3); cutime = field 16, cstime = field 17
-      const cu = Number(f[16 - 3]); const cs = Number(f[17 - 3]);
-      res.userMs = (cu / CLK_TCK) * 1000; res.sysMs = (cs / CLK_TCK) * 1000; res.cpuMs = res.userMs + res.sysMs;
+      const cu = Number(f[16 - 3]);
+      const cs = Number(f[17 - 3]);
+      res.userMs = (cu / CLK_TCK) * 1000;
+      res.sysMs = (cs / CLK_TCK) * 1000;
+      res.cpuMs = res.userMs + res.sysMs;
     }
-  } catch { /* killed before the wrapper wrote it */ }
+  } catch {
+    /* killed before the wrapper wrote it */
+  }
   fs.rmSync(timeFile, { force: true });
   return res;
 }
@@ -263,7 +353,8 @@ export interface Measurement {
 }
 
 export async function measure({ cmd, args, runs = 5, warmup = 1, setup, check, ...opts }: MeasureSpec): Promise<Measurement> {
-  const samples: RunResult[] = []; const warmupSamples: RunResult[] = [];
+  const samples: RunResult[] = [];
+  const warmupSamples: RunResult[] = [];
   for (let i = 0; i < warmup + runs; i++) {
     if (setup) await setup(i);
     const r = await runOnce(cmd, typeof args === 'function' ? args(i) : args, opts);
@@ -272,7 +363,8 @@ export async function measure({ cmd, args, runs = 5, warmup = 1, setup, check, .
   }
   const pick = (k: 'wallMs' | 'cpuMs' | 'userMs' | 'sysMs' | 'maxRssKb'): (number | null)[] => samples.map((s) => s[k]);
   return {
-    runs, warmup,
+    runs,
+    warmup,
     wallMs: median(pick('wallMs')) ?? NaN,
     cpuMs: median(pick('cpuMs')),
     userMs: median(pick('userMs')),
@@ -280,11 +372,18 @@ export async function measure({ cmd, args, runs = 5, warmup = 1, setup, check, .
     maxRssKb: max(pick('maxRssKb')),
     medianRssKb: median(pick('maxRssKb')),
     codes: [...new Set([...warmupSamples, ...samples].map((s) => s.code))],
-    samples: samples.map(slim), warmupSamples: warmupSamples.map(slim),
+    samples: samples.map(slim),
+    warmupSamples: warmupSamples.map(slim),
     lastStderr: samples.at(-1)?.stderr ?? warmupSamples.at(-1)?.stderr ?? '',
   };
 }
-const slim = (s: RunResult): Sample => ({ wallMs: round(s.wallMs, 2), cpuMs: s.cpuMs, maxRssKb: s.maxRssKb, code: s.code, signal: s.signal });
+const slim = (s: RunResult): Sample => ({
+  wallMs: round(s.wallMs, 2),
+  cpuMs: s.cpuMs,
+  maxRssKb: s.maxRssKb,
+  code: s.code,
+  signal: s.signal,
+});
 /** `x` rounded to `d` decimals; null/undefined/NaN pass through. */
 export function round<T extends number | null | undefined>(x: T, d = 1): T {
   return (x == null || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d) as T;
@@ -296,9 +395,17 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 /** Run a command without GNU time (used for strace wrappers); returns { code, stderr }. */
-export async function runPlain(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const err = new Tail(8192); const out = new Tail(8192);
-  const child = track(spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }), cmd);
+export async function runPlain(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const err = new Tail(8192);
+  const out = new Tail(8192);
+  const child = track(
+    spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }),
+    cmd,
+  );
   child.stdout.on('data', (c: Buffer) => out.push(c));
   child.stderr.on('data', (c: Buffer) => err.push(c));
   const timer = opts.timeoutMs ? setTimeout(() => killGroup(child, 'SIGKILL'), opts.timeoutMs) : null;
@@ -307,5 +414,7 @@ export async function runPlain(cmd: string, args: readonly string[], opts: RunOp
   return { code, signal, stdout: out.toString(), stderr: err.toString() };
 }
 
-export async function rmrf(p: string): Promise<void> { await fsp.rm(p, { recursive: true, force: true }); }
+export async function rmrf(p: string): Promise<void> {
+  await fsp.rm(p, { recursive: true, force: true });
+}
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

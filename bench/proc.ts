@@ -22,8 +22,17 @@ export function procStat(pid: number | string): ProcStat | null {
     const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // f[0] = field 3 (state); field k is f[k - 3]
-    return { state: f[0] ?? '?', ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
-  } catch { return null; }
+    return {
+      state: f[0] ?? '?',
+      ppid: Number(f[1]),
+      utime: Number(f[11]),
+      stime: Number(f[12]),
+      cutime: Number(f[13]),
+      cstime: Number(f[14]),
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** Live descendants of pid (by ppid links in /proc). */
@@ -37,8 +46,14 @@ export function descendants(pid: number | string): number[] {
     list.push(Number(e));
     kids.set(st.ppid, list);
   }
-  const out: number[] = []; const stack = [Number(pid)];
-  for (let p = stack.pop(); p !== undefined; p = stack.pop()) { for (const c of kids.get(p) ?? []) { out.push(c); stack.push(c); } }
+  const out: number[] = [];
+  const stack = [Number(pid)];
+  for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+    for (const c of kids.get(p) ?? []) {
+      out.push(c);
+      stack.push(c);
+    }
+  }
   return out;
 }
 
@@ -50,7 +65,10 @@ export function treeCpuSeconds(pid: number | string): number | null {
   const st = procStat(pid);
   if (!st) return null;
   let ticks = st.utime + st.stime + st.cutime + st.cstime;
-  for (const d of descendants(pid)) { const s = procStat(d); if (s) ticks += s.utime + s.stime; }
+  for (const d of descendants(pid)) {
+    const s = procStat(d);
+    if (s) ticks += s.utime + s.stime;
+  }
   return ticks / CLK_TCK;
 }
 
@@ -59,5 +77,7 @@ export function rssKb(pid: number | string | undefined): number | null {
   try {
     const m = /VmRSS:\s+(\d+)\s+kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }

@@ -25,7 +25,10 @@ export function soakRows(): void {
     return;
   }
   infoRow('watch RSS over passes', n, {
-    wallMs: Number(k['seconds']) * 1000, rssKb: numOrNull(k['maxKb']), target: 'flat', pass: k['flat'] === true && !k['error'],
+    wallMs: Number(k['seconds']) * 1000,
+    rssKb: numOrNull(k['maxKb']),
+    target: 'flat',
+    pass: k['flat'] === true && !k['error'],
     note: `${String(k['passes'])} passes: RSS ${fmtMb(k['earlyKb'])} MB (passes 10–20%) → ${fmtMb(k['lateKb'])} MB (last 10%), ${String(k['slopeMbPer1000'])} MB/1000 passes`,
   });
 }
@@ -39,7 +42,9 @@ export function watchRows(): void {
     if (!l) return;
     const p95 = numOrNull(get(l, 'p95'));
     infoRow(`watch change→converged p95 (${name})`, n, {
-      wallMs: p95, target: '≤ 500 ms', pass: p95 != null && get(l, 'timeouts') === 0 ? p95 <= 500 : false,
+      wallMs: p95,
+      target: '≤ 500 ms',
+      pass: p95 != null && get(l, 'timeouts') === 0 ? p95 <= 500 : false,
       note: `p50=${String(get(l, 'p50'))} ms, max=${String(get(l, 'max'))} ms, ${String(get(l, 'count'))} changes, ${String(get(l, 'timeouts'))} timeouts`,
     });
   };
@@ -47,8 +52,13 @@ export function watchRows(): void {
     if (!x) return;
     const pct = Number(get(x, 'pctOfCore'));
     infoRow(`watch idle CPU (${name})`, n, {
-      wallMs: Number(get(x, 'seconds')) * 1000, cpuMs: numOrNull(get(x, 'cpuMs')), rssKb: numOrNull(get(x, 'rssEndKb')),
-      ratio: `${pct}% core`, target: `≤ ${limit}% of a core`, pass: pct <= limit, note: `RSS ${fmtMb(get(x, 'rssStartKb'))}→${fmtMb(get(x, 'rssEndKb'))} MB`,
+      wallMs: Number(get(x, 'seconds')) * 1000,
+      cpuMs: numOrNull(get(x, 'cpuMs')),
+      rssKb: numOrNull(get(x, 'rssEndKb')),
+      ratio: `${pct}% core`,
+      target: `≤ ${limit}% of a core`,
+      pass: pct <= limit,
+      note: `RSS ${fmtMb(get(x, 'rssStartKb'))}→${fmtMb(get(x, 'rssEndKb'))} MB`,
     });
   };
   latency('quiet', w['latencyQuiet']);
@@ -57,8 +67,16 @@ export function watchRows(): void {
   idle('writer', w['idleWriter'], 5);
   const rss = w['rss'];
   if (get(rss, 'flat') != null) {
-    const d = (x: unknown): string => (get(x, 'flat') == null ? 'n/a' : `${fmtMb(get(x, 'firstKb'))}→${fmtMb(get(x, 'lastKb'))} MB (${String(get(x, 'slopeMbPerMin'))} MB/min)`);
-    infoRow('watch RSS over time', n, { rssKb: numOrNull(get(rss, 'maxKb')), target: 'flat', pass: get(rss, 'flat') === true, note: `quiet ${d(get(rss, 'quiet'))}; writer ${d(get(rss, 'writer'))}` });
+    const d = (x: unknown): string =>
+      get(x, 'flat') == null
+        ? 'n/a'
+        : `${fmtMb(get(x, 'firstKb'))}→${fmtMb(get(x, 'lastKb'))} MB (${String(get(x, 'slopeMbPerMin'))} MB/min)`;
+    infoRow('watch RSS over time', n, {
+      rssKb: numOrNull(get(rss, 'maxKb')),
+      target: 'flat',
+      pass: get(rss, 'flat') === true,
+      note: `quiet ${d(get(rss, 'quiet'))}; writer ${d(get(rss, 'writer'))}`,
+    });
   }
   if (w['error']) infoRow('watch', n, { pass: 'error', note: String(w['error']).slice(0, 120) });
 }
@@ -105,14 +123,69 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 
 /** The main, syscall and targets tables. */
 export function buildTables(opts: { markdown?: boolean } = {}): { t1: string; t2: string; t3: string } {
-  const main = results.rows.map((r) => [r.scenario, r.n, fmtMs(r.wallMs), r.cpuMs == null ? '-' : Math.round(r.cpuMs), fmtMb(r.rssKb),
-    r.floor ?? '-', fmtMs(r.floorMs), typeof r.ratio === 'string' ? r.ratio : fmtRatio(r.ratio), r.target, passText(r.pass), r.note ?? '']);
-  const t1 = renderTable(['scenario', 'N', 'wall ms (median)', 'CPU ms', 'peak RSS MB', 'floor', 'floor ms', 'ratio', 'target', 'result', 'note'], main, opts);
-  const sc = results.syscalls.map((s) => [s.scenario, s.n, s.totalSyscalls ?? '-', s.perProfile ?? '-', s.slotMutations, s.slotMutationsPerSlot, s.slotsTouched,
-    s.scandirTopMutations, s.hermesHomeMutations, s.mkfifoExecs, s.fifoCreates, `${s.svscanctlExecs} / ${s.controlWrites}`, s.target, passText(s.pass)]);
-  const t2 = sc.length ? renderTable(['scenario (strace -f)', 'N', 'syscalls', 'per profile', 'slot writes', 'per slot/change', 'slots touched',
-    'other scandir writes', 'HERMES_HOME writes', 'mkfifo execs', 'FIFOs', 'svscanctl execs / ctl writes', 'target', 'result'], sc, opts) : '';
-  const t3 = results.targets.length ? renderTable(['target', 'measured', 'wanted', 'result'], results.targets.map((t) => [t.name, t.value, t.target, passText(t.pass)]), opts) : '';
+  const main = results.rows.map((r) => [
+    r.scenario,
+    r.n,
+    fmtMs(r.wallMs),
+    r.cpuMs == null ? '-' : Math.round(r.cpuMs),
+    fmtMb(r.rssKb),
+    r.floor ?? '-',
+    fmtMs(r.floorMs),
+    typeof r.ratio === 'string' ? r.ratio : fmtRatio(r.ratio),
+    r.target,
+    passText(r.pass),
+    r.note ?? '',
+  ]);
+  const t1 = renderTable(
+    ['scenario', 'N', 'wall ms (median)', 'CPU ms', 'peak RSS MB', 'floor', 'floor ms', 'ratio', 'target', 'result', 'note'],
+    main,
+    opts,
+  );
+  const sc = results.syscalls.map((s) => [
+    s.scenario,
+    s.n,
+    s.totalSyscalls ?? '-',
+    s.perProfile ?? '-',
+    s.slotMutations,
+    s.slotMutationsPerSlot,
+    s.slotsTouched,
+    s.scandirTopMutations,
+    s.hermesHomeMutations,
+    s.mkfifoExecs,
+    s.fifoCreates,
+    `${s.svscanctlExecs} / ${s.controlWrites}`,
+    s.target,
+    passText(s.pass),
+  ]);
+  const t2 = sc.length
+    ? renderTable(
+        [
+          'scenario (strace -f)',
+          'N',
+          'syscalls',
+          'per profile',
+          'slot writes',
+          'per slot/change',
+          'slots touched',
+          'other scandir writes',
+          'HERMES_HOME writes',
+          'mkfifo execs',
+          'FIFOs',
+          'svscanctl execs / ctl writes',
+          'target',
+          'result',
+        ],
+        sc,
+        opts,
+      )
+    : '';
+  const t3 = results.targets.length
+    ? renderTable(
+        ['target', 'measured', 'wanted', 'result'],
+        results.targets.map((t) => [t.name, t.value, t.target, passText(t.pass)]),
+        opts,
+      )
+    : '';
   return { t1, t2, t3 };
 }
 
@@ -145,9 +218,19 @@ export function writeResults(): void {
 /** Rewrites the "Latest results" section of bench/README.md. */
 export function updateReadme(): void {
   const { t1, t2, t3 } = buildTables({ markdown: true });
-  const text = [`Run ${results.startedAt} (${results.mode}; ${RUNS} runs + ${WARMUP} warm-up, medians; ${results.elapsedSeconds} s).`, '',
-    `Machine: ${machineLine()}.`, '', t1, '', t2, '', t3, '',
-    ...(results.notes.length ? ['Notes:', '', ...results.notes.map((x) => `- ${x}`), ''] : [])].join('\n');
+  const text = [
+    `Run ${results.startedAt} (${results.mode}; ${RUNS} runs + ${WARMUP} warm-up, medians; ${results.elapsedSeconds} s).`,
+    '',
+    `Machine: ${machineLine()}.`,
+    '',
+    t1,
+    '',
+    t2,
+    '',
+    t3,
+    '',
+    ...(results.notes.length ? ['Notes:', '', ...results.notes.map((x) => `- ${x}`), ''] : []),
+  ].join('\n');
   const file = path.join(BENCH_DIR, 'README.md');
   if (!fs.existsSync(file)) return;
   const begin = '<!-- BENCH:LATEST:BEGIN -->';

@@ -141,15 +141,38 @@ export const results: Results = {
     loadavgAtStart: os.loadavg().map((x) => round(x, 2)),
   },
   settings: {
-    sizes: cfg.SIZES, runs: cfg.RUNS, warmup: cfg.WARMUP, scenarios: [...cfg.SCENARIOS], seed: cfg.SEED,
-    cli: path.relative(cfg.REPO, cfg.CLI) || cfg.CLI, extraArgs: cfg.EXTRA_ARGS,
-    watch: { n: cfg.WATCH_N, seconds: cfg.WATCH_SECONDS, changes: cfg.WATCH_CHANGES, interval: cfg.WATCH_INTERVAL, timeoutMs: cfg.WATCH_TIMEOUT_MS },
+    sizes: cfg.SIZES,
+    runs: cfg.RUNS,
+    warmup: cfg.WARMUP,
+    scenarios: [...cfg.SCENARIOS],
+    seed: cfg.SEED,
+    cli: path.relative(cfg.REPO, cfg.CLI) || cfg.CLI,
+    extraArgs: cfg.EXTRA_ARGS,
+    watch: {
+      n: cfg.WATCH_N,
+      seconds: cfg.WATCH_SECONDS,
+      changes: cfg.WATCH_CHANGES,
+      interval: cfg.WATCH_INTERVAL,
+      timeoutMs: cfg.WATCH_TIMEOUT_MS,
+    },
     soak: { n: cfg.WATCH_N, passes: cfg.SOAK_PASSES, interval: cfg.SOAK_INTERVAL, timeoutMs: cfg.SOAK_TIMEOUT_MS },
-    strace: cfg.STRACE, straceMaxN: cfg.STRACE_MAX_N, straceCMaxN: cfg.STRACE_C_MAX_N, straceSeccompBpf: straceSeccomp, gnuTime: hasGnuTime,
+    strace: cfg.STRACE,
+    straceMaxN: cfg.STRACE_MAX_N,
+    straceCMaxN: cfg.STRACE_C_MAX_N,
+    straceSeccompBpf: straceSeccomp,
+    gnuTime: hasGnuTime,
     config: cfg.BENCH_CONFIG,
   },
-  scratch: null, cli: {}, floors: {}, sizes: {}, watch: null, soak: null,
-  rows: [], syscalls: [], targets: [], notes: [],
+  scratch: null,
+  cli: {},
+  floors: {},
+  sizes: {},
+  watch: null,
+  soak: null,
+  rows: [],
+  syscalls: [],
+  targets: [],
+  notes: [],
 };
 
 /** A note in the results and on stderr. */
@@ -169,5 +192,18 @@ export function addTarget(name: string, value: string, target: string, pass: boo
 
 /** A row with only what informational rows (floors, watch) have. */
 export function infoRow(scenario: string, n: number | string, fields: Partial<Row>): Row {
-  return addRow({ scenario, n, wallMs: null, cpuMs: null, rssKb: null, floor: null, floorMs: null, ratio: null, target: '-', pass: null, note: '', ...fields });
+  return addRow({
+    scenario,
+    n,
+    wallMs: null,
+    cpuMs: null,
+    rssKb: null,
+    floor: null,
+    floorMs: null,
+    ratio: null,
+    target: '-',
+    pass: null,
+    note: '',
+    ...fields,
+  });
 }

@@ -36,7 +36,15 @@ async function measureStartup(root: string): Promise<BenchContext['startup']> {
   const s = startupFloor();
   log('floor: node -e 0');
   const sm = await measure({ cmd: s.cmd, args: s.args, runs: Math.max(RUNS, 10), warmup: 2, cwd: root, env: childEnv(), scratchDir: root });
-  const startup = { name: s.name, cmd: s.cmd, args: s.args, wallMs: sm.wallMs, cpuMs: sm.cpuMs, maxRssKb: sm.maxRssKb, samples: sm.samples };
+  const startup = {
+    name: s.name,
+    cmd: s.cmd,
+    args: s.args,
+    wallMs: sm.wallMs,
+    cpuMs: sm.cpuMs,
+    maxRssKb: sm.maxRssKb,
+    samples: sm.samples,
+  };
   results.floors.startup = startup;
   infoRow('floor: node -e 0', '-', { wallMs: round(startup.wallMs, 2), cpuMs: startup.cpuMs, rssKb: startup.maxRssKb });
   return startup;
@@ -51,7 +59,12 @@ async function benchSize(n: number, ctx: BenchContext): Promise<void> {
   await s.finish(stopChild);
   const cold = s.floors.cold as FloorRecord;
   const read = s.floors.read as FloorRecord;
-  infoRow(`floor: ${cold.name}`, n, { wallMs: round(cold.wallMs, 2), cpuMs: cold.cpuMs, rssKb: cold.maxRssKb, note: `from ${cold.source}` });
+  infoRow(`floor: ${cold.name}`, n, {
+    wallMs: round(cold.wallMs, 2),
+    cpuMs: cold.cpuMs,
+    rssKb: cold.maxRssKb,
+    note: `from ${cold.source}`,
+  });
   infoRow(`floor: ${read.name}`, n, { wallMs: round(read.wallMs, 2), cpuMs: read.cpuMs, rssKb: read.maxRssKb, note: `over ${read.over}` });
 }
 
@@ -81,7 +94,8 @@ async function main(): Promise<void> {
   }
   if (SCENARIOS.has('soak') && live('watch') && live('boot')) await benchSoak(ctx);
   results.cliBuild.atEnd = buildFingerprint();
-  if (results.cliBuild.atEnd.hash !== buildAtStart.hash) note('the CLI build changed during this run (dist was rebuilt): rows may mix two builds – run again');
+  if (results.cliBuild.atEnd.hash !== buildAtStart.hash)
+    note('the CLI build changed during this run (dist was rebuilt): rows may mix two builds – run again');
   watchRows();
   soakRows();
   deriveTargets();
@@ -93,7 +107,9 @@ async function main(): Promise<void> {
   writeResults();
   if (UPDATE_README) updateReadme();
   const failed =
-    results.rows.some((r) => r.pass === false || r.pass === 'error') || results.syscalls.some((s) => s.pass === false) || results.targets.some((t) => t.pass === false);
+    results.rows.some((r) => r.pass === false || r.pass === 'error') ||
+    results.syscalls.some((s) => s.pass === false) ||
+    results.targets.some((t) => t.pass === false);
   if (STRICT && failed) process.exitCode = 1;
 }
 

@@ -61,16 +61,25 @@ export interface SnapshotDiff {
 }
 
 export function diffSnapshots(a: ReadonlyMap<string, SnapEntry>, b: ReadonlyMap<string, SnapEntry>): SnapshotDiff {
-  const added: string[] = []; const removed: string[] = []; const changed: string[] = [];
+  const added: string[] = [];
+  const removed: string[] = [];
+  const changed: string[] = [];
   for (const [k, v] of b) {
     const o = a.get(k);
     if (!o) added.push(k);
-    else if (o.ino !== v.ino || o.mtimeNs !== v.mtimeNs || o.ctimeNs !== v.ctimeNs || o.size !== v.size || o.mode !== v.mode) changed.push(k);
+    else if (o.ino !== v.ino || o.mtimeNs !== v.mtimeNs || o.ctimeNs !== v.ctimeNs || o.size !== v.size || o.mode !== v.mode)
+      changed.push(k);
   }
   for (const k of a.keys()) if (!b.has(k)) removed.push(k);
   const all = [...added.map((k) => `+ ${k}`), ...removed.map((k) => `- ${k}`), ...changed.map((k) => `~ ${k}`)];
   const isSlot = isSlotPath;
   const inSlots = [...added, ...removed, ...changed].filter(isSlot).length;
-  return { added: added.length, removed: removed.length, changed: changed.length, inSlots,
-    outsideSlots: added.length + removed.length + changed.length - inSlots, examples: all.slice(0, 12) };
+  return {
+    added: added.length,
+    removed: removed.length,
+    changed: changed.length,
+    inSlots,
+    outsideSlots: added.length + removed.length + changed.length - inSlots,
+    examples: all.slice(0, 12),
+  };
 }

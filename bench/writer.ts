@@ -19,7 +19,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const [home, rateText] = process.argv.slice(2);
-if (!home) { console.error('usage: node dist/bench/writer.js HERMES_HOME [RATE_HZ]'); process.exit(2); }
+if (!home) {
+  console.error('usage: node dist/bench/writer.js HERMES_HOME [RATE_HZ]');
+  process.exit(2);
+}
 const rate = Number(rateText ?? 1);
 
 /** One state file the writer rewrites. */
@@ -39,16 +42,25 @@ const pdir = path.join(home, 'profiles');
 for (const name of fs.readdirSync(pdir).sort()) {
   const file = path.join(pdir, name, 'gateway_state.json');
   let obj: unknown;
-  try { obj = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { continue; }
+  try {
+    obj = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    continue;
+  }
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) continue;
   const e: Entry = { name, file, tmp: path.join(pdir, name, '.gateway_state.json.tmp'), obj: obj as Record<string, unknown> };
-  entries.push(e); byName.set(name, e);
+  entries.push(e);
+  byName.set(name, e);
 }
 
 const TICK_MS = 10;
-const perTick = entries.length * rate * TICK_MS / 1000; // fractional: carried over between ticks
-let carry = 0; let cursor = 0; let writes = 0; let maxLagMs = 0;
-const t0 = performance.now(); let tick = 0;
+const perTick = (entries.length * rate * TICK_MS) / 1000; // fractional: carried over between ticks
+let carry = 0;
+let cursor = 0;
+let writes = 0;
+let maxLagMs = 0;
+const t0 = performance.now();
+let tick = 0;
 
 function writeOne(e: Entry): void {
   e.obj.updated_at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

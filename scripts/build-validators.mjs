@@ -31,5 +31,6 @@ fs.mkdirSync(dir, { recursive: true });
 // only what it validates: `boot --config` needs the config schema, not the 200 KB of all of them.
 for (const old of fs.readdirSync(dir).filter((n) => n.endsWith('.js'))) fs.rmSync(path.join(dir, old)); // ESM of older builds
 fs.writeFileSync(path.join(dir, 'validators.cjs'), standaloneCode.default(ajv, mapping));
-for (const [name, id] of Object.entries(mapping)) fs.writeFileSync(path.join(dir, `${name}.cjs`), standaloneCode.default(ajv, { [name]: id }));
+for (const [name, id] of Object.entries(mapping))
+  fs.writeFileSync(path.join(dir, `${name}.cjs`), standaloneCode.default(ajv, { [name]: id }));
 console.error(`build-validators: ${Object.keys(mapping).length} validators -> ${path.relative(root, dir)}/`);

@@ -29,11 +29,13 @@ await build({
   sourcemap: 'linked',
   sourcesContent: false,
   // The ajv validators that scripts/build-validators.mjs generated into dist/src/generated.
-  plugins: [{
-    name: 'generated-validators',
-    setup(b) {
-      b.onResolve({ filter: /^\.\.\/generated\/\w+\.cjs$/ }, (args) => ({ path: path.join(generated, path.basename(args.path)) }));
+  plugins: [
+    {
+      name: 'generated-validators',
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/generated\/\w+\.cjs$/ }, (args) => ({ path: path.join(generated, path.basename(args.path)) }));
+      },
     },
-  }],
+  ],
 });
 fs.chmodSync(outfile, 0o755);

@@ -28,7 +28,16 @@ fs.writeFileSync(fakeGateway, '#!/bin/sh\n# demo stand-in for `hermes gateway ru
 fs.chmodSync(fakeGateway, 0o755);
 fs.mkdirSync(path.join(home, 'logs', 'gateways'), { recursive: true });
 fs.chmodSync(path.join(home, 'logs', 'gateways'), 0o777);
-const common = ['--hermes-home', home, '--scandir', scandir, '--config', path.join(root, 'examples', 'demo', 'config.json'), '--container-argv', '[]'];
+const common = [
+  '--hermes-home',
+  home,
+  '--scandir',
+  scandir,
+  '--config',
+  path.join(root, 'examples', 'demo', 'config.json'),
+  '--container-argv',
+  '[]',
+];
 
 let svscanStarted = false;
 try {
@@ -48,7 +57,10 @@ try {
     if (started.status !== 0) throw new Error(`s6-svscan did not start: ${started.stderr}`);
     svscanStarted = true;
     spawnSync('sleep', ['1']);
-    for (const entry of fs.readdirSync(scandir).filter((n) => !n.startsWith('.')).sort()) {
+    for (const entry of fs
+      .readdirSync(scandir)
+      .filter((n) => !n.startsWith('.'))
+      .sort()) {
       const st = spawnSync('s6-svstat', [path.join(scandir, entry)], { encoding: 'utf8' });
       process.stdout.write(`${entry.padEnd(20)} ${(st.stdout || st.stderr).trim()}\n`);
     }

@@ -40,7 +40,8 @@ export async function acquireLock(path: string, wait: boolean, signal?: AbortSig
     }
     if (namesLockedInode(path, fd)) return heldLock(fd, path);
     fs.closeSync(fd);
-    if (attempt >= LOCK_ATTEMPTS) throw new FatalError(`lock file ${path} keeps being replaced while it is taken; is the scandir sticky (chmod +t)?`);
+    if (attempt >= LOCK_ATTEMPTS)
+      throw new FatalError(`lock file ${path} keeps being replaced while it is taken; is the scandir sticky (chmod +t)?`);
   }
 }
 

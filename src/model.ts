@@ -71,9 +71,7 @@ export interface ObservedProfile {
 
 /** Why the set of named profiles could not be listed, when it could not. */
 export type ProfilesRoot =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'unreadable'; readonly reason: string };
+  { readonly kind: 'ok' } | { readonly kind: 'missing' } | { readonly kind: 'unreadable'; readonly reason: string };
 
 /** Everything read from HERMES_HOME. */
 export interface ObservedHome {
@@ -91,7 +89,8 @@ export interface ObservedHome {
 }
 
 /** The root state file's entry: nothing, a regular file, or something that must not be written. */
-export type RootStateEntry = { readonly kind: 'absent' } | { readonly kind: 'file' } | { readonly kind: 'blocked'; readonly reason: string };
+export type RootStateEntry =
+  { readonly kind: 'absent' } | { readonly kind: 'file' } | { readonly kind: 'blocked'; readonly reason: string };
 
 /** Hermes' `config.yaml`, parsed (a document of any shape), or why it could not be. */
 export type ConfigRead =

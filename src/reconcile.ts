@@ -77,8 +77,18 @@ export const SVSCAN_DEFAULT_MAX = 500;
 
 /** Observes, decides and plans. Writes nothing and takes no lock. */
 export function planPass(o: PassOptions): PassPlan {
-  const observed = observe(o.home, o.scandir, o.settings, { ...(o.scope === undefined ? {} : { scope: o.scope }), runtimeFiles: o.mode === 'boot' });
-  const desired = buildDesired({ observed, settings: o.settings, mode: o.mode, hermesHome: o.hermesHome, allowEmpty: o.allowEmpty, host: o.host });
+  const observed = observe(o.home, o.scandir, o.settings, {
+    ...(o.scope === undefined ? {} : { scope: o.scope }),
+    runtimeFiles: o.mode === 'boot',
+  });
+  const desired = buildDesired({
+    observed,
+    settings: o.settings,
+    mode: o.mode,
+    hermesHome: o.hermesHome,
+    allowEmpty: o.allowEmpty,
+    host: o.host,
+  });
   const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
   const drift = observed.scandir.svscanLive ? detectDrift(observed, desired, nowUnix, policy) : [];

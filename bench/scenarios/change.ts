@@ -47,6 +47,11 @@ async function measureChange(s: SizeRun, sub: string): Promise<void> {
   s.floors.read ??= await s.measureReadFloor();
   const f = s.small ? m.floor : { ...s.floors.read, short: 'tar|cat' };
   toolRow(scenario, s.n, m, f, { targetRatio: s.small ? 2 : null, note: `${k} flipped/run; down toggled ${convergedCount}/${total}` });
-  addTarget(`${scenario} N=${s.n}: every flipped slot's down marker toggled`, `${convergedCount}/${total}`, 'all', convergedCount === total);
+  addTarget(
+    `${scenario} N=${s.n}: every flipped slot's down marker toggled`,
+    `${convergedCount}/${total}`,
+    'all',
+    convergedCount === total,
+  );
   if (STRACE && s.n <= STRACE_MAX_N) await s.syscalls(scenario, sub, flip, { divisor: k, noSummary: true }); // writes only: saves a slow pass
 }

@@ -48,7 +48,8 @@ async function measureColdBoot(s: SizeRun, setup: () => void): Promise<void> {
     pair: s.coldPair(),
   });
   rmrfSync(s.dst);
-  if (s.small) s.floors.cold = await s.measureColdFloor(); // for the record; the N=10 row uses node -e 0
+  if (s.small)
+    s.floors.cold = await s.measureColdFloor(); // for the record; the N=10 row uses node -e 0
   else if (m.floor) s.floors.cold = { ...m.floor, source: s.refSource };
   toolRow('cold boot', s.n, m, m.floor, { targetRatio: s.small ? 2 : s.n >= 1000 ? 1.0 : null, note: `${s.info.slots} slots` });
   if (STRACE && s.n <= STRACE_MAX_N) await s.syscalls('cold boot', 'boot', setup);

@@ -56,7 +56,10 @@ export class SizeRun {
   roundNo = 0;
   readonly #stub: ChildProcess;
 
-  constructor(readonly n: number, readonly ctx: BenchContext) {
+  constructor(
+    readonly n: number,
+    readonly ctx: BenchContext,
+  ) {
     this.dir = path.join(ctx.root, `n${n}`);
     fs.mkdirSync(this.dir);
     this.hh = path.join(this.dir, 'home');
@@ -89,7 +92,12 @@ export class SizeRun {
     const fl: PairedFloor | undefined = this.small ? { name: s.name, short: 'node -e 0', cmd: s.cmd, args: s.args } : pair;
     const paired: RunResult[] = [];
     const m: ToolMeasurement = await measure({
-      cmd: process.execPath, args: this.args(sub), runs: RUNS, warmup: WARMUP, ...this.run, setup,
+      cmd: process.execPath,
+      args: this.args(sub),
+      runs: RUNS,
+      warmup: WARMUP,
+      ...this.run,
+      setup,
       check: async (i, r) => {
         if (i === 0 && r.code === 100) throw new NotAvailable(`\`${sub}\` exited 100: ${firstLine(r.stderr || r.stdout).slice(0, 120)}`);
         if (check) check(i, r);
@@ -102,18 +110,37 @@ export class SizeRun {
     if (fl) {
       const rss = paired.map((x) => x.maxRssKb).filter((x): x is number => x !== null && Number.isFinite(x));
       m.floor = {
-        name: fl.name, short: fl.short, wallMs: median(paired.map((x) => x.wallMs)), cpuMs: median(paired.map((x) => x.cpuMs)),
+        name: fl.name,
+        short: fl.short,
+        wallMs: median(paired.map((x) => x.wallMs)),
+        cpuMs: median(paired.map((x) => x.cpuMs)),
         maxRssKb: Math.max(...rss, 0) || null,
-        samples: paired.map((x) => ({ wallMs: round(x.wallMs, 2), cpuMs: x.cpuMs, maxRssKb: x.maxRssKb })), paired: true,
+        samples: paired.map((x) => ({ wallMs: round(x.wallMs, 2), cpuMs: x.cpuMs, maxRssKb: x.maxRssKb })),
+        paired: true,
       };
-      m.pairedRatio = round(median(m.samples.map((x, j) => { const f = paired[j]; return f && x.wallMs !== null ? x.wallMs / f.wallMs : NaN; })), 3);
+      m.pairedRatio = round(
+        median(
+          m.samples.map((x, j) => {
+            const f = paired[j];
+            return f && x.wallMs !== null ? x.wallMs / f.wallMs : NaN;
+          }),
+        ),
+        3,
+      );
     }
     return m;
   }
 
   /** `cp -a` of the reference scandir, paired with a cold boot. */
   coldPair(): PairedFloor {
-    return { ...coldFloor(this.ref, this.dst, this.hh), short: 'cp -a', setup: () => { rmrfSync(this.dst); fs.mkdirSync(this.dst); } };
+    return {
+      ...coldFloor(this.ref, this.dst, this.hh),
+      short: 'cp -a',
+      setup: () => {
+        rmrfSync(this.dst);
+        fs.mkdirSync(this.dst);
+      },
+    };
   }
 
   /** `tar | cat` of the scandir and state files, paired with a converged run. */
@@ -126,7 +153,17 @@ export class SizeRun {
     if (!fs.existsSync(this.ref)) renderReferenceScandir(this.manifest, this.ref, BENCH_CONFIG);
     const f = coldFloor(this.ref, this.dst, this.hh);
     log(`N=${this.n}: floor ${f.name}`);
-    const m = await measure({ cmd: f.cmd, args: f.args, runs: RUNS, warmup: WARMUP, ...this.run, setup: () => { rmrfSync(this.dst); fs.mkdirSync(this.dst); } });
+    const m = await measure({
+      cmd: f.cmd,
+      args: f.args,
+      runs: RUNS,
+      warmup: WARMUP,
+      ...this.run,
+      setup: () => {
+        rmrfSync(this.dst);
+        fs.mkdirSync(this.dst);
+      },
+    });
     rmrfSync(this.dst);
     return { name: f.name, wallMs: m.wallMs, cpuMs: m.cpuMs, maxRssKb: m.maxRssKb, samples: m.samples };
   }
@@ -137,7 +174,14 @@ export class SizeRun {
     const f = readFloor(target, this.hh);
     log(`N=${this.n}: floor ${f.name}`);
     const m = await measure({ cmd: f.cmd, args: f.args, runs: RUNS, warmup: WARMUP, ...this.run });
-    return { name: f.name, wallMs: m.wallMs, cpuMs: m.cpuMs, maxRssKb: m.maxRssKb, samples: m.samples, over: target === this.scan ? 'tool scandir' : 'reference scandir' };
+    return {
+      name: f.name,
+      wallMs: m.wallMs,
+      cpuMs: m.cpuMs,
+      maxRssKb: m.maxRssKb,
+      samples: m.samples,
+      over: target === this.scan ? 'tool scandir' : 'reference scandir',
+    };
   }
 
   /** A boot that fills the empty scandir (untimed), for the converged and change scenarios. */
@@ -148,7 +192,12 @@ export class SizeRun {
   }
 
   /** Untimed strace passes: syscall totals (up to STRACE_C_MAX_N) and mutating calls by path. */
-  async syscalls(scenario: string, sub: string, setup: (() => void) | null, extra: { noSummary?: boolean; zeroSlotWrites?: boolean; divisor?: number } = {}): Promise<SyscallRecord> {
+  async syscalls(
+    scenario: string,
+    sub: string,
+    setup: (() => void) | null,
+    extra: { noSummary?: boolean; zeroSlotWrites?: boolean; divisor?: number } = {},
+  ): Promise<SyscallRecord> {
     const nn = this.n;
     log(`N=${nn}: strace ${scenario}`);
     const args = this.args(sub);
@@ -162,20 +211,36 @@ export class SizeRun {
     const slots = Math.max(1, this.info.slots ?? nn);
     const c = sum.calls;
     const rec: SyscallRecord = {
-      scenario, n: nn,
-      totalSyscalls: sum.total, perProfile: sum.total == null ? null : round(sum.total / nn, 1),
+      scenario,
+      n: nn,
+      totalSyscalls: sum.total,
+      perProfile: sum.total == null ? null : round(sum.total / nn, 1),
       writeCalls: (c['write'] ?? 0) + (c['writev'] ?? 0) + (c['pwrite64'] ?? 0) + (c['pwritev'] ?? 0),
-      slotMutations: mut.slot ?? 0, slotMutationsPerSlot: round((mut.slot ?? 0) / (extra.divisor ?? slots), 2), slotsTouched: mut.slotsTouched ?? 0,
-      scandirTopMutations: mut.scandirTop ?? 0, hermesHomeMutations: mut.hermesHome ?? 0, failedInScandir: mut.failedInScandir ?? 0,
-      mkfifoExecs: mut.execs?.['mkfifo'] ?? 0, fifoCreates: mut.fifoCreates ?? 0, svscanctlExecs: mut.execs?.['s6-svscanctl'] ?? 0,
-      controlWrites: mut.controlWrites ?? 0, unresolvedPaths: mut.unresolved ?? 0,
-      execs: mut.execs ?? {}, byCall: mut.byCall, examples: mut.examples ?? [],
-      topSyscalls: Object.entries(c).sort((a, b) => b[1] - a[1]).slice(0, 12),
-      ioUring: Boolean(c['io_uring_enter'] || c['io_uring_setup']), exitCodes: [sum.code, mut.code],
+      slotMutations: mut.slot ?? 0,
+      slotMutationsPerSlot: round((mut.slot ?? 0) / (extra.divisor ?? slots), 2),
+      slotsTouched: mut.slotsTouched ?? 0,
+      scandirTopMutations: mut.scandirTop ?? 0,
+      hermesHomeMutations: mut.hermesHome ?? 0,
+      failedInScandir: mut.failedInScandir ?? 0,
+      mkfifoExecs: mut.execs?.['mkfifo'] ?? 0,
+      fifoCreates: mut.fifoCreates ?? 0,
+      svscanctlExecs: mut.execs?.['s6-svscanctl'] ?? 0,
+      controlWrites: mut.controlWrites ?? 0,
+      unresolvedPaths: mut.unresolved ?? 0,
+      execs: mut.execs ?? {},
+      byCall: mut.byCall,
+      examples: mut.examples ?? [],
+      topSyscalls: Object.entries(c)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 12),
+      ioUring: Boolean(c['io_uring_enter'] || c['io_uring_setup']),
+      exitCodes: [sum.code, mut.code],
     };
-    if (rec.ioUring) note(`${scenario} N=${nn}: io_uring in use – strace cannot see file operations submitted through it; write counts are a lower bound`);
+    if (rec.ioUring)
+      note(`${scenario} N=${nn}: io_uring in use – strace cannot see file operations submitted through it; write counts are a lower bound`);
     if (mut.error) note(`${scenario} N=${nn}: strace log not parsed: ${mut.error}`);
-    if (rec.unresolvedPaths) note(`${scenario} N=${nn}: ${rec.unresolvedPaths} /proc/self/fd paths could not be resolved; slot-write counts may be low`);
+    if (rec.unresolvedPaths)
+      note(`${scenario} N=${nn}: ${rec.unresolvedPaths} /proc/self/fd paths could not be resolved; slot-write counts may be low`);
     const perPass = rec.mkfifoExecs <= 1 && rec.svscanctlExecs <= 1 && rec.controlWrites <= 1;
     rec.pass = extra.zeroSlotWrites ? rec.slotMutations === 0 && perPass : perPass;
     rec.target = extra.zeroSlotWrites ? '0 slot writes; ≤1 mkfifo, ≤1 svscan cmd' : '≤1 mkfifo, ≤1 svscan cmd';
@@ -191,18 +256,39 @@ export class SizeRun {
 }
 
 /** Records a tool measurement; flags unexpected exit codes. */
-export function toolRow(scenario: string, n: number, m: ToolMeasurement, floor: (FloorRecord & { short?: string }) | undefined, opts: { targetRatio?: number | null; note?: string } = {}): Row {
+export function toolRow(
+  scenario: string,
+  n: number,
+  m: ToolMeasurement,
+  floor: (FloorRecord & { short?: string }) | undefined,
+  opts: { targetRatio?: number | null; note?: string } = {},
+): Row {
   const bad = m.codes.filter((c) => !OK_CODES.has(c));
   const ratio = floor?.wallMs ? m.wallMs / floor.wallMs : null;
   let pass: Row['pass'] = opts.targetRatio != null && ratio != null ? ratio <= opts.targetRatio : null;
   if (bad.length) {
     pass = 'error';
-    note(`${scenario} N=${n}: exit code(s) ${bad.join(',')}; stderr tail: ${m.lastStderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`);
+    note(
+      `${scenario} N=${n}: exit code(s) ${bad.join(',')}; stderr tail: ${m.lastStderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`,
+    );
   }
   return addRow({
-    scenario, n, wallMs: round(m.wallMs, 2), cpuMs: m.cpuMs, rssKb: m.maxRssKb, floor: floor?.name ?? null, floorMs: floor ? round(floor.wallMs, 2) : null,
-    ratio: ratio == null ? null : round(ratio, 3), target: opts.targetRatio != null ? `≤ ${opts.targetRatio}× ${floor?.short ?? ''}` : '-', pass,
-    exitCodes: m.codes, note: opts.note ?? '', pairedRatio: m.pairedRatio ?? null, floorPaired: Boolean(floor?.paired), floorSamples: floor?.samples ?? null,
-    samples: m.samples, warmupSamples: m.warmupSamples,
+    scenario,
+    n,
+    wallMs: round(m.wallMs, 2),
+    cpuMs: m.cpuMs,
+    rssKb: m.maxRssKb,
+    floor: floor?.name ?? null,
+    floorMs: floor ? round(floor.wallMs, 2) : null,
+    ratio: ratio == null ? null : round(ratio, 3),
+    target: opts.targetRatio != null ? `≤ ${opts.targetRatio}× ${floor?.short ?? ''}` : '-',
+    pass,
+    exitCodes: m.codes,
+    note: opts.note ?? '',
+    pairedRatio: m.pairedRatio ?? null,
+    floorPaired: Boolean(floor?.paired),
+    floorSamples: floor?.samples ?? null,
+    samples: m.samples,
+    warmupSamples: m.warmupSamples,
   });
 }

@@ -34,13 +34,21 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   const stub = startSvscanStub(scan);
   const out: Record<string, unknown> = { n: WATCH_N, interval: SOAK_INTERVAL, targetPasses: SOAK_PASSES };
   results.soak = out;
-  await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), { cwd: dir, env: childEnv(), scratchDir: dir, timeoutMs: RUN_TIMEOUT_MS });
+  await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), {
+    cwd: dir,
+    env: childEnv(),
+    scratchDir: dir,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
   const statusFile = path.join(dir, 'status.json');
   const logFile = path.join(dir, 'watch.log');
   const logFd = fs.openSync(logFile, 'w');
   const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--interval', SOAK_INTERVAL, '--status-file', statusFile];
   log(`soak: watch over ${WATCH_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
-  const child = track(spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }), 'soak');
+  const child = track(
+    spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
+    'soak',
+  );
   fs.closeSync(logFd);
   const samples: SoakSample[] = [];
   const t0 = performance.now();
@@ -81,7 +89,8 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
 
 /** Early (passes 10–20 %) against late (last 10 %) RSS, and the slope. */
 function judgeFlat(out: Record<string, unknown>, samples: readonly SoakSample[], total: number): void {
-  const band = (lo: number, hi: number): number[] => samples.filter((x) => x.passes >= lo * total && x.passes <= hi * total).map((x) => x.kb);
+  const band = (lo: number, hi: number): number[] =>
+    samples.filter((x) => x.passes >= lo * total && x.passes <= hi * total).map((x) => x.kb);
   const early = band(0.1, 0.2);
   const late = band(0.9, 1);
   if (!early.length || !late.length) return;

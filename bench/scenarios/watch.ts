@@ -4,7 +4,17 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { COMPILED_DIR, QUICK, RUN_TIMEOUT_MS, SEED, WATCH_CHANGES, WATCH_INTERVAL, WATCH_N, WATCH_SECONDS, WATCH_TIMEOUT_MS } from '../config.js';
+import {
+  COMPILED_DIR,
+  QUICK,
+  RUN_TIMEOUT_MS,
+  SEED,
+  WATCH_CHANGES,
+  WATCH_INTERVAL,
+  WATCH_N,
+  WATCH_SECONDS,
+  WATCH_TIMEOUT_MS,
+} from '../config.js';
 import { childEnv, cliArgs, firstLine, NotAvailable, rmrfSync, slotCount, slotDirOf, startSvscanStub } from '../context.js';
 import { type ManifestEntry, flippable, flipDesired, generateHermesHome, pickProfiles } from '../generate.js';
 import { median, percentile, round, runOnce, sleep, stopChild, track } from '../measure.js';
@@ -22,7 +32,12 @@ interface RssSample {
 type Message = Record<string, unknown> & { type?: unknown; name?: unknown };
 
 /** The next IPC message of `type` (matching `pred`) from `child`, or null after `timeoutMs`. */
-export function nextMessage(child: ChildProcess, type: string, timeoutMs: number, pred: (m: Message) => boolean = () => true): Promise<Message | null> {
+export function nextMessage(
+  child: ChildProcess,
+  type: string,
+  timeoutMs: number,
+  pred: (m: Message) => boolean = () => true,
+): Promise<Message | null> {
   return new Promise((resolve) => {
     const on = (m: Message): void => {
       if (m?.type === type && pred(m)) {
@@ -45,7 +60,9 @@ export function nextMessage(child: ChildProcess, type: string, timeoutMs: number
  * 20% of samples with the median of the last 20%; flat if growth ≤ max(4 MiB, 5%).
  * Also a least-squares slope in MiB/min.
  */
-export function summarizeRss(s: readonly RssSample[]): Record<string, unknown> & { flat: boolean | null; firstKb?: number; lastKb?: number; slopeMbPerMin?: number } {
+export function summarizeRss(
+  s: readonly RssSample[],
+): Record<string, unknown> & { flat: boolean | null; firstKb?: number; lastKb?: number; slopeMbPerMin?: number } {
   if (s.length < 3) return { samples: s.length, flat: null };
   const k = Math.max(1, Math.floor(s.length / 5));
   const first = median(s.slice(0, k).map((x) => x.kb)) ?? 0;
@@ -56,7 +73,12 @@ export function summarizeRss(s: readonly RssSample[]): Record<string, unknown> &
   const slope = s.reduce((a, x) => a + (x.t - mx) * (x.kb - my), 0) / (s.reduce((a, x) => a + (x.t - mx) ** 2, 0) || 1);
   const growthKb = last - first;
   return {
-    samples: n, firstKb: first, lastKb: last, maxKb: Math.max(...s.map((x) => x.kb)), growthKb, slopeMbPerMin: round((slope * 60) / 1024, 2),
+    samples: n,
+    firstKb: first,
+    lastKb: last,
+    maxKb: Math.max(...s.map((x) => x.kb)),
+    growthKb,
+    slopeMbPerMin: round((slope * 60) / 1024, 2),
     flat: growthKb <= Math.max(4096, first * 0.05),
   };
 }
@@ -65,7 +87,10 @@ export function summarizeRss(s: readonly RssSample[]): Record<string, unknown> &
 class WatchRun {
   phase = 'start';
   readonly rss: RssSample[] = [];
-  constructor(readonly pid: number, readonly scan: string) {}
+  constructor(
+    readonly pid: number,
+    readonly scan: string,
+  ) {}
 
   /** Flips each profile and times until its slot's down marker follows (5 ms poll, woken by inotify). */
   async latencies(profiles: readonly ManifestEntry[], wr: ChildProcess | null): Promise<Record<string, unknown>> {
@@ -108,7 +133,14 @@ class WatchRun {
       detail.push({ profile: p.name, to: want, ms: t1 == null ? null : round(t1 - t0, 1) });
       await sleep(200);
     }
-    return { count: profiles.length, p50: round(percentile(lat, 50), 1), p95: round(percentile(lat, 95), 1), max: round(Math.max(...lat, 0), 1), timeouts, detail };
+    return {
+      count: profiles.length,
+      p50: round(percentile(lat, 50), 1),
+      p95: round(percentile(lat, 95), 1),
+      max: round(Math.max(...lat, 0), 1),
+      timeouts,
+      detail,
+    };
   }
 
   /** CPU of the watcher's process tree over WATCH_SECONDS, as % of one core. */
@@ -120,12 +152,24 @@ class WatchRun {
     const c1 = treeCpuSeconds(this.pid);
     const secs = (performance.now() - t0) / 1000;
     if (c0 == null || c1 == null) throw new Error(`watch exited during ${name}`);
-    return { seconds: round(secs, 1), cpuMs: round((c1 - c0) * 1000), pctOfCore: round(((c1 - c0) / secs) * 100, 2), rssStartKb: r0, rssEndKb: rssKb(this.pid) };
+    return {
+      seconds: round(secs, 1),
+      cpuMs: round((c1 - c0) * 1000),
+      pctOfCore: round(((c1 - c0) / secs) * 100, 2),
+      rssStartKb: r0,
+      rssEndKb: rssKb(this.pid),
+    };
   }
 }
 
 /** Waits for the status file (15 s at most), then until CPU is quiet (20 s at most). */
-async function waitReady(child: ChildProcess, w: WatchRun, statusFile: string, logFile: string, out: Record<string, unknown>): Promise<void> {
+async function waitReady(
+  child: ChildProcess,
+  w: WatchRun,
+  statusFile: string,
+  logFile: string,
+  out: Record<string, unknown>,
+): Promise<void> {
   const t0 = performance.now();
   while (!fs.existsSync(statusFile) && performance.now() - t0 < 15000 && child.exitCode === null) await sleep(20);
   out['statusFileAfterMs'] = fs.existsSync(statusFile) ? round(performance.now() - t0) : null;
@@ -147,7 +191,13 @@ async function waitReady(child: ChildProcess, w: WatchRun, statusFile: string, l
 }
 
 /** The latency and idle phases, quiet then under the writer; returns the writer to stop. */
-async function phases(w: WatchRun, hh: string, picks: ManifestEntry[], out: Record<string, unknown>, setWriter: (c: ChildProcess) => void): Promise<void> {
+async function phases(
+  w: WatchRun,
+  hh: string,
+  picks: ManifestEntry[],
+  out: Record<string, unknown>,
+  setWriter: (c: ChildProcess) => void,
+): Promise<void> {
   w.phase = 'latency-quiet';
   log(`watch: ${WATCH_CHANGES} changes, quiet`);
   out['latencyQuiet'] = await w.latencies(picks.slice(0, WATCH_CHANGES), null);
@@ -156,7 +206,10 @@ async function phases(w: WatchRun, hh: string, picks: ManifestEntry[], out: Reco
   out['idleQuiet'] = await w.idleWindow('idle-quiet');
 
   w.phase = 'writer-start';
-  const writer = track(fork(path.join(COMPILED_DIR, 'writer.js'), [hh, '1'], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }), 'writer');
+  const writer = track(
+    fork(path.join(COMPILED_DIR, 'writer.js'), [hh, '1'], { detached: true, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }),
+    'writer',
+  );
   setWriter(writer);
   const ready = await nextMessage(writer, 'ready', 20000);
   out['writer'] = { files: ready?.['files'] ?? null };
@@ -173,8 +226,11 @@ async function phases(w: WatchRun, hh: string, picks: ManifestEntry[], out: Reco
   const writes = Number(st?.['writes']);
   const seconds = Number(st?.['seconds']);
   out['writer'] = {
-    ...(out['writer'] as object), writes: st?.['writes'], seconds: round(seconds, 1),
-    writesPerSecond: st ? round(writes / seconds, 1) : null, maxLagMs: round(Number(st?.['maxLagMs']), 1),
+    ...(out['writer'] as object),
+    writes: st?.['writes'],
+    seconds: round(seconds, 1),
+    writesPerSecond: st ? round(writes / seconds, 1) : null,
+    maxLagMs: round(Number(st?.['maxLagMs']), 1),
   };
 }
 
@@ -189,7 +245,12 @@ export async function benchWatch(ctx: BenchContext): Promise<void> {
   const stub = startSvscanStub(scan);
   const out: Record<string, unknown> = { n: WATCH_N, interval: WATCH_INTERVAL, windowSeconds: WATCH_SECONDS };
   results.watch = out;
-  const b = await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), { cwd: dir, env: childEnv(), scratchDir: dir, timeoutMs: RUN_TIMEOUT_MS });
+  const b = await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), {
+    cwd: dir,
+    env: childEnv(),
+    scratchDir: dir,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
   out['preBoot'] = { code: b.code, wallMs: round(b.wallMs), slots: slotCount(scan) };
 
   const statusFile = path.join(dir, 'status.json');
@@ -198,7 +259,10 @@ export async function benchWatch(ctx: BenchContext): Promise<void> {
   const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--interval', String(WATCH_INTERVAL), '--status-file', statusFile];
   log(`watch: starting with ${WATCH_N} profiles, --interval ${WATCH_INTERVAL}`);
   const tStart = performance.now();
-  const child = track(spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }), 'watch');
+  const child = track(
+    spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
+    'watch',
+  );
   fs.closeSync(logFd);
   const w = new WatchRun(child.pid ?? -1, scan);
   const sampler = setInterval(() => {
@@ -210,7 +274,9 @@ export async function benchWatch(ctx: BenchContext): Promise<void> {
     await waitReady(child, w, statusFile, logFile, out);
     const pool = flippable(manifest).filter((p) => p.desired === 'running' || p.desired === 'stopped');
     const picks = pickProfiles({ ...manifest, profiles: pool }, Math.min(pool.length, WATCH_CHANGES * 2), 999);
-    await phases(w, hh, picks, out, (c) => { writer = c; });
+    await phases(w, hh, picks, out, (c) => {
+      writer = c;
+    });
   } catch (e) {
     recordFailure(out, e);
   } finally {
@@ -254,6 +320,11 @@ function recordRss(out: Record<string, unknown>, rss: readonly RssSample[]): voi
   const quiet = summarizeRss(rss.filter((x) => x.phase === 'idle-quiet'));
   const writer = summarizeRss(rss.filter((x) => x.phase === 'idle-writer'));
   const flats = [quiet.flat, writer.flat].filter((x): x is boolean => x != null);
-  out['rss'] = { quiet, writer, maxKb: rss.length ? Math.max(...rss.map((x) => x.kb)) : null, flat: flats.length ? flats.every(Boolean) : null };
+  out['rss'] = {
+    quiet,
+    writer,
+    maxKb: rss.length ? Math.max(...rss.map((x) => x.kb)) : null,
+    flat: flats.length ? flats.every(Boolean) : null,
+  };
   out['rssSamples'] = rss;
 }

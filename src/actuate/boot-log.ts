@@ -6,7 +6,18 @@
 import fs from 'node:fs';
 import type { ProfileDecision } from '../model.js';
 import { escapeLine, fieldValue } from '../escape.js';
-import { type Dir, type Owner, FsError, closeDir, describeErrno, lstatAt, mkdirAt, openAppendAt, openDirIfExists, renameAt } from '../safe-fs/index.js';
+import {
+  type Dir,
+  type Owner,
+  FsError,
+  closeDir,
+  describeErrno,
+  lstatAt,
+  mkdirAt,
+  openAppendAt,
+  openDirIfExists,
+  renameAt,
+} from '../safe-fs/index.js';
 
 const LOG_NAME = 'container-boot.log';
 

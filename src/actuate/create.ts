@@ -58,7 +58,12 @@ export function skeletonOwnership(settings: Pick<Settings, 'uid' | 'gid' | 'supe
   if (settings.superviseOwner === 'root') {
     return { superviseMode: 0o710, controlMode: 0o620, superviseEvent: false, ...(isRoot ? { owner: { uid: 0, gid: settings.gid } } : {}) };
   }
-  return { superviseMode: 0o755, controlMode: 0o660, superviseEvent: true, ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}) };
+  return {
+    superviseMode: 0o755,
+    controlMode: 0o660,
+    superviseEvent: true,
+    ...(isRoot ? { owner: { uid: settings.uid, gid: settings.gid } } : {}),
+  };
 }
 
 /**
@@ -195,7 +200,11 @@ function checkComplete(staging: Dir, name: string, spec: ServiceSpec): void {
   const slot = openDirAt(staging, name);
   const log = openDirAt(slot, 'log');
   try {
-    const wanted = spec.files.map((f) => ({ dir: f.path.startsWith('log/') ? log : slot, name: f.path.replace(/^log\//, ''), size: Buffer.byteLength(f.content) }));
+    const wanted = spec.files.map((f) => ({
+      dir: f.path.startsWith('log/') ? log : slot,
+      name: f.path.replace(/^log\//, ''),
+      size: Buffer.byteLength(f.content),
+    }));
     if (!spec.autostart) wanted.push({ dir: slot, name: 'down', size: 0 });
     for (const w of wanted) {
       const st = lstatAt(w.dir, w.name);
@@ -213,7 +222,8 @@ function checkComplete(staging: Dir, name: string, spec: ServiceSpec): void {
 function inTheWay(existing: fs.Stats): string {
   // Diff plans a create over a directory never: one there now appeared after this pass looked,
   // typically the Hermes CLI registering the slot itself (upstream §2.8). Theirs wins.
-  if (existing.isDirectory()) return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
+  if (existing.isDirectory())
+    return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
   const what = existing.isSymbolicLink() ? 'a symlink' : 'not a directory';
   return `EEXIST: a foreign entry is in the way (${what}); refusing to replace it`;
 }

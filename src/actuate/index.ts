@@ -132,7 +132,11 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
   const one = (op: Operation): void => {
-    if (op.kind !== 'create' && op.kind !== 'remove' && op.kind !== 'purge') results.set(op, guarded(hook, op, () => applyOne(op, ctx)));
+    if (op.kind !== 'create' && op.kind !== 'remove' && op.kind !== 'purge')
+      results.set(
+        op,
+        guarded(hook, op, () => applyOne(op, ctx)),
+      );
   };
 
   byPhase('home').forEach(one);

@@ -140,7 +140,11 @@ function finishInTrash(trash: Dir, ops: readonly TrashOp[], options: RemoveOptio
   const budget: RemovalBudget = { left: REMOVAL_BUDGET };
   return ops.map((op): OperationResult => {
     if (running.includes(op)) {
-      return { op, status: 'failed', error: `pending removal: the supervisor of ${op.service} still runs; the next pass stops it again and resumes` };
+      return {
+        op,
+        status: 'failed',
+        error: `pending removal: the supervisor of ${op.service} still runs; the next pass stops it again and resumes`,
+      };
     }
     try {
       if (removeTreeAt(trash, op.service, budget)) return { op, status: 'applied' };

@@ -36,7 +36,12 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
       if (change.fix === 'chmod') chmodFileAt(dir, name, change.spec.mode);
       else {
         const keep = change.keepMtimeMs === undefined ? {} : { mtimeMs: change.keepMtimeMs };
-        writeFileAt(dir, name, change.spec.content, { mode: change.spec.mode, fsync: true, ...keep, ...(owner === undefined ? {} : { owner }) });
+        writeFileAt(dir, name, change.spec.content, {
+          mode: change.spec.mode,
+          fsync: true,
+          ...keep,
+          ...(owner === undefined ? {} : { owner }),
+        });
       }
     }
     return { op, status: 'applied' };

@@ -57,7 +57,8 @@ export class ArgumentError extends UsageError {
 }
 
 /** What the command line asks for: a command to run, help, or the version. */
-export type Parsed = { readonly kind: 'run'; readonly args: Args } | { readonly kind: 'help'; readonly command?: Command } | { readonly kind: 'version' };
+export type Parsed =
+  { readonly kind: 'run'; readonly args: Args } | { readonly kind: 'help'; readonly command?: Command } | { readonly kind: 'version' };
 
 /** Parses argv (without node and script). Throws ArgumentError. */
 export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
@@ -101,15 +102,23 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
   return values;
 }
 
-function flagValue(command: Command, flag: Flag, token: { rawName: string; value?: string | undefined; inlineValue?: boolean | undefined }): string | true {
+function flagValue(
+  command: Command,
+  flag: Flag,
+  token: { rawName: string; value?: string | undefined; inlineValue?: boolean | undefined },
+): string | true {
   const named = `--${flag.name}`;
   if (flag.type === 'boolean') {
-    if (token.value !== undefined) throw new ArgumentError(`${command}: ${named} takes no value (got ${JSON.stringify(token.value)})`, command);
+    if (token.value !== undefined)
+      throw new ArgumentError(`${command}: ${named} takes no value (got ${JSON.stringify(token.value)})`, command);
     return true;
   }
   if (token.value === undefined) throw new ArgumentError(`${command}: ${named} needs a value: ${named} ${flag.value ?? 'VALUE'}`, command);
   if (token.inlineValue !== true && token.value.startsWith('-')) {
-    throw new ArgumentError(`${command}: ${named} needs a value, got the option ${token.value} (write ${named}=${token.value} if you mean it)`, command);
+    throw new ArgumentError(
+      `${command}: ${named} needs a value, got the option ${token.value} (write ${named}=${token.value} if you mean it)`,
+      command,
+    );
   }
   return token.value;
 }

@@ -51,7 +51,10 @@ const STATUS_FILE = s('status-file', 'FILE', "the watcher's status (env RECONCIL
 /** Per command: one line saying what it does, and the flags it takes besides the common ones. */
 export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string; readonly flags: readonly Flag[] }>> = {
   boot: { summary: "register every profile's slot at container start (never prunes)", flags: [DIFF, WAIT, LOCK] },
-  sync: { summary: 'one full pass: create, update, start, stop and prune slots', flags: [DIFF, WAIT, NO_PRUNE, ALLOW_EMPTY, RESTART, LOCK, HEAL, METRICS_FILE, ...DRIFT] },
+  sync: {
+    summary: 'one full pass: create, update, start, stop and prune slots',
+    flags: [DIFF, WAIT, NO_PRUNE, ALLOW_EMPTY, RESTART, LOCK, HEAL, METRICS_FILE, ...DRIFT],
+  },
   watch: {
     summary: 'stay running: re-sync on file changes and every --interval',
     flags: [
@@ -61,7 +64,7 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
       RESTART,
       LOCK,
       STATUS_FILE,
-      s('ready-fd', 'N', "s6 readiness: newline to fd N after the first pass (notification-fd)"),
+      s('ready-fd', 'N', 's6 readiness: newline to fd N after the first pass (notification-fd)'),
       HEAL,
       s('metrics-listen', 'ADDR', 'serve /metrics, /healthz, /readyz on HOST:PORT (e.g. 127.0.0.1:9464)'),
       METRICS_FILE,

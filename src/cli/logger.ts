@@ -30,9 +30,7 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
   let sink: WinstonLike | undefined;
   const open = (): WinstonLike => {
     if (sink !== undefined) return sink;
-    // A literal require, so the bundle inlines winston and runs it only here; tsc's ES build has none.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const winston = (typeof require === 'function' ? require('winston') : createRequire(import.meta.url)('winston')) as typeof import('winston');
+    const winston = loadWinston();
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;
       const extra = Object.entries(rest)
@@ -60,4 +58,11 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
     info: (m, f) => log('info', m, f),
     debug: (m, f) => log('debug', m, f),
   };
+}
+
+/** A literal require, so the bundle inlines winston and runs it only when a record is logged; tsc's ES build has none. */
+function loadWinston(): typeof import('winston') {
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports */
+  const load = typeof require === 'function' ? () => require('winston') : () => createRequire(import.meta.url)('winston');
+  return load() as typeof import('winston');
 }

@@ -29,7 +29,9 @@ export async function startMetricsServer(listen: { host: string; port: number },
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => {
       const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
-      reject(new FatalError(`--metrics-listen ${where}: cannot listen: ${err.message}; choose a free port or another address`, { cause: err }));
+      reject(
+        new FatalError(`--metrics-listen ${where}: cannot listen: ${err.message}; choose a free port or another address`, { cause: err }),
+      );
     });
     server.listen(listen.port, listen.host, () => resolve());
   });

@@ -19,13 +19,29 @@ export interface DocumentContext {
 }
 
 /** Every operation kind, in the order counts are printed. */
-const KINDS = ['create', 'update', 'restart', 'up', 'down', 'remove', 'purge', 'heal', 'sweep', 'cleanup', 'seed'] as const satisfies readonly OperationKind[];
+const KINDS = [
+  'create',
+  'update',
+  'restart',
+  'up',
+  'down',
+  'remove',
+  'purge',
+  'heal',
+  'sweep',
+  'cleanup',
+  'seed',
+] as const satisfies readonly OperationKind[];
 
 /** Operation counts per kind plus failures and pending restarts. */
 export function summarize(result: PassResult): Record<OperationKind | 'failed' | 'restartPending', number> {
   const count = (k: OperationKind): number => result.plan.operations.filter((o) => o.kind === k).length;
   const counts = Object.fromEntries(KINDS.map((k) => [k, count(k)])) as Record<OperationKind, number>;
-  return { ...counts, failed: result.results.filter((r) => r.status === 'failed').length, restartPending: result.plan.restartPending.length };
+  return {
+    ...counts,
+    failed: result.results.filter((r) => r.status === 'failed').length,
+    restartPending: result.plan.restartPending.length,
+  };
 }
 
 /**
@@ -179,7 +195,12 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
     for (const c of op.changes) {
       if (c.fix !== 'write' || c.before === undefined) continue;
       const patch = diff.createTwoFilesPatch(`a/${op.service}/${c.path}`, `b/${op.service}/${c.path}`, c.before, c.spec.content, '', '');
-      out.push(...patch.trimEnd().split('\n').map((l) => colourDiffLine(escapeLine(l), paint)));
+      out.push(
+        ...patch
+          .trimEnd()
+          .split('\n')
+          .map((l) => colourDiffLine(escapeLine(l), paint)),
+      );
     }
   }
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));

@@ -66,7 +66,9 @@ function openHome(hermesHome: string): Dir {
   try {
     st = fs.statSync(hermesHome);
   } catch (err) {
-    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory`);
   try {
@@ -149,7 +151,13 @@ export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
  * The options of one pass from flags and host facts. A narrowed pass is targeted unless
  * multiplexing is on (folding ties the root slot to every named intent): then it is full.
  */
-export function passOptions(args: Args, prep: Prepared, scandir: Dir | undefined, env: NodeJS.ProcessEnv, narrow: Narrowing = {}): PassOptions {
+export function passOptions(
+  args: Args,
+  prep: Prepared,
+  scandir: Dir | undefined,
+  env: NodeJS.ProcessEnv,
+  narrow: Narrowing = {},
+): PassOptions {
   const mode: Mode = args.command === 'boot' ? 'boot' : 'sync';
   const host = hostFacts(prep, env);
   const multiplex = decideMultiplex(host.env, host.config, args.hermesHome).multiplex;
@@ -180,7 +188,8 @@ export function logPassResult(result: PassResult, logger: Logger): void {
   }
   for (const w of result.warnings) logger.warn(w);
   for (const r of result.results) {
-    if (r.status === 'failed') logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
+    if (r.status === 'failed')
+      logger.error(`${r.op.kind} failed: ${r.error ?? 'unknown error'}`, { service: r.op.service, kind: r.op.kind });
     else logger.debug(`${r.op.kind} applied: ${r.op.reason}`, { service: r.op.service, kind: r.op.kind });
   }
 }

@@ -16,7 +16,10 @@ const O_RDONLY = 0o0;
 export function checkReadyFd(fd: number): void {
   const why = readyFdProblem(fd);
   if (why !== undefined) {
-    throw new ArgumentError(`--ready-fd ${fd} is not a descriptor s6 opened for writing (${why}); use the number in the service's notification-fd file`, 'watch');
+    throw new ArgumentError(
+      `--ready-fd ${fd} is not a descriptor s6 opened for writing (${why}); use the number in the service's notification-fd file`,
+      'watch',
+    );
   }
 }
 

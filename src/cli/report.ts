@@ -30,9 +30,11 @@ export interface ReportContext {
 /** Reports `err` and returns its exit code. */
 export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logger: Logger): number {
   const [code, exit] =
-    err instanceof UsageError ? (['usage', EXIT.usage] as const)
-    : err instanceof LockHeldError ? (['locked', EXIT.locked] as const)
-    : (['fatal', EXIT.fatal] as const);
+    err instanceof UsageError
+      ? (['usage', EXIT.usage] as const)
+      : err instanceof LockHeldError
+        ? (['locked', EXIT.locked] as const)
+        : (['fatal', EXIT.fatal] as const);
   const message = messageOf(err, ctx.command);
   if (ctx.json) io.stdout.write(`${JSON.stringify({ formatVersion: '2', error: { code, message, exitCode: exit } })}\n`);
   const [first = '', ...rest] = ctx.logFormat === 'text' ? message.split(/\r?\n/) : [message];

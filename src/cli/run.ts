@@ -21,9 +21,11 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
   if (parsed.kind !== 'run') {
     io.stdout.write(
-      parsed.kind === 'version' ? `reconcile-gateways ${packageVersion()}\n`
-      : parsed.command === undefined ? usageText()
-      : commandHelp(parsed.command),
+      parsed.kind === 'version'
+        ? `reconcile-gateways ${packageVersion()}\n`
+        : parsed.command === undefined
+          ? usageText()
+          : commandHelp(parsed.command),
     );
     return EXIT.ok;
   }

@@ -116,7 +116,11 @@ function rewritesFinish(op: Operation): boolean {
  * is a permanent failure only when its finish is ours and run exited 78; any other stop while
  * the marker says up is "stopped (s6 or operator)".
  */
-export function liveReport(live: LiveStatus, slot: { readonly hasDownMarker: boolean; readonly finishOurs: boolean }, nowMs: number): LiveReport {
+export function liveReport(
+  live: LiveStatus,
+  slot: { readonly hasDownMarker: boolean; readonly finishOurs: boolean },
+  nowMs: number,
+): LiveReport {
   const exited = !live.up && live.exitcode >= 0;
   const stopped = live.supervised && !live.up && !live.finishing && !live.wantedUp && !slot.hasDownMarker;
   return {

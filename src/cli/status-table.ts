@@ -53,7 +53,10 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
   const lines = tableLines(rows.map(rowCells), width);
   lines.push('');
-  for (const text of [LEGEND, `scandir: ${ctx.serviceCount} services (loggers included); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`]) {
+  for (const text of [
+    LEGEND,
+    `scandir: ${ctx.serviceCount} services (loggers included); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
+  ]) {
     lines.push(...wrap(text, width));
   }
   for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, width));
@@ -99,8 +102,17 @@ export function wrap(text: string, width: number): string[] {
 
 function rowCells(r: StatusRow): string[] {
   const live = r.live;
-  const intent = r.intent.stateFile === 'parsed' ? (r.intent.desiredState ?? r.intent.gatewayState ?? '-') : r.intent.stateFile === 'unknown' ? '-' : r.intent.stateFile;
-  const slot = !r.slot.present ? 'none' : r.slot.kind !== 'dir' ? (r.slot.kind ?? 'other') : `${r.slot.owned ? 'ours' : 'foreign'},${r.slot.marker ?? '-'}`;
+  const intent =
+    r.intent.stateFile === 'parsed'
+      ? (r.intent.desiredState ?? r.intent.gatewayState ?? '-')
+      : r.intent.stateFile === 'unknown'
+        ? '-'
+        : r.intent.stateFile;
+  const slot = !r.slot.present
+    ? 'none'
+    : r.slot.kind !== 'dir'
+      ? (r.slot.kind ?? 'other')
+      : `${r.slot.owned ? 'ours' : 'foreign'},${r.slot.marker ?? '-'}`;
   return [
     escapeLine(r.profile),
     escapeLine(intent),
@@ -139,7 +151,8 @@ function liveWord(r: StatusRow): string {
  */
 function notes(r: StatusRow): string[] {
   const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
-  if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined) out.push(`${r.intent.action}: ${r.intent.reason}`);
+  if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)
+    out.push(`${r.intent.action}: ${r.intent.reason}`);
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
   if (r.restartPending) out.push('restart pending: run-time files changed while it runs');

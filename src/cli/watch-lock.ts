@@ -16,7 +16,10 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   try {
     fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o755 });
   } catch (err) {
-    throw new FatalError(`cannot create the directory of the status file ${statusFile}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FatalError(
+      `cannot create the directory of the status file ${statusFile}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   try {
     return await acquireLock(file, false);

@@ -53,16 +53,27 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
   };
 }
 
-async function writeFile(file: string, metrics: { text(): Promise<string> }, write: (f: string, t: string) => void, logger: Logger): Promise<void> {
+async function writeFile(
+  file: string,
+  metrics: { text(): Promise<string> },
+  write: (f: string, t: string) => void,
+  logger: Logger,
+): Promise<void> {
   try {
     write(file, await metrics.text());
   } catch (err) {
-    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
+    logger.warn(
+      `cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`,
+    );
   }
 }
 
 /** `sync --metrics-file`: the metrics of this one pass, written atomically. */
-export async function writeSyncMetrics(file: string, result: PassResult, summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'>): Promise<void> {
+export async function writeSyncMetrics(
+  file: string,
+  result: PassResult,
+  summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'>,
+): Promise<void> {
   const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
   const metrics = new Metrics();
   const nowMs = Date.parse(summary.finishedAt);

@@ -13,7 +13,19 @@ import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { EXIT, type Io, type Prepared, type RoleFacts, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, takeLock } from './pass.js';
+import {
+  EXIT,
+  type Io,
+  type Prepared,
+  type RoleFacts,
+  exitCodeOf,
+  logPassResult,
+  openScandir,
+  passOptions,
+  passWarnings,
+  prepare,
+  takeLock,
+} from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {
@@ -90,7 +102,14 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     logPassResult(result, logger);
     rememberIntents(ctx, result, result.options.scope?.profiles);
     const scoped = result.options.scope !== undefined;
-    return { kind: 'done', result, scoped, exitCode: exitCodeOf(result, false), warnings: passWarnings(result), servicePrefix: prep.settings.servicePrefix };
+    return {
+      kind: 'done',
+      result,
+      scoped,
+      exitCode: exitCodeOf(result, false),
+      warnings: passWarnings(result),
+      servicePrefix: prep.settings.servicePrefix,
+    };
   } catch (err) {
     if (signal.aborted) return { kind: 'aborted' };
     const report = errorReport(err);

@@ -68,7 +68,8 @@ export function decideMultiplex(env: HostEnv, config: ConfigRead, hermesHome: st
   const override = env.multiplex;
   const explicit = override !== undefined && override !== '';
   const fallback = explicit ? 'GATEWAY_MULTIPLEX_PROFILES' : 'multiplexing off';
-  const notice = config.kind === 'unreadable' ? `${hermesHome}/config.yaml ${config.problem}; multiplex_profiles ignored, using ${fallback}` : undefined;
+  const notice =
+    config.kind === 'unreadable' ? `${hermesHome}/config.yaml ${config.problem}; multiplex_profiles ignored, using ${fallback}` : undefined;
   const multiplex = explicit ? isTruthy(override) : config.kind === 'parsed' && multiplexFromConfig(config.doc);
   return { multiplex, ...(notice === undefined ? {} : { notice }) };
 }
@@ -96,7 +97,11 @@ export function wantsLegacySeed(argv: readonly string[], env: HostEnv): boolean 
  * migration (§1.2, S40–S44, byte-compatible with Python's json.dumps), else the bootstrap state
  * (#37896, S71: exactly `running`). A path taken by something that is not a file is reported.
  */
-export function decideSeed(host: HostFacts, home: ObservedHome, where: { hermesHome: string; service: string }): { seed?: SeedSpec; notice?: string } {
+export function decideSeed(
+  host: HostFacts,
+  home: ObservedHome,
+  where: { hermesHome: string; service: string },
+): { seed?: SeedSpec; notice?: string } {
   const legacy = wantsLegacySeed(host.argv, host.env);
   const bootstrap = host.env.bootstrapState === 'running';
   if (!legacy && !bootstrap) return {};
@@ -111,5 +116,7 @@ export function decideSeed(host: HostFacts, home: ObservedHome, where: { hermesH
     const content = `{"gateway_state": "running", "desired_state": "running", "timestamp": ${epochSeconds}, "migrated_from": "legacy-container-cmd"}\n`;
     return { seed: { service, path, content, reason: 'legacy gateway run container without a state file' } };
   }
-  return { seed: { service, path, content: '{"gateway_state":"running"}\n', reason: 'first boot with HERMES_GATEWAY_BOOTSTRAP_STATE=running' } };
+  return {
+    seed: { service, path, content: '{"gateway_state":"running"}\n', reason: 'first boot with HERMES_GATEWAY_BOOTSTRAP_STATE=running' },
+  };
 }

@@ -55,7 +55,10 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   const notices: Notice[] = [];
   const mux = decideMultiplex(desiredInput.host.env, desiredInput.host.config, desiredInput.hermesHome);
   if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
-  const seeding = mode === 'boot' ? decideSeed(desiredInput.host, observed.home, { hermesHome: desiredInput.hermesHome, service: `${prefix}${ROOT_PROFILE}` }) : {};
+  const seeding =
+    mode === 'boot'
+      ? decideSeed(desiredInput.host, observed.home, { hermesHome: desiredInput.hermesHome, service: `${prefix}${ROOT_PROFILE}` })
+      : {};
   if (seeding.notice !== undefined) notices.push({ level: 'warn', message: seeding.notice });
   const input: Context = { ...desiredInput, multiplex: mux.multiplex, seeded: seeding.seed !== undefined };
   const decisions: ProfileDecision[] = [];
@@ -190,9 +193,7 @@ function decideIntent(
   const priorExit = resolvePriorExit(p.lifecycle);
   const seeded = !how.named && input.seeded;
   const prior = seeded ? 'running' : resolvePriorState(p.state);
-  const statePath = how.named
-    ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json`
-    : `${input.hermesHome}/gateway_state.json`;
+  const statePath = how.named ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json` : `${input.hermesHome}/gateway_state.json`;
   if (p.lifecycle.kind === 'unreadable') {
     const ledger = statePath.replace(/gateway_state\.json$/, 'state/gateway.lifecycle.json');
     notices.push({ level: 'warn', message: `could not read ${ledger} (${p.lifecycle.reason}); prior exit unknown`, profile: p.name });
@@ -210,7 +211,15 @@ function decideIntent(
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
     return {
       prior: null,
-      decision: { profile: p.name, service, priorState: null, autostart: false, action: 'pending', reason: `${why}; slot kept up or down as it is`, priorExit },
+      decision: {
+        profile: p.name,
+        service,
+        priorState: null,
+        autostart: false,
+        action: 'pending',
+        reason: `${why}; slot kept up or down as it is`,
+        priorExit,
+      },
     };
   }
   const foldedAway = how.named && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);

@@ -28,7 +28,8 @@ export function sameUtf8(bytes: Uint8Array, content: string): boolean {
       if (bytes[j] !== (0xc0 | (c >> 6)) || bytes[j + 1] !== (0x80 | (c & 0x3f))) return false;
       j += 2;
     } else if (c < 0x10000) {
-      if (bytes[j] !== (0xe0 | (c >> 12)) || bytes[j + 1] !== (0x80 | ((c >> 6) & 0x3f)) || bytes[j + 2] !== (0x80 | (c & 0x3f))) return false;
+      if (bytes[j] !== (0xe0 | (c >> 12)) || bytes[j + 1] !== (0x80 | ((c >> 6) & 0x3f)) || bytes[j + 2] !== (0x80 | (c & 0x3f)))
+        return false;
       j += 3;
     } else {
       if (

@@ -13,7 +13,14 @@ export function planHousekeeping(desired: DesiredState): Operation[] {
     ops.push({ kind: 'seed', service: desired.seed.service, profile: ROOT_PROFILE, reason, path: STATE_FILE, content });
   }
   for (const s of desired.sweep) {
-    ops.push({ kind: 'sweep', service: s.service, profile: s.profile, reason: 'stale runtime files of the previous container', dir: s.dir, files: s.files });
+    ops.push({
+      kind: 'sweep',
+      service: s.service,
+      profile: s.profile,
+      reason: 'stale runtime files of the previous container',
+      dir: s.dir,
+      files: s.files,
+    });
   }
   for (const c of desired.cleanup) {
     ops.push({ kind: 'cleanup', service: c.service, profile: c.profile, reason: 'upstream staging leftover', entry: c.entry });

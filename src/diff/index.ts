@@ -83,7 +83,13 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     for (const service of desired.gone) {
       const slot = observed.scandir.slots.get(service);
       if (slot === undefined || !slot.owned || slot.entry !== 'dir' || desired.services.has(service)) continue;
-      ops.push({ kind: 'remove', service, profile: slot.profile, reason: 'profile deleted', ...(slot.identity === undefined ? {} : { expect: slot.identity }) });
+      ops.push({
+        kind: 'remove',
+        service,
+        profile: slot.profile,
+        reason: 'profile deleted',
+        ...(slot.identity === undefined ? {} : { expect: slot.identity }),
+      });
     }
   }
   for (const entry of observed.scandir.trash ?? []) {
@@ -144,7 +150,8 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };
   }
   // A file someone else owns is rewritten rather than chowned: the rewrite cannot be a hard link.
-  if (options.expectedUid !== null && read.uid !== options.expectedUid) return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
+  if (options.expectedUid !== null && read.uid !== options.expectedUid)
+    return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
   if ((read.mode & 0o7777) !== spec.mode) return { path: spec.path, fix: 'chmod', spec };
   return undefined;
 }

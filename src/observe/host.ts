@@ -24,7 +24,8 @@ export function detectContainerArgv(proc = '/proc'): string[] {
       return undefined;
     }
   };
-  const hasWrapper = (argv: string[] | undefined): argv is string[] => argv !== undefined && argv.some((a) => a.includes('main-wrapper.sh'));
+  const hasWrapper = (argv: string[] | undefined): argv is string[] =>
+    argv !== undefined && argv.some((a) => a.includes('main-wrapper.sh'));
   const first = read('1');
   if (hasWrapper(first)) return first;
   let pids: string[] = [];
@@ -122,7 +123,10 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   try {
     return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };
   } catch (err) {
-    return { kind: 'unreadable', problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})` };
+    return {
+      kind: 'unreadable',
+      problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})`,
+    };
   }
 }
 
@@ -141,7 +145,10 @@ function flowDepth(text: string): number {
 export function hermesIds(etc = '/etc'): { uid?: number; gid?: number } {
   const field = (file: string, index: number): number | undefined => {
     try {
-      const line = fs.readFileSync(path.join(etc, file), 'utf8').split('\n').find((l) => l.startsWith('hermes:'));
+      const line = fs
+        .readFileSync(path.join(etc, file), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('hermes:'));
       const value = line?.split(':')[index];
       return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
     } catch {

@@ -31,7 +31,12 @@ export interface ObserveOptions {
 }
 
 /** Reads both trees; `scandir` is undefined when it does not exist yet. */
-export function observe(home: Dir, scandir: Dir | undefined, settings: Pick<Settings, 'servicePrefix'>, options: ObserveOptions = {}): ObservedState {
+export function observe(
+  home: Dir,
+  scandir: Dir | undefined,
+  settings: Pick<Settings, 'servicePrefix'>,
+  options: ObserveOptions = {},
+): ObservedState {
   return {
     home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true),
     scandir: observeScandir(scandir, settings, options.scope?.services),

@@ -56,7 +56,11 @@ export function parseStateFile(read: FileRead): StateFile {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
-  return { kind: 'parsed', desiredState: stringOnly(parsed.value['desired_state']), gatewayState: stringOnly(parsed.value['gateway_state']) };
+  return {
+    kind: 'parsed',
+    desiredState: stringOnly(parsed.value['desired_state']),
+    gatewayState: stringOnly(parsed.value['gateway_state']),
+  };
 }
 
 /** A state/gateway.lifecycle.json read, parsed into its phase. */

@@ -59,7 +59,14 @@ export function observeScandir(
         continue;
       }
       if (only !== undefined && !only.has(entry.name)) continue;
-      const slot = observeSlot(scandir, cursor, entry.name, profile, entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other', svscanLive);
+      const slot = observeSlot(
+        scandir,
+        cursor,
+        entry.name,
+        profile,
+        entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
+        svscanLive,
+      );
       if (slot.logDir.kind === 'dir') serviceCount += 1;
       slots.set(entry.name, slot);
     }
@@ -105,9 +112,22 @@ export function isSvscanLive(scandir: Dir): boolean {
   }
 }
 
-function observeSlot(scandir: Dir, cursor: CwdCursor, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
+function observeSlot(
+  scandir: Dir,
+  cursor: CwdCursor,
+  service: string,
+  profile: string,
+  entry: ObservedSlot['entry'],
+  svscanLive: boolean,
+): ObservedSlot {
   const base = { service, profile, entry };
-  const nothing = { dir: { kind: 'missing' as const }, logDir: { kind: 'missing' as const }, files: new Map<string, FileRead>(), hasDownMarker: false, owned: false };
+  const nothing = {
+    dir: { kind: 'missing' as const },
+    logDir: { kind: 'missing' as const },
+    files: new Map<string, FileRead>(),
+    hasDownMarker: false,
+    owned: false,
+  };
   if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
   let slot: Dir | undefined;
   let log: Dir | undefined;

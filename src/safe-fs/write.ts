@@ -315,7 +315,8 @@ function hoist(from: Dir, name: string, top: Dir, serial: { next: number }): voi
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' && lstatAt(from, name) === undefined) return;
-      if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EISDIR' && code !== 'ENOTDIR') throw new FsError('rename', `${from.path}/${name}`, err);
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EISDIR' && code !== 'ENOTDIR')
+        throw new FsError('rename', `${from.path}/${name}`, err);
     }
   }
 }

@@ -82,7 +82,11 @@ function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: nu
 
 /** Services whose back-off has not expired: their operations are held back. */
 export function heldServices(table: ConditionTable, nowMs: number): Set<string> {
-  return new Set(failingOf(table).filter((c) => (c.nextAttemptAtMs ?? 0) > nowMs).map((c) => c.service));
+  return new Set(
+    failingOf(table)
+      .filter((c) => (c.nextAttemptAtMs ?? 0) > nowMs)
+      .map((c) => c.service),
+  );
 }
 
 const failingByTable = new WeakMap<ConditionTable, readonly ServiceCondition[]>();
@@ -102,7 +106,10 @@ function failingOf(table: ConditionTable): readonly ServiceCondition[] {
 }
 
 /** The earliest pending retry: when, and which profiles it concerns. */
-export function nextRetry(table: ConditionTable, nowMs: number): { readonly atMs: number; readonly profiles: readonly string[] } | undefined {
+export function nextRetry(
+  table: ConditionTable,
+  nowMs: number,
+): { readonly atMs: number; readonly profiles: readonly string[] } | undefined {
   const failing = failingOf(table);
   if (failing.length === 0) return undefined;
   const atMs = Math.min(...failing.map((c) => c.nextAttemptAtMs ?? Infinity));

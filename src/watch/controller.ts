@@ -214,14 +214,28 @@ function summarize(
     ...(full || profiles === undefined ? {} : { profiles: [...profiles].sort() }),
   };
   if (report.kind === 'error') {
-    return { ...base, result: 'error', exitCode: report.exitCode, error: { code: report.code, message: report.message, terminal: report.terminal }, warnings: [] };
+    return {
+      ...base,
+      result: 'error',
+      exitCode: report.exitCode,
+      error: { code: report.code, message: report.message, terminal: report.terminal },
+      warnings: [],
+    };
   }
   const r = report.result;
   const counts = countOps(r);
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
   const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
   const drift = driftCounts(r.drift);
-  return { ...base, result, exitCode: report.exitCode, counts, drift, ...(changed.length === 0 ? {} : { changed }), warnings: [...report.warnings] };
+  return {
+    ...base,
+    result,
+    exitCode: report.exitCode,
+    counts,
+    drift,
+    ...(changed.length === 0 ? {} : { changed }),
+    warnings: [...report.warnings],
+  };
 }
 
 function countOps(r: PassResult): PassCounts {

@@ -32,12 +32,25 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly #operations = this.#counter('operations_total', 'Operations applied, by kind and result (applied or failed).', ['kind', 'result']);
+  readonly #operations = this.#counter('operations_total', 'Operations applied, by kind and result (applied or failed).', [
+    'kind',
+    'result',
+  ]);
   readonly #heals = this.#counter('heals_total', 'Services brought up again by --heal (heal operations applied).', []);
-  readonly #gateways = this.#gauge('gateways', 'Gateway slots by intent (running, stopped, unknown) and live s6 state.', ['intent', 'live']);
+  readonly #gateways = this.#gauge('gateways', 'Gateway slots by intent (running, stopped, unknown) and live s6 state.', [
+    'intent',
+    'live',
+  ]);
   readonly #drift = this.#gauge('drift_conditions', 'Services in each drift condition.', ['condition']);
-  readonly #serviceDrift = this.#gauge('service_drift', '1 while a service is in the drift condition (series exist only while it holds).', ['service', 'condition']);
-  readonly #serviceLive = this.#gauge('service_live', '1 for each slot, labelled with its intent and live s6 state.', ['service', 'intent', 'live']);
+  readonly #serviceDrift = this.#gauge('service_drift', '1 while a service is in the drift condition (series exist only while it holds).', [
+    'service',
+    'condition',
+  ]);
+  readonly #serviceLive = this.#gauge('service_live', '1 for each slot, labelled with its intent and live s6 state.', [
+    'service',
+    'intent',
+    'live',
+  ]);
   readonly #restarts = this.#gauge('restarts_pending', 'Services whose run-time files changed and wait for a restart.', []);
   readonly #lastSuccess = this.#gauge('last_success_timestamp_seconds', 'When the last converged pass finished (unix seconds).', []);
 

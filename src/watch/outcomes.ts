@@ -46,7 +46,13 @@ export function passOutcomes(result: PassResult): Outcome[] {
   const out: Outcome[] = [];
   for (const [service, profile] of profileOf) {
     const live = result.observed.scandir.slots.get(service)?.live;
-    const base = { service, profile, restartPending: restart.has(service), drift: drift.get(service) ?? [], ...(live === undefined ? {} : { live: liveStateOf(live) }) };
+    const base = {
+      service,
+      profile,
+      restartPending: restart.has(service),
+      drift: drift.get(service) ?? [],
+      ...(live === undefined ? {} : { live: liveStateOf(live) }),
+    };
     const d = decisions.get(service);
     const intent = d === undefined || d.action === 'skipped' || d.action === 'pending' ? {} : { autostart: d.autostart };
     const slot = result.observed.scandir.slots.get(service);
@@ -54,7 +60,8 @@ export function passOutcomes(result: PassResult): Outcome[] {
     const heldOp = held.get(service);
     if (error !== undefined) out.push({ ...base, ...intent, kind: 'failed', reason: error });
     else if (heldOp !== undefined) out.push({ ...base, ...intent, kind: 'held', reason: `${heldOp.kind} held back after failures` });
-    else if (removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped'))) out.push({ ...base, kind: 'gone' });
+    else if (removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped')))
+      out.push({ ...base, kind: 'gone' });
     else if (d?.action === 'pending') out.push({ ...base, kind: 'pending', reason: d.reason ?? 'intent unknown' });
     else if (d === undefined || d.action === 'skipped') out.push({ ...base, kind: 'pending', reason: keptReason(result, service) });
     else out.push({ ...base, ...intent, kind: 'ready' });
@@ -66,7 +73,9 @@ function keptReason(result: PassResult, service: string): string {
   const slot = result.observed.scandir.slots.get(service);
   if (result.desired.gone.has(service)) {
     if (slot !== undefined && !slot.owned) return 'profile deleted; slot not created by this tool, left in place';
-    return result.desired.pruneBlocked !== undefined ? 'profile deleted; removal blocked by the empty-set guard' : 'profile deleted; pruning is off';
+    return result.desired.pruneBlocked !== undefined
+      ? 'profile deleted; removal blocked by the empty-set guard'
+      : 'profile deleted; pruning is off';
   }
   return 'no usable profile for this slot; left as it is';
 }

@@ -17,7 +17,17 @@ const INVALID_NAMES = ['Bad', '.hidden', 'a.b'] as const;
 const EXTRA_SLOT_NAMES = ['old', 'stray', 'default'] as const;
 
 const DESIRED_VALUES: readonly unknown[] = [undefined, null, 'running', 'stopped', 'draining', '', 'Running', 1, true];
-const RUNTIME_VALUES: readonly unknown[] = [undefined, null, 'running', 'stopped', 'draining', 'degraded', 'starting', 'startup_failed', 42];
+const RUNTIME_VALUES: readonly unknown[] = [
+  undefined,
+  null,
+  'running',
+  'stopped',
+  'draining',
+  'degraded',
+  'starting',
+  'startup_failed',
+  42,
+];
 
 /** Every shape a state file takes on disk. */
 export const stateArb: Arbitrary<StateFile> = fc.oneof(
@@ -49,7 +59,10 @@ export const homeArb: Arbitrary<ObservedHome> = fc
   })
   .map((h) => {
     if (h.profilesRoot !== 'ok') {
-      return home({ root: h.root, profilesRoot: h.profilesRoot === 'missing' ? { kind: 'missing' } : { kind: 'unreadable', reason: 'EIO' } });
+      return home({
+        root: h.root,
+        profilesRoot: h.profilesRoot === 'missing' ? { kind: 'missing' } : { kind: 'unreadable', reason: 'EIO' },
+      });
     }
     const named = h.named.map((p) =>
       profile(p.name, { state: p.state, soulMtimeMs: p.soulMtimeMs, ...(p.unusable === undefined ? {} : { unusable: p.unusable }) }),
@@ -83,19 +96,17 @@ function dirFate(fate: string): DirRead {
 }
 
 const liveArb: Arbitrary<LiveStatus | undefined> = fc.option(
-  fc.record({ up: fc.boolean(), since: fc.integer({ min: 0, max: 3000 }) }).map(
-    ({ up, since }): LiveStatus => ({
-      supervised: true,
-      up,
-      wantedUp: up,
-      pid: up ? 77 : -1,
-      exitcode: -1,
-      signum: -1,
-      updownSinceUnix: since,
-      ready: false,
-      finishing: false,
-    }),
-  ),
+  fc.record({ up: fc.boolean(), since: fc.integer({ min: 0, max: 3000 }) }).map(({ up, since }): LiveStatus => ({
+    supervised: true,
+    up,
+    wantedUp: up,
+    pid: up ? 77 : -1,
+    exitcode: -1,
+    signum: -1,
+    updownSinceUnix: since,
+    ready: false,
+    finishing: false,
+  })),
   { nil: undefined },
 );
 

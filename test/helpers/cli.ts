@@ -83,7 +83,12 @@ export interface JsonRun {
 }
 
 /** Runs `boot --output json` and parses stdout, which must be exactly one JSON document. */
-export async function bootJson(hermesHome: string, scandir: string, extra: readonly string[] = [], opts: CliOptions = {}): Promise<JsonRun> {
+export async function bootJson(
+  hermesHome: string,
+  scandir: string,
+  extra: readonly string[] = [],
+  opts: CliOptions = {},
+): Promise<JsonRun> {
   const r = await runCli(bootArgs(hermesHome, scandir, '--output', 'json', ...extra), opts);
   let doc: Record<string, unknown>;
   try {

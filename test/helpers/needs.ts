@@ -24,9 +24,7 @@ export const ROOT: Requirement = { what: 'root', isMet: () => process.getuid?.()
 
 /** What to do with a test whose requirements are as given. */
 export type Decision =
-  | { readonly kind: 'run' }
-  | { readonly kind: 'skip'; readonly reason: string }
-  | { readonly kind: 'fail'; readonly reason: string };
+  { readonly kind: 'run' } | { readonly kind: 'skip'; readonly reason: string } | { readonly kind: 'fail'; readonly reason: string };
 
 /** True when env says this is a CI run (any non-empty `CI`). */
 export function isCi(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -51,19 +49,21 @@ const announced = new Set<string>();
 
 /** Wraps ava's `test` so every test declared through it needs all of `requirements`. */
 export function needs<Context>(test: TestFn<Context>, ...requirements: readonly Requirement[]): GatedTest<Context> {
-  const declare = (serial: boolean) => (title: string, implementation: Implementation<[], Context>): void => {
-    const decision = decide(requirements, isCi());
-    const base = serial ? test.serial : test;
-    if (decision.kind === 'run') base(title, implementation);
-    else if (decision.kind === 'fail') base(title, (t: ExecutionContext<Context>) => t.fail(decision.reason));
-    else {
-      if (!announced.has(decision.reason)) {
-        announced.add(decision.reason);
-        console.warn(`skipping tests: ${decision.reason}`);
+  const declare =
+    (serial: boolean) =>
+    (title: string, implementation: Implementation<[], Context>): void => {
+      const decision = decide(requirements, isCi());
+      const base = serial ? test.serial : test;
+      if (decision.kind === 'run') base(title, implementation);
+      else if (decision.kind === 'fail') base(title, (t: ExecutionContext<Context>) => t.fail(decision.reason));
+      else {
+        if (!announced.has(decision.reason)) {
+          announced.add(decision.reason);
+          console.warn(`skipping tests: ${decision.reason}`);
+        }
+        (serial ? test.serial.skip : test.skip)(`${title} [skipped: ${decision.reason}]`, implementation);
       }
-      (serial ? test.serial.skip : test.skip)(`${title} [skipped: ${decision.reason}]`, implementation);
-    }
-  };
+    };
   return Object.assign(declare(false), { serial: declare(true) });
 }
 

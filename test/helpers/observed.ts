@@ -158,7 +158,17 @@ export function foreignEntry(service: string, profileName: string, entry: 'file'
 
 /** A live, up service as s6 reports it (`updownSinceUnix` in seconds). */
 export function liveUp(updownSinceUnix = 2000): LiveStatus {
-  return { supervised: true, up: true, wantedUp: true, pid: 4242, exitcode: -1, signum: -1, updownSinceUnix, ready: false, finishing: false };
+  return {
+    supervised: true,
+    up: true,
+    wantedUp: true,
+    pid: 4242,
+    exitcode: -1,
+    signum: -1,
+    updownSinceUnix,
+    ready: false,
+    finishing: false,
+  };
 }
 
 /** Options of {@link scandirOf}. */

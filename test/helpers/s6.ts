@@ -23,8 +23,19 @@ export const SLEEP_RUN = '#!/bin/sh\nexec sleep 1000\n';
 
 /** One field name accepted by `s6-svstat -o` in s6 2.11.3.2. */
 export type SvstatField =
-  | 'up' | 'wantedup' | 'normallyup' | 'ready' | 'paused' | 'pid' | 'exitcode'
-  | 'signal' | 'signum' | 'updownsince' | 'readysince' | 'updownfor' | 'readyfor';
+  | 'up'
+  | 'wantedup'
+  | 'normallyup'
+  | 'ready'
+  | 'paused'
+  | 'pid'
+  | 'exitcode'
+  | 'signal'
+  | 'signum'
+  | 'updownsince'
+  | 'readysince'
+  | 'updownfor'
+  | 'readyfor';
 
 /** The parsed output of `s6-svstat -o up,wantedup,normallyup,ready,pid,exitcode,signal`. */
 export interface Svstat {
@@ -331,7 +342,10 @@ class RunningSvscan implements Svscan {
   readonly scandir: string;
   #stopped = false;
 
-  constructor(readonly state: string, readonly pid: number) {
+  constructor(
+    readonly state: string,
+    readonly pid: number,
+  ) {
     this.scandir = path.join(state, 'scan');
   }
 

@@ -8,7 +8,8 @@ import type { TreeSnapshot } from './tree.js';
 export function layoutOf(snap: TreeSnapshot, prefix: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [p, e] of snap) {
-    if (p === prefix || p.startsWith(`${prefix}/`)) out[p === prefix ? '' : p.slice(prefix.length + 1)] = `${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid}`;
+    if (p === prefix || p.startsWith(`${prefix}/`))
+      out[p === prefix ? '' : p.slice(prefix.length + 1)] = `${e.type} ${e.mode.toString(8)} ${e.uid}:${e.gid}`;
   }
   return out;
 }

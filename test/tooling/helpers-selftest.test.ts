@@ -3,12 +3,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  SLEEP_RUN, createSvscanState, processAlive, startSvscan, stopAll, waitFor,
-} from '../helpers/s6.js';
-import {
-  diffSnapshots, makeHermesHome, removeTree, snapshotTree, tempDir, writeFileTree,
-} from '../helpers/tree.js';
+import { SLEEP_RUN, createSvscanState, processAlive, startSvscan, stopAll, waitFor } from '../helpers/s6.js';
+import { diffSnapshots, makeHermesHome, removeTree, snapshotTree, tempDir, writeFileTree } from '../helpers/tree.js';
 import { needsS6 } from '../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
@@ -77,9 +73,13 @@ needsS6(test)('a wait that cannot succeed fails with the service state in its me
 
 test('waitFor names what it waited for and keeps the last error as cause', async (t) => {
   const error = await t.throwsAsync(
-    waitFor(() => {
-      throw new Error('not yet');
-    }, 50, 'the moon'),
+    waitFor(
+      () => {
+        throw new Error('not yet');
+      },
+      50,
+      'the moon',
+    ),
   );
   t.regex(error?.message ?? '', /timed out after 50 ms waiting for the moon \(last error: not yet\)/);
   t.true(error?.cause instanceof Error);
@@ -109,10 +109,7 @@ test('diffSnapshots reports a mode change and a content change, and nothing for 
   await writeFile(path.join(root, 'svc/notification-fd'), '4\n');
   const after = await snapshotTree(root);
   const diff = diffSnapshots(before, after, { ignoreVolatile: true });
-  t.deepEqual(diff, [
-    'changed svc/notification-fd: content (2 bytes -> 2 bytes)',
-    'changed svc/run: mode 0644 -> 0755',
-  ]);
+  t.deepEqual(diff, ['changed svc/notification-fd: content (2 bytes -> 2 bytes)', 'changed svc/run: mode 0644 -> 0755']);
   t.true(diffSnapshots(before, after).some((line) => line.startsWith('changed svc/notification-fd: ') && line.includes('mtimeMs')));
   t.deepEqual(diffSnapshots(before, after, { ignoreVolatile: true, ignoreFields: ['mode', 'content'] }), []);
   t.deepEqual(diffSnapshots(before, after, { ignoreVolatile: true, ignorePath: (p) => p.startsWith('svc/') }), []);
@@ -145,15 +142,27 @@ test('snapshotTree records symlinks and FIFOs without following or opening them'
 test('makeHermesHome writes SOUL.md and gateway_state.json per profile and the root state', async (t) => {
   const home = await tempDir('hermes-home-');
   t.teardown(() => removeTree(home));
-  await makeHermesHome(home, { alpha: { state: { gateway_state: 'running' } }, beta: { soul: false, state: '{broken' }, gamma: {} }, { root: true });
+  await makeHermesHome(
+    home,
+    { alpha: { state: { gateway_state: 'running' } }, beta: { soul: false, state: '{broken' }, gamma: {} },
+    { root: true },
+  );
   const snap = await snapshotTree(home);
   const text = (p: string): string => Buffer.from(snap.get(p)?.content ?? '', 'base64').toString('utf8');
-  t.deepEqual([...snap.keys()], [
-    'gateway_state.json', 'profiles',
-    'profiles/alpha', 'profiles/alpha/SOUL.md', 'profiles/alpha/gateway_state.json',
-    'profiles/beta', 'profiles/beta/gateway_state.json',
-    'profiles/gamma', 'profiles/gamma/SOUL.md',
-  ]);
+  t.deepEqual(
+    [...snap.keys()],
+    [
+      'gateway_state.json',
+      'profiles',
+      'profiles/alpha',
+      'profiles/alpha/SOUL.md',
+      'profiles/alpha/gateway_state.json',
+      'profiles/beta',
+      'profiles/beta/gateway_state.json',
+      'profiles/gamma',
+      'profiles/gamma/SOUL.md',
+    ],
+  );
   t.is(text('gateway_state.json'), '{"root":true}');
   t.is(text('profiles/alpha/SOUL.md'), 'soul\n');
   t.is(text('profiles/alpha/gateway_state.json'), '{"gateway_state":"running"}');

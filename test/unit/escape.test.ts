@@ -32,6 +32,8 @@ test('escaped text never contains a control, separator or bidi character', (t) =
 });
 
 test('escaping is injective: different inputs never print the same', (t) => {
-  fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => a === b || escapeLine(a) !== escapeLine(b)));
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => a === b || escapeLine(a) !== escapeLine(b)),
+  );
   t.pass();
 });

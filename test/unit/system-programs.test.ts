@@ -26,7 +26,10 @@ test('a program missing from every system directory is a fatal error naming it, 
   const empty = await tempDir('rg-programs-');
   t.teardown(() => removeTree(empty));
   const err = t.throws(() => findProgram('mkfifo', [empty, path.join(empty, 'nope')]), { instanceOf: FatalError });
-  t.is(err?.message, `mkfifo(1) was not found in ${empty}, ${path.join(empty, 'nope')} (it is never looked up on PATH): install coreutils in the image`);
+  t.is(
+    err?.message,
+    `mkfifo(1) was not found in ${empty}, ${path.join(empty, 'nope')} (it is never looked up on PATH): install coreutils in the image`,
+  );
 });
 
 test('the system programs resolve to absolute paths in the system directories, whatever PATH says', (t) => {

@@ -10,7 +10,18 @@ import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
-import { type Io, exitCodeOf, logPassResult, openScandir, passOptions, passWarnings, prepare, printSkip, resolveRole, takeLock } from '../pass.js';
+import {
+  type Io,
+  exitCodeOf,
+  logPassResult,
+  openScandir,
+  passOptions,
+  passWarnings,
+  prepare,
+  printSkip,
+  resolveRole,
+  takeLock,
+} from '../pass.js';
 
 /** Runs `boot` or `sync` and returns the exit code. */
 export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
@@ -47,7 +58,9 @@ async function writeMetrics(file: string, result: PassResult, exitCode: number, 
     const { writeSyncMetrics } = await import('../watch-metrics.js');
     await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
   } catch (err) {
-    logger.warn(`cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`);
+    logger.warn(
+      `cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`,
+    );
   }
 }
 

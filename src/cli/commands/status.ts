@@ -22,7 +22,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     prep = await prepare(args);
     scandir = openScandir(args.scandir, false);
     const warnings: string[] = [];
-    const collect: Logger = { ...logger, warn: (m) => warnings.push(m), log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)) };
+    const collect: Logger = {
+      ...logger,
+      warn: (m) => warnings.push(m),
+      log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)),
+    };
     const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
     const result = unapplied(planPass(options));
     logPassResult(result, collect);
@@ -32,7 +36,9 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     const rows = statusRows(result, nowMs, conditions);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
-      warnings.push(`the scandir holds ${count} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`);
+      warnings.push(
+        `the scandir holds ${count} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`,
+      );
     }
     for (const entry of result.observed.scandir.trash ?? []) {
       const where = entry.supervised ? 'its supervisor still runs from the trash' : 'left in the trash';
@@ -54,7 +60,9 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       io.stdout.write(`${JSON.stringify(doc)}\n`);
     } else {
       const width = terminalWidth(io);
-      io.stdout.write(renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs, width }));
+      io.stdout.write(
+        renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs, width }),
+      );
     }
     return EXIT.ok;
   } finally {
@@ -79,21 +87,47 @@ async function readWatcher(file: string): Promise<{ watcher: WatcherReport; cond
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file }, conditions: none };
-    return { watcher: { state: 'unreadable', statusFile: file, reason: err instanceof Error ? err.message : String(err) }, conditions: none };
+    return {
+      watcher: { state: 'unreadable', statusFile: file, reason: err instanceof Error ? err.message : String(err) },
+      conditions: none,
+    };
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { watcher: { state: 'unreadable', statusFile: file, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` }, conditions: none };
+    return {
+      watcher: { state: 'unreadable', statusFile: file, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` },
+      conditions: none,
+    };
   }
   const { validateStatusFile } = await loadValidators();
   if (validateStatusFile !== undefined && !validateStatusFile(doc)) {
     return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };
   }
-  const d = doc as { pid: number; lastPass: Record<string, unknown> | null; nextFullPassAt: string; services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[] };
-  const conditions = new Map(d.services.map((s) => [s.service, { condition: s.condition, consecutiveFailures: s.consecutiveFailures, ...(s.reason === undefined ? {} : { reason: s.reason }) }]));
-  return { watcher: { state: 'present', statusFile: file, pid: d.pid, running: isRunning(d.pid), lastPass: d.lastPass, nextFullPassAt: d.nextFullPassAt }, conditions };
+  const d = doc as {
+    pid: number;
+    lastPass: Record<string, unknown> | null;
+    nextFullPassAt: string;
+    services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
+  };
+  const conditions = new Map(
+    d.services.map((s) => [
+      s.service,
+      { condition: s.condition, consecutiveFailures: s.consecutiveFailures, ...(s.reason === undefined ? {} : { reason: s.reason }) },
+    ]),
+  );
+  return {
+    watcher: {
+      state: 'present',
+      statusFile: file,
+      pid: d.pid,
+      running: isRunning(d.pid),
+      lastPass: d.lastPass,
+      nextFullPassAt: d.nextFullPassAt,
+    },
+    conditions,
+  };
 }
 
 function isRunning(pid: number): boolean {

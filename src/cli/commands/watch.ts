@@ -46,7 +46,11 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     now: () => Date.now(),
     random: Math.random,
     runPass: async (request, signal) => {
-      const report = await runWatchPass({ args, facts, io, logger: quiet.logger, intents, configCache, watchedDir: (p) => events.watchedDir(p) }, request, signal);
+      const report = await runWatchPass(
+        { args, facts, io, logger: quiet.logger, intents, configCache, watchedDir: (p) => events.watchedDir(p) },
+        request,
+        signal,
+      );
       quiet.endPass(report.kind === 'done' && !report.scoped);
       if (report.kind === 'done') prefix = report.servicePrefix;
       return report;
@@ -112,7 +116,10 @@ export function summaryLine(s: PassSummary): string {
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
       : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
   const d = s.drift;
-  const drift = d === undefined ? '' : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
+  const drift =
+    d === undefined
+      ? ''
+      : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
   return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${changedField(s.changed)} duration_ms=${s.durationMs}`;
 }
 

@@ -34,11 +34,14 @@ test('S60 one line per profile in reconcile order, one UTC timestamp per pass', 
   const [ts] = [...stamps];
   t.regex(ts ?? '', TS);
   t.true(ts?.endsWith('+0000'));
-  t.deepEqual(lines.map((l) => splitLine(l)[1]), [
-    'profile=default prior_state=None action=registered prior_exit=unknown',
-    'profile=a prior_state=running action=started prior_exit=unknown',
-    'profile=b prior_state=stopped action=registered prior_exit=unclean',
-  ]);
+  t.deepEqual(
+    lines.map((l) => splitLine(l)[1]),
+    [
+      'profile=default prior_state=None action=registered prior_exit=unknown',
+      'profile=a prior_state=running action=started prior_exit=unknown',
+      'profile=b prior_state=stopped action=registered prior_exit=unclean',
+    ],
+  );
 });
 
 test('the timestamp is local time with its offset, like strftime %z', async (t) => {
@@ -75,10 +78,13 @@ test('S61 a log at the threshold moves to .1 and the new log holds only the new 
   await runCli(bootArgs(box.home, box.scandir, '--config', cfg));
   t.is(await readFile(logPath(box.home, '.1'), 'utf8'), old);
   const lines = (await readFile(logPath(box.home), 'utf8')).trimEnd().split('\n');
-  t.deepEqual(lines.map((l) => splitLine(l)[1]), [
-    'profile=default prior_state=None action=registered prior_exit=unknown',
-    'profile=coder prior_state=None action=registered prior_exit=unknown',
-  ]);
+  t.deepEqual(
+    lines.map((l) => splitLine(l)[1]),
+    [
+      'profile=default prior_state=None action=registered prior_exit=unknown',
+      'profile=coder prior_state=None action=registered prior_exit=unknown',
+    ],
+  );
 });
 
 test('S63 rotation overwrites an existing .1', async (t) => {

@@ -49,7 +49,10 @@ test('slots get explicit modes; scripts stay root-owned and the skeleton is root
   const snap = await snapshotTree(box.scandir);
   t.deepEqual(layoutOf(snap, 'gateway-default'), expectedLayout(true, SKELETON));
   t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON));
-  t.deepEqual([...snap.keys()].filter((p) => !p.includes('/')), ['.reconcile-gateways', 'gateway-coder', 'gateway-default']);
+  t.deepEqual(
+    [...snap.keys()].filter((p) => !p.includes('/')),
+    ['.reconcile-gateways', 'gateway-coder', 'gateway-default'],
+  );
 });
 
 test('superviseOwner user gives the skeleton to the default uid:gid, as upstream', async (t) => {
@@ -67,8 +70,13 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { desired_state: 'stopped' } } });
   const cfg = await box.config({ uid: 4242, gid: 4343 });
-  const args = bootArgs(box.home, box.scandir, '--config', cfg).map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('sh', ['-c', `umask 077; exec '${process.execPath}' '${MAIN}' ${args}`], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+  const args = bootArgs(box.home, box.scandir, '--config', cfg)
+    .map((a) => `'${a}'`)
+    .join(' ');
+  const r = spawnSync('sh', ['-c', `umask 077; exec '${process.execPath}' '${MAIN}' ${args}`], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
   t.is(r.status, 0, r.stderr);
   const snap = await snapshotTree(box.root);
   t.deepEqual(layoutOf(snap, 'run/service/gateway-coder'), expectedLayout(true, '4242:4343'));
@@ -80,7 +88,11 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
 test('a second boot plans nothing and changes no file, mode, mtime or inode in the scandir', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  await makeHermesHome(box.home, { a: { state: { gateway_state: 'running' } }, b: {}, c: { state: '{ broken' } }, { gateway_state: 'stopped' });
+  await makeHermesHome(
+    box.home,
+    { a: { state: { gateway_state: 'running' } }, b: {}, c: { state: '{ broken' } },
+    { gateway_state: 'stopped' },
+  );
   const first = await bootJson(box.home, box.scandir);
   t.is(first.code, 0);
   t.is((first.doc['operations'] as unknown[]).length, 4);
@@ -100,7 +112,14 @@ test('S36 running then stopped: only the down marker appears, run keeps its inod
   await writeFile(path.join(box.home, 'profiles/coder/gateway_state.json'), '{"desired_state":"stopped"}');
   const r = await bootJson(box.home, box.scandir);
   t.deepEqual(r.doc['operations'], [
-    { kind: 'down', service: 'gateway-coder', profile: 'coder', reason: 'intent is not running; down marker missing', files: ['down'], status: 'applied' },
+    {
+      kind: 'down',
+      service: 'gateway-coder',
+      profile: 'coder',
+      reason: 'intent is not running; down marker missing',
+      files: ['down'],
+      status: 'applied',
+    },
   ]);
   const after = await snapshotTree(box.scandir);
   t.deepEqual(diffSnapshots(before, after, { ignorePath: (p) => p === 'gateway-coder' }), ['added gateway-coder/down (file)']);
@@ -117,10 +136,19 @@ test('an upstream-written slot with identical bytes is adopted without rewriting
   const before = await snapshotTree(box.scandir);
   const r = await bootJson(box.home, box.scandir);
   t.deepEqual(r.doc['operations'], [
-    { kind: 'update', service: 'gateway-coder', profile: 'coder', reason: 'adopt unowned slot', files: ['.reconcile-gateways.json'], status: 'applied' },
+    {
+      kind: 'update',
+      service: 'gateway-coder',
+      profile: 'coder',
+      reason: 'adopt unowned slot',
+      files: ['.reconcile-gateways.json'],
+      status: 'applied',
+    },
   ]);
   const after = await snapshotTree(box.scandir);
-  t.deepEqual(diffSnapshots(before, after, { ignorePath: (p) => p === 'gateway-coder' }), ['added gateway-coder/.reconcile-gateways.json (file)']);
+  t.deepEqual(diffSnapshots(before, after, { ignorePath: (p) => p === 'gateway-coder' }), [
+    'added gateway-coder/.reconcile-gateways.json (file)',
+  ]);
 });
 
 test('files of a slot owned by another user are rewritten root-owned (expected uid is 0 as root)', async (t) => {

@@ -21,10 +21,15 @@ function shellQuote(s: string): string {
 function runOnTerminal(args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number; output: string }> {
   const command = [process.execPath, MAIN, ...args].map(shellQuote).join(' ');
   return new Promise((resolve, reject) => {
-    execFile('script', ['-q', '-e', '-c', command, '/dev/null'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC', TERM: 'xterm', ...env }, encoding: 'utf8', timeout: 60_000 }, (error, stdout) => {
-      if (error !== null && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error === null ? 0 : Number(error.code), output: stdout.replace(/\r\n/g, '\n') });
-    });
+    execFile(
+      'script',
+      ['-q', '-e', '-c', command, '/dev/null'],
+      { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC', TERM: 'xterm', ...env }, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout) => {
+        if (error !== null && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error === null ? 0 : Number(error.code), output: stdout.replace(/\r\n/g, '\n') });
+      },
+    );
   });
 }
 

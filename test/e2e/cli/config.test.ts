@@ -12,7 +12,7 @@ import { repoRoot } from '../../helpers/s6.js';
 import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree } from '../../helpers/tree.js';
 
-test('the keys suggested for a config typo are exactly the schema\'s', async (t) => {
+test("the keys suggested for a config typo are exactly the schema's", async (t) => {
   const schema = JSON.parse(await readFile(path.join(repoRoot(), 'schemas/config.schema.json'), 'utf8')) as { properties: object };
   t.deepEqual(Object.keys(DEFAULT_SETTINGS).sort(), Object.keys(schema.properties).sort());
 });

@@ -44,12 +44,22 @@ test('--diff --output json reports the same decisions with dryRun and no statuse
   t.like(r.doc, { dryRun: true, mode: 'boot', exitCode: 1 });
   t.deepEqual(
     (r.doc['profiles'] as { profile: string; action: string }[]).map((p) => [p.profile, p.action]),
-    [['default', 'registered'], ['coder', 'started']],
+    [
+      ['default', 'registered'],
+      ['coder', 'started'],
+    ],
   );
   const sweep = 'stale runtime files of the previous container';
   t.deepEqual(r.doc['operations'], [
     { kind: 'sweep', service: 'gateway-coder', profile: 'coder', reason: sweep, files: ['profiles/coder/gateway.pid'] },
-    { kind: 'create', service: 'gateway-coder', profile: 'coder', reason: 'slot missing', files: ['.reconcile-gateways.json', 'finish', 'log/run', 'run', 'type'], starts: true },
+    {
+      kind: 'create',
+      service: 'gateway-coder',
+      profile: 'coder',
+      reason: 'slot missing',
+      files: ['.reconcile-gateways.json', 'finish', 'log/run', 'run', 'type'],
+      starts: true,
+    },
     { kind: 'sweep', service: 'gateway-default', profile: 'default', reason: sweep, files: ['gateway.pid', 'processes.json'] },
     {
       kind: 'create',
@@ -112,7 +122,11 @@ test('--diff validates names before anything: an invalid profile is skipped, exi
   await runCli(bootArgs(box.home, box.scandir));
   const r = await bootJson(box.home, box.scandir, ['--diff']);
   t.is(r.code, 0);
-  t.like((r.doc['profiles'] as unknown[])[1], { profile: 'BadName', action: 'skipped', reason: 'invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$' });
+  t.like((r.doc['profiles'] as unknown[])[1], {
+    profile: 'BadName',
+    action: 'skipped',
+    reason: 'invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$',
+  });
   t.true(r.stderr.includes('profiles/BadName: skipped: invalid profile name'));
 });
 
@@ -138,11 +152,14 @@ test('boot --diff lists the sweep, cleanup and seed operations and exits 1; afte
   t.is(r.code, 1, r.stderr);
   t.true((await loadValidators()).validatePlan(r.doc));
   const ops = (r.doc['operations'] as { kind: string; service: string; files?: string[] }[]).map((o) => [o.kind, o.service, o.files]);
-  t.deepEqual(ops.filter(([kind]) => kind !== 'create'), [
-    ['seed', 'gateway-default', ['gateway_state.json']],
-    ['sweep', 'gateway-default', ['gateway.pid']],
-    ['cleanup', 'gateway-x', ['.gateway-x.tmp']],
-  ]);
+  t.deepEqual(
+    ops.filter(([kind]) => kind !== 'create'),
+    [
+      ['seed', 'gateway-default', ['gateway_state.json']],
+      ['sweep', 'gateway-default', ['gateway.pid']],
+      ['cleanup', 'gateway-x', ['.gateway-x.tmp']],
+    ],
+  );
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], '--diff changed nothing');
   const boot = await runCli(bootArgs(box.home, box.scandir, ...legacy));
   t.is(boot.code, 0, boot.stderr);

@@ -19,7 +19,11 @@ test('a symlinked profile dir is skipped and its target is never swept', async (
   await symlink(outside, path.join(box.home, 'profiles', 'link'));
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 0, r.stderr);
-  t.like((r.doc['profiles'] as unknown[])[1], { profile: 'link', action: 'skipped', reason: 'unusable: the profile directory is a symlink' });
+  t.like((r.doc['profiles'] as unknown[])[1], {
+    profile: 'link',
+    action: 'skipped',
+    reason: 'unusable: the profile directory is a symlink',
+  });
   t.true(existsSync(path.join(outside, 'gateway.pid')));
   t.false(existsSync(path.join(box.scandir, 'gateway-link')));
 });
@@ -31,10 +35,13 @@ test('a FIFO as a state file never blocks: no prior state with a warning', async
   spawnSync('mkfifo', [path.join(box.home, 'profiles/coder/gateway_state.json'), path.join(box.home, 'gateway_state.json')]);
   const r = await bootJson(box.home, box.scandir, [], { timeoutMs: 10_000 });
   t.is(r.code, 0, r.stderr);
-  t.deepEqual((r.doc['profiles'] as { action: string; priorState: unknown }[]).map((p) => [p.action, p.priorState]), [
-    ['registered', null],
-    ['registered', null],
-  ]);
+  t.deepEqual(
+    (r.doc['profiles'] as { action: string; priorState: unknown }[]).map((p) => [p.action, p.priorState]),
+    [
+      ['registered', null],
+      ['registered', null],
+    ],
+  );
   t.regex(r.stderr, /could not read .*gateway_state\.json/);
 });
 
@@ -59,7 +66,11 @@ test('a 243-character name gets its slot; 244 characters are skipped with exit 0
   t.is(r.code, 0, r.stderr);
   t.true(existsSync(path.join(box.scandir, `gateway-${longest}`, 'run')));
   t.false(existsSync(path.join(box.scandir, `gateway-${tooLong}`)));
-  t.like((r.doc['profiles'] as unknown[])[2], { profile: tooLong, action: 'skipped', reason: 'invalid-name: name longer than 243 characters' });
+  t.like((r.doc['profiles'] as unknown[])[2], {
+    profile: tooLong,
+    action: 'skipped',
+    reason: 'invalid-name: name longer than 243 characters',
+  });
   t.deepEqual((await bootJson(box.home, box.scandir)).doc['operations'], []);
 });
 
@@ -72,5 +83,8 @@ test('a profile directory whose name is not UTF-8 is skipped, the others converg
   await writeFile(Buffer.concat([raw, Buffer.from('/SOUL.md')]), 'soul\n');
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 0, r.stderr);
-  t.deepEqual((r.doc['profiles'] as { action: string }[]).map((p) => p.action), ['registered', 'skipped', 'registered']);
+  t.deepEqual(
+    (r.doc['profiles'] as { action: string }[]).map((p) => p.action),
+    ['registered', 'skipped', 'registered'],
+  );
 });

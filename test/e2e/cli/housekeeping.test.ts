@@ -51,8 +51,14 @@ test('S37 boot removes upstream staging leftovers and our own, and nothing else 
   await chmod(path.join(box.scandir, '.reconcile-gateways'), 0o700);
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 0, r.stderr);
-  t.deepEqual((await readdir(box.scandir)).sort(), ['.gateway-Bad.tmp', '.other', '.reconcile-gateways', 'gateway-coder', 'gateway-default']);
-  t.deepEqual(await readdir(path.join(box.scandir, '.reconcile-gateways')), ['lock'], 'the dead run\'s staging directory is gone');
+  t.deepEqual((await readdir(box.scandir)).sort(), [
+    '.gateway-Bad.tmp',
+    '.other',
+    '.reconcile-gateways',
+    'gateway-coder',
+    'gateway-default',
+  ]);
+  t.deepEqual(await readdir(path.join(box.scandir, '.reconcile-gateways')), ['lock'], "the dead run's staging directory is gone");
 });
 
 test('sync clears only its own staging leftovers, not upstream ones', async (t) => {
@@ -80,16 +86,29 @@ test('control characters in profile names are escaped on stdout, stderr and in t
   t.is(r.code, 0, 'invalid names alone never fail the pass');
   const out = r.stdout.trimEnd().split('\n');
   t.is(out.length, 8, 'default, 3 skipped, coder, two creates, summary: no extra line');
-  t.true(out.every((l) => l.startsWith('reconcile: ')), r.stdout);
-  t.true(out.includes('reconcile: profile=bad\\nname prior_state=None action=skipped prior_exit=unknown reason="invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$"'));
+  t.true(
+    out.every((l) => l.startsWith('reconcile: ')),
+    r.stdout,
+  );
+  t.true(
+    out.includes(
+      'reconcile: profile=bad\\nname prior_state=None action=skipped prior_exit=unknown reason="invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$"',
+    ),
+  );
   t.false(/[\u0000-\u0009\u000b-\u001f]/.test(r.stdout), 'no raw control character on stdout');
   const err = r.stderr.trimEnd().split('\n');
-  t.true(err.every((l) => l.startsWith('reconcile-gateways: ')), r.stderr);
+  t.true(
+    err.every((l) => l.startsWith('reconcile-gateways: ')),
+    r.stderr,
+  );
   t.is(err.length, 3);
   t.false(/[\u0000-\u0009\u000b-\u001f]/.test(r.stderr));
   const log = (await readFile(path.join(box.home, 'logs/container-boot.log'), 'utf8')).trimEnd().split('\n');
   t.is(log.length, 5);
   t.true(log.every((l) => /^\S+ profile=/.test(l)));
-  t.false(log.some((l) => /^\S+ profile=forged /.test(l)), 'no forged record');
+  t.false(
+    log.some((l) => /^\S+ profile=forged /.test(l)),
+    'no forged record',
+  );
   t.true(log.some((l) => l.includes('profile=x\\n2026-09-21T10:00:00+0000 profile=forged')));
 });

@@ -41,9 +41,26 @@ test('a normal plan is valid and complete', async (t) => {
   ]);
   t.deepEqual(
     (r.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => [o.kind, o.service, o.status]),
-    [['create', 'gateway-coder', 'applied'], ['create', 'gateway-default', 'applied']],
+    [
+      ['create', 'gateway-coder', 'applied'],
+      ['create', 'gateway-default', 'applied'],
+    ],
   );
-  t.deepEqual(r.doc['summary'], { create: 2, update: 0, restart: 0, up: 0, down: 0, remove: 0, purge: 0, heal: 0, sweep: 0, cleanup: 0, seed: 0, failed: 0, restartPending: 0 });
+  t.deepEqual(r.doc['summary'], {
+    create: 2,
+    update: 0,
+    restart: 0,
+    up: 0,
+    down: 0,
+    remove: 0,
+    purge: 0,
+    heal: 0,
+    sweep: 0,
+    cleanup: 0,
+    seed: 0,
+    failed: 0,
+    restartPending: 0,
+  });
   t.is(r.stdout.trim().split('\n').length, 1, 'exactly one JSON document on one line');
 });
 
@@ -58,7 +75,14 @@ test('a regular file squatting on a slot fails that create only, exit 2, and a r
   t.is(r.code, 2);
   t.true(valid(r.doc));
   const ops = r.doc['operations'] as { service: string; status: string; error?: string; reason: string }[];
-  t.deepEqual(ops.map((o) => [o.service, o.status]), [['gateway-coder', 'failed'], ['gateway-default', 'applied'], ['gateway-writer', 'applied']]);
+  t.deepEqual(
+    ops.map((o) => [o.service, o.status]),
+    [
+      ['gateway-coder', 'failed'],
+      ['gateway-default', 'applied'],
+      ['gateway-writer', 'applied'],
+    ],
+  );
   t.is(ops[0]?.reason, 'slot path is a file, not a directory');
   t.regex(ops[0]?.error ?? '', /gateway-coder/);
   t.like(r.doc, { exitCode: 2, summary: { create: 3, update: 0, up: 0, down: 0, remove: 0, failed: 1, restartPending: 0 } });
@@ -68,7 +92,10 @@ test('a regular file squatting on a slot fails that create only, exit 2, and a r
   await rm(squat);
   const again = await bootJson(box.home, box.scandir);
   t.is(again.code, 0);
-  t.deepEqual((again.doc['operations'] as { service: string; status: string }[]).map((o) => [o.service, o.status]), [['gateway-coder', 'applied']]);
+  t.deepEqual(
+    (again.doc['operations'] as { service: string; status: string }[]).map((o) => [o.service, o.status]),
+    [['gateway-coder', 'applied']],
+  );
   t.deepEqual((await bootJson(box.home, box.scandir)).doc['operations'], []);
 });
 

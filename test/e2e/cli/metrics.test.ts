@@ -33,7 +33,9 @@ test('drift flags have defaults and bounds; --heal is sync and watch only', (t) 
   });
   t.true(args(['watch', '--heal']).heal);
   t.throws(() => parseCliArgs(['status', '--heal'], {}), { instanceOf: UsageError });
-  t.throws(() => parseCliArgs(['sync', '--crash-restarts', '0'], {}), { message: /--crash-restarts must be an integer between 1 and 4096/ });
+  t.throws(() => parseCliArgs(['sync', '--crash-restarts', '0'], {}), {
+    message: /--crash-restarts must be an integer between 1 and 4096/,
+  });
 });
 
 test('the metrics server answers /metrics, /healthz and /readyz, refuses other methods and paths, and names a busy address', async (t) => {
@@ -66,7 +68,16 @@ test('the metrics server answers /metrics, /healthz and /readyz, refuses other m
 test('per-service gauges follow the condition table: a cleared drift loses its series', async (t) => {
   const metrics = new Metrics();
   const drift = [{ type: 'IntentRunningButDown' as const, service: 'gateway-a', profile: 'a', sinceUnix: 1, evidence: {} }];
-  const condition = { service: 'gateway-a', profile: 'a', condition: 'Ready' as const, consecutiveFailures: 0, restartPending: true, autostart: true, live: 'down' as const, sinceMs: 0 };
+  const condition = {
+    service: 'gateway-a',
+    profile: 'a',
+    condition: 'Ready' as const,
+    consecutiveFailures: 0,
+    restartPending: true,
+    autostart: true,
+    live: 'down' as const,
+    sinceMs: 0,
+  };
   metrics.setServices({ 'gateway-a': { ...condition, drift } });
   let lines = (await metrics.text()).split('\n');
   t.true(lines.includes('reconcile_gateways_service_drift{service="gateway-a",condition="IntentRunningButDown"} 1'));

@@ -10,8 +10,16 @@ import path from 'node:path';
 import { runCli, sandbox } from '../../helpers/cli.js';
 import { makeHermesHome } from '../../helpers/tree.js';
 
-const syncArgs = (home: string, scandir: string, ...extra: string[]): string[] =>
-  ['sync', '--hermes-home', home, '--scandir', scandir, '--container-argv', '[]', ...extra];
+const syncArgs = (home: string, scandir: string, ...extra: string[]): string[] => [
+  'sync',
+  '--hermes-home',
+  home,
+  '--scandir',
+  scandir,
+  '--container-argv',
+  '[]',
+  ...extra,
+];
 
 test('sync repairs an empty slot of a profile without a state file, and neither starts nor stops it', async (t) => {
   const box = await sandbox();
@@ -21,14 +29,21 @@ test('sync repairs an empty slot of a profile without a state file, and neither 
   const r = await runCli(syncArgs(box.home, box.scandir, '--output', 'json'));
   t.is(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { profiles: { profile: string; action: string }[]; operations: { kind: string; service: string }[] };
-  t.like(doc.profiles.find((p) => p.profile === 'coder'), { action: 'pending' });
-  t.deepEqual(doc.operations.filter((o) => o.service === 'gateway-coder').map((o) => o.kind), ['update']);
-  for (const f of ['type', 'run', 'finish', 'log/run', '.reconcile-gateways.json']) t.true(existsSync(path.join(box.scandir, 'gateway-coder', f)), f);
+  t.like(
+    doc.profiles.find((p) => p.profile === 'coder'),
+    { action: 'pending' },
+  );
+  t.deepEqual(
+    doc.operations.filter((o) => o.service === 'gateway-coder').map((o) => o.kind),
+    ['update'],
+  );
+  for (const f of ['type', 'run', 'finish', 'log/run', '.reconcile-gateways.json'])
+    t.true(existsSync(path.join(box.scandir, 'gateway-coder', f)), f);
   t.false(existsSync(path.join(box.scandir, 'gateway-coder', 'down')), 'no down marker added: the intent is unknown');
   t.is((await runCli(syncArgs(box.home, box.scandir, '--diff'))).code, 0, 'repaired once, then converged');
 });
 
-test('sync keeps a pending slot\'s down marker while it rewrites a damaged run', async (t) => {
+test("sync keeps a pending slot's down marker while it rewrites a damaged run", async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { desired_state: 'stopped' } } });

@@ -9,7 +9,13 @@ import { quietRepeats } from '../../../src/cli/quiet-warnings.js';
 function recorder(): { logger: Logger; warned: string[] } {
   const warned: string[] = [];
   const none = (): void => undefined;
-  const logger: Logger = { log: (l, m) => (l === 'warn' ? warned.push(m) : undefined), error: none, warn: (m) => warned.push(m), info: none, debug: none };
+  const logger: Logger = {
+    log: (l, m) => (l === 'warn' ? warned.push(m) : undefined),
+    error: none,
+    warn: (m) => warned.push(m),
+    info: none,
+    debug: none,
+  };
   return { logger, warned };
 }
 

@@ -21,7 +21,11 @@ test('no arguments prints the usage to stderr and exits 100', async (t) => {
   const lines = r.stderr.split('\n');
   t.is(lines[0], 'reconcile-gateways: error: no command given');
   t.true(lines.includes('usage: reconcile-gateways <command> [options]'));
-  for (const c of COMMANDS) t.true(lines.some((l) => l.startsWith(`  ${c} `)), `the usage lists ${c}`);
+  for (const c of COMMANDS)
+    t.true(
+      lines.some((l) => l.startsWith(`  ${c} `)),
+      `the usage lists ${c}`,
+    );
   assertRealLines(t, r.stderr);
 });
 
@@ -48,7 +52,11 @@ for (const command of COMMANDS) {
     const lines = r.stdout.split('\n');
     t.is(lines[0], `usage: reconcile-gateways ${command} [options]`);
     for (const flag of flagsOf(command)) {
-      t.is(lines.filter((l) => l.trimStart().startsWith(`--${flag.name} `) || l.trim() === `--${flag.name}`).length, 1, `--${flag.name} has one line`);
+      t.is(
+        lines.filter((l) => l.trimStart().startsWith(`--${flag.name} `) || l.trim() === `--${flag.name}`).length,
+        1,
+        `--${flag.name} has one line`,
+      );
     }
     for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);
   });
@@ -61,7 +69,10 @@ const usageError = test.macro({
     t.is(r.stdout, '');
     const lines = r.stderr.split('\n');
     t.is(lines[0], `reconcile-gateways: error: ${first}`);
-    t.true(lines.some((l) => l.startsWith('usage: reconcile-gateways ')), 'the usage follows the error');
+    t.true(
+      lines.some((l) => l.startsWith('usage: reconcile-gateways ')),
+      'the usage follows the error',
+    );
     assertRealLines(t, r.stderr);
   },
   title: (title = '') => `usage error: ${title} prints the error, then the usage, and exits 100`,
@@ -73,9 +84,19 @@ test('a mistyped flag', usageError, ['boot', '--dif'], 'boot: unknown option --d
 test('an unknown flag', usageError, ['boot', '--bogus'], 'boot: unknown option --bogus');
 test('a flag of another command', usageError, ['status', '--diff'], 'status: unknown option --diff');
 test('a missing value', usageError, ['boot', '--scandir'], 'boot: --scandir needs a value: --scandir DIR');
-test('a flag taken as a value', usageError, ['boot', '--scandir', '--diff'], 'boot: --scandir needs a value, got the option --diff (write --scandir=--diff if you mean it)');
+test(
+  'a flag taken as a value',
+  usageError,
+  ['boot', '--scandir', '--diff'],
+  'boot: --scandir needs a value, got the option --diff (write --scandir=--diff if you mean it)',
+);
 test('a stray argument', usageError, ['sync', 'now'], 'sync: unexpected argument "now"');
-test('a value out of range', usageError, ['watch', '--interval', '0'], 'watch: --interval must be a number between 0.05 and 86400 (got "0")');
+test(
+  'a value out of range',
+  usageError,
+  ['watch', '--interval', '0'],
+  'watch: --interval must be a number between 0.05 and 86400 (got "0")',
+);
 test('a bad choice', usageError, ['boot', '--output', 'xml'], 'boot: --output must be one of text, json (got "xml")');
 
 test('--ready-fd on a descriptor that is not open is a usage error', async (t) => {

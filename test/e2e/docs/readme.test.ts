@@ -24,7 +24,10 @@ test('the README is at most 10 KB', (t) => {
 
 test('every local link in the README resolves', (t) => {
   const links = localLinks(readFileSync(README, 'utf8'));
-  t.true(links.some((l) => l.startsWith('docs/')), 'the README links into docs/');
+  t.true(
+    links.some((l) => l.startsWith('docs/')),
+    'the README links into docs/',
+  );
   for (const link of links) t.true(existsSync(path.join(repoRoot(), link)), `${link} exists`);
 });
 

@@ -27,7 +27,12 @@ function leftovers(scandir: string, allowed: readonly string[]): string[] {
   const stray = fs.readdirSync(scandir).filter((n) => n.startsWith('.') && n !== '.reconcile-gateways' && !allowed.includes(n));
   for (const slot of fs.readdirSync(scandir).filter((n) => !n.startsWith('.'))) {
     for (const dir of [slot, `${slot}/log`]) {
-      stray.push(...fs.readdirSync(path.join(scandir, dir)).filter((n) => n.endsWith('.rg-tmp')).map((n) => `${dir}/${n}`));
+      stray.push(
+        ...fs
+          .readdirSync(path.join(scandir, dir))
+          .filter((n) => n.endsWith('.rg-tmp'))
+          .map((n) => `${dir}/${n}`),
+      );
     }
   }
   return stray;
@@ -52,7 +57,10 @@ test('four concurrent boot/sync runs: exit 0 or 3 only (all 0 with --wait), no c
     const wait = round % 2 === 1;
     const codes = await Promise.all(commands.map((c) => runTool(c, l, wait ? ['--wait'] : [])));
     const exits = codes.map((r) => r.code);
-    t.true(exits.every((c) => c === 0 || (!wait && c === 3)), `round ${round}${wait ? ' --wait' : ''}: exits ${exits.join(',')}: ${codes.map((r) => r.stderr).join('')}`);
+    t.true(
+      exits.every((c) => c === 0 || (!wait && c === 3)),
+      `round ${round}${wait ? ' --wait' : ''}: exits ${exits.join(',')}: ${codes.map((r) => r.stderr).join('')}`,
+    );
     t.true(exits.includes(0), `round ${round}: nobody got the lock`);
     for (const r of codes.filter((c) => c.code === 3)) t.regex(r.stderr, /another reconcile-gateways run holds/);
     assertConverged(t, l, `round ${round}`);
@@ -120,13 +128,19 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
   }
   done = true;
   const exits = await syncs;
-  t.log(`registrations: ${outcomes.filter((o) => o === 'registered').length} by the CLI, ${outcomes.filter((o) => o !== 'registered').length} by sync first; sync exits ${exits.join(',')}`);
-  t.true(exits.every((c) => c === 0 || c === 2), `sync exits ${exits.join(',')}`);
+  t.log(
+    `registrations: ${outcomes.filter((o) => o === 'registered').length} by the CLI, ${outcomes.filter((o) => o !== 'registered').length} by sync first; sync exits ${exits.join(',')}`,
+  );
+  t.true(
+    exits.every((c) => c === 0 || c === 2),
+    `sync exits ${exits.join(',')}`,
+  );
   // A sync that lost the race to the CLI reports exactly that, and nothing else.
   for (const lines of races) {
-    for (const line of lines.split('\n')) t.regex(line, /create failed: publish \S+\/gateway-q\d\d: EEXIST: the slot appeared while this pass ran/);
+    for (const line of lines.split('\n'))
+      t.regex(line, /create failed: publish \S+\/gateway-q\d\d: EEXIST: the slot appeared while this pass ran/);
   }
-  t.true(fs.statSync(stale).isDirectory(), "sync deleted a staging dir it did not create");
+  t.true(fs.statSync(stale).isDirectory(), 'sync deleted a staging dir it did not create');
 
   const final = await runTool('sync', l);
   t.is(final.code, 0, final.stderr);

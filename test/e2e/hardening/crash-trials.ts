@@ -83,7 +83,11 @@ export interface TrialOutcome {
  * when root (it keeps hundreds of trials fast and independent of disk load) and a layout with
  * `profiles` crash profiles. The caller removes `layout` and unmounts `mount` afterwards.
  */
-export async function trialWorld(t: ExecutionContext, name: string, profiles: number): Promise<{ rng: () => number; mount: string | undefined; layout: Layout }> {
+export async function trialWorld(
+  t: ExecutionContext,
+  name: string,
+  profiles: number,
+): Promise<{ rng: () => number; mount: string | undefined; layout: Layout }> {
   const seed = trialSeed();
   t.log(`seed ${seed} (replay with HARDENING_SEED=${seed})`);
   const mount = requireRoot(t) ? await mountTmpfs(name, '1g') : undefined;
@@ -112,7 +116,10 @@ export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): P
   try {
     const started = startTool(toolArgs(setup.mode, layout));
     let exited = false;
-    void started.done.then(() => (exited = true), () => (exited = true));
+    void started.done.then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     const killAt = 'afterMs' in kill ? Date.now() + kill.afterMs : Infinity;
     const observed = new Set<string>();
     while (!exited) {
@@ -144,7 +151,10 @@ export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): P
 }
 
 /** Measures a clean run into `dir` and returns its snapshot and duration. */
-export async function cleanRun(setup: Pick<TrialSetup, 'layout' | 'mode' | 'prepareScandir'>, dir: string): Promise<{ reference: Snapshot; ms: number }> {
+export async function cleanRun(
+  setup: Pick<TrialSetup, 'layout' | 'mode' | 'prepareScandir'>,
+  dir: string,
+): Promise<{ reference: Snapshot; ms: number }> {
   setup.prepareScandir(dir);
   const start = Date.now();
   const result = await runTool(setup.mode, { ...setup.layout, scandir: dir });

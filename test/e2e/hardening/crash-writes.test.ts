@@ -12,7 +12,20 @@ import { renderOwnership, renderRun } from '../../../src/desired/render.js';
 import { closeDir, openRoot, writeFileAt } from '../../../src/safe-fs/index.js';
 import { repoRoot } from '../../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
-import { BASE_SETTINGS, diffSnapshot, killGroup, type Layout, runJson, runTool, Scratch, slotProblems, snapshot, startTool, writeConfig, writeProfiles } from './support.js';
+import {
+  BASE_SETTINGS,
+  diffSnapshot,
+  killGroup,
+  type Layout,
+  runJson,
+  runTool,
+  Scratch,
+  slotProblems,
+  snapshot,
+  startTool,
+  writeConfig,
+  writeProfiles,
+} from './support.js';
 
 const DRIVERS = path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening');
 const scratch = new Scratch();
@@ -40,10 +53,14 @@ const TARGETS = [
 ] as const;
 
 async function killWriterOnce(dir: string, target: (typeof TARGETS)[number], delayMs: number): Promise<string> {
-  const child = spawn(process.execPath, [path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   await sleep(delayMs);

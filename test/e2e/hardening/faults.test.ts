@@ -13,7 +13,20 @@ import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
 import { exitCodeOf } from '../../../src/cli/pass.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
-import { BASE_SETTINGS, diffSnapshot, fileHash, type Layout, mountTmpfs, runJson, runTool, Scratch, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import {
+  BASE_SETTINGS,
+  diffSnapshot,
+  fileHash,
+  type Layout,
+  mountTmpfs,
+  runJson,
+  runTool,
+  Scratch,
+  snapshot,
+  unmountTmpfs,
+  writeConfig,
+  writeProfiles,
+} from './support.js';
 import { needsRoot } from '../../helpers/needs.js';
 
 const scratch = new Scratch();
@@ -41,37 +54,52 @@ function fill(dir: string): void {
   }
 }
 
-needsRoot(test)('ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges', async (t) => {
-  const base = await layout('enospc');
-  const mount = await mountTmpfs('enospc-scan', '512k');
-  mounts.push(mount);
-  const l = { ...base, scandir: mount };
-  writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
-  const runBefore = fileHash(path.join(l.scandir, 'gateway-alice', 'run'));
-  fill(l.scandir);
-  writeProfiles(l.home, { carol: 'running', bob: 'stopped' });
-  writeConfig(l, { gatewayCommand: '/bin/false' });
+needsRoot(test)(
+  'ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges',
+  async (t) => {
+    const base = await layout('enospc');
+    const mount = await mountTmpfs('enospc-scan', '512k');
+    mounts.push(mount);
+    const l = { ...base, scandir: mount };
+    writeProfiles(l.home, { alice: 'running', bob: 'running' });
+    t.is((await runTool('boot', l)).code, 0);
+    const runBefore = fileHash(path.join(l.scandir, 'gateway-alice', 'run'));
+    fill(l.scandir);
+    writeProfiles(l.home, { carol: 'running', bob: 'stopped' });
+    writeConfig(l, { gatewayCommand: '/bin/false' });
 
-  const { result, doc } = await runJson('sync', l);
-  t.is(result.code, 2);
-  const [create] = opsOf(doc, 'gateway-carol');
-  t.is(create?.status, 'failed');
-  t.regex(create?.error ?? '', new RegExp(`${mount}/\\S+: ENOSPC: no space left on device`));
-  const [update] = opsOf(doc, 'gateway-alice');
-  t.like(update, { kind: 'update', status: 'failed' });
-  t.regex(update?.error ?? '', /gateway-alice\/run: ENOSPC/);
-  t.like(opsOf(doc, 'gateway-bob').find((o) => o.kind === 'down'), { status: 'applied' });
-  t.is(fileHash(path.join(l.scandir, 'gateway-alice', 'run')), runBefore, 'the script was truncated or changed');
-  t.true(fs.existsSync(path.join(l.scandir, 'gateway-bob', 'down')));
-  t.false(fs.existsSync(path.join(l.scandir, 'gateway-carol')));
-  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => n.startsWith('.')).sort(), ['.filler', '.reconcile-gateways']);
-  t.deepEqual(fs.readdirSync(path.join(l.scandir, 'gateway-alice')).filter((n) => n.endsWith('.rg-tmp')), []);
+    const { result, doc } = await runJson('sync', l);
+    t.is(result.code, 2);
+    const [create] = opsOf(doc, 'gateway-carol');
+    t.is(create?.status, 'failed');
+    t.regex(create?.error ?? '', new RegExp(`${mount}/\\S+: ENOSPC: no space left on device`));
+    const [update] = opsOf(doc, 'gateway-alice');
+    t.like(update, { kind: 'update', status: 'failed' });
+    t.regex(update?.error ?? '', /gateway-alice\/run: ENOSPC/);
+    t.like(
+      opsOf(doc, 'gateway-bob').find((o) => o.kind === 'down'),
+      { status: 'applied' },
+    );
+    t.is(fileHash(path.join(l.scandir, 'gateway-alice', 'run')), runBefore, 'the script was truncated or changed');
+    t.true(fs.existsSync(path.join(l.scandir, 'gateway-bob', 'down')));
+    t.false(fs.existsSync(path.join(l.scandir, 'gateway-carol')));
+    t.deepEqual(
+      fs
+        .readdirSync(l.scandir)
+        .filter((n) => n.startsWith('.'))
+        .sort(),
+      ['.filler', '.reconcile-gateways'],
+    );
+    t.deepEqual(
+      fs.readdirSync(path.join(l.scandir, 'gateway-alice')).filter((n) => n.endsWith('.rg-tmp')),
+      [],
+    );
 
-  fs.rmSync(path.join(l.scandir, '.filler'));
-  t.is((await runTool('sync', l)).code, 0, 'the rerun after freeing space did not converge');
-  t.is((await runTool('sync', l, ['--diff'])).code, 0);
-});
+    fs.rmSync(path.join(l.scandir, '.filler'));
+    t.is((await runTool('sync', l)).code, 0, 'the rerun after freeing space did not converge');
+    t.is((await runTool('sync', l, ['--diff'])).code, 0);
+  },
+);
 
 needsRoot(test)('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
   const l = await layout('erofs');
@@ -118,9 +146,14 @@ function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): R
   const scandir = openRoot(l.scandir);
   try {
     const planned = planPass({
-      mode: 'sync', home, scandir, hermesHome: l.home,
+      mode: 'sync',
+      home,
+      scandir,
+      hermesHome: l.home,
       settings: CHANGED,
-      prune: true, allowEmpty: false, restartChanged: false,
+      prune: true,
+      allowEmpty: false,
+      restartChanged: false,
       host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
       isRoot: process.geteuid?.() === 0,
     });

@@ -45,7 +45,13 @@ test('FIFOs in HERMES_HOME (state, lifecycle, config.yaml, SOUL.md, boot log) ne
   t.regex(warnings, /profiles\/a\/gateway_state\.json \(is a FIFO\)/);
   t.regex(warnings, /config\.yaml could not be read \(is a FIFO\)/);
   t.regex(warnings, /could not write the boot log/);
-  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => !n.startsWith('.')).sort(), ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-default']);
+  t.deepEqual(
+    fs
+      .readdirSync(l.scandir)
+      .filter((n) => !n.startsWith('.'))
+      .sort(),
+    ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-default'],
+  );
   t.is((doc.profiles ?? []).find((p) => p.profile === 'b')?.action, 'started');
 });
 

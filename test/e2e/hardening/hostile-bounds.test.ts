@@ -23,16 +23,30 @@ import { removeTree, tempDir } from '../../helpers/tree.js';
 import { mountTmpfs, unmountTmpfs } from './support.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const file = (text: string): Parameters<typeof parseStateFile>[0] => ({ kind: 'file', bytes: Buffer.from(text), mode: 0o644, uid: 0, mtimeMs: 0 });
+const file = (text: string): Parameters<typeof parseStateFile>[0] => ({
+  kind: 'file',
+  bytes: Buffer.from(text),
+  mode: 0o644,
+  uid: 0,
+  mtimeMs: 0,
+});
 
 test('#1 a state file keeps only string fields: a nested desired_state is dropped at once, not retained', (t) => {
   const nested = `{"desired_state":[${'{},'.repeat(500)}{}],"gateway_state":{"x":1}}`;
   t.deepEqual(parseStateFile(file(nested)), { kind: 'parsed', desiredState: undefined, gatewayState: undefined });
   const huge = `{"desired_state":[${'{},'.repeat(20_000)}{}]}`;
-  t.deepEqual(parseStateFile(file(huge)), { kind: 'unreadable', reason: 'holds more than 1024 JSON objects or arrays' }, 'never parsed at all');
+  t.deepEqual(
+    parseStateFile(file(huge)),
+    { kind: 'unreadable', reason: 'holds more than 1024 JSON objects or arrays' },
+    'never parsed at all',
+  );
   const long = parseStateFile(file(JSON.stringify({ desired_state: `running${'x'.repeat(10_000)}` })));
   t.true(long.kind === 'parsed' && (long.desiredState?.length ?? 0) < 300 && long.desiredState !== 'running');
-  t.deepEqual(parseStateFile(file('{"desired_state":"stopped","gateway_state":"running"}')), { kind: 'parsed', desiredState: 'stopped', gatewayState: 'running' });
+  t.deepEqual(parseStateFile(file('{"desired_state":"stopped","gateway_state":"running"}')), {
+    kind: 'parsed',
+    desiredState: 'stopped',
+    gatewayState: 'running',
+  });
   t.deepEqual(parseLifecycle(file('{"phase":["exited"]}')), { kind: 'parsed', phase: undefined });
 });
 
@@ -41,11 +55,21 @@ test('#13a a value with spaces, quotes or = is quoted, so it cannot forge key=va
   t.is(fieldValue('running action=started prior_exit=clean'), '"running action=started prior_exit=clean"');
   t.is(fieldValue('a"b'), '"a\\"b"');
   t.is(fieldValue(''), '""');
-  const forged = { profile: 'p', service: 'gateway-p', priorState: 'running action=started prior_exit=clean', autostart: false, action: 'registered', priorExit: 'unknown' } as const;
+  const forged = {
+    profile: 'p',
+    service: 'gateway-p',
+    priorState: 'running action=started prior_exit=clean',
+    autostart: false,
+    action: 'registered',
+    priorExit: 'unknown',
+  } as const;
   const line = profileLine(forged);
   t.is(line, 'reconcile: profile=p prior_state="running action=started prior_exit=clean" action=registered prior_exit=unknown');
   const boot = formatBootLogLines('2026-01-01T00:00:00+0000', [forged]);
-  t.is(boot, '2026-01-01T00:00:00+0000 profile=p prior_state="running action=started prior_exit=clean" action=registered prior_exit=unknown\n');
+  t.is(
+    boot,
+    '2026-01-01T00:00:00+0000 profile=p prior_state="running action=started prior_exit=clean" action=registered prior_exit=unknown\n',
+  );
 });
 
 test('#1 a long string value is never echoed whole into stdout or the boot log', (t) => {
@@ -60,7 +84,12 @@ test('#2 config.yaml over the cap, too deep, or with too many aliases is refused
   t.teardown(() => removeTree(dir));
   const home = openRoot(dir);
   t.teardown(() => closeDir(home));
-  const multiplexOf = (): { multiplex: boolean; notice?: string } => decideMultiplex(hostEnv({}), observeConfig(home, () => parseYaml), dir);
+  const multiplexOf = (): { multiplex: boolean; notice?: string } =>
+    decideMultiplex(
+      hostEnv({}),
+      observeConfig(home, () => parseYaml),
+      dir,
+    );
   const check = async (text: string, why: RegExp): Promise<void> => {
     fs.writeFileSync(path.join(dir, 'config.yaml'), text);
     const r = multiplexOf();
@@ -69,16 +98,36 @@ test('#2 config.yaml over the cap, too deep, or with too many aliases is refused
   };
   await check(`multiplex_profiles: true\npad: "${'x'.repeat(1024 * 1024)}"\n`, /could not be read \(is larger than 65536 bytes/);
   await check(`multiplex_profiles: true\nx: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`, /nests deeper than 64 levels/);
-  const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)];
+  const laughs = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 8 },
+      (_, i) =>
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(', ')}]`,
+    ),
+  ];
   await check(`multiplex_profiles: true\n${laughs.join('\n')}\n`, /is not valid YAML/);
   fs.writeFileSync(path.join(dir, 'config.yaml'), 'gateway:\n  multiplex_profiles: true\n');
   t.deepEqual(multiplexOf(), { multiplex: true });
 });
 
 test('#3 watch forgets the intent of a profile a pass no longer finds', (t) => {
-  const intents = new Map<string, string | null>([['gone', 'x'.repeat(1000)], ['kept', 'running'], ['elsewhere', 'stopped']]);
+  const intents = new Map<string, string | null>([
+    ['gone', 'x'.repeat(1000)],
+    ['kept', 'running'],
+    ['elsewhere', 'stopped'],
+  ]);
   const ctx = { intents } as unknown as WatchContext;
-  const decision = (profile: string): object => ({ profile, service: `gateway-${profile}`, priorState: 'running', autostart: true, action: 'started', priorExit: 'unknown' });
+  const decision = (profile: string): object => ({
+    profile,
+    service: `gateway-${profile}`,
+    priorState: 'running',
+    autostart: true,
+    action: 'started',
+    priorExit: 'unknown',
+  });
   const result = { desired: { decisions: [decision('kept')] } } as unknown as PassResult;
   rememberIntents(ctx, result, new Set(['gone', 'kept']));
   t.deepEqual([...intents.keys()].sort(), ['elsewhere', 'kept'], 'a targeted pass forgets only what it read');
@@ -96,7 +145,13 @@ test('#4 watch puts inotify watches only on profiles (directories with SOUL.md),
     fs.writeFileSync(path.join(profiles, name, 'SOUL.md'), '');
   }
   fs.mkdirSync(path.join(dir, 'scan'));
-  const events = new EventSource({ hermesHome: path.join(dir, 'home'), scandir: path.join(dir, 'scan'), onHint: () => undefined, servicePrefix: () => 'gateway-', warn: () => undefined });
+  const events = new EventSource({
+    hermesHome: path.join(dir, 'home'),
+    scandir: path.join(dir, 'scan'),
+    onHint: () => undefined,
+    servicePrefix: () => 'gateway-',
+    warn: () => undefined,
+  });
   t.teardown(() => events.close());
   await events.refresh();
   // scandir, HERMES_HOME, profiles/, the three profiles and 64 candidates: the ceiling is profiles + 68.
@@ -108,7 +163,8 @@ needsRoot(test)('#6 a tree of 30,000 nested directories is deleted without recur
   const dir = await mountTmpfs('rg-deep', '256m');
   t.teardown(() => unmountTmpfs(dir));
   // Made by a child that walks down with chdir: the path is far beyond PATH_MAX.
-  const script = "const fs=require('fs');process.chdir(process.argv[1]);for(let i=0;i<30000;i++){fs.mkdirSync('d');process.chdir('d');}fs.writeFileSync('leaf','x');";
+  const script =
+    "const fs=require('fs');process.chdir(process.argv[1]);for(let i=0;i<30000;i++){fs.mkdirSync('d');process.chdir('d');}fs.writeFileSync('leaf','x');";
   const { execFileSync } = await import('node:child_process');
   execFileSync(process.execPath, ['-e', script, path.join(dir)]);
   const root = openRoot(dir);

@@ -20,36 +20,55 @@ const TIME = '/usr/bin/time';
 let mount: string | undefined;
 test.after.always('unmount the tmpfs', () => unmountTmpfs(mount));
 
-needsRoot(test)(`a pass over ${PROFILES} profiles with state files at the cap stays within ${RSS_BUDGET_KIB / 1024} MiB and echoes no long value`, async (t) => {
-  t.timeout(170_000);
-  if (!fs.existsSync(TIME)) return t.fail(`${TIME} is needed to measure the peak RSS of the CLI (apt-get install time)`);
-  mount = await mountTmpfs('rg-memory', '1g');
-  const home = path.join(mount, 'home');
-  const nested = `{"desired_state":[${'{},'.repeat(21_500)}{}]}`;
-  const long = JSON.stringify({ desired_state: `running ${'x'.repeat(64_000)}` });
-  t.true(nested.length <= STATE_FILE_CAP && long.length <= STATE_FILE_CAP && nested.length > STATE_FILE_CAP - 1024);
-  for (let i = 0; i < PROFILES; i += 1) {
-    const dir = path.join(home, 'profiles', `p${i}`);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'SOUL.md'), 's');
-    fs.writeFileSync(path.join(dir, 'gateway_state.json'), i % 2 === 0 ? nested : long);
-  }
-  fs.mkdirSync(path.join(mount, 'scan'));
-  fs.writeFileSync(path.join(mount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
-  const timeFile = path.join(mount, 'time');
-  const args = ['-o', timeFile, '-f', '%M', process.execPath, CLI_MAIN, 'sync', '--diff', '--output', 'json'];
-  const flags = ['--hermes-home', home, '--scandir', path.join(mount, 'scan'), '--container-argv', '[]', '--config', path.join(mount, 'config.json')];
-  let stdout = '';
-  try {
-    stdout = execFileSync(TIME, [...args, ...flags], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch (err) {
-    stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
-  }
-  const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-  t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
-  t.true(peakKib < RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget`);
-  const doc = JSON.parse(stdout) as { profiles: { priorState: string | null }[] };
-  t.is(doc.profiles.length, PROFILES + 1);
-  t.true(doc.profiles.every((p) => p.priorState === null || p.priorState.length < 300), 'a long value reached the plan whole');
-  t.true(stdout.length < 32 * 1024 * 1024);
-});
+needsRoot(test)(
+  `a pass over ${PROFILES} profiles with state files at the cap stays within ${RSS_BUDGET_KIB / 1024} MiB and echoes no long value`,
+  async (t) => {
+    t.timeout(170_000);
+    if (!fs.existsSync(TIME)) return t.fail(`${TIME} is needed to measure the peak RSS of the CLI (apt-get install time)`);
+    mount = await mountTmpfs('rg-memory', '1g');
+    const home = path.join(mount, 'home');
+    const nested = `{"desired_state":[${'{},'.repeat(21_500)}{}]}`;
+    const long = JSON.stringify({ desired_state: `running ${'x'.repeat(64_000)}` });
+    t.true(nested.length <= STATE_FILE_CAP && long.length <= STATE_FILE_CAP && nested.length > STATE_FILE_CAP - 1024);
+    for (let i = 0; i < PROFILES; i += 1) {
+      const dir = path.join(home, 'profiles', `p${i}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'SOUL.md'), 's');
+      fs.writeFileSync(path.join(dir, 'gateway_state.json'), i % 2 === 0 ? nested : long);
+    }
+    fs.mkdirSync(path.join(mount, 'scan'));
+    fs.writeFileSync(path.join(mount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
+    const timeFile = path.join(mount, 'time');
+    const args = ['-o', timeFile, '-f', '%M', process.execPath, CLI_MAIN, 'sync', '--diff', '--output', 'json'];
+    const flags = [
+      '--hermes-home',
+      home,
+      '--scandir',
+      path.join(mount, 'scan'),
+      '--container-argv',
+      '[]',
+      '--config',
+      path.join(mount, 'config.json'),
+    ];
+    let stdout = '';
+    try {
+      stdout = execFileSync(TIME, [...args, ...flags], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+    } catch (err) {
+      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
+    }
+    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    t.true(peakKib < RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget`);
+    const doc = JSON.parse(stdout) as { profiles: { priorState: string | null }[] };
+    t.is(doc.profiles.length, PROFILES + 1);
+    t.true(
+      doc.profiles.every((p) => p.priorState === null || p.priorState.length < 300),
+      'a long value reached the plan whole',
+    );
+    t.true(stdout.length < 32 * 1024 * 1024);
+  },
+);

@@ -21,7 +21,8 @@ test.after.always('stop readers, remove scratch trees', async () => {
 
 /** A process holding `fifo` open for reading, as hermes could; resolves once it holds it. */
 async function holdReader(fifo: string): Promise<ChildProcess> {
-  const script = "const fs=require('fs');fs.openSync(process.argv[1],fs.constants.O_RDONLY|fs.constants.O_NONBLOCK);process.stdout.write('held\\n');setInterval(()=>{},1e6);";
+  const script =
+    "const fs=require('fs');fs.openSync(process.argv[1],fs.constants.O_RDONLY|fs.constants.O_NONBLOCK);process.stdout.write('held\\n');setInterval(()=>{},1e6);";
   const child = spawn(process.execPath, ['-e', script, fifo], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   readers.push(child);
   await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
@@ -50,10 +51,15 @@ test('#5 held control FIFOs on four pruned slots cost one bounded wait, are repo
   t.regex(status.stdout + status.stderr, /gateway-v1: removal pending \(its supervisor still runs from the trash\)/);
 
   for (const r of held) killGroup(r, 'SIGKILL');
-  await Promise.all(held.map((r) => new Promise((resolve) => (r.exitCode !== null || r.signalCode !== null ? resolve(null) : r.once('exit', resolve)))));
+  await Promise.all(
+    held.map((r) => new Promise((resolve) => (r.exitCode !== null || r.signalCode !== null ? resolve(null) : r.once('exit', resolve)))),
+  );
   const again = await runJson('sync', l);
   t.is(again.result.code, 0, again.result.stderr);
-  t.deepEqual((again.doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`), victims.map((v) => `purge gateway-${v} applied`));
+  t.deepEqual(
+    (again.doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`),
+    victims.map((v) => `purge gateway-${v} applied`),
+  );
   t.deepEqual(fs.readdirSync(path.join(l.scandir, '.reconcile-gateways', 'trash')), []);
   t.deepEqual((await runJson('sync', l)).doc.operations, [], 'converged');
 });
@@ -66,11 +72,16 @@ needsRoot(test)('#6 a slot whose event/ holds 30,000 nested directories is remov
   writeProfiles(l.home, { keep: 'running', deep: 'running' });
   t.is((await runTool('boot', l)).code, 0);
   const script = "const fs=require('fs');process.chdir(process.argv[1]);for(let i=0;i<30000;i++){fs.mkdirSync('d');process.chdir('d');}";
-  await new Promise((resolve) => spawn(process.execPath, ['-e', script, path.join(l.scandir, 'gateway-deep', 'event')], { stdio: 'inherit' }).on('exit', resolve));
+  await new Promise((resolve) =>
+    spawn(process.execPath, ['-e', script, path.join(l.scandir, 'gateway-deep', 'event')], { stdio: 'inherit' }).on('exit', resolve),
+  );
   fs.rmSync(path.join(l.home, 'profiles', 'deep'), { recursive: true });
   const { result, doc } = await runJson('sync', l, [], { timeoutMs: 80_000 });
   t.is(result.code, 0, result.stderr);
-  t.deepEqual((doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`), ['remove gateway-deep applied']);
+  t.deepEqual(
+    (doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`),
+    ['remove gateway-deep applied'],
+  );
   t.deepEqual(fs.readdirSync(path.join(l.scandir, '.reconcile-gateways', 'trash')), []);
 });
 

@@ -53,40 +53,46 @@ function rootService(dir: string): void {
   fs.writeFileSync(path.join(dir, 'run'), 'original\n', { mode: 0o700 });
 }
 
-needsRoot(test)('#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails', async (t) => {
-  const l = await scratch.layout('swap-remove');
-  writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
-  fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
-  const slot = path.join(l.scandir, 'gateway-bob');
-  const result = await syncWithSwap(l, (op) => {
-    if (op.kind !== 'remove') return;
-    fs.renameSync(slot, path.join(l.root, 'forged-slot'));
-    rootService(slot);
-  });
-  const remove = result.results.find((r) => r.op.kind === 'remove');
-  t.is(remove?.status, 'failed');
-  t.regex(remove?.error ?? '', /replaced since this pass read it/);
-  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'the root-owned directory is intact');
-});
+needsRoot(test)(
+  '#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails',
+  async (t) => {
+    const l = await scratch.layout('swap-remove');
+    writeProfiles(l.home, { alice: 'running', bob: 'running' });
+    t.is((await runTool('boot', l)).code, 0);
+    fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
+    const slot = path.join(l.scandir, 'gateway-bob');
+    const result = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'remove') return;
+      fs.renameSync(slot, path.join(l.root, 'forged-slot'));
+      rootService(slot);
+    });
+    const remove = result.results.find((r) => r.op.kind === 'remove');
+    t.is(remove?.status, 'failed');
+    t.regex(remove?.error ?? '', /replaced since this pass read it/);
+    t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'the root-owned directory is intact');
+  },
+);
 
-needsRoot(test)('#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker', async (t) => {
-  const l = await scratch.layout('swap-adopt');
-  writeProfiles(l.home, { alice: 'stopped' });
-  const slot = path.join(l.scandir, 'gateway-alice');
-  fs.mkdirSync(slot, { mode: 0o755 });
-  fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
-  const result = await syncWithSwap(l, (op) => {
-    if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
-    fs.renameSync(slot, path.join(l.root, 'hermes-slot'));
-    rootService(slot);
-  });
-  const update = result.results.find((r) => r.op.kind === 'update');
-  t.is(update?.status, 'failed');
-  t.is(fs.statSync(slot).mode & 0o7777, 0o700, 'not chmodded');
-  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'run not replaced');
-  t.deepEqual(fs.readdirSync(slot), ['run'], 'no down marker, no ownership record');
-});
+needsRoot(test)(
+  '#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker',
+  async (t) => {
+    const l = await scratch.layout('swap-adopt');
+    writeProfiles(l.home, { alice: 'stopped' });
+    const slot = path.join(l.scandir, 'gateway-alice');
+    fs.mkdirSync(slot, { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+    const result = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
+      fs.renameSync(slot, path.join(l.root, 'hermes-slot'));
+      rootService(slot);
+    });
+    const update = result.results.find((r) => r.op.kind === 'update');
+    t.is(update?.status, 'failed');
+    t.is(fs.statSync(slot).mode & 0o7777, 0o700, 'not chmodded');
+    t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), 'original\n', 'run not replaced');
+    t.deepEqual(fs.readdirSync(slot), ['run'], 'no down marker, no ownership record');
+  },
+);
 
 needsRoot(test)('#8 in a sticky root:hermes scandir hermes can neither rename the state directory nor reach into it', async (t) => {
   const l = await scratch.layout('sticky');

@@ -105,9 +105,23 @@ test('hostile profile names are skipped with one escaped single-line warning eac
 
   const result = await runTool('boot', l);
   t.is(result.code, 0, result.stderr);
-  t.deepEqual(fs.readdirSync(l.scandir).sort(), ['.reconcile-gateways', `gateway-${MAX_NAME}`, 'gateway-default', 'gateway-forge', 'gateway-ok']);
+  t.deepEqual(fs.readdirSync(l.scandir).sort(), [
+    '.reconcile-gateways',
+    `gateway-${MAX_NAME}`,
+    'gateway-default',
+    'gateway-forge',
+    'gateway-ok',
+  ]);
   t.deepEqual(diffSnapshot(parentBefore, snapshot(l.root, outsideScandir)), [], 'something was written beside the scandir');
-  t.deepEqual(fs.readdirSync(path.join(l.scandir, 'gateway-ok')).sort(), ['.reconcile-gateways.json', 'event', 'finish', 'log', 'run', 'supervise', 'type']);
+  t.deepEqual(fs.readdirSync(path.join(l.scandir, 'gateway-ok')).sort(), [
+    '.reconcile-gateways.json',
+    'event',
+    'finish',
+    'log',
+    'run',
+    'supervise',
+    'type',
+  ]);
 
   const stderrLines = result.stderr.trimEnd().split('\n');
   for (const line of stderrLines) t.true(line.startsWith('reconcile-gateways: '), `forged stderr line: ${JSON.stringify(line)}`);
@@ -119,7 +133,12 @@ test('hostile profile names are skipped with one escaped single-line warning eac
   t.is(stderrLines.filter((line) => line.includes('profiles/raw-\ufffd: skipped: invalid profile name')).length, 1);
   const decisions = 4 + HOSTILE.length + 1;
   assertNoForgery(t, result.stdout, /^reconcile: /, decisions + 4 + 1); // plus one line per create (default, forge, ok, the longest name)
-  assertNoForgery(t, fs.readFileSync(path.join(l.home, 'logs', 'container-boot.log'), 'utf8'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} profile=/, decisions);
+  assertNoForgery(
+    t,
+    fs.readFileSync(path.join(l.home, 'logs', 'container-boot.log'), 'utf8'),
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} profile=/,
+    decisions,
+  );
 });
 
 function assertNoForgery(t: ExecutionContext, text: string, prefix: RegExp, lineCount: number): void {

@@ -47,7 +47,9 @@ async function main(request: DriverRequest): Promise<void> {
     },
     ...(request.killAfterTrash === true ? { afterTrash: () => process.kill(process.pid, 'SIGKILL') } : {}),
   });
-  process.stdout.write(`${JSON.stringify({ operations: result.plan.operations.length, failed: result.results.filter((r) => r.status === 'failed').length })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ operations: result.plan.operations.length, failed: result.results.filter((r) => r.status === 'failed').length })}\n`,
+  );
   closeDir(scandir);
   closeDir(home);
   lock.release();

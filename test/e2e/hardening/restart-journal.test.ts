@@ -18,7 +18,11 @@ test.after.always('stop s6 and remove scratch trees', async () => {
   for (const s of states) fs.rmSync(s, { recursive: true, force: true });
 });
 
-needs(test, S6, ROOT)('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
+needs(
+  test,
+  S6,
+  ROOT,
+)('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
   const base = await scratch.layout('journal');
   const gw = (name: string): string => {
     const file = path.join(base.root, name);
@@ -39,9 +43,12 @@ needs(test, S6, ROOT)('a sync --restart-changed killed after persisting its rest
 
   writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
   const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
-  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
+  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
+    .done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
-  const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json'), 'utf8')) as { services: string[] };
+  const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json'), 'utf8')) as {
+    services: string[];
+  };
   t.deepEqual(journal.services, ['gateway-alice', 'gateway-bob']);
   t.is((await svscan.svstat('gateway-alice')).pid, pids.alice, 'restarted before the kill');
 
@@ -49,16 +56,24 @@ needs(test, S6, ROOT)('a sync --restart-changed killed after persisting its rest
   t.is(result.code, 0, result.stderr);
   t.deepEqual((doc as { restartPending?: string[] }).restartPending, []);
   for (const name of ['alice', 'bob'] as const) {
-    await waitFor(async () => {
-      const now = await svscan.svstat(`gateway-${name}`);
-      return now.up && now.pid !== pids[name];
-    }, 10_000, `${name} to be restarted`);
+    await waitFor(
+      async () => {
+        const now = await svscan.svstat(`gateway-${name}`);
+        return now.up && now.pid !== pids[name];
+      },
+      10_000,
+      `${name} to be restarted`,
+    );
   }
   t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json')), 'the journal outlived its restarts');
 
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   const restarted = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };
   const plain = await runJson('sync', l);
-  t.deepEqual((plain.doc as { restartPending?: string[] }).restartPending, ['gateway-alice', 'gateway-bob'], 'without a journal a plain sync only reports');
+  t.deepEqual(
+    (plain.doc as { restartPending?: string[] }).restartPending,
+    ['gateway-alice', 'gateway-bob'],
+    'without a journal a plain sync only reports',
+  );
   t.is((await svscan.svstat('gateway-alice')).pid, restarted.alice);
 });

@@ -98,7 +98,19 @@ export interface RunOptions {
 
 /** The argv of `boot`/`sync` on a layout, plus extra flags. */
 export function toolArgs(command: 'boot' | 'sync', layout: Layout, extra: readonly string[] = []): string[] {
-  return [CLI_MAIN, command, '--hermes-home', layout.home, '--scandir', layout.scandir, '--container-argv', '[]', '--config', layout.config, ...extra];
+  return [
+    CLI_MAIN,
+    command,
+    '--hermes-home',
+    layout.home,
+    '--scandir',
+    layout.scandir,
+    '--container-argv',
+    '[]',
+    '--config',
+    layout.config,
+    ...extra,
+  ];
 }
 
 /** A CLI run started in its own process group (so the whole group can be killed). */
@@ -139,12 +151,22 @@ export function startTool(args: readonly string[], options: RunOptions = {}): St
 }
 
 /** Runs the CLI to completion (or to the liveness deadline). */
-export function runTool(command: 'boot' | 'sync', layout: Layout, extra: readonly string[] = [], options: RunOptions = {}): Promise<CliResult> {
+export function runTool(
+  command: 'boot' | 'sync',
+  layout: Layout,
+  extra: readonly string[] = [],
+  options: RunOptions = {},
+): Promise<CliResult> {
   return startTool(toolArgs(command, layout, extra), options).done;
 }
 
 /** Runs the CLI with `--output json` and parses the plan document. */
-export async function runJson(command: 'boot' | 'sync', layout: Layout, extra: readonly string[] = [], options: RunOptions = {}): Promise<{ result: CliResult; doc: PlanDoc }> {
+export async function runJson(
+  command: 'boot' | 'sync',
+  layout: Layout,
+  extra: readonly string[] = [],
+  options: RunOptions = {},
+): Promise<{ result: CliResult; doc: PlanDoc }> {
   const result = await runTool(command, layout, ['--output', 'json', ...extra], options);
   let doc: PlanDoc;
   try {

@@ -39,7 +39,10 @@ function link(target: string, at: string): void {
 }
 
 function slots(l: Layout): string[] {
-  return fs.readdirSync(l.scandir).filter((n) => !n.startsWith('.')).sort();
+  return fs
+    .readdirSync(l.scandir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 }
 
 test('boot never follows a symlinked state, lifecycle, SOUL.md, config, runtime file or profile dir, and never reads the secret behind one', async (t) => {
@@ -50,7 +53,14 @@ test('boot never follows a symlinked state, lifecycle, SOUL.md, config, runtime 
   link(path.join(o, 'secret.yaml'), p('config.yaml'));
   link(path.join(o, 'victim.pid'), p('gateway.pid'));
   link(path.join(o, 'victim.processes'), p('processes.json'));
-  writeProfiles(l.home, { ok: 'running', statesym: undefined, dangling: undefined, lcsym: 'running', stdir: 'running', soulsym: undefined });
+  writeProfiles(l.home, {
+    ok: 'running',
+    statesym: undefined,
+    dangling: undefined,
+    lcsym: 'running',
+    stdir: 'running',
+    soulsym: undefined,
+  });
   link(path.join(o, 'profiles', 'evil'), p('profiles', 'linked'));
   link(path.join(o, 'secret.txt'), p('profiles', 'statesym', 'gateway_state.json'));
   link(path.join(o, 'nowhere.json'), p('profiles', 'dangling', 'gateway_state.json'));

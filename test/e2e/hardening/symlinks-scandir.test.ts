@@ -45,7 +45,13 @@ test('a slot that is a symlink or a regular file is foreign: failed with the pat
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
   t.true(fs.lstatSync(path.join(l.scandir, 'gateway-bob')).isSymbolicLink());
   t.is(fs.readFileSync(path.join(l.scandir, 'gateway-carol'), 'utf8'), 'squatter\n');
-  t.deepEqual(fs.readdirSync(l.scandir).filter((n) => n.startsWith('.')).sort(), ['.reconcile-gateways']);
+  t.deepEqual(
+    fs
+      .readdirSync(l.scandir)
+      .filter((n) => n.startsWith('.'))
+      .sort(),
+    ['.reconcile-gateways'],
+  );
 
   fs.unlinkSync(path.join(l.scandir, 'gateway-bob'));
   fs.unlinkSync(path.join(l.scandir, 'gateway-carol'));

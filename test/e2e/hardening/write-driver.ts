@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { closeDir, openRoot, writeFileAt } from '../../../src/safe-fs/index.js';
 
 const [dirPath, name, fileA, fileB] = process.argv.slice(2);
-if (dirPath === undefined || name === undefined || fileA === undefined || fileB === undefined) throw new Error('usage: DIR NAME FILE_A FILE_B');
+if (dirPath === undefined || name === undefined || fileA === undefined || fileB === undefined)
+  throw new Error('usage: DIR NAME FILE_A FILE_B');
 const contents = [fs.readFileSync(fileA), fs.readFileSync(fileB)];
 const dir = openRoot(dirPath);
 for (let i = 0; ; i += 1) {

@@ -16,4 +16,3 @@ export const DASHBOARD_SHAPES: readonly (readonly string[])[] = [
   ['/opt/hermes/docker/entrypoint-dispatch.sh', 'dashboard'],
   ['/init', '/opt/hermes/docker/entrypoint-dispatch.sh', 'hermes', 'dashboard'],
 ];
-

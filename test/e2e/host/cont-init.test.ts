@@ -23,7 +23,11 @@ test('the script is valid sh with upstream shebang and set -e, and runs the boot
   t.true(lines.includes('set -e'));
   t.regex(text, /^\s*run_boot reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
   t.regex(text, /^\s*run_boot s6-setuidgid hermes reconcile-gateways boot --wait --lock-file "\$lock_file"$/m);
-  t.regex(text, /^lock_file="\$\{RECONCILE_GATEWAYS_LOCK_FILE:-\/run\/reconcile-gateways\/run.lock\}"$/m, 'the lock is outside the scandir');
+  t.regex(
+    text,
+    /^lock_file="\$\{RECONCILE_GATEWAYS_LOCK_FILE:-\/run\/reconcile-gateways\/run.lock\}"$/m,
+    'the lock is outside the scandir',
+  );
   t.regex(text, /s6-svscan -c|`-c N`/, 'the note on more than 500 services');
 });
 
@@ -48,7 +52,9 @@ async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
   // --container-argv: /proc of this test machine may hold other tests' CLI runs naming main-wrapper.sh.
   await writeFile(
     path.join(bin, 'reconcile-gateways'),
-    stub(`echo "reconcile-gateways $*" >> "${calls}"\n[ -z "$STUB_EXIT" ] || exit "$STUB_EXIT"\nexec "${process.execPath}" "${MAIN}" "$@" --container-argv '[]'`),
+    stub(
+      `echo "reconcile-gateways $*" >> "${calls}"\n[ -z "$STUB_EXIT" ] || exit "$STUB_EXIT"\nexec "${process.execPath}" "${MAIN}" "$@" --container-argv '[]'`,
+    ),
     { mode: 0o755 },
   );
   const home = path.join(root, 'home');
@@ -133,7 +139,10 @@ test('a symlinked .s6-svscan is never chowned through, and a missing one is skip
   await removeTree(path.join(box.scandir, '.s6-svscan'));
   await symlink(elsewhere, path.join(box.scandir, '.s6-svscan'));
   t.is((await runScript(box, { STUB_EXIT: '0' })).code, 0);
-  t.deepEqual(await callsOf(box), [`reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`, `chown -h root:hermes ${box.scandir}`]);
+  t.deepEqual(await callsOf(box), [
+    `reconcile-gateways boot --wait --lock-file ${box.env['RECONCILE_GATEWAYS_LOCK_FILE']}`,
+    `chown -h root:hermes ${box.scandir}`,
+  ]);
 });
 
 test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {

@@ -30,7 +30,11 @@ async function assertSeeded(t: ExecutionContext, w: World, startedAt: number): P
   t.true(st.isFile());
   t.is(st.mode & 0o7777, 0o644);
   if (process.geteuid?.() === 0) t.deepEqual([st.uid, st.gid], [65534, 65534], 'owned by the configured uid:gid');
-  t.deepEqual(readdirSync(w.home).filter((n) => n.includes('tmp')), [], 'no temp file left behind');
+  t.deepEqual(
+    readdirSync(w.home).filter((n) => n.includes('tmp')),
+    [],
+    'no temp file left behind',
+  );
   t.false(existsSync(path.join(w.scandir, 'gateway-default', 'down')), 'the root gateway autostarts');
 }
 
@@ -109,7 +113,10 @@ test('the seed is written once: the next boot reads it and leaves it as it is', 
   await removeTree(w.root);
 });
 
-for (const [what, target] of [['dangling', '/nonexistent/rg-legacy-target.json'], ['live', 'TARGET']] as const) {
+for (const [what, target] of [
+  ['dangling', '/nonexistent/rg-legacy-target.json'],
+  ['live', 'TARGET'],
+] as const) {
   test(`a ${what} symlink at gateway_state.json is never written through: no seed, a warning, the link untouched`, async (t) => {
     const w = await emptyWorld('symlink');
     const outside = path.join(w.root, 'outside.json');
@@ -124,7 +131,10 @@ for (const [what, target] of [['dangling', '/nonexistent/rg-legacy-target.json']
     if (what === 'live') t.is(await readFile(outside, 'utf8'), '{"desired_state": "stopped"}');
     const doc = jsonDoc(run);
     const warnings = doc['warnings'] as string[];
-    t.true(warnings.some((m) => m.includes(link) && m.includes('not seeding')), JSON.stringify(warnings));
+    t.true(
+      warnings.some((m) => m.includes(link) && m.includes('not seeding')),
+      JSON.stringify(warnings),
+    );
     t.true(run.stderr.includes('not seeding'), run.stderr);
     t.false((doc['operations'] as { kind: string }[]).some((o) => o.kind === 'seed'));
     t.like((doc['profiles'] as object[])[0], { profile: 'default', action: 'registered', priorState: null });
@@ -170,7 +180,10 @@ test('a pending seed alone makes --diff exit 1 even when every slot is converged
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff', '--output', 'json']);
   t.is(run.code, 1, run.stdout);
   const doc = jsonDoc(run);
-  t.deepEqual((doc['operations'] as { kind: string }[]).map((o) => o.kind), ['seed']);
+  t.deepEqual(
+    (doc['operations'] as { kind: string }[]).map((o) => o.kind),
+    ['seed'],
+  );
   await removeTree(w.root);
 });
 

@@ -18,14 +18,21 @@ interface Profile {
 }
 
 /** A home with the root `rootState` (none when undefined) and a running named profile `coder`. */
-async function coderWorld(prefix: string, opts: { rootState?: object; policy?: 'gate' | 'fold'; configYaml?: string } = {}): Promise<World> {
+async function coderWorld(
+  prefix: string,
+  opts: { rootState?: object; policy?: 'gate' | 'fold'; configYaml?: string } = {},
+): Promise<World> {
   const w = await makeWorld(prefix, opts.policy === undefined ? {} : { multiplexPolicy: opts.policy });
   await makeHermesHome(w.home, { coder: { state: { gateway_state: 'running' } } }, opts.rootState);
   if (opts.configYaml !== undefined) await writeFile(path.join(w.home, 'config.yaml'), opts.configYaml);
   return w;
 }
 
-async function bootJson(w: World, env: Record<string, string> = {}, extra: string[] = []): Promise<{ run: CliRun; doc: Record<string, unknown>; profiles: Profile[] }> {
+async function bootJson(
+  w: World,
+  env: Record<string, string> = {},
+  extra: string[] = [],
+): Promise<{ run: CliRun; doc: Record<string, unknown>; profiles: Profile[] }> {
   const run = await runCli(['boot', ...worldArgs(w), '--output', 'json', ...extra], env);
   const doc = jsonDoc(run);
   const { validatePlan } = await loadValidators();
@@ -111,11 +118,19 @@ const BROKEN: readonly [string, (file: string, dir: string) => Promise<void>][] 
   ['invalid YAML without the key', (f) => writeFile(f, 'model: {provider: [openai\n')],
   ['not UTF-8', (f) => writeFile(f, Buffer.from([0x6d, 0x3a, 0x20, 0xff, 0xfe, 0x0a]))],
   ['a directory', (f) => mkdir(f)],
-  ['a FIFO', async (f) => { execFileSync('mkfifo', [f]); }],
-  ['a symlink to a valid file', async (f, dir) => {
-    await writeFile(path.join(dir, 'real.yaml'), 'multiplex_profiles: true\n');
-    await symlink(path.join(dir, 'real.yaml'), f);
-  }],
+  [
+    'a FIFO',
+    async (f) => {
+      execFileSync('mkfifo', [f]);
+    },
+  ],
+  [
+    'a symlink to a valid file',
+    async (f, dir) => {
+      await writeFile(path.join(dir, 'real.yaml'), 'multiplex_profiles: true\n');
+      await symlink(path.join(dir, 'real.yaml'), f);
+    },
+  ],
   ['a dangling symlink', (f) => symlink('/nonexistent/config.yaml', f)],
 ];
 
@@ -131,7 +146,10 @@ for (const [what, make] of BROKEN) {
     t.regex(run.stderr, /warn/i);
     t.true(run.stderr.includes(file), run.stderr);
     const warnings = doc['warnings'] as string[];
-    t.true(warnings.some((m) => m.includes(file) && m.includes('multiplex_profiles ignored')), JSON.stringify(warnings));
+    t.true(
+      warnings.some((m) => m.includes(file) && m.includes('multiplex_profiles ignored')),
+      JSON.stringify(warnings),
+    );
     await removeTree(w.root);
   });
 
@@ -151,11 +169,25 @@ for (const [what, make] of BROKEN) {
 
 test('gate policy: named slots stay down whatever their state, the root follows its own intent', async (t) => {
   const w = await makeWorld('gate', { multiplexPolicy: 'gate' });
-  await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: { state: { desired_state: 'stopped' } } }, { desired_state: 'stopped' });
+  await makeHermesHome(
+    w.home,
+    { alpha: { state: { desired_state: 'running' } }, beta: { state: { desired_state: 'stopped' } } },
+    { desired_state: 'stopped' },
+  );
   const { run, doc, profiles } = await bootJson(w, { GATEWAY_MULTIPLEX_PROFILES: '1' });
   t.is(run.code, 0, run.stderr);
-  t.deepEqual(profiles.map((p) => [p.profile, p.action]), [['default', 'registered'], ['alpha', 'registered'], ['beta', 'registered']]);
-  t.true(profiles.every((p) => p.foldedIntoRoot === undefined), 'gate has no fold fields');
+  t.deepEqual(
+    profiles.map((p) => [p.profile, p.action]),
+    [
+      ['default', 'registered'],
+      ['alpha', 'registered'],
+      ['beta', 'registered'],
+    ],
+  );
+  t.true(
+    profiles.every((p) => p.foldedIntoRoot === undefined),
+    'gate has no fold fields',
+  );
   t.deepEqual(doc['foldedProfiles'], []);
   t.false(run.stderr.includes('was started instead'));
   for (const p of ['default', 'alpha', 'beta']) t.true(isDown(w, p), p);
@@ -204,7 +236,11 @@ test('fold policy with --output json: foldedProfiles and foldedIntoRoot in the d
   t.deepEqual(doc['foldedProfiles'], ['alpha']);
   t.deepEqual(
     profiles.map((p) => [p.profile, p.priorState, p.action, p.foldedIntoRoot]),
-    [['default', null, 'started', true], ['alpha', 'running', 'registered', true], ['beta', null, 'registered', false]],
+    [
+      ['default', null, 'started', true],
+      ['alpha', 'running', 'registered', true],
+      ['beta', null, 'registered', false],
+    ],
   );
   t.true(run.stderr.split('\n').includes(NOTICE), run.stderr);
   t.false(run.stdout.includes('asked to autostart'));
@@ -253,7 +289,13 @@ test('with multiplexing off both policies are plain per-profile autostart', asyn
     t.is(run.code, 0, run.stderr);
     t.false(doc['multiplex']);
     t.deepEqual(doc['foldedProfiles'], []);
-    t.deepEqual(profiles.map((p) => [p.profile, p.action, p.foldedIntoRoot]), [['default', 'registered', undefined], ['alpha', 'started', undefined]]);
+    t.deepEqual(
+      profiles.map((p) => [p.profile, p.action, p.foldedIntoRoot]),
+      [
+        ['default', 'registered', undefined],
+        ['alpha', 'started', undefined],
+      ],
+    );
     t.false(run.stderr.includes('asked to autostart'));
     t.false(isDown(w, 'alpha'));
     const log = await readFile(path.join(w.home, 'logs', 'container-boot.log'), 'utf8');

@@ -22,9 +22,19 @@ const LEDGERS: readonly [string, (stateDir: string, outside: string) => Promise<
   ['p-garbage', (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), '{ phase: exited'), 'unknown'],
   ['p-array', (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), '["exited"]'), 'unknown'],
   ['p-empty', (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), ''), 'unknown'],
-  ['p-latin1', (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), Buffer.from('{"phase": "exited", "x": "\xe9"}', 'latin1')), 'unknown'],
+  [
+    'p-latin1',
+    (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), Buffer.from('{"phase": "exited", "x": "\xe9"}', 'latin1')),
+    'unknown',
+  ],
   ['p-symlink', async (d, outside) => symlink(outside, path.join(d, 'gateway.lifecycle.json')), 'unknown'],
-  ['p-fifo', async (d) => { execFileSync('mkfifo', [path.join(d, 'gateway.lifecycle.json')]); }, 'unknown'],
+  [
+    'p-fifo',
+    async (d) => {
+      execFileSync('mkfifo', [path.join(d, 'gateway.lifecycle.json')]);
+    },
+    'unknown',
+  ],
   ['p-dir', (d) => mkdir(path.join(d, 'gateway.lifecycle.json')), 'unknown'],
   ['p-oversized', (d) => writeFile(path.join(d, 'gateway.lifecycle.json'), `{"phase": "exited"}${' '.repeat(BIG)}`), 'unknown'],
 ];
@@ -65,13 +75,22 @@ test('prior_exit comes from state/gateway.lifecycle.json in the stdout line, the
   const log = (await readFile(path.join(w.home, 'logs', 'container-boot.log'), 'utf8')).trimEnd().split('\n');
   t.is(log.length, EXPECTED.size);
   for (const [name, label] of EXPECTED) {
-    t.true(lines.includes(`reconcile: profile=${name} prior_state=running action=started prior_exit=${label}`), `${name}: ${lines.join('\n')}`);
-    t.true(log.some((l) => l.endsWith(` profile=${name} prior_state=running action=started prior_exit=${label}`)), `${name} in the boot log`);
+    t.true(
+      lines.includes(`reconcile: profile=${name} prior_state=running action=started prior_exit=${label}`),
+      `${name}: ${lines.join('\n')}`,
+    );
+    t.true(
+      log.some((l) => l.endsWith(` profile=${name} prior_state=running action=started prior_exit=${label}`)),
+      `${name} in the boot log`,
+    );
   }
   const json = await runCli(['boot', ...worldArgs(w), '--output', 'json', '--diff']);
   const profiles = jsonDoc(json)['profiles'] as { profile: string; priorExit: string; action: string }[];
   t.deepEqual(Object.fromEntries(profiles.map((p) => [p.profile, p.priorExit])), Object.fromEntries(EXPECTED));
-  t.true(profiles.every((p) => p.action === 'started'), 'the ledger never changes the decision');
+  t.true(
+    profiles.every((p) => p.action === 'started'),
+    'the ledger never changes the decision',
+  );
   t.is(await readFile(path.join(w.root, 'outside-ledger.json'), 'utf8'), '{"phase": "exited"}');
   await removeTree(w.root);
 });

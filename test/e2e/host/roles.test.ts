@@ -167,7 +167,10 @@ test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boo
   const doc = jsonDoc(diff);
   const { validatePlan } = await loadValidators();
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
-  t.like((doc['operations'] as object[]).find((o) => (o as { kind: string }).kind === 'seed'), { service: 'gateway-default', files: ['gateway_state.json'] });
+  t.like(
+    (doc['operations'] as object[]).find((o) => (o as { kind: string }).kind === 'seed'),
+    { service: 'gateway-default', files: ['gateway_state.json'] },
+  );
   t.false(existsSync(path.join(w.home, 'gateway_state.json')), '--diff writes nothing');
   const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], env);
   t.is(run.code, 0, run.stderr);
@@ -178,7 +181,11 @@ test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boo
   t.is((await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff'], env)).code, 0, 'the seed is written once');
   await writeFile(path.join(w.home, 'gateway_state.json'), '{"desired_state": "stopped"}');
   t.is((await runCli(['boot', ...worldArgs(w, ['gateway'])], env)).code, 0);
-  t.is(await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'), '{"desired_state": "stopped"}', 'an existing file is never overwritten');
+  t.is(
+    await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'),
+    '{"desired_state": "stopped"}',
+    'an existing file is never overwritten',
+  );
   await removeTree(w.root);
 });
 

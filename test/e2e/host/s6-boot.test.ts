@@ -79,7 +79,11 @@ needsS6(test)('sync takes the slot of a tombstoned profile out of a live s6 and 
   const sync = await runCli(['sync', ...worldArgs(w)]);
   t.is(sync.code, 0, sync.stderr);
   t.false(existsSync(svscan.servicePath('gateway-ghost')));
-  await waitFor(() => !svscan.isSupervised('gateway-ghost') && !processAlive(ghost.pid), 10_000, 'the ghost gateway and its supervisor to go');
+  await waitFor(
+    () => !svscan.isSupervised('gateway-ghost') && !processAlive(ghost.pid),
+    10_000,
+    'the ghost gateway and its supervisor to go',
+  );
   t.true(svscan.isSupervised('gateway-alive'));
   await svscan.stop({ removeState: true });
   await removeTree(w.root);

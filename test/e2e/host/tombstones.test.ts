@@ -48,12 +48,21 @@ test('boot skips a half-deleted profile whose tombstone is newer than SOUL.md: r
   const run = await runCli(['boot', ...worldArgs(w)]);
   t.is(run.code, 0, run.stderr);
   const lines = profileLines(run.stdout);
-  t.true(lines.includes('reconcile: profile=ghost prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'), lines.join('\n'));
-  t.true(lines.includes('reconcile: profile=same prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'), 'an equal mtime counts as deleted');
+  t.true(
+    lines.includes('reconcile: profile=ghost prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'),
+    lines.join('\n'),
+  );
+  t.true(
+    lines.includes('reconcile: profile=same prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'),
+    'an equal mtime counts as deleted',
+  );
   t.false(existsSync(slot(w, 'ghost')));
   t.false(existsSync(slot(w, 'same')));
   t.false(existsSync(slot(w, 'vanished')));
-  t.false(lines.some((l) => l.includes('profile=vanished')), 'a tombstone without a profile directory is no candidate');
+  t.false(
+    lines.some((l) => l.includes('profile=vanished')),
+    'a tombstone without a profile directory is no candidate',
+  );
   t.false(existsSync(slot(w, '.deleted')));
   t.true(existsSync(path.join(slot(w, 'alive'), 'run')));
   const log = await readFile(path.join(w.home, 'logs', 'container-boot.log'), 'utf8');
@@ -90,7 +99,9 @@ test('sync prunes the owned slot of a profile tombstoned after it was registered
 
   const run = await runCli(['sync', ...worldArgs(w)]);
   t.is(run.code, 0, run.stderr);
-  t.true(profileLines(run.stdout).includes('reconcile: profile=ghost prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'));
+  t.true(
+    profileLines(run.stdout).includes('reconcile: profile=ghost prior_state=None action=skipped prior_exit=unknown reason="tombstoned"'),
+  );
   t.false(existsSync(slot(w, 'ghost')), 'the slot of the deleted profile is gone');
   t.true(existsSync(path.join(slot(w, 'alive'), 'run')));
   t.true(existsSync(path.join(w.home, 'profiles', 'ghost', 'SOUL.md')), 'the profile directory is never touched');

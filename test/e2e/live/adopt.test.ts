@@ -54,11 +54,14 @@ needsS6(test)('a slot written like the Hermes CLI is adopted: record added, coun
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
   const ops = sync.doc['operations'] as { kind: string; service: string; reason: string; status: string }[];
-  t.deepEqual(ops.map((o) => [o.kind, o.service, o.reason, o.status]), [
-    ['update', 'gateway-cli', 'adopt unowned slot', 'applied'],
-    ['create', 'gateway-default', 'slot missing', 'applied'],
-    ['update', 'gateway-quiet', 'adopt unowned slot', 'applied'],
-  ]);
+  t.deepEqual(
+    ops.map((o) => [o.kind, o.service, o.reason, o.status]),
+    [
+      ['update', 'gateway-cli', 'adopt unowned slot', 'applied'],
+      ['create', 'gateway-default', 'slot missing', 'applied'],
+      ['update', 'gateway-quiet', 'adopt unowned slot', 'applied'],
+    ],
+  );
   t.deepEqual(sync.doc['restartPending'], [], 'same content with another owner is not a run-time change');
   const record = JSON.parse(await readFile(path.join(env.slot('cli'), '.reconcile-gateways.json'), 'utf8')) as Record<string, unknown>;
   t.like(record, { managedBy: 'reconcile-gateways', service: 'gateway-cli', profile: 'cli' });
@@ -92,14 +95,18 @@ needsS6(test)('foreign entries in the scandir are never touched, nor supervised 
   await env.svscan.waitSupervised('gateway-orphan');
   // s6 follows the symlinked entry and builds supervise/ in its target: let it finish first.
   await env.svscan.waitSupervised('gateway-link');
-  const ignore = (p: string): boolean => /^gateway-(a|default)(\/|$)|^\.reconcile-gateways|^\.s6-svscan|(^|\/)(supervise|event)(\/|$)/.test(p);
+  const ignore = (p: string): boolean =>
+    /^gateway-(a|default)(\/|$)|^\.reconcile-gateways|^\.s6-svscan|(^|\/)(supervise|event)(\/|$)/.test(p);
   const before = await snapshotTree(env.scandir);
   const outsideBefore = await snapshotTree(outside);
 
   t.is((await env.cli('sync')).code, 0);
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
-  t.deepEqual((sync.doc['operations'] as { service: string }[]).map((o) => o.service), []);
+  t.deepEqual(
+    (sync.doc['operations'] as { service: string }[]).map((o) => o.service),
+    [],
+  );
   t.deepEqual(diffSnapshots(before, await snapshotTree(env.scandir), { ignorePath: ignore, ignoreVolatile: true }), []);
   t.deepEqual(diffSnapshots(outsideBefore, await snapshotTree(outside)), []);
   t.is((await env.svscan.svstat('other-service')).pid, otherPid);

@@ -42,15 +42,19 @@ interface Drift {
 }
 
 function driftOf(doc: Record<string, unknown> | undefined, service: string): Drift[] {
-  return ((serviceIn(doc ?? {}, service) as (ServiceEntry & { drift?: Drift[] }) | undefined)?.drift ?? []);
+  return (serviceIn(doc ?? {}, service) as (ServiceEntry & { drift?: Drift[] }) | undefined)?.drift ?? [];
 }
 
 async function waitDrift(w: Watcher, service: string, type: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
   let doc: Record<string, unknown> | undefined;
-  await waitFor(() => {
-    doc = readStatus(w);
-    return driftOf(doc, service).some((d) => d.type === type);
-  }, timeoutMs, `${service} to show ${type} (stderr: ${w.stderr.slice(-400)})`);
+  await waitFor(
+    () => {
+      doc = readStatus(w);
+      return driftOf(doc, service).some((d) => d.type === type);
+    },
+    timeoutMs,
+    `${service} to show ${type} (stderr: ${w.stderr.slice(-400)})`,
+  );
   return doc ?? {};
 }
 
@@ -71,51 +75,67 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-needsS6(test)('a gateway that exits 0 while its intent is running shows IntentRunningButDown in status, the status file and the metrics, and stays down without --heal', async (t) => {
-  const env = await setup({ quit: RUNNING, ok: RUNNING });
-  const port = await freePort();
-  const metricsFile = path.join(env.base, 'metrics.prom');
-  const w = startWatch(env, ['--interval', '1', '--drift-grace', '0.5', '--metrics-listen', `127.0.0.1:${port}`, '--metrics-file', metricsFile]);
-  await readiness(w);
-  const doc = await waitDrift(w, 'gateway-quit', 'IntentRunningButDown');
-  const { validateStatusFile, validateStatusReport } = await loadValidators();
-  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
-  t.like(driftOf(doc, 'gateway-quit')[0], { type: 'IntentRunningButDown', evidence: { exitcode: 0 } });
-  t.deepEqual(driftOf(doc, 'gateway-ok'), []);
-  const passLine = (x: Watcher, part: string): boolean => x.stdout.split('\n').some((l) => l.startsWith('reconcile: pass ') && l.includes(part));
-  await waitFor(() => passLine(w, ' running_but_down=1 '), 10_000, 'a pass line naming the drift (stdout follows the status file)');
+needsS6(test)(
+  'a gateway that exits 0 while its intent is running shows IntentRunningButDown in status, the status file and the metrics, and stays down without --heal',
+  async (t) => {
+    const env = await setup({ quit: RUNNING, ok: RUNNING });
+    const port = await freePort();
+    const metricsFile = path.join(env.base, 'metrics.prom');
+    const w = startWatch(env, [
+      '--interval',
+      '1',
+      '--drift-grace',
+      '0.5',
+      '--metrics-listen',
+      `127.0.0.1:${port}`,
+      '--metrics-file',
+      metricsFile,
+    ]);
+    await readiness(w);
+    const doc = await waitDrift(w, 'gateway-quit', 'IntentRunningButDown');
+    const { validateStatusFile, validateStatusReport } = await loadValidators();
+    t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+    t.like(driftOf(doc, 'gateway-quit')[0], { type: 'IntentRunningButDown', evidence: { exitcode: 0 } });
+    t.deepEqual(driftOf(doc, 'gateway-ok'), []);
+    const passLine = (x: Watcher, part: string): boolean =>
+      x.stdout.split('\n').some((l) => l.startsWith('reconcile: pass ') && l.includes(part));
+    await waitFor(() => passLine(w, ' running_but_down=1 '), 10_000, 'a pass line naming the drift (stdout follows the status file)');
 
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  t.is(res.status, 200);
-  t.regex(res.headers.get('content-type') ?? '', /^text\/plain/);
-  const text = await res.text();
-  t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-quit",condition="IntentRunningButDown"}'), 1);
-  t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="IntentRunningButDown"}'), 1);
-  t.is(sample(text, 'reconcile_gateways_heals_total'), 0);
-  checkWithPromtool(t, text, '/metrics');
-  t.is((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
-  t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-  t.is((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
-  await waitFor(() => statSync(metricsFile, { throwIfNoEntry: false }) !== undefined, 10_000, 'the metrics file');
-  checkWithPromtool(t, readFileSync(metricsFile, 'utf8'), '--metrics-file');
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    t.is(res.status, 200);
+    t.regex(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-quit",condition="IntentRunningButDown"}'), 1);
+    t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="IntentRunningButDown"}'), 1);
+    t.is(sample(text, 'reconcile_gateways_heals_total'), 0);
+    checkWithPromtool(t, text, '/metrics');
+    t.is((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+    t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    t.is((await fetch(`http://127.0.0.1:${port}/nope`)).status, 404);
+    await waitFor(() => statSync(metricsFile, { throwIfNoEntry: false }) !== undefined, 10_000, 'the metrics file');
+    checkWithPromtool(t, readFileSync(metricsFile, 'utf8'), '--metrics-file');
 
-  const status = await env.json('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
-  t.true(validateStatusReport?.(status.doc), JSON.stringify(validateStatusReport?.errors));
-  const row = (status.doc['profiles'] as { service: string; driftConditions: Drift[] }[]).find((r) => r.service === 'gateway-quit');
-  t.is(row?.driftConditions[0]?.type, 'IntentRunningButDown');
-  const table = await env.cli('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
-  t.true(table.stdout.split('\n').some((l) => l.startsWith('quit ') && l.includes('IntentRunningButDown')), table.stdout);
-  t.false((await env.svscan.svstat('gateway-quit')).up, 'without --heal the gateway is left down');
+    const status = await env.json('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
+    t.true(validateStatusReport?.(status.doc), JSON.stringify(validateStatusReport?.errors));
+    const row = (status.doc['profiles'] as { service: string; driftConditions: Drift[] }[]).find((r) => r.service === 'gateway-quit');
+    t.is(row?.driftConditions[0]?.type, 'IntentRunningButDown');
+    const table = await env.cli('status', ['--drift-grace', '0.5', '--status-file', w.statusFile]);
+    t.true(
+      table.stdout.split('\n').some((l) => l.startsWith('quit ') && l.includes('IntentRunningButDown')),
+      table.stdout,
+    );
+    t.false((await env.svscan.svstat('gateway-quit')).up, 'without --heal the gateway is left down');
 
-  w.child.kill('SIGTERM');
-  t.is(await w.exited, 0);
-  const healer = startWatch(env, ['--interval', '1', '--drift-grace', '0.5', '--heal']);
-  await readiness(healer);
-  await env.waitUp('quit');
-  await waitFor(() => driftOf(readStatus(healer), 'gateway-quit').length === 0, 10_000, 'the drift to clear');
-  await waitFor(() => passLine(healer, ' heal=1 '), 10_000, 'a pass line naming the heal');
-  t.pass();
-});
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+    const healer = startWatch(env, ['--interval', '1', '--drift-grace', '0.5', '--heal']);
+    await readiness(healer);
+    await env.waitUp('quit');
+    await waitFor(() => driftOf(readStatus(healer), 'gateway-quit').length === 0, 10_000, 'the drift to clear');
+    await waitFor(() => passLine(healer, ' heal=1 '), 10_000, 'a pass line naming the heal');
+    t.pass();
+  },
+);
 
 needsS6(test)('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
   const env = await setup({ crash: RUNNING });
@@ -136,7 +156,10 @@ needsS6(test)('with --heal a gateway that keeps dying is healed with back-off un
   const times = decodeDeathTally(readFileSync(tally)).map((d) => d.atUnix);
   for (let i = 1; i < times.length; i++) {
     const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-    t.true(gap >= healBackoffSeconds(i), `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`);
+    t.true(
+      gap >= healBackoffSeconds(i),
+      `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`,
+    );
   }
   t.false((await env.svscan.svstat('gateway-crash')).up);
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -144,23 +167,29 @@ needsS6(test)('with --heal a gateway that keeps dying is healed with back-off un
   t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'), 1);
 });
 
-needsS6(test)('sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool', async (t) => {
-  const env = await setup({ quit: RUNNING });
-  t.is((await env.cli('sync')).code, 0);
-  await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');
-  const plain = await env.json('sync', ['--drift-grace', '0']);
-  t.deepEqual(plain.doc['operations'], [], 'without --heal nothing is planned');
-  const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
-  t.is(preview.code, 1);
-  t.true(preview.stdout.split('\n').some((l) => l.startsWith('gateway-quit heal: ')), preview.stdout);
-  const metricsFile = path.join(env.base, 'sync.prom');
-  const healed = await env.json('sync', ['--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
-  t.is(healed.code, 0, healed.stderr);
-  t.like((healed.doc['operations'] as unknown[])[0], { kind: 'heal', service: 'gateway-quit', status: 'applied' });
-  const { validatePlan } = await loadValidators();
-  t.true(validatePlan?.(healed.doc), JSON.stringify(validatePlan?.errors));
-  await env.waitUp('quit');
-  const text = readFileSync(metricsFile, 'utf8');
-  t.is(sample(text, 'reconcile_gateways_operations_total{kind="heal",result="applied"}'), 1);
-  checkWithPromtool(t, text, 'sync --metrics-file');
-});
+needsS6(test)(
+  'sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool',
+  async (t) => {
+    const env = await setup({ quit: RUNNING });
+    t.is((await env.cli('sync')).code, 0);
+    await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');
+    const plain = await env.json('sync', ['--drift-grace', '0']);
+    t.deepEqual(plain.doc['operations'], [], 'without --heal nothing is planned');
+    const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
+    t.is(preview.code, 1);
+    t.true(
+      preview.stdout.split('\n').some((l) => l.startsWith('gateway-quit heal: ')),
+      preview.stdout,
+    );
+    const metricsFile = path.join(env.base, 'sync.prom');
+    const healed = await env.json('sync', ['--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
+    t.is(healed.code, 0, healed.stderr);
+    t.like((healed.doc['operations'] as unknown[])[0], { kind: 'heal', service: 'gateway-quit', status: 'applied' });
+    const { validatePlan } = await loadValidators();
+    t.true(validatePlan?.(healed.doc), JSON.stringify(validatePlan?.errors));
+    await env.waitUp('quit');
+    const text = readFileSync(metricsFile, 'utf8');
+    t.is(sample(text, 'reconcile_gateways_operations_total{kind="heal",result="applied"}'), 1);
+    checkWithPromtool(t, text, 'sync --metrics-file');
+  },
+);

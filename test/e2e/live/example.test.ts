@@ -47,52 +47,62 @@ async function freePort(): Promise<number> {
 
 test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {
   const deps = (await readdir(path.join(EXAMPLE, 'dependencies.d'))).sort();
-  t.deepEqual(deps, ['base', 'legacy-cont-init'], "legacy-cont-init is the s6-overlay v3 oneshot that runs /etc/cont-init.d");
+  t.deepEqual(deps, ['base', 'legacy-cont-init'], 'legacy-cont-init is the s6-overlay v3 oneshot that runs /etc/cont-init.d');
   const run = await readFile(path.join(EXAMPLE, 'run'), 'utf8');
   t.true(run.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
   t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
 });
 
-needsS6(test)('the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly', async (t) => {
-  const port = await freePort();
-  const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
-    const bin = path.join(p.base, 'bin');
-    return {
-      PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
-      HERMES_HOME: p.home,
-      S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
-      RECONCILE_GATEWAYS_CONFIG: p.config,
-      RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
-      RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
-      RECONCILE_GATEWAYS_ROLE: 'gateway',
-      RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
-    };
-  });
-  envs.push(env);
-  const bin = path.join(env.base, 'bin');
-  await mkdir(bin);
-  await writeFile(path.join(bin, 'reconcile-gateways'), `#!/bin/sh\nexec ${process.execPath} ${MAIN} "$@"\n`, { mode: 0o755 });
+needsS6(test)(
+  'the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly',
+  async (t) => {
+    const port = await freePort();
+    const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
+      const bin = path.join(p.base, 'bin');
+      return {
+        PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+        HERMES_HOME: p.home,
+        S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
+        RECONCILE_GATEWAYS_CONFIG: p.config,
+        RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
+        RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
+        RECONCILE_GATEWAYS_ROLE: 'gateway',
+        RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
+      };
+    });
+    envs.push(env);
+    const bin = path.join(env.base, 'bin');
+    await mkdir(bin);
+    await writeFile(path.join(bin, 'reconcile-gateways'), `#!/bin/sh\nexec ${process.execPath} ${MAIN} "$@"\n`, { mode: 0o755 });
 
-  await installExample(env);
-  await env.svscan.waitSvstat(SERVICE, 'up,ready', 'true true');
-  await env.waitUp('a');
-  const statusFile = path.join(env.base, 'status.json');
-  const { validateStatusFile } = await loadValidators();
-  const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
-  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
-  t.like(doc, { ready: true, hermesHome: env.home, scandir: env.scandir });
-  t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
-  const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
-  t.true(metrics.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'), metrics.join('\n'));
-  t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
-  const status = await runCli(['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'], {
-    RECONCILE_GATEWAYS_STATUS_FILE: statusFile,
-  });
-  t.like(JSON.parse(status.stdout), { watcher: { state: 'present', running: true } }, 'status finds the watcher through RECONCILE_GATEWAYS_STATUS_FILE');
+    await installExample(env);
+    await env.svscan.waitSvstat(SERVICE, 'up,ready', 'true true');
+    await env.waitUp('a');
+    const statusFile = path.join(env.base, 'status.json');
+    const { validateStatusFile } = await loadValidators();
+    const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
+    t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+    t.like(doc, { ready: true, hermesHome: env.home, scandir: env.scandir });
+    t.is((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+    const metrics = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).split('\n');
+    t.true(metrics.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'), metrics.join('\n'));
+    t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
+    const status = await runCli(
+      ['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'],
+      {
+        RECONCILE_GATEWAYS_STATUS_FILE: statusFile,
+      },
+    );
+    t.like(
+      JSON.parse(status.stdout),
+      { watcher: { state: 'present', running: true } },
+      'status finds the watcher through RECONCILE_GATEWAYS_STATUS_FILE',
+    );
 
-  await env.profile('b', { desired_state: 'running' });
-  await env.waitUp('b');
-  await execFileAsync('s6-svc', ['-d', path.join(env.scandir, SERVICE)]);
-  await env.svscan.waitSvstat(SERVICE, 'up,wantedup,exitcode', 'false false 0');
-  await waitFor(async () => (await env.svscan.svstat('gateway-a')).up, 1000, 'gateways to keep running after watch stopped');
-});
+    await env.profile('b', { desired_state: 'running' });
+    await env.waitUp('b');
+    await execFileAsync('s6-svc', ['-d', path.join(env.scandir, SERVICE)]);
+    await env.svscan.waitSvstat(SERVICE, 'up,wantedup,exitcode', 'false false 0');
+    await waitFor(async () => (await env.svscan.svstat('gateway-a')).up, 1000, 'gateways to keep running after watch stopped');
+  },
+);

@@ -108,7 +108,18 @@ export async function makeLiveEnv(
       else process.env[k] = v;
     }
   }
-  const flags = ['--hermes-home', home, '--scandir', svscan.scandir, '--container-argv', '[]', '--config', config, '--lock-file', path.join(base, 'lock')];
+  const flags = [
+    '--hermes-home',
+    home,
+    '--scandir',
+    svscan.scandir,
+    '--container-argv',
+    '[]',
+    '--config',
+    config,
+    '--lock-file',
+    path.join(base, 'lock'),
+  ];
   const env: LiveEnv = {
     base,
     home,
@@ -157,7 +168,14 @@ export async function removeLiveEnv(env: LiveEnv): Promise<void> {
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['HERMES_HOME', 'S6_PROFILE_GATEWAY_SCANDIR', 'RECONCILE_GATEWAYS_CONFIG', 'RECONCILE_GATEWAYS_ROLE', 'GATEWAY_MULTIPLEX_PROFILES']) delete env[k];
+  for (const k of [
+    'HERMES_HOME',
+    'S6_PROFILE_GATEWAY_SCANDIR',
+    'RECONCILE_GATEWAYS_CONFIG',
+    'RECONCILE_GATEWAYS_ROLE',
+    'GATEWAY_MULTIPLEX_PROFILES',
+  ])
+    delete env[k];
   return env;
 }
 
@@ -186,4 +204,3 @@ export function processesIn(dir: string): number[] {
 export async function scandirEntries(scandir: string): Promise<string[]> {
   return (await readdir(scandir)).filter((n) => !n.startsWith('.')).sort();
 }
-

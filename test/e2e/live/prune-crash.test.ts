@@ -30,7 +30,8 @@ needsS6(test)('SIGKILL between the rename into the trash and the -an: the next p
   await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
 
   const request = { mode: 'sync', home: env.home, scandir: env.scandir, config: env.config, killAt: 0, killAfterTrash: true };
-  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)]).done;
+  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
+    .done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
   const trash = path.join(env.scandir, '.reconcile-gateways', 'trash');
   t.deepEqual(readdirSync(trash), ['gateway-gone'], 'killed after the rename');
@@ -41,7 +42,9 @@ needsS6(test)('SIGKILL between the rename into the trash and the -an: the next p
 
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
-  const ops = (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`);
+  const ops = (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map(
+    (o) => `${o.kind} ${o.service} ${o.status}`,
+  );
   t.deepEqual(ops, ['purge gateway-gone applied']);
   t.false(processAlive(gateway), 'the gateway was stopped');
   t.false(existsSync(path.join(trash, 'gateway-gone')));

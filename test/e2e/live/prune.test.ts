@@ -38,9 +38,10 @@ needsS6(test)('deleting a profile removes its slot, its gateway process and its 
   await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
-  t.deepEqual((sync.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`), [
-    'remove gateway-gone applied',
-  ]);
+  t.deepEqual(
+    (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`),
+    ['remove gateway-gone applied'],
+  );
   t.false(existsSync(env.slot('gone')));
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-default', 'gateway-stays']);
   // sync returns only after the supervisors exited: check at once, no waiting.

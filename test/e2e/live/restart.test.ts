@@ -29,10 +29,14 @@ async function setup(names: readonly string[]): Promise<LiveEnv> {
 /** Waits until a profile's gateway runs with a pid other than `old`. */
 async function waitRestarted(env: LiveEnv, profile: string, old: number): Promise<number> {
   let pid = -1;
-  await waitFor(async () => {
-    pid = await env.pid(profile);
-    return pid > 0 && pid !== old;
-  }, 30_000, `gateway-${profile} to run again with a new pid`);
+  await waitFor(
+    async () => {
+      pid = await env.pid(profile);
+      return pid > 0 && pid !== old;
+    },
+    30_000,
+    `gateway-${profile} to run again with a new pid`,
+  );
   return pid;
 }
 
@@ -55,14 +59,20 @@ needsS6(test)('an update of a running gateway is a pending restart; --restart-ch
   t.deepEqual(pending.doc['operations'], []);
   const status = await env.json('status', ['--status-file', path.join(env.base, 'none.json')]);
   const rows = status.doc['profiles'] as { profile: string; restartPending: boolean }[];
-  t.deepEqual(rows.filter((r) => r.restartPending).map((r) => r.profile), ['a', 'b']);
+  t.deepEqual(
+    rows.filter((r) => r.restartPending).map((r) => r.profile),
+    ['a', 'b'],
+  );
 
   const restart = await env.json('sync', ['--restart-changed']);
   t.is(restart.code, 0, restart.stderr);
-  t.deepEqual((restart.doc['operations'] as { service: string; kind: string }[]).map((o) => [o.service, o.kind]), [
-    ['gateway-a', 'restart'],
-    ['gateway-b', 'restart'],
-  ]);
+  t.deepEqual(
+    (restart.doc['operations'] as { service: string; kind: string }[]).map((o) => [o.service, o.kind]),
+    [
+      ['gateway-a', 'restart'],
+      ['gateway-b', 'restart'],
+    ],
+  );
   await waitRestarted(env, 'a', pids.a);
   await waitRestarted(env, 'b', pids.b);
   t.false(processAlive(pids.a));
@@ -89,9 +99,10 @@ needsS6(test)('a restart persisted by a run that was killed before doing it is d
 
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
-  t.deepEqual((sync.doc['operations'] as { service: string; kind: string; reason: string }[]).map((o) => [o.service, o.kind, o.reason]), [
-    ['gateway-a', 'restart', 'restart decided by an interrupted pass (journal)'],
-  ]);
+  t.deepEqual(
+    (sync.doc['operations'] as { service: string; kind: string; reason: string }[]).map((o) => [o.service, o.kind, o.reason]),
+    [['gateway-a', 'restart', 'restart decided by an interrupted pass (journal)']],
+  );
   await waitRestarted(env, 'a', pids.a);
   t.is(await env.pid('b'), pids.b);
   t.like(await env.svscan.svstat('gateway-idle'), { up: false }, 'a journaled service that is down is not started by the restart');

@@ -18,30 +18,39 @@ test.after.always('stop s6, remove temp dirs', async () => {
   await stopAll({ removeState: true });
 });
 
-needsS6(test)("an operator's s6-svc -d is 'stopped (s6 or operator)', a skipped profile gives its reason, and lines fit the width", async (t) => {
-  const env = await makeLiveEnv({ op: RUNNING, [LONG]: RUNNING, BadName: RUNNING });
-  envs.push(env);
-  t.is((await env.cli('sync')).code, 0);
-  await env.waitUp('op');
-  await promisify(execFile)('s6-svc', ['-d', env.slot('op')]);
-  await env.svscan.waitDown('gateway-op');
+needsS6(test)(
+  "an operator's s6-svc -d is 'stopped (s6 or operator)', a skipped profile gives its reason, and lines fit the width",
+  async (t) => {
+    const env = await makeLiveEnv({ op: RUNNING, [LONG]: RUNNING, BadName: RUNNING });
+    envs.push(env);
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('op');
+    await promisify(execFile)('s6-svc', ['-d', env.slot('op')]);
+    await env.svscan.waitDown('gateway-op');
 
-  const json = await env.json('status');
-  t.is(json.code, 0, json.stderr);
-  const rows = json.doc['profiles'] as { profile: string; live: { permanentFailure: boolean; wantedUp: boolean } | null }[];
-  t.like(rows.find((r) => r.profile === 'op')?.live, { permanentFailure: false, wantedUp: false });
+    const json = await env.json('status');
+    t.is(json.code, 0, json.stderr);
+    const rows = json.doc['profiles'] as { profile: string; live: { permanentFailure: boolean; wantedUp: boolean } | null }[];
+    t.like(rows.find((r) => r.profile === 'op')?.live, { permanentFailure: false, wantedUp: false });
 
-  for (const columns of [undefined, '80']) {
-    const r = await runCli(['status', ...env.flags, '--status-file', `${env.base}/none.json`], columns === undefined ? {} : { COLUMNS: columns });
-    t.is(r.code, 0, r.stderr);
-    const lines = r.stdout.split('\n');
-    const limit = Number(columns ?? 100);
-    for (const l of lines) t.true(l.length <= limit, `fits ${limit} columns: ${l}`);
-    const op = lines.find((l) => l.startsWith('op '));
-    t.regex(op ?? '', /^op +running +ours,up +stopped sig 15 +\S+ +live: stopped /);
-    if (columns === undefined) t.true(op?.endsWith('live: stopped (s6 or operator)'), 'the note is whole at 100 columns');
-    t.regex(lines.find((l) => l.startsWith('BadName ')) ?? '', /skipped: /);
-    t.true(lines.some((l) => l.startsWith('a-profile-n')), `a long name is cut, not wrapped:\n${r.stdout}`);
-    t.false(op?.includes('failed'), 'the stopped row claims no failure');
-  }
-});
+    for (const columns of [undefined, '80']) {
+      const r = await runCli(
+        ['status', ...env.flags, '--status-file', `${env.base}/none.json`],
+        columns === undefined ? {} : { COLUMNS: columns },
+      );
+      t.is(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n');
+      const limit = Number(columns ?? 100);
+      for (const l of lines) t.true(l.length <= limit, `fits ${limit} columns: ${l}`);
+      const op = lines.find((l) => l.startsWith('op '));
+      t.regex(op ?? '', /^op +running +ours,up +stopped sig 15 +\S+ +live: stopped /);
+      if (columns === undefined) t.true(op?.endsWith('live: stopped (s6 or operator)'), 'the note is whole at 100 columns');
+      t.regex(lines.find((l) => l.startsWith('BadName ')) ?? '', /skipped: /);
+      t.true(
+        lines.some((l) => l.startsWith('a-profile-n')),
+        `a long name is cut, not wrapped:\n${r.stdout}`,
+      );
+      t.false(op?.includes('failed'), 'the stopped row claims no failure');
+    }
+  },
+);

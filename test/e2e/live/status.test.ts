@@ -18,55 +18,75 @@ test.after.always('stop watchers and s6, remove temp dirs', async () => {
   for (const dir of temps) await removeTree(dir);
 });
 
-needsS6(test)('status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools', async (t) => {
-  const env = await makeLiveEnv({ up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING });
-  envs.push(env);
-  const w = startWatch(env);
-  await readiness(w);
-  await env.waitUp('up');
-  await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
-  w.child.kill('SIGTERM');
-  t.is(await w.exited, 0);
-  await env.profile('new', RUNNING);
-  // A PATH whose s6 tools record every call: status must decode supervise/status itself.
-  const spy = path.join(env.base, 'spy');
-  await mkdir(spy);
-  for (const tool of ['s6-svstat', 's6-svok', 's6-svc', 's6-svscanctl']) {
-    await writeFile(path.join(spy, tool), `#!/bin/sh\necho ${tool} >> ${spy}/calls\nexit 1\n`, { mode: 0o755 });
-  }
-  const argv = ['status', ...env.flags, '--status-file', w.statusFile];
-  const withSpy = { PATH: `${spy}:${process.env['PATH'] ?? ''}` };
+needsS6(test)(
+  'status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools',
+  async (t) => {
+    const env = await makeLiveEnv({ up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING });
+    envs.push(env);
+    const w = startWatch(env);
+    await readiness(w);
+    await env.waitUp('up');
+    await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+    await env.profile('new', RUNNING);
+    // A PATH whose s6 tools record every call: status must decode supervise/status itself.
+    const spy = path.join(env.base, 'spy');
+    await mkdir(spy);
+    for (const tool of ['s6-svstat', 's6-svok', 's6-svc', 's6-svscanctl']) {
+      await writeFile(path.join(spy, tool), `#!/bin/sh\necho ${tool} >> ${spy}/calls\nexit 1\n`, { mode: 0o755 });
+    }
+    const argv = ['status', ...env.flags, '--status-file', w.statusFile];
+    const withSpy = { PATH: `${spy}:${process.env['PATH'] ?? ''}` };
 
-  const json = await runCli([...argv, '--output', 'json'], withSpy);
-  t.is(json.code, 0, json.stderr);
-  const doc = JSON.parse(json.stdout) as Record<string, unknown>;
-  const { validateStatusReport } = await loadValidators();
-  t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
-  const rows = doc['profiles'] as { profile: string; intent: Record<string, unknown>; slot: Record<string, unknown>; live: Record<string, unknown> | null; drift: string[]; watcher: unknown }[];
-  const row = (p: string): (typeof rows)[number] | undefined => rows.find((r) => r.profile === p);
-  t.like(row('up'), { intent: { desiredState: 'running', action: 'started', autostart: true }, slot: { present: true, owned: true, marker: 'up' } });
-  t.like(row('up')?.live, { up: true, wantedUp: true, permanentFailure: false, pid: await env.pid('up') });
-  t.like(row('idle'), { intent: { desiredState: 'stopped', gatewayState: 'stopped' }, slot: { marker: 'down' }, live: { up: false, wantedUp: false } });
-  t.like(row('crash')?.live, { permanentFailure: true, lastExit: { code: 78 } });
-  t.like(row('new'), { slot: { present: false }, live: null, drift: ['create: slot missing'] });
-  t.like(row('up')?.watcher, { condition: 'Ready' });
-  t.like(doc['watcher'], { state: 'present', running: false, lastPass: { result: 'converged' } });
-  t.is(doc['svscanLive'], true);
+    const json = await runCli([...argv, '--output', 'json'], withSpy);
+    t.is(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as Record<string, unknown>;
+    const { validateStatusReport } = await loadValidators();
+    t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
+    const rows = doc['profiles'] as {
+      profile: string;
+      intent: Record<string, unknown>;
+      slot: Record<string, unknown>;
+      live: Record<string, unknown> | null;
+      drift: string[];
+      watcher: unknown;
+    }[];
+    const row = (p: string): (typeof rows)[number] | undefined => rows.find((r) => r.profile === p);
+    t.like(row('up'), {
+      intent: { desiredState: 'running', action: 'started', autostart: true },
+      slot: { present: true, owned: true, marker: 'up' },
+    });
+    t.like(row('up')?.live, { up: true, wantedUp: true, permanentFailure: false, pid: await env.pid('up') });
+    t.like(row('idle'), {
+      intent: { desiredState: 'stopped', gatewayState: 'stopped' },
+      slot: { marker: 'down' },
+      live: { up: false, wantedUp: false },
+    });
+    t.like(row('crash')?.live, { permanentFailure: true, lastExit: { code: 78 } });
+    t.like(row('new'), { slot: { present: false }, live: null, drift: ['create: slot missing'] });
+    t.like(row('up')?.watcher, { condition: 'Ready' });
+    t.like(doc['watcher'], { state: 'present', running: false, lastPass: { result: 'converged' } });
+    t.is(doc['svscanLive'], true);
 
-  const text = await runCli(argv, withSpy);
-  t.is(text.code, 0, text.stderr);
-  const lines = text.stdout.split('\n');
-  t.regex(lines[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
-  t.regex(text.stdout, /^crash +running +ours,up +failed exit 78 +\S+ +live: failed \(exit 78, config error\)/m);
-  t.regex(text.stdout, /^idle +stopped +ours,down +down exit 0 +\S+$/m);
-  t.regex(text.stdout, new RegExp(`^up +running +ours,up +up ${await env.pid('up')} +\\S+$`, 'm'));
-  t.true(lines.some((l) => l.startsWith('Legend: ')), 'a legend explains the short words');
-  t.true(lines.includes('watcher: pid ' + String((doc['watcher'] as { pid: number }).pid) + ' not running (it stopped or died)'));
-  t.true(lines.some((l) => /^last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms$/.test(l)));
-  t.false(text.stdout.includes('next full pass'), 'a watcher that is gone promises no next pass');
-  for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);
-  t.is(await readFileOrEmpty(path.join(spy, 'calls')), '', 'no s6 tool was run');
-});
+    const text = await runCli(argv, withSpy);
+    t.is(text.code, 0, text.stderr);
+    const lines = text.stdout.split('\n');
+    t.regex(lines[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
+    t.regex(text.stdout, /^crash +running +ours,up +failed exit 78 +\S+ +live: failed \(exit 78, config error\)/m);
+    t.regex(text.stdout, /^idle +stopped +ours,down +down exit 0 +\S+$/m);
+    t.regex(text.stdout, new RegExp(`^up +running +ours,up +up ${await env.pid('up')} +\\S+$`, 'm'));
+    t.true(
+      lines.some((l) => l.startsWith('Legend: ')),
+      'a legend explains the short words',
+    );
+    t.true(lines.includes('watcher: pid ' + String((doc['watcher'] as { pid: number }).pid) + ' not running (it stopped or died)'));
+    t.true(lines.some((l) => /^last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms$/.test(l)));
+    t.false(text.stdout.includes('next full pass'), 'a watcher that is gone promises no next pass');
+    for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);
+    t.is(await readFileOrEmpty(path.join(spy, 'calls')), '', 'no s6 tool was run');
+  },
+);
 
 test('sync and status warn when the scandir holds more than 500 services, loggers included', async (t) => {
   const base = await tempDir('rg-many-');
@@ -78,7 +98,10 @@ test('sync and status warn when the scandir holds more than 500 services, logger
   const sync = await runCli(['sync', ...flags, '--output', 'json']);
   t.is(sync.code, 0, sync.stderr);
   const warnings = (JSON.parse(sync.stdout) as { warnings: string[] }).warnings;
-  t.true(warnings.some((w) => /holds 504 services \(loggers included\).*at most 500/.test(w)), warnings.join('\n'));
+  t.true(
+    warnings.some((w) => /holds 504 services \(loggers included\).*at most 500/.test(w)),
+    warnings.join('\n'),
+  );
   t.regex(sync.stderr, /at most 500/);
   const status = await runCli(['status', ...flags, '--status-file', path.join(base, 'none.json')]);
   t.is(status.code, 0, status.stderr);

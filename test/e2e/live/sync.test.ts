@@ -36,34 +36,37 @@ function opsOf(doc: Record<string, unknown>): string[] {
   return (doc['operations'] as Op[]).map((o) => `${o.kind} ${o.service}${o.status === undefined ? '' : ` ${o.status}`}`);
 }
 
-needsS6(test)('sync brings a newly wanted gateway up and an unwanted one down, picks up a new profile, and leaves healthy gateways running', async (t) => {
-  const env = await setup({ a: RUNNING, b: STOPPED, c: RUNNING });
-  await env.waitUp('a');
-  await env.waitUp('c');
-  const healthy = await env.pid('c');
+needsS6(test)(
+  'sync brings a newly wanted gateway up and an unwanted one down, picks up a new profile, and leaves healthy gateways running',
+  async (t) => {
+    const env = await setup({ a: RUNNING, b: STOPPED, c: RUNNING });
+    await env.waitUp('a');
+    await env.waitUp('c');
+    const healthy = await env.pid('c');
 
-  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
-  await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
-  await env.profile('d', RUNNING);
-  const sync = await env.json('sync');
-  t.is(sync.code, 0, sync.stderr);
-  t.is(sync.doc['mode'], 'sync');
-  t.deepEqual(opsOf(sync.doc), ['down gateway-a applied', 'up gateway-b applied', 'create gateway-d applied']);
+    await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
+    await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
+    await env.profile('d', RUNNING);
+    const sync = await env.json('sync');
+    t.is(sync.code, 0, sync.stderr);
+    t.is(sync.doc['mode'], 'sync');
+    t.deepEqual(opsOf(sync.doc), ['down gateway-a applied', 'up gateway-b applied', 'create gateway-d applied']);
 
-  await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
-  await env.waitUp('b');
-  await env.waitUp('d');
-  t.is(await env.pid('c'), healthy, 'a gateway whose intent did not change keeps its process');
-  t.true(processAlive(healthy));
+    await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
+    await env.waitUp('b');
+    await env.waitUp('d');
+    t.is(await env.pid('c'), healthy, 'a gateway whose intent did not change keeps its process');
+    t.true(processAlive(healthy));
 
-  const preview = await env.json('sync', ['--diff']);
-  t.is(preview.code, 0, 'a second sync plans nothing');
-  t.deepEqual(opsOf(preview.doc), []);
-  const again = await env.json('sync');
-  t.is(again.code, 0);
-  t.deepEqual(opsOf(again.doc), []);
-  t.is(await env.pid('c'), healthy);
-});
+    const preview = await env.json('sync', ['--diff']);
+    t.is(preview.code, 0, 'a second sync plans nothing');
+    t.deepEqual(opsOf(preview.doc), []);
+    const again = await env.json('sync');
+    t.is(again.code, 0);
+    t.deepEqual(opsOf(again.doc), []);
+    t.is(await env.pid('c'), healthy);
+  },
+);
 
 needsS6(test)('an unreadable or missing state file leaves a running gateway running, reported as pending', async (t) => {
   const env = await setup({ a: RUNNING, b: RUNNING });
@@ -77,7 +80,10 @@ needsS6(test)('an unreadable or missing state file leaves a running gateway runn
   t.is(sync.code, 0, sync.stderr);
   t.deepEqual(opsOf(sync.doc), []);
   const decisions = sync.doc['profiles'] as { profile: string; action: string; reason?: string }[];
-  t.like(decisions.find((d) => d.profile === 'a'), { action: 'pending' });
+  t.like(
+    decisions.find((d) => d.profile === 'a'),
+    { action: 'pending' },
+  );
   t.regex(decisions.find((d) => d.profile === 'a')?.reason ?? '', /unreadable: invalid JSON/);
   t.regex(decisions.find((d) => d.profile === 'b')?.reason ?? '', /state file missing/);
   t.is(await env.pid('a'), pidA);
@@ -101,7 +107,11 @@ needsS6(test)('sync respects a gateway s6 stopped after a permanent failure and 
   t.like(await env.svscan.svstat('gateway-manual'), { up: false, wantedup: false });
 
   const status = await env.json('status', ['--status-file', path.join(env.base, 'none.json')]);
-  const rows = status.doc['profiles'] as { profile: string; live: { permanentFailure: boolean; lastExit: unknown } | null; drift: string[] }[];
+  const rows = status.doc['profiles'] as {
+    profile: string;
+    live: { permanentFailure: boolean; lastExit: unknown } | null;
+    drift: string[];
+  }[];
   const crash = rows.find((r) => r.profile === 'crash');
   t.true(crash?.live?.permanentFailure, 'status shows the permanent failure');
   t.deepEqual(crash?.live?.lastExit, { code: 78 });

@@ -24,7 +24,10 @@ const started: Watcher[] = [];
 /** Starts `watch --interval 300 --status-file <base>/status/status.json --ready-fd 3` plus `extra`. */
 export function startWatch(env: LiveEnv, extra: readonly string[] = []): Watcher {
   const statusFile = path.join(env.base, 'run', 'status.json');
-  const child = env.spawnWatch(['--interval', '300', '--status-file', statusFile, '--ready-fd', '3', ...extra], ['ignore', 'pipe', 'pipe', 'pipe']);
+  const child = env.spawnWatch(
+    ['--interval', '300', '--status-file', statusFile, '--ready-fd', '3', ...extra],
+    ['ignore', 'pipe', 'pipe', 'pipe'],
+  );
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   const w: Watcher = { child, statusFile, stdout: '', stderr: '', exited };
   child.stdout?.on('data', (b: Buffer) => (w.stdout += b.toString()));
@@ -67,12 +70,20 @@ export interface ServiceEntry {
 }
 
 /** Polls the status file until `predicate` holds; returns it. */
-export async function waitStatus(w: Watcher, predicate: (doc: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
+export async function waitStatus(
+  w: Watcher,
+  predicate: (doc: Record<string, unknown>) => boolean,
+  what: string,
+): Promise<Record<string, unknown>> {
   let doc: Record<string, unknown> | undefined;
-  await waitFor(() => {
-    doc = readStatus(w);
-    return doc !== undefined && predicate(doc);
-  }, 30_000, `${what} (stderr: ${w.stderr.slice(-400)})`);
+  await waitFor(
+    () => {
+      doc = readStatus(w);
+      return doc !== undefined && predicate(doc);
+    },
+    30_000,
+    `${what} (stderr: ${w.stderr.slice(-400)})`,
+  );
   if (doc === undefined) throw new Error('unreachable');
   return doc;
 }

@@ -18,25 +18,28 @@ test.after.always('stop watchers and s6, remove temp dirs', async () => {
   await stopAll({ removeState: true });
 });
 
-needsS6(test)('a second watch with the same status file exits 3 with a clear message; status reads RECONCILE_GATEWAYS_STATUS_FILE', async (t) => {
-  const env = await makeLiveEnv({ a: RUNNING });
-  envs.push(env);
-  const first = startWatch(env);
-  await readiness(first);
-  const second = await runCli(['watch', ...env.flags, '--interval', '300'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
-  t.is(second.code, 3, second.stderr);
-  t.is(
-    second.stderr.split('\n')[0],
-    `reconcile-gateways: error: another watch is already running with status file ${first.statusFile} (it holds ${first.statusFile}.lock); stop it first, or give this one its own --status-file`,
-  );
-  t.is(first.child.exitCode, null, 'the first watcher is untouched');
+needsS6(test)(
+  'a second watch with the same status file exits 3 with a clear message; status reads RECONCILE_GATEWAYS_STATUS_FILE',
+  async (t) => {
+    const env = await makeLiveEnv({ a: RUNNING });
+    envs.push(env);
+    const first = startWatch(env);
+    await readiness(first);
+    const second = await runCli(['watch', ...env.flags, '--interval', '300'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
+    t.is(second.code, 3, second.stderr);
+    t.is(
+      second.stderr.split('\n')[0],
+      `reconcile-gateways: error: another watch is already running with status file ${first.statusFile} (it holds ${first.statusFile}.lock); stop it first, or give this one its own --status-file`,
+    );
+    t.is(first.child.exitCode, null, 'the first watcher is untouched');
 
-  const status = await runCli(['status', ...env.flags, '--output', 'json'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
-  t.is(status.code, 0, status.stderr);
-  t.like(JSON.parse(status.stdout), { watcher: { state: 'present', statusFile: first.statusFile, running: true } });
-  first.child.kill('SIGTERM');
-  t.is(await first.exited, 0);
-});
+    const status = await runCli(['status', ...env.flags, '--output', 'json'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
+    t.is(status.code, 0, status.stderr);
+    t.like(JSON.parse(status.stdout), { watcher: { state: 'present', statusFile: first.statusFile, running: true } });
+    first.child.kill('SIGTERM');
+    t.is(await first.exited, 0);
+  },
+);
 
 needsS6(test)('a persisting warning is logged once, not again after a targeted and a full pass; a new one is logged', async (t) => {
   const env = await makeLiveEnv({ a: RUNNING, BadName: RUNNING });
@@ -52,7 +55,11 @@ needsS6(test)('a persisting warning is logged once, not again after a targeted a
   await waitFor(() => w.stderr.includes('profiles/Other:'), 30_000, 'the new warning');
   const seen = (readStatus(w)?.['passes'] as number | undefined) ?? 0;
   w.child.kill('SIGHUP');
-  await waitStatus(w, (d) => (d['passes'] as number) > seen && (d['lastPass'] as { trigger: string }).trigger === 'signal', 'one more full pass');
+  await waitStatus(
+    w,
+    (d) => (d['passes'] as number) > seen && (d['lastPass'] as { trigger: string }).trigger === 'signal',
+    'one more full pass',
+  );
   const warnings = w.stderr.split('\n').filter((l) => l.includes('warn: '));
   t.is(warnings.filter((l) => l.includes('profiles/BadName:')).length, 1, w.stderr);
   t.is(warnings.filter((l) => l.includes('profiles/Other:')).length, 1, w.stderr);

@@ -24,44 +24,47 @@ async function setup(profiles: Record<string, object | undefined>): Promise<Live
   return env;
 }
 
-needsS6(test)('watch signals readiness after its first pass, converges on events long before the interval, and exits 0 on SIGTERM', async (t) => {
-  const env = await setup({ a: RUNNING, b: { desired_state: 'stopped' } });
-  const w = startWatch(env);
-  t.is(await readiness(w), '\n');
-  const first = readStatus(w);
-  t.like(first, { ready: true });
-  t.not(first?.['lastFullPassAt'], null, 'readiness comes after a full pass');
-  // The first pass's own renames into the scandir are inotify events: a targeted pass follows it
-  // one debounce later, and on a loaded machine it may have run before this read (main does the
-  // same). Only when it has not is the first pass the last one.
-  if (first?.['passes'] === 1) t.like(first['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
-  else t.like(first?.['lastPass'], { result: 'converged' });
-  await env.waitUp('a');
+needsS6(test)(
+  'watch signals readiness after its first pass, converges on events long before the interval, and exits 0 on SIGTERM',
+  async (t) => {
+    const env = await setup({ a: RUNNING, b: { desired_state: 'stopped' } });
+    const w = startWatch(env);
+    t.is(await readiness(w), '\n');
+    const first = readStatus(w);
+    t.like(first, { ready: true });
+    t.not(first?.['lastFullPassAt'], null, 'readiness comes after a full pass');
+    // The first pass's own renames into the scandir are inotify events: a targeted pass follows it
+    // one debounce later, and on a loaded machine it may have run before this read (main does the
+    // same). Only when it has not is the first pass the last one.
+    if (first?.['passes'] === 1) t.like(first['lastPass'], { scope: 'full', trigger: 'start', result: 'converged' });
+    else t.like(first?.['lastPass'], { result: 'converged' });
+    await env.waitUp('a');
 
-  await env.profile('fresh', RUNNING);
-  await env.waitUp('fresh');
-  await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
-  await env.waitUp('b');
-  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
-  await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
-  const bPid = await env.pid('b');
-  await rm(path.join(env.home, 'profiles/fresh'), { recursive: true });
-  const gone = await waitStatus(w, (d) => serviceIn(d, 'gateway-fresh') === undefined, 'the deleted profile to leave the status file');
-  t.like(gone['lastPass'], { scope: 'targeted' });
-  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
-  t.is(await env.pid('b'), bPid, 'targeted passes leave other gateways alone');
-  t.regex(w.stdout, /trigger=event scope=targeted\([a-z,]*fresh[a-z,]*\) result=converged create=1 /);
+    await env.profile('fresh', RUNNING);
+    await env.waitUp('fresh');
+    await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
+    await env.waitUp('b');
+    await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
+    await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
+    const bPid = await env.pid('b');
+    await rm(path.join(env.home, 'profiles/fresh'), { recursive: true });
+    const gone = await waitStatus(w, (d) => serviceIn(d, 'gateway-fresh') === undefined, 'the deleted profile to leave the status file');
+    t.like(gone['lastPass'], { scope: 'targeted' });
+    t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+    t.is(await env.pid('b'), bPid, 'targeted passes leave other gateways alone');
+    t.regex(w.stdout, /trigger=event scope=targeted\([a-z,]*fresh[a-z,]*\) result=converged create=1 /);
 
-  const { validateStatusFile } = await loadValidators();
-  const doc = readStatus(w);
-  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
-  t.like(serviceIn(doc ?? {}, 'gateway-b'), { condition: 'Ready', consecutiveFailures: 0 });
-  t.like(serviceIn(doc ?? {}, 'gateway-default'), { condition: 'Pending' });
+    const { validateStatusFile } = await loadValidators();
+    const doc = readStatus(w);
+    t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+    t.like(serviceIn(doc ?? {}, 'gateway-b'), { condition: 'Ready', consecutiveFailures: 0 });
+    t.like(serviceIn(doc ?? {}, 'gateway-default'), { condition: 'Pending' });
 
-  w.child.kill('SIGTERM');
-  t.is(await w.exited, 0);
-  t.true(processAlive(bPid), 'stopping the watcher does not stop gateways');
-});
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+    t.true(processAlive(bPid), 'stopping the watcher does not stop gateways');
+  },
+);
 
 needsS6(test)('a failing service backs off while the others converge, and recovers once the cause is gone', async (t) => {
   const env = await setup({ squat: RUNNING, ok: RUNNING });
@@ -90,72 +93,82 @@ needsS6(test)('a failing service backs off while the others converge, and recove
   t.is(await w.exited, 0);
 });
 
-needsS6(test)('SIGHUP forces a full pass; an invalid config is reported once, not retried in a loop; the lock is free between passes', async (t) => {
-  const env = await setup({ a: RUNNING });
-  const w = startWatch(env);
-  await readiness(w);
-  await env.waitUp('a');
-  const run = path.join(env.slot('a'), 'run');
-  const rendered = readFileSync(run, 'utf8');
-  await writeFile(run, `${rendered}# tampered\n`);
-  w.child.kill('SIGHUP');
-  await waitStatus(w, (d) => (d['lastPass'] as { trigger: string }).trigger === 'signal', 'the SIGHUP pass');
-  t.is(readFileSync(run, 'utf8'), rendered, 'the full pass repaired a file no event announced');
+needsS6(test)(
+  'SIGHUP forces a full pass; an invalid config is reported once, not retried in a loop; the lock is free between passes',
+  async (t) => {
+    const env = await setup({ a: RUNNING });
+    const w = startWatch(env);
+    await readiness(w);
+    await env.waitUp('a');
+    const run = path.join(env.slot('a'), 'run');
+    const rendered = readFileSync(run, 'utf8');
+    await writeFile(run, `${rendered}# tampered\n`);
+    w.child.kill('SIGHUP');
+    await waitStatus(w, (d) => (d['lastPass'] as { trigger: string }).trigger === 'signal', 'the SIGHUP pass');
+    t.is(readFileSync(run, 'utf8'), rendered, 'the full pass repaired a file no event announced');
 
-  const sync = await env.cli('sync');
-  t.is(sync.code, 0, `an operator's sync gets the lock while watch idles: ${sync.stderr}`);
+    const sync = await env.cli('sync');
+    t.is(sync.code, 0, `an operator's sync gets the lock while watch idles: ${sync.stderr}`);
 
-  const good = readFileSync(env.config, 'utf8');
-  await writeFile(env.config, '{"user": 42}');
-  w.child.kill('SIGHUP');
-  const bad = await waitStatus(w, (d) => (d['lastPass'] as { result: string }).result === 'error', 'the config error');
-  t.like(bad['lastPass'], { error: { code: 'usage', terminal: true }, exitCode: 100 });
-  const passes = bad['passes'] as number;
-  await env.profile('meanwhile', RUNNING);
-  await new Promise((r) => setTimeout(r, 1500));
-  t.is(readStatus(w)?.['passes'], passes, 'no pass runs until the interval or SIGHUP');
-  t.true(processAlive(await env.pid('a')), 'gateways are left alone while the config is invalid');
+    const good = readFileSync(env.config, 'utf8');
+    await writeFile(env.config, '{"user": 42}');
+    w.child.kill('SIGHUP');
+    const bad = await waitStatus(w, (d) => (d['lastPass'] as { result: string }).result === 'error', 'the config error');
+    t.like(bad['lastPass'], { error: { code: 'usage', terminal: true }, exitCode: 100 });
+    const passes = bad['passes'] as number;
+    await env.profile('meanwhile', RUNNING);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.is(readStatus(w)?.['passes'], passes, 'no pass runs until the interval or SIGHUP');
+    t.true(processAlive(await env.pid('a')), 'gateways are left alone while the config is invalid');
 
-  await writeFile(env.config, good);
-  w.child.kill('SIGHUP');
-  await env.waitUp('meanwhile');
-  w.child.kill('SIGTERM');
-  t.is(await w.exited, 0);
-  t.regex(w.stderr, /config .* is invalid/);
-});
+    await writeFile(env.config, good);
+    w.child.kill('SIGHUP');
+    await env.waitUp('meanwhile');
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+    t.regex(w.stderr, /config .* is invalid/);
+  },
+);
 
-needsS6(test)('a gateway rewriting its state file with the same intent costs no pass; an intent change costs one targeted pass', async (t) => {
-  const env = await setup({ busy: RUNNING, other: RUNNING });
-  const w = startWatch(env);
-  await readiness(w);
-  await env.waitUp('busy');
-  await env.waitUp('other');
-  await waitStatus(w, (d) => serviceIn(d, 'gateway-busy')?.condition === 'Ready', 'convergence');
-  await new Promise((r) => setTimeout(r, 1500));
-  const s6Owned = (p: string): boolean => /(^|\/)(supervise|event)(\/|$)|^logs(\/|$)|^\.s6-svscan/.test(p);
-  const home = await snapshotTree(env.home);
-  const scan = await snapshotTree(env.scandir);
-  const passes = readStatus(w)?.['passes'] as number;
+needsS6(test)(
+  'a gateway rewriting its state file with the same intent costs no pass; an intent change costs one targeted pass',
+  async (t) => {
+    const env = await setup({ busy: RUNNING, other: RUNNING });
+    const w = startWatch(env);
+    await readiness(w);
+    await env.waitUp('busy');
+    await env.waitUp('other');
+    await waitStatus(w, (d) => serviceIn(d, 'gateway-busy')?.condition === 'Ready', 'convergence');
+    await new Promise((r) => setTimeout(r, 1500));
+    const s6Owned = (p: string): boolean => /(^|\/)(supervise|event)(\/|$)|^logs(\/|$)|^\.s6-svscan/.test(p);
+    const home = await snapshotTree(env.home);
+    const scan = await snapshotTree(env.scandir);
+    const passes = readStatus(w)?.['passes'] as number;
 
-  const state = path.join(env.home, 'profiles/busy/gateway_state.json');
-  for (let i = 0; i < 20; i += 1) {
-    await writeState(state, { desired_state: 'running', gateway_state: 'draining', tick: i });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 1500));
-  t.is(readStatus(w)?.['passes'] as number, passes, 'unchanged intent: the cheap check ruled every pass out');
-  t.deepEqual(diffSnapshots(scan, await snapshotTree(env.scandir), { ignorePath: s6Owned }), [], 'nothing written in the scandir');
-  const homeDiff = diffSnapshots(home, await snapshotTree(env.home), { ignorePath: s6Owned });
-  t.deepEqual(homeDiff.map((l) => l.split(':')[0]), ['changed profiles/busy', 'changed profiles/busy/gateway_state.json'], 'only what the test itself wrote');
+    const state = path.join(env.home, 'profiles/busy/gateway_state.json');
+    for (let i = 0; i < 20; i += 1) {
+      await writeState(state, { desired_state: 'running', gateway_state: 'draining', tick: i });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    t.is(readStatus(w)?.['passes'] as number, passes, 'unchanged intent: the cheap check ruled every pass out');
+    t.deepEqual(diffSnapshots(scan, await snapshotTree(env.scandir), { ignorePath: s6Owned }), [], 'nothing written in the scandir');
+    const homeDiff = diffSnapshots(home, await snapshotTree(env.home), { ignorePath: s6Owned });
+    t.deepEqual(
+      homeDiff.map((l) => l.split(':')[0]),
+      ['changed profiles/busy', 'changed profiles/busy/gateway_state.json'],
+      'only what the test itself wrote',
+    );
 
-  await writeState(state, { desired_state: 'stopped', gateway_state: 'running' });
-  const after = await waitStatus(w, (d) => (d['passes'] as number) > passes, 'a pass after the intent change');
-  t.like(after['lastPass'], { scope: 'targeted', profiles: ['busy'], result: 'converged' });
-  await waitFor(async () => !(await env.svscan.svstat('gateway-busy')).up, 30_000, 'gateway-busy to go down');
-  t.true(existsSync(path.join(env.slot('busy'), 'down')));
-  w.child.kill('SIGTERM');
-  t.is(await w.exited, 0);
-});
+    await writeState(state, { desired_state: 'stopped', gateway_state: 'running' });
+    const after = await waitStatus(w, (d) => (d['passes'] as number) > passes, 'a pass after the intent change');
+    t.like(after['lastPass'], { scope: 'targeted', profiles: ['busy'], result: 'converged' });
+    await waitFor(async () => !(await env.svscan.svstat('gateway-busy')).up, 30_000, 'gateway-busy to go down');
+    t.true(existsSync(path.join(env.slot('busy'), 'down')));
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+  },
+);
 
 needsS6(test)('SIGTERM ends a watcher promptly while it waits for the lock held by someone else', async (t) => {
   const env = await setup({ a: RUNNING });
@@ -163,7 +176,11 @@ needsS6(test)('SIGTERM ends a watcher promptly while it waits for the lock held 
   await readiness(w);
   const holder = spawn('flock', ['--exclusive', path.join(env.base, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
   try {
-    await waitFor(() => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1, 30_000, 'the lock to be held');
+    await waitFor(
+      () => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1,
+      30_000,
+      'the lock to be held',
+    );
     await env.profile('b', RUNNING);
     await new Promise((r) => setTimeout(r, 1500));
     t.false(existsSync(env.slot('b')), 'the watcher waits for the lock before changing anything');

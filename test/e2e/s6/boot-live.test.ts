@@ -29,7 +29,11 @@ async function liveHost(): Promise<{ root: string; hermesHome: string; config: s
   await chown(path.join(home, 'logs', 'gateways'), NOBODY, NOBODY);
   const hermesHome = await makeHermesHome(
     path.join(root, 'hermes'),
-    { coder: { state: { gateway_state: 'running' } }, writer: { state: { gateway_state: 'running' } }, idle: { state: { desired_state: 'stopped' } } },
+    {
+      coder: { state: { gateway_state: 'running' } },
+      writer: { state: { gateway_state: 'running' } },
+      idle: { state: { desired_state: 'stopped' } },
+    },
     { gateway_state: 'running' },
   );
   const config = path.join(root, 'config.json');
@@ -48,14 +52,21 @@ needsS6(test)('boot on a live system keeps running gateways, their runtime files
   for (const service of ['gateway-default', 'gateway-coder', 'gateway-writer']) await svscan.waitUp(service);
   const writerPid = (await svscan.svstat('gateway-writer')).pid;
 
-  const dirs = { default: host.hermesHome, coder: path.join(host.hermesHome, 'profiles/coder'), idle: path.join(host.hermesHome, 'profiles/idle') };
+  const dirs = {
+    default: host.hermesHome,
+    coder: path.join(host.hermesHome, 'profiles/coder'),
+    idle: path.join(host.hermesHome, 'profiles/idle'),
+  };
   for (const dir of Object.values(dirs)) for (const f of RUNTIME) await writeFile(path.join(dir, f), '4242\n');
   // The writer gateway is rewriting its state file right now: the file is cut mid-value.
   await writeFile(path.join(host.hermesHome, 'profiles/writer/gateway_state.json'), '{"gateway_state": "runn');
 
   const diff = await bootJson(host.hermesHome, scandir, ['--config', host.config, '--diff']);
   const planned = diff.doc['operations'] as { kind: string; service: string; files?: string[] }[];
-  t.deepEqual(planned.map((o) => [o.kind, o.service, o.files]), [['sweep', 'gateway-idle', RUNTIME.map((f) => `profiles/idle/${f}`)]]);
+  t.deepEqual(
+    planned.map((o) => [o.kind, o.service, o.files]),
+    [['sweep', 'gateway-idle', RUNTIME.map((f) => `profiles/idle/${f}`)]],
+  );
 
   const boot = await bootJson(host.hermesHome, scandir, ['--config', host.config]);
   t.is(boot.code, 0, boot.stderr);
@@ -67,7 +78,10 @@ needsS6(test)('boot on a live system keeps running gateways, their runtime files
     t.true(existsSync(path.join(dirs.coder, f)), `coder's ${f} is kept`);
     t.false(existsSync(path.join(dirs.idle, f)), `idle's stale ${f} is swept: its gateway is down`);
   }
-  t.like((boot.doc['profiles'] as object[]).find((p) => (p as { profile: string }).profile === 'writer'), { action: 'pending' });
+  t.like(
+    (boot.doc['profiles'] as object[]).find((p) => (p as { profile: string }).profile === 'writer'),
+    { action: 'pending' },
+  );
   t.false(existsSync(path.join(scandir, 'gateway-writer', 'down')), 'the half-written intent does not stop the writer');
   const writer = await svscan.svstat('gateway-writer');
   t.true(writer.up);

@@ -36,7 +36,11 @@ async function fakeHost(): Promise<Host> {
   await chown(path.join(home, 'logs', 'gateways'), NOBODY, NOBODY);
   const hermesHome = await makeHermesHome(
     path.join(root, 'hermes'),
-    { coder: { state: { gateway_state: 'running' } }, writer: { state: { desired_state: 'stopped', gateway_state: 'running' } }, fresh: {} },
+    {
+      coder: { state: { gateway_state: 'running' } },
+      writer: { state: { desired_state: 'stopped', gateway_state: 'running' } },
+      fresh: {},
+    },
     { gateway_state: 'draining' },
   );
   const config = path.join(root, 'config.json');

@@ -29,7 +29,10 @@ test('the bundle requires nothing but Node built-ins: every dependency is inline
   const source = await readFile(BUNDLE, 'utf8');
   const required = new Set([...source.matchAll(/(?<![\w$.'"])require\("([^"]+)"\)/g)].map((m) => m[1] ?? ''));
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-  t.deepEqual([...required].filter((m) => !builtins.has(m)), []);
+  t.deepEqual(
+    [...required].filter((m) => !builtins.has(m)),
+    [],
+  );
   t.false(/\bimport\(/.test(source), 'no dynamic import() left for Node to resolve at run time');
 });
 
@@ -47,8 +50,14 @@ test('at --log-level debug an unexpected error is logged with a stack that point
   t.regex(debug.stderr, /injected stdout fault/);
   // The logger writes the stack as one line, its newlines escaped (a log line is never forged).
   const frames = debug.stderr.split(/\\n|\n/).filter((l) => /^\s+at /.test(l));
-  t.true(frames.some((l) => l.includes(`${path.join(repoRoot(), 'src', 'cli')}${path.sep}`) && /\.ts:\d+:\d+\)?$/.test(l)), frames.join('\n'));
-  t.false(frames.some((l) => l.includes('reconcile-gateways.cjs')), frames.join('\n'));
+  t.true(
+    frames.some((l) => l.includes(`${path.join(repoRoot(), 'src', 'cli')}${path.sep}`) && /\.ts:\d+:\d+\)?$/.test(l)),
+    frames.join('\n'),
+  );
+  t.false(
+    frames.some((l) => l.includes('reconcile-gateways.cjs')),
+    frames.join('\n'),
+  );
   const quiet = await runCli(args, { env });
   t.is(quiet.code, 111);
   t.false(quiet.stderr.includes('    at '), 'no stack below debug');
@@ -71,5 +80,8 @@ test('the bin says how to build when run from a checkout that was never built', 
   const r = await runCli(['--help'], { main: path.join(checkout, 'bin', 'reconcile-gateways.cjs') });
   t.is(r.code, 111);
   const missing = path.join(checkout, 'dist', 'reconcile-gateways.cjs');
-  t.is(r.stderr, `reconcile-gateways: error: ${missing} is missing: this is a source checkout that was not built; run \`npm ci && npm run build\` in ${checkout}\n`);
+  t.is(
+    r.stderr,
+    `reconcile-gateways: error: ${missing} is missing: this is a source checkout that was not built; run \`npm ci && npm run build\` in ${checkout}\n`,
+  );
 });

@@ -87,7 +87,14 @@ test('npm pack builds first and ships the bundle, its map, schemas, examples, RE
   t.is(pkg.scripts['prepack'], 'npm run build', 'npm pack builds the bundle first');
   t.true(pkg.files.includes('CHANGELOG.md'));
   const { files } = await pack();
-  const wanted = ['LICENSE', 'README.md', 'package.json', 'bin/reconcile-gateways.cjs', 'dist/reconcile-gateways.cjs', 'dist/reconcile-gateways.cjs.map'];
+  const wanted = [
+    'LICENSE',
+    'README.md',
+    'package.json',
+    'bin/reconcile-gateways.cjs',
+    'dist/reconcile-gateways.cjs',
+    'dist/reconcile-gateways.cjs.map',
+  ];
   if (existsSync(path.join(ROOT, 'CHANGELOG.md'))) wanted.push('CHANGELOG.md');
   for (const file of wanted) t.true(files.includes(file), `${file} is packed`);
   const schemas = (await readdir(path.join(ROOT, 'schemas'))).map((n) => `schemas/${n}`);
@@ -107,10 +114,17 @@ test('the tarball installs with npm install -g on a machine without a compiler, 
   t.is(install.code, 0, install.stderr);
   const installed = path.join(prefix, 'lib', 'node_modules');
   t.deepEqual(await readdir(installed), ['reconcile-gateways'], 'no dependency was installed');
-  const manifest = JSON.parse(await readFile(path.join(installed, 'reconcile-gateways', 'package.json'), 'utf8')) as Record<string, unknown>;
+  const manifest = JSON.parse(await readFile(path.join(installed, 'reconcile-gateways', 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   t.is(manifest['dependencies'], undefined);
   const scripts = (manifest['scripts'] ?? {}) as Record<string, string>;
-  t.deepEqual(['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => s in scripts), [], 'no install script');
+  t.deepEqual(
+    ['preinstall', 'install', 'postinstall', 'prepare'].filter((s) => s in scripts),
+    [],
+    'no install script',
+  );
 
   const command = path.join(prefix, 'bin', 'reconcile-gateways');
   const help = await run(command, ['--help'], machine.env);

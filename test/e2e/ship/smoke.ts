@@ -44,9 +44,23 @@ async function makeWorld(): Promise<World> {
   const gateway = path.join(base, 'gateway');
   await writeFile(gateway, GATEWAY, { mode: 0o755 });
   const config = path.join(base, 'config.json');
-  await writeFile(config, JSON.stringify({ shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY }));
+  await writeFile(
+    config,
+    JSON.stringify({ shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY }),
+  );
   const { state, scandir } = await createSvscanState();
-  const flags = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]', '--lock-file', path.join(base, 'lock')];
+  const flags = [
+    '--hermes-home',
+    home,
+    '--scandir',
+    scandir,
+    '--config',
+    config,
+    '--container-argv',
+    '[]',
+    '--lock-file',
+    path.join(base, 'lock'),
+  ];
   const world: World = {
     base,
     home,
@@ -83,7 +97,10 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function spawnWatch(runner: Runner, args: readonly string[]): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | string>; stderr: () => string } {
+function spawnWatch(
+  runner: Runner,
+  args: readonly string[],
+): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | string>; stderr: () => string } {
   const child = spawn(runner.node, [runner.cli, 'watch', ...args], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' },
@@ -125,7 +142,9 @@ export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Run
   const plan = JSON.parse(sync.stdout) as { operations: unknown[] };
   t.true(validatePlan(plan), JSON.stringify(validatePlan.errors));
   t.deepEqual(plan.operations, [], 'a sync right after boot has nothing to do');
-  t.true((await readFile(metricsFile, 'utf8')).split('\n').includes('reconcile_gateways_passes_total{trigger="once",result="converged"} 1'));
+  t.true(
+    (await readFile(metricsFile, 'utf8')).split('\n').includes('reconcile_gateways_passes_total{trigger="once",result="converged"} 1'),
+  );
 
   const statusFile = path.join(world.base, 'run', 'status.json');
   const port = await freePort();

@@ -38,7 +38,11 @@ test('the same (n, seed) gives a byte-identical tree, and profile i does not dep
   const kept = new Map([...a].filter(([p]) => !p.startsWith('profiles/') || first.has(p.split('/')[1] ?? '')));
   t.deepEqual(diffSnapshots(kept, await snapshotTree(path.join(dir, 'c')), { ignoreVolatile: true }), []);
   const other = g.generateHermesHome(path.join(dir, 'd'), 30, 8);
-  t.notDeepEqual(other.profiles.map((p) => p.name), small.profiles.map((p) => p.name), 'another seed, another tree');
+  t.notDeepEqual(
+    other.profiles.map((p) => p.name),
+    small.profiles.map((p) => p.name),
+    'another seed, another tree',
+  );
 });
 
 test('the mix of states is the documented one, and each kind is what it claims to be', async (t) => {

@@ -10,7 +10,14 @@ import { applySeed } from '../../../src/actuate/seed.js';
 import type { SeedOp } from '../../../src/model.js';
 import { type Dir, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 
-const SEED: SeedOp = { kind: 'seed', service: 'gateway-default', profile: 'default', path: 'gateway_state.json', content: '{"desired_state":"running"}\n', reason: 'legacy gateway run' };
+const SEED: SeedOp = {
+  kind: 'seed',
+  service: 'gateway-default',
+  profile: 'default',
+  path: 'gateway_state.json',
+  content: '{"desired_state":"running"}\n',
+  reason: 'legacy gateway run',
+};
 
 function home(t: ExecutionContext): { root: string; dir: Dir } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-home-'));

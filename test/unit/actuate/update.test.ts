@@ -72,10 +72,13 @@ test('the slot directory and log/ get their modes fixed', (t) => {
   fs.mkdirSync(path.join(s.slot, 'log'), { mode: 0o700 });
   fs.chmodSync(path.join(s.slot, 'log'), 0o700);
   fs.chmodSync(s.slot, 0o700);
-  const op = updateOf([], [
-    { path: '', fix: 'chmod', mode: 0o755 },
-    { path: 'log', fix: 'chmod', mode: 0o755 },
-  ]);
+  const op = updateOf(
+    [],
+    [
+      { path: '', fix: 'chmod', mode: 0o755 },
+      { path: 'log', fix: 'chmod', mode: 0o755 },
+    ],
+  );
   t.is(applyUpdate(s.dir, op, undefined).status, 'applied');
   t.is(modeOf(s.slot), 0o755);
   t.is(modeOf(path.join(s.slot, 'log')), 0o755);

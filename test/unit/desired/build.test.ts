@@ -33,7 +33,14 @@ const withSlot = (state = stateFromBytes('{ broken')): ObservedState =>
 test('sync leaves a slot whose state file is unreadable as it is (pending)', (t) => {
   const desired = buildDesired(inputOf(withSlot(), { mode: 'sync' }));
   const { reason, ...rest } = desired.decisions[1] ?? { reason: undefined };
-  t.deepEqual(rest, { profile: 'coder', service: 'gateway-coder', priorState: null, autostart: false, action: 'pending', priorExit: 'unknown' });
+  t.deepEqual(rest, {
+    profile: 'coder',
+    service: 'gateway-coder',
+    priorState: null,
+    autostart: false,
+    action: 'pending',
+    priorExit: 'unknown',
+  });
   t.regex(reason ?? '', /^state file unreadable: invalid JSON( \(at [^)]*\))?; slot kept up or down as it is$/);
   t.true(desired.services.has('gateway-coder'), 'its files are still repaired');
   t.true(desired.keep.has('gateway-coder'));
@@ -55,7 +62,10 @@ test('sync with an unreadable state file and no slot registers it down', (t) => 
 });
 
 test('sync with an unreadable state file and a foreign file on the slot path does not keep it', (t) => {
-  const o = observedOf(home({ named: [profile('coder', { state: stateFromBytes('[]') })] }), scandirOf([foreignEntry('gateway-coder', 'coder', 'file')]));
+  const o = observedOf(
+    home({ named: [profile('coder', { state: stateFromBytes('[]') })] }),
+    scandirOf([foreignEntry('gateway-coder', 'coder', 'file')]),
+  );
   const desired = buildDesired(inputOf(o, { mode: 'sync' }));
   t.like(desired.decisions[1], { action: 'registered' });
 });
@@ -107,7 +117,10 @@ test('a tombstone older than SOUL.md: the profile was re-created, registered wit
 
 test('a tombstone for a profile that is not there touches no other profile', (t) => {
   const desired = buildDesired(inputOf(observedOf(home({ named: [profile('live')], tombstones: { ghost: 9999 } }))));
-  t.deepEqual(actions(desired), [['default', 'registered'], ['live', 'registered']]);
+  t.deepEqual(actions(desired), [
+    ['default', 'registered'],
+    ['live', 'registered'],
+  ]);
 });
 
 // ---- gone / keep of existing slots ---------------------------------------------------------------
@@ -128,4 +141,3 @@ test('nothing is gone when profiles/ cannot be listed', (t) => {
   t.deepEqual([...desired.gone], []);
   t.deepEqual([...desired.keep], ['gateway-x']);
 });
-

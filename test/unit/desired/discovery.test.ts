@@ -25,9 +25,7 @@ const invalidName = test.macro({
     );
     t.false(desired.services.has(`gateway-${name}`));
     t.true(desired.services.has('gateway-ok'), 'a bad name never stops other profiles');
-    t.deepEqual(desired.notices, [
-      { level: 'warn', message: `profiles/${name}: skipped: invalid profile name (${why})`, profile: name },
-    ]);
+    t.deepEqual(desired.notices, [{ level: 'warn', message: `profiles/${name}: skipped: invalid profile name (${why})`, profile: name }]);
   },
   title: (title = '', name: string) => `S24 ${title || JSON.stringify(name)} is skipped with a reason and a warning`,
 });
@@ -79,12 +77,18 @@ test('S26 the root comes first, then named profiles in byte order', (t) => {
 test('byte order is by UTF-8 bytes, not UTF-16 code units', (t) => {
   // U+FF21 (EF BC A1) sorts before U+1F600 (F0 9F 98 80) in UTF-8 but after it in UTF-16.
   const desired = buildDesired(inputOf(observedOf(home({ named: [profile('\u{1F600}'), profile('\uFF21')] }))));
-  t.deepEqual(desired.decisions.map((d) => d.profile), ['default', '\uFF21', '\u{1F600}']);
+  t.deepEqual(
+    desired.decisions.map((d) => d.profile),
+    ['default', '\uFF21', '\u{1F600}'],
+  );
 });
 
 test('S01 an empty home registers only the default slot, down', (t) => {
   const desired = buildDesired(inputOf(observedOf(home({ profilesRoot: { kind: 'missing' } }))));
-  t.deepEqual(desired.decisions.map((d) => [d.profile, d.action]), [['default', 'registered']]);
+  t.deepEqual(
+    desired.decisions.map((d) => [d.profile, d.action]),
+    [['default', 'registered']],
+  );
   t.deepEqual([...desired.services.keys()], ['gateway-default']);
   t.deepEqual(desired.notices, []);
 });
@@ -97,7 +101,10 @@ test('S22 an unreadable profiles/ still registers the default slot', (t) => {
 test('S08 profiles/default/ is ignored with a warning naming profiles/default/', (t) => {
   const h = home({ root: stateOf({ gateway_state: 'running' }), shadowedDefault: true });
   const desired = buildDesired(inputOf(observedOf(h)));
-  t.deepEqual(desired.decisions.map((d) => [d.profile, d.action]), [['default', 'started']]);
+  t.deepEqual(
+    desired.decisions.map((d) => [d.profile, d.action]),
+    [['default', 'started']],
+  );
   const warns = desired.notices.filter((n) => n.level === 'warn');
   t.is(warns.length, 1);
   t.true(warns[0]?.message.includes('profiles/default/'));
@@ -106,7 +113,10 @@ test('S08 profiles/default/ is ignored with a warning naming profiles/default/',
 
 test('S20 a directory without SOUL.md gives no decision and no slot', (t) => {
   const desired = buildDesired(inputOf(observedOf(home({ strayDirs: ['stray'] }))));
-  t.deepEqual(desired.decisions.map((d) => d.profile), ['default']);
+  t.deepEqual(
+    desired.decisions.map((d) => d.profile),
+    ['default'],
+  );
   t.false(desired.services.has('gateway-stray'));
 });
 

@@ -17,7 +17,11 @@ function deathsAt(times: readonly number[], exitcode = 1): DeathRecord[] {
   return times.map((atUnix) => ({ atUnix, exitcode, signum: -1 }));
 }
 
-function stateWith(autostart: boolean, live: LiveStatus | undefined, down = !autostart): { observed: ReturnType<typeof observedOf>; desired: ReturnType<typeof desiredOf> } {
+function stateWith(
+  autostart: boolean,
+  live: LiveStatus | undefined,
+  down = !autostart,
+): { observed: ReturnType<typeof observedOf>; desired: ReturnType<typeof desiredOf> } {
   const spec = specOf('a', autostart);
   const slot = slotOf(spec, { down, ...(live === undefined ? {} : { live }) });
   return { observed: observedOf(home(), scandirOf([slot], { svscanLive: true })), desired: desiredOf([spec]) };
@@ -46,7 +50,13 @@ test('CrashLooping counts s6 deaths inside the window and needs more than the th
   t.deepEqual(detectDrift(five.observed, five.desired, NOW, POLICY), []);
   const six = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt([NOW - 60, NOW - 50, NOW - 40, NOW - 30, NOW - 20, NOW - 10]) });
   t.deepEqual(detectDrift(six.observed, six.desired, NOW, POLICY), [
-    { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 60, evidence: { exitcode: 1, restarts: 6, windowSeconds: 600 } },
+    {
+      type: 'CrashLooping',
+      service: 'gateway-a',
+      profile: 'a',
+      sinceUnix: NOW - 60,
+      evidence: { exitcode: 1, restarts: 6, windowSeconds: 600 },
+    },
   ]);
 });
 

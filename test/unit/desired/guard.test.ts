@@ -26,10 +26,34 @@ const guarded = test.macro({
 
 const GUARD = /removing nothing \(pass --allow-empty if this is intended\)$/;
 test('every named profile vanished without tombstones blocks pruning', guarded, observedOf(home(), owned('a', 'b')), {}, GUARD);
-test('a missing profiles/ with owned named slots blocks pruning', guarded, observedOf(home({ profilesRoot: { kind: 'missing' } }), owned('a')), {}, /\/opt\/data\/profiles is missing while 1 named slot\(s\) exist/);
-test('an unreadable profiles/ blocks pruning', guarded, observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), owned('a')), {}, /is unreadable \(EIO\)/);
+test(
+  'a missing profiles/ with owned named slots blocks pruning',
+  guarded,
+  observedOf(home({ profilesRoot: { kind: 'missing' } }), owned('a')),
+  {},
+  /\/opt\/data\/profiles is missing while 1 named slot\(s\) exist/,
+);
+test(
+  'an unreadable profiles/ blocks pruning',
+  guarded,
+  observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), owned('a')),
+  {},
+  /is unreadable \(EIO\)/,
+);
 test('--allow-empty lifts the guard', guarded, observedOf(home(), owned('a', 'b')), { allowEmpty: true }, undefined);
 test('tombstoned deletions are intended', guarded, observedOf(home({ tombstones: { a: 5 } }), owned('a')), {}, undefined);
-test('one remaining profile means the volume is mounted', guarded, observedOf(home({ named: [profile('c')] }), owned('a', 'b', 'c')), {}, undefined);
-test('no owned named slot, nothing to guard', guarded, observedOf(home(), scandirOf([slotOf(specOf('a', false), { owned: false })])), {}, undefined);
+test(
+  'one remaining profile means the volume is mounted',
+  guarded,
+  observedOf(home({ named: [profile('c')] }), owned('a', 'b', 'c')),
+  {},
+  undefined,
+);
+test(
+  'no owned named slot, nothing to guard',
+  guarded,
+  observedOf(home(), scandirOf([slotOf(specOf('a', false), { owned: false })])),
+  {},
+  undefined,
+);
 test('boot never sets the guard (it never prunes)', guarded, observedOf(home(), owned('a')), { mode: 'boot' }, undefined);

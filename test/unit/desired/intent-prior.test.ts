@@ -7,7 +7,11 @@ import type { Lifecycle, StateFile } from '../../../src/model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from '../../../src/desired/intent.js';
 
 // The parser keeps only string fields (issue 16 #1): a null or a number arrives here as undefined.
-const parsed = (desiredState: string | undefined, gatewayState: string | undefined): StateFile => ({ kind: 'parsed', desiredState, gatewayState });
+const parsed = (desiredState: string | undefined, gatewayState: string | undefined): StateFile => ({
+  kind: 'parsed',
+  desiredState,
+  gatewayState,
+});
 
 const prior = test.macro({
   exec(t, state: StateFile, expected: string | null) {

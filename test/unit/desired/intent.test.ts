@@ -56,29 +56,91 @@ const rootIntent = test.macro({
 test('S01 no state file: registered down, prior None', rootIntent, NO_STATE, { prior: null, started: false });
 test('S02 gateway_state running autostarts', rootIntent, stateOf({ gateway_state: 'running' }), { prior: 'running', started: true });
 test('S03 gateway_state stopped stays down', rootIntent, stateOf({ gateway_state: 'stopped' }), { prior: 'stopped', started: false });
-test('S04 startup_failed is not restarted (crash-loop guard)', rootIntent, stateOf({ gateway_state: 'startup_failed' }), { prior: 'startup_failed', started: false });
-test('S05 draining without desired_state reads as running', rootIntent, stateOf({ gateway_state: 'draining' }), { prior: 'running', started: true });
+test('S04 startup_failed is not restarted (crash-loop guard)', rootIntent, stateOf({ gateway_state: 'startup_failed' }), {
+  prior: 'startup_failed',
+  started: false,
+});
+test('S05 draining without desired_state reads as running', rootIntent, stateOf({ gateway_state: 'draining' }), {
+  prior: 'running',
+  started: true,
+});
 
 test('S09 gateway_state running autostarts', namedIntent, stateOf({ gateway_state: 'running' }), { prior: 'running', started: true });
 test('S10 stopped is registered down', namedIntent, stateOf({ gateway_state: 'stopped' }), { prior: 'stopped', started: false });
-test('S11 startup_failed is registered down', namedIntent, stateOf({ gateway_state: 'startup_failed' }), { prior: 'startup_failed', started: false });
+test('S11 startup_failed is registered down', namedIntent, stateOf({ gateway_state: 'startup_failed' }), {
+  prior: 'startup_failed',
+  started: false,
+});
 test('S12 starting is not mapped to running', namedIntent, stateOf({ gateway_state: 'starting' }), { prior: 'starting', started: false });
-test('S13 desired_state running wins over startup_failed', namedIntent, stateOf({ gateway_state: 'startup_failed', desired_state: 'running' }), { prior: 'running', started: true });
-test('S14 desired_state stopped wins over running', namedIntent, stateOf({ gateway_state: 'running', desired_state: 'stopped' }), { prior: 'stopped', started: false });
-test('S15 degraded without desired_state reads as running', namedIntent, stateOf({ gateway_state: 'degraded' }), { prior: 'running', started: true });
-test('S16 an explicit desired_state draining is verbatim and does not start', namedIntent, stateOf({ desired_state: 'draining', gateway_state: 'running' }), { prior: 'draining', started: false });
-test('S16 an explicit empty desired_state is verbatim and does not start', namedIntent, stateOf({ desired_state: '', gateway_state: 'running' }), { prior: '', started: false });
-test('S17 desired_state null falls back to gateway_state', namedIntent, stateOf({ desired_state: null, gateway_state: 'running' }), { prior: 'running', started: true });
+test(
+  'S13 desired_state running wins over startup_failed',
+  namedIntent,
+  stateOf({ gateway_state: 'startup_failed', desired_state: 'running' }),
+  { prior: 'running', started: true },
+);
+test('S14 desired_state stopped wins over running', namedIntent, stateOf({ gateway_state: 'running', desired_state: 'stopped' }), {
+  prior: 'stopped',
+  started: false,
+});
+test('S15 degraded without desired_state reads as running', namedIntent, stateOf({ gateway_state: 'degraded' }), {
+  prior: 'running',
+  started: true,
+});
+test(
+  'S16 an explicit desired_state draining is verbatim and does not start',
+  namedIntent,
+  stateOf({ desired_state: 'draining', gateway_state: 'running' }),
+  { prior: 'draining', started: false },
+);
+test(
+  'S16 an explicit empty desired_state is verbatim and does not start',
+  namedIntent,
+  stateOf({ desired_state: '', gateway_state: 'running' }),
+  { prior: '', started: false },
+);
+test('S17 desired_state null falls back to gateway_state', namedIntent, stateOf({ desired_state: null, gateway_state: 'running' }), {
+  prior: 'running',
+  started: true,
+});
 test('S18 no state file: registered down, prior None', namedIntent, NO_STATE, { prior: null, started: false });
-test('S19 Running in another case does not autostart', namedIntent, stateOf({ gateway_state: 'Running' }), { prior: 'Running', started: false });
-test('S19 desired_state with trailing space does not autostart', namedIntent, stateOf({ desired_state: 'running ' }), { prior: 'running ', started: false });
-test('a non-string desired_state counts as none (falls back to gateway_state)', namedIntent, stateOf({ desired_state: 1, gateway_state: 'running' }), { prior: 'running', started: true });
-test('a non-string desired_state and gateway_state count as none', namedIntent, stateOf({ desired_state: true, gateway_state: ['running'] }), { prior: null, started: false });
-test('an object desired_state counts as none', namedIntent, stateOf({ desired_state: { state: 'running' } }), { prior: null, started: false });
+test('S19 Running in another case does not autostart', namedIntent, stateOf({ gateway_state: 'Running' }), {
+  prior: 'Running',
+  started: false,
+});
+test('S19 desired_state with trailing space does not autostart', namedIntent, stateOf({ desired_state: 'running ' }), {
+  prior: 'running ',
+  started: false,
+});
+test(
+  'a non-string desired_state counts as none (falls back to gateway_state)',
+  namedIntent,
+  stateOf({ desired_state: 1, gateway_state: 'running' }),
+  { prior: 'running', started: true },
+);
+test(
+  'a non-string desired_state and gateway_state count as none',
+  namedIntent,
+  stateOf({ desired_state: true, gateway_state: ['running'] }),
+  { prior: null, started: false },
+);
+test('an object desired_state counts as none', namedIntent, stateOf({ desired_state: { state: 'running' } }), {
+  prior: null,
+  started: false,
+});
 test('a non-string gateway_state counts as none', namedIntent, stateOf({ gateway_state: 42 }), { prior: null, started: false });
 test('an object without either field has no prior state', namedIntent, stateOf({ platforms: {} }), { prior: null, started: false });
-test('S28 a BOM is stripped before parsing', namedIntent, stateFromBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"gateway_state":"running"}')])), { prior: 'running', started: true });
-test('the migration record (default json.dumps separators) parses', namedIntent, stateFromBytes('{"gateway_state": "running", "desired_state": "running", "timestamp": 1, "migrated_from": "legacy-container-cmd"}\n'), { prior: 'running', started: true });
+test(
+  'S28 a BOM is stripped before parsing',
+  namedIntent,
+  stateFromBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"gateway_state":"running"}')])),
+  { prior: 'running', started: true },
+);
+test(
+  'the migration record (default json.dumps separators) parses',
+  namedIntent,
+  stateFromBytes('{"gateway_state": "running", "desired_state": "running", "timestamp": 1, "migrated_from": "legacy-container-cmd"}\n'),
+  { prior: 'running', started: true },
+);
 
 /** State files that mean "no prior state" with a warning (S27, S29–S32 softened by §0). */
 const UNUSABLE: ReadonlyArray<readonly [string, StateFile]> = [
@@ -99,7 +161,10 @@ const unusable = test.macro({
     const h = isRoot ? home({ root: state }) : home({ named: [profile('coder', { state })] });
     const desired = buildDesired(inputOf(observedOf(h)));
     const name = isRoot ? 'default' : 'coder';
-    t.like(desired.decisions.find((d) => d.profile === name), { priorState: null, autostart: false, action: 'registered' });
+    t.like(
+      desired.decisions.find((d) => d.profile === name),
+      { priorState: null, autostart: false, action: 'registered' },
+    );
     t.is(desired.services.get(`gateway-${name}`)?.autostart, false);
     const path = isRoot ? '/opt/data/gateway_state.json' : '/opt/data/profiles/coder/gateway_state.json';
     const warnings = desired.notices.filter((n) => n.level === 'warn' && n.profile === name);
@@ -107,7 +172,8 @@ const unusable = test.macro({
     t.true(warnings[0]?.message.startsWith(`could not read ${path}`), warnings[0]?.message);
     t.true(warnings[0]?.message.endsWith('treating as no prior state'), warnings[0]?.message);
   },
-  title: (title = '', _state: StateFile, isRoot: boolean) => `${title} ${isRoot ? 'at the root' : 'in a named profile'} is no prior state with a warning`,
+  title: (title = '', _state: StateFile, isRoot: boolean) =>
+    `${title} ${isRoot ? 'at the root' : 'in a named profile'} is no prior state with a warning`,
 });
 
 for (const [title, state] of UNUSABLE) {
@@ -123,7 +189,11 @@ test('one unusable state file never stops the other profiles', (t) => {
   const desired = buildDesired(inputOf(observedOf(h)));
   t.deepEqual(
     desired.decisions.map((d) => [d.profile, d.action]),
-    [['default', 'started'], ['alpha', 'registered'], ['beta', 'started']],
+    [
+      ['default', 'started'],
+      ['alpha', 'registered'],
+      ['beta', 'started'],
+    ],
   );
   t.deepEqual([...desired.services.keys()], ['gateway-default', 'gateway-alpha', 'gateway-beta']);
 });
@@ -140,7 +210,13 @@ test('prior_exit follows the lifecycle ledger (S57, S58)', (t) => {
   const desired = buildDesired(inputOf(observedOf(h)));
   t.deepEqual(
     desired.decisions.map((d) => [d.profile, d.priorExit]),
-    [['default', 'unknown'], ['a', 'clean'], ['b', 'unclean'], ['c', 'unknown'], ['d', 'unknown']],
+    [
+      ['default', 'unknown'],
+      ['a', 'clean'],
+      ['b', 'unclean'],
+      ['c', 'unknown'],
+      ['d', 'unknown'],
+    ],
   );
 });
 

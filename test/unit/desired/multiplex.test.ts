@@ -40,14 +40,25 @@ test('S50 gate: a running named profile is registered down; the root follows its
 
 test('gate: a running root still starts', (t) => {
   const desired = buildDesired(inputOf(observedOf(home({ root: RUNNING, named: [profile('coder', { state: RUNNING })] })), mux('gate')));
-  t.deepEqual(actions(desired), [['default', 'started'], ['coder', 'registered']]);
+  t.deepEqual(actions(desired), [
+    ['default', 'started'],
+    ['coder', 'registered'],
+  ]);
 });
 
 test('S54 fold: root without state starts and multiplexes the running named profile', (t) => {
   const o = observedOf(home({ named: [profile('alpha', { state: stateOf({ desired_state: 'running' }) }), profile('beta')] }));
   const desired = buildDesired(inputOf(o, mux('fold')));
   t.deepEqual(desired.decisions, [
-    { profile: 'default', service: 'gateway-default', priorState: null, autostart: true, action: 'started', priorExit: 'unknown', foldedIntoRoot: true },
+    {
+      profile: 'default',
+      service: 'gateway-default',
+      priorState: null,
+      autostart: true,
+      action: 'started',
+      priorExit: 'unknown',
+      foldedIntoRoot: true,
+    },
     {
       profile: 'alpha',
       service: 'gateway-alpha',
@@ -96,10 +107,12 @@ test('S56 fold: running root with no running named profile starts unfolded, no n
 });
 
 test('fold: a skipped (tombstoned or invalid) running profile is not folded', (t) => {
-  const o = observedOf(home({
-    named: [profile('Bad', { state: RUNNING }), profile('gone', { state: RUNNING, soulMtimeMs: 1 })],
-    tombstones: { gone: 2 },
-  }));
+  const o = observedOf(
+    home({
+      named: [profile('Bad', { state: RUNNING }), profile('gone', { state: RUNNING, soulMtimeMs: 1 })],
+      tombstones: { gone: 2 },
+    }),
+  );
   const desired = buildDesired(inputOf(o, mux('fold')));
   t.deepEqual(desired.foldedProfiles, []);
   t.like(desired.decisions[0], { action: 'registered', foldedIntoRoot: false });
@@ -108,7 +121,9 @@ test('fold: a skipped (tombstoned or invalid) running profile is not folded', (t
 test('fold without multiplex is off: named profiles start normally', (t) => {
   const o = observedOf(home({ named: [profile('coder', { state: RUNNING })] }));
   const desired = buildDesired(inputOf(o, { settings: { ...SETTINGS, multiplexPolicy: 'fold' } }));
-  t.deepEqual(actions(desired), [['default', 'registered'], ['coder', 'started']]);
+  t.deepEqual(actions(desired), [
+    ['default', 'registered'],
+    ['coder', 'started'],
+  ]);
   t.is(desired.decisions[1]?.foldedIntoRoot, undefined);
 });
-

@@ -42,8 +42,11 @@ test('compareBytes orders by UTF-8 bytes, not UTF-16 code units', (t) => {
 
 test('compareBytes is a total order consistent with Buffer.compare', (t) => {
   fc.assert(
-    fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'grapheme' }), (a, b) =>
-      Math.sign(compareBytes(a, b)) === Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))),
+    fc.property(
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'grapheme' }),
+      (a, b) => Math.sign(compareBytes(a, b)) === Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    ),
   );
   t.pass();
 });

@@ -30,10 +30,19 @@ test('the slot files come with explicit modes and type is longrun', (t) => {
   const files = renderSlotFiles('gateway-coder', 'coder', SETTINGS);
   t.deepEqual(
     files.map((f) => [f.path, f.mode.toString(8)]),
-    [['type', '644'], ['run', '755'], ['finish', '755'], ['log/run', '755'], [OWNERSHIP_FILE, '644']],
+    [
+      ['type', '644'],
+      ['run', '755'],
+      ['finish', '755'],
+      ['log/run', '755'],
+      [OWNERSHIP_FILE, '644'],
+    ],
   );
   t.is(files[0]?.content, 'longrun\n');
-  t.deepEqual(files.slice(1, 4).map((f) => f.content), [RUN_CODER, FINISH, LOG_RUN_CODER]);
+  t.deepEqual(
+    files.slice(1, 4).map((f) => f.content),
+    [RUN_CODER, FINISH, LOG_RUN_CODER],
+  );
 });
 
 test('the ownership record names this tool and the service, deterministically', (t) => {

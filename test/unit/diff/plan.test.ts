@@ -6,7 +6,18 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { ObservedSlot, Plan } from '../../../src/model.js';
 import { type DiffOptions, diffStates } from '../../../src/diff/index.js';
-import { desiredOf, type DesiredOptions, fileRead, foreignEntry, home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+import {
+  desiredOf,
+  type DesiredOptions,
+  fileRead,
+  foreignEntry,
+  home,
+  liveUp,
+  observedOf,
+  scandirOf,
+  slotOf,
+  specOf,
+} from '../../helpers/observed.js';
 
 const OPTS: DiffOptions = { prune: false, restartChanged: false, expectedUid: 0 };
 const EMPTY: Plan = { operations: [], restartPending: [] };
@@ -16,22 +27,36 @@ const CODER_DOWN = specOf('coder', false);
 
 test('a missing slot is created', (t) => {
   const plan = diffStates(observedOf(home()), desiredOf([CODER_UP]), OPTS);
-  t.deepEqual(plan, { operations: [{ kind: 'create', service: 'gateway-coder', profile: 'coder', reason: 'slot missing', spec: CODER_UP }], restartPending: [] });
+  t.deepEqual(plan, {
+    operations: [{ kind: 'create', service: 'gateway-coder', profile: 'coder', reason: 'slot missing', spec: CODER_UP }],
+    restartPending: [],
+  });
 });
 
 test('a missing scandir creates every slot', (t) => {
   const o = { home: home(), scandir: { ...scandirOf(), exists: false } };
-  t.deepEqual(diffStates(o, desiredOf([CODER_DOWN, specOf('default', false)]), OPTS).operations.map((op) => [op.kind, op.service]), [
-    ['create', 'gateway-coder'],
-    ['create', 'gateway-default'],
-  ]);
+  t.deepEqual(
+    diffStates(o, desiredOf([CODER_DOWN, specOf('default', false)]), OPTS).operations.map((op) => [op.kind, op.service]),
+    [
+      ['create', 'gateway-coder'],
+      ['create', 'gateway-default'],
+    ],
+  );
 });
 
 for (const entry of ['file', 'symlink', 'other'] as const) {
   test(`a foreign ${entry} on the slot path plans a create (that will fail at apply)`, (t) => {
     const plan = diffStates(observedOf(home(), scandirOf([foreignEntry('gateway-coder', 'coder', entry)])), desiredOf([CODER_DOWN]), OPTS);
     t.deepEqual(plan, {
-      operations: [{ kind: 'create', service: 'gateway-coder', profile: 'coder', reason: `slot path is a ${entry}, not a directory`, spec: CODER_DOWN }],
+      operations: [
+        {
+          kind: 'create',
+          service: 'gateway-coder',
+          profile: 'coder',
+          reason: `slot path is a ${entry}, not a directory`,
+          spec: CODER_DOWN,
+        },
+      ],
       restartPending: [],
     });
   });
@@ -39,17 +64,30 @@ for (const entry of ['file', 'symlink', 'other'] as const) {
 
 test('intent running with a down marker plans up', (t) => {
   const plan = diffStates(observedOf(home(), scandirOf([slotOf(CODER_UP, { down: true })])), desiredOf([CODER_UP]), OPTS);
-  t.deepEqual(plan, { operations: [{ kind: 'up', service: 'gateway-coder', profile: 'coder', reason: 'intent is running; down marker present' }], restartPending: [] });
+  t.deepEqual(plan, {
+    operations: [{ kind: 'up', service: 'gateway-coder', profile: 'coder', reason: 'intent is running; down marker present' }],
+    restartPending: [],
+  });
 });
 
 test('diff emits down when desired_state turns stopped', (t) => {
   const plan = diffStates(observedOf(home(), scandirOf([slotOf(CODER_DOWN, { down: false })])), desiredOf([CODER_DOWN]), OPTS);
-  t.deepEqual(plan, { operations: [{ kind: 'down', service: 'gateway-coder', profile: 'coder', reason: 'intent is not running; down marker missing' }], restartPending: [] });
+  t.deepEqual(plan, {
+    operations: [{ kind: 'down', service: 'gateway-coder', profile: 'coder', reason: 'intent is not running; down marker missing' }],
+    restartPending: [],
+  });
 });
 
 test('an update and an up on one slot come in that order', (t) => {
-  const plan = diffStates(observedOf(home(), scandirOf([slotOf(CODER_UP, { down: true, files: { type: fileRead('longrun\n', 0o600) } })])), desiredOf([CODER_UP]), OPTS);
-  t.deepEqual(plan.operations.map((o) => o.kind), ['update', 'up']);
+  const plan = diffStates(
+    observedOf(home(), scandirOf([slotOf(CODER_UP, { down: true, files: { type: fileRead('longrun\n', 0o600) } })])),
+    desiredOf([CODER_UP]),
+    OPTS,
+  );
+  t.deepEqual(
+    plan.operations.map((o) => o.kind),
+    ['update', 'up'],
+  );
 });
 
 // ---- prune -------------------------------------------------------------------------------------
@@ -59,7 +97,12 @@ const OLD = specOf('old', false);
 const prune = test.macro({
   exec(t: ExecutionContext, slot: ObservedSlot, opts: DiffOptions, desired: DesiredOptions, removed: boolean) {
     const plan = diffStates(observedOf(home(), scandirOf([slot])), desiredOf([], desired), opts);
-    t.deepEqual(plan, removed ? { operations: [{ kind: 'remove', service: 'gateway-old', profile: 'old', reason: 'profile deleted' }], restartPending: [] } : EMPTY);
+    t.deepEqual(
+      plan,
+      removed
+        ? { operations: [{ kind: 'remove', service: 'gateway-old', profile: 'old', reason: 'profile deleted' }], restartPending: [] }
+        : EMPTY,
+    );
   },
   title: (title = '') => `prune: ${title}`,
 });
@@ -68,7 +111,14 @@ const PRUNE: DiffOptions = { ...OPTS, prune: true };
 test('an owned slot of a gone profile is removed', prune, slotOf(OLD), PRUNE, { gone: ['gateway-old'] }, true);
 test('an unowned slot of a gone profile is left alone', prune, slotOf(OLD, { owned: false }), PRUNE, { gone: ['gateway-old'] }, false);
 test('nothing is removed with prune off (boot)', prune, slotOf(OLD), OPTS, { gone: ['gateway-old'] }, false);
-test('nothing is removed when the empty-set guard blocks', prune, slotOf(OLD), PRUNE, { gone: ['gateway-old'], pruneBlocked: 'guard' }, false);
+test(
+  'nothing is removed when the empty-set guard blocks',
+  prune,
+  slotOf(OLD),
+  PRUNE,
+  { gone: ['gateway-old'], pruneBlocked: 'guard' },
+  false,
+);
 test('a kept slot (not gone) is left alone', prune, slotOf(OLD), PRUNE, { keep: ['gateway-old'] }, false);
 test('a foreign file is never removed', prune, foreignEntry('gateway-old', 'old', 'file'), PRUNE, { gone: ['gateway-old'] }, false);
 
@@ -87,21 +137,30 @@ test('a run change under a live, up service is written and its restart left pend
   const plan = diffStates(observedOf(home(), liveCoder()), desiredOf([CODER_UP]), OPTS);
   t.deepEqual(plan.restartPending, ['gateway-coder']);
   t.like(plan.operations[0], { kind: 'update', reason: 'run write' });
-  t.deepEqual(plan.operations.map((o) => o.kind), ['update']);
+  t.deepEqual(
+    plan.operations.map((o) => o.kind),
+    ['update'],
+  );
   t.is(plan.operations.length, 1);
 });
 
 test('with --restart-changed the same change restarts the service and nothing stays pending', (t) => {
   const plan = diffStates(observedOf(home(), liveCoder()), desiredOf([CODER_UP]), { ...OPTS, restartChanged: true });
   t.deepEqual(plan.restartPending, []);
-  t.deepEqual(plan.operations.map((o) => o.kind), ['update', 'restart']);
+  t.deepEqual(
+    plan.operations.map((o) => o.kind),
+    ['update', 'restart'],
+  );
 });
 
 test('a type change (not a run-time file) needs no restart', (t) => {
   const s = scandirOf([slotOf(CODER_UP, { files: { type: fileRead('x\n') }, live: liveUp(5000) })], { svscanLive: true });
   const plan = diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS);
   t.deepEqual(plan.restartPending, []);
-  t.deepEqual(plan.operations.map((o) => o.kind), ['update']);
+  t.deepEqual(
+    plan.operations.map((o) => o.kind),
+    ['update'],
+  );
 });
 
 test('a run change under a down service needs no restart', (t) => {
@@ -117,9 +176,14 @@ test('a process older than its run file is reported pending with no operation', 
 
 test('a journalled restart of a service running older files is done even without --restart-changed', (t) => {
   const newer = fileRead(CODER_UP.files[1]?.content ?? '', 0o755, 0, 6_000_000);
-  const s = scandirOf([slotOf(CODER_UP, { files: { run: newer }, live: liveUp(5000) })], { svscanLive: true, pendingRestarts: ['gateway-coder'] });
+  const s = scandirOf([slotOf(CODER_UP, { files: { run: newer }, live: liveUp(5000) })], {
+    svscanLive: true,
+    pendingRestarts: ['gateway-coder'],
+  });
   t.deepEqual(diffStates(observedOf(home(), s), desiredOf([CODER_UP]), OPTS), {
-    operations: [{ kind: 'restart', service: 'gateway-coder', profile: 'coder', reason: 'restart decided by an interrupted pass (journal)' }],
+    operations: [
+      { kind: 'restart', service: 'gateway-coder', profile: 'coder', reason: 'restart decided by an interrupted pass (journal)' },
+    ],
     restartPending: [],
   });
 });
@@ -154,14 +218,10 @@ test('the plan is sorted by service, then create < update < up < down < remove',
   ];
   const desired = desiredOf([d, specOf('c', false), b, specOf('a', true)], { gone: ['gateway-e'] });
   const plan = diffStates(observedOf(home(), scandirOf(slots)), desired, { ...OPTS, prune: true });
-  t.deepEqual(plan.operations.map((o) => `${o.service}:${o.kind}`), [
-    'gateway-a:create',
-    'gateway-b:update',
-    'gateway-b:up',
-    'gateway-d:update',
-    'gateway-d:down',
-    'gateway-e:remove',
-  ]);
+  t.deepEqual(
+    plan.operations.map((o) => `${o.service}:${o.kind}`),
+    ['gateway-a:create', 'gateway-b:update', 'gateway-b:up', 'gateway-d:update', 'gateway-d:down', 'gateway-e:remove'],
+  );
 });
 
 const converged = test.macro({
@@ -174,6 +234,14 @@ const converged = test.macro({
 
 test('one slot up', converged, [slotOf(CODER_UP)], OPTS);
 test('one slot down', converged, [slotOf(CODER_DOWN)], OPTS);
-test('many slots, prune and restart-changed on', converged, ['default', 'a', 'b', 'z'].map((n, i) => slotOf(specOf(n, i % 2 === 0))), { prune: true, restartChanged: true, expectedUid: 0 });
+test(
+  'many slots, prune and restart-changed on',
+  converged,
+  ['default', 'a', 'b', 'z'].map((n, i) => slotOf(specOf(n, i % 2 === 0))),
+  { prune: true, restartChanged: true, expectedUid: 0 },
+);
 test('hermes-owned files when not running as root', converged, [slotOf(CODER_UP, { uid: 10000 })], { ...OPTS, expectedUid: null });
-test('a live, up service started after its files', converged, [slotOf(CODER_UP, { live: liveUp(5000) })], { ...OPTS, restartChanged: true });
+test('a live, up service started after its files', converged, [slotOf(CODER_UP, { live: liveUp(5000) })], {
+  ...OPTS,
+  restartChanged: true,
+});

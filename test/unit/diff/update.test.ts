@@ -44,13 +44,22 @@ const rewrites = test.macro({
 test('type with other content', rewrites, 'type', fileRead('oneshot\n'), 'oneshot\n');
 test('run with other content', rewrites, 'run', fileRead('#!/bin/sh\nold\n', 0o755), '#!/bin/sh\nold\n');
 test('finish missing', rewrites, 'finish', undefined, undefined);
-test('log/run with a trailing byte less', rewrites, 'log/run', fileRead(fileSpec(CODER, 'log/run').content.slice(0, -1), 0o755), fileSpec(CODER, 'log/run').content.slice(0, -1));
+test(
+  'log/run with a trailing byte less',
+  rewrites,
+  'log/run',
+  fileRead(fileSpec(CODER, 'log/run').content.slice(0, -1), 0o755),
+  fileSpec(CODER, 'log/run').content.slice(0, -1),
+);
 test('run with non-UTF-8 content (no text diff)', rewrites, 'run', fileRead(new Uint8Array([0xff, 0x0a]), 0o755), undefined);
 test('run refused (a FIFO in its place)', rewrites, 'run', { kind: 'refused', reason: 'is a FIFO', code: 'EFTYPE' }, undefined);
 
 test('a file that differs only in mode is chmodded, not rewritten', (t) => {
   const plan = planFor(CODER, { files: { run: fileRead(fileSpec(CODER, 'run').content, 0o644) } });
-  t.deepEqual(plan, update(CODER, { reason: 'run chmod', dirs: [], changes: [{ path: 'run', fix: 'chmod', spec: fileSpec(CODER, 'run') }] }));
+  t.deepEqual(
+    plan,
+    update(CODER, { reason: 'run chmod', dirs: [], changes: [{ path: 'run', fix: 'chmod', spec: fileSpec(CODER, 'run') }] }),
+  );
 });
 
 test('setuid or group-write bits count as a mode difference', (t) => {
@@ -74,7 +83,11 @@ test('a file owned by someone else is rewritten (never chowned: it could be a ha
   const plan = planFor(CODER, { files: { finish: fileRead(fileSpec(CODER, 'finish').content, 0o755, 10000, 1_234_000) } });
   t.deepEqual(
     plan,
-    update(CODER, { reason: 'finish write', dirs: [], changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish'), keepMtimeMs: 1_234_000 }] }),
+    update(CODER, {
+      reason: 'finish write',
+      dirs: [],
+      changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish'), keepMtimeMs: 1_234_000 }],
+    }),
   );
 });
 
@@ -128,13 +141,20 @@ test('an unowned slot is adopted: its record written, reason adopt unowned slot'
   const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE] });
   t.deepEqual(
     plan,
-    update(CODER, { reason: 'adopt unowned slot', dirs: [], changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) }] }),
+    update(CODER, {
+      reason: 'adopt unowned slot',
+      dirs: [],
+      changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) }],
+    }),
   );
 });
 
 test('an upstream-written slot (identical scripts, no record) is adopted without touching its scripts', (t) => {
   const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE], files: { run: fileRead(fileSpec(CODER, 'run').content, 0o755) } });
-  t.deepEqual(plan.operations.map((o) => (o.kind === 'update' ? o.changes.map((c) => c.path) : [])), [[OWNERSHIP_FILE]]);
+  t.deepEqual(
+    plan.operations.map((o) => (o.kind === 'update' ? o.changes.map((c) => c.path) : [])),
+    [[OWNERSHIP_FILE]],
+  );
 });
 
 test('an unowned slot with a stale run is adopted and fixed in one update', (t) => {

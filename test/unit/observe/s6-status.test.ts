@@ -149,7 +149,8 @@ function liveStatusOf(slot: string): LiveStatus | undefined {
 async function checkAgainstSvstat(t: ExecutionContext, s: Svscan, name: string): Promise<LiveStatus | undefined> {
   const { bytes, svstat } = await stableRead(s, name);
   const decoded = decodeStatus(bytes, true);
-  if (process.env['S6_STATUS_CAPTURE'] === '1') t.log(name, bytes.toString('hex'), JSON.stringify({ ...decoded, updownSinceUnix: undefined }));
+  if (process.env['S6_STATUS_CAPTURE'] === '1')
+    t.log(name, bytes.toString('hex'), JSON.stringify({ ...decoded, updownSinceUnix: undefined }));
   t.like(decoded, {
     up: svstat.up,
     wantedUp: svstat.wantedup,
@@ -217,10 +218,14 @@ s6test('live: a crashing service between restarts decodes as down but wanted up'
   await s.addService('crashing', '#!/bin/sh\nexit 7\n');
   // s6-supervise waits a second between restarts: poll the bytes until they show that pause.
   let d: LiveStatus | undefined;
-  await waitFor(() => {
-    d = decodeStatus(readStatus(s, 'crashing'), true);
-    return d?.up === false && d.exitcode === 7;
-  }, 10_000, 'crashing to be between restarts');
+  await waitFor(
+    () => {
+      d = decodeStatus(readStatus(s, 'crashing'), true);
+      return d?.up === false && d.exitcode === 7;
+    },
+    10_000,
+    'crashing to be between restarts',
+  );
   if (process.env['S6_STATUS_CAPTURE'] === '1') t.log('crashing', readStatus(s, 'crashing').toString('hex'));
   t.like(d, { up: false, wantedUp: true, pid: -1, exitcode: 7, signum: -1, finishing: false });
   svc(s, '-d', 'crashing');
@@ -236,10 +241,14 @@ s6test('live: a service whose finish script runs decodes as finishing, not up', 
   svc(s, '-d', 'finishing');
   let d: LiveStatus | undefined;
   try {
-    await waitFor(() => {
-      d = decodeStatus(readStatus(s, 'finishing'), true);
-      return d?.finishing === true;
-    }, 10_000, 'the finish script to run');
+    await waitFor(
+      () => {
+        d = decodeStatus(readStatus(s, 'finishing'), true);
+        return d?.finishing === true;
+      },
+      10_000,
+      'the finish script to run',
+    );
     if (process.env['S6_STATUS_CAPTURE'] === '1') t.log('finishing', readStatus(s, 'finishing').toString('hex'), JSON.stringify(d));
     t.like(d, { up: false, wantedUp: false, finishing: true, pid: -1, signum: 15 });
   } finally {

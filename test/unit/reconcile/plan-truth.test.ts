@@ -44,10 +44,19 @@ const runtimeArb = fc.subarray([...RUNTIME]);
 const profileArb: fc.Arbitrary<ProfileCase> = fc.record({
   state: fc.constantFrom('running' as const, 'stopped' as const, 'none' as const, 'broken' as const),
   runtime: runtimeArb,
-  slot: fc.constantFrom('none' as const, 'converged' as const, 'stale-run' as const, 'marker' as const, 'unowned' as const, 'bad-mode' as const),
+  slot: fc.constantFrom(
+    'none' as const,
+    'converged' as const,
+    'stale-run' as const,
+    'marker' as const,
+    'unowned' as const,
+    'bad-mode' as const,
+  ),
 });
 const treeArb: fc.Arbitrary<TreeCase> = fc.record({
-  profiles: fc.record(Object.fromEntries(NAMES.map((n) => [n, profileArb])) as Record<(typeof NAMES)[number], fc.Arbitrary<ProfileCase>>, { requiredKeys: [] }),
+  profiles: fc.record(Object.fromEntries(NAMES.map((n) => [n, profileArb])) as Record<(typeof NAMES)[number], fc.Arbitrary<ProfileCase>>, {
+    requiredKeys: [],
+  }),
   root: fc.constantFrom('running' as const, 'stopped' as const, 'none' as const),
   rootRuntime: runtimeArb,
   gone: fc.subarray(['x', 'y']),
@@ -63,15 +72,33 @@ function stateText(state: ProfileCase['state']): string | undefined {
   return state === 'broken' ? '{"gateway_state": "runn' : JSON.stringify({ gateway_state: state });
 }
 
-function options(root: string, mode: 'boot' | 'sync', argv: readonly string[], env: PassOptions['host']['env']): { o: PassOptions; close: () => void } {
+function options(
+  root: string,
+  mode: 'boot' | 'sync',
+  argv: readonly string[],
+  env: PassOptions['host']['env'],
+): { o: PassOptions; close: () => void } {
   const home = openRoot(path.join(root, 'home'));
   const scandir = openRoot(path.join(root, 'scan'));
   const o: PassOptions = {
-    mode, home, scandir, hermesHome: path.join(root, 'home'), settings: SETTINGS,
+    mode,
+    home,
+    scandir,
+    hermesHome: path.join(root, 'home'),
+    settings: SETTINGS,
     host: { argv, env, config: { kind: 'missing' }, nowMs: Date.now() },
-    prune: mode === 'sync', allowEmpty: false, restartChanged: false, isRoot: process.geteuid?.() === 0,
+    prune: mode === 'sync',
+    allowEmpty: false,
+    restartChanged: false,
+    isRoot: process.geteuid?.() === 0,
   };
-  return { o, close: () => { closeDir(scandir); closeDir(home); } };
+  return {
+    o,
+    close: () => {
+      closeDir(scandir);
+      closeDir(home);
+    },
+  };
 }
 
 /** Builds the case: slots made by a real sync pass, then damaged the way the case says. */
@@ -80,7 +107,12 @@ function build(root: string, c: TreeCase): void {
   const scan = path.join(root, 'scan');
   fs.mkdirSync(path.join(home, 'profiles'), { recursive: true });
   fs.mkdirSync(scan, { recursive: true });
-  const withSlots = [...Object.entries(c.profiles).filter(([, p]) => p.slot !== 'none').map(([n]) => n), ...c.gone];
+  const withSlots = [
+    ...Object.entries(c.profiles)
+      .filter(([, p]) => p.slot !== 'none')
+      .map(([n]) => n),
+    ...c.gone,
+  ];
   for (const name of withSlots) {
     fs.mkdirSync(path.join(home, 'profiles', name));
     fs.writeFileSync(path.join(home, 'profiles', name, 'SOUL.md'), 'soul\n');
@@ -173,20 +205,36 @@ test('boot and sync change exactly the paths their plan names, and a second plan
         const planned = planPass(pass.o);
         const result = applyPass(planned);
         pass.close();
-        assert.deepEqual(result.results.filter((r) => r.status === 'failed'), []);
+        assert.deepEqual(
+          result.results.filter((r) => r.status === 'failed'),
+          [],
+        );
         assert.deepEqual(result.warnings, []);
-        const changed = changedPaths(diffSnapshots(before, await snapshotTree(root), { ignoreVolatile: true })).filter((p) => !isToolState(p));
+        const changed = changedPaths(diffSnapshots(before, await snapshotTree(root), { ignoreVolatile: true })).filter(
+          (p) => !isToolState(p),
+        );
         const ops = planned.plan.operations;
         for (const op of ops) seen.add(op.kind);
         const named = ops.flatMap(namedPaths);
-        for (const p of changed) assert.ok(named.some((n) => covers(n, p)), `${p} changed but no operation names it: ${JSON.stringify(ops.map((o) => [o.kind, o.service]))}`);
+        for (const p of changed)
+          assert.ok(
+            named.some((n) => covers(n, p)),
+            `${p} changed but no operation names it: ${JSON.stringify(ops.map((o) => [o.kind, o.service]))}`,
+          );
         for (const op of ops) {
-          for (const n of namedPaths(op)) assert.ok(changed.some((p) => covers(n, p)), `${op.kind} ${op.service} names ${n}, which did not change`);
+          for (const n of namedPaths(op))
+            assert.ok(
+              changed.some((p) => covers(n, p)),
+              `${op.kind} ${op.service} names ${n}, which did not change`,
+            );
         }
         const again = options(root, c.mode, argv, env);
         const replanned = planPass(again.o);
         again.close();
-        assert.deepEqual(replanned.plan.operations.map((op) => [op.kind, op.service]), []);
+        assert.deepEqual(
+          replanned.plan.operations.map((op) => [op.kind, op.service]),
+          [],
+        );
       } finally {
         fs.rmSync(root, { recursive: true, force: true });
       }
@@ -194,5 +242,9 @@ test('boot and sync change exactly the paths their plan names, and a second plan
     { numRuns: 25 },
   );
   const kinds = ['create', 'update', 'up', 'down', 'remove', 'purge', 'sweep', 'cleanup', 'seed'];
-  t.deepEqual(kinds.filter((k) => !seen.has(k)), [], 'every operation kind but restart was exercised');
+  t.deepEqual(
+    kinds.filter((k) => !seen.has(k)),
+    [],
+    'every operation kind but restart was exercised',
+  );
 });

@@ -1,8 +1,22 @@
 import test from 'ava';
-import { BACKOFF_CAP_MS, type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from '../../../src/watch/conditions.js';
+import {
+  BACKOFF_CAP_MS,
+  type ConditionTable,
+  backoffDelayMs,
+  clearBackoff,
+  heldServices,
+  nextRetry,
+  recordOutcomes,
+} from '../../../src/watch/conditions.js';
 import type { Outcome } from '../../../src/watch/outcomes.js';
 
-const failed = (service: string): Outcome => ({ service, profile: service.slice(8), kind: 'failed', reason: 'EEXIST', restartPending: false });
+const failed = (service: string): Outcome => ({
+  service,
+  profile: service.slice(8),
+  kind: 'failed',
+  reason: 'EEXIST',
+  restartPending: false,
+});
 const ready = (service: string): Outcome => ({ service, profile: service.slice(8), kind: 'ready', restartPending: false, autostart: true });
 
 test('back-off doubles from 1 s and stops at 5 min', (t) => {

@@ -265,16 +265,15 @@ test.serial('a targeted pass whose intents are unchanged reports nothing and cle
 
 test.serial('stop aborts the pass in flight and run() returns without reporting it', async (t) => {
   let aborted = false;
-  const h = drive(
-    (n, _request, signal) =>
-      n === 1
-        ? DONE
-        : new Promise<PassReport>((resolve) =>
-            signal.addEventListener('abort', () => {
-              aborted = true;
-              resolve({ kind: 'aborted' });
-            }),
-          ),
+  const h = drive((n, _request, signal) =>
+    n === 1
+      ? DONE
+      : new Promise<PassReport>((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve({ kind: 'aborted' });
+          }),
+        ),
   );
   await settle();
   h.controller.force();

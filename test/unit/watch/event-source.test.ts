@@ -32,7 +32,8 @@ function source(dir: string, hints: Hint[], keptDirs?: number, napMs?: number): 
 const inode = (fd: number): number => fs.fstatSync(fd).ino;
 
 test('the descriptor budget is half the soft limit, less a reserve, never negative', (t) => {
-  const limits = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                1048576              files\n';
+  const limits =
+    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            20000                1048576              files\n';
   t.is(keptDirBudget(limits), 9936);
   t.is(keptDirBudget(undefined), 448); // 1024 assumed
   t.is(keptDirBudget('Max open files            64                   64                   files\n'), 0);
@@ -70,8 +71,12 @@ test('over the budget a directory is still watched but not kept open', async (t)
   t.is(events.watchedDir('default'), undefined);
   fs.writeFileSync(path.join(dir, 'home', 'profiles', 'alpha', 'gateway_state.json'), '{}');
   const deadline = Date.now() + 5000;
-  while (!hints.some((h) => h.kind === 'intent' && h.profile === 'alpha') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  t.true(hints.some((h) => h.kind === 'intent' && h.profile === 'alpha'), 'the state-file event still arrives');
+  while (!hints.some((h) => h.kind === 'intent' && h.profile === 'alpha') && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+  t.true(
+    hints.some((h) => h.kind === 'intent' && h.profile === 'alpha'),
+    'the state-file event still arrives',
+  );
 });
 
 test('naps after events lose nothing: heartbeats written during a nap all arrive, as one batch per wake-up', async (t) => {

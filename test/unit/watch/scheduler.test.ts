@@ -3,7 +3,15 @@ import { type Dirty, type Hint, HintBatch } from '../../../src/watch/hints.js';
 import { type SchedulerState, type Timing, nextFullAt, nextStep } from '../../../src/watch/scheduler.js';
 
 const T: Timing = { intervalMs: 60_000, debounceMs: 250, minGapMs: 1000 };
-const idle: SchedulerState = { nowMs: 10_000, nextFullAtMs: 70_000, forced: false, dirty: new HintBatch().view(), lastPassEndMs: 9_000, retry: undefined, erroring: false };
+const idle: SchedulerState = {
+  nowMs: 10_000,
+  nextFullAtMs: 70_000,
+  forced: false,
+  dirty: new HintBatch().view(),
+  lastPassEndMs: 9_000,
+  retry: undefined,
+  erroring: false,
+};
 
 /** A batch of `hints`, each added at its time. */
 function batchOf(...hints: (readonly [Hint, number])[]): Dirty {
@@ -44,7 +52,11 @@ test('a hint that only a full pass can answer runs a full pass', (t) => {
 });
 
 test('SIGHUP runs a full pass at once, even inside the gap or while erroring', (t) => {
-  t.deepEqual(nextStep({ ...idle, forced: true, lastPassEndMs: 9_999, erroring: true }, T), { kind: 'run', scope: 'full', trigger: 'signal' });
+  t.deepEqual(nextStep({ ...idle, forced: true, lastPassEndMs: 9_999, erroring: true }, T), {
+    kind: 'run',
+    scope: 'full',
+    trigger: 'signal',
+  });
 });
 
 test('while erroring, events wait for the (backed-off) full retry', (t) => {
@@ -59,7 +71,16 @@ test('an expired per-service back-off re-checks that profile', (t) => {
 });
 
 test('the interval has ±10% jitter', (t) => {
-  t.is(nextFullAt(0, 60_000, () => 0), 54_000);
-  t.is(nextFullAt(0, 60_000, () => 1), 66_000);
-  t.is(nextFullAt(1000, 60_000, () => 0.5), 61_000);
+  t.is(
+    nextFullAt(0, 60_000, () => 0),
+    54_000,
+  );
+  t.is(
+    nextFullAt(0, 60_000, () => 1),
+    66_000,
+  );
+  t.is(
+    nextFullAt(1000, 60_000, () => 0.5),
+    61_000,
+  );
 });
