@@ -66,9 +66,13 @@ function openHome(hermesHome: string): Dir {
   try {
     st = fs.statSync(hermesHome);
   } catch (err) {
-    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    const why = err instanceof Error ? err.message : String(err);
+    throw new FatalError(
+      `HERMES_HOME ${hermesHome} is missing or unreadable (${why}); point --hermes-home or HERMES_HOME at the Hermes data volume`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory`);
   try {
