@@ -80,4 +80,18 @@ export default tseslint.config(
     files: ['src/desired/**/*.ts', 'src/diff/**/*.ts', 'test/fixtures/lint/desired/**/*.ts', 'test/fixtures/lint/diff/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', NODE_BUILTINS] },
   },
+  // No process-global state in the tool: `watch` runs for months in one process (issue 14).
+  {
+    files: ['src/**/*.ts', 'src/**/*.cts', 'test/fixtures/lint/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['chdir', 'umask'].map((property) => ({
+          object: 'process',
+          property,
+          message: 'No process-global tricks: address entries through an open directory (src/safe-fs) and set modes explicitly.',
+        })),
+      ],
+    },
+  },
 );

@@ -23,7 +23,6 @@ import {
   renameAt,
   selfPath,
   touchAt,
-  withExactModes,
   writeFileAt,
 } from '../safe-fs/index.js';
 import { STAGING_PREFIX, openStateDir } from '../state-dir.js';
@@ -118,29 +117,23 @@ export function applyCreates(
     closeDir(state);
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
-  const previousCwd = enterPrivateDir(staging);
-  // Inside our private staging tree paths are resolved from the working directory: plain lookups
-  // are about twice as cheap as /proc/self/fd ones, and nobody else can change this tree.
-  const base: Dir = previousCwd === undefined ? staging : { fd: -1, path: staging.path, rel: '.' };
+  // Nobody else can change our private staging tree: below its descriptor, entries are reached by
+  // path (/proc/self/fd/N/s0/log/run) instead of opening and closing every directory on the way.
+  const base: Dir = { fd: -1, path: staging.path, rel: selfPath(staging) };
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
-    const build = (): string => {
-      for (const s of staged) {
-        try {
-          buildSlot(base, s.name, s.op.spec, skeleton);
-          fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
-        } catch (err) {
-          s.error = describeErrno(err);
-        }
+    for (const s of staged) {
+      try {
+        buildSlot(base, s.name, s.op.spec, skeleton);
+        fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
+      } catch (err) {
+        s.error = describeErrno(err);
       }
-      return makeFifos(base, fifos, skeleton.controlMode);
-    };
-    // Exact modes only where paths resolve inside the private tree (the cwd is in it).
-    const mkfifoErrors = previousCwd === undefined ? build() : withExactModes(build);
+    }
+    const mkfifoErrors = makeFifos(staging, fifos, skeleton.controlMode);
     return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, beforePublish }));
   } finally {
-    if (previousCwd !== undefined) process.chdir(previousCwd);
     try {
       removeTreeAt(state, stagingName(process.pid));
     } catch {
@@ -148,17 +141,6 @@ export function applyCreates(
     }
     closeDir(staging);
     closeDir(state);
-  }
-}
-
-/** chdir into an open private directory; returns the previous cwd, or undefined if it stayed. */
-function enterPrivateDir(dir: Dir): string | undefined {
-  try {
-    const previous = process.cwd();
-    process.chdir(selfPath(dir));
-    return previous;
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,20 +4,19 @@
  * overflows), not one per slot.
  */
 import { spawnSync } from 'node:child_process';
-import { type Dir, pathForChild, selfPath } from '../safe-fs/index.js';
+import { type Dir, pathForChild } from '../safe-fs/index.js';
 import { systemProgram } from '../system-programs.js';
 
 /** Bytes of argv per mkfifo process; far below ARG_MAX even with a large environment. */
 const ARGV_BUDGET = 512 * 1024;
 
 /**
- * Creates FIFOs with `mode` (less the umask) at paths relative to `base`, which is reached through
- * our open descriptor or is the working directory, so a path swapped in the meantime cannot
- * redirect it. Returns the error text, one line per failure ('' when all were made).
+ * Creates FIFOs with exactly `mode` (mkfifo -m) at paths relative to `base`, which mkfifo reaches
+ * through our open descriptor, so a path swapped in the meantime cannot redirect it. Returns the
+ * error text, one line per failure ('' when all were made).
  */
 export function makeFifos(base: Dir, paths: readonly string[], mode: number): string {
-  const where = base.here === true || base.rel !== undefined ? selfPath(base) : pathForChild(base);
-  return spawnMkfifo(where, paths, mode);
+  return spawnMkfifo(pathForChild(base), paths, mode);
 }
 
 function spawnMkfifo(cwd: string, paths: readonly string[], mode: number): string {

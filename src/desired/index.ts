@@ -4,6 +4,7 @@
  */
 import type {
   DesiredState,
+  FileSpec,
   HostFacts,
   Mode,
   Notice,
@@ -16,7 +17,7 @@ import type {
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
 import { compareBytes, invalidNameReason } from '../model/names.js';
 import { ROOT_PROFILE } from '../model/constants.js';
-import { slotRenderer } from './render.js';
+import { type RenderSettings, renderSlotFiles } from './render.js';
 import { decideMultiplex, decideSeed } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
 
@@ -94,19 +95,13 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
       ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
       : [];
   const rootIntent = decideRoot(root, input, folded, notices);
-  const render = slotRenderer(settings);
   for (const intent of [rootIntent, ...named]) {
     const d = intent.decision;
     decisions.push(d);
     if (d.action === 'skipped') continue;
     // A pending slot keeps its down marker and live state, but its files are still repaired.
     if (d.action === 'pending') keep.add(d.service);
-    services.set(d.service, {
-      service: d.service,
-      profile: d.profile,
-      autostart: d.autostart,
-      files: render(d.service, d.profile),
-    });
+    services.set(d.service, new LazySpec(d.service, d.profile, d.autostart, settings));
   }
   if (folded.length > 0) {
     notices.push({ level: 'info', message: foldNotice(folded, prefix) });
@@ -270,4 +265,23 @@ function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | unde
     return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
   }
   return undefined;
+}
+
+/**
+ * A spec whose files are rendered each time they are read: diff reads them once per slot and a
+ * create or update keeps what it needs, so a converged pass holds no rendered script at all (at
+ * 10,000 profiles they were ~11 MB of heap, most of the gap to the 150 MB peak-RSS budget). The
+ * getter lives once on the prototype; two specs are deep-equal exactly when their inputs are.
+ */
+class LazySpec implements ServiceSpec {
+  constructor(
+    readonly service: string,
+    readonly profile: string,
+    readonly autostart: boolean,
+    readonly settings: RenderSettings,
+  ) {}
+
+  get files(): readonly FileSpec[] {
+    return renderSlotFiles(this.service, this.profile, this.settings);
+  }
 }

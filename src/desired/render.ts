@@ -7,7 +7,7 @@ import { OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 
 export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
 
-type RenderSettings = Pick<Settings, 'shebang' | 'home' | 'user' | 'gatewayCommand'>;
+export type RenderSettings = Pick<Settings, 'shebang' | 'home' | 'user' | 'gatewayCommand'>;
 
 /** Renders `run`: the root profile gets no `-p` flag (upstream S07). */
 export function renderRun(profile: string, s: RenderSettings): string {

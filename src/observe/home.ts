@@ -6,7 +6,6 @@
 import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
 import { ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
 import {
-  CwdCursor,
   type Dir,
   closeDir,
   describeErrno,
@@ -80,7 +79,6 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   }
-  const cursor = new CwdCursor();
   try {
     const entries = listDirRaw(dir);
     const profiles: ObservedProfile[] = [];
@@ -101,7 +99,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       if (!entry.isDir) continue;
       presentDirs.add(name);
       if (only !== undefined && !only.has(name)) continue;
-      const candidate = observeCandidate(dir, cursor, entry.name, name, runtimeFiles);
+      const candidate = observeCandidate(dir, entry.name, name, runtimeFiles);
       if (candidate === undefined) continue;
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
@@ -113,7 +111,6 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
-    cursor.close();
     closeDir(dir);
   }
 }
@@ -166,24 +163,23 @@ function unusable(name: string, why: string): ObservedProfile {
 }
 
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
-function observeCandidate(profiles: Dir, cursor: CwdCursor, raw: Buffer, name: string, runtimeFiles: boolean): ObservedProfile | undefined {
+function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     return unusable(name, 'the directory name is not valid UTF-8');
   }
   let dir: Dir | undefined;
   try {
     dir = openDirAt(profiles, name);
-    const here = cursor.enter(dir); // never closed itself: it is `dir`
-    const soul = lstatAt(here, 'SOUL.md');
+    const soul = lstatAt(dir, 'SOUL.md');
     if (soul === undefined) return undefined;
     if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink');
     return {
       name,
       isRoot: false,
       soulMtimeMs: soul.mtimeMs,
-      state: parseStateFile(readFileAt(here, STATE_FILE, STATE_FILE_CAP)),
-      lifecycle: readLifecycle(here),
-      ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(here) } : {}),
+      state: parseStateFile(readFileAt(dir, STATE_FILE, STATE_FILE_CAP)),
+      lifecycle: readLifecycle(dir),
+      ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
     };
   } catch (err) {
     return unusable(name, describeErrno(err));

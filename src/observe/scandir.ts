@@ -7,7 +7,6 @@ import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
 import { isValidProfileName } from '../model/names.js';
 import {
-  CwdCursor,
   type Dir,
   closeDir,
   describeErrno,
@@ -45,33 +44,27 @@ export function observeScandir(
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
   const entries = listDir(scandir);
-  const cursor = new CwdCursor();
-  try {
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) {
-        if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
-        continue;
-      }
-      if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
-      const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
-      if (!isValidProfileName(profile)) {
-        if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
-        continue;
-      }
-      if (only !== undefined && !only.has(entry.name)) continue;
-      const slot = observeSlot(
-        scandir,
-        cursor,
-        entry.name,
-        profile,
-        entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
-        svscanLive,
-      );
-      if (slot.logDir.kind === 'dir') serviceCount += 1;
-      slots.set(entry.name, slot);
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) {
+      if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
+      continue;
     }
-  } finally {
-    cursor.close();
+    if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
+    const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
+    if (!isValidProfileName(profile)) {
+      if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
+      continue;
+    }
+    if (only !== undefined && !only.has(entry.name)) continue;
+    const slot = observeSlot(
+      scandir,
+      entry.name,
+      profile,
+      entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
+      svscanLive,
+    );
+    if (slot.logDir.kind === 'dir') serviceCount += 1;
+    slots.set(entry.name, slot);
   }
   upstreamLeftovers.sort();
   const journal = readPendingRestarts(scandir);
@@ -112,14 +105,7 @@ export function isSvscanLive(scandir: Dir): boolean {
   }
 }
 
-function observeSlot(
-  scandir: Dir,
-  cursor: CwdCursor,
-  service: string,
-  profile: string,
-  entry: ObservedSlot['entry'],
-  svscanLive: boolean,
-): ObservedSlot {
+function observeSlot(scandir: Dir, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = {
     dir: { kind: 'missing' as const },
@@ -135,23 +121,22 @@ function observeSlot(
     slot = openDirAt(scandir, service);
     const dir = dirMetaOf(slot);
     const identity = identityOf(slot);
-    const here = cursor.enter(slot); // never closed itself: it is `slot`
     const files = new Map<string, FileRead>();
     for (const path of MANAGED_FILES) {
-      if (!path.startsWith('log/')) files.set(path, readFileAt(here, path, SLOT_FILE_CAP));
+      if (!path.startsWith('log/')) files.set(path, readFileAt(slot, path, SLOT_FILE_CAP));
     }
-    const logDir = readDirMetaAt(here, 'log');
+    const logDir = readDirMetaAt(slot, 'log');
     if (logDir.kind === 'dir') {
-      log = openDirAt(here, 'log');
+      log = openDirAt(slot, 'log');
       files.set('log/run', readFileAt(log, 'run', SLOT_FILE_CAP));
     }
-    const live = svscanLive ? readLiveStatus(here) : undefined;
+    const live = svscanLive ? readLiveStatus(slot) : undefined;
     return {
       ...base,
       dir,
       logDir,
       files,
-      hasDownMarker: lstatAt(here, 'down') !== undefined,
+      hasDownMarker: lstatAt(slot, 'down') !== undefined,
       owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
       ...(live === undefined ? {} : { live }),
       identity,

@@ -18,17 +18,13 @@ const PROC_FD = fs.existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
 /**
  * An open directory: its descriptor and the path to show humans. A directory inside a private
  * tree of ours (root-owned 0700, which nobody else can change) may instead be addressed by `rel`,
- * a path relative to the process's working directory, with no descriptor (`fd` is -1).
+ * a path that starts at our descriptor of that tree's root (`/proc/self/fd/N/s0/log`), with no
+ * descriptor of its own (`fd` is -1): one lookup through the tree instead of an open and a close.
  */
 export interface Dir {
   readonly fd: number;
   readonly path: string;
   readonly rel?: string;
-  /**
-   * Set on the value CwdCursor.enter returns: this directory is the process's working directory
-   * now, so its entries are reached by their bare names (plain lookups, no /proc/self/fd walk).
-   */
-  readonly here?: true;
 }
 
 /** A file-system failure with the path it concerns and the errno code. */
@@ -63,60 +59,14 @@ export function pathAt(dir: Dir, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
     throw new Error(`refusing unsafe path component ${JSON.stringify(name)}`);
   }
-  if (dir.here === true) return name;
   if (dir.rel !== undefined) return `${dir.rel}/${name}`;
   return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
 }
 
-/** Path of the directory itself, resolved through its descriptor (or relative to the cwd). */
+/** Path of the directory itself, resolved through its descriptor (or its private-tree path). */
 export function selfPath(dir: Dir): string {
-  if (dir.here === true) return '.';
   if (dir.rel !== undefined) return dir.rel;
   return PROC_FD === undefined ? dir.path : `${PROC_FD}${dir.fd}`;
-}
-
-/**
- * Visits directories by making each the working directory in turn (chdir through its open
- * descriptor, so it is the inode we opened without following anything), for loops that read
- * several entries of every slot or profile: a bare name is a plain lookup, ~1.7 µs, where
- * `/proc/self/fd/N/name` costs ~4.9 µs on this machine class (bench/README.md). The entries are
- * still single components opened with O_NOFOLLOW, so nothing is followed. Synchronous users
- * only, and close() in a finally: the working directory is the original one again afterwards,
- * and nothing may resolve a relative path in between.
- */
-export class CwdCursor {
-  #origin: number | undefined;
-
-  constructor() {
-    if (PROC_FD === undefined) return;
-    try {
-      this.#origin = fs.openSync('.', C.O_RDONLY | C.O_DIRECTORY);
-    } catch {
-      this.#origin = undefined; // an unreadable cwd: enter() then leaves directories as they are
-    }
-  }
-
-  /** Makes `dir` the working directory; returns it addressed by bare names (or as it is, if that fails). */
-  enter(dir: Dir): Dir {
-    if (this.#origin === undefined || dir.fd < 0 || dir.rel !== undefined) return dir;
-    try {
-      process.chdir(`${PROC_FD}${dir.fd}`);
-    } catch {
-      return dir;
-    }
-    return { fd: dir.fd, path: dir.path, here: true };
-  }
-
-  /** Back to the original working directory. */
-  close(): void {
-    if (this.#origin === undefined) return;
-    try {
-      process.chdir(`${PROC_FD}${this.#origin}`);
-    } finally {
-      fs.closeSync(this.#origin);
-      this.#origin = undefined;
-    }
-  }
 }
 
 /** Opens a trusted root (HERMES_HOME or the scandir as the operator named it). */

@@ -1,32 +1,9 @@
 /**
- * The writing half of the no-follow file access (see ../safe-fs.ts for the discipline): atomic
+ * The writing half of the no-follow file access (see core.ts for the discipline): atomic
  * replacement, markers, directories with explicit modes and owners, renames and tree removal.
  */
 import fs from 'node:fs';
 import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDir, lstatAt, openDirAt, pathAt } from './core.js';
-
-/**
- * Whether new entries get exactly the mode they are created with (umask 0), so the explicit
- * chmod after each can be skipped. Only ever true inside withExactModes.
- */
-let exactModes = false;
-
-/**
- * Runs `build` with umask 0, so that every file and directory it creates gets exactly the mode
- * it is created with and no chmod follows: for a cold boot's ~5 entries per slot that chmod was
- * ~3 % of the run. For building inside our private staging tree only: a synchronous stretch
- * that creates nothing anyone else can see until it is published.
- */
-export function withExactModes<T>(build: () => T): T {
-  const previous = process.umask(0);
-  exactModes = true;
-  try {
-    return build();
-  } finally {
-    exactModes = false;
-    process.umask(previous);
-  }
-}
 
 /** Owner to give a new entry (only applied when running as root). */
 export interface Owner {
@@ -86,8 +63,8 @@ function writeFreshAt(dir: Dir, name: string, content: string | Uint8Array, opti
     fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, options.mode);
     fs.writeFileSync(fd, content);
     if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
-    // chown clears set-id bits, and the mode is only exact under umask 0: chmod unless both hold.
-    if (options.owner !== undefined || !exactModes) fs.fchmodSync(fd, options.mode);
+    // The creation mode is masked by the umask (and chown clears set-id bits): set it explicitly.
+    fs.fchmodSync(fd, options.mode);
   } catch (err) {
     throw new FsError('write', `${dir.path}/${name}`, err);
   } finally {
@@ -118,7 +95,7 @@ export function touchAt(dir: Dir, name: string, mode: number): boolean {
     throw new FsError('create', `${dir.path}/${name}`, err);
   }
   try {
-    if (!exactModes) fs.fchmodSync(fd, mode);
+    fs.fchmodSync(fd, mode); // the creation mode was masked by the umask
   } finally {
     fs.closeSync(fd);
   }
@@ -152,17 +129,16 @@ export function openAppendAt(dir: Dir, name: string, mode: number, owner?: Owner
 
 /** Creates a directory with an explicit mode and owner and returns it open; EEXIST is an error. */
 export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Dir {
-  // In our private staging tree (cwd-relative) a directory can be made with its final mode: no
-  // one else can reach it. Anywhere else it is made 0700 and opened before it gets its mode.
-  const direct = dir.rel !== undefined && exactModes && owner === undefined;
+  // In our private staging tree a directory can be made with its final mode: no one else can
+  // reach it. Anywhere else it is made 0700 and opened before it gets its mode.
   try {
-    fs.mkdirSync(pathAt(dir, name), direct ? mode : 0o700);
+    fs.mkdirSync(pathAt(dir, name), dir.rel !== undefined ? mode : 0o700);
   } catch (err) {
     throw new FsError('mkdir', `${dir.path}/${name}`, err);
   }
   const made = openDirAt(dir, name);
-  if (direct) return made;
   if (made.rel !== undefined) {
+    // The umask masked the mkdir mode: chmod (by a path that stays inside the private tree).
     try {
       if (owner !== undefined) fs.lchownSync(made.rel, owner.uid, owner.gid);
       fs.chmodSync(made.rel, mode);

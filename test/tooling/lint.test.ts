@@ -49,6 +49,7 @@ test(violation, 'diff/imports-node.ts', 'no-restricted-imports', 'node:fs');
 test(violation, 'observe/imports-actuate.ts', 'import-x/no-restricted-paths', '../../../../src/actuate/control.js');
 test(violation, 'actuate/imports-observe.ts', 'import-x/no-restricted-paths', '../../../../src/observe/s6-status.js');
 test(violation, 'lib/imports-cli.ts', 'import-x/no-restricted-paths', '../../../../src/cli/args.js');
+test(violation, 'global/process-chdir.ts', 'no-restricted-properties', 'No process-global tricks');
 
 test('lint accepts a pure layer importing the model, errors and the other pure layer', async (t) => {
   const all = await lintFixtures();
