@@ -32,23 +32,17 @@ export interface Validators {
   readonly validateStatusReport?: Validator;
 }
 
-/** Loads the generated module (built next to this file by `npm run build`). */
+/**
+ * Every validator, from the generated module built next to this file (`npm run build`): for the
+ * tests, which check the CLI's JSON against its schemas. The CLI itself validates only what it
+ * reads (loadValidator), so the bundle carries only those.
+ */
 export async function loadValidators(): Promise<Validators> {
-  if (typeof require !== 'function') return requireHere('../generated/validators.cjs') as Validators;
-  // In the bundle: the per-schema modules it already inlines, not a second copy of all of them.
-  const one = (name: keyof Validators): Validator => (requireBundled(name) as Validators)[name] as Validator;
-  return {
-    validateConfig: one('validateConfig'),
-    validatePlan: one('validatePlan'),
-    validateOwnership: one('validateOwnership'),
-    validateRestarts: one('validateRestarts'),
-    validateStatusFile: one('validateStatusFile'),
-    validateStatusReport: one('validateStatusReport'),
-  };
+  return requireHere('../generated/validators.cjs') as Validators;
 }
 
-/** Loads a single generated validator (its own small module), e.g. `validateConfig`. */
-export async function loadValidator(name: keyof Validators): Promise<Validator> {
+/** Loads a single generated validator (its own small module): what the CLI validates at run time. */
+export async function loadValidator(name: 'validateConfig' | 'validateStatusFile'): Promise<Validator> {
   const mod = (typeof require === 'function' ? requireBundled(name) : requireHere(`../generated/${name}.cjs`)) as Partial<Validators>;
   const v = mod[name];
   if (v === undefined) throw new Error(`generated validator ${name} is missing; run npm run build`);
@@ -56,25 +50,13 @@ export async function loadValidator(name: keyof Validators): Promise<Validator> 
 }
 
 /**
- * In the CLI bundle esbuild inlines each generated module behind these literal requires, so a
- * command runs only the validators it uses.
+ * In the CLI bundle esbuild inlines each generated module behind these literal requires: only the
+ * schemas of what the CLI reads (its config, the watcher's status file), not the ~160 KB of the
+ * output schemas only tests validate against.
  */
-function requireBundled(name: keyof Validators): unknown {
+function requireBundled(name: 'validateConfig' | 'validateStatusFile'): unknown {
   /* eslint-disable @typescript-eslint/no-require-imports -- esbuild inlines only literal requires */
-  switch (name) {
-    case 'validateConfig':
-      return require('../generated/validateConfig.cjs');
-    case 'validatePlan':
-      return require('../generated/validatePlan.cjs');
-    case 'validateOwnership':
-      return require('../generated/validateOwnership.cjs');
-    case 'validateRestarts':
-      return require('../generated/validateRestarts.cjs');
-    case 'validateStatusFile':
-      return require('../generated/validateStatusFile.cjs');
-    case 'validateStatusReport':
-      return require('../generated/validateStatusReport.cjs');
-  }
+  return name === 'validateConfig' ? require('../generated/validateConfig.cjs') : require('../generated/validateStatusFile.cjs');
   /* eslint-enable @typescript-eslint/no-require-imports */
 }
 

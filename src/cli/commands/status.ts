@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
-import { describeValidationErrors, loadValidators } from '../validate.js';
+import { describeValidationErrors, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare } from '../pass.js';
@@ -101,8 +101,8 @@ async function readWatcher(file: string): Promise<{ watcher: WatcherReport; cond
       conditions: none,
     };
   }
-  const { validateStatusFile } = await loadValidators();
-  if (validateStatusFile !== undefined && !validateStatusFile(doc)) {
+  const validateStatusFile = await loadValidator('validateStatusFile');
+  if (!validateStatusFile(doc)) {
     return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };
   }
   const d = doc as {
