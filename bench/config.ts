@@ -29,12 +29,19 @@ export const SIZES: number[] = env['BENCH_SIZES']
     : [10, 100, 1000, 10000];
 export const RUNS = Math.max(1, num(env['BENCH_RUNS'], QUICK ? 3 : 5));
 export const WARMUP = 1;
-export const SCENARIOS = new Set((env['BENCH_SCENARIOS'] ?? 'cold,converged,change,watch,soak').split(',').map((s) => s.trim()));
+export const SCENARIOS = new Set((env['BENCH_SCENARIOS'] ?? 'cold,converged,change,watch,soak,churn').split(',').map((s) => s.trim()));
 export const WATCH_N = num(env['BENCH_WATCH_N'], QUICK ? 100 : 1000);
 export const WATCH_SECONDS = num(env['BENCH_WATCH_SECONDS'], QUICK ? 3 : 60);
 export const WATCH_CHANGES = num(env['BENCH_WATCH_CHANGES'], QUICK ? 6 : 40);
 export const WATCH_INTERVAL = env['BENCH_WATCH_INTERVAL'] ?? '60'; // the tool's own default
 export const SOAK_PASSES = num(env['BENCH_SOAK_PASSES'], QUICK ? 60 : 1000);
+/** Profiles the pass soak watches: small enough that 1000 full passes take minutes, not a quarter hour. */
+export const SOAK_N = num(env['BENCH_SOAK_N'], 100);
+/** Create/delete cycles of the churn soak (issue 16: watch memory flat over 10,000 of them). */
+export const CHURN_CYCLES = num(env['BENCH_CHURN_CYCLES'], QUICK ? 500 : 10000);
+/** Cycles per second the churn driver aims at, and how many churned profiles exist at once. */
+export const CHURN_RATE = num(env['BENCH_CHURN_RATE'], 200);
+export const CHURN_WINDOW = num(env['BENCH_CHURN_WINDOW'], 20);
 export const SOAK_INTERVAL = env['BENCH_SOAK_INTERVAL'] ?? '0.05';
 export const SOAK_TIMEOUT_MS = num(env['BENCH_SOAK_TIMEOUT_MS'], 15 * 60 * 1000);
 export const WATCH_TIMEOUT_MS = num(env['BENCH_WATCH_TIMEOUT_MS'], Math.max(5000, 2000 * Number(WATCH_INTERVAL) + 1000));

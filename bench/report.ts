@@ -33,6 +33,24 @@ export function soakRows(): void {
   });
 }
 
+/** The row for the churn record: watch RSS over profile create/delete cycles. */
+export function churnRows(): void {
+  const k = results.churn;
+  if (!k) return;
+  const cycles = Number(k['cycles']);
+  if (k['flat'] == null) {
+    infoRow('watch RSS over churn', cycles, { target: 'flat', pass: 'error', note: String(k['error'] ?? 'too few samples').slice(0, 120) });
+    return;
+  }
+  infoRow('watch RSS over churn', cycles, {
+    wallMs: Number(k['seconds']) * 1000,
+    rssKb: numOrNull(k['maxKb']),
+    target: 'flat',
+    pass: k['flat'] === true && !k['error'],
+    note: `${String(k['cycles'])} create/delete cycles: RSS ${fmtMb(k['earlyKb'])} MB (cycles 10–20%) → ${fmtMb(k['lateKb'])} MB (last 10%), ${String(k['slopeMbPer1000'])} MB/1000 cycles`,
+  });
+}
+
 /** Rows for the watch record: latency p95 and idle CPU, quiet and under load, and RSS. */
 export function watchRows(): void {
   const w = results.watch;

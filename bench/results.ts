@@ -82,6 +82,7 @@ export interface Results {
   sizes: Record<string, Record<string, unknown>>;
   watch: Record<string, unknown> | null;
   soak: Record<string, unknown> | null;
+  churn: Record<string, unknown> | null;
   rows: Row[];
   syscalls: SyscallRecord[];
   targets: Target[];
@@ -155,7 +156,8 @@ export const results: Results = {
       interval: cfg.WATCH_INTERVAL,
       timeoutMs: cfg.WATCH_TIMEOUT_MS,
     },
-    soak: { n: cfg.WATCH_N, passes: cfg.SOAK_PASSES, interval: cfg.SOAK_INTERVAL, timeoutMs: cfg.SOAK_TIMEOUT_MS },
+    soak: { n: cfg.SOAK_N, passes: cfg.SOAK_PASSES, interval: cfg.SOAK_INTERVAL, timeoutMs: cfg.SOAK_TIMEOUT_MS },
+    churn: { cycles: cfg.CHURN_CYCLES, rate: cfg.CHURN_RATE, window: cfg.CHURN_WINDOW },
     strace: cfg.STRACE,
     straceMaxN: cfg.STRACE_MAX_N,
     straceCMaxN: cfg.STRACE_C_MAX_N,
@@ -169,6 +171,7 @@ export const results: Results = {
   sizes: {},
   watch: null,
   soak: null,
+  churn: null,
   rows: [],
   syscalls: [],
   targets: [],

@@ -9,13 +9,14 @@ import { BENCH_CONFIG, RUNS, SCENARIOS, SIZES, STRACE, STRICT, UPDATE_README } f
 import { buildFingerprint, childEnv, cleanupSync, installCleanup, probe, scratchRoot, setupScratch } from './context.js';
 import { startupFloor } from './floors.js';
 import { hasGnuTime, hasStrace, measure, round, stopChild } from './measure.js';
-import { deriveTargets, printReport, soakRows, updateReadme, watchRows, writeResults } from './report.js';
+import { churnRows, deriveTargets, printReport, soakRows, updateReadme, watchRows, writeResults } from './report.js';
 import { type FloorRecord, infoRow, log, note, results } from './results.js';
 import { change } from './scenarios/change.js';
 import { coldBoot } from './scenarios/cold.js';
 import { converged } from './scenarios/converged.js';
 import { type BenchContext, SizeRun } from './scenarios/size.js';
 import { benchSoak } from './scenarios/soak.js';
+import { benchChurn } from './scenarios/churn.js';
 import { benchWatch } from './scenarios/watch.js';
 
 /** Notes about the machine that make numbers less comparable. */
@@ -93,11 +94,13 @@ async function main(): Promise<void> {
     }
   }
   if (SCENARIOS.has('soak') && live('watch') && live('boot')) await benchSoak(ctx);
+  if (SCENARIOS.has('churn') && live('watch') && live('boot')) await benchChurn(ctx);
   results.cliBuild.atEnd = buildFingerprint();
   if (results.cliBuild.atEnd.hash !== buildAtStart.hash)
     note('the CLI build changed during this run (dist was rebuilt): rows may mix two builds – run again');
   watchRows();
   soakRows();
+  churnRows();
   deriveTargets();
   results.finishedAt = new Date().toISOString();
   results.machine.loadavgAtEnd = os.loadavg().map((x) => round(x, 2));

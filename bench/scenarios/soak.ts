@@ -1,9 +1,9 @@
-// Scenario 5, soak: RSS of `watch --interval 0.05` across SOAK_PASSES passes.
+// Scenario 5, soak: RSS of `watch --interval 0.05` across SOAK_PASSES passes over SOAK_N profiles.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { RUN_TIMEOUT_MS, SEED, SOAK_INTERVAL, SOAK_PASSES, SOAK_TIMEOUT_MS, WATCH_N } from '../config.js';
+import { RUN_TIMEOUT_MS, SEED, SOAK_INTERVAL, SOAK_N, SOAK_PASSES, SOAK_TIMEOUT_MS } from '../config.js';
 import { childEnv, cliArgs, rmrfSync, startSvscanStub } from '../context.js';
 import { generateHermesHome } from '../generate.js';
 import { median, round, runOnce, sleep, stopChild, track } from '../measure.js';
@@ -11,14 +11,15 @@ import { rssKb } from '../proc.js';
 import { log, note, results } from '../results.js';
 import type { BenchContext } from './size.js';
 
-interface SoakSample {
+/** One RSS sample; `passes` is the progress count (passes, or churn cycles). */
+export interface SoakSample {
   readonly t: number;
   readonly passes: number;
   readonly kb: number;
 }
 
 /**
- * `watch --interval 0.05` over WATCH_N profiles: a full pass every ~50 ms until the status file
+ * `watch --interval 0.05` over SOAK_N profiles: a full pass every ~50 ms until the status file
  * counts SOAK_PASSES passes. RSS is sampled every 250 ms with the pass count at that moment.
  * Flat = the median RSS of the last 10% of passes is at most max(4 MiB, 5%) above the median of
  * passes 10–20% (the first 10% are warm-up: JIT, heap sizing); the least-squares slope is
@@ -29,10 +30,10 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   fs.mkdirSync(dir);
   const hh = path.join(dir, 'home');
   const scan = path.join(dir, 'scan');
-  generateHermesHome(hh, WATCH_N, SEED + 2);
+  generateHermesHome(hh, SOAK_N, SEED + 2);
   fs.mkdirSync(scan);
   const stub = startSvscanStub(scan);
-  const out: Record<string, unknown> = { n: WATCH_N, interval: SOAK_INTERVAL, targetPasses: SOAK_PASSES };
+  const out: Record<string, unknown> = { n: SOAK_N, interval: SOAK_INTERVAL, targetPasses: SOAK_PASSES };
   results.soak = out;
   await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), {
     cwd: dir,
@@ -44,7 +45,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   const logFile = path.join(dir, 'watch.log');
   const logFd = fs.openSync(logFile, 'w');
   const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--interval', SOAK_INTERVAL, '--status-file', statusFile];
-  log(`soak: watch over ${WATCH_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
+  log(`soak: watch over ${SOAK_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
   const child = track(
     spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
     'soak',
@@ -87,8 +88,8 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   judgeFlat(out, samples, Number(out['passes'] ?? 0));
 }
 
-/** Early (passes 10–20 %) against late (last 10 %) RSS, and the slope. */
-function judgeFlat(out: Record<string, unknown>, samples: readonly SoakSample[], total: number): void {
+/** Early (progress 10–20 %) against late (last 10 %) RSS, and the slope per 1000 steps. */
+export function judgeFlat(out: Record<string, unknown>, samples: readonly SoakSample[], total: number): void {
   const band = (lo: number, hi: number): number[] =>
     samples.filter((x) => x.passes >= lo * total && x.passes <= hi * total).map((x) => x.kb);
   const early = band(0.1, 0.2);

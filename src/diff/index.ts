@@ -19,6 +19,9 @@ import { sameUtf8 } from './bytes.js';
 import { planHousekeeping } from './housekeeping.js';
 import { decideRestart, isJournalTrusted } from './restarts.js';
 
+/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export { holdBack, journalKeep } from './restarts.js';
 
 /** Options that change what a pass may do. */
@@ -158,7 +161,7 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
 
 function decodeText(bytes: Uint8Array): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     return undefined;
   }

@@ -8,6 +8,9 @@ import path from 'node:path';
 import type { ConfigRead, HostEnv } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 
+/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
  * else the first `/proc/<pid>/cmdline` that does, else empty. Only root-owned processes count
@@ -115,7 +118,7 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   if (read.kind === 'refused') return { kind: 'unreadable', problem: `could not be read (${read.reason})` };
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(read.bytes);
+    text = UTF8.decode(read.bytes);
   } catch {
     return { kind: 'unreadable', problem: 'is not valid UTF-8' };
   }

@@ -4,6 +4,9 @@
  */
 import type { FileRead, Lifecycle, StateFile } from '../model.js';
 
+/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Largest state or lifecycle file that is read at all. Hermes writes a few hundred bytes; 64 KiB
  * leaves room for growth while 10,000 profiles at the cap stay within a pass's memory budget
@@ -32,7 +35,7 @@ export function parseJsonObject(bytes: Uint8Array): Parsed {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start));
+    text = UTF8.decode(bytes.subarray(start));
   } catch {
     return { ok: false, reason: 'not valid UTF-8' };
   }
