@@ -47,8 +47,14 @@ export function churnRows(): void {
     rssKb: numOrNull(k['maxKb']),
     target: 'flat',
     pass: k['flat'] === true && !k['error'],
-    note: `${String(k['cycles'])} create/delete cycles: RSS ${fmtMb(k['earlyKb'])} MB (cycles 10–20%) → ${fmtMb(k['lateKb'])} MB (last 10%), ${String(k['slopeMbPer1000'])} MB/1000 cycles`,
+    note: `${String(k['cycles'])} create/delete cycles: live heap ${liveHeapText(k['liveHeap'])}; RSS ${fmtMb(k['earlyKb'])} → ${fmtMb(k['lateKb'])} MB`,
   });
+}
+
+/** `7.9 MB (cycle 2000) → 8.1 MB (cycle 10000)` from the churn record's heap snapshots. */
+function liveHeapText(v: unknown): string {
+  if (!Array.isArray(v)) return '-';
+  return (v as { cycles: number; bytes: number }[]).map((x) => `${(x.bytes / 1048576).toFixed(1)} MB (cycle ${x.cycles})`).join(' → ');
 }
 
 /** Rows for the watch record: latency p95 and idle CPU, quiet and under load, and RSS. */

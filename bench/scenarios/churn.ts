@@ -1,7 +1,7 @@
 // Scenario 6, churn: RSS of `watch` while profiles are created and deleted CHURN_CYCLES times
 // (issue 16 #3: the watcher once kept ~1 MB per deleted profile, forever).
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHURN_CYCLES, CHURN_RATE, CHURN_WINDOW, RUN_TIMEOUT_MS, SEED, SOAK_TIMEOUT_MS } from '../config.js';
@@ -17,7 +17,7 @@ import type { BenchContext } from './size.js';
 const BASE_PROFILES = 10;
 
 /**
- * `watch --prune` over a small home while a driver creates profile `churn-<i>` (SOUL.md and a
+ * `watch` (which prunes) over a small home while a driver creates profile `churn-<i>` (SOUL.md and a
  * running intent) and deletes `churn-<i − CHURN_WINDOW>`, CHURN_RATE cycles a second, every
  * name new. The watcher's event-driven passes create and prune their slots as they go. RSS is
  * sampled every 250 ms against the cycle count; flat is judged as in the pass soak.
@@ -40,16 +40,20 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
   });
   const logFile = path.join(dir, 'watch.log');
   const logFd = fs.openSync(logFile, 'w');
-  const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--prune', '--status-file', path.join(dir, 'status.json')];
-  log(`churn: watch --prune while ${CHURN_CYCLES} profiles are created and deleted (${CHURN_RATE}/s, ${CHURN_WINDOW} alive)`);
+  const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--status-file', path.join(dir, 'status.json')];
+  log(`churn: watch while ${CHURN_CYCLES} profiles are created and deleted (${CHURN_RATE}/s, ${CHURN_WINDOW} alive)`);
+  // SIGUSR2 makes the watcher write a heap snapshot (after a full GC): its live heap, not RSS,
+  // which V8 grows lazily and returns to the system only now and then.
+  const withSnapshots = ['--heapsnapshot-signal=SIGUSR2', ...args];
   const child = track(
-    spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
+    spawn(process.execPath, withSnapshots, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
     'churn',
   );
   fs.closeSync(logFd);
   const samples: SoakSample[] = [];
   const t0 = performance.now();
   let cycles = 0;
+  const liveHeap: { cycles: number; bytes: number }[] = [];
   const sampler = setInterval(() => {
     const kb = rssKb(child.pid);
     if (kb != null) samples.push({ t: Math.round(performance.now() - t0) / 1000, passes: cycles, kb });
@@ -61,11 +65,13 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
       if (child.exitCode !== null) throw new Error(`watch exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-400)}`);
       churnOnce(profiles, cycles);
       cycles += 1;
+      if (cycles === Math.round(CHURN_CYCLES * 0.2)) liveHeap.push(await heapSnapshot(child, dir, cycles));
       // Paced against the clock, so a slow moment is caught up rather than stretching the run.
       const ahead = (cycles / CHURN_RATE) * 1000 - (performance.now() - t0 - 1000);
       if (ahead > 0) await sleep(ahead);
     }
     await sleep(2000); // the last deletions' passes
+    liveHeap.push(await heapSnapshot(child, dir, cycles));
     out['cycles'] = cycles;
     out['seconds'] = Math.round(performance.now() - t0) / 1000;
     if (cycles < CHURN_CYCLES) out['error'] = `only ${cycles} cycles in ${String(out['seconds'])} s`;
@@ -82,6 +88,48 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
   }
   out['samples'] = samples;
   judgeFlat(out, samples, cycles);
+  out['rssFlat'] = out['flat'];
+  out['liveHeap'] = liveHeap;
+  const [early, late] = liveHeap;
+  // The verdict is the live heap's: what a leak of remembered profiles would grow.
+  out['flat'] = early !== undefined && late !== undefined ? late.bytes - early.bytes <= Math.max(1024 * 1024, early.bytes * 0.05) : null;
+}
+
+/** Has the watcher write a heap snapshot (SIGUSR2) and returns the live bytes in it. */
+async function heapSnapshot(child: ChildProcess, dir: string, cycles: number): Promise<{ cycles: number; bytes: number }> {
+  const before = new Set(fs.readdirSync(dir));
+  child.kill('SIGUSR2');
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    await sleep(100);
+    const made = fs.readdirSync(dir).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
+    if (made === undefined) continue;
+    const file = path.join(dir, made);
+    // Written in chunks: it is complete once it parses.
+    for (let tries = 0; tries < 100; tries += 1) {
+      await sleep(200);
+      const bytes = liveBytes(file);
+      if (bytes === undefined) continue;
+      fs.rmSync(file);
+      return { cycles, bytes };
+    }
+    throw new Error(`heap snapshot ${made} never completed`);
+  }
+  throw new Error('the watcher wrote no heap snapshot on SIGUSR2');
+}
+
+/** Sum of every node's self size in a V8 heap snapshot, or undefined while it is incomplete. */
+function liveBytes(file: string): number | undefined {
+  let snap: { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
+  try {
+    snap = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof snap;
+  } catch {
+    return undefined;
+  }
+  const fields = snap.snapshot.meta.node_fields;
+  const self = fields.indexOf('self_size');
+  let total = 0;
+  for (let i = self; i < snap.nodes.length; i += fields.length) total += snap.nodes[i] ?? 0;
+  return total;
 }
 
 /** Creates `churn-<i>` and deletes the profile CHURN_WINDOW cycles older. */
