@@ -151,6 +151,7 @@ test('describeType names every kind of entry for messages', (t) => {
   t.is(describeType(fs.lstatSync(path.join(root, 'd'))), 'a directory');
   t.is(describeType(fs.lstatSync(path.join(root, 'f'))), 'a FIFO');
   t.is(describeType(fs.lstatSync('/dev/null')), 'a device');
+  t.is(describeType(fs.lstatSync(put(root, 'r', ''))), 'a regular file');
 });
 
 test('readDirMetaAt reports a directory with its mode, and refuses a symlink or a file', (t) => {
@@ -162,7 +163,7 @@ test('readDirMetaAt reports a directory with its mode, and refuses a symlink or 
   const meta = readDirMetaAt(dir, 'log');
   t.is(meta.kind === 'dir' ? meta.mode & 0o7777 : -1, 0o750);
   t.deepEqual(readDirMetaAt(dir, 'link'), { kind: 'refused', reason: 'is a symlink' });
-  t.deepEqual(readDirMetaAt(dir, 'file'), { kind: 'refused', reason: 'is not a regular file' });
+  t.deepEqual(readDirMetaAt(dir, 'file'), { kind: 'refused', reason: 'is a regular file' });
   t.deepEqual(readDirMetaAt(dir, 'gone'), { kind: 'missing' });
 });
 
