@@ -155,7 +155,8 @@ export function openAppendAt(dir: Dir, name: string, mode: number, owner?: Owner
 export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Dir {
   // In our private staging tree (cwd-relative) a directory can be made with its final mode: no
   // one else can reach it. Anywhere else it is made 0700 and opened before it gets its mode.
-  const direct = dir.rel !== undefined && exactModes && owner === undefined;
+  // mkdir(2) ignores set-id bits (event/ is 03730), so those still need the chmod below.
+  const direct = dir.rel !== undefined && exactModes && owner === undefined && (mode & 0o6000) === 0;
   try {
     fs.mkdirSync(pathAt(dir, name), direct ? mode : 0o700);
   } catch (err) {
