@@ -47,12 +47,15 @@ test('failures are reported line by line and the other FIFOs are still made', (t
 
 test('more paths than one argv holds are split across several mkfifo runs, all made', (t) => {
   const { root, dir } = tempRoot(t);
-  // ~2,200 names of 240 bytes: over the 512 KiB argv budget of one mkfifo run.
-  const names = Array.from({ length: 2200 }, (_, i) => `${String(i).padStart(6, '0')}${'f'.repeat(234)}`);
-  t.is(makeFifos(dir, names, 0o600), '');
-  const made = fs.readdirSync(root);
-  t.is(made.length, names.length);
-  t.true(fs.lstatSync(path.join(root, names[names.length - 1] ?? '')).isFIFO());
+  // 190 paths of ~3 KB (long directory names, short FIFO names): over the 512 KiB argv budget of one run.
+  const deep = Array.from({ length: 12 }, (_, i) => `${i}${'d'.repeat(249)}`).join('/');
+  fs.mkdirSync(path.join(root, deep), { recursive: true });
+  const paths = Array.from({ length: 190 }, (_, i) => `${deep}/f${i}`);
+  t.true(paths.reduce((n, p) => n + p.length + 1, 0) > 512 * 1024);
+  t.is(makeFifos(dir, paths, 0o600), '');
+  const made = fs.readdirSync(path.join(root, deep));
+  t.is(made.length, paths.length);
+  t.true(made.every((name) => fs.lstatSync(path.join(root, deep, name)).isFIFO()));
 });
 
 test('a name starting with a dash is a path, not an option', (t) => {
