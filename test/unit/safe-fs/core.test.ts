@@ -24,7 +24,7 @@ import {
   pathForChild,
   readDirMetaAt,
   readFileAt,
-} from '../../../src/safe-fs/index.js';
+} from '../../../src/safe-fs/core.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 

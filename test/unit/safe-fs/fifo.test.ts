@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { hasFifoReader, isSupervised, openDirAt, closeDir } from '../../../src/safe-fs/index.js';
+import { closeDir, openDirAt } from '../../../src/safe-fs/core.js';
+import { hasFifoReader, isSupervised } from '../../../src/safe-fs/fifo.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 

@@ -6,21 +6,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { FsError, closeDir, openDirAt } from '../../../src/safe-fs/core.js';
 import {
-  FsError,
   chmodFileAt,
-  closeDir,
   fixDir,
   lchownAt,
   mkdirAt,
   openAppendAt,
-  openDirAt,
   removeTreeAt,
   renameAt,
   touchAt,
   unlinkAt,
   writeFileAt,
-} from '../../../src/safe-fs/index.js';
+} from '../../../src/safe-fs/write.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { makeReadOnly, modeOf, put, tempRoot } from '../support.js';
