@@ -281,10 +281,12 @@ test('removeTreeAt stops when its budget runs out and a later call finishes the 
 
 test('removeTreeAt deletes a tree nested deeper than PATH_MAX lets a path name', (t) => {
   const { root, dir } = tempRoot(t);
-  // 3,000 levels of `d/`: the bottom has no path shorter than 4096 bytes, so only descriptor-relative work reaches it.
+  // 20 levels of 250-byte names: the bottom has no path shorter than 4096 bytes, so only descriptor-relative work reaches it.
+  const long = 'd'.repeat(250);
   let parent = mkdirAt(dir, 'deep', 0o755);
-  for (let i = 0; i < 3000; i++) {
-    const child = mkdirAt(parent, 'd', 0o755);
+  for (let i = 0; i < 20; i++) {
+    touchAt(parent, `f${i}`, 0o644);
+    const child = mkdirAt(parent, long, 0o755);
     closeDir(parent);
     parent = child;
   }
