@@ -13,6 +13,7 @@ import type { CreateOp } from '../../../src/model.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
 import { STAGING_PREFIX, STATE_DIR } from '../../../src/state-dir.js';
 import { TEST_SETTINGS } from '../../helpers/cli.js';
+import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { makeReadOnly, modeOf, put, tempRoot } from '../support.js';
 
@@ -106,22 +107,24 @@ test('no staging directory is left behind, and no create means nothing is made a
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'gateway-a', 'gateway-b']);
 });
 
-test('a symlink or a file in the way fails that slot, is left untouched, and the other slots are created', (t) => {
+test('a symlink, a file or a FIFO in the way fails that slot, is left untouched, and the other slots are created', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'elsewhere/keep', '');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'gateway-link'));
   put(root, 'gateway-file', 'mine');
-  const ops = [createOf('link'), createOf('file'), createOf('ok')];
+  makeFifo(path.join(root, 'gateway-fifo'));
+  const ops = [createOf('link'), createOf('file'), createOf('fifo'), createOf('ok')];
   const results = applyCreates(dir, ops, ROOT_MODEL);
   t.deepEqual(
     results.map((r) => r.status),
-    ['failed', 'failed', 'applied'],
+    ['failed', 'failed', 'failed', 'applied'],
   );
   t.true(results[0]?.error?.includes('a foreign entry is in the way (a symlink)'), results[0]?.error);
   t.true(results[1]?.error?.includes('a foreign entry is in the way (not a directory)'), results[1]?.error);
   t.is(fs.readlinkSync(path.join(root, 'gateway-link')), path.join(root, 'elsewhere'));
   t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);
   t.is(fs.readFileSync(path.join(root, 'gateway-file'), 'utf8'), 'mine');
+  t.true(fs.lstatSync(path.join(root, 'gateway-fifo')).isFIFO());
   t.true(fs.existsSync(path.join(root, 'gateway-ok', 'run')));
 });
 

@@ -11,7 +11,7 @@ import { type RemoveOptions, applyRemoves } from '../../../src/actuate/remove.js
 import type { DirIdentity, PurgeOp, RemoveOp } from '../../../src/model.js';
 import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
-import { listenOnControl } from '../../helpers/fifo.js';
+import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 
 const removeOf = (profile: string, expect?: DirIdentity): RemoveOp => ({
@@ -72,17 +72,19 @@ test('only the directory observe saw is removed: one swapped in since is left wh
   t.is(fs.readFileSync(path.join(root, 'gateway-a', 'run'), 'utf8'), 'theirs');
 });
 
-test('a missing slot or a symlink at the slot name fails that removal alone; nothing is followed', (t) => {
+test('a missing slot, a symlink or a FIFO at the slot name fails that removal alone; nothing is followed', (t) => {
   const { root, dir } = tempRoot(t);
+  makeFifo(path.join(root, 'gateway-fifo'));
   put(root, 'elsewhere/keep', 'precious');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'gateway-link'));
   put(root, 'gateway-ok/run', 'x');
-  const results = applyRemoves(dir, [removeOf('gone'), removeOf('link'), removeOf('ok')], offline());
+  const results = applyRemoves(dir, [removeOf('gone'), removeOf('link'), removeOf('fifo'), removeOf('ok')], offline());
   t.deepEqual(
     results.map((r) => r.status),
-    ['failed', 'failed', 'applied'],
+    ['failed', 'failed', 'failed', 'applied'],
   );
   t.true(results[0]?.error?.includes('gateway-gone'), results[0]?.error);
+  t.true(fs.lstatSync(path.join(root, 'gateway-fifo')).isFIFO());
   t.true(fs.lstatSync(path.join(root, 'gateway-link')).isSymbolicLink());
   t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);
   t.false(fs.existsSync(path.join(root, 'gateway-ok')));

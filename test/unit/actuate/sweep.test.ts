@@ -8,6 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { applyCleanup, applySweep } from '../../../src/actuate/sweep.js';
 import type { CleanupOp, SweepOp } from '../../../src/model.js';
+import { makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 
 const sweepOf = (dir: string, files: readonly string[] = ['gateway.pid', 'processes.json']): SweepOp => ({
@@ -39,13 +40,14 @@ test("the root profile's files are swept in HERMES_HOME itself", (t) => {
   t.false(fs.existsSync(path.join(root, 'gateway.pid')));
 });
 
-test('a runtime file that is a symlink is unlinked, its target kept', (t) => {
+test('a runtime file that is a symlink or a FIFO is unlinked (never followed or opened), its target kept', (t) => {
   const { root, dir } = tempRoot(t);
   const victim = put(root, 'victim', 'precious');
   fs.mkdirSync(path.join(root, 'profiles', 'a'), { recursive: true });
   fs.symlinkSync(victim, path.join(root, 'profiles', 'a', 'gateway.pid'));
+  makeFifo(path.join(root, 'profiles', 'a', 'processes.json'));
   t.is(applySweep(dir, sweepOf('profiles/a')).status, 'applied');
-  t.false(fs.existsSync(path.join(root, 'profiles', 'a', 'gateway.pid')));
+  t.deepEqual(fs.readdirSync(path.join(root, 'profiles', 'a')), []);
   t.is(fs.readFileSync(victim, 'utf8'), 'precious');
 });
 
