@@ -128,7 +128,8 @@ export function describeType(st: fs.Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
+  // Where a directory is expected, a regular file is named as one (not "not a regular file").
+  return st.isFile() ? 'a regular file' : 'not a regular file';
 }
 
 /**

@@ -39,8 +39,9 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
   try {
     fd = openExclusive(dir, tmp);
     fs.writeFileSync(fd, content);
-    fs.fchmodSync(fd, options.mode);
+    // chown first: it clears set-id bits, so a mode set before it would not be the one asked for.
     if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+    fs.fchmodSync(fd, options.mode);
     if (options.mtimeMs !== undefined) fs.futimesSync(fd, options.mtimeMs / 1000, options.mtimeMs / 1000);
     if (options.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);

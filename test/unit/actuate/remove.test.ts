@@ -1,0 +1,182 @@
+/**
+ * src/actuate/remove.ts: owned slots leave the scandir into our private trash, s6-svscan is told
+ * once (`-an`), and each is deleted when no supervisor listens any more; one still listening is
+ * left for a later `purge`. The clock and sleep are handed in, so the wait is bounded by a budget,
+ * not by real time. The supervisors here are this process holding control FIFOs open.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { type RemoveOptions, applyRemoves } from '../../../src/actuate/remove.js';
+import type { DirIdentity, PurgeOp, RemoveOp } from '../../../src/model.js';
+import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { put, tempRoot } from '../support.js';
+
+const removeOf = (profile: string, expect?: DirIdentity): RemoveOp => ({
+  kind: 'remove',
+  service: `gateway-${profile}`,
+  profile,
+  reason: 'profile deleted',
+  ...(expect === undefined ? {} : { expect }),
+});
+
+const purgeOf = (profile: string, supervised: boolean): PurgeOp => ({
+  kind: 'purge',
+  service: `gateway-${profile}`,
+  profile,
+  reason: 'removal pending',
+  supervised,
+});
+
+/** Options with a fake clock that sleep advances: the wait budget runs out without real waiting. */
+function offline(extra: Partial<RemoveOptions> = {}): RemoveOptions & { readonly slept: () => number } {
+  let clock = 0;
+  let slept = 0;
+  return {
+    live: false,
+    waitBudgetMs: 1000,
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      slept += ms;
+    },
+    slept: () => slept,
+    ...extra,
+  };
+}
+
+test('a removed slot leaves the scandir and is deleted; the trash is left empty', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'x');
+  put(root, 'gateway-a/log/run', 'x');
+  put(root, 'gateway-b/run', 'x');
+  const op = removeOf('a');
+  t.deepEqual(applyRemoves(dir, [op], offline()), [{ op, status: 'applied' }]);
+  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'gateway-b']);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
+});
+
+test('only the directory observe saw is removed: one swapped in since is left where it is', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'ours');
+  const slot = openDirAt(dir, 'gateway-a');
+  const seen = identityOf(slot);
+  closeDir(slot);
+  fs.renameSync(path.join(root, 'gateway-a'), path.join(root, 'old'));
+  put(root, 'gateway-a/run', 'theirs');
+  const [result] = applyRemoves(dir, [removeOf('a', seen)], offline());
+  t.is(result?.status, 'failed');
+  t.true(result?.error?.includes('the slot was replaced since this pass read it'), result?.error);
+  t.is(fs.readFileSync(path.join(root, 'gateway-a', 'run'), 'utf8'), 'theirs');
+});
+
+test('a missing slot, a symlink or a FIFO at the slot name fails that removal alone; nothing is followed', (t) => {
+  const { root, dir } = tempRoot(t);
+  makeFifo(path.join(root, 'gateway-fifo'));
+  put(root, 'elsewhere/keep', 'precious');
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'gateway-link'));
+  put(root, 'gateway-ok/run', 'x');
+  const results = applyRemoves(dir, [removeOf('gone'), removeOf('link'), removeOf('fifo'), removeOf('ok')], offline());
+  t.deepEqual(
+    results.map((r) => r.status),
+    ['failed', 'failed', 'failed', 'applied'],
+  );
+  t.true(results[0]?.error?.includes('gateway-gone'), results[0]?.error);
+  t.true(fs.lstatSync(path.join(root, 'gateway-fifo')).isFIFO());
+  t.true(fs.lstatSync(path.join(root, 'gateway-link')).isSymbolicLink());
+  t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);
+  t.false(fs.existsSync(path.join(root, 'gateway-ok')));
+});
+
+test('with s6 live, -an is sent once for all removals, and a supervisor still listening leaves its slot pending in the trash', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  put(root, 'gateway-a/run', 'x');
+  const supervisor = listenOnControl(t, path.join(root, 'gateway-b', 'supervise'));
+  const options = offline({ live: true });
+  const results = applyRemoves(dir, [removeOf('a'), removeOf('b')], options);
+  t.is(svscan.received(), 'an');
+  t.is(results[0]?.status, 'applied');
+  t.is(results[1]?.status, 'failed');
+  t.is(results[1]?.error, 'pending removal: the supervisor of gateway-b still runs; the next pass stops it again and resumes');
+  t.true(options.slept() >= 1000, 'it waited out its budget (on the fake clock)');
+  t.false(fs.existsSync(path.join(root, 'gateway-b')));
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-b', 'supervise')));
+  t.is(supervisor.received(), '', 'nothing is written to the slot supervisor');
+});
+
+test('a purge resumes a pending removal: -an again while supervised, deletion once it is gone', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  const op = purgeOf('a', true);
+  t.deepEqual(applyRemoves(dir, [op], offline({ live: true })), [{ op, status: 'applied' }]);
+  t.is(svscan.received(), 'an');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
+  const unsupervised = purgeOf('a', false);
+  t.is(applyRemoves(dir, [unsupervised], offline({ live: true }))[0]?.status, 'applied', 'already gone: done');
+  t.is(svscan.received(), '', 'nothing to reap: no -an');
+});
+
+test('with s6 live but nobody reading its control, the removals fail with the reason and stay in the trash', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'x');
+  const [result] = applyRemoves(dir, [removeOf('a')], offline({ live: true }));
+  t.is(result?.status, 'failed');
+  t.true(result?.error?.includes('.s6-svscan'), result?.error);
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'run')));
+});
+
+test('a failure injected before one removal leaves that slot and removes the others', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'x');
+  put(root, 'gateway-b/run', 'x');
+  const results = applyRemoves(
+    dir,
+    [removeOf('a'), removeOf('b')],
+    offline({
+      beforeOperation: (op) => {
+        if (op.profile === 'a') throw new Error('injected');
+      },
+    }),
+  );
+  t.like(results[0], { status: 'failed', error: 'injected' });
+  t.is(results[1]?.status, 'applied');
+  t.true(fs.existsSync(path.join(root, 'gateway-a', 'run')));
+});
+
+test('symlinks inside a removed slot are deleted as links, their targets kept', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'outside/keep', 'precious');
+  put(root, 'gateway-a/run', 'x');
+  fs.symlinkSync(path.join(root, 'outside'), path.join(root, 'gateway-a', 'log'));
+  t.is(applyRemoves(dir, [removeOf('a')], offline())[0]?.status, 'applied');
+  t.is(fs.readFileSync(path.join(root, 'outside', 'keep'), 'utf8'), 'precious');
+});
+
+test('no operations: nothing is made', (t) => {
+  const { root, dir } = tempRoot(t);
+  t.deepEqual(applyRemoves(dir, [], offline()), []);
+  t.deepEqual(fs.readdirSync(root), []);
+});
+
+test('a crash right after the move leaves the slot in the trash for the next pass, not back in the scandir', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'x');
+  const results = applyRemoves(
+    dir,
+    [removeOf('a')],
+    offline({
+      afterTrash: () => {
+        throw new Error('crash point');
+      },
+    }),
+  );
+  t.like(results[0], { status: 'failed', error: 'crash point' });
+  t.false(fs.existsSync(path.join(root, 'gateway-a')));
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'run')));
+});

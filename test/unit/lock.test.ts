@@ -1,0 +1,139 @@
+/**
+ * src/lock.ts: the run lock is a real flock(2). A second holder is refused (or waits, and gets it
+ * only after release), a process that dies releases it, and the path must still name the locked
+ * inode in a real directory: otherwise the lock is not considered held.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { FatalError, LockHeldError } from '../../src/errors.js';
+import { acquireLock, namesLockedInode } from '../../src/lock.js';
+import { modeOf, put, tempRoot } from './support.js';
+import { makeFifo } from '../helpers/fifo.js';
+
+test('the lock is created 0600 and a second holder is refused until it is released', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const first = await acquireLock(file, false);
+  t.is(modeOf(file), 0o600);
+  const error = await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  t.true(error?.message.includes(file), error?.message);
+  first.release();
+  first.release();
+  const second = await acquireLock(file, false);
+  second.release();
+  t.true(fs.existsSync(file), 'the lock file is never deleted');
+});
+
+test('a waiting holder gets the lock only after the first releases it', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const first = await acquireLock(file, false);
+  let released = false;
+  const waiting = acquireLock(file, true).then((held) => {
+    t.true(released, 'the waiter got the lock while it was still held');
+    return held;
+  });
+  // The waiter must be blocked in flock(1) now: a non-blocking attempt is refused, so the lock is still ours.
+  await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  released = true;
+  first.release();
+  const second = await waiting;
+  await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  second.release();
+});
+
+test('a wait ends with the abort reason when the signal aborts', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const first = await acquireLock(file, false);
+  t.teardown(() => first.release());
+  const controller = new AbortController();
+  const waiting = acquireLock(file, true, controller.signal);
+  controller.abort(new Error('shutting down'));
+  await t.throwsAsync(waiting, { message: 'shutting down' });
+});
+
+test('a lock held by another process is released when that process exits', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const child = spawn('/usr/bin/flock', ['--exclusive', file, '/bin/sh', '-c', 'echo held; exec cat'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(() => child.kill());
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  child.stdin.end();
+  await exited;
+  const held = await acquireLock(file, false);
+  held.release();
+});
+
+test('prepare runs before the attempt (it may make the directory the lock lives in)', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'state', 'lock');
+  let calls = 0;
+  const held = await acquireLock(file, false, undefined, () => {
+    calls += 1;
+    fs.mkdirSync(path.join(root, 'state'), { recursive: true });
+  });
+  held.release();
+  t.is(calls, 1);
+});
+
+test('an older lock file (0644) of ours is tightened to 0600', async (t) => {
+  const { root } = tempRoot(t);
+  const file = put(root, 'lock', '', 0o644);
+  const held = await acquireLock(file, false);
+  held.release();
+  t.is(modeOf(file), 0o600);
+});
+
+test('a symlink, a FIFO or a directory at the lock path is refused with a message naming it', async (t) => {
+  const { root } = tempRoot(t);
+  const victim = put(root, 'victim', 'precious');
+  fs.symlinkSync(victim, path.join(root, 'link'));
+  makeFifo(path.join(root, 'fifo'));
+  fs.mkdirSync(path.join(root, 'dir'));
+  const link = await t.throwsAsync(acquireLock(path.join(root, 'link'), false), { instanceOf: FatalError });
+  t.true(link?.message.startsWith(`cannot open lock file ${root}/link`), link?.message);
+  const fifo = await t.throwsAsync(acquireLock(path.join(root, 'fifo'), false), { instanceOf: FatalError });
+  t.is(fifo?.message, `lock file ${root}/fifo is not a regular file`);
+  await t.throwsAsync(acquireLock(path.join(root, 'dir'), false), { instanceOf: FatalError });
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious');
+  t.is(modeOf(victim), 0o644);
+});
+
+test('a lock whose directory is a symlink never counts as held: it is retried, then refused', async (t) => {
+  const { root } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'real'));
+  fs.symlinkSync(path.join(root, 'real'), path.join(root, 'state'));
+  let attempts = 0;
+  const error = await t.throwsAsync(
+    acquireLock(path.join(root, 'state', 'lock'), false, undefined, () => {
+      attempts += 1;
+    }),
+    { instanceOf: FatalError },
+  );
+  t.true(error?.message.includes('keeps being replaced'), error?.message);
+  t.true(attempts > 1, 'taken again before giving up');
+  const after = await acquireLock(path.join(root, 'real', 'lock'), false);
+  after.release();
+});
+
+test('namesLockedInode: true for the locked file, false once the path names another inode or nothing', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const held = await acquireLock(file, false);
+  t.teardown(() => held.release());
+  t.true(namesLockedInode(file, held.fd));
+  fs.renameSync(file, path.join(root, 'moved'));
+  t.false(namesLockedInode(file, held.fd));
+  put(root, 'lock', '');
+  t.false(namesLockedInode(file, held.fd));
+  fs.unlinkSync(file);
+  fs.symlinkSync(path.join(root, 'moved'), file);
+  t.false(namesLockedInode(file, held.fd), 'a symlink to the locked inode is not the lock');
+});

@@ -1,0 +1,244 @@
+/**
+ * src/observe/host.ts: host facts on temp trees. config.yaml is parsed with the real `yaml`
+ * library, at most once per (device, inode, size, mtime) of the file when a ConfigCache is kept
+ * across passes (issue 16 #2): the parse function handed in counts how often it is asked for.
+ * The container argv is read from a fake /proc, hermes' ids from a fake /etc.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { parse } from 'yaml';
+import {
+  CONFIG_YAML_CAP,
+  type ConfigCache,
+  type YamlParse,
+  detectContainerArgv,
+  hermesIds,
+  hostEnv,
+  observeConfig,
+} from '../../../src/observe/host.js';
+import { makeFifo } from '../../helpers/fifo.js';
+import { needsRoot } from '../../helpers/needs.js';
+import { put, tempRoot } from '../support.js';
+
+/** The real YAML parser, counting how many times a pass asked for it (each call is one parse). */
+function countingParser(): { parser: () => YamlParse; readonly parses: number } {
+  const state = { parses: 0 };
+  return {
+    parser: () => {
+      state.parses += 1;
+      return parse as YamlParse;
+    },
+    get parses() {
+      return state.parses;
+    },
+  };
+}
+
+function setMtime(file: string, ms: number): void {
+  fs.utimesSync(file, new Date(ms), new Date(ms));
+}
+
+test('config.yaml is parsed into a document', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'config.yaml', 'gateway:\n  multiplex: true\n');
+  t.deepEqual(
+    observeConfig(dir, () => parse as YamlParse),
+    { kind: 'parsed', doc: { gateway: { multiplex: true } } },
+  );
+});
+
+test('with a cache kept across passes an unchanged config.yaml is parsed once and the same value returned', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'config.yaml', 'a: 1\n');
+  const counter = countingParser();
+  const cache: ConfigCache = {};
+  const first = observeConfig(dir, counter.parser, cache);
+  const second = observeConfig(dir, counter.parser, cache);
+  const third = observeConfig(dir, counter.parser, cache);
+  t.deepEqual(first, { kind: 'parsed', doc: { a: 1 } });
+  t.is(second, first, 'the cached parse itself, not a new one');
+  t.is(third, first);
+  t.is(counter.parses, 1);
+});
+
+test('the cache re-parses after config.yaml changes: new size, same size with a new mtime, or a replaced inode', (t) => {
+  const { root, dir } = tempRoot(t);
+  const file = put(root, 'config.yaml', 'a: 1\n');
+  setMtime(file, Date.UTC(2026, 0, 1));
+  const counter = countingParser();
+  const cache: ConfigCache = {};
+  const first = observeConfig(dir, counter.parser, cache);
+
+  fs.writeFileSync(file, 'a: 22\n');
+  setMtime(file, Date.UTC(2026, 0, 1));
+  const bigger = observeConfig(dir, counter.parser, cache);
+  t.deepEqual(bigger, { kind: 'parsed', doc: { a: 22 } });
+  t.not(bigger, first);
+
+  fs.writeFileSync(file, 'a: 33\n');
+  setMtime(file, Date.UTC(2026, 0, 2));
+  t.deepEqual(observeConfig(dir, counter.parser, cache), { kind: 'parsed', doc: { a: 33 } });
+
+  const next = put(root, 'config.new', 'a: 44\n');
+  setMtime(next, Date.UTC(2026, 0, 2));
+  fs.renameSync(next, file);
+  t.deepEqual(observeConfig(dir, counter.parser, cache), { kind: 'parsed', doc: { a: 44 } });
+  t.is(counter.parses, 4);
+  t.is(observeConfig(dir, counter.parser, cache), observeConfig(dir, counter.parser, cache));
+  t.is(counter.parses, 4, 'unchanged again: no further parse');
+});
+
+test('without a cache every pass parses again', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'config.yaml', 'a: 1\n');
+  const counter = countingParser();
+  observeConfig(dir, counter.parser);
+  observeConfig(dir, counter.parser);
+  t.is(counter.parses, 2);
+});
+
+test('a config.yaml removed after it was cached reads as missing', (t) => {
+  const { root, dir } = tempRoot(t);
+  const file = put(root, 'config.yaml', 'a: 1\n');
+  const cache: ConfigCache = {};
+  observeConfig(dir, () => parse as YamlParse, cache);
+  fs.unlinkSync(file);
+  t.deepEqual(
+    observeConfig(dir, () => parse as YamlParse, cache),
+    { kind: 'missing' },
+  );
+});
+
+test('without config.yaml the parser is never loaded', (t) => {
+  const { dir } = tempRoot(t);
+  const counter = countingParser();
+  t.deepEqual(observeConfig(dir, counter.parser, {}), { kind: 'missing' });
+  t.is(counter.parses, 0);
+});
+
+const unreadable = test.macro({
+  exec(t: ExecutionContext, plant: (root: string) => void, problem: RegExp) {
+    const { root, dir } = tempRoot(t);
+    plant(root);
+    const counter = countingParser();
+    const read = observeConfig(dir, counter.parser, {});
+    t.is(read.kind, 'unreadable');
+    t.regex(read.kind === 'unreadable' ? read.problem : '', problem);
+  },
+  title: (what = '') => `config.yaml that ${what} is unreadable with a reason`,
+});
+
+test(
+  'is a symlink (never followed)',
+  unreadable,
+  (root: string) => {
+    put(root, 'real.yaml', 'a: 1\n');
+    fs.symlinkSync(path.join(root, 'real.yaml'), path.join(root, 'config.yaml'));
+  },
+  /^could not be read \(is a symlink\)$/,
+);
+test(
+  'is a FIFO (never blocks)',
+  unreadable,
+  (root: string) => makeFifo(path.join(root, 'config.yaml')),
+  /^could not be read \(is a FIFO\)$/,
+);
+test(
+  'is larger than the cap (never parsed)',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', `a: "${'x'.repeat(CONFIG_YAML_CAP)}"\n`);
+  },
+  new RegExp(`^could not be read \\(is larger than ${CONFIG_YAML_CAP} bytes`),
+);
+test(
+  'is not UTF-8',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', new Uint8Array([0x61, 0x3a, 0x20, 0xff, 0x0a]));
+  },
+  /^is not valid UTF-8$/,
+);
+test(
+  'is not YAML',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', 'a: [1, 2\nb: }\n');
+  },
+  /^is not valid YAML \(/,
+);
+test(
+  'nests too deep',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', `a: ${'['.repeat(100)}${']'.repeat(100)}\n`);
+  },
+  /^nests deeper than 64 levels$/,
+);
+test(
+  'expands too many aliases',
+  unreadable,
+  (root: string) => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 60; i++) lines.push(`b${i}: *a`);
+    put(root, 'config.yaml', `${lines.join('\n')}\n`);
+  },
+  /^is not valid YAML \(/,
+);
+
+test('hostEnv picks exactly the variables the core reads, by upstream names', (t) => {
+  t.deepEqual(hostEnv({ PATH: '/bin', GATEWAY_MULTIPLEX_PROFILES: '1', HERMES_GATEWAY_BOOTSTRAP_STATE: 'running' }), {
+    multiplex: '1',
+    bootstrapState: 'running',
+  });
+  t.deepEqual(hostEnv({ HERMES_GATEWAY_NO_SUPERVISE: '' }), { noSupervise: '' });
+  t.deepEqual(hostEnv({}), {});
+});
+
+test('hermesIds reads the uid from passwd and the gid from group, falling back to passwd', (t) => {
+  const { root } = tempRoot(t);
+  put(root, 'passwd', 'root:x:0:0::/root:/bin/sh\nhermes:x:10000:10001::/opt/data:/bin/sh\n');
+  put(root, 'group', 'root:x:0:\nhermes:x:10002:\n');
+  t.deepEqual(hermesIds(root), { uid: 10000, gid: 10002 });
+  fs.unlinkSync(path.join(root, 'group'));
+  t.deepEqual(hermesIds(root), { uid: 10000, gid: 10001 });
+  put(root, 'passwd', 'hermesx:x:5:5::/:/bin/sh\n');
+  t.deepEqual(hermesIds(root), {});
+  t.deepEqual(hermesIds(path.join(root, 'missing')), {});
+});
+
+/** A fake /proc entry with the given argv as its NUL-separated cmdline. */
+function fakeProcess(proc: string, pid: string, argv: readonly string[]): string {
+  return path.dirname(put(proc, `${pid}/cmdline`, `${argv.join('\0')}\0`));
+}
+
+test('the container argv is PID 1 when it runs main-wrapper.sh', (t) => {
+  const { root } = tempRoot(t);
+  fakeProcess(root, '1', ['/init', '/opt/main-wrapper.sh', 'gateway', 'run']);
+  fakeProcess(root, '7', ['/bin/sh', '/opt/main-wrapper.sh', 'other']);
+  t.deepEqual(detectContainerArgv(root), ['/init', '/opt/main-wrapper.sh', 'gateway', 'run']);
+});
+
+test('otherwise the oldest process running main-wrapper.sh, and else nothing', (t) => {
+  const { root } = tempRoot(t);
+  fakeProcess(root, '1', ['/init']);
+  fakeProcess(root, '12', ['/bin/sh', '/opt/main-wrapper.sh', 'late']);
+  fakeProcess(root, '9', ['/bin/sh', '/opt/main-wrapper.sh', 'early']);
+  fakeProcess(root, '3', ['/bin/sleep', '1']);
+  put(root, 'self/cmdline', '/bin/sh\0/opt/main-wrapper.sh\0self\0');
+  t.deepEqual(detectContainerArgv(root), ['/bin/sh', '/opt/main-wrapper.sh', 'early']);
+  fs.rmSync(path.join(root, '9'), { recursive: true });
+  fs.rmSync(path.join(root, '12'), { recursive: true });
+  t.deepEqual(detectContainerArgv(root), []);
+  t.deepEqual(detectContainerArgv(path.join(root, 'missing')), []);
+});
+
+needsRoot(test)('a process another user owns cannot choose the container argv', (t) => {
+  const { root } = tempRoot(t);
+  fakeProcess(root, '1', ['/init']);
+  const forged = fakeProcess(root, '5', ['/bin/sh', '/opt/main-wrapper.sh', 'forged']);
+  fs.chownSync(forged, 65534, 65534);
+  fakeProcess(root, '8', ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
+  t.deepEqual(detectContainerArgv(root), ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
+});

@@ -1,0 +1,159 @@
+/**
+ * src/observe/scandir.ts: the scandir read on temp trees. Slots named `<prefix><valid name>` are
+ * read file by file (bounded, no-follow, never blocking on a FIFO); everything else is foreign and
+ * only counted; a slot that is a symlink is reported, never entered.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { renderSlotFiles } from '../../../src/desired/render.js';
+import { OWNERSHIP_FILE } from '../../../src/model/constants.js';
+import { isSvscanLive, observeScandir } from '../../../src/observe/scandir.js';
+import { persistRestarts } from '../../../src/actuate/restarts.js';
+import { TEST_SETTINGS } from '../../helpers/cli.js';
+import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { put, tempRoot } from '../support.js';
+
+const SETTINGS = { servicePrefix: 'gateway-' };
+const RENDER = { ...TEST_SETTINGS };
+
+/** Writes a complete slot as render makes it (optionally with a down marker). */
+function writeSlot(root: string, profile: string, down = false): string {
+  const service = `gateway-${profile}`;
+  for (const f of renderSlotFiles(service, profile, RENDER)) put(root, `${service}/${f.path}`, f.content, f.mode);
+  if (down) put(root, `${service}/down`, '');
+  return path.join(root, service);
+}
+
+test('no scandir yet reads as an empty, non-existent one', (t) => {
+  t.deepEqual(observeScandir(undefined, SETTINGS), {
+    exists: false,
+    slots: new Map(),
+    svscanLive: false,
+    serviceCount: 0,
+    pendingRestarts: new Set(),
+    upstreamLeftovers: [],
+  });
+});
+
+test('a complete slot is read file by file: bytes, modes, log/, down marker, ownership and identity', (t) => {
+  const { root, dir } = tempRoot(t);
+  const slotPath = writeSlot(root, 'a', true);
+  const scan = observeScandir(dir, SETTINGS);
+  const slot = scan.slots.get('gateway-a');
+  if (slot === undefined) return t.fail('slot not observed');
+  t.true(scan.exists);
+  t.is(slot.profile, 'a');
+  t.is(slot.entry, 'dir');
+  t.true(slot.owned);
+  t.true(slot.hasDownMarker);
+  t.like(slot.logDir, { kind: 'dir' });
+  for (const f of renderSlotFiles('gateway-a', 'a', RENDER)) {
+    const read = slot.files.get(f.path);
+    if (read?.kind !== 'file') return t.fail(`${f.path}: ${JSON.stringify(read)}`);
+    t.is(Buffer.from(read.bytes).toString('utf8'), f.content, f.path);
+    t.is(read.mode & 0o7777, f.mode, f.path);
+  }
+  const st = fs.statSync(slotPath);
+  t.deepEqual(slot.identity, { dev: st.dev, ino: st.ino, uid: st.uid });
+  t.is(slot.live, undefined, 'no live status without a live s6-svscan');
+});
+
+test('a slot whose record names another service, or is torn, is not owned', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  writeSlot(root, 'b');
+  put(root, `gateway-a/${OWNERSHIP_FILE}`, JSON.stringify({ formatVersion: '1', managedBy: 'reconcile-gateways', service: 'gateway-b' }));
+  put(root, `gateway-b/${OWNERSHIP_FILE}`, '{"managedBy":"reconcile-gat');
+  const scan = observeScandir(dir, SETTINGS);
+  t.false(scan.slots.get('gateway-a')?.owned);
+  t.false(scan.slots.get('gateway-b')?.owned);
+});
+
+test('a slot that is a symlink is reported as one and never entered', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'real');
+  fs.renameSync(path.join(root, 'gateway-real'), path.join(root, '.hidden'));
+  fs.symlinkSync(path.join(root, '.hidden'), path.join(root, 'gateway-link'));
+  put(root, 'gateway-file', '');
+  const scan = observeScandir(dir, SETTINGS);
+  t.like(scan.slots.get('gateway-link'), { entry: 'symlink', dir: { kind: 'refused', reason: 'is a symlink' }, owned: false });
+  t.is(scan.slots.get('gateway-link')?.files.size, 0);
+  t.like(scan.slots.get('gateway-file'), { entry: 'file', dir: { kind: 'refused', reason: 'is a file' } });
+});
+
+test('FIFOs, symlinks and oversized files inside a slot are refused one by one; the rest is read', (t) => {
+  const { root, dir } = tempRoot(t);
+  const slot = writeSlot(root, 'a');
+  fs.unlinkSync(path.join(slot, 'run'));
+  makeFifo(path.join(slot, 'run'));
+  fs.unlinkSync(path.join(slot, 'finish'));
+  fs.symlinkSync('/etc/passwd', path.join(slot, 'finish'));
+  put(root, 'gateway-a/type', 'x'.repeat(64 * 1024 + 1));
+  const files = observeScandir(dir, SETTINGS).slots.get('gateway-a')?.files;
+  t.like(files?.get('run'), { kind: 'refused', reason: 'is a FIFO' });
+  t.like(files?.get('finish'), { kind: 'refused', reason: 'is a symlink' });
+  t.like(files?.get('type'), { kind: 'refused', code: 'EFBIG' });
+  t.like(files?.get('log/run'), { kind: 'file' });
+  t.like(files?.get(OWNERSHIP_FILE), { kind: 'file' });
+});
+
+test('a symlinked log/ is refused and log/run is not read through it', (t) => {
+  const { root, dir } = tempRoot(t);
+  const slot = writeSlot(root, 'a');
+  fs.renameSync(path.join(slot, 'log'), path.join(root, 'elsewhere'));
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(slot, 'log'));
+  const observed = observeScandir(dir, SETTINGS).slots.get('gateway-a');
+  t.deepEqual(observed?.logDir, { kind: 'refused', reason: 'is a symlink' });
+  t.false(observed?.files.has('log/run'));
+});
+
+test('foreign entries are counted as services but never listed as slots; upstream staging leftovers are', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  fs.mkdirSync(path.join(root, 'other-service', 'log'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'gateway-Bad!'));
+  fs.mkdirSync(path.join(root, '.gateway-b.tmp'));
+  fs.mkdirSync(path.join(root, '.gateway-a.tmp'));
+  fs.mkdirSync(path.join(root, '.unrelated.tmp'));
+  const scan = observeScandir(dir, SETTINGS);
+  t.deepEqual([...scan.slots.keys()], ['gateway-a']);
+  // gateway-a and its logger, other-service and its logger, gateway-Bad!
+  t.is(scan.serviceCount, 5);
+  t.deepEqual(scan.upstreamLeftovers, ['.gateway-a.tmp', '.gateway-b.tmp']);
+});
+
+test('with only, other slots are not read', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  writeSlot(root, 'b');
+  const scan = observeScandir(dir, SETTINGS, new Set(['gateway-b']));
+  t.deepEqual([...scan.slots.keys()], ['gateway-b']);
+});
+
+test('a live s6-svscan is detected through its control FIFO, and then live status is read', (t) => {
+  const { root, dir } = tempRoot(t);
+  const slot = writeSlot(root, 'a');
+  writeSlot(root, 'b');
+  t.false(isSvscanLive(dir));
+  makeFifo(path.join(root, '.s6-svscan', 'control'));
+  t.false(isSvscanLive(dir), 'a FIFO nobody reads is no s6-svscan');
+  fs.rmSync(path.join(root, '.s6-svscan'), { recursive: true });
+  listenOnControl(t, path.join(root, '.s6-svscan'));
+  listenOnControl(t, path.join(slot, 'supervise'));
+  put(root, 'gateway-a/supervise/status', Buffer.alloc(35));
+  const scan = observeScandir(dir, SETTINGS);
+  t.true(scan.svscanLive);
+  t.like(scan.slots.get('gateway-a')?.live, { supervised: true, up: false });
+  t.is(scan.slots.get('gateway-b')?.live, undefined, 'never supervised');
+});
+
+test('pending restarts are read from the journal in the private state directory', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  persistRestarts(dir, ['gateway-a']);
+  const scan = observeScandir(dir, SETTINGS);
+  t.deepEqual([...scan.pendingRestarts], ['gateway-a']);
+  t.is(scan.journalUid, process.geteuid?.());
+  t.false(scan.slots.has('.reconcile-gateways'));
+});

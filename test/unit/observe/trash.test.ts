@@ -1,0 +1,71 @@
+/**
+ * src/observe/trash.ts: slots earlier passes moved into `<scandir>/.reconcile-gateways/trash/`
+ * and did not finish deleting, with whether a supervisor still listens. A trash that is not
+ * ours (another mode, a symlink) is never read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { observeTrash } from '../../../src/observe/trash.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { tempRoot } from '../support.js';
+
+/** Makes the private state directory and its trash (both 0700) and returns the trash's path. */
+function makeTrash(root: string): string {
+  const trash = path.join(root, STATE_DIR, TRASH_DIR);
+  fs.mkdirSync(trash, { recursive: true });
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(trash, 0o700);
+  return trash;
+}
+
+test('no state directory or no trash reads as empty', (t) => {
+  const { root, dir } = tempRoot(t);
+  t.deepEqual(observeTrash(dir, 'gateway-'), []);
+  fs.mkdirSync(path.join(root, STATE_DIR), { mode: 0o700 });
+  t.deepEqual(observeTrash(dir, 'gateway-'), []);
+});
+
+test('trashed slots are listed sorted, with their profile and whether a supervisor still listens', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  fs.mkdirSync(path.join(trash, 'gateway-c'));
+  listenOnControl(t, path.join(trash, 'gateway-b', 'log', 'supervise'));
+  makeFifo(path.join(trash, 'gateway-a', 'supervise', 'control'));
+  fs.mkdirSync(path.join(trash, 'odd-name'));
+  t.deepEqual(observeTrash(dir, 'gateway-'), [
+    { service: 'gateway-a', profile: 'a', supervised: false },
+    { service: 'gateway-b', profile: 'b', supervised: true },
+    { service: 'gateway-c', profile: 'c', supervised: false },
+    { service: 'odd-name', profile: 'odd-name', supervised: false },
+  ]);
+});
+
+test('with only, just the named services are listed', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  fs.mkdirSync(path.join(trash, 'gateway-a'));
+  fs.mkdirSync(path.join(trash, 'gateway-b'));
+  t.deepEqual(observeTrash(dir, 'gateway-', new Set(['gateway-b'])), [{ service: 'gateway-b', profile: 'b', supervised: false }]);
+});
+
+test('a symlink inside the trash is listed but never followed to a listener', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  listenOnControl(t, path.join(root, 'live', 'supervise'));
+  fs.symlinkSync(path.join(root, 'live'), path.join(trash, 'gateway-a'));
+  t.deepEqual(observeTrash(dir, 'gateway-'), [{ service: 'gateway-a', profile: 'a', supervised: false }]);
+});
+
+test('a trash that is not private, or a symlink to one, is not ours and reads as empty', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  fs.mkdirSync(path.join(trash, 'gateway-a'));
+  fs.chmodSync(trash, 0o755);
+  t.deepEqual(observeTrash(dir, 'gateway-'), []);
+  fs.chmodSync(trash, 0o700);
+  fs.renameSync(trash, path.join(root, STATE_DIR, 'elsewhere'));
+  fs.symlinkSync(path.join(root, STATE_DIR, 'elsewhere'), trash);
+  t.deepEqual(observeTrash(dir, 'gateway-'), []);
+});

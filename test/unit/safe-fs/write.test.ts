@@ -1,0 +1,297 @@
+/**
+ * src/safe-fs/write.ts: every change on a temp tree. Files are replaced atomically with the mode
+ * (and owner) asked for, whatever the umask; nothing writes through a symlink or blocks on a FIFO;
+ * tree removal deletes the links themselves, never what they point to.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { FsError, closeDir, openDirAt } from '../../../src/safe-fs/core.js';
+import {
+  chmodFileAt,
+  fixDir,
+  lchownAt,
+  mkdirAt,
+  openAppendAt,
+  removeTreeAt,
+  renameAt,
+  touchAt,
+  unlinkAt,
+  writeFileAt,
+} from '../../../src/safe-fs/write.js';
+import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { needsRoot } from '../../helpers/needs.js';
+import { makeReadOnly, modeOf, put, tempRoot } from '../support.js';
+
+const NOBODY = { uid: 65534, gid: 65534 };
+
+test('writeFileAt gives exactly the mode asked for, group- and world-writable bits included', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeFileAt(dir, 'run', 'new\n', { mode: 0o666, fsync: true });
+  t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'new\n');
+  t.is(modeOf(path.join(root, 'run')), 0o666);
+  writeFileAt(dir, 'fresh', 'x', { mode: 0o662, fsync: false, fresh: true });
+  t.is(modeOf(path.join(root, 'fresh')), 0o662);
+});
+
+test('writeFileAt replaces atomically: a hard link to the old file keeps the old bytes, no temp file is left', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'run', 'old\n');
+  fs.linkSync(path.join(root, 'run'), path.join(root, 'keep'));
+  writeFileAt(dir, 'run', 'new\n', { mode: 0o755, fsync: false });
+  t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'new\n');
+  t.is(fs.readFileSync(path.join(root, 'keep'), 'utf8'), 'old\n');
+  t.deepEqual(fs.readdirSync(root).sort(), ['keep', 'run']);
+});
+
+test('writeFileAt replaces a symlink at its name instead of writing through it', (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = put(root, 'victim', 'precious');
+  fs.symlinkSync(victim, path.join(root, 'run'));
+  writeFileAt(dir, 'run', 'new', { mode: 0o644, fsync: false });
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious');
+  t.false(fs.lstatSync(path.join(root, 'run')).isSymbolicLink());
+  t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'new');
+});
+
+test('writeFileAt removes a leftover temp file, even a planted symlink, without following it', (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = put(root, 'victim', 'precious');
+  fs.symlinkSync(victim, path.join(root, '.run.rg-tmp'));
+  writeFileAt(dir, 'run', 'new', { mode: 0o644, fsync: false });
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious');
+  t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'new');
+  t.false(fs.existsSync(path.join(root, '.run.rg-tmp')));
+});
+
+test('writeFileAt over a directory fails with an FsError naming the file and leaves no temp file', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'run'));
+  const error = t.throws(() => writeFileAt(dir, 'run', 'x', { mode: 0o644, fsync: false }), { instanceOf: FsError });
+  t.true(error?.message.startsWith(`write ${root}/run:`), error?.message);
+  t.deepEqual(fs.readdirSync(root), ['run']);
+});
+
+test('writeFileAt with fresh refuses to write over an existing entry (EEXIST) and over a FIFO without blocking', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'run', 'old');
+  makeFifo(path.join(root, 'fifo'));
+  t.is(t.throws(() => writeFileAt(dir, 'run', 'new', { mode: 0o644, fsync: false, fresh: true }), { instanceOf: FsError })?.code, 'EEXIST');
+  t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'old');
+  t.is(
+    t.throws(() => writeFileAt(dir, 'fifo', 'new', { mode: 0o644, fsync: false, fresh: true }), { instanceOf: FsError })?.code,
+    'EEXIST',
+  );
+});
+
+test('writeFileAt keeps the mtime it is given', (t) => {
+  const { root, dir } = tempRoot(t);
+  const mtimeMs = Date.UTC(2025, 5, 1, 12);
+  writeFileAt(dir, 'run', 'x', { mode: 0o755, fsync: false, mtimeMs });
+  t.is(fs.statSync(path.join(root, 'run')).mtimeMs, mtimeMs);
+});
+
+needsRoot(test)('writeFileAt into a read-only directory fails with EROFS and changes nothing', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'ro/run', 'old');
+  makeReadOnly(t, path.join(root, 'ro'));
+  const ro = openDirAt(dir, 'ro');
+  t.teardown(() => closeDir(ro));
+  const error = t.throws(() => writeFileAt(ro, 'run', 'new', { mode: 0o644, fsync: false }), { instanceOf: FsError });
+  t.is(error?.code, 'EROFS');
+  t.is(fs.readFileSync(path.join(root, 'ro', 'run'), 'utf8'), 'old');
+});
+
+needsRoot(test)('writeFileAt and mkdirAt give the owner asked for', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeFileAt(dir, 'run', 'x', { mode: 0o4755, fsync: false, owner: NOBODY });
+  writeFileAt(dir, 'fresh', 'x', { mode: 0o644, fsync: false, fresh: true, owner: NOBODY });
+  closeDir(mkdirAt(dir, 'log', 0o750, NOBODY));
+  for (const name of ['run', 'fresh', 'log']) {
+    const st = fs.lstatSync(path.join(root, name));
+    t.deepEqual([st.uid, st.gid], [NOBODY.uid, NOBODY.gid], name);
+  }
+  t.is(modeOf(path.join(root, 'log')), 0o750);
+  t.is(modeOf(path.join(root, 'run')), 0o4755, 'set-id bits survive the chown');
+});
+
+test('touchAt creates an empty marker with its mode once; an existing entry of any kind is left alone', (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = path.join(root, 'victim');
+  fs.symlinkSync(victim, path.join(root, 'link'));
+  makeFifo(path.join(root, 'fifo'));
+  t.true(touchAt(dir, 'down', 0o666));
+  t.is(modeOf(path.join(root, 'down')), 0o666);
+  t.is(fs.readFileSync(path.join(root, 'down'), 'utf8'), '');
+  t.false(touchAt(dir, 'down', 0o644));
+  t.false(touchAt(dir, 'link', 0o644));
+  t.false(fs.existsSync(victim), 'nothing created through the dangling link');
+  t.false(touchAt(dir, 'fifo', 0o644));
+});
+
+test('touchAt in a missing directory fails with an FsError naming the marker', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'slot'));
+  const slot = openDirAt(dir, 'slot');
+  t.teardown(() => closeDir(slot));
+  fs.rmdirSync(path.join(root, 'slot'));
+  t.throws(() => touchAt(slot, 'down', 0o644), { instanceOf: FsError, message: new RegExp(`^create ${root}/slot/down`) });
+});
+
+test('openAppendAt appends to a log, creating it with its mode, and reports the size before', (t) => {
+  const { root, dir } = tempRoot(t);
+  const first = openAppendAt(dir, 'boot.log', 0o640);
+  fs.writeSync(first.fd, 'one\n');
+  fs.closeSync(first.fd);
+  const second = openAppendAt(dir, 'boot.log', 0o640);
+  fs.writeSync(second.fd, 'two\n');
+  fs.closeSync(second.fd);
+  t.is(first.size, 0);
+  t.is(second.size, 4);
+  t.is(fs.readFileSync(path.join(root, 'boot.log'), 'utf8'), 'one\ntwo\n');
+  t.is(modeOf(path.join(root, 'boot.log')), 0o640);
+});
+
+test('openAppendAt refuses a symlink, a FIFO (with or without a reader) and a hard link', (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = put(root, 'victim', 'precious');
+  fs.symlinkSync(victim, path.join(root, 'link.log'));
+  makeFifo(path.join(root, 'deaf.log'));
+  listenOnControl(t, path.join(root, 'heard'));
+  fs.linkSync(victim, path.join(root, 'hard.log'));
+  t.is(t.throws(() => openAppendAt(dir, 'link.log', 0o644), { instanceOf: FsError })?.code, 'ELOOP');
+  t.is(t.throws(() => openAppendAt(dir, 'deaf.log', 0o644), { instanceOf: FsError })?.code, 'ENXIO');
+  const heard = openDirAt(dir, 'heard');
+  t.teardown(() => closeDir(heard));
+  t.throws(() => openAppendAt(heard, 'control', 0o644), { instanceOf: FsError, message: /is a FIFO/ });
+  t.throws(() => openAppendAt(dir, 'hard.log', 0o644), { instanceOf: FsError, message: /2 hard links/ });
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious');
+});
+
+test('mkdirAt makes a directory with exactly its mode, returns it open, and EEXIST is an error', (t) => {
+  const { root, dir } = tempRoot(t);
+  const made = mkdirAt(dir, 'event', 0o3730);
+  t.teardown(() => closeDir(made));
+  t.is(modeOf(path.join(root, 'event')), 0o3730);
+  t.is(made.path, `${root}/event`);
+  touchAt(made, 'inside', 0o644);
+  t.true(fs.existsSync(path.join(root, 'event', 'inside')));
+  t.is(t.throws(() => mkdirAt(dir, 'event', 0o755), { instanceOf: FsError })?.code, 'EEXIST');
+  fs.symlinkSync('/tmp', path.join(root, 'link'));
+  t.is(t.throws(() => mkdirAt(dir, 'link', 0o755), { instanceOf: FsError })?.code, 'EEXIST');
+});
+
+test('fixDir sets the mode of the open directory; chmodFileAt only of a regular file', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'log'), { mode: 0o700 });
+  const victim = put(root, 'victim', '', 0o600);
+  put(root, 'run', '', 0o600);
+  fs.symlinkSync(victim, path.join(root, 'link'));
+  makeFifo(path.join(root, 'fifo'));
+  const log = openDirAt(dir, 'log');
+  t.teardown(() => closeDir(log));
+  fixDir(log, 0o755);
+  t.is(modeOf(path.join(root, 'log')), 0o755);
+  chmodFileAt(dir, 'run', 0o755);
+  t.is(modeOf(path.join(root, 'run')), 0o755);
+  t.is(t.throws(() => chmodFileAt(dir, 'link', 0o777), { instanceOf: FsError })?.code, 'ELOOP');
+  t.throws(() => chmodFileAt(dir, 'fifo', 0o777), { instanceOf: FsError, message: /not a regular file/ });
+  t.is(modeOf(victim), 0o600);
+  t.is(modeOf(path.join(root, 'fifo')), 0o600);
+});
+
+needsRoot(test)("lchownAt changes the owner of the entry itself, never of a symlink's target", (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = put(root, 'victim', '');
+  fs.symlinkSync(victim, path.join(root, 'link'));
+  makeFifo(path.join(root, 'control'));
+  lchownAt(dir, 'link', NOBODY);
+  lchownAt(dir, 'control', NOBODY);
+  t.is(fs.lstatSync(path.join(root, 'link')).uid, NOBODY.uid);
+  t.is(fs.lstatSync(path.join(root, 'control')).uid, NOBODY.uid);
+  t.is(fs.lstatSync(victim).uid, 0);
+  t.throws(() => lchownAt(dir, 'gone', NOBODY), { instanceOf: FsError, message: /^chown / });
+});
+
+test('unlinkAt removes a symlink, not its target; false when nothing is there; a directory is an error', (t) => {
+  const { root, dir } = tempRoot(t);
+  const victim = put(root, 'victim', 'precious');
+  fs.symlinkSync(victim, path.join(root, 'gateway.pid'));
+  fs.mkdirSync(path.join(root, 'd'));
+  t.true(unlinkAt(dir, 'gateway.pid'));
+  t.false(unlinkAt(dir, 'gateway.pid'));
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious');
+  t.throws(() => unlinkAt(dir, 'd'), { instanceOf: FsError, message: /^unlink / });
+  t.true(fs.existsSync(path.join(root, 'd')));
+});
+
+test('renameAt moves an entry between two open directories and names both ends when it fails', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'a'));
+  fs.mkdirSync(path.join(root, 'b'));
+  put(root, 'a/x', 'moved');
+  const a = openDirAt(dir, 'a');
+  const b = openDirAt(dir, 'b');
+  t.teardown(() => {
+    closeDir(a);
+    closeDir(b);
+  });
+  renameAt(a, 'x', b, 'y');
+  t.is(fs.readFileSync(path.join(root, 'b', 'y'), 'utf8'), 'moved');
+  const error = t.throws(() => renameAt(a, 'x', b, 'z'), { instanceOf: FsError });
+  t.is(error?.code, 'ENOENT');
+  t.true(error?.message.startsWith(`rename ${root}/a/x -> ${root}/b/z`), error?.message);
+});
+
+test('removeTreeAt deletes a whole tree but only the symlinks in it, never what they point to', (t) => {
+  const { root, dir } = tempRoot(t);
+  const outside = path.join(root, 'outside');
+  put(root, 'outside/keep', 'precious');
+  put(root, 'slot/run', 'x');
+  put(root, 'slot/log/supervise/status', 'x');
+  fs.symlinkSync(outside, path.join(root, 'slot', 'link-dir'));
+  fs.symlinkSync(path.join(outside, 'keep'), path.join(root, 'slot', 'log', 'link-file'));
+  makeFifo(path.join(root, 'slot', 'supervise', 'control'));
+  t.true(removeTreeAt(dir, 'slot'));
+  t.false(fs.existsSync(path.join(root, 'slot')));
+  t.deepEqual(fs.readdirSync(outside), ['keep']);
+  t.is(fs.readFileSync(path.join(outside, 'keep'), 'utf8'), 'precious');
+});
+
+test('removeTreeAt on a symlink removes the link only; on a missing entry it is done at once', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'outside/keep', 'precious');
+  fs.symlinkSync(path.join(root, 'outside'), path.join(root, 'slot'));
+  t.true(removeTreeAt(dir, 'slot'));
+  t.false(fs.existsSync(path.join(root, 'slot')));
+  t.true(fs.existsSync(path.join(root, 'outside', 'keep')));
+  t.true(removeTreeAt(dir, 'never-there'));
+});
+
+test('removeTreeAt stops when its budget runs out and a later call finishes the job', (t) => {
+  const { root, dir } = tempRoot(t);
+  for (let i = 0; i < 20; i++) put(root, `big/d${i % 4}/f${i}`, 'x');
+  const budget = { left: 5 };
+  t.false(removeTreeAt(dir, 'big', budget));
+  t.true(budget.left < 0, 'the budget was spent');
+  t.true(fs.existsSync(path.join(root, 'big')));
+  t.true(removeTreeAt(dir, 'big', { left: 1000 }));
+  t.false(fs.existsSync(path.join(root, 'big')));
+});
+
+test('removeTreeAt deletes a tree nested deeper than PATH_MAX lets a path name', (t) => {
+  const { root, dir } = tempRoot(t);
+  // 20 levels of 250-byte names: the bottom has no path shorter than 4096 bytes, so only descriptor-relative work reaches it.
+  const long = 'd'.repeat(250);
+  let parent = mkdirAt(dir, 'deep', 0o755);
+  for (let i = 0; i < 20; i++) {
+    touchAt(parent, `f${i}`, 0o644);
+    const child = mkdirAt(parent, long, 0o755);
+    closeDir(parent);
+    parent = child;
+  }
+  touchAt(parent, 'bottom', 0o644);
+  closeDir(parent);
+  t.true(removeTreeAt(dir, 'deep'));
+  t.deepEqual(fs.readdirSync(root), []);
+});
