@@ -1,0 +1,53 @@
+/** runOnce, the pass behind boot and sync: output formats and the colour decision. */
+import test from 'ava';
+import { runOnce } from '../../../../src/cli/commands/once.js';
+import { TEST_SETTINGS } from '../../../helpers/cli.js';
+import { captureIo, recordingLogger, world } from '../support.js';
+
+const ESC = '\u001b';
+
+test('the mode decides the document’s mode field', async (t) => {
+  const w = await world(t, { a: {} });
+  for (const mode of ['boot', 'sync'] as const) {
+    const io = captureIo();
+    await runOnce(mode, w.args(mode, '--diff', '--output', 'json'), io, recordingLogger().logger);
+    t.like(JSON.parse(io.out()), { mode, dryRun: true, exitCode: 1 });
+  }
+});
+
+test.serial('--diff is coloured on a terminal only, never with NO_COLOR, with colours the only escape sequences', async (t) => {
+  // Node's styleText also checks process.stdout, no TTY in a test worker: force it, so only
+  // runOnce's own decision (io.stdout.isTTY, NO_COLOR) is under test.
+  const before = process.env['FORCE_COLOR'];
+  process.env['FORCE_COLOR'] = '1';
+  t.teardown(() => {
+    if (before === undefined) delete process.env['FORCE_COLOR'];
+    else process.env['FORCE_COLOR'] = before;
+  });
+  const w = await world(t, { a: {} });
+  const diff = async (env: NodeJS.ProcessEnv, tty: boolean): Promise<string> => {
+    const io = captureIo(env, tty);
+    t.is(await runOnce('sync', w.args('sync', '--diff'), io, recordingLogger().logger), 1);
+    return io.out();
+  };
+  const terminal = await diff({}, true);
+  t.true(terminal.includes(`${ESC}[32mcreate${ESC}[39m`));
+  t.false(terminal.replace(/\u001b\[\d+m/g, '').includes(ESC), 'colours are the only escape sequences');
+  t.false((await diff({}, false)).includes(ESC));
+  t.false((await diff({ NO_COLOR: '1' }, true)).includes(ESC));
+});
+
+test('multiplex fold notices go to stdout in text and to stderr with --output json', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const fold = await w.config({ ...TEST_SETTINGS, multiplexPolicy: 'fold' });
+  const env = { GATEWAY_MULTIPLEX_PROFILES: '1' };
+  const notice =
+    'reconcile: profile gateway(s) a asked to autostart; one gateway per container serves every profile, so the ROOT slot (gateway-default) was started instead and multiplexes them.\n';
+  const text = captureIo(env);
+  await runOnce('sync', w.args('sync', '--diff', '--config', fold), text, recordingLogger().logger);
+  t.true(text.out().startsWith(notice));
+  const json = captureIo(env);
+  await runOnce('sync', w.args('sync', '--diff', '--output', 'json', '--config', fold), json, recordingLogger().logger);
+  t.is(json.err(), notice);
+  t.like(JSON.parse(json.out()), { multiplex: true, foldedProfiles: ['a'] });
+});

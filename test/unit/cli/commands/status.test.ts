@@ -1,0 +1,121 @@
+/** `status` run in-process on a temp HERMES_HOME and scandir: reads everything, changes nothing. */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { runStatus } from '../../../../src/cli/commands/status.js';
+import { runSync } from '../../../../src/cli/commands/sync.js';
+import { loadValidators } from '../../../../src/cli/validate.js';
+import { type StatusDocument, serviceEntries, writeStatusFile } from '../../../../src/watch/status-file.js';
+import { snapshotTree, diffSnapshots } from '../../../helpers/tree.js';
+import { captureIo, linesOf, recordingLogger, type World, world } from '../support.js';
+
+async function status(w: World, env: NodeJS.ProcessEnv = {}, ...extra: string[]) {
+  const io = captureIo(env);
+  const code = await runStatus(w.args('status', ...extra), io, recordingLogger().logger);
+  return { code, out: io.out() };
+}
+
+async function synced(t: import('ava').ExecutionContext): Promise<World> {
+  const w = await world(t, { a: { desired_state: 'running' }, b: { desired_state: 'stopped' } });
+  await runSync(w.args('sync'), captureIo(), recordingLogger().logger);
+  return w;
+}
+
+function watcherDoc(w: World, pid: number, failed?: string): StatusDocument {
+  const now = Date.now();
+  const table =
+    failed === undefined
+      ? {}
+      : {
+          [failed]: {
+            service: failed,
+            profile: failed.slice(8),
+            condition: 'Failed' as const,
+            reason: 'EACCES: permission denied',
+            consecutiveFailures: 2,
+            restartPending: false,
+            sinceMs: now,
+          },
+        };
+  return {
+    formatVersion: '2',
+    pid,
+    startedAt: new Date(now - 60_000).toISOString(),
+    hermesHome: w.home,
+    scandir: w.scandir,
+    intervalSeconds: 60,
+    ready: true,
+    passes: 0,
+    lastPass: null,
+    lastFullPassAt: null,
+    nextFullPassAt: new Date(now + 60_000).toISOString(),
+    watchedDirectories: 3,
+    services: serviceEntries(table, now),
+  };
+}
+
+test('the table lists every profile with its intent and slot, and changes nothing', async (t) => {
+  const w = await synced(t);
+  const before = await snapshotTree(w.root);
+  const r = await status(w, { COLUMNS: '1000' });
+  t.is(r.code, 0);
+  t.deepEqual(diffSnapshots(before, await snapshotTree(w.root)), []);
+  const table = linesOf(r.out);
+  t.regex(table[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
+  t.regex(table.find((l) => l.startsWith('a ')) ?? '', /^a +running +ours,up +- +-$/);
+  t.regex(table.find((l) => l.startsWith('b ')) ?? '', /^b +stopped +ours,down +- +-$/);
+  t.true(table.includes('scandir: 6 services (loggers included); s6-svscan is not running'));
+  t.true(table.includes(`watcher: no status file at ${w.statusFile} (is watch running? see --status-file)`));
+});
+
+test('status on a scandir that does not exist yet shows every slot missing and does not create it', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const r = await status(w);
+  t.is(r.code, 0);
+  t.false(fs.existsSync(w.scandir));
+  t.regex(linesOf(r.out).find((l) => l.startsWith('a ')) ?? '', /^a +running +none +- +- +create: /);
+});
+
+test('COLUMNS sets the table width', async (t) => {
+  const w = await synced(t);
+  const r = await status(w, { COLUMNS: '70' });
+  for (const line of r.out.trimEnd().split('\n')) t.true(line.length <= 70, line);
+});
+
+test('--output json is the status report of its schema, with the watcher’s view of each service', async (t) => {
+  const w = await synced(t);
+  writeStatusFile(w.statusFile, watcherDoc(w, process.pid, 'gateway-a'));
+  const r = await status(w, {}, '--output', 'json');
+  const doc = JSON.parse(r.out) as {
+    profiles: { service: string; watcher: unknown }[];
+    watcher: { state: string; running: boolean; pid: number };
+  };
+  const { validateStatusReport } = await loadValidators();
+  t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
+  t.like(doc.watcher, { state: 'present', running: true, pid: process.pid });
+  t.deepEqual(doc.profiles.find((p) => p.service === 'gateway-a')?.watcher, {
+    condition: 'Failed',
+    consecutiveFailures: 2,
+    reason: 'EACCES: permission denied',
+  });
+});
+
+test('a watcher that died is reported as not running', async (t) => {
+  const w = await synced(t);
+  // A pid beyond pid_max names no process.
+  writeStatusFile(w.statusFile, watcherDoc(w, 2 ** 22 + 1));
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(r.out).includes(`watcher: pid ${2 ** 22 + 1} not running (it stopped or died)`));
+});
+
+test('an invalid status file is reported, never fatal', async (t) => {
+  const w = await synced(t);
+  fs.mkdirSync(path.dirname(w.statusFile), { recursive: true });
+  fs.writeFileSync(w.statusFile, '{ not json');
+  const broken = await status(w, { COLUMNS: '1000' });
+  t.is(broken.code, 0);
+  t.true(linesOf(broken.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: invalid JSON: `)));
+  fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '1' }));
+  const old = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(old.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
+});

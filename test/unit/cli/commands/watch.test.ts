@@ -1,0 +1,126 @@
+/**
+ * `watch` run in-process on a temp HERMES_HOME and scandir, stopped the way s6 stops it: a
+ * SIGTERM, delivered here as the process event (signals are process-wide, so these run serially).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { runWatch, summaryLine } from '../../../../src/cli/commands/watch.js';
+import { loadValidators } from '../../../../src/cli/validate.js';
+import { LockHeldError } from '../../../../src/errors.js';
+import type { PassSummary } from '../../../../src/watch/status-file.js';
+import { waitFor } from '../../../helpers/s6.js';
+import { captureIo, recordingLogger, type World, world } from '../support.js';
+
+const SUMMARY: PassSummary = {
+  startedAt: '2026-12-06T03:00:00.000Z',
+  finishedAt: '2026-12-06T03:00:00.040Z',
+  durationMs: 40,
+  scope: 'full',
+  trigger: 'interval',
+  result: 'converged',
+  exitCode: 0,
+  warnings: [],
+  counts: { create: 1, update: 0, restart: 0, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
+  drift: { IntentRunningButDown: 0, CrashLooping: 1, IntentStoppedButUp: 0 },
+  changed: ['gateway-a'],
+};
+
+test('the pass line has the trigger, scope, counts, drift, changed services and duration', (t) => {
+  t.is(
+    summaryLine(SUMMARY),
+    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a duration_ms=40',
+  );
+});
+
+test('a targeted pass names its profiles; a failed pass gives its error instead of counts', (t) => {
+  const { counts: _c, drift: _d, changed: _s, ...bare } = SUMMARY;
+  const line = summaryLine({
+    ...bare,
+    scope: 'targeted',
+    profiles: ['a', 'b'],
+    result: 'error',
+    error: { code: 'fatal', message: 'scandir gone', terminal: false },
+  });
+  t.is(line, 'reconcile: pass trigger=interval scope=targeted(a,b) result=error error="scandir gone" duration_ms=40');
+});
+
+test('changed services are escaped and cut after five', (t) => {
+  const changed = ['gateway-a\nreconcile: forged', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
+  const line = summaryLine({ ...SUMMARY, changed });
+  t.false(line.includes('\n'));
+  t.true(line.includes(' services=gateway-a\\nreconcile: forged,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=40'));
+});
+
+/** A file opened for writing, standing in for s6's notification pipe. */
+function notificationFd(w: World): { fd: number; file: string } {
+  const file = path.join(w.root, 'notify');
+  return { fd: fs.openSync(file, 'a'), file };
+}
+
+/** Whether descriptor `fd` of this process still refers to `file`. */
+function fdNames(fd: number, file: string): boolean {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+  } catch {
+    return false;
+  }
+}
+
+test.serial('watch converges, writes its status, signals readiness once and closes the fd, then stops on SIGTERM', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const { fd, file } = notificationFd(w);
+  t.teardown(() => {
+    if (fdNames(fd, file)) fs.closeSync(fd);
+  });
+  const io = captureIo();
+  const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, recordingLogger().logger);
+  await waitFor(() => fs.existsSync(w.statusFile) && fs.readFileSync(file, 'utf8') === '\n', 60_000, 'the first pass');
+  t.true(fs.existsSync(path.join(w.scandir, 'gateway-a', 'run')));
+  t.false(fdNames(fd, file), 'the readiness fd is closed after the newline');
+  // A second watcher with the same status file is refused while this one runs.
+  await t.throwsAsync(runWatch(w.args('watch'), captureIo(), recordingLogger().logger), { instanceOf: LockHeldError });
+  process.emit('SIGTERM');
+  t.is(await running, 0);
+  t.is(fs.readFileSync(file, 'utf8'), '\n');
+  const doc = JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as { ready: boolean; passes: number; pid: number };
+  const { validateStatusFile } = await loadValidators();
+  t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
+  t.like(doc, { ready: true, pid: process.pid });
+  t.true(io.out().startsWith('reconcile: pass trigger=start scope=full result=converged create=2 '));
+});
+
+test.serial('with --output json each pass line is a JSON summary', async (t) => {
+  const w = await world(t, { a: {} });
+  const io = captureIo();
+  const running = runWatch(w.args('watch', '--output', 'json', '--interval', '3600'), io, recordingLogger().logger);
+  await waitFor(() => io.out().includes('\n'), 60_000, 'the first pass line');
+  process.emit('SIGTERM');
+  t.is(await running, 0);
+  const first = JSON.parse(io.out().split('\n')[0] ?? '') as PassSummary;
+  t.like(first, { trigger: 'start', scope: 'full', result: 'converged' });
+});
+
+test.serial('a container of role none idles: it says why, reports ready and exits 0 on SIGTERM', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const { fd, file } = notificationFd(w);
+  t.teardown(() => {
+    if (fdNames(fd, file)) fs.closeSync(fd);
+  });
+  const io = captureIo();
+  const running = runWatch(w.args('watch', '--role', 'none', '--ready-fd', String(fd)), io, recordingLogger().logger);
+  await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'readiness');
+  t.false(fdNames(fd, file));
+  process.emit('SIGTERM');
+  t.is(await running, 0);
+  t.is(io.out(), 'reconcile: skipping (role none \u2014 this container registers and removes no gateways)\n');
+  t.false(fs.existsSync(w.scandir), 'nothing registered');
+});
+
+test.serial('a --ready-fd that is not open is refused before anything starts', async (t) => {
+  const w = await world(t);
+  await t.throwsAsync(runWatch(w.args('watch', '--ready-fd', '1000'), captureIo(), recordingLogger().logger), {
+    message: /^--ready-fd 1000 is not a descriptor s6 opened for writing \(it is not open\)/,
+  });
+  t.false(fs.existsSync(w.statusFile));
+});

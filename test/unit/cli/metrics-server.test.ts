@@ -1,0 +1,119 @@
+/** The metrics server over real HTTP on 127.0.0.1, an ephemeral port each. */
+import http from 'node:http';
+import net from 'node:net';
+import test from 'ava';
+import { type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
+import { FatalError } from '../../../src/errors.js';
+
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+function request(port: number, urlPath: string, method = 'GET'): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: urlPath, method, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A server whose readiness the test sets. */
+async function serve(t: import('ava').ExecutionContext, source: Partial<MetricsSource> = {}) {
+  let why: string | undefined = 'no pass has completed yet';
+  const server = await startMetricsServer(
+    { host: '127.0.0.1', port: 0 },
+    {
+      exposition: async () => ({ text: 'reconcile_gateways_passes_total 3\n', contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
+      notReady: () => why,
+      ...source,
+    },
+  );
+  t.teardown(() => server.close());
+  return { server, port: server.address.port, setReady: (w: string | undefined) => (why = w) };
+}
+
+test('it listens on the asked host and reports the real port for port 0', async (t) => {
+  const { server, port } = await serve(t);
+  t.is(server.address.host, '127.0.0.1');
+  t.true(port > 0);
+});
+
+test('/metrics serves the exposition with its content type', async (t) => {
+  const { port } = await serve(t);
+  const r = await request(port, '/metrics?name[]=x');
+  t.is(r.status, 200);
+  t.is(r.body, 'reconcile_gateways_passes_total 3\n');
+  t.is(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+  t.is(r.headers['content-length'], String(r.body.length));
+});
+
+test('/healthz answers ok while the process answers at all', async (t) => {
+  const { port } = await serve(t);
+  t.deepEqual([(await request(port, '/healthz')).status, (await request(port, '/healthz')).body], [200, 'ok\n']);
+});
+
+test('/readyz is 503 with the reason until the watcher is ready, then 200', async (t) => {
+  const { port, setReady } = await serve(t);
+  const before = await request(port, '/readyz');
+  t.deepEqual([before.status, before.body], [503, 'not ready: no pass has completed yet\n']);
+  setReady(undefined);
+  const after = await request(port, '/readyz');
+  t.deepEqual([after.status, after.body], [200, 'ready\n']);
+});
+
+test('an unknown path is 404 naming the paths served; other methods are 405', async (t) => {
+  const { port } = await serve(t);
+  const missing = await request(port, '/metric');
+  t.deepEqual([missing.status, missing.body], [404, 'not found; try /metrics, /healthz or /readyz\n']);
+  const post = await request(port, '/metrics', 'POST');
+  t.is(post.status, 405);
+  t.is(post.headers['allow'], 'GET, HEAD');
+});
+
+test('HEAD answers the headers without a body', async (t) => {
+  const { port } = await serve(t);
+  const r = await request(port, '/healthz', 'HEAD');
+  t.is(r.status, 200);
+  t.is(r.body, '');
+  t.is(r.headers['content-length'], '3');
+});
+
+test('an exposition that fails is a 500 with its message, and the server keeps serving', async (t) => {
+  const { port } = await serve(t, {
+    exposition: async () => {
+      throw new Error('registry broken');
+    },
+  });
+  const r = await request(port, '/metrics');
+  t.deepEqual([r.status, r.body], [500, 'error: registry broken\n']);
+  t.is((await request(port, '/healthz')).status, 200);
+});
+
+test('a port in use is a fatal error naming the address and what to do', async (t) => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const source: MetricsSource = { exposition: async () => ({ text: '', contentType: 'text/plain' }), notReady: () => undefined };
+  const err = await t.throwsAsync(startMetricsServer({ host: '127.0.0.1', port }, source), { instanceOf: FatalError });
+  t.true(err?.message.startsWith(`--metrics-listen 127.0.0.1:${port}: cannot listen: `));
+  t.true(err?.message.endsWith('; choose a free port or another address'));
+});
+
+test('close ends open keep-alive connections and stops listening', async (t) => {
+  const server = await startMetricsServer(
+    { host: '127.0.0.1', port: 0 },
+    { exposition: async () => ({ text: '', contentType: 'text/plain' }), notReady: () => undefined },
+  );
+  const port = server.address.port;
+  t.is((await request(port, '/healthz')).status, 200);
+  await server.close();
+  await t.throwsAsync(request(port, '/healthz'), { code: 'ECONNREFUSED' });
+});

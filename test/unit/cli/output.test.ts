@@ -1,0 +1,189 @@
+import test from 'ava';
+import type { Operation, OperationResult, ProfileDecision } from '../../../src/model.js';
+import type { PassResult } from '../../../src/reconcile.js';
+import {
+  type DocumentContext,
+  diffReport,
+  filesOf,
+  operationLine,
+  planDocument,
+  profileLine,
+  summarize,
+  textReport,
+  useColour,
+} from '../../../src/cli/output.js';
+import { loadValidators } from '../../../src/cli/validate.js';
+import { specOf } from '../../helpers/observed.js';
+
+const ESC = '\u001b';
+
+function decision(profile: string, over: Partial<ProfileDecision> = {}): ProfileDecision {
+  return { profile, service: `gateway-${profile}`, priorState: 'running', autostart: true, action: 'started', priorExit: 'clean', ...over };
+}
+
+const CREATE: Operation = { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'new profile', spec: specOf('a', false) };
+const UPDATE: Operation = {
+  kind: 'update',
+  service: 'gateway-b',
+  profile: 'b',
+  reason: 'run differs',
+  dirs: [],
+  changes: [{ path: 'run', fix: 'write', spec: { path: 'run', content: 'new line\n', mode: 0o755 }, before: 'old line\n' }],
+};
+const SWEEP: Operation = { kind: 'sweep', service: 'gateway-c', profile: 'c', reason: 'stale', dir: 'profiles/c', files: ['gateway.pid'] };
+
+/** A pass result with these decisions and operations; `results` given for an applied pass. */
+function resultOf(p: {
+  decisions?: ProfileDecision[];
+  operations?: Operation[];
+  results?: OperationResult[];
+  restartPending?: string[];
+  mode?: 'boot' | 'sync';
+}): PassResult {
+  return {
+    options: { mode: p.mode ?? 'sync' },
+    observed: {},
+    desired: { decisions: p.decisions ?? [], foldedProfiles: [], notices: [] },
+    plan: { operations: p.operations ?? [], restartPending: p.restartPending ?? [] },
+    held: [],
+    bootLogLines: 2,
+    warnings: [],
+    drift: [],
+    results: p.results ?? [],
+  } as unknown as PassResult;
+}
+
+test('the profile line is upstream’s, and a hostile state cannot forge a field or a line', (t) => {
+  t.is(profileLine(decision('coder')), 'reconcile: profile=coder prior_state=running action=started prior_exit=clean');
+  t.is(
+    profileLine(decision('x', { priorState: null, action: 'skipped', reason: 'invalid name' })),
+    'reconcile: profile=x prior_state=None action=skipped prior_exit=clean reason="invalid name"',
+  );
+  const forged = profileLine(decision('a\nreconcile: profile=evil', { priorState: 'running action=started' }));
+  t.false(forged.includes('\n'));
+  t.is(forged, 'reconcile: profile=a\\nreconcile: profile=evil prior_state="running action=started" action=started prior_exit=clean');
+});
+
+test('an operation line names the service, kind and reason, escaped', (t) => {
+  const r: OperationResult = { op: { ...CREATE, service: 'gateway-\u001b[31mred' }, status: 'failed', error: 'EACCES\nforged' };
+  const line = operationLine(r);
+  t.false(line.includes(ESC));
+  t.false(line.includes('\n'));
+  t.is(line, 'reconcile: failed service=gateway-\\x1b[31mred kind=create reason="new profile" error="EACCES\\\\nforged"');
+});
+
+test('filesOf names what each operation touches', (t) => {
+  t.deepEqual(filesOf(CREATE), [...CREATE.spec.files.map((f) => f.path), 'down'].sort());
+  t.deepEqual(filesOf(UPDATE), ['run']);
+  t.deepEqual(filesOf(SWEEP), ['profiles/c/gateway.pid']);
+  t.deepEqual(filesOf({ kind: 'down', service: 's', profile: 'p', reason: 'r' }), ['down']);
+  t.deepEqual(filesOf({ kind: 'cleanup', service: 's', profile: 'p', reason: 'r', entry: '.gateway-p.tmp' }), ['.gateway-p.tmp']);
+  t.deepEqual(filesOf({ kind: 'remove', service: 's', profile: 'p', reason: 'r' }), []);
+});
+
+test('summarize counts every kind, failures and pending restarts', (t) => {
+  const result = resultOf({
+    operations: [CREATE, UPDATE, SWEEP],
+    results: [
+      { op: CREATE, status: 'applied' },
+      { op: UPDATE, status: 'failed', error: 'x' },
+      { op: SWEEP, status: 'applied' },
+    ],
+    restartPending: ['gateway-z'],
+  });
+  const s = summarize(result);
+  t.like(s, { create: 1, update: 1, sweep: 1, remove: 0, heal: 0, failed: 1, restartPending: 1 });
+});
+
+test('the text report ends with a summary whose counts and exit code match the pass', (t) => {
+  const result = resultOf({
+    decisions: [decision('a')],
+    operations: [CREATE],
+    results: [{ op: CREATE, status: 'applied' }],
+  });
+  const lines = textReport(result, 0).trimEnd().split('\n');
+  t.is(lines.length, 3);
+  t.is(lines[0], profileLine(decision('a')));
+  t.is(lines[1], 'reconcile: applied service=gateway-a kind=create reason="new profile"');
+  t.is(
+    lines[2],
+    'reconcile: summary profiles=1 create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 sweep=0 cleanup=0 seed=0 failed=0 restart_pending=0 exit=0',
+  );
+});
+
+test('heal=N appears only when the pass healed', (t) => {
+  const heal: Operation = { kind: 'heal', service: 'gateway-h', profile: 'h', reason: 'held down' };
+  t.true(textReport(resultOf({ operations: [heal], results: [{ op: heal, status: 'applied' }] }), 0).includes(' heal=1 '));
+  t.false(textReport(resultOf({}), 0).includes('heal='));
+});
+
+test('colour only on a TTY, and never with NO_COLOR set', (t) => {
+  t.true(useColour(true, {}));
+  t.true(useColour(true, { NO_COLOR: '' }));
+  t.false(useColour(true, { NO_COLOR: '1' }));
+  t.false(useColour(false, {}));
+});
+
+test('the --diff preview shows each operation, unified diffs of updates and totals, without colour', async (t) => {
+  const text = await diffReport(resultOf({ operations: [CREATE, UPDATE, SWEEP], restartPending: ['gateway-r'], mode: 'boot' }), false);
+  t.false(text.includes(ESC));
+  const lines = text.trimEnd().split('\n');
+  t.is(lines[0], 'gateway-a create: new profile (registered down)');
+  t.is(lines[1], 'gateway-b update: run differs');
+  t.true(lines.includes('--- a/gateway-b/run'));
+  t.true(lines.includes('+++ b/gateway-b/run'));
+  t.true(lines.includes('-old line'));
+  t.true(lines.includes('+new line'));
+  t.true(lines.includes('gateway-c sweep: stale (profiles/c/gateway.pid)'));
+  t.true(lines.includes('gateway-r restart pending: run-time files changed while it runs'));
+  t.is(
+    lines.at(-1),
+    'reconcile: plan create=1 update=1 restart=0 up=0 down=0 remove=0 purge=0 sweep=1 cleanup=0 seed=0 restart_pending=1 boot_log_lines=2 (dry run: nothing changed)',
+  );
+});
+
+test.serial('with colour, kinds and diff lines are painted and names stay escaped', async (t) => {
+  // Node's styleText also checks process.stdout, which is no TTY here: force colour for this case.
+  const before = process.env['FORCE_COLOR'];
+  process.env['FORCE_COLOR'] = '1';
+  t.teardown(() => {
+    if (before === undefined) delete process.env['FORCE_COLOR'];
+    else process.env['FORCE_COLOR'] = before;
+  });
+  const hostile: Operation = { ...UPDATE, service: 'gateway-\u001b]0;title\u0007' };
+  const text = await diffReport(resultOf({ operations: [hostile] }), true);
+  const lines = text.trimEnd().split('\n');
+  t.is(lines[0], `gateway-\\x1b]0;title\\x07 ${ESC}[33mupdate${ESC}[39m: run differs`);
+  t.true(lines.includes(`${ESC}[31m-old line${ESC}[39m`));
+  t.true(lines.includes(`${ESC}[32m+new line${ESC}[39m`));
+  // The only escape sequences are colours (ESC [ digits m).
+  t.is(text.replace(/\u001b\[\d+m/g, '').includes(ESC), false);
+});
+
+test('the JSON plan document satisfies plan.schema.json', async (t) => {
+  const { validatePlan } = await loadValidators();
+  const result = resultOf({
+    decisions: [decision('a', { action: 'registered', autostart: false })],
+    operations: [CREATE, UPDATE],
+    results: [
+      { op: CREATE, status: 'applied' },
+      { op: UPDATE, status: 'failed', error: 'EIO' },
+    ],
+  });
+  const ctx: DocumentContext = {
+    mode: 'sync',
+    dryRun: false,
+    hermesHome: '/opt/data',
+    scandir: '/run/service',
+    multiplex: false,
+    exitCode: 2,
+    warnings: ['w'],
+  };
+  const doc = planDocument(result, ctx);
+  t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
+  t.like(doc, { formatVersion: '2', exitCode: 2, warnings: ['w'] });
+  t.deepEqual(doc['operations'], [
+    { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'new profile', files: filesOf(CREATE), starts: false, status: 'applied' },
+    { kind: 'update', service: 'gateway-b', profile: 'b', reason: 'run differs', files: ['run'], status: 'failed', error: 'EIO' },
+  ]);
+});

@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import type { ProfileDecision } from '../../../src/model.js';
+import type { PassResult } from '../../../src/reconcile.js';
+import { closeDir } from '../../../src/safe-fs/index.js';
+import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
+import {
+  EXIT,
+  exitCodeOf,
+  lockPath,
+  logPassResult,
+  openScandir,
+  passOptions,
+  passWarnings,
+  prepare,
+  printSkip,
+  resolveRole,
+  takeLock,
+} from '../../../src/cli/pass.js';
+import { decideRole } from '../../../src/desired/host.js';
+import { captureIo, recordingLogger, world } from './support.js';
+
+/** A pass result with just what exitCodeOf, passWarnings and logPassResult read. */
+function resultOf(p: { ops?: number; pending?: number; failed?: boolean; blocked?: boolean; notices?: unknown[]; warnings?: string[] }) {
+  const op = { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'slot missing' };
+  return {
+    plan: {
+      operations: Array.from({ length: p.ops ?? 0 }, () => op),
+      restartPending: Array.from({ length: p.pending ?? 0 }, () => 'gateway-a'),
+    },
+    results: p.failed === true ? [{ op, status: 'failed', error: 'EACCES' }] : [{ op, status: 'applied' }],
+    desired: {
+      notices: p.notices ?? [],
+      ...(p.blocked === true ? { pruneBlocked: 'no profile found' } : {}),
+      decisions: [] as ProfileDecision[],
+    },
+    warnings: p.warnings ?? [],
+  } as unknown as PassResult;
+}
+
+test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2; else 0', (t) => {
+  t.is(exitCodeOf(resultOf({}), true), 0);
+  t.is(exitCodeOf(resultOf({ ops: 1 }), true), 1);
+  t.is(exitCodeOf(resultOf({ pending: 1 }), true), 1);
+  t.is(exitCodeOf(resultOf({ ops: 1 }), false), 0);
+  t.is(exitCodeOf(resultOf({ failed: true }), false), 2);
+  t.is(exitCodeOf(resultOf({ blocked: true }), false), 2);
+});
+
+test('warnings are the warn-level notices, then the pass warnings; info notices are not warnings', (t) => {
+  const r = resultOf({
+    notices: [
+      { level: 'warn', message: 'profile Bad: invalid name', profile: 'Bad' },
+      { level: 'info', message: 'folded' },
+    ],
+    warnings: ['scandir crowded'],
+  });
+  t.deepEqual(passWarnings(r), ['profile Bad: invalid name', 'scandir crowded']);
+});
+
+test('logPassResult logs warnings with their profile and each failure with its service', (t) => {
+  const { logger, records } = recordingLogger();
+  logPassResult(resultOf({ failed: true, notices: [{ level: 'warn', message: 'w', profile: 'Bad' }], warnings: ['x'] }), logger);
+  t.deepEqual(records, [
+    { level: 'warn', message: 'w', fields: { profile: 'Bad' } },
+    { level: 'warn', message: 'x', fields: {} },
+    { level: 'error', message: 'create failed: EACCES', fields: { service: 'gateway-a', kind: 'create' } },
+  ]);
+  const ok = recordingLogger();
+  logPassResult(resultOf({}), ok.logger);
+  t.deepEqual(ok.records, [{ level: 'debug', message: 'create applied: slot missing', fields: { service: 'gateway-a', kind: 'create' } }]);
+});
+
+test('a skipped role prints its line, or its JSON document, and exits 0', async (t) => {
+  const w = await world(t);
+  const decision = decideRole('none', []);
+  if (decision.kind !== 'skip') throw new Error('not skipped');
+  const text = captureIo();
+  t.is(printSkip(w.args('sync'), text, 'sync', decision), EXIT.ok);
+  t.is(text.out(), `${decision.message}\n`);
+  const json = captureIo();
+  printSkip(w.args('boot', '--output', 'json'), json, 'boot', decision);
+  t.deepEqual(JSON.parse(json.out()), { formatVersion: '2', mode: 'boot', skipped: { role: 'none', message: decision.message } });
+});
+
+test('the role comes from --role first, then the container argv', async (t) => {
+  const w = await world(t);
+  t.deepEqual(resolveRole(w.args('sync', '--role', 'none')).argv, []);
+  t.is(resolveRole(w.args('sync', '--role', 'none')).decision.kind, 'skip');
+  t.is(resolveRole(w.args('sync', '--container-argv', '["/init","hermes","dashboard"]')).decision.kind, 'skip');
+  t.is(resolveRole(w.args('sync')).decision.kind, 'gateway');
+});
+
+test('a missing HERMES_HOME is fatal and says where to point', async (t) => {
+  const w = await world(t);
+  const missing = path.join(w.root, 'nope');
+  const err = await t.throwsAsync(prepare(w.args('sync', '--hermes-home', missing)), { instanceOf: FatalError });
+  t.true(err?.message.startsWith(`HERMES_HOME ${missing} is missing or unreadable (`));
+  t.true(err?.message.endsWith('point --hermes-home or HERMES_HOME at the Hermes data volume'));
+});
+
+test('a HERMES_HOME that is a file is fatal', async (t) => {
+  const w = await world(t);
+  const file = path.join(w.root, 'file');
+  fs.writeFileSync(file, '');
+  await t.throwsAsync(prepare(w.args('sync', '--hermes-home', file)), {
+    instanceOf: FatalError,
+    message: `HERMES_HOME ${file} is not a directory`,
+  });
+});
+
+test('an invalid config is a usage error naming the file and the key', async (t) => {
+  const w = await world(t);
+  const bad = await w.config({ usr: 'hermes' });
+  const err = await t.throwsAsync(prepare(w.args('sync', '--config', bad)), { instanceOf: UsageError });
+  t.is(err?.message, `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?)`);
+});
+
+test('prepare opens HERMES_HOME with the merged settings', async (t) => {
+  const w = await world(t);
+  const prep = await prepare(w.args('sync'));
+  t.teardown(() => closeDir(prep.home));
+  t.is(prep.settings.shebang, '#!/bin/sh');
+  t.is(prep.settings.servicePrefix, 'gateway-');
+});
+
+test('openScandir creates a missing scandir and its parents 0755, unless it only looks', async (t) => {
+  const w = await world(t);
+  t.is(openScandir(w.scandir, false), undefined);
+  t.false(fs.existsSync(w.scandir));
+  const dir = openScandir(w.scandir, true);
+  t.teardown(() => closeDir(dir));
+  t.not(dir, undefined);
+  t.is(fs.statSync(w.scandir).mode & 0o777, 0o755);
+  t.is(fs.statSync(path.dirname(w.scandir)).mode & 0o777, 0o755);
+});
+
+test('a scandir that is a file is fatal', async (t) => {
+  const w = await world(t);
+  const file = path.join(w.root, 'scanfile');
+  fs.writeFileSync(file, '');
+  t.throws(() => openScandir(file, true), { instanceOf: FatalError, message: `scandir ${file} exists but is not a directory` });
+});
+
+test('the lock is --lock-file, else in the scandir’s state directory; a second taker is refused', async (t) => {
+  const w = await world(t);
+  const own = path.join(w.root, 'my.lock');
+  t.is(lockPath(w.args('sync', '--lock-file', own)), own);
+  t.true(lockPath(w.args('sync')).startsWith(`${w.scandir}/`));
+  const scandir = openScandir(w.scandir, true);
+  t.teardown(() => closeDir(scandir));
+  const held = await takeLock(w.args('sync'), scandir, false);
+  t.teardown(() => held.release());
+  t.true(fs.existsSync(lockPath(w.args('sync'))));
+  await t.throwsAsync(takeLock(w.args('sync'), scandir, false), { instanceOf: LockHeldError });
+});
+
+test('pass options follow the flags: boot never prunes, watch narrows to the profiles asked for', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const prep = await prepare(w.args('sync'));
+  t.teardown(() => closeDir(prep.home));
+  const boot = passOptions(w.args('boot'), prep, undefined, {});
+  t.like(boot, { mode: 'boot', prune: false, scope: undefined, removalWaitMs: undefined });
+  const sync = passOptions(w.args('sync', '--restart-changed', '--heal', '--drift-grace', '5'), prep, undefined, {});
+  t.like(sync, { mode: 'sync', prune: true, restartChanged: true, heal: true, drift: { graceSeconds: 5 } });
+  const watch = passOptions(w.args('watch'), prep, undefined, {}, { profiles: new Set(['a']), hold: new Set(['gateway-b']) });
+  t.true(watch.scope !== undefined);
+  t.deepEqual([...(watch.hold ?? [])], ['gateway-b']);
+  t.is(typeof watch.removalWaitMs, 'number');
+  const multiplexed = passOptions(w.args('watch'), prep, undefined, { GATEWAY_MULTIPLEX_PROFILES: '1' }, { profiles: new Set(['a']) });
+  t.is(multiplexed.scope, undefined, 'multiplexing ties every profile to the root slot: a full pass');
+});

@@ -1,0 +1,74 @@
+import test from 'ava';
+import { quietRepeats } from '../../../src/cli/quiet-warnings.js';
+import { recordingLogger } from './support.js';
+
+const INTERVAL = 60_000;
+
+function setup() {
+  let clock = 1_000_000;
+  const { logger, records } = recordingLogger();
+  const quiet = quietRepeats(logger, INTERVAL, () => clock);
+  const levels = (message: string): string[] => records.filter((r) => r.message === message).map((r) => r.level);
+  return { quiet, records, levels, advance: (ms: number) => (clock += ms) };
+}
+
+test('a new warning is logged; its repeat within the interval goes to debug', (t) => {
+  const { quiet, levels } = setup();
+  quiet.logger.warn('config.yaml unreadable');
+  quiet.endPass(true);
+  quiet.logger.warn('config.yaml unreadable', { profile: 'a' });
+  quiet.endPass(false);
+  t.deepEqual(levels('config.yaml unreadable'), ['warn', 'debug']);
+});
+
+test('a warning still there after the interval is logged again, once', (t) => {
+  const { quiet, levels, advance } = setup();
+  quiet.logger.warn('w');
+  advance(INTERVAL - 1);
+  quiet.logger.warn('w');
+  advance(1);
+  quiet.logger.warn('w');
+  quiet.logger.warn('w');
+  t.deepEqual(levels('w'), ['warn', 'debug', 'warn', 'debug']);
+});
+
+test('a warning that a full pass no longer reported is news when it comes back', (t) => {
+  const { quiet, levels } = setup();
+  quiet.logger.warn('gone and back');
+  quiet.endPass(true);
+  quiet.endPass(true); // a full pass without it
+  quiet.logger.warn('gone and back');
+  t.deepEqual(levels('gone and back'), ['warn', 'warn']);
+});
+
+test('a targeted pass that did not report it does not make it news', (t) => {
+  const { quiet, levels } = setup();
+  quiet.logger.warn('steady');
+  quiet.endPass(true);
+  quiet.endPass(false); // targeted: did not read what the warning is about
+  quiet.logger.warn('steady');
+  t.deepEqual(levels('steady'), ['warn', 'debug']);
+});
+
+test('log("warn") is quieted like warn(); other levels pass straight through', (t) => {
+  const { quiet, records } = setup();
+  quiet.logger.log('warn', 'x');
+  quiet.logger.log('warn', 'x');
+  quiet.logger.error('e');
+  quiet.logger.error('e');
+  quiet.logger.info('i');
+  quiet.logger.log('debug', 'd');
+  t.deepEqual(
+    records.map((r) => `${r.level}:${r.message}`),
+    ['warn:x', 'debug:x', 'error:e', 'error:e', 'info:i', 'debug:d'],
+  );
+});
+
+test('different warnings are tracked separately', (t) => {
+  const { quiet, records } = setup();
+  for (const m of ['a', 'b', 'a', 'b']) quiet.logger.warn(m);
+  t.deepEqual(
+    records.map((r) => `${r.level}:${r.message}`),
+    ['warn:a', 'warn:b', 'debug:a', 'debug:b'],
+  );
+});

@@ -1,0 +1,85 @@
+import test from 'ava';
+import { ArgumentError } from '../../../src/cli/args.js';
+import { commandHelp, usageText } from '../../../src/cli/help.js';
+import { EXIT, reportError } from '../../../src/cli/report.js';
+import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
+import { captureIo, recordingLogger } from './support.js';
+
+function report(err: unknown, ctx: Parameters<typeof reportError>[1] = { json: false, logFormat: 'text' }) {
+  const io = captureIo();
+  const { logger, records } = recordingLogger();
+  const code = reportError(err, ctx, io, logger);
+  return { code, out: io.out(), err: io.err(), records };
+}
+
+const exitCode = test.macro({
+  exec(t, err: unknown, code: number, name: string) {
+    const r = report(err, { json: true, logFormat: 'text' });
+    t.is(r.code, code);
+    const doc = JSON.parse(r.out) as { formatVersion: string; error: { code: string; message: string; exitCode: number } };
+    t.deepEqual(doc, {
+      formatVersion: '2',
+      error: { code: name, message: err instanceof Error ? err.message : String(err), exitCode: code },
+    });
+  },
+  title: (_, err: unknown, code: number) => `${err instanceof Error ? err.name : typeof err} exits ${code} with its JSON error document`,
+});
+
+test(exitCode, new UsageError('config /etc/x.json is invalid: /: unknown key "usr"'), EXIT.usage, 'usage');
+test(exitCode, new ArgumentError('sync: unknown option --x', 'sync'), EXIT.usage, 'usage');
+test(exitCode, new LockHeldError('another reconcile-gateways run holds /run/service/.reconcile-gateways/lock'), EXIT.locked, 'locked');
+test(exitCode, new FatalError('scandir /run/service exists but is not a directory'), EXIT.fatal, 'fatal');
+test(exitCode, new Error('EACCES: permission denied'), EXIT.fatal, 'fatal');
+test(exitCode, 'a thrown string', EXIT.fatal, 'fatal');
+
+test('the exit codes are the documented ones', (t) => {
+  t.deepEqual(EXIT, { ok: 0, pending: 1, partial: 2, locked: 3, usage: 100, fatal: 111 });
+});
+
+test('the error is logged once, and nothing goes to stdout without --output json', (t) => {
+  const r = report(new FatalError('HERMES_HOME /nope is missing'));
+  t.is(r.out, '');
+  t.deepEqual(
+    r.records.map((x) => [x.level, x.message]),
+    [['error', 'HERMES_HOME /nope is missing']],
+  );
+  t.is(r.err, '');
+});
+
+test('a command-line mistake is followed by the command help, or the general usage', (t) => {
+  t.is(report(new ArgumentError('sync: unknown option --x', 'sync')).err, `\n${commandHelp('sync')}`);
+  t.is(report(new ArgumentError('unknown command "snyc"')).err, `\n${usageText()}`);
+  t.is(report(new UsageError('config invalid')).err, '', 'a config mistake is not a command-line one: no usage');
+});
+
+test('a lock held during boot or sync says how to wait for it; watch gets no such hint', (t) => {
+  const held = new LockHeldError('another reconcile-gateways run holds /l');
+  for (const command of ['boot', 'sync'] as const) {
+    const r = report(held, { json: false, logFormat: 'text', command });
+    t.is(r.records[0]?.message, 'another reconcile-gateways run holds /l; add --wait to wait for it, or retry when it has finished');
+  }
+  t.is(report(held, { json: false, logFormat: 'text', command: 'watch' }).records[0]?.message, held.message);
+});
+
+test('a multi-line message becomes one record plus indented, escaped continuation lines', (t) => {
+  const err = new Error("Cannot find module 'x'\nRequire stack:\n- /a/b.js\r\n- \u001b[2Jevil");
+  const r = report(err);
+  t.is(r.records[0]?.message, "Cannot find module 'x'");
+  t.is(r.err, '  Require stack:\n  - /a/b.js\n  - \\x1b[2Jevil\n');
+  for (const line of r.err.split('\n').filter((l) => l !== '')) t.true(line.startsWith('  '), 'no continuation passes for a record');
+});
+
+test('with --log-format json the whole message stays one record', (t) => {
+  const r = report(new Error('first\nsecond'), { json: false, logFormat: 'json' });
+  t.is(r.records.length, 2, 'the error and, at debug, its stack');
+  t.is(r.records[0]?.message, 'first\nsecond');
+  t.is(r.err, '');
+});
+
+test('an unexpected error logs its stack at debug; our own errors do not', (t) => {
+  const unexpected = report(new TypeError('x is undefined'));
+  t.is(unexpected.records[1]?.level, 'debug');
+  t.true(unexpected.records[1]?.message.startsWith('TypeError: x is undefined\n    at '));
+  t.is(report(new FatalError('known')).records.length, 1);
+  t.is(report(new UsageError('known')).records.length, 1);
+});

@@ -1,0 +1,156 @@
+import test from 'ava';
+import type { LiveStatus, Operation, ProfileDecision } from '../../../src/model.js';
+import type { PassResult } from '../../../src/reconcile.js';
+import type { DriftCondition } from '../../../src/desired/drift.js';
+import { FINISH_FAILURE_EXIT, driftConditionLine, liveReport, statusRows } from '../../../src/cli/status-report.js';
+import { home, liveUp, observedOf, profile, scandirOf, slotOf, specOf, stateOf } from '../../helpers/observed.js';
+
+const NOW_MS = 2_000_000_000_000;
+const NOW_S = NOW_MS / 1000;
+
+/** A service s6 holds down after `run` exited with `code` (or was killed by `signal`). */
+function downAfter(code: number, signal = -1, wantedUp = false): LiveStatus {
+  return { ...liveUp(NOW_S - 90), up: false, wantedUp, pid: 0, exitcode: signal >= 0 ? -1 : code, signum: signal };
+}
+
+const decode = test.macro({
+  exec(t, live: LiveStatus, slot: { hasDownMarker: boolean; finishOurs: boolean }, expected: Record<string, unknown>) {
+    t.like(liveReport(live, slot, NOW_MS), expected);
+  },
+  title: (title) => `liveReport: ${title ?? ''}`,
+});
+
+const UP_MARKER = { hasDownMarker: false, finishOurs: true };
+test('an up service has its pid and no last exit', decode, liveUp(NOW_S - 42), UP_MARKER, {
+  up: true,
+  pid: 4242,
+  lastExit: null,
+  forSeconds: 42,
+  permanentFailure: false,
+});
+test('exit 78 under our finish, marker up, is a permanent failure', decode, downAfter(FINISH_FAILURE_EXIT), UP_MARKER, {
+  pid: null,
+  lastExit: { code: 78 },
+  permanentFailure: true,
+});
+test(
+  'exit 78 under a foreign finish is only stopped',
+  decode,
+  downAfter(78),
+  { hasDownMarker: false, finishOurs: false },
+  {
+    permanentFailure: false,
+  },
+);
+test(
+  'exit 78 with a down marker is an intended stop',
+  decode,
+  downAfter(78),
+  { hasDownMarker: true, finishOurs: true },
+  {
+    permanentFailure: false,
+  },
+);
+test('exit 0 is a clean stop, not a failure', decode, downAfter(0), UP_MARKER, { lastExit: { code: 0 }, permanentFailure: false });
+test('a killed service reports its signal', decode, downAfter(0, 15), UP_MARKER, { lastExit: { signal: 15 }, permanentFailure: false });
+test('a service s6 is restarting is not a permanent failure', decode, downAfter(78, -1, true), UP_MARKER, {
+  wantedUp: true,
+  permanentFailure: false,
+});
+test('a transition in the future is 0 s ago, and since is ISO time', decode, liveUp(NOW_S + 100), UP_MARKER, {
+  forSeconds: 0,
+  since: new Date((NOW_S + 100) * 1000).toISOString(),
+});
+
+test('a drift condition line gives its type, age and evidence', (t) => {
+  t.is(
+    driftConditionLine({ type: 'CrashLooping', since: '', forSeconds: 12, evidence: { signal: 9, restarts: 6, windowSeconds: 600 } }),
+    'CrashLooping for 12 s (signal 9, 6 restarts in 600 s)',
+  );
+  t.is(driftConditionLine({ type: 'IntentStoppedButUp', since: '', forSeconds: 0, evidence: {} }), 'IntentStoppedButUp for 0 s');
+});
+
+function decision(name: string, over: Partial<ProfileDecision> = {}): ProfileDecision {
+  return {
+    profile: name,
+    service: `gateway-${name}`,
+    priorState: 'running',
+    autostart: true,
+    action: 'started',
+    priorExit: 'clean',
+    ...over,
+  };
+}
+
+/** A dry-run pass: profiles a (up), b (held down by s6), c (skipped, no slot), and a stray slot `old`. */
+function pass(): PassResult {
+  const observed = observedOf(
+    home({ named: [profile('a', { state: stateOf({ desired_state: 'running' }) }), profile('b'), profile('c')] }),
+    scandirOf([
+      slotOf(specOf('a', true), { live: liveUp(NOW_S - 10) }),
+      slotOf(specOf('b', true), { live: downAfter(FINISH_FAILURE_EXIT) }),
+      slotOf(specOf('old', true)),
+    ]),
+  );
+  const remove: Operation = { kind: 'remove', service: 'gateway-old', profile: 'old', reason: 'profile is gone' };
+  const drift: DriftCondition = {
+    type: 'IntentRunningButDown',
+    service: 'gateway-b',
+    profile: 'b',
+    sinceUnix: NOW_S - 90,
+    evidence: { exitcode: 78 },
+  };
+  return {
+    observed,
+    desired: {
+      decisions: [decision('a'), decision('b'), decision('c', { action: 'skipped', reason: 'lifecycle says deleting' })],
+    },
+    plan: { operations: [remove], restartPending: ['gateway-a'] },
+    drift: [drift],
+    results: [],
+  } as unknown as PassResult;
+}
+
+test('statusRows: one row per decision and per stray slot, sorted by service', (t) => {
+  const rows = statusRows(pass(), NOW_MS, new Map());
+  t.deepEqual(
+    rows.map((r) => r.service),
+    ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-old'],
+  );
+});
+
+test('statusRows: intent, slot, live state and restart pending of a running profile', (t) => {
+  const a = statusRows(pass(), NOW_MS, new Map()).find((r) => r.profile === 'a');
+  t.like(a, {
+    intent: { stateFile: 'parsed', desiredState: 'running', action: 'started', autostart: true },
+    slot: { present: true, kind: 'dir', owned: true, marker: 'up' },
+    live: { up: true, forSeconds: 10 },
+    restartPending: true,
+    watcher: null,
+  });
+});
+
+test('statusRows: a failed service shows why, with its drift condition', (t) => {
+  const b = statusRows(pass(), NOW_MS, new Map([['gateway-b', { condition: 'Failed', consecutiveFailures: 3, reason: 'EIO' }]])).find(
+    (r) => r.profile === 'b',
+  );
+  t.true(b?.live?.permanentFailure);
+  t.deepEqual(b?.drift, ['live: failed (exit 78, config error); s6 will not restart it', 'IntentRunningButDown for 90 s (exit 78)']);
+  t.is(b?.driftConditions.length, 1);
+  t.deepEqual(b?.watcher, { condition: 'Failed', consecutiveFailures: 3, reason: 'EIO' });
+});
+
+test('statusRows: a skipped profile has no autostart and keeps its reason; a stray slot shows its removal', (t) => {
+  const rows = statusRows(pass(), NOW_MS, new Map());
+  t.like(
+    rows.find((r) => r.profile === 'c'),
+    {
+      intent: { stateFile: 'missing', action: 'skipped', autostart: null, reason: 'lifecycle says deleting' },
+      slot: { present: false, kind: null, marker: null },
+      live: null,
+    },
+  );
+  const old = rows.find((r) => r.profile === 'old');
+  t.like(old, { intent: { stateFile: 'unknown', action: null }, slot: { present: true } });
+  t.deepEqual(old?.drift, ['remove: profile is gone']);
+});

@@ -1,0 +1,183 @@
+import test from 'ava';
+import type { StatusRow } from '../../../src/cli/status-report.js';
+import { DEFAULT_WIDTH, LEGEND, type TableContext, duration, renderStatusTable, wrap } from '../../../src/cli/status-table.js';
+
+const NOW_MS = Date.parse('2026-12-06T03:00:00Z');
+
+function row(profile: string, over: Partial<StatusRow> = {}): StatusRow {
+  return {
+    profile,
+    service: `gateway-${profile}`,
+    intent: { stateFile: 'parsed', desiredState: 'running', gatewayState: null, action: 'started', autostart: true },
+    slot: { present: true, kind: 'dir', owned: true, marker: 'up' },
+    live: {
+      supervised: true,
+      up: true,
+      pid: 812,
+      forSeconds: 312,
+      since: '',
+      wantedUp: true,
+      ready: false,
+      finishing: false,
+      lastExit: null,
+      permanentFailure: false,
+    },
+    restartPending: false,
+    drift: [],
+    driftConditions: [],
+    watcher: null,
+    ...over,
+  };
+}
+
+const CTX: TableContext = {
+  svscanLive: true,
+  serviceCount: 4,
+  warnings: [],
+  watcher: { state: 'absent', statusFile: '/run/reconcile-gateways/status.json' },
+  nowMs: NOW_MS,
+};
+
+/** The table's lines: header first, up to the blank line before the legend. */
+function tableOf(text: string): string[] {
+  const lines = text.split('\n');
+  return lines.slice(0, lines.indexOf(''));
+}
+
+/** Where each header word starts in the header line. */
+function columnStarts(header: string): number[] {
+  return ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'].map((h) => header.indexOf(h));
+}
+
+test('columns line up under the header, whatever the names', (t) => {
+  const rows = [row('a'), row('a-much-longer-profile'), row('mid', { live: null })];
+  const table = tableOf(renderStatusTable(rows, CTX));
+  t.is(table.length, 4);
+  const starts = columnStarts(table[0] ?? '');
+  for (const line of table.slice(1)) {
+    for (const s of starts.slice(1, -1)) {
+      t.is(line.slice(s - 2, s), '  ', `gap before column ${s} in ${JSON.stringify(line)}`);
+      t.not(line[s], ' ', `cell starts at column ${s} in ${JSON.stringify(line)}`);
+    }
+  }
+  t.is(table[1], `a${' '.repeat('a-much-longer-profile'.length - 1)}  running  ours,up  up 812  5m12s`);
+});
+
+test('a name with a newline or escape sequence is escaped and cannot break a row', (t) => {
+  const text = renderStatusTable([row('evil\nreconcile: forged\u001b[2J'), row('ok')], CTX);
+  t.false(text.includes('\u001b'));
+  const table = tableOf(text);
+  t.is(table.length, 3);
+  t.true(table[1]?.startsWith('evil\\nreconcile: forged\\x1b[2J  running'));
+  t.is(table[2]?.indexOf('running'), table[1]?.indexOf('running'), 'the escaped name widens the column for every row');
+});
+
+test('no line is wider than the width; a very long name is cut with an ellipsis first', (t) => {
+  const long = 'p'.repeat(150);
+  for (const width of [60, 80, DEFAULT_WIDTH, 140]) {
+    const text = renderStatusTable([row(long, { drift: ['x'.repeat(300)] }), row('short')], {
+      ...CTX,
+      width,
+      warnings: ['w '.repeat(100)],
+    });
+    for (const line of text.trimEnd().split('\n')) t.true(line.length <= width, `${line.length} > ${width}: ${line}`);
+    t.true(tableOf(text)[1]?.includes('\u2026'));
+  }
+});
+
+test('the width never goes below 60 columns', (t) => {
+  const text = renderStatusTable([row('a')], { ...CTX, width: 10 });
+  t.true(text.split('\n').some((l) => l.length > 10));
+  for (const line of text.trimEnd().split('\n')) t.true(line.length <= 60);
+});
+
+test('the LIVE column says what s6 is doing', (t) => {
+  const live = (over: Partial<NonNullable<StatusRow['live']>>, slot?: Partial<StatusRow['slot']>) => {
+    const r = row('x', { live: { ...(row('x').live as NonNullable<StatusRow['live']>), ...over }, slot: { ...row('x').slot, ...slot } });
+    const cells = tableOf(renderStatusTable([r], CTX))[1]?.split(/ {2,}/) ?? [];
+    return cells[3];
+  };
+  t.is(live({}), 'up 812');
+  t.is(live({ wantedUp: false }), 'stopping 812');
+  t.is(live({ up: false, pid: null, lastExit: { code: 78 }, wantedUp: false, permanentFailure: true }), 'failed exit 78');
+  t.is(live({ up: false, pid: null, lastExit: { signal: 15 }, wantedUp: false }), 'stopped sig 15');
+  t.is(live({ up: false, pid: null, lastExit: null, wantedUp: false }, { marker: 'down' }), 'down');
+  t.is(live({ up: false, pid: null, lastExit: null, wantedUp: true }), 'starting');
+  t.is(live({ finishing: true, up: false, pid: null }), 'finishing');
+  t.is(live({ supervised: false, pid: null }), 'unsupervised');
+});
+
+test('NOTE leads with drift conditions, then reasons, restarts and the watcher', (t) => {
+  const r = row('x', {
+    driftConditions: [{ type: 'IntentRunningButDown', since: '', forSeconds: 45, evidence: { exitcode: 0 } }],
+    drift: ['IntentRunningButDown for 45 s (exit 0)', 'update: run differs'],
+    restartPending: true,
+    watcher: { condition: 'Failed', consecutiveFailures: 2, reason: 'EIO' },
+  });
+  const line = tableOf(renderStatusTable([r], { ...CTX, width: 400 }))[1] ?? '';
+  t.true(
+    line.endsWith(
+      'IntentRunningButDown 45s (exit 0); update: run differs; restart pending: run-time files changed while it runs; watcher: Failed (EIO)',
+    ),
+    line,
+  );
+});
+
+test('after the table: the legend, the scandir, warnings and the watcher', (t) => {
+  const text = renderStatusTable([row('a')], {
+    ...CTX,
+    width: 1000,
+    warnings: ['bad\nline'],
+    watcher: {
+      state: 'present',
+      statusFile: '/s.json',
+      pid: 77,
+      running: true,
+      lastPass: { finishedAt: '2026-12-06T02:59:00.000Z', scope: 'full', trigger: 'interval', result: 'converged', durationMs: 12 },
+      nextFullPassAt: '2026-12-06T03:00:30.000Z',
+    },
+  });
+  const after = text.split('\n').slice(3);
+  t.deepEqual(after, [
+    LEGEND,
+    'scandir: 4 services (loggers included); s6-svscan is running',
+    'warning: bad\\nline',
+    'watcher: pid 77 running',
+    'last pass 2026-12-06T02:59:00.000Z (1m0s ago): full (interval) converged in 12 ms; next full pass 2026-12-06T03:00:30.000Z',
+    '',
+  ]);
+});
+
+test('a watcher that is absent, unreadable or dead says so and what to do', (t) => {
+  const last = (watcher: TableContext['watcher']): string =>
+    renderStatusTable([], { ...CTX, watcher, width: 1000 })
+      .trimEnd()
+      .split('\n')
+      .at(-1) ?? '';
+  t.is(last(CTX.watcher), 'watcher: no status file at /run/reconcile-gateways/status.json (is watch running? see --status-file)');
+  t.is(last({ state: 'unreadable', statusFile: '/s', reason: 'invalid JSON' }), 'watcher: status file /s unreadable: invalid JSON');
+  t.is(
+    last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '' }),
+    'watcher: pid 9 not running (it stopped or died)',
+  );
+  t.is(
+    last({ state: 'present', statusFile: '/s', pid: 9, running: true, lastPass: null, nextFullPassAt: '' }),
+    'watcher: pid 9 running; no pass completed yet',
+  );
+});
+
+const durations = test.macro({
+  exec: (t, seconds: number, text: string) => t.is(duration(seconds), text),
+  title: (_, seconds: number, text: string) => `duration(${seconds}) is ${text}`,
+});
+test(durations, 0, '0s');
+test(durations, 42, '42s');
+test(durations, 312, '5m12s');
+test(durations, 3600, '1h0m');
+test(durations, 3 * 86400 + 4 * 3600 + 59, '3d4h');
+
+test('wrap keeps words whole, indents continuations, and cuts a word longer than the line', (t) => {
+  t.deepEqual(wrap('aa bb cc dd', 5), ['aa bb', '  cc', '  dd']);
+  t.deepEqual(wrap('abcdefghij', 5), ['abcd\u2026']);
+  for (const line of wrap(LEGEND, 40)) t.true(line.length <= 40);
+});

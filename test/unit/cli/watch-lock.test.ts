@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { takeWatchLock } from '../../../src/cli/watch-lock.js';
+import { FatalError, LockHeldError } from '../../../src/errors.js';
+import { removeTree, tempDir } from '../../helpers/tree.js';
+
+async function scratch(t: import('ava').ExecutionContext): Promise<string> {
+  const dir = await tempDir('rg-watch-lock-');
+  t.teardown(() => removeTree(dir));
+  return dir;
+}
+
+test('a second watcher with the same status file is refused and told what to do', async (t) => {
+  const statusFile = path.join(await scratch(t), 'status.json');
+  const first = await takeWatchLock(statusFile);
+  t.teardown(() => first.release());
+  const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
+  t.is(
+    err?.message,
+    `another watch is already running with status file ${statusFile} (it holds ${statusFile}.lock); stop it first, or give this one its own --status-file`,
+  );
+});
+
+test('once the first watcher releases, the next one takes the lock', async (t) => {
+  const statusFile = path.join(await scratch(t), 'status.json');
+  (await takeWatchLock(statusFile)).release();
+  const again = await takeWatchLock(statusFile);
+  t.is(again.path, `${statusFile}.lock`);
+  again.release();
+});
+
+test('watchers with their own status files run side by side', async (t) => {
+  const dir = await scratch(t);
+  const a = await takeWatchLock(path.join(dir, 'a.json'));
+  const b = await takeWatchLock(path.join(dir, 'b.json'));
+  t.not(a.path, b.path);
+  a.release();
+  b.release();
+});
+
+test('the status file’s directory is created, 0755', async (t) => {
+  const dir = path.join(await scratch(t), 'run', 'reconcile-gateways');
+  const lock = await takeWatchLock(path.join(dir, 'status.json'));
+  t.teardown(() => lock.release());
+  t.true(fs.statSync(dir).isDirectory());
+  t.is(fs.statSync(dir).mode & 0o777, 0o755 & ~process.umask());
+  t.true(fs.existsSync(path.join(dir, 'status.json.lock')));
+});
+
+test('a status file under a regular file is a fatal error naming it', async (t) => {
+  const file = path.join(await scratch(t), 'not-a-dir');
+  fs.writeFileSync(file, '');
+  const err = await t.throwsAsync(takeWatchLock(path.join(file, 'status.json')), { instanceOf: FatalError });
+  t.true(err?.message.startsWith(`cannot create the directory of the status file ${file}/status.json: `));
+});

@@ -1,0 +1,128 @@
+/** The watcher's metrics: served over real HTTP on 127.0.0.1:0 and written to a file. */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import test from 'ava';
+import { startWatchMetrics, writeSyncMetrics } from '../../../src/cli/watch-metrics.js';
+import type { PassSummary } from '../../../src/watch/status-file.js';
+import type { PassResult } from '../../../src/reconcile.js';
+// Loaded up front: see the note in commands/sync.test.ts (Node 20 hands a second concurrent first
+// import prom-client's unfinished CommonJS exports; the shipped bundle never meets this).
+import '../../../src/watch/metrics.js';
+import { home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+import { waitFor } from '../../helpers/s6.js';
+import { recordingLogger, world } from './support.js';
+
+function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+function summary(result: PassSummary['result'], finishedAtMs = Date.now()): PassSummary {
+  const at = new Date(finishedAtMs).toISOString();
+  return { startedAt: at, finishedAt: at, durationMs: 5, scope: 'full', trigger: 'start', result, exitCode: 0, warnings: [] };
+}
+
+const DETAIL = { table: {}, results: [] };
+
+test('without --metrics-listen or --metrics-file there is nothing to start', async (t) => {
+  const w = await world(t);
+  t.is(await startWatchMetrics(w.args('watch'), recordingLogger().logger), undefined);
+});
+
+test('the server is not ready until a pass completes, then counts it', async (t) => {
+  const w = await world(t);
+  const { logger, records } = recordingLogger();
+  const m = await startWatchMetrics(w.args('watch', '--metrics-listen', '127.0.0.1:0'), logger);
+  if (m?.address === undefined) throw new Error('no server');
+  t.teardown(() => m.close());
+  const port = m.address.port;
+  t.deepEqual(
+    records.map((r) => r.message),
+    [`serving /metrics, /healthz and /readyz on 127.0.0.1:${port}`],
+  );
+  t.deepEqual(await get(port, '/readyz'), { status: 503, body: 'not ready: no pass has completed yet\n' });
+  m.afterPass(summary('error'), DETAIL);
+  t.is((await get(port, '/readyz')).status, 503, 'a failed first pass is not readiness');
+  m.afterPass(summary('converged'), DETAIL);
+  t.deepEqual(await get(port, '/readyz'), { status: 200, body: 'ready\n' });
+  const metrics = await get(port, '/metrics');
+  t.true(metrics.body.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1\n'));
+  t.true(metrics.body.includes('reconcile_gateways_passes_total{trigger="start",result="error"} 1\n'));
+});
+
+test('a last pass older than twice the interval turns the watcher unready, saying why', async (t) => {
+  const w = await world(t);
+  const m = await startWatchMetrics(w.args('watch', '--metrics-listen', '127.0.0.1:0', '--interval', '60'), recordingLogger().logger);
+  if (m?.address === undefined) throw new Error('no server');
+  t.teardown(() => m.close());
+  m.afterPass(summary('converged', Date.now() - 3_600_000), DETAIL);
+  const r = await get(m.address.port, '/readyz');
+  t.is(r.status, 503);
+  t.regex(r.body, /^not ready: the last pass ended \d+ s ago, more than 2x --interval \(60 s\)\n$/);
+});
+
+test('--metrics-file is rewritten after each pass', async (t) => {
+  const w = await world(t);
+  const file = path.join(w.root, 'watch.prom');
+  const m = await startWatchMetrics(w.args('watch', '--metrics-file', file), recordingLogger().logger);
+  if (m === undefined) throw new Error('no metrics');
+  t.is(m.address, undefined);
+  m.afterPass(summary('converged'), DETAIL);
+  const counted = (n: number) => () => fs.readFileSync(file, 'utf8').includes(`passes_total{trigger="start",result="converged"} ${n}\n`);
+  await waitFor(counted(1), 30_000, 'the first metrics file');
+  m.afterPass(summary('converged'), DETAIL);
+  await waitFor(counted(2), 30_000, 'the second metrics file');
+  await m.close();
+  t.pass();
+});
+
+test('a metrics file that cannot be written is a warning that says what to do', async (t) => {
+  const w = await world(t);
+  const file = path.join(w.root, 'missing-dir', 'watch.prom');
+  const { logger, records } = recordingLogger();
+  const m = await startWatchMetrics(w.args('watch', '--metrics-file', file), logger);
+  m?.afterPass(summary('converged'), DETAIL);
+  await waitFor(() => records.some((r) => r.level === 'warn'), 30_000, 'the warning');
+  const warning = records.find((r) => r.level === 'warn')?.message ?? '';
+  t.true(warning.startsWith(`cannot write --metrics-file ${file}: `));
+  t.true(warning.endsWith('; create its directory or choose another path'));
+});
+
+test('a port in use fails the start, naming the address', async (t) => {
+  const w = await world(t);
+  const first = await startWatchMetrics(w.args('watch', '--metrics-listen', '127.0.0.1:0'), recordingLogger().logger);
+  if (first?.address === undefined) throw new Error('no server');
+  t.teardown(() => first.close());
+  await t.throwsAsync(startWatchMetrics(w.args('watch', '--metrics-listen', `127.0.0.1:${first.address.port}`), recordingLogger().logger), {
+    message: new RegExp(`^--metrics-listen 127\\.0\\.0\\.1:${first.address.port}: cannot listen: `),
+  });
+});
+
+test('sync --metrics-file: one pass, counted under trigger once', async (t) => {
+  const w = await world(t);
+  const file = path.join(w.root, 'sync.prom');
+  const result = {
+    observed: observedOf(home(), scandirOf([slotOf(specOf('a', true), { live: liveUp() })])),
+    desired: {
+      decisions: [{ profile: 'a', service: 'gateway-a', priorState: 'running', autostart: true, action: 'started', priorExit: 'clean' }],
+    },
+    plan: { operations: [], restartPending: [] },
+    held: [],
+    results: [],
+    drift: [],
+  } as unknown as PassResult;
+  await writeSyncMetrics(file, result, { result: 'partial', durationMs: 20, finishedAt: new Date().toISOString() });
+  const text = fs.readFileSync(file, 'utf8');
+  t.true(text.includes('reconcile_gateways_passes_total{trigger="once",result="partial"} 1\n'));
+  t.true(text.includes('reconcile_gateways_last_success_timestamp_seconds 0\n'));
+  t.true(text.includes('reconcile_gateways_service_live{service="gateway-a",intent="running",live="up"} 1\n'));
+});

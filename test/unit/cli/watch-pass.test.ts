@@ -1,0 +1,107 @@
+/** One watch pass, in-process on a temp HERMES_HOME and scandir. */
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import type { PassResult } from '../../../src/reconcile.js';
+import { resolveRole } from '../../../src/cli/pass.js';
+import { type WatchContext, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
+import type { PassRequest } from '../../../src/watch/controller.js';
+import { captureIo, recordingLogger, type World, world } from './support.js';
+
+function context(w: World, ...extra: string[]): WatchContext & { records: ReturnType<typeof recordingLogger>['records'] } {
+  const args = w.args('watch', ...extra);
+  const { logger, records } = recordingLogger();
+  return { args, facts: resolveRole(args), io: captureIo(), logger, intents: new Map(), records };
+}
+
+const FULL: PassRequest = { trigger: 'start', profiles: undefined, hold: new Set() };
+const live = (): AbortSignal => new AbortController().signal;
+
+test('a full pass converges the scandir and remembers the intents it acted on', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' }, b: { desired_state: 'stopped' } });
+  const ctx = context(w);
+  const report = await runWatchPass(ctx, FULL, live());
+  if (report.kind !== 'done') throw new Error(`pass ${report.kind}`);
+  t.is(report.exitCode, 0);
+  t.false(report.scoped);
+  t.is(report.servicePrefix, 'gateway-');
+  t.true(fs.existsSync(path.join(w.scandir, 'gateway-a', 'run')));
+  t.deepEqual(Object.fromEntries(ctx.intents), { a: 'running', b: 'stopped', default: null });
+  const again = await runWatchPass(ctx, FULL, live());
+  t.is(again.kind === 'done' ? again.result.plan.operations.length : -1, 0);
+  // Now the root's slot exists and, without a state file, its decision is pending: forgotten.
+  t.deepEqual(Object.fromEntries(ctx.intents), { a: 'running', b: 'stopped' });
+});
+
+test('a state-file event whose intent did not change costs no pass', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const ctx = context(w);
+  await runWatchPass(ctx, FULL, live());
+  const event: PassRequest = { trigger: 'event', profiles: new Set(['a']), intentOnly: new Set(['a']), hold: new Set() };
+  // The gateway rewrote its runtime fields, not its intent.
+  fs.writeFileSync(path.join(w.home, 'profiles', 'a', 'gateway_state.json'), JSON.stringify({ desired_state: 'running', pid: 7 }));
+  t.deepEqual(await runWatchPass(ctx, event, live()), { kind: 'unchanged' });
+  fs.writeFileSync(path.join(w.home, 'profiles', 'a', 'gateway_state.json'), JSON.stringify({ desired_state: 'stopped' }));
+  const changed = await runWatchPass(ctx, event, live());
+  if (changed.kind !== 'done') throw new Error(`pass ${changed.kind}`);
+  t.true(changed.scoped);
+  t.deepEqual(
+    changed.result.results.map((r) => `${r.op.kind} ${r.op.service}`),
+    ['down gateway-a'],
+  );
+});
+
+test('filterUnchangedIntents keeps profiles named for other reasons, and those never seen', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' }, b: {} });
+  const ctx = context(w);
+  ctx.intents.set('a', 'running');
+  const request: PassRequest = { trigger: 'event', profiles: new Set(['a', 'b', 'c']), intentOnly: new Set(['a', 'b']), hold: new Set() };
+  t.deepEqual([...(filterUnchangedIntents(ctx, request) ?? [])].sort(), ['b', 'c']);
+  t.is(filterUnchangedIntents(ctx, FULL), undefined, 'a full pass is never narrowed');
+});
+
+test('rememberIntents forgets pending, skipped and vanished profiles, only within the pass’s scope', (t) => {
+  const intents = new Map<string, string | null>([
+    ['gone', 'running'],
+    ['outside', 'running'],
+    ['pending', 'running'],
+  ]);
+  const ctx = { intents } as unknown as WatchContext;
+  const result = {
+    desired: {
+      decisions: [
+        { profile: 'a', action: 'started', priorState: 'running' },
+        { profile: 'pending', action: 'pending', priorState: null },
+      ],
+    },
+  } as unknown as PassResult;
+  rememberIntents(ctx, result, new Set(['a', 'gone', 'pending']));
+  t.deepEqual(Object.fromEntries(intents), { outside: 'running', a: 'running' });
+  rememberIntents(ctx, result, undefined);
+  t.deepEqual(Object.fromEntries(intents), { a: 'running' });
+});
+
+test('an invalid config is a terminal usage error: retried at the interval, not in a loop', async (t) => {
+  const w = await world(t, { a: {} });
+  const bad = await w.config({ usr: 'x' });
+  const ctx = context(w, '--config', bad);
+  const report = await runWatchPass(ctx, FULL, live());
+  t.like(report, { kind: 'error', code: 'usage', terminal: true, exitCode: 100 });
+  t.is(ctx.records.find((r) => r.level === 'error')?.message.endsWith('(waiting for the interval or SIGHUP before retrying)'), true);
+});
+
+test('a missing HERMES_HOME is a fatal error the watcher backs off from', async (t) => {
+  const w = await world(t);
+  const ctx = context(w, '--hermes-home', path.join(w.root, 'nope'));
+  t.like(await runWatchPass(ctx, FULL, live()), { kind: 'error', code: 'fatal', terminal: false, exitCode: 111 });
+  t.is(ctx.records.filter((r) => r.level === 'error').length, 1);
+});
+
+test('a pass that fails while shutting down reports aborted, not an error', async (t) => {
+  const w = await world(t);
+  const ctx = context(w, '--hermes-home', path.join(w.root, 'nope'));
+  const stop = new AbortController();
+  stop.abort();
+  t.deepEqual(await runWatchPass(ctx, FULL, stop.signal), { kind: 'aborted' });
+  t.deepEqual(ctx.records, []);
+});

@@ -1,0 +1,149 @@
+import test from 'ava';
+import fc from 'fast-check';
+import type { ConfigRead, HostFacts, ObservedHome } from '../../../src/model.js';
+import {
+  NON_GATEWAY_COMMANDS,
+  decideMultiplex,
+  decideRole,
+  decideSeed,
+  isTruthy,
+  nonGatewayCommand,
+  skipLine,
+  stripContainerArgv,
+  wantsLegacySeed,
+} from '../../../src/desired/host.js';
+import { HOST, home } from '../../helpers/observed.js';
+
+test('truthy values are upstream’s, in any case and with spaces', (t) => {
+  for (const v of ['1', 'true', 'YES', ' On ', 'True']) t.true(isTruthy(v), v);
+  for (const v of [undefined, '', '0', 'false', 'no', 'off', 'enabled', '2']) t.false(isTruthy(v), String(v));
+});
+
+const strip = test.macro({
+  exec: (t, argv: string[], rest: string[]) => t.deepEqual(stripContainerArgv(argv), rest),
+  title: (_, argv: string[], rest: string[]) => `strips ${JSON.stringify(argv)} to ${JSON.stringify(rest)}`,
+});
+test(strip, ['/init', '/opt/hermes/main-wrapper.sh', 'hermes', 'gateway', 'run'], ['gateway', 'run']);
+test(strip, ['/init', 'hermes', 'dashboard'], ['dashboard']);
+test(strip, ['/sbin/init', '/usr/local/bin/entrypoint-dispatch.sh', '/usr/bin/hermes', 'serve'], ['serve']);
+test(strip, ['gateway', 'run'], ['gateway', 'run']);
+test(strip, ['/bin/sh', '-c', 'hermes'], ['/bin/sh', '-c', 'hermes']);
+test(strip, [], []);
+
+const role = test.macro({
+  exec(t, flag: 'gateway' | 'dashboard' | 'none' | undefined, argv: string[], expected: string) {
+    const d = decideRole(flag, argv);
+    t.is(d.kind === 'gateway' ? 'gateway' : `skip ${d.role}`, expected);
+    if (d.kind === 'skip') t.is(d.message, skipLine(d.role));
+  },
+  title: (_, flag, argv: string[], expected: string) => `role ${String(flag)} with argv ${JSON.stringify(argv)} is ${expected}`,
+});
+test(role, undefined, [], 'gateway');
+test(role, undefined, ['/init', 'hermes', 'gateway', 'run'], 'gateway');
+test(role, undefined, ['/init', 'hermes', 'gateway', 'run', '-p', 'dashboard'], 'gateway');
+test(role, undefined, ['/init', 'hermes', 'dashboard'], 'skip dashboard');
+test(role, undefined, ['hermes', 'desktop'], 'skip desktop');
+test(role, 'gateway', ['/init', 'hermes', 'dashboard'], 'gateway');
+test(role, 'none', ['/init', 'hermes', 'gateway', 'run'], 'skip none');
+test(role, 'dashboard', [], 'skip dashboard');
+
+test('every non-gateway command is recognised behind any wrapper', (t) => {
+  for (const c of NON_GATEWAY_COMMANDS) t.is(nonGatewayCommand(['/init', '/x/main-wrapper.sh', 'hermes', c, '--flag']), c);
+});
+
+test('the skip lines say why nothing is registered; the dashboard’s is upstream’s', (t) => {
+  t.is(skipLine('dashboard'), 'reconcile: skipping (dashboard container \u2014 does not need per-profile gateways)');
+  t.is(skipLine('none'), 'reconcile: skipping (role none \u2014 this container registers and removes no gateways)');
+});
+
+const multiplex = test.macro({
+  exec(t, env: string | undefined, config: ConfigRead, expected: boolean) {
+    t.is(decideMultiplex(env === undefined ? {} : { multiplex: env }, config, '/opt/data').multiplex, expected);
+  },
+  title: (_, env, config: ConfigRead, expected: boolean) =>
+    `multiplex with env ${JSON.stringify(env)} and config ${JSON.stringify(config)} is ${expected ? 'on' : 'off'}`,
+});
+const parsed = (doc: unknown): ConfigRead => ({ kind: 'parsed', doc });
+test(multiplex, undefined, { kind: 'missing' }, false);
+test(multiplex, '1', { kind: 'missing' }, true);
+test(multiplex, 'no', parsed({ multiplex_profiles: true }), false);
+test(multiplex, '', parsed({ multiplex_profiles: true }), true);
+test(multiplex, undefined, parsed({ multiplex_profiles: 'yes' }), true);
+test(multiplex, undefined, parsed({ multiplex_profiles: 1 }), true);
+test(multiplex, undefined, parsed({ gateway: { multiplex_profiles: true } }), true);
+test(multiplex, undefined, parsed({ multiplex_profiles: false, gateway: { multiplex_profiles: true } }), false);
+test(multiplex, undefined, parsed(['multiplex_profiles']), false);
+test(multiplex, undefined, parsed(null), false);
+
+test('a broken config.yaml is reported, even when the environment decides', (t) => {
+  const broken: ConfigRead = { kind: 'unreadable', problem: 'is not valid YAML (line 3)' };
+  t.deepEqual(decideMultiplex({}, broken, '/opt/data'), {
+    multiplex: false,
+    notice: '/opt/data/config.yaml is not valid YAML (line 3); multiplex_profiles ignored, using multiplexing off',
+  });
+  t.deepEqual(decideMultiplex({ multiplex: 'true' }, broken, '/h'), {
+    multiplex: true,
+    notice: '/h/config.yaml is not valid YAML (line 3); multiplex_profiles ignored, using GATEWAY_MULTIPLEX_PROFILES',
+  });
+});
+
+test('the environment overrides config.yaml whenever it is set (property)', (t) => {
+  fc.assert(
+    fc.property(fc.string({ minLength: 1 }), fc.boolean(), (env, fromConfig) => {
+      return decideMultiplex({ multiplex: env }, parsed({ multiplex_profiles: fromConfig }), '/h').multiplex === isTruthy(env);
+    }),
+  );
+  t.pass();
+});
+
+test('a legacy `gateway run` wants the root seeded unless it asked not to be supervised', (t) => {
+  t.true(wantsLegacySeed(['/init', 'hermes', 'gateway', 'run'], {}));
+  t.false(wantsLegacySeed(['/init', 'hermes', 'gateway', 'run', '--no-supervise'], {}));
+  t.false(wantsLegacySeed(['gateway', 'run'], { noSupervise: 'yes' }));
+  t.true(wantsLegacySeed(['gateway', 'run'], { noSupervise: 'no' }));
+  t.false(wantsLegacySeed(['gateway', 'status'], {}));
+  t.false(wantsLegacySeed([], {}));
+});
+
+const WHERE = { hermesHome: '/opt/data', service: 'gateway-default' };
+const absent: ObservedHome = { ...home(), rootStateEntry: { kind: 'absent' } };
+
+function facts(over: Partial<HostFacts>): HostFacts {
+  return { ...HOST, ...over };
+}
+
+test('a legacy container without a state file seeds the migrated state, byte-compatible with Python', (t) => {
+  const host = facts({ argv: ['gateway', 'run'], nowMs: 1_700_000_000_999 });
+  t.deepEqual(decideSeed(host, absent, WHERE), {
+    seed: {
+      service: 'gateway-default',
+      path: '/opt/data/gateway_state.json',
+      content:
+        '{"gateway_state": "running", "desired_state": "running", "timestamp": 1700000000, "migrated_from": "legacy-container-cmd"}\n',
+      reason: 'legacy gateway run container without a state file',
+    },
+  });
+});
+
+test('the bootstrap state seeds exactly running', (t) => {
+  const { seed } = decideSeed(facts({ env: { bootstrapState: 'running' } }), absent, WHERE);
+  t.is(seed?.content, '{"gateway_state":"running"}\n');
+  t.is(seed?.reason, 'first boot with HERMES_GATEWAY_BOOTSTRAP_STATE=running');
+});
+
+test('no seed when a state file exists, nothing asks for one, or the bootstrap value is not running', (t) => {
+  t.deepEqual(decideSeed(facts({ argv: ['gateway', 'run'] }), { ...home(), rootStateEntry: { kind: 'file' } }, WHERE), {});
+  t.deepEqual(decideSeed(facts({ argv: ['gateway', 'run'] }), home(), WHERE), {}, 'unknown entry: assumed present');
+  t.deepEqual(decideSeed(facts({}), absent, WHERE), {});
+  t.deepEqual(decideSeed(facts({ env: { bootstrapState: 'stopped' } }), absent, WHERE), {});
+});
+
+test('a path taken by something that is not a file is reported, not seeded', (t) => {
+  const blocked: ObservedHome = { ...home(), rootStateEntry: { kind: 'blocked', reason: 'is a directory' } };
+  t.deepEqual(decideSeed(facts({ argv: ['gateway', 'run'] }), blocked, WHERE), {
+    notice: 'legacy gateway run container: /opt/data/gateway_state.json is a directory; not seeding it',
+  });
+  t.deepEqual(decideSeed(facts({ env: { bootstrapState: 'running' } }), blocked, WHERE), {
+    notice: 'HERMES_GATEWAY_BOOTSTRAP_STATE=running: /opt/data/gateway_state.json is a directory; not seeding it',
+  });
+});
