@@ -4,17 +4,12 @@ import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
 
 const KEYS = Object.keys(DEFAULT_SETTINGS);
 
-test('every generated validator loads, one by one and all together, and they agree', async (t) => {
+test('every generated validator loads together, and the ones the CLI runs load alone and agree', async (t) => {
   const all = await loadValidators();
-  for (const name of [
-    'validateConfig',
-    'validatePlan',
-    'validateOwnership',
-    'validateRestarts',
-    'validateStatusFile',
-    'validateStatusReport',
-  ] as const) {
+  for (const name of ['validatePlan', 'validateOwnership', 'validateRestarts', 'validateStatusReport'] as const) {
     t.is(typeof all[name], 'function', name);
+  }
+  for (const name of ['validateConfig', 'validateStatusFile'] as const) {
     const one = await loadValidator(name);
     t.is(String(one({})), String(all[name]?.({})), name);
   }
