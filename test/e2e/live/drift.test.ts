@@ -7,21 +7,15 @@ import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
 import { stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
-import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from './watch-env.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
-async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
-  const env = await makeLiveEnv(profiles);
-  envs.push(env);
+async function setup(profiles: Record<string, object | undefined>): Promise<S6World> {
+  const env = await makeS6World('live', { profiles });
   return env;
 }
 
@@ -80,7 +74,7 @@ needsS6(test)(
   async (t) => {
     const env = await setup({ quit: RUNNING, ok: RUNNING });
     const port = await freePort();
-    const metricsFile = path.join(env.base, 'metrics.prom');
+    const metricsFile = path.join(env.root, 'metrics.prom');
     const w = startWatch(env, [
       '--interval',
       '1',
@@ -181,7 +175,7 @@ needsS6(test)(
       preview.stdout.split('\n').some((l) => l.startsWith('gateway-quit heal: ')),
       preview.stdout,
     );
-    const metricsFile = path.join(env.base, 'sync.prom');
+    const metricsFile = path.join(env.root, 'sync.prom');
     const healed = await env.json('sync', ['--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
     t.is(healed.code, 0, healed.stderr);
     t.like((healed.doc['operations'] as unknown[])[0], { kind: 'heal', service: 'gateway-quit', status: 'applied' });

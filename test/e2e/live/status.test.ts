@@ -4,25 +4,24 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { stopAll } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
-import { killWatchers, readiness, startWatch } from './watch-env.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { runCli } from '../../helpers/cli.js';
+import { killWatchers, readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
 const temps: string[] = [];
 test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
+  await removeS6Worlds();
   for (const dir of temps) await removeTree(dir);
 });
 
 needsS6(test)(
   'status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools',
   async (t) => {
-    const env = await makeLiveEnv({ up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING });
-    envs.push(env);
+    const env = await makeS6World('live', {
+      profiles: { up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING },
+    });
     const w = startWatch(env);
     await readiness(w);
     await env.waitUp('up');
@@ -31,13 +30,13 @@ needsS6(test)(
     t.is(await w.exited, 0);
     await env.profile('new', RUNNING);
     // A PATH whose s6 tools record every call: status must decode supervise/status itself.
-    const spy = path.join(env.base, 'spy');
+    const spy = path.join(env.root, 'spy');
     await mkdir(spy);
     for (const tool of ['s6-svstat', 's6-svok', 's6-svc', 's6-svscanctl']) {
       await writeFile(path.join(spy, tool), `#!/bin/sh\necho ${tool} >> ${spy}/calls\nexit 1\n`, { mode: 0o755 });
     }
     const argv = ['status', ...env.flags, '--status-file', w.statusFile];
-    const withSpy = { PATH: `${spy}:${process.env['PATH'] ?? ''}` };
+    const withSpy = { env: { PATH: `${spy}:${process.env['PATH'] ?? ''}` } };
 
     const json = await runCli([...argv, '--output', 'json'], withSpy);
     t.is(json.code, 0, json.stderr);
