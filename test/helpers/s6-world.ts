@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type Svscan, createSvscanState, startSvscan, stopAll, waitFor } from './s6.js';
 import { removeTree } from './tree.js';
 import { type CliOptions, type CliResult, type JsonRun, runCli, runJson } from './cli.js';
-import { type Settings, type World, makeWorld, removeWorlds, writeConfig, writeProfile } from './world.js';
+import { type Settings, type World, makeWorld, removeWorld, removeWorlds, writeConfig, writeProfile } from './world.js';
 import { killWatchers } from './watcher.js';
 
 /** The uid and gid of nobody:nogroup, the hermes user of the tests. */
@@ -38,10 +38,12 @@ export interface S6WorldOptions {
   readonly profiles?: Readonly<Record<string, object | string | undefined>>;
   /** The fake gateway's script (default {@link FAKE_GATEWAY}). */
   readonly gateway?: string;
-  /** Config keys over the test settings, the fake gateway and HOME=HERMES_HOME. */
+  /** Config keys over the test settings, the fake gateway and the gateways' HOME. */
   readonly settings?: Settings;
-  /** Create `home/logs` owned by nobody, where the fake gateway keeps its marks (default true). */
-  readonly logs?: boolean;
+  /** The gateways' HOME (setting `home`): HERMES_HOME itself (default) or its own `root/gateway-home`. */
+  readonly gatewayHome?: 'hermes-home' | 'own';
+  /** A directory under the gateways' HOME made for nobody (default `logs`, where the fake gateway keeps marks). */
+  readonly nobodyDir?: string | false;
   /** Start s6-svscan now (default true); else call {@link S6World.startSvscan} when the test wants it. */
   readonly start?: boolean;
   /** Variables added to the environment s6-svscan (and so every service) inherits. */
@@ -54,11 +56,15 @@ export interface S6World extends World {
   readonly state: string;
   /** The fake gateway's path. */
   readonly gateway: string;
+  /** The gateways' HOME. */
+  readonly gatewayHome: string;
   /** The flags naming the trees, config, an empty container argv and a lock file in the root. */
   readonly flags: readonly string[];
   /** The running s6-svscan; throws before {@link startSvscan}. */
   readonly svscan: Svscan;
   startSvscan(): Promise<Svscan>;
+  /** Stops this world's s6-svscan and removes its trees (for `t.teardown`; {@link removeS6Worlds} does all). */
+  remove(): Promise<void>;
   /** Runs `reconcile-gateways <command> <flags> <extra>`. */
   cli(command: string, extra?: readonly string[], opts?: CliOptions): Promise<CliResult>;
   /** Runs a command with `--output json` and parses stdout. */
@@ -83,9 +89,11 @@ const states = new Set<string>();
 export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Promise<S6World> {
   const base = await makeWorld(`s6-${prefix}`, { create: 'home', settings: false });
   fs.mkdirSync(path.join(base.home, 'profiles'), { mode: 0o755 });
-  if (opts.logs !== false) {
-    fs.mkdirSync(path.join(base.home, 'logs'));
-    fs.chownSync(path.join(base.home, 'logs'), NOBODY, NOBODY);
+  const gatewayHome = opts.gatewayHome === 'own' ? path.join(base.root, 'gateway-home') : base.home;
+  const nobodyDir = opts.nobodyDir ?? 'logs';
+  if (nobodyDir !== false) {
+    fs.mkdirSync(path.join(gatewayHome, nobodyDir), { recursive: true, mode: 0o755 });
+    fs.chownSync(path.join(gatewayHome, nobodyDir), NOBODY, NOBODY);
   }
   const gateway = path.join(base.root, 'fake-gateway');
   fs.writeFileSync(gateway, opts.gateway ?? FAKE_GATEWAY, { mode: 0o755 });
@@ -93,19 +101,26 @@ export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Pr
   states.add(state);
   fs.chmodSync(state, 0o755);
   const world: World = { ...base, scandir };
-  writeConfig(world, { gatewayCommand: gateway, home: base.home, ...opts.settings });
+  writeConfig(world, { gatewayCommand: gateway, home: gatewayHome, ...opts.settings });
   const flags = [...worldFlags(world), '--lock-file', path.join(base.root, 'lock')];
   let svscan: Svscan | undefined;
   const s6: S6World = {
     ...world,
     state,
     gateway,
+    gatewayHome,
     flags,
     get svscan(): Svscan {
       if (svscan === undefined) throw new Error('s6-svscan is not started: call startSvscan()');
       return svscan;
     },
     startSvscan: async () => (svscan = await startWithEnv(state, opts.svscanEnv?.(world) ?? {})),
+    async remove() {
+      await svscan?.stop({ removeState: true });
+      states.delete(state);
+      await removeTree(state);
+      await removeWorld(base);
+    },
     cli: (command, extra = [], o = {}) => runCli([command, ...flags, ...extra], o),
     json: (command, extra = [], o = {}) => runJson([command, ...flags, ...extra], o),
     profile: async (name, st) => writeProfile(base.home, name, st),

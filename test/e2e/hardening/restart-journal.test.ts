@@ -5,33 +5,25 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, repoRoot, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
-import { removeWorlds, runWorld, runWorldJson, writeConfig, writeProfiles, makeWorld, startNode } from '../../helpers/cli.js';
+import { repoRoot, waitFor } from '../../helpers/s6.js';
+import { SLEEPING_GATEWAY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { runWorld, runWorldJson, writeConfig, writeProfiles, startNode } from '../../helpers/cli.js';
 import { ROOT, S6, needs } from '../../helpers/needs.js';
 
-const states: string[] = [];
-
-test.after.always('stop s6 and remove scratch trees', async () => {
-  await stopAll({ removeState: true });
-  await removeWorlds();
-  for (const s of states) fs.rmSync(s, { recursive: true, force: true });
-});
+test.after.always('stop s6 and remove scratch trees', removeS6Worlds);
 
 needs(
   test,
   S6,
   ROOT,
 )('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
-  const base = await makeWorld('journal');
+  const l = await makeS6World('journal', { gateway: SLEEPING_GATEWAY, nobodyDir: false });
   const gw = (name: string): string => {
-    const file = path.join(base.root, name);
-    fs.writeFileSync(file, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+    const file = path.join(l.root, name);
+    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
     return file;
   };
-  const { state } = await createSvscanState();
-  states.push(state);
-  const svscan = await startSvscan(state);
-  const l = { ...base, scandir: svscan.scandir };
+  const { svscan } = l;
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runWorld('boot', l)).code, 0);

@@ -8,19 +8,13 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, startSvscan, stopAll, waitFor, type Svscan } from '../../helpers/s6.js';
-import { removeWorlds, runWorld, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
+import { waitFor, type Svscan } from '../../helpers/s6.js';
+import { NOBODY, SLEEPING_GATEWAY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeWorld, runWorld, type World, writeProfiles } from '../../helpers/cli.js';
 import { fileHash } from './tree-check.js';
 import { ROOT, S6, needs, needsRoot } from '../../helpers/needs.js';
 
-const NOBODY = 65534;
-const states: string[] = [];
-
-test.after.always('stop s6 and remove scratch trees', async () => {
-  await stopAll({ removeState: true });
-  await removeWorlds();
-  for (const s of states) fs.rmSync(s, { recursive: true, force: true });
-});
+test.after.always('stop s6 and remove scratch trees', removeS6Worlds);
 
 /** Runs a command as nobody:nogroup through s6-setuidgid, as the hermes user would. */
 function asNobody(args: readonly string[]): { code: number | null; out: string } {
@@ -30,20 +24,11 @@ function asNobody(args: readonly string[]): { code: number | null; out: string }
 
 /** A live slot `gateway-alice` under a private s6-svscan, built by `boot` with `superviseOwner`. */
 async function liveSlot(owner: 'user' | 'root'): Promise<{ l: World; svscan: Svscan; slot: string; victim: string }> {
-  const l = await makeWorld(`owner-${owner}`);
-  const gw = path.join(l.root, 'gw');
-  fs.writeFileSync(gw, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+  const l = await makeS6World(`owner-${owner}`, { gateway: SLEEPING_GATEWAY, nobodyDir: false, settings: { superviseOwner: owner } });
   const victim = path.join(l.root, 'victim');
   fs.writeFileSync(victim, 'root-owned content nobody may change\n', { mode: 0o644 });
-  const { state } = await createSvscanState();
-  states.push(state);
-  fs.chmodSync(state, 0o755);
-  const svscan = await startSvscan(state);
-  const layout = { ...l, scandir: svscan.scandir };
-  fs.writeFileSync(
-    l.config,
-    JSON.stringify({ ...JSON.parse(fs.readFileSync(l.config, 'utf8')), gatewayCommand: gw, home: l.home, superviseOwner: owner }),
-  );
+  const { svscan } = l;
+  const layout: World = l;
   writeProfiles(l.home, { alice: 'running' });
   const boot = await runWorld('boot', layout);
   if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);

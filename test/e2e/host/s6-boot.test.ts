@@ -15,7 +15,7 @@ test.after.always('stop every s6-svscan started here, then remove the temp world
 
 /** A world whose scandir is a fresh s6 state's `scan/`, a sleeping gateway nobody can run and a log home anyone can write. */
 async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<S6World> {
-  const w = await makeS6World(prefix, { gateway: SLEEPING_GATEWAY, logs: false, start: false });
+  const w = await makeS6World(prefix, { gateway: SLEEPING_GATEWAY, nobodyDir: false, start: false });
   const logHome = path.join(w.root, 'log-home');
   await mkdir(logHome);
   await chmod(logHome, 0o777);

@@ -4,7 +4,6 @@ import { mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/prom
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
-import { stopAll } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';

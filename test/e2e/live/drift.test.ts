@@ -6,9 +6,9 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
-import { stopAll, waitFor } from '../../helpers/s6.js';
+import { waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
-import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
+import { type ServiceEntry, type Watcher, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };

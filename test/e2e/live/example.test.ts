@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { stopAll, waitFor } from '../../helpers/s6.js';
+import { waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { MAIN, runCli } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';

@@ -9,9 +9,9 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processAlive, repoRoot, stopAll } from '../../helpers/s6.js';
+import { processAlive, repoRoot } from '../../helpers/s6.js';
 import { startNode } from '../../helpers/cli.js';
-import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, processesIn, removeS6Worlds, scandirEntries } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 

@@ -6,8 +6,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { stopAll } from '../../helpers/s6.js';
-import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { runCli } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';
 

@@ -2,19 +2,14 @@ import test from 'ava';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { stopAll } from '../../helpers/s6.js';
-import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
-import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
-import { runCli } from '../../helpers/cli.js';
-import { killWatchers, readiness, startWatch } from '../../helpers/watcher.js';
+import { makeHermesHome } from '../../helpers/tree.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeWorld, runCli } from '../../helpers/cli.js';
+import { readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const temps: string[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await removeS6Worlds();
-  for (const dir of temps) await removeTree(dir);
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
 needsS6(test)(
   'status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools',
@@ -88,12 +83,11 @@ needsS6(test)(
 );
 
 test('sync and status warn when the scandir holds more than 500 services, loggers included', async (t) => {
-  const base = await tempDir('rg-many-');
-  temps.push(base);
-  const home = await makeHermesHome(path.join(base, 'home'), { a: { state: RUNNING } });
-  const scandir = path.join(base, 'scan');
+  const w = await makeWorld('many', { create: 'none', settings: false });
+  const home = await makeHermesHome(w.home, { a: { state: RUNNING } });
+  const scandir = w.scandir;
   for (let i = 0; i < 250; i += 1) await mkdir(path.join(scandir, `svc${i}`, 'log'), { recursive: true });
-  const flags = ['--hermes-home', home, '--scandir', scandir, '--container-argv', '[]', '--lock-file', path.join(base, 'lock')];
+  const flags = ['--hermes-home', home, '--scandir', scandir, '--container-argv', '[]', '--lock-file', path.join(w.root, 'lock')];
   const sync = await runCli(['sync', ...flags, '--output', 'json']);
   t.is(sync.code, 0, sync.stderr);
   const warnings = (JSON.parse(sync.stdout) as { warnings: string[] }).warnings;
@@ -102,7 +96,7 @@ test('sync and status warn when the scandir holds more than 500 services, logger
     warnings.join('\n'),
   );
   t.regex(sync.stderr, /at most 500/);
-  const status = await runCli(['status', ...flags, '--status-file', path.join(base, 'none.json')]);
+  const status = await runCli(['status', ...flags, '--status-file', path.join(w.root, 'none.json')]);
   t.is(status.code, 0, status.stderr);
   t.regex(status.stdout, /^warning: the scandir holds 504 services/m);
   t.regex(status.stdout, /^watcher: no status file at /m);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive, stopAll } from '../../helpers/s6.js';
+import { processAlive } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { writeState } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';

@@ -5,10 +5,10 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { stopAll, waitFor } from '../../helpers/s6.js';
-import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { waitFor } from '../../helpers/s6.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { runCli, writeState } from '../../helpers/cli.js';
-import { killWatchers, readStatus, readiness, startWatch, waitStatus } from '../../helpers/watcher.js';
+import { readStatus, readiness, startWatch, waitStatus } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };

@@ -4,11 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 import { type S6World, makeS6World, removeS6Worlds, scandirEntries } from '../../helpers/s6-world.js';
 import { writeState } from '../../helpers/cli.js';
-import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from '../../helpers/watcher.js';
+import { readiness, readStatus, serviceIn, startWatch, waitStatus } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
