@@ -14,7 +14,7 @@ const JOURNAL = '.reconcile-gateways/restarts.json';
 test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
 async function setup(names: readonly string[]): Promise<S6World> {
-  const env = await makeS6World('live', { profiles: { profiles: Object.fromEntries(names.map((n) => [n, RUNNING])) } });
+  const env = await makeS6World('live', { profiles: Object.fromEntries(names.map((n) => [n, RUNNING])) });
   const boot = await env.cli('sync');
   if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   for (const n of names) await env.waitUp(n);
