@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { waitFor } from './s6.js';
@@ -103,4 +104,14 @@ export async function killWatchers(): Promise<void> {
     if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     await w.exited;
   }
+}
+
+/** A loopback port nobody listens on right now (for `--metrics-listen`). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }

@@ -1,14 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
 import { waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
-import { type ServiceEntry, type Watcher, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
+import { type ServiceEntry, type Watcher, freePort, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
@@ -17,16 +16,6 @@ test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 async function setup(profiles: Record<string, object | undefined>): Promise<S6World> {
   const env = await makeS6World('live', { profiles });
   return env;
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 interface Drift {

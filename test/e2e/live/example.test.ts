@@ -2,7 +2,6 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -10,6 +9,7 @@ import { loadValidators } from '../../../src/cli/validate.js';
 import { waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { MAIN, runCli } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
@@ -30,16 +30,6 @@ async function installExample(env: S6World): Promise<void> {
   }
   await rename(tmp, path.join(env.scandir, SERVICE));
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {

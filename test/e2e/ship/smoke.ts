@@ -6,13 +6,13 @@
 import type { ExecutionContext } from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { type CliResult, runCli, startCli } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
 import { makeS6World } from '../../helpers/s6-world.js';
+import { freePort } from '../../helpers/watcher.js';
 
 /** What runs the CLI: a node binary and the file it runs. */
 export interface Runner {
@@ -21,16 +21,6 @@ export interface Runner {
 }
 
 const GATEWAY = '#!/bin/sh\nexec sleep 100000\n';
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function spawnWatch(
   runner: Runner,
