@@ -4,7 +4,7 @@
  * operation boundary converges on the next run.
  */
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,19 +49,11 @@ const TARGETS = [
 ] as const;
 
 async function killWriterOnce(dir: string, target: (typeof TARGETS)[number], delayMs: number): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')],
-    {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const { child, done } = startNode([path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')]);
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
   await sleep(delayMs);
   killGroup(child, 'SIGKILL');
-  await exited;
+  await done;
   return fs.readFileSync(path.join(dir, target.name), 'utf8');
 }
 
