@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type Svscan, createSvscanState, startSvscan, stopAll, waitFor } from './s6.js';
 import { removeTree } from './tree.js';
 import { type CliOptions, type CliResult, type JsonRun, runCli, runJson } from './cli.js';
-import { type Settings, type World, makeWorld, removeWorld, removeWorlds, writeConfig, writeProfile } from './world.js';
+import { type Settings, type World, makeWorld, removeWorld, removeWorlds, worldArgs, writeConfig, writeProfile } from './world.js';
 import { killWatchers } from './watcher.js';
 
 /** The uid and gid of nobody:nogroup, the hermes user of the tests. */
@@ -60,7 +60,7 @@ export interface S6World extends World {
   readonly gatewayHome: string;
   /** The flags naming the trees, config, an empty container argv and a lock file in the root. */
   readonly flags: readonly string[];
-  /** The running s6-svscan; throws before {@link startSvscan}. */
+  /** The running s6-svscan; throws before {@link S6World.startSvscan} (so does spreading the world then). */
   readonly svscan: Svscan;
   startSvscan(): Promise<Svscan>;
   /** Stops this world's s6-svscan and removes its trees (for `t.teardown`; {@link removeS6Worlds} does all). */
@@ -85,8 +85,8 @@ export interface S6World extends World {
 
 const states = new Set<string>();
 
-/** Creates an s6 world (HERMES_HOME with `profiles/`, config, fake gateway) and, by default, starts s6-svscan. */
-export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Promise<S6World> {
+/** The trees of an s6 world: HERMES_HOME with `profiles/`, the gateways' HOME, the fake gateway, the config. */
+async function layOut(prefix: string, opts: S6WorldOptions): Promise<{ base: World; world: World; gateway: string; gatewayHome: string }> {
   const base = await makeWorld(`s6-${prefix}`, { create: 'home', settings: false });
   fs.mkdirSync(path.join(base.home, 'profiles'), { mode: 0o755 });
   const gatewayHome = opts.gatewayHome === 'own' ? path.join(base.root, 'gateway-home') : base.home;
@@ -99,10 +99,19 @@ export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Pr
   fs.writeFileSync(gateway, opts.gateway ?? FAKE_GATEWAY, { mode: 0o755 });
   const { state, scandir } = await createSvscanState();
   states.add(state);
+  // mkdtemp made it 0700: nobody could not even reach the scandir.
   fs.chmodSync(state, 0o755);
   const world: World = { ...base, scandir };
   writeConfig(world, { gatewayCommand: gateway, home: gatewayHome, ...opts.settings });
-  const flags = [...worldFlags(world), '--lock-file', path.join(base.root, 'lock')];
+  for (const [name, st] of Object.entries(opts.profiles ?? {})) writeProfile(base.home, name, st);
+  return { base, world, gateway, gatewayHome };
+}
+
+/** Creates an s6 world and, unless `start` is false, starts its s6-svscan. */
+export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Promise<S6World> {
+  const { base, world, gateway, gatewayHome } = await layOut(prefix, opts);
+  const state = path.dirname(world.scandir);
+  const flags = [...worldArgs(world), '--lock-file', path.join(base.root, 'lock')];
   let svscan: Svscan | undefined;
   const s6: S6World = {
     ...world,
@@ -124,18 +133,13 @@ export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Pr
     cli: (command, extra = [], o = {}) => runCli([command, ...flags, ...extra], o),
     json: (command, extra = [], o = {}) => runJson([command, ...flags, ...extra], o),
     profile: async (name, st) => writeProfile(base.home, name, st),
-    slot: (profile) => path.join(scandir, `gateway-${profile}`),
+    slot: (profile) => path.join(world.scandir, `gateway-${profile}`),
     pid: async (profile) => (await s6.svscan.svstat(`gateway-${profile}`)).pid,
     waitUp: (profile, timeoutMs = 30_000) =>
       waitFor(async () => (await s6.svscan.svstat(`gateway-${profile}`)).up, timeoutMs, `gateway-${profile} to be up`),
   };
-  for (const [name, st] of Object.entries(opts.profiles ?? {})) writeProfile(base.home, name, st);
   if (opts.start !== false) await s6.startSvscan();
   return s6;
-}
-
-function worldFlags(w: World): string[] {
-  return ['--hermes-home', w.home, '--scandir', w.scandir, '--container-argv', '[]', '--config', w.config];
 }
 
 /** Starts s6-svscan with `extra` in the environment it inherits (set around the start, then restored). */
