@@ -6,7 +6,7 @@ import test from 'ava';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { bootArgs, runCli, sandbox } from '../../helpers/cli.js';
+import { bootArgs, runCli, sandbox, writeConfig } from '../../helpers/cli.js';
 import { makeHermesHome } from '../../helpers/tree.js';
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$/;
@@ -56,7 +56,7 @@ test('the timestamp is local time with its offset, like strftime %z', async (t) 
 test('a second boot appends below the threshold (S62) and never rotates a small log', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  const cfg = await box.config({ bootLogMaxBytes: 1024 });
+  const cfg = writeConfig(box, { bootLogMaxBytes: 1024 }, true);
   await mkdir(path.join(box.home, 'logs'));
   const old = `${'o'.repeat(499)}\n`;
   await writeFile(logPath(box.home), old);
@@ -70,7 +70,7 @@ test('a second boot appends below the threshold (S62) and never rotates a small 
 test('S61 a log at the threshold moves to .1 and the new log holds only the new lines', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  const cfg = await box.config({ bootLogMaxBytes: 1024 });
+  const cfg = writeConfig(box, { bootLogMaxBytes: 1024 }, true);
   await makeHermesHome(box.home, { coder: {} });
   await mkdir(path.join(box.home, 'logs'));
   const old = `${'x'.repeat(1999)}\n`;
@@ -90,7 +90,7 @@ test('S61 a log at the threshold moves to .1 and the new log holds only the new 
 test('S63 rotation overwrites an existing .1', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  const cfg = await box.config({ bootLogMaxBytes: 1024 });
+  const cfg = writeConfig(box, { bootLogMaxBytes: 1024 }, true);
   await mkdir(path.join(box.home, 'logs'));
   const old = `${'y'.repeat(1023)}\n`;
   await writeFile(logPath(box.home), old);

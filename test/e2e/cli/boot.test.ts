@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hermesIds } from '../../../src/observe/host.js';
-import { MAIN, bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
+import { MAIN, bootArgs, bootJson, runCli, sandbox, writeConfig } from '../../helpers/cli.js';
 import { FINISH, LOG_RUN_CODER, LOG_RUN_DEFAULT, RUN_CODER, RUN_DEFAULT, TYPE } from '../../helpers/reference.js';
 import { expectedLayout, layoutOf } from '../../helpers/slot-layout.js';
 import { diffSnapshots, makeHermesHome, snapshotTree } from '../../helpers/tree.js';
@@ -59,7 +59,7 @@ test('superviseOwner user gives the skeleton to the default uid:gid, as upstream
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
-  const cfg = await box.config({ superviseOwner: 'user' });
+  const cfg = writeConfig(box, { superviseOwner: 'user' }, true);
   t.is((await runCli(bootArgs(box.home, box.scandir, '--config', cfg))).code, 0);
   const snap = await snapshotTree(box.scandir);
   t.deepEqual(layoutOf(snap, 'gateway-coder'), expectedLayout(false, SKELETON, '0:0', 'user'));
@@ -69,7 +69,7 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { desired_state: 'stopped' } } });
-  const cfg = await box.config({ uid: 4242, gid: 4343 });
+  const cfg = writeConfig(box, { uid: 4242, gid: 4343 }, true);
   const args = bootArgs(box.home, box.scandir, '--config', cfg)
     .map((a) => `'${a}'`)
     .join(' ');

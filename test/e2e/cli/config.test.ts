@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { repoRoot } from '../../helpers/s6.js';
-import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
+import { bootArgs, bootJson, runCli, sandbox, writeConfig } from '../../helpers/cli.js';
 import { diffSnapshots, makeHermesHome, snapshotTree } from '../../helpers/tree.js';
 
 test("the keys suggested for a config typo are exactly the schema's", async (t) => {
@@ -28,7 +28,11 @@ test('a valid config changes exactly the configurable parts', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: {} });
-  const cfg = await box.config({ user: 'nobody', shebang: '#!/bin/sh', home: '/srv/h', gatewayCommand: '/opt/gw', bootLogMaxBytes: 1024 });
+  const cfg = writeConfig(
+    box,
+    { user: 'nobody', shebang: '#!/bin/sh', home: '/srv/h', gatewayCommand: '/opt/gw', bootLogMaxBytes: 1024 },
+    true,
+  );
   const r = await runCli(bootArgs(box.home, box.scandir, '--config', cfg));
   t.is(r.code, 0, r.stderr);
   const run = await readFile(path.join(box.scandir, 'gateway-coder/run'), 'utf8');
@@ -40,7 +44,7 @@ test('a valid config changes exactly the configurable parts', async (t) => {
 test('RECONCILE_GATEWAYS_CONFIG is the default --config', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
-  const cfg = await box.config({ user: 'nobody' });
+  const cfg = writeConfig(box, { user: 'nobody' }, true);
   const r = await runCli(bootArgs(box.home, box.scandir), { env: { RECONCILE_GATEWAYS_CONFIG: cfg } });
   t.is(r.code, 0, r.stderr);
   t.true((await readFile(path.join(box.scandir, 'gateway-default/run'), 'utf8')).includes('s6-setuidgid nobody '));

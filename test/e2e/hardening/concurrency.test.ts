@@ -11,16 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings } from '../../../src/model.js';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
 import { makeRng, trialSeed } from './crash-trials.js';
-import { BASE_SETTINGS, type Layout, runTool, Scratch, slotProblems, snapshot, writeConfig, writeProfiles } from './support.js';
+import { TEST_SETTINGS, removeWorlds, runWorld, type World, writeConfig, writeProfiles, makeWorld } from '../../helpers/cli.js';
+import { slotProblems, snapshot } from './tree-check.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
-
 test.after.always('remove scratch trees', async () => {
-  await scratch.removeAll();
+  await removeWorlds();
 });
-
-const layout = scratch.layout;
 
 /** Whatever a finished run may leave besides slots: only the lock file. */
 function leftovers(scandir: string, allowed: readonly string[]): string[] {
@@ -38,7 +35,7 @@ function leftovers(scandir: string, allowed: readonly string[]): string[] {
   return stray;
 }
 
-function assertConverged(t: ExecutionContext, l: Layout, round: string, allowed: readonly string[] = []): void {
+function assertConverged(t: ExecutionContext, l: World, round: string, allowed: readonly string[] = []): void {
   const problems = new Set<string>();
   slotProblems(l.scandir, problems);
   t.deepEqual([...problems], [], `${round}: a corrupted slot`);
@@ -46,7 +43,7 @@ function assertConverged(t: ExecutionContext, l: Layout, round: string, allowed:
 }
 
 test('four concurrent boot/sync runs: exit 0 or 3 only (all 0 with --wait), no corrupted or duplicate slot, converged', async (t) => {
-  const l = await layout('four');
+  const l = await makeWorld('four');
   const seed = trialSeed();
   const rng = makeRng(seed);
   t.log(`seed ${seed}`);
@@ -55,7 +52,7 @@ test('four concurrent boot/sync runs: exit 0 or 3 only (all 0 with --wait), no c
   const commands = ['boot', 'sync', 'boot', 'sync'] as const;
   for (let round = 0; round < 6; round += 1) {
     const wait = round % 2 === 1;
-    const codes = await Promise.all(commands.map((c) => runTool(c, l, wait ? ['--wait'] : [])));
+    const codes = await Promise.all(commands.map((c) => runWorld(c, l, wait ? ['--wait'] : [])));
     const exits = codes.map((r) => r.code);
     t.true(
       exits.every((c) => c === 0 || (!wait && c === 3)),
@@ -65,7 +62,7 @@ test('four concurrent boot/sync runs: exit 0 or 3 only (all 0 with --wait), no c
     for (const r of codes.filter((c) => c.code === 3)) t.regex(r.stderr, /another reconcile-gateways run holds/);
     assertConverged(t, l, `round ${round}`);
     const settled = snapshot(l.scandir);
-    t.is((await runTool('sync', l, ['--diff'])).code, 0, `round ${round}: not converged`);
+    t.is((await runWorld('sync', l, ['--diff'])).code, 0, `round ${round}: not converged`);
     t.deepEqual(snapshot(l.scandir), settled);
     for (const n of names.filter(() => rng() < 0.2)) writeProfiles(l.home, { [n]: rng() < 0.5 ? 'running' : 'stopped' });
     writeConfig(l, { gatewayCommand: round % 2 === 0 ? '/bin/false' : '/bin/true' });
@@ -101,10 +98,10 @@ function registerLikeHermes(scandir: string, profile: string, settings: Settings
 }
 
 test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted staging dir, the next sync adopts them', async (t) => {
-  const l = await layout('hermes-cli');
-  const settings = { ...BASE_SETTINGS } as unknown as Settings;
+  const l = await makeWorld('hermes-cli');
+  const settings = { ...TEST_SETTINGS } as unknown as Settings;
   writeProfiles(l.home, { alice: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const stale = path.join(l.scandir, '.gateway-stale.tmp');
   fs.mkdirSync(stale);
   const rng = makeRng(trialSeed());
@@ -113,7 +110,7 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
   const syncs = (async () => {
     const exits: (number | null)[] = [];
     while (!done) {
-      const r = await runTool('sync', l);
+      const r = await runWorld('sync', l);
       exits.push(r.code);
       if (r.code !== 0) races.push(r.stderr.trim());
     }
@@ -142,7 +139,7 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
   }
   t.true(fs.statSync(stale).isDirectory(), 'sync deleted a staging dir it did not create');
 
-  const final = await runTool('sync', l);
+  const final = await runWorld('sync', l);
   t.is(final.code, 0, final.stderr);
   for (let i = 0; i < 24; i += 1) {
     const slot = path.join(l.scandir, `gateway-q${String(i).padStart(2, '0')}`);
@@ -151,17 +148,17 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
   }
   assertConverged(t, l, 'after adoption', ['.gateway-stale.tmp']);
   t.true(fs.existsSync(stale));
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   t.false(fs.existsSync(stale), "boot did not clear upstream's staging leftover");
 });
 
 needsRoot(test)('an unprivileged user cannot take the lock to block every run', async (t) => {
-  const l = await layout('lock-dos');
+  const l = await makeWorld('lock-dos');
   writeProfiles(l.home, { alice: 'running' });
   fs.mkdirSync(path.join(l.scandir, '.reconcile-gateways'), { mode: 0o700 });
   const lock = path.join(l.scandir, '.reconcile-gateways', 'lock');
   fs.writeFileSync(lock, '', { mode: 0o644 });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   t.is(fs.statSync(lock).mode & 0o777, 0o600, 'an old world-readable lock file was not tightened');
   const squatter = spawn('flock', ['--exclusive', lock, 'sleep', '30'], { uid: 65534, gid: 65534, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -169,7 +166,7 @@ needsRoot(test)('an unprivileged user cannot take the lock to block every run', 
   const exited = new Promise<number | null>((resolve) => squatter.on('close', (code) => resolve(code)));
   try {
     await sleep(300);
-    const result = await runTool('sync', l);
+    const result = await runWorld('sync', l);
     t.is(result.code, 0, `a lock held by nobody blocked the run: ${result.stderr}`);
   } finally {
     squatter.kill('SIGKILL');

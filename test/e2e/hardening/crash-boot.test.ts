@@ -8,15 +8,18 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertTrial, cleanRun, homeIgnore, runTrial, trialWorld } from './crash-trials.js';
-import { LONG, type Layout, removeLayout, snapshot, unmountTmpfs } from './support.js';
+import { removeWorld, type World } from '../../helpers/cli.js';
+import { snapshot } from './tree-check.js';
+import { unmountTmpfs } from './tmpfs.js';
+import { LONG } from './crash-trials.js';
 
 const PROFILES = LONG ? 600 : 300;
 const TRIALS = LONG ? 200 : 30;
-let layout: Layout | undefined;
+let layout: World | undefined;
 let mount: string | undefined;
 
 test.after.always('remove scratch trees and the tmpfs', async () => {
-  await removeLayout(layout);
+  await removeWorld(layout);
   unmountTmpfs(mount);
 });
 

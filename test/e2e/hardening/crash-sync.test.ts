@@ -9,20 +9,23 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertTrial, cleanRun, homeIgnore, runTrial, trialWorld, writeCrashProfiles } from './crash-trials.js';
-import { LONG, type Layout, removeLayout, runTool, snapshot, unmountTmpfs, writeConfig, writeProfiles } from './support.js';
+import { removeWorld, runWorld, type World, writeConfig, writeProfiles } from '../../helpers/cli.js';
+import { snapshot } from './tree-check.js';
+import { unmountTmpfs } from './tmpfs.js';
+import { LONG } from './crash-trials.js';
 
 const PROFILES = LONG ? 600 : 300;
 const TRIALS = LONG ? 200 : 30;
-let layout: Layout | undefined;
+let layout: World | undefined;
 let mount: string | undefined;
 
 test.after.always('remove scratch trees and the tmpfs', async () => {
-  await removeLayout(layout);
+  await removeWorld(layout);
   unmountTmpfs(mount);
 });
 
 /** Changes HERMES_HOME and the config so a sync has every kind of operation to do. */
-function changeEverything(l: Layout): void {
+function changeEverything(l: World): void {
   for (let i = 0; i < PROFILES; i += 1) {
     const name = `p${String(i).padStart(4, '0')}`;
     if (i % 10 === 1) fs.rmSync(path.join(l.home, 'profiles', name), { recursive: true });
@@ -39,7 +42,7 @@ test(`SIGKILL at ${TRIALS} random points of a sync of ${PROFILES} profiles: neve
   const { rng } = world;
   const template = path.join(layout.root, 'template');
   fs.mkdirSync(template, { mode: 0o755 });
-  t.is((await runTool('boot', { ...layout, scandir: template })).code, 0);
+  t.is((await runWorld('boot', { ...layout, scandir: template })).code, 0);
   changeEverything(layout);
   const base = { layout, mode: 'sync' as const, prepareScandir: (dir: string) => execFileSync('cp', ['-a', template, dir]) };
   const { reference, ms } = await cleanRun(base, path.join(layout.root, 'reference'));

@@ -8,22 +8,20 @@ import type { ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import {
-  type CliResult,
-  type Layout,
-  type Snapshot,
-  diffSnapshot,
-  killGroup,
-  makeLayout,
-  mountTmpfs,
-  requireRoot,
-  runTool,
-  slotProblems,
-  snapshot,
-  startTool,
-  toolArgs,
-  writeProfiles,
-} from './support.js';
+import { type CliResult, type World, killGroup, makeWorld, runWorld, startCli, worldCommand, writeProfiles } from '../../helpers/cli.js';
+import { type Snapshot, diffSnapshot, slotProblems, snapshot } from './tree-check.js';
+import { mountTmpfs } from './tmpfs.js';
+
+/** Whether the long variants run (`HARDENING_LONG=1`). */
+export const LONG = process.env['HARDENING_LONG'] === '1';
+
+/** Gate for the tmpfs: true as root; without root it fails under CI, else logs and the trials run on disk. */
+function requireRoot(t: ExecutionContext<unknown>): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (process.env['CI'] !== undefined && process.env['CI'] !== '') t.fail('the hardening tests need root under CI');
+  else t.log('not root: root-only hardening checks not run');
+  return false;
+}
 
 /** Entries of the tool's state directory in a scandir (none when it is missing). */
 function stateEntries(scandir: string): string[] {
@@ -53,7 +51,7 @@ export function trialSeed(): number {
 
 /** Everything a series of trials shares. */
 export interface TrialSetup {
-  readonly layout: Layout;
+  readonly layout: World;
   readonly mode: 'boot' | 'sync';
   /** Fills a fresh trial scandir (nothing for boot, a copy of the starting tree for sync). */
   readonly prepareScandir: (dir: string) => void;
@@ -87,11 +85,11 @@ export async function trialWorld(
   t: ExecutionContext,
   name: string,
   profiles: number,
-): Promise<{ rng: () => number; mount: string | undefined; layout: Layout }> {
+): Promise<{ rng: () => number; mount: string | undefined; layout: World }> {
   const seed = trialSeed();
   t.log(`seed ${seed} (replay with HARDENING_SEED=${seed})`);
   const mount = requireRoot(t) ? await mountTmpfs(name, '1g') : undefined;
-  const layout = await makeLayout(name, {}, mount);
+  const layout = await makeWorld(name, mount === undefined ? {} : { parent: mount });
   writeCrashProfiles(layout, profiles);
   return { rng: makeRng(seed), mount, layout };
 }
@@ -112,9 +110,9 @@ export type KillPoint = { readonly afterMs: number } | { readonly atSlots: numbe
 export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): Promise<TrialOutcome> {
   const dir = path.join(setup.layout.root, `trial-${n}`);
   setup.prepareScandir(dir);
-  const layout: Layout = { ...setup.layout, scandir: dir };
+  const layout: World = { ...setup.layout, scandir: dir };
   try {
-    const started = startTool(toolArgs(setup.mode, layout));
+    const started = startCli(worldCommand(setup.mode, layout));
     let exited = false;
     void started.done.then(
       () => (exited = true),
@@ -134,7 +132,7 @@ export async function runTrial(setup: TrialSetup, n: number, kill: KillPoint): P
     const entries = fs.readdirSync(dir);
     const afterKill = new Set<string>();
     slotProblems(dir, afterKill);
-    const rerun = await runTool(setup.mode, layout);
+    const rerun = await runWorld(setup.mode, layout);
     return {
       killedWhileRunning: killed.signal === 'SIGKILL',
       slotsAtKill: entries.filter((e) => !e.startsWith('.')).length,
@@ -157,7 +155,7 @@ export async function cleanRun(
 ): Promise<{ reference: Snapshot; ms: number }> {
   setup.prepareScandir(dir);
   const start = Date.now();
-  const result = await runTool(setup.mode, { ...setup.layout, scandir: dir });
+  const result = await runWorld(setup.mode, { ...setup.layout, scandir: dir });
   const ms = Date.now() - start;
   if (result.code !== 0) throw new Error(`clean ${setup.mode} failed (${String(result.code)}): ${result.stderr}`);
   const reference = snapshot(dir);
@@ -172,7 +170,7 @@ export function homeIgnore(rel: string): boolean {
 }
 
 /** Profiles with every kind of intent, some with stale runtime files and lifecycle ledgers. */
-export function writeCrashProfiles(l: Layout, count: number, offset = 0): void {
+export function writeCrashProfiles(l: World, count: number, offset = 0): void {
   const intents = ['running', 'stopped', 'running', 'paused'];
   for (let i = offset; i < offset + count; i += 1) {
     const name = `p${String(i).padStart(4, '0')}`;

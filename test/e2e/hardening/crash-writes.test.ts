@@ -4,7 +4,7 @@
  * operation boundary converges on the next run.
  */
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,28 +13,24 @@ import { closeDir, openRoot, writeFileAt } from '../../../src/safe-fs/index.js';
 import { repoRoot } from '../../helpers/s6.js';
 import { makeRng, trialSeed, writeCrashProfiles } from './crash-trials.js';
 import {
-  BASE_SETTINGS,
-  diffSnapshot,
+  TEST_SETTINGS,
   killGroup,
-  type Layout,
-  runJson,
-  runTool,
-  Scratch,
-  slotProblems,
-  snapshot,
-  startTool,
+  removeWorlds,
+  runWorld,
+  runWorldJson,
+  type World,
   writeConfig,
   writeProfiles,
-} from './support.js';
+  makeWorld,
+  startNode,
+} from '../../helpers/cli.js';
+import { diffSnapshot, slotProblems, snapshot } from './tree-check.js';
 
 const DRIVERS = path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening');
-const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  await scratch.removeAll();
+  await removeWorlds();
 });
-
-const layout = scratch.layout;
 
 /** How many services a journal file lists. */
 function readJournal(file: string): number {
@@ -48,24 +44,16 @@ function journal(count: number): string {
 
 const TARGETS = [
   { name: 'restarts.json', a: journal(3000), b: journal(5000) },
-  { name: 'run', a: renderRun('alice', BASE_SETTINGS as Parameters<typeof renderRun>[1]), b: `${'#'.repeat(300_000)}\n` },
+  { name: 'run', a: renderRun('alice', TEST_SETTINGS as Parameters<typeof renderRun>[1]), b: `${'#'.repeat(300_000)}\n` },
   { name: '.reconcile-gateways.json', a: renderOwnership('gateway-alice', 'alice'), b: renderOwnership('gateway-bob', 'bob') },
 ] as const;
 
 async function killWriterOnce(dir: string, target: (typeof TARGETS)[number], delayMs: number): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')],
-    {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const { child, done } = startNode([path.join(DRIVERS, 'write-driver.js'), dir, target.name, path.join(dir, 'a'), path.join(dir, 'b')]);
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
   await sleep(delayMs);
   killGroup(child, 'SIGKILL');
-  await exited;
+  await done;
   return fs.readFileSync(path.join(dir, target.name), 'utf8');
 }
 
@@ -73,7 +61,7 @@ test('a write killed at random moments leaves the old or the new journal, script
   const seed = trialSeed();
   t.log(`seed ${seed}`);
   const rng = makeRng(seed);
-  const l = await layout('torn');
+  const l = await makeWorld('torn');
   for (const target of TARGETS) {
     const dir = path.join(l.root, target.name.replace(/^\./, 'dot'));
     fs.mkdirSync(dir);
@@ -95,17 +83,17 @@ test('a write killed at random moments leaves the old or the new journal, script
 });
 
 /** A sync with every kind of operation: creates, updates (config change), up, down, removes. */
-async function everyKindOfSync(): Promise<{ l: Layout; template: string; operations: number }> {
-  const l = await layout('kill-points');
+async function everyKindOfSync(): Promise<{ l: World; template: string; operations: number }> {
+  const l = await makeWorld('kill-points');
   writeCrashProfiles(l, 16);
   const template = path.join(l.root, 'template');
   fs.mkdirSync(template, { mode: 0o755 });
-  if ((await runTool('boot', { ...l, scandir: template })).code !== 0) throw new Error('boot of the template failed');
+  if ((await runWorld('boot', { ...l, scandir: template })).code !== 0) throw new Error('boot of the template failed');
   fs.rmSync(path.join(l.home, 'profiles', 'p0003'), { recursive: true });
   fs.rmSync(path.join(l.home, 'profiles', 'p0007'), { recursive: true });
   writeProfiles(l.home, { p0000: 'stopped', p0001: 'running', p0100: 'running', p0101: 'stopped' });
   writeConfig(l, { gatewayCommand: '/bin/false' });
-  const plan = await runJson('sync', { ...l, scandir: template }, ['--diff']);
+  const plan = await runWorldJson('sync', { ...l, scandir: template }, ['--diff']);
   return { l, template, operations: plan.doc.operations?.length ?? 0 };
 }
 
@@ -114,18 +102,18 @@ test('a sync killed just before each of its operations never leaves a half-built
   t.true(operations >= 20, `only ${operations} operations planned`);
   const reference = path.join(l.root, 'reference');
   execFileSync('cp', ['-a', template, reference]);
-  t.is((await runTool('sync', { ...l, scandir: reference })).code, 0);
+  t.is((await runWorld('sync', { ...l, scandir: reference })).code, 0);
   const want = snapshot(reference);
   for (let killAt = 1; killAt <= operations; killAt += 1) {
     const dir = path.join(l.root, `kill-${killAt}`);
     execFileSync('cp', ['-a', template, dir]);
     const request = { mode: 'sync', home: l.home, scandir: dir, config: l.config, killAt };
-    const killed = await startTool([path.join(DRIVERS, 'pass-driver.js'), JSON.stringify(request)]).done;
+    const killed = await startNode([path.join(DRIVERS, 'pass-driver.js'), JSON.stringify(request)]).done;
     t.is(killed.signal, 'SIGKILL', `the pass was not killed before operation ${killAt}: ${killed.stderr}`);
     const problems = new Set<string>();
     slotProblems(dir, problems);
     t.deepEqual([...problems], [], `killed before operation ${killAt}`);
-    const next = await runTool('sync', { ...l, scandir: dir });
+    const next = await runWorld('sync', { ...l, scandir: dir });
     t.is(next.code, 0, `after a kill before operation ${killAt}: ${next.stderr}`);
     t.deepEqual(diffSnapshot(want, snapshot(dir)), [], `killed before operation ${killAt}: the next sync did not converge`);
     fs.rmSync(dir, { recursive: true });

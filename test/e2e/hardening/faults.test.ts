@@ -14,32 +14,27 @@ import { exitCodeOf } from '../../../src/cli/pass.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import {
-  BASE_SETTINGS,
-  diffSnapshot,
-  fileHash,
-  type Layout,
-  mountTmpfs,
-  runJson,
-  runTool,
-  Scratch,
-  snapshot,
-  unmountTmpfs,
+  TEST_SETTINGS,
+  removeWorlds,
+  runWorld,
+  runWorldJson,
+  type World,
   writeConfig,
   writeProfiles,
-} from './support.js';
+  makeWorld,
+} from '../../helpers/cli.js';
+import { diffSnapshot, fileHash, snapshot } from './tree-check.js';
+import { mountTmpfs, unmountTmpfs } from './tmpfs.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
 const mounts: string[] = [];
 const binds: string[] = [];
 
 test.after.always('undo mounts and remove scratch trees', async () => {
   for (const b of binds) execFileSync('umount', [b]);
   for (const m of mounts) unmountTmpfs(m);
-  await scratch.removeAll();
+  await removeWorlds();
 });
-
-const layout = scratch.layout;
 
 type Op = { kind: string; service: string; status?: string; error?: string };
 function opsOf(doc: { operations?: readonly Op[] }, service: string): Op[] {
@@ -57,18 +52,18 @@ function fill(dir: string): void {
 needsRoot(test)(
   'ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges',
   async (t) => {
-    const base = await layout('enospc');
+    const base = await makeWorld('enospc');
     const mount = await mountTmpfs('enospc-scan', '512k');
     mounts.push(mount);
     const l = { ...base, scandir: mount };
     writeProfiles(l.home, { alice: 'running', bob: 'running' });
-    t.is((await runTool('boot', l)).code, 0);
+    t.is((await runWorld('boot', l)).code, 0);
     const runBefore = fileHash(path.join(l.scandir, 'gateway-alice', 'run'));
     fill(l.scandir);
     writeProfiles(l.home, { carol: 'running', bob: 'stopped' });
     writeConfig(l, { gatewayCommand: '/bin/false' });
 
-    const { result, doc } = await runJson('sync', l);
+    const { doc, ...result } = await runWorldJson('sync', l);
     t.is(result.code, 2);
     const [create] = opsOf(doc, 'gateway-carol');
     t.is(create?.status, 'failed');
@@ -96,52 +91,52 @@ needsRoot(test)(
     );
 
     fs.rmSync(path.join(l.scandir, '.filler'));
-    t.is((await runTool('sync', l)).code, 0, 'the rerun after freeing space did not converge');
-    t.is((await runTool('sync', l, ['--diff'])).code, 0);
+    t.is((await runWorld('sync', l)).code, 0, 'the rerun after freeing space did not converge');
+    t.is((await runWorld('sync', l, ['--diff'])).code, 0);
   },
 );
 
 needsRoot(test)('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
-  const l = await layout('erofs');
+  const l = await makeWorld('erofs');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const bob = path.join(l.scandir, 'gateway-bob');
   execFileSync('mount', ['--bind', bob, bob]);
   binds.push(bob);
   execFileSync('mount', ['-o', 'remount,bind,ro', bob]);
   writeConfig(l, { gatewayCommand: '/bin/false' });
 
-  const { result, doc } = await runJson('sync', l);
+  const { doc, ...result } = await runWorldJson('sync', l);
   t.is(result.code, 2);
   t.regex(opsOf(doc, 'gateway-bob')[0]?.error ?? '', /gateway-bob\/\S+: EROFS: read-only file system/);
   t.is(opsOf(doc, 'gateway-alice')[0]?.status, 'applied');
   execFileSync('umount', [bob]);
   binds.pop();
-  t.is((await runTool('sync', l)).code, 0);
-  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+  t.is((await runWorld('sync', l)).code, 0);
+  t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
 needsRoot(test)('run as an unprivileged user, a slot it may not write fails alone with EACCES and converges once it may', async (t) => {
-  const l = await layout('eacces');
+  const l = await makeWorld('eacces');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   execFileSync('chown', ['-R', '65534:65534', l.scandir]);
   execFileSync('chown', ['-R', '0:0', path.join(l.scandir, 'gateway-bob')]);
   writeConfig(l, { gatewayCommand: '/bin/false' });
   const nobody = { uid: 65534, gid: 65534 };
 
-  const { result, doc } = await runJson('sync', l, [], nobody);
+  const { doc, ...result } = await runWorldJson('sync', l, [], nobody);
   t.is(result.code, 2, result.stderr);
   t.regex(opsOf(doc, 'gateway-bob')[0]?.error ?? '', /gateway-bob\/\S+: EACCES: permission denied/);
   t.is(opsOf(doc, 'gateway-alice')[0]?.status, 'applied');
   execFileSync('chown', ['-R', '65534:65534', path.join(l.scandir, 'gateway-bob')]);
-  t.is((await runTool('sync', l, [], nobody)).code, 0);
-  t.is((await runTool('sync', l, ['--diff'], nobody)).code, 0);
+  t.is((await runWorld('sync', l, [], nobody)).code, 0);
+  t.is((await runWorld('sync', l, ['--diff'], nobody)).code, 0);
 });
 
-const CHANGED = { ...DEFAULT_SETTINGS, ...BASE_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
+const CHANGED = { ...DEFAULT_SETTINGS, ...TEST_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
-function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
+function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
   const home = openRoot(l.home);
   const scandir = openRoot(l.scandir);
   try {
@@ -165,9 +160,9 @@ function pass(l: Layout, beforeOperation?: (op: { service: string }) => void): R
 }
 
 test('an unexpected exception while applying one profile fails that profile alone, reported; the rest converge', async (t) => {
-  const l = await layout('exception');
+  const l = await makeWorld('exception');
   writeProfiles(l.home, { alice: 'running', bob: 'running', carol: 'running', dave: 'stopped' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   writeProfiles(l.home, { erin: 'running', frank: 'running', dave: 'running' });
   const doomed = new Set(['gateway-bob', 'gateway-erin', 'gateway-dave']);
   const result = pass(l, (op) => {
@@ -188,19 +183,19 @@ test('an unexpected exception while applying one profile fails that profile alon
 });
 
 test('HERMES_HOME gone, or HERMES_HOME or the scandir not a directory, is fatal (111) and changes nothing', async (t) => {
-  const l = await layout('fatal');
+  const l = await makeWorld('fatal');
   writeProfiles(l.home, { alice: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const before = snapshot(l.root);
   const gone = { ...l, home: path.join(l.root, 'unmounted') };
   for (const command of ['boot', 'sync'] as const) {
-    const { result, doc } = await runJson(command, gone);
+    const { doc, ...result } = await runWorldJson(command, gone);
     t.is(result.code, 111);
     t.regex(doc.error?.message ?? '', /HERMES_HOME .*unmounted is missing/);
   }
   const fresh = { ...gone, scandir: path.join(l.root, 'fresh-scan') };
-  t.is((await runTool('boot', fresh)).code, 111);
-  t.is((await runTool('boot', { ...l, home: l.config })).code, 111);
-  t.is((await runTool('sync', { ...l, scandir: l.config })).code, 111);
+  t.is((await runWorld('boot', fresh)).code, 111);
+  t.is((await runWorld('boot', { ...l, home: l.config })).code, 111);
+  t.is((await runWorld('sync', { ...l, scandir: l.config })).code, 111);
   t.deepEqual(diffSnapshot(before, snapshot(l.root)), [], 'a fatal run changed something');
 });

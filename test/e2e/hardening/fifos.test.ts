@@ -8,18 +8,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { runJson, runTool, Scratch, writeProfiles } from './support.js';
+import { removeWorlds, runWorld, runWorldJson, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
 const servers: net.Server[] = [];
 
 test.after.always('close sockets and remove scratch trees', async () => {
   for (const s of servers) s.close();
-  await scratch.removeAll();
+  await removeWorlds();
 });
-
-const layout = scratch.layout;
 
 function mkfifo(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -28,7 +25,7 @@ function mkfifo(file: string): void {
 }
 
 test('FIFOs in HERMES_HOME (state, lifecycle, config.yaml, SOUL.md, boot log) never block boot and are reported', async (t) => {
-  const l = await layout('fifo-home');
+  const l = await makeWorld('fifo-home');
   writeProfiles(l.home, { a: undefined, b: 'running', c: 'running', d: 'running' });
   mkfifo(path.join(l.home, 'gateway_state.json'));
   mkfifo(path.join(l.home, 'config.yaml'));
@@ -37,7 +34,7 @@ test('FIFOs in HERMES_HOME (state, lifecycle, config.yaml, SOUL.md, boot log) ne
   mkfifo(path.join(l.home, 'profiles', 'c', 'SOUL.md'));
   mkfifo(path.join(l.home, 'logs', 'container-boot.log'));
 
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.false(result.timedOut, 'boot blocked on a FIFO');
   t.is(result.code, 0, result.stderr);
   const warnings = (doc.warnings ?? []).join('\n');
@@ -66,13 +63,13 @@ function bytesWaiting(fd: number): number {
 }
 
 test('a boot-log FIFO someone holds open for reading receives nothing', async (t) => {
-  const l = await layout('fifo-reader');
+  const l = await makeWorld('fifo-reader');
   writeProfiles(l.home, { a: 'running' });
   const fifo = path.join(l.home, 'logs', 'container-boot.log');
   mkfifo(fifo);
   const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
-    const { result, doc } = await runJson('boot', l);
+    const { doc, ...result } = await runWorldJson('boot', l);
     t.false(result.timedOut);
     t.is(result.code, 0);
     t.regex((doc.warnings ?? []).join('\n'), /could not write the boot log: .*is a FIFO/);
@@ -83,13 +80,13 @@ test('a boot-log FIFO someone holds open for reading receives nothing', async (t
 });
 
 needsRoot(test)('a socket or a device where a state file is expected is refused without reading it', async (t) => {
-  const l = await layout('sock-dev');
+  const l = await makeWorld('sock-dev');
   writeProfiles(l.home, { sock: undefined, dev: undefined });
   const server = net.createServer();
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(path.join(l.home, 'profiles', 'sock', 'gateway_state.json'), resolve));
   execFileSync('mknod', ['-m', '0666', path.join(l.home, 'profiles', 'dev', 'gateway_state.json'), 'c', '1', '5']);
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.false(result.timedOut, 'boot blocked on, or read forever from, a device');
   t.is(result.code, 0, result.stderr);
   const warnings = (doc.warnings ?? []).join('\n');
@@ -98,31 +95,31 @@ needsRoot(test)('a socket or a device where a state file is expected is refused 
 });
 
 test('FIFOs where slot files or the down marker are expected never block sync and are replaced', async (t) => {
-  const l = await layout('fifo-slot');
+  const l = await makeWorld('fifo-slot');
   writeProfiles(l.home, { alice: 'running', bob: 'stopped' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   mkfifo(path.join(l.scandir, 'gateway-alice', 'run'));
   mkfifo(path.join(l.scandir, 'gateway-alice', 'log', 'run'));
   mkfifo(path.join(l.scandir, 'gateway-bob', 'down'));
   mkfifo(path.join(l.scandir, 'gateway-bob', 'finish'));
   writeProfiles(l.home, { bob: 'running' });
 
-  const result = await runTool('sync', l);
+  const result = await runWorld('sync', l);
   t.false(result.timedOut);
   t.is(result.code, 0, result.stderr);
   for (const rel of ['gateway-alice/run', 'gateway-alice/log/run', 'gateway-bob/finish']) {
     t.true(fs.lstatSync(path.join(l.scandir, rel)).isFile(), `${rel} is a regular file again`);
   }
   t.false(fs.existsSync(path.join(l.scandir, 'gateway-bob', 'down')));
-  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+  t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
 test('a FIFO planted as the lock file never blocks: the run stops with 111 and says why', async (t) => {
-  const l = await layout('fifo-lock');
+  const l = await makeWorld('fifo-lock');
   writeProfiles(l.home, { alice: 'running' });
   const lock = path.join(l.root, 'planted.lock');
   mkfifo(lock);
-  const { result, doc } = await runJson('sync', l, ['--lock-file', lock]);
+  const { doc, ...result } = await runWorldJson('sync', l, ['--lock-file', lock]);
   t.false(result.timedOut);
   t.is(result.code, 111);
   t.regex(doc.error?.message ?? '', /lock file .* is not a regular file/);
@@ -130,10 +127,10 @@ test('a FIFO planted as the lock file never blocks: the run stops with 111 and s
 });
 
 test("a FIFO planted under the state directory's name never blocks: it is replaced by a private directory", async (t) => {
-  const l = await layout('fifo-state');
+  const l = await makeWorld('fifo-state');
   writeProfiles(l.home, { alice: 'running' });
   mkfifo(path.join(l.scandir, '.reconcile-gateways'));
-  const { result } = await runJson('sync', l);
+  const result = await runWorldJson('sync', l);
   t.false(result.timedOut);
   t.is(result.code, 0, result.stderr);
   t.true(fs.lstatSync(path.join(l.scandir, '.reconcile-gateways')).isDirectory());

@@ -20,7 +20,7 @@ import type { PassResult } from '../../../src/reconcile.js';
 import { profileLine } from '../../../src/cli/output.js';
 import { formatBootLogLines } from '../../../src/actuate/boot-log.js';
 import { removeTree, tempDir } from '../../helpers/tree.js';
-import { mountTmpfs, unmountTmpfs } from './support.js';
+import { mountTmpfs, unmountTmpfs } from './tmpfs.js';
 import { needsRoot } from '../../helpers/needs.js';
 
 const file = (text: string): Parameters<typeof parseStateFile>[0] => ({

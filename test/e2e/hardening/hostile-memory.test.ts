@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { STATE_FILE_CAP } from '../../../src/observe/parse.js';
-import { CLI_MAIN, mountTmpfs, unmountTmpfs } from './support.js';
+import { MAIN } from '../../helpers/cli.js';
+import { mountTmpfs, unmountTmpfs } from './tmpfs.js';
 import { needsRoot } from '../../helpers/needs.js';
 
 const PROFILES = 10_000;
@@ -39,7 +40,7 @@ needsRoot(test)(
     fs.mkdirSync(path.join(mount, 'scan'));
     fs.writeFileSync(path.join(mount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
     const timeFile = path.join(mount, 'time');
-    const args = ['-o', timeFile, '-f', '%M', process.execPath, CLI_MAIN, 'sync', '--diff', '--output', 'json'];
+    const args = ['-o', timeFile, '-f', '%M', process.execPath, MAIN, 'sync', '--diff', '--output', 'json'];
     const flags = [
       '--hermes-home',
       home,

@@ -8,15 +8,24 @@ import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI_MAIN, Scratch, killGroup, mountTmpfs, runJson, runTool, startTool, toolArgs, unmountTmpfs, writeProfiles } from './support.js';
-import { runCli } from '../../helpers/cli.js';
+import { mountTmpfs, unmountTmpfs } from './tmpfs.js';
+import {
+  killGroup,
+  makeWorld,
+  removeWorlds,
+  runCli,
+  runWorld,
+  runWorldJson,
+  startCli,
+  worldArgs,
+  writeProfiles,
+} from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
 const readers: ChildProcess[] = [];
 test.after.always('stop readers, remove scratch trees', async () => {
   for (const r of readers) killGroup(r, 'SIGKILL');
-  await scratch.removeAll();
+  await removeWorlds();
 });
 
 /** A process holding `fifo` open for reading, as hermes could; resolves once it holds it. */
@@ -31,15 +40,15 @@ async function holdReader(fifo: string): Promise<ChildProcess> {
 
 test('#5 held control FIFOs on four pruned slots cost one bounded wait, are reported pending, and finish later', async (t) => {
   t.timeout(120_000);
-  const l = await scratch.layout('held-fifo');
+  const l = await makeWorld('held-fifo');
   const victims = ['v1', 'v2', 'v3', 'v4'];
   writeProfiles(l.home, { keep: 'running', ...Object.fromEntries(victims.map((v) => [v, 'running'])) });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const held = await Promise.all(victims.map((v) => holdReader(path.join(l.scandir, `gateway-${v}`, 'supervise', 'control'))));
   for (const v of victims) fs.rmSync(path.join(l.home, 'profiles', v), { recursive: true });
 
   // One budget (10 s) for the whole pass: a 40 s deadline that 15 s per slot (60 s) never met.
-  const { result, doc } = await runJson('sync', l, [], { timeoutMs: 40_000 });
+  const { doc, ...result } = await runWorldJson('sync', l, [], { timeoutMs: 40_000 });
   t.false(result.timedOut, 'the pass waited unbounded under the lock');
   t.is(result.code, 2, result.stderr);
   const removes = (doc.operations ?? []).filter((o) => o.kind === 'remove');
@@ -47,36 +56,36 @@ test('#5 held control FIFOs on four pruned slots cost one bounded wait, are repo
   for (const op of removes) t.regex(String(op.error), /^pending removal: the supervisor of gateway-v\d still runs/);
   for (const v of victims) t.false(fs.existsSync(path.join(l.scandir, `gateway-${v}`)), 'the slot left the scandir');
 
-  const status = await runCli(['status', ...toolArgs('sync', l).slice(2)]);
+  const status = await runCli(['status', ...worldArgs(l)]);
   t.regex(status.stdout + status.stderr, /gateway-v1: removal pending \(its supervisor still runs from the trash\)/);
 
   for (const r of held) killGroup(r, 'SIGKILL');
   await Promise.all(
     held.map((r) => new Promise((resolve) => (r.exitCode !== null || r.signalCode !== null ? resolve(null) : r.once('exit', resolve)))),
   );
-  const again = await runJson('sync', l);
-  t.is(again.result.code, 0, again.result.stderr);
+  const again = await runWorldJson('sync', l);
+  t.is(again.code, 0, again.stderr);
   t.deepEqual(
     (again.doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`),
     victims.map((v) => `purge gateway-${v} applied`),
   );
   t.deepEqual(fs.readdirSync(path.join(l.scandir, '.reconcile-gateways', 'trash')), []);
-  t.deepEqual((await runJson('sync', l)).doc.operations, [], 'converged');
+  t.deepEqual((await runWorldJson('sync', l)).doc.operations, [], 'converged');
 });
 
 needsRoot(test)('#6 a slot whose event/ holds 30,000 nested directories is removed in one pass', async (t) => {
   t.timeout(90_000);
   const mount = await mountTmpfs('rg-deep-event', '256m');
   t.teardown(() => unmountTmpfs(mount));
-  const l = await scratch.layout('deep-event', {}, mount);
+  const l = await makeWorld('deep-event', { parent: mount });
   writeProfiles(l.home, { keep: 'running', deep: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const script = "const fs=require('fs');process.chdir(process.argv[1]);for(let i=0;i<30000;i++){fs.mkdirSync('d');process.chdir('d');}";
   await new Promise((resolve) =>
     spawn(process.execPath, ['-e', script, path.join(l.scandir, 'gateway-deep', 'event')], { stdio: 'inherit' }).on('exit', resolve),
   );
   fs.rmSync(path.join(l.home, 'profiles', 'deep'), { recursive: true });
-  const { result, doc } = await runJson('sync', l, [], { timeoutMs: 80_000 });
+  const { doc, ...result } = await runWorldJson('sync', l, [], { timeoutMs: 80_000 });
   t.is(result.code, 0, result.stderr);
   t.deepEqual(
     (doc.operations ?? []).map((o) => `${o.kind} ${o.service} ${o.status}`),
@@ -87,13 +96,13 @@ needsRoot(test)('#6 a slot whose event/ holds 30,000 nested directories is remov
 
 test('#5 watch exits promptly on SIGTERM while a pass waits for a supervisor that never exits', async (t) => {
   t.timeout(60_000);
-  const l = await scratch.layout('watch-term');
+  const l = await makeWorld('watch-term');
   writeProfiles(l.home, { keep: 'running', held: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   await holdReader(path.join(l.scandir, 'gateway-held', 'supervise', 'control'));
   fs.rmSync(path.join(l.home, 'profiles', 'held'), { recursive: true });
-  const args = toolArgs('sync', l).slice(2);
-  const watch = startTool([CLI_MAIN, 'watch', ...args, '--status-file', path.join(l.root, 'watch.json')], { timeoutMs: 12_000 });
+  const args = worldArgs(l);
+  const watch = startCli(['watch', ...args, '--status-file', path.join(l.root, 'watch.json')], { timeoutMs: 12_000 });
   const trashed = path.join(l.scandir, '.reconcile-gateways', 'trash', 'gateway-held');
   // The pass is waiting for the held "supervisor" once the slot is in the trash; the 12 s liveness
   // deadline is less than the 15 s a removal used to wait.

@@ -14,16 +14,15 @@ import { type PassResult, applyPass, planPass } from '../../../src/reconcile.js'
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { loadSettings } from '../../../src/cli/config.js';
 import { namesLockedInode } from '../../../src/lock.js';
-import { type Layout, Scratch, runTool, writeProfiles } from './support.js';
+import { removeWorlds, runWorld, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
-test.after.always('remove scratch trees', () => scratch.removeAll());
+test.after.always('remove scratch trees', removeWorlds);
 
 const NOBODY = 65534;
 
 /** Runs one sync pass in this process with `swap` called just before each operation. */
-async function syncWithSwap(l: Layout, swap: (op: Operation) => void): Promise<PassResult> {
+async function syncWithSwap(l: World, swap: (op: Operation) => void): Promise<PassResult> {
   const settings = await loadSettings(l.config);
   const home = openRoot(l.home);
   const scandir = openRoot(l.scandir);
@@ -56,9 +55,9 @@ function rootService(dir: string): void {
 needsRoot(test)(
   '#9 a slot swapped for a root-owned directory after observe is not removed: the directory survives, the remove fails',
   async (t) => {
-    const l = await scratch.layout('swap-remove');
+    const l = await makeWorld('swap-remove');
     writeProfiles(l.home, { alice: 'running', bob: 'running' });
-    t.is((await runTool('boot', l)).code, 0);
+    t.is((await runWorld('boot', l)).code, 0);
     fs.rmSync(path.join(l.home, 'profiles', 'bob'), { recursive: true });
     const slot = path.join(l.scandir, 'gateway-bob');
     const result = await syncWithSwap(l, (op) => {
@@ -76,7 +75,7 @@ needsRoot(test)(
 needsRoot(test)(
   '#10 an unowned slot swapped for a root-owned directory after observe is not adopted: no chmod, no rewrite, no marker',
   async (t) => {
-    const l = await scratch.layout('swap-adopt');
+    const l = await makeWorld('swap-adopt');
     writeProfiles(l.home, { alice: 'stopped' });
     const slot = path.join(l.scandir, 'gateway-alice');
     fs.mkdirSync(slot, { mode: 0o755 });
@@ -95,11 +94,11 @@ needsRoot(test)(
 );
 
 needsRoot(test)('#8 in a sticky root:hermes scandir hermes can neither rename the state directory nor reach into it', async (t) => {
-  const l = await scratch.layout('sticky');
+  const l = await makeWorld('sticky');
   writeProfiles(l.home, { alice: 'running' });
   fs.chownSync(l.scandir, 0, NOBODY);
   fs.chmodSync(l.scandir, 0o1775);
-  const run = await runTool('boot', l);
+  const run = await runWorld('boot', l);
   t.is(run.code, 0, run.stderr);
   t.notRegex(run.stderr, /not sticky/);
   const state = path.join(l.scandir, '.reconcile-gateways');
@@ -113,11 +112,11 @@ needsRoot(test)('#8 in a sticky root:hermes scandir hermes can neither rename th
 });
 
 needsRoot(test)('#8 without the sticky bit, root over a hermes-writable scandir warns, and names what to do', async (t) => {
-  const l = await scratch.layout('not-sticky');
+  const l = await makeWorld('not-sticky');
   writeProfiles(l.home, { alice: 'running' });
   fs.chownSync(l.scandir, 0, NOBODY);
   fs.chmodSync(l.scandir, 0o775);
-  const run = await runTool('boot', l);
+  const run = await runWorld('boot', l);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stderr, /writable by uid \d+ and not sticky.*chmod \+t/);
 });

@@ -7,25 +7,22 @@ import test, { type ExecutionContext } from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeLine } from '../../../src/escape.js';
-import { diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeProfiles } from './support.js';
-
-const scratch = new Scratch();
+import { removeWorlds, runWorld, runWorldJson, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
+import { diffSnapshot, snapshot } from './tree-check.js';
 
 test.after.always('remove scratch trees', async () => {
-  await scratch.removeAll();
+  await removeWorlds();
 });
 
-const layout = scratch.layout;
-
 test('a 2 MiB state file or lifecycle file is unreadable with a warning and the pass completes', async (t) => {
-  const l = await layout('big-state');
+  const l = await makeWorld('big-state');
   writeProfiles(l.home, { big: undefined, ledger: 'running' });
   const padding = ' '.repeat(2 * 1024 * 1024);
   fs.writeFileSync(path.join(l.home, 'profiles', 'big', 'gateway_state.json'), `{"desired_state":"running"}${padding}`);
   fs.mkdirSync(path.join(l.home, 'profiles', 'ledger', 'state'));
   fs.writeFileSync(path.join(l.home, 'profiles', 'ledger', 'state', 'gateway.lifecycle.json'), `{"phase":"running"}${padding}`);
 
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.is(result.code, 0, result.stderr);
   const warnings = (doc.warnings ?? []).join('\n');
   t.regex(warnings, /big\/gateway_state\.json \(is larger than 65536 bytes \(\d+\)\); treating as no prior state/);
@@ -35,7 +32,7 @@ test('a 2 MiB state file or lifecycle file is unreadable with a warning and the 
   t.true(fs.existsSync(path.join(l.scandir, 'gateway-big', 'down')));
 });
 
-function logSizes(l: Layout): { log: number; rotated: number; entries: string[] } {
+function logSizes(l: World): { log: number; rotated: number; entries: string[] } {
   const dir = path.join(l.home, 'logs');
   const size = (name: string): number => (fs.existsSync(path.join(dir, name)) ? fs.lstatSync(path.join(dir, name)).size : 0);
   return { log: size('container-boot.log'), rotated: size('container-boot.log.1'), entries: fs.readdirSync(dir).sort() };
@@ -43,13 +40,13 @@ function logSizes(l: Layout): { log: number; rotated: number; entries: string[] 
 
 test('the boot log and its .1 stay within the rotation bound across many boots', async (t) => {
   const maxBytes = 1024;
-  const l = await layout('rotation', { bootLogMaxBytes: maxBytes });
+  const l = await makeWorld('rotation', { settings: { bootLogMaxBytes: maxBytes } });
   writeProfiles(l.home, Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`p${i}`, i % 2 === 0 ? 'running' : 'stopped'])));
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const pass = logSizes(l).log;
   t.true(pass > 0 && pass < maxBytes, 'one pass writes less than the bound (the test needs several boots per rotation)');
   for (let boot = 1; boot < 12; boot += 1) {
-    t.is((await runTool('boot', l)).code, 0);
+    t.is((await runWorld('boot', l)).code, 0);
     const after = logSizes(l);
     t.true(after.log < maxBytes + pass, `container-boot.log is ${after.log} bytes after boot ${boot}`);
     t.true(after.rotated < maxBytes + pass, `container-boot.log.1 is ${after.rotated} bytes after boot ${boot}`);
@@ -59,12 +56,12 @@ test('the boot log and its .1 stay within the rotation bound across many boots',
 });
 
 test('a .1 planted as a directory stops rotation without letting the log grow past its bound', async (t) => {
-  const l = await layout('rotation-blocked', { bootLogMaxBytes: 1024 });
+  const l = await makeWorld('rotation-blocked', { settings: { bootLogMaxBytes: 1024 } });
   writeProfiles(l.home, { alice: 'running' });
   fs.mkdirSync(path.join(l.home, 'logs', 'container-boot.log.1', 'inner'), { recursive: true });
   fs.writeFileSync(path.join(l.home, 'logs', 'container-boot.log'), `${'y'.repeat(1500)}\n`);
   for (let boot = 0; boot < 5; boot += 1) {
-    const { result, doc } = await runJson('boot', l);
+    const { doc, ...result } = await runWorldJson('boot', l);
     t.is(result.code, 0);
     t.regex((doc.warnings ?? []).join('\n'), /could not rotate .*not appending/);
     t.is(logSizes(l).log, 1501, 'the log grew although it could not rotate');
@@ -94,7 +91,7 @@ const HOSTILE: readonly string[] = [
 ];
 
 test('hostile profile names are skipped with one escaped single-line warning each, and write nothing outside their own slot', async (t) => {
-  const l = await layout('names');
+  const l = await makeWorld('names');
   writeProfiles(l.home, { ok: 'running', [MAX_NAME]: 'running', forge: `running\n${FORGED}` });
   for (const name of HOSTILE) writeProfiles(l.home, { [name]: 'running' });
   const raw = Buffer.concat([Buffer.from(path.join(l.home, 'profiles', 'raw-')), Buffer.from([0xff])]);
@@ -103,7 +100,7 @@ test('hostile profile names are skipped with one escaped single-line warning eac
   const outsideScandir = (rel: string): boolean => rel === 'home' || rel === 'scan';
   const parentBefore = snapshot(l.root, outsideScandir);
 
-  const result = await runTool('boot', l);
+  const result = await runWorld('boot', l);
   t.is(result.code, 0, result.stderr);
   t.deepEqual(fs.readdirSync(l.scandir).sort(), [
     '.reconcile-gateways',

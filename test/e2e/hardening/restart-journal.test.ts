@@ -5,37 +5,28 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, repoRoot, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
-import { runJson, runTool, Scratch, startTool, writeConfig, writeProfiles } from './support.js';
+import { repoRoot, waitFor } from '../../helpers/s6.js';
+import { SLEEPING_GATEWAY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { runWorld, runWorldJson, writeConfig, writeProfiles, startNode } from '../../helpers/cli.js';
 import { ROOT, S6, needs } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
-const states: string[] = [];
-
-test.after.always('stop s6 and remove scratch trees', async () => {
-  await stopAll({ removeState: true });
-  await scratch.removeAll();
-  for (const s of states) fs.rmSync(s, { recursive: true, force: true });
-});
+test.after.always('stop s6 and remove scratch trees', removeS6Worlds);
 
 needs(
   test,
   S6,
   ROOT,
 )('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
-  const base = await scratch.layout('journal');
+  const l = await makeS6World('journal', { gateway: SLEEPING_GATEWAY, nobodyDir: false });
   const gw = (name: string): string => {
-    const file = path.join(base.root, name);
-    fs.writeFileSync(file, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+    const file = path.join(l.root, name);
+    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
     return file;
   };
-  const { state } = await createSvscanState();
-  states.push(state);
-  const svscan = await startSvscan(state);
-  const l = { ...base, scandir: svscan.scandir };
+  const { svscan } = l;
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
   await svscan.waitUp('gateway-alice');
   await svscan.waitUp('gateway-bob');
@@ -43,7 +34,7 @@ needs(
 
   writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
   const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
-  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
+  const killed = await startNode([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
     .done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
   const journal = JSON.parse(fs.readFileSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json'), 'utf8')) as {
@@ -52,7 +43,7 @@ needs(
   t.deepEqual(journal.services, ['gateway-alice', 'gateway-bob']);
   t.is((await svscan.svstat('gateway-alice')).pid, pids.alice, 'restarted before the kill');
 
-  const { result, doc } = await runJson('sync', l);
+  const { doc, ...result } = await runWorldJson('sync', l);
   t.is(result.code, 0, result.stderr);
   t.deepEqual((doc as { restartPending?: string[] }).restartPending, []);
   for (const name of ['alice', 'bob'] as const) {
@@ -69,7 +60,7 @@ needs(
 
   writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
   const restarted = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };
-  const plain = await runJson('sync', l);
+  const plain = await runWorldJson('sync', l);
   t.deepEqual(
     (plain.doc as { restartPending?: string[] }).restartPending,
     ['gateway-alice', 'gateway-bob'],

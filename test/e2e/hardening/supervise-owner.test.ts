@@ -8,19 +8,13 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSvscanState, startSvscan, stopAll, waitFor, type Svscan } from '../../helpers/s6.js';
-import { fileHash, type Layout, runTool, Scratch, writeProfiles } from './support.js';
+import { waitFor, type Svscan } from '../../helpers/s6.js';
+import { NOBODY, SLEEPING_GATEWAY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeWorld, runWorld, type World, writeProfiles } from '../../helpers/cli.js';
+import { fileHash } from './tree-check.js';
 import { ROOT, S6, needs, needsRoot } from '../../helpers/needs.js';
 
-const NOBODY = 65534;
-const scratch = new Scratch();
-const states: string[] = [];
-
-test.after.always('stop s6 and remove scratch trees', async () => {
-  await stopAll({ removeState: true });
-  await scratch.removeAll();
-  for (const s of states) fs.rmSync(s, { recursive: true, force: true });
-});
+test.after.always('stop s6 and remove scratch trees', removeS6Worlds);
 
 /** Runs a command as nobody:nogroup through s6-setuidgid, as the hermes user would. */
 function asNobody(args: readonly string[]): { code: number | null; out: string } {
@@ -29,23 +23,14 @@ function asNobody(args: readonly string[]): { code: number | null; out: string }
 }
 
 /** A live slot `gateway-alice` under a private s6-svscan, built by `boot` with `superviseOwner`. */
-async function liveSlot(owner: 'user' | 'root'): Promise<{ l: Layout; svscan: Svscan; slot: string; victim: string }> {
-  const l = await scratch.layout(`owner-${owner}`);
-  const gw = path.join(l.root, 'gw');
-  fs.writeFileSync(gw, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+async function liveSlot(owner: 'user' | 'root'): Promise<{ l: World; svscan: Svscan; slot: string; victim: string }> {
+  const l = await makeS6World(`owner-${owner}`, { gateway: SLEEPING_GATEWAY, nobodyDir: false, settings: { superviseOwner: owner } });
   const victim = path.join(l.root, 'victim');
   fs.writeFileSync(victim, 'root-owned content nobody may change\n', { mode: 0o644 });
-  const { state } = await createSvscanState();
-  states.push(state);
-  fs.chmodSync(state, 0o755);
-  const svscan = await startSvscan(state);
-  const layout = { ...l, scandir: svscan.scandir };
-  fs.writeFileSync(
-    l.config,
-    JSON.stringify({ ...JSON.parse(fs.readFileSync(l.config, 'utf8')), gatewayCommand: gw, home: l.home, superviseOwner: owner }),
-  );
+  const { svscan } = l;
+  const layout: World = l;
   writeProfiles(l.home, { alice: 'running' });
-  const boot = await runTool('boot', layout);
+  const boot = await runWorld('boot', layout);
   if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
   await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
   await svscan.waitUp('gateway-alice');
@@ -118,9 +103,9 @@ needs(
 needsRoot(test)(
   'root is the default: without superviseOwner the skeleton is root:gid and logs/ and the boot log belong to uid:gid',
   async (t) => {
-    const l = await scratch.layout('owner-default');
+    const l = await makeWorld('owner-default');
     writeProfiles(l.home, { alice: 'running' });
-    t.is((await runTool('boot', l, ['--container-argv', '["/init","/opt/hermes/docker/main-wrapper.sh","gateway","run"]'])).code, 0);
+    t.is((await runWorld('boot', l, ['--container-argv', '["/init","/opt/hermes/docker/main-wrapper.sh","gateway","run"]'])).code, 0);
     const slot = path.join(l.scandir, 'gateway-alice');
     t.is(modeOf(path.join(slot, 'supervise')), `710 0:${NOBODY}`);
     t.false(fs.existsSync(path.join(slot, 'supervise', 'event')));
@@ -142,16 +127,16 @@ needsRoot(test)(
 needsRoot(test)(
   'adopting a slot the hermes user registered makes the slot and its scripts root-owned and not group/world-writable',
   async (t) => {
-    const l = await scratch.layout('owner-adopt');
+    const l = await makeWorld('owner-adopt');
     writeProfiles(l.home, { alice: 'running' });
-    t.is((await runTool('boot', l)).code, 0);
+    t.is((await runWorld('boot', l)).code, 0);
     const slot = path.join(l.scandir, 'gateway-alice');
     fs.rmSync(path.join(slot, '.reconcile-gateways.json'));
     for (const rel of ['', 'log', 'run', 'finish', 'type', 'log/run']) {
       fs.chownSync(path.join(slot, rel), NOBODY, NOBODY);
       fs.chmodSync(path.join(slot, rel), 0o777);
     }
-    t.is((await runTool('sync', l)).code, 0);
+    t.is((await runWorld('sync', l)).code, 0);
     t.is(modeOf(slot), '755 0:0');
     t.is(modeOf(path.join(slot, 'log')), '755 0:0');
     for (const rel of ['run', 'finish', 'log/run']) t.is(modeOf(path.join(slot, rel)), '755 0:0', rel);

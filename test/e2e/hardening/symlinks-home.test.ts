@@ -5,17 +5,17 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
+import { removeWorlds, runWorld, runWorldJson, type World, writeConfig, writeProfiles, makeWorld } from '../../helpers/cli.js';
+import { diffSnapshot, snapshot } from './tree-check.js';
 
 const SECRET = `TOPSECRET-${process.pid}-d41d8cd98f`;
-const scratch = new Scratch();
 
 test.after.always('remove scratch trees', async () => {
-  await scratch.removeAll();
+  await removeWorlds();
 });
 
-async function layout(prefix: string, settings: Record<string, unknown> = {}): Promise<Layout & { outside: string }> {
-  const l = await scratch.layout(prefix, settings);
+async function layout(prefix: string, settings: Record<string, unknown> = {}): Promise<World & { outside: string }> {
+  const l = await makeWorld(prefix, { settings });
   const outside = path.join(l.root, 'outside');
   fs.mkdirSync(path.join(outside, 'profiles', 'evil'), { recursive: true });
   fs.mkdirSync(path.join(outside, 'state'), { recursive: true });
@@ -38,7 +38,7 @@ function link(target: string, at: string): void {
   fs.symlinkSync(target, at);
 }
 
-function slots(l: Layout): string[] {
+function slots(l: World): string[] {
   return fs
     .readdirSync(l.scandir)
     .filter((n) => !n.startsWith('.'))
@@ -71,7 +71,7 @@ test('boot never follows a symlinked state, lifecycle, SOUL.md, config, runtime 
   link(path.join(o, 'victim.pid'), p('profiles', 'ok', 'gateway.pid'));
   const outsideBefore = snapshot(o);
 
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.false(result.timedOut);
   t.is(result.code, 0, result.stderr);
   t.false(`${result.stdout}${result.stderr}`.includes(SECRET), 'the secret leaked into the output');
@@ -94,13 +94,13 @@ test('boot never follows a symlinked state, lifecycle, SOUL.md, config, runtime 
 test('a symlinked profiles/ is unreadable, not empty: boot creates no slot from it and sync removes nothing', async (t) => {
   const l = await layout('profiles-link');
   writeProfiles(l.home, { alice: 'running', bob: 'stopped' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   t.deepEqual(slots(l), ['gateway-alice', 'gateway-bob', 'gateway-default']);
   fs.renameSync(path.join(l.home, 'profiles'), path.join(l.root, 'moved-profiles'));
   link(path.join(l.outside, 'profiles'), path.join(l.home, 'profiles'));
   const outsideBefore = snapshot(l.outside);
 
-  const { result, doc } = await runJson('sync', l);
+  const { doc, ...result } = await runWorldJson('sync', l);
   t.is(result.code, 2, 'the empty-set guard blocks pruning');
   t.deepEqual(slots(l), ['gateway-alice', 'gateway-bob', 'gateway-default']);
   t.regex(String((doc as { pruneBlocked?: string }).pruneBlocked), /profiles is unreadable \(is a symlink\)/);
@@ -113,15 +113,15 @@ test('a symlinked logs/ or container-boot.log is never written through; the pass
   writeProfiles(l.home, { alice: 'running' });
   link(path.join(l.outside, 'logs'), path.join(l.home, 'logs'));
   const outsideBefore = snapshot(l.outside);
-  const first = await runJson('boot', l);
-  t.is(first.result.code, 0);
+  const first = await runWorldJson('boot', l);
+  t.is(first.code, 0);
   t.regex((first.doc.warnings ?? []).join('\n'), /could not write the boot log/);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 
   fs.unlinkSync(path.join(l.home, 'logs'));
   link(path.join(l.outside, 'victim.log'), path.join(l.home, 'logs', 'container-boot.log'));
-  const second = await runJson('boot', l);
-  t.is(second.result.code, 0);
+  const second = await runWorldJson('boot', l);
+  t.is(second.code, 0);
   t.regex((second.doc.warnings ?? []).join('\n'), /could not write the boot log/);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
   t.true(fs.lstatSync(path.join(l.home, 'logs', 'container-boot.log')).isSymbolicLink());
@@ -136,7 +136,7 @@ test('rotation onto a symlinked container-boot.log.1 replaces the link, never th
   link(path.join(l.outside, 'victim.1'), path.join(l.home, 'logs', 'container-boot.log.1'));
   const outsideBefore = snapshot(l.outside);
 
-  const result = await runTool('boot', l);
+  const result = await runWorld('boot', l);
   t.is(result.code, 0, result.stderr);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
   const rotated = path.join(l.home, 'logs', 'container-boot.log.1');
@@ -151,7 +151,7 @@ test('the legacy seed never writes through a dangling root gateway_state.json sy
   link(target, path.join(l.home, 'gateway_state.json'));
   writeConfig(l);
   const argv = JSON.stringify(['/init', '/opt/hermes/docker/main-wrapper.sh', 'gateway', 'run']);
-  const { result, doc } = await runJson('boot', l, ['--container-argv', argv]);
+  const { doc, ...result } = await runWorldJson('boot', l, ['--container-argv', argv]);
   t.is(result.code, 0, result.stderr);
   t.false(fs.existsSync(target), 'the seed was written through the symlink');
   t.true(fs.lstatSync(path.join(l.home, 'gateway_state.json')).isSymbolicLink());
@@ -163,7 +163,7 @@ test('a state file that is not JSON (say a hard link to a secret) never has its 
   writeProfiles(l.home, { alice: undefined, bob: undefined });
   fs.linkSync(path.join(l.outside, 'secret.txt'), path.join(l.home, 'profiles', 'alice', 'gateway_state.json'));
   fs.writeFileSync(path.join(l.home, 'profiles', 'bob', 'gateway_state.json'), `{"desired_state": ${SECRET}}`);
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.is(result.code, 0, result.stderr);
   t.false(`${result.stdout}${result.stderr}`.includes(SECRET.slice(0, 9)), 'bytes of the state file reached the output');
   t.regex((doc.warnings ?? []).join('\n'), /alice\/gateway_state\.json \(invalid JSON\)/);
@@ -175,7 +175,7 @@ test('a boot log that is a hard link to another file is never appended to', asyn
   fs.mkdirSync(path.join(l.home, 'logs'));
   fs.linkSync(path.join(l.outside, 'victim.log'), path.join(l.home, 'logs', 'container-boot.log'));
   const outsideBefore = snapshot(l.outside);
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.is(result.code, 0, result.stderr);
   t.regex((doc.warnings ?? []).join('\n'), /could not write the boot log: .*has 2 hard links/);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);

@@ -7,17 +7,25 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { renderRun } from '../../../src/desired/render.js';
-import { BASE_SETTINGS, diffSnapshot, type Layout, runJson, runTool, Scratch, snapshot, writeConfig, writeProfiles } from './support.js';
+import {
+  TEST_SETTINGS,
+  removeWorlds,
+  runWorld,
+  runWorldJson,
+  type World,
+  writeConfig,
+  writeProfiles,
+  makeWorld,
+} from '../../helpers/cli.js';
+import { diffSnapshot, snapshot } from './tree-check.js';
 import { needsRoot } from '../../helpers/needs.js';
 
-const scratch = new Scratch();
-
 test.after.always('remove scratch trees', async () => {
-  await scratch.removeAll();
+  await removeWorlds();
 });
 
-async function layout(prefix: string): Promise<Layout & { outside: string }> {
-  const l = await scratch.layout(prefix);
+async function layout(prefix: string): Promise<World & { outside: string }> {
+  const l = await makeWorld(prefix);
   const outside = path.join(l.root, 'outside');
   fs.mkdirSync(path.join(outside, 'slot'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'slot', 'run'), '#!/bin/sh\necho outside\n');
@@ -33,7 +41,7 @@ test('a slot that is a symlink or a regular file is foreign: failed with the pat
   fs.writeFileSync(path.join(l.scandir, 'gateway-carol'), 'squatter\n');
   const outsideBefore = snapshot(l.outside);
 
-  const { result, doc } = await runJson('boot', l);
+  const { doc, ...result } = await runWorldJson('boot', l);
   t.is(result.code, 2);
   const ops = new Map((doc.operations ?? []).map((o) => [o.service, o]));
   for (const service of ['gateway-bob', 'gateway-carol']) {
@@ -55,14 +63,14 @@ test('a slot that is a symlink or a regular file is foreign: failed with the pat
 
   fs.unlinkSync(path.join(l.scandir, 'gateway-bob'));
   fs.unlinkSync(path.join(l.scandir, 'gateway-carol'));
-  t.is((await runTool('sync', l)).code, 0, 'a rerun after the fault is fixed converges');
-  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+  t.is((await runWorld('sync', l)).code, 0, 'a rerun after the fault is fixed converges');
+  t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
 test('managed files replaced by symlinks are rewritten in place of the link; the targets stay byte-identical', async (t) => {
   const l = await layout('file-links');
   writeProfiles(l.home, { alice: 'running', bob: 'stopped' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const slot = path.join(l.scandir, 'gateway-alice');
   for (const rel of ['run', 'finish', 'type', 'log/run', '.reconcile-gateways.json']) {
     fs.unlinkSync(path.join(slot, rel));
@@ -71,28 +79,28 @@ test('managed files replaced by symlinks are rewritten in place of the link; the
   fs.symlinkSync(path.join(l.outside, 'down-target'), path.join(l.scandir, 'gateway-alice', 'down'));
   const outsideBefore = snapshot(l.outside);
 
-  const result = await runTool('sync', l);
+  const result = await runWorld('sync', l);
   t.is(result.code, 0, result.stderr);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
   for (const rel of ['run', 'finish', 'type', 'log/run', '.reconcile-gateways.json']) {
     t.true(fs.lstatSync(path.join(slot, rel)).isFile(), `${rel} is a regular file again`);
   }
-  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), renderRun('alice', { ...BASE_SETTINGS } as Parameters<typeof renderRun>[1]));
+  t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), renderRun('alice', { ...TEST_SETTINGS } as Parameters<typeof renderRun>[1]));
   t.false(fs.existsSync(path.join(slot, 'down')), 'the symlinked down marker was unlinked (alice runs)');
-  t.is((await runTool('sync', l, ['--diff'])).code, 0);
+  t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
 test('a slot whose log/ is a symlink fails alone and nothing is written through it', async (t) => {
   const l = await layout('log-link');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const log = path.join(l.scandir, 'gateway-alice', 'log');
   fs.rmSync(log, { recursive: true });
   fs.symlinkSync(path.join(l.outside, 'slot'), log);
   writeConfig(l, { gatewayCommand: '/bin/false' });
   const outsideBefore = snapshot(l.outside);
 
-  const { result, doc } = await runJson('sync', l);
+  const { doc, ...result } = await runWorldJson('sync', l);
   t.is(result.code, 2);
   const alice = (doc.operations ?? []).find((o) => o.service === 'gateway-alice');
   t.is(alice?.status, 'failed');
@@ -104,7 +112,7 @@ test('a slot whose log/ is a symlink fails alone and nothing is written through 
 needsRoot(test)("a trash or staging directory planted under the tool's names is replaced by a private one, never used", async (t) => {
   const l = await layout('planted-trash');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runTool('boot', l)).code, 0);
+  t.is((await runWorld('boot', l)).code, 0);
   const state = path.join(l.scandir, '.reconcile-gateways');
   const trash = path.join(state, 'trash');
   fs.rmSync(state, { recursive: true });
@@ -118,7 +126,7 @@ needsRoot(test)("a trash or staging directory planted under the tool's names is 
   writeProfiles(l.home, { carol: 'running' });
   const outsideBefore = snapshot(l.outside);
 
-  const result = await runTool('sync', l);
+  const result = await runWorld('sync', l);
   t.is(result.code, 0, result.stderr);
   t.false(fs.existsSync(path.join(l.scandir, 'gateway-bob')));
   t.true(fs.existsSync(path.join(l.scandir, 'gateway-carol', 'run')));

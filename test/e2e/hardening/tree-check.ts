@@ -112,3 +112,8 @@ export function diffSnapshot(before: Snapshot, after: Snapshot): string[] {
   }
   return lines;
 }
+
+/** sha256 of a regular file the test itself created (a victim outside the trees). */
+export function fileHash(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { repoRoot } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
 import { MAIN } from '../../helpers/cli.js';
-import { TEST_CONFIG } from './cli.js';
+import { TEST_SETTINGS } from '../../helpers/cli.js';
 
 const SCRIPT = path.join(repoRoot(), 'examples', 'cont-init.d', '02-reconcile-profiles');
 
@@ -64,7 +64,7 @@ async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
   execFileSync('mkfifo', [path.join(scandir, '.s6-svscan', 'control')]);
   await writeFile(path.join(scandir, '.s6-svscan', 'lock'), '');
   const config = path.join(root, 'config.json');
-  await writeFile(config, JSON.stringify(TEST_CONFIG));
+  await writeFile(config, JSON.stringify(TEST_SETTINGS));
   const env = {
     PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
     HERMES_HOME: home,

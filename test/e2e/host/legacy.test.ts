@@ -4,7 +4,7 @@ import { readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../../helpers/tree.js';
-import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { parseDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -14,7 +14,7 @@ const ROOT_STARTED = 'reconcile: profile=default prior_state=running action=star
 const ROOT_REGISTERED = 'reconcile: profile=default prior_state=None action=registered prior_exit=unknown';
 
 async function emptyWorld(prefix: string): Promise<World> {
-  const w = await makeWorld(prefix);
+  const w = await makeWorld(prefix, { create: 'none' });
   await makeHermesHome(w.home, { coder: { state: { desired_state: 'stopped' } } });
   return w;
 }
@@ -72,7 +72,7 @@ const NOT_SEEDING: readonly [string, readonly string[], Record<string, string>][
 for (const [what, argv, env] of NOT_SEEDING) {
   test(`no legacy seed with ${what}: the root is registered down`, async (t) => {
     const w = await emptyWorld('noseed');
-    const run = await runCli(['boot', ...worldArgs(w, argv)], env);
+    const run = await runCli(['boot', ...worldArgs(w, argv)], { env });
     t.is(run.code, 0, run.stderr);
     t.false(existsSync(path.join(w.home, 'gateway_state.json')));
     t.is(profileLines(run.stdout)[0], ROOT_REGISTERED);
@@ -84,7 +84,7 @@ for (const [what, argv, env] of NOT_SEEDING) {
 test('HERMES_GATEWAY_NO_SUPERVISE=0 does not block the seed', async (t) => {
   const w = await emptyWorld('nsfalse');
   const startedAt = Math.floor(Date.now() / 1000);
-  const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run'])], { HERMES_GATEWAY_NO_SUPERVISE: '0' });
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run'])], { env: { HERMES_GATEWAY_NO_SUPERVISE: '0' } });
   t.is(run.code, 0, run.stderr);
   await assertSeeded(t, w, startedAt);
   await removeTree(w.root);
@@ -129,7 +129,7 @@ for (const [what, target] of [
     t.is(readlinkSync(link), linkTarget);
     t.false(existsSync('/nonexistent/rg-legacy-target.json'));
     if (what === 'live') t.is(await readFile(outside, 'utf8'), '{"desired_state": "stopped"}');
-    const doc = jsonDoc(run);
+    const doc = parseDoc(run);
     const warnings = doc['warnings'] as string[];
     t.true(
       warnings.some((m) => m.includes(link) && m.includes('not seeding')),
@@ -151,7 +151,7 @@ test('--diff reports the seed operation, exits 1 and writes nothing (S43)', asyn
   const before = await snapshotTree(w.root);
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff', '--output', 'json']);
   t.is(run.code, 1, run.stderr);
-  const doc = jsonDoc(run);
+  const doc = parseDoc(run);
   const { validatePlan } = await loadValidators();
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
   t.deepEqual(seedOps(doc), [
@@ -179,7 +179,7 @@ test('a pending seed alone makes --diff exit 1 even when every slot is converged
   await unlink(path.join(w.home, 'gateway_state.json'));
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--diff', '--output', 'json']);
   t.is(run.code, 1, run.stdout);
-  const doc = jsonDoc(run);
+  const doc = parseDoc(run);
   t.deepEqual(
     (doc['operations'] as { kind: string }[]).map((o) => o.kind),
     ['seed'],
@@ -191,7 +191,7 @@ test('the JSON of a real legacy boot reports the seed as applied', async (t) => 
   const w = await emptyWorld('applied');
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--output', 'json']);
   t.is(run.code, 0, run.stderr);
-  t.like(seedOps(jsonDoc(run))[0], { kind: 'seed', files: ['gateway_state.json'], status: 'applied' });
+  t.like(seedOps(parseDoc(run))[0], { kind: 'seed', files: ['gateway_state.json'], status: 'applied' });
   await removeTree(w.root);
 });
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
-import { type CliRun, jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { type CliResult, parseDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -22,7 +22,7 @@ async function coderWorld(
   prefix: string,
   opts: { rootState?: object; policy?: 'gate' | 'fold'; configYaml?: string } = {},
 ): Promise<World> {
-  const w = await makeWorld(prefix, opts.policy === undefined ? {} : { multiplexPolicy: opts.policy });
+  const w = await makeWorld(prefix, { create: 'none', settings: opts.policy === undefined ? {} : { multiplexPolicy: opts.policy } });
   await makeHermesHome(w.home, { coder: { state: { gateway_state: 'running' } } }, opts.rootState);
   if (opts.configYaml !== undefined) await writeFile(path.join(w.home, 'config.yaml'), opts.configYaml);
   return w;
@@ -32,9 +32,9 @@ async function bootJson(
   w: World,
   env: Record<string, string> = {},
   extra: string[] = [],
-): Promise<{ run: CliRun; doc: Record<string, unknown>; profiles: Profile[] }> {
-  const run = await runCli(['boot', ...worldArgs(w), '--output', 'json', ...extra], env);
-  const doc = jsonDoc(run);
+): Promise<{ run: CliResult; doc: Record<string, unknown>; profiles: Profile[] }> {
+  const run = await runCli(['boot', ...worldArgs(w), '--output', 'json', ...extra], { env });
+  const doc = parseDoc(run);
   const { validatePlan } = await loadValidators();
   if (!validatePlan(doc)) throw new Error(`plan document does not match the schema: ${JSON.stringify(validatePlan.errors)}`);
   return { run, doc, profiles: doc['profiles'] as Profile[] };
@@ -157,7 +157,7 @@ for (const [what, make] of BROKEN) {
     const w = await coderWorld('cfgbadenv');
     const file = path.join(w.home, 'config.yaml');
     await make(file, w.root);
-    const text = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: 'true' });
+    const text = await runCli(['boot', ...worldArgs(w)], { env: { GATEWAY_MULTIPLEX_PROFILES: 'true' } });
     t.is(text.code, 0, text.stderr);
     t.true(text.stderr.includes(file), text.stderr);
     t.true(text.stderr.includes('using GATEWAY_MULTIPLEX_PROFILES'), text.stderr);
@@ -168,7 +168,7 @@ for (const [what, make] of BROKEN) {
 }
 
 test('gate policy: named slots stay down whatever their state, the root follows its own intent', async (t) => {
-  const w = await makeWorld('gate', { multiplexPolicy: 'gate' });
+  const w = await makeWorld('gate', { create: 'none', settings: { multiplexPolicy: 'gate' } });
   await makeHermesHome(
     w.home,
     { alpha: { state: { desired_state: 'running' } }, beta: { state: { desired_state: 'stopped' } } },
@@ -201,14 +201,14 @@ const NOTICE =
   'so the ROOT slot (gateway-default) was started instead and multiplexes them.';
 
 async function foldWorld(prefix: string, rootState?: object): Promise<World> {
-  const w = await makeWorld(prefix, { multiplexPolicy: 'fold' });
+  const w = await makeWorld(prefix, { create: 'none', settings: { multiplexPolicy: 'fold' } });
   await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: {} }, rootState);
   return w;
 }
 
 test('fold policy (S54): the root starts for alpha; the text output prints the notice before the profile lines', async (t) => {
   const w = await foldWorld('fold');
-  const run = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: 'true' });
+  const run = await runCli(['boot', ...worldArgs(w)], { env: { GATEWAY_MULTIPLEX_PROFILES: 'true' } });
   t.is(run.code, 0, run.stderr);
   const lines = run.stdout.split('\n');
   t.is(lines[0], NOTICE);
@@ -256,9 +256,9 @@ test('fold policy (S55): an explicitly stopped root still starts when a named pr
 });
 
 test('fold policy (S56): a running root with no running named profile folds nothing and prints no notice', async (t) => {
-  const w = await makeWorld('fold56', { multiplexPolicy: 'fold' });
+  const w = await makeWorld('fold56', { create: 'none', settings: { multiplexPolicy: 'fold' } });
   await makeHermesHome(w.home, { beta: { state: { desired_state: 'stopped' } } }, { gateway_state: 'running' });
-  const run = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: '1' });
+  const run = await runCli(['boot', ...worldArgs(w)], { env: { GATEWAY_MULTIPLEX_PROFILES: '1' } });
   t.is(run.code, 0, run.stderr);
   t.false(run.stdout.includes('asked to autostart'));
   t.true(run.stdout.startsWith('reconcile: profile=default prior_state=running action=started'));
@@ -268,7 +268,7 @@ test('fold policy (S56): a running root with no running named profile folds noth
 });
 
 test('fold policy lists every folded profile in byte order, from config.yaml alone', async (t) => {
-  const w = await makeWorld('foldmany', { multiplexPolicy: 'fold' });
+  const w = await makeWorld('foldmany', { create: 'none', settings: { multiplexPolicy: 'fold' } });
   await makeHermesHome(w.home, {
     zed: { state: { gateway_state: 'degraded' } },
     alpha: { state: { desired_state: 'running' } },
@@ -283,7 +283,7 @@ test('fold policy lists every folded profile in byte order, from config.yaml alo
 
 test('with multiplexing off both policies are plain per-profile autostart', async (t) => {
   for (const policy of ['gate', 'fold'] as const) {
-    const w = await makeWorld(`off${policy}`, { multiplexPolicy: policy });
+    const w = await makeWorld(`off${policy}`, { create: 'none', settings: { multiplexPolicy: policy } });
     await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } } });
     const { run, doc, profiles } = await bootJson(w);
     t.is(run.code, 0, run.stderr);

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
-import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { parseDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -40,7 +40,7 @@ const LEDGERS: readonly [string, (stateDir: string, outside: string) => Promise<
 ];
 
 async function ledgerWorld(): Promise<World> {
-  const w = await makeWorld('ledger');
+  const w = await makeWorld('ledger', { create: 'none' });
   const profiles = Object.fromEntries(LEDGERS.map(([name]) => [name, { state: { desired_state: 'running' } }]));
   await makeHermesHome(w.home, { ...profiles, 'p-state-link': { state: { desired_state: 'running' } } }, { gateway_state: 'running' });
   const outside = path.join(w.root, 'outside-ledger.json');
@@ -85,7 +85,7 @@ test('prior_exit comes from state/gateway.lifecycle.json in the stdout line, the
     );
   }
   const json = await runCli(['boot', ...worldArgs(w), '--output', 'json', '--diff']);
-  const profiles = jsonDoc(json)['profiles'] as { profile: string; priorExit: string; action: string }[];
+  const profiles = parseDoc(json)['profiles'] as { profile: string; priorExit: string; action: string }[];
   t.deepEqual(Object.fromEntries(profiles.map((p) => [p.profile, p.priorExit])), Object.fromEntries(EXPECTED));
   t.true(
     profiles.every((p) => p.action === 'started'),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../../helpers/tree.js';
 import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
-import { jsonDoc, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { parseDoc, makeWorld, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -13,7 +13,7 @@ const SKIP_LINE = 'reconcile: skipping (dashboard container \u2014 does not need
 
 /** A home where every gateway wants to run, and a legacy-looking root without a state file. */
 async function busyWorld(prefix: string): Promise<World> {
-  const w = await makeWorld(prefix);
+  const w = await makeWorld(prefix, { create: 'none' });
   await makeHermesHome(w.home, {
     worker: { state: { gateway_state: 'running' } },
     idle: { state: { desired_state: 'stopped' } },
@@ -51,7 +51,7 @@ test('with --output json a dashboard container prints a schema-valid skipped doc
     await assertUntouched(t, w, async () => {
       const run = await runCli([command, ...worldArgs(w, [...RC_INIT, WRAPPER, 'dashboard']), '--output', 'json', '--diff']);
       t.is(run.code, 0, run.stderr);
-      const doc = jsonDoc(run);
+      const doc = parseDoc(run);
       t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
       t.deepEqual(doc, { formatVersion: '2', mode: command, skipped: { role: 'dashboard', message: SKIP_LINE } });
     });
@@ -60,7 +60,7 @@ test('with --output json a dashboard container prints a schema-valid skipped doc
 });
 
 test('the role is decided before anything is read: a dashboard skips even with a broken config and no HERMES_HOME', async (t) => {
-  const w = await makeWorld('dashfirst');
+  const w = await makeWorld('dashfirst', { create: 'none' });
   await writeFile(w.config, '{ not json');
   await assertUntouched(t, w, async () => {
     const run = await runCli(['boot', ...worldArgs(w, ['dashboard'])]);
@@ -78,7 +78,7 @@ test('--role dashboard and RECONCILE_GATEWAYS_ROLE=dashboard skip whatever the c
     const flag = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--role', 'dashboard']);
     t.is(flag.code, 0, flag.stderr);
     t.is(flag.stdout, `${SKIP_LINE}\n`);
-    const env = await runCli(['sync', ...worldArgs(w, undefined)], { RECONCILE_GATEWAYS_ROLE: 'dashboard' });
+    const env = await runCli(['sync', ...worldArgs(w, undefined)], { env: { RECONCILE_GATEWAYS_ROLE: 'dashboard' } });
     t.is(env.code, 0, env.stderr);
     t.is(env.stdout, `${SKIP_LINE}\n`);
   });
@@ -105,7 +105,7 @@ const GATEWAY_SHAPES: readonly (readonly string[])[] = [
 for (const argv of GATEWAY_SHAPES) {
   test(`a container running ${JSON.stringify(argv)} reconciles: the running profile's slot is up (S47)`, async (t) => {
     const w = await busyWorld('gw');
-    const run = await runCli(['boot', ...worldArgs(w, argv)], { HERMES_SKIP_PROFILE_RECONCILE: '1' });
+    const run = await runCli(['boot', ...worldArgs(w, argv)], { env: { HERMES_SKIP_PROFILE_RECONCILE: '1' } });
     t.is(run.code, 0, run.stderr);
     t.false(run.stdout.includes('skipping'));
     t.true(existsSync(path.join(w.scandir, 'gateway-worker', 'run')));
@@ -123,7 +123,7 @@ test('--role none and RECONCILE_GATEWAYS_ROLE=none register and remove nothing, 
     const flag = await runCli(['boot', ...worldArgs(w, ['/init', WRAPPER, 'gateway', 'run']), '--role', 'none']);
     t.is(flag.code, 0, flag.stderr);
     t.is(flag.stdout, `${NONE_LINE}\n`);
-    const env = await runCli(['sync', ...worldArgs(w, undefined)], { RECONCILE_GATEWAYS_ROLE: 'none' });
+    const env = await runCli(['sync', ...worldArgs(w, undefined)], { env: { RECONCILE_GATEWAYS_ROLE: 'none' } });
     t.is(env.code, 0, env.stderr);
     t.is(env.stdout, `${NONE_LINE}\n`);
   });
@@ -135,7 +135,7 @@ test('--role none with --output json prints a schema-valid skipped document nami
   const { validatePlan } = await loadValidators();
   const run = await runCli(['boot', ...worldArgs(w, ['gateway', 'run']), '--role', 'none', '--output', 'json']);
   t.is(run.code, 0, run.stderr);
-  const doc = jsonDoc(run);
+  const doc = parseDoc(run);
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
   t.deepEqual(doc, { formatVersion: '2', mode: 'boot', skipped: { role: 'none', message: NONE_LINE } });
   await removeTree(w.root);
@@ -152,19 +152,19 @@ for (const command of ['serve', 'gui', 'desktop'] as const) {
         t.is(run.stdout, `${line}\n`);
       }
       const json = await runCli(['sync', ...worldArgs(w, [command]), '--output', 'json']);
-      t.like(jsonDoc(json), { formatVersion: '2', mode: 'sync', skipped: { role: command, message: line } });
+      t.like(parseDoc(json), { formatVersion: '2', mode: 'sync', skipped: { role: command, message: line } });
     });
     await removeTree(w.root);
   });
 }
 
 test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boot, as a planned operation (#37896, S71)', async (t) => {
-  const w = await makeWorld('bootstrap');
+  const w = await makeWorld('bootstrap', { create: 'none' });
   await makeHermesHome(w.home, {});
   const env = { HERMES_GATEWAY_BOOTSTRAP_STATE: 'running' };
-  const diff = await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff', '--output', 'json'], env);
+  const diff = await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff', '--output', 'json'], { env });
   t.is(diff.code, 1, diff.stderr);
-  const doc = jsonDoc(diff);
+  const doc = parseDoc(diff);
   const { validatePlan } = await loadValidators();
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
   t.like(
@@ -172,15 +172,15 @@ test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boo
     { service: 'gateway-default', files: ['gateway_state.json'] },
   );
   t.false(existsSync(path.join(w.home, 'gateway_state.json')), '--diff writes nothing');
-  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], env);
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], { env });
   t.is(run.code, 0, run.stderr);
   const { readFile } = await import('node:fs/promises');
   t.is(await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'), '{"gateway_state":"running"}\n');
   t.false(existsSync(path.join(w.scandir, 'gateway-default', 'down')), 'the root gateway starts');
   t.true(run.stdout.includes('reconcile: applied service=gateway-default kind=seed'), run.stdout);
-  t.is((await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff'], env)).code, 0, 'the seed is written once');
+  t.is((await runCli(['boot', ...worldArgs(w, ['gateway']), '--diff'], { env })).code, 0, 'the seed is written once');
   await writeFile(path.join(w.home, 'gateway_state.json'), '{"desired_state": "stopped"}');
-  t.is((await runCli(['boot', ...worldArgs(w, ['gateway'])], env)).code, 0);
+  t.is((await runCli(['boot', ...worldArgs(w, ['gateway'])], { env })).code, 0);
   t.is(
     await readFile(path.join(w.home, 'gateway_state.json'), 'utf8'),
     '{"desired_state": "stopped"}',
@@ -190,19 +190,19 @@ test('HERMES_GATEWAY_BOOTSTRAP_STATE=running seeds the root state on a first boo
 });
 
 test('HERMES_GATEWAY_BOOTSTRAP_STATE with any other value seeds nothing', async (t) => {
-  const w = await makeWorld('bootstrapno');
+  const w = await makeWorld('bootstrapno', { create: 'none' });
   await makeHermesHome(w.home, {});
-  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], { HERMES_GATEWAY_BOOTSTRAP_STATE: 'stopped' });
+  const run = await runCli(['boot', ...worldArgs(w, ['gateway'])], { env: { HERMES_GATEWAY_BOOTSTRAP_STATE: 'stopped' } });
   t.is(run.code, 0, run.stderr);
   t.false(existsSync(path.join(w.home, 'gateway_state.json')));
   await removeTree(w.root);
 });
 
 test('an unknown role is a usage error', async (t) => {
-  const w = await makeWorld('badrole');
+  const w = await makeWorld('badrole', { create: 'none' });
   await makeHermesHome(w.home, {});
   t.is((await runCli(['boot', ...worldArgs(w), '--role', 'server'])).code, 100);
-  t.is((await runCli(['boot', ...worldArgs(w)], { RECONCILE_GATEWAYS_ROLE: 'Dashboard' })).code, 100);
+  t.is((await runCli(['boot', ...worldArgs(w)], { env: { RECONCILE_GATEWAYS_ROLE: 'Dashboard' } })).code, 100);
   t.false(existsSync(w.scandir));
   await removeTree(w.root);
 });

@@ -5,37 +5,30 @@ import test from 'ava';
 import { existsSync, utimesSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSvscanState, processAlive, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
-import { TEST_CONFIG, makeWorld, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { runCli, worldArgs, writeConfig } from '../../helpers/cli.js';
+import { SLEEPING_GATEWAY, type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
-test.after.always('stop every s6-svscan started here, then remove the temp worlds', async () => {
-  await stopAll({ removeState: true });
-  await removeWorlds();
-});
+test.after.always('stop every s6-svscan started here, then remove the temp worlds', removeS6Worlds);
 
-/** A world whose scandir is a fresh s6 state's `scan/`, with a fake gateway nobody can run. */
-async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<{ w: World; state: string }> {
-  const w0 = await makeWorld(prefix, config);
-  // The gateway and log scripts run as nobody: the world must be traversable, the log home writable.
-  await chmod(w0.root, 0o755);
-  const gateway = path.join(w0.root, 'gateway');
-  await writeFile(gateway, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
-  const logHome = path.join(w0.root, 'log-home');
+/** A world whose scandir is a fresh s6 state's `scan/`, a sleeping gateway nobody can run and a log home anyone can write. */
+async function s6World(prefix: string, config: Record<string, unknown> = {}): Promise<S6World> {
+  const w = await makeS6World(prefix, { gateway: SLEEPING_GATEWAY, nobodyDir: false, start: false });
+  const logHome = path.join(w.root, 'log-home');
   await mkdir(logHome);
   await chmod(logHome, 0o777);
-  await writeFile(w0.config, JSON.stringify({ ...TEST_CONFIG, ...config, gatewayCommand: gateway, home: logHome }));
-  const { state, scandir } = await createSvscanState();
-  return { w: { ...w0, scandir }, state };
+  writeConfig(w, { ...config, gatewayCommand: w.gateway, home: logHome });
+  return w;
 }
 
 needsS6(test)('a legacy gateway-run container: the seeded root gateway really runs under s6, the stopped profile stays down', async (t) => {
-  const { w, state } = await s6World('legacy');
+  const w = await s6World('legacy');
   await makeHermesHome(w.home, { coder: { state: { desired_state: 'stopped' } } });
   const boot = await runCli(['boot', ...worldArgs(w, ['/init', '/opt/hermes/docker/main-wrapper.sh', 'gateway', 'run'])]);
   t.is(boot.code, 0, boot.stderr);
-  const svscan = await startSvscan(state);
+  const svscan = await w.startSvscan();
   await svscan.waitUp('gateway-default');
   const root = await svscan.svstat('gateway-default');
   t.true(root.up && processAlive(root.pid));
@@ -46,10 +39,10 @@ needsS6(test)('a legacy gateway-run container: the seeded root gateway really ru
 });
 
 needsS6(test)('fold multiplexing under s6: one gateway (the root) runs, the named slots stay down', async (t) => {
-  const { w, state } = await s6World('fold', { multiplexPolicy: 'fold' });
+  const w = await s6World('fold', { multiplexPolicy: 'fold' });
   await makeHermesHome(w.home, { alpha: { state: { desired_state: 'running' } }, beta: {} }, { desired_state: 'stopped' });
-  const svscan = await startSvscan(state);
-  const boot = await runCli(['boot', ...worldArgs(w)], { GATEWAY_MULTIPLEX_PROFILES: '1' });
+  const svscan = await w.startSvscan();
+  const boot = await runCli(['boot', ...worldArgs(w)], { env: { GATEWAY_MULTIPLEX_PROFILES: '1' } });
   t.is(boot.code, 0, boot.stderr);
   t.true(boot.stdout.startsWith('reconcile: profile gateway(s) alpha asked to autostart;'));
   await svscan.rescan();
@@ -63,9 +56,9 @@ needsS6(test)('fold multiplexing under s6: one gateway (the root) runs, the name
 });
 
 needsS6(test)('sync takes the slot of a tombstoned profile out of a live s6 and leaves no process behind', async (t) => {
-  const { w, state } = await s6World('tomb');
+  const w = await s6World('tomb');
   await makeHermesHome(w.home, { ghost: { state: { desired_state: 'running' } }, alive: { state: { desired_state: 'stopped' } } });
-  const svscan = await startSvscan(state);
+  const svscan = await w.startSvscan();
   t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
   await svscan.rescan();
   await svscan.waitUp('gateway-ghost');

@@ -3,7 +3,7 @@ import { existsSync, utimesSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
-import { jsonDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from './cli.js';
+import { parseDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -29,7 +29,7 @@ function slot(w: World, profile: string): string {
 }
 
 async function halfDeletedWorld(prefix: string): Promise<World> {
-  const w = await makeWorld(prefix);
+  const w = await makeWorld(prefix, { create: 'none' });
   await makeHermesHome(w.home, {
     ghost: { state: { desired_state: 'running' } },
     same: { state: { desired_state: 'running' } },
@@ -74,7 +74,7 @@ test('a SOUL.md newer than its tombstone means a re-created profile: registered 
   const w = await halfDeletedWorld('tbreborn');
   const run = await runCli(['boot', ...worldArgs(w), '--output', 'json']);
   t.is(run.code, 0, run.stderr);
-  const doc = jsonDoc(run);
+  const doc = parseDoc(run);
   const reborn = (doc['profiles'] as { profile: string }[]).find((p) => p.profile === 'reborn');
   t.like(reborn, { profile: 'reborn', action: 'started', priorState: 'running' });
   t.true(existsSync(path.join(slot(w, 'reborn'), 'run')));
@@ -87,7 +87,7 @@ test('a SOUL.md newer than its tombstone means a re-created profile: registered 
 });
 
 test('sync prunes the owned slot of a profile tombstoned after it was registered', async (t) => {
-  const w = await makeWorld('tbsync');
+  const w = await makeWorld('tbsync', { create: 'none' });
   await makeHermesHome(w.home, { ghost: { state: { desired_state: 'stopped' } }, alive: { state: { desired_state: 'stopped' } } });
   t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
   t.true(existsSync(path.join(slot(w, 'ghost'), 'run')));
@@ -95,7 +95,7 @@ test('sync prunes the owned slot of a profile tombstoned after it was registered
 
   const preview = await runCli(['sync', ...worldArgs(w), '--diff', '--output', 'json']);
   t.is(preview.code, 1, preview.stdout);
-  t.like((jsonDoc(preview)['operations'] as object[])[0], { kind: 'remove', service: 'gateway-ghost' });
+  t.like((parseDoc(preview)['operations'] as object[])[0], { kind: 'remove', service: 'gateway-ghost' });
 
   const run = await runCli(['sync', ...worldArgs(w)]);
   t.is(run.code, 0, run.stderr);
@@ -110,7 +110,7 @@ test('sync prunes the owned slot of a profile tombstoned after it was registered
 });
 
 test('sync --no-prune and boot keep the slot of a tombstoned profile', async (t) => {
-  const w = await makeWorld('tbkeep');
+  const w = await makeWorld('tbkeep', { create: 'none' });
   await makeHermesHome(w.home, { ghost: { state: { desired_state: 'stopped' } } });
   t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
   await tombstone(w, 'ghost', { tomb: 10, soul: 100 });
@@ -122,7 +122,7 @@ test('sync --no-prune and boot keep the slot of a tombstoned profile', async (t)
 });
 
 test('sync re-registers a profile re-created after its tombstone, and warns', async (t) => {
-  const w = await makeWorld('tbresync');
+  const w = await makeWorld('tbresync', { create: 'none' });
   await makeHermesHome(w.home, { phoenix: { state: { desired_state: 'running' } } });
   await tombstone(w, 'phoenix', { tomb: 100, soul: 10 });
   const run = await runCli(['sync', ...worldArgs(w)]);

@@ -4,27 +4,22 @@ import { mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/prom
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
-import { stopAll } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
 const NOBODY = 65534;
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
 /**
  * Writes a slot the way the Hermes CLI does (upstream §2.2/§2.6): staged as `.gateway-<p>.tmp`,
  * files and the supervise skeleton owned by the hermes user, `down` when not started, published
  * with one rename, then `s6-svscanctl -a`. No ownership record.
  */
-async function writeLikeHermesCli(env: LiveEnv, profile: string, start: boolean): Promise<void> {
-  const settings = { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: path.join(env.base, 'fake-gateway'), home: env.home };
+async function writeLikeHermesCli(env: S6World, profile: string, start: boolean): Promise<void> {
+  const settings = { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: path.join(env.root, 'fake-gateway'), home: env.home };
   const tmp = path.join(env.scandir, `.gateway-${profile}.tmp`);
   await mkdir(path.join(tmp, 'log'), { recursive: true });
   await writeFile(path.join(tmp, 'type'), 'longrun\n', { mode: 0o644 });
@@ -45,8 +40,7 @@ async function writeLikeHermesCli(env: LiveEnv, profile: string, start: boolean)
 }
 
 needsS6(test)('a slot written like the Hermes CLI is adopted: record added, counted as update, its gateway keeps running', async (t) => {
-  const env = await makeLiveEnv({ cli: RUNNING, quiet: { desired_state: 'stopped' } });
-  envs.push(env);
+  const env = await makeS6World('live', { profiles: { cli: RUNNING, quiet: { desired_state: 'stopped' } } });
   for (const p of ['cli', 'quiet']) await writeLikeHermesCli(env, p, p === 'cli');
   await env.waitUp('cli');
   const pid = await env.pid('cli');
@@ -75,12 +69,11 @@ needsS6(test)('a slot written like the Hermes CLI is adopted: record added, coun
 });
 
 needsS6(test)('foreign entries in the scandir are never touched, nor supervised services that are not ours', async (t) => {
-  const env = await makeLiveEnv({ a: RUNNING });
-  envs.push(env);
+  const env = await makeS6World('live', { profiles: { a: RUNNING } });
   await env.svscan.addService('other-service', '#!/bin/sh\nexec sleep 100000\n');
   await env.svscan.waitUp('other-service');
   const otherPid = (await env.svscan.svstat('other-service')).pid;
-  const outside = path.join(env.base, 'outside');
+  const outside = path.join(env.root, 'outside');
   await mkdir(outside);
   await writeFile(path.join(outside, 'run'), '#!/bin/sh\nexit 0\n');
   await mkdir(path.join(env.scandir, 'gateway-Upper'));

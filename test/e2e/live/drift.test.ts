@@ -1,38 +1,21 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
-import { stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
-import { type ServiceEntry, type Watcher, killWatchers, readiness, readStatus, serviceIn, startWatch } from './watch-env.js';
+import { waitFor } from '../../helpers/s6.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { type ServiceEntry, type Watcher, freePort, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
-async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
-  const env = await makeLiveEnv(profiles);
-  envs.push(env);
+async function setup(profiles: Record<string, object | undefined>): Promise<S6World> {
+  const env = await makeS6World('live', { profiles });
   return env;
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 interface Drift {
@@ -80,7 +63,7 @@ needsS6(test)(
   async (t) => {
     const env = await setup({ quit: RUNNING, ok: RUNNING });
     const port = await freePort();
-    const metricsFile = path.join(env.base, 'metrics.prom');
+    const metricsFile = path.join(env.root, 'metrics.prom');
     const w = startWatch(env, [
       '--interval',
       '1',
@@ -181,7 +164,7 @@ needsS6(test)(
       preview.stdout.split('\n').some((l) => l.startsWith('gateway-quit heal: ')),
       preview.stdout,
     );
-    const metricsFile = path.join(env.base, 'sync.prom');
+    const metricsFile = path.join(env.root, 'sync.prom');
     const healed = await env.json('sync', ['--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
     t.is(healed.code, 0, healed.stderr);
     t.like((healed.doc['operations'] as unknown[])[0], { kind: 'heal', service: 'gateway-quit', status: 'applied' });

@@ -2,26 +2,23 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, MAIN, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
+import { waitFor } from '../../helpers/s6.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { MAIN, runCli } from '../../helpers/cli.js';
+import { freePort } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/s6/reconcile-gateways-watch/', import.meta.url));
 const SERVICE = 'reconcile-gateways-watch';
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
 /** Installs the example service dir into the scandir, s6-overlay's shebang swapped for /bin/sh. */
-async function installExample(env: LiveEnv): Promise<void> {
+async function installExample(env: S6World): Promise<void> {
   const tmp = path.join(env.scandir, `.${SERVICE}.tmp`);
   await mkdir(tmp);
   for (const entry of await readdir(EXAMPLE, { withFileTypes: true })) {
@@ -33,16 +30,6 @@ async function installExample(env: LiveEnv): Promise<void> {
   }
   await rename(tmp, path.join(env.scandir, SERVICE));
   await execFileAsync('s6-svscanctl', ['-a', env.scandir]);
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 test('the example service starts after the cont-init scripts in s6-overlay v3 and keeps its lock out of the scandir', async (t) => {
@@ -57,28 +44,30 @@ needsS6(test)(
   'the example s6 service dir runs watch with metrics on loopback, becomes ready after its first pass, and stops cleanly',
   async (t) => {
     const port = await freePort();
-    const env = await makeLiveEnv({ a: { desired_state: 'running' } }, (p) => {
-      const bin = path.join(p.base, 'bin');
-      return {
-        PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
-        HERMES_HOME: p.home,
-        S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
-        RECONCILE_GATEWAYS_CONFIG: p.config,
-        RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.base, 'status.json'),
-        RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.base, 'run.lock'),
-        RECONCILE_GATEWAYS_ROLE: 'gateway',
-        RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
-      };
+    const env = await makeS6World('live', {
+      profiles: { a: { desired_state: 'running' } },
+      svscanEnv: (p) => {
+        const bin = path.join(p.root, 'bin');
+        return {
+          PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+          HERMES_HOME: p.home,
+          S6_PROFILE_GATEWAY_SCANDIR: p.scandir,
+          RECONCILE_GATEWAYS_CONFIG: p.config,
+          RECONCILE_GATEWAYS_STATUS_FILE: path.join(p.root, 'status.json'),
+          RECONCILE_GATEWAYS_LOCK_FILE: path.join(p.root, 'run.lock'),
+          RECONCILE_GATEWAYS_ROLE: 'gateway',
+          RECONCILE_GATEWAYS_METRICS_LISTEN: `127.0.0.1:${port}`,
+        };
+      },
     });
-    envs.push(env);
-    const bin = path.join(env.base, 'bin');
+    const bin = path.join(env.root, 'bin');
     await mkdir(bin);
     await writeFile(path.join(bin, 'reconcile-gateways'), `#!/bin/sh\nexec ${process.execPath} ${MAIN} "$@"\n`, { mode: 0o755 });
 
     await installExample(env);
     await env.svscan.waitSvstat(SERVICE, 'up,ready', 'true true');
     await env.waitUp('a');
-    const statusFile = path.join(env.base, 'status.json');
+    const statusFile = path.join(env.root, 'status.json');
     const { validateStatusFile } = await loadValidators();
     const doc: unknown = JSON.parse(readFileSync(statusFile, 'utf8'));
     t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
@@ -89,9 +78,7 @@ needsS6(test)(
     t.false(existsSync(path.join(env.scandir, '.reconcile-gateways.lock')), 'the run lock is outside the scandir');
     const status = await runCli(
       ['status', '--hermes-home', env.home, '--scandir', env.scandir, '--config', env.config, '--container-argv', '[]', '--output', 'json'],
-      {
-        RECONCILE_GATEWAYS_STATUS_FILE: statusFile,
-      },
+      { env: { RECONCILE_GATEWAYS_STATUS_FILE: statusFile } },
     );
     t.like(
       JSON.parse(status.stdout),

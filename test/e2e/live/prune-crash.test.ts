@@ -9,28 +9,23 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processAlive, repoRoot, stopAll } from '../../helpers/s6.js';
-import { startTool } from '../hardening/support.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { processAlive, repoRoot } from '../../helpers/s6.js';
+import { startNode } from '../../helpers/cli.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
 needsS6(test)('SIGKILL between the rename into the trash and the -an: the next pass stops the gateway and deletes the slot', async (t) => {
-  const env = await makeLiveEnv({ gone: RUNNING, stays: RUNNING });
-  envs.push(env);
+  const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING } });
   t.is((await env.cli('sync')).code, 0);
   await env.waitUp('gone');
   const gateway = await env.pid('gone');
   await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
 
   const request = { mode: 'sync', home: env.home, scandir: env.scandir, config: env.config, killAt: 0, killAfterTrash: true };
-  const killed = await startTool([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
+  const killed = await startNode([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
     .done;
   t.is(killed.signal, 'SIGKILL', killed.stderr);
   const trash = path.join(env.scandir, '.reconcile-gateways', 'trash');

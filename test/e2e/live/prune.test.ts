@@ -2,20 +2,15 @@ import test from 'ava';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, processesIn, removeLiveEnv, scandirEntries } from './live-env.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
+import { type S6World, makeS6World, processesIn, removeS6Worlds, scandirEntries } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
-async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
-  const env = await makeLiveEnv(profiles);
-  envs.push(env);
+async function setup(profiles: Record<string, object | undefined>): Promise<S6World> {
+  const env = await makeS6World('live', { profiles });
   const boot = await env.cli('sync');
   if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   for (const [name, st] of Object.entries(profiles)) if (st !== undefined) await env.waitUp(name);
@@ -23,7 +18,7 @@ async function setup(profiles: Record<string, object | undefined>): Promise<Live
 }
 
 /** The gateway pid and the s6-supervise pids (slot and logger) of a profile. */
-async function processesOf(env: LiveEnv, profile: string): Promise<{ gateway: number; supervisors: number[] }> {
+async function processesOf(env: S6World, profile: string): Promise<{ gateway: number; supervisors: number[] }> {
   const gateway = await env.pid(profile);
   const supervisors = processesIn(env.slot(profile)).filter((p) => p !== gateway);
   return { gateway, supervisors };
@@ -54,7 +49,7 @@ needsS6(test)('the empty-set guard: profiles/ gone or every profile vanished rem
   const env = await setup({ a: RUNNING, b: RUNNING });
   const before = [await env.pid('a'), await env.pid('b')];
 
-  await rename(path.join(env.home, 'profiles'), path.join(env.base, 'profiles.unmounted'));
+  await rename(path.join(env.home, 'profiles'), path.join(env.root, 'profiles.unmounted'));
   const missing = await env.json('sync');
   t.is(missing.code, 2);
   t.regex(String(missing.doc['pruneBlocked']), /profiles is missing.*--allow-empty/);
@@ -68,12 +63,12 @@ needsS6(test)('the empty-set guard: profiles/ gone or every profile vanished rem
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
   t.deepEqual([await env.pid('a'), await env.pid('b')], before, 'no gateway was touched');
 
-  await rename(path.join(env.home), path.join(env.base, 'home.away'));
+  await rename(path.join(env.home), path.join(env.root, 'home.away'));
   const noHome = await env.json('sync', ['--allow-empty']);
   t.is(noHome.code, 111, 'a missing HERMES_HOME changes nothing, even with --allow-empty');
   t.like(noHome.doc, { error: { code: 'fatal' } });
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
-  await rename(path.join(env.base, 'home.away'), path.join(env.home));
+  await rename(path.join(env.root, 'home.away'), path.join(env.home));
 
   const allowed = await env.json('sync', ['--allow-empty']);
   t.is(allowed.code, 0, allowed.stderr);

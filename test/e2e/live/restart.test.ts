@@ -4,22 +4,17 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv } from './live-env.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running' };
 const JOURNAL = '.reconcile-gateways/restarts.json';
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
-async function setup(names: readonly string[]): Promise<LiveEnv> {
-  const env = await makeLiveEnv(Object.fromEntries(names.map((n) => [n, RUNNING])));
-  envs.push(env);
+async function setup(names: readonly string[]): Promise<S6World> {
+  const env = await makeS6World('live', { profiles: Object.fromEntries(names.map((n) => [n, RUNNING])) });
   const boot = await env.cli('sync');
   if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   for (const n of names) await env.waitUp(n);
@@ -27,7 +22,7 @@ async function setup(names: readonly string[]): Promise<LiveEnv> {
 }
 
 /** Waits until a profile's gateway runs with a pid other than `old`. */
-async function waitRestarted(env: LiveEnv, profile: string, old: number): Promise<number> {
+async function waitRestarted(env: S6World, profile: string, old: number): Promise<number> {
   let pid = -1;
   await waitFor(
     async () => {
@@ -57,7 +52,7 @@ needsS6(test)('an update of a running gateway is a pending restart; --restart-ch
   const pending = await env.json('sync', ['--diff']);
   t.is(pending.code, 1, 'a pending restart counts as a change');
   t.deepEqual(pending.doc['operations'], []);
-  const status = await env.json('status', ['--status-file', path.join(env.base, 'none.json')]);
+  const status = await env.json('status', ['--status-file', path.join(env.root, 'none.json')]);
   const rows = status.doc['profiles'] as { profile: string; restartPending: boolean }[];
   t.deepEqual(
     rows.filter((r) => r.restartPending).map((r) => r.profile),

@@ -6,23 +6,18 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { stopAll } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { runCli } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 const LONG = 'a-profile-name-long-enough-to-crowd-every-other-column-out';
-const envs: LiveEnv[] = [];
-test.after.always('stop s6, remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6, remove temp dirs', removeS6Worlds);
 
 needsS6(test)(
   "an operator's s6-svc -d is 'stopped (s6 or operator)', a skipped profile gives its reason, and lines fit the width",
   async (t) => {
-    const env = await makeLiveEnv({ op: RUNNING, [LONG]: RUNNING, BadName: RUNNING });
-    envs.push(env);
+    const env = await makeS6World('live', { profiles: { op: RUNNING, [LONG]: RUNNING, BadName: RUNNING } });
     t.is((await env.cli('sync')).code, 0);
     await env.waitUp('op');
     await promisify(execFile)('s6-svc', ['-d', env.slot('op')]);
@@ -35,8 +30,8 @@ needsS6(test)(
 
     for (const columns of [undefined, '80']) {
       const r = await runCli(
-        ['status', ...env.flags, '--status-file', `${env.base}/none.json`],
-        columns === undefined ? {} : { COLUMNS: columns },
+        ['status', ...env.flags, '--status-file', `${env.root}/none.json`],
+        columns === undefined ? {} : { env: { COLUMNS: columns } },
       );
       t.is(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');

@@ -2,27 +2,21 @@ import test from 'ava';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { stopAll } from '../../helpers/s6.js';
-import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli } from './live-env.js';
-import { killWatchers, readiness, startWatch } from './watch-env.js';
+import { makeHermesHome } from '../../helpers/tree.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeWorld, runCli } from '../../helpers/cli.js';
+import { readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-const temps: string[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-  for (const dir of temps) await removeTree(dir);
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
 needsS6(test)(
   'status shows intent, slot, marker, live state, drift and the watcher, as a table and as a valid JSON document, without running s6 tools',
   async (t) => {
-    const env = await makeLiveEnv({ up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING });
-    envs.push(env);
+    const env = await makeS6World('live', {
+      profiles: { up: RUNNING, idle: { desired_state: 'stopped', gateway_state: 'stopped' }, crash: RUNNING },
+    });
     const w = startWatch(env);
     await readiness(w);
     await env.waitUp('up');
@@ -31,13 +25,13 @@ needsS6(test)(
     t.is(await w.exited, 0);
     await env.profile('new', RUNNING);
     // A PATH whose s6 tools record every call: status must decode supervise/status itself.
-    const spy = path.join(env.base, 'spy');
+    const spy = path.join(env.root, 'spy');
     await mkdir(spy);
     for (const tool of ['s6-svstat', 's6-svok', 's6-svc', 's6-svscanctl']) {
       await writeFile(path.join(spy, tool), `#!/bin/sh\necho ${tool} >> ${spy}/calls\nexit 1\n`, { mode: 0o755 });
     }
     const argv = ['status', ...env.flags, '--status-file', w.statusFile];
-    const withSpy = { PATH: `${spy}:${process.env['PATH'] ?? ''}` };
+    const withSpy = { env: { PATH: `${spy}:${process.env['PATH'] ?? ''}` } };
 
     const json = await runCli([...argv, '--output', 'json'], withSpy);
     t.is(json.code, 0, json.stderr);
@@ -89,12 +83,11 @@ needsS6(test)(
 );
 
 test('sync and status warn when the scandir holds more than 500 services, loggers included', async (t) => {
-  const base = await tempDir('rg-many-');
-  temps.push(base);
-  const home = await makeHermesHome(path.join(base, 'home'), { a: { state: RUNNING } });
-  const scandir = path.join(base, 'scan');
+  const w = await makeWorld('many', { create: 'none', settings: false });
+  const home = await makeHermesHome(w.home, { a: { state: RUNNING } });
+  const scandir = w.scandir;
   for (let i = 0; i < 250; i += 1) await mkdir(path.join(scandir, `svc${i}`, 'log'), { recursive: true });
-  const flags = ['--hermes-home', home, '--scandir', scandir, '--container-argv', '[]', '--lock-file', path.join(base, 'lock')];
+  const flags = ['--hermes-home', home, '--scandir', scandir, '--container-argv', '[]', '--lock-file', path.join(w.root, 'lock')];
   const sync = await runCli(['sync', ...flags, '--output', 'json']);
   t.is(sync.code, 0, sync.stderr);
   const warnings = (JSON.parse(sync.stdout) as { warnings: string[] }).warnings;
@@ -103,7 +96,7 @@ test('sync and status warn when the scandir holds more than 500 services, logger
     warnings.join('\n'),
   );
   t.regex(sync.stderr, /at most 500/);
-  const status = await runCli(['status', ...flags, '--status-file', path.join(base, 'none.json')]);
+  const status = await runCli(['status', ...flags, '--status-file', path.join(w.root, 'none.json')]);
   t.is(status.code, 0, status.stderr);
   t.regex(status.stdout, /^warning: the scandir holds 504 services/m);
   t.regex(status.stdout, /^watcher: no status file at /m);

@@ -4,23 +4,19 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive, stopAll } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, writeState } from './live-env.js';
+import { processAlive } from '../../helpers/s6.js';
+import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { writeState } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const RUNNING = { desired_state: 'running', gateway_state: 'running' };
 const STOPPED = { desired_state: 'stopped', gateway_state: 'stopped' };
 
-const envs: LiveEnv[] = [];
-test.after.always('stop s6 and remove temp dirs', async () => {
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
-async function setup(profiles: Record<string, object | string | undefined>): Promise<LiveEnv> {
-  const env = await makeLiveEnv(profiles);
-  envs.push(env);
+async function setup(profiles: Record<string, object | string | undefined>): Promise<S6World> {
+  const env = await makeS6World('live', { profiles });
   const boot = await env.cli('sync');
   if (boot.code !== 0) throw new Error(`first sync failed: ${boot.stderr}`);
   return env;
@@ -44,8 +40,8 @@ needsS6(test)(
     await env.waitUp('c');
     const healthy = await env.pid('c');
 
-    await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
-    await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
+    writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
+    writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
     await env.profile('d', RUNNING);
     const sync = await env.json('sync');
     t.is(sync.code, 0, sync.stderr);
@@ -74,7 +70,7 @@ needsS6(test)('an unreadable or missing state file leaves a running gateway runn
   await env.waitUp('b');
   const [pidA, pidB] = [await env.pid('a'), await env.pid('b')];
 
-  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), '{"desired_state": "stopp');
+  writeState(path.join(env.home, 'profiles/a/gateway_state.json'), '{"desired_state": "stopp');
   await rm(path.join(env.home, 'profiles/b/gateway_state.json'));
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);
@@ -106,7 +102,7 @@ needsS6(test)('sync respects a gateway s6 stopped after a permanent failure and 
   t.like(await env.svscan.svstat('gateway-crash'), { up: false, wantedup: false });
   t.like(await env.svscan.svstat('gateway-manual'), { up: false, wantedup: false });
 
-  const status = await env.json('status', ['--status-file', path.join(env.base, 'none.json')]);
+  const status = await env.json('status', ['--status-file', path.join(env.root, 'none.json')]);
   const rows = status.doc['profiles'] as {
     profile: string;
     live: { permanentFailure: boolean; lastExit: unknown } | null;
@@ -127,7 +123,7 @@ needsS6(test)('sync with no live s6-svscan changes only files', async (t) => {
   const pid = await env.pid('a');
   await env.svscan.stop();
   t.false(processAlive(pid));
-  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
+  writeState(path.join(env.home, 'profiles/a/gateway_state.json'), STOPPED);
   await env.profile('b', RUNNING);
   const sync = await env.json('sync');
   t.is(sync.code, 0, sync.stderr);

@@ -5,27 +5,24 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { stopAll, waitFor } from '../../helpers/s6.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, runCli, writeState } from './live-env.js';
-import { killWatchers, readStatus, readiness, startWatch, waitStatus } from './watch-env.js';
+import { waitFor } from '../../helpers/s6.js';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { runCli, writeState } from '../../helpers/cli.js';
+import { readStatus, readiness, startWatch, waitStatus } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
 needsS6(test)(
   'a second watch with the same status file exits 3 with a clear message; status reads RECONCILE_GATEWAYS_STATUS_FILE',
   async (t) => {
-    const env = await makeLiveEnv({ a: RUNNING });
-    envs.push(env);
+    const env = await makeS6World('live', { profiles: { a: RUNNING } });
     const first = startWatch(env);
     await readiness(first);
-    const second = await runCli(['watch', ...env.flags, '--interval', '300'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
+    const second = await runCli(['watch', ...env.flags, '--interval', '300'], {
+      env: { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile },
+    });
     t.is(second.code, 3, second.stderr);
     t.is(
       second.stderr.split('\n')[0],
@@ -33,7 +30,9 @@ needsS6(test)(
     );
     t.is(first.child.exitCode, null, 'the first watcher is untouched');
 
-    const status = await runCli(['status', ...env.flags, '--output', 'json'], { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile });
+    const status = await runCli(['status', ...env.flags, '--output', 'json'], {
+      env: { RECONCILE_GATEWAYS_STATUS_FILE: first.statusFile },
+    });
     t.is(status.code, 0, status.stderr);
     t.like(JSON.parse(status.stdout), { watcher: { state: 'present', statusFile: first.statusFile, running: true } });
     first.child.kill('SIGTERM');
@@ -42,12 +41,11 @@ needsS6(test)(
 );
 
 needsS6(test)('a persisting warning is logged once, not again after a targeted and a full pass; a new one is logged', async (t) => {
-  const env = await makeLiveEnv({ a: RUNNING, BadName: RUNNING });
-  envs.push(env);
+  const env = await makeS6World('live', { profiles: { a: RUNNING, BadName: RUNNING } });
   const w = startWatch(env);
   await readiness(w);
   await env.waitUp('a');
-  await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
+  writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
   await waitStatus(w, (d) => (d['lastPass'] as { scope: string }).scope === 'targeted', 'a targeted pass');
   w.child.kill('SIGHUP');
   await waitStatus(w, (d) => (d['lastPass'] as { trigger: string }).trigger === 'signal', 'the SIGHUP full pass');

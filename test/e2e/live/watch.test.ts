@@ -4,23 +4,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { processAlive, stopAll, waitFor } from '../../helpers/s6.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
-import { type LiveEnv, makeLiveEnv, removeLiveEnv, scandirEntries, writeState } from './live-env.js';
-import { killWatchers, readiness, readStatus, serviceIn, startWatch, waitStatus } from './watch-env.js';
+import { type S6World, makeS6World, removeS6Worlds, scandirEntries } from '../../helpers/s6-world.js';
+import { writeState } from '../../helpers/cli.js';
+import { readiness, readStatus, serviceIn, startWatch, waitStatus } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
-const envs: LiveEnv[] = [];
-test.after.always('stop watchers and s6, remove temp dirs', async () => {
-  await killWatchers();
-  for (const env of envs) await removeLiveEnv(env);
-  await stopAll({ removeState: true });
-});
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
-async function setup(profiles: Record<string, object | undefined>): Promise<LiveEnv> {
-  const env = await makeLiveEnv(profiles);
-  envs.push(env);
+async function setup(profiles: Record<string, object | undefined>): Promise<S6World> {
+  const env = await makeS6World('live', { profiles });
   return env;
 }
 
@@ -42,9 +37,9 @@ needsS6(test)(
 
     await env.profile('fresh', RUNNING);
     await env.waitUp('fresh');
-    await writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
+    writeState(path.join(env.home, 'profiles/b/gateway_state.json'), RUNNING);
     await env.waitUp('b');
-    await writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
+    writeState(path.join(env.home, 'profiles/a/gateway_state.json'), { desired_state: 'stopped' });
     await env.svscan.waitSvstat('gateway-a', 'up,wantedup', 'false false');
     const bPid = await env.pid('b');
     await rm(path.join(env.home, 'profiles/fresh'), { recursive: true });
@@ -147,7 +142,7 @@ needsS6(test)(
 
     const state = path.join(env.home, 'profiles/busy/gateway_state.json');
     for (let i = 0; i < 20; i += 1) {
-      await writeState(state, { desired_state: 'running', gateway_state: 'draining', tick: i });
+      writeState(state, { desired_state: 'running', gateway_state: 'draining', tick: i });
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 1500));
@@ -160,7 +155,7 @@ needsS6(test)(
       'only what the test itself wrote',
     );
 
-    await writeState(state, { desired_state: 'stopped', gateway_state: 'running' });
+    writeState(state, { desired_state: 'stopped', gateway_state: 'running' });
     const after = await waitStatus(w, (d) => (d['passes'] as number) > passes, 'a pass after the intent change');
     t.like(after['lastPass'], { scope: 'targeted', profiles: ['busy'], result: 'converged' });
     await waitFor(async () => !(await env.svscan.svstat('gateway-busy')).up, 30_000, 'gateway-busy to go down');
@@ -174,10 +169,10 @@ needsS6(test)('SIGTERM ends a watcher promptly while it waits for the lock held 
   const env = await setup({ a: RUNNING });
   const w = startWatch(env);
   await readiness(w);
-  const holder = spawn('flock', ['--exclusive', path.join(env.base, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
+  const holder = spawn('flock', ['--exclusive', path.join(env.root, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
   try {
     await waitFor(
-      () => spawnSync('flock', ['--nonblock', path.join(env.base, 'lock'), 'true']).status === 1,
+      () => spawnSync('flock', ['--nonblock', path.join(env.root, 'lock'), 'true']).status === 1,
       30_000,
       'the lock to be held',
     );
@@ -193,10 +188,10 @@ needsS6(test)('SIGTERM ends a watcher promptly while it waits for the lock held 
 
 needsS6(test)('a profile directory that is a symlink out of HERMES_HOME is neither used nor watched', async (t) => {
   const env = await setup({ a: RUNNING });
-  const outside = path.join(env.base, 'outside');
+  const outside = path.join(env.root, 'outside');
   await mkdir(outside);
   await writeFile(path.join(outside, 'SOUL.md'), 'soul\n');
-  await writeState(path.join(outside, 'gateway_state.json'), RUNNING);
+  writeState(path.join(outside, 'gateway_state.json'), RUNNING);
   await symlink(outside, path.join(env.home, 'profiles/evil'));
   const w = startWatch(env);
   await readiness(w);
@@ -205,7 +200,7 @@ needsS6(test)('a profile directory that is a symlink out of HERMES_HOME is neith
   await new Promise((r) => setTimeout(r, 1500));
   const passes = readStatus(w)?.['passes'] as number;
   for (let i = 0; i < 5; i += 1) {
-    await writeState(path.join(outside, 'gateway_state.json'), { desired_state: 'running', tick: i });
+    writeState(path.join(outside, 'gateway_state.json'), { desired_state: 'running', tick: i });
     await writeFile(path.join(outside, 'SOUL.md'), `soul ${i}\n`);
   }
   await new Promise((r) => setTimeout(r, 1500));
@@ -217,7 +212,7 @@ needsS6(test)('a profile directory that is a symlink out of HERMES_HOME is neith
 
 needsS6(test)('watch on a HERMES_HOME that does not exist yet reports the error, backs off, and converges once it appears', async (t) => {
   const env = await setup({ a: RUNNING });
-  const real = path.join(env.base, 'home-real');
+  const real = path.join(env.root, 'home-real');
   await rename(env.home, real);
   const w = startWatch(env);
   const failed = await waitStatus(w, (d) => (d['lastPass'] as { result?: string } | null)?.result === 'error', 'the first pass to fail');

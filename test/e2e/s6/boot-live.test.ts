@@ -4,31 +4,22 @@
  * moment running (pending, as sync does), and warns once that boot is the container-start pass.
  */
 import test from 'ava';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli } from '../../helpers/cli.js';
-import { createSvscanState, startSvscan, stopAll } from '../../helpers/s6.js';
-import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
+import { SLEEPING_GATEWAY, type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeHermesHome } from '../../helpers/tree.js';
 import { needsS6 } from '../../helpers/needs.js';
 
-test.after.always('stop every s6-svscan started here', async () => {
-  await stopAll({ removeState: true });
-});
+test.after.always('stop every s6-svscan started here, remove the worlds', removeS6Worlds);
 
-const NOBODY = 65534;
 const RUNTIME = ['gateway.pid', 'processes.json'];
 
-async function liveHost(): Promise<{ root: string; hermesHome: string; config: string }> {
-  const root = await tempDir('rg-s6-live-');
-  await chmod(root, 0o755);
-  const gateway = path.join(root, 'fake-gateway');
-  await writeFile(gateway, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
-  const home = path.join(root, 'home');
-  await mkdir(path.join(home, 'logs', 'gateways'), { recursive: true, mode: 0o755 });
-  await chown(path.join(home, 'logs', 'gateways'), NOBODY, NOBODY);
-  const hermesHome = await makeHermesHome(
-    path.join(root, 'hermes'),
+async function liveHost(): Promise<S6World> {
+  const w = await makeS6World('boot-live', { gateway: SLEEPING_GATEWAY, gatewayHome: 'own', nobodyDir: 'logs/gateways', start: false });
+  await makeHermesHome(
+    w.home,
     {
       coder: { state: { gateway_state: 'running' } },
       writer: { state: { gateway_state: 'running' } },
@@ -36,39 +27,34 @@ async function liveHost(): Promise<{ root: string; hermesHome: string; config: s
     },
     { gateway_state: 'running' },
   );
-  const config = path.join(root, 'config.json');
-  const settings = { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY };
-  await writeFile(config, JSON.stringify(settings));
-  return { root, hermesHome, config };
+  return w;
 }
 
 needsS6(test)('boot on a live system keeps running gateways, their runtime files and a half-written intent, and warns once', async (t) => {
   const host = await liveHost();
-  t.teardown(() => removeTree(host.root));
-  const { state, scandir } = await createSvscanState();
-  await chmod(state, 0o755);
-  t.is((await runCli(bootArgs(host.hermesHome, scandir, '--config', host.config))).code, 0);
-  const svscan = await startSvscan(state);
+  const scandir = host.scandir;
+  t.is((await runCli(bootArgs(host.home, scandir, '--config', host.config))).code, 0);
+  const svscan = await host.startSvscan();
   for (const service of ['gateway-default', 'gateway-coder', 'gateway-writer']) await svscan.waitUp(service);
   const writerPid = (await svscan.svstat('gateway-writer')).pid;
 
   const dirs = {
-    default: host.hermesHome,
-    coder: path.join(host.hermesHome, 'profiles/coder'),
-    idle: path.join(host.hermesHome, 'profiles/idle'),
+    default: host.home,
+    coder: path.join(host.home, 'profiles/coder'),
+    idle: path.join(host.home, 'profiles/idle'),
   };
   for (const dir of Object.values(dirs)) for (const f of RUNTIME) await writeFile(path.join(dir, f), '4242\n');
   // The writer gateway is rewriting its state file right now: the file is cut mid-value.
-  await writeFile(path.join(host.hermesHome, 'profiles/writer/gateway_state.json'), '{"gateway_state": "runn');
+  await writeFile(path.join(host.home, 'profiles/writer/gateway_state.json'), '{"gateway_state": "runn');
 
-  const diff = await bootJson(host.hermesHome, scandir, ['--config', host.config, '--diff']);
+  const diff = await bootJson(host.home, scandir, ['--config', host.config, '--diff']);
   const planned = diff.doc['operations'] as { kind: string; service: string; files?: string[] }[];
   t.deepEqual(
     planned.map((o) => [o.kind, o.service, o.files]),
     [['sweep', 'gateway-idle', RUNTIME.map((f) => `profiles/idle/${f}`)]],
   );
 
-  const boot = await bootJson(host.hermesHome, scandir, ['--config', host.config]);
+  const boot = await bootJson(host.home, scandir, ['--config', host.config]);
   t.is(boot.code, 0, boot.stderr);
   const warning = 's6 already supervises 3 gateway service(s) that are up: boot is the container-start pass';
   t.is((boot.doc['warnings'] as string[]).filter((w) => w.startsWith(warning)).length, 1, JSON.stringify(boot.doc['warnings']));
@@ -86,5 +72,5 @@ needsS6(test)('boot on a live system keeps running gateways, their runtime files
   const writer = await svscan.svstat('gateway-writer');
   t.true(writer.up);
   t.is(writer.pid, writerPid, 'the writer gateway kept running');
-  t.is((await bootJson(host.hermesHome, scandir, ['--config', host.config, '--diff'])).code, 0, 'after boot, boot --diff plans nothing');
+  t.is((await bootJson(host.home, scandir, ['--config', host.config, '--diff'])).code, 0, 'after boot, boot --diff plans nothing');
 });

@@ -6,36 +6,24 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli } from '../../helpers/cli.js';
-import { type Svscan, createSvscanState, processAlive, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
-import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
+import { type Svscan, processAlive, waitFor } from '../../helpers/s6.js';
+import { NOBODY, SLEEPING_GATEWAY, type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeHermesHome } from '../../helpers/tree.js';
 import { needsS6 } from '../../helpers/needs.js';
 
-test.after.always('stop every s6-svscan started here', async () => {
-  await stopAll({ removeState: true });
-});
+test.after.always('stop every s6-svscan started here, remove the worlds', removeS6Worlds);
 
-const NOBODY = 65534;
-
-interface Host {
-  readonly root: string;
-  readonly hermesHome: string;
-  readonly config: string;
-}
-
-/** A HERMES_HOME, a fake gateway `nobody` can run, a logs dir nobody can write, and the config. */
-async function fakeHost(): Promise<Host> {
-  const root = await tempDir('rg-s6-');
-  await chmod(root, 0o755);
-  const gateway = path.join(root, 'fake-gateway');
-  await writeFile(gateway, '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
-  const home = path.join(root, 'home');
-  await mkdir(path.join(home, 'logs', 'gateways'), { recursive: true, mode: 0o755 });
-  await chown(path.join(home, 'logs', 'gateways'), NOBODY, NOBODY);
-  const hermesHome = await makeHermesHome(
-    path.join(root, 'hermes'),
+/**
+ * A HERMES_HOME, a sleeping gateway `nobody` can run, a gateways' HOME whose logs/gateways nobody can
+ * write, the config, and an s6-svscan state not yet started.
+ */
+async function fakeHost(): Promise<S6World> {
+  const w = await makeS6World('boot', { gateway: SLEEPING_GATEWAY, gatewayHome: 'own', nobodyDir: 'logs/gateways', start: false });
+  await makeHermesHome(
+    w.home,
     {
       coder: { state: { gateway_state: 'running' } },
       writer: { state: { desired_state: 'stopped', gateway_state: 'running' } },
@@ -43,10 +31,7 @@ async function fakeHost(): Promise<Host> {
     },
     { gateway_state: 'draining' },
   );
-  const config = path.join(root, 'config.json');
-  const settings = { shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY };
-  await writeFile(config, JSON.stringify(settings));
-  return { root, hermesHome, config };
+  return w;
 }
 
 function uidOf(pid: number): number {
@@ -73,13 +58,11 @@ async function checkDown(t: ExecutionContext, svscan: Svscan, service: string): 
 
 needsS6(test)('booted slots run under real s6: autostart profiles up, the others supervised but down', async (t) => {
   const host = await fakeHost();
-  t.teardown(() => removeTree(host.root));
-  const { state, scandir } = await createSvscanState();
-  await chmod(state, 0o755); // mkdtemp made it 0700: nobody could not even reach the scandir
-  const boot = await runCli(bootArgs(host.hermesHome, scandir, '--config', host.config));
+  const scandir = host.scandir; // its state dir is 0755: under mkdtemp's 0700 nobody could not even reach it
+  const boot = await runCli(bootArgs(host.home, scandir, '--config', host.config));
   t.is(boot.code, 0, boot.stderr);
 
-  const svscan = await startSvscan(state);
+  const svscan = await host.startSvscan();
   for (const service of ['gateway-default', 'gateway-coder']) await checkUp(t, svscan, service);
   for (const service of ['gateway-writer', 'gateway-fresh']) await checkDown(t, svscan, service);
 
@@ -93,7 +76,7 @@ needsS6(test)('booted slots run under real s6: autostart profiles up, the others
 
   // A boot while s6 runs, with the same intent: nothing to do, nothing restarted.
   const before = await svscan.svstat('gateway-default');
-  const again = await bootJson(host.hermesHome, scandir, ['--config', host.config]);
+  const again = await bootJson(host.home, scandir, ['--config', host.config]);
   t.is(again.code, 0, again.stderr);
   t.deepEqual(again.doc['operations'], []);
   t.is((await svscan.svstat('gateway-default')).pid, before.pid);

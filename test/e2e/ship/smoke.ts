@@ -4,15 +4,15 @@
  * copied alone, an installed package). Shared by the shipping tests.
  */
 import type { ExecutionContext } from 'ava';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { type CliResult, runCli } from '../../helpers/cli.js';
-import { type Svscan, createSvscanState, startSvscan, waitFor } from '../../helpers/s6.js';
-import { removeTree, tempDir } from '../../helpers/tree.js';
+import { type CliResult, runCli, startCli } from '../../helpers/cli.js';
+import { waitFor } from '../../helpers/s6.js';
+import { makeS6World } from '../../helpers/s6-world.js';
+import { freePort } from '../../helpers/watcher.js';
 
 /** What runs the CLI: a node binary and the file it runs. */
 export interface Runner {
@@ -20,91 +20,13 @@ export interface Runner {
   readonly cli: string;
 }
 
-const NOBODY = 65534;
 const GATEWAY = '#!/bin/sh\nexec sleep 100000\n';
-
-/** A small world: HERMES_HOME, config and an s6-svscan state directory, all removed by `remove`. */
-interface World {
-  readonly base: string;
-  readonly home: string;
-  readonly state: string;
-  readonly flags: readonly string[];
-  /** s6-svscan once {@link World.startSvscan} started it. */
-  svscan?: Svscan;
-  startSvscan(): Promise<Svscan>;
-  remove(): Promise<void>;
-}
-
-async function makeWorld(): Promise<World> {
-  const base = await tempDir('rg-smoke-');
-  await chmod(base, 0o755); // the fake gateway runs as nobody
-  const home = path.join(base, 'home');
-  await mkdir(path.join(home, 'profiles'), { recursive: true });
-  await chmod(home, 0o755);
-  const gateway = path.join(base, 'gateway');
-  await writeFile(gateway, GATEWAY, { mode: 0o755 });
-  const config = path.join(base, 'config.json');
-  await writeFile(
-    config,
-    JSON.stringify({ shebang: '#!/bin/sh', user: 'nobody', gatewayCommand: gateway, home, s6BinDir: '/usr/bin', uid: NOBODY, gid: NOBODY }),
-  );
-  const { state, scandir } = await createSvscanState();
-  const flags = [
-    '--hermes-home',
-    home,
-    '--scandir',
-    scandir,
-    '--config',
-    config,
-    '--container-argv',
-    '[]',
-    '--lock-file',
-    path.join(base, 'lock'),
-  ];
-  const world: World = {
-    base,
-    home,
-    state,
-    flags,
-    async startSvscan() {
-      world.svscan = await startSvscan(state);
-      return world.svscan;
-    },
-    async remove() {
-      await world.svscan?.stop({ removeState: true });
-      await removeTree(base);
-      await removeTree(state);
-    },
-  };
-  return world;
-}
-
-async function addProfile(home: string, name: string, desired: string): Promise<void> {
-  const dir = path.join(home, 'profiles', name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'SOUL.md'), 'soul\n');
-  await writeFile(path.join(dir, 'gateway_state.json.tmp'), JSON.stringify({ desired_state: desired }));
-  await rename(path.join(dir, 'gateway_state.json.tmp'), path.join(dir, 'gateway_state.json'));
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function spawnWatch(
   runner: Runner,
   args: readonly string[],
 ): { child: ChildProcess; ready: Promise<void>; exited: Promise<number | string>; stderr: () => string } {
-  const child = spawn(runner.node, [runner.cli, 'watch', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TZ: 'UTC' },
-  });
+  const { child } = startCli(['watch', ...args], { node: runner.node, main: runner.cli, fd3: true, timeoutMs: Number.POSITIVE_INFINITY });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
@@ -122,12 +44,12 @@ function spawnWatch(
  * nothing to do, watch picks up a new profile, and status reports them as a valid document.
  */
 export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Runner): Promise<void> {
-  const world = await makeWorld();
+  const world = await makeS6World('smoke', { gateway: GATEWAY, nobodyDir: false, start: false });
   t.teardown(() => world.remove());
-  const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { node: runner.node, main: runner.cli, timeoutMs: 60_000 });
+  const run = (args: readonly string[]): Promise<CliResult> => runCli(args, { node: runner.node, main: runner.cli });
   const { validatePlan, validateStatusReport } = await loadValidators();
-  await addProfile(world.home, 'alpha', 'running');
-  await addProfile(world.home, 'beta', 'stopped');
+  await world.profile('alpha', { desired_state: 'running' });
+  await world.profile('beta', { desired_state: 'stopped' });
 
   const boot = await run(['boot', ...world.flags, '--wait']);
   t.is(boot.code, 0, boot.stderr);
@@ -136,7 +58,7 @@ export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Run
   await svscan.waitUp('gateway-alpha', 20_000);
 
   // prom-client is inlined like every dependency: sync --metrics-file and watch --metrics-listen run too.
-  const metricsFile = path.join(world.base, 'sync.prom');
+  const metricsFile = path.join(world.root, 'sync.prom');
   const sync = await run(['sync', ...world.flags, '--output', 'json', '--metrics-file', metricsFile]);
   t.is(sync.code, 0, sync.stderr);
   const plan = JSON.parse(sync.stdout) as { operations: unknown[] };
@@ -146,7 +68,7 @@ export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Run
     (await readFile(metricsFile, 'utf8')).split('\n').includes('reconcile_gateways_passes_total{trigger="once",result="converged"} 1'),
   );
 
-  const statusFile = path.join(world.base, 'run', 'status.json');
+  const statusFile = path.join(world.root, 'run', 'status.json');
   const port = await freePort();
   const watchArgs = ['--interval', '300', '--status-file', statusFile, '--ready-fd', '3', '--metrics-listen', `127.0.0.1:${port}`];
   const watch = spawnWatch(runner, [...world.flags, ...watchArgs]);
@@ -155,7 +77,7 @@ export async function smokeAllCommands(t: ExecutionContext<unknown>, runner: Run
   const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
   t.is(metrics.status, 200, watch.stderr());
   t.true((await metrics.text()).split('\n').includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1'));
-  await addProfile(world.home, 'gamma', 'running');
+  await world.profile('gamma', { desired_state: 'running' });
   await waitFor(() => svscan.isSupervised('gateway-gamma'), 20_000, `watch to create gateway-gamma (stderr: ${watch.stderr()})`);
   await svscan.waitUp('gateway-gamma', 20_000);
   watch.child.kill('SIGTERM');
