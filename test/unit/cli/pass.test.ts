@@ -19,6 +19,7 @@ import {
   takeLock,
 } from '../../../src/cli/pass.js';
 import { decideRole } from '../../../src/desired/host.js';
+import { writeConfig } from '../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from './support.js';
 
 /** A pass result with just what exitCodeOf, passWarnings and logPassResult read. */
@@ -112,7 +113,7 @@ test('a HERMES_HOME that is a file is fatal', async (t) => {
 
 test('an invalid config is a usage error naming the file and the key', async (t) => {
   const w = await world(t);
-  const bad = await w.config({ usr: 'hermes' });
+  const bad = writeConfig(w, { usr: 'hermes' }, true);
   const err = await t.throwsAsync(prepare(w.args('sync', '--config', bad)), { instanceOf: UsageError });
   t.is(err?.message, `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?)`);
 });

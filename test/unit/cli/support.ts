@@ -8,7 +8,7 @@ import type { ExecutionContext } from 'ava';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
 import type { Fields, Level, Logger } from '../../../src/cli/logger.js';
 import type { Io } from '../../../src/cli/pass.js';
-import { type Sandbox, TEST_SETTINGS, sandbox } from '../../helpers/cli.js';
+import { type Sandbox, TEST_SETTINGS, sandbox, writeConfig } from '../../helpers/cli.js';
 import { makeHermesHome } from '../../helpers/tree.js';
 
 /** An Io whose output is kept. */
@@ -66,7 +66,7 @@ export async function world(t: ExecutionContext, profiles: Readonly<Record<strin
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, Object.fromEntries(Object.entries(profiles).map(([n, state]) => [n, { state }])));
-  const configFile = await box.config(TEST_SETTINGS);
+  const configFile = writeConfig(box, TEST_SETTINGS, true);
   const statusFile = path.join(box.root, 'status', 'status.json');
   const args = (command: string, ...extra: string[]): Args => {
     const argv = [command, '--hermes-home', box.home, '--scandir', box.scandir, '--config', configFile, '--container-argv', '[]'];

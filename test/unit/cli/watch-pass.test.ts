@@ -6,6 +6,7 @@ import type { PassResult } from '../../../src/reconcile.js';
 import { resolveRole } from '../../../src/cli/pass.js';
 import { type WatchContext, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
 import type { PassRequest } from '../../../src/watch/controller.js';
+import { writeConfig } from '../../helpers/cli.js';
 import { captureIo, recordingLogger, type World, world } from './support.js';
 
 function context(w: World, ...extra: string[]): WatchContext & { records: ReturnType<typeof recordingLogger>['records'] } {
@@ -83,7 +84,7 @@ test('rememberIntents forgets pending, skipped and vanished profiles, only withi
 
 test('an invalid config is a terminal usage error: retried at the interval, not in a loop', async (t) => {
   const w = await world(t, { a: {} });
-  const bad = await w.config({ usr: 'x' });
+  const bad = writeConfig(w, { usr: 'x' }, true);
   const ctx = context(w, '--config', bad);
   const report = await runWatchPass(ctx, FULL, live());
   t.like(report, { kind: 'error', code: 'usage', terminal: true, exitCode: 100 });

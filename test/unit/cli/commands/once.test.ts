@@ -1,7 +1,7 @@
 /** runOnce, the pass behind boot and sync: output formats and the colour decision. */
 import test from 'ava';
 import { runOnce } from '../../../../src/cli/commands/once.js';
-import { TEST_SETTINGS } from '../../../helpers/cli.js';
+import { TEST_SETTINGS, writeConfig } from '../../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from '../support.js';
 
 const ESC = '\u001b';
@@ -39,7 +39,7 @@ test.serial('--diff is coloured on a terminal only, never with NO_COLOR, with co
 
 test('multiplex fold notices go to stdout in text and to stderr with --output json', async (t) => {
   const w = await world(t, { a: { desired_state: 'running' } });
-  const fold = await w.config({ ...TEST_SETTINGS, multiplexPolicy: 'fold' });
+  const fold = writeConfig(w, { ...TEST_SETTINGS, multiplexPolicy: 'fold' }, true);
   const env = { GATEWAY_MULTIPLEX_PROFILES: '1' };
   const notice =
     'reconcile: profile gateway(s) a asked to autostart; one gateway per container serves every profile, so the ROOT slot (gateway-default) was started instead and multiplexes them.\n';
