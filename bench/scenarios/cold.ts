@@ -51,6 +51,8 @@ async function measureColdBoot(s: SizeRun, setup: () => void): Promise<void> {
   if (s.small)
     s.floors.cold = await s.measureColdFloor(); // for the record; the N=10 row uses node -e 0
   else if (m.floor) s.floors.cold = { ...m.floor, source: s.refSource };
-  toolRow('cold boot', s.n, m, m.floor, { targetRatio: s.small ? 2 : s.n >= 1000 ? 1.0 : null, note: `${s.info.slots} slots` });
+  // Issue 12: N=1000 at most 0.8× cp -a; N=10000 no worse than the 1.0× it was held to before.
+  const targetRatio = s.small ? 2 : s.n === 1000 ? 0.8 : s.n > 1000 ? 1.0 : null;
+  toolRow('cold boot', s.n, m, m.floor, { targetRatio, note: `${s.info.slots} slots` });
   if (STRACE && s.n <= STRACE_MAX_N) await s.syscalls('cold boot', 'boot', setup);
 }
