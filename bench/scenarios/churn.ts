@@ -1,7 +1,7 @@
 // Scenario 6, churn: RSS of `watch` while profiles are created and deleted CHURN_CYCLES times
 // (issue 16 #3: the watcher once kept ~1 MB per deleted profile, forever).
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHURN_CYCLES, CHURN_RATE, CHURN_WINDOW, RUN_TIMEOUT_MS, SEED, SOAK_TIMEOUT_MS } from '../config.js';
@@ -11,6 +11,7 @@ import { runOnce, sleep, stopChild, track } from '../measure.js';
 import { rssKb } from '../proc.js';
 import { log, note, results } from '../results.js';
 import { type SoakSample, judgeFlat } from './soak.js';
+import { HEAP_SNAPSHOT_FLAG, type LiveHeap, heapSnapshot, judgeLiveHeap } from '../heap.js';
 import type { BenchContext } from './size.js';
 
 /** Profiles that stay throughout, beside the churned ones. */
@@ -44,7 +45,7 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
   log(`churn: watch while ${CHURN_CYCLES} profiles are created and deleted (${CHURN_RATE}/s, ${CHURN_WINDOW} alive)`);
   // SIGUSR2 makes the watcher write a heap snapshot (after a full GC): its live heap, not RSS,
   // which V8 grows lazily and returns to the system only now and then.
-  const withSnapshots = ['--heapsnapshot-signal=SIGUSR2', ...args];
+  const withSnapshots = [HEAP_SNAPSHOT_FLAG, ...args];
   const child = track(
     spawn(process.execPath, withSnapshots, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
     'churn',
@@ -53,7 +54,7 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
   const samples: SoakSample[] = [];
   const t0 = performance.now();
   let cycles = 0;
-  const liveHeap: { cycles: number; bytes: number }[] = [];
+  const liveHeap: LiveHeap[] = [];
   const sampler = setInterval(() => {
     const kb = rssKb(child.pid);
     if (kb != null) samples.push({ t: Math.round(performance.now() - t0) / 1000, passes: cycles, kb });
@@ -88,48 +89,7 @@ export async function benchChurn(ctx: BenchContext): Promise<void> {
   }
   out['samples'] = samples;
   judgeFlat(out, samples, cycles);
-  out['rssFlat'] = out['flat'];
-  out['liveHeap'] = liveHeap;
-  const [early, late] = liveHeap;
-  // The verdict is the live heap's: what a leak of remembered profiles would grow.
-  out['flat'] = early !== undefined && late !== undefined ? late.bytes - early.bytes <= Math.max(1024 * 1024, early.bytes * 0.05) : null;
-}
-
-/** Has the watcher write a heap snapshot (SIGUSR2) and returns the live bytes in it. */
-async function heapSnapshot(child: ChildProcess, dir: string, cycles: number): Promise<{ cycles: number; bytes: number }> {
-  const before = new Set(fs.readdirSync(dir));
-  child.kill('SIGUSR2');
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    await sleep(100);
-    const made = fs.readdirSync(dir).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
-    if (made === undefined) continue;
-    const file = path.join(dir, made);
-    // Written in chunks: it is complete once it parses.
-    for (let tries = 0; tries < 100; tries += 1) {
-      await sleep(200);
-      const bytes = liveBytes(file);
-      if (bytes === undefined) continue;
-      fs.rmSync(file);
-      return { cycles, bytes };
-    }
-    throw new Error(`heap snapshot ${made} never completed`);
-  }
-  throw new Error('the watcher wrote no heap snapshot on SIGUSR2');
-}
-
-/** Sum of every node's self size in a V8 heap snapshot, or undefined while it is incomplete. */
-function liveBytes(file: string): number | undefined {
-  let snap: { snapshot: { meta: { node_fields: string[] } }; nodes: number[] };
-  try {
-    snap = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof snap;
-  } catch {
-    return undefined;
-  }
-  const fields = snap.snapshot.meta.node_fields;
-  const self = fields.indexOf('self_size');
-  let total = 0;
-  for (let i = self; i < snap.nodes.length; i += fields.length) total += snap.nodes[i] ?? 0;
-  return total;
+  judgeLiveHeap(out, liveHeap);
 }
 
 /** Creates `churn-<i>` and deletes the profile CHURN_WINDOW cycles older. */

@@ -9,6 +9,7 @@ import { generateHermesHome } from '../generate.js';
 import { median, round, runOnce, sleep, stopChild, track } from '../measure.js';
 import { rssKb } from '../proc.js';
 import { log, note, results } from '../results.js';
+import { HEAP_SNAPSHOT_FLAG, type LiveHeap, heapSnapshot, judgeLiveHeap } from '../heap.js';
 import type { BenchContext } from './size.js';
 
 /** One RSS sample; `passes` is the progress count (passes, or churn cycles). */
@@ -47,7 +48,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--interval', SOAK_INTERVAL, '--status-file', statusFile];
   log(`soak: watch over ${SOAK_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
   const child = track(
-    spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
+    spawn(process.execPath, [HEAP_SNAPSHOT_FLAG, ...args], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
     'soak',
   );
   fs.closeSync(logFd);
@@ -60,6 +61,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
       return null;
     }
   };
+  const liveHeap: LiveHeap[] = [];
   try {
     let last = 0;
     while (performance.now() - t0 < SOAK_TIMEOUT_MS) {
@@ -70,8 +72,10 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
       if (p == null || kb == null) continue;
       samples.push({ t: round((performance.now() - t0) / 1000, 2), passes: p, kb });
       last = p;
+      if (liveHeap.length === 0 && p >= SOAK_PASSES * 0.2) liveHeap.push(await heapSnapshot(child, dir, p));
       if (p >= SOAK_PASSES) break;
     }
+    if (liveHeap.length > 0) liveHeap.push(await heapSnapshot(child, dir, last));
     out['passes'] = last;
     out['seconds'] = round((performance.now() - t0) / 1000, 1);
     if (last < SOAK_PASSES) out['error'] = `only ${last} passes in ${String(out['seconds'])} s`;
@@ -86,6 +90,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   }
   out['samples'] = samples;
   judgeFlat(out, samples, Number(out['passes'] ?? 0));
+  judgeLiveHeap(out, liveHeap);
 }
 
 /** Early (progress 10–20 %) against late (last 10 %) RSS, and the slope per 1000 steps. */

@@ -1,0 +1,187 @@
+/** What observe reads: the scandir, its slots and the profiles on the volume. Types only. */
+
+/** What reading one small file without following links produced. Bytes are raw, not parsed. */
+export type FileRead =
+  | { readonly kind: 'missing' }
+  | {
+      readonly kind: 'file';
+      readonly bytes: Uint8Array;
+      readonly mode: number;
+      readonly uid: number;
+      readonly mtimeMs: number;
+    }
+  | { readonly kind: 'refused'; readonly reason: string; readonly code: string };
+
+/**
+ * A profile's state file, parsed: only the two fields the reconciler reads are kept, and only when
+ * they are strings (anything else reads as absent, as upstream's "not a string" does), so a
+ * hermes-written megabyte of nested JSON is never retained (issue 16 #1).
+ */
+export type StateFile =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  | { readonly kind: 'parsed'; readonly desiredState: string | undefined; readonly gatewayState: string | undefined };
+
+/** The lifecycle ledger's phase, or why it is unknown. */
+export type Lifecycle =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'unreadable'; readonly reason: string }
+  | { readonly kind: 'parsed'; readonly phase: string | undefined };
+
+/** One candidate profile as found on the volume (the root one included). */
+export interface ObservedProfile {
+  /** Directory entry name; `default` for the root. May be invalid (then it is skipped). */
+  readonly name: string;
+  readonly isRoot: boolean;
+  /** Why the candidate cannot be used even though it looks like a profile, if so. */
+  readonly unusable?: string;
+  readonly state: StateFile;
+  readonly lifecycle: Lifecycle;
+  /** mtime of SOUL.md, for tombstone comparison (named profiles only). */
+  readonly soulMtimeMs?: number;
+  /** Which of STALE_RUNTIME_FILES exist in its directory (read for boot only; else empty). */
+  readonly runtimeFiles?: readonly string[];
+}
+
+/** Why the set of named profiles could not be listed, when it could not. */
+export type ProfilesRoot =
+  { readonly kind: 'ok' } | { readonly kind: 'missing' } | { readonly kind: 'unreadable'; readonly reason: string };
+
+/** Everything read from HERMES_HOME. */
+export interface ObservedHome {
+  readonly profilesRoot: ProfilesRoot;
+  /** Root first, then named candidates in byte order of their names. */
+  readonly profiles: readonly ObservedProfile[];
+  /** Names with a `profiles/.deleted/<name>` tombstone, with its mtime. */
+  readonly tombstones: ReadonlyMap<string, number>;
+  /** Names of directories under `profiles/` that exist at all (with or without SOUL.md). */
+  readonly presentDirs: ReadonlySet<string>;
+  /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */
+  readonly shadowedDefault: boolean;
+  /** What is at `HERMES_HOME/gateway_state.json`, for the seeds that write it only when absent. */
+  readonly rootStateEntry?: RootStateEntry;
+}
+
+/** The root state file's entry: nothing, a regular file, or something that must not be written. */
+export type RootStateEntry =
+  { readonly kind: 'absent' } | { readonly kind: 'file' } | { readonly kind: 'blocked'; readonly reason: string };
+
+/** Hermes' `config.yaml`, parsed (a document of any shape), or why it could not be. */
+export type ConfigRead =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'parsed'; readonly doc: unknown }
+  | { readonly kind: 'unreadable'; readonly problem: string };
+
+/** The environment values the pure core decides from (upstream's names). */
+export interface HostEnv {
+  /** `GATEWAY_MULTIPLEX_PROFILES`. */
+  readonly multiplex?: string;
+  /** `HERMES_GATEWAY_NO_SUPERVISE`. */
+  readonly noSupervise?: string;
+  /** `HERMES_GATEWAY_BOOTSTRAP_STATE` (#37896). */
+  readonly bootstrapState?: string;
+}
+
+/** Facts about the container that policy depends on: gathered by observe, the clock by the CLI. */
+export interface HostFacts {
+  /** The container's argv (empty when unknown or not needed). */
+  readonly argv: readonly string[];
+  readonly env: HostEnv;
+  readonly config: ConfigRead;
+  /** Wall-clock time of the pass, for seeds' timestamps and to distrust mtimes in the future. */
+  readonly nowMs: number;
+}
+
+/** Metadata of a directory inside a slot. */
+export type DirRead =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'dir'; readonly mode: number; readonly uid: number }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/** Live s6 view of a supervised service, decoded from `supervise/status`. */
+export interface LiveStatus {
+  readonly supervised: boolean;
+  readonly up: boolean;
+  readonly wantedUp: boolean;
+  readonly pid: number;
+  readonly exitcode: number;
+  readonly signum: number;
+  readonly updownSinceUnix: number;
+  readonly ready: boolean;
+  readonly finishing: boolean;
+  /**
+   * s6's own death records (`supervise/death_tally`, oldest first), when the file was readable.
+   * s6-supervise truncates it at every start, so it never reaches back past the supervisor.
+   */
+  readonly deaths?: readonly DeathRecord[];
+}
+
+/** One record of `supervise/death_tally`: when `./run` died and how. */
+export interface DeathRecord {
+  readonly atUnix: number;
+  /** Exit code, or -1 when the process was killed by a signal. */
+  readonly exitcode: number;
+  /** Signal number, or -1 when the process exited. */
+  readonly signum: number;
+}
+
+/**
+ * Which directory observe saw at a slot's path: device, inode and owner. Actuate acts only on the
+ * directory it opens when that still matches, so a directory swapped in by name after observe is
+ * never removed, adopted or rewritten (issue 16 #9, #10).
+ */
+export interface DirIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly uid: number;
+}
+
+/** A removed slot still in our trash (a previous removal was interrupted or is waiting). */
+export interface TrashEntry {
+  readonly service: string;
+  readonly profile: string;
+  /** Whether a supervisor (the slot's or its logger's) still listens on it. */
+  readonly supervised: boolean;
+}
+
+/** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
+export interface ObservedSlot {
+  readonly service: string;
+  /** Profile name derived from the entry name (prefix stripped). */
+  readonly profile: string;
+  readonly entry: 'dir' | 'symlink' | 'file' | 'other';
+  readonly dir: DirRead;
+  readonly logDir: DirRead;
+  /** Managed files by slot-relative path (`type`, `run`, `finish`, `log/run`, the record). */
+  readonly files: ReadonlyMap<string, FileRead>;
+  readonly hasDownMarker: boolean;
+  readonly owned: boolean;
+  readonly live?: LiveStatus;
+  /** The directory observe read (absent when it could not be opened). */
+  readonly identity?: DirIdentity;
+}
+
+/** Everything read from the scandir. */
+export interface ObservedScandir {
+  readonly exists: boolean;
+  /** Slots keyed by service name; only `<prefix><valid name>` entries are listed. */
+  readonly slots: ReadonlyMap<string, ObservedSlot>;
+  /** Whether an s6-svscan listens on `.s6-svscan/control`. */
+  readonly svscanLive: boolean;
+  /** Count of non-dot directories (services) in the scandir, for the 500-service warning. */
+  readonly serviceCount: number;
+  /** Services whose restart was decided but not yet done (persisted by a previous pass). */
+  readonly pendingRestarts: ReadonlySet<string>;
+  /** Owner of the restart journal, when it exists: a journal root did not write is not trusted. */
+  readonly journalUid?: number;
+  /** Upstream's staging leftovers (`.<prefix><name>.tmp`), which boot removes. */
+  readonly upstreamLeftovers: readonly string[];
+  /** Slots in our trash, waiting to be deleted (absent: none, or not read). */
+  readonly trash?: readonly TrashEntry[];
+}
+
+/** The actual state of the world, as observe returns it. */
+export interface ObservedState {
+  readonly home: ObservedHome;
+  readonly scandir: ObservedScandir;
+}

@@ -1,0 +1,142 @@
+/** What diff plans and actuate applies: operations, the plan, results and drift. Types only. */
+import type { DirIdentity } from './observed.js';
+import type { FileSpec, ServiceSpec } from './desired.js';
+
+/** How one file of an existing slot has to change. */
+export interface FileChange {
+  readonly path: string;
+  /** `write` replaces content (temp + rename); `chmod`/`chown` fix metadata in place. */
+  readonly fix: 'write' | 'chmod' | 'chown';
+  readonly spec: FileSpec;
+  /** Previous content as text, when it was readable (for the unified diff). */
+  readonly before?: string;
+  /**
+   * Set when the content already matches and only the owner is wrong: the file is rewritten (never
+   * chowned: it could be a hard link) keeping this mtime, so a running service does not look stale.
+   */
+  readonly keepMtimeMs?: number;
+}
+
+/** How a directory of an existing slot has to change (`''` is the slot itself). */
+export interface DirChange {
+  readonly path: '' | 'log';
+  readonly fix: 'mkdir' | 'chmod' | 'chown';
+  readonly mode: number;
+}
+
+interface OperationBase {
+  readonly service: string;
+  readonly profile: string;
+  /** For humans only: actuate never branches on it. */
+  readonly reason: string;
+}
+
+/** Build a new slot and publish it with one rename. */
+export interface CreateOp extends OperationBase {
+  readonly kind: 'create';
+  readonly spec: ServiceSpec;
+}
+
+/** Fix individual files of an existing slot in place. */
+export interface UpdateOp extends OperationBase {
+  readonly kind: 'update';
+  readonly dirs: readonly DirChange[];
+  readonly changes: readonly FileChange[];
+  /** The slot directory observe saw; the update applies only to that directory. */
+  readonly expect?: DirIdentity;
+}
+
+/** Restart a running service so it picks up changed run-time files (`s6-svc -r`), journalled first. */
+export interface RestartOp extends OperationBase {
+  readonly kind: 'restart';
+  /** The slot directory observe saw; only that directory's supervisor is signalled. */
+  readonly expect?: DirIdentity;
+}
+
+/** Delete a profile's stale runtime files left by the previous container (boot). */
+export interface SweepOp extends OperationBase {
+  readonly kind: 'sweep';
+  /** The profile's directory relative to HERMES_HOME (`''` for the root profile). */
+  readonly dir: string;
+  /** File names inside `dir`, from STALE_RUNTIME_FILES. */
+  readonly files: readonly string[];
+}
+
+/** Delete an upstream staging leftover (`.<prefix><name>.tmp`) in the scandir (boot). */
+export interface CleanupOp extends OperationBase {
+  readonly kind: 'cleanup';
+  /** The scandir entry's name. */
+  readonly entry: string;
+}
+
+/** Write the root state file, only if nothing is there (legacy seed, bootstrap state). */
+export interface SeedOp extends OperationBase {
+  readonly kind: 'seed';
+  /** Path relative to HERMES_HOME. */
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Remove the `down` marker (and, with a live s6, bring the service up). */
+export interface UpOp extends OperationBase {
+  readonly kind: 'up';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
+}
+
+/** Create the `down` marker (and, with a live s6, bring the service down). */
+export interface DownOp extends OperationBase {
+  readonly kind: 'down';
+  /** The slot directory observe saw; only that directory gets the change. */
+  readonly expect?: DirIdentity;
+}
+
+/** Take an owned slot of a deleted profile out of supervision and delete it. */
+export interface RemoveOp extends OperationBase {
+  readonly kind: 'remove';
+  /** The slot directory observe saw; only that directory is removed. */
+  readonly expect?: DirIdentity;
+}
+
+/**
+ * Finish a removal an earlier pass began: the slot is in our trash. If its supervisor still
+ * listens, s6-svscan is told to stop it again (`-an`); once it is gone the entry is deleted.
+ */
+export interface PurgeOp extends OperationBase {
+  readonly kind: 'purge';
+  readonly supervised: boolean;
+}
+
+/**
+ * Bring a supervised service up again (`s6-svc -u`) that s6 holds down although the intent is
+ * running (`watch --heal`, `sync --heal`); the `down` marker is already absent.
+ */
+export interface HealOp extends OperationBase {
+  readonly kind: 'heal';
+}
+
+/**
+ * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
+ * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
+ */
+export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp;
+
+/** Every operation kind. */
+export type OperationKind = Operation['kind'];
+
+/** The ordered list of changes that turns the observed state into the desired one. */
+export interface Plan {
+  readonly operations: readonly Operation[];
+  /**
+   * Running services whose run-time files changed and that this pass does not restart (no
+   * `--restart-changed`): a report, not an effect.
+   */
+  readonly restartPending: readonly string[];
+}
+
+/** Outcome of one applied operation. */
+export interface OperationResult {
+  readonly op: Operation;
+  readonly status: 'applied' | 'failed';
+  readonly error?: string;
+}
