@@ -48,15 +48,26 @@ export function recordOutcomes(table: ConditionTable, outcomes: readonly Outcome
   return produce(table, (draft) => {
     const seen = new Set<string>();
     for (const o of outcomes) {
+      const again = seen.has(o.service);
       seen.add(o.service);
       if (o.kind === 'gone') {
         delete draft[o.service];
         continue;
       }
-      draft[o.service] = castDraft(nextCondition(draft[o.service], o, nowMs));
+      // Read the previous condition from the base table (a draft read would proxy it), unless this
+      // pass already changed it, and leave an unchanged one as it is: a quiet full pass over 1000
+      // services then changes nothing.
+      const prev = again ? (draft[o.service] as ServiceCondition | undefined) : table[o.service];
+      const next = nextCondition(prev, o, nowMs);
+      if (prev === undefined || !sameCondition(prev, next)) draft[o.service] = castDraft(next);
     }
     if (full) for (const service of Object.keys(draft)) if (!seen.has(service)) delete draft[service];
   });
+}
+
+/** Whether two conditions read the same (they are small plain data). */
+function sameCondition(a: ServiceCondition, b: ServiceCondition): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: number): ServiceCondition {

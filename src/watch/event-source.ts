@@ -7,7 +7,8 @@
  * opened, never on wherever a swapped-in symlink points: nothing outside HERMES_HOME is watched.
  * Profile directories are enumerated with fast-glob rooted at that descriptor with
  * `followSymbolicLinks: false`. Events become hints (see hints.ts); the set of watches is
- * refreshed before every pass, so a directory created later is watched before it is read.
+ * refreshed before every pass, so a directory created later is watched before it is read (the
+ * subdirectories of `profiles/` are enumerated again only when it changed, or every tenth time).
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
@@ -20,6 +21,9 @@ const PROFILE_MARKER = 'SOUL.md';
 
 /** Directories under `profiles/` without SOUL.md (yet) that are watched too, at most. */
 export const CANDIDATE_WATCHES = 64;
+
+/** Refreshes of an unchanged `profiles/` after which its subdirectories are enumerated anyway. */
+export const REENUMERATE_EVERY = 10;
 
 /** Where to watch and what to call with hints. */
 export interface EventSourceOptions {
@@ -88,6 +92,9 @@ export class EventSource {
   readonly #budget: number;
   #kept = 0;
   #wanted = new Set<string>();
+  /** `profiles/` (device, inode, mtime, ctime) at its last enumeration, and the profile watches it gave. */
+  #profilesSeen: { readonly key: string; readonly watched: readonly string[] } | undefined;
+  #refreshesSince = 0;
   #napping = false;
 
   constructor(options: EventSourceOptions) {
@@ -136,6 +143,17 @@ export class EventSource {
       this.#visit({ kind: 'profiles' }, profiles);
       const tombstones = this.#open('profiles/.deleted', () => openDirIfExists(profiles, TOMBSTONES_DIR));
       if (tombstones !== undefined) this.#visit({ kind: 'tombstones' }, tombstones, true);
+      // Enumerating every directory under profiles/ costs ~0.1 s at 1000 profiles, and it ran
+      // before every pass. A directory created, removed or renamed there changes profiles/'s own
+      // mtime and ctime, so while those stand the watches stay as they are; every
+      // REENUMERATE_EVERY-th refresh enumerates anyway (a SOUL.md written into one of the
+      // unwatched directories beyond CANDIDATE_WATCHES changes nothing in profiles/ itself).
+      const st = fs.fstatSync(profiles.fd);
+      const seenKey = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
+      if (this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
+        for (const key of this.#profilesSeen.watched) this.#wanted.add(key);
+        return;
+      }
       const names = await fg('*', {
         cwd: pathForChild(profiles),
         onlyDirectories: true,
@@ -155,6 +173,8 @@ export class EventSource {
         if (isProfile || candidates++ < CANDIDATE_WATCHES) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
         else closeDir(dir);
       }
+      this.#profilesSeen = { key: seenKey, watched: [...this.#wanted].filter((k) => k.startsWith('profile:')) };
+      this.#refreshesSince = 0;
     } finally {
       closeDir(profiles);
     }

@@ -69,3 +69,19 @@ test('the table is never mutated in place', (t) => {
   recordOutcomes(before, [failed('gateway-a')], 1, true);
   t.is(JSON.stringify(before), frozen);
 });
+
+test('a quiet pass that changes no condition keeps the table and its Ready-since times as they were', (t) => {
+  const first = recordOutcomes({}, [ready('gateway-a'), ready('gateway-b')], 1000, true);
+  const again = recordOutcomes(first, [ready('gateway-a'), ready('gateway-b')], 61_000, true);
+  t.is(again, first, 'nothing changed: the same table, nothing rebuilt');
+  t.is(again['gateway-a']?.sinceMs, 1000);
+  const changed = recordOutcomes(again, [ready('gateway-a'), failed('gateway-b')], 62_000, true);
+  t.not(changed, again);
+  t.is(changed['gateway-a'], again['gateway-a'], 'an unchanged condition is the same object');
+  t.like(changed['gateway-b'], { condition: 'Failed', sinceMs: 62_000 });
+});
+
+test('a service reported twice in one pass counts both outcomes', (t) => {
+  const table = recordOutcomes({}, [failed('gateway-x'), failed('gateway-x')], 1000, true);
+  t.like(table['gateway-x'], { condition: 'Failed', consecutiveFailures: 2 });
+});

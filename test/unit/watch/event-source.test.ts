@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventSource, keptDirBudget } from '../../../src/watch/event-source.js';
+import { CANDIDATE_WATCHES, EventSource, REENUMERATE_EVERY, keptDirBudget } from '../../../src/watch/event-source.js';
 import type { Hint } from '../../../src/watch/hints.js';
 
 function home(t: { teardown(fn: () => void): void }): string {
@@ -115,4 +115,40 @@ test('naps after events lose nothing: heartbeats written during a nap all arrive
   t.deepEqual([...seen()].sort(), [...names].sort());
   const batches = new Set(turns).size;
   t.true(batches < names.length / 2, `40 writes arrived in ${batches} wake-ups`);
+});
+
+test('a refresh keeps the profile watches while profiles/ is unchanged, and picks up a new profile at once', async (t) => {
+  const dir = home(t);
+  const events = source(dir, []);
+  t.teardown(() => events.close());
+  await events.refresh();
+  const alpha = events.watchedDir('alpha');
+  await events.refresh();
+  t.is(events.watchedDir('alpha'), alpha, 'an unchanged profiles/ keeps the same watch and descriptor');
+  t.truthy(events.watchedDir('beta'));
+  fs.mkdirSync(path.join(dir, 'home', 'profiles', 'gamma'));
+  fs.writeFileSync(path.join(dir, 'home', 'profiles', 'gamma', 'SOUL.md'), '');
+  await events.refresh();
+  t.truthy(events.watchedDir('gamma'), 'a directory created in profiles/ is watched at the next refresh');
+  t.is(events.watchedDir('alpha'), alpha);
+});
+
+test('a SOUL.md written into an unwatched directory beyond the candidate cap is watched within a bounded number of refreshes', async (t) => {
+  const dir = home(t);
+  const profiles = path.join(dir, 'home', 'profiles');
+  for (let i = 0; i < CANDIDATE_WATCHES + 1; i++) fs.mkdirSync(path.join(profiles, `empty-${String(i).padStart(3, '0')}`));
+  fs.mkdirSync(path.join(profiles, 'zz-late'));
+  const events = source(dir, []);
+  t.teardown(() => events.close());
+  await events.refresh();
+  t.is(events.watchedDir('zz-late'), undefined, 'beyond the cap, a directory without SOUL.md is not watched');
+  // Writing into a subdirectory does not change profiles/ itself.
+  fs.writeFileSync(path.join(profiles, 'zz-late', 'SOUL.md'), '');
+  let refreshes = 0;
+  while (events.watchedDir('zz-late') === undefined && refreshes < REENUMERATE_EVERY + 1) {
+    await events.refresh();
+    refreshes += 1;
+  }
+  t.truthy(events.watchedDir('zz-late'));
+  t.true(refreshes <= REENUMERATE_EVERY);
 });
