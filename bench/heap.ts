@@ -1,10 +1,69 @@
-// Live-heap checks for the soaks: a heap snapshot (written by the watcher on SIGUSR2, after a
-// full GC) counts what the process retains; RSS also moves with V8's lazy heap sizing.
+// The soaks' watcher and its live-heap checks: a heap snapshot (written by the watcher on SIGUSR2,
+// after a full GC) counts what the process retains; RSS also moves with V8's lazy heap sizing.
 
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sleep } from './measure.js';
+import { RUN_TIMEOUT_MS } from './config.js';
+import { childEnv, cliArgs, rmrfSync, startSvscanStub } from './context.js';
+import { generateHermesHome } from './generate.js';
+import { runOnce, sleep, stopChild, track } from './measure.js';
+import type { BenchContext } from './scenarios/size.js';
+
+/** A `watch` over a generated, booted home under the fake s6-svscan, writing heap snapshots on SIGUSR2. */
+export interface SoakWatcher {
+  readonly dir: string;
+  readonly home: string;
+  readonly scandir: string;
+  readonly statusFile: string;
+  readonly logFile: string;
+  readonly child: ChildProcess;
+  readonly stub: ChildProcess;
+}
+
+/** Generates `n` profiles under `<root>/<name>`, boots them, and starts `watch` with `extra` arguments. */
+export async function startSoakWatcher(
+  ctx: BenchContext,
+  name: string,
+  n: number,
+  seed: number,
+  extra: readonly string[],
+): Promise<SoakWatcher> {
+  const dir = path.join(ctx.root, name);
+  fs.mkdirSync(dir);
+  const home = path.join(dir, 'home');
+  const scandir = path.join(dir, 'scan');
+  generateHermesHome(home, n, seed);
+  fs.mkdirSync(scandir);
+  const stub = startSvscanStub(scandir);
+  await runOnce(process.execPath, cliArgs('boot', home, scandir, ctx.cfg), {
+    cwd: dir,
+    env: childEnv(),
+    scratchDir: dir,
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
+  const statusFile = path.join(dir, 'status.json');
+  const logFile = path.join(dir, 'watch.log');
+  const logFd = fs.openSync(logFile, 'w');
+  const args = [HEAP_SNAPSHOT_FLAG, ...cliArgs('watch', home, scandir, ctx.cfg), ...extra, '--status-file', statusFile];
+  const child = track(spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }), name);
+  fs.closeSync(logFd);
+  return { dir, home, scandir, statusFile, logFile, child, stub };
+}
+
+/** Throws, with the end of its log, if the watcher has exited. */
+export function assertRunning(w: SoakWatcher): void {
+  if (w.child.exitCode !== null)
+    throw new Error(`watch exited with ${w.child.exitCode}: ${fs.readFileSync(w.logFile, 'utf8').slice(-400)}`);
+}
+
+/** Stops the watcher and the stub, keeps the end of its log in `out`, removes its directory. */
+export async function stopSoakWatcher(w: SoakWatcher, out: Record<string, unknown>): Promise<void> {
+  await stopChild(w.child, 5000);
+  await stopChild(w.stub, 1000);
+  out['logTail'] = fs.existsSync(w.logFile) ? fs.readFileSync(w.logFile, 'utf8').slice(-800) : '';
+  rmrfSync(w.dir);
+}
 
 /** The node flag that makes SIGUSR2 write a heap snapshot into the working directory. */
 export const HEAP_SNAPSHOT_FLAG = '--heapsnapshot-signal=SIGUSR2';

@@ -1,15 +1,11 @@
 // Scenario 5, soak: RSS of `watch --interval 0.05` across SOAK_PASSES passes over SOAK_N profiles.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { RUN_TIMEOUT_MS, SEED, SOAK_INTERVAL, SOAK_N, SOAK_PASSES, SOAK_TIMEOUT_MS } from '../config.js';
-import { childEnv, cliArgs, rmrfSync, startSvscanStub } from '../context.js';
-import { generateHermesHome } from '../generate.js';
-import { median, round, runOnce, sleep, stopChild, track } from '../measure.js';
+import { SEED, SOAK_INTERVAL, SOAK_N, SOAK_PASSES, SOAK_TIMEOUT_MS } from '../config.js';
+import { median, round, sleep } from '../measure.js';
 import { rssKb } from '../proc.js';
 import { log, note, results } from '../results.js';
-import { HEAP_SNAPSHOT_FLAG, type LiveHeap, heapSnapshot, judgeLiveHeap } from '../heap.js';
+import { type LiveHeap, assertRunning, heapSnapshot, judgeLiveHeap, startSoakWatcher, stopSoakWatcher } from '../heap.js';
 import type { BenchContext } from './size.js';
 
 /** One RSS sample; `passes` is the progress count (passes, or churn cycles). */
@@ -27,31 +23,11 @@ export interface SoakSample {
  * reported in MB per 1000 passes.
  */
 export async function benchSoak(ctx: BenchContext): Promise<void> {
-  const dir = path.join(ctx.root, 'soak');
-  fs.mkdirSync(dir);
-  const hh = path.join(dir, 'home');
-  const scan = path.join(dir, 'scan');
-  generateHermesHome(hh, SOAK_N, SEED + 2);
-  fs.mkdirSync(scan);
-  const stub = startSvscanStub(scan);
   const out: Record<string, unknown> = { n: SOAK_N, interval: SOAK_INTERVAL, targetPasses: SOAK_PASSES };
   results.soak = out;
-  await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), {
-    cwd: dir,
-    env: childEnv(),
-    scratchDir: dir,
-    timeoutMs: RUN_TIMEOUT_MS,
-  });
-  const statusFile = path.join(dir, 'status.json');
-  const logFile = path.join(dir, 'watch.log');
-  const logFd = fs.openSync(logFile, 'w');
-  const args = [...cliArgs('watch', hh, scan, ctx.cfg), '--interval', SOAK_INTERVAL, '--status-file', statusFile];
   log(`soak: watch over ${SOAK_N} profiles, --interval ${SOAK_INTERVAL}, until ${SOAK_PASSES} passes`);
-  const child = track(
-    spawn(process.execPath, [HEAP_SNAPSHOT_FLAG, ...args], { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
-    'soak',
-  );
-  fs.closeSync(logFd);
+  const w = await startSoakWatcher(ctx, 'soak', SOAK_N, SEED + 2, ['--interval', SOAK_INTERVAL]);
+  const { child, statusFile } = w;
   const samples: SoakSample[] = [];
   const t0 = performance.now();
   const passes = (): number | null => {
@@ -66,16 +42,16 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
     let last = 0;
     while (performance.now() - t0 < SOAK_TIMEOUT_MS) {
       await sleep(250);
-      if (child.exitCode !== null) throw new Error(`watch exited with ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-400)}`);
+      assertRunning(w);
       const p = passes();
       const kb = rssKb(child.pid);
       if (p == null || kb == null) continue;
       samples.push({ t: round((performance.now() - t0) / 1000, 2), passes: p, kb });
       last = p;
-      if (liveHeap.length === 0 && p >= SOAK_PASSES * 0.2) liveHeap.push(await heapSnapshot(child, dir, p));
+      if (liveHeap.length === 0 && p >= SOAK_PASSES * 0.2) liveHeap.push(await heapSnapshot(child, w.dir, p));
       if (p >= SOAK_PASSES) break;
     }
-    if (liveHeap.length > 0) liveHeap.push(await heapSnapshot(child, dir, last));
+    if (liveHeap.length > 0) liveHeap.push(await heapSnapshot(child, w.dir, last));
     out['passes'] = last;
     out['seconds'] = round((performance.now() - t0) / 1000, 1);
     if (last < SOAK_PASSES) out['error'] = `only ${last} passes in ${String(out['seconds'])} s`;
@@ -83,10 +59,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
     out['error'] = String(e instanceof Error ? e.message : e);
     note(`soak: ${String(out['error'])}`);
   } finally {
-    await stopChild(child, 5000);
-    await stopChild(stub, 1000);
-    out['logTail'] = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-800) : '';
-    rmrfSync(dir);
+    await stopSoakWatcher(w, out);
   }
   out['samples'] = samples;
   judgeFlat(out, samples, Number(out['passes'] ?? 0));
