@@ -78,14 +78,22 @@ function heldLock(fd: number, path: string): HeldLock {
 }
 
 /**
- * Opens (creating) the lock file 0600: flock(2) needs only an open descriptor, so a lock file any
- * user can open for reading lets any user hold the lock and block every run (exit 3 forever).
+ * Opens the lock file, creating it 0600 only when it is missing: flock(2) needs only an open
+ * descriptor, so a lock file any user can open for reading lets any user hold the lock and block
+ * every run (exit 3 forever). An existing one is opened read-only and without O_CREAT, so a run on
+ * a converged system writes nothing at all, not even a no-op create.
  */
 function openLockFile(path: string): number {
   const C = fs.constants;
+  const flags = C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY;
   let fd: number;
   try {
-    fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY, 0o600);
+    try {
+      fd = fs.openSync(path, C.O_RDONLY | flags);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | flags, 0o600);
+    }
   } catch (err) {
     throw new FatalError(`cannot open lock file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }

@@ -10,8 +10,7 @@ import {
   type Dir,
   closeDir,
   describeErrno,
-  dirMetaOf,
-  identityOf,
+  describeDir,
   listDir,
   lstatAt,
   openDirAt,
@@ -119,8 +118,7 @@ function observeSlot(scandir: Dir, service: string, profile: string, entry: Obse
   let log: Dir | undefined;
   try {
     slot = openDirAt(scandir, service);
-    const dir = dirMetaOf(slot);
-    const identity = identityOf(slot);
+    const { meta: dir, identity } = describeDir(slot);
     const files = new Map<string, FileRead>();
     for (const path of MANAGED_FILES) {
       if (!path.startsWith('log/')) files.set(path, readFileAt(slot, path, SLOT_FILE_CAP));

@@ -196,6 +196,12 @@ export function identityOf(dir: Dir): DirIdentity {
   return { dev: st.dev, ino: st.ino, uid: st.uid };
 }
 
+/** dirMetaOf and identityOf from one fstat (observe reads both for every slot); throws like identityOf. */
+export function describeDir(dir: Dir): { readonly meta: DirRead; readonly identity: DirIdentity } {
+  const st = fs.fstatSync(dir.fd);
+  return { meta: { kind: 'dir', mode: st.mode, uid: st.uid }, identity: { dev: st.dev, ino: st.ino, uid: st.uid } };
+}
+
 /** Directory entries with their types (from getdents; nothing is followed). */
 export function listDir(dir: Dir): fs.Dirent[] {
   try {

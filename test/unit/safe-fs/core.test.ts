@@ -10,6 +10,7 @@ import {
   FsError,
   closeDir,
   describeErrno,
+  describeDir,
   describeType,
   dirMetaOf,
   errnoCode,
@@ -167,7 +168,7 @@ test('readDirMetaAt reports a directory with its mode, and refuses a symlink or 
   t.deepEqual(readDirMetaAt(dir, 'gone'), { kind: 'missing' });
 });
 
-test('dirMetaOf and identityOf describe the directory that was opened, even after a rename', (t) => {
+test('dirMetaOf, identityOf and describeDir describe the directory that was opened, even after a rename', (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 'slot'));
   fs.chmodSync(path.join(root, 'slot'), 0o711);
@@ -180,6 +181,7 @@ test('dirMetaOf and identityOf describe the directory that was opened, even afte
   t.is(before.ino, fs.statSync(path.join(root, 'moved')).ino);
   const meta = dirMetaOf(slot);
   t.is(meta.kind === 'dir' ? meta.mode & 0o7777 : -1, 0o711);
+  t.deepEqual(describeDir(slot), { meta, identity: before });
 });
 
 test('listDir lists entries with their own types; a symlinked directory is listed as a symlink', (t) => {
