@@ -7,7 +7,7 @@
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
-import { type ConfigCache, observeStateFiles } from '../observe/index.js';
+import { type ConfigCache, type SlotReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
@@ -39,6 +39,8 @@ export interface WatchContext {
   readonly watchedDir?: (profile: string) => Dir | undefined;
   /** config.yaml as last read, kept across passes so an unchanged file is parsed once (issue 16 #2). */
   readonly configCache?: ConfigCache;
+  /** Slot files as earlier passes read them: an unchanged one is not read again. */
+  readonly readCache?: SlotReadCache;
 }
 
 /**
@@ -91,14 +93,16 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     prep = await prepare(args, ctx.facts, ctx.configCache);
     scandir = openScandir(args.scandir, true);
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
-    const options = passOptions(args, prep, scandir, io.env, narrow);
+    const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
+    const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached };
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await takeLock(args, scandir, true, signal);
-      result = applyPass(planPass(passOptions(args, prep, scandir, io.env, narrow)));
+      result = applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
     }
+    ctx.readCache?.endPass(result.options.scope === undefined);
     logPassResult(result, logger);
     rememberIntents(ctx, result, result.options.scope?.profiles);
     const scoped = result.options.scope !== undefined;

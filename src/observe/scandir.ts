@@ -22,6 +22,7 @@ import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
+import type { SlotReadCache } from './read-cache.js';
 
 /** Largest slot file read for comparison; anything bigger simply differs. */
 const SLOT_FILE_CAP = 64 * 1024;
@@ -34,6 +35,7 @@ export function observeScandir(
   scandir: Dir | undefined,
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
+  cache?: SlotReadCache,
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
@@ -61,6 +63,7 @@ export function observeScandir(
       profile,
       entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
       svscanLive,
+      cache,
     );
     if (slot.logDir.kind === 'dir') serviceCount += 1;
     slots.set(entry.name, slot);
@@ -104,7 +107,14 @@ export function isSvscanLive(scandir: Dir): boolean {
   }
 }
 
-function observeSlot(scandir: Dir, service: string, profile: string, entry: ObservedSlot['entry'], svscanLive: boolean): ObservedSlot {
+function observeSlot(
+  scandir: Dir,
+  service: string,
+  profile: string,
+  entry: ObservedSlot['entry'],
+  svscanLive: boolean,
+  cache: SlotReadCache | undefined,
+): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = {
     dir: { kind: 'missing' as const },
@@ -120,13 +130,15 @@ function observeSlot(scandir: Dir, service: string, profile: string, entry: Obse
     slot = openDirAt(scandir, service);
     const { meta: dir, identity } = describeDir(slot);
     const files = new Map<string, FileRead>();
+    const read = (dir: Dir, name: string, path: string): FileRead =>
+      cache === undefined ? readFileAt(dir, name, SLOT_FILE_CAP) : cache.read(dir, name, service, path, SLOT_FILE_CAP);
     for (const path of MANAGED_FILES) {
-      if (!path.startsWith('log/')) files.set(path, readFileAt(slot, path, SLOT_FILE_CAP));
+      if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
     }
     const logDir = readDirMetaAt(slot, 'log');
     if (logDir.kind === 'dir') {
       log = openDirAt(slot, 'log');
-      files.set('log/run', readFileAt(log, 'run', SLOT_FILE_CAP));
+      files.set('log/run', read(log, 'run', 'log/run'));
     }
     const live = svscanLive ? readLiveStatus(slot) : undefined;
     return {

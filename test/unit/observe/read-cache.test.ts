@@ -1,0 +1,80 @@
+/**
+ * The watcher's slot read cache: an unchanged file is served from the last read, and any change a
+ * user can make (a write, even of the same size, a chmod, a replacement by a symlink) is read again.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { RACY_MS, SlotReadCache } from '../../../src/observe/read-cache.js';
+import { type Dir, closeDir, openRoot } from '../../../src/safe-fs/index.js';
+
+function slot(t: ExecutionContext): { root: string; dir: Dir } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-read-cache-'));
+  fs.writeFileSync(path.join(root, 'run'), '#!/bin/sh\nexec a\n', { mode: 0o755 });
+  const dir = openRoot(root);
+  t.teardown(() => {
+    closeDir(dir);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  return { root, dir };
+}
+
+/** A clock well past every file's ctime: nothing is "racily clean". */
+const LATER = Date.now() + 60_000;
+
+const text = (r: ReturnType<SlotReadCache['read']>): string => (r.kind === 'file' ? Buffer.from(r.bytes).toString() : r.kind);
+
+test('an unchanged file is served from the cache, a rewrite of the same size is read again', (t) => {
+  const { root, dir } = slot(t);
+  const cache = new SlotReadCache();
+  const first = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  t.is(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), first, 'unchanged: the same read');
+  // Same length, in place, in a later clock tick (file times are coarse: same tick is the racy case below).
+  const before = fs.lstatSync(path.join(root, 'run')).ctimeMs;
+  do fs.writeFileSync(path.join(root, 'run'), '#!/bin/sh\nexec b\n');
+  while (fs.lstatSync(path.join(root, 'run')).ctimeMs === before);
+  const second = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  t.not(second, first);
+  t.is(text(second), '#!/bin/sh\nexec b\n');
+});
+
+test("a chmod is seen, and a symlink in the file's place is refused, not served from the cache", (t) => {
+  const { root, dir } = slot(t);
+  const cache = new SlotReadCache();
+  cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  fs.chmodSync(path.join(root, 'run'), 0o700);
+  const chmodded = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  t.is(chmodded.kind === 'file' ? chmodded.mode & 0o777 : -1, 0o700);
+  fs.rmSync(path.join(root, 'run'));
+  fs.symlinkSync('/etc/passwd', path.join(root, 'run'));
+  t.like(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), { kind: 'refused' });
+  fs.rmSync(path.join(root, 'run'));
+  t.deepEqual(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), { kind: 'missing' });
+});
+
+test('a full pass forgets the services it did not read; a targeted one keeps them', (t) => {
+  const { dir } = slot(t);
+  const cache = new SlotReadCache();
+  cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  cache.read(dir, 'run', 'gateway-b', 'run', 1024, LATER);
+  cache.endPass(true);
+  t.is(cache.size, 2);
+  cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  cache.endPass(false);
+  t.is(cache.size, 2, 'a targeted pass forgets nothing');
+  cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  cache.endPass(true);
+  t.is(cache.size, 1, 'gateway-b was not read by this full pass');
+});
+
+test('a file changed within RACY_MS of the read is read again each time, so a same-size rewrite in the same clock tick is not missed', (t) => {
+  const { root, dir } = slot(t);
+  const cache = new SlotReadCache();
+  const soon = fs.lstatSync(path.join(root, 'run')).ctimeMs + RACY_MS / 2;
+  // Unchanged, but too fresh to trust its times: each read is a new read, not the cached one.
+  const first = cache.read(dir, 'run', 'gateway-a', 'run', 1024, soon);
+  t.not(cache.read(dir, 'run', 'gateway-a', 'run', 1024, soon), first);
+  const aged = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  t.is(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), aged, 'once aged, it is served from the cache');
+});
