@@ -1,9 +1,11 @@
 /**
  * create: every new slot is built whole inside a staging directory private to this run
  * (`<scandir>/.reconcile-gateways/staging.<pid>/`, inside the root-owned 0700 state directory,
- * src/state-dir.ts), its FIFOs made by one batched mkfifo, checked complete, then published with
- * one rename(2) each. s6-svscan never sees a half-built slot, no other run shares the staging
- * directory (issue 16 #8), and the short staging names always fit in 255 bytes.
+ * src/state-dir.ts), its FIFOs made by one batched mkfifo, then published with one rename(2) each.
+ * A slot is published complete or not at all (issue 16 #8): every write into the staging tree
+ * either completes or throws, a slot with any failed write (or FIFO) is dropped, and nobody else
+ * can change the private staging tree in between. s6-svscan never sees a half-built slot, no
+ * other run shares the staging directory, and the short staging names always fit in 255 bytes.
  */
 import fs from 'node:fs';
 import type { CreateOp, OperationResult, ServiceSpec, Settings } from '../model.js';
@@ -19,6 +21,7 @@ import {
   mkdirAt,
   openDirAt,
   pathAt,
+  probeGrants,
   removeTreeAt,
   renameAt,
   selfPath,
@@ -119,7 +122,8 @@ export function applyCreates(
   }
   // Nobody else can change our private staging tree: below its descriptor, entries are reached by
   // path (/proc/self/fd/N/s0/log/run) instead of opening and closing every directory on the way.
-  const base: Dir = { fd: -1, path: staging.path, rel: selfPath(staging) };
+  // Entries made in it keep their creation mode when the probe shows nothing masks it (no chmod each).
+  const base: Dir = probeGrants({ fd: -1, path: staging.path, rel: selfPath(staging) });
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
@@ -163,7 +167,6 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
   try {
     fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
     fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
-    checkComplete(staging, s.name, s.op.spec);
     const existing = lstatAt(scandir, s.op.service);
     if (existing !== undefined) throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(inTheWay(existing)));
     beforePublish?.(s.op);
@@ -171,32 +174,6 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
     return { op: s.op, status: 'applied' };
   } catch (err) {
     return fail(err instanceof FsError ? describeErrno(err) : `unexpected error: ${describeErrno(err)}`);
-  }
-}
-
-/**
- * Throws unless the staged slot holds every file of its spec with its full length (and the down
- * marker when it must not start): a slot is published complete or not at all (issue 16 #8).
- */
-function checkComplete(staging: Dir, name: string, spec: ServiceSpec): void {
-  const slot = openDirAt(staging, name);
-  const log = openDirAt(slot, 'log');
-  try {
-    const wanted = spec.files.map((f) => ({
-      dir: f.path.startsWith('log/') ? log : slot,
-      name: f.path.replace(/^log\//, ''),
-      size: Buffer.byteLength(f.content),
-    }));
-    if (!spec.autostart) wanted.push({ dir: slot, name: 'down', size: 0 });
-    for (const w of wanted) {
-      const st = lstatAt(w.dir, w.name);
-      if (st === undefined || !st.isFile() || st.size !== w.size) {
-        throw new FsError('publish', `${w.dir.path}/${w.name}`, new Error('staged slot is incomplete; not published'));
-      }
-    }
-  } finally {
-    closeDir(log);
-    closeDir(slot);
   }
 }
 

@@ -25,6 +25,12 @@ export interface Dir {
   readonly fd: number;
   readonly path: string;
   readonly rel?: string;
+  /**
+   * Only with `rel`: the permission bits an entry made in this private tree keeps of the mode it is
+   * made with (the umask and any default ACL take the others), probed once per tree (probeGrants
+   * in write.ts). An entry made with a mode within them has that mode exactly and needs no chmod.
+   */
+  readonly grants?: number;
 }
 
 /** A file-system failure with the path it concerns and the errno code. */
@@ -81,7 +87,7 @@ export function openRoot(path: string): Dir {
 /** Opens a subdirectory without following a symlink; throws FsError (ELOOP, ENOTDIR, ENOENT). */
 export function openDirAt(parent: Dir, name: string): Dir {
   const display = `${parent.path}/${name}`;
-  if (parent.rel !== undefined) return { fd: -1, path: display, rel: pathAt(parent, name) };
+  if (parent.rel !== undefined) return { fd: -1, path: display, rel: pathAt(parent, name), ...(parent.grants === undefined ? {} : { grants: parent.grants }) };
   try {
     return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
   } catch (err) {
@@ -170,14 +176,26 @@ export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
 
 /** Mode and owner of a subdirectory, without following a symlink. */
 export function readDirMetaAt(dir: Dir, name: string): DirRead {
+  return readDirAt(dir, name).meta;
+}
+
+/**
+ * readDirMetaAt, plus a stamp of the entry (device, inode, mode, owner, mtime, ctime: any entry
+ * added, removed or renamed in it changes the stamp) and its ctime; '' and 0 when there is none.
+ */
+export function readDirAt(dir: Dir, name: string): { readonly meta: DirRead; readonly stamp: string; readonly ctimeMs: number } {
   try {
     const st = lstatAt(dir, name);
-    if (st === undefined) return { kind: 'missing' };
-    if (!st.isDirectory()) return { kind: 'refused', reason: `is ${describeType(st)}` };
-    return { kind: 'dir', mode: st.mode, uid: st.uid };
+    if (st === undefined) return { meta: { kind: 'missing' }, stamp: '', ctimeMs: 0 };
+    if (!st.isDirectory()) return { meta: { kind: 'refused', reason: `is ${describeType(st)}` }, stamp: '', ctimeMs: 0 };
+    return { meta: { kind: 'dir', mode: st.mode, uid: st.uid }, stamp: stampOf(st), ctimeMs: st.ctimeMs };
   } catch (err) {
-    return { kind: 'refused', reason: describeErrno(err) };
+    return { meta: { kind: 'refused', reason: describeErrno(err) }, stamp: '', ctimeMs: 0 };
   }
+}
+
+function stampOf(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.gid}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** Mode and owner of an open directory (fstat of its descriptor). */
@@ -196,10 +214,23 @@ export function identityOf(dir: Dir): DirIdentity {
   return { dev: st.dev, ino: st.ino, uid: st.uid };
 }
 
-/** dirMetaOf and identityOf from one fstat (observe reads both for every slot); throws like identityOf. */
-export function describeDir(dir: Dir): { readonly meta: DirRead; readonly identity: DirIdentity } {
+/**
+ * dirMetaOf and identityOf from one fstat (observe reads both for every slot), with the stamp and
+ * ctime readDirAt gives; throws like identityOf.
+ */
+export function describeDir(dir: Dir): {
+  readonly meta: DirRead;
+  readonly identity: DirIdentity;
+  readonly stamp: string;
+  readonly ctimeMs: number;
+} {
   const st = fs.fstatSync(dir.fd);
-  return { meta: { kind: 'dir', mode: st.mode, uid: st.uid }, identity: { dev: st.dev, ino: st.ino, uid: st.uid } };
+  return {
+    meta: { kind: 'dir', mode: st.mode, uid: st.uid },
+    identity: { dev: st.dev, ino: st.ino, uid: st.uid },
+    stamp: stampOf(st),
+    ctimeMs: st.ctimeMs,
+  };
 }
 
 /** Directory entries with their types (from getdents; nothing is followed). */

@@ -64,8 +64,9 @@ function writeFreshAt(dir: Dir, name: string, content: string | Uint8Array, opti
     fd = fs.openSync(pathAt(dir, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, options.mode);
     fs.writeFileSync(fd, content);
     if (options.owner !== undefined) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
-    // The creation mode is masked by the umask (and chown clears set-id bits): set it explicitly.
-    fs.fchmodSync(fd, options.mode);
+    // The umask (or a default ACL) may have masked the creation mode, and chown clears set-id bits:
+    // set it explicitly, unless the tree's probe shows the mode came through whole.
+    if (!madeExact(dir, options.mode)) fs.fchmodSync(fd, options.mode);
   } catch (err) {
     throw new FsError('write', `${dir.path}/${name}`, err);
   } finally {
@@ -85,6 +86,40 @@ function openExclusive(dir: Dir, name: string): number {
   }
 }
 
+/**
+ * Which permission bits entries made in the private tree `dir` keep: one directory made 0777,
+ * looked at and removed. The umask and a default ACL both keep `mode & grants` of a new entry's
+ * mode, so a mode within `grants` (and without set-id or sticky bits) is exact at creation and
+ * needs no chmod (Dir.grants). When the probe fails, or the tree passes a set-group-ID bit on,
+ * nothing is assumed and every entry is chmodded as before.
+ */
+export function probeGrants(dir: Dir): Dir {
+  if (dir.rel === undefined) return dir;
+  const probe = pathAt(dir, '.grants-probe');
+  try {
+    fs.mkdirSync(probe, 0o777);
+  } catch {
+    return dir;
+  }
+  try {
+    const st = fs.lstatSync(probe);
+    return st.isDirectory() && (st.mode & 0o7000) === 0 ? { ...dir, grants: st.mode & 0o777 } : dir;
+  } catch {
+    return dir;
+  } finally {
+    try {
+      fs.rmdirSync(probe);
+    } catch {
+      // Left in the staging directory, which is removed whole.
+    }
+  }
+}
+
+/** Whether an entry made with `mode` in `dir` has exactly that mode already (see Dir.grants). */
+function madeExact(dir: Dir, mode: number): boolean {
+  return dir.grants !== undefined && (mode & 0o7000) === 0 && (mode & 0o777 & ~dir.grants) === 0;
+}
+
 /** Creates an empty file (a marker) if missing, with an explicit mode; true if it was created. */
 export function touchAt(dir: Dir, name: string, mode: number): boolean {
   const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK;
@@ -96,7 +131,7 @@ export function touchAt(dir: Dir, name: string, mode: number): boolean {
     throw new FsError('create', `${dir.path}/${name}`, err);
   }
   try {
-    fs.fchmodSync(fd, mode); // the creation mode was masked by the umask
+    if (!madeExact(dir, mode)) fs.fchmodSync(fd, mode); // the creation mode may have been masked
   } finally {
     fs.closeSync(fd);
   }
@@ -139,10 +174,11 @@ export function mkdirAt(dir: Dir, name: string, mode: number, owner?: Owner): Di
   }
   const made = openDirAt(dir, name);
   if (made.rel !== undefined) {
-    // The umask masked the mkdir mode: chmod (by a path that stays inside the private tree).
+    // The umask may have masked the mkdir mode: chmod (by a path that stays inside the private
+    // tree), unless the tree's probe shows the mode came through whole.
     try {
       if (owner !== undefined) fs.lchownSync(made.rel, owner.uid, owner.gid);
-      fs.chmodSync(made.rel, mode);
+      if (!madeExact(dir, mode)) fs.chmodSync(made.rel, mode);
     } catch (err) {
       throw new FsError('chmod', made.path, err);
     }

@@ -6,13 +6,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { FsError, closeDir, openDirAt } from '../../../src/safe-fs/core.js';
+import { type Dir, FsError, closeDir, openDirAt, selfPath } from '../../../src/safe-fs/core.js';
 import {
   chmodFileAt,
   fixDir,
   lchownAt,
   mkdirAt,
   openAppendAt,
+  probeGrants,
   removeTreeAt,
   renameAt,
   touchAt,
@@ -294,4 +295,46 @@ test('removeTreeAt deletes a tree nested deeper than PATH_MAX lets a path name',
   closeDir(parent);
   t.true(removeTreeAt(dir, 'deep'));
   t.deepEqual(fs.readdirSync(root), []);
+});
+
+/** A private tree addressed like the staging directory: by path through our descriptor of its root. */
+function privateTree(dir: Dir, root: string, name: string): Dir {
+  fs.mkdirSync(path.join(root, name), 0o700);
+  const open = openDirAt(dir, name);
+  return { fd: -1, path: open.path, rel: selfPath(open) };
+}
+
+test('probeGrants reads what the umask keeps of a new entry, leaves nothing behind, and modes made with it are exact', (t) => {
+  const { root, dir } = tempRoot(t);
+  const tree = probeGrants(privateTree(dir, root, 'staging'));
+  t.is(tree.grants, 0o777 & ~process.umask());
+  t.deepEqual(fs.readdirSync(path.join(root, 'staging')), []);
+  closeDir(mkdirAt(tree, 'slot', 0o755));
+  const slot = openDirAt(tree, 'slot');
+  t.is(slot.grants, tree.grants, 'directories opened below inherit the probe');
+  writeFileAt(slot, 'run', '#!/bin/sh\n', { mode: 0o755, fsync: false, fresh: true });
+  writeFileAt(slot, 'type', 'longrun\n', { mode: 0o644, fsync: false, fresh: true });
+  closeDir(mkdirAt(slot, 'event', 0o3730));
+  closeDir(mkdirAt(slot, 'wide', 0o777));
+  touchAt(slot, 'down', 0o666);
+  const modes = Object.fromEntries(['slot', 'slot/run', 'slot/type', 'slot/event', 'slot/wide', 'slot/down'].map((p) => [p, modeOf(path.join(root, 'staging', p))]));
+  t.deepEqual(modes, { slot: 0o755, 'slot/run': 0o755, 'slot/type': 0o644, 'slot/event': 0o3730, 'slot/wide': 0o777, 'slot/down': 0o666 });
+});
+
+test('probeGrants assumes nothing in a set-group-ID tree (its directories would inherit the bit); modes stay exact', (t) => {
+  const { root, dir } = tempRoot(t);
+  const base = privateTree(dir, root, 'staging');
+  fs.chmodSync(path.join(root, 'staging'), 0o2700);
+  const tree = probeGrants(base);
+  t.is(tree.grants, undefined);
+  closeDir(mkdirAt(tree, 'slot', 0o755));
+  t.is(modeOf(path.join(root, 'staging', 'slot')), 0o755, 'the inherited set-group-ID bit is cleared by the chmod');
+});
+
+test('probeGrants outside a private tree, or when the probe cannot be made, changes nothing', (t) => {
+  const { root, dir } = tempRoot(t);
+  t.is(probeGrants(dir), dir);
+  const tree = privateTree(dir, root, 'staging');
+  fs.mkdirSync(path.join(root, 'staging', '.grants-probe'));
+  t.is(probeGrants(tree).grants, undefined, 'an entry in the way: no probe, no assumption');
 });
