@@ -7,7 +7,7 @@ import type { DesiredState, HostFacts, Mode, ObservedState, Operation, Operation
 import { buildDesired } from './desired/index.js';
 import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, planHeals } from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
-import { type Scope, type SlotReadCache, observe, observeScandir } from './observe/index.js';
+import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 import { stickyWarning } from './state-dir.js';
@@ -39,8 +39,8 @@ export interface PassOptions {
   readonly drift?: DriftPolicy;
   /** Plan a `heal` for each IntentRunningButDown service (`--heal`); off: drift is reported only. */
   readonly heal?: boolean;
-  /** `watch`: slot files its earlier passes read, re-read only when they changed. */
-  readonly readCache?: SlotReadCache;
+  /** `watch`: slot and state files its earlier passes read, re-read only when they changed. */
+  readonly readCache?: ReadCache;
 }
 
 /** What a pass saw and planned. */

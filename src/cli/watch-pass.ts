@@ -7,7 +7,7 @@
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
-import { type ConfigCache, type SlotReadCache, observeStateFiles } from '../observe/index.js';
+import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
@@ -39,8 +39,8 @@ export interface WatchContext {
   readonly watchedDir?: (profile: string) => Dir | undefined;
   /** config.yaml as last read, kept across passes so an unchanged file is parsed once (issue 16 #2). */
   readonly configCache?: ConfigCache;
-  /** Slot files as earlier passes read them: an unchanged one is not read again. */
-  readonly readCache?: SlotReadCache;
+  /** Slot and state files as earlier passes read them: an unchanged one is not read again. */
+  readonly readCache?: ReadCache;
 }
 
 /**
@@ -80,6 +80,9 @@ export function rememberIntents(ctx: WatchContext, result: PassResult, scope: Re
   }
 }
 
+/** Passes that may serve unchanged slots from the read cache without looking into them. */
+const SHALLOW_TRIGGERS: ReadonlySet<PassRequest['trigger']> = new Set(['interval', 'event']);
+
 /** Runs one pass for the controller. */
 export async function runWatchPass(ctx: WatchContext, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
   const { args, io, logger } = ctx;
@@ -95,11 +98,15 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
     const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached };
+    // Interval and event passes may skip slots whose directories are unchanged; a start, SIGHUP
+    // or retry reads everything, and so does every tenth full pass (src/observe/read-cache.ts).
+    ctx.readCache?.beginPass(SHALLOW_TRIGGERS.has(request.trigger) === false, request.profiles === undefined);
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await takeLock(args, scandir, true, signal);
+      ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
     }
     ctx.readCache?.endPass(result.options.scope === undefined);

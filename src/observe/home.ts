@@ -3,7 +3,7 @@
  * lifecycle files, and deletion tombstones. Never follows a symlink; one bad profile becomes a
  * value with a reason, never an exception.
  */
-import type { Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
+import type { FileRead, Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
 import { ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
 import {
   type Dir,
@@ -17,6 +17,7 @@ import {
   readFileAt,
 } from '../safe-fs/index.js';
 import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
+import type { ReadCache } from './read-cache.js';
 
 const TOMBSTONES = '.deleted';
 
@@ -25,16 +26,25 @@ const TOMBSTONES = '.deleted';
  * read (their directories still count as present): the root profile is always read. With
  * `runtimeFiles`, each profile's stale runtime files are listed too (boot's sweep needs them).
  */
-export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles = false): ObservedHome {
+export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles = false, cache?: ReadCache): ObservedHome {
+  const read = reader(cache, '');
   const root: ObservedProfile = {
     name: ROOT_PROFILE,
     isRoot: true,
-    state: parseStateFile(readFileAt(home, STATE_FILE, STATE_FILE_CAP)),
-    lifecycle: readLifecycle(home),
+    state: read(home, STATE_FILE, parseStateFile),
+    lifecycle: readLifecycle(home, read),
     ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(home) } : {}),
   };
-  const listing = listProfiles(home, only, runtimeFiles);
+  const listing = listProfiles(home, only, runtimeFiles, cache);
   return { ...listing, profiles: [root, ...listing.profiles], rootStateEntry: rootStateEntry(home) };
+}
+
+/** Reads and parses a profile's small files, through `watch`'s cache when there is one (`group`: the profile's path). */
+type Reader = <T>(dir: Dir, name: string, parse: (read: FileRead) => T) => T;
+
+function reader(cache: ReadCache | undefined, group: string): Reader {
+  if (cache === undefined) return (dir, name, parse) => parse(readFileAt(dir, name, STATE_FILE_CAP));
+  return (dir, name, parse) => cache.readParsed(dir, name, group, name, STATE_FILE_CAP, parse);
 }
 
 /** Which stale runtime files exist in a profile directory (any type: a symlink is unlinked, not followed). */
@@ -68,7 +78,7 @@ interface Listing {
   readonly shadowedDefault: boolean;
 }
 
-function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeFiles: boolean): Listing {
+function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeFiles: boolean, cache: ReadCache | undefined): Listing {
   const empty = { profiles: [], tombstones: new Map<string, number>(), presentDirs: new Set<string>(), shadowedDefault: false };
   let dir: Dir;
   try {
@@ -99,7 +109,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       if (!entry.isDir) continue;
       presentDirs.add(name);
       if (only !== undefined && !only.has(name)) continue;
-      const candidate = observeCandidate(dir, entry.name, name, runtimeFiles);
+      const candidate = observeCandidate(dir, entry.name, name, runtimeFiles, reader(cache, `profiles/${name}`));
       if (candidate === undefined) continue;
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
@@ -163,7 +173,7 @@ function unusable(name: string, why: string): ObservedProfile {
 }
 
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
-function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean): ObservedProfile | undefined {
+function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean, read: Reader): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     return unusable(name, 'the directory name is not valid UTF-8');
   }
@@ -177,8 +187,8 @@ function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles
       name,
       isRoot: false,
       soulMtimeMs: soul.mtimeMs,
-      state: parseStateFile(readFileAt(dir, STATE_FILE, STATE_FILE_CAP)),
-      lifecycle: readLifecycle(dir),
+      state: read(dir, STATE_FILE, parseStateFile),
+      lifecycle: readLifecycle(dir, read),
       ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
     };
   } catch (err) {
@@ -188,12 +198,12 @@ function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles
   }
 }
 
-function readLifecycle(profile: Dir): Lifecycle {
+function readLifecycle(profile: Dir, read: Reader): Lifecycle {
   let state: Dir | undefined;
   try {
     state = openDirIfExists(profile, 'state');
     if (state === undefined) return { kind: 'missing' };
-    return parseLifecycle(readFileAt(state, 'gateway.lifecycle.json', STATE_FILE_CAP));
+    return read(state, 'gateway.lifecycle.json', parseLifecycle);
   } catch (err) {
     return { kind: 'unreadable', reason: describeErrno(err) };
   } finally {

@@ -7,7 +7,7 @@ import type { Dir } from '../safe-fs/index.js';
 import { observeHome } from './home.js';
 import { observeScandir } from './scandir.js';
 import { ROOT_PROFILE } from '../model/constants.js';
-import type { SlotReadCache } from './read-cache.js';
+import type { ReadCache } from './read-cache.js';
 
 export { observeHome, observeStateFiles } from './home.js';
 export { observeScandir, isSvscanLive } from './scandir.js';
@@ -16,7 +16,7 @@ export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';
 export { type ConfigCache, CONFIG_YAML_CAP, detectContainerArgv, hermesIds, hostEnv, observeConfig, type YamlParse } from './host.js';
 export { observeTrash } from './trash.js';
-export { SlotReadCache } from './read-cache.js';
+export { ReadCache } from './read-cache.js';
 
 /** Which profiles a targeted pass reads: the named ones and their slots (the root is always read). */
 export interface Scope {
@@ -30,8 +30,8 @@ export interface ObserveOptions {
   readonly scope?: Scope;
   /** List each profile's stale runtime files (boot). */
   readonly runtimeFiles?: boolean;
-  /** Slot files read by earlier passes of this process (`watch`): unchanged ones are not read again. */
-  readonly readCache?: SlotReadCache;
+  /** Slot and state files read by earlier passes of this process (`watch`): unchanged ones are not read again. */
+  readonly readCache?: ReadCache;
 }
 
 /** Reads both trees; `scandir` is undefined when it does not exist yet. */
@@ -42,7 +42,7 @@ export function observe(
   options: ObserveOptions = {},
 ): ObservedState {
   return {
-    home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true),
+    home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true, options.readCache),
     scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache),
   };
 }

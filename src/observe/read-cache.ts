@@ -1,10 +1,18 @@
 /**
- * Slot files as earlier passes of this process read them, for `watch`: a file whose inode, size,
- * mtime, ctime, mode and owner are what they were is not read again (one `lstat` instead of an
- * open, `fstat`, read and close). Any write, rename-over, chmod or chown changes one of them (ctime
- * cannot be set by a user), so content is never stale; a file that is not a regular file is read
- * as before, to be refused with its reason. A full pass forgets the services it did not read, so
- * the cache holds at most one pass's slots.
+ * Files as earlier passes of this process read them, for `watch`: a file whose inode, size, mtime,
+ * ctime, mode and owner are what they were is not read again (one `lstat` instead of an open,
+ * `fstat`, read and close), and what was parsed from it is not parsed again. Any write,
+ * rename-over, chmod or chown changes one of them (ctime cannot be set by a user), so content is
+ * never stale; a file that is not a regular file is read as before, to be refused with its reason.
+ * Entries are grouped (a slot, a profile): a full pass forgets the groups it did not read, so the
+ * cache holds at most one pass's files.
+ *
+ * Between deep passes a slot is not even looked into while its directory and its log directory
+ * keep their stamps (inode, mode, owner, mtime, ctime: adding, removing, renaming or replacing any
+ * entry in them changes a stamp): only its live status is read. What that misses is an in-place
+ * write, chmod or chown of a file in it, which only root can do to our root-owned slots; the next
+ * deep pass sees it. Passes are deep when the caller asks (a start, SIGHUP, a retry, applying a
+ * plan) and every DEEP_EVERY-th full pass.
  *
  * File times tick coarsely (a few milliseconds), so a same-size rewrite in the tick of our read
  * would keep every key field (git's "racily clean" entries). A file changed less than RACY_MS
@@ -16,20 +24,69 @@ import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 /** A file whose ctime is this recent when read is read again next time. */
 export const RACY_MS = 1000;
 
+/** Every this-many-th full pass is deep: it reads every file again (with the per-file cache). */
+export const DEEP_EVERY = 10;
+
 interface Entry {
   readonly key: string;
   readonly read: FileRead;
+  parsed?: { readonly parse: unknown; readonly value: unknown };
 }
 
-/** Slot file reads kept between the passes of one long-running process. */
-export class SlotReadCache {
+/** File reads kept between the passes of one long-running process. */
+export class ReadCache {
   readonly #entries = new Map<string, Map<string, Entry>>();
+  readonly #views = new Map<string, { readonly stamp: string; readonly view: unknown }>();
   #seen = new Set<string>();
+  #deep = true;
+  #fullPasses = 0;
 
-  /** `name` in `dir` (slot file `path` of `service`), from the cache when it is unchanged. */
-  read(dir: Dir, name: string, service: string, path: string, cap: number, now: number = Date.now()): FileRead {
-    this.#seen.add(service);
-    let files = this.#entries.get(service);
+  /** Starts a pass: deep when `deep`, or when it is the DEEP_EVERY-th full pass. */
+  beginPass(deep: boolean, full: boolean): void {
+    if (full) this.#fullPasses += 1;
+    this.#deep = deep || (full && this.#fullPasses % DEEP_EVERY === 0);
+  }
+
+  /** Whether this pass reads every file (no views are served). */
+  get deep(): boolean {
+    return this.#deep;
+  }
+
+  /**
+   * What a deep pass made of `group` (a slot) while its directories had `stamp`; undefined in a
+   * deep pass, for another stamp, or when nothing was kept.
+   */
+  view<T>(group: string, stamp: string): T | undefined {
+    this.#seen.add(group);
+    if (this.#deep) return undefined;
+    const kept = this.#views.get(group);
+    return kept?.stamp === stamp ? (kept.view as T) : undefined;
+  }
+
+  /** Keeps `view` of `group` under `stamp`, unless its newest ctime is too recent to trust (RACY_MS). */
+  keepView(group: string, stamp: string, view: unknown, newestCtimeMs: number, now: number = Date.now()): void {
+    this.#seen.add(group);
+    if (now - newestCtimeMs < RACY_MS) this.#views.delete(group);
+    else this.#views.set(group, { stamp, view });
+  }
+
+  /** `name` in `dir` (file `path` of `group`: a slot or a profile), from the cache when it is unchanged. */
+  read(dir: Dir, name: string, group: string, path: string, cap: number, now: number = Date.now()): FileRead {
+    return this.#entry(dir, name, group, path, cap, now).read;
+  }
+
+  /** Like read, parsed by `parse`; an unchanged file is not parsed again (by the same `parse`). */
+  readParsed<T>(dir: Dir, name: string, group: string, path: string, cap: number, parse: (read: FileRead) => T, now: number = Date.now()): T {
+    const entry = this.#entry(dir, name, group, path, cap, now);
+    if (entry.parsed?.parse === parse) return entry.parsed.value as T;
+    const value = parse(entry.read);
+    entry.parsed = { parse, value };
+    return value;
+  }
+
+  #entry(dir: Dir, name: string, group: string, path: string, cap: number, now: number): Entry {
+    this.#seen.add(group);
+    let files = this.#entries.get(group);
     let st: ReturnType<typeof lstatAt>;
     try {
       st = lstatAt(dir, name);
@@ -38,28 +95,31 @@ export class SlotReadCache {
     }
     const key = st?.isFile() === true ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}` : undefined;
     const cached = files?.get(path);
-    if (key !== undefined && cached?.key === key) return cached.read;
-    const read = readFileAt(dir, name, cap);
-    if (key === undefined || read.kind !== 'file' || now - (st?.ctimeMs ?? now) < RACY_MS) {
+    if (key !== undefined && cached?.key === key) return cached;
+    const entry: Entry = { key: key ?? '', read: readFileAt(dir, name, cap) };
+    if (key === undefined || entry.read.kind !== 'file' || now - (st?.ctimeMs ?? now) < RACY_MS) {
       files?.delete(path);
-      return read;
+      return entry;
     }
     if (files === undefined) {
       files = new Map();
-      this.#entries.set(service, files);
+      this.#entries.set(group, files);
     }
-    files.set(path, { key, read });
-    return read;
+    files.set(path, entry);
+    return entry;
   }
 
-  /** Ends a pass; a full one forgets every service it did not read. */
+  /** Ends a pass; a full one forgets every group it did not read. */
   endPass(full: boolean): void {
-    if (full) for (const service of [...this.#entries.keys()]) if (!this.#seen.has(service)) this.#entries.delete(service);
+    if (full) {
+      for (const group of [...this.#entries.keys()]) if (!this.#seen.has(group)) this.#entries.delete(group);
+      for (const group of [...this.#views.keys()]) if (!this.#seen.has(group)) this.#views.delete(group);
+    }
     this.#seen = new Set();
   }
 
-  /** Number of services with cached files (for tests). */
+  /** Number of groups with cached files or views (for tests). */
   get size(): number {
-    return this.#entries.size;
+    return new Set([...this.#entries.keys(), ...this.#views.keys()]).size;
   }
 }

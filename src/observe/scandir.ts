@@ -3,7 +3,7 @@
  * markers, ownership records and (with a live s6-svscan) their live status. Everything else in the
  * scandir is foreign and only counted.
  */
-import type { FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
+import type { DirRead, FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
 import { isValidProfileName } from '../model/names.js';
 import {
@@ -15,14 +15,14 @@ import {
   lstatAt,
   openDirAt,
   openDirIfExists,
-  readDirMetaAt,
+  readDirAt,
   readFileAt,
 } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
 import { hasFifoReader, readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
-import type { SlotReadCache } from './read-cache.js';
+import type { ReadCache } from './read-cache.js';
 
 /** Largest slot file read for comparison; anything bigger simply differs. */
 const SLOT_FILE_CAP = 64 * 1024;
@@ -35,7 +35,7 @@ export function observeScandir(
   scandir: Dir | undefined,
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
-  cache?: SlotReadCache,
+  cache?: ReadCache,
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
@@ -113,7 +113,7 @@ function observeSlot(
   profile: string,
   entry: ObservedSlot['entry'],
   svscanLive: boolean,
-  cache: SlotReadCache | undefined,
+  cache: ReadCache | undefined,
 ): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = {
@@ -125,38 +125,46 @@ function observeSlot(
   };
   if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
   let slot: Dir | undefined;
-  let log: Dir | undefined;
   try {
     slot = openDirAt(scandir, service);
-    const { meta: dir, identity } = describeDir(slot);
-    const files = new Map<string, FileRead>();
-    const read = (dir: Dir, name: string, path: string): FileRead =>
-      cache === undefined ? readFileAt(dir, name, SLOT_FILE_CAP) : cache.read(dir, name, service, path, SLOT_FILE_CAP);
-    for (const path of MANAGED_FILES) {
-      if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
-    }
-    const logDir = readDirMetaAt(slot, 'log');
-    if (logDir.kind === 'dir') {
-      log = openDirAt(slot, 'log');
-      files.set('log/run', read(log, 'run', 'log/run'));
-    }
+    const { meta: dir, identity, stamp, ctimeMs } = describeDir(slot);
+    const logRead = readDirAt(slot, 'log');
+    const logDir = logRead.meta;
+    const stamps = `${stamp}/${logRead.stamp}`;
+    const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, cache);
+    cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const live = svscanLive ? readLiveStatus(slot) : undefined;
-    return {
-      ...base,
-      dir,
-      logDir,
-      files,
-      hasDownMarker: lstatAt(slot, 'down') !== undefined,
-      owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service),
-      ...(live === undefined ? {} : { live }),
-      identity,
-    };
+    return { ...base, dir, logDir, ...contents, ...(live === undefined ? {} : { live }), identity };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
   } finally {
-    closeDir(log);
     closeDir(slot);
   }
+}
+
+/** What a slot holds: everything observeSlot reads but the directories and the live status. */
+interface SlotContents {
+  readonly files: ReadonlyMap<string, FileRead>;
+  readonly hasDownMarker: boolean;
+  readonly owned: boolean;
+}
+
+function readContents(slot: Dir, logDir: DirRead, service: string, cache: ReadCache | undefined): SlotContents {
+  const files = new Map<string, FileRead>();
+  const read = (dir: Dir, name: string, path: string): FileRead =>
+    cache === undefined ? readFileAt(dir, name, SLOT_FILE_CAP) : cache.read(dir, name, service, path, SLOT_FILE_CAP);
+  for (const path of MANAGED_FILES) {
+    if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
+  }
+  if (logDir.kind === 'dir') {
+    const log = openDirAt(slot, 'log');
+    try {
+      files.set('log/run', read(log, 'run', 'log/run'));
+    } finally {
+      closeDir(log);
+    }
+  }
+  return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service) };
 }
 
 /** A record counts when it parses and names this tool and this service. */

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { escapeLine } from '../../escape.js';
-import { type ConfigCache, SlotReadCache } from '../../observe/index.js';
+import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
@@ -40,7 +40,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   }
   const intents = new Map<string, string | null>();
   const configCache: ConfigCache = {};
-  const readCache = new SlotReadCache();
+  const readCache = new ReadCache();
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { RACY_MS, SlotReadCache } from '../../../src/observe/read-cache.js';
+import { DEEP_EVERY, RACY_MS, ReadCache } from '../../../src/observe/read-cache.js';
 import { type Dir, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 
 function slot(t: ExecutionContext): { root: string; dir: Dir } {
@@ -23,11 +23,11 @@ function slot(t: ExecutionContext): { root: string; dir: Dir } {
 /** A clock well past every file's ctime: nothing is "racily clean". */
 const LATER = Date.now() + 60_000;
 
-const text = (r: ReturnType<SlotReadCache['read']>): string => (r.kind === 'file' ? Buffer.from(r.bytes).toString() : r.kind);
+const text = (r: ReturnType<ReadCache['read']>): string => (r.kind === 'file' ? Buffer.from(r.bytes).toString() : r.kind);
 
 test('an unchanged file is served from the cache, a rewrite of the same size is read again', (t) => {
   const { root, dir } = slot(t);
-  const cache = new SlotReadCache();
+  const cache = new ReadCache();
   const first = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
   t.is(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), first, 'unchanged: the same read');
   // Same length, in place, in a later clock tick (file times are coarse: same tick is the racy case below).
@@ -41,7 +41,7 @@ test('an unchanged file is served from the cache, a rewrite of the same size is 
 
 test("a chmod is seen, and a symlink in the file's place is refused, not served from the cache", (t) => {
   const { root, dir } = slot(t);
-  const cache = new SlotReadCache();
+  const cache = new ReadCache();
   cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
   fs.chmodSync(path.join(root, 'run'), 0o700);
   const chmodded = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
@@ -55,7 +55,7 @@ test("a chmod is seen, and a symlink in the file's place is refused, not served 
 
 test('a full pass forgets the services it did not read; a targeted one keeps them', (t) => {
   const { dir } = slot(t);
-  const cache = new SlotReadCache();
+  const cache = new ReadCache();
   cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
   cache.read(dir, 'run', 'gateway-b', 'run', 1024, LATER);
   cache.endPass(true);
@@ -70,11 +70,56 @@ test('a full pass forgets the services it did not read; a targeted one keeps the
 
 test('a file changed within RACY_MS of the read is read again each time, so a same-size rewrite in the same clock tick is not missed', (t) => {
   const { root, dir } = slot(t);
-  const cache = new SlotReadCache();
+  const cache = new ReadCache();
   const soon = fs.lstatSync(path.join(root, 'run')).ctimeMs + RACY_MS / 2;
   // Unchanged, but too fresh to trust its times: each read is a new read, not the cached one.
   const first = cache.read(dir, 'run', 'gateway-a', 'run', 1024, soon);
   t.not(cache.read(dir, 'run', 'gateway-a', 'run', 1024, soon), first);
   const aged = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
   t.is(cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER), aged, 'once aged, it is served from the cache');
+});
+
+test('readParsed parses an unchanged file once, and again after it changed', (t) => {
+  const { root, dir } = slot(t);
+  const cache = new ReadCache();
+  let parses = 0;
+  const parse = (r: ReturnType<ReadCache['read']>): string => {
+    parses += 1;
+    return text(r);
+  };
+  t.is(cache.readParsed(dir, 'run', 'profiles/a', 'run', 1024, parse, LATER), '#!/bin/sh\nexec a\n');
+  t.is(cache.readParsed(dir, 'run', 'profiles/a', 'run', 1024, parse, LATER), '#!/bin/sh\nexec a\n');
+  t.is(parses, 1);
+  fs.chmodSync(path.join(root, 'run'), 0o700);
+  cache.readParsed(dir, 'run', 'profiles/a', 'run', 1024, parse, LATER);
+  t.is(parses, 2);
+});
+
+test('a view is served only in a shallow pass and under its stamp; every DEEP_EVERY-th full pass is deep', (t) => {
+  const cache = new ReadCache();
+  cache.beginPass(true, true); // start: deep
+  t.is(cache.view('gateway-a', 's1'), undefined, 'a deep pass serves no view');
+  cache.keepView('gateway-a', 's1', 'contents', 0, LATER);
+  cache.endPass(true);
+  const served: boolean[] = [];
+  for (let i = 0; i < DEEP_EVERY; i += 1) {
+    cache.beginPass(false, true);
+    served.push(cache.view('gateway-a', 's1') === 'contents');
+    cache.endPass(true);
+  }
+  t.is(served.filter((s) => !s).length, 1, 'one of every DEEP_EVERY interval passes is deep');
+  cache.beginPass(false, true);
+  t.is(cache.view('gateway-a', 's2'), undefined, 'another stamp: the slot changed');
+  t.is(cache.view('gateway-b', 's1'), undefined);
+  cache.beginPass(true, false);
+  t.is(cache.view('gateway-a', 's1'), undefined, 'a pass asked to be deep is deep');
+});
+
+test('a view whose directories changed within RACY_MS is not kept', (t) => {
+  const cache = new ReadCache();
+  cache.beginPass(false, false);
+  cache.keepView('gateway-a', 's1', 'contents', LATER - RACY_MS / 2, LATER);
+  t.is(cache.view('gateway-a', 's1'), undefined);
+  cache.keepView('gateway-a', 's1', 'contents', LATER - RACY_MS * 2, LATER);
+  t.is(cache.view('gateway-a', 's1'), 'contents');
 });

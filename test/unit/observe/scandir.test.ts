@@ -9,6 +9,8 @@ import test from 'ava';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import { OWNERSHIP_FILE } from '../../../src/model/constants.js';
 import { isSvscanLive, observeScandir } from '../../../src/observe/scandir.js';
+import { RACY_MS, ReadCache } from '../../../src/observe/read-cache.js';
+import type { ObservedSlot } from '../../../src/model.js';
 import { persistRestarts } from '../../../src/actuate/restarts.js';
 import { TEST_SETTINGS } from '../../helpers/cli.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
@@ -156,4 +158,33 @@ test('pending restarts are read from the journal in the private state directory'
   t.deepEqual([...scan.pendingRestarts], ['gateway-a']);
   t.is(scan.journalUid, process.geteuid?.());
   t.false(scan.slots.has('.reconcile-gateways'));
+});
+
+test('with a read cache, a shallow pass skips a slot whose directories are unchanged; an added or removed entry, or a deep pass, reads it again', async (t) => {
+  const { root, dir } = tempRoot(t);
+  const slot = writeSlot(root, 'a');
+  // Entries changed within RACY_MS of a read are never kept: let the fresh slot age first.
+  await new Promise((r) => setTimeout(r, RACY_MS + 100));
+  const cache = new ReadCache();
+  const pass = (deep: boolean): ObservedSlot => {
+    cache.beginPass(deep, true);
+    const slotRead = observeScandir(dir, SETTINGS, undefined, cache).slots.get('gateway-a');
+    cache.endPass(true);
+    if (slotRead === undefined) throw new Error('slot not observed');
+    return slotRead;
+  };
+  const runOf = (s: ObservedSlot): string => {
+    const f = s.files.get('run');
+    return f?.kind === 'file' ? Buffer.from(f.bytes).toString() : String(f?.kind);
+  };
+  const rendered = runOf(pass(true));
+  const edited = rendered.replace(/.$/s, '#');
+  fs.writeFileSync(path.join(slot, 'run'), edited); // in place, same size: only root can do this to a live slot
+  t.is(runOf(pass(false)), rendered, 'a shallow pass does not look into an unchanged slot');
+  t.is(runOf(pass(true)), edited, 'a deep pass reads the edit');
+  fs.writeFileSync(path.join(slot, 'down'), '');
+  const marked = pass(false);
+  t.true(marked.hasDownMarker, 'a new entry changes the directory: the next shallow pass reads the slot');
+  fs.rmSync(path.join(slot, 'log', 'run'));
+  t.is(pass(false).files.get('log/run')?.kind, 'missing', 'so does a change in log/');
 });

@@ -181,7 +181,7 @@ test('dirMetaOf, identityOf and describeDir describe the directory that was open
   t.is(before.ino, fs.statSync(path.join(root, 'moved')).ino);
   const meta = dirMetaOf(slot);
   t.is(meta.kind === 'dir' ? meta.mode & 0o7777 : -1, 0o711);
-  t.deepEqual(describeDir(slot), { meta, identity: before });
+  t.like(describeDir(slot), { meta, identity: before });
 });
 
 test('listDir lists entries with their own types; a symlinked directory is listed as a symlink', (t) => {
