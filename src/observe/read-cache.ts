@@ -21,6 +21,8 @@
 import type { FileRead } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 
+const MISSING: FileRead = { kind: 'missing' };
+
 /** A file whose ctime is this recent when read is read again next time. */
 export const RACY_MS = 1000;
 
@@ -76,7 +78,15 @@ export class ReadCache {
   }
 
   /** Like read, parsed by `parse`; an unchanged file is not parsed again (by the same `parse`). */
-  readParsed<T>(dir: Dir, name: string, group: string, path: string, cap: number, parse: (read: FileRead) => T, now: number = Date.now()): T {
+  readParsed<T>(
+    dir: Dir,
+    name: string,
+    group: string,
+    path: string,
+    cap: number,
+    parse: (read: FileRead) => T,
+    now: number = Date.now(),
+  ): T {
     const entry = this.#entry(dir, name, group, path, cap, now);
     if (entry.parsed?.parse === parse) return entry.parsed.value as T;
     const value = parse(entry.read);
@@ -88,15 +98,19 @@ export class ReadCache {
     this.#seen.add(group);
     let files = this.#entries.get(group);
     let st: ReturnType<typeof lstatAt>;
+    let gone = true;
     try {
       st = lstatAt(dir, name);
     } catch {
       st = undefined; // readFileAt says what is wrong
+      gone = false;
     }
     const key = st?.isFile() === true ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}` : undefined;
     const cached = files?.get(path);
     if (key !== undefined && cached?.key === key) return cached;
-    const entry: Entry = { key: key ?? '', read: readFileAt(dir, name, cap) };
+    // Missing (lstat said so without an error): no open, whose ENOENT would cost an exception.
+    const read: FileRead = st === undefined && gone ? MISSING : readFileAt(dir, name, cap);
+    const entry: Entry = { key: key ?? '', read };
     if (key === undefined || entry.read.kind !== 'file' || now - (st?.ctimeMs ?? now) < RACY_MS) {
       files?.delete(path);
       return entry;

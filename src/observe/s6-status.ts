@@ -5,6 +5,7 @@
 import type { LiveStatus } from '../model.js';
 import { type Dir, closeDir, hasFifoReader, openDirIfExists, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
+import type { ReadCache } from './read-cache.js';
 
 export { hasFifoReader } from '../safe-fs/index.js';
 
@@ -38,12 +39,17 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
   };
 }
 
-/** Live state of a slot (or its logger), or undefined when s6 never supervised it. */
-export function readLiveStatus(slot: Dir): LiveStatus | undefined {
+/**
+ * Live state of a slot (or its logger), or undefined when s6 never supervised it. With `watch`'s
+ * cache (and the slot's service as its group), an unchanged status file is not read again:
+ * s6-supervise replaces it (rename) at every change.
+ */
+export function readLiveStatus(slot: Dir, cache?: ReadCache, service = ''): LiveStatus | undefined {
   const supervise = openDirIfExists(slot, 'supervise');
   if (supervise === undefined) return undefined;
   try {
-    const read = readFileAt(supervise, 'status', 64);
+    const read =
+      cache === undefined ? readFileAt(supervise, 'status', 64) : cache.read(supervise, 'status', service, 'supervise/status', 64);
     if (read.kind !== 'file') return undefined;
     const live = decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
     const deaths = live === undefined ? undefined : readDeathTally(supervise);

@@ -87,7 +87,8 @@ export function openRoot(path: string): Dir {
 /** Opens a subdirectory without following a symlink; throws FsError (ELOOP, ENOTDIR, ENOENT). */
 export function openDirAt(parent: Dir, name: string): Dir {
   const display = `${parent.path}/${name}`;
-  if (parent.rel !== undefined) return { fd: -1, path: display, rel: pathAt(parent, name), ...(parent.grants === undefined ? {} : { grants: parent.grants }) };
+  if (parent.rel !== undefined)
+    return { fd: -1, path: display, rel: pathAt(parent, name), ...(parent.grants === undefined ? {} : { grants: parent.grants }) };
   try {
     return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
   } catch (err) {

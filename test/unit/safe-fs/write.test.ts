@@ -317,7 +317,9 @@ test('probeGrants reads what the umask keeps of a new entry, leaves nothing behi
   closeDir(mkdirAt(slot, 'event', 0o3730));
   closeDir(mkdirAt(slot, 'wide', 0o777));
   touchAt(slot, 'down', 0o666);
-  const modes = Object.fromEntries(['slot', 'slot/run', 'slot/type', 'slot/event', 'slot/wide', 'slot/down'].map((p) => [p, modeOf(path.join(root, 'staging', p))]));
+  const modes = Object.fromEntries(
+    ['slot', 'slot/run', 'slot/type', 'slot/event', 'slot/wide', 'slot/down'].map((p) => [p, modeOf(path.join(root, 'staging', p))]),
+  );
   t.deepEqual(modes, { slot: 0o755, 'slot/run': 0o755, 'slot/type': 0o644, 'slot/event': 0o3730, 'slot/wide': 0o777, 'slot/down': 0o666 });
 });
 
