@@ -14,9 +14,12 @@
  * deep pass sees it. Passes are deep when the caller asks (a start, SIGHUP, a retry, applying a
  * plan) and every DEEP_EVERY-th full pass.
  *
- * File times tick coarsely (a few milliseconds), so a same-size rewrite in the tick of our read
- * would keep every key field (git's "racily clean" entries). A file changed less than RACY_MS
- * before it was read is therefore not kept: it is read again until it has aged.
+ * File times come from the kernel's coarse clock, which ticks every 1–10 ms (CONFIG_HZ), so a
+ * same-size rewrite in the tick of our read would keep every key field (git's "racily clean"
+ * entries). A file changed less than RACY_MS before it was read is therefore not kept: it is read
+ * again until it has aged. Once its ctime is more than a tick older than the read, any later change
+ * gets a later ctime. RACY_MS is ten of the slowest ticks, so the first pass of a watcher started
+ * right after `boot` can already keep what it read.
  */
 import type { FileRead } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
@@ -24,7 +27,7 @@ import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 const MISSING: FileRead = { kind: 'missing' };
 
 /** A file whose ctime is this recent when read is read again next time. */
-export const RACY_MS = 1000;
+export const RACY_MS = 100;
 
 /** Every this-many-th full pass is deep: it reads every file again (with the per-file cache). */
 export const DEEP_EVERY = 10;
