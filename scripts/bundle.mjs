@@ -2,7 +2,7 @@
 // CommonJS file, dist/reconcile-gateways.cjs, with its source map beside it. Nothing is loaded
 // from node_modules at run time, so that file alone, copied anywhere next to a node, is the tool.
 // Type checking is tsc's job (npm run build runs it first); esbuild only strips the types.
-import { build } from 'esbuild';
+import { build } from 'esbuild-wasm';
 import fs from 'node:fs';
 import path from 'node:path';
 
