@@ -126,6 +126,25 @@ needsS6(test)(
 );
 
 needsS6(test)(
+  'without SIGHUP an in-place edit of a slot file, which changes no directory, is repaired by the deep interval pass (every tenth)',
+  async (t) => {
+    const env = await setup({ a: RUNNING });
+    const w = startWatch(env, ['--interval', '0.2']);
+    await readiness(w);
+    await env.waitUp('a');
+    const run = path.join(env.slot('a'), 'run');
+    const rendered = readFileSync(run, 'utf8');
+    // Older than the cache's racy window (100 ms), so the shallow passes do skip the slot.
+    await new Promise((r) => setTimeout(r, 500));
+    await writeFile(run, `${rendered}# tampered\n`);
+    await waitFor(() => readFileSync(run, 'utf8') === rendered, 60_000, 'the deep pass to repair run');
+    t.regex(w.stdout, /trigger=interval scope=full result=converged create=0 update=1 /, 'an interval pass repaired it');
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+  },
+);
+
+needsS6(test)(
   'a gateway rewriting its state file with the same intent costs no pass; an intent change costs one targeted pass',
   async (t) => {
     const env = await setup({ busy: RUNNING, other: RUNNING });
