@@ -101,18 +101,18 @@ export class ReadCache {
     this.#seen.add(group);
     let files = this.#entries.get(group);
     let st: ReturnType<typeof lstatAt>;
-    let gone = true;
+    let answered = true;
     try {
       st = lstatAt(dir, name);
     } catch {
       st = undefined; // readFileAt says what is wrong
-      gone = false;
+      answered = false;
     }
     const key = st?.isFile() === true ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}` : undefined;
     const cached = files?.get(path);
     if (key !== undefined && cached?.key === key) return cached;
     // Missing (lstat said so without an error): no open, whose ENOENT would cost an exception.
-    const read: FileRead = st === undefined && gone ? MISSING : readFileAt(dir, name, cap);
+    const read: FileRead = st === undefined && answered ? MISSING : readFileAt(dir, name, cap);
     const entry: Entry = { key: key ?? '', read };
     if (key === undefined || entry.read.kind !== 'file' || now - (st?.ctimeMs ?? now) < RACY_MS) {
       files?.delete(path);
