@@ -137,8 +137,10 @@ needsS6(test)(
     // Older than the cache's racy window (100 ms), so the shallow passes do skip the slot.
     await new Promise((r) => setTimeout(r, 500));
     await writeFile(run, `${rendered}# tampered\n`);
-    await waitFor(() => readFileSync(run, 'utf8') === rendered, 60_000, 'the deep pass to repair run');
-    t.regex(w.stdout, /trigger=interval scope=full result=converged create=0 update=1 /, 'an interval pass repaired it');
+    // The pass line comes after the repair: wait for it, then look at the file.
+    const repair = /trigger=interval scope=full result=converged create=0 update=1 /;
+    await waitFor(() => repair.test(w.stdout), 60_000, 'an interval pass that updates the slot');
+    t.is(readFileSync(run, 'utf8'), rendered, 'the interval pass repaired run');
     w.child.kill('SIGTERM');
     t.is(await w.exited, 0);
   },
