@@ -22,7 +22,7 @@
  * right after `boot` can already keep what it read.
  */
 import type { FileRead } from '../model.js';
-import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
+import { type Dir, lstatAt, readFileAt, stampOf } from '../safe-fs/index.js';
 
 const MISSING: FileRead = { kind: 'missing' };
 
@@ -50,11 +50,6 @@ export class ReadCache {
   beginPass(deep: boolean, full: boolean): void {
     if (full) this.#fullPasses += 1;
     this.#deep = deep || (full && this.#fullPasses % DEEP_EVERY === 0);
-  }
-
-  /** Whether this pass reads every file (no views are served). */
-  get deep(): boolean {
-    return this.#deep;
   }
 
   /**
@@ -108,7 +103,7 @@ export class ReadCache {
       st = undefined; // readFileAt says what is wrong
       answered = false;
     }
-    const key = st?.isFile() === true ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}` : undefined;
+    const key = st?.isFile() === true ? stampOf(st) : undefined;
     const cached = files?.get(path);
     if (key !== undefined && cached?.key === key) return cached;
     // Missing (lstat said so without an error): no open, whose ENOENT would cost an exception.

@@ -175,14 +175,9 @@ export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
   }
 }
 
-/** Mode and owner of a subdirectory, without following a symlink. */
-export function readDirMetaAt(dir: Dir, name: string): DirRead {
-  return readDirAt(dir, name).meta;
-}
-
 /**
- * readDirMetaAt, plus a stamp of the entry (device, inode, mode, owner, mtime, ctime: any entry
- * added, removed or renamed in it changes the stamp) and its ctime; '' and 0 when there is none.
+ * Mode and owner of a subdirectory, without following a symlink, with its stamp (stampOf: any entry
+ * added, removed or renamed in it changes it) and its ctime; '' and 0 when it is no directory.
  */
 export function readDirAt(dir: Dir, name: string): { readonly meta: DirRead; readonly stamp: string; readonly ctimeMs: number } {
   try {
@@ -195,18 +190,13 @@ export function readDirAt(dir: Dir, name: string): { readonly meta: DirRead; rea
   }
 }
 
-function stampOf(st: fs.Stats): string {
-  return `${st.dev}:${st.ino}:${st.mode}:${st.uid}:${st.gid}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
-/** Mode and owner of an open directory (fstat of its descriptor). */
-export function dirMetaOf(dir: Dir): DirRead {
-  try {
-    const st = fs.fstatSync(dir.fd);
-    return { kind: 'dir', mode: st.mode, uid: st.uid };
-  } catch (err) {
-    return { kind: 'refused', reason: describeErrno(err) };
-  }
+/**
+ * What an entry looks like from its inode: device, inode, size, mode, owner, group, mtime and ctime.
+ * Any write, chmod, chown, rename over it, or entry added to or removed from a directory changes it
+ * (the kernel sets ctime; no user can set it back).
+ */
+export function stampOf(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mode}:${st.uid}:${st.gid}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** Device, inode and owner of an open directory: which directory it is (issue 16 #9, #10). */
@@ -216,8 +206,8 @@ export function identityOf(dir: Dir): DirIdentity {
 }
 
 /**
- * dirMetaOf and identityOf from one fstat (observe reads both for every slot), with the stamp and
- * ctime readDirAt gives; throws like identityOf.
+ * Mode and owner, identity (as identityOf), stamp and ctime of an open directory, from one fstat
+ * (observe needs all of them for every slot); throws like identityOf.
  */
 export function describeDir(dir: Dir): {
   readonly meta: DirRead;

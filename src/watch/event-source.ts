@@ -12,7 +12,7 @@
  */
 import fs from 'node:fs';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild, stampOf } from '../safe-fs/index.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
 
@@ -92,7 +92,7 @@ export class EventSource {
   readonly #budget: number;
   #kept = 0;
   #wanted = new Set<string>();
-  /** `profiles/` (device, inode, mtime, ctime) at its last enumeration, and the profile watches it gave. */
+  /** `profiles/` stamp (stampOf) at its last enumeration, and the profile watches it gave. */
   #profilesSeen: { readonly key: string; readonly watched: readonly string[] } | undefined;
   #refreshesSince = 0;
   #napping = false;
@@ -148,8 +148,7 @@ export class EventSource {
       // mtime and ctime, so while those stand the watches stay as they are; every
       // REENUMERATE_EVERY-th refresh enumerates anyway (a SOUL.md written into one of the
       // unwatched directories beyond CANDIDATE_WATCHES changes nothing in profiles/ itself).
-      const st = fs.fstatSync(profiles.fd);
-      const seenKey = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
+      const seenKey = stampOf(fs.fstatSync(profiles.fd));
       if (this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
         for (const key of this.#profilesSeen.watched) this.#wanted.add(key);
         return;

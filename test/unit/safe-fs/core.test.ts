@@ -12,7 +12,6 @@ import {
   describeErrno,
   describeDir,
   describeType,
-  dirMetaOf,
   errnoCode,
   identityOf,
   listDir,
@@ -23,8 +22,9 @@ import {
   openRoot,
   pathAt,
   pathForChild,
-  readDirMetaAt,
+  readDirAt,
   readFileAt,
+  stampOf,
 } from '../../../src/safe-fs/core.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
@@ -155,20 +155,29 @@ test('describeType names every kind of entry for messages', (t) => {
   t.is(describeType(fs.lstatSync(put(root, 'r', ''))), 'a regular file');
 });
 
-test('readDirMetaAt reports a directory with its mode, and refuses a symlink or a file', (t) => {
+test('readDirAt reports a directory with its mode and a stamp that an added entry changes, and refuses a symlink or a file', (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 'log'));
   fs.chmodSync(path.join(root, 'log'), 0o750);
   fs.symlinkSync(path.join(root, 'log'), path.join(root, 'link'));
   put(root, 'file', '');
-  const meta = readDirMetaAt(dir, 'log');
-  t.is(meta.kind === 'dir' ? meta.mode & 0o7777 : -1, 0o750);
-  t.deepEqual(readDirMetaAt(dir, 'link'), { kind: 'refused', reason: 'is a symlink' });
-  t.deepEqual(readDirMetaAt(dir, 'file'), { kind: 'refused', reason: 'is a regular file' });
-  t.deepEqual(readDirMetaAt(dir, 'gone'), { kind: 'missing' });
+  const log = readDirAt(dir, 'log');
+  t.is(log.meta.kind === 'dir' ? log.meta.mode & 0o7777 : -1, 0o750);
+  t.is(log.stamp, stampOf(fs.lstatSync(path.join(root, 'log'))));
+  t.deepEqual(readDirAt(dir, 'link'), { meta: { kind: 'refused', reason: 'is a symlink' }, stamp: '', ctimeMs: 0 });
+  t.deepEqual(readDirAt(dir, 'file').meta, { kind: 'refused', reason: 'is a regular file' });
+  t.deepEqual(readDirAt(dir, 'gone').meta, { kind: 'missing' });
+  // A new entry in the same clock tick may leave mtime and ctime as they were; the size of a tmpfs
+  // directory grows with each entry, and any file system's ctime moves on by the next tick.
+  let now = log.stamp;
+  for (let i = 0; now === log.stamp; i += 1) {
+    put(root, `log/entry-${i}`, '');
+    now = readDirAt(dir, 'log').stamp;
+  }
+  t.not(now, log.stamp);
 });
 
-test('dirMetaOf, identityOf and describeDir describe the directory that was opened, even after a rename', (t) => {
+test('identityOf and describeDir describe the directory that was opened, even after a rename', (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 'slot'));
   fs.chmodSync(path.join(root, 'slot'), 0o711);
@@ -179,9 +188,9 @@ test('dirMetaOf, identityOf and describeDir describe the directory that was open
   fs.mkdirSync(path.join(root, 'slot'));
   t.deepEqual(identityOf(slot), before);
   t.is(before.ino, fs.statSync(path.join(root, 'moved')).ino);
-  const meta = dirMetaOf(slot);
-  t.is(meta.kind === 'dir' ? meta.mode & 0o7777 : -1, 0o711);
-  t.like(describeDir(slot), { meta, identity: before });
+  const described = describeDir(slot);
+  t.like(described, { identity: before, stamp: stampOf(fs.statSync(path.join(root, 'moved'))) });
+  t.is(described.meta.kind === 'dir' ? described.meta.mode & 0o7777 : -1, 0o711);
 });
 
 test('listDir lists entries with their own types; a symlinked directory is listed as a symlink', (t) => {
