@@ -16,11 +16,9 @@ import type {
 } from '../model.js';
 import { RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
+import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
 import { decideRestart, isJournalTrusted } from './restarts.js';
-
-/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export { holdBack, journalKeep } from './restarts.js';
 
@@ -149,7 +147,7 @@ function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChang
 function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: DiffOptions): FileChange | undefined {
   if (read.kind !== 'file') return { path: spec.path, fix: 'write', spec };
   if (!sameUtf8(read.bytes, spec.content)) {
-    const before = decodeText(read.bytes);
+    const before = decodeUtf8(read.bytes);
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };
   }
   // A file someone else owns is rewritten rather than chowned: the rewrite cannot be a hard link.
@@ -157,12 +155,4 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
     return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
   if ((read.mode & 0o7777) !== spec.mode) return { path: spec.path, fix: 'chmod', spec };
   return undefined;
-}
-
-function decodeText(bytes: Uint8Array): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
 }

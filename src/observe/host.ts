@@ -7,9 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ConfigRead, HostEnv } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
-
-/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+import { decodeUtf8 } from '../model/text.js';
 
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
@@ -116,12 +114,8 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   }
   if (read.kind === 'missing') return { kind: 'missing' };
   if (read.kind === 'refused') return { kind: 'unreadable', problem: `could not be read (${read.reason})` };
-  let text: string;
-  try {
-    text = UTF8.decode(read.bytes);
-  } catch {
-    return { kind: 'unreadable', problem: 'is not valid UTF-8' };
-  }
+  const text = decodeUtf8(read.bytes);
+  if (text === undefined) return { kind: 'unreadable', problem: 'is not valid UTF-8' };
   if (flowDepth(text) > CONFIG_YAML_MAX_DEPTH) return { kind: 'unreadable', problem: `nests deeper than ${CONFIG_YAML_MAX_DEPTH} levels` };
   try {
     return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };

@@ -3,9 +3,7 @@
  * values are different types: nothing downstream sees bytes.
  */
 import type { FileRead, Lifecycle, StateFile } from '../model.js';
-
-/** Strict UTF-8, shared: a decoder is costly to make and `decode` without `stream` keeps no state. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+import { decodeUtf8 } from '../model/text.js';
 
 /**
  * Largest state or lifecycle file that is read at all. Hermes writes a few hundred bytes; 64 KiB
@@ -33,12 +31,8 @@ type Parsed = { readonly ok: true; readonly value: Record<string, unknown> } | {
 export function parseJsonObject(bytes: Uint8Array): Parsed {
   let start = 0;
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-  let text: string;
-  try {
-    text = UTF8.decode(bytes.subarray(start));
-  } catch {
-    return { ok: false, reason: 'not valid UTF-8' };
-  }
+  const text = decodeUtf8(bytes.subarray(start));
+  if (text === undefined) return { ok: false, reason: 'not valid UTF-8' };
   if (text.trim() === '') return { ok: false, reason: 'empty file' };
   if (countContainers(bytes) > MAX_CONTAINERS) return { ok: false, reason: `holds more than ${MAX_CONTAINERS} JSON objects or arrays` };
   let value: unknown;

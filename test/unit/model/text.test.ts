@@ -1,0 +1,19 @@
+/**
+ * src/model/text.ts: strict UTF-8 for every file the tool reads as text. A malformed byte is
+ * "not UTF-8", never a replacement character that would pass as content.
+ */
+import test from 'ava';
+import { decodeUtf8 } from '../../../src/model/text.js';
+
+test('valid UTF-8 decodes, one shared decoder gives the same text on every call', (t) => {
+  const bytes = Buffer.from('gateway — écrit\n');
+  t.is(decodeUtf8(bytes), 'gateway — écrit\n');
+  t.is(decodeUtf8(bytes), 'gateway — écrit\n');
+  t.is(decodeUtf8(new Uint8Array()), '');
+});
+
+test('a malformed or truncated sequence is undefined, and does not leak into the next call', (t) => {
+  t.is(decodeUtf8(Uint8Array.from([0x61, 0xff, 0x62])), undefined);
+  t.is(decodeUtf8(Uint8Array.from([0xe2, 0x80])), undefined, 'a sequence cut at the end');
+  t.is(decodeUtf8(Buffer.from('ok')), 'ok');
+});
