@@ -100,7 +100,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached };
     // Interval and event passes may skip slots whose directories are unchanged; a start, SIGHUP
     // or retry reads everything, and so does every tenth full pass (src/observe/read-cache.ts).
-    ctx.readCache?.beginPass(SHALLOW_TRIGGERS.has(request.trigger) === false, request.profiles === undefined);
+    ctx.readCache?.beginPass(!SHALLOW_TRIGGERS.has(request.trigger), request.profiles === undefined);
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));

@@ -27,7 +27,7 @@ const TOMBSTONES = '.deleted';
  * `runtimeFiles`, each profile's stale runtime files are listed too (boot's sweep needs them).
  */
 export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles = false, cache?: ReadCache): ObservedHome {
-  const read = reader(cache, '');
+  const read = reader(cache, '/'); // a group no service or profiles/<name> can be
   const root: ObservedProfile = {
     name: ROOT_PROFILE,
     isRoot: true,

@@ -40,16 +40,18 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
 }
 
 /**
- * Live state of a slot (or its logger), or undefined when s6 never supervised it. With `watch`'s
- * cache (and the slot's service as its group), an unchanged status file is not read again:
+ * Live state of a slot (or its logger), or undefined when s6 never supervised it. Through `watch`'s
+ * cache (grouped under the slot's service), an unchanged status file is not read again:
  * s6-supervise replaces it (rename) at every change.
  */
-export function readLiveStatus(slot: Dir, cache?: ReadCache, service = ''): LiveStatus | undefined {
+export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; readonly service: string }): LiveStatus | undefined {
   const supervise = openDirIfExists(slot, 'supervise');
   if (supervise === undefined) return undefined;
   try {
     const read =
-      cache === undefined ? readFileAt(supervise, 'status', 64) : cache.read(supervise, 'status', service, 'supervise/status', 64);
+      cached === undefined
+        ? readFileAt(supervise, 'status', 64)
+        : cached.cache.read(supervise, 'status', cached.service, 'supervise/status', 64);
     if (read.kind !== 'file') return undefined;
     const live = decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
     const deaths = live === undefined ? undefined : readDeathTally(supervise);

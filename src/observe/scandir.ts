@@ -133,7 +133,7 @@ function observeSlot(
     const stamps = `${stamp}/${logRead.stamp}`;
     const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, cache);
     cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
-    const live = svscanLive ? readLiveStatus(slot, cache, service) : undefined;
+    const live = svscanLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     return { ...base, dir, logDir, ...contents, ...(live === undefined ? {} : { live }), identity };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
