@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
+import { describeErrno } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 
 /**
@@ -40,17 +41,45 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read config ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new UsageError(
+      `cannot read config ${path}: ${describeErrno(err)}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`,
+      {
+        cause: err,
+      },
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new UsageError(`config ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new UsageError(
+      `config ${path} is not valid JSON: ${jsonSyntaxError(text, err)}; fix the file (docs/cli.md lists every setting)`,
+      {
+        cause: err,
+      },
+    );
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
-    throw new UsageError(`config ${path} is invalid: ${describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS))}`);
+    throw new UsageError(
+      `config ${path} is invalid: ${describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS))}; fix the file (docs/cli.md lists every setting)`,
+    );
   }
   return { ...base, ...(data as Partial<Settings>) };
+}
+
+/**
+ * JSON.parse's complaint with a line and column instead of an offset (Node 20 gives only the
+ * offset, 22+ both): "Expected ',' or '}' after property value at line 3 column 12".
+ */
+export function jsonSyntaxError(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+  if (at === null) return message;
+  const offset = Number(at[2]);
+  const before = text
+    .replace(/^\uFEFF/, '')
+    .slice(0, offset)
+    .split('\n');
+  return `${at[1] ?? message} at line ${before.length} column ${(before.at(-1)?.length ?? 0) + 1}`;
 }

@@ -75,11 +75,22 @@ const rejected = test.macro({
 });
 
 test('an unknown key', rejected, '{"user":"hermes","colour":"blue"}', /: \/: unknown key "colour"; known keys: user, uid, gid, /);
-test('a mistyped key', rejected, '{"gatewayCommnd":"/bin/gw"}', /: \/: unknown key "gatewayCommnd" \(did you mean "gatewayCommand"\?\)$/);
+test(
+  'a mistyped key',
+  rejected,
+  '{"gatewayCommnd":"/bin/gw"}',
+  /: \/: unknown key "gatewayCommnd" \(did you mean "gatewayCommand"\?\); fix the file/,
+);
 test('a value outside an enum', rejected, '{"superviseOwner":"nobody"}', /\/superviseOwner: must be one of "user", "root"/);
-test('invalid JSON', rejected, '{"user":', /is not valid JSON/);
+test('invalid JSON', rejected, '{"user":', /is not valid JSON: Unexpected end of JSON input; fix the file \(docs\/cli\.md/);
+test(
+  'invalid JSON, with where',
+  rejected,
+  '{\n  "user": "hermes",\n}',
+  /is not valid JSON: Expected double-quoted property name at line 3 column 1; fix the file/,
+);
 test('a wrong type', rejected, '{"uid":"10000"}', /\/uid: must be integer/);
 test('bootLogMaxBytes below the minimum', rejected, '{"bootLogMaxBytes":100}', /\/bootLogMaxBytes: must be >= 1024/);
 test('a shebang with a newline', rejected, '{"shebang":"#!/bin/sh\\nrm -rf /"}', /\/shebang: must match pattern/);
 test('a JSON array', rejected, '[]', /must be object/);
-test('a missing file', rejected, undefined, /cannot read config/);
+test('a missing file', rejected, undefined, /cannot read config \S+: ENOENT: no such file or directory; check the path given by --config/);

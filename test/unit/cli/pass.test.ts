@@ -115,7 +115,10 @@ test('an invalid config is a usage error naming the file and the key', async (t)
   const w = await world(t);
   const bad = writeConfig(w, { usr: 'hermes' }, true);
   const err = await t.throwsAsync(prepare(w.args('sync', '--config', bad)), { instanceOf: UsageError });
-  t.is(err?.message, `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?)`);
+  t.is(
+    err?.message,
+    `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?); fix the file (docs/cli.md lists every setting)`,
+  );
 });
 
 test('prepare opens HERMES_HOME with the merged settings', async (t) => {
