@@ -15,7 +15,7 @@ import type {
   Settings,
 } from '../model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
-import { compareBytes, invalidNameReason } from '../model/names.js';
+import { NAME_RULE, compareBytes, invalidNameReason } from '../model/names.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
 import { decideMultiplex, decideSeed } from './host.js';
@@ -148,7 +148,11 @@ function decideNamed(p: ObservedProfile, input: Context, notices: Notice[]): Int
   });
   const invalid = invalidNameReason(p.name);
   if (invalid !== undefined) {
-    notices.push({ level: 'warn', message: `profiles/${p.name}: skipped: invalid profile name (${invalid})`, profile: p.name });
+    notices.push({
+      level: 'warn',
+      message: `profiles/${p.name}: skipped: invalid profile name (${invalid}); rename the profile: ${NAME_RULE}`,
+      profile: p.name,
+    });
     return skip(`invalid-name: ${invalid}`);
   }
   if (p.unusable !== undefined) {

@@ -12,6 +12,9 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
  */
 export const MAX_PROFILE_NAME = 243;
 
+/** The rule, in words, for messages. */
+export const NAME_RULE = `lower-case letters, digits, '-' and '_', starting with a letter or digit, at most ${MAX_PROFILE_NAME} characters`;
+
 /** Why a profile name is invalid, or `undefined` when it is valid. */
 export function invalidNameReason(name: string): string | undefined {
   if (name.length === 0) return 'empty name';

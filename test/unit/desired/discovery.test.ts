@@ -25,7 +25,13 @@ const invalidName = test.macro({
     );
     t.false(desired.services.has(`gateway-${name}`));
     t.true(desired.services.has('gateway-ok'), 'a bad name never stops other profiles');
-    t.deepEqual(desired.notices, [{ level: 'warn', message: `profiles/${name}: skipped: invalid profile name (${why})`, profile: name }]);
+    t.deepEqual(desired.notices, [
+      {
+        level: 'warn',
+        message: `profiles/${name}: skipped: invalid profile name (${why}); rename the profile: lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 243 characters`,
+        profile: name,
+      },
+    ]);
   },
   title: (title = '', name: string) => `S24 ${title || JSON.stringify(name)} is skipped with a reason and a warning`,
 });
