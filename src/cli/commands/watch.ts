@@ -68,7 +68,16 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     servicePrefix: () => prefix,
     warn: (m) => logger.warn(m),
   });
-  const release = onSignals({ stop: () => controller.stop(), force: () => controller.force() });
+  let stoppedBy = 'a stop request';
+  const release = onSignals({
+    stop: (signal) => {
+      stoppedBy = signal;
+      controller.stop();
+    },
+    force: () => controller.force(),
+  });
+  // The service's log then says when this watcher ran, even when every pass was quiet.
+  logger.info(`watch started: re-syncs on changes and every ${args.interval}s; status file ${args.statusFile}`, { pid: process.pid });
   try {
     await controller.run();
   } finally {
@@ -77,6 +86,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     lock.release();
     await metrics?.close();
   }
+  logger.info(`watch stopped by ${stoppedBy}`, { pid: process.pid });
   return EXIT.ok;
 }
 
@@ -142,8 +152,8 @@ function signalReady(fd: number, logger: Logger): void {
   }
 }
 
-function onSignals(h: { stop: () => void; force: () => void }): () => void {
-  const stop = (): void => h.stop();
+function onSignals(h: { stop: (signal: NodeJS.Signals) => void; force: () => void }): () => void {
+  const stop = (signal: NodeJS.Signals): void => h.stop(signal);
   const force = (): void => h.force();
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

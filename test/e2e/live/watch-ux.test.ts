@@ -37,6 +37,15 @@ needsS6(test)(
     t.like(JSON.parse(status.stdout), { watcher: { state: 'present', statusFile: first.statusFile, running: true } });
     first.child.kill('SIGTERM');
     t.is(await first.exited, 0);
+    // Its log says when it ran, though every pass was quiet (converged passes print no line).
+    t.regex(
+      first.stderr,
+      new RegExp(
+        `^reconcile-gateways: info: watch started: re-syncs on changes and every 300s; status file ${first.statusFile} pid=\\d+$`,
+        'm',
+      ),
+    );
+    t.regex(first.stderr, /^reconcile-gateways: info: watch stopped by SIGTERM pid=\d+$/m);
   },
 );
 
