@@ -61,26 +61,26 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
   return { ...facts, settings, home, configCache };
 }
 
+const POINT_HOME = 'point --hermes-home or HERMES_HOME at the Hermes data volume';
+const POINT_SCANDIR = 'point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory';
+
 function openHome(hermesHome: string): Dir {
   let st: fs.Stats;
   try {
     st = fs.statSync(hermesHome);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new FatalError(
-      `HERMES_HOME ${hermesHome} is missing or unreadable (${why}); point --hermes-home or HERMES_HOME at the Hermes data volume`,
-      {
-        cause: err,
-      },
-    );
+    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable (${why}); ${POINT_HOME}`, { cause: err });
   }
-  if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory`);
+  if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory; ${POINT_HOME}`);
   try {
     const dir = openRoot(hermesHome);
     fs.readdirSync(hermesHome);
     return dir;
   } catch (err) {
-    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable: ${err instanceof Error ? err.message : String(err)}; ${POINT_HOME}`, {
+      cause: err,
+    });
   }
 }
 
@@ -91,10 +91,12 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
     st = fs.statSync(scandir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
+        cause: err,
+      });
     }
   }
-  if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory`);
+  if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory; ${POINT_SCANDIR}`);
   if (st === undefined) {
     if (!create) return undefined;
     makeScandir(scandir);
@@ -102,7 +104,9 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
   try {
     return openRoot(scandir);
   } catch (err) {
-    throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
+      cause: err,
+    });
   }
 }
 
@@ -116,7 +120,9 @@ function makeScandir(scandir: string): void {
       if (dir === first || dir === path.dirname(dir)) break;
     }
   } catch (err) {
-    throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
+      cause: err,
+    });
   }
 }
 

@@ -107,7 +107,7 @@ test('a HERMES_HOME that is a file is fatal', async (t) => {
   fs.writeFileSync(file, '');
   await t.throwsAsync(prepare(w.args('sync', '--hermes-home', file)), {
     instanceOf: FatalError,
-    message: `HERMES_HOME ${file} is not a directory`,
+    message: `HERMES_HOME ${file} is not a directory; point --hermes-home or HERMES_HOME at the Hermes data volume`,
   });
 });
 
@@ -144,7 +144,10 @@ test('a scandir that is a file is fatal', async (t) => {
   const w = await world(t);
   const file = path.join(w.root, 'scanfile');
   fs.writeFileSync(file, '');
-  t.throws(() => openScandir(file, true), { instanceOf: FatalError, message: `scandir ${file} exists but is not a directory` });
+  t.throws(() => openScandir(file, true), {
+    instanceOf: FatalError,
+    message: `scandir ${file} exists but is not a directory; point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory`,
+  });
 });
 
 test('the lock is --lock-file, else in the scandir’s state directory; a second taker is refused', async (t) => {
