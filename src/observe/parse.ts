@@ -89,6 +89,6 @@ function stringOnly(value: unknown): string | undefined {
 function jsonErrorPosition(err: unknown): string {
   const message = err instanceof Error ? err.message : '';
   const at = /at position (\d+)/.exec(message) ?? /line (\d+) column (\d+)/.exec(message);
-  if (at === null) return message.startsWith('Unexpected end of JSON input') ? ' (unexpected end)' : '';
-  return at[2] === undefined ? ` (at position ${at[1] ?? ''})` : ` (at line ${at[1] ?? ''} column ${at[2]})`;
+  if (at === null) return message.startsWith('Unexpected end of JSON input') ? ': unexpected end' : '';
+  return at[2] === undefined ? ` at position ${at[1] ?? ''}` : ` at line ${at[1] ?? ''} column ${at[2]}`;
 }
