@@ -135,8 +135,13 @@ export function applyCreates(
         s.error = describeErrno(err);
       }
     }
-    const mkfifoErrors = makeFifos(staging, fifos, skeleton.controlMode);
-    return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, beforePublish }));
+    // As root with a root-owned skeleton, mkfifo runs with the skeleton's group: its FIFOs then have
+    // their final owner and mode (-m) as made, and a clean exit means every one was made.
+    const owner = skeleton.owner;
+    const gid = owner !== undefined && owner.uid === 0 ? owner.gid : undefined;
+    const mkfifoErrors = makeFifos(staging, fifos, skeleton.controlMode, gid);
+    const fifosDone = mkfifoErrors === '' && (owner === undefined || gid !== undefined);
+    return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, fifosDone, beforePublish }));
   } finally {
     try {
       removeTreeAt(state, stagingName(process.pid));
@@ -151,10 +156,17 @@ export function applyCreates(
 interface PublishContext {
   readonly skeleton: SkeletonOwnership;
   readonly mkfifoErrors: string;
+  /** Every FIFO was made with its final mode and owner: nothing to check or fix per FIFO. */
+  readonly fifosDone: boolean;
   readonly beforePublish: ((op: CreateOp) => void) | undefined;
 }
 
-function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors, beforePublish }: PublishContext): OperationResult {
+function publish(
+  scandir: Dir,
+  staging: Dir,
+  s: Staged,
+  { skeleton, mkfifoErrors, fifosDone, beforePublish }: PublishContext,
+): OperationResult {
   const fail = (error: string): OperationResult => {
     try {
       removeTreeAt(staging, s.name);
@@ -165,8 +177,10 @@ function publish(scandir: Dir, staging: Dir, s: Staged, { skeleton, mkfifoErrors
   };
   if (s.error !== undefined) return fail(s.error);
   try {
-    fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
-    fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
+    if (!fifosDone) {
+      fixFifo(staging, [s.name, 'supervise'], skeleton, mkfifoErrors);
+      fixFifo(staging, [s.name, 'log', 'supervise'], skeleton, mkfifoErrors);
+    }
     const existing = lstatAt(scandir, s.op.service);
     if (existing !== undefined) throw new FsError('publish', `${scandir.path}/${s.op.service}`, new Error(inTheWay(existing)));
     beforePublish?.(s.op);

@@ -12,14 +12,15 @@ const ARGV_BUDGET = 512 * 1024;
 
 /**
  * Creates FIFOs with exactly `mode` (mkfifo -m) at paths relative to `base`, which mkfifo reaches
- * through our open descriptor, so a path swapped in the meantime cannot redirect it. Returns the
- * error text, one line per failure ('' when all were made).
+ * through our open descriptor, so a path swapped in the meantime cannot redirect it. With `gid`
+ * (root only) mkfifo runs with that group, so the FIFOs are made with it and need no chown. Returns
+ * the error text, one line per failure ('' when all were made: mkfifo exits 0 only then).
  */
-export function makeFifos(base: Dir, paths: readonly string[], mode: number): string {
-  return spawnMkfifo(pathForChild(base), paths, mode);
+export function makeFifos(base: Dir, paths: readonly string[], mode: number, gid?: number): string {
+  return spawnMkfifo(pathForChild(base), paths, mode, gid);
 }
 
-function spawnMkfifo(cwd: string, paths: readonly string[], mode: number): string {
+function spawnMkfifo(cwd: string, paths: readonly string[], mode: number, gid: number | undefined): string {
   let mkfifo: string;
   try {
     mkfifo = systemProgram('mkfifo');
@@ -31,7 +32,12 @@ function spawnMkfifo(cwd: string, paths: readonly string[], mode: number): strin
   let size = 0;
   const flush = (): void => {
     if (chunk.length === 0) return;
-    const r = spawnSync(mkfifo, ['-m', mode.toString(8), '--', ...chunk], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync(mkfifo, ['-m', mode.toString(8), '--', ...chunk], {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(gid === undefined ? {} : { gid }),
+    });
     if (r.error !== undefined) errors += `mkfifo: ${r.error.message}\n`;
     else if (r.status !== 0) errors += r.stderr;
     chunk = [];

@@ -183,10 +183,13 @@ needsRoot(test)('as root the skeleton gets its owners: root:gid in the root mode
   };
   t.is(owner('gateway-r/supervise'), '0:65534');
   t.is(owner('gateway-r/supervise/control'), '0:65534');
+  t.is(owner('gateway-r/log/supervise/control'), '0:65534');
   t.is(owner('gateway-r/run'), '0:0');
   t.is(owner('gateway-u/supervise'), '65534:65534');
   t.is(owner('gateway-u/log/supervise/control'), '65534:65534');
   t.is(modeOf(path.join(root, 'gateway-r/supervise/control')), 0o620);
+  t.is(modeOf(path.join(root, 'gateway-r/log/supervise/control')), 0o620);
+  t.is(modeOf(path.join(root, 'gateway-u/supervise/control')), 0o660);
 });
 
 test('clearStaging removes staging of dead runs and keeps that of a live process', (t) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { makeFifos } from '../../../src/actuate/fifo.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
+import { needsRoot } from '../../helpers/needs.js';
 import { modeOf, tempRoot } from '../support.js';
 
 test('every FIFO is made with its mode and no error is reported', (t) => {
@@ -62,4 +63,16 @@ test('a name starting with a dash is a path, not an option', (t) => {
   const { root, dir } = tempRoot(t);
   t.is(makeFifos(dir, ['-m'], 0o600), '');
   t.true(fs.lstatSync(path.join(root, '-m')).isFIFO());
+});
+
+needsRoot(test)('with a group, mkfifo runs with it: the FIFOs are made root:group with their mode, no chown needed', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 's0'));
+  t.is(makeFifos(dir, ['s0/control', 'top'], 0o620, 65534), '');
+  for (const p of ['s0/control', 'top']) {
+    const st = fs.lstatSync(path.join(root, p));
+    t.true(st.isFIFO(), p);
+    t.is(`${st.uid}:${st.gid}`, '0:65534', p);
+    t.is(modeOf(path.join(root, p)), 0o620, p);
+  }
 });
