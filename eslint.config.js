@@ -68,6 +68,13 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // A promise nobody awaits: an async step (applying a plan, say) would run on after the caller had
+  // closed the descriptors it works through.
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: ROOT } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error' },
+  },
   // CommonJS entry points (the bin) load the bundle with require().
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
   {

@@ -110,7 +110,7 @@ export function unapplied(p: PassPlan): PassResult {
 }
 
 /** Applies a plan, appends boot's log lines, and checks that what applied converged. */
-export function applyPass(p: PassPlan, seams: TestSeams = {}): PassResult {
+export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<PassResult> {
   const o = p.options;
   if (o.scandir === undefined) return unapplied(p);
   const warnings = [...p.warnings];
@@ -128,7 +128,7 @@ export function applyPass(p: PassPlan, seams: TestSeams = {}): PassResult {
     ...(seams.afterTrash === undefined ? {} : { afterTrash: seams.afterTrash }),
     ...(o.removalWaitMs === undefined ? {} : { removalWaitMs: o.removalWaitMs }),
   };
-  const applied = applyPlan(p.plan, ctx);
+  const applied = await applyPlan(p.plan, ctx);
   warnings.push(...applied.warnings);
   if (p.plan.operations.length > 0) warnings.push(...verifyConverged(p, applied.results));
   if (o.mode === 'boot') {

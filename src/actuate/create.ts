@@ -1,7 +1,8 @@
 /**
  * create: every new slot is built whole inside a staging directory private to this run
  * (`<scandir>/.reconcile-gateways/staging.<pid>/`, inside the root-owned 0700 state directory,
- * src/state-dir.ts), its FIFOs made by one batched mkfifo, then published with one rename(2) each.
+ * src/state-dir.ts): directories first, then its FIFOs by one batched mkfifo running while the files
+ * are written, then published with one rename(2) each.
  * A slot is published complete or not at all (issue 16 #8): every write into the staging tree
  * either completes or throws, a slot with any failed write (or FIFO) is dropped, and nobody else
  * can change the private staging tree in between. s6-svscan never sees a half-built slot, no
@@ -102,12 +103,12 @@ interface Staged {
 }
 
 /** Applies every create of a plan; one slot's failure never stops the others. */
-export function applyCreates(
+export async function applyCreates(
   scandir: Dir,
   ops: readonly CreateOp[],
   skeleton: SkeletonOwnership,
   beforePublish?: (op: CreateOp) => void,
-): OperationResult[] {
+): Promise<OperationResult[]> {
   if (ops.length === 0) return [];
   let staging: Dir;
   let state: Dir | undefined;
@@ -127,19 +128,28 @@ export function applyCreates(
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
-    for (const s of staged) {
-      try {
-        buildSlot(base, s.name, s.op.spec, skeleton);
-        fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
-      } catch (err) {
-        s.error = describeErrno(err);
+    const each = (build: (s: Staged) => void): void => {
+      for (const s of staged) {
+        if (s.error !== undefined) continue;
+        try {
+          build(s);
+        } catch (err) {
+          s.error = describeErrno(err);
+        }
       }
-    }
+    };
+    each((s) => {
+      seedSlot(base, s.name, skeleton);
+      fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
+    });
     // As root with a root-owned skeleton, mkfifo runs with the skeleton's group: its FIFOs then have
-    // their final owner and mode (-m) as made, and a clean exit means every one was made.
+    // their final owner and mode (-m) as made, and a clean exit means every one was made. It runs
+    // on another CPU while this process writes the slots' files.
     const owner = skeleton.owner;
     const gid = owner !== undefined && owner.uid === 0 ? owner.gid : undefined;
-    const mkfifoErrors = makeFifos(staging, fifos, skeleton.controlMode, gid);
+    const making = makeFifos(staging, fifos, skeleton.controlMode, gid);
+    each((s) => writeSlotFiles(base, s.name, s.op.spec));
+    const mkfifoErrors = await making;
     const fifosDone = mkfifoErrors === '' && (owner === undefined || gid !== undefined);
     return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, fifosDone, beforePublish }));
   } finally {
@@ -221,9 +231,23 @@ function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwners
   }
 }
 
-/** Writes one slot (everything but the FIFOs) under `staging/<name>`. */
-function buildSlot(staging: Dir, name: string, spec: ServiceSpec, skeleton: SkeletonOwnership): void {
+/** Makes one slot's directories under `staging/<name>`: the slot, `log/`, and both supervise skeletons. */
+function seedSlot(staging: Dir, name: string, skeleton: SkeletonOwnership): void {
   const slot = mkdirAt(staging, name, 0o755);
+  let log: Dir | undefined;
+  try {
+    log = mkdirAt(slot, 'log', 0o755);
+    seedSkeleton(slot, skeleton);
+    seedSkeleton(log, skeleton);
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+/** Writes one seeded slot's files (and its down marker) under `staging/<name>`. */
+function writeSlotFiles(staging: Dir, name: string, spec: ServiceSpec): void {
+  const slot = openDirAt(staging, name);
   let log: Dir | undefined;
   try {
     for (const file of spec.files) {
@@ -231,12 +255,10 @@ function buildSlot(staging: Dir, name: string, spec: ServiceSpec, skeleton: Skel
       writeFileAt(slot, file.path, file.content, { mode: file.mode, fsync: false, fresh: true });
     }
     if (!spec.autostart) touchAt(slot, 'down', 0o644);
-    log = mkdirAt(slot, 'log', 0o755);
+    log = openDirAt(slot, 'log');
     for (const file of spec.files) {
       if (file.path.startsWith('log/')) writeFileAt(log, file.path.slice(4), file.content, { mode: file.mode, fsync: false, fresh: true });
     }
-    seedSkeleton(slot, skeleton);
-    seedSkeleton(log, skeleton);
   } finally {
     closeDir(log);
     closeDir(slot);

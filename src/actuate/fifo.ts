@@ -3,7 +3,7 @@
  * (src/system-programs.ts) makes every supervise/control of every new slot (chunked so argv never
  * overflows), not one per slot.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { type Dir, pathForChild } from '../safe-fs/index.js';
 import { systemProgram } from '../system-programs.js';
 
@@ -13,41 +13,55 @@ const ARGV_BUDGET = 512 * 1024;
 /**
  * Creates FIFOs with exactly `mode` (mkfifo -m) at paths relative to `base`, which mkfifo reaches
  * through our open descriptor, so a path swapped in the meantime cannot redirect it. With `gid`
- * (root only) mkfifo runs with that group, so the FIFOs are made with it and need no chown. Returns
- * the error text, one line per failure ('' when all were made: mkfifo exits 0 only then).
+ * (root only) mkfifo runs with that group, so the FIFOs are made with it and need no chown.
+ * Resolves (never rejects) to the error text, one line per failure ('' when all were made: mkfifo
+ * exits 0 only then). mkfifo runs on its own while the caller goes on (boot writes the slots' files
+ * meanwhile); the directory is resolved when the process starts, before this returns.
  */
-export function makeFifos(base: Dir, paths: readonly string[], mode: number, gid?: number): string {
-  return spawnMkfifo(pathForChild(base), paths, mode, gid);
-}
-
-function spawnMkfifo(cwd: string, paths: readonly string[], mode: number, gid: number | undefined): string {
+export async function makeFifos(base: Dir, paths: readonly string[], mode: number, gid?: number): Promise<string> {
   let mkfifo: string;
   try {
     mkfifo = systemProgram('mkfifo');
   } catch (err) {
     return `${err instanceof Error ? err.message : String(err)}\n`;
   }
-  let errors = '';
+  const cwd = pathForChild(base);
+  const started = chunks(paths).map((chunk) => runMkfifo(mkfifo, ['-m', mode.toString(8), '--', ...chunk], cwd, gid));
+  return (await Promise.all(started)).join('');
+}
+
+/** The paths in argv-sized chunks (one, unless there are very many). */
+function chunks(paths: readonly string[]): string[][] {
+  const out: string[][] = [];
   let chunk: string[] = [];
   let size = 0;
-  const flush = (): void => {
-    if (chunk.length === 0) return;
-    const r = spawnSync(mkfifo, ['-m', mode.toString(8), '--', ...chunk], {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'ignore', 'pipe'],
-      ...(gid === undefined ? {} : { gid }),
-    });
-    if (r.error !== undefined) errors += `mkfifo: ${r.error.message}\n`;
-    else if (r.status !== 0) errors += r.stderr;
-    chunk = [];
-    size = 0;
-  };
   for (const p of paths) {
-    if (size + p.length + 1 > ARGV_BUDGET) flush();
+    if (size + p.length + 1 > ARGV_BUDGET && chunk.length > 0) {
+      out.push(chunk);
+      chunk = [];
+      size = 0;
+    }
     chunk.push(p);
     size += p.length + 1;
   }
-  flush();
-  return errors;
+  if (chunk.length > 0) out.push(chunk);
+  return out;
+}
+
+/** One mkfifo process: '' when it exits 0, else what it said. */
+function runMkfifo(mkfifo: string, args: readonly string[], cwd: string, gid: number | undefined): Promise<string> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(mkfifo, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], ...(gid === undefined ? {} : { gid }) });
+    } catch (err) {
+      resolve(`mkfifo: ${err instanceof Error ? err.message : String(err)}\n`);
+      return;
+    }
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => (stderr += text));
+    child.on('error', (err) => resolve(`mkfifo: ${err.message}\n`));
+    child.on('close', (code, signal) => resolve(code === 0 ? '' : stderr || `mkfifo: exited with ${code ?? signal}\n`));
+  });
 }

@@ -117,7 +117,7 @@ function assertNever(op: never): never {
 }
 
 /** Applies every operation of a plan. */
-export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
+export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
   const warnings: string[] = [];
   const housekeeping = (what: string, fn: () => void): void => {
     try {
@@ -141,7 +141,7 @@ export function applyPlan(plan: Plan, ctx: ApplyContext): ApplyResult {
 
   byPhase('home').forEach(one);
   const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
-  for (const r of applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
+  for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
   if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
     housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   }

@@ -107,7 +107,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await takeLock(args, scandir, true, signal);
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
-      result = applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
+      result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
     }
     ctx.readCache?.endPass(result.options.scope === undefined);
     logPassResult(result, logger);

@@ -50,6 +50,7 @@ test(violation, 'observe/imports-actuate.ts', 'import-x/no-restricted-paths', '.
 test(violation, 'actuate/imports-observe.ts', 'import-x/no-restricted-paths', '../../../../src/observe/s6-status.js');
 test(violation, 'lib/imports-cli.ts', 'import-x/no-restricted-paths', '../../../../src/cli/args.js');
 test(violation, 'global/process-chdir.ts', 'no-restricted-properties', 'No process-global tricks');
+test(violation, 'global/floating-promise.ts', '@typescript-eslint/no-floating-promises', 'Promises must be awaited');
 
 test('lint accepts a pure layer importing the model, errors and the other pure layer', async (t) => {
   const all = await lintFixtures();

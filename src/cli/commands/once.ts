@@ -36,7 +36,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
     const planned = planPass(options);
-    const result = args.diff ? unapplied(planned) : applyPass(planned);
+    const result = args.diff ? unapplied(planned) : await applyPass(planned);
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);
     if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);

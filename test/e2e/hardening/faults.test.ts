@@ -136,7 +136,7 @@ needsRoot(test)('run as an unprivileged user, a slot it may not write fails alon
 
 const CHANGED = { ...DEFAULT_SETTINGS, ...TEST_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
-function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
+async function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
   const home = openRoot(l.home);
   const scandir = openRoot(l.scandir);
   try {
@@ -152,7 +152,7 @@ function pass(l: World, beforeOperation?: (op: { service: string }) => void): Re
       host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
       isRoot: process.geteuid?.() === 0,
     });
-    return applyPass(planned, { sleep: () => undefined, ...(beforeOperation === undefined ? {} : { beforeOperation }) });
+    return await applyPass(planned, { sleep: () => undefined, ...(beforeOperation === undefined ? {} : { beforeOperation }) });
   } finally {
     closeDir(scandir);
     closeDir(home);
@@ -165,7 +165,7 @@ test('an unexpected exception while applying one profile fails that profile alon
   t.is((await runWorld('boot', l)).code, 0);
   writeProfiles(l.home, { erin: 'running', frank: 'running', dave: 'running' });
   const doomed = new Set(['gateway-bob', 'gateway-erin', 'gateway-dave']);
-  const result = pass(l, (op) => {
+  const result = await pass(l, (op) => {
     if (doomed.has(op.service)) throw new TypeError(`Cannot read properties of undefined (reading '${op.service}')`);
   });
   const failed = result.results.filter((r) => r.status === 'failed').map((r) => `${r.op.kind} ${r.op.service}: ${r.error ?? ''}`);
@@ -179,7 +179,7 @@ test('an unexpected exception while applying one profile fails that profile alon
   t.is(exitCodeOf(result, false), 2);
   t.false(fs.existsSync(path.join(l.scandir, 'gateway-erin')));
   t.deepEqual(result.warnings, [], 'an isolated failure was reported as a convergence bug');
-  t.is(exitCodeOf(pass(l), false), 0, 'the next pass did not converge');
+  t.is(exitCodeOf(await pass(l), false), 0, 'the next pass did not converge');
 });
 
 test('HERMES_HOME gone, or HERMES_HOME or the scandir not a directory, is fatal (111) and changes nothing', async (t) => {

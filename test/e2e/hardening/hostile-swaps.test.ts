@@ -39,7 +39,7 @@ async function syncWithSwap(l: World, swap: (op: Operation) => void): Promise<Pa
       restartChanged: false,
       isRoot: process.geteuid?.() === 0,
     });
-    return applyPass(planned, { sleep: () => undefined, beforeOperation: swap });
+    return await applyPass(planned, { sleep: () => undefined, beforeOperation: swap });
   } finally {
     closeDir(scandir);
     closeDir(home);

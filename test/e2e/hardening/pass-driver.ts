@@ -40,7 +40,7 @@ async function main(request: DriverRequest): Promise<void> {
     host: { argv: [], env: {}, config: { kind: 'missing' }, nowMs: Date.now() },
     isRoot: process.geteuid?.() === 0,
   });
-  const result = applyPass(planned, {
+  const result = await applyPass(planned, {
     beforeOperation: () => {
       seen += 1;
       if (seen === request.killAt) process.kill(process.pid, 'SIGKILL');

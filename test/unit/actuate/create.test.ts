@@ -63,10 +63,10 @@ test("skeletonOwnership: root model is what s6-svperms grants; user model is ups
   t.is(skeletonOwnership({ uid: 10000, gid: 10001, superviseOwner: 'user' }, false).owner, undefined);
 });
 
-test('a create publishes a complete slot with every file, mode and FIFO, and the rendered bytes', (t) => {
+test('a create publishes a complete slot with every file, mode and FIFO, and the rendered bytes', async (t) => {
   const { root, dir } = tempRoot(t);
   const op = createOf('a');
-  t.deepEqual(applyCreates(dir, [op], ROOT_MODEL), [{ op, status: 'applied' }]);
+  t.deepEqual(await applyCreates(dir, [op], ROOT_MODEL), [{ op, status: 'applied' }]);
   const slot = path.join(root, 'gateway-a');
   t.deepEqual(layout(slot), {
     '.reconcile-gateways.json': 'file 644',
@@ -86,10 +86,10 @@ test('a create publishes a complete slot with every file, mode and FIFO, and the
   for (const f of op.spec.files) t.is(fs.readFileSync(path.join(slot, f.path), 'utf8'), f.content, f.path);
 });
 
-test('a slot that must not start gets its down marker; the user model seeds supervise/event', (t) => {
+test('a slot that must not start gets its down marker; the user model seeds supervise/event', async (t) => {
   const { root, dir } = tempRoot(t);
   const op = createOf('b', false);
-  t.is(applyCreates(dir, [op], USER_MODEL)[0]?.status, 'applied');
+  t.is((await applyCreates(dir, [op], USER_MODEL))[0]?.status, 'applied');
   const got = layout(path.join(root, 'gateway-b'));
   t.is(got['down'], 'file 644');
   t.is(got['supervise'], 'dir 755');
@@ -98,23 +98,23 @@ test('a slot that must not start gets its down marker; the user model seeds supe
   t.is(got['log/supervise/event'], 'dir 3730');
 });
 
-test('no staging directory is left behind, and no create means nothing is made at all', (t) => {
+test('no staging directory is left behind, and no create means nothing is made at all', async (t) => {
   const { root, dir } = tempRoot(t);
-  t.deepEqual(applyCreates(dir, [], ROOT_MODEL), []);
+  t.deepEqual(await applyCreates(dir, [], ROOT_MODEL), []);
   t.deepEqual(fs.readdirSync(root), []);
-  applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL);
+  await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL);
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), []);
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'gateway-a', 'gateway-b']);
 });
 
-test('a symlink, a file or a FIFO in the way fails that slot, is left untouched, and the other slots are created', (t) => {
+test('a symlink, a file or a FIFO in the way fails that slot, is left untouched, and the other slots are created', async (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'elsewhere/keep', '');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'gateway-link'));
   put(root, 'gateway-file', 'mine');
   makeFifo(path.join(root, 'gateway-fifo'));
   const ops = [createOf('link'), createOf('file'), createOf('fifo'), createOf('ok')];
-  const results = applyCreates(dir, ops, ROOT_MODEL);
+  const results = await applyCreates(dir, ops, ROOT_MODEL);
   t.deepEqual(
     results.map((r) => r.status),
     ['failed', 'failed', 'failed', 'applied'],
@@ -128,18 +128,18 @@ test('a symlink, a file or a FIFO in the way fails that slot, is left untouched,
   t.true(fs.existsSync(path.join(root, 'gateway-ok', 'run')));
 });
 
-test('a directory that appeared at the slot path meanwhile is theirs: EEXIST, left as it is', (t) => {
+test('a directory that appeared at the slot path meanwhile is theirs: EEXIST, left as it is', async (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'gateway-a/run', 'registered by the Hermes CLI');
-  const [result] = applyCreates(dir, [createOf('a')], ROOT_MODEL);
+  const [result] = await applyCreates(dir, [createOf('a')], ROOT_MODEL);
   t.is(result?.status, 'failed');
   t.true(result?.error?.includes('EEXIST: the slot appeared while this pass ran'), result?.error);
   t.deepEqual(fs.readdirSync(path.join(root, 'gateway-a')), ['run']);
 });
 
-test('a failure just before publishing fails that slot alone and publishes nothing of it', (t) => {
+test('a failure just before publishing fails that slot alone and publishes nothing of it', async (t) => {
   const { root, dir } = tempRoot(t);
-  const results = applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, (op) => {
+  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, (op) => {
     if (op.profile === 'a') throw new Error('injected');
   });
   t.like(results[0], { status: 'failed', error: 'unexpected error: injected' });
@@ -148,22 +148,22 @@ test('a failure just before publishing fails that slot alone and publishes nothi
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), []);
 });
 
-test('a symlink planted as the state directory is replaced, never followed', (t) => {
+test('a symlink planted as the state directory is replaced, never followed', async (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'elsewhere/keep', '');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, STATE_DIR));
-  t.is(applyCreates(dir, [createOf('a')], ROOT_MODEL)[0]?.status, 'applied');
+  t.is((await applyCreates(dir, [createOf('a')], ROOT_MODEL))[0]?.status, 'applied');
   t.true(fs.lstatSync(path.join(root, STATE_DIR)).isDirectory());
   t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);
 });
 
-needsRoot(test)('a read-only scandir fails every create with the reason, and throws nothing', (t) => {
+needsRoot(test)('a read-only scandir fails every create with the reason, and throws nothing', async (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 'scan'));
   makeReadOnly(t, path.join(root, 'scan'));
   const scan = openDirAt(dir, 'scan');
   t.teardown(() => closeDir(scan));
-  const results = applyCreates(scan, [createOf('a'), createOf('b')], ROOT_MODEL);
+  const results = await applyCreates(scan, [createOf('a'), createOf('b')], ROOT_MODEL);
   t.deepEqual(
     results.map((r) => r.status),
     ['failed', 'failed'],
@@ -171,12 +171,12 @@ needsRoot(test)('a read-only scandir fails every create with the reason, and thr
   t.true(results[0]?.error?.includes('EROFS'), results[0]?.error);
 });
 
-needsRoot(test)('as root the skeleton gets its owners: root:gid in the root model, uid:gid in the user model', (t) => {
+needsRoot(test)('as root the skeleton gets its owners: root:gid in the root model, uid:gid in the user model', async (t) => {
   const { root, dir } = tempRoot(t);
   const rootModel = skeletonOwnership({ uid: 65534, gid: 65534, superviseOwner: 'root' }, true);
   const userModel = skeletonOwnership({ uid: 65534, gid: 65534, superviseOwner: 'user' }, true);
-  t.is(applyCreates(dir, [createOf('r')], rootModel)[0]?.status, 'applied');
-  t.is(applyCreates(dir, [createOf('u')], userModel)[0]?.status, 'applied');
+  t.is((await applyCreates(dir, [createOf('r')], rootModel))[0]?.status, 'applied');
+  t.is((await applyCreates(dir, [createOf('u')], userModel))[0]?.status, 'applied');
   const owner = (p: string): string => {
     const st = fs.lstatSync(path.join(root, p));
     return `${st.uid}:${st.gid}`;

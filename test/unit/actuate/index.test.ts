@@ -58,7 +58,7 @@ const base = (kind: string, profile: string): { service: string; profile: string
   reason: `${kind} for the test`,
 });
 
-test('every kind of operation applies, and the results come back in plan order', (t) => {
+test('every kind of operation applies, and the results come back in plan order', async (t) => {
   const w = world(t);
   put(w.home.root, 'profiles/a/gateway.pid', '1');
   put(w.scan.root, 'gateway-b/run', 'old');
@@ -77,7 +77,7 @@ test('every kind of operation applies, and the results come back in plan order',
     { kind: 'sweep', ...base('sweep', 'a'), dir: 'profiles/a', files: ['gateway.pid'] },
     { kind: 'seed', ...base('seed', 'default'), path: 'gateway_state.json', content: '{"desired_state":"running"}\n' },
   );
-  const { results, warnings } = applyPlan(plan, w.ctx);
+  const { results, warnings } = await applyPlan(plan, w.ctx);
   t.deepEqual(warnings, []);
   t.deepEqual(
     results.map((r) => [r.op.kind, r.status]),
@@ -95,7 +95,7 @@ test('every kind of operation applies, and the results come back in plan order',
   t.is(fs.readFileSync(path.join(w.home.root, 'gateway_state.json'), 'utf8'), '{"desired_state":"running"}\n');
 });
 
-test('one failing operation is reported and the others still apply', (t) => {
+test('one failing operation is reported and the others still apply', async (t) => {
   const w = world(t);
   put(w.scan.root, 'gateway-c/run', 'x');
   const plan = planOf(
@@ -104,7 +104,7 @@ test('one failing operation is reported and the others still apply', (t) => {
     { kind: 'heal', ...base('heal', 'c') },
     createOf('e'),
   );
-  const { results } = applyPlan(plan, w.ctx);
+  const { results } = await applyPlan(plan, w.ctx);
   t.deepEqual(
     results.map((r) => r.status),
     ['failed', 'applied', 'failed', 'applied'],
@@ -114,7 +114,7 @@ test('one failing operation is reported and the others still apply', (t) => {
   t.true(fs.existsSync(path.join(w.scan.root, 'gateway-e')));
 });
 
-test('whatever the fault-injection hook throws fails that operation alone, as an unexpected error', (t) => {
+test('whatever the fault-injection hook throws fails that operation alone, as an unexpected error', async (t) => {
   const w = world(t, {
     beforeOperation: (op) => {
       if (op.profile === 'c') throw new Error('disk on fire');
@@ -122,37 +122,40 @@ test('whatever the fault-injection hook throws fails that operation alone, as an
   });
   put(w.scan.root, 'gateway-c/run', 'x');
   put(w.scan.root, 'gateway-d/run', 'x');
-  const { results } = applyPlan(planOf({ kind: 'down', ...base('down', 'c') }, { kind: 'down', ...base('down', 'd') }), w.ctx);
+  const { results } = await applyPlan(planOf({ kind: 'down', ...base('down', 'c') }, { kind: 'down', ...base('down', 'd') }), w.ctx);
   t.like(results[0], { status: 'failed', error: 'unexpected error: disk on fire' });
   t.is(results[1]?.status, 'applied');
   t.false(fs.existsSync(path.join(w.scan.root, 'gateway-c', 'down')));
 });
 
-test('with s6 live, a published create makes s6-svscan rescan; a plan without one does not', (t) => {
+test('with s6 live, a published create makes s6-svscan rescan; a plan without one does not', async (t) => {
   const w = world(t, { live: true, rescan: true });
   const svscan = listenOnControl(t, path.join(w.scan.root, '.s6-svscan'));
   put(w.scan.root, 'gateway-c/run', 'x');
-  applyPlan(planOf({ kind: 'down', ...base('down', 'c') }), w.ctx);
+  await applyPlan(planOf({ kind: 'down', ...base('down', 'c') }), w.ctx);
   t.is(svscan.received(), '');
-  applyPlan(planOf(createOf('e')), w.ctx);
+  await applyPlan(planOf(createOf('e')), w.ctx);
   t.is(svscan.received(), 'a');
 });
 
-test('a rescan nobody hears is a warning; the create still counts as applied', (t) => {
+test('a rescan nobody hears is a warning; the create still counts as applied', async (t) => {
   const w = world(t, { live: true, rescan: true });
-  const { results, warnings } = applyPlan(planOf(createOf('e')), w.ctx);
+  const { results, warnings } = await applyPlan(planOf(createOf('e')), w.ctx);
   t.is(results[0]?.status, 'applied');
   t.is(warnings.length, 1);
   t.true(warnings[0]?.startsWith('s6-svscanctl -a: '), warnings[0]);
 });
 
-test('a done restart is journalled and then cleared; one that failed stays in the journal with the kept entries', (t) => {
+test('a done restart is journalled and then cleared; one that failed stays in the journal with the kept entries', async (t) => {
   const w = world(t, { journal: { present: false, keep: ['gateway-kept'] } });
   put(w.scan.root, 'gateway-a/run', 'x');
   put(w.scan.root, 'gateway-b/run', 'x');
   const supervisor = listenOnControl(t, path.join(w.scan.root, 'gateway-a', 'supervise'));
   const journal = path.join(w.scan.root, STATE_DIR, RESTARTS_FILE);
-  const { results } = applyPlan(planOf({ kind: 'restart', ...base('restart', 'a') }, { kind: 'restart', ...base('restart', 'b') }), w.ctx);
+  const { results } = await applyPlan(
+    planOf({ kind: 'restart', ...base('restart', 'a') }, { kind: 'restart', ...base('restart', 'b') }),
+    w.ctx,
+  );
   t.deepEqual(
     results.map((r) => r.status),
     ['applied', 'failed'],
@@ -163,19 +166,19 @@ test('a done restart is journalled and then cleared; one that failed stays in th
   const next = world(t, { journal: { present: true, keep: [] } });
   put(next.scan.root, 'gateway-a/run', 'x');
   listenOnControl(t, path.join(next.scan.root, 'gateway-a', 'supervise'));
-  applyPlan(planOf({ kind: 'restart', ...base('restart', 'a') }), next.ctx);
+  await applyPlan(planOf({ kind: 'restart', ...base('restart', 'a') }), next.ctx);
   t.false(fs.existsSync(path.join(next.scan.root, STATE_DIR, RESTARTS_FILE)), 'all done: the journal is removed');
 });
 
-test('an empty plan still clears staging left by a dead run', (t) => {
+test('an empty plan still clears staging left by a dead run', async (t) => {
   const w = world(t);
   put(w.scan.root, `${STATE_DIR}/${STAGING_PREFIX}2147483646/s0/run`, 'x');
   fs.chmodSync(path.join(w.scan.root, STATE_DIR), 0o700);
-  t.deepEqual(applyPlan(planOf(), w.ctx), { results: [], warnings: [] });
+  t.deepEqual(await applyPlan(planOf(), w.ctx), { results: [], warnings: [] });
   t.deepEqual(fs.readdirSync(path.join(w.scan.root, STATE_DIR)), []);
 });
 
-test('a restart is in the journal before the update it picks up changes any file', (t) => {
+test('a restart is in the journal before the update it picks up changes any file', async (t) => {
   let journalAtUpdate: unknown;
   const w = world(t, {
     beforeOperation: (op) => {
@@ -192,7 +195,7 @@ test('a restart is in the journal before the update it picks up changes any file
     dirs: [],
     changes: [{ path: 'run', fix: 'write', spec: { path: 'run', content: 'new', mode: 0o755 } }],
   };
-  const { results } = applyPlan(planOf(update, { kind: 'restart', ...base('restart', 'a') }), w.ctx);
+  const { results } = await applyPlan(planOf(update, { kind: 'restart', ...base('restart', 'a') }), w.ctx);
   t.deepEqual(
     results.map((r) => r.status),
     ['applied', 'applied'],

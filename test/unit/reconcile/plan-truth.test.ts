@@ -102,7 +102,7 @@ function options(
 }
 
 /** Builds the case: slots made by a real sync pass, then damaged the way the case says. */
-function build(root: string, c: TreeCase): void {
+async function build(root: string, c: TreeCase): Promise<void> {
   const home = path.join(root, 'home');
   const scan = path.join(root, 'scan');
   fs.mkdirSync(path.join(home, 'profiles'), { recursive: true });
@@ -118,7 +118,7 @@ function build(root: string, c: TreeCase): void {
     fs.writeFileSync(path.join(home, 'profiles', name, 'SOUL.md'), 'soul\n');
   }
   const first = options(root, 'sync', [], {});
-  applyPass(planPass(first.o));
+  await applyPass(planPass(first.o));
   first.close();
   for (const name of c.gone) fs.rmSync(path.join(home, 'profiles', name), { recursive: true });
   for (const [name, p] of Object.entries(c.profiles)) {
@@ -228,13 +228,13 @@ test('boot and sync change exactly the paths their plan names, and a second plan
     fc.asyncProperty(treeArb, async (c) => {
       const root = await tempDir('rg-truth-');
       try {
-        build(root, c);
+        await build(root, c);
         const argv = c.legacy ? ['gateway', 'run'] : [];
         const env = c.bootstrap ? { bootstrapState: 'running' } : {};
         const before = await snapshotTree(root);
         const pass = options(root, c.mode, argv, env);
         const planned = planPass(pass.o);
-        const result = applyPass(planned);
+        const result = await applyPass(planned);
         pass.close();
         assert.deepEqual(
           result.results.filter((r) => r.status === 'failed'),
