@@ -45,6 +45,8 @@ needsS6(test)(
         'm',
       ),
     );
+    // 'exit' may come before the last of stderr has been read: wait for the line, not for a time.
+    await waitFor(() => first.stderr.includes('watch stopped'), 30_000, 'the stop line');
     t.regex(first.stderr, /^reconcile-gateways: info: watch stopped by SIGTERM pid=\d+$/m);
   },
 );
