@@ -102,12 +102,16 @@ interface Staged {
   error?: string;
 }
 
+/** How the FIFOs of new slots are made: makeFifos, unless a test injects a failure. */
+export type FifoMaker = typeof makeFifos;
+
 /** Applies every create of a plan; one slot's failure never stops the others. */
 export async function applyCreates(
   scandir: Dir,
   ops: readonly CreateOp[],
   skeleton: SkeletonOwnership,
   beforePublish?: (op: CreateOp) => void,
+  fifoMaker: FifoMaker = makeFifos,
 ): Promise<OperationResult[]> {
   if (ops.length === 0) return [];
   let staging: Dir;
@@ -147,7 +151,7 @@ export async function applyCreates(
     // on another CPU while this process writes the slots' files.
     const owner = skeleton.owner;
     const gid = owner !== undefined && owner.uid === 0 ? owner.gid : undefined;
-    const making = makeFifos(staging, fifos, skeleton.controlMode, gid);
+    const making = fifoMaker(staging, fifos, skeleton.controlMode, gid);
     each((s) => writeSlotFiles(base, s.name, s.op.spec));
     const mkfifoErrors = await making;
     const fifosDone = mkfifoErrors === '' && (owner === undefined || gid !== undefined);

@@ -96,6 +96,49 @@ needsRoot(test)(
   },
 );
 
+needsRoot(test)(
+  'inodes running out while boot builds slots: each slot is published whole (files and root-owned FIFOs) or fails with its reason; a rerun converges',
+  async (t) => {
+    const base = await makeWorld('inodes');
+    const scandir = await mountTmpfs('inodes-scan', '4m');
+    mounts.push(scandir);
+    // ~15 inodes per slot: enough for a few of the 12 slots, not for all. Which ones fail depends
+    // on how mkfifo and the file writes interleave, so only what holds either way is checked.
+    execFileSync('mount', ['-o', 'remount,nr_inodes=90', scandir]);
+    const l = { ...base, scandir };
+    writeProfiles(l.home, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`p${i}`, 'running'])));
+    const { doc, ...first } = await runWorldJson('boot', l);
+    t.is(first.code, 2, first.stderr);
+    const creates = (doc.operations ?? []).filter((op) => op.kind === 'create');
+    t.is(creates.length, 12);
+    const failed = creates.filter((op) => op.status === 'failed');
+    t.true(failed.length > 0, 'every slot fitted: the test made too many inodes');
+    for (const op of failed) t.regex(op.error ?? '', /ENOSPC|No space left/, op.service);
+    for (const op of creates) {
+      const slot = path.join(scandir, op.service);
+      if (op.status === 'failed') {
+        t.false(fs.existsSync(slot), `${op.service} failed but was published`);
+        continue;
+      }
+      for (const f of ['run', 'finish', 'type', 'log/run', '.reconcile-gateways.json'])
+        t.true(fs.statSync(path.join(slot, f)).size > 0, `${op.service}/${f}`);
+      for (const fifo of ['supervise/control', 'log/supervise/control']) {
+        const st = fs.lstatSync(path.join(slot, fifo));
+        t.true(st.isFIFO(), `${op.service}/${fifo}`);
+        t.is(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`, `0:${TEST_SETTINGS.gid} 620`, `${op.service}/${fifo}`);
+      }
+    }
+    t.deepEqual(
+      fs.readdirSync(path.join(scandir, '.reconcile-gateways')).filter((n) => n.startsWith('staging')),
+      [],
+    );
+
+    execFileSync('mount', ['-o', 'remount,nr_inodes=4096', scandir]);
+    t.is((await runWorld('boot', l)).code, 0, 'the rerun with inodes to spare did not converge');
+    t.is((await runWorld('sync', l, ['--diff'])).code, 0);
+  },
+);
+
 needsRoot(test)('a read-only slot fails alone with EROFS and converges once writable again', async (t) => {
   const l = await makeWorld('erofs');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });

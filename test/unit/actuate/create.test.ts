@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { applyCreates, clearStaging, skeletonOwnership } from '../../../src/actuate/create.js';
+import { type FifoMaker, applyCreates, clearStaging, skeletonOwnership } from '../../../src/actuate/create.js';
+import { makeFifos } from '../../../src/actuate/fifo.js';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import type { CreateOp } from '../../../src/model.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
@@ -105,6 +106,22 @@ test('no staging directory is left behind, and no create means nothing is made a
   await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL);
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), []);
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'gateway-a', 'gateway-b']);
+});
+
+test("a FIFO mkfifo could not make fails its slot alone, with mkfifo's words; the others are published whole", async (t) => {
+  const { root, dir } = tempRoot(t);
+  // The real mkfifo makes every FIFO but the first, which it reports as ENOSPC would.
+  const losesFirst: FifoMaker = async (base, paths, mode, gid) => {
+    const [lost, ...rest] = paths;
+    return `mkfifo: cannot create fifo '${lost ?? ''}': No space left on device\n${await makeFifos(base, rest, mode, gid)}`;
+  };
+  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, undefined, losesFirst);
+  t.is(results[0]?.status, 'failed');
+  t.regex(results[0]?.error ?? '', /cannot create fifo 's0\/supervise\/control': No space left on device/);
+  t.false(fs.existsSync(path.join(root, 'gateway-a')), 'a slot without its FIFO was published');
+  t.is(results[1]?.status, 'applied');
+  for (const fifo of ['supervise/control', 'log/supervise/control'])
+    t.true(fs.lstatSync(path.join(root, 'gateway-b', fifo)).isFIFO(), fifo);
 });
 
 test('a symlink, a file or a FIFO in the way fails that slot, is left untouched, and the other slots are created', async (t) => {
