@@ -146,16 +146,16 @@ export async function applyCreates(
       seedSlot(base, s.name, skeleton);
       fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
     });
-    // As root with a root-owned skeleton, mkfifo runs with the skeleton's group: its FIFOs then have
-    // their final owner and mode (-m) as made, and a clean exit means every one was made. It runs
-    // on another CPU while this process writes the slots' files.
+    // As root with a root-owned skeleton, mkfifo runs with the skeleton's group (when it may): its
+    // FIFOs then have their final owner and mode (-m) as made, and a clean exit means every one was
+    // made. It runs on another CPU while this process writes the slots' files.
     const owner = skeleton.owner;
     const gid = owner !== undefined && owner.uid === 0 ? owner.gid : undefined;
     const making = fifoMaker(staging, fifos, skeleton.controlMode, gid);
     each((s) => writeSlotFiles(base, s.name, s.op.spec));
-    const mkfifoErrors = await making;
-    const fifosDone = mkfifoErrors === '' && (owner === undefined || gid !== undefined);
-    return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors, fifosDone, beforePublish }));
+    const made = await making;
+    const fifosDone = made.errors === '' && (owner === undefined || made.withGroup);
+    return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors: made.errors, fifosDone, beforePublish }));
   } finally {
     try {
       removeTreeAt(state, stagingName(process.pid));

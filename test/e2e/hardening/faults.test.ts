@@ -5,7 +5,7 @@
  * (HERMES_HOME or the scandir unusable) is fatal, and then nothing changes.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../../src/model.js';
@@ -14,12 +14,15 @@ import { exitCodeOf } from '../../../src/cli/pass.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import {
+  MAIN,
   TEST_SETTINGS,
+  hermeticEnv,
   removeWorlds,
   runWorld,
   runWorldJson,
   type World,
   writeConfig,
+  worldCommand,
   writeProfiles,
   makeWorld,
 } from '../../helpers/cli.js';
@@ -136,6 +139,36 @@ needsRoot(test)(
     execFileSync('mount', ['-o', 'remount,nr_inodes=4096', scandir]);
     t.is((await runWorld('boot', l)).code, 0, 'the rerun with inodes to spare did not converge');
     t.is((await runWorld('sync', l, ['--diff'])).code, 0);
+  },
+);
+
+needsRoot(test)(
+  'root without CAP_SETGID still builds every slot: mkfifo is run as root is, and the FIFOs are chowned to root:gid',
+  async (t) => {
+    const l = await makeWorld('no-setgid');
+    writeProfiles(l.home, { alice: 'running', bob: 'stopped' });
+    // setpriv (util-linux, like flock) drops CAP_SETGID from the bounding set: no child can be
+    // started with another group, as in a container run with --cap-drop SETGID.
+    const r = spawnSync(
+      'setpriv',
+      ['--bounding-set', '-setgid', process.execPath, MAIN, ...worldCommand('boot', l, ['--output', 'json'])],
+      {
+        encoding: 'utf8',
+        env: hermeticEnv(),
+      },
+    );
+    t.is(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { operations: { kind: string; status: string }[] };
+    t.deepEqual(
+      doc.operations.filter((op) => op.kind === 'create').map((op) => op.status),
+      ['applied', 'applied', 'applied'],
+    );
+    for (const slot of ['gateway-default', 'gateway-alice', 'gateway-bob'])
+      for (const fifo of ['supervise/control', 'log/supervise/control']) {
+        const st = fs.lstatSync(path.join(l.scandir, slot, fifo));
+        t.true(st.isFIFO(), `${slot}/${fifo}`);
+        t.is(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`, `0:${TEST_SETTINGS.gid} 620`, `${slot}/${fifo}`);
+      }
   },
 );
 

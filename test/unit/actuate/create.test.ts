@@ -113,7 +113,8 @@ test("a FIFO mkfifo could not make fails its slot alone, with mkfifo's words; th
   // The real mkfifo makes every FIFO but the first, which it reports as ENOSPC would.
   const losesFirst: FifoMaker = async (base, paths, mode, gid) => {
     const [lost, ...rest] = paths;
-    return `mkfifo: cannot create fifo '${lost ?? ''}': No space left on device\n${await makeFifos(base, rest, mode, gid)}`;
+    const made = await makeFifos(base, rest, mode, gid);
+    return { ...made, errors: `mkfifo: cannot create fifo '${lost ?? ''}': No space left on device\n${made.errors}` };
   };
   const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, undefined, losesFirst);
   t.is(results[0]?.status, 'failed');

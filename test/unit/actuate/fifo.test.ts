@@ -15,7 +15,7 @@ test('every FIFO is made with its mode and no error is reported', async (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 's0', 'supervise'), { recursive: true });
   fs.mkdirSync(path.join(root, 's0', 'log', 'supervise'), { recursive: true });
-  t.is(await makeFifos(dir, ['s0/supervise/control', 's0/log/supervise/control'], 0o600), '');
+  t.is((await makeFifos(dir, ['s0/supervise/control', 's0/log/supervise/control'], 0o600)).errors, '');
   for (const p of ['s0/supervise/control', 's0/log/supervise/control']) {
     t.true(fs.lstatSync(path.join(root, p)).isFIFO(), p);
     t.is(modeOf(path.join(root, p)), 0o600, p);
@@ -29,7 +29,7 @@ test('paths resolve in the directory that was opened, even after it was renamed 
   t.teardown(() => closeDir(staging));
   fs.renameSync(path.join(root, 'staging'), path.join(root, 'moved'));
   fs.mkdirSync(path.join(root, 'staging'));
-  t.is(await makeFifos(staging, ['control'], 0o600), '');
+  t.is((await makeFifos(staging, ['control'], 0o600)).errors, '');
   t.true(fs.lstatSync(path.join(root, 'moved', 'control')).isFIFO());
   t.deepEqual(fs.readdirSync(path.join(root, 'staging')), []);
 });
@@ -37,7 +37,7 @@ test('paths resolve in the directory that was opened, even after it was renamed 
 test('failures are reported line by line and the other FIFOs are still made', async (t) => {
   const { root, dir } = tempRoot(t);
   fs.writeFileSync(path.join(root, 'taken'), '');
-  const errors = await makeFifos(dir, ['missing-dir/control', 'taken', 'ok'], 0o600);
+  const { errors } = await makeFifos(dir, ['missing-dir/control', 'taken', 'ok'], 0o600);
   const lines = errors.trim().split('\n');
   t.is(lines.length, 2, errors);
   t.true(lines[0]?.includes('missing-dir/control'), errors);
@@ -53,7 +53,7 @@ test('more paths than one argv holds are split across several mkfifo runs, all m
   fs.mkdirSync(path.join(root, deep), { recursive: true });
   const paths = Array.from({ length: 190 }, (_, i) => `${deep}/f${i}`);
   t.true(paths.reduce((n, p) => n + p.length + 1, 0) > 512 * 1024);
-  t.is(await makeFifos(dir, paths, 0o600), '');
+  t.is((await makeFifos(dir, paths, 0o600)).errors, '');
   const made = fs.readdirSync(path.join(root, deep));
   t.is(made.length, paths.length);
   t.true(made.every((name) => fs.lstatSync(path.join(root, deep, name)).isFIFO()));
@@ -61,14 +61,14 @@ test('more paths than one argv holds are split across several mkfifo runs, all m
 
 test('a name starting with a dash is a path, not an option', async (t) => {
   const { root, dir } = tempRoot(t);
-  t.is(await makeFifos(dir, ['-m'], 0o600), '');
+  t.is((await makeFifos(dir, ['-m'], 0o600)).errors, '');
   t.true(fs.lstatSync(path.join(root, '-m')).isFIFO());
 });
 
 needsRoot(test)('with a group, mkfifo runs with it: the FIFOs are made root:group with their mode, no chown needed', async (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, 's0'));
-  t.is(await makeFifos(dir, ['s0/control', 'top'], 0o620, 65534), '');
+  t.deepEqual(await makeFifos(dir, ['s0/control', 'top'], 0o620, 65534), { errors: '', withGroup: true });
   for (const p of ['s0/control', 'top']) {
     const st = fs.lstatSync(path.join(root, p));
     t.true(st.isFIFO(), p);
