@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
+import { jsonErrorAt } from '../model/text.js';
 import { describeErrno } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 
@@ -49,11 +50,12 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
     );
   }
   let data: unknown;
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    data = JSON.parse(text.replace(/^\uFEFF/, ''));
+    data = JSON.parse(json);
   } catch (err) {
     throw new UsageError(
-      `config ${path} is not valid JSON: ${jsonSyntaxError(text, err)}; fix the file (docs/cli.md lists every setting)`,
+      `config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}; fix the file (docs/cli.md lists every setting)`,
       {
         cause: err,
       },
@@ -70,16 +72,10 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
 
 /**
  * JSON.parse's complaint with a line and column instead of an offset (Node 20 gives only the
- * offset, 22+ both): "Expected ',' or '}' after property value at line 3 column 12".
+ * offset): "Expected ',' or '}' after property value at line 3 column 12".
  */
 export function jsonSyntaxError(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
-  if (at === null) return message;
-  const offset = Number(at[2]);
-  const before = text
-    .replace(/^\uFEFF/, '')
-    .slice(0, offset)
-    .split('\n');
-  return `${at[1] ?? message} at line ${before.length} column ${(before.at(-1)?.length ?? 0) + 1}`;
+  const at = jsonErrorAt(text, err);
+  return at === undefined ? message : `${message.replace(/ in JSON at position .*$/s, '')} at line ${at.line} column ${at.column}`;
 }

@@ -5,6 +5,18 @@
  */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Where JSON.parse failed in `text` (the string it was given), as a line and a column: from the
+ * offset V8 puts in its message ("in JSON at position N"; Node 20 gives only that, 22+ the line too).
+ * Undefined when the message has no offset (the input ended early).
+ */
+export function jsonErrorAt(text: string, err: unknown): { readonly line: number; readonly column: number } | undefined {
+  const at = /in JSON at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  if (at === null) return undefined;
+  const lines = text.slice(0, Number(at[1])).split('\n');
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
 /** The text of `bytes`, or undefined when they are not valid UTF-8. */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {

@@ -3,7 +3,7 @@
  * values are different types: nothing downstream sees bytes.
  */
 import type { FileRead, Lifecycle, StateFile } from '../model.js';
-import { decodeUtf8 } from '../model/text.js';
+import { decodeUtf8, jsonErrorAt } from '../model/text.js';
 
 /**
  * Largest state or lifecycle file that is read at all. Hermes writes a few hundred bytes; 64 KiB
@@ -39,7 +39,7 @@ export function parseJsonObject(bytes: Uint8Array): Parsed {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `invalid JSON${jsonErrorPosition(err)}` };
+    return { ok: false, reason: `invalid JSON${jsonErrorWhere(text, err)}` };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: `not a JSON object (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})` };
@@ -83,12 +83,11 @@ function stringOnly(value: unknown): string | undefined {
 }
 
 /**
- * Where JSON.parse failed, without the excerpt of the input V8 puts in its message: a state file
+ * Where JSON.parse failed, without the excerpt of the input V8 puts in some messages: a state file
  * may be a hard link to someone else's secret, and its bytes must never reach a log.
  */
-function jsonErrorPosition(err: unknown): string {
-  const message = err instanceof Error ? err.message : '';
-  const at = /at position (\d+)/.exec(message) ?? /line (\d+) column (\d+)/.exec(message);
-  if (at === null) return message.startsWith('Unexpected end of JSON input') ? ': unexpected end' : '';
-  return at[2] === undefined ? ` at position ${at[1] ?? ''}` : ` at line ${at[1] ?? ''} column ${at[2]}`;
+function jsonErrorWhere(text: string, err: unknown): string {
+  const at = jsonErrorAt(text, err);
+  if (at !== undefined) return ` at line ${at.line} column ${at.column}`;
+  return err instanceof Error && err.message.startsWith('Unexpected end of JSON input') ? ': unexpected end' : '';
 }

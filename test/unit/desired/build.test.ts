@@ -41,7 +41,7 @@ test('sync leaves a slot whose state file is unreadable as it is (pending)', (t)
     action: 'pending',
     priorExit: 'unknown',
   });
-  t.regex(reason ?? '', /^state file unreadable: invalid JSON( at position \d+|: unexpected end)?; slot kept up or down as it is$/);
+  t.regex(reason ?? '', /^state file unreadable: invalid JSON( at line \d+ column \d+|: unexpected end)?; slot kept up or down as it is$/);
   t.true(desired.services.has('gateway-coder'), 'its files are still repaired');
   t.true(desired.keep.has('gateway-coder'));
   t.false(desired.gone.has('gateway-coder'));
