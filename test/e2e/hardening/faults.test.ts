@@ -52,6 +52,17 @@ function fill(dir: string): void {
   }
 }
 
+/** A slot's two control FIFOs as `type uid:gid mode` (lstat). */
+function controlFifos(slot: string): string[] {
+  return ['supervise/control', 'log/supervise/control'].map((fifo) => {
+    const st = fs.lstatSync(path.join(slot, fifo));
+    return `${st.isFIFO() ? 'fifo' : 'not a fifo'} ${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`;
+  });
+}
+
+/** What the root-owned skeleton's FIFOs are (s6-svperms' grants: the group may write, not read). */
+const ROOT_MODEL_FIFOS = [`fifo 0:${TEST_SETTINGS.gid} 620`, `fifo 0:${TEST_SETTINGS.gid} 620`];
+
 needsRoot(test)(
   'ENOSPC on a full tmpfs scandir fails the ops that need space, with path and errno; the others apply; a rerun converges',
   async (t) => {
@@ -125,11 +136,7 @@ needsRoot(test)(
       }
       for (const f of ['run', 'finish', 'type', 'log/run', '.reconcile-gateways.json'])
         t.true(fs.statSync(path.join(slot, f)).size > 0, `${op.service}/${f}`);
-      for (const fifo of ['supervise/control', 'log/supervise/control']) {
-        const st = fs.lstatSync(path.join(slot, fifo));
-        t.true(st.isFIFO(), `${op.service}/${fifo}`);
-        t.is(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`, `0:${TEST_SETTINGS.gid} 620`, `${op.service}/${fifo}`);
-      }
+      t.deepEqual(controlFifos(slot), ROOT_MODEL_FIFOS, op.service);
     }
     t.deepEqual(
       fs.readdirSync(path.join(scandir, '.reconcile-gateways')).filter((n) => n.startsWith('staging')),
@@ -164,11 +171,7 @@ needsRoot(test)(
       ['applied', 'applied', 'applied'],
     );
     for (const slot of ['gateway-default', 'gateway-alice', 'gateway-bob'])
-      for (const fifo of ['supervise/control', 'log/supervise/control']) {
-        const st = fs.lstatSync(path.join(l.scandir, slot, fifo));
-        t.true(st.isFIFO(), `${slot}/${fifo}`);
-        t.is(`${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}`, `0:${TEST_SETTINGS.gid} 620`, `${slot}/${fifo}`);
-      }
+      t.deepEqual(controlFifos(path.join(l.scandir, slot)), ROOT_MODEL_FIFOS, slot);
   },
 );
 
