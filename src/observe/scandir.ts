@@ -134,7 +134,12 @@ function observeSlot(
     const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, cache);
     cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const live = svscanLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
-    return { ...base, dir, logDir, ...contents, ...(live === undefined ? {} : { live }), identity };
+    // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
+    // slot, 3 MB at 10 000 slots, in a heap snapshot).
+    const { files, hasDownMarker, owned } = contents;
+    return live === undefined
+      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, identity }
+      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, identity, live };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
   } finally {
