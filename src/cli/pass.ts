@@ -9,8 +9,8 @@ import type { HostFacts, Mode, Settings } from '../model.js';
 import { FatalError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
-import { defaultLockPath, openStateDir } from '../state-dir.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, openRoot } from '../safe-fs/index.js';
+import { STATE_DIR, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import type { Args } from './args.js';
@@ -136,8 +136,26 @@ export function lockPath(args: Args): string {
  * (src/state-dir.ts); `acquireLock` re-checks that the path still names the locked inode.
  */
 export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
-  const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openStateDir(scandir, true)) : undefined;
+  const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir)) : undefined;
   return acquireLock(lockPath(args), wait, signal, prepareDir);
+}
+
+/**
+ * The state directory, made when missing. Another user's (root's, 0700) cannot be opened or
+ * replaced: that is someone running the tool as the wrong user, so say so instead of the errno.
+ */
+function openOwnStateDir(scandir: Dir): Dir | undefined {
+  try {
+    return openStateDir(scandir, true);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    throw new FatalError(
+      `cannot use ${scandir.path}/${STATE_DIR}, the tool's state directory in the scandir (${describeErrno(err instanceof FsError ? err.cause : err)}); ` +
+        `run boot, sync and watch as the user who owns the scandir (root in the Hermes image); status and --diff need only read access`,
+      { cause: err },
+    );
+  }
 }
 
 /**

@@ -213,6 +213,29 @@ needsRoot(test)('run as an unprivileged user, a slot it may not write fails alon
   t.is((await runWorld('sync', l, ['--diff'], nobody)).code, 0);
 });
 
+needsRoot(test)(
+  'run as the wrong user over the scandir root booted, sync exits 111 saying whose it is; --diff still reads it',
+  async (t) => {
+    const l = await makeWorld('wrong-user');
+    writeProfiles(l.home, { alice: 'running' });
+    t.is((await runWorld('boot', l)).code, 0);
+    writeConfig(l, { gatewayCommand: '/bin/false' });
+    const before = snapshot(l.scandir);
+    const nobody = { uid: 65534, gid: 65534 };
+
+    const { doc, ...result } = await runWorldJson('sync', l, [], nobody);
+    t.is(result.code, 111, result.stderr);
+    t.regex(
+      doc.error?.message ?? '',
+      /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*run boot, sync and watch as the user who owns the scandir/,
+    );
+    const diff = await runWorld('sync', l, ['--diff'], nobody);
+    t.is(diff.code, 1, diff.stderr);
+    t.regex(diff.stdout, /gateway-alice update: run write/);
+    t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), [], 'the wrong user changed the scandir');
+  },
+);
+
 const CHANGED = { ...DEFAULT_SETTINGS, ...TEST_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
 async function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
