@@ -84,6 +84,14 @@ function openHome(hermesHome: string): Dir {
   }
 }
 
+/**
+ * Said by `status` and `--diff` over a scandir that does not exist (they never create it): every
+ * slot then reads as missing, which a mistyped path would otherwise only show as "0 services".
+ */
+export function scandirMissingWarning(scandir: string): string {
+  return `scandir ${scandir} does not exist, so no slot is there yet (boot creates it); if it should exist, ${POINT_SCANDIR}`;
+}
+
 /** Opens the scandir, creating it (0755, with parents) unless this is a dry run. */
 export function openScandir(scandir: string, create: boolean): Dir | undefined {
   let st: fs.Stats | undefined;

@@ -11,6 +11,8 @@ import { type StatusRow, driftConditionLine } from './status-report.js';
 export type WatcherReport =
   | { readonly state: 'absent'; readonly statusFile: string }
   | { readonly state: 'unreadable'; readonly statusFile: string; readonly reason: string }
+  /** The status file is of a watcher over other trees. */
+  | { readonly state: 'elsewhere'; readonly statusFile: string; readonly hermesHome: string; readonly scandir: string }
   | {
       readonly state: 'present';
       readonly statusFile: string;
@@ -178,6 +180,10 @@ export function duration(seconds: number): string {
 function watcherLines(w: WatcherReport, nowMs: number): string[] {
   if (w.state === 'absent') return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
   if (w.state === 'unreadable') return [`watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`];
+  if (w.state === 'elsewhere') {
+    const trees = `${escapeLine(w.hermesHome)} and ${escapeLine(w.scandir)}`;
+    return [`watcher: status file ${escapeLine(w.statusFile)} is of a watcher over ${trees}, not these (see --status-file)`];
+  }
   const who = `watcher: pid ${w.pid} ${w.running ? 'running' : 'not running (it stopped or died)'}`;
   const p = w.lastPass;
   if (p === null) return [w.running ? `${who}; no pass completed yet` : who];

@@ -20,6 +20,7 @@ import {
   prepare,
   printSkip,
   resolveRole,
+  scandirMissingWarning,
   takeLock,
 } from '../pass.js';
 
@@ -35,7 +36,9 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     if (!args.diff) lock = await takeLock(args, scandir, args.wait);
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
-    const planned = planPass(options);
+    const plannedHere = planPass(options);
+    const planned =
+      scandir === undefined ? { ...plannedHere, warnings: [...plannedHere.warnings, scandirMissingWarning(args.scandir)] } : plannedHere;
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);

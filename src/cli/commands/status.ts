@@ -4,13 +4,14 @@
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare } from '../pass.js';
+import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare, scandirMissingWarning } from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 
@@ -30,9 +31,10 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
     const result = unapplied(planPass(options));
     logPassResult(result, collect);
+    if (scandir === undefined) warnings.push(scandirMissingWarning(args.scandir));
     const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;
     const nowMs = Date.now();
-    const { watcher, conditions } = await readWatcher(args.statusFile);
+    const { watcher, conditions } = await readWatcher(args.statusFile, { hermesHome: args.hermesHome, scandir: args.scandir });
     const rows = statusRows(result, nowMs, conditions);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
@@ -79,7 +81,15 @@ function terminalWidth(io: Io): number {
 }
 
 /** Reads and validates the watcher's status file; any problem is reported, never fatal. */
-async function readWatcher(file: string): Promise<{ watcher: WatcherReport; conditions: WatcherConditions }> {
+/**
+ * The watcher's report from its status file. A status file of a watcher over other trees (another
+ * scandir or HERMES_HOME, e.g. the default file while `status` was pointed elsewhere) is named as
+ * such, and its per-service conditions are not shown: services of the same name are other slots.
+ */
+async function readWatcher(
+  file: string,
+  ours: { readonly hermesHome: string; readonly scandir: string },
+): Promise<{ watcher: WatcherReport; conditions: WatcherConditions }> {
   const none = new Map();
   let text: string;
   try {
@@ -106,11 +116,16 @@ async function readWatcher(file: string): Promise<{ watcher: WatcherReport; cond
     return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };
   }
   const d = doc as {
+    hermesHome: string;
+    scandir: string;
     pid: number;
     lastPass: Record<string, unknown> | null;
     nextFullPassAt: string;
     services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
   };
+  if (!sameDir(d.scandir, ours.scandir) || !sameDir(d.hermesHome, ours.hermesHome)) {
+    return { watcher: { state: 'elsewhere', statusFile: file, hermesHome: d.hermesHome, scandir: d.scandir }, conditions: none };
+  }
   const conditions = new Map(
     d.services.map((s) => [
       s.service,
@@ -128,6 +143,17 @@ async function readWatcher(file: string): Promise<{ watcher: WatcherReport; cond
     },
     conditions,
   };
+}
+
+/** Whether two paths name one directory (same device and inode), else whether they resolve alike. */
+function sameDir(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return path.resolve(a) === path.resolve(b);
+  }
 }
 
 function isRunning(pid: number): boolean {

@@ -31,6 +31,12 @@ test('S59 --diff on a fresh system exits 1, prints the plan, and changes nothing
     '',
   ]);
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'no scandir, no lock file, no boot log, pid files kept');
+  t.true(
+    r.stderr.includes(
+      `warn: scandir ${box.scandir} does not exist, so no slot is there yet (boot creates it); if it should exist, point --scandir`,
+    ),
+    r.stderr,
+  );
 });
 
 test('--diff --output json reports the same decisions with dryRun and no statuses', async (t) => {

@@ -79,6 +79,22 @@ needsS6(test)(
     t.false(text.stdout.includes('next full pass'), 'a watcher that is gone promises no next pass');
     for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);
     t.is(await readFileOrEmpty(path.join(spy, 'calls')), '', 'no s6 tool was run');
+
+    // The same status file, read for another scandir (one that does not exist: a mistyped path):
+    // it is named as another watcher's, its conditions are not shown, and the missing scandir is said.
+    const elsewhere = path.join(env.root, 'no-such-scandir');
+    const other = await runCli(['status', ...env.flags, '--scandir', elsewhere, '--status-file', w.statusFile, '--output', 'json']);
+    t.is(other.code, 0, other.stderr);
+    const otherDoc = JSON.parse(other.stdout) as { watcher: unknown; profiles: { watcher?: unknown }[]; warnings: string[] };
+    t.true(validateStatusReport?.(otherDoc), JSON.stringify(validateStatusReport?.errors));
+    t.like(otherDoc.watcher, { state: 'elsewhere', statusFile: w.statusFile });
+    t.true(
+      otherDoc.profiles.every((r) => r.watcher === undefined || r.watcher === null),
+      'conditions of another scandir were shown',
+    );
+    t.true(otherDoc.warnings.some((m) => m.startsWith(`scandir ${elsewhere} does not exist`)));
+    const otherText = await runCli(['status', ...env.flags, '--scandir', elsewhere, '--status-file', w.statusFile]);
+    t.regex(otherText.stdout.replaceAll('\n  ', ' '), /^watcher: status file \S+ is of a watcher over \S+ and \S+, not these/m);
   },
 );
 

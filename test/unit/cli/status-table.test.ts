@@ -148,7 +148,7 @@ test('after the table: the legend, the scandir, warnings and the watcher', (t) =
   ]);
 });
 
-test('a watcher that is absent, unreadable or dead says so and what to do', (t) => {
+test('a watcher that is absent, unreadable, over other trees or dead says so and what to do', (t) => {
   const last = (watcher: TableContext['watcher']): string =>
     renderStatusTable([], { ...CTX, watcher, width: 1000 })
       .trimEnd()
@@ -156,6 +156,10 @@ test('a watcher that is absent, unreadable or dead says so and what to do', (t) 
       .at(-1) ?? '';
   t.is(last(CTX.watcher), 'watcher: no status file at /run/reconcile-gateways/status.json (is watch running? see --status-file)');
   t.is(last({ state: 'unreadable', statusFile: '/s', reason: 'invalid JSON' }), 'watcher: status file /s unreadable: invalid JSON');
+  t.is(
+    last({ state: 'elsewhere', statusFile: '/s', hermesHome: '/opt/data', scandir: '/run/other' }),
+    'watcher: status file /s is of a watcher over /opt/data and /run/other, not these (see --status-file)',
+  );
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '' }),
     'watcher: pid 9 not running (it stopped or died)',
