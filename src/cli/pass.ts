@@ -92,8 +92,16 @@ export function scandirMissingWarning(scandir: string): string {
   return `scandir ${scandir} does not exist, so no slot is there yet (boot creates it); if it should exist, ${POINT_SCANDIR}`;
 }
 
-/** Opens the scandir, creating it (0755, with parents) unless this is a dry run. */
-export function openScandir(scandir: string, create: boolean): Dir | undefined {
+/**
+ * What a command does when the scandir is missing: `boot` creates it (0755, with parents), as
+ * upstream did; `sync` and `watch` refuse, since on a running container a missing scandir is a
+ * mistyped path, and filling a new directory with slots nobody supervises helps no one; `status`
+ * and dry runs read it as empty.
+ */
+export type MissingScandir = 'create' | 'refuse' | 'empty';
+
+/** Opens the scandir (undefined: missing and `empty`). */
+export function openScandir(scandir: string, missing: MissingScandir): Dir | undefined {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(scandir);
@@ -106,7 +114,12 @@ export function openScandir(scandir: string, create: boolean): Dir | undefined {
   }
   if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory; ${POINT_SCANDIR}`);
   if (st === undefined) {
-    if (!create) return undefined;
+    if (missing === 'empty') return undefined;
+    if (missing === 'refuse') {
+      throw new FatalError(
+        `scandir ${scandir} does not exist; boot creates it, sync and watch do not: ${POINT_SCANDIR}, or run boot first`,
+      );
+    }
     makeScandir(scandir);
   }
   try {

@@ -94,7 +94,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let lock: HeldLock | undefined;
   try {
     prep = await prepare(args, ctx.facts, ctx.configCache);
-    scandir = openScandir(args.scandir, true);
+    scandir = openScandir(args.scandir, 'refuse');
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
     const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached };

@@ -32,7 +32,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    scandir = openScandir(args.scandir, !args.diff);
+    scandir = openScandir(args.scandir, args.diff ? 'empty' : mode === 'boot' ? 'create' : 'refuse');
     if (!args.diff) lock = await takeLock(args, scandir, args.wait);
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);

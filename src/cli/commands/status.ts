@@ -21,7 +21,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
   let scandir: Dir | undefined;
   try {
     prep = await prepare(args);
-    scandir = openScandir(args.scandir, false);
+    scandir = openScandir(args.scandir, 'empty');
     const warnings: string[] = [];
     const collect: Logger = {
       ...logger,

@@ -116,6 +116,7 @@ test('the log is never written through a symlink: a warning, exit 0, the target 
 test('sync writes no boot-log line', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
   const r = await runCli(['sync', ...bootArgs(box.home, box.scandir).slice(1)]);
   t.is(r.code, 0, r.stderr);
   t.false(existsSync(logPath(box.home)));

@@ -85,6 +85,27 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
   t.is(snap.get('run')?.mode, 0o755, 'and so are its missing parents');
 });
 
+test('sync refuses a scandir that does not exist (a mistyped path): exit 111 naming it, nothing created; boot creates it', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { desired_state: 'running' } } });
+  const before = await snapshotTree(box.root);
+  const sync = await runCli(['sync', ...bootArgs(box.home, box.scandir).slice(1)]);
+  t.is(sync.code, 111, sync.stderr);
+  t.is(
+    sync.stderr,
+    `reconcile-gateways: error: scandir ${box.scandir} does not exist; boot creates it, sync and watch do not: ` +
+      'point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory, or run boot first\n',
+  );
+  t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'sync created something');
+  t.is((await runCli(bootArgs(box.home, box.scandir))).code, 0);
+  t.is(
+    (await runCli(['sync', ...bootArgs(box.home, box.scandir, '--diff').slice(1)])).code,
+    0,
+    'boot made it; sync has nothing left to do',
+  );
+});
+
 test('a second boot plans nothing and changes no file, mode, mtime or inode in the scandir', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());

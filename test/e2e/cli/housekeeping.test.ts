@@ -31,6 +31,7 @@ test('S06/S33 boot deletes gateway.pid and processes.json at the root and in eve
 test('sync never sweeps stale runtime files', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
   const dirs = await staleFixture(box.home);
   const r = await runCli(['sync', ...bootArgs(box.home, box.scandir).slice(1)]);
   t.is(r.code, 0, r.stderr);

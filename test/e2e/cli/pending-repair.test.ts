@@ -46,6 +46,7 @@ test('sync repairs an empty slot of a profile without a state file, and neither 
 test("sync keeps a pending slot's down marker while it rewrites a damaged run", async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
   await makeHermesHome(box.home, { coder: { state: { desired_state: 'stopped' } } });
   t.is((await runCli(syncArgs(box.home, box.scandir))).code, 0);
   const run = path.join(box.scandir, 'gateway-coder', 'run');

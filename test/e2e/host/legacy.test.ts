@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
@@ -197,6 +197,7 @@ test('the JSON of a real legacy boot reports the seed as applied', async (t) => 
 
 test('sync never seeds: the migration belongs to container boot', async (t) => {
   const w = await emptyWorld('sync');
+  mkdirSync(w.scandir);
   const run = await runCli(['sync', ...worldArgs(w, ['gateway', 'run'])]);
   t.is(run.code, 0, run.stderr);
   t.false(existsSync(path.join(w.home, 'gateway_state.json')));

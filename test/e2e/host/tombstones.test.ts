@@ -125,6 +125,7 @@ test('sync re-registers a profile re-created after its tombstone, and warns', as
   const w = await makeWorld('tbresync', { create: 'none' });
   await makeHermesHome(w.home, { phoenix: { state: { desired_state: 'running' } } });
   await tombstone(w, 'phoenix', { tomb: 100, soul: 10 });
+  await mkdir(w.scandir);
   const run = await runCli(['sync', ...worldArgs(w)]);
   t.is(run.code, 0, run.stderr);
   t.true(profileLines(run.stdout).includes('reconcile: profile=phoenix prior_state=running action=started prior_exit=unknown'));

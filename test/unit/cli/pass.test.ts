@@ -129,22 +129,27 @@ test('prepare opens HERMES_HOME with the merged settings', async (t) => {
   t.is(prep.settings.servicePrefix, 'gateway-');
 });
 
-test('openScandir creates a missing scandir and its parents 0755, unless it only looks', async (t) => {
+test('openScandir creates a missing scandir and its parents 0755 for boot, refuses for sync and watch, reads it as empty for a look', async (t) => {
   const w = await world(t);
-  t.is(openScandir(w.scandir, false), undefined);
-  t.false(fs.existsSync(w.scandir));
-  const dir = openScandir(w.scandir, true);
+  const scandir = path.join(w.root, 'fresh', 'service');
+  t.is(openScandir(scandir, 'empty'), undefined);
+  t.throws(() => openScandir(scandir, 'refuse'), {
+    instanceOf: FatalError,
+    message: `scandir ${scandir} does not exist; boot creates it, sync and watch do not: point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory, or run boot first`,
+  });
+  t.false(fs.existsSync(scandir));
+  const dir = openScandir(scandir, 'create');
   t.teardown(() => closeDir(dir));
   t.not(dir, undefined);
-  t.is(fs.statSync(w.scandir).mode & 0o777, 0o755);
-  t.is(fs.statSync(path.dirname(w.scandir)).mode & 0o777, 0o755);
+  t.is(fs.statSync(scandir).mode & 0o777, 0o755);
+  t.is(fs.statSync(path.dirname(scandir)).mode & 0o777, 0o755);
 });
 
 test('a scandir that is a file is fatal', async (t) => {
   const w = await world(t);
   const file = path.join(w.root, 'scanfile');
   fs.writeFileSync(file, '');
-  t.throws(() => openScandir(file, true), {
+  t.throws(() => openScandir(file, 'create'), {
     instanceOf: FatalError,
     message: `scandir ${file} exists but is not a directory; point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory`,
   });
@@ -155,7 +160,7 @@ test('the lock is --lock-file, else in the scandir’s state directory; a second
   const own = path.join(w.root, 'my.lock');
   t.is(lockPath(w.args('sync', '--lock-file', own)), own);
   t.true(lockPath(w.args('sync')).startsWith(`${w.scandir}/`));
-  const scandir = openScandir(w.scandir, true);
+  const scandir = openScandir(w.scandir, 'create');
   t.teardown(() => closeDir(scandir));
   const held = await takeLock(w.args('sync'), scandir, false);
   t.teardown(() => held.release());

@@ -29,7 +29,7 @@ test('help prints the usage, or a command’s help, on stdout and exits 0', asyn
 });
 
 test('a mistyped flag exits 100 and shows the command’s help; nothing is run', async (t) => {
-  const w = await world(t);
+  const w = await world(t, {}, { scandir: 'missing' });
   const io = captureIo();
   t.is(await runCli(['sync', '--scandir', w.scandir, '--dif'], io), EXIT.usage);
   t.is(io.out(), '');

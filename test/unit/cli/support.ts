@@ -3,6 +3,7 @@
  * records (the real one writes to this process's stderr, which a test cannot read back), parsed
  * arguments for a sandbox, and a HERMES_HOME + scandir world removed at teardown.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
@@ -61,11 +62,19 @@ export interface World extends Sandbox {
   args(command: string, ...extra: string[]): Args;
 }
 
-/** Creates a world with `profiles` (name → state) and removes it at teardown. */
-export async function world(t: ExecutionContext, profiles: Readonly<Record<string, object>> = {}): Promise<World> {
+/**
+ * Creates a world with `profiles` (name → state) and removes it at teardown. Its scandir exists, as
+ * on a running container (sync and watch never create one), unless `scandir` is `'missing'`.
+ */
+export async function world(
+  t: ExecutionContext,
+  profiles: Readonly<Record<string, object>> = {},
+  { scandir = 'made' }: { readonly scandir?: 'made' | 'missing' } = {},
+): Promise<World> {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, Object.fromEntries(Object.entries(profiles).map(([n, state]) => [n, { state }])));
+  if (scandir === 'made') fs.mkdirSync(box.scandir, { recursive: true, mode: 0o755 });
   const configFile = writeConfig(box, TEST_SETTINGS, true);
   const statusFile = path.join(box.root, 'status', 'status.json');
   const args = (command: string, ...extra: string[]): Args => {

@@ -46,7 +46,7 @@ test('boot sweeps the previous container’s runtime files', async (t) => {
 });
 
 test('boot --diff reports the boot log lines it would write and changes nothing', async (t) => {
-  const w = await world(t, { a: {} });
+  const w = await world(t, { a: {} }, { scandir: 'missing' });
   const r = await boot(w, '--diff');
   t.is(r.code, 1);
   t.regex(linesOf(r.out).at(-1) ?? '', / boot_log_lines=\d+ \(dry run: nothing changed\)$/);

@@ -69,7 +69,7 @@ test('the table lists every profile with its intent and slot, and changes nothin
 });
 
 test('status on a scandir that does not exist yet shows every slot missing and does not create it', async (t) => {
-  const w = await world(t, { a: { desired_state: 'running' } });
+  const w = await world(t, { a: { desired_state: 'running' } }, { scandir: 'missing' });
   const r = await status(w);
   t.is(r.code, 0);
   t.false(fs.existsSync(w.scandir));

@@ -58,7 +58,7 @@ test('sync prunes the slot of a deleted profile, and --no-prune keeps it', async
 });
 
 test('--diff shows what would change, changes nothing and exits 1', async (t) => {
-  const w = await world(t, { a: RUNNING });
+  const w = await world(t, { a: RUNNING }, { scandir: 'missing' });
   const r = await sync(w, '--diff');
   t.is(r.code, 1);
   t.false(fs.existsSync(w.scandir), 'a dry run does not even create the scandir');
@@ -98,14 +98,14 @@ test('a second sync while one holds the lock is refused (exit 3 upstream of here
   const w = await world(t, { a: RUNNING });
   await sync(w);
   const { openScandir } = await import('../../../../src/cli/pass.js');
-  const scandir = openScandir(w.scandir, false);
+  const scandir = openScandir(w.scandir, 'empty');
   const held = await takeLock(w.args('sync'), scandir, false);
   t.teardown(() => held.release());
   await t.throwsAsync(sync(w), { instanceOf: LockHeldError });
 });
 
 test('a container of role none registers nothing', async (t) => {
-  const w = await world(t, { a: RUNNING });
+  const w = await world(t, { a: RUNNING }, { scandir: 'missing' });
   const r = await sync(w, '--role', 'none');
   t.is(r.code, 0);
   t.is(r.out, 'reconcile: skipping (role none \u2014 this container registers and removes no gateways)\n');

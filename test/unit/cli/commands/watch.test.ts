@@ -90,6 +90,32 @@ test.serial('watch converges, writes its status, signals readiness once and clos
   t.true(io.out().startsWith('reconcile: pass trigger=start scope=full result=converged create=2 '));
 });
 
+test.serial(
+  'watch on a scandir that does not exist creates none: its pass fails, is retried, and converges once the scandir appears',
+  async (t) => {
+    const w = await world(t, { a: { desired_state: 'running' } }, { scandir: 'missing' });
+    const { fd, file } = notificationFd(w);
+    t.teardown(() => {
+      if (fdNames(fd, file)) fs.closeSync(fd);
+    });
+    const io = captureIo();
+    const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, recordingLogger().logger);
+    t.teardown(() => process.emit('SIGTERM')); // a failed assertion must not leave the watcher running
+    type Status = { ready: boolean; lastPass: { result: string; error?: { message: string } } | null };
+    const status = (): Status | undefined =>
+      fs.existsSync(w.statusFile) ? (JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as Status) : undefined;
+    await waitFor(() => status()?.lastPass?.result === 'error', 60_000, 'the first pass to fail');
+    t.like(status(), { ready: false });
+    t.regex(status()?.lastPass?.error?.message ?? '', /^scandir \S+ does not exist; boot creates it, sync and watch do not/);
+    t.false(fs.existsSync(w.scandir), 'watch created the scandir');
+    fs.mkdirSync(w.scandir, { recursive: true });
+    await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'readiness after the scandir appeared');
+    t.true(fs.existsSync(path.join(w.scandir, 'gateway-a', 'run')));
+    process.emit('SIGTERM');
+    t.is(await running, 0);
+  },
+);
+
 test.serial('with --output json each pass line is a JSON summary', async (t) => {
   const w = await world(t, { a: {} });
   const io = captureIo();
@@ -102,7 +128,7 @@ test.serial('with --output json each pass line is a JSON summary', async (t) => 
 });
 
 test.serial('a container of role none idles: it says why, reports ready and exits 0 on SIGTERM', async (t) => {
-  const w = await world(t, { a: { desired_state: 'running' } });
+  const w = await world(t, { a: { desired_state: 'running' } }, { scandir: 'missing' });
   const { fd, file } = notificationFd(w);
   t.teardown(() => {
     if (fdNames(fd, file)) fs.closeSync(fd);
