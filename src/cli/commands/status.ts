@@ -80,11 +80,11 @@ function terminalWidth(io: Io): number {
   return io.stdout.isTTY === true ? process.stdout.columns || DEFAULT_WIDTH : DEFAULT_WIDTH;
 }
 
-/** Reads and validates the watcher's status file; any problem is reported, never fatal. */
 /**
- * The watcher's report from its status file. A status file of a watcher over other trees (another
- * scandir or HERMES_HOME, e.g. the default file while `status` was pointed elsewhere) is named as
- * such, and its per-service conditions are not shown: services of the same name are other slots.
+ * Reads and validates the watcher's status file; any problem is reported, never fatal. A status
+ * file of a watcher over other trees (another scandir or HERMES_HOME, e.g. the default file while
+ * `status` was pointed elsewhere) is named as such, and its per-service conditions are not shown:
+ * services of the same name there are other slots.
  */
 async function readWatcher(
   file: string,
