@@ -138,7 +138,11 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     logFormat: oneOf(str('log-format') ?? 'text', ['text', 'json'] as const, '--log-format'),
     logLevel: oneOf(str('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const, '--log-level'),
     lockFile: nonEmpty(str('lock-file'), '--lock-file') ?? (env['RECONCILE_GATEWAYS_LOCK_FILE'] || undefined),
-    role: optionalOneOf(str('role') ?? (env['RECONCILE_GATEWAYS_ROLE'] || undefined), ['gateway', 'dashboard', 'none'] as const, '--role'),
+    // A bad value is named by where it came from: the flag, else the environment variable.
+    role:
+      str('role') === undefined
+        ? optionalOneOf(env['RECONCILE_GATEWAYS_ROLE'] || undefined, ROLES, 'RECONCILE_GATEWAYS_ROLE')
+        : oneOf(str('role') ?? '', ROLES, '--role'),
     containerArgv: parseArgvJson(str('container-argv')),
     diff: flag('diff'),
     wait: flag('wait'),
@@ -158,6 +162,8 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     metricsFile: nonEmpty(str('metrics-file'), '--metrics-file'),
   };
 }
+
+const ROLES = ['gateway', 'dashboard', 'none'] as const;
 
 function isCommand(s: string): s is Command {
   return s === 'boot' || s === 'sync' || s === 'watch' || s === 'status';

@@ -151,8 +151,10 @@ test(
 test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
 test(refused, ['boot', '--container-argv', 'hermes gateway'], 'boot: --container-argv must be a JSON array of strings');
 
-test('an invalid environment default is reported like the flag', (t) => {
+test('an invalid environment default is a usage error naming the variable; the flag overrides it', (t) => {
   const err = t.throws(() => parseCliArgs(['sync'], { RECONCILE_GATEWAYS_ROLE: 'worker' }), { instanceOf: ArgumentError });
-  t.is(err?.message, 'sync: --role must be one of gateway, dashboard, none (got "worker")');
+  t.is(err?.message, 'sync: RECONCILE_GATEWAYS_ROLE must be one of gateway, dashboard, none (got "worker")');
   t.is(err?.command, 'sync');
+  const parsed = parseCliArgs(['sync', '--role', 'gateway'], { RECONCILE_GATEWAYS_ROLE: 'worker' });
+  t.is(parsed.kind === 'run' ? parsed.args.role : undefined, 'gateway');
 });
