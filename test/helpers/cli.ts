@@ -48,6 +48,8 @@ export interface CliOptions {
   readonly gid?: number;
   /** Give the child a pipe on fd 3 too (`watch --ready-fd 3`). */
   readonly fd3?: boolean;
+  /** The child's working directory (default: the tests'). */
+  readonly cwd?: string;
 }
 
 /** A run started in its own process group, so {@link killGroup} can end it with all its children. */
@@ -76,6 +78,7 @@ export function startNode(argv: readonly string[], opts: CliOptions = {}): Start
     env: { ...(opts.baseEnv ?? hermeticEnv()), ...opts.env },
     ...(opts.uid === undefined ? {} : { uid: opts.uid }),
     ...(opts.gid === undefined ? {} : { gid: opts.gid }),
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
   });
   let stdout = '';
   let stderr = '';

@@ -3,6 +3,7 @@
  * controller (src/watch/) to inotify events, signals, the status file and the readiness fd.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { escapeLine } from '../../escape.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
@@ -59,7 +60,8 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
     onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
-    meta: { pid: process.pid, hermesHome: args.hermesHome, scandir: args.scandir },
+    // Absolute, so `status` run from another directory can tell whether this watcher is over its trees.
+    meta: { pid: process.pid, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) },
   });
   const events = new EventSource({
     hermesHome: args.hermesHome,
