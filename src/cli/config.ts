@@ -34,6 +34,9 @@ export interface HostIds {
   readonly gid?: number;
 }
 
+/** How an error in the config file's contents ends: what to do about it. */
+const FIX_THE_FILE = 'fix the file (docs/cli.md lists every setting)';
+
 /** Reads, validates and merges a config file; `undefined` path means built-in defaults. */
 export async function loadSettings(path: string | undefined, host: HostIds = {}): Promise<Settings> {
   const base: Settings = { ...DEFAULT_SETTINGS, ...host };
@@ -42,30 +45,20 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(
-      `cannot read config ${path}: ${describeErrno(err)}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`,
-      {
-        cause: err,
-      },
-    );
+    const why = `cannot read config ${path}: ${describeErrno(err)}`;
+    throw new UsageError(`${why}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`, { cause: err });
   }
   let data: unknown;
   const json = text.replace(/^\uFEFF/, '');
   try {
     data = JSON.parse(json);
   } catch (err) {
-    throw new UsageError(
-      `config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}; fix the file (docs/cli.md lists every setting)`,
-      {
-        cause: err,
-      },
-    );
+    throw new UsageError(`config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}; ${FIX_THE_FILE}`, { cause: err });
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
-    throw new UsageError(
-      `config ${path} is invalid: ${describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS))}; fix the file (docs/cli.md lists every setting)`,
-    );
+    const problems = describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS));
+    throw new UsageError(`config ${path} is invalid: ${problems}; ${FIX_THE_FILE}`);
   }
   return { ...base, ...(data as Partial<Settings>) };
 }
