@@ -36,9 +36,8 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     if (!args.diff) lock = await takeLock(args, scandir, args.wait);
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
-    const plannedHere = planPass(options);
-    const planned =
-      scandir === undefined ? { ...plannedHere, warnings: [...plannedHere.warnings, scandirMissingWarning(args.scandir)] } : plannedHere;
+    let planned = planPass(options);
+    if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);
