@@ -69,6 +69,19 @@ export function pathAt(dir: Dir, name: string): string {
   return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
 }
 
+/**
+ * pathAt for a name as the raw bytes getdents gave (listDirRaw): a name that is not valid UTF-8
+ * reaches the same entry, where its decoded string (with U+FFFD) would name none.
+ */
+export function rawPathAt(dir: Dir, name: Buffer): Buffer {
+  if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(DOT) || name.equals(DOT_DOT)) {
+    throw new Error(`refusing unsafe path component ${JSON.stringify(name.toString())}`);
+  }
+  return Buffer.concat([Buffer.from(`${selfPath(dir)}/`), name]);
+}
+const DOT = Buffer.from('.');
+const DOT_DOT = Buffer.from('..');
+
 /** Path of the directory itself, resolved through its descriptor (or its private-tree path). */
 export function selfPath(dir: Dir): string {
   if (dir.rel !== undefined) return dir.rel;

@@ -3,7 +3,7 @@
  * replacement, markers, directories with explicit modes and owners, renames and tree removal.
  */
 import fs from 'node:fs';
-import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDir, lstatAt, openDirAt, pathAt } from './core.js';
+import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDirRaw, lstatAt, openDirAt, pathAt, rawPathAt } from './core.js';
 
 /** Owner to give a new entry (only applied when running as root). */
 export interface Owner {
@@ -291,45 +291,63 @@ export function removeTreeAt(dir: Dir, name: string, budget: RemovalBudget = { l
 /**
  * Empties `top` level by level: files are unlinked; each subdirectory's entries are moved up into
  * `top` under fresh names, then the emptied subdirectory removed. Every rename stays inside the
- * tree being deleted, so no path grows and nothing is followed.
+ * tree being deleted, so no path grows and nothing is followed. Entries are handled by their raw
+ * names: one that is not valid UTF-8 is deleted like any other, not re-listed until the budget
+ * runs out (its decoded name, with U+FFFD, would name no entry).
  */
 function emptyTree(top: Dir, budget: RemovalBudget): boolean {
   const serial = { next: 0 };
-  for (let entries = listDir(top); entries.length > 0; entries = listDir(top)) {
+  for (let entries = listDirRaw(top); entries.length > 0; entries = listDirRaw(top)) {
     for (const entry of entries) {
       if (--budget.left < 0) return false;
-      if (!entry.isDirectory()) {
-        unlinkAt(top, entry.name);
+      if (!entry.isDir) {
+        rawAt('unlink', top, entry.name, (p) => fs.unlinkSync(p), true);
         continue;
       }
-      const sub = openDirAt(top, entry.name);
+      const sub = rawAt('open', top, entry.name, (p) => fs.openSync(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW));
+      if (sub === undefined) continue;
+      const subDir: Dir = { fd: sub, path: `${top.path}/${entry.name.toString()}` };
       try {
-        for (const child of listDir(sub)) {
+        for (const child of listDirRaw(subDir)) {
           if (--budget.left < 0) return false;
-          hoist(sub, child.name, top, serial);
+          hoist(subDir, child.name, top, serial);
         }
       } finally {
-        closeDir(sub);
+        closeDir(subDir);
       }
-      rmdirAt(top, entry.name, true);
+      rawAt('rmdir', top, entry.name, (p) => fs.rmdirSync(p), true);
     }
   }
   return true;
 }
 
+/**
+ * One call on a raw-named entry of `dir`: its result, or undefined when the entry is gone (and,
+ * with `lenient`, when a directory is not empty yet: the caller's next round sees it again).
+ */
+function rawAt<T>(action: string, dir: Dir, name: Buffer, call: (path: Buffer) => T, lenient = false): T | undefined {
+  try {
+    return call(rawPathAt(dir, name));
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || (lenient && (code === 'ENOTEMPTY' || code === 'EEXIST'))) return undefined;
+    throw new FsError(action, `${dir.path}/${name.toString()}`, err);
+  }
+}
+
 /** Moves `from/name` into `top` under an unused `.rm<n>` name. */
-function hoist(from: Dir, name: string, top: Dir, serial: { next: number }): void {
+function hoist(from: Dir, name: Buffer, top: Dir, serial: { next: number }): void {
   for (;;) {
     const target = `.rm${serial.next++}`;
     if (lstatAt(top, target) !== undefined) continue;
     try {
-      fs.renameSync(pathAt(from, name), pathAt(top, target));
+      fs.renameSync(rawPathAt(from, name), pathAt(top, target));
       return;
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOENT' && lstatAt(from, name) === undefined) return;
+      if (code === 'ENOENT') return;
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'EISDIR' && code !== 'ENOTDIR')
-        throw new FsError('rename', `${from.path}/${name}`, err);
+        throw new FsError('rename', `${from.path}/${name.toString()}`, err);
     }
   }
 }

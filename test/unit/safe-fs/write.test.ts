@@ -259,6 +259,17 @@ test('removeTreeAt deletes a whole tree but only the symlinks in it, never what 
   t.is(fs.readFileSync(path.join(outside, 'keep'), 'utf8'), 'precious');
 });
 
+test('removeTreeAt deletes entries whose names are not valid UTF-8, in one call and on a small budget', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'slot/event/keep-me-not', 'x');
+  const raw = (rel: string, name: string): Buffer => Buffer.concat([Buffer.from(path.join(root, rel) + '/'), Buffer.from(name, 'latin1')]);
+  fs.writeFileSync(raw('slot/event', 'x\xff'), 'x');
+  fs.mkdirSync(raw('slot', 'd\xfe'));
+  fs.writeFileSync(raw('slot', 'd\xfe/f\xff'), 'x');
+  t.true(removeTreeAt(dir, 'slot', { left: 100 }));
+  t.false(fs.existsSync(path.join(root, 'slot')));
+});
+
 test('removeTreeAt on a symlink removes the link only; on a missing entry it is done at once', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'outside/keep', 'precious');
