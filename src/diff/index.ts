@@ -5,6 +5,7 @@
 import type {
   DesiredState,
   DirChange,
+  DirIdentity,
   DirRead,
   FileChange,
   FileRead,
@@ -72,7 +73,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
     if (desired.keep.has(spec.service)) continue;
     if (slot.hasDownMarker === spec.autostart) {
-      const expect = slot.identity === undefined ? {} : { expect: slot.identity };
+      const expect = update.identityAfter === undefined ? {} : { expect: update.identityAfter };
       ops.push(
         spec.autostart
           ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
@@ -111,6 +112,8 @@ export function compareOps(a: Operation, b: Operation): number {
 interface UpdatePlan {
   readonly ops: readonly Operation[];
   readonly restartPending: boolean;
+  /** The slot's identity once the update is applied: an adopted slot is chowned to us. */
+  readonly identityAfter: DirIdentity | undefined;
 }
 
 function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, journalled: boolean): UpdatePlan {
@@ -125,14 +128,19 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
   const restart = decideRestart(slot, { runtimeChanged, restartChanged: options.restartChanged, journalled, nowMs });
   const ops: Operation[] = [];
   const base = { service: spec.service, profile: spec.profile };
-  // Actuate acts only on the directory observe saw (issue 16 #9, #10).
+  // Actuate acts only on the directory observe saw (issue 16 #9, #10); the operations after the
+  // update expect the owner it sets, so adopting a slot and starting it in one pass is no "replaced".
   const expect = slot.identity === undefined ? {} : { expect: slot.identity };
   if (dirs.length + changes.length > 0) {
     const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
     ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes, ...expect });
   }
-  if (restart.restart !== undefined) ops.push({ kind: 'restart', ...base, reason: restart.restart, ...expect });
-  return { ops, restartPending: restart.restart === undefined && restart.pending };
+  const chowned = options.expectedUid !== null && dirs.some((d) => d.path === '' && d.fix === 'chown');
+  const identityAfter =
+    slot.identity !== undefined && chowned ? { ...slot.identity, uid: options.expectedUid ?? slot.identity.uid } : slot.identity;
+  if (restart.restart !== undefined)
+    ops.push({ kind: 'restart', ...base, reason: restart.restart, ...(identityAfter === undefined ? {} : { expect: identityAfter }) });
+  return { ops, restartPending: restart.restart === undefined && restart.pending, identityAfter };
 }
 
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {

@@ -132,3 +132,21 @@ test('#8 a lock renamed away and replaced no longer counts as held', (t) => {
   fs.writeFileSync(lock, '');
   t.false(namesLockedInode(lock, fd));
 });
+
+needsRoot(test)(
+  '#10 a slot hermes made is adopted and started in one pass: the owner the adoption sets is no sign of a swap',
+  async (t) => {
+    const l = await makeWorld('adopt-up');
+    writeProfiles(l.home, { alice: 'running' });
+    const slot = path.join(l.scandir, 'gateway-alice');
+    fs.mkdirSync(slot, { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'down'), '');
+    fs.chownSync(slot, NOBODY, NOBODY);
+    const r = await runWorld('sync', l);
+    t.is(r.code, 0, r.stdout + r.stderr);
+    t.regex(r.stdout, /applied service=gateway-alice kind=update reason="adopt unowned slot"/);
+    t.regex(r.stdout, /applied service=gateway-alice kind=up /);
+    t.false(fs.existsSync(path.join(slot, 'down')), 'started');
+    t.is(fs.statSync(slot).uid, 0, 'adopted');
+  },
+);

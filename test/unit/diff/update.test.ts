@@ -184,3 +184,18 @@ test('a record naming another service is rewritten (the slot is not ours yet)', 
     }),
   );
 });
+
+test('adopting a slot hermes made and starting it in one pass: the up expects the owner the update sets, not the one observed', (t) => {
+  const slot = { ...slotOf(CODER, { uid: 65534, down: true, owned: false }), identity: { dev: 1, ino: 2, uid: 65534 } };
+  const plan = diffStates(observedOf(home(), scandirOf([slot])), desiredOf([CODER]), OPTS);
+  const kinds = plan.operations.map((op) => op.kind);
+  t.deepEqual(kinds, ['update', 'up']);
+  const [adopt, up] = plan.operations;
+  t.deepEqual(adopt?.kind === 'update' ? adopt.expect : undefined, { dev: 1, ino: 2, uid: 65534 }, 'the update acts on the slot observed');
+  t.true(adopt?.kind === 'update' && adopt.dirs.some((d) => d.path === '' && d.fix === 'chown'));
+  t.deepEqual(up?.kind === 'up' ? up.expect : undefined, { dev: 1, ino: 2, uid: 0 }, 'the up, on the slot as the update leaves it');
+  // Not as root, nothing is chowned, and the up expects the slot as observed.
+  const asUser = diffStates(observedOf(home(), scandirOf([slot])), desiredOf([CODER]), { ...OPTS, expectedUid: null });
+  const upAsUser = asUser.operations.find((op) => op.kind === 'up');
+  t.deepEqual(upAsUser?.kind === 'up' ? upAsUser.expect : undefined, { dev: 1, ino: 2, uid: 65534 });
+});
