@@ -40,7 +40,7 @@ export function formatBootLogLines(timestamp: string, decisions: readonly Profil
     .map((d) => {
       const fold = d.foldedIntoRoot === undefined ? '' : ` folded_into_root=${d.foldedIntoRoot ? 'True' : 'False'}`;
       const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
-      return `${escapeLine(timestamp)} profile=${escapeLine(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}\n`;
+      return `${escapeLine(timestamp)} profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}\n`;
     })
     .join('');
 }

@@ -3,7 +3,7 @@
  * passes the level, so a quiet pass never pays for loading winston (start-up matters at boot).
  */
 import { createRequire } from 'node:module';
-import { escapeLine } from '../escape.js';
+import { escapeLine, fieldValue } from '../escape.js';
 
 /** Log levels, most severe first. */
 export type Level = 'error' | 'warn' | 'info' | 'debug';
@@ -35,7 +35,7 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
       const { level: lvl, message, ...rest } = info;
       const extra = Object.entries(rest)
         .filter(([k, v]) => typeof k === 'string' && v !== undefined && k !== 'timestamp')
-        .map(([k, v]) => ` ${k}=${escapeLine(String(v))}`)
+        .map(([k, v]) => ` ${k}=${fieldValue(String(v))}`)
         .join('');
       return `reconcile-gateways: ${lvl}: ${escapeLine(String(message))}${extra}`;
     });

@@ -137,7 +137,7 @@ function profileEntry(d: ProfileDecision): Record<string, unknown> {
 export function profileLine(d: ProfileDecision): string {
   const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
   const reason = d.reason === undefined ? '' : ` reason=${escapeLine(JSON.stringify(d.reason))}`;
-  return `reconcile: profile=${escapeLine(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
+  return `reconcile: profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
 /** One line per applied or failed operation: which service changed, how, and why. */

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeLine } from '../../escape.js';
+import { escapeLine, fieldValue } from '../../escape.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
@@ -122,7 +122,7 @@ function isQuiet(s: PassSummary): boolean {
 
 /** One line per pass that changed something or failed. */
 export function summaryLine(s: PassSummary): string {
-  const scope = s.scope === 'full' ? 'full' : `targeted(${(s.profiles ?? []).join(',')})`;
+  const scope = s.scope === 'full' ? 'full' : fieldValue(`targeted(${firstFew(s.profiles ?? [])})`);
   const c = s.counts;
   const counts =
     c === undefined
@@ -138,10 +138,16 @@ export function summaryLine(s: PassSummary): string {
 
 /** The services a pass changed: the first few by name, then how many more. */
 function changedField(changed: readonly string[] | undefined): string {
-  if (changed === undefined || changed.length === 0) return '';
+  return changed === undefined || changed.length === 0 ? '' : escapeLine(` services=${firstFew(changed)}`);
+}
+
+/**
+ * The first few names, then how many more: a pass over thousands of profiles still prints one
+ * short line. Names come from the volume, so the caller escapes (and quotes) the result.
+ */
+function firstFew(names: readonly string[]): string {
   const FIRST = 5;
-  const more = changed.length > FIRST ? `,+${changed.length - FIRST} more` : '';
-  return escapeLine(` services=${changed.slice(0, FIRST).join(',')}${more}`);
+  return `${names.slice(0, FIRST).join(',')}${names.length > FIRST ? `,+${names.length - FIRST} more` : ''}`;
 }
 
 /** s6 readiness: a newline on the notification fd, then close it. */

@@ -54,7 +54,7 @@ test('a fold adds folded_into_root, and a hostile state or name cannot forge a l
   const lines = text.split('\n');
   t.is(lines.length, 3, text);
   t.is(lines[0], 'T profile=a prior_state=running action=started prior_exit=clean folded_into_root=True');
-  t.is(lines[1], 'T profile=b\\nT profile=x prior_state="running action=skipped" action=started prior_exit=clean folded_into_root=False');
+  t.is(lines[1], 'T profile="b\\nT profile=x" prior_state="running action=skipped" action=started prior_exit=clean folded_into_root=False');
   t.is(formatBootLogLines('T', []), '');
 });
 

@@ -32,6 +32,11 @@ test('a newline or escape sequence in a message or field cannot forge a record',
   t.is(stderr, 'reconcile-gateways: warn: bad name a\\nreconcile-gateways: error: forged profile=x\\x1b[31mred\\rz\n');
 });
 
+test('a field value with a space, a quote or `=` is quoted, so it cannot pose as more fields', (t) => {
+  const [, stderr] = run(`createLogger('info', 'text').warn('unreadable state', { profile: 'x action=started "y"' });`);
+  t.is(stderr, 'reconcile-gateways: warn: unreadable state profile="x action=started \\"y\\""\n');
+});
+
 test('the level filters info and debug, never warnings or errors', (t) => {
   const [, stderr] = run(`const l = createLogger('error', 'text'); l.debug('d'); l.info('i'); l.warn('w'); l.error('e');`);
   t.is(stderr, 'reconcile-gateways: warn: w\nreconcile-gateways: error: e\n');

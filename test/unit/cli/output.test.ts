@@ -61,7 +61,12 @@ test('the profile line is upstream’s, and a hostile state cannot forge a field
   );
   const forged = profileLine(decision('a\nreconcile: profile=evil', { priorState: 'running action=started' }));
   t.false(forged.includes('\n'));
-  t.is(forged, 'reconcile: profile=a\\nreconcile: profile=evil prior_state="running action=started" action=started prior_exit=clean');
+  t.is(forged, 'reconcile: profile="a\\nreconcile: profile=evil" prior_state="running action=started" action=started prior_exit=clean');
+  // A name with a space or `=` (invalid, but still reported) is quoted: it cannot pose as fields.
+  t.is(
+    profileLine(decision('x prior_state=running', { priorState: null, action: 'skipped' })),
+    'reconcile: profile="x prior_state=running" prior_state=None action=skipped prior_exit=clean',
+  );
 });
 
 test('an operation line names the service, kind and reason, escaped', (t) => {

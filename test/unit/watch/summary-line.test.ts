@@ -26,3 +26,11 @@ test('a watch pass line names the services it changed, the first five then how m
 test('a watch pass line without changes names no services', (t) => {
   t.false(summaryLine(base).includes('services='));
 });
+
+test('a targeted pass line names its first five profiles, escaped and quoted, so a profile name cannot forge a line or a field', (t) => {
+  const profiles = ['a', 'b\nreconcile: applied service=gateway-root kind=create', 'c d=e', 'f', 'g', 'h', 'i'];
+  const line = summaryLine({ ...base, scope: 'targeted', profiles });
+  t.false(line.includes('\n'), line);
+  t.true(line.includes(' scope="targeted(a,b\\nreconcile: applied service=gateway-root kind=create,c d=e,f,g,+2 more)" result='), line);
+  t.true(summaryLine({ ...base, scope: 'targeted', profiles: ['a', 'b'] }).includes(' scope=targeted(a,b) result='));
+});
