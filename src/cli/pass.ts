@@ -243,11 +243,14 @@ export function logPassResult(result: PassResult, logger: Logger): void {
   }
 }
 
-/** 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. */
+/**
+ * 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. A dry run whose
+ * prune the guard blocks is 2 as well, as the real run would be: "nothing to change" would hide it.
+ */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
+  if (result.desired.pruneBlocked !== undefined) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
-  const failed = result.results.some((r) => r.status === 'failed');
-  return failed || result.desired.pruneBlocked !== undefined ? 2 : 0;
+  return result.results.some((r) => r.status === 'failed') ? 2 : 0;
 }
 
 /** Warnings of a pass as one list, for the JSON document and watch's status. */

@@ -252,17 +252,22 @@ function isGone(profile: string, observed: ObservedState): boolean {
 
 /**
  * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
- * Returns why pruning is blocked, or undefined when it may go ahead.
+ * Returns why pruning is blocked, or undefined when it may go ahead. Without a readable
+ * `profiles/` nothing counts as gone (isGone), so --allow-empty cannot lift that case: the
+ * message says what does.
  */
 function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | undefined {
-  if (input.allowEmpty) return undefined;
   const home = input.observed.home;
   const ownedNamed = [...input.observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
   if (ownedNamed.length === 0) return undefined;
-  if (home.profilesRoot.kind !== 'ok') {
-    const why = home.profilesRoot.kind === 'missing' ? 'is missing' : `is unreadable (${home.profilesRoot.reason})`;
-    return `${input.hermesHome}/profiles ${why} while ${ownedNamed.length} named slot(s) exist; removing nothing (pass --allow-empty if this is intended)`;
+  const profiles = `${input.hermesHome}/profiles`;
+  if (home.profilesRoot.kind === 'missing') {
+    return `${profiles} is missing while ${ownedNamed.length} named slot(s) exist; removing nothing (if every named profile was deleted on purpose, create ${profiles} empty and run sync --allow-empty)`;
   }
+  if (home.profilesRoot.kind !== 'ok') {
+    return `${profiles} is unreadable (${home.profilesRoot.reason}) while ${ownedNamed.length} named slot(s) exist; removing nothing until it can be read`;
+  }
+  if (input.allowEmpty) return undefined;
   const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
   const remaining = home.profiles.some((p) => !p.isRoot) || home.presentDirs.size > 0;
   if (!remaining && vanished.length > 0) {

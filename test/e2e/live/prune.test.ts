@@ -54,6 +54,9 @@ needsS6(test)('the empty-set guard: profiles/ gone or every profile vanished rem
   t.is(missing.code, 2);
   t.regex(String(missing.doc['pruneBlocked']), /profiles is missing.*--allow-empty/);
   t.regex(missing.stderr, /--allow-empty/);
+  const preview = await env.json('sync', ['--diff', '--allow-empty']);
+  t.is(preview.code, 2, 'the preview says what a real run would: blocked, and --allow-empty cannot lift a missing profiles/');
+  t.regex(String(preview.doc['pruneBlocked']), /create \S+\/profiles empty and run sync --allow-empty\)$/);
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
 
   await mkdir(path.join(env.home, 'profiles'));

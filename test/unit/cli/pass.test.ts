@@ -47,6 +47,9 @@ test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2
   t.is(exitCodeOf(resultOf({ ops: 1 }), false), 0);
   t.is(exitCodeOf(resultOf({ failed: true }), false), 2);
   t.is(exitCodeOf(resultOf({ blocked: true }), false), 2);
+  // A preview says what the real run would: blocked is 2, with or without other changes.
+  t.is(exitCodeOf(resultOf({ blocked: true }), true), 2);
+  t.is(exitCodeOf(resultOf({ blocked: true, ops: 1 }), true), 2);
 });
 
 test('warnings are the warn-level notices, then the pass warnings; info notices are not warnings', (t) => {

@@ -31,14 +31,21 @@ test(
   guarded,
   observedOf(home({ profilesRoot: { kind: 'missing' } }), owned('a')),
   {},
-  /\/opt\/data\/profiles is missing while 1 named slot\(s\) exist/,
+  /^\/opt\/data\/profiles is missing while 1 named slot\(s\) exist; removing nothing \(if every named profile was deleted on purpose, create \/opt\/data\/profiles empty and run sync --allow-empty\)$/,
+);
+test(
+  'a missing profiles/ still blocks with --allow-empty, which cannot make anything count as gone',
+  guarded,
+  observedOf(home({ profilesRoot: { kind: 'missing' } }), owned('a')),
+  { allowEmpty: true },
+  /profiles is missing while 1 named slot\(s\) exist/,
 );
 test(
   'an unreadable profiles/ blocks pruning',
   guarded,
   observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), owned('a')),
   {},
-  /is unreadable \(EIO\)/,
+  /is unreadable \(EIO\) while 1 named slot\(s\) exist; removing nothing until it can be read$/,
 );
 test('--allow-empty lifts the guard', guarded, observedOf(home(), owned('a', 'b')), { allowEmpty: true }, undefined);
 test('tombstoned deletions are intended', guarded, observedOf(home({ tombstones: { a: 5 } }), owned('a')), {}, undefined);
