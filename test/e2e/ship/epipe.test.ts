@@ -29,3 +29,20 @@ test('boot piped into a reader that exits at once still exits 0 with every slot 
   t.true(stderr.trimEnd().endsWith('exit=0'), stderr);
   t.is((await readdir(box.scandir)).filter((e) => e.startsWith('gateway-')).length, names.length + 1);
 });
+
+test('stdout that cannot be written (a full disk) is one error line and exit 111, not a stack trace', async (t) => {
+  const bin = path.join(repoRoot(), 'bin', 'reconcile-gateways.cjs');
+  for (const args of [['--help'], ['boot', '--help'], ['--version']]) {
+    const script = `"${process.execPath}" "${bin}" "$@" >/dev/full; echo "exit=$?" >&2`;
+    const stderr = await new Promise<string>((resolve, reject) => {
+      execFile('bash', ['-c', script, 'bash', ...args], { timeout: 60_000 }, (error, _out, err) =>
+        error === null ? resolve(err) : reject(error),
+      );
+    });
+    t.is(
+      stderr,
+      'reconcile-gateways: error: cannot write to stdout (ENOSPC: no space left on device); the report is lost\nexit=111\n',
+      args.join(' '),
+    );
+  }
+});
