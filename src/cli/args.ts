@@ -6,7 +6,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { COMMANDS, type Command, type Flag, flagsOf } from './help.js';
 import type { Level } from './logger.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, nearest } from './suggest.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -70,7 +70,14 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
   }
   if (command === '--version' || command === '-V' || command === 'version') return { kind: 'version' };
   if (!isCommand(command)) {
-    if (command.startsWith('-')) throw new ArgumentError(`the command comes first, before ${command}`);
+    if (command.startsWith('-')) {
+      // A mistyped top-level flag (`--versoin`, `-v`) is a typo, not a flag given before its command.
+      const flag = command.split('=')[0] ?? command;
+      const known = COMMANDS.some((c) => flagsOf(c).some((f) => `--${f.name}` === flag));
+      const top = known ? undefined : flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
+      if (top !== undefined) throw new ArgumentError(`unknown option ${flag} (did you mean ${top}?)`);
+      throw new ArgumentError(`the command comes first, before ${command}`);
+    }
     throw new ArgumentError(`unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}`);
   }
   const values = readFlags(command, rest);
@@ -114,7 +121,8 @@ function flagValue(
     return true;
   }
   if (token.value === undefined) throw new ArgumentError(`${command}: ${named} needs a value: ${named} ${flag.value ?? 'VALUE'}`, command);
-  if (token.inlineValue !== true && token.value.startsWith('-')) {
+  // A negative number is a value (its range check explains it), not a flag given without one.
+  if (token.inlineValue !== true && token.value.startsWith('-') && !/^-\d/.test(token.value)) {
     throw new ArgumentError(
       `${command}: ${named} needs a value, got the option ${token.value} (write ${named}=${token.value} if you mean it)`,
       command,
