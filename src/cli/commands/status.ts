@@ -111,6 +111,12 @@ async function readWatcher(
       conditions: none,
     };
   }
+  const version = typeof doc === 'object' && doc !== null && 'formatVersion' in doc ? doc.formatVersion : undefined;
+  if (typeof version === 'string' && version !== '2') {
+    // A watcher started before an upgrade: one line that says so, not every schema difference.
+    const reason = `written by a watcher of another version (formatVersion ${JSON.stringify(version)}; this version reads "2"): restart the watcher`;
+    return { watcher: { state: 'unreadable', statusFile: file, reason }, conditions: none };
+  }
   const validateStatusFile = await loadValidator('validateStatusFile');
   if (!validateStatusFile(doc)) {
     return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };

@@ -115,7 +115,15 @@ test('an invalid status file is reported, never fatal', async (t) => {
   const broken = await status(w, { COLUMNS: '1000' });
   t.is(broken.code, 0);
   t.true(linesOf(broken.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: invalid JSON: `)));
-  fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '1' }));
+  fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '1', pid: 1 }));
   const old = await status(w, { COLUMNS: '1000' });
-  t.true(linesOf(old.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
+  t.true(
+    linesOf(old.out).includes(
+      `watcher: status file ${w.statusFile} unreadable: written by a watcher of another version (formatVersion "1"; this version reads "2"): restart the watcher`,
+    ),
+    'a watcher from before an upgrade is named as such, not as a list of schema errors',
+  );
+  fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '2' }));
+  const bad = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(bad.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
 });
