@@ -59,6 +59,8 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   const ops: Operation[] = planHousekeeping(desired);
   const restartPending: string[] = [];
   const trusted = isJournalTrusted(observed, options.expectedUid);
+  // Why a slot is kept down when that is not its own intent (multiplexing): said in the reason.
+  const heldDown = new Map(desired.decisions.filter((d) => !d.autostart && d.reason !== undefined).map((d) => [d.service, d.reason]));
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
     if (slot === undefined || slot.entry !== 'dir') {
@@ -77,7 +79,13 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
       ops.push(
         spec.autostart
           ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
-          : { kind: 'down', service: spec.service, profile: spec.profile, reason: 'intent is not running; down marker missing', ...expect },
+          : {
+              kind: 'down',
+              service: spec.service,
+              profile: spec.profile,
+              reason: `${heldDown.get(spec.service) ?? 'intent is not running'}; down marker missing`,
+              ...expect,
+            },
       );
     }
   }

@@ -312,3 +312,17 @@ test('an empty GATEWAY_MULTIPLEX_PROFILES counts as unset, so config.yaml decide
   t.is(actionOf(profiles, 'coder'), 'registered');
   await removeTree(w.root);
 });
+
+test('turning multiplexing on for a running named slot: the down operation says multiplexing holds it down, not that its intent is stopped', async (t) => {
+  const w = await coderWorld('mux-reason', { rootState: { gateway_state: 'running' } });
+  t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
+  t.false(isDown(w, 'coder'), 'started while multiplexing was off');
+  const run = await runCli(['sync', ...worldArgs(w), '--output', 'json'], { env: { GATEWAY_MULTIPLEX_PROFILES: '1' } });
+  t.is(run.code, 0, run.stderr);
+  const ops = parseDoc(run)['operations'] as { kind: string; service: string; reason: string }[];
+  t.deepEqual(
+    ops.map((o) => `${o.service} ${o.kind}: ${o.reason}`),
+    ['gateway-coder down: multiplexing: named slots stay down; down marker missing'],
+  );
+  t.true(isDown(w, 'coder'));
+});
