@@ -34,25 +34,33 @@ function readyFdProblem(fd: number): string | undefined {
   let flags: number;
   try {
     // /proc/self/fdinfo: the only place Node can read a descriptor's access mode from.
-    const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-    flags = Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(info)?.[1] ?? '', 8);
+    flags = flagsOf(fd);
   } catch {
     return undefined; // no /proc: the type check above is all we can do
   }
   if (Number.isNaN(flags)) return undefined;
   if ((flags & O_ACCMODE) === O_RDONLY) return 'it is open for reading only';
-  if (st.isFIFO() && otherEndIsHere(fd, st.ino)) return "it is one of Node's own pipes";
+  if (st.isFIFO() && readEndIsHere(fd, st.ino)) return "it is one of Node's own pipes";
   return undefined;
 }
 
-/** Whether another descriptor of this process holds the same pipe (its other end). */
-function otherEndIsHere(fd: number, ino: number): boolean {
+/** The access-mode flags of a descriptor, from /proc/self/fdinfo; NaN when unknown. */
+function flagsOf(fd: number): number {
+  const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+  return Number.parseInt(/^flags:\s*([0-7]+)$/m.exec(info)?.[1] ?? '', 8);
+}
+
+/**
+ * Whether this process also holds the pipe's read end: then the pipe is its own (libuv's signal
+ * pipe, say), not one s6 reads. Two write ends (stdout and stderr into one pipe) are not that.
+ */
+function readEndIsHere(fd: number, ino: number): boolean {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     const other = Number(name);
     if (other === fd) continue;
     try {
       const st = fs.fstatSync(other);
-      if (st.isFIFO() && st.ino === ino) return true;
+      if (st.isFIFO() && st.ino === ino && (flagsOf(other) & O_ACCMODE) === O_RDONLY) return true;
     } catch {
       // closed meanwhile (readdir's own descriptor): not a pipe end
     }

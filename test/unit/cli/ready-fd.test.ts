@@ -46,6 +46,23 @@ test('the write end of a pipe whose read end this process holds is refused', asy
   t.true(refusal(t, writer).includes("(it is one of Node's own pipes)"));
 });
 
+test('a pipe whose write end this process holds twice (stdout and stderr into one pipe) is accepted', async (t) => {
+  const dir = await tempDir('rg-ready-fd-');
+  const fifo = path.join(dir, 'pipe');
+  makeFifo(fifo);
+  // The read end is held only while the two write ends are opened, then given up: as if s6 held it.
+  const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  const second = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  fs.closeSync(reader);
+  t.teardown(async () => {
+    fs.closeSync(second);
+    fs.closeSync(writer);
+    await removeTree(dir);
+  });
+  t.notThrows(() => checkReadyFd(writer));
+});
+
 test('a descriptor that is not open is refused, with what to use instead', (t) => {
   t.is(
     refusal(t, 1000),
