@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { FatalError, LockHeldError } from './errors.js';
+import { describeErrno, describeType, errnoCode } from './safe-fs/index.js';
 import { systemProgram } from './system-programs.js';
 
 /** A held lock; release by closing (or by exiting). */
@@ -77,6 +78,15 @@ function heldLock(fd: number, path: string): HeldLock {
   };
 }
 
+const POINT_LOCK = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
+const RUN_AS_OWNER = 'run as the user who owns it (root in the Hermes image), or ';
+const LOCK_FIXES: Readonly<Record<string, string>> = {
+  ENOENT: 'its directory does not exist: create it, or ',
+  EACCES: RUN_AS_OWNER,
+  EPERM: RUN_AS_OWNER,
+  ELOOP: 'a symlink is never followed: ',
+};
+
 /**
  * Opens the lock file, creating it 0600 only when it is missing: flock(2) needs only an open
  * descriptor, so a lock file any user can open for reading lets any user hold the lock and block
@@ -95,12 +105,13 @@ function openLockFile(path: string): number {
       fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | flags, 0o600);
     }
   } catch (err) {
-    throw new FatalError(`cannot open lock file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const fix = LOCK_FIXES[errnoCode(err)] ?? '';
+    throw new FatalError(`cannot open lock file ${path} (${describeErrno(err)}); ${fix}${POINT_LOCK}`, { cause: err });
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new FatalError(`lock file ${path} is not a regular file`);
+    throw new FatalError(`lock file ${path} is not a regular file (${describeType(st)}); ${POINT_LOCK}`);
   }
   // A lock file from an older version (0644): tighten it; one someone else owns is left alone.
   if ((st.mode & 0o077) !== 0 && st.uid === process.geteuid?.()) fs.fchmodSync(fd, 0o600);

@@ -78,9 +78,8 @@ function openHome(hermesHome: string): Dir {
     fs.readdirSync(hermesHome);
     return dir;
   } catch (err) {
-    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable: ${err instanceof Error ? err.message : String(err)}; ${POINT_HOME}`, {
-      cause: err,
-    });
+    const fix = errnoCode(err) === 'EACCES' ? `run as a user who can read it (root in the Hermes image), or ${POINT_HOME}` : POINT_HOME;
+    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable (${describeErrno(err instanceof FsError ? err.cause : err)}); ${fix}`, { cause: err });
   }
 }
 

@@ -98,10 +98,20 @@ test('a symlink, a FIFO or a directory at the lock path is refused with a messag
   makeFifo(path.join(root, 'fifo'));
   fs.mkdirSync(path.join(root, 'dir'));
   const link = await t.throwsAsync(acquireLock(path.join(root, 'link'), false), { instanceOf: FatalError });
-  t.true(link?.message.startsWith(`cannot open lock file ${root}/link`), link?.message);
+  const point = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
+  t.is(
+    link?.message,
+    `cannot open lock file ${root}/link (ELOOP: too many symbolic links encountered); a symlink is never followed: ${point}`,
+  );
   const fifo = await t.throwsAsync(acquireLock(path.join(root, 'fifo'), false), { instanceOf: FatalError });
-  t.is(fifo?.message, `lock file ${root}/fifo is not a regular file`);
-  await t.throwsAsync(acquireLock(path.join(root, 'dir'), false), { instanceOf: FatalError });
+  t.is(fifo?.message, `lock file ${root}/fifo is not a regular file (a FIFO); ${point}`);
+  const dir = await t.throwsAsync(acquireLock(path.join(root, 'dir'), false), { instanceOf: FatalError });
+  t.is(dir?.message, `lock file ${root}/dir is not a regular file (a directory); ${point}`);
+  const missing = await t.throwsAsync(acquireLock(path.join(root, 'nope', 'lock'), false), { instanceOf: FatalError });
+  t.is(
+    missing?.message,
+    `cannot open lock file ${root}/nope/lock (ENOENT: no such file or directory); its directory does not exist: create it, or ${point}`,
+  );
   t.is(fs.readFileSync(victim, 'utf8'), 'precious');
   t.is(modeOf(victim), 0o644);
 });

@@ -236,6 +236,18 @@ needsRoot(test)(
   },
 );
 
+needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to run as one who can, or to point elsewhere', async (t) => {
+  const l = await makeWorld('home-eacces');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chmodSync(l.home, 0o700);
+  const { doc, ...result } = await runWorldJson('status', l, [], { uid: 65534, gid: 65534 });
+  t.is(result.code, 111, result.stderr);
+  t.is(
+    doc.error?.message,
+    `HERMES_HOME ${l.home} is unreadable (EACCES: permission denied); run as a user who can read it (root in the Hermes image), or point --hermes-home or HERMES_HOME at the Hermes data volume`,
+  );
+});
+
 const CHANGED = { ...DEFAULT_SETTINGS, ...TEST_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
 async function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {
