@@ -4,6 +4,7 @@
  */
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
+import { LockHeldError } from '../../errors.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
@@ -33,7 +34,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   let lock: HeldLock | undefined;
   try {
     scandir = openScandir(args.scandir, args.diff ? 'empty' : mode === 'boot' ? 'create' : 'refuse');
-    if (!args.diff) lock = await takeLock(args, scandir, args.wait);
+    if (!args.diff) lock = await lockFor(args, scandir, logger);
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
     let planned = planPass(options);
@@ -85,4 +86,15 @@ async function emit(
     return;
   }
   io.stdout.write(textReport(result, ctx.exitCode));
+}
+
+/** The run lock; with --wait, one line says whose run it waits for (a silent hang looks like a bug). */
+async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
+  try {
+    return await takeLock(args, scandir, false);
+  } catch (err) {
+    if (!args.wait || !(err instanceof LockHeldError)) throw err;
+    logger.info(`${err.message}; waiting for it to finish (--wait)`);
+    return takeLock(args, scandir, true);
+  }
 }

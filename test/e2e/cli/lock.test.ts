@@ -8,9 +8,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
+import { bootArgs, bootJson, runCli, sandbox, startCli } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
 
 /** The default lock, its private state directory made first (as the tool makes it). */
@@ -61,13 +60,24 @@ test('with --wait the run blocks while the lock is held and completes after rele
   await mkdir(box.scandir, { recursive: true });
   const holder = await holdLock(stateLock(box.scandir));
   t.teardown(() => holder.release());
-  const run = bootJson(box.home, box.scandir, ['--wait'], { timeoutMs: 20_000 });
-  await delay(500);
+  const run = startCli([...bootArgs(box.home, box.scandir), '--wait', '--output', 'json'], { timeoutMs: 20_000 });
+  // It says that it waits, and for which lock: wait for that line rather than for a while.
+  const waiting = await new Promise<string>((resolve) => {
+    let seen = '';
+    run.child.stderr?.on('data', (d: Buffer) => {
+      seen += d.toString('utf8');
+      if (seen.includes('\n')) resolve(seen);
+    });
+  });
+  t.is(
+    waiting,
+    `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)}; waiting for it to finish (--wait)\n`,
+  );
   t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
   await holder.release();
-  const r = await run;
+  const r = await run.done;
   t.is(r.code, 0, r.stderr);
-  t.is((r.doc['operations'] as unknown[]).length, 1);
+  t.is((JSON.parse(r.stdout) as { operations: unknown[] }).operations.length, 1);
   t.true(existsSync(path.join(box.scandir, 'gateway-default/run')));
 });
 
