@@ -74,6 +74,9 @@ export interface TestSeams {
   readonly sleep?: (ms: number) => void;
 }
 
+/** The operations that change what s6 runs (an `update` or boot's housekeeping only writes files). */
+const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove', 'purge']);
+
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
 export const SVSCAN_DEFAULT_MAX = 500;
 
@@ -135,7 +138,12 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
-  return { ...p, results: applied.results, warnings };
+  // Drift was read before the pass acted: a service it just started, stopped, healed, created or
+  // removed is converging, so its drift (IntentStoppedButUp right after the `down`, say) is not
+  // reported until a pass sees s6 again.
+  const acted = new Set(applied.results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
+  const drift = acted.size === 0 ? p.drift : p.drift.filter((d) => !acted.has(d.service));
+  return { ...p, results: applied.results, warnings, drift };
 }
 
 /** The diff's plan with the heals added, in the plan's stable order. */

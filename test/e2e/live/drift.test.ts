@@ -181,3 +181,26 @@ needsS6(test)(
     checkWithPromtool(t, text, 'sync --metrics-file');
   },
 );
+
+needsS6(test)(
+  'a pass reports no drift for what it just fixed: stopping a running gateway leaves no IntentStoppedButUp behind',
+  async (t) => {
+    const env = await setup({ stop: RUNNING, stays: RUNNING });
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('stop');
+    await env.waitUp('stays');
+    await env.profile('stop', { desired_state: 'stopped' });
+    const metricsFile = path.join(env.root, 'after.prom');
+    const r = await env.json('sync', ['--metrics-file', metricsFile]);
+    t.is(r.code, 0, r.stderr);
+    t.like((r.doc['operations'] as unknown[])[0], { kind: 'down', service: 'gateway-stop', status: 'applied' });
+    const text = readFileSync(metricsFile, 'utf8');
+    t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="IntentStoppedButUp"}'), 0, text);
+    t.false(text.includes('reconcile_gateways_service_drift{service="gateway-stop"'), 'no drift series for the service just stopped');
+    // The preview before the next pass, and that pass, see s6 as it now is: converged, no drift.
+    await env.svscan.waitSvstat('gateway-stop', 'up', 'false');
+    const again = await env.json('sync', ['--metrics-file', metricsFile]);
+    t.deepEqual(again.doc['operations'], []);
+    t.is(sample(readFileSync(metricsFile, 'utf8'), 'reconcile_gateways_drift_conditions{condition="IntentStoppedButUp"}'), 0);
+  },
+);
