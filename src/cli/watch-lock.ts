@@ -26,7 +26,7 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     throw new LockHeldError(
-      `another watch is already running with status file ${statusFile} (it holds ${file}); stop it first, or give this one its own --status-file`,
+      `another watch is already running with status file ${statusFile} (it holds ${file}); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
       { cause: err },
     );
   }

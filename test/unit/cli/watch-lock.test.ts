@@ -18,7 +18,7 @@ test('a second watcher with the same status file is refused and told what to do'
   const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
   t.is(
     err?.message,
-    `another watch is already running with status file ${statusFile} (it holds ${statusFile}.lock); stop it first, or give this one its own --status-file`,
+    `another watch is already running with status file ${statusFile} (it holds ${statusFile}.lock); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
   );
 });
 
