@@ -118,7 +118,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
       result,
       scoped,
       exitCode: exitCodeOf(result, false),
-      warnings: passWarnings(result),
+      warnings: [...passWarnings(result), ...svscanWarning(result, args.scandir)],
       servicePrefix: prep.settings.servicePrefix,
     };
   } catch (err) {
@@ -139,4 +139,13 @@ function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
   if (err instanceof LockHeldError) return { kind: 'error', code: 'locked', message, terminal: false, exitCode: EXIT.locked };
   if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
+}
+
+/**
+ * A watcher over a scandir no s6-svscan reads: its slots are written but nothing supervises them,
+ * and live state and drift cannot be known (every gateway would read as absent, with no drift).
+ */
+function svscanWarning(result: PassResult, scandir: string): string[] {
+  if (!result.observed.scandir.exists || result.observed.scandir.svscanLive) return [];
+  return [`s6-svscan is not running on ${scandir}: slots are written but nothing supervises them, and live state and drift are unknown`];
 }

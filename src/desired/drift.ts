@@ -21,6 +21,11 @@ export interface DriftEvidence {
   readonly restarts?: number;
   /** The crash-loop window, in seconds. */
   readonly windowSeconds?: number;
+  /**
+   * s6's tally was full and its oldest record inside the window: earlier deaths were dropped, so
+   * `restarts` and the condition's start are lower bounds (the loop is older and has died more).
+   */
+  readonly truncated?: boolean;
 }
 
 /** One drift condition of one service. */
@@ -42,6 +47,9 @@ export interface DriftPolicy {
   readonly crashWindowSeconds: number;
 }
 
+/** Death records s6-supervise keeps without a `max-death-tally` file (our slots have none): s6-facts §3. */
+export const S6_DEATH_TALLY = 100;
+
 /** Defaults: 30 s of grace; more than 5 restarts in 10 minutes is a crash loop. */
 export const DEFAULT_DRIFT_POLICY: DriftPolicy = { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 };
 
@@ -62,10 +70,17 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     if (spec.autostart && isHeldDown(live) && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
       out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence: lastExit(live) });
     }
-    const loop = recentDeaths(live.deaths ?? [], nowUnix, policy.crashWindowSeconds);
+    const deaths = live.deaths ?? [];
+    const loop = recentDeaths(deaths, nowUnix, policy.crashWindowSeconds);
     const first = loop[0];
     if (first !== undefined && loop.length > policy.crashRestarts) {
-      const evidence = { ...exitOf(loop[loop.length - 1] ?? first), restarts: loop.length, windowSeconds: policy.crashWindowSeconds };
+      const truncated = deaths.length >= S6_DEATH_TALLY && first === deaths[0] ? { truncated: true } : {};
+      const evidence = {
+        ...exitOf(loop[loop.length - 1] ?? first),
+        restarts: loop.length,
+        windowSeconds: policy.crashWindowSeconds,
+        ...truncated,
+      };
       out.push({ ...base, type: 'CrashLooping', sinceUnix: first.atUnix, evidence });
     }
     if (!spec.autostart && live.up) out.push({ ...base, type: 'IntentStoppedButUp', sinceUnix: live.updownSinceUnix, evidence: {} });
@@ -128,6 +143,7 @@ export function describeEvidence(e: DriftEvidence): string {
   const parts: string[] = [];
   if (e.exitcode !== undefined) parts.push(`exit ${e.exitcode}`);
   if (e.signal !== undefined) parts.push(`signal ${e.signal}`);
-  if (e.restarts !== undefined) parts.push(`${e.restarts} restarts in ${e.windowSeconds ?? 0} s`);
+  if (e.restarts !== undefined) parts.push(`${e.restarts}${e.truncated === true ? '+' : ''} restarts in ${e.windowSeconds ?? 0} s`);
+  if (e.truncated === true) parts.push(`s6 keeps only the last ${S6_DEATH_TALLY} deaths: the loop is older`);
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }

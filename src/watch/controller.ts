@@ -247,6 +247,7 @@ function countOps(r: PassResult): PassCounts {
     down: n('down'),
     remove: n('remove'),
     restart: n('restart'),
+    purge: n('purge'),
     heal: n('heal'),
     failed: r.results.filter((x) => x.status === 'failed').length,
     held: r.held.length,

@@ -18,6 +18,7 @@ export interface PassCounts {
   readonly down: number;
   readonly remove: number;
   readonly restart?: number;
+  readonly purge?: number;
   readonly heal: number;
   readonly failed: number;
   readonly held: number;

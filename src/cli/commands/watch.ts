@@ -116,7 +116,8 @@ function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
 function isQuiet(s: PassSummary): boolean {
   const c = s.counts;
   const drift = s.drift === undefined ? 0 : Object.values(s.drift).reduce((a, b) => a + b, 0);
-  const changes = c === undefined ? 0 : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + c.heal + c.failed + c.held;
+  const changes =
+    c === undefined ? 0 : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + (c.purge ?? 0) + c.heal + c.failed + c.held;
   return s.result === 'converged' && c !== undefined && changes + drift === 0;
 }
 
@@ -127,7 +128,7 @@ export function summaryLine(s: PassSummary): string {
   const counts =
     c === undefined
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
-      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} purge=${c.purge ?? 0} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
   const d = s.drift;
   const drift =
     d === undefined

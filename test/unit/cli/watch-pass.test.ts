@@ -1,4 +1,5 @@
 /** One watch pass, in-process on a temp HERMES_HOME and scandir. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -32,6 +33,27 @@ test('a full pass converges the scandir and remembers the intents it acted on', 
   t.is(again.kind === 'done' ? again.result.plan.operations.length : -1, 0);
   // Now the root's slot exists and, without a state file, its decision is pending: forgotten.
   t.deepEqual(Object.fromEntries(ctx.intents), { a: 'running', b: 'stopped' });
+});
+
+test('a pass over a scandir no s6-svscan reads warns that nothing supervises the slots; with one, no such warning', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const ctx = context(w);
+  const alone = await runWatchPass(ctx, FULL, live());
+  if (alone.kind !== 'done') throw new Error(`pass ${alone.kind}`);
+  t.true(
+    alone.warnings.includes(
+      `s6-svscan is not running on ${w.scandir}: slots are written but nothing supervises them, and live state and drift are unknown`,
+    ),
+    alone.warnings.join('\n'),
+  );
+  // A reader on .s6-svscan/control is what observe takes for a live s6-svscan.
+  const control = path.join(w.scandir, '.s6-svscan', 'control');
+  fs.mkdirSync(path.dirname(control));
+  spawnSync('mkfifo', [control]);
+  const reader = fs.openSync(control, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(reader));
+  const watched = await runWatchPass(ctx, FULL, live());
+  t.false(watched.kind === 'done' && watched.warnings.some((m) => m.startsWith('s6-svscan is not running')));
 });
 
 test('a state-file event whose intent did not change costs no pass', async (t) => {

@@ -1,7 +1,14 @@
 import test from 'ava';
 import fc from 'fast-check';
 import type { DeathRecord, LiveStatus } from '../../../src/model.js';
-import { DEFAULT_DRIFT_POLICY, type DriftPolicy, detectDrift, healBackoffSeconds, planHeals } from '../../../src/desired/drift.js';
+import {
+  DEFAULT_DRIFT_POLICY,
+  type DriftPolicy,
+  describeEvidence,
+  detectDrift,
+  healBackoffSeconds,
+  planHeals,
+} from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
 import { desiredOf, home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
 
@@ -58,6 +65,17 @@ test('CrashLooping counts s6 deaths inside the window and needs more than the th
       evidence: { exitcode: 1, restarts: 6, windowSeconds: 600 },
     },
   ]);
+});
+
+test('CrashLooping over a full s6 tally (100 deaths, all in the window) says its count and start are lower bounds', (t) => {
+  const times = Array.from({ length: 100 }, (_, i) => NOW - 200 + i);
+  const full = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt(times) });
+  const [loop] = detectDrift(full.observed, full.desired, NOW, POLICY);
+  t.deepEqual(loop?.evidence, { exitcode: 1, restarts: 100, windowSeconds: 600, truncated: true });
+  t.is(describeEvidence(loop?.evidence ?? {}), ' (exit 1, 100+ restarts in 600 s, s6 keeps only the last 100 deaths: the loop is older)');
+  // A full tally whose oldest record is outside the window dropped nothing that counts.
+  const older = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt([NOW - 900, ...times.slice(1)]) });
+  t.deepEqual(detectDrift(older.observed, older.desired, NOW, POLICY)[0]?.evidence, { exitcode: 1, restarts: 99, windowSeconds: 600 });
 });
 
 test('IntentStoppedButUp holds when the intent is not running and s6 runs the service', (t) => {

@@ -18,7 +18,7 @@ test('a watch pass line names the services it changed, the first five then how m
   const changed = ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
   t.is(
     summaryLine({ ...base, changed }),
-    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 heal=0 failed=0 held=0 ' +
+    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 ' +
       'restart_pending=0 services=gateway-a,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=10',
   );
 });
@@ -33,4 +33,9 @@ test('a targeted pass line names its first five profiles, escaped and quoted, so
   t.false(line.includes('\n'), line);
   t.true(line.includes(' scope="targeted(a,b\\nreconcile: applied service=gateway-root kind=create,c d=e,f,g,+2 more)" result='), line);
   t.true(summaryLine({ ...base, scope: 'targeted', profiles: ['a', 'b'] }).includes(' scope=targeted(a,b) result='));
+});
+
+test('a watch pass line counts the slots it purged from the trash', (t) => {
+  const counts = { create: 0, update: 0, restart: 0, up: 0, down: 0, remove: 0, purge: 40, heal: 0, failed: 0, held: 0, restartPending: 0 };
+  t.regex(summaryLine({ ...base, counts }), / remove=0 purge=40 heal=0 /);
 });

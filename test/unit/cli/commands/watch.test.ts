@@ -29,7 +29,7 @@ const SUMMARY: PassSummary = {
 test('the pass line has the trigger, scope, counts, drift, changed services and duration', (t) => {
   t.is(
     summaryLine(SUMMARY),
-    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a duration_ms=40',
+    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a duration_ms=40',
   );
 });
 
