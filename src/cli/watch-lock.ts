@@ -9,18 +9,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { FatalError, LockHeldError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
+import { describeErrno, errnoCode } from '../safe-fs/index.js';
 
 /** Takes the watcher lock beside `statusFile` or throws LockHeldError naming what to do. */
 export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   const file = `${statusFile}.lock`;
-  try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o755 });
-  } catch (err) {
-    throw new FatalError(
-      `cannot create the directory of the status file ${statusFile}: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+  // Its directory is made when missing (/run/reconcile-gateways is wiped at every start), but one
+  // level only: a mistyped --status-file does not grow a tree of new directories.
+  const dir = path.dirname(path.resolve(file));
+  const refuse = (why: string, cause?: unknown): FatalError =>
+    new FatalError(
+      `cannot use the directory of the status file ${statusFile} (${why}); create it, or point --status-file or RECONCILE_GATEWAYS_STATUS_FILE elsewhere`,
+      { cause },
     );
+  try {
+    fs.mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== 'EEXIST') throw refuse(code === 'ENOENT' ? 'neither it nor its parent exists' : describeErrno(err), err);
   }
+  if (!fs.statSync(dir).isDirectory()) throw refuse(`${dir} is not a directory`);
   try {
     return await acquireLock(file, false);
   } catch (err) {

@@ -103,7 +103,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       }
       if (entry.isSymlink) {
         presentDirs.add(name);
-        if (only === undefined || only.has(name)) profiles.push(unusable(name, 'the profile directory is a symlink'));
+        if (only === undefined || only.has(name)) profiles.push(unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'));
         continue;
       }
       if (!entry.isDir) continue;
@@ -175,14 +175,14 @@ function unusable(name: string, why: string): ObservedProfile {
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
 function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean, read: Reader): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
-    return unusable(name, 'the directory name is not valid UTF-8');
+    return unusable(name, 'the directory name is not valid UTF-8: rename the profile');
   }
   let dir: Dir | undefined;
   try {
     dir = openDirAt(profiles, name);
     const soul = lstatAt(dir, 'SOUL.md');
     if (soul === undefined) return undefined;
-    if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink');
+    if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink, which is never followed: make it a regular file');
     return {
       name,
       isRoot: false,

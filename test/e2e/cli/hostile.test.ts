@@ -22,7 +22,7 @@ test('a symlinked profile dir is skipped and its target is never swept', async (
   t.like((r.doc['profiles'] as unknown[])[1], {
     profile: 'link',
     action: 'skipped',
-    reason: 'unusable: the profile directory is a symlink',
+    reason: 'unusable: the profile directory is a symlink, which is never followed: move the directory itself into profiles/',
   });
   t.true(existsSync(path.join(outside, 'gateway.pid')));
   t.false(existsSync(path.join(box.scandir, 'gateway-link')));

@@ -39,18 +39,29 @@ test('watchers with their own status files run side by side', async (t) => {
   b.release();
 });
 
-test('the status file’s directory is created, 0755', async (t) => {
-  const dir = path.join(await scratch(t), 'run', 'reconcile-gateways');
+test('the status file’s directory is created, 0755, one level only: a mistyped path grows no tree', async (t) => {
+  const root = await scratch(t);
+  const dir = path.join(root, 'reconcile-gateways');
   const lock = await takeWatchLock(path.join(dir, 'status.json'));
   t.teardown(() => lock.release());
   t.true(fs.statSync(dir).isDirectory());
   t.is(fs.statSync(dir).mode & 0o777, 0o755 & ~process.umask());
   t.true(fs.existsSync(path.join(dir, 'status.json.lock')));
+  const typo = path.join(root, 'nonexist', 'dir', 'status.json');
+  const err = await t.throwsAsync(takeWatchLock(typo), { instanceOf: FatalError });
+  t.is(
+    err?.message,
+    `cannot use the directory of the status file ${typo} (neither it nor its parent exists); create it, or point --status-file or RECONCILE_GATEWAYS_STATUS_FILE elsewhere`,
+  );
+  t.false(fs.existsSync(path.join(root, 'nonexist')), 'nothing was created');
 });
 
 test('a status file under a regular file is a fatal error naming it', async (t) => {
   const file = path.join(await scratch(t), 'not-a-dir');
   fs.writeFileSync(file, '');
   const err = await t.throwsAsync(takeWatchLock(path.join(file, 'status.json')), { instanceOf: FatalError });
-  t.true(err?.message.startsWith(`cannot create the directory of the status file ${file}/status.json: `));
+  t.is(
+    err?.message,
+    `cannot use the directory of the status file ${file}/status.json (${file} is not a directory); create it, or point --status-file or RECONCILE_GATEWAYS_STATUS_FILE elsewhere`,
+  );
 });

@@ -78,7 +78,7 @@ test('a symlinked profile directory is present but unusable, and its target is n
   t.deepEqual(byName(home).get('linked'), {
     name: 'linked',
     isRoot: false,
-    unusable: 'the profile directory is a symlink',
+    unusable: 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/',
     state: { kind: 'missing' },
     lifecycle: { kind: 'missing' },
   });
@@ -93,7 +93,7 @@ test('a symlinked SOUL.md or state file is not followed', (t) => {
   fs.symlinkSync(path.join(root, 'secret.json'), path.join(root, 'profiles', 'linksoul', 'SOUL.md'));
   const profiles = byName(observeHome(dir));
   t.deepEqual(profiles.get('linkstate')?.state, { kind: 'unreadable', reason: 'is a symlink' });
-  t.is(profiles.get('linksoul')?.unusable, 'SOUL.md is a symlink');
+  t.is(profiles.get('linksoul')?.unusable, 'SOUL.md is a symlink, which is never followed: make it a regular file');
 });
 
 test('profiles/ missing, a file, or a symlink: no named profiles, and the reason says which', (t) => {
@@ -164,7 +164,7 @@ test('a directory name that is not valid UTF-8 is an unusable profile', (t) => {
   fs.mkdirSync(raw);
   const home = observeHome(dir);
   t.is(home.profiles.length, 2);
-  t.is(home.profiles[1]?.unusable, 'the directory name is not valid UTF-8');
+  t.is(home.profiles[1]?.unusable, 'the directory name is not valid UTF-8: rename the profile');
 });
 
 test('with only, other profiles are not read but still count as present; runtime files are listed on request', (t) => {
