@@ -79,7 +79,9 @@ function openHome(hermesHome: string): Dir {
     return dir;
   } catch (err) {
     const fix = errnoCode(err) === 'EACCES' ? `run as a user who can read it (root in the Hermes image), or ${POINT_HOME}` : POINT_HOME;
-    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable (${describeErrno(err instanceof FsError ? err.cause : err)}); ${fix}`, { cause: err });
+    throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable (${describeErrno(err instanceof FsError ? err.cause : err)}); ${fix}`, {
+      cause: err,
+    });
   }
 }
 

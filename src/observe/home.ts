@@ -103,7 +103,10 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       }
       if (entry.isSymlink) {
         presentDirs.add(name);
-        if (only === undefined || only.has(name)) profiles.push(unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'));
+        if (only === undefined || only.has(name))
+          profiles.push(
+            unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'),
+          );
         continue;
       }
       if (!entry.isDir) continue;
