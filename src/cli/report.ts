@@ -40,7 +40,10 @@ export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logg
   const [first = '', ...rest] = ctx.logFormat === 'text' ? message.split(/\r?\n/) : [message];
   logger.error(first);
   for (const line of rest) io.stderr.write(`  ${escapeLine(line)}\n`);
-  if (err instanceof ArgumentError) io.stderr.write(`\n${err.command === undefined ? usageText() : commandHelp(err.command)}`);
+  // The usage follows a usage error for a person; a JSON log stream gets the one record only.
+  if (err instanceof ArgumentError && ctx.logFormat === 'text') {
+    io.stderr.write(`\n${err.command === undefined ? usageText() : commandHelp(err.command)}`);
+  }
   const ours = err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError;
   if (!ours && err instanceof Error && err.stack) logger.debug(err.stack);
   return exit;

@@ -17,7 +17,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   try {
     parsed = parseCliArgs(argv, io.env);
   } catch (err) {
-    return reportError(err, { json: jsonRequested(argv), logFormat: 'text' }, io, createLogger('info', 'text'));
+    // The flags that shape the report are honoured even on a command line that failed to parse.
+    const logFormat = optionRequested(argv, '--log-format', 'json') ? 'json' : 'text';
+    return reportError(err, { json: optionRequested(argv, '--output', 'json'), logFormat }, io, createLogger('info', logFormat));
   }
   if (parsed.kind !== 'run') {
     io.stdout.write(
@@ -47,7 +49,7 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-function jsonRequested(argv: readonly string[]): boolean {
-  const i = argv.indexOf('--output');
-  return argv.includes('--output=json') || (i >= 0 && argv[i + 1] === 'json');
+function optionRequested(argv: readonly string[], flag: string, value: string): boolean {
+  const i = argv.indexOf(flag);
+  return argv.includes(`${flag}=${value}`) || (i >= 0 && argv[i + 1] === value);
 }

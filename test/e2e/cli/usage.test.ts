@@ -128,3 +128,16 @@ test('an internal error with a multi-line message prints as real lines, continua
   t.deepEqual(logged, ["Cannot find module 'x'"]);
   t.deepEqual(err, ['  Require stack:\n', '  - /a/b.js\n']);
 });
+
+test('with --log-format json a usage error is one JSON log record on stderr, without the usage text', async (t) => {
+  for (const argv of [
+    ['sync', '--log-format', 'json', '--bogus'],
+    ['sync', '--bogus', '--log-format=json'],
+  ]) {
+    const r = await runCli(argv);
+    t.is(r.code, 100, argv.join(' '));
+    const lines = r.stderr.trimEnd().split('\n');
+    t.is(lines.length, 1, r.stderr);
+    t.like(JSON.parse(lines[0] ?? ''), { level: 'error', message: 'sync: unknown option --bogus' });
+  }
+});
