@@ -80,6 +80,7 @@ function heldLock(fd: number, path: string): HeldLock {
 
 const POINT_LOCK = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
 const RUN_AS_OWNER = 'run as the user who owns it (root in the Hermes image), or ';
+const CREATE_FIX = 'it does not exist and this user cannot create it there: run as the user who owns its directory, or ';
 const LOCK_FIXES: Readonly<Record<string, string>> = {
   ENOENT: 'its directory does not exist: create it, or ',
   EACCES: RUN_AS_OWNER,
@@ -97,15 +98,18 @@ function openLockFile(path: string): number {
   const C = fs.constants;
   const flags = C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY;
   let fd: number;
+  let creating = false;
   try {
     try {
       fd = fs.openSync(path, C.O_RDONLY | flags);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      creating = true;
       fd = fs.openSync(path, C.O_RDWR | C.O_CREAT | flags, 0o600);
     }
   } catch (err) {
-    const fix = LOCK_FIXES[errnoCode(err)] ?? '';
+    const code = errnoCode(err);
+    const fix = creating && (code === 'EACCES' || code === 'EPERM') ? CREATE_FIX : (LOCK_FIXES[code] ?? '');
     throw new FatalError(`cannot open lock file ${path} (${describeErrno(err)}); ${fix}${POINT_LOCK}`, { cause: err });
   }
   const st = fs.fstatSync(fd);

@@ -75,7 +75,8 @@ export interface TestSeams {
 }
 
 /** The operations that change what s6 runs (an `update` or boot's housekeeping only writes files). */
-const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove', 'purge']);
+// A `purge` acts on a trash entry, not on a live slot that may have come back under the same name.
+const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove']);
 
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
 export const SVSCAN_DEFAULT_MAX = 500;
@@ -138,8 +139,8 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
-  // Drift was read before the pass acted: a service it just started, stopped, healed, created or
-  // removed is converging, so its drift (IntentStoppedButUp right after the `down`, say) is not
+  // Drift was read before the pass acted: a service it just started, stopped, restarted, healed,
+  // created or removed is converging, so its drift (IntentStoppedButUp right after the `down`, say) is not
   // reported until a pass sees s6 again.
   const acted = new Set(applied.results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
   const drift = acted.size === 0 ? p.drift : p.drift.filter((d) => !acted.has(d.service));

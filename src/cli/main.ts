@@ -9,16 +9,20 @@ import { EXIT, runCli } from './run.js';
 // A reader that went away (`| head`) must not turn a pass that was applied into a crash with a
 // stack trace and exit 1: the rest of the report is dropped and the run keeps its own exit code.
 // Any other failure to write stdout (a full disk, EIO) loses the report the caller asked for: one
-// line on stderr says so and the run exits 111. Nothing is left to tell when stderr itself fails.
+// line on stderr says so and a one-shot command exits 111; `watch` goes on (its status file and
+// metrics still report) and keeps its exit code. Nothing is left to tell when stderr itself fails.
+const argv = process.argv.slice(2);
+const oneShot = argv[0] !== 'watch';
 let stdoutFailed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE' || stdoutFailed) return;
   stdoutFailed = true;
-  process.exitCode = EXIT.fatal;
-  process.stderr.write(`reconcile-gateways: error: cannot write to stdout (${describeErrno(err)}); the report is lost\n`);
+  if (oneShot) process.exitCode = EXIT.fatal;
+  const lost = oneShot ? 'the report is lost' : 'pass lines are lost from now on (the status file still reports)';
+  process.stderr.write(`reconcile-gateways: error: cannot write to stdout (${describeErrno(err)}); ${lost}\n`);
 });
 process.stderr.on('error', () => undefined);
 
-void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
-  process.exitCode = stdoutFailed ? EXIT.fatal : code;
+void runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
+  process.exitCode = stdoutFailed && oneShot ? EXIT.fatal : code;
 });

@@ -39,9 +39,14 @@ function readyFdProblem(fd: number): string | undefined {
     return undefined; // no /proc: the type check above is all we can do
   }
   if (Number.isNaN(flags)) return undefined;
-  if ((flags & O_ACCMODE) === O_RDONLY) return 'it is open for reading only';
-  if (st.isFIFO() && readEndIsHere(fd, st.ino)) return "it is one of Node's own pipes";
+  if (isReadOnly(flags)) return 'it is open for reading only';
+  if (st.isFIFO() && readEndIsHere(fd, st)) return "it is one of Node's own pipes";
   return undefined;
+}
+
+/** Whether access-mode flags say read-only (NaN, unknown, does not). */
+function isReadOnly(flags: number): boolean {
+  return !Number.isNaN(flags) && (flags & O_ACCMODE) === O_RDONLY;
 }
 
 /** The access-mode flags of a descriptor, from /proc/self/fdinfo; NaN when unknown. */
@@ -54,13 +59,13 @@ function flagsOf(fd: number): number {
  * Whether this process also holds the pipe's read end: then the pipe is its own (libuv's signal
  * pipe, say), not one s6 reads. Two write ends (stdout and stderr into one pipe) are not that.
  */
-function readEndIsHere(fd: number, ino: number): boolean {
+function readEndIsHere(fd: number, pipe: fs.Stats): boolean {
   for (const name of fs.readdirSync('/proc/self/fd')) {
     const other = Number(name);
     if (other === fd) continue;
     try {
       const st = fs.fstatSync(other);
-      if (st.isFIFO() && st.ino === ino && (flagsOf(other) & O_ACCMODE) === O_RDONLY) return true;
+      if (st.isFIFO() && st.dev === pipe.dev && st.ino === pipe.ino && isReadOnly(flagsOf(other))) return true;
     } catch {
       // closed meanwhile (readdir's own descriptor): not a pipe end
     }

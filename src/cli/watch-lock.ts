@@ -28,7 +28,13 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
     const code = errnoCode(err);
     if (code !== 'EEXIST') throw refuse(code === 'ENOENT' ? 'neither it nor its parent exists' : describeErrno(err), err);
   }
-  if (!fs.statSync(dir).isDirectory()) throw refuse(`${dir} is not a directory`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw refuse(describeErrno(err), err); // a dangling symlink or a loop
+  }
+  if (!st.isDirectory()) throw refuse(`${dir} is not a directory`);
   try {
     return await acquireLock(file, false);
   } catch (err) {

@@ -68,6 +68,7 @@ test('with --wait the run blocks while the lock is held and completes after rele
       seen += d.toString('utf8');
       if (seen.includes('\n')) resolve(seen);
     });
+    run.child.on('close', () => resolve(seen)); // ended without the line: the assertion below says so
   });
   t.is(
     waiting,

@@ -248,6 +248,20 @@ needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to 
   );
 });
 
+needsRoot(test)('a lock file this user may not create says so, not "run as its owner" (it has none yet)', async (t) => {
+  const l = await makeWorld('lock-eacces');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chownSync(l.scandir, 65534, 65534);
+  const lock = path.join(l.root, 'locks', 'run.lock');
+  fs.mkdirSync(path.dirname(lock), { mode: 0o755 });
+  const { doc, ...result } = await runWorldJson('sync', l, ['--lock-file', lock], { uid: 65534, gid: 65534 });
+  t.is(result.code, 111, result.stderr);
+  t.is(
+    doc.error?.message,
+    `cannot open lock file ${lock} (EACCES: permission denied); it does not exist and this user cannot create it there: run as the user who owns its directory, or point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write`,
+  );
+});
+
 const CHANGED = { ...DEFAULT_SETTINGS, ...TEST_SETTINGS, gatewayCommand: '/bin/false' } as Settings;
 
 async function pass(l: World, beforeOperation?: (op: { service: string }) => void): ReturnType<typeof applyPass> {

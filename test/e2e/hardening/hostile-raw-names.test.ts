@@ -54,3 +54,16 @@ test('a state directory planted before the first run, holding a non-UTF-8 name, 
     'the planted entry went with the foreign directory',
   );
 });
+
+test('an upstream staging leftover holding a non-UTF-8 name is cleaned up by boot in one pass', async (t) => {
+  const l = await makeWorld('raw-leftover');
+  writeProfiles(l.home, { a: 'running' });
+  const leftover = path.join(l.scandir, '.gateway-a.tmp');
+  fs.mkdirSync(leftover);
+  fs.writeFileSync(raw(leftover, 'run\xff'), '');
+  const { doc, ...r } = await runWorldJson('boot', l);
+  t.is(r.code, 0, r.stderr);
+  t.true((doc.operations ?? []).some((o) => o.kind === 'cleanup' && o.status === 'applied'));
+  t.false(fs.existsSync(leftover));
+  t.is((await runWorldJson('boot', l)).doc.operations?.length, 0, 'nothing left to clean');
+});

@@ -1,8 +1,10 @@
 /**
  * bin/reconcile-gateways.cjs: a reader that goes away (`| head`, `| true`) drops the rest of the
- * report; the pass that was applied keeps its own exit code instead of a crash with exit 1.
+ * report; the pass that was applied keeps its own exit code instead of a crash with exit 1. A
+ * stdout that cannot be written (a full disk) is one line: exit 111, or for `watch` it goes on.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -45,4 +47,33 @@ test('stdout that cannot be written (a full disk) is one error line and exit 111
       args.join(' '),
     );
   }
+});
+
+test('a watcher whose stdout cannot be written says so once and goes on; SIGTERM still exits 0', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await mkdir(path.join(box.home, 'profiles', 'a'), { recursive: true });
+  await writeFile(path.join(box.home, 'profiles', 'a', 'SOUL.md'), '');
+  await mkdir(box.scandir, { recursive: true });
+  const bin = path.join(repoRoot(), 'bin', 'reconcile-gateways.cjs');
+  const full = openSync('/dev/full', 'w');
+  const args = ['watch', '--hermes-home', box.home, '--scandir', box.scandir, '--container-argv', '[]'];
+  const child = spawn(process.execPath, [bin, ...args, '--status-file', path.join(box.root, 'status.json'), '--ready-fd', '3'], {
+    stdio: ['ignore', full, 'pipe', 'pipe'],
+  });
+  closeSync(full);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // Ready after its first pass, whose line (a create) could not be written.
+  await new Promise((resolve) => child.stdio[3]?.once('data', resolve));
+  child.kill('SIGTERM');
+  t.is(await exited, 0, stderr);
+  t.deepEqual(
+    stderr.split('\n').filter((l) => l.includes('cannot write to stdout')),
+    [
+      'reconcile-gateways: error: cannot write to stdout (ENOSPC: no space left on device); pass lines are lost from now on (the status file still reports)',
+    ],
+  );
+  t.true(existsSync(path.join(box.scandir, 'gateway-a', 'run')), 'the pass was applied');
 });

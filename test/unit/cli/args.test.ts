@@ -125,6 +125,7 @@ test(refused, ['--heal', 'sync'], 'the command comes first, before --heal');
 test(refused, ['watch', '--interval', '-5'], 'watch: --interval must be a number between 0.05 and 86400 (got "-5")');
 test(refused, ['--versoin'], 'unknown option --versoin (did you mean --version?)');
 test(refused, ['-v'], 'unknown option -v (did you mean --version?)');
+test(refused, ['--version=1'], '--version takes no value (got "--version=1")');
 test(refused, ['--hepl=x'], 'unknown option --hepl (did you mean --help?)');
 test(refused, ['sync', 'extra'], 'sync: unexpected argument "extra"');
 test(refused, ['sync', '--', '--diff'], 'sync: takes no arguments after --');
