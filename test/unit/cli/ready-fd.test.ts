@@ -32,34 +32,31 @@ test('a descriptor open for writing is accepted', async (t) => {
   t.notThrows(() => checkReadyFd(devNull));
 });
 
-test('the write end of a pipe whose read end this process holds is refused', async (t) => {
+/**
+ * A FIFO opened by this process: its read end, then `writers` write ends (all closed at teardown).
+ * With `keepReader` false the read end is given up once the writers are open, as if s6 held it.
+ */
+async function pipeEnds(t: import('ava').ExecutionContext, writers: number, keepReader: boolean): Promise<number[]> {
   const dir = await tempDir('rg-ready-fd-');
   const fifo = path.join(dir, 'pipe');
   makeFifo(fifo);
   const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  const ends = Array.from({ length: writers }, () => fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+  if (!keepReader) fs.closeSync(reader);
   t.teardown(async () => {
-    fs.closeSync(writer);
-    fs.closeSync(reader);
+    for (const fd of keepReader ? [...ends, reader] : ends) fs.closeSync(fd);
     await removeTree(dir);
   });
+  return ends;
+}
+
+test('the write end of a pipe whose read end this process holds is refused', async (t) => {
+  const [writer = -1] = await pipeEnds(t, 1, true);
   t.true(refusal(t, writer).includes("(it is one of Node's own pipes)"));
 });
 
 test('a pipe whose write end this process holds twice (stdout and stderr into one pipe) is accepted', async (t) => {
-  const dir = await tempDir('rg-ready-fd-');
-  const fifo = path.join(dir, 'pipe');
-  makeFifo(fifo);
-  // The read end is held only while the two write ends are opened, then given up: as if s6 held it.
-  const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  const writer = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  const second = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-  fs.closeSync(reader);
-  t.teardown(async () => {
-    fs.closeSync(second);
-    fs.closeSync(writer);
-    await removeTree(dir);
-  });
+  const [writer = -1] = await pipeEnds(t, 2, false);
   t.notThrows(() => checkReadyFd(writer));
 });
 
