@@ -107,10 +107,18 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     notices.push({ level: 'info', message: foldNotice(folded, prefix) });
   }
 
+  const decided = new Set(decisions.map((d) => d.profile));
   for (const slot of observed.scandir.slots.values()) {
     if (slot.profile === ROOT_PROFILE || services.has(slot.service)) continue;
     if (isGone(slot.profile, observed)) gone.add(slot.service);
-    else keep.add(slot.service);
+    else {
+      keep.add(slot.service);
+      // Its directory is there but holds no SOUL.md: no profile, yet not deleted. Say so, or the
+      // slot would sit unrepaired and unremoved without a word.
+      if (slot.owned && !decided.has(slot.profile) && observed.home.presentDirs.has(slot.profile)) {
+        notices.push({ level: 'warn', message: noSoulNotice(input.hermesHome, slot.profile, slot.service), profile: slot.profile });
+      }
+    }
   }
   const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone) : undefined;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
@@ -239,6 +247,11 @@ function decideIntent(
     ...(input.multiplex && input.settings.multiplexPolicy === 'fold' ? { foldedIntoRoot: how.named ? foldedAway : how.folded } : {}),
   };
   return { prior, decision };
+}
+
+function noSoulNotice(hermesHome: string, profile: string, service: string): string {
+  const dir = `${hermesHome}/profiles/${profile}`;
+  return `${dir} has no SOUL.md, so it is no profile: ${service} is left as it is, neither repaired nor removed; restore ${dir}/SOUL.md, or delete ${dir} so that sync removes the slot`;
 }
 
 function isGone(profile: string, observed: ObservedState): boolean {

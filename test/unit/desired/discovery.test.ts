@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { MAX_PROFILE_NAME, buildDesired } from '../../../src/desired/index.js';
-import { home, inputOf, observedOf, profile, stateOf } from '../../helpers/observed.js';
+import { home, inputOf, observedOf, profile, scandirOf, slotOf, specOf, stateOf } from '../../helpers/observed.js';
 
 const invalidName = test.macro({
   exec(t: ExecutionContext, name: string, why: string) {
@@ -132,4 +132,21 @@ test('decisions and services are deterministic whatever the input order', (t) =>
   const two = buildDesired(inputOf(observedOf(home({ named: [...names].reverse().map((n) => profile(n)) }))));
   t.deepEqual(one.decisions, two.decisions);
   t.deepEqual([...one.services.entries()], [...two.services.entries()]);
+});
+
+test('an owned slot whose profile directory lost its SOUL.md is kept as it is, with a warning saying what to do', (t) => {
+  const slots = scandirOf([slotOf(specOf('quiet', true))]);
+  const desired = buildDesired(inputOf(observedOf(home({ strayDirs: ['quiet'] }), slots), { mode: 'sync' }));
+  t.true(desired.keep.has('gateway-quiet'));
+  t.false(desired.gone.has('gateway-quiet'));
+  t.deepEqual(
+    desired.notices.filter((n) => n.profile === 'quiet').map((n) => `${n.level}: ${n.message}`),
+    [
+      'warn: /opt/data/profiles/quiet has no SOUL.md, so it is no profile: gateway-quiet is left as it is, neither repaired nor removed; restore /opt/data/profiles/quiet/SOUL.md, or delete /opt/data/profiles/quiet so that sync removes the slot',
+    ],
+  );
+  // A deleted directory is pruned instead, without this warning.
+  const deleted = buildDesired(inputOf(observedOf(home({ named: [profile('other')] }), slots), { mode: 'sync' }));
+  t.true(deleted.gone.has('gateway-quiet'));
+  t.false(deleted.notices.some((n) => n.profile === 'quiet'));
 });
