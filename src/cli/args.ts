@@ -4,7 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import { COMMANDS, type Command, type Flag, flagsOf } from './help.js';
+import { COMMANDS, type Command, DEFAULT_STATUS_FILE, type Flag, flagsOf } from './help.js';
 import type { Level } from './logger.js';
 import { didYouMean, nearest } from './suggest.js';
 
@@ -42,8 +42,7 @@ export interface Args {
   readonly metricsFile: string | undefined;
 }
 
-/** Default location of the watcher's status file (outside the scandir). */
-export const DEFAULT_STATUS_FILE = '/run/reconcile-gateways/status.json';
+export { DEFAULT_STATUS_FILE } from './help.js';
 
 /** A mistake on the command line: reported with the usage of `command` (or the general one). */
 export class ArgumentError extends UsageError {

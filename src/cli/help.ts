@@ -18,6 +18,9 @@ export interface Flag {
   readonly help: string;
 }
 
+/** Where `watch` writes its status and `status` reads it, unless told otherwise. */
+export const DEFAULT_STATUS_FILE = '/run/reconcile-gateways/status.json';
+
 const s = (name: string, value: string, help: string): Flag => ({ name, type: 'string', value, help });
 const b = (name: string, help: string): Flag => ({ name, type: 'boolean', help });
 
@@ -46,7 +49,7 @@ const DRIFT: readonly Flag[] = [
   s('crash-restarts', 'N', 'more deaths than N inside --crash-window is CrashLooping (default 5)'),
   s('crash-window', 'SECONDS', 'the CrashLooping window (default 600)'),
 ];
-const STATUS_FILE = s('status-file', 'FILE', "the watcher's status (env RECONCILE_GATEWAYS_STATUS_FILE)");
+const STATUS_FILE = s('status-file', 'FILE', `the watcher's status (env RECONCILE_GATEWAYS_STATUS_FILE;\ndefault ${DEFAULT_STATUS_FILE})`);
 
 /** Per command: one line saying what it does, and the flags it takes besides the common ones. */
 export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string; readonly flags: readonly Flag[] }>> = {
@@ -98,7 +101,8 @@ export function commandHelp(command: Command): string {
   const left = flags.map((f) => `  --${f.name}${f.value === undefined ? '' : ` ${f.value}`}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
   const lines = [`usage: reconcile-gateways ${command} [options]`, `${capitalise(COMMAND_FLAGS[command].summary)}.`, '', 'options:'];
-  flags.forEach((f, i) => lines.push(`${(left[i] ?? '').padEnd(width)}${f.help}`));
+  // A help text with a newline goes on under its own column (a long default, say).
+  flags.forEach((f, i) => lines.push(`${(left[i] ?? '').padEnd(width)}${f.help.replaceAll('\n', `\n${' '.repeat(width)}`)}`));
   return `${lines.join('\n')}\n`;
 }
 

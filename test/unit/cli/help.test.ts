@@ -72,3 +72,13 @@ test('boot takes no prune flags and status takes no write flags', (t) => {
 test('the version is read from package.json', (t) => {
   t.regex(packageVersion(), /^\d+\.\d+\.\d+/);
 });
+
+test('watch and status --help give the status file\u2019s default, under its description', (t) => {
+  for (const command of ['watch', 'status'] as const) {
+    const lines = commandHelp(command).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  --status-file FILE '));
+    t.true(lines[at]?.endsWith('(env RECONCILE_GATEWAYS_STATUS_FILE;'), lines[at]);
+    t.is(lines[at + 1]?.trim(), 'default /run/reconcile-gateways/status.json)');
+    t.is(lines[at + 1]?.indexOf('default'), lines[at]?.indexOf("the watcher's"), 'in the description column');
+  }
+});
