@@ -5,7 +5,7 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, planHeals } from './desired/drift.js';
+import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, driftAfter, planHeals } from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
@@ -74,10 +74,6 @@ export interface TestSeams {
   readonly sleep?: (ms: number) => void;
 }
 
-/** The operations that change what s6 runs (an `update` or boot's housekeeping only writes files). */
-// A `purge` acts on a trash entry, not on a live slot that may have come back under the same name.
-const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove']);
-
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
 export const SVSCAN_DEFAULT_MAX = 500;
 
@@ -139,12 +135,7 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
-  // Drift was read before the pass acted: a service it just started, stopped, restarted, healed,
-  // created or removed is converging, so its drift (IntentStoppedButUp right after the `down`, say) is not
-  // reported until a pass sees s6 again.
-  const acted = new Set(applied.results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
-  const drift = acted.size === 0 ? p.drift : p.drift.filter((d) => !acted.has(d.service));
-  return { ...p, results: applied.results, warnings, drift };
+  return { ...p, results: applied.results, warnings, drift: driftAfter(p.drift, applied.results) };
 }
 
 /** The diff's plan with the heals added, in the plan's stable order. */

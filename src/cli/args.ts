@@ -42,8 +42,6 @@ export interface Args {
   readonly metricsFile: string | undefined;
 }
 
-export { DEFAULT_STATUS_FILE } from './help.js';
-
 /** A mistake on the command line: reported with the usage of `command` (or the general one). */
 export class ArgumentError extends UsageError {
   constructor(

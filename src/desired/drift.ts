@@ -3,7 +3,7 @@
  * plans for it. Pure and total: the time is an argument, every fact comes from observe (the
  * decoded `supervise/status` and s6's own death tally), the result is sorted.
  */
-import type { DeathRecord, DesiredState, HealOp, LiveStatus, ObservedSlot, ObservedState } from '../model.js';
+import type { DeathRecord, DesiredState, HealOp, LiveStatus, ObservedSlot, ObservedState, Operation, OperationResult } from '../model.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
@@ -86,6 +86,22 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     if (!spec.autostart && live.up) out.push({ ...base, type: 'IntentStoppedButUp', sinceUnix: live.updownSinceUnix, evidence: {} });
   }
   return out.sort(compareDrift);
+}
+
+/**
+ * The operations that change what s6 runs. An `update` or boot's housekeeping only writes files,
+ * and a `purge` acts on a trash entry, not on a live slot that may have come back under its name.
+ */
+const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove']);
+
+/**
+ * The drift to report once a pass applied `results`. Drift is read before the pass acts: a service
+ * it just started, stopped, restarted, healed, created or removed is converging, so its drift
+ * (IntentStoppedButUp right after the `down`, say) waits until a pass sees s6 again.
+ */
+export function driftAfter(drift: readonly DriftCondition[], results: readonly OperationResult[]): readonly DriftCondition[] {
+  const acted = new Set(results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
+  return acted.size === 0 ? drift : drift.filter((d) => !acted.has(d.service));
 }
 
 /** Down and not wanted up: s6 will not start it again by itself (`finish` exited 125, or `s6-svc -d`). */

@@ -143,9 +143,8 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
     const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
     ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes, ...expect });
   }
-  const chowned = options.expectedUid !== null && dirs.some((d) => d.path === '' && d.fix === 'chown');
-  const identityAfter =
-    slot.identity !== undefined && chowned ? { ...slot.identity, uid: options.expectedUid ?? slot.identity.uid } : slot.identity;
+  const chownTo = dirs.some((d) => d.path === '' && d.fix === 'chown') ? options.expectedUid : null;
+  const identityAfter = slot.identity !== undefined && chownTo !== null ? { ...slot.identity, uid: chownTo } : slot.identity;
   if (restart.restart !== undefined)
     ops.push({ kind: 'restart', ...base, reason: restart.restart, ...(identityAfter === undefined ? {} : { expect: identityAfter }) });
   return { ops, restartPending: restart.restart === undefined && restart.pending, identityAfter };

@@ -301,7 +301,7 @@ function emptyTree(top: Dir, budget: RemovalBudget): boolean {
     for (const entry of entries) {
       if (--budget.left < 0) return false;
       if (!entry.isDir) {
-        rawAt('unlink', top, entry.name, (p) => fs.unlinkSync(p), true);
+        rawAt('unlink', top, entry.name, (p) => fs.unlinkSync(p));
         continue;
       }
       const sub = rawAt('open', top, entry.name, (p) => fs.openSync(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW));
@@ -352,13 +352,11 @@ function hoist(from: Dir, name: Buffer, top: Dir, serial: { next: number }): voi
   }
 }
 
-/** rmdir of an entry; with `lenient`, one that is not empty (yet) or gone is left for the caller's next round. */
-function rmdirAt(dir: Dir, name: string, lenient = false): void {
+/** rmdir of an entry. */
+function rmdirAt(dir: Dir, name: string): void {
   try {
     fs.rmdirSync(pathAt(dir, name));
   } catch (err) {
-    const code = errnoCode(err);
-    if (lenient && (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT')) return;
     throw new FsError('rmdir', `${dir.path}/${name}`, err);
   }
 }

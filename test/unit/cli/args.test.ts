@@ -1,5 +1,6 @@
 import test from 'ava';
-import { type Args, ArgumentError, DEFAULT_STATUS_FILE, type Parsed, parseCliArgs } from '../../../src/cli/args.js';
+import { type Args, ArgumentError, type Parsed, parseCliArgs } from '../../../src/cli/args.js';
+import { DEFAULT_STATUS_FILE } from '../../../src/cli/help.js';
 import { UsageError } from '../../../src/errors.js';
 
 function run(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Args {

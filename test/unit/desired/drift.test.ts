@@ -1,11 +1,12 @@
 import test from 'ava';
 import fc from 'fast-check';
-import type { DeathRecord, LiveStatus } from '../../../src/model.js';
+import type { DeathRecord, LiveStatus, OperationResult } from '../../../src/model.js';
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftPolicy,
   describeEvidence,
   detectDrift,
+  driftAfter,
   healBackoffSeconds,
   planHeals,
 } from '../../../src/desired/drift.js';
@@ -149,4 +150,26 @@ test('decodeDeathTally reads s6 records (exit code, or signal) and ignores a tor
     { atUnix: 1000.5, exitcode: 3, signum: -1 },
     { atUnix: 1001.5, exitcode: -1, signum: 9 },
   ]);
+});
+
+test('driftAfter drops the drift of services an applied operation just acted on, not of failed ones or a purge of the trash', (t) => {
+  const drift = ['a', 'b', 'c', 'd'].map((p) => ({
+    type: 'IntentStoppedButUp' as const,
+    service: `gateway-${p}`,
+    profile: p,
+    sinceUnix: NOW,
+    evidence: {},
+  }));
+  const base = (p: string) => ({ service: `gateway-${p}`, profile: p, reason: 'r' });
+  const results: OperationResult[] = [
+    { op: { kind: 'down', ...base('a') }, status: 'applied' },
+    { op: { kind: 'down', ...base('b') }, status: 'failed', error: 'EIO' },
+    { op: { kind: 'purge', ...base('c'), supervised: false }, status: 'applied' },
+    { op: { kind: 'update', ...base('d'), dirs: [], changes: [] }, status: 'applied' },
+  ];
+  t.deepEqual(
+    driftAfter(drift, results).map((d) => d.profile),
+    ['b', 'c', 'd'],
+  );
+  t.is(driftAfter(drift, []), drift, 'nothing applied: the same list');
 });
