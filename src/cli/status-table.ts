@@ -20,6 +20,8 @@ export type WatcherReport =
       readonly running: boolean;
       readonly lastPass: Record<string, unknown> | null;
       readonly nextFullPassAt: string;
+      /** Present when the watcher recorded a clean stop (the status file's `stopped`). */
+      readonly stopped?: { readonly at: string; readonly by: string };
     };
 
 /** What the table shows besides the rows. */
@@ -176,6 +178,21 @@ export function duration(seconds: number): string {
   return `${s}s`;
 }
 
+/**
+ * Why a watcher is not running: the clean stop it recorded, else it died (killed, crashed, or
+ * the machine stopped) and its log says more.
+ */
+function notRunning(stopped: { readonly at: string; readonly by: string } | undefined, nowMs: number): string {
+  if (stopped === undefined) return 'not running: it exited without a clean stop (killed or crashed; see the watch service\'s log)';
+  return `stopped by ${stopped.by} at ${stopped.at}${ago(stopped.at, nowMs)}`;
+}
+
+/** ` (5m12s ago)`, or '' for a time that does not parse. */
+function ago(at: string, nowMs: number): string {
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? '' : ` (${duration(Math.max(0, Math.floor((nowMs - ms) / 1000)))} ago)`;
+}
+
 /** The watcher summary; a watcher that is not running has no next pass to promise. */
 function watcherLines(w: WatcherReport, nowMs: number): string[] {
   if (w.state === 'absent') return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
@@ -184,11 +201,10 @@ function watcherLines(w: WatcherReport, nowMs: number): string[] {
     const trees = `${escapeLine(w.hermesHome)} and ${escapeLine(w.scandir)}`;
     return [`watcher: status file ${escapeLine(w.statusFile)} is of a watcher over ${trees}, not these (see --status-file)`];
   }
-  const who = `watcher: pid ${w.pid} ${w.running ? 'running' : 'not running (it stopped or died)'}`;
+  const who = `watcher: pid ${w.pid} ${w.running ? 'running' : notRunning(w.stopped, nowMs)}`;
   const p = w.lastPass;
   if (p === null) return [w.running ? `${who}; no pass completed yet` : who];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
-  const ago = finished === '' ? '' : ` (${duration(Math.max(0, Math.floor((nowMs - Date.parse(finished)) / 1000)))} ago)`;
-  const last = `last pass ${finished}${ago}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
+  const last = `last pass ${finished}${finished === '' ? '' : ago(finished, nowMs)}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
   return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last)];
 }

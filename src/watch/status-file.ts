@@ -62,6 +62,14 @@ export interface StatusDocument {
   readonly nextFullPassAt: string;
   readonly watchedDirectories: number;
   readonly services: readonly Record<string, unknown>[];
+  /** Only in the document a watcher writes as it stops cleanly: when, and on which signal. */
+  readonly stopped?: WatcherStop;
+}
+
+/** A clean stop of the watcher (SIGTERM or SIGINT), as its last status file records it. */
+export interface WatcherStop {
+  readonly at: string;
+  readonly by: string;
 }
 
 /** ISO-8601 UTC text of a time in ms. */

@@ -127,6 +127,7 @@ async function readWatcher(
     pid: number;
     lastPass: Record<string, unknown> | null;
     nextFullPassAt: string;
+    stopped?: { at: string; by: string };
     services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
   };
   if (!sameDir(d.scandir, ours.scandir) || !sameDir(d.hermesHome, ours.hermesHome)) {
@@ -143,9 +144,11 @@ async function readWatcher(
       state: 'present',
       statusFile: file,
       pid: d.pid,
-      running: isRunning(d.pid),
+      // A watcher that recorded its clean stop is not running, whatever now has its pid.
+      running: d.stopped === undefined && isRunning(d.pid),
       lastPass: d.lastPass,
       nextFullPassAt: d.nextFullPassAt,
+      ...(d.stopped === undefined ? {} : { stopped: d.stopped }),
     },
     conditions,
   };

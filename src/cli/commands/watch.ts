@@ -43,6 +43,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   const configCache: ConfigCache = {};
   const readCache = new ReadCache();
   let prefix = 'gateway-';
+  let lastDoc: StatusDocument | undefined;
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
     now: () => Date.now(),
@@ -59,7 +60,10 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     },
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
-    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
+    onPass: (doc, summary, first, detail) => {
+      lastDoc = doc;
+      afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics });
+    },
     // Absolute, so `status` run from another directory can tell whether this watcher is over its trees.
     meta: { pid: process.pid, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) },
   });
@@ -82,6 +86,8 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   logger.info(`watch started: re-syncs on changes and every ${args.interval}s; status file ${args.statusFile}`, { pid: process.pid });
   try {
     await controller.run();
+    // Still under the lock: `status` then tells a clean stop from a watcher that died.
+    if (lastDoc !== undefined) recordStop(args, logger, { ...lastDoc, stopped: { at: new Date().toISOString(), by: stoppedBy } });
   } finally {
     release();
     events.close();
@@ -110,6 +116,15 @@ function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
   if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
+}
+
+/** The last status document, marked stopped; a failure to write it is a warning, never an exit code. */
+function recordStop(args: Args, logger: Logger, doc: StatusDocument): void {
+  try {
+    writeStatusFile(args.statusFile, doc);
+  } catch (err) {
+    logger.warn(`cannot record the stop in status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** A pass that changed nothing, failed nothing and found no drift prints no line. */

@@ -60,7 +60,7 @@ needsS6(test)(
     t.like(row('crash')?.live, { permanentFailure: true, lastExit: { code: 78 } });
     t.like(row('new'), { slot: { present: false }, live: null, drift: ['create: slot missing'] });
     t.like(row('up')?.watcher, { condition: 'Ready' });
-    t.like(doc['watcher'], { state: 'present', running: false, lastPass: { result: 'converged' } });
+    t.like(doc['watcher'], { state: 'present', running: false, lastPass: { result: 'converged' }, stopped: { by: 'SIGTERM' } });
     t.is(doc['svscanLive'], true);
 
     const text = await runCli(argv, withSpy);
@@ -74,7 +74,11 @@ needsS6(test)(
       lines.some((l) => l.startsWith('Legend: ')),
       'a legend explains the short words',
     );
-    t.true(lines.includes('watcher: pid ' + String((doc['watcher'] as { pid: number }).pid) + ' not running (it stopped or died)'));
+    const stopped = (doc['watcher'] as { stopped: { at: string } }).stopped;
+    t.true(
+      lines.some((l) => l.startsWith(`watcher: pid ${String((doc['watcher'] as { pid: number }).pid)} stopped by SIGTERM at ${stopped.at} (`)),
+      'the clean stop the watcher recorded',
+    );
     t.true(lines.some((l) => /^last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms$/.test(l)));
     t.false(text.stdout.includes('next full pass'), 'a watcher that is gone promises no next pass');
     for (const l of lines) t.true(l.length <= 100, `fits 100 columns: ${l}`);

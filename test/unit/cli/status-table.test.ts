@@ -162,7 +162,12 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
   );
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '' }),
-    'watcher: pid 9 not running (it stopped or died)',
+    "watcher: pid 9 not running: it exited without a clean stop (killed or crashed; see the watch service's log)",
+  );
+  const stopped = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' };
+  t.is(
+    last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '', stopped }),
+    `watcher: pid 9 stopped by SIGTERM at 2026-01-01T00:00:00.000Z (${duration(Math.floor((CTX.nowMs - Date.parse(stopped.at)) / 1000))} ago)`,
   );
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: true, lastPass: null, nextFullPassAt: '' }),

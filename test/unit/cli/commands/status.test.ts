@@ -105,7 +105,21 @@ test('a watcher that died is reported as not running', async (t) => {
   // A pid beyond pid_max names no process.
   writeStatusFile(w.statusFile, watcherDoc(w, 2 ** 22 + 1));
   const r = await status(w, { COLUMNS: '1000' });
-  t.true(linesOf(r.out).includes(`watcher: pid ${2 ** 22 + 1} not running (it stopped or died)`));
+  t.true(linesOf(r.out).includes(`watcher: pid ${2 ** 22 + 1} not running: it exited without a clean stop (killed or crashed; see the watch service's log)`));
+});
+
+test('a watcher that recorded its clean stop is reported stopped, even when its pid now names a live process', async (t) => {
+  const w = await synced(t);
+  // process.pid is alive: a reused pid must not make a stopped watcher look running.
+  writeStatusFile(w.statusFile, { ...watcherDoc(w, process.pid), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGINT' } });
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(r.out).some((l) => l.startsWith(`watcher: pid ${process.pid} stopped by SIGINT at 2026-01-01T00:00:00.000Z (`)));
+  t.false(r.out.includes('next full pass'), 'a stopped watcher promises no next pass');
+  const json = await status(w, {}, '--output', 'json');
+  const doc = JSON.parse(json.out) as { watcher: Record<string, unknown> };
+  const { validateStatusReport } = await loadValidators();
+  t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
+  t.like(doc.watcher, { state: 'present', running: false, stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGINT' } });
 });
 
 test('an invalid status file is reported, never fatal', async (t) => {
