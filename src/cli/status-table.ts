@@ -183,7 +183,7 @@ export function duration(seconds: number): string {
  * the machine stopped) and its log says more.
  */
 function notRunning(stopped: { readonly at: string; readonly by: string } | undefined, nowMs: number): string {
-  if (stopped === undefined) return 'not running: it exited without a clean stop (killed or crashed; see the watch service\'s log)';
+  if (stopped === undefined) return "not running: it exited without a clean stop (killed or crashed; see the watch service's log)";
   return `stopped by ${stopped.by} at ${stopped.at}${ago(stopped.at, nowMs)}`;
 }
 

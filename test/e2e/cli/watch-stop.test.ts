@@ -48,7 +48,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       lines.some((l) => l.startsWith(`watcher: pid ${file.pid} stopped by ${signal} at ${file.stopped?.at ?? '?'} (`)),
       lines.join('\n'),
     );
-    t.false(lines.some((l) => l.includes('next full pass')), 'a stopped watcher promises no next pass');
+    t.false(
+      lines.some((l) => l.includes('next full pass')),
+      'a stopped watcher promises no next pass',
+    );
     t.like(json['watcher'], { state: 'present', running: false, stopped: { by: signal } });
   });
 }

@@ -76,7 +76,9 @@ needsS6(test)(
     );
     const stopped = (doc['watcher'] as { stopped: { at: string } }).stopped;
     t.true(
-      lines.some((l) => l.startsWith(`watcher: pid ${String((doc['watcher'] as { pid: number }).pid)} stopped by SIGTERM at ${stopped.at} (`)),
+      lines.some((l) =>
+        l.startsWith(`watcher: pid ${String((doc['watcher'] as { pid: number }).pid)} stopped by SIGTERM at ${stopped.at} (`),
+      ),
       'the clean stop the watcher recorded',
     );
     t.true(lines.some((l) => /^last pass \S+ \(\S+ ago\): (full|targeted) \((start|event)\) converged in \d+ ms$/.test(l)));
