@@ -2,6 +2,7 @@
  * `boot` and `sync`: one pass under the lock (or, with `--diff`, only planned, without it), then
  * the report and the exit code.
  */
+import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
@@ -76,7 +77,7 @@ async function emit(
   const fold = result.desired.notices.filter((n) => n.level === 'info').map((n) => n.message);
   if (args.output === 'json') {
     for (const line of fold) io.stderr.write(`${line}\n`);
-    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: args.hermesHome, scandir: args.scandir });
+    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) });
     io.stdout.write(`${JSON.stringify(doc)}\n`);
     return;
   }

@@ -50,8 +50,8 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       const doc = {
         formatVersion: '2',
         generatedAt: new Date(nowMs).toISOString(),
-        hermesHome: args.hermesHome,
-        scandir: args.scandir,
+        hermesHome: path.resolve(args.hermesHome),
+        scandir: path.resolve(args.scandir),
         svscanLive: result.observed.scandir.svscanLive,
         serviceCount: count,
         multiplex,

@@ -64,6 +64,26 @@ test('a normal plan is valid and complete', async (t) => {
   t.is(r.stdout.trim().split('\n').length, 1, 'exactly one JSON document on one line');
 });
 
+test('relative --hermes-home and --scandir are reported as absolute paths, in the plan and in the status report', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { gateway_state: 'running' } } });
+  const cwd = path.dirname(box.home);
+  const rel = [path.relative(cwd, box.home), path.relative(cwd, box.scandir)] as const;
+  t.false(path.isAbsolute(rel[0]));
+  const plan = await bootJson(rel[0], rel[1], ['--diff'], { cwd });
+  t.is(plan.code, 1, plan.stderr);
+  t.true(valid(plan.doc));
+  t.like(plan.doc, { hermesHome: box.home, scandir: box.scandir });
+  const status = await runCli(['status', '--hermes-home', rel[0], '--scandir', rel[1], '--container-argv', '[]', '--output', 'json'], {
+    cwd,
+  });
+  t.is(status.code, 0, status.stderr);
+  const doc = JSON.parse(status.stdout) as unknown;
+  t.true(validators.validateStatusReport?.(doc), JSON.stringify(validators.validateStatusReport?.errors));
+  t.like(doc, { hermesHome: box.home, scandir: box.scandir });
+});
+
 test('a regular file squatting on a slot fails that create only, exit 2, and a rerun converges once it is gone', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
