@@ -77,7 +77,12 @@ async function emit(
   const fold = result.desired.notices.filter((n) => n.level === 'info').map((n) => n.message);
   if (args.output === 'json') {
     for (const line of fold) io.stderr.write(`${line}\n`);
-    const doc = planDocument(result, { ...ctx, dryRun: args.diff, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) });
+    const doc = planDocument(result, {
+      ...ctx,
+      dryRun: args.diff,
+      hermesHome: path.resolve(args.hermesHome),
+      scandir: path.resolve(args.scandir),
+    });
     io.stdout.write(`${JSON.stringify(doc)}\n`);
     return;
   }
