@@ -203,7 +203,7 @@ function watcherLines(w: WatcherReport, nowMs: number): string[] {
   }
   const who = `watcher: pid ${w.pid} ${w.running ? 'running' : notRunning(w.stopped, nowMs)}`;
   const p = w.lastPass;
-  if (p === null) return [w.running ? `${who}; no pass completed yet` : who];
+  if (p === null) return [escapeLine(w.running ? `${who}; no pass completed yet` : who)];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
   const last = `last pass ${finished}${finished === '' ? '' : ago(finished, nowMs)}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
   return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last)];

@@ -177,14 +177,16 @@ function signalReady(fd: number, logger: Logger): void {
 }
 
 function onSignals(h: { stop: (signal: NodeJS.Signals) => void; force: () => void }): () => void {
-  const stop = (signal: NodeJS.Signals): void => h.stop(signal);
+  // Named here, not taken from the handler's argument, which an emitted event may leave out.
+  const term = (): void => h.stop('SIGTERM');
+  const int = (): void => h.stop('SIGINT');
   const force = (): void => h.force();
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', term);
+  process.on('SIGINT', int);
   process.on('SIGHUP', force);
   return () => {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    process.off('SIGTERM', term);
+    process.off('SIGINT', int);
     process.off('SIGHUP', force);
   };
 }

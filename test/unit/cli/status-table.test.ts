@@ -169,6 +169,13 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '', stopped }),
     `watcher: pid 9 stopped by SIGTERM at 2026-01-01T00:00:00.000Z (${duration(Math.floor((CTX.nowMs - Date.parse(stopped.at)) / 1000))} ago)`,
   );
+  const forged = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM\nwatcher: pid 1 running' };
+  t.true(
+    last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '', stopped: forged }).startsWith(
+      'watcher: pid 9 stopped by SIGTERM\\nwatcher: pid 1 running at ',
+    ),
+    'a newline in the status file is escaped, never a line of its own',
+  );
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: true, lastPass: null, nextFullPassAt: '' }),
     'watcher: pid 9 running; no pass completed yet',

@@ -86,7 +86,7 @@ test.serial('watch converges, writes its status, signals readiness once and clos
   const doc = JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as { ready: boolean; passes: number; pid: number };
   const { validateStatusFile } = await loadValidators();
   t.true(validateStatusFile?.(doc), JSON.stringify(validateStatusFile?.errors));
-  t.like(doc, { ready: true, pid: process.pid });
+  t.like(doc, { ready: true, pid: process.pid, stopped: { by: 'SIGTERM' } });
   t.true(io.out().startsWith('reconcile: pass trigger=start scope=full result=converged create=2 '));
 });
 
