@@ -64,7 +64,8 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
     if (slot === undefined || slot.entry !== 'dir') {
-      const reason = slot === undefined ? 'slot missing' : `slot path is a ${slot.entry}, not a directory`;
+      const reason =
+        slot === undefined ? 'slot missing' : `slot path is a ${slot.entry}, not a directory: blocked until it is moved or deleted`;
       ops.push({ kind: 'create', service: spec.service, profile: spec.profile, reason, spec });
       continue;
     }

@@ -103,7 +103,7 @@ test('a regular file squatting on a slot fails that create only, exit 2, and a r
       ['gateway-writer', 'applied'],
     ],
   );
-  t.is(ops[0]?.reason, 'slot path is a file, not a directory');
+  t.is(ops[0]?.reason, 'slot path is a file, not a directory: blocked until it is moved or deleted');
   t.regex(ops[0]?.error ?? '', /gateway-coder/);
   t.like(r.doc, { exitCode: 2, summary: { create: 3, update: 0, up: 0, down: 0, remove: 0, failed: 1, restartPending: 0 } });
   t.is(await readFile(squat, 'utf8'), 'not a slot\n', 'the foreign file is left as it was');

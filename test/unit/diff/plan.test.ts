@@ -53,7 +53,7 @@ for (const entry of ['file', 'symlink', 'other'] as const) {
           kind: 'create',
           service: 'gateway-coder',
           profile: 'coder',
-          reason: `slot path is a ${entry}, not a directory`,
+          reason: `slot path is a ${entry}, not a directory: blocked until it is moved or deleted`,
           spec: CODER_DOWN,
         },
       ],
