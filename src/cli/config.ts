@@ -53,7 +53,9 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   try {
     data = JSON.parse(json);
   } catch (err) {
-    throw new UsageError(`config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}; ${FIX_THE_FILE}`, { cause: err });
+    throw new UsageError(`${notJson(path, json) ?? `config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}`}; ${FIX_THE_FILE}`, {
+      cause: err,
+    });
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
@@ -64,11 +66,24 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
 }
 
 /**
+ * A config that is not even trying to be JSON (a YAML file, say) gets that said, instead of the
+ * parser's complaint about its first character; undefined for text that starts like an object.
+ */
+function notJson(path: string, text: string): string | undefined {
+  const first = text.trimStart()[0];
+  if (first === undefined || first === '{') return undefined;
+  const yaml = /\.ya?ml$/i.test(path) || /^[\w-]+\s*:/m.test(text) ? ' (it looks like YAML: the config is JSON, {"key": value, …})' : '';
+  return `config ${path} is not a JSON object: it starts with ${JSON.stringify(first)}, not "{"${yaml}`;
+}
+
+/**
  * JSON.parse's complaint with a line and column instead of an offset (Node 20 gives only the
  * offset): "Expected ',' or '}' after property value at line 3 column 12".
  */
 export function jsonSyntaxError(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const at = jsonErrorAt(text, err);
-  return at === undefined ? message : `${message.replace(/ in JSON at position .*$/s, '')} at line ${at.line} column ${at.column}`;
+  // Newer V8 ends its message with `… is not valid JSON`, which the caller already says.
+  if (at === undefined) return message.replace(/ is not valid JSON$/, '');
+  return `${message.replace(/ in JSON at position .*$/s, '')} at line ${at.line} column ${at.column}`;
 }

@@ -34,3 +34,38 @@ test('a complaint without a position is kept as it is', (t) => {
   t.is(complaint('{"user":'), 'Unexpected end of JSON input');
   t.is(jsonSyntaxError('x', 'odd'), 'odd');
 });
+
+test('a complaint that quotes the text does not repeat "is not valid JSON"', (t) => {
+  t.false(complaint('{"user": nobody}').endsWith('is not valid JSON'), complaint('{"user": nobody}'));
+});
+
+const notAnObject = test.macro(async (t, name: string, text: string, expected: RegExp) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  const err = await t.throwsAsync(loadSettings(file), { instanceOf: UsageError });
+  t.regex(err?.message ?? '', expected);
+});
+
+test(
+  'a YAML config is named as such: the config is JSON',
+  notAnObject,
+  'config.yaml',
+  'user: hermes\nuid: 10000\n',
+  /^config \S+config\.yaml is not a JSON object: it starts with "u", not "\{" \(it looks like YAML: the config is JSON, \{"key": value, …\}\); fix the file/,
+);
+test(
+  'YAML content in a .json file is named as YAML too',
+  notAnObject,
+  'config.json',
+  '# settings\nuser: hermes\n',
+  /is not a JSON object: it starts with "#", not "\{" \(it looks like YAML/,
+);
+test(
+  'other text says what it starts with',
+  notAnObject,
+  'config.json',
+  '  hermes',
+  /is not a JSON object: it starts with "h", not "\{"; fix the file/,
+);
