@@ -162,7 +162,16 @@ class WatchRun {
   }
 }
 
-/** Waits for the status file (15 s at most), then until CPU is quiet (20 s at most). */
+/** Whether the watcher's status file counts a pass (it is written at start too, with none). */
+function firstPassRecorded(statusFile: string): boolean {
+  try {
+    return ((JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { passes?: number }).passes ?? 0) >= 1;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the status file to record a first pass (15 s at most), then until CPU is quiet (20 s at most). */
 async function waitReady(
   child: ChildProcess,
   w: WatchRun,
@@ -171,8 +180,8 @@ async function waitReady(
   out: Record<string, unknown>,
 ): Promise<void> {
   const t0 = performance.now();
-  while (!fs.existsSync(statusFile) && performance.now() - t0 < 15000 && child.exitCode === null) await sleep(20);
-  out['statusFileAfterMs'] = fs.existsSync(statusFile) ? round(performance.now() - t0) : null;
+  while (!firstPassRecorded(statusFile) && performance.now() - t0 < 15000 && child.exitCode === null) await sleep(20);
+  out['statusFileAfterMs'] = firstPassRecorded(statusFile) ? round(performance.now() - t0) : null;
   if (child.exitCode !== null) {
     const text = fs.readFileSync(logFile, 'utf8');
     if (child.exitCode === 100) throw new NotAvailable(`\`watch\` exited 100: ${firstLine(text).slice(0, 120)}`);

@@ -212,7 +212,7 @@ function inTheWay(existing: fs.Stats): string {
   if (existing.isDirectory())
     return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
   const what = existing.isSymbolicLink() ? 'a symlink' : 'not a directory';
-  return `EEXIST: a foreign entry is in the way (${what}); refusing to replace it: move or delete it; the next pass then creates the slot`;
+  return `EEXIST: a foreign entry is in the way (${what}); refusing to replace it: move or delete it; the next run creates the slot`;
 }
 
 function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwnership, mkfifoErrors: string): void {

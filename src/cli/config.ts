@@ -72,8 +72,15 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
 function notJson(path: string, text: string): string | undefined {
   const first = text.trimStart()[0];
   if (first === undefined || first === '{') return undefined;
-  const yaml = /\.ya?ml$/i.test(path) || /^[\w-]+\s*:/m.test(text) ? ' (it looks like YAML: the config is JSON, {"key": value, …})' : '';
-  return `config ${path} is not a JSON object: it starts with ${JSON.stringify(first)}, not "{"${yaml}`;
+  const yaml =
+    /\.ya?ml$/i.test(path) || /^(---|#|[\w-]+:(\s|$))/m.test(text) ? ' (it looks like YAML: the config is JSON, {"key": value, …})' : '';
+  return `config ${path} is not a JSON object: it starts with ${describeChar(first)}, not '{'${yaml}`;
+}
+
+/** `'x'` for a printable ASCII character, else its code point (`U+001B`): nothing for a terminal to act on. */
+function describeChar(ch: string): string {
+  const code = ch.codePointAt(0) ?? 0;
+  return code > 0x20 && code < 0x7f ? `'${ch}'` : `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /**
@@ -83,7 +90,8 @@ function notJson(path: string, text: string): string | undefined {
 export function jsonSyntaxError(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const at = jsonErrorAt(text, err);
-  // Newer V8 ends its message with `… is not valid JSON`, which the caller already says.
-  if (at === undefined) return message.replace(/ is not valid JSON$/, '');
+  // Newer V8 quotes the text around the error (newlines and all) and ends with `… is not valid
+  // JSON`, which the caller already says: one line, without the repeat.
+  if (at === undefined) return message.replace(/ is not valid JSON$/, '').replace(/\s+/g, ' ');
   return `${message.replace(/ in JSON at position .*$/s, '')} at line ${at.line} column ${at.column}`;
 }

@@ -4,6 +4,7 @@
  * by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
  */
 import { escapeLine } from '../escape.js';
+import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
 
@@ -21,7 +22,7 @@ export type WatcherReport =
       readonly lastPass: Record<string, unknown> | null;
       readonly nextFullPassAt: string;
       /** Present when the watcher recorded a clean stop (the status file's `stopped`). */
-      readonly stopped?: { readonly at: string; readonly by: string };
+      readonly stopped?: WatcherStop;
     };
 
 /** What the table shows besides the rows. */
@@ -182,8 +183,8 @@ export function duration(seconds: number): string {
  * Why a watcher is not running: the clean stop it recorded, else it died (killed, crashed, or
  * the machine stopped) and its log says more.
  */
-function notRunning(stopped: { readonly at: string; readonly by: string } | undefined, nowMs: number): string {
-  if (stopped === undefined) return "not running: it exited without a clean stop (killed or crashed; see the watch service's log)";
+function notRunning(stopped: WatcherStop | undefined, nowMs: number): string {
+  if (stopped === undefined) return 'not running, and no clean stop recorded (killed or crashed?): see its log';
   return `stopped by ${stopped.by} at ${stopped.at}${ago(stopped.at, nowMs)}`;
 }
 

@@ -21,6 +21,9 @@ import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
 import { decideRestart, isJournalTrusted } from './restarts.js';
 
+/** What a foreign entry at a slot path is, in words. */
+const ENTRY_WORDS = { file: 'a file', symlink: 'a symlink', other: 'a FIFO, socket or device', dir: 'a directory' } as const;
+
 export { holdBack, journalKeep } from './restarts.js';
 
 /** Options that change what a pass may do. */
@@ -64,8 +67,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
     if (slot === undefined || slot.entry !== 'dir') {
-      const reason =
-        slot === undefined ? 'slot missing' : `slot path is a ${slot.entry}, not a directory: blocked until it is moved or deleted`;
+      const reason = slot === undefined ? 'slot missing' : `slot path is ${ENTRY_WORDS[slot.entry]}, not a directory: move or delete it`;
       ops.push({ kind: 'create', service: spec.service, profile: spec.profile, reason, spec });
       continue;
     }

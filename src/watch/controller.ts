@@ -107,6 +107,11 @@ export class Controller {
     this.#alarm.ring();
   }
 
+  /** The status document as of now (before the first pass: no pass, not ready). */
+  document(): StatusDocument {
+    return this.#document();
+  }
+
   /** Runs until stop(). */
   async run(): Promise<void> {
     while (!this.#stopped) {
@@ -143,7 +148,9 @@ export class Controller {
     const hold = heldServices(this.#table, startMs);
     const request = { trigger: step.trigger, profiles, hold, ...(intentOnly === undefined ? {} : { intentOnly }) };
     const report = await this.#o.runPass(request, this.#abort.signal);
-    if (report.kind === 'aborted' || this.#stopped) return;
+    // A pass that ran to its end is recorded even when a stop came meanwhile: what it applied is
+    // real, and the watcher's last status document must say so.
+    if (report.kind === 'aborted') return;
     if (report.kind === 'unchanged') return;
     // The first pass may have created the scandir: watch it now rather than at the next pass.
     if (this.#passes === 0) await this.#o.refreshWatches();

@@ -66,10 +66,10 @@ export interface StatusDocument {
   readonly stopped?: WatcherStop;
 }
 
-/** A clean stop of the watcher (SIGTERM or SIGINT), as its last status file records it. */
+/** A clean stop of the watcher, as its last status file records it. */
 export interface WatcherStop {
   readonly at: string;
-  readonly by: string;
+  readonly by: 'SIGTERM' | 'SIGINT';
 }
 
 /** ISO-8601 UTC text of a time in ms. */

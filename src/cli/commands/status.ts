@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare, scandirMissingWarning } from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
+import type { WatcherStop } from '../../watch/status-file.js';
 
 /** Runs `status`. */
 export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
@@ -34,7 +35,10 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     if (scandir === undefined) warnings.push(scandirMissingWarning(args.scandir));
     const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;
     const nowMs = Date.now();
-    const { watcher, conditions } = await readWatcher(args.statusFile, { hermesHome: args.hermesHome, scandir: args.scandir });
+    const { watcher, conditions } = await readWatcher(path.resolve(args.statusFile), {
+      hermesHome: args.hermesHome,
+      scandir: args.scandir,
+    });
     const rows = statusRows(result, nowMs, conditions);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
@@ -127,7 +131,7 @@ async function readWatcher(
     pid: number;
     lastPass: Record<string, unknown> | null;
     nextFullPassAt: string;
-    stopped?: { at: string; by: string };
+    stopped?: WatcherStop;
     services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
   };
   if (!sameDir(d.scandir, ours.scandir) || !sameDir(d.hermesHome, ours.hermesHome)) {

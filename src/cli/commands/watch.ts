@@ -8,7 +8,7 @@ import { escapeLine, fieldValue } from '../../escape.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
-import { type PassSummary, type StatusDocument, writeStatusFile } from '../../watch/status-file.js';
+import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { EXIT, type Io, resolveRole } from '../pass.js';
@@ -43,7 +43,6 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   const configCache: ConfigCache = {};
   const readCache = new ReadCache();
   let prefix = 'gateway-';
-  let lastDoc: StatusDocument | undefined;
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
     now: () => Date.now(),
@@ -60,10 +59,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     },
     refreshWatches: () => events.refresh(),
     watchedDirectories: () => events.size,
-    onPass: (doc, summary, first, detail) => {
-      lastDoc = doc;
-      afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics });
-    },
+    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
     // Absolute, so `status` run from another directory can tell whether this watcher is over its trees.
     meta: { pid: process.pid, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) },
   });
@@ -74,7 +70,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     servicePrefix: () => prefix,
     warn: (m) => logger.warn(m),
   });
-  let stoppedBy = 'a stop request';
+  let stoppedBy: WatcherStop['by'] | undefined;
   const release = onSignals({
     stop: (signal) => {
       stoppedBy = signal;
@@ -84,17 +80,23 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   });
   // The service's log then says when this watcher ran, even when every pass was quiet.
   logger.info(`watch started: re-syncs on changes and every ${args.interval}s; status file ${args.statusFile}`, { pid: process.pid });
+  // At once, not after the first pass (which may wait for the run lock, or take long): `status`
+  // then names this watcher, not the last one that wrote the file.
+  writeStatus(args, logger, controller.document(), 'cannot write status file');
   try {
     await controller.run();
     // Still under the lock: `status` then tells a clean stop from a watcher that died.
-    if (lastDoc !== undefined) recordStop(args, logger, { ...lastDoc, stopped: { at: new Date().toISOString(), by: stoppedBy } });
+    if (stoppedBy !== undefined) {
+      const stopped = { at: new Date().toISOString(), by: stoppedBy };
+      writeStatus(args, logger, { ...controller.document(), stopped }, 'cannot record the stop in status file');
+    }
   } finally {
     release();
     events.close();
     lock.release();
     await metrics?.close();
   }
-  logger.info(`watch stopped by ${stoppedBy}`, { pid: process.pid });
+  logger.info(`watch stopped by ${stoppedBy ?? 'a stop request'}`, { pid: process.pid });
   return EXIT.ok;
 }
 
@@ -107,23 +109,19 @@ interface AfterPass {
 }
 
 function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
-  try {
-    writeStatusFile(args.statusFile, p.doc);
-  } catch (err) {
-    logger.warn(`cannot write status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  writeStatus(args, logger, p.doc, 'cannot write status file');
   p.metrics?.afterPass(p.summary, p.detail);
   if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
 }
 
-/** The last status document, marked stopped; a failure to write it is a warning, never an exit code. */
-function recordStop(args: Args, logger: Logger, doc: StatusDocument): void {
+/** Writes the status file; a failure is a warning (`what` says which write), never an exit code. */
+function writeStatus(args: Args, logger: Logger, doc: StatusDocument, what: string): void {
   try {
     writeStatusFile(args.statusFile, doc);
   } catch (err) {
-    logger.warn(`cannot record the stop in status file ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn(`${what} ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -176,7 +174,7 @@ function signalReady(fd: number, logger: Logger): void {
   }
 }
 
-function onSignals(h: { stop: (signal: NodeJS.Signals) => void; force: () => void }): () => void {
+function onSignals(h: { stop: (signal: WatcherStop['by']) => void; force: () => void }): () => void {
   // Named here, not taken from the handler's argument, which an emitted event may leave out.
   const term = (): void => h.stop('SIGTERM');
   const int = (): void => h.stop('SIGINT');

@@ -3,6 +3,7 @@
  * tells it from a watcher that was killed or crashed, which records nothing.
  */
 import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
@@ -19,7 +20,9 @@ async function watchUntilFirstPass(t: import('ava').ExecutionContext, name: stri
     timeoutMs: Infinity,
   });
   t.teardown(() => killGroup(watch.child, 'SIGKILL'));
-  await waitFor(() => existsSync(statusFile), 60_000, 'the status file');
+  // The file appears as the watcher starts; wait for its first pass.
+  const passes = (): number => (JSON.parse(readFileSync(statusFile, 'utf8')) as { passes: number }).passes;
+  await waitFor(() => existsSync(statusFile) && passes() >= 1, 60_000, 'the first pass');
   const status = async (): Promise<{ lines: string[]; json: Record<string, unknown> }> => {
     const text = await runCli(['status', ...worldArgs(w), '--status-file', statusFile], { env: { COLUMNS: '1000' } });
     t.is(text.code, 0, text.stderr);
@@ -64,9 +67,42 @@ test('a killed watcher records nothing, and status says it exited without a clea
   t.is(file.stopped, undefined);
   const { lines, json } = await status();
   t.true(
-    lines.includes(`watcher: pid ${file.pid} not running: it exited without a clean stop (killed or crashed; see the watch service's log)`),
+    lines.includes(`watcher: pid ${file.pid} not running, and no clean stop recorded (killed or crashed?): see its log`),
     lines.join('\n'),
   );
   t.like(json['watcher'], { state: 'present', running: false });
   t.false('stopped' in (json['watcher'] as object));
+});
+
+test('a watcher waiting for the run lock is named at once, and a stop before its first pass is recorded', async (t) => {
+  const w = await makeWorld('watch-stop-early');
+  writeProfiles(w.home, { alice: 'running' });
+  const statusFile = path.join(w.root, 'status.json');
+  const lockFile = path.join(w.root, 'run.lock');
+  // Another run holds the lock (flock(1), as the tool takes it) for the whole test.
+  const holder = spawn('flock', [lockFile, 'sleep', '600'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await waitFor(() => spawnSync('flock', ['--nonblock', lockFile, 'true']).status === 1, 60_000, 'the lock to be held');
+  const watch = startCli(
+    ['watch', ...worldArgs(w), '--container-argv', '[]', '--interval', '3600', '--status-file', statusFile, '--lock-file', lockFile],
+    { timeoutMs: Infinity },
+  );
+  t.teardown(() => killGroup(watch.child, 'SIGKILL'));
+  await waitFor(() => existsSync(statusFile), 60_000, 'the status file');
+  const early = JSON.parse(readFileSync(statusFile, 'utf8')) as { pid: number; passes: number; ready: boolean; lastPass: unknown };
+  t.like(early, { pid: watch.child.pid, passes: 0, ready: false, lastPass: null });
+  const { validateStatusFile } = await loadValidators();
+  t.true(validateStatusFile?.(early), JSON.stringify(validateStatusFile?.errors));
+  const args = ['status', ...worldArgs(w), '--status-file', statusFile];
+  const running = await runCli(args, { env: { COLUMNS: '1000' } });
+  t.true(running.stdout.split('\n').includes(`watcher: pid ${early.pid} running; no pass completed yet`), running.stdout);
+
+  killGroup(watch.child, 'SIGTERM');
+  t.is((await watch.done).code, 0);
+  const file = JSON.parse(readFileSync(statusFile, 'utf8')) as { passes: number; stopped?: { by: string; at: string } };
+  t.true(validateStatusFile?.(file), JSON.stringify(validateStatusFile?.errors));
+  t.like(file, { passes: 0, stopped: { by: 'SIGTERM' } });
+  const stopped = await runCli(args, { env: { COLUMNS: '1000' } });
+  t.true(stopped.stdout.includes(`\nwatcher: pid ${early.pid} stopped by SIGTERM at ${file.stopped?.at ?? '?'} (`), stopped.stdout);
+  t.false(existsSync(path.join(w.scandir, 'gateway-alice')), 'no pass ran');
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { WatcherStop } from '../../../src/watch/status-file.js';
 import type { StatusRow } from '../../../src/cli/status-report.js';
 import { DEFAULT_WIDTH, LEGEND, type TableContext, duration, renderStatusTable, wrap } from '../../../src/cli/status-table.js';
 
@@ -162,14 +163,15 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
   );
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '' }),
-    "watcher: pid 9 not running: it exited without a clean stop (killed or crashed; see the watch service's log)",
+    'watcher: pid 9 not running, and no clean stop recorded (killed or crashed?): see its log',
   );
-  const stopped = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' };
+  const stopped = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' } as const;
   t.is(
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '', stopped }),
     `watcher: pid 9 stopped by SIGTERM at 2026-01-01T00:00:00.000Z (${duration(Math.floor((CTX.nowMs - Date.parse(stopped.at)) / 1000))} ago)`,
   );
-  const forged = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM\nwatcher: pid 1 running' };
+  // The schema admits only SIGTERM and SIGINT; the table escapes even so.
+  const forged = { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM\nwatcher: pid 1 running' } as unknown as WatcherStop;
   t.true(
     last({ state: 'present', statusFile: '/s', pid: 9, running: false, lastPass: null, nextFullPassAt: '', stopped: forged }).startsWith(
       'watcher: pid 9 stopped by SIGTERM\\nwatcher: pid 1 running at ',

@@ -284,3 +284,25 @@ test.serial('stop aborts the pass in flight and run() returns without reporting 
   t.true(aborted);
   t.is(h.reports.length, 1);
 });
+
+test.serial('a pass that runs to its end after stop is still reported: what it applied is in the last document', async (t) => {
+  let finish: ((r: PassReport) => void) | undefined;
+  const h = drive((n) => (n === 1 ? DONE : new Promise<PassReport>((resolve) => (finish = resolve))));
+  await settle();
+  h.controller.force();
+  await settle();
+  t.is(h.passes.length, 2);
+  h.controller.stop();
+  finish?.({ kind: 'done', result: resultOf('b'), scoped: false, exitCode: 2, warnings: [], servicePrefix: 'gateway-' });
+  await h.running;
+  t.is(h.reports.length, 2);
+  t.is(h.reports[1]?.doc.passes, 2);
+  t.is(h.controller.document().lastPass?.exitCode, 2, 'the document after stop carries that pass');
+});
+
+test.serial('before the first pass the document names the watcher, with no pass and not ready', async (t) => {
+  const h = drive(() => new Promise<PassReport>(() => undefined));
+  t.like(h.controller.document(), { pid: 4242, passes: 0, ready: false, lastPass: null, lastFullPassAt: null });
+  h.controller.stop();
+  t.pass();
+});
