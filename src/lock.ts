@@ -48,8 +48,12 @@ export async function acquireLock(path: string, wait: boolean, signal?: AbortSig
 
 async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSignal | undefined): Promise<void> {
   const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
-  const code = await runFlock(fd, wait, signal);
+  const { code, killedBy } = await runFlock(fd, wait, signal);
+  // A signal that killed flock(1) is often on its way to us too (a stop sent to the process group
+  // or to every process): give our own handler its turn, so a stop reads as a stop, not a failure.
+  if (killedBy !== null && signal !== undefined && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 100));
   if (signal?.aborted === true) throw signal.reason;
+  if (killedBy !== null) throw new FatalError(`flock(1) waiting for ${path} was killed by ${killedBy}`);
   if (code === 1 && !wait) throw held();
   if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
 }
@@ -123,15 +127,19 @@ function openLockFile(path: string): number {
 }
 
 /** Runs flock(1) on `fd` (its descriptor 3): exit 0 when taken, 1 when held elsewhere without `wait`. */
-function runFlock(fd: number, wait: boolean, signal: AbortSignal | undefined): Promise<number> {
+function runFlock(
+  fd: number,
+  wait: boolean,
+  signal: AbortSignal | undefined,
+): Promise<{ readonly code: number; readonly killedBy: NodeJS.Signals | null }> {
   const flock = systemProgram('flock');
   const args = wait ? ['--exclusive', '3'] : ['--exclusive', '--nonblock', '3'];
   return new Promise((resolve, reject) => {
     const child = spawn(flock, args, { stdio: ['ignore', 'ignore', 'inherit', fd], ...(signal === undefined ? {} : { signal }) });
     child.on('error', (err) => {
-      if (signal?.aborted === true) resolve(128);
+      if (signal?.aborted === true) resolve({ code: 128, killedBy: null });
       else reject(new FatalError(`cannot run flock(1): ${err.message}`, { cause: err }));
     });
-    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 111 : 128)));
+    child.on('exit', (code, killedBy) => resolve({ code: code ?? 128, killedBy: code === null ? killedBy : null }));
   });
 }

@@ -3,7 +3,7 @@
  * only after release), a process that dies releases it, and the path must still name the locked
  * inode in a real directory: otherwise the lock is not considered held.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -54,6 +54,41 @@ test('a wait ends with the abort reason when the signal aborts', async (t) => {
   controller.abort(new Error('shutting down'));
   await t.throwsAsync(waiting, { message: 'shutting down' });
 });
+
+/** The flock(1) this process runs to wait for a lock, once it is running. */
+async function waitingFlock(): Promise<number> {
+  for (;;) {
+    const r = spawnSync('pgrep', ['-P', String(process.pid), '-x', 'flock'], { encoding: 'utf8' });
+    const pid = Number(r.stdout.trim().split('\n')[0]);
+    if (pid > 0) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test.serial('a flock(1) killed while it waits is a failure that names the signal, not a held lock', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const first = await acquireLock(file, false);
+  t.teardown(() => first.release());
+  const waiting = acquireLock(file, true, new AbortController().signal);
+  process.kill(await waitingFlock(), 'SIGTERM');
+  await t.throwsAsync(waiting, { instanceOf: FatalError, message: `flock(1) waiting for ${file} was killed by SIGTERM` });
+});
+
+test.serial(
+  'a stop that comes just after the signal that killed flock(1) reads as the stop (a stop sent to the whole group)',
+  async (t) => {
+    const { root } = tempRoot(t);
+    const file = path.join(root, 'lock');
+    const first = await acquireLock(file, false);
+    t.teardown(() => first.release());
+    const controller = new AbortController();
+    const waiting = acquireLock(file, true, controller.signal);
+    process.kill(await waitingFlock(), 'SIGTERM');
+    setTimeout(() => controller.abort(new Error('watch is stopping')), 20);
+    await t.throwsAsync(waiting, { message: 'watch is stopping' });
+  },
+);
 
 test('a lock held by another process is released when that process exits', async (t) => {
   const { root } = tempRoot(t);
