@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { FatalError, LockHeldError } from '../../src/errors.js';
 import { acquireLock, namesLockedInode } from '../../src/lock.js';
 import { modeOf, put, tempRoot } from './support.js';
@@ -44,11 +44,16 @@ test('a waiting holder gets the lock only after the first releases it', async (t
   second.release();
 });
 
-test('a wait ends with the abort reason when the signal aborts', async (t) => {
-  const { root } = tempRoot(t);
-  const file = path.join(root, 'lock');
+/** A lock file in a temp dir, held by this test until it ends. */
+async function lockHeldByTest(t: ExecutionContext): Promise<string> {
+  const file = path.join(tempRoot(t).root, 'lock');
   const first = await acquireLock(file, false);
   t.teardown(() => first.release());
+  return file;
+}
+
+test('a wait ends with the abort reason when the signal aborts', async (t) => {
+  const file = await lockHeldByTest(t);
   const controller = new AbortController();
   const waiting = acquireLock(file, true, controller.signal);
   controller.abort(new Error('shutting down'));
@@ -66,10 +71,7 @@ async function waitingFlock(): Promise<number> {
 }
 
 test.serial('a flock(1) killed while it waits is a failure that names the signal, not a held lock', async (t) => {
-  const { root } = tempRoot(t);
-  const file = path.join(root, 'lock');
-  const first = await acquireLock(file, false);
-  t.teardown(() => first.release());
+  const file = await lockHeldByTest(t);
   const waiting = acquireLock(file, true, new AbortController().signal);
   process.kill(await waitingFlock(), 'SIGTERM');
   await t.throwsAsync(waiting, { instanceOf: FatalError, message: `flock(1) waiting for ${file} was killed by SIGTERM` });
@@ -78,10 +80,7 @@ test.serial('a flock(1) killed while it waits is a failure that names the signal
 test.serial(
   'a stop that comes just after the signal that killed flock(1) reads as the stop (a stop sent to the whole group)',
   async (t) => {
-    const { root } = tempRoot(t);
-    const file = path.join(root, 'lock');
-    const first = await acquireLock(file, false);
-    t.teardown(() => first.release());
+    const file = await lockHeldByTest(t);
     const controller = new AbortController();
     const waiting = acquireLock(file, true, controller.signal);
     process.kill(await waitingFlock(), 'SIGTERM');
