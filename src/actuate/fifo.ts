@@ -72,7 +72,9 @@ function runMkfifo(mkfifo: string, args: readonly string[], cwd: string, gid: nu
     let stderr = '';
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(mkfifo, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], ...(gid === undefined ? {} : { gid }) });
+      // Its own session: a Ctrl-C or a stop sent to our process group must not kill it halfway
+      // (the watcher then stops after the pass, which must not fail for that). It never waits.
+      child = spawn(mkfifo, args, { cwd, detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...(gid === undefined ? {} : { gid }) });
     } catch (err) {
       resolve({ errors: `mkfifo: ${err instanceof Error ? err.message : String(err)}\n`, spawnError: errnoCode(err) });
       return;

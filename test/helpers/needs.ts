@@ -4,6 +4,7 @@
  * with the reason in its title and printed once, so a green run never hides work it did not do;
  * under CI (env `CI` non-empty) it is declared as a failing test that says what to install.
  */
+import { spawnSync } from 'node:child_process';
 import type { ExecutionContext, Implementation, TestFn } from 'ava';
 import { hasS6 } from './s6.js';
 
@@ -18,6 +19,13 @@ export interface Requirement {
 
 /** The s6 tools on PATH (test/helpers/s6.ts starts a private s6-svscan with them). */
 export const S6: Requirement = { what: 's6', isMet: hasS6, howTo: 'apt-get install s6 execline' };
+
+/** strace(1), to see which system calls a child process makes. */
+export const STRACE: Requirement = {
+  what: 'strace',
+  isMet: () => spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0,
+  howTo: 'apt-get install strace',
+};
 
 /** Running as uid 0 (chown, tmpfs mounts, a second uid). */
 export const ROOT: Requirement = { what: 'root', isMet: () => process.getuid?.() === 0, howTo: 'run the tests as root' };
