@@ -24,5 +24,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 process.stderr.on('error', () => undefined);
 
 void runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
+  // `watch` took SIGTERM or SIGINT as a clean stop; another one while the process winds down
+  // (s6 or a shell may send two) must not turn its exit 0 into a death by signal.
+  if (!oneShot) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => undefined);
   process.exitCode = stdoutFailed && oneShot ? EXIT.fatal : code;
 });

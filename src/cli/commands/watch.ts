@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeLine, fieldValue } from '../../escape.js';
+import { FsError, describeErrno } from '../../safe-fs/index.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
@@ -28,6 +29,31 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
   if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
+  // From here on SIGTERM and SIGINT are a clean stop, also while the locks and the metrics are
+  // being set up: the loop then ends before its first pass.
+  const stop: { by?: WatcherStop['by']; controller?: Controller } = {};
+  const release = onSignals({
+    stop: (signal) => {
+      stop.by ??= signal;
+      stop.controller?.stop();
+    },
+    force: () => stop.controller?.force(),
+  });
+  try {
+    return await runWatcher(args, io, logger, facts, stop);
+  } finally {
+    release();
+  }
+}
+
+/** The watcher once its signals are handled: its lock, metrics, loop and status file. */
+async function runWatcher(
+  args: Args,
+  io: Io,
+  logger: Logger,
+  facts: ReturnType<typeof resolveRole>,
+  stop: { by?: WatcherStop['by']; controller?: Controller },
+): Promise<number> {
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;
@@ -70,33 +96,24 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     servicePrefix: () => prefix,
     warn: (m) => logger.warn(m),
   });
-  let stoppedBy: WatcherStop['by'] | undefined;
-  const release = onSignals({
-    stop: (signal) => {
-      stoppedBy = signal;
-      controller.stop();
-    },
-    force: () => controller.force(),
-  });
+  stop.controller = controller;
+  if (stop.by !== undefined) controller.stop();
   // The service's log then says when this watcher ran, even when every pass was quiet.
   logger.info(`watch started: re-syncs on changes and every ${args.interval}s; status file ${args.statusFile}`, { pid: process.pid });
   // At once, not after the first pass (which may wait for the run lock, or take long): `status`
   // then names this watcher, not the last one that wrote the file.
-  writeStatus(args, logger, controller.document(), 'cannot write status file');
+  writeStatus(args, quiet.logger, controller.document());
   try {
     await controller.run();
     // Still under the lock: `status` then tells a clean stop from a watcher that died.
-    if (stoppedBy !== undefined) {
-      const stopped = { at: new Date().toISOString(), by: stoppedBy };
-      writeStatus(args, logger, { ...controller.document(), stopped }, 'cannot record the stop in status file');
-    }
+    if (stop.by !== undefined)
+      writeStatus(args, quiet.logger, { ...controller.document(), stopped: { at: new Date().toISOString(), by: stop.by } });
   } finally {
-    release();
     events.close();
     lock.release();
     await metrics?.close();
   }
-  logger.info(`watch stopped by ${stoppedBy ?? 'a stop request'}`, { pid: process.pid });
+  logger.info(`watch stopped by ${stop.by ?? 'a stop request'}`, { pid: process.pid });
   return EXIT.ok;
 }
 
@@ -109,19 +126,25 @@ interface AfterPass {
 }
 
 function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
-  writeStatus(args, logger, p.doc, 'cannot write status file');
+  writeStatus(args, logger, p.doc);
   p.metrics?.afterPass(p.summary, p.detail);
   if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
 }
 
-/** Writes the status file; a failure is a warning (`what` says which write), never an exit code. */
-function writeStatus(args: Args, logger: Logger, doc: StatusDocument, what: string): void {
+/**
+ * Writes the status file; a failure is a warning (repeats are quietened by the caller's logger),
+ * never an exit code. `status` then shows what the file last said, so the warning says so.
+ */
+function writeStatus(args: Args, logger: Logger, doc: StatusDocument): void {
   try {
     writeStatusFile(args.statusFile, doc);
   } catch (err) {
-    logger.warn(`${what} ${args.statusFile}: ${err instanceof Error ? err.message : String(err)}`);
+    const dir = path.dirname(path.resolve(args.statusFile));
+    logger.warn(
+      `cannot write status file ${args.statusFile} (${describeErrno(err instanceof FsError ? err.cause : err)}); status shows what it last said: make ${dir} writable or point --status-file elsewhere`,
+    );
   }
 }
 

@@ -150,3 +150,26 @@ test.serial('a --ready-fd that is not open is refused before anything starts', a
   });
   t.false(fs.existsSync(w.statusFile));
 });
+
+test.serial('a status file that cannot be written is one warning that says what status shows and what to do', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  // A directory where the file should be: the write (temp file + rename) fails, even for root.
+  fs.mkdirSync(path.join(w.statusFile, 'occupied'), { recursive: true });
+  const { fd, file } = notificationFd(w);
+  t.teardown(() => {
+    if (fdNames(fd, file)) fs.closeSync(fd);
+  });
+  const log = recordingLogger();
+  const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), captureIo(), log.logger);
+  await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'the first pass');
+  process.emit('SIGTERM');
+  t.is(await running, 0);
+  const warnings = log.records.filter((r) => r.level === 'warn' && r.message.startsWith('cannot write status file'));
+  t.is(warnings.length, 1, 'said once, not at start, every pass and at the stop');
+  t.regex(
+    warnings[0]?.message ?? '',
+    new RegExp(
+      `^cannot write status file ${w.statusFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(E[A-Z]+: [^)]*\\); status shows what it last said: make \\S+ writable or point --status-file elsewhere$`,
+    ),
+  );
+});
