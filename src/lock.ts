@@ -53,7 +53,7 @@ async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSign
   // or to every process): give our own handler its turn, so a stop reads as a stop, not a failure.
   if (killedBy !== null && signal !== undefined && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 100));
   if (signal?.aborted === true) throw signal.reason;
-  if (killedBy !== null) throw new FatalError(`flock(1) waiting for ${path} was killed by ${killedBy}`);
+  if (killedBy !== null) throw new FatalError(`flock(1) waiting for ${path} was killed by ${killedBy}; nothing was changed`);
   if (code === 1 && !wait) throw held();
   if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
 }

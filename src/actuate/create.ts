@@ -211,8 +211,8 @@ function inTheWay(existing: fs.Stats): string {
   // typically the Hermes CLI registering the slot itself (upstream §2.8). Theirs wins.
   if (existing.isDirectory())
     return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
-  const what = existing.isSymbolicLink() ? 'a symlink' : 'not a directory';
-  return `EEXIST: a foreign entry is in the way (${what}); refusing to replace it: move or delete it; the next run creates the slot`;
+  const what = existing.isSymbolicLink() ? 'a symlink' : existing.isFile() ? 'a file' : 'a FIFO or other special file';
+  return `EEXIST: ${what} is in the way; refusing to replace it: move or delete it and the next run creates the slot`;
 }
 
 function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwnership, mkfifoErrors: string): void {

@@ -22,7 +22,7 @@ import { planHousekeeping } from './housekeeping.js';
 import { decideRestart, isJournalTrusted } from './restarts.js';
 
 /** What a foreign entry at a slot path is, in words. */
-const ENTRY_WORDS = { file: 'a file', symlink: 'a symlink', other: 'a FIFO, socket or device', dir: 'a directory' } as const;
+const ENTRY_WORDS = { file: 'a file', symlink: 'a symlink', other: 'a FIFO or other special file', dir: 'a directory' } as const;
 
 export { holdBack, journalKeep } from './restarts.js';
 

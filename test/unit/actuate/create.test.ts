@@ -137,9 +137,10 @@ test('a symlink, a file or a FIFO in the way fails that slot, is left untouched,
     results.map((r) => r.status),
     ['failed', 'failed', 'failed', 'applied'],
   );
-  t.true(results[0]?.error?.includes('a foreign entry is in the way (a symlink)'), results[0]?.error);
-  t.true(results[1]?.error?.includes('a foreign entry is in the way (not a directory)'), results[1]?.error);
-  t.true(results[1]?.error?.endsWith('refusing to replace it: move or delete it; the next run creates the slot'), results[1]?.error);
+  t.true(results[0]?.error?.includes('EEXIST: a symlink is in the way; refusing to replace it'), results[0]?.error);
+  t.true(results[1]?.error?.includes('EEXIST: a file is in the way; refusing to replace it'), results[1]?.error);
+  t.true(results[2]?.error?.includes('EEXIST: a FIFO or other special file is in the way; refusing to replace it'), results[2]?.error);
+  t.true(results[1]?.error?.endsWith('refusing to replace it: move or delete it and the next run creates the slot'), results[1]?.error);
   t.is(fs.readlinkSync(path.join(root, 'gateway-link')), path.join(root, 'elsewhere'));
   t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);
   t.is(fs.readFileSync(path.join(root, 'gateway-file'), 'utf8'), 'mine');

@@ -53,7 +53,7 @@ for (const entry of ['file', 'symlink', 'other'] as const) {
           kind: 'create',
           service: 'gateway-coder',
           profile: 'coder',
-          reason: `slot path is ${{ file: 'a file', symlink: 'a symlink', other: 'a FIFO, socket or device' }[entry]}, not a directory: move or delete it`,
+          reason: `slot path is ${{ file: 'a file', symlink: 'a symlink', other: 'a FIFO or other special file' }[entry]}, not a directory: move or delete it`,
           spec: CODER_DOWN,
         },
       ],
