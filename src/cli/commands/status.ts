@@ -129,6 +129,7 @@ async function readWatcher(
     hermesHome: string;
     scandir: string;
     pid: number;
+    startedAt: string;
     lastPass: Record<string, unknown> | null;
     nextFullPassAt: string;
     stopped?: WatcherStop;
@@ -149,7 +150,7 @@ async function readWatcher(
       statusFile: file,
       pid: d.pid,
       // A watcher that recorded its clean stop is not running, whatever now has its pid.
-      running: d.stopped === undefined && isRunning(d.pid),
+      running: d.stopped === undefined && isRunning(d.pid, d.startedAt),
       lastPass: d.lastPass,
       nextFullPassAt: d.nextFullPassAt,
       ...(d.stopped === undefined ? {} : { stopped: d.stopped }),
@@ -169,11 +170,32 @@ function sameDir(a: string, b: string): boolean {
   }
 }
 
-function isRunning(pid: number): boolean {
+/**
+ * Whether the watcher that wrote the file still runs: its pid is alive, and the process that has
+ * it now did not start after the watcher did (a killed watcher's pid may be someone else's now).
+ */
+function isRunning(pid: number, startedAt: string): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const started = processStartMs(pid);
+  // Seconds of slack: boot time is known to the second, and the clock may have been adjusted.
+  return started === undefined || started <= Date.parse(startedAt) + REUSE_SLACK_MS;
+}
+
+const REUSE_SLACK_MS = 5000;
+
+/** When `pid` started (ms since the epoch), from /proc; undefined when that cannot be read. */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22, starttime, in clock ticks (USER_HZ, 100 on Linux) since boot; the name in (…) may hold spaces.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(btime) ? btime * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
   }
 }

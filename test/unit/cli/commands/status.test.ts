@@ -40,7 +40,7 @@ function watcherDoc(w: World, pid: number, failed?: string): StatusDocument {
   return {
     formatVersion: '2',
     pid,
-    startedAt: new Date(now - 60_000).toISOString(),
+    startedAt: new Date(now).toISOString(), // after this process started, as a real watcher's is
     hermesHome: w.home,
     scandir: w.scandir,
     intervalSeconds: 60,
@@ -106,6 +106,17 @@ test('a watcher that died is reported as not running', async (t) => {
   writeStatusFile(w.statusFile, watcherDoc(w, 2 ** 22 + 1));
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).includes(`watcher: pid ${2 ** 22 + 1} not running, and no clean stop recorded (killed or crashed?): see its log`));
+});
+
+test('a killed watcher whose pid now belongs to a younger process is reported as not running', async (t) => {
+  const w = await synced(t);
+  // This test process is alive but started long after this "watcher" did: a reused pid.
+  writeStatusFile(w.statusFile, { ...watcherDoc(w, process.pid), startedAt: '2020-01-01T00:00:00.000Z' });
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(
+    linesOf(r.out).includes(`watcher: pid ${process.pid} not running, and no clean stop recorded (killed or crashed?): see its log`),
+    r.out,
+  );
 });
 
 test('a watcher that recorded its clean stop is reported stopped, even when its pid now names a live process', async (t) => {
