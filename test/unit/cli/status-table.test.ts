@@ -199,3 +199,14 @@ test('wrap keeps words whole, indents continuations, and cuts a word longer than
   t.deepEqual(wrap('abcdefghij', 5), ['abcd\u2026']);
   for (const line of wrap(LEGEND, 40)) t.true(line.length <= 40);
 });
+
+test('a slot path that is no directory shows its kind, and the legend says what that means', (t) => {
+  const squat = row('squat', {
+    slot: { present: true, kind: 'file', owned: false, marker: null },
+    live: null,
+    drift: ['create: slot path is a file, not a directory: move or delete it'],
+  });
+  const text = renderStatusTable([squat], { ...CTX, width: 1000 });
+  t.regex(text, /^squat +running +file +- +- +create: slot path is a file, not a directory: move or delete it$/m);
+  t.true(text.includes('file, symlink or other = the slot path is no directory (NOTE says what to do)'));
+});
