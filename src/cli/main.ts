@@ -25,7 +25,8 @@ process.stderr.on('error', () => undefined);
 
 void runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
   // `watch` took SIGTERM or SIGINT as a clean stop; another one while the process winds down
-  // (s6 or a shell may send two) must not turn its exit 0 into a death by signal.
+  // (s6 or a shell may send two) must not turn its exit 0 into a death by signal. Only Node's own
+  // teardown, its last milliseconds, restores the default action: no JavaScript can cover that.
   if (!oneShot) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => undefined);
   process.exitCode = stdoutFailed && oneShot ? EXIT.fatal : code;
 });
