@@ -143,3 +143,30 @@ function runFlock(
     child.on('exit', (code, killedBy) => resolve({ code: code ?? 128, killedBy: code === null ? killedBy : null }));
   });
 }
+
+/**
+ * Whether some process holds a lock on the file at `path` (not followed), read from /proc/locks:
+ * nothing is opened or locked, so a reader never gets in a holder's way. Undefined when that
+ * cannot be told: no file at `path` (a lock on a file since unlinked is not found by its path), or
+ * no readable /proc/locks.
+ */
+export function isLockHeld(path: string): boolean | undefined {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.lstatSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // glibc's dev_t encoding; /proc/locks prints the kernel's major and minor in hex.
+  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
+  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF`; a `->` line is a waiter, not a holder.
+  return table.split('\n').some((line) => !line.includes('->') && line.split(/\s+/).includes(id));
+}

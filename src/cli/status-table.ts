@@ -10,7 +10,8 @@ import { type StatusRow, driftConditionLine } from './status-report.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
-  | { readonly state: 'absent'; readonly statusFile: string }
+  /** `lockHeld`: whether a process holds the watcher lock beside the file (unknown without /proc). */
+  | { readonly state: 'absent'; readonly statusFile: string; readonly lockHeld?: boolean }
   | { readonly state: 'unreadable'; readonly statusFile: string; readonly reason: string }
   /** The status file is of a watcher over other trees. */
   | { readonly state: 'elsewhere'; readonly statusFile: string; readonly hermesHome: string; readonly scandir: string }
@@ -23,6 +24,7 @@ export type WatcherReport =
       readonly nextFullPassAt: string;
       /** Present when the watcher recorded a clean stop (the status file's `stopped`). */
       readonly stopped?: WatcherStop;
+      readonly lockHeld?: boolean;
     };
 
 /** What the table shows besides the rows. */
@@ -179,6 +181,9 @@ export function duration(seconds: number): string {
   return `${s}s`;
 }
 
+/** What a watcher that holds its lock but not its status file is told to check. */
+const CANNOT_WRITE = 'can it write there? see its log (it warns when it cannot)';
+
 /**
  * Why a watcher is not running: the clean stop it recorded, else it died (killed, crashed, or
  * the machine stopped) and its log says more.
@@ -196,16 +201,25 @@ function ago(at: string, nowMs: number): string {
 
 /** The watcher summary; a watcher that is not running has no next pass to promise. */
 function watcherLines(w: WatcherReport, nowMs: number): string[] {
-  if (w.state === 'absent') return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
+  if (w.state === 'absent') {
+    if (w.lockHeld === true)
+      return [`watcher: one runs (it holds ${escapeLine(w.statusFile)}.lock) but has written no status file: ${CANNOT_WRITE}`];
+    return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
+  }
   if (w.state === 'unreadable') return [`watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`];
   if (w.state === 'elsewhere') {
     const trees = `${escapeLine(w.hermesHome)} and ${escapeLine(w.scandir)}`;
     return [`watcher: status file ${escapeLine(w.statusFile)} is of a watcher over ${trees}, not these (see --status-file)`];
   }
   const who = `watcher: pid ${w.pid} ${w.running ? 'running' : notRunning(w.stopped, nowMs)}`;
+  // The file is of a watcher that is gone, yet one holds the lock: it cannot write the file.
+  const stale =
+    !w.running && w.lockHeld === true
+      ? [`watcher: another one runs now (it holds ${escapeLine(w.statusFile)}.lock), but the file is not its own: ${CANNOT_WRITE}`]
+      : [];
   const p = w.lastPass;
-  if (p === null) return [escapeLine(w.running ? `${who}; no pass completed yet` : who)];
+  if (p === null) return [escapeLine(w.running ? `${who}; no pass completed yet` : who), ...stale];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
   const last = `last pass ${finished}${finished === '' ? '' : ago(finished, nowMs)}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
-  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last)];
+  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last), ...stale];
 }

@@ -11,9 +11,14 @@ import { FatalError, LockHeldError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { describeErrno, errnoCode } from '../safe-fs/index.js';
 
+/** The watcher lock of a status file: beside it, `<status file>.lock`. */
+export function watchLockPath(statusFile: string): string {
+  return `${statusFile}.lock`;
+}
+
 /** Takes the watcher lock beside `statusFile` or throws LockHeldError naming what to do. */
 export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
-  const file = `${statusFile}.lock`;
+  const file = watchLockPath(statusFile);
   // Its directory is made when missing (/run/reconcile-gateways is wiped at every start), but one
   // level only: a mistyped --status-file does not grow a tree of new directories.
   const dir = path.dirname(path.resolve(file));

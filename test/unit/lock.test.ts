@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { FatalError, LockHeldError } from '../../src/errors.js';
-import { acquireLock, namesLockedInode } from '../../src/lock.js';
+import { acquireLock, isLockHeld, namesLockedInode } from '../../src/lock.js';
 import { modeOf, put, tempRoot } from './support.js';
 import { makeFifo } from '../helpers/fifo.js';
 
@@ -183,4 +183,15 @@ test('namesLockedInode: true for the locked file, false once the path names anot
   fs.unlinkSync(file);
   fs.symlinkSync(path.join(root, 'moved'), file);
   t.false(namesLockedInode(file, held.fd), 'a symlink to the locked inode is not the lock');
+});
+
+test('isLockHeld reads /proc/locks: held while a process holds it, free after, unknown without the file', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  t.is(isLockHeld(file), undefined, 'no file: cannot tell');
+  const held = await acquireLock(file, false);
+  t.true(isLockHeld(file));
+  t.false(isLockHeld(path.join(root, 'other')) === true, 'another file is not held');
+  held.release();
+  t.false(isLockHeld(file));
 });

@@ -14,6 +14,8 @@ import type { Logger } from '../logger.js';
 import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare, scandirMissingWarning } from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
+import { watchLockPath } from '../watch-lock.js';
+import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
 
 /** Runs `status`. */
@@ -95,12 +97,15 @@ async function readWatcher(
   ours: { readonly hermesHome: string; readonly scandir: string },
 ): Promise<{ watcher: WatcherReport; conditions: WatcherConditions }> {
   const none = new Map();
+  // A watcher holds `<status file>.lock` for its life, whether or not it could write the file.
+  const held = isLockHeld(watchLockPath(file));
+  const lockHeld = held === undefined ? {} : { lockHeld: held };
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file }, conditions: none };
+    if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
     return {
       watcher: { state: 'unreadable', statusFile: file, reason: err instanceof Error ? err.message : String(err) },
       conditions: none,
@@ -149,8 +154,10 @@ async function readWatcher(
       state: 'present',
       statusFile: file,
       pid: d.pid,
-      // A watcher that recorded its clean stop is not running, whatever now has its pid.
-      running: d.stopped === undefined && isRunning(d.pid, d.startedAt),
+      // A watcher that recorded its clean stop is not running, whatever now has its pid; nor is
+      // one whose lock nobody holds.
+      running: d.stopped === undefined && held !== false && isRunning(d.pid, d.startedAt),
+      ...lockHeld,
       lastPass: d.lastPass,
       nextFullPassAt: d.nextFullPassAt,
       ...(d.stopped === undefined ? {} : { stopped: d.stopped }),

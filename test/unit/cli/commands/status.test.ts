@@ -1,4 +1,5 @@
 /** `status` run in-process on a temp HERMES_HOME and scandir: reads everything, changes nothing. */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -8,6 +9,7 @@ import { loadValidators } from '../../../../src/cli/validate.js';
 import { type StatusDocument, serviceEntries, writeStatusFile } from '../../../../src/watch/status-file.js';
 import { snapshotTree, diffSnapshots } from '../../../helpers/tree.js';
 import { captureIo, linesOf, recordingLogger, type World, world } from '../support.js';
+import { waitFor } from '../../../helpers/s6.js';
 
 async function status(w: World, env: NodeJS.ProcessEnv = {}, ...extra: string[]) {
   const io = captureIo(env);
@@ -151,4 +153,62 @@ test('an invalid status file is reported, never fatal', async (t) => {
   fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '2' }));
   const bad = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(bad.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
+});
+
+/** Holds `<status file>.lock` as a running watcher would, from another process, until the test ends. */
+async function holdWatcherLock(t: import('ava').ExecutionContext, statusFile: string): Promise<void> {
+  const lock = `${statusFile}.lock`;
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  fs.writeFileSync(lock, '');
+  const holder = spawn('flock', [lock, 'sleep', '600'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await waitFor(() => spawnSync('flock', ['--nonblock', lock, 'true']).status === 1, 60_000, 'the lock to be held');
+}
+
+test('a watcher that holds its lock but could not write its status file is named, with what to check', async (t) => {
+  const w = await synced(t);
+  // The file is of a watcher that stopped; a new one runs (holds the lock) and cannot replace it.
+  writeStatusFile(w.statusFile, { ...watcherDoc(w, 2 ** 22 + 1), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' } });
+  await holdWatcherLock(t, w.statusFile);
+  const r = await status(w, { COLUMNS: '1000' });
+  const lines = linesOf(r.out);
+  t.true(
+    lines.some((l) => l.startsWith(`watcher: pid ${2 ** 22 + 1} stopped by SIGTERM at 2026-01-01T00:00:00.000Z`)),
+    r.out,
+  );
+  t.true(
+    lines.includes(
+      `watcher: another one runs now (it holds ${w.statusFile}.lock), but the file is not its own: can it write there? see its log (it warns when it cannot)`,
+    ),
+    r.out,
+  );
+  const json = JSON.parse((await status(w, {}, '--output', 'json')).out) as { watcher: Record<string, unknown> };
+  const { validateStatusReport } = await loadValidators();
+  t.true(validateStatusReport?.(json), JSON.stringify(validateStatusReport?.errors));
+  t.like(json.watcher, { state: 'present', running: false, lockHeld: true });
+});
+
+test('a watcher that holds its lock but wrote no status file at all is named too', async (t) => {
+  const w = await synced(t);
+  await holdWatcherLock(t, w.statusFile);
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(
+    linesOf(r.out).includes(
+      `watcher: one runs (it holds ${w.statusFile}.lock) but has written no status file: can it write there? see its log (it warns when it cannot)`,
+    ),
+    r.out,
+  );
+  const json = JSON.parse((await status(w, {}, '--output', 'json')).out) as { watcher: Record<string, unknown> };
+  t.like(json.watcher, { state: 'absent', lockHeld: true });
+});
+
+test('a status file whose watcher lock nobody holds is of a watcher that is gone, even if its pid is alive', async (t) => {
+  const w = await synced(t);
+  writeStatusFile(w.statusFile, watcherDoc(w, process.pid));
+  fs.writeFileSync(`${w.statusFile}.lock`, ''); // left by the watcher, which held it while it ran
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(
+    linesOf(r.out).includes(`watcher: pid ${process.pid} not running, and no clean stop recorded (killed or crashed?): see its log`),
+    r.out,
+  );
 });
