@@ -16,6 +16,7 @@ import {
   FsError,
   closeDir,
   describeErrno,
+  describeType,
   lchownAt,
   listDir,
   lstatAt,
@@ -211,8 +212,7 @@ function inTheWay(existing: fs.Stats): string {
   // typically the Hermes CLI registering the slot itself (upstream §2.8). Theirs wins.
   if (existing.isDirectory())
     return 'EEXIST: the slot appeared while this pass ran (registered concurrently); left as it is for the next pass to adopt';
-  const what = existing.isSymbolicLink() ? 'a symlink' : existing.isFile() ? 'a file' : 'a FIFO or other special file';
-  return `EEXIST: ${what} is in the way; refusing to replace it: move or delete it and the next run creates the slot`;
+  return `EEXIST: ${describeType(existing)} is in the way; refusing to replace it: move or delete it and the next run creates the slot`;
 }
 
 function fixFifo(staging: Dir, path: readonly string[], skeleton: SkeletonOwnership, mkfifoErrors: string): void {

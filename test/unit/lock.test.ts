@@ -191,7 +191,9 @@ test('isLockHeld reads /proc/locks: held while a process holds it, free after, u
   t.is(isLockHeld(file), undefined, 'no file: cannot tell');
   const held = await acquireLock(file, false);
   t.true(isLockHeld(file));
-  t.false(isLockHeld(path.join(root, 'other')) === true, 'another file is not held');
+  const other = path.join(root, 'other');
+  fs.writeFileSync(other, '');
+  t.false(isLockHeld(other), 'another file in the same directory is not held');
   held.release();
   t.false(isLockHeld(file));
 });

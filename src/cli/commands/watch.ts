@@ -24,6 +24,12 @@ export const DEBOUNCE_MS = 250;
 /** Least time between the end of a pass and an event- or retry-driven one. */
 export const MIN_GAP_MS = 250;
 
+/** Which signal stopped the watcher, and the loop to stop (once there is one). */
+interface StopState {
+  by?: WatcherStop['by'];
+  controller?: Controller;
+}
+
 /** Runs `watch` until SIGTERM or SIGINT; returns the exit code. */
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
   if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
@@ -31,7 +37,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
   if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
   // From here on SIGTERM and SIGINT are a clean stop, also while the locks and the metrics are
   // being set up: the loop then ends before its first pass.
-  const stop: { by?: WatcherStop['by']; controller?: Controller } = {};
+  const stop: StopState = {};
   const release = onSignals({
     stop: (signal) => {
       stop.by ??= signal;
@@ -47,13 +53,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
 }
 
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
-async function runWatcher(
-  args: Args,
-  io: Io,
-  logger: Logger,
-  facts: ReturnType<typeof resolveRole>,
-  stop: { by?: WatcherStop['by']; controller?: Controller },
-): Promise<number> {
+async function runWatcher(args: Args, io: Io, logger: Logger, facts: ReturnType<typeof resolveRole>, stop: StopState): Promise<number> {
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;

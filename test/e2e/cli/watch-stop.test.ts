@@ -3,11 +3,11 @@
  * tells it from a watcher that was killed or crashed, which records nothing.
  */
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { killGroup, makeWorld, removeWorlds, runCli, startCli, worldArgs, writeProfiles } from '../../helpers/cli.js';
+import { holdLock } from '../../helpers/lock.js';
 import { waitFor } from '../../helpers/s6.js';
 
 test.after.always('remove temp dirs', removeWorlds);
@@ -79,10 +79,7 @@ test('a watcher waiting for the run lock is named at once, and a stop before its
   writeProfiles(w.home, { alice: 'running' });
   const statusFile = path.join(w.root, 'status.json');
   const lockFile = path.join(w.root, 'run.lock');
-  // Another run holds the lock (flock(1), as the tool takes it) for the whole test.
-  const holder = spawn('flock', [lockFile, 'sleep', '600'], { stdio: 'ignore' });
-  t.teardown(() => holder.kill('SIGKILL'));
-  await waitFor(() => spawnSync('flock', ['--nonblock', lockFile, 'true']).status === 1, 60_000, 'the lock to be held');
+  await holdLock(t, lockFile); // another run holds the run lock for the whole test
   const watch = startCli(
     ['watch', ...worldArgs(w), '--container-argv', '[]', '--interval', '3600', '--status-file', statusFile, '--lock-file', lockFile],
     { timeoutMs: Infinity },

@@ -48,7 +48,7 @@ test('a slot that is a symlink or a regular file is foreign: failed with the pat
     t.is(ops.get(service)?.status, 'failed');
     t.regex(
       ops.get(service)?.error ?? '',
-      new RegExp(`${l.scandir}/${service}: EEXIST: a (symlink|file) is in the way; refusing to replace it`),
+      new RegExp(`${l.scandir}/${service}: EEXIST: a (symlink|regular file) is in the way; refusing to replace it`),
     );
   }
   t.is(ops.get('gateway-alice')?.status, 'applied');

@@ -69,7 +69,7 @@ needsS6(test)('a failing service backs off while the others converge, and recove
   await env.waitUp('ok');
   const failing = await waitStatus(w, (d) => (serviceIn(d, 'gateway-squat')?.consecutiveFailures ?? 0) >= 2, 'a second failed attempt');
   t.like(serviceIn(failing, 'gateway-squat'), { condition: 'Failed' });
-  t.regex(serviceIn(failing, 'gateway-squat')?.reason ?? '', /EEXIST: a (file|symlink) is in the way; refusing to replace it/);
+  t.regex(serviceIn(failing, 'gateway-squat')?.reason ?? '', /EEXIST: a (regular file|symlink) is in the way; refusing to replace it/);
   t.truthy(serviceIn(failing, 'gateway-squat')?.nextAttemptAt);
 
   await env.profile('later', RUNNING);

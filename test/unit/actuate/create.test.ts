@@ -138,8 +138,8 @@ test('a symlink, a file or a FIFO in the way fails that slot, is left untouched,
     ['failed', 'failed', 'failed', 'applied'],
   );
   t.true(results[0]?.error?.includes('EEXIST: a symlink is in the way; refusing to replace it'), results[0]?.error);
-  t.true(results[1]?.error?.includes('EEXIST: a file is in the way; refusing to replace it'), results[1]?.error);
-  t.true(results[2]?.error?.includes('EEXIST: a FIFO or other special file is in the way; refusing to replace it'), results[2]?.error);
+  t.true(results[1]?.error?.includes('EEXIST: a regular file is in the way; refusing to replace it'), results[1]?.error);
+  t.true(results[2]?.error?.includes('EEXIST: a FIFO is in the way; refusing to replace it'), results[2]?.error);
   t.true(results[1]?.error?.endsWith('refusing to replace it: move or delete it and the next run creates the slot'), results[1]?.error);
   t.is(fs.readlinkSync(path.join(root, 'gateway-link')), path.join(root, 'elsewhere'));
   t.deepEqual(fs.readdirSync(path.join(root, 'elsewhere')), ['keep']);

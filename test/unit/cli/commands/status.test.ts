@@ -1,5 +1,4 @@
 /** `status` run in-process on a temp HERMES_HOME and scandir: reads everything, changes nothing. */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -9,7 +8,7 @@ import { loadValidators } from '../../../../src/cli/validate.js';
 import { type StatusDocument, serviceEntries, writeStatusFile } from '../../../../src/watch/status-file.js';
 import { snapshotTree, diffSnapshots } from '../../../helpers/tree.js';
 import { captureIo, linesOf, recordingLogger, type World, world } from '../support.js';
-import { waitFor } from '../../../helpers/s6.js';
+import { holdLock } from '../../../helpers/lock.js';
 
 async function status(w: World, env: NodeJS.ProcessEnv = {}, ...extra: string[]) {
   const io = captureIo(env);
@@ -155,14 +154,10 @@ test('an invalid status file is reported, never fatal', async (t) => {
   t.true(linesOf(bad.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
 });
 
-/** Holds `<status file>.lock` as a running watcher would, from another process, until the test ends. */
+/** Holds `<status file>.lock` as a running watcher would, until the test ends. */
 async function holdWatcherLock(t: import('ava').ExecutionContext, statusFile: string): Promise<void> {
-  const lock = `${statusFile}.lock`;
-  fs.mkdirSync(path.dirname(lock), { recursive: true });
-  fs.writeFileSync(lock, '');
-  const holder = spawn('flock', [lock, 'sleep', '600'], { stdio: 'ignore' });
-  t.teardown(() => holder.kill('SIGKILL'));
-  await waitFor(() => spawnSync('flock', ['--nonblock', lock, 'true']).status === 1, 60_000, 'the lock to be held');
+  fs.mkdirSync(path.dirname(statusFile), { recursive: true });
+  await holdLock(t, `${statusFile}.lock`);
 }
 
 test('a watcher that holds its lock but could not write its status file is named, with what to check', async (t) => {
