@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
-import { closeDir, type Dir } from '../../safe-fs/index.js';
+import { closeDir, type Dir, describeErrno } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
@@ -107,7 +107,7 @@ async function readWatcher(
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
     return {
-      watcher: { state: 'unreadable', statusFile: file, reason: err instanceof Error ? err.message : String(err) },
+      watcher: { state: 'unreadable', statusFile: file, reason: describeErrno(err) },
       conditions: none,
     };
   }

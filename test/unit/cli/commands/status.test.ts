@@ -207,3 +207,10 @@ test('a status file whose watcher lock nobody holds is of a watcher that is gone
     r.out,
   );
 });
+
+test('a status file that cannot be read is one line with the errno, without Node internals', async (t) => {
+  const w = await synced(t);
+  fs.mkdirSync(w.statusFile, { recursive: true });
+  const r = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(r.out).includes(`watcher: status file ${w.statusFile} unreadable: EISDIR: illegal operation on a directory`), r.out);
+});
