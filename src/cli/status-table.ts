@@ -12,7 +12,7 @@ import { type StatusRow, driftConditionLine } from './status-report.js';
 export type WatcherReport =
   /** `lockHeld`: whether a process holds the watcher lock beside the file (unknown without /proc). */
   | { readonly state: 'absent'; readonly statusFile: string; readonly lockHeld?: boolean }
-  | { readonly state: 'unreadable'; readonly statusFile: string; readonly reason: string }
+  | { readonly state: 'unreadable'; readonly statusFile: string; readonly reason: string; readonly lockHeld?: boolean }
   /** The status file is of a watcher over other trees. */
   | { readonly state: 'elsewhere'; readonly statusFile: string; readonly hermesHome: string; readonly scandir: string }
   | {
@@ -206,7 +206,13 @@ function watcherLines(w: WatcherReport, nowMs: number): string[] {
       return [`watcher: one runs (it holds ${escapeLine(w.statusFile)}.lock) but has written no status file: ${CANNOT_WRITE}`];
     return [`watcher: no status file at ${escapeLine(w.statusFile)} (is watch running? see --status-file)`];
   }
-  if (w.state === 'unreadable') return [`watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`];
+  if (w.state === 'unreadable') {
+    const line = `watcher: status file ${escapeLine(w.statusFile)} unreadable: ${escapeLine(w.reason)}`;
+    // Whether one runs is still known from its lock, which does not depend on the file.
+    if (w.lockHeld === undefined) return [line];
+    const lock = `${escapeLine(w.statusFile)}.lock`;
+    return [line, w.lockHeld ? `watcher: one runs (it holds ${lock}); see its log` : `watcher: none runs (nobody holds ${lock})`];
+  }
   if (w.state === 'elsewhere') {
     const trees = `${escapeLine(w.hermesHome)} and ${escapeLine(w.scandir)}`;
     return [`watcher: status file ${escapeLine(w.statusFile)} is of a watcher over ${trees}, not these (see --status-file)`];

@@ -107,7 +107,7 @@ async function readWatcher(
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
     return {
-      watcher: { state: 'unreadable', statusFile: file, reason: describeErrno(err) },
+      watcher: { state: 'unreadable', statusFile: file, reason: describeErrno(err), ...lockHeld },
       conditions: none,
     };
   }
@@ -116,7 +116,12 @@ async function readWatcher(
     doc = JSON.parse(text);
   } catch (err) {
     return {
-      watcher: { state: 'unreadable', statusFile: file, reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}` },
+      watcher: {
+        state: 'unreadable',
+        statusFile: file,
+        reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`,
+        ...lockHeld,
+      },
       conditions: none,
     };
   }
@@ -124,11 +129,14 @@ async function readWatcher(
   if (typeof version === 'string' && version !== '2') {
     // A watcher started before an upgrade: one line that says so, not every schema difference.
     const reason = `written by a watcher of another version (formatVersion ${JSON.stringify(version)}; this version reads "2"): restart the watcher`;
-    return { watcher: { state: 'unreadable', statusFile: file, reason }, conditions: none };
+    return { watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld }, conditions: none };
   }
   const validateStatusFile = await loadValidator('validateStatusFile');
   if (!validateStatusFile(doc)) {
-    return { watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile) }, conditions: none };
+    return {
+      watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile), ...lockHeld },
+      conditions: none,
+    };
   }
   const d = doc as {
     hermesHome: string;

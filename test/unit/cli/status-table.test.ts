@@ -157,6 +157,13 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
       .at(-1) ?? '';
   t.is(last(CTX.watcher), 'watcher: no status file at /run/reconcile-gateways/status.json (is watch running? see --status-file)');
   t.is(last({ state: 'unreadable', statusFile: '/s', reason: 'invalid JSON' }), 'watcher: status file /s unreadable: invalid JSON');
+  const unreadable = (lockHeld: boolean): string[] =>
+    renderStatusTable([], { ...CTX, watcher: { state: 'unreadable', statusFile: '/s', reason: 'EISDIR', lockHeld }, width: 1000 })
+      .trimEnd()
+      .split('\n')
+      .slice(-2);
+  t.deepEqual(unreadable(true), ['watcher: status file /s unreadable: EISDIR', 'watcher: one runs (it holds /s.lock); see its log']);
+  t.deepEqual(unreadable(false), ['watcher: status file /s unreadable: EISDIR', 'watcher: none runs (nobody holds /s.lock)']);
   t.is(
     last({ state: 'elsewhere', statusFile: '/s', hermesHome: '/opt/data', scandir: '/run/other' }),
     'watcher: status file /s is of a watcher over /opt/data and /run/other, not these (see --status-file)',

@@ -214,3 +214,19 @@ test('a status file that cannot be read is one line with the errno, without Node
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).includes(`watcher: status file ${w.statusFile} unreadable: EISDIR: illegal operation on a directory`), r.out);
 });
+
+test('beside a status file it cannot read, status still tells from the lock whether a watcher runs', async (t) => {
+  const w = await synced(t);
+  fs.mkdirSync(path.dirname(w.statusFile), { recursive: true });
+  fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '1', pid: 1 }));
+  fs.writeFileSync(`${w.statusFile}.lock`, '');
+  const idle = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(idle.out).includes(`watcher: none runs (nobody holds ${w.statusFile}.lock)`), idle.out);
+  await holdWatcherLock(t, w.statusFile);
+  const busy = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(busy.out).includes(`watcher: one runs (it holds ${w.statusFile}.lock); see its log`), busy.out);
+  const json = JSON.parse((await status(w, {}, '--output', 'json')).out) as { watcher: Record<string, unknown> };
+  const { validateStatusReport } = await loadValidators();
+  t.true(validateStatusReport?.(json), JSON.stringify(validateStatusReport?.errors));
+  t.like(json.watcher, { state: 'unreadable', lockHeld: true });
+});
