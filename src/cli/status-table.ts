@@ -1,7 +1,7 @@
 /**
  * The `status` table: one line per profile in at most `width` columns (100, or the terminal's
- * width), a legend for the short words, then the scandir and watcher summary, every line wrapped
- * by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
+ * width; a long note goes on under NOTE on lines of its own), a legend for the short words, then
+ * the scandir and watcher summary, every line wrapped by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
  */
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
@@ -42,8 +42,11 @@ export interface TableContext {
 export const DEFAULT_WIDTH = 100;
 
 const HEADER = ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'] as const;
-/** The NOTE column keeps at least this many columns; a long profile name is cut first, to no less than MIN_PROFILE. */
-const MIN_NOTE = 32;
+/**
+ * The NOTE column keeps at least this many columns (a longer note wraps onto lines of its own,
+ * under it); a profile name longer than what is left is cut, to no less than MIN_PROFILE.
+ */
+const MIN_NOTE = 24;
 const MIN_PROFILE = 12;
 
 /** What the short words mean, printed under the table. */
@@ -53,7 +56,7 @@ export const LEGEND =
   'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
   'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
   'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
-  'running, yet up. Every note in full: --output json.';
+  'running, yet up. The same data for scripts: --output json.';
 
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
@@ -76,13 +79,37 @@ function tableLines(rows: readonly (readonly string[])[], width: number): string
   const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
   const fixed = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);
   widths[0] = Math.min(widths[0] ?? 0, Math.max(MIN_PROFILE, width - fixed - MIN_NOTE));
-  const noteWidth = width - fixed - (widths[0] ?? 0);
-  return cells.map((c) =>
-    c
-      .map((cell, i) => (i === c.length - 1 ? cut(cell, noteWidth) : cut(cell, widths[i] ?? 0).padEnd(widths[i] ?? 0)))
+  const noteStart = fixed + (widths[0] ?? 0);
+  const noteWidth = width - noteStart;
+  return cells.flatMap((c) => {
+    const [first = '', ...more] = wordLines(c.at(-1) ?? '', noteWidth);
+    const head = c
+      .slice(0, -1)
+      .map((cell, i) => cut(cell, widths[i] ?? 0).padEnd(widths[i] ?? 0))
+      .concat(first)
       .join('  ')
-      .trimEnd(),
-  );
+      .trimEnd();
+    return [head, ...more.map((line) => `${' '.repeat(noteStart)}${line}`)];
+  });
+}
+
+/** The words of `text` in lines of at most `n` columns; a word longer than a line is split. */
+function wordLines(text: string, n: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (next.length <= n) {
+      line = next;
+      continue;
+    }
+    if (line !== '') lines.push(line);
+    let rest = word;
+    for (; rest.length > n; rest = rest.slice(n)) lines.push(rest.slice(0, n));
+    line = rest;
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** `text` cut to `n` columns, with `…` marking the cut. */
@@ -152,9 +179,8 @@ function liveWord(r: StatusRow): string {
 }
 
 /**
- * Why the row is not simply fine: drift conditions first (what an alert fires on, kept short so a
- * cut NOTE still shows them), then skip or pending reason, planned changes, live state, the
- * watcher's view.
+ * Why the row is not simply fine: drift conditions first (what an alert fires on), then skip or
+ * pending reason, planned changes, live state, the watcher's view.
  */
 function notes(r: StatusRow): string[] {
   const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);

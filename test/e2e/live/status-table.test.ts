@@ -1,7 +1,8 @@
 /**
  * The `status` table as an operator reads it, over a real s6: an `s6-svc -d` shows as stopped
  * (s6 or operator), never as a permanent failure; a skipped profile says why in its row; every
- * line fits 100 columns, or COLUMNS, however long a profile name is.
+ * line fits 100 columns, or COLUMNS, however long a profile name is, and a note too long for its
+ * row goes on under NOTE.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -39,7 +40,7 @@ needsS6(test)(
       for (const l of lines) t.true(l.length <= limit, `fits ${limit} columns: ${l}`);
       const op = lines.find((l) => l.startsWith('op '));
       t.regex(op ?? '', /^op +running +ours,up +stopped sig 15 +\S+ +live: stopped /);
-      if (columns === undefined) t.true(op?.endsWith('live: stopped (s6 or operator)'), 'the note is whole at 100 columns');
+      t.is(noteOf(lines, 'op '), 'live: stopped (s6 or operator)', 'the note is whole, on its row and any lines under it');
       t.regex(lines.find((l) => l.startsWith('BadName ')) ?? '', /skipped: /);
       t.true(
         lines.some((l) => l.startsWith('a-profile-n')),
@@ -49,3 +50,15 @@ needsS6(test)(
     }
   },
 );
+
+/** The NOTE of the row that starts with `prefix`: its cell plus the lines under it, joined. */
+function noteOf(lines: readonly string[], prefix: string): string {
+  const start = lines[0]?.indexOf('NOTE') ?? -1;
+  const at = lines.findIndex((l) => l.startsWith(prefix));
+  const parts = [lines[at]?.slice(start) ?? ''];
+  for (const l of lines.slice(at + 1)) {
+    if (l === '' || l.slice(0, start).trim() !== '') break;
+    parts.push(l.slice(start));
+  }
+  return parts.join(' ');
+}

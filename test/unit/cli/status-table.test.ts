@@ -73,17 +73,43 @@ test('a name with a newline or escape sequence is escaped and cannot break a row
   t.is(table[2]?.indexOf('running'), table[1]?.indexOf('running'), 'the escaped name widens the column for every row');
 });
 
-test('no line is wider than the width; a very long name is cut with an ellipsis first', (t) => {
+test('no line is wider than the width; a very long name is cut with an ellipsis, a long note goes on under NOTE', (t) => {
   const long = 'p'.repeat(150);
+  const note = `update: run write; ${'x'.repeat(300)} end`;
   for (const width of [60, 80, DEFAULT_WIDTH, 140]) {
-    const text = renderStatusTable([row(long, { drift: ['x'.repeat(300)] }), row('short')], {
+    const text = renderStatusTable([row(long, { drift: [note] }), row('short')], {
       ...CTX,
       width,
       warnings: ['w '.repeat(100)],
     });
     for (const line of text.trimEnd().split('\n')) t.true(line.length <= width, `${line.length} > ${width}: ${line}`);
-    t.true(tableOf(text)[1]?.includes('\u2026'));
+    const table = tableOf(text);
+    t.regex(table[1] ?? '', /^p+\u2026 {2}running/, 'the name is cut');
+    const start = table[0]?.indexOf('NOTE') ?? -1;
+    // The note's lines follow its row, each starting at the NOTE column, and say all of it.
+    const noteLines = [table[1]?.slice(start) ?? ''];
+    for (const line of table.slice(2)) {
+      if (!line.startsWith(' ')) break;
+      t.is(line.slice(0, start).trim(), '', `continuation under NOTE: ${JSON.stringify(line)}`);
+      noteLines.push(line.slice(start));
+    }
+    t.true(noteLines.length > 1);
+    t.is(noteLines.join('').replaceAll(' ', ''), note.replaceAll(' ', ''));
+    t.true(table.at(-1)?.startsWith('short'), 'the next row comes after the whole note');
   }
+});
+
+test('a note that fits stays on its row; one that does not wraps between words', (t) => {
+  const text = renderStatusTable([row('coder', { drift: ['pending: state file missing; slot kept up or down as it is'] })], {
+    ...CTX,
+    width: 80,
+  });
+  const table = tableOf(text);
+  const start = table[0]?.indexOf('NOTE') ?? -1;
+  const lines = table.slice(1).map((l) => l.slice(start));
+  t.true(lines.length > 1, text);
+  t.is(lines.join(' '), 'pending: state file missing; slot kept up or down as it is');
+  for (const line of lines) t.false(line.startsWith(' ') || line.endsWith(' '), 'broken between words, not inside one');
 });
 
 test('the width never goes below 60 columns', (t) => {
