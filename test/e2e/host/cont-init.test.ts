@@ -31,6 +31,15 @@ test('the script is valid sh with upstream shebang and set -e, and runs the boot
   t.regex(text, /s6-svscan -c|`-c N`/, 'the note on more than 500 services');
 });
 
+test("the image's environment names the scripts' lock, so an operator's docker exec sync shares it", async (t) => {
+  const watchRun = await readFile(path.join(repoRoot(), 'examples', 's6', 'reconcile-gateways-watch', 'run'), 'utf8');
+  t.true(watchRun.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
+  for (const doc of ['README.md', path.join('docs', 'install.md')]) {
+    const text = await readFile(path.join(repoRoot(), doc), 'utf8');
+    t.regex(text, /^ENV RECONCILE_GATEWAYS_LOCK_FILE=\/run\/reconcile-gateways\/run\.lock$/m, doc);
+  }
+});
+
 interface Box {
   readonly root: string;
   readonly home: string;
