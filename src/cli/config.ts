@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { jsonErrorAt } from '../model/text.js';
 import { describeErrno } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
+import { docPath } from './help.js';
 
 /**
  * Upstream's values: with them every rendered file is byte-identical to container_boot.py's.
@@ -35,7 +36,7 @@ export interface HostIds {
 }
 
 /** How an error in the config file's contents ends: what to do about it. */
-const FIX_THE_FILE = 'fix the file (docs/cli.md lists every setting)';
+const fixTheFile = (): string => `fix the file (${docPath('cli.md')} lists every setting)`;
 
 /** Reads, validates and merges a config file; `undefined` path means built-in defaults. */
 export async function loadSettings(path: string | undefined, host: HostIds = {}): Promise<Settings> {
@@ -53,14 +54,14 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   try {
     data = JSON.parse(json);
   } catch (err) {
-    throw new UsageError(`${notJson(path, json) ?? `config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}`}; ${FIX_THE_FILE}`, {
+    throw new UsageError(`${notJson(path, json) ?? `config ${path} is not valid JSON: ${jsonSyntaxError(json, err)}`}; ${fixTheFile()}`, {
       cause: err,
     });
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
     const problems = describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS));
-    throw new UsageError(`config ${path} is invalid: ${problems}; ${FIX_THE_FILE}`);
+    throw new UsageError(`config ${path} is invalid: ${problems}; ${fixTheFile()}`);
   }
   return { ...base, ...(data as Partial<Settings>) };
 }

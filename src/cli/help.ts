@@ -3,6 +3,8 @@
  * disagree: `--help` lists exactly the flags a command accepts, one line each.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Subcommands. */
 export type Command = 'boot' | 'sync' | 'watch' | 'status';
@@ -27,7 +29,7 @@ const b = (name: string, help: string): Flag => ({ name, type: 'boolean', help }
 const COMMON: readonly Flag[] = [
   s('hermes-home', 'DIR', 'Hermes data volume (env HERMES_HOME; default /opt/data)'),
   s('scandir', 'DIR', 's6 scan directory (env S6_PROFILE_GATEWAY_SCANDIR; default /run/service)'),
-  s('config', 'FILE', 'JSON settings, see docs/cli.md (env RECONCILE_GATEWAYS_CONFIG)'),
+  s('config', 'FILE', 'JSON settings (env RECONCILE_GATEWAYS_CONFIG)'),
   s('output', 'text|json', 'result format on stdout (default text)'),
   s('log-format', 'text|json', 'log format on stderr (default text)'),
   s('log-level', 'LEVEL', 'error, warn, info or debug (default info)'),
@@ -92,6 +94,7 @@ export function usageText(): string {
   const lines = ['usage: reconcile-gateways <command> [options]', '', 'commands:'];
   for (const c of COMMANDS) lines.push(`  ${c.padEnd(8)}${COMMAND_FLAGS[c].summary}`);
   lines.push('', "Run 'reconcile-gateways <command> --help' for its options; --version prints the version.");
+  lines.push(`Every flag and config setting: ${docPath('cli.md')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -103,7 +106,34 @@ export function commandHelp(command: Command): string {
   const lines = [`usage: reconcile-gateways ${command} [options]`, `${capitalise(COMMAND_FLAGS[command].summary)}.`, '', 'options:'];
   // A help text with a newline goes on under its own column (a long default, say).
   flags.forEach((f, i) => lines.push(`${(left[i] ?? '').padEnd(width)}${f.help.replaceAll('\n', `\n${' '.repeat(width)}`)}`));
+  lines.push('', `Every flag and config setting: ${docPath('cli.md')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Where a page of the docs is: the package's `docs/` beside `dist/` (installed from npm, or a
+ * checkout), as an absolute path; else its name in the package (the bundle copied alone).
+ */
+export function docPath(name: string): string {
+  // The bundle defines import.meta.url as its own path; tsc's build has a file: URL.
+  const url = import.meta.url;
+  const here = path.dirname(url.startsWith('file:') ? fileURLToPath(url) : url);
+  // dist/reconcile-gateways.cjs, or dist/src/cli/help.js; the directory above dist/ must be our
+  // package, not whatever holds a docs/ where the bundle was copied alone.
+  for (const up of ['..', '../../..']) {
+    const root = path.resolve(here, up);
+    const file = path.join(root, 'docs', name);
+    if (isOurPackage(root) && fs.existsSync(file)) return file;
+  }
+  return `docs/${name} in the reconcile-gateways package`;
+}
+
+function isOurPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'reconcile-gateways';
+  } catch {
+    return false;
+  }
 }
 
 function capitalise(text: string): string {

@@ -25,6 +25,20 @@ needsS6(test)('the bundle file alone, copied into an empty directory, runs boot,
   await smokeAllCommands(t, { node: process.execPath, cli: alone });
 });
 
+test('the bundle copied alone names the docs by their place in the package, not a docs/ it happens to sit beside', async (t) => {
+  const dir = await tempDir('rg-alone-docs-');
+  t.teardown(() => removeTree(dir));
+  await mkdir(path.join(dir, 'lib'));
+  await mkdir(path.join(dir, 'docs'));
+  await writeFile(path.join(dir, 'docs', 'cli.md'), 'another package\n');
+  await writeFile(path.join(dir, 'package.json'), '{"name":"other"}\n');
+  const alone = path.join(dir, 'lib', 'reconcile-gateways.cjs');
+  await copyFile(BUNDLE, alone);
+  const help = await runCli(['--help'], { main: alone });
+  t.is(help.code, 0, help.stderr);
+  t.true(help.stdout.includes('Every flag and config setting: docs/cli.md in the reconcile-gateways package\n'), help.stdout);
+});
+
 test('the bundle requires nothing but Node built-ins: every dependency is inlined', async (t) => {
   const source = await readFile(BUNDLE, 'utf8');
   const required = new Set([...source.matchAll(/(?<![\w$.'"])require\("([^"]+)"\)/g)].map((m) => m[1] ?? ''));

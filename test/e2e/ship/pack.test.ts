@@ -82,7 +82,7 @@ function pack(): Promise<{ tarball: string; files: string[] }> {
   return packed;
 }
 
-test('npm pack builds first and ships the bundle, its map, schemas, examples, README, LICENSE and CHANGELOG, and no sources, tests or bench', async (t) => {
+test('npm pack builds first and ships the bundle, its map, schemas, examples, docs, README, LICENSE and CHANGELOG, and no sources, tests or bench', async (t) => {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; files: string[] };
   t.is(pkg.scripts['prepack'], 'npm run build', 'npm pack builds the bundle first');
   t.true(pkg.files.includes('CHANGELOG.md'));
@@ -101,7 +101,10 @@ test('npm pack builds first and ships the bundle, its map, schemas, examples, RE
   for (const file of schemas) t.true(files.includes(file), `${file} is packed`);
   t.true(files.some((f) => f.startsWith('examples/cont-init.d/')));
   t.true(files.some((f) => f.startsWith('examples/s6/')));
-  const unexpected = files.filter((f) => !wanted.includes(f) && !f.startsWith('schemas/') && !f.startsWith('examples/'));
+  // --help, config errors and the status legend point at docs/: they are installed too.
+  const docs = (await readdir(path.join(ROOT, 'docs'))).map((n) => `docs/${n}`);
+  for (const file of docs) t.true(files.includes(file), `${file} is packed`);
+  const unexpected = files.filter((f) => !wanted.includes(f) && !/^(schemas|examples|docs)\//.test(f));
   t.deepEqual(unexpected, [], 'nothing else: no src/, test/, bench/, scripts/ or dist/src');
 });
 
@@ -130,6 +133,9 @@ test('the tarball installs with npm install -g on a machine without a compiler, 
   const help = await run(command, ['--help'], machine.env);
   t.is(help.code, 0, help.stderr);
   t.regex(help.stdout, /^usage: reconcile-gateways <command>/);
+  const docs = path.join(installed, 'reconcile-gateways', 'docs', 'cli.md');
+  t.true(help.stdout.includes(`Every flag and config setting: ${docs}\n`), help.stdout);
+  t.true(existsSync(docs), 'the help names the installed docs');
   const version = await run(command, ['--version'], machine.env);
   const { version: expected } = JSON.parse(await readFile(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   t.is(version.stdout, `reconcile-gateways ${expected}\n`, 'the installed bundle knows its version');

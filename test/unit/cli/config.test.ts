@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jsonSyntaxError, loadSettings } from '../../../src/cli/config.js';
 import { UsageError } from '../../../src/errors.js';
+import { docPath } from '../../../src/cli/help.js';
 
 const complaint = (text: string): string => {
   try {
@@ -26,7 +27,7 @@ test('a byte order mark does not shift the column', async (t) => {
   fs.writeFileSync(file, '\uFEFF{"uid": 1 "gid": 2}');
   await t.throwsAsync(loadSettings(file), {
     instanceOf: UsageError,
-    message: `config ${file} is not valid JSON: Expected ',' or '}' after property value at line 1 column 11; fix the file (docs/cli.md lists every setting)`,
+    message: `config ${file} is not valid JSON: Expected ',' or '}' after property value at line 1 column 11; fix the file (${docPath('cli.md')} lists every setting)`,
   });
 });
 

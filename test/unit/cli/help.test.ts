@@ -1,6 +1,8 @@
 import test from 'ava';
 import { parseCliArgs } from '../../../src/cli/args.js';
-import { COMMANDS, COMMAND_FLAGS, commandHelp, flagsOf, packageVersion, usageText } from '../../../src/cli/help.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { COMMANDS, COMMAND_FLAGS, commandHelp, docPath, flagsOf, packageVersion, usageText } from '../../../src/cli/help.js';
 
 /** The flag names a help text lists, in order (`  --name …` at the start of a line). */
 function listedFlags(help: string): string[] {
@@ -81,4 +83,12 @@ test('watch and status --help give the status file\u2019s default, under its des
     t.is(lines[at + 1]?.trim(), 'default /run/reconcile-gateways/status.json)');
     t.is(lines[at + 1]?.indexOf('default'), lines[at]?.indexOf("the watcher's"), 'in the description column');
   }
+});
+
+test('help names the docs by their absolute path in a checkout or an installed package', (t) => {
+  const cli = docPath('cli.md');
+  t.true(path.isAbsolute(cli) && fs.existsSync(cli), cli);
+  t.true(usageText().includes(`Every flag and config setting: ${cli}\n`));
+  for (const command of COMMANDS) t.true(commandHelp(command).endsWith(`\nEvery flag and config setting: ${cli}\n`));
+  t.is(docPath('no-such-page.md'), 'docs/no-such-page.md in the reconcile-gateways package');
 });

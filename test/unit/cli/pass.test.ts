@@ -5,6 +5,7 @@ import type { ProfileDecision } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
 import { closeDir } from '../../../src/safe-fs/index.js';
 import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
+import { docPath } from '../../../src/cli/help.js';
 import {
   EXIT,
   exitCodeOf,
@@ -120,7 +121,7 @@ test('an invalid config is a usage error naming the file and the key', async (t)
   const err = await t.throwsAsync(prepare(w.args('sync', '--config', bad)), { instanceOf: UsageError });
   t.is(
     err?.message,
-    `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?); fix the file (docs/cli.md lists every setting)`,
+    `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?); fix the file (${docPath('cli.md')} lists every setting)`,
   );
 });
 
