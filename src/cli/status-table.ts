@@ -253,5 +253,13 @@ function watcherLines(w: WatcherReport, nowMs: number): string[] {
   if (p === null) return [escapeLine(w.running ? `${who}; no pass completed yet` : who), ...stale];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
   const last = `last pass ${finished}${finished === '' ? '' : ago(finished, nowMs)}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
-  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last), ...stale];
+  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last), ...passError(p), ...stale];
+}
+
+/** Why the last pass failed as a whole, from the status file's `error`, and what the watcher does next. */
+function passError(p: Record<string, unknown>): string[] {
+  const e = p['error'];
+  if (typeof e !== 'object' || e === null || !('message' in e) || typeof e.message !== 'string') return [];
+  const next = 'terminal' in e && e.terminal === true ? 'it waits for the interval or SIGHUP' : 'it retries with back-off';
+  return [escapeLine(`last pass failed: ${e.message} (${next})`)];
 }

@@ -41,6 +41,11 @@ export interface WatchContext {
   readonly configCache?: ConfigCache;
   /** Slot and state files as earlier passes read them: an unchanged one is not read again. */
   readonly readCache?: ReadCache;
+  /**
+   * The error the last pass failed with, if it failed as a whole: a failure that persists is
+   * logged once, not on every retry (each retry still prints its pass line).
+   */
+  readonly failure?: { message: string | undefined };
 }
 
 /**
@@ -110,6 +115,10 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
     }
     ctx.readCache?.endPass(result.options.scope === undefined);
+    if (ctx.failure?.message !== undefined) {
+      logger.info(`passes complete again (they failed with: ${ctx.failure.message})`);
+      ctx.failure.message = undefined;
+    }
     logPassResult(result, logger);
     rememberIntents(ctx, result, result.options.scope?.profiles);
     const scoped = result.options.scope !== undefined;
@@ -124,7 +133,11 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   } catch (err) {
     if (signal.aborted) return { kind: 'aborted' };
     const report = errorReport(err);
-    logger.error(`pass failed: ${report.message}${report.terminal ? ' (waiting for the interval or SIGHUP before retrying)' : ''}`);
+    if (ctx.failure?.message !== report.message) {
+      const retry = report.terminal ? 'waiting for the interval or SIGHUP before retrying' : 'retrying with back-off';
+      logger.error(`pass failed: ${report.message} (${retry}; logged once while it keeps failing)`);
+      if (ctx.failure !== undefined) ctx.failure.message = report.message;
+    }
     return report;
   } finally {
     lock?.release();

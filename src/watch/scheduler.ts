@@ -42,7 +42,7 @@ export type Step =
 /** Decides the next step. */
 export function nextStep(s: SchedulerState, t: Timing): Step {
   if (s.forced) return { kind: 'run', scope: 'full', trigger: 'signal' };
-  if (s.nowMs >= s.nextFullAtMs) return { kind: 'run', scope: 'full', trigger: s.lastPassEndMs === undefined ? 'start' : 'interval' };
+  if (s.nowMs >= s.nextFullAtMs) return { kind: 'run', scope: 'full', trigger: fullTrigger(s) };
   if (s.erroring) return { kind: 'wait', ms: s.nextFullAtMs - s.nowMs };
   const gapEnd = s.lastPassEndMs === undefined ? s.nowMs : s.lastPassEndMs + Math.min(t.minGapMs, t.intervalMs);
   const eventDue = isDirty(s.dirty) ? Math.max((s.dirty.sinceMs ?? s.nowMs) + t.debounceMs, gapEnd) : Infinity;
@@ -53,6 +53,12 @@ export function nextStep(s: SchedulerState, t: Timing): Step {
   const profiles = new Set<string>(s.nowMs >= eventDue ? s.dirty.profiles : []);
   if (s.retry !== undefined && s.nowMs >= retryDue) for (const p of s.retry.profiles) profiles.add(p);
   return { kind: 'run', scope: 'targeted', trigger: s.nowMs >= eventDue ? 'event' : 'retry', profiles };
+}
+
+/** Why a full pass that is due runs: the first, the one after a failed pass (backed off), or the interval's. */
+function fullTrigger(s: SchedulerState): Trigger {
+  if (s.lastPassEndMs === undefined) return 'start';
+  return s.erroring ? 'retry' : 'interval';
 }
 
 /** The next full pass after one that started at `startMs`: the interval with ±10% jitter. */

@@ -75,7 +75,17 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: ReturnType<
     random: Math.random,
     runPass: async (request, signal) => {
       const report = await runWatchPass(
-        { args, facts, io, logger: quiet.logger, intents, configCache, readCache, watchedDir: (p) => events.watchedDir(p) },
+        {
+          args,
+          facts,
+          io,
+          logger: quiet.logger,
+          intents,
+          configCache,
+          readCache,
+          failure: { message: undefined },
+          watchedDir: (p) => events.watchedDir(p),
+        },
         request,
         signal,
       );

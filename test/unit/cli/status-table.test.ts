@@ -217,6 +217,37 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
   );
 });
 
+test("a watcher's failed pass says why, and what the watcher does next", (t) => {
+  const failed = (terminal: boolean): string[] =>
+    renderStatusTable([], {
+      ...CTX,
+      width: 1000,
+      watcher: {
+        state: 'present',
+        statusFile: '/s',
+        pid: 9,
+        running: true,
+        nextFullPassAt: '2026-12-06T03:01:00.000Z',
+        lastPass: {
+          finishedAt: '2026-12-06T03:00:00.000Z',
+          scope: 'full',
+          trigger: 'retry',
+          result: 'error',
+          durationMs: 3,
+          error: { code: terminal ? 'usage' : 'fatal', message: 'config /c is not valid JSON\nforged', terminal },
+        },
+      },
+    })
+      .trimEnd()
+      .split('\n')
+      .slice(-2);
+  t.deepEqual(failed(true), [
+    'last pass 2026-12-06T03:00:00.000Z (0s ago): full (retry) error in 3 ms; next full pass 2026-12-06T03:01:00.000Z',
+    'last pass failed: config /c is not valid JSON\\nforged (it waits for the interval or SIGHUP)',
+  ]);
+  t.is(failed(false)[1], 'last pass failed: config /c is not valid JSON\\nforged (it retries with back-off)');
+});
+
 const durations = test.macro({
   exec: (t, seconds: number, text: string) => t.is(duration(seconds), text),
   title: (_, seconds: number, text: string) => `duration(${seconds}) is ${text}`,

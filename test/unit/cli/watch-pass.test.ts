@@ -13,7 +13,7 @@ import { captureIo, recordingLogger, type World, world } from './support.js';
 function context(w: World, ...extra: string[]): WatchContext & { records: ReturnType<typeof recordingLogger>['records'] } {
   const args = w.args('watch', ...extra);
   const { logger, records } = recordingLogger();
-  return { args, facts: resolveRole(args), io: captureIo(), logger, intents: new Map(), records };
+  return { args, facts: resolveRole(args), io: captureIo(), logger, intents: new Map(), failure: { message: undefined }, records };
 }
 
 const FULL: PassRequest = { trigger: 'start', profiles: undefined, hold: new Set() };
@@ -114,7 +114,12 @@ test('an invalid config is a terminal usage error: retried at the interval, not 
   const ctx = context(w, '--config', bad);
   const report = await runWatchPass(ctx, FULL, live());
   t.like(report, { kind: 'error', code: 'usage', terminal: true, exitCode: 100 });
-  t.is(ctx.records.find((r) => r.level === 'error')?.message.endsWith('(waiting for the interval or SIGHUP before retrying)'), true);
+  t.is(
+    ctx.records
+      .find((r) => r.level === 'error')
+      ?.message.endsWith('(waiting for the interval or SIGHUP before retrying; logged once while it keeps failing)'),
+    true,
+  );
 });
 
 test('a missing HERMES_HOME is a fatal error the watcher backs off from', async (t) => {
@@ -122,6 +127,29 @@ test('a missing HERMES_HOME is a fatal error the watcher backs off from', async 
   const ctx = context(w, '--hermes-home', path.join(w.root, 'nope'));
   t.like(await runWatchPass(ctx, FULL, live()), { kind: 'error', code: 'fatal', terminal: false, exitCode: 111 });
   t.is(ctx.records.filter((r) => r.level === 'error').length, 1);
+});
+
+test('a failure that persists is logged once, a new one again, and the recovery says what it recovered from', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const nope = path.join(w.root, 'nope');
+  const ctx = context(w, '--hermes-home', nope);
+  const errors = (): string[] => ctx.records.filter((r) => r.level === 'error').map((r) => r.message);
+  for (let i = 0; i < 3; i++) t.like(await runWatchPass(ctx, FULL, live()), { kind: 'error', code: 'fatal' });
+  t.is(errors().length, 1, errors().join('\n'));
+  t.regex(errors()[0] ?? '', /^pass failed: .*nope.* \(retrying with back-off; logged once while it keeps failing\)$/);
+  const bad = path.join(w.root, 'bad.json');
+  fs.writeFileSync(bad, JSON.stringify({ usr: 'x' }));
+  const other = { ...ctx, args: w.args('watch', '--config', bad) };
+  t.like(await runWatchPass(other, FULL, live()), { kind: 'error', code: 'usage' });
+  t.is(errors().length, 2, 'another error is logged');
+  const healthy = { ...ctx, args: w.args('watch') };
+  t.like(await runWatchPass(healthy, FULL, live()), { kind: 'done' });
+  t.true(
+    ctx.records.some((r) => r.level === 'info' && r.message.startsWith('passes complete again (they failed with: config ')),
+    JSON.stringify(ctx.records),
+  );
+  t.like(await runWatchPass(ctx, FULL, live()), { kind: 'error', code: 'fatal' });
+  t.is(errors().length, 3, 'after a recovery the same failure is news again');
 });
 
 test('a pass that fails while shutting down reports aborted, not an error', async (t) => {

@@ -194,10 +194,10 @@ test.serial('a failing pass is retried after 1 s, 2 s, 4 s and events wait for i
     h.passes.map((p) => [p.atMs, p.trigger, p.profiles]),
     [
       [0, 'start', 'all'],
-      [1_000, 'interval', 'all'],
-      [3_000, 'interval', 'all'],
-      [7_000, 'interval', 'all'],
-      [15_000, 'interval', 'all'],
+      [1_000, 'retry', 'all'],
+      [3_000, 'retry', 'all'],
+      [7_000, 'retry', 'all'],
+      [15_000, 'retry', 'all'],
     ],
     'no event pass while erroring: the full retry answers the hint',
   );
@@ -214,7 +214,9 @@ test.serial('a terminal error (invalid config) waits for the interval, not a bac
   await h.advance(TIMING.intervalMs - 1);
   t.is(h.passes.length, 1);
   await h.advance(1);
-  t.deepEqual(h.passes[1], { atMs: 60_000, trigger: 'interval', profiles: 'all', hold: [] });
+  t.deepEqual(h.passes[1], { atMs: 60_000, trigger: 'retry', profiles: 'all', hold: [] });
+  await h.advance(TIMING.intervalMs);
+  t.like(h.passes[2], { trigger: 'interval' }, 'once a pass completes, the interval is the interval again');
   await finish(h);
 });
 

@@ -63,6 +63,19 @@ test('while erroring, events wait for the (backed-off) full retry', (t) => {
   t.deepEqual(nextStep({ ...idle, erroring: true, dirty: dirty(['a'], 0), nextFullAtMs: 12_000 }, T), { kind: 'wait', ms: 2000 });
 });
 
+test('the full pass after a failed one is a retry, not the interval', (t) => {
+  t.deepEqual(nextStep({ ...idle, erroring: true, nextFullAtMs: 12_000, nowMs: 12_000 }, T), {
+    kind: 'run',
+    scope: 'full',
+    trigger: 'retry',
+  });
+  t.deepEqual(nextStep({ ...idle, erroring: true, lastPassEndMs: undefined, nextFullAtMs: 10_000 }, T), {
+    kind: 'run',
+    scope: 'full',
+    trigger: 'start',
+  });
+});
+
 test('an expired per-service back-off re-checks that profile', (t) => {
   const step = nextStep({ ...idle, retry: { atMs: 10_000, profiles: ['x'] } }, T);
   t.like(step, { kind: 'run', scope: 'targeted', trigger: 'retry' });
