@@ -7,6 +7,9 @@ import type { Operation, OperationKind, OperationResult, ProfileDecision } from 
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue } from '../escape.js';
 
+/** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
+export const RESTART_PENDING = 'restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)';
+
 /** Context printed with every plan. */
 export interface DocumentContext {
   readonly mode: 'boot' | 'sync';
@@ -203,7 +206,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
       );
     }
   }
-  for (const s of result.plan.restartPending) out.push(escapeLine(`${s} restart pending: run-time files changed while it runs`));
+  for (const s of result.plan.restartPending) out.push(escapeLine(`${s} ${RESTART_PENDING}`));
   const log = result.options.mode === 'boot' ? ` boot_log_lines=${result.bootLogLines}` : '';
   out.push(`reconcile: plan ${countFields(result, false)}${log} (dry run: nothing changed)`);
   return `${out.join('\n')}\n`;

@@ -7,6 +7,7 @@ import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
+import { RESTART_PENDING } from './output.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
@@ -188,7 +189,7 @@ function notes(r: StatusRow): string[] {
     out.push(`${r.intent.action}: ${r.intent.reason}`);
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
-  if (r.restartPending) out.push('restart pending: run-time files changed while it runs');
+  if (r.restartPending) out.push(RESTART_PENDING);
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
     out.push(`watcher: ${r.watcher.condition}${r.watcher.reason === undefined ? '' : ` (${r.watcher.reason})`}`);
   }

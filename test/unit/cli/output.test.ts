@@ -140,7 +140,7 @@ test('the --diff preview shows each operation, unified diffs of updates and tota
   t.true(lines.includes('-old line'));
   t.true(lines.includes('+new line'));
   t.true(lines.includes('gateway-c sweep: stale (profiles/c/gateway.pid)'));
-  t.true(lines.includes('gateway-r restart pending: run-time files changed while it runs'));
+  t.true(lines.includes('gateway-r restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)'));
   t.is(
     lines.at(-1),
     'reconcile: plan create=1 update=1 restart=0 up=0 down=0 remove=0 purge=0 sweep=1 cleanup=0 seed=0 restart_pending=1 boot_log_lines=2 (dry run: nothing changed)',
