@@ -99,12 +99,21 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
     if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${JSON.stringify(token.value)}`, command);
     const flag = flags.get(token.name === 'h' ? 'help' : token.name);
     if (flag === undefined) {
+      // `boot --heal` is not a typo of --help: it is sync's and watch's.
+      const owners = COMMANDS.filter((c) => flagsOf(c).some((f) => f.name === token.name));
+      if (token.rawName.startsWith('--') && owners.length > 0)
+        throw new ArgumentError(`${command}: --${token.name} is an option of ${wordList(owners)}, not of ${command}`, command);
       const near = didYouMean(token.name, flags.keys(), (n) => `--${n}`);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
   }
   return values;
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function wordList(words: readonly string[]): string {
+  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1) ?? ''}`;
 }
 
 function flagValue(

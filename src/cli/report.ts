@@ -7,7 +7,7 @@
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { ArgumentError } from './args.js';
-import { type Command, commandHelp, usageText } from './help.js';
+import { type Command, usageText } from './help.js';
 import type { Logger } from './logger.js';
 
 /** Exit codes (README and docs/cli.md, "Exit codes"). */
@@ -40,9 +40,11 @@ export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logg
   const [first = '', ...rest] = ctx.logFormat === 'text' ? message.split(/\r?\n/) : [message];
   logger.error(first);
   for (const line of rest) io.stderr.write(`  ${escapeLine(line)}\n`);
-  // The usage follows a usage error for a person; a JSON log stream gets the one record only.
+  // For a person, the commands follow an error without one (a short list); an error in a
+  // command's flags points at its help, which would push the error off a terminal. A JSON log
+  // stream gets the one record only.
   if (err instanceof ArgumentError && ctx.logFormat === 'text') {
-    io.stderr.write(`\n${err.command === undefined ? usageText() : commandHelp(err.command)}`);
+    io.stderr.write(err.command === undefined ? `\n${usageText()}` : `Run 'reconcile-gateways ${err.command} --help' for its options.\n`);
   }
   const ours = err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError;
   if (!ours && err instanceof Error && err.stack) logger.debug(err.stack);

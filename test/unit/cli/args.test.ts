@@ -108,8 +108,11 @@ test('a mistyped flag suggests the flag meant and names the command', (t) => {
   t.is(refusal(t, ['boot', '--no-prnue']).message, 'boot: unknown option --no-prnue');
 });
 
-test('a flag of another command is unknown to this one, with a suggestion only when close', (t) => {
-  t.is(refusal(t, ['boot', '--metrics-listen', ':1']).message, 'boot: unknown option --metrics-listen');
+test('a flag of another command names the commands it belongs to, rather than a near flag of this one', (t) => {
+  t.is(refusal(t, ['boot', '--metrics-listen', ':1']).message, 'boot: --metrics-listen is an option of watch, not of boot');
+  t.is(refusal(t, ['boot', '--heal']).message, 'boot: --heal is an option of sync and watch, not of boot');
+  t.is(refusal(t, ['status', '--diff']).message, 'status: --diff is an option of boot and sync, not of status');
+  t.is(refusal(t, ['sync', '--interval=5']).message, 'sync: --interval is an option of watch, not of sync');
   t.is(refusal(t, ['status', '--dif']).message, 'status: unknown option --dif');
 });
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ArgumentError } from '../../../src/cli/args.js';
-import { commandHelp, usageText } from '../../../src/cli/help.js';
+import { usageText } from '../../../src/cli/help.js';
 import { EXIT, reportError } from '../../../src/cli/report.js';
 import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
 import { captureIo, recordingLogger } from './support.js';
@@ -46,8 +46,8 @@ test('the error is logged once, and nothing goes to stdout without --output json
   t.is(r.err, '');
 });
 
-test('a command-line mistake is followed by the command help, or the general usage', (t) => {
-  t.is(report(new ArgumentError('sync: unknown option --x', 'sync')).err, `\n${commandHelp('sync')}`);
+test("a command-line mistake is followed by a pointer to the command's help, or the general usage", (t) => {
+  t.is(report(new ArgumentError('sync: unknown option --x', 'sync')).err, "Run 'reconcile-gateways sync --help' for its options.\n");
   t.is(report(new ArgumentError('unknown command "snyc"')).err, `\n${usageText()}`);
   t.is(report(new UsageError('config invalid')).err, '', 'a config mistake is not a command-line one: no usage');
 });
