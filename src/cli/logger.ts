@@ -33,11 +33,11 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
     const winston = loadWinston();
     const text = winston.format.printf((info) => {
       const { level: lvl, message, ...rest } = info;
-      const extra = Object.entries(rest)
+      // The fields follow in brackets, so they never read as the sentence's last words.
+      const fields = Object.entries(rest)
         .filter(([k, v]) => typeof k === 'string' && v !== undefined && k !== 'timestamp')
-        .map(([k, v]) => ` ${k}=${fieldValue(String(v))}`)
-        .join('');
-      return `reconcile-gateways: ${lvl}: ${escapeLine(String(message))}${extra}`;
+        .map(([k, v]) => `${k}=${fieldValue(String(v))}`);
+      return `reconcile-gateways: ${lvl}: ${escapeLine(String(message))}${fields.length === 0 ? '' : ` [${fields.join(' ')}]`}`;
     });
     sink = winston.createLogger({
       level: 'debug',

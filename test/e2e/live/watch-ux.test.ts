@@ -41,13 +41,13 @@ needsS6(test)(
     t.regex(
       first.stderr,
       new RegExp(
-        `^reconcile-gateways: info: watch started: re-syncs on changes and every 300s; status file ${first.statusFile} pid=\\d+$`,
+        `^reconcile-gateways: info: watch started: re-syncs on changes and every 300s; status file ${first.statusFile} \\[pid=\\d+\\]$`,
         'm',
       ),
     );
     // 'exit' may come before the last of stderr has been read: wait for the line, not for a time.
     await waitFor(() => first.stderr.includes('watch stopped'), 30_000, 'the stop line');
-    t.regex(first.stderr, /^reconcile-gateways: info: watch stopped by SIGTERM pid=\d+$/m);
+    t.regex(first.stderr, /^reconcile-gateways: info: watch stopped by SIGTERM \[pid=\d+\]$/m);
   },
 );
 

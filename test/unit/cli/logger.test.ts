@@ -22,19 +22,19 @@ test('text records are one line each on stderr, prefixed, with key=value fields'
     `const l = createLogger('info', 'text'); l.warn('slot refused', { service: 'gateway-a', count: 2 }); l.error('boom');`,
   );
   t.is(stdout, '');
-  t.is(stderr, 'reconcile-gateways: warn: slot refused service=gateway-a count=2\nreconcile-gateways: error: boom\n');
+  t.is(stderr, 'reconcile-gateways: warn: slot refused [service=gateway-a count=2]\nreconcile-gateways: error: boom\n');
 });
 
 test('a newline or escape sequence in a message or field cannot forge a record', (t) => {
   const [, stderr] = run(
     `createLogger('info', 'text').warn('bad name a\\nreconcile-gateways: error: forged', { profile: 'x\\u001b[31mred\\rz' });`,
   );
-  t.is(stderr, 'reconcile-gateways: warn: bad name a\\nreconcile-gateways: error: forged profile=x\\x1b[31mred\\rz\n');
+  t.is(stderr, 'reconcile-gateways: warn: bad name a\\nreconcile-gateways: error: forged [profile=x\\x1b[31mred\\rz]\n');
 });
 
 test('a field value with a space, a quote or `=` is quoted, so it cannot pose as more fields', (t) => {
   const [, stderr] = run(`createLogger('info', 'text').warn('unreadable state', { profile: 'x action=started "y"' });`);
-  t.is(stderr, 'reconcile-gateways: warn: unreadable state profile="x action=started \\"y\\""\n');
+  t.is(stderr, 'reconcile-gateways: warn: unreadable state [profile="x action=started \\"y\\""]\n');
 });
 
 test('the level filters info and debug, never warnings or errors', (t) => {
