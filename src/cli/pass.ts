@@ -133,18 +133,26 @@ export function openScandir(scandir: string, missing: MissingScandir): Dir | und
 }
 
 function makeScandir(scandir: string): void {
-  try {
-    // mkdir's mode is masked by the umask, for the parents too: chmod every directory made.
-    const made = fs.mkdirSync(scandir, { recursive: true, mode: 0o755 });
-    const first = path.resolve(made ?? scandir);
-    for (let dir = path.resolve(scandir); ; dir = path.dirname(dir)) {
-      fs.chmodSync(dir, 0o755);
-      if (dir === first || dir === path.dirname(dir)) break;
+  // Each missing directory is made in turn, from the top, so a failure names the directory that
+  // could not be made and the real errno (a recursive mkdir under a read-only parent says ENOENT).
+  const missing: string[] = [];
+  for (let dir = path.resolve(scandir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      fs.lstatSync(dir);
+      break;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') break; // mkdir below says what is wrong
+      missing.unshift(dir);
     }
-  } catch (err) {
-    throw new FatalError(`cannot create scandir ${scandir}: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
-      cause: err,
-    });
+  }
+  for (const dir of missing) {
+    try {
+      fs.mkdirSync(dir, 0o755);
+      fs.chmodSync(dir, 0o755); // mkdir's mode is masked by the umask
+    } catch (err) {
+      const where = dir === path.resolve(scandir) ? '' : ` (at ${dir})`;
+      throw new FatalError(`cannot create scandir ${scandir}${where}: ${describeErrno(err)}; ${POINT_SCANDIR}`, { cause: err });
+    }
   }
 }
 
@@ -171,10 +179,15 @@ function openOwnStateDir(scandir: Dir): Dir | undefined {
     return openStateDir(scandir, true);
   } catch (err) {
     const code = errnoCode(err);
-    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
+        : code === 'EROFS'
+          ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
+          : 'boot, sync and watch keep their lock and staging there';
     throw new FatalError(
       `cannot use ${scandir.path}/${STATE_DIR}, the tool's state directory in the scandir (${describeErrno(err instanceof FsError ? err.cause : err)}); ` +
-        `run boot, sync and watch as the user who owns the scandir (root in the Hermes image); status and --diff need only read access`,
+        `${fix}; status and --diff need only read access`,
       { cause: err },
     );
   }

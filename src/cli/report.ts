@@ -6,6 +6,7 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { escapeLine } from '../escape.js';
+import { describeErrno, errnoCode } from '../safe-fs/index.js';
 import { ArgumentError } from './args.js';
 import { type Command, usageText } from './help.js';
 import type { Logger } from './logger.js';
@@ -57,4 +58,19 @@ function messageOf(err: unknown, command: Command | undefined): string {
     return `${message}; add --wait to wait for it, or retry when it has finished`;
   }
   return message;
+}
+
+/** What to do about a `--metrics-file` that could not be written, by errno. */
+const METRICS_FILE_FIXES: Readonly<Record<string, string>> = {
+  ENOENT: 'its directory does not exist: create it, or choose another path',
+  ENOTDIR: 'its directory does not exist: create it, or choose another path',
+  EACCES: 'this user cannot write there: choose a directory it can write',
+  EPERM: 'this user cannot write there: choose a directory it can write',
+  EROFS: 'its file system is read-only: choose another path',
+  ENOSPC: 'its file system is full: free space there, or choose another path',
+};
+
+/** The warning for a `--metrics-file` write that failed; the pass's own exit code stands. */
+export function metricsFileWarning(file: string, err: unknown): string {
+  return `cannot write --metrics-file ${file} (${describeErrno(err)}); ${METRICS_FILE_FIXES[errnoCode(err)] ?? 'choose another path'}`;
 }

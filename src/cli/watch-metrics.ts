@@ -9,6 +9,7 @@ import { passOutcomes } from '../watch/outcomes.js';
 import type { PassSummary } from '../watch/status-file.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
+import { metricsFileWarning } from './report.js';
 
 /** The watcher's metrics: fed after every pass, served and/or written. */
 export interface WatchMetrics {
@@ -62,9 +63,7 @@ async function writeFile(
   try {
     write(file, await metrics.text());
   } catch (err) {
-    logger.warn(
-      `cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`,
-    );
+    logger.warn(metricsFileWarning(file, err));
   }
 }
 

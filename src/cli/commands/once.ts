@@ -11,6 +11,7 @@ import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
+import { metricsFileWarning } from '../report.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
 import {
   type Io,
@@ -62,9 +63,7 @@ async function writeMetrics(file: string, result: PassResult, exitCode: number, 
     const { writeSyncMetrics } = await import('../watch-metrics.js');
     await writeSyncMetrics(file, result, { result: outcome, durationMs: endMs - startMs, finishedAt: new Date(endMs).toISOString() });
   } catch (err) {
-    logger.warn(
-      `cannot write --metrics-file ${file}: ${err instanceof Error ? err.message : String(err)}; create its directory or choose another path`,
-    );
+    logger.warn(metricsFileWarning(file, err));
   }
 }
 

@@ -195,6 +195,31 @@ needsRoot(test)('a read-only slot fails alone with EROFS and converges once writ
   t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
+needsRoot(test)('a read-only scandir, or one under a read-only directory, is one fatal line that names the errno and where', async (t) => {
+  const l = await makeWorld('rofs');
+  writeProfiles(l.home, { alice: 'running' });
+  const ro = await mountTmpfs('rofs-scan', '1m');
+  mounts.push(ro);
+  execFileSync('mount', ['-o', 'remount,ro', ro]);
+  const scan = { ...l, scandir: ro };
+  const sync = await runWorld('sync', scan);
+  t.is(sync.code, 111);
+  t.is(
+    sync.stderr.trim(),
+    `reconcile-gateways: error: cannot use ${ro}/.reconcile-gateways, the tool's state directory in the scandir (EROFS: read-only file system); ` +
+      'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs); status and --diff need only read access',
+  );
+  const below = path.join(ro, 'run', 'service');
+  const boot = await runWorld('boot', { ...l, scandir: below });
+  t.is(boot.code, 111);
+  t.regex(
+    boot.stderr,
+    new RegExp(`^reconcile-gateways: error: cannot create scandir ${below} \\(at ${ro}/run\\): EROFS: read-only file system; `, 'm'),
+    'the directory that could not be made, and the real errno (not ENOENT)',
+  );
+  t.is((await runWorld('status', scan)).code, 0, 'status only reads');
+});
+
 needsRoot(test)('run as an unprivileged user, a slot it may not write fails alone with EACCES and converges once it may', async (t) => {
   const l = await makeWorld('eacces');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { ArgumentError } from '../../../src/cli/args.js';
 import { usageText } from '../../../src/cli/help.js';
-import { EXIT, reportError } from '../../../src/cli/report.js';
+import { EXIT, metricsFileWarning, reportError } from '../../../src/cli/report.js';
 import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
 import { captureIo, recordingLogger } from './support.js';
 
@@ -82,4 +82,18 @@ test('an unexpected error logs its stack at debug; our own errors do not', (t) =
   t.true(unexpected.records[1]?.message.startsWith('TypeError: x is undefined\n    at '));
   t.is(report(new FatalError('known')).records.length, 1);
   t.is(report(new UsageError('known')).records.length, 1);
+});
+
+test('a metrics file that cannot be written gets the fix for its errno, never one that does not apply', (t) => {
+  const errno = (code: string, text: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${code}: ${text}, open '/m/x.prom'`), { code });
+  t.is(
+    metricsFileWarning('/m/x.prom', errno('EROFS', 'read-only file system')),
+    'cannot write --metrics-file /m/x.prom (EROFS: read-only file system); its file system is read-only: choose another path',
+  );
+  t.is(
+    metricsFileWarning('/m/x.prom', errno('EACCES', 'permission denied')),
+    'cannot write --metrics-file /m/x.prom (EACCES: permission denied); this user cannot write there: choose a directory it can write',
+  );
+  t.true(metricsFileWarning('/m/x.prom', errno('EIO', 'i/o error')).endsWith('(EIO: i/o error); choose another path'));
 });
