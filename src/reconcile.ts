@@ -149,16 +149,19 @@ function diffOptionsOf(o: PassOptions): DiffOptions {
 
 /**
  * The 500-service warning (s6-facts §3.8), for a sync pass that read the whole scandir: counted
- * as the scandir will be after the plan (each slot is two services, itself and its logger).
+ * as the scandir will be after the plan. A slot and its logger count once, as s6-svscan counts
+ * them (checked: `-c 4` over six slots with loggers started four slots and their four loggers).
  */
 function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): string[] {
   const count = (kind: Operation['kind']): number => plan.operations.filter((op) => op.kind === kind).length;
-  const n = observed.scandir.serviceCount + 2 * (count('create') - count('remove'));
+  const n = observed.scandir.serviceCount + count('create') - count('remove');
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
-  return [
-    `the scandir holds ${n} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c: ` +
-      'the others are not started',
-  ];
+  return [`${capacityWarning(n)}: the others are not started`];
+}
+
+/** The scandir holds more services than s6-svscan supervises by default. */
+export function capacityWarning(n: number): string {
+  return `the scandir holds ${n} services (a logger counts with its service); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`;
 }
 
 /**

@@ -66,7 +66,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   lines.push('');
   for (const text of [
     LEGEND,
-    `scandir: ${ctx.serviceCount} services (loggers included); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
+    `scandir: ${ctx.serviceCount} services (a logger counts with its service); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
   ]) {
     lines.push(...wrap(text, width));
   }

@@ -168,7 +168,10 @@ export interface ObservedScandir {
   readonly slots: ReadonlyMap<string, ObservedSlot>;
   /** Whether an s6-svscan listens on `.s6-svscan/control`. */
   readonly svscanLive: boolean;
-  /** Count of non-dot directories (services) in the scandir, for the 500-service warning. */
+  /**
+   * Count of non-dot directories (services) in the scandir, for the 500-service warning. A
+   * service's logger (`log/`) does not count: s6-svscan -c counts a service with its logger once.
+   */
   readonly serviceCount: number;
   /** Services whose restart was decided but not yet done (persisted by a previous pass). */
   readonly pendingRestarts: ReadonlySet<string>;

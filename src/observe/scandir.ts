@@ -52,10 +52,7 @@ export function observeScandir(
     }
     if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
     const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
-    if (!isValidProfileName(profile)) {
-      if (only === undefined && entry.isDirectory() && hasLogger(scandir, entry.name)) serviceCount += 1;
-      continue;
-    }
+    if (!isValidProfileName(profile)) continue;
     if (only !== undefined && !only.has(entry.name)) continue;
     const slot = observeSlot(
       scandir,
@@ -65,7 +62,6 @@ export function observeScandir(
       svscanLive,
       cache,
     );
-    if (slot.logDir.kind === 'dir') serviceCount += 1;
     slots.set(entry.name, slot);
   }
   upstreamLeftovers.sort();
@@ -73,19 +69,6 @@ export function observeScandir(
   const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
   const trash = observeTrash(scandir, settings.servicePrefix, only);
   return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers, trash };
-}
-
-/** Whether a foreign service directory has a `log/` subdirectory (a logger s6-svscan supervises too). */
-function hasLogger(scandir: Dir, name: string): boolean {
-  let dir: Dir | undefined;
-  try {
-    dir = openDirAt(scandir, name);
-    return lstatAt(dir, 'log')?.isDirectory() === true;
-  } catch {
-    return false;
-  } finally {
-    closeDir(dir);
-  }
 }
 
 /** Upstream's staging name `.<prefix><valid name>.tmp` (#54834). */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SVSCAN_DEFAULT_MAX, planPass, unapplied } from '../../reconcile.js';
+import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { closeDir, type Dir, describeErrno } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from '../validate.js';
@@ -44,9 +44,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     const rows = statusRows(result, nowMs, conditions);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
-      warnings.push(
-        `the scandir holds ${count} services (loggers included); s6-svscan supervises at most ${SVSCAN_DEFAULT_MAX} unless started with -c`,
-      );
+      warnings.push(capacityWarning(count));
     }
     for (const entry of result.observed.scandir.trash ?? []) {
       const where = entry.supervised ? 'its supervisor still runs from the trash' : 'left in the trash';
