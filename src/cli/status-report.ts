@@ -150,7 +150,10 @@ function driftOf(
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {
-      drift.push(live.permanentFailure ? 'live: failed (exit 78, config error); s6 will not restart it' : 'live: stopped (s6 or operator)');
+      // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
+      // one whose marker says up was stopped by s6 or an operator.
+      if (live.permanentFailure) drift.push('live: failed (exit 78, config error); s6 will not restart it');
+      else if (!slot.hasDownMarker) drift.push('live: stopped (s6 or operator)');
     } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
   }
   for (const c of conditions) drift.push(driftConditionLine(c));

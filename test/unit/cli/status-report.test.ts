@@ -154,3 +154,33 @@ test('statusRows: a skipped profile has no autostart and keeps its reason; a str
   t.like(old, { intent: { stateFile: 'unknown', action: null }, slot: { present: true } });
   t.deepEqual(old?.drift, ['remove: profile is gone']);
 });
+
+test('statusRows: a slot held down by its marker is not also "stopped (s6 or operator)": the planned up says why', (t) => {
+  const result = pass();
+  const marked = slotOf(specOf('b', true), { live: downAfter(0) });
+  const observed = {
+    ...result.observed,
+    scandir: scandirOf([
+      { ...marked, hasDownMarker: true },
+      ...[...result.observed.scandir.slots.values()].filter((x) => x.service !== 'gateway-b'),
+    ]),
+  };
+  const up: Operation = { kind: 'up', service: 'gateway-b', profile: 'b', reason: 'intent is running; down marker present' };
+  const b = statusRows(
+    { ...result, observed, plan: { ...result.plan, operations: [up] }, drift: [] } as PassResult,
+    NOW_MS,
+    new Map(),
+  ).find((r) => r.profile === 'b');
+  t.like(b, { slot: { marker: 'down' } });
+  t.deepEqual(b?.drift, ['up: intent is running; down marker present']);
+  const stopped = statusRows(
+    {
+      ...result,
+      observed: { ...result.observed, scandir: scandirOf([slotOf(specOf('b', true), { live: downAfter(0) })]) },
+      drift: [],
+    } as PassResult,
+    NOW_MS,
+    new Map(),
+  ).find((r) => r.profile === 'b');
+  t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator)'], 'marker up: stopped by s6 or an operator');
+});
