@@ -96,8 +96,8 @@ export function scandirMissingWarning(scandir: string): string {
 /**
  * What a command does when the scandir is missing: `boot` creates it (0755, with parents), as
  * upstream did; `sync` and `watch` refuse, since on a running container a missing scandir is a
- * mistyped path, and filling a new directory with slots nobody supervises helps no one; `status`
- * and dry runs read it as empty.
+ * mistyped path, and filling a new directory with slots nobody supervises helps no one (and
+ * `sync --diff` says so just as `sync` would); `status` and `boot --diff` read it as empty.
  */
 export type MissingScandir = 'create' | 'refuse' | 'empty';
 

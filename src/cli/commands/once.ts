@@ -35,7 +35,8 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
-    scandir = openScandir(args.scandir, args.diff ? 'empty' : mode === 'boot' ? 'create' : 'refuse');
+    // --diff predicts the run: boot would create a missing scandir, sync would refuse it.
+    scandir = openScandir(args.scandir, mode === 'sync' ? 'refuse' : args.diff ? 'empty' : 'create');
     if (!args.diff) lock = await lockFor(args, scandir, logger);
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);

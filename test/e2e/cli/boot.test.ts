@@ -85,7 +85,7 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
   t.is(snap.get('run')?.mode, 0o755, 'and so are its missing parents');
 });
 
-test('sync refuses a scandir that does not exist (a mistyped path): exit 111 naming it, nothing created; boot creates it', async (t) => {
+test('sync and sync --diff refuse a scandir that does not exist (a mistyped path): exit 111 naming it, nothing created; boot creates it', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: { desired_state: 'running' } } });
@@ -98,6 +98,10 @@ test('sync refuses a scandir that does not exist (a mistyped path): exit 111 nam
       'point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory, or run boot first\n',
   );
   t.deepEqual(diffSnapshots(before, await snapshotTree(box.root)), [], 'sync created something');
+  const preview = await runCli(['sync', ...bootArgs(box.home, box.scandir, '--diff').slice(1)]);
+  t.is(preview.code, 111, 'sync --diff predicts the refusal, not a plan sync would never apply');
+  t.is(preview.stderr, sync.stderr);
+  t.is(preview.stdout, '');
   t.is((await runCli(bootArgs(box.home, box.scandir))).code, 0);
   t.is(
     (await runCli(['sync', ...bootArgs(box.home, box.scandir, '--diff').slice(1)])).code,

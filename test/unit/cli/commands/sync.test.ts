@@ -8,7 +8,7 @@ import { runSync } from '../../../../src/cli/commands/sync.js';
 // constructor"). The shipped bundle inlines prom-client, so the CLI itself never meets this.
 import '../../../../src/watch/metrics.js';
 import { loadValidators } from '../../../../src/cli/validate.js';
-import { LockHeldError } from '../../../../src/errors.js';
+import { FatalError, LockHeldError } from '../../../../src/errors.js';
 import { takeLock } from '../../../../src/cli/pass.js';
 import { captureIo, linesOf, recordingLogger, world } from '../support.js';
 
@@ -58,12 +58,22 @@ test('sync prunes the slot of a deleted profile, and --no-prune keeps it', async
 });
 
 test('--diff shows what would change, changes nothing and exits 1', async (t) => {
-  const w = await world(t, { a: RUNNING }, { scandir: 'missing' });
+  const w = await world(t, { a: RUNNING });
+  const before = fs.readdirSync(w.scandir);
   const r = await sync(w, '--diff');
   t.is(r.code, 1);
-  t.false(fs.existsSync(w.scandir), 'a dry run does not even create the scandir');
+  t.deepEqual(fs.readdirSync(w.scandir), before, 'a dry run writes nothing, not even the state directory');
   t.true(r.out.includes('gateway-a create: slot missing (starts)\n'));
   t.true(linesOf(r.out).at(-1)?.endsWith('(dry run: nothing changed)'));
+});
+
+test('--diff over a scandir that does not exist refuses it as sync would, and creates nothing', async (t) => {
+  const w = await world(t, { a: RUNNING }, { scandir: 'missing' });
+  await t.throwsAsync(sync(w, '--diff'), {
+    instanceOf: FatalError,
+    message: /^scandir \S+ does not exist; boot creates it, sync and watch do not/,
+  });
+  t.false(fs.existsSync(w.scandir));
 });
 
 test('--output json prints one document that satisfies plan.schema.json', async (t) => {
