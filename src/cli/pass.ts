@@ -263,8 +263,16 @@ export function logPassResult(result: PassResult, logger: Logger): void {
  */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;
+  // A dry run predicts the run: a create over a slot path something else holds is sure to fail.
+  if (dryRun && result.plan.operations.some((op) => op.kind === 'create' && isBlocked(result, op.service))) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
   return result.results.some((r) => r.status === 'failed') ? 2 : 0;
+}
+
+/** Whether something that is not a directory (a file, a symlink, a FIFO) holds a service's slot path: it is never replaced. */
+function isBlocked(result: PassResult, service: string): boolean {
+  const entry = result.observed.scandir.slots.get(service)?.entry;
+  return entry !== undefined && entry !== 'dir';
 }
 
 /** Warnings of a pass as one list, for the JSON document and watch's status. */

@@ -94,6 +94,9 @@ test('a regular file squatting on a slot fails that create only, exit 2, and a r
   await mkdir(box.scandir, { recursive: true });
   const squat = path.join(box.scandir, 'gateway-coder');
   await writeFile(squat, 'not a slot\n');
+  const preview = await bootJson(box.home, box.scandir, ['--diff']);
+  t.is(preview.code, 2, 'the preview predicts the failure');
+  t.like(preview.doc, { dryRun: true, exitCode: 2 });
   const r = await bootJson(box.home, box.scandir);
   t.is(r.code, 2);
   t.true(valid(r.doc));

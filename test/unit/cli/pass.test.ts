@@ -24,9 +24,18 @@ import { writeConfig } from '../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from './support.js';
 
 /** A pass result with just what exitCodeOf, passWarnings and logPassResult read. */
-function resultOf(p: { ops?: number; pending?: number; failed?: boolean; blocked?: boolean; notices?: unknown[]; warnings?: string[] }) {
+function resultOf(p: {
+  ops?: number;
+  pending?: number;
+  failed?: boolean;
+  blocked?: boolean;
+  squatted?: boolean;
+  notices?: unknown[];
+  warnings?: string[];
+}) {
   const op = { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'slot missing' };
   return {
+    observed: { scandir: { slots: new Map(p.squatted === true ? [['gateway-a', { entry: 'file' }]] : []) } },
     plan: {
       operations: Array.from({ length: p.ops ?? 0 }, () => op),
       restartPending: Array.from({ length: p.pending ?? 0 }, () => 'gateway-a'),
@@ -51,6 +60,8 @@ test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2
   // A preview says what the real run would: blocked is 2, with or without other changes.
   t.is(exitCodeOf(resultOf({ blocked: true }), true), 2);
   t.is(exitCodeOf(resultOf({ blocked: true, ops: 1 }), true), 2);
+  // A create over a slot path a file holds is sure to fail: the preview says 2, as the run will.
+  t.is(exitCodeOf(resultOf({ ops: 1, squatted: true }), true), 2);
 });
 
 test('warnings are the warn-level notices, then the pass warnings; info notices are not warnings', (t) => {
