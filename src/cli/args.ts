@@ -212,9 +212,9 @@ function parseListen(v: string | undefined): { host: string; port: number } | un
   if (v === undefined) return undefined;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
   const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) {
+  if (m === null)
     throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
-  }
+  if (port > 65535) throw new ArgumentError(`--metrics-listen: the port must be 0 to 65535, 0 for any free one (got ${JSON.stringify(v)})`);
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] ?? '0.0.0.0')), port };
 }
 

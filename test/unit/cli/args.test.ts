@@ -156,7 +156,7 @@ test(
 test(
   refused,
   ['watch', '--metrics-listen', ':70000'],
-  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ":70000")',
+  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":70000")',
 );
 test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
 test(refused, ['boot', '--container-argv', 'hermes gateway'], 'boot: --container-argv must be a JSON array of strings');
