@@ -49,12 +49,19 @@ export function summarize(result: PassResult): Record<OperationKind | 'failed' |
 
 /**
  * The counts as `key=value` fields (`restart_pending` in upstream's snake case). `heal=N` only
- * when the pass healed: only `--heal` plans heals, and other summaries keep their shape.
+ * when the pass healed: only `--heal` plans heals, and other summaries keep their shape; likewise
+ * `prune_blocked=1` only when the empty-set guard held the prune back (the warning says why).
  */
 function countFields(result: PassResult, applied: boolean): string {
   const s = summarize(result);
   const kinds = KINDS.filter((k) => k !== 'heal' || s.heal > 0);
-  return [...kinds.map((k) => `${k}=${s[k]}`), ...(applied ? [`failed=${s.failed}`] : []), `restart_pending=${s.restartPending}`].join(' ');
+  const blocked = result.desired.pruneBlocked === undefined ? [] : ['prune_blocked=1'];
+  return [
+    ...kinds.map((k) => `${k}=${s[k]}`),
+    ...(applied ? [`failed=${s.failed}`] : []),
+    `restart_pending=${s.restartPending}`,
+    ...blocked,
+  ].join(' ');
 }
 
 /** Paths an operation changes: slot-relative for slot kinds, HERMES_HOME- or scandir-relative otherwise. */

@@ -116,6 +116,16 @@ test('the text report ends with a summary whose counts and exit code match the p
   );
 });
 
+test('prune_blocked=1 appears only when the empty-set guard held the prune back, in the summary and the plan line', async (t) => {
+  const blocked = {
+    ...resultOf({}),
+    desired: { decisions: [], foldedProfiles: [], notices: [], pruneBlocked: 'profiles is missing' },
+  } as unknown as PassResult;
+  t.regex(textReport(blocked, 2), / restart_pending=0 prune_blocked=1 exit=2\n$/);
+  t.false(textReport(resultOf({}), 0).includes('prune_blocked'));
+  t.true((await diffReport(blocked, false)).includes(' restart_pending=0 prune_blocked=1 (dry run: nothing changed)'));
+});
+
 test('heal=N appears only when the pass healed', (t) => {
   const heal: Operation = { kind: 'heal', service: 'gateway-h', profile: 'h', reason: 'held down' };
   t.true(textReport(resultOf({ operations: [heal], results: [{ op: heal, status: 'applied' }] }), 0).includes(' heal=1 '));
@@ -140,7 +150,9 @@ test('the --diff preview shows each operation, unified diffs of updates and tota
   t.true(lines.includes('-old line'));
   t.true(lines.includes('+new line'));
   t.true(lines.includes('gateway-c sweep: stale (profiles/c/gateway.pid)'));
-  t.true(lines.includes('gateway-r restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)'));
+  t.true(
+    lines.includes('gateway-r restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)'),
+  );
   t.is(
     lines.at(-1),
     'reconcile: plan create=1 update=1 restart=0 up=0 down=0 remove=0 purge=0 sweep=1 cleanup=0 seed=0 restart_pending=1 boot_log_lines=2 (dry run: nothing changed)',
