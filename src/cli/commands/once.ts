@@ -15,6 +15,7 @@ import { metricsFileWarning } from '../report.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
 import {
   type Io,
+  type RoleFacts,
   exitCodeOf,
   logPassResult,
   openScandir,
@@ -22,6 +23,7 @@ import {
   passWarnings,
   prepare,
   printSkip,
+  lockPath,
   resolveRole,
   scandirMissingWarning,
   takeLock,
@@ -30,19 +32,29 @@ import {
 /** Runs `boot` or `sync` and returns the exit code. */
 export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
   const facts = resolveRole(args);
+  logger.debug(roleLine(args, facts));
   if (facts.decision.kind === 'skip') return printSkip(args, io, mode, facts.decision);
   const prep = await prepare(args, facts);
+  logger.debug(`config: ${args.config === undefined || args.config === '' ? 'built-in settings' : args.config}`);
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
     // --diff predicts the run: boot would create a missing scandir, sync would refuse it.
     scandir = openScandir(args.scandir, mode === 'sync' ? 'refuse' : args.diff ? 'empty' : 'create');
-    if (!args.diff) lock = await lockFor(args, scandir, logger);
+    if (!args.diff) {
+      lock = await lockFor(args, scandir, logger);
+      logger.debug(`holding the run lock ${lockPath(args)}`);
+    }
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
     let planned = planPass(options);
+    const plannedMs = Date.now();
+    logger.debug(
+      `read ${planned.observed.home.profiles.length} profiles and ${planned.observed.scandir.slots.size} slots, planned ${planned.plan.operations.length} operations in ${plannedMs - startMs} ms`,
+    );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
+    if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);
     if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
@@ -54,6 +66,20 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     closeDir(scandir);
     closeDir(prep.home);
   }
+}
+
+/** At --log-level debug: the role and where it came from. */
+function roleLine(args: Args, facts: RoleFacts): string {
+  const role = facts.decision.kind === 'skip' ? facts.decision.role : 'gateway';
+  const from =
+    args.role !== undefined
+      ? '--role or RECONCILE_GATEWAYS_ROLE'
+      : args.containerArgv !== undefined
+        ? `--container-argv ${JSON.stringify(facts.argv)}`
+        : facts.argv.length === 0
+          ? 'no container command found: gateway is the default'
+          : `the container's command ${JSON.stringify(facts.argv)}`;
+  return `role: ${role} (from ${from})`;
 }
 
 /** `sync --metrics-file`: a write failure is a warning, the pass's exit code stands. */

@@ -32,7 +32,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)),
     };
     const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
+    const startMs = Date.now();
     const result = unapplied(planPass(options));
+    logger.debug(
+      `read ${result.observed.home.profiles.length} profiles and ${result.observed.scandir.slots.size} slots (live state included) in ${Date.now() - startMs} ms`,
+    );
     logPassResult(result, collect);
     if (scandir === undefined) warnings.push(scandirMissingWarning(args.scandir));
     const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;

@@ -51,3 +51,21 @@ test('multiplex fold notices go to stdout in text and to stderr with --output js
   t.is(json.err(), notice);
   t.like(JSON.parse(json.out()), { multiplex: true, foldedProfiles: ['a'] });
 });
+
+test('at --log-level debug a run says its role, config, lock, what it read and planned, and what it applied', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const { logger, records } = recordingLogger();
+  t.is(await runOnce('sync', w.args('sync', '--log-level', 'debug'), captureIo(), logger), 0);
+  const debug = records.filter((r) => r.level === 'debug').map((r) => r.message);
+  t.true(debug.includes('role: gateway (from --container-argv [])'), debug.join('\n'));
+  t.true(debug.includes(`config: ${w.configFile}`));
+  t.true(debug.includes(`holding the run lock ${w.scandir}/.reconcile-gateways/lock`));
+  t.true(
+    debug.some((m) => /^read 2 profiles and 0 slots, planned 2 operations in \d+ ms$/.test(m)),
+    debug.join('\n'),
+  );
+  t.true(
+    debug.some((m) => /^applied 2 operations in \d+ ms$/.test(m)),
+    debug.join('\n'),
+  );
+});
