@@ -57,7 +57,7 @@ test('at --log-level debug an unexpected error is logged with a stack that point
   // A fault no code path expects: stdout throws a plain TypeError on the first report line.
   const fault = path.join(box.root, 'fault.cjs');
   await writeFile(fault, "process.stdout.write = () => { throw new TypeError('injected stdout fault'); };\n");
-  const args = ['sync', '--diff', '--hermes-home', box.home, '--scandir', box.scandir, '--container-argv', '[]'];
+  const args = ['boot', '--diff', '--hermes-home', box.home, '--scandir', box.scandir, '--container-argv', '[]'];
   const env = { NODE_OPTIONS: `--require ${fault}` };
   const debug = await runCli([...args, '--log-level', 'debug'], { env });
   t.is(debug.code, 111);
