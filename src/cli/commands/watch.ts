@@ -68,6 +68,8 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: ReturnType<
   const intents = new Map<string, string | null>();
   const configCache: ConfigCache = {};
   const readCache = new ReadCache();
+  // The error the last pass failed with: a persistent failure is logged once, not per retry.
+  const failure: { message: string | undefined } = { message: undefined };
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
@@ -83,7 +85,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: ReturnType<
           intents,
           configCache,
           readCache,
-          failure: { message: undefined },
+          failure,
           watchedDir: (p) => events.watchedDir(p),
         },
         request,

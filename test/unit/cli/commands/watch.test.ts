@@ -99,18 +99,30 @@ test.serial(
       if (fdNames(fd, file)) fs.closeSync(fd);
     });
     const io = captureIo();
-    const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, recordingLogger().logger);
+    const { logger, records } = recordingLogger();
+    const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, logger);
     t.teardown(() => process.emit('SIGTERM')); // a failed assertion must not leave the watcher running
-    type Status = { ready: boolean; lastPass: { result: string; error?: { message: string } } | null };
+    type Status = { ready: boolean; passes: number; lastPass: { result: string; trigger: string; error?: { message: string } } | null };
     const status = (): Status | undefined =>
       fs.existsSync(w.statusFile) ? (JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as Status) : undefined;
     await waitFor(() => status()?.lastPass?.result === 'error', 60_000, 'the first pass to fail');
     t.like(status(), { ready: false });
     t.regex(status()?.lastPass?.error?.message ?? '', /^scandir \S+ does not exist; boot creates it, sync and watch do not/);
+    // Retries (after 1 s, then 2 s) print their pass lines; the error itself is logged once.
+    await waitFor(() => (status()?.passes ?? 0) >= 3, 60_000, 'two retries');
+    t.like(status()?.lastPass, { result: 'error', trigger: 'retry' });
+    const passLines = (): number =>
+      io
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('reconcile: pass ')).length;
+    await waitFor(() => passLines() >= 3, 60_000, 'a pass line per retry');
+    t.is(records.filter((r) => r.level === 'error' && r.message.startsWith('pass failed: ')).length, 1, JSON.stringify(records));
     t.false(fs.existsSync(w.scandir), 'watch created the scandir');
     fs.mkdirSync(w.scandir, { recursive: true });
     await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'readiness after the scandir appeared');
     t.true(fs.existsSync(path.join(w.scandir, 'gateway-a', 'run')));
+    t.true(records.some((r) => r.level === 'info' && r.message.startsWith('passes complete again (they failed with: scandir ')));
     process.emit('SIGTERM');
     t.is(await running, 0);
   },
