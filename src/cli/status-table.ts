@@ -49,6 +49,10 @@ const HEADER = ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'] as const;
  */
 const MIN_NOTE = 24;
 const MIN_PROFILE = 12;
+/** INTENT shows a state file's string (up to 256 characters, from the volume): longer is cut. */
+const MAX_INTENT = 14; // startup_failed
+/** Where a note goes on lines of its own, under its row, when the NOTE column has no room. */
+const NOTE_INDENT = '    ';
 
 /** What the short words mean, printed under the table. */
 export const LEGEND =
@@ -78,24 +82,34 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
 function tableLines(rows: readonly (readonly string[])[], width: number): string[] {
   const cells = [[...HEADER], ...rows];
   const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
-  const fixed = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);
-  widths[0] = Math.min(widths[0] ?? 0, Math.max(MIN_PROFILE, width - fixed - MIN_NOTE));
-  const noteStart = fixed + (widths[0] ?? 0);
-  const noteWidth = width - noteStart;
-  return cells.flatMap((c) => {
-    const [first = '', ...more] = wordLines(c.at(-1) ?? '', noteWidth);
-    const head = c
+  widths[1] = Math.min(widths[1] ?? 0, MAX_INTENT);
+  // The columns between PROFILE and NOTE, with every gap.
+  const middle = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);
+  const inline = width - middle - Math.min(widths[0] ?? 0, MIN_PROFILE) >= MIN_NOTE;
+  // Without room for a NOTE column, each note goes under its row and the header has no NOTE.
+  const room = inline ? width - middle - MIN_NOTE : width - middle + 2;
+  widths[0] = Math.min(widths[0] ?? 0, Math.max(MIN_PROFILE, room));
+  const noteStart = middle + (widths[0] ?? 0);
+  const row = (c: readonly string[]): string =>
+    c
       .slice(0, -1)
       .map((cell, i) => cut(cell, widths[i] ?? 0).padEnd(widths[i] ?? 0))
-      .concat(first)
-      .join('  ')
-      .trimEnd();
-    return [head, ...more.map((line) => `${' '.repeat(noteStart)}${line}`)];
+      .join('  ');
+  if (!inline) {
+    return cells.flatMap((c, i) => [
+      row(c).trimEnd(),
+      ...(i === 0 || c.at(-1) === '' ? [] : wordLines(c.at(-1) ?? '', width - NOTE_INDENT.length).map((l) => `${NOTE_INDENT}${l}`)),
+    ]);
+  }
+  return cells.flatMap((c, i) => {
+    const [first = '', ...more] = i === 0 ? [c.at(-1) ?? ''] : wordLines(c.at(-1) ?? '', width - noteStart);
+    return [`${row(c)}  ${first}`.trimEnd(), ...more.map((line) => `${' '.repeat(noteStart)}${line}`)];
   });
 }
 
-/** The words of `text` in lines of at most `n` columns; a word longer than a line is split. */
-function wordLines(text: string, n: number): string[] {
+/** The words of `text` in lines of at most `n` columns (1 at least); a word longer than a line is split. */
+function wordLines(text: string, columns: number): string[] {
+  const n = Math.max(1, columns);
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
@@ -254,13 +268,18 @@ function watcherLines(w: WatcherReport, nowMs: number): string[] {
   if (p === null) return [escapeLine(w.running ? `${who}; no pass completed yet` : who), ...stale];
   const finished = typeof p['finishedAt'] === 'string' ? p['finishedAt'] : '';
   const last = `last pass ${finished}${finished === '' ? '' : ago(finished, nowMs)}: ${String(p['scope'])} (${String(p['trigger'])}) ${String(p['result'])} in ${String(p['durationMs'])} ms`;
-  return [escapeLine(who), escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last), ...passError(p), ...stale];
+  return [
+    escapeLine(who),
+    escapeLine(w.running ? `${last}; next full pass ${w.nextFullPassAt}` : last),
+    ...passError(p, w.running),
+    ...stale,
+  ];
 }
 
-/** Why the last pass failed as a whole, from the status file's `error`, and what the watcher does next. */
-function passError(p: Record<string, unknown>): string[] {
+/** Why the last pass failed as a whole, from the status file's `error`, and, for a running watcher, what it does next. */
+function passError(p: Record<string, unknown>, running: boolean): string[] {
   const e = p['error'];
   if (typeof e !== 'object' || e === null || !('message' in e) || typeof e.message !== 'string') return [];
   const next = 'terminal' in e && e.terminal === true ? 'it waits for the interval or SIGHUP' : 'it retries with back-off';
-  return [escapeLine(`last pass failed: ${e.message} (${next})`)];
+  return [escapeLine(`last pass failed: ${e.message}${running ? ` (${next})` : ''}`)];
 }

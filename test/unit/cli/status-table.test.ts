@@ -76,7 +76,7 @@ test('a name with a newline or escape sequence is escaped and cannot break a row
 test('no line is wider than the width; a very long name is cut with an ellipsis, a long note goes on under NOTE', (t) => {
   const long = 'p'.repeat(150);
   const note = `update: run write; ${'x'.repeat(300)} end`;
-  for (const width of [60, 80, DEFAULT_WIDTH, 140]) {
+  for (const width of [80, DEFAULT_WIDTH, 140]) {
     const text = renderStatusTable([row(long, { drift: [note] }), row('short')], {
       ...CTX,
       width,
@@ -110,6 +110,43 @@ test('a note that fits stays on its row; one that does not wraps between words',
   t.true(lines.length > 1, text);
   t.is(lines.join(' '), 'pending: state file missing; slot kept up or down as it is');
   for (const line of lines) t.false(line.startsWith(' ') || line.endsWith(' '), 'broken between words, not inside one');
+});
+
+test('the widest values the columns take, even at 60 columns, end: a note with no room beside its row goes under it', (t) => {
+  const wide = row('coder', {
+    intent: { stateFile: 'parsed', desiredState: 'd'.repeat(120), gatewayState: null, action: 'started', autostart: true },
+    slot: { present: true, kind: 'dir', owned: false, marker: 'down' },
+    live: {
+      ...(row('x').live as NonNullable<StatusRow['live']>),
+      up: false,
+      wantedUp: true,
+      pid: null,
+      lastExit: { code: 255 },
+      forSeconds: 999_999,
+    },
+    drift: ['update: run write; a note of several words that needs more than one line'],
+  });
+  for (const width of [60, 70, 80, 100]) {
+    const text = renderStatusTable([wide, row('b')], { ...CTX, width });
+    const table = tableOf(text);
+    t.false(table[0]?.includes('NOT') === true && !table[0].includes('NOTE'), 'the header is never wrapped');
+    t.regex(table[1] ?? '', /^coder +d{13}\u2026 /, 'INTENT from the volume is cut');
+    // Every line fits, but at 60 columns the rows themselves: the widest values are never cut further.
+    for (const line of text.trimEnd().split('\n')) {
+      if (width > 60 || !/^(coder|PROFILE|b) /.test(line)) t.true(line.length <= width, `${line.length} > ${width}: ${line}`);
+    }
+    const note = 'update: run write; a note of several words that needs more than one line';
+    const start = table[0]?.indexOf('NOTE') ?? -1;
+    const under = table.slice(2).filter((l) => l.startsWith(' '));
+    if (start < 0) {
+      // No room for a NOTE column: the note goes under its row, indented, in full.
+      t.true(width <= 80, text);
+      t.true(under.every((l) => l.startsWith('    ')));
+      t.is(under.map((l) => l.trim()).join(' '), note, text);
+    } else {
+      t.is([table[1]?.slice(start) ?? '', ...under.map((l) => l.slice(start))].join(' '), note, text);
+    }
+  }
 });
 
 test('the width never goes below 60 columns', (t) => {
@@ -246,6 +283,20 @@ test("a watcher's failed pass says why, and what the watcher does next", (t) => 
     'last pass failed: config /c is not valid JSON\\nforged (it waits for the interval or SIGHUP)',
   ]);
   t.is(failed(false)[1], 'last pass failed: config /c is not valid JSON\\nforged (it retries with back-off)');
+  // A watcher that is gone retries nothing: the error alone.
+  const gone = renderStatusTable([], {
+    ...CTX,
+    width: 1000,
+    watcher: {
+      state: 'present',
+      statusFile: '/s',
+      pid: 9,
+      running: false,
+      nextFullPassAt: '',
+      lastPass: { error: { message: 'boom', terminal: false } },
+    },
+  });
+  t.true(gone.includes('\nlast pass failed: boom\n'), gone);
 });
 
 const durations = test.macro({
