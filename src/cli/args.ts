@@ -210,7 +210,7 @@ function parseNumber(v: string, name: string, min: number, max: number, integer 
 /** `HOST:PORT`, `[::1]:PORT` or `:PORT` (all interfaces); the port 1–65535 (0: any free port). */
 function parseListen(v: string | undefined): { host: string; port: number } | undefined {
   if (v === undefined) return undefined;
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(v);
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d+)$/.exec(v);
   const port = m === null ? NaN : Number(m[3]);
   if (m === null)
     throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);

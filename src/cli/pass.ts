@@ -135,12 +135,16 @@ export function openScandir(scandir: string, missing: MissingScandir): Dir | und
 function makeScandir(scandir: string): void {
   // Each missing directory is made in turn, from the top, so a failure names the directory that
   // could not be made and the real errno (a recursive mkdir under a read-only parent says ENOENT).
+  const target = path.resolve(scandir);
   const missing: string[] = [];
-  for (let dir = path.resolve(scandir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+  for (let dir = target; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {
-      fs.lstatSync(dir);
+      if (fs.lstatSync(dir).isSymbolicLink() && dir === target) {
+        throw new FatalError(`scandir ${scandir} is a symlink to ${fs.readlinkSync(dir)}, which does not exist; ${POINT_SCANDIR}`);
+      }
       break;
     } catch (err) {
+      if (err instanceof FatalError) throw err;
       if (errnoCode(err) !== 'ENOENT') break; // mkdir below says what is wrong
       missing.unshift(dir);
     }
@@ -150,7 +154,9 @@ function makeScandir(scandir: string): void {
       fs.mkdirSync(dir, 0o755);
       fs.chmodSync(dir, 0o755); // mkdir's mode is masked by the umask
     } catch (err) {
-      const where = dir === path.resolve(scandir) ? '' : ` (at ${dir})`;
+      // Made meanwhile by someone else (another boot, s6-overlay): theirs, and good enough.
+      if (errnoCode(err) === 'EEXIST' && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true) continue;
+      const where = dir === target ? '' : ` (at ${dir})`;
       throw new FatalError(`cannot create scandir ${scandir}${where}: ${describeErrno(err)}; ${POINT_SCANDIR}`, { cause: err });
     }
   }
@@ -258,8 +264,9 @@ export function logPassResult(result: PassResult, logger: Logger): void {
 }
 
 /**
- * 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. A dry run whose
- * prune the guard blocks is 2 as well, as the real run would be: "nothing to change" would hide it.
+ * 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. A dry run predicts
+ * the real run: 2 when the guard blocks its prune ("nothing to change" would hide it), and 2 when
+ * it plans a create over a slot path a file, symlink or FIFO holds (the run fails that create).
  */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;

@@ -63,7 +63,7 @@ function messageOf(err: unknown, command: Command | undefined): string {
 /** What to do about a `--metrics-file` that could not be written, by errno. */
 const METRICS_FILE_FIXES: Readonly<Record<string, string>> = {
   ENOENT: 'its directory does not exist: create it, or choose another path',
-  ENOTDIR: 'its directory does not exist: create it, or choose another path',
+  ENOTDIR: 'a part of its path is a file, not a directory: choose another path',
   EACCES: 'this user cannot write there: choose a directory it can write',
   EPERM: 'this user cannot write there: choose a directory it can write',
   EROFS: 'its file system is read-only: choose another path',

@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hermesIds } from '../../../src/observe/host.js';
 import { MAIN, bootArgs, bootJson, runCli, sandbox, writeConfig } from '../../helpers/cli.js';
@@ -83,6 +84,22 @@ test('the skeleton owner follows config uid/gid and modes do not depend on the u
   t.deepEqual(layoutOf(snap, 'run/service/gateway-default'), expectedLayout(true, '4242:4343'));
   t.is(snap.get('run/service')?.mode, 0o755, 'the missing scandir is created 0755');
   t.is(snap.get('run')?.mode, 0o755, 'and so are its missing parents');
+});
+
+test('boot over a scandir that is a dangling symlink names the link and its target, and creates nothing', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { desired_state: 'running' } } });
+  const target = path.join(box.root, 'gone');
+  await mkdir(path.dirname(box.scandir), { recursive: true });
+  await symlink(target, box.scandir);
+  const r = await runCli(bootArgs(box.home, box.scandir));
+  t.is(r.code, 111);
+  t.is(
+    r.stderr,
+    `reconcile-gateways: error: scandir ${box.scandir} is a symlink to ${target}, which does not exist; point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory\n`,
+  );
+  t.false(existsSync(target), 'the link is never followed to make its target');
 });
 
 test('sync and sync --diff refuse a scandir that does not exist (a mistyped path): exit 111 naming it, nothing created; boot creates it', async (t) => {

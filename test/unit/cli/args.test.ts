@@ -158,6 +158,11 @@ test(
   ['watch', '--metrics-listen', ':70000'],
   'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":70000")',
 );
+test(
+  refused,
+  ['watch', '--metrics-listen', ':1234567'],
+  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":1234567")',
+);
 test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
 test(refused, ['boot', '--container-argv', 'hermes gateway'], 'boot: --container-argv must be a JSON array of strings');
 
