@@ -3,12 +3,17 @@
  * name can never start a new line or forge a field.
  */
 
+/** What {@link escapeLine} escapes. */
+const INVISIBLE_OR_CONTROL = /[\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\\]/g;
+
 /**
  * Replaces C0/C1 controls, DEL, U+2028/2029, the bidirectional controls (which can make a line
- * read differently from its bytes) and backslash with visible escapes.
+ * read differently from its bytes), the invisible and zero-width characters and the no-break
+ * space (a name holding one prints like another name, or cannot be typed back from the screen)
+ * and backslash with visible escapes.
  */
 export function escapeLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\\]/g, (ch) => {
+  return text.replace(INVISIBLE_OR_CONTROL, (ch) => {
     if (ch === '\\') return '\\\\';
     if (ch === '\n') return '\\n';
     if (ch === '\r') return '\\r';

@@ -21,11 +21,19 @@ test('other C0 controls and DEL become \\xNN', escapes, '\u0000\u001b[31m\u007f'
 test('C1 controls become \\xNN', escapes, '\u0085\u009b', '\\x85\\x9b');
 test('line and paragraph separators become \\uNNNN', escapes, '\u2028\u2029', '\\u2028\\u2029');
 test('bidirectional controls become \\uNNNN', escapes, '\u202eevil\u2066\u200f\u061c', '\\u202eevil\\u2066\\u200f\\u061c');
+test(
+  'invisible and zero-width characters and the no-break space become escapes',
+  escapes,
+  'zw\u200bsp\ufeff\u00a0\u00ad\u2060\u180e',
+  'zw\\u200bsp\\ufeff\\xa0\\xad\\u2060\\u180e',
+);
 
-test('escaped text never contains a control, separator or bidi character', (t) => {
+test('escaped text never contains a control, separator, bidi, invisible or zero-width character', (t) => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary' }), (s) => {
-      return !/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/.test(escapeLine(s));
+      return !/[\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.test(
+        escapeLine(s),
+      );
     }),
   );
   t.pass();
