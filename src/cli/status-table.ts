@@ -205,7 +205,10 @@ function notes(r: StatusRow): string[] {
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
   if (r.restartPending) out.push(RESTART_PENDING);
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
-    out.push(`watcher: ${r.watcher.condition}${r.watcher.reason === undefined ? '' : ` (${r.watcher.reason})`}`);
+    // The watcher's reason is often the row's own (a pending state file): said once.
+    const reason = r.watcher.reason;
+    const told = reason === undefined || out.some((note) => note.includes(reason));
+    out.push(`watcher: ${r.watcher.condition}${told ? '' : ` (${reason})`}`);
   }
   return out;
 }

@@ -171,6 +171,16 @@ test('the LIVE column says what s6 is doing', (t) => {
   t.is(live({ supervised: false, pid: null }), 'unsupervised');
 });
 
+test("the watcher's reason is not said twice when it is the row's own", (t) => {
+  const reason = 'state file unreadable: invalid JSON at line 1 column 3; slot kept up or down as it is';
+  const r = row('x', {
+    intent: { stateFile: 'unreadable', desiredState: null, gatewayState: null, action: 'pending', autostart: null, reason },
+    watcher: { condition: 'Pending', consecutiveFailures: 0, reason },
+  });
+  const line = tableOf(renderStatusTable([r], { ...CTX, width: 400 }))[1] ?? '';
+  t.true(line.endsWith(`pending: ${reason}; watcher: Pending`), line);
+});
+
 test('NOTE leads with drift conditions, then reasons, restarts and the watcher', (t) => {
   const r = row('x', {
     driftConditions: [{ type: 'IntentRunningButDown', since: '', forSeconds: 45, evidence: { exitcode: 0 } }],
