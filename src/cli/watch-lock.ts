@@ -44,9 +44,24 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
     return await acquireLock(file, false);
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
+    const pid = pidInStatusFile(statusFile);
+    const who = pid === undefined ? `it holds ${file}` : `pid ${pid} by its status file; it holds ${file}`;
     throw new LockHeldError(
-      `another watch is already running with status file ${statusFile} (it holds ${file}); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
+      `another watch is already running with status file ${statusFile} (${who}); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
       { cause: err },
     );
+  }
+}
+
+/** The pid a status file names, when it is a small regular file of ours that parses; else undefined. */
+function pidInStatusFile(statusFile: string): number | undefined {
+  try {
+    const st = fs.lstatSync(statusFile);
+    if (!st.isFile() || st.size > 1 << 20) return undefined;
+    const doc: unknown = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
+    const pid = typeof doc === 'object' && doc !== null && 'pid' in doc ? doc.pid : undefined;
+    return Number.isSafeInteger(pid) && (pid as number) > 0 ? (pid as number) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -38,6 +38,16 @@ test('the example service starts after the cont-init scripts in s6-overlay v3 an
   const run = await readFile(path.join(EXAMPLE, 'run'), 'utf8');
   t.true(run.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
   t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
+  // finish: bad flags (100) and another watcher (3) stop the restarts; anything else restarts.
+  for (const [code, expected] of [
+    ['100', 125],
+    ['3', 125],
+    ['0', 0],
+    ['111', 0],
+    ['2', 0],
+  ] as const) {
+    t.is(spawnSync('sh', [path.join(EXAMPLE, 'finish'), code]).status, expected, `finish ${code}`);
+  }
 });
 
 needsS6(test)(

@@ -26,7 +26,7 @@ needsS6(test)(
     t.is(second.code, 3, second.stderr);
     t.is(
       second.stderr.split('\n')[0],
-      `reconcile-gateways: error: another watch is already running with status file ${first.statusFile} (it holds ${first.statusFile}.lock); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
+      `reconcile-gateways: error: another watch is already running with status file ${first.statusFile} (pid ${first.child.pid ?? -1} by its status file; it holds ${first.statusFile}.lock); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
     );
     t.is(first.child.exitCode, null, 'the first watcher is untouched');
 

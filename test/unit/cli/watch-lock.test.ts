@@ -22,6 +22,22 @@ test('a second watcher with the same status file is refused and told what to do'
   );
 });
 
+test('the refusal names the running watcher by the pid in its status file', async (t) => {
+  const statusFile = path.join(await scratch(t), 'status.json');
+  const first = await takeWatchLock(statusFile);
+  t.teardown(() => first.release());
+  fs.writeFileSync(statusFile, JSON.stringify({ formatVersion: '2', pid: 4242 }));
+  const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
+  t.true(
+    err?.message.startsWith(
+      `another watch is already running with status file ${statusFile} (pid 4242 by its status file; it holds ${statusFile}.lock); stop it first`,
+    ),
+  );
+  fs.writeFileSync(statusFile, '{"pid": "1; rm -rf /"}');
+  const odd = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
+  t.true(odd?.message.includes(`(it holds ${statusFile}.lock)`), 'a pid that is no number is not echoed');
+});
+
 test('once the first watcher releases, the next one takes the lock', async (t) => {
   const statusFile = path.join(await scratch(t), 'status.json');
   (await takeWatchLock(statusFile)).release();
