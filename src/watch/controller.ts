@@ -234,6 +234,7 @@ function summarize(
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
   const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
   const drift = driftCounts(r.drift);
+  const drifting = [...new Set(r.drift.map((d) => d.service))].sort();
   return {
     ...base,
     result,
@@ -241,6 +242,7 @@ function summarize(
     counts,
     drift,
     ...(changed.length === 0 ? {} : { changed }),
+    ...(drifting.length === 0 ? {} : { drifting }),
     warnings: [...report.warnings],
   };
 }

@@ -43,6 +43,8 @@ export interface PassSummary {
   readonly drift?: Readonly<Record<DriftType, number>>;
   /** Services with an operation applied or failed in this pass, sorted. */
   readonly changed?: readonly string[];
+  /** Services in a drift condition after this pass, sorted (what `drift` counts). */
+  readonly drifting?: readonly string[];
   readonly warnings: readonly string[];
 }
 

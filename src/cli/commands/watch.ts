@@ -182,12 +182,12 @@ export function summaryLine(s: PassSummary): string {
     d === undefined
       ? ''
       : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
-  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${changedField(s.changed)} duration_ms=${s.durationMs}`;
+  return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${namesField('services', s.changed)}${namesField('drifting', s.drifting)} duration_ms=${s.durationMs}`;
 }
 
-/** The services a pass changed: the first few by name, then how many more. */
-function changedField(changed: readonly string[] | undefined): string {
-  return changed === undefined || changed.length === 0 ? '' : escapeLine(` services=${firstFew(changed)}`);
+/** Services by name (those a pass changed, those drifting): the first few, then how many more. */
+function namesField(key: string, names: readonly string[] | undefined): string {
+  return names === undefined || names.length === 0 ? '' : escapeLine(` ${key}=${firstFew(names)}`);
 }
 
 /**

@@ -307,3 +307,17 @@ test.serial('before the first pass the document names the watcher, with no pass 
   t.like(h.controller.document(), { pid: 4242, passes: 0, ready: false, lastPass: null, lastFullPassAt: null });
   h.controller.stop();
 });
+
+test.serial('a pass with drift names the drifting services in its summary, sorted, each once', async (t) => {
+  const drift = [
+    { type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: 0, evidence: {} },
+    { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
+    { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
+  ];
+  const drifted: PassReport = { ...DONE, result: { ...resultOf(), drift } as unknown as PassResult } as PassReport;
+  const h = drive(() => drifted);
+  await settle();
+  t.deepEqual(h.reports[0]?.summary.drifting, ['gateway-a', 'gateway-b']);
+  t.like(h.reports[0]?.summary.drift, { IntentRunningButDown: 2, CrashLooping: 1 });
+  await finish(h);
+});

@@ -24,17 +24,18 @@ const SUMMARY: PassSummary = {
   counts: { create: 1, update: 0, restart: 0, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
   drift: { IntentRunningButDown: 0, CrashLooping: 1, IntentStoppedButUp: 0 },
   changed: ['gateway-a'],
+  drifting: ['gateway-b'],
 };
 
-test('the pass line has the trigger, scope, counts, drift, changed services and duration', (t) => {
+test('the pass line has the trigger, scope, counts, drift, changed and drifting services and duration', (t) => {
   t.is(
     summaryLine(SUMMARY),
-    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a duration_ms=40',
+    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a drifting=gateway-b duration_ms=40',
   );
 });
 
 test('a targeted pass names its profiles; a failed pass gives its error instead of counts', (t) => {
-  const { counts: _c, drift: _d, changed: _s, ...bare } = SUMMARY;
+  const { counts: _c, drift: _d, changed: _s, drifting: _g, ...bare } = SUMMARY;
   const line = summaryLine({
     ...bare,
     scope: 'targeted',
@@ -49,7 +50,11 @@ test('changed services are escaped and cut after five', (t) => {
   const changed = ['gateway-a\nreconcile: forged', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
   const line = summaryLine({ ...SUMMARY, changed });
   t.false(line.includes('\n'));
-  t.true(line.includes(' services=gateway-a\\nreconcile: forged,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=40'));
+  t.true(
+    line.includes(
+      ' services=gateway-a\\nreconcile: forged,gateway-b,gateway-c,gateway-d,gateway-e,+2 more drifting=gateway-b duration_ms=40',
+    ),
+  );
 });
 
 /** A file opened for writing, standing in for s6's notification pipe. */
