@@ -66,7 +66,12 @@ export const LEGEND =
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
-  const lines = tableLines(rows.map(rowCells), width);
+  const cells = rows.map(rowCells);
+  const lines = tableLines(cells, width);
+  // A cut name cannot be told apart from another or typed back: say where it is whole.
+  const profileWidth = (lines[0] ?? '').indexOf('INTENT') - 2;
+  if (cells.some((c) => (c[0] ?? '').length > profileWidth))
+    lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
   lines.push('');
   for (const text of [
     LEGEND,

@@ -85,6 +85,7 @@ test('no line is wider than the width; a very long name is cut with an ellipsis,
     for (const line of text.trimEnd().split('\n')) t.true(line.length <= width, `${line.length} > ${width}: ${line}`);
     const table = tableOf(text);
     t.regex(table[1] ?? '', /^p+\u2026 {2}running/, 'the name is cut');
+    t.is(table.at(-1), '(a name cut with \u2026 is whole in --output json)', 'and the table says where it is whole');
     const start = table[0]?.indexOf('NOTE') ?? -1;
     // The note's lines follow its row, each starting at the NOTE column, and say all of it.
     const noteLines = [table[1]?.slice(start) ?? ''];
@@ -95,7 +96,7 @@ test('no line is wider than the width; a very long name is cut with an ellipsis,
     }
     t.true(noteLines.length > 1);
     t.is(noteLines.join('').replaceAll(' ', ''), note.replaceAll(' ', ''));
-    t.true(table.at(-1)?.startsWith('short'), 'the next row comes after the whole note');
+    t.true(table.at(-2)?.startsWith('short'), 'the next row comes after the whole note');
   }
 });
 
