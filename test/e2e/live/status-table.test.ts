@@ -40,7 +40,11 @@ needsS6(test)(
       for (const l of lines) t.true(l.length <= limit, `fits ${limit} columns: ${l}`);
       const op = lines.find((l) => l.startsWith('op '));
       t.regex(op ?? '', /^op +running +ours,up +stopped sig 15 +\S+ +live: stopped /);
-      t.is(noteOf(lines, 'op '), 'live: stopped (s6 or operator)', 'the note is whole, on its row and any lines under it');
+      t.is(
+        noteOf(lines, 'op '),
+        'live: stopped (s6 or operator); s6-svc -u starts it',
+        'the note is whole, on its row and any lines under it',
+      );
       t.regex(lines.find((l) => l.startsWith('BadName ')) ?? '', /skipped: /);
       t.true(
         lines.some((l) => l.startsWith('a-profile-n')),
