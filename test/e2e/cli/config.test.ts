@@ -82,7 +82,12 @@ test(
   /: \/: unknown key "gatewayCommnd" \(did you mean "gatewayCommand"\?\); fix the file/,
 );
 test('a value outside an enum', rejected, '{"superviseOwner":"nobody"}', /\/superviseOwner: must be one of "user", "root"/);
-test('invalid JSON', rejected, '{"user":', /is not valid JSON: Unexpected end of JSON input; fix the file \(\/\S+\/docs\/cli\.md lists every setting\)$/);
+test(
+  'invalid JSON',
+  rejected,
+  '{"user":',
+  /is not valid JSON: Unexpected end of JSON input; fix the file \(\/\S+\/docs\/cli\.md lists every setting\)$/,
+);
 test(
   'invalid JSON, with where',
   rejected,
