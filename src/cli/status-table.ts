@@ -22,7 +22,8 @@ export type WatcherReport =
       readonly pid: number;
       readonly running: boolean;
       readonly lastPass: Record<string, unknown> | null;
-      readonly nextFullPassAt: string;
+      /** Null when the watcher is not running: no next pass will come. */
+      readonly nextFullPassAt: string | null;
       /** Present when the watcher recorded a clean stop (the status file's `stopped`). */
       readonly stopped?: WatcherStop;
       readonly lockHeld?: boolean;

@@ -159,17 +159,18 @@ async function readWatcher(
       { condition: s.condition, consecutiveFailures: s.consecutiveFailures, ...(s.reason === undefined ? {} : { reason: s.reason }) },
     ]),
   );
+  // A watcher that recorded its clean stop is not running, whatever now has its pid; nor is one
+  // whose lock nobody holds. One that is not running has no next pass to promise.
+  const running = d.stopped === undefined && held !== false && isRunning(d.pid, d.startedAt);
   return {
     watcher: {
       state: 'present',
       statusFile: file,
       pid: d.pid,
-      // A watcher that recorded its clean stop is not running, whatever now has its pid; nor is
-      // one whose lock nobody holds.
-      running: d.stopped === undefined && held !== false && isRunning(d.pid, d.startedAt),
+      running,
       ...lockHeld,
       lastPass: d.lastPass,
-      nextFullPassAt: d.nextFullPassAt,
+      nextFullPassAt: running ? d.nextFullPassAt : null,
       ...(d.stopped === undefined ? {} : { stopped: d.stopped }),
     },
     conditions,

@@ -132,6 +132,7 @@ test('a watcher that recorded its clean stop is reported stopped, even when its 
   const { validateStatusReport } = await loadValidators();
   t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
   t.like(doc.watcher, { state: 'present', running: false, stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGINT' } });
+  t.is(doc.watcher['nextFullPassAt'], null, 'a stopped watcher promises no next pass in JSON either');
 });
 
 test('an invalid status file is reported, never fatal', async (t) => {
