@@ -265,25 +265,26 @@ test('a watcher that is absent, unreadable, over other trees or dead says so and
   );
 });
 
+/** The whole report for no rows and this watcher, at a width that wraps nothing. */
+function withWatcher(watcher: TableContext['watcher']): string {
+  return renderStatusTable([], { ...CTX, width: 1000, watcher });
+}
+
 test("a watcher's failed pass says why, and what the watcher does next", (t) => {
   const failed = (terminal: boolean): string[] =>
-    renderStatusTable([], {
-      ...CTX,
-      width: 1000,
-      watcher: {
-        state: 'present',
-        statusFile: '/s',
-        pid: 9,
-        running: true,
-        nextFullPassAt: '2026-12-06T03:01:00.000Z',
-        lastPass: {
-          finishedAt: '2026-12-06T03:00:00.000Z',
-          scope: 'full',
-          trigger: 'retry',
-          result: 'error',
-          durationMs: 3,
-          error: { code: terminal ? 'usage' : 'fatal', message: 'config /c is not valid JSON\nforged', terminal },
-        },
+    withWatcher({
+      state: 'present',
+      statusFile: '/s',
+      pid: 9,
+      running: true,
+      nextFullPassAt: '2026-12-06T03:01:00.000Z',
+      lastPass: {
+        finishedAt: '2026-12-06T03:00:00.000Z',
+        scope: 'full',
+        trigger: 'retry',
+        result: 'error',
+        durationMs: 3,
+        error: { code: terminal ? 'usage' : 'fatal', message: 'config /c is not valid JSON\nforged', terminal },
       },
     })
       .trimEnd()
@@ -295,17 +296,13 @@ test("a watcher's failed pass says why, and what the watcher does next", (t) => 
   ]);
   t.is(failed(false)[1], 'last pass failed: config /c is not valid JSON\\nforged (it retries with back-off)');
   // A watcher that is gone retries nothing: the error alone.
-  const gone = renderStatusTable([], {
-    ...CTX,
-    width: 1000,
-    watcher: {
-      state: 'present',
-      statusFile: '/s',
-      pid: 9,
-      running: false,
-      nextFullPassAt: '',
-      lastPass: { error: { message: 'boom', terminal: false } },
-    },
+  const gone = withWatcher({
+    state: 'present',
+    statusFile: '/s',
+    pid: 9,
+    running: false,
+    nextFullPassAt: null,
+    lastPass: { error: { message: 'boom', terminal: false } },
   });
   t.true(gone.includes('\nlast pass failed: boom\n'), gone);
 });
