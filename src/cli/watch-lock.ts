@@ -10,6 +10,7 @@ import path from 'node:path';
 import { FatalError, LockHeldError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { describeErrno, errnoCode } from '../safe-fs/index.js';
+import { isWatcherRunning, readStatusText } from './watcher-file.js';
 
 /** The watcher lock of a status file: beside it, `<status file>.lock`. */
 export function watchLockPath(statusFile: string): string {
@@ -53,14 +54,19 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   }
 }
 
-/** The pid a status file names, when it is a small regular file of ours that parses; else undefined. */
+/**
+ * The pid of the watcher that holds the lock, by its status file: only when that watcher recorded
+ * no stop and its pid is still that process (a refusal must never name an unrelated process).
+ * The file is read never through a symlink and never blocking; anything odd gives undefined.
+ */
 function pidInStatusFile(statusFile: string): number | undefined {
+  const read = readStatusText(statusFile);
+  if (read.kind !== 'text') return undefined;
   try {
-    const st = fs.lstatSync(statusFile);
-    if (!st.isFile() || st.size > 1 << 20) return undefined;
-    const doc: unknown = JSON.parse(fs.readFileSync(statusFile, 'utf8'));
-    const pid = typeof doc === 'object' && doc !== null && 'pid' in doc ? doc.pid : undefined;
-    return Number.isSafeInteger(pid) && (pid as number) > 0 ? (pid as number) : undefined;
+    const doc = JSON.parse(read.text) as { pid?: unknown; startedAt?: unknown; stopped?: unknown };
+    const { pid, startedAt } = doc;
+    if (!Number.isSafeInteger(pid) || (pid as number) <= 0 || typeof startedAt !== 'string' || doc.stopped !== undefined) return undefined;
+    return isWatcherRunning(pid as number, startedAt) ? (pid as number) : undefined;
   } catch {
     return undefined;
   }

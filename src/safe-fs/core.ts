@@ -157,9 +157,24 @@ export function describeType(st: fs.Stats): string {
  * not a regular file of at most `cap` bytes is `refused` with a reason; nothing throws.
  */
 export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
+  let path: string;
+  try {
+    path = pathAt(dir, name);
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err), code: errnoCode(err) };
+  }
+  return readFilePath(path, cap);
+}
+
+/**
+ * {@link readFileAt} for a path: the last component is never followed if it is a symlink, and a
+ * FIFO or device there is refused, never waited on (for files outside a walked tree, such as the
+ * watcher's status file).
+ */
+export function readFilePath(path: string, cap: number): FileRead {
   let fd: number;
   try {
-    fd = fs.openSync(pathAt(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
+    fd = fs.openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return { kind: 'missing' };

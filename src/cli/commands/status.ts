@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
-import { closeDir, type Dir, describeErrno } from '../../safe-fs/index.js';
+import { closeDir, type Dir } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +15,7 @@ import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, 
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
+import { isWatcherRunning, readStatusText } from '../watcher-file.js';
 import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
 
@@ -102,20 +103,13 @@ async function readWatcher(
   // A watcher holds `<status file>.lock` for its life, whether or not it could write the file.
   const held = isLockHeld(watchLockPath(file));
   const lockHeld = held === undefined ? {} : { lockHeld: held };
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
-    return {
-      watcher: { state: 'unreadable', statusFile: file, reason: describeErrno(err), ...lockHeld },
-      conditions: none,
-    };
-  }
+  const read = readStatusText(file);
+  if (read.kind === 'missing') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
+  if (read.kind === 'unreadable')
+    return { watcher: { state: 'unreadable', statusFile: file, reason: read.reason, ...lockHeld }, conditions: none };
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(read.text);
   } catch (err) {
     return {
       watcher: {
@@ -161,7 +155,7 @@ async function readWatcher(
   );
   // A watcher that recorded its clean stop is not running, whatever now has its pid; nor is one
   // whose lock nobody holds. One that is not running has no next pass to promise.
-  const running = d.stopped === undefined && held !== false && isRunning(d.pid, d.startedAt);
+  const running = d.stopped === undefined && held !== false && isWatcherRunning(d.pid, d.startedAt);
   return {
     watcher: {
       state: 'present',
@@ -185,35 +179,5 @@ function sameDir(a: string, b: string): boolean {
     return sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return path.resolve(a) === path.resolve(b);
-  }
-}
-
-/**
- * Whether the watcher that wrote the file still runs: its pid is alive, and the process that has
- * it now did not start after the watcher did (a killed watcher's pid may be someone else's now).
- */
-function isRunning(pid: number, startedAt: string): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const started = processStartMs(pid);
-  // Seconds of slack: boot time is known to the second, and the clock may have been adjusted.
-  return started === undefined || started <= Date.parse(startedAt) + REUSE_SLACK_MS;
-}
-
-const REUSE_SLACK_MS = 5000;
-
-/** When `pid` started (ms since the epoch), from /proc; undefined when that cannot be read. */
-function processStartMs(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22, starttime, in clock ticks (USER_HZ, 100 on Linux) since boot; the name in (…) may hold spaces.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
-    return Number.isFinite(ticks) && Number.isFinite(btime) ? btime * 1000 + ticks * 10 : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -22,20 +23,33 @@ test('a second watcher with the same status file is refused and told what to do'
   );
 });
 
-test('the refusal names the running watcher by the pid in its status file', async (t) => {
+test('the refusal names the running watcher by the pid in its status file, and never a pid that is not it', async (t) => {
   const statusFile = path.join(await scratch(t), 'status.json');
   const first = await takeWatchLock(statusFile);
   t.teardown(() => first.release());
-  fs.writeFileSync(statusFile, JSON.stringify({ formatVersion: '2', pid: 4242 }));
-  const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
+  const refusal = async (): Promise<string> =>
+    (await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError }))?.message ?? '';
+  const startedAt = new Date().toISOString();
+  // This process stands in for the running watcher: alive, and started before startedAt.
+  fs.writeFileSync(statusFile, JSON.stringify({ formatVersion: '2', pid: process.pid, startedAt }));
   t.true(
-    err?.message.startsWith(
-      `another watch is already running with status file ${statusFile} (pid 4242 by its status file; it holds ${statusFile}.lock); stop it first`,
+    (await refusal()).startsWith(
+      `another watch is already running with status file ${statusFile} (pid ${process.pid} by its status file; it holds ${statusFile}.lock); stop it first`,
     ),
   );
+  const anonymous = `(it holds ${statusFile}.lock)`;
+  // The previous watcher's file, with its clean stop: not the holder.
+  fs.writeFileSync(statusFile, JSON.stringify({ pid: process.pid, startedAt, stopped: { at: startedAt, by: 'SIGTERM' } }));
+  t.true((await refusal()).includes(anonymous));
+  // A pid nobody has, and one that is no number.
+  fs.writeFileSync(statusFile, JSON.stringify({ pid: 2 ** 22 + 7, startedAt }));
+  t.true((await refusal()).includes(anonymous));
   fs.writeFileSync(statusFile, '{"pid": "1; rm -rf /"}');
-  const odd = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
-  t.true(odd?.message.includes(`(it holds ${statusFile}.lock)`), 'a pid that is no number is not echoed');
+  t.true((await refusal()).includes(anonymous));
+  // A FIFO in its place is never waited on.
+  fs.rmSync(statusFile);
+  execFileSync('mkfifo', [statusFile]);
+  t.true((await refusal()).includes(anonymous));
 });
 
 test('once the first watcher releases, the next one takes the lock', async (t) => {

@@ -1,4 +1,5 @@
 /** `status` run in-process on a temp HERMES_HOME and scandir: reads everything, changes nothing. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -209,11 +210,19 @@ test('a status file whose watcher lock nobody holds is of a watcher that is gone
   );
 });
 
-test('a status file that cannot be read is one line with the errno, without Node internals', async (t) => {
+test('a status file that is no regular file is named for what it is, never followed or waited on', async (t) => {
   const w = await synced(t);
   fs.mkdirSync(w.statusFile, { recursive: true });
-  const r = await status(w, { COLUMNS: '1000' });
-  t.true(linesOf(r.out).includes(`watcher: status file ${w.statusFile} unreadable: EISDIR: illegal operation on a directory`), r.out);
+  const dir = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(dir.out).includes(`watcher: status file ${w.statusFile} unreadable: is a directory`), dir.out);
+  fs.rmSync(w.statusFile, { recursive: true });
+  execFileSync('mkfifo', [w.statusFile]);
+  const fifo = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(fifo.out).includes(`watcher: status file ${w.statusFile} unreadable: is a FIFO`), fifo.out);
+  fs.rmSync(w.statusFile);
+  fs.symlinkSync('/dev/zero', w.statusFile);
+  const link = await status(w, { COLUMNS: '1000' });
+  t.true(linesOf(link.out).includes(`watcher: status file ${w.statusFile} unreadable: is a symlink`), link.out);
 });
 
 test('beside a status file it cannot read, status still tells from the lock whether a watcher runs', async (t) => {
