@@ -3,23 +3,28 @@
  * name can never start a new line or forge a field.
  */
 
-/** What {@link escapeLine} escapes. */
-const INVISIBLE_OR_CONTROL = /[\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\\]/g;
+/**
+ * What {@link escapeLine} escapes: controls, format characters (bidi controls, zero-width ones),
+ * line and paragraph separators, every default-ignorable code point (invisible by definition),
+ * every space but U+0020, lone surrogates, and the backslash that starts an escape.
+ */
+const ESCAPED = /(?! )[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\p{Cs}\p{Default_Ignorable_Code_Point}\\]/gu;
 
 /**
  * Replaces C0/C1 controls, DEL, U+2028/2029, the bidirectional controls (which can make a line
- * read differently from its bytes), the invisible and zero-width characters and the no-break
- * space (a name holding one prints like another name, or cannot be typed back from the screen)
- * and backslash with visible escapes.
+ * read differently from its bytes), the invisible characters and the spaces other than U+0020 (a
+ * name holding one prints like another name, or cannot be typed back from the screen) and
+ * backslash with visible escapes: `\n`, `\xNN`, `\uNNNN`, `\u{NNNNN}`, `\\`.
  */
 export function escapeLine(text: string): string {
-  return text.replace(INVISIBLE_OR_CONTROL, (ch) => {
+  return text.replace(ESCAPED, (ch) => {
     if (ch === '\\') return '\\\\';
     if (ch === '\n') return '\\n';
     if (ch === '\r') return '\\r';
     if (ch === '\t') return '\\t';
-    const code = ch.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    const code = ch.codePointAt(0) ?? 0;
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
   });
 }
 

@@ -27,13 +27,18 @@ test(
   'zw\u200bsp\ufeff\u00a0\u00ad\u2060\u180e',
   'zw\\u200bsp\\ufeff\\xa0\\xad\\u2060\\u180e',
 );
+test(
+  'every other invisible character and space but U+0020 too, astral ones as \\u{…}',
+  escapes,
+  'a\u{e0041}b\ufe0f\u2002\u3164\u034f c',
+  'a\\u{e0041}b\\ufe0f\\u2002\\u3164\\u034f c',
+);
+test('a lone surrogate is escaped; an emoji, a pair, is kept', escapes, 'x\ud800y\u{1f600}', 'x\\ud800y\u{1f600}');
 
 test('escaped text never contains a control, separator, bidi, invisible or zero-width character', (t) => {
   fc.assert(
     fc.property(fc.string({ unit: 'binary' }), (s) => {
-      return !/[\u0000-\u001f\u007f-\u00a0\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.test(
-        escapeLine(s),
-      );
+      return !/(?! )[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Zs}\p{Cs}\p{Default_Ignorable_Code_Point}]/u.test(escapeLine(s));
     }),
   );
   t.pass();
