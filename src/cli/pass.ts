@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HostFacts, Mode, Settings } from '../model.js';
 import { FatalError } from '../errors.js';
+import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, openRoot } from '../safe-fs/index.js';
@@ -140,7 +141,9 @@ function makeScandir(scandir: string): void {
   for (let dir = target; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {
       if (fs.lstatSync(dir).isSymbolicLink() && dir === target) {
-        throw new FatalError(`scandir ${scandir} is a symlink to ${fs.readlinkSync(dir)}, which does not exist; ${POINT_SCANDIR}`);
+        throw new FatalError(
+          `scandir ${scandir} is a symlink to ${escapeLine(fs.readlinkSync(dir))}, which does not exist; ${POINT_SCANDIR}`,
+        );
       }
       break;
     } catch (err) {
@@ -155,7 +158,7 @@ function makeScandir(scandir: string): void {
       fs.chmodSync(dir, 0o755); // mkdir's mode is masked by the umask
     } catch (err) {
       // Made meanwhile by someone else (another boot, s6-overlay): theirs, and good enough.
-      if (errnoCode(err) === 'EEXIST' && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true) continue;
+      if (errnoCode(err) === 'EEXIST' && fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() === true) continue;
       const where = dir === target ? '' : ` (at ${dir})`;
       throw new FatalError(`cannot create scandir ${scandir}${where}: ${describeErrno(err)}; ${POINT_SCANDIR}`, { cause: err });
     }

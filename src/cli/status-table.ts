@@ -71,7 +71,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   const lines = tableLines(cells, width);
   // A cut name cannot be told apart from another or typed back: say where it is whole.
   const profileWidth = (lines[0] ?? '').indexOf('INTENT') - 2;
-  if (cells.some((c) => (c[0] ?? '').length > profileWidth))
+  if (cells.some((c) => columnsOf(c[0] ?? '') > profileWidth))
     lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
   lines.push('');
   for (const text of [
@@ -87,7 +87,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
 
 function tableLines(rows: readonly (readonly string[])[], width: number): string[] {
   const cells = [[...HEADER], ...rows];
-  const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => (c[i] ?? '').length)));
+  const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => columnsOf(c[i] ?? ''))));
   widths[1] = Math.min(widths[1] ?? 0, MAX_INTENT);
   // The columns between PROFILE and NOTE, with every gap.
   const middle = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);
@@ -99,7 +99,7 @@ function tableLines(rows: readonly (readonly string[])[], width: number): string
   const row = (c: readonly string[]): string =>
     c
       .slice(0, -1)
-      .map((cell, i) => cut(cell, widths[i] ?? 0).padEnd(widths[i] ?? 0))
+      .map((cell, i) => pad(cut(cell, widths[i] ?? 0), widths[i] ?? 0))
       .join('  ');
   if (!inline) {
     return cells.flatMap((c, i) => [
@@ -120,22 +120,39 @@ function wordLines(text: string, columns: number): string[] {
   let line = '';
   for (const word of text.split(' ')) {
     const next = line === '' ? word : `${line} ${word}`;
-    if (next.length <= n) {
+    if (columnsOf(next) <= n) {
       line = next;
       continue;
     }
     if (line !== '') lines.push(line);
-    let rest = word;
-    for (; rest.length > n; rest = rest.slice(n)) lines.push(rest.slice(0, n));
-    line = rest;
+    let rest = Array.from(word);
+    for (; rest.length > n; rest = rest.slice(n)) lines.push(rest.slice(0, n).join(''));
+    line = rest.join('');
   }
   lines.push(line);
   return lines;
 }
 
-/** `text` cut to `n` columns, with `…` marking the cut. */
+/** `text` cut to `n` columns, with `…` marking the cut; never inside a character. */
 function cut(text: string, n: number): string {
-  return text.length <= n ? text : `${text.slice(0, Math.max(0, n - 1))}\u2026`;
+  const chars = Array.from(text);
+  return chars.length <= n ? text : `${chars.slice(0, Math.max(0, n - 1)).join('')}\u2026`;
+}
+
+/**
+ * The columns `text` takes, one per character (code point, so an emoji is one, not two). Wide
+ * East Asian characters take two on a terminal and are counted as one: such a name is invalid,
+ * and its row may run wider than the table.
+ */
+function columnsOf(text: string): number {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
+}
+
+/** `text` padded with spaces to `n` columns. */
+function pad(text: string, n: number): string {
+  return `${text}${' '.repeat(Math.max(0, n - columnsOf(text)))}`;
 }
 
 /** Words of `text` in lines of at most `width` columns, continuations indented by two. */
@@ -144,7 +161,7 @@ export function wrap(text: string, width: number): string[] {
   let line = '';
   for (const word of text.split(' ')) {
     const next = line === '' ? word : `${line} ${word}`;
-    if (next.length <= width || line === '') {
+    if (columnsOf(next) <= width || line === '') {
       line = cut(next, width);
       continue;
     }
@@ -213,7 +230,7 @@ function notes(r: StatusRow): string[] {
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
     // The watcher's reason is often the row's own (a pending state file): said once.
     const reason = r.watcher.reason;
-    const told = reason === undefined || out.some((note) => note.includes(reason));
+    const told = reason === undefined || out.some((note) => note === reason || note.endsWith(`: ${reason}`));
     out.push(`watcher: ${r.watcher.condition}${told ? '' : ` (${reason})`}`);
   }
   return out;
@@ -225,6 +242,7 @@ export function duration(seconds: number): string {
   const h = Math.floor((seconds % 86400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
+  if (d > 999) return '>999d'; // a stamp from far back (or garbage) must not widen the table
   if (d > 0) return `${d}d${h}h`;
   if (h > 0) return `${h}h${m}m`;
   if (m > 0) return `${m}m${s}s`;

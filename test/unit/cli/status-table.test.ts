@@ -150,6 +150,19 @@ test('the widest values the columns take, even at 60 columns, end: a note with n
   }
 });
 
+test('a name of emoji is cut and padded by characters, never inside one', (t) => {
+  const name = '\u{1f600}'.repeat(40);
+  const text = renderStatusTable([row(name, { drift: ['\u{1f525}'.repeat(120)] }), row('b')], { ...CTX, width: 80 });
+  t.false(/[\ud800-\udfff]/u.test(text), 'no half of a surrogate pair');
+  const table = tableOf(text);
+  // Columns are counted in characters: INTENT starts at the same column on both rows.
+  const column = (line: string): number => Array.from(line.slice(0, line.indexOf('running'))).length;
+  t.regex(table[1] ?? '', /^(\u{1f600})+\u2026 +running/u, 'the name is cut');
+  const emojiRow = table.find((l) => l.startsWith('\u{1f600}')) ?? '';
+  const plainRow = table.find((l) => l.startsWith('b ')) ?? '';
+  t.is(column(emojiRow), column(plainRow));
+});
+
 test('the width never goes below 60 columns', (t) => {
   const text = renderStatusTable([row('a')], { ...CTX, width: 10 });
   t.true(text.split('\n').some((l) => l.length > 10));
@@ -316,6 +329,7 @@ test(durations, 42, '42s');
 test(durations, 312, '5m12s');
 test(durations, 3600, '1h0m');
 test(durations, 3 * 86400 + 4 * 3600 + 59, '3d4h');
+test(durations, 1000 * 86400, '>999d');
 
 test('wrap keeps words whole, indents continuations, and cuts a word longer than the line', (t) => {
   t.deepEqual(wrap('aa bb cc dd', 5), ['aa bb', '  cc', '  dd']);
