@@ -152,8 +152,11 @@ function driftOf(
     else if (d.autostart && !live.wantedUp) {
       // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
       // one whose marker says up was stopped by s6 or an operator.
-      if (live.permanentFailure) drift.push('live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u');
-      else if (!slot.hasDownMarker) drift.push('live: stopped (s6 or operator); s6-svc -u starts it');
+      // The service, not its path: the table names the scandir once, and a long path would be cut.
+      const service = slot.service;
+      if (live.permanentFailure)
+        drift.push(`live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u ${service}`);
+      else if (!slot.hasDownMarker) drift.push(`live: stopped (s6 or operator); s6-svc -u ${service} starts it`);
     } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
   }
   for (const c of conditions) drift.push(driftConditionLine(c));

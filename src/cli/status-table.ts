@@ -32,6 +32,8 @@ export type WatcherReport =
 /** What the table shows besides the rows. */
 export interface TableContext {
   readonly svscanLive: boolean;
+  /** The scandir's absolute path, named once (a note's `s6-svc -u gateway-x` runs there). */
+  readonly scandir: string;
   readonly serviceCount: number;
   readonly warnings: readonly string[];
   readonly watcher: WatcherReport;
@@ -76,7 +78,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   lines.push('');
   for (const text of [
     LEGEND,
-    `scandir: ${ctx.serviceCount} services (a logger counts with its service); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
+    `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
   ]) {
     lines.push(...wrap(text, width));
   }

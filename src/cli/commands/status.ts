@@ -72,7 +72,15 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     } else {
       const width = terminalWidth(io);
       io.stdout.write(
-        renderStatusTable(rows, { svscanLive: result.observed.scandir.svscanLive, serviceCount: count, warnings, watcher, nowMs, width }),
+        renderStatusTable(rows, {
+          svscanLive: result.observed.scandir.svscanLive,
+          scandir: path.resolve(args.scandir),
+          serviceCount: count,
+          warnings,
+          watcher,
+          nowMs,
+          width,
+        }),
       );
     }
     return EXIT.ok;

@@ -42,7 +42,7 @@ needsS6(test)(
       t.regex(op ?? '', /^op +running +ours,up +stopped sig 15 +\S+ +live: stopped /);
       t.is(
         noteOf(lines, 'op '),
-        'live: stopped (s6 or operator); s6-svc -u starts it',
+        'live: stopped (s6 or operator); s6-svc -u gateway-op starts it',
         'the note is whole, on its row and any lines under it',
       );
       t.regex(lines.find((l) => l.startsWith('BadName ')) ?? '', /skipped: /);

@@ -136,7 +136,7 @@ test('statusRows: a failed service shows why, with its drift condition', (t) => 
   );
   t.true(b?.live?.permanentFailure);
   t.deepEqual(b?.drift, [
-    'live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u',
+    'live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u gateway-b',
     'IntentRunningButDown for 90 s (exit 78)',
   ]);
   t.is(b?.driftConditions.length, 1);
@@ -185,5 +185,5 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
     NOW_MS,
     new Map(),
   ).find((r) => r.profile === 'b');
-  t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator); s6-svc -u starts it'], 'marker up: stopped by s6 or an operator');
+  t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator); s6-svc -u gateway-b starts it'], 'marker up: stopped by s6 or an operator');
 });

@@ -33,6 +33,7 @@ function row(profile: string, over: Partial<StatusRow> = {}): StatusRow {
 
 const CTX: TableContext = {
   svscanLive: true,
+  scandir: '/run/service',
   serviceCount: 4,
   warnings: [],
   watcher: { state: 'absent', statusFile: '/run/reconcile-gateways/status.json' },
@@ -228,7 +229,7 @@ test('after the table: the legend, the scandir, warnings and the watcher', (t) =
   const after = text.split('\n').slice(3);
   t.deepEqual(after, [
     LEGEND,
-    'scandir: 4 services (a logger counts with its service); s6-svscan is running',
+    'scandir /run/service: 4 services (a logger counts with its service); s6-svscan is running',
     'warning: bad\\nline',
     'watcher: pid 77 running',
     'last pass 2026-12-06T02:59:00.000Z (1m0s ago): full (interval) converged in 12 ms; next full pass 2026-12-06T03:00:30.000Z',

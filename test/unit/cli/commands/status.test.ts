@@ -66,7 +66,7 @@ test('the table lists every profile with its intent and slot, and changes nothin
   t.regex(table[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
   t.regex(table.find((l) => l.startsWith('a ')) ?? '', /^a +running +ours,up +- +-$/);
   t.regex(table.find((l) => l.startsWith('b ')) ?? '', /^b +stopped +ours,down +- +-$/);
-  t.true(table.includes('scandir: 3 services (a logger counts with its service); s6-svscan is not running'), r.out);
+  t.true(table.includes(`scandir ${w.scandir}: 3 services (a logger counts with its service); s6-svscan is not running`), r.out);
   t.true(table.includes(`watcher: no status file at ${w.statusFile} (is watch running? see --status-file)`));
 });
 
