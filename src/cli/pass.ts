@@ -139,18 +139,22 @@ function makeScandir(scandir: string): void {
   const target = path.resolve(scandir);
   const missing: string[] = [];
   for (let dir = target; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    let st: fs.Stats | undefined;
     try {
-      if (fs.lstatSync(dir).isSymbolicLink() && dir === target) {
-        throw new FatalError(
-          `scandir ${scandir} is a symlink to ${escapeLine(fs.readlinkSync(dir))}, which does not exist; ${POINT_SCANDIR}`,
-        );
-      }
-      break;
-    } catch (err) {
-      if (err instanceof FatalError) throw err;
-      if (errnoCode(err) !== 'ENOENT') break; // mkdir below says what is wrong
-      missing.unshift(dir);
+      st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    } catch {
+      break; // mkdir below says what is wrong
     }
+    if (st === undefined) {
+      missing.unshift(dir);
+      continue;
+    }
+    if (dir === target && st.isSymbolicLink()) {
+      throw new FatalError(
+        `scandir ${scandir} is a symlink to ${escapeLine(fs.readlinkSync(dir))}, which does not exist; ${POINT_SCANDIR}`,
+      );
+    }
+    break;
   }
   for (const dir of missing) {
     try {
@@ -273,7 +277,6 @@ export function logPassResult(result: PassResult, logger: Logger): void {
  */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;
-  // A dry run predicts the run: a create over a slot path something else holds is sure to fail.
   if (dryRun && result.plan.operations.some((op) => op.kind === 'create' && isBlocked(result, op.service))) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
   return result.results.some((r) => r.status === 'failed') ? 2 : 0;

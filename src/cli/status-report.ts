@@ -151,8 +151,8 @@ function driftOf(
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {
       // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
-      // one whose marker says up was stopped by s6 or an operator.
-      // The service, not its path: the table names the scandir once, and a long path would be cut.
+      // one whose marker says up was stopped by s6 or an operator. The note names the service, not
+      // its path: the table names the scandir once, and a long path would be cut.
       const service = slot.service;
       if (live.permanentFailure)
         drift.push(`live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u ${service}`);

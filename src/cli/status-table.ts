@@ -1,7 +1,8 @@
 /**
  * The `status` table: one line per profile in at most `width` columns (100, or the terminal's
  * width; a long note goes on under NOTE on lines of its own), a legend for the short words, then
- * the scandir and watcher summary, every line wrapped by us so the terminal wraps nothing. Every name is escaped; nothing here reads the system.
+ * the scandir and watcher summary, every line wrapped by us so the terminal wraps nothing. Every
+ * name is escaped; nothing here reads the system.
  */
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
@@ -60,7 +61,8 @@ const NOTE_INDENT = '    ';
 /** What the short words mean, printed under the table. */
 export const LEGEND =
   'Legend: INTENT = desired_state (else gateway_state). SLOT = ours or foreign, up or down (the down ' +
-  'marker); file, symlink or other = the slot path is no directory (NOTE says what to do). LIVE: stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
+  'marker); file, symlink or other = the slot path is no directory (NOTE says what to do). LIVE: ' +
+  'stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
   'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
   'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
   'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
@@ -69,12 +71,9 @@ export const LEGEND =
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
-  const cells = rows.map(rowCells);
-  const lines = tableLines(cells, width);
+  const { lines, namesCut } = tableLines(rows.map(rowCells), width);
   // A cut name cannot be told apart from another or typed back: say where it is whole.
-  const profileWidth = (lines[0] ?? '').indexOf('INTENT') - 2;
-  if (cells.some((c) => columnsOf(c[0] ?? '') > profileWidth))
-    lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
+  if (namesCut) lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
   lines.push('');
   for (const text of [
     LEGEND,
@@ -87,7 +86,8 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   return `${lines.join('\n')}\n`;
 }
 
-function tableLines(rows: readonly (readonly string[])[], width: number): string[] {
+/** The table's lines, and whether a profile name had to be cut. */
+function tableLines(rows: readonly (readonly string[])[], width: number): { lines: string[]; namesCut: boolean } {
   const cells = [[...HEADER], ...rows];
   const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => columnsOf(c[i] ?? ''))));
   widths[1] = Math.min(widths[1] ?? 0, MAX_INTENT);
@@ -96,7 +96,9 @@ function tableLines(rows: readonly (readonly string[])[], width: number): string
   const inline = width - middle - Math.min(widths[0] ?? 0, MIN_PROFILE) >= MIN_NOTE;
   // Without room for a NOTE column, each note goes under its row and the header has no NOTE.
   const room = inline ? width - middle - MIN_NOTE : width - middle + 2;
-  widths[0] = Math.min(widths[0] ?? 0, Math.max(MIN_PROFILE, room));
+  const longest = widths[0] ?? 0;
+  widths[0] = Math.min(longest, Math.max(MIN_PROFILE, room));
+  const namesCut = longest > widths[0];
   const noteStart = middle + (widths[0] ?? 0);
   const row = (c: readonly string[]): string =>
     c
@@ -104,15 +106,17 @@ function tableLines(rows: readonly (readonly string[])[], width: number): string
       .map((cell, i) => pad(cut(cell, widths[i] ?? 0), widths[i] ?? 0))
       .join('  ');
   if (!inline) {
-    return cells.flatMap((c, i) => [
+    const lines = cells.flatMap((c, i) => [
       row(c).trimEnd(),
       ...(i === 0 || c.at(-1) === '' ? [] : wordLines(c.at(-1) ?? '', width - NOTE_INDENT.length).map((l) => `${NOTE_INDENT}${l}`)),
     ]);
+    return { lines, namesCut };
   }
-  return cells.flatMap((c, i) => {
+  const lines = cells.flatMap((c, i) => {
     const [first = '', ...more] = i === 0 ? [c.at(-1) ?? ''] : wordLines(c.at(-1) ?? '', width - noteStart);
     return [`${row(c)}  ${first}`.trimEnd(), ...more.map((line) => `${' '.repeat(noteStart)}${line}`)];
   });
+  return { lines, namesCut };
 }
 
 /** The words of `text` in lines of at most `n` columns (1 at least); a word longer than a line is split. */

@@ -12,7 +12,7 @@ import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { EXIT, type Io, resolveRole } from '../pass.js';
+import { EXIT, type Io, type RoleFacts, resolveRole } from '../pass.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
@@ -53,7 +53,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
 }
 
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
-async function runWatcher(args: Args, io: Io, logger: Logger, facts: ReturnType<typeof resolveRole>, stop: StopState): Promise<number> {
+async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, stop: StopState): Promise<number> {
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;

@@ -102,12 +102,17 @@ test('--output json is the status report of its schema, with the watcher’s vie
   });
 });
 
+/** The line for a watcher that died (killed or crashed) without recording a stop. */
+function died(pid: number): string {
+  return `watcher: pid ${pid} not running, and no clean stop recorded (killed or crashed?): see its log`;
+}
+
 test('a watcher that died is reported as not running', async (t) => {
   const w = await synced(t);
   // A pid beyond pid_max names no process.
   writeStatusFile(w.statusFile, watcherDoc(w, 2 ** 22 + 1));
   const r = await status(w, { COLUMNS: '1000' });
-  t.true(linesOf(r.out).includes(`watcher: pid ${2 ** 22 + 1} not running, and no clean stop recorded (killed or crashed?): see its log`));
+  t.true(linesOf(r.out).includes(died(2 ** 22 + 1)));
 });
 
 test('a killed watcher whose pid now belongs to a younger process is reported as not running', async (t) => {
@@ -115,10 +120,7 @@ test('a killed watcher whose pid now belongs to a younger process is reported as
   // This test process is alive but started long after this "watcher" did: a reused pid.
   writeStatusFile(w.statusFile, { ...watcherDoc(w, process.pid), startedAt: '2020-01-01T00:00:00.000Z' });
   const r = await status(w, { COLUMNS: '1000' });
-  t.true(
-    linesOf(r.out).includes(`watcher: pid ${process.pid} not running, and no clean stop recorded (killed or crashed?): see its log`),
-    r.out,
-  );
+  t.true(linesOf(r.out).includes(died(process.pid)), r.out);
 });
 
 test('a watcher that recorded its clean stop is reported stopped, even when its pid now names a live process', async (t) => {
@@ -204,10 +206,7 @@ test('a status file whose watcher lock nobody holds is of a watcher that is gone
   writeStatusFile(w.statusFile, watcherDoc(w, process.pid));
   fs.writeFileSync(`${w.statusFile}.lock`, ''); // left by the watcher, which held it while it ran
   const r = await status(w, { COLUMNS: '1000' });
-  t.true(
-    linesOf(r.out).includes(`watcher: pid ${process.pid} not running, and no clean stop recorded (killed or crashed?): see its log`),
-    r.out,
-  );
+  t.true(linesOf(r.out).includes(died(process.pid)), r.out);
 });
 
 test('a status file that is no regular file is named for what it is, never followed or waited on', async (t) => {
