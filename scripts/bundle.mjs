@@ -22,7 +22,14 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   // import.meta.url only serves createRequire in tsc's ES build, where the bundle has `require`.
   // The version is baked in, so the bundle copied alone still knows it (src/cli/help.ts).
-  define: { 'import.meta.url': '__filename', RECONCILE_GATEWAYS_VERSION: JSON.stringify(version) },
+  // A production build of the dependencies: winston's @dabh/diagnostics otherwise loads a colour
+  // library (~3 ms) on the first warning, for a DEBUG=winston:* trace nobody reads; immer drops its
+  // development-only checks (the tests run the unbundled build, where they stay on).
+  define: {
+    'import.meta.url': '__filename',
+    RECONCILE_GATEWAYS_VERSION: JSON.stringify(version),
+    'process.env.NODE_ENV': '"production"',
+  },
   // Names stay (stack traces read well even without the map); the map's paths point into src/.
   minifyWhitespace: true,
   minifySyntax: true,
@@ -30,6 +37,21 @@ await build({
   sourcesContent: false,
   // The ajv validators that scripts/build-validators.mjs generated into dist/src/generated.
   plugins: [
+    // `import fs from 'node:fs'` in each of 20 modules got its own copy of fs's ~100 properties
+    // (esbuild's ESM interop for a CommonJS module): ~700 KB of garbage and a few ms at every start.
+    // src/ only default-imports these two, and that default is the module itself: required once.
+    {
+      name: 'fs-and-path-as-they-are',
+      setup(b) {
+        b.onResolve({ filter: /^node:(fs|path)$/ }, (args) =>
+          args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+          contents: `export default require(${JSON.stringify(args.path)});`,
+          loader: 'js',
+        }));
+      },
+    },
     {
       name: 'generated-validators',
       setup(b) {

@@ -21,7 +21,8 @@ const MAX_CONTAINERS = 1024;
 /** Opening brackets in the bytes, an upper bound of the objects and arrays JSON.parse would build. */
 function countContainers(bytes: Uint8Array): number {
   let n = 0;
-  for (const b of bytes) if (b === 0x7b || b === 0x5b) n += 1;
+  // Indexed: a for-of allocates an iterator result per byte until V8 optimizes the loop.
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x7b || bytes[i] === 0x5b) n += 1;
   return n;
 }
 

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { bootArgs, bootJson, runCli, sandbox, startCli } from '../../helpers/cli.js';
@@ -75,11 +75,14 @@ test('with --wait the run blocks while the lock is held and completes after rele
     `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)}; waiting for it to finish (--wait)\n`,
   );
   t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
+  // config.yaml is read while flock(1) runs; a run that waited reads it again, as it is now.
+  await writeFile(path.join(box.home, 'config.yaml'), 'multiplex_profiles: [\n');
   await holder.release();
   const r = await run.done;
   t.is(r.code, 0, r.stderr);
   t.is((JSON.parse(r.stdout) as { operations: unknown[] }).operations.length, 1);
   t.true(existsSync(path.join(box.scandir, 'gateway-default/run')));
+  t.regex(r.stderr, /config\.yaml is not valid YAML/, 'the config.yaml written during the wait is the one the pass read');
 });
 
 test('--lock-file moves the lock; the default one is then neither taken nor created', async (t) => {
