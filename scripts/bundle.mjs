@@ -8,6 +8,7 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outfile = path.join(root, 'dist', 'reconcile-gateways.cjs');
+const src = path.join(root, 'src') + path.sep;
 const generated = path.join(root, 'dist', 'src', 'generated');
 const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
@@ -19,12 +20,13 @@ await build({
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+  logOverride: { 'import-is-undefined': 'error' },
   banner: { js: '#!/usr/bin/env node' },
   // import.meta.url only serves createRequire in tsc's ES build, where the bundle has `require`.
   // The version is baked in, so the bundle copied alone still knows it (src/cli/help.ts).
   // A production build of the dependencies: winston's @dabh/diagnostics otherwise loads a colour
   // library (~3 ms) on the first warning, for a DEBUG=winston:* trace nobody reads; immer drops its
-  // development-only checks (the tests run the unbundled build, where they stay on).
+  // development-only checks (the unit tests run the unbundled build, where they stay on).
   define: {
     'import.meta.url': '__filename',
     RECONCILE_GATEWAYS_VERSION: JSON.stringify(version),
@@ -40,11 +42,12 @@ await build({
     // `import fs from 'node:fs'` in each of 20 modules got its own copy of fs's ~100 properties
     // (esbuild's ESM interop for a CommonJS module): ~700 KB of garbage and a few ms at every start.
     // src/ only default-imports these two, and that default is the module itself: required once.
+    // A named or namespace import of them would find no export: the build fails (logOverride).
     {
       name: 'fs-and-path-as-they-are',
       setup(b) {
         b.onResolve({ filter: /^node:(fs|path)$/ }, (args) =>
-          args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin' } : undefined,
+          args.kind === 'import-statement' && args.importer.startsWith(src) ? { path: args.path, namespace: 'builtin' } : undefined,
         );
         b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
           contents: `export default require(${JSON.stringify(args.path)});`,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
-import { type PassOptions, type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
@@ -41,26 +41,12 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   try {
     // --diff predicts the run: boot would create a missing scandir, sync would refuse it.
     scandir = openScandir(args.scandir, mode === 'sync' ? 'refuse' : args.diff ? 'empty' : 'create');
-    const startMs = Date.now();
-    // flock(1) runs while the host facts are read (config.yaml is parsed then; nothing there is
-    // under the lock). A run that had to wait for the lock reads them again, as they are now.
-    const locking = args.diff ? undefined : lockFor(args, scandir, logger);
-    let options: PassOptions;
-    try {
-      options = passOptions(args, prep, scandir, io.env);
-    } catch (err) {
-      void locking?.then(
-        ({ held }) => held.release(),
-        () => undefined,
-      );
-      throw err;
-    }
-    if (locking !== undefined) {
-      const taken = await locking;
-      lock = taken.held;
+    if (!args.diff) {
+      lock = await lockFor(args, scandir, logger);
       logger.debug(`holding the run lock ${lockPath(args)}`);
-      if (taken.waited) options = passOptions(args, prep, scandir, io.env);
     }
+    const startMs = Date.now();
+    const options = passOptions(args, prep, scandir, io.env);
     let planned = planPass(options);
     const plannedMs = Date.now();
     logger.debug(
@@ -135,16 +121,12 @@ async function emit(
 }
 
 /** The run lock; with --wait, one line says whose run it waits for (a silent hang looks like a bug). */
-async function lockFor(
-  args: Args,
-  scandir: Dir | undefined,
-  logger: Logger,
-): Promise<{ readonly held: HeldLock; readonly waited: boolean }> {
+async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
   try {
-    return { held: await takeLock(args, scandir, false), waited: false };
+    return await takeLock(args, scandir, false);
   } catch (err) {
     if (!args.wait || !(err instanceof LockHeldError)) throw err;
     logger.info(`${err.message}; waiting for it to finish (--wait)`);
-    return { held: await takeLock(args, scandir, true), waited: true };
+    return takeLock(args, scandir, true);
   }
 }

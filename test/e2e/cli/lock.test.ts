@@ -75,7 +75,7 @@ test('with --wait the run blocks while the lock is held and completes after rele
     `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)}; waiting for it to finish (--wait)\n`,
   );
   t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
-  // config.yaml is read while flock(1) runs; a run that waited reads it again, as it is now.
+  // The pass reads the host facts once it holds the lock: a config.yaml changed during the wait counts.
   await writeFile(path.join(box.home, 'config.yaml'), 'multiplex_profiles: [\n');
   await holder.release();
   const r = await run.done;
