@@ -5,7 +5,7 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, detectDrift, driftAfter, planHeals } from './desired/drift.js';
+import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, awaitingSupervisor, detectDrift, driftAfter, planHeals } from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
@@ -122,6 +122,7 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     isRoot: o.isRoot,
     live: p.observed.scandir.svscanLive,
     rescan: o.mode === 'sync',
+    unsupervised: awaitingSupervisor(p.observed, p.desired),
     journal: { present: p.observed.scandir.pendingRestarts.size > 0, keep: journalKeep(p.observed, p.held, o.scope?.services) },
     sleep: seams.sleep ?? ((ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)),
     ...(seams.beforeOperation === undefined ? {} : { beforeOperation: seams.beforeOperation }),

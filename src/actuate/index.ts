@@ -29,6 +29,8 @@ export interface ApplyContext {
    * gateways start after cont-init), `sync` wants new slots supervised at once.
    */
   readonly rescan: boolean;
+  /** Slots no s6-supervise holds (awaitingSupervisor): with `rescan`, the pass ends with a rescan. */
+  readonly unsupervised: readonly string[];
   /**
    * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
    * (services it did not read or holds back); the others are done or no longer needed once applied.
@@ -167,6 +169,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
   };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
+  // Last, so a supervisor starting now finds the markers this pass set.
+  if (ctx.live && ctx.rescan && ctx.unsupervised.length > 0) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
 
   return {
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),

@@ -73,7 +73,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], result.observed.scandir.svscanLive),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -137,6 +137,9 @@ export function liveReport(
   };
 }
 
+/** What starts a supervisor for a slot s6-svscan does not supervise (sync ends its pass with a rescan). */
+const PICK_UP = 'sync (or s6-svscanctl -a on the scandir) starts its supervisor';
+
 /** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
 function driftOf(
   ops: readonly Operation[],
@@ -144,11 +147,15 @@ function driftOf(
   slot: ObservedSlot | undefined,
   d: ProfileDecision | undefined,
   conditions: readonly DriftReport[],
+  svscanLive: boolean,
 ): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
+  // A slot written while s6-svscan ran, never picked up: an up or down reaches nobody until then.
+  if (live === null && svscanLive && slot !== undefined && slot.entry === 'dir' && decided)
+    drift.push(`live: s6-svscan has not picked it up; ${PICK_UP}`);
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
-    if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
+    if (!live.supervised) drift.push(`live: not supervised (no s6-supervise holds the slot); ${PICK_UP}`);
     else if (d.autostart && !live.wantedUp) {
       // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
       // one whose marker says up was stopped by s6 or an operator. The note names the service, not

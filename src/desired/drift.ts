@@ -58,6 +58,21 @@ export const HEAL_BACKOFF_BASE_SECONDS = 1;
 /** Longest heal back-off step. */
 export const HEAL_BACKOFF_CAP_SECONDS = 300;
 
+/**
+ * Desired slots no s6-supervise holds although an s6-svscan runs on the scandir: slots written while
+ * it ran and never picked up (`boot` by hand, or a rescan that failed), or whose supervisor died.
+ * `s6-svscanctl -a` starts their supervisors; until then an up or down reaches nobody.
+ */
+export function awaitingSupervisor(observed: ObservedState, desired: DesiredState): string[] {
+  if (!observed.scandir.svscanLive) return [];
+  const out: string[] = [];
+  for (const spec of desired.services.values()) {
+    const slot = observed.scandir.slots.get(spec.service);
+    if (slot !== undefined && slot.entry === 'dir' && (slot.live === undefined || !slot.live.supervised)) out.push(spec.service);
+  }
+  return out;
+}
+
 /** Detects the drift conditions of every slot the desired state has a decided intent for. */
 export function detectDrift(observed: ObservedState, desired: DesiredState, nowUnix: number, policy: DriftPolicy): DriftCondition[] {
   const out: DriftCondition[] = [];

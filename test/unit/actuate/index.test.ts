@@ -31,6 +31,7 @@ function world(t: Parameters<typeof tempRoot>[0], extra: Partial<ApplyContext> =
     isRoot: false,
     live: false,
     rescan: false,
+    unsupervised: [],
     journal: { present: false, keep: [] },
     sleep: () => undefined,
     removalWaitMs: 0,
@@ -136,6 +137,21 @@ test('with s6 live, a published create makes s6-svscan rescan; a plan without on
   t.is(svscan.received(), '');
   await applyPlan(planOf(createOf('e')), w.ctx);
   t.is(svscan.received(), 'a');
+});
+
+test('with s6 live, a slot no s6-supervise holds makes the pass end with a rescan, after its marker changed; boot leaves it', async (t) => {
+  const w = world(t, { live: true, rescan: true, unsupervised: ['gateway-c'] });
+  put(w.scan.root, 'gateway-c/run', 'x');
+  put(w.scan.root, 'gateway-c/down', '');
+  const svscan = listenOnControl(t, path.join(w.scan.root, '.s6-svscan'));
+  const { results } = await applyPlan(planOf({ kind: 'up', ...base('up', 'c') }), w.ctx);
+  t.is(results[0]?.status, 'applied');
+  t.false(fs.existsSync(path.join(w.scan.root, 'gateway-c', 'down')), 'the supervisor the rescan starts finds the marker gone');
+  t.is(svscan.received(), 'a');
+  await applyPlan(planOf(), { ...w.ctx, rescan: false });
+  t.is(svscan.received(), '', 'boot (rescan off) sends nothing');
+  await applyPlan(planOf(), { ...w.ctx, unsupervised: [] });
+  t.is(svscan.received(), '', 'every slot supervised: nothing sent');
 });
 
 test('a rescan nobody hears is a warning; the create still counts as applied', async (t) => {

@@ -4,6 +4,7 @@ import type { DeathRecord, LiveStatus, OperationResult } from '../../../src/mode
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftPolicy,
+  awaitingSupervisor,
   describeEvidence,
   detectDrift,
   driftAfter,
@@ -172,4 +173,15 @@ test('driftAfter drops the drift of services an applied operation just acted on,
     ['b', 'c', 'd'],
   );
   t.is(driftAfter(drift, []), drift, 'nothing applied: the same list');
+});
+
+test('awaitingSupervisor names the desired slots no s6-supervise holds while s6-svscan runs, and none while it does not', (t) => {
+  const never = stateWith(true, undefined);
+  t.deepEqual(awaitingSupervisor(never.observed, never.desired), ['gateway-a'], 'never picked up: no supervise/status');
+  const died = stateWith(false, { ...heldDown(NOW - 100), supervised: false });
+  t.deepEqual(awaitingSupervisor(died.observed, died.desired), ['gateway-a'], 'its supervisor died');
+  const held = stateWith(true, liveUp(NOW - 5));
+  t.deepEqual(awaitingSupervisor(held.observed, held.desired), []);
+  const noScan = { ...never, observed: { ...never.observed, scandir: { ...never.observed.scandir, svscanLive: false } } };
+  t.deepEqual(awaitingSupervisor(noScan.observed, noScan.desired), [], 'no s6-svscan: nobody to rescan');
 });

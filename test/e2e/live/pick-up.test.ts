@@ -1,0 +1,36 @@
+/**
+ * Real s6: `boot` leaves rescanning to s6-overlay (as upstream), so slots it writes while an
+ * s6-svscan already runs are not supervised. `status` says so and what picks them up; the next
+ * `sync` ends its pass with a rescan, so the gateway starts.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { needsS6 } from '../../helpers/needs.js';
+
+test.after.always('stop every s6-svscan started here, remove the worlds', removeS6Worlds);
+
+needsS6(test)('slots boot wrote under a running s6-svscan are named in status, and the next sync has them supervised', async (t) => {
+  const env = await makeS6World('pick-up', { profiles: { coder: { desired_state: 'running' } } });
+  const boot = await env.cli('boot');
+  t.is(boot.code, 0, boot.stderr);
+  t.false(existsSync(path.join(env.slot('coder'), 'supervise', 'status')), 'boot asked s6-svscan for nothing');
+
+  const status = await env.json('status');
+  const rows = status.doc['profiles'] as { profile: string; live: unknown; drift: string[] }[];
+  const coder = rows.find((r) => r.profile === 'coder');
+  t.is(coder?.live, null);
+  t.true(
+    coder?.drift.includes('live: s6-svscan has not picked it up; sync (or s6-svscanctl -a on the scandir) starts its supervisor'),
+    JSON.stringify(coder?.drift),
+  );
+  const table = await env.cli('status');
+  t.regex(table.stdout, /s6-svscan has not picked it up/);
+
+  const sync = await env.cli('sync');
+  t.is(sync.code, 0, sync.stderr);
+  await env.waitUp('coder');
+  const after = ((await env.json('status')).doc['profiles'] as { profile: string; drift: string[] }[]).find((r) => r.profile === 'coder');
+  t.deepEqual(after?.drift, [], 'supervised and up: nothing to note');
+});
