@@ -5,7 +5,15 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { DEFAULT_DRIFT_POLICY, type DriftCondition, type DriftPolicy, awaitingSupervisor, detectDrift, driftAfter, planHeals } from './desired/drift.js';
+import {
+  DEFAULT_DRIFT_POLICY,
+  type DriftCondition,
+  type DriftPolicy,
+  awaitingSupervisor,
+  detectDrift,
+  driftAfter,
+  planHeals,
+} from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
