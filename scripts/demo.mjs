@@ -14,7 +14,10 @@ fs.chmodSync(work, 0o755);
 const home = path.join(work, 'hermes-home');
 const state = path.join(work, 's6');
 const scandir = path.join(state, 'scan');
-const fakeGateway = '/tmp/reconcile-gateways-demo-gateway';
+// Everything the demo makes stays in `work`: the stand-in gateway, and a config whose `home` (the
+// gateways' cwd, and log/run's HERMES_HOME fallback: s6-svscan's environment has none) is the copy.
+const fakeGateway = path.join(work, 'fake-gateway');
+const config = path.join(work, 'config.json');
 
 const say = (text) => process.stdout.write(`\n\u2500\u2500 ${text}\n`);
 const run = (args) => {
@@ -26,6 +29,8 @@ const hasS6 = spawnSync('sh', ['-c', 'command -v s6-svscan'], { stdio: 'ignore' 
 fs.cpSync(path.join(root, 'examples', 'hermes-home'), home, { recursive: true });
 fs.writeFileSync(fakeGateway, '#!/bin/sh\n# demo stand-in for `hermes gateway run`\nexec sleep 1000\n', { mode: 0o755 });
 fs.chmodSync(fakeGateway, 0o755);
+const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'demo', 'config.json'), 'utf8'));
+fs.writeFileSync(config, `${JSON.stringify({ ...example, gatewayCommand: fakeGateway, home }, null, 2)}\n`);
 fs.mkdirSync(path.join(home, 'logs', 'gateways'), { recursive: true });
 fs.chmodSync(path.join(home, 'logs', 'gateways'), 0o777);
 const common = [
@@ -34,7 +39,7 @@ const common = [
   '--scandir',
   scandir,
   '--config',
-  path.join(root, 'examples', 'demo', 'config.json'),
+  config,
   '--container-argv',
   '[]',
 ];
@@ -73,5 +78,4 @@ try {
     spawnSync('bash', [harness, 'stop', state], { stdio: 'inherit' });
   }
   fs.rmSync(work, { recursive: true, force: true });
-  fs.rmSync(fakeGateway, { force: true });
 }
