@@ -212,7 +212,12 @@ function decideIntent(
   const keepSlot = (input.mode === 'sync' || liveUp) && intentUnknown && slot !== undefined && slot.entry === 'dir';
   if (!seeded && p.state.kind === 'unreadable') {
     const consequence = keepSlot ? 'keeping its slot up or down as it is' : 'treating as no prior state';
-    notices.push({ level: 'warn', message: `could not read ${statePath} (${p.state.reason}); ${consequence}`, profile: p.name });
+    notices.push({
+      level: 'warn',
+      // Hermes writes the file: its next start or stop of the gateway rewrites it.
+      message: `could not read ${statePath} (${p.state.reason}); ${consequence}; hermes${how.named ? ` -p ${p.name}` : ''} gateway start (or stop) rewrites it, or fix it by hand`,
+      profile: p.name,
+    });
   }
   if (keepSlot) {
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;

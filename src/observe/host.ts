@@ -122,7 +122,8 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   } catch (err) {
     return {
       kind: 'unreadable',
-      problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)})`,
+      // The yaml library's first line ends in ':' before the excerpt it quotes: dropped with it.
+      problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/:$/, '') : String(err)})`,
     };
   }
 }

@@ -160,7 +160,7 @@ for (const [what, make] of BROKEN) {
     const text = await runCli(['boot', ...worldArgs(w)], { env: { GATEWAY_MULTIPLEX_PROFILES: 'true' } });
     t.is(text.code, 0, text.stderr);
     t.true(text.stderr.includes(file), text.stderr);
-    t.true(text.stderr.includes('using GATEWAY_MULTIPLEX_PROFILES'), text.stderr);
+    t.true(text.stderr.includes('GATEWAY_MULTIPLEX_PROFILES decides'), text.stderr);
     t.true(profileLines(text.stdout).some((l) => l.startsWith('reconcile: profile=coder prior_state=running action=registered')));
     t.true(isDown(w, 'coder'));
     await removeTree(w.root);

@@ -79,11 +79,11 @@ test('a broken config.yaml is reported, even when the environment decides', (t) 
   const broken: ConfigRead = { kind: 'unreadable', problem: 'is not valid YAML (line 3)' };
   t.deepEqual(decideMultiplex({}, broken, '/opt/data'), {
     multiplex: false,
-    notice: '/opt/data/config.yaml is not valid YAML (line 3); multiplex_profiles ignored, using multiplexing off',
+    notice: '/opt/data/config.yaml is not valid YAML (line 3); multiplex_profiles ignored: multiplexing is off until the file parses',
   });
   t.deepEqual(decideMultiplex({ multiplex: 'true' }, broken, '/h'), {
     multiplex: true,
-    notice: '/h/config.yaml is not valid YAML (line 3); multiplex_profiles ignored, using GATEWAY_MULTIPLEX_PROFILES',
+    notice: '/h/config.yaml is not valid YAML (line 3); multiplex_profiles ignored: GATEWAY_MULTIPLEX_PROFILES decides',
   });
 });
 

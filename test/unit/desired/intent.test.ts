@@ -170,7 +170,8 @@ const unusable = test.macro({
     const warnings = desired.notices.filter((n) => n.level === 'warn' && n.profile === name);
     t.is(warnings.length, 1);
     t.true(warnings[0]?.message.startsWith(`could not read ${path}`), warnings[0]?.message);
-    t.true(warnings[0]?.message.endsWith('treating as no prior state'), warnings[0]?.message);
+    const fix = `; treating as no prior state; hermes${isRoot ? '' : ' -p coder'} gateway start (or stop) rewrites it, or fix it by hand`;
+    t.true(warnings[0]?.message.endsWith(fix), warnings[0]?.message);
   },
   title: (title = '', _state: StateFile, isRoot: boolean) =>
     `${title} ${isRoot ? 'at the root' : 'in a named profile'} is no prior state with a warning`,
