@@ -33,16 +33,7 @@ const example = JSON.parse(fs.readFileSync(path.join(root, 'examples', 'demo', '
 fs.writeFileSync(config, `${JSON.stringify({ ...example, gatewayCommand: fakeGateway, home }, null, 2)}\n`);
 fs.mkdirSync(path.join(home, 'logs', 'gateways'), { recursive: true });
 fs.chmodSync(path.join(home, 'logs', 'gateways'), 0o777);
-const common = [
-  '--hermes-home',
-  home,
-  '--scandir',
-  scandir,
-  '--config',
-  config,
-  '--container-argv',
-  '[]',
-];
+const common = ['--hermes-home', home, '--scandir', scandir, '--config', config, '--container-argv', '[]'];
 
 let svscanStarted = false;
 try {
