@@ -60,11 +60,21 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
-    const problems = describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS));
+    const problems = describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS), PATTERN_WORDS);
     throw new UsageError(`config ${path} is invalid: ${problems}; ${fixTheFile()}`);
   }
   return { ...base, ...(data as Partial<Settings>) };
 }
+
+/** The schema's patterns in words (schemas/config.schema.json): values that go into shell scripts unquoted. */
+export const PATTERN_WORDS: Readonly<Record<string, string>> = {
+  user: "a Unix user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters",
+  home: 'an absolute path of letters, digits and . _ / + @ - only (it goes into run unquoted)',
+  shebang: 'one line starting with #!',
+  gatewayCommand: 'a command of letters, digits and . _ / + @ - only, without arguments (it goes into run unquoted)',
+  s6BinDir: 'an absolute path on one line',
+  servicePrefix: "1 to 8 lower-case letters, digits, '_' or '-', starting with a letter or digit",
+};
 
 /**
  * A config that is not even trying to be JSON (a YAML file, say) gets that said, instead of the

@@ -62,14 +62,21 @@ function requireBundled(name: 'validateConfig' | 'validateStatusFile'): unknown 
 
 /**
  * ajv errors joined in one line, each `/path: message`; an unknown key is named, with the nearest
- * of `knownKeys` when it looks like a typo, and an enum lists its allowed values.
+ * of `knownKeys` when it looks like a typo, an enum lists its allowed values, and a pattern a
+ * top-level key fails is said in `patterns`' words rather than as the regular expression.
  */
-export function describeValidationErrors(v: Validator, knownKeys: readonly string[] = []): string {
-  return (v.errors ?? []).map((e) => describeError(e, knownKeys)).join('; ');
+export function describeValidationErrors(
+  v: Validator,
+  knownKeys: readonly string[] = [],
+  patterns: Readonly<Record<string, string>> = {},
+): string {
+  return (v.errors ?? []).map((e) => describeError(e, knownKeys, patterns)).join('; ');
 }
 
-function describeError(e: ValidationError, knownKeys: readonly string[]): string {
+function describeError(e: ValidationError, knownKeys: readonly string[], patterns: Readonly<Record<string, string>>): string {
   const where = e.instancePath || '/';
+  const said = e.keyword === 'pattern' ? patterns[where.slice(1)] : undefined;
+  if (said !== undefined) return `${where}: must be ${said}`;
   const extra = e.params?.additionalProperty;
   if (e.keyword === 'additionalProperties' && extra !== undefined) {
     const near = didYouMean(extra, knownKeys, (k) => JSON.stringify(k));

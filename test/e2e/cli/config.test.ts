@@ -96,6 +96,17 @@ test(
 );
 test('a wrong type', rejected, '{"uid":"10000"}', /\/uid: must be integer/);
 test('bootLogMaxBytes below the minimum', rejected, '{"bootLogMaxBytes":100}', /\/bootLogMaxBytes: must be >= 1024/);
-test('a shebang with a newline', rejected, '{"shebang":"#!/bin/sh\\nrm -rf /"}', /\/shebang: must match pattern/);
+test(
+  'a shebang with a newline',
+  rejected,
+  '{"shebang":"#!/bin/sh\\nrm -rf /"}',
+  /\/shebang: must be one line starting with #!; fix the file/,
+);
+test(
+  'a user name with a capital, said in words',
+  rejected,
+  '{"user":"Hermes"}',
+  /\/user: must be a Unix user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters; fix/,
+);
 test('a JSON array', rejected, '[]', /must be object/);
 test('a missing file', rejected, undefined, /cannot read config \S+: ENOENT: no such file or directory; check the path given by --config/);

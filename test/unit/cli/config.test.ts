@@ -2,9 +2,10 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { jsonSyntaxError, loadSettings } from '../../../src/cli/config.js';
+import { PATTERN_WORDS, jsonSyntaxError, loadSettings } from '../../../src/cli/config.js';
 import { UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
+import { repoRoot } from '../../helpers/s6.js';
 
 const complaint = (text: string): string => {
   try {
@@ -80,3 +81,14 @@ test(
   '\u001b[2J',
   /it starts with U\+001B, not '\{'; fix the file/,
 );
+
+test('every pattern of the config schema is said in words, so no error shows a bare regular expression', (t) => {
+  const schema = JSON.parse(fs.readFileSync(path.join(repoRoot(), 'schemas', 'config.schema.json'), 'utf8')) as {
+    properties: Record<string, { pattern?: string }>;
+  };
+  const patterned = Object.entries(schema.properties)
+    .filter(([, p]) => p.pattern !== undefined)
+    .map(([k]) => k)
+    .sort();
+  t.deepEqual(Object.keys(PATTERN_WORDS).sort(), patterned);
+});
