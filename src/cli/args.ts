@@ -80,6 +80,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
   }
   const values = readFlags(command, rest);
   if (values.has('help')) return { kind: 'help', command };
+  if (values.has('version')) return { kind: 'version' };
   try {
     return { kind: 'run', args: toArgs(command, values, env) };
   } catch (err) {
@@ -97,6 +98,11 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
   for (const token of tokens) {
     if (token.kind === 'option-terminator') throw new ArgumentError(`${command}: takes no arguments after --`, command);
     if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${JSON.stringify(token.value)}`, command);
+    // `sync --version` answers like `--version`: no command has a flag of that name.
+    if (token.rawName === '--version' || token.rawName === '-V') {
+      values.set('version', true);
+      continue;
+    }
     const flag = flags.get(token.name === 'h' ? 'help' : token.name);
     if (flag === undefined) {
       // `boot --heal` is not a typo of --help: it is sync's and watch's.

@@ -78,7 +78,7 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
   },
   status: {
     summary: "show each profile's intent, slot and live s6 state (changes nothing)",
-    flags: [STATUS_FILE, s('lock-file', 'FILE', 'ignored: status takes no lock (accepted like every command)'), ...DRIFT],
+    flags: [STATUS_FILE, s('lock-file', 'FILE', 'ignored: status takes no lock (so one set of flags serves all)'), ...DRIFT],
   },
 };
 
