@@ -3,7 +3,7 @@
  * the report and the exit code.
  */
 import path from 'node:path';
-import type { Mode } from '../../model.js';
+import type { Mode, ObservedHome } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
@@ -52,6 +52,8 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     logger.debug(
       `read ${planned.observed.home.profiles.length} profiles and ${planned.observed.scandir.slots.size} slots, planned ${planned.plan.operations.length} operations in ${plannedMs - startMs} ms`,
     );
+    const notProfiles = withoutSoul(planned.observed.home);
+    if (notProfiles.length > 0) logger.debug(`not profiles (no SOUL.md): ${listed(notProfiles.map((n) => `profiles/${n}`))}`);
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
@@ -66,6 +68,18 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     closeDir(scandir);
     closeDir(prep.home);
   }
+}
+
+/** Directories under profiles/ that hold no SOUL.md, so are no profiles (upstream skips them silently). */
+function withoutSoul(home: ObservedHome): string[] {
+  const profiles = new Set(home.profiles.map((p) => p.name));
+  return [...home.presentDirs].filter((n) => !profiles.has(n)).sort(); // `default` is the root profile's name
+}
+
+/** The first ten of `names`, and how many more. */
+function listed(names: readonly string[]): string {
+  const more = names.length - 10;
+  return `${names.slice(0, 10).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /** At --log-level debug: the role and where it came from. */

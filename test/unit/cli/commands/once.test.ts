@@ -1,5 +1,7 @@
 /** runOnce, the pass behind boot and sync: output formats and the colour decision. */
 import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
 import { runOnce } from '../../../../src/cli/commands/once.js';
 import { TEST_SETTINGS, writeConfig } from '../../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from '../support.js';
@@ -68,4 +70,14 @@ test('at --log-level debug a run says its role, config, lock, what it read and p
     debug.some((m) => /^applied 2 operations in \d+ ms$/.test(m)),
     debug.join('\n'),
   );
+});
+
+test('at --log-level debug a run names the directories under profiles/ it skipped for lack of a SOUL.md', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  for (const dir of ['half-made', 'notes']) fs.mkdirSync(path.join(w.home, 'profiles', dir), { recursive: true });
+  fs.writeFileSync(path.join(w.home, 'profiles', 'half-made', 'gateway_state.json'), '{"desired_state": "running"}');
+  const { logger, records } = recordingLogger();
+  t.is(await runOnce('sync', w.args('sync', '--diff', '--log-level', 'debug'), captureIo(), logger), 1);
+  const debug = records.filter((r) => r.level === 'debug').map((r) => r.message);
+  t.true(debug.includes('not profiles (no SOUL.md): profiles/half-made, profiles/notes'), debug.join('\n'));
 });
