@@ -106,7 +106,7 @@ export function planPass(o: PassOptions): PassPlan {
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
   const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptionsOf(o)), heals), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
-  const warnings = capacityWarnings(o, observed, plan);
+  const warnings = [...capacityWarnings(o, observed, plan), ...pickUpWarnings(o, awaitingSupervisor(observed, desired))];
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
@@ -166,6 +166,17 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
   const n = observed.scandir.serviceCount + count('create') - count('remove');
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
   return [`${capacityWarning(n)}: the others are not started`];
+}
+
+/** Slots a running s6-svscan never picked up: what happens to them (a sync pass rescans; boot does not). */
+function pickUpWarnings(o: PassOptions, services: readonly string[]): string[] {
+  if (services.length === 0) return [];
+  const named = `${services.slice(0, 5).join(', ')}${services.length > 5 ? ` and ${services.length - 5} more` : ''}`;
+  const then =
+    o.mode === 'sync'
+      ? 'the pass ends with s6-svscanctl -a to have them supervised'
+      : 'boot leaves picking them up to s6-overlay; sync (or s6-svscanctl -a on the scandir) does it now';
+  return [`s6-svscan runs but no s6-supervise ever ran for ${named}; ${then}`];
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

@@ -25,11 +25,11 @@ export interface ApplyContext {
   /** Whether an s6-svscan listens on the scandir. */
   readonly live: boolean;
   /**
-   * Ask a live s6-svscan to rescan after creates. `boot` leaves that to s6-overlay (as upstream:
-   * gateways start after cont-init), `sync` wants new slots supervised at once.
+   * Ask a live s6-svscan to rescan after creates (after the markers). `boot` leaves that to
+   * s6-overlay (as upstream: gateways start after cont-init), `sync` wants new slots supervised at once.
    */
   readonly rescan: boolean;
-  /** Slots no s6-supervise holds (awaitingSupervisor): with `rescan`, the pass ends with a rescan. */
+  /** Slots no s6-supervise ever ran for (awaitingSupervisor): with `rescan`, they get a rescan too. */
   readonly unsupervised: readonly string[];
   /**
    * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
@@ -144,9 +144,6 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   byPhase('home').forEach(one);
   const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
   for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
-  if (ctx.live && ctx.rescan && creates.some((op) => results.get(op)?.status === 'applied')) {
-    housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
-  }
   // Restarts are journalled before the files they pick up change: a crash after a write and
   // before its restart leaves an entry the next pass can confirm (the process runs older files).
   const restarts = byPhase('restart');
@@ -160,6 +157,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   }
   byPhase('marker').forEach(one);
   byPhase('heal').forEach(one);
+  // One rescan for new slots and for slots no supervisor ever ran for, after the markers: a
+  // supervisor reads `down` when it starts, so it finds the intent this pass set.
+  const created = creates.some((op) => results.get(op)?.status === 'applied');
+  if (ctx.live && ctx.rescan && (created || ctx.unsupervised.length > 0)) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
   const removeOptions = {
     live: ctx.live,
@@ -169,8 +170,6 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
   };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
-  // Last, so a supervisor starting now finds the markers this pass set.
-  if (ctx.live && ctx.rescan && ctx.unsupervised.length > 0) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
 
   return {
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),

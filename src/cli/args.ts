@@ -100,6 +100,8 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
     if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${JSON.stringify(token.value)}`, command);
     // `sync --version` answers like `--version`: no command has a flag of that name.
     if (token.rawName === '--version' || token.rawName === '-V') {
+      if (token.value !== undefined)
+        throw new ArgumentError(`${command}: ${token.rawName} takes no value (got ${JSON.stringify(token.value)})`, command);
       values.set('version', true);
       continue;
     }

@@ -69,9 +69,9 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
 /** The schema's patterns in words (schemas/config.schema.json): values that go into shell scripts unquoted. */
 export const PATTERN_WORDS: Readonly<Record<string, string>> = {
   user: "a Unix user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters",
-  home: 'an absolute path of letters, digits and . _ / + @ - only (it goes into run unquoted)',
-  shebang: 'one line starting with #!',
-  gatewayCommand: 'a command of letters, digits and . _ / + @ - only, without arguments (it goes into run unquoted)',
+  home: 'an absolute path of ASCII letters, digits and . _ / + @ - only (it goes into run unquoted)',
+  shebang: '#! and an interpreter, on one line',
+  gatewayCommand: 'a command of ASCII letters, digits and . _ / + @ - only, without arguments (it goes into run unquoted)',
   s6BinDir: 'an absolute path on one line',
   servicePrefix: "1 to 8 lower-case letters, digits, '_' or '-', starting with a letter or digit",
 };

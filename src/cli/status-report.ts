@@ -152,10 +152,10 @@ function driftOf(
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
   // A slot written while s6-svscan ran, never picked up: an up or down reaches nobody until then.
-  if (live === null && svscanLive && slot !== undefined && slot.entry === 'dir' && decided)
+  if (live === null && svscanLive && slot !== undefined && slot.entry === 'dir' && slot.dir.kind === 'dir' && decided)
     drift.push(`live: s6-svscan has not picked it up; ${PICK_UP}`);
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
-    if (!live.supervised) drift.push(`live: not supervised (no s6-supervise holds the slot); ${PICK_UP}`);
+    if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {
       // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
       // one whose marker says up was stopped by s6 or an operator. The note names the service, not

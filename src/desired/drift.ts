@@ -59,16 +59,17 @@ export const HEAL_BACKOFF_BASE_SECONDS = 1;
 export const HEAL_BACKOFF_CAP_SECONDS = 300;
 
 /**
- * Desired slots no s6-supervise holds although an s6-svscan runs on the scandir: slots written while
- * it ran and never picked up (`boot` by hand, or a rescan that failed), or whose supervisor died.
- * `s6-svscanctl -a` starts their supervisors; until then an up or down reaches nobody.
+ * Desired slots no s6-supervise has ever run for although an s6-svscan runs on the scandir: slots
+ * written while it ran and never picked up (`boot` run by hand: boot leaves rescanning to
+ * s6-overlay). `s6-svscanctl -a` starts their supervisors; until then an up or down reaches
+ * nobody. A supervisor that died is not listed: s6-svscan restarts it by itself.
  */
 export function awaitingSupervisor(observed: ObservedState, desired: DesiredState): string[] {
   if (!observed.scandir.svscanLive) return [];
   const out: string[] = [];
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
-    if (slot !== undefined && slot.entry === 'dir' && (slot.live === undefined || !slot.live.supervised)) out.push(spec.service);
+    if (slot !== undefined && slot.entry === 'dir' && slot.dir.kind === 'dir' && slot.live === undefined) out.push(spec.service);
   }
   return out;
 }

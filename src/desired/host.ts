@@ -67,7 +67,7 @@ export interface MultiplexDecision {
 export function decideMultiplex(env: HostEnv, config: ConfigRead, hermesHome: string): MultiplexDecision {
   const override = env.multiplex;
   const explicit = override !== undefined && override !== '';
-  const fallback = explicit ? 'GATEWAY_MULTIPLEX_PROFILES decides' : 'multiplexing is off until the file parses';
+  const fallback = explicit ? 'GATEWAY_MULTIPLEX_PROFILES decides' : 'multiplexing is off until config.yaml can be read and parses';
   const notice =
     config.kind === 'unreadable' ? `${hermesHome}/config.yaml ${config.problem}; multiplex_profiles ignored: ${fallback}` : undefined;
   const multiplex = explicit ? isTruthy(override) : config.kind === 'parsed' && multiplexFromConfig(config.doc);

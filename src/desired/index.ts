@@ -214,8 +214,7 @@ function decideIntent(
     const consequence = keepSlot ? 'keeping its slot up or down as it is' : 'treating as no prior state';
     notices.push({
       level: 'warn',
-      // Hermes writes the file: its next start or stop of the gateway rewrites it.
-      message: `could not read ${statePath} (${p.state.reason}); ${consequence}; hermes${how.named ? ` -p ${p.name}` : ''} gateway start (or stop) rewrites it, or fix it by hand`,
+      message: `could not read ${statePath} (${p.state.reason}); ${consequence}; ${stateFileFix(p.state.reason, how.named ? p.name : undefined)}`,
       profile: p.name,
     });
   }
@@ -311,4 +310,17 @@ class LazySpec implements ServiceSpec {
   get files(): readonly FileSpec[] {
     return renderSlotFiles(this.service, this.profile, this.settings);
   }
+}
+
+/**
+ * What fixes an unreadable state file. Hermes rewrites one it cannot parse when it next starts or
+ * stops the gateway; one it can parse (too many objects) it writes back as it is, and it cannot
+ * replace a symlink, FIFO or oversized file, or read one it has no permission for.
+ */
+function stateFileFix(reason: string, named: string | undefined): string {
+  if (/^(invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(reason))
+    return `hermes${named === undefined ? '' : ` -p ${named}`} gateway start (or stop) rewrites it, or fix it by hand`;
+  if (reason.startsWith('holds more than')) return 'rewrite it as one small JSON object';
+  if (reason.startsWith('is ')) return 'replace it with a regular file holding one small JSON object';
+  return 'check the file and its permissions';
 }

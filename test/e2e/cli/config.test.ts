@@ -100,7 +100,7 @@ test(
   'a shebang with a newline',
   rejected,
   '{"shebang":"#!/bin/sh\\nrm -rf /"}',
-  /\/shebang: must be one line starting with #!; fix the file/,
+  /\/shebang: must be #! and an interpreter, on one line; fix the file/,
 );
 test(
   'a user name with a capital, said in words',

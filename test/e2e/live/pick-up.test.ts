@@ -8,8 +8,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { killWatchers, readiness, startWatch } from '../../helpers/watcher.js';
 
-test.after.always('stop every s6-svscan started here, remove the worlds', removeS6Worlds);
+test.after.always('stop watchers and every s6-svscan started here, remove the worlds', async () => {
+  await killWatchers();
+  await removeS6Worlds();
+});
 
 needsS6(test)('slots boot wrote under a running s6-svscan are named in status, and the next sync has them supervised', async (t) => {
   const env = await makeS6World('pick-up', { profiles: { coder: { desired_state: 'running' } } });
@@ -33,4 +37,15 @@ needsS6(test)('slots boot wrote under a running s6-svscan are named in status, a
   await env.waitUp('coder');
   const after = ((await env.json('status')).doc['profiles'] as { profile: string; drift: string[] }[]).find((r) => r.profile === 'coder');
   t.deepEqual(after?.drift, [], 'supervised and up: nothing to note');
+});
+
+needsS6(test)('a watcher started after such a boot has the slots supervised by its first pass, with nothing else to do', async (t) => {
+  const env = await makeS6World('pick-up-watch', { profiles: { coder: { desired_state: 'running' } } });
+  t.is((await env.cli('boot')).code, 0);
+  const w = startWatch(env);
+  await readiness(w);
+  await env.waitUp('coder');
+  t.true(existsSync(path.join(env.slot('default'), 'supervise', 'status')), 'every slot boot wrote is supervised');
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
 });

@@ -152,6 +152,8 @@ test('with s6 live, a slot no s6-supervise holds makes the pass end with a resca
   t.is(svscan.received(), '', 'boot (rescan off) sends nothing');
   await applyPlan(planOf(), { ...w.ctx, unsupervised: [] });
   t.is(svscan.received(), '', 'every slot supervised: nothing sent');
+  await applyPlan(planOf(createOf('f')), w.ctx);
+  t.is(svscan.received(), 'a', 'a create and an unsupervised slot: one rescan');
 });
 
 test('a rescan nobody hears is a warning; the create still counts as applied', async (t) => {

@@ -131,6 +131,7 @@ test(refused, ['watch', '--interval', '-5'], 'watch: --interval must be a number
 test(refused, ['--versoin'], 'unknown option --versoin (did you mean --version?)');
 test(refused, ['-v'], 'unknown option -v (did you mean --version?)');
 test(refused, ['--version=1'], '--version takes no value (got "--version=1")');
+test(refused, ['sync', '--version=1'], 'sync: --version takes no value (got "1")');
 test(refused, ['--hepl=x'], 'unknown option --hepl (did you mean --help?)');
 test(refused, ['sync', 'extra'], 'sync: unexpected argument "extra"');
 test(refused, ['sync', '--', '--diff'], 'sync: takes no arguments after --');

@@ -175,11 +175,11 @@ test('driftAfter drops the drift of services an applied operation just acted on,
   t.is(driftAfter(drift, []), drift, 'nothing applied: the same list');
 });
 
-test('awaitingSupervisor names the desired slots no s6-supervise holds while s6-svscan runs, and none while it does not', (t) => {
+test('awaitingSupervisor names the desired slots no s6-supervise ever ran for while s6-svscan runs, and none while it does not', (t) => {
   const never = stateWith(true, undefined);
   t.deepEqual(awaitingSupervisor(never.observed, never.desired), ['gateway-a'], 'never picked up: no supervise/status');
   const died = stateWith(false, { ...heldDown(NOW - 100), supervised: false });
-  t.deepEqual(awaitingSupervisor(died.observed, died.desired), ['gateway-a'], 'its supervisor died');
+  t.deepEqual(awaitingSupervisor(died.observed, died.desired), [], 'a dead supervisor: s6-svscan restarts it by itself');
   const held = stateWith(true, liveUp(NOW - 5));
   t.deepEqual(awaitingSupervisor(held.observed, held.desired), []);
   const noScan = { ...never, observed: { ...never.observed, scandir: { ...never.observed.scandir, svscanLive: false } } };

@@ -79,7 +79,8 @@ test('a broken config.yaml is reported, even when the environment decides', (t) 
   const broken: ConfigRead = { kind: 'unreadable', problem: 'is not valid YAML (line 3)' };
   t.deepEqual(decideMultiplex({}, broken, '/opt/data'), {
     multiplex: false,
-    notice: '/opt/data/config.yaml is not valid YAML (line 3); multiplex_profiles ignored: multiplexing is off until the file parses',
+    notice:
+      '/opt/data/config.yaml is not valid YAML (line 3); multiplex_profiles ignored: multiplexing is off until config.yaml can be read and parses',
   });
   t.deepEqual(decideMultiplex({ multiplex: 'true' }, broken, '/h'), {
     multiplex: true,

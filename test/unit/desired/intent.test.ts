@@ -170,8 +170,16 @@ const unusable = test.macro({
     const warnings = desired.notices.filter((n) => n.level === 'warn' && n.profile === name);
     t.is(warnings.length, 1);
     t.true(warnings[0]?.message.startsWith(`could not read ${path}`), warnings[0]?.message);
-    const fix = `; treating as no prior state; hermes${isRoot ? '' : ' -p coder'} gateway start (or stop) rewrites it, or fix it by hand`;
-    t.true(warnings[0]?.message.endsWith(fix), warnings[0]?.message);
+    // What to do depends on why: Hermes rewrites what it cannot parse; the rest takes a hand.
+    const parseFailure = /\((invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(warnings[0]?.message ?? '');
+    const fix = parseFailure
+      ? `hermes${isRoot ? '' : ' -p coder'} gateway start (or stop) rewrites it, or fix it by hand`
+      : /\(EACCES/.test(warnings[0]?.message ?? '')
+        ? 'check the file and its permissions'
+        : /\(holds more than/.test(warnings[0]?.message ?? '')
+          ? 'rewrite it as one small JSON object'
+          : 'replace it with a regular file holding one small JSON object';
+    t.true(warnings[0]?.message.endsWith(`; treating as no prior state; ${fix}`), warnings[0]?.message);
   },
   title: (title = '', _state: StateFile, isRoot: boolean) =>
     `${title} ${isRoot ? 'at the root' : 'in a named profile'} is no prior state with a warning`,
