@@ -174,7 +174,7 @@ function pickUpWarnings(o: PassOptions, services: readonly string[]): string[] {
   const named = `${services.slice(0, 5).join(', ')}${services.length > 5 ? ` and ${services.length - 5} more` : ''}`;
   const then =
     o.mode === 'sync'
-      ? 'the pass ends with s6-svscanctl -a to have them supervised'
+      ? 'a sync or watch pass ends with s6-svscanctl -a to have them supervised'
       : 'boot leaves picking them up to s6-overlay; sync (or s6-svscanctl -a on the scandir) does it now';
   return [`s6-svscan runs but no s6-supervise ever ran for ${named}; ${then}`];
 }
