@@ -106,7 +106,7 @@ export function planPass(o: PassOptions): PassPlan {
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
   const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptionsOf(o)), heals), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
-  const warnings = [...capacityWarnings(o, observed, plan), ...pickUpWarnings(o, awaitingSupervisor(observed, desired))];
+  const warnings = capacityWarnings(o, observed, plan);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
@@ -130,7 +130,7 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     isRoot: o.isRoot,
     live: p.observed.scandir.svscanLive,
     rescan: o.mode === 'sync',
-    unsupervised: awaitingSupervisor(p.observed, p.desired),
+    unsupervised: unsupervisedSlots(p),
     journal: { present: p.observed.scandir.pendingRestarts.size > 0, keep: journalKeep(p.observed, p.held, o.scope?.services) },
     sleep: seams.sleep ?? ((ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)),
     ...(seams.beforeOperation === undefined ? {} : { beforeOperation: seams.beforeOperation }),
@@ -168,15 +168,16 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
   return [`${capacityWarning(n)}: the others are not started`];
 }
 
-/** Slots a running s6-svscan never picked up: what happens to them (a sync pass rescans; boot does not). */
-function pickUpWarnings(o: PassOptions, services: readonly string[]): string[] {
-  if (services.length === 0) return [];
+/** Slots a running s6-svscan never picked up (awaitingSupervisor at s6-svscan's default -c). */
+export function unsupervisedSlots(p: PassPlan): string[] {
+  return awaitingSupervisor(p.observed, p.desired, SVSCAN_DEFAULT_MAX);
+}
+
+/** What `sync` says of them: they are why it rescans (also in --diff, whose exit code they do not change). */
+export function pickUpWarning(services: readonly string[]): string | undefined {
+  if (services.length === 0) return undefined;
   const named = `${services.slice(0, 5).join(', ')}${services.length > 5 ? ` and ${services.length - 5} more` : ''}`;
-  const then =
-    o.mode === 'sync'
-      ? 'a sync or watch pass ends with s6-svscanctl -a to have them supervised'
-      : 'boot leaves picking them up to s6-overlay; sync (or s6-svscanctl -a on the scandir) does it now';
-  return [`s6-svscan runs but no s6-supervise ever ran for ${named}; ${then}`];
+  return `s6-svscan runs but no s6-supervise ever ran for ${named}; sync has s6-svscan rescan (s6-svscanctl -a) to supervise them`;
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

@@ -4,7 +4,7 @@
  * and drift, plus the watcher's last pass from its status file. Built from a dry-run pass.
  */
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
-import type { PassResult } from '../reconcile.js';
+import { type PassResult, unsupervisedSlots } from '../reconcile.js';
 import { describeEvidence } from '../desired/drift.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
@@ -62,6 +62,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
   const drifts = new Map<string, DriftReport[]>();
   for (const d of result.drift) drifts.set(d.service, [...(drifts.get(d.service) ?? []), driftReport(d, nowMs)]);
   const rows = new Map<string, StatusRow>();
+  const unsupervised = new Set(unsupervisedSlots(result));
   const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
     const slot = result.observed.scandir.slots.get(service);
     const finishOurs = slot !== undefined && slot.owned && !(ops.get(service) ?? []).some(rewritesFinish);
@@ -73,7 +74,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], result.observed.scandir.svscanLive),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], unsupervised.has(service)),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -147,13 +148,12 @@ function driftOf(
   slot: ObservedSlot | undefined,
   d: ProfileDecision | undefined,
   conditions: readonly DriftReport[],
-  svscanLive: boolean,
+  neverPickedUp: boolean,
 ): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
-  // A slot written while s6-svscan ran, never picked up: an up or down reaches nobody until then.
-  if (live === null && svscanLive && slot !== undefined && slot.entry === 'dir' && slot.dir.kind === 'dir' && decided)
-    drift.push(`live: s6-svscan has not picked it up; ${PICK_UP}`);
+  // A slot written while s6-svscan ran, never picked up (unsupervisedSlots): an up or down reaches nobody until then.
+  if (neverPickedUp) drift.push(`live: s6-svscan has not picked it up; ${PICK_UP}`);
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {

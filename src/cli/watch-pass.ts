@@ -9,8 +9,7 @@ import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
-import { awaitingSupervisor } from '../desired/drift.js';
-import { type PassResult, applyPass, planPass, unapplied } from '../reconcile.js';
+import { type PassResult, applyPass, planPass, unapplied, unsupervisedSlots } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
@@ -116,15 +115,16 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
-    const awaiting = awaitingSupervisor(result.observed, result.desired);
+    const awaiting = new Set(unsupervisedSlots(result));
     if (result.options.scope === undefined && ctx.pickedUp !== undefined)
-      for (const service of ctx.pickedUp) if (!awaiting.includes(service)) ctx.pickedUp.delete(service);
-    const rescan = awaiting.some((service) => ctx.pickedUp?.has(service) !== true);
+      for (const service of ctx.pickedUp) if (!awaiting.has(service)) ctx.pickedUp.delete(service);
+    const rescan = [...awaiting].some((service) => ctx.pickedUp?.has(service) !== true);
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0 || rescan) {
       lock = await takeLock(args, scandir, true, signal);
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
-      for (const service of awaiting) ctx.pickedUp?.add(service);
+      // What the pass under the lock rescanned for (applyPlan sends `a` when this is not empty).
+      for (const service of unsupervisedSlots(result)) ctx.pickedUp?.add(service);
     }
     ctx.readCache?.endPass(result.options.scope === undefined);
     if (ctx.failure?.message !== undefined) {

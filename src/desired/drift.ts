@@ -62,12 +62,15 @@ export const HEAL_BACKOFF_CAP_SECONDS = 300;
  * Desired slots no s6-supervise has ever run for although an s6-svscan runs on the scandir: slots
  * written while it ran and never picked up (`boot` run by hand: boot leaves rescanning to
  * s6-overlay). `s6-svscanctl -a` starts their supervisors; until then an up or down reaches
- * nobody. A supervisor that died is not listed: s6-svscan restarts it by itself.
+ * nobody. Not listed: a supervisor that died (s6-svscan restarts it by itself), a slot kept as it
+ * is (its intent is unreadable), and anything while the scandir holds more services than
+ * `maxServices` (s6-svscan's -c): a rescan cannot start those, the capacity warning says why.
  */
-export function awaitingSupervisor(observed: ObservedState, desired: DesiredState): string[] {
-  if (!observed.scandir.svscanLive) return [];
+export function awaitingSupervisor(observed: ObservedState, desired: DesiredState, maxServices: number): string[] {
+  if (!observed.scandir.svscanLive || observed.scandir.serviceCount > maxServices) return [];
   const out: string[] = [];
   for (const spec of desired.services.values()) {
+    if (desired.keep.has(spec.service)) continue;
     const slot = observed.scandir.slots.get(spec.service);
     if (slot !== undefined && slot.entry === 'dir' && slot.dir.kind === 'dir' && slot.live === undefined) out.push(spec.service);
   }

@@ -320,7 +320,7 @@ class LazySpec implements ServiceSpec {
 function stateFileFix(reason: string, named: string | undefined): string {
   if (/^(invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(reason))
     return `hermes${named === undefined ? '' : ` -p ${named}`} gateway start (or stop) rewrites it, or fix it by hand`;
-  if (reason.startsWith('holds more than')) return 'rewrite it as one small JSON object';
+  if (reason.startsWith('holds more than') || reason.startsWith('is larger than')) return 'rewrite it as one small JSON object';
   if (reason.startsWith('is ')) return 'replace it with a regular file holding one small JSON object';
   return 'check the file and its permissions';
 }

@@ -32,6 +32,9 @@ needsS6(test)('slots boot wrote under a running s6-svscan are named in status, a
   const table = await env.cli('status');
   t.regex(table.stdout, /s6-svscan has not picked it up/);
 
+  const diff = await env.cli('sync', ['--diff']);
+  t.is(diff.code, 0, 'a rescan is no change to the scandir');
+  t.regex(diff.stderr, /warn: s6-svscan runs but no s6-supervise ever ran for gateway-coder; sync has s6-svscan rescan/);
   const sync = await env.cli('sync');
   t.is(sync.code, 0, sync.stderr);
   await env.waitUp('coder');

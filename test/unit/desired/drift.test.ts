@@ -177,11 +177,14 @@ test('driftAfter drops the drift of services an applied operation just acted on,
 
 test('awaitingSupervisor names the desired slots no s6-supervise ever ran for while s6-svscan runs, and none while it does not', (t) => {
   const never = stateWith(true, undefined);
-  t.deepEqual(awaitingSupervisor(never.observed, never.desired), ['gateway-a'], 'never picked up: no supervise/status');
+  t.deepEqual(awaitingSupervisor(never.observed, never.desired, 500), ['gateway-a'], 'never picked up: no supervise/status');
   const died = stateWith(false, { ...heldDown(NOW - 100), supervised: false });
-  t.deepEqual(awaitingSupervisor(died.observed, died.desired), [], 'a dead supervisor: s6-svscan restarts it by itself');
+  t.deepEqual(awaitingSupervisor(died.observed, died.desired, 500), [], 'a dead supervisor: s6-svscan restarts it by itself');
   const held = stateWith(true, liveUp(NOW - 5));
-  t.deepEqual(awaitingSupervisor(held.observed, held.desired), []);
+  t.deepEqual(awaitingSupervisor(held.observed, held.desired, 500), []);
   const noScan = { ...never, observed: { ...never.observed, scandir: { ...never.observed.scandir, svscanLive: false } } };
-  t.deepEqual(awaitingSupervisor(noScan.observed, noScan.desired), [], 'no s6-svscan: nobody to rescan');
+  t.deepEqual(awaitingSupervisor(noScan.observed, noScan.desired, 500), [], 'no s6-svscan: nobody to rescan');
+  t.deepEqual(awaitingSupervisor(never.observed, never.desired, 0), [], "over s6-svscan's -c: a rescan starts nothing");
+  const kept = { ...never, desired: { ...never.desired, keep: new Set(['gateway-a']) } };
+  t.deepEqual(awaitingSupervisor(kept.observed, kept.desired, 500), [], 'intent unreadable: the slot is kept as it is');
 });
