@@ -5,6 +5,7 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
+import { namesInProse } from './model/text.js';
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftCondition,
@@ -176,8 +177,7 @@ export function unsupervisedSlots(p: PassPlan): string[] {
 /** What `sync` says of them: they are why it rescans (also in --diff, whose exit code they do not change). */
 export function pickUpWarning(services: readonly string[]): string | undefined {
   if (services.length === 0) return undefined;
-  const named = `${services.slice(0, 5).join(', ')}${services.length > 5 ? ` and ${services.length - 5} more` : ''}`;
-  return `s6-svscan runs but no s6-supervise ever ran for ${named}; sync has s6-svscan rescan (s6-svscanctl -a) to supervise them`;
+  return `s6-svscan runs but no s6-supervise ever ran for ${namesInProse(services, 5)}; sync has s6-svscan rescan (s6-svscanctl -a) to supervise them`;
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

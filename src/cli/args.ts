@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { COMMANDS, type Command, DEFAULT_STATUS_FILE, type Flag, flagsOf } from './help.js';
 import type { Level } from './logger.js';
 import { didYouMean, nearest } from './suggest.js';
+import { namesInProse } from '../model/text.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -110,18 +111,16 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
       // `boot --heal` is not a typo of --help: it is sync's and watch's.
       const owners = COMMANDS.filter((c) => flagsOf(c).some((f) => f.name === token.name));
       if (token.rawName.startsWith('--') && owners.length > 0)
-        throw new ArgumentError(`${command}: --${token.name} is an option of ${wordList(owners)}, not of ${command}`, command);
+        throw new ArgumentError(
+          `${command}: --${token.name} is an option of ${namesInProse(owners, owners.length)}, not of ${command}`,
+          command,
+        );
       const near = didYouMean(token.name, flags.keys(), (n) => `--${n}`);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
   }
   return values;
-}
-
-/** `a`, `a and b`, `a, b and c`. */
-function wordList(words: readonly string[]): string {
-  return words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words.at(-1) ?? ''}`;
 }
 
 function flagValue(

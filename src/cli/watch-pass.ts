@@ -9,6 +9,7 @@ import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
+import { rescanDue } from '../desired/drift.js';
 import { type PassResult, applyPass, planPass, unapplied, unsupervisedSlots } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
@@ -46,12 +47,8 @@ export interface WatchContext {
    * logged once, not on every retry (each retry still prints its pass line).
    */
   readonly failure?: { message: string | undefined };
-  /**
-   * Slots a rescan was sent for that are still unsupervised (awaitingSupervisor): a quiet pass
-   * rescans only for others, so a slot s6-svscan refuses (its -c limit) costs one rescan, not one
-   * a pass. A full pass forgets the ones since supervised or gone.
-   */
-  readonly pickedUp?: Set<string>;
+  /** The slots earlier rescans were for (rescanDue): a quiet pass rescans only for others. */
+  readonly rescans?: { sent: ReadonlySet<string> };
 }
 
 /**
@@ -115,16 +112,14 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
-    const awaiting = new Set(unsupervisedSlots(result));
-    if (result.options.scope === undefined && ctx.pickedUp !== undefined)
-      for (const service of ctx.pickedUp) if (!awaiting.has(service)) ctx.pickedUp.delete(service);
-    const rescan = [...awaiting].some((service) => ctx.pickedUp?.has(service) !== true);
-    if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0 || rescan) {
+    const rescan = rescanDue(unsupervisedSlots(result), ctx.rescans?.sent ?? new Set(), result.options.scope === undefined);
+    if (ctx.rescans !== undefined) ctx.rescans.sent = rescan.sent;
+    if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0 || rescan.due) {
       lock = await takeLock(args, scandir, true, signal);
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
       // What the pass under the lock rescanned for (applyPlan sends `a` when this is not empty).
-      for (const service of unsupervisedSlots(result)) ctx.pickedUp?.add(service);
+      if (ctx.rescans !== undefined) ctx.rescans.sent = new Set([...ctx.rescans.sent, ...unsupervisedSlots(result)]);
     }
     ctx.readCache?.endPass(result.options.scope === undefined);
     if (ctx.failure?.message !== undefined) {

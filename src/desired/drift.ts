@@ -77,6 +77,22 @@ export function awaitingSupervisor(observed: ObservedState, desired: DesiredStat
   return out;
 }
 
+/**
+ * A watcher's rescans for slots never picked up: due when a slot awaits that no rescan went out
+ * for yet. `sent` holds the slots earlier rescans were for; a full pass forgets those no longer
+ * awaiting (supervised since, or gone), so a slot s6-svscan refuses is rescanned once, not on
+ * every pass, and again only if it comes back.
+ */
+export function rescanDue(
+  awaiting: readonly string[],
+  sent: ReadonlySet<string>,
+  full: boolean,
+): { readonly due: boolean; readonly sent: ReadonlySet<string> } {
+  const now = new Set(awaiting);
+  const kept = full ? new Set([...sent].filter((s) => now.has(s))) : sent;
+  return { due: awaiting.some((s) => !kept.has(s)), sent: kept };
+}
+
 /** Detects the drift conditions of every slot the desired state has a decided intent for. */
 export function detectDrift(observed: ObservedState, desired: DesiredState, nowUnix: number, policy: DriftPolicy): DriftCondition[] {
   const out: DriftCondition[] = [];

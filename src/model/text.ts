@@ -25,3 +25,11 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
     return undefined;
   }
 }
+
+/** `a, b and c`; past `first` names, the rest as a count: `a, b and 3 more`. */
+export function namesInProse(names: readonly string[], first: number): string {
+  const shown = names.slice(0, first);
+  const rest = names.length - shown.length;
+  const tail = rest > 0 ? [`${rest} more`] : shown.splice(-1);
+  return shown.length === 0 ? (tail[0] ?? '') : `${shown.join(', ')} and ${tail[0] ?? ''}`;
+}

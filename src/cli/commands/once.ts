@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Mode, ObservedHome } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
+import { namesInProse } from '../../model/text.js';
 import { type PassResult, applyPass, pickUpWarning, planPass, unapplied, unsupervisedSlots } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
@@ -53,7 +54,13 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
       `read ${planned.observed.home.profiles.length} profiles and ${planned.observed.scandir.slots.size} slots, planned ${planned.plan.operations.length} operations in ${plannedMs - startMs} ms`,
     );
     const notProfiles = withoutSoul(planned.observed.home);
-    if (notProfiles.length > 0) logger.debug(`not profiles (no SOUL.md): ${listed(notProfiles.map((n) => `profiles/${n}`))}`);
+    if (notProfiles.length > 0)
+      logger.debug(
+        `not profiles (no SOUL.md): ${namesInProse(
+          notProfiles.map((n) => `profiles/${n}`),
+          10,
+        )}`,
+      );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     // `sync` names the slots it rescans for (boot leaves them; a watcher rescans without a word).
     const pickUp = mode === 'sync' ? pickUpWarning(unsupervisedSlots(planned)) : undefined;
@@ -77,12 +84,6 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
 function withoutSoul(home: ObservedHome): string[] {
   const profiles = new Set(home.profiles.map((p) => p.name));
   return [...home.presentDirs].filter((n) => !profiles.has(n)).sort(); // `default` is the root profile's name
-}
-
-/** The first ten of `names`, and how many more. */
-function listed(names: readonly string[]): string {
-  const more = names.length - 10;
-  return `${names.slice(0, 10).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /** At --log-level debug: the role and where it came from. */

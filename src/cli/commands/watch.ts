@@ -70,7 +70,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
   const readCache = new ReadCache();
   // The error the last pass failed with: a persistent failure is logged once, not per retry.
   const failure: { message: string | undefined } = { message: undefined };
-  const pickedUp = new Set<string>();
+  const rescans: { sent: ReadonlySet<string> } = { sent: new Set() };
   let prefix = 'gateway-';
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
@@ -87,7 +87,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
           configCache,
           readCache,
           failure,
-          pickedUp,
+          rescans,
           watchedDir: (p) => events.watchedDir(p),
         },
         request,

@@ -5,6 +5,7 @@ import {
   DEFAULT_DRIFT_POLICY,
   type DriftPolicy,
   awaitingSupervisor,
+  rescanDue,
   describeEvidence,
   detectDrift,
   driftAfter,
@@ -187,4 +188,17 @@ test('awaitingSupervisor names the desired slots no s6-supervise ever ran for wh
   t.deepEqual(awaitingSupervisor(never.observed, never.desired, 0), [], "over s6-svscan's -c: a rescan starts nothing");
   const kept = { ...never, desired: { ...never.desired, keep: new Set(['gateway-a']) } };
   t.deepEqual(awaitingSupervisor(kept.observed, kept.desired, 500), [], 'intent unreadable: the slot is kept as it is');
+});
+
+test('rescanDue: a watcher rescans for a slot once, again only after a full pass saw it supervised and it came back', (t) => {
+  const first = rescanDue(['gateway-a'], new Set(), true);
+  t.true(first.due);
+  const sent = new Set([...first.sent, 'gateway-a']); // what the applied pass rescanned for
+  t.false(rescanDue(['gateway-a'], sent, true).due, 'still refused (its -c limit): not every pass');
+  t.true(rescanDue(['gateway-a', 'gateway-b'], sent, false).due, 'a new one is due, on a targeted pass too');
+  const scoped = rescanDue([], sent, false);
+  t.deepEqual([...scoped.sent], ['gateway-a'], 'a targeted pass did not look at it: it is kept');
+  const full = rescanDue([], sent, true);
+  t.deepEqual([...full.sent], [], 'a full pass saw it supervised: forgotten');
+  t.true(rescanDue(['gateway-a'], full.sent, true).due, 'unsupervised again: due again');
 });

@@ -3,7 +3,7 @@
  * "not UTF-8", never a replacement character that would pass as content.
  */
 import test from 'ava';
-import { decodeUtf8, jsonErrorAt } from '../../../src/model/text.js';
+import { decodeUtf8, jsonErrorAt, namesInProse } from '../../../src/model/text.js';
 
 test('valid UTF-8 decodes, one shared decoder gives the same text on every call', (t) => {
   const bytes = Buffer.from('gateway — écrit\n');
@@ -33,4 +33,12 @@ test("jsonErrorAt turns V8's offset into a line and a column; an input that ende
   t.deepEqual(jsonErrorAt('{"a" 1}', failureIn('{"a" 1}')), { line: 1, column: 6 });
   t.is(jsonErrorAt('{"a":', failureIn('{"a":')), undefined);
   t.is(jsonErrorAt('x', new Error('no offset here')), undefined);
+});
+
+test('namesInProse joins names as a sentence and counts the ones past `first`', (t) => {
+  t.is(namesInProse([], 5), '');
+  t.is(namesInProse(['a'], 5), 'a');
+  t.is(namesInProse(['a', 'b'], 5), 'a and b');
+  t.is(namesInProse(['a', 'b', 'c'], 5), 'a, b and c');
+  t.is(namesInProse(['a', 'b', 'c', 'd'], 2), 'a, b and 2 more');
 });

@@ -79,5 +79,5 @@ test('at --log-level debug a run names the directories under profiles/ it skippe
   const { logger, records } = recordingLogger();
   t.is(await runOnce('sync', w.args('sync', '--diff', '--log-level', 'debug'), captureIo(), logger), 1);
   const debug = records.filter((r) => r.level === 'debug').map((r) => r.message);
-  t.true(debug.includes('not profiles (no SOUL.md): profiles/half-made, profiles/notes'), debug.join('\n'));
+  t.true(debug.includes('not profiles (no SOUL.md): profiles/half-made and profiles/notes'), debug.join('\n'));
 });
