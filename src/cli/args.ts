@@ -70,8 +70,9 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
   if (!isCommand(command)) {
     if (command.startsWith('-')) {
       // A mistyped top-level flag (`--versoin`, `-v`) is a typo, not a flag given before its command.
-      const flag = command.split('=')[0] ?? command;
-      if (flag === '--version' || flag === '--help') throw new ArgumentError(`${flag} takes no value (got ${JSON.stringify(command)})`);
+      const [flag = command, ...value] = command.split('=');
+      if (flag === '--version' || flag === '--help')
+        throw new ArgumentError(`${flag} takes no value (got ${JSON.stringify(value.join('='))})`);
       const known = COMMANDS.some((c) => flagsOf(c).some((f) => `--${f.name}` === flag));
       const top = known ? undefined : flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
       if (top !== undefined) throw new ArgumentError(`unknown option ${flag} (did you mean ${top}?)`);
