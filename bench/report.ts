@@ -230,14 +230,20 @@ export function printReport(): void {
   if (results.notes.length) console.log(`notes:\n${results.notes.map((x) => `  - ${x}`).join('\n')}\n`);
 }
 
-/** Writes bench/results/latest.json atomically (git history keeps earlier runs). */
-export function writeResults(): void {
+/**
+ * Writes the record atomically: a run that also rewrites the README's section (a full run) to
+ * bench/results/latest.json, the committed record that section shows (git history keeps earlier
+ * runs); a partial run (quick, one slice, another CLI) to partial.json beside it, ignored by git,
+ * so a slice measured while working never replaces the full record.
+ */
+export function writeResults(full: boolean): void {
   const resDir = path.join(BENCH_DIR, 'results');
+  const name = full ? 'latest.json' : 'partial.json';
   fs.mkdirSync(resDir, { recursive: true });
-  const tmp = path.join(resDir, 'latest.json.tmp');
+  const tmp = path.join(resDir, `${name}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(results, null, 1) + '\n');
-  fs.renameSync(tmp, path.join(resDir, 'latest.json'));
-  console.log(`results: bench/results/latest.json; ${results.elapsedSeconds}s`);
+  fs.renameSync(tmp, path.join(resDir, name));
+  console.log(`results: bench/results/${name}; ${results.elapsedSeconds}s`);
 }
 
 /** Rewrites the "Latest results" section of bench/README.md. */

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   results.elapsedSeconds = round((Date.now() - t0) / 1000, 1);
 
   printReport();
-  writeResults();
+  writeResults(UPDATE_README);
   if (UPDATE_README) updateReadme();
   const failed =
     results.rows.some((r) => r.pass === false || r.pass === 'error') ||
