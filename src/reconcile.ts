@@ -5,15 +5,14 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
-import { namesInProse } from './model/text.js';
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftCondition,
   type DriftPolicy,
-  awaitingSupervisor,
   detectDrift,
   driftAfter,
   planHeals,
+  planPickups,
 } from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
@@ -50,6 +49,8 @@ export interface PassOptions {
   readonly heal?: boolean;
   /** `watch`: slot and state files its earlier passes read, re-read only when they changed. */
   readonly readCache?: ReadCache;
+  /** `watch`: slots its earlier passes had s6-svscan rescan for (rememberPickups): no pickup again. */
+  readonly rescanned?: ReadonlySet<string>;
 }
 
 /** What a pass saw and planned. */
@@ -103,9 +104,13 @@ export function planPass(o: PassOptions): PassPlan {
   });
   const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
-  const drift = observed.scandir.svscanLive ? detectDrift(observed, desired, nowUnix, policy) : [];
+  // Drift from the live state read: with s6-svscan running, or (a non-root `status`) where this user could read it.
+  const readLive = observed.scandir.svscanLive || observed.scandir.svscanUnknown !== undefined;
+  const drift = readLive ? detectDrift(observed, desired, nowUnix, policy) : [];
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
-  const { plan, held } = holdBack(withHeals(diffStates(observed, desired, diffOptionsOf(o)), heals), o.hold);
+  // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
+  const pickups = o.mode === 'sync' ? planPickups(observed, desired, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set()) : [];
+  const { plan, held } = holdBack(withLiveOps(diffStates(observed, desired, diffOptionsOf(o)), [...heals, ...pickups]), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
@@ -131,7 +136,6 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     isRoot: o.isRoot,
     live: p.observed.scandir.svscanLive,
     rescan: o.mode === 'sync',
-    unsupervised: unsupervisedSlots(p),
     journal: { present: p.observed.scandir.pendingRestarts.size > 0, keep: journalKeep(p.observed, p.held, o.scope?.services) },
     sleep: seams.sleep ?? ((ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)),
     ...(seams.beforeOperation === undefined ? {} : { beforeOperation: seams.beforeOperation }),
@@ -148,9 +152,9 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
   return { ...p, results: applied.results, warnings, drift: driftAfter(p.drift, applied.results) };
 }
 
-/** The diff's plan with the heals added, in the plan's stable order. */
-function withHeals(plan: Plan, heals: readonly Operation[]): Plan {
-  return heals.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...heals].sort(compareOps) };
+/** The diff's plan with the heals and pickups (decided from live state) added, in the plan's stable order. */
+function withLiveOps(plan: Plan, ops: readonly Operation[]): Plan {
+  return ops.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...ops].sort(compareOps) };
 }
 
 function diffOptionsOf(o: PassOptions): DiffOptions {
@@ -167,17 +171,6 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
   const n = observed.scandir.serviceCount + count('create') - count('remove');
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
   return [`${capacityWarning(n)}: the others are not started`];
-}
-
-/** Slots a running s6-svscan never picked up (awaitingSupervisor at s6-svscan's default -c). */
-export function unsupervisedSlots(p: PassPlan): string[] {
-  return awaitingSupervisor(p.observed, p.desired, SVSCAN_DEFAULT_MAX);
-}
-
-/** What `sync` says of them: they are why it rescans (also in --diff, whose exit code they do not change). */
-export function pickUpWarning(services: readonly string[]): string | undefined {
-  if (services.length === 0) return undefined;
-  return `s6-svscan runs but no s6-supervise ever ran for ${namesInProse(services, 5)}; sync has s6-svscan rescan (s6-svscanctl -a) to supervise them`;
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

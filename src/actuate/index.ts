@@ -2,7 +2,7 @@
  * Actuate: applies a plan, and does exactly what it says. Each operation is safe to run twice and
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
-import type { CreateOp, Operation, OperationResult, Plan, PurgeOp, RemoveOp, Settings } from '../model.js';
+import type { CreateOp, Operation, OperationResult, PickupOp, Plan, PurgeOp, RemoveOp, Settings } from '../model.js';
 import { type Dir, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
@@ -26,11 +26,10 @@ export interface ApplyContext {
   readonly live: boolean;
   /**
    * Ask a live s6-svscan to rescan after creates (after the markers). `boot` leaves that to
-   * s6-overlay (as upstream: gateways start after cont-init), `sync` wants new slots supervised at once.
+   * s6-overlay (as upstream: gateways start after cont-init), `sync` wants new slots supervised at
+   * once. A plan's pickups always get their rescan: they are what it is for.
    */
   readonly rescan: boolean;
-  /** Slots no s6-supervise ever ran for (awaitingSupervisor): with `rescan`, they get a rescan too. */
-  readonly unsupervised: readonly string[];
   /**
    * The restart journal from earlier passes: whether it exists, and the entries this pass must keep
    * (services it did not read or holds back); the others are done or no longer needed once applied.
@@ -63,7 +62,7 @@ export interface ApplyResult {
 }
 
 /** The order operations take effect in, whatever their order in the plan. */
-type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'heal' | 'remove';
+type Phase = 'home' | 'create' | 'update' | 'restart' | 'marker' | 'heal' | 'pickup' | 'remove';
 
 /** Which phase an operation belongs to; adding a kind without a phase fails to compile. */
 function phaseOf(op: Operation): Phase {
@@ -83,6 +82,8 @@ function phaseOf(op: Operation): Phase {
       return 'marker';
     case 'heal':
       return 'heal';
+    case 'pickup':
+      return 'pickup';
     case 'remove':
     case 'purge':
       return 'remove';
@@ -91,8 +92,8 @@ function phaseOf(op: Operation): Phase {
   }
 }
 
-/** Applies one operation that is not batched (creates, removes and purges are). */
-function applyOne(op: Exclude<Operation, CreateOp | RemoveOp | PurgeOp>, ctx: ApplyContext): OperationResult {
+/** Applies one operation that is not batched (creates, pickups, removes and purges are). */
+function applyOne(op: Exclude<Operation, CreateOp | PickupOp | RemoveOp | PurgeOp>, ctx: ApplyContext): OperationResult {
   switch (op.kind) {
     case 'seed':
       return applySeed(ctx.home, op, ctx.isRoot ? { uid: ctx.settings.uid, gid: ctx.settings.gid } : undefined);
@@ -134,7 +135,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
   const one = (op: Operation): void => {
-    if (op.kind !== 'create' && op.kind !== 'remove' && op.kind !== 'purge')
+    if (op.kind !== 'create' && op.kind !== 'pickup' && op.kind !== 'remove' && op.kind !== 'purge')
       results.set(
         op,
         guarded(hook, op, () => applyOne(op, ctx)),
@@ -157,10 +158,12 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   }
   byPhase('marker').forEach(one);
   byPhase('heal').forEach(one);
-  // One rescan for new slots and for slots no supervisor ever ran for, after the markers: a
-  // supervisor reads `down` when it starts, so it finds the intent this pass set.
+  // One rescan for new slots and the pickups, after the markers: a supervisor reads `down` when
+  // it starts, so it finds the intent this pass set.
+  const pickups = byPhase('pickup').filter((op): op is PickupOp => op.kind === 'pickup');
+  for (const r of applyPickups(pickups, ctx, hook)) results.set(r.op, r);
   const created = creates.some((op) => results.get(op)?.status === 'applied');
-  if (ctx.live && ctx.rescan && (created || ctx.unsupervised.length > 0)) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
+  if (ctx.live && ctx.rescan && created && pickups.length === 0) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
   const removeOptions = {
     live: ctx.live,
@@ -175,6 +178,29 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
     warnings,
   };
+}
+
+/**
+ * The pickups: one rescan for all of them (s6-svscan picks up every new slot at once). A pickup
+ * the fault-injection hook fails is left out; if the rescan fails, every other one fails with it.
+ */
+function applyPickups(pickups: readonly PickupOp[], ctx: ApplyContext, hook: ApplyContext['beforeOperation']): OperationResult[] {
+  if (pickups.length === 0) return [];
+  const results = new Map<PickupOp, OperationResult>();
+  for (const op of pickups) {
+    const failed = guarded(hook, op, () => ({ op, status: 'applied' }));
+    if (failed.status === 'failed') results.set(op, failed);
+  }
+  if (results.size === pickups.length) return pickups.map((op) => results.get(op) ?? { op, status: 'failed' });
+  let error: string | undefined;
+  if (!ctx.live) error = 's6-svscan is not running on the scandir';
+  else
+    try {
+      svscanRescan(ctx.scandir);
+    } catch (err) {
+      error = `s6-svscanctl -a: ${describeErrno(err)}`;
+    }
+  return pickups.map((op) => results.get(op) ?? (error === undefined ? { op, status: 'applied' } : { op, status: 'failed', error }));
 }
 
 /** Runs one operation so that anything it throws, expected or not, fails it alone. */

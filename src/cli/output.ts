@@ -31,6 +31,7 @@ const KINDS = [
   'remove',
   'purge',
   'heal',
+  'pickup',
   'sweep',
   'cleanup',
   'seed',
@@ -48,13 +49,14 @@ export function summarize(result: PassResult): Record<OperationKind | 'failed' |
 }
 
 /**
- * The counts as `key=value` fields (`restart_pending` in upstream's snake case). `heal=N` only
- * when the pass healed: only `--heal` plans heals, and other summaries keep their shape; likewise
+ * The counts as `key=value` fields (`restart_pending` in upstream's snake case). `heal=N` and
+ * `pickup=N` only when the pass planned some: only `--heal` plans heals, pickups are rare, and
+ * other summaries keep their shape; likewise
  * `prune_blocked=1` only when the empty-set guard held the prune back (the warning says why).
  */
 function countFields(result: PassResult, applied: boolean): string {
   const s = summarize(result);
-  const kinds = KINDS.filter((k) => k !== 'heal' || s.heal > 0);
+  const kinds = KINDS.filter((k) => (k !== 'heal' && k !== 'pickup') || s[k] > 0);
   const blocked = result.desired.pruneBlocked === undefined ? [] : ['prune_blocked=1'];
   return [
     ...kinds.map((k) => `${k}=${s[k]}`),
@@ -84,6 +86,7 @@ export function filesOf(op: Operation): string[] {
     case 'remove':
     case 'purge':
     case 'heal':
+    case 'pickup':
       return [];
     default:
       return assertNever(op);
@@ -177,6 +180,7 @@ const KIND_COLOUR = {
   remove: 'red',
   purge: 'red',
   heal: 'blue',
+  pickup: 'cyan',
   sweep: 'red',
   cleanup: 'red',
   seed: 'green',

@@ -4,7 +4,7 @@
  * and drift, plus the watcher's last pass from its status file. Built from a dry-run pass.
  */
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
-import { type PassResult, unsupervisedSlots } from '../reconcile.js';
+import type { PassResult } from '../reconcile.js';
 import { describeEvidence } from '../desired/drift.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
@@ -62,7 +62,6 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
   const drifts = new Map<string, DriftReport[]>();
   for (const d of result.drift) drifts.set(d.service, [...(drifts.get(d.service) ?? []), driftReport(d, nowMs)]);
   const rows = new Map<string, StatusRow>();
-  const unsupervised = new Set(unsupervisedSlots(result));
   const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
     const slot = result.observed.scandir.slots.get(service);
     const finishOurs = slot !== undefined && slot.owned && !(ops.get(service) ?? []).some(rewritesFinish);
@@ -74,7 +73,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], unsupervised.has(service)),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -138,9 +137,6 @@ export function liveReport(
   };
 }
 
-/** What starts a supervisor for a slot s6-svscan does not supervise (sync ends its pass with a rescan). */
-const PICK_UP = 'sync (or s6-svscanctl -a on the scandir) starts its supervisor';
-
 /** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
 function driftOf(
   ops: readonly Operation[],
@@ -148,12 +144,9 @@ function driftOf(
   slot: ObservedSlot | undefined,
   d: ProfileDecision | undefined,
   conditions: readonly DriftReport[],
-  neverPickedUp: boolean,
 ): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
-  // A slot written while s6-svscan ran, never picked up (unsupervisedSlots): an up or down reaches nobody until then.
-  if (neverPickedUp) drift.push(`live: s6-svscan has not picked it up; ${PICK_UP}`);
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {

@@ -33,6 +33,8 @@ export type WatcherReport =
 /** What the table shows besides the rows. */
 export interface TableContext {
   readonly svscanLive: boolean;
+  /** Why this user cannot tell whether s6-svscan runs (ObservedScandir.svscanUnknown). */
+  readonly svscanUnknown?: string;
   /** The scandir's absolute path, named once (a note's `s6-svc -u gateway-x` runs there). */
   readonly scandir: string;
   readonly serviceCount: number;
@@ -77,13 +79,20 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   lines.push('');
   for (const text of [
     LEGEND,
-    `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); s6-svscan ${ctx.svscanLive ? 'is running' : 'is not running'}`,
+    `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); ${svscanLine(ctx)}`,
   ]) {
     lines.push(...wrap(text, width));
   }
   for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, width));
   for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, width));
   return `${lines.join('\n')}\n`;
+}
+
+/** Whether s6-svscan runs, or why this user cannot tell (and what LIVE then rests on). */
+function svscanLine(ctx: TableContext): string {
+  if (ctx.svscanLive) return 's6-svscan is running';
+  if (ctx.svscanUnknown === undefined) return 's6-svscan is not running';
+  return `whether s6-svscan runs is unknown to this user (${escapeLine(ctx.svscanUnknown)}); LIVE is what each slot's supervise/ let it read: run status as root for all of it`;
 }
 
 /** The table's lines, and whether a profile name had to be cut. */

@@ -9,8 +9,8 @@ import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
-import { rescanDue } from '../desired/drift.js';
-import { type PassResult, applyPass, planPass, unapplied, unsupervisedSlots } from '../reconcile.js';
+import { awaitingSupervisor, rememberPickups } from '../desired/drift.js';
+import { type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
@@ -47,7 +47,7 @@ export interface WatchContext {
    * logged once, not on every retry (each retry still prints its pass line).
    */
   readonly failure?: { message: string | undefined };
-  /** The slots earlier rescans were for (rescanDue): a quiet pass rescans only for others. */
+  /** The slots earlier passes' pickups had s6-svscan rescan for (rememberPickups): not picked up again. */
   readonly rescans?: { sent: ReadonlySet<string> };
 }
 
@@ -105,21 +105,24 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     scandir = openScandir(args.scandir, 'refuse');
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
-    const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached };
+    const rescanned = (): { rescanned?: ReadonlySet<string> } => (ctx.rescans === undefined ? {} : { rescanned: ctx.rescans.sent });
+    const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() };
     // Interval and event passes may skip slots whose directories are unchanged; a start, SIGHUP
     // or retry reads everything, and so does every tenth full pass (src/observe/read-cache.ts).
     ctx.readCache?.beginPass(!SHALLOW_TRIGGERS.has(request.trigger), request.profiles === undefined);
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
-    const rescan = rescanDue(unsupervisedSlots(result), ctx.rescans?.sent ?? new Set(), result.options.scope === undefined);
-    if (ctx.rescans !== undefined) ctx.rescans.sent = rescan.sent;
-    if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0 || rescan.due) {
+    if (ctx.rescans !== undefined) {
+      const awaiting = awaitingSupervisor(result.observed, result.desired, SVSCAN_DEFAULT_MAX);
+      ctx.rescans.sent = rememberPickups(ctx.rescans.sent, awaiting, result.options.scope === undefined, []);
+    }
+    if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       lock = await takeLock(args, scandir, true, signal);
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
-      result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached }));
-      // What the pass under the lock rescanned for (applyPlan sends `a` when this is not empty).
-      if (ctx.rescans !== undefined) ctx.rescans.sent = new Set([...ctx.rescans.sent, ...unsupervisedSlots(result)]);
+      result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() }));
+      const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);
+      if (ctx.rescans !== undefined) ctx.rescans.sent = rememberPickups(ctx.rescans.sent, [], false, picked);
     }
     ctx.readCache?.endPass(result.options.scope === undefined);
     if (ctx.failure?.message !== undefined) {
@@ -166,6 +169,8 @@ function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
  * and live state and drift cannot be known (every gateway would read as absent, with no drift).
  */
 function svscanWarning(result: PassResult, scandir: string): string[] {
-  if (!result.observed.scandir.exists || result.observed.scandir.svscanLive) return [];
+  const s = result.observed.scandir;
+  if (!s.exists || s.svscanLive) return [];
+  if (s.svscanUnknown !== undefined) return [`cannot tell whether s6-svscan runs on ${scandir} (${s.svscanUnknown}): run watch as root`];
   return [`s6-svscan is not running on ${scandir}: slots are written but nothing supervises them, and live state and drift are unknown`];
 }

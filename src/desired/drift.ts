@@ -3,7 +3,17 @@
  * plans for it. Pure and total: the time is an argument, every fact comes from observe (the
  * decoded `supervise/status` and s6's own death tally), the result is sorted.
  */
-import type { DeathRecord, DesiredState, HealOp, LiveStatus, ObservedSlot, ObservedState, Operation, OperationResult } from '../model.js';
+import type {
+  DeathRecord,
+  DesiredState,
+  HealOp,
+  LiveStatus,
+  ObservedSlot,
+  ObservedState,
+  Operation,
+  OperationResult,
+  PickupOp,
+} from '../model.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
@@ -58,39 +68,61 @@ export const HEAL_BACKOFF_BASE_SECONDS = 1;
 /** Longest heal back-off step. */
 export const HEAL_BACKOFF_CAP_SECONDS = 300;
 
+/** Why a pickup is planned: a person reads it in `--diff`, the op lines and `status`. */
+export const PICKUP_REASON = 's6-svscan never picked the slot up; a rescan (s6-svscanctl -a) starts its supervisor';
+
 /**
- * Desired slots no s6-supervise has ever run for although an s6-svscan runs on the scandir: slots
- * written while it ran and never picked up (`boot` run by hand: boot leaves rescanning to
- * s6-overlay). `s6-svscanctl -a` starts their supervisors; until then an up or down reaches
- * nobody. Not listed: a supervisor that died (s6-svscan restarts it by itself), a slot kept as it
- * is (its intent is unreadable), and anything while the scandir holds more services than
- * `maxServices` (s6-svscan's -c): a rescan cannot start those, the capacity warning says why.
+ * Our desired slots no s6-supervise has ever run for although an s6-svscan runs on the scandir:
+ * slots written while it ran and never picked up (`boot` run by hand: boot leaves rescanning to
+ * s6-overlay). Until a rescan starts their supervisors, an up or down reaches nobody. A slot kept
+ * as it is (its intent is unreadable) is listed too: a rescan picks up every new slot at once,
+ * and its supervisor keeps it up or down as its marker says. Not listed: a slot whose supervisor
+ * died (s6-svscan restarts it by itself), and any while the services that are not waiting
+ * already fill `maxServices` (s6-svscan's -c): a rescan could start none of them.
  */
 export function awaitingSupervisor(observed: ObservedState, desired: DesiredState, maxServices: number): string[] {
-  if (!observed.scandir.svscanLive || observed.scandir.serviceCount > maxServices) return [];
+  if (!observed.scandir.svscanLive) return [];
   const out: string[] = [];
   for (const spec of desired.services.values()) {
-    if (desired.keep.has(spec.service)) continue;
     const slot = observed.scandir.slots.get(spec.service);
-    if (slot !== undefined && slot.entry === 'dir' && slot.dir.kind === 'dir' && slot.live === undefined) out.push(spec.service);
+    if (slot !== undefined && slot.entry === 'dir' && slot.owned && slot.dir.kind === 'dir' && slot.live === undefined)
+      out.push(spec.service);
   }
-  return out;
+  return observed.scandir.serviceCount - out.length >= maxServices ? [] : out;
 }
 
 /**
- * A watcher's rescans for slots never picked up: due when a slot awaits that no rescan went out
- * for yet. `sent` holds the slots earlier rescans were for; a full pass forgets those no longer
- * awaiting (supervised since, or gone), so a slot s6-svscan refuses is rescanned once, not on
- * every pass, and again only if it comes back.
+ * The pickups a `sync` or `watch` pass plans: one per slot awaiting its supervisor, except those a
+ * watcher already had s6-svscan rescan for (`rescanned`, see rememberPickups), so a slot s6-svscan
+ * refuses is not rescanned on every pass.
  */
-export function rescanDue(
+export function planPickups(
+  observed: ObservedState,
+  desired: DesiredState,
+  maxServices: number,
+  rescanned: ReadonlySet<string>,
+): PickupOp[] {
+  const pickups: PickupOp[] = [];
+  for (const service of awaitingSupervisor(observed, desired, maxServices)) {
+    const profile = desired.services.get(service)?.profile;
+    if (profile !== undefined && !rescanned.has(service)) pickups.push({ kind: 'pickup', service, profile, reason: PICKUP_REASON });
+  }
+  return pickups;
+}
+
+/**
+ * What a watcher remembers of its rescans: the slots of the pickups it applied, plus those it
+ * remembered before; a pass that read the whole scandir forgets the ones no longer awaiting
+ * (supervised since, or gone), so a slot that comes back unsupervised is picked up again.
+ */
+export function rememberPickups(
+  rescanned: ReadonlySet<string>,
   awaiting: readonly string[],
-  sent: ReadonlySet<string>,
   full: boolean,
-): { readonly due: boolean; readonly sent: ReadonlySet<string> } {
+  applied: readonly string[],
+): ReadonlySet<string> {
   const now = new Set(awaiting);
-  const kept = full ? new Set([...sent].filter((s) => now.has(s))) : sent;
-  return { due: awaiting.some((s) => !kept.has(s)), sent: kept };
+  return new Set([...[...rescanned].filter((s) => !full || now.has(s)), ...applied]);
 }
 
 /** Detects the drift conditions of every slot the desired state has a decided intent for. */
@@ -127,7 +159,7 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
  * The operations that change what s6 runs. An `update` or boot's housekeeping only writes files,
  * and a `purge` acts on a trash entry, not on a live slot that may have come back under its name.
  */
-const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove']);
+const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'heal', 'restart', 'remove', 'pickup']);
 
 /**
  * The drift to report once a pass applied `results`. Drift is read before the pass acts: a service

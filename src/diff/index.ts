@@ -40,7 +40,8 @@ export interface DiffOptions {
 
 /**
  * Plan order within one service: the seed and files first, the restart after its files, purge,
- * then a heal (`s6-svc -u` on a service s6 holds down) last.
+ * then a heal (`s6-svc -u` on a service s6 holds down), and a pickup (the rescan that starts its
+ * supervisor, after the markers) last.
  */
 const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   seed: 0,
@@ -54,6 +55,7 @@ const KIND_ORDER: Readonly<Record<Operation['kind'], number>> = {
   remove: 8,
   purge: 9,
   heal: 10,
+  pickup: 11,
 };
 const DIR_MODE = 0o755;
 

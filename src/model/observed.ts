@@ -169,6 +169,12 @@ export interface ObservedScandir {
   /** Whether an s6-svscan listens on `.s6-svscan/control`. */
   readonly svscanLive: boolean;
   /**
+   * Why this user cannot tell whether an s6-svscan listens (`.s6-svscan` is s6-svscan's own 0700
+   * directory: a non-root `status` may not look). `svscanLive` is then false, nothing is sent to
+   * s6, and each slot's live state is read where its `supervise/` lets this user read it.
+   */
+  readonly svscanUnknown?: string;
+  /**
    * Count of non-dot directories (services) in the scandir, for the 500-service warning. A
    * service's logger (`log/`) does not count: s6-svscan -c counts a service with its logger once.
    */

@@ -116,10 +116,21 @@ export interface HealOp extends OperationBase {
 }
 
 /**
+ * Have a running s6-svscan pick up a slot it never supervised (`s6-svscanctl -a`, one for every
+ * pickup of a pass): a slot written while it ran, by a `boot` run by hand, say. Its supervisor
+ * starts and keeps the service up or down as the slot's `down` marker says. `sync` and `watch`
+ * plan it; `boot` leaves rescanning to s6-overlay, as upstream does.
+ */
+export interface PickupOp extends OperationBase {
+  readonly kind: 'pickup';
+}
+
+/**
  * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
  * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
  */
-export type Operation = CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp;
+export type Operation =
+  CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp | PickupOp;
 
 /** Every operation kind. */
 export type OperationKind = Operation['kind'];

@@ -11,6 +11,8 @@ import {
   closeDir,
   describeErrno,
   describeDir,
+  errnoCode,
+  fifoReader,
   listDir,
   lstatAt,
   openDirAt,
@@ -19,7 +21,7 @@ import {
   readFileAt,
 } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
-import { hasFifoReader, readLiveStatus } from './s6-status.js';
+import { readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
 import type { ReadCache } from './read-cache.js';
@@ -40,7 +42,10 @@ export function observeScandir(
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
   }
-  const svscanLive = isSvscanLive(scandir);
+  const svscan = svscanState(scandir);
+  const svscanLive = svscan.live;
+  // When this user cannot tell, each slot's live state is still read where its supervise/ allows.
+  const readLive = svscan.live || svscan.unknown !== undefined;
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
@@ -59,7 +64,7 @@ export function observeScandir(
       entry.name,
       profile,
       entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
-      svscanLive,
+      readLive,
       cache,
     );
     slots.set(entry.name, slot);
@@ -68,7 +73,18 @@ export function observeScandir(
   const journal = readPendingRestarts(scandir);
   const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
   const trash = observeTrash(scandir, settings.servicePrefix, only);
-  return { exists: true, slots, svscanLive, serviceCount, pendingRestarts: journal.services, ...journalUid, upstreamLeftovers, trash };
+  const unknown = svscan.unknown === undefined ? {} : { svscanUnknown: svscan.unknown };
+  return {
+    exists: true,
+    slots,
+    svscanLive,
+    ...unknown,
+    serviceCount,
+    pendingRestarts: journal.services,
+    ...journalUid,
+    upstreamLeftovers,
+    trash,
+  };
 }
 
 /** Upstream's staging name `.<prefix><valid name>.tmp` (#54834). */
@@ -79,12 +95,24 @@ function isUpstreamStaging(name: string, prefix: string): boolean {
 
 /** Whether an s6-svscan listens on `<scandir>/.s6-svscan/control`. */
 export function isSvscanLive(scandir: Dir): boolean {
+  return svscanState(scandir).live;
+}
+
+/**
+ * {@link isSvscanLive}, and why this user cannot tell when it may not look: s6-svscan makes
+ * `.s6-svscan` 0700, so a non-root user gets EACCES there, whether or not s6-svscan runs.
+ */
+export function svscanState(scandir: Dir): { readonly live: boolean; readonly unknown?: string } {
+  const denied = { live: false, unknown: '.s6-svscan/control: permission denied' };
   let control: Dir | undefined;
   try {
     control = openDirIfExists(scandir, '.s6-svscan');
-    return control !== undefined && hasFifoReader(control, 'control');
-  } catch {
-    return false;
+    if (control === undefined) return { live: false };
+    const reader = fifoReader(control, 'control');
+    return reader === 'denied' ? denied : { live: reader === 'reader' };
+  } catch (err) {
+    const code = errnoCode(err);
+    return code === 'EACCES' || code === 'EPERM' ? denied : { live: false };
   } finally {
     closeDir(control);
   }
@@ -95,7 +123,7 @@ function observeSlot(
   service: string,
   profile: string,
   entry: ObservedSlot['entry'],
-  svscanLive: boolean,
+  readLive: boolean,
   cache: ReadCache | undefined,
 ): ObservedSlot {
   const base = { service, profile, entry };
@@ -116,7 +144,7 @@ function observeSlot(
     const stamps = `${stamp}/${logRead.stamp}`;
     const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, cache);
     cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
-    const live = svscanLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
+    const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned } = contents;

@@ -121,6 +121,17 @@ export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
   }
 }
 
+/**
+ * A subdirectory this user may search but not read (s6's 0710 `supervise/` to a member of its
+ * group): no descriptor, reached by path for opening named files in it, which are still opened
+ * without following a symlink. It was a directory, not a symlink, at the lstat; a swap after that
+ * can only point the caller at what it can read anyway. undefined when it is no directory.
+ */
+export function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
+  if (lstatAt(parent, name)?.isDirectory() !== true) return undefined;
+  return { fd: -1, path: `${parent.path}/${name}`, rel: pathAt(parent, name) };
+}
+
 /** Closes a directory descriptor; never throws. */
 export function closeDir(dir: Dir | undefined): void {
   if (dir === undefined || dir.fd < 0) return;

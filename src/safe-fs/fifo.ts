@@ -7,15 +7,24 @@ import { type Dir, closeDir, openDirIfExists, pathAt } from './core.js';
  * an O_WRONLY|O_NONBLOCK open fails with ENXIO when nobody listens, and never blocks.
  */
 export function hasFifoReader(dir: Dir, name: string): boolean {
+  return fifoReader(dir, name) === 'reader';
+}
+
+/**
+ * {@link hasFifoReader}, telling "nobody listens" (ENXIO, or no usable FIFO: ENOENT, ELOOP, not a
+ * FIFO, any other error) from "this user may not look" (EACCES, EPERM): a user who cannot open
+ * the FIFO cannot tell whether anyone listens.
+ */
+export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied' {
   let fd: number;
   try {
     fd = fs.openSync(pathAt(dir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-  } catch {
-    // ENXIO: nobody listens; ENOENT, ELOOP, EACCES: no usable FIFO. Any other error: no reader either.
-    return false;
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? err.code : undefined;
+    return code === 'EACCES' || code === 'EPERM' ? 'denied' : 'none';
   }
   try {
-    return fs.fstatSync(fd).isFIFO();
+    return fs.fstatSync(fd).isFIFO() ? 'reader' : 'none';
   } finally {
     fs.closeSync(fd);
   }

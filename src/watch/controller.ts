@@ -258,6 +258,7 @@ function countOps(r: PassResult): PassCounts {
     restart: n('restart'),
     purge: n('purge'),
     heal: n('heal'),
+    pickup: n('pickup'),
     failed: r.results.filter((x) => x.status === 'failed').length,
     held: r.held.length,
     restartPending: r.plan.restartPending.length,

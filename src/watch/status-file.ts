@@ -20,6 +20,8 @@ export interface PassCounts {
   readonly restart?: number;
   readonly purge?: number;
   readonly heal: number;
+  /** Slots a rescan had s6-svscan pick up (absent before pickups were operations). */
+  readonly pickup?: number;
   readonly failed: number;
   readonly held: number;
   readonly restartPending: number;

@@ -70,6 +70,23 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
       setLive(slot, true, host);
       return true;
+    case 'pickup': {
+      // s6-svscan starts its supervisor, which keeps the service up or down as the marker says.
+      if (slot === undefined || slot.entry !== 'dir' || slot.live !== undefined || !svscanLive) return false;
+      const up = !slot.hasDownMarker;
+      slot.live = {
+        supervised: true,
+        up,
+        wantedUp: up,
+        ready: false,
+        finishing: false,
+        pid: up ? 4242 : -1,
+        exitcode: up ? -1 : 0,
+        signum: -1,
+        updownSinceUnix: host.nowMs / 1000 + 1,
+      };
+      return true;
+    }
     case 'restart':
       if (slot === undefined || slot.live?.up !== true) return false;
       setLive(slot, true, host);

@@ -7,7 +7,7 @@ import type { Mode, ObservedHome } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
 import { namesInProse } from '../../model/text.js';
-import { type PassResult, applyPass, pickUpWarning, planPass, unapplied, unsupervisedSlots } from '../../reconcile.js';
+import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import type { Args } from '../args.js';
@@ -62,9 +62,6 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
         )}`,
       );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
-    // `sync` names the slots it rescans for (boot leaves them; a watcher rescans without a word).
-    const pickUp = mode === 'sync' ? pickUpWarning(unsupervisedSlots(planned)) : undefined;
-    if (pickUp !== undefined) planned = { ...planned, warnings: [...planned.warnings, pickUp] };
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
     logPassResult(result, logger);

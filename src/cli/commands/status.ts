@@ -62,6 +62,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         hermesHome: path.resolve(args.hermesHome),
         scandir: path.resolve(args.scandir),
         svscanLive: result.observed.scandir.svscanLive,
+        ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
         serviceCount: count,
         multiplex,
         profiles: rows,
@@ -74,6 +75,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       io.stdout.write(
         renderStatusTable(rows, {
           svscanLive: result.observed.scandir.svscanLive,
+          ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
           scandir: path.resolve(args.scandir),
           serviceCount: count,
           warnings,

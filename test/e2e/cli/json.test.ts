@@ -56,6 +56,7 @@ test('a normal plan is valid and complete', async (t) => {
     remove: 0,
     purge: 0,
     heal: 0,
+    pickup: 0,
     sweep: 0,
     cleanup: 0,
     seed: 0,

@@ -142,3 +142,29 @@ async function readFileOrEmpty(file: string): Promise<string> {
     return '';
   }
 }
+
+needsS6(test)(
+  'as a user who may not look into .s6-svscan, status says it cannot tell whether s6-svscan runs, and still shows the live state it can read',
+  async (t) => {
+    const env = await makeS6World('live-nobody', { profiles: { coder: RUNNING } });
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('coder');
+    const nobody = { uid: 65534, gid: 65534 };
+    const json = await env.json('status', [], nobody);
+    t.is(json.code, 0, json.stderr);
+    const { validateStatusReport } = await loadValidators();
+    t.true(validateStatusReport?.(json.doc), JSON.stringify(validateStatusReport?.errors));
+    t.is(json.doc['svscanLive'], false);
+    t.is(json.doc['svscanUnknown'], '.s6-svscan/control: permission denied');
+    const rows = json.doc['profiles'] as { profile: string; live: { up: boolean } | null; drift: string[] }[];
+    const coder = rows.find((r) => r.profile === 'coder');
+    t.is(coder?.live?.up, true, "coder's supervise/ lets its group read the state");
+    t.deepEqual(coder?.drift, [], 'no pickup is planned for a supervised slot');
+    const table = await env.cli('status', [], nobody);
+    t.regex(
+      table.stdout.replace(/\n\s*/g, ' '),
+      /whether s6-svscan runs is unknown to this user \(\.s6-svscan\/control: permission denied\)/,
+    );
+    t.notRegex(table.stdout, /s6-svscan is not running/);
+  },
+);

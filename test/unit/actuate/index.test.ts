@@ -31,7 +31,6 @@ function world(t: Parameters<typeof tempRoot>[0], extra: Partial<ApplyContext> =
     isRoot: false,
     live: false,
     rescan: false,
-    unsupervised: [],
     journal: { present: false, keep: [] },
     sleep: () => undefined,
     removalWaitMs: 0,
@@ -139,21 +138,51 @@ test('with s6 live, a published create makes s6-svscan rescan; a plan without on
   t.is(svscan.received(), 'a');
 });
 
-test('with s6 live, a slot no s6-supervise holds makes the pass end with a rescan, after its marker changed; boot leaves it', async (t) => {
-  const w = world(t, { live: true, rescan: true, unsupervised: ['gateway-c'] });
+test('pickups: one rescan for all, after the markers changed, even when boot would not rescan for creates', async (t) => {
+  const w = world(t, { live: true, rescan: false });
   put(w.scan.root, 'gateway-c/run', 'x');
   put(w.scan.root, 'gateway-c/down', '');
+  put(w.scan.root, 'gateway-d/run', 'x');
   const svscan = listenOnControl(t, path.join(w.scan.root, '.s6-svscan'));
-  const { results } = await applyPlan(planOf({ kind: 'up', ...base('up', 'c') }), w.ctx);
-  t.is(results[0]?.status, 'applied');
-  t.false(fs.existsSync(path.join(w.scan.root, 'gateway-c', 'down')), 'the supervisor the rescan starts finds the marker gone');
+  let downAtRescan: boolean | undefined;
+  const { results } = await applyPlan(
+    planOf({ kind: 'up', ...base('up', 'c') }, { kind: 'pickup', ...base('pickup', 'c') }, { kind: 'pickup', ...base('pickup', 'd') }),
+    {
+      ...w.ctx,
+      beforeOperation: (op) => {
+        if (op.kind === 'pickup') downAtRescan ??= fs.existsSync(path.join(w.scan.root, 'gateway-c', 'down'));
+      },
+    },
+  );
+  t.deepEqual(
+    results.map((r) => `${r.op.kind} ${r.status}`),
+    ['up applied', 'pickup applied', 'pickup applied'],
+  );
+  t.false(downAtRescan, 'the supervisor the rescan starts finds the marker gone');
+  t.is(svscan.received(), 'a', 'one rescan for both');
+  await applyPlan(planOf(createOf('f'), { kind: 'pickup', ...base('pickup', 'd') }), { ...w.ctx, rescan: true });
+  t.is(svscan.received(), 'a', 'a create and a pickup: still one rescan');
+});
+
+test('a pickup fails when its rescan does, and alone when the fault hook fails it', async (t) => {
+  const w = world(t, { live: true, rescan: true });
+  const deaf = await applyPlan(planOf({ kind: 'pickup', ...base('pickup', 'c') }), w.ctx);
+  t.is(deaf.results[0]?.status, 'failed');
+  t.regex(deaf.results[0]?.error ?? '', /^s6-svscanctl -a: /);
+  const gone = await applyPlan(planOf({ kind: 'pickup', ...base('pickup', 'c') }), { ...w.ctx, live: false });
+  t.is(gone.results[0]?.error, 's6-svscan is not running on the scandir');
+  const svscan = listenOnControl(t, path.join(w.scan.root, '.s6-svscan'));
+  const hooked = await applyPlan(planOf({ kind: 'pickup', ...base('pickup', 'c') }, { kind: 'pickup', ...base('pickup', 'd') }), {
+    ...w.ctx,
+    beforeOperation: (op) => {
+      if (op.service === 'gateway-c') throw new Error('injected');
+    },
+  });
+  t.deepEqual(
+    hooked.results.map((r) => r.status),
+    ['failed', 'applied'],
+  );
   t.is(svscan.received(), 'a');
-  await applyPlan(planOf(), { ...w.ctx, rescan: false });
-  t.is(svscan.received(), '', 'boot (rescan off) sends nothing');
-  await applyPlan(planOf(), { ...w.ctx, unsupervised: [] });
-  t.is(svscan.received(), '', 'every slot supervised: nothing sent');
-  await applyPlan(planOf(createOf('f')), w.ctx);
-  t.is(svscan.received(), 'a', 'a create and an unsupervised slot: one rescan');
 });
 
 test('a rescan nobody hears is a warning; the create still counts as applied', async (t) => {

@@ -8,6 +8,7 @@ import { resolveRole } from '../../../src/cli/pass.js';
 import { type WatchContext, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
 import type { PassRequest } from '../../../src/watch/controller.js';
 import { writeConfig } from '../../helpers/cli.js';
+import { listenOnControl } from '../../helpers/fifo.js';
 import { captureIo, recordingLogger, type World, world } from './support.js';
 
 function context(w: World, ...extra: string[]): WatchContext & { records: ReturnType<typeof recordingLogger>['records'] } {
@@ -58,6 +59,34 @@ test('a pass over a scandir no s6-svscan reads warns that nothing supervises the
     watched.warnings.some((m) => m.startsWith('s6-svscan is not running')),
     watched.warnings.join('\n'),
   );
+});
+
+test('a slot s6-svscan never picks up is picked up once, not on every pass, and again once it was supervised and came back', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const ctx = { ...context(w), rescans: { sent: new Set<string>() } };
+  await runWatchPass(ctx, FULL, live()); // no s6-svscan yet: the slots are written, nobody picks them up
+  // An s6-svscan that never starts a supervisor (one refused at its -c limit behaves so).
+  const svscan = listenOnControl(t, path.join(w.scandir, '.s6-svscan'));
+  const first = await runWatchPass(ctx, FULL, live());
+  if (first.kind !== 'done') throw new Error(`pass ${first.kind}`);
+  t.deepEqual(
+    first.result.results.map((r) => `${r.op.kind} ${r.op.service} ${r.status}`),
+    ['pickup gateway-a applied', 'pickup gateway-default applied'],
+  );
+  t.is(svscan.received(), 'a');
+  for (let i = 0; i < 3; i++) {
+    const quiet = await runWatchPass(ctx, FULL, live());
+    t.is(quiet.kind === 'done' ? quiet.result.plan.operations.length : -1, 0, 'already rescanned for: no pickup, no lock');
+  }
+  t.is(svscan.received(), '', 'one rescan, not one per pass');
+  // A supervisor ran for gateway-a (a supervise/status appeared), then its slot came back bare.
+  const status = path.join(w.scandir, 'gateway-a', 'supervise', 'status');
+  fs.writeFileSync(status, Buffer.alloc(35));
+  await runWatchPass(ctx, FULL, live());
+  fs.rmSync(status);
+  const back = await runWatchPass(ctx, FULL, live());
+  t.deepEqual(back.kind === 'done' ? back.result.results.map((r) => `${r.op.kind} ${r.op.service}`) : [], ['pickup gateway-a']);
+  t.is(svscan.received(), 'a');
 });
 
 test('a state-file event whose intent did not change costs no pass', async (t) => {

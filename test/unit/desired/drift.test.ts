@@ -4,8 +4,10 @@ import type { DeathRecord, LiveStatus, OperationResult } from '../../../src/mode
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftPolicy,
+  PICKUP_REASON,
   awaitingSupervisor,
-  rescanDue,
+  planPickups,
+  rememberPickups,
   describeEvidence,
   detectDrift,
   driftAfter,
@@ -176,7 +178,7 @@ test('driftAfter drops the drift of services an applied operation just acted on,
   t.is(driftAfter(drift, []), drift, 'nothing applied: the same list');
 });
 
-test('awaitingSupervisor names the desired slots no s6-supervise ever ran for while s6-svscan runs, and none while it does not', (t) => {
+test('awaitingSupervisor names our desired slots no s6-supervise ever ran for while s6-svscan runs, and none while it does not', (t) => {
   const never = stateWith(true, undefined);
   t.deepEqual(awaitingSupervisor(never.observed, never.desired, 500), ['gateway-a'], 'never picked up: no supervise/status');
   const died = stateWith(false, { ...heldDown(NOW - 100), supervised: false });
@@ -185,20 +187,32 @@ test('awaitingSupervisor names the desired slots no s6-supervise ever ran for wh
   t.deepEqual(awaitingSupervisor(held.observed, held.desired, 500), []);
   const noScan = { ...never, observed: { ...never.observed, scandir: { ...never.observed.scandir, svscanLive: false } } };
   t.deepEqual(awaitingSupervisor(noScan.observed, noScan.desired, 500), [], 'no s6-svscan: nobody to rescan');
-  t.deepEqual(awaitingSupervisor(never.observed, never.desired, 0), [], "over s6-svscan's -c: a rescan starts nothing");
   const kept = { ...never, desired: { ...never.desired, keep: new Set(['gateway-a']) } };
-  t.deepEqual(awaitingSupervisor(kept.observed, kept.desired, 500), [], 'intent unreadable: the slot is kept as it is');
+  t.deepEqual(awaitingSupervisor(kept.observed, kept.desired, 500), ['gateway-a'], 'intent unreadable: a rescan picks it up all the same');
+  const slot = never.observed.scandir.slots.get('gateway-a');
+  if (slot === undefined) return t.fail();
+  const foreign = { ...never.observed, scandir: { ...never.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false }]]) } };
+  t.deepEqual(awaitingSupervisor(foreign, never.desired, 500), [], 'a foreign slot is not ours to plan for');
 });
 
-test('rescanDue: a watcher rescans for a slot once, again only after a full pass saw it supervised and it came back', (t) => {
-  const first = rescanDue(['gateway-a'], new Set(), true);
-  t.true(first.due);
-  const sent = new Set([...first.sent, 'gateway-a']); // what the applied pass rescanned for
-  t.false(rescanDue(['gateway-a'], sent, true).due, 'still refused (its -c limit): not every pass');
-  t.true(rescanDue(['gateway-a', 'gateway-b'], sent, false).due, 'a new one is due, on a targeted pass too');
-  const scoped = rescanDue([], sent, false);
-  t.deepEqual([...scoped.sent], ['gateway-a'], 'a targeted pass did not look at it: it is kept');
-  const full = rescanDue([], sent, true);
-  t.deepEqual([...full.sent], [], 'a full pass saw it supervised: forgotten');
-  t.true(rescanDue(['gateway-a'], full.sent, true).due, 'unsupervised again: due again');
+test("awaitingSupervisor: nothing while the services already supervised fill s6-svscan's -c, all while there is room", (t) => {
+  const never = stateWith(true, undefined);
+  const withCount = (n: number): typeof never.observed => ({ ...never.observed, scandir: { ...never.observed.scandir, serviceCount: n } });
+  t.deepEqual(awaitingSupervisor(withCount(501), never.desired, 500), [], '500 supervised besides it: a rescan starts nothing');
+  t.deepEqual(awaitingSupervisor(withCount(500), never.desired, 500), ['gateway-a'], '499 supervised: room for one');
+  t.deepEqual(awaitingSupervisor(never.observed, never.desired, 0), []);
+});
+
+test('planPickups: one pickup per awaiting slot, not for those a watcher already rescanned for; rememberPickups forgets on a full pass', (t) => {
+  const never = stateWith(true, undefined);
+  t.deepEqual(planPickups(never.observed, never.desired, 500, new Set()), [
+    { kind: 'pickup', service: 'gateway-a', profile: 'a', reason: PICKUP_REASON },
+  ]);
+  const sent = rememberPickups(new Set(), ['gateway-a'], true, ['gateway-a']);
+  t.deepEqual(planPickups(never.observed, never.desired, 500, sent), [], 'still refused (its -c limit): not every pass');
+  t.deepEqual([...rememberPickups(sent, [], false, [])], ['gateway-a'], 'a targeted pass did not look at it: kept');
+  const full = rememberPickups(sent, [], true, []);
+  t.deepEqual([...full], [], 'a full pass saw it supervised: forgotten');
+  t.is(planPickups(never.observed, never.desired, 500, full).length, 1, 'unsupervised again: picked up again');
+  t.deepEqual([...rememberPickups(sent, ['gateway-a'], true, ['gateway-b'])].sort(), ['gateway-a', 'gateway-b']);
 });

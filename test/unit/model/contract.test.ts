@@ -23,6 +23,7 @@ const KINDS: Readonly<Record<OperationKind, true>> = {
   down: true,
   remove: true,
   purge: true,
+  pickup: true,
   sweep: true,
   cleanup: true,
   seed: true,

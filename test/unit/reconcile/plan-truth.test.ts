@@ -165,6 +165,7 @@ function namedPaths(op: Operation): string[] {
       return [`${slot}/down`];
     case 'restart':
     case 'heal':
+    case 'pickup':
     case 'purge':
       return []; // a purge deletes only inside the tool's own state directory
     case 'sweep':
