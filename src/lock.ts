@@ -29,10 +29,16 @@ const LOCK_ATTEMPTS = 5;
  * and its directory must be a real directory: a lock renamed away and replaced meanwhile would let
  * two runs hold "the" lock at once (issue 16 #8), so the lock is taken again.
  */
-export async function acquireLock(path: string, wait: boolean, signal?: AbortSignal, prepare?: () => void): Promise<HeldLock> {
+export async function acquireLock(
+  path: string,
+  wait: boolean,
+  signal?: AbortSignal,
+  prepare?: () => void,
+  pointAt: string = POINT_LOCK,
+): Promise<HeldLock> {
   for (let attempt = 1; ; attempt++) {
     prepare?.();
-    const fd = openLockFile(path);
+    const fd = openLockFile(path, pointAt);
     try {
       await lockFd(fd, path, wait, signal);
     } catch (err) {
@@ -82,7 +88,9 @@ function heldLock(fd: number, path: string): HeldLock {
   };
 }
 
-const POINT_LOCK = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
+/** The fix that names the option choosing the lock file (acquireLock's `pointAt`). */
+export const POINT_LOCK =
+  'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
 const RUN_AS_OWNER = 'run as the user who owns it (root in the Hermes image), or ';
 const CREATE_FIX = 'it does not exist and this user cannot create it there: run as the user who owns its directory, or ';
 const LOCK_FIXES: Readonly<Record<string, string>> = {
@@ -98,7 +106,7 @@ const LOCK_FIXES: Readonly<Record<string, string>> = {
  * every run (exit 3 forever). An existing one is opened read-only and without O_CREAT, so a run on
  * a converged system writes nothing at all, not even a no-op create.
  */
-function openLockFile(path: string): number {
+function openLockFile(path: string, pointAt: string): number {
   const C = fs.constants;
   const flags = C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY;
   let fd: number;
@@ -114,12 +122,12 @@ function openLockFile(path: string): number {
   } catch (err) {
     const code = errnoCode(err);
     const fix = creating && (code === 'EACCES' || code === 'EPERM') ? CREATE_FIX : (LOCK_FIXES[code] ?? '');
-    throw new FatalError(`cannot open lock file ${path} (${describeErrno(err)}); ${fix}${POINT_LOCK}`, { cause: err });
+    throw new FatalError(`cannot open lock file ${path} (${describeErrno(err)}); ${fix}${pointAt}`, { cause: err });
   }
   const st = fs.fstatSync(fd);
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new FatalError(`lock file ${path} is not a regular file (${describeType(st)}); ${POINT_LOCK}`);
+    throw new FatalError(`lock file ${path} is not a regular file (${describeType(st)}); ${pointAt}`);
   }
   // A lock file from an older version (0644): tighten it; one someone else owns is left alone.
   if ((st.mode & 0o077) !== 0 && st.uid === process.geteuid?.()) fs.fchmodSync(fd, 0o600);

@@ -42,7 +42,10 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   }
   if (!st.isDirectory()) throw refuse(`${dir} is not a directory`);
   try {
-    return await acquireLock(file, false);
+    // Its lock is the status file's, so the fix names the status file's option, not --lock-file.
+    const pointAt =
+      'point --status-file or RECONCILE_GATEWAYS_STATUS_FILE at a file in a directory only the user running the tool can write';
+    return await acquireLock(file, false, undefined, undefined, pointAt);
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     const pid = pidInStatusFile(statusFile);

@@ -95,3 +95,13 @@ test('a status file under a regular file is a fatal error naming it', async (t) 
     `cannot use the directory of the status file ${file}/status.json (${file} is not a directory); create it, or point --status-file or RECONCILE_GATEWAYS_STATUS_FILE elsewhere`,
   );
 });
+
+test('a watcher lock that cannot be used names --status-file as the fix, not the run lock’s --lock-file', async (t) => {
+  const statusFile = path.join(await scratch(t), 'status.json');
+  fs.mkdirSync(`${statusFile}.lock`);
+  const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: FatalError });
+  t.is(
+    err?.message,
+    `lock file ${statusFile}.lock is not a regular file (a directory); point --status-file or RECONCILE_GATEWAYS_STATUS_FILE at a file in a directory only the user running the tool can write`,
+  );
+});
