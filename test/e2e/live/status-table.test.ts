@@ -66,3 +66,23 @@ function noteOf(lines: readonly string[], prefix: string): string {
   }
   return parts.join(' ');
 }
+
+needsS6(test)(
+  'a gateway s6-supervise cannot spawn (its interpreter is missing) is noted past the drift grace, not left at "starting"',
+  async (t) => {
+    const env = await makeS6World('spawn', { profiles: { lost: RUNNING }, settings: { shebang: '#!/nonexistent/sh' } });
+    t.is((await env.cli('sync')).code, 0);
+    const note = async (): Promise<string> => {
+      const doc = (await env.json('status', ['--drift-grace', '1'])).doc;
+      const rows = doc['profiles'] as { profile: string; drift: string[] }[];
+      return rows.find((r) => r.profile === 'lost')?.drift.join('; ') ?? '';
+    };
+    let seen = await note();
+    // s6-supervise retries every 10 s and keeps the time of its first try: past 1 s the note must come.
+    for (let i = 0; i < 40 && !seen.includes('cannot run ./run'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      seen = await note();
+    }
+    t.regex(seen, /^live: s6 has tried to start it for \d+ s: s6-supervise cannot run \.\/run \(why is in s6-svscan's output\)$/);
+  },
+);

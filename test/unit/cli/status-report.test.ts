@@ -108,6 +108,7 @@ function pass(): PassResult {
     plan: { operations: [remove], restartPending: ['gateway-a'] },
     drift: [drift],
     results: [],
+    options: {},
   } as unknown as PassResult;
 }
 
@@ -186,4 +187,22 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
     new Map(),
   ).find((r) => r.profile === 'b');
   t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator); s6-svc -u gateway-b starts it'], 'marker up: stopped by s6 or an operator');
+});
+
+test('statusRows: a service s6 wants up but has not started past the drift grace says s6-supervise cannot run ./run', (t) => {
+  const result = pass();
+  // s6-supervise that cannot spawn ./run keeps "down (exitcode 0), want up" and the time of the last transition.
+  const stuck = (seconds: number): PassResult => {
+    const slot = slotOf(specOf('b', true), { live: { ...downAfter(0, -1, true), updownSinceUnix: NOW_S - seconds } });
+    const others = [...result.observed.scandir.slots.values()].filter((x) => x.service !== 'gateway-b');
+    return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift: [] } as PassResult;
+  };
+  const notes = (r: PassResult): readonly string[] | undefined => statusRows(r, NOW_MS, new Map()).find((x) => x.profile === 'b')?.drift;
+  t.deepEqual(notes(stuck(31)), ["live: s6 has tried to start it for 31 s: s6-supervise cannot run ./run (why is in s6-svscan's output)"]);
+  t.deepEqual(notes(stuck(30)), [], 'within the grace: s6 may be between a death and its restart');
+  t.deepEqual(
+    notes({ ...stuck(31), options: { drift: { graceSeconds: 60, crashRestarts: 5, crashWindowSeconds: 600 } } } as PassResult),
+    [],
+    '--drift-grace',
+  );
 });
