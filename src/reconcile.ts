@@ -49,6 +49,8 @@ export interface PassOptions {
   readonly heal?: boolean;
   /** `watch`: slot and state files its earlier passes read, re-read only when they changed. */
   readonly readCache?: ReadCache;
+  /** Only planned, never applied (`status`, `--diff`): see ObserveOptions.readOnly. */
+  readonly readOnly?: boolean;
   /** `watch`: slots its earlier passes had s6-svscan rescan for (rememberPickups): no pickup again. */
   readonly rescanned?: ReadonlySet<string>;
 }
@@ -93,6 +95,7 @@ export function planPass(o: PassOptions): PassPlan {
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.readCache === undefined ? {} : { readCache: o.readCache }),
     runtimeFiles: o.mode === 'boot',
+    readOnly: o.readOnly === true,
   });
   const desired = buildDesired({
     observed,
@@ -104,13 +107,16 @@ export function planPass(o: PassOptions): PassPlan {
   });
   const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
-  // Drift from the live state read: with s6-svscan running, or (a non-root `status`) where this user could read it.
-  const readLive = observed.scandir.svscanLive || observed.scandir.svscanUnknown !== undefined;
+  // Drift from the live state read: with s6-svscan running, or (a non-root `status`, `--diff`) where this user could read it.
+  const readLive = observed.scandir.svscanLive || (o.readOnly === true && observed.scandir.svscanUnknown !== undefined);
   const drift = readLive ? detectDrift(observed, desired, nowUnix, policy) : [];
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
   // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
-  const pickups = o.mode === 'sync' ? planPickups(observed, desired, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set()) : [];
-  const { plan, held } = holdBack(withLiveOps(diffStates(observed, desired, diffOptionsOf(o)), [...heals, ...pickups]), o.hold);
+  const diffed = diffStates(observed, desired, diffOptionsOf(o));
+  // A slot this plan adopts (an update of a slot that had no ownership record) is ours by the time the rescan goes out.
+  const adopted = new Set(diffed.operations.filter((op) => op.kind === 'update').map((op) => op.service));
+  const pickups = o.mode === 'sync' ? planPickups(observed, desired, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set(), adopted) : [];
+  const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups]), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);

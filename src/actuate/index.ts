@@ -161,9 +161,10 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   // One rescan for new slots and the pickups, after the markers: a supervisor reads `down` when
   // it starts, so it finds the intent this pass set.
   const pickups = byPhase('pickup').filter((op): op is PickupOp => op.kind === 'pickup');
-  for (const r of applyPickups(pickups, ctx, hook)) results.set(r.op, r);
+  const picked = applyPickups(pickups, ctx, hook);
+  for (const r of picked.results) results.set(r.op, r);
   const created = creates.some((op) => results.get(op)?.status === 'applied');
-  if (ctx.live && ctx.rescan && created && pickups.length === 0) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
+  if (ctx.live && ctx.rescan && created && !picked.rescanned) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
   const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
   const removeOptions = {
     live: ctx.live,
@@ -184,14 +185,17 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
  * The pickups: one rescan for all of them (s6-svscan picks up every new slot at once). A pickup
  * the fault-injection hook fails is left out; if the rescan fails, every other one fails with it.
  */
-function applyPickups(pickups: readonly PickupOp[], ctx: ApplyContext, hook: ApplyContext['beforeOperation']): OperationResult[] {
-  if (pickups.length === 0) return [];
+function applyPickups(
+  pickups: readonly PickupOp[],
+  ctx: ApplyContext,
+  hook: ApplyContext['beforeOperation'],
+): { readonly results: readonly OperationResult[]; readonly rescanned: boolean } {
   const results = new Map<PickupOp, OperationResult>();
   for (const op of pickups) {
     const failed = guarded(hook, op, () => ({ op, status: 'applied' }));
     if (failed.status === 'failed') results.set(op, failed);
   }
-  if (results.size === pickups.length) return pickups.map((op) => results.get(op) ?? { op, status: 'failed' });
+  if (results.size === pickups.length) return { results: [...results.values()], rescanned: false };
   let error: string | undefined;
   if (!ctx.live) error = 's6-svscan is not running on the scandir';
   else
@@ -200,7 +204,10 @@ function applyPickups(pickups: readonly PickupOp[], ctx: ApplyContext, hook: App
     } catch (err) {
       error = `s6-svscanctl -a: ${describeErrno(err)}`;
     }
-  return pickups.map((op) => results.get(op) ?? (error === undefined ? { op, status: 'applied' } : { op, status: 'failed', error }));
+  const out = pickups.map(
+    (op) => results.get(op) ?? (error === undefined ? { op, status: 'applied' as const } : { op, status: 'failed' as const, error }),
+  );
+  return { results: out, rescanned: error === undefined };
 }
 
 /** Runs one operation so that anything it throws, expected or not, fails it alone. */

@@ -64,7 +64,8 @@ const NOTE_INDENT = '    ';
 export const LEGEND =
   'Legend: INTENT = desired_state (else gateway_state). SLOT = ours or foreign, up or down (the down ' +
   'marker); file, symlink or other = the slot path is no directory (NOTE says what to do). LIVE: ' +
-  'unsupervised (or -, if none ever did) = no s6-supervise holds it; stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
+  'unsupervised = its s6-supervise is gone (s6-svscan restarts it); - = no supervisor state read (none ran, no s6-svscan, or not readable ' +
+  'to this user); stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
   'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
   'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
   'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +

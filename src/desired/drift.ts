@@ -72,7 +72,8 @@ export const HEAL_BACKOFF_CAP_SECONDS = 300;
 export const PICKUP_REASON = 's6-svscan never picked the slot up; a rescan (s6-svscanctl -a) starts its supervisor';
 
 /**
- * Our desired slots no s6-supervise has ever run for although an s6-svscan runs on the scandir:
+ * Our desired slots (owned, or `adopted` by this plan's update) no s6-supervise has ever run for
+ * although an s6-svscan runs on the scandir:
  * slots written while it ran and never picked up (`boot` run by hand: boot leaves rescanning to
  * s6-overlay). Until a rescan starts their supervisors, an up or down reaches nobody. A slot kept
  * as it is (its intent is unreadable) is listed too: a rescan picks up every new slot at once,
@@ -80,13 +81,18 @@ export const PICKUP_REASON = 's6-svscan never picked the slot up; a rescan (s6-s
  * died (s6-svscan restarts it by itself), and any while the services that are not waiting
  * already fill `maxServices` (s6-svscan's -c): a rescan could start none of them.
  */
-export function awaitingSupervisor(observed: ObservedState, desired: DesiredState, maxServices: number): string[] {
+export function awaitingSupervisor(
+  observed: ObservedState,
+  desired: DesiredState,
+  maxServices: number,
+  adopted: ReadonlySet<string> = new Set(),
+): string[] {
   if (!observed.scandir.svscanLive) return [];
   const out: string[] = [];
   for (const spec of desired.services.values()) {
     const slot = observed.scandir.slots.get(spec.service);
-    if (slot !== undefined && slot.entry === 'dir' && slot.owned && slot.dir.kind === 'dir' && slot.live === undefined)
-      out.push(spec.service);
+    if (slot === undefined || !(slot.owned || adopted.has(spec.service))) continue;
+    if (slot.entry === 'dir' && slot.dir.kind === 'dir' && slot.live === undefined) out.push(spec.service);
   }
   return observed.scandir.serviceCount - out.length >= maxServices ? [] : out;
 }
@@ -101,9 +107,10 @@ export function planPickups(
   desired: DesiredState,
   maxServices: number,
   rescanned: ReadonlySet<string>,
+  adopted: ReadonlySet<string> = new Set(),
 ): PickupOp[] {
   const pickups: PickupOp[] = [];
-  for (const service of awaitingSupervisor(observed, desired, maxServices)) {
+  for (const service of awaitingSupervisor(observed, desired, maxServices, adopted)) {
     const profile = desired.services.get(service)?.profile;
     if (profile !== undefined && !rescanned.has(service)) pickups.push({ kind: 'pickup', service, profile, reason: PICKUP_REASON });
   }

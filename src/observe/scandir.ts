@@ -38,14 +38,15 @@ export function observeScandir(
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
   cache?: ReadCache,
+  readOnly = false,
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
   }
   const svscan = svscanState(scandir);
   const svscanLive = svscan.live;
-  // When this user cannot tell, each slot's live state is still read where its supervise/ allows.
-  const readLive = svscan.live || svscan.unknown !== undefined;
+  // When this user cannot tell, a pass only planned still reads each slot's live state where its supervise/ allows.
+  const readLive = svscan.live || (readOnly && svscan.unknown !== undefined);
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];

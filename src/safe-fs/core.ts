@@ -128,7 +128,8 @@ export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
  * can only point the caller at what it can read anyway. undefined when it is no directory.
  */
 export function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
-  if (lstatAt(parent, name)?.isDirectory() !== true) return undefined;
+  // Never for root, who reads every directory through its descriptor (no path is followed).
+  if (process.geteuid?.() === 0 || lstatAt(parent, name)?.isDirectory() !== true) return undefined;
   return { fd: -1, path: `${parent.path}/${name}`, rel: pathAt(parent, name) };
 }
 

@@ -6,7 +6,7 @@
  */
 import { castDraft, enableMapSet, produce } from 'immer';
 import type { Draft } from 'immer';
-import type { FileRead, ObservedSlot, ObservedState, Operation, ServiceSpec, UpdateOp } from '../../src/model.js';
+import type { FileRead, LiveStatus, ObservedSlot, ObservedState, Operation, ServiceSpec, UpdateOp } from '../../src/model.js';
 import { OWNERSHIP_FILE } from '../../src/desired/render.js';
 import { parseJsonObject } from '../../src/observe/parse.js';
 
@@ -28,14 +28,28 @@ export interface SimResult {
 
 const encoder = new TextEncoder();
 
-/** Applies every operation of `operations` to `state`; never mutates its input. */
-export function simulateApply(state: ObservedState, operations: readonly Operation[], host: SimHost): SimResult {
+/**
+ * Applies every operation of `operations` to `state`; never mutates its input. With `rescan` (a
+ * sync or watch pass), a running s6-svscan is asked to rescan after creates and pickups, as
+ * actuate does, and then supervises every slot directory it had not: each starts up or down as its
+ * marker says.
+ */
+export function simulateApply(
+  state: ObservedState,
+  operations: readonly Operation[],
+  host: SimHost,
+  opts: { rescan?: boolean } = {},
+): SimResult {
   const failed = new Set<string>();
   const next = produce(state, (draft) => {
     const slots = draft.scandir.slots;
     for (const op of operations) {
       if (!applyOne(slots, op, host, draft.scandir.svscanLive)) failed.add(op.service);
     }
+    const rescans = operations.some((op) => (op.kind === 'create' || op.kind === 'pickup') && !failed.has(op.service));
+    if (opts.rescan === true && draft.scandir.svscanLive && rescans)
+      for (const slot of slots.values())
+        if (slot.entry === 'dir' && slot.live === undefined) slot.live = castDraft(supervisedLive(!slot.hasDownMarker, host));
     for (const op of operations) applyHome(draft, op);
     const restarts = operations.filter((o) => o.kind === 'restart');
     // As actuate: the journal keeps exactly the restarts this pass decided and could not do.
@@ -70,23 +84,9 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
       setLive(slot, true, host);
       return true;
-    case 'pickup': {
-      // s6-svscan starts its supervisor, which keeps the service up or down as the marker says.
-      if (slot === undefined || slot.entry !== 'dir' || slot.live !== undefined || !svscanLive) return false;
-      const up = !slot.hasDownMarker;
-      slot.live = {
-        supervised: true,
-        up,
-        wantedUp: up,
-        ready: false,
-        finishing: false,
-        pid: up ? 4242 : -1,
-        exitcode: up ? -1 : 0,
-        signum: -1,
-        updownSinceUnix: host.nowMs / 1000 + 1,
-      };
-      return true;
-    }
+    case 'pickup':
+      // The rescan it asks for (simulateApply's `rescan`) starts the supervisor.
+      return slot !== undefined && slot.entry === 'dir' && slot.live === undefined && svscanLive;
     case 'restart':
       if (slot === undefined || slot.live?.up !== true) return false;
       setLive(slot, true, host);
@@ -158,6 +158,21 @@ function applyUpdate(slot: Draft<ObservedSlot>, op: UpdateOp, host: SimHost): bo
   }
   slot.owned = isOwned(slot.files.get(OWNERSHIP_FILE), slot.service);
   return true;
+}
+
+/** What a supervisor s6-svscan just started reports: up, or down as a `down` marker holds it. */
+function supervisedLive(up: boolean, host: SimHost): LiveStatus {
+  return {
+    supervised: true,
+    up,
+    wantedUp: up,
+    ready: false,
+    finishing: false,
+    pid: up ? 4242 : -1,
+    exitcode: up ? -1 : 0,
+    signum: -1,
+    updownSinceUnix: host.nowMs / 1000 + 1,
+  };
 }
 
 function setLive(slot: Draft<ObservedSlot>, up: boolean, host: SimHost): void {

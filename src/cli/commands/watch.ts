@@ -167,7 +167,9 @@ function isQuiet(s: PassSummary): boolean {
   const c = s.counts;
   const drift = s.drift === undefined ? 0 : Object.values(s.drift).reduce((a, b) => a + b, 0);
   const changes =
-    c === undefined ? 0 : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + (c.purge ?? 0) + c.heal + c.failed + c.held;
+    c === undefined
+      ? 0
+      : c.create + c.update + (c.restart ?? 0) + c.up + c.down + c.remove + (c.purge ?? 0) + c.heal + (c.pickup ?? 0) + c.failed + c.held;
   return s.result === 'converged' && c !== undefined && changes + drift === 0;
 }
 
@@ -178,7 +180,7 @@ export function summaryLine(s: PassSummary): string {
   const counts =
     c === undefined
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
-      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} purge=${c.purge ?? 0} heal=${c.heal} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
+      : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} purge=${c.purge ?? 0} heal=${c.heal}${(c.pickup ?? 0) > 0 ? ` pickup=${c.pickup}` : ''} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
   const d = s.drift;
   const drift =
     d === undefined

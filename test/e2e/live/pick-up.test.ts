@@ -4,7 +4,7 @@
  * each (one rescan for all), which `status` and `sync --diff` show, so the gateways start.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
@@ -62,4 +62,21 @@ needsS6(test)('a watcher started after such a boot has the slots supervised by i
   t.true(existsSync(path.join(env.slot('default'), 'supervise', 'status')), 'every slot boot wrote is supervised');
   w.child.kill('SIGTERM');
   t.is(await w.exited, 0);
+  t.regex(w.stdout, /reconcile: pass trigger=start scope=full result=converged .* pickup=2 .*services=gateway-coder,gateway-default /);
 });
+
+needsS6(test)(
+  'a never-supervised slot adopted in the same pass (no ownership record) is picked up by that pass: one sync converges',
+  async (t) => {
+    const env = await makeS6World('pick-up-adopt', { profiles: { coder: { desired_state: 'running' } } });
+    t.is((await env.cli('boot')).code, 0);
+    rmSync(path.join(env.slot('coder'), '.reconcile-gateways.json'));
+    const sync = await env.cli('sync');
+    t.is(sync.code, 0, sync.stderr);
+    t.regex(sync.stdout, /applied service=gateway-coder kind=update /);
+    t.regex(sync.stdout, /applied service=gateway-coder kind=pickup /);
+    await env.waitUp('coder');
+    const again = await env.cli('sync', ['--diff']);
+    t.is(again.code, 0, again.stdout);
+  },
+);

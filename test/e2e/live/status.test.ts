@@ -168,3 +168,20 @@ needsS6(test)(
     t.notRegex(table.stdout, /s6-svscan is not running/);
   },
 );
+
+needsS6(test)(
+  'as a user who cannot tell whether s6-svscan runs, sync --diff previews the heal root would apply; a sync that applies plans none',
+  async (t) => {
+    const env = await makeS6World('live-nobody-heal', { profiles: { crash: RUNNING } });
+    t.is((await env.cli('sync')).code, 0);
+    await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
+    const nobody = { uid: 65534, gid: 65534 };
+    const flags = ['--heal', '--drift-grace', '0', '--lock-file', path.join(env.root, 'nobody.lock')];
+    const diff = await env.cli('sync', ['--diff', ...flags], nobody);
+    t.is(diff.code, 1, diff.stderr);
+    t.regex(diff.stdout, /^gateway-crash heal: /m);
+    const sync = await env.cli('sync', flags, nobody);
+    t.notRegex(sync.stdout, /kind=heal/, 'no live state read: no heal it could not send');
+    t.notRegex(sync.stdout, /failed service=/);
+  },
+);

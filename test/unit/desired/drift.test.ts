@@ -193,6 +193,7 @@ test('awaitingSupervisor names our desired slots no s6-supervise ever ran for wh
   if (slot === undefined) return t.fail();
   const foreign = { ...never.observed, scandir: { ...never.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false }]]) } };
   t.deepEqual(awaitingSupervisor(foreign, never.desired, 500), [], 'a foreign slot is not ours to plan for');
+  t.deepEqual(awaitingSupervisor(foreign, never.desired, 500, new Set(['gateway-a'])), ['gateway-a'], 'unless this plan adopts it');
 });
 
 test("awaitingSupervisor: nothing while the services already supervised fill s6-svscan's -c, all while there is room", (t) => {

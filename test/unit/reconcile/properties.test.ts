@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { ObservedState, Operation, Plan } from '../../../src/model.js';
 import { buildDesired } from '../../../src/desired/index.js';
 import { diffStates } from '../../../src/diff/index.js';
+import { planPickups } from '../../../src/desired/drift.js';
+import { SVSCAN_DEFAULT_MAX } from '../../../src/reconcile.js';
 import { knobsArb, observedArb } from '../../helpers/arbitraries.js';
 import { simulateApply } from '../../helpers/simulate.js';
 import { bootJson, sandbox } from '../../helpers/cli.js';
@@ -52,6 +54,28 @@ test('applying the plan to a random observed state and diffing again yields an e
         assert.deepEqual(left(diffStates(state, next, knobs.diff)), [], 'desired state rebuilt from the new observation');
       }),
       { numRuns: 600 },
+    ),
+  );
+});
+
+test('a sync plan with its pickups, applied with the rescan it sends, leaves no slot of ours unsupervised and nothing to pick up', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(observedArb, knobsArb, (observed, knobs) => {
+        const input = { ...knobs.input, mode: 'sync' as const };
+        const desired = buildDesired({ observed, ...input });
+        const diffed = diffStates(observed, desired, knobs.diff);
+        const adopted = new Set(diffed.operations.filter((op) => op.kind === 'update').map((op) => op.service));
+        const pickups = planPickups(observed, desired, SVSCAN_DEFAULT_MAX, new Set(), adopted);
+        const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
+        const { state, failed } = simulateApply(observed, [...diffed.operations, ...pickups], host, { rescan: true });
+        const next = buildDesired({ observed: state, ...input });
+        const again = diffStates(state, next, knobs.diff);
+        const stillAdopted = new Set(again.operations.filter((op) => op.kind === 'update').map((op) => op.service));
+        const left = planPickups(state, next, SVSCAN_DEFAULT_MAX, new Set(), stillAdopted).filter((op) => !failed.has(op.service));
+        assert.deepEqual(left, [], 'a second pass picks nothing up');
+      }),
+      { numRuns: 400 },
     ),
   );
 });

@@ -34,6 +34,13 @@ test('the pass line has the trigger, scope, counts, drift, changed and drifting 
   );
 });
 
+test('a pass that only picked slots up prints its line, with pickup=N (absent when zero)', (t) => {
+  const counts = { create: 0, update: 0, up: 0, down: 0, remove: 0, heal: 0, pickup: 2, failed: 0, held: 0, restartPending: 0 };
+  const { drift: _drift, ...noDrift } = SUMMARY;
+  t.regex(summaryLine({ ...noDrift, counts }), / heal=0 pickup=2 failed=0 /);
+  t.notRegex(summaryLine(SUMMARY), /pickup/);
+});
+
 test('a targeted pass names its profiles; a failed pass gives its error instead of counts', (t) => {
   const { counts: _c, drift: _d, changed: _s, drifting: _g, ...bare } = SUMMARY;
   const line = summaryLine({
