@@ -171,16 +171,33 @@ export function probe(sub: string): Availability {
   return { available: true, helpExit: r.status };
 }
 
-/** Fake s6-svscan: a FIFO .s6-svscan/control with a reader, so s6-svscanctl succeeds. */
+/**
+ * What the fake s6-svscan does with a rescan (`a`, `an`): it "supervises" every slot that has no
+ * `supervise/status` yet by writing one (35 bytes, as s6-supervise does first), so the tool sees
+ * the slots picked up, as under a real s6-svscan, and plans no `pickup` for them again. Opened
+ * read-write, the FIFO never reads EOF however many writers come and go.
+ */
+const SVSCAN_STUB = `
+const fs = require('fs'), path = require('path');
+const [fifo, scan] = process.argv.slice(1);
+const fd = fs.openSync(fifo, fs.constants.O_RDWR);
+const buf = Buffer.alloc(4096);
+for (;;) {
+  const n = fs.readSync(fd, buf, 0, buf.length, null);
+  if (!buf.subarray(0, n).includes(0x61)) continue;
+  for (const e of fs.readdirSync(scan)) {
+    if (e.startsWith('.')) continue;
+    const status = path.join(scan, e, 'supervise', 'status');
+    try { if (!fs.existsSync(status)) fs.writeFileSync(status, Buffer.alloc(35)); } catch {}
+  }
+}`;
+
+/** Fake s6-svscan: a FIFO .s6-svscan/control with a reader, so s6-svscanctl succeeds; a rescan "supervises" new slots. */
 export function startSvscanStub(scan: string): ChildProcess {
   fs.mkdirSync(path.join(scan, '.s6-svscan'), { recursive: true });
   const fifo = path.join(scan, '.s6-svscan', 'control');
   if (!fs.existsSync(fifo)) spawnSync('mkfifo', ['-m', '0600', fifo]);
-  // `<>` opens read-write, so cat never sees EOF however many writers come and go
-  return track(
-    spawn('/bin/sh', ['-c', 'exec cat <>"$1" >/dev/null', 'svscan-stub', fifo], { detached: true, stdio: 'ignore' }),
-    'svscan-stub',
-  );
+  return track(spawn(process.execPath, ['-e', SVSCAN_STUB, fifo, scan], { detached: true, stdio: 'ignore' }), 'svscan-stub');
 }
 
 /** rm -rf is ~30% faster than fs.rmSync on 10 000 slots; untimed, but it adds up. */
