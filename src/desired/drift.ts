@@ -213,19 +213,46 @@ export function healBackoffSeconds(deaths: number): number {
  * (one more death) doubles the wait, and the crash-loop threshold ends the attempts.
  */
 export function planHeals(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): HealOp[] {
+  return sortHeals(observed, drift, nowUnix, policy).heals;
+}
+
+/** A heal `--heal` holds back for now: the service has not been down for a whole back-off step. */
+export interface HealWait {
+  readonly service: string;
+  /** Seconds until the step has passed (at least 1). */
+  readonly inSeconds: number;
+  /** Deaths s6 recorded inside the crash-loop window, which set the step. */
+  readonly deaths: number;
+}
+
+/** The heals planHeals holds back for their back-off step, so a `sync --heal` that heals nothing can say why. */
+export function healsWaiting(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): HealWait[] {
+  return sortHeals(observed, drift, nowUnix, policy).waiting;
+}
+
+function sortHeals(
+  observed: ObservedState,
+  drift: readonly DriftCondition[],
+  nowUnix: number,
+  policy: DriftPolicy,
+): { heals: HealOp[]; waiting: HealWait[] } {
   const looping = new Set(drift.filter((d) => d.type === 'CrashLooping').map((d) => d.service));
   const heals: HealOp[] = [];
+  const waiting: HealWait[] = [];
   for (const d of drift) {
     if (d.type !== 'IntentRunningButDown' || looping.has(d.service)) continue;
     const slot: ObservedSlot | undefined = observed.scandir.slots.get(d.service);
     if (slot === undefined || slot.hasDownMarker || slot.live === undefined) continue;
     const deaths = recentDeaths(slot.live.deaths ?? [], nowUnix, policy.crashWindowSeconds).length;
     const step = healBackoffSeconds(deaths);
-    if (nowUnix - d.sinceUnix < step) continue;
+    if (nowUnix - d.sinceUnix < step) {
+      waiting.push({ service: d.service, inSeconds: Math.max(1, Math.ceil(step - (nowUnix - d.sinceUnix))), deaths });
+      continue;
+    }
     const reason = `intent is running; s6 has held it down for ${Math.floor(nowUnix - d.sinceUnix)} s${describeEvidence(d.evidence)}`;
     heals.push({ kind: 'heal', service: d.service, profile: d.profile, reason });
   }
-  return heals;
+  return { heals, waiting };
 }
 
 /** ` (exit 0)`, ` (signal 9, 3 restarts in 600 s)` or ``: the evidence for a human. */

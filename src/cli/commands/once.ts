@@ -10,6 +10,7 @@ import { namesInProse } from '../../model/text.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
+import { DEFAULT_DRIFT_POLICY, healsWaiting } from '../../desired/drift.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { metricsFileWarning } from '../report.js';
@@ -62,6 +63,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
         )}`,
       );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
+    if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
     logPassResult(result, logger);
@@ -144,4 +146,16 @@ async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Pr
     logger.info(`${err.message}; waiting for it to finish (--wait)`);
     return takeLock(args, scandir, true);
   }
+}
+
+/**
+ * What `sync --heal` says of a heal it holds back for its back-off step (planHeals), so a pass
+ * that heals nothing while status shows IntentRunningButDown says why and when.
+ */
+export function healWaitLines(p: Pick<PassResult, 'observed' | 'drift' | 'options'>): string[] {
+  const waits = healsWaiting(p.observed, p.drift, p.options.host.nowMs / 1000, p.options.drift ?? DEFAULT_DRIFT_POLICY);
+  return waits.map(
+    (w) =>
+      `${w.service}: heal held back ${w.inSeconds} s more (back-off after ${w.deaths} recent ${w.deaths === 1 ? 'death' : 'deaths'}: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up`,
+  );
 }

@@ -12,6 +12,7 @@ import {
   detectDrift,
   driftAfter,
   healBackoffSeconds,
+  healsWaiting,
   planHeals,
 } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
@@ -101,6 +102,21 @@ test('heals wait a back-off step per recent death, skip CrashLooping services an
   t.deepEqual(heal(heldDown(NOW - 3, 0, deathsAt([NOW - 9, NOW - 6, NOW - 3]))), [], 'three deaths: the 4 s step has not');
   t.deepEqual(heal(heldDown(NOW - 100, 0, deathsAt([1, 2, 3, 4, 5, 6].map((i) => NOW - 100 - i)))), [], 'CrashLooping is never healed');
   t.deepEqual(heal(heldDown(NOW - 100), true), [], 'a down marker: the plan up starts it');
+});
+
+test('healsWaiting names the heals held back for their back-off step, with the seconds left and the deaths that set it', (t) => {
+  const policy = { ...POLICY, graceSeconds: 0 };
+  const waits = (live: LiveStatus): ReturnType<typeof healsWaiting> => {
+    const { observed, desired } = stateWith(true, live);
+    return healsWaiting(observed, detectDrift(observed, desired, NOW, policy), NOW, policy);
+  };
+  t.deepEqual(waits(heldDown(NOW - 3, 0, deathsAt([NOW - 9, NOW - 6, NOW - 3]))), [{ service: 'gateway-a', inSeconds: 1, deaths: 3 }]);
+  t.deepEqual(waits(heldDown(NOW - 3, 0, deathsAt([NOW - 9, NOW - 3]))), [], 'due: planned, not waiting');
+  t.deepEqual(
+    waits(heldDown(NOW - 100, 0, deathsAt([1, 2, 3, 4, 5, 6].map((i) => NOW - 100 - i)))),
+    [],
+    'a crash loop is not waiting: it is never healed',
+  );
 });
 
 const liveArb = fc.record({

@@ -2,7 +2,9 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runOnce } from '../../../../src/cli/commands/once.js';
+import { healWaitLines, runOnce } from '../../../../src/cli/commands/once.js';
+import type { PassResult } from '../../../../src/reconcile.js';
+import { home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../../helpers/observed.js';
 import { TEST_SETTINGS, writeConfig } from '../../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from '../support.js';
 
@@ -80,4 +82,21 @@ test('at --log-level debug a run names the directories under profiles/ it skippe
   t.is(await runOnce('sync', w.args('sync', '--diff', '--log-level', 'debug'), captureIo(), logger), 1);
   const debug = records.filter((r) => r.level === 'debug').map((r) => r.message);
   t.true(debug.includes('not profiles (no SOUL.md): profiles/half-made and profiles/notes'), debug.join('\n'));
+});
+
+test('sync --heal says which heal its back-off holds back, for how long, and why', (t) => {
+  const nowS = 2_000_000_000;
+  const deaths = [nowS - 9, nowS - 6, nowS - 3].map((atUnix) => ({ atUnix, exitcode: 1, signum: -1 }));
+  const live = { ...liveUp(nowS - 3), up: false, wantedUp: false, pid: -1, exitcode: 1, deaths };
+  const observed = observedOf(home(), scandirOf([slotOf(specOf('quit', true), { live })], { svscanLive: true }));
+  const drift = [
+    { type: 'IntentRunningButDown' as const, service: 'gateway-quit', profile: 'quit', sinceUnix: nowS - 3, evidence: { exitcode: 1 } },
+  ];
+  const options = {
+    host: { nowMs: nowS * 1000 },
+    drift: { graceSeconds: 0, crashRestarts: 5, crashWindowSeconds: 600 },
+  } as PassResult['options'];
+  t.deepEqual(healWaitLines({ observed, drift, options }), [
+    'gateway-quit: heal held back 1 s more (back-off after 3 recent deaths: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up',
+  ]);
 });
