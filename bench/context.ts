@@ -173,7 +173,7 @@ export function probe(sub: string): Availability {
 
 /**
  * What the fake s6-svscan does with a rescan (`a`, `an`): it "supervises" every slot that has no
- * `supervise/status` yet by writing one (35 bytes, as s6-supervise does first), so the tool sees
+ * `supervise/status` yet by writing one (35 zero bytes, which the tool decodes as a supervisor that ran), so the tool sees
  * the slots picked up, as under a real s6-svscan, and plans no `pickup` for them again. Opened
  * read-write, the FIFO never reads EOF however many writers come and go.
  */

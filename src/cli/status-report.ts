@@ -162,7 +162,10 @@ function driftOf(
     } else if (d.autostart && !live.up && !live.finishing && live.forSeconds > graceSeconds) {
       // Wanted up and down past the grace, yet no death to count: s6-supervise cannot spawn ./run
       // (a missing interpreter, say) and retries every 10 s, keeping the down time (s6-facts §3).
-      drift.push(`live: s6 has tried to start it for ${live.forSeconds} s: s6-supervise cannot run ./run (why is in s6-svscan's output)`);
+      // The time is since it went down: s6 records no time for `want up` (an `s6-svc -u` keeps it).
+      drift.push(
+        `live: wanted up, yet down for ${live.forSeconds} s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)`,
+      );
     } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
   }
   for (const c of conditions) drift.push(driftConditionLine(c));

@@ -79,10 +79,13 @@ needsS6(test)(
     };
     let seen = await note();
     // s6-supervise retries every 10 s and keeps the time of its first try: past 1 s the note must come.
-    for (let i = 0; i < 40 && !seen.includes('cannot run ./run'); i++) {
+    for (let i = 0; i < 40 && !seen.includes('has not started ./run'); i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       seen = await note();
     }
-    t.regex(seen, /^live: s6 has tried to start it for \d+ s: s6-supervise cannot run \.\/run \(why is in s6-svscan's output\)$/);
+    t.regex(
+      seen,
+      /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\)$/,
+    );
   },
 );

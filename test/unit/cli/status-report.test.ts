@@ -198,7 +198,9 @@ test('statusRows: a service s6 wants up but has not started past the drift grace
     return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift: [] } as PassResult;
   };
   const notes = (r: PassResult): readonly string[] | undefined => statusRows(r, NOW_MS, new Map()).find((x) => x.profile === 'b')?.drift;
-  t.deepEqual(notes(stuck(31)), ["live: s6 has tried to start it for 31 s: s6-supervise cannot run ./run (why is in s6-svscan's output)"]);
+  t.deepEqual(notes(stuck(31)), [
+    "live: wanted up, yet down for 31 s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)",
+  ]);
   t.deepEqual(notes(stuck(30)), [], 'within the grace: s6 may be between a death and its restart');
   t.deepEqual(
     notes({ ...stuck(31), options: { drift: { graceSeconds: 60, crashRestarts: 5, crashWindowSeconds: 600 } } } as PassResult),
