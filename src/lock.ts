@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { FatalError, LockHeldError } from './errors.js';
-import { describeErrno, describeType, errnoCode } from './safe-fs/index.js';
+import { describeErrno, describeType, errnoCode, isDenied } from './safe-fs/index.js';
 import { systemProgram } from './system-programs.js';
 
 /** A held lock; release by closing (or by exiting). */
@@ -121,7 +121,7 @@ function openLockFile(path: string, pointAt: string): number {
     }
   } catch (err) {
     const code = errnoCode(err);
-    const fix = creating && (code === 'EACCES' || code === 'EPERM') ? CREATE_FIX : (LOCK_FIXES[code] ?? '');
+    const fix = creating && isDenied(err) ? CREATE_FIX : (LOCK_FIXES[code] ?? '');
     throw new FatalError(`cannot open lock file ${path} (${describeErrno(err)}); ${fix}${pointAt}`, { cause: err });
   }
   const st = fs.fstatSync(fd);

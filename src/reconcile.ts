@@ -107,15 +107,13 @@ export function planPass(o: PassOptions): PassPlan {
   });
   const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
-  // Drift from the live state read: with s6-svscan running, or (a non-root `status`, `--diff`) where this user could read it.
-  const readLive = observed.scandir.svscanLive || (o.readOnly === true && observed.scandir.svscanUnknown !== undefined);
-  const drift = readLive ? detectDrift(observed, desired, nowUnix, policy) : [];
+  // Drift from whatever live state observe read (none while no s6-svscan runs, or for an
+  // applying pass that cannot tell whether one does).
+  const drift = detectDrift(observed, desired, nowUnix, policy);
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
-  // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
   const diffed = diffStates(observed, desired, diffOptionsOf(o));
-  // A slot this plan adopts (an update of a slot that had no ownership record) is ours by the time the rescan goes out.
-  const adopted = new Set(diffed.operations.filter((op) => op.kind === 'update').map((op) => op.service));
-  const pickups = o.mode === 'sync' ? planPickups(observed, desired, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set(), adopted) : [];
+  // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
+  const pickups = o.mode === 'sync' ? planPickups(observed, desired, diffed, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set()) : [];
   const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups]), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);

@@ -10,7 +10,7 @@ import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, errnoCode, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, openRoot } from '../safe-fs/index.js';
 import { STATE_DIR, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
@@ -192,12 +192,11 @@ function openOwnStateDir(scandir: Dir): Dir | undefined {
     return openStateDir(scandir, true);
   } catch (err) {
     const code = errnoCode(err);
-    const fix =
-      code === 'EACCES' || code === 'EPERM'
-        ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
-        : code === 'EROFS'
-          ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
-          : 'boot, sync and watch keep their lock and staging there';
+    const fix = isDenied(err)
+      ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
+      : code === 'EROFS'
+        ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
+        : 'boot, sync and watch keep their lock and staging there';
     throw new FatalError(
       `cannot use ${scandir.path}/${STATE_DIR}, the tool's state directory in the scandir (${describeErrno(err instanceof FsError ? err.cause : err)}); ` +
         `${fix}; status and --diff need only read access`,

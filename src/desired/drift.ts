@@ -13,6 +13,7 @@ import type {
   Operation,
   OperationResult,
   PickupOp,
+  Plan,
 } from '../model.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
@@ -98,17 +99,19 @@ export function awaitingSupervisor(
 }
 
 /**
- * The pickups a `sync` or `watch` pass plans: one per slot awaiting its supervisor, except those a
+ * The pickups a `sync` or `watch` pass adds to the diff's `plan`: one per slot awaiting its supervisor, except those a
  * watcher already had s6-svscan rescan for (`rescanned`, see rememberPickups), so a slot s6-svscan
  * refuses is not rescanned on every pass.
  */
 export function planPickups(
   observed: ObservedState,
   desired: DesiredState,
+  plan: Plan,
   maxServices: number,
   rescanned: ReadonlySet<string>,
-  adopted: ReadonlySet<string> = new Set(),
 ): PickupOp[] {
+  // A slot the plan adopts (an update of one without its ownership record) is ours by the rescan.
+  const adopted = new Set(plan.operations.filter((op) => op.kind === 'update').map((op) => op.service));
   const pickups: PickupOp[] = [];
   for (const service of awaitingSupervisor(observed, desired, maxServices, adopted)) {
     const profile = desired.services.get(service)?.profile;
@@ -213,7 +216,7 @@ export function healBackoffSeconds(deaths: number): number {
  * (one more death) doubles the wait, and the crash-loop threshold ends the attempts.
  */
 export function planHeals(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): HealOp[] {
-  return sortHeals(observed, drift, nowUnix, policy).heals;
+  return splitHeals(observed, drift, nowUnix, policy).heals;
 }
 
 /** A heal `--heal` holds back for now: the service has not been down for a whole back-off step. */
@@ -227,10 +230,11 @@ export interface HealWait {
 
 /** The heals planHeals holds back for their back-off step, so a `sync --heal` that heals nothing can say why. */
 export function healsWaiting(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): HealWait[] {
-  return sortHeals(observed, drift, nowUnix, policy).waiting;
+  return splitHeals(observed, drift, nowUnix, policy).waiting;
 }
 
-function sortHeals(
+/** The IntentRunningButDown services `--heal` may heal, split into those due now and those waiting for their step. */
+function splitHeals(
   observed: ObservedState,
   drift: readonly DriftCondition[],
   nowUnix: number,

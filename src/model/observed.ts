@@ -170,8 +170,9 @@ export interface ObservedScandir {
   readonly svscanLive: boolean;
   /**
    * Why this user cannot tell whether an s6-svscan listens (`.s6-svscan` is s6-svscan's own 0700
-   * directory: a non-root `status` may not look). `svscanLive` is then false, nothing is sent to
-   * s6, and each slot's live state is read where its `supervise/` lets this user read it.
+   * directory: a non-root `status` may not look). `svscanLive` is then false and nothing is sent to
+   * s6; a pass only planned (`status`, `--diff`) reads each slot's live state where its
+   * `supervise/` lets this user read it, one that applies reads none.
    */
   readonly svscanUnknown?: string;
   /**

@@ -3,7 +3,7 @@
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, errnoCode, hasFifoReader, openDirIfExists, readFileAt, searchOnlyDirAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, hasFifoReader, isDenied, openDirIfExists, readFileAt, searchOnlyDirAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import type { ReadCache } from './read-cache.js';
 
@@ -51,8 +51,7 @@ export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; 
   } catch (err) {
     // supervise/ is 0710: a member of its group (a non-root `status`) may only search it, and
     // reads the state by name; anyone else cannot read it (unknown, not broken). Root never gets here.
-    const code = errnoCode(err);
-    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    if (!isDenied(err)) throw err;
     supervise = searchOnlyDirAt(slot, 'supervise');
   }
   if (supervise === undefined) return undefined;

@@ -11,8 +11,8 @@ import {
   closeDir,
   describeErrno,
   describeDir,
-  errnoCode,
   fifoReader,
+  isDenied,
   listDir,
   lstatAt,
   openDirAt,
@@ -112,8 +112,7 @@ export function svscanState(scandir: Dir): { readonly live: boolean; readonly un
     const reader = fifoReader(control, 'control');
     return reader === 'denied' ? denied : { live: reader === 'reader' };
   } catch (err) {
-    const code = errnoCode(err);
-    return code === 'EACCES' || code === 'EPERM' ? denied : { live: false };
+    return isDenied(err) ? denied : { live: false };
   } finally {
     closeDir(control);
   }

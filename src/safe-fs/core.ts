@@ -52,6 +52,12 @@ export function errnoCode(err: unknown): string {
   return 'EUNKNOWN';
 }
 
+/** Whether a failure means this user may not do it (EACCES, EPERM), not that the thing is absent or broken. */
+export function isDenied(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'EACCES' || code === 'EPERM';
+}
+
 /** `ENOSPC: no space left on device`, without Node's internal /proc path. */
 export function describeErrno(err: unknown): string {
   if (err instanceof FsError) return err.message;

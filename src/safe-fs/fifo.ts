@@ -1,6 +1,6 @@
 /** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
 import fs from 'node:fs';
-import { type Dir, closeDir, openDirIfExists, pathAt } from './core.js';
+import { type Dir, closeDir, isDenied, openDirIfExists, pathAt } from './core.js';
 
 /**
  * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
@@ -20,8 +20,7 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
   try {
     fd = fs.openSync(pathAt(dir, name), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (err) {
-    const code = err instanceof Error && 'code' in err ? err.code : undefined;
-    return code === 'EACCES' || code === 'EPERM' ? 'denied' : 'none';
+    return isDenied(err) ? 'denied' : 'none';
   }
   try {
     return fs.fstatSync(fd).isFIFO() ? 'reader' : 'none';

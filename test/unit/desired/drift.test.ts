@@ -220,16 +220,31 @@ test("awaitingSupervisor: nothing while the services already supervised fill s6-
   t.deepEqual(awaitingSupervisor(never.observed, never.desired, 0), []);
 });
 
+const NO_OPS = { operations: [], restartPending: [] };
+
+test('planPickups: a slot without its ownership record that the plan adopts is picked up in the same pass', (t) => {
+  const never = stateWith(true, undefined);
+  const slot = never.observed.scandir.slots.get('gateway-a');
+  if (slot === undefined) return t.fail();
+  const unowned = { ...never.observed, scandir: { ...never.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false }]]) } };
+  t.deepEqual(planPickups(unowned, never.desired, NO_OPS, 500, new Set()), [], 'not ours, not adopted');
+  const adopt = { kind: 'update' as const, service: 'gateway-a', profile: 'a', reason: 'adopt', dirs: [], changes: [] };
+  t.deepEqual(
+    planPickups(unowned, never.desired, { operations: [adopt], restartPending: [] }, 500, new Set()).map((op) => op.service),
+    ['gateway-a'],
+  );
+});
+
 test('planPickups: one pickup per awaiting slot, not for those a watcher already rescanned for; rememberPickups forgets on a full pass', (t) => {
   const never = stateWith(true, undefined);
-  t.deepEqual(planPickups(never.observed, never.desired, 500, new Set()), [
+  t.deepEqual(planPickups(never.observed, never.desired, NO_OPS, 500, new Set()), [
     { kind: 'pickup', service: 'gateway-a', profile: 'a', reason: PICKUP_REASON },
   ]);
   const sent = rememberPickups(new Set(), ['gateway-a'], true, ['gateway-a']);
-  t.deepEqual(planPickups(never.observed, never.desired, 500, sent), [], 'still refused (its -c limit): not every pass');
+  t.deepEqual(planPickups(never.observed, never.desired, NO_OPS, 500, sent), [], 'still refused (its -c limit): not every pass');
   t.deepEqual([...rememberPickups(sent, [], false, [])], ['gateway-a'], 'a targeted pass did not look at it: kept');
   const full = rememberPickups(sent, [], true, []);
   t.deepEqual([...full], [], 'a full pass saw it supervised: forgotten');
-  t.is(planPickups(never.observed, never.desired, 500, full).length, 1, 'unsupervised again: picked up again');
+  t.is(planPickups(never.observed, never.desired, NO_OPS, 500, full).length, 1, 'unsupervised again: picked up again');
   t.deepEqual([...rememberPickups(sent, ['gateway-a'], true, ['gateway-b'])].sort(), ['gateway-a', 'gateway-b']);
 });

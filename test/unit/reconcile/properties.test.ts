@@ -65,14 +65,12 @@ test('a sync plan with its pickups, applied with the rescan it sends, leaves no 
         const input = { ...knobs.input, mode: 'sync' as const };
         const desired = buildDesired({ observed, ...input });
         const diffed = diffStates(observed, desired, knobs.diff);
-        const adopted = new Set(diffed.operations.filter((op) => op.kind === 'update').map((op) => op.service));
-        const pickups = planPickups(observed, desired, SVSCAN_DEFAULT_MAX, new Set(), adopted);
+        const pickups = planPickups(observed, desired, diffed, SVSCAN_DEFAULT_MAX, new Set());
         const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
         const { state, failed } = simulateApply(observed, [...diffed.operations, ...pickups], host, { rescan: true });
         const next = buildDesired({ observed: state, ...input });
         const again = diffStates(state, next, knobs.diff);
-        const stillAdopted = new Set(again.operations.filter((op) => op.kind === 'update').map((op) => op.service));
-        const left = planPickups(state, next, SVSCAN_DEFAULT_MAX, new Set(), stillAdopted).filter((op) => !failed.has(op.service));
+        const left = planPickups(state, next, again, SVSCAN_DEFAULT_MAX, new Set()).filter((op) => !failed.has(op.service));
         assert.deepEqual(left, [], 'a second pass picks nothing up');
       }),
       { numRuns: 400 },
