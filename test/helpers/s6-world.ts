@@ -6,6 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { healBackoffSeconds } from '../../src/desired/drift.js';
+import { decodeDeathTally } from '../../src/observe/death-tally.js';
 import { type Svscan, createSvscanState, startSvscan, stopAll, waitFor } from './s6.js';
 import { removeTree } from './tree.js';
 import { type CliOptions, type CliResult, type JsonRun, runCli, runJson } from './cli.js';
@@ -187,4 +189,19 @@ export function scandirEntries(scandir: string): string[] {
     .readdirSync(scandir)
     .filter((n) => !n.startsWith('.'))
     .sort();
+}
+
+/**
+ * Waits until a heal of `profile`'s gateway is due: one back-off step after the last death s6
+ * recorded (planHeals). Without this a `sync --heal` run right after the death plans no heal but a
+ * "held back" line, however fast the machine.
+ */
+export async function waitHealDue(world: S6World, profile: string): Promise<void> {
+  const deaths = decodeDeathTally(fs.readFileSync(path.join(world.slot(profile), 'supervise', 'death_tally')));
+  const diedAt = deaths.at(-1)?.atUnix ?? 0;
+  await waitFor(
+    () => Date.now() / 1000 >= diedAt + healBackoffSeconds(deaths.length) + 0.1,
+    10_000,
+    `the first heal of ${profile} to be due`,
+  );
 }

@@ -6,7 +6,7 @@ import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
 import { decodeDeathTally } from '../../../src/observe/death-tally.js';
 import { waitFor } from '../../helpers/s6.js';
-import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { type S6World, makeS6World, removeS6Worlds, waitHealDue } from '../../helpers/s6-world.js';
 import { type ServiceEntry, type Watcher, freePort, readiness, readStatus, serviceIn, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
@@ -158,11 +158,7 @@ needsS6(test)(
     await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');
     const plain = await env.json('sync', ['--drift-grace', '0']);
     t.deepEqual(plain.doc['operations'], [], 'without --heal nothing is planned');
-    // A heal waits one back-off step after the death it answers (planHeals): wait until it is due,
-    // however fast the runs above were.
-    const deaths = decodeDeathTally(readFileSync(path.join(env.slot('quit'), 'supervise', 'death_tally')));
-    const diedAt = deaths.at(-1)?.atUnix ?? 0;
-    await waitFor(() => Date.now() / 1000 >= diedAt + healBackoffSeconds(deaths.length) + 0.1, 10_000, 'the first heal step to be due');
+    await waitHealDue(env, 'quit');
     const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
     t.is(preview.code, 1);
     t.true(

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { makeHermesHome } from '../../helpers/tree.js';
-import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { makeS6World, removeS6Worlds, waitHealDue } from '../../helpers/s6-world.js';
 import { makeWorld, runCli } from '../../helpers/cli.js';
 import { readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
@@ -175,6 +175,7 @@ needsS6(test)(
     const env = await makeS6World('live-nobody-heal', { profiles: { crash: RUNNING } });
     t.is((await env.cli('sync')).code, 0);
     await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
+    await waitHealDue(env, 'crash');
     const nobody = { uid: 65534, gid: 65534 };
     const flags = ['--heal', '--drift-grace', '0', '--lock-file', path.join(env.root, 'nobody.lock')];
     const diff = await env.cli('sync', ['--diff', ...flags], nobody);
