@@ -74,9 +74,12 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
       if (flag === '--version' || flag === '--help')
         throw new ArgumentError(`${flag} takes no value (got ${JSON.stringify(value.join('='))})`);
       const known = COMMANDS.some((c) => flagsOf(c).some((f) => `--${f.name}` === flag));
-      const top = known ? undefined : flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
+      if (known) throw new ArgumentError(`the command comes first, before ${command}`);
+      const top = flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
       if (top !== undefined) throw new ArgumentError(`unknown option ${flag} (did you mean ${top}?)`);
-      throw new ArgumentError(`the command comes first, before ${command}`);
+      const alias = ALIASES[flag.replace(/^-+/, '')];
+      const hint = alias === undefined ? '' : ` (did you mean ${alias}, after the command?)`;
+      throw new ArgumentError(`unknown option ${flag}${hint}; the command comes first, then its options`);
     }
     throw new ArgumentError(`unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}`);
   }
@@ -116,7 +119,11 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
           `${command}: --${token.name} is an option of ${namesInProse(owners, owners.length)}, not of ${command}`,
           command,
         );
-      const near = didYouMean(token.name, flags.keys(), (n) => `--${n}`);
+      const alias = ALIASES[token.name];
+      const near =
+        alias !== undefined && flags.has(alias.split(' ')[0]?.slice(2) ?? '')
+          ? ` (did you mean ${alias}?)`
+          : didYouMean(token.name, flags.keys(), (n) => `--${n}`);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
@@ -207,9 +214,24 @@ function optionalOneOf<T extends string>(v: string | undefined, allowed: readonl
   return v === undefined ? undefined : oneOf(v, allowed, name);
 }
 
+/**
+ * Flags other tools spell differently, and ours: `status --json` suggests `--output json`, not the
+ * nearest by spelling. Only offered when the command has the flag.
+ */
+const ALIASES: Readonly<Record<string, string>> = {
+  json: '--output json',
+  'dry-run': '--diff',
+  dryrun: '--diff',
+  verbose: '--log-level debug',
+  debug: '--log-level debug',
+  quiet: '--log-level warn',
+};
+
 function parseNumber(v: string, name: string, min: number, max: number, integer = false): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+  // Plain decimals only: Number() also takes ' 5', '30.', '0x10' and '1e3'.
+  const decimal = integer ? /^-?\d+$/ : /^-?(\d+|\d*\.\d+)$/;
+  if (!decimal.test(v) || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw new ArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;

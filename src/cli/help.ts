@@ -41,7 +41,7 @@ const LOCK = s('lock-file', 'FILE', 'run lock (env RECONCILE_GATEWAYS_LOCK_FILE;
 const DIFF = b('diff', 'show what would change (unified diffs), change nothing; exit 1 if any');
 const WAIT = b('wait', 'wait for another run holding the lock instead of exiting 3');
 const NO_PRUNE = b('no-prune', 'keep slots whose profile is gone');
-const ALLOW_EMPTY = b('allow-empty', 'prune even when no profile is found (normally refused)');
+const ALLOW_EMPTY = b('allow-empty', 'prune even when every named profile vanished at once (normally refused)');
 const RESTART = b('restart-changed', 'restart a running service whose run or finish changed');
 const HEAL = b('heal', 'bring up a gateway s6 holds down although its intent is running');
 const METRICS_FILE = s('metrics-file', 'FILE', 'write Prometheus metrics here after each pass (textfile collector)');
@@ -78,7 +78,7 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
   },
   status: {
     summary: "show each profile's intent, slot and live s6 state (changes nothing)",
-    flags: [STATUS_FILE, s('lock-file', 'FILE', 'ignored: status takes no lock (so one set of flags serves all)'), ...DRIFT],
+    flags: [STATUS_FILE, s('lock-file', 'FILE', "ignored: status takes no lock (accepted so sync's lock flag works here)"), ...DRIFT],
   },
 };
 

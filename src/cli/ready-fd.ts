@@ -17,7 +17,7 @@ export function checkReadyFd(fd: number): void {
   const why = readyFdProblem(fd);
   if (why !== undefined) {
     throw new ArgumentError(
-      `--ready-fd ${fd} is not a descriptor s6 opened for writing (${why}); use the number in the service's notification-fd file`,
+      `watch: --ready-fd ${fd} is not a descriptor s6 opened for writing (${why}); use the number in the service's notification-fd file`,
       'watch',
     );
   }
@@ -30,6 +30,10 @@ function readyFdProblem(fd: number): string | undefined {
   } catch {
     return 'it is not open';
   }
+  if (st.isDirectory()) return 'it is a directory';
+  // An anonymous inode (no file type): libuv's epoll or eventfd, so nothing was passed at that number.
+  if ((st.mode & fs.constants.S_IFMT) === 0)
+    return "it is one of Node's own descriptors (epoll or eventfd): nothing was passed at that number";
   if (!(st.isFIFO() || st.isSocket() || st.isFile() || st.isCharacterDevice())) return 'it is not a pipe, socket, file or terminal';
   let flags: number;
   try {

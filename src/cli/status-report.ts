@@ -166,7 +166,10 @@ function driftOf(
       drift.push(
         `live: wanted up, yet down for ${live.forSeconds} s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)`,
       );
-    } else if (!d.autostart && live.up) drift.push('live: running although intent is not running');
+    } else if (!d.autostart && live.up) {
+      // Multiplexing keeps a named gateway down whatever its intent: say that, not "intent".
+      drift.push(`live: running although ${d.reason === undefined ? 'intent is not running' : `it should be down (${d.reason})`}`);
+    }
   }
   for (const c of conditions) drift.push(driftConditionLine(c));
   return drift;

@@ -13,6 +13,7 @@ import type {
   ProfileDecision,
   ServiceSpec,
   Settings,
+  StateFile,
 } from '../model.js';
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
 import { NAME_RULE, compareBytes, invalidNameReason } from '../model/names.js';
@@ -218,6 +219,15 @@ function decideIntent(
       profile: p.name,
     });
   }
+  if (!seeded && p.state.kind === 'parsed') {
+    const odd = oddIntent(p.state);
+    if (odd !== undefined)
+      notices.push({
+        level: 'warn',
+        message: `${statePath}: ${odd}; ${stateFileFix('invalid JSON', how.named ? p.name : undefined)}`,
+        profile: p.name,
+      });
+  }
   if (keepSlot) {
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
     return {
@@ -317,6 +327,22 @@ class LazySpec implements ServiceSpec {
  * stops the gateway; one it can parse (too many objects) it writes back as it is, and it cannot
  * replace a symlink, FIFO or oversized file, or read one it has no permission for.
  */
+/**
+ * What is odd about a parsed state file's intent, if anything: Hermes writes `desired_state` as
+ * `running` or `stopped`. Anything else is kept as upstream keeps it (only `running` starts a
+ * gateway; a non-string counts as absent), but said, since `"RUNNING"` would silently stay down.
+ */
+function oddIntent(state: Extract<StateFile, { kind: 'parsed' }>): string | undefined {
+  if (state.desiredStateIgnored !== undefined)
+    return `desired_state is ${state.desiredStateIgnored}, not "running" or "stopped"; ignored, so ${
+      state.gatewayState === undefined ? 'the gateway has no intent and is registered down' : 'gateway_state decides'
+    }`;
+  const desired = state.desiredState;
+  if (desired === undefined || desired === 'running' || desired === 'stopped') return undefined;
+  const shown = JSON.stringify(desired.length > 40 ? `${desired.slice(0, 40)}...` : desired);
+  return `desired_state ${shown} is neither "running" nor "stopped"; only "running" starts a gateway, so it is registered down`;
+}
+
 function stateFileFix(reason: string, named: string | undefined): string {
   if (/^(invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(reason))
     return `hermes${named === undefined ? '' : ` -p ${named}`} gateway start (or stop) rewrites it, or fix it by hand`;

@@ -20,7 +20,13 @@ export type FileRead =
 export type StateFile =
   | { readonly kind: 'missing' }
   | { readonly kind: 'unreadable'; readonly reason: string }
-  | { readonly kind: 'parsed'; readonly desiredState: string | undefined; readonly gatewayState: string | undefined };
+  | {
+      readonly kind: 'parsed';
+      readonly desiredState: string | undefined;
+      readonly gatewayState: string | undefined;
+      /** The JSON type of a `desired_state` that is present, not null and no string (so ignored). */
+      readonly desiredStateIgnored?: string;
+    };
 
 /** The lifecycle ledger's phase, or why it is unknown. */
 export type Lifecycle =

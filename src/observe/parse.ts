@@ -54,10 +54,13 @@ export function parseStateFile(read: FileRead): StateFile {
   if (read.kind === 'refused') return { kind: 'unreadable', reason: read.reason };
   const parsed = parseJsonObject(read.bytes);
   if (!parsed.ok) return { kind: 'unreadable', reason: parsed.reason };
+  const desired = parsed.value['desired_state'];
+  const ignored = desired === undefined || desired === null || typeof desired === 'string' ? undefined : jsonType(desired);
   return {
     kind: 'parsed',
-    desiredState: stringOnly(parsed.value['desired_state']),
+    desiredState: stringOnly(desired),
     gatewayState: stringOnly(parsed.value['gateway_state']),
+    ...(ignored === undefined ? {} : { desiredStateIgnored: ignored }),
   };
 }
 
@@ -76,6 +79,13 @@ export function parseLifecycle(read: FileRead): Lifecycle {
  * not hold 600 MB through a pass and into its JSON plan (issue 16 #1).
  */
 export const STATE_VALUE_MAX = 256;
+
+/** `a number`, `an object`, … for a message. */
+function jsonType(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
 
 /** A field kept only when it is a string: nothing else is ever read, so nothing else is retained. */
 function stringOnly(value: unknown): string | undefined {

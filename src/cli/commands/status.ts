@@ -38,6 +38,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     logger.debug(
       `read ${result.observed.home.profiles.length} profiles and ${result.observed.scandir.slots.size} slots (live state included) in ${Date.now() - startMs} ms`,
     );
+    // status reads as for a gateway container; in another one nothing acts on its notes.
+    if (prep.decision.kind === 'skip')
+      warnings.push(
+        `role ${prep.decision.role}: boot, sync and watch change nothing in this container; the notes say what they would do in a gateway container`,
+      );
     logPassResult(result, collect);
     if (scandir === undefined) warnings.push(scandirMissingWarning(args.scandir));
     const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;

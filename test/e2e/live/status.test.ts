@@ -5,6 +5,7 @@ import { loadValidators } from '../../../src/cli/validate.js';
 import { makeHermesHome } from '../../helpers/tree.js';
 import { makeS6World, removeS6Worlds, waitHealDue } from '../../helpers/s6-world.js';
 import { makeWorld, runCli } from '../../helpers/cli.js';
+import { worldArgs, writeProfile } from '../../helpers/world.js';
 import { readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
 
@@ -133,6 +134,25 @@ test('sync and status warn when the scandir holds more than 500 services, a logg
   t.is(status.code, 0, status.stderr);
   t.regex(status.stdout, /^warning: the scandir holds 501 services/m);
   t.regex(status.stdout, /^watcher: no status file at /m);
+});
+
+test('status in a container of another role says that nothing there acts on its notes, and a RUNNING intent is warned about', async (t) => {
+  const w = await makeWorld('role', {});
+  writeProfile(w.home, 'coder', { desired_state: 'RUNNING' });
+  const flags = [...worldArgs(w), '--status-file', path.join(w.root, 'none.json')];
+  const note =
+    /^warning: role none: boot, sync and watch change nothing in this container; the notes say what they would do in a gateway container$/m;
+  const none = await runCli(['status', ...flags, '--role', 'none']);
+  t.is(none.code, 0, none.stderr);
+  t.regex(none.stdout.replace(/\n {2}/g, ' '), note);
+  const json = await runCli(['status', ...flags, '--role', 'dashboard', '--output', 'json']);
+  t.true((JSON.parse(json.stdout) as { warnings: string[] }).warnings.some((m) => m.startsWith('role dashboard: ')));
+  const gateway = await runCli(['status', ...flags]);
+  t.notRegex(gateway.stdout, /role /);
+  t.regex(
+    gateway.stdout.replace(/\n {2}/g, ' '),
+    /desired_state "RUNNING" is neither "running" nor "stopped"; only "running" starts a gateway/,
+  );
 });
 
 async function readFileOrEmpty(file: string): Promise<string> {

@@ -130,6 +130,29 @@ test(refused, ['--heal', 'sync'], 'the command comes first, before --heal');
 test(refused, ['watch', '--interval', '-5'], 'watch: --interval must be a number between 0.05 and 86400 (got "-5")');
 test(refused, ['--versoin'], 'unknown option --versoin (did you mean --version?)');
 test(refused, ['-v'], 'unknown option -v (did you mean --version?)');
+test(
+  refused,
+  ['--verbose', 'sync'],
+  'unknown option --verbose (did you mean --log-level debug, after the command?); the command comes first, then its options',
+);
+test(refused, ['--frobnicate', 'sync'], 'unknown option --frobnicate; the command comes first, then its options');
+test(refused, ['status', '--json'], 'status: unknown option --json (did you mean --output json?)');
+test(refused, ['sync', '--dry-run'], 'sync: unknown option --dry-run (did you mean --diff?)');
+test(refused, ['status', '--dry-run'], 'status: unknown option --dry-run');
+for (const v of ['0x10', ' 5', '30.', '1e3', '']) {
+  test(refused, ['sync', '--drift-grace', v], `sync: --drift-grace must be a number between 0 and 86400 (got ${JSON.stringify(v)})`);
+}
+test(refused, ['watch', '--ready-fd', '3.0'], 'watch: --ready-fd must be an integer between 0 and 1024 (got "3.0")');
+
+test('seconds are plain decimals, a leading dot included', (t) => {
+  for (const [v, n] of [
+    ['.5', 0.5],
+    ['0.25', 0.25],
+    ['45', 45],
+  ] as const) {
+    t.is(run(['sync', '--drift-grace', v]).drift.graceSeconds, n, v);
+  }
+});
 test(refused, ['--version=1'], '--version takes no value (got "1")');
 test(refused, ['--help=a=b'], '--help takes no value (got "a=b")');
 test(refused, ['sync', '--version=1'], 'sync: --version takes no value (got "1")');

@@ -63,7 +63,7 @@ test('a pipe whose write end this process holds twice (stdout and stderr into on
 test('a descriptor that is not open is refused, with what to use instead', (t) => {
   t.is(
     refusal(t, 1000),
-    "--ready-fd 1000 is not a descriptor s6 opened for writing (it is not open); use the number in the service's notification-fd file",
+    "watch: --ready-fd 1000 is not a descriptor s6 opened for writing (it is not open); use the number in the service's notification-fd file",
   );
 });
 
@@ -72,5 +72,5 @@ test('a descriptor open for reading only is refused', async (t) => {
 });
 
 test('a directory descriptor is refused', async (t) => {
-  t.true(refusal(t, await opened(t, 'r', true)).includes('(it is not a pipe, socket, file or terminal)'));
+  t.true(refusal(t, await opened(t, 'r', true)).includes('(it is a directory)'));
 });

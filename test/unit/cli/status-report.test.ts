@@ -208,3 +208,21 @@ test('statusRows: a service s6 wants up but has not started past the drift grace
     '--drift-grace',
   );
 });
+
+test('statusRows: a named gateway up while multiplexing keeps it down says so, not that its intent is not running', (t) => {
+  const result = pass();
+  const up = (over: Partial<ProfileDecision>): readonly string[] | undefined =>
+    statusRows(
+      {
+        ...result,
+        desired: { decisions: [decision('a', { autostart: false, action: 'registered', ...over })] },
+        drift: [],
+      } as unknown as PassResult,
+      NOW_MS,
+      new Map(),
+    ).find((r) => r.profile === 'a')?.drift;
+  t.deepEqual(up({ reason: 'multiplexing: named slots stay down' }), [
+    'live: running although it should be down (multiplexing: named slots stay down)',
+  ]);
+  t.deepEqual(up({ priorState: 'stopped' }), ['live: running although intent is not running']);
+});

@@ -234,3 +234,38 @@ test('the legacy seed makes the root running without reading its file (S40)', (t
   t.like(desired.decisions[0], { profile: 'default', priorState: 'running', action: 'started', autostart: true });
   t.deepEqual(desired.notices, []);
 });
+
+/** The warnings buildDesired gives the named profile `coder` with this state file. */
+function intentWarnings(state: StateFile): string[] {
+  const desired = buildDesired(inputOf(observedOf(home({ named: [profile('coder', { state })] }))));
+  return desired.notices.filter((n) => n.level === 'warn' && n.profile === 'coder').map((n) => n.message);
+}
+
+const FILE = '/opt/data/profiles/coder/gateway_state.json';
+const REWRITE = 'hermes -p coder gateway start (or stop) rewrites it, or fix it by hand';
+
+test('a desired_state Hermes never writes is kept as upstream keeps it, and said', (t) => {
+  t.deepEqual(intentWarnings(stateOf({ desired_state: 'RUNNING' })), [
+    `${FILE}: desired_state "RUNNING" is neither "running" nor "stopped"; only "running" starts a gateway, so it is registered down; ${REWRITE}`,
+  ]);
+  t.deepEqual(intentWarnings(stateOf({ desired_state: 1, gateway_state: 'running' })), [
+    `${FILE}: desired_state is a number, not "running" or "stopped"; ignored, so gateway_state decides; ${REWRITE}`,
+  ]);
+  t.deepEqual(intentWarnings(stateOf({ desired_state: { state: 'running' } })), [
+    `${FILE}: desired_state is an object, not "running" or "stopped"; ignored, so the gateway has no intent and is registered down; ${REWRITE}`,
+  ]);
+  const long = intentWarnings(stateOf({ desired_state: `x\u001b[31m${'y'.repeat(100)}` }))[0] ?? '';
+  t.true(long.includes('desired_state "x\\u001b[31myyy'), 'control characters stay escaped');
+  t.false(long.includes('y'.repeat(41)), 'a long value is cut');
+});
+
+test('running, stopped, null or no desired_state, and any gateway_state, give no intent warning', (t) => {
+  for (const fields of [
+    { desired_state: 'running' },
+    { desired_state: 'stopped' },
+    { desired_state: null, gateway_state: 'startup_failed' },
+    { gateway_state: 'draining' },
+    {},
+  ])
+    t.deepEqual(intentWarnings(stateOf(fields)), [], JSON.stringify(fields));
+});

@@ -170,7 +170,7 @@ test.serial('a container of role none idles: it says why, reports ready and exit
 test.serial('a --ready-fd that is not open is refused before anything starts', async (t) => {
   const w = await world(t);
   await t.throwsAsync(runWatch(w.args('watch', '--ready-fd', '1000'), captureIo(), recordingLogger().logger), {
-    message: /^--ready-fd 1000 is not a descriptor s6 opened for writing \(it is not open\)/,
+    message: /^watch: --ready-fd 1000 is not a descriptor s6 opened for writing \(it is not open\)/,
   });
   t.false(fs.existsSync(w.statusFile));
 });
