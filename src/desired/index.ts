@@ -78,7 +78,9 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   if (observed.home.shadowedDefault) {
     notices.push({
       level: 'warn',
-      message: 'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot',
+      // Upstream's line, then what to do: `default` is HERMES_HOME itself, so this directory is never used.
+      message:
+        'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot; rename it to use it as a named profile (the root profile default is HERMES_HOME itself)',
       profile: ROOT_PROFILE,
     });
   }

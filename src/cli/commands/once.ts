@@ -69,6 +69,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     logPassResult(result, logger);
     const exitCode = exitCodeOf(result, args.diff);
     if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
+    if (args.metricsFile !== undefined && args.diff) logger.info(`--metrics-file ${args.metricsFile} not written: --diff changes nothing`);
     const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
     await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
     return exitCode;

@@ -114,7 +114,10 @@ test('S08 profiles/default/ is ignored with a warning naming profiles/default/',
   const warns = desired.notices.filter((n) => n.level === 'warn');
   t.is(warns.length, 1);
   t.true(warns[0]?.message.includes('profiles/default/'));
-  t.is(warns[0]?.message, 'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot');
+  t.is(
+    warns[0]?.message,
+    'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot; rename it to use it as a named profile (the root profile default is HERMES_HOME itself)',
+  );
 });
 
 test('S20 a directory without SOUL.md gives no decision and no slot', (t) => {

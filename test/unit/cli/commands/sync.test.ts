@@ -94,6 +94,15 @@ test('--metrics-file writes the pass’s metrics for the textfile collector', as
   t.true(text.includes('reconcile_gateways_operations_total{kind="create",result="applied"} 2'));
 });
 
+test('--diff writes no metrics file, and says so', async (t) => {
+  const w = await world(t, { a: RUNNING });
+  const file = path.join(w.root, 'rg.prom');
+  const r = await sync(w, '--diff', '--metrics-file', file);
+  t.is(r.code, 1);
+  t.false(fs.existsSync(file));
+  t.true(r.records.some((x) => x.level === 'info' && x.message === `--metrics-file ${file} not written: --diff changes nothing`));
+});
+
 test('a metrics file that cannot be written is a warning; the pass keeps its exit code', async (t) => {
   const w = await world(t, { a: RUNNING });
   const file = path.join(w.root, 'no-such-dir', 'rg.prom');
