@@ -8,7 +8,7 @@
  * name someone else owns, or with another mode, is never used: it is deleted and made again.
  */
 import fs from 'node:fs';
-import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs/index.js';
+import { type Dir, REMOVAL_BUDGET, closeDir, errnoCode, lstatAt, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs/index.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
 export const STATE_DIR = '.reconcile-gateways';
@@ -39,11 +39,27 @@ export function isPrivateDir(dir: Dir): boolean {
  * missing or foreign one is `undefined`: nothing in it is trusted.
  */
 export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
-  const existing = openPrivateIfExists(scandir, STATE_DIR);
-  if (existing !== undefined || !create) return existing;
-  removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
-  return mkdirAt(scandir, STATE_DIR, 0o700);
+  for (let attempt = 1; ; attempt++) {
+    const existing = openPrivateIfExists(scandir, STATE_DIR);
+    if (existing !== undefined || !create) return existing;
+    // Runs that start together on a new scandir all find it missing: one makes it, the others get
+    // EEXIST and use it. An entry there is deleted only when it is still not ours on a second look,
+    // since a concurrent run may have made it (private) just now.
+    if (lstatAt(scandir, STATE_DIR) !== undefined) {
+      const made = openPrivateIfExists(scandir, STATE_DIR);
+      if (made !== undefined) return made;
+      removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
+    }
+    try {
+      return mkdirAt(scandir, STATE_DIR, 0o700);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST' || attempt >= STATE_DIR_ATTEMPTS) throw err;
+    }
+  }
 }
+
+/** How often making the state directory meets one made meanwhile before giving up. */
+const STATE_DIR_ATTEMPTS = 5;
 
 /** Opens a private subdirectory of the state directory, making (or remaking) it. */
 export function openPrivateSubdir(state: Dir, name: string): Dir {

@@ -1,0 +1,70 @@
+/**
+ * src/state-dir.ts: the tool's private state directory in the scandir. Runs that start together
+ * on a new scandir (boot and an operator's sync, say) must all end up in the one directory: none
+ * may delete the directory another just made, or fail because it appeared meanwhile.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { closeDir } from '../../src/safe-fs/index.js';
+import { STATE_DIR, openStateDir } from '../../src/state-dir.js';
+import { modeOf, tempRoot } from './support.js';
+
+const STATE_DIR_MODULE = fileURLToPath(new URL('../../src/state-dir.js', import.meta.url));
+const SAFE_FS_MODULE = fileURLToPath(new URL('../../src/safe-fs/index.js', import.meta.url));
+
+test('a missing state directory is made 0700; a foreign one is replaced; without create neither is used', (t) => {
+  const { root, dir } = tempRoot(t);
+  t.is(openStateDir(dir, false), undefined);
+  t.false(fs.existsSync(path.join(root, STATE_DIR)));
+  const made = openStateDir(dir, true);
+  t.truthy(made);
+  if (made !== undefined) closeDir(made);
+  t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  fs.writeFileSync(path.join(root, STATE_DIR, 'planted'), '');
+  t.is(openStateDir(dir, false), undefined, 'a state directory others may read is not ours');
+  const remade = openStateDir(dir, true);
+  if (remade !== undefined) closeDir(remade);
+  t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
+  t.false(fs.existsSync(path.join(root, STATE_DIR, 'planted')), 'nothing of the foreign one survives');
+});
+
+test('processes making the state directory of the same new scandirs at once all get it, and it is the one that stays', async (t) => {
+  const { root } = tempRoot(t);
+  const scandirs = Array.from({ length: 400 }, (_, i) => path.join(root, `scan${i}`));
+  for (const s of scandirs) fs.mkdirSync(s);
+  // Each process walks the same scandirs in the same order, so they meet on most of them: it
+  // opens the state directory and leaves a file named after its pid in it, through the descriptor.
+  const script = `
+    const { openStateDir } = await import(${JSON.stringify(STATE_DIR_MODULE)});
+    const { openRoot, closeDir, writeFileAt } = await import(${JSON.stringify(SAFE_FS_MODULE)});
+    for (const s of JSON.parse(process.argv[1])) {
+      const scandir = openRoot(s);
+      const state = openStateDir(scandir, true);
+      writeFileAt(state, 'pid.' + process.pid, '', { mode: 0o600, fsync: false });
+      closeDir(state);
+      closeDir(scandir);
+    }`;
+  const runs = await Promise.all(
+    Array.from(
+      { length: 4 },
+      () =>
+        new Promise<{ code: number | null; pid: number | undefined; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(scandirs)], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('close', (code) => resolve({ code, pid: child.pid, stderr }));
+        }),
+    ),
+  );
+  for (const r of runs) t.is(r.code, 0, r.stderr);
+  for (const s of scandirs) {
+    const left = fs.readdirSync(path.join(s, STATE_DIR)).sort();
+    t.deepEqual(left, runs.map((r) => `pid.${r.pid}`).sort(), `${s}: every process wrote into the directory that stayed`);
+  }
+});
