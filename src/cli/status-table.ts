@@ -67,7 +67,7 @@ export const LEGEND =
   'unsupervised = its s6-supervise is gone (s6-svscan restarts it); - = no supervisor state read (none ran, no s6-svscan, or not readable ' +
   'to this user); stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
   'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
-  'drift (docs/metrics.md): IntentRunningButDown = intent running, held down longer than --drift-grace; ' +
+  'drift (docs/metrics.md): IntentRunningButDown = intent running, down longer than --drift-grace; ' +
   'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
   'running, yet up. The same data for scripts: --output json.';
 

@@ -144,8 +144,12 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     const live = slot?.live;
     if (slot === undefined || slot.entry !== 'dir' || live === undefined || !live.supervised) continue;
     const base = { service: spec.service, profile: spec.profile };
-    if (spec.autostart && isHeldDown(live) && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
-      out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence: lastExit(live) });
+    // Down past the grace: held down (s6 will not start it again), or wanted up yet not started, which
+    // a restart by s6 never is for long (1 s between deaths): s6-supervise cannot spawn ./run.
+    if (spec.autostart && !live.up && !live.finishing && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
+      // A service that never ran has no exit of its own (s6 reports exit 0): no evidence then.
+      const neverRan = live.wantedUp && (live.deaths ?? []).length === 0;
+      out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence: neverRan ? {} : lastExit(live) });
     }
     const deaths = live.deaths ?? [];
     const loop = recentDeaths(deaths, nowUnix, policy.crashWindowSeconds);
@@ -179,11 +183,6 @@ const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'dow
 export function driftAfter(drift: readonly DriftCondition[], results: readonly OperationResult[]): readonly DriftCondition[] {
   const acted = new Set(results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
   return acted.size === 0 ? drift : drift.filter((d) => !acted.has(d.service));
-}
-
-/** Down and not wanted up: s6 will not start it again by itself (`finish` exited 125, or `s6-svc -d`). */
-function isHeldDown(live: LiveStatus): boolean {
-  return !live.up && !live.finishing && !live.wantedUp;
 }
 
 function recentDeaths(deaths: readonly DeathRecord[], nowUnix: number, windowSeconds: number): DeathRecord[] {
@@ -246,7 +245,8 @@ function splitHeals(
   for (const d of drift) {
     if (d.type !== 'IntentRunningButDown' || looping.has(d.service)) continue;
     const slot: ObservedSlot | undefined = observed.scandir.slots.get(d.service);
-    if (slot === undefined || slot.hasDownMarker || slot.live === undefined) continue;
+    // s6 already wants it up (it cannot spawn ./run): an `s6-svc -u` would change nothing.
+    if (slot === undefined || slot.hasDownMarker || slot.live === undefined || slot.live.wantedUp) continue;
     const deaths = recentDeaths(slot.live.deaths ?? [], nowUnix, policy.crashWindowSeconds).length;
     const step = healBackoffSeconds(deaths);
     if (nowUnix - d.sinceUnix < step) {

@@ -72,10 +72,13 @@ needsS6(test)(
   async (t) => {
     const env = await makeS6World('spawn', { profiles: { lost: RUNNING }, settings: { shebang: '#!/nonexistent/sh' } });
     t.is((await env.cli('sync')).code, 0);
+    let conditions: { type: string; evidence: object }[] = [];
     const note = async (): Promise<string> => {
       const doc = (await env.json('status', ['--drift-grace', '1'])).doc;
-      const rows = doc['profiles'] as { profile: string; drift: string[] }[];
-      return rows.find((r) => r.profile === 'lost')?.drift.join('; ') ?? '';
+      const rows = doc['profiles'] as { profile: string; drift: string[]; driftConditions: typeof conditions }[];
+      const row = rows.find((r) => r.profile === 'lost');
+      conditions = row?.driftConditions ?? [];
+      return row?.drift.join('; ') ?? '';
     };
     let seen = await note();
     // s6-supervise retries every 10 s and keeps the time of its first try: past 1 s the note must come.
@@ -85,7 +88,14 @@ needsS6(test)(
     }
     t.regex(
       seen,
-      /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\)$/,
+      /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\); IntentRunningButDown for \d+ s$/,
     );
+    t.deepEqual(
+      conditions.map((c) => [c.type, c.evidence]),
+      [['IntentRunningButDown', {}]],
+      'an alert on the condition fires; no exit is made up for a run that never ran',
+    );
+    const heal = await env.json('sync', ['--heal', '--drift-grace', '1']);
+    t.deepEqual(heal.doc['operations'], [], 's6 already wants it up: no heal');
   },
 );

@@ -49,13 +49,28 @@ test('IntentRunningButDown holds only after the grace period, since the down tra
   ]);
 });
 
-test('a service s6 is restarting (wanted up) or finishing is not IntentRunningButDown', (t) => {
-  const restarting = stateWith(true, { ...heldDown(NOW - 100), wantedUp: true });
+test('a service s6 is restarting (wanted up, within the grace) or finishing is not IntentRunningButDown', (t) => {
+  const restarting = stateWith(true, { ...heldDown(NOW - 1, 1, deathsAt([NOW - 1])), wantedUp: true });
   t.deepEqual(detectDrift(restarting.observed, restarting.desired, NOW, POLICY), []);
   const finishing = stateWith(true, { ...heldDown(NOW - 100), finishing: true });
   t.deepEqual(detectDrift(finishing.observed, finishing.desired, NOW, POLICY), []);
   const unsupervised = stateWith(true, { ...heldDown(NOW - 100), supervised: false });
   t.deepEqual(detectDrift(unsupervised.observed, unsupervised.desired, NOW, POLICY), []);
+});
+
+test('a gateway s6 wants up but has not started past the grace is IntentRunningButDown too, and no heal: s6-svc -u would change nothing', (t) => {
+  // s6-supervise that cannot spawn ./run (a missing interpreter) keeps "down, want up" and its down time.
+  const never = stateWith(true, { ...heldDown(NOW - 31), wantedUp: true });
+  const drift = detectDrift(never.observed, never.desired, NOW, POLICY);
+  t.deepEqual(
+    drift,
+    [{ type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 31, evidence: {} }],
+    'never ran: no exit to show',
+  );
+  t.deepEqual(planHeals(never.observed, drift, NOW, POLICY), []);
+  t.deepEqual(healsWaiting(never.observed, drift, NOW, POLICY), []);
+  const ranOnce = stateWith(true, { ...heldDown(NOW - 31, 3, deathsAt([NOW - 31], 3)), wantedUp: true });
+  t.like(detectDrift(ranOnce.observed, ranOnce.desired, NOW, POLICY)[0], { type: 'IntentRunningButDown', evidence: { exitcode: 3 } });
 });
 
 test('CrashLooping counts s6 deaths inside the window and needs more than the threshold', (t) => {
@@ -144,10 +159,10 @@ test('property: drift is deterministic and sorted, heals are IntentRunningButDow
       const drift = detectDrift(observed, desired, NOW, policy);
       t.deepEqual(detectDrift(observed, desired, NOW, policy), drift);
       const types = drift.map((d) => d.type);
-      if (types.includes('IntentRunningButDown')) t.true(autostart && !live.up && !live.wantedUp);
+      if (types.includes('IntentRunningButDown')) t.true(autostart && !live.up && !live.finishing && NOW - l.since > grace);
       if (types.includes('IntentStoppedButUp')) t.true(!autostart && live.up);
       for (const op of planHeals(observed, drift, NOW, policy)) {
-        t.true(types.includes('IntentRunningButDown') && !types.includes('CrashLooping') && !down);
+        t.true(types.includes('IntentRunningButDown') && !types.includes('CrashLooping') && !down && !live.wantedUp);
         t.is(op.kind, 'heal');
       }
     }),
