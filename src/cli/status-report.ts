@@ -5,7 +5,7 @@
  */
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { DEFAULT_DRIFT_POLICY, describeEvidence } from '../desired/drift.js';
+import { DEFAULT_DRIFT_POLICY, describeEvidence, neverDied } from '../desired/drift.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
 /** Live state of one service as `status` reports it. */
@@ -122,7 +122,8 @@ export function liveReport(
   slot: { readonly hasDownMarker: boolean; readonly finishOurs: boolean },
   nowMs: number,
 ): LiveReport {
-  const exited = !live.up && live.exitcode >= 0;
+  // A slot s6 never ran (held down by its marker, or one it cannot spawn) reports exit 0: no exit.
+  const exited = !live.up && live.exitcode >= 0 && !neverDied(live);
   const stopped = live.supervised && !live.up && !live.finishing && !live.wantedUp && !slot.hasDownMarker;
   return {
     supervised: live.supervised,

@@ -147,9 +147,8 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     // Down past the grace: held down (s6 will not start it again), or wanted up yet not started, which
     // a restart by s6 never is for long (1 s between deaths): s6-supervise cannot spawn ./run.
     if (spec.autostart && !live.up && !live.finishing && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
-      // A service that never ran has no exit of its own (s6 reports exit 0): no evidence then.
-      const neverRan = live.wantedUp && (live.deaths ?? []).length === 0;
-      out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence: neverRan ? {} : lastExit(live) });
+      const evidence = neverDied(live) ? {} : lastExit(live);
+      out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence });
     }
     const deaths = live.deaths ?? [];
     const loop = recentDeaths(deaths, nowUnix, policy.crashWindowSeconds);
@@ -183,6 +182,15 @@ const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'dow
 export function driftAfter(drift: readonly DriftCondition[], results: readonly OperationResult[]): readonly DriftCondition[] {
   const acted = new Set(results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
   return acted.size === 0 ? drift : drift.filter((d) => !acted.has(d.service));
+}
+
+/**
+ * Whether s6 recorded no death since its s6-supervise started (the death tally is empty): the
+ * service never ran, or never ended, so the exit code s6 reports for it (0) is none of its own.
+ * Unknown (no tally read) counts as not.
+ */
+export function neverDied(live: LiveStatus): boolean {
+  return live.deaths !== undefined && live.deaths.length === 0;
 }
 
 function recentDeaths(deaths: readonly DeathRecord[], nowUnix: number, windowSeconds: number): DeathRecord[] {

@@ -69,7 +69,7 @@ needsS6(test)(
     const lines = text.stdout.split('\n');
     t.regex(lines[0] ?? '', /^PROFILE +INTENT +SLOT +LIVE +FOR +NOTE$/);
     t.regex(text.stdout, /^crash +running +ours,up +failed exit 78 +\S+ +live: failed \(exit 78, config error\)/m);
-    t.regex(text.stdout, /^idle +stopped +ours,down +down exit 0 +\S+$/m);
+    t.regex(text.stdout, /^idle +stopped +ours,down +down +\S+$/m, 'never ran: no made-up exit 0');
     t.regex(text.stdout, new RegExp(`^up +running +ours,up +up ${await env.pid('up')} +\\S+$`, 'm'));
     t.true(
       lines.some((l) => l.startsWith('Legend: ')),

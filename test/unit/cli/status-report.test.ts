@@ -52,6 +52,16 @@ test(
   },
 );
 test('exit 0 is a clean stop, not a failure', decode, downAfter(0), UP_MARKER, { lastExit: { code: 0 }, permanentFailure: false });
+test(
+  'a service s6 never ran (an empty death tally) has no last exit, though s6 reports exit 0',
+  decode,
+  { ...downAfter(0), deaths: [] },
+  UP_MARKER,
+  {
+    lastExit: null,
+    permanentFailure: false,
+  },
+);
 test('a killed service reports its signal', decode, downAfter(0, 15), UP_MARKER, { lastExit: { signal: 15 }, permanentFailure: false });
 test('a service s6 is restarting is not a permanent failure', decode, downAfter(78, -1, true), UP_MARKER, {
   wantedUp: true,

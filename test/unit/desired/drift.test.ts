@@ -43,10 +43,15 @@ function stateWith(
 test('IntentRunningButDown holds only after the grace period, since the down transition, with the exit code as evidence', (t) => {
   const within = stateWith(true, heldDown(NOW - 30));
   t.deepEqual(detectDrift(within.observed, within.desired, NOW, POLICY), []);
-  const past = stateWith(true, heldDown(NOW - 31));
+  const past = stateWith(true, heldDown(NOW - 31, 0, deathsAt([NOW - 31], 0)));
   t.deepEqual(detectDrift(past.observed, past.desired, NOW, POLICY), [
     { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 31, evidence: { exitcode: 0 } },
   ]);
+  const { deaths: _tally, ...noTally } = heldDown(NOW - 31);
+  const untold = stateWith(true, noTally);
+  t.like(detectDrift(untold.observed, untold.desired, NOW, POLICY)[0], { evidence: { exitcode: 0 } }, 'no tally read: the status decides');
+  const neverRan = stateWith(true, heldDown(NOW - 31));
+  t.like(detectDrift(neverRan.observed, neverRan.desired, NOW, POLICY)[0], { evidence: {} }, 'an empty tally: s6 never ran it, no exit');
 });
 
 test('a service s6 is restarting (wanted up, within the grace) or finishing is not IntentRunningButDown', (t) => {
