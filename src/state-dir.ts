@@ -8,7 +8,17 @@
  * name someone else owns, or with another mode, is never used: it is deleted and made again.
  */
 import fs from 'node:fs';
-import { type Dir, REMOVAL_BUDGET, closeDir, errnoCode, lstatAt, mkdirAt, openDirIfExists, removeTreeAt } from './safe-fs/index.js';
+import {
+  type Dir,
+  REMOVAL_BUDGET,
+  closeDir,
+  errnoCode,
+  lstatAt,
+  mkdirAt,
+  openDirIfExists,
+  removeTreeAt,
+  renameAt,
+} from './safe-fs/index.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
 export const STATE_DIR = '.reconcile-gateways';
@@ -43,23 +53,56 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
     const existing = openPrivateIfExists(scandir, STATE_DIR);
     if (existing !== undefined || !create) return existing;
     // Runs that start together on a new scandir all find it missing: one makes it, the others get
-    // EEXIST and use it. An entry there is deleted only when it is still not ours on a second look,
-    // since a concurrent run may have made it (private) just now.
+    // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
+    // (a concurrent run may have made it just now), and it is renamed aside first, so that of two
+    // runs that both judged it foreign only one moves it: the other finds it gone and goes round.
     if (lstatAt(scandir, STATE_DIR) !== undefined) {
       const made = openPrivateIfExists(scandir, STATE_DIR);
       if (made !== undefined) return made;
-      removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
+      setForeignAside(scandir);
     }
     try {
       return mkdirAt(scandir, STATE_DIR, 0o700);
     } catch (err) {
-      if (errnoCode(err) !== 'EEXIST' || attempt >= STATE_DIR_ATTEMPTS) throw err;
+      // EEXIST: made meanwhile. ENOENT: made, then set aside by a run that judged the name foreign
+      // a moment before (it puts it back). Either way, look again.
+      const code = errnoCode(err);
+      if ((code !== 'EEXIST' && code !== 'ENOENT') || attempt >= STATE_DIR_ATTEMPTS) throw err;
     }
   }
 }
 
 /** How often making the state directory meets one made meanwhile before giving up. */
 const STATE_DIR_ATTEMPTS = 5;
+
+/**
+ * Renames the foreign entry under the state directory's name aside and deletes it there. When
+ * what was moved is a private directory after all, a concurrent run made it between the look and
+ * the rename: it is put back (unless the name was taken again meanwhile; that run then finds its
+ * lock file gone from the lock path and takes the lock again, src/lock.ts). Losing the race (the
+ * entry is gone) is no error.
+ */
+function setForeignAside(scandir: Dir): void {
+  const aside = `${STATE_DIR}.foreign.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    renameAt(scandir, STATE_DIR, scandir, aside);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  const moved = openPrivateIfExists(scandir, aside);
+  if (moved !== undefined) {
+    closeDir(moved);
+    try {
+      if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);
+    } catch {
+      // Taken again meanwhile: left aside, private, under its dot name.
+    }
+    return;
+  }
+  // Whatever cannot be deleted within the budget stays under its dot name (s6-svscan skips it).
+  removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+}
 
 /** Opens a private subdirectory of the state directory, making (or remaking) it. */
 export function openPrivateSubdir(state: Dir, name: string): Dir {

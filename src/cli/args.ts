@@ -77,7 +77,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
       if (known) throw new ArgumentError(`the command comes first, before ${command}`);
       const top = flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
       if (top !== undefined) throw new ArgumentError(`unknown option ${flag} (did you mean ${top}?)`);
-      const alias = ALIASES[flag.replace(/^-+/, '')];
+      const next = rest[0];
+      const alias = aliasFor(flag.replace(/^-+/, ''), next !== undefined && isCommand(next) ? next : undefined);
       const hint = alias === undefined ? '' : ` (did you mean ${alias}, after the command?)`;
       throw new ArgumentError(`unknown option ${flag}${hint}; the command comes first, then its options`);
     }
@@ -119,11 +120,8 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
           `${command}: --${token.name} is an option of ${namesInProse(owners, owners.length)}, not of ${command}`,
           command,
         );
-      const alias = ALIASES[token.name];
-      const near =
-        alias !== undefined && flags.has(alias.split(' ')[0]?.slice(2) ?? '')
-          ? ` (did you mean ${alias}?)`
-          : didYouMean(token.name, flags.keys(), (n) => `--${n}`);
+      const alias = aliasFor(token.name, command);
+      const near = alias !== undefined ? ` (did you mean ${alias}?)` : didYouMean(token.name, flags.keys(), (n) => `--${n}`);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
@@ -227,11 +225,22 @@ const ALIASES: Readonly<Record<string, string>> = {
   quiet: '--log-level warn',
 };
 
+/** Our spelling of another tool's flag, when `command` (any, if undefined) has that flag. */
+function aliasFor(name: string, command: Command | undefined): string | undefined {
+  if (!Object.hasOwn(ALIASES, name)) return undefined;
+  const alias = ALIASES[name];
+  const flag = alias?.split(' ')[0]?.slice(2);
+  const commands = command === undefined ? COMMANDS : [command];
+  return commands.some((c) => flagsOf(c).some((f) => f.name === flag)) ? alias : undefined;
+}
+
 function parseNumber(v: string, name: string, min: number, max: number, integer = false): number {
-  const n = Number(v);
-  // Plain decimals only: Number() also takes ' 5', '30.', '0x10' and '1e3'.
+  // Plain decimals only: Number() also takes '30.', '0x10' and '1e3'. Spaces around are dropped
+  // (an environment value in a run script may carry one).
+  const text = v.trim();
+  const n = Number(text);
   const decimal = integer ? /^-?\d+$/ : /^-?(\d+|\d*\.\d+)$/;
-  if (!decimal.test(v) || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+  if (!decimal.test(text) || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw new ArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
   }
   return n;

@@ -5,7 +5,7 @@
  */
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { DEFAULT_DRIFT_POLICY, describeEvidence, neverDied } from '../desired/drift.js';
+import { describeEvidence, neverDied } from '../desired/drift.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
 /** Live state of one service as `status` reports it. */
@@ -62,7 +62,6 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
   const drifts = new Map<string, DriftReport[]>();
   for (const d of result.drift) drifts.set(d.service, [...(drifts.get(d.service) ?? []), driftReport(d, nowMs)]);
   const rows = new Map<string, StatusRow>();
-  const grace = (result.options.drift ?? DEFAULT_DRIFT_POLICY).graceSeconds;
   const add = (service: string, profile: string, d: ProfileDecision | undefined): void => {
     const slot = result.observed.scandir.slots.get(service);
     const finishOurs = slot !== undefined && slot.owned && !(ops.get(service) ?? []).some(rewritesFinish);
@@ -74,7 +73,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], grace),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -146,7 +145,6 @@ function driftOf(
   slot: ObservedSlot | undefined,
   d: ProfileDecision | undefined,
   conditions: readonly DriftReport[],
-  graceSeconds: number,
 ): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
@@ -160,10 +158,10 @@ function driftOf(
       if (live.permanentFailure)
         drift.push(`live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u ${service}`);
       else if (!slot.hasDownMarker) drift.push(`live: stopped (s6 or operator); s6-svc -u ${service} starts it`);
-    } else if (d.autostart && !live.up && !live.finishing && live.forSeconds > graceSeconds) {
-      // Wanted up and down past the grace, yet no death to count: s6-supervise cannot spawn ./run
-      // (a missing interpreter, say) and retries every 10 s, keeping the down time (s6-facts §3).
-      // The time is since it went down: s6 records no time for `want up` (an `s6-svc -u` keeps it).
+    } else if (d.autostart && live.wantedUp && conditions.some((c) => c.type === 'IntentRunningButDown')) {
+      // Wanted up and down past the grace (the condition's own test, isDownPastGrace): s6-supervise
+      // cannot spawn ./run (a missing interpreter, say) and retries every 10 s, keeping the down time
+      // (s6-facts §3). The time is since it went down: s6 records no time for `want up`.
       drift.push(
         `live: wanted up, yet down for ${live.forSeconds} s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)`,
       );

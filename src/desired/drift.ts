@@ -144,9 +144,7 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     const live = slot?.live;
     if (slot === undefined || slot.entry !== 'dir' || live === undefined || !live.supervised) continue;
     const base = { service: spec.service, profile: spec.profile };
-    // Down past the grace: held down (s6 will not start it again), or wanted up yet not started, which
-    // a restart by s6 never is for long (1 s between deaths): s6-supervise cannot spawn ./run.
-    if (spec.autostart && !live.up && !live.finishing && nowUnix - live.updownSinceUnix > policy.graceSeconds) {
+    if (spec.autostart && isDownPastGrace(live, nowUnix, policy.graceSeconds)) {
       const evidence = neverDied(live) ? {} : lastExit(live);
       out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence });
     }
@@ -182,6 +180,30 @@ const LIVE_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'dow
 export function driftAfter(drift: readonly DriftCondition[], results: readonly OperationResult[]): readonly DriftCondition[] {
   const acted = new Set(results.filter((r) => r.status === 'applied' && LIVE_KINDS.has(r.op.kind)).map((r) => r.op.service));
   return acted.size === 0 ? drift : drift.filter((d) => !acted.has(d.service));
+}
+
+/**
+ * The shortest time a service s6 wants up must be down to count as not starting: s6-supervise
+ * starts `./run` again at most 1 s after the last start, so a service it restarts is down for about
+ * a second at a time, however short `--drift-grace` is; one it cannot spawn stays down (it retries
+ * every 10 s and keeps the down time).
+ */
+export const WANTED_UP_DOWN_MIN_SECONDS = 3;
+
+/**
+ * Down for longer than the grace: held down (s6 will not start it again: finish exited 125, or
+ * `s6-svc -d`), or wanted up yet not started for longer than s6's own restarts ever take, because
+ * s6-supervise cannot spawn `./run` (a missing interpreter). A running `finish` is neither.
+ */
+export function isDownPastGrace(live: LiveStatus, nowUnix: number, graceSeconds: number): boolean {
+  if (live.up || live.finishing) return false;
+  const min = live.wantedUp ? Math.max(graceSeconds, WANTED_UP_DOWN_MIN_SECONDS) : graceSeconds;
+  return nowUnix - live.updownSinceUnix > min;
+}
+
+/** The IntentRunningButDown services `--heal` leaves alone because s6 already wants them up (it cannot start them). */
+export function healsPointless(observed: ObservedState, drift: readonly DriftCondition[]): DriftCondition[] {
+  return drift.filter((d) => d.type === 'IntentRunningButDown' && observed.scandir.slots.get(d.service)?.live?.wantedUp === true);
 }
 
 /**

@@ -35,7 +35,9 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
     pid: up ? pid : -1,
     exitcode: up ? -1 : exited ? (wstat >> 8) & 0xff : -1,
     signum: up ? -1 : signaled ? wstat & 0x7f : -1,
-    updownSinceUnix: Number(label - TAI_OFFSET) + nanos / 1e9,
+    // A label before 1970 (all zeros: a status no s6-supervise wrote) reads as the epoch, so every
+    // duration and date made from it stays a number a Date can hold.
+    updownSinceUnix: label < TAI_OFFSET ? 0 : Number(label - TAI_OFFSET) + nanos / 1e9,
   };
 }
 

@@ -32,10 +32,14 @@ test('a missing state directory is made 0700; a foreign one is replaced; without
   t.false(fs.existsSync(path.join(root, STATE_DIR, 'planted')), 'nothing of the foreign one survives');
 });
 
-test('processes making the state directory of the same new scandirs at once all get it, and it is the one that stays', async (t) => {
+const concurrent = test.macro(async (t, foreign: boolean) => {
   const { root } = tempRoot(t);
   const scandirs = Array.from({ length: 400 }, (_, i) => path.join(root, `scan${i}`));
-  for (const s of scandirs) fs.mkdirSync(s);
+  for (const s of scandirs) {
+    fs.mkdirSync(s);
+    // A state directory others may read (an older version's, or planted): not ours, replaced.
+    if (foreign) fs.mkdirSync(path.join(s, STATE_DIR, 'planted'), { recursive: true, mode: 0o755 });
+  }
   // Each process walks the same scandirs in the same order, so they meet on most of them: it
   // opens the state directory and leaves a file named after its pid in it, through the descriptor.
   const script = `
@@ -63,8 +67,26 @@ test('processes making the state directory of the same new scandirs at once all 
     ),
   );
   for (const r of runs) t.is(r.code, 0, r.stderr);
+  const pids = runs.map((r) => `pid.${r.pid}`).sort();
   for (const s of scandirs) {
+    t.is(modeOf(path.join(s, STATE_DIR)), 0o700);
     const left = fs.readdirSync(path.join(s, STATE_DIR)).sort();
-    t.deepEqual(left, runs.map((r) => `pid.${r.pid}`).sort(), `${s}: every process wrote into the directory that stayed`);
+    if (!foreign) {
+      t.deepEqual(left, pids, `${s}: every process wrote into the directory that stayed`);
+      t.deepEqual(fs.readdirSync(s), [STATE_DIR], `${s}: nothing else made`);
+      continue;
+    }
+    // A run whose new directory another set aside as foreign a moment after making it, while a
+    // third made the name again, keeps writing into its own, left aside (the real tool then finds
+    // its lock gone from the lock path and takes the lock again). No write was lost, and the
+    // foreign directory is gone.
+    const aside = fs.readdirSync(s).filter((n) => n !== STATE_DIR);
+    const written = [...left, ...aside.flatMap((n) => fs.readdirSync(path.join(s, n)))].sort();
+    t.deepEqual(written, pids, `${s}: every process wrote into a private directory that still exists`);
+    for (const n of aside) t.is(modeOf(path.join(s, n)), 0o700, `${s}/${n}: only private directories are set aside and kept`);
+    t.false(left.includes('planted'));
   }
 });
+
+test('processes making the state directory of the same new scandirs at once all get it, and it is the one that stays', concurrent, false);
+test('processes replacing the same foreign state directories at once all end up in the one new directory', concurrent, true);

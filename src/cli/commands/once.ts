@@ -10,7 +10,7 @@ import { namesInProse } from '../../model/text.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
-import { DEFAULT_DRIFT_POLICY, healsWaiting } from '../../desired/drift.js';
+import { DEFAULT_DRIFT_POLICY, healsPointless, healsWaiting } from '../../desired/drift.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { metricsFileWarning } from '../report.js';
@@ -155,8 +155,13 @@ async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Pr
  */
 export function healWaitLines(p: Pick<PassResult, 'observed' | 'drift' | 'options'>): string[] {
   const waits = healsWaiting(p.observed, p.drift, p.options.host.nowMs / 1000, p.options.drift ?? DEFAULT_DRIFT_POLICY);
-  return waits.map(
+  const held = waits.map(
     (w) =>
       `${w.service}: heal held back ${w.inSeconds} s more (back-off after ${w.deaths} recent ${w.deaths === 1 ? 'death' : 'deaths'}: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up`,
   );
+  const pointless = healsPointless(p.observed, p.drift).map(
+    (d) =>
+      `${d.service}: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why`,
+  );
+  return [...held, ...pointless];
 }

@@ -97,5 +97,6 @@ needsS6(test)(
     );
     const heal = await env.json('sync', ['--heal', '--drift-grace', '1']);
     t.deepEqual(heal.doc['operations'], [], 's6 already wants it up: no heal');
+    t.regex(heal.stderr, /gateway-lost: no heal: s6 already wants it up but has not started \.\/run/);
   },
 );

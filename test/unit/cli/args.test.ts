@@ -139,16 +139,25 @@ test(refused, ['--frobnicate', 'sync'], 'unknown option --frobnicate; the comman
 test(refused, ['status', '--json'], 'status: unknown option --json (did you mean --output json?)');
 test(refused, ['sync', '--dry-run'], 'sync: unknown option --dry-run (did you mean --diff?)');
 test(refused, ['status', '--dry-run'], 'status: unknown option --dry-run');
-for (const v of ['0x10', ' 5', '30.', '1e3', '']) {
+test(refused, ['status', '--constructor'], 'status: unknown option --constructor');
+test(refused, ['sync', '--toString'], 'sync: unknown option --toString');
+test(refused, ['--dry-run', 'status'], 'unknown option --dry-run; the command comes first, then its options');
+test(
+  refused,
+  ['--dry-run', 'sync'],
+  'unknown option --dry-run (did you mean --diff, after the command?); the command comes first, then its options',
+);
+for (const v of ['0x10', '30.', '1e3', ' ']) {
   test(refused, ['sync', '--drift-grace', v], `sync: --drift-grace must be a number between 0 and 86400 (got ${JSON.stringify(v)})`);
 }
 test(refused, ['watch', '--ready-fd', '3.0'], 'watch: --ready-fd must be an integer between 0 and 1024 (got "3.0")');
 
-test('seconds are plain decimals, a leading dot included', (t) => {
+test('seconds are plain decimals, a leading dot and spaces around included', (t) => {
   for (const [v, n] of [
     ['.5', 0.5],
     ['0.25', 0.25],
     ['45', 45],
+    [' 5 ', 5],
   ] as const) {
     t.is(run(['sync', '--drift-grace', v]).drift.graceSeconds, n, v);
   }

@@ -199,24 +199,23 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
   t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator); s6-svc -u gateway-b starts it'], 'marker up: stopped by s6 or an operator');
 });
 
-test('statusRows: a service s6 wants up but has not started past the drift grace says s6-supervise cannot run ./run', (t) => {
+test('statusRows: a service s6 wants up but has not started, IntentRunningButDown, says s6-supervise cannot run ./run', (t) => {
   const result = pass();
   // s6-supervise that cannot spawn ./run keeps "down (exitcode 0), want up" and the time of the last transition.
-  const stuck = (seconds: number): PassResult => {
+  const stuck = (seconds: number, condition: boolean): PassResult => {
     const slot = slotOf(specOf('b', true), { live: { ...downAfter(0, -1, true), updownSinceUnix: NOW_S - seconds } });
     const others = [...result.observed.scandir.slots.values()].filter((x) => x.service !== 'gateway-b');
-    return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift: [] } as PassResult;
+    const drift: DriftCondition[] = condition
+      ? [{ type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: NOW_S - seconds, evidence: {} }]
+      : [];
+    return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift } as PassResult;
   };
   const notes = (r: PassResult): readonly string[] | undefined => statusRows(r, NOW_MS, new Map()).find((x) => x.profile === 'b')?.drift;
-  t.deepEqual(notes(stuck(31)), [
+  t.deepEqual(notes(stuck(31, true)), [
     "live: wanted up, yet down for 31 s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)",
+    'IntentRunningButDown for 31 s',
   ]);
-  t.deepEqual(notes(stuck(30)), [], 'within the grace: s6 may be between a death and its restart');
-  t.deepEqual(
-    notes({ ...stuck(31), options: { drift: { graceSeconds: 60, crashRestarts: 5, crashWindowSeconds: 600 } } } as PassResult),
-    [],
-    '--drift-grace',
-  );
+  t.deepEqual(notes(stuck(31, false)), [], 'the note follows the condition (its grace, and s6 restarting within 3 s)');
 });
 
 test('statusRows: a named gateway up while multiplexing keeps it down says so, not that its intent is not running', (t) => {

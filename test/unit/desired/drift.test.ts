@@ -78,6 +78,16 @@ test('a gateway s6 wants up but has not started past the grace is IntentRunningB
   t.like(detectDrift(ranOnce.observed, ranOnce.desired, NOW, POLICY)[0], { type: 'IntentRunningButDown', evidence: { exitcode: 3 } });
 });
 
+test('with a --drift-grace under a second, a gateway s6 is restarting (down about 1 s between starts) is no IntentRunningButDown', (t) => {
+  const policy = { ...POLICY, graceSeconds: 0.3 };
+  const between = stateWith(true, { ...heldDown(NOW - 1, 1, deathsAt([NOW - 1])), wantedUp: true });
+  t.deepEqual(detectDrift(between.observed, between.desired, NOW, policy), []);
+  const stuck = stateWith(true, { ...heldDown(NOW - 3.5), wantedUp: true });
+  t.like(detectDrift(stuck.observed, stuck.desired, NOW, policy)[0], { type: 'IntentRunningButDown' }, 'down past 3 s: not a restart');
+  const held = stateWith(true, heldDown(NOW - 1, 1, deathsAt([NOW - 1])));
+  t.like(detectDrift(held.observed, held.desired, NOW, policy)[0], { type: 'IntentRunningButDown' }, 'held down: the grace alone decides');
+});
+
 test('CrashLooping counts s6 deaths inside the window and needs more than the threshold', (t) => {
   const five = stateWith(true, { ...liveUp(NOW - 1), deaths: deathsAt([NOW - 700, NOW - 50, NOW - 40, NOW - 30, NOW - 20, NOW - 10]) });
   t.deepEqual(detectDrift(five.observed, five.desired, NOW, POLICY), []);
@@ -164,7 +174,8 @@ test('property: drift is deterministic and sorted, heals are IntentRunningButDow
       const drift = detectDrift(observed, desired, NOW, policy);
       t.deepEqual(detectDrift(observed, desired, NOW, policy), drift);
       const types = drift.map((d) => d.type);
-      if (types.includes('IntentRunningButDown')) t.true(autostart && !live.up && !live.finishing && NOW - l.since > grace);
+      if (types.includes('IntentRunningButDown'))
+        t.true(autostart && !live.up && !live.finishing && NOW - l.since > (live.wantedUp ? Math.max(grace, 3) : grace));
       if (types.includes('IntentStoppedButUp')) t.true(!autostart && live.up);
       for (const op of planHeals(observed, drift, NOW, policy)) {
         t.true(types.includes('IntentRunningButDown') && !types.includes('CrashLooping') && !down && !live.wantedUp);

@@ -79,6 +79,12 @@ test('decodeStatus passes supervised through and decodes a TAI64N label to Unix 
   t.is(decodeStatus(buf, false)?.supervised, false);
 });
 
+test('a status of zeros (no s6-supervise wrote it) dates from the epoch, a time every report can print', (t) => {
+  const zeros = decodeStatus(new Uint8Array(35), true);
+  t.is(zeros?.updownSinceUnix, 0);
+  t.notThrows(() => new Date((zeros?.updownSinceUnix ?? NaN) * 1000).toISOString());
+});
+
 test('readLiveStatus is undefined for a slot s6 never supervised', (t) => {
   const slot = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-s6status-'));
   t.teardown(() => fs.rmSync(slot, { recursive: true, force: true }));

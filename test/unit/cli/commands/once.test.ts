@@ -100,3 +100,17 @@ test('sync --heal says which heal its back-off holds back, for how long, and why
     'gateway-quit: heal held back 1 s more (back-off after 3 recent deaths: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up',
   ]);
 });
+
+test('sync --heal says why it leaves alone a gateway s6 wants up but cannot start', (t) => {
+  const nowS = 2_000_000_000;
+  const live = { ...liveUp(nowS - 60), up: false, wantedUp: true, pid: -1, exitcode: 0, deaths: [] };
+  const observed = observedOf(home(), scandirOf([slotOf(specOf('lost', true), { live })], { svscanLive: true }));
+  const drift = [{ type: 'IntentRunningButDown' as const, service: 'gateway-lost', profile: 'lost', sinceUnix: nowS - 60, evidence: {} }];
+  const options = {
+    host: { nowMs: nowS * 1000 },
+    drift: { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 },
+  } as PassResult['options'];
+  t.deepEqual(healWaitLines({ observed, drift, options }), [
+    "gateway-lost: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why",
+  ]);
+});
