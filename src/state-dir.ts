@@ -5,7 +5,8 @@
  * and removed by rename(2)), and the hermes user, who may write the scandir, must not be able to
  * reach, rename or replace it: 0700 keeps them out of it, and a sticky scandir (`chmod +t`, done by
  * the example cont-init) keeps them from renaming it (issue 16 #8, #11). A directory under that
- * name someone else owns, or with another mode, is never used: it is deleted and made again.
+ * name someone else owns, or with another mode, is never used: it is renamed aside, deleted and
+ * made again.
  */
 import fs from 'node:fs';
 import {
@@ -45,7 +46,7 @@ export function isPrivateDir(dir: Dir): boolean {
 
 /**
  * Opens the state directory of `scandir`. With `create` a missing one is made and a foreign one
- * (someone else's, or not 0700) is deleted and made again; without it (observe, dry runs) a
+ * (someone else's, or not 0700) is replaced; without it (observe, dry runs) a
  * missing or foreign one is `undefined`: nothing in it is trusted.
  */
 export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
@@ -56,10 +57,11 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
     // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
     // (a concurrent run may have made it just now), and it is renamed aside first, so that of two
     // runs that both judged it foreign only one moves it: the other finds it gone and goes round.
-    if (lstatAt(scandir, STATE_DIR) !== undefined) {
+    const seen = lstatAt(scandir, STATE_DIR);
+    if (seen !== undefined) {
       const made = openPrivateIfExists(scandir, STATE_DIR);
       if (made !== undefined) return made;
-      setForeignAside(scandir);
+      setForeignAside(scandir, seen);
     }
     try {
       return mkdirAt(scandir, STATE_DIR, 0o700);
@@ -82,7 +84,15 @@ const STATE_DIR_ATTEMPTS = 5;
  * lock file gone from the lock path and takes the lock again, src/lock.ts). Losing the race (the
  * entry is gone) is no error.
  */
-function setForeignAside(scandir: Dir): void {
+function setForeignAside(scandir: Dir, seen: fs.Stats): void {
+  // Another user's directory, as a user other than root: it could be renamed (the scandir is
+  // writable) but not deleted. Deleting it in place fails at once (EACCES, exit 111) and moves
+  // nothing: a root run's lock and journal stay where root's next run looks for them.
+  const euid = process.geteuid?.();
+  if (seen.isDirectory() && euid !== 0 && seen.uid !== euid) {
+    removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
+    return;
+  }
   const aside = `${STATE_DIR}.foreign.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   try {
     renameAt(scandir, STATE_DIR, scandir, aside);
@@ -100,8 +110,18 @@ function setForeignAside(scandir: Dir): void {
     }
     return;
   }
-  // Whatever cannot be deleted within the budget stays under its dot name (s6-svscan skips it).
-  removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+  // Whatever cannot be deleted within the budget stays under its dot name (s6-svscan skips it). One
+  // that cannot be deleted at all goes back where it was, and the run stops with the error.
+  try {
+    removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+  } catch (err) {
+    try {
+      if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);
+    } catch {
+      // Taken meanwhile: it stays aside.
+    }
+    throw err;
+  }
 }
 
 /** Opens a private subdirectory of the state directory, making (or remaking) it. */

@@ -207,12 +207,13 @@ export function healsPointless(observed: ObservedState, drift: readonly DriftCon
 }
 
 /**
- * Whether s6 recorded no death since its s6-supervise started (the death tally is empty): the
- * service never ran, or never ended, so the exit code s6 reports for it (0) is none of its own.
- * Unknown (no tally read) counts as not.
+ * Whether the service never ran (or never ended) under its s6-supervise: s6 reports exit 0 then,
+ * which is none of its own. That takes an empty death tally (truncated when s6-supervise starts)
+ * and a status of exit 0: a tally emptied by `s6-svdt-clear`, or not kept (`max-death-tally` 0),
+ * beside an exit 78 or a signal still has a death to show. Unknown (no tally read) counts as not.
  */
 export function neverDied(live: LiveStatus): boolean {
-  return live.deaths !== undefined && live.deaths.length === 0;
+  return live.deaths !== undefined && live.deaths.length === 0 && live.exitcode <= 0 && live.signum < 0;
 }
 
 function recentDeaths(deaths: readonly DeathRecord[], nowUnix: number, windowSeconds: number): DeathRecord[] {

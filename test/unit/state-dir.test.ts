@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { closeDir } from '../../src/safe-fs/index.js';
 import { STATE_DIR, openStateDir } from '../../src/state-dir.js';
+import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
 
 const STATE_DIR_MODULE = fileURLToPath(new URL('../../src/state-dir.js', import.meta.url));
@@ -90,3 +91,31 @@ const concurrent = test.macro(async (t, foreign: boolean) => {
 
 test('processes making the state directory of the same new scandirs at once all get it, and it is the one that stays', concurrent, false);
 test('processes replacing the same foreign state directories at once all end up in the one new directory', concurrent, true);
+
+needsRoot(test)('run as another user, a state directory root made is left where it is: the run fails, nothing is moved', async (t) => {
+  const { root } = tempRoot(t);
+  fs.chmodSync(root, 0o755);
+  const scandir = path.join(root, 'scan');
+  fs.mkdirSync(scandir);
+  fs.chownSync(scandir, 65534, 65534); // the user's own scandir: it could rename root's directory
+  fs.mkdirSync(path.join(scandir, STATE_DIR), { mode: 0o700 });
+  fs.writeFileSync(path.join(scandir, STATE_DIR, 'lock'), '');
+  const script = `
+    const { openStateDir } = await import(${JSON.stringify(STATE_DIR_MODULE)});
+    const { openRoot } = await import(${JSON.stringify(SAFE_FS_MODULE)});
+    try { openStateDir(openRoot(process.argv[1]), true); } catch (err) { console.error(err.code); process.exit(3); }`;
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, scandir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      uid: 65534,
+      gid: 65534,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+  t.is(r.code, 3, r.stderr);
+  t.is(r.stderr.trim(), 'EACCES');
+  t.deepEqual(fs.readdirSync(scandir), [STATE_DIR], 'nothing set aside');
+  t.deepEqual(fs.readdirSync(path.join(scandir, STATE_DIR)), ['lock'], "root's lock is where root's runs look for it");
+});

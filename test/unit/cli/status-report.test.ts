@@ -62,6 +62,16 @@ test(
     permanentFailure: false,
   },
 );
+test(
+  'an exit 78 with a tally emptied by s6-svdt-clear (or not kept) is still a death, and a permanent failure',
+  decode,
+  { ...downAfter(FINISH_FAILURE_EXIT), deaths: [] },
+  UP_MARKER,
+  {
+    lastExit: { code: FINISH_FAILURE_EXIT },
+    permanentFailure: true,
+  },
+);
 test('a killed service reports its signal', decode, downAfter(0, 15), UP_MARKER, { lastExit: { signal: 15 }, permanentFailure: false });
 test('a service s6 is restarting is not a permanent failure', decode, downAfter(78, -1, true), UP_MARKER, {
   wantedUp: true,
