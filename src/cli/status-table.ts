@@ -7,6 +7,7 @@
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
+import { NAME_RULE } from '../model/names.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
 import { RESTART_PENDING } from './output.js';
 
@@ -221,6 +222,13 @@ function liveCell(r: StatusRow): string {
   return `${word} ${'code' in live.lastExit ? `exit ${live.lastExit.code}` : `sig ${live.lastExit.signal}`}`;
 }
 
+/** A skip reason for a person: the name rule in words, not the pattern upstream's log line gives. */
+function inWords(reason: string): string {
+  if (!reason.startsWith('invalid-name: ')) return reason;
+  const why = reason.slice('invalid-name: '.length);
+  return `invalid profile name${why.startsWith('name does not match') ? '' : ` (${why})`}; rename the profile: ${NAME_RULE}`;
+}
+
 function liveWord(r: StatusRow): string {
   const live = r.live;
   if (live === null) return '-';
@@ -239,7 +247,7 @@ function liveWord(r: StatusRow): string {
 function notes(r: StatusRow): string[] {
   const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)
-    out.push(`${r.intent.action}: ${r.intent.reason}`);
+    out.push(`${r.intent.action}: ${inWords(r.intent.reason)}`);
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
   if (r.restartPending) out.push(RESTART_PENDING);

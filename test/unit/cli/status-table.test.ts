@@ -348,3 +348,29 @@ test('a slot path that is no directory shows its kind, and the legend says what 
   t.regex(text, /^squat +running +file +- +- +create: slot path is a file, not a directory: move or delete it$/m);
   t.true(text.includes('file, symlink or other = the slot path is no directory (NOTE says what to do)'));
 });
+
+test("an invalid profile name's note gives the rule in words, not the pattern the log line keeps", (t) => {
+  const skipped = (reason: string): string => {
+    const intent = { stateFile: 'missing', desiredState: null, gatewayState: null, action: 'skipped', autostart: false, reason } as const;
+    const text = renderStatusTable(
+      [row('Bad.Name', { intent, slot: { present: false, kind: null, owned: false, marker: null }, live: null })],
+      {
+        ...CTX,
+        width: 200,
+      },
+    );
+    return tableOf(text)[1] ?? '';
+  };
+  const bad = skipped('invalid-name: name does not match ^[a-z0-9][a-z0-9_-]*$');
+  t.true(
+    bad.endsWith(
+      "skipped: invalid profile name; rename the profile: lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 243 characters",
+    ),
+    bad,
+  );
+  t.regex(
+    skipped('invalid-name: name longer than 243 characters'),
+    /skipped: invalid profile name \(name longer than 243 characters\); rename/,
+  );
+  t.regex(skipped('tombstoned'), /skipped: tombstoned$/);
+});
