@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostFacts, Mode, Settings } from '../model.js';
+import type { HostFacts, Mode, ObservedHome, Settings } from '../model.js';
 import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
@@ -301,4 +301,10 @@ export function printSkip(args: Args, io: Io, mode: Mode, decision: Extract<Role
     io.stdout.write(`${decision.message}\n`);
   }
   return EXIT.ok;
+}
+
+/** Directories under profiles/ that hold no SOUL.md, so are no profiles (upstream skips them silently). */
+export function withoutSoul(home: ObservedHome): string[] {
+  const profiles = new Set(home.profiles.map((p) => p.name));
+  return [...home.presentDirs].filter((n) => !profiles.has(n)).sort(); // `default` is the root profile's name
 }

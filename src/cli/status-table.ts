@@ -8,6 +8,7 @@ import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
 import { NAME_RULE } from '../model/names.js';
+import { namesInProse } from '../model/text.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
 import { RESTART_PENDING } from './output.js';
 
@@ -39,6 +40,8 @@ export interface TableContext {
   /** The scandir's absolute path, named once (a note's `s6-svc -u gateway-x` runs there). */
   readonly scandir: string;
   readonly serviceCount: number;
+  /** Directories under profiles/ without a SOUL.md: no profiles, so no rows (default none). */
+  readonly notProfiles?: readonly string[];
   readonly warnings: readonly string[];
   readonly watcher: WatcherReport;
   readonly nowMs: number;
@@ -84,6 +87,14 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
     `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); ${svscanLine(ctx)}`,
   ]) {
     lines.push(...wrap(text, width));
+  }
+  const notProfiles = ctx.notProfiles ?? [];
+  if (notProfiles.length > 0) {
+    const names = namesInProse(
+      notProfiles.map((n) => `profiles/${escapeLine(n)}`),
+      10,
+    );
+    lines.push(...wrap(`not profiles (no SOUL.md, so no gateway): ${names}; a SOUL.md in one makes it a profile`, width));
   }
   for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, width));
   for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, width));

@@ -3,7 +3,7 @@
  * the report and the exit code.
  */
 import path from 'node:path';
-import type { Mode, ObservedHome } from '../../model.js';
+import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { LockHeldError } from '../../errors.js';
 import { namesInProse } from '../../model/text.js';
@@ -29,6 +29,7 @@ import {
   resolveRole,
   scandirMissingWarning,
   takeLock,
+  withoutSoul,
 } from '../pass.js';
 
 /** Runs `boot` or `sync` and returns the exit code. */
@@ -78,12 +79,6 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     closeDir(scandir);
     closeDir(prep.home);
   }
-}
-
-/** Directories under profiles/ that hold no SOUL.md, so are no profiles (upstream skips them silently). */
-function withoutSoul(home: ObservedHome): string[] {
-  const profiles = new Set(home.profiles.map((p) => p.name));
-  return [...home.presentDirs].filter((n) => !profiles.has(n)).sort(); // `default` is the root profile's name
 }
 
 /** At --log-level debug: the role and where it came from. */

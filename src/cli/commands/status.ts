@@ -11,7 +11,17 @@ import { closeDir, type Dir } from '../../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { EXIT, type Io, type Prepared, logPassResult, openScandir, passOptions, prepare, scandirMissingWarning } from '../pass.js';
+import {
+  EXIT,
+  type Io,
+  type Prepared,
+  logPassResult,
+  openScandir,
+  passOptions,
+  prepare,
+  scandirMissingWarning,
+  withoutSoul,
+} from '../pass.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
@@ -52,6 +62,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       scandir: args.scandir,
     });
     const rows = statusRows(result, nowMs, conditions);
+    const notProfiles = withoutSoul(result.observed.home);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
       warnings.push(capacityWarning(count));
@@ -71,6 +82,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         serviceCount: count,
         multiplex,
         profiles: rows,
+        ...(notProfiles.length === 0 ? {} : { notProfiles }),
         watcher,
         warnings,
       };
@@ -83,6 +95,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
           ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
           scandir: path.resolve(args.scandir),
           serviceCount: count,
+          notProfiles,
           warnings,
           watcher,
           nowMs,

@@ -155,6 +155,26 @@ test('status in a container of another role says that nothing there acts on its 
   );
 });
 
+test('status names the directories under profiles/ that are no profiles (no SOUL.md), as a line and in JSON', async (t) => {
+  const w = await makeWorld('nosoul', {});
+  writeProfile(w.home, 'coder', { desired_state: 'running' });
+  await mkdir(path.join(w.home, 'profiles', 'draft'), { recursive: true });
+  await writeFile(path.join(w.home, 'profiles', 'draft', 'gateway_state.json'), '{"desired_state":"running"}');
+  const flags = [...worldArgs(w), '--status-file', path.join(w.root, 'none.json')];
+  const text = await runCli(['status', ...flags]);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /^not profiles \(no SOUL\.md, so no gateway\): profiles\/draft; a SOUL\.md in one makes it a profile$/m);
+  t.notRegex(text.stdout, /^draft /m, 'no row');
+  const json = await runCli(['status', ...flags, '--output', 'json']);
+  const doc = JSON.parse(json.stdout) as Record<string, unknown>;
+  const { validateStatusReport } = await loadValidators();
+  t.true(validateStatusReport?.(doc), JSON.stringify(validateStatusReport?.errors));
+  t.deepEqual(doc['notProfiles'], ['draft']);
+  await writeFile(path.join(w.home, 'profiles', 'draft', 'SOUL.md'), 'soul\n');
+  const after = JSON.parse((await runCli(['status', ...flags, '--output', 'json'])).stdout) as Record<string, unknown>;
+  t.false('notProfiles' in after, 'absent when every directory is a profile');
+});
+
 async function readFileOrEmpty(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
