@@ -8,6 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { waitFor } from '../../helpers/s6.js';
 import { killWatchers, readiness, startWatch } from '../../helpers/watcher.js';
 import { PICKUP_REASON } from '../../../src/desired/drift.js';
 
@@ -59,7 +60,8 @@ needsS6(test)('a watcher started after such a boot has the slots supervised by i
   const w = startWatch(env);
   await readiness(w);
   await env.waitUp('coder');
-  t.true(existsSync(path.join(env.slot('default'), 'supervise', 'status')), 'every slot boot wrote is supervised');
+  // One rescan starts a supervisor per slot, each in its own time: wait for the other one too.
+  await waitFor(() => existsSync(path.join(env.slot('default'), 'supervise', 'status')), 10_000, 'every slot boot wrote to be supervised');
   w.child.kill('SIGTERM');
   t.is(await w.exited, 0);
   t.regex(w.stdout, /reconcile: pass trigger=start scope=full result=converged .* pickup=2 .*services=gateway-coder,gateway-default /);
