@@ -3,6 +3,8 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { healWaitLines, runOnce } from '../../../../src/cli/commands/once.js';
+import type { LiveStatus } from '../../../../src/model.js';
+import type { DriftEvidence } from '../../../../src/desired/drift.js';
 import type { PassResult } from '../../../../src/reconcile.js';
 import { home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../../helpers/observed.js';
 import { TEST_SETTINGS, writeConfig } from '../../../helpers/cli.js';
@@ -84,33 +86,32 @@ test('at --log-level debug a run names the directories under profiles/ it skippe
   t.true(debug.includes('not profiles (no SOUL.md): profiles/half-made and profiles/notes'), debug.join('\n'));
 });
 
-test('sync --heal says which heal its back-off holds back, for how long, and why', (t) => {
-  const nowS = 2_000_000_000;
-  const deaths = [nowS - 9, nowS - 6, nowS - 3].map((atUnix) => ({ atUnix, exitcode: 1, signum: -1 }));
-  const live = { ...liveUp(nowS - 3), up: false, wantedUp: false, pid: -1, exitcode: 1, deaths };
-  const observed = observedOf(home(), scandirOf([slotOf(specOf('quit', true), { live })], { svscanLive: true }));
+const NOW_S = 2_000_000_000;
+
+/** The heal lines `sync --heal` prints for one down gateway `name` whose IntentRunningButDown began at `live`'s since. */
+function healLines(name: string, live: LiveStatus, graceSeconds: number, evidence: DriftEvidence): string[] {
+  const observed = observedOf(home(), scandirOf([slotOf(specOf(name, true), { live })], { svscanLive: true }));
   const drift = [
-    { type: 'IntentRunningButDown' as const, service: 'gateway-quit', profile: 'quit', sinceUnix: nowS - 3, evidence: { exitcode: 1 } },
+    { type: 'IntentRunningButDown' as const, service: `gateway-${name}`, profile: name, sinceUnix: live.updownSinceUnix, evidence },
   ];
   const options = {
-    host: { nowMs: nowS * 1000 },
-    drift: { graceSeconds: 0, crashRestarts: 5, crashWindowSeconds: 600 },
+    host: { nowMs: NOW_S * 1000 },
+    drift: { graceSeconds, crashRestarts: 5, crashWindowSeconds: 600 },
   } as PassResult['options'];
-  t.deepEqual(healWaitLines({ observed, drift, options }), [
+  return healWaitLines({ observed, drift, options });
+}
+
+test('sync --heal says which heal its back-off holds back, for how long, and why', (t) => {
+  const deaths = [NOW_S - 9, NOW_S - 6, NOW_S - 3].map((atUnix) => ({ atUnix, exitcode: 1, signum: -1 }));
+  const live = { ...liveUp(NOW_S - 3), up: false, wantedUp: false, pid: -1, exitcode: 1, deaths };
+  t.deepEqual(healLines('quit', live, 0, { exitcode: 1 }), [
     'gateway-quit: heal held back 1 s more (back-off after 3 recent deaths: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up',
   ]);
 });
 
 test('sync --heal says why it leaves alone a gateway s6 wants up but cannot start', (t) => {
-  const nowS = 2_000_000_000;
-  const live = { ...liveUp(nowS - 60), up: false, wantedUp: true, pid: -1, exitcode: 0, deaths: [] };
-  const observed = observedOf(home(), scandirOf([slotOf(specOf('lost', true), { live })], { svscanLive: true }));
-  const drift = [{ type: 'IntentRunningButDown' as const, service: 'gateway-lost', profile: 'lost', sinceUnix: nowS - 60, evidence: {} }];
-  const options = {
-    host: { nowMs: nowS * 1000 },
-    drift: { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 },
-  } as PassResult['options'];
-  t.deepEqual(healWaitLines({ observed, drift, options }), [
+  const live = { ...liveUp(NOW_S - 60), up: false, wantedUp: true, pid: -1, exitcode: 0, deaths: [] };
+  t.deepEqual(healLines('lost', live, 30, {}), [
     "gateway-lost: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why",
   ]);
 });
