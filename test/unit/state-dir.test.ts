@@ -100,13 +100,17 @@ needsRoot(test)('run as another user, a state directory root made is left where 
   fs.chownSync(scandir, 65534, 65534); // the user's own scandir: it could rename root's directory
   fs.mkdirSync(path.join(scandir, STATE_DIR), { mode: 0o700 });
   fs.writeFileSync(path.join(scandir, STATE_DIR, 'lock'), '');
+  // The compiled modules, where the other user can read them (a clone under root's 0700 home is not).
+  const src = path.join(root, 'src');
+  fs.cpSync(path.dirname(STATE_DIR_MODULE), src, { recursive: true });
   const script = `
-    const { openStateDir } = await import(${JSON.stringify(STATE_DIR_MODULE)});
-    const { openRoot } = await import(${JSON.stringify(SAFE_FS_MODULE)});
+    const { openStateDir } = await import(${JSON.stringify(path.join(src, 'state-dir.js'))});
+    const { openRoot } = await import(${JSON.stringify(path.join(src, 'safe-fs', 'index.js'))});
     try { openStateDir(openRoot(process.argv[1]), true); } catch (err) { console.error(err.code); process.exit(3); }`;
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, scandir], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: root,
       uid: 65534,
       gid: 65534,
     });
