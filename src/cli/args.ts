@@ -216,20 +216,20 @@ function optionalOneOf<T extends string>(v: string | undefined, allowed: readonl
  * Flags other tools spell differently, and ours: `status --json` suggests `--output json`, not the
  * nearest by spelling. Only offered when the command has the flag.
  */
-const ALIASES: Readonly<Record<string, string>> = {
-  json: '--output json',
-  'dry-run': '--diff',
-  dryrun: '--diff',
-  verbose: '--log-level debug',
-  debug: '--log-level debug',
-  quiet: '--log-level warn',
-};
+const ALIASES: ReadonlyMap<string, string> = new Map([
+  ['json', '--output json'],
+  ['dry-run', '--diff'],
+  ['dryrun', '--diff'],
+  ['verbose', '--log-level debug'],
+  ['debug', '--log-level debug'],
+  ['quiet', '--log-level warn'],
+]);
 
 /** Our spelling of another tool's flag, when `command` (any, if undefined) has that flag. */
 function aliasFor(name: string, command: Command | undefined): string | undefined {
-  if (!Object.hasOwn(ALIASES, name)) return undefined;
-  const alias = ALIASES[name];
-  const flag = alias?.split(' ')[0]?.slice(2);
+  const alias = ALIASES.get(name);
+  if (alias === undefined) return undefined;
+  const flag = alias.split(' ')[0]?.slice(2);
   const commands = command === undefined ? COMMANDS : [command];
   return commands.some((c) => flagsOf(c).some((f) => f.name === flag)) ? alias : undefined;
 }
