@@ -103,11 +103,7 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): void {
   const moved = openPrivateIfExists(scandir, aside);
   if (moved !== undefined) {
     closeDir(moved);
-    try {
-      if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);
-    } catch {
-      // Taken again meanwhile: left aside, private, under its dot name.
-    }
+    putBack(scandir, aside);
     return;
   }
   // Whatever cannot be deleted within the budget stays under its dot name (s6-svscan skips it). One
@@ -115,12 +111,17 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): void {
   try {
     removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
   } catch (err) {
-    try {
-      if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);
-    } catch {
-      // Taken meanwhile: it stays aside.
-    }
+    putBack(scandir, aside);
     throw err;
+  }
+}
+
+/** Renames `aside` back to the state directory's name, unless that was taken meanwhile (then it stays aside). */
+function putBack(scandir: Dir, aside: string): void {
+  try {
+    if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);
+  } catch {
+    // Taken between the look and the rename: it stays aside, under its dot name.
   }
 }
 

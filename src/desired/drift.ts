@@ -201,11 +201,6 @@ export function isDownPastGrace(live: LiveStatus, nowUnix: number, graceSeconds:
   return nowUnix - live.updownSinceUnix > min;
 }
 
-/** The IntentRunningButDown services `--heal` leaves alone because s6 already wants them up (it cannot start them). */
-export function healsPointless(observed: ObservedState, drift: readonly DriftCondition[]): DriftCondition[] {
-  return drift.filter((d) => d.type === 'IntentRunningButDown' && observed.scandir.slots.get(d.service)?.live?.wantedUp === true);
-}
-
 /**
  * Whether the service never ran (or never ended) under its s6-supervise: s6 reports exit 0 then,
  * which is none of its own. That takes an empty death tally (truncated when s6-supervise starts)
@@ -263,21 +258,36 @@ export function healsWaiting(observed: ObservedState, drift: readonly DriftCondi
   return splitHeals(observed, drift, nowUnix, policy).waiting;
 }
 
-/** The IntentRunningButDown services `--heal` may heal, split into those due now and those waiting for their step. */
+/**
+ * The IntentRunningButDown services `--heal` leaves alone because s6 already wants them up: it
+ * cannot spawn `./run`, and an `s6-svc -u` would change nothing. So `sync --heal` can say why.
+ */
+export function healsPointless(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): string[] {
+  return splitHeals(observed, drift, nowUnix, policy).pointless;
+}
+
+/**
+ * The IntentRunningButDown services `--heal` may heal, split into those due now and those waiting
+ * for their step, and the services it leaves alone because s6 already wants them up.
+ */
 function splitHeals(
   observed: ObservedState,
   drift: readonly DriftCondition[],
   nowUnix: number,
   policy: DriftPolicy,
-): { heals: HealOp[]; waiting: HealWait[] } {
+): { heals: HealOp[]; waiting: HealWait[]; pointless: string[] } {
   const looping = new Set(drift.filter((d) => d.type === 'CrashLooping').map((d) => d.service));
   const heals: HealOp[] = [];
   const waiting: HealWait[] = [];
+  const pointless: string[] = [];
   for (const d of drift) {
     if (d.type !== 'IntentRunningButDown' || looping.has(d.service)) continue;
     const slot: ObservedSlot | undefined = observed.scandir.slots.get(d.service);
-    // s6 already wants it up (it cannot spawn ./run): an `s6-svc -u` would change nothing.
-    if (slot === undefined || slot.hasDownMarker || slot.live === undefined || slot.live.wantedUp) continue;
+    if (slot === undefined || slot.hasDownMarker || slot.live === undefined) continue;
+    if (slot.live.wantedUp) {
+      pointless.push(d.service);
+      continue;
+    }
     const deaths = recentDeaths(slot.live.deaths ?? [], nowUnix, policy.crashWindowSeconds).length;
     const step = healBackoffSeconds(deaths);
     if (nowUnix - d.sinceUnix < step) {
@@ -287,7 +297,7 @@ function splitHeals(
     const reason = `intent is running; s6 has held it down for ${Math.floor(nowUnix - d.sinceUnix)} s${describeEvidence(d.evidence)}`;
     heals.push({ kind: 'heal', service: d.service, profile: d.profile, reason });
   }
-  return { heals, waiting };
+  return { heals, waiting, pointless };
 }
 
 /** ` (exit 0)`, ` (signal 9, 3 restarts in 600 s)` or ``: the evidence for a human. */

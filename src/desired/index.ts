@@ -226,7 +226,7 @@ function decideIntent(
     if (odd !== undefined)
       notices.push({
         level: 'warn',
-        message: `${statePath}: ${odd}; ${stateFileFix('invalid JSON', how.named ? p.name : undefined)}`,
+        message: `${statePath}: ${odd}; ${hermesRewrites(how.named ? p.name : undefined)}`,
         profile: p.name,
       });
   }
@@ -325,11 +325,6 @@ class LazySpec implements ServiceSpec {
 }
 
 /**
- * What fixes an unreadable state file. Hermes rewrites one it cannot parse when it next starts or
- * stops the gateway; one it can parse (too many objects) it writes back as it is, and it cannot
- * replace a symlink, FIFO or oversized file, or read one it has no permission for.
- */
-/**
  * What is odd about a parsed state file's intent, if anything: Hermes writes `desired_state` as
  * `running` or `stopped`. Anything else is kept as upstream keeps it (only `running` starts a
  * gateway; a non-string counts as absent), but said, since `"RUNNING"` would silently stay down.
@@ -345,10 +340,19 @@ function oddIntent(state: Extract<StateFile, { kind: 'parsed' }>): string | unde
   return `desired_state ${shown} is neither "running" nor "stopped"; only "running" starts a gateway, so it is registered down`;
 }
 
+/**
+ * What fixes an unreadable state file. Hermes rewrites one it cannot parse when it next starts or
+ * stops the gateway; one it can parse (too many objects) it writes back as it is, and it cannot
+ * replace a symlink, FIFO or oversized file, or read one it has no permission for.
+ */
 function stateFileFix(reason: string, named: string | undefined): string {
-  if (/^(invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(reason))
-    return `hermes${named === undefined ? '' : ` -p ${named}`} gateway start (or stop) rewrites it, or fix it by hand`;
+  if (/^(invalid JSON|empty file|not valid UTF-8|not a JSON object)/.test(reason)) return hermesRewrites(named);
   if (reason.startsWith('holds more than') || reason.startsWith('is larger than')) return 'rewrite it as one small JSON object';
   if (reason.startsWith('is ')) return 'replace it with a regular file holding one small JSON object';
   return 'check the file and its permissions';
+}
+
+/** The fix for a state file Hermes writes whole again when it next starts or stops the gateway. */
+function hermesRewrites(named: string | undefined): string {
+  return `hermes${named === undefined ? '' : ` -p ${named}`} gateway start (or stop) rewrites it, or fix it by hand`;
 }

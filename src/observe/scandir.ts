@@ -94,14 +94,10 @@ function isUpstreamStaging(name: string, prefix: string): boolean {
   return name.startsWith(stem) && name.endsWith('.tmp') && isValidProfileName(name.slice(stem.length, -4));
 }
 
-/** Whether an s6-svscan listens on `<scandir>/.s6-svscan/control`. */
-export function isSvscanLive(scandir: Dir): boolean {
-  return svscanState(scandir).live;
-}
-
 /**
- * {@link isSvscanLive}, and why this user cannot tell when it may not look: s6-svscan makes
- * `.s6-svscan` 0700, so a non-root user gets EACCES there, whether or not s6-svscan runs.
+ * Whether an s6-svscan listens on `<scandir>/.s6-svscan/control`, and why this user cannot tell
+ * when it may not look: s6-svscan makes `.s6-svscan` 0700, so a non-root user gets EACCES there,
+ * whether or not s6-svscan runs.
  */
 export function svscanState(scandir: Dir): { readonly live: boolean; readonly unknown?: string } {
   const denied = { live: false, unknown: '.s6-svscan/control: permission denied' };

@@ -145,18 +145,20 @@ async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Pr
 }
 
 /**
- * What `sync --heal` says of a heal it holds back for its back-off step (planHeals), so a pass
- * that heals nothing while status shows IntentRunningButDown says why and when.
+ * What `sync --heal` says of a heal it holds back for its back-off step (planHeals), or leaves
+ * alone because s6 already wants the gateway up, so a pass that heals nothing while status shows
+ * IntentRunningButDown says why.
  */
 export function healWaitLines(p: Pick<PassResult, 'observed' | 'drift' | 'options'>): string[] {
-  const waits = healsWaiting(p.observed, p.drift, p.options.host.nowMs / 1000, p.options.drift ?? DEFAULT_DRIFT_POLICY);
-  const held = waits.map(
+  const nowUnix = p.options.host.nowMs / 1000;
+  const policy = p.options.drift ?? DEFAULT_DRIFT_POLICY;
+  const held = healsWaiting(p.observed, p.drift, nowUnix, policy).map(
     (w) =>
       `${w.service}: heal held back ${w.inSeconds} s more (back-off after ${w.deaths} recent ${w.deaths === 1 ? 'death' : 'deaths'}: 1 s, doubling, at most 300 s); a later sync --heal or watch --heal brings it up`,
   );
-  const pointless = healsPointless(p.observed, p.drift).map(
-    (d) =>
-      `${d.service}: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why`,
+  const pointless = healsPointless(p.observed, p.drift, nowUnix, policy).map(
+    (service) =>
+      `${service}: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why`,
   );
   return [...held, ...pointless];
 }

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { runCli } from '../../helpers/cli.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { waitFor } from '../../helpers/s6.js';
 
 const RUNNING = { desired_state: 'running' };
 const LONG = 'a-profile-name-long-enough-to-crowd-every-other-column-out';
@@ -80,12 +81,10 @@ needsS6(test)(
       conditions = row?.driftConditions ?? [];
       return row?.drift.join('; ') ?? '';
     };
-    let seen = await note();
-    // s6-supervise retries every 10 s and keeps the time of its first try: past 1 s the note must come.
-    for (let i = 0; i < 40 && !seen.includes('has not started ./run'); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      seen = await note();
-    }
+    // s6-supervise retries every 10 s and keeps its down time: past the 3 s a service s6 wants up
+    // needs (WANTED_UP_DOWN_MIN_SECONDS, more than --drift-grace 1), the note must come.
+    let seen = '';
+    await waitFor(async () => (seen = await note()).includes('has not started ./run'), 20_000, 'the cannot-spawn note');
     t.regex(
       seen,
       /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\); IntentRunningButDown for \d+ s$/,

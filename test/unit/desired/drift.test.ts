@@ -12,6 +12,7 @@ import {
   detectDrift,
   driftAfter,
   healBackoffSeconds,
+  healsPointless,
   healsWaiting,
   planHeals,
 } from '../../../src/desired/drift.js';
@@ -74,6 +75,7 @@ test('a gateway s6 wants up but has not started past the grace is IntentRunningB
   );
   t.deepEqual(planHeals(never.observed, drift, NOW, POLICY), []);
   t.deepEqual(healsWaiting(never.observed, drift, NOW, POLICY), []);
+  t.deepEqual(healsPointless(never.observed, drift, NOW, POLICY), ['gateway-a'], 'so sync --heal can say why');
   const ranOnce = stateWith(true, { ...heldDown(NOW - 31, 3, deathsAt([NOW - 31], 3)), wantedUp: true });
   t.like(detectDrift(ranOnce.observed, ranOnce.desired, NOW, POLICY)[0], { type: 'IntentRunningButDown', evidence: { exitcode: 3 } });
 });
