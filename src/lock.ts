@@ -53,7 +53,10 @@ export async function acquireLock(
 }
 
 async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSignal | undefined): Promise<void> {
-  const held = (): LockHeldError => new LockHeldError(`another reconcile-gateways run holds ${path}`);
+  const held = (): LockHeldError => {
+    const holder = lockHolder(fd);
+    return new LockHeldError(`another reconcile-gateways run holds ${path}${holder === undefined ? '' : ` (${holder})`}`);
+  };
   const { code, killedBy } = await runFlock(fd, wait, signal);
   // A signal that killed flock(1) is often on its way to us too (a stop sent to the process group
   // or to every process): give our own handler its turn, so a stop reads as a stop, not a failure.
@@ -151,6 +154,86 @@ function runFlock(
   });
 }
 
+/** Longest command line quoted in the "held" message; a longer one is cut with an ellipsis. */
+const HOLDER_COMMAND_MAX = 160;
+
+/**
+ * Who holds the flock on the file `fd` is open on, as `pid N: its command line`, so a refused or
+ * waiting run names what it waits for. /proc/locks names the process that took the lock, which
+ * for us is flock(1), long gone; so this looks for the process with a descriptor whose fdinfo
+ * lists that lock (a flock belongs to the open file description). Undefined when /proc cannot
+ * tell: the holder is another user's process and we are not root, or in another pid namespace.
+ * Only read on the refusal path; nothing is opened but /proc's own files.
+ */
+export function lockHolder(fd: number): string | undefined {
+  let id: string;
+  let self: fs.BigIntStats;
+  try {
+    self = fs.fstatSync(fd, { bigint: true });
+    id = procLocksId(self);
+  } catch {
+    return undefined;
+  }
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((e) => /^[1-9][0-9]*$/.test(e) && Number(e) !== process.pid);
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    for (const n of fds) {
+      let st: fs.BigIntStats;
+      try {
+        // stat follows the descriptor's magic link to the file itself, without opening it.
+        st = fs.statSync(`/proc/${pid}/fd/${n}`, { bigint: true });
+      } catch {
+        continue; // closed meanwhile, or not ours to see
+      }
+      if (st.ino !== self.ino || st.dev !== self.dev) continue;
+      if (holdsLock(`/proc/${pid}/fdinfo/${n}`, id)) return `pid ${pid}: ${commandLine(pid)}`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether an fdinfo file lists a granted flock (not a waiter's `->` line) on the file `id` names. */
+function holdsLock(fdinfo: string, id: string): boolean {
+  try {
+    return fs
+      .readFileSync(fdinfo, 'utf8')
+      .split('\n')
+      .some((line) => line.startsWith('lock:') && line.includes('FLOCK') && !line.includes('->') && line.split(/\s+/).includes(id));
+  } catch {
+    return false;
+  }
+}
+
+/** A process's command line, its arguments joined by spaces and cut to HOLDER_COMMAND_MAX. */
+function commandLine(pid: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replaceAll('\0', ' ');
+  } catch {
+    return '(command line unreadable)';
+  }
+  if (text === '') return '(no command line)';
+  return text.length > HOLDER_COMMAND_MAX ? `${text.slice(0, HOLDER_COMMAND_MAX - 1)}…` : text;
+}
+
+/** The `major:minor:inode` by which /proc/locks and fdinfo name a file (the kernel's major and minor, in hex). */
+function procLocksId(st: fs.BigIntStats): string {
+  // glibc's dev_t encoding.
+  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
+  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
+  return `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+}
+
 /**
  * Whether some process holds a lock on the file at `path` (not followed), read from /proc/locks:
  * nothing is opened or locked, so a reader never gets in a holder's way. Undefined when that
@@ -170,10 +253,7 @@ export function isLockHeld(path: string): boolean | undefined {
   } catch {
     return undefined;
   }
-  // glibc's dev_t encoding; /proc/locks prints the kernel's major and minor in hex.
-  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
-  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
-  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  const id = procLocksId(st);
   // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF`; a `->` line is a waiter, not a holder.
   return table.split('\n').some((line) => !line.includes('->') && line.split(/\s+/).includes(id));
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { FatalError, LockHeldError } from '../../src/errors.js';
-import { acquireLock, isLockHeld, namesLockedInode } from '../../src/lock.js';
+import { acquireLock, isLockHeld, lockHolder, namesLockedInode } from '../../src/lock.js';
 import { modeOf, put, tempRoot } from './support.js';
 import { makeFifo } from '../helpers/fifo.js';
 
@@ -95,13 +95,21 @@ test.serial(
 test('a lock held by another process is released when that process exits', async (t) => {
   const { root } = tempRoot(t);
   const file = path.join(root, 'lock');
-  const child = spawn('/usr/bin/flock', ['--exclusive', file, '/bin/sh', '-c', 'echo held; exec cat'], {
+  // --close: the shell does not inherit the descriptor, so flock(1) alone holds the lock.
+  const child = spawn('/usr/bin/flock', ['--exclusive', '--close', file, '/bin/sh', '-c', 'echo held; exec cat'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.teardown(() => child.kill());
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  const refused = await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  // The message names the holder by its pid and command line (not flock(1)'s, which /proc/locks keeps).
+  t.true(
+    refused?.message.endsWith(
+      `holds ${file} (pid ${child.pid}: /usr/bin/flock --exclusive --close ${file} /bin/sh -c echo held; exec cat)`,
+    ),
+    refused?.message,
+  );
   child.stdin.end();
   await exited;
   const held = await acquireLock(file, false);
@@ -196,4 +204,24 @@ test('isLockHeld reads /proc/locks: held while a process holds it, free after, u
   t.false(isLockHeld(other), 'another file in the same directory is not held');
   held.release();
   t.false(isLockHeld(file));
+});
+
+test('lockHolder names the process whose descriptor holds the lock, and nobody once it is free', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  fs.writeFileSync(file, '');
+  const fd = fs.openSync(file, 'r');
+  t.teardown(() => fs.closeSync(fd));
+  t.is(lockHolder(fd), undefined, 'a file nobody locks has no holder (our own descriptor is not one)');
+  // The lock is taken by a flock(1) that has exited: its open file description, kept by `sh`, holds it.
+  const child = spawn('/bin/sh', ['-c', 'exec 9<"$1"; /usr/bin/flock --exclusive 9; echo held; exec cat', 'holder', file], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(() => child.kill());
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  t.is(lockHolder(fd), `pid ${child.pid}: cat`);
+  child.stdin.end();
+  await exited;
+  t.is(lockHolder(fd), undefined);
 });

@@ -20,7 +20,8 @@ function stateLock(scandir: string): string {
 
 /** Holds an exclusive flock on `file` (flock(1) + a shell waiting on stdin) until released. */
 async function holdLock(file: string): Promise<{ child: ChildProcessWithoutNullStreams; release(): Promise<void> }> {
-  const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo locked; read line'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // --close: the shell does not inherit the descriptor, so flock(1) alone holds the lock.
+  const child = spawn('flock', ['--exclusive', '--close', file, 'sh', '-c', 'echo locked; read line'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
@@ -51,6 +52,8 @@ test('a held lock makes boot exit 3 at once with a valid error document and no c
   const text = await runCli(bootArgs(box.home, box.scandir), { timeoutMs: 10_000 });
   t.is(text.code, 3);
   t.regex(text.stderr, /another reconcile-gateways run holds/);
+  // It names the holder, so an operator knows what to wait for or stop.
+  t.true(text.stderr.includes(`(pid ${holder.child.pid}: flock --exclusive --close `), text.stderr);
   t.true(text.stderr.split('\n')[0]?.endsWith('; add --wait to wait for it, or retry when it has finished'), text.stderr);
 });
 
@@ -72,7 +75,8 @@ test('with --wait the run blocks while the lock is held and completes after rele
   });
   t.is(
     waiting,
-    `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)}; waiting for it to finish (--wait)\n`,
+    `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)} ` +
+      `(pid ${holder.child.pid}: flock --exclusive --close ${stateLock(box.scandir)} sh -c echo locked; read line); waiting for it to finish (--wait)\n`,
   );
   t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
   // The pass reads the host facts once it holds the lock: a config.yaml changed during the wait counts.
