@@ -39,7 +39,9 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
       exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
       notReady,
     });
-    logger.info(`serving /metrics, /healthz and /readyz on ${server.address.host}:${server.address.port}`);
+    // An IPv6 host is bracketed, so the address can be pasted back into --metrics-listen.
+    const host = server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host;
+    logger.info(`serving /metrics, /healthz and /readyz on ${host}:${server.address.port}`);
   }
   return {
     address: server?.address,

@@ -130,6 +130,8 @@ test(refused, ['--heal', 'sync'], 'the command comes first, before --heal');
 test(refused, ['watch', '--interval', '-5'], 'watch: --interval must be a number between 0.05 and 86400 (got "-5")');
 test(refused, ['--versoin'], 'unknown option --versoin (did you mean --version?)');
 test(refused, ['-v'], 'unknown option -v (did you mean --version?)');
+test(refused, ['sync', '--versio'], 'sync: unknown option --versio (did you mean --version?)');
+test(refused, ['status', '--verison'], 'status: unknown option --verison (did you mean --version?)');
 test(
   refused,
   ['--verbose', 'sync'],

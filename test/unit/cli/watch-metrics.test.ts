@@ -129,3 +129,22 @@ test('sync --metrics-file: one pass, counted under trigger once', async (t) => {
   t.true(text.includes('reconcile_gateways_last_success_timestamp_seconds 0\n'));
   t.true(text.includes('reconcile_gateways_service_live{service="gateway-a",intent="running",live="up"} 1\n'));
 });
+
+test('an IPv6 address is logged in brackets, as --metrics-listen takes it back', async (t) => {
+  const w = await world(t);
+  const { logger, records } = recordingLogger();
+  let m: Awaited<ReturnType<typeof startWatchMetrics>>;
+  try {
+    m = await startWatchMetrics(w.args('watch', '--metrics-listen', '[::1]:0'), logger);
+  } catch (err) {
+    // A machine without IPv6 on loopback cannot listen there; the bracketing is then not reachable.
+    if (process.env['CI'] === undefined && /EADDRNOTAVAIL|EAFNOSUPPORT/.test(String(err))) return t.pass('no IPv6 loopback here');
+    throw err;
+  }
+  if (m?.address === undefined) throw new Error('no server');
+  t.teardown(() => m?.close());
+  t.deepEqual(
+    records.map((r) => r.message),
+    [`serving /metrics, /healthz and /readyz on [::1]:${m.address.port}`],
+  );
+});
