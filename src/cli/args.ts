@@ -121,7 +121,8 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
           command,
         );
       const alias = aliasFor(token.name, command);
-      const near = alias !== undefined ? ` (did you mean ${alias}?)` : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`);
+      const near =
+        alias !== undefined ? ` (did you mean ${alias}?)` : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
