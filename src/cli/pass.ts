@@ -294,7 +294,7 @@ export function passWarnings(result: PassResult): string[] {
 }
 
 /** Prints a skipped role's line (or its JSON document) and returns exit 0. */
-export function printSkip(args: Args, io: Io, mode: Mode, decision: Extract<RoleDecision, { kind: 'skip' }>): number {
+export function printSkip(args: Args, io: Io, mode: Mode | 'watch', decision: Extract<RoleDecision, { kind: 'skip' }>): number {
   if (args.output === 'json') {
     io.stdout.write(`${JSON.stringify({ formatVersion: '2', mode, skipped: { role: decision.role, message: decision.message } })}\n`);
   } else {

@@ -12,7 +12,8 @@ import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
-import { EXIT, type Io, type RoleFacts, resolveRole } from '../pass.js';
+import type { RoleDecision } from '../../desired/index.js';
+import { EXIT, type Io, type RoleFacts, printSkip, resolveRole } from '../pass.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
@@ -34,7 +35,7 @@ interface StopState {
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
   if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
-  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision.message);
+  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision);
   // From here on SIGTERM and SIGINT are a clean stop, also while the locks and the metrics are
   // being set up: the loop then ends before its first pass.
   const stop: StopState = {};
@@ -229,13 +230,9 @@ function onSignals(h: { stop: (signal: WatcherStop['by']) => void; force: () => 
 }
 
 /** A container of a skipped role needs no gateways: say so once, report ready, and idle until stopped. */
-async function idleAsDashboard(args: Args, io: Io, message: string): Promise<number> {
-  io.stdout.write(`${message}\n`);
-  if (args.readyFd !== undefined) {
-    fs.writeSync(args.readyFd, '\n');
-    fs.closeSync(args.readyFd);
-  }
-  await new Promise<void>((resolve) => {
+async function idleAsDashboard(args: Args, io: Io, decision: Extract<RoleDecision, { kind: 'skip' }>): Promise<number> {
+  // The stop handlers come first: a supervisor that stops us the moment we said ready gets a clean exit.
+  const stopped = new Promise<void>((resolve) => {
     const timer = setInterval(() => undefined, 2 ** 30);
     const done = (): void => {
       clearInterval(timer);
@@ -246,5 +243,11 @@ async function idleAsDashboard(args: Args, io: Io, message: string): Promise<num
     process.on('SIGTERM', done);
     process.on('SIGINT', done);
   });
+  printSkip(args, io, 'watch', decision);
+  if (args.readyFd !== undefined) {
+    fs.writeSync(args.readyFd, '\n');
+    fs.closeSync(args.readyFd);
+  }
+  await stopped;
   return EXIT.ok;
 }

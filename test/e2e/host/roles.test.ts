@@ -5,7 +5,8 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../../helpers/tree.js';
 import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
-import { parseDoc, makeWorld, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
+import { parseDoc, makeWorld, removeWorlds, runCli, startCli, type World, worldArgs } from '../../helpers/cli.js';
+import { waitFor } from '../../helpers/s6.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -138,6 +139,39 @@ test('--role none with --output json prints a schema-valid skipped document nami
   const doc = parseDoc(run);
   t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
   t.deepEqual(doc, { formatVersion: '2', mode: 'boot', skipped: { role: 'none', message: NONE_LINE } });
+  await removeTree(w.root);
+});
+
+test('watch in a dashboard container prints the skip document with --output json, idles, and exits 0 on SIGTERM', async (t) => {
+  const w = await busyWorld('watchjson');
+  const { validatePlan } = await loadValidators();
+  await assertUntouched(t, w, async () => {
+    for (const output of ['json', 'text'] as const) {
+      const run = startCli([
+        'watch',
+        ...worldArgs(w, undefined),
+        '--role',
+        'dashboard',
+        '--output',
+        output,
+        '--status-file',
+        path.join(w.root, 'status.json'),
+      ]);
+      let out = '';
+      run.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      await waitFor(() => out.includes('\n'), 20_000, 'the skip line');
+      run.child.kill('SIGTERM');
+      const r = await run.done;
+      t.is(r.code, 0, r.stderr);
+      if (output === 'text') {
+        t.is(r.stdout, `${SKIP_LINE}\n`);
+        continue;
+      }
+      const doc = parseDoc(r);
+      t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
+      t.deepEqual(doc, { formatVersion: '2', mode: 'watch', skipped: { role: 'dashboard', message: SKIP_LINE } });
+    }
+  });
   await removeTree(w.root);
 });
 
