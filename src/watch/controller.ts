@@ -159,7 +159,7 @@ export class Controller {
     this.#passes += 1;
     const full = report.kind === 'done' && !report.scoped;
     this.#schedule(report, startMs, endMs, full);
-    const summary = summarize(report, step.trigger, profiles, full, startMs, endMs);
+    const summary = summarize(report, step.trigger, profiles, full, startMs, endMs, this.#table);
     this.#lastPass = summary;
     const firstCompleted = report.kind === 'done' && !this.#ready;
     if (firstCompleted) this.#ready = true;
@@ -211,6 +211,7 @@ function summarize(
   full: boolean,
   startMs: number,
   endMs: number,
+  table: ConditionTable,
 ): PassSummary {
   const base = {
     startedAt: iso(startMs),
@@ -233,8 +234,11 @@ function summarize(
   const counts = countOps(r);
   const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
   const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
-  const drift = driftCounts(r.drift);
-  const drifting = [...new Set(r.drift.map((d) => d.service))].sort();
+  // Drift over every slot the watcher knows, as its metrics count it: a targeted pass reads only
+  // its profiles, and counting those alone read as "the drift cleared" (running_but_down=0).
+  const known = Object.values(table).flatMap((c) => c.drift ?? []);
+  const drift = driftCounts(known);
+  const drifting = [...new Set(known.map((d) => d.service))].sort();
   return {
     ...base,
     result,

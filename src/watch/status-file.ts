@@ -41,7 +41,7 @@ export interface PassSummary {
   readonly exitCode: number;
   readonly error?: { readonly code: string; readonly message: string; readonly terminal: boolean };
   readonly counts?: PassCounts;
-  /** Services in each drift condition, among those the pass read. */
+  /** Services in each drift condition after this pass, over every slot the watcher knows (one a targeted pass did not read counts as the pass that last read it found it). */
   readonly drift?: Readonly<Record<DriftType, number>>;
   /** Services with an operation applied or failed in this pass, sorted. */
   readonly changed?: readonly string[];

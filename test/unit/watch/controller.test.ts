@@ -314,10 +314,37 @@ test.serial('a pass with drift names the drifting services in its summary, sorte
     { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
     { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
   ];
-  const drifted: PassReport = { ...DONE, result: { ...resultOf(), drift } as unknown as PassResult } as PassReport;
+  const drifted: PassReport = { ...DONE, result: withDrift(['a', 'b'], drift) } as PassReport;
   const h = drive(() => drifted);
   await settle();
   t.deepEqual(h.reports[0]?.summary.drifting, ['gateway-a', 'gateway-b']);
   t.like(h.reports[0]?.summary.drift, { IntentRunningButDown: 2, CrashLooping: 1 });
+  await finish(h);
+});
+
+/** A pass that read the named profiles (each a running gateway) and found `drift`. */
+function withDrift(profiles: readonly string[], drift: readonly unknown[]): PassResult {
+  const decisions = profiles.map((p) => ({ service: `gateway-${p}`, profile: p, action: 'started', autostart: true }));
+  return { ...resultOf(), desired: { decisions, gone: new Set() }, drift } as unknown as PassResult;
+}
+
+test.serial('a targeted pass still counts the drift of services it did not read, as the metrics do', async (t) => {
+  const down = { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} };
+  const h = drive((n) => ({
+    ...DONE,
+    result: n === 1 ? withDrift(['a', 'c'], [down]) : n === 2 ? withDrift(['c'], []) : withDrift(['a', 'c'], []),
+  }));
+  await settle();
+  t.like(h.reports[0]?.summary, { scope: 'full', drift: { IntentRunningButDown: 1 }, drifting: ['gateway-a'] });
+  await h.advance(1_000);
+  h.controller.hint({ kind: 'profile', profile: 'c' });
+  await h.advance(TIMING.debounceMs);
+  // Only c was read: a is still down as far as the watcher knows, so the line must not say 0.
+  t.like(h.reports[1]?.summary, { scope: 'targeted', profiles: ['c'], drift: { IntentRunningButDown: 1 }, drifting: ['gateway-a'] });
+  h.controller.force();
+  await settle();
+  const last = h.reports.at(-1)?.summary;
+  t.like(last, { scope: 'full', drift: { IntentRunningButDown: 0 } });
+  t.is(last?.drifting, undefined, 'a full pass that finds it up clears it');
   await finish(h);
 });
