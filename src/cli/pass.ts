@@ -184,6 +184,27 @@ export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, si
 }
 
 /**
+ * watch, at start: fails (exit 111) when this user cannot use the scandir's state directory. A
+ * watcher over a converged scandir plans nothing and takes no lock, so without this check one
+ * run as the wrong user reported ready and failed only at the first change. A scandir that is
+ * missing or unusable is left to the first pass, which says what is wrong and retries.
+ */
+export function checkStateDirUsable(args: Args): void {
+  let scandir: Dir | undefined;
+  try {
+    scandir = openScandir(args.scandir, 'empty');
+  } catch {
+    return;
+  }
+  if (scandir === undefined) return;
+  try {
+    closeDir(openOwnStateDir(scandir));
+  } finally {
+    closeDir(scandir);
+  }
+}
+
+/**
  * The state directory, made when missing. Another user's (root's, 0700) cannot be opened or
  * replaced: that is someone running the tool as the wrong user, so say so instead of the errno.
  */

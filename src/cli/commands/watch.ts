@@ -13,7 +13,7 @@ import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFil
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
-import { EXIT, type Io, type RoleFacts, printSkip, resolveRole } from '../pass.js';
+import { EXIT, type Io, type RoleFacts, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
@@ -59,6 +59,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;
   try {
+    checkStateDirUsable(args);
     // After the lock: a second watcher refused by it must not take the metrics port first.
     // A metrics file that cannot be written is warned about once while it keeps failing.
     metrics = await startWatchMetrics(args, quiet.logger);

@@ -261,6 +261,30 @@ needsRoot(test)(
   },
 );
 
+needsRoot(test)('watch as the wrong user over a converged scandir root booted exits 111 at start, before it reports ready', async (t) => {
+  const l = await makeWorld('wrong-user-watch');
+  writeProfiles(l.home, { alice: 'running' });
+  t.is((await runWorld('boot', l)).code, 0);
+  // Nothing to change, so no pass would take the lock: the check at start is what refuses it.
+  t.is((await runWorld('sync', l, ['--diff', '--container-argv', '[]'])).code, 0);
+  const statusDir = path.join(l.root, 'status');
+  fs.mkdirSync(statusDir);
+  fs.chownSync(statusDir, 65534, 65534);
+  const before = snapshot(l.scandir);
+  const r = await runWorld('watch', l, ['--status-file', path.join(statusDir, 'status.json')], {
+    uid: 65534,
+    gid: 65534,
+    timeoutMs: 30_000,
+  });
+  t.is(r.code, 111, r.stderr);
+  t.regex(
+    r.stderr,
+    /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*run boot, sync and watch as the user who owns the scandir/,
+  );
+  t.notRegex(r.stderr, /watch started/);
+  t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), [], 'the wrong user changed the scandir');
+});
+
 needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to run as one who can, or to point elsewhere', async (t) => {
   const l = await makeWorld('home-eacces');
   writeProfiles(l.home, { alice: 'running' });
