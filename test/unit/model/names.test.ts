@@ -1,13 +1,30 @@
 /**
- * src/model/names.ts: which profile names may become slots, and the byte order upstream sorts
- * profiles in.
+ * src/model/names.ts: which profile names may become slots (checked before any side effect, so no
+ * name reaches the file system outside its own slot), the rule as messages state it, and the byte
+ * order upstream sorts profiles in.
  */
 import fc from 'fast-check';
 import test from 'ava';
-import { MAX_PROFILE_NAME, compareBytes, invalidNameReason, isValidProfileName } from '../../../src/model/names.js';
+import { MAX_PROFILE_NAME, NAME_RULE, compareBytes, invalidNameReason, isValidProfileName } from '../../../src/model/names.js';
 
 test('valid names: lower-case letters, digits, _ and -, starting with a letter or digit', (t) => {
-  for (const name of ['a', '0', 'coder', 'my-bot_2', 'x'.repeat(MAX_PROFILE_NAME)]) t.true(isValidProfileName(name), name);
+  for (const name of ['a', '0', 'coder', 'my-bot_2', '42', 'a-', 'a_', 'a--b', 'x'.repeat(MAX_PROFILE_NAME)]) {
+    t.true(isValidProfileName(name), name);
+    t.is(invalidNameReason(name), undefined, name);
+  }
+});
+
+test("the longest valid name makes a service name within s6-overlay's 251-byte limit", (t) => {
+  t.is(MAX_PROFILE_NAME, 243);
+  t.is(Buffer.byteLength(`gateway-${'x'.repeat(MAX_PROFILE_NAME)}`), 251);
+});
+
+test('the rule in words names the same limits the check enforces', (t) => {
+  t.is(NAME_RULE, "lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 243 characters");
+});
+
+test('an over-long name is reported as too long whatever its characters', (t) => {
+  t.is(invalidNameReason('X/'.repeat(MAX_PROFILE_NAME)), `name longer than ${MAX_PROFILE_NAME} characters`);
 });
 
 const rejects = test.macro({
@@ -26,6 +43,12 @@ test('path traversal', rejects, '..', 'name does not match ^[a-z0-9][a-z0-9_-]*$
 test('a slash', rejects, 'a/b', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
 test('a newline', rejects, 'a\nb', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
 test('non-ASCII', rejects, 'café', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('leading underscore', rejects, '_x', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('a single dot', rejects, '.', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('a dot name (hidden from s6-svscan)', rejects, '.x', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('a trailing newline', rejects, 'a\n', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('a NUL byte', rejects, 'a\0', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
+test('a space', rejects, 'a b', 'name does not match ^[a-z0-9][a-z0-9_-]*$');
 
 test('a valid name never contains a path separator, a dot or a control character', (t) => {
   fc.assert(fc.property(fc.string(), (s) => !isValidProfileName(s) || /^[a-z0-9_-]+$/.test(s)));
