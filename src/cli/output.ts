@@ -6,6 +6,7 @@ import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue } from '../escape.js';
+import { driftCounts, driftReport } from '../watch/status-file.js';
 
 /** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
 export const RESTART_PENDING = 'restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)';
@@ -126,6 +127,7 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
     restartPending: [...result.plan.restartPending],
     foldedProfiles: [...result.desired.foldedProfiles],
     ...(result.desired.pruneBlocked === undefined ? {} : { pruneBlocked: result.desired.pruneBlocked }),
+    drift: result.drift.map((d) => ({ service: d.service, profile: d.profile, ...driftReport(d, result.options.host.nowMs) })),
     bootLogLines: result.bootLogLines,
     warnings: [...ctx.warnings],
     summary: summarize(result),
@@ -162,8 +164,33 @@ export function operationLine(r: OperationResult): string {
 /** Text output of a real (non-diff) pass. */
 export function textReport(result: PassResult, exitCode: number): string {
   const lines = [...result.desired.decisions.map(profileLine), ...result.results.map(operationLine)];
-  lines.push(`reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}`);
+  lines.push(
+    `reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}${driftFields(result)}`,
+  );
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The drift a pass found, as the watcher's pass line says it (`running_but_down=1 … drifting=…`),
+ * after the summary's upstream fields; nothing when there is none, so a converged summary keeps
+ * upstream's bytes. Drift is no failure and leaves the exit code alone.
+ */
+function driftFields(result: PassResult): string {
+  if (result.drift.length === 0) return '';
+  const c = driftCounts(result.drift);
+  const drifting = firstFew([...new Set(result.drift.map((d) => d.service))].sort());
+  return escapeLine(
+    ` running_but_down=${c.IntentRunningButDown} crash_looping=${c.CrashLooping} stopped_but_up=${c.IntentStoppedButUp} drifting=${drifting}`,
+  );
+}
+
+/**
+ * The first few names, then how many more: a pass over thousands of profiles still prints one
+ * short line. Names come from the volume, so the caller escapes (and quotes) the result.
+ */
+export function firstFew(names: readonly string[]): string {
+  const FIRST = 5;
+  return `${names.slice(0, FIRST).join(',')}${names.length > FIRST ? `,+${names.length - FIRST} more` : ''}`;
 }
 
 /** Whether to colour: only on a TTY, never with NO_COLOR. */

@@ -14,6 +14,7 @@ import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
 import { EXIT, type Io, type RoleFacts, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
+import { firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
@@ -194,15 +195,6 @@ export function summaryLine(s: PassSummary): string {
 /** Services by name (those a pass changed, those drifting): the first few, then how many more. */
 function namesField(key: string, names: readonly string[] | undefined): string {
   return names === undefined || names.length === 0 ? '' : escapeLine(` ${key}=${firstFew(names)}`);
-}
-
-/**
- * The first few names, then how many more: a pass over thousands of profiles still prints one
- * short line. Names come from the volume, so the caller escapes (and quotes) the result.
- */
-function firstFew(names: readonly string[]): string {
-  const FIRST = 5;
-  return `${names.slice(0, FIRST).join(',')}${names.length > FIRST ? `,+${names.length - FIRST} more` : ''}`;
 }
 
 /** s6 readiness: a newline on the notification fd, then close it. */

@@ -158,6 +158,11 @@ needsS6(test)(
     await env.svscan.waitSvstat('gateway-quit', 'up,wantedup,exitcode', 'false false 0');
     const plain = await env.json('sync', ['--drift-grace', '0']);
     t.deepEqual(plain.doc['operations'], [], 'without --heal nothing is planned');
+    // ...but the run says what it found, in the JSON and after the text summary, and exits 0.
+    t.like((plain.doc['drift'] as unknown[])[0], { type: 'IntentRunningButDown', service: 'gateway-quit' });
+    const said = await env.cli('sync', ['--drift-grace', '0']);
+    t.is(said.code, 0, said.stderr);
+    t.regex(said.stdout, / exit=0 running_but_down=1 crash_looping=0 stopped_but_up=0 drifting=gateway-quit\n$/);
     await waitHealDue(env, 'quit');
     const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
     t.is(preview.code, 1);
@@ -197,6 +202,7 @@ needsS6(test)(
     await env.svscan.waitSvstat('gateway-stop', 'up', 'false');
     const again = await env.json('sync', ['--metrics-file', metricsFile]);
     t.deepEqual(again.doc['operations'], []);
+    t.deepEqual(again.doc['drift'], []);
     t.is(sample(readFileSync(metricsFile, 'utf8'), 'reconcile_gateways_drift_conditions{condition="IntentStoppedButUp"}'), 0);
   },
 );

@@ -126,6 +126,40 @@ test('prune_blocked=1 appears only when the empty-set guard held the prune back,
   t.true((await diffReport(blocked, false)).includes(' restart_pending=0 prune_blocked=1 (dry run: nothing changed)'));
 });
 
+test('drift the pass found follows the summary, as the watcher says it, and is in the JSON; none keeps upstream bytes', async (t) => {
+  const drift = [
+    { type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: 1_000, evidence: { exitcode: 0 } },
+    { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: 1_030, evidence: { restarts: 6, windowSeconds: 600 } },
+    { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 1_030, evidence: {} },
+  ];
+  const drifting = { ...resultOf({}), drift, options: { mode: 'sync', host: { nowMs: 1_090_000 } } } as unknown as PassResult;
+  t.regex(
+    textReport(drifting, 0),
+    / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b\n$/,
+  );
+  t.regex(textReport(resultOf({}), 0), / restart_pending=0 exit=0\n$/);
+  const { validatePlan } = await loadValidators();
+  const ctx: DocumentContext = {
+    mode: 'sync',
+    dryRun: false,
+    hermesHome: '/h',
+    scandir: '/s',
+    multiplex: false,
+    exitCode: 0,
+    warnings: [],
+  };
+  const doc = planDocument(drifting, ctx);
+  t.true(validatePlan(doc), JSON.stringify(validatePlan.errors));
+  t.like((doc['drift'] as unknown[])[0], {
+    service: 'gateway-b',
+    profile: 'b',
+    type: 'IntentRunningButDown',
+    forSeconds: 90,
+    evidence: { exitcode: 0 },
+  });
+  t.deepEqual(planDocument(resultOf({}), ctx)['drift'], []);
+});
+
 test('heal=N appears only when the pass healed', (t) => {
   const heal: Operation = { kind: 'heal', service: 'gateway-h', profile: 'h', reason: 'held down' };
   t.true(textReport(resultOf({ operations: [heal], results: [{ op: heal, status: 'applied' }] }), 0).includes(' heal=1 '));
