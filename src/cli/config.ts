@@ -58,12 +58,46 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
       cause: err,
     });
   }
+  const twice = repeatedKeys(json);
+  if (twice.length > 0) {
+    const which = twice.map((k) => JSON.stringify(k)).join(', ');
+    throw new UsageError(
+      `config ${path} is invalid: ${which} ${twice.length === 1 ? 'is' : 'are'} given more than once (JSON keeps only the last); keep one; ${fixTheFile()}`,
+    );
+  }
   const validateConfig = await loadValidator('validateConfig');
   if (!validateConfig(data)) {
     const problems = describeValidationErrors(validateConfig, Object.keys(DEFAULT_SETTINGS), PATTERN_WORDS);
     throw new UsageError(`config ${path} is invalid: ${problems}; ${fixTheFile()}`);
   }
   return { ...base, ...(data as Partial<Settings>) };
+}
+
+/**
+ * Keys given more than once in the top-level object of a JSON text JSON.parse accepted: it keeps
+ * the last silently, so a config with two `user` lines would run as whichever came second.
+ */
+export function repeatedKeys(json: string): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < json.length; i++) {
+    const ch = json[i];
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === '"') {
+      let end = i + 1;
+      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
+      let next = end + 1;
+      while (json[next] === ' ' || json[next] === '\t' || json[next] === '\n' || json[next] === '\r') next++;
+      if (depth === 1 && json[next] === ':') {
+        const key = JSON.parse(json.slice(i, end + 1)) as string;
+        (seen.has(key) ? twice : seen).add(key);
+      }
+      i = end;
+    }
+  }
+  return [...twice];
 }
 
 /** The schema's patterns in words (schemas/config.schema.json): values that go into shell scripts unquoted. */

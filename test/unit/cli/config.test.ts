@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PATTERN_WORDS, jsonSyntaxError, loadSettings } from '../../../src/cli/config.js';
+import { PATTERN_WORDS, jsonSyntaxError, loadSettings, repeatedKeys } from '../../../src/cli/config.js';
 import { UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
 import { repoRoot } from '../../helpers/s6.js';
@@ -91,4 +91,20 @@ test('every pattern of the config schema is said in words, so no error shows a b
     .map(([k]) => k)
     .sort();
   t.deepEqual(Object.keys(PATTERN_WORDS).sort(), patterned);
+});
+
+test('a key given twice is refused, naming it: JSON.parse would keep only the last', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, '{\n  "user": "nobody",\n  "uid": 65534,\n  "user" : "root"\n}\n');
+  const err = await t.throwsAsync(loadSettings(file), { instanceOf: UsageError });
+  t.regex(err?.message ?? '', /^config \S+ is invalid: "user" is given more than once \(JSON keeps only the last\); keep one; fix the file/);
+});
+
+test('repeatedKeys looks at the top level only, and reads keys as JSON does', (t) => {
+  t.deepEqual(repeatedKeys('{"a": 1, "b": {"a": 2, "c": [ {"a": 3} ]}, "d": "\\"a\\": "}'), []);
+  t.deepEqual(repeatedKeys('{"a":1,"\\u0061":2}'), ['a'], 'an escaped key is the same key');
+  t.deepEqual(repeatedKeys('{"x":"}","x":"{"}'), ['x'], 'braces inside strings do not count');
+  t.deepEqual(repeatedKeys('{"a":1,"b":2,"a":3,"b":4}'), ['a', 'b']);
 });
