@@ -99,7 +99,10 @@ test('a key given twice is refused, naming it: JSON.parse would keep only the la
   const file = path.join(dir, 'config.json');
   fs.writeFileSync(file, '{\n  "user": "nobody",\n  "uid": 65534,\n  "user" : "root"\n}\n');
   const err = await t.throwsAsync(loadSettings(file), { instanceOf: UsageError });
-  t.regex(err?.message ?? '', /^config \S+ is invalid: "user" is given more than once \(JSON keeps only the last\); keep one; fix the file/);
+  t.regex(
+    err?.message ?? '',
+    /^config \S+ is invalid: "user" is given more than once \(JSON keeps only the last\); keep one; fix the file/,
+  );
 });
 
 test('repeatedKeys looks at the top level only, and reads keys as JSON does', (t) => {
