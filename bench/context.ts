@@ -182,13 +182,19 @@ const fs = require('fs'), path = require('path');
 const [fifo, scan] = process.argv.slice(1);
 const fd = fs.openSync(fifo, fs.constants.O_RDWR);
 const buf = Buffer.alloc(4096);
+let held = [];
 for (;;) {
   const n = fs.readSync(fd, buf, 0, buf.length, null);
   if (!buf.subarray(0, n).includes(0x61)) continue;
+  // As s6-supervise does at start: a status, an empty death tally, and a reader on its control FIFO.
+  for (const f of held) fs.closeSync(f);
+  held = [];
   for (const e of fs.readdirSync(scan)) {
     if (e.startsWith('.')) continue;
-    const status = path.join(scan, e, 'supervise', 'status');
-    try { if (!fs.existsSync(status)) fs.writeFileSync(status, Buffer.alloc(35)); } catch {}
+    const dir = path.join(scan, e, 'supervise');
+    try { if (!fs.existsSync(path.join(dir, 'status'))) fs.writeFileSync(path.join(dir, 'status'), Buffer.alloc(35)); } catch {}
+    try { if (!fs.existsSync(path.join(dir, 'death_tally'))) fs.writeFileSync(path.join(dir, 'death_tally'), ''); } catch {}
+    try { held.push(fs.openSync(path.join(dir, 'control'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)); } catch {}
   }
 }`;
 
