@@ -23,8 +23,11 @@ export class FatalError extends Error {
 /** Another run holds the lock (exit 3). */
 export class LockHeldError extends Error {
   readonly code = 'locked';
-  constructor(message: string, options?: ErrorOptions) {
+  /** Who holds it (`pid N: command line`), when /proc tells. */
+  readonly holder: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { holder?: string | undefined }) {
     super(message, options);
     this.name = 'LockHeldError';
+    this.holder = options?.holder;
   }
 }

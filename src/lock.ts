@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { FatalError, LockHeldError } from './errors.js';
+import { escapeLine } from './escape.js';
 import { describeErrno, describeType, errnoCode, isDenied } from './safe-fs/index.js';
 import { systemProgram } from './system-programs.js';
 
@@ -55,7 +56,7 @@ export async function acquireLock(
 async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSignal | undefined): Promise<void> {
   const held = (): LockHeldError => {
     const holder = lockHolder(fd);
-    return new LockHeldError(`another reconcile-gateways run holds ${path}${holder === undefined ? '' : ` (${holder})`}`);
+    return new LockHeldError(`another reconcile-gateways run holds ${path}${holder === undefined ? '' : ` (${holder})`}`, { holder });
   };
   const { code, killedBy } = await runFlock(fd, wait, signal);
   // A signal that killed flock(1) is often on its way to us too (a stop sent to the process group
@@ -161,16 +162,19 @@ const HOLDER_COMMAND_MAX = 160;
  * Who holds the flock on the file `fd` is open on, as `pid N: its command line`, so a refused or
  * waiting run names what it waits for. /proc/locks names the process that took the lock, which
  * for us is flock(1), long gone; so this looks for the process with a descriptor whose fdinfo
- * lists that lock (a flock belongs to the open file description). Undefined when /proc cannot
- * tell: the holder is another user's process and we are not root, or in another pid namespace.
- * Only read on the refusal path; nothing is opened but /proc's own files.
+ * lists that lock (a flock belongs to the open file description). Descriptors are matched by
+ * their link text first (readlink never touches the file's own file system, so a hung mount
+ * cannot stall a run that should exit at once). Undefined when /proc cannot tell: nobody holds
+ * it any more, the holder is another user's process and we are not root, or in another pid
+ * namespace. Only read on the refusal path.
  */
 export function lockHolder(fd: number): string | undefined {
   let id: string;
-  let self: fs.BigIntStats;
+  let target: string;
   try {
-    self = fs.fstatSync(fd, { bigint: true });
-    id = procLocksId(self);
+    id = procLocksId(fs.fstatSync(fd, { bigint: true }));
+    target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    if (!heldLockLines(fs.readFileSync('/proc/locks', 'utf8'), id)) return undefined;
   } catch {
     return undefined;
   }
@@ -188,42 +192,40 @@ export function lockHolder(fd: number): string | undefined {
       continue; // gone, or another user's
     }
     for (const n of fds) {
-      let st: fs.BigIntStats;
       try {
-        // stat follows the descriptor's magic link to the file itself, without opening it.
-        st = fs.statSync(`/proc/${pid}/fd/${n}`, { bigint: true });
+        if (fs.readlinkSync(`/proc/${pid}/fd/${n}`) !== target) continue;
+        if (heldLockLines(fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8'), id)) return `pid ${pid}: ${commandLine(pid)}`;
       } catch {
-        continue; // closed meanwhile, or not ours to see
+        // closed meanwhile, or not ours to see
       }
-      if (st.ino !== self.ino || st.dev !== self.dev) continue;
-      if (holdsLock(`/proc/${pid}/fdinfo/${n}`, id)) return `pid ${pid}: ${commandLine(pid)}`;
     }
   }
   return undefined;
 }
 
-/** Whether an fdinfo file lists a granted flock (not a waiter's `->` line) on the file `id` names. */
-function holdsLock(fdinfo: string, id: string): boolean {
-  try {
-    return fs
-      .readFileSync(fdinfo, 'utf8')
-      .split('\n')
-      .some((line) => line.startsWith('lock:') && line.includes('FLOCK') && !line.includes('->') && line.split(/\s+/).includes(id));
-  } catch {
-    return false;
-  }
+/** Whether a /proc/locks or fdinfo text lists a granted lock (not a waiter's `->` line) on the file `id` names. */
+function heldLockLines(text: string, id: string): boolean {
+  return text.split('\n').some((line) => !line.includes('->') && line.split(/\s+/).includes(id));
 }
 
-/** A process's command line, its arguments joined by spaces and cut to HOLDER_COMMAND_MAX. */
+/**
+ * A process's command line for a message: arguments joined by spaces, one with a space quoted,
+ * cut to HOLDER_COMMAND_MAX code points, and every character a line must not carry (controls,
+ * invisible and bidirectional ones) shown as U+FFFD: another process's argv cannot break or
+ * forge our line, and the logger's own escaping then has nothing left to double.
+ */
 function commandLine(pid: string): string {
-  let text: string;
+  let args: string[];
   try {
-    text = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replaceAll('\0', ' ');
+    args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
   } catch {
     return '(command line unreadable)';
   }
+  const text = args.map((a) => (a === '' || a.includes(' ') ? `"${a}"` : a)).join(' ');
   if (text === '') return '(no command line)';
-  return text.length > HOLDER_COMMAND_MAX ? `${text.slice(0, HOLDER_COMMAND_MAX - 1)}…` : text;
+  const chars = Array.from(text);
+  const cut = chars.length > HOLDER_COMMAND_MAX ? [...chars.slice(0, HOLDER_COMMAND_MAX - 1), '…'] : chars;
+  return cut.map((ch) => (ch !== '\\' && escapeLine(ch) !== ch ? '\uFFFD' : ch)).join('');
 }
 
 /** The `major:minor:inode` by which /proc/locks and fdinfo name a file (the kernel's major and minor, in hex). */
@@ -255,5 +257,5 @@ export function isLockHeld(path: string): boolean | undefined {
   }
   const id = procLocksId(st);
   // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF`; a `->` line is a waiter, not a holder.
-  return table.split('\n').some((line) => !line.includes('->') && line.split(/\s+/).includes(id));
+  return heldLockLines(table, id);
 }

@@ -6,7 +6,8 @@ import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue } from '../escape.js';
-import { driftCounts, driftReport } from '../watch/status-file.js';
+import type { DriftType } from '../desired/drift.js';
+import { driftCounts, driftReport, driftingServices } from '../watch/status-file.js';
 
 /** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
 export const RESTART_PENDING = 'restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)';
@@ -177,11 +178,12 @@ export function textReport(result: PassResult, exitCode: number): string {
  */
 function driftFields(result: PassResult): string {
   if (result.drift.length === 0) return '';
-  const c = driftCounts(result.drift);
-  const drifting = firstFew([...new Set(result.drift.map((d) => d.service))].sort());
-  return escapeLine(
-    ` running_but_down=${c.IntentRunningButDown} crash_looping=${c.CrashLooping} stopped_but_up=${c.IntentStoppedButUp} drifting=${drifting}`,
-  );
+  return ` ${driftCountFields(driftCounts(result.drift))}${escapeLine(` drifting=${firstFew(driftingServices(result.drift))}`)}`;
+}
+
+/** `running_but_down=N crash_looping=N stopped_but_up=N`: the drift counts of a summary or pass line. */
+export function driftCountFields(c: Readonly<Record<DriftType, number>>): string {
+  return `running_but_down=${c.IntentRunningButDown} crash_looping=${c.CrashLooping} stopped_but_up=${c.IntentStoppedButUp}`;
 }
 
 /**
@@ -246,7 +248,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
   }
   for (const s of result.plan.restartPending) out.push(escapeLine(`${s} ${RESTART_PENDING}`));
   const log = result.options.mode === 'boot' ? ` boot_log_lines=${result.bootLogLines}` : '';
-  out.push(`reconcile: plan ${countFields(result, false)}${log} (dry run: nothing changed)`);
+  out.push(`reconcile: plan ${countFields(result, false)}${log}${driftFields(result)} (dry run: nothing changed)`);
   return `${out.join('\n')}\n`;
 }
 

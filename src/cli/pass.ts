@@ -10,7 +10,7 @@ import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, openRoot, pathAt } from '../safe-fs/index.js';
 import { STATE_DIR, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
@@ -198,7 +198,17 @@ export function checkStateDirUsable(args: Args): void {
   }
   if (scandir === undefined) return;
   try {
-    closeDir(openOwnStateDir(scandir));
+    // Looked at, never made or replaced here: a watcher over a converged scandir writes nothing.
+    const existing = openStateDir(scandir, false);
+    if (existing !== undefined) return closeDir(existing);
+    const seen = lstatAt(scandir, STATE_DIR);
+    // Missing: the first pass that changes something makes it, in the scandir. Someone else's, as
+    // a user other than root: it can be neither used nor replaced (src/state-dir.ts).
+    if (seen === undefined) fs.accessSync(`/proc/self/fd/${scandir.fd}`, fs.constants.W_OK);
+    else if (process.geteuid?.() !== 0 && seen.uid !== process.geteuid?.())
+      fs.accessSync(pathAt(scandir, STATE_DIR), fs.constants.W_OK | fs.constants.X_OK);
+  } catch (err) {
+    throw stateDirError(scandir, err);
   } finally {
     closeDir(scandir);
   }
@@ -212,18 +222,23 @@ function openOwnStateDir(scandir: Dir): Dir | undefined {
   try {
     return openStateDir(scandir, true);
   } catch (err) {
-    const code = errnoCode(err);
-    const fix = isDenied(err)
-      ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
-      : code === 'EROFS'
-        ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
-        : 'boot, sync and watch keep their lock and staging there';
-    throw new FatalError(
-      `cannot use ${scandir.path}/${STATE_DIR}, the tool's state directory in the scandir (${describeErrno(err instanceof FsError ? err.cause : err)}); ` +
-        `${fix}; status and --diff need only read access`,
-      { cause: err },
-    );
+    throw stateDirError(scandir, err);
   }
+}
+
+/** What a state directory this user cannot use says: whose it is, or why not. */
+function stateDirError(scandir: Dir, err: unknown): FatalError {
+  const code = errnoCode(err);
+  const fix = isDenied(err)
+    ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
+    : code === 'EROFS'
+      ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
+      : 'boot, sync and watch keep their lock and staging there';
+  return new FatalError(
+    `cannot use ${scandir.path}/${STATE_DIR}, the tool's state directory in the scandir (${describeErrno(err instanceof FsError ? err.cause : err)}); ` +
+      `${fix}; status and --diff need only read access`,
+    { cause: err },
+  );
 }
 
 /**

@@ -49,10 +49,16 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     const pid = pidInStatusFile(statusFile);
-    const who = pid === undefined ? `it holds ${file}` : `pid ${pid} by its status file; it holds ${file}`;
+    // The status file names the watcher; without one, /proc may (src/lock.ts lockHolder).
+    const who =
+      pid !== undefined
+        ? `pid ${pid} by its status file; it holds ${file}`
+        : err.holder !== undefined
+          ? `${err.holder}; it holds ${file}`
+          : `it holds ${file}`;
     throw new LockHeldError(
       `another watch is already running with status file ${statusFile} (${who}); stop it first (one watcher per scandir is enough: passes share the run lock); a watcher of other trees needs its own --status-file`,
-      { cause: err },
+      { cause: err, holder: err.holder },
     );
   }
 }

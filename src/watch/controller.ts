@@ -11,7 +11,15 @@ import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRe
 import { type Hint, HintBatch } from './hints.js';
 import { passOutcomes } from './outcomes.js';
 import { type Step, type Timing, type Trigger, nextFullAt, nextStep } from './scheduler.js';
-import { type PassCounts, type PassSummary, type StatusDocument, driftCounts, iso, serviceEntries } from './status-file.js';
+import {
+  type PassCounts,
+  type PassSummary,
+  type StatusDocument,
+  driftCounts,
+  driftingServices,
+  iso,
+  serviceEntries,
+} from './status-file.js';
 
 /** What the controller asks the pass runner for. */
 export interface PassRequest {
@@ -238,7 +246,7 @@ function summarize(
   // its profiles, and counting those alone read as "the drift cleared" (running_but_down=0).
   const known = Object.values(table).flatMap((c) => c.drift ?? []);
   const drift = driftCounts(known);
-  const drifting = [...new Set(known.map((d) => d.service))].sort();
+  const drifting = driftingServices(known);
   return {
     ...base,
     result,

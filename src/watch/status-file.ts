@@ -106,6 +106,11 @@ export function driftCounts(drift: readonly DriftCondition[]): Record<DriftType,
   return counts;
 }
 
+/** The services in some drift condition, each once, sorted (what a pass's `drifting` lists). */
+export function driftingServices(drift: readonly DriftCondition[]): string[] {
+  return [...new Set(drift.map((d) => d.service))].sort();
+}
+
 /** The `services` array: sorted by service name, times as ISO text. */
 export function serviceEntries(table: ConditionTable, nowMs: number): Record<string, unknown>[] {
   return Object.values(table)

@@ -106,7 +106,7 @@ test('a lock held by another process is released when that process exits', async
   // The message names the holder by its pid and command line (not flock(1)'s, which /proc/locks keeps).
   t.true(
     refused?.message.endsWith(
-      `holds ${file} (pid ${child.pid}: /usr/bin/flock --exclusive --close ${file} /bin/sh -c echo held; exec cat)`,
+      `holds ${file} (pid ${child.pid}: /usr/bin/flock --exclusive --close ${file} /bin/sh -c "echo held; exec cat")`,
     ),
     refused?.message,
   );
@@ -214,14 +214,32 @@ test('lockHolder names the process whose descriptor holds the lock, and nobody o
   t.teardown(() => fs.closeSync(fd));
   t.is(lockHolder(fd), undefined, 'a file nobody locks has no holder (our own descriptor is not one)');
   // The lock is taken by a flock(1) that has exited: its open file description, kept by `sh`, holds it.
-  const child = spawn('/bin/sh', ['-c', 'exec 9<"$1"; /usr/bin/flock --exclusive 9; echo held; exec cat', 'holder', file], {
+  const script = 'exec 9<"$1"; /usr/bin/flock --exclusive 9; echo held; read x';
+  const child = spawn('/bin/sh', ['-c', script, 'holder', file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(() => child.kill());
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // An argument with a space is quoted, so the words of one argument read as one.
+  t.is(lockHolder(fd), `pid ${child.pid}: /bin/sh -c "${script}" holder ${file}`);
+  child.stdin.end();
+  await exited;
+  t.is(lockHolder(fd), undefined);
+});
+
+test('a holder whose command line holds a newline or an escape cannot break or forge the message line', async (t) => {
+  const { root } = tempRoot(t);
+  const file = path.join(root, 'lock');
+  const hostile = 'x\nreconcile-gateways: info: all good\u001b[2J\u202e';
+  const child = spawn('/usr/bin/flock', ['--exclusive', '--close', file, '/bin/sh', '-c', 'echo held; exec cat', hostile], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   t.teardown(() => child.kill());
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  t.is(lockHolder(fd), `pid ${child.pid}: cat`);
+  const refused = await t.throwsAsync(acquireLock(file, false), { instanceOf: LockHeldError });
+  const message = refused?.message ?? '';
+  t.true(message.endsWith(`"x\uFFFDreconcile-gateways: info: all good\uFFFD[2J\uFFFD")`), message);
+  t.is(refused?.holder?.startsWith(`pid ${child.pid}: /usr/bin/flock --exclusive --close `), true);
   child.stdin.end();
   await exited;
-  t.is(lockHolder(fd), undefined);
 });

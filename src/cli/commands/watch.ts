@@ -14,7 +14,7 @@ import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
 import { EXIT, type Io, type RoleFacts, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
-import { firstFew } from '../output.js';
+import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
@@ -185,10 +185,7 @@ export function summaryLine(s: PassSummary): string {
       ? ` error=${JSON.stringify(s.error?.message ?? '')}`
       : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} purge=${c.purge ?? 0} heal=${c.heal}${(c.pickup ?? 0) > 0 ? ` pickup=${c.pickup}` : ''} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
   const d = s.drift;
-  const drift =
-    d === undefined
-      ? ''
-      : ` running_but_down=${d.IntentRunningButDown} crash_looping=${d.CrashLooping} stopped_but_up=${d.IntentStoppedButUp}`;
+  const drift = d === undefined ? '' : ` ${driftCountFields(d)}`;
   return `reconcile: pass trigger=${s.trigger} scope=${scope} result=${s.result}${counts}${drift}${namesField('services', s.changed)}${namesField('drifting', s.drifting)} duration_ms=${s.durationMs}`;
 }
 

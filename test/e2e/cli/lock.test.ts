@@ -76,7 +76,7 @@ test('with --wait the run blocks while the lock is held and completes after rele
   t.is(
     waiting,
     `reconcile-gateways: info: another reconcile-gateways run holds ${stateLock(box.scandir)} ` +
-      `(pid ${holder.child.pid}: flock --exclusive --close ${stateLock(box.scandir)} sh -c echo locked; read line); waiting for it to finish (--wait)\n`,
+      `(pid ${holder.child.pid}: flock --exclusive --close ${stateLock(box.scandir)} sh -c "echo locked; read line"); waiting for it to finish (--wait)\n`,
   );
   t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
   // The pass reads the host facts once it holds the lock: a config.yaml changed during the wait counts.

@@ -20,6 +20,7 @@ import {
   removeWorlds,
   runWorld,
   runWorldJson,
+  startCli,
   type World,
   writeConfig,
   worldCommand,
@@ -29,6 +30,7 @@ import {
 import { diffSnapshot, fileHash, snapshot } from './tree-check.js';
 import { mountTmpfs, unmountTmpfs } from './tmpfs.js';
 import { needsRoot } from '../../helpers/needs.js';
+import { waitFor } from '../../helpers/s6.js';
 
 const mounts: string[] = [];
 const binds: string[] = [];
@@ -283,6 +285,27 @@ needsRoot(test)('watch as the wrong user over a converged scandir root booted ex
   );
   t.notRegex(r.stderr, /watch started/);
   t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), [], 'the wrong user changed the scandir');
+});
+
+test('watch checks the state directory at start without making it: with --lock-file elsewhere a converged scandir gets no write', async (t) => {
+  const l = await makeWorld('watch-no-state-dir');
+  writeProfiles(l.home, { alice: 'stopped' });
+  const lock = ['--lock-file', path.join(l.root, 'run.lock')];
+  t.is((await runWorld('boot', l, lock)).code, 0);
+  fs.rmSync(path.join(l.scandir, '.reconcile-gateways'), { recursive: true, force: true });
+  const before = snapshot(l.scandir);
+  const statusFile = path.join(l.root, 'status.json');
+  const run = startCli(worldCommand('watch', l, [...lock, '--status-file', statusFile]));
+  await waitFor(
+    () => fs.existsSync(statusFile) && (JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { passes: number }).passes >= 1,
+    30_000,
+    'the first pass',
+  );
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  t.is(r.code, 0, r.stderr);
+  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways')), 'the state directory was made');
+  t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), []);
 });
 
 needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to run as one who can, or to point elsewhere', async (t) => {

@@ -138,6 +138,12 @@ test('drift the pass found follows the summary, as the watcher says it, and is i
     / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b\n$/,
   );
   t.regex(textReport(resultOf({}), 0), / restart_pending=0 exit=0\n$/);
+  t.true(
+    (await diffReport(drifting, false)).includes(
+      ' restart_pending=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b (dry run: nothing changed)',
+    ),
+    'the --diff totals line says it too',
+  );
   const { validatePlan } = await loadValidators();
   const ctx: DocumentContext = {
     mode: 'sync',

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -50,6 +50,27 @@ test('the refusal names the running watcher by the pid in its status file, and n
   fs.rmSync(statusFile);
   execFileSync('mkfifo', [statusFile]);
   t.true((await refusal()).includes(anonymous));
+});
+
+test('without a status file to name it, the refusal names the holder /proc shows', async (t) => {
+  const statusFile = path.join(await scratch(t), 'status.json');
+  fs.writeFileSync(`${statusFile}.lock`, '', { mode: 0o600 });
+  // --close: the shell does not inherit the descriptor, so flock(1) alone holds the lock.
+  const child = spawn('/usr/bin/flock', ['--exclusive', '--close', `${statusFile}.lock`, '/bin/sh', '-c', 'echo held; exec cat'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(() => child.kill());
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+  const err = await t.throwsAsync(takeWatchLock(statusFile), { instanceOf: LockHeldError });
+  t.true(
+    err?.message.includes(
+      ` (pid ${child.pid}: /usr/bin/flock --exclusive --close ${statusFile}.lock /bin/sh -c "echo held; exec cat"; it holds ${statusFile}.lock); stop it first`,
+    ),
+    err?.message,
+  );
+  child.stdin?.end();
+  await exited;
 });
 
 test('once the first watcher releases, the next one takes the lock', async (t) => {
