@@ -14,6 +14,12 @@ import { metricsFileWarning } from './report.js';
 /** The watcher's metrics: fed after every pass, served and/or written. */
 export interface WatchMetrics {
   afterPass(summary: PassSummary, detail: PassDetail): void;
+  /**
+   * A container of a skipped role (dashboard, none, …): no pass will ever run, and that is its
+   * healthy state, so /readyz says ready (a probe must not restart it) and the metrics file is
+   * written once, without passes.
+   */
+  skipped(): void;
   /** The bound `--metrics-listen` address, if any. */
   readonly address: { readonly host: string; readonly port: number } | undefined;
   close(): Promise<void>;
@@ -25,9 +31,11 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
   const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
   const metrics = new Metrics();
   let ready = false;
+  let idle = false;
   let lastPassEndMs: number | undefined;
   const maxAgeMs = 2 * args.interval * 1000;
   const notReady = (): string | undefined => {
+    if (idle) return undefined;
     if (!ready || lastPassEndMs === undefined) return 'no pass has completed yet';
     const age = Date.now() - lastPassEndMs;
     return age > maxAgeMs ? `the last pass ended ${Math.round(age / 1000)} s ago, more than 2x --interval (${args.interval} s)` : undefined;
@@ -50,6 +58,10 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
       metrics.setServices(detail.table);
       lastPassEndMs = Date.parse(summary.finishedAt);
       if (summary.result !== 'error') ready = true;
+      if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
+    },
+    skipped() {
+      idle = true;
       if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
     },
     close: async () => server?.close(),

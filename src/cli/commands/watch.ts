@@ -36,7 +36,7 @@ interface StopState {
 export async function runWatch(args: Args, io: Io, logger: Logger): Promise<number> {
   if (args.readyFd !== undefined) checkReadyFd(args.readyFd);
   const facts = resolveRole(args);
-  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, facts.decision);
+  if (facts.decision.kind === 'skip') return idleAsDashboard(args, io, logger, facts.decision);
   // From here on SIGTERM and SIGINT are a clean stop, also while the locks and the metrics are
   // being set up: the loop then ends before its first pass.
   const stop: StopState = {};
@@ -220,24 +220,35 @@ function onSignals(h: { stop: (signal: WatcherStop['by']) => void; force: () => 
 }
 
 /** A container of a skipped role needs no gateways: say so once, report ready, and idle until stopped. */
-async function idleAsDashboard(args: Args, io: Io, decision: Extract<RoleDecision, { kind: 'skip' }>): Promise<number> {
+async function idleAsDashboard(args: Args, io: Io, logger: Logger, decision: Extract<RoleDecision, { kind: 'skip' }>): Promise<number> {
   // The stop handlers come first: a supervisor that stops us the moment we said ready gets a clean exit.
+  let stop = (): void => undefined;
   const stopped = new Promise<void>((resolve) => {
     const timer = setInterval(() => undefined, 2 ** 30);
-    const done = (): void => {
+    stop = (): void => {
       clearInterval(timer);
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
       resolve();
     };
-    process.on('SIGTERM', done);
-    process.on('SIGINT', done);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
+  let metrics: WatchMetrics | undefined;
+  try {
+    // A probe on /healthz or /readyz, or a scrape, must find it up: it is doing what it should.
+    metrics = await startWatchMetrics(args, logger);
+  } catch (err) {
+    stop(); // the address is in use, say: exit 111 without an idle timer keeping us alive
+    throw err;
+  }
+  metrics?.skipped();
   printSkip(args, io, 'watch', decision);
   if (args.readyFd !== undefined) {
     fs.writeSync(args.readyFd, '\n');
     fs.closeSync(args.readyFd);
   }
   await stopped;
+  await metrics?.close();
   return EXIT.ok;
 }

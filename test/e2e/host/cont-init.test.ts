@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from '../../helpers/s6.js';
 import { makeHermesHome, removeTree, tempDir } from '../../helpers/tree.js';
@@ -154,11 +154,28 @@ test('a symlinked .s6-svscan is never chowned through, and a missing one is skip
   ]);
 });
 
-test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors stop it', async (t) => {
+test('a partial failure (exit 2) lets the container start; lock, usage and fatal errors fail the step', async (t) => {
   const box = await sandbox(t, 'codes');
   const partial = await runScript(box, { STUB_EXIT: '2' });
   t.is(partial.code, 0);
   t.regex(partial.stderr, /some profiles were not registered/);
   for (const code of ['3', '100', '111']) t.is((await runScript(box, { STUB_EXIT: code })).code, Number(code), code);
   t.is((await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'nobody', STUB_EXIT: '0' })).code, 100);
+});
+
+test('without the tool installed it fails at once with a line that says so, not a bare shell error', async (t) => {
+  if (existsSync('/usr/local/bin/reconcile-gateways')) {
+    // The script looks in /usr/local/bin last (npm install -g puts it there): here it would be found.
+    t.log('reconcile-gateways is installed in /usr/local/bin on this machine: the not-installed path cannot be reached');
+    return t.pass();
+  }
+  const box = await sandbox(t, 'missing');
+  await rm(path.join(box.root, 'bin', 'reconcile-gateways'));
+  const r = await runScript(box, { PATH: `${path.join(box.root, 'bin')}:/usr/bin:/bin` });
+  t.is(r.code, 111);
+  t.regex(
+    r.stderr,
+    /^\[reconcile-profiles\] error: reconcile-gateways is not installed \(not found on PATH \S+:\/usr\/local\/bin\); install it in the image/m,
+  );
+  t.deepEqual(await callsOf(box), [], 'nothing ran: no chown, no boot');
 });

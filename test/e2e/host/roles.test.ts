@@ -7,6 +7,7 @@ import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../../h
 import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
 import { parseDoc, makeWorld, removeWorlds, runCli, startCli, type World, worldArgs } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
+import { freePort } from '../../helpers/watcher.js';
 
 test.after.always('remove the temp worlds, failed tests included', removeWorlds);
 
@@ -172,6 +173,40 @@ test('watch in a dashboard container prints the skip document with --output json
       t.deepEqual(doc, { formatVersion: '2', mode: 'watch', skipped: { role: 'dashboard', message: SKIP_LINE } });
     }
   });
+  await removeTree(w.root);
+});
+
+test('watch in a dashboard container still answers its probes and writes its metrics file: idle is its healthy state', async (t) => {
+  const w = await busyWorld('watchprobe');
+  const port = await freePort();
+  const metricsFile = path.join(w.root, 'metrics.prom');
+  const run = startCli([
+    'watch',
+    ...worldArgs(w, undefined),
+    '--role',
+    'dashboard',
+    '--status-file',
+    path.join(w.root, 'status.json'),
+    '--metrics-listen',
+    `127.0.0.1:${port}`,
+    '--metrics-file',
+    metricsFile,
+  ]);
+  let out = '';
+  run.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  await waitFor(() => out.includes('\n'), 20_000, 'the skip line');
+  const get = async (p: string): Promise<{ status: number; body: string }> => {
+    const r = await fetch(`http://127.0.0.1:${port}${p}`);
+    return { status: r.status, body: await r.text() };
+  };
+  t.deepEqual(await get('/healthz'), { status: 200, body: 'ok\n' });
+  t.deepEqual(await get('/readyz'), { status: 200, body: 'ready\n' });
+  t.is((await get('/metrics')).status, 200);
+  await waitFor(() => existsSync(metricsFile), 10_000, 'the metrics file');
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  t.is(r.code, 0, r.stderr);
+  t.false(existsSync(w.scandir), 'still nothing registered');
   await removeTree(w.root);
 });
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmod, mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,16 +39,39 @@ test('the example service starts after the cont-init scripts in s6-overlay v3 an
   const run = await readFile(path.join(EXAMPLE, 'run'), 'utf8');
   t.true(run.includes('--lock-file "${RECONCILE_GATEWAYS_LOCK_FILE:-/run/reconcile-gateways/run.lock}"'));
   t.true(run.includes('--status-file "${RECONCILE_GATEWAYS_STATUS_FILE:-/run/reconcile-gateways/status.json}"'));
-  // finish: bad flags (100) and another watcher (3) stop the restarts; anything else restarts.
+  // finish: bad flags (100), another watcher (3) and a tool that cannot run (126, 127) stop the
+  // restarts; anything else restarts.
   for (const [code, expected] of [
     ['100', 125],
     ['3', 125],
+    ['126', 125],
+    ['127', 125],
     ['0', 0],
     ['111', 0],
     ['2', 0],
   ] as const) {
     t.is(spawnSync('sh', [path.join(EXAMPLE, 'finish'), code]).status, expected, `finish ${code}`);
   }
+});
+
+test('the example run script drops to hermes with RECONCILE_GATEWAYS_RUN_AS=hermes, as the cont-init step does', async (t) => {
+  if (process.getuid?.() !== 0) return t.pass('not root: the script runs the tool as this user, which it then is');
+  const root = await mkdtemp(path.join(os.tmpdir(), 'rg-run-as-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const calls = path.join(root, 'calls');
+  const stub = (body: string): string => `#!/bin/sh\n${body}\n`;
+  await writeFile(path.join(root, 's6-setuidgid'), stub(`echo "s6-setuidgid $*" >> "${calls}"\nshift\nexec "$@"`), { mode: 0o755 });
+  await writeFile(path.join(root, 'reconcile-gateways'), stub(`echo "reconcile-gateways $1" >> "${calls}"`), { mode: 0o755 });
+  const script = path.join(EXAMPLE, 'run');
+  const env = { PATH: `${root}:/usr/bin:/bin`, RECONCILE_GATEWAYS_RUN_AS: 'hermes' };
+  t.is(spawnSync('sh', [script], { env }).status, 0);
+  t.deepEqual(readFileSync(calls, 'utf8').trimEnd().split('\n'), [
+    `s6-setuidgid hermes reconcile-gateways watch --interval 60 --status-file /run/reconcile-gateways/status.json --lock-file /run/reconcile-gateways/run.lock --ready-fd 3 --metrics-listen 127.0.0.1:9464`,
+    'reconcile-gateways watch',
+  ]);
+  await rm(calls);
+  t.is(spawnSync('sh', [script], { env: { PATH: env.PATH } }).status, 0);
+  t.deepEqual(readFileSync(calls, 'utf8').trimEnd().split('\n'), ['reconcile-gateways watch'], 'root by default');
 });
 
 needsS6(test)(

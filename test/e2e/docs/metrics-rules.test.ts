@@ -1,0 +1,69 @@
+/**
+ * docs/metrics.md's alert rules are meant to be pasted into a Prometheus: `promtool check rules`
+ * must accept them, and `promtool test rules` shows they fire when they should, including the
+ * one for a watcher whose series are gone. Under CI promtool must exist (Debian's prometheus).
+ */
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../../helpers/s6.js';
+
+/** The YAML block under "### Alert rule" in docs/metrics.md. */
+function rulesOfDocs(): string {
+  const text = readFileSync(path.join(repoRoot(), 'docs', 'metrics.md'), 'utf8');
+  const section = text.slice(text.indexOf('### Alert rule'));
+  const start = section.indexOf('```yaml\n') + '```yaml\n'.length;
+  return section.slice(start, section.indexOf('```', start));
+}
+
+function promtool(t: ExecutionContext, args: string[]): { ok: boolean; out: string } | undefined {
+  const r = spawnSync('promtool', args, { encoding: 'utf8' });
+  if (r.error !== undefined) {
+    if (process.env['CI']) t.fail(`promtool is not installed (apt-get install prometheus): ${r.error.message}`);
+    else t.log('promtool not installed (the Debian package prometheus): the rules are not checked');
+    return undefined;
+  }
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+}
+
+const TESTS = `rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'reconcile_gateways_service_drift{service="gateway-coder",condition="IntentRunningButDown"}'
+        values: '1x10'
+      - series: 'reconcile_gateways_last_success_timestamp_seconds{instance="w"}'
+        values: '0 60 120 _x20'
+    alert_rule_test:
+      - eval_time: 3m
+        alertname: GatewayIntentRunningButDown
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: GatewayIntentRunningButDown
+        exp_alerts:
+          - exp_labels: { severity: page, service: gateway-coder, condition: IntentRunningButDown }
+            exp_annotations:
+              summary: "gateway-coder is down although its intent is running"
+              description: "s6 holds gateway-coder down (finish exited 125 or s6-svc -d): run \`hermes gateway start\`, or the watcher with --heal. Or s6 cannot start its ./run at all: \`reconcile-gateways status\` says so, and s6-svscan's output why."
+      - eval_time: 20m
+        alertname: ReconcilerAbsent
+        exp_alerts:
+          - exp_labels: { severity: ticket }
+            exp_annotations:
+              summary: "no reconcile-gateways metrics: is the watcher running and scraped?"
+`;
+
+test('the alert rules in docs/metrics.md pass promtool, and fire when the watcher is gone', (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rg-rules-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'rules.yml'), rulesOfDocs());
+  writeFileSync(path.join(dir, 'tests.yml'), TESTS);
+  const check = promtool(t, ['check', 'rules', path.join(dir, 'rules.yml')]);
+  if (check === undefined) return t.pass();
+  t.true(check.ok, check.out);
+  const run = promtool(t, ['test', 'rules', path.join(dir, 'tests.yml')]);
+  t.true(run?.ok, run?.out);
+});
