@@ -143,24 +143,29 @@ test('--role none with --output json prints a schema-valid skipped document nami
   await removeTree(w.root);
 });
 
+/** `watch` in a dashboard container, once it has printed its skip line. */
+async function startIdleWatch(w: World, extra: readonly string[]): Promise<ReturnType<typeof startCli>> {
+  const run = startCli([
+    'watch',
+    ...worldArgs(w, undefined),
+    '--role',
+    'dashboard',
+    '--status-file',
+    path.join(w.root, 'status.json'),
+    ...extra,
+  ]);
+  let out = '';
+  run.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  await waitFor(() => out.includes('\n'), 20_000, 'the skip line');
+  return run;
+}
+
 test('watch in a dashboard container prints the skip document with --output json, idles, and exits 0 on SIGTERM', async (t) => {
   const w = await busyWorld('watchjson');
   const { validatePlan } = await loadValidators();
   await assertUntouched(t, w, async () => {
     for (const output of ['json', 'text'] as const) {
-      const run = startCli([
-        'watch',
-        ...worldArgs(w, undefined),
-        '--role',
-        'dashboard',
-        '--output',
-        output,
-        '--status-file',
-        path.join(w.root, 'status.json'),
-      ]);
-      let out = '';
-      run.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
-      await waitFor(() => out.includes('\n'), 20_000, 'the skip line');
+      const run = await startIdleWatch(w, ['--output', output]);
       run.child.kill('SIGTERM');
       const r = await run.done;
       t.is(r.code, 0, r.stderr);
@@ -180,21 +185,7 @@ test('watch in a dashboard container still answers its probes and writes its met
   const w = await busyWorld('watchprobe');
   const port = await freePort();
   const metricsFile = path.join(w.root, 'metrics.prom');
-  const run = startCli([
-    'watch',
-    ...worldArgs(w, undefined),
-    '--role',
-    'dashboard',
-    '--status-file',
-    path.join(w.root, 'status.json'),
-    '--metrics-listen',
-    `127.0.0.1:${port}`,
-    '--metrics-file',
-    metricsFile,
-  ]);
-  let out = '';
-  run.child.stdout?.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  await waitFor(() => out.includes('\n'), 20_000, 'the skip line');
+  const run = await startIdleWatch(w, ['--metrics-listen', `127.0.0.1:${port}`, '--metrics-file', metricsFile]);
   const get = async (p: string): Promise<{ status: number; body: string }> => {
     const r = await fetch(`http://127.0.0.1:${port}${p}`);
     return { status: r.status, body: await r.text() };
