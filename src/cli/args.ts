@@ -60,7 +60,8 @@ export type Parsed =
 
 /** Parses argv (without node and script). Throws ArgumentError. */
 export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
-  const [command, ...rest] = argv;
+  // A leading `--` is a launcher's (`npx . -- --version`), not ours.
+  const [command, ...rest] = argv[0] === '--' ? argv.slice(1) : argv;
   if (command === undefined) throw new ArgumentError('no command given');
   if (command === '--help' || command === '-h' || command === 'help') {
     const about = rest[0];

@@ -98,6 +98,7 @@ test('help and version are recognised in every position they are documented in',
   t.deepEqual(parseCliArgs(['status', '-h'], {}), { kind: 'help', command: 'status' });
   t.deepEqual(parseCliArgs(['watch', '--interval', 'x', '--help'], {}), { kind: 'help', command: 'watch' });
   for (const v of ['--version', '-V', 'version']) t.deepEqual(parseCliArgs([v], {}), { kind: 'version' });
+  t.deepEqual(parseCliArgs(['--', '--version'], {}), { kind: 'version' }, "a launcher's leading -- (npx . -- --version)");
   for (const v of ['--version', '-V']) t.deepEqual(parseCliArgs(['sync', '--no-prune', v], {}), { kind: 'version' }, `sync ${v}`);
 });
 
