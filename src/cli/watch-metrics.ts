@@ -16,8 +16,8 @@ export interface WatchMetrics {
   afterPass(summary: PassSummary, detail: PassDetail): void;
   /**
    * A container of a skipped role (dashboard, none, …): no pass will ever run, and that is its
-   * healthy state, so /readyz says ready (a probe must not restart it) and the metrics file is
-   * written once, without passes.
+   * healthy state, so /readyz says ready (a probe must not restart it), last_success is always
+   * now, and the metrics file is written every --interval, without passes.
    */
   skipped(): void;
   /** The bound `--metrics-listen` address, if any. */
@@ -32,6 +32,7 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
   const metrics = new Metrics();
   let ready = false;
   let idle = false;
+  let rewrite: NodeJS.Timeout | undefined;
   let lastPassEndMs: number | undefined;
   const maxAgeMs = 2 * args.interval * 1000;
   const notReady = (): string | undefined => {
@@ -62,9 +63,18 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
     },
     skipped() {
       idle = true;
-      if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
+      metrics.markIdle();
+      const file = args.metricsFile;
+      if (file === undefined) return;
+      // Rewritten every --interval, as a watcher's passes would, so the file's last_success stays fresh.
+      const write = (): void => void writeFile(file, metrics, writeMetricsFile, logger);
+      write();
+      rewrite = setInterval(write, args.interval * 1000);
     },
-    close: async () => server?.close(),
+    close: async () => {
+      if (rewrite !== undefined) clearInterval(rewrite);
+      await server?.close();
+    },
   };
 }
 

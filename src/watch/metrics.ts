@@ -92,8 +92,19 @@ export class Metrics {
     this.#restarts.set(restarts);
   }
 
+  #idle = false;
+
+  /**
+   * A watcher of a skipped role: nothing to reconcile, so it is always up to date, and
+   * last_success reads as the moment of each exposition (an alert on its age must not fire).
+   */
+  markIdle(): void {
+    this.#idle = true;
+  }
+
   /** The exposition in the Prometheus text format. */
   text(): Promise<string> {
+    if (this.#idle) this.#lastSuccess.set(Date.now() / 1000);
     return this.registry.metrics();
   }
 

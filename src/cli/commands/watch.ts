@@ -234,21 +234,22 @@ async function idleAsDashboard(args: Args, io: Io, logger: Logger, decision: Ext
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  // s6-svc -h asks for a pass; there is none to run, and the default action would kill us.
+  const ignoreHup = (): void => undefined;
+  process.on('SIGHUP', ignoreHup);
   let metrics: WatchMetrics | undefined;
   try {
     // A probe on /healthz or /readyz, or a scrape, must find it up: it is doing what it should.
     metrics = await startWatchMetrics(args, logger);
-  } catch (err) {
-    stop(); // the address is in use, say: exit 111 without an idle timer keeping us alive
-    throw err;
+    metrics?.skipped();
+    printSkip(args, io, 'watch', decision);
+    if (args.readyFd !== undefined) signalReady(args.readyFd, logger);
+    await stopped;
+    return EXIT.ok;
+  } finally {
+    // Also on an error (the address in use, an unwritable stdout): no server or timer outlives it.
+    stop();
+    process.off('SIGHUP', ignoreHup);
+    await metrics?.close();
   }
-  metrics?.skipped();
-  printSkip(args, io, 'watch', decision);
-  if (args.readyFd !== undefined) {
-    fs.writeSync(args.readyFd, '\n');
-    fs.closeSync(args.readyFd);
-  }
-  await stopped;
-  await metrics?.close();
-  return EXIT.ok;
 }

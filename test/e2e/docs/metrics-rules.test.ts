@@ -35,9 +35,21 @@ tests:
     input_series:
       - series: 'reconcile_gateways_service_drift{service="gateway-coder",condition="IntentRunningButDown"}'
         values: '1x10'
+      - series: 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'
+        values: '1x10'
       - series: 'reconcile_gateways_last_success_timestamp_seconds{instance="w"}'
         values: '0 60 120 _x20'
     alert_rule_test:
+      - eval_time: 6m
+        alertname: GatewayCrashLooping
+        exp_alerts:
+          - exp_labels: { severity: page, service: gateway-crash, condition: CrashLooping }
+            exp_annotations:
+              summary: "gateway-crash keeps dying"
+              description: "More than --crash-restarts deaths in --crash-window: see its log and \`reconcile-gateways status\`."
+      - eval_time: 2m
+        alertname: ReconcilerAbsent
+        exp_alerts: []
       - eval_time: 3m
         alertname: GatewayIntentRunningButDown
         exp_alerts: []
@@ -48,6 +60,29 @@ tests:
             exp_annotations:
               summary: "gateway-coder is down although its intent is running"
               description: "s6 holds gateway-coder down (finish exited 125 or s6-svc -d): run \`hermes gateway start\`, or the watcher with --heal. Or s6 cannot start its ./run at all: \`reconcile-gateways status\` says so, and s6-svscan's output why."
+  # A watcher whose last success stops moving: stale after 10 minutes (and 1 more of for:).
+  - interval: 1m
+    input_series:
+      - series: 'reconcile_gateways_last_success_timestamp_seconds{instance="w"}'
+        values: '0x20'
+    alert_rule_test:
+      - eval_time: 9m
+        alertname: ReconcilerStale
+        exp_alerts: []
+      - eval_time: 12m
+        alertname: ReconcilerStale
+        exp_alerts:
+          - exp_labels: { severity: ticket, instance: w }
+            exp_annotations:
+              summary: "no successful reconcile pass for 10 minutes"
+      - eval_time: 12m
+        alertname: ReconcilerAbsent
+        exp_alerts: []
+  - interval: 1m
+    input_series:
+      - series: 'reconcile_gateways_last_success_timestamp_seconds{instance="w"}'
+        values: '0 60 120 _x20'
+    alert_rule_test:
       - eval_time: 20m
         alertname: ReconcilerAbsent
         exp_alerts:

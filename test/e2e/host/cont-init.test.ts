@@ -160,6 +160,10 @@ test('a partial failure (exit 2) lets the container start; lock, usage and fatal
   t.is(partial.code, 0);
   t.regex(partial.stderr, /some profiles were not registered/);
   for (const code of ['3', '100', '111']) t.is((await runScript(box, { STUB_EXIT: code })).code, Number(code), code);
+  // s6-overlay's default carries on after a failed step: the scandir is still handed to hermes.
+  const calls = await callsOf(box);
+  const afterLastBoot = calls.slice(calls.map((c) => c.startsWith('reconcile-gateways boot')).lastIndexOf(true) + 1);
+  t.true(afterLastBoot.includes(`chown -h root:hermes ${box.scandir}`), calls.join('\n'));
   t.is((await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'nobody', STUB_EXIT: '0' })).code, 100);
 });
 

@@ -192,8 +192,15 @@ test('watch in a dashboard container still answers its probes and writes its met
   };
   t.deepEqual(await get('/healthz'), { status: 200, body: 'ok\n' });
   t.deepEqual(await get('/readyz'), { status: 200, body: 'ready\n' });
-  t.is((await get('/metrics')).status, 200);
+  const metrics = await get('/metrics');
+  t.is(metrics.status, 200);
+  // Nothing to reconcile is always up to date: an alert on last_success's age must not fire.
+  const last = Number(/^reconcile_gateways_last_success_timestamp_seconds (\S+)$/m.exec(metrics.body)?.[1]);
+  t.true(last > Date.now() / 1000 - 60, `last_success ${last}`);
   await waitFor(() => existsSync(metricsFile), 10_000, 'the metrics file');
+  // s6-svc -h asks for a pass: there is none to run, and it must not kill the idle watcher.
+  run.child.kill('SIGHUP');
+  t.deepEqual(await get('/healthz'), { status: 200, body: 'ok\n' });
   run.child.kill('SIGTERM');
   const r = await run.done;
   t.is(r.code, 0, r.stderr);

@@ -72,6 +72,9 @@ test('the example run script drops to hermes with RECONCILE_GATEWAYS_RUN_AS=herm
   await rm(calls);
   t.is(spawnSync('sh', [script], { env: { PATH: env.PATH } }).status, 0);
   t.deepEqual(readFileSync(calls, 'utf8').trimEnd().split('\n'), ['reconcile-gateways watch'], 'root by default');
+  const bogus = spawnSync('sh', [script], { env: { PATH: env.PATH, RECONCILE_GATEWAYS_RUN_AS: 'nobody' }, encoding: 'utf8' });
+  t.is(bogus.status, 100, 'another user is refused, as the cont-init step refuses it (finish makes 100 permanent)');
+  t.regex(bogus.stdout, /RECONCILE_GATEWAYS_RUN_AS must be root or hermes/);
 });
 
 needsS6(test)(
