@@ -17,6 +17,7 @@ import {
   lstatAt,
   mkdirAt,
   openDirIfExists,
+  pathAt,
   removeTreeAt,
   renameAt,
 } from './safe-fs/index.js';
@@ -74,6 +75,28 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
   }
 }
 
+/**
+ * Throws what `openStateDir(scandir, true)` would meet, without making or replacing anything (a
+ * watcher checks this at start, and over a converged scandir writes nothing): EACCES for another
+ * user's directory, or for a missing one in a scandir this user cannot write.
+ */
+export function checkStateDir(scandir: Dir): void {
+  const existing = openStateDir(scandir, false);
+  if (existing !== undefined) return closeDir(existing);
+  const seen = lstatAt(scandir, STATE_DIR);
+  if (seen === undefined) fs.accessSync(`/proc/self/fd/${scandir.fd}`, fs.constants.W_OK);
+  else if (isOthersDir(seen)) fs.accessSync(pathAt(scandir, STATE_DIR), fs.constants.W_OK | fs.constants.X_OK);
+}
+
+/**
+ * Another user's directory, seen by a user other than root: it could be renamed away (the scandir
+ * is writable) but neither used nor deleted.
+ */
+function isOthersDir(seen: fs.Stats): boolean {
+  const euid = process.geteuid?.();
+  return seen.isDirectory() && euid !== 0 && seen.uid !== euid;
+}
+
 /** How often making the state directory meets one made meanwhile before giving up. */
 const STATE_DIR_ATTEMPTS = 5;
 
@@ -85,11 +108,9 @@ const STATE_DIR_ATTEMPTS = 5;
  * entry is gone) is no error.
  */
 function setForeignAside(scandir: Dir, seen: fs.Stats): void {
-  // Another user's directory, as a user other than root: it could be renamed (the scandir is
-  // writable) but not deleted. Deleting it in place fails at once (EACCES, exit 111) and moves
+  // Deleting another user's directory in place fails at once (EACCES, exit 111) and moves
   // nothing: a root run's lock and journal stay where root's next run looks for them.
-  const euid = process.geteuid?.();
-  if (seen.isDirectory() && euid !== 0 && seen.uid !== euid) {
+  if (isOthersDir(seen)) {
     removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
     return;
   }

@@ -10,8 +10,8 @@ import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, openRoot, pathAt } from '../safe-fs/index.js';
-import { STATE_DIR, defaultLockPath, openStateDir } from '../state-dir.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, openRoot } from '../safe-fs/index.js';
+import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import type { Args } from './args.js';
@@ -198,15 +198,7 @@ export function checkStateDirUsable(args: Args): void {
   }
   if (scandir === undefined) return;
   try {
-    // Looked at, never made or replaced here: a watcher over a converged scandir writes nothing.
-    const existing = openStateDir(scandir, false);
-    if (existing !== undefined) return closeDir(existing);
-    const seen = lstatAt(scandir, STATE_DIR);
-    // Missing: the first pass that changes something makes it, in the scandir. Someone else's, as
-    // a user other than root: it can be neither used nor replaced (src/state-dir.ts).
-    if (seen === undefined) fs.accessSync(`/proc/self/fd/${scandir.fd}`, fs.constants.W_OK);
-    else if (process.geteuid?.() !== 0 && seen.uid !== process.geteuid?.())
-      fs.accessSync(pathAt(scandir, STATE_DIR), fs.constants.W_OK | fs.constants.X_OK);
+    checkStateDir(scandir);
   } catch (err) {
     throw stateDirError(scandir, err);
   } finally {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { closeDir } from '../../src/safe-fs/index.js';
-import { STATE_DIR, openStateDir } from '../../src/state-dir.js';
+import { STATE_DIR, checkStateDir, openStateDir } from '../../src/state-dir.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
 
@@ -31,6 +31,18 @@ test('a missing state directory is made 0700; a foreign one is replaced; without
   if (remade !== undefined) closeDir(remade);
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
   t.false(fs.existsSync(path.join(root, STATE_DIR, 'planted')), 'nothing of the foreign one survives');
+});
+
+test('checkStateDir says whether a run could use the state directory, and makes or replaces nothing', (t) => {
+  const { root, dir } = tempRoot(t);
+  const before = fs.readdirSync(root);
+  t.notThrows(() => checkStateDir(dir), 'missing, in a scandir this user can write: a pass makes it');
+  fs.writeFileSync(path.join(root, STATE_DIR), 'planted');
+  t.notThrows(() => checkStateDir(dir), 'a foreign file of ours: a pass replaces it');
+  t.is(fs.readFileSync(path.join(root, STATE_DIR), 'utf8'), 'planted', 'not replaced by the check');
+  fs.rmSync(path.join(root, STATE_DIR));
+  t.deepEqual(fs.readdirSync(root), before);
+  // Another user's directory, as a user other than root: test/e2e/hardening/faults.test.ts (watch as nobody).
 });
 
 const concurrent = test.macro(async (t, foreign: boolean) => {
