@@ -5,6 +5,7 @@
  * under CI (env `CI` non-empty) it is declared as a failing test that says what to install.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import type { ExecutionContext, Implementation, TestFn } from 'ava';
 import { hasS6 } from './s6.js';
 
@@ -25,6 +26,33 @@ export const STRACE: Requirement = {
   what: 'strace',
   isMet: () => spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0,
   howTo: 'apt-get install strace',
+};
+
+/** promtool(1), Prometheus' checker of expositions and alert rules. */
+export const PROMTOOL: Requirement = {
+  what: 'promtool',
+  isMet: () => spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0,
+  howTo: 'apt-get install prometheus',
+};
+
+/** An IPv6 address on the loopback interface (a server may listen on [::1]). */
+export const IPV6_LOOPBACK: Requirement = {
+  what: 'IPv6 loopback',
+  isMet: () => {
+    try {
+      return /\slo$/m.test(readFileSync('/proc/net/if_inet6', 'utf8'));
+    } catch {
+      return false;
+    }
+  },
+  howTo: 'enable IPv6 on lo (sysctl net.ipv6.conf.lo.disable_ipv6=0)',
+};
+
+/** No reconcile-gateways in /usr/local/bin, where the example scripts look last for it. */
+export const NO_GLOBAL_INSTALL: Requirement = {
+  what: 'a machine without a global install',
+  isMet: () => !existsSync('/usr/local/bin/reconcile-gateways'),
+  howTo: 'npm uninstall -g reconcile-gateways: the scripts would find /usr/local/bin/reconcile-gateways',
 };
 
 /** Running as uid 0 (chown, tmpfs mounts, a second uid). */

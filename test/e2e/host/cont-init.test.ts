@@ -4,6 +4,7 @@
  * in front of PATH; `reconcile-gateways` is the real built CLI.
  */
 import test, { type ExecutionContext } from 'ava';
+import { NO_GLOBAL_INSTALL, needs } from '../../helpers/needs.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -167,19 +168,17 @@ test('a partial failure (exit 2) lets the container start; lock, usage and fatal
   t.is((await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'nobody', STUB_EXIT: '0' })).code, 100);
 });
 
-test('without the tool installed it fails at once with a line that says so, not a bare shell error', async (t) => {
-  if (existsSync('/usr/local/bin/reconcile-gateways')) {
-    // The script looks in /usr/local/bin last (npm install -g puts it there): here it would be found.
-    t.log('reconcile-gateways is installed in /usr/local/bin on this machine: the not-installed path cannot be reached');
-    return t.pass();
-  }
-  const box = await sandbox(t, 'missing');
-  await rm(path.join(box.root, 'bin', 'reconcile-gateways'));
-  const r = await runScript(box, { PATH: `${path.join(box.root, 'bin')}:/usr/bin:/bin` });
-  t.is(r.code, 111);
-  t.regex(
-    r.stderr,
-    /^\[reconcile-profiles\] error: reconcile-gateways is not installed \(not found on PATH \S+:\/usr\/local\/bin\); install it in the image/m,
-  );
-  t.deepEqual(await callsOf(box), [], 'nothing ran: no chown, no boot');
-});
+needs(test, NO_GLOBAL_INSTALL)(
+  'without the tool installed it fails at once with a line that says so, not a bare shell error',
+  async (t) => {
+    const box = await sandbox(t, 'missing');
+    await rm(path.join(box.root, 'bin', 'reconcile-gateways'));
+    const r = await runScript(box, { PATH: `${path.join(box.root, 'bin')}:/usr/bin:/bin` });
+    t.is(r.code, 111);
+    t.regex(
+      r.stderr,
+      /^\[reconcile-profiles\] error: reconcile-gateways is not installed \(not found on PATH \S+:\/usr\/local\/bin\); install it in the image/m,
+    );
+    t.deepEqual(await callsOf(box), [], 'nothing ran: no chown, no boot');
+  },
+);

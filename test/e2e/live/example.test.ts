@@ -11,7 +11,7 @@ import { waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { MAIN, runCli } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/watcher.js';
-import { needsS6 } from '../../helpers/needs.js';
+import { needsRoot, needsS6 } from '../../helpers/needs.js';
 
 const execFileAsync = promisify(execFile);
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/s6/reconcile-gateways-watch/', import.meta.url));
@@ -54,8 +54,8 @@ test('the example service starts after the cont-init scripts in s6-overlay v3 an
   }
 });
 
-test('the example run script drops to hermes with RECONCILE_GATEWAYS_RUN_AS=hermes, as the cont-init step does', async (t) => {
-  if (process.getuid?.() !== 0) return t.pass('not root: the script runs the tool as this user, which it then is');
+// As root only: run as another user, the script runs the tool as that user.
+needsRoot(test)('the example run script drops to hermes with RECONCILE_GATEWAYS_RUN_AS=hermes, as the cont-init step does', async (t) => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'rg-run-as-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const calls = path.join(root, 'calls');
