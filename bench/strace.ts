@@ -406,7 +406,8 @@ export async function parseMutationLog(file: string, roots: Roots): Promise<Muta
       learn(tid, body);
       continue;
     }
-    const readOnly = spec.flags !== undefined && !/O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND/.test(args[spec.flags] ?? '');
+    // an open for writing changes nothing by itself (what it writes is a write*): only O_CREAT/O_TRUNC count
+    const readOnly = spec.flags !== undefined && !/O_CREAT|O_TRUNC/.test(args[spec.flags] ?? '');
     const targets: string[] = [];
     if (!readOnly) {
       if (spec.fds)
