@@ -7,6 +7,7 @@ import type { Operation, OperationKind, OperationResult, ProfileDecision } from 
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue } from '../escape.js';
 import type { DriftType } from '../desired/drift.js';
+import { isValidProfileName } from '../model/names.js';
 import { driftCounts, driftReport, driftingServices } from '../watch/status-file.js';
 
 /** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
@@ -139,7 +140,8 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
 function profileEntry(d: ProfileDecision): Record<string, unknown> {
   return {
     profile: d.profile,
-    service: d.service,
+    // an invalid profile name names no slot: no service a consumer could look for
+    service: isValidProfileName(d.profile) ? d.service : null,
     priorState: d.priorState,
     autostart: d.autostart,
     action: d.action,

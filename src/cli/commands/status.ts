@@ -25,6 +25,7 @@ import {
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
+import { isValidProfileName } from '../../model/names.js';
 import { isWatcherRunning, readStatusText } from '../watcher-file.js';
 import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
@@ -81,7 +82,8 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
         serviceCount: count,
         multiplex,
-        profiles: rows,
+        // a profile whose invalid name names no slot has no service (the scandir's entries of such names are not read)
+        profiles: rows.map((r) => (isValidProfileName(r.profile) ? r : { ...r, service: null })),
         ...(notProfiles.length === 0 ? {} : { notProfiles }),
         watcher,
         warnings,

@@ -31,7 +31,7 @@ test('a normal plan is valid and complete', async (t) => {
     { profile: 'default', service: 'gateway-default', priorState: null, autostart: false, action: 'registered', priorExit: 'unknown' },
     {
       profile: 'Bad',
-      service: 'gateway-Bad',
+      service: null, // an invalid name names no slot
       priorState: null,
       autostart: false,
       action: 'skipped',
@@ -64,6 +64,20 @@ test('a normal plan is valid and complete', async (t) => {
     restartPending: 0,
   });
   t.is(r.stdout.trim().split('\n').length, 1, 'exactly one JSON document on one line');
+});
+
+test('status --output json gives a profile whose invalid name names no slot no service, even beside a hand-made directory of that name', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { Bad: {}, 'My Profile': {}, coder: { state: { gateway_state: 'running' } } });
+  await mkdir(path.join(box.scandir, 'gateway-Bad'), { recursive: true });
+  await writeFile(path.join(box.scandir, 'gateway-Bad', 'run'), '#!/bin/sh\n', { mode: 0o755 });
+  const r = await runCli(['status', '--hermes-home', box.home, '--scandir', box.scandir, '--container-argv', '[]', '--output', 'json']);
+  t.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { profiles: { profile: string; service: string | null }[] };
+  t.true(validators.validateStatusReport?.(doc), JSON.stringify(validators.validateStatusReport?.errors));
+  const services = Object.fromEntries(doc.profiles.map((p) => [p.profile, p.service]));
+  t.like(services, { 'My Profile': null, Bad: null, coder: 'gateway-coder', default: 'gateway-default' });
 });
 
 test('relative --hermes-home and --scandir are reported as absolute paths, in the plan and in the status report', async (t) => {
