@@ -43,3 +43,11 @@ export function fieldValue(value: string): string {
   if (text !== '' && !/[\s"=\u0085\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000\ufeff]/.test(text)) return text;
   return `"${text.replace(/"/g, '\\"')}"`;
 }
+
+/**
+ * A word a POSIX shell reads back as `text` (for a command a message suggests): bare when it holds
+ * only characters no shell treats specially, else single-quoted. Escape the line it goes into as usual.
+ */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -2,16 +2,20 @@
  * Result formats: the JSON plan document (schemas/plan.schema.json), upstream-compatible text
  * lines, and the `--diff` preview with unified diffs. stdout carries results only.
  */
+import path from 'node:path';
 import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { escapeLine, fieldValue } from '../escape.js';
+import { escapeLine, fieldValue, shellWord } from '../escape.js';
 import type { DriftType } from '../desired/drift.js';
 import { isValidProfileName } from '../model/names.js';
 import { driftCounts, driftReport, driftingServices } from '../watch/status-file.js';
 
 /** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
-export const RESTART_PENDING = 'restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)';
+/** The note on a service whose run-time files changed while it runs; `slot` is its path, for the command. */
+export function restartPendingNote(slot: string): string {
+  return `restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r ${shellWord(slot)} applies them)`;
+}
 
 /** Context printed with every plan. */
 export interface DocumentContext {
@@ -164,9 +168,17 @@ export function operationLine(r: OperationResult): string {
   return escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind} reason=${JSON.stringify(r.op.reason)}${error}`);
 }
 
-/** Text output of a real (non-diff) pass. */
-export function textReport(result: PassResult, exitCode: number): string {
+/**
+ * Text output of a real (non-diff) pass: upstream's lines, then one `pending … kind=restart` line
+ * per running service whose run-time files changed (it says what applies them), then the summary.
+ */
+export function textReport(result: PassResult, exitCode: number, scandir: string): string {
   const lines = [...result.desired.decisions.map(profileLine), ...result.results.map(operationLine)];
+  for (const s of result.plan.restartPending) {
+    const why =
+      'run-time files changed while it runs; sync --restart-changed or s6-svc -r ' + shellWord(path.join(scandir, s)) + ' applies them';
+    lines.push(escapeLine(`reconcile: pending service=${s} kind=restart reason=${JSON.stringify(why)}`));
+  }
   lines.push(
     `reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}${driftFields(result)}`,
   );
@@ -229,7 +241,7 @@ function detailOf(op: Operation): string {
  * of text is escaped before it is painted, so the colour codes are the only controls that reach
  * a terminal.
  */
-export async function diffReport(result: PassResult, colour: boolean): Promise<string> {
+export async function diffReport(result: PassResult, colour: boolean, scandir: string): Promise<string> {
   const paint = (c: Parameters<typeof styleText>[0], s: string): string => (colour ? styleText(c, s) : s);
   const out: string[] = [];
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
@@ -248,7 +260,7 @@ export async function diffReport(result: PassResult, colour: boolean): Promise<s
       );
     }
   }
-  for (const s of result.plan.restartPending) out.push(escapeLine(`${s} ${RESTART_PENDING}`));
+  for (const s of result.plan.restartPending) out.push(escapeLine(`${s} ${restartPendingNote(path.join(scandir, s))}`));
   const log = result.options.mode === 'boot' ? ` boot_log_lines=${result.bootLogLines}` : '';
   out.push(`reconcile: plan ${countFields(result, false)}${log}${driftFields(result)} (dry run: nothing changed)`);
   return `${out.join('\n')}\n`;

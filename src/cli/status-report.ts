@@ -3,6 +3,8 @@
  * marker, live s6 state (decoded from supervise/status, no process per service), restart pending
  * and drift, plus the watcher's last pass from its status file. Built from a dry-run pass.
  */
+import path from 'node:path';
+import { shellWord } from '../escape.js';
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { describeEvidence, neverDied } from '../desired/drift.js';
@@ -54,7 +56,7 @@ export interface StatusRow {
 export type WatcherConditions = ReadonlyMap<string, { condition: string; consecutiveFailures: number; reason?: string }>;
 
 /** Builds the rows: one per profile decision, plus one per slot without a profile. */
-export function statusRows(result: PassResult, nowMs: number, watcher: WatcherConditions): StatusRow[] {
+export function statusRows(result: PassResult, nowMs: number, watcher: WatcherConditions, scandir: string): StatusRow[] {
   const profiles = new Map(result.observed.home.profiles.map((p) => [p.name, p]));
   const ops = new Map<string, Operation[]>();
   for (const op of result.plan.operations) ops.set(op.service, [...(ops.get(op.service) ?? []), op]);
@@ -73,7 +75,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? []),
+      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], scandir),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -145,6 +147,7 @@ function driftOf(
   slot: ObservedSlot | undefined,
   d: ProfileDecision | undefined,
   conditions: readonly DriftReport[],
+  scandir: string,
 ): string[] {
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
@@ -152,9 +155,9 @@ function driftOf(
     if (!live.supervised) drift.push('live: not supervised (no s6-supervise holds the slot)');
     else if (d.autostart && !live.wantedUp) {
       // A down marker explains a slot s6 does not want up (the planned `up` is its note), so only
-      // one whose marker says up was stopped by s6 or an operator. The note names the service, not
-      // its path: the table names the scandir once, and a long path would be cut.
-      const service = slot.service;
+      // one whose marker says up was stopped by s6 or an operator. The command names the slot by
+      // its path, so it runs as printed from anywhere.
+      const service = shellWord(path.join(scandir, slot.service));
       if (live.permanentFailure)
         drift.push(`live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u ${service}`);
       else if (!slot.hasDownMarker) drift.push(`live: stopped (s6 or operator); s6-svc -u ${service} starts it`);

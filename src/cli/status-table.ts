@@ -4,13 +4,14 @@
  * the scandir and watcher summary, every line wrapped by us so the terminal wraps nothing. Every
  * name is escaped; nothing here reads the system.
  */
+import path from 'node:path';
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
 import { NAME_RULE } from '../model/names.js';
 import { namesInProse } from '../model/text.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
-import { RESTART_PENDING } from './output.js';
+import { restartPendingNote } from './output.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
@@ -37,7 +38,7 @@ export interface TableContext {
   readonly svscanLive: boolean;
   /** Why this user cannot tell whether s6-svscan runs (ObservedScandir.svscanUnknown). */
   readonly svscanUnknown?: string;
-  /** The scandir's absolute path, named once (a note's `s6-svc -u gateway-x` runs there). */
+  /** The scandir's absolute path (a note's `s6-svc -u` names a slot by it). */
   readonly scandir: string;
   readonly serviceCount: number;
   /** Directories under profiles/ without a SOUL.md: no profiles, so no rows (default none). */
@@ -78,7 +79,10 @@ export const LEGEND =
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
-  const { lines, namesCut } = tableLines(rows.map(rowCells), width);
+  const { lines, namesCut } = tableLines(
+    rows.map((r) => rowCells(r, ctx.scandir)),
+    width,
+  );
   // A cut name cannot be told apart from another or typed back: say where it is whole.
   if (namesCut) lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
   lines.push('');
@@ -200,7 +204,7 @@ export function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-function rowCells(r: StatusRow): string[] {
+function rowCells(r: StatusRow, scandir: string): string[] {
   const live = r.live;
   const intent =
     r.intent.stateFile === 'parsed'
@@ -219,7 +223,7 @@ function rowCells(r: StatusRow): string[] {
     slot,
     liveCell(r),
     live === null ? '-' : duration(live.forSeconds),
-    escapeLine(notes(r).join('; ')),
+    escapeLine(notes(r, scandir).join('; ')),
   ];
 }
 
@@ -255,13 +259,13 @@ function liveWord(r: StatusRow): string {
  * Why the row is not simply fine: drift conditions first (what an alert fires on), then skip or
  * pending reason, planned changes, live state, the watcher's view.
  */
-function notes(r: StatusRow): string[] {
+function notes(r: StatusRow, scandir: string): string[] {
   const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)
     out.push(`${r.intent.action}: ${inWords(r.intent.reason)}`);
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
-  if (r.restartPending) out.push(RESTART_PENDING);
+  if (r.restartPending) out.push(restartPendingNote(path.join(scandir, r.service)));
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
     // The watcher's reason is often the row's own (a pending state file): said once.
     const reason = r.watcher.reason;

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import test from 'ava';
-import { escapeLine } from '../../src/escape.js';
+import { escapeLine, shellWord } from '../../src/escape.js';
 
 const escapes = test.macro({
   exec(t, input: string, expected: string) {
@@ -49,4 +49,11 @@ test('escaping is injective: different inputs never print the same', (t) => {
     fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => a === b || escapeLine(a) !== escapeLine(b)),
   );
   t.pass();
+});
+
+test('shellWord: a path a shell reads back whole, bare when it can be', (t) => {
+  t.is(shellWord('/run/service/gateway-a_b.1'), '/run/service/gateway-a_b.1');
+  t.is(shellWord('/srv/my scan/gateway-a'), "'/srv/my scan/gateway-a'");
+  t.is(shellWord("/srv/it's/gateway-a"), "'/srv/it'\\''s/gateway-a'");
+  t.is(shellWord('/srv/$HOME;rm'), "'/srv/$HOME;rm'");
 });

@@ -127,10 +127,10 @@ async function emit(
   }
   for (const line of fold) io.stdout.write(`${line}\n`);
   if (args.diff) {
-    io.stdout.write(await diffReport(result, useColour(io.stdout.isTTY === true, io.env)));
+    io.stdout.write(await diffReport(result, useColour(io.stdout.isTTY === true, io.env), path.resolve(args.scandir)));
     return;
   }
-  io.stdout.write(textReport(result, ctx.exitCode));
+  io.stdout.write(textReport(result, ctx.exitCode, path.resolve(args.scandir)));
 }
 
 /** The run lock; with --wait, one line says whose run it waits for (a silent hang looks like a bug). */

@@ -62,7 +62,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       hermesHome: args.hermesHome,
       scandir: args.scandir,
     });
-    const rows = statusRows(result, nowMs, conditions);
+    const rows = statusRows(result, nowMs, conditions, path.resolve(args.scandir));
     const notProfiles = withoutSoul(result.observed.home);
     const count = result.observed.scandir.serviceCount;
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {

@@ -49,6 +49,16 @@ needsS6(test)('an update of a running gateway is a pending restart; --restart-ch
   t.is(plain.code, 0, plain.stderr);
   t.deepEqual(plain.doc['restartPending'], ['gateway-a', 'gateway-b'], 'sync repairs the files but does not restart by default');
   t.deepEqual([await env.pid('a'), await env.pid('b'), await env.pid('c')], [pids.a, pids.b, pids.c]);
+  const text = await env.cli('sync');
+  t.is(text.code, 0, text.stderr);
+  t.deepEqual(
+    text.stdout.split('\n').filter((l) => l.startsWith('reconcile: pending ')),
+    ['a', 'b'].map(
+      (p) =>
+        `reconcile: pending service=gateway-${p} kind=restart reason="run-time files changed while it runs; sync --restart-changed or s6-svc -r ${env.slot(p)} applies them"`,
+    ),
+    'a plain sync names each gateway that still runs its old files, and how to apply them',
+  );
   const pending = await env.json('sync', ['--diff']);
   t.is(pending.code, 1, 'a pending restart counts as a change');
   t.deepEqual(pending.doc['operations'], []);

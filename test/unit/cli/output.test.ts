@@ -15,6 +15,7 @@ import {
 import { loadValidators } from '../../../src/cli/validate.js';
 import { specOf } from '../../helpers/observed.js';
 
+const SCANDIR = '/run/service';
 const ESC = '\u001b';
 
 function decision(profile: string, over: Partial<ProfileDecision> = {}): ProfileDecision {
@@ -100,13 +101,24 @@ test('summarize counts every kind, failures and pending restarts', (t) => {
   t.like(s, { create: 1, update: 1, sweep: 1, remove: 0, heal: 0, failed: 1, restartPending: 1 });
 });
 
+test('the text report names each restart-pending service with a command that runs as printed, quoted when its path needs it', (t) => {
+  const result = resultOf({ decisions: [decision('r')], restartPending: ['gateway-r'] });
+  const lines = textReport(result, 0, SCANDIR).trimEnd().split('\n');
+  t.is(
+    lines[1],
+    'reconcile: pending service=gateway-r kind=restart reason="run-time files changed while it runs; sync --restart-changed or s6-svc -r /run/service/gateway-r applies them"',
+  );
+  t.regex(lines.at(-1) ?? '', / restart_pending=1 exit=0$/);
+  t.true(textReport(result, 0, '/srv/my scan').includes(`s6-svc -r '/srv/my scan/gateway-r' applies them`));
+});
+
 test('the text report ends with a summary whose counts and exit code match the pass', (t) => {
   const result = resultOf({
     decisions: [decision('a')],
     operations: [CREATE],
     results: [{ op: CREATE, status: 'applied' }],
   });
-  const lines = textReport(result, 0).trimEnd().split('\n');
+  const lines = textReport(result, 0, SCANDIR).trimEnd().split('\n');
   t.is(lines.length, 3);
   t.is(lines[0], profileLine(decision('a')));
   t.is(lines[1], 'reconcile: applied service=gateway-a kind=create reason="new profile"');
@@ -121,9 +133,9 @@ test('prune_blocked=1 appears only when the empty-set guard held the prune back,
     ...resultOf({}),
     desired: { decisions: [], foldedProfiles: [], notices: [], pruneBlocked: 'profiles is missing' },
   } as unknown as PassResult;
-  t.regex(textReport(blocked, 2), / restart_pending=0 prune_blocked=1 exit=2\n$/);
-  t.false(textReport(resultOf({}), 0).includes('prune_blocked'));
-  t.true((await diffReport(blocked, false)).includes(' restart_pending=0 prune_blocked=1 (dry run: nothing changed)'));
+  t.regex(textReport(blocked, 2, SCANDIR), / restart_pending=0 prune_blocked=1 exit=2\n$/);
+  t.false(textReport(resultOf({}), 0, SCANDIR).includes('prune_blocked'));
+  t.true((await diffReport(blocked, false, SCANDIR)).includes(' restart_pending=0 prune_blocked=1 (dry run: nothing changed)'));
 });
 
 test('drift the pass found follows the summary, as the watcher says it, and is in the JSON; none keeps upstream bytes', async (t) => {
@@ -134,12 +146,12 @@ test('drift the pass found follows the summary, as the watcher says it, and is i
   ];
   const drifting = { ...resultOf({}), drift, options: { mode: 'sync', host: { nowMs: 1_090_000 } } } as unknown as PassResult;
   t.regex(
-    textReport(drifting, 0),
+    textReport(drifting, 0, SCANDIR),
     / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b\n$/,
   );
-  t.regex(textReport(resultOf({}), 0), / restart_pending=0 exit=0\n$/);
+  t.regex(textReport(resultOf({}), 0, SCANDIR), / restart_pending=0 exit=0\n$/);
   t.true(
-    (await diffReport(drifting, false)).includes(
+    (await diffReport(drifting, false, SCANDIR)).includes(
       ' restart_pending=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b (dry run: nothing changed)',
     ),
     'the --diff totals line says it too',
@@ -168,8 +180,8 @@ test('drift the pass found follows the summary, as the watcher says it, and is i
 
 test('heal=N appears only when the pass healed', (t) => {
   const heal: Operation = { kind: 'heal', service: 'gateway-h', profile: 'h', reason: 'held down' };
-  t.true(textReport(resultOf({ operations: [heal], results: [{ op: heal, status: 'applied' }] }), 0).includes(' heal=1 '));
-  t.false(textReport(resultOf({}), 0).includes('heal='));
+  t.true(textReport(resultOf({ operations: [heal], results: [{ op: heal, status: 'applied' }] }), 0, SCANDIR).includes(' heal=1 '));
+  t.false(textReport(resultOf({}), 0, SCANDIR).includes('heal='));
 });
 
 test('colour only on a TTY, and never with NO_COLOR set', (t) => {
@@ -180,7 +192,11 @@ test('colour only on a TTY, and never with NO_COLOR set', (t) => {
 });
 
 test('the --diff preview shows each operation, unified diffs of updates and totals, without colour', async (t) => {
-  const text = await diffReport(resultOf({ operations: [CREATE, UPDATE, SWEEP], restartPending: ['gateway-r'], mode: 'boot' }), false);
+  const text = await diffReport(
+    resultOf({ operations: [CREATE, UPDATE, SWEEP], restartPending: ['gateway-r'], mode: 'boot' }),
+    false,
+    SCANDIR,
+  );
   t.false(text.includes(ESC));
   const lines = text.trimEnd().split('\n');
   t.is(lines[0], 'gateway-a create: new profile (registered down)');
@@ -191,7 +207,9 @@ test('the --diff preview shows each operation, unified diffs of updates and tota
   t.true(lines.includes('+new line'));
   t.true(lines.includes('gateway-c sweep: stale (profiles/c/gateway.pid)'));
   t.true(
-    lines.includes('gateway-r restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them)'),
+    lines.includes(
+      'gateway-r restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r /run/service/gateway-r applies them)',
+    ),
   );
   t.is(
     lines.at(-1),
@@ -208,7 +226,7 @@ test.serial('with colour, kinds and diff lines are painted and names stay escape
     else process.env['FORCE_COLOR'] = before;
   });
   const hostile: Operation = { ...UPDATE, service: 'gateway-\u001b]0;title\u0007' };
-  const text = await diffReport(resultOf({ operations: [hostile] }), true);
+  const text = await diffReport(resultOf({ operations: [hostile] }), true, SCANDIR);
   const lines = text.trimEnd().split('\n');
   t.is(lines[0], `gateway-\\x1b]0;title\\x07 ${ESC}[33mupdate${ESC}[39m: run differs`);
   t.true(lines.includes(`${ESC}[31m-old line${ESC}[39m`));

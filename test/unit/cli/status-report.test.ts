@@ -6,6 +6,7 @@ import { FINISH_FAILURE_EXIT, driftConditionLine, liveReport, statusRows } from 
 import { home, liveUp, observedOf, profile, scandirOf, slotOf, specOf, stateOf } from '../../helpers/observed.js';
 
 const NOW_MS = 2_000_000_000_000;
+const SCANDIR = '/run/service';
 const NOW_S = NOW_MS / 1000;
 
 /** A service s6 holds down after `run` exited with `code` (or was killed by `signal`). */
@@ -133,7 +134,7 @@ function pass(): PassResult {
 }
 
 test('statusRows: one row per decision and per stray slot, sorted by service', (t) => {
-  const rows = statusRows(pass(), NOW_MS, new Map());
+  const rows = statusRows(pass(), NOW_MS, new Map(), SCANDIR);
   t.deepEqual(
     rows.map((r) => r.service),
     ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-old'],
@@ -141,7 +142,7 @@ test('statusRows: one row per decision and per stray slot, sorted by service', (
 });
 
 test('statusRows: intent, slot, live state and restart pending of a running profile', (t) => {
-  const a = statusRows(pass(), NOW_MS, new Map()).find((r) => r.profile === 'a');
+  const a = statusRows(pass(), NOW_MS, new Map(), SCANDIR).find((r) => r.profile === 'a');
   t.like(a, {
     intent: { stateFile: 'parsed', desiredState: 'running', action: 'started', autostart: true },
     slot: { present: true, kind: 'dir', owned: true, marker: 'up' },
@@ -152,12 +153,15 @@ test('statusRows: intent, slot, live state and restart pending of a running prof
 });
 
 test('statusRows: a failed service shows why, with its drift condition', (t) => {
-  const b = statusRows(pass(), NOW_MS, new Map([['gateway-b', { condition: 'Failed', consecutiveFailures: 3, reason: 'EIO' }]])).find(
-    (r) => r.profile === 'b',
-  );
+  const b = statusRows(
+    pass(),
+    NOW_MS,
+    new Map([['gateway-b', { condition: 'Failed', consecutiveFailures: 3, reason: 'EIO' }]]),
+    SCANDIR,
+  ).find((r) => r.profile === 'b');
   t.true(b?.live?.permanentFailure);
   t.deepEqual(b?.drift, [
-    'live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u gateway-b',
+    'live: failed (exit 78, config error); s6 will not restart it: fix the cause, then s6-svc -u /run/service/gateway-b',
     'IntentRunningButDown for 90 s (exit 78)',
   ]);
   t.is(b?.driftConditions.length, 1);
@@ -165,7 +169,7 @@ test('statusRows: a failed service shows why, with its drift condition', (t) => 
 });
 
 test('statusRows: a skipped profile has no autostart and keeps its reason; a stray slot shows its removal', (t) => {
-  const rows = statusRows(pass(), NOW_MS, new Map());
+  const rows = statusRows(pass(), NOW_MS, new Map(), SCANDIR);
   t.like(
     rows.find((r) => r.profile === 'c'),
     {
@@ -194,6 +198,7 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
     { ...result, observed, plan: { ...result.plan, operations: [up] }, drift: [] } as PassResult,
     NOW_MS,
     new Map(),
+    SCANDIR,
   ).find((r) => r.profile === 'b');
   t.like(b, { slot: { marker: 'down' } });
   t.deepEqual(b?.drift, ['up: intent is running; down marker present']);
@@ -205,8 +210,13 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
     } as PassResult,
     NOW_MS,
     new Map(),
+    SCANDIR,
   ).find((r) => r.profile === 'b');
-  t.deepEqual(stopped?.drift, ['live: stopped (s6 or operator); s6-svc -u gateway-b starts it'], 'marker up: stopped by s6 or an operator');
+  t.deepEqual(
+    stopped?.drift,
+    ['live: stopped (s6 or operator); s6-svc -u /run/service/gateway-b starts it'],
+    'marker up: stopped by s6 or an operator',
+  );
 });
 
 test('statusRows: a service s6 wants up but has not started, IntentRunningButDown, says s6-supervise cannot run ./run', (t) => {
@@ -220,7 +230,8 @@ test('statusRows: a service s6 wants up but has not started, IntentRunningButDow
       : [];
     return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift } as PassResult;
   };
-  const notes = (r: PassResult): readonly string[] | undefined => statusRows(r, NOW_MS, new Map()).find((x) => x.profile === 'b')?.drift;
+  const notes = (r: PassResult): readonly string[] | undefined =>
+    statusRows(r, NOW_MS, new Map(), SCANDIR).find((x) => x.profile === 'b')?.drift;
   t.deepEqual(notes(stuck(31, true)), [
     "live: wanted up, yet down for 31 s: s6-supervise has not started ./run (can it run? s6-svscan's output says why)",
     'IntentRunningButDown for 31 s',
@@ -239,6 +250,7 @@ test('statusRows: a named gateway up while multiplexing keeps it down says so, n
       } as unknown as PassResult,
       NOW_MS,
       new Map(),
+      SCANDIR,
     ).find((r) => r.profile === 'a')?.drift;
   t.deepEqual(up({ reason: 'multiplexing: named slots stay down' }), [
     'live: running although it should be down (multiplexing: named slots stay down)',

@@ -206,7 +206,7 @@ test('NOTE leads with drift conditions, then reasons, restarts and the watcher',
   const line = tableOf(renderStatusTable([r], { ...CTX, width: 400 }))[1] ?? '';
   t.true(
     line.endsWith(
-      'IntentRunningButDown 45s (exit 0); update: run differs; restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r applies them); watcher: Failed (EIO)',
+      'IntentRunningButDown 45s (exit 0); update: run differs; restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r /run/service/gateway-x applies them); watcher: Failed (EIO)',
     ),
     line,
   );
