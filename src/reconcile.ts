@@ -19,6 +19,7 @@ import { type Scope, type ReadCache, observe, observeScandir } from './observe/i
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 import { stickyWarning } from './state-dir.js';
+import { namesInProse } from './model/text.js';
 
 /** What a pass is asked to do: the production options, nothing for tests. */
 export interface PassOptions {
@@ -117,6 +118,8 @@ export function planPass(o: PassOptions): PassPlan {
   const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups]), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);
+  const kept = keptWarning(o, observed, desired);
+  if (kept !== undefined) warnings.push(kept);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
@@ -175,6 +178,22 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
   const n = observed.scandir.serviceCount + count('create') - count('remove');
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
   return [`${capacityWarning(n)}: the others are not started`];
+}
+
+/**
+ * Slots of ours whose profile was deleted, kept because pruning is off (`--no-prune`): named, or
+ * a gateway with no profile behind it would run on without a word.
+ */
+function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredState): string | undefined {
+  if (o.mode !== 'sync' || o.prune) return undefined;
+  const kept = [...desired.gone].filter((s) => {
+    const slot = observed.scandir.slots.get(s);
+    return slot !== undefined && slot.owned && slot.entry === 'dir' && !desired.services.has(s);
+  });
+  if (kept.length === 0) return undefined;
+  const which = namesInProse(kept.sort(), 5);
+  const them = kept.length === 1 ? 'its slot is' : 'their slots are';
+  return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); a sync without --no-prune removes ${kept.length === 1 ? 'it' : 'them'}`;
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

@@ -92,7 +92,7 @@ needsS6(test)('a tombstoned deletion is allowed even when it empties profiles/',
   t.false(processAlive(pid));
 });
 
-needsS6(test)('--no-prune keeps the slot and the gateway of a deleted profile', async (t) => {
+needsS6(test)('--no-prune keeps the slot and the gateway of a deleted profile, and says so', async (t) => {
   const env = await setup({ a: RUNNING, b: RUNNING });
   const pid = await env.pid('a');
   await rm(path.join(env.home, 'profiles/a'), { recursive: true });
@@ -101,6 +101,10 @@ needsS6(test)('--no-prune keeps the slot and the gateway of a deleted profile', 
   t.deepEqual(sync.doc['operations'], []);
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
   t.is(await env.pid('a'), pid);
+  const said = 'gateway-a: profile deleted; its slot is kept because pruning is off (--no-prune); a sync without --no-prune removes it';
+  t.deepEqual(sync.doc['warnings'], [said], 'the kept gateway is named, in the JSON');
+  const text = await env.cli('sync', ['--no-prune']);
+  t.true(text.stderr.includes(`warn: ${said}`), `and on stderr:\n${text.stderr}`);
   const pruned = await env.json('sync');
   t.is(pruned.code, 0);
   await waitFor(() => !processAlive(pid), 30_000, 'the gateway to be gone once pruning is on');
