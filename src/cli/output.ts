@@ -229,11 +229,17 @@ const KIND_COLOUR = {
   seed: 'green',
 } as const satisfies Record<OperationKind, Parameters<typeof styleText>[0]>;
 
-/** What a `--diff` line adds after the reason: whether a new slot starts, which files go. */
-function detailOf(op: Operation): string {
+/**
+ * What a `--diff` line adds after the reason: whether a new slot starts, which files go, and which
+ * running gateway (by pid, as s6 last reported it) a `down`, `remove` or `restart` stops.
+ */
+function detailOf(op: Operation, result: PassResult): string {
   if (op.kind === 'create') return op.spec.autostart ? ' (starts)' : ' (registered down)';
   if (op.kind === 'sweep' || op.kind === 'cleanup' || op.kind === 'seed') return ` (${filesOf(op).join(', ')})`;
-  return '';
+  if (op.kind !== 'down' && op.kind !== 'remove' && op.kind !== 'restart') return '';
+  const live = result.observed.scandir.slots.get(op.service)?.live;
+  if (live === undefined || !live.supervised || !live.up) return '';
+  return op.kind === 'restart' ? ` (restarts its running gateway, pid ${live.pid})` : ` (stops its running gateway, pid ${live.pid})`;
 }
 
 /**
@@ -247,7 +253,7 @@ export async function diffReport(result: PassResult, colour: boolean, scandir: s
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
-    out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(`${op.reason}${detailOf(op)}`)}`);
+    out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
     if (op.kind !== 'update' || diff === undefined) continue;
     for (const c of op.changes) {
       if (c.fix !== 'write' || c.before === undefined) continue;

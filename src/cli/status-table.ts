@@ -40,6 +40,8 @@ export interface TableContext {
   readonly svscanUnknown?: string;
   /** The scandir's absolute path (a note's `s6-svc -u` names a slot by it). */
   readonly scandir: string;
+  /** HERMES_HOME's absolute path: a crash-looping gateway's note names its log there. */
+  readonly hermesHome?: string;
   readonly serviceCount: number;
   /** Directories under profiles/ without a SOUL.md: no profiles, so no rows (default none). */
   readonly notProfiles?: readonly string[];
@@ -80,7 +82,7 @@ export const LEGEND =
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
   const { lines, namesCut } = tableLines(
-    rows.map((r) => rowCells(r, ctx.scandir)),
+    rows.map((r) => rowCells(r, ctx)),
     width,
   );
   // A cut name cannot be told apart from another or typed back: say where it is whole.
@@ -204,7 +206,7 @@ export function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-function rowCells(r: StatusRow, scandir: string): string[] {
+function rowCells(r: StatusRow, ctx: TableContext): string[] {
   const live = r.live;
   const intent =
     r.intent.stateFile === 'parsed'
@@ -223,8 +225,19 @@ function rowCells(r: StatusRow, scandir: string): string[] {
     slot,
     liveCell(r),
     live === null ? '-' : duration(live.forSeconds),
-    escapeLine(notes(r, scandir).join('; ')),
+    escapeLine(notes(r, ctx).join('; ')),
   ];
+}
+
+/**
+ * The note on a row whose state file says something Hermes never writes (`"RUNNING"`): without it
+ * the row of a gateway that silently stays down would read fine (the warning under the table says
+ * the same at length).
+ */
+function oddIntentNote(r: StatusRow): string | undefined {
+  const desired = r.intent.desiredState;
+  if (r.intent.stateFile !== 'parsed' || desired === null || desired === 'running' || desired === 'stopped') return undefined;
+  return `desired_state is neither "running" nor "stopped"; only "running" starts it, so it stays down`;
 }
 
 /** The live word with the pid when up, or how it last ended when down: `up 812`, `stopped sig 15`. */
@@ -259,13 +272,21 @@ function liveWord(r: StatusRow): string {
  * Why the row is not simply fine: drift conditions first (what an alert fires on), then skip or
  * pending reason, planned changes, live state, the watcher's view.
  */
-function notes(r: StatusRow, scandir: string): string[] {
-  const out = r.driftConditions.map((c) => `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`);
+function notes(r: StatusRow, ctx: TableContext): string[] {
+  const out = r.driftConditions.map((c) => {
+    const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
+    // Why it keeps dying is in its own log (the s6-log directory its log/run names).
+    return c.type === 'CrashLooping' && ctx.hermesHome !== undefined
+      ? `${line}: why is in ${path.join(ctx.hermesHome, 'logs/gateways', r.profile, 'current')}`
+      : line;
+  });
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)
     out.push(`${r.intent.action}: ${inWords(r.intent.reason)}`);
+  const odd = oddIntentNote(r);
+  if (odd !== undefined) out.push(odd);
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
-  if (r.restartPending) out.push(restartPendingNote(path.join(scandir, r.service)));
+  if (r.restartPending) out.push(restartPendingNote(path.join(ctx.scandir, r.service)));
   if (r.watcher !== null && r.watcher.condition !== 'Ready') {
     // The watcher's reason is often the row's own (a pending state file): said once.
     const reason = r.watcher.reason;

@@ -96,6 +96,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
           svscanLive: result.observed.scandir.svscanLive,
           ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
           scandir: path.resolve(args.scandir),
+          hermesHome: path.resolve(args.hermesHome),
           serviceCount: count,
           notProfiles,
           warnings,

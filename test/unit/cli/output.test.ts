@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Operation, OperationResult, ProfileDecision } from '../../../src/model.js';
+import type { ObservedSlot, Operation, OperationResult, ProfileDecision } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
 import {
   type DocumentContext,
@@ -13,7 +13,7 @@ import {
   useColour,
 } from '../../../src/cli/output.js';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { specOf } from '../../helpers/observed.js';
+import { liveUp, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
 
 const SCANDIR = '/run/service';
 const ESC = '\u001b';
@@ -40,10 +40,11 @@ function resultOf(p: {
   results?: OperationResult[];
   restartPending?: string[];
   mode?: 'boot' | 'sync';
+  slots?: ObservedSlot[];
 }): PassResult {
   return {
     options: { mode: p.mode ?? 'sync' },
-    observed: {},
+    observed: { scandir: scandirOf(p.slots ?? []) },
     desired: { decisions: p.decisions ?? [], foldedProfiles: [], notices: [] },
     plan: { operations: p.operations ?? [], restartPending: p.restartPending ?? [] },
     held: [],
@@ -261,4 +262,22 @@ test('the JSON plan document satisfies plan.schema.json', async (t) => {
     { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'new profile', files: filesOf(CREATE), starts: false, status: 'applied' },
     { kind: 'update', service: 'gateway-b', profile: 'b', reason: 'run differs', files: ['run'], status: 'failed', error: 'EIO' },
   ]);
+});
+
+test('the --diff preview says which running gateway a down, remove or restart stops, by its pid', async (t) => {
+  const op = (kind: 'down' | 'remove' | 'restart', p: string): Operation => ({ kind, service: `gateway-${p}`, profile: p, reason: 'why' });
+  const up = (p: string): ObservedSlot => slotOf(specOf(p, true), { live: { ...liveUp(), pid: 4242 } });
+  const text = await diffReport(
+    resultOf({
+      operations: [op('down', 'a'), op('remove', 'b'), op('restart', 'c'), op('down', 'd')],
+      slots: [up('a'), up('b'), up('c'), slotOf(specOf('d', false))],
+    }),
+    false,
+    SCANDIR,
+  );
+  const lines = text.split('\n');
+  t.true(lines.includes('gateway-a down: why (stops its running gateway, pid 4242)'), text);
+  t.true(lines.includes('gateway-b remove: why (stops its running gateway, pid 4242)'), text);
+  t.true(lines.includes('gateway-c restart: why (restarts its running gateway, pid 4242)'), text);
+  t.true(lines.includes('gateway-d down: why'), 'nothing running, nothing said');
 });

@@ -116,7 +116,7 @@ test('a note that fits stays on its row; one that does not wraps between words',
 
 test('the widest values the columns take, even at 60 columns, end: a note with no room beside its row goes under it', (t) => {
   const wide = row('coder', {
-    intent: { stateFile: 'parsed', desiredState: 'd'.repeat(120), gatewayState: null, action: 'started', autostart: true },
+    intent: { stateFile: 'parsed', desiredState: null, gatewayState: 'd'.repeat(120), action: 'started', autostart: true },
     slot: { present: true, kind: 'dir', owned: false, marker: 'down' },
     live: {
       ...(row('x').live as NonNullable<StatusRow['live']>),
@@ -373,4 +373,37 @@ test("an invalid profile name's note gives the rule in words, not the pattern th
     /skipped: invalid profile name \(name longer than 243 characters\); rename/,
   );
   t.regex(skipped('tombstoned'), /skipped: tombstoned$/);
+});
+
+test('a state file whose desired_state Hermes never writes ("RUNNING") gets a note on its row; running and stopped get none', (t) => {
+  const intent = (desiredState: string | null): StatusRow['intent'] => ({
+    stateFile: 'parsed',
+    desiredState,
+    gatewayState: null,
+    action: 'registered',
+    autostart: false,
+  });
+  const text = renderStatusTable(
+    [
+      row('odd', { intent: intent('RUNNING'), live: null }),
+      row('off', { intent: intent('stopped'), live: null }),
+      row('on', { live: null }),
+    ],
+    { ...CTX, width: 400 },
+  );
+  const lines = tableOf(text);
+  t.regex(
+    lines.find((l) => l.startsWith('odd ')) ?? '',
+    /desired_state is neither "running" nor "stopped"; only "running" starts it, so it stays down$/,
+  );
+  t.regex(lines.find((l) => l.startsWith('off ')) ?? '', /-\s*$/, 'stopped is a plain intent: no note');
+  t.regex(lines.find((l) => l.startsWith('on ')) ?? '', /-\s*$/);
+});
+
+test('a CrashLooping note says where its log is (the s6-log directory under HERMES_HOME)', (t) => {
+  const looping = row('coder', {
+    driftConditions: [{ type: 'CrashLooping', since: '', forSeconds: 25, evidence: { exitcode: 1, restarts: 20, windowSeconds: 600 } }],
+  });
+  const line = tableOf(renderStatusTable([looping], { ...CTX, hermesHome: '/opt/data', width: 400 }))[1] ?? '';
+  t.regex(line, /CrashLooping 25s \(exit 1, 20 restarts in 600 s\): why is in \/opt\/data\/logs\/gateways\/coder\/current$/);
 });
