@@ -153,7 +153,11 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
   warnings.push(...applied.warnings);
   if (p.plan.operations.length > 0) warnings.push(...verifyConverged(p, applied.results));
   if (o.mode === 'boot') {
-    const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions);
+    const failures = new Map<string, string[]>();
+    for (const r of applied.results)
+      if (r.status === 'failed')
+        failures.set(r.op.profile, [...(failures.get(r.op.profile) ?? []), `${r.op.kind}: ${r.error ?? 'failed'}`]);
+    const lines = formatBootLogLines(formatBootTimestamp(new Date(o.host.nowMs)), p.desired.decisions, failures);
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
   return { ...p, results: applied.results, warnings, drift: driftAfter(p.drift, applied.results) };

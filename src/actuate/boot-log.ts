@@ -34,13 +34,24 @@ export function formatBootTimestamp(date: Date): string {
   );
 }
 
-/** One boot-log line per decision, in reconcile order (upstream V2 format, V3 with the fold). */
-export function formatBootLogLines(timestamp: string, decisions: readonly ProfileDecision[]): string {
+/**
+ * One boot-log line per decision, in reconcile order (upstream V2 format, V3 with the fold). A
+ * profile whose operations failed gets `failed="<kind>: <error>; …"` after upstream's fields: the
+ * log outlives the boot's stdout, and `action=started` alone would claim a gateway that never got
+ * its slot (upstream aborted the boot instead).
+ */
+export function formatBootLogLines(
+  timestamp: string,
+  decisions: readonly ProfileDecision[],
+  failures: ReadonlyMap<string, readonly string[]> = new Map(),
+): string {
   return decisions
     .map((d) => {
       const fold = d.foldedIntoRoot === undefined ? '' : ` folded_into_root=${d.foldedIntoRoot ? 'True' : 'False'}`;
       const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
-      return `${escapeLine(timestamp)} profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}\n`;
+      const failed = failures.get(d.profile);
+      const failedField = failed === undefined ? '' : ` failed=${escapeLine(JSON.stringify(failed.join('; ')))}`;
+      return `${escapeLine(timestamp)} profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}${failedField}\n`;
     })
     .join('');
 }

@@ -44,6 +44,23 @@ test('S60 one line per profile in reconcile order, one UTC timestamp per pass', 
   );
 });
 
+test('a profile whose slot could not be made says so in the boot log, not only action=started', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { a: { state: { desired_state: 'running' } }, two: { state: { desired_state: 'running' } } });
+  await mkdir(box.scandir, { recursive: true });
+  await writeFile(path.join(box.scandir, 'gateway-two'), 'x\n'); // a file where its slot goes
+  const r = await runCli(bootArgs(box.home, box.scandir));
+  t.is(r.code, 2, r.stderr);
+  const lines = (await readFile(logPath(box.home), 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => splitLine(l)[1]);
+  t.true(lines.includes('profile=a prior_state=running action=started prior_exit=unknown'), lines.join('\n'));
+  const two = lines.find((l) => l.startsWith('profile=two '));
+  t.regex(two ?? '', /^profile=two prior_state=running action=started prior_exit=unknown failed="create: [^"\n]+"$/);
+});
+
 test('the timestamp is local time with its offset, like strftime %z', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());

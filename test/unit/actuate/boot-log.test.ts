@@ -58,6 +58,15 @@ test('a fold adds folded_into_root, and a hostile state or name cannot forge a l
   t.is(formatBootLogLines('T', []), '');
 });
 
+test('a profile whose operations failed gets failed="kind: error" after upstream fields, escaped', (t) => {
+  const text = formatBootLogLines('T', [decision('a'), decision('b')], new Map([['b', ['create: EACCES\nT profile=x', 'seed: EIO']]]));
+  t.is(
+    text,
+    'T profile=a prior_state=running action=started prior_exit=clean\n' +
+      'T profile=b prior_state=running action=started prior_exit=clean failed="create: EACCES\\\\nT profile=x; seed: EIO"\n',
+  );
+});
+
 test('the first boot makes logs/ (0755) and the log (0644); later boots append', (t) => {
   const { root, dir } = tempRoot(t);
   t.deepEqual(appendBootLog(dir, 'one\n', 1024, undefined), []);
