@@ -5,12 +5,11 @@
  */
 import type { DeathRecord } from '../model.js';
 import { type Dir, readFileAt } from '../safe-fs/index.js';
+import { taiToUnix } from './tai.js';
 
 const RECORD_SIZE = 14;
 /** s6 keeps at most 4096 records (`max-death-tally`). */
 const TALLY_CAP = 4096 * RECORD_SIZE;
-/** skalibs writes real TAI: label = 2^62 + unix + 37 (s6-facts §5). */
-const TAI_OFFSET = (1n << 62n) + 37n;
 
 /** Decodes the records; a trailing partial record (a torn read) is ignored. */
 export function decodeDeathTally(buf: Uint8Array): DeathRecord[] {
@@ -21,7 +20,7 @@ export function decodeDeathTally(buf: Uint8Array): DeathRecord[] {
     const nanos = view.getUint32(at + 8);
     const code = view.getUint8(at + 12);
     const sig = view.getUint8(at + 13);
-    const atUnix = Number(label - TAI_OFFSET) + nanos / 1e9;
+    const atUnix = taiToUnix(label, nanos);
     out.push(sig !== 0 ? { atUnix, exitcode: -1, signum: sig } : { atUnix, exitcode: code, signum: -1 });
   }
   return out;

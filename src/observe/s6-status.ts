@@ -5,13 +5,12 @@
 import type { LiveStatus } from '../model.js';
 import { type Dir, closeDir, hasFifoReader, isDenied, openDirIfExists, readFileAt, searchOnlyDirAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
+import { taiToUnix } from './tai.js';
 import type { ReadCache } from './read-cache.js';
 
 export { hasFifoReader } from '../safe-fs/index.js';
 
 const STATUS_SIZE = 35;
-/** skalibs writes real TAI: label = 2^62 + unix + 37 for any date since 2017 (s6-facts §5). */
-const TAI_OFFSET = (1n << 62n) + 37n;
 
 /** Decodes a status buffer; undefined when it is not 35 bytes. */
 export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus | undefined {
@@ -35,9 +34,9 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
     pid: up ? pid : -1,
     exitcode: up ? -1 : exited ? (wstat >> 8) & 0xff : -1,
     signum: up ? -1 : signaled ? wstat & 0x7f : -1,
-    // A label before 1970 (all zeros: a status no s6-supervise wrote) reads as the epoch, so every
-    // duration and date made from it stays a number a Date can hold.
-    updownSinceUnix: label < TAI_OFFSET ? 0 : Number(label - TAI_OFFSET) + nanos / 1e9,
+    // A label before 1970 (all zeros: a status no s6-supervise wrote) reads as the epoch, one past
+    // 9999 (forged) as 9999: every duration and date made from it stays one a Date can hold.
+    updownSinceUnix: taiToUnix(label, nanos),
   };
 }
 

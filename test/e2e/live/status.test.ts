@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { makeHermesHome } from '../../helpers/tree.js';
@@ -224,5 +224,37 @@ needsS6(test)(
     const sync = await env.cli('sync', flags, nobody);
     t.notRegex(sync.stdout, /kind=heal/, 'no live state read: no heal it could not send');
     t.notRegex(sync.stdout, /failed service=/);
+  },
+);
+
+needsS6(test)(
+  'a forged supervise/status dated past the year 9999 is reported as 9999, by status, sync and watch alike, never a crash',
+  async (t) => {
+    const env = await makeS6World('forged', { profiles: { hy: RUNNING, other: RUNNING } });
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('hy');
+    // What a slot's user can write in place of s6's status: the largest TAI64N label, a pid, want up.
+    const forged = Buffer.alloc(35);
+    forged.writeBigUInt64BE(2n ** 64n - 1n, 0);
+    forged.writeUInt32BE(0xffffffff, 8);
+    forged.writeBigUInt64BE(4242n, 24);
+    forged[34] = 4;
+    const supervise = path.join(env.slot('hy'), 'supervise');
+    await writeFile(path.join(supervise, 'status.forged'), forged);
+    await rename(path.join(supervise, 'status.forged'), path.join(supervise, 'status'));
+
+    const status = await env.json('status', ['--status-file', path.join(env.root, 'none.json')]);
+    t.is(status.code, 0, status.stderr);
+    const { validateStatusReport } = await loadValidators();
+    t.true(validateStatusReport?.(status.doc), JSON.stringify(validateStatusReport?.errors));
+    const row = (status.doc['profiles'] as { profile: string; live: { since: string; pid: number } | null }[]).find(
+      (r) => r.profile === 'hy',
+    );
+    t.like(row?.live, { since: '9999-12-31T23:59:59.000Z', pid: 4242 });
+    t.is((await env.json('sync')).code, 0, 'sync reports over it too');
+    const w = startWatch(env);
+    await readiness(w);
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0, 'the watcher became ready and stopped cleanly');
   },
 );

@@ -11,6 +11,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { LiveStatus } from '../../../src/model.js';
 import { decodeStatus, hasFifoReader, readLiveStatus } from '../../../src/observe/s6-status.js';
+import { MAX_UNIX } from '../../../src/observe/tai.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { needsS6 } from '../../helpers/needs.js';
 import { type Svscan, SLEEP_RUN, createSvscanState, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
@@ -77,6 +78,18 @@ test('decodeStatus passes supervised through and decodes a TAI64N label to Unix 
   view.setUint32(8, 500_000_000);
   t.is(decodeStatus(buf, false)?.updownSinceUnix, 1767225600.5);
   t.is(decodeStatus(buf, false)?.supervised, false);
+});
+
+test('decodeStatus clamps a forged label to the years 1970–9999: every date made from it prints', (t) => {
+  const buf = new Uint8Array(35);
+  const view = new DataView(buf.buffer);
+  view.setBigUint64(0, 2n ** 64n - 1n); // the largest label a slot's user can write
+  view.setUint32(8, 0xffffffff);
+  const since = decodeStatus(buf, true)?.updownSinceUnix ?? NaN;
+  t.is(since, MAX_UNIX);
+  t.is(new Date(since * 1000).toISOString(), '9999-12-31T23:59:59.000Z');
+  view.setBigUint64(0, 1n);
+  t.is(decodeStatus(buf, true)?.updownSinceUnix, 0);
 });
 
 test('a status of zeros (no s6-supervise wrote it) dates from the epoch, a time every report can print', (t) => {
