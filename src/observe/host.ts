@@ -120,12 +120,24 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   try {
     return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };
   } catch (err) {
-    return {
-      kind: 'unreadable',
-      // The yaml library's first line ends in ':' before the excerpt it quotes: dropped with it.
-      problem: `is not valid YAML (${err instanceof Error ? (err.message.split('\n')[0] ?? '').replace(/:$/, '') : String(err)})`,
-    };
+    return { kind: 'unreadable', problem: yamlProblem(err) };
   }
+}
+
+/**
+ * What is wrong with config.yaml, from the yaml library's error, without a byte of the file: its
+ * messages quote the source (an excerpt, an alias's or tag's name), and the file is the volume's
+ * (a 60 KB alias name was echoed into every warning). The error's code and position say enough.
+ */
+function yamlProblem(err: unknown): string {
+  const e = err as { code?: unknown; linePos?: readonly { line: number; col: number }[]; message?: unknown };
+  const at = e.linePos?.[0];
+  if (typeof e.code === 'string' && at !== undefined)
+    return `is not valid YAML (${e.code.toLowerCase().replaceAll('_', ' ')} at line ${at.line}, column ${at.col})`;
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (message.startsWith('Unresolved alias')) return 'is not valid YAML (an alias with no anchor before it)';
+  if (message.startsWith('Excessive alias count')) return `is not valid YAML (more than ${CONFIG_YAML_MAX_ALIASES} alias expansions)`;
+  return 'is not valid YAML';
 }
 
 /** An upper bound of the flow-collection nesting depth (brackets inside strings count too). */

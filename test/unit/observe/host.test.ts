@@ -166,8 +166,8 @@ test(
   (root: string) => {
     put(root, 'config.yaml', 'a: [1, 2\nb: }\n');
   },
-  // The library's line ends in ':' before an excerpt the warning leaves out.
-  /^is not valid YAML \(.* at line 2, column 1\)$/,
+  // The error's code and position, never the library's excerpt of the file.
+  /^is not valid YAML \(bad indent at line 2, column 1\)$/,
 );
 test(
   'nests too deep',
@@ -185,7 +185,23 @@ test(
     for (let i = 0; i < 60; i++) lines.push(`b${i}: *a`);
     put(root, 'config.yaml', `${lines.join('\n')}\n`);
   },
-  /^is not valid YAML \(/,
+  /^is not valid YAML \(more than 50 alias expansions\)$/,
+);
+test(
+  "names an alias never anchored, without echoing its name (the file is the volume user's)",
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', `a: *${'X'.repeat(60_000)}\nb: "reconcile: applied service=x"\n`);
+  },
+  /^is not valid YAML \(an alias with no anchor before it\)$/,
+);
+test(
+  'has a syntax error (reported by its kind and position, without the excerpt the library quotes)',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', 'a: b: forged-text\n');
+  },
+  /^is not valid YAML \(block as implicit key at line 1, column 4\)$/,
 );
 
 test('hostEnv picks exactly the variables the core reads, by upstream names', (t) => {
