@@ -39,9 +39,15 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
         .map(([k, v]) => `${k}=${fieldValue(String(v))}`);
       return `reconcile-gateways: ${lvl}: ${escapeLine(String(message))}${fields.length === 0 ? '' : ` [${fields.join(' ')}]`}`;
     });
+    // JSON escapes only what JSON must: a record's strings get the text format's escaping too, so a
+    // bidi control or U+2028 in a name cannot reorder or split a line that a log viewer shows.
+    const escaped = winston.format((info) => {
+      for (const [k, v] of Object.entries(info)) if (typeof v === 'string') info[k] = escapeLine(v);
+      return info;
+    });
     sink = winston.createLogger({
       level: 'debug',
-      format: format === 'json' ? winston.format.combine(winston.format.timestamp(), winston.format.json()) : text,
+      format: format === 'json' ? winston.format.combine(escaped(), winston.format.timestamp(), winston.format.json()) : text,
       transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] })],
     });
     return sink;

@@ -50,10 +50,18 @@ test('JSON records are one object per line with level, message, fields and a tim
   t.is(lines.length, 1);
   const rec = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
   t.is(rec['level'], 'info');
-  t.is(rec['message'], 'pass done\nsecond');
+  t.is(rec['message'], 'pass done\\nsecond', 'escaped as in text: a viewer of the decoded message sees the same');
   t.is(rec['service'], 'gateway-a');
   t.false('gone' in rec);
   t.false(Number.isNaN(Date.parse(String(rec['timestamp']))));
+});
+
+test('JSON records escape bidi controls, U+2028 and invisible characters, which JSON itself leaves raw', (t) => {
+  const [, stderr] = run(`createLogger('info', 'json').warn('profile bidi\\u202eevil ls\\u2028x', { profile: 'zw\\u200bsp' });`);
+  t.false(/[\u202e\u2028\u200b]/u.test(stderr), stderr);
+  const rec = JSON.parse(stderr.trimEnd()) as Record<string, unknown>;
+  t.is(rec['message'], 'profile bidi\\u202eevil ls\\u2028x');
+  t.is(rec['profile'], 'zw\\u200bsp');
 });
 
 test('a logger that records nothing writes nothing', (t) => {
