@@ -4,7 +4,18 @@
  * and new side by side), and an existing supervise/ is never touched.
  */
 import type { OperationResult, UpdateOp } from '../model.js';
-import { type Dir, type Owner, chmodFileAt, closeDir, describeErrno, fixDir, mkdirAt, openDirAt, writeFileAt } from '../safe-fs/index.js';
+import {
+  type Dir,
+  type Owner,
+  chmodFileAt,
+  closeDir,
+  describeErrno,
+  fixDir,
+  mkdirAt,
+  openDirAt,
+  unlinkAt,
+  writeFileAt,
+} from '../safe-fs/index.js';
 import { openObservedSlot } from './observed-slot.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
@@ -18,6 +29,9 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
       if (change.path === '') {
         fixDir(slot, change.mode, change.fix === 'chown' ? owner : undefined);
       } else if (change.fix === 'mkdir') {
+        // A symlink or file where log/ goes is unlinked, never followed; a directory that
+        // appeared since observe is not (unlink fails on it, and the update with it).
+        if (change.replace === true) unlinkAt(slot, 'log');
         log = mkdirAt(slot, 'log', change.mode, owner);
       } else {
         const dir = openDirAt(slot, 'log');

@@ -254,7 +254,10 @@ export async function diffReport(result: PassResult, colour: boolean, scandir: s
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
     out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
-    if (op.kind !== 'update' || diff === undefined) continue;
+    if (op.kind !== 'update') continue;
+    // What changes besides content (a unified diff shows that): modes, owners, what a file replaces.
+    for (const c of [...op.dirs, ...op.changes]) if (c.detail !== undefined) out.push(escapeLine(`  ${c.path || '.'}: ${c.detail}`));
+    if (diff === undefined) continue;
     for (const c of op.changes) {
       if (c.fix !== 'write' || c.before === undefined) continue;
       const patch = diff.createTwoFilesPatch(`a/${op.service}/${c.path}`, `b/${op.service}/${c.path}`, c.before, c.spec.content, '', '');

@@ -156,23 +156,44 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
 }
 
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {
-  if (dir.kind === 'missing') return [{ path, fix: 'mkdir', mode: DIR_MODE }];
-  if (dir.kind === 'refused') return path === '' ? [] : [{ path, fix: 'mkdir', mode: DIR_MODE }];
+  if (dir.kind === 'missing') return [{ path, fix: 'mkdir', mode: DIR_MODE, detail: 'missing' }];
+  // A symlink or file named `log` in a slot we adopt is ours to replace, as `run` would be (the
+  // unlink never follows it); the slot itself being one is refused before any diff.
+  if (dir.kind === 'refused')
+    return path === ''
+      ? []
+      : [{ path, fix: 'mkdir', mode: DIR_MODE, replace: true, detail: `${dir.reason.replace(/^is /, '')}, replaced by a directory` }];
   const out: DirChange[] = [];
-  if (options.expectedUid !== null && dir.uid !== options.expectedUid) out.push({ path, fix: 'chown', mode: DIR_MODE });
-  if ((dir.mode & 0o7777) !== DIR_MODE) out.push({ path, fix: 'chmod', mode: DIR_MODE });
+  if (options.expectedUid !== null && dir.uid !== options.expectedUid)
+    out.push({ path, fix: 'chown', mode: DIR_MODE, detail: `owner uid ${dir.uid} → ${options.expectedUid}` });
+  if ((dir.mode & 0o7777) !== DIR_MODE)
+    out.push({ path, fix: 'chmod', mode: DIR_MODE, detail: `mode ${octal(dir.mode)} → ${octal(DIR_MODE)}` });
   return out;
 }
 
+/** A permission mode as `ls -l`'s users write it: `0755`. */
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
 function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: DiffOptions): FileChange | undefined {
-  if (read.kind !== 'file') return { path: spec.path, fix: 'write', spec };
+  if (read.kind === 'missing') return { path: spec.path, fix: 'write', spec, detail: 'missing' };
+  if (read.kind === 'refused')
+    return { path: spec.path, fix: 'write', spec, detail: `${read.reason.replace(/^is /, '')}, replaced by a file` };
   if (!sameUtf8(read.bytes, spec.content)) {
     const before = decodeUtf8(read.bytes);
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };
   }
   // A file someone else owns is rewritten rather than chowned: the rewrite cannot be a hard link.
   if (options.expectedUid !== null && read.uid !== options.expectedUid)
-    return { path: spec.path, fix: 'write', spec, keepMtimeMs: read.mtimeMs };
-  if ((read.mode & 0o7777) !== spec.mode) return { path: spec.path, fix: 'chmod', spec };
+    return {
+      path: spec.path,
+      fix: 'write',
+      spec,
+      keepMtimeMs: read.mtimeMs,
+      detail: `owner uid ${read.uid} → ${options.expectedUid}: rewritten with the same bytes (a chown could follow a hard link)`,
+    };
+  if ((read.mode & 0o7777) !== spec.mode)
+    return { path: spec.path, fix: 'chmod', spec, detail: `mode ${octal(read.mode)} → ${octal(spec.mode)}` };
   return undefined;
 }

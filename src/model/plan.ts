@@ -15,6 +15,8 @@ export interface FileChange {
    * chowned: it could be a hard link) keeping this mtime, so a running service does not look stale.
    */
   readonly keepMtimeMs?: number;
+  /** What changes besides the content, for a person (`mode 0600 → 0755`); actuate never reads it. */
+  readonly detail?: string;
 }
 
 /** How a directory of an existing slot has to change (`''` is the slot itself). */
@@ -22,6 +24,10 @@ export interface DirChange {
   readonly path: '' | 'log';
   readonly fix: 'mkdir' | 'chmod' | 'chown';
   readonly mode: number;
+  /** `mkdir` only: a non-directory holds the name (a symlink, a file) and is unlinked first. */
+  readonly replace?: boolean;
+  /** What changes, for a person (`owner uid 1000 → 0`, `a symlink → a directory`); actuate never reads it. */
+  readonly detail?: string;
 }
 
 interface OperationBase {

@@ -93,7 +93,7 @@ test('managed files replaced by symlinks are rewritten in place of the link; the
   t.is((await runWorld('sync', l, ['--diff'])).code, 0);
 });
 
-test('a slot whose log/ is a symlink fails alone and nothing is written through it', async (t) => {
+test('a slot whose log/ is a symlink gets a log/ directory in its place, and nothing is written through it', async (t) => {
   const l = await layout('log-link');
   writeProfiles(l.home, { alice: 'running', bob: 'running' });
   t.is((await runWorld('boot', l)).code, 0);
@@ -103,11 +103,14 @@ test('a slot whose log/ is a symlink fails alone and nothing is written through 
   writeConfig(l, { gatewayCommand: '/bin/false' });
   const outsideBefore = snapshot(l.outside);
 
+  const preview = await runWorld('sync', l, ['--diff']);
+  t.true(preview.stdout.includes('  log: a symlink, replaced by a directory'), preview.stdout);
   const { doc, ...result } = await runWorldJson('sync', l);
-  t.is(result.code, 2);
+  t.is(result.code, 0, result.stderr);
   const alice = (doc.operations ?? []).find((o) => o.service === 'gateway-alice');
-  t.is(alice?.status, 'failed');
-  t.regex(alice?.error ?? '', /gateway-alice\/log: EEXIST/);
+  t.is(alice?.status, 'applied');
+  t.true(fs.lstatSync(log).isDirectory(), 'log/ is a directory again (the symlink unlinked, not followed)');
+  t.true(fs.existsSync(path.join(log, 'run')));
   t.is((doc.operations ?? []).find((o) => o.service === 'gateway-bob')?.status, 'applied');
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 });

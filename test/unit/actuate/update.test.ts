@@ -67,6 +67,22 @@ test('a missing log/ is created and files under log/ are written into it', (t) =
   t.is(fs.readFileSync(path.join(s.slot, 'log', 'run'), 'utf8'), '#!/bin/sh\nexec logger\n');
 });
 
+test('a symlink where log/ goes is unlinked, never followed, and log/ made in its place; a directory there since observe fails the update', (t) => {
+  const s = scandirWithSlot(t);
+  const target = fs.mkdtempSync(path.join(path.dirname(s.slot), 'target-'));
+  fs.writeFileSync(path.join(target, 'keep'), 'x');
+  fs.symlinkSync(target, path.join(s.slot, 'log'));
+  const logRun: FileChange = { path: 'log/run', fix: 'write', spec: { path: 'log/run', content: '#!/bin/sh\nexec logger\n', mode: 0o755 } };
+  const op = updateOf([logRun], [{ path: 'log', fix: 'mkdir', mode: 0o755, replace: true }]);
+  t.is(applyUpdate(s.dir, op, undefined).status, 'applied');
+  t.true(fs.lstatSync(path.join(s.slot, 'log')).isDirectory());
+  t.is(fs.readFileSync(path.join(s.slot, 'log', 'run'), 'utf8'), '#!/bin/sh\nexec logger\n');
+  t.deepEqual(fs.readdirSync(target), ['keep'], 'the symlink target is untouched');
+  const again = applyUpdate(s.dir, op, undefined);
+  t.is(again.status, 'failed', 'a real directory is never unlinked');
+  t.true(fs.existsSync(path.join(s.slot, 'log', 'run')));
+});
+
 test('the slot directory and log/ get their modes fixed', (t) => {
   const s = scandirWithSlot(t);
   fs.mkdirSync(path.join(s.slot, 'log'), { mode: 0o700 });

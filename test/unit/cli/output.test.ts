@@ -281,3 +281,24 @@ test('the --diff preview says which running gateway a down, remove or restart st
   t.true(lines.includes('gateway-c restart: why (restarts its running gateway, pid 4242)'), text);
   t.true(lines.includes('gateway-d down: why'), 'nothing running, nothing said');
 });
+
+test("the --diff preview lists what an update changes besides content: modes, owners, what stood in a file's place", async (t) => {
+  const op: Operation = {
+    kind: 'update',
+    service: 'gateway-b',
+    profile: 'b',
+    reason: 'adopt unowned slot',
+    dirs: [
+      { path: '', fix: 'chmod', mode: 0o755, detail: 'mode 0700 → 0755' },
+      { path: 'log', fix: 'mkdir', mode: 0o755, replace: true, detail: 'a symlink, replaced by a directory' },
+    ],
+    changes: [{ path: 'finish', fix: 'chmod', spec: { path: 'finish', content: 'x', mode: 0o755 }, detail: 'mode 0600 → 0755' }],
+  };
+  const lines = (await diffReport(resultOf({ operations: [op] }), false, SCANDIR)).split('\n');
+  t.deepEqual(lines.slice(0, 4), [
+    'gateway-b update: adopt unowned slot',
+    '  .: mode 0700 → 0755',
+    '  log: a symlink, replaced by a directory',
+    '  finish: mode 0600 → 0755',
+  ]);
+});

@@ -33,7 +33,15 @@ const CODER = specOf('coder', true);
 const rewrites = test.macro({
   exec(t: ExecutionContext, path: string, read: FileRead | undefined, before: string | undefined) {
     const slot: SlotOptions = read === undefined ? { omit: [path] } : { files: { [path]: read } };
-    const change = { path, fix: 'write' as const, spec: fileSpec(CODER, path), ...(before === undefined ? {} : { before }) };
+    // What --diff says besides a text diff: a missing file, or what stood in its place.
+    const detail = read === undefined ? 'missing' : read.kind === 'refused' ? `${read.reason.slice(3)}, replaced by a file` : undefined;
+    const change = {
+      path,
+      fix: 'write' as const,
+      spec: fileSpec(CODER, path),
+      ...(before === undefined ? {} : { before }),
+      ...(detail === undefined ? {} : { detail }),
+    };
     const reason = path === OWNERSHIP_FILE && read === undefined ? 'adopt unowned slot' : `${path} write`;
     const owned = path !== OWNERSHIP_FILE;
     t.deepEqual(planFor(CODER, { ...slot, owned }), update(CODER, { reason, dirs: [], changes: [change] }));
@@ -58,7 +66,11 @@ test('a file that differs only in mode is chmodded, not rewritten', (t) => {
   const plan = planFor(CODER, { files: { run: fileRead(fileSpec(CODER, 'run').content, 0o644) } });
   t.deepEqual(
     plan,
-    update(CODER, { reason: 'run chmod', dirs: [], changes: [{ path: 'run', fix: 'chmod', spec: fileSpec(CODER, 'run') }] }),
+    update(CODER, {
+      reason: 'run chmod',
+      dirs: [],
+      changes: [{ path: 'run', fix: 'chmod', spec: fileSpec(CODER, 'run'), detail: 'mode 0644 → 0755' }],
+    }),
   );
 });
 
@@ -72,8 +84,8 @@ test('setuid or group-write bits count as a mode difference', (t) => {
       reason: 'type chmod, log/run chmod',
       dirs: [],
       changes: [
-        { path: 'type', fix: 'chmod', spec: fileSpec(CODER, 'type') },
-        { path: 'log/run', fix: 'chmod', spec: fileSpec(CODER, 'log/run') },
+        { path: 'type', fix: 'chmod', spec: fileSpec(CODER, 'type'), detail: 'mode 0664 → 0644' },
+        { path: 'log/run', fix: 'chmod', spec: fileSpec(CODER, 'log/run'), detail: 'mode 4755 → 0755' },
       ],
     }),
   );
@@ -86,7 +98,15 @@ test('a file owned by someone else is rewritten (never chowned: it could be a ha
     update(CODER, {
       reason: 'finish write',
       dirs: [],
-      changes: [{ path: 'finish', fix: 'write', spec: fileSpec(CODER, 'finish'), keepMtimeMs: 1_234_000 }],
+      changes: [
+        {
+          path: 'finish',
+          fix: 'write',
+          spec: fileSpec(CODER, 'finish'),
+          keepMtimeMs: 1_234_000,
+          detail: 'owner uid 10000 → 0: rewritten with the same bytes (a chown could follow a hard link)',
+        },
+      ],
     }),
   );
 });
@@ -102,10 +122,16 @@ test('running as root, a slot written by the hermes user is rewritten file by fi
     update(CODER, {
       reason: '. chown, log chown, type write, run write, finish write, log/run write, .reconcile-gateways.json write',
       dirs: [
-        { path: '', fix: 'chown', mode: 0o755 },
-        { path: 'log', fix: 'chown', mode: 0o755 },
+        { path: '', fix: 'chown', mode: 0o755, detail: 'owner uid 10000 → 0' },
+        { path: 'log', fix: 'chown', mode: 0o755, detail: 'owner uid 10000 → 0' },
       ],
-      changes: CODER.files.map((f) => ({ path: f.path, fix: 'write' as const, spec: f, keepMtimeMs: 1_000_000 })),
+      changes: CODER.files.map((f) => ({
+        path: f.path,
+        fix: 'write' as const,
+        spec: f,
+        keepMtimeMs: 1_000_000,
+        detail: 'owner uid 10000 → 0: rewritten with the same bytes (a chown could follow a hard link)',
+      })),
     }),
   );
 });
@@ -117,8 +143,8 @@ test('a slot directory with the wrong mode is chmodded', (t) => {
     update(CODER, {
       reason: '. chmod, log chmod',
       dirs: [
-        { path: '', fix: 'chmod', mode: 0o755 },
-        { path: 'log', fix: 'chmod', mode: 0o755 },
+        { path: '', fix: 'chmod', mode: 0o755, detail: 'mode 0777 → 0755' },
+        { path: 'log', fix: 'chmod', mode: 0o755, detail: 'mode 0700 → 0755' },
       ],
       changes: [],
     }),
@@ -131,8 +157,20 @@ test('a missing log/ is made and its run written', (t) => {
     plan,
     update(CODER, {
       reason: 'log mkdir, log/run write',
-      dirs: [{ path: 'log', fix: 'mkdir', mode: 0o755 }],
-      changes: [{ path: 'log/run', fix: 'write', spec: fileSpec(CODER, 'log/run') }],
+      dirs: [{ path: 'log', fix: 'mkdir', mode: 0o755, detail: 'missing' }],
+      changes: [{ path: 'log/run', fix: 'write', spec: fileSpec(CODER, 'log/run'), detail: 'missing' }],
+    }),
+  );
+});
+
+test('a symlink or file where log/ goes is replaced by the directory (unlinked first, never followed), and --diff says what it was', (t) => {
+  const plan = planFor(CODER, { logDir: { kind: 'refused', reason: 'is a symlink' }, omit: ['log/run'] });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'log mkdir, log/run write',
+      dirs: [{ path: 'log', fix: 'mkdir', mode: 0o755, replace: true, detail: 'a symlink, replaced by a directory' }],
+      changes: [{ path: 'log/run', fix: 'write', spec: fileSpec(CODER, 'log/run'), detail: 'missing' }],
     }),
   );
 });
@@ -144,7 +182,7 @@ test('an unowned slot is adopted: its record written, reason adopt unowned slot'
     update(CODER, {
       reason: 'adopt unowned slot',
       dirs: [],
-      changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) }],
+      changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE), detail: 'missing' }],
     }),
   );
 });
@@ -166,7 +204,7 @@ test('an unowned slot with a stale run is adopted and fixed in one update', (t) 
       dirs: [],
       changes: [
         { path: 'run', fix: 'write', spec: fileSpec(CODER, 'run'), before: 'old\n' },
-        { path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE) },
+        { path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE), detail: 'missing' },
       ],
     }),
   );
