@@ -111,6 +111,9 @@ export function openDirAt(parent: Dir, name: string): Dir {
   try {
     return { fd: fs.openSync(pathAt(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW), path: display };
   } catch (err) {
+    // O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR, which reads as "a file": say what it is.
+    if (errnoCode(err) === 'ENOTDIR' && lstatAt(parent, name)?.isSymbolicLink() === true)
+      throw new FsError('open', display, Object.assign(new Error('is a symlink (not followed)'), { code: 'ENOTDIR' }));
     throw new FsError('open', display, err);
   }
 }

@@ -91,6 +91,7 @@ test('openDirAt opens a subdirectory and refuses a symlink to one', (t) => {
   // O_DIRECTORY|O_NOFOLLOW on a symlink: Linux reports ENOTDIR (the link is not a directory), others ELOOP.
   t.true(error?.code === 'ENOTDIR' || error?.code === 'ELOOP', error?.code);
   t.is(error?.path, `${root}/link`);
+  t.is(error?.message, `open ${root}/link: is a symlink (not followed)`, 'named as what it is, not as a file');
 });
 
 test('openDirAt names a missing directory and a file in the way in its error', (t) => {
