@@ -10,6 +10,7 @@ import {
   closeDir,
   describeErrno,
   describeType,
+  forEachDirEntryRaw,
   listDirRaw,
   lstatAt,
   openDirAt,
@@ -90,16 +91,16 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   }
   try {
-    const entries = listDirRaw(dir);
     const profiles: ObservedProfile[] = [];
     const presentDirs = new Set<string>();
     let tombstones = new Map<string, number>();
     let shadowedDefault = false;
-    for (const entry of entries) {
+    const profilesDir = dir;
+    forEachDirEntryRaw(profilesDir, (entry) => {
       const name = entry.name.toString('utf8');
       if (name === TOMBSTONES && entry.isDir) {
-        tombstones = readTombstones(dir);
-        continue;
+        tombstones = readTombstones(profilesDir);
+        return;
       }
       if (entry.isSymlink) {
         presentDirs.add(name);
@@ -107,19 +108,20 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
           profiles.push(
             unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'),
           );
-        continue;
+        return;
       }
-      if (!entry.isDir) continue;
+      if (!entry.isDir) return;
       presentDirs.add(name);
-      if (only !== undefined && !only.has(name)) continue;
-      const candidate = observeCandidate(dir, entry.name, name, runtimeFiles, reader(cache, `profiles/${name}`));
-      if (candidate === undefined) continue;
+      if (only !== undefined && !only.has(name)) return;
+      const candidate = observeCandidate(profilesDir, entry.name, name, runtimeFiles, reader(cache, `profiles/${name}`));
+      if (candidate === undefined) return;
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
-        continue;
+        return;
       }
       profiles.push(candidate);
-    }
+    });
+    // readdir's order is the file system's: the rest of the pass sorts what it needs.
     return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, shadowedDefault };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };

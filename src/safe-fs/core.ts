@@ -293,6 +293,35 @@ export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink:
   }
 }
 
+/**
+ * {@link listDirRaw} one entry at a time (fs.opendir reads them in batches): a directory with
+ * hundreds of thousands of entries (a volume user's `mkdir` loop under `profiles/`) is never held
+ * in memory at once.
+ */
+export function forEachDirEntryRaw(dir: Dir, visit: (entry: { name: Buffer; isDir: boolean; isSymlink: boolean }) => void): void {
+  let handle: fs.Dir;
+  try {
+    // Node accepts 'buffer' here (names as raw bytes, as readdir gives them); its types say strings only.
+    handle = fs.opendirSync(selfPath(dir), { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+  try {
+    for (;;) {
+      let d: fs.Dirent<Buffer> | null;
+      try {
+        d = handle.readSync() as fs.Dirent<Buffer> | null;
+      } catch (err) {
+        throw new FsError('readdir', dir.path, err);
+      }
+      if (d === null) break;
+      visit({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink() });
+    }
+  } finally {
+    handle.closeSync();
+  }
+}
+
 /** The path another process (a child we spawn) can use to reach an open directory of ours. */
 export function pathForChild(dir: Dir): string {
   return PROC_FD === undefined ? dir.path : `/proc/${process.pid}/fd/${dir.fd}`;

@@ -19,7 +19,11 @@ const RSS_BUDGET_KIB = 768 * 1024;
 const TIME = '/usr/bin/time';
 
 let mount: string | undefined;
-test.after.always('unmount the tmpfs', () => unmountTmpfs(mount));
+let dirsMount: string | undefined;
+test.after.always('unmount the tmpfs', () => {
+  unmountTmpfs(mount);
+  unmountTmpfs(dirsMount);
+});
 
 needsRoot(test)(
   `a pass over ${PROFILES} profiles with state files at the cap stays within ${RSS_BUDGET_KIB / 1024} MiB and echoes no long value`,
@@ -71,5 +75,55 @@ needsRoot(test)(
       'a long value reached the plan whole',
     );
     t.true(stdout.length < 32 * 1024 * 1024);
+  },
+);
+
+/** Empty directories a volume user makes under profiles/ (no SOUL.md: no profiles). */
+const EMPTY_DIRS = 300_000;
+/** Peak RSS of a pass over them: it measured about 125 MiB on Node 20–26 (310 MiB when the listing was held whole). */
+const DIRS_RSS_BUDGET_KIB = 200 * 1024;
+
+needsRoot(test)(
+  `${EMPTY_DIRS} empty directories under profiles/ are listed as a stream: the pass stays within ${DIRS_RSS_BUDGET_KIB / 1024} MiB and finds the one profile`,
+  async (t) => {
+    t.timeout(170_000);
+    if (!fs.existsSync(TIME)) return t.fail(`${TIME} is needed to measure the peak RSS of the CLI (apt-get install time)`);
+    dirsMount = await mountTmpfs('rg-dirs', '1g');
+    const profiles = path.join(dirsMount, 'home', 'profiles');
+    fs.mkdirSync(profiles, { recursive: true });
+    for (let i = 0; i < EMPTY_DIRS; i += 1) fs.mkdirSync(path.join(profiles, `d${i}`));
+    fs.mkdirSync(path.join(profiles, 'real'));
+    fs.writeFileSync(path.join(profiles, 'real', 'SOUL.md'), 's');
+    fs.mkdirSync(path.join(dirsMount, 'scan'));
+    fs.writeFileSync(path.join(dirsMount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
+    const timeFile = path.join(dirsMount, 'time');
+    let stdout = '';
+    try {
+      stdout = execFileSync(
+        TIME,
+        [
+          '-o',
+          timeFile,
+          '-f',
+          '%M',
+          process.execPath,
+          MAIN,
+          'sync',
+          '--diff',
+          '--output',
+          'json',
+          '--hermes-home',
+          path.join(dirsMount, 'home'),
+        ].concat(['--scandir', path.join(dirsMount, 'scan'), '--container-argv', '[]', '--config', path.join(dirsMount, 'config.json')]),
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+    } catch (err) {
+      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
+    }
+    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    t.true(peakKib < DIRS_RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget`);
+    const doc = JSON.parse(stdout) as { profiles: { profile: string }[] };
+    t.deepEqual(doc.profiles.map((p) => p.profile).sort(), ['default', 'real']);
   },
 );
