@@ -35,6 +35,8 @@ export interface Args {
   readonly readyFd: number | undefined;
   /** `--heal`: bring IntentRunningButDown services up (sync, watch). */
   readonly heal: boolean;
+  /** `status`: print the legend under the table (`--no-legend` leaves it out). */
+  readonly legend: boolean;
   /** Drift thresholds: `--drift-grace`, `--crash-restarts`, `--crash-window` (seconds). */
   readonly drift: { readonly graceSeconds: number; readonly crashRestarts: number; readonly crashWindowSeconds: number };
   /** `--metrics-listen HOST:PORT` (watch). */
@@ -183,6 +185,7 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     statusFile: nonEmpty(str('status-file'), '--status-file') ?? (env['RECONCILE_GATEWAYS_STATUS_FILE'] || DEFAULT_STATUS_FILE),
     readyFd: str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', 0, 1024, true),
     heal: flag('heal'),
+    legend: !flag('no-legend'),
     drift: {
       graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', 0, 86400),
       crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, 4096, true),

@@ -78,7 +78,12 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
   },
   status: {
     summary: "show each profile's intent, slot and live s6 state (changes nothing)",
-    flags: [STATUS_FILE, s('lock-file', 'FILE', "ignored: status takes no lock (accepted so sync's lock flag works here)"), ...DRIFT],
+    flags: [
+      STATUS_FILE,
+      b('no-legend', 'leave out the legend under the table'),
+      s('lock-file', 'FILE', "ignored: status takes no lock (accepted so sync's lock flag works here)"),
+      ...DRIFT,
+    ],
   },
 };
 

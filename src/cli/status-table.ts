@@ -50,6 +50,8 @@ export interface TableContext {
   readonly nowMs: number;
   /** Columns available (default 100). */
   readonly width?: number;
+  /** Whether the legend follows the table (default true). */
+  readonly legend?: boolean;
 }
 
 /** The default width: fits a 100-column terminal and most log viewers. */
@@ -89,7 +91,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   if (namesCut) lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
   lines.push('');
   for (const text of [
-    LEGEND,
+    ...(ctx.legend === false ? [] : [LEGEND]),
     `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); ${svscanLine(ctx)}`,
   ]) {
     lines.push(...wrap(text, width));

@@ -103,6 +103,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
           watcher,
           nowMs,
           width,
+          legend: args.legend,
         }),
       );
     }

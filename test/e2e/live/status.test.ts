@@ -75,6 +75,10 @@ needsS6(test)(
       lines.some((l) => l.startsWith('Legend: ')),
       'a legend explains the short words',
     );
+    const bare = await runCli([...argv, '--no-legend'], withSpy);
+    t.is(bare.code, 0, bare.stderr);
+    t.false(bare.stdout.includes('Legend: '), '--no-legend leaves it out');
+    t.is(bare.stdout.split('\n')[0], lines[0], 'and keeps the table');
     const stopped = (doc['watcher'] as { stopped: { at: string } }).stopped;
     t.true(
       lines.some((l) =>

@@ -237,6 +237,15 @@ test('after the table: the legend, the scandir, warnings and the watcher', (t) =
   ]);
 });
 
+test('legend: false leaves out the legend and keeps the rest', (t) => {
+  const text = renderStatusTable([row('a')], { ...CTX, width: 1000, legend: false });
+  t.false(text.includes(LEGEND));
+  t.deepEqual(text.split('\n').slice(3, 5), [
+    'scandir /run/service: 4 services (a logger counts with its service); s6-svscan is running',
+    'watcher: no status file at /run/reconcile-gateways/status.json (is watch running? see --status-file)',
+  ]);
+});
+
 test('a watcher that is absent, unreadable, over other trees or dead says so and what to do', (t) => {
   const last = (watcher: TableContext['watcher']): string =>
     renderStatusTable([], { ...CTX, watcher, width: 1000 })
