@@ -286,6 +286,9 @@ function notes(r: StatusRow, ctx: TableContext): string[] {
     out.push(`${r.intent.action}: ${inWords(r.intent.reason)}`);
   const odd = oddIntentNote(r);
   if (odd !== undefined) out.push(odd);
+  // A slot with no profile that is not ours: the tool never touches it, and an empty NOTE said nothing of why.
+  if (r.slot.present && r.slot.kind === 'dir' && !r.slot.owned && r.intent.action === null)
+    out.push('not made by this tool (no .reconcile-gateways.json) and no profile: left as it is');
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));
   if (r.restartPending) out.push(restartPendingNote(path.join(ctx.scandir, r.service)));

@@ -416,3 +416,17 @@ test('a CrashLooping note says where its log is (the s6-log directory under HERM
   const line = tableOf(renderStatusTable([looping], { ...CTX, hermesHome: '/opt/data', width: 400 }))[1] ?? '';
   t.regex(line, /CrashLooping 25s \(exit 1, 20 restarts in 600 s\): why is in \/opt\/data\/logs\/gateways\/coder\/current$/);
 });
+
+test('a foreign slot with no profile says it is left as it is; one of ours with a profile says nothing', (t) => {
+  const foreign = row('foreignx', {
+    intent: { stateFile: 'unknown', desiredState: null, gatewayState: null, action: null, autostart: null },
+    slot: { present: true, kind: 'dir', owned: false, marker: 'up' },
+    live: null,
+  });
+  const lines = tableOf(renderStatusTable([foreign, row('a', { live: null })], { ...CTX, width: 400 }));
+  t.regex(
+    lines.find((l) => l.startsWith('foreignx ')) ?? '',
+    /not made by this tool \(no \.reconcile-gateways\.json\) and no profile: left as it is$/,
+  );
+  t.regex(lines.find((l) => l.startsWith('a ')) ?? '', /-\s*$/);
+});
