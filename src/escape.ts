@@ -49,5 +49,15 @@ export function fieldValue(value: string): string {
  * only characters no shell treats specially, else single-quoted. Escape the line it goes into as usual.
  */
 export function shellWord(text: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+  // `'` as '"'"' rather than '\'': the line's escaping doubles a backslash, never a quote.
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'"'"'`)}'`;
+}
+
+/**
+ * A `key="…"` field's value for a whole sentence (a reason, an error): escaped as
+ * {@link escapeLine} does first, then JSON-quoted, so a `"` in it reads `\"` and cannot end the
+ * field early (escaping after quoting turned it into `\\"`, which does).
+ */
+export function quotedField(text: string): string {
+  return JSON.stringify(escapeLine(text));
 }

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import type { ProfileDecision } from '../model.js';
-import { escapeLine, fieldValue } from '../escape.js';
+import { escapeLine, fieldValue, quotedField } from '../escape.js';
 import {
   type Dir,
   type Owner,
@@ -50,7 +50,7 @@ export function formatBootLogLines(
       const fold = d.foldedIntoRoot === undefined ? '' : ` folded_into_root=${d.foldedIntoRoot ? 'True' : 'False'}`;
       const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
       const failed = failures.get(d.profile);
-      const failedField = failed === undefined ? '' : ` failed=${escapeLine(JSON.stringify(failed.join('; ')))}`;
+      const failedField = failed === undefined ? '' : ` failed=${quotedField(failed.join('; '))}`;
       return `${escapeLine(timestamp)} profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${fold}${failedField}\n`;
     })
     .join('');

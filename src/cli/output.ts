@@ -6,15 +6,20 @@ import path from 'node:path';
 import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
-import { escapeLine, fieldValue, shellWord } from '../escape.js';
+import { escapeLine, fieldValue, quotedField, shellWord } from '../escape.js';
 import type { DriftType } from '../desired/drift.js';
 import { isValidProfileName } from '../model/names.js';
 import { driftCounts, driftReport, driftingServices } from '../watch/status-file.js';
 
-/** A running service still runs older run-time files than its slot holds: the line, and how to apply them. */
-/** The note on a service whose run-time files changed while it runs; `slot` is its path, for the command. */
+/** Why a restart is pending, and what applies it: `slot` is the slot's path, so the command runs as printed. */
+function restartPending(slot: string): { readonly why: string; readonly remedy: string } {
+  return { why: 'run-time files changed while it runs', remedy: `sync --restart-changed or s6-svc -r ${shellWord(slot)} applies them` };
+}
+
+/** The note (`status`, `--diff`) on a service whose run-time files changed while it runs. */
 export function restartPendingNote(slot: string): string {
-  return `restart pending: run-time files changed while it runs (sync --restart-changed or s6-svc -r ${shellWord(slot)} applies them)`;
+  const { why, remedy } = restartPending(slot);
+  return `restart pending: ${why} (${remedy})`;
 }
 
 /** Context printed with every plan. */
@@ -141,11 +146,15 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
   };
 }
 
+/** A profile's service for the JSON documents: null for an invalid name, which names no slot a consumer could look for. */
+export function serviceOrNull(profile: string, service: string): string | null {
+  return isValidProfileName(profile) ? service : null;
+}
+
 function profileEntry(d: ProfileDecision): Record<string, unknown> {
   return {
     profile: d.profile,
-    // an invalid profile name names no slot: no service a consumer could look for
-    service: isValidProfileName(d.profile) ? d.service : null,
+    service: serviceOrNull(d.profile, d.service),
     priorState: d.priorState,
     autostart: d.autostart,
     action: d.action,
@@ -158,14 +167,14 @@ function profileEntry(d: ProfileDecision): Record<string, unknown> {
 /** Upstream's per-profile line, with extra fields after it. */
 export function profileLine(d: ProfileDecision): string {
   const prior = d.priorState === null ? 'None' : fieldValue(d.priorState);
-  const reason = d.reason === undefined ? '' : ` reason=${escapeLine(JSON.stringify(d.reason))}`;
+  const reason = d.reason === undefined ? '' : ` reason=${quotedField(d.reason)}`;
   return `reconcile: profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
 /** One line per applied or failed operation: which service changed, how, and why. */
 export function operationLine(r: OperationResult): string {
-  const error = r.error === undefined ? '' : ` error=${JSON.stringify(r.error)}`;
-  return escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind} reason=${JSON.stringify(r.op.reason)}${error}`);
+  const error = r.error === undefined ? '' : ` error=${quotedField(r.error)}`;
+  return `${escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind}`)} reason=${quotedField(r.op.reason)}${error}`;
 }
 
 /**
@@ -175,9 +184,8 @@ export function operationLine(r: OperationResult): string {
 export function textReport(result: PassResult, exitCode: number, scandir: string): string {
   const lines = [...result.desired.decisions.map(profileLine), ...result.results.map(operationLine)];
   for (const s of result.plan.restartPending) {
-    const why =
-      'run-time files changed while it runs; sync --restart-changed or s6-svc -r ' + shellWord(path.join(scandir, s)) + ' applies them';
-    lines.push(escapeLine(`reconcile: pending service=${s} kind=restart reason=${JSON.stringify(why)}`));
+    const { why, remedy } = restartPending(path.join(scandir, s));
+    lines.push(`${escapeLine(`reconcile: pending service=${s} kind=restart`)} reason=${quotedField(`${why}; ${remedy}`)}`);
   }
   lines.push(
     `reconcile: summary profiles=${result.desired.decisions.length} ${countFields(result, true)} exit=${exitCode}${driftFields(result)}`,

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
+import { isHermesIntent } from '../desired/index.js';
 import { NAME_RULE } from '../model/names.js';
 import { namesInProse } from '../model/text.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
@@ -238,7 +239,7 @@ function rowCells(r: StatusRow, ctx: TableContext): string[] {
  */
 function oddIntentNote(r: StatusRow): string | undefined {
   const desired = r.intent.desiredState;
-  if (r.intent.stateFile !== 'parsed' || desired === null || desired === 'running' || desired === 'stopped') return undefined;
+  if (r.intent.stateFile !== 'parsed' || desired === null || isHermesIntent(desired)) return undefined;
   return `desired_state is neither "running" nor "stopped"; only "running" starts it, so it stays down`;
 }
 

@@ -324,6 +324,11 @@ class LazySpec implements ServiceSpec {
   }
 }
 
+/** Whether `desired_state` is a value Hermes writes (`running`, `stopped`); anything else is odd. */
+export function isHermesIntent(desired: string): boolean {
+  return desired === 'running' || desired === 'stopped';
+}
+
 /**
  * What is odd about a parsed state file's intent, if anything: Hermes writes `desired_state` as
  * `running` or `stopped`. Anything else is kept as upstream keeps it (only `running` starts a
@@ -335,7 +340,7 @@ function oddIntent(state: Extract<StateFile, { kind: 'parsed' }>): string | unde
       state.gatewayState === undefined ? 'the gateway has no intent and is registered down' : 'gateway_state decides'
     }`;
   const desired = state.desiredState;
-  if (desired === undefined || desired === 'running' || desired === 'stopped') return undefined;
+  if (desired === undefined || isHermesIntent(desired)) return undefined;
   const shown = JSON.stringify(desired.length > 40 ? `${desired.slice(0, 40)}...` : desired);
   return `desired_state ${shown} is neither "running" nor "stopped"; only "running" starts a gateway, so it is registered down`;
 }

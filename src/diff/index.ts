@@ -158,17 +158,30 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {
   if (dir.kind === 'missing') return [{ path, fix: 'mkdir', mode: DIR_MODE, detail: 'missing' }];
   // A symlink or file named `log` in a slot we adopt is ours to replace, as `run` would be (the
-  // unlink never follows it); the slot itself being one is refused before any diff.
-  if (dir.kind === 'refused')
-    return path === ''
-      ? []
-      : [{ path, fix: 'mkdir', mode: DIR_MODE, replace: true, detail: `${dir.reason.replace(/^is /, '')}, replaced by a directory` }];
+  // unlink never follows it); the slot itself being one is refused before any diff. An entry that
+  // could not even be looked at is not unlinked: the mkdir fails and says why.
+  if (dir.kind === 'refused') {
+    if (path === '') return [];
+    const replace = dir.code === 'EFTYPE';
+    return [{ path, fix: 'mkdir', mode: DIR_MODE, ...(replace ? { replace } : {}), detail: insteadOf(dir, 'a directory') }];
+  }
   const out: DirChange[] = [];
   if (options.expectedUid !== null && dir.uid !== options.expectedUid)
     out.push({ path, fix: 'chown', mode: DIR_MODE, detail: `owner uid ${dir.uid} → ${options.expectedUid}` });
   if ((dir.mode & 0o7777) !== DIR_MODE)
     out.push({ path, fix: 'chmod', mode: DIR_MODE, detail: `mode ${octal(dir.mode)} → ${octal(DIR_MODE)}` });
   return out;
+}
+
+/**
+ * What `--diff` says of an entry refused where a file or log/ goes: a symlink, FIFO or other
+ * non-file is replaced; one too large or unreadable is rewritten (the write renames over it).
+ */
+function insteadOf(read: { readonly reason: string; readonly code?: string }, what: 'a file' | 'a directory'): string {
+  const is = read.reason.replace(/^is /, '');
+  if (read.code === 'EFTYPE' || read.code === 'ELOOP' || read.code === 'ENXIO') return `${is}, replaced by ${what}`;
+  if (read.code === 'EFBIG') return `${is}, rewritten`;
+  return `unreadable (${read.reason})${what === 'a file' ? ', rewritten' : ''}`;
 }
 
 /** A permission mode as `ls -l`'s users write it: `0755`. */
@@ -178,8 +191,7 @@ function octal(mode: number): string {
 
 function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: DiffOptions): FileChange | undefined {
   if (read.kind === 'missing') return { path: spec.path, fix: 'write', spec, detail: 'missing' };
-  if (read.kind === 'refused')
-    return { path: spec.path, fix: 'write', spec, detail: `${read.reason.replace(/^is /, '')}, replaced by a file` };
+  if (read.kind === 'refused') return { path: spec.path, fix: 'write', spec, detail: insteadOf(read, 'a file') };
   if (!sameUtf8(read.bytes, spec.content)) {
     const before = decodeUtf8(read.bytes);
     return { path: spec.path, fix: 'write', spec, ...(before === undefined ? {} : { before }) };

@@ -102,7 +102,8 @@ export interface HostFacts {
 export type DirRead =
   | { readonly kind: 'missing' }
   | { readonly kind: 'dir'; readonly mode: number; readonly uid: number }
-  | { readonly kind: 'refused'; readonly reason: string };
+  /** `code` EFTYPE: the entry is no directory (a symlink, a file); otherwise it could not be read. */
+  | { readonly kind: 'refused'; readonly reason: string; readonly code?: string };
 
 /** Live s6 view of a supervised service, decoded from `supervise/status`. */
 export interface LiveStatus {

@@ -72,7 +72,10 @@ const CONFIG_YAML_MAX_DEPTH = 64;
 const CONFIG_YAML_MAX_ALIASES = 50;
 
 /** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
-export type YamlParse = (text: string, options?: { readonly maxAliasCount?: number }) => unknown;
+export type YamlParse = (
+  text: string,
+  options?: { readonly maxAliasCount?: number; readonly logLevel?: 'silent' | 'error' | 'warn' },
+) => unknown;
 
 /**
  * The last config.yaml read, by (device, inode, size, mtime): owned by the caller, so a `watch`
@@ -118,7 +121,9 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   if (text === undefined) return { kind: 'unreadable', problem: 'is not valid UTF-8' };
   if (flowDepth(text) > CONFIG_YAML_MAX_DEPTH) return { kind: 'unreadable', problem: `nests deeper than ${CONFIG_YAML_MAX_DEPTH} levels` };
   try {
-    return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };
+    // logLevel error: the library's warnings (an unknown tag, say) went to process.emitWarning,
+    // quoting the file raw onto stderr; the tool reads one key and has nothing to say about them.
+    return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error' }) };
   } catch (err) {
     return { kind: 'unreadable', problem: yamlProblem(err) };
   }

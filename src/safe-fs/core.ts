@@ -232,7 +232,7 @@ export function readDirAt(dir: Dir, name: string): { readonly meta: DirRead; rea
   try {
     const st = lstatAt(dir, name);
     if (st === undefined) return { meta: { kind: 'missing' }, stamp: '', ctimeMs: 0 };
-    if (!st.isDirectory()) return { meta: { kind: 'refused', reason: `is ${describeType(st)}` }, stamp: '', ctimeMs: 0 };
+    if (!st.isDirectory()) return { meta: { kind: 'refused', reason: `is ${describeType(st)}`, code: 'EFTYPE' }, stamp: '', ctimeMs: 0 };
     return { meta: { kind: 'dir', mode: st.mode, uid: st.uid }, stamp: stampOf(st), ctimeMs: st.ctimeMs };
   } catch (err) {
     return { meta: { kind: 'refused', reason: describeErrno(err) }, stamp: '', ctimeMs: 0 };

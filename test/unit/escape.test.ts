@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import test from 'ava';
-import { escapeLine, shellWord } from '../../src/escape.js';
+import { escapeLine, quotedField, shellWord } from '../../src/escape.js';
 
 const escapes = test.macro({
   exec(t, input: string, expected: string) {
@@ -54,6 +54,13 @@ test('escaping is injective: different inputs never print the same', (t) => {
 test('shellWord: a path a shell reads back whole, bare when it can be', (t) => {
   t.is(shellWord('/run/service/gateway-a_b.1'), '/run/service/gateway-a_b.1');
   t.is(shellWord('/srv/my scan/gateway-a'), "'/srv/my scan/gateway-a'");
-  t.is(shellWord("/srv/it's/gateway-a"), "'/srv/it'\\''s/gateway-a'");
+  t.is(shellWord("/srv/it's/gateway-a"), `'/srv/it'"'"'s/gateway-a'`);
   t.is(shellWord('/srv/$HOME;rm'), "'/srv/$HOME;rm'");
+});
+
+test('quotedField: a quote in a sentence cannot end its field; controls are shown, then JSON-quoted', (t) => {
+  t.is(quotedField('say "hi"'), '"say \\"hi\\""');
+  t.is(JSON.parse(quotedField('a"b c=d')), 'a"b c=d');
+  t.is(quotedField('EACCES\nforged'), '"EACCES\\\\nforged"');
+  t.false(/[\n\u2028\u202e]/u.test(quotedField('x\u2028y\u202ez\n')));
 });

@@ -22,10 +22,10 @@ import {
   scandirMissingWarning,
   withoutSoul,
 } from '../pass.js';
+import { serviceOrNull } from '../output.js';
 import { type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
-import { isValidProfileName } from '../../model/names.js';
 import { isWatcherRunning, readStatusText } from '../watcher-file.js';
 import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
@@ -82,8 +82,8 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
         serviceCount: count,
         multiplex,
-        // a profile whose invalid name names no slot has no service (the scandir's entries of such names are not read)
-        profiles: rows.map((r) => (isValidProfileName(r.profile) ? r : { ...r, service: null })),
+        // (the scandir's entries of invalid names are never read: no slot can stand behind one)
+        profiles: rows.map((r) => ({ ...r, service: serviceOrNull(r.profile, r.service) })),
         ...(notProfiles.length === 0 ? {} : { notProfiles }),
         watcher,
         warnings,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import type { ObservedSlot, Operation, OperationResult, ProfileDecision } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
@@ -301,4 +302,27 @@ test("the --diff preview lists what an update changes besides content: modes, ow
     '  log: a symlink, replaced by a directory',
     '  finish: mode 0600 → 0755',
   ]);
+});
+
+test('a suggested s6-svc command runs as printed from the --diff line and, once its JSON-quoted reason is read, from the sync line, whatever the scandir path holds', async (t) => {
+  const scandir = `/srv/it's a "scan" dir`;
+  const slot = `${scandir}/gateway-r`;
+  const shellReads = (word: string): string => execFileSync('sh', ['-c', `printf %s ${word}`], { encoding: 'utf8' });
+  const result = resultOf({ decisions: [decision('r')], restartPending: ['gateway-r'] });
+  const diffLine = (await diffReport(result, false, scandir)).split('\n').find((l) => l.startsWith('gateway-r restart pending')) ?? '';
+  t.is(shellReads(/s6-svc -r (.*) applies them\)$/.exec(diffLine)?.[1] ?? ''), slot, diffLine);
+  const syncLine =
+    textReport(result, 0, scandir)
+      .split('\n')
+      .find((l) => l.startsWith('reconcile: pending ')) ?? '';
+  const reason = JSON.parse(/ reason=(".*")$/.exec(syncLine)?.[1] ?? '""') as string;
+  t.is(shellReads(/s6-svc -r (.*) applies them$/.exec(reason)?.[1] ?? ''), slot, syncLine);
+});
+
+test('an operation line keeps a quote in its reason or error inside the field', (t) => {
+  const line = operationLine({ op: { ...CREATE, reason: 'a "b" c' }, status: 'failed', error: 'x" forged="1' });
+  const m = /^reconcile: failed service=gateway-a kind=create reason=("(?:[^"\\]|\\.)*") error=("(?:[^"\\]|\\.)*")$/.exec(line);
+  t.truthy(m, line);
+  t.is(JSON.parse(m?.[1] ?? '""'), 'a "b" c');
+  t.is(JSON.parse(m?.[2] ?? '""'), 'x" forged="1');
 });

@@ -164,7 +164,7 @@ test('a missing log/ is made and its run written', (t) => {
 });
 
 test('a symlink or file where log/ goes is replaced by the directory (unlinked first, never followed), and --diff says what it was', (t) => {
-  const plan = planFor(CODER, { logDir: { kind: 'refused', reason: 'is a symlink' }, omit: ['log/run'] });
+  const plan = planFor(CODER, { logDir: { kind: 'refused', reason: 'is a symlink', code: 'EFTYPE' }, omit: ['log/run'] });
   t.deepEqual(
     plan,
     update(CODER, {
@@ -173,6 +173,27 @@ test('a symlink or file where log/ goes is replaced by the directory (unlinked f
       changes: [{ path: 'log/run', fix: 'write', spec: fileSpec(CODER, 'log/run'), detail: 'missing' }],
     }),
   );
+});
+
+test('--diff says what was refused where a file goes: a non-file is replaced, one too large or unreadable rewritten; log/ that could not be looked at is not unlinked', (t) => {
+  const detailOf = (read: FileRead): string | undefined => {
+    const op = planFor(CODER, { files: { finish: read } }).operations[0];
+    return op?.kind === 'update' ? op.changes.find((c) => c.path === 'finish')?.detail : undefined;
+  };
+  t.is(detailOf({ kind: 'refused', reason: 'is a FIFO', code: 'EFTYPE' }), 'a FIFO, replaced by a file');
+  t.is(detailOf({ kind: 'refused', reason: 'is a symlink', code: 'ELOOP' }), 'a symlink, replaced by a file');
+  t.is(
+    detailOf({ kind: 'refused', reason: 'is larger than 65536 bytes (100000)', code: 'EFBIG' }),
+    'larger than 65536 bytes (100000), rewritten',
+  );
+  t.is(
+    detailOf({ kind: 'refused', reason: 'EACCES: permission denied', code: 'EACCES' }),
+    'unreadable (EACCES: permission denied), rewritten',
+  );
+  const op = planFor(CODER, { logDir: { kind: 'refused', reason: 'EACCES: permission denied' }, omit: ['log/run'] }).operations[0];
+  const log = op?.kind === 'update' ? op.dirs.find((d) => d.path === 'log') : undefined;
+  t.like(log, { fix: 'mkdir', detail: 'unreadable (EACCES: permission denied)' });
+  t.false(log !== undefined && 'replace' in log, 'never unlinked');
 });
 
 test('an unowned slot is adopted: its record written, reason adopt unowned slot', (t) => {

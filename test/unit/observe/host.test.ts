@@ -259,3 +259,27 @@ needsRoot(test)('a process another user owns cannot choose the container argv', 
   fakeProcess(root, '8', ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
   t.deepEqual(detectContainerArgv(root), ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
 });
+
+test("the YAML library's warnings (an unknown tag) never reach stderr: they quote the file raw", (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'config.yaml', 'multiplex_profiles: !!int foo\u001b[31mRED\n');
+  const warnings: unknown[] = [];
+  const listener = (w: unknown): void => {
+    warnings.push(w);
+  };
+  process.on('warning', listener);
+  t.teardown(() => process.off('warning', listener));
+  const emit = process.emitWarning;
+  process.emitWarning = ((...args: Parameters<typeof process.emitWarning>) => {
+    warnings.push(args[0]);
+  }) as typeof process.emitWarning;
+  try {
+    t.deepEqual(
+      observeConfig(dir, () => parse as YamlParse),
+      { kind: 'parsed', doc: { multiplex_profiles: 'foo\u001b[31mRED' } },
+    );
+  } finally {
+    process.emitWarning = emit;
+  }
+  t.deepEqual(warnings, []);
+});

@@ -106,7 +106,7 @@ test('a symlinked log/ is refused and log/run is not read through it', (t) => {
   fs.renameSync(path.join(slot, 'log'), path.join(root, 'elsewhere'));
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(slot, 'log'));
   const observed = observeScandir(dir, SETTINGS).slots.get('gateway-a');
-  t.deepEqual(observed?.logDir, { kind: 'refused', reason: 'is a symlink' });
+  t.deepEqual(observed?.logDir, { kind: 'refused', reason: 'is a symlink', code: 'EFTYPE' });
   t.false(observed?.files.has('log/run'));
 });
 

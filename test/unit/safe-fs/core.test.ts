@@ -166,8 +166,8 @@ test('readDirAt reports a directory with its mode and a stamp that an added entr
   const log = readDirAt(dir, 'log');
   t.is(log.meta.kind === 'dir' ? log.meta.mode & 0o7777 : -1, 0o750);
   t.is(log.stamp, stampOf(fs.lstatSync(path.join(root, 'log'))));
-  t.deepEqual(readDirAt(dir, 'link'), { meta: { kind: 'refused', reason: 'is a symlink' }, stamp: '', ctimeMs: 0 });
-  t.deepEqual(readDirAt(dir, 'file').meta, { kind: 'refused', reason: 'is a regular file' });
+  t.deepEqual(readDirAt(dir, 'link'), { meta: { kind: 'refused', reason: 'is a symlink', code: 'EFTYPE' }, stamp: '', ctimeMs: 0 });
+  t.deepEqual(readDirAt(dir, 'file').meta, { kind: 'refused', reason: 'is a regular file', code: 'EFTYPE' });
   t.deepEqual(readDirAt(dir, 'gone').meta, { kind: 'missing' });
   // A new entry in the same clock tick may leave mtime and ctime as they were; the size of a tmpfs
   // directory grows with each entry, and any file system's ctime moves on by the next tick.
