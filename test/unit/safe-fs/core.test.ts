@@ -218,34 +218,39 @@ test('listDirRaw keeps names that are not valid UTF-8 byte for byte', (t) => {
   t.false(entries[0]?.isSymlink);
 });
 
-test('forEachDirEntryRaw visits every entry once, with raw names and types, more entries than one batch', (t) => {
-  const { root, dir } = tempRoot(t);
-  const raw = Buffer.from([0x62, 0xff, 0x61]);
-  fs.mkdirSync(Buffer.concat([Buffer.from(`${root}/`), raw]));
-  for (let i = 0; i < 600; i += 1) fs.mkdirSync(path.join(root, `d${i}`));
-  put(root, 'f', '');
-  fs.symlinkSync('/', path.join(root, 'l'));
-  const seen: { name: Buffer; isDir: boolean; isSymlink: boolean }[] = [];
-  forEachDirEntryRaw(dir, (e) => seen.push(e));
-  t.is(seen.length, 603);
-  t.is(new Set(seen.map((e) => e.name.toString('hex'))).size, 603, 'no entry twice');
-  t.true(seen.some((e) => e.name.equals(raw) && e.isDir));
-  t.like(
-    seen.find((e) => e.name.toString() === 'l'),
-    { isDir: false, isSymlink: true },
-  );
-  t.like(
-    seen.find((e) => e.name.toString() === 'f'),
-    { isDir: false, isSymlink: false },
-  );
-  t.deepEqual(
-    seen.map((e) => e.name.toString('hex')).sort(),
-    listDirRaw(dir)
-      .map((e) => e.name.toString('hex'))
-      .sort(),
-    'the same entries as listDirRaw',
-  );
+const visitsAll = test.macro({
+  exec(t, streamAbove: number) {
+    const { root, dir } = tempRoot(t);
+    const raw = Buffer.from([0x62, 0xff, 0x61]);
+    fs.mkdirSync(Buffer.concat([Buffer.from(`${root}/`), raw]));
+    for (let i = 0; i < 600; i += 1) fs.mkdirSync(path.join(root, `d${i}`));
+    put(root, 'f', '');
+    fs.symlinkSync('/', path.join(root, 'l'));
+    const seen: { name: Buffer; isDir: boolean; isSymlink: boolean }[] = [];
+    forEachDirEntryRaw(dir, (e) => seen.push(e), streamAbove);
+    t.is(seen.length, 603);
+    t.is(new Set(seen.map((e) => e.name.toString('hex'))).size, 603, 'no entry twice');
+    t.true(seen.some((e) => e.name.equals(raw) && e.isDir));
+    t.like(
+      seen.find((e) => e.name.toString() === 'l'),
+      { isDir: false, isSymlink: true },
+    );
+    t.like(
+      seen.find((e) => e.name.toString() === 'f'),
+      { isDir: false, isSymlink: false },
+    );
+    t.deepEqual(
+      seen.map((e) => e.name.toString('hex')).sort(),
+      listDirRaw(dir)
+        .map((e) => e.name.toString('hex'))
+        .sort(),
+      'the same entries as listDirRaw',
+    );
+  },
+  title: (how = '') => `forEachDirEntryRaw visits every entry once, with raw names and types: ${how}`,
 });
+test('read whole (fewer subdirectories than the threshold)', visitsAll, 10_000);
+test('streamed in batches (more subdirectories than the threshold)', visitsAll, 100);
 
 test('pathForChild reaches the opened directory from another process', (t) => {
   const { root, dir } = tempRoot(t);
