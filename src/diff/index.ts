@@ -175,10 +175,13 @@ function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChang
 
 /**
  * What `--diff` says of an entry refused where a file or log/ goes: a symlink, FIFO or other
- * non-file is replaced; one too large or unreadable is rewritten (the write renames over it).
+ * non-file is replaced; one too large or unreadable is rewritten (the write renames over it); a
+ * directory where a file goes stays, and says so.
  */
 function insteadOf(read: { readonly reason: string; readonly code?: string }, what: 'a file' | 'a directory'): string {
   const is = read.reason.replace(/^is /, '');
+  // A directory is never removed (it could hold anyone's files): the write fails until it is gone.
+  if (read.code === 'EISDIR') return 'a directory, which is never removed: move or delete it';
   if (read.code === 'EFTYPE' || read.code === 'ELOOP' || read.code === 'ENXIO') return `${is}, replaced by ${what}`;
   if (read.code === 'EFBIG') return `${is}, rewritten`;
   return `unreadable (${read.reason})${what === 'a file' ? ', rewritten' : ''}`;

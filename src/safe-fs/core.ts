@@ -205,7 +205,7 @@ export function readFilePath(path: string, cap: number): FileRead {
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: 'EFTYPE' };
+    if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: st.isDirectory() ? 'EISDIR' : 'EFTYPE' };
     if (st.size > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes (${st.size})`, code: 'EFBIG' };
     // Read exactly the size fstat reported: no extra read for EOF. A file that grows meanwhile is
     // seen truncated, which only makes it differ — the next pass sees it whole.
@@ -296,27 +296,32 @@ export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink:
 /** Above this many subdirectories (by the link count) a listing is streamed rather than read whole. */
 export const STREAM_LISTING_ABOVE = 20_000;
 
+/** Above this directory size a listing is streamed too: files and FIFOs add to the size, not the link count. */
+const STREAM_LISTING_BYTES = 512 * 1024;
+
 /**
- * Visits the entries of {@link listDirRaw}. A directory with more than STREAM_LISTING_ABOVE
- * subdirectories (a volume user's `mkdir` loop under `profiles/`), or one whose link count says
- * nothing (btrfs keeps 1), is read as a stream (fs.opendir, in batches), never held whole: 300,000
- * of them took a pass to 310 MiB. A smaller one is read in one call, which allocates less than
- * the stream's objects (12 MB less peak RSS over 10,000 profiles).
+ * Visits the entries of {@link listDirRaw}; says how it read them. A directory with more than
+ * STREAM_LISTING_ABOVE subdirectories or larger than STREAM_LISTING_BYTES (a volume user's `mkdir`
+ * or `touch` loop under `profiles/`: tmpfs counts ~20 bytes an entry, ext4 its blocks), or one
+ * whose link count says nothing (btrfs keeps 1; ext4 too past 65,000), is read as a stream
+ * (fs.opendir, in batches), never held whole: 300,000 entries took a pass to 310 MiB. A smaller one
+ * is read in one call, which allocates less than the stream's objects (12 MB less peak RSS over
+ * 10,000 profiles).
  */
 export function forEachDirEntryRaw(
   dir: Dir,
   visit: (entry: { name: Buffer; isDir: boolean; isSymlink: boolean }) => void,
   streamAbove = STREAM_LISTING_ABOVE,
-): void {
-  let links: number;
+): 'whole' | 'stream' {
+  let st: fs.Stats;
   try {
-    links = fs.fstatSync(dir.fd).nlink;
+    st = fs.fstatSync(dir.fd);
   } catch (err) {
     throw new FsError('fstat', dir.path, err);
   }
-  if (links >= 2 && links - 2 <= streamAbove) {
+  if (st.nlink >= 2 && st.nlink - 2 <= streamAbove && st.size <= STREAM_LISTING_BYTES) {
     for (const entry of listDirRaw(dir)) visit(entry);
-    return;
+    return 'whole';
   }
   let handle: fs.Dir;
   try {
@@ -339,6 +344,7 @@ export function forEachDirEntryRaw(
   } finally {
     handle.closeSync();
   }
+  return 'stream';
 }
 
 /** The path another process (a child we spawn) can use to reach an open directory of ours. */

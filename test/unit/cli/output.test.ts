@@ -304,8 +304,8 @@ test("the --diff preview lists what an update changes besides content: modes, ow
   ]);
 });
 
-test('a suggested s6-svc command runs as printed from the --diff line and, once its JSON-quoted reason is read, from the sync line, whatever the scandir path holds', async (t) => {
-  const scandir = `/srv/it's a "scan" dir`;
+test('a suggested s6-svc command runs as printed from the --diff line and, once its JSON-quoted reason is read, from the sync line, for a scandir path with spaces, quotes and a $', async (t) => {
+  const scandir = `/srv/it's a "scan" $dir`;
   const slot = `${scandir}/gateway-r`;
   const shellReads = (word: string): string => execFileSync('sh', ['-c', `printf %s ${word}`], { encoding: 'utf8' });
   const result = resultOf({ decisions: [decision('r')], restartPending: ['gateway-r'] });

@@ -181,6 +181,7 @@ test('--diff says what was refused where a file goes: a non-file is replaced, on
     return op?.kind === 'update' ? op.changes.find((c) => c.path === 'finish')?.detail : undefined;
   };
   t.is(detailOf({ kind: 'refused', reason: 'is a FIFO', code: 'EFTYPE' }), 'a FIFO, replaced by a file');
+  t.is(detailOf({ kind: 'refused', reason: 'is a directory', code: 'EISDIR' }), 'a directory, which is never removed: move or delete it');
   t.is(detailOf({ kind: 'refused', reason: 'is a symlink', code: 'ELOOP' }), 'a symlink, replaced by a file');
   t.is(
     detailOf({ kind: 'refused', reason: 'is larger than 65536 bytes (100000)', code: 'EFBIG' }),

@@ -219,7 +219,7 @@ test('listDirRaw keeps names that are not valid UTF-8 byte for byte', (t) => {
 });
 
 const visitsAll = test.macro({
-  exec(t, streamAbove: number) {
+  exec(t, streamAbove: number, how: 'whole' | 'stream') {
     const { root, dir } = tempRoot(t);
     const raw = Buffer.from([0x62, 0xff, 0x61]);
     fs.mkdirSync(Buffer.concat([Buffer.from(`${root}/`), raw]));
@@ -227,7 +227,10 @@ const visitsAll = test.macro({
     put(root, 'f', '');
     fs.symlinkSync('/', path.join(root, 'l'));
     const seen: { name: Buffer; isDir: boolean; isSymlink: boolean }[] = [];
-    forEachDirEntryRaw(dir, (e) => seen.push(e), streamAbove);
+    t.is(
+      forEachDirEntryRaw(dir, (e) => seen.push(e), streamAbove),
+      how,
+    );
     t.is(seen.length, 603);
     t.is(new Set(seen.map((e) => e.name.toString('hex'))).size, 603, 'no entry twice');
     t.true(seen.some((e) => e.name.equals(raw) && e.isDir));
@@ -249,8 +252,19 @@ const visitsAll = test.macro({
   },
   title: (how = '') => `forEachDirEntryRaw visits every entry once, with raw names and types: ${how}`,
 });
-test('read whole (fewer subdirectories than the threshold)', visitsAll, 10_000);
-test('streamed in batches (more subdirectories than the threshold)', visitsAll, 100);
+test('read whole (fewer subdirectories than the threshold)', visitsAll, 10_000, 'whole');
+test('streamed in batches (more subdirectories than the threshold)', visitsAll, 100, 'stream');
+
+test('forEachDirEntryRaw streams a directory of many files (they add to its size, not its link count)', (t) => {
+  const { root, dir } = tempRoot(t);
+  for (let i = 0; i < 30_000; i += 1) fs.writeFileSync(path.join(root, `file-with-a-longish-name-${i}`), '');
+  let n = 0;
+  t.is(
+    forEachDirEntryRaw(dir, () => (n += 1)),
+    'stream',
+  );
+  t.is(n, 30_000);
+});
 
 test('pathForChild reaches the opened directory from another process', (t) => {
   const { root, dir } = tempRoot(t);
