@@ -14,7 +14,7 @@ import {
   planHeals,
   planPickups,
 } from './desired/drift.js';
-import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep } from './diff/index.js';
+import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep, prunableSlots } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
@@ -190,10 +190,7 @@ function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): 
  */
 function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredState): string | undefined {
   if (o.mode !== 'sync' || o.prune) return undefined;
-  const kept = [...desired.gone].filter((s) => {
-    const slot = observed.scandir.slots.get(s);
-    return slot !== undefined && slot.owned && slot.entry === 'dir' && !desired.services.has(s);
-  });
+  const kept = prunableSlots(observed, desired).map((slot) => slot.service);
   if (kept.length === 0) return undefined;
   const which = namesInProse(kept.sort(), 5);
   const them = kept.length === 1 ? 'its slot is' : 'their slots are';

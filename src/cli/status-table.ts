@@ -9,6 +9,7 @@ import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
 import { describeEvidence } from '../desired/drift.js';
 import { isHermesIntent } from '../desired/index.js';
+import { GATEWAY_LOGS_DIR } from '../model/constants.js';
 import { NAME_RULE } from '../model/names.js';
 import { namesInProse } from '../model/text.js';
 import { type StatusRow, driftConditionLine } from './status-report.js';
@@ -280,7 +281,7 @@ function notes(r: StatusRow, ctx: TableContext): string[] {
     const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
     // Why it keeps dying is in its own log (the s6-log directory its log/run names).
     return c.type === 'CrashLooping' && ctx.hermesHome !== undefined
-      ? `${line}: why is in ${path.join(ctx.hermesHome, 'logs/gateways', r.profile, 'current')}`
+      ? `${line}: why is in ${path.join(ctx.hermesHome, GATEWAY_LOGS_DIR, r.profile, 'current')}`
       : line;
   });
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)

@@ -3,7 +3,7 @@
  * by the Hermes CLI and by this tool coexist without churn. Pure: strings in, strings out.
  */
 import type { FileSpec, Settings } from '../model.js';
-import { OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
+import { GATEWAY_LOGS_DIR, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 
 export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
 
@@ -51,7 +51,7 @@ export function renderLogRun(profile: string, s: RenderSettings): string {
     s.shebang,
     '# shellcheck shell=sh',
     `: "\${HERMES_HOME:=${s.home}}"`,
-    `log_dir="$HERMES_HOME/logs/gateways/${profile}"`,
+    `log_dir="$HERMES_HOME/${GATEWAY_LOGS_DIR}/${profile}"`,
     'if [ "$(id -u)" = 0 ]; then',
     `  s6-setuidgid ${s.user} mkdir -p "$log_dir"`,
     `  s6-setuidgid ${s.user} rm -f "$log_dir/lock"`,

@@ -95,9 +95,8 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     }
   }
   if (options.prune && desired.pruneBlocked === undefined) {
-    for (const service of desired.gone) {
-      const slot = observed.scandir.slots.get(service);
-      if (slot === undefined || !slot.owned || slot.entry !== 'dir' || desired.services.has(service)) continue;
+    for (const slot of prunableSlots(observed, desired)) {
+      const service = slot.service;
       ops.push({
         kind: 'remove',
         service,
@@ -114,6 +113,19 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
+}
+
+/**
+ * The slots a prune removes: ours (a directory with our record) whose profile is gone. `--no-prune`
+ * keeps exactly these, and says so (src/reconcile.ts).
+ */
+export function prunableSlots(observed: ObservedState, desired: DesiredState): ObservedSlot[] {
+  const out: ObservedSlot[] = [];
+  for (const service of desired.gone) {
+    const slot = observed.scandir.slots.get(service);
+    if (slot !== undefined && slot.owned && slot.entry === 'dir' && !desired.services.has(service)) out.push(slot);
+  }
+  return out;
 }
 
 /** Stable order: by service name, then KIND_ORDER. */

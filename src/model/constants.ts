@@ -21,5 +21,8 @@ export const RUNTIME_FILES: ReadonlySet<string> = new Set(['run', 'finish']);
  */
 export const STALE_RUNTIME_FILES = ['gateway.pid', 'processes.json'] as const;
 
+/** Where each gateway's s6-log writes, relative to HERMES_HOME: `<this>/<profile>/current` (log/run's log_dir). */
+export const GATEWAY_LOGS_DIR = 'logs/gateways';
+
 /** A profile's state file, relative to its directory (HERMES_HOME for the root profile). */
 export const STATE_FILE = 'gateway_state.json';

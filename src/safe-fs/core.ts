@@ -294,7 +294,7 @@ export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink:
 }
 
 /** Above this many subdirectories (by the link count) a listing is streamed rather than read whole. */
-export const STREAM_LISTING_ABOVE = 20_000;
+const STREAM_LISTING_ABOVE = 20_000;
 
 /** Above this directory size a listing is streamed too: files and FIFOs add to the size, not the link count. */
 const STREAM_LISTING_BYTES = 512 * 1024;
