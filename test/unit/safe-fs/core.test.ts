@@ -227,9 +227,11 @@ const visitsAll = test.macro({
     put(root, 'f', '');
     fs.symlinkSync('/', path.join(root, 'l'));
     const seen: { name: Buffer; isDir: boolean; isSymlink: boolean }[] = [];
+    // A file system whose link count says nothing about subdirectories (btrfs: 1) always streams.
+    const expected = fs.statSync(root).nlink >= 2 ? how : 'stream';
     t.is(
       forEachDirEntryRaw(dir, (e) => seen.push(e), streamAbove),
-      how,
+      expected,
     );
     t.is(seen.length, 603);
     t.is(new Set(seen.map((e) => e.name.toString('hex'))).size, 603, 'no entry twice');
