@@ -81,7 +81,7 @@ export interface Svscan extends SvscanState {
   readonly pid: number;
   /** The absolute path of service `name` in the scandir. */
   servicePath(name: string): string;
-  /** Builds `name` under a dot-name, renames it into place, runs `s6-svscanctl -a` and waits until supervised. */
+  /** Builds `name` under a dot-name, renames it into place, runs `s6-svscanctl -a` and waits until supervised (status written). */
   addService(name: string, run: string, opts?: AddServiceOptions): Promise<string>;
   /** Reads `s6-svstat -o`; throws with s6's stderr when `name` is not supervised. */
   svstat(name: string): Promise<Svstat>;

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +50,9 @@ needsS6(test)('a service renamed into a real scandir comes up, goes down on s6-s
 needsS6(test)('addService honours a down file, and a removed dir loses its supervisor on rescan', async (t) => {
   const svscan = await startSvscan((await createSvscanState()).state, { maxServices: 20 });
   await svscan.addService('idle', SLEEP_RUN, { files: { down: '' } });
+  // Supervised means readable at once: s6-supervise writes supervise/status a moment after its lock.
+  t.true(existsSync(path.join(svscan.servicePath('idle'), 'supervise', 'status')));
+  t.like(await svscan.svstat('idle'), { up: false, wantedup: false, normallyup: false });
   await svscan.waitSvstat('idle', 'up,wantedup,normallyup', 'false false false');
   await svscan.addService('busy', SLEEP_RUN);
   await svscan.waitUp('busy');
