@@ -53,7 +53,7 @@ export function createLogger(level: Level, format: 'text' | 'json'): Logger {
     return sink;
   };
   const log = (lvl: Level, message: string, fields: Fields = {}): void => {
-    if (RANK[lvl] > RANK[level] && lvl !== 'warn' && lvl !== 'error') return;
+    if (RANK[lvl] > RANK[level]) return;
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
     open().log({ level: lvl, message, ...clean });
   };

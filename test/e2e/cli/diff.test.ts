@@ -136,14 +136,18 @@ test('--diff validates names before anything: an invalid profile is skipped, exi
   t.true(r.stderr.includes('profiles/BadName: skipped: invalid profile name'));
 });
 
-test('warnings reach stderr even at --log-level error; stdout carries results only', async (t) => {
+test('warnings reach stderr at --log-level warn, not at error; stdout carries results only', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
   await makeHermesHome(box.home, { coder: { state: '{ broken' } });
-  const r = await runCli(bootArgs(box.home, box.scandir, '--diff', '--log-level', 'error'));
+  const r = await runCli(bootArgs(box.home, box.scandir, '--diff', '--log-level', 'warn'));
   t.is(r.code, 1);
   t.regex(r.stderr, /^reconcile-gateways: warn: could not read .*profiles\/coder\/gateway_state\.json .*treating as no prior state/m);
   t.false(r.stdout.includes('warn'));
+  const quiet = await runCli(bootArgs(box.home, box.scandir, '--diff', '--log-level', 'error'));
+  t.is(quiet.code, 1);
+  t.is(quiet.stderr, '', 'an operator who asked for errors only gets no warning');
+  t.is(quiet.stdout, r.stdout, 'the plan on stdout is the same');
 });
 
 test('boot --diff lists the sweep, cleanup and seed operations and exits 1; after boot, boot --diff exits 0 (issue 11)', async (t) => {

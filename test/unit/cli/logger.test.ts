@@ -37,9 +37,11 @@ test('a field value with a space, a quote or `=` is quoted, so it cannot pose as
   t.is(stderr, 'reconcile-gateways: warn: unreadable state [profile="x action=started \\"y\\""]\n');
 });
 
-test('the level filters info and debug, never warnings or errors', (t) => {
+test('the level keeps what is at least as severe: error shows errors only, warn adds warnings', (t) => {
   const [, stderr] = run(`const l = createLogger('error', 'text'); l.debug('d'); l.info('i'); l.warn('w'); l.error('e');`);
-  t.is(stderr, 'reconcile-gateways: warn: w\nreconcile-gateways: error: e\n');
+  t.is(stderr, 'reconcile-gateways: error: e\n');
+  const [, warned] = run(`const l = createLogger('warn', 'text'); l.debug('d'); l.info('i'); l.warn('w'); l.error('e');`);
+  t.is(warned, 'reconcile-gateways: warn: w\nreconcile-gateways: error: e\n');
   const [, all] = run(`const l = createLogger('debug', 'text'); l.debug('d'); l.log('info', 'i');`);
   t.is(all, 'reconcile-gateways: debug: d\nreconcile-gateways: info: i\n');
 });
