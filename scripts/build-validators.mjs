@@ -14,6 +14,7 @@ const schemas = {
   validateRestarts: 'restarts.schema.json',
   validateStatusFile: 'status-file.schema.json',
   validateStatusReport: 'status-report.schema.json',
+  validateWatchLine: 'watch-line.schema.json',
 };
 const ajv = new Ajv({ code: { source: true }, allErrors: true, strict: true });
 const mapping = {};

@@ -30,6 +30,7 @@ export interface Validators {
   readonly validateRestarts: Validator;
   readonly validateStatusFile?: Validator;
   readonly validateStatusReport?: Validator;
+  readonly validateWatchLine?: Validator;
 }
 
 /**

@@ -145,7 +145,8 @@ interface AfterPass {
 function afterPass(args: Args, io: Io, logger: Logger, p: AfterPass): void {
   writeStatus(args, logger, p.doc);
   p.metrics?.afterPass(p.summary, p.detail);
-  if (!isQuiet(p.summary)) io.stdout.write(`${args.output === 'json' ? JSON.stringify(p.summary) : summaryLine(p.summary)}\n`);
+  if (!isQuiet(p.summary))
+    io.stdout.write(`${args.output === 'json' ? JSON.stringify({ formatVersion: '2', pass: p.summary }) : summaryLine(p.summary)}\n`);
   else logger.debug(summaryLine(p.summary));
   if (p.first && args.readyFd !== undefined) signalReady(args.readyFd, logger);
 }

@@ -41,16 +41,20 @@ test('a pass that only picked slots up prints its line, with pickup=N (absent wh
   t.notRegex(summaryLine(SUMMARY), /pickup/);
 });
 
-test('a targeted pass names its profiles; a failed pass gives its error instead of counts', (t) => {
+test('a targeted pass names its profiles; a failed pass gives its error instead of counts', async (t) => {
   const { counts: _c, drift: _d, changed: _s, drifting: _g, ...bare } = SUMMARY;
-  const line = summaryLine({
+  const failed: PassSummary = {
     ...bare,
     scope: 'targeted',
     profiles: ['a', 'b'],
     result: 'error',
     error: { code: 'fatal', message: 'scandir gone', terminal: false },
-  });
-  t.is(line, 'reconcile: pass trigger=interval scope=targeted(a,b) result=error error="scandir gone" duration_ms=40');
+  };
+  t.is(summaryLine(failed), 'reconcile: pass trigger=interval scope=targeted(a,b) result=error error="scandir gone" duration_ms=40');
+  // The same pass as a --output json line satisfies its schema.
+  const { validateWatchLine } = await loadValidators();
+  t.true(validateWatchLine?.({ formatVersion: '2', pass: failed }), JSON.stringify(validateWatchLine?.errors));
+  t.false(validateWatchLine?.(failed), 'a bare summary, without formatVersion, is not a line');
 });
 
 test('changed services are escaped and cut after five', (t) => {
@@ -147,8 +151,10 @@ test.serial('with --output json each pass line is a JSON summary', async (t) => 
   await waitFor(() => io.out().includes('\n'), 60_000, 'the first pass line');
   process.emit('SIGTERM');
   t.is(await running, 0);
-  const first = JSON.parse(io.out().split('\n')[0] ?? '') as PassSummary;
-  t.like(first, { trigger: 'start', scope: 'full', result: 'converged' });
+  const line: unknown = JSON.parse(io.out().split('\n')[0] ?? '');
+  const { validateWatchLine } = await loadValidators();
+  t.true(validateWatchLine?.(line), JSON.stringify(validateWatchLine?.errors));
+  t.like(line as { pass: PassSummary }, { formatVersion: '2', pass: { trigger: 'start', scope: 'full', result: 'converged' } });
 });
 
 test.serial('a container of role none idles: it says why, reports ready and exits 0 on SIGTERM', async (t) => {
