@@ -151,21 +151,31 @@ function tableLines(rows: readonly (readonly string[])[], width: number): { line
   return { lines, namesCut };
 }
 
-/** The words of `text` in lines of at most `n` columns (1 at least); a word longer than a line is split. */
-function wordLines(text: string, columns: number): string[] {
-  const n = Math.max(1, columns);
+/**
+ * The words of `text` in lines of at most `columns` (the first line) and `rest` columns (the
+ * others; 1 at least). A word longer than a line is split, after a `/` when one falls in the
+ * line's second half, so a long path breaks between its components; nothing is ever cut off.
+ */
+function wordLines(text: string, columns: number, rest = columns): string[] {
   const lines: string[] = [];
+  const room = (): number => Math.max(1, lines.length === 0 ? columns : rest);
   let line = '';
   for (const word of text.split(' ')) {
     const next = line === '' ? word : `${line} ${word}`;
-    if (columnsOf(next) <= n) {
+    if (columnsOf(next) <= room()) {
       line = next;
       continue;
     }
     if (line !== '') lines.push(line);
-    let rest = Array.from(word);
-    for (; rest.length > n; rest = rest.slice(n)) lines.push(rest.slice(0, n).join(''));
-    line = rest.join('');
+    let chars = Array.from(word);
+    while (chars.length > room()) {
+      const n = room();
+      const slash = chars.lastIndexOf('/', n - 1);
+      const at = slash >= Math.ceil(n / 2) ? slash + 1 : n;
+      lines.push(chars.slice(0, at).join(''));
+      chars = chars.slice(at);
+    }
+    line = chars.join('');
   }
   lines.push(line);
   return lines;
@@ -195,19 +205,7 @@ function pad(text: string, n: number): string {
 
 /** Words of `text` in lines of at most `width` columns, continuations indented by two. */
 export function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    const next = line === '' ? word : `${line} ${word}`;
-    if (columnsOf(next) <= width || line === '') {
-      line = cut(next, width);
-      continue;
-    }
-    lines.push(line);
-    line = cut(`  ${word}`, width);
-  }
-  lines.push(line);
-  return lines;
+  return wordLines(text, width, width - 2).map((line, i) => (i === 0 ? line : `  ${line}`));
 }
 
 function rowCells(r: StatusRow, ctx: TableContext): string[] {

@@ -341,9 +341,15 @@ test(durations, 3600, '1h0m');
 test(durations, 3 * 86400 + 4 * 3600 + 59, '3d4h');
 test(durations, 1000 * 86400, '>999d');
 
-test('wrap keeps words whole, indents continuations, and cuts a word longer than the line', (t) => {
+test('wrap keeps words whole, indents continuations, and splits a word longer than the line, a path after a /', (t) => {
   t.deepEqual(wrap('aa bb cc dd', 5), ['aa bb', '  cc', '  dd']);
-  t.deepEqual(wrap('abcdefghij', 5), ['abcd\u2026']);
+  t.deepEqual(wrap('abcdefghij', 5), ['abcde', '  fgh', '  ij']);
+  t.deepEqual(wrap('see /opt/data/logs/gateways/coder/current now', 20), [
+    'see',
+    '  /opt/data/logs/',
+    '  gateways/coder/',
+    '  current now',
+  ]);
   for (const line of wrap(LEGEND, 40)) t.true(line.length <= 40);
 });
 
