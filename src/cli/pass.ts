@@ -333,6 +333,5 @@ export function printSkip(args: Args, io: Io, mode: Mode | 'watch', decision: Ex
 
 /** Directories under profiles/ that hold no SOUL.md, so are no profiles (upstream skips them silently). */
 export function withoutSoul(home: ObservedHome): string[] {
-  const profiles = new Set(home.profiles.map((p) => p.name));
-  return [...home.presentDirs].filter((n) => !profiles.has(n)).sort(); // `default` is the root profile's name
+  return [...home.notProfiles].sort();
 }

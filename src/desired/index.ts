@@ -298,7 +298,10 @@ function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | unde
   }
   if (input.allowEmpty) return undefined;
   const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
-  const remaining = home.profiles.some((p) => !p.isRoot) || home.presentDirs.size > 0;
+  // A directory without a SOUL.md is no profile (stray ones are common on a wiped volume); one a
+  // targeted pass did not read may be one. profiles/default is ignored, whatever it holds.
+  const remaining =
+    home.profiles.some((p) => !p.isRoot) || [...home.presentDirs].some((n) => n !== ROOT_PROFILE && !home.notProfiles.has(n));
   if (!remaining && vanished.length > 0) {
     return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
   }

@@ -62,6 +62,8 @@ export interface ObservedHome {
   readonly tombstones: ReadonlyMap<string, number>;
   /** Names of directories under `profiles/` that exist at all (with or without SOUL.md). */
   readonly presentDirs: ReadonlySet<string>;
+  /** The directories this pass read and found without a SOUL.md: no profiles (a targeted pass reads only its own). */
+  readonly notProfiles: ReadonlySet<string>;
   /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */
   readonly shadowedDefault: boolean;
   /** What is at `HERMES_HOME/gateway_state.json`, for the seeds that write it only when absent. */

@@ -76,11 +76,18 @@ interface Listing {
   readonly profiles: readonly ObservedProfile[];
   readonly tombstones: ReadonlyMap<string, number>;
   readonly presentDirs: ReadonlySet<string>;
+  readonly notProfiles: ReadonlySet<string>;
   readonly shadowedDefault: boolean;
 }
 
 function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeFiles: boolean, cache: ReadCache | undefined): Listing {
-  const empty = { profiles: [], tombstones: new Map<string, number>(), presentDirs: new Set<string>(), shadowedDefault: false };
+  const empty = {
+    profiles: [],
+    tombstones: new Map<string, number>(),
+    presentDirs: new Set<string>(),
+    notProfiles: new Set<string>(),
+    shadowedDefault: false,
+  };
   let dir: Dir;
   try {
     const st = lstatAt(home, 'profiles');
@@ -93,6 +100,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
   try {
     const profiles: ObservedProfile[] = [];
     const presentDirs = new Set<string>();
+    const notProfiles = new Set<string>();
     let tombstones = new Map<string, number>();
     let shadowedDefault = false;
     const profilesDir = dir;
@@ -114,7 +122,10 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       presentDirs.add(name);
       if (only !== undefined && !only.has(name)) return;
       const candidate = observeCandidate(profilesDir, entry.name, name, runtimeFiles, reader(cache, `profiles/${name}`));
-      if (candidate === undefined) return;
+      if (candidate === undefined) {
+        if (name !== ROOT_PROFILE) notProfiles.add(name); // profiles/default is ignored either way
+        return;
+      }
       if (name === ROOT_PROFILE) {
         shadowedDefault = true;
         return;
@@ -122,7 +133,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       profiles.push(candidate);
     });
     // readdir's order is the file system's: the rest of the pass sorts what it needs.
-    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, shadowedDefault };
+    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, shadowedDefault };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {

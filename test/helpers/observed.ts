@@ -85,6 +85,7 @@ export function home(opts: HomeOptions = {}): ObservedHome {
     profiles: [root, ...named],
     tombstones: new Map(Object.entries(opts.tombstones ?? {})),
     presentDirs: new Set([...named.map((p) => p.name), ...(opts.strayDirs ?? [])]),
+    notProfiles: new Set(opts.strayDirs ?? []),
     shadowedDefault: opts.shadowedDefault ?? false,
   };
 }

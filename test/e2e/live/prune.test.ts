@@ -64,6 +64,14 @@ needsS6(test)('the empty-set guard: profiles/ gone or every profile vanished rem
   t.is(empty.code, 2);
   t.regex(String(empty.doc['pruneBlocked']), /every named profile vanished at once/);
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+
+  // Directories that are no profiles (no SOUL.md) are no sign of a mounted volume of profiles.
+  await mkdir(path.join(env.home, 'profiles', 'notes'));
+  await mkdir(path.join(env.home, 'profiles', '.cache'));
+  const stray = await env.json('sync');
+  t.is(stray.code, 2, 'a leftover directory does not lift the guard');
+  t.regex(String(stray.doc['pruneBlocked']), /every named profile vanished at once/);
+  t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
   t.deepEqual([await env.pid('a'), await env.pid('b')], before, 'no gateway was touched');
 
   await rename(path.join(env.home), path.join(env.root, 'home.away'));

@@ -50,6 +50,20 @@ test(
 test('--allow-empty lifts the guard', guarded, observedOf(home(), owned('a', 'b')), { allowEmpty: true }, undefined);
 test('tombstoned deletions are intended', guarded, observedOf(home({ tombstones: { a: 5 } }), owned('a')), {}, undefined);
 test(
+  'a directory left under profiles/ without a SOUL.md is no profile: it does not lift the guard',
+  guarded,
+  observedOf(home({ strayDirs: ['notes', '.cache', 'default'] }), owned('a', 'b')),
+  {},
+  GUARD,
+);
+test(
+  'a directory a targeted pass did not read may be a profile: the volume counts as mounted',
+  guarded,
+  observedOf({ ...home(), presentDirs: new Set(['c']) }, owned('a', 'b')),
+  {},
+  undefined,
+);
+test(
   'one remaining profile means the volume is mounted',
   guarded,
   observedOf(home({ named: [profile('c')] }), owned('a', 'b', 'c')),
