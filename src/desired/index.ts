@@ -123,7 +123,7 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
       }
     }
   }
-  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone) : undefined;
+  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
   const live = mode === 'boot' ? liveNotice(observed) : undefined;
   if (live !== undefined) notices.push({ level: 'warn', message: live });
@@ -275,8 +275,11 @@ function isGone(profile: string, observed: ObservedState): boolean {
   if (!observed.home.presentDirs.has(profile)) return true;
   const tomb = observed.home.tombstones.get(profile);
   if (tomb === undefined) return false;
+  // Its directory is still there: only a SOUL.md no newer than the tombstone says deleted. One
+  // missing, unreadable or a symlink may be one being replaced (an editor's save, a restore),
+  // so the slot is kept, as it is without a tombstone, until the directory goes.
   const candidate = observed.home.profiles.find((p) => !p.isRoot && p.name === profile);
-  return candidate?.soulMtimeMs === undefined || tomb >= candidate.soulMtimeMs;
+  return candidate?.soulMtimeMs !== undefined && tomb >= candidate.soulMtimeMs;
 }
 
 /**
@@ -285,7 +288,7 @@ function isGone(profile: string, observed: ObservedState): boolean {
  * `profiles/` nothing counts as gone (isGone), so --allow-empty cannot lift that case: the
  * message says what does.
  */
-function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | undefined {
+function emptySetGuard(input: Context, gone: ReadonlySet<string>, named: readonly Intent[]): string | undefined {
   const home = input.observed.home;
   const ownedNamed = [...input.observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
   if (ownedNamed.length === 0) return undefined;
@@ -298,10 +301,10 @@ function emptySetGuard(input: Context, gone: ReadonlySet<string>): string | unde
   }
   if (input.allowEmpty) return undefined;
   const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
-  // A directory without a SOUL.md is no profile (stray ones are common on a wiped volume); one a
-  // targeted pass did not read may be one. profiles/default is ignored, whatever it holds.
-  const remaining =
-    home.profiles.some((p) => !p.isRoot) || [...home.presentDirs].some((n) => n !== ROOT_PROFILE && !home.notProfiles.has(n));
+  // Only a profile this pass would use shows that the profiles are still there: not a stray
+  // directory (no SOUL.md), a symlink, an invalid name or a tombstoned one, all common on a wiped
+  // or half-restored volume. A targeted pass also looks, briefly, beyond the profiles it read.
+  const remaining = named.some((n) => n.decision.action !== 'skipped') || home.profileOutOfScope;
   if (!remaining && vanished.length > 0) {
     return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
   }

@@ -64,6 +64,11 @@ export interface ObservedHome {
   readonly presentDirs: ReadonlySet<string>;
   /** The directories this pass read and found without a SOUL.md: no profiles (a targeted pass reads only its own). */
   readonly notProfiles: ReadonlySet<string>;
+  /**
+   * A targeted pass: whether a directory outside its scope holds a profile (a valid name and a
+   * SOUL.md that is a regular file; the search stops at the first). False in a full pass.
+   */
+  readonly profileOutOfScope: boolean;
   /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */
   readonly shadowedDefault: boolean;
   /** What is at `HERMES_HOME/gateway_state.json`, for the seeds that write it only when absent. */

@@ -5,6 +5,7 @@
  */
 import type { FileRead, Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
 import { ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
+import { invalidNameReason } from '../model/names.js';
 import {
   type Dir,
   closeDir,
@@ -77,6 +78,7 @@ interface Listing {
   readonly tombstones: ReadonlyMap<string, number>;
   readonly presentDirs: ReadonlySet<string>;
   readonly notProfiles: ReadonlySet<string>;
+  readonly profileOutOfScope: boolean;
   readonly shadowedDefault: boolean;
 }
 
@@ -86,6 +88,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     tombstones: new Map<string, number>(),
     presentDirs: new Set<string>(),
     notProfiles: new Set<string>(),
+    profileOutOfScope: false,
     shadowedDefault: false,
   };
   let dir: Dir;
@@ -133,7 +136,9 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       profiles.push(candidate);
     });
     // readdir's order is the file system's: the rest of the pass sorts what it needs.
-    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, shadowedDefault };
+    // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it read.
+    const profileOutOfScope = only !== undefined && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name));
+    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
@@ -182,6 +187,20 @@ export function observeStateFiles(home: Dir, names: Iterable<string>, opened?: (
   }
   closeDir(profiles);
   return out;
+}
+
+/** Whether `profiles/<name>` is a profile the pass would use: a valid name, a directory (not a symlink) with a regular SOUL.md. */
+function holdsProfile(profiles: Dir, name: string): boolean {
+  if (name === ROOT_PROFILE || invalidNameReason(name) !== undefined) return false;
+  let dir: Dir | undefined;
+  try {
+    dir = openDirAt(profiles, name);
+    return lstatAt(dir, 'SOUL.md')?.isFile() === true;
+  } catch {
+    return false;
+  } finally {
+    closeDir(dir);
+  }
 }
 
 function unusable(name: string, why: string): ObservedProfile {

@@ -60,8 +60,8 @@ export function profile(name: string, opts: ProfileOptions = {}): ObservedProfil
     isRoot: false,
     state: opts.state ?? NO_STATE,
     lifecycle: opts.phase === undefined ? { kind: 'missing' } : { kind: 'parsed', phase: opts.phase },
-    soulMtimeMs: opts.soulMtimeMs ?? 1000,
-    ...(opts.unusable === undefined ? {} : { unusable: opts.unusable }),
+    // observe knows no SOUL.md time for a profile it cannot use (unreadable, a symlinked SOUL.md)
+    ...(opts.unusable === undefined ? { soulMtimeMs: opts.soulMtimeMs ?? 1000 } : { unusable: opts.unusable }),
   };
 }
 
@@ -86,6 +86,7 @@ export function home(opts: HomeOptions = {}): ObservedHome {
     tombstones: new Map(Object.entries(opts.tombstones ?? {})),
     presentDirs: new Set([...named.map((p) => p.name), ...(opts.strayDirs ?? [])]),
     notProfiles: new Set(opts.strayDirs ?? []),
+    profileOutOfScope: false,
     shadowedDefault: opts.shadowedDefault ?? false,
   };
 }

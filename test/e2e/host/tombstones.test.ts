@@ -1,6 +1,6 @@
 import test from 'ava';
 import { existsSync, utimesSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeHermesHome, removeTree } from '../../helpers/tree.js';
 import { parseDoc, makeWorld, profileLines, removeWorlds, runCli, type World, worldArgs } from '../../helpers/cli.js';
@@ -118,6 +118,23 @@ test('sync --no-prune and boot keep the slot of a tombstoned profile', async (t)
   t.true(existsSync(path.join(slot(w, 'ghost'), 'run')));
   t.is((await runCli(['boot', ...worldArgs(w)])).code, 0);
   t.true(existsSync(path.join(slot(w, 'ghost'), 'run')));
+  await removeTree(w.root);
+});
+
+test('a re-created profile whose SOUL.md is missing for a moment (an editor saving it) keeps its slot despite the old tombstone', async (t) => {
+  const w = await makeWorld('tbsave', { create: 'none' });
+  await makeHermesHome(w.home, { phoenix: { state: { desired_state: 'running' } } });
+  await tombstone(w, 'phoenix', { tomb: 100, soul: 10 });
+  await mkdir(w.scandir);
+  t.is((await runCli(['sync', ...worldArgs(w)])).code, 0);
+  const soul = path.join(w.home, 'profiles', 'phoenix', 'SOUL.md');
+  await rename(soul, `${soul}~`);
+  const run = await runCli(['sync', ...worldArgs(w)]);
+  t.is(run.code, 0, run.stderr);
+  t.true(existsSync(path.join(slot(w, 'phoenix'), 'run')), 'the slot is kept while the directory is there');
+  t.regex(run.stderr, /profiles\/phoenix has no SOUL\.md, so it is no profile: gateway-phoenix is left as it is/);
+  await rename(`${soul}~`, soul);
+  t.is((await runCli(['sync', ...worldArgs(w), '--diff'])).code, 0, 'back with its SOUL.md, nothing to do');
   await removeTree(w.root);
 });
 

@@ -61,6 +61,31 @@ needsS6(test)(
   },
 );
 
+needsS6(test)(
+  'a targeted pass keeps the empty-set guard: every profile deleted with only a stray directory left removes nothing',
+  async (t) => {
+    const env = await setup({ a: RUNNING, b: RUNNING });
+    await mkdir(path.join(env.home, 'profiles', 'notes'));
+    const w = startWatch(env);
+    await readiness(w);
+    await env.waitUp('a');
+    await env.waitUp('b');
+    const pids = [await env.pid('a'), await env.pid('b')];
+    // Both at once for the watcher (stopped meanwhile, its inotify events queue): a pass between
+    // the two would rightly remove a's slot while b is still there.
+    w.child.kill('SIGSTOP');
+    await rm(path.join(env.home, 'profiles/a'), { recursive: true });
+    await rm(path.join(env.home, 'profiles/b'), { recursive: true });
+    w.child.kill('SIGCONT');
+    const blocked = await waitStatus(w, (d) => (d['lastPass'] as { result?: string } | null)?.result === 'blocked', 'a blocked pass');
+    t.like(blocked['lastPass'], { result: 'blocked' });
+    t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+    t.deepEqual([await env.pid('a'), await env.pid('b')], pids, 'no gateway was stopped');
+    w.child.kill('SIGTERM');
+    t.is(await w.exited, 0);
+  },
+);
+
 needsS6(test)('a failing service backs off while the others converge, and recovers once the cause is gone', async (t) => {
   const env = await setup({ squat: RUNNING, ok: RUNNING });
   await writeFile(path.join(env.scandir, 'gateway-squat'), 'a regular file squatting the slot path\n');

@@ -135,6 +135,20 @@ test('an existing slot of a deleted profile is gone; one whose dir lacks SOUL.md
   t.deepEqual([...desired.keep], ['gateway-halfway']);
 });
 
+test('a tombstoned profile whose directory is still there with no readable SOUL.md keeps its slot (an editor saving, a restore)', (t) => {
+  const o = observedOf(
+    home({
+      named: [profile('locked', { unusable: 'open profiles/locked: EACCES' })],
+      strayDirs: ['saving'],
+      tombstones: { saving: 1000, locked: 1000, gone: 1000 },
+    }),
+    scandirOf([slotOf(specOf('saving', true)), slotOf(specOf('locked', true)), slotOf(specOf('gone', true))]),
+  );
+  const desired = buildDesired(inputOf(o, { mode: 'sync' }));
+  t.deepEqual([...desired.gone], ['gateway-gone'], 'only the one whose directory went');
+  t.deepEqual([...desired.keep].sort(), ['gateway-locked', 'gateway-saving']);
+});
+
 test('nothing is gone when profiles/ cannot be listed', (t) => {
   const o = observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), scandirOf([slotOf(specOf('x', false))]));
   const desired = buildDesired(inputOf(o));

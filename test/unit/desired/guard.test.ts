@@ -57,11 +57,35 @@ test(
   GUARD,
 );
 test(
-  'a directory a targeted pass did not read may be a profile: the volume counts as mounted',
+  'a targeted pass that finds a profile among the directories it did not read: the volume counts as mounted',
   guarded,
-  observedOf({ ...home(), presentDirs: new Set(['c']) }, owned('a', 'b')),
+  observedOf({ ...home(), presentDirs: new Set(['c']), profileOutOfScope: true }, owned('a', 'b')),
   {},
   undefined,
+);
+test(
+  'a targeted pass whose unread directories hold no profile still blocks',
+  guarded,
+  observedOf({ ...home(), presentDirs: new Set(['notes']), profileOutOfScope: false }, owned('a', 'b')),
+  {},
+  GUARD,
+);
+test(
+  'profiles it would skip do not lift the guard: a symlink, an invalid name, a tombstoned one',
+  guarded,
+  observedOf(
+    home({
+      named: [
+        profile('shared', { unusable: 'the profile directory is a symlink, which is never followed' }),
+        profile('Backup'),
+        profile('old', { soulMtimeMs: 1000 }),
+      ],
+      tombstones: { old: 2000 },
+    }),
+    owned('a', 'b'),
+  ),
+  {},
+  GUARD,
 );
 test(
   'one remaining profile means the volume is mounted',

@@ -184,6 +184,21 @@ test('with only, other profiles are not read but still count as present; runtime
   t.is(observeHome(dir).profiles[1]?.runtimeFiles, undefined, 'not listed unless asked for');
 });
 
+test('a targeted read tells whether a profile remains among the directories it did not read; strays, symlinks and invalid names are none', (t) => {
+  const { root, dir } = homeWith(t, { a: undefined, Backup: undefined });
+  fs.mkdirSync(path.join(root, 'profiles', 'notes'));
+  fs.mkdirSync(path.join(root, 'profiles', '.cache'));
+  put(root, 'elsewhere/SOUL.md', 'soul\n');
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'profiles', 'shared'));
+  put(root, 'profiles/linked-soul/x', '');
+  fs.symlinkSync(path.join(root, 'elsewhere', 'SOUL.md'), path.join(root, 'profiles', 'linked-soul', 'SOUL.md'));
+  t.false(observeHome(dir, new Set(['a'])).profileOutOfScope);
+  t.false(observeHome(dir).profileOutOfScope, 'a full pass reads every directory: it never needs to look');
+  put(root, 'profiles/b/SOUL.md', 'soul\n');
+  t.true(observeHome(dir, new Set(['a'])).profileOutOfScope);
+  t.false(observeHome(dir, new Set(['a', 'b'])).profileOutOfScope, 'b was read, so it is no profile out of scope');
+});
+
 test('observeStateFiles reads just the named profiles; a missing or symlinked one is unreadable', (t) => {
   const { root, dir } = homeWith(t, { a: '{"desired_state":"stopped"}' });
   put(root, 'gateway_state.json', '{"desired_state":"running"}');
