@@ -14,6 +14,7 @@ import { makeRng, trialSeed } from './crash-trials.js';
 import { TEST_SETTINGS, removeWorlds, runWorld, type World, writeConfig, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { slotProblems, snapshot } from './tree-check.js';
 import { needsRoot } from '../../helpers/needs.js';
+import { waitFor } from '../../helpers/s6.js';
 
 test.after.always('remove scratch trees', async () => {
   await removeWorlds();
@@ -165,7 +166,8 @@ needsRoot(test)('an unprivileged user cannot take the lock to block every run', 
   squatter.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => squatter.on('close', (code) => resolve(code)));
   try {
-    await sleep(300);
+    // Its attempt first, however loaded the machine: it fails to open the lock, or it holds it.
+    await waitFor(() => stderr.includes('Permission denied') || squatter.exitCode !== null, 10_000, 'the squatter to try the lock');
     const result = await runWorld('sync', l);
     t.is(result.code, 0, `a lock held by nobody blocked the run: ${result.stderr}`);
   } finally {
