@@ -77,6 +77,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     const update = planUpdate(slot, spec, options, journalled);
     ops.push(...update.ops);
     if (update.restartPending) restartPending.push(spec.service);
+    if (update.refused === true) continue;
     // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
     if (desired.keep.has(spec.service)) continue;
     if (slot.hasDownMarker === spec.autostart) {
@@ -139,9 +140,12 @@ interface UpdatePlan {
   readonly restartPending: boolean;
   /** The slot's identity once the update is applied: an adopted slot is chowned to us. */
   readonly identityAfter: DirIdentity | undefined;
+  /** A slot we may not adopt: nothing else (up, down, restart) is planned for it either. */
+  readonly refused?: boolean;
 }
 
 function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, journalled: boolean): UpdatePlan {
+  if (!slot.owned && slot.foreignEntries.length > 0) return refuseAdoption(slot, spec);
   const dirs = [...planDir('', slot.dir, options), ...planDir('log', slot.logDir, options)];
   const changes: FileChange[] = [];
   for (const file of spec.files) {
@@ -165,6 +169,18 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
   if (restart.restart !== undefined)
     ops.push({ kind: 'restart', ...base, reason: restart.restart, ...(identityAfter === undefined ? {} : { expect: identityAfter }) });
   return { ops, restartPending: restart.restart === undefined && restart.pending, identityAfter };
+}
+
+/**
+ * A slot without our record that holds what the Hermes CLI never writes (another tool's service,
+ * its data, a `log/finish` s6 would run) is not adopted: adopting it would rewrite that service,
+ * and a later prune would delete what it holds. Its update fails every pass, touching nothing.
+ */
+function refuseAdoption(slot: ObservedSlot, spec: ServiceSpec): UpdatePlan {
+  const entries = slot.foreignEntries.join(', ');
+  const refused = `not adopted: ${spec.service} holds ${entries}, which the Hermes CLI never writes (another tool's service?); nothing in it was changed: move those out of it, or rename that service or this profile`;
+  const op: Operation = { kind: 'update', service: spec.service, profile: spec.profile, reason: refused, dirs: [], changes: [], refused };
+  return { ops: [op], restartPending: false, identityAfter: slot.identity, refused: true };
 }
 
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {

@@ -170,6 +170,12 @@ export interface ObservedSlot {
   readonly files: ReadonlyMap<string, FileRead>;
   readonly hasDownMarker: boolean;
   readonly owned: boolean;
+  /**
+   * A slot without our record: its entries the Hermes CLI never writes (`data`, `log/finish`),
+   * which keep it from being adopted: the first five, then `+N more`. Empty when it holds none
+   * (and for our own slots, which are not listed).
+   */
+  readonly foreignEntries: readonly string[];
   readonly live?: LiveStatus;
   /** The directory observe read (absent when it could not be opened). */
   readonly identity?: DirIdentity;

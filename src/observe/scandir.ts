@@ -12,6 +12,7 @@ import {
   describeErrno,
   describeDir,
   fifoReader,
+  forEachDirEntryRaw,
   isDenied,
   listDir,
   lstatAt,
@@ -129,6 +130,7 @@ function observeSlot(
     files: new Map<string, FileRead>(),
     hasDownMarker: false,
     owned: false,
+    foreignEntries: NONE,
   };
   if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
   let slot: Dir | undefined;
@@ -143,10 +145,10 @@ function observeSlot(
     const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
-    const { files, hasDownMarker, owned } = contents;
+    const { files, hasDownMarker, owned, foreignEntries } = contents;
     return live === undefined
-      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, identity }
-      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, identity, live };
+      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
+      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
   } finally {
@@ -159,6 +161,39 @@ interface SlotContents {
   readonly files: ReadonlyMap<string, FileRead>;
   readonly hasDownMarker: boolean;
   readonly owned: boolean;
+  readonly foreignEntries: readonly string[];
+}
+
+const NONE: readonly string[] = [];
+
+/**
+ * What the Hermes CLI writes in a slot it registers (upstream §2.3), s6's own directories, our
+ * record and the temp files of an interrupted write of ours: a slot without our record that holds
+ * anything else (a service of another tool, a `log/finish` s6 would run as root) is not adopted.
+ */
+const SLOT_ENTRIES = new Set(['type', 'run', 'finish', 'down', 'event', 'supervise', 'log', OWNERSHIP_FILE]);
+const LOG_ENTRIES = new Set(['run', 'down', 'event', 'supervise']);
+
+/** The entries of `dir` outside `known`, as `prefix` + name; a long listing is streamed, never held. */
+function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Foreign): void {
+  forEachDirEntryRaw(
+    dir,
+    (entry) => {
+      const name = entry.name.toString('utf8');
+      if (known.has(name) || (name.startsWith('.') && name.endsWith('.rg-tmp') && known.has(name.slice(1, -7)))) return;
+      out.count += 1;
+      if (out.names.length < FOREIGN_NAMED) out.names.push(`${prefix}${name}`);
+    },
+    64,
+  );
+}
+
+/** How many foreign entries a slot's message names; the rest are counted. */
+const FOREIGN_NAMED = 5;
+
+interface Foreign {
+  readonly names: string[];
+  count: number;
 }
 
 function readContents(slot: Dir, logDir: DirRead, service: string, cache: ReadCache | undefined): SlotContents {
@@ -168,15 +203,21 @@ function readContents(slot: Dir, logDir: DirRead, service: string, cache: ReadCa
   for (const path of MANAGED_FILES) {
     if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
   }
+  const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service);
+  const foreign: Foreign = { names: [], count: 0 };
+  if (!owned) foreignIn(slot, SLOT_ENTRIES, '', foreign);
   if (logDir.kind === 'dir') {
     const log = openDirAt(slot, 'log');
     try {
       files.set('log/run', read(log, 'run', 'log/run'));
+      if (!owned) foreignIn(log, LOG_ENTRIES, 'log/', foreign);
     } finally {
       closeDir(log);
     }
   }
-  return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned: isOwnershipRecord(files.get(OWNERSHIP_FILE), service) };
+  const more = foreign.count - foreign.names.length;
+  const foreignEntries = foreign.count === 0 ? NONE : more > 0 ? [...foreign.names, `+${more} more`] : foreign.names;
+  return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned, foreignEntries };
 }
 
 /** A record counts when it parses and names this tool and this service. */

@@ -161,6 +161,7 @@ function buildSlot(service: string, name: string, r: SlotShape): ObservedSlot {
     files,
     hasDownMarker: r.down,
     owned: isOwned(files.get('.reconcile-gateways.json'), service),
+    foreignEntries: [],
     ...(r.live === undefined ? {} : { live: r.live }),
   };
 }

@@ -120,6 +120,8 @@ export interface SlotOptions {
   readonly logDir?: DirRead;
   readonly live?: LiveStatus;
   readonly entry?: ObservedSlot['entry'];
+  /** Entries of an unowned slot the Hermes CLI never writes. */
+  readonly foreignEntries?: readonly string[];
 }
 
 /** An existing slot: converged with `spec` unless options say otherwise. */
@@ -140,6 +142,7 @@ export function slotOf(spec: ServiceSpec, opts: SlotOptions = {}): ObservedSlot 
     files,
     hasDownMarker: opts.down ?? !spec.autostart,
     owned: opts.owned ?? true,
+    foreignEntries: opts.foreignEntries ?? [],
     ...(opts.live === undefined ? {} : { live: opts.live }),
   };
 }
@@ -155,6 +158,7 @@ export function foreignEntry(service: string, profileName: string, entry: 'file'
     files: new Map(),
     hasDownMarker: false,
     owned: false,
+    foreignEntries: [],
   };
 }
 

@@ -128,6 +128,7 @@ function createdSlot(spec: ServiceSpec, host: SimHost): ObservedSlot {
     files,
     hasDownMarker: !spec.autostart,
     owned: isOwned(files.get(OWNERSHIP_FILE), spec.service),
+    foreignEntries: [],
   };
 }
 

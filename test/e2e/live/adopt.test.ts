@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rename, symlink, writeFile, chmod } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, symlink, writeFile, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
@@ -67,6 +67,37 @@ needsS6(test)('a slot written like the Hermes CLI is adopted: record added, coun
   t.deepEqual(again.doc['restartPending'], []);
   t.is(await env.pid('cli'), pid);
 });
+
+needsS6(test)(
+  "another tool's gateway-<name> service is not adopted when a profile of that name appears, nor removed when it goes",
+  async (t) => {
+    const env = await makeS6World('live', { profiles: { keep: { desired_state: 'stopped' } } });
+    await env.svscan.addService('gateway-proxy', '#!/bin/sh\nexec sleep 100000\n', {
+      files: { 'data/key': 'TOPSECRET\n', 'log/run': '#!/bin/sh\nexec cat >/dev/null\n', 'log/finish': '#!/bin/sh\nexit 0\n' },
+    });
+    await env.svscan.waitUp('gateway-proxy');
+    const pid = (await env.svscan.svstat('gateway-proxy')).pid;
+    t.is((await env.cli('sync')).code, 0);
+    const ignore = (p: string): boolean => /(^|\/)(supervise|event)(\/|$)/.test(p);
+    const before = await snapshotTree(env.slot('proxy'));
+
+    await env.profile('proxy', RUNNING);
+    const sync = await env.json('sync');
+    t.is(sync.code, 2, 'a slot it may not adopt is a failed operation');
+    const op = (sync.doc['operations'] as { kind: string; service: string; status: string; error: string }[]).find(
+      (o) => o.service === 'gateway-proxy',
+    );
+    t.like(op, { kind: 'update', status: 'failed' });
+    t.regex(op?.error ?? '', /^not adopted: gateway-proxy holds (data, log\/finish|log\/finish, data), which the Hermes CLI never writes/);
+    t.deepEqual(diffSnapshots(before, await snapshotTree(env.slot('proxy')), { ignorePath: ignore, ignoreVolatile: true }), []);
+    t.is((await env.svscan.svstat('gateway-proxy')).pid, pid, "the other tool's service runs on");
+
+    await rm(path.join(env.home, 'profiles', 'proxy'), { recursive: true });
+    t.is((await env.cli('sync')).code, 0);
+    t.is(await readFile(path.join(env.slot('proxy'), 'data', 'key'), 'utf8'), 'TOPSECRET\n', 'nothing of it was removed');
+    t.is((await env.svscan.svstat('gateway-proxy')).pid, pid);
+  },
+);
 
 needsS6(test)('foreign entries in the scandir are never touched, nor supervised services that are not ours', async (t) => {
   const env = await makeS6World('live', { profiles: { a: RUNNING } });

@@ -209,6 +209,30 @@ test('an unowned slot is adopted: its record written, reason adopt unowned slot'
   );
 });
 
+test('an unowned slot holding what the Hermes CLI never writes is not adopted: one refused update, no up, down or restart', (t) => {
+  // Autostart, but the slot has a down marker: an owned slot would also get an `up`.
+  const plan = planFor(
+    CODER,
+    {
+      owned: false,
+      omit: [OWNERSHIP_FILE],
+      files: { run: fileRead('#!/bin/sh\nexec nginx\n', 0o700) },
+      down: true,
+      foreignEntries: ['data', 'log/finish'],
+    },
+    { ...OPTS, restartChanged: true },
+  );
+  const refused =
+    "not adopted: gateway-coder holds data, log/finish, which the Hermes CLI never writes (another tool's service?); nothing in it was changed: move those out of it, or rename that service or this profile";
+  t.deepEqual(plan, update(CODER, { reason: refused, dirs: [], changes: [], refused }));
+  const owned = planFor(CODER, { down: true, foreignEntries: ['data'] });
+  t.deepEqual(
+    owned.operations.map((o) => o.kind),
+    ['up'],
+    'a slot with our record is ours whatever else it holds',
+  );
+});
+
 test('an upstream-written slot (identical scripts, no record) is adopted without touching its scripts', (t) => {
   const plan = planFor(CODER, { owned: false, omit: [OWNERSHIP_FILE], files: { run: fileRead(fileSpec(CODER, 'run').content, 0o755) } });
   t.deepEqual(

@@ -72,6 +72,27 @@ test('a slot whose record names another service, or is torn, is not owned', (t) 
   t.false(scan.slots.get('gateway-b')?.owned);
 });
 
+test('a slot without our record lists what the Hermes CLI never writes in it; our own slots are not listed', (t) => {
+  const { root, dir } = tempRoot(t);
+  for (const p of ['cli', 'proxy', 'many', 'ours']) writeSlot(root, p, true);
+  fs.rmSync(path.join(root, 'gateway-cli', OWNERSHIP_FILE));
+  for (const d of ['event', 'supervise', 'log/event', 'log/supervise']) fs.mkdirSync(path.join(root, 'gateway-cli', d));
+  put(root, 'gateway-cli/.run.rg-tmp', 'an interrupted write of ours\n');
+  fs.rmSync(path.join(root, 'gateway-proxy', OWNERSHIP_FILE));
+  put(root, 'gateway-proxy/data/key', 'TOPSECRET\n');
+  put(root, 'gateway-proxy/log/finish', '#!/bin/sh\n', 0o755);
+  fs.rmSync(path.join(root, 'gateway-many', OWNERSHIP_FILE));
+  for (let i = 0; i < 200; i += 1) put(root, `gateway-many/f${i}`, '');
+  put(root, 'gateway-ours/data/key', 'ours to keep\n');
+  const scan = observeScandir(dir, SETTINGS);
+  t.deepEqual(scan.slots.get('gateway-cli')?.foreignEntries, [], 'what the Hermes CLI and s6 make, and our temp files');
+  t.deepEqual([...(scan.slots.get('gateway-proxy')?.foreignEntries ?? [])].sort(), ['data', 'log/finish']);
+  const many = scan.slots.get('gateway-many')?.foreignEntries ?? [];
+  t.is(many.length, 6, 'five named, the rest counted');
+  t.is(many.at(-1), '+195 more');
+  t.deepEqual(scan.slots.get('gateway-ours')?.foreignEntries, [], 'our own slot is not listed');
+});
+
 test('a slot that is a symlink is reported as one and never entered', (t) => {
   const { root, dir } = tempRoot(t);
   writeSlot(root, 'real');
