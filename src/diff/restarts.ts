@@ -31,7 +31,9 @@ export function decideRestart(slot: ObservedSlot, input: RestartInput): RestartD
   const runningOld = input.runtimeChanged || runtimeFilesNewerThan(slot, live.updownSinceUnix, input.nowMs);
   if (!runningOld) return { pending: false };
   if (input.restartChanged) return { restart: 'run-time files changed since the service started (--restart-changed)' };
-  if (input.journalled && slot.owned) return { restart: 'restart decided by an interrupted pass (journal)' };
+  // An unowned slot here is one this pass adopts (one it may not adopt gets no restart at all):
+  // the interrupted pass that journalled its restart was adopting it too.
+  if (input.journalled) return { restart: 'restart decided by an interrupted pass (journal)' };
   return { pending: true };
 }
 

@@ -68,3 +68,46 @@ needs(
   );
   t.is((await svscan.svstat('gateway-alice')).pid, restarted.alice);
 });
+
+needs(
+  test,
+  S6,
+  ROOT,
+)('a journalled restart of a slot being adopted survives the kill too: the next plain sync adopts it and restarts it', async (t) => {
+  const l = await makeS6World('journal-adopt', { gateway: SLEEPING_GATEWAY, nobodyDir: false });
+  const gw = (name: string): string => {
+    const file = path.join(l.root, name);
+    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
+    return file;
+  };
+  const { svscan } = l;
+  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
+  writeProfiles(l.home, { carol: 'running' });
+  t.is((await runWorld('boot', l)).code, 0);
+  await svscan.rescan();
+  await svscan.waitUp('gateway-carol');
+  const pid = (await svscan.svstat('gateway-carol')).pid;
+  // As the Hermes CLI leaves a slot it registered: no ownership record.
+  fs.rmSync(path.join(l.scandir, 'gateway-carol', '.reconcile-gateways.json'));
+
+  writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
+  const request = { mode: 'sync', home: l.home, scandir: l.scandir, config: l.config, killAt: 1, restartChanged: true };
+  const killed = await startNode([path.join(repoRoot(), 'dist', 'test', 'e2e', 'hardening', 'pass-driver.js'), JSON.stringify(request)])
+    .done;
+  t.is(killed.signal, 'SIGKILL', killed.stderr);
+  t.false(fs.existsSync(path.join(l.scandir, 'gateway-carol', '.reconcile-gateways.json')), 'killed before the adoption');
+
+  const { doc, ...result } = await runWorldJson('sync', l);
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual((doc as { restartPending?: string[] }).restartPending, []);
+  await waitFor(
+    async () => {
+      const now = await svscan.svstat('gateway-carol');
+      return now.up && now.pid !== pid;
+    },
+    10_000,
+    'carol to be restarted',
+  );
+  t.true(fs.existsSync(path.join(l.scandir, 'gateway-carol', '.reconcile-gateways.json')), 'adopted');
+  t.false(fs.existsSync(path.join(l.scandir, '.reconcile-gateways', 'restarts.json')));
+});
