@@ -236,7 +236,17 @@ function planFile(read: FileRead, spec: ServiceSpec['files'][number], options: D
       keepMtimeMs: read.mtimeMs,
       detail: `owner uid ${read.uid} → ${options.expectedUid}: rewritten with the same bytes (a chown could follow a hard link)`,
     };
-  if ((read.mode & 0o7777) !== spec.mode)
-    return { path: spec.path, fix: 'chmod', spec, detail: `mode ${octal(read.mode)} → ${octal(spec.mode)}` };
-  return undefined;
+  if ((read.mode & 0o7777) === spec.mode) return undefined;
+  const mode = `mode ${octal(read.mode)} → ${octal(spec.mode)}`;
+  // A file with other names is one inode: a chmod would change what they name too (a hard link
+  // planted in a slot we adopt). The rewrite gives this name a file of its own.
+  if (read.links !== undefined)
+    return {
+      path: spec.path,
+      fix: 'write',
+      spec,
+      keepMtimeMs: read.mtimeMs,
+      detail: `${mode}: rewritten with the same bytes (it has ${read.links} hard links, which a chmod would change too)`,
+    };
+  return { path: spec.path, fix: 'chmod', spec, detail: mode };
 }

@@ -9,6 +9,8 @@ export type FileRead =
       readonly mode: number;
       readonly uid: number;
       readonly mtimeMs: number;
+      /** The file's link count, when it has more than one name (a chmod would change them all). */
+      readonly links?: number;
     }
   | { readonly kind: 'refused'; readonly reason: string; readonly code: string };
 

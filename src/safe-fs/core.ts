@@ -216,7 +216,8 @@ export function readFilePath(path: string, cap: number): FileRead {
       if (n === 0) break;
       got += n;
     }
-    return { kind: 'file', bytes: buf.subarray(0, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
+    const file = { kind: 'file' as const, bytes: buf.subarray(0, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
+    return st.nlink > 1 ? { ...file, links: st.nlink } : file;
   } catch (err) {
     return { kind: 'refused', reason: describeErrno(err), code: errnoCode(err) };
   } finally {

@@ -74,6 +74,27 @@ test('a file that differs only in mode is chmodded, not rewritten', (t) => {
   );
 });
 
+test('a file of the wrong mode with other hard links is rewritten, never chmodded: the chmod would change the other names too', (t) => {
+  const linked = { ...fileRead(fileSpec(CODER, 'run').content, 0o600, 0, 5_000), links: 2 };
+  const plan = planFor(CODER, { files: { run: linked } });
+  t.deepEqual(
+    plan,
+    update(CODER, {
+      reason: 'run write',
+      dirs: [],
+      changes: [
+        {
+          path: 'run',
+          fix: 'write',
+          spec: fileSpec(CODER, 'run'),
+          keepMtimeMs: 5_000,
+          detail: 'mode 0600 → 0755: rewritten with the same bytes (it has 2 hard links, which a chmod would change too)',
+        },
+      ],
+    }),
+  );
+});
+
 test('setuid or group-write bits count as a mode difference', (t) => {
   const plan = planFor(CODER, {
     files: { type: fileRead('longrun\n', 0o664), 'log/run': fileRead(fileSpec(CODER, 'log/run').content, 0o4755) },

@@ -38,6 +38,9 @@ test('readFileAt returns the bytes, mode and owner of a regular file', (t) => {
   t.is(Buffer.from(read.bytes).toString('utf8'), '{"x":1}');
   t.is(read.mode & 0o7777, 0o640);
   t.is(read.uid, fs.statSync(path.join(root, 'a.json')).uid);
+  t.false('links' in read, 'one name: no link count');
+  fs.linkSync(path.join(root, 'a.json'), path.join(root, 'b.json'));
+  t.like(readFileAt(dir, 'a.json', 1024), { kind: 'file', links: 2 });
 });
 
 test('readFileAt reports a missing file as missing, not as an error', (t) => {
