@@ -68,7 +68,8 @@ export interface ObservedHome {
   readonly notProfiles: ReadonlySet<string>;
   /**
    * A targeted pass: whether a directory outside its scope holds a profile (a valid name and a
-   * SOUL.md that is a regular file; the search stops at the first). False in a full pass.
+   * SOUL.md that is a regular file; the search stops at the first). Looked for only when the
+   * directory of a profile in scope vanished; false otherwise, and in a full pass.
    */
   readonly profileOutOfScope: boolean;
   /** Whether `profiles/default/` holds a SOUL.md (it is ignored with a warning). */

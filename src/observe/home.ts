@@ -136,8 +136,11 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       profiles.push(candidate);
     });
     // readdir's order is the file system's: the rest of the pass sorts what it needs.
-    // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it read.
-    const profileOutOfScope = only !== undefined && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name));
+    // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it
+    // read; it matters only when one of those vanished (a stray directory per profile would
+    // otherwise make every such pass open them all).
+    const vanished = only !== undefined && [...only].some((name) => name !== ROOT_PROFILE && !presentDirs.has(name));
+    const profileOutOfScope = vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name));
     return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };

@@ -192,11 +192,13 @@ test('a targeted read tells whether a profile remains among the directories it d
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'profiles', 'shared'));
   put(root, 'profiles/linked-soul/x', '');
   fs.symlinkSync(path.join(root, 'elsewhere', 'SOUL.md'), path.join(root, 'profiles', 'linked-soul', 'SOUL.md'));
-  t.false(observeHome(dir, new Set(['a'])).profileOutOfScope);
+  // `gone` is in scope and its directory vanished: only then does the guard need to know.
+  t.false(observeHome(dir, new Set(['a', 'gone'])).profileOutOfScope);
   t.false(observeHome(dir).profileOutOfScope, 'a full pass reads every directory: it never needs to look');
   put(root, 'profiles/b/SOUL.md', 'soul\n');
-  t.true(observeHome(dir, new Set(['a'])).profileOutOfScope);
-  t.false(observeHome(dir, new Set(['a', 'b'])).profileOutOfScope, 'b was read, so it is no profile out of scope');
+  t.true(observeHome(dir, new Set(['a', 'gone'])).profileOutOfScope);
+  t.false(observeHome(dir, new Set(['a', 'b', 'gone'])).profileOutOfScope, 'b was read, so it is no profile out of scope');
+  t.false(observeHome(dir, new Set(['a'])).profileOutOfScope, 'nothing in scope vanished: not looked for');
 });
 
 test('observeStateFiles reads just the named profiles; a missing or symlinked one is unreadable', (t) => {
