@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostFacts, Mode, ObservedHome, Settings } from '../model.js';
+import type { HostFacts, Mode, ObservedHome, Operation, Settings } from '../model.js';
 import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
@@ -300,12 +300,15 @@ export function logPassResult(result: PassResult, logger: Logger): void {
 
 /**
  * 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. A dry run predicts
- * the real run: 2 when the guard blocks its prune ("nothing to change" would hide it), and 2 when
- * it plans a create over a slot path a file, symlink or FIFO holds (the run fails that create).
+ * the real run: 2 when the guard blocks its prune ("nothing to change" would hide it), 2 when it
+ * plans a create over a slot path a file, symlink or FIFO holds (the run fails that create), and 2
+ * for a slot it may not adopt (the run fails that update).
  */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;
-  if (dryRun && result.plan.operations.some((op) => op.kind === 'create' && isBlocked(result, op.service))) return 2;
+  const failsForSure = (op: Operation): boolean =>
+    (op.kind === 'create' && isBlocked(result, op.service)) || (op.kind === 'update' && op.refused !== undefined);
+  if (dryRun && result.plan.operations.some(failsForSure)) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
   return result.results.some((r) => r.status === 'failed') ? 2 : 0;
 }

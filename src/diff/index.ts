@@ -15,6 +15,7 @@ import type {
   Plan,
   ServiceSpec,
 } from '../model.js';
+import { isManageable } from '../model/adoption.js';
 import { RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
@@ -145,7 +146,7 @@ interface UpdatePlan {
 }
 
 function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, journalled: boolean): UpdatePlan {
-  if (!slot.owned && slot.foreignEntries.length > 0) return refuseAdoption(slot, spec);
+  if (!isManageable(slot)) return refuseAdoption(slot, spec);
   const dirs = [...planDir('', slot.dir, options), ...planDir('log', slot.logDir, options)];
   const changes: FileChange[] = [];
   for (const file of spec.files) {

@@ -140,7 +140,8 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     // read; it matters only when one of those vanished (a stray directory per profile would
     // otherwise make every such pass open them all).
     const vanished = only !== undefined && [...only].some((name) => name !== ROOT_PROFILE && !presentDirs.has(name));
-    const profileOutOfScope = vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name));
+    const profileOutOfScope =
+      vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name, tombstones.get(name)));
     return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
@@ -192,13 +193,17 @@ export function observeStateFiles(home: Dir, names: Iterable<string>, opened?: (
   return out;
 }
 
-/** Whether `profiles/<name>` is a profile the pass would use: a valid name, a directory (not a symlink) with a regular SOUL.md. */
-function holdsProfile(profiles: Dir, name: string): boolean {
+/**
+ * Whether `profiles/<name>` is a profile a full pass would use: a valid name, a directory (not a
+ * symlink) with a regular SOUL.md newer than its tombstone, if it has one.
+ */
+function holdsProfile(profiles: Dir, name: string, tombstone: number | undefined): boolean {
   if (name === ROOT_PROFILE || invalidNameReason(name) !== undefined) return false;
   let dir: Dir | undefined;
   try {
     dir = openDirAt(profiles, name);
-    return lstatAt(dir, 'SOUL.md')?.isFile() === true;
+    const soul = lstatAt(dir, 'SOUL.md');
+    return soul?.isFile() === true && (tombstone === undefined || soul.mtimeMs > tombstone);
   } catch {
     return false;
   } finally {

@@ -174,7 +174,11 @@ const NONE: readonly string[] = [];
 const SLOT_ENTRIES = new Set(['type', 'run', 'finish', 'down', 'event', 'supervise', 'log', OWNERSHIP_FILE]);
 const LOG_ENTRIES = new Set(['run', 'down', 'event', 'supervise']);
 
-/** The entries of `dir` outside `known`, as `prefix` + name; a long listing is streamed, never held. */
+/**
+ * Counts the entries of `dir` outside `known` and keeps the first few in sort order (so a message
+ * names the same ones whatever the file system's order), as `prefix` + name, with any byte that is
+ * not UTF-8 as `\xNN`. A long listing is streamed, never held.
+ */
 function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Foreign): void {
   forEachDirEntryRaw(
     dir,
@@ -182,10 +186,19 @@ function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Fo
       const name = entry.name.toString('utf8');
       if (known.has(name) || (name.startsWith('.') && name.endsWith('.rg-tmp') && known.has(name.slice(1, -7)))) return;
       out.count += 1;
-      if (out.names.length < FOREIGN_NAMED) out.names.push(`${prefix}${name}`);
+      const shown = `${prefix}${Buffer.from(name, 'utf8').equals(entry.name) ? name : bytesShown(entry.name)}`;
+      if (out.names.length === FOREIGN_NAMED && shown >= (out.names.at(-1) ?? '')) return;
+      out.names.push(shown);
+      out.names.sort();
+      if (out.names.length > FOREIGN_NAMED) out.names.pop();
     },
     64,
   );
+}
+
+/** A name that is not valid UTF-8: its ASCII as it is, every other byte as `\xNN`. */
+function bytesShown(raw: Buffer): string {
+  return [...raw].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
 /** How many foreign entries a slot's message names; the rest are counted. */

@@ -62,6 +62,25 @@ test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2
   t.is(exitCodeOf(resultOf({ blocked: true, ops: 1 }), true), 2);
   // A create over a slot path a file holds is sure to fail: the preview says 2, as the run will.
   t.is(exitCodeOf(resultOf({ ops: 1, squatted: true }), true), 2);
+  // So is the update of a slot it may not adopt.
+  const refused = resultOf({});
+  const update = {
+    kind: 'update',
+    service: 'gateway-a',
+    profile: 'a',
+    reason: 'not adopted',
+    dirs: [],
+    changes: [],
+    refused: 'not adopted',
+  };
+  t.is(exitCodeOf({ ...refused, plan: { operations: [update], restartPending: [] } } as unknown as PassResult, true), 2);
+  t.is(
+    exitCodeOf(
+      { ...refused, plan: { operations: [{ ...update, refused: undefined }], restartPending: [] } } as unknown as PassResult,
+      true,
+    ),
+    1,
+  );
 });
 
 test('warnings are the warn-level notices, then the pass warnings; info notices are not warnings', (t) => {

@@ -266,6 +266,26 @@ test('planPickups: a slot without its ownership record that the plan adopts is p
     planPickups(unowned, never.desired, { operations: [adopt], restartPending: [] }, 500, new Set()).map((op) => op.service),
     ['gateway-a'],
   );
+  const refused = { ...adopt, refused: 'not adopted: gateway-a holds data, …' };
+  t.deepEqual(
+    planPickups(unowned, never.desired, { operations: [refused], restartPending: [] }, 500, new Set()),
+    [],
+    'a refused adoption is no pickup',
+  );
+});
+
+test("a slot we may not adopt (another tool's, holding what the Hermes CLI never writes) has no drift, so no heal either", (t) => {
+  const past = stateWith(true, heldDown(NOW - 31, 0, deathsAt([NOW - 31], 0)));
+  const slot = past.observed.scandir.slots.get('gateway-a');
+  if (slot === undefined) return t.fail();
+  t.is(detectDrift(past.observed, past.desired, NOW, POLICY).length, 1, 'ours: IntentRunningButDown');
+  const foreign = {
+    ...past.observed,
+    scandir: { ...past.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false, foreignEntries: ['data'] }]]) },
+  };
+  t.deepEqual(detectDrift(foreign, past.desired, NOW, POLICY), []);
+  const adoptable = { ...past.observed, scandir: { ...past.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false }]]) } };
+  t.is(detectDrift(adoptable, past.desired, NOW, POLICY).length, 1, 'one this pass adopts is judged as ours');
 });
 
 test('planPickups: one pickup per awaiting slot, not for those a watcher already rescanned for; rememberPickups forgets on a full pass', (t) => {

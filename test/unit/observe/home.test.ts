@@ -199,6 +199,11 @@ test('a targeted read tells whether a profile remains among the directories it d
   t.true(observeHome(dir, new Set(['a', 'gone'])).profileOutOfScope);
   t.false(observeHome(dir, new Set(['a', 'b', 'gone'])).profileOutOfScope, 'b was read, so it is no profile out of scope');
   t.false(observeHome(dir, new Set(['a'])).profileOutOfScope, 'nothing in scope vanished: not looked for');
+  // b being deleted: its tombstone is written, its directory not yet gone.
+  put(root, 'profiles/.deleted/b', '');
+  const soul = fs.statSync(path.join(root, 'profiles', 'b', 'SOUL.md'));
+  fs.utimesSync(path.join(root, 'profiles', '.deleted', 'b'), soul.atime, new Date(soul.mtimeMs + 1000));
+  t.false(observeHome(dir, new Set(['a', 'gone'])).profileOutOfScope, 'a tombstoned profile is none that remains');
 });
 
 test('observeStateFiles reads just the named profiles; a missing or symlinked one is unreadable', (t) => {

@@ -81,15 +81,22 @@ test('a slot without our record lists what the Hermes CLI never writes in it; ou
   fs.rmSync(path.join(root, 'gateway-proxy', OWNERSHIP_FILE));
   put(root, 'gateway-proxy/data/key', 'TOPSECRET\n');
   put(root, 'gateway-proxy/log/finish', '#!/bin/sh\n', 0o755);
+  fs.writeFileSync(Buffer.concat([Buffer.from(path.join(root, 'gateway-proxy', 'log', 'caf')), Buffer.from([0xe9])]), '');
   fs.rmSync(path.join(root, 'gateway-many', OWNERSHIP_FILE));
   for (let i = 0; i < 200; i += 1) put(root, `gateway-many/f${i}`, '');
   put(root, 'gateway-ours/data/key', 'ours to keep\n');
   const scan = observeScandir(dir, SETTINGS);
   t.deepEqual(scan.slots.get('gateway-cli')?.foreignEntries, [], 'what the Hermes CLI and s6 make, and our temp files');
-  t.deepEqual([...(scan.slots.get('gateway-proxy')?.foreignEntries ?? [])].sort(), ['data', 'log/finish']);
-  const many = scan.slots.get('gateway-many')?.foreignEntries ?? [];
-  t.is(many.length, 6, 'five named, the rest counted');
-  t.is(many.at(-1), '+195 more');
+  t.deepEqual(
+    scan.slots.get('gateway-proxy')?.foreignEntries,
+    ['data', 'log/caf\\xe9', 'log/finish'],
+    'sorted; a byte that is no UTF-8 as \\xNN',
+  );
+  t.deepEqual(
+    scan.slots.get('gateway-many')?.foreignEntries,
+    ['f0', 'f1', 'f10', 'f100', 'f101', '+195 more'],
+    'the first five in sort order, the rest counted',
+  );
   t.deepEqual(scan.slots.get('gateway-ours')?.foreignEntries, [], 'our own slot is not listed');
 });
 
