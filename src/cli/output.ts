@@ -171,9 +171,9 @@ export function profileLine(d: ProfileDecision): string {
   return `reconcile: profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
-/** One line per applied or failed operation: which service changed, how, and why. */
+/** One line per applied or failed operation: which service changed, how, and why (an error the reason already says is not repeated). */
 export function operationLine(r: OperationResult): string {
-  const error = r.error === undefined ? '' : ` error=${quotedField(r.error)}`;
+  const error = r.error === undefined || r.error === r.op.reason ? '' : ` error=${quotedField(r.error)}`;
   return `${escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind}`)} reason=${quotedField(r.op.reason)}${error}`;
 }
 

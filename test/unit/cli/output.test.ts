@@ -78,6 +78,16 @@ test('an operation line names the service, kind and reason, escaped', (t) => {
   t.false(line.includes(ESC));
   t.false(line.includes('\n'));
   t.is(line, 'reconcile: failed service=gateway-\\x1b[31mred kind=create reason="new profile" error="EACCES\\\\nforged"');
+  const refused = operationLine({
+    op: { ...CREATE, reason: 'not adopted: it holds data' },
+    status: 'failed',
+    error: 'not adopted: it holds data',
+  });
+  t.is(
+    refused,
+    'reconcile: failed service=gateway-a kind=create reason="not adopted: it holds data"',
+    'an error its reason says is not repeated',
+  );
 });
 
 test('filesOf names what each operation touches', (t) => {
