@@ -168,7 +168,7 @@ export class EventSource {
         // Profiles get a watch; other directories only up to CANDIDATE_WATCHES, so a SOUL.md written
         // just after its directory is seen at once, while 50,000 empty directories made by hermes
         // never become 50,000 root inotify watches (issue 16 #4).
-        const isProfile = lstatAt(dir, PROFILE_MARKER)?.isFile() === true;
+        const isProfile = holdsMarker(dir);
         if (isProfile || candidates++ < CANDIDATE_WATCHES) this.#visit({ kind: 'profile', profile: name }, dir, true, true);
         else closeDir(dir);
       }
@@ -257,5 +257,18 @@ export class EventSource {
     if (this.#warned.has(message)) return;
     this.#warned.add(message);
     this.#o.warn(message);
+  }
+}
+
+/**
+ * Whether a directory under profiles/ holds a SOUL.md. One this user cannot search (a non-root
+ * watcher, a profile chmodded 0644) counts as a candidate, as any directory does: the pass says
+ * what is wrong with it, and a refresh never fails (it would end the watcher at every start).
+ */
+function holdsMarker(dir: Dir): boolean {
+  try {
+    return lstatAt(dir, PROFILE_MARKER)?.isFile() === true;
+  } catch {
+    return false;
   }
 }

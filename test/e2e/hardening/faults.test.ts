@@ -308,6 +308,33 @@ test('watch checks the state directory at start without making it: with --lock-f
   t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), []);
 });
 
+needsRoot(test)(
+  'a watcher run as hermes survives a profile directory it cannot search: the pass skips it, the watcher runs on',
+  async (t) => {
+    const l = await makeWorld('watch-unsearchable');
+    writeProfiles(l.home, { alice: 'running', locked: 'running' });
+    execFileSync('chown', ['-R', '65534:65534', l.root]);
+    fs.chmodSync(path.join(l.home, 'profiles', 'locked'), 0o644);
+    const statusFile = path.join(l.root, 'status.json');
+    const run = startCli(worldCommand('watch', l, ['--status-file', statusFile]), {
+      uid: 65534,
+      gid: 65534,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    });
+    await waitFor(
+      () => fs.existsSync(statusFile) && (JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { passes: number }).passes >= 1,
+      30_000,
+      'the first pass',
+    );
+    t.is(run.child.exitCode, null, 'the watcher is still running');
+    t.true(fs.existsSync(path.join(l.scandir, 'gateway-alice', 'run')), 'the other profile got its slot');
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /profiles\/locked: skipped: .*EACCES/);
+  },
+);
+
 needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to run as one who can, or to point elsewhere', async (t) => {
   const l = await makeWorld('home-eacces');
   writeProfiles(l.home, { alice: 'running' });
