@@ -101,6 +101,11 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let scandir: Dir | undefined;
   let lock: HeldLock | undefined;
   try {
+    // SIGHUP is the operator's "read everything again" (after a hand edit): nothing cached is kept.
+    if (request.trigger === 'signal') {
+      ctx.readCache?.clear();
+      if (ctx.configCache !== undefined) ctx.configCache.key = undefined;
+    }
     prep = await prepare(args, ctx.facts, ctx.configCache);
     scandir = openScandir(args.scandir, 'refuse');
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };

@@ -14,12 +14,14 @@
  * deep pass sees it. Passes are deep when the caller asks (a start, SIGHUP, a retry, applying a
  * plan) and every DEEP_EVERY-th full pass.
  *
- * File times come from the kernel's coarse clock, which ticks every 1–10 ms (CONFIG_HZ), so a
- * same-size rewrite in the tick of our read would keep every key field (git's "racily clean"
- * entries). A file changed less than RACY_MS before it was read is therefore not kept: it is read
- * again until it has aged. Once its ctime is more than a tick older than the read, any later change
- * gets a later ctime. RACY_MS is ten of the slowest ticks, so the first pass of a watcher started
- * right after `boot` can already keep what it read.
+ * File times come from the kernel's coarse clock, which ticks every 1–10 ms (CONFIG_HZ), and some
+ * file systems keep whole seconds only (ext3, an ext4 made with 128-byte inodes, FAT, some network
+ * ones), so a same-size rewrite in the tick or second of our read would keep every key field (git's
+ * "racily clean" entries). A file changed less than RACY_MS before it was read is therefore not
+ * kept: it is read again until it has aged. Once its ctime is more than a tick older than the read,
+ * any later change gets a later ctime. RACY_MS covers a one-second granularity with room to spare;
+ * a file `boot` wrote just before a watcher started is read once more, no more. A SIGHUP pass
+ * (`clear`) keeps nothing it read before.
  */
 import type { FileRead } from '../model.js';
 import { type Dir, lstatAt, readFileAt, stampOf } from '../safe-fs/index.js';
@@ -27,7 +29,7 @@ import { type Dir, lstatAt, readFileAt, stampOf } from '../safe-fs/index.js';
 const MISSING: FileRead = { kind: 'missing' };
 
 /** A file whose ctime is this recent when read is read again next time. */
-export const RACY_MS = 100;
+export const RACY_MS = 3_000;
 
 /** Every this-many-th full pass is deep: it reads every file again (with the per-file cache). */
 export const DEEP_EVERY = 10;
@@ -119,6 +121,12 @@ export class ReadCache {
     }
     files.set(path, entry);
     return entry;
+  }
+
+  /** Forgets everything: the next pass reads every file again (SIGHUP, after a hand edit). */
+  clear(): void {
+    this.#entries.clear();
+    this.#views.clear();
   }
 
   /** Ends a pass; a full one forgets every group it did not read. */

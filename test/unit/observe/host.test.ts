@@ -48,14 +48,17 @@ test('config.yaml is parsed into a document', (t) => {
   );
 });
 
+/** A pass clock past RACY_MS after the test's writes, so what they wrote counts as aged. */
+const LATER = Date.now() + 60_000;
+
 test('with a cache kept across passes an unchanged config.yaml is parsed once and the same value returned', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'config.yaml', 'a: 1\n');
   const counter = countingParser();
   const cache: ConfigCache = {};
-  const first = observeConfig(dir, counter.parser, cache);
-  const second = observeConfig(dir, counter.parser, cache);
-  const third = observeConfig(dir, counter.parser, cache);
+  const first = observeConfig(dir, counter.parser, cache, LATER);
+  const second = observeConfig(dir, counter.parser, cache, LATER);
+  const third = observeConfig(dir, counter.parser, cache, LATER);
   t.deepEqual(first, { kind: 'parsed', doc: { a: 1 } });
   t.is(second, first, 'the cached parse itself, not a new one');
   t.is(third, first);
@@ -68,25 +71,40 @@ test('the cache re-parses after config.yaml changes: new size, same size with a 
   setMtime(file, Date.UTC(2026, 0, 1));
   const counter = countingParser();
   const cache: ConfigCache = {};
-  const first = observeConfig(dir, counter.parser, cache);
+  const first = observeConfig(dir, counter.parser, cache, LATER);
 
   fs.writeFileSync(file, 'a: 22\n');
   setMtime(file, Date.UTC(2026, 0, 1));
-  const bigger = observeConfig(dir, counter.parser, cache);
+  const bigger = observeConfig(dir, counter.parser, cache, LATER);
   t.deepEqual(bigger, { kind: 'parsed', doc: { a: 22 } });
   t.not(bigger, first);
 
   fs.writeFileSync(file, 'a: 33\n');
   setMtime(file, Date.UTC(2026, 0, 2));
-  t.deepEqual(observeConfig(dir, counter.parser, cache), { kind: 'parsed', doc: { a: 33 } });
+  t.deepEqual(observeConfig(dir, counter.parser, cache, LATER), { kind: 'parsed', doc: { a: 33 } });
 
   const next = put(root, 'config.new', 'a: 44\n');
   setMtime(next, Date.UTC(2026, 0, 2));
   fs.renameSync(next, file);
-  t.deepEqual(observeConfig(dir, counter.parser, cache), { kind: 'parsed', doc: { a: 44 } });
+  t.deepEqual(observeConfig(dir, counter.parser, cache, LATER), { kind: 'parsed', doc: { a: 44 } });
   t.is(counter.parses, 4);
-  t.is(observeConfig(dir, counter.parser, cache), observeConfig(dir, counter.parser, cache));
+  t.is(observeConfig(dir, counter.parser, cache, LATER), observeConfig(dir, counter.parser, cache, LATER));
   t.is(counter.parses, 4, 'unchanged again: no further parse');
+
+  // In place, same size, the old mtime put back (cp -p, touch -r): only the ctime tells.
+  fs.writeFileSync(file, 'a: 55\n');
+  setMtime(file, Date.UTC(2026, 0, 2));
+  t.deepEqual(observeConfig(dir, counter.parser, cache, Date.now() + 120_000), { kind: 'parsed', doc: { a: 55 } });
+});
+
+test('a config.yaml changed less than RACY_MS before it is read is not kept: a rewrite in the same tick is read', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'config.yaml', 'a: 1\n');
+  const counter = countingParser();
+  const cache: ConfigCache = {};
+  observeConfig(dir, counter.parser, cache);
+  observeConfig(dir, counter.parser, cache);
+  t.is(counter.parses, 2, 'just written: parsed again');
 });
 
 test('without a cache every pass parses again', (t) => {

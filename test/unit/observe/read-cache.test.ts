@@ -39,6 +39,18 @@ test('an unchanged file is served from the cache, a rewrite of the same size is 
   t.is(text(second), '#!/bin/sh\nexec b\n');
 });
 
+test('clear forgets every file and view: the next read opens the file again (SIGHUP)', (t) => {
+  const { dir } = slot(t);
+  const cache = new ReadCache();
+  const first = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  cache.keepView('gateway-a', 's1', 'contents', 0, LATER);
+  cache.clear();
+  t.is(cache.size, 0);
+  const again = cache.read(dir, 'run', 'gateway-a', 'run', 1024, LATER);
+  t.not(again, first, 'read again, not served');
+  t.is(text(again), text(first));
+});
+
 test("a chmod is seen, and a symlink in the file's place is refused, not served from the cache", (t) => {
   const { root, dir } = slot(t);
   const cache = new ReadCache();
