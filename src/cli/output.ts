@@ -261,7 +261,9 @@ export async function diffReport(result: PassResult, colour: boolean, scandir: s
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
-    out.push(`${escapeLine(op.service)} ${paint(KIND_COLOUR[op.kind], op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
+    // A refused adoption is sure to fail: red, as what the run reports.
+    const colour = op.kind === 'update' && op.refused !== undefined ? 'red' : KIND_COLOUR[op.kind];
+    out.push(`${escapeLine(op.service)} ${paint(colour, op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
     if (op.kind !== 'update') continue;
     // What changes besides content (a unified diff shows that): modes, owners, what a file replaces.
     for (const c of [...op.dirs, ...op.changes]) if (c.detail !== undefined) out.push(escapeLine(`  ${c.path || '.'}: ${c.detail}`));

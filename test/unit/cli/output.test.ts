@@ -245,6 +245,9 @@ test.serial('with colour, kinds and diff lines are painted and names stay escape
   t.true(lines.includes(`${ESC}[32m+new line${ESC}[39m`));
   // The only escape sequences are colours (ESC [ digits m).
   t.is(text.replace(/\u001b\[\d+m/g, '').includes(ESC), false);
+  const refused: Operation = { ...UPDATE, reason: 'not adopted: …', changes: [], refused: 'not adopted: …' };
+  const failing = await diffReport(resultOf({ operations: [refused] }), true, SCANDIR);
+  t.true(failing.startsWith(`gateway-b ${ESC}[31mupdate${ESC}[39m: not adopted`), 'a refused adoption in red: the run fails it');
 });
 
 test('the JSON plan document satisfies plan.schema.json', async (t) => {
