@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ConfigRead, HostEnv } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 import { decodeUtf8 } from '../model/text.js';
-import { RACY_MS } from './read-cache.js';
+import { racyWindow } from './read-cache.js';
 
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
@@ -81,7 +81,7 @@ export type YamlParse = (
 /**
  * The last config.yaml read, by (device, inode, size, mtime, ctime): owned by the caller, so a
  * `watch` that keeps one parses the file once per change rather than on every pass (issue 16 #2).
- * As for the read cache, one changed less than RACY_MS before it was read is not kept.
+ * As for the read cache, one changed too shortly before it was read (`racyWindow`) is not kept.
  */
 export interface ConfigCache {
   key?: string | undefined;
@@ -101,7 +101,7 @@ export function observeConfig(home: Dir, parse: () => YamlParse, cache?: ConfigC
     st = undefined; // readConfig reports it
   }
   // A key only for a file that has aged: a same-size rewrite within its timestamp's tick keeps every field.
-  const aged = st !== undefined && now - st.ctimeMs >= RACY_MS;
+  const aged = st !== undefined && now - st.ctimeMs >= racyWindow(st.ctimeMs);
   const key = st === undefined || !aged ? undefined : `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   if (cache !== undefined && key !== undefined && cache.key === key && cache.read !== undefined) return cache.read;
   const read = readConfig(home, parse);

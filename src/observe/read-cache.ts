@@ -19,9 +19,11 @@
  * ones), so a same-size rewrite in the tick or second of our read would keep every key field (git's
  * "racily clean" entries). A file changed less than RACY_MS before it was read is therefore not
  * kept: it is read again until it has aged. Once its ctime is more than a tick older than the read,
- * any later change gets a later ctime. RACY_MS covers a one-second granularity with room to spare;
- * a file `boot` wrote just before a watcher started is read once more, no more. A SIGHUP pass
- * (`clear`) keeps nothing it read before.
+ * any later change gets a later ctime. RACY_MS is ten of the slowest ticks, so the first pass of a
+ * watcher started right after `boot` can already keep what it read (a longer window cost the
+ * bench's idle watcher a full read of every slot on its first interval pass); a ctime of whole
+ * seconds says the file system keeps no more, and gets COARSE_RACY_MS (`racyWindow`). A SIGHUP
+ * pass (`clear`) keeps nothing it read before.
  */
 import type { FileRead } from '../model.js';
 import { type Dir, lstatAt, readFileAt, stampOf } from '../safe-fs/index.js';
@@ -29,7 +31,15 @@ import { type Dir, lstatAt, readFileAt, stampOf } from '../safe-fs/index.js';
 const MISSING: FileRead = { kind: 'missing' };
 
 /** A file whose ctime is this recent when read is read again next time. */
-export const RACY_MS = 3_000;
+export const RACY_MS = 100;
+
+/** The same for a file system that keeps whole seconds: a rewrite in the same second keeps the ctime. */
+export const COARSE_RACY_MS = 3_000;
+
+/** How long after a change (its ctime) a read of it is too early to keep. */
+export function racyWindow(ctimeMs: number): number {
+  return ctimeMs % 1000 === 0 ? COARSE_RACY_MS : RACY_MS;
+}
 
 /** Every this-many-th full pass is deep: it reads every file again (with the per-file cache). */
 export const DEEP_EVERY = 10;
@@ -68,7 +78,7 @@ export class ReadCache {
   /** Keeps `view` of `group` under `stamp`, unless its newest ctime is too recent to trust (RACY_MS). */
   keepView(group: string, stamp: string, view: unknown, newestCtimeMs: number, now: number = Date.now()): void {
     this.#seen.add(group);
-    if (now - newestCtimeMs < RACY_MS) this.#views.delete(group);
+    if (now - newestCtimeMs < racyWindow(newestCtimeMs)) this.#views.delete(group);
     else this.#views.set(group, { stamp, view });
   }
 
@@ -111,7 +121,7 @@ export class ReadCache {
     // Missing (lstat said so without an error): no open, whose ENOENT would cost an exception.
     const read: FileRead = st === undefined && answered ? MISSING : readFileAt(dir, name, cap);
     const entry: Entry = { key: key ?? '', read };
-    if (key === undefined || entry.read.kind !== 'file' || now - (st?.ctimeMs ?? now) < RACY_MS) {
+    if (key === undefined || entry.read.kind !== 'file' || st === undefined || now - st.ctimeMs < racyWindow(st.ctimeMs)) {
       files?.delete(path);
       return entry;
     }

@@ -218,7 +218,10 @@ export function chmodFileAt(dir: Dir, name: string, mode: number): void {
     throw new FsError('open', display, err);
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new Error('not a regular file');
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    // Hard-linked since observe looked (diff rewrites one it saw linked): the next pass rewrites it.
+    if (st.nlink > 1) throw new Error(`it has ${st.nlink} hard links, which a chmod would change too; the next run rewrites it`);
     fs.fchmodSync(fd, mode);
   } catch (err) {
     throw new FsError('chmod', display, err);

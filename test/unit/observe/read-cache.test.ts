@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { DEEP_EVERY, RACY_MS, ReadCache } from '../../../src/observe/read-cache.js';
+import { COARSE_RACY_MS, DEEP_EVERY, RACY_MS, ReadCache, racyWindow } from '../../../src/observe/read-cache.js';
 import { type Dir, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 
 function slot(t: ExecutionContext): { root: string; dir: Dir } {
@@ -125,6 +125,18 @@ test('a view is served only in a shallow pass and under its stamp; every DEEP_EV
   t.is(cache.view('gateway-b', 's1'), undefined);
   cache.beginPass(true, false);
   t.is(cache.view('gateway-a', 's1'), undefined, 'a pass asked to be deep is deep');
+});
+
+test('a ctime of whole seconds (a file system that keeps no more) gets the longer window, for files and views', (t) => {
+  const second = 1_765_000_000_000;
+  t.is(racyWindow(second), COARSE_RACY_MS);
+  t.is(racyWindow(second + 123.456789), RACY_MS);
+  const cache = new ReadCache();
+  cache.beginPass(false, false); // shallow: views are served
+  cache.keepView('gateway-a', 's1', 'contents', second, second + RACY_MS * 2);
+  t.is(cache.view('gateway-a', 's1'), undefined, 'a same-second rewrite would keep the stamp: not kept');
+  cache.keepView('gateway-a', 's1', 'contents', second, second + COARSE_RACY_MS);
+  t.is(cache.view('gateway-a', 's1'), 'contents');
 });
 
 test('a view whose directories changed within RACY_MS is not kept', (t) => {

@@ -199,6 +199,9 @@ test('fixDir sets the mode of the open directory; chmodFileAt only of a regular 
   t.throws(() => chmodFileAt(dir, 'fifo', 0o777), { instanceOf: FsError, message: /not a regular file/ });
   t.is(modeOf(victim), 0o600);
   t.is(modeOf(path.join(root, 'fifo')), 0o600);
+  fs.linkSync(victim, path.join(root, 'hardlink'));
+  t.throws(() => chmodFileAt(dir, 'hardlink', 0o777), { instanceOf: FsError, message: /2 hard links/ });
+  t.is(modeOf(victim), 0o600, 'a hard link made after observe is not chmodded through');
 });
 
 needsRoot(test)("lchownAt changes the owner of the entry itself, never of a symlink's target", (t) => {
