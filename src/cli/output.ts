@@ -131,6 +131,7 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
         reason: op.reason,
         ...(files.length === 0 ? {} : { files }),
         ...(op.kind === 'create' ? { starts: op.spec.autostart } : {}),
+        ...(op.kind === 'update' && op.refused !== undefined ? { refused: true } : {}),
         ...(r === undefined ? {} : { status: r.status }),
         ...(r?.error === undefined ? {} : { error: r.error }),
       };

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, rm, symlink, writeFile, chmod } from 'node:fs/
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { renderFinish, renderLogRun, renderRun } from '../../../src/desired/render.js';
+import { loadValidators } from '../../../src/cli/validate.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 import { type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
@@ -87,7 +88,11 @@ needsS6(test)(
     const op = (sync.doc['operations'] as { kind: string; service: string; status: string; error: string }[]).find(
       (o) => o.service === 'gateway-proxy',
     );
-    t.like(op, { kind: 'update', status: 'failed' });
+    t.like(op as object, { kind: 'update', status: 'failed', refused: true });
+    const { validatePlan } = await loadValidators();
+    t.true(validatePlan(sync.doc), JSON.stringify(validatePlan.errors));
+    const preview = await env.json('sync', ['--diff']);
+    t.is(preview.code, 2, 'the preview says what the run will: it fails');
     t.regex(op?.error ?? '', /^not adopted: gateway-proxy holds data, log\/finish, which the Hermes CLI never writes/);
     t.deepEqual(diffSnapshots(before, await snapshotTree(env.slot('proxy')), { ignorePath: ignore, ignoreVolatile: true }), []);
     t.is((await env.svscan.svstat('gateway-proxy')).pid, pid, "the other tool's service runs on");
