@@ -6,30 +6,39 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot, waitFor } from '../../helpers/s6.js';
-import { SLEEPING_GATEWAY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { SLEEPING_GATEWAY, type S6World, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { runWorld, runWorldJson, writeConfig, writeProfiles, startNode } from '../../helpers/cli.js';
 import { ROOT, S6, needs } from '../../helpers/needs.js';
 
 test.after.always('stop s6 and remove scratch trees', removeS6Worlds);
+
+/**
+ * A booted world under a live s6 whose profiles all run gateway `gw1`; `gw(name)` writes another
+ * gateway program, so a config naming it changes every slot's run.
+ */
+async function bootedWorld(prefix: string, profiles: readonly string[]): Promise<{ l: S6World; gw: (name: string) => string }> {
+  const l = await makeS6World(prefix, { gateway: SLEEPING_GATEWAY, nobodyDir: false });
+  const gw = (name: string): string => {
+    const file = path.join(l.root, name);
+    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
+    return file;
+  };
+  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
+  writeProfiles(l.home, Object.fromEntries(profiles.map((p) => [p, 'running'])));
+  const boot = await runWorld('boot', l);
+  if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  await l.svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
+  for (const p of profiles) await l.svscan.waitUp(`gateway-${p}`);
+  return { l, gw };
+}
 
 needs(
   test,
   S6,
   ROOT,
 )('a sync --restart-changed killed after persisting its restarts has them done by the next plain sync', async (t) => {
-  const l = await makeS6World('journal', { gateway: SLEEPING_GATEWAY, nobodyDir: false });
-  const gw = (name: string): string => {
-    const file = path.join(l.root, name);
-    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
-    return file;
-  };
+  const { l, gw } = await bootedWorld('journal', ['alice', 'bob']);
   const { svscan } = l;
-  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
-  writeProfiles(l.home, { alice: 'running', bob: 'running' });
-  t.is((await runWorld('boot', l)).code, 0);
-  await svscan.rescan(); // boot leaves the rescan to s6-overlay, as upstream does
-  await svscan.waitUp('gateway-alice');
-  await svscan.waitUp('gateway-bob');
   const pids = { alice: (await svscan.svstat('gateway-alice')).pid, bob: (await svscan.svstat('gateway-bob')).pid };
 
   writeConfig(l, { gatewayCommand: gw('gw2'), home: l.home });
@@ -74,18 +83,8 @@ needs(
   S6,
   ROOT,
 )('a journalled restart of a slot being adopted survives the kill too: the next plain sync adopts it and restarts it', async (t) => {
-  const l = await makeS6World('journal-adopt', { gateway: SLEEPING_GATEWAY, nobodyDir: false });
-  const gw = (name: string): string => {
-    const file = path.join(l.root, name);
-    fs.writeFileSync(file, SLEEPING_GATEWAY, { mode: 0o755 });
-    return file;
-  };
+  const { l, gw } = await bootedWorld('journal-adopt', ['carol']);
   const { svscan } = l;
-  writeConfig(l, { gatewayCommand: gw('gw1'), home: l.home });
-  writeProfiles(l.home, { carol: 'running' });
-  t.is((await runWorld('boot', l)).code, 0);
-  await svscan.rescan();
-  await svscan.waitUp('gateway-carol');
   const pid = (await svscan.svstat('gateway-carol')).pid;
   // As the Hermes CLI leaves a slot it registered: no ownership record.
   fs.rmSync(path.join(l.scandir, 'gateway-carol', '.reconcile-gateways.json'));
