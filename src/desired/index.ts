@@ -18,6 +18,7 @@ import type {
 import { isAutostart, resolvePriorExit, resolvePriorState } from './intent.js';
 import { NAME_RULE, compareBytes, invalidNameReason } from '../model/names.js';
 import { ROOT_PROFILE } from '../model/constants.js';
+import { isManageable } from '../model/adoption.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
 import { decideMultiplex, decideSeed } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
@@ -241,6 +242,21 @@ function decideIntent(
         autostart: false,
         action: 'pending',
         reason: `${why}; slot kept up or down as it is`,
+        priorExit,
+      },
+    };
+  }
+  // A slot of its name that is another tool's (diff refuses to adopt it): nothing starts or stops.
+  if (slot !== undefined && slot.entry === 'dir' && !isManageable(slot)) {
+    return {
+      prior: null,
+      decision: {
+        profile: p.name,
+        service,
+        priorState: prior,
+        autostart: false,
+        action: 'pending',
+        reason: 'its slot holds what the Hermes CLI never writes, so it is not adopted; left up or down as it is',
         priorExit,
       },
     };

@@ -93,6 +93,10 @@ needsS6(test)(
     t.true(validatePlan(sync.doc), JSON.stringify(validatePlan.errors));
     const preview = await env.json('sync', ['--diff']);
     t.is(preview.code, 2, 'the preview says what the run will: it fails');
+    t.like(
+      (sync.doc['profiles'] as { profile: string }[]).find((p) => p.profile === 'proxy'),
+      { action: 'pending', autostart: false },
+    );
     t.regex(op?.error ?? '', /^not adopted: gateway-proxy holds data, log\/finish, which the Hermes CLI never writes/);
     t.deepEqual(diffSnapshots(before, await snapshotTree(env.slot('proxy')), { ignorePath: ignore, ignoreVolatile: true }), []);
     t.is((await env.svscan.svstat('gateway-proxy')).pid, pid, "the other tool's service runs on");

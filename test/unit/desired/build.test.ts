@@ -149,6 +149,18 @@ test('a tombstoned profile whose directory is still there with no readable SOUL.
   t.deepEqual([...desired.keep].sort(), ['gateway-locked', 'gateway-saving']);
 });
 
+test("a profile whose slot is another tool's (not adoptable) is pending: its slot is left up or down as it is", (t) => {
+  const o = observedOf(
+    home({ named: [profile('proxy', { state: RUNNING })] }),
+    scandirOf([slotOf(specOf('proxy', true), { owned: false, foreignEntries: ['data'], down: true })]),
+  );
+  const desired = buildDesired(inputOf(o, { mode: 'sync' }));
+  t.like(desired.decisions[1], { profile: 'proxy', action: 'pending', priorState: 'running', autostart: false });
+  t.regex(desired.decisions[1]?.reason ?? '', /not adopted; left up or down as it is$/);
+  t.true(desired.keep.has('gateway-proxy'));
+  t.true(desired.services.has('gateway-proxy'), 'still planned for, so diff says why it is refused');
+});
+
 test('nothing is gone when profiles/ cannot be listed', (t) => {
   const o = observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), scandirOf([slotOf(specOf('x', false))]));
   const desired = buildDesired(inputOf(o));
