@@ -20,7 +20,7 @@ import { openObservedSlot } from './observed-slot.js';
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
 export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
-  if (op.refused !== undefined) return { op, status: 'failed', error: op.refused };
+  if (op.refused === true) return { op, status: 'failed', error: op.reason };
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {

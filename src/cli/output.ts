@@ -131,7 +131,7 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
         reason: op.reason,
         ...(files.length === 0 ? {} : { files }),
         ...(op.kind === 'create' ? { starts: op.spec.autostart } : {}),
-        ...(op.kind === 'update' && op.refused !== undefined ? { refused: true } : {}),
+        ...(op.kind === 'update' && op.refused === true ? { refused: true } : {}),
         ...(r === undefined ? {} : { status: r.status }),
         ...(r?.error === undefined ? {} : { error: r.error }),
       };
@@ -263,7 +263,7 @@ export async function diffReport(result: PassResult, colour: boolean, scandir: s
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
     // A refused adoption is sure to fail: red, as what the run reports.
-    const colour = op.kind === 'update' && op.refused !== undefined ? 'red' : KIND_COLOUR[op.kind];
+    const colour = op.kind === 'update' && op.refused === true ? 'red' : KIND_COLOUR[op.kind];
     out.push(`${escapeLine(op.service)} ${paint(colour, op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
     if (op.kind !== 'update') continue;
     // What changes besides content (a unified diff shows that): modes, owners, what a file replaces.

@@ -307,7 +307,7 @@ export function logPassResult(result: PassResult, logger: Logger): void {
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;
   const failsForSure = (op: Operation): boolean =>
-    (op.kind === 'create' && isBlocked(result, op.service)) || (op.kind === 'update' && op.refused !== undefined);
+    (op.kind === 'create' && isBlocked(result, op.service)) || (op.kind === 'update' && op.refused === true);
   if (dryRun && result.plan.operations.some(failsForSure)) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
   return result.results.some((r) => r.status === 'failed') ? 2 : 0;

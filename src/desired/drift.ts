@@ -15,7 +15,6 @@ import type {
   PickupOp,
   Plan,
 } from '../model.js';
-import { isManageable } from '../model/adoption.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
@@ -113,7 +112,7 @@ export function planPickups(
 ): PickupOp[] {
   // A slot the plan adopts (an update of one without its ownership record) is ours by the rescan;
   // one it may not adopt (a refused update) is another tool's, never picked up.
-  const adopted = new Set(plan.operations.filter((op) => op.kind === 'update' && op.refused === undefined).map((op) => op.service));
+  const adopted = new Set(plan.operations.filter((op) => op.kind === 'update' && op.refused !== true).map((op) => op.service));
   const pickups: PickupOp[] = [];
   for (const service of awaitingSupervisor(observed, desired, maxServices, adopted)) {
     const profile = desired.services.get(service)?.profile;
@@ -144,7 +143,7 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
     if (desired.keep.has(spec.service)) continue;
     const slot = observed.scandir.slots.get(spec.service);
     const live = slot?.live;
-    if (slot === undefined || slot.entry !== 'dir' || live === undefined || !live.supervised || !isManageable(slot)) continue;
+    if (slot === undefined || slot.entry !== 'dir' || live === undefined || !live.supervised) continue;
     const base = { service: spec.service, profile: spec.profile };
     if (spec.autostart && isDownPastGrace(live, nowUnix, policy.graceSeconds)) {
       const evidence = neverDied(live) ? {} : lastExit(live);

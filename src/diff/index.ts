@@ -78,7 +78,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     const update = planUpdate(slot, spec, options, journalled);
     ops.push(...update.ops);
     if (update.restartPending) restartPending.push(spec.service);
-    if (update.refused === true) continue;
+    if (!isManageable(slot)) continue; // refused: nothing else is planned for it either
     // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
     if (desired.keep.has(spec.service)) continue;
     if (slot.hasDownMarker === spec.autostart) {
@@ -141,8 +141,6 @@ interface UpdatePlan {
   readonly restartPending: boolean;
   /** The slot's identity once the update is applied: an adopted slot is chowned to us. */
   readonly identityAfter: DirIdentity | undefined;
-  /** A slot we may not adopt: nothing else (up, down, restart) is planned for it either. */
-  readonly refused?: boolean;
 }
 
 function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions, journalled: boolean): UpdatePlan {
@@ -179,9 +177,9 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
  */
 function refuseAdoption(slot: ObservedSlot, spec: ServiceSpec): UpdatePlan {
   const entries = slot.foreignEntries.join(', ');
-  const refused = `not adopted: ${spec.service} holds ${entries}, which the Hermes CLI never writes (another tool's service?); nothing in it was changed: move those out of it, or rename that service or this profile`;
-  const op: Operation = { kind: 'update', service: spec.service, profile: spec.profile, reason: refused, dirs: [], changes: [], refused };
-  return { ops: [op], restartPending: false, identityAfter: slot.identity, refused: true };
+  const reason = `not adopted: ${spec.service} holds ${entries}, which the Hermes CLI never writes (another tool's service?); nothing in it was changed: move those out of it, or rename that service or this profile`;
+  const op: Operation = { kind: 'update', service: spec.service, profile: spec.profile, reason, dirs: [], changes: [], refused: true };
+  return { ops: [op], restartPending: false, identityAfter: slot.identity };
 }
 
 function planDir(path: '' | 'log', dir: DirRead, options: DiffOptions): DirChange[] {

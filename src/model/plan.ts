@@ -50,8 +50,8 @@ export interface UpdateOp extends OperationBase {
   readonly changes: readonly FileChange[];
   /** The slot directory observe saw; the update applies only to that directory. */
   readonly expect?: DirIdentity;
-  /** Why a slot without our record is not adopted: the update changes nothing and fails with this. */
-  readonly refused?: string;
+  /** A slot without our record that may not be adopted: the update changes nothing and fails with its reason. */
+  readonly refused?: true;
 }
 
 /** Restart a running service so it picks up changed run-time files (`s6-svc -r`), journalled first. */

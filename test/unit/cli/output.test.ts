@@ -245,7 +245,7 @@ test.serial('with colour, kinds and diff lines are painted and names stay escape
   t.true(lines.includes(`${ESC}[32m+new line${ESC}[39m`));
   // The only escape sequences are colours (ESC [ digits m).
   t.is(text.replace(/\u001b\[\d+m/g, '').includes(ESC), false);
-  const refused: Operation = { ...UPDATE, reason: 'not adopted: …', changes: [], refused: 'not adopted: …' };
+  const refused: Operation = { ...UPDATE, reason: 'not adopted: …', changes: [], refused: true };
   const failing = await diffReport(resultOf({ operations: [refused] }), true, SCANDIR);
   t.true(failing.startsWith(`gateway-b ${ESC}[31mupdate${ESC}[39m: not adopted`), 'a refused adoption in red: the run fails it');
 });

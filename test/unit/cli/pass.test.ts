@@ -71,7 +71,7 @@ test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2
     reason: 'not adopted',
     dirs: [],
     changes: [],
-    refused: 'not adopted',
+    refused: true,
   };
   t.is(exitCodeOf({ ...refused, plan: { operations: [update], restartPending: [] } } as unknown as PassResult, true), 2);
   t.is(

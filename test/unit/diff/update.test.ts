@@ -245,7 +245,7 @@ test('an unowned slot holding what the Hermes CLI never writes is not adopted: o
   );
   const refused =
     "not adopted: gateway-coder holds data, log/finish, which the Hermes CLI never writes (another tool's service?); nothing in it was changed: move those out of it, or rename that service or this profile";
-  t.deepEqual(plan, update(CODER, { reason: refused, dirs: [], changes: [], refused }));
+  t.deepEqual(plan, update(CODER, { reason: refused, dirs: [], changes: [], refused: true }));
   const owned = planFor(CODER, { down: true, foreignEntries: ['data'] });
   t.deepEqual(
     owned.operations.map((o) => o.kind),
