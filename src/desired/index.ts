@@ -256,7 +256,7 @@ function decideIntent(
         priorState: prior,
         autostart: false,
         action: 'pending',
-        reason: 'its slot holds what the Hermes CLI never writes, so it is not adopted; left up or down as it is',
+        reason: 'its slot is not adopted (its update says why); left up or down as it is',
         priorExit,
       },
     };

@@ -156,7 +156,7 @@ test("a profile whose slot is another tool's (not adoptable) is pending: its slo
   );
   const desired = buildDesired(inputOf(o, { mode: 'sync' }));
   t.like(desired.decisions[1], { profile: 'proxy', action: 'pending', priorState: 'running', autostart: false });
-  t.regex(desired.decisions[1]?.reason ?? '', /not adopted; left up or down as it is$/);
+  t.is(desired.decisions[1]?.reason, 'its slot is not adopted (its update says why); left up or down as it is');
   t.true(desired.keep.has('gateway-proxy'));
   t.true(desired.services.has('gateway-proxy'), 'still planned for, so diff says why it is refused');
 });
