@@ -50,8 +50,6 @@ export interface PassOptions {
   readonly heal?: boolean;
   /** `watch`: slot and state files its earlier passes read, re-read only when they changed. */
   readonly readCache?: ReadCache;
-  /** Only planned, never applied (`status`, `--diff`): see ObserveOptions.readOnly. */
-  readonly readOnly?: boolean;
   /** `watch`: slots its earlier passes had s6-svscan rescan for (rememberPickups): no pickup again. */
   readonly rescanned?: ReadonlySet<string>;
 }
@@ -96,7 +94,6 @@ export function planPass(o: PassOptions): PassPlan {
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.readCache === undefined ? {} : { readCache: o.readCache }),
     runtimeFiles: o.mode === 'boot',
-    readOnly: o.readOnly === true,
   });
   const desired = buildDesired({
     observed,

@@ -4,11 +4,22 @@
  * is O_WRONLY|O_NONBLOCK|O_NOFOLLOW: a FIFO nobody reads fails with ENXIO instead of blocking.
  */
 import fs from 'node:fs';
-import { type Dir, FsError, closeDir, openDirAt, pathAt } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, openSearchableDirAt, pathAt } from '../safe-fs/index.js';
 
-/** Sends one command byte to `<dir>/<sub>/control`; throws FsError when nobody listens. */
+/**
+ * Sends one command to `<dir>/<sub>/control`; throws FsError when nobody listens (ENXIO, or ENOENT
+ * with no such directory). A `supervise/` this user may only search (0710, its group) is reached by
+ * name, as `s6-svc` run as that user reaches it.
+ */
 export function sendControl(dir: Dir, sub: 'supervise' | '.s6-svscan', command: string): void {
-  const control = openDirAt(dir, sub);
+  const control = openSearchableDirAt(dir, sub);
+  if (control === undefined) {
+    throw new FsError(
+      `send '${command}' to`,
+      `${dir.path}/${sub}/control`,
+      Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }),
+    );
+  }
   try {
     let fd: number;
     try {

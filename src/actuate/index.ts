@@ -107,7 +107,7 @@ function applyOne(op: Exclude<Operation, CreateOp | PickupOp | RemoveOp | PurgeO
       return applyRestart(ctx.scandir, op);
     case 'up':
     case 'down':
-      return applyMarker(ctx.scandir, op, ctx.live);
+      return applyMarker(ctx.scandir, op);
     case 'heal':
       return applyHeal(ctx.scandir, op);
     default:

@@ -2,7 +2,9 @@
  * remove and purge: take owned slots of deleted profiles out of supervision without disturbing
  * any other service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must
  * leave the scandir (into our private trash, src/state-dir.ts), then `s6-svscanctl -an` stops the
- * supervisors whose directory vanished. A slot is removed only when it is still the directory
+ * supervisors whose directory vanished. Where `-an` cannot be sent (s6-svscan died, or this user
+ * may not write its control: not root), each trashed slot's supervisor is sent `-dx` instead, and
+ * its logger's once the service is down. A slot is removed only when it is still the directory
  * observe saw, and only that directory is deleted (issue 16 #9). Waiting and deleting are bounded
  * per pass: what is left stays in the trash, and the next pass plans a `purge` for it, which sends
  * `-an` again and resumes (issue 16 #5, #6, #7).
@@ -18,12 +20,13 @@ import {
   identityOf,
   isSupervised,
   openDirAt,
+  openDirIfExists,
   removeTreeAt,
   renameAt,
 } from '../safe-fs/index.js';
 import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
 import { isSameIdentity } from './observed-slot.js';
-import { svscanReap } from './control.js';
+import { sendControl, svscanReap } from './control.js';
 
 /** Options of applyRemoves. */
 export interface RemoveOptions {
@@ -65,16 +68,24 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
         results.set(op, { op, status: 'failed', error: describeErrno(err) });
       }
     }
-    const needReap = inTrash.some((op) => op.kind === 'remove' || op.supervised);
-    if (options.live && needReap) {
-      try {
-        svscanReap(scandir);
-      } catch (err) {
-        for (const op of inTrash) results.set(op, { op, status: 'failed', error: describeErrno(err) });
+    const toStop = inTrash.filter((op) => op.kind === 'remove' || op.supervised);
+    const loggers = new Set<TrashOp>();
+    if (toStop.length > 0 && !reaped(scandir, options.live)) {
+      // No -an: s6-svscan died, or this user may not talk to it (not root). Each supervisor is
+      // told itself, its logger once the service is down (so that the gateway's last lines are logged).
+      for (const op of toStop) {
+        const error = tellToExit(trash, op.service);
+        if (error === undefined) loggers.add(op);
+        else
+          results.set(op, {
+            op,
+            status: 'failed',
+            error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); run sync as root`,
+          });
       }
     }
     const waiting = inTrash.filter((op) => !results.has(op));
-    for (const r of finishInTrash(trash, waiting, options)) results.set(r.op as TrashOp, r);
+    for (const r of finishInTrash(trash, waiting, loggers, options)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
   } finally {
     closeDir(trash);
@@ -113,6 +124,38 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
   }
 }
 
+/** Sends `-an` when s6-svscan listens; false when it was not sent. */
+function reaped(scandir: Dir, live: boolean): boolean {
+  if (!live) return false;
+  try {
+    svscanReap(scandir);
+    return true;
+  } catch {
+    return false; // s6-svscan died since observe looked: each supervisor is told instead
+  }
+}
+
+/**
+ * `s6-svc -dx` (or its logger's, with `log`): the service goes down and its supervisor exits;
+ * with the directory gone from the scandir, s6-svscan does not start another (s6-facts §3.5: the
+ * same as the SIGTERM `-an` sends). Nobody listening is fine. What else went wrong, as text.
+ */
+function tellToExit(trash: Dir, service: string, log = false): string | undefined {
+  let slot: Dir | undefined;
+  let logDir: Dir | undefined;
+  try {
+    slot = openDirAt(trash, service);
+    const target = log ? (logDir = openDirIfExists(slot, 'log')) : slot;
+    if (target !== undefined) sendControl(target, 'supervise', 'dx');
+    return undefined;
+  } catch (err) {
+    return err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT') ? undefined : describeErrno(err);
+  } finally {
+    closeDir(logDir);
+    closeDir(slot);
+  }
+}
+
 /** Our trash inside the private state directory. */
 function openTrash(scandir: Dir): Dir {
   const state = openStateDir(scandir, true);
@@ -127,14 +170,24 @@ function openTrash(scandir: Dir): Dir {
 /**
  * Waits, within one budget for the whole pass, for the supervisors of the trashed slots to exit,
  * then deletes each within the pass's removal budget. One still running, or too big to delete
- * now, is left for the next pass and reported as pending removal.
+ * now, is left for the next pass and reported as pending removal. The `loggers` of services told
+ * to exit are told too, each once its service's supervisor is gone.
  */
-function finishInTrash(trash: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
+function finishInTrash(trash: Dir, ops: readonly TrashOp[], loggers: Set<TrashOp>, options: RemoveOptions): OperationResult[] {
   const now = options.now ?? Date.now;
   const deadline = now() + options.waitBudgetMs;
+  const tellLoggers = (): void => {
+    for (const op of loggers) {
+      if (isSupervised(trash, op.service, false)) continue;
+      loggers.delete(op);
+      tellToExit(trash, op.service, true); // a logger that cannot be told still runs: pending below
+    }
+  };
+  tellLoggers();
   let running = ops.filter((op) => isSupervised(trash, op.service));
   while (running.length > 0 && now() < deadline) {
     options.sleep(50);
+    tellLoggers();
     running = running.filter((op) => isSupervised(trash, op.service));
   }
   const budget: RemovalBudget = { left: REMOVAL_BUDGET };

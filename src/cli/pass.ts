@@ -279,7 +279,6 @@ export function passOptions(
     ...(args.command === 'watch' ? { removalWaitMs: WATCH_REMOVAL_WAIT_MS } : {}),
     drift: args.drift,
     heal: args.heal,
-    ...(args.diff ? { readOnly: true } : {}),
     ...(scope === undefined ? {} : { scope }),
     ...(narrow.hold === undefined ? {} : { hold: narrow.hold }),
   };

@@ -32,12 +32,6 @@ export interface ObserveOptions {
   readonly runtimeFiles?: boolean;
   /** Slot and state files read by earlier passes of this process (`watch`): unchanged ones are not read again. */
   readonly readCache?: ReadCache;
-  /**
-   * A pass only planned (`status`, `--diff`): where this user cannot tell whether s6-svscan runs,
-   * each slot's live state is read anyway, where its supervise/ allows. A pass that applies reads
-   * none then, so it plans no heal or restart it could not send.
-   */
-  readonly readOnly?: boolean;
 }
 
 /** Reads both trees; `scandir` is undefined when it does not exist yet. */
@@ -49,7 +43,7 @@ export function observe(
 ): ObservedState {
   return {
     home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true, options.readCache),
-    scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache, options.readOnly === true),
+    scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache),
   };
 }
 

@@ -3,7 +3,7 @@
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, hasFifoReader, isDenied, openDirIfExists, readFileAt, searchOnlyDirAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, hasFifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
 import type { ReadCache } from './read-cache.js';
@@ -46,15 +46,9 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
  * s6-supervise replaces it (rename) at every change.
  */
 export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; readonly service: string }): LiveStatus | undefined {
-  let supervise: Dir | undefined;
-  try {
-    supervise = openDirIfExists(slot, 'supervise');
-  } catch (err) {
-    // supervise/ is 0710: a member of its group (a non-root `status`) may only search it, and
-    // reads the state by name; anyone else cannot read it (unknown, not broken). Root never gets here.
-    if (!isDenied(err)) throw err;
-    supervise = searchOnlyDirAt(slot, 'supervise');
-  }
+  // supervise/ is 0710: a member of its group (a non-root pass) may only search it, and reads the
+  // state by name; anyone else cannot read it (unknown, not broken).
+  const supervise = openSearchableDirAt(slot, 'supervise');
   if (supervise === undefined) return undefined;
   try {
     const read =

@@ -39,15 +39,16 @@ export function observeScandir(
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
   cache?: ReadCache,
-  readOnly = false,
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
   }
   const svscan = svscanState(scandir);
   const svscanLive = svscan.live;
-  // When this user cannot tell, a pass only planned still reads each slot's live state where its supervise/ allows.
-  const readLive = svscan.live || (readOnly && svscan.unknown !== undefined);
+  // When this user cannot tell, a pass reads each slot's live state where its supervise/ allows,
+  // as s6-svstat run as this user would: planned (--diff) or applied, it sees the same gateways
+  // up, and what it sends goes to those supervisors' control FIFOs, which their group may write.
+  const readLive = svscan.live || svscan.unknown !== undefined;
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];

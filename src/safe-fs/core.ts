@@ -142,6 +142,20 @@ export function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
   return { fd: -1, path: `${parent.path}/${name}`, rel: pathAt(parent, name) };
 }
 
+/**
+ * openDirIfExists, or searchOnlyDirAt for a directory this user may search but not read (s6's
+ * 0710 `supervise/` to a member of its group, who reads and writes its files by name, as
+ * s6-svstat and s6-svc run as that user do). Anything else that goes wrong is thrown.
+ */
+export function openSearchableDirAt(parent: Dir, name: string): Dir | undefined {
+  try {
+    return openDirIfExists(parent, name);
+  } catch (err) {
+    if (!isDenied(err)) throw err;
+    return searchOnlyDirAt(parent, name);
+  }
+}
+
 /** Closes a directory descriptor; never throws. */
 export function closeDir(dir: Dir | undefined): void {
   if (dir === undefined || dir.fd < 0) return;

@@ -1,6 +1,6 @@
 /** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
 import fs from 'node:fs';
-import { type Dir, closeDir, isDenied, openDirIfExists, pathAt } from './core.js';
+import { type Dir, closeDir, isDenied, openDirIfExists, openSearchableDirAt, pathAt } from './core.js';
 
 /**
  * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
@@ -30,17 +30,19 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
 }
 
 /**
- * Whether the supervisor of service directory `service` in `parent`, or of its logger, still
- * listens (a `supervise/control` FIFO has a reader). Anything unreadable counts as not listening.
+ * Whether the supervisor of service directory `service` in `parent`, or of its logger (unless
+ * `withLogger` is false), still listens (a `supervise/control` FIFO has a reader). Anything
+ * unreadable counts as not listening.
  */
-export function isSupervised(parent: Dir, service: string): boolean {
+export function isSupervised(parent: Dir, service: string, withLogger = true): boolean {
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {
     slot = openDirIfExists(parent, service);
     if (slot === undefined) return false;
-    log = openDirIfExists(slot, 'log');
-    return hasListener(slot) || (log !== undefined && hasListener(log));
+    if (hasListener(slot)) return true;
+    log = withLogger ? openDirIfExists(slot, 'log') : undefined;
+    return log !== undefined && hasListener(log);
   } catch {
     return false;
   } finally {
@@ -50,7 +52,7 @@ export function isSupervised(parent: Dir, service: string): boolean {
 }
 
 function hasListener(service: Dir): boolean {
-  const supervise = openDirIfExists(service, 'supervise');
+  const supervise = openSearchableDirAt(service, 'supervise');
   try {
     return supervise !== undefined && hasFifoReader(supervise, 'control');
   } finally {

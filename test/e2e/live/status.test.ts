@@ -1,4 +1,5 @@
 import test from 'ava';
+import { chownSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
@@ -8,6 +9,8 @@ import { makeWorld, runCli } from '../../helpers/cli.js';
 import { worldArgs, writeProfile } from '../../helpers/world.js';
 import { readiness, startWatch } from '../../helpers/watcher.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { waitFor } from '../../helpers/s6.js';
+import { decodeDeathTally } from '../../../src/observe/death-tally.js';
 
 const RUNNING = { desired_state: 'running' };
 test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
@@ -214,20 +217,26 @@ needsS6(test)(
 );
 
 needsS6(test)(
-  'as a user who cannot tell whether s6-svscan runs, sync --diff previews the heal root would apply; a sync that applies plans none',
+  'as a user who cannot tell whether s6-svscan runs, sync --heal applies the heal its --diff previews, through the supervise/ its group may only search',
   async (t) => {
     const env = await makeS6World('live-nobody-heal', { profiles: { crash: RUNNING } });
     t.is((await env.cli('sync')).code, 0);
     await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
     await waitHealDue(env, 'crash');
     const nobody = { uid: 65534, gid: 65534 };
-    const flags = ['--heal', '--drift-grace', '0', '--lock-file', path.join(env.root, 'nobody.lock')];
+    const locks = path.join(env.root, 'locks');
+    await mkdir(locks);
+    chownSync(locks, nobody.uid, nobody.gid);
+    const flags = ['--heal', '--drift-grace', '0', '--lock-file', path.join(locks, 'run.lock')];
     const diff = await env.cli('sync', ['--diff', ...flags], nobody);
     t.is(diff.code, 1, diff.stderr);
     t.regex(diff.stdout, /^gateway-crash heal: /m);
+    const deaths = (): number => decodeDeathTally(readFileSync(path.join(env.slot('crash'), 'supervise', 'death_tally'))).length;
+    const before = deaths();
     const sync = await env.cli('sync', flags, nobody);
-    t.notRegex(sync.stdout, /kind=heal/, 'no live state read: no heal it could not send');
-    t.notRegex(sync.stdout, /failed service=/);
+    t.is(sync.code, 0, sync.stderr);
+    t.regex(sync.stdout, /^reconcile: applied service=gateway-crash kind=heal /m, 'the pass reads the live state its --diff read');
+    await waitFor(() => deaths() > before, 20_000, 'the healed gateway to run (and crash) again');
   },
 );
 

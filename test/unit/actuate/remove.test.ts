@@ -122,13 +122,55 @@ test('a purge resumes a pending removal: -an again while supervised, deletion on
   t.is(svscan.received(), '', 'nothing to reap: no -an');
 });
 
-test('with s6 live but nobody reading its control, the removals fail with the reason and stay in the trash', (t) => {
+test('with s6-svscan gone since observe looked (nobody reads its control), a slot no supervisor runs is still removed', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'gateway-a/run', 'x');
-  const [result] = applyRemoves(dir, [removeOf('a')], offline({ live: true }));
-  t.is(result?.status, 'failed');
-  t.true(result?.error?.includes('.s6-svscan'), result?.error);
-  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'run')));
+  const op = removeOf('a');
+  t.deepEqual(applyRemoves(dir, [op], offline({ live: true })), [{ op, status: 'applied' }]);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
+});
+
+test('without -an (s6-svscan gone, or not this user’s to tell), the trashed slot’s supervisor gets dx, its logger’s once the service is down', (t) => {
+  const { root, dir } = tempRoot(t);
+  put(root, 'gateway-a/run', 'x');
+  const listen = (sub: string): number => {
+    const file = path.join(root, 'gateway-a', sub, 'supervise', 'control');
+    makeFifo(file);
+    return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  };
+  const read = (fd: number): string => {
+    const buf = Buffer.alloc(64);
+    try {
+      return buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, null));
+    } catch {
+      return ''; // EAGAIN: nothing written
+    }
+  };
+  const service = listen('');
+  const logger = listen('log');
+  const seen: string[] = [];
+  const open = new Set([service, logger]);
+  t.teardown(() => open.forEach((fd) => fs.closeSync(fd)));
+  let clock = 0;
+  const options = offline({
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      if (open.has(service)) {
+        seen.push(`service:${read(service)} logger:${read(logger)}`);
+        fs.closeSync(service); // the service is down and its supervisor exited
+        open.delete(service);
+      } else if (open.has(logger)) {
+        seen.push(`logger:${read(logger)}`);
+        fs.closeSync(logger);
+        open.delete(logger);
+      }
+    },
+  });
+  const op = removeOf('a');
+  t.deepEqual(applyRemoves(dir, [op], options), [{ op, status: 'applied' }]);
+  t.deepEqual(seen, ['service:dx logger:', 'logger:dx'], 'the logger is told only after the service’s supervisor is gone');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
 });
 
 test('a failure injected before one removal leaves that slot and removes the others', (t) => {

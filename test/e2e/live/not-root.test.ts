@@ -1,0 +1,82 @@
+/**
+ * The tool run as the hermes user over its own scandir (RECONCILE_GATEWAYS_RUN_AS=hermes), under a
+ * real s6-svscan run by root: the user cannot tell whether s6-svscan runs (.s6-svscan/ is 0700),
+ * yet a pass that applies does what its --diff showed: it stops and starts gateways through their
+ * supervisors, removes a slot with its running gateway, and boot keeps a live gateway's files.
+ */
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { NOBODY, makeS6World, processesIn, removeS6Worlds } from '../../helpers/s6-world.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
+import { needsS6 } from '../../helpers/needs.js';
+
+const RUNNING = { desired_state: 'running' };
+const nobody = { uid: NOBODY, gid: NOBODY };
+test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
+
+function chownTree(dir: string): void {
+  fs.chownSync(dir, NOBODY, NOBODY);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p);
+    else fs.lchownSync(p, NOBODY, NOBODY);
+  }
+}
+
+needsS6(test)(
+  'as the hermes user, a pass stops, starts and removes running gateways as its --diff says, and boot keeps a live gateway’s files',
+  async (t) => {
+    const env = await makeS6World('not-root', { profiles: { coder: RUNNING, keep: RUNNING } });
+    chownTree(env.home);
+    fs.chownSync(env.scandir, NOBODY, NOBODY);
+    const locks = path.join(env.root, 'locks');
+    fs.mkdirSync(locks);
+    fs.chownSync(locks, NOBODY, NOBODY);
+    const as = async (command: string, extra: readonly string[] = []) =>
+      env.cli(command, [...extra, '--lock-file', path.join(locks, 'run.lock')], nobody);
+
+    const first = await as('sync');
+    t.is(first.code, 0, first.stderr);
+    await env.svscan.rescan(); // root's part: only root may tell s6-svscan to pick up new slots
+    await env.waitUp('coder');
+    await env.waitUp('keep');
+    const pid = await env.pid('coder');
+
+    await env.profile('coder', { desired_state: 'stopped' });
+    const diff = await as('sync', ['--diff']);
+    t.regex(diff.stdout, new RegExp(`^gateway-coder down: .*\\(stops its running gateway, pid ${pid}\\)$`, 'm'), diff.stdout);
+    const down = await as('sync');
+    t.is(down.code, 0, down.stderr);
+    t.regex(down.stdout, /^reconcile: applied service=gateway-coder kind=down /m);
+    await env.svscan.waitSvstat('gateway-coder', 'up,wantedup', 'false false');
+
+    await env.profile('coder', RUNNING);
+    const up = await as('sync');
+    t.is(up.code, 0, up.stderr);
+    t.regex(up.stdout, /^reconcile: applied service=gateway-coder kind=up /m);
+    await env.waitUp('coder');
+
+    // boot on a running system: the live gateway's runtime file is its own, not a stale one.
+    const pidFile = path.join(env.home, 'profiles', 'keep', 'gateway.pid');
+    fs.writeFileSync(pidFile, `${await env.pid('keep')}\n`);
+    fs.chownSync(pidFile, NOBODY, NOBODY);
+    const boot = await as('boot');
+    t.is(boot.code, 0, boot.stderr);
+    t.true(fs.existsSync(pidFile), 'boot kept the gateway.pid of a gateway it saw up');
+
+    const running = await env.pid('coder');
+    fs.rmSync(path.join(env.home, 'profiles', 'coder'), { recursive: true });
+    const prune = await as('sync');
+    t.is(prune.code, 0, `${prune.stdout}\n${prune.stderr}`);
+    t.regex(prune.stdout, /^reconcile: applied service=gateway-coder kind=remove /m);
+    t.false(fs.existsSync(env.slot('coder')));
+    await waitFor(() => !processAlive(running), 20_000, 'the removed gateway to stop');
+    const trash = path.join(env.scandir, '.reconcile-gateways', 'trash');
+    await waitFor(() => processesIn(trash).length === 0, 20_000, 'no supervisor left running in the trash');
+    t.deepEqual(fs.readdirSync(trash), [], 'the trashed slot is deleted');
+    const after = await as('sync', ['--diff']);
+    t.is(after.code, 0, `nothing left to do:\n${after.stdout}`);
+    await env.waitUp('keep');
+  },
+);
