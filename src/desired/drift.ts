@@ -150,7 +150,7 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
       out.push({ ...base, type: 'IntentRunningButDown', sinceUnix: live.updownSinceUnix, evidence });
     }
     const deaths = live.deaths ?? [];
-    const loop = recentDeaths(deaths, nowUnix, policy.crashWindowSeconds);
+    const loop = recentDeaths(deaths, loopEnd(spec.autostart, live, nowUnix), policy.crashWindowSeconds);
     const first = loop[0];
     if (first !== undefined && loop.length > policy.crashRestarts) {
       const truncated = deaths.length >= S6_DEATH_TALLY && first === deaths[0] ? { truncated: true } : {};
@@ -210,6 +210,18 @@ export function isDownPastGrace(live: LiveStatus, nowUnix: number, graceSeconds:
  */
 export function neverDied(live: LiveStatus): boolean {
   return live.deaths !== undefined && live.deaths.length === 0 && live.exitcode <= 0 && live.signum < 0;
+}
+
+/**
+ * Where the crash-loop window ends: now, except for a gateway meant to run that has stayed down
+ * since its last death: then at that death. A loop that ended with the gateway held down is not
+ * over until it runs again, so its deaths ageing out of the window never make it healable again
+ * (that restarted a gateway that always fails every few minutes, forever, and reset its alerts).
+ */
+function loopEnd(autostart: boolean, live: LiveStatus, nowUnix: number): number {
+  if (!autostart || live.up) return nowUnix;
+  const last = Math.max(...(live.deaths ?? []).map((d) => d.atUnix));
+  return Number.isFinite(last) && last < nowUnix ? last : nowUnix;
 }
 
 function recentDeaths(deaths: readonly DeathRecord[], nowUnix: number, windowSeconds: number): DeathRecord[] {

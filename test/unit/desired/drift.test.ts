@@ -129,6 +129,29 @@ test('CrashLooping over a full s6 tally (100 deaths, all in the window) says its
   t.deepEqual(detectDrift(older.observed, older.desired, NOW, POLICY)[0]?.evidence, { exitcode: 1, restarts: 99, windowSeconds: 600 });
 });
 
+test('a crash loop that ended with the gateway held down lasts until it runs again: its deaths ageing out never make it healable', (t) => {
+  const policy = { ...POLICY, graceSeconds: 0 };
+  const loopAt = (end: number): DeathRecord[] =>
+    deathsAt(
+      [50, 40, 30, 20, 10, 0].map((ago) => end - ago),
+      78,
+    );
+  const looped = (live: LiveStatus, autostart = true): { types: string[]; heals: number } => {
+    const { observed, desired } = stateWith(autostart, live, !autostart);
+    const drift = detectDrift(observed, desired, NOW, policy);
+    return { types: drift.map((d) => d.type), heals: planHeals(observed, drift, NOW, policy).length };
+  };
+  // Its last death an hour ago, its window long past: still a loop, never healed, alerts standing.
+  t.deepEqual(looped(heldDown(NOW - 3600, 78, loopAt(NOW - 3600))), { types: ['IntentRunningButDown', 'CrashLooping'], heals: 0 });
+  // Up since (an operator's s6-svc -u that stuck): the window ends now, and the loop is over.
+  t.deepEqual(looped({ ...liveUp(NOW - 1000), deaths: loopAt(NOW - 3600) }), { types: [], heals: 0 });
+  // Meant to stay stopped: the old loop is not reported.
+  t.deepEqual(looped(heldDown(NOW - 3600, 78, loopAt(NOW - 3600)), false), { types: [], heals: 0 });
+  // One death long after the loop: a new window, with the loop outside it: healable again.
+  const later = [...loopAt(NOW - 7200), ...deathsAt([NOW - 60], 0)];
+  t.deepEqual(looped(heldDown(NOW - 60, 0, later)), { types: ['IntentRunningButDown'], heals: 1 });
+});
+
 test('IntentStoppedButUp holds when the intent is not running and s6 runs the service', (t) => {
   const { observed, desired } = stateWith(false, liveUp(NOW - 5));
   t.deepEqual(detectDrift(observed, desired, NOW, POLICY), [
