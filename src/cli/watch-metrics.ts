@@ -97,9 +97,11 @@ export async function writeSyncMetrics(
   result: PassResult,
   summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'>,
 ): Promise<void> {
-  const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
+  const { Metrics, readLastSuccess, writeMetricsFile } = await import('../watch/metrics.js');
   const metrics = new Metrics();
   const nowMs = Date.parse(summary.finishedAt);
+  const earlier = summary.result === 'converged' ? undefined : readLastSuccess(file);
+  if (earlier !== undefined) metrics.setLastSuccess(earlier);
   metrics.recordPass({ summary: { ...summary, trigger: 'once' }, results: result.results });
   metrics.setServices(recordOutcomes({}, passOutcomes(result), nowMs, true));
   writeMetricsFile(file, await metrics.text());

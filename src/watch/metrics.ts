@@ -9,7 +9,7 @@ import type * as Prom from 'prom-client';
 import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { DRIFT_TYPES } from '../desired/drift.js';
 import type { OperationResult } from '../model.js';
-import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
+import { closeDir, openRoot, readFileAt, writeFileAt } from '../safe-fs/index.js';
 import type { ConditionTable } from './conditions.js';
 import type { PassSummary } from './status-file.js';
 
@@ -70,6 +70,11 @@ export class Metrics {
     if (p.summary.result === 'converged') this.#lastSuccess.set(Date.parse(p.summary.finishedAt) / 1000);
   }
 
+  /** When the last converged pass finished, as an earlier exposition said (`sync` carries it over). */
+  setLastSuccess(unixSeconds: number): void {
+    this.#lastSuccess.set(unixSeconds);
+  }
+
   /** Sets the per-service gauges from the watcher's condition table (every slot it knows). */
   setServices(table: ConditionTable): void {
     this.#gateways.reset();
@@ -122,6 +127,32 @@ export class Metrics {
 }
 
 /** Writes the exposition atomically (temp + rename) for node_exporter's textfile collector. */
+/** Most of a metrics file read back for its last_success (10,000 slots' exposition is ~1 MiB). */
+const METRICS_FILE_CAP = 8 * 1024 * 1024;
+
+/**
+ * The last_success an earlier exposition in `file` recorded, or undefined (no file, none in it, or
+ * not a positive number). A `sync` whose pass did not converge keeps it: its fresh registry would
+ * say 0, and an alert on the age of the last success would fire at once.
+ */
+export function readLastSuccess(file: string): number | undefined {
+  let dir;
+  try {
+    dir = openRoot(path.dirname(path.resolve(file)));
+  } catch {
+    return undefined;
+  }
+  try {
+    const read = readFileAt(dir, path.basename(file), METRICS_FILE_CAP);
+    if (read.kind !== 'file') return undefined;
+    const match = new RegExp(`^${PREFIX}last_success_timestamp_seconds (\\S+)$`, 'm').exec(new TextDecoder().decode(read.bytes));
+    const value = Number(match?.[1]);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  } finally {
+    closeDir(dir);
+  }
+}
+
 export function writeMetricsFile(file: string, text: string): void {
   const dir = openRoot(path.dirname(path.resolve(file)));
   try {

@@ -127,8 +127,16 @@ test('sync --metrics-file: one pass, counted under trigger once', async (t) => {
   await writeSyncMetrics(file, result, { result: 'partial', durationMs: 20, finishedAt: new Date().toISOString() });
   const text = fs.readFileSync(file, 'utf8');
   t.true(text.includes('reconcile_gateways_passes_total{trigger="once",result="partial"} 1\n'));
-  t.true(text.includes('reconcile_gateways_last_success_timestamp_seconds 0\n'));
+  t.true(text.includes('reconcile_gateways_last_success_timestamp_seconds 0\n'), 'never converged: 0');
   t.true(text.includes('reconcile_gateways_service_live{service="gateway-a",intent="running",live="up"} 1\n'));
+
+  const last = (): string | undefined =>
+    /^reconcile_gateways_last_success_timestamp_seconds (\S+)$/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+  await writeSyncMetrics(file, result, { result: 'converged', durationMs: 20, finishedAt: '2026-12-07T08:00:00.000Z' });
+  t.is(last(), String(Date.parse('2026-12-07T08:00:00.000Z') / 1000));
+  await writeSyncMetrics(file, result, { result: 'partial', durationMs: 20, finishedAt: '2026-12-07T08:05:00.000Z' });
+  t.is(last(), String(Date.parse('2026-12-07T08:00:00.000Z') / 1000), 'a run that did not converge keeps the last success the file had');
+  t.true(fs.readFileSync(file, 'utf8').includes('reconcile_gateways_passes_total{trigger="once",result="partial"} 1\n'));
 });
 
 needs(test, IPV6_LOOPBACK)('an IPv6 address is logged in brackets, as --metrics-listen takes it back', async (t) => {
