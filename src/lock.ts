@@ -26,9 +26,11 @@ const LOCK_ATTEMPTS = 5;
 /**
  * Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. An abort
  * of `signal` (watch shutting down) ends the wait with the signal's reason. `prepare` runs before
- * each attempt (making the state directory). Once held, the path must still name the locked inode
- * and its directory must be a real directory: a lock renamed away and replaced meanwhile would let
- * two runs hold "the" lock at once (issue 16 #8), so the lock is taken again.
+ * each attempt (making the state directory). Once held, the path must still name the locked inode,
+ * and the state directory `prepare` makes must be a real directory: a lock renamed away and
+ * replaced meanwhile would let two runs hold "the" lock at once (issue 16 #8), so the lock is taken
+ * again. A lock file the operator names may sit in a directory reached through a symlink
+ * (`/var/lock` is `/run/lock` on Debian): that path is theirs, trusted up to its last component.
  */
 export async function acquireLock(
   path: string,
@@ -46,7 +48,7 @@ export async function acquireLock(
       fs.closeSync(fd);
       throw err;
     }
-    if (namesLockedInode(path, fd)) return heldLock(fd, path);
+    if (namesLockedInode(path, fd, prepare !== undefined)) return heldLock(fd, path);
     fs.closeSync(fd);
     if (attempt >= LOCK_ATTEMPTS)
       throw new FatalError(`lock file ${path} keeps being replaced while it is taken; is the scandir sticky (chmod +t)?`);
@@ -68,12 +70,12 @@ async function lockFd(fd: number, path: string, wait: boolean, signal: AbortSign
   if (code !== 0) throw new FatalError(`flock on ${path} failed (exit ${code})`);
 }
 
-/** Whether `path` (not followed) is the file `fd` locks, inside a directory that is no symlink. */
-export function namesLockedInode(path: string, fd: number): boolean {
+/** Whether `path` (not followed) is the file `fd` locks, inside a directory that is no symlink when `realDir`. */
+export function namesLockedInode(path: string, fd: number, realDir = true): boolean {
   try {
     const held = fs.fstatSync(fd);
     const now = fs.lstatSync(path);
-    return now.dev === held.dev && now.ino === held.ino && fs.lstatSync(nodePath.dirname(path)).isDirectory();
+    return now.dev === held.dev && now.ino === held.ino && (!realDir || fs.lstatSync(nodePath.dirname(path)).isDirectory());
   } catch {
     return false;
   }

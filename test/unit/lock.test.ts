@@ -161,7 +161,20 @@ test('a symlink, a FIFO or a directory at the lock path is refused with a messag
   t.is(modeOf(victim), 0o644);
 });
 
-test('a lock whose directory is a symlink never counts as held: it is retried, then refused', async (t) => {
+test('a lock file the operator names in a directory reached through a symlink (/var/lock on Debian) is taken', async (t) => {
+  const { root } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'run-lock'));
+  fs.symlinkSync(path.join(root, 'run-lock'), path.join(root, 'var-lock'));
+  const held = await acquireLock(path.join(root, 'var-lock', 'rg.lock'), false);
+  t.teardown(() => held.release());
+  await t.throwsAsync(
+    acquireLock(path.join(root, 'run-lock', 'rg.lock'), false),
+    { instanceOf: LockHeldError },
+    'the same lock by either path',
+  );
+});
+
+test('a lock in a state directory of ours that is a symlink never counts as held: it is retried, then refused', async (t) => {
   const { root } = tempRoot(t);
   fs.mkdirSync(path.join(root, 'real'));
   fs.symlinkSync(path.join(root, 'real'), path.join(root, 'state'));

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { bootArgs, bootJson, runCli, sandbox, startCli } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
+import { killWatchers, readiness, startWatch } from '../../helpers/watcher.js';
 
 /** The default lock, its private state directory made first (as the tool makes it). */
 function stateLock(scandir: string): string {
@@ -87,6 +88,29 @@ test('with --wait the run blocks while the lock is held and completes after rele
   t.is((JSON.parse(r.stdout) as { operations: unknown[] }).operations.length, 1);
   t.true(existsSync(path.join(box.scandir, 'gateway-default/run')));
   t.regex(r.stderr, /config\.yaml is not valid YAML/, 'the config.yaml written during the wait is the one the pass read');
+});
+
+test('a watch pass that has work waits for a held lock and says so at warn level, then applies once it is free', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await mkdir(box.scandir, { recursive: true });
+  const lock = stateLock(box.scandir);
+  const holder = await holdLock(lock);
+  t.teardown(() => holder.release());
+  const w = startWatch({ root: box.root, flags: bootArgs(box.home, box.scandir).slice(1) }, ['--log-level', 'warn']);
+  t.teardown(() => killWatchers());
+  await waitFor(() => w.stderr.includes('\n'), 20_000, 'the watcher to say why its first pass waits');
+  t.is(
+    w.stderr,
+    `reconcile-gateways: warn: another reconcile-gateways run holds ${lock} (pid ${holder.child.pid}: ` +
+      `flock --exclusive --close ${lock} sh -c "echo locked; read line"); this pass waits for it to finish (no pass completes meanwhile)\n`,
+  );
+  t.false(existsSync(path.join(box.scandir, 'gateway-default')), 'nothing applied while the lock is held');
+  await holder.release();
+  t.is(await readiness(w), '\n', 'ready once its first pass completed');
+  t.true(existsSync(path.join(box.scandir, 'gateway-default/run')));
+  w.child.kill('SIGTERM');
+  t.is(await w.exited, 0);
 });
 
 test('--lock-file moves the lock; the default one is then neither taken nor created', async (t) => {
