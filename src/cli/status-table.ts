@@ -94,7 +94,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
   lines.push('');
   for (const text of [
     ...(ctx.legend === false ? [] : [LEGEND]),
-    `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} services (a logger counts with its service); ${svscanLine(ctx)}`,
+    `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} ${ctx.serviceCount === 1 ? 'service' : 'services'} (a logger counts with its service); ${svscanLine(ctx)}`,
   ]) {
     lines.push(...wrap(text, width));
   }

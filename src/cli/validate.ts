@@ -74,6 +74,13 @@ export function describeValidationErrors(
   return (v.errors ?? []).map((e) => describeError(e, knownKeys, patterns)).join('; ');
 }
 
+/** The first of a failed validation's errors, and how many more there are. */
+export function firstValidationError(v: Validator): string {
+  const errors = v.errors ?? [];
+  const first = errors[0] === undefined ? 'invalid' : describeError(errors[0], [], {});
+  return errors.length > 1 ? `${first}, and ${errors.length - 1} more` : first;
+}
+
 function describeError(e: ValidationError, knownKeys: readonly string[], patterns: Readonly<Record<string, string>>): string {
   const where = e.instancePath || '/';
   const said = e.keyword === 'pattern' ? patterns[where.slice(1)] : undefined;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
-import { describeValidationErrors, loadValidator } from '../validate.js';
+import { firstValidationError, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import {
@@ -29,6 +29,9 @@ import { watchLockPath } from '../watch-lock.js';
 import { isWatcherRunning, readStatusText } from '../watcher-file.js';
 import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
+
+/** What to do about a status file that is none: the path may name another file. */
+const NOT_A_STATUS_FILE = '--status-file (or RECONCILE_GATEWAYS_STATUS_FILE) must name the file `watch` writes';
 
 /** Runs `status`. */
 export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
@@ -147,7 +150,7 @@ async function readWatcher(
       watcher: {
         state: 'unreadable',
         statusFile: file,
-        reason: `invalid JSON: ${err instanceof Error ? err.message : String(err)}`,
+        reason: `invalid JSON (${err instanceof Error ? err.message : String(err)}): ${NOT_A_STATUS_FILE}`,
         ...lockHeld,
       },
       conditions: none,
@@ -161,8 +164,9 @@ async function readWatcher(
   }
   const validateStatusFile = await loadValidator('validateStatusFile');
   if (!validateStatusFile(doc)) {
+    const reason = `not a watcher's status file (${firstValidationError(validateStatusFile)}): ${NOT_A_STATUS_FILE}`;
     return {
-      watcher: { state: 'unreadable', statusFile: file, reason: describeValidationErrors(validateStatusFile), ...lockHeld },
+      watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld },
       conditions: none,
     };
   }

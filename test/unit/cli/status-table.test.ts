@@ -244,6 +244,8 @@ test('legend: false leaves out the legend and keeps the rest', (t) => {
     'scandir /run/service: 4 services (a logger counts with its service); s6-svscan is running',
     'watcher: no status file at /run/reconcile-gateways/status.json (is watch running? see --status-file)',
   ]);
+  const one = renderStatusTable([row('a')], { ...CTX, width: 1000, legend: false, serviceCount: 1 });
+  t.is(one.split('\n')[3], 'scandir /run/service: 1 service (a logger counts with its service); s6-svscan is running');
 });
 
 test('a watcher that is absent, unreadable, over other trees or dead says so and what to do', (t) => {

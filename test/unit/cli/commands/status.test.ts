@@ -144,7 +144,12 @@ test('an invalid status file is reported, never fatal', async (t) => {
   fs.writeFileSync(w.statusFile, '{ not json');
   const broken = await status(w, { COLUMNS: '1000' });
   t.is(broken.code, 0);
-  t.true(linesOf(broken.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: invalid JSON: `)));
+  const fix = '--status-file (or RECONCILE_GATEWAYS_STATUS_FILE) must name the file `watch` writes';
+  t.true(
+    linesOf(broken.out).some(
+      (l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: invalid JSON (`) && l.endsWith(`): ${fix}`),
+    ),
+  );
   fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '1', pid: 1 }));
   const old = await status(w, { COLUMNS: '1000' });
   t.true(
@@ -155,7 +160,12 @@ test('an invalid status file is reported, never fatal', async (t) => {
   );
   fs.writeFileSync(w.statusFile, JSON.stringify({ formatVersion: '2' }));
   const bad = await status(w, { COLUMNS: '1000' });
-  t.true(linesOf(bad.out).some((l) => l.startsWith(`watcher: status file ${w.statusFile} unreadable: /`)));
+  t.true(
+    linesOf(bad.out).includes(
+      `watcher: status file ${w.statusFile} unreadable: not a watcher's status file (/: must have required property 'pid', and 11 more): ${fix}`,
+    ),
+    linesOf(bad.out).join('\n'),
+  );
 });
 
 /** Holds `<status file>.lock` as a running watcher would, until the test ends. */
