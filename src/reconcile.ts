@@ -117,6 +117,8 @@ export function planPass(o: PassOptions): PassPlan {
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
   if (kept !== undefined) warnings.push(kept);
+  const stray = otherPrefixWarning(observed, o.settings.servicePrefix);
+  if (stray !== undefined) warnings.push(stray);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
@@ -192,6 +194,22 @@ function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredSt
   const which = namesInProse(kept.sort(), 5);
   const them = kept.length === 1 ? 'its slot is' : 'their slots are';
   return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); a sync without --no-prune removes ${kept.length === 1 ? 'it' : 'them'}`;
+}
+
+/**
+ * Slots of ours under another prefix (an earlier `servicePrefix`): never touched, since another
+ * reconcile-gateways with that prefix may own them, yet their gateways may run beside the new
+ * slots' for the same profiles.
+ */
+function otherPrefixWarning(observed: ObservedState, prefix: string): string | undefined {
+  const stray = observed.scandir.otherPrefix ?? [];
+  if (stray.length === 0) return undefined;
+  const it = stray.length === 1;
+  return (
+    `${namesInProse(stray, 5)}: ${it ? 'a slot' : 'slots'} of reconcile-gateways (${it ? 'its' : 'their'} ownership record says so) ` +
+    `without the service prefix ${JSON.stringify(prefix)}, left alone; if servicePrefix changed, ${it ? 'its gateway runs' : 'their gateways run'} ` +
+    `beside the new slots: move ${it ? 'it' : 'them'} out of the scandir, then run s6-svscanctl -an on the scandir`
+  );
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

@@ -193,9 +193,9 @@ export interface ObservedScandir {
   readonly svscanLive: boolean;
   /**
    * Why this user cannot tell whether an s6-svscan listens (`.s6-svscan` is s6-svscan's own 0700
-   * directory: a non-root `status` may not look). `svscanLive` is then false and nothing is sent to
-   * s6; a pass only planned (`status`, `--diff`) reads each slot's live state where its
-   * `supervise/` lets this user read it, one that applies reads none.
+   * directory: a non-root pass may not look). `svscanLive` is then false and nothing is sent to
+   * s6-svscan; every pass reads each slot's live state where its `supervise/` lets this user read
+   * it, and sends its supervisor what the plan says.
    */
   readonly svscanUnknown?: string;
   /**
@@ -211,6 +211,12 @@ export interface ObservedScandir {
   readonly upstreamLeftovers: readonly string[];
   /** Slots in our trash, waiting to be deleted (absent: none, or not read). */
   readonly trash?: readonly TrashEntry[];
+  /**
+   * Directories whose ownership record names this tool and themselves but whose name lacks the
+   * service prefix: slots an earlier `servicePrefix` made, never touched (absent: none, or the
+   * pass did not read the whole scandir).
+   */
+  readonly otherPrefix?: readonly string[];
 }
 
 /** The actual state of the world, as observe returns it. */

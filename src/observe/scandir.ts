@@ -52,6 +52,7 @@ export function observeScandir(
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
+  const otherPrefix: string[] = [];
   const entries = listDir(scandir);
   for (const entry of entries) {
     if (entry.name.startsWith('.')) {
@@ -60,6 +61,7 @@ export function observeScandir(
     }
     if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
     const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
+    if (only === undefined && profile === '' && entry.isDirectory() && isOwnedElsewhere(scandir, entry.name)) otherPrefix.push(entry.name);
     if (!isValidProfileName(profile)) continue;
     if (only !== undefined && !only.has(entry.name)) continue;
     const slot = observeSlot(
@@ -87,7 +89,22 @@ export function observeScandir(
     ...journalUid,
     upstreamLeftovers,
     trash,
+    ...(otherPrefix.length === 0 ? {} : { otherPrefix: otherPrefix.sort() }),
   };
+}
+
+/** Whether a directory without our prefix holds our ownership record for itself; never throws. */
+function isOwnedElsewhere(scandir: Dir, name: string): boolean {
+  let dir: Dir | undefined;
+  try {
+    dir = openDirAt(scandir, name);
+    if (lstatAt(dir, OWNERSHIP_FILE) === undefined) return false;
+    return isOwnershipRecord(readFileAt(dir, OWNERSHIP_FILE, 4096), name);
+  } catch {
+    return false;
+  } finally {
+    closeDir(dir);
+  }
 }
 
 /** Upstream's staging name `.<prefix><valid name>.tmp` (#54834). */

@@ -9,6 +9,7 @@ import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
 import { makeHermesHome, writeFileTree } from '../../helpers/tree.js';
+import { makeWorld, removeWorlds, worldArgs, writeConfig, writeProfile } from '../../helpers/world.js';
 
 const STALE = ['gateway.pid', 'processes.json'];
 
@@ -119,4 +120,31 @@ test('control characters in profile names are escaped on stdout, stderr and in t
       ),
     ),
   );
+});
+
+test('slots of ours left by an earlier servicePrefix are named in a warning and never touched', async (t) => {
+  const w = await makeWorld('prefix');
+  t.teardown(() => removeWorlds());
+  writeProfile(w.home, 'coder', { desired_state: 'running' });
+  t.is((await runCli(['sync', ...worldArgs(w)])).code, 0);
+  const before = await readFile(path.join(w.scandir, 'gateway-coder', 'run'));
+  writeConfig(w, { servicePrefix: 'gw-' });
+  const r = await runCli(['sync', ...worldArgs(w)]);
+  t.is(r.code, 0, r.stderr);
+  t.true(
+    r.stderr.includes(
+      'warn: gateway-coder and gateway-default: slots of reconcile-gateways (their ownership record says so) without the service prefix "gw-", left alone; ' +
+        'if servicePrefix changed, their gateways run beside the new slots: move them out of the scandir, then run s6-svscanctl -an on the scandir',
+    ),
+    r.stderr,
+  );
+  t.deepEqual((await readdir(w.scandir)).filter((n) => !n.startsWith('.')).sort(), [
+    'gateway-coder',
+    'gateway-default',
+    'gw-coder',
+    'gw-default',
+  ]);
+  t.deepEqual(await readFile(path.join(w.scandir, 'gateway-coder', 'run')), before);
+  const status = await runCli(['status', ...worldArgs(w), '--output', 'json']);
+  t.regex(status.stdout, /gateway-coder and gateway-default: slots of reconcile-gateways/, 'status shows it too');
 });
