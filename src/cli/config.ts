@@ -138,5 +138,5 @@ export function jsonSyntaxError(text: string, err: unknown): string {
   // Newer V8 quotes the text around the error (newlines and all) and ends with `… is not valid
   // JSON`, which the caller already says: one line, without the repeat.
   if (at === undefined) return message.replace(/ is not valid JSON$/, '').replace(/\s+/g, ' ');
-  return `${message.replace(/ in JSON at position .*$/s, '')} at line ${at.line} column ${at.column}`;
+  return `${message.replace(/ (?:in JSON )?at position \d+.*$/s, '')} at line ${at.line} column ${at.column}`;
 }

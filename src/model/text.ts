@@ -11,7 +11,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * Undefined when the message has no offset (the input ended early).
  */
 export function jsonErrorAt(text: string, err: unknown): { readonly line: number; readonly column: number } | undefined {
-  const at = /in JSON at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  const at = /(?:in|after) JSON at position (\d+)/.exec(err instanceof Error ? err.message : '');
   if (at === null) return undefined;
   const lines = text.slice(0, Number(at[1])).split('\n');
   return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };

@@ -94,6 +94,12 @@ test(
   '{\n  "user": "hermes",\n}',
   /is not valid JSON: Expected double-quoted property name at line 3 column 1; fix the file/,
 );
+test(
+  'text after the JSON, with where',
+  rejected,
+  '{"user": "hermes"}\nx',
+  /is not valid JSON: Unexpected non-whitespace character after JSON at line 2 column 1; fix the file/,
+);
 test('a wrong type', rejected, '{"uid":"10000"}', /\/uid: must be integer/);
 test('bootLogMaxBytes below the minimum', rejected, '{"bootLogMaxBytes":100}', /\/bootLogMaxBytes: must be >= 1024/);
 test(

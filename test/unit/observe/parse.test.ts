@@ -24,6 +24,7 @@ test('an array', rejects, bytes('[1,2]'), 'not a JSON object (array)');
 test('null', rejects, bytes('null'), 'not a JSON object (null)');
 test('a string', rejects, bytes('"running"'), 'not a JSON object (string)');
 test('a torn write', rejects, bytes('{"desired_state": "run'), 'invalid JSON at line 1 column 23');
+test('two writes run together', rejects, bytes('{"a":1}\n{"a":2}'), 'invalid JSON at line 2 column 1');
 
 test('parseJsonObject strips a UTF-8 BOM', (t) => {
   t.deepEqual(parseJsonObject(new Uint8Array([0xef, 0xbb, 0xbf, ...bytes('{"a":1}')])), { ok: true, value: { a: 1 } });
