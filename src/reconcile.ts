@@ -117,7 +117,7 @@ export function planPass(o: PassOptions): PassPlan {
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
   if (kept !== undefined) warnings.push(kept);
-  const stray = otherPrefixWarning(observed, o.settings.servicePrefix);
+  const stray = otherPrefixWarning(observed, desired, o.settings.servicePrefix);
   if (stray !== undefined) warnings.push(stray);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
@@ -197,18 +197,19 @@ function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredSt
 }
 
 /**
- * Slots of ours under another prefix (an earlier `servicePrefix`): never touched, since another
- * reconcile-gateways with that prefix may own them, yet their gateways may run beside the new
- * slots' for the same profiles.
+ * Slots of ours under another prefix (an earlier `servicePrefix`) for profiles this pass has a slot
+ * for: their gateways may run beside the new slots' for the same profiles. Never touched, since
+ * another reconcile-gateways with that prefix may own them (one for other profiles is not named).
  */
-function otherPrefixWarning(observed: ObservedState, prefix: string): string | undefined {
-  const stray = observed.scandir.otherPrefix ?? [];
+function otherPrefixWarning(observed: ObservedState, desired: DesiredState, prefix: string): string | undefined {
+  const profiles = new Set([...desired.services.values()].map((spec) => spec.profile));
+  const stray = (observed.scandir.otherPrefix ?? []).filter((s) => profiles.has(s.profile)).map((s) => s.service);
   if (stray.length === 0) return undefined;
   const it = stray.length === 1;
   return (
     `${namesInProse(stray, 5)}: ${it ? 'a slot' : 'slots'} of reconcile-gateways (${it ? 'its' : 'their'} ownership record says so) ` +
-    `without the service prefix ${JSON.stringify(prefix)}, left alone; if servicePrefix changed, ${it ? 'its gateway runs' : 'their gateways run'} ` +
-    `beside the new slots: move ${it ? 'it' : 'them'} out of the scandir, then run s6-svscanctl -an on the scandir`
+    `for ${it ? 'a profile' : 'profiles'} of this pass, not named with the service prefix ${JSON.stringify(prefix)}, left alone; ` +
+    `if servicePrefix changed, ${it ? 'its gateway runs' : 'their gateways run'} beside the new slots: move ${it ? 'it' : 'them'} out of the scandir, then run s6-svscanctl -an on the scandir`
   );
 }
 

@@ -68,22 +68,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
         results.set(op, { op, status: 'failed', error: describeErrno(err) });
       }
     }
-    const toStop = inTrash.filter((op) => op.kind === 'remove' || op.supervised);
-    const loggers = new Set<TrashOp>();
-    if (toStop.length > 0 && !reaped(scandir, options.live)) {
-      // No -an: s6-svscan died, or this user may not talk to it (not root). Each supervisor is
-      // told itself, its logger once the service is down (so that the gateway's last lines are logged).
-      for (const op of toStop) {
-        const error = tellToExit(trash, op.service);
-        if (error === undefined) loggers.add(op);
-        else
-          results.set(op, {
-            op,
-            status: 'failed',
-            error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); run sync as root`,
-          });
-      }
-    }
+    const loggers = stopSupervisors(scandir, trash, inTrash, options.live, results);
     const waiting = inTrash.filter((op) => !results.has(op));
     for (const r of finishInTrash(trash, waiting, loggers, options)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
@@ -124,34 +109,77 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
   }
 }
 
-/** Sends `-an` when s6-svscan listens; false when it was not sent. */
-function reaped(scandir: Dir, live: boolean): boolean {
-  if (!live) return false;
+/**
+ * Stops the supervisors of the trashed slots that have one: one `-an` while s6-svscan listens.
+ * Without it (s6-svscan died, or this user may not talk to it: not root), each supervisor is told
+ * itself; the ones told are returned, whose loggers are told once the service is down (so that
+ * the gateway's last lines are logged). A supervisor that cannot be told fails its operation.
+ */
+function stopSupervisors(
+  scandir: Dir,
+  trash: Dir,
+  inTrash: readonly TrashOp[],
+  live: boolean,
+  results: Map<TrashOp, OperationResult>,
+): Set<TrashOp> {
+  const toStop = inTrash.filter((op) => op.kind === 'remove' || op.supervised);
+  const loggers = new Set<TrashOp>();
+  if (toStop.length === 0) return loggers;
+  const reap = live ? unlessNobodyListens(() => svscanReap(scandir)) : 'nobody listens';
+  if (reap === undefined) return loggers;
+  if (reap !== 'nobody listens') {
+    for (const op of toStop) results.set(op, { op, status: 'failed', error: reap });
+    return loggers;
+  }
+  for (const op of toStop) {
+    const error = unlessNobodyListens(() => tellToExit(trash, op.service));
+    if (error === undefined || error === 'nobody listens') loggers.add(op);
+    else
+      results.set(op, {
+        op,
+        status: 'failed',
+        error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); run sync as root`,
+      });
+  }
+  return loggers;
+}
+
+/** Runs a send: undefined when sent, `nobody listens` (ENXIO, ENOENT), else what went wrong. */
+function unlessNobodyListens(send: () => void): string | undefined {
   try {
-    svscanReap(scandir);
-    return true;
-  } catch {
-    return false; // s6-svscan died since observe looked: each supervisor is told instead
+    send();
+    return undefined;
+  } catch (err) {
+    return err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT') ? 'nobody listens' : describeErrno(err);
   }
 }
 
 /**
- * `s6-svc -dx` (or its logger's, with `log`): the service goes down and its supervisor exits;
- * with the directory gone from the scandir, s6-svscan does not start another (s6-facts §3.5: the
- * same as the SIGTERM `-an` sends). Nobody listening is fine. What else went wrong, as text.
+ * `s6-svc -dx` to a trashed slot's supervisor: the service goes down and its supervisor exits; with
+ * the directory gone from the scandir, s6-svscan does not start another (s6-facts §3.5: the same
+ * as the SIGTERM `-an` sends).
  */
-function tellToExit(trash: Dir, service: string, log = false): string | undefined {
+function tellToExit(trash: Dir, service: string): void {
+  const slot = openDirAt(trash, service);
+  try {
+    sendControl(slot, 'supervise', 'dx');
+  } finally {
+    closeDir(slot);
+  }
+}
+
+/** {@link tellToExit} for the slot's logger; a logger that cannot be told still runs, and its slot stays pending. */
+function tellLoggerToExit(trash: Dir, service: string): void {
   let slot: Dir | undefined;
-  let logDir: Dir | undefined;
+  let log: Dir | undefined;
   try {
     slot = openDirAt(trash, service);
-    const target = log ? (logDir = openDirIfExists(slot, 'log')) : slot;
-    if (target !== undefined) sendControl(target, 'supervise', 'dx');
-    return undefined;
-  } catch (err) {
-    return err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT') ? undefined : describeErrno(err);
+    log = openDirIfExists(slot, 'log');
+    if (log !== undefined) sendControl(log, 'supervise', 'dx');
+  } catch {
+    // Left running: finishInTrash reports the slot as pending removal.
   } finally {
-    closeDir(logDir);
+    closeDir(log);
     closeDir(slot);
   }
 }
@@ -180,7 +208,7 @@ function finishInTrash(trash: Dir, ops: readonly TrashOp[], loggers: Set<TrashOp
     for (const op of loggers) {
       if (isSupervised(trash, op.service, false)) continue;
       loggers.delete(op);
-      tellToExit(trash, op.service, true); // a logger that cannot be told still runs: pending below
+      tellLoggerToExit(trash, op.service);
     }
   };
   tellLoggers();

@@ -186,7 +186,9 @@ async function waitForLock(args: Args, scandir: Dir | undefined, signal: AbortSi
 
 /**
  * A watcher over a scandir no s6-svscan reads: its slots are written but nothing supervises them,
- * and live state and drift cannot be known (every gateway would read as absent, with no drift).
+ * and live state and drift cannot be known (every gateway would read as absent, with no drift). One
+ * that cannot tell whether s6-svscan runs (not root) reads what supervise/ shows it, but cannot
+ * have new slots picked up.
  */
 function svscanWarning(result: PassResult, scandir: string): string[] {
   const s = result.observed.scandir;

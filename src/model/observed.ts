@@ -212,11 +212,11 @@ export interface ObservedScandir {
   /** Slots in our trash, waiting to be deleted (absent: none, or not read). */
   readonly trash?: readonly TrashEntry[];
   /**
-   * Directories whose ownership record names this tool and themselves but whose name lacks the
-   * service prefix: slots an earlier `servicePrefix` made, never touched (absent: none, or the
-   * pass did not read the whole scandir).
+   * Directories whose ownership record names this tool and themselves, but whose name is not the
+   * service prefix and the profile it names: slots an earlier `servicePrefix` made, never touched
+   * (absent: none, or the pass did not read the whole scandir).
    */
-  readonly otherPrefix?: readonly string[];
+  readonly otherPrefix?: readonly { readonly service: string; readonly profile: string }[];
 }
 
 /** The actual state of the world, as observe returns it. */

@@ -1,7 +1,8 @@
 /**
  * Reads the scandir: which `<prefix><valid name>` entries exist, their managed files, `down`
- * markers, ownership records and (with a live s6-svscan) their live status. Everything else in the
- * scandir is foreign and only counted.
+ * markers, ownership records and (with a live s6-svscan, or where this user cannot tell whether one
+ * runs) their live status. Everything else in the scandir is foreign and only counted, but for
+ * slots of ours under another prefix, which are named (otherPrefix).
  */
 import type { DirRead, FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
@@ -52,7 +53,11 @@ export function observeScandir(
   const slots = new Map<string, ObservedSlot>();
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
-  const otherPrefix: string[] = [];
+  const otherPrefix: { service: string; profile: string }[] = [];
+  const strayOf = (name: string): void => {
+    const profile = only === undefined ? ownedElsewhere(scandir, name, settings.servicePrefix) : undefined;
+    if (profile !== undefined) otherPrefix.push({ service: name, profile });
+  };
   const entries = listDir(scandir);
   for (const entry of entries) {
     if (entry.name.startsWith('.')) {
@@ -61,8 +66,10 @@ export function observeScandir(
     }
     if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
     const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
-    if (only === undefined && profile === '' && entry.isDirectory() && isOwnedElsewhere(scandir, entry.name)) otherPrefix.push(entry.name);
-    if (!isValidProfileName(profile)) continue;
+    if (!isValidProfileName(profile)) {
+      if (entry.isDirectory()) strayOf(entry.name);
+      continue;
+    }
     if (only !== undefined && !only.has(entry.name)) continue;
     const slot = observeSlot(
       scandir,
@@ -72,6 +79,7 @@ export function observeScandir(
       readLive,
       cache,
     );
+    if (!slot.owned && slot.entry === 'dir') strayOf(entry.name);
     slots.set(entry.name, slot);
   }
   upstreamLeftovers.sort();
@@ -89,19 +97,24 @@ export function observeScandir(
     ...journalUid,
     upstreamLeftovers,
     trash,
-    ...(otherPrefix.length === 0 ? {} : { otherPrefix: otherPrefix.sort() }),
+    ...(otherPrefix.length === 0 ? {} : { otherPrefix: otherPrefix.sort((a, b) => (a.service < b.service ? -1 : 1)) }),
   };
 }
 
-/** Whether a directory without our prefix holds our ownership record for itself; never throws. */
-function isOwnedElsewhere(scandir: Dir, name: string): boolean {
+/**
+ * The profile a directory's ownership record names when the record is ours and names the directory,
+ * but the name is not the service prefix and that profile (a slot an earlier `servicePrefix` made:
+ * `gateway-coder` under `gw-`, or under `gate`, where it reads as profile `way-coder`); never throws.
+ */
+function ownedElsewhere(scandir: Dir, name: string, prefix: string): string | undefined {
   let dir: Dir | undefined;
   try {
     dir = openDirAt(scandir, name);
-    if (lstatAt(dir, OWNERSHIP_FILE) === undefined) return false;
-    return isOwnershipRecord(readFileAt(dir, OWNERSHIP_FILE, 4096), name);
+    if (lstatAt(dir, OWNERSHIP_FILE) === undefined) return undefined;
+    const record = ownershipRecord(readFileAt(dir, OWNERSHIP_FILE, 4096));
+    return record?.service === name && name !== `${prefix}${record.profile}` ? record.profile : undefined;
   } catch {
-    return false;
+    return undefined;
   } finally {
     closeDir(dir);
   }
@@ -158,7 +171,7 @@ function observeSlot(
     const logRead = readDirAt(slot, 'log');
     const logDir = logRead.meta;
     const stamps = `${stamp}/${logRead.stamp}`;
-    const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, cache);
+    const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache);
     cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
@@ -227,14 +240,14 @@ interface Foreign {
   count: number;
 }
 
-function readContents(slot: Dir, logDir: DirRead, service: string, cache: ReadCache | undefined): SlotContents {
+function readContents(slot: Dir, logDir: DirRead, service: string, profile: string, cache: ReadCache | undefined): SlotContents {
   const files = new Map<string, FileRead>();
   const read = (dir: Dir, name: string, path: string): FileRead =>
     cache === undefined ? readFileAt(dir, name, SLOT_FILE_CAP) : cache.read(dir, name, service, path, SLOT_FILE_CAP);
   for (const path of MANAGED_FILES) {
     if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
   }
-  const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service);
+  const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service, profile);
   const foreign: Foreign = { names: [], count: 0 };
   if (!owned) foreignIn(slot, SLOT_ENTRIES, '', foreign);
   if (logDir.kind === 'dir') {
@@ -251,9 +264,17 @@ function readContents(slot: Dir, logDir: DirRead, service: string, cache: ReadCa
   return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned, foreignEntries };
 }
 
-/** A record counts when it parses and names this tool and this service. */
-function isOwnershipRecord(read: FileRead | undefined, service: string): boolean {
-  if (read === undefined || read.kind !== 'file') return false;
+/** A record counts when it parses and names this tool, this service and this profile. */
+function isOwnershipRecord(read: FileRead | undefined, service: string, profile: string): boolean {
+  const record = ownershipRecord(read);
+  return record?.service === service && record.profile === profile;
+}
+
+/** The service and profile an ownership record of this tool names. */
+function ownershipRecord(read: FileRead | undefined): { readonly service: string; readonly profile: string } | undefined {
+  if (read === undefined || read.kind !== 'file') return undefined;
   const parsed = parseJsonObject(read.bytes);
-  return parsed.ok && parsed.value['managedBy'] === 'reconcile-gateways' && parsed.value['service'] === service;
+  if (!parsed.ok || parsed.value['managedBy'] !== 'reconcile-gateways') return undefined;
+  const { service, profile } = parsed.value;
+  return typeof service === 'string' && typeof profile === 'string' ? { service, profile } : undefined;
 }

@@ -134,7 +134,7 @@ export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
  * A subdirectory this user may search but not read (s6's 0710 `supervise/` to a member of its
  * group): no descriptor, reached by path for opening named files in it, which are still opened
  * without following a symlink. It was a directory, not a symlink, at the lstat; a swap after that
- * can only point the caller at what it can read anyway. undefined when it is no directory.
+ * can only point the caller at what it may read or write as this user anyway (never root). undefined when it is no directory.
  */
 export function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
   // Never for root, who reads every directory through its descriptor (no path is followed).

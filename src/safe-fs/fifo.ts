@@ -31,8 +31,8 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
 
 /**
  * Whether the supervisor of service directory `service` in `parent`, or of its logger (unless
- * `withLogger` is false), still listens (a `supervise/control` FIFO has a reader). Anything
- * unreadable counts as not listening.
+ * `withLogger` is false), still listens (a `supervise/control` FIFO has a reader). A control this
+ * user may not open counts as listening (it cannot tell); anything else unreadable as not.
  */
 export function isSupervised(parent: Dir, service: string, withLogger = true): boolean {
   let slot: Dir | undefined;
@@ -51,10 +51,11 @@ export function isSupervised(parent: Dir, service: string, withLogger = true): b
   }
 }
 
+/** A control FIFO this user may not open counts as listened to: nothing may be deleted under a supervisor that may be running. */
 function hasListener(service: Dir): boolean {
   const supervise = openSearchableDirAt(service, 'supervise');
   try {
-    return supervise !== undefined && hasFifoReader(supervise, 'control');
+    return supervise !== undefined && fifoReader(supervise, 'control') !== 'none';
   } finally {
     closeDir(supervise);
   }

@@ -126,7 +126,6 @@ export class Metrics {
   }
 }
 
-/** Writes the exposition atomically (temp + rename) for node_exporter's textfile collector. */
 /** Most of a metrics file read back for its last_success (10,000 slots' exposition is ~1 MiB). */
 const METRICS_FILE_CAP = 8 * 1024 * 1024;
 
@@ -153,6 +152,7 @@ export function readLastSuccess(file: string): number | undefined {
   }
 }
 
+/** Writes the exposition atomically (temp + rename) for node_exporter's textfile collector. */
 export function writeMetricsFile(file: string, text: string): void {
   const dir = openRoot(path.dirname(path.resolve(file)));
   try {

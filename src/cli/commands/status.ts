@@ -164,7 +164,7 @@ async function readWatcher(
   }
   const validateStatusFile = await loadValidator('validateStatusFile');
   if (!validateStatusFile(doc)) {
-    const reason = `not a watcher's status file (${firstValidationError(validateStatusFile)}): ${NOT_A_STATUS_FILE}`;
+    const reason = `not a status file this version reads (${firstValidationError(validateStatusFile)}): ${NOT_A_STATUS_FILE}`;
     return {
       watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld },
       conditions: none,

@@ -5,11 +5,11 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bootArgs, bootJson, runCli, sandbox } from '../../helpers/cli.js';
 import { makeHermesHome, writeFileTree } from '../../helpers/tree.js';
-import { makeWorld, removeWorlds, worldArgs, writeConfig, writeProfile } from '../../helpers/world.js';
+import { makeWorld, worldArgs, writeConfig, writeProfile } from '../../helpers/world.js';
 
 const STALE = ['gateway.pid', 'processes.json'];
 
@@ -124,7 +124,7 @@ test('control characters in profile names are escaped on stdout, stderr and in t
 
 test('slots of ours left by an earlier servicePrefix are named in a warning and never touched', async (t) => {
   const w = await makeWorld('prefix');
-  t.teardown(() => removeWorlds());
+  t.teardown(() => rm(w.root, { recursive: true, force: true }));
   writeProfile(w.home, 'coder', { desired_state: 'running' });
   t.is((await runCli(['sync', ...worldArgs(w)])).code, 0);
   const before = await readFile(path.join(w.scandir, 'gateway-coder', 'run'));
@@ -133,7 +133,7 @@ test('slots of ours left by an earlier servicePrefix are named in a warning and 
   t.is(r.code, 0, r.stderr);
   t.true(
     r.stderr.includes(
-      'warn: gateway-coder and gateway-default: slots of reconcile-gateways (their ownership record says so) without the service prefix "gw-", left alone; ' +
+      'warn: gateway-coder and gateway-default: slots of reconcile-gateways (their ownership record says so) for profiles of this pass, not named with the service prefix "gw-", left alone; ' +
         'if servicePrefix changed, their gateways run beside the new slots: move them out of the scandir, then run s6-svscanctl -an on the scandir',
     ),
     r.stderr,
@@ -147,4 +147,22 @@ test('slots of ours left by an earlier servicePrefix are named in a warning and 
   t.deepEqual(await readFile(path.join(w.scandir, 'gateway-coder', 'run')), before);
   const status = await runCli(['status', ...worldArgs(w), '--output', 'json']);
   t.regex(status.stdout, /gateway-coder and gateway-default: slots of reconcile-gateways/, 'status shows it too');
+});
+
+test('a new service prefix that begins the old names (gateway- to gate) neither adopts nor prunes the old slots: it warns', async (t) => {
+  const w = await makeWorld('prefix-part');
+  t.teardown(() => rm(w.root, { recursive: true, force: true }));
+  writeProfile(w.home, 'coder', { desired_state: 'running' });
+  t.is((await runCli(['sync', ...worldArgs(w)])).code, 0);
+  writeConfig(w, { servicePrefix: 'gate' });
+  const r = await runCli(['sync', ...worldArgs(w)]);
+  t.is(r.code, 0, r.stderr);
+  t.notRegex(r.stdout, /kind=remove/, 'gateway-coder reads as a slot of profile "way-coder", yet its record says coder: not ours to prune');
+  t.regex(r.stderr, /warn: gateway-coder and gateway-default: slots of reconcile-gateways .* not named with the service prefix "gate"/);
+  t.deepEqual((await readdir(w.scandir)).filter((n) => !n.startsWith('.')).sort(), [
+    'gatecoder',
+    'gatedefault',
+    'gateway-coder',
+    'gateway-default',
+  ]);
 });
