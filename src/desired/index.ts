@@ -86,6 +86,15 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     });
   }
 
+  if (observed.home.profilesRoot.kind === 'unreadable') {
+    notices.push({
+      level: 'warn',
+      message:
+        `${desiredInput.hermesHome}/profiles cannot be used (${observed.home.profilesRoot.reason}): no named profile is used, only the root profile default; ` +
+        'make it a directory the user running the tool can read (a symlink there is never followed)',
+    });
+  }
+
   for (const p of candidates) {
     const intent = decideNamed(p, input, notices);
     if (intent.decision.action === 'skipped' && intent.decision.reason === 'tombstoned') {

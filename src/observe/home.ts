@@ -113,6 +113,10 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
         tombstones = readTombstones(profilesDir);
         return;
       }
+      if (entry.isSymlink && name === ROOT_PROFILE) {
+        shadowedDefault = true; // never used, whatever it points at: upstream's warning says so
+        return;
+      }
       if (entry.isSymlink) {
         presentDirs.add(name);
         if (only === undefined || only.has(name))

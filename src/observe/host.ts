@@ -69,13 +69,22 @@ export const CONFIG_YAML_CAP = 64 * 1024;
 /** Deepest flow nesting (`[[[`/`{{{`) parsed; the YAML library recurses per level. */
 const CONFIG_YAML_MAX_DEPTH = 64;
 
-/** Most YAML aliases expanded (the library's own limit against "billion laughs" documents). */
-const CONFIG_YAML_MAX_ALIASES = 50;
+/**
+ * Most nodes YAML aliases may expand to (the library's limit against "billion laughs" documents,
+ * which counts each alias times the size of what it names): a real config's handful of anchors
+ * stays far below it, and 10,000 small nodes cost nothing.
+ */
+const CONFIG_YAML_MAX_ALIASES = 10_000;
 
 /** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
 export type YamlParse = (
   text: string,
-  options?: { readonly maxAliasCount?: number; readonly logLevel?: 'silent' | 'error' | 'warn' },
+  options?: {
+    readonly maxAliasCount?: number;
+    readonly logLevel?: 'silent' | 'error' | 'warn';
+    readonly uniqueKeys?: boolean;
+    readonly merge?: boolean;
+  },
 ) => unknown;
 
 /**
@@ -127,7 +136,9 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   try {
     // logLevel error: the library's warnings (an unknown tag, say) went to process.emitWarning,
     // quoting the file raw onto stderr; the tool reads one key and has nothing to say about them.
-    return { kind: 'parsed', doc: parse()(text, { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error' }) };
+    // As PyYAML (Hermes' own loader) reads it: a key given twice takes its last value, `<<` merges.
+    const options = { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error', uniqueKeys: false, merge: true } as const;
+    return { kind: 'parsed', doc: parse()(text, options) };
   } catch (err) {
     return { kind: 'unreadable', problem: yamlProblem(err) };
   }
@@ -149,15 +160,26 @@ function yamlProblem(err: unknown): string {
   return 'is not valid YAML';
 }
 
-/** An upper bound of the flow-collection nesting depth (brackets inside strings count too). */
+/** An upper bound of the flow-collection nesting depth (brackets inside strings and trailing comments count too). */
 function flowDepth(text: string): number {
   let depth = 0;
   let max = 0;
+  let lineStart = true;
   // Indexed: a for-of allocates a string per character until V8 optimizes the loop.
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
-    else if ((c === 0x5d || c === 0x7d) && depth > 0) depth -= 1;
+    if (c === 0x0a) lineStart = true;
+    else if (lineStart && (c === 0x20 || c === 0x09)) continue;
+    else if (lineStart && c === 0x23) {
+      // A line that starts with `#` holds no flow bracket: a comment, or the inside of a quoted or
+      // block scalar. Its brackets (`# see [1`) are skipped; anywhere else they all count.
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end - 1;
+    } else {
+      lineStart = false;
+      if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+      else if ((c === 0x5d || c === 0x7d) && depth > 0) depth -= 1;
+    }
   }
   return max;
 }

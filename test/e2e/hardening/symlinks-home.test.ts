@@ -108,6 +108,39 @@ test('a symlinked profiles/ is unreadable, not empty: boot creates no slot from 
   t.false((doc.profiles ?? []).some((d) => d.profile === 'evil'));
 });
 
+test('boot over a symlinked profiles/ says that no named profile is used, and why, instead of registering the root alone without a word', async (t) => {
+  const l = await layout('profiles-link-boot');
+  fs.mkdirSync(path.join(l.root, 'real', 'coder'), { recursive: true });
+  fs.writeFileSync(path.join(l.root, 'real', 'coder', 'SOUL.md'), '');
+  fs.rmSync(path.join(l.home, 'profiles'), { recursive: true, force: true });
+  link(path.join(l.root, 'real'), path.join(l.home, 'profiles'));
+  const r = await runWorld('boot', l);
+  t.is(r.code, 0, r.stderr);
+  t.true(
+    r.stderr.includes(
+      `warn: ${l.home}/profiles cannot be used (is a symlink): no named profile is used, only the root profile default; ` +
+        'make it a directory the user running the tool can read (a symlink there is never followed)',
+    ),
+    r.stderr,
+  );
+  t.deepEqual(slots(l), ['gateway-default']);
+});
+
+test('a symlinked profiles/default is upstream’s shadowed default: one default line and its warning, whatever it points at', async (t) => {
+  const l = await layout('default-link');
+  fs.mkdirSync(path.join(l.root, 'real'));
+  fs.writeFileSync(path.join(l.root, 'real', 'SOUL.md'), '');
+  link(path.join(l.root, 'real'), path.join(l.home, 'profiles', 'default'));
+  const { doc, ...r } = await runWorldJson('boot', l);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(
+    (doc.profiles ?? []).filter((d) => d.profile === 'default').length,
+    1,
+    'the root profile once, not a second, skipped default',
+  );
+  t.regex(r.stderr, /profiles\/default\/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot/);
+});
+
 test('a symlinked logs/ or container-boot.log is never written through; the pass still completes', async (t) => {
   const l = await layout('logs-link');
   writeProfiles(l.home, { alice: 'running' });
