@@ -18,6 +18,7 @@ import {
   closeDir,
   describeErrno,
   identityOf,
+  isControlDenied,
   isSupervised,
   openDirAt,
   openDirIfExists,
@@ -44,6 +45,10 @@ export interface RemoveOptions {
 
 type TrashOp = RemoveOp | PurgeOp;
 
+/** Why a slot whose supervisor this user may not tell to stop is left where it is. */
+const CANNOT_STOP =
+  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
+
 /** Applies every remove and purge of a plan: move out, one `-an`, a bounded wait, a bounded delete. */
 export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
   if (ops.length === 0) return [];
@@ -60,6 +65,9 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
       try {
         options.beforeOperation?.(op);
         if (op.kind === 'remove') {
+          // Without -an, this user stops the supervisors itself: one it may not tell stays put.
+          if (!options.live && isControlDenied(scandir, op.service))
+            throw new FsError('remove', `${scandir.path}/${op.service}`, new Error(CANNOT_STOP));
           moveToTrash(scandir, trash, op);
           options.afterTrash?.(op);
         }
@@ -138,7 +146,7 @@ function stopSupervisors(
       results.set(op, {
         op,
         status: 'failed',
-        error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); run sync as root`,
+        error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); stop it as root (s6-svc -dx on it in ${trash.path})`,
       });
   }
   return loggers;

@@ -3,7 +3,7 @@
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, hasFifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, fifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
 import type { ReadCache } from './read-cache.js';
@@ -56,7 +56,8 @@ export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; 
         ? readFileAt(supervise, 'status', 64)
         : cached.cache.read(supervise, 'status', cached.service, 'supervise/status', 64);
     if (read.kind !== 'file') return undefined;
-    const live = decodeStatus(read.bytes, hasFifoReader(supervise, 'control'));
+    // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.
+    const live = decodeStatus(read.bytes, fifoReader(supervise, 'control') !== 'none');
     const deaths = live === undefined ? undefined : readDeathTally(supervise);
     return live === undefined || deaths === undefined ? live : { ...live, deaths };
   } finally {

@@ -51,12 +51,36 @@ export function isSupervised(parent: Dir, service: string, withLogger = true): b
   }
 }
 
-/** A control FIFO this user may not open counts as listened to: nothing may be deleted under a supervisor that may be running. */
-function hasListener(service: Dir): boolean {
+/**
+ * Whether this user may not open the `supervise/control` of service directory `service` in
+ * `parent`, or of its logger: it could not tell their supervisors anything. Never for root.
+ */
+export function isControlDenied(parent: Dir, service: string): boolean {
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirIfExists(parent, service);
+    if (slot === undefined) return false;
+    log = openDirIfExists(slot, 'log');
+    return controlOf(slot) === 'denied' || (log !== undefined && controlOf(log) === 'denied');
+  } catch {
+    return false;
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
+}
+
+function controlOf(service: Dir): 'reader' | 'none' | 'denied' {
   const supervise = openSearchableDirAt(service, 'supervise');
   try {
-    return supervise !== undefined && fifoReader(supervise, 'control') !== 'none';
+    return supervise === undefined ? 'none' : fifoReader(supervise, 'control');
   } finally {
     closeDir(supervise);
   }
+}
+
+/** A control FIFO this user may not open counts as listened to: nothing may be deleted under a supervisor that may be running. */
+function hasListener(service: Dir): boolean {
+  return controlOf(service) !== 'none';
 }

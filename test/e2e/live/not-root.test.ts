@@ -80,3 +80,37 @@ needsS6(test)(
     await env.waitUp('keep');
   },
 );
+
+needsS6(test)(
+  'as the hermes user, a slot whose supervisor it may not tell to stop is never moved or deleted, and the failure says who can remove it',
+  async (t) => {
+    const env = await makeS6World('not-root-denied', { profiles: { coder: RUNNING, keep: RUNNING } });
+    chownTree(env.home);
+    fs.chownSync(env.scandir, NOBODY, NOBODY);
+    const locks = path.join(env.root, 'locks');
+    fs.mkdirSync(locks);
+    fs.chownSync(locks, NOBODY, NOBODY);
+    const as = async (command: string) => env.cli(command, ['--lock-file', path.join(locks, 'run.lock')], nobody);
+    t.is((await as('sync')).code, 0);
+    await env.svscan.rescan();
+    await env.waitUp('coder');
+    const running = await env.pid('coder');
+    // What s6-supervise leaves when it makes the FIFOs itself: root's, 0600.
+    for (const sub of ['', 'log']) {
+      const control = path.join(env.slot('coder'), sub, 'supervise', 'control');
+      fs.chownSync(control, 0, 0);
+      fs.chmodSync(control, 0o600);
+    }
+    fs.rmSync(path.join(env.home, 'profiles', 'coder'), { recursive: true });
+    for (const pass of [1, 2]) {
+      const r = await as('sync');
+      t.is(r.code, 2, `pass ${pass}: ${r.stdout}`);
+      t.regex(
+        r.stderr,
+        /remove failed: remove \S+\/gateway-coder: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): left in place; remove it as root/,
+      );
+      t.true(fs.existsSync(path.join(env.slot('coder'), 'run')), `pass ${pass}: the slot is where it was, whole`);
+    }
+    t.true(processAlive(running), 'its gateway runs on, supervised, until root removes it');
+  },
+);
