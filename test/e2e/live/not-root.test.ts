@@ -114,3 +114,23 @@ needsS6(test)(
     t.true(processAlive(running), 'its gateway runs on, supervised, until root removes it');
   },
 );
+
+needsS6(test)(
+  'as the hermes user, an s6-svscan whose control the cont-init example handed to hermes (.s6-svscan searchable) is live: new slots are picked up',
+  async (t) => {
+    const env = await makeS6World('not-root-svscan', { profiles: { coder: RUNNING } });
+    chownTree(env.home);
+    fs.chownSync(env.scandir, NOBODY, NOBODY);
+    fs.chmodSync(path.join(env.scandir, '.s6-svscan'), 0o711);
+    fs.chownSync(path.join(env.scandir, '.s6-svscan', 'control'), NOBODY, NOBODY);
+    const locks = path.join(env.root, 'locks');
+    fs.mkdirSync(locks);
+    fs.chownSync(locks, NOBODY, NOBODY);
+    const lock = ['--lock-file', path.join(locks, 'run.lock')];
+    const status = await env.json('status', [], nobody);
+    t.is(status.doc['svscanLive'], true, status.stdout);
+    const sync = await env.cli('sync', lock, nobody);
+    t.is(sync.code, 0, sync.stderr);
+    await env.waitUp('coder'); // no rescan by root: the pass's own `a` picked the slot up
+  },
+);
