@@ -118,6 +118,8 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   }
   if (folded.length > 0) {
     notices.push({ level: 'info', message: foldNotice(folded, prefix) });
+    // Upstream also logs it as a warning when the root itself was not meant to run (S54, S55).
+    if (!isAutostart(rootIntent.prior)) notices.push({ level: 'warn', message: foldNotice(folded, prefix), profile: ROOT_PROFILE });
   }
 
   const decided = new Set(decisions.map((d) => d.profile));

@@ -81,7 +81,14 @@ test('S54 fold: root without state starts and multiplexes the running named prof
     },
   ]);
   t.deepEqual(desired.foldedProfiles, ['alpha']);
-  t.deepEqual(desired.notices, [{ level: 'info', message: foldNotice(['alpha'], 'gateway-') }]);
+  t.deepEqual(
+    desired.notices,
+    [
+      { level: 'info', message: foldNotice(['alpha'], 'gateway-') },
+      { level: 'warn', message: foldNotice(['alpha'], 'gateway-'), profile: 'default' },
+    ],
+    'the stdout line, and the warning upstream logs when the root itself was not meant to run',
+  );
   t.is(
     foldNotice(['alpha'], 'gateway-'),
     'reconcile: profile gateway(s) alpha asked to autostart; one gateway per container serves every profile, so the ROOT slot (gateway-default) was started instead and multiplexes them.',
@@ -95,6 +102,13 @@ test('S55 fold: an explicit root stopped is started anyway when a named profile 
   const desired = buildDesired(inputOf(o, mux('fold')));
   t.like(desired.decisions[0], { profile: 'default', priorState: 'stopped', action: 'started', foldedIntoRoot: true });
   t.deepEqual(desired.foldedProfiles, ['abe', 'zed']);
+  t.true(desired.notices.some((n) => n.level === 'warn' && n.message === foldNotice(['abe', 'zed'], 'gateway-')));
+  const running = buildDesired(inputOf(observedOf(home({ root: RUNNING, named: [profile('zed', { state: RUNNING })] })), mux('fold')));
+  t.deepEqual(
+    running.notices.map((n) => n.level),
+    ['info'],
+    'a root meant to run: the stdout line only',
+  );
 });
 
 test('S56 fold: running root with no running named profile starts unfolded, no notice', (t) => {
