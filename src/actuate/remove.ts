@@ -130,8 +130,10 @@ function stopSupervisors(
   live: boolean,
   results: Map<TrashOp, OperationResult>,
 ): Set<TrashOp> {
-  const toStop = inTrash.filter((op) => op.kind === 'remove' || op.supervised);
-  const loggers = new Set<TrashOp>();
+  // A purge whose gateway is stopping already is only waited for: telling it again would send the
+  // gateway another SIGTERM in the middle of its clean stop. Its logger is told once it is down.
+  const toStop = inTrash.filter((op) => op.kind === 'remove' || (op.supervised && op.stopping !== true));
+  const loggers = new Set<TrashOp>(live ? [] : inTrash.filter((op) => op.kind === 'purge' && op.stopping === true));
   if (toStop.length === 0) return loggers;
   const reap = live ? unlessNobodyListens(() => svscanReap(scandir)) : 'nobody listens';
   if (reap === undefined) return loggers;

@@ -109,8 +109,13 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     }
   }
   for (const entry of observed.scandir.trash ?? []) {
-    const reason = entry.supervised ? 'removal pending: supervisor still running in the trash' : 'removal pending: left in the trash';
-    ops.push({ kind: 'purge', service: entry.service, profile: entry.profile, reason, supervised: entry.supervised });
+    const reason = !entry.supervised
+      ? 'removal pending: left in the trash'
+      : entry.stopping
+        ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
+        : 'removal pending: supervisor still running in the trash';
+    const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
+    ops.push({ kind: 'purge', service: entry.service, profile: entry.profile, reason, supervised: entry.supervised, ...stopping });
   }
   ops.sort(compareOps);
   restartPending.sort();

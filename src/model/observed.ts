@@ -159,6 +159,12 @@ export interface TrashEntry {
   readonly profile: string;
   /** Whether a supervisor (the slot's or its logger's) still listens on it. */
   readonly supervised: boolean;
+  /**
+   * Whether its gateway is on its way down: up, with s6 wanting it down (an earlier pass's `-an`
+   * or `-dx` reached its supervisor, which exits once the gateway does). Telling it again would
+   * only send the gateway another SIGTERM in the middle of its clean stop.
+   */
+  readonly stopping: boolean;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */

@@ -113,6 +113,8 @@ export interface RemoveOp extends OperationBase {
 export interface PurgeOp extends OperationBase {
   readonly kind: 'purge';
   readonly supervised: boolean;
+  /** Its gateway is stopping already (TrashEntry.stopping): waited for, not told again. */
+  readonly stopping?: boolean;
 }
 
 /**

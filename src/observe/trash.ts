@@ -4,8 +4,23 @@
  * listens on each. A trash we do not own (or none) reads as empty: nothing in it is ours.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, isSupervised, listDir } from '../safe-fs/index.js';
+import { type Dir, closeDir, isSupervised, listDir, openDirAt } from '../safe-fs/index.js';
+import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openPrivateIfExists, openStateDir } from '../state-dir.js';
+
+/** Whether the trashed slot's gateway is up while s6 wants it down (TrashEntry.stopping); never throws. */
+function isStopping(trash: Dir, service: string): boolean {
+  let slot: Dir | undefined;
+  try {
+    slot = openDirAt(trash, service);
+    const live = readLiveStatus(slot);
+    return live !== undefined && live.up && !live.wantedUp;
+  } catch {
+    return false;
+  } finally {
+    closeDir(slot);
+  }
+}
 
 /** The trash's entries, sorted; with `only`, just those services. */
 export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<string>): TrashEntry[] {
@@ -16,11 +31,15 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   try {
     return listDir(trash)
       .filter((e) => only === undefined || only.has(e.name))
-      .map((e) => ({
-        service: e.name,
-        profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,
-        supervised: e.isDirectory() && isSupervised(trash, e.name),
-      }))
+      .map((e) => {
+        const supervised = e.isDirectory() && isSupervised(trash, e.name);
+        return {
+          service: e.name,
+          profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,
+          supervised,
+          stopping: supervised && isStopping(trash, e.name),
+        };
+      })
       .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   } finally {
     closeDir(trash);

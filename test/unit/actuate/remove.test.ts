@@ -107,6 +107,18 @@ test('with s6 live, -an is sent once for all removals, and a supervisor still li
   t.is(supervisor.received(), '', 'nothing is written to the slot supervisor');
 });
 
+test('a purge of a gateway that is stopping already sends nothing, and deletes the slot once its supervisor is gone', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  const op: PurgeOp = { ...purgeOf('a', true), stopping: true };
+  t.deepEqual(applyRemoves(dir, [op], offline({ live: true })), [{ op, status: 'applied' }]);
+  t.is(svscan.received(), '', 'no -an: its supervisor was told already, and exits once the gateway has');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
+});
+
 test('a purge resumes a pending removal: -an again while supervised, deletion once it is gone', (t) => {
   const { root, dir } = tempRoot(t);
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));

@@ -35,10 +35,10 @@ test('trashed slots are listed sorted, with their profile and whether a supervis
   makeFifo(path.join(trash, 'gateway-a', 'supervise', 'control'));
   fs.mkdirSync(path.join(trash, 'odd-name'));
   t.deepEqual(observeTrash(dir, 'gateway-'), [
-    { service: 'gateway-a', profile: 'a', supervised: false },
-    { service: 'gateway-b', profile: 'b', supervised: true },
-    { service: 'gateway-c', profile: 'c', supervised: false },
-    { service: 'odd-name', profile: 'odd-name', supervised: false },
+    { service: 'gateway-a', profile: 'a', supervised: false, stopping: false },
+    { service: 'gateway-b', profile: 'b', supervised: true, stopping: false },
+    { service: 'gateway-c', profile: 'c', supervised: false, stopping: false },
+    { service: 'odd-name', profile: 'odd-name', supervised: false, stopping: false },
   ]);
 });
 
@@ -47,7 +47,9 @@ test('with only, just the named services are listed', (t) => {
   const trash = makeTrash(root);
   fs.mkdirSync(path.join(trash, 'gateway-a'));
   fs.mkdirSync(path.join(trash, 'gateway-b'));
-  t.deepEqual(observeTrash(dir, 'gateway-', new Set(['gateway-b'])), [{ service: 'gateway-b', profile: 'b', supervised: false }]);
+  t.deepEqual(observeTrash(dir, 'gateway-', new Set(['gateway-b'])), [
+    { service: 'gateway-b', profile: 'b', supervised: false, stopping: false },
+  ]);
 });
 
 test('a symlink inside the trash is listed but never followed to a listener', (t) => {
@@ -55,7 +57,7 @@ test('a symlink inside the trash is listed but never followed to a listener', (t
   const trash = makeTrash(root);
   listenOnControl(t, path.join(root, 'live', 'supervise'));
   fs.symlinkSync(path.join(root, 'live'), path.join(trash, 'gateway-a'));
-  t.deepEqual(observeTrash(dir, 'gateway-'), [{ service: 'gateway-a', profile: 'a', supervised: false }]);
+  t.deepEqual(observeTrash(dir, 'gateway-'), [{ service: 'gateway-a', profile: 'a', supervised: false, stopping: false }]);
 });
 
 test('a trash that is not private, or a symlink to one, is not ours and reads as empty', (t) => {
@@ -68,4 +70,26 @@ test('a trash that is not private, or a symlink to one, is not ours and reads as
   fs.renameSync(trash, path.join(root, STATE_DIR, 'elsewhere'));
   fs.symlinkSync(path.join(root, STATE_DIR, 'elsewhere'), trash);
   t.deepEqual(observeTrash(dir, 'gateway-'), []);
+});
+
+test('a trashed gateway that is up while s6 wants it down is stopping: a purge waits for it and does not tell it again', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  const status = (wantUp: boolean): Buffer => {
+    const b = Buffer.alloc(35);
+    b.writeBigUInt64BE(4242n, 24); // a pid: up
+    b[34] = wantUp ? 4 : 0;
+    return b;
+  };
+  for (const [name, wantUp] of [
+    ['gateway-a', false],
+    ['gateway-b', true],
+  ] as const) {
+    listenOnControl(t, path.join(trash, name, 'supervise'));
+    fs.writeFileSync(path.join(trash, name, 'supervise', 'status'), status(wantUp));
+  }
+  t.deepEqual(observeTrash(dir, 'gateway-'), [
+    { service: 'gateway-a', profile: 'a', supervised: true, stopping: true },
+    { service: 'gateway-b', profile: 'b', supervised: true, stopping: false },
+  ]);
 });
