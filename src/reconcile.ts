@@ -117,6 +117,8 @@ export function planPass(o: PassOptions): PassPlan {
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
   if (kept !== undefined) warnings.push(kept);
+  const unpicked = unpickedWarning(o, observed, plan);
+  if (unpicked !== undefined) warnings.push(unpicked);
   const stray = otherPrefixWarning(observed, desired, o.settings.servicePrefix);
   if (stray !== undefined) warnings.push(stray);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
@@ -194,6 +196,21 @@ function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredSt
   const which = namesInProse(kept.sort(), 5);
   const them = kept.length === 1 ? 'its slot is' : 'their slots are';
   return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); a sync without --no-prune removes ${kept.length === 1 ? 'it' : 'them'}`;
+}
+
+/**
+ * New slots a sync writes but cannot have picked up: this user may not tell s6-svscan to rescan
+ * (not root). Said, or `(starts)` in the plan would promise a start nothing makes.
+ */
+function unpickedWarning(o: PassOptions, observed: ObservedState, plan: Plan): string | undefined {
+  const unknown = observed.scandir.svscanUnknown;
+  const created = plan.operations.filter((op) => op.kind === 'create').map((op) => op.service);
+  if (o.mode !== 'sync' || unknown === undefined || created.length === 0) return undefined;
+  const one = created.length === 1;
+  return (
+    `${namesInProse(created, 5)}: ${one ? 'a new slot' : 'new slots'}, but this user cannot tell s6-svscan to pick ${one ? 'it' : 'them'} up (${unknown}); ` +
+    `${one ? 'it starts' : 'they start'} at its next scan: run s6-svscanctl -a on the scandir as root`
+  );
 }
 
 /**

@@ -38,6 +38,10 @@ needsS6(test)(
 
     const first = await as('sync');
     t.is(first.code, 0, first.stderr);
+    t.regex(
+      first.stderr,
+      /warn: gateway-coder, gateway-default and gateway-keep: new slots, but this user cannot tell s6-svscan to pick them up \(\.s6-svscan\/control: permission denied\); they start at its next scan: run s6-svscanctl -a on the scandir as root/,
+    );
     await env.svscan.rescan(); // root's part: only root may tell s6-svscan to pick up new slots
     await env.waitUp('coder');
     await env.waitUp('keep');
@@ -131,6 +135,7 @@ needsS6(test)(
     t.is(status.doc['svscanLive'], true, status.stdout);
     const sync = await env.cli('sync', lock, nobody);
     t.is(sync.code, 0, sync.stderr);
+    t.notRegex(sync.stderr, /cannot tell s6-svscan/);
     await env.waitUp('coder'); // no rescan by root: the pass's own `a` picked the slot up
   },
 );
