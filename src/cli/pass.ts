@@ -10,7 +10,7 @@ import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, openRoot } from '../safe-fs/index.js';
 import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
@@ -218,11 +218,22 @@ function openOwnStateDir(scandir: Dir): Dir | undefined {
   }
 }
 
+/** Whose the state directory is (another user's run made it), or whose the scandir is when there is none. */
+function whoseStateDir(scandir: Dir): string {
+  try {
+    const st = lstatAt(scandir, STATE_DIR);
+    if (st !== undefined) return `it belongs to uid ${st.uid}`;
+    return `it cannot be made in a scandir of uid ${fs.fstatSync(scandir.fd).uid}`;
+  } catch {
+    return 'it belongs to another user';
+  }
+}
+
 /** What a state directory this user cannot use says: whose it is, or why not. */
 function stateDirError(scandir: Dir, err: unknown): FatalError {
   const code = errnoCode(err);
   const fix = isDenied(err)
-    ? 'run boot, sync and watch as the user who owns the scandir (root in the Hermes image)'
+    ? `${whoseStateDir(scandir)}: run boot, sync and watch as that user, every time (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes)`
     : code === 'EROFS'
       ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
       : 'boot, sync and watch keep their lock and staging there';

@@ -254,7 +254,7 @@ needsRoot(test)(
     t.is(result.code, 111, result.stderr);
     t.regex(
       doc.error?.message ?? '',
-      /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*run boot, sync and watch as the user who owns the scandir/,
+      /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*; it belongs to uid 0: run boot, sync and watch as that user, every time \(root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes\)/,
     );
     const diff = await runWorld('sync', l, ['--diff'], nobody);
     t.is(diff.code, 1, diff.stderr);
@@ -281,7 +281,7 @@ needsRoot(test)('watch as the wrong user over a converged scandir root booted ex
   t.is(r.code, 111, r.stderr);
   t.regex(
     r.stderr,
-    /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*run boot, sync and watch as the user who owns the scandir/,
+    /cannot use \S+\/\.reconcile-gateways, the tool's state directory .*EACCES.*; it belongs to uid 0: run boot, sync and watch as that user, every time \(root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes\)/,
   );
   t.notRegex(r.stderr, /watch started/);
   t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), [], 'the wrong user changed the scandir');
