@@ -64,10 +64,11 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     for (const op of ops) {
       try {
         options.beforeOperation?.(op);
+        // A supervisor this user may not tell anything (not root) cannot be stopped by it, nor seen
+        // to exit: its slot stays put, and a trashed one is never deleted (never for root).
+        const [at, where] = op.kind === 'remove' ? [scandir, scandir.path] : [trash, trash.path];
+        if (isControlDenied(at, op.service)) throw new FsError(op.kind, `${where}/${op.service}`, new Error(CANNOT_STOP));
         if (op.kind === 'remove') {
-          // Without -an, this user stops the supervisors itself: one it may not tell stays put.
-          if (!options.live && isControlDenied(scandir, op.service))
-            throw new FsError('remove', `${scandir.path}/${op.service}`, new Error(CANNOT_STOP));
           moveToTrash(scandir, trash, op);
           options.afterTrash?.(op);
         }
@@ -132,10 +133,12 @@ function stopSupervisors(
 ): Set<TrashOp> {
   // A purge whose gateway is stopping already is only waited for: telling it again would send the
   // gateway another SIGTERM in the middle of its clean stop. Its logger is told once it is down.
+  // While one is, the others are told one by one: an -an would SIGTERM every vanished supervisor.
+  const stopping = inTrash.filter((op) => op.kind === 'purge' && op.stopping === true);
   const toStop = inTrash.filter((op) => op.kind === 'remove' || (op.supervised && op.stopping !== true));
-  const loggers = new Set<TrashOp>(live ? [] : inTrash.filter((op) => op.kind === 'purge' && op.stopping === true));
+  const loggers = new Set<TrashOp>(stopping);
   if (toStop.length === 0) return loggers;
-  const reap = live ? unlessNobodyListens(() => svscanReap(scandir)) : 'nobody listens';
+  const reap = live && stopping.length === 0 ? unlessNobodyListens(() => svscanReap(scandir)) : 'nobody listens';
   if (reap === undefined) return loggers;
   if (reap !== 'nobody listens') {
     for (const op of toStop) results.set(op, { op, status: 'failed', error: reap });

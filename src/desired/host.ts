@@ -76,12 +76,26 @@ export function decideMultiplex(env: HostEnv, config: ConfigRead, hermesHome: st
 
 function multiplexFromConfig(doc: unknown): boolean {
   const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && isTruthy(v)) || v === 1;
-  if (typeof doc !== 'object' || doc === null) return false;
-  const top = (doc as Record<string, unknown>)['multiplex_profiles'];
+  const top = field(doc, 'multiplex_profiles');
   if (top !== undefined) return truthy(top);
-  const gateway = (doc as Record<string, unknown>)['gateway'];
-  if (typeof gateway === 'object' && gateway !== null) return truthy((gateway as Record<string, unknown>)['multiplex_profiles']);
-  return false;
+  return truthy(field(field(doc, 'gateway'), 'multiplex_profiles'));
+}
+
+/**
+ * A key of a YAML map as PyYAML (Hermes' loader) reads it: its own, else from the maps its `<<`
+ * merge key names, the first that has it. The parser leaves `<<` as a plain key (merging every map
+ * it meets cost a volume user's 60 KB file seconds and gigabytes), so only the keys read merge.
+ */
+function field(map: unknown, key: string): unknown {
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) return undefined;
+  const m = map as Record<string, unknown>;
+  if (Object.hasOwn(m, key)) return m[key];
+  const merged = m['<<'];
+  for (const source of Array.isArray(merged) ? merged : [merged]) {
+    if (typeof source === 'object' && source !== null && !Array.isArray(source) && Object.hasOwn(source, key))
+      return (source as Record<string, unknown>)[key];
+  }
+  return undefined;
 }
 
 /** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */

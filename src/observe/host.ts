@@ -71,10 +71,11 @@ const CONFIG_YAML_MAX_DEPTH = 64;
 
 /**
  * Most nodes YAML aliases may expand to (the library's limit against "billion laughs" documents,
- * which counts each alias times the size of what it names): a real config's handful of anchors
- * stays far below it, and 10,000 small nodes cost nothing.
+ * which counts each alias times the size of what it names; its default is 100): a real config's
+ * handful of anchors stays far below it. The library's alias lookups grow with the square of
+ * their number: 10,000 took seconds, 200 take milliseconds.
  */
-const CONFIG_YAML_MAX_ALIASES = 10_000;
+const CONFIG_YAML_MAX_ALIASES = 200;
 
 /** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
 export type YamlParse = (
@@ -136,8 +137,9 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
   try {
     // logLevel error: the library's warnings (an unknown tag, say) went to process.emitWarning,
     // quoting the file raw onto stderr; the tool reads one key and has nothing to say about them.
-    // As PyYAML (Hermes' own loader) reads it: a key given twice takes its last value, `<<` merges.
-    const options = { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error', uniqueKeys: false, merge: true } as const;
+    // As PyYAML (Hermes' own loader) reads it, a key given twice takes its last value; `<<` stays a
+    // plain key, merged only where multiplexing is read (desired/host.ts), never for every map.
+    const options = { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error', uniqueKeys: false, merge: false } as const;
     return { kind: 'parsed', doc: parse()(text, options) };
   } catch (err) {
     return { kind: 'unreadable', problem: yamlProblem(err) };

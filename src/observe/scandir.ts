@@ -135,8 +135,8 @@ export function svscanState(scandir: Dir): { readonly live: boolean; readonly un
   const denied = { live: false, unknown: '.s6-svscan/control: permission denied' };
   let control: Dir | undefined;
   try {
-    // Search-only (0711) with a control this user may write (what the cont-init example's chown
-    // prepares for hermes) counts as live for it, as s6-svscanctl run as that user finds it.
+    // Search-only (0711) with a control this user may write (the cont-init example hands `control`
+    // to hermes) counts as live for it, as s6-svscanctl run as that user finds it.
     control = openSearchableDirAt(scandir, '.s6-svscan');
     if (control === undefined) return { live: false };
     const reader = fifoReader(control, 'control');

@@ -14,7 +14,7 @@ function isStopping(trash: Dir, service: string): boolean {
   try {
     slot = openDirAt(trash, service);
     const live = readLiveStatus(slot);
-    return live !== undefined && live.up && !live.wantedUp;
+    return live !== undefined && live.supervised && live.up && !live.wantedUp;
   } catch {
     return false;
   } finally {

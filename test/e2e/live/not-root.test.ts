@@ -116,6 +116,16 @@ needsS6(test)(
       t.true(fs.existsSync(path.join(env.slot('coder'), 'run')), `pass ${pass}: the slot is where it was, whole`);
     }
     t.true(processAlive(running), 'its gateway runs on, supervised, until root removes it');
+
+    // The same when the user may talk to s6-svscan (-an would stop it, but the slot could then
+    // never be seen to stop, nor be deleted, by this user).
+    fs.chmodSync(path.join(env.scandir, '.s6-svscan'), 0o711);
+    fs.chownSync(path.join(env.scandir, '.s6-svscan', 'control'), NOBODY, NOBODY);
+    const live = await as('sync');
+    t.is(live.code, 2, live.stdout);
+    t.regex(live.stderr, /remove failed: remove \S+\/gateway-coder: its supervise\/control is not writable to this user/);
+    t.true(fs.existsSync(path.join(env.slot('coder'), 'run')));
+    t.true(processAlive(running));
   },
 );
 

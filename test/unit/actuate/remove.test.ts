@@ -119,6 +119,25 @@ test('a purge of a gateway that is stopping already sends nothing, and deletes t
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
 });
 
+test('while a trashed gateway is stopping, the other removals of the pass are told one by one, never by an -an that would SIGTERM it again', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  put(root, 'gateway-b/run', 'x');
+  const b = listenOnControl(t, path.join(root, 'gateway-b', 'supervise'));
+  const purge: PurgeOp = { ...purgeOf('a', true), stopping: true };
+  const results = applyRemoves(dir, [purge, removeOf('b')], offline({ live: true }));
+  t.is(svscan.received(), '', 'no -an while gateway-a stops');
+  t.is(b.received(), 'dx', "gateway-b's supervisor is told itself");
+  t.deepEqual(
+    results.map((r) => r.status),
+    ['applied', 'failed'],
+    'gateway-b is pending until its supervisor exits (this stand-in never does)',
+  );
+});
+
 test('a purge resumes a pending removal: -an again while supervised, deletion once it is gone', (t) => {
   const { root, dir } = tempRoot(t);
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));

@@ -74,6 +74,11 @@ test(multiplex, undefined, parsed({ gateway: { multiplex_profiles: true } }), tr
 test(multiplex, undefined, parsed({ multiplex_profiles: false, gateway: { multiplex_profiles: true } }), false);
 test(multiplex, undefined, parsed(['multiplex_profiles']), false);
 test(multiplex, undefined, parsed(null), false);
+// `<<` merge keys, as PyYAML applies them: the map's own key first, then each merged map in order.
+test(multiplex, undefined, parsed({ gateway: { '<<': { multiplex_profiles: true } } }), true);
+test(multiplex, undefined, parsed({ '<<': [{ other: 1 }, { multiplex_profiles: true }, { multiplex_profiles: false }] }), true);
+test(multiplex, undefined, parsed({ '<<': { multiplex_profiles: true }, multiplex_profiles: false }), false);
+test(multiplex, undefined, parsed({ '<<': { gateway: { multiplex_profiles: true } } }), true);
 
 test('a broken config.yaml is reported, even when the environment decides', (t) => {
   const broken: ConfigRead = { kind: 'unreadable', problem: 'is not valid YAML (line 3)' };
