@@ -7,7 +7,8 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { NOBODY, makeS6World, processesIn, removeS6Worlds } from '../../helpers/s6-world.js';
+import { NOBODY, type S6World, makeS6World, processesIn, removeS6Worlds } from '../../helpers/s6-world.js';
+import type { CliResult } from '../../helpers/cli.js';
 import { processAlive, waitFor } from '../../helpers/s6.js';
 import { needsS6 } from '../../helpers/needs.js';
 
@@ -24,17 +25,30 @@ function chownTree(dir: string): void {
   }
 }
 
+/**
+ * An s6 world handed to the hermes user (nobody here), as RECONCILE_GATEWAYS_RUN_AS=hermes hands
+ * it: HERMES_HOME and the scandir are its, and its lock lives in a directory of its own. `as` runs
+ * the CLI as that user.
+ */
+async function hermesWorld(
+  prefix: string,
+  profiles: Readonly<Record<string, object>>,
+): Promise<{ env: S6World; as: (command: string, extra?: readonly string[]) => Promise<CliResult> }> {
+  const env = await makeS6World(prefix, { profiles });
+  chownTree(env.home);
+  fs.chownSync(env.scandir, NOBODY, NOBODY);
+  const locks = path.join(env.root, 'locks');
+  fs.mkdirSync(locks);
+  fs.chownSync(locks, NOBODY, NOBODY);
+  const as = (command: string, extra: readonly string[] = []): Promise<CliResult> =>
+    env.cli(command, [...extra, '--lock-file', path.join(locks, 'run.lock')], nobody);
+  return { env, as };
+}
+
 needsS6(test)(
   'as the hermes user, a pass stops, starts and removes running gateways as its --diff says, and boot keeps a live gateway’s files',
   async (t) => {
-    const env = await makeS6World('not-root', { profiles: { coder: RUNNING, keep: RUNNING } });
-    chownTree(env.home);
-    fs.chownSync(env.scandir, NOBODY, NOBODY);
-    const locks = path.join(env.root, 'locks');
-    fs.mkdirSync(locks);
-    fs.chownSync(locks, NOBODY, NOBODY);
-    const as = async (command: string, extra: readonly string[] = []) =>
-      env.cli(command, [...extra, '--lock-file', path.join(locks, 'run.lock')], nobody);
+    const { env, as } = await hermesWorld('not-root', { coder: RUNNING, keep: RUNNING });
 
     const first = await as('sync');
     t.is(first.code, 0, first.stderr);
@@ -88,13 +102,7 @@ needsS6(test)(
 needsS6(test)(
   'as the hermes user, a slot whose supervisor it may not tell to stop is never moved or deleted, and the failure says who can remove it',
   async (t) => {
-    const env = await makeS6World('not-root-denied', { profiles: { coder: RUNNING, keep: RUNNING } });
-    chownTree(env.home);
-    fs.chownSync(env.scandir, NOBODY, NOBODY);
-    const locks = path.join(env.root, 'locks');
-    fs.mkdirSync(locks);
-    fs.chownSync(locks, NOBODY, NOBODY);
-    const as = async (command: string) => env.cli(command, ['--lock-file', path.join(locks, 'run.lock')], nobody);
+    const { env, as } = await hermesWorld('not-root-denied', { coder: RUNNING, keep: RUNNING });
     t.is((await as('sync')).code, 0);
     await env.svscan.rescan();
     await env.waitUp('coder');
@@ -132,18 +140,12 @@ needsS6(test)(
 needsS6(test)(
   'as the hermes user, an s6-svscan whose control the cont-init example handed to hermes (.s6-svscan searchable) is live: new slots are picked up',
   async (t) => {
-    const env = await makeS6World('not-root-svscan', { profiles: { coder: RUNNING } });
-    chownTree(env.home);
-    fs.chownSync(env.scandir, NOBODY, NOBODY);
+    const { env, as } = await hermesWorld('not-root-svscan', { coder: RUNNING });
     fs.chmodSync(path.join(env.scandir, '.s6-svscan'), 0o711);
     fs.chownSync(path.join(env.scandir, '.s6-svscan', 'control'), NOBODY, NOBODY);
-    const locks = path.join(env.root, 'locks');
-    fs.mkdirSync(locks);
-    fs.chownSync(locks, NOBODY, NOBODY);
-    const lock = ['--lock-file', path.join(locks, 'run.lock')];
     const status = await env.json('status', [], nobody);
     t.is(status.doc['svscanLive'], true, status.stdout);
-    const sync = await env.cli('sync', lock, nobody);
+    const sync = await as('sync');
     t.is(sync.code, 0, sync.stderr);
     t.notRegex(sync.stderr, /cannot tell s6-svscan/);
     await env.waitUp('coder'); // no rescan by root: the pass's own `a` picked the slot up

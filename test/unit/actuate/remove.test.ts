@@ -30,6 +30,13 @@ const purgeOf = (profile: string, supervised: boolean): PurgeOp => ({
   supervised,
 });
 
+/** A slot left in our trash (the private state directory and trash 0700, as the tool makes them). */
+function trashed(root: string, service: string): void {
+  put(root, `${STATE_DIR}/${TRASH_DIR}/${service}/run`, 'x');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+}
+
 /** Options with a fake clock that sleep advances: the wait budget runs out without real waiting. */
 function offline(extra: Partial<RemoveOptions> = {}): RemoveOptions & { readonly slept: () => number } {
   let clock = 0;
@@ -110,9 +117,7 @@ test('with s6 live, -an is sent once for all removals, and a supervisor still li
 test('a purge of a gateway that is stopping already sends nothing, and deletes the slot once its supervisor is gone', (t) => {
   const { root, dir } = tempRoot(t);
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
-  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
-  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
-  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  trashed(root, 'gateway-a');
   const op: PurgeOp = { ...purgeOf('a', true), stopping: true };
   t.deepEqual(applyRemoves(dir, [op], offline({ live: true })), [{ op, status: 'applied' }]);
   t.is(svscan.received(), '', 'no -an: its supervisor was told already, and exits once the gateway has');
@@ -122,9 +127,7 @@ test('a purge of a gateway that is stopping already sends nothing, and deletes t
 test('while a trashed gateway is stopping, the other removals of the pass are told one by one, never by an -an that would SIGTERM it again', (t) => {
   const { root, dir } = tempRoot(t);
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
-  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
-  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
-  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  trashed(root, 'gateway-a');
   put(root, 'gateway-b/run', 'x');
   const b = listenOnControl(t, path.join(root, 'gateway-b', 'supervise'));
   const purge: PurgeOp = { ...purgeOf('a', true), stopping: true };
@@ -141,9 +144,7 @@ test('while a trashed gateway is stopping, the other removals of the pass are to
 test('a purge resumes a pending removal: -an again while supervised, deletion once it is gone', (t) => {
   const { root, dir } = tempRoot(t);
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
-  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-a/run`, 'x');
-  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
-  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  trashed(root, 'gateway-a');
   const op = purgeOf('a', true);
   t.deepEqual(applyRemoves(dir, [op], offline({ live: true })), [{ op, status: 'applied' }]);
   t.is(svscan.received(), 'an');
