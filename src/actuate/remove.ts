@@ -45,6 +45,10 @@ export interface RemoveOptions {
 
 type TrashOp = RemoveOp | PurgeOp;
 
+/** Why a trashed slot whose supervisor this user may not tell to stop is not deleted. */
+const CANNOT_STOP_TRASHED =
+  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then sync again';
+
 /** Why a slot whose supervisor this user may not tell to stop is left where it is. */
 const CANNOT_STOP =
   'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
@@ -67,7 +71,8 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
         // A supervisor this user may not tell anything (not root) cannot be stopped by it, nor seen
         // to exit: its slot stays put, and a trashed one is never deleted (never for root).
         const [at, where] = op.kind === 'remove' ? [scandir, scandir.path] : [trash, trash.path];
-        if (isControlDenied(at, op.service)) throw new FsError(op.kind, `${where}/${op.service}`, new Error(CANNOT_STOP));
+        if (isControlDenied(at, op.service))
+          throw new FsError(op.kind, `${where}/${op.service}`, new Error(op.kind === 'remove' ? CANNOT_STOP : CANNOT_STOP_TRASHED));
         if (op.kind === 'remove') {
           moveToTrash(scandir, trash, op);
           options.afterTrash?.(op);

@@ -17,7 +17,7 @@ import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
 import type { Logger } from './logger.js';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 
 /** Where a command writes; injectable so tests and `watch` can reuse commands. */
 export interface Io {
@@ -258,7 +258,12 @@ export interface Narrowing {
 
 /** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
 export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
-  return { argv: prep.argv, env: hostEnv(env), config: observeConfig(prep.home, () => parseYaml, prep.configCache), nowMs: Date.now() };
+  return {
+    argv: prep.argv,
+    env: hostEnv(env),
+    config: observeConfig(prep.home, () => ({ parseDocument, visit }), prep.configCache),
+    nowMs: Date.now(),
+  };
 }
 
 /**

@@ -86,14 +86,15 @@ function multiplexFromConfig(doc: unknown): boolean {
  * merge key names, the first that has it. The parser leaves `<<` as a plain key (merging every map
  * it meets cost a volume user's 60 KB file seconds and gigabytes), so only the keys read merge.
  */
-function field(map: unknown, key: string): unknown {
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) return undefined;
+function field(map: unknown, key: string, seen: Set<object> = new Set()): unknown {
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || seen.has(map)) return undefined;
+  seen.add(map); // aliases share objects: each map is looked into once, and a cycle ends
   const m = map as Record<string, unknown>;
   if (Object.hasOwn(m, key)) return m[key];
   const merged = m['<<'];
   for (const source of Array.isArray(merged) ? merged : [merged]) {
-    if (typeof source === 'object' && source !== null && !Array.isArray(source) && Object.hasOwn(source, key))
-      return (source as Record<string, unknown>)[key];
+    const found = field(source, key, seen); // a merged map's own `<<` merges too
+    if (found !== undefined) return found;
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type * as Yaml from 'yaml';
 import type { ConfigRead, HostEnv } from '../model.js';
 import { type Dir, lstatAt, readFileAt } from '../safe-fs/index.js';
 import { decodeUtf8 } from '../model/text.js';
@@ -70,23 +71,15 @@ export const CONFIG_YAML_CAP = 64 * 1024;
 const CONFIG_YAML_MAX_DEPTH = 64;
 
 /**
- * Most nodes YAML aliases may expand to (the library's limit against "billion laughs" documents,
- * which counts each alias times the size of what it names; its default is 100): a real config's
- * handful of anchors stays far below it. The library's alias lookups grow with the square of
- * their number: 10,000 took seconds, 200 take milliseconds.
+ * Most aliases (`*name`) config.yaml may hold, and most nodes one anchor may expand to through its
+ * aliases (the library's own limit against "billion laughs" documents; its default is 100). A real
+ * config has a handful. The library's alias resolution grows with the square of their number:
+ * thousands in a 64 KiB file cost a pass 24 s.
  */
 const CONFIG_YAML_MAX_ALIASES = 200;
 
-/** A YAML parser: `parse` of the `yaml` package, loaded by the caller (the CLI loads it lazily). */
-export type YamlParse = (
-  text: string,
-  options?: {
-    readonly maxAliasCount?: number;
-    readonly logLevel?: 'silent' | 'error' | 'warn';
-    readonly uniqueKeys?: boolean;
-    readonly merge?: boolean;
-  },
-) => unknown;
+/** The parts of the `yaml` package read here, loaded by the caller (the CLI loads it lazily). */
+export type YamlLib = Pick<typeof Yaml, 'parseDocument' | 'visit'>;
 
 /**
  * The last config.yaml read, by (device, inode, size, mtime, ctime): owned by the caller, so a
@@ -103,7 +96,7 @@ export interface ConfigCache {
  * `parse` is called only when the file exists, so a home without one never loads the parser.
  * With `cache`, an unchanged file is not parsed again.
  */
-export function observeConfig(home: Dir, parse: () => YamlParse, cache?: ConfigCache, now: number = Date.now()): ConfigRead {
+export function observeConfig(home: Dir, parse: () => YamlLib, cache?: ConfigCache, now: number = Date.now()): ConfigRead {
   let st: ReturnType<typeof lstatAt>;
   try {
     st = lstatAt(home, 'config.yaml');
@@ -122,7 +115,7 @@ export function observeConfig(home: Dir, parse: () => YamlParse, cache?: ConfigC
   return read;
 }
 
-function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
+function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
   let read: ReturnType<typeof readFileAt>;
   try {
     read = readFileAt(home, 'config.yaml', CONFIG_YAML_CAP);
@@ -139,8 +132,14 @@ function readConfig(home: Dir, parse: () => YamlParse): ConfigRead {
     // quoting the file raw onto stderr; the tool reads one key and has nothing to say about them.
     // As PyYAML (Hermes' own loader) reads it, a key given twice takes its last value; `<<` stays a
     // plain key, merged only where multiplexing is read (desired/host.ts), never for every map.
-    const options = { maxAliasCount: CONFIG_YAML_MAX_ALIASES, logLevel: 'error', uniqueKeys: false, merge: false } as const;
-    return { kind: 'parsed', doc: parse()(text, options) };
+    const { parseDocument, visit } = parse();
+    const doc = parseDocument(text, { logLevel: 'error', uniqueKeys: false, merge: false });
+    if (doc.errors[0] !== undefined) throw doc.errors[0];
+    let aliases = 0;
+    visit(doc, { Alias: () => (++aliases > CONFIG_YAML_MAX_ALIASES ? visit.BREAK : undefined) });
+    if (aliases > CONFIG_YAML_MAX_ALIASES)
+      return { kind: 'unreadable', problem: `is not valid YAML (more than ${CONFIG_YAML_MAX_ALIASES} aliases)` };
+    return { kind: 'parsed', doc: doc.toJS({ maxAliasCount: CONFIG_YAML_MAX_ALIASES }) };
   } catch (err) {
     return { kind: 'unreadable', problem: yamlProblem(err) };
   }

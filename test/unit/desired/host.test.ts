@@ -79,6 +79,12 @@ test(multiplex, undefined, parsed({ gateway: { '<<': { multiplex_profiles: true 
 test(multiplex, undefined, parsed({ '<<': [{ other: 1 }, { multiplex_profiles: true }, { multiplex_profiles: false }] }), true);
 test(multiplex, undefined, parsed({ '<<': { multiplex_profiles: true }, multiplex_profiles: false }), false);
 test(multiplex, undefined, parsed({ '<<': { gateway: { multiplex_profiles: true } } }), true);
+test(multiplex, undefined, parsed({ gateway: { '<<': { '<<': { multiplex_profiles: true } } } }), true);
+test('a merge key that names its own map (a cycle) ends the lookup', (t) => {
+  const cycle: Record<string, unknown> = {};
+  cycle['<<'] = cycle;
+  t.false(decideMultiplex({}, parsed(cycle), '/opt/data').multiplex);
+});
 
 test('a broken config.yaml is reported, even when the environment decides', (t) => {
   const broken: ConfigRead = { kind: 'unreadable', problem: 'is not valid YAML (line 3)' };
