@@ -47,7 +47,7 @@ type TrashOp = RemoveOp | PurgeOp;
 
 /** Why a trashed slot whose supervisor this user may not tell to stop is not deleted. */
 const CANNOT_STOP_TRASHED =
-  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then sync again';
+  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';
 
 /** Why a slot whose supervisor this user may not tell to stop is left where it is. */
 const CANNOT_STOP =
