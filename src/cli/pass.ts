@@ -17,7 +17,7 @@ import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
 import type { Logger } from './logger.js';
-import { parseDocument, visit } from 'yaml';
+import { isCollection, parseDocument, visit } from 'yaml';
 
 /** Where a command writes; injectable so tests and `watch` can reuse commands. */
 export interface Io {
@@ -261,7 +261,7 @@ export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
   return {
     argv: prep.argv,
     env: hostEnv(env),
-    config: observeConfig(prep.home, () => ({ parseDocument, visit }), prep.configCache),
+    config: observeConfig(prep.home, () => ({ parseDocument, visit, isCollection }), prep.configCache),
     nowMs: Date.now(),
   };
 }

@@ -77,7 +77,7 @@ const CONFIG_YAML_MAX_DEPTH = 64;
 const CONFIG_YAML_MAX_ALIASES = 200;
 
 /** The parts of the `yaml` package read here, loaded by the caller (the CLI loads it lazily). */
-export type YamlLib = Pick<typeof Yaml, 'parseDocument' | 'visit'>;
+export type YamlLib = Pick<typeof Yaml, 'parseDocument' | 'visit' | 'isCollection'>;
 
 /**
  * The last config.yaml read, by (device, inode, size, mtime, ctime): owned by the caller, so a
@@ -130,13 +130,20 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
     // quoting the file raw onto stderr; the tool reads one key and has nothing to say about them.
     // As PyYAML (Hermes' own loader) reads it, a key given twice takes its last value; `<<` stays a
     // plain key, merged only where multiplexing is read (desired/host.ts), never for every map.
-    const { parseDocument, visit } = parse();
+    const { parseDocument, visit, isCollection } = parse();
     const doc = parseDocument(text, { logLevel: 'error', uniqueKeys: false, merge: false });
     if (doc.errors[0] !== undefined) throw doc.errors[0];
     let aliases = 0;
-    visit(doc, { Alias: () => (++aliases > CONFIG_YAML_MAX_ALIASES ? visit.BREAK : undefined) });
+    let collectionKey = false;
+    visit(doc, {
+      Alias: () => (++aliases > CONFIG_YAML_MAX_ALIASES ? visit.BREAK : undefined),
+      // A map or list as a key: PyYAML refuses it (unhashable), and the library turns each one back
+      // into text, nested level by level (an 800-byte `? ? ? … a` cost a pass 13 s).
+      Pair: (_, pair) => (isCollection(pair.key) ? ((collectionKey = true), visit.BREAK) : undefined),
+    });
     if (aliases > CONFIG_YAML_MAX_ALIASES)
       return { kind: 'unreadable', problem: `is not valid YAML (more than ${CONFIG_YAML_MAX_ALIASES} aliases)` };
+    if (collectionKey) return { kind: 'unreadable', problem: 'is not valid YAML for Hermes (a map or list as a key)' };
     // No per-anchor expansion check: the aliases are few, toJS shares each anchor's value among its
     // aliases (nothing is copied), and the library's check re-walked the document per use of an
     // empty anchor (20 s for a 64 KiB file). The one reader (desired/host.ts) visits each map once.

@@ -12,7 +12,7 @@ import { parseLifecycle, parseStateFile } from '../../../src/observe/parse.js';
 import { FIELD_VALUE_MAX, fieldValue } from '../../../src/escape.js';
 import { detectContainerArgv, hostEnv, observeConfig } from '../../../src/observe/host.js';
 import { decideMultiplex } from '../../../src/desired/host.js';
-import { parseDocument, visit } from 'yaml';
+import { isCollection, parseDocument, visit } from 'yaml';
 import { closeDir, openRoot, removeTreeAt } from '../../../src/safe-fs/index.js';
 import { CANDIDATE_WATCHES, EventSource } from '../../../src/watch/event-source.js';
 import { type WatchContext, rememberIntents } from '../../../src/cli/watch-pass.js';
@@ -92,7 +92,7 @@ test('#2 config.yaml over the cap, too deep, or with too many aliases is refused
   const multiplexOf = (): { multiplex: boolean; notice?: string } =>
     decideMultiplex(
       hostEnv({}),
-      observeConfig(home, () => ({ parseDocument, visit })),
+      observeConfig(home, () => ({ parseDocument, visit, isCollection })),
       dir,
     );
   const check = async (text: string, why: RegExp): Promise<void> => {

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { parseDocument, visit } from 'yaml';
+import { isCollection, parseDocument, visit } from 'yaml';
 import {
   CONFIG_YAML_CAP,
   type ConfigCache,
@@ -21,7 +21,7 @@ import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { put, tempRoot } from '../support.js';
 
-const YAML: YamlLib = { parseDocument, visit };
+const YAML: YamlLib = { parseDocument, visit, isCollection };
 
 /** The real YAML parser, counting how many times a pass asked for it (each call is one parse). */
 function countingParser(): { parser: () => YamlLib; readonly parses: number } {
@@ -196,6 +196,22 @@ test(
     put(root, 'config.yaml', `a: ${'['.repeat(100)}${']'.repeat(100)}\n`);
   },
   /^nests deeper than 64 levels$/,
+);
+test(
+  'nests maps as keys (PyYAML refuses them; the library re-renders each level, 13 s for 800 bytes)',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', `multiplex_profiles: true\n${'? '.repeat(400)}a\n`);
+  },
+  /^is not valid YAML for Hermes \(a map or list as a key\)$/,
+);
+test(
+  'has a list as a key',
+  unreadable,
+  (root: string) => {
+    put(root, 'config.yaml', 'multiplex_profiles: true\n[a, b]: 1\n');
+  },
+  /^is not valid YAML for Hermes \(a map or list as a key\)$/,
 );
 test(
   'holds more than 200 aliases, each of its own anchor',
