@@ -131,7 +131,8 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
     // As PyYAML (Hermes' own loader) reads it, a key given twice takes its last value; `<<` stays a
     // plain key, merged only where multiplexing is read (desired/host.ts), never for every map.
     const { parseDocument, visit, isCollection } = parse();
-    const doc = parseDocument(text, { logLevel: 'error', uniqueKeys: false, merge: false });
+    // prettyErrors off: it quoted each error's whole line, quadratic in a 64 KiB line of `]` (6 s).
+    const doc = parseDocument(text, { logLevel: 'error', uniqueKeys: false, merge: false, prettyErrors: false });
     if (doc.errors[0] !== undefined) throw doc.errors[0];
     let aliases = 0;
     let collectionKey = false;
@@ -149,7 +150,7 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
     // empty anchor (20 s for a 64 KiB file). The one reader (desired/host.ts) visits each map once.
     return { kind: 'parsed', doc: doc.toJS({ maxAliasCount: -1 }) };
   } catch (err) {
-    return { kind: 'unreadable', problem: yamlProblem(err) };
+    return { kind: 'unreadable', problem: yamlProblem(err, text) };
   }
 }
 
@@ -158,11 +159,15 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
  * messages quote the source (an excerpt, an alias's or tag's name), and the file is the volume's
  * (a 60 KB alias name was echoed into every warning). The error's code and position say enough.
  */
-function yamlProblem(err: unknown): string {
-  const e = err as { code?: unknown; linePos?: readonly { line: number; col: number }[]; message?: unknown };
-  const at = e.linePos?.[0];
-  if (typeof e.code === 'string' && at !== undefined)
-    return `is not valid YAML (${e.code.toLowerCase().replaceAll('_', ' ')} at line ${at.line}, column ${at.col})`;
+function yamlProblem(err: unknown, text: string): string {
+  const e = err as { code?: unknown; pos?: readonly number[]; message?: unknown };
+  const offset = e.pos?.[0];
+  if (typeof e.code === 'string' && typeof offset === 'number') {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    const col = offset - before.lastIndexOf('\n');
+    return `is not valid YAML (${e.code.toLowerCase().replaceAll('_', ' ')} at line ${line}, column ${col})`;
+  }
   const message = typeof e.message === 'string' ? e.message : '';
   if (message.startsWith('Unresolved alias')) return 'is not valid YAML (an alias with no anchor before it)';
   return 'is not valid YAML';
