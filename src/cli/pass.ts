@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HostFacts, Mode, ObservedHome, Operation, Settings } from '../model.js';
-import { FatalError } from '../errors.js';
+import { FatalError, LockHeldError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
@@ -181,6 +181,25 @@ export function lockPath(args: Args): string {
 export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
   const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir)) : undefined;
   return acquireLock(lockPath(args), wait, signal, prepareDir);
+}
+
+/**
+ * takeLock that waits for a held lock, saying first whose run it waits for (`say` gets the
+ * holder's line): a silent wait looks like a hang, and what is waiting gets stale meanwhile.
+ */
+export async function waitForLock(
+  args: Args,
+  scandir: Dir | undefined,
+  say: (held: string) => void,
+  signal?: AbortSignal,
+): Promise<HeldLock> {
+  try {
+    return await takeLock(args, scandir, false, signal);
+  } catch (err) {
+    if (!(err instanceof LockHeldError)) throw err;
+    say(err.message);
+    return takeLock(args, scandir, true, signal);
+  }
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   passOptions,
   passWarnings,
   prepare,
-  takeLock,
+  waitForLock,
 } from './pass.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
@@ -123,7 +123,14 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
       ctx.rescans.sent = rememberPickups(ctx.rescans.sent, awaiting, result.options.scope === undefined, []);
     }
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
-      lock = await waitForLock(args, scandir, signal, logger);
+      // Said at warn level: until the holder lets go no pass completes, and status, /readyz and
+      // readiness go stale with no other line saying why.
+      lock = await waitForLock(
+        args,
+        scandir,
+        (held) => logger.warn(`${held}; this pass waits for it to finish (no pass completes meanwhile)`),
+        signal,
+      );
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() }));
       const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);
@@ -167,21 +174,6 @@ function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
   if (err instanceof LockHeldError) return { kind: 'error', code: 'locked', message, terminal: false, exitCode: EXIT.locked };
   if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
-}
-
-/**
- * The run lock for a pass that applies. Held by another run (a `sync`, a `boot --wait`, an
- * operator's flock(1)), the wait is said first, at warn level: until the holder lets go no pass
- * completes, so status, /readyz and readiness would otherwise go stale with no line saying why.
- */
-async function waitForLock(args: Args, scandir: Dir | undefined, signal: AbortSignal, logger: Logger): Promise<HeldLock> {
-  try {
-    return await takeLock(args, scandir, false, signal);
-  } catch (err) {
-    if (!(err instanceof LockHeldError)) throw err;
-    logger.warn(`${err.message}; this pass waits for it to finish (no pass completes meanwhile)`);
-    return takeLock(args, scandir, true, signal);
-  }
 }
 
 /**

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
-import { LockHeldError } from '../../errors.js';
 import { namesInProse } from '../../model/text.js';
 import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
@@ -29,6 +28,7 @@ import {
   resolveRole,
   scandirMissingWarning,
   takeLock,
+  waitForLock,
   withoutSoul,
 } from '../pass.js';
 
@@ -133,15 +133,10 @@ async function emit(
   io.stdout.write(textReport(result, ctx.exitCode, path.resolve(args.scandir)));
 }
 
-/** The run lock; with --wait, one line says whose run it waits for (a silent hang looks like a bug). */
-async function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
-  try {
-    return await takeLock(args, scandir, false);
-  } catch (err) {
-    if (!args.wait || !(err instanceof LockHeldError)) throw err;
-    logger.info(`${err.message}; waiting for it to finish (--wait)`);
-    return takeLock(args, scandir, true);
-  }
+/** The run lock; with --wait, one line says whose run it waits for. */
+function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
+  if (!args.wait) return takeLock(args, scandir, false);
+  return waitForLock(args, scandir, (held) => logger.info(`${held}; waiting for it to finish (--wait)`));
 }
 
 /**
