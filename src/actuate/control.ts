@@ -38,14 +38,23 @@ export function sendControl(dir: Dir, sub: 'supervise' | '.s6-svscan', command: 
   }
 }
 
+/**
+ * sendControl, where nobody listening is no failure (a slot not yet picked up, a supervisor that
+ * exited, no `supervise/` at all): whether it was sent. What else goes wrong is thrown.
+ */
+export function sendIfListening(dir: Dir, sub: 'supervise' | '.s6-svscan', command: string): boolean {
+  try {
+    sendControl(dir, sub, command);
+    return true;
+  } catch (err) {
+    if (err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT')) return false;
+    throw err;
+  }
+}
+
 /** `s6-svscanctl -a`: rescan, picking up new slots. */
 export function svscanRescan(scandir: Dir): void {
   sendControl(scandir, '.s6-svscan', 'a');
-}
-
-/** `s6-svscanctl -an`: rescan and stop supervisors whose directory vanished. */
-export function svscanReap(scandir: Dir): void {
-  sendControl(scandir, '.s6-svscan', 'an');
 }
 
 /** `s6-svc -u|-d|-r` on a supervised slot. */

@@ -5,9 +5,9 @@
  * runs (not root), and when s6-svscan died but the slot's supervisor lives on.
  */
 import type { DownOp, OperationResult, UpOp } from '../model.js';
-import { type Dir, FsError, closeDir, describeErrno, touchAt, unlinkAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, describeErrno, touchAt, unlinkAt } from '../safe-fs/index.js';
 import { openObservedSlot } from './observed-slot.js';
-import { svc } from './control.js';
+import { sendIfListening } from './control.js';
 
 /** Applies an up or down operation. */
 export function applyMarker(scandir: Dir, op: UpOp | DownOp): OperationResult {
@@ -21,7 +21,8 @@ export function applyMarker(scandir: Dir, op: UpOp | DownOp): OperationResult {
     return { op, status: 'failed', error: describeErrno(err) };
   }
   try {
-    sendIfSupervised(slot, op.kind === 'up' ? 'u' : 'd');
+    // A slot no supervisor runs (not yet picked up, or its supervisor is gone): the marker is enough.
+    sendIfListening(slot, 'supervise', op.kind === 'up' ? 'u' : 'd');
     return { op, status: 'applied' };
   } catch (err) {
     const marker = op.kind === 'up' ? 'the down marker is removed' : 'the down marker is written';
@@ -32,15 +33,5 @@ export function applyMarker(scandir: Dir, op: UpOp | DownOp): OperationResult {
     };
   } finally {
     closeDir(slot);
-  }
-}
-
-/** A slot no supervisor runs (not yet picked up, or its supervisor is gone) has no listener: its marker alone is enough. */
-function sendIfSupervised(slot: Dir, command: 'u' | 'd'): void {
-  try {
-    svc(slot, command);
-  } catch (err) {
-    if (err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT')) return;
-    throw err;
   }
 }

@@ -27,7 +27,7 @@ import {
 } from '../safe-fs/index.js';
 import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
 import { isSameIdentity } from './observed-slot.js';
-import { sendControl, svscanReap } from './control.js';
+import { sendIfListening } from './control.js';
 
 /** Options of applyRemoves. */
 export interface RemoveOptions {
@@ -143,33 +143,25 @@ function stopSupervisors(
   const toStop = inTrash.filter((op) => op.kind === 'remove' || (op.supervised && op.stopping !== true));
   const loggers = new Set<TrashOp>(stopping);
   if (toStop.length === 0) return loggers;
-  const reap = live && stopping.length === 0 ? unlessNobodyListens(() => svscanReap(scandir)) : 'nobody listens';
-  if (reap === undefined) return loggers;
-  if (reap !== 'nobody listens') {
-    for (const op of toStop) results.set(op, { op, status: 'failed', error: reap });
+  try {
+    if (live && stopping.length === 0 && sendIfListening(scandir, '.s6-svscan', 'an')) return loggers;
+  } catch (err) {
+    for (const op of toStop) results.set(op, { op, status: 'failed', error: describeErrno(err) });
     return loggers;
   }
   for (const op of toStop) {
-    const error = unlessNobodyListens(() => tellToExit(trash, op.service));
-    if (error === undefined || error === 'nobody listens') loggers.add(op);
-    else
+    try {
+      tellToExit(trash, op.service);
+      loggers.add(op);
+    } catch (err) {
       results.set(op, {
         op,
         status: 'failed',
-        error: `pending removal: the supervisor of ${op.service} could not be told to stop (${error}); stop it as root (s6-svc -dx on it in ${trash.path})`,
+        error: `pending removal: the supervisor of ${op.service} could not be told to stop (${describeErrno(err)}); stop it as root (s6-svc -dx on it in ${trash.path})`,
       });
+    }
   }
   return loggers;
-}
-
-/** Runs a send: undefined when sent, `nobody listens` (ENXIO, ENOENT), else what went wrong. */
-function unlessNobodyListens(send: () => void): string | undefined {
-  try {
-    send();
-    return undefined;
-  } catch (err) {
-    return err instanceof FsError && (err.code === 'ENXIO' || err.code === 'ENOENT') ? 'nobody listens' : describeErrno(err);
-  }
 }
 
 /**
@@ -180,7 +172,7 @@ function unlessNobodyListens(send: () => void): string | undefined {
 function tellToExit(trash: Dir, service: string): void {
   const slot = openDirAt(trash, service);
   try {
-    sendControl(slot, 'supervise', 'dx');
+    sendIfListening(slot, 'supervise', 'dx');
   } finally {
     closeDir(slot);
   }
@@ -193,7 +185,7 @@ function tellLoggerToExit(trash: Dir, service: string): void {
   try {
     slot = openDirAt(trash, service);
     log = openDirIfExists(slot, 'log');
-    if (log !== undefined) sendControl(log, 'supervise', 'dx');
+    if (log !== undefined) sendIfListening(log, 'supervise', 'dx');
   } catch {
     // Left running: finishInTrash reports the slot as pending removal.
   } finally {

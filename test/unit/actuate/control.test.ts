@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { sendControl, svc, svscanReap, svscanRescan } from '../../../src/actuate/control.js';
+import { sendControl, sendIfListening, svc, svscanRescan } from '../../../src/actuate/control.js';
 import { type Dir, FsError, closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 
@@ -21,13 +21,23 @@ function tempRoot(t: ExecutionContext): { root: string; dir: Dir } {
   return { root, dir };
 }
 
-test('svscanRescan and svscanReap write a and an to .s6-svscan/control', (t) => {
+test('svscanRescan writes a, and sendIfListening an, to .s6-svscan/control', (t) => {
   const { root, dir } = tempRoot(t);
   const fifo = listenOnControl(t, path.join(root, '.s6-svscan'));
   svscanRescan(dir);
   t.is(fifo.received(), 'a');
-  svscanReap(dir);
+  t.true(sendIfListening(dir, '.s6-svscan', 'an'));
   t.is(fifo.received(), 'an');
+});
+
+test('sendIfListening: nobody reading, or no such directory, is no failure, just nothing sent; anything else is', (t) => {
+  const { root, dir } = tempRoot(t);
+  t.false(sendIfListening(dir, 'supervise', 'd'), 'no supervise/');
+  makeFifo(path.join(root, 'supervise', 'control'));
+  t.false(sendIfListening(dir, 'supervise', 'd'), 'nobody reads it');
+  fs.rmSync(path.join(root, 'supervise', 'control'));
+  fs.writeFileSync(path.join(root, 'supervise', 'control'), '');
+  t.throws(() => sendIfListening(dir, 'supervise', 'd'), { instanceOf: FsError, message: /not a FIFO/ });
 });
 
 test('svc writes u, d and r to supervise/control of a slot', (t) => {
