@@ -32,23 +32,11 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
 /**
  * Whether the supervisor of service directory `service` in `parent`, or of its logger (unless
  * `withLogger` is false), still listens (a `supervise/control` FIFO has a reader). A control this
- * user may not open counts as listening (it cannot tell); anything else unreadable as not.
+ * user may not open counts as listening (it cannot tell, and nothing may be deleted under a
+ * supervisor that may run); anything else unreadable as not.
  */
 export function isSupervised(parent: Dir, service: string, withLogger = true): boolean {
-  let slot: Dir | undefined;
-  let log: Dir | undefined;
-  try {
-    slot = openDirIfExists(parent, service);
-    if (slot === undefined) return false;
-    if (hasListener(slot)) return true;
-    log = withLogger ? openDirIfExists(slot, 'log') : undefined;
-    return log !== undefined && hasListener(log);
-  } catch {
-    return false;
-  } finally {
-    closeDir(log);
-    closeDir(slot);
-  }
+  return controlsOf(parent, service, withLogger).some((c) => c !== 'none');
 }
 
 /**
@@ -56,15 +44,20 @@ export function isSupervised(parent: Dir, service: string, withLogger = true): b
  * `parent`, or of its logger: it could not tell their supervisors anything. Never for root.
  */
 export function isControlDenied(parent: Dir, service: string): boolean {
+  return controlsOf(parent, service, true).includes('denied');
+}
+
+/** fifoReader of the service's `supervise/control` and, with `withLogger`, its logger's; none when unreadable. */
+function controlsOf(parent: Dir, service: string, withLogger: boolean): ('reader' | 'none' | 'denied')[] {
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {
     slot = openDirIfExists(parent, service);
-    if (slot === undefined) return false;
-    log = openDirIfExists(slot, 'log');
-    return controlOf(slot) === 'denied' || (log !== undefined && controlOf(log) === 'denied');
+    if (slot === undefined) return [];
+    log = withLogger ? openDirIfExists(slot, 'log') : undefined;
+    return log === undefined ? [controlOf(slot)] : [controlOf(slot), controlOf(log)];
   } catch {
-    return false;
+    return [];
   } finally {
     closeDir(log);
     closeDir(slot);
@@ -78,9 +71,4 @@ function controlOf(service: Dir): 'reader' | 'none' | 'denied' {
   } finally {
     closeDir(supervise);
   }
-}
-
-/** A control FIFO this user may not open counts as listened to: nothing may be deleted under a supervisor that may be running. */
-function hasListener(service: Dir): boolean {
-  return controlOf(service) !== 'none';
 }
