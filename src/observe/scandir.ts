@@ -54,8 +54,10 @@ export function observeScandir(
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
   const otherPrefix: { service: string; profile: string }[] = [];
-  const strayOf = (name: string): void => {
-    const profile = only === undefined ? ownedElsewhere(scandir, name, settings.servicePrefix) : undefined;
+  // `record`: the ownership record observeSlot already read, else it is read here.
+  const strayOf = (name: string, record?: FileRead): void => {
+    if (only !== undefined) return;
+    const profile = ownedElsewhere(record ?? readRecord(scandir, name), name, settings.servicePrefix);
     if (profile !== undefined) otherPrefix.push({ service: name, profile });
   };
   const entries = listDir(scandir);
@@ -79,7 +81,7 @@ export function observeScandir(
       readLive,
       cache,
     );
-    if (!slot.owned && slot.entry === 'dir') strayOf(entry.name);
+    if (!slot.owned && slot.entry === 'dir') strayOf(entry.name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
     slots.set(entry.name, slot);
   }
   upstreamLeftovers.sort();
@@ -106,15 +108,19 @@ export function observeScandir(
  * but the name is not the service prefix and that profile (a slot an earlier `servicePrefix` made:
  * `gateway-coder` under `gw-`, or under `gate`, where it reads as profile `way-coder`); never throws.
  */
-function ownedElsewhere(scandir: Dir, name: string, prefix: string): string | undefined {
+function ownedElsewhere(read: FileRead, name: string, prefix: string): string | undefined {
+  const record = ownershipRecord(read);
+  return record?.service === name && name !== `${prefix}${record.profile}` ? record.profile : undefined;
+}
+
+/** The ownership record of a directory observeSlot does not read (no slot name); never throws. */
+function readRecord(scandir: Dir, name: string): FileRead {
   let dir: Dir | undefined;
   try {
     dir = openDirAt(scandir, name);
-    if (lstatAt(dir, OWNERSHIP_FILE) === undefined) return undefined;
-    const record = ownershipRecord(readFileAt(dir, OWNERSHIP_FILE, 4096));
-    return record?.service === name && name !== `${prefix}${record.profile}` ? record.profile : undefined;
-  } catch {
-    return undefined;
+    return lstatAt(dir, OWNERSHIP_FILE) === undefined ? { kind: 'missing' } : readFileAt(dir, OWNERSHIP_FILE, 4096);
+  } catch (err) {
+    return { kind: 'refused', reason: describeErrno(err), code: 'EUNKNOWN' };
   } finally {
     closeDir(dir);
   }
