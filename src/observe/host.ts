@@ -173,7 +173,11 @@ function yamlProblem(err: unknown, text: string): string {
   return 'is not valid YAML';
 }
 
-/** An upper bound of the flow-collection nesting depth (brackets inside strings and trailing comments count too). */
+/**
+ * The flow-collection nesting depth, roughly: brackets in strings and trailing comments count too,
+ * those on comment lines do not. Not exact (a closing bracket inside a quoted string lowers it):
+ * the parser's own depth check refuses what this misses, as a caught error.
+ */
 function flowDepth(text: string): number {
   let depth = 0;
   let max = 0;
