@@ -135,16 +135,20 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
     const doc = parseDocument(text, { logLevel: 'error', uniqueKeys: false, merge: false, prettyErrors: false });
     if (doc.errors[0] !== undefined) throw doc.errors[0];
     let aliases = 0;
-    let collectionKey = false;
+    let collectionKey: number | undefined;
     visit(doc, {
       Alias: () => (++aliases > CONFIG_YAML_MAX_ALIASES ? visit.BREAK : undefined),
       // A map or list as a key: PyYAML refuses it (unhashable), and the library turns each one back
       // into text, nested level by level (an 800-byte `? ? ? … a` cost a pass 13 s).
-      Pair: (_, pair) => (isCollection(pair.key) ? ((collectionKey = true), visit.BREAK) : undefined),
+      Pair: (_, pair) => (isCollection(pair.key) ? ((collectionKey = pair.key.range?.[0] ?? 0), visit.BREAK) : undefined),
     });
     if (aliases > CONFIG_YAML_MAX_ALIASES)
       return { kind: 'unreadable', problem: `is not valid YAML (more than ${CONFIG_YAML_MAX_ALIASES} aliases)` };
-    if (collectionKey) return { kind: 'unreadable', problem: 'is not valid YAML for Hermes (a map or list as a key)' };
+    if (collectionKey !== undefined)
+      return {
+        kind: 'unreadable',
+        problem: `is not valid YAML for Hermes (a map or list as a key at ${lineAndColumn(text, collectionKey)})`,
+      };
     // No per-anchor expansion check: the aliases are few, toJS shares each anchor's value among its
     // aliases (nothing is copied), and the library's check re-walked the document per use of an
     // empty anchor (20 s for a 64 KiB file). The one reader (desired/host.ts) visits each map once.
@@ -162,15 +166,17 @@ function readConfig(home: Dir, parse: () => YamlLib): ConfigRead {
 function yamlProblem(err: unknown, text: string): string {
   const e = err as { code?: unknown; pos?: readonly number[]; message?: unknown };
   const offset = e.pos?.[0];
-  if (typeof e.code === 'string' && typeof offset === 'number') {
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    const col = offset - before.lastIndexOf('\n');
-    return `is not valid YAML (${e.code.toLowerCase().replaceAll('_', ' ')} at line ${line}, column ${col})`;
-  }
+  if (typeof e.code === 'string' && typeof offset === 'number')
+    return `is not valid YAML (${e.code.toLowerCase().replaceAll('_', ' ')} at ${lineAndColumn(text, offset)})`;
   const message = typeof e.message === 'string' ? e.message : '';
   if (message.startsWith('Unresolved alias')) return 'is not valid YAML (an alias with no anchor before it)';
   return 'is not valid YAML';
+}
+
+/** `line L, column C` of a character offset, both from 1. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
 }
 
 /**

@@ -203,7 +203,7 @@ test(
   (root: string) => {
     put(root, 'config.yaml', `multiplex_profiles: true\n${'? '.repeat(400)}a\n`);
   },
-  /^is not valid YAML for Hermes \(a map or list as a key\)$/,
+  /^is not valid YAML for Hermes \(a map or list as a key at line 2, column 3\)$/,
 );
 test(
   'has a list as a key',
@@ -211,7 +211,7 @@ test(
   (root: string) => {
     put(root, 'config.yaml', 'multiplex_profiles: true\n[a, b]: 1\n');
   },
-  /^is not valid YAML for Hermes \(a map or list as a key\)$/,
+  /^is not valid YAML for Hermes \(a map or list as a key at line 2, column 1\)$/,
 );
 test(
   'holds more than 200 aliases, each of its own anchor',
