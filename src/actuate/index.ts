@@ -165,7 +165,14 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   for (const r of picked.results) results.set(r.op, r);
   const created = creates.some((op) => results.get(op)?.status === 'applied');
   if (ctx.live && ctx.rescan && created && !picked.rescanned) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
-  const removes = byPhase('remove').filter((op): op is RemoveOp | PurgeOp => op.kind === 'remove' || op.kind === 'purge');
+  // A remove or purge refused when planned (this user may not stop that supervisor) touches
+  // nothing, the trash included: it fails with its reason, as a refused update does.
+  const removes: (RemoveOp | PurgeOp)[] = [];
+  for (const op of byPhase('remove')) {
+    if (op.kind !== 'remove' && op.kind !== 'purge') continue;
+    if (op.refused === true) results.set(op, { op, status: 'failed', error: op.reason });
+    else removes.push(op);
+  }
   const removeOptions = {
     live: ctx.live,
     waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,

@@ -25,6 +25,7 @@ import {
   removeTreeAt,
   renameAt,
 } from '../safe-fs/index.js';
+import { CANNOT_STOP, CANNOT_STOP_TRASHED } from '../model/constants.js';
 import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
 import { isSameIdentity } from './observed-slot.js';
 import { sendIfListening } from './control.js';
@@ -45,14 +46,6 @@ export interface RemoveOptions {
 
 type TrashOp = RemoveOp | PurgeOp;
 
-/** Why a trashed slot whose supervisor this user may not tell to stop is not deleted. */
-const CANNOT_STOP_TRASHED =
-  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';
-
-/** Why a slot whose supervisor this user may not tell to stop is left where it is. */
-const CANNOT_STOP =
-  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
-
 /** Applies every remove and purge of a plan: move out, one `-an`, a bounded wait, a bounded delete. */
 export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
   if (ops.length === 0) return [];
@@ -69,7 +62,8 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
       try {
         options.beforeOperation?.(op);
         // A supervisor this user may not tell anything (not root) cannot be stopped by it, nor seen
-        // to exit: its slot stays put, and a trashed one is never deleted (never for root).
+        // to exit: its slot stays put, and a trashed one is never deleted (never for root). Checked
+        // again here: its supervise/ may have changed since the pass read it.
         const [at, where] = op.kind === 'remove' ? [scandir, scandir.path] : [trash, trash.path];
         if (isControlDenied(at, op.service))
           throw new FsError(op.kind, `${where}/${op.service}`, new Error(op.kind === 'remove' ? CANNOT_STOP : CANNOT_STOP_TRASHED));

@@ -8,6 +8,7 @@ import type { Operation, OperationKind, OperationResult, ProfileDecision } from 
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue, quotedField, shellWord } from '../escape.js';
 import type { DriftType } from '../desired/drift.js';
+import { isRefused } from '../diff/index.js';
 import { isValidProfileName } from '../model/names.js';
 import { driftCounts, driftReport, driftingServices } from '../watch/status-file.js';
 
@@ -131,7 +132,7 @@ export function planDocument(result: PassResult, ctx: DocumentContext): Record<s
         reason: op.reason,
         ...(files.length === 0 ? {} : { files }),
         ...(op.kind === 'create' ? { starts: op.spec.autostart } : {}),
-        ...(op.kind === 'update' && op.refused === true ? { refused: true } : {}),
+        ...(isRefused(op) ? { refused: true } : {}),
         ...(r === undefined ? {} : { status: r.status }),
         ...(r?.error === undefined ? {} : { error: r.error }),
       };
@@ -245,7 +246,7 @@ const KIND_COLOUR = {
 function detailOf(op: Operation, result: PassResult): string {
   if (op.kind === 'create') return op.spec.autostart ? ' (starts)' : ' (registered down)';
   if (op.kind === 'sweep' || op.kind === 'cleanup' || op.kind === 'seed') return ` (${filesOf(op).join(', ')})`;
-  if (op.kind !== 'down' && op.kind !== 'remove' && op.kind !== 'restart') return '';
+  if ((op.kind !== 'down' && op.kind !== 'remove' && op.kind !== 'restart') || isRefused(op)) return '';
   const live = result.observed.scandir.slots.get(op.service)?.live;
   if (live === undefined || !live.supervised || !live.up) return '';
   return op.kind === 'restart' ? ` (restarts its running gateway, pid ${live.pid})` : ` (stops its running gateway, pid ${live.pid})`;
@@ -262,8 +263,8 @@ export async function diffReport(result: PassResult, colour: boolean, scandir: s
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;
   for (const op of result.plan.operations) {
-    // A refused adoption is sure to fail: red, as what the run reports.
-    const colour = op.kind === 'update' && op.refused === true ? 'red' : KIND_COLOUR[op.kind];
+    // A refused adoption or removal is sure to fail: red, as what the run reports.
+    const colour = isRefused(op) ? 'red' : KIND_COLOUR[op.kind];
     out.push(`${escapeLine(op.service)} ${paint(colour, op.kind)}: ${escapeLine(`${op.reason}${detailOf(op, result)}`)}`);
     if (op.kind !== 'update') continue;
     // What changes besides content (a unified diff shows that): modes, owners, what a file replaces.

@@ -14,6 +14,7 @@ import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatA
 import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
+import { isRefused } from '../diff/index.js';
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
 import type { Logger } from './logger.js';
@@ -336,12 +337,11 @@ export function logPassResult(result: PassResult, logger: Logger): void {
  * 0 converged, 1 changes pending (dry run), 2 partial failure or blocked prune. A dry run predicts
  * the real run: 2 when the guard blocks its prune ("nothing to change" would hide it), 2 when it
  * plans a create over a slot path a file, symlink or FIFO holds (the run fails that create), and 2
- * for a slot it may not adopt (the run fails that update).
+ * for a refused operation (a slot it may not adopt, or may not remove: the run fails it).
  */
 export function exitCodeOf(result: PassResult, dryRun: boolean): 0 | 1 | 2 {
   if (result.desired.pruneBlocked !== undefined) return 2;
-  const failsForSure = (op: Operation): boolean =>
-    (op.kind === 'create' && isBlocked(result, op.service)) || (op.kind === 'update' && op.refused === true);
+  const failsForSure = (op: Operation): boolean => (op.kind === 'create' && isBlocked(result, op.service)) || isRefused(op);
   if (dryRun && result.plan.operations.some(failsForSure)) return 2;
   if (dryRun) return result.plan.operations.length + result.plan.restartPending.length > 0 ? 1 : 0;
   return result.results.some((r) => r.status === 'failed') ? 2 : 0;

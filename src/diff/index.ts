@@ -16,7 +16,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import { RUNTIME_FILES } from '../model/constants.js';
+import { CANNOT_STOP, CANNOT_STOP_TRASHED, RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -98,28 +98,50 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   }
   if (options.prune && desired.pruneBlocked === undefined) {
     for (const slot of prunableSlots(observed, desired)) {
-      const service = slot.service;
+      // A slot whose supervisor this user may not stop (not root) stays: its remove is refused.
+      const refused = slot.controlDenied === true;
       ops.push({
         kind: 'remove',
-        service,
+        service: slot.service,
         profile: slot.profile,
-        reason: 'profile deleted',
+        reason: refused ? `profile deleted, not removed: ${CANNOT_STOP}` : 'profile deleted',
         ...(slot.identity === undefined ? {} : { expect: slot.identity }),
+        ...(refused ? { refused } : {}),
       });
     }
   }
   for (const entry of observed.scandir.trash ?? []) {
-    const reason = !entry.supervised
-      ? 'removal pending: left in the trash'
-      : entry.stopping
-        ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
-        : 'removal pending: supervisor still running in the trash';
+    const refused = entry.controlDenied === true;
+    const reason = refused
+      ? `removal pending: ${CANNOT_STOP_TRASHED}`
+      : !entry.supervised
+        ? 'removal pending: left in the trash'
+        : entry.stopping
+          ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
+          : 'removal pending: supervisor still running in the trash';
     const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
-    ops.push({ kind: 'purge', service: entry.service, profile: entry.profile, reason, supervised: entry.supervised, ...stopping });
+    const supervised = entry.supervised;
+    ops.push({
+      kind: 'purge',
+      service: entry.service,
+      profile: entry.profile,
+      reason,
+      supervised,
+      ...stopping,
+      ...(refused ? { refused } : {}),
+    });
   }
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
+}
+
+/**
+ * Whether an operation was refused when planned (an adoption this tool may not make, a removal this
+ * user may not make): it changes nothing, and the run fails it with its reason.
+ */
+export function isRefused(op: Operation): boolean {
+  return (op.kind === 'update' || op.kind === 'remove' || op.kind === 'purge') && op.refused === true;
 }
 
 /**

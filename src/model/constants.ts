@@ -26,3 +26,11 @@ export const GATEWAY_LOGS_DIR = 'logs/gateways';
 
 /** A profile's state file, relative to its directory (HERMES_HOME for the root profile). */
 export const STATE_FILE = 'gateway_state.json';
+
+/** Why a slot whose supervisor this user may not tell to stop (not root) is not removed: planned refused, re-checked when applied. */
+export const CANNOT_STOP =
+  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
+
+/** Why such a slot already in the trash is not deleted. */
+export const CANNOT_STOP_TRASHED =
+  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';

@@ -165,6 +165,8 @@ export interface TrashEntry {
    * only send the gateway another SIGTERM in the middle of its clean stop.
    */
   readonly stopping: boolean;
+  /** This user may not open its or its logger's `supervise/control` (not root): it cannot stop it, so never deletes it. */
+  readonly controlDenied?: true;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */
@@ -188,6 +190,11 @@ export interface ObservedSlot {
   readonly live?: LiveStatus;
   /** The directory observe read (absent when it could not be opened). */
   readonly identity?: DirIdentity;
+  /**
+   * An owned slot whose or whose logger's `supervise/control` this user may not open (never root):
+   * it could not stop the supervisor, so the slot is never moved out of the scandir.
+   */
+  readonly controlDenied?: true;
 }
 
 /** Everything read from the scandir. */

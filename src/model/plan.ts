@@ -104,6 +104,8 @@ export interface RemoveOp extends OperationBase {
   readonly kind: 'remove';
   /** The slot directory observe saw; only that directory is removed. */
   readonly expect?: DirIdentity;
+  /** This user may not stop its supervisor (ObservedSlot.controlDenied): nothing is touched, the remove fails with its reason. */
+  readonly refused?: true;
 }
 
 /**
@@ -115,6 +117,8 @@ export interface PurgeOp extends OperationBase {
   readonly supervised: boolean;
   /** Its gateway is stopping already (TrashEntry.stopping): waited for, not told again. */
   readonly stopping?: boolean;
+  /** This user may not stop its supervisor (TrashEntry.controlDenied): nothing is touched, the purge fails with its reason. */
+  readonly refused?: true;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   describeDir,
   fifoReader,
   forEachDirEntryRaw,
+  isControlDeniedIn,
   isDenied,
   listDir,
   lstatAt,
@@ -185,9 +186,13 @@ function observeSlot(
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned, foreignEntries } = contents;
-    return live === undefined
-      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
-      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
+    const observed: ObservedSlot =
+      live === undefined
+        ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
+        : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
+    // Only a slot of ours may be removed, and only a user who can stop its supervisors may remove it:
+    // root always can, so only a non-root pass looks (diff then plans a refused remove).
+    return owned && process.geteuid?.() !== 0 && isControlDeniedIn(slot) ? { ...observed, controlDenied: true } : observed;
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
   } finally {

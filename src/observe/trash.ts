@@ -4,7 +4,7 @@
  * listens on each. A trash we do not own (or none) reads as empty: nothing in it is ours.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, isSupervised, listDir, openDirAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, listDir, openDirAt, supervisorsOf } from '../safe-fs/index.js';
 import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openPrivateIfExists, openStateDir } from '../state-dir.js';
 
@@ -32,13 +32,14 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
     return listDir(trash)
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
-        const supervised = e.isDirectory() && isSupervised(trash, e.name);
-        return {
+        const { supervised, denied } = e.isDirectory() ? supervisorsOf(trash, e.name) : { supervised: false, denied: false };
+        const entry: TrashEntry = {
           service: e.name,
           profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,
           supervised,
           stopping: supervised && isStopping(trash, e.name),
         };
+        return denied ? { ...entry, controlDenied: true as const } : entry;
       })
       .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
   } finally {

@@ -47,24 +47,45 @@ export function isControlDenied(parent: Dir, service: string): boolean {
   return controlsOf(parent, service, true).includes('denied');
 }
 
+/** {@link isControlDenied} of an open service directory. */
+export function isControlDeniedIn(slot: Dir): boolean {
+  return controlsIn(slot, true).includes('denied');
+}
+
+/** What a trashed or removed slot's supervisors are to this user: {@link isSupervised} and {@link isControlDenied} in one reading. */
+export function supervisorsOf(parent: Dir, service: string): { readonly supervised: boolean; readonly denied: boolean } {
+  const controls = controlsOf(parent, service, true);
+  return { supervised: controls.some((c) => c !== 'none'), denied: controls.includes('denied') };
+}
+
+type Control = 'reader' | 'none' | 'denied';
+
 /** fifoReader of the service's `supervise/control` and, with `withLogger`, its logger's; none when unreadable. */
-function controlsOf(parent: Dir, service: string, withLogger: boolean): ('reader' | 'none' | 'denied')[] {
+function controlsOf(parent: Dir, service: string, withLogger: boolean): Control[] {
   let slot: Dir | undefined;
-  let log: Dir | undefined;
   try {
     slot = openDirIfExists(parent, service);
-    if (slot === undefined) return [];
+    return slot === undefined ? [] : controlsIn(slot, withLogger);
+  } catch {
+    return [];
+  } finally {
+    closeDir(slot);
+  }
+}
+
+function controlsIn(slot: Dir, withLogger: boolean): Control[] {
+  let log: Dir | undefined;
+  try {
     log = withLogger ? openDirIfExists(slot, 'log') : undefined;
     return log === undefined ? [controlOf(slot)] : [controlOf(slot), controlOf(log)];
   } catch {
     return [];
   } finally {
     closeDir(log);
-    closeDir(slot);
   }
 }
 
-function controlOf(service: Dir): 'reader' | 'none' | 'denied' {
+function controlOf(service: Dir): Control {
   const supervise = openSearchableDirAt(service, 'supervise');
   try {
     return supervise === undefined ? 'none' : fifoReader(supervise, 'control');

@@ -5,15 +5,18 @@
  * supervisors, removes a slot with its running gateway, and boot keeps a live gateway's files.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { NOBODY, type S6World, makeS6World, processesIn, removeS6Worlds } from '../../helpers/s6-world.js';
 import type { CliResult } from '../../helpers/cli.js';
 import { processAlive, waitFor } from '../../helpers/s6.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { loadValidators } from '../../../src/cli/validate.js';
 
 const RUNNING = { desired_state: 'running' };
 const nobody = { uid: NOBODY, gid: NOBODY };
+const validators = await loadValidators();
 test.after.always('stop watchers and s6, remove temp dirs', removeS6Worlds);
 
 function chownTree(dir: string): void {
@@ -114,12 +117,32 @@ needsS6(test)(
       fs.chmodSync(control, 0o600);
     }
     fs.rmSync(path.join(env.home, 'profiles', 'coder'), { recursive: true });
+    // --diff shows what the run does: a remove it refuses (exit 2, as for a refused adoption).
+    const preview = await as('sync', ['--diff']);
+    t.is(preview.code, 2, preview.stdout);
+    t.regex(
+      preview.stdout,
+      /^gateway-coder remove: profile deleted, not removed: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): left in place; remove it as root \(move it out of the scandir, then s6-svscanctl -an\)$/m,
+      'and no "(stops its running gateway)": it does not',
+    );
+    const json = await as('sync', ['--diff', '--output', 'json']);
+    const doc: unknown = JSON.parse(json.stdout);
+    t.true(validators.validatePlan(doc), JSON.stringify(validators.validatePlan.errors));
+    const ops = (doc as { operations: { kind: string; service: string; refused?: boolean }[] }).operations;
+    t.deepEqual(
+      ops.filter((op) => op.service === 'gateway-coder').map((op) => [op.kind, op.refused]),
+      [['remove', true]],
+    );
     for (const pass of [1, 2]) {
       const r = await as('sync');
       t.is(r.code, 2, `pass ${pass}: ${r.stdout}`);
       t.regex(
         r.stderr,
-        /remove failed: remove \S+\/gateway-coder: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): left in place; remove it as root/,
+        /remove failed: profile deleted, not removed: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): left in place; remove it as root/,
+      );
+      t.false(
+        fs.existsSync(path.join(env.scandir, '.reconcile-gateways', 'trash', 'gateway-coder')),
+        `pass ${pass}: nothing went to the trash`,
       );
       t.true(fs.existsSync(path.join(env.slot('coder'), 'run')), `pass ${pass}: the slot is where it was, whole`);
     }
@@ -131,9 +154,41 @@ needsS6(test)(
     fs.chownSync(path.join(env.scandir, '.s6-svscan', 'control'), NOBODY, NOBODY);
     const live = await as('sync');
     t.is(live.code, 2, live.stdout);
-    t.regex(live.stderr, /remove failed: remove \S+\/gateway-coder: its supervise\/control is not writable to this user/);
+    t.regex(live.stderr, /remove failed: profile deleted, not removed: its supervise\/control is not writable to this user/);
     t.true(fs.existsSync(path.join(env.slot('coder'), 'run')));
     t.true(processAlive(running));
+  },
+);
+
+needsS6(test)(
+  'as the hermes user, a slot in its trash whose supervisor it may not tell to stop is never deleted: --diff shows the purge refused, as the run fails it',
+  async (t) => {
+    const { env, as } = await hermesWorld('not-root-trash', { keep: RUNNING });
+    t.is((await as('sync')).code, 0);
+    // Left in the trash by a root run, say: its supervise/control is root's, 0600.
+    const state = path.join(env.scandir, '.reconcile-gateways');
+    const trashed = path.join(state, 'trash', 'gateway-old');
+    fs.mkdirSync(path.join(trashed, 'supervise'), { recursive: true });
+    spawnSync('mkfifo', ['-m', '0600', path.join(trashed, 'supervise', 'control')]);
+    fs.writeFileSync(path.join(trashed, 'run'), '#!/bin/sh\n');
+    for (const dir of [state, path.join(state, 'trash')]) {
+      fs.chownSync(dir, NOBODY, NOBODY);
+      fs.chmodSync(dir, 0o700);
+    }
+    fs.chownSync(trashed, NOBODY, NOBODY);
+
+    const preview = await as('sync', ['--diff']);
+    t.is(preview.code, 2, preview.stdout);
+    t.regex(
+      preview.stdout,
+      /^gateway-old purge: removal pending: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): not deleted; as root, s6-svc -dx it there/m,
+    );
+    for (const pass of [1, 2]) {
+      const r = await as('sync');
+      t.is(r.code, 2, `pass ${pass}: ${r.stdout}`);
+      t.regex(r.stderr, /purge failed: removal pending: its supervise\/control is not writable to this user/);
+      t.true(fs.existsSync(path.join(trashed, 'run')), `pass ${pass}: the trashed slot is kept, whole`);
+    }
   },
 );
 

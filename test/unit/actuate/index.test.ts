@@ -95,6 +95,26 @@ test('every kind of operation applies, and the results come back in plan order',
   t.is(fs.readFileSync(path.join(w.home.root, 'gateway_state.json'), 'utf8'), '{"desired_state":"running"}\n');
 });
 
+test('a refused remove or purge fails with its reason and touches nothing: the slot stays, no trash is made', async (t) => {
+  const w = world(t);
+  put(w.scan.root, 'gateway-d/run', 'x');
+  const remove: Operation = { kind: 'remove', ...base('remove', 'd'), reason: 'not removed: the test refuses it', refused: true };
+  const purge: Operation = {
+    kind: 'purge',
+    ...base('purge', 'p'),
+    reason: 'not purged: the test refuses it',
+    supervised: true,
+    refused: true,
+  };
+  const { results } = await applyPlan(planOf(remove, purge), w.ctx);
+  t.deepEqual(results, [
+    { op: remove, status: 'failed', error: 'not removed: the test refuses it' },
+    { op: purge, status: 'failed', error: 'not purged: the test refuses it' },
+  ]);
+  t.is(fs.readFileSync(path.join(w.scan.root, 'gateway-d', 'run'), 'utf8'), 'x');
+  t.false(fs.existsSync(path.join(w.scan.root, STATE_DIR)), 'no state directory, no trash');
+});
+
 test('one failing operation is reported and the others still apply', async (t) => {
   const w = world(t);
   put(w.scan.root, 'gateway-c/run', 'x');

@@ -4,8 +4,8 @@
  */
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import type { ObservedSlot, Plan } from '../../../src/model.js';
-import { type DiffOptions, diffStates } from '../../../src/diff/index.js';
+import type { ObservedSlot, Plan, TrashEntry } from '../../../src/model.js';
+import { type DiffOptions, diffStates, isRefused } from '../../../src/diff/index.js';
 import {
   desiredOf,
   type DesiredOptions,
@@ -121,6 +121,35 @@ test(
 );
 test('a kept slot (not gone) is left alone', prune, slotOf(OLD), PRUNE, { keep: ['gateway-old'] }, false);
 test('a foreign file is never removed', prune, foreignEntry('gateway-old', 'old', 'file'), PRUNE, { gone: ['gateway-old'] }, false);
+
+test('prune: a slot whose supervisor this user may not stop is a refused remove, saying who can remove it', (t) => {
+  const slot: ObservedSlot = { ...slotOf(OLD), controlDenied: true };
+  const [op, ...rest] = diffStates(observedOf(home(), scandirOf([slot])), desiredOf([], { gone: ['gateway-old'] }), PRUNE).operations;
+  t.deepEqual(rest, []);
+  t.like(op, { kind: 'remove', service: 'gateway-old', refused: true });
+  t.regex(op?.reason ?? '', /^profile deleted, not removed: its supervise\/control is not writable to this user.*remove it as root/);
+  t.true(op !== undefined && isRefused(op));
+});
+
+test('a trashed slot whose supervisor this user may not stop is a refused purge; any other purge is not refused', (t) => {
+  const trash: TrashEntry[] = [
+    { service: 'gateway-denied', profile: 'denied', supervised: true, stopping: false, controlDenied: true },
+    { service: 'gateway-left', profile: 'left', supervised: false, stopping: false },
+  ];
+  const ops = diffStates(observedOf(home(), { ...scandirOf(), trash }), desiredOf([]), OPTS).operations;
+  t.deepEqual(
+    ops.map((op) => [op.service, op.kind, isRefused(op)]),
+    [
+      ['gateway-denied', 'purge', true],
+      ['gateway-left', 'purge', false],
+    ],
+  );
+  t.regex(
+    ops[0]?.reason ?? '',
+    /^removal pending: its supervise\/control is not writable to this user.*not deleted; as root, s6-svc -dx it there/,
+  );
+  t.is(ops[1]?.reason, 'removal pending: left in the trash');
+});
 
 test('prune: a gone service that is also desired is updated, not removed', (t) => {
   const plan = diffStates(observedOf(home(), scandirOf([slotOf(OLD)])), desiredOf([OLD], { gone: ['gateway-old'] }), PRUNE);
