@@ -15,6 +15,12 @@ export interface MetricsSource {
   notReady(): string | undefined;
 }
 
+/** Most connections served at once; more are closed as they come (the watcher's descriptors are for its passes). */
+export const MAX_CONNECTIONS = 32;
+
+/** Longest a connection may take to send its request (headers and all). */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /** A listening metrics server. */
 export interface MetricsServer {
   /** The bound address (the port is the real one when 0 was asked for). */
@@ -26,6 +32,12 @@ export interface MetricsServer {
 export async function startMetricsServer(listen: { host: string; port: number }, source: MetricsSource): Promise<MetricsServer> {
   const server = http.createServer((req, res) => void answer(req, res, source));
   server.keepAliveTimeout = 5000;
+  // A flood of connections (or slow ones that never finish a request) must not take the
+  // watcher's descriptors: past the cap a new connection is closed at once, and one that sends no
+  // whole request in time is dropped. A scraper or probe opens one or two at a time.
+  server.maxConnections = MAX_CONNECTIONS;
+  server.headersTimeout = REQUEST_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => {
       const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import test from 'ava';
-import { type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
+import { MAX_CONNECTIONS, type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
 import { FatalError } from '../../../src/errors.js';
 
 interface Reply {
@@ -116,4 +116,36 @@ test('close ends open keep-alive connections and stops listening', async (t) => 
   t.is((await request(port, '/healthz')).status, 200);
   await server.close();
   await t.throwsAsync(request(port, '/healthz'), { code: 'ECONNREFUSED' });
+});
+
+test('a flood of idle connections takes no more than the cap: the rest are closed at once, and scrapes work again once it ends', async (t) => {
+  const { port } = await serve(t);
+  const open = (): Promise<net.Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    });
+  const held: net.Socket[] = [];
+  for (let i = 0; i < MAX_CONNECTIONS; i++) held.push(await open());
+  // The kernel accepts it; the server closes it without reading: the client sees the end.
+  const extra = await open();
+  const closed = await new Promise<boolean>((resolve) => {
+    const guard = setTimeout(() => resolve(false), 20_000); // a liveness bound only: without the cap it never closes
+    extra.on('close', () => {
+      clearTimeout(guard);
+      resolve(true);
+    });
+    extra.resume();
+  });
+  extra.destroy();
+  t.true(closed, 'a connection past the cap is closed by the server');
+  for (const s of held) s.destroy();
+  // The server counts a connection until it has seen it close: ask until it answers again.
+  let reply: Reply | undefined;
+  const until = Date.now() + 20_000;
+  while (reply?.status !== 200 && Date.now() < until) {
+    reply = await request(port, '/healthz').catch(() => undefined);
+    if (reply === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  t.is(reply?.status, 200, 'served again once the flood ended');
 });
