@@ -14,7 +14,7 @@ import {
   planHeals,
   planPickups,
 } from './desired/drift.js';
-import { type DiffOptions, compareOps, diffStates, holdBack, journalKeep, prunableSlots } from './diff/index.js';
+import { type DiffOptions, compareOps, diffStates, holdBack, isRefused, journalKeep, prunableSlots } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
@@ -152,6 +152,8 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
   };
   const applied = await applyPlan(p.plan, ctx);
   warnings.push(...applied.warnings);
+  const denied = o.isRoot ? undefined : permissionWarning(applied.results);
+  if (denied !== undefined) warnings.push(denied);
   if (p.plan.operations.length > 0) warnings.push(...verifyConverged(p, applied.results));
   if (o.mode === 'boot') {
     const failures = new Map<string, string[]>();
@@ -162,6 +164,20 @@ export async function applyPass(p: PassPlan, seams: TestSeams = {}): Promise<Pas
     warnings.push(...appendBootLog(o.home, lines, o.settings.bootLogMaxBytes, owner));
   }
   return { ...p, results: applied.results, warnings, drift: driftAfter(p.drift, applied.results) };
+}
+
+/**
+ * A non-root pass whose operations failed for want of permission: each error names its file, and
+ * this says the fix once (mixed root and hermes runs leave slots the other may not change).
+ */
+function permissionWarning(results: readonly OperationResult[]): string | undefined {
+  const denied = results.filter((r) => r.status === 'failed' && /\bE(?:ACCES|PERM)\b/.test(r.error ?? '')).length;
+  if (denied === 0) return undefined;
+  return (
+    `${denied === 1 ? '1 operation' : `${denied} operations`} failed for want of permission (this pass runs as uid ${process.geteuid?.() ?? '?'}, not root): ` +
+    'run boot, sync and watch over a scandir as one user, every time (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes), ' +
+    'and as root give that user back what another run left it unable to change (chown -R the slots)'
+  );
 }
 
 /** The diff's plan with the heals and pickups (decided from live state) added, in the plan's stable order. */
@@ -179,7 +195,7 @@ function diffOptionsOf(o: PassOptions): DiffOptions {
  * them (checked: `-c 4` over six slots with loggers started four slots and their four loggers).
  */
 function capacityWarnings(o: PassOptions, observed: ObservedState, plan: Plan): string[] {
-  const count = (kind: Operation['kind']): number => plan.operations.filter((op) => op.kind === kind).length;
+  const count = (kind: Operation['kind']): number => plan.operations.filter((op) => op.kind === kind && !isRefused(op)).length;
   const n = observed.scandir.serviceCount + count('create') - count('remove');
   if (o.mode !== 'sync' || o.scope !== undefined || n <= SVSCAN_DEFAULT_MAX) return [];
   return [`${capacityWarning(n)}: the others are not started`];

@@ -161,6 +161,27 @@ needsS6(test)(
 );
 
 needsS6(test)(
+  'as the hermes user, operations refused for want of permission (a slot root took over) fail alone, and one warning says the fix',
+  async (t) => {
+    const { env, as } = await hermesWorld('not-root-eacces', { coder: RUNNING, keep: RUNNING });
+    t.is((await as('sync')).code, 0);
+    // A root run took the slot over: root's directory, and a run file that is not what we write.
+    fs.writeFileSync(path.join(env.slot('coder'), 'run'), '#!/bin/sh\nexec sleep 1000\n');
+    fs.chownSync(env.slot('coder'), 0, 0);
+    const keepState = path.join(env.home, 'profiles', 'keep', 'gateway_state.json');
+    fs.writeFileSync(keepState, JSON.stringify({ desired_state: 'stopped' }));
+    const r = await as('sync');
+    t.is(r.code, 2, r.stdout);
+    t.regex(r.stderr, /update failed: .*EACCES/);
+    t.regex(
+      r.stderr,
+      /warn: 1 operation failed for want of permission \(this pass runs as uid 65534, not root\): run boot, sync and watch over a scandir as one user, every time/,
+    );
+    t.regex(r.stdout, /^reconcile: applied service=gateway-keep kind=down /m, 'the other profiles are reconciled');
+  },
+);
+
+needsS6(test)(
   'as the hermes user, a slot in its trash whose supervisor it may not tell to stop is never deleted: --diff shows the purge refused, as the run fails it',
   async (t) => {
     const { env, as } = await hermesWorld('not-root-trash', { keep: RUNNING });
