@@ -109,8 +109,10 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     const profilesDir = dir;
     forEachDirEntryRaw(profilesDir, (entry) => {
       const name = entry.name.toString('utf8');
-      if (name === TOMBSTONES && entry.isDir) {
-        tombstones = readTombstones(profilesDir);
+      // Tombstones, never a profile: a symlinked `.deleted` is not followed (its tombstones are not
+      // read, so no profile counts as deleted by them), and not reported as a profile either.
+      if (name === TOMBSTONES) {
+        if (entry.isDir) tombstones = readTombstones(profilesDir);
         return;
       }
       if (entry.isSymlink && name === ROOT_PROFILE) {

@@ -147,6 +147,18 @@ test('tombstones under profiles/.deleted are listed with their mtime, never as p
   t.false(home.presentDirs.has('.deleted'));
 });
 
+test('a symlinked profiles/.deleted is not followed, and not reported as a profile either', (t) => {
+  const { root, dir } = homeWith(t, { coder: '{"desired_state":"running"}' });
+  put(root, 'elsewhere/coder', '');
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'profiles', '.deleted'));
+  const home = observeHome(dir);
+  t.deepEqual([...home.tombstones], [], 'its tombstones are not read');
+  t.deepEqual(
+    home.profiles.map((p) => p.name),
+    ['default', 'coder'],
+  );
+});
+
 test('profiles/default with SOUL.md is reported as shadowed, not read as a second root', (t) => {
   const { dir } = homeWith(t, { default: '{"desired_state":"running"}' });
   const home = observeHome(dir);
