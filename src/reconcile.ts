@@ -101,6 +101,7 @@ export function planPass(o: PassOptions): PassPlan {
     mode: o.mode,
     hermesHome: o.hermesHome,
     allowEmpty: o.allowEmpty,
+    prune: o.prune,
     host: o.host,
   });
   const nowUnix = o.host.nowMs / 1000;
@@ -211,7 +212,13 @@ function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredSt
   if (kept.length === 0) return undefined;
   const which = namesInProse(kept.sort(), 5);
   const them = kept.length === 1 ? 'its slot is' : 'their slots are';
-  return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); a sync without --no-prune removes ${kept.length === 1 ? 'it' : 'them'}`;
+  const it = kept.length === 1 ? 'it' : 'them';
+  // The empty-set guard would block that sync too: say what it needs, not a removal it refuses.
+  const then =
+    desired.pruneWouldBlock === undefined
+      ? `a sync without --no-prune removes ${it}`
+      : `every named profile vanished at once (an unmounted volume looks the same), so a sync removes ${it} only with --allow-empty`;
+  return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); ${then}`;
 }
 
 /**

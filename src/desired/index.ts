@@ -36,6 +36,8 @@ export interface DesiredInput {
   /** HERMES_HOME as given, for messages only. */
   readonly hermesHome: string;
   readonly allowEmpty: boolean;
+  /** False with `--no-prune`: nothing is removed, so the empty-set guard blocks nothing (default true). */
+  readonly prune?: boolean;
   /** The container's argv, environment, config.yaml and the pass's clock. */
   readonly host: HostFacts;
 }
@@ -135,7 +137,10 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
       }
     }
   }
-  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
+  // With pruning off nothing is removed: the guard blocks nothing, and only the slots kept say why
+  // the sync that would remove them also needs --allow-empty (src/reconcile.ts keptWarning).
+  const guard = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
+  const pruneBlocked = input.prune === false ? undefined : guard;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
   const live = mode === 'boot' ? liveNotice(observed) : undefined;
   if (live !== undefined) notices.push({ level: 'warn', message: live });
@@ -148,6 +153,7 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     notices,
     foldedProfiles: folded,
     ...(pruneBlocked === undefined ? {} : { pruneBlocked }),
+    ...(guard !== undefined && pruneBlocked === undefined ? { pruneWouldBlock: guard } : {}),
     ...(seeding.seed === undefined ? {} : { seed: seeding.seed }),
     sweep: mode === 'boot' ? planSweep(observed, decisions) : [],
     cleanup: mode === 'boot' ? planCleanup(observed, prefix) : [],

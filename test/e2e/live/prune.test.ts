@@ -118,3 +118,22 @@ needsS6(test)('--no-prune keeps the slot and the gateway of a deleted profile, a
   await waitFor(() => !processAlive(pid), 30_000, 'the gateway to be gone once pruning is on');
   t.deepEqual(await scandirEntries(env.scandir), ['gateway-b', 'gateway-default']);
 });
+
+needsS6(test)(
+  '--no-prune when every profile vanished blocks nothing (exit 0) and says the sync that removes them needs --allow-empty',
+  async (t) => {
+    const env = await setup({ a: RUNNING, b: RUNNING });
+    await rm(path.join(env.home, 'profiles/a'), { recursive: true });
+    await rm(path.join(env.home, 'profiles/b'), { recursive: true });
+    const kept = await env.json('sync', ['--no-prune']);
+    t.is(kept.code, 0, kept.stderr);
+    t.is(kept.doc['pruneBlocked'], undefined, 'nothing to block: nothing is removed');
+    t.deepEqual(kept.doc['warnings'], [
+      'gateway-a and gateway-b: profile deleted; their slots are kept because pruning is off (--no-prune); every named profile vanished at once (an unmounted volume looks the same), so a sync removes them only with --allow-empty',
+    ]);
+    t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+    const blocked = await env.json('sync');
+    t.is(blocked.code, 2, 'which is what that sync says');
+    t.regex(String(blocked.doc['pruneBlocked']), /--allow-empty/);
+  },
+);
