@@ -10,7 +10,7 @@ import { FatalError, LockHeldError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, describeType, errnoCode, isDenied, lstatAt, openRoot } from '../safe-fs/index.js';
 import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
@@ -61,6 +61,28 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
   const settings = await loadSettings(args.config, hermesIds());
   const home = openHome(args.hermesHome);
   return { ...facts, settings, home, configCache };
+}
+
+/**
+ * The tool's own output files (`--status-file`, `--metrics-file`) replace only a regular file:
+ * a device, FIFO, directory or symlink at the path is refused before anything runs (a watcher
+ * given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock).
+ */
+export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>): void {
+  for (const [flag, file] of Object.entries(files)) {
+    if (file === undefined) continue;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(file, { throwIfNoEntry: false });
+    } catch {
+      continue; // an unusable directory: the write says why
+    }
+    if (st === undefined || st.isFile()) continue;
+    const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
+    throw new FatalError(
+      `${flag} ${file} is ${describeType(st)}, not a regular file, and is never replaced; point ${flag} at a file (${what})`,
+    );
+  }
 }
 
 const POINT_HOME = 'point --hermes-home or HERMES_HOME at the Hermes data volume';

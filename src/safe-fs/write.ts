@@ -21,6 +21,12 @@ export interface WriteOptions {
   readonly fresh?: boolean;
   /** Give the new file this mtime (and atime) instead of now. */
   readonly mtimeMs?: number;
+  /**
+   * Replace only a regular file (or nothing): for the tool's own output files (status, metrics),
+   * whose paths an operator chooses. A device, FIFO, directory or symlink there is refused, never
+   * replaced (`--status-file /dev/null` replaced /dev/null).
+   */
+  readonly overFileOnly?: boolean;
 }
 
 /**
@@ -35,6 +41,7 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
   }
   const tmp = `.${name}.rg-tmp`;
   const display = `${dir.path}/${name}`;
+  if (options.overFileOnly === true) refuseNonFile(dir, name, display);
   let fd: number | undefined;
   try {
     fd = openExclusive(dir, tmp);
@@ -46,6 +53,8 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
     if (options.fsync) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
+    // Checked again right before the rename: one made there meanwhile is not replaced either.
+    if (options.overFileOnly === true) refuseNonFile(dir, name, display);
     fs.renameSync(pathAt(dir, tmp), pathAt(dir, name));
   } catch (err) {
     if (fd !== undefined) fs.closeSync(fd);
@@ -55,6 +64,14 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
       // The temp file may not exist; the original error is what matters.
     }
     throw err instanceof FsError ? err : new FsError('write', display, err);
+  }
+}
+
+/** Throws when something other than a regular file holds `name` (WriteOptions.overFileOnly). */
+function refuseNonFile(dir: Dir, name: string, display: string): void {
+  const st = lstatAt(dir, name);
+  if (st !== undefined && !st.isFile()) {
+    throw new FsError('write', display, new Error(`it is ${describeType(st)}, not a regular file, and is never replaced`));
   }
 }
 

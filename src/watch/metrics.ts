@@ -156,7 +156,7 @@ export function readLastSuccess(file: string): number | undefined {
 export function writeMetricsFile(file: string, text: string): void {
   const dir = openRoot(path.dirname(path.resolve(file)));
   try {
-    writeFileAt(dir, path.basename(file), text, { mode: 0o644, fsync: false });
+    writeFileAt(dir, path.basename(file), text, { mode: 0o644, fsync: false, overFileOnly: true });
   } finally {
     closeDir(dir);
   }

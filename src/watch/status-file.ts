@@ -137,7 +137,7 @@ export function writeStatusFile(file: string, doc: StatusDocument): void {
   fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
   const dir = openRoot(parent);
   try {
-    writeFileAt(dir, path.basename(file), `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644, fsync: false });
+    writeFileAt(dir, path.basename(file), `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644, fsync: false, overFileOnly: true });
   } finally {
     closeDir(dir);
   }

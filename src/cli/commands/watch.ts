@@ -13,7 +13,7 @@ import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFil
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
-import { EXIT, type Io, type RoleFacts, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
+import { EXIT, type Io, type RoleFacts, checkOutputFiles, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
@@ -56,6 +56,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
 
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
 async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, stop: StopState): Promise<number> {
+  checkOutputFiles({ '--status-file': args.statusFile, '--metrics-file': args.metricsFile });
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;

@@ -3,7 +3,8 @@
  * `status` run from any directory recognises its own watcher, and one over other trees as such.
  */
 import test from 'ava';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { killGroup, makeWorld, removeWorlds, runCli, startCli, worldArgs, writeProfiles } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
@@ -34,4 +35,30 @@ test('watch run with relative paths writes absolute ones; status from elsewhere 
   t.like(JSON.parse(elsewhere.stdout), { watcher: { state: 'elsewhere', scandir: w.scandir } });
   killGroup(watch.child, 'SIGTERM');
   t.is((await watch.done).code, 0);
+});
+
+test('an output file path held by a device or FIFO is refused before anything runs: watch --status-file, watch and sync --metrics-file', async (t) => {
+  const w = await makeWorld('watch-paths-odd');
+  writeProfiles(w.home, { alice: 'running' });
+  const fifo = path.join(w.root, 'metrics.prom');
+  execFileSync('mkfifo', [fifo]);
+  const odd = [{ flag: '--metrics-file', file: fifo, what: 'a FIFO' }];
+  if (process.geteuid?.() === 0) {
+    // What an operator types to turn the status file off: it replaced /dev/null itself.
+    const devNull = path.join(w.root, 'null');
+    execFileSync('mknod', ['-m', '0666', devNull, 'c', '1', '3']);
+    odd.push({ flag: '--status-file', file: devNull, what: 'a device' });
+  }
+  for (const { flag, file, what } of odd) {
+    const before = lstatSync(file);
+    for (const command of flag === '--status-file' ? ['watch'] : ['watch', 'sync']) {
+      const status = flag === '--status-file' || command === 'sync' ? [] : ['--status-file', path.join(w.root, 'status.json')];
+      const r = await runCli([command, ...worldArgs(w), ...status, flag, file]);
+      t.is(r.code, 111, `${command} ${flag}: ${r.stderr}`);
+      t.true(r.stderr.includes(`${flag} ${file} is ${what}, not a regular file, and is never replaced; point ${flag} at a file`), r.stderr);
+      t.is(lstatSync(file).ino, before.ino, `${file} is untouched`);
+      t.false(existsSync(`${file}.lock`), 'and no lock file is made beside it');
+    }
+  }
+  t.deepEqual(readdirSync(w.scandir), [], 'nothing ran');
 });

@@ -3,6 +3,7 @@
  * (and owner) asked for, whatever the umask; nothing writes through a symlink or blocks on a FIFO;
  * tree removal deletes the links themselves, never what they point to.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -63,6 +64,36 @@ test('writeFileAt removes a leftover temp file, even a planted symlink, without 
   t.is(fs.readFileSync(victim, 'utf8'), 'precious');
   t.is(fs.readFileSync(path.join(root, 'run'), 'utf8'), 'new');
   t.false(fs.existsSync(path.join(root, '.run.rg-tmp')));
+});
+
+test('writeFileAt with overFileOnly replaces a regular file or nothing, and never a FIFO, symlink, directory or device', (t) => {
+  const { root, dir } = tempRoot(t);
+  const opts = { mode: 0o644, fsync: false, overFileOnly: true };
+  writeFileAt(dir, 'new', 'a', opts);
+  put(root, 'old', 'old');
+  writeFileAt(dir, 'old', 'b', opts);
+  t.is(fs.readFileSync(path.join(root, 'new'), 'utf8'), 'a');
+  t.is(fs.readFileSync(path.join(root, 'old'), 'utf8'), 'b');
+  makeFifo(path.join(root, 'fifo'));
+  fs.symlinkSync(path.join(root, 'old'), path.join(root, 'link'));
+  fs.mkdirSync(path.join(root, 'dir'));
+  const odd = ['fifo', 'link', 'dir'];
+  if (process.geteuid?.() === 0) {
+    spawnSync('mknod', ['-m', '0666', path.join(root, 'null'), 'c', '1', '3']);
+    odd.push('null');
+  }
+  for (const name of odd) {
+    const before = fs.lstatSync(path.join(root, name));
+    const err = t.throws(() => writeFileAt(dir, name, 'x', opts), { instanceOf: FsError });
+    t.regex(err?.message ?? '', new RegExp(`^write ${root}/${name}: it is an? \\w+, not a regular file, and is never replaced$`));
+    const after = fs.lstatSync(path.join(root, name));
+    t.is(after.ino, before.ino, `${name} is the entry it was`);
+  }
+  t.deepEqual(
+    fs.readdirSync(root).sort(),
+    ['dir', 'fifo', 'link', 'new', 'old', ...(odd.includes('null') ? ['null'] : [])].sort(),
+    'no temp file left',
+  );
 });
 
 test('writeFileAt over a directory fails with an FsError naming the file and leaves no temp file', (t) => {
