@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import { FatalError, LockHeldError } from './errors.js';
 import { escapeLine } from './escape.js';
+import { PASS_USER } from './model/constants.js';
 import { describeErrno, describeType, errnoCode, isDenied } from './safe-fs/index.js';
 import { systemProgram } from './system-programs.js';
 
@@ -96,7 +97,7 @@ function heldLock(fd: number, path: string): HeldLock {
 
 /** The fix that names the option choosing the lock file (acquireLock's `pointAt`). */
 const POINT_LOCK = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
-const RUN_AS_OWNER = 'run as the user who owns it (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes), or ';
+const RUN_AS_OWNER = `run as the user who owns it (${PASS_USER}), or `;
 const CREATE_FIX = 'it does not exist and this user cannot create it there: run as the user who owns its directory, or ';
 const LOCK_FIXES: Readonly<Record<string, string>> = {
   ENOENT: 'its directory does not exist: create it, or ',

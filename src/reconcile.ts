@@ -15,11 +15,12 @@ import {
   planPickups,
 } from './desired/drift.js';
 import { type DiffOptions, compareOps, diffStates, holdBack, isRefused, journalKeep, prunableSlots } from './diff/index.js';
-import { type Scope, type ReadCache, observe, observeScandir } from './observe/index.js';
+import { type Scope, type ReadCache, observe, observeScandir, probeRemovals } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 import { stickyWarning } from './state-dir.js';
 import { namesInProse } from './model/text.js';
+import { PASS_USER } from './model/constants.js';
 
 /** What a pass is asked to do: the production options, nothing for tests. */
 export interface PassOptions {
@@ -90,20 +91,20 @@ export const SVSCAN_DEFAULT_MAX = 500;
 
 /** Observes, decides and plans. Writes nothing and takes no lock. */
 export function planPass(o: PassOptions): PassPlan {
-  const observed = observe(o.home, o.scandir, o.settings, {
+  const read = observe(o.home, o.scandir, o.settings, {
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.readCache === undefined ? {} : { readCache: o.readCache }),
     runtimeFiles: o.mode === 'boot',
   });
   const desired = buildDesired({
-    observed,
+    observed: read,
     settings: o.settings,
     mode: o.mode,
     hermesHome: o.hermesHome,
     allowEmpty: o.allowEmpty,
-    prune: o.prune,
     host: o.host,
   });
+  const observed = withRemovalProbes(o, read, desired);
   const nowUnix = o.host.nowMs / 1000;
   const policy = o.drift ?? DEFAULT_DRIFT_POLICY;
   // Drift from whatever live state observe read (none while no s6-svscan runs, or for an
@@ -125,6 +126,16 @@ export function planPass(o: PassOptions): PassPlan {
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
+}
+
+/**
+ * What a non-root pass may not remove: the slots it would remove whose supervisors it cannot stop
+ * (observe probes only those; root is never denied). Diff then plans their removal refused.
+ */
+function withRemovalProbes(o: PassOptions, observed: ObservedState, desired: DesiredState): ObservedState {
+  if (o.isRoot || !o.prune || o.scandir === undefined) return observed;
+  const removable = prunableSlots(observed, desired).map((slot) => slot.service);
+  return removable.length === 0 ? observed : probeRemovals(o.scandir, observed, removable);
 }
 
 /** A planned pass as a result with nothing applied (`--diff`, `status`, a quiet watch look-ahead). */
@@ -176,7 +187,7 @@ function permissionWarning(results: readonly OperationResult[]): string | undefi
   if (denied === 0) return undefined;
   return (
     `${denied === 1 ? '1 operation' : `${denied} operations`} failed for want of permission (this pass runs as uid ${process.geteuid?.() ?? '?'}, not root): ` +
-    'run boot, sync and watch over a scandir as one user, every time (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes), ' +
+    `run boot, sync and watch over a scandir as one user, every time (${PASS_USER}), ` +
     'and as root give that user back what another run left it unable to change (chown -R the slots)'
   );
 }
@@ -213,11 +224,11 @@ function keptWarning(o: PassOptions, observed: ObservedState, desired: DesiredSt
   const which = namesInProse(kept.sort(), 5);
   const them = kept.length === 1 ? 'its slot is' : 'their slots are';
   const it = kept.length === 1 ? 'it' : 'them';
-  // The empty-set guard would block that sync too: say what it needs, not a removal it refuses.
+  // The empty-set guard would block that sync too: point at its warning, not at a removal it refuses.
   const then =
-    desired.pruneWouldBlock === undefined
+    desired.pruneBlocked === undefined
       ? `a sync without --no-prune removes ${it}`
-      : `every named profile vanished at once (an unmounted volume looks the same), so a sync removes ${it} only with --allow-empty`;
+      : `a sync without --no-prune would not remove ${it} either, as the empty-set guard's warning says`;
   return `${which}: profile deleted; ${them} kept because pruning is off (--no-prune); ${then}`;
 }
 

@@ -25,7 +25,7 @@ import {
   removeTreeAt,
   renameAt,
 } from '../safe-fs/index.js';
-import { CANNOT_STOP, CANNOT_STOP_TRASHED } from '../model/constants.js';
+import { PURGE_REFUSED, REMOVE_REFUSED } from '../model/constants.js';
 import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
 import { isSameIdentity } from './observed-slot.js';
 import { sendIfListening } from './control.js';
@@ -64,9 +64,10 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
         // A supervisor this user may not tell anything (not root) cannot be stopped by it, nor seen
         // to exit: its slot stays put, and a trashed one is never deleted (never for root). Checked
         // again here: its supervise/ may have changed since the pass read it.
-        const [at, where] = op.kind === 'remove' ? [scandir, scandir.path] : [trash, trash.path];
-        if (isControlDenied(at, op.service))
-          throw new FsError(op.kind, `${where}/${op.service}`, new Error(op.kind === 'remove' ? CANNOT_STOP : CANNOT_STOP_TRASHED));
+        if (isControlDenied(op.kind === 'remove' ? scandir : trash, op.service)) {
+          results.set(op, { op, status: 'failed', error: op.kind === 'remove' ? REMOVE_REFUSED : PURGE_REFUSED });
+          continue;
+        }
         if (op.kind === 'remove') {
           moveToTrash(scandir, trash, op);
           options.afterTrash?.(op);

@@ -15,11 +15,16 @@ export interface MetricsSource {
   notReady(): string | undefined;
 }
 
-/** Most connections served at once; more are closed as they come (the watcher's descriptors are for its passes). */
-export const MAX_CONNECTIONS = 32;
+/**
+ * What one client may take: at most `maxConnections` at once (more are closed as they come: the
+ * watcher's descriptors are for its passes), each with `requestTimeoutMs` to send its request.
+ */
+export interface ServerLimits {
+  readonly maxConnections: number;
+  readonly requestTimeoutMs: number;
+}
 
-/** Longest a connection may take to send its request (headers and all). */
-const REQUEST_TIMEOUT_MS = 10_000;
+export const SERVER_LIMITS: ServerLimits = { maxConnections: 32, requestTimeoutMs: 10_000 };
 
 /** A listening metrics server. */
 export interface MetricsServer {
@@ -29,15 +34,22 @@ export interface MetricsServer {
 }
 
 /** Starts listening; throws FatalError naming the address when it cannot. */
-export async function startMetricsServer(listen: { host: string; port: number }, source: MetricsSource): Promise<MetricsServer> {
-  const server = http.createServer((req, res) => void answer(req, res, source));
-  server.keepAliveTimeout = 5000;
+export async function startMetricsServer(
+  listen: { host: string; port: number },
+  source: MetricsSource,
+  limits: ServerLimits = SERVER_LIMITS,
+): Promise<MetricsServer> {
   // A flood of connections (or slow ones that never finish a request) must not take the
   // watcher's descriptors: past the cap a new connection is closed at once, and one that sends no
-  // whole request in time is dropped. A scraper or probe opens one or two at a time.
-  server.maxConnections = MAX_CONNECTIONS;
-  server.headersTimeout = REQUEST_TIMEOUT_MS;
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  // whole request in time is dropped. Node looks for those only every connectionsCheckingInterval
+  // (30 s by default: three times the timeout). A scraper or probe opens one or two at a time.
+  const timeout = limits.requestTimeoutMs;
+  const server = http.createServer(
+    { connectionsCheckingInterval: Math.min(1000, timeout / 2), headersTimeout: timeout, requestTimeout: timeout },
+    (req, res) => void answer(req, res, source),
+  );
+  server.keepAliveTimeout = 5000;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => {
       const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;

@@ -15,6 +15,7 @@ import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../stat
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
+import { PASS_USER } from '../model/constants.js';
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
 import type { Logger } from './logger.js';
@@ -65,7 +66,7 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
 
 /**
  * The tool's own output files (`--status-file`, `--metrics-file`) replace only a regular file:
- * a device, FIFO, directory or symlink at the path is refused before anything runs (a watcher
+ * a device, FIFO, socket or symlink at the path is refused before anything runs (a watcher
  * given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock).
  */
 export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>): void {
@@ -77,7 +78,8 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
     } catch {
       continue; // an unusable directory: the write says why
     }
-    if (st === undefined || st.isFile()) continue;
+    // A directory there is never replaced either: each write fails and warns, saying what to do.
+    if (st === undefined || st.isFile() || st.isDirectory()) continue;
     const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
     throw new FatalError(
       `${flag} ${file} is ${describeType(st)}, not a regular file, and is never replaced; point ${flag} at a file (${what})`,
@@ -275,7 +277,7 @@ function whoseStateDir(scandir: Dir): string {
 function stateDirError(scandir: Dir, err: unknown): FatalError {
   const code = errnoCode(err);
   const fix = isDenied(err)
-    ? `${whoseStateDir(scandir)}: run boot, sync and watch as that user, every time (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes)`
+    ? `${whoseStateDir(scandir)}: run boot, sync and watch as that user, every time (${PASS_USER})`
     : code === 'EROFS'
       ? 'the scandir is on a read-only file system: boot, sync and watch write there (the Hermes image keeps it on a tmpfs)'
       : 'boot, sync and watch keep their lock and staging there';

@@ -36,8 +36,6 @@ export interface DesiredInput {
   /** HERMES_HOME as given, for messages only. */
   readonly hermesHome: string;
   readonly allowEmpty: boolean;
-  /** False with `--no-prune`: nothing is removed, so the empty-set guard blocks nothing (default true). */
-  readonly prune?: boolean;
   /** The container's argv, environment, config.yaml and the pass's clock. */
   readonly host: HostFacts;
 }
@@ -137,10 +135,9 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
       }
     }
   }
-  // With pruning off nothing is removed: the guard blocks nothing, and only the slots kept say why
-  // the sync that would remove them also needs --allow-empty (src/reconcile.ts keptWarning).
-  const guard = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
-  const pruneBlocked = input.prune === false ? undefined : guard;
+  // Evaluated with --no-prune too: a volume that looks empty is worth its warning and exit 2 (an
+  // unmounted volume), whether or not this pass would have removed anything.
+  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
   const live = mode === 'boot' ? liveNotice(observed) : undefined;
   if (live !== undefined) notices.push({ level: 'warn', message: live });
@@ -153,7 +150,6 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     notices,
     foldedProfiles: folded,
     ...(pruneBlocked === undefined ? {} : { pruneBlocked }),
-    ...(guard !== undefined && pruneBlocked === undefined ? { pruneWouldBlock: guard } : {}),
     ...(seeding.seed === undefined ? {} : { seed: seeding.seed }),
     sweep: mode === 'boot' ? planSweep(observed, decisions) : [],
     cleanup: mode === 'boot' ? planCleanup(observed, prefix) : [],

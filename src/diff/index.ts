@@ -16,7 +16,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import { CANNOT_STOP, CANNOT_STOP_TRASHED, RUNTIME_FILES } from '../model/constants.js';
+import { PURGE_REFUSED, REMOVE_REFUSED, RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -104,7 +104,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
         kind: 'remove',
         service: slot.service,
         profile: slot.profile,
-        reason: refused ? `profile deleted, not removed: ${CANNOT_STOP}` : 'profile deleted',
+        reason: refused ? REMOVE_REFUSED : 'profile deleted',
         ...(slot.identity === undefined ? {} : { expect: slot.identity }),
         ...(refused ? { refused } : {}),
       });
@@ -113,7 +113,7 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   for (const entry of observed.scandir.trash ?? []) {
     const refused = entry.controlDenied === true;
     const reason = refused
-      ? `removal pending: ${CANNOT_STOP_TRASHED}`
+      ? PURGE_REFUSED
       : !entry.supervised
         ? 'removal pending: left in the trash'
         : entry.stopping

@@ -27,10 +27,16 @@ export const GATEWAY_LOGS_DIR = 'logs/gateways';
 /** A profile's state file, relative to its directory (HERMES_HOME for the root profile). */
 export const STATE_FILE = 'gateway_state.json';
 
-/** Why a slot whose supervisor this user may not tell to stop (not root) is not removed: planned refused, re-checked when applied. */
-export const CANNOT_STOP =
-  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
+/**
+ * Why a slot whose supervisor this user may not tell to stop (not root) is not removed: the reason
+ * of the refused `remove` diff plans, and the error when the run finds it so itself.
+ */
+export const REMOVE_REFUSED =
+  'profile deleted, not removed: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
 
-/** Why such a slot already in the trash is not deleted. */
-export const CANNOT_STOP_TRASHED =
-  'its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';
+/** The same for such a slot already in the trash: the refused `purge`. */
+export const PURGE_REFUSED =
+  'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';
+
+/** Which user runs the passes, for messages that say to run every pass as one user. */
+export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes';

@@ -47,11 +47,6 @@ export interface DesiredState {
   readonly foldedProfiles: readonly string[];
   /** Why removing slots is blocked in this pass (the empty-set guard), if it is. */
   readonly pruneBlocked?: string;
-  /**
-   * With pruning off (`--no-prune`): why the empty-set guard would block a prune, so that what the
-   * pass says of the slots it keeps holds for the sync that would remove them.
-   */
-  readonly pruneWouldBlock?: string;
   /** The root state file this pass writes (legacy `gateway run` or bootstrap seed), if any. */
   readonly seed?: SeedSpec;
   /** Stale runtime files boot deletes, per profile (boot only; live gateways excluded). */

@@ -4,7 +4,7 @@
  * runs) their live status. Everything else in the scandir is foreign and only counted, but for
  * slots of ours under another prefix, which are named (otherPrefix).
  */
-import type { DirRead, FileRead, ObservedScandir, ObservedSlot, Settings } from '../model.js';
+import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
 import { isValidProfileName } from '../model/names.js';
 import {
@@ -14,7 +14,7 @@ import {
   describeDir,
   fifoReader,
   forEachDirEntryRaw,
-  isControlDeniedIn,
+  isControlDenied,
   isDenied,
   listDir,
   lstatAt,
@@ -186,13 +186,9 @@ function observeSlot(
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned, foreignEntries } = contents;
-    const observed: ObservedSlot =
-      live === undefined
-        ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
-        : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
-    // Only a slot of ours may be removed, and only a user who can stop its supervisors may remove it:
-    // root always can, so only a non-root pass looks (diff then plans a refused remove).
-    return owned && process.geteuid?.() !== 0 && isControlDeniedIn(slot) ? { ...observed, controlDenied: true } : observed;
+    return live === undefined
+      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
+      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
   } catch (err) {
     return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
   } finally {
@@ -290,4 +286,21 @@ function ownershipRecord(read: FileRead | undefined): { readonly service: string
   if (!parsed.ok || parsed.value['managedBy'] !== 'reconcile-gateways') return undefined;
   const { service, profile } = parsed.value;
   return typeof service === 'string' && typeof profile === 'string' ? { service, profile } : undefined;
+}
+
+/**
+ * Marks the slots a pass would remove whose or whose logger's `supervise/control` this user may not
+ * open (ObservedSlot.controlDenied): it could not stop their supervisors, so diff plans their
+ * removal refused. Only those slots are probed (a non-root pass's few removals, not every slot);
+ * root is never denied and is not asked.
+ */
+export function probeRemovals(scandir: Dir, observed: ObservedState, services: readonly string[]): ObservedState {
+  const denied = services.filter((service) => isControlDenied(scandir, service));
+  if (denied.length === 0) return observed;
+  const slots = new Map(observed.scandir.slots);
+  for (const service of denied) {
+    const slot = slots.get(service);
+    if (slot !== undefined) slots.set(service, { ...slot, controlDenied: true });
+  }
+  return { ...observed, scandir: { ...observed.scandir, slots } };
 }

@@ -47,11 +47,6 @@ export function isControlDenied(parent: Dir, service: string): boolean {
   return controlsOf(parent, service, true).includes('denied');
 }
 
-/** {@link isControlDenied} of an open service directory. */
-export function isControlDeniedIn(slot: Dir): boolean {
-  return controlsIn(slot, true).includes('denied');
-}
-
 /** What a trashed or removed slot's supervisors are to this user: {@link isSupervised} and {@link isControlDenied} in one reading. */
 export function supervisorsOf(parent: Dir, service: string): { readonly supervised: boolean; readonly denied: boolean } {
   const controls = controlsOf(parent, service, true);

@@ -23,8 +23,8 @@ export interface WriteOptions {
   readonly mtimeMs?: number;
   /**
    * Replace only a regular file (or nothing): for the tool's own output files (status, metrics),
-   * whose paths an operator chooses. A device, FIFO, directory or symlink there is refused, never
-   * replaced (`--status-file /dev/null` replaced /dev/null).
+   * whose paths an operator chooses. A device, FIFO, socket or symlink there is refused, never
+   * replaced (`--status-file /dev/null` replaced /dev/null); a directory fails the rename.
    */
   readonly overFileOnly?: boolean;
 }
@@ -70,7 +70,8 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
 /** Throws when something other than a regular file holds `name` (WriteOptions.overFileOnly). */
 function refuseNonFile(dir: Dir, name: string, display: string): void {
   const st = lstatAt(dir, name);
-  if (st !== undefined && !st.isFile()) {
+  // A directory is never replaced by the rename either: it fails it (EISDIR), as it always did.
+  if (st !== undefined && !st.isFile() && !st.isDirectory()) {
     throw new FsError('write', display, new Error(`it is ${describeType(st)}, not a regular file, and is never replaced`));
   }
 }

@@ -125,6 +125,8 @@ const slotArb = (service: string, name: string): Arbitrary<ObservedSlot> =>
           down: fc.boolean(),
           live: liveArb,
           mtimeMs: fc.integer({ min: 0, max: 3_000_000 }),
+          // A non-root pass that may not stop its supervisor (observe's removal probe).
+          denied: fc.constantFrom(false, false, false, true),
         })
         .map((r) => buildSlot(service, name, r)),
     },
@@ -139,6 +141,7 @@ interface SlotShape {
   readonly down: boolean;
   readonly live: LiveStatus | undefined;
   readonly mtimeMs: number;
+  readonly denied: boolean;
 }
 
 function buildSlot(service: string, name: string, r: SlotShape): ObservedSlot {
@@ -152,6 +155,7 @@ function buildSlot(service: string, name: string, r: SlotShape): ObservedSlot {
   const logDir: DirRead =
     r.log === 'missing' ? { kind: 'missing' } : r.log === 'file' ? { kind: 'refused', reason: 'is a regular file' } : dirFate(r.log);
   if (logDir.kind !== 'dir') files.delete('log/run');
+  const owned = isOwned(files.get('.reconcile-gateways.json'), service);
   return {
     service,
     profile: name,
@@ -160,9 +164,10 @@ function buildSlot(service: string, name: string, r: SlotShape): ObservedSlot {
     logDir,
     files,
     hasDownMarker: r.down,
-    owned: isOwned(files.get('.reconcile-gateways.json'), service),
+    owned,
     foreignEntries: [],
     ...(r.live === undefined ? {} : { live: r.live }),
+    ...(owned && r.denied ? { controlDenied: true as const } : {}),
   };
 }
 

@@ -2,7 +2,8 @@
  * A pure model of actuate: applies a plan to an ObservedState (immer `produce`) the way the real
  * appliers change the disk, so property tests can check "apply, observe again, the plan is empty"
  * without a file system. Failures the real appliers would hit (a foreign entry in the way of a
- * create, a `log` that is not a directory) are modelled as failed operations that change nothing.
+ * create, a `log` that is not a directory, a refused remove) are modelled as failed operations
+ * that change nothing.
  */
 import { castDraft, enableMapSet, produce } from 'immer';
 import type { Draft } from 'immer';
@@ -79,7 +80,8 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (svscanLive && slot.live?.supervised === true) setLive(slot, op.kind === 'up', host);
       return true;
     case 'remove':
-      return slots.delete(op.service);
+      // A refused remove (this user may not stop the supervisor) leaves the slot and fails.
+      return op.refused !== true && slots.delete(op.service);
     case 'heal':
       if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
       setLive(slot, true, host);
@@ -92,6 +94,7 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       setLive(slot, true, host);
       return true;
     case 'purge':
+      return op.refused !== true; // applied to the trash by applyHome
     case 'sweep':
     case 'cleanup':
     case 'seed':
@@ -112,7 +115,7 @@ function applyHome(draft: Draft<ObservedState>, op: Operation): void {
     draft.scandir.upstreamLeftovers = draft.scandir.upstreamLeftovers.filter((e) => e !== op.entry);
   } else if (op.kind === 'seed') {
     draft.home.rootStateEntry = { kind: 'file' };
-  } else if (op.kind === 'purge' && draft.scandir.trash !== undefined) {
+  } else if (op.kind === 'purge' && op.refused !== true && draft.scandir.trash !== undefined) {
     draft.scandir.trash = draft.scandir.trash.filter((e) => e.service !== op.service);
   }
 }

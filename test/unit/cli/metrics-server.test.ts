@@ -2,7 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import test from 'ava';
-import { MAX_CONNECTIONS, type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
+import { type MetricsSource, SERVER_LIMITS, startMetricsServer } from '../../../src/cli/metrics-server.js';
 import { FatalError } from '../../../src/errors.js';
 
 interface Reply {
@@ -126,7 +126,7 @@ test('a flood of idle connections takes no more than the cap: the rest are close
       socket.on('error', reject);
     });
   const held: net.Socket[] = [];
-  for (let i = 0; i < MAX_CONNECTIONS; i++) held.push(await open());
+  for (let i = 0; i < SERVER_LIMITS.maxConnections; i++) held.push(await open());
   // The kernel accepts it; the server closes it without reading: the client sees the end.
   const extra = await open();
   const closed = await new Promise<boolean>((resolve) => {
@@ -148,4 +148,26 @@ test('a flood of idle connections takes no more than the cap: the rest are close
     if (reply === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   t.is(reply?.status, 200, 'served again once the flood ended');
+});
+
+test('a connection that sends no request in time is closed by the server (within its timeout, not 30 s later)', async (t) => {
+  const server = await startMetricsServer(
+    { host: '127.0.0.1', port: 0 },
+    { exposition: async () => ({ text: '', contentType: 'text/plain' }), notReady: () => undefined },
+    { maxConnections: 4, requestTimeoutMs: 400 },
+  );
+  t.teardown(() => server.close());
+  const silent = net.connect(server.address.port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  silent.resume();
+  const closed = await new Promise<boolean>((resolve) => {
+    // A liveness bound only, far past the 400 ms asked for and short of Node's 30 s default check.
+    const guard = setTimeout(() => resolve(false), 15_000);
+    silent.on('close', () => {
+      clearTimeout(guard);
+      resolve(true);
+    });
+  });
+  silent.destroy();
+  t.true(closed, 'the silent connection was closed');
 });

@@ -45,8 +45,12 @@ test('applying the plan to a random observed state and diffing again yields an e
         const { state, failed } = simulateApply(observed, plan.operations, host);
         for (const service of failed) {
           const slot = observed.scandir.slots.get(service);
-          // Only what the real appliers refuse may fail: a foreign entry, or a `log` that is a file.
-          assert.ok(slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused'), `${service} failed unexpectedly`);
+          // Only what the real appliers refuse may fail: a foreign entry, a `log` that is a file, or
+          // the removal of a slot whose supervisor this user may not stop.
+          assert.ok(
+            slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused' || slot.controlDenied === true),
+            `${service} failed unexpectedly`,
+          );
         }
         const left = (p: Plan): Operation[] => p.operations.filter((op) => !failed.has(op.service));
         assert.deepEqual(left(diffStates(state, desired, knobs.diff)), [], 'same desired state');

@@ -173,23 +173,22 @@ test('each write replaces the previous document and leaves no temp file beside i
   t.deepEqual(fs.readdirSync(root), ['status.json']);
 });
 
-test('a symlink at the status file path is replaced by the file, never written through', (t) => {
+test('a symlink or FIFO at the status file path is refused: never written through, never waited on, never replaced', (t) => {
   const { root } = tempRoot(t);
   const victim = path.join(root, 'victim');
   fs.writeFileSync(victim, 'keep');
-  const file = path.join(root, 'status.json');
-  fs.symlinkSync(victim, file);
-  writeStatusFile(file, docOf([]));
+  const link = path.join(root, 'status.json');
+  fs.symlinkSync(victim, link);
+  t.throws(() => writeStatusFile(link, docOf([])), {
+    message: `write ${link}: it is a symlink, not a regular file, and is never replaced`,
+  });
   t.is(fs.readFileSync(victim, 'utf8'), 'keep');
-  t.true(fs.lstatSync(file).isFile());
-});
-
-test('a FIFO at the status file path is replaced without waiting for a reader', (t) => {
-  const { root } = tempRoot(t);
-  const file = path.join(root, 'status.json');
-  makeFifo(file);
-  writeStatusFile(file, docOf([]));
-  t.true(fs.lstatSync(file).isFile());
+  t.true(fs.lstatSync(link).isSymbolicLink());
+  const fifo = path.join(root, 'fifo.json');
+  makeFifo(fifo);
+  t.throws(() => writeStatusFile(fifo, docOf([])), { message: `write ${fifo}: it is a FIFO, not a regular file, and is never replaced` });
+  t.true(fs.lstatSync(fifo).isFIFO());
+  t.deepEqual(fs.readdirSync(root).sort(), ['fifo.json', 'status.json', 'victim'], 'no temp file left');
 });
 
 test("a killed watcher's temp file is replaced, and one planted as a symlink is not followed", (t) => {
