@@ -11,6 +11,7 @@
  * subdirectories of `profiles/` are enumerated again only when it changed, or every tenth time).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import fg from 'fast-glob';
 import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild, stampOf } from '../safe-fs/index.js';
 import { ROOT_PROFILE } from '../model/constants.js';
@@ -33,6 +34,12 @@ export interface EventSourceOptions {
   /** The current service prefix (settings may be reloaded between passes). */
   readonly servicePrefix: () => string;
   readonly warn: (message: string) => void;
+  /**
+   * The watcher's own output files (its status file and lock, a metrics file): their events are no
+   * hints, or one kept where a profile could be (under `profiles/`) would start a pass after every
+   * pass that rewrites it.
+   */
+  readonly ownFiles?: readonly string[];
   /** How many watched directories may stay open (default: keptDirBudget of this process). */
   readonly keptDirs?: number;
   /** Milliseconds to nap after an event, so one wake-up reads many (default WAKE_NAP_MS; 0: none). */
@@ -89,6 +96,7 @@ export class EventSource {
   readonly #o: EventSourceOptions;
   readonly #watches = new Map<string, Watch>();
   readonly #warned = new Set<string>();
+  readonly #own: ReadonlySet<string>;
   readonly #budget: number;
   #kept = 0;
   #wanted = new Set<string>();
@@ -99,6 +107,7 @@ export class EventSource {
 
   constructor(options: EventSourceOptions) {
     this.#o = options;
+    this.#own = new Set((options.ownFiles ?? []).map((file) => path.resolve(file)));
     this.#budget = options.keptDirs ?? keptDirBudget(readLimits());
   }
 
@@ -205,7 +214,8 @@ export class EventSource {
       const current = this.#watches.get(key);
       if (current !== undefined && current.identity === identity) return;
       if (current !== undefined) this.#drop(key, current);
-      const watcher = fs.watch(pathForChild(dir), { persistent: false }, (_event, name) => this.#event(ref, name));
+      const where = path.resolve(dir.path);
+      const watcher = fs.watch(pathForChild(dir), { persistent: false }, (_event, name) => this.#event(ref, name, where));
       owned = keep && this.#kept < this.#budget;
       const w: Watch = owned ? { identity, watcher, dir } : { identity, watcher };
       if (owned) this.#kept += 1;
@@ -221,9 +231,10 @@ export class EventSource {
     }
   }
 
-  #event(ref: TargetRef, name: string | Buffer | null): void {
+  #event(ref: TargetRef, name: string | Buffer | null, where: string): void {
     this.#napAfterEvents();
     const text = name === null ? null : typeof name === 'string' ? name : name.toString('utf8');
+    if (text !== null && this.#own.has(path.join(where, text))) return;
     const hint = classifyEvent(ref, text, this.#o.servicePrefix());
     if (hint !== undefined) this.#o.onHint(hint);
   }

@@ -18,7 +18,7 @@ import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
-import { takeWatchLock } from '../watch-lock.js';
+import { takeWatchLock, watchLockPath } from '../watch-lock.js';
 import { type WatchMetrics, startWatchMetrics } from '../watch-metrics.js';
 
 /** Debounce of file-system events. */
@@ -113,6 +113,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
     onHint: (hint) => controller.hint(hint),
     servicePrefix: () => prefix,
     warn: (m) => logger.warn(m),
+    ownFiles: [args.statusFile, watchLockPath(args.statusFile), ...(args.metricsFile === undefined ? [] : [args.metricsFile])],
   });
   stop.controller = controller;
   if (stop.by !== undefined) controller.stop();

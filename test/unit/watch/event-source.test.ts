@@ -157,3 +157,35 @@ test('a SOUL.md written into an unwatched directory beyond the candidate cap is 
   t.truthy(events.watchedDir('zz-late'));
   t.true(refreshes <= REENUMERATE_EVERY);
 });
+
+test("the watcher's own output files give no hints, even under profiles/ where a profile could be", async (t) => {
+  const dir = home(t);
+  const hints: Hint[] = [];
+  const profiles = path.join(dir, 'home', 'profiles');
+  const own = path.join(profiles, 'rg-status.json');
+  const events = new EventSource({
+    hermesHome: path.join(dir, 'home'),
+    scandir: path.join(dir, 'scan'),
+    onHint: (h) => hints.push(h),
+    servicePrefix: () => 'gateway-',
+    warn: () => undefined,
+    napMs: 0,
+    ownFiles: [own, `${own}.lock`],
+  });
+  t.teardown(() => events.close());
+  await events.refresh();
+  // As the watcher writes it: a temp file renamed over it, after every pass.
+  for (let i = 0; i < 3; i++) {
+    fs.writeFileSync(`${own}.tmp-${i}`, '{}');
+    fs.renameSync(`${own}.tmp-${i}`, own);
+  }
+  fs.writeFileSync(`${own}.lock`, '');
+  fs.mkdirSync(path.join(profiles, 'gamma')); // a real change, after those: its hint comes last
+  const until = Date.now() + 20_000;
+  while (!hints.some((h) => h.kind === 'profile' && h.profile === 'gamma') && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 10));
+  const named = hints.flatMap((h) => (h.kind === 'full' ? [] : [h.profile]));
+  t.true(named.includes('gamma'), 'the real change is seen');
+  t.false(named.includes('rg-status.json'), 'the status file is no profile');
+  t.false(named.includes('rg-status.json.lock'), 'nor its lock');
+});
