@@ -1,6 +1,6 @@
 /**
- * Warnings in a long-running `watch`: a warning is logged when it is new, again when it went away
- * (a full pass no longer reported it) and came back, and otherwise at most once per interval —
+ * Warnings and errors in a long-running `watch`: one is logged when it is new, again when it went
+ * away (a full pass no longer reported it) and came back, and otherwise at most once per interval —
  * never once per pass, where a targeted pass followed by a full one would repeat every line.
  */
 import type { Logger } from './logger.js';
@@ -12,22 +12,36 @@ export interface QuietLogger {
   endPass(full: boolean): void;
 }
 
-/** Wraps `logger`: a repeat within `intervalMs` of its last warn-level record goes to debug. */
+/**
+ * Wraps `logger`: a repeat within `intervalMs` of its last warn- or error-level record goes to
+ * debug (an operation that keeps failing the same way, retried or refused pass after pass, is one
+ * error line per interval, not one per pass).
+ */
 export function quietRepeats(logger: Logger, intervalMs: number, now: () => number = Date.now): QuietLogger {
   const lastLogged = new Map<string, number>();
   let seen = new Set<string>();
-  const warn: Logger['warn'] = (message, fields) => {
-    seen.add(message);
-    const last = lastLogged.get(message);
-    if (last !== undefined && now() - last < intervalMs) {
-      logger.debug(message, fields);
-      return;
-    }
-    lastLogged.set(message, now());
-    logger.warn(message, fields);
-  };
+  const quiet =
+    (level: 'warn' | 'error'): Logger['warn'] =>
+    (message, fields) => {
+      const key = `${level} ${message}`;
+      seen.add(key);
+      const last = lastLogged.get(key);
+      if (last !== undefined && now() - last < intervalMs) {
+        logger.debug(message, fields);
+        return;
+      }
+      lastLogged.set(key, now());
+      logger[level](message, fields);
+    };
+  const warn = quiet('warn');
+  const error = quiet('error');
   return {
-    logger: { ...logger, warn, log: (level, m, f) => (level === 'warn' ? warn(m, f) : logger.log(level, m, f)) },
+    logger: {
+      ...logger,
+      warn,
+      error,
+      log: (level, m, f) => (level === 'warn' ? warn(m, f) : level === 'error' ? error(m, f) : logger.log(level, m, f)),
+    },
     endPass(full: boolean): void {
       if (full) for (const m of [...lastLogged.keys()]) if (!seen.has(m)) lastLogged.delete(m);
       seen = new Set();

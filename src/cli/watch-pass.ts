@@ -73,9 +73,11 @@ export function filterUnchangedIntents(ctx: WatchContext, request: PassRequest):
 }
 
 /**
- * Remembers the intents a completed pass acted on. Pending and skipped ones are forgotten, and so
- * is every profile the pass read and no longer found (`scope`: the profiles a targeted pass read;
- * undefined for a full pass), so churned profiles never accumulate (issue 16 #3).
+ * Remembers the intents a completed pass acted on. Skipped ones are forgotten, and pending ones
+ * whose intent could not be read (a rewrite of the state file may be what fixes them); so is every
+ * profile the pass read and no longer found (`scope`: the profiles a targeted pass read; undefined
+ * for a full pass), so churned profiles never accumulate (issue 16 #3). A profile pending for its
+ * slot (one not adopted) keeps its intent: its gateway's heartbeats change nothing there.
  */
 export function rememberIntents(ctx: WatchContext, result: PassResult, scope: ReadonlySet<string> | undefined): void {
   const decided = new Set(result.desired.decisions.map((d) => d.profile));
@@ -83,7 +85,7 @@ export function rememberIntents(ctx: WatchContext, result: PassResult, scope: Re
     if ((scope === undefined || scope.has(profile)) && !decided.has(profile)) ctx.intents.delete(profile);
   }
   for (const d of result.desired.decisions) {
-    if (d.action === 'pending' || d.action === 'skipped') ctx.intents.delete(d.profile);
+    if (d.action === 'skipped' || (d.action === 'pending' && d.priorState === null)) ctx.intents.delete(d.profile);
     else ctx.intents.set(d.profile, d.priorState);
   }
 }

@@ -51,11 +51,16 @@ export function isJournalTrusted(observed: ObservedState, expectedUid: number | 
   return expectedUid === null || uid === undefined || uid === expectedUid;
 }
 
-/** Splits off the operations of held services (`watch` back-off); their restarts stay pending. */
+/**
+ * Splits off the operations of held services (`watch` back-off); their restarts stay pending. A
+ * refused operation is never held: it attempts nothing, so there is nothing to spare, and the
+ * pass then sees at once whether it still is refused (a slot put right is adopted then).
+ */
 export function holdBack(plan: Plan, hold: ReadonlySet<string> | undefined): { plan: Plan; held: Operation[] } {
   if (hold === undefined || hold.size === 0) return { plan, held: [] };
-  const held = plan.operations.filter((op) => hold.has(op.service));
-  const operations = plan.operations.filter((op) => !hold.has(op.service));
+  const holds = (op: Operation): boolean => hold.has(op.service) && !('refused' in op && op.refused === true);
+  const held = plan.operations.filter(holds);
+  const operations = plan.operations.filter((op) => !holds(op));
   const heldRestarts = held.filter((op) => op.kind === 'restart').map((op) => op.service);
   const restartPending = [...new Set([...plan.restartPending, ...heldRestarts])].sort();
   return { plan: { operations, restartPending }, held };

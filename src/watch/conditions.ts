@@ -1,7 +1,9 @@
 /**
  * The watcher's per-service condition table (Ready / Pending / Failed) and its back-off: a service
  * whose operation failed is retried after 1 s, 2 s, 4 s … at most 5 min, while the others keep
- * converging. Immutable updates through immer; time is an argument.
+ * converging. A refused operation (it attempts nothing) gets no back-off: the passes that read its
+ * slot anyway (events, the interval) look again. Immutable updates through immer; time is an
+ * argument.
  */
 import { castDraft, produce } from 'immer';
 import type { DriftCondition } from '../desired/drift.js';
@@ -86,7 +88,8 @@ function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: nu
   const condition = o.kind === 'ready' ? 'Ready' : o.kind === 'pending' ? 'Pending' : 'Failed';
   const failures = o.kind === 'failed' ? (prev?.consecutiveFailures ?? 0) + 1 : o.kind === 'held' ? (prev?.consecutiveFailures ?? 0) : 0;
   const reason = o.reason === undefined ? {} : { reason: o.reason };
-  const retry = o.kind === 'failed' ? { nextAttemptAtMs: nowMs + backoffDelayMs(failures) } : {};
+  // A refusal attempted nothing: no retry is scheduled for it, and nothing is held back.
+  const retry = o.kind === 'failed' && o.refused !== true ? { nextAttemptAtMs: nowMs + backoffDelayMs(failures) } : {};
   const sinceMs = prev !== undefined && prev.condition === condition ? prev.sinceMs : nowMs;
   return { ...base, condition, ...reason, consecutiveFailures: failures, ...retry, sinceMs };
 }

@@ -15,6 +15,11 @@ export interface Outcome {
   readonly profile: string;
   readonly kind: 'ready' | 'pending' | 'failed' | 'held' | 'gone';
   readonly reason?: string;
+  /**
+   * Failed only by refused operations (an adoption or removal refused when planned): nothing was
+   * attempted, so there is no back-off; every pass that reads the slot looks again.
+   */
+  readonly refused?: true;
   readonly restartPending: boolean;
   /** The intent, when the pass decided one. */
   readonly autostart?: boolean;
@@ -33,7 +38,9 @@ export function liveStateOf(live: LiveStatus): LiveState {
 export function passOutcomes(result: PassResult): Outcome[] {
   const restart = new Set(result.plan.restartPending);
   const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
-  const failed = new Map(result.results.filter((r) => r.status === 'failed').map((r) => [r.op.service, r.error ?? 'failed']));
+  const failures = result.results.filter((r) => r.status === 'failed');
+  const failed = new Map(failures.map((r) => [r.op.service, r.error ?? 'failed']));
+  const attempted = new Set(failures.filter((r) => !('refused' in r.op && r.op.refused === true)).map((r) => r.op.service));
   const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));
   const held = new Map(result.held.map((op) => [op.service, op]));
   const profileOf = new Map<string, string>();
@@ -58,7 +65,8 @@ export function passOutcomes(result: PassResult): Outcome[] {
     const slot = result.observed.scandir.slots.get(service);
     const error = failed.get(service);
     const heldOp = held.get(service);
-    if (error !== undefined) out.push({ ...base, ...intent, kind: 'failed', reason: error });
+    if (error !== undefined)
+      out.push({ ...base, ...intent, kind: 'failed', reason: error, ...(attempted.has(service) ? {} : { refused: true }) });
     else if (heldOp !== undefined) out.push({ ...base, ...intent, kind: 'held', reason: `${heldOp.kind} held back after failures` });
     else if (removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped')))
       out.push({ ...base, kind: 'gone' });

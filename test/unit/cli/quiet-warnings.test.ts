@@ -50,17 +50,19 @@ test('a targeted pass that did not report it does not make it news', (t) => {
   t.deepEqual(levels('steady'), ['warn', 'debug']);
 });
 
-test('log("warn") is quieted like warn(); other levels pass straight through', (t) => {
+test('log("warn") and errors are quieted like warn(); other levels pass straight through', (t) => {
   const { quiet, records } = setup();
   quiet.logger.log('warn', 'x');
   quiet.logger.log('warn', 'x');
   quiet.logger.error('e');
   quiet.logger.error('e');
+  quiet.logger.log('error', 'e');
+  quiet.logger.warn('e'); // the same text at another level is another record
   quiet.logger.info('i');
   quiet.logger.log('debug', 'd');
   t.deepEqual(
     records.map((r) => `${r.level}:${r.message}`),
-    ['warn:x', 'debug:x', 'error:e', 'error:e', 'info:i', 'debug:d'],
+    ['warn:x', 'debug:x', 'error:e', 'debug:e', 'debug:e', 'warn:e', 'info:i', 'debug:d'],
   );
 });
 

@@ -128,3 +128,27 @@ test('journalKeep keeps entries of held services and of services a targeted pass
   t.deepEqual(journalKeep(observed, [op('restart', 'gateway-b')], undefined), ['gateway-b']);
   t.deepEqual(journalKeep(observed, [], new Set(['gateway-a'])), ['gateway-b', 'gateway-c']);
 });
+
+test('holdBack never holds a refused operation: it attempts nothing, and the pass must see whether it still is refused', (t) => {
+  const refused: Operation = {
+    kind: 'update',
+    service: 'gateway-b',
+    profile: 'b',
+    reason: 'not adopted',
+    dirs: [],
+    changes: [],
+    refused: true,
+  };
+  const { plan: left, held } = holdBack(
+    { operations: [refused, op('up', 'gateway-c')], restartPending: [] },
+    new Set(['gateway-b', 'gateway-c']),
+  );
+  t.deepEqual(
+    left.operations.map((o) => o.service),
+    ['gateway-b'],
+  );
+  t.deepEqual(
+    held.map((o) => o.service),
+    ['gateway-c'],
+  );
+});

@@ -203,3 +203,51 @@ test.serial('a status file that cannot be written is one warning that says what 
     ),
   );
 });
+
+test.serial(
+  'a slot refused adoption is not backed off: the first full pass after it is put right adopts it, and its heartbeats start no pass',
+  async (t) => {
+    const w = await world(t, { zeta: { desired_state: 'running' } });
+    // Another tool's service under the profile's slot name: not ours, and holding its data.
+    const slot = path.join(w.scandir, 'gateway-zeta');
+    fs.mkdirSync(slot, { recursive: true });
+    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec sleep 1000\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'data'), 'theirs');
+    const io = captureIo();
+    const running = runWatch(w.args('watch', '--interval', '0.5'), io, recordingLogger().logger);
+    t.teardown(() => process.emit('SIGTERM'));
+    type Condition = { service: string; condition: string; reason?: string; nextAttemptAt?: string; consecutiveFailures: number };
+    type Status = { passes: number; services: Condition[] };
+    const status = (): Status | undefined => {
+      try {
+        return JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as Status;
+      } catch {
+        return undefined;
+      }
+    };
+    const zeta = (): Condition | undefined => status()?.services.find((s) => s.service === 'gateway-zeta');
+    await waitFor(() => (zeta()?.consecutiveFailures ?? 0) >= 3, 60_000, 'three refusals');
+    t.like(zeta(), { condition: 'Failed' });
+    t.regex(zeta()?.reason ?? '', /^not adopted: gateway-zeta holds data/);
+    t.is(zeta()?.nextAttemptAt, undefined, 'no back-off: nothing was attempted');
+    // Heartbeats of its gateway (same intent) start no pass: the refusal is the slot's.
+    const before = status()?.passes ?? 0;
+    const lines = (): number =>
+      io
+        .out()
+        .split('\n')
+        .filter((l) => l.includes('trigger=event')).length;
+    const heartbeats = lines();
+    for (let i = 0; i < 5; i++) {
+      const state = path.join(w.home, 'profiles', 'zeta', 'gateway_state.json');
+      fs.writeFileSync(`${state}.tmp`, JSON.stringify({ desired_state: 'running', updated_at: i }));
+      fs.renameSync(`${state}.tmp`, state);
+    }
+    fs.renameSync(path.join(slot, 'data'), path.join(w.root, 'data'));
+    await waitFor(() => fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 60_000, 'the slot adopted');
+    t.true((status()?.passes ?? 0) <= before + 3, 'within the next full passes, not after a back-off');
+    t.is(lines(), heartbeats, 'no pass was started by a heartbeat');
+    process.emit('SIGTERM');
+    t.is(await running, 0);
+  },
+);
