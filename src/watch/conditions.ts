@@ -131,6 +131,16 @@ export function nextRetry(
   return { atMs, profiles: failing.filter((c) => (c.nextAttemptAtMs ?? Infinity) <= due).map((c) => c.profile) };
 }
 
+/** Moves every time in the table by `ms` (the wall clock stepped: src/watch/controller.ts). */
+export function shiftTimes(table: ConditionTable, ms: number): ConditionTable {
+  return produce(table, (draft) => {
+    for (const c of Object.values(draft)) {
+      c.sinceMs += ms;
+      if (c.nextAttemptAtMs !== undefined) c.nextAttemptAtMs += ms;
+    }
+  });
+}
+
 /** Clears every back-off (SIGHUP: the operator asks for a retry now). */
 export function clearBackoff(table: ConditionTable): ConditionTable {
   return produce(table, (draft) => {

@@ -7,7 +7,7 @@
 import type { OperationResult } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { Alarm } from './alarm.js';
-import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes } from './conditions.js';
+import { type ConditionTable, backoffDelayMs, clearBackoff, heldServices, nextRetry, recordOutcomes, shiftTimes } from './conditions.js';
 import { type Hint, HintBatch } from './hints.js';
 import { passOutcomes } from './outcomes.js';
 import { type Step, type Timing, type Trigger, nextFullAt, nextStep } from './scheduler.js';
@@ -57,7 +57,14 @@ export interface PassDetail {
 /** The controller's collaborators; clocks are injected so the loop is deterministic under test. */
 export interface ControllerOptions {
   readonly timing: Timing;
+  /** The wall clock (ms since the epoch): deadlines, and the times the status document shows. */
   readonly now: () => number;
+  /**
+   * A clock that never steps (performance.now): when the wall clock steps (NTP, a VM resumed),
+   * every deadline moves with it, so none waits out the step (a step back of 10 minutes stopped
+   * interval passes for 10 minutes). Without it, steps are not looked for.
+   */
+  readonly monotonic?: () => number;
   readonly random: () => number;
   readonly runPass: (request: PassRequest, signal: AbortSignal) => Promise<PassReport>;
   /** Re-aligns the inotify watches with the directories that exist now. */
@@ -70,6 +77,9 @@ export interface ControllerOptions {
   readonly onPass: (doc: StatusDocument, summary: PassSummary, firstCompleted: boolean, detail: PassDetail) => void;
   readonly meta: { readonly pid: number; readonly hermesHome: string; readonly scandir: string };
 }
+
+/** How far the wall clock may drift from the monotonic one between two readings before it counts as a step. */
+const CLOCK_STEP_MS = 1000;
 
 /** The watch loop's state and its entry points for events and signals. */
 export class Controller {
@@ -89,17 +99,42 @@ export class Controller {
   #passes = 0;
   #ready = false;
   #lastPass: PassSummary | null = null;
+  /** The last reading of both clocks, to tell a step of the wall clock from time passing. */
+  #clocks: { readonly wall: number; readonly mono: number } | undefined;
 
   constructor(options: ControllerOptions) {
     this.#o = options;
-    this.#startedMs = options.now();
+    this.#startedMs = this.#now();
     this.#nextFullAtMs = this.#startedMs;
+  }
+
+  /**
+   * The wall clock, with every deadline moved by as much as it stepped since the last reading
+   * (what it moved beyond the time that passed, by the monotonic clock, and more than a second).
+   */
+  #now(): number {
+    const wall = this.#o.now();
+    const mono = this.#o.monotonic?.();
+    if (mono === undefined) return wall;
+    const last = this.#clocks;
+    this.#clocks = { wall, mono };
+    const step = last === undefined ? 0 : wall - last.wall - (mono - last.mono);
+    if (Math.abs(step) > CLOCK_STEP_MS) this.#shift(step);
+    return wall;
+  }
+
+  #shift(ms: number): void {
+    this.#nextFullAtMs += ms;
+    if (this.#lastPassEndMs !== undefined) this.#lastPassEndMs += ms;
+    if (this.#lastFullMs !== undefined) this.#lastFullMs += ms;
+    this.#hints.shift(ms);
+    this.#table = shiftTimes(this.#table, ms);
   }
 
   /** An event named something worth a look. */
   hint(hint: Hint): void {
     // Only the first hint of a batch can move the next pass earlier (debounce runs from it).
-    if (this.#hints.add(hint, this.#o.now())) this.#alarm.ring();
+    if (this.#hints.add(hint, this.#now())) this.#alarm.ring();
   }
 
   /** SIGHUP: a full pass now, back-off cleared. */
@@ -123,7 +158,7 @@ export class Controller {
   /** Runs until stop(). */
   async run(): Promise<void> {
     while (!this.#stopped) {
-      const now = this.#o.now();
+      const now = this.#now();
       const step = nextStep(
         {
           nowMs: now,
@@ -142,7 +177,7 @@ export class Controller {
   }
 
   async #runStep(step: Exclude<Step, { kind: 'wait' }>): Promise<void> {
-    const startMs = this.#o.now();
+    const startMs = this.#now();
     if (this.#forced) {
       this.#forced = false;
       this.#table = clearBackoff(this.#table);
@@ -162,7 +197,7 @@ export class Controller {
     if (report.kind === 'unchanged') return;
     // The first pass may have created the scandir: watch it now rather than at the next pass.
     if (this.#passes === 0) await this.#o.refreshWatches();
-    const endMs = this.#o.now();
+    const endMs = this.#now();
     this.#lastPassEndMs = endMs;
     this.#passes += 1;
     const full = report.kind === 'done' && !report.scoped;
@@ -207,7 +242,7 @@ export class Controller {
       lastFullPassAt: this.#lastFullMs === undefined ? null : iso(this.#lastFullMs),
       nextFullPassAt: iso(this.#nextFullAtMs),
       watchedDirectories: this.#o.watchedDirectories(),
-      services: serviceEntries(this.#table, this.#o.now()),
+      services: serviceEntries(this.#table, this.#now()),
     };
   }
 }

@@ -102,6 +102,11 @@ export class HintBatch {
     return wasClean;
   }
 
+  /** Moves the batch's start by `ms` (the wall clock stepped: src/watch/controller.ts). */
+  shift(ms: number): void {
+    if (this.#sinceMs !== undefined) this.#sinceMs += ms;
+  }
+
   /** The batch as the scheduler reads it (no copy: do not keep it across add/clear). */
   view(): Dirty {
     return { full: this.#full, why: this.#why, profiles: this.#profiles, intentOnly: this.#intentOnly, sinceMs: this.#sinceMs };

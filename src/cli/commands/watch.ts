@@ -79,6 +79,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
   const controller: Controller = new Controller({
     timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
     now: () => Date.now(),
+    monotonic: () => performance.now(),
     random: Math.random,
     runPass: async (request, signal) => {
       const report = await runWatchPass(

@@ -44,11 +44,13 @@ interface Recorded {
 /** A controller on a fake clock; `reply` decides each pass's report (1-based pass number). */
 function drive(reply: (n: number, request: PassRequest, signal: AbortSignal) => PassReport | Promise<PassReport> = () => DONE) {
   let clock = 0;
+  let mono = 0;
   const passes: Recorded[] = [];
   const reports: { doc: StatusDocument; summary: PassSummary; first: boolean }[] = [];
   const controller = new Controller({
     timing: TIMING,
     now: () => clock,
+    monotonic: () => mono,
     random: () => 0.5, // jitter factor 0.9 + 0.2 × 0.5 = 1: the interval exactly
     runPass: async (request, signal) => {
       const profiles = request.profiles === undefined ? 'all' : [...request.profiles].sort();
@@ -66,10 +68,15 @@ function drive(reply: (n: number, request: PassRequest, signal: AbortSignal) => 
   /** Moves the clock and the loop's timers forward by `ms`, then lets the loop react. */
   const advance = async (ms: number): Promise<void> => {
     clock += ms;
+    mono += ms;
     mock.timers.tick(ms);
     await settle();
   };
-  return { controller, running, passes, reports, advance, at: () => clock };
+  /** Steps the wall clock alone (NTP, a VM resumed): no time passes. */
+  const step = (ms: number): void => {
+    clock += ms;
+  };
+  return { controller, running, passes, reports, advance, step, at: () => clock };
 }
 
 /** Lets every promise the loop is waiting on resolve (nothing here does real I/O). */
@@ -348,3 +355,26 @@ test.serial('a targeted pass still counts the drift of services it did not read,
   t.is(last?.drifting, undefined, 'a full pass that finds it up clears it');
   await finish(h);
 });
+
+test.serial(
+  'a step of the wall clock moves every deadline with it: a step back does not stop the interval passes, nor a retry',
+  async (t) => {
+    const failing: PassReport = { ...DONE, result: resultOf('x') } as PassReport;
+    const h = drive((n) => (n === 1 ? failing : DONE));
+    await settle();
+    t.like(h.reports[0]?.doc.services[0], { service: 'gateway-x', condition: 'Failed' });
+    await h.advance(500);
+    h.step(-600_000); // ten minutes back, half-way to x's retry (due 1 s after the first pass)
+    await h.advance(500);
+    t.like(h.passes[1], { atMs: -599_000, trigger: 'retry', profiles: ['x'] });
+    await h.advance(TIMING.intervalMs - 1000);
+    t.is(h.passes.length, 3, 'the interval pass ran one interval after the start, by the time that passed');
+    t.like(h.passes[2], { atMs: -540_000, trigger: 'interval', profiles: 'all' });
+    h.step(3_600_000); // an hour forward: no burst, the next interval pass comes an interval later
+    await h.advance(TIMING.intervalMs - 1);
+    t.is(h.passes.length, 3);
+    await h.advance(1);
+    t.is(h.passes.length, 4);
+    await finish(h);
+  },
+);
