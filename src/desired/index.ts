@@ -86,6 +86,15 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     });
   }
 
+  if (observed.home.tombstonesUnread !== undefined) {
+    notices.push({
+      level: 'warn',
+      message:
+        `${desiredInput.hermesHome}/profiles/.deleted cannot be read (${observed.home.tombstonesUnread}): its tombstones count for nothing, ` +
+        'so a deleted profile whose directory remains is still used; make it a directory the user running the tool can read',
+    });
+  }
+
   if (observed.home.profilesRoot.kind === 'unreadable') {
     notices.push({
       level: 'warn',

@@ -62,6 +62,11 @@ export interface ObservedHome {
   readonly profiles: readonly ObservedProfile[];
   /** Names with a `profiles/.deleted/<name>` tombstone, with its mtime. */
   readonly tombstones: ReadonlyMap<string, number>;
+  /**
+   * Why `profiles/.deleted` could not be read (a symlink, never followed; a file; no permission):
+   * its tombstones count for nothing, as if there were none.
+   */
+  readonly tombstonesUnread?: string;
   /** Names of directories under `profiles/` that exist at all (with or without SOUL.md). */
   readonly presentDirs: ReadonlySet<string>;
   /** The directories this pass read and found without a SOUL.md: no profiles (a targeted pass reads only its own). */

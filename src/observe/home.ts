@@ -105,6 +105,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     const presentDirs = new Set<string>();
     const notProfiles = new Set<string>();
     let tombstones = new Map<string, number>();
+    let tombstonesUnread: string | undefined;
     let shadowedDefault = false;
     const profilesDir = dir;
     forEachDirEntryRaw(profilesDir, (entry) => {
@@ -112,7 +113,11 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       // Tombstones, never a profile: a symlinked `.deleted` is not followed (its tombstones are not
       // read, so no profile counts as deleted by them), and not reported as a profile either.
       if (name === TOMBSTONES) {
-        if (entry.isDir) tombstones = readTombstones(profilesDir);
+        const read = entry.isDir
+          ? readTombstones(profilesDir)
+          : { tombstones, unread: entry.isSymlink ? 'a symlink, never followed' : 'not a directory' };
+        tombstones = read.tombstones;
+        tombstonesUnread = read.unread;
         return;
       }
       if (entry.isSymlink && name === ROOT_PROFILE) {
@@ -148,7 +153,8 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     const vanished = only !== undefined && [...only].some((name) => name !== ROOT_PROFILE && !presentDirs.has(name));
     const profileOutOfScope =
       vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name, tombstones.get(name)));
-    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault };
+    const unread = tombstonesUnread === undefined ? {} : { tombstonesUnread };
+    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault, ...unread };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
@@ -260,7 +266,8 @@ function readLifecycle(profile: Dir, read: Reader): Lifecycle {
   }
 }
 
-function readTombstones(profiles: Dir): Map<string, number> {
+/** The tombstones and their mtimes, or why they could not be read (then there are none). */
+function readTombstones(profiles: Dir): { readonly tombstones: Map<string, number>; readonly unread?: string } {
   const out = new Map<string, number>();
   let dir: Dir | undefined;
   try {
@@ -270,10 +277,11 @@ function readTombstones(profiles: Dir): Map<string, number> {
       const st = lstatAt(dir, name);
       if (st !== undefined) out.set(name, st.mtimeMs);
     }
-  } catch {
+    return { tombstones: out };
+  } catch (err) {
     // Unreadable tombstones are no evidence of deletion: the profiles are treated as present.
+    return { tombstones: new Map(), unread: describeErrno(err) };
   } finally {
     closeDir(dir);
   }
-  return out;
 }

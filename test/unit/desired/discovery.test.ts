@@ -104,6 +104,20 @@ test('S22 an unreadable profiles/ still registers the default slot', (t) => {
   t.deepEqual([...desired.services.keys()], ['gateway-default']);
 });
 
+test('tombstones that cannot be read (a symlinked profiles/.deleted) are said to count for nothing', (t) => {
+  const h = { ...home({ root: stateOf({ gateway_state: 'running' }) }), tombstonesUnread: 'a symlink, never followed' };
+  const desired = buildDesired(inputOf(observedOf(h)));
+  t.deepEqual(
+    desired.notices.map((n) => [n.level, n.message]),
+    [
+      [
+        'warn',
+        '/opt/data/profiles/.deleted cannot be read (a symlink, never followed): its tombstones count for nothing, so a deleted profile whose directory remains is still used; make it a directory the user running the tool can read',
+      ],
+    ],
+  );
+});
+
 test('S08 profiles/default/ is ignored with a warning naming profiles/default/', (t) => {
   const h = home({ root: stateOf({ gateway_state: 'running' }), shadowedDefault: true });
   const desired = buildDesired(inputOf(observedOf(h)));

@@ -145,6 +145,7 @@ test('tombstones under profiles/.deleted are listed with their mtime, never as p
   const home = observeHome(dir);
   t.deepEqual([...home.tombstones], [['gone', mtime.getTime()]]);
   t.false(home.presentDirs.has('.deleted'));
+  t.is(home.tombstonesUnread, undefined);
 });
 
 test('a symlinked profiles/.deleted is not followed, and not reported as a profile either', (t) => {
@@ -153,6 +154,7 @@ test('a symlinked profiles/.deleted is not followed, and not reported as a profi
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'profiles', '.deleted'));
   const home = observeHome(dir);
   t.deepEqual([...home.tombstones], [], 'its tombstones are not read');
+  t.is(home.tombstonesUnread, 'a symlink, never followed', 'and that is said');
   t.deepEqual(
     home.profiles.map((p) => p.name),
     ['default', 'coder'],
