@@ -10,7 +10,7 @@ import { FatalError, LockHeldError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, closeDir, describeErrno, describeType, errnoCode, isDenied, lstatAt, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, notReplaced, openRoot } from '../safe-fs/index.js';
 import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
@@ -79,11 +79,10 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
       continue; // an unusable directory: the write says why
     }
     // A directory there is never replaced either: each write fails and warns, saying what to do.
-    if (st === undefined || st.isFile() || st.isDirectory()) continue;
+    const why = notReplaced(st);
+    if (why === undefined) continue;
     const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
-    throw new FatalError(
-      `${flag} ${file} is ${describeType(st)}, not a regular file, and is never replaced; point ${flag} at a file (${what})`,
-    );
+    throw new FatalError(`${flag} ${file}: ${why}; point ${flag} at a file (${what})`);
   }
 }
 

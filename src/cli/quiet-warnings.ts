@@ -17,13 +17,14 @@ export interface QuietLogger {
  * debug (an operation that keeps failing the same way, retried or refused pass after pass, is one
  * error line per interval, not one per pass).
  */
-export function quietRepeats(logger: Logger, intervalMs: number, now: () => number = Date.now): QuietLogger {
+export function quietRepeats(logger: Logger, intervalMs: number, now: () => number = () => performance.now()): QuietLogger {
   const lastLogged = new Map<string, number>();
   let seen = new Set<string>();
   const quiet =
     (level: 'warn' | 'error'): Logger['warn'] =>
     (message, fields) => {
-      const key = `${level} ${message}`;
+      // The service is part of it: `update failed: EACCES…` of one service is not another's repeat.
+      const key = `${level} ${String(fields?.['service'] ?? '')} ${message}`;
       seen.add(key);
       const last = lastLogged.get(key);
       if (last !== undefined && now() - last < intervalMs) {

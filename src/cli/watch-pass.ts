@@ -9,6 +9,7 @@ import type { HeldLock } from '../lock.js';
 import { type Dir, closeDir, openRoot } from '../safe-fs/index.js';
 import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/index.js';
 import { unchangedIntents } from '../desired/index.js';
+import { isRefused } from '../diff/index.js';
 import { awaitingSupervisor, rememberPickups } from '../desired/drift.js';
 import { type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
@@ -84,8 +85,10 @@ export function rememberIntents(ctx: WatchContext, result: PassResult, scope: Re
   for (const profile of [...ctx.intents.keys()]) {
     if ((scope === undefined || scope.has(profile)) && !decided.has(profile)) ctx.intents.delete(profile);
   }
+  // Pending for its slot: an update refused (not adopted), whatever its intent reads.
+  const refusedSlot = new Set(result.plan.operations.filter((op) => op.kind === 'update' && isRefused(op)).map((op) => op.profile));
   for (const d of result.desired.decisions) {
-    if (d.action === 'skipped' || (d.action === 'pending' && d.priorState === null)) ctx.intents.delete(d.profile);
+    if (d.action === 'skipped' || (d.action === 'pending' && !refusedSlot.has(d.profile))) ctx.intents.delete(d.profile);
     else ctx.intents.set(d.profile, d.priorState);
   }
 }

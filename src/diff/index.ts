@@ -26,6 +26,7 @@ import { decideRestart, isJournalTrusted } from './restarts.js';
 const ENTRY_WORDS = { file: 'a file', symlink: 'a symlink', other: 'a FIFO or other special file', dir: 'a directory' } as const;
 
 export { holdBack, journalKeep } from './restarts.js';
+export { isRefused } from './refused.js';
 
 /** Options that change what a pass may do. */
 export interface DiffOptions {
@@ -134,14 +135,6 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
-}
-
-/**
- * Whether an operation was refused when planned (an adoption this tool may not make, a removal this
- * user may not make): it changes nothing, and the run fails it with its reason.
- */
-export function isRefused(op: Operation): boolean {
-  return (op.kind === 'update' || op.kind === 'remove' || op.kind === 'purge') && op.refused === true;
 }
 
 /**

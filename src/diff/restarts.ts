@@ -3,6 +3,7 @@
  * is done (`--restart-changed`, or a journal entry an interrupted pass left) or only reported as
  * pending, which journal entries a pass keeps, and which operations `watch` holds back. Pure.
  */
+import { isRefused } from './refused.js';
 import type { ObservedSlot, ObservedState, Operation, Plan } from '../model.js';
 import { RUNTIME_FILES } from '../model/constants.js';
 
@@ -58,7 +59,7 @@ export function isJournalTrusted(observed: ObservedState, expectedUid: number | 
  */
 export function holdBack(plan: Plan, hold: ReadonlySet<string> | undefined): { plan: Plan; held: Operation[] } {
   if (hold === undefined || hold.size === 0) return { plan, held: [] };
-  const holds = (op: Operation): boolean => hold.has(op.service) && !('refused' in op && op.refused === true);
+  const holds = (op: Operation): boolean => hold.has(op.service) && !isRefused(op);
   const held = plan.operations.filter(holds);
   const operations = plan.operations.filter((op) => !holds(op));
   const heldRestarts = held.filter((op) => op.kind === 'restart').map((op) => op.service);

@@ -69,11 +69,18 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
 
 /** Throws when something other than a regular file holds `name` (WriteOptions.overFileOnly). */
 function refuseNonFile(dir: Dir, name: string, display: string): void {
-  const st = lstatAt(dir, name);
-  // A directory is never replaced by the rename either: it fails it (EISDIR), as it always did.
-  if (st !== undefined && !st.isFile() && !st.isDirectory()) {
-    throw new FsError('write', display, new Error(`it is ${describeType(st)}, not a regular file, and is never replaced`));
-  }
+  const why = notReplaced(lstatAt(dir, name));
+  if (why !== undefined) throw new FsError('write', display, new Error(why));
+}
+
+/**
+ * Why what `lstat` found is never replaced by an output file (WriteOptions.overFileOnly): a device,
+ * FIFO, socket or symlink; undefined for nothing, a regular file, or a directory (the rename
+ * itself fails over one, EISDIR, as it always did).
+ */
+export function notReplaced(st: fs.Stats | undefined): string | undefined {
+  if (st === undefined || st.isFile() || st.isDirectory()) return undefined;
+  return `it is ${describeType(st)}, not a regular file, and is never replaced`;
 }
 
 function writeFreshAt(dir: Dir, name: string, content: string | Uint8Array, options: WriteOptions): void {

@@ -23,6 +23,8 @@ export interface ServiceCondition {
   readonly consecutiveFailures: number;
   /** While failing: when the next attempt is allowed (ms since the epoch). */
   readonly nextAttemptAtMs?: number;
+  /** Failing by refusals only (nothing attempted): a real failure after them backs off from 1 s. */
+  readonly refused?: true;
   readonly restartPending: boolean;
   readonly autostart?: boolean;
   /** When the condition last changed (ms since the epoch). */
@@ -86,12 +88,16 @@ function nextCondition(prev: ServiceCondition | undefined, o: Outcome, nowMs: nu
     return { ...rest, ...base };
   }
   const condition = o.kind === 'ready' ? 'Ready' : o.kind === 'pending' ? 'Pending' : 'Failed';
-  const failures = o.kind === 'failed' ? (prev?.consecutiveFailures ?? 0) + 1 : o.kind === 'held' ? (prev?.consecutiveFailures ?? 0) : 0;
+  // Refusals count as failures, but attempted nothing: the first real failure after them backs off
+  // as a first failure does (1 s), not as the N+1st (up to 5 min).
+  const earlier = o.kind === 'failed' && o.refused !== true && prev?.refused === true ? 0 : (prev?.consecutiveFailures ?? 0);
+  const failures = o.kind === 'failed' ? earlier + 1 : o.kind === 'held' ? earlier : 0;
   const reason = o.reason === undefined ? {} : { reason: o.reason };
   // A refusal attempted nothing: no retry is scheduled for it, and nothing is held back.
-  const retry = o.kind === 'failed' && o.refused !== true ? { nextAttemptAtMs: nowMs + backoffDelayMs(failures) } : {};
+  const refused = o.kind === 'failed' && o.refused === true;
+  const retry = o.kind === 'failed' && !refused ? { nextAttemptAtMs: nowMs + backoffDelayMs(failures) } : {};
   const sinceMs = prev !== undefined && prev.condition === condition ? prev.sinceMs : nowMs;
-  return { ...base, condition, ...reason, consecutiveFailures: failures, ...retry, sinceMs };
+  return { ...base, condition, ...reason, consecutiveFailures: failures, ...retry, ...(refused ? { refused } : {}), sinceMs };
 }
 
 /** Services whose back-off has not expired: their operations are held back. */

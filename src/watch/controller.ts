@@ -86,7 +86,9 @@ export class Controller {
   readonly #o: ControllerOptions;
   readonly #alarm = new Alarm();
   readonly #abort = new AbortController();
-  readonly #startedMs: number;
+  #startedMs: number;
+  /** When the pass in flight started (moved with the clock, as every deadline is). */
+  #passStartMs = 0;
   readonly #hints = new HintBatch();
   #forced = false;
   #stopped = false;
@@ -109,8 +111,10 @@ export class Controller {
   }
 
   /**
-   * The wall clock, with every deadline moved by as much as it stepped since the last reading
-   * (what it moved beyond the time that passed, by the monotonic clock, and more than a second).
+   * The wall clock, with every time kept moved back by as much as it stepped back since the last
+   * reading (beyond the time that passed, by the monotonic clock, and more than a second). A step
+   * forward moves nothing: the loop sleeps by the time that passed, so nothing bunches, and the
+   * monotonic clock stands still while a VM is suspended (a resume must not push deadlines back).
    */
   #now(): number {
     const wall = this.#o.now();
@@ -119,11 +123,13 @@ export class Controller {
     const last = this.#clocks;
     this.#clocks = { wall, mono };
     const step = last === undefined ? 0 : wall - last.wall - (mono - last.mono);
-    if (Math.abs(step) > CLOCK_STEP_MS) this.#shift(step);
+    if (step < -CLOCK_STEP_MS) this.#shift(step);
     return wall;
   }
 
   #shift(ms: number): void {
+    this.#startedMs += ms;
+    this.#passStartMs += ms;
     this.#nextFullAtMs += ms;
     if (this.#lastPassEndMs !== undefined) this.#lastPassEndMs += ms;
     if (this.#lastFullMs !== undefined) this.#lastFullMs += ms;
@@ -177,7 +183,8 @@ export class Controller {
   }
 
   async #runStep(step: Exclude<Step, { kind: 'wait' }>): Promise<void> {
-    const startMs = this.#now();
+    this.#passStartMs = this.#now();
+    const startMs = this.#passStartMs;
     if (this.#forced) {
       this.#forced = false;
       this.#table = clearBackoff(this.#table);
@@ -198,11 +205,13 @@ export class Controller {
     // The first pass may have created the scandir: watch it now rather than at the next pass.
     if (this.#passes === 0) await this.#o.refreshWatches();
     const endMs = this.#now();
+    // Read again: a step back of the clock during the pass (a lock wait, a removal's wait) moved it.
+    const passStartMs = this.#passStartMs;
     this.#lastPassEndMs = endMs;
     this.#passes += 1;
     const full = report.kind === 'done' && !report.scoped;
-    this.#schedule(report, startMs, endMs, full);
-    const summary = summarize(report, step.trigger, profiles, full, startMs, endMs, this.#table);
+    this.#schedule(report, passStartMs, endMs, full);
+    const summary = summarize(report, step.trigger, profiles, full, passStartMs, endMs, this.#table);
     this.#lastPass = summary;
     const firstCompleted = report.kind === 'done' && !this.#ready;
     if (firstCompleted) this.#ready = true;

@@ -96,7 +96,8 @@ export class EventSource {
   readonly #o: EventSourceOptions;
   readonly #watches = new Map<string, Watch>();
   readonly #warned = new Set<string>();
-  readonly #own: ReadonlySet<string>;
+  /** The watcher's own files: names by the identity (device:inode) of their directory. */
+  readonly #own: ReadonlyMap<string, ReadonlySet<string>>;
   readonly #budget: number;
   #kept = 0;
   #wanted = new Set<string>();
@@ -107,7 +108,7 @@ export class EventSource {
 
   constructor(options: EventSourceOptions) {
     this.#o = options;
-    this.#own = new Set((options.ownFiles ?? []).map((file) => path.resolve(file)));
+    this.#own = ownFilesByDir(options.ownFiles ?? []);
     this.#budget = options.keptDirs ?? keptDirBudget(readLimits());
   }
 
@@ -214,8 +215,8 @@ export class EventSource {
       const current = this.#watches.get(key);
       if (current !== undefined && current.identity === identity) return;
       if (current !== undefined) this.#drop(key, current);
-      const where = path.resolve(dir.path);
-      const watcher = fs.watch(pathForChild(dir), { persistent: false }, (_event, name) => this.#event(ref, name, where));
+      const own = this.#own.get(identity);
+      const watcher = fs.watch(pathForChild(dir), { persistent: false }, (_event, name) => this.#event(ref, name, own));
       owned = keep && this.#kept < this.#budget;
       const w: Watch = owned ? { identity, watcher, dir } : { identity, watcher };
       if (owned) this.#kept += 1;
@@ -231,10 +232,10 @@ export class EventSource {
     }
   }
 
-  #event(ref: TargetRef, name: string | Buffer | null, where: string): void {
+  #event(ref: TargetRef, name: string | Buffer | null, own: ReadonlySet<string> | undefined): void {
     this.#napAfterEvents();
     const text = name === null ? null : typeof name === 'string' ? name : name.toString('utf8');
-    if (text !== null && this.#own.has(path.join(where, text))) return;
+    if (text !== null && own?.has(text) === true) return;
     const hint = classifyEvent(ref, text, this.#o.servicePrefix());
     if (hint !== undefined) this.#o.onHint(hint);
   }
@@ -282,4 +283,23 @@ function holdsMarker(dir: Dir): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The watcher's own files by the identity of the directory they are written in (as the writes
+ * reach it, through any symlink): an event there is matched whatever path the watch reached it by.
+ * A directory that does not exist yet matches nothing (the status file's is made at start).
+ */
+function ownFilesByDir(files: readonly string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const file of files) {
+    try {
+      const st = fs.statSync(path.dirname(path.resolve(file)));
+      const key = `${st.dev}:${st.ino}`;
+      out.set(key, (out.get(key) ?? new Set()).add(path.basename(file)));
+    } catch {
+      // No such directory: no event can come from it either.
+    }
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 import type { PassResult } from '../reconcile.js';
 import type { DriftCondition } from '../desired/drift.js';
 import type { LiveStatus } from '../model.js';
+import { isRefused } from '../diff/index.js';
 
 /** s6's view of a slot, in one word (the metrics' and status file's `live`). */
 export type LiveState = 'up' | 'down' | 'finishing' | 'unsupervised';
@@ -40,7 +41,7 @@ export function passOutcomes(result: PassResult): Outcome[] {
   const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
   const failures = result.results.filter((r) => r.status === 'failed');
   const failed = new Map(failures.map((r) => [r.op.service, r.error ?? 'failed']));
-  const attempted = new Set(failures.filter((r) => !('refused' in r.op && r.op.refused === true)).map((r) => r.op.service));
+  const attempted = new Set(failures.filter((r) => !isRefused(r.op)).map((r) => r.op.service));
   const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));
   const held = new Map(result.held.map((op) => [op.service, op]));
   const profileOf = new Map<string, string>();

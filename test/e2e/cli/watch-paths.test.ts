@@ -55,10 +55,16 @@ test('an output file path held by a device or FIFO is refused before anything ru
       const status = flag === '--status-file' || command === 'sync' ? [] : ['--status-file', path.join(w.root, 'status.json')];
       const r = await runCli([command, ...worldArgs(w), ...status, flag, file]);
       t.is(r.code, 111, `${command} ${flag}: ${r.stderr}`);
-      t.true(r.stderr.includes(`${flag} ${file} is ${what}, not a regular file, and is never replaced; point ${flag} at a file`), r.stderr);
+      t.true(
+        r.stderr.includes(`${flag} ${file}: it is ${what}, not a regular file, and is never replaced; point ${flag} at a file`),
+        r.stderr,
+      );
       t.is(lstatSync(file).ino, before.ino, `${file} is untouched`);
       t.false(existsSync(`${file}.lock`), 'and no lock file is made beside it');
     }
   }
   t.deepEqual(readdirSync(w.scandir), [], 'nothing ran');
+  // --diff writes no metrics file: nothing to refuse.
+  const preview = await runCli(['sync', ...worldArgs(w), '--diff', '--metrics-file', fifo]);
+  t.is(preview.code, 1, preview.stderr);
 });

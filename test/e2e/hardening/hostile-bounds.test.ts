@@ -138,7 +138,7 @@ test('#3 watch forgets the intent of a profile a pass no longer finds', (t) => {
     action: 'started',
     priorExit: 'unknown',
   });
-  const result = { desired: { decisions: [decision('kept')] } } as unknown as PassResult;
+  const result = { desired: { decisions: [decision('kept')] }, plan: { operations: [] } } as unknown as PassResult;
   rememberIntents(ctx, result, new Set(['gone', 'kept']));
   t.deepEqual([...intents.keys()].sort(), ['elsewhere', 'kept'], 'a targeted pass forgets only what it read');
   rememberIntents(ctx, result, undefined);

@@ -74,3 +74,14 @@ test('different warnings are tracked separately', (t) => {
     ['warn:a', 'warn:b', 'debug:a', 'debug:b'],
   );
 });
+
+test('the same text about another service is no repeat: each service’s failure is logged', (t) => {
+  const { quiet, records } = setup();
+  quiet.logger.error('remove failed: not removed', { service: 'gateway-a', kind: 'remove' });
+  quiet.logger.error('remove failed: not removed', { service: 'gateway-b', kind: 'remove' });
+  quiet.logger.error('remove failed: not removed', { service: 'gateway-a', kind: 'remove' });
+  t.deepEqual(
+    records.map((r) => `${r.level}:${String(r.fields?.['service'])}`),
+    ['error:gateway-a', 'error:gateway-b', 'debug:gateway-a'],
+  );
+});

@@ -130,11 +130,29 @@ test('rememberIntents forgets pending, skipped and vanished profiles, only withi
         { profile: 'pending', action: 'pending', priorState: null },
       ],
     },
+    plan: { operations: [] },
   } as unknown as PassResult;
   rememberIntents(ctx, result, new Set(['a', 'gone', 'pending']));
   t.deepEqual(Object.fromEntries(intents), { outside: 'running', a: 'running' });
   rememberIntents(ctx, result, undefined);
   t.deepEqual(Object.fromEntries(intents), { a: 'running' });
+});
+
+test('rememberIntents keeps the intent of a profile pending for its slot (an update refused): heartbeats change nothing there', (t) => {
+  const intents = new Map<string, string | null>();
+  const ctx = { intents } as unknown as WatchContext;
+  const refused = { kind: 'update', service: 'gateway-z', profile: 'z', reason: 'not adopted', dirs: [], changes: [], refused: true };
+  const result = {
+    desired: {
+      decisions: [
+        { profile: 'z', action: 'pending', priorState: null },
+        { profile: 'u', action: 'pending', priorState: null },
+      ],
+    },
+    plan: { operations: [refused] },
+  } as unknown as PassResult;
+  rememberIntents(ctx, result, undefined);
+  t.deepEqual(Object.fromEntries(intents), { z: null }, 'z kept (even a null intent), u (its intent unreadable) forgotten');
 });
 
 test('an invalid config is a terminal usage error: retried at the interval, not in a loop', async (t) => {

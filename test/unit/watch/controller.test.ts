@@ -370,11 +370,61 @@ test.serial(
     await h.advance(TIMING.intervalMs - 1000);
     t.is(h.passes.length, 3, 'the interval pass ran one interval after the start, by the time that passed');
     t.like(h.passes[2], { atMs: -540_000, trigger: 'interval', profiles: 'all' });
-    h.step(3_600_000); // an hour forward: no burst, the next interval pass comes an interval later
+    h.step(3_600_000); // an hour forward (or a VM resumed): no burst; the sleep runs out by the time that passed
     await h.advance(TIMING.intervalMs - 1);
     t.is(h.passes.length, 3);
     await h.advance(1);
     t.is(h.passes.length, 4);
+    t.like(h.passes[3], { trigger: 'interval', profiles: 'all' });
     await finish(h);
   },
 );
+
+test.serial('a step back of the clock while a pass runs does not delay the next interval pass by the step', async (t) => {
+  const during: { step?: (ms: number) => void } = {};
+  const h = drive((n) => {
+    if (n === 1) during.step?.(-600_000);
+    return DONE;
+  });
+  during.step = h.step;
+  await settle();
+  t.is(h.passes.length, 1);
+  await h.advance(TIMING.intervalMs);
+  t.is(h.passes.length, 2, 'one interval after the start, by the time that passed');
+  await finish(h);
+});
+
+test.serial('a refused service is not backed off, and a real failure after refusals backs off from 1 s', async (t) => {
+  const refusedResult = (): PassResult => {
+    const op = {
+      kind: 'update',
+      service: 'gateway-x',
+      profile: 'x',
+      reason: 'not adopted',
+      dirs: [],
+      changes: [],
+      refused: true,
+    } as unknown as Operation;
+    return {
+      ...resultOf(),
+      plan: { operations: [op], restartPending: [] },
+      results: [{ op, status: 'failed', error: 'not adopted' }],
+    } as unknown as PassResult;
+  };
+  const refused: PassReport = { ...DONE, result: refusedResult() } as PassReport;
+  const failing: PassReport = { ...DONE, result: resultOf('x') } as PassReport;
+  const h = drive((n) => (n <= 3 ? refused : n === 4 ? failing : DONE));
+  await settle();
+  for (let i = 0; i < 2; i++) await h.advance(TIMING.intervalMs);
+  t.like(h.reports[2]?.doc.services[0], { service: 'gateway-x', condition: 'Failed', consecutiveFailures: 3 });
+  t.false('nextAttemptAt' in (h.reports[2]?.doc.services[0] ?? {}), 'no retry scheduled for a refusal');
+  t.true(
+    h.passes.every((p) => p.trigger !== 'retry' && p.hold.length === 0),
+    'never retried, never held',
+  );
+  await h.advance(TIMING.intervalMs);
+  t.like(h.reports[3]?.doc.services[0], { condition: 'Failed', consecutiveFailures: 1 });
+  await h.advance(1000);
+  t.like(h.passes[4], { trigger: 'retry', profiles: ['x'] });
+  await finish(h);
+});

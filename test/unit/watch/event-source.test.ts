@@ -163,6 +163,9 @@ test("the watcher's own output files give no hints, even under profiles/ where a
   const hints: Hint[] = [];
   const profiles = path.join(dir, 'home', 'profiles');
   const own = path.join(profiles, 'rg-status.json');
+  // Named through another path (a symlink), as an operator may spell --status-file: still ours.
+  fs.symlinkSync(profiles, path.join(dir, 'alias'));
+  const spelled = path.join(dir, 'alias', 'rg-status.json');
   const events = new EventSource({
     hermesHome: path.join(dir, 'home'),
     scandir: path.join(dir, 'scan'),
@@ -170,11 +173,11 @@ test("the watcher's own output files give no hints, even under profiles/ where a
     servicePrefix: () => 'gateway-',
     warn: () => undefined,
     napMs: 0,
-    ownFiles: [own, `${own}.lock`],
+    ownFiles: [spelled, `${spelled}.lock`],
   });
   t.teardown(() => events.close());
   await events.refresh();
-  // As the watcher writes it: a temp file renamed over it, after every pass.
+  // As the watcher writes it, after every pass (its real temp file is dot-named, ignored anyway).
   for (let i = 0; i < 3; i++) {
     fs.writeFileSync(`${own}.tmp-${i}`, '{}');
     fs.renameSync(`${own}.tmp-${i}`, own);
