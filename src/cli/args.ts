@@ -98,6 +98,15 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
   }
 }
 
+/** ` (did you mean --x? it is an option of …)` for a typo of another command's flag; '' when none is near. */
+function elsewhere(name: string, command: Command): string {
+  const others = new Set(COMMANDS.filter((c) => c !== command).flatMap((c) => flagsOf(c).map((f) => f.name)));
+  const near = nearest(name, others);
+  if (near === undefined) return '';
+  const owners = COMMANDS.filter((c) => flagsOf(c).some((f) => f.name === near));
+  return ` (did you mean --${near}? it is an option of ${namesInProse(owners, owners.length)}, not of ${command})`;
+}
+
 /** The flags given, by name; every unknown flag, missing value or stray word is an ArgumentError. */
 function readFlags(command: Command, argv: readonly string[]): Map<string, string | true> {
   const flags = new Map(flagsOf(command).map((f) => [f.name, f]));
@@ -126,7 +135,7 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
       const alias = aliasFor(token.name, command);
       const near =
         alias !== undefined ? ` (did you mean ${alias}?)` : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`);
-      throw new ArgumentError(`${command}: unknown option ${token.rawName}${near}`, command);
+      throw new ArgumentError(`${command}: unknown option ${token.rawName}${near || elsewhere(token.name, command)}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
   }

@@ -107,7 +107,11 @@ test('a mistyped flag suggests the flag meant and names the command', (t) => {
   t.is(err.message, 'sync: unknown option --scnadir (did you mean --scandir?)');
   t.is(err.command, 'sync');
   t.is(refusal(t, ['watch', '--intervall=5']).message, 'watch: unknown option --intervall (did you mean --interval?)');
-  t.is(refusal(t, ['boot', '--no-prnue']).message, 'boot: unknown option --no-prnue');
+  t.is(
+    refusal(t, ['boot', '--no-prnue']).message,
+    'boot: unknown option --no-prnue (did you mean --no-prune? it is an option of sync and watch, not of boot)',
+  );
+  t.is(refusal(t, ['boot', '--frobnicate']).message, 'boot: unknown option --frobnicate');
 });
 
 test('a flag of another command names the commands it belongs to, rather than a near flag of this one', (t) => {
@@ -115,7 +119,14 @@ test('a flag of another command names the commands it belongs to, rather than a 
   t.is(refusal(t, ['boot', '--heal']).message, 'boot: --heal is an option of sync and watch, not of boot');
   t.is(refusal(t, ['status', '--diff']).message, 'status: --diff is an option of boot and sync, not of status');
   t.is(refusal(t, ['sync', '--interval=5']).message, 'sync: --interval is an option of watch, not of sync');
-  t.is(refusal(t, ['status', '--dif']).message, 'status: unknown option --dif');
+  t.is(
+    refusal(t, ['status', '--dif']).message,
+    'status: unknown option --dif (did you mean --diff? it is an option of boot and sync, not of status)',
+  );
+  t.is(
+    refusal(t, ['sync', '--stauts-file', 'x']).message,
+    'sync: unknown option --stauts-file (did you mean --status-file? it is an option of watch and status, not of sync)',
+  );
 });
 
 test('a mistyped command suggests the command meant', (t) => {
