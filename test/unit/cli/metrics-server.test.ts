@@ -2,7 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import test from 'ava';
-import { type MetricsSource, SERVER_LIMITS, startMetricsServer } from '../../../src/cli/metrics-server.js';
+import { type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
 import { FatalError } from '../../../src/errors.js';
 
 interface Reply {
@@ -119,14 +119,22 @@ test('close ends open keep-alive connections and stops listening', async (t) => 
 });
 
 test('a flood of idle connections takes no more than the cap: the rest are closed at once, and scrapes work again once it ends', async (t) => {
-  const { port } = await serve(t);
+  // A request timeout far past the guard below: only the cap can close the extra connection in time.
+  const limits = { maxConnections: 4, requestTimeoutMs: 120_000 };
+  const server = await startMetricsServer(
+    { host: '127.0.0.1', port: 0 },
+    { exposition: async () => ({ text: '', contentType: 'text/plain' }), notReady: () => undefined },
+    limits,
+  );
+  t.teardown(() => server.close());
+  const port = server.address.port;
   const open = (): Promise<net.Socket> =>
     new Promise((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
       socket.on('error', reject);
     });
   const held: net.Socket[] = [];
-  for (let i = 0; i < SERVER_LIMITS.maxConnections; i++) held.push(await open());
+  for (let i = 0; i < limits.maxConnections; i++) held.push(await open());
   // The kernel accepts it; the server closes it without reading: the client sees the end.
   const extra = await open();
   const closed = await new Promise<boolean>((resolve) => {

@@ -91,6 +91,11 @@ test.serial('watch converges, writes its status, signals readiness once and clos
   });
   const io = captureIo();
   const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, recordingLogger().logger);
+  // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+  t.teardown(async () => {
+    process.emit('SIGTERM');
+    await running.catch(() => undefined);
+  });
   await waitFor(() => fs.existsSync(w.statusFile) && fs.readFileSync(file, 'utf8') === '\n', 60_000, 'the first pass');
   t.true(fs.existsSync(path.join(w.scandir, 'gateway-a', 'run')));
   t.false(fdNames(fd, file), 'the readiness fd is closed after the newline');
@@ -117,7 +122,11 @@ test.serial(
     const io = captureIo();
     const { logger, records } = recordingLogger();
     const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), io, logger);
-    t.teardown(() => process.emit('SIGTERM')); // a failed assertion must not leave the watcher running
+    // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+    t.teardown(async () => {
+      process.emit('SIGTERM');
+      await running.catch(() => undefined);
+    });
     type Status = { ready: boolean; passes: number; lastPass: { result: string; trigger: string; error?: { message: string } } | null };
     const status = (): Status | undefined =>
       fs.existsSync(w.statusFile) ? (JSON.parse(fs.readFileSync(w.statusFile, 'utf8')) as Status) : undefined;
@@ -148,6 +157,11 @@ test.serial('with --output json each pass line is a JSON summary', async (t) => 
   const w = await world(t, { a: {} });
   const io = captureIo();
   const running = runWatch(w.args('watch', '--output', 'json', '--interval', '3600'), io, recordingLogger().logger);
+  // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+  t.teardown(async () => {
+    process.emit('SIGTERM');
+    await running.catch(() => undefined);
+  });
   await waitFor(() => io.out().includes('\n'), 60_000, 'the first pass line');
   process.emit('SIGTERM');
   t.is(await running, 0);
@@ -165,6 +179,11 @@ test.serial('a container of role none idles: it says why, reports ready and exit
   });
   const io = captureIo();
   const running = runWatch(w.args('watch', '--role', 'none', '--ready-fd', String(fd)), io, recordingLogger().logger);
+  // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+  t.teardown(async () => {
+    process.emit('SIGTERM');
+    await running.catch(() => undefined);
+  });
   await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'readiness');
   t.false(fdNames(fd, file));
   process.emit('SIGTERM');
@@ -191,6 +210,11 @@ test.serial('a status file that cannot be written is one warning that says what 
   });
   const log = recordingLogger();
   const running = runWatch(w.args('watch', '--ready-fd', String(fd), '--interval', '3600'), captureIo(), log.logger);
+  // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+  t.teardown(async () => {
+    process.emit('SIGTERM');
+    await running.catch(() => undefined);
+  });
   await waitFor(() => fs.readFileSync(file, 'utf8') === '\n', 60_000, 'the first pass');
   process.emit('SIGTERM');
   t.is(await running, 0);
@@ -215,7 +239,11 @@ test.serial(
     fs.writeFileSync(path.join(slot, 'data'), 'theirs');
     const io = captureIo();
     const running = runWatch(w.args('watch', '--interval', '0.5'), io, recordingLogger().logger);
-    t.teardown(() => process.emit('SIGTERM'));
+    // A failed assertion must not leave the watcher running, nor writing into a removed directory.
+    t.teardown(async () => {
+      process.emit('SIGTERM');
+      await running.catch(() => undefined);
+    });
     type Condition = { service: string; condition: string; reason?: string; nextAttemptAt?: string; consecutiveFailures: number };
     type Status = { passes: number; services: Condition[] };
     const status = (): Status | undefined => {
