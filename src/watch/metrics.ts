@@ -4,6 +4,7 @@
  * add timers to an idle watcher). Label cardinality is bounded: only the per-service live-state
  * and drift gauges carry a `service` label, one series per existing slot (and drift condition).
  */
+import { isRefused } from '../diff/index.js';
 import path from 'node:path';
 import type * as Prom from 'prom-client';
 import { Counter, Gauge, Histogram, Registry } from './prom.js';
@@ -67,7 +68,7 @@ export class Metrics {
       this.#operations.inc({ kind: r.op.kind, result: r.status });
       if (r.op.kind === 'heal' && r.status === 'applied') this.#heals.inc();
     }
-    if (p.summary.result === 'converged') this.#lastSuccess.set(Date.parse(p.summary.finishedAt) / 1000);
+    if (p.summary.result === 'converged' || onlyRefusals(p)) this.#lastSuccess.set(Date.parse(p.summary.finishedAt) / 1000);
   }
 
   /** When the last converged pass finished, as an earlier exposition said (`sync` carries it over). */
@@ -124,6 +125,16 @@ export class Metrics {
   #gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Prom.Gauge<L> {
     return new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] });
   }
+}
+
+/**
+ * A partial pass whose failures are all refusals (a slot this tool may not adopt, or this user may
+ * not remove) did all it could: they wait for an operator, not for the reconciler, so the pass
+ * counts as a success for last_success (ReconcilerStale would fire for as long as one stays).
+ */
+function onlyRefusals(p: PassRecord): boolean {
+  const failed = p.results.filter((r) => r.status === 'failed');
+  return p.summary.result === 'partial' && failed.length > 0 && failed.every((r) => isRefused(r.op));
 }
 
 /** Most of a metrics file read back for its last_success (10,000 slots' exposition is ~1 MiB). */

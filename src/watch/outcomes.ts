@@ -6,6 +6,7 @@ import type { PassResult } from '../reconcile.js';
 import type { DriftCondition } from '../desired/drift.js';
 import type { LiveStatus } from '../model.js';
 import { isRefused } from '../diff/index.js';
+import { isAutostart } from '../desired/intent.js';
 
 /** s6's view of a slot, in one word (the metrics' and status file's `live`). */
 export type LiveState = 'up' | 'down' | 'finishing' | 'unsupervised';
@@ -62,7 +63,12 @@ export function passOutcomes(result: PassResult): Outcome[] {
       ...(live === undefined ? {} : { live: liveStateOf(live) }),
     };
     const d = decisions.get(service);
-    const intent = d === undefined || d.action === 'skipped' || d.action === 'pending' ? {} : { autostart: d.autostart };
+    // Pending for its slot (not adopted), the intent was read: the metrics' `intent` says it (only
+    // a state file missing or unreadable is `unknown`). Nothing starts or stops while it is refused.
+    const intent =
+      d === undefined || d.action === 'skipped' || (d.action === 'pending' && d.priorState === null)
+        ? {}
+        : { autostart: d.action === 'pending' ? isAutostart(d.priorState) : d.autostart };
     const slot = result.observed.scandir.slots.get(service);
     const error = failed.get(service);
     const heldOp = held.get(service);

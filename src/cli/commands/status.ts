@@ -3,6 +3,7 @@
  * watcher's status file) and prints a table or, with `--output json`, the document of
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
+import { PURGE_REFUSED } from '../../model/constants.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
@@ -72,6 +73,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       warnings.push(capacityWarning(count));
     }
     for (const entry of result.observed.scandir.trash ?? []) {
+      // One this user may not stop is finished by no pass of its: its refused purge says who can.
+      if (entry.controlDenied === true) {
+        warnings.push(`${entry.service}: ${PURGE_REFUSED}`);
+        continue;
+      }
       const where = entry.supervised ? 'its supervisor still runs from the trash' : 'left in the trash';
       warnings.push(`${entry.service}: removal pending (${where}); the next sync or watch pass finishes it`);
     }

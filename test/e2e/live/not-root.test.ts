@@ -204,6 +204,13 @@ needsS6(test)(
       preview.stdout,
       /^gateway-old purge: removal pending: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): not deleted; as root, s6-svc -dx it there/m,
     );
+    const status = await env.json('status', [], nobody);
+    t.true(
+      (status.doc['warnings'] as string[]).some((w) =>
+        /^gateway-old: removal pending: its supervise\/control is not writable to this user.*as root/.test(w),
+      ),
+      `status says who can finish it, not that a pass will: ${JSON.stringify(status.doc['warnings'])}`,
+    );
     for (const pass of [1, 2]) {
       const r = await as('sync');
       t.is(r.code, 2, `pass ${pass}: ${r.stdout}`);

@@ -93,7 +93,25 @@ test('counters move as passes are recorded', async (t) => {
 test('a pass that did not converge leaves the last success time alone', async (t) => {
   const m = new Metrics();
   m.recordPass(pass('error'));
+  m.recordPass(pass('partial', [{ op: op('create', 'gateway-b'), status: 'failed', error: 'EIO' }]));
   t.is(sample(await m.text(), 'reconcile_gateways_last_success_timestamp_seconds'), 0);
+});
+
+test('a pass whose only failures are refusals (waiting for an operator, not the reconciler) is a success for last_success', async (t) => {
+  const m = new Metrics();
+  const refused = { ...op('update', 'gateway-z'), dirs: [], changes: [], refused: true } as Operation;
+  m.recordPass(pass('partial', [{ op: refused, status: 'failed', error: 'not adopted' }]));
+  const text = await m.text();
+  t.is(sample(text, 'reconcile_gateways_last_success_timestamp_seconds'), Date.parse('2026-12-06T03:00:00.000Z') / 1000);
+  t.is(sample(text, 'reconcile_gateways_operations_total{kind="update",result="failed"}'), 1, 'and the failure is counted');
+  const mixed = new Metrics();
+  mixed.recordPass(
+    pass('partial', [
+      { op: refused, status: 'failed', error: 'not adopted' },
+      { op: op('create', 'gateway-b'), status: 'failed', error: 'EIO' },
+    ]),
+  );
+  t.is(sample(await mixed.text(), 'reconcile_gateways_last_success_timestamp_seconds'), 0, 'a real failure beside it is no success');
 });
 
 test('per-service gauges have one series per existing slot, and forget removed ones', async (t) => {

@@ -125,6 +125,18 @@ test('a service whose operation failed is failed, with the error and its intent'
   t.is(outcomeOf(result, 'gateway-b').kind, 'ready', 'the failure is that service alone');
 });
 
+test('a slot refused adoption is failed by a refusal (no back-off), and keeps the intent its state file gives', async (t) => {
+  const w = trees(t);
+  w.profile('z', STOPPED);
+  fs.mkdirSync(path.join(w.scan, 'gateway-z'));
+  fs.writeFileSync(path.join(w.scan, 'gateway-z', 'data'), 'theirs');
+  const result = await w.pass();
+  t.like(outcomeOf(result, 'gateway-z'), { kind: 'failed', refused: true, autostart: false });
+  t.regex(outcomeOf(result, 'gateway-z').reason ?? '', /^not adopted: gateway-z holds data/);
+  w.profile('z', RUNNING);
+  t.like(outcomeOf(await w.pass(), 'gateway-z'), { kind: 'failed', refused: true, autostart: true }, 'the intent, not unknown');
+});
+
 test('a service held back after failures is held, naming the operation it did not apply', async (t) => {
   const w = trees(t);
   w.profile('a', RUNNING);
