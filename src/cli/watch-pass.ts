@@ -190,6 +190,10 @@ function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
 function svscanWarning(result: PassResult, scandir: string): string[] {
   const s = result.observed.scandir;
   if (!s.exists || s.svscanLive) return [];
-  if (s.svscanUnknown !== undefined) return [`cannot tell whether s6-svscan runs on ${scandir} (${s.svscanUnknown}): run watch as root`];
+  if (s.svscanUnknown !== undefined)
+    return [
+      `cannot tell whether s6-svscan runs on ${scandir} (${s.svscanUnknown}): new slots start at its next scan; to have them picked up at once, ` +
+        'make .s6-svscan searchable (0711) and hand its control to this user, as the cont-init example does, or run every pass as root',
+    ];
   return [`s6-svscan is not running on ${scandir}: slots are written but nothing supervises them, and live state and drift are unknown`];
 }
