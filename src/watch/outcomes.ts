@@ -40,7 +40,10 @@ export function liveStateOf(live: LiveStatus): LiveState {
 export function passOutcomes(result: PassResult): Outcome[] {
   const restart = new Set(result.plan.restartPending);
   const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
-  const failures = result.results.filter((r) => r.status === 'failed');
+  // A purge is of a trashed slot: when a slot of the same name is in the scandir (its profile came
+  // back), the purge's failure is the trash's, not that slot's (the trash shows in status warnings).
+  const inScandir = (service: string): boolean => result.observed.scandir.slots.has(service) || decisions.has(service);
+  const failures = result.results.filter((r) => r.status === 'failed' && !(r.op.kind === 'purge' && inScandir(r.op.service)));
   const failed = new Map(failures.map((r) => [r.op.service, r.error ?? 'failed']));
   const attempted = new Set(failures.filter((r) => !isRefused(r.op)).map((r) => r.op.service));
   const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));

@@ -223,6 +223,27 @@ test('a slot purged from the trash is gone', async (t) => {
   t.deepEqual(outcomeOf(result, 'gateway-t'), { service: 'gateway-t', profile: 't', restartPending: false, drift: [], kind: 'gone' });
 });
 
+test('a purge that fails in the trash is not the failure of a slot of the same name in the scandir (its profile came back)', async (t) => {
+  const w = trees(t);
+  w.profile('omega', RUNNING);
+  await w.pass();
+  fs.mkdirSync(path.join(w.scan, STATE_DIR, TRASH_DIR, 'gateway-omega'), { recursive: true, mode: 0o700 });
+  fs.chmodSync(path.join(w.scan, STATE_DIR, TRASH_DIR), 0o700);
+  const result = await w.pass(
+    {},
+    {
+      beforeOperation: (op) => {
+        if (op.kind === 'purge') throw new Error('EIO: i/o error');
+      },
+    },
+  );
+  t.true(
+    result.results.some((r) => r.op.kind === 'purge' && r.status === 'failed'),
+    'the purge failed',
+  );
+  t.is(outcomeOf(result, 'gateway-omega').kind, 'ready', 'the slot in the scandir is fine');
+});
+
 test("an outcome carries s6's view of the slot, a pending restart and the slot's drift", async (t) => {
   const w = trees(t);
   w.profile('a', RUNNING);
