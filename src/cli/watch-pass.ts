@@ -193,7 +193,7 @@ function svscanWarning(result: PassResult, scandir: string): string[] {
   if (s.svscanUnknown !== undefined)
     return [
       `cannot tell whether s6-svscan runs on ${scandir} (${s.svscanUnknown}): new slots start at its next scan; to have them picked up at once, ` +
-        'make .s6-svscan searchable (0711) and hand its control to this user, as the cont-init example does, or run every pass as root',
+        'as root make .s6-svscan searchable (chmod 0711) and hand its control to this user (the cont-init example does the latter), or run every pass as root',
     ];
   return [`s6-svscan is not running on ${scandir}: slots are written but nothing supervises them, and live state and drift are unknown`];
 }

@@ -280,6 +280,8 @@ function decideIntent(
         action: 'pending',
         reason: 'its slot is not adopted (its update says why); left up or down as it is',
         priorExit,
+        // What it would do once adopted, multiplexing included (the metrics' `intent`).
+        wouldStart: (isAutostart(prior) || how.folded) && !(how.named && input.multiplex),
       },
     };
   }

@@ -36,7 +36,7 @@ export const REMOVE_REFUSED =
 
 /** The same for such a slot already in the trash: the refused `purge`. */
 export const PURGE_REFUSED =
-  'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it there, then delete it (rm -r)';
+  'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it in the trash (.reconcile-gateways/trash in the scandir), then delete it there (rm -r)';
 
 /** Which user runs the passes, for messages that say to run every pass as one user. */
 export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes';

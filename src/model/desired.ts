@@ -25,6 +25,11 @@ export interface ProfileDecision {
   readonly reason?: string;
   readonly priorExit: 'clean' | 'unclean' | 'unknown';
   readonly foldedIntoRoot?: boolean;
+  /**
+   * Pending for its slot (one not adopted): whether it would start once adopted, multiplexing
+   * included (the watcher's and the metrics' intent); nothing starts or stops meanwhile.
+   */
+  readonly wouldStart?: boolean;
 }
 
 /** A warning the pure core wants reported (the shell logs it). */

@@ -284,7 +284,8 @@ function summarize(
   }
   const r = report.result;
   const counts = countOps(r);
-  const result = counts.failed > 0 ? 'partial' : r.desired.pruneBlocked !== undefined ? 'blocked' : 'converged';
+  // As `sync` says it: a blocked prune first (an alarm), then failures.
+  const result = r.desired.pruneBlocked !== undefined ? 'blocked' : counts.failed > 0 ? 'partial' : 'converged';
   const changed = [...new Set(r.results.map((x) => x.op.service))].sort();
   // Drift over every slot the watcher knows, as its metrics count it: a targeted pass reads only
   // its profiles, and counting those alone read as "the drift cleared" (running_but_down=0).

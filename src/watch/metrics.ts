@@ -53,7 +53,11 @@ export class Metrics {
     'live',
   ]);
   readonly #restarts = this.#gauge('restarts_pending', 'Services whose run-time files changed and wait for a restart.', []);
-  readonly #lastSuccess = this.#gauge('last_success_timestamp_seconds', 'When the last converged pass finished (unix seconds).', []);
+  readonly #lastSuccess = this.#gauge(
+    'last_success_timestamp_seconds',
+    'When the last pass that converged (or failed only by refusals) finished (unix seconds).',
+    [],
+  );
 
   constructor() {
     for (const condition of DRIFT_TYPES) this.#drift.set({ condition }, 0);

@@ -6,7 +6,6 @@ import type { PassResult } from '../reconcile.js';
 import type { DriftCondition } from '../desired/drift.js';
 import type { LiveStatus } from '../model.js';
 import { isRefused } from '../diff/index.js';
-import { isAutostart } from '../desired/intent.js';
 
 /** s6's view of a slot, in one word (the metrics' and status file's `live`). */
 export type LiveState = 'up' | 'down' | 'finishing' | 'unsupervised';
@@ -42,7 +41,8 @@ export function passOutcomes(result: PassResult): Outcome[] {
   const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
   // A purge is of a trashed slot: when a slot of the same name is in the scandir (its profile came
   // back), the purge's failure is the trash's, not that slot's (the trash shows in status warnings).
-  const inScandir = (service: string): boolean => result.observed.scandir.slots.has(service) || decisions.has(service);
+  const inScandir = (service: string): boolean =>
+    result.observed.scandir.slots.has(service) || (decisions.get(service)?.action ?? 'skipped') !== 'skipped';
   const failures = result.results.filter((r) => r.status === 'failed' && !(r.op.kind === 'purge' && inScandir(r.op.service)));
   const failed = new Map(failures.map((r) => [r.op.service, r.error ?? 'failed']));
   const attempted = new Set(failures.filter((r) => !isRefused(r.op)).map((r) => r.op.service));
@@ -66,12 +66,12 @@ export function passOutcomes(result: PassResult): Outcome[] {
       ...(live === undefined ? {} : { live: liveStateOf(live) }),
     };
     const d = decisions.get(service);
-    // Pending for its slot (not adopted), the intent was read: the metrics' `intent` says it (only
-    // a state file missing or unreadable is `unknown`). Nothing starts or stops while it is refused.
+    // Pending for its slot (not adopted): the metrics' `intent` is what it would do once adopted
+    // (only a state file missing or unreadable is `unknown`). Nothing starts or stops meanwhile.
     const intent =
-      d === undefined || d.action === 'skipped' || (d.action === 'pending' && d.priorState === null)
+      d === undefined || d.action === 'skipped' || (d.action === 'pending' && d.wouldStart === undefined)
         ? {}
-        : { autostart: d.action === 'pending' ? isAutostart(d.priorState) : d.autostart };
+        : { autostart: d.action === 'pending' ? d.wouldStart === true : d.autostart };
     const slot = result.observed.scandir.slots.get(service);
     const error = failed.get(service);
     const heldOp = held.get(service);

@@ -202,7 +202,7 @@ needsS6(test)(
     t.is(preview.code, 2, preview.stdout);
     t.regex(
       preview.stdout,
-      /^gateway-old purge: removal pending: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): not deleted; as root, s6-svc -dx it there/m,
+      /^gateway-old purge: removal pending: its supervise\/control is not writable to this user, who cannot stop it \(or tell whether it runs\): not deleted; as root, s6-svc -dx it in the trash \(\.reconcile-gateways\/trash in the scandir\)/m,
     );
     const status = await env.json('status', [], nobody);
     t.true(

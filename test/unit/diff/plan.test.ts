@@ -146,7 +146,7 @@ test('a trashed slot whose supervisor this user may not stop is a refused purge;
   );
   t.regex(
     ops[0]?.reason ?? '',
-    /^removal pending: its supervise\/control is not writable to this user.*not deleted; as root, s6-svc -dx it there/,
+    /^removal pending: its supervise\/control is not writable to this user.*not deleted; as root, s6-svc -dx it in the trash/,
   );
   t.is(ops[1]?.reason, 'removal pending: left in the trash');
 });

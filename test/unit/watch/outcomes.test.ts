@@ -125,7 +125,7 @@ test('a service whose operation failed is failed, with the error and its intent'
   t.is(outcomeOf(result, 'gateway-b').kind, 'ready', 'the failure is that service alone');
 });
 
-test('a slot refused adoption is failed by a refusal (no back-off), and keeps the intent its state file gives', async (t) => {
+test('a slot refused adoption is failed by a refusal (no back-off), labelled with what it would do once adopted', async (t) => {
   const w = trees(t);
   w.profile('z', STOPPED);
   fs.mkdirSync(path.join(w.scan, 'gateway-z'));
@@ -135,6 +135,9 @@ test('a slot refused adoption is failed by a refusal (no back-off), and keeps th
   t.regex(outcomeOf(result, 'gateway-z').reason ?? '', /^not adopted: gateway-z holds data/);
   w.profile('z', RUNNING);
   t.like(outcomeOf(await w.pass(), 'gateway-z'), { kind: 'failed', refused: true, autostart: true }, 'the intent, not unknown');
+  // Multiplexing: a named slot stays down, adopted or not.
+  const multiplexed = await w.pass({ host: { argv: [], env: { multiplex: '1' }, config: { kind: 'missing' }, nowMs: Date.now() } });
+  t.like(outcomeOf(multiplexed, 'gateway-z'), { kind: 'failed', refused: true, autostart: false }, 'what it would do once adopted');
 });
 
 test('a service held back after failures is held, naming the operation it did not apply', async (t) => {
@@ -242,6 +245,22 @@ test('a purge that fails in the trash is not the failure of a slot of the same n
     'the purge failed',
   );
   t.is(outcomeOf(result, 'gateway-omega').kind, 'ready', 'the slot in the scandir is fine');
+  // Tombstoned (its directory still there, no slot): the purge's failure is the service's again.
+  fs.mkdirSync(path.join(w.home, 'profiles', '.deleted'), { recursive: true });
+  fs.writeFileSync(path.join(w.home, 'profiles', '.deleted', 'omega'), '');
+  const future = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(w.home, 'profiles', '.deleted', 'omega'), future, future);
+  await w.pass(); // removes the slot (into the trash, then deletes it)
+  fs.mkdirSync(path.join(w.scan, STATE_DIR, TRASH_DIR, 'gateway-omega'), { recursive: true, mode: 0o700 });
+  const failing = await w.pass(
+    {},
+    {
+      beforeOperation: (op) => {
+        if (op.kind === 'purge') throw new Error('EIO: i/o error');
+      },
+    },
+  );
+  t.like(outcomeOf(failing, 'gateway-omega'), { kind: 'failed' });
 });
 
 test("an outcome carries s6's view of the slot, a pending restart and the slot's drift", async (t) => {
