@@ -44,7 +44,7 @@ export function isSupervised(parent: Dir, service: string, withLogger = true): b
  * `parent`, or of its logger: it could not tell their supervisors anything. Never for root.
  */
 export function isControlDenied(parent: Dir, service: string): boolean {
-  return controlsOf(parent, service, true).includes('denied');
+  return supervisorsOf(parent, service).denied;
 }
 
 /** What a trashed or removed slot's supervisors are to this user: {@link isSupervised} and {@link isControlDenied} in one reading. */
@@ -58,25 +58,17 @@ type Control = 'reader' | 'none' | 'denied';
 /** fifoReader of the service's `supervise/control` and, with `withLogger`, its logger's; none when unreadable. */
 function controlsOf(parent: Dir, service: string, withLogger: boolean): Control[] {
   let slot: Dir | undefined;
-  try {
-    slot = openDirIfExists(parent, service);
-    return slot === undefined ? [] : controlsIn(slot, withLogger);
-  } catch {
-    return [];
-  } finally {
-    closeDir(slot);
-  }
-}
-
-function controlsIn(slot: Dir, withLogger: boolean): Control[] {
   let log: Dir | undefined;
   try {
+    slot = openDirIfExists(parent, service);
+    if (slot === undefined) return [];
     log = withLogger ? openDirIfExists(slot, 'log') : undefined;
     return log === undefined ? [controlOf(slot)] : [controlOf(slot), controlOf(log)];
   } catch {
     return [];
   } finally {
     closeDir(log);
+    closeDir(slot);
   }
 }
 
