@@ -22,6 +22,7 @@ import { isManageable } from '../model/adoption.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
 import { decideMultiplex, decideSeed } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
+import { emptySetGuard, isGone } from './prune.js';
 
 export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
 export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from '../model/names.js';
@@ -146,7 +147,8 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   }
   // Evaluated with --no-prune too: a volume that looks empty is worth its warning and exit 2 (an
   // unmounted volume), whether or not this pass would have removed anything.
-  const pruneBlocked = mode === 'sync' ? emptySetGuard(input, gone, named) : undefined;
+  const anyUsed = named.some((n) => n.decision.action !== 'skipped');
+  const pruneBlocked = mode === 'sync' ? emptySetGuard(observed, input.hermesHome, input.allowEmpty, gone, anyUsed) : undefined;
   if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
   const live = mode === 'boot' ? liveNotice(observed) : undefined;
   if (live !== undefined) notices.push({ level: 'warn', message: live });
@@ -308,47 +310,6 @@ function decideIntent(
 function noSoulNotice(hermesHome: string, profile: string, service: string): string {
   const dir = `${hermesHome}/profiles/${profile}`;
   return `${dir} has no SOUL.md, so it is no profile: ${service} is left as it is, neither repaired nor removed; restore ${dir}/SOUL.md, or delete ${dir} so that sync removes the slot`;
-}
-
-function isGone(profile: string, observed: ObservedState): boolean {
-  if (observed.home.profilesRoot.kind !== 'ok') return false;
-  if (!observed.home.presentDirs.has(profile)) return true;
-  const tomb = observed.home.tombstones.get(profile);
-  if (tomb === undefined) return false;
-  // Its directory is still there: only a SOUL.md no newer than the tombstone says deleted. One
-  // missing, unreadable or a symlink may be one being replaced (an editor's save, a restore),
-  // so the slot is kept, as it is without a tombstone, until the directory goes.
-  const candidate = observed.home.profiles.find((p) => !p.isRoot && p.name === profile);
-  return candidate?.soulMtimeMs !== undefined && tomb >= candidate.soulMtimeMs;
-}
-
-/**
- * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
- * Returns why pruning is blocked, or undefined when it may go ahead. Without a readable
- * `profiles/` nothing counts as gone (isGone), so --allow-empty cannot lift that case: the
- * message says what does.
- */
-function emptySetGuard(input: Context, gone: ReadonlySet<string>, named: readonly Intent[]): string | undefined {
-  const home = input.observed.home;
-  const ownedNamed = [...input.observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
-  if (ownedNamed.length === 0) return undefined;
-  const profiles = `${input.hermesHome}/profiles`;
-  if (home.profilesRoot.kind === 'missing') {
-    return `${profiles} is missing while ${ownedNamed.length} named slot(s) exist; removing nothing (if every named profile was deleted on purpose, create ${profiles} empty and run sync --allow-empty)`;
-  }
-  if (home.profilesRoot.kind !== 'ok') {
-    return `${profiles} is unreadable (${home.profilesRoot.reason}) while ${ownedNamed.length} named slot(s) exist; removing nothing until it can be read`;
-  }
-  if (input.allowEmpty) return undefined;
-  const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
-  // Only a profile this pass would use shows that the profiles are still there: not a stray
-  // directory (no SOUL.md), a symlink, an invalid name or a tombstoned one, all common on a wiped
-  // or half-restored volume. A targeted pass also looks, briefly, beyond the profiles it read.
-  const remaining = named.some((n) => n.decision.action !== 'skipped') || home.profileOutOfScope;
-  if (!remaining && vanished.length > 0) {
-    return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
-  }
-  return undefined;
 }
 
 /**

@@ -1,0 +1,54 @@
+/**
+ * Which slots' profiles are gone, and the empty-set guard that keeps a volume that only looks
+ * empty (unmounted, broken) from pruning every slot. Pure.
+ */
+import type { ObservedState } from '../model.js';
+import { ROOT_PROFILE } from '../model/constants.js';
+
+/** Whether a slot's profile is positively deleted: its directory gone, or tombstoned (below). */
+export function isGone(profile: string, observed: ObservedState): boolean {
+  if (observed.home.profilesRoot.kind !== 'ok') return false;
+  if (!observed.home.presentDirs.has(profile)) return true;
+  const tomb = observed.home.tombstones.get(profile);
+  if (tomb === undefined) return false;
+  // Its directory is still there: only a SOUL.md no newer than the tombstone says deleted. One
+  // missing, unreadable or a symlink may be one being replaced (an editor's save, a restore),
+  // so the slot is kept, as it is without a tombstone, until the directory goes.
+  const candidate = observed.home.profiles.find((p) => !p.isRoot && p.name === profile);
+  return candidate?.soulMtimeMs !== undefined && tomb >= candidate.soulMtimeMs;
+}
+
+/**
+ * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
+ * Returns why pruning is blocked, or undefined when it may go ahead. Without a readable
+ * `profiles/` nothing counts as gone (isGone), so --allow-empty cannot lift that case: the
+ * message says what does.
+ */
+export function emptySetGuard(
+  observed: ObservedState,
+  hermesHome: string,
+  allowEmpty: boolean,
+  gone: ReadonlySet<string>,
+  anyUsed: boolean,
+): string | undefined {
+  const home = observed.home;
+  const ownedNamed = [...observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
+  if (ownedNamed.length === 0) return undefined;
+  const profiles = `${hermesHome}/profiles`;
+  if (home.profilesRoot.kind === 'missing') {
+    return `${profiles} is missing while ${ownedNamed.length} named slot(s) exist; removing nothing (if every named profile was deleted on purpose, create ${profiles} empty and run sync --allow-empty)`;
+  }
+  if (home.profilesRoot.kind !== 'ok') {
+    return `${profiles} is unreadable (${home.profilesRoot.reason}) while ${ownedNamed.length} named slot(s) exist; removing nothing until it can be read`;
+  }
+  if (allowEmpty) return undefined;
+  const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));
+  // Only a profile this pass would use (`anyUsed`) shows that the profiles are still there: not a stray
+  // directory (no SOUL.md), a symlink, an invalid name or a tombstoned one, all common on a wiped
+  // or half-restored volume. A targeted pass also looks, briefly, beyond the profiles it read.
+  const remaining = anyUsed || home.profileOutOfScope;
+  if (!remaining && vanished.length > 0) {
+    return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
+  }
+  return undefined;
+}
