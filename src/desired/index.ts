@@ -270,6 +270,9 @@ function decideIntent(
       },
     };
   }
+  // Multiplexing keeps named slots down (a fold starts the root for them instead).
+  const heldByMultiplex = how.named && input.multiplex;
+  const autostart = (isAutostart(prior) || how.folded) && !heldByMultiplex;
   // A slot of its name that is another tool's (diff refuses to adopt it): nothing starts or stops.
   if (slot !== undefined && slot.entry === 'dir' && !isManageable(slot)) {
     return {
@@ -283,17 +286,16 @@ function decideIntent(
         reason: 'its slot is not adopted (its update says why); left up or down as it is',
         priorExit,
         // What it would do once adopted, multiplexing included (the metrics' `intent`).
-        wouldStart: (isAutostart(prior) || how.folded) && !(how.named && input.multiplex),
+        wouldStart: autostart,
       },
     };
   }
-  const foldedAway = how.named && input.multiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
-  let autostart = isAutostart(prior) || how.folded;
-  let reason: string | undefined;
-  if (how.named && input.multiplex) {
-    autostart = false;
-    reason = foldedAway ? 'folded into the root slot (multiplexing)' : 'multiplexing: named slots stay down';
-  }
+  const foldedAway = heldByMultiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
+  const reason = !heldByMultiplex
+    ? undefined
+    : foldedAway
+      ? 'folded into the root slot (multiplexing)'
+      : 'multiplexing: named slots stay down';
   const decision: ProfileDecision = {
     profile: p.name,
     service,
