@@ -6,7 +6,7 @@
  * the last component is opened with O_NOFOLLOW (or is an lstat/unlink/rename/mkdir, which never
  * follow). Nothing is opened without O_NONBLOCK, so a FIFO planted where a file is expected never
  * blocks. Synchronous on purpose: on tmpfs a direct syscall is several times cheaper than a trip
- * through libuv's thread pool (see bench/README.md).
+ * through libuv's thread pool (see bench/HISTORY.md).
  */
 import fs from 'node:fs';
 import type { DirIdentity, DirRead, FileRead } from '../model.js';
