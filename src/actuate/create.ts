@@ -118,7 +118,6 @@ export async function applyCreates(
   let staging: Dir;
   let state: Dir | undefined;
   try {
-    clearStaging(scandir);
     state = openStateDir(scandir, true);
     if (state === undefined) throw new Error('no state directory');
     staging = mkdirAt(state, stagingName(process.pid), 0o700);

@@ -3,7 +3,7 @@
  * fails alone: its error is reported, the others still apply. Never branches on `reason`.
  */
 import type { CreateOp, Operation, OperationResult, PickupOp, Plan, PurgeOp, RemoveOp, Settings } from '../model.js';
-import { type Dir, describeErrno } from '../safe-fs/index.js';
+import { type Dir, type RemovalBudget, REMOVAL_BUDGET, describeErrno } from '../safe-fs/index.js';
 import { svscanRescan } from './control.js';
 import { applyCreates, clearStaging, skeletonOwnership } from './create.js';
 import { applyHeal } from './heal.js';
@@ -43,6 +43,8 @@ export interface ApplyContext {
   readonly beforeOperation?: (op: Operation) => void;
   /** Total wait for removed slots' supervisors in this pass (default REMOVAL_WAIT_BUDGET_MS). */
   readonly removalWaitMs?: number;
+  /** Entries this pass deletes at most, cleanups and removes together (default REMOVAL_BUDGET; tests pass less). */
+  readonly removalBudget?: number;
   /** Test seam: called after a removed slot reached the trash, before `-an` (the crash-trial point). */
   readonly afterTrash?: (op: RemoveOp) => void;
 }
@@ -93,14 +95,18 @@ function phaseOf(op: Operation): Phase {
 }
 
 /** Applies one operation that is not batched (creates, pickups, removes and purges are). */
-function applyOne(op: Exclude<Operation, CreateOp | PickupOp | RemoveOp | PurgeOp>, ctx: ApplyContext): OperationResult {
+function applyOne(
+  op: Exclude<Operation, CreateOp | PickupOp | RemoveOp | PurgeOp>,
+  ctx: ApplyContext,
+  budget: RemovalBudget,
+): OperationResult {
   switch (op.kind) {
     case 'seed':
       return applySeed(ctx.home, op, ctx.isRoot ? { uid: ctx.settings.uid, gid: ctx.settings.gid } : undefined);
     case 'sweep':
       return applySweep(ctx.home, op);
     case 'cleanup':
-      return applyCleanup(ctx.scandir, op);
+      return applyCleanup(ctx.scandir, op, budget);
     case 'update':
       return applyUpdate(ctx.scandir, op, ctx.isRoot ? { uid: 0, gid: 0 } : undefined);
     case 'restart':
@@ -134,11 +140,14 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const byPhase = (phase: Phase): Operation[] => plan.operations.filter((op) => phaseOf(op) === phase);
   const results = new Map<object, OperationResult>();
   const hook = ctx.beforeOperation;
+  // One removal budget for the whole pass, cleanups and removes alike (issue 16 #6): a pass with
+  // many huge leftovers deletes at most this many entries and leaves the rest to the next.
+  const budget: RemovalBudget = { left: ctx.removalBudget ?? REMOVAL_BUDGET };
   const one = (op: Operation): void => {
     if (op.kind !== 'create' && op.kind !== 'pickup' && op.kind !== 'remove' && op.kind !== 'purge')
       results.set(
         op,
-        guarded(hook, op, () => applyOne(op, ctx)),
+        guarded(hook, op, () => applyOne(op, ctx, budget)),
       );
   };
 
@@ -177,6 +186,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
     live: ctx.live,
     waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,
     sleep: ctx.sleep,
+    budget,
     ...(hook === undefined ? {} : { beforeOperation: hook }),
     ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
   };

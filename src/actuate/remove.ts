@@ -42,6 +42,8 @@ export interface RemoveOptions {
   readonly beforeOperation?: (op: RemoveOp | PurgeOp) => void;
   /** Test seam: called after a slot was moved into the trash, before `-an` (the crash point). */
   readonly afterTrash?: (op: RemoveOp) => void;
+  /** The pass's removal budget, shared with its cleanups (default: a budget of its own). */
+  readonly budget?: RemovalBudget;
 }
 
 type TrashOp = RemoveOp | PurgeOp;
@@ -56,6 +58,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
   try {
+    const budget = options.budget ?? { left: REMOVAL_BUDGET };
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
     for (const op of ops) {
@@ -69,7 +72,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
           continue;
         }
         if (op.kind === 'remove') {
-          moveToTrash(scandir, trash, op);
+          moveToTrash(scandir, trash, op, budget);
           options.afterTrash?.(op);
         }
         inTrash.push(op);
@@ -79,7 +82,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     }
     const loggers = stopSupervisors(scandir, trash, inTrash, options.live, results);
     const waiting = inTrash.filter((op) => !results.has(op));
-    for (const r of finishInTrash(trash, waiting, loggers, options)) results.set(r.op as TrashOp, r);
+    for (const r of finishInTrash(trash, waiting, loggers, options, budget)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
   } finally {
     closeDir(trash);
@@ -88,9 +91,11 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
 
 /**
  * Moves the slot into the trash when it is still the directory observe saw, and checks that what
- * arrived there is that directory; anything else is put back and the removal fails.
+ * arrived there is that directory; anything else is put back and the removal fails. An earlier
+ * removal of the same name still in the trash is finished first, unless its supervisor still runs:
+ * deleting that directory would orphan the supervisor (nothing could reach its control any more).
  */
-function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
+function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget): void {
   const display = `${scandir.path}/${op.service}`;
   const slot = openDirAt(scandir, op.service);
   try {
@@ -98,7 +103,16 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp): void {
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (removeTreeAt(trash, op.service, { left: REMOVAL_BUDGET }) === false) {
+    if (isSupervised(trash, op.service)) {
+      throw new FsError(
+        'remove',
+        display,
+        new Error(
+          `an earlier removal of this slot is still pending: its supervisor still runs in ${trash.path}; the next pass stops it again and resumes`,
+        ),
+      );
+    }
+    if (removeTreeAt(trash, op.service, budget) === false) {
       throw new FsError('remove', display, new Error('an earlier removal of this slot is still pending in the trash'));
     }
     renameAt(scandir, op.service, trash, op.service);
@@ -206,7 +220,13 @@ function openTrash(scandir: Dir): Dir {
  * now, is left for the next pass and reported as pending removal. The `loggers` of services told
  * to exit are told too, each once its service's supervisor is gone.
  */
-function finishInTrash(trash: Dir, ops: readonly TrashOp[], loggers: Set<TrashOp>, options: RemoveOptions): OperationResult[] {
+function finishInTrash(
+  trash: Dir,
+  ops: readonly TrashOp[],
+  loggers: Set<TrashOp>,
+  options: RemoveOptions,
+  budget: RemovalBudget,
+): OperationResult[] {
   const now = options.now ?? Date.now;
   const deadline = now() + options.waitBudgetMs;
   const tellLoggers = (): void => {
@@ -223,7 +243,6 @@ function finishInTrash(trash: Dir, ops: readonly TrashOp[], loggers: Set<TrashOp
     tellLoggers();
     running = running.filter((op) => isSupervised(trash, op.service));
   }
-  const budget: RemovalBudget = { left: REMOVAL_BUDGET };
   return ops.map((op): OperationResult => {
     if (running.includes(op)) {
       return {

@@ -4,9 +4,9 @@
  * is unlinked. cleanup: deletes an upstream staging leftover in the scandir.
  */
 import type { CleanupOp, OperationResult, SweepOp } from '../model.js';
-import { type Dir, REMOVAL_BUDGET, closeDir, describeErrno, openDirAt, removeTreeAt, unlinkAt } from '../safe-fs/index.js';
+import { type Dir, type RemovalBudget, closeDir, describeErrno, openDirAt, removeTreeAt, unlinkAt } from '../safe-fs/index.js';
 
-/** Applies one sweep inside HERMES_HOME; every file is tried, the first failure is reported. */
+/** Applies one sweep inside HERMES_HOME; every file is tried, and every failure is reported. */
 export function applySweep(home: Dir, op: SweepOp): OperationResult {
   const opened: Dir[] = [];
   try {
@@ -35,9 +35,9 @@ export function applySweep(home: Dir, op: SweepOp): OperationResult {
  * Applies one cleanup inside the scandir, within the per-pass removal budget: a leftover the
  * hermes user made huge is deleted over several passes, never at the cost of one (issue 16 #6).
  */
-export function applyCleanup(scandir: Dir, op: CleanupOp): OperationResult {
+export function applyCleanup(scandir: Dir, op: CleanupOp, budget: RemovalBudget): OperationResult {
   try {
-    if (removeTreeAt(scandir, op.entry, { left: REMOVAL_BUDGET })) return { op, status: 'applied' };
+    if (removeTreeAt(scandir, op.entry, budget)) return { op, status: 'applied' };
     return { op, status: 'failed', error: `${op.entry} is too large to delete in one pass; the next boot continues` };
   } catch (err) {
     return { op, status: 'failed', error: describeErrno(err) };

@@ -269,3 +269,16 @@ test('a restart is in the journal before the update it picks up changes any file
   );
   t.deepEqual(journalAtUpdate, { formatVersion: '1', services: ['gateway-a'] });
 });
+
+test('one removal budget covers the whole pass: cleanups and removes together, the rest left for the next pass', async (t) => {
+  const w = world(t, { removalBudget: 8 });
+  for (const f of ['run', 'finish', 'log/run']) put(w.scan.root, `.gateway-x.tmp/${f}`, 'x');
+  for (const f of ['run', 'finish', 'log/run']) put(w.scan.root, `gateway-d/${f}`, 'x');
+  const cleanup = { kind: 'cleanup' as const, ...base('cleanup', 'x'), entry: '.gateway-x.tmp' };
+  const { results } = await applyPlan(planOf(cleanup, { kind: 'remove', ...base('remove', 'd') }), w.ctx);
+  t.is(results[0]?.status, 'applied');
+  t.is(results[1]?.status, 'failed', 'the budget the cleanup spent is not there for the remove');
+  t.true(results[1]?.error?.includes('too large to delete in one pass'), results[1]?.error);
+  const next = await applyPlan(planOf({ kind: 'purge', ...base('purge', 'd'), supervised: false }), w.ctx);
+  t.is(next.results[0]?.status, 'applied', 'the next pass finishes it');
+});

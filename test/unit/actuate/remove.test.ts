@@ -254,3 +254,39 @@ test('a crash right after the move leaves the slot in the trash for the next pas
   t.false(fs.existsSync(path.join(root, 'gateway-a')));
   t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'run')));
 });
+
+test('a remove never deletes an earlier removal of the same name whose supervisor still runs in the trash: it waits for the purge', (t) => {
+  const { root, dir } = tempRoot(t);
+  listenOnControl(t, path.join(root, '.s6-svscan'));
+  // The first removal of gateway-a is pending: its supervisor still listens in the trash.
+  const old = listenOnControl(t, path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  // The profile came back, and went again: a new slot of the same name is removed.
+  put(root, 'gateway-a/run', 'new');
+  const purge = purgeOf('a', true);
+  const remove = removeOf('a');
+  const results = applyRemoves(dir, [purge, remove], offline({ live: true }));
+  t.is(results[1]?.status, 'failed');
+  t.true(results[1]?.error?.includes('an earlier removal of this slot is still pending: its supervisor still runs in'), results[1]?.error);
+  t.is(fs.readFileSync(path.join(root, 'gateway-a', 'run'), 'utf8'), 'new', 'the new slot stays where it is');
+  t.true(
+    fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise', 'control')),
+    'the old supervisor can still be reached',
+  );
+  t.is(old.received(), '', 'the old supervisor is left to the -an');
+  t.is(results[0]?.status, 'failed', 'the purge is pending while its supervisor runs');
+});
+
+test('removes and purges share one removal budget with the rest of the pass', (t) => {
+  const { root, dir } = tempRoot(t);
+  for (const f of ['run', 'finish', 'log/run']) put(root, `gateway-a/${f}`, 'x');
+  trashed(root, 'gateway-b');
+  put(root, `${STATE_DIR}/${TRASH_DIR}/gateway-b/finish`, 'x');
+  const budget = { left: 5 };
+  const results = applyRemoves(dir, [removeOf('a'), purgeOf('b', false)], offline({ budget }));
+  t.is(results[0]?.status, 'applied');
+  t.is(results[1]?.status, 'failed');
+  t.true(results[1]?.error?.includes('gateway-b is too large to delete in one pass'), results[1]?.error);
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-b')));
+});

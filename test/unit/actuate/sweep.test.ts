@@ -8,8 +8,12 @@ import path from 'node:path';
 import test from 'ava';
 import { applyCleanup, applySweep } from '../../../src/actuate/sweep.js';
 import type { CleanupOp, SweepOp } from '../../../src/model.js';
+import { REMOVAL_BUDGET } from '../../../src/safe-fs/index.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
+
+/** A pass's removal budget, as applyPlan makes one. */
+const fresh = (): { left: number } => ({ left: REMOVAL_BUDGET });
 
 const sweepOf = (dir: string, files: readonly string[] = ['gateway.pid', 'processes.json']): SweepOp => ({
   kind: 'sweep',
@@ -76,19 +80,31 @@ test('cleanup deletes an upstream staging leftover tree; a missing one is alread
   const { root, dir } = tempRoot(t);
   put(root, '.gateway-a.tmp/run', 'x');
   put(root, '.gateway-a.tmp/log/run', 'x');
-  t.deepEqual(applyCleanup(dir, CLEANUP), { op: CLEANUP, status: 'applied' });
+  t.deepEqual(applyCleanup(dir, CLEANUP, fresh()), { op: CLEANUP, status: 'applied' });
   t.false(fs.existsSync(path.join(root, '.gateway-a.tmp')));
-  t.is(applyCleanup(dir, CLEANUP).status, 'applied');
+  t.is(applyCleanup(dir, CLEANUP, fresh()).status, 'applied');
 });
 
 test('a leftover that is a symlink is removed as a link; inner symlinks are not followed', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'elsewhere/keep', 'precious');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, '.gateway-a.tmp'));
-  t.is(applyCleanup(dir, CLEANUP).status, 'applied');
+  t.is(applyCleanup(dir, CLEANUP, fresh()).status, 'applied');
   put(root, '.gateway-a.tmp/run', 'x');
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, '.gateway-a.tmp', 'log'));
-  t.is(applyCleanup(dir, CLEANUP).status, 'applied');
+  t.is(applyCleanup(dir, CLEANUP, fresh()).status, 'applied');
   t.is(fs.readFileSync(path.join(root, 'elsewhere', 'keep'), 'utf8'), 'precious');
   t.deepEqual(fs.readdirSync(root).sort(), ['elsewhere']);
+});
+
+test('cleanups share the pass budget: what it cannot delete now is left for the next boot, said so', (t) => {
+  const { root, dir } = tempRoot(t);
+  for (const name of ['a', 'b']) for (const f of ['run', 'finish', 'log/run']) put(root, `.gateway-${name}.tmp/${f}`, 'x');
+  const budget = { left: 6 };
+  t.is(applyCleanup(dir, CLEANUP, budget).status, 'applied');
+  const second = applyCleanup(dir, { ...CLEANUP, service: 'gateway-b', profile: 'b', entry: '.gateway-b.tmp' }, budget);
+  t.is(second.status, 'failed');
+  t.true(second.error?.includes('.gateway-b.tmp is too large to delete in one pass'), second.error);
+  t.true(fs.existsSync(path.join(root, '.gateway-b.tmp')), 'the rest stays for the next boot');
+  t.is(applyCleanup(dir, { ...CLEANUP, service: 'gateway-b', profile: 'b', entry: '.gateway-b.tmp' }, fresh()).status, 'applied');
 });
