@@ -14,7 +14,7 @@ import {
   planHeals,
   planPickups,
 } from './desired/drift.js';
-import { type DiffOptions, compareOps, diffStates, holdBack, isRefused, journalKeep, prunableSlots } from './diff/index.js';
+import { type DiffOptions, diffStates, holdBack, isRefused, journalKeep, prunableSlots, withLiveOps } from './diff/index.js';
 import { type Scope, type ReadCache, observe, observeScandir, probeRemovals } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
@@ -114,7 +114,7 @@ export function planPass(o: PassOptions): PassPlan {
   const diffed = diffStates(observed, desired, diffOptionsOf(o));
   // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
   const pickups = o.mode === 'sync' ? planPickups(observed, desired, diffed, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set()) : [];
-  const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups]), o.hold);
+  const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups], diffOptionsOf(o).expectedUid), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
@@ -193,10 +193,6 @@ function permissionWarning(results: readonly OperationResult[]): string | undefi
 }
 
 /** The diff's plan with the heals and pickups (decided from live state) added, in the plan's stable order. */
-function withLiveOps(plan: Plan, ops: readonly Operation[]): Plan {
-  return ops.length === 0 ? plan : { ...plan, operations: [...plan.operations, ...ops].sort(compareOps) };
-}
-
 function diffOptionsOf(o: PassOptions): DiffOptions {
   return { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null, nowMs: o.host.nowMs };
 }

@@ -4,14 +4,15 @@
  * wanted up ignores `u`, so applying it twice is harmless.
  */
 import type { HealOp, OperationResult } from '../model.js';
-import { type Dir, closeDir, describeErrno, openDirAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, describeErrno } from '../safe-fs/index.js';
 import { svc } from './control.js';
+import { openObservedSlot } from './observed-slot.js';
 
-/** Applies a heal; it fails when no s6-supervise listens on the slot. */
+/** Applies a heal to the slot observe saw; it fails when no s6-supervise listens on it. */
 export function applyHeal(scandir: Dir, op: HealOp): OperationResult {
   let slot: Dir | undefined;
   try {
-    slot = openDirAt(scandir, op.service);
+    slot = openObservedSlot(scandir, op.service, op.expect);
     svc(slot, 'u');
     return { op, status: 'applied' };
   } catch (err) {

@@ -308,7 +308,13 @@ function splitHeals(
       continue;
     }
     const reason = `intent is running; s6 has held it down for ${Math.floor(nowUnix - d.sinceUnix)} s${describeEvidence(d.evidence)}`;
-    heals.push({ kind: 'heal', service: d.service, profile: d.profile, reason });
+    heals.push({
+      kind: 'heal',
+      service: d.service,
+      profile: d.profile,
+      reason,
+      ...(slot.identity === undefined ? {} : { expect: slot.identity }),
+    });
   }
   return { heals, waiting, pointless };
 }

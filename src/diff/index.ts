@@ -150,6 +150,25 @@ export function prunableSlots(observed: ObservedState, desired: DesiredState): O
   return out;
 }
 
+/**
+ * The plan with the live operations a pass adds to it (heals, pickups), in plan order. A heal acts
+ * only on the slot observe saw, as this plan leaves it: an update that adopts the slot chowns it
+ * first, so the heal expects the new owner (as a `restart` or `up` after that update does).
+ */
+export function withLiveOps(plan: Plan, ops: readonly Operation[], expectedUid: number | null): Plan {
+  if (ops.length === 0) return plan;
+  const chowned = new Set(plan.operations.filter((op) => op.kind === 'update' && chownsSlot(op.dirs)).map((op) => op.service));
+  const live = ops.map((op) =>
+    op.kind === 'heal' && op.expect !== undefined && expectedUid !== null && chowned.has(op.service)
+      ? { ...op, expect: { ...op.expect, uid: expectedUid } }
+      : op,
+  );
+  return { ...plan, operations: [...plan.operations, ...live].sort(compareOps) };
+}
+
+/** Whether an update's directory changes chown the slot itself (adopting it). */
+const chownsSlot = (dirs: readonly DirChange[]): boolean => dirs.some((d) => d.path === '' && d.fix === 'chown');
+
 /** Stable order: by service name, then KIND_ORDER. */
 export function compareOps(a: Operation, b: Operation): number {
   if (a.service !== b.service) return a.service < b.service ? -1 : 1;
@@ -183,7 +202,7 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
     const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
     ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes, ...expect });
   }
-  const chownTo = dirs.some((d) => d.path === '' && d.fix === 'chown') ? options.expectedUid : null;
+  const chownTo = chownsSlot(dirs) ? options.expectedUid : null;
   const identityAfter = slot.identity !== undefined && chownTo !== null ? { ...slot.identity, uid: chownTo } : slot.identity;
   if (restart.restart !== undefined)
     ops.push({ kind: 'restart', ...base, reason: restart.restart, ...(identityAfter === undefined ? {} : { expect: identityAfter }) });

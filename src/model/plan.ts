@@ -127,6 +127,8 @@ export interface PurgeOp extends OperationBase {
  */
 export interface HealOp extends OperationBase {
   readonly kind: 'heal';
+  /** The slot directory observe saw (as the plan's update leaves it); only its supervisor is told. */
+  readonly expect?: DirIdentity;
 }
 
 /**
@@ -141,7 +143,7 @@ export interface PickupOp extends OperationBase {
 
 /**
  * One step of a plan, discriminated on `kind`. To add a kind: its interface here, its order in
- * diff's KIND_ORDER, its case in actuate's dispatch, its paths in `pathsOf`, and the schema.
+ * diff's KIND_ORDER, its case in actuate's dispatch, its paths in cli/output's `filesOf`, and the schema.
  */
 export type Operation =
   CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp | PickupOp;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import test from 'ava';
 import { applyHeal } from '../../../src/actuate/heal.js';
 import type { HealOp } from '../../../src/model.js';
+import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { SLOT, scandirWithSlot } from './support.js';
 
@@ -44,4 +45,17 @@ test('a symlinked slot is not followed to a listening supervisor', (t) => {
   fs.symlinkSync(path.join(s.root, 'elsewhere'), path.join(s.root, 'gateway-link'));
   t.is(applyHeal(s.dir, { ...HEAL, service: 'gateway-link' }).status, 'failed');
   t.is(fifo.received(), '');
+});
+
+test('a heal tells only the slot observe saw: a directory swapped in under its name since is left alone', (t) => {
+  const s = scandirWithSlot(t);
+  const seen = openDirAt(s.dir, SLOT);
+  const expect = identityOf(seen);
+  closeDir(seen);
+  fs.renameSync(s.slot, path.join(s.root, 'seen'));
+  const swapped = listenOnControl(t, path.join(s.slot, 'supervise'));
+  const result = applyHeal(s.dir, { ...HEAL, expect });
+  t.is(result.status, 'failed');
+  t.true(result.error?.includes('the slot was replaced since this pass read it'), result.error);
+  t.is(swapped.received(), '', "the other directory's supervisor is told nothing");
 });

@@ -172,6 +172,17 @@ test('heals wait a back-off step per recent death, skip CrashLooping services an
   t.deepEqual(heal(heldDown(NOW - 100), true), [], 'a down marker: the plan up starts it');
 });
 
+test('a heal names the slot directory observe saw, so actuate tells only that one', (t) => {
+  const policy = { ...POLICY, graceSeconds: 0 };
+  const spec = specOf('a', true);
+  const identity = { dev: 7, ino: 42, uid: 0 };
+  const slot = { ...slotOf(spec, { down: false, live: heldDown(NOW - 100) }), identity };
+  const observed = observedOf(home(), scandirOf([slot], { svscanLive: true }));
+  const desired = desiredOf([spec]);
+  const [heal] = planHeals(observed, detectDrift(observed, desired, NOW, policy), NOW, policy);
+  t.like(heal, { kind: 'heal', service: 'gateway-a', expect: identity });
+});
+
 test('healsWaiting names the heals held back for their back-off step, with the seconds left and the deaths that set it', (t) => {
   const policy = { ...POLICY, graceSeconds: 0 };
   const waits = (live: LiveStatus): ReturnType<typeof healsWaiting> => {

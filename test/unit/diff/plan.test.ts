@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { ObservedSlot, Plan, TrashEntry } from '../../../src/model.js';
-import { type DiffOptions, diffStates, isRefused } from '../../../src/diff/index.js';
+import { type DiffOptions, diffStates, isRefused, withLiveOps } from '../../../src/diff/index.js';
 import {
   desiredOf,
   type DesiredOptions,
@@ -273,4 +273,21 @@ test('hermes-owned files when not running as root', converged, [slotOf(CODER_UP,
 test('a live, up service started after its files', converged, [slotOf(CODER_UP, { live: liveUp(5000) })], {
   ...OPTS,
   restartChanged: true,
+});
+
+test('withLiveOps: a heal expects the slot as the plan leaves it (chowned when adopted), in plan order', (t) => {
+  const identity = { dev: 1, ino: 2, uid: 10000 };
+  const adopted = { ...slotOf(CODER_UP, { uid: 10000, owned: false }), identity };
+  const plan = diffStates(observedOf(home(), scandirOf([adopted])), desiredOf([CODER_UP]), OPTS);
+  const heal = { kind: 'heal' as const, service: CODER_UP.service, profile: 'coder', reason: 'held down', expect: identity };
+  const merged = withLiveOps(plan, [heal], OPTS.expectedUid);
+  t.deepEqual(
+    merged.operations.map((op) => [op.kind, 'expect' in op ? op.expect : undefined]),
+    [
+      ['update', identity],
+      ['heal', { ...identity, uid: 0 }],
+    ],
+  );
+  const asUser = withLiveOps(EMPTY, [heal], null);
+  t.deepEqual(asUser.operations, [heal], 'nothing chowns: the heal expects what observe saw');
 });
