@@ -54,6 +54,15 @@ export function shellWord(text: string): string {
 }
 
 /**
+ * A value named inside a message, in double quotes and otherwise as it is: every output escapes
+ * the whole message as {@link escapeLine} does. (`JSON.stringify` here would escape a control
+ * character first, and the line's escaping then doubled its backslash: `"x\\u001b"`.)
+ */
+export function quoted(text: string): string {
+  return `"${text}"`;
+}
+
+/**
  * A `key="…"` field's value for a whole sentence (a reason, an error): escaped as
  * {@link escapeLine} does first, then JSON-quoted, so a `"` in it reads `\"` and cannot end the
  * field early (escaping after quoting turned it into `\\"`, which does).

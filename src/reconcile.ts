@@ -21,6 +21,7 @@ import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 import { stickyWarning } from './state-dir.js';
 import { namesInProse } from './model/text.js';
 import { PASS_USER } from './model/constants.js';
+import { quoted } from './escape.js';
 
 /** What a pass is asked to do: the production options, nothing for tests. */
 export interface PassOptions {
@@ -255,7 +256,7 @@ function otherPrefixWarning(observed: ObservedState, desired: DesiredState, pref
   const it = stray.length === 1;
   return (
     `${namesInProse(stray, 5)}: ${it ? 'a slot' : 'slots'} of reconcile-gateways (${it ? 'its' : 'their'} ownership record says so) ` +
-    `for ${it ? 'a profile' : 'profiles'} of this pass, not named with the service prefix ${JSON.stringify(prefix)}, left alone; ` +
+    `for ${it ? 'a profile' : 'profiles'} of this pass, not named with the service prefix ${quoted(prefix)}, left alone; ` +
     `if servicePrefix changed, ${it ? 'its gateway runs' : 'their gateways run'} beside the new slots: move ${it ? 'it' : 'them'} out of the scandir, then run s6-svscanctl -an on the scandir`
   );
 }

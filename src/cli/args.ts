@@ -8,6 +8,7 @@ import { COMMANDS, type Command, DEFAULT_STATUS_FILE, type Flag, flagsOf } from 
 import type { Level } from './logger.js';
 import { didYouMean, nearest } from './suggest.js';
 import { namesInProse } from '../model/text.js';
+import { quoted } from '../escape.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,6 +18,8 @@ export type { Command } from './help.js';
 export interface Args {
   readonly command: Command;
   readonly hermesHome: string;
+  /** hermesHome is the built-in default: neither --hermes-home nor HERMES_HOME was given (messages say so). */
+  readonly hermesHomeIsDefault?: true;
   readonly scandir: string;
   readonly config: string | undefined;
   readonly output: 'text' | 'json';
@@ -74,8 +77,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
     if (command.startsWith('-')) {
       // A mistyped top-level flag (`--versoin`, `-v`) is a typo, not a flag given before its command.
       const [flag = command, ...value] = command.split('=');
-      if (flag === '--version' || flag === '--help')
-        throw new ArgumentError(`${flag} takes no value (got ${JSON.stringify(value.join('='))})`);
+      if (flag === '--version' || flag === '--help') throw new ArgumentError(`${flag} takes no value (got ${quoted(value.join('='))})`);
       const known = COMMANDS.some((c) => flagsOf(c).some((f) => `--${f.name}` === flag));
       if (known) throw new ArgumentError(`the command comes first, before ${command}`);
       const top = flag === '-v' ? '--version' : nearest(flag, ['--help', '--version']);
@@ -85,7 +87,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): P
       const hint = alias === undefined ? '' : ` (did you mean ${alias}, after the command?)`;
       throw new ArgumentError(`unknown option ${flag}${hint}; the command comes first, then its options`);
     }
-    throw new ArgumentError(`unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}`);
+    throw new ArgumentError(`unknown command ${quoted(command)}${didYouMean(command, COMMANDS)}`);
   }
   const values = readFlags(command, rest);
   if (values.has('help')) return { kind: 'help', command };
@@ -107,6 +109,12 @@ function elsewhere(name: string, command: Command): string {
   return ` (did you mean --${near}? it is an option of ${namesInProse(owners, owners.length)}, not of ${command})`;
 }
 
+/** ` (did you mean --x?)` when exactly one flag starts with `name` (`--restart`), else ''. */
+function startOf(name: string, names: readonly string[]): string {
+  const matches = name.length < 3 ? [] : names.filter((n) => n.startsWith(name));
+  return matches.length === 1 ? ` (did you mean --${matches[0]}?)` : '';
+}
+
 /** The flags given, by name; every unknown flag, missing value or stray word is an ArgumentError. */
 function readFlags(command: Command, argv: readonly string[]): Map<string, string | true> {
   const flags = new Map(flagsOf(command).map((f) => [f.name, f]));
@@ -115,11 +123,11 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
   const values = new Map<string, string | true>();
   for (const token of tokens) {
     if (token.kind === 'option-terminator') throw new ArgumentError(`${command}: takes no arguments after --`, command);
-    if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${JSON.stringify(token.value)}`, command);
+    if (token.kind === 'positional') throw new ArgumentError(`${command}: unexpected argument ${quoted(token.value)}`, command);
     // `sync --version` answers like `--version`: no command has a flag of that name.
     if (token.rawName === '--version' || token.rawName === '-V') {
       if (token.value !== undefined)
-        throw new ArgumentError(`${command}: ${token.rawName} takes no value (got ${JSON.stringify(token.value)})`, command);
+        throw new ArgumentError(`${command}: ${token.rawName} takes no value (got ${quoted(token.value)})`, command);
       values.set('version', true);
       continue;
     }
@@ -134,7 +142,11 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
         );
       const alias = aliasFor(token.name, command);
       const near =
-        alias !== undefined ? ` (did you mean ${alias}?)` : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`);
+        alias !== undefined
+          ? ` (did you mean ${alias}?)`
+          : flags.has(`no-${token.name}`)
+            ? ` (${command} does that by default; --no-${token.name} turns it off)`
+            : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`) || startOf(token.name, [...flags.keys()]);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near || elsewhere(token.name, command)}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
@@ -149,8 +161,7 @@ function flagValue(
 ): string | true {
   const named = `--${flag.name}`;
   if (flag.type === 'boolean') {
-    if (token.value !== undefined)
-      throw new ArgumentError(`${command}: ${named} takes no value (got ${JSON.stringify(token.value)})`, command);
+    if (token.value !== undefined) throw new ArgumentError(`${command}: ${named} takes no value (got ${quoted(token.value)})`, command);
     return true;
   }
   if (token.value === undefined) throw new ArgumentError(`${command}: ${named} needs a value: ${named} ${flag.value ?? 'VALUE'}`, command);
@@ -173,6 +184,7 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
   return {
     command,
     hermesHome: nonEmpty(str('hermes-home'), '--hermes-home') ?? (env['HERMES_HOME'] || '/opt/data'),
+    ...(str('hermes-home') === undefined && !env['HERMES_HOME'] ? { hermesHomeIsDefault: true as const } : {}),
     scandir: nonEmpty(str('scandir'), '--scandir') ?? (env['S6_PROFILE_GATEWAY_SCANDIR'] || '/run/service'),
     config: str('config') ?? (env['RECONCILE_GATEWAYS_CONFIG'] || undefined),
     output: oneOf(str('output') ?? 'text', ['text', 'json'] as const, '--output'),
@@ -218,7 +230,7 @@ function nonEmpty(v: string | undefined, name: string): string | undefined {
 
 function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
   const found = allowed.find((a) => a === v);
-  if (found === undefined) throw new ArgumentError(`${name} must be one of ${allowed.join(', ')} (got ${JSON.stringify(v)})`);
+  if (found === undefined) throw new ArgumentError(`${name} must be one of ${allowed.join(', ')} (got ${quoted(v)})`);
   return found;
 }
 
@@ -232,6 +244,9 @@ function optionalOneOf<T extends string>(v: string | undefined, allowed: readonl
  */
 const ALIASES: ReadonlyMap<string, string> = new Map([
   ['json', '--output json'],
+  ['o', '--output'],
+  ['n', '--diff'],
+  ['q', '--log-level warn'],
   ['dry-run', '--diff'],
   ['dryrun', '--diff'],
   ['verbose', '--log-level debug'],
@@ -255,7 +270,16 @@ function parseNumber(v: string, name: string, min: number, max: number, integer 
   const n = Number(text);
   const decimal = integer ? /^-?\d+$/ : /^-?(\d+|\d*\.\d+)$/;
   if (!decimal.test(text) || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new ArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max} (got ${JSON.stringify(v)})`);
+    // 1e3 is a number between 0 and 86400 to a reader: say which spelling is wanted.
+    const spelling =
+      text === '' || decimal.test(text) || !(n >= min && n <= max) || (integer && !Number.isInteger(n))
+        ? ''
+        : integer
+          ? ', written in digits (10, not 1e1, 0xa or 10.0)'
+          : ', written in plain decimals (30 or 0.5, not 1e3, 0x10 or 30.)';
+    throw new ArgumentError(
+      `${name} must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}${spelling} (got ${quoted(v)})`,
+    );
   }
   return n;
 }
@@ -265,9 +289,8 @@ function parseListen(v: string | undefined): { host: string; port: number } | un
   if (v === undefined) return undefined;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d+)$/.exec(v);
   const port = m === null ? NaN : Number(m[3]);
-  if (m === null)
-    throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(v)})`);
-  if (port > 65535) throw new ArgumentError(`--metrics-listen: the port must be 0 to 65535, 0 for any free one (got ${JSON.stringify(v)})`);
+  if (m === null) throw new ArgumentError(`--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got ${quoted(v)})`);
+  if (port > 65535) throw new ArgumentError(`--metrics-listen: the port must be 0 to 65535, 0 for any free one (got ${quoted(v)})`);
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] ?? '0.0.0.0')), port };
 }
 

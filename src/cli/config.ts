@@ -9,6 +9,7 @@ import { jsonErrorAt } from '../model/text.js';
 import { describeErrno } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 import { docPath } from './help.js';
+import { quoted } from '../escape.js';
 
 /**
  * Upstream's values: with them every rendered file is byte-identical to container_boot.py's.
@@ -60,7 +61,7 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   }
   const twice = repeatedKeys(json);
   if (twice.length > 0) {
-    const which = twice.map((k) => JSON.stringify(k)).join(', ');
+    const which = twice.map(quoted).join(', ');
     throw new UsageError(
       `config ${path} is invalid: ${which} ${twice.length === 1 ? 'is' : 'are'} given more than once (JSON keeps only the last); keep one; ${fixTheFile()}`,
     );

@@ -60,7 +60,7 @@ export function resolveRole(args: Args): RoleFacts {
 /** Resolves settings and HERMES_HOME; throws UsageError/FatalError. */
 export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), configCache: ConfigCache = {}): Promise<Prepared> {
   const settings = await loadSettings(args.config, hermesIds());
-  const home = openHome(args.hermesHome);
+  const home = openHome(args.hermesHome, args.hermesHomeIsDefault === true);
   return { ...facts, settings, home, configCache };
 }
 
@@ -89,15 +89,17 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
 const POINT_HOME = 'point --hermes-home or HERMES_HOME at the Hermes data volume';
 const POINT_SCANDIR = 'point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory';
 
-function openHome(hermesHome: string): Dir {
+function openHome(hermesHome: string, isDefault: boolean): Dir {
+  // The built-in default named as one: with HERMES_HOME unset (or empty) it read as if it were set.
+  const named = `HERMES_HOME ${hermesHome}${isDefault ? ' (the default: neither --hermes-home nor HERMES_HOME is set)' : ''}`;
   let st: fs.Stats;
   try {
     st = fs.statSync(hermesHome);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new FatalError(`HERMES_HOME ${hermesHome} is missing or unreadable (${why}); ${POINT_HOME}`, { cause: err });
+    throw new FatalError(`${named} is missing or unreadable (${why}); ${POINT_HOME}`, { cause: err });
   }
-  if (!st.isDirectory()) throw new FatalError(`HERMES_HOME ${hermesHome} is not a directory; ${POINT_HOME}`);
+  if (!st.isDirectory()) throw new FatalError(`${named} is not a directory; ${POINT_HOME}`);
   try {
     const dir = openRoot(hermesHome);
     fs.readdirSync(hermesHome);

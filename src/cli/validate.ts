@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { didYouMean } from './suggest.js';
+import { quoted } from '../escape.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -87,11 +88,11 @@ function describeError(e: ValidationError, knownKeys: readonly string[], pattern
   if (said !== undefined) return `${where}: must be ${said}`;
   const extra = e.params?.additionalProperty;
   if (e.keyword === 'additionalProperties' && extra !== undefined) {
-    const near = didYouMean(extra, knownKeys, (k) => JSON.stringify(k));
-    return `${where}: unknown key ${JSON.stringify(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`;
+    const near = didYouMean(extra, knownKeys, quoted);
+    return `${where}: unknown key ${quoted(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`;
   }
   if (e.keyword === 'enum' && e.params?.allowedValues !== undefined) {
-    return `${where}: must be one of ${e.params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`;
+    return `${where}: must be one of ${e.params.allowedValues.map((a) => (typeof a === 'string' ? quoted(a) : JSON.stringify(a))).join(', ')}`;
   }
   return `${where}: ${e.message ?? 'invalid'}`;
 }

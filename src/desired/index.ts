@@ -350,7 +350,8 @@ function oddIntent(state: Extract<StateFile, { kind: 'parsed' }>): string | unde
     }`;
   const desired = state.desiredState;
   if (desired === undefined || isHermesIntent(desired)) return undefined;
-  const shown = JSON.stringify(desired.length > 40 ? `${desired.slice(0, 40)}...` : desired);
+  // Quoted as it is: the output escapes the whole line (JSON.stringify would escape it twice).
+  const shown = `"${desired.length > 40 ? `${desired.slice(0, 40)}...` : desired}"`;
   return `desired_state ${shown} is neither "running" nor "stopped"; only "running" starts a gateway, so it is registered down`;
 }
 

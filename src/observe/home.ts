@@ -4,13 +4,14 @@
  * value with a reason, never an exception.
  */
 import type { FileRead, Lifecycle, ObservedHome, ObservedProfile, ProfilesRoot, RootStateEntry, StateFile } from '../model.js';
-import { ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
+import { PASS_USER, ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../model/constants.js';
 import { invalidNameReason } from '../model/names.js';
 import {
   type Dir,
   closeDir,
   describeErrno,
   describeType,
+  errnoCode,
   forEachDirEntryRaw,
   listDirRaw,
   lstatAt,
@@ -247,7 +248,12 @@ function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles
       ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
     };
   } catch (err) {
-    return unusable(name, describeErrno(err));
+    const code = errnoCode(err);
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `make it readable and searchable by the user running the tool (${PASS_USER})`
+        : 'it is skipped until it can be read';
+    return unusable(name, `${describeErrno(err)}; ${fix}`);
   } finally {
     closeDir(dir);
   }

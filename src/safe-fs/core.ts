@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import type { DirIdentity, DirRead, FileRead } from '../model.js';
+import { quoted } from '../escape.js';
 
 /** Open flags, shared with safe-fs/write.ts. */
 export const C = fs.constants;
@@ -69,7 +70,7 @@ export function describeErrno(err: unknown): string {
 /** Path of `name` inside `dir`, resolved through the descriptor. `name` must be one component. */
 export function pathAt(dir: Dir, name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw new Error(`refusing unsafe path component ${JSON.stringify(name)}`);
+    throw new Error(`refusing unsafe path component ${quoted(name)}`);
   }
   if (dir.rel !== undefined) return `${dir.rel}/${name}`;
   return PROC_FD === undefined ? `${dir.path}/${name}` : `${PROC_FD}${dir.fd}/${name}`;
@@ -81,7 +82,7 @@ export function pathAt(dir: Dir, name: string): string {
  */
 export function rawPathAt(dir: Dir, name: Buffer): Buffer {
   if (name.length === 0 || name.includes(0x2f) || name.includes(0) || name.equals(DOT) || name.equals(DOT_DOT)) {
-    throw new Error(`refusing unsafe path component ${JSON.stringify(name.toString())}`);
+    throw new Error(`refusing unsafe path component ${quoted(name.toString())}`);
   }
   return Buffer.concat([Buffer.from(`${selfPath(dir)}/`), name]);
 }

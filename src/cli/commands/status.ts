@@ -30,6 +30,7 @@ import { watchLockPath } from '../watch-lock.js';
 import { isWatcherRunning, readStatusText } from '../watcher-file.js';
 import { isLockHeld } from '../../lock.js';
 import type { WatcherStop } from '../../watch/status-file.js';
+import { quoted } from '../../escape.js';
 
 /** What to do about a status file that is none: the path may name another file. */
 const NOT_A_STATUS_FILE = '--status-file (or RECONCILE_GATEWAYS_STATUS_FILE) must name the file `watch` writes';
@@ -165,7 +166,7 @@ async function readWatcher(
   const version = typeof doc === 'object' && doc !== null && 'formatVersion' in doc ? doc.formatVersion : undefined;
   if (typeof version === 'string' && version !== '2') {
     // A watcher started before an upgrade: one line that says so, not every schema difference.
-    const reason = `written by a watcher of another version (formatVersion ${JSON.stringify(version)}; this version reads "2"): restart the watcher`;
+    const reason = `written by a watcher of another version (formatVersion ${quoted(version)}; this version reads "2"): restart the watcher`;
     return { watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld }, conditions: none };
   }
   const validateStatusFile = await loadValidator('validateStatusFile');

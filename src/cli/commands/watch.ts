@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeLine, fieldValue } from '../../escape.js';
+import { escapeLine, fieldValue, quotedField } from '../../escape.js';
 import { FsError, describeErrno } from '../../safe-fs/index.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
@@ -186,7 +186,7 @@ export function summaryLine(s: PassSummary): string {
   const c = s.counts;
   const counts =
     c === undefined
-      ? ` error=${JSON.stringify(s.error?.message ?? '')}`
+      ? ` error=${quotedField(s.error?.message ?? '')}`
       : ` create=${c.create} update=${c.update} restart=${c.restart ?? 0} up=${c.up} down=${c.down} remove=${c.remove} purge=${c.purge ?? 0} heal=${c.heal}${(c.pickup ?? 0) > 0 ? ` pickup=${c.pickup}` : ''} failed=${c.failed} held=${c.held} restart_pending=${c.restartPending}`;
   const d = s.drift;
   const drift = d === undefined ? '' : ` ${driftCountFields(d)}`;

@@ -166,3 +166,14 @@ test('a new service prefix that begins the old names (gateway- to gate) neither 
     'gateway-default',
   ]);
 });
+
+test('a control character in a state file value is escaped once in the warning that names it', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: { state: { desired_state: 'x\u001b[31mRED\u202e' } } });
+  await mkdir(box.scandir, { recursive: true });
+  const r = await runCli(['sync', '--diff', ...bootArgs(box.home, box.scandir).slice(1)]);
+  const line = r.stderr.split('\n').find((l) => l.includes('desired_state "'));
+  t.true(line?.includes('desired_state "x\\x1b[31mRED\\u202e" is neither "running" nor "stopped"'), r.stderr);
+  t.false(/[\u0000-\u0009\u000b-\u001f\u202e]/.test(r.stderr), 'nothing raw reaches the terminal');
+});

@@ -20,6 +20,7 @@ import {
   takeLock,
 } from '../../../src/cli/pass.js';
 import { decideRole } from '../../../src/desired/host.js';
+import { type Args, parseCliArgs } from '../../../src/cli/args.js';
 import { writeConfig } from '../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from './support.js';
 
@@ -133,6 +134,23 @@ test('a missing HERMES_HOME is fatal and says where to point', async (t) => {
   const err = await t.throwsAsync(prepare(w.args('sync', '--hermes-home', missing)), { instanceOf: FatalError });
   t.true(err?.message.startsWith(`HERMES_HOME ${missing} is missing or unreadable (`));
   t.true(err?.message.endsWith('point --hermes-home or HERMES_HOME at the Hermes data volume'));
+});
+
+test('the built-in HERMES_HOME is named as the default when neither the flag nor the variable gave one', async (t) => {
+  const w = await world(t);
+  const parsed = (env: NodeJS.ProcessEnv): Args => {
+    const p = parseCliArgs(['sync', '--scandir', w.scandir, '--config', w.configFile, '--container-argv', '[]'], env);
+    if (p.kind !== 'run') throw new Error('not a run');
+    return p.args;
+  };
+  const unset = await t.throwsAsync(prepare(parsed({ HERMES_HOME: '' })), { instanceOf: FatalError });
+  t.true(
+    unset?.message.startsWith('HERMES_HOME /opt/data (the default: neither --hermes-home nor HERMES_HOME is set) is missing'),
+    unset?.message,
+  );
+  const missing = path.join(w.root, 'nope');
+  const set = await t.throwsAsync(prepare(parsed({ HERMES_HOME: missing })), { instanceOf: FatalError });
+  t.true(set?.message.startsWith(`HERMES_HOME ${missing} is missing or unreadable (`), set?.message);
 });
 
 test('a HERMES_HOME that is a file is fatal', async (t) => {
