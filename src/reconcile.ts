@@ -18,7 +18,7 @@ import { type DiffOptions, diffStates, holdBack, isRefused, journalKeep, prunabl
 import { type Scope, type ReadCache, observe, observeScandir, probeRemovals } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
-import { stickyWarning } from './state-dir.js';
+import { STATE_DIR, foreignStateOf, stickyWarning } from './state-dir.js';
 import { namesInProse } from './model/text.js';
 import { PASS_USER } from './model/constants.js';
 import { quoted } from './escape.js';
@@ -126,6 +126,8 @@ export function planPass(o: PassOptions): PassPlan {
   if (stray !== undefined) warnings.push(stray);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
+  const foreign = o.scandir === undefined ? undefined : foreignStateWarning(o.scandir, observed);
+  if (foreign !== undefined) warnings.push(foreign);
   return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
 }
 
@@ -196,6 +198,26 @@ function permissionWarning(results: readonly OperationResult[]): string | undefi
 /** The diff's plan with the heals and pickups (decided from live state) added, in the plan's stable order. */
 function diffOptionsOf(o: PassOptions): DiffOptions {
   return { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null, nowMs: o.host.nowMs };
+}
+
+/**
+ * A state directory this user does not own privately (a pass run as another user made it) is
+ * replaced by the next pass that changes anything: said, with what that pass takes over (the
+ * slots pending removal in its trash whose supervisors still run) and what it drops.
+ */
+function foreignStateWarning(scandir: Dir, observed: ObservedState): string | undefined {
+  const what = foreignStateOf(scandir);
+  if (what === undefined) return undefined;
+  const running = (observed.scandir.trash ?? []).map((e) => e.service);
+  const takeOver =
+    running.length === 0
+      ? ''
+      : `; ${namesInProse(running, 5)}, pending removal there with ${running.length === 1 ? 'its supervisor' : 'their supervisors'} still running, ${running.length === 1 ? 'moves' : 'move'} into the new trash, whose purge stops ${running.length === 1 ? 'it' : 'them'}`;
+  return (
+    `${scandir.path}/${STATE_DIR} is ${what}, not this user's private directory (did a pass run as another user make it?): ` +
+    `the next pass that changes anything replaces it, and its restart journal and the rest of its trash go with it${takeOver}; ` +
+    `run every pass over a scandir as one user (${PASS_USER})`
+  );
 }
 
 /**

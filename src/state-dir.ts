@@ -6,14 +6,18 @@
  * reach, rename or replace it: 0700 keeps them out of it, and a sticky scandir (`chmod +t`, done by
  * the example cont-init) keeps them from renaming it (issue 16 #8, #11). A directory under that
  * name someone else owns, or with another mode, is never used: it is renamed aside, deleted and
- * made again.
+ * made again. A slot pending removal in its trash whose supervisor still runs (a pass run as
+ * another user left it) is taken over first: it moves into the new trash, whose purge stops it.
  */
 import fs from 'node:fs';
 import {
   type Dir,
   REMOVAL_BUDGET,
   closeDir,
+  describeType,
   errnoCode,
+  forEachDirEntryRaw,
+  isSupervised,
   lstatAt,
   mkdirAt,
   openDirIfExists,
@@ -51,9 +55,12 @@ export function isPrivateDir(dir: Dir): boolean {
  * missing or foreign one is `undefined`: nothing in it is trusted.
  */
 export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
+  // A foreign directory renamed aside, whose running removals are taken over once ours is open.
+  let aside: string | undefined;
   for (let attempt = 1; ; attempt++) {
     const existing = openPrivateIfExists(scandir, STATE_DIR);
-    if (existing !== undefined || !create) return existing;
+    if (existing !== undefined) return takeOver(scandir, aside, existing);
+    if (!create) return undefined;
     // Runs that start together on a new scandir all find it missing: one makes it, the others get
     // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
     // (a concurrent run may have made it just now), and it is renamed aside first, so that of two
@@ -61,11 +68,11 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
     const seen = lstatAt(scandir, STATE_DIR);
     if (seen !== undefined) {
       const made = openPrivateIfExists(scandir, STATE_DIR);
-      if (made !== undefined) return made;
-      setForeignAside(scandir, seen);
+      if (made !== undefined) return takeOver(scandir, aside, made);
+      aside = setForeignAside(scandir, seen) ?? aside;
     }
     try {
-      return mkdirAt(scandir, STATE_DIR, 0o700);
+      return takeOver(scandir, aside, mkdirAt(scandir, STATE_DIR, 0o700));
     } catch (err) {
       // EEXIST: made meanwhile. ENOENT: made, then set aside by a run that judged the name foreign
       // a moment before (it puts it back). Either way, look again.
@@ -101,39 +108,130 @@ function isOthersDir(seen: fs.Stats): boolean {
 const STATE_DIR_ATTEMPTS = 5;
 
 /**
- * Renames the foreign entry under the state directory's name aside and deletes it there. When
- * what was moved is a private directory after all, a concurrent run made it between the look and
- * the rename: it is put back (unless the name was taken again meanwhile; that run then finds its
- * lock file gone from the lock path and takes the lock again, src/lock.ts). Losing the race (the
- * entry is gone) is no error.
+ * Renames the foreign entry under the state directory's name aside, and returns its new name: it
+ * is deleted once the new state directory has taken over its running removals. When what was
+ * moved is a private directory after all, a concurrent run made it between the look and the
+ * rename: it is put back (unless the name was taken again meanwhile; that run then finds its lock
+ * file gone from the lock path and takes the lock again, src/lock.ts). Losing the race (the entry
+ * is gone) is no error.
  */
-function setForeignAside(scandir: Dir, seen: fs.Stats): void {
+function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
   // Deleting another user's directory in place fails at once (EACCES, exit 111) and moves
   // nothing: a root run's lock and journal stay where root's next run looks for them.
   if (isOthersDir(seen)) {
     removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
-    return;
+    return undefined;
   }
   const aside = `${STATE_DIR}.foreign.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   try {
     renameAt(scandir, STATE_DIR, scandir, aside);
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return;
+    if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
   const moved = openPrivateIfExists(scandir, aside);
   if (moved !== undefined) {
     closeDir(moved);
     putBack(scandir, aside);
-    return;
+    return undefined;
   }
-  // Whatever cannot be deleted within the budget stays under its dot name (s6-svscan skips it). One
-  // that cannot be deleted at all goes back where it was, and the run stops with the error.
+  return aside;
+}
+
+/**
+ * Moves the slots of the foreign state directory set `aside` whose supervisors still run into the
+ * trash of `state`, where a purge stops them and deletes them (deleting them with the rest would
+ * leave their gateways running with nothing left to stop them), then deletes what is left of it.
+ * Whatever cannot be moved or deleted within the budget stays under the aside's dot name, which
+ * s6-svscan skips. Returns `state`.
+ */
+function takeOver(scandir: Dir, aside: string | undefined, state: Dir): Dir {
+  if (aside === undefined) return state;
+  let old: Dir | undefined;
+  let trash: Dir | undefined;
   try {
+    old = openDirIfExists(scandir, aside);
+    const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
+    try {
+      const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
+      if (oldTrash !== undefined && running.length > 0) {
+        trash = openPrivateSubdir(state, TRASH_DIR);
+        for (const service of running) {
+          try {
+            renameAt(oldTrash, service, trash, service);
+          } catch {
+            // Taken meanwhile by a run of ours, or gone: left to that run, or to nobody.
+          }
+        }
+      }
+    } finally {
+      closeDir(oldTrash);
+    }
     removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
-  } catch (err) {
-    putBack(scandir, aside);
-    throw err;
+  } catch {
+    // Left under its dot name: nothing in it is used.
+  } finally {
+    closeDir(trash);
+    closeDir(old);
+  }
+  return state;
+}
+
+/** Most entries of a foreign trash looked at: a hostile one may hold millions. */
+export const FOREIGN_TRASH_MAX = 10_000;
+
+/**
+ * The entries of a trash (ours or a foreign state directory's) on which a supervisor still listens,
+ * by name: directories with a UTF-8 name, among the first {@link FOREIGN_TRASH_MAX}; never throws.
+ */
+export function runningRemovals(trash: Dir): string[] {
+  const names: string[] = [];
+  let seen = 0;
+  try {
+    forEachDirEntryRaw(trash, (entry) => {
+      if (++seen > FOREIGN_TRASH_MAX || !entry.isDir) return;
+      const name = entry.name.toString();
+      if (Buffer.from(name).equals(entry.name) && isSupervised(trash, name)) names.push(name);
+    });
+  } catch {
+    // An unreadable trash holds nothing we can stop.
+  }
+  return names.sort();
+}
+
+/**
+ * What is under the state directory's name when it is not this user's private directory, for the
+ * warning that a pass replaces it (`a directory of uid 1000`, `a symlink`); undefined when there
+ * is none, or it is ours. Never throws.
+ */
+export function foreignStateOf(scandir: Dir): string | undefined {
+  try {
+    const own = openPrivateIfExists(scandir, STATE_DIR);
+    if (own !== undefined) {
+      closeDir(own);
+      return undefined;
+    }
+    const st = lstatAt(scandir, STATE_DIR);
+    if (st === undefined) return undefined;
+    if (!st.isDirectory()) return describeType(st);
+    return st.uid !== process.geteuid?.()
+      ? `a directory of uid ${st.uid}`
+      : `a directory of mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The trash of a foreign state directory, opened to read (never through a link); undefined when there is none or it is unreadable. */
+export function openForeignTrash(scandir: Dir): Dir | undefined {
+  let state: Dir | undefined;
+  try {
+    state = openDirIfExists(scandir, STATE_DIR);
+    return state === undefined ? undefined : openDirIfExists(state, TRASH_DIR);
+  } catch {
+    return undefined;
+  } finally {
+    closeDir(state);
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * Reads our trash (`<scandir>/.reconcile-gateways/trash/`, src/state-dir.ts): the slots earlier
  * passes moved out of the scandir and did not finish deleting, and whether a supervisor still
- * listens on each. A trash we do not own (or none) reads as empty: nothing in it is ours.
+ * listens on each. A trash we do not own reads as empty: nothing in it is ours. Only when the
+ * whole state directory is foreign (a pass run as another user made it), its trash's slots whose
+ * supervisors still run are read too: the pass that replaces that directory takes them over.
  */
 import type { TrashEntry } from '../model.js';
 import { type Dir, closeDir, listDir, openDirAt, supervisorsOf } from '../safe-fs/index.js';
 import { readLiveStatus } from './s6-status.js';
-import { TRASH_DIR, openPrivateIfExists, openStateDir } from '../state-dir.js';
+import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
 
 /** Whether the trashed slot's gateway is up while s6 wants it down (TrashEntry.stopping); never throws. */
 function isStopping(trash: Dir, service: string): boolean {
@@ -25,14 +27,18 @@ function isStopping(trash: Dir, service: string): boolean {
 /** The trash's entries, sorted; with `only`, just those services. */
 export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<string>): TrashEntry[] {
   const state = openStateDir(scandir, false);
-  const trash = state === undefined ? undefined : openPrivateIfExists(state, TRASH_DIR);
+  const trash = state === undefined ? openForeignTrash(scandir) : openPrivateIfExists(state, TRASH_DIR);
   closeDir(state);
   if (trash === undefined) return [];
   try {
-    return listDir(trash)
+    const entries =
+      state === undefined
+        ? runningRemovals(trash).map((name) => ({ name, dir: true }))
+        : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+    return entries
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
-        const { supervised, denied } = e.isDirectory() ? supervisorsOf(trash, e.name) : { supervised: false, denied: false };
+        const { supervised, denied } = e.dir ? supervisorsOf(trash, e.name) : { supervised: false, denied: false };
         const entry: TrashEntry = {
           service: e.name,
           profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,

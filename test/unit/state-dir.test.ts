@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { closeDir } from '../../src/safe-fs/index.js';
-import { STATE_DIR, checkStateDir, openStateDir } from '../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR, checkStateDir, openStateDir } from '../../src/state-dir.js';
+import { listenOnControl } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
 
@@ -31,6 +32,28 @@ test('a missing state directory is made 0700; a foreign one is replaced; without
   if (remade !== undefined) closeDir(remade);
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
   t.false(fs.existsSync(path.join(root, STATE_DIR, 'planted')), 'nothing of the foreign one survives');
+});
+
+test('replacing a foreign state directory takes over the trashed slots whose supervisors still run, and deletes the rest', (t) => {
+  const { root, dir } = tempRoot(t);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  const running = listenOnControl(t, path.join(oldTrash, 'gateway-running', 'supervise'));
+  fs.mkdirSync(path.join(oldTrash, 'gateway-idle'));
+  fs.writeFileSync(path.join(root, STATE_DIR, 'journal'), '{}');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const made = openStateDir(dir, true);
+  if (made !== undefined) closeDir(made);
+  t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [TRASH_DIR]);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-running'], 'moved into the new trash, still reachable');
+  t.is(modeOf(path.join(root, STATE_DIR, TRASH_DIR)), 0o700);
+  t.deepEqual(
+    fs.readdirSync(root).filter((e) => e !== STATE_DIR),
+    [],
+    'nothing of the foreign one is left aside',
+  );
+  fs.writeFileSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-running', 'supervise', 'control'), 'x');
+  t.is(running.received(), 'x', 'the same FIFO its supervisor reads');
 });
 
 test('checkStateDir says whether a run could use the state directory, and makes or replaces nothing', (t) => {

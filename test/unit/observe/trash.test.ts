@@ -93,3 +93,16 @@ test('a trashed gateway that is up while s6 wants it down is stopping: a purge w
     { service: 'gateway-b', profile: 'b', supervised: true, stopping: false },
   ]);
 });
+
+test('a foreign state directory’s trash: only the slots whose supervisors still run are read (a pass takes them over)', (t) => {
+  const { root, dir } = tempRoot(t);
+  const trash = makeTrash(root);
+  listenOnControl(t, path.join(trash, 'gateway-running', 'supervise'));
+  fs.mkdirSync(path.join(trash, 'gateway-idle'));
+  fs.writeFileSync(path.join(trash, 'a-file'), '');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  t.deepEqual(observeTrash(dir, 'gateway-'), [{ service: 'gateway-running', profile: 'running', supervised: true, stopping: false }]);
+  fs.renameSync(path.join(root, STATE_DIR), path.join(root, 'elsewhere'));
+  fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, STATE_DIR));
+  t.deepEqual(observeTrash(dir, 'gateway-'), [], 'a symlink under the name is never followed');
+});

@@ -1,0 +1,65 @@
+/**
+ * A pass run as another user left a removal pending in its state directory (a gateway still running
+ * from its trash, say one that ignored SIGTERM for a while). A root pass replaces that directory
+ * as foreign; before, it deleted it with the trash in it, and the gateway ran on with nothing left
+ * to stop it, while `status` and `--diff` said converged. Now every pass says so, `--diff` shows the
+ * purge, and the pass that replaces the directory takes the running removal over and finishes it.
+ */
+import test from 'ava';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { processAlive } from '../../helpers/s6.js';
+import { NOBODY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
+import { needsS6 } from '../../helpers/needs.js';
+
+const RUNNING = { desired_state: 'running' };
+test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
+
+needsS6(test)('a root pass takes over a running removal from another user’s state directory instead of orphaning it', async (t) => {
+  const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING } });
+  t.is((await env.cli('sync')).code, 0);
+  await env.waitUp('gone');
+  const gateway = await env.pid('gone');
+  // What a hermes pass leaves behind: its own state directory, the slot moved into its trash,
+  // the supervisor still running there (s6-svscan was never told).
+  const state = path.join(env.scandir, '.reconcile-gateways');
+  await rm(state, { recursive: true, force: true });
+  mkdirSync(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
+  renameSync(env.slot('gone'), path.join(state, 'trash', 'gateway-gone'));
+  chownSync(path.join(state, 'trash'), NOBODY, NOBODY);
+  chownSync(state, NOBODY, NOBODY);
+  await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
+  t.true(processAlive(gateway), 'the gateway runs on from the foreign trash');
+
+  const foreign = new RegExp(
+    `${state.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is a directory of uid ${NOBODY}, not this user's private directory.*gateway-gone, pending removal there with its supervisor still running, moves into the new trash`,
+  );
+  const status = await env.json('status');
+  const warnings = status.doc['warnings'] as string[];
+  t.true(
+    warnings.some((w) => foreign.test(w)),
+    warnings.join('\n'),
+  );
+  t.true(warnings.some((w) => w.startsWith('gateway-gone: removal pending')));
+  const diff = await env.cli('sync', ['--diff']);
+  t.regex(diff.stdout, /gateway-gone purge/);
+  t.regex(diff.stderr, foreign);
+
+  const sync = await env.json('sync');
+  t.is(sync.code, 0, sync.stderr);
+  const ops = (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map(
+    (o) => `${o.kind} ${o.service} ${o.status}`,
+  );
+  t.deepEqual(ops, ['purge gateway-gone applied']);
+  t.false(processAlive(gateway), 'the gateway was stopped');
+  t.deepEqual(
+    readdirSync(env.scandir).filter((e) => e.startsWith('.reconcile-gateways')),
+    ['.reconcile-gateways'],
+    'the foreign directory is gone, nothing left aside',
+  );
+  t.false(existsSync(path.join(state, 'trash', 'gateway-gone')));
+  const again = await env.cli('sync');
+  t.is(again.code, 0, again.stderr);
+  t.notRegex(again.stderr, /not this user's private directory/, 'the state directory is ours now');
+});
