@@ -9,6 +9,7 @@ import type { Level } from './logger.js';
 import { didYouMean, nearest } from './suggest.js';
 import { namesInProse } from '../model/text.js';
 import { quoted } from '../escape.js';
+import { S6_DEATH_TALLY } from '../model/constants.js';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -209,7 +210,8 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     legend: !flag('no-legend'),
     drift: {
       graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', 0, 86400),
-      crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, 4096, true),
+      // s6 keeps the last 100 deaths (S6_DEATH_TALLY), so more than 99 could never be counted.
+      crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, S6_DEATH_TALLY - 1, true),
       crashWindowSeconds: parseNumber(str('crash-window') ?? '600', '--crash-window', 1, 86400),
     },
     metricsListen: parseListen(str('metrics-listen')),

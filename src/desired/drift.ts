@@ -15,6 +15,7 @@ import type {
   PickupOp,
   Plan,
 } from '../model.js';
+import { S6_DEATH_TALLY } from '../model/constants.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
@@ -57,9 +58,6 @@ export interface DriftPolicy {
   readonly crashRestarts: number;
   readonly crashWindowSeconds: number;
 }
-
-/** Death records s6-supervise keeps without a `max-death-tally` file (our slots have none): s6-facts §3. */
-export const S6_DEATH_TALLY = 100;
 
 /** Defaults: 30 s of grace; more than 5 restarts in 10 minutes is a crash loop. */
 export const DEFAULT_DRIFT_POLICY: DriftPolicy = { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 };

@@ -40,3 +40,11 @@ export const PURGE_REFUSED =
 
 /** Which user runs the passes, for messages that say to run every pass as one user. */
 export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes';
+
+/**
+ * Death records s6-supervise keeps without a `max-death-tally` file (our slots have none): s6-facts
+ * §3. Observe keeps at most this many of a slot's newest records, whatever its file holds: a
+ * forged tally of 4096 records in each of thousands of directories the hermes user made would
+ * otherwise be decoded whole (it ran a pass out of memory).
+ */
+export const S6_DEATH_TALLY = 100;

@@ -4,6 +4,7 @@
  * what counts as a crash loop is decided in src/desired/drift.ts.
  */
 import type { DeathRecord } from '../model.js';
+import { S6_DEATH_TALLY } from '../model/constants.js';
 import { type Dir, readFileAt } from '../safe-fs/index.js';
 import { taiToUnix } from './tai.js';
 
@@ -11,11 +12,15 @@ const RECORD_SIZE = 14;
 /** s6 keeps at most 4096 records (`max-death-tally`). */
 const TALLY_CAP = 4096 * RECORD_SIZE;
 
-/** Decodes the records; a trailing partial record (a torn read) is ignored. */
+/**
+ * Decodes the newest {@link S6_DEATH_TALLY} records (all a tally of ours holds); a trailing partial
+ * record (a torn read) is ignored.
+ */
 export function decodeDeathTally(buf: Uint8Array): DeathRecord[] {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const out: DeathRecord[] = [];
-  for (let at = 0; at + RECORD_SIZE <= buf.length; at += RECORD_SIZE) {
+  const records = Math.floor(buf.length / RECORD_SIZE);
+  for (let at = Math.max(0, records - S6_DEATH_TALLY) * RECORD_SIZE; at + RECORD_SIZE <= buf.length; at += RECORD_SIZE) {
     const label = view.getBigUint64(at);
     const nanos = view.getUint32(at + 8);
     const code = view.getUint8(at + 12);

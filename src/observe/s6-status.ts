@@ -58,7 +58,9 @@ export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; 
     if (read.kind !== 'file') return undefined;
     // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.
     const live = decodeStatus(read.bytes, fifoReader(supervise, 'control') !== 'none');
-    const deaths = live === undefined ? undefined : readDeathTally(supervise);
+    // Deaths count only for a supervised service (drift looks at no other): a `supervise/` nobody
+    // listens on, one the hermes user made, say, is not decoded.
+    const deaths = live === undefined || !live.supervised ? undefined : readDeathTally(supervise);
     return live === undefined || deaths === undefined ? live : { ...live, deaths };
   } finally {
     closeDir(supervise);

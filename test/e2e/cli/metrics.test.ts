@@ -36,7 +36,7 @@ test('drift flags have defaults and bounds; --heal is sync and watch only', (t) 
   t.true(args(['watch', '--heal']).heal);
   t.throws(() => parseCliArgs(['status', '--heal'], {}), { instanceOf: UsageError });
   t.throws(() => parseCliArgs(['sync', '--crash-restarts', '0'], {}), {
-    message: /--crash-restarts must be an integer between 1 and 4096/,
+    message: /--crash-restarts must be an integer between 1 and 99/,
   });
 });
 

@@ -210,7 +210,7 @@ test(refused, ['sync', '--role', 'worker'], 'sync: --role must be one of gateway
 test(refused, ['watch', '--interval', '0'], 'watch: --interval must be a number between 0.05 and 86400 (got "0")');
 test(refused, ['watch', '--interval', ' '], 'watch: --interval must be a number between 0.05 and 86400 (got " ")');
 test(refused, ['watch', '--ready-fd', '3.5'], 'watch: --ready-fd must be an integer between 0 and 1024 (got "3.5")');
-test(refused, ['sync', '--crash-restarts', '0'], 'sync: --crash-restarts must be an integer between 1 and 4096 (got "0")');
+test(refused, ['sync', '--crash-restarts', '0'], 'sync: --crash-restarts must be an integer between 1 and 99 (got "0")');
 test(
   refused,
   ['watch', '--metrics-listen', '9464'],

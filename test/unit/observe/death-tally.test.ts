@@ -9,6 +9,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { DeathRecord } from '../../../src/model.js';
 import { decodeDeathTally, readDeathTally } from '../../../src/observe/death-tally.js';
+import { S6_DEATH_TALLY } from '../../../src/model/constants.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { tempRoot } from '../support.js';
@@ -110,11 +111,12 @@ test('a death_tally that is a FIFO or a directory gives undefined at once, never
   t.is(readDeathTally(s.sup), undefined);
 });
 
-test('a full tally (4096 records, the most s6 keeps) is read; anything larger is not s6 and is not read', (t) => {
+test('a full tally (4096 records, the most s6 keeps) is read, its newest 100 kept; anything larger is not s6 and is not read', (t) => {
   const full = Buffer.concat(Array.from({ length: MAX_RECORDS }, (_, i) => record(1000 + i, 0, 1, 0)));
   const s = supervise(t, full);
   const deaths = readDeathTally(s.sup);
-  t.is(deaths?.length, MAX_RECORDS);
+  t.is(deaths?.length, S6_DEATH_TALLY, 'as many as a tally of ours holds: thousands of forged ones stay small');
+  t.deepEqual(deaths?.[0], { atUnix: 1000 + MAX_RECORDS - S6_DEATH_TALLY, exitcode: 1, signum: -1 });
   t.deepEqual(deaths?.at(-1), { atUnix: 1000 + MAX_RECORDS - 1, exitcode: 1, signum: -1 });
   fs.writeFileSync(s.file, Buffer.concat([full, Buffer.alloc(1)]));
   t.is(readDeathTally(s.sup), undefined);

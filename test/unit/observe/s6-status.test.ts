@@ -14,6 +14,7 @@ import { decodeStatus, hasFifoReader, readLiveStatus } from '../../../src/observ
 import { MAX_UNIX } from '../../../src/observe/tai.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { listenOnControl } from '../../helpers/fifo.js';
 import { type Svscan, SLEEP_RUN, createSvscanState, startSvscan, stopAll, waitFor } from '../../helpers/s6.js';
 
 /** A captured status file and the state it encodes (updownSinceUnix checked separately). */
@@ -118,6 +119,18 @@ test('readLiveStatus reports unsupervised when nobody reads supervise/control', 
   t.teardown(() => closeDir(supervise));
   t.false(hasFifoReader(supervise, 'control'), 'a regular file is no FIFO reader');
   t.false(hasFifoReader(supervise, 'missing'));
+});
+
+test('the death tally of a supervise/ nobody listens on is not read; a supervised one is', (t) => {
+  const slot = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-s6status-'));
+  t.teardown(() => fs.rmSync(slot, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(slot, 'supervise'));
+  const first = Object.values(CAPTURED)[0];
+  fs.writeFileSync(path.join(slot, 'supervise', 'status'), Buffer.from(first?.hex ?? '', 'hex'));
+  fs.writeFileSync(path.join(slot, 'supervise', 'death_tally'), Buffer.alloc(14 * 3));
+  t.is(liveStatusOf(slot)?.deaths, undefined, 'a forged supervise/ (no supervisor) costs no decoding');
+  listenOnControl(t, path.join(slot, 'supervise'));
+  t.is(liveStatusOf(slot)?.deaths?.length, 3);
 });
 
 // ---- live: a real s6-supervise writes the bytes --------------------------------------------
