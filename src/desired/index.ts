@@ -96,6 +96,16 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     });
   }
 
+  const skipped = observed.home.tombstonesSkipped;
+  if (skipped !== undefined) {
+    notices.push({
+      level: 'warn',
+      message:
+        `${desiredInput.hermesHome}/profiles/.deleted holds more tombstones than one pass reads (${skipped} beyond the first ${observed.home.tombstones.size}): ` +
+        'those count for nothing, so a profile deleted with one of them is still used while its directory remains; delete the tombstones of profiles long gone',
+    });
+  }
+
   if (observed.home.profilesRoot.kind === 'unreadable') {
     notices.push({
       level: 'warn',

@@ -60,8 +60,13 @@ export interface ObservedHome {
   readonly profilesRoot: ProfilesRoot;
   /** Root first, then named candidates in byte order of their names. */
   readonly profiles: readonly ObservedProfile[];
-  /** Names with a `profiles/.deleted/<name>` tombstone, with its mtime. */
+  /**
+   * Names with a `profiles/.deleted/<name>` tombstone, with its mtime; NaN (not read) for a name
+   * with no directory under `profiles/`, whose profile is gone whatever its tombstone says.
+   */
   readonly tombstones: ReadonlyMap<string, number>;
+  /** Tombstones beyond the most one pass reads (observe's TOMBSTONES_MAX), which count for nothing. */
+  readonly tombstonesSkipped?: number;
   /**
    * Why `profiles/.deleted` could not be read (a symlink, never followed; a file; no permission):
    * its tombstones count for nothing, as if there were none.

@@ -13,7 +13,6 @@ import {
   describeType,
   errnoCode,
   forEachDirEntryRaw,
-  listDirRaw,
   lstatAt,
   openDirAt,
   openDirIfExists,
@@ -107,6 +106,7 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     const notProfiles = new Set<string>();
     let tombstones = new Map<string, number>();
     let tombstonesUnread: string | undefined;
+    let tombstonesDir = false;
     let shadowedDefault = false;
     const profilesDir = dir;
     forEachDirEntryRaw(profilesDir, (entry) => {
@@ -114,11 +114,9 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       // Tombstones, never a profile: a symlinked `.deleted` is not followed (its tombstones are not
       // read, so no profile counts as deleted by them), and not reported as a profile either.
       if (name === TOMBSTONES) {
-        const read = entry.isDir
-          ? readTombstones(profilesDir)
-          : { tombstones, unread: entry.isSymlink ? 'a symlink, never followed' : 'not a directory' };
-        tombstones = read.tombstones;
-        tombstonesUnread = read.unread;
+        // Read once every profile directory is known: only theirs need a time.
+        if (entry.isDir) tombstonesDir = true;
+        else tombstonesUnread = entry.isSymlink ? 'a symlink, never followed' : 'not a directory';
         return;
       }
       if (entry.isSymlink && name === ROOT_PROFILE) {
@@ -147,6 +145,13 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
       }
       profiles.push(candidate);
     });
+    let tombstonesSkipped = 0;
+    if (tombstonesDir) {
+      const read = readTombstones(profilesDir, presentDirs);
+      tombstones = read.tombstones;
+      tombstonesUnread = read.unread;
+      tombstonesSkipped = read.skipped ?? 0;
+    }
     // readdir's order is the file system's: the rest of the pass sorts what it needs.
     // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it
     // read; it matters only when one of those vanished (a stray directory per profile would
@@ -155,7 +160,18 @@ function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeF
     const profileOutOfScope =
       vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name, tombstones.get(name)));
     const unread = tombstonesUnread === undefined ? {} : { tombstonesUnread };
-    return { profilesRoot: { kind: 'ok' }, profiles, tombstones, presentDirs, notProfiles, profileOutOfScope, shadowedDefault, ...unread };
+    const skipped = tombstonesSkipped === 0 ? {} : { tombstonesSkipped };
+    return {
+      profilesRoot: { kind: 'ok' },
+      profiles,
+      tombstones,
+      presentDirs,
+      notProfiles,
+      profileOutOfScope,
+      shadowedDefault,
+      ...unread,
+      ...skipped,
+    };
   } catch (err) {
     return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
   } finally {
@@ -228,6 +244,9 @@ function unusable(name: string, why: string): ObservedProfile {
   return { name, isRoot: false, unusable: why, state: { kind: 'missing' }, lifecycle: { kind: 'missing' } };
 }
 
+/** Tombstones one pass reads at most (a Hermes volume holds one per deleted profile). */
+export const TOMBSTONES_MAX = 100_000;
+
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
 function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean, read: Reader): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
@@ -273,17 +292,33 @@ function readLifecycle(profile: Dir, read: Reader): Lifecycle {
 }
 
 /** The tombstones and their mtimes, or why they could not be read (then there are none). */
-function readTombstones(profiles: Dir): { readonly tombstones: Map<string, number>; readonly unread?: string } {
+function readTombstones(
+  profiles: Dir,
+  present: ReadonlySet<string>,
+): { readonly tombstones: Map<string, number>; readonly unread?: string; readonly skipped?: number } {
   const out = new Map<string, number>();
   let dir: Dir | undefined;
   try {
     dir = openDirAt(profiles, TOMBSTONES);
-    for (const entry of listDirRaw(dir)) {
+    const tombs = dir;
+    let skipped = 0;
+    // Streamed when long, and bounded: the volume user can make millions of entries here (500,000
+    // took a pass to 450 MB and 9 s). Only a tombstone whose profile directory is still there needs
+    // its time (NaN for the others: their profile is gone whatever the tombstone says).
+    forEachDirEntryRaw(tombs, (entry) => {
+      if (out.size >= TOMBSTONES_MAX) {
+        skipped += 1;
+        return;
+      }
       const name = entry.name.toString('utf8');
-      const st = lstatAt(dir, name);
+      if (!present.has(name)) {
+        out.set(name, Number.NaN);
+        return;
+      }
+      const st = lstatAt(tombs, name);
       if (st !== undefined) out.set(name, st.mtimeMs);
-    }
-    return { tombstones: out };
+    });
+    return skipped === 0 ? { tombstones: out } : { tombstones: out, skipped };
   } catch (err) {
     // Unreadable tombstones are no evidence of deletion: the profiles are treated as present.
     return { tombstones: new Map(), unread: describeErrno(err) };

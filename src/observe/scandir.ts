@@ -16,7 +16,6 @@ import {
   forEachDirEntryRaw,
   isControlDenied,
   isDenied,
-  listDir,
   lstatAt,
   openDirAt,
   openSearchableDirAt,
@@ -61,30 +60,33 @@ export function observeScandir(
     const profile = ownedElsewhere(record ?? readRecord(scandir, name), name, settings.servicePrefix);
     if (profile !== undefined) otherPrefix.push({ service: name, profile });
   };
-  const entries = listDir(scandir);
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) {
-      if (isUpstreamStaging(entry.name, settings.servicePrefix)) upstreamLeftovers.push(entry.name);
-      continue;
+  // Streamed when long: the hermes user may fill the scandir with dot files (a million of them
+  // held whole took a pass to 720 MB), which are skipped at once.
+  forEachDirEntryRaw(scandir, (entry) => {
+    const name = entry.name.toString('utf8');
+    if (name.startsWith('.')) {
+      if (upstreamLeftovers.length < UPSTREAM_LEFTOVERS_MAX && isUpstreamStaging(name, settings.servicePrefix))
+        upstreamLeftovers.push(name);
+      return;
     }
-    if (entry.isDirectory() || entry.isSymbolicLink()) serviceCount += 1;
-    const profile = entry.name.startsWith(settings.servicePrefix) ? entry.name.slice(settings.servicePrefix.length) : '';
+    if (entry.isDir || entry.isSymlink) serviceCount += 1;
+    const profile = name.startsWith(settings.servicePrefix) ? name.slice(settings.servicePrefix.length) : '';
     if (!isValidProfileName(profile)) {
-      if (entry.isDirectory()) strayOf(entry.name);
-      continue;
+      if (entry.isDir) strayOf(name);
+      return;
     }
-    if (only !== undefined && !only.has(entry.name)) continue;
+    if (only !== undefined && !only.has(name)) return;
     const slot = observeSlot(
       scandir,
-      entry.name,
+      name,
       profile,
-      entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other',
+      entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other',
       readLive,
       cache,
     );
-    if (!slot.owned && slot.entry === 'dir') strayOf(entry.name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
-    slots.set(entry.name, slot);
-  }
+    if (!slot.owned && slot.entry === 'dir') strayOf(name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
+    slots.set(name, slot);
+  });
   upstreamLeftovers.sort();
   const journal = readPendingRestarts(scandir);
   const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
@@ -213,6 +215,9 @@ const NONE: readonly string[] = [];
  */
 const SLOT_ENTRIES = new Set(['type', 'run', 'finish', 'down', 'event', 'supervise', 'log', OWNERSHIP_FILE]);
 const LOG_ENTRIES = new Set(['run', 'down', 'event', 'supervise']);
+
+/** Upstream staging leftovers one boot collects at most (the next boot deletes the rest). */
+const UPSTREAM_LEFTOVERS_MAX = 10_000;
 
 /**
  * Counts the entries of `dir` outside `known` and keeps the first few in sort order (so a message

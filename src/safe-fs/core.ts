@@ -298,12 +298,20 @@ export function listDir(dir: Dir): fs.Dirent[] {
   }
 }
 
+/** A directory entry by its raw name, with its type as readdir gives it. */
+export interface RawEntry {
+  readonly name: Buffer;
+  readonly isDir: boolean;
+  readonly isSymlink: boolean;
+  readonly isFile: boolean;
+}
+
 /** Entry names as raw bytes, for names that may not be valid UTF-8. */
-export function listDirRaw(dir: Dir): { name: Buffer; isDir: boolean; isSymlink: boolean }[] {
+export function listDirRaw(dir: Dir): RawEntry[] {
   try {
     return fs
       .readdirSync(selfPath(dir), { withFileTypes: true, encoding: 'buffer' })
-      .map((d) => ({ name: Buffer.from(d.name), isDir: d.isDirectory(), isSymlink: d.isSymbolicLink() }));
+      .map((d) => ({ name: Buffer.from(d.name), isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() }));
   } catch (err) {
     throw new FsError('readdir', dir.path, err);
   }
@@ -324,11 +332,7 @@ const STREAM_LISTING_BYTES = 512 * 1024;
  * is read in one call, which allocates less than the stream's objects (12 MB less peak RSS over
  * 10,000 profiles).
  */
-export function forEachDirEntryRaw(
-  dir: Dir,
-  visit: (entry: { name: Buffer; isDir: boolean; isSymlink: boolean }) => void,
-  streamAbove = STREAM_LISTING_ABOVE,
-): 'whole' | 'stream' {
+export function forEachDirEntryRaw(dir: Dir, visit: (entry: RawEntry) => void, streamAbove = STREAM_LISTING_ABOVE): 'whole' | 'stream' {
   let st: fs.Stats;
   try {
     st = fs.fstatSync(dir.fd);
@@ -355,7 +359,7 @@ export function forEachDirEntryRaw(
         throw new FsError('readdir', dir.path, err);
       }
       if (d === null) break;
-      visit({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink() });
+      visit({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() });
     }
   } finally {
     handle.closeSync();

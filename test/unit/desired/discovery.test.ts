@@ -118,6 +118,20 @@ test('tombstones that cannot be read (a symlinked profiles/.deleted) are said to
   );
 });
 
+test('tombstones beyond the most one pass reads are said to count for nothing, with how many', (t) => {
+  const h = { ...home({ root: stateOf({ gateway_state: 'running' }) }), tombstones: new Map([['old', Number.NaN]]), tombstonesSkipped: 7 };
+  const desired = buildDesired(inputOf(observedOf(h)));
+  t.deepEqual(
+    desired.notices.map((n) => [n.level, n.message]),
+    [
+      [
+        'warn',
+        '/opt/data/profiles/.deleted holds more tombstones than one pass reads (7 beyond the first 1): those count for nothing, so a profile deleted with one of them is still used while its directory remains; delete the tombstones of profiles long gone',
+      ],
+    ],
+  );
+});
+
 test('S08 profiles/default/ is ignored with a warning naming profiles/default/', (t) => {
   const h = home({ root: stateOf({ gateway_state: 'running' }), shadowedDefault: true });
   const desired = buildDesired(inputOf(observedOf(h)));

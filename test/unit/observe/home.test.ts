@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import type { ObservedHome, ObservedProfile } from '../../../src/model.js';
-import { observeHome, observeStateFiles } from '../../../src/observe/home.js';
+import { TOMBSTONES_MAX, observeHome, observeStateFiles } from '../../../src/observe/home.js';
 import { STATE_FILE_CAP } from '../../../src/observe/parse.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
 import { makeFifo } from '../../helpers/fifo.js';
@@ -137,15 +137,31 @@ test('the lifecycle ledger is read from state/gateway.lifecycle.json', (t) => {
   t.deepEqual(profiles.get('default')?.lifecycle, { kind: 'missing' });
 });
 
-test('tombstones under profiles/.deleted are listed with their mtime, never as profiles', (t) => {
-  const { root, dir } = homeWith(t, {});
-  const stone = put(root, 'profiles/.deleted/gone', '');
+test('tombstones under profiles/.deleted are listed, with their mtime where the directory remains, never as profiles', (t) => {
+  const { root, dir } = homeWith(t, { stays: '{"desired_state":"running"}' });
   const mtime = new Date(Date.UTC(2026, 0, 2));
-  fs.utimesSync(stone, mtime, mtime);
+  for (const name of ['gone', 'stays']) fs.utimesSync(put(root, `profiles/.deleted/${name}`, ''), mtime, mtime);
   const home = observeHome(dir);
-  t.deepEqual([...home.tombstones], [['gone', mtime.getTime()]]);
+  t.deepEqual(
+    [...home.tombstones].sort(),
+    [
+      ['gone', Number.NaN],
+      ['stays', mtime.getTime()],
+    ],
+    'a tombstone without its directory needs no time: its profile is gone anyway',
+  );
   t.false(home.presentDirs.has('.deleted'));
   t.is(home.tombstonesUnread, undefined);
+  t.is(home.tombstonesSkipped, undefined);
+});
+
+test('profiles/.deleted is read up to its bound: the rest count for nothing, and how many is said', (t) => {
+  const { root, dir } = homeWith(t, {});
+  fs.mkdirSync(path.join(root, 'profiles', '.deleted'));
+  for (let i = 0; i < TOMBSTONES_MAX + 3; i++) fs.writeFileSync(path.join(root, 'profiles', '.deleted', `p${i}`), '');
+  const home = observeHome(dir);
+  t.is(home.tombstones.size, TOMBSTONES_MAX);
+  t.is(home.tombstonesSkipped, 3);
 });
 
 test('a symlinked profiles/.deleted is not followed, and not reported as a profile either', (t) => {

@@ -153,6 +153,16 @@ test('foreign entries are counted as services but never listed as slots; upstrea
   t.deepEqual(scan.upstreamLeftovers, ['.gateway-a.tmp', '.gateway-b.tmp']);
 });
 
+test('a scandir full of dot entries is read entry by entry: slots are found, and one boot collects at most 10,000 leftovers', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  for (let i = 0; i < 10_002; i++) fs.writeFileSync(path.join(root, `.gateway-p${i}.tmp`), '');
+  for (let i = 0; i < 20_000; i++) fs.writeFileSync(path.join(root, `.junk${i}`), '');
+  const scan = observeScandir(dir, SETTINGS);
+  t.deepEqual([...scan.slots.keys()], ['gateway-a']);
+  t.is(scan.upstreamLeftovers.length, 10_000, 'the next boot deletes the rest');
+});
+
 test('with only, other slots are not read', (t) => {
   const { root, dir } = tempRoot(t);
   writeSlot(root, 'a');
