@@ -13,9 +13,11 @@ import { racyWindow } from './read-cache.js';
 
 /**
  * The container's argv as upstream finds it: PID 1's if any argument mentions main-wrapper.sh,
- * else the first `/proc/<pid>/cmdline` that does, else empty. Only root-owned processes count
- * (`/proc/<pid>` belongs to the process's effective uid): any user can start a process whose argv
- * mentions main-wrapper.sh, and the role must not be theirs to choose (issue 16 #13b).
+ * else the first `/proc/<pid>/cmdline` that does, else empty. Only root's processes count: any
+ * user can start a process whose argv mentions main-wrapper.sh, and the role must not be theirs
+ * to choose (issue 16 #13b). `/proc/<pid>` belongs to the process's effective uid, or to root for
+ * one that is not dumpable, such as a set-user-ID program another user started (with the argv it
+ * chose): so a match must also run with real and effective uid 0 (`/proc/<pid>/status`).
  */
 export function detectContainerArgv(proc = '/proc'): string[] {
   const read = (pid: string): string[] | undefined => {
@@ -27,10 +29,10 @@ export function detectContainerArgv(proc = '/proc'): string[] {
       return undefined;
     }
   };
-  const hasWrapper = (argv: string[] | undefined): argv is string[] =>
-    argv !== undefined && argv.some((a) => a.includes('main-wrapper.sh'));
+  const hasWrapper = (argv: string[] | undefined, pid: string): argv is string[] =>
+    argv !== undefined && argv.some((a) => a.includes('main-wrapper.sh')) && runsAsRoot(proc, pid);
   const first = read('1');
-  if (hasWrapper(first)) return first;
+  if (hasWrapper(first, '1')) return first;
   let pids: string[] = [];
   try {
     // Oldest first: the wrapper (or s6-overlay v3's rc.init running it) precedes its children.
@@ -43,9 +45,23 @@ export function detectContainerArgv(proc = '/proc'): string[] {
   }
   for (const pid of pids) {
     const argv = read(pid);
-    if (hasWrapper(argv)) return argv;
+    if (hasWrapper(argv, pid)) return argv;
   }
   return [];
+}
+
+/** Whether the process's real and effective uids are both 0 (`Uid:` in its status); false when unreadable. */
+function runsAsRoot(proc: string, pid: string): boolean {
+  try {
+    const line = fs
+      .readFileSync(path.join(proc, pid, 'status'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Uid:'));
+    const [real, effective] = (line ?? '').slice(4).trim().split(/\s+/);
+    return real === '0' && effective === '0';
+  } catch {
+    return false;
+  }
 }
 
 /** The environment values the pure core reads, by upstream's variable names. */

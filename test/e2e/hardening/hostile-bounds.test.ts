@@ -191,6 +191,7 @@ needsRoot(test)('#13b only root-owned processes decide the container role', asyn
   const write = (pid: string, argv: string[], uid: number): void => {
     fs.mkdirSync(path.join(proc, pid));
     fs.writeFileSync(path.join(proc, pid, 'cmdline'), `${argv.join('\0')}\0`);
+    fs.writeFileSync(path.join(proc, pid, 'status'), `Uid:\t${uid}\t${uid}\t${uid}\t${uid}\n`);
     fs.chownSync(path.join(proc, pid), uid, uid);
   };
   write('1', ['s6-svscan', '/run/service'], 0);

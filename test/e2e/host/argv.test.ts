@@ -81,6 +81,7 @@ test('truthiness is 1/true/yes/on in any case and nothing else', (t) => {
 async function writeCmdline(proc: string, pid: string, argv: readonly string[] | null): Promise<void> {
   await mkdir(path.join(proc, pid), { recursive: true });
   if (argv !== null) await writeFile(path.join(proc, pid, 'cmdline'), argv.map((a) => `${a}\0`).join(''));
+  await writeFile(path.join(proc, pid, 'status'), 'Uid:\t0\t0\t0\t0\n');
 }
 
 test('detection takes PID 1 when its argv mentions main-wrapper.sh', async (t) => {

@@ -271,8 +271,9 @@ test('hermesIds reads the uid from passwd and the gid from group, falling back t
   t.deepEqual(hermesIds(path.join(root, 'missing')), {});
 });
 
-/** A fake /proc entry with the given argv as its NUL-separated cmdline. */
-function fakeProcess(proc: string, pid: string, argv: readonly string[]): string {
+/** A fake /proc entry with the given argv as its NUL-separated cmdline, run by `uids` (real, effective, saved, fs). */
+function fakeProcess(proc: string, pid: string, argv: readonly string[], uids = '0\t0\t0\t0'): string {
+  put(proc, `${pid}/status`, `Name:\tsh\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t${uids}\nGid:\t0\t0\t0\t0\n`);
   return path.dirname(put(proc, `${pid}/cmdline`, `${argv.join('\0')}\0`));
 }
 
@@ -304,6 +305,16 @@ needsRoot(test)('a process another user owns cannot choose the container argv', 
   fs.chownSync(forged, 65534, 65534);
   fakeProcess(root, '8', ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
   t.deepEqual(detectContainerArgv(root), ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
+});
+
+test('a set-user-ID root program another user started (its /proc entry is root’s) cannot choose it either', (t) => {
+  const { root } = tempRoot(t);
+  fakeProcess(root, '1', ['/init']);
+  fakeProcess(root, '5', ['/opt/main-wrapper.sh', 'dashboard'], '65534\t0\t0\t0');
+  fakeProcess(root, '8', ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
+  t.deepEqual(detectContainerArgv(root), ['/bin/sh', '/opt/main-wrapper.sh', 'real']);
+  fs.rmSync(path.join(root, '8', 'status'));
+  t.deepEqual(detectContainerArgv(root), [], 'a process whose status cannot be read does not count');
 });
 
 test('config.yaml is read as PyYAML (Hermes) reads it: a repeated key takes its last value, aliases and commented brackets are fine, nothing expanded', (t) => {
