@@ -30,7 +30,7 @@ import {
 export const STATE_DIR = '.reconcile-gateways';
 
 /** The run lock inside the state directory. */
-export const LOCK_FILE = 'lock';
+const LOCK_FILE = 'lock';
 
 /** Where removed slots wait for their supervisors to exit before deletion. */
 export const TRASH_DIR = 'trash';
@@ -44,7 +44,7 @@ export function defaultLockPath(scandirPath: string): string {
 }
 
 /** Whether an open directory is ours and private: owned by us, mode 0700, not a symlink. */
-export function isPrivateDir(dir: Dir): boolean {
+function isPrivateDir(dir: Dir): boolean {
   const st = fs.fstatSync(dir.fd);
   return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700;
 }

@@ -24,7 +24,7 @@ export interface ServerLimits {
   readonly requestTimeoutMs: number;
 }
 
-export const SERVER_LIMITS: ServerLimits = { maxConnections: 32, requestTimeoutMs: 10_000 };
+const SERVER_LIMITS: ServerLimits = { maxConnections: 32, requestTimeoutMs: 10_000 };
 
 /** A listening metrics server. */
 export interface MetricsServer {

@@ -302,7 +302,7 @@ export interface Narrowing {
 }
 
 /** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
-export function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
+function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
   return {
     argv: prep.argv,
     env: hostEnv(env),

@@ -15,7 +15,7 @@ import type {
   PickupOp,
   Plan,
 } from '../model.js';
-import { S6_DEATH_TALLY } from '../model/constants.js';
+import { S6_DEATH_TALLY, doublingBackoff } from '../model/constants.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
@@ -63,9 +63,9 @@ export interface DriftPolicy {
 export const DEFAULT_DRIFT_POLICY: DriftPolicy = { graceSeconds: 30, crashRestarts: 5, crashWindowSeconds: 600 };
 
 /** First delay of the heal back-off (the watcher's retry back-off: 1 s doubling to 5 min). */
-export const HEAL_BACKOFF_BASE_SECONDS = 1;
+const HEAL_BACKOFF_BASE_SECONDS = 1;
 /** Longest heal back-off step. */
-export const HEAL_BACKOFF_CAP_SECONDS = 300;
+const HEAL_BACKOFF_CAP_SECONDS = 300;
 
 /** Why a pickup is planned: a person reads it in `--diff`, the op lines and `status`. */
 export const PICKUP_REASON = 's6-svscan never picked the slot up; a rescan (s6-svscanctl -a) starts its supervisor';
@@ -241,8 +241,7 @@ function compareDrift(a: DriftCondition, b: DriftCondition): number {
 
 /** The heal back-off step after `deaths` recent deaths, in seconds: 1, 2, 4 … at most 300. */
 export function healBackoffSeconds(deaths: number): number {
-  if (deaths <= 0) return 0;
-  return Math.min(HEAL_BACKOFF_CAP_SECONDS, HEAL_BACKOFF_BASE_SECONDS * 2 ** Math.min(deaths - 1, 30));
+  return doublingBackoff(deaths, HEAL_BACKOFF_BASE_SECONDS, HEAL_BACKOFF_CAP_SECONDS);
 }
 
 /**

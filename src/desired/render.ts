@@ -80,7 +80,7 @@ export function renderSlotFiles(service: string, profile: string, s: RenderSetti
  * the profile, so every slot shares one spec of each (at 10,000 profiles a copy of `finish` per
  * slot, a two-byte string because of its em dash, was ~6 MB of heap).
  */
-export function slotRenderer(s: RenderSettings): (service: string, profile: string) => FileSpec[] {
+function slotRenderer(s: RenderSettings): (service: string, profile: string) => FileSpec[] {
   const type: FileSpec = { path: 'type', content: 'longrun\n', mode: 0o644 };
   const finish: FileSpec = { path: 'finish', content: renderFinish(s), mode: 0o755 };
   return (service, profile) => [

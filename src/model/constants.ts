@@ -48,3 +48,11 @@ export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWA
  * otherwise be decoded whole (it ran a pass out of memory).
  */
 export const S6_DEATH_TALLY = 100;
+
+/**
+ * A doubling back-off: `base` after the first of `n` consecutive failures (or deaths), twice that
+ * after the second, at most `cap`; 0 before any. Shared by the watcher's retries and `--heal`.
+ */
+export function doublingBackoff(n: number, base: number, cap: number): number {
+  return n <= 0 ? 0 : Math.min(cap, base * 2 ** Math.min(n - 1, 30));
+}

@@ -78,7 +78,7 @@ export function parseLifecycle(read: FileRead): Lifecycle {
  * cut and marked, so it still never equals one of them, and 10,000 profiles of 60 KiB strings do
  * not hold 600 MB through a pass and into its JSON plan (issue 16 #1).
  */
-export const STATE_VALUE_MAX = 256;
+const STATE_VALUE_MAX = 256;
 
 /** `a number`, `an object`, … for a message. */
 function jsonType(value: unknown): string {

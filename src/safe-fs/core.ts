@@ -137,7 +137,7 @@ export function openDirIfExists(parent: Dir, name: string): Dir | undefined {
  * without following a symlink. It was a directory, not a symlink, at the lstat; a swap after that
  * can only point the caller at what it may read or write as this user anyway (never root). undefined when it is no directory.
  */
-export function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
+function searchOnlyDirAt(parent: Dir, name: string): Dir | undefined {
   // Never for root, who reads every directory through its descriptor (no path is followed).
   if (process.geteuid?.() === 0 || lstatAt(parent, name)?.isDirectory() !== true) return undefined;
   return { fd: -1, path: `${parent.path}/${name}`, rel: pathAt(parent, name) };

@@ -8,6 +8,7 @@
 import { castDraft, produce } from 'immer';
 import type { DriftCondition } from '../desired/drift.js';
 import type { LiveState, Outcome } from './outcomes.js';
+import { doublingBackoff } from '../model/constants.js';
 
 /** First retry delay after a failure. */
 export const BACKOFF_BASE_MS = 1000;
@@ -40,8 +41,7 @@ export type ConditionTable = Readonly<Record<string, ServiceCondition>>;
 
 /** Delay before attempt n+1 after n consecutive failures (n ≥ 1). */
 export function backoffDelayMs(failures: number): number {
-  if (failures <= 0) return 0;
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 30));
+  return doublingBackoff(failures, BACKOFF_BASE_MS, BACKOFF_CAP_MS);
 }
 
 /**
