@@ -55,11 +55,11 @@ function isPrivateDir(dir: Dir): boolean {
  * missing or foreign one is `undefined`: nothing in it is trusted.
  */
 export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
-  // A foreign directory renamed aside, whose running removals are taken over once ours is open.
-  let aside: string | undefined;
+  // Foreign directories renamed aside, whose running removals are taken over once ours is open.
+  const asides: string[] = [];
   for (let attempt = 1; ; attempt++) {
     const existing = openPrivateIfExists(scandir, STATE_DIR);
-    if (existing !== undefined) return takeOver(scandir, aside, existing);
+    if (existing !== undefined) return takeOver(scandir, asides, existing);
     if (!create) return undefined;
     // Runs that start together on a new scandir all find it missing: one makes it, the others get
     // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
@@ -68,11 +68,12 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
     const seen = lstatAt(scandir, STATE_DIR);
     if (seen !== undefined) {
       const made = openPrivateIfExists(scandir, STATE_DIR);
-      if (made !== undefined) return takeOver(scandir, aside, made);
-      aside = setForeignAside(scandir, seen) ?? aside;
+      if (made !== undefined) return takeOver(scandir, asides, made);
+      const aside = setForeignAside(scandir, seen);
+      if (aside !== undefined) asides.push(aside);
     }
     try {
-      return takeOver(scandir, aside, mkdirAt(scandir, STATE_DIR, 0o700));
+      return takeOver(scandir, asides, mkdirAt(scandir, STATE_DIR, 0o700));
     } catch (err) {
       // EEXIST: made meanwhile. ENOENT: made, then set aside by a run that judged the name foreign
       // a moment before (it puts it back). Either way, look again.
@@ -139,40 +140,43 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
 }
 
 /**
- * Moves the slots of the foreign state directory set `aside` whose supervisors still run into the
+ * Moves the slots of the foreign state directories set aside whose supervisors still run into the
  * trash of `state`, where a purge stops them and deletes them (deleting them with the rest would
- * leave their gateways running with nothing left to stop them), then deletes what is left of it.
- * Whatever cannot be moved or deleted within the budget stays under the aside's dot name, which
- * s6-svscan skips. Returns `state`.
+ * leave their gateways running with nothing left to stop them), then deletes what is left of each.
+ * One holding a running slot that could not be moved (the name is taken in our trash) is not
+ * deleted: it stays under its dot name, which s6-svscan skips, as does whatever the budget leaves.
+ * Returns `state`.
  */
-function takeOver(scandir: Dir, aside: string | undefined, state: Dir): Dir {
-  if (aside === undefined) return state;
-  let old: Dir | undefined;
-  let trash: Dir | undefined;
-  try {
-    old = openDirIfExists(scandir, aside);
-    const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
+function takeOver(scandir: Dir, asides: readonly string[], state: Dir): Dir {
+  for (const aside of asides) {
+    let old: Dir | undefined;
+    let trash: Dir | undefined;
     try {
-      const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
-      if (oldTrash !== undefined && running.length > 0) {
-        trash = openPrivateSubdir(state, TRASH_DIR);
-        for (const service of running) {
-          try {
-            renameAt(oldTrash, service, trash, service);
-          } catch {
-            // Taken meanwhile by a run of ours, or gone: left to that run, or to nobody.
+      old = openDirIfExists(scandir, aside);
+      const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
+      let stranded = false;
+      try {
+        const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
+        if (oldTrash !== undefined && running.length > 0) {
+          trash = openPrivateSubdir(state, TRASH_DIR);
+          for (const service of running) {
+            try {
+              renameAt(oldTrash, service, trash, service);
+            } catch {
+              stranded = true;
+            }
           }
         }
+      } finally {
+        closeDir(oldTrash);
       }
+      if (!stranded) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+    } catch {
+      // Left under its dot name: nothing in it is used.
     } finally {
-      closeDir(oldTrash);
+      closeDir(trash);
+      closeDir(old);
     }
-    removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
-  } catch {
-    // Left under its dot name: nothing in it is used.
-  } finally {
-    closeDir(trash);
-    closeDir(old);
   }
   return state;
 }
@@ -180,9 +184,15 @@ function takeOver(scandir: Dir, aside: string | undefined, state: Dir): Dir {
 /** Most entries of a foreign trash looked at: a hostile one may hold millions. */
 export const FOREIGN_TRASH_MAX = 10_000;
 
+/** What a service directory's name may be to be taken over: what a prefix and a profile name make. */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
 /**
- * The entries of a trash (ours or a foreign state directory's) on which a supervisor still listens,
- * by name: directories with a UTF-8 name, among the first {@link FOREIGN_TRASH_MAX}; never throws.
+ * The entries of a foreign state directory's trash worth taking over, by name: directories named
+ * like a service, among the first {@link FOREIGN_TRASH_MAX}, on which a supervisor this user
+ * trusts listens. Its `supervise/control` must belong to root or to this user: s6-supervise (root,
+ * in the Hermes image) made it, while a FIFO the hermes user made and holds open would only fake
+ * a running removal (and stall the removal of a slot of the same name). Never throws.
  */
 export function runningRemovals(trash: Dir): string[] {
   const names: string[] = [];
@@ -190,8 +200,8 @@ export function runningRemovals(trash: Dir): string[] {
   try {
     forEachDirEntryRaw(trash, (entry) => {
       if (++seen > FOREIGN_TRASH_MAX || !entry.isDir) return;
-      const name = entry.name.toString();
-      if (Buffer.from(name).equals(entry.name) && isSupervised(trash, name)) names.push(name);
+      const name = entry.name.toString('latin1');
+      if (SERVICE_NAME.test(name) && hasTrustedControl(trash, name) && isSupervised(trash, name)) names.push(name);
     });
   } catch {
     // An unreadable trash holds nothing we can stop.
@@ -199,10 +209,28 @@ export function runningRemovals(trash: Dir): string[] {
   return names.sort();
 }
 
+/** Whether `name/supervise/control` in `trash` is a FIFO owned by root or by this user; never throws. */
+function hasTrustedControl(trash: Dir, name: string): boolean {
+  let slot: Dir | undefined;
+  let supervise: Dir | undefined;
+  try {
+    slot = openDirIfExists(trash, name);
+    supervise = slot === undefined ? undefined : openDirIfExists(slot, 'supervise');
+    const control = supervise === undefined ? undefined : lstatAt(supervise, 'control');
+    return control !== undefined && control.isFIFO() && (control.uid === 0 || control.uid === process.geteuid?.());
+  } catch {
+    return false;
+  } finally {
+    closeDir(supervise);
+    closeDir(slot);
+  }
+}
+
 /**
- * What is under the state directory's name when it is not this user's private directory, for the
- * warning that a pass replaces it (`a directory of uid 1000`, `a symlink`); undefined when there
- * is none, or it is ours. Never throws.
+ * What is under the state directory's name when it is not this user's private directory and a
+ * pass of this user would replace it, for the warning that says so (`a directory of uid 1000`, `a
+ * symlink`); undefined when there is none, it is ours, or it is another user's that a user other
+ * than root cannot replace (its pass stops, exit 111). Never throws.
  */
 export function foreignStateOf(scandir: Dir): string | undefined {
   try {
@@ -212,7 +240,7 @@ export function foreignStateOf(scandir: Dir): string | undefined {
       return undefined;
     }
     const st = lstatAt(scandir, STATE_DIR);
-    if (st === undefined) return undefined;
+    if (st === undefined || isOthersDir(st)) return undefined;
     if (!st.isDirectory()) return describeType(st);
     return st.uid !== process.geteuid?.()
       ? `a directory of uid ${st.uid}`

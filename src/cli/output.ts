@@ -176,7 +176,7 @@ export function profileLine(d: ProfileDecision): string {
 /** One line per applied or failed operation: which service changed, how, and why (an error the reason already says is not repeated). */
 export function operationLine(r: OperationResult): string {
   const error = r.error === undefined || r.error === r.op.reason ? '' : ` error=${quotedField(r.error)}`;
-  return `${escapeLine(`reconcile: ${r.status} service=${r.op.service} kind=${r.op.kind}`)} reason=${quotedField(r.op.reason)}${error}`;
+  return `reconcile: ${r.status} service=${fieldValue(r.op.service)} kind=${r.op.kind} reason=${quotedField(r.op.reason)}${error}`;
 }
 
 /**

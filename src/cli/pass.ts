@@ -11,7 +11,7 @@ import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, notReplaced, openRoot } from '../safe-fs/index.js';
-import { STATE_DIR, checkStateDir, defaultLockPath, openStateDir } from '../state-dir.js';
+import { STATE_DIR, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
@@ -204,8 +204,14 @@ export function lockPath(args: Args): string {
  * Takes the run lock, making the scandir's private state directory first when it holds the lock
  * (src/state-dir.ts); `acquireLock` re-checks that the path still names the locked inode.
  */
-export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, signal?: AbortSignal): Promise<HeldLock> {
-  const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir)) : undefined;
+export function takeLock(
+  args: Args,
+  scandir: Dir | undefined,
+  wait: boolean,
+  signal?: AbortSignal,
+  warn?: (message: string) => void,
+): Promise<HeldLock> {
+  const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir, warn)) : undefined;
   return acquireLock(lockPath(args), wait, signal, prepareDir);
 }
 
@@ -218,13 +224,14 @@ export async function waitForLock(
   scandir: Dir | undefined,
   say: (held: string) => void,
   signal?: AbortSignal,
+  warn?: (message: string) => void,
 ): Promise<HeldLock> {
   try {
-    return await takeLock(args, scandir, false, signal);
+    return await takeLock(args, scandir, false, signal, warn);
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     say(err.message);
-    return takeLock(args, scandir, true, signal);
+    return takeLock(args, scandir, true, signal, warn);
   }
 }
 
@@ -254,13 +261,23 @@ export function checkStateDirUsable(args: Args): void {
 /**
  * The state directory, made when missing. Another user's (root's, 0700) cannot be opened or
  * replaced: that is someone running the tool as the wrong user, so say so instead of the errno.
+ * One this user replaces (a foreign one) is said, with what went with it.
  */
-function openOwnStateDir(scandir: Dir): Dir | undefined {
+function openOwnStateDir(scandir: Dir, warn?: (message: string) => void): Dir | undefined {
+  const foreign = warn === undefined ? undefined : foreignStateOf(scandir);
+  let state: Dir | undefined;
   try {
-    return openStateDir(scandir, true);
+    state = openStateDir(scandir, true);
   } catch (err) {
     throw stateDirError(scandir, err);
   }
+  if (foreign !== undefined)
+    warn?.(
+      `replaced ${scandir.path}/${STATE_DIR}, ${foreign} and not this user's private directory (did a pass run as another user make it?): ` +
+        'its restart journal and trash are gone, but for the slots pending removal there whose supervisors still ran, which moved into ' +
+        `the new trash (their purge stops them); run every pass over a scandir as one user (${PASS_USER})`,
+    );
+  return state;
 }
 
 /** Whose the state directory is (another user's run made it), or whose the scandir is when there is none. */

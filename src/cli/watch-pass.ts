@@ -135,6 +135,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
         scandir,
         (held) => logger.warn(`${held}; this pass waits for it to finish (no pass completes meanwhile)`),
         signal,
+        (message) => logger.warn(message),
       );
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() }));

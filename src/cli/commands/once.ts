@@ -137,8 +137,9 @@ async function emit(
 
 /** The run lock; with --wait, one line says whose run it waits for. */
 function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
-  if (!args.wait) return takeLock(args, scandir, false);
-  return waitForLock(args, scandir, (held) => logger.info(`${held}; waiting for it to finish (--wait)`));
+  const warn = (message: string): void => logger.warn(message);
+  if (!args.wait) return takeLock(args, scandir, false, undefined, warn);
+  return waitForLock(args, scandir, (held) => logger.info(`${held}; waiting for it to finish (--wait)`), undefined, warn);
 }
 
 /**

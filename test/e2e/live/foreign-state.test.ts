@@ -5,18 +5,20 @@
  * to stop it, while `status` and `--diff` said converged. Now every pass says so, `--diff` shows the
  * purge, and the pass that replaces the directory takes the running removal over and finishes it.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../../helpers/s6.js';
 import { NOBODY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
+import { runJson } from '../../helpers/cli.js';
+import { worldArgs } from '../../helpers/world.js';
 
 const RUNNING = { desired_state: 'running' };
 test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
-needsS6(test)('a root pass takes over a running removal from another user’s state directory instead of orphaning it', async (t) => {
+async function takesOver(t: ExecutionContext, lock: 'own lock file' | 'lock in the state directory'): Promise<void> {
   const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING } });
   t.is((await env.cli('sync')).code, 0);
   await env.waitUp('gone');
@@ -46,8 +48,15 @@ needsS6(test)('a root pass takes over a running removal from another user’s st
   t.regex(diff.stdout, /gateway-gone purge/);
   t.regex(diff.stderr, foreign);
 
-  const sync = await env.json('sync');
+  // With the lock in the state directory, taking the lock replaces it, before anything is planned.
+  const sync = lock === 'own lock file' ? await env.json('sync') : await runJson(['sync', ...worldArgs(env)]);
   t.is(sync.code, 0, sync.stderr);
+  if (lock === 'lock in the state directory') {
+    t.regex(
+      sync.stderr,
+      /replaced .*\.reconcile-gateways, a directory of uid 65534 and not this user's private directory.*moved into the new trash/,
+    );
+  }
   const ops = (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map(
     (o) => `${o.kind} ${o.service} ${o.status}`,
   );
@@ -62,4 +71,11 @@ needsS6(test)('a root pass takes over a running removal from another user’s st
   const again = await env.cli('sync');
   t.is(again.code, 0, again.stderr);
   t.notRegex(again.stderr, /not this user's private directory/, 'the state directory is ours now');
-});
+}
+
+needsS6(test)('a root pass takes over a running removal from another user’s state directory instead of orphaning it', (t) =>
+  takesOver(t, 'own lock file'),
+);
+needsS6(test)('… also when the run lock lives in that directory, and says it replaced it', (t) =>
+  takesOver(t, 'lock in the state directory'),
+);

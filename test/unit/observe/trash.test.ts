@@ -9,6 +9,7 @@ import test from 'ava';
 import { observeTrash } from '../../../src/observe/trash.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';
 
 /** Makes the private state directory and its trash (both 0700) and returns the trash's path. */
@@ -106,3 +107,22 @@ test('a foreign state directory’s trash: only the slots whose supervisors stil
   fs.symlinkSync(path.join(root, 'elsewhere'), path.join(root, STATE_DIR));
   t.deepEqual(observeTrash(dir, 'gateway-'), [], 'a symlink under the name is never followed');
 });
+
+needsRoot(test)(
+  'a foreign trash entry counts only when root (or this user) owns its supervise/control and its name is a service name',
+  (t) => {
+    const { root, dir } = tempRoot(t);
+    const trash = makeTrash(root);
+    listenOnControl(t, path.join(trash, 'gateway-real', 'supervise'));
+    const faked = listenOnControl(t, path.join(trash, 'gateway-faked', 'supervise'));
+    fs.chownSync(faked.path, 65534, 65534);
+    listenOnControl(t, path.join(trash, 'gateway-x y', 'supervise'));
+    listenOnControl(t, path.join(trash, 'gateway-\u001b[31m', 'supervise'));
+    fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+    t.deepEqual(
+      observeTrash(dir, 'gateway-').map((e) => e.service),
+      ['gateway-real'],
+      'a FIFO the hermes user made and holds open fakes nothing, and no name can forge a field',
+    );
+  },
+);
