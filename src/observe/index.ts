@@ -41,10 +41,11 @@ export function observe(
   settings: Pick<Settings, 'servicePrefix'>,
   options: ObserveOptions = {},
 ): ObservedState {
-  return {
-    home: observeHome(home, options.scope?.profiles, options.runtimeFiles === true, options.readCache),
-    scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache),
-  };
+  const observedHome = observeHome(home, options.scope?.profiles, options.runtimeFiles === true, options.readCache);
+  // Slots of no profile directory are read shallowly (observeScandir), unless profiles/ could not
+  // be listed: then no profile is known to be gone.
+  const profiles = observedHome.profilesRoot.kind === 'ok' ? observedHome.presentDirs : undefined;
+  return { home: observedHome, scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache, profiles) };
 }
 
 /** The scope of a targeted pass over `profiles`, the root profile included. */

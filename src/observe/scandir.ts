@@ -5,7 +5,7 @@
  * slots of ours under another prefix, which are named (otherPrefix).
  */
 import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, Settings } from '../model.js';
-import { MANAGED_FILES, OWNERSHIP_FILE } from '../model/constants.js';
+import { MANAGED_FILES, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 import { isValidProfileName } from '../model/names.js';
 import {
   type Dir,
@@ -33,13 +33,18 @@ const SLOT_FILE_CAP = 64 * 1024;
 
 /**
  * Reads an open scandir (undefined: the scandir does not exist yet). With `only`, slots of other
- * services are not read and `serviceCount` counts only what one readdir shows.
+ * services are not read and `serviceCount` counts only what one readdir shows. With `profiles`
+ * (the directories under `profiles/`), a slot whose profile has none is read shallowly: its
+ * record, `down` marker and live state, not its files, which nothing but a slot's own profile
+ * uses (it is removed or kept as it is). Thousands of directories the hermes user made, each
+ * with its files hard-linked to one 64 KiB file, took a pass past a gigabyte.
  */
 export function observeScandir(
   scandir: Dir | undefined,
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
   cache?: ReadCache,
+  profiles?: ReadonlySet<string>,
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
@@ -76,14 +81,9 @@ export function observeScandir(
       return;
     }
     if (only !== undefined && !only.has(name)) return;
-    const slot = observeSlot(
-      scandir,
-      name,
-      profile,
-      entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other',
-      readLive,
-      cache,
-    );
+    const shallow = profiles !== undefined && profile !== ROOT_PROFILE && !profiles.has(profile);
+    const kind = entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other';
+    const slot = observeSlot(scandir, name, profile, kind, readLive, shallow ? undefined : cache, shallow);
     if (!slot.owned && slot.entry === 'dir') strayOf(name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
     slots.set(name, slot);
   });
@@ -164,6 +164,7 @@ function observeSlot(
   entry: ObservedSlot['entry'],
   readLive: boolean,
   cache: ReadCache | undefined,
+  shallow = false,
 ): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = {
@@ -182,8 +183,10 @@ function observeSlot(
     const logRead = readDirAt(slot, 'log');
     const logDir = logRead.meta;
     const stamps = `${stamp}/${logRead.stamp}`;
-    const contents = cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache);
-    cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
+    const contents = shallow
+      ? readShallow(slot, service, profile)
+      : (cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache));
+    if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
@@ -276,6 +279,18 @@ function readContents(slot: Dir, logDir: DirRead, service: string, profile: stri
   const more = foreign.count - foreign.names.length;
   const foreignEntries = foreign.count === 0 ? NONE : more > 0 ? [...foreign.names, `+${more} more`] : foreign.names;
   return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned, foreignEntries };
+}
+
+/** A slot of no profile: its record (whether it is ours) and `down` marker; no other file. */
+function readShallow(slot: Dir, service: string, profile: string): SlotContents {
+  const record = lstatAt(slot, OWNERSHIP_FILE) === undefined ? { kind: 'missing' as const } : readFileAt(slot, OWNERSHIP_FILE, 4096);
+  const files = new Map<string, FileRead>([[OWNERSHIP_FILE, record]]);
+  return {
+    files,
+    hasDownMarker: lstatAt(slot, 'down') !== undefined,
+    owned: isOwnershipRecord(record, service, profile),
+    foreignEntries: NONE,
+  };
 }
 
 /** A record counts when it parses and names this tool, this service and this profile. */

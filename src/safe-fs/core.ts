@@ -317,6 +317,36 @@ export function listDirRaw(dir: Dir): RawEntry[] {
   }
 }
 
+/**
+ * The first `max` entries of a directory (readdir's order), read as a stream: a tree being deleted
+ * is listed a batch at a time, never whole (a leftover of 500,000 entries took a pass to 440 MB).
+ */
+export function listDirRawFirst(dir: Dir, max: number): RawEntry[] {
+  let handle: fs.Dir;
+  try {
+    // Node accepts 'buffer' here (names as raw bytes, as readdir gives them); its types say strings only.
+    handle = fs.opendirSync(selfPath(dir), { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
+  } catch (err) {
+    throw new FsError('readdir', dir.path, err);
+  }
+  const out: RawEntry[] = [];
+  try {
+    while (out.length < max) {
+      let d: fs.Dirent<Buffer> | null;
+      try {
+        d = handle.readSync() as fs.Dirent<Buffer> | null;
+      } catch (err) {
+        throw new FsError('readdir', dir.path, err);
+      }
+      if (d === null) break;
+      out.push({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() });
+    }
+  } finally {
+    handle.closeSync();
+  }
+  return out;
+}
+
 /** Above this many subdirectories (by the link count) a listing is streamed rather than read whole. */
 const STREAM_LISTING_ABOVE = 20_000;
 

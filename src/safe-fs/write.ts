@@ -3,7 +3,7 @@
  * replacement, markers, directories with explicit modes and owners, renames and tree removal.
  */
 import fs from 'node:fs';
-import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDirRaw, lstatAt, openDirAt, pathAt, rawPathAt } from './core.js';
+import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDirRawFirst, lstatAt, openDirAt, pathAt, rawPathAt } from './core.js';
 
 /** Owner to give a new entry (only applied when running as root). */
 export interface Owner {
@@ -290,6 +290,9 @@ export interface RemovalBudget {
   left: number;
 }
 
+/** Entries listed at a time while a tree is deleted: it is read in batches, never held whole. */
+const REMOVAL_BATCH = 4096;
+
 /** Entries one pass deletes at most (a slot has about twenty; 30,000 nested directories ~60,000). */
 export const REMOVAL_BUDGET = 250_000;
 
@@ -325,7 +328,7 @@ export function removeTreeAt(dir: Dir, name: string, budget: RemovalBudget = { l
  */
 function emptyTree(top: Dir, budget: RemovalBudget): boolean {
   const serial = { next: 0 };
-  for (let entries = listDirRaw(top); entries.length > 0; entries = listDirRaw(top)) {
+  for (let entries = listDirRawFirst(top, REMOVAL_BATCH); entries.length > 0; entries = listDirRawFirst(top, REMOVAL_BATCH)) {
     for (const entry of entries) {
       if (--budget.left < 0) return false;
       if (!entry.isDir) {
@@ -336,7 +339,7 @@ function emptyTree(top: Dir, budget: RemovalBudget): boolean {
       if (sub === undefined) continue;
       const subDir: Dir = { fd: sub, path: `${top.path}/${entry.name.toString()}` };
       try {
-        for (const child of listDirRaw(subDir)) {
+        for (const child of listDirRawFirst(subDir, REMOVAL_BATCH)) {
           if (--budget.left < 0) return false;
           hoist(subDir, child.name, top, serial);
         }

@@ -163,6 +163,27 @@ test('a scandir full of dot entries is read entry by entry: slots are found, and
   t.is(scan.upstreamLeftovers.length, 10_000, 'the next boot deletes the rest');
 });
 
+test('a slot whose profile has no directory is read shallowly: its record, marker and identity, not its files', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  writeSlot(root, 'gone', true);
+  fs.writeFileSync(path.join(root, 'gateway-gone', 'run'), 'x'.repeat(60_000));
+  fs.mkdirSync(path.join(root, 'gateway-stray'));
+  fs.writeFileSync(path.join(root, 'gateway-stray', 'run'), 'y'.repeat(60_000));
+  const scan = observeScandir(dir, SETTINGS, undefined, undefined, new Set(['a']));
+  const a = scan.slots.get('gateway-a');
+  const gone = scan.slots.get('gateway-gone');
+  const stray = scan.slots.get('gateway-stray');
+  t.true((a?.files.size ?? 0) > 1, 'a slot of a profile is read whole');
+  t.deepEqual([...(gone?.files.keys() ?? [])], [OWNERSHIP_FILE]);
+  t.like(gone, { owned: true, hasDownMarker: true, entry: 'dir' });
+  t.truthy(gone?.identity, 'its identity, for the remove');
+  t.like(stray, { owned: false, foreignEntries: [] });
+  t.deepEqual([...(stray?.files.keys() ?? [])], [OWNERSHIP_FILE]);
+  const whole = observeScandir(dir, SETTINGS);
+  t.is(whole.slots.get('gateway-gone')?.files.get('run')?.kind, 'file', 'without the profiles, every slot is read whole');
+});
+
 test('with only, other slots are not read', (t) => {
   const { root, dir } = tempRoot(t);
   writeSlot(root, 'a');

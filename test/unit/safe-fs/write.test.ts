@@ -324,6 +324,15 @@ test('removeTreeAt stops when its budget runs out and a later call finishes the 
   t.false(fs.existsSync(path.join(root, 'big')));
 });
 
+test('removeTreeAt deletes directories of more entries than it lists at a time (it never holds a listing whole)', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, 'big', 'sub'), { recursive: true });
+  for (let i = 0; i < 9000; i++) fs.writeFileSync(path.join(root, 'big', `f${i}`), '');
+  for (let i = 0; i < 5000; i++) fs.writeFileSync(path.join(root, 'big', 'sub', `g${i}`), '');
+  t.true(removeTreeAt(dir, 'big', { left: 100_000 }));
+  t.false(fs.existsSync(path.join(root, 'big')));
+});
+
 test('removeTreeAt deletes a tree nested deeper than PATH_MAX lets a path name', (t) => {
   const { root, dir } = tempRoot(t);
   // 20 levels of 250-byte names: the bottom has no path shorter than 4096 bytes, so only descriptor-relative work reaches it.
