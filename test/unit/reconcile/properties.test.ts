@@ -10,7 +10,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObservedState, Operation, Plan } from '../../../src/model.js';
 import { buildDesired } from '../../../src/desired/index.js';
-import { diffStates } from '../../../src/diff/index.js';
+import { compareOps, diffStates } from '../../../src/diff/index.js';
 import { planPickups } from '../../../src/desired/drift.js';
 import { SVSCAN_DEFAULT_MAX } from '../../../src/reconcile.js';
 import { knobsArb, observedArb } from '../../helpers/arbitraries.js';
@@ -18,19 +18,15 @@ import { simulateApply } from '../../helpers/simulate.js';
 import { bootJson, sandbox } from '../../helpers/cli.js';
 import { diffSnapshots, snapshotTree } from '../../helpers/tree.js';
 
-const KIND_ORDER: readonly Operation['kind'][] = ['seed', 'cleanup', 'sweep', 'create', 'update', 'restart', 'up', 'down', 'remove'];
-
 function reversed(o: ObservedState): ObservedState {
   return { ...o, scandir: { ...o.scandir, slots: new Map([...o.scandir.slots].reverse()) } };
 }
 
+/** Sorted as diff's own order says (by service, then kind), with no kind twice for one service. */
 function assertSorted(plan: Plan): void {
-  const key = (op: Operation): [Buffer, number] => [Buffer.from(op.service), KIND_ORDER.indexOf(op.kind)];
   for (let i = 1; i < plan.operations.length; i += 1) {
-    const [sa, ka] = key(plan.operations[i - 1] as Operation);
-    const [sb, kb] = key(plan.operations[i] as Operation);
-    const cmp = Buffer.compare(sa, sb);
-    assert.ok(cmp < 0 || (cmp === 0 && ka < kb), `operations ${i - 1} and ${i} out of order`);
+    const cmp = compareOps(plan.operations[i - 1] as Operation, plan.operations[i] as Operation);
+    assert.ok(cmp < 0, `operations ${i - 1} and ${i} out of order`);
   }
   assert.deepEqual(plan.restartPending, [...new Set(plan.restartPending)].sort());
 }
