@@ -1,11 +1,22 @@
 /**
  * fast-check arbitraries for the pure core: random HERMES_HOME observations (profiles with state
  * file variants, tombstones, stray dirs) and random scandirs (slots with missing, corrupt,
- * wrongly-moded or foreign-owned files, owned or not, with or without `down`, live or not).
+ * wrongly-moded or foreign-owned files, owned or not, with or without `down`, live or not, and
+ * earlier removals left in the trash, some of them under the name of a slot).
  */
 import fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
-import type { DirRead, FileRead, LiveStatus, ObservedHome, ObservedSlot, ObservedState, Settings, StateFile } from '../../src/model.js';
+import type {
+  DirRead,
+  FileRead,
+  LiveStatus,
+  ObservedHome,
+  ObservedSlot,
+  ObservedState,
+  Settings,
+  StateFile,
+  TrashEntry,
+} from '../../src/model.js';
 import type { DesiredInput } from '../../src/desired/index.js';
 import type { DiffOptions } from '../../src/diff/index.js';
 import { NO_STATE, SETTINGS, fileRead, foreignEntry, home, profile, scandirOf, specOf, stateFromBytes } from './observed.js';
@@ -171,20 +182,43 @@ function buildSlot(service: string, name: string, r: SlotShape): ObservedSlot {
   };
 }
 
-/** An observed state: a home and a scandir with slots of some profiles and of some others. */
+/**
+ * An entry of our trash as observe reads it: a slot an earlier pass moved out, its supervisor gone
+ * or still running (its gateway maybe stopping already), or one this user may not tell anything
+ * (a denied control always has a supervisor behind it: observe counts it as supervised).
+ */
+const trashEntryArb = (name: string): Arbitrary<TrashEntry> =>
+  fc
+    .record({ supervised: fc.boolean(), stopping: fc.boolean(), denied: fc.constantFrom(false, false, true) })
+    .map(({ supervised, stopping, denied }): TrashEntry => ({
+      service: `gateway-${name}`,
+      profile: name,
+      supervised: supervised || denied,
+      stopping: (supervised || denied) && stopping,
+      ...(denied ? { controlDenied: true as const } : {}),
+    }));
+
+/**
+ * An observed state: a home and a scandir with slots of some profiles and of some others, and a
+ * trash of earlier removals (sorted, as observe lists it), whose names may be slots' too.
+ */
 export const observedArb: Arbitrary<ObservedState> = fc
   .record({
     home: homeArb,
     names: fc.subarray([...VALID_NAMES, ...EXTRA_SLOT_NAMES]),
+    trashed: fc.subarray([...VALID_NAMES, ...EXTRA_SLOT_NAMES], { maxLength: 3 }),
     svscanLive: fc.boolean(),
     restartSome: fc.boolean(),
   })
-  .chain(({ home: h, names, svscanLive, restartSome }) =>
-    fc.tuple(...names.map((n) => slotArb(`gateway-${n}`, n))).map((slots) => {
-      const live = svscanLive ? slots : slots.map(({ live: _drop, ...rest }) => rest);
-      const pending = restartSome ? live.filter((_, i) => i % 2 === 0).map((s) => s.service) : [];
-      return { home: h, scandir: scandirOf(live, { svscanLive, pendingRestarts: pending }) };
-    }),
+  .chain(({ home: h, names, trashed, svscanLive, restartSome }) =>
+    fc
+      .tuple(fc.tuple(...names.map((n) => slotArb(`gateway-${n}`, n))), fc.tuple(...trashed.map((n) => trashEntryArb(n))))
+      .map(([slots, trash]) => {
+        const live = svscanLive ? slots : slots.map(({ live: _drop, ...rest }) => rest);
+        const pending = restartSome ? live.filter((_, i) => i % 2 === 0).map((s) => s.service) : [];
+        const sorted = [...trash].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+        return { home: h, scandir: { ...scandirOf(live, { svscanLive, pendingRestarts: pending }), trash: sorted } };
+      }),
   );
 
 /** The knobs of a pass: buildDesired's host facts and diff options. */

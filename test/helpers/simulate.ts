@@ -2,12 +2,13 @@
  * A pure model of actuate: applies a plan to an ObservedState (immer `produce`) the way the real
  * appliers change the disk, so property tests can check "apply, observe again, the plan is empty"
  * without a file system. Failures the real appliers would hit (a foreign entry in the way of a
- * create, a `log` that is not a directory, a refused remove) are modelled as failed operations
- * that change nothing.
+ * create, a `log` that is not a directory, a refused remove or purge, a remove whose earlier
+ * removal still has a supervisor in the trash) are modelled as failed operations that change
+ * nothing. Supervisors told to exit do so within the pass, and what is trashed is deleted.
  */
 import { castDraft, enableMapSet, produce } from 'immer';
 import type { Draft } from 'immer';
-import type { FileRead, LiveStatus, ObservedSlot, ObservedState, Operation, ServiceSpec, UpdateOp } from '../../src/model.js';
+import type { FileRead, LiveStatus, ObservedSlot, ObservedState, Operation, ServiceSpec, TrashEntry, UpdateOp } from '../../src/model.js';
 import { OWNERSHIP_FILE } from '../../src/desired/render.js';
 import { parseJsonObject } from '../../src/observe/parse.js';
 
@@ -44,14 +45,15 @@ export function simulateApply(
   const failed = new Set<string>();
   const next = produce(state, (draft) => {
     const slots = draft.scandir.slots;
-    for (const op of operations) {
-      if (!applyOne(slots, op, host, draft.scandir.svscanLive)) failed.add(op.service);
-    }
+    // The trash as the pass found it: removes are checked against it before purges empty it.
+    const trash = state.scandir.trash ?? [];
+    const applied = operations.filter((op) => applyOne(slots, trash, op, host, draft.scandir.svscanLive));
+    for (const op of operations) if (!applied.includes(op)) failed.add(op.service);
     const rescans = operations.some((op) => (op.kind === 'create' || op.kind === 'pickup') && !failed.has(op.service));
     if (opts.rescan === true && draft.scandir.svscanLive && rescans)
       for (const slot of slots.values())
         if (slot.entry === 'dir' && slot.live === undefined) slot.live = castDraft(supervisedLive(!slot.hasDownMarker, host));
-    for (const op of operations) applyHome(draft, op);
+    for (const op of applied) applyHome(draft, op);
     const restarts = operations.filter((o) => o.kind === 'restart');
     // As actuate: the journal keeps exactly the restarts this pass decided and could not do.
     if (restarts.length > 0 || draft.scandir.pendingRestarts.size > 0) {
@@ -64,7 +66,7 @@ export function simulateApply(
 
 type Slots = Draft<Map<string, ObservedSlot>>;
 
-function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolean): boolean {
+function applyOne(slots: Slots, trash: readonly TrashEntry[], op: Operation, host: SimHost, svscanLive: boolean): boolean {
   const slot = slots.get(op.service);
   switch (op.kind) {
     case 'create':
@@ -80,8 +82,11 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
       if (svscanLive && slot.live?.supervised === true) setLive(slot, op.kind === 'up', host);
       return true;
     case 'remove':
-      // A refused remove (this user may not stop the supervisor) leaves the slot and fails.
-      return op.refused !== true && slots.delete(op.service);
+      // A refused remove (this user may not stop the supervisor) leaves the slot and fails; so does
+      // one whose earlier removal still has a supervisor in the trash (denied or not): deleting
+      // that would orphan it. The pass's purge stops it, and the next pass removes the slot.
+      if (op.refused === true || trash.some((e) => e.service === op.service && e.supervised)) return false;
+      return slots.delete(op.service); // an earlier removal without a supervisor is deleted first (applyHome)
     case 'heal':
       if (slot === undefined || slot.entry !== 'dir' || slot.live?.supervised !== true) return false;
       setLive(slot, true, host);
@@ -106,7 +111,7 @@ function applyOne(slots: Slots, op: Operation, host: SimHost, svscanLive: boolea
   }
 }
 
-/** The operations outside slots: the sweep, cleanup, seed and purge. */
+/** The operations outside slots: the sweep, cleanup, seed and purge, and what a remove does to the trash. */
 function applyHome(draft: Draft<ObservedState>, op: Operation): void {
   if (op.kind === 'sweep') {
     const p = draft.home.profiles.find((x) => x.name === op.profile);
@@ -115,7 +120,9 @@ function applyHome(draft: Draft<ObservedState>, op: Operation): void {
     draft.scandir.upstreamLeftovers = draft.scandir.upstreamLeftovers.filter((e) => e !== op.entry);
   } else if (op.kind === 'seed') {
     draft.home.rootStateEntry = { kind: 'file' };
-  } else if (op.kind === 'purge' && op.refused !== true && draft.scandir.trash !== undefined) {
+  } else if ((op.kind === 'purge' || op.kind === 'remove') && draft.scandir.trash !== undefined) {
+    // A purge deletes its entry once the supervisor is gone; a remove that went ahead deleted the
+    // earlier removal of its name first (one without a supervisor: applyOne fails the others).
     draft.scandir.trash = draft.scandir.trash.filter((e) => e.service !== op.service);
   }
 }
