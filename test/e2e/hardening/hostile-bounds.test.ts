@@ -16,7 +16,7 @@ import { isCollection, parseDocument, visit } from 'yaml';
 import { closeDir, openRoot, removeTreeAt } from '../../../src/safe-fs/index.js';
 import { CANDIDATE_WATCHES, EventSource } from '../../../src/watch/event-source.js';
 import { type WatchContext, rememberIntents } from '../../../src/cli/watch-pass.js';
-import type { PassResult } from '../../../src/reconcile.js';
+import { decisionOf, passResultOf } from '../../helpers/pass-result.js';
 import { profileLine } from '../../../src/cli/output.js';
 import { formatBootLogLines } from '../../../src/actuate/boot-log.js';
 import { removeTree, tempDir } from '../../helpers/tree.js';
@@ -130,15 +130,7 @@ test('#3 watch forgets the intent of a profile a pass no longer finds', (t) => {
     ['elsewhere', 'stopped'],
   ]);
   const ctx = { intents } as unknown as WatchContext;
-  const decision = (profile: string): object => ({
-    profile,
-    service: `gateway-${profile}`,
-    priorState: 'running',
-    autostart: true,
-    action: 'started',
-    priorExit: 'unknown',
-  });
-  const result = { desired: { decisions: [decision('kept')] }, plan: { operations: [] } } as unknown as PassResult;
+  const result = passResultOf({ desired: { decisions: [decisionOf('kept', { priorExit: 'unknown' })] } });
   rememberIntents(ctx, result, new Set(['gone', 'kept']));
   t.deepEqual([...intents.keys()].sort(), ['elsewhere', 'kept'], 'a targeted pass forgets only what it read');
   rememberIntents(ctx, result, undefined);

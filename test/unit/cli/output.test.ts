@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import type { ObservedSlot, Operation, OperationResult, ProfileDecision } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
+import type { DriftCondition } from '../../../src/desired/drift.js';
 import {
   type DocumentContext,
   diffReport,
@@ -14,7 +15,8 @@ import {
   useColour,
 } from '../../../src/cli/output.js';
 import { loadValidators } from '../../../src/cli/validate.js';
-import { liveUp, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+import { HOST, liveUp, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+import { passResultOf } from '../../helpers/pass-result.js';
 
 const SCANDIR = '/run/service';
 const ESC = '\u001b';
@@ -42,18 +44,19 @@ function resultOf(p: {
   restartPending?: string[];
   mode?: 'boot' | 'sync';
   slots?: ObservedSlot[];
+  pruneBlocked?: string;
+  drift?: DriftCondition[];
+  nowMs?: number;
 }): PassResult {
-  return {
-    options: { mode: p.mode ?? 'sync' },
+  return passResultOf({
+    options: { mode: p.mode ?? 'sync', host: p.nowMs === undefined ? HOST : { ...HOST, nowMs: p.nowMs } },
     observed: { scandir: scandirOf(p.slots ?? []) },
-    desired: { decisions: p.decisions ?? [], foldedProfiles: [], notices: [] },
+    desired: { decisions: p.decisions ?? [], ...(p.pruneBlocked === undefined ? {} : { pruneBlocked: p.pruneBlocked }) },
     plan: { operations: p.operations ?? [], restartPending: p.restartPending ?? [] },
-    held: [],
     bootLogLines: 2,
-    warnings: [],
-    drift: [],
+    drift: p.drift ?? [],
     results: p.results ?? [],
-  } as unknown as PassResult;
+  });
 }
 
 test('the profile line is upstream’s, and a hostile state cannot forge a field or a line', (t) => {
@@ -141,22 +144,19 @@ test('the text report ends with a summary whose counts and exit code match the p
 });
 
 test('prune_blocked=1 appears only when the empty-set guard held the prune back, in the summary and the plan line', async (t) => {
-  const blocked = {
-    ...resultOf({}),
-    desired: { decisions: [], foldedProfiles: [], notices: [], pruneBlocked: 'profiles is missing' },
-  } as unknown as PassResult;
+  const blocked = resultOf({ pruneBlocked: 'profiles is missing' });
   t.regex(textReport(blocked, 2, SCANDIR), / restart_pending=0 prune_blocked=1 exit=2\n$/);
   t.false(textReport(resultOf({}), 0, SCANDIR).includes('prune_blocked'));
   t.true((await diffReport(blocked, false, SCANDIR)).includes(' restart_pending=0 prune_blocked=1 (dry run: nothing changed)'));
 });
 
 test('drift the pass found follows the summary, as the watcher says it, and is in the JSON; none keeps upstream bytes', async (t) => {
-  const drift = [
+  const drift: DriftCondition[] = [
     { type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: 1_000, evidence: { exitcode: 0 } },
     { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: 1_030, evidence: { restarts: 6, windowSeconds: 600 } },
     { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 1_030, evidence: {} },
   ];
-  const drifting = { ...resultOf({}), drift, options: { mode: 'sync', host: { nowMs: 1_090_000 } } } as unknown as PassResult;
+  const drifting = resultOf({ drift, nowMs: 1_090_000 });
   t.regex(
     textReport(drifting, 0, SCANDIR),
     / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b\n$/,

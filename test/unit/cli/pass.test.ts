@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { ProfileDecision } from '../../../src/model.js';
+import type { Notice, Operation, UpdateOp } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
 import { closeDir } from '../../../src/safe-fs/index.js';
 import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
@@ -22,6 +22,8 @@ import {
 import { decideRole } from '../../../src/desired/host.js';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
 import { writeConfig } from '../../helpers/cli.js';
+import { foreignEntry, scandirOf, specOf } from '../../helpers/observed.js';
+import { passResultOf } from '../../helpers/pass-result.js';
 import { captureIo, recordingLogger, world } from './support.js';
 
 /** A pass result with just what exitCodeOf, passWarnings and logPassResult read. */
@@ -31,24 +33,20 @@ function resultOf(p: {
   failed?: boolean;
   blocked?: boolean;
   squatted?: boolean;
-  notices?: unknown[];
+  notices?: Notice[];
   warnings?: string[];
-}) {
-  const op = { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'slot missing' };
-  return {
-    observed: { scandir: { slots: new Map(p.squatted === true ? [['gateway-a', { entry: 'file' }]] : []) } },
+}): PassResult {
+  const op: Operation = { kind: 'create', service: 'gateway-a', profile: 'a', reason: 'slot missing', spec: specOf('a', true) };
+  return passResultOf({
+    observed: { scandir: scandirOf(p.squatted === true ? [foreignEntry('gateway-a', 'a', 'file')] : []) },
     plan: {
       operations: Array.from({ length: p.ops ?? 0 }, () => op),
       restartPending: Array.from({ length: p.pending ?? 0 }, () => 'gateway-a'),
     },
     results: p.failed === true ? [{ op, status: 'failed', error: 'EACCES' }] : [{ op, status: 'applied' }],
-    desired: {
-      notices: p.notices ?? [],
-      ...(p.blocked === true ? { pruneBlocked: 'no profile found' } : {}),
-      decisions: [] as ProfileDecision[],
-    },
+    desired: { notices: p.notices ?? [], ...(p.blocked === true ? { pruneBlocked: 'no profile found' } : {}) },
     warnings: p.warnings ?? [],
-  } as unknown as PassResult;
+  });
 }
 
 test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2; else 0', (t) => {
@@ -65,23 +63,9 @@ test('exit codes: a dry run with changes is 1; a failure or a blocked prune is 2
   t.is(exitCodeOf(resultOf({ ops: 1, squatted: true }), true), 2);
   // So is the update of a slot it may not adopt.
   const refused = resultOf({});
-  const update = {
-    kind: 'update',
-    service: 'gateway-a',
-    profile: 'a',
-    reason: 'not adopted',
-    dirs: [],
-    changes: [],
-    refused: true,
-  };
-  t.is(exitCodeOf({ ...refused, plan: { operations: [update], restartPending: [] } } as unknown as PassResult, true), 2);
-  t.is(
-    exitCodeOf(
-      { ...refused, plan: { operations: [{ ...update, refused: undefined }], restartPending: [] } } as unknown as PassResult,
-      true,
-    ),
-    1,
-  );
+  const update: UpdateOp = { kind: 'update', service: 'gateway-a', profile: 'a', reason: 'not adopted', dirs: [], changes: [] };
+  t.is(exitCodeOf({ ...refused, plan: { operations: [{ ...update, refused: true }], restartPending: [] } }, true), 2);
+  t.is(exitCodeOf({ ...refused, plan: { operations: [update], restartPending: [] } }, true), 1);
 });
 
 test('warnings are the warn-level notices, then the pass warnings; info notices are not warnings', (t) => {

@@ -4,6 +4,7 @@ import type { PassResult } from '../../../src/reconcile.js';
 import type { DriftCondition } from '../../../src/desired/drift.js';
 import { FINISH_FAILURE_EXIT, driftConditionLine, liveReport, statusRows } from '../../../src/cli/status-report.js';
 import { home, liveUp, observedOf, profile, scandirOf, slotOf, specOf, stateOf } from '../../helpers/observed.js';
+import { passResultOf } from '../../helpers/pass-result.js';
 
 const NOW_MS = 2_000_000_000_000;
 const SCANDIR = '/run/service';
@@ -121,16 +122,14 @@ function pass(): PassResult {
     sinceUnix: NOW_S - 90,
     evidence: { exitcode: 78 },
   };
-  return {
+  return passResultOf({
     observed,
     desired: {
       decisions: [decision('a'), decision('b'), decision('c', { action: 'skipped', reason: 'lifecycle says deleting' })],
     },
     plan: { operations: [remove], restartPending: ['gateway-a'] },
     drift: [drift],
-    results: [],
-    options: {},
-  } as unknown as PassResult;
+  });
 }
 
 test('statusRows: one row per decision and per stray slot, sorted by service', (t) => {
@@ -194,12 +193,9 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
     ]),
   };
   const up: Operation = { kind: 'up', service: 'gateway-b', profile: 'b', reason: 'intent is running; down marker present' };
-  const b = statusRows(
-    { ...result, observed, plan: { ...result.plan, operations: [up] }, drift: [] } as PassResult,
-    NOW_MS,
-    new Map(),
-    SCANDIR,
-  ).find((r) => r.profile === 'b');
+  const b = statusRows({ ...result, observed, plan: { ...result.plan, operations: [up] }, drift: [] }, NOW_MS, new Map(), SCANDIR).find(
+    (r) => r.profile === 'b',
+  );
   t.like(b, { slot: { marker: 'down' } });
   t.deepEqual(b?.drift, ['up: intent is running; down marker present']);
   const stopped = statusRows(
@@ -207,7 +203,7 @@ test('statusRows: a slot held down by its marker is not also "stopped (s6 or ope
       ...result,
       observed: { ...result.observed, scandir: scandirOf([slotOf(specOf('b', true), { live: downAfter(0) })]) },
       drift: [],
-    } as PassResult,
+    },
     NOW_MS,
     new Map(),
     SCANDIR,
@@ -228,7 +224,7 @@ test('statusRows: a service s6 wants up but has not started, IntentRunningButDow
     const drift: DriftCondition[] = condition
       ? [{ type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: NOW_S - seconds, evidence: {} }]
       : [];
-    return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift } as PassResult;
+    return { ...result, observed: { ...result.observed, scandir: scandirOf([slot, ...others]) }, drift };
   };
   const notes = (r: PassResult): readonly string[] | undefined =>
     statusRows(r, NOW_MS, new Map(), SCANDIR).find((x) => x.profile === 'b')?.drift;
@@ -245,9 +241,9 @@ test('statusRows: a named gateway up while multiplexing keeps it down says so, n
     statusRows(
       {
         ...result,
-        desired: { decisions: [decision('a', { autostart: false, action: 'registered', ...over })] },
+        desired: { ...result.desired, decisions: [decision('a', { autostart: false, action: 'registered', ...over })] },
         drift: [],
-      } as unknown as PassResult,
+      },
       NOW_MS,
       new Map(),
       SCANDIR,

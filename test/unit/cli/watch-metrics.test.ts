@@ -6,11 +6,11 @@ import test from 'ava';
 import { IPV6_LOOPBACK, needs } from '../../helpers/needs.js';
 import { startWatchMetrics, writeSyncMetrics } from '../../../src/cli/watch-metrics.js';
 import type { PassSummary } from '../../../src/watch/status-file.js';
-import type { PassResult } from '../../../src/reconcile.js';
 // Loaded up front: see the note in commands/sync.test.ts (Node 20 hands a second concurrent first
 // import prom-client's unfinished CommonJS exports; the shipped bundle never meets this).
 import '../../../src/watch/metrics.js';
 import { home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../helpers/observed.js';
+import { decisionOf, passResultOf } from '../../helpers/pass-result.js';
 import { waitFor } from '../../helpers/s6.js';
 import { recordingLogger, world } from './support.js';
 
@@ -114,16 +114,10 @@ test('a port in use fails the start, naming the address', async (t) => {
 test('sync --metrics-file: one pass, counted under trigger once', async (t) => {
   const w = await world(t);
   const file = path.join(w.root, 'sync.prom');
-  const result = {
+  const result = passResultOf({
     observed: observedOf(home(), scandirOf([slotOf(specOf('a', true), { live: liveUp() })])),
-    desired: {
-      decisions: [{ profile: 'a', service: 'gateway-a', priorState: 'running', autostart: true, action: 'started', priorExit: 'clean' }],
-    },
-    plan: { operations: [], restartPending: [] },
-    held: [],
-    results: [],
-    drift: [],
-  } as unknown as PassResult;
+    desired: { decisions: [decisionOf('a')] },
+  });
   await writeSyncMetrics(file, result, { result: 'partial', durationMs: 20, finishedAt: new Date().toISOString() });
   const text = fs.readFileSync(file, 'utf8');
   t.true(text.includes('reconcile_gateways_passes_total{trigger="once",result="partial"} 1\n'));

@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import type { PassResult } from '../../../src/reconcile.js';
+import type { Operation } from '../../../src/model.js';
 import { resolveRole } from '../../../src/cli/pass.js';
 import { type WatchContext, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
 import type { PassRequest } from '../../../src/watch/controller.js';
 import { writeConfig } from '../../helpers/cli.js';
+import { decisionOf, passResultOf } from '../../helpers/pass-result.js';
 import { listenOnControl } from '../../helpers/fifo.js';
 import { captureIo, recordingLogger, type World, world } from './support.js';
 
@@ -123,15 +124,9 @@ test('rememberIntents forgets pending, skipped and vanished profiles, only withi
     ['pending', 'running'],
   ]);
   const ctx = { intents } as unknown as WatchContext;
-  const result = {
-    desired: {
-      decisions: [
-        { profile: 'a', action: 'started', priorState: 'running' },
-        { profile: 'pending', action: 'pending', priorState: null },
-      ],
-    },
-    plan: { operations: [] },
-  } as unknown as PassResult;
+  const result = passResultOf({
+    desired: { decisions: [decisionOf('a'), decisionOf('pending', { action: 'pending', priorState: null, autostart: false })] },
+  });
   rememberIntents(ctx, result, new Set(['a', 'gone', 'pending']));
   t.deepEqual(Object.fromEntries(intents), { outside: 'running', a: 'running' });
   rememberIntents(ctx, result, undefined);
@@ -141,16 +136,20 @@ test('rememberIntents forgets pending, skipped and vanished profiles, only withi
 test('rememberIntents keeps the intent of a profile pending for its slot (an update refused): heartbeats change nothing there', (t) => {
   const intents = new Map<string, string | null>();
   const ctx = { intents } as unknown as WatchContext;
-  const refused = { kind: 'update', service: 'gateway-z', profile: 'z', reason: 'not adopted', dirs: [], changes: [], refused: true };
-  const result = {
-    desired: {
-      decisions: [
-        { profile: 'z', action: 'pending', priorState: null },
-        { profile: 'u', action: 'pending', priorState: null },
-      ],
-    },
-    plan: { operations: [refused] },
-  } as unknown as PassResult;
+  const refused: Operation = {
+    kind: 'update',
+    service: 'gateway-z',
+    profile: 'z',
+    reason: 'not adopted',
+    dirs: [],
+    changes: [],
+    refused: true,
+  };
+  const pending = { action: 'pending', priorState: null, autostart: false } as const;
+  const result = passResultOf({
+    desired: { decisions: [decisionOf('z', pending), decisionOf('u', pending)] },
+    plan: { operations: [refused], restartPending: [] },
+  });
   rememberIntents(ctx, result, undefined);
   t.deepEqual(Object.fromEntries(intents), { z: null }, 'z kept (even a null intent), u (its intent unreadable) forgotten');
 });

@@ -6,29 +6,31 @@
  */
 import { mock } from 'node:test';
 import test from 'ava';
-import type { Operation, OperationResult } from '../../../src/model.js';
+import type { Operation } from '../../../src/model.js';
+import type { DriftCondition } from '../../../src/desired/drift.js';
 import type { PassResult } from '../../../src/reconcile.js';
 import { Controller, type PassReport, type PassRequest } from '../../../src/watch/controller.js';
 import type { Timing } from '../../../src/watch/scheduler.js';
 import type { PassSummary, StatusDocument } from '../../../src/watch/status-file.js';
+import { specOf } from '../../helpers/observed.js';
+import { decisionOf, passResultOf } from '../../helpers/pass-result.js';
 
 const TIMING: Timing = { intervalMs: 60_000, debounceMs: 50, minGapMs: 250 };
 
 /** A pass that read nothing and changed nothing; with `failed`, one create of it failed. */
 function resultOf(failed?: string): PassResult {
-  const op = failed === undefined ? undefined : ({ kind: 'create', service: `gateway-${failed}`, profile: failed } as unknown as Operation);
-  const results: OperationResult[] = op === undefined ? [] : [{ op, status: 'failed', error: 'EEXIST: file exists' }];
-  return {
-    observed: { scandir: { slots: new Map() } },
-    desired: { decisions: [], gone: new Set() },
-    plan: { operations: op === undefined ? [] : [op], restartPending: [] },
-    held: [],
-    results,
-    plannedHomeWrites: [],
-    homeWriteResults: [],
-    warnings: [],
-    drift: [],
-  } as unknown as PassResult;
+  if (failed === undefined) return passResultOf();
+  const op: Operation = {
+    kind: 'create',
+    service: `gateway-${failed}`,
+    profile: failed,
+    reason: 'slot missing',
+    spec: specOf(failed, true),
+  };
+  return passResultOf({
+    plan: { operations: [op], restartPending: [] },
+    results: [{ op, status: 'failed', error: 'EEXIST: file exists' }],
+  });
 }
 
 const DONE: PassReport = { kind: 'done', result: resultOf(), scoped: false, exitCode: 0, warnings: [], servicePrefix: 'gateway-' };
@@ -316,7 +318,7 @@ test.serial('before the first pass the document names the watcher, with no pass 
 });
 
 test.serial('a pass with drift names the drifting services in its summary, sorted, each once', async (t) => {
-  const drift = [
+  const drift: DriftCondition[] = [
     { type: 'IntentRunningButDown', service: 'gateway-b', profile: 'b', sinceUnix: 0, evidence: {} },
     { type: 'CrashLooping', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
     { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} },
@@ -330,13 +332,12 @@ test.serial('a pass with drift names the drifting services in its summary, sorte
 });
 
 /** A pass that read the named profiles (each a running gateway) and found `drift`. */
-function withDrift(profiles: readonly string[], drift: readonly unknown[]): PassResult {
-  const decisions = profiles.map((p) => ({ service: `gateway-${p}`, profile: p, action: 'started', autostart: true }));
-  return { ...resultOf(), desired: { decisions, gone: new Set() }, drift } as unknown as PassResult;
+function withDrift(profiles: readonly string[], drift: readonly DriftCondition[]): PassResult {
+  return passResultOf({ desired: { decisions: profiles.map((p) => decisionOf(p)) }, drift });
 }
 
 test.serial('a targeted pass still counts the drift of services it did not read, as the metrics do', async (t) => {
-  const down = { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} };
+  const down: DriftCondition = { type: 'IntentRunningButDown', service: 'gateway-a', profile: 'a', sinceUnix: 0, evidence: {} };
   const h = drive((n) => ({
     ...DONE,
     result: n === 1 ? withDrift(['a', 'c'], [down]) : n === 2 ? withDrift(['c'], []) : withDrift(['a', 'c'], []),
@@ -396,7 +397,7 @@ test.serial('a step back of the clock while a pass runs does not delay the next 
 
 test.serial('a refused service is not backed off, and a real failure after refusals backs off from 1 s', async (t) => {
   const refusedResult = (): PassResult => {
-    const op = {
+    const op: Operation = {
       kind: 'update',
       service: 'gateway-x',
       profile: 'x',
@@ -404,12 +405,8 @@ test.serial('a refused service is not backed off, and a real failure after refus
       dirs: [],
       changes: [],
       refused: true,
-    } as unknown as Operation;
-    return {
-      ...resultOf(),
-      plan: { operations: [op], restartPending: [] },
-      results: [{ op, status: 'failed', error: 'not adopted' }],
-    } as unknown as PassResult;
+    };
+    return passResultOf({ plan: { operations: [op], restartPending: [] }, results: [{ op, status: 'failed', error: 'not adopted' }] });
   };
   const refused: PassReport = { ...DONE, result: refusedResult() } as PassReport;
   const failing: PassReport = { ...DONE, result: resultOf('x') } as PassReport;

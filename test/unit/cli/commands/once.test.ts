@@ -5,8 +5,8 @@ import path from 'node:path';
 import { healWaitLines, runOnce } from '../../../../src/cli/commands/once.js';
 import type { LiveStatus } from '../../../../src/model.js';
 import type { DriftEvidence } from '../../../../src/desired/drift.js';
-import type { PassResult } from '../../../../src/reconcile.js';
-import { home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../../helpers/observed.js';
+import { HOST, home, liveUp, observedOf, scandirOf, slotOf, specOf } from '../../../helpers/observed.js';
+import { PASS_OPTIONS } from '../../../helpers/pass-result.js';
 import { TEST_SETTINGS, writeConfig } from '../../../helpers/cli.js';
 import { captureIo, recordingLogger, world } from '../support.js';
 
@@ -95,9 +95,10 @@ function healLines(name: string, live: LiveStatus, graceSeconds: number, evidenc
     { type: 'IntentRunningButDown' as const, service: `gateway-${name}`, profile: name, sinceUnix: live.updownSinceUnix, evidence },
   ];
   const options = {
-    host: { nowMs: NOW_S * 1000 },
+    ...PASS_OPTIONS,
+    host: { ...HOST, nowMs: NOW_S * 1000 },
     drift: { graceSeconds, crashRestarts: 5, crashWindowSeconds: 600 },
-  } as PassResult['options'];
+  };
   return healWaitLines({ observed, drift, options });
 }
 
