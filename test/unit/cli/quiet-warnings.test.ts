@@ -1,3 +1,7 @@
+/**
+ * quietRepeats: what a long-running watcher logs at warn level — a warning when it is new, again
+ * once per interval while it persists, and again when it went away in a full pass and came back.
+ */
 import test from 'ava';
 import { quietRepeats } from '../../../src/cli/quiet-warnings.js';
 import { recordingLogger } from './support.js';
@@ -32,13 +36,36 @@ test('a warning still there after the interval is logged again, once', (t) => {
   t.deepEqual(levels('w'), ['warn', 'debug', 'warn', 'debug']);
 });
 
-test('a warning that a full pass no longer reported is news when it comes back', (t) => {
+test('a warning repeated in every pass, full or targeted, is logged once per interval', (t) => {
+  const { quiet, levels, advance } = setup();
+  for (let pass = 0; pass < 10; pass += 1) {
+    quiet.logger.warn('disk full');
+    quiet.endPass(pass % 2 === 0);
+    advance(5_000);
+  }
+  t.deepEqual(
+    levels('disk full').filter((l) => l === 'warn'),
+    ['warn'],
+    'ten passes in 50 s: one line',
+  );
+  advance(INTERVAL - 50_000);
+  quiet.logger.warn('disk full');
+  t.deepEqual(
+    levels('disk full').filter((l) => l === 'warn'),
+    ['warn', 'warn'],
+    'again once the interval has passed',
+  );
+});
+
+test('a warning that a full pass no longer reported is news when it comes back; a changed one is news at once', (t) => {
   const { quiet, levels } = setup();
   quiet.logger.warn('gone and back');
   quiet.endPass(true);
   quiet.endPass(true); // a full pass without it
   quiet.logger.warn('gone and back');
   t.deepEqual(levels('gone and back'), ['warn', 'warn']);
+  quiet.logger.warn('gone and back, differently');
+  t.deepEqual(levels('gone and back, differently'), ['warn']);
 });
 
 test('a targeted pass that did not report it does not make it news', (t) => {
