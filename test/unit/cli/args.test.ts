@@ -77,6 +77,15 @@ test('numbers are parsed within their ranges', (t) => {
   t.deepEqual(a.drift, { graceSeconds: 0, crashRestarts: 2, crashWindowSeconds: 90 });
 });
 
+test('sync takes the drift flags as watch does, and watch takes --heal as sync does', (t) => {
+  t.deepEqual(run(['sync', '--drift-grace', '0.5', '--crash-restarts', '2', '--crash-window', '60']).drift, {
+    graceSeconds: 0.5,
+    crashRestarts: 2,
+    crashWindowSeconds: 60,
+  });
+  t.true(run(['watch', '--heal']).heal);
+});
+
 test('--metrics-listen takes HOST:PORT, [IPv6]:PORT and :PORT', (t) => {
   t.deepEqual(run(['watch', '--metrics-listen', '127.0.0.1:9464']).metricsListen, { host: '127.0.0.1', port: 9464 });
   t.deepEqual(run(['watch', '--metrics-listen', '[::1]:0']).metricsListen, { host: '::1', port: 0 });
@@ -226,6 +235,23 @@ test(
   ['watch', '--metrics-listen', ':1234567'],
   'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":1234567")',
 );
+test(
+  refused,
+  ['watch', '--metrics-listen', '127.0.0.1:70000'],
+  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got "127.0.0.1:70000")',
+);
+test(
+  refused,
+  ['watch', '--metrics-listen', 'localhost'],
+  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got "localhost")',
+);
+test(
+  refused,
+  ['watch', '--metrics-listen', '127.0.0.1:'],
+  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got "127.0.0.1:")',
+);
+test(refused, ['sync', '--metrics-listen', '127.0.0.1:1'], 'sync: --metrics-listen is an option of watch, not of sync');
+test(refused, ['status', '--heal'], 'status: --heal is an option of sync and watch, not of status');
 test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
 test(refused, ['boot', '--container-argv', 'hermes gateway'], 'boot: --container-argv must be a JSON array of strings');
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import test from 'ava';
 import { type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
 import { FatalError } from '../../../src/errors.js';
+import { Metrics } from '../../../src/watch/metrics.js';
 
 interface Reply {
   readonly status: number;
@@ -52,6 +53,16 @@ test('/metrics serves the exposition with its content type', async (t) => {
   t.is(r.body, 'reconcile_gateways_passes_total 3\n');
   t.is(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
   t.is(r.headers['content-length'], String(r.body.length));
+});
+
+test('it serves a real Metrics registry: its content type, and the drift and heal series before any pass', async (t) => {
+  const metrics = new Metrics();
+  const { port } = await serve(t, { exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }) });
+  const r = await request(port, '/metrics');
+  t.is(r.headers['content-type'], metrics.contentType);
+  const lines = r.body.split('\n');
+  t.true(lines.includes('reconcile_gateways_heals_total 0'));
+  t.true(lines.includes('reconcile_gateways_drift_conditions{condition="IntentRunningButDown"} 0'));
 });
 
 test('/healthz answers ok while the process answers at all', async (t) => {

@@ -150,6 +150,25 @@ test('per-service gauges have one series per existing slot, and forget removed o
   t.is(sample(text, 'reconcile_gateways_restarts_pending'), 0);
 });
 
+test('a drift that clears loses its series while its service stays', async (t) => {
+  const m = new Metrics();
+  const drift = [{ type: 'IntentRunningButDown' as const, service: 'gateway-a', profile: 'a', sinceUnix: 1, evidence: {} }];
+  m.setServices({ 'gateway-a': condition('gateway-a', { autostart: true, live: 'down', restartPending: true, drift }) });
+  let text = await m.text();
+  t.deepEqual(series(text, 'reconcile_gateways_service_drift'), [
+    'reconcile_gateways_service_drift{service="gateway-a",condition="IntentRunningButDown"}',
+  ]);
+  t.is(sample(text, 'reconcile_gateways_gateways{intent="running",live="down"}'), 1);
+  t.is(sample(text, 'reconcile_gateways_restarts_pending'), 1);
+  m.setServices({ 'gateway-a': condition('gateway-a', { autostart: true, live: 'up', drift: [] }) });
+  text = await m.text();
+  t.deepEqual(series(text, 'reconcile_gateways_service_drift'), []);
+  t.deepEqual(series(text, 'reconcile_gateways_service_live'), [
+    'reconcile_gateways_service_live{service="gateway-a",intent="running",live="up"}',
+  ]);
+  t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="IntentRunningButDown"}'), 0);
+});
+
 test('no service label appears outside the per-service gauges', async (t) => {
   const m = new Metrics();
   m.recordPass(pass('converged', [{ op: op('create', 'gateway-a'), status: 'applied' }]));
