@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { diffSnapshots, makeHermesHome, removeTree, snapshotTree } from '../../helpers/tree.js';
-import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from './argv-shapes.js';
+import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from '../../helpers/argv-shapes.js';
 import { parseDoc, makeWorld, removeWorlds, runCli, startCli, type World, worldArgs } from '../../helpers/cli.js';
 import { waitFor } from '../../helpers/s6.js';
 import { freePort } from '../../helpers/watcher.js';

@@ -111,3 +111,13 @@ test('repeatedKeys looks at the top level only, and reads keys as JSON does', (t
   t.deepEqual(repeatedKeys('{"x":"}","x":"{"}'), ['x'], 'braces inside strings do not count');
   t.deepEqual(repeatedKeys('{"a":1,"b":2,"a":3,"b":4}'), ['a', 'b']);
 });
+
+test('config keys win over the ids found in /etc, which win over 10000', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ uid: 4242 }));
+  t.like(await loadSettings(file, { uid: 1234, gid: 2345 }), { uid: 4242, gid: 2345 });
+  t.like(await loadSettings(undefined, { uid: 1234, gid: 2345 }), { uid: 1234, gid: 2345 });
+  t.like(await loadSettings(undefined, {}), { uid: 10000, gid: 10000 }, 'no hermes entries: the default');
+});

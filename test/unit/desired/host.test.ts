@@ -12,11 +12,13 @@ import {
   stripContainerArgv,
   wantsLegacySeed,
 } from '../../../src/desired/host.js';
+import { hostEnv } from '../../../src/observe/host.js';
+import { DASHBOARD_SHAPES, RC_INIT, WRAPPER } from '../../helpers/argv-shapes.js';
 import { HOST, home } from '../../helpers/observed.js';
 
-test('truthy values are upstream’s, in any case and with spaces', (t) => {
-  for (const v of ['1', 'true', 'YES', ' On ', 'True']) t.true(isTruthy(v), v);
-  for (const v of [undefined, '', '0', 'false', 'no', 'off', 'enabled', '2']) t.false(isTruthy(v), String(v));
+test('truthy values are upstream’s (1, true, yes, on), in any case and with spaces, and nothing else', (t) => {
+  for (const v of ['1', 'true', 'TRUE', 'True', 'yes', 'YES', 'on', 'On', ' on ', ' On ']) t.true(isTruthy(v), v);
+  for (const v of [undefined, '', '0', 'false', 'no', 'off', 'y', '2', 'enabled', 'truee']) t.false(isTruthy(v), String(v));
 });
 
 const strip = test.macro({
@@ -29,6 +31,46 @@ test(strip, ['/sbin/init', '/usr/local/bin/entrypoint-dispatch.sh', '/usr/bin/he
 test(strip, ['gateway', 'run'], ['gateway', 'run']);
 test(strip, ['/bin/sh', '-c', 'hermes'], ['/bin/sh', '-c', 'hermes']);
 test(strip, [], []);
+
+test('prefix stripping drops through the wrapper, else a leading init, then the dispatcher, then hermes (S44)', (t) => {
+  t.deepEqual(stripContainerArgv(['/init', WRAPPER, 'hermes', 'gateway', 'run']), ['gateway', 'run']);
+  t.deepEqual(stripContainerArgv([...RC_INIT, WRAPPER, 'dashboard', '--host', 'x']), ['dashboard', '--host', 'x']);
+  t.deepEqual(stripContainerArgv(['/init', '/x/entrypoint-dispatch.sh', '/usr/bin/hermes', 'chat']), ['chat']);
+  t.deepEqual(stripContainerArgv(['/sbin/init', 'gateway', 'run']), ['gateway', 'run']);
+  t.deepEqual(stripContainerArgv(['initial', 'gateway']), ['initial', 'gateway'], 'only a token whose basename is exactly init');
+  t.deepEqual(stripContainerArgv(['hermes', 'hermes', 'chat']), ['hermes', 'chat'], 'hermes is dropped once');
+  t.deepEqual(stripContainerArgv(['chat', WRAPPER, 'gateway', 'run']), ['gateway', 'run'], 'the wrapper may appear anywhere');
+});
+
+const isDashboardArgv = (argv: readonly string[]): boolean => nonGatewayCommand(argv) === 'dashboard';
+
+/** Not dashboards (S45): including `gateway run -p dashboard`, whose profile is merely named so. */
+const NOT_DASHBOARD: readonly (readonly string[])[] = [
+  [],
+  ['gateway', 'run'],
+  ['/init', WRAPPER, 'gateway', 'run'],
+  [...RC_INIT, WRAPPER, 'gateway', 'run'],
+  ['chat'],
+  ['gateway', 'run', '-p', 'dashboard'],
+  ['/init', WRAPPER, 'gateway', 'run', '-p', 'dashboard'],
+  ['-p', 'dashboard', 'gateway', 'run'],
+  ['serve'],
+  ['/init', WRAPPER],
+  ['sh', '-c', 'dashboard'],
+];
+
+for (const argv of DASHBOARD_SHAPES) {
+  test(`a dashboard container is recognised from argv ${JSON.stringify(argv)}`, (t) => {
+    t.true(isDashboardArgv(argv));
+    t.false(wantsLegacySeed(argv, {}), 'a dashboard is never a legacy gateway run');
+  });
+}
+
+for (const argv of NOT_DASHBOARD) {
+  test(`argv ${JSON.stringify(argv)} is not a dashboard container`, (t) => {
+    t.false(isDashboardArgv(argv));
+  });
+}
 
 const role = test.macro({
   exec(t, flag: 'gateway' | 'dashboard' | 'none' | undefined, argv: string[], expected: string) {
@@ -116,6 +158,32 @@ test('a legacy `gateway run` wants the root seeded unless it asked not to be sup
   t.false(wantsLegacySeed(['gateway', 'status'], {}));
   t.false(wantsLegacySeed([], {}));
 });
+
+const LEGACY: readonly [readonly string[], NodeJS.ProcessEnv, boolean][] = [
+  [['gateway', 'run'], {}, true],
+  [['/init', WRAPPER, 'gateway', 'run'], {}, true],
+  [[...RC_INIT, WRAPPER, 'gateway', 'run'], {}, true],
+  [['hermes', 'gateway', 'run', '--replace'], {}, true],
+  [['gateway', 'run', '-p', 'x'], {}, true],
+  [['-p', 'x', 'gateway', 'run'], {}, false],
+  [['gateway', 'run', '--no-supervise'], {}, false],
+  [['/init', WRAPPER, 'gateway', 'run', '-v', '--no-supervise'], {}, false],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: '1' }, false],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: 'TRUE' }, false],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: 'Yes' }, false],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: 'on' }, false],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: '0' }, true],
+  [['gateway', 'run'], { HERMES_GATEWAY_NO_SUPERVISE: '' }, true],
+  [['gateway', 'start'], {}, false],
+  [['gateway'], {}, false],
+  [[], {}, false],
+];
+
+for (const [argv, env, expected] of LEGACY) {
+  test(`legacy seed is ${expected ? 'wanted' : 'not wanted'} for ${JSON.stringify(argv)} env ${JSON.stringify(env)}`, (t) => {
+    t.is(wantsLegacySeed(argv, hostEnv(env)), expected);
+  });
+}
 
 const WHERE = { hermesHome: '/opt/data', service: 'gateway-default' };
 const absent: ObservedHome = { ...home(), rootStateEntry: { kind: 'absent' } };

@@ -17,6 +17,8 @@ import {
   hostEnv,
   observeConfig,
 } from '../../../src/observe/host.js';
+import { nonGatewayCommand } from '../../../src/desired/host.js';
+import { RC_INIT, WRAPPER } from '../../helpers/argv-shapes.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { put, tempRoot } from '../support.js';
@@ -261,7 +263,7 @@ test('hostEnv picks exactly the variables the core reads, by upstream names', (t
 
 test('hermesIds reads the uid from passwd and the gid from group, falling back to passwd', (t) => {
   const { root } = tempRoot(t);
-  put(root, 'passwd', 'root:x:0:0::/root:/bin/sh\nhermes:x:10000:10001::/opt/data:/bin/sh\n');
+  put(root, 'passwd', 'root:x:0:0::/root:/bin/sh\nhermesbot:x:1:1::/:/bin/sh\nhermes:x:10000:10001::/opt/data:/bin/sh\n');
   put(root, 'group', 'root:x:0:\nhermes:x:10002:\n');
   t.deepEqual(hermesIds(root), { uid: 10000, gid: 10002 });
   fs.unlinkSync(path.join(root, 'group'));
@@ -269,6 +271,12 @@ test('hermesIds reads the uid from passwd and the gid from group, falling back t
   put(root, 'passwd', 'hermesx:x:5:5::/:/bin/sh\n');
   t.deepEqual(hermesIds(root), {});
   t.deepEqual(hermesIds(path.join(root, 'missing')), {});
+});
+
+test('a hermes entry whose uid is not a number proposes no ids', (t) => {
+  const { root } = tempRoot(t);
+  put(root, 'passwd', 'root:x:0:0:root:/root:/bin/sh\nhermes:x:notanumber:x::/:/bin/sh\n');
+  t.deepEqual(hermesIds(root), {});
 });
 
 /** A fake /proc entry with the given argv as its NUL-separated cmdline, run by `uids` (real, effective, saved, fs). */
@@ -279,14 +287,16 @@ function fakeProcess(proc: string, pid: string, argv: readonly string[], uids = 
 
 test('the container argv is PID 1 when it runs main-wrapper.sh', (t) => {
   const { root } = tempRoot(t);
-  fakeProcess(root, '1', ['/init', '/opt/main-wrapper.sh', 'gateway', 'run']);
+  fakeProcess(root, '1', ['/init', '/opt/main-wrapper.sh', 'gateway', 'run', '--name', 'with space']);
   fakeProcess(root, '7', ['/bin/sh', '/opt/main-wrapper.sh', 'other']);
-  t.deepEqual(detectContainerArgv(root), ['/init', '/opt/main-wrapper.sh', 'gateway', 'run']);
+  t.deepEqual(detectContainerArgv(root), ['/init', '/opt/main-wrapper.sh', 'gateway', 'run', '--name', 'with space']);
 });
 
 test('otherwise the oldest process running main-wrapper.sh, and else nothing', (t) => {
   const { root } = tempRoot(t);
   fakeProcess(root, '1', ['/init']);
+  fakeProcess(root, '2', ['']); // an empty cmdline (a kernel thread)
+  // Oldest by number: 9 before 12, which sorts first as text.
   fakeProcess(root, '12', ['/bin/sh', '/opt/main-wrapper.sh', 'late']);
   fakeProcess(root, '9', ['/bin/sh', '/opt/main-wrapper.sh', 'early']);
   fakeProcess(root, '3', ['/bin/sleep', '1']);
@@ -296,6 +306,20 @@ test('otherwise the oldest process running main-wrapper.sh, and else nothing', (
   fs.rmSync(path.join(root, '12'), { recursive: true });
   t.deepEqual(detectContainerArgv(root), []);
   t.deepEqual(detectContainerArgv(path.join(root, 'missing')), []);
+});
+
+test('under s6-overlay v3 (PID 1 is s6-svscan) detection scans /proc and finds the rc.init process', (t) => {
+  const { root } = tempRoot(t);
+  fakeProcess(root, '1', ['s6-svscan', '-d4', '--', '/run/service']);
+  fakeProcess(root, '15', ['s6-supervise', 's6-linux-init-shutdownd']);
+  fs.mkdirSync(path.join(root, '40')); // gone, or its cmdline unreadable
+  put(root, 'self/cmdline', `${WRAPPER}\0`);
+  put(root, 'uptime', '1 1\n');
+  fakeProcess(root, '57', [...RC_INIT, WRAPPER, 'dashboard', '--host', '0.0.0.0']);
+  fakeProcess(root, '300', ['/bin/sh', WRAPPER, 'gateway', 'run']);
+  const argv = detectContainerArgv(root);
+  t.deepEqual(argv, [...RC_INIT, WRAPPER, 'dashboard', '--host', '0.0.0.0']);
+  t.is(nonGatewayCommand(argv), 'dashboard');
 });
 
 needsRoot(test)('a process another user owns cannot choose the container argv', (t) => {

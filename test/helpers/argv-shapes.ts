@@ -1,4 +1,4 @@
-/** Container argv shapes of the reference (S44, S45), shared by the argv unit tests and the CLI role tests. */
+/** Container argv shapes of the reference (S44, S45), shared by the unit tests of desired/host.ts and observe/host.ts and the CLI role tests. */
 
 export const WRAPPER = '/opt/hermes/docker/main-wrapper.sh';
 export const RC_INIT = ['/bin/sh', '-e', '/run/s6/basedir/scripts/rc.init', 'top'];
