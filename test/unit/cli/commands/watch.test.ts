@@ -68,6 +68,44 @@ test('changed services are escaped and cut after five', (t) => {
   );
 });
 
+/** A converged pass that read no drift: its line has no drift fields. */
+const PLAIN: PassSummary = {
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:00:00.010Z',
+  durationMs: 10,
+  scope: 'full',
+  trigger: 'event',
+  result: 'converged',
+  exitCode: 0,
+  counts: { create: 7, update: 0, restart: 1, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
+  warnings: [],
+};
+
+test('a pass line without drift has no drift fields; its changed services are the first five then how many more', (t) => {
+  const changed = ['gateway-a', 'gateway-b', 'gateway-c', 'gateway-d', 'gateway-e', 'gateway-f', 'gateway-g'];
+  t.is(
+    summaryLine({ ...PLAIN, changed }),
+    'reconcile: pass trigger=event scope=full result=converged create=7 update=0 restart=1 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 ' +
+      'restart_pending=0 services=gateway-a,gateway-b,gateway-c,gateway-d,gateway-e,+2 more duration_ms=10',
+  );
+});
+
+test('a pass line without changes names no services', (t) => {
+  t.false(summaryLine(PLAIN).includes('services='));
+});
+
+test('a targeted pass line names its first five profiles, escaped and quoted, so a profile name cannot forge a line or a field', (t) => {
+  const profiles = ['a', 'b\nreconcile: applied service=gateway-root kind=create', 'c d=e', 'f', 'g', 'h', 'i'];
+  const line = summaryLine({ ...PLAIN, scope: 'targeted', profiles });
+  t.false(line.includes('\n'), line);
+  t.true(line.includes(' scope="targeted(a,b\\nreconcile: applied service=gateway-root kind=create,c d=e,f,g,+2 more)" result='), line);
+});
+
+test('a pass line counts the slots it purged from the trash', (t) => {
+  const counts = { create: 0, update: 0, restart: 0, up: 0, down: 0, remove: 0, purge: 40, heal: 0, failed: 0, held: 0, restartPending: 0 };
+  t.regex(summaryLine({ ...PLAIN, counts }), / remove=0 purge=40 heal=0 /);
+});
+
 /** A file opened for writing, standing in for s6's notification pipe. */
 function notificationFd(w: World): { fd: number; file: string } {
   const file = path.join(w.root, 'notify');
