@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ExecutionContext } from 'ava';
 
 const HARNESS_REL = path.join('test', 'helpers', 's6-harness.sh');
 const S6_TOOLS = ['s6-svscan', 's6-supervise', 's6-svscanctl', 's6-svc', 's6-svstat', 's6-svok', 's6-svwait'];
@@ -151,20 +150,6 @@ function isExecutable(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * Gate for real-s6 tests: true when s6 is installed. Without s6 it fails the test under CI
- * (`process.env.CI` set); elsewhere it logs and returns false so the caller can `t.pass()`.
- */
-export function requireS6(t: ExecutionContext<unknown>): boolean {
-  if (hasS6()) return true;
-  if (process.env['CI'] !== undefined && process.env['CI'] !== '') {
-    t.fail('s6 is required under CI: apt-get install s6 execline');
-  } else {
-    t.log('s6 is not installed (apt-get install s6 execline): real-s6 checks not run');
-  }
-  return false;
 }
 
 /** Polls `predicate` until it returns true; a throw counts as false and is kept as the timeout's cause. */

@@ -11,16 +11,17 @@ import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { type CliResult, type World, killGroup, makeWorld, runWorld, startCli, worldCommand, writeProfiles } from '../../helpers/cli.js';
 import { type Snapshot, diffSnapshot, slotProblems, snapshot } from './tree-check.js';
 import { mountTmpfs } from './tmpfs.js';
+import { ROOT, decide, isCi } from '../../helpers/needs.js';
 
 /** Whether the long variants run (`HARDENING_LONG=1`). */
 export const LONG = process.env['HARDENING_LONG'] === '1';
 
-/** Gate for the tmpfs: true as root; without root it fails under CI, else logs and the trials run on disk. */
+/** Gate for the tmpfs (the shared policy of needs.ts): true as root; without root it fails under CI, else says so and the trials run on disk. */
 function requireRoot(t: ExecutionContext<unknown>): boolean {
-  if (process.getuid?.() === 0) return true;
-  if (process.env['CI'] !== undefined && process.env['CI'] !== '') t.fail('the hardening tests need root under CI');
-  else t.log('not root: root-only hardening checks not run');
-  return false;
+  const decision = decide([ROOT], isCi());
+  if (decision.kind === 'fail') t.fail(decision.reason);
+  else if (decision.kind === 'skip') t.log(`${decision.reason}: the trials run on disk, not on a private tmpfs`);
+  return decision.kind === 'run';
 }
 
 /** Entries of the tool's state directory in a scandir (none when it is missing). */
