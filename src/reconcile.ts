@@ -215,7 +215,7 @@ function foreignStateWarning(scandir: Dir, observed: ObservedState): string | un
       : `; ${namesInProse(running, 5)}, pending removal there with ${running.length === 1 ? 'its supervisor' : 'their supervisors'} still running, ${running.length === 1 ? 'moves' : 'move'} into the new trash, whose purge stops ${running.length === 1 ? 'it' : 'them'}`;
   return (
     `${scandir.path}/${STATE_DIR} is ${what}, not this user's private directory (did a pass run as another user make it?): ` +
-    `a boot, sync or watch run as this user replaces it, and its restart journal and the rest of its trash go with it${takeOver}; ` +
+    `the next pass of this user that changes anything (or a boot or sync keeping its lock there, the default) replaces it, and its restart journal and the rest of its trash go with it${takeOver}; ` +
     `run every pass over a scandir as one user (${PASS_USER})`
   );
 }

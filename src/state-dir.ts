@@ -49,17 +49,26 @@ function isPrivateDir(dir: Dir): boolean {
   return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700;
 }
 
+/** What replacing a foreign state directory did with its trash's running removals. */
+export interface TakeOverReport {
+  /** Moved into the new trash: its purges stop them. */
+  readonly moved: string[];
+  /** Left under the aside's dot name, which is then not deleted: a supervisor still runs there. */
+  readonly kept: string[];
+}
+
 /**
  * Opens the state directory of `scandir`. With `create` a missing one is made and a foreign one
- * (someone else's, or not 0700) is replaced; without it (observe, dry runs) a
- * missing or foreign one is `undefined`: nothing in it is trusted.
+ * (someone else's, or not 0700) is replaced (what happened to its running removals goes to
+ * `report`); without it (observe, dry runs) a missing or foreign one is `undefined`: nothing in it
+ * is trusted.
  */
-export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
+export function openStateDir(scandir: Dir, create: boolean, report?: TakeOverReport): Dir | undefined {
   // Foreign directories renamed aside, whose running removals are taken over once ours is open.
   const asides: string[] = [];
   for (let attempt = 1; ; attempt++) {
     const existing = openPrivateIfExists(scandir, STATE_DIR);
-    if (existing !== undefined) return takeOver(scandir, asides, existing);
+    if (existing !== undefined) return takeOver(scandir, asides, existing, report);
     if (!create) return undefined;
     // Runs that start together on a new scandir all find it missing: one makes it, the others get
     // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
@@ -68,12 +77,12 @@ export function openStateDir(scandir: Dir, create: boolean): Dir | undefined {
     const seen = lstatAt(scandir, STATE_DIR);
     if (seen !== undefined) {
       const made = openPrivateIfExists(scandir, STATE_DIR);
-      if (made !== undefined) return takeOver(scandir, asides, made);
+      if (made !== undefined) return takeOver(scandir, asides, made, report);
       const aside = setForeignAside(scandir, seen);
       if (aside !== undefined) asides.push(aside);
     }
     try {
-      return takeOver(scandir, asides, mkdirAt(scandir, STATE_DIR, 0o700));
+      return takeOver(scandir, asides, mkdirAt(scandir, STATE_DIR, 0o700), report);
     } catch (err) {
       // EEXIST: made meanwhile. ENOENT: made, then set aside by a run that judged the name foreign
       // a moment before (it puts it back). Either way, look again.
@@ -143,18 +152,18 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
  * Moves the slots of the foreign state directories set aside whose supervisors still run into the
  * trash of `state`, where a purge stops them and deletes them (deleting them with the rest would
  * leave their gateways running with nothing left to stop them), then deletes what is left of each.
- * One holding a running slot that could not be moved (the name is taken in our trash) is not
- * deleted: it stays under its dot name, which s6-svscan skips, as does whatever the budget leaves.
- * Returns `state`.
+ * One whose trash still holds a directory a supervisor listens on (its name taken in our trash,
+ * not a service name, or moved there meanwhile) is not deleted: it stays under its dot name,
+ * which s6-svscan skips, as does whatever the budget leaves. Returns `state`.
  */
-function takeOver(scandir: Dir, asides: readonly string[], state: Dir): Dir {
+function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: TakeOverReport): Dir {
   for (const aside of asides) {
     let old: Dir | undefined;
     let trash: Dir | undefined;
     try {
       old = openDirIfExists(scandir, aside);
       const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
-      let stranded = false;
+      let stranded: string[] = [];
       try {
         const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
         if (oldTrash !== undefined && running.length > 0) {
@@ -162,15 +171,18 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir): Dir {
           for (const service of running) {
             try {
               renameAt(oldTrash, service, trash, service);
+              report?.moved.push(service);
             } catch {
-              stranded = true;
+              // Taken in our trash (a concurrent run's), or gone: checked below.
             }
           }
         }
+        stranded = oldTrash === undefined ? [] : runningRemovals(oldTrash, true);
       } finally {
         closeDir(oldTrash);
       }
-      if (!stranded) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+      report?.kept.push(...stranded);
+      if (stranded.length === 0) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
     } catch {
       // Left under its dot name: nothing in it is used.
     } finally {
@@ -188,42 +200,30 @@ export const FOREIGN_TRASH_MAX = 10_000;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 /**
- * The entries of a foreign state directory's trash worth taking over, by name: directories named
- * like a service, among the first {@link FOREIGN_TRASH_MAX}, on which a supervisor this user
- * trusts listens. Its `supervise/control` must belong to root or to this user: s6-supervise (root,
- * in the Hermes image) made it, while a FIFO the hermes user made and holds open would only fake
- * a running removal (and stall the removal of a slot of the same name). Never throws.
+ * The entries of a foreign state directory's trash on which a supervisor still listens, by name:
+ * directories among the first {@link FOREIGN_TRASH_MAX}, named like a service (a name that could
+ * forge an output field is never taken over) unless `anyName`. Whose the FIFO is says nothing: a
+ * slot the Hermes CLI registered, or one of `superviseOwner: user`, has a hermes-owned control
+ * under a real supervisor. Never throws.
  */
-export function runningRemovals(trash: Dir): string[] {
+export function runningRemovals(trash: Dir, anyName = false): string[] {
   const names: string[] = [];
   let seen = 0;
   try {
     forEachDirEntryRaw(trash, (entry) => {
       if (++seen > FOREIGN_TRASH_MAX || !entry.isDir) return;
-      const name = entry.name.toString('latin1');
-      if (SERVICE_NAME.test(name) && hasTrustedControl(trash, name) && isSupervised(trash, name)) names.push(name);
+      const name = entry.name.toString('utf8');
+      // A name that is not UTF-8 cannot be looked at by name: kept when any name counts (keeping is safe).
+      if (!Buffer.from(name).equals(entry.name)) {
+        if (anyName) names.push(name);
+        return;
+      }
+      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name)) names.push(name);
     });
   } catch {
     // An unreadable trash holds nothing we can stop.
   }
   return names.sort();
-}
-
-/** Whether `name/supervise/control` in `trash` is a FIFO owned by root or by this user; never throws. */
-function hasTrustedControl(trash: Dir, name: string): boolean {
-  let slot: Dir | undefined;
-  let supervise: Dir | undefined;
-  try {
-    slot = openDirIfExists(trash, name);
-    supervise = slot === undefined ? undefined : openDirIfExists(slot, 'supervise');
-    const control = supervise === undefined ? undefined : lstatAt(supervise, 'control');
-    return control !== undefined && control.isFIFO() && (control.uid === 0 || control.uid === process.geteuid?.());
-  } catch {
-    return false;
-  } finally {
-    closeDir(supervise);
-    closeDir(slot);
-  }
 }
 
 /**

@@ -11,11 +11,12 @@ import { escapeLine } from '../escape.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt, notReplaced, openRoot } from '../safe-fs/index.js';
-import { STATE_DIR, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir.js';
+import { STATE_DIR, type TakeOverReport, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
 import { PASS_USER } from '../model/constants.js';
+import { namesInProse } from '../model/text.js';
 import type { Args } from './args.js';
 import { loadSettings } from './config.js';
 import type { Logger } from './logger.js';
@@ -265,18 +266,29 @@ export function checkStateDirUsable(args: Args): void {
  */
 function openOwnStateDir(scandir: Dir, warn?: (message: string) => void): Dir | undefined {
   const foreign = warn === undefined ? undefined : foreignStateOf(scandir);
+  const report: TakeOverReport = { moved: [], kept: [] };
   let state: Dir | undefined;
   try {
-    state = openStateDir(scandir, true);
+    state = openStateDir(scandir, true, report);
   } catch (err) {
     throw stateDirError(scandir, err);
   }
-  if (foreign !== undefined)
+  if (foreign !== undefined) {
+    const { moved, kept } = report;
+    const one = (names: readonly string[]): boolean => names.length === 1;
+    const movedText =
+      moved.length === 0
+        ? ''
+        : `, but for ${namesInProse(moved, 5)}, pending removal there with ${one(moved) ? 'its supervisor' : 'their supervisors'} still running, moved into the new trash (its purge stops ${one(moved) ? 'it' : 'them'})`;
+    const keptText =
+      kept.length === 0
+        ? ''
+        : `; ${namesInProse(kept, 5)}, still supervised there, could not be moved: the old directory stays in the scandir as ${STATE_DIR}.foreign.*; stop ${one(kept) ? 'it' : 'them'} there (s6-svc -dx) and delete it`;
     warn?.(
       `replaced ${scandir.path}/${STATE_DIR}, ${foreign} and not this user's private directory (did a pass run as another user make it?): ` +
-        'its restart journal and trash are gone, but for the slots pending removal there whose supervisors still ran, which moved into ' +
-        `the new trash (their purge stops them); run every pass over a scandir as one user (${PASS_USER})`,
+        `its restart journal and trash are gone${movedText}${keptText}; run every pass over a scandir as one user (${PASS_USER})`,
     );
+  }
   return state;
 }
 

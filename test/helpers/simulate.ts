@@ -22,10 +22,11 @@ export interface SimHost {
   readonly nowMs: number;
 }
 
-/** The state after the plan, and the services whose operation failed. */
+/** The state after the plan, and the services whose operation failed (and those operations). */
 export interface SimResult {
   readonly state: ObservedState;
   readonly failed: ReadonlySet<string>;
+  readonly failedOps: readonly Operation[];
 }
 
 const encoder = new TextEncoder();
@@ -43,12 +44,17 @@ export function simulateApply(
   opts: { rescan?: boolean } = {},
 ): SimResult {
   const failed = new Set<string>();
+  const failedOps: Operation[] = [];
   const next = produce(state, (draft) => {
     const slots = draft.scandir.slots;
     // The trash as the pass found it: removes are checked against it before purges empty it.
     const trash = state.scandir.trash ?? [];
     const applied = operations.filter((op) => applyOne(slots, trash, op, host, draft.scandir.svscanLive));
-    for (const op of operations) if (!applied.includes(op)) failed.add(op.service);
+    for (const op of operations) {
+      if (applied.includes(op)) continue;
+      failed.add(op.service);
+      failedOps.push(op);
+    }
     const rescans = operations.some((op) => (op.kind === 'create' || op.kind === 'pickup') && !failed.has(op.service));
     if (opts.rescan === true && draft.scandir.svscanLive && rescans)
       for (const slot of slots.values())
@@ -61,7 +67,7 @@ export function simulateApply(
       for (const u of restarts) if (failed.has(u.service)) draft.scandir.pendingRestarts.add(u.service);
     }
   });
-  return { state: next, failed };
+  return { state: next, failed, failedOps };
 }
 
 type Slots = Draft<Map<string, ObservedSlot>>;

@@ -56,6 +56,21 @@ test('replacing a foreign state directory takes over the trashed slots whose sup
   t.is(running.received(), 'x', 'the same FIFO its supervisor reads');
 });
 
+test('a foreign state directory whose trash still holds a supervised directory it cannot take over is kept aside, and said', (t) => {
+  const { root, dir } = tempRoot(t);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report = { moved: [] as string[], kept: [] as string[] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report, { moved: [], kept: ['not a service name'] });
+  const aside = fs.readdirSync(root).filter((e) => e.startsWith(`${STATE_DIR}.foreign.`));
+  t.is(aside.length, 1, 'not deleted: its supervisor would be orphaned');
+  t.true(fs.existsSync(path.join(root, aside[0] ?? '', TRASH_DIR, 'not a service name', 'supervise', 'control')));
+  t.is(modeOf(path.join(root, STATE_DIR)), 0o700, 'the new state directory is made all the same');
+});
+
 test('checkStateDir says whether a run could use the state directory, and makes or replaces nothing', (t) => {
   const { root, dir } = tempRoot(t);
   const before = fs.readdirSync(root);

@@ -18,8 +18,13 @@ import { worldArgs } from '../../helpers/world.js';
 const RUNNING = { desired_state: 'running' };
 test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
 
-async function takesOver(t: ExecutionContext, lock: 'own lock file' | 'lock in the state directory'): Promise<void> {
-  const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING } });
+async function takesOver(
+  t: ExecutionContext,
+  lock: 'own lock file' | 'lock in the state directory',
+  superviseOwner?: 'user',
+): Promise<void> {
+  const settings = superviseOwner === undefined ? {} : { settings: { superviseOwner } };
+  const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING }, ...settings });
   t.is((await env.cli('sync')).code, 0);
   await env.waitUp('gone');
   const gateway = await env.pid('gone');
@@ -78,4 +83,7 @@ needsS6(test)('a root pass takes over a running removal from another user’s st
 );
 needsS6(test)('… also when the run lock lives in that directory, and says it replaced it', (t) =>
   takesOver(t, 'lock in the state directory'),
+);
+needsS6(test)('… also when the hermes user owns supervise/control (superviseOwner: user, or a slot the Hermes CLI registered)', (t) =>
+  takesOver(t, 'lock in the state directory', 'user'),
 );

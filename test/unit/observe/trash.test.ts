@@ -109,20 +109,21 @@ test('a foreign state directory’s trash: only the slots whose supervisors stil
 });
 
 needsRoot(test)(
-  'a foreign trash entry counts only when root (or this user) owns its supervise/control and its name is a service name',
+  'a foreign trash entry counts when a supervisor listens on it, whoever owns its control, and only under a service name',
   (t) => {
     const { root, dir } = tempRoot(t);
     const trash = makeTrash(root);
     listenOnControl(t, path.join(trash, 'gateway-real', 'supervise'));
-    const faked = listenOnControl(t, path.join(trash, 'gateway-faked', 'supervise'));
-    fs.chownSync(faked.path, 65534, 65534);
+    // A slot the Hermes CLI registered (or superviseOwner: user) has a hermes-owned control under a real supervisor.
+    const hermes = listenOnControl(t, path.join(trash, 'gateway-hermes', 'supervise'));
+    fs.chownSync(hermes.path, 65534, 65534);
     listenOnControl(t, path.join(trash, 'gateway-x y', 'supervise'));
     listenOnControl(t, path.join(trash, 'gateway-\u001b[31m', 'supervise'));
     fs.chmodSync(path.join(root, STATE_DIR), 0o755);
     t.deepEqual(
       observeTrash(dir, 'gateway-').map((e) => e.service),
-      ['gateway-real'],
-      'a FIFO the hermes user made and holds open fakes nothing, and no name can forge a field',
+      ['gateway-hermes', 'gateway-real'],
+      'no name that could forge an output field is taken over',
     );
   },
 );

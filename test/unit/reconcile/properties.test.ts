@@ -22,11 +22,33 @@ function reversed(o: ObservedState): ObservedState {
   return { ...o, scandir: { ...o.scandir, slots: new Map([...o.scandir.slots].reverse()) } };
 }
 
-/** Sorted as diff's own order says (by service, then kind), with no kind twice for one service. */
+/**
+ * The order a pass's operations of one service must come in, written out here rather than read
+ * from diff (a copy of diff's own comparator could not catch a wrong order there).
+ */
+const ORDER: readonly Operation['kind'][] = [
+  'seed',
+  'cleanup',
+  'sweep',
+  'create',
+  'update',
+  'restart',
+  'up',
+  'down',
+  'remove',
+  'purge',
+  'heal',
+  'pickup',
+];
+
+/** Sorted by service, then in ORDER, with no kind twice for one service (and diff's comparator agrees). */
 function assertSorted(plan: Plan): void {
   for (let i = 1; i < plan.operations.length; i += 1) {
-    const cmp = compareOps(plan.operations[i - 1] as Operation, plan.operations[i] as Operation);
-    assert.ok(cmp < 0, `operations ${i - 1} and ${i} out of order`);
+    const a = plan.operations[i - 1] as Operation;
+    const b = plan.operations[i] as Operation;
+    const ok = a.service < b.service || (a.service === b.service && ORDER.indexOf(a.kind) < ORDER.indexOf(b.kind));
+    assert.ok(ok, `operations ${i - 1} (${a.kind} ${a.service}) and ${i} (${b.kind} ${b.service}) out of order`);
+    assert.ok(compareOps(a, b) < 0, `diff's comparator disagrees at ${i}`);
   }
   assert.deepEqual(plan.restartPending, [...new Set(plan.restartPending)].sort());
 }
@@ -38,16 +60,20 @@ test('applying the plan to a random observed state and diffing again yields an e
         const desired = buildDesired({ observed, ...knobs.input });
         const plan = diffStates(observed, desired, knobs.diff);
         const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
-        const { state, failed } = simulateApply(observed, plan.operations, host);
-        for (const service of failed) {
+        const { state, failed, failedOps } = simulateApply(observed, plan.operations, host);
+        for (const op of failedOps) {
+          const service = op.service;
           const slot = observed.scandir.slots.get(service);
-          const trashed = observed.scandir.trash?.find((e) => e.service === service);
+          // The trash excuses only a remove or purge failing, never another operation of that service.
+          const trashed =
+            op.kind === 'remove' || op.kind === 'purge' ? observed.scandir.trash?.find((e) => e.service === service) : undefined;
           // Only what the real appliers refuse may fail: a foreign entry, a `log` that is a file, the
           // removal of a slot or purge of a trash entry whose supervisor this user may not stop, or
           // the removal of a slot whose earlier removal still has a supervisor in the trash (the
           // pass's purge stops that one, and the next pass removes the slot).
           assert.ok(
-            (slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused' || slot.controlDenied === true)) ||
+            (slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused')) ||
+              (op.kind === 'remove' && slot?.controlDenied === true) ||
               trashed?.controlDenied === true ||
               (trashed?.supervised === true && slot !== undefined),
             `${service} failed unexpectedly`,
