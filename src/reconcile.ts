@@ -5,6 +5,8 @@
  */
 import type { DesiredState, HostFacts, Mode, ObservedState, Operation, OperationResult, Plan, Settings } from './model.js';
 import { buildDesired } from './desired/index.js';
+import { renderSlotFiles } from './desired/render.js';
+import { MAX_PROFILE_NAME } from './model/names.js';
 import {
   DEFAULT_DRIFT_POLICY,
   type DriftCondition,
@@ -90,12 +92,25 @@ export interface TestSeams {
 /** s6-svscan's default `-c`: more services than this are not supervised (s6-facts §3.8). */
 export const SVSCAN_DEFAULT_MAX = 500;
 
+/**
+ * The largest slot file a pass reads: twice the largest file this config renders (for a profile
+ * name of the longest kind), at least 4 KiB. A bigger one cannot be ours and is rewritten unread,
+ * so slots the hermes user made ahead of new profiles, with files hard-linked to a large one, cost
+ * a pass little memory.
+ */
+function slotFileCap(settings: Settings): number {
+  const name = 'a'.repeat(MAX_PROFILE_NAME);
+  const sizes = renderSlotFiles(`${settings.servicePrefix}${name}`, name, settings).map((f) => Buffer.byteLength(f.content));
+  return Math.max(4096, 2 * Math.max(0, ...sizes));
+}
+
 /** Observes, decides and plans. Writes nothing and takes no lock. */
 export function planPass(o: PassOptions): PassPlan {
   const read = observe(o.home, o.scandir, o.settings, {
     ...(o.scope === undefined ? {} : { scope: o.scope }),
     ...(o.readCache === undefined ? {} : { readCache: o.readCache }),
     runtimeFiles: o.mode === 'boot',
+    slotFileCap: slotFileCap(o.settings),
   });
   const desired = buildDesired({
     observed: read,

@@ -32,6 +32,8 @@ export interface ObserveOptions {
   readonly runtimeFiles?: boolean;
   /** Slot and state files read by earlier passes of this process (`watch`): unchanged ones are not read again. */
   readonly readCache?: ReadCache;
+  /** Largest slot file read (observeScandir's ScandirOptions). */
+  readonly slotFileCap?: number;
 }
 
 /** Reads both trees; `scandir` is undefined when it does not exist yet. */
@@ -45,7 +47,11 @@ export function observe(
   // Slots of no profile directory are read shallowly (observeScandir), unless profiles/ could not
   // be listed: then no profile is known to be gone.
   const profiles = observedHome.profilesRoot.kind === 'ok' ? observedHome.presentDirs : undefined;
-  return { home: observedHome, scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache, profiles) };
+  const scandirOptions = {
+    ...(profiles === undefined ? {} : { profiles }),
+    ...(options.slotFileCap === undefined ? {} : { slotFileCap: options.slotFileCap }),
+  };
+  return { home: observedHome, scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache, scandirOptions) };
 }
 
 /** The scope of a targeted pass over `profiles`, the root profile included. */

@@ -28,8 +28,19 @@ import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
 import type { ReadCache } from './read-cache.js';
 
-/** Largest slot file read for comparison; anything bigger simply differs. */
+/**
+ * Largest slot file read for comparison unless the pass says less (ObserveOptions.slotFileCap:
+ * what the config renders, with room); anything bigger simply differs, and is rewritten unread.
+ */
 const SLOT_FILE_CAP = 64 * 1024;
+
+/** What observeScandir may be told besides its scope. */
+export interface ScandirOptions {
+  /** The directories under `profiles/`: a slot of none is read shallowly (below). */
+  readonly profiles?: ReadonlySet<string>;
+  /** Largest slot file read (default SLOT_FILE_CAP). */
+  readonly slotFileCap?: number;
+}
 
 /**
  * Reads an open scandir (undefined: the scandir does not exist yet). With `only`, slots of other
@@ -44,7 +55,7 @@ export function observeScandir(
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
   cache?: ReadCache,
-  profiles?: ReadonlySet<string>,
+  { profiles, slotFileCap = SLOT_FILE_CAP }: ScandirOptions = {},
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
@@ -83,7 +94,7 @@ export function observeScandir(
     if (only !== undefined && !only.has(name)) return;
     const shallow = profiles !== undefined && profile !== ROOT_PROFILE && !profiles.has(profile);
     const kind = entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other';
-    const slot = observeSlot(scandir, name, profile, kind, readLive, shallow ? undefined : cache, shallow);
+    const slot = observeSlot(scandir, name, profile, kind, readLive, shallow ? undefined : cache, shallow, slotFileCap);
     if (!slot.owned && slot.entry === 'dir') strayOf(name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
     slots.set(name, slot);
   });
@@ -165,6 +176,7 @@ function observeSlot(
   readLive: boolean,
   cache: ReadCache | undefined,
   shallow = false,
+  fileCap = SLOT_FILE_CAP,
 ): ObservedSlot {
   const base = { service, profile, entry };
   const nothing = {
@@ -185,7 +197,7 @@ function observeSlot(
     const stamps = `${stamp}/${logRead.stamp}`;
     const contents = shallow
       ? readShallow(slot, service, profile)
-      : (cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache));
+      : (cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache, fileCap));
     if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
@@ -257,10 +269,17 @@ interface Foreign {
   count: number;
 }
 
-function readContents(slot: Dir, logDir: DirRead, service: string, profile: string, cache: ReadCache | undefined): SlotContents {
+function readContents(
+  slot: Dir,
+  logDir: DirRead,
+  service: string,
+  profile: string,
+  cache: ReadCache | undefined,
+  cap: number,
+): SlotContents {
   const files = new Map<string, FileRead>();
   const read = (dir: Dir, name: string, path: string): FileRead =>
-    cache === undefined ? readFileAt(dir, name, SLOT_FILE_CAP) : cache.read(dir, name, service, path, SLOT_FILE_CAP);
+    cache === undefined ? readFileAt(dir, name, cap) : cache.read(dir, name, service, path, cap);
   for (const path of MANAGED_FILES) {
     if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
   }

@@ -170,7 +170,7 @@ test('a slot whose profile has no directory is read shallowly: its record, marke
   fs.writeFileSync(path.join(root, 'gateway-gone', 'run'), 'x'.repeat(60_000));
   fs.mkdirSync(path.join(root, 'gateway-stray'));
   fs.writeFileSync(path.join(root, 'gateway-stray', 'run'), 'y'.repeat(60_000));
-  const scan = observeScandir(dir, SETTINGS, undefined, undefined, new Set(['a']));
+  const scan = observeScandir(dir, SETTINGS, undefined, undefined, { profiles: new Set(['a']) });
   const a = scan.slots.get('gateway-a');
   const gone = scan.slots.get('gateway-gone');
   const stray = scan.slots.get('gateway-stray');
@@ -182,6 +182,15 @@ test('a slot whose profile has no directory is read shallowly: its record, marke
   t.deepEqual([...(stray?.files.keys() ?? [])], [OWNERSHIP_FILE]);
   const whole = observeScandir(dir, SETTINGS);
   t.is(whole.slots.get('gateway-gone')?.files.get('run')?.kind, 'file', 'without the profiles, every slot is read whole');
+});
+
+test('a slot file larger than the pass reads is refused unread (the plan rewrites it), not held', (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  fs.writeFileSync(path.join(root, 'gateway-a', 'run'), 'x'.repeat(5000));
+  const read = observeScandir(dir, SETTINGS, undefined, undefined, { slotFileCap: 4096 }).slots.get('gateway-a')?.files.get('run');
+  t.like(read, { kind: 'refused', code: 'EFBIG' });
+  t.is(observeScandir(dir, SETTINGS).slots.get('gateway-a')?.files.get('run')?.kind, 'file', 'the default reads it');
 });
 
 test('with only, other slots are not read', (t) => {
