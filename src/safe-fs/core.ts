@@ -322,6 +322,17 @@ export function listDirRaw(dir: Dir): RawEntry[] {
  * is listed a batch at a time, never whole (a leftover of 500,000 entries took a pass to 440 MB).
  */
 export function listDirRawFirst(dir: Dir, max: number): RawEntry[] {
+  const out: RawEntry[] = [];
+  if (max > 0)
+    streamDir(dir, (entry) => {
+      out.push(entry);
+      return out.length < max;
+    });
+  return out;
+}
+
+/** Reads `dir` as a stream (fs.opendir, in batches), handing each entry to `visit` until it returns false. */
+function streamDir(dir: Dir, visit: (entry: RawEntry) => boolean): void {
   let handle: fs.Dir;
   try {
     // Node accepts 'buffer' here (names as raw bytes, as readdir gives them); its types say strings only.
@@ -329,22 +340,19 @@ export function listDirRawFirst(dir: Dir, max: number): RawEntry[] {
   } catch (err) {
     throw new FsError('readdir', dir.path, err);
   }
-  const out: RawEntry[] = [];
   try {
-    while (out.length < max) {
+    for (;;) {
       let d: fs.Dirent<Buffer> | null;
       try {
         d = handle.readSync() as fs.Dirent<Buffer> | null;
       } catch (err) {
         throw new FsError('readdir', dir.path, err);
       }
-      if (d === null) break;
-      out.push({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() });
+      if (d === null || !visit({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() })) break;
     }
   } finally {
     handle.closeSync();
   }
-  return out;
 }
 
 /** Above this many subdirectories (by the link count) a listing is streamed rather than read whole. */
@@ -373,27 +381,10 @@ export function forEachDirEntryRaw(dir: Dir, visit: (entry: RawEntry) => void, s
     for (const entry of listDirRaw(dir)) visit(entry);
     return 'whole';
   }
-  let handle: fs.Dir;
-  try {
-    // Node accepts 'buffer' here (names as raw bytes, as readdir gives them); its types say strings only.
-    handle = fs.opendirSync(selfPath(dir), { encoding: 'buffer' as BufferEncoding, bufferSize: 256 });
-  } catch (err) {
-    throw new FsError('readdir', dir.path, err);
-  }
-  try {
-    for (;;) {
-      let d: fs.Dirent<Buffer> | null;
-      try {
-        d = handle.readSync() as fs.Dirent<Buffer> | null;
-      } catch (err) {
-        throw new FsError('readdir', dir.path, err);
-      }
-      if (d === null) break;
-      visit({ name: d.name, isDir: d.isDirectory(), isSymlink: d.isSymbolicLink(), isFile: d.isFile() });
-    }
-  } finally {
-    handle.closeSync();
-  }
+  streamDir(dir, (entry) => {
+    visit(entry);
+    return true;
+  });
   return 'stream';
 }
 

@@ -220,36 +220,18 @@ test(refused, ['watch', '--interval', '0'], 'watch: --interval must be a number 
 test(refused, ['watch', '--interval', ' '], 'watch: --interval must be a number between 0.05 and 86400 (got " ")');
 test(refused, ['watch', '--ready-fd', '3.5'], 'watch: --ready-fd must be an integer between 0 and 1024 (got "3.5")');
 test(refused, ['sync', '--crash-restarts', '0'], 'sync: --crash-restarts must be an integer between 1 and 99 (got "0")');
-test(
-  refused,
-  ['watch', '--metrics-listen', '9464'],
-  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got "9464")',
-);
-test(
-  refused,
-  ['watch', '--metrics-listen', ':70000'],
-  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":70000")',
-);
-test(
-  refused,
-  ['watch', '--metrics-listen', ':1234567'],
-  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got ":1234567")',
-);
-test(
-  refused,
-  ['watch', '--metrics-listen', '127.0.0.1:70000'],
-  'watch: --metrics-listen: the port must be 0 to 65535, 0 for any free one (got "127.0.0.1:70000")',
-);
-test(
-  refused,
-  ['watch', '--metrics-listen', 'localhost'],
-  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got "localhost")',
-);
-test(
-  refused,
-  ['watch', '--metrics-listen', '127.0.0.1:'],
-  'watch: --metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (got "127.0.0.1:")',
-);
+const HOST_PORT = 'must be HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464';
+const PORT_RANGE = ': the port must be 0 to 65535, 0 for any free one';
+for (const [value, rule] of [
+  ['9464', ` ${HOST_PORT}`],
+  [':70000', PORT_RANGE],
+  [':1234567', PORT_RANGE],
+  ['127.0.0.1:70000', PORT_RANGE],
+  ['localhost', ` ${HOST_PORT}`],
+  ['127.0.0.1:', ` ${HOST_PORT}`],
+] as const) {
+  test(refused, ['watch', '--metrics-listen', value], `watch: --metrics-listen${rule} (got "${value}")`);
+}
 test(refused, ['sync', '--metrics-listen', '127.0.0.1:1'], 'sync: --metrics-listen is an option of watch, not of sync');
 test(refused, ['status', '--heal'], 'status: --heal is an option of sync and watch, not of status');
 test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
