@@ -323,7 +323,10 @@ function verifyConverged(p: PassPlan, results: readonly OperationResult[]): stri
   const slotKinds = new Set<Operation['kind']>(['update', 'up', 'down', 'remove']);
   const changed = new Set(applied.filter((r) => slotKinds.has(r.op.kind)).map((r) => r.op.service));
   if (changed.size === 0) return bugs;
-  const after: ObservedState = { home: p.observed.home, scandir: observeScandir(o.scandir, o.settings, changed) };
+  const after: ObservedState = {
+    home: p.observed.home,
+    scandir: observeScandir(o.scandir, o.settings, changed, undefined, { slotFileCap: slotFileCap(o.settings) }),
+  };
   const again = diffStates(after, p.desired, { ...diffOptionsOf(o), restartChanged: false });
   return [
     ...bugs,

@@ -55,6 +55,10 @@ export interface TakeOverReport {
   readonly moved: string[];
   /** Left under the aside's dot name, which is then not deleted: a supervisor still runs there. */
   readonly kept: string[];
+  /** Some of its trash could not be checked (too many entries, names not UTF-8): the aside is kept. */
+  unchecked?: boolean;
+  /** The old directory stays under its dot name (`.reconcile-gateways.foreign.*`). */
+  asideKept?: boolean;
 }
 
 /**
@@ -164,6 +168,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
       old = openDirIfExists(scandir, aside);
       const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
       let stranded: string[] = [];
+      let unchecked = false;
       try {
         const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
         if (oldTrash !== undefined && running.length > 0) {
@@ -177,12 +182,16 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
             }
           }
         }
-        stranded = oldTrash === undefined ? [] : runningRemovals(oldTrash, true);
+        const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true);
+        stranded = left.running;
+        unchecked = left.unchecked;
       } finally {
         closeDir(oldTrash);
       }
       report?.kept.push(...stranded);
-      if (stranded.length === 0) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+      if (unchecked && report !== undefined) report.unchecked = true;
+      if (stranded.length === 0 && !unchecked) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
+      else if (report !== undefined) report.asideKept = true;
     } catch {
       // Left under its dot name: nothing in it is used.
     } finally {
@@ -207,23 +216,36 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
  * under a real supervisor. Never throws.
  */
 export function runningRemovals(trash: Dir, anyName = false): string[] {
-  const names: string[] = [];
+  return scanTrash(trash, anyName).running;
+}
+
+/**
+ * The supervised directories of a trash ({@link runningRemovals}), and whether some could not be
+ * checked: past the first {@link FOREIGN_TRASH_MAX} entries, or named with bytes that are not
+ * UTF-8 (looked at by name, such a directory would be another one), or an unreadable trash.
+ */
+function scanTrash(trash: Dir, anyName: boolean): { readonly running: string[]; readonly unchecked: boolean } {
+  const running: string[] = [];
+  let unchecked = false;
   let seen = 0;
   try {
     forEachDirEntryRaw(trash, (entry) => {
-      if (++seen > FOREIGN_TRASH_MAX || !entry.isDir) return;
-      const name = entry.name.toString('utf8');
-      // A name that is not UTF-8 cannot be looked at by name: kept when any name counts (keeping is safe).
-      if (!Buffer.from(name).equals(entry.name)) {
-        if (anyName) names.push(name);
+      if (!entry.isDir) return;
+      if (++seen > FOREIGN_TRASH_MAX) {
+        unchecked = true;
         return;
       }
-      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name)) names.push(name);
+      const name = entry.name.toString('utf8');
+      if (!Buffer.from(name).equals(entry.name)) {
+        unchecked = true;
+        return;
+      }
+      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name)) running.push(name);
     });
   } catch {
-    // An unreadable trash holds nothing we can stop.
+    unchecked = true;
   }
-  return names.sort();
+  return { running: running.sort(), unchecked };
 }
 
 /**

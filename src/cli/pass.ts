@@ -273,23 +273,40 @@ function openOwnStateDir(scandir: Dir, warn?: (message: string) => void): Dir | 
   } catch (err) {
     throw stateDirError(scandir, err);
   }
-  if (foreign !== undefined) {
-    const { moved, kept } = report;
-    const one = (names: readonly string[]): boolean => names.length === 1;
-    const movedText =
-      moved.length === 0
-        ? ''
-        : `, but for ${namesInProse(moved, 5)}, pending removal there with ${one(moved) ? 'its supervisor' : 'their supervisors'} still running, moved into the new trash (its purge stops ${one(moved) ? 'it' : 'them'})`;
-    const keptText =
-      kept.length === 0
-        ? ''
-        : `; ${namesInProse(kept, 5)}, still supervised there, could not be moved: the old directory stays in the scandir as ${STATE_DIR}.foreign.*; stop ${one(kept) ? 'it' : 'them'} there (s6-svc -dx) and delete it`;
-    warn?.(
-      `replaced ${scandir.path}/${STATE_DIR}, ${foreign} and not this user's private directory (did a pass run as another user make it?): ` +
-        `its restart journal and trash are gone${movedText}${keptText}; run every pass over a scandir as one user (${PASS_USER})`,
-    );
-  }
+  if (foreign !== undefined) warn?.(replacedWarning(`${scandir.path}/${STATE_DIR}`, foreign, report));
   return state;
+}
+
+/** What replacing a foreign state directory did, said: what moved, and why the old one stays if it does. */
+export function replacedWarning(path: string, foreign: string, report: TakeOverReport): string {
+  const { moved, kept } = report;
+  const one = (names: readonly string[]): boolean => names.length === 1;
+  const movedText =
+    moved.length === 0
+      ? ''
+      : `; ${namesInProse(moved, 5)}, pending removal there with ${one(moved) ? 'its supervisor' : 'their supervisors'} still running, moved into the new trash (${one(moved) ? 'its' : 'their'} purge stops ${one(moved) ? 'it' : 'them'})`;
+  const why = [
+    ...(kept.length === 0 ? [] : [`${namesInProse(kept, 5)} still ${one(kept) ? 'runs' : 'run'} there and could not be moved`]),
+    ...(report.unchecked === true ? ['not all of its trash could be checked (more than 10,000 entries, or names that are not UTF-8)'] : []),
+  ];
+  const fate =
+    report.asideKept === true
+      ? `the old directory stays in the scandir as ${STATE_DIR}.foreign.*, not deleted, since ${why.join(', and ')}: stop what runs there (s6-svc -dx) and delete it`
+      : 'its restart journal and trash are gone';
+  return (
+    `replaced ${path}, ${foreign} and not this user's private directory (did a pass run as another user make it?): ${fate}${movedText}; ` +
+    `run every pass over a scandir as one user (${PASS_USER})`
+  );
+}
+
+/**
+ * Replaces a foreign state directory before a pass applies anything, whatever the lock's path
+ * (with `--lock-file` nothing else does so up front, and what replaced it said nothing), and says
+ * what that did. Nothing happens to a missing state directory or one of ours.
+ */
+export function replaceForeignStateDir(scandir: Dir | undefined, warn: (message: string) => void): void {
+  if (scandir === undefined || foreignStateOf(scandir) === undefined) return;
+  closeDir(openOwnStateDir(scandir, warn));
 }
 
 /** Whose the state directory is (another user's run made it), or whose the scandir is when there is none. */

@@ -26,6 +26,7 @@ import {
   passOptions,
   passWarnings,
   prepare,
+  replaceForeignStateDir,
   waitForLock,
 } from './pass.js';
 
@@ -137,6 +138,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
         signal,
         (message) => logger.warn(message),
       );
+      replaceForeignStateDir(scandir, (m) => logger.warn(m)); // with --lock-file: said, before anything is applied
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
       result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() }));
       const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { closeDir } from '../../src/safe-fs/index.js';
-import { STATE_DIR, TRASH_DIR, checkStateDir, openStateDir } from '../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
 import { listenOnControl } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
@@ -64,11 +64,40 @@ test('a foreign state directory whose trash still holds a supervised directory i
   const report = { moved: [] as string[], kept: [] as string[] };
   const made = openStateDir(dir, true, report);
   if (made !== undefined) closeDir(made);
-  t.deepEqual(report, { moved: [], kept: ['not a service name'] });
+  t.deepEqual(report, { moved: [], kept: ['not a service name'], asideKept: true });
   const aside = fs.readdirSync(root).filter((e) => e.startsWith(`${STATE_DIR}.foreign.`));
   t.is(aside.length, 1, 'not deleted: its supervisor would be orphaned');
   t.true(fs.existsSync(path.join(root, aside[0] ?? '', TRASH_DIR, 'not a service name', 'supervise', 'control')));
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700, 'the new state directory is made all the same');
+});
+
+test('a foreign trash that cannot all be checked (past 10,000 entries, or names not UTF-8) is kept aside, never deleted', (t) => {
+  const { root, dir } = tempRoot(t);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  fs.mkdirSync(oldTrash, { recursive: true });
+  for (let i = 0; i < 10_001; i++) fs.mkdirSync(path.join(oldTrash, `e${i}`));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.like(report, { unchecked: true, asideKept: true });
+  t.is(
+    fs.readdirSync(root).filter((e) => e.startsWith(`${STATE_DIR}.foreign.`)).length,
+    1,
+    'a supervisor past the first 10,000 could be there',
+  );
+});
+
+test('a foreign trash holding a directory whose name is not UTF-8 is kept aside too, said as unchecked, not as running', (t) => {
+  const { root, dir } = tempRoot(t);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  fs.mkdirSync(oldTrash, { recursive: true });
+  fs.mkdirSync(Buffer.concat([Buffer.from(`${oldTrash}/gateway-`), Buffer.from([0xff])]));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report, { moved: [], kept: [], unchecked: true, asideKept: true });
 });
 
 test('checkStateDir says whether a run could use the state directory, and makes or replaces nothing', (t) => {

@@ -24,6 +24,7 @@ import {
   passWarnings,
   prepare,
   printSkip,
+  replaceForeignStateDir,
   lockPath,
   resolveRole,
   scandirMissingWarning,
@@ -67,6 +68,8 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
       );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
+    // With --lock-file, a foreign state directory is replaced here, said, before anything is applied.
+    if (!args.diff && planned.plan.operations.length > 0) replaceForeignStateDir(scandir, (m) => logger.warn(m));
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
     logPassResult(result, logger);

@@ -21,6 +21,7 @@ import {
 } from '../../../src/cli/pass.js';
 import { decideRole } from '../../../src/desired/host.js';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
+import { replacedWarning } from '../../../src/cli/pass.js';
 import { writeConfig } from '../../helpers/cli.js';
 import { foreignEntry, scandirOf, specOf } from '../../helpers/observed.js';
 import { passResultOf } from '../../helpers/pass-result.js';
@@ -135,6 +136,25 @@ test('the built-in HERMES_HOME is named as the default when neither the flag nor
   const missing = path.join(w.root, 'nope');
   const set = await t.throwsAsync(prepare(parsed({ HERMES_HOME: missing })), { instanceOf: FatalError });
   t.true(set?.message.startsWith(`HERMES_HOME ${missing} is missing or unreadable (`), set?.message);
+});
+
+test('replacing a foreign state directory says what moved, and why the old one stays when it does', (t) => {
+  const path_ = '/run/service/.reconcile-gateways';
+  const moved = replacedWarning(path_, 'a directory of uid 1000', { moved: ['gateway-a'], kept: [] });
+  t.is(
+    moved,
+    "replaced /run/service/.reconcile-gateways, a directory of uid 1000 and not this user's private directory (did a pass run as another user make it?): " +
+      'its restart journal and trash are gone; gateway-a, pending removal there with its supervisor still running, moved into the new trash (its purge stops it); ' +
+      'run every pass over a scandir as one user (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes)',
+  );
+  const kept = replacedWarning(path_, 'a directory of uid 1000', { moved: [], kept: ['gateway-b'], unchecked: true, asideKept: true });
+  t.true(
+    kept.includes(
+      'the old directory stays in the scandir as .reconcile-gateways.foreign.*, not deleted, since gateway-b still runs there and could not be moved, and not all of its trash could be checked',
+    ),
+    kept,
+  );
+  t.false(kept.includes('are gone'), 'nothing is said to be gone that stays');
 });
 
 test('a HERMES_HOME that is a file is fatal', async (t) => {

@@ -282,3 +282,26 @@ test('boot and sync change exactly the paths their plan names, and a second plan
     'every operation kind but restart was exercised',
   );
 });
+
+test('a config that renders files larger than 64 KiB converges, and a pass repairing one finds it converged after', async (t) => {
+  const root = await tempDir('rg-bigrun-');
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(root, 'home', 'profiles', 'a'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'home', 'profiles', 'a', 'SOUL.md'), 'soul\n');
+  fs.mkdirSync(path.join(root, 'scan'));
+  const settings: Settings = { ...SETTINGS, gatewayCommand: `/bin/true ${'a'.repeat(40_000)}` };
+  const pass = async (): Promise<{ warnings: readonly string[]; left: number }> => {
+    const run = options(root, 'sync', [], {});
+    try {
+      const result = await applyPass(planPass({ ...run.o, settings }));
+      return { warnings: result.warnings, left: planPass({ ...run.o, settings }).plan.operations.length };
+    } finally {
+      run.close();
+    }
+  };
+  t.deepEqual(await pass(), { warnings: [], left: 0 });
+  const runFile = path.join(root, 'scan', 'gateway-a', 'run');
+  t.true(fs.statSync(runFile).size > 64 * 1024);
+  fs.appendFileSync(runFile, '#');
+  t.deepEqual(await pass(), { warnings: [], left: 0 }, 'no "did not converge" from the check after the apply');
+});
