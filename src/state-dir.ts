@@ -166,7 +166,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
     let trash: Dir | undefined;
     try {
       old = openDirIfExists(scandir, aside);
-      const oldTrash = old === undefined ? undefined : openDirIfExists(old, TRASH_DIR);
+      const oldTrash = old === undefined ? undefined : openTrashDir(old);
       let stranded: string[] = [];
       let unchecked = false;
       try {
@@ -191,15 +191,27 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
       report?.kept.push(...stranded);
       if (unchecked && report !== undefined) report.unchecked = true;
       if (stranded.length === 0 && !unchecked) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
-      else if (report !== undefined) report.asideKept = true;
     } catch {
       // Left under its dot name: nothing in it is used.
     } finally {
       closeDir(trash);
       closeDir(old);
     }
+    // Kept on purpose, or not (fully) deleted: said either way.
+    if (report !== undefined && lstatAt(scandir, aside) !== undefined) report.asideKept = true;
   }
   return state;
+}
+
+/** A foreign directory's trash, or undefined when there is none or it is no directory (a file or a symlink holds no supervisor). */
+function openTrashDir(state: Dir): Dir | undefined {
+  try {
+    return openDirIfExists(state, TRASH_DIR);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOTDIR' || code === 'ELOOP') return undefined;
+    throw err;
+  }
 }
 
 /** Most entries of a foreign trash looked at: a hostile one may hold millions. */

@@ -289,6 +289,7 @@ export function replacedWarning(path: string, foreign: string, report: TakeOverR
     ...(kept.length === 0 ? [] : [`${namesInProse(kept, 5)} still ${one(kept) ? 'runs' : 'run'} there and could not be moved`]),
     ...(report.unchecked === true ? ['not all of its trash could be checked (more than 10,000 entries, or names that are not UTF-8)'] : []),
   ];
+  if (why.length === 0) why.push('it could not be deleted (or not within one pass)');
   const fate =
     report.asideKept === true
       ? `the old directory stays in the scandir as ${STATE_DIR}.foreign.*, not deleted, since ${why.join(', and ')}: stop what runs there (s6-svc -dx) and delete it`
@@ -306,7 +307,13 @@ export function replacedWarning(path: string, foreign: string, report: TakeOverR
  */
 export function replaceForeignStateDir(scandir: Dir | undefined, warn: (message: string) => void): void {
   if (scandir === undefined || foreignStateOf(scandir) === undefined) return;
-  closeDir(openOwnStateDir(scandir, warn));
+  try {
+    closeDir(openOwnStateDir(scandir, warn));
+  } catch (err) {
+    // Only the operations that need the state directory (creates, removes) fail for it, each with
+    // its reason, as they did before this look: the others still apply.
+    warn(`${err instanceof Error ? err.message : String(err)}; operations that need it fail, the others apply`);
+  }
 }
 
 /** Whose the state directory is (another user's run made it), or whose the scandir is when there is none. */

@@ -100,6 +100,19 @@ test('a foreign trash holding a directory whose name is not UTF-8 is kept aside 
   t.deepEqual(report, { moved: [], kept: [], unchecked: true, asideKept: true });
 });
 
+test('a foreign state directory whose trash is a file or a symlink is deleted like any other; one that stays is said to stay', (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, STATE_DIR));
+  fs.writeFileSync(path.join(root, STATE_DIR, TRASH_DIR), 'not a directory');
+  fs.writeFileSync(path.join(root, STATE_DIR, 'restarts.json'), '{}');
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report, { moved: [], kept: [] });
+  t.deepEqual(fs.readdirSync(root), [STATE_DIR], 'nothing of it is left aside');
+});
+
 test('checkStateDir says whether a run could use the state directory, and makes or replaces nothing', (t) => {
   const { root, dir } = tempRoot(t);
   const before = fs.readdirSync(root);

@@ -155,6 +155,11 @@ test('replacing a foreign state directory says what moved, and why the old one s
     kept,
   );
   t.false(kept.includes('are gone'), 'nothing is said to be gone that stays');
+  const undeleted = replacedWarning(path_, 'a directory of uid 1000', { moved: [], kept: [], asideKept: true });
+  t.true(
+    undeleted.includes('stays in the scandir as .reconcile-gateways.foreign.*, not deleted, since it could not be deleted'),
+    undeleted,
+  );
 });
 
 test('a HERMES_HOME that is a file is fatal', async (t) => {
