@@ -223,12 +223,12 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 /**
  * The entries of a foreign state directory's trash on which a supervisor still listens, by name:
  * directories among the first {@link FOREIGN_TRASH_MAX}, named like a service (a name that could
- * forge an output field is never taken over) unless `anyName`. Whose the FIFO is says nothing: a
+ * forge an output field is never taken over). Whose the FIFO is says nothing: a
  * slot the Hermes CLI registered, or one of `superviseOwner: user`, has a hermes-owned control
  * under a real supervisor. Never throws.
  */
-export function runningRemovals(trash: Dir, anyName = false): string[] {
-  return scanTrash(trash, anyName).running;
+export function runningRemovals(trash: Dir): string[] {
+  return scanTrash(trash, false).running;
 }
 
 /**

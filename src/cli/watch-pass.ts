@@ -26,9 +26,8 @@ import {
   passOptions,
   passWarnings,
   prepare,
-  replaceForeignStateDir,
-  waitForLock,
 } from './pass.js';
+import { replaceForeignStateDir, waitForLock } from './run-lock.js';
 
 /** What every watch pass shares: the arguments and the role resolved once at start. */
 export interface WatchContext {

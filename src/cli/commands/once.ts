@@ -24,15 +24,12 @@ import {
   passWarnings,
   prepare,
   printSkip,
-  replaceForeignStateDir,
-  lockPath,
   resolveRole,
   scandirMissingWarning,
   checkOutputFiles,
-  takeLock,
-  waitForLock,
   withoutSoul,
 } from '../pass.js';
+import { replaceForeignStateDir, lockPath, takeLock, waitForLock } from '../run-lock.js';
 
 /** Runs `boot` or `sync` and returns the exit code. */
 export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {

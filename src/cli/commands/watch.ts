@@ -13,7 +13,8 @@ import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFil
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
-import { EXIT, type Io, type RoleFacts, checkOutputFiles, checkStateDirUsable, printSkip, resolveRole } from '../pass.js';
+import { EXIT, type Io, type RoleFacts, checkOutputFiles, printSkip, resolveRole } from '../pass.js';
+import { checkStateDirUsable } from '../run-lock.js';
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { quietRepeats } from '../quiet-warnings.js';

@@ -9,7 +9,6 @@ import { docPath } from '../../../src/cli/help.js';
 import {
   EXIT,
   exitCodeOf,
-  lockPath,
   logPassResult,
   openScandir,
   passOptions,
@@ -17,11 +16,11 @@ import {
   prepare,
   printSkip,
   resolveRole,
-  takeLock,
 } from '../../../src/cli/pass.js';
+import { lockPath, takeLock } from '../../../src/cli/run-lock.js';
 import { decideRole } from '../../../src/desired/host.js';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
-import { replacedWarning } from '../../../src/cli/pass.js';
+import { replacedWarning } from '../../../src/cli/run-lock.js';
 import { writeConfig } from '../../helpers/cli.js';
 import { foreignEntry, scandirOf, specOf } from '../../helpers/observed.js';
 import { passResultOf } from '../../helpers/pass-result.js';

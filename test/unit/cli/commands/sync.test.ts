@@ -9,7 +9,7 @@ import { runSync } from '../../../../src/cli/commands/sync.js';
 import '../../../../src/watch/metrics.js';
 import { loadValidators } from '../../../../src/cli/validate.js';
 import { FatalError, LockHeldError } from '../../../../src/errors.js';
-import { takeLock } from '../../../../src/cli/pass.js';
+import { takeLock } from '../../../../src/cli/run-lock.js';
 import { captureIo, linesOf, recordingLogger, world } from '../support.js';
 
 const RUNNING = { desired_state: 'running' };
