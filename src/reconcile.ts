@@ -217,7 +217,7 @@ function diffOptionsOf(o: PassOptions): DiffOptions {
 
 /**
  * A state directory this user does not own privately (a pass run as another user made it) is
- * replaced by the next pass that changes anything: said, with what that pass takes over (the
+ * replaced by the next boot or sync (or watch pass that changes anything): said, with what that pass takes over (the
  * slots pending removal in its trash whose supervisors still run) and what it drops.
  */
 function foreignStateWarning(scandir: Dir, observed: ObservedState): string | undefined {
@@ -230,7 +230,7 @@ function foreignStateWarning(scandir: Dir, observed: ObservedState): string | un
       : `; ${namesInProse(running, 5)}, pending removal there with ${running.length === 1 ? 'its supervisor' : 'their supervisors'} still running, ${running.length === 1 ? 'moves' : 'move'} into the new trash, whose purge stops ${running.length === 1 ? 'it' : 'them'}`;
   return (
     `${scandir.path}/${STATE_DIR} is ${what}, not this user's private directory (did a pass run as another user make it?): ` +
-    `the next pass of this user that changes anything (or a boot or sync keeping its lock there, the default) replaces it, and its restart journal and the rest of its trash go with it${takeOver}; ` +
+    `the next boot or sync of this user (or watch pass that changes anything) replaces it, and its restart journal and the rest of its trash go with it${takeOver}; ` +
     `run every pass over a scandir as one user (${PASS_USER})`
   );
 }

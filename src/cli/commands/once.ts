@@ -47,6 +47,9 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
     if (!args.diff) {
       lock = await lockFor(args, scandir, logger);
       logger.debug(`holding the run lock ${lockPath(args)}`);
+      // With --lock-file too, a foreign state directory is replaced (and said) before the pass reads
+      // the scandir, as taking the lock in it does: the plan then sees what the pass will use.
+      replaceForeignStateDir(scandir, (m) => logger.warn(m));
     }
     const startMs = Date.now();
     const options = passOptions(args, prep, scandir, io.env);
@@ -65,8 +68,6 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
       );
     if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
     if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
-    // With --lock-file, a foreign state directory is replaced here, said, before anything is applied.
-    if (!args.diff && planned.plan.operations.length > 0) replaceForeignStateDir(scandir, (m) => logger.warn(m));
     const result = args.diff ? unapplied(planned) : await applyPass(planned);
     if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
     logPassResult(result, logger);
