@@ -4,7 +4,7 @@ import test from 'ava';
 import type { Notice, Operation, UpdateOp } from '../../../src/model.js';
 import type { PassResult } from '../../../src/reconcile.js';
 import { closeDir } from '../../../src/safe-fs/index.js';
-import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
+import { FatalError, UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
 import {
   EXIT,
@@ -17,10 +17,8 @@ import {
   printSkip,
   resolveRole,
 } from '../../../src/cli/pass.js';
-import { lockPath, takeLock } from '../../../src/cli/run-lock.js';
 import { decideRole } from '../../../src/desired/host.js';
 import { type Args, parseCliArgs } from '../../../src/cli/args.js';
-import { replacedWarning } from '../../../src/cli/run-lock.js';
 import { writeConfig } from '../../helpers/cli.js';
 import { foreignEntry, scandirOf, specOf } from '../../helpers/observed.js';
 import { passResultOf } from '../../helpers/pass-result.js';
@@ -137,30 +135,6 @@ test('the built-in HERMES_HOME is named as the default when neither the flag nor
   t.true(set?.message.startsWith(`HERMES_HOME ${missing} is missing or unreadable (`), set?.message);
 });
 
-test('replacing a foreign state directory says what moved, and why the old one stays when it does', (t) => {
-  const path_ = '/run/service/.reconcile-gateways';
-  const moved = replacedWarning(path_, 'a directory of uid 1000', { moved: ['gateway-a'], kept: [] });
-  t.is(
-    moved,
-    "replaced /run/service/.reconcile-gateways, a directory of uid 1000 and not this user's private directory (did a pass run as another user make it?): " +
-      'its restart journal and trash are gone; gateway-a, pending removal there with its supervisor still running, moved into the new trash (its purge stops it); ' +
-      'run every pass over a scandir as one user (root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes)',
-  );
-  const kept = replacedWarning(path_, 'a directory of uid 1000', { moved: [], kept: ['gateway-b'], unchecked: true, asideKept: true });
-  t.true(
-    kept.includes(
-      'the old directory stays in the scandir as .reconcile-gateways.foreign.*, not deleted, since gateway-b still runs there and could not be moved, and not all of its trash could be checked',
-    ),
-    kept,
-  );
-  t.false(kept.includes('are gone'), 'nothing is said to be gone that stays');
-  const undeleted = replacedWarning(path_, 'a directory of uid 1000', { moved: [], kept: [], asideKept: true });
-  t.true(
-    undeleted.includes('stays in the scandir as .reconcile-gateways.foreign.*, not deleted, since it could not be deleted'),
-    undeleted,
-  );
-});
-
 test('a HERMES_HOME that is a file is fatal', async (t) => {
   const w = await world(t);
   const file = path.join(w.root, 'file');
@@ -213,19 +187,6 @@ test('a scandir that is a file is fatal', async (t) => {
     instanceOf: FatalError,
     message: `scandir ${file} exists but is not a directory; point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory`,
   });
-});
-
-test('the lock is --lock-file, else in the scandir’s state directory; a second taker is refused', async (t) => {
-  const w = await world(t);
-  const own = path.join(w.root, 'my.lock');
-  t.is(lockPath(w.args('sync', '--lock-file', own)), own);
-  t.true(lockPath(w.args('sync')).startsWith(`${w.scandir}/`));
-  const scandir = openScandir(w.scandir, 'create');
-  t.teardown(() => closeDir(scandir));
-  const held = await takeLock(w.args('sync'), scandir, false);
-  t.teardown(() => held.release());
-  t.true(fs.existsSync(lockPath(w.args('sync'))));
-  await t.throwsAsync(takeLock(w.args('sync'), scandir, false), { instanceOf: LockHeldError });
 });
 
 test('pass options follow the flags: boot never prunes, watch narrows to the profiles asked for', async (t) => {
