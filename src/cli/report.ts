@@ -6,7 +6,7 @@
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { escapeLine } from '../escape.js';
-import { describeErrno, errnoCode } from '../safe-fs/index.js';
+import { NOT_REPLACED, describeErrno, errnoCode } from '../safe-fs/index.js';
 import { ArgumentError } from './args.js';
 import { type Command, usageText } from './help.js';
 import type { Logger } from './logger.js';
@@ -68,9 +68,28 @@ const METRICS_FILE_FIXES: Readonly<Record<string, string>> = {
   EPERM: 'this user cannot write there: choose a directory it can write',
   EROFS: 'its file system is read-only: choose another path',
   ENOSPC: 'its file system is full: free space there, or choose another path',
+  [NOT_REPLACED]: 'remove what is there, or choose another path',
+  EISDIR: 'a directory is there: remove it, or choose another path',
+  EMFILE: 'the process has too many files open: raise its limit (ulimit -n), or fewer things open',
+  ENFILE: 'the system has too many files open',
 };
 
 /** The warning for a `--metrics-file` write that failed; the pass's own exit code stands. */
 export function metricsFileWarning(file: string, err: unknown): string {
   return `cannot write --metrics-file ${file} (${describeErrno(err)}); ${METRICS_FILE_FIXES[errnoCode(err)] ?? 'choose another path'}`;
+}
+
+/**
+ * The warning for a watcher's status file that could not be written: the fix for its errno, and
+ * that `status` shows what the file last said until a later pass writes it.
+ */
+export function statusFileWarning(file: string, dir: string, err: unknown): string {
+  const code = errnoCode(err);
+  const fix =
+    code === 'ENOENT'
+      ? `its directory ${dir} is gone (removed while the watcher runs): restart the watcher, which makes it again and takes its lock there`
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? `make ${dir} writable, or point --status-file elsewhere`
+        : (METRICS_FILE_FIXES[code] ?? 'point --status-file elsewhere if it persists');
+  return `cannot write status file ${file} (${describeErrno(err)}); ${fix}; each pass tries again, and until one succeeds status shows what the file last said`;
 }

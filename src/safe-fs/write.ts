@@ -67,10 +67,13 @@ export function writeFileAt(dir: Dir, name: string, content: string | Uint8Array
   }
 }
 
+/** The code of the FsError refusing to replace what is not a regular file (WriteOptions.overFileOnly). */
+export const NOT_REPLACED = 'ENOTREPLACED';
+
 /** Throws when something other than a regular file holds `name` (WriteOptions.overFileOnly). */
 function refuseNonFile(dir: Dir, name: string, display: string): void {
   const why = notReplaced(lstatAt(dir, name));
-  if (why !== undefined) throw new FsError('write', display, new Error(why));
+  if (why !== undefined) throw new FsError('write', display, Object.assign(new Error(why), { code: NOT_REPLACED }));
 }
 
 /**

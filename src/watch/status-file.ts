@@ -3,7 +3,6 @@
  * condition. Written atomically (temp file + rename) after every pass; it is the only thing a quiet
  * pass writes, and it lives outside the scandir (default /run/reconcile-gateways/status.json).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { closeDir, openRoot, writeFileAt } from '../safe-fs/index.js';
 import { DRIFT_TYPES, type DriftCondition, type DriftEvidence, type DriftType } from '../desired/drift.js';
@@ -131,11 +130,13 @@ export function serviceEntries(table: ConditionTable, nowMs: number): Record<str
     }));
 }
 
-/** Writes the document atomically, creating the parent directory (0755) if needed. */
+/**
+ * Writes the document atomically. Its directory is never made here: the watcher made it when it
+ * took its lock there (cli/watch-lock.ts), and one made again after someone removed it would hold
+ * no lock, so a second watcher could start on the same file.
+ */
 export function writeStatusFile(file: string, doc: StatusDocument): void {
-  const parent = path.dirname(path.resolve(file));
-  fs.mkdirSync(parent, { recursive: true, mode: 0o755 });
-  const dir = openRoot(parent);
+  const dir = openRoot(path.dirname(path.resolve(file)));
   try {
     writeFileAt(dir, path.basename(file), `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o644, fsync: false, overFileOnly: true });
   } finally {

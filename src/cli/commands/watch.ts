@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeLine, fieldValue, quotedField } from '../../escape.js';
-import { FsError, describeErrno } from '../../safe-fs/index.js';
+import { FsError } from '../../safe-fs/index.js';
 import { type ConfigCache, ReadCache } from '../../observe/index.js';
 import { Controller, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
@@ -17,6 +17,7 @@ import { EXIT, type Io, type RoleFacts, checkOutputFiles, printSkip, resolveRole
 import { checkStateDirUsable } from '../run-lock.js';
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
+import { statusFileWarning } from '../report.js';
 import { quietRepeats } from '../quiet-warnings.js';
 import { runWatchPass } from '../watch-pass.js';
 import { takeWatchLock, watchLockPath } from '../watch-lock.js';
@@ -163,10 +164,7 @@ function writeStatus(args: Args, logger: Logger, doc: StatusDocument): void {
   try {
     writeStatusFile(args.statusFile, doc);
   } catch (err) {
-    const dir = path.dirname(path.resolve(args.statusFile));
-    logger.warn(
-      `cannot write status file ${args.statusFile} (${describeErrno(err instanceof FsError ? err.cause : err)}); status shows what it last said: make ${dir} writable or point --status-file elsewhere`,
-    );
+    logger.warn(statusFileWarning(args.statusFile, path.dirname(path.resolve(args.statusFile)), err instanceof FsError ? err.cause : err));
   }
 }
 

@@ -1,8 +1,13 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { ArgumentError } from '../../../src/cli/args.js';
 import { usageText } from '../../../src/cli/help.js';
-import { EXIT, metricsFileWarning, reportError } from '../../../src/cli/report.js';
+import { EXIT, metricsFileWarning, reportError, statusFileWarning } from '../../../src/cli/report.js';
 import { FatalError, LockHeldError, UsageError } from '../../../src/errors.js';
+import { FsError } from '../../../src/safe-fs/index.js';
+import { type StatusDocument, writeStatusFile } from '../../../src/watch/status-file.js';
+import { tempRoot } from '../support.js';
 import { captureIo, recordingLogger } from './support.js';
 
 function report(err: unknown, ctx: Parameters<typeof reportError>[1] = { json: false, logFormat: 'text' }) {
@@ -96,4 +101,33 @@ test('a metrics file that cannot be written gets the fix for its errno, never on
     'cannot write --metrics-file /m/x.prom (EACCES: permission denied); this user cannot write there: choose a directory it can write',
   );
   t.true(metricsFileWarning('/m/x.prom', errno('EIO', 'i/o error')).endsWith('(EIO: i/o error); choose another path'));
+});
+
+test('a status file that cannot be written gets the fix for its cause, and says that status shows the last document meanwhile', (t) => {
+  const { root } = tempRoot(t);
+  const fail = (file: string): unknown => {
+    try {
+      writeStatusFile(file, { formatVersion: '2' } as unknown as StatusDocument);
+    } catch (err) {
+      return err instanceof FsError ? err.cause : err;
+    }
+    return t.fail('the write succeeded');
+  };
+  const tail = '; each pass tries again, and until one succeeds status shows what the file last said';
+  const gone = path.join(root, 'gone', 'status.json');
+  t.is(
+    statusFileWarning(gone, path.dirname(gone), fail(gone)),
+    `cannot write status file ${gone} (ENOENT: no such file or directory); its directory ${path.dirname(gone)} is gone (removed while the watcher runs): restart the watcher, which makes it again and takes its lock there${tail}`,
+  );
+  const link = path.join(root, 'status.json');
+  fs.symlinkSync('/etc/passwd', link);
+  t.is(
+    statusFileWarning(link, root, fail(link)),
+    `cannot write status file ${link} (it is a symlink, not a regular file, and is never replaced); remove what is there, or choose another path${tail}`,
+  );
+  const denied = Object.assign(new Error(`EACCES: permission denied, open '${link}'`), { code: 'EACCES' });
+  t.is(
+    statusFileWarning(link, root, denied),
+    `cannot write status file ${link} (EACCES: permission denied); make ${root} writable, or point --status-file elsewhere${tail}`,
+  );
 });

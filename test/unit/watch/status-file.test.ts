@@ -153,13 +153,11 @@ test('the file holds the document as indented JSON ending in a newline, readable
   t.is(modeOf(file), 0o644);
 });
 
-test('missing parent directories are created, 0755 under the usual umask', (t) => {
+test('a missing directory is not made again: one made after the watcher took its lock there would hold no lock', (t) => {
   const { root } = tempRoot(t);
   const file = path.join(root, 'run', 'reconcile-gateways', 'status.json');
-  withUmask(0o022, () => writeStatusFile(file, docOf([])));
-  t.is(modeOf(path.join(root, 'run')), 0o755);
-  t.is(modeOf(path.join(root, 'run', 'reconcile-gateways')), 0o755);
-  t.is((JSON.parse(fs.readFileSync(file, 'utf8')) as StatusDocument).pid, process.pid);
+  t.throws(() => writeStatusFile(file, docOf([])), { code: 'ENOENT' });
+  t.deepEqual(fs.readdirSync(root), []);
 });
 
 test('each write replaces the previous document and leaves no temp file beside it', (t) => {

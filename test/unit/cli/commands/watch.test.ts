@@ -261,10 +261,33 @@ test.serial('a status file that cannot be written is one warning that says what 
   t.regex(
     warnings[0]?.message ?? '',
     new RegExp(
-      `^cannot write status file ${w.statusFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(E[A-Z]+: [^)]*\\); status shows what it last said: make \\S+ writable or point --status-file elsewhere$`,
+      `^cannot write status file ${w.statusFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(EISDIR: [^)]*\\); a directory is there: remove it, or choose another path; each pass tries again, and until one succeeds status shows what the file last said$`,
     ),
   );
 });
+
+test.serial(
+  'a status directory removed while the watcher runs is not made again without its lock, and the warning says what to do',
+  async (t) => {
+    const w = await world(t, { a: { desired_state: 'running' } });
+    const log = recordingLogger();
+    const running = runWatch(w.args('watch', '--interval', '0.2'), captureIo(), log.logger);
+    t.teardown(async () => {
+      process.emit('SIGTERM');
+      await running.catch(() => undefined);
+    });
+    await waitFor(() => fs.existsSync(w.statusFile), 60_000, 'the first status file');
+    const dir = path.dirname(w.statusFile);
+    fs.rmSync(dir, { recursive: true });
+    const gone = (): string | undefined =>
+      log.records.find((r) => r.level === 'warn' && r.message.startsWith(`cannot write status file ${w.statusFile}`))?.message;
+    await waitFor(() => gone() !== undefined, 60_000, 'the warning of a later pass');
+    t.true(gone()?.includes(`its directory ${dir} is gone (removed while the watcher runs): restart the watcher`), gone());
+    process.emit('SIGTERM');
+    t.is(await running, 0);
+    t.false(fs.existsSync(dir), 'neither a pass nor the stop made it again, lock-less');
+  },
+);
 
 test.serial(
   'a slot refused adoption is not backed off: the first full pass after it is put right adopts it, and its heartbeats start no pass',
