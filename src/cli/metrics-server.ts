@@ -17,7 +17,8 @@ export interface MetricsSource {
 
 /**
  * What one client may take: at most `maxConnections` at once (more are closed as they come: the
- * watcher's descriptors are for its passes), each with `requestTimeoutMs` to send its request.
+ * watcher's descriptors are for its passes), each with `requestTimeoutMs` to send its request and
+ * as long without progress while it reads the answer.
  */
 export interface ServerLimits {
   readonly maxConnections: number;
@@ -43,12 +44,15 @@ export async function startMetricsServer(
   // watcher's descriptors: past the cap a new connection is closed at once, and one that sends no
   // whole request in time is dropped. Node looks for those only every connectionsCheckingInterval
   // (30 s by default: three times the timeout). A scraper or probe opens one or two at a time.
+  // Every answer closes its connection (a scrape every 15 s gains nothing from keep-alive): a client
+  // that pipelines thousands of requests and reads none got thousands of queued expositions (900 MB
+  // from 32 connections), and one that stops reading its answer is dropped after the same timeout.
   const timeout = limits.requestTimeoutMs;
   const server = http.createServer(
     { connectionsCheckingInterval: Math.min(1000, timeout / 2), headersTimeout: timeout, requestTimeout: timeout },
     (req, res) => void answer(req, res, source),
   );
-  server.keepAliveTimeout = 5000;
+  server.setTimeout(timeout);
   server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => {
@@ -91,6 +95,11 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, sourc
 }
 
 function reply(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    ...headers,
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }

@@ -190,3 +190,47 @@ test('a connection that sends no request in time is closed by the server (within
   silent.destroy();
   t.true(closed, 'the silent connection was closed');
 });
+
+test('pipelined requests get one answer, then the connection closes: a client that never reads queues nothing more', async (t) => {
+  const { port } = await serve(t);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('connect', () => socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(500)));
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (received += c));
+  await new Promise<void>((resolve, reject) => {
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  t.is(received.split('HTTP/1.1 200 OK').length - 1, 1, received.slice(0, 400));
+  t.regex(received, /\r\nConnection: close\r\n/i);
+});
+
+test('a client that stops reading its answer is dropped after the timeout, and its connection slot serves others', async (t) => {
+  // An answer far larger than the kernel's socket buffers, so the server has writes pending.
+  const big = 'x'.repeat(64 * 1024 * 1024);
+  const server = await startMetricsServer(
+    { host: '127.0.0.1', port: 0 },
+    { exposition: async () => ({ text: big, contentType: 'text/plain' }), notReady: () => undefined },
+    { maxConnections: 1, requestTimeoutMs: 300 },
+  );
+  t.teardown(() => server.close());
+  const port = server.address.port;
+  const stalled = net.connect(port, '127.0.0.1');
+  stalled.on('error', () => undefined);
+  stalled.pause();
+  const dropped = new Promise<void>((resolve) => stalled.on('close', () => resolve()));
+  await new Promise<void>((resolve) => stalled.on('connect', () => resolve()));
+  stalled.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+  // Reading nothing, it would hold the only slot forever; the server's timeout ends it.
+  let reply: Reply | undefined;
+  const until = Date.now() + 30_000; // a liveness bound only
+  while (reply?.status !== 200 && Date.now() < until) {
+    reply = await request(port, '/healthz').catch(() => undefined);
+    if (reply === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.is(reply?.status, 200, 'another client was served');
+  stalled.resume();
+  await dropped;
+  stalled.destroy();
+});
