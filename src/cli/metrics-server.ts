@@ -1,7 +1,8 @@
 /**
  * `watch --metrics-listen HOST:PORT`: a small HTTP server for Prometheus and Kubernetes probes.
  * `/metrics` is the exposition, `/healthz` says the process answers, `/readyz` says a first pass
- * completed and the last one is not older than 2× `--interval` (a wedged loop turns unready).
+ * completed, the last one ran to the end and is not older than 2× `--interval` (a wedged loop, or
+ * passes that fail with an invalid config or a missing scandir, turn it unready).
  * GET and HEAD only; nothing here changes state.
  */
 import http from 'node:http';

@@ -7,6 +7,7 @@ import { recordOutcomes } from '../watch/conditions.js';
 import type { PassDetail } from '../watch/controller.js';
 import { passOutcomes } from '../watch/outcomes.js';
 import type { PassSummary } from '../watch/status-file.js';
+import { escapeLine } from '../escape.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
 import { metricsFileWarning } from './report.js';
@@ -34,10 +35,15 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
   let idle = false;
   let rewrite: NodeJS.Timeout | undefined;
   let lastPassEndMs: number | undefined;
+  // Why the last pass did not run to the end (an invalid config, a missing scandir), if it did not.
+  let lastError: string | undefined;
   const maxAgeMs = 2 * args.interval * 1000;
   const notReady = (): string | undefined => {
     if (idle) return undefined;
-    if (!ready || lastPassEndMs === undefined) return 'no pass has completed yet';
+    if (!ready || lastPassEndMs === undefined) {
+      return lastError === undefined ? 'no pass has completed yet' : `no pass has completed yet; the last one failed: ${lastError}`;
+    }
+    if (lastError !== undefined) return `the last pass failed: ${lastError}`;
     const age = Date.now() - lastPassEndMs;
     return age > maxAgeMs ? `the last pass ended ${Math.round(age / 1000)} s ago, more than 2x --interval (${args.interval} s)` : undefined;
   };
@@ -59,6 +65,7 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
       metrics.setServices(detail.table);
       lastPassEndMs = Date.parse(summary.finishedAt);
       if (summary.result !== 'error') ready = true;
+      lastError = summary.result === 'error' ? escapeLine(summary.error?.message ?? 'unknown error') : undefined;
       if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
     },
     skipped() {

@@ -29,7 +29,18 @@ function get(port: number, urlPath: string): Promise<{ status: number; body: str
 
 function summary(result: PassSummary['result'], finishedAtMs = Date.now()): PassSummary {
   const at = new Date(finishedAtMs).toISOString();
-  return { startedAt: at, finishedAt: at, durationMs: 5, scope: 'full', trigger: 'start', result, exitCode: 0, warnings: [] };
+  const error = { code: 'fatal', message: 'scandir /run/service is missing\u001b[2J', terminal: false };
+  return {
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 5,
+    scope: 'full',
+    trigger: 'start',
+    result,
+    exitCode: 0,
+    warnings: [],
+    ...(result === 'error' ? { error } : {}),
+  };
 }
 
 const DETAIL = { table: {}, results: [] };
@@ -52,12 +63,24 @@ test('the server is not ready until a pass completes, then counts it', async (t)
   );
   t.deepEqual(await get(port, '/readyz'), { status: 503, body: 'not ready: no pass has completed yet\n' });
   m.afterPass(summary('error'), DETAIL);
-  t.is((await get(port, '/readyz')).status, 503, 'a failed first pass is not readiness');
+  t.deepEqual(
+    await get(port, '/readyz'),
+    { status: 503, body: 'not ready: no pass has completed yet; the last one failed: scandir /run/service is missing\\x1b[2J\n' },
+    'a failed first pass is not readiness, and says why',
+  );
   m.afterPass(summary('converged'), DETAIL);
   t.deepEqual(await get(port, '/readyz'), { status: 200, body: 'ready\n' });
+  m.afterPass(summary('error'), DETAIL);
+  t.deepEqual(
+    await get(port, '/readyz'),
+    { status: 503, body: 'not ready: the last pass failed: scandir /run/service is missing\\x1b[2J\n' },
+    'a watcher whose passes fail is not ready, even after it was',
+  );
+  m.afterPass(summary('partial'), DETAIL);
+  t.deepEqual(await get(port, '/readyz'), { status: 200, body: 'ready\n' }, 'a pass that ran to the end is, whatever it applied');
   const metrics = await get(port, '/metrics');
   t.true(metrics.body.includes('reconcile_gateways_passes_total{trigger="start",result="converged"} 1\n'));
-  t.true(metrics.body.includes('reconcile_gateways_passes_total{trigger="start",result="error"} 1\n'));
+  t.true(metrics.body.includes('reconcile_gateways_passes_total{trigger="start",result="error"} 2\n'));
 });
 
 test('a last pass older than twice the interval turns the watcher unready, saying why', async (t) => {
