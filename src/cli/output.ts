@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { styleText } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
+import { OPERATION_KINDS } from '../model/constants.js';
 import type { PassResult } from '../reconcile.js';
 import { escapeLine, fieldValue, quotedField, shellWord } from '../escape.js';
 import type { DriftType } from '../desired/drift.js';
@@ -35,20 +36,7 @@ export interface DocumentContext {
 }
 
 /** Every operation kind, in the order counts are printed. */
-const KINDS = [
-  'create',
-  'update',
-  'restart',
-  'up',
-  'down',
-  'remove',
-  'purge',
-  'heal',
-  'pickup',
-  'sweep',
-  'cleanup',
-  'seed',
-] as const satisfies readonly OperationKind[];
+const KINDS = OPERATION_KINDS;
 
 /** Operation counts per kind plus failures and pending restarts. */
 export function summarize(result: PassResult): Record<OperationKind | 'failed' | 'restartPending', number> {

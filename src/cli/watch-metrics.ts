@@ -6,6 +6,7 @@ import type { PassResult } from '../reconcile.js';
 import { recordOutcomes } from '../watch/conditions.js';
 import type { PassDetail } from '../watch/controller.js';
 import { passOutcomes } from '../watch/outcomes.js';
+import { TRIGGERS } from '../watch/scheduler.js';
 import type { PassSummary } from '../watch/status-file.js';
 import { escapeLine } from '../escape.js';
 import type { Args } from './args.js';
@@ -30,7 +31,7 @@ export interface WatchMetrics {
 export async function startWatchMetrics(args: Args, logger: Logger): Promise<WatchMetrics | undefined> {
   if (args.metricsListen === undefined && args.metricsFile === undefined) return undefined;
   const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
-  const metrics = new Metrics();
+  const metrics = new Metrics(TRIGGERS);
   let ready = false;
   let idle = false;
   let rewrite: NodeJS.Timeout | undefined;
@@ -105,7 +106,7 @@ export async function writeSyncMetrics(
   summary: Pick<PassSummary, 'result' | 'durationMs' | 'finishedAt'>,
 ): Promise<void> {
   const { Metrics, readLastSuccess, writeMetricsFile } = await import('../watch/metrics.js');
-  const metrics = new Metrics();
+  const metrics = new Metrics(['once']);
   const nowMs = Date.parse(summary.finishedAt);
   const earlier = summary.result === 'converged' ? undefined : readLastSuccess(file);
   if (earlier !== undefined) metrics.setLastSuccess(earlier);

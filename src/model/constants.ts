@@ -2,6 +2,7 @@
  * Names shared by every layer: the root profile, the files a slot holds, the runtime files boot
  * sweeps. Values only; observe, desired, diff, actuate and watch all read them from here.
  */
+import type { OperationKind } from './plan.js';
 
 /** Name of the root profile, whose directory is HERMES_HOME itself. */
 export const ROOT_PROFILE = 'default';
@@ -56,3 +57,22 @@ export const S6_DEATH_TALLY = 100;
 export function doublingBackoff(n: number, base: number, cap: number): number {
   return n <= 0 ? 0 : Math.min(cap, base * 2 ** Math.min(n - 1, 30));
 }
+
+/** Every operation kind, in the order a summary line counts them (boot's own last). */
+export const OPERATION_KINDS = [
+  'create',
+  'update',
+  'restart',
+  'up',
+  'down',
+  'remove',
+  'purge',
+  'heal',
+  'pickup',
+  'sweep',
+  'cleanup',
+  'seed',
+] as const satisfies readonly OperationKind[];
+
+/** The kinds only `boot` plans (it has no metrics). */
+export const BOOT_ONLY_KINDS: ReadonlySet<OperationKind> = new Set(['sweep', 'cleanup', 'seed']);

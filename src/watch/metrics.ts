@@ -9,12 +9,16 @@ import path from 'node:path';
 import type * as Prom from 'prom-client';
 import { Counter, Gauge, Histogram, Registry } from './prom.js';
 import { DRIFT_TYPES } from '../desired/drift.js';
+import { BOOT_ONLY_KINDS, OPERATION_KINDS } from '../model/constants.js';
 import type { OperationResult } from '../model.js';
 import { closeDir, openRoot, readFileAt, writeFileAt } from '../safe-fs/index.js';
 import type { ConditionTable } from './conditions.js';
 import type { PassSummary } from './status-file.js';
 
 const PREFIX = 'reconcile_gateways_';
+
+const PASS_RESULTS = ['converged', 'partial', 'blocked', 'error'] as const satisfies readonly PassSummary['result'][];
+const OPERATION_RESULTS = ['applied', 'failed'] as const satisfies readonly OperationResult['status'][];
 
 /** A pass as the metrics count it: its summary and, when it ran, what it applied. */
 export interface PassRecord {
@@ -59,9 +63,18 @@ export class Metrics {
     [],
   );
 
-  constructor() {
+  /**
+   * `triggers`: those of the passes this registry will count (`once` for `sync`). Every series an
+   * alert rule may watch starts at 0, so the first failure is an increase (`increase()` sees
+   * nothing in a series that first appears at 1).
+   */
+  constructor(triggers: readonly PassRecord['summary']['trigger'][]) {
     for (const condition of DRIFT_TYPES) this.#drift.set({ condition }, 0);
     this.#heals.inc(0);
+    for (const trigger of triggers) for (const result of PASS_RESULTS) this.#passes.inc({ trigger, result }, 0);
+    for (const kind of OPERATION_KINDS) {
+      if (!BOOT_ONLY_KINDS.has(kind)) for (const result of OPERATION_RESULTS) this.#operations.inc({ kind, result }, 0);
+    }
   }
 
   /** Counts one pass. */

@@ -33,6 +33,9 @@ export interface SchedulerState {
 /** Why a pass runs. */
 export type Trigger = 'start' | 'interval' | 'signal' | 'event' | 'retry';
 
+/** Every trigger of a watcher's passes. */
+export const TRIGGERS = ['start', 'interval', 'signal', 'event', 'retry'] as const satisfies readonly Trigger[];
+
 /** The scheduler's answer: run a pass now, or sleep. */
 export type Step =
   | { readonly kind: 'run'; readonly scope: 'full'; readonly trigger: Trigger }

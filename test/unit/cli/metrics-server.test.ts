@@ -5,6 +5,7 @@ import test from 'ava';
 import { type MetricsSource, startMetricsServer } from '../../../src/cli/metrics-server.js';
 import { FatalError } from '../../../src/errors.js';
 import { Metrics } from '../../../src/watch/metrics.js';
+import { TRIGGERS } from '../../../src/watch/scheduler.js';
 
 interface Reply {
   readonly status: number;
@@ -56,7 +57,7 @@ test('/metrics serves the exposition with its content type', async (t) => {
 });
 
 test('it serves a real Metrics registry: its content type, and the drift and heal series before any pass', async (t) => {
-  const metrics = new Metrics();
+  const metrics = new Metrics(TRIGGERS);
   const { port } = await serve(t, { exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }) });
   const r = await request(port, '/metrics');
   t.is(r.headers['content-type'], metrics.contentType);

@@ -5,6 +5,7 @@ import type { Operation, OperationResult } from '../../../src/model.js';
 import { DRIFT_TYPES } from '../../../src/desired/drift.js';
 import type { ConditionTable, ServiceCondition } from '../../../src/watch/conditions.js';
 import { Metrics, type PassRecord, writeMetricsFile } from '../../../src/watch/metrics.js';
+import { TRIGGERS } from '../../../src/watch/scheduler.js';
 import { removeTree, tempDir } from '../../helpers/tree.js';
 
 /** The value of the sample `name{labels}` in an exposition, or undefined when there is none. */
@@ -49,7 +50,7 @@ const DOCUMENTED = [
 ].map((n) => `reconcile_gateways_${n}`);
 
 test('the exposition declares every documented metric, and docs/metrics.md documents each', async (t) => {
-  const text = await new Metrics().text();
+  const text = await new Metrics(TRIGGERS).text();
   const docs = fs.readFileSync(new URL('../../../../docs/metrics.md', import.meta.url), 'utf8');
   for (const name of DOCUMENTED) {
     t.true(text.includes(`# TYPE ${name} `), name);
@@ -63,13 +64,30 @@ test('the exposition declares every documented metric, and docs/metrics.md docum
 });
 
 test('a fresh registry reports zero drift of every type and zero heals', async (t) => {
-  const text = await new Metrics().text();
+  const text = await new Metrics(TRIGGERS).text();
   for (const type of DRIFT_TYPES) t.is(sample(text, `reconcile_gateways_drift_conditions{condition="${type}"}`), 0);
   t.is(sample(text, 'reconcile_gateways_heals_total'), 0);
 });
 
+test('every failure series an alert watches starts at 0, so the first failure is an increase', async (t) => {
+  const text = await new Metrics(TRIGGERS).text();
+  for (const kind of ['create', 'update', 'restart', 'up', 'down', 'remove', 'purge', 'heal', 'pickup']) {
+    t.is(sample(text, `reconcile_gateways_operations_total{kind="${kind}",result="failed"}`), 0, kind);
+    t.is(sample(text, `reconcile_gateways_operations_total{kind="${kind}",result="applied"}`), 0, kind);
+  }
+  t.false(text.includes('kind="sweep"'), 'no series for what only boot plans: it writes no metrics');
+  for (const trigger of TRIGGERS) {
+    for (const result of ['converged', 'partial', 'blocked', 'error']) {
+      t.is(sample(text, `reconcile_gateways_passes_total{trigger="${trigger}",result="${result}"}`), 0, `${trigger} ${result}`);
+    }
+  }
+  const once = await new Metrics(['once']).text();
+  t.is(sample(once, 'reconcile_gateways_passes_total{trigger="once",result="error"}'), 0);
+  t.false(once.includes('trigger="interval"'), "sync's file has only its own trigger");
+});
+
 test('counters move as passes are recorded', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   m.recordPass(pass('converged', [{ op: op('create', 'gateway-a'), status: 'applied' }]));
   m.recordPass(
     pass('partial', [
@@ -91,20 +109,20 @@ test('counters move as passes are recorded', async (t) => {
 });
 
 test('a pass that did not converge leaves the last success time alone', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   m.recordPass(pass('error'));
   m.recordPass(pass('partial', [{ op: op('create', 'gateway-b'), status: 'failed', error: 'EIO' }]));
   t.is(sample(await m.text(), 'reconcile_gateways_last_success_timestamp_seconds'), 0);
 });
 
 test('a pass whose only failures are refusals (waiting for an operator, not the reconciler) is a success for last_success', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   const refused = { ...op('update', 'gateway-z'), dirs: [], changes: [], refused: true } as Operation;
   m.recordPass(pass('partial', [{ op: refused, status: 'failed', error: 'not adopted' }]));
   const text = await m.text();
   t.is(sample(text, 'reconcile_gateways_last_success_timestamp_seconds'), Date.parse('2026-12-06T03:00:00.000Z') / 1000);
   t.is(sample(text, 'reconcile_gateways_operations_total{kind="update",result="failed"}'), 1, 'and the failure is counted');
-  const mixed = new Metrics();
+  const mixed = new Metrics(TRIGGERS);
   mixed.recordPass(
     pass('partial', [
       { op: refused, status: 'failed', error: 'not adopted' },
@@ -115,7 +133,7 @@ test('a pass whose only failures are refusals (waiting for an operator, not the 
 });
 
 test('per-service gauges have one series per existing slot, and forget removed ones', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   const table: ConditionTable = {
     'gateway-a': condition('gateway-a', { autostart: true, live: 'up' }),
     'gateway-b': condition('gateway-b', {
@@ -151,7 +169,7 @@ test('per-service gauges have one series per existing slot, and forget removed o
 });
 
 test('a drift that clears loses its series while its service stays', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   const drift = [{ type: 'IntentRunningButDown' as const, service: 'gateway-a', profile: 'a', sinceUnix: 1, evidence: {} }];
   m.setServices({ 'gateway-a': condition('gateway-a', { autostart: true, live: 'down', restartPending: true, drift }) });
   let text = await m.text();
@@ -170,7 +188,7 @@ test('a drift that clears loses its series while its service stays', async (t) =
 });
 
 test('no service label appears outside the per-service gauges', async (t) => {
-  const m = new Metrics();
+  const m = new Metrics(TRIGGERS);
   m.recordPass(pass('converged', [{ op: op('create', 'gateway-a'), status: 'applied' }]));
   m.setServices({ 'gateway-a': condition('gateway-a', { autostart: true, live: 'up' }) });
   const withService = (await m.text())
@@ -185,7 +203,7 @@ test('the metrics file is written whole, readable by node_exporter, replacing th
   t.teardown(() => removeTree(dir));
   const file = path.join(dir, 'reconcile.prom');
   writeMetricsFile(file, 'first 1\n');
-  writeMetricsFile(file, await new Metrics().text());
+  writeMetricsFile(file, await new Metrics(TRIGGERS).text());
   const text = fs.readFileSync(file, 'utf8');
   t.true(text.includes('# TYPE reconcile_gateways_passes_total counter'));
   t.is(fs.statSync(file).mode & 0o777, 0o644);
