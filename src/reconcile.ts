@@ -139,6 +139,8 @@ export function planPass(o: PassOptions): PassPlan {
   if (unpicked !== undefined) warnings.push(unpicked);
   const stray = otherPrefixWarning(observed, desired, o.settings.servicePrefix);
   if (stray !== undefined) warnings.push(stray);
+  const unseen = liveDeniedWarning(observed);
+  if (unseen !== undefined) warnings.push(unseen);
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   const foreign = o.scandir === undefined ? undefined : foreignStateWarning(o.scandir, observed);
@@ -278,6 +280,21 @@ function unpickedWarning(o: PassOptions, observed: ObservedState, plan: Plan): s
   return (
     `${namesInProse(created, 5)}: ${one ? 'a new slot' : 'new slots'}, but this user cannot tell s6-svscan to pick ${one ? 'it' : 'them'} up (${unknown}); ` +
     `${one ? 'it starts' : 'they start'} at its next scan: run s6-svscanctl -a on the scandir as root`
+  );
+}
+
+/**
+ * Slots whose live state this user may not read (a non-root pass outside their `supervise/` group):
+ * the plan cannot know whether their gateways run, so it plans and reports as if they did not.
+ */
+function liveDeniedWarning(observed: ObservedState): string | undefined {
+  const denied = [...observed.scandir.slots.values()].filter((slot) => slot.liveDenied === true).map((slot) => slot.service);
+  if (denied.length === 0) return undefined;
+  const one = denied.length === 1;
+  return (
+    `${namesInProse(denied.sort(), 5)}: this user may not read ${one ? 'its' : 'their'} live s6 state (supervise/status: permission denied), ` +
+    `so whether ${one ? 'its gateway runs' : 'their gateways run'} is unknown: restarts pending and drift are not found for ${one ? 'it' : 'them'}; ` +
+    `run as root, or as a member of the group of ${one ? 'its' : 'their'} supervise/, for all of it`
   );
 }
 

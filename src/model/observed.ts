@@ -198,6 +198,11 @@ export interface ObservedSlot {
    */
   readonly foreignEntries: readonly string[];
   readonly live?: LiveStatus;
+  /**
+   * This user may not read the slot's `supervise/status` (a non-root pass outside its group): `live`
+   * is absent, and whether its gateway runs is unknown, not "no".
+   */
+  readonly liveDenied?: true;
   /** The directory observe read (absent when it could not be opened). */
   readonly identity?: DirIdentity;
   /**

@@ -41,11 +41,15 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
 }
 
 /**
- * Live state of a slot (or its logger), or undefined when s6 never supervised it. Through `watch`'s
+ * Live state of a slot (or its logger), or undefined when s6 never supervised it, or `denied` when
+ * this user may not read it (a non-root pass outside `supervise/`'s group). Through `watch`'s
  * cache (grouped under the slot's service), an unchanged status file is not read again:
  * s6-supervise replaces it (rename) at every change.
  */
-export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; readonly service: string }): LiveStatus | undefined {
+export function readLiveStatus(
+  slot: Dir,
+  cached?: { readonly cache: ReadCache; readonly service: string },
+): LiveStatus | 'denied' | undefined {
   // supervise/ is 0710: a member of its group (a non-root pass) may only search it, and reads the
   // state by name; anyone else cannot read it (unknown, not broken).
   const supervise = openSearchableDirAt(slot, 'supervise');
@@ -55,6 +59,7 @@ export function readLiveStatus(slot: Dir, cached?: { readonly cache: ReadCache; 
       cached === undefined
         ? readFileAt(supervise, 'status', 64)
         : cached.cache.read(supervise, 'status', cached.service, 'supervise/status', 64);
+    if (read.kind === 'refused' && (read.code === 'EACCES' || read.code === 'EPERM')) return 'denied';
     if (read.kind !== 'file') return undefined;
     // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.
     const live = decodeStatus(read.bytes, fifoReader(supervise, 'control') !== 'none');

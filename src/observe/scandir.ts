@@ -203,6 +203,9 @@ function observeSlot(
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned, foreignEntries } = contents;
+    if (live === 'denied') {
+      return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, liveDenied: true };
+    }
     return live === undefined
       ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
       : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };

@@ -16,7 +16,7 @@ function isStopping(trash: Dir, service: string): boolean {
   try {
     slot = openDirAt(trash, service);
     const live = readLiveStatus(slot);
-    return live !== undefined && live.supervised && live.up && !live.wantedUp;
+    return typeof live === 'object' && live.supervised && live.up && !live.wantedUp;
   } catch {
     return false;
   } finally {

@@ -103,6 +103,29 @@ needsS6(test)(
 );
 
 needsS6(test)(
+  "a user outside the group of the slots' supervise/ is told that their live state is unknown to it, not shown a plan without their restarts",
+  async (t) => {
+    const { env, as } = await hermesWorld('not-root-unseen', { coder: RUNNING });
+    t.is((await as('sync')).code, 0);
+    await env.svscan.rescan();
+    await env.waitUp('coder');
+    fs.appendFileSync(path.join(env.slot('coder'), 'run'), '# local edit\n');
+    const member = await as('sync', ['--diff']);
+    t.regex(member.stdout, /^gateway-coder restart pending: /m, 'a member of the group of supervise/ (0710) sees the running gateway');
+    t.notRegex(member.stderr, /live s6 state/);
+    // The same slots with supervise/ in a group the user is not in.
+    for (const profile of ['coder', 'default']) fs.chownSync(path.join(env.slot(profile), 'supervise'), 0, 0);
+    const other = await as('sync', ['--diff']);
+    t.is(other.code, 1, other.stderr);
+    t.notRegex(other.stdout, /restart pending: /);
+    t.regex(
+      other.stderr,
+      /warn: gateway-coder and gateway-default: this user may not read their live s6 state \(supervise\/status: permission denied\), so whether their gateways run is unknown: restarts pending and drift are not found for them; run as root, or as a member of the group of their supervise\/, for all of it/,
+    );
+  },
+);
+
+needsS6(test)(
   'as the hermes user, a slot whose supervisor it may not tell to stop is never moved or deleted, and the failure says who can remove it',
   async (t) => {
     const { env, as } = await hermesWorld('not-root-denied', { coder: RUNNING, keep: RUNNING });

@@ -171,7 +171,9 @@ async function stableRead(s: Svscan, name: string): Promise<{ bytes: Buffer; svs
 function liveStatusOf(slot: string): LiveStatus | undefined {
   const dir = openRoot(slot);
   try {
-    return readLiveStatus(dir);
+    const live = readLiveStatus(dir);
+    if (live === 'denied') throw new Error(`${slot}: supervise/status denied to the tests' user`);
+    return live;
   } finally {
     closeDir(dir);
   }
