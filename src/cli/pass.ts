@@ -63,23 +63,36 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
 
 /**
  * The tool's own output files (`--status-file`, `--metrics-file`) replace only a regular file:
- * a device, FIFO, socket or symlink at the path is refused before anything runs (a watcher
- * given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock).
+ * a directory, device, FIFO, socket or symlink at the path is refused before anything runs (a
+ * watcher given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock), and so is a
+ * metrics file whose directory does not exist (a typo there passed with a warning and exit 0; the
+ * watcher makes its status file's directory itself). What fails later (a full disk, a directory
+ * removed meanwhile) is a warning, never a failed pass.
  */
 export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>): void {
   for (const [flag, file] of Object.entries(files)) {
     if (file === undefined) continue;
+    const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
+    const refuse = (why: string, cause?: unknown): FatalError =>
+      new FatalError(`${flag} ${file}: ${why}; point ${flag} at a file in an existing directory (${what})`, { cause });
     let st: fs.Stats | undefined;
     try {
       st = fs.lstatSync(file, { throwIfNoEntry: false });
-    } catch {
-      continue; // an unusable directory: the write says why
+    } catch (err) {
+      if (errnoCode(err) === 'ENOTDIR') throw refuse('a part of its path is not a directory', err);
+      continue; // a directory this user may not search: the write says why
     }
-    // A directory there is never replaced either: each write fails and warns, saying what to do.
-    const why = notReplaced(st);
-    if (why === undefined) continue;
-    const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
-    throw new FatalError(`${flag} ${file}: ${why}; point ${flag} at a file (${what})`);
+    const why = st?.isDirectory() === true ? 'it is a directory' : notReplaced(st);
+    if (why !== undefined) throw refuse(why);
+    if (st !== undefined || flag !== '--metrics-file') continue;
+    const dir = path.dirname(path.resolve(file));
+    let parent: fs.Stats | undefined;
+    try {
+      parent = fs.statSync(dir, { throwIfNoEntry: false });
+    } catch {
+      continue; // ENOTDIR was caught above; EACCES and the like: the write says why
+    }
+    if (parent === undefined) throw refuse(`its directory ${dir} does not exist (create it first)`);
   }
 }
 

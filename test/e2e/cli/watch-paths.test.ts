@@ -63,6 +63,23 @@ test('an output file path held by a device or FIFO is refused before anything ru
       t.false(existsSync(`${file}.lock`), 'and no lock file is made beside it');
     }
   }
+  // A directory at the path, or a metrics file whose directory is not there (a typo): refused too.
+  const dir = path.join(w.root, 'a-dir');
+  mkdirSync(dir);
+  for (const [command, flag, file, why] of [
+    ['watch', '--status-file', dir, 'it is a directory'],
+    ['sync', '--metrics-file', dir, 'it is a directory'],
+    [
+      'sync',
+      '--metrics-file',
+      path.join(w.root, 'typo', 'rg.prom'),
+      `its directory ${path.join(w.root, 'typo')} does not exist (create it first)`,
+    ],
+  ] as const) {
+    const r = await runCli([command, ...worldArgs(w), flag, file]);
+    t.is(r.code, 111, `${command} ${flag} ${file}: ${r.stderr}`);
+    t.true(r.stderr.includes(`${flag} ${file}: ${why}; point ${flag} at a file in an existing directory`), r.stderr);
+  }
   t.deepEqual(readdirSync(w.scandir), [], 'nothing ran');
   // --diff writes no metrics file: nothing to refuse.
   const preview = await runCli(['sync', ...worldArgs(w), '--diff', '--metrics-file', fifo]);

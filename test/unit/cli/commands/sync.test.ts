@@ -103,17 +103,20 @@ test('--diff writes no metrics file, and says so', async (t) => {
   t.true(r.records.some((x) => x.level === 'info' && x.message === `--metrics-file ${file} not written: --diff changes nothing`));
 });
 
-test('a metrics file that cannot be written is a warning; the pass keeps its exit code', async (t) => {
+test('a metrics file in a directory that does not exist, or a directory at its path, is refused before the pass runs', async (t) => {
   const w = await world(t, { a: RUNNING });
-  const file = path.join(w.root, 'no-such-dir', 'rg.prom');
-  const r = await sync(w, '--metrics-file', file);
-  t.is(r.code, 0);
-  const warning = r.records.find((x) => x.level === 'warn')?.message ?? '';
-  t.regex(
-    warning,
-    /^cannot write --metrics-file \S+ \(.*ENOENT: no such file or directory\); its directory does not exist: create it, or choose another path$/,
-  );
-  t.true(warning.startsWith(`cannot write --metrics-file ${file} (`));
+  const missing = path.join(w.root, 'no-such-dir', 'rg.prom');
+  await t.throwsAsync(sync(w, '--metrics-file', missing), {
+    instanceOf: FatalError,
+    message: `--metrics-file ${missing}: its directory ${path.dirname(missing)} does not exist (create it first); point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
+  });
+  const dir = path.join(w.root, 'a-dir');
+  fs.mkdirSync(dir);
+  await t.throwsAsync(sync(w, '--metrics-file', dir), {
+    instanceOf: FatalError,
+    message: `--metrics-file ${dir}: it is a directory; point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
+  });
+  t.false(fs.existsSync(path.join(w.scandir, 'gateway-a')), 'nothing ran');
 });
 
 test('a second sync while one holds the lock is refused (exit 3 upstream of here)', async (t) => {
