@@ -95,7 +95,14 @@ const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));
 export class EventSource {
   readonly #o: EventSourceOptions;
   readonly #watches = new Map<string, Watch>();
-  readonly #warned = new Set<string>();
+  /**
+   * The warnings said about each target (by its watch key) that still fails: a target that is
+   * watched again, or gone, drops out at the next refresh, so the map holds only what fails now
+   * (the watcher runs for months under profile churn) and a problem that comes back is said again.
+   */
+  #warned = new Map<string, Set<string>>();
+  /** The warnings of the refresh under way (see #warned), which it replaces at its end. */
+  #failing: Map<string, Set<string>> | undefined;
   /** The watcher's own files: names by the identity (device:inode) of their directory. */
   readonly #own: ReadonlyMap<string, ReadonlySet<string>>;
   readonly #budget: number;
@@ -128,30 +135,38 @@ export class EventSource {
   /** Watches every target that exists now and drops watches of targets that are gone or replaced. */
   async refresh(): Promise<void> {
     this.#wanted = new Set();
-    const scandir = this.#open('scandir', () => openRoot(this.#o.scandir));
-    if (scandir !== undefined) this.#visit({ kind: 'scandir' }, scandir, true);
-    const home = this.#open('HERMES_HOME', () => openRoot(this.#o.hermesHome));
-    if (home !== undefined) {
-      try {
-        this.#visit({ kind: 'home' }, home, false, true);
-        const profiles = this.#open('profiles/', () => openDirIfExists(home, 'profiles'));
-        if (profiles !== undefined) await this.#visitProfiles(profiles);
-      } finally {
-        if (this.#watches.get('home:')?.dir !== home) closeDir(home);
+    const failing = new Map<string, Set<string>>();
+    this.#failing = failing;
+    try {
+      const scandir = this.#open({ kind: 'scandir' }, 'scandir', () => openRoot(this.#o.scandir));
+      if (scandir !== undefined) this.#visit({ kind: 'scandir' }, scandir, true);
+      const home = this.#open({ kind: 'home' }, 'HERMES_HOME', () => openRoot(this.#o.hermesHome));
+      if (home !== undefined) {
+        try {
+          this.#visit({ kind: 'home' }, home, false, true);
+          const profiles = this.#open({ kind: 'profiles' }, 'profiles/', () => openDirIfExists(home, 'profiles'));
+          if (profiles !== undefined) await this.#visitProfiles(profiles);
+        } finally {
+          if (this.#watches.get('home:')?.dir !== home) closeDir(home);
+        }
       }
+      for (const [key, w] of this.#watches) if (!this.#wanted.has(key)) this.#drop(key, w);
+    } finally {
+      this.#warned = failing;
+      this.#failing = undefined;
     }
-    for (const [key, w] of this.#watches) if (!this.#wanted.has(key)) this.#drop(key, w);
   }
 
   /** Stops every watch. */
   close(): void {
     for (const [key, w] of this.#watches) this.#drop(key, w);
+    this.#warned.clear();
   }
 
   async #visitProfiles(profiles: Dir): Promise<void> {
     try {
       this.#visit({ kind: 'profiles' }, profiles);
-      const tombstones = this.#open('profiles/.deleted', () => openDirIfExists(profiles, TOMBSTONES_DIR));
+      const tombstones = this.#open({ kind: 'tombstones' }, 'profiles/.deleted', () => openDirIfExists(profiles, TOMBSTONES_DIR));
       if (tombstones !== undefined) this.#visit({ kind: 'tombstones' }, tombstones, true);
       // Enumerating every directory under profiles/ costs ~0.1 s at 1000 profiles, and it ran
       // before every pass. A directory created, removed or renamed there changes profiles/'s own
@@ -161,6 +176,8 @@ export class EventSource {
       const seenKey = stampOf(fs.fstatSync(profiles.fd));
       if (this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
         for (const key of this.#profilesSeen.watched) this.#wanted.add(key);
+        // Not tried again this time: what failed at the last enumeration still fails, unsaid.
+        for (const [key, said] of this.#warned) if (key.startsWith('profile:')) this.#failing?.set(key, said);
         return;
       }
       const names = await fg('*', {
@@ -173,7 +190,7 @@ export class EventSource {
       });
       let candidates = 0;
       for (const name of names.sort()) {
-        const dir = this.#open(`profiles/${name}`, () => openDirIfExists(profiles, name));
+        const dir = this.#open({ kind: 'profile', profile: name }, `profiles/${name}`, () => openDirIfExists(profiles, name));
         if (dir === undefined) continue;
         // Profiles get a watch; other directories only up to CANDIDATE_WATCHES, so a SOUL.md written
         // just after its directory is seen at once, while 50,000 empty directories made by hermes
@@ -189,13 +206,13 @@ export class EventSource {
     }
   }
 
-  /** Opens a directory without following a symlink; a failure is warned once and skipped. */
-  #open(what: string, open: () => Dir | undefined): Dir | undefined {
+  /** Opens the directory of `ref` without following a symlink; a failure is warned (see #warn) and skipped. */
+  #open(ref: TargetRef, what: string, open: () => Dir | undefined): Dir | undefined {
     try {
       return open();
     } catch (err) {
       // A root that does not exist yet (the first pass creates the scandir) is simply not watched.
-      if (!(err instanceof FsError && err.code === 'ENOENT')) this.#warnOnce(`cannot watch ${what}: ${describeErrno(err)}`);
+      if (!(err instanceof FsError && err.code === 'ENOENT')) this.#warn(keyOf(ref), `cannot watch ${what}: ${describeErrno(err)}`);
       return undefined;
     }
   }
@@ -206,7 +223,7 @@ export class EventSource {
    * when `close` is set.
    */
   #visit(ref: TargetRef, dir: Dir, close = false, keep = false): void {
-    const key = `${ref.kind}:${ref.profile ?? ''}`;
+    const key = keyOf(ref);
     this.#wanted.add(key);
     let owned = false;
     try {
@@ -221,12 +238,12 @@ export class EventSource {
       const w: Watch = owned ? { identity, watcher, dir } : { identity, watcher };
       if (owned) this.#kept += 1;
       watcher.on('error', (err) => {
-        this.#warnOnce(`watch on ${dir.path} failed: ${describeErrno(err)}`);
+        this.#warn(key, `watch on ${dir.path} failed: ${describeErrno(err)}`);
         this.#drop(key, w);
       });
       this.#watches.set(key, w);
     } catch (err) {
-      this.#warnOnce(`cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
+      this.#warn(key, `cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
     } finally {
       if (close && !owned) closeDir(dir);
     }
@@ -265,11 +282,22 @@ export class EventSource {
     }
   }
 
-  #warnOnce(message: string): void {
-    if (this.#warned.has(message)) return;
-    this.#warned.add(message);
-    this.#o.warn(message);
+  /**
+   * Warns about the target `key` unless the same message was said about it while it kept failing:
+   * a refresh keeps only what fails in it (see #warned), so once the target is watched again, or
+   * gone, the same message is news again.
+   */
+  #warn(key: string, message: string): void {
+    const said = this.#warned.get(key)?.has(message) === true || this.#failing?.get(key)?.has(message) === true;
+    if (!said) this.#o.warn(message);
+    const into = this.#failing ?? this.#warned;
+    into.set(key, (into.get(key) ?? new Set<string>()).add(message));
   }
+}
+
+/** The key a target's watch (and its warnings) are kept under: `scandir:`, `profile:NAME`. */
+function keyOf(ref: TargetRef): string {
+  return `${ref.kind}:${ref.profile ?? ''}`;
 }
 
 /**

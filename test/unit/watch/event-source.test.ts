@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CANDIDATE_WATCHES, EventSource, REENUMERATE_EVERY, keptDirBudget } from '../../../src/watch/event-source.js';
 import type { Hint } from '../../../src/watch/hints.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 function home(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-events-'));
@@ -17,14 +18,14 @@ function home(t: { teardown(fn: () => void): void }): string {
   return dir;
 }
 
-function source(dir: string, hints: Hint[], keptDirs?: number, napMs?: number): EventSource {
+function source(dir: string, hints: Hint[], keptDirs?: number, napMs?: number, warnings?: string[]): EventSource {
   return new EventSource({
     ...(napMs === undefined ? {} : { napMs }),
     hermesHome: path.join(dir, 'home'),
     scandir: path.join(dir, 'scan'),
     onHint: (h) => hints.push(h),
     servicePrefix: () => 'gateway-',
-    warn: () => undefined,
+    warn: (m) => warnings?.push(m),
     ...(keptDirs === undefined ? {} : { keptDirs }),
   });
 }
@@ -192,3 +193,86 @@ test("the watcher's own output files give no hints, even under profiles/ where a
   t.false(named.includes('rg-status.json'), 'the status file is no profile');
   t.false(named.includes('rg-status.json.lock'), 'nor its lock');
 });
+
+test('a directory that cannot be watched is warned about once while it stays so, and again when it comes back after it was watched or gone', async (t) => {
+  const dir = home(t);
+  const warnings: string[] = [];
+  const events = source(dir, [], undefined, 0, warnings);
+  t.teardown(() => events.close());
+  const tombstones = path.join(dir, 'home', 'profiles', '.deleted');
+  const said = (): number => warnings.filter((m) => /^cannot watch profiles\/\.deleted: .*ENOTDIR/.test(m)).length;
+  fs.writeFileSync(tombstones, ''); // a file where the tombstone directory goes
+  for (let i = 0; i < REENUMERATE_EVERY + 1; i++) await events.refresh();
+  t.is(said(), 1, 'a problem that persists is said once');
+  // Put right, so watched; then broken again: said again.
+  fs.rmSync(tombstones);
+  fs.mkdirSync(tombstones);
+  await events.refresh();
+  fs.rmSync(tombstones, { recursive: true });
+  fs.writeFileSync(tombstones, '');
+  await events.refresh();
+  await events.refresh();
+  t.is(said(), 2, 'warned again after its watch held');
+  // Gone, then back as broken as before: said again.
+  fs.rmSync(tombstones);
+  await events.refresh();
+  fs.writeFileSync(tombstones, '');
+  await events.refresh();
+  t.is(said(), 3, 'warned again after it was gone');
+  t.deepEqual(
+    warnings.filter((m) => !m.startsWith('cannot watch profiles/.deleted: ')),
+    [],
+  );
+});
+
+// A non-root watcher (euid nobody) meets profile directories it may not open (root's 0700). Serial:
+// the euid is the whole process's, and ava runs serial tests before the concurrent ones.
+needsRoot(test).serial(
+  'an unopenable profile directory is warned about once while it stays so, and again when it comes back after it went away or opened',
+  async (t) => {
+    const dir = home(t);
+    fs.chmodSync(dir, 0o755);
+    const profiles = path.join(dir, 'home', 'profiles');
+    const warnings: string[] = [];
+    const events = source(dir, [], undefined, 0, warnings);
+    t.teardown(() => events.close());
+    const refresh = async (times = 1): Promise<void> => {
+      process.seteuid!(65534);
+      try {
+        for (let i = 0; i < times; i++) await events.refresh();
+      } finally {
+        process.seteuid!(0);
+      }
+    };
+    const lock = (name: string): void => {
+      fs.mkdirSync(path.join(profiles, name), { recursive: true });
+      fs.chmodSync(path.join(profiles, name), 0o700);
+    };
+    const said = (name: string): number => warnings.filter((m) => m.startsWith(`cannot watch profiles/${name}: `)).length;
+    // Profile churn: each unopenable directory is said once, and forgotten once it is gone.
+    for (let i = 0; i < 20; i++) {
+      lock(`churn-${i}`);
+      await refresh(2);
+      fs.rmdirSync(path.join(profiles, `churn-${i}`));
+    }
+    await refresh();
+    t.is(warnings.length, 20, warnings.join('\n'));
+    t.true(
+      warnings.every((m) => /EACCES/.test(m)),
+      warnings.join('\n'),
+    );
+    lock('churn-0');
+    await refresh();
+    t.is(said('churn-0'), 2, 'the same directory, back as unopenable as before, is said again');
+    // One that stays: said once over several enumerations; opened, then locked again: said again.
+    lock('stuck');
+    await refresh(REENUMERATE_EVERY * 2 + 1);
+    t.is(said('stuck'), 1);
+    fs.chmodSync(path.join(profiles, 'stuck'), 0o755);
+    await refresh(REENUMERATE_EVERY);
+    t.truthy(events.watchedDir('stuck'), 'watched once it opens');
+    fs.chmodSync(path.join(profiles, 'stuck'), 0o700);
+    await refresh(REENUMERATE_EVERY);
+    t.is(said('stuck'), 2);
+  },
+);
