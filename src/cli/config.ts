@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
 import { jsonErrorAt } from '../model/text.js';
-import { describeErrno } from '../safe-fs/index.js';
+import { describeErrno, errnoCode } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 import { docPath } from './help.js';
 import { quoted } from '../escape.js';
@@ -36,6 +36,28 @@ export interface HostIds {
   readonly gid?: number;
 }
 
+/**
+ * A config file that could not be read (the errno is in `errno`), as opposed to one whose
+ * contents are wrong. A usage error all the same for `boot` and `sync` (exit 100); a watcher
+ * retries it, since a file being replaced or a passing shortage of descriptors clears by itself.
+ */
+export class ConfigReadError extends UsageError {
+  /** The config file as given. */
+  readonly path: string;
+  /** The errno of the read (`ENOENT`, `EMFILE`, …; `EUNKNOWN` without one). */
+  readonly errno: string;
+  /** The errno described, as describeErrno has it (`ENOENT: no such file or directory`). */
+  readonly reason: string;
+  constructor(path: string, cause: unknown) {
+    const reason = describeErrno(cause);
+    super(`cannot read config ${path}: ${reason}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`, { cause });
+    this.name = 'ConfigReadError';
+    this.path = path;
+    this.errno = errnoCode(cause);
+    this.reason = reason;
+  }
+}
+
 /** How an error in the config file's contents ends: what to do about it. */
 const fixTheFile = (): string => `fix the file (${docPath('cli.md')} lists every setting)`;
 
@@ -47,8 +69,7 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (err) {
-    const why = `cannot read config ${path}: ${describeErrno(err)}`;
-    throw new UsageError(`${why}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`, { cause: err });
+    throw new ConfigReadError(path, err);
   }
   let data: unknown;
   const json = text.replace(/^\uFEFF/, '');

@@ -1,8 +1,8 @@
 /**
  * One `watch` pass: settings reloaded, HERMES_HOME and the scandir opened, the lock taken for
  * this pass only (so an operator's `sync --wait` gets its turn), the pass run, everything closed.
- * Errors become reports: an invalid config is terminal (retried at the interval or on SIGHUP,
- * never in a tight loop); anything else backs off.
+ * Errors become reports: a config whose contents are invalid is terminal (retried at the interval
+ * or on SIGHUP, never in a tight loop); anything else backs off, a config that could not be read too.
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import type { HeldLock } from '../lock.js';
@@ -15,6 +15,7 @@ import { type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } f
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
+import { ConfigReadError } from './config.js';
 import {
   EXIT,
   type Io,
@@ -175,12 +176,35 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   }
 }
 
-function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
+/**
+ * The report of a pass that failed as a whole. Only a config whose contents are invalid is
+ * terminal: it stays so until someone edits it. A config that could not be read is an I/O error
+ * (config management replacing the file, too many open files, EIO) that may pass, so it backs off
+ * like any other failure; its exit code stays that of `boot` and `sync` (100).
+ */
+export function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }> {
   const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ConfigReadError)
+    return { kind: 'error', code: 'usage', message: configReadMessage(err), terminal: false, exitCode: EXIT.usage };
   if (err instanceof UsageError) return { kind: 'error', code: 'usage', message, terminal: true, exitCode: EXIT.usage };
   if (err instanceof LockHeldError) return { kind: 'error', code: 'locked', message, terminal: false, exitCode: EXIT.locked };
   if (err instanceof FatalError) return { kind: 'error', code: 'fatal', message, terminal: false, exitCode: EXIT.fatal };
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
+}
+
+/** What to do about a config file that still cannot be read, by errno. */
+const CONFIG_READ_FIXES: Readonly<Record<string, string>> = {
+  EMFILE: "raise the watcher's open-file limit (ulimit -n)",
+  ENFILE: 'the system has too many files open: find what holds them',
+  EIO: 'check the disk or file system it is on',
+  EACCES: 'make it readable by the user the watcher runs as',
+  EPERM: 'make it readable by the user the watcher runs as',
+};
+
+/** A config read error as a watcher says it: the errno, that it retries, and what to do if it persists. */
+function configReadMessage(err: ConfigReadError): string {
+  const fix = CONFIG_READ_FIXES[err.errno] ?? 'check the path given by --config or RECONCILE_GATEWAYS_CONFIG';
+  return `cannot read config ${err.path}: ${err.reason}; will retry (a read error, not the file's contents); if it persists, ${fix}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PATTERN_WORDS, jsonSyntaxError, loadSettings, repeatedKeys } from '../../../src/cli/config.js';
+import { ConfigReadError, PATTERN_WORDS, jsonSyntaxError, loadSettings, repeatedKeys } from '../../../src/cli/config.js';
 import { UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
 import { repoRoot } from '../../helpers/s6.js';
@@ -120,4 +120,20 @@ test('config keys win over the ids found in /etc, which win over 10000', async (
   t.like(await loadSettings(file, { uid: 1234, gid: 2345 }), { uid: 4242, gid: 2345 });
   t.like(await loadSettings(undefined, { uid: 1234, gid: 2345 }), { uid: 1234, gid: 2345 });
   t.like(await loadSettings(undefined, {}), { uid: 10000, gid: 10000 }, 'no hermes entries: the default');
+});
+
+test('a config that cannot be read is a usage error (boot and sync exit 100) that keeps its errno, apart from invalid contents', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  const err = await t.throwsAsync(loadSettings(file), { instanceOf: ConfigReadError });
+  t.true(err instanceof UsageError);
+  t.like(err, { path: file, errno: 'ENOENT', reason: 'ENOENT: no such file or directory' });
+  t.is(
+    err?.message,
+    `cannot read config ${file}: ENOENT: no such file or directory; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`,
+  );
+  fs.writeFileSync(file, '{"usr": "x"}');
+  const invalid = await t.throwsAsync(loadSettings(file), { instanceOf: UsageError });
+  t.false(invalid instanceof ConfigReadError, 'contents that fail validation are no read error');
 });

@@ -5,7 +5,8 @@ import path from 'node:path';
 import test from 'ava';
 import type { Operation } from '../../../src/model.js';
 import { resolveRole } from '../../../src/cli/pass.js';
-import { type WatchContext, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
+import { type WatchContext, errorReport, filterUnchangedIntents, rememberIntents, runWatchPass } from '../../../src/cli/watch-pass.js';
+import { ConfigReadError } from '../../../src/cli/config.js';
 import type { PassRequest } from '../../../src/watch/controller.js';
 import { writeConfig } from '../../helpers/cli.js';
 import { decisionOf, passResultOf } from '../../helpers/pass-result.js';
@@ -167,6 +168,44 @@ test('an invalid config is a terminal usage error: retried at the interval, not 
     true,
   );
 });
+
+test('a config that cannot be read for a moment (config management replacing it) backs off, names the errno and says it retries', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const ctx = context(w);
+  t.like(await runWatchPass(ctx, FULL, live()), { kind: 'done' });
+  const kept = fs.readFileSync(w.configFile);
+  fs.rmSync(w.configFile); // between the delete and the create of a replacement
+  const report = await runWatchPass(ctx, FULL, live());
+  t.like(report, { kind: 'error', code: 'usage', terminal: false, exitCode: 100 });
+  const said =
+    `cannot read config ${w.configFile}: ENOENT: no such file or directory; will retry (a read error, not the file's contents); ` +
+    'if it persists, check the path given by --config or RECONCILE_GATEWAYS_CONFIG';
+  t.is(report.kind === 'error' ? report.message : '', said);
+  t.deepEqual(
+    ctx.records.filter((r) => r.level === 'error').map((r) => r.message),
+    [`pass failed: ${said} (retrying with back-off; logged once while it keeps failing)`],
+  );
+  fs.writeFileSync(w.configFile, kept);
+  t.like(await runWatchPass(ctx, FULL, live()), { kind: 'done' });
+});
+
+const configReadFailure = test.macro({
+  exec(t, errno: string, fix: string) {
+    const cause = Object.assign(new Error(`${errno}: what the kernel said, open '/etc/rg.json'`), { code: errno });
+    const report = errorReport(new ConfigReadError('/etc/rg.json', cause));
+    t.like(report, { kind: 'error', code: 'usage', terminal: false, exitCode: 100 });
+    t.is(
+      report.message,
+      `cannot read config /etc/rg.json: ${errno}: what the kernel said; will retry (a read error, not the file's contents); if it persists, ${fix}`,
+    );
+  },
+  title: (_given, errno: string) => `a config read failing with ${errno} is retried with back-off, saying what to do if it persists`,
+});
+test(configReadFailure, 'EMFILE', "raise the watcher's open-file limit (ulimit -n)");
+test(configReadFailure, 'ENFILE', 'the system has too many files open: find what holds them');
+test(configReadFailure, 'EIO', 'check the disk or file system it is on');
+test(configReadFailure, 'EACCES', 'make it readable by the user the watcher runs as');
+test(configReadFailure, 'EISDIR', 'check the path given by --config or RECONCILE_GATEWAYS_CONFIG');
 
 test('a missing HERMES_HOME is a fatal error the watcher backs off from', async (t) => {
   const w = await world(t);
