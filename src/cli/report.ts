@@ -1,7 +1,7 @@
 /**
- * How a failed command is reported: the error as log lines on stderr (a multi-line message, such
- * as Node's `Cannot find module …\nRequire stack:`, as real lines, each continuation indented so
- * it cannot pass for a record of its own), the usage after a command-line mistake, and with
+ * How a failed command is reported: the error as log lines on stderr (a multi-line message not of
+ * ours, such as Node's `Cannot find module …\nRequire stack:`, as real lines, each continuation
+ * indented so it cannot pass for a record of its own; ours are one line, whatever value they name), the usage after a command-line mistake, and with
  * `--output json` the error document on stdout.
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
@@ -38,7 +38,10 @@ export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logg
         : (['fatal', EXIT.fatal] as const);
   const message = messageOf(err, ctx.command);
   if (ctx.json) io.stdout.write(`${JSON.stringify({ formatVersion: '2', error: { code, message, exitCode: exit } })}\n`);
-  const [first = '', ...rest] = ctx.logFormat === 'text' ? message.split(/\r?\n/) : [message];
+  // Only a message not of ours has lines of its own (Node's `Require stack:`): a line break in
+  // one of ours came from a value it names (a flag's value, a path), and is escaped with the rest.
+  const ours = err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError;
+  const [first = '', ...rest] = ctx.logFormat === 'text' && !ours ? message.split(/\r?\n/) : [message];
   logger.error(first);
   for (const line of rest) io.stderr.write(`  ${escapeLine(line)}\n`);
   // For a person, the commands follow an error without one (a short list); an error in a
@@ -47,7 +50,6 @@ export function reportError(err: unknown, ctx: ReportContext, io: ReportIo, logg
   if (err instanceof ArgumentError && ctx.logFormat === 'text') {
     io.stderr.write(err.command === undefined ? `\n${usageText()}` : `Run 'reconcile-gateways ${err.command} --help' for its options.\n`);
   }
-  const ours = err instanceof UsageError || err instanceof LockHeldError || err instanceof FatalError;
   if (!ours && err instanceof Error && err.stack) logger.debug(err.stack);
   return exit;
 }

@@ -74,6 +74,18 @@ test('a multi-line message becomes one record plus indented, escaped continuatio
   for (const line of r.err.split('\n').filter((l) => l !== '')) t.true(line.startsWith('  '), 'no continuation passes for a record');
 });
 
+test('a line break in a value one of our errors names is escaped with the rest: one line, no continuation to forge', (t) => {
+  for (const err of [
+    new ArgumentError('--role must be one of gateway, dashboard, none (got "x\ny")', 'sync'),
+    new FatalError('HERMES_HOME /tmp/no\nexist is missing or unreadable'),
+  ]) {
+    const r = report(err);
+    t.is(r.records.length, 1);
+    t.is(r.records[0]?.message, err.message, 'the logger escapes the record as one line');
+    t.false(r.err.includes('\n  '), r.err);
+  }
+});
+
 test('with --log-format json the whole message stays one record', (t) => {
   const r = report(new Error('first\nsecond'), { json: false, logFormat: 'json' });
   t.is(r.records.length, 2, 'the error and, at debug, its stack');
