@@ -3,7 +3,7 @@
  * lines, and the `--diff` preview with unified diffs. stdout carries results only.
  */
 import path from 'node:path';
-import { styleText } from 'node:util';
+import { inspect } from 'node:util';
 import type { Operation, OperationKind, OperationResult, ProfileDecision } from '../model.js';
 import { OPERATION_KINDS } from '../model/constants.js';
 import type { PassResult } from '../reconcile.js';
@@ -207,7 +207,20 @@ export function firstFew(names: readonly string[]): string {
   return `${names.slice(0, FIRST).join(',')}${names.length > FIRST ? `,+${names.length - FIRST} more` : ''}`;
 }
 
-/** Whether to colour: only on a TTY, never with NO_COLOR. */
+/** A foreground colour of the diff report. */
+type Colour = 'green' | 'yellow' | 'cyan' | 'magenta' | 'red' | 'blue';
+
+/**
+ * `text` in a colour, as `util.styleText` paints it. Not styleText itself: it also decides from
+ * process.stdout and the environment, where Node takes an empty NO_COLOR for "no colour" (no-color.org:
+ * only a non-empty one is) and a test's stdout for the report's. useColour alone decides.
+ */
+function painted(colour: Colour, text: string): string {
+  const [open, close] = inspect.colors[colour] ?? [39, 39];
+  return `\u001b[${open}m${text}\u001b[${close}m`;
+}
+
+/** Whether to colour: only on a TTY, never with a non-empty NO_COLOR (no-color.org). */
 export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
   return isTTY && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
 }
@@ -225,7 +238,7 @@ const KIND_COLOUR = {
   sweep: 'red',
   cleanup: 'red',
   seed: 'green',
-} as const satisfies Record<OperationKind, Parameters<typeof styleText>[0]>;
+} as const satisfies Record<OperationKind, Colour>;
 
 /**
  * What a `--diff` line adds after the reason: whether a new slot starts, which files go, and which
@@ -246,7 +259,7 @@ function detailOf(op: Operation, result: PassResult): string {
  * a terminal.
  */
 export async function diffReport(result: PassResult, colour: boolean, scandir: string): Promise<string> {
-  const paint = (c: Parameters<typeof styleText>[0], s: string): string => (colour ? styleText(c, s) : s);
+  const paint = (c: Colour, s: string): string => (colour ? painted(c, s) : s);
   const out: string[] = [];
   const hasUpdateText = result.plan.operations.some((op) => op.kind === 'update' && op.changes.some((c) => c.before !== undefined));
   const diff = hasUpdateText ? await import('diff') : undefined;

@@ -229,14 +229,7 @@ test('the --diff preview shows each operation, unified diffs of updates and tota
   );
 });
 
-test.serial('with colour, kinds and diff lines are painted and names stay escaped', async (t) => {
-  // Node's styleText also checks process.stdout, which is no TTY here: force colour for this case.
-  const before = process.env['FORCE_COLOR'];
-  process.env['FORCE_COLOR'] = '1';
-  t.teardown(() => {
-    if (before === undefined) delete process.env['FORCE_COLOR'];
-    else process.env['FORCE_COLOR'] = before;
-  });
+test('with colour, kinds and diff lines are painted and names stay escaped', async (t) => {
   const hostile: Operation = { ...UPDATE, service: 'gateway-\u001b]0;title\u0007' };
   const text = await diffReport(resultOf({ operations: [hostile] }), true, SCANDIR);
   const lines = text.trimEnd().split('\n');

@@ -21,15 +21,7 @@ test('the mode decides the document’s mode field', async (t) => {
   }
 });
 
-test.serial('--diff is coloured on a terminal only, never with NO_COLOR, with colours the only escape sequences', async (t) => {
-  // Node's styleText also checks process.stdout, no TTY in a test worker: force it, so only
-  // runOnce's own decision (io.stdout.isTTY, NO_COLOR) is under test.
-  const before = process.env['FORCE_COLOR'];
-  process.env['FORCE_COLOR'] = '1';
-  t.teardown(() => {
-    if (before === undefined) delete process.env['FORCE_COLOR'];
-    else process.env['FORCE_COLOR'] = before;
-  });
+test('--diff is coloured on a terminal only, never with a non-empty NO_COLOR, with colours the only escape sequences', async (t) => {
   const w = await world(t, { a: {} });
   const diff = async (env: NodeJS.ProcessEnv, tty: boolean): Promise<string> => {
     const io = captureIo(env, tty);
@@ -41,6 +33,7 @@ test.serial('--diff is coloured on a terminal only, never with NO_COLOR, with co
   t.false(terminal.replace(/\u001b\[\d+m/g, '').includes(ESC), 'colours are the only escape sequences');
   t.false((await diff({}, false)).includes(ESC));
   t.false((await diff({ NO_COLOR: '1' }, true)).includes(ESC));
+  t.true((await diff({ NO_COLOR: '' }, true)).includes(`${ESC}[32mcreate${ESC}[39m`), 'an empty NO_COLOR is no request (no-color.org)');
 });
 
 test('multiplex fold notices go to stdout in text and to stderr with --output json', async (t) => {
