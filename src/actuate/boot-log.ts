@@ -12,6 +12,7 @@ import {
   FsError,
   closeDir,
   describeErrno,
+  errnoCode,
   lstatAt,
   mkdirAt,
   openAppendAt,
@@ -84,9 +85,22 @@ export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: 
       fs.closeSync(fd);
     }
   } catch (err) {
-    warnings.push(`could not write the boot log: ${describeErrno(err)}`);
+    warnings.push(`could not write the boot log: ${describeErrno(err)}; ${bootLogFix(err)}`);
   } finally {
     closeDir(logs);
   }
   return warnings;
+}
+
+/** What to do about a boot log that could not be written (the rest of boot is done either way). */
+function bootLogFix(err: unknown): string {
+  const code = errnoCode(err instanceof FsError ? err.cause : err);
+  if (code === 'EACCES' || code === 'EPERM') {
+    return 'make HERMES_HOME/logs writable by the user running boot (root in the Hermes image); the rest of boot is done';
+  }
+  if (code === 'ENOSPC') return 'free space on the volume; the rest of boot is done';
+  if (code === 'EROFS') return 'the volume is read-only; the rest of boot is done';
+  if (code === 'EIO' || code === 'EMFILE' || code === 'ENFILE') return 'the next boot tries again; the rest of boot is done';
+  // A symlink, FIFO, directory or hard-linked file planted there: never written through.
+  return 'remove or repair what is at that path (it is never written through); the rest of boot is done';
 }

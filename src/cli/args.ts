@@ -19,8 +19,11 @@ export type { Command } from './help.js';
 export interface Args {
   readonly command: Command;
   readonly hermesHome: string;
-  /** hermesHome is the built-in default: neither --hermes-home nor HERMES_HOME was given (messages say so). */
-  readonly hermesHomeIsDefault?: true;
+  /**
+   * hermesHome is the built-in default, since neither --hermes-home nor HERMES_HOME gave one: the
+   * variable is unset, or set but empty (messages say which).
+   */
+  readonly hermesHomeIsDefault?: 'unset' | 'empty';
   readonly scandir: string;
   readonly config: string | undefined;
   readonly output: 'text' | 'json';
@@ -142,12 +145,15 @@ function readFlags(command: Command, argv: readonly string[]): Map<string, strin
           command,
         );
       const alias = aliasFor(token.name, command);
+      const environment = ENVIRONMENT_HINTS.get(token.name);
       const near =
-        alias !== undefined
-          ? ` (did you mean ${alias}?)`
-          : flags.has(`no-${token.name}`)
-            ? ` (${command} does that by default; --no-${token.name} turns it off)`
-            : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`) || startOf(token.name, [...flags.keys()]);
+        environment !== undefined
+          ? ` (${environment})`
+          : alias !== undefined
+            ? ` (did you mean ${alias}?)`
+            : flags.has(`no-${token.name}`)
+              ? ` (${command} does that by default; --no-${token.name} turns it off)`
+              : didYouMean(token.name, [...flags.keys(), 'version'], (n) => `--${n}`) || startOf(token.name, [...flags.keys()]);
       throw new ArgumentError(`${command}: unknown option ${token.rawName}${near || elsewhere(token.name, command)}`, command);
     }
     values.set(flag.name, flagValue(command, flag, token));
@@ -185,7 +191,9 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
   return {
     command,
     hermesHome: nonEmpty(str('hermes-home'), '--hermes-home') ?? (env['HERMES_HOME'] || '/opt/data'),
-    ...(str('hermes-home') === undefined && !env['HERMES_HOME'] ? { hermesHomeIsDefault: true as const } : {}),
+    ...(str('hermes-home') === undefined && !env['HERMES_HOME']
+      ? { hermesHomeIsDefault: env['HERMES_HOME'] === '' ? 'empty' : 'unset' }
+      : {}),
     scandir: nonEmpty(str('scandir'), '--scandir') ?? (env['S6_PROFILE_GATEWAY_SCANDIR'] || '/run/service'),
     config: str('config') ?? (env['RECONCILE_GATEWAYS_CONFIG'] || undefined),
     output: oneOf(str('output') ?? 'text', ['text', 'json'] as const, '--output'),
@@ -254,7 +262,18 @@ const ALIASES: ReadonlyMap<string, string> = new Map([
   ['verbose', '--log-level debug'],
   ['debug', '--log-level debug'],
   ['quiet', '--log-level warn'],
+  ['v', '--log-level debug'],
+  ['d', '--diff'],
+  ['format', '--output'],
 ]);
+
+/** Flags other tools have for what an environment variable does here. */
+const ENVIRONMENT_HINTS: ReadonlyMap<string, string> = new Map(
+  ['no-color', 'no-colour', 'color', 'colour'].map((name) => [
+    name,
+    'colour is used only on a terminal; NO_COLOR=1 in the environment turns it off',
+  ]),
+);
 
 /** Our spelling of another tool's flag, when `command` (any, if undefined) has that flag. */
 function aliasFor(name: string, command: Command | undefined): string | undefined {

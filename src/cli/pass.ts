@@ -57,7 +57,7 @@ export function resolveRole(args: Args): RoleFacts {
 /** Resolves settings and HERMES_HOME; throws UsageError/FatalError. */
 export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), configCache: ConfigCache = {}): Promise<Prepared> {
   const settings = await loadSettings(args.config, hermesIds());
-  const home = openHome(args.hermesHome, args.hermesHomeIsDefault === true);
+  const home = openHome(args.hermesHome, args.hermesHomeIsDefault);
   return { ...facts, settings, home, configCache };
 }
 
@@ -99,9 +99,11 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
 const POINT_HOME = 'point --hermes-home or HERMES_HOME at the Hermes data volume';
 const POINT_SCANDIR = 'point --scandir or S6_PROFILE_GATEWAY_SCANDIR at the s6 scan directory';
 
-function openHome(hermesHome: string, isDefault: boolean): Dir {
+function openHome(hermesHome: string, isDefault: Args['hermesHomeIsDefault']): Dir {
   // The built-in default named as one: with HERMES_HOME unset (or empty) it read as if it were set.
-  const named = `HERMES_HOME ${hermesHome}${isDefault ? ' (the default: neither --hermes-home nor HERMES_HOME is set)' : ''}`;
+  const why =
+    isDefault === 'empty' ? 'HERMES_HOME is set but empty, and --hermes-home not given' : 'neither --hermes-home nor HERMES_HOME is set';
+  const named = `HERMES_HOME ${hermesHome}${isDefault === undefined ? '' : ` (the default: ${why})`}`;
   let st: fs.Stats;
   try {
     st = fs.statSync(hermesHome);

@@ -105,6 +105,10 @@ test('a symlinked logs/ or log is a warning and the link target is never written
   const dirWarnings = appendBootLog(linkedDir.dir, 'x\n', 1024, undefined);
   t.is(dirWarnings.length, 1);
   t.true(dirWarnings[0]?.startsWith('could not write the boot log: '), dirWarnings[0]);
+  t.true(
+    dirWarnings[0]?.endsWith('; remove or repair what is at that path (it is never written through); the rest of boot is done'),
+    'and says what to do',
+  );
   t.deepEqual(fs.readdirSync(path.join(linkedDir.root, 'elsewhere')), ['keep']);
 
   const linkedLog = tempRoot(t);

@@ -182,6 +182,16 @@ test(refused, ['sync', '--prune'], 'sync: unknown option --prune (sync does that
 test(refused, ['status', '--legend'], 'status: unknown option --legend (status does that by default; --no-legend turns it off)');
 test(refused, ['status', '-o', 'json'], 'status: unknown option -o (did you mean --output?)');
 test(refused, ['sync', '-n'], 'sync: unknown option -n (did you mean --diff?)');
+test(refused, ['sync', '-d'], 'sync: unknown option -d (did you mean --diff?)');
+test(refused, ['sync', '-v'], 'sync: unknown option -v (did you mean --log-level debug?)');
+test(refused, ['status', '--format', 'json'], 'status: unknown option --format (did you mean --output?)');
+for (const flag of ['--no-color', '--no-colour', '--color']) {
+  test(
+    refused,
+    ['sync', flag],
+    `sync: unknown option ${flag} (colour is used only on a terminal; NO_COLOR=1 in the environment turns it off)`,
+  );
+}
 test(refused, ['sync', 'x\u001b[31m'], 'sync: unexpected argument "x\u001b[31m"');
 test(
   refused,

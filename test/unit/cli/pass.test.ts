@@ -125,10 +125,15 @@ test('the built-in HERMES_HOME is named as the default when neither the flag nor
     if (p.kind !== 'run') throw new Error('not a run');
     return p.args;
   };
-  const unset = await t.throwsAsync(prepare(parsed({ HERMES_HOME: '' })), { instanceOf: FatalError });
+  const unset = await t.throwsAsync(prepare(parsed({})), { instanceOf: FatalError });
   t.true(
     unset?.message.startsWith('HERMES_HOME /opt/data (the default: neither --hermes-home nor HERMES_HOME is set) is missing'),
     unset?.message,
+  );
+  const empty = await t.throwsAsync(prepare(parsed({ HERMES_HOME: '' })), { instanceOf: FatalError });
+  t.true(
+    empty?.message.startsWith('HERMES_HOME /opt/data (the default: HERMES_HOME is set but empty, and --hermes-home not given) is missing'),
+    empty?.message,
   );
   const missing = path.join(w.root, 'nope');
   const set = await t.throwsAsync(prepare(parsed({ HERMES_HOME: missing })), { instanceOf: FatalError });
