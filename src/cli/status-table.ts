@@ -296,7 +296,9 @@ function notes(r: StatusRow, ctx: TableContext): string[] {
     // The watcher's reason is often the row's own (a pending state file): said once.
     const reason = r.watcher.reason;
     const told = reason === undefined || out.some((note) => note === reason || note.endsWith(`: ${reason}`));
-    out.push(`watcher: ${r.watcher.condition}${told ? '' : ` (${reason})`}`);
+    // A watcher that stopped left its last conditions: said as its last word, not as news.
+    const who = ctx.watcher.state === 'present' && !ctx.watcher.running ? 'watcher, when it stopped' : 'watcher';
+    out.push(`${who}: ${r.watcher.condition}${told ? '' : ` (${reason})`}`);
   }
   return out;
 }

@@ -196,6 +196,21 @@ test("the watcher's reason is not said twice when it is the row's own", (t) => {
   t.true(line.endsWith(`pending: ${reason}; watcher: Pending`), line);
 });
 
+test("a stopped watcher's conditions are said as its last word, not as news", (t) => {
+  const r = row('x', { watcher: { condition: 'Failed', consecutiveFailures: 2, reason: 'EIO' } });
+  const watcher = (running: boolean): TableContext['watcher'] => ({
+    state: 'present',
+    statusFile: '/s',
+    pid: 42,
+    running,
+    lastPass: null,
+    nextFullPassAt: null,
+  });
+  const line = (running: boolean): string => tableOf(renderStatusTable([r], { ...CTX, watcher: watcher(running), width: 400 }))[1] ?? '';
+  t.regex(line(true), / watcher: Failed \(EIO\)$/);
+  t.true(line(false).endsWith('watcher, when it stopped: Failed (EIO)'), line(false));
+});
+
 test('NOTE leads with drift conditions, then reasons, restarts and the watcher', (t) => {
   const r = row('x', {
     driftConditions: [{ type: 'IntentRunningButDown', since: '', forSeconds: 45, evidence: { exitcode: 0 } }],
