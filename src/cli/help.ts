@@ -88,6 +88,7 @@ export const COMMAND_FLAGS: Readonly<Record<Command, { readonly summary: string;
 };
 
 const HELP = b('help', 'print this help and exit');
+const VERSION = b('version', 'print the version and exit (-V too)');
 
 /** Every flag `command` accepts, the common ones first. */
 export function flagsOf(command: Command): readonly Flag[] {
@@ -105,7 +106,8 @@ export function usageText(): string {
 
 /** A command's help: what it does and its flags, one line each. */
 export function commandHelp(command: Command): string {
-  const flags = flagsOf(command);
+  // --version (-V) is taken after any command too (args.ts reads it before the command's own flags).
+  const flags = [...flagsOf(command), VERSION];
   const left = flags.map((f) => `  --${f.name}${f.value === undefined ? '' : ` ${f.value}`}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
   const lines = [`usage: reconcile-gateways ${command} [options]`, `${capitalise(COMMAND_FLAGS[command].summary)}.`, '', 'options:'];

@@ -15,10 +15,9 @@ function listedFlags(help: string): string[] {
 for (const command of COMMANDS) {
   test(`${command} --help lists exactly the flags ${command} accepts, one line each`, (t) => {
     const help = commandHelp(command);
-    t.deepEqual(
-      listedFlags(help),
-      flagsOf(command).map((f) => f.name),
-    );
+    t.deepEqual(listedFlags(help), [...flagsOf(command).map((f) => f.name), 'version']);
+    t.like(parseCliArgs([command, '--version'], {}), { kind: 'version' }, '--version is accepted after the command');
+    t.like(parseCliArgs([command, '-V'], {}), { kind: 'version' }, 'and -V, as its line says');
     t.true(help.startsWith(`usage: reconcile-gateways ${command} [options]\n`));
     t.true(help.endsWith('\n'));
   });
