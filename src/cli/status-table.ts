@@ -84,19 +84,21 @@ export const LEGEND =
 
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
+  // The rows need 60 columns at least (they run past a narrower terminal); prose fits any width.
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
   const { lines, namesCut } = tableLines(
     rows.map((r) => rowCells(r, ctx)),
     width,
   );
+  const prose = Math.max(20, ctx.width ?? DEFAULT_WIDTH);
   // A cut name cannot be told apart from another or typed back: say where it is whole.
-  if (namesCut) lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', width));
+  if (namesCut) lines.push(...wrap('(a name cut with \u2026 is whole in --output json)', prose));
   lines.push('');
   for (const text of [
     ...(ctx.legend === false ? [] : [LEGEND]),
     `scandir ${escapeLine(ctx.scandir)}: ${ctx.serviceCount} ${ctx.serviceCount === 1 ? 'service' : 'services'} (a logger counts with its service); ${svscanLine(ctx)}`,
   ]) {
-    lines.push(...wrap(text, width));
+    lines.push(...wrap(text, prose));
   }
   const notProfiles = ctx.notProfiles ?? [];
   if (notProfiles.length > 0) {
@@ -104,10 +106,10 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
       notProfiles.map((n) => `profiles/${escapeLine(n)}`),
       10,
     );
-    lines.push(...wrap(`not profiles (no SOUL.md, so no gateway): ${names}; a SOUL.md in one makes it a profile`, width));
+    lines.push(...wrap(`not profiles (no SOUL.md, so no gateway): ${names}; a SOUL.md in one makes it a profile`, prose));
   }
-  for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, width));
-  for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, width));
+  for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, prose));
+  for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, prose));
   return `${lines.join('\n')}\n`;
 }
 

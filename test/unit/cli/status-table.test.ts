@@ -164,10 +164,16 @@ test('a name of emoji is cut and padded by characters, never inside one', (t) =>
   t.is(column(emojiRow), column(plainRow));
 });
 
-test('the width never goes below 60 columns', (t) => {
+test('the rows never go below 60 columns; the lines after the table fit a narrower terminal', (t) => {
   const text = renderStatusTable([row('a')], { ...CTX, width: 10 });
   t.true(text.split('\n').some((l) => l.length > 10));
   for (const line of text.trimEnd().split('\n')) t.true(line.length <= 60);
+  const narrow = renderStatusTable([row('a')], { ...CTX, width: 40 })
+    .trimEnd()
+    .split('\n');
+  const after = narrow.slice(narrow.indexOf('') + 1);
+  t.true(after.length > 3, 'the legend, scandir and watcher lines');
+  for (const line of after) t.true([...line].length <= 40, line);
 });
 
 test('the LIVE column says what s6 is doing', (t) => {
