@@ -11,6 +11,12 @@ import { snapshotTree, diffSnapshots } from '../../../helpers/tree.js';
 import { captureIo, linesOf, recordingLogger, type World, world } from '../support.js';
 import { holdLock } from '../../../helpers/lock.js';
 
+/** Writes a watcher's status file, making its directory as the watcher does when it takes its lock. */
+function writeStatus(w: { statusFile: string }, doc: StatusDocument): void {
+  fs.mkdirSync(path.dirname(w.statusFile), { recursive: true });
+  writeStatusFile(w.statusFile, doc);
+}
+
 async function status(w: World, env: NodeJS.ProcessEnv = {}, ...extra: string[]) {
   const io = captureIo(env);
   const code = await runStatus(w.args('status', ...extra), io, recordingLogger().logger);
@@ -86,7 +92,7 @@ test('COLUMNS sets the table width', async (t) => {
 
 test('--output json is the status report of its schema, with the watcher’s view of each service', async (t) => {
   const w = await synced(t);
-  writeStatusFile(w.statusFile, watcherDoc(w, process.pid, 'gateway-a'));
+  writeStatus(w, watcherDoc(w, process.pid, 'gateway-a'));
   const r = await status(w, {}, '--output', 'json');
   const doc = JSON.parse(r.out) as {
     profiles: { service: string; watcher: unknown }[];
@@ -110,7 +116,7 @@ function died(pid: number): string {
 test('a watcher that died is reported as not running', async (t) => {
   const w = await synced(t);
   // A pid beyond pid_max names no process.
-  writeStatusFile(w.statusFile, watcherDoc(w, 2 ** 22 + 1));
+  writeStatus(w, watcherDoc(w, 2 ** 22 + 1));
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).includes(died(2 ** 22 + 1)));
 });
@@ -118,7 +124,7 @@ test('a watcher that died is reported as not running', async (t) => {
 test('a killed watcher whose pid now belongs to a younger process is reported as not running', async (t) => {
   const w = await synced(t);
   // This test process is alive but started long after this "watcher" did: a reused pid.
-  writeStatusFile(w.statusFile, { ...watcherDoc(w, process.pid), startedAt: '2020-01-01T00:00:00.000Z' });
+  writeStatus(w, { ...watcherDoc(w, process.pid), startedAt: '2020-01-01T00:00:00.000Z' });
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).includes(died(process.pid)), r.out);
 });
@@ -126,7 +132,7 @@ test('a killed watcher whose pid now belongs to a younger process is reported as
 test('a watcher that recorded its clean stop is reported stopped, even when its pid now names a live process', async (t) => {
   const w = await synced(t);
   // process.pid is alive: a reused pid must not make a stopped watcher look running.
-  writeStatusFile(w.statusFile, { ...watcherDoc(w, process.pid), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGINT' } });
+  writeStatus(w, { ...watcherDoc(w, process.pid), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGINT' } });
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).some((l) => l.startsWith(`watcher: pid ${process.pid} stopped by SIGINT at 2026-01-01T00:00:00.000Z (`)));
   t.false(r.out.includes('next full pass'), 'a stopped watcher promises no next pass');
@@ -177,7 +183,7 @@ async function holdWatcherLock(t: import('ava').ExecutionContext, statusFile: st
 test('a watcher that holds its lock but could not write its status file is named, with what to check', async (t) => {
   const w = await synced(t);
   // The file is of a watcher that stopped; a new one runs (holds the lock) and cannot replace it.
-  writeStatusFile(w.statusFile, { ...watcherDoc(w, 2 ** 22 + 1), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' } });
+  writeStatus(w, { ...watcherDoc(w, 2 ** 22 + 1), stopped: { at: '2026-01-01T00:00:00.000Z', by: 'SIGTERM' } });
   await holdWatcherLock(t, w.statusFile);
   const r = await status(w, { COLUMNS: '1000' });
   const lines = linesOf(r.out);
@@ -213,7 +219,7 @@ test('a watcher that holds its lock but wrote no status file at all is named too
 
 test('a status file whose watcher lock nobody holds is of a watcher that is gone, even if its pid is alive', async (t) => {
   const w = await synced(t);
-  writeStatusFile(w.statusFile, watcherDoc(w, process.pid));
+  writeStatus(w, watcherDoc(w, process.pid));
   fs.writeFileSync(`${w.statusFile}.lock`, ''); // left by the watcher, which held it while it ran
   const r = await status(w, { COLUMNS: '1000' });
   t.true(linesOf(r.out).includes(died(process.pid)), r.out);
