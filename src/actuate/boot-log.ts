@@ -72,7 +72,10 @@ export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: 
         renameAt(logs, LOG_NAME, logs, `${LOG_NAME}.1`);
       } catch (err) {
         // Upstream appends anyway; a `.1` planted as a directory would then grow the log forever.
-        warnings.push(`could not rotate ${logs.path}/${LOG_NAME}: ${describeErrno(err)}; not appending, so the log stays within its bound`);
+        warnings.push(
+          `could not rotate ${logs.path}/${LOG_NAME}: ${describeErrno(err)}; not appending, so the log stays within its bound: ` +
+            `remove what is at ${LOG_NAME}.1 there (the next boot rotates again)`,
+        );
         return warnings;
       }
     }
@@ -96,10 +99,10 @@ export function appendBootLog(home: Dir, text: string, maxBytes: number, owner: 
 function bootLogFix(err: unknown): string {
   const code = errnoCode(err instanceof FsError ? err.cause : err);
   if (code === 'EACCES' || code === 'EPERM') {
-    return 'make HERMES_HOME/logs writable by the user running boot (root in the Hermes image); the rest of boot is done';
+    return 'make HERMES_HOME/logs (or HERMES_HOME, for boot to make logs/) writable by the user running boot (root in the Hermes image); the rest of boot is done';
   }
   if (code === 'ENOSPC') return 'free space on the volume; the rest of boot is done';
-  if (code === 'EROFS') return 'the volume is read-only; the rest of boot is done';
+  if (code === 'EROFS') return 'the volume is mounted read-only: mount it read-write for the log; the rest of boot is done';
   if (code === 'EIO' || code === 'EMFILE' || code === 'ENFILE') return 'the next boot tries again; the rest of boot is done';
   // A symlink, FIFO, directory or hard-linked file planted there: never written through.
   return 'remove or repair what is at that path (it is never written through); the rest of boot is done';

@@ -271,7 +271,7 @@ const ALIASES: ReadonlyMap<string, string> = new Map([
 const ENVIRONMENT_HINTS: ReadonlyMap<string, string> = new Map(
   ['no-color', 'no-colour', 'color', 'colour'].map((name) => [
     name,
-    'colour is used only on a terminal; NO_COLOR=1 in the environment turns it off',
+    'colour is automatic: on on a terminal, off through a pipe or with NO_COLOR=1 in the environment',
   ]),
 );
 

@@ -46,12 +46,24 @@ export async function startMetricsServer(
   // whole request in time is dropped. Node looks for those only every connectionsCheckingInterval
   // (30 s by default: three times the timeout). A scraper or probe opens one or two at a time.
   // Every answer closes its connection (a scrape every 15 s gains nothing from keep-alive): a client
-  // that pipelines thousands of requests and reads none got thousands of queued expositions (900 MB
-  // from 32 connections), and one that stops reading its answer is dropped after the same timeout.
+  // that pipelines thousands of requests and reads none got thousands of expositions made and queued
+  // (900 MB from 32 connections), and one that stops reading its answer is dropped after the same
+  // timeout.
   const timeout = limits.requestTimeoutMs;
+  // One request per connection: a second one on a socket (pipelined after the first, or sent in
+  // spite of `Connection: close`) ends it at once, before anything is made for it. Node parses
+  // every request a client sends in one write and hands each to this handler.
+  const served = new WeakSet<object>();
   const server = http.createServer(
     { connectionsCheckingInterval: Math.min(1000, timeout / 2), headersTimeout: timeout, requestTimeout: timeout },
-    (req, res) => void answer(req, res, source),
+    (req, res) => {
+      if (served.has(req.socket)) {
+        req.socket.destroy();
+        return;
+      }
+      served.add(req.socket);
+      void answer(req, res, source);
+    },
   );
   server.setTimeout(timeout);
   server.maxConnections = limits.maxConnections;

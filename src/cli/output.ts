@@ -220,9 +220,9 @@ function painted(colour: Colour, text: string): string {
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
-/** Whether to colour: only on a TTY, never with a non-empty NO_COLOR (no-color.org). */
+/** Whether to colour: only on a TTY, never with a non-empty NO_COLOR (no-color.org) or TERM=dumb. */
 export function useColour(isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
-  return isTTY && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '');
+  return isTTY && (env['NO_COLOR'] === undefined || env['NO_COLOR'] === '') && env['TERM'] !== 'dumb';
 }
 
 const KIND_COLOUR = {

@@ -65,16 +65,18 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
  * The tool's own output files (`--status-file`, `--metrics-file`) replace only a regular file:
  * a directory, device, FIFO, socket or symlink at the path is refused before anything runs (a
  * watcher given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock), and so is a
- * metrics file whose directory does not exist (a typo there passed with a warning and exit 0; the
- * watcher makes its status file's directory itself). What fails later (a full disk, a directory
+ * metrics file whose directory does not exist (a typo there passed with a warning and exit 0),
+ * unless that is `made`, the directory the watcher makes for its status file. What fails later (a full disk, a directory
  * removed meanwhile) is a warning, never a failed pass.
  */
-export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>): void {
+export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>, made?: string): void {
   for (const [flag, file] of Object.entries(files)) {
     if (file === undefined) continue;
     const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
     const refuse = (why: string, cause?: unknown): FatalError =>
       new FatalError(`${flag} ${file}: ${why}; point ${flag} at a file in an existing directory (${what})`, { cause });
+    // The file is written under the path's last name: `dir/new/` would write a file `new`.
+    if (file.endsWith('/')) throw refuse('a path ending in / names a directory');
     let st: fs.Stats | undefined;
     try {
       st = fs.lstatSync(file, { throwIfNoEntry: false });
@@ -86,13 +88,14 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
     if (why !== undefined) throw refuse(why);
     if (st !== undefined || flag !== '--metrics-file') continue;
     const dir = path.dirname(path.resolve(file));
+    if (dir === made) continue; // the watcher makes its status file's directory, and metrics may go there
     let parent: fs.Stats | undefined;
     try {
       parent = fs.statSync(dir, { throwIfNoEntry: false });
     } catch {
       continue; // ENOTDIR was caught above; EACCES and the like: the write says why
     }
-    if (parent === undefined) throw refuse(`its directory ${dir} does not exist (create it first)`);
+    if (parent === undefined) throw refuse(`its directory ${dir} does not exist (create it, or correct the path)`);
   }
 }
 

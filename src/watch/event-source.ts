@@ -212,7 +212,11 @@ export class EventSource {
       return open();
     } catch (err) {
       // A root that does not exist yet (the first pass creates the scandir) is simply not watched.
-      if (!(err instanceof FsError && err.code === 'ENOENT')) this.#warn(keyOf(ref), `cannot watch ${what}: ${describeErrno(err)}`);
+      if (!(err instanceof FsError && err.code === 'ENOENT'))
+        this.#warn(
+          keyOf(ref),
+          `cannot watch ${what}: ${describeErrno(err)}; its changes wait for the interval pass, which reads it (or says why it cannot)`,
+        );
       return undefined;
     }
   }

@@ -58,7 +58,7 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
 
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
 async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, stop: StopState): Promise<number> {
-  checkOutputFiles({ '--status-file': args.statusFile, '--metrics-file': args.metricsFile });
+  checkOutputFiles({ '--status-file': args.statusFile, '--metrics-file': args.metricsFile }, path.dirname(path.resolve(args.statusFile)));
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;
@@ -242,6 +242,8 @@ async function idleAsDashboard(args: Args, io: Io, logger: Logger, decision: Ext
   process.on('SIGHUP', ignoreHup);
   let metrics: WatchMetrics | undefined;
   try {
+    // It writes no status file, so the metrics file's directory must be there already.
+    checkOutputFiles({ '--metrics-file': args.metricsFile });
     // A probe on /healthz or /readyz, or a scrape, must find it up: it is doing what it should.
     metrics = await startWatchMetrics(args, logger);
     metrics?.skipped();

@@ -73,7 +73,7 @@ test('an output file path held by a device or FIFO is refused before anything ru
       'sync',
       '--metrics-file',
       path.join(w.root, 'typo', 'rg.prom'),
-      `its directory ${path.join(w.root, 'typo')} does not exist (create it first)`,
+      `its directory ${path.join(w.root, 'typo')} does not exist (create it, or correct the path)`,
     ],
   ] as const) {
     const r = await runCli([command, ...worldArgs(w), flag, file]);
@@ -84,4 +84,32 @@ test('an output file path held by a device or FIFO is refused before anything ru
   // --diff writes no metrics file: nothing to refuse.
   const preview = await runCli(['sync', ...worldArgs(w), '--diff', '--metrics-file', fifo]);
   t.is(preview.code, 1, preview.stderr);
+});
+
+test("a metrics file beside the status file, in the directory the watcher makes, is not refused; a dashboard's watcher checks its metrics file too", async (t) => {
+  const w = await makeWorld('watch-paths-beside');
+  writeProfiles(w.home, { alice: 'running' });
+  const dir = path.join(w.root, 'run-rg');
+  const watch = startCli(
+    [
+      'watch',
+      ...worldArgs(w),
+      '--interval',
+      '3600',
+      '--status-file',
+      path.join(dir, 'status.json'),
+      '--metrics-file',
+      path.join(dir, 'rg.prom'),
+    ],
+    { timeoutMs: Infinity },
+  );
+  t.teardown(() => killGroup(watch.child, 'SIGKILL'));
+  await waitFor(() => existsSync(path.join(dir, 'rg.prom')), 60_000, 'the metrics file beside the status file');
+  killGroup(watch.child, 'SIGTERM');
+  t.is((await watch.done).code, 0);
+
+  const typo = path.join(w.root, 'typo', 'rg.prom');
+  const idle = await runCli(['watch', ...worldArgs(w), '--role', 'dashboard', '--metrics-file', typo]);
+  t.is(idle.code, 111, idle.stderr);
+  t.true(idle.stderr.includes(`--metrics-file ${typo}: its directory ${path.dirname(typo)} does not exist`), idle.stderr);
 });

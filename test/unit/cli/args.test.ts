@@ -189,7 +189,7 @@ for (const flag of ['--no-color', '--no-colour', '--color']) {
   test(
     refused,
     ['sync', flag],
-    `sync: unknown option ${flag} (colour is used only on a terminal; NO_COLOR=1 in the environment turns it off)`,
+    `sync: unknown option ${flag} (colour is automatic: on on a terminal, off through a pipe or with NO_COLOR=1 in the environment)`,
   );
 }
 test(refused, ['sync', 'x\u001b[31m'], 'sync: unexpected argument "x\u001b[31m"');

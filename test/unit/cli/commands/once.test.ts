@@ -34,6 +34,7 @@ test('--diff is coloured on a terminal only, never with a non-empty NO_COLOR, wi
   t.false((await diff({}, false)).includes(ESC));
   t.false((await diff({ NO_COLOR: '1' }, true)).includes(ESC));
   t.true((await diff({ NO_COLOR: '' }, true)).includes(`${ESC}[32mcreate${ESC}[39m`), 'an empty NO_COLOR is no request (no-color.org)');
+  t.false((await diff({ TERM: 'dumb' }, true)).includes(ESC), 'a dumb terminal gets none');
 });
 
 test('multiplex fold notices go to stdout in text and to stderr with --output json', async (t) => {

@@ -108,13 +108,18 @@ test('a metrics file in a directory that does not exist, or a directory at its p
   const missing = path.join(w.root, 'no-such-dir', 'rg.prom');
   await t.throwsAsync(sync(w, '--metrics-file', missing), {
     instanceOf: FatalError,
-    message: `--metrics-file ${missing}: its directory ${path.dirname(missing)} does not exist (create it first); point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
+    message: `--metrics-file ${missing}: its directory ${path.dirname(missing)} does not exist (create it, or correct the path); point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
   });
   const dir = path.join(w.root, 'a-dir');
   fs.mkdirSync(dir);
   await t.throwsAsync(sync(w, '--metrics-file', dir), {
     instanceOf: FatalError,
     message: `--metrics-file ${dir}: it is a directory; point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
+  });
+  const slash = `${path.join(w.root, 'new')}/`;
+  await t.throwsAsync(sync(w, '--metrics-file', slash), {
+    instanceOf: FatalError,
+    message: new RegExp(`^--metrics-file ${slash}: a path ending in / names a directory; `),
   });
   t.false(fs.existsSync(path.join(w.scandir, 'gateway-a')), 'nothing ran');
 });
