@@ -192,6 +192,11 @@ function decideNamed(p: ObservedProfile, input: Context, notices: Notice[]): Int
     prior: null,
     decision: { profile: p.name, service, priorState: null, autostart: false, action: 'skipped', reason, priorExit },
   });
+  // Unusable first: a name that is not UTF-8 is also invalid, and only observe's reason says its bytes.
+  if (p.unusable !== undefined) {
+    notices.push({ level: 'warn', message: `profiles/${p.name}: skipped: ${p.unusable}`, profile: p.name });
+    return skip(`unusable: ${p.unusable}`);
+  }
   const invalid = invalidNameReason(p.name);
   if (invalid !== undefined) {
     notices.push({
@@ -200,10 +205,6 @@ function decideNamed(p: ObservedProfile, input: Context, notices: Notice[]): Int
       profile: p.name,
     });
     return skip(`invalid-name: ${invalid}`);
-  }
-  if (p.unusable !== undefined) {
-    notices.push({ level: 'warn', message: `profiles/${p.name}: skipped: ${p.unusable}`, profile: p.name });
-    return skip(`unusable: ${p.unusable}`);
   }
   const tomb = input.observed.home.tombstones.get(p.name);
   if (tomb !== undefined) {

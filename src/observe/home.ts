@@ -250,7 +250,9 @@ export const TOMBSTONES_MAX = 100_000;
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
 function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean, read: Reader): ObservedProfile | undefined {
   if (!Buffer.from(name, 'utf8').equals(raw)) {
-    return unusable(name, 'the directory name is not valid UTF-8: rename the profile');
+    // Shown decoded, with U+FFFD for each bad byte: the bytes say which directory to rename.
+    const bytes = [...raw].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    return unusable(name, `the directory name is not valid UTF-8 (its bytes, in hex: ${bytes}): rename the profile`);
   }
   let dir: Dir | undefined;
   try {

@@ -69,6 +69,16 @@ test('an unusable candidate (symlinked profile dir) is skipped with its reason',
   t.is(desired.notices.length, 1);
 });
 
+test("a name that is not UTF-8 (so invalid too) is skipped with observe's reason, which gives its bytes", (t) => {
+  const why = 'the directory name is not valid UTF-8 (its bytes, in hex: 7a ff): rename the profile';
+  const desired = buildDesired(inputOf(observedOf(home({ named: [profile('z\ufffd', { unusable: why })] }))));
+  t.like(desired.decisions[1], { action: 'skipped', reason: `unusable: ${why}` });
+  t.deepEqual(
+    desired.notices.map((n) => n.message),
+    [`profiles/z\ufffd: skipped: ${why}`],
+  );
+});
+
 test('S26 the root comes first, then named profiles in byte order', (t) => {
   const names = ['z-last-alphabetically', 'a_b', 'a-first-alphabetically', 'Zed', '0zero', 'a-b', 'ab'];
   const desired = buildDesired(inputOf(observedOf(home({ named: names.map((n) => profile(n)) }))));

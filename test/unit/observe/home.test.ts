@@ -194,7 +194,7 @@ test('a directory name that is not valid UTF-8 is an unusable profile', (t) => {
   fs.mkdirSync(raw);
   const home = observeHome(dir);
   t.is(home.profiles.length, 2);
-  t.is(home.profiles[1]?.unusable, 'the directory name is not valid UTF-8: rename the profile');
+  t.is(home.profiles[1]?.unusable, 'the directory name is not valid UTF-8 (its bytes, in hex: 62 ff): rename the profile');
 });
 
 test('with only, other profiles are not read but still count as present; runtime files are listed on request', (t) => {
