@@ -2,11 +2,10 @@
  * Loads `--config FILE`: JSON, validated against schemas/config.schema.json (unknown keys are an
  * error), merged over upstream's defaults.
  */
-import fs from 'node:fs';
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
 import { jsonErrorAt } from '../model/text.js';
-import { describeErrno, errnoCode } from '../safe-fs/index.js';
+import { describeErrno, errnoCode, readFilePath } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 import { docPath } from './help.js';
 import { quoted } from '../escape.js';
@@ -58,6 +57,9 @@ export class ConfigReadError extends UsageError {
   }
 }
 
+/** The largest config file read (a rendered config is a few hundred bytes). */
+const CONFIG_MAX_BYTES = 1024 * 1024;
+
 /** How an error in the config file's contents ends: what to do about it. */
 const fixTheFile = (): string => `fix the file (${docPath('cli.md')} lists every setting)`;
 
@@ -65,12 +67,19 @@ const fixTheFile = (): string => `fix the file (${docPath('cli.md')} lists every
 export async function loadSettings(path: string | undefined, host: HostIds = {}): Promise<Settings> {
   const base: Settings = { ...DEFAULT_SETTINGS, ...host };
   if (path === undefined || path === '') return base;
-  let text: string;
-  try {
-    text = fs.readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigReadError(path, err);
+  // Never blocking: a FIFO (or a device) at the path is refused, where a read waited for a writer
+  // forever and took the watcher's loop, its probes and SIGTERM with it.
+  const read = readFilePath(path, CONFIG_MAX_BYTES, true);
+  if (read.kind === 'missing')
+    throw new ConfigReadError(path, Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }));
+  if (read.kind === 'refused') {
+    if (read.code === 'EFTYPE' || read.code === 'ENXIO' || read.code === 'EFBIG' || read.code === 'EISDIR')
+      throw new UsageError(
+        `config ${path} ${read.reason}, not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at a regular file`,
+      );
+    throw new ConfigReadError(path, Object.assign(new Error(read.reason), { code: read.code }));
   }
+  const text = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8');
   let data: unknown;
   const json = text.replace(/^\uFEFF/, '');
   try {

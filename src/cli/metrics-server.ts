@@ -50,15 +50,16 @@ export async function startMetricsServer(
   // (900 MB from 32 connections), and one that stops reading its answer is dropped after the same
   // timeout.
   const timeout = limits.requestTimeoutMs;
-  // One request per connection: a second one on a socket (pipelined after the first, or sent in
-  // spite of `Connection: close`) ends it at once, before anything is made for it. Node parses
-  // every request a client sends in one write and hands each to this handler.
+  // One request per connection: Node parses every request a client sends in one write and hands
+  // each to this handler, so a second one on a socket (pipelined after the first) gets nothing
+  // made for it, and the socket stops reading; the first answer says `Connection: close`, after
+  // which Node ends the connection (destroying it at once would lose that answer).
   const served = new WeakSet<object>();
   const server = http.createServer(
     { connectionsCheckingInterval: Math.min(1000, timeout / 2), headersTimeout: timeout, requestTimeout: timeout },
     (req, res) => {
       if (served.has(req.socket)) {
-        req.socket.destroy();
+        req.socket.pause();
         return;
       }
       served.add(req.socket);

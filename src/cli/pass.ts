@@ -70,13 +70,18 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
  * removed meanwhile) is a warning, never a failed pass.
  */
 export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>, made?: string): void {
+  const [status, metrics] = [files['--status-file'], files['--metrics-file']];
+  if (status !== undefined && metrics !== undefined && path.resolve(status) === path.resolve(metrics))
+    throw new FatalError(`--metrics-file ${metrics} is the status file too: each would overwrite the other; give them different paths`);
   for (const [flag, file] of Object.entries(files)) {
     if (file === undefined) continue;
     const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
     const refuse = (why: string, cause?: unknown): FatalError =>
       new FatalError(`${flag} ${file}: ${why}; point ${flag} at a file in an existing directory (${what})`, { cause });
-    // The file is written under the path's last name: `dir/new/` would write a file `new`.
-    if (file.endsWith('/')) throw refuse('a path ending in / names a directory');
+    // The file is written under the path's last name: `dir/new/` would write a file `new`, and
+    // `dir/.` or `dir/..` resolve to a directory.
+    const last = path.basename(file);
+    if (file.endsWith('/') || last === '.' || last === '..') throw refuse('a path ending in /, /. or /.. names a directory');
     let st: fs.Stats | undefined;
     try {
       st = fs.lstatSync(file, { throwIfNoEntry: false });

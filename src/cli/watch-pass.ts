@@ -204,7 +204,7 @@ const CONFIG_READ_FIXES: Readonly<Record<string, string>> = {
 /** A config read error as a watcher says it: the errno, that it retries, and what to do if it persists. */
 function configReadMessage(err: ConfigReadError): string {
   const fix = CONFIG_READ_FIXES[err.errno] ?? 'check the path given by --config or RECONCILE_GATEWAYS_CONFIG';
-  return `cannot read config ${err.path}: ${err.reason}; will retry (a read error, not the file's contents); if it persists, ${fix}`;
+  return `cannot read config ${err.path}: ${err.reason} (a read error, not the file's contents); if it persists, ${fix}`;
 }
 
 /**

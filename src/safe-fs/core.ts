@@ -203,14 +203,15 @@ export function readFileAt(dir: Dir, name: string, cap: number): FileRead {
 }
 
 /**
- * {@link readFileAt} for a path: the last component is never followed if it is a symlink, and a
- * FIFO or device there is refused, never waited on (for files outside a walked tree, such as the
- * watcher's status file).
+ * {@link readFileAt} for a path: the last component is never followed if it is a symlink (unless
+ * `follow`: an operator's own file, a config mounted from a ConfigMap say), and a FIFO or device
+ * there is refused, never waited on (for files outside a walked tree, such as the watcher's status
+ * file).
  */
-export function readFilePath(path: string, cap: number): FileRead {
+export function readFilePath(path: string, cap: number, follow = false): FileRead {
   let fd: number;
   try {
-    fd = fs.openSync(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY);
+    fd = fs.openSync(path, C.O_RDONLY | (follow ? 0 : C.O_NOFOLLOW) | C.O_NONBLOCK | C.O_NOCTTY);
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return { kind: 'missing' };

@@ -13,7 +13,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
-import { type Dir, FsError, closeDir, describeErrno, lstatAt, openDirIfExists, openRoot, pathForChild, stampOf } from '../safe-fs/index.js';
+import {
+  type Dir,
+  FsError,
+  closeDir,
+  describeErrno,
+  errnoCode,
+  lstatAt,
+  openDirIfExists,
+  openRoot,
+  pathForChild,
+  stampOf,
+} from '../safe-fs/index.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type Hint, type TargetRef, TOMBSTONES_DIR, classifyEvent } from './hints.js';
 
@@ -247,7 +258,15 @@ export class EventSource {
       });
       this.#watches.set(key, w);
     } catch (err) {
-      this.#warn(key, `cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
+      // The kernel's inotify limits are one cause for every directory: said once, with the fix.
+      const code = errnoCode(err);
+      if (code === 'EMFILE' || code === 'ENOSPC') {
+        const limit = code === 'EMFILE' ? 'fs.inotify.max_user_instances' : 'fs.inotify.max_user_watches';
+        this.#warn(
+          'inotify:',
+          `cannot watch directories for changes: ${describeErrno(err)}, the kernel's limit ${limit} for this user is reached: raise it (sysctl -w ${limit}=…); meanwhile changes wait for the interval pass`,
+        );
+      } else this.#warn(key, `cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
     } finally {
       if (close && !owned) closeDir(dir);
     }

@@ -2,6 +2,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { ConfigReadError, PATTERN_WORDS, jsonSyntaxError, loadSettings, repeatedKeys } from '../../../src/cli/config.js';
 import { UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
@@ -136,4 +137,22 @@ test('a config that cannot be read is a usage error (boot and sync exit 100) tha
   fs.writeFileSync(file, '{"usr": "x"}');
   const invalid = await t.throwsAsync(loadSettings(file), { instanceOf: UsageError });
   t.false(invalid instanceof ConfigReadError, 'contents that fail validation are no read error');
+});
+
+test('a FIFO, device or directory at the config path is refused at once, never waited on; a symlink to a config is followed', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fifo = path.join(dir, 'fifo.json');
+  execFileSync('mkfifo', [fifo]);
+  // A read would wait for a writer forever (and take the watcher's loop with it): none comes.
+  const refused = await t.throwsAsync(loadSettings(fifo), { instanceOf: UsageError });
+  t.false(refused instanceof ConfigReadError, 'not retried: it stays a FIFO');
+  t.is(refused?.message, `config ${fifo} is a FIFO, not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at a regular file`);
+  await t.throwsAsync(loadSettings(dir), { instanceOf: UsageError, message: /is a directory, not a config file/ });
+  // A ConfigMap mounts its files as symlinks into ..data/: those are the operator's own.
+  const real = path.join(dir, 'real.json');
+  fs.writeFileSync(real, JSON.stringify({ uid: 4242 }));
+  const link = path.join(dir, 'config.json');
+  fs.symlinkSync(real, link);
+  t.like(await loadSettings(link), { uid: 4242 });
 });

@@ -8,6 +8,7 @@ import { FatalError, UsageError } from '../../../src/errors.js';
 import { docPath } from '../../../src/cli/help.js';
 import {
   EXIT,
+  checkOutputFiles,
   exitCodeOf,
   logPassResult,
   openScandir,
@@ -208,4 +209,11 @@ test('pass options follow the flags: boot never prunes, watch narrows to the pro
   t.is(typeof watch.removalWaitMs, 'number');
   const multiplexed = passOptions(w.args('watch'), prep, undefined, { GATEWAY_MULTIPLEX_PROFILES: '1' }, { profiles: new Set(['a']) });
   t.is(multiplexed.scope, undefined, 'multiplexing ties every profile to the root slot: a full pass');
+});
+
+test('a metrics file that is the status file too is refused: each would overwrite the other', (t) => {
+  t.throws(() => checkOutputFiles({ '--status-file': '/run/rg/status.json', '--metrics-file': '/run/rg/../rg/status.json' }), {
+    instanceOf: FatalError,
+    message: '--metrics-file /run/rg/../rg/status.json is the status file too: each would overwrite the other; give them different paths',
+  });
 });

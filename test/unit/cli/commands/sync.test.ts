@@ -116,11 +116,12 @@ test('a metrics file in a directory that does not exist, or a directory at its p
     instanceOf: FatalError,
     message: `--metrics-file ${dir}: it is a directory; point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
   });
-  const slash = `${path.join(w.root, 'new')}/`;
-  await t.throwsAsync(sync(w, '--metrics-file', slash), {
-    instanceOf: FatalError,
-    message: new RegExp(`^--metrics-file ${slash}: a path ending in / names a directory; `),
-  });
+  for (const named of [`${path.join(w.root, 'new')}/`, `${path.join(w.root, 'nothere')}/.`, `${path.join(w.root, 'nothere')}/..`]) {
+    await t.throwsAsync(sync(w, '--metrics-file', named), {
+      instanceOf: FatalError,
+      message: `--metrics-file ${named}: a path ending in /, /. or /.. names a directory; point --metrics-file at a file in an existing directory (leave the flag out to write no metrics file)`,
+    });
+  }
   t.false(fs.existsSync(path.join(w.scandir, 'gateway-a')), 'nothing ran');
 });
 
