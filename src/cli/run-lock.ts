@@ -5,6 +5,7 @@
  * one this user cannot use.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { FatalError, LockHeldError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt } from '../safe-fs/index.js';
@@ -52,6 +53,26 @@ export async function waitForLock(
     say(err.message);
     return takeLock(args, scandir, true, signal, warn);
   }
+}
+
+/**
+ * A watcher's `--lock-file` whose directory does not exist: each pass that has work would fail to
+ * take it (boot and sync exit 111 for it at once), while the watcher said it was ready.
+ */
+export function checkLockFileDir(args: Args): void {
+  if (args.lockFile === undefined) return;
+  const dir = path.dirname(path.resolve(args.lockFile));
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    return; // a directory this user may not search: the pass that takes the lock says why
+  }
+  if (st !== undefined && st.isDirectory()) return;
+  const why = st === undefined ? `its directory ${dir} does not exist` : `${dir} is not a directory`;
+  throw new FatalError(
+    `cannot use lock file ${args.lockFile}: ${why}; create it, or point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write`,
+  );
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
 import { EXIT, type Io, type RoleFacts, checkOutputFiles, printSkip, resolveRole } from '../pass.js';
-import { checkStateDirUsable } from '../run-lock.js';
+import { checkLockFileDir, checkStateDirUsable } from '../run-lock.js';
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { statusFileWarning } from '../report.js';
@@ -64,6 +64,7 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
   let metrics: WatchMetrics | undefined;
   try {
     checkStateDirUsable(args);
+    checkLockFileDir(args);
     // After the lock: a second watcher refused by it must not take the metrics port first.
     // A metrics file that cannot be written is warned about once while it keeps failing.
     metrics = await startWatchMetrics(args, quiet.logger);

@@ -57,7 +57,8 @@ async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
   const calls = path.join(root, 'calls');
   await mkdir(bin);
   const stub = (body: string): string => `#!/bin/sh\n${body}\n`;
-  await writeFile(path.join(bin, 'chown'), stub(`echo "chown $*" >> "${calls}"`), { mode: 0o755 });
+  // CHOWN_FAIL=1: every chown fails, as with no hermes group or a read-only file system.
+  await writeFile(path.join(bin, 'chown'), stub(`echo "chown $*" >> "${calls}"\n[ -z "$CHOWN_FAIL" ] || exit 1`), { mode: 0o755 });
   await writeFile(path.join(bin, 's6-setuidgid'), stub(`echo "s6-setuidgid $*" >> "${calls}"\nshift\nexec "$@"`), { mode: 0o755 });
   // --container-argv: /proc of this test machine may hold other tests' CLI runs naming main-wrapper.sh.
   await writeFile(
@@ -114,6 +115,18 @@ test('as root (the default) it boots with the lock outside the scandir, then mak
   t.true(existsSync(box.env['RECONCILE_GATEWAYS_LOCK_FILE'] ?? ''));
   t.false(existsSync(path.join(box.scandir, 'gateway-coder', 'down')));
   t.true(existsSync(path.join(box.scandir, 'gateway-default', 'down')));
+});
+
+test('a chown that fails leaves the scandir as it was, not group-writable to its old group, and never fails the step', async (t) => {
+  const box = await sandbox(t, 'chown-fails');
+  const before = statSync(box.scandir).mode & 0o7777;
+  const root = await runScript(box, { CHOWN_FAIL: '1' });
+  t.is(root.code, 0, root.stderr);
+  t.is(statSync(box.scandir).mode & 0o7777, before, 'no chmod 1775 without the hermes group');
+  t.regex(root.stderr, /warning: could not chown \S+ to root:hermes; hermes cannot register slots/);
+  const hermes = await runScript(box, { CHOWN_FAIL: '1', RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
+  t.is(hermes.code, 0, hermes.stderr);
+  t.regex(hermes.stderr, /warning: could not chown \S+ to hermes; boot will say why it cannot take its lock/);
 });
 
 test('a missing scandir is created by boot before it is handed to hermes, never chowned while absent', async (t) => {

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { closeDir } from '../../../src/safe-fs/index.js';
-import { LockHeldError } from '../../../src/errors.js';
+import { FatalError, LockHeldError } from '../../../src/errors.js';
 import { openScandir } from '../../../src/cli/pass.js';
-import { lockPath, replacedWarning, takeLock } from '../../../src/cli/run-lock.js';
+import { checkLockFileDir, lockPath, replacedWarning, takeLock } from '../../../src/cli/run-lock.js';
 import { world } from './support.js';
 
 test('the lock is --lock-file, else in the scandir’s state directory; a second taker is refused', async (t) => {
@@ -42,4 +42,15 @@ test('replacing a foreign state directory says what moved, and why the old one s
     undeleted.includes('stays in the scandir as .reconcile-gateways.foreign.*, not deleted, since it could not be deleted'),
     undeleted,
   );
+});
+
+test("a watcher's --lock-file in a directory that does not exist is refused at start, as boot and sync refuse it", async (t) => {
+  const w = await world(t);
+  const missing = path.join(w.root, 'no-such-dir', 'run.lock');
+  t.throws(() => checkLockFileDir(w.args('watch', '--lock-file', missing)), {
+    instanceOf: FatalError,
+    message: `cannot use lock file ${missing}: its directory ${path.dirname(missing)} does not exist; create it, or point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write`,
+  });
+  t.notThrows(() => checkLockFileDir(w.args('watch', '--lock-file', path.join(w.root, 'run.lock'))));
+  t.notThrows(() => checkLockFileDir(w.args('watch')), 'the default lock lives in the state directory, checked on its own');
 });

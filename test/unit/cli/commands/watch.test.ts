@@ -238,6 +238,15 @@ test.serial('a --ready-fd that is not open is refused before anything starts', a
   t.false(fs.existsSync(w.statusFile));
 });
 
+test.serial('a --lock-file in a directory that does not exist fails the start, not the first change after it said ready', async (t) => {
+  const w = await world(t, { a: { desired_state: 'running' } });
+  const lock = path.join(w.root, 'no-such-dir', 'run.lock');
+  await t.throwsAsync(runWatch(w.args('watch', '--lock-file', lock), captureIo(), recordingLogger().logger), {
+    message: new RegExp(`^cannot use lock file ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its directory .* does not exist; `),
+  });
+  t.false(fs.existsSync(path.join(w.scandir, 'gateway-a')), 'no pass ran');
+});
+
 test.serial(
   'a status directory removed while the watcher runs is not made again without its lock: one warning, not one a pass, says what to do',
   async (t) => {
