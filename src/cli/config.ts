@@ -75,7 +75,7 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   if (read.kind === 'refused') {
     if (read.code === 'EFTYPE' || read.code === 'ENXIO' || read.code === 'EFBIG' || read.code === 'EISDIR')
       throw new UsageError(
-        `config ${path} ${read.reason}, not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at a regular file`,
+        `config ${path} ${read.reason}: not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at the JSON config`,
       );
     throw new ConfigReadError(path, Object.assign(new Error(read.reason), { code: read.code }));
   }

@@ -69,10 +69,19 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
  * unless that is `made`, the directory the watcher makes for its status file. What fails later (a full disk, a directory
  * removed meanwhile) is a warning, never a failed pass.
  */
-export function checkOutputFiles(files: Readonly<Record<string, string | undefined>>, made?: string): void {
-  const [status, metrics] = [files['--status-file'], files['--metrics-file']];
-  if (status !== undefined && metrics !== undefined && path.resolve(status) === path.resolve(metrics))
-    throw new FatalError(`--metrics-file ${metrics} is the status file too: each would overwrite the other; give them different paths`);
+export function checkOutputFiles(
+  files: Readonly<Record<string, string | undefined>>,
+  options: { readonly made?: string; readonly taken?: readonly (readonly [string, string])[] } = {},
+): void {
+  const { made, taken = [] } = options;
+  // A metrics file written over the status file or a lock replaces it: the lock then guards nothing.
+  const metrics = files['--metrics-file'];
+  const status = files['--status-file'];
+  const others: (readonly [string, string])[] = [...(status === undefined ? [] : [['the status file', status] as const]), ...taken];
+  for (const [what, other] of others) {
+    if (metrics !== undefined && samePath(metrics, other))
+      throw new FatalError(`--metrics-file ${metrics} is ${what} too (${other}): one would overwrite the other; give it another path`);
+  }
   for (const [flag, file] of Object.entries(files)) {
     if (file === undefined) continue;
     const what = flag === '--status-file' ? 'the status file cannot be turned off' : 'leave the flag out to write no metrics file';
@@ -101,6 +110,19 @@ export function checkOutputFiles(files: Readonly<Record<string, string | undefin
       continue; // ENOTDIR was caught above; EACCES and the like: the write says why
     }
     if (parent === undefined) throw refuse(`its directory ${dir} does not exist (create it, or correct the path)`);
+  }
+}
+
+/** Whether two paths name one file: alike once resolved, or in one directory (by its identity) under one name. */
+export function samePath(a: string, b: string): boolean {
+  const [ra, rb] = [path.resolve(a), path.resolve(b)];
+  if (ra === rb) return true;
+  if (path.basename(ra) !== path.basename(rb)) return false;
+  try {
+    const [da, db] = [fs.statSync(path.dirname(ra)), fs.statSync(path.dirname(rb))];
+    return da.dev === db.dev && da.ino === db.ino;
+  } catch {
+    return false;
   }
 }
 

@@ -13,7 +13,8 @@ import { STATE_DIR, type TakeOverReport, checkStateDir, defaultLockPath, foreign
 import { PASS_USER } from '../model/constants.js';
 import { namesInProse } from '../model/text.js';
 import type { Args } from './args.js';
-import { openScandir } from './pass.js';
+import { openScandir, samePath } from './pass.js';
+import { watchLockPath } from './watch-lock.js';
 
 /** The lock path (`--lock-file`, else the lock in the scandir's private state directory). */
 export function lockPath(args: Args): string {
@@ -60,19 +61,31 @@ export async function waitForLock(
  * take it (boot and sync exit 111 for it at once), while the watcher said it was ready.
  */
 export function checkLockFileDir(args: Args): void {
-  if (args.lockFile === undefined) return;
-  const dir = path.dirname(path.resolve(args.lockFile));
+  const file = args.lockFile;
+  if (file === undefined) return;
+  const point = 'point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write';
+  const refuse = (why: string): FatalError => new FatalError(`cannot use lock file ${file}: ${why}`);
+  // Its own lock: every pass with work would wait for the watcher itself, forever.
+  if (samePath(file, watchLockPath(args.statusFile)))
+    throw refuse(`it is the watcher's own lock (beside its status file), which a pass would wait on forever; ${point}`);
+  const dir = path.dirname(path.resolve(file));
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dir, { throwIfNoEntry: false });
-  } catch {
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') throw refuse(`a part of ${dir} is a file, not a directory; ${point}`);
     return; // a directory this user may not search: the pass that takes the lock says why
   }
-  if (st !== undefined && st.isDirectory()) return;
-  const why = st === undefined ? `its directory ${dir} does not exist` : `${dir} is not a directory`;
-  throw new FatalError(
-    `cannot use lock file ${args.lockFile}: ${why}; create it, or point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write`,
-  );
+  if (st === undefined) throw refuse(`its directory ${dir} does not exist; create it, or ${point}`);
+  if (!st.isDirectory()) throw refuse(`${dir} is not a directory; ${point}`);
+  // A missing lock file is created by the first pass with work: this user must be able to.
+  if (!fs.existsSync(file)) {
+    try {
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      throw refuse(`it does not exist and this user cannot create it in ${dir}; run as the user who owns that directory, or ${point}`);
+    }
+  }
 }
 
 /**

@@ -215,7 +215,7 @@ export function readFilePath(path: string, cap: number, follow = false): FileRea
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT') return { kind: 'missing' };
-    if (code === 'ELOOP') return { kind: 'refused', reason: 'is a symlink', code };
+    if (code === 'ELOOP' && !follow) return { kind: 'refused', reason: 'is a symlink', code };
     if (code === 'ENXIO') return { kind: 'refused', reason: 'is a socket or device', code };
     return { kind: 'refused', reason: describeErrno(err), code };
   }

@@ -188,7 +188,7 @@ export class EventSource {
       if (this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
         for (const key of this.#profilesSeen.watched) this.#wanted.add(key);
         // Not tried again this time: what failed at the last enumeration still fails, unsaid.
-        for (const [key, said] of this.#warned) if (key.startsWith('profile:')) this.#failing?.set(key, said);
+        for (const [key, said] of this.#warned) if (key.startsWith('profile:') || key === INOTIFY_KEY) this.#failing?.set(key, said);
         return;
       }
       const names = await fg('*', {
@@ -261,10 +261,13 @@ export class EventSource {
       // The kernel's inotify limits are one cause for every directory: said once, with the fix.
       const code = errnoCode(err);
       if (code === 'EMFILE' || code === 'ENOSPC') {
-        const limit = code === 'EMFILE' ? 'fs.inotify.max_user_instances' : 'fs.inotify.max_user_watches';
+        const limit =
+          code === 'EMFILE'
+            ? "the kernel's fs.inotify.max_user_instances for this user, or this process's open-file limit (ulimit -n), is reached: raise it"
+            : "the kernel's fs.inotify.max_user_watches for this user is reached: raise it (sysctl -w fs.inotify.max_user_watches=…)";
         this.#warn(
-          'inotify:',
-          `cannot watch directories for changes: ${describeErrno(err)}, the kernel's limit ${limit} for this user is reached: raise it (sysctl -w ${limit}=…); meanwhile changes wait for the interval pass`,
+          INOTIFY_KEY,
+          `cannot watch directories for changes: ${describeErrno(err)}, ${limit}; meanwhile changes wait for the interval pass`,
         );
       } else this.#warn(key, `cannot watch ${dir.path}: ${describeErrno(err)} (the interval pass still runs)`);
     } finally {
@@ -317,6 +320,9 @@ export class EventSource {
     into.set(key, (into.get(key) ?? new Set<string>()).add(message));
   }
 }
+
+/** The key the warning about inotify's limits is kept under: one cause for every directory. */
+const INOTIFY_KEY = 'inotify:';
 
 /** The key a target's watch (and its warnings) are kept under: `scandir:`, `profile:NAME`. */
 function keyOf(ref: TargetRef): string {

@@ -36,7 +36,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
   const facts = resolveRole(args);
   logger.debug(roleLine(args, facts));
   if (facts.decision.kind === 'skip') return printSkip(args, io, mode, facts.decision);
-  if (!args.diff) checkOutputFiles({ '--metrics-file': args.metricsFile }); // --diff writes none
+  if (!args.diff) checkOutputFiles({ '--metrics-file': args.metricsFile }, { taken: [['the run lock', lockPath(args)]] }); // --diff writes none
   const prep = await prepare(args, facts);
   logger.debug(`config: ${args.config === undefined || args.config === '' ? 'built-in settings' : args.config}`);
   let scandir: Dir | undefined;

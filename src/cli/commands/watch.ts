@@ -14,7 +14,7 @@ import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import type { RoleDecision } from '../../desired/index.js';
 import { EXIT, type Io, type RoleFacts, checkOutputFiles, printSkip, resolveRole } from '../pass.js';
-import { checkLockFileDir, checkStateDirUsable } from '../run-lock.js';
+import { checkLockFileDir, checkStateDirUsable, lockPath } from '../run-lock.js';
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { statusFileWarning } from '../report.js';
@@ -58,7 +58,16 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
 
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
 async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, stop: StopState): Promise<number> {
-  checkOutputFiles({ '--status-file': args.statusFile, '--metrics-file': args.metricsFile }, path.dirname(path.resolve(args.statusFile)));
+  checkOutputFiles(
+    { '--status-file': args.statusFile, '--metrics-file': args.metricsFile },
+    {
+      made: path.dirname(path.resolve(args.statusFile)),
+      taken: [
+        ["the watcher's lock", watchLockPath(args.statusFile)],
+        ['the run lock', lockPath(args)],
+      ],
+    },
+  );
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
   let metrics: WatchMetrics | undefined;
@@ -244,7 +253,7 @@ async function idleAsDashboard(args: Args, io: Io, logger: Logger, decision: Ext
   let metrics: WatchMetrics | undefined;
   try {
     // It writes no status file, so the metrics file's directory must be there already.
-    checkOutputFiles({ '--metrics-file': args.metricsFile });
+    checkOutputFiles({ '--metrics-file': args.metricsFile }, { taken: [['the run lock', lockPath(args)]] });
     // A probe on /healthz or /readyz, or a scrape, must find it up: it is doing what it should.
     metrics = await startWatchMetrics(args, logger);
     metrics?.skipped();

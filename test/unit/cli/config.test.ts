@@ -147,12 +147,16 @@ test('a FIFO, device or directory at the config path is refused at once, never w
   // A read would wait for a writer forever (and take the watcher's loop with it): none comes.
   const refused = await t.throwsAsync(loadSettings(fifo), { instanceOf: UsageError });
   t.false(refused instanceof ConfigReadError, 'not retried: it stays a FIFO');
-  t.is(refused?.message, `config ${fifo} is a FIFO, not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at a regular file`);
-  await t.throwsAsync(loadSettings(dir), { instanceOf: UsageError, message: /is a directory, not a config file/ });
+  t.is(refused?.message, `config ${fifo} is a FIFO: not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at the JSON config`);
+  await t.throwsAsync(loadSettings(dir), { instanceOf: UsageError, message: /is a directory: not a config file/ });
   // A ConfigMap mounts its files as symlinks into ..data/: those are the operator's own.
   const real = path.join(dir, 'real.json');
   fs.writeFileSync(real, JSON.stringify({ uid: 4242 }));
   const link = path.join(dir, 'config.json');
   fs.symlinkSync(real, link);
   t.like(await loadSettings(link), { uid: 4242 });
+  // A loop of links is said as one, not as "a symlink" (links are followed here).
+  fs.symlinkSync(path.join(dir, 'loop2'), path.join(dir, 'loop1'));
+  fs.symlinkSync(path.join(dir, 'loop1'), path.join(dir, 'loop2'));
+  await t.throwsAsync(loadSettings(path.join(dir, 'loop1')), { instanceOf: ConfigReadError, message: /: ELOOP: too many symbolic links/ });
 });

@@ -211,9 +211,22 @@ test('pass options follow the flags: boot never prunes, watch narrows to the pro
   t.is(multiplexed.scope, undefined, 'multiplexing ties every profile to the root slot: a full pass');
 });
 
-test('a metrics file that is the status file too is refused: each would overwrite the other', (t) => {
+test('a metrics file that is the status file or a lock too is refused: it would overwrite it', async (t) => {
   t.throws(() => checkOutputFiles({ '--status-file': '/run/rg/status.json', '--metrics-file': '/run/rg/../rg/status.json' }), {
     instanceOf: FatalError,
-    message: '--metrics-file /run/rg/../rg/status.json is the status file too: each would overwrite the other; give them different paths',
+    message:
+      '--metrics-file /run/rg/../rg/status.json is the status file too (/run/rg/status.json): one would overwrite the other; give it another path',
   });
+  const w = await world(t);
+  // The same directory reached through a symlink is the same file.
+  fs.symlinkSync(w.root, path.join(w.root, 'alias'));
+  const lock = path.join(w.root, 'status.json.lock');
+  t.throws(
+    () => checkOutputFiles({ '--metrics-file': path.join(w.root, 'alias', 'status.json.lock') }, { taken: [["the watcher's lock", lock]] }),
+    {
+      instanceOf: FatalError,
+      message: new RegExp(`is the watcher's lock too \\(${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`),
+    },
+  );
+  t.notThrows(() => checkOutputFiles({ '--metrics-file': path.join(w.root, 'rg.prom') }, { taken: [["the watcher's lock", lock]] }));
 });

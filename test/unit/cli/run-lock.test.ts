@@ -53,4 +53,18 @@ test("a watcher's --lock-file in a directory that does not exist is refused at s
   });
   t.notThrows(() => checkLockFileDir(w.args('watch', '--lock-file', path.join(w.root, 'run.lock'))));
   t.notThrows(() => checkLockFileDir(w.args('watch')), 'the default lock lives in the state directory, checked on its own');
+  const file = path.join(w.root, 'a-file');
+  fs.writeFileSync(file, '');
+  t.throws(() => checkLockFileDir(w.args('watch', '--lock-file', path.join(file, 'run.lock'))), {
+    instanceOf: FatalError,
+    message: `cannot use lock file ${path.join(file, 'run.lock')}: ${file} is not a directory; point --lock-file or RECONCILE_GATEWAYS_LOCK_FILE at a file in a directory only the user running the tool can write`,
+  });
+  t.throws(() => checkLockFileDir(w.args('watch', '--lock-file', path.join(file, 'sub', 'run.lock'))), {
+    instanceOf: FatalError,
+    message: /: a part of .* is a file, not a directory; point --lock-file/,
+  });
+  t.throws(() => checkLockFileDir(w.args('watch', '--lock-file', `${w.statusFile}.lock`)), {
+    instanceOf: FatalError,
+    message: /it is the watcher's own lock \(beside its status file\), which a pass would wait on forever; point --lock-file/,
+  });
 });
