@@ -276,3 +276,30 @@ needsRoot(test).serial(
     t.is(said('stuck'), 2);
   },
 );
+
+// inotify's limits cannot be reached here without lowering a global sysctl under every other
+// test: fs.watch is made to fail as the kernel does once max_user_watches is reached.
+test.serial('inotify limits reached are said once, naming the limit, not once per directory or every enumeration', async (t) => {
+  const dir = home(t);
+  const real = fs.watch;
+  let allowed = 3;
+  fs.watch = ((...args: Parameters<typeof fs.watch>) => {
+    if (allowed <= 0) throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), { code: 'ENOSPC' });
+    allowed -= 1;
+    return real(...args);
+  }) as typeof fs.watch;
+  t.teardown(() => {
+    fs.watch = real;
+  });
+  const warnings: string[] = [];
+  const events = source(dir, [], undefined, 0, warnings);
+  t.teardown(() => events.close());
+  for (let i = 0; i < REENUMERATE_EVERY * 2 + 5; i++) await events.refresh();
+  const said = warnings.filter((m) => m.startsWith('cannot watch directories for changes: ENOSPC'));
+  t.is(said.length, 1, warnings.join('\n'));
+  t.true(said[0]?.includes('fs.inotify.max_user_watches'), said[0]);
+  t.false(
+    warnings.some((m) => m.startsWith('cannot watch ') && !m.startsWith('cannot watch directories')),
+    'no warning per directory',
+  );
+});
