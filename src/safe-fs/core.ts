@@ -95,6 +95,23 @@ export function selfPath(dir: Dir): string {
   return PROC_FD === undefined ? dir.path : `${PROC_FD}${dir.fd}`;
 }
 
+/** The rest of readFilePath for a file whose size fstat gives as 0: read to its end, up to `cap`. */
+function readToEnd(fd: number, cap: number, st: fs.Stats): FileRead {
+  // Most such files are empty: a small first read, then whatever more there is, up to the cap.
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(4096, cap + 1 - got));
+    const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    got += n;
+    if (got > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes`, code: 'EFBIG' };
+  }
+  const file = { kind: 'file' as const, bytes: Buffer.concat(chunks, got), mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs };
+  return st.nlink > 1 ? { ...file, links: st.nlink } : file;
+}
+
 /** Opens a trusted root (HERMES_HOME or the scandir as the operator named it). */
 export function openRoot(path: string): Dir {
   try {
@@ -224,7 +241,9 @@ export function readFilePath(path: string, cap: number, follow = false): FileRea
     if (!st.isFile()) return { kind: 'refused', reason: `is ${describeType(st)}`, code: st.isDirectory() ? 'EISDIR' : 'EFTYPE' };
     if (st.size > cap) return { kind: 'refused', reason: `is larger than ${cap} bytes (${st.size})`, code: 'EFBIG' };
     // Read exactly the size fstat reported: no extra read for EOF. A file that grows meanwhile is
-    // seen truncated, which only makes it differ — the next pass sees it whole.
+    // seen truncated, which only makes it differ — the next pass sees it whole. One that reports
+    // no size (procfs, some FUSE file systems) is read to its end, up to the cap.
+    if (st.size === 0) return readToEnd(fd, cap, st);
     const buf = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < buf.length) {

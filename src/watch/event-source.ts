@@ -185,7 +185,10 @@ export class EventSource {
       // REENUMERATE_EVERY-th refresh enumerates anyway (a SOUL.md written into one of the
       // unwatched directories beyond CANDIDATE_WATCHES changes nothing in profiles/ itself).
       const seenKey = stampOf(fs.fstatSync(profiles.fd));
-      if (this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
+      // While inotify's limits were reached, enumerate every time: profiles refused a watch then
+      // are watched as soon as the limit frees, not up to REENUMERATE_EVERY refreshes later.
+      const limited = this.#warned.has(INOTIFY_KEY);
+      if (!limited && this.#profilesSeen?.key === seenKey && ++this.#refreshesSince < REENUMERATE_EVERY) {
         for (const key of this.#profilesSeen.watched) this.#wanted.add(key);
         // Not tried again this time: what failed at the last enumeration still fails, unsaid.
         for (const [key, said] of this.#warned) if (key.startsWith('profile:') || key === INOTIFY_KEY) this.#failing?.set(key, said);

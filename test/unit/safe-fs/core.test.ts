@@ -25,6 +25,7 @@ import {
   pathForChild,
   readDirAt,
   readFileAt,
+  readFilePath,
   stampOf,
 } from '../../../src/safe-fs/core.js';
 import { makeFifo } from '../../helpers/fifo.js';
@@ -296,4 +297,15 @@ test("errnoCode and describeErrno keep the code and drop Node's internal path", 
   t.is(wrapped.message, 'write /scan/x: ENOSPC: no space left on device');
   t.is(describeErrno(wrapped), wrapped.message);
   t.is(wrapped.cause, err);
+});
+
+test('a file that reports no size (procfs, some FUSE) is read to its end, up to the cap; an empty file is empty', (t) => {
+  const read = readFilePath('/proc/self/stat', 64 * 1024);
+  t.is(read.kind, 'file');
+  t.regex(read.kind === 'file' ? Buffer.from(read.bytes).toString('utf8') : '', new RegExp(`^${process.pid} \\(`), 'what the kernel made');
+  t.like(readFilePath('/proc/self/stat', 8), { kind: 'refused', code: 'EFBIG' }, 'past the cap: refused');
+  const { root } = tempRoot(t);
+  const empty = put(root, 'empty', '');
+  const none = readFilePath(empty, 64);
+  t.is(none.kind === 'file' ? none.bytes.length : -1, 0);
 });

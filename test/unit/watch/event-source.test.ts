@@ -302,4 +302,10 @@ test.serial('inotify limits reached are said once, naming the limit, not once pe
     warnings.some((m) => m.startsWith('cannot watch ') && !m.startsWith('cannot watch directories')),
     'no warning per directory',
   );
+  // The limit frees: the next refresh watches every profile, not one up to ten refreshes later.
+  t.is(events.size, 3);
+  allowed = 100;
+  await events.refresh();
+  t.truthy(events.watchedDir('alpha'), 'alpha');
+  t.truthy(events.watchedDir('beta'), 'beta');
 });
