@@ -126,6 +126,24 @@ needsS6(test)(
 );
 
 needsS6(test)(
+  "as the hermes user, a watcher's --lock-file it cannot create (a root-owned directory) fails its start, not every change after it said ready",
+  async (t) => {
+    const { env } = await hermesWorld('not-root-lockdir', { coder: RUNNING });
+    const rootDir = path.join(env.root, 'root-only');
+    fs.mkdirSync(rootDir, { mode: 0o755 });
+    const lock = path.join(rootDir, 'run.lock');
+    const r = await env.cli(
+      'watch',
+      ['--lock-file', lock, '--status-file', path.join(env.root, 'locks', 'status.json'), '--interval', '3600'],
+      nobody,
+    );
+    t.is(r.code, 111, r.stderr);
+    t.regex(r.stderr, /cannot use lock file .*: it does not exist and this user cannot create it in /);
+    t.false(fs.existsSync(env.slot('coder')), 'no pass ran');
+  },
+);
+
+needsS6(test)(
   'as the hermes user, a slot whose supervisor it may not tell to stop is never moved or deleted, and the failure says who can remove it',
   async (t) => {
     const { env, as } = await hermesWorld('not-root-denied', { coder: RUNNING, keep: RUNNING });
