@@ -219,8 +219,9 @@ function diffOptionsOf(o: PassOptions): DiffOptions {
 
 /**
  * A state directory this user does not own privately (a pass run as another user made it) is
- * replaced by the next boot or sync (or watch pass that changes anything): said, with what that pass takes over (the
- * slots pending removal in its trash whose supervisors still run) and what it drops.
+ * replaced by the next boot or sync (or watch pass that changes anything): said, with what that
+ * pass takes over (the slots pending removal in its trash whose supervisors still run) and what it
+ * drops.
  */
 function foreignStateWarning(scandir: Dir, observed: ObservedState): string | undefined {
   const what = foreignStateOf(scandir);

@@ -45,15 +45,13 @@ export async function startMetricsServer(
   // watcher's descriptors: past the cap a new connection is closed at once, and one that sends no
   // whole request in time is dropped. Node looks for those only every connectionsCheckingInterval
   // (30 s by default: three times the timeout). A scraper or probe opens one or two at a time.
-  // Every answer closes its connection (a scrape every 15 s gains nothing from keep-alive): a client
-  // that pipelines thousands of requests and reads none got thousands of expositions made and queued
-  // (900 MB from 32 connections), and one that stops reading its answer is dropped after the same
-  // timeout.
+  // One request per connection (a scrape every 15 s gains nothing from keep-alive): Node parses
+  // every request a client sends in one write and hands each to this handler, and a client that
+  // pipelined thousands and read none had an exposition made for each (900 MB from 32
+  // connections). A second request on a socket gets nothing made and the socket stops reading; the
+  // first answer says `Connection: close`, after which Node ends the connection (destroying it at
+  // once would lose that answer). One that stops reading its answer is dropped after the timeout.
   const timeout = limits.requestTimeoutMs;
-  // One request per connection: Node parses every request a client sends in one write and hands
-  // each to this handler, so a second one on a socket (pipelined after the first) gets nothing
-  // made for it, and the socket stops reading; the first answer says `Connection: close`, after
-  // which Node ends the connection (destroying it at once would lose that answer).
   const served = new WeakSet<object>();
   const server = http.createServer(
     { connectionsCheckingInterval: Math.min(1000, timeout / 2), headersTimeout: timeout, requestTimeout: timeout },

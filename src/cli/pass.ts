@@ -66,8 +66,9 @@ export async function prepare(args: Args, facts: RoleFacts = resolveRole(args), 
  * a directory, device, FIFO, socket or symlink at the path is refused before anything runs (a
  * watcher given `--status-file /dev/null` replaced /dev/null, and made /dev/null.lock), and so is a
  * metrics file whose directory does not exist (a typo there passed with a warning and exit 0),
- * unless that is `made`, the directory the watcher makes for its status file. What fails later (a full disk, a directory
- * removed meanwhile) is a warning, never a failed pass.
+ * unless that is `made`, the directory the watcher makes for its status file. A metrics file that
+ * is also one of the `taken` files (the status file, a lock) is refused too. What fails later (a
+ * full disk, a directory removed meanwhile) is a warning, never a failed pass.
  */
 export function checkOutputFiles(
   files: Readonly<Record<string, string | undefined>>,
@@ -102,7 +103,7 @@ export function checkOutputFiles(
     if (why !== undefined) throw refuse(why);
     if (st !== undefined || flag !== '--metrics-file') continue;
     const dir = path.dirname(path.resolve(file));
-    if (dir === made) continue; // the watcher makes its status file's directory, and metrics may go there
+    if (made !== undefined && samePath(dir, made)) continue; // the watcher makes its status file's directory
     let parent: fs.Stats | undefined;
     try {
       parent = fs.statSync(dir, { throwIfNoEntry: false });

@@ -1,8 +1,9 @@
 /**
  * How a failed command is reported: the error as log lines on stderr (a multi-line message not of
  * ours, such as Node's `Cannot find module …\nRequire stack:`, as real lines, each continuation
- * indented so it cannot pass for a record of its own; ours are one line, whatever value they name), the usage after a command-line mistake, and with
- * `--output json` the error document on stdout.
+ * indented so it cannot pass for a record of its own; ours are one line, whatever value they
+ * name), the usage after a command-line mistake, and with `--output json` the error document on
+ * stdout.
  */
 import { FatalError, LockHeldError, UsageError } from '../errors.js';
 import { escapeLine } from '../escape.js';
@@ -62,8 +63,8 @@ function messageOf(err: unknown, command: Command | undefined): string {
   return message;
 }
 
-/** What to do about a `--metrics-file` that could not be written, by errno. */
-const METRICS_FILE_FIXES: Readonly<Record<string, string>> = {
+/** What to do about an output file (`--metrics-file`, `--status-file`) that could not be written, by errno. */
+const OUTPUT_FILE_FIXES: Readonly<Record<string, string>> = {
   ENOENT: 'its directory does not exist: create it, or choose another path',
   ENOTDIR: 'a part of its path is a file, not a directory: choose another path',
   EACCES: 'this user cannot write there: choose a directory it can write',
@@ -78,7 +79,7 @@ const METRICS_FILE_FIXES: Readonly<Record<string, string>> = {
 
 /** The warning for a `--metrics-file` write that failed; the pass's own exit code stands. */
 export function metricsFileWarning(file: string, err: unknown): string {
-  return `cannot write --metrics-file ${file} (${describeErrno(err)}); ${METRICS_FILE_FIXES[errnoCode(err)] ?? 'choose another path'}`;
+  return `cannot write --metrics-file ${file} (${describeErrno(err)}); ${OUTPUT_FILE_FIXES[errnoCode(err)] ?? 'choose another path'}`;
 }
 
 /**
@@ -92,6 +93,6 @@ export function statusFileWarning(file: string, dir: string, err: unknown): stri
       ? `its directory ${dir} is gone (removed while the watcher runs): restart the watcher, which makes it again and takes its lock there`
       : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
         ? `make ${dir} writable, or point --status-file elsewhere`
-        : (METRICS_FILE_FIXES[code] ?? 'point --status-file elsewhere if it persists');
+        : (OUTPUT_FILE_FIXES[code] ?? 'point --status-file elsewhere if it persists');
   return `cannot write status file ${file} (${describeErrno(err)}); ${fix}; each pass tries again, and until one succeeds status shows what the file last said`;
 }

@@ -143,8 +143,8 @@ export interface PickupOp extends OperationBase {
 
 /**
  * One step of a plan, discriminated on `kind`. To add a kind: its interface here and in
- * model/constants' OPERATION_KINDS, its order in diff's KIND_ORDER, its case in actuate's dispatch, its paths in
- * cli/output's `filesOf`, and the schema.
+ * model/constants' OPERATION_KINDS, its order in diff's KIND_ORDER, its case in actuate's
+ * dispatch, its paths in cli/output's `filesOf`, and the schema.
  */
 export type Operation =
   CreateOp | UpdateOp | UpOp | DownOp | RemoveOp | PurgeOp | RestartOp | SweepOp | CleanupOp | SeedOp | HealOp | PickupOp;

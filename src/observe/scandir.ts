@@ -305,7 +305,7 @@ function readContents(
 
 /** A slot of no profile: its record (whether it is ours) and `down` marker; no other file. */
 function readShallow(slot: Dir, service: string, profile: string): SlotContents {
-  const record = lstatAt(slot, OWNERSHIP_FILE) === undefined ? { kind: 'missing' as const } : readFileAt(slot, OWNERSHIP_FILE, 4096);
+  const record = readFileAt(slot, OWNERSHIP_FILE, 4096);
   const files = new Map<string, FileRead>([[OWNERSHIP_FILE, record]]);
   return {
     files,
