@@ -5,7 +5,7 @@
 import type { Settings } from '../model.js';
 import { UsageError } from '../errors.js';
 import { jsonErrorAt } from '../model/text.js';
-import { describeErrno, errnoCode, readFilePath } from '../safe-fs/index.js';
+import { readFilePath } from '../safe-fs/index.js';
 import { describeValidationErrors, loadValidator } from './validate.js';
 import { docPath } from './help.js';
 import { quoted } from '../escape.js';
@@ -47,12 +47,11 @@ export class ConfigReadError extends UsageError {
   readonly errno: string;
   /** The errno described, as describeErrno has it (`ENOENT: no such file or directory`). */
   readonly reason: string;
-  constructor(path: string, cause: unknown) {
-    const reason = describeErrno(cause);
-    super(`cannot read config ${path}: ${reason}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`, { cause });
+  constructor(path: string, errno: string, reason: string) {
+    super(`cannot read config ${path}: ${reason}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`);
     this.name = 'ConfigReadError';
     this.path = path;
-    this.errno = errnoCode(cause);
+    this.errno = errno;
     this.reason = reason;
   }
 }
@@ -70,14 +69,13 @@ export async function loadSettings(path: string | undefined, host: HostIds = {})
   // Never blocking: a FIFO (or a device) at the path is refused, where a read waited for a writer
   // forever and took the watcher's loop, its probes and SIGTERM with it.
   const read = readFilePath(path, CONFIG_MAX_BYTES, true);
-  if (read.kind === 'missing')
-    throw new ConfigReadError(path, Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }));
+  if (read.kind === 'missing') throw new ConfigReadError(path, 'ENOENT', 'ENOENT: no such file or directory');
   if (read.kind === 'refused') {
     if (read.code === 'EFTYPE' || read.code === 'ENXIO' || read.code === 'EFBIG' || read.code === 'EISDIR')
       throw new UsageError(
         `config ${path} ${read.reason}: not a config file; point --config or RECONCILE_GATEWAYS_CONFIG at the JSON config`,
       );
-    throw new ConfigReadError(path, Object.assign(new Error(read.reason), { code: read.code }));
+    throw new ConfigReadError(path, read.code, read.reason);
   }
   const text = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8');
   let data: unknown;

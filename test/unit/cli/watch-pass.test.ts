@@ -191,8 +191,7 @@ test('a config that cannot be read for a moment (config management replacing it)
 
 const configReadFailure = test.macro({
   exec(t, errno: string, fix: string) {
-    const cause = Object.assign(new Error(`${errno}: what the kernel said, open '/etc/rg.json'`), { code: errno });
-    const report = errorReport(new ConfigReadError('/etc/rg.json', cause));
+    const report = errorReport(new ConfigReadError('/etc/rg.json', errno, `${errno}: what the kernel said`));
     t.like(report, { kind: 'error', code: 'usage', terminal: false, exitCode: 100 });
     t.is(
       report.message,
