@@ -1,7 +1,8 @@
 /**
  * Safe file-system primitives: every access is relative to an open directory, never follows a
- * symlink, never blocks on a FIFO. `core.ts` opens, reads and describes; `write.ts` changes.
+ * symlink, never blocks on a FIFO. `core.ts` opens, reads and describes; `list.ts` lists; `write.ts` changes.
  */
 export * from './core.js';
+export * from './list.js';
 export * from './write.js';
 export * from './fifo.js';

@@ -3,7 +3,8 @@
  * replacement, markers, directories with explicit modes and owners, renames and tree removal.
  */
 import fs from 'node:fs';
-import { C, type Dir, FsError, closeDir, describeType, errnoCode, listDirRawFirst, lstatAt, openDirAt, pathAt, rawPathAt } from './core.js';
+import { C, type Dir, FsError, closeDir, describeType, errnoCode, lstatAt, openDirAt, pathAt, rawPathAt } from './core.js';
+import { listDirRawFirst } from './list.js';
 
 /** Owner to give a new entry (only applied when running as root). */
 export interface Owner {
