@@ -9,7 +9,7 @@ import type { HostFacts, Mode, ObservedHome, Operation, Settings } from '../mode
 import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
-import { type Dir, FsError, describeErrno, errnoCode, notReplaced, openRoot } from '../safe-fs/index.js';
+import { type Dir, FsError, closeDir, describeErrno, errnoCode, notReplaced, openRoot } from '../safe-fs/index.js';
 import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
@@ -143,16 +143,36 @@ function openHome(hermesHome: string, isDefault: Args['hermesHomeIsDefault']): D
     throw new FatalError(`${named} is missing or unreadable (${why}); ${POINT_HOME}`, { cause: err });
   }
   if (!st.isDirectory()) throw new FatalError(`${named} is not a directory; ${POINT_HOME}`);
+  let entries: string[];
+  let dir: Dir;
   try {
-    const dir = openRoot(hermesHome);
-    fs.readdirSync(hermesHome);
-    return dir;
+    dir = openRoot(hermesHome);
+    entries = fs.readdirSync(hermesHome);
   } catch (err) {
     const fix = errnoCode(err) === 'EACCES' ? `run as a user who can read it (root in the Hermes image), or ${POINT_HOME}` : POINT_HOME;
     throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable (${describeErrno(err instanceof FsError ? err.cause : err)}); ${fix}`, {
       cause: err,
     });
   }
+  const volume = profileDirVolume(hermesHome, entries);
+  if (volume !== undefined) {
+    closeDir(dir);
+    throw new FatalError(
+      `${named} looks like a named profile's directory, not the data volume (it holds a SOUL.md, sits in a profiles/ directory and has no profiles/ of its own), so its state would be read as the root profile's; point --hermes-home or HERMES_HOME at the volume, ${volume}`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * The volume a HERMES_HOME belongs to when it is one of its named profiles (`<volume>/profiles/<name>`
+ * with a SOUL.md and no `profiles/` of its own): read as a volume, its state file would decide the
+ * root gateway and its missing `profiles/` would ask for --allow-empty.
+ */
+function profileDirVolume(hermesHome: string, entries: readonly string[]): string | undefined {
+  const resolved = path.resolve(hermesHome);
+  if (path.basename(path.dirname(resolved)) !== 'profiles') return undefined;
+  return entries.includes('SOUL.md') && !entries.includes('profiles') ? path.dirname(path.dirname(resolved)) : undefined;
 }
 
 /**
@@ -177,11 +197,7 @@ export function openScandir(scandir: string, missing: MissingScandir): Dir | und
   try {
     st = fs.statSync(scandir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
-        cause: err,
-      });
-    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw scandirUnusable(scandir, err);
   }
   if (st !== undefined && !st.isDirectory()) throw new FatalError(`scandir ${scandir} exists but is not a directory; ${POINT_SCANDIR}`);
   if (st === undefined) {
@@ -196,10 +212,16 @@ export function openScandir(scandir: string, missing: MissingScandir): Dir | und
   try {
     return openRoot(scandir);
   } catch (err) {
-    throw new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}; ${POINT_SCANDIR}`, {
-      cause: err,
-    });
+    throw scandirUnusable(scandir, err);
   }
+}
+
+function scandirUnusable(scandir: string, err: unknown): FatalError {
+  const code = errnoCode(err instanceof FsError ? err.cause : err);
+  // The path is right when only permission is missing: pointing elsewhere would not help.
+  const fix =
+    code === 'EACCES' || code === 'EPERM' ? `run as a user who can read it (root in the Hermes image), or ${POINT_SCANDIR}` : POINT_SCANDIR;
+  return new FatalError(`scandir ${scandir} is unusable: ${err instanceof Error ? err.message : String(err)}; ${fix}`, { cause: err });
 }
 
 function makeScandir(scandir: string): void {

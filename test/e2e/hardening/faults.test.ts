@@ -350,6 +350,37 @@ needsRoot(test)('a HERMES_HOME the running user cannot read exits 111 saying to 
   );
 });
 
+needsRoot(test)('a scandir the running user cannot read exits 111 saying to run as one who can, not only to point elsewhere', async (t) => {
+  const l = await makeWorld('scandir-eacces');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chmodSync(l.scandir, 0o700);
+  const { doc, ...result } = await runWorldJson('status', l, [], { uid: 65534, gid: 65534 });
+  t.is(result.code, 111, result.stderr);
+  t.regex(
+    doc.error?.message ?? '',
+    /^scandir .* is unusable: .*EACCES.*; run as a user who can read it \(root in the Hermes image\), or point --scandir/,
+  );
+});
+
+test("a named profile's directory given as HERMES_HOME is refused (111), naming the volume: its state is not read as the root's", async (t) => {
+  const l = await makeWorld('home-is-profile');
+  writeProfiles(l.home, { writer: 'stopped' });
+  t.is((await runWorld('boot', l)).code, 0);
+  const before = snapshot(l.root);
+  const profile = path.join(l.home, 'profiles', 'writer');
+  for (const command of ['sync', 'status'] as const) {
+    const { doc, ...result } = await runWorldJson(command, { ...l, home: profile });
+    t.is(result.code, 111, result.stderr);
+    t.is(
+      doc.error?.message,
+      `HERMES_HOME ${profile} looks like a named profile's directory, not the data volume (it holds a SOUL.md, sits in a profiles/ directory and has no profiles/ of its own), so its state would be read as the root profile's; point --hermes-home or HERMES_HOME at the volume, ${l.home}`,
+    );
+  }
+  t.deepEqual(diffSnapshot(before, snapshot(l.root)), [], 'a refused run changed something');
+  // The volume itself, whose own directory may well be called anything, is accepted.
+  t.is((await runWorld('sync', l)).code, 0);
+});
+
 needsRoot(test)('a lock file this user may not create says so, not "run as its owner" (it has none yet)', async (t) => {
   const l = await makeWorld('lock-eacces');
   writeProfiles(l.home, { alice: 'running' });
