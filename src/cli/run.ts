@@ -49,7 +49,14 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+/** Whether the last value given to `flag` is `value` (a flag given twice takes its last value, as parsing does). */
 function optionRequested(argv: readonly string[], flag: string, value: string): boolean {
-  const i = argv.indexOf(flag);
-  return argv.includes(`${flag}=${value}`) || (i >= 0 && argv[i + 1] === value);
+  let last: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === '--' && i > 0) break; // what follows is no option
+    if (token === flag) last = argv[++i];
+    else if (token.startsWith(`${flag}=`)) last = token.slice(flag.length + 1);
+  }
+  return last === value;
 }

@@ -279,9 +279,10 @@ function liveWord(r: StatusRow): string {
 function notes(r: StatusRow, ctx: TableContext): string[] {
   const out = r.driftConditions.map((c) => {
     const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
-    // Why it keeps dying is in its own log (the s6-log directory its log/run names).
+    // Why it keeps dying: its stdout goes to its logger (the s6-log directory its log/run names);
+    // ./run sends no stderr there (upstream's bytes), so a traceback is where s6-svscan's output is.
     return c.type === 'CrashLooping' && ctx.hermesHome !== undefined
-      ? `${line}: why is in ${path.join(ctx.hermesHome, GATEWAY_LOGS_DIR, r.profile, 'current')}`
+      ? `${line}: its output is logged in ${path.join(ctx.hermesHome, GATEWAY_LOGS_DIR, r.profile, 'current')}, its stderr (a traceback) where s6-svscan's goes (the container log)`
       : line;
   });
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)

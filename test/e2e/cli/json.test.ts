@@ -189,3 +189,15 @@ test('a usage error with --output json prints an error document (100)', async (t
   t.true(valid(r.doc));
   t.like(r.doc, { error: { code: 'usage', exitCode: 100 } });
 });
+
+test('a usage error follows the last --output given, as a run does: text after json prints one stderr line, no document', async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  const text = await runCli(bootArgs(box.home, box.scandir, '--output', 'json', '--output=text', '--bogus'));
+  t.is(text.code, 100);
+  t.is(text.stdout, '');
+  t.regex(text.stderr, /^reconcile-gateways: error: .*--bogus/);
+  const json = await runCli(bootArgs(box.home, box.scandir, '--output=text', '--output', 'json', '--bogus'));
+  t.is(json.code, 100);
+  t.like(JSON.parse(json.stdout), { error: { code: 'usage', exitCode: 100 } });
+});

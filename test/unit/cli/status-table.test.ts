@@ -443,7 +443,10 @@ test('a CrashLooping note says where its log is (the s6-log directory under HERM
     driftConditions: [{ type: 'CrashLooping', since: '', forSeconds: 25, evidence: { exitcode: 1, restarts: 20, windowSeconds: 600 } }],
   });
   const line = tableOf(renderStatusTable([looping], { ...CTX, hermesHome: '/opt/data', width: 400 }))[1] ?? '';
-  t.regex(line, /CrashLooping 25s \(exit 1, 20 restarts in 600 s\): why is in \/opt\/data\/logs\/gateways\/coder\/current$/);
+  t.regex(
+    line,
+    /CrashLooping 25s \(exit 1, 20 restarts in 600 s\): its output is logged in \/opt\/data\/logs\/gateways\/coder\/current, its stderr \(a traceback\) where s6-svscan's goes \(the container log\)$/,
+  );
 });
 
 test('a foreign slot with no profile says it is left as it is; one of ours with a profile says nothing', (t) => {
