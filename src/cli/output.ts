@@ -161,9 +161,13 @@ export function profileLine(d: ProfileDecision): string {
   return `reconcile: profile=${fieldValue(d.profile)} prior_state=${prior} action=${d.action} prior_exit=${d.priorExit}${reason}`;
 }
 
-/** One line per applied or failed operation: which service changed, how, and why (an error the reason already says is not repeated). */
+/**
+ * One line per applied or failed operation: which service changed, how, and why. Every failed line
+ * has an `error` field; a refused operation's is `refused`, since its reason already says why.
+ */
 export function operationLine(r: OperationResult): string {
-  const error = r.error === undefined || r.error === r.op.reason ? '' : ` error=${quotedField(r.error)}`;
+  const said = r.error === undefined ? (r.status === 'failed' ? 'failed' : undefined) : r.error === r.op.reason ? 'refused' : r.error;
+  const error = said === undefined ? '' : ` error=${quotedField(said)}`;
   return `reconcile: ${r.status} service=${fieldValue(r.op.service)} kind=${r.op.kind} reason=${quotedField(r.op.reason)}${error}`;
 }
 

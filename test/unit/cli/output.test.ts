@@ -88,9 +88,10 @@ test('an operation line names the service, kind and reason, escaped', (t) => {
   });
   t.is(
     refused,
-    'reconcile: failed service=gateway-a kind=create reason="not adopted: it holds data"',
-    'an error its reason says is not repeated',
+    'reconcile: failed service=gateway-a kind=create reason="not adopted: it holds data" error="refused"',
+    'every failed line has an error field, and an error its reason says is not repeated',
   );
+  t.is(operationLine({ op: CREATE, status: 'applied' }), 'reconcile: applied service=gateway-a kind=create reason="new profile"');
 });
 
 test('filesOf names what each operation touches', (t) => {
