@@ -188,7 +188,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
       } finally {
         closeDir(oldTrash);
       }
-      report?.kept.push(...stranded);
+      for (const service of stranded) report?.kept.push(service); // no spread: as many as the trash holds
       if (unchecked && report !== undefined) report.unchecked = true;
       if (stranded.length === 0 && !unchecked) removeTreeAt(scandir, aside, { left: REMOVAL_BUDGET });
     } catch {
@@ -331,10 +331,14 @@ export function openPrivateIfExists(parent: Dir, name: string): Dir | undefined 
 /**
  * A warning when root runs over a scandir the hermes user can write that is not sticky: hermes
  * can then rename root's entries (the state directory, slots) and swap in others (issue 16 #8).
+ * The sticky bit does not bind a directory's owner, so a scandir root does not own is warned about
+ * whatever its mode: its owner can rename the state directory, and with it the run lock.
  */
 export function stickyWarning(scandir: Dir, hermes: { readonly uid: number; readonly gid: number }): string | undefined {
   if (process.geteuid?.() !== 0) return undefined;
   const st = fs.fstatSync(scandir.fd);
+  if (st.uid !== 0)
+    return `scandir ${scandir.path} is owned by uid ${st.uid}, not root: its owner can rename the slots and the tool's state (its run lock too), sticky bit or not; run chown root on it (root:hermes with mode 1775 lets hermes register slots, as the cont-init example sets)`;
   const writable = st.uid === hermes.uid || (st.gid === hermes.gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0;
   if (!writable || (st.mode & 0o1000) !== 0) return undefined;
   return `scandir ${scandir.path} is writable by uid ${hermes.uid} and not sticky: that user can rename the slots and the tool's state; run chmod +t on it`;

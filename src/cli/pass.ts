@@ -143,18 +143,20 @@ function openHome(hermesHome: string, isDefault: Args['hermesHomeIsDefault']): D
     throw new FatalError(`${named} is missing or unreadable (${why}); ${POINT_HOME}`, { cause: err });
   }
   if (!st.isDirectory()) throw new FatalError(`${named} is not a directory; ${POINT_HOME}`);
-  let entries: string[];
-  let dir: Dir;
+  let dir: Dir | undefined;
   try {
     dir = openRoot(hermesHome);
-    entries = fs.readdirSync(hermesHome);
+    // Readable and searchable, checked without listing it: a volume user's million files there
+    // would cost every pass their names in memory.
+    fs.accessSync(hermesHome, fs.constants.R_OK | fs.constants.X_OK);
   } catch (err) {
+    closeDir(dir);
     const fix = errnoCode(err) === 'EACCES' ? `run as a user who can read it (root in the Hermes image), or ${POINT_HOME}` : POINT_HOME;
     throw new FatalError(`HERMES_HOME ${hermesHome} is unreadable (${describeErrno(err instanceof FsError ? err.cause : err)}); ${fix}`, {
       cause: err,
     });
   }
-  const volume = profileDirVolume(hermesHome, entries);
+  const volume = profileDirVolume(hermesHome);
   if (volume !== undefined) {
     closeDir(dir);
     throw new FatalError(
@@ -169,10 +171,17 @@ function openHome(hermesHome: string, isDefault: Args['hermesHomeIsDefault']): D
  * with a SOUL.md and no `profiles/` of its own): read as a volume, its state file would decide the
  * root gateway and its missing `profiles/` would ask for --allow-empty.
  */
-function profileDirVolume(hermesHome: string, entries: readonly string[]): string | undefined {
+function profileDirVolume(hermesHome: string): string | undefined {
   const resolved = path.resolve(hermesHome);
   if (path.basename(path.dirname(resolved)) !== 'profiles') return undefined;
-  return entries.includes('SOUL.md') && !entries.includes('profiles') ? path.dirname(path.dirname(resolved)) : undefined;
+  const has = (name: string): boolean => {
+    try {
+      return fs.lstatSync(path.join(resolved, name), { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      return false; // unreadable: the pass says so
+    }
+  };
+  return has('SOUL.md') && !has('profiles') ? path.dirname(path.dirname(resolved)) : undefined;
 }
 
 /**

@@ -123,7 +123,8 @@ function svscanLine(ctx: TableContext): string {
 /** The table's lines, and whether a profile name had to be cut. */
 function tableLines(rows: readonly (readonly string[])[], width: number): { lines: string[]; namesCut: boolean } {
   const cells = [[...HEADER], ...rows];
-  const widths = HEADER.map((_, i) => Math.max(...cells.map((c) => columnsOf(c[i] ?? ''))));
+  // A fold, not Math.max(...): one argument per row overflows the stack at ~125,000 rows.
+  const widths = HEADER.map((_, i) => cells.reduce((widest, c) => Math.max(widest, columnsOf(c[i] ?? '')), 0));
   widths[1] = Math.min(widths[1] ?? 0, MAX_INTENT);
   // The columns between PROFILE and NOTE, with every gap.
   const middle = widths.slice(1, -1).reduce((a, b) => a + b, 0) + 2 * (HEADER.length - 1);

@@ -132,7 +132,7 @@ export function nextRetry(
 ): { readonly atMs: number; readonly profiles: readonly string[] } | undefined {
   const failing = failingOf(table);
   if (failing.length === 0) return undefined;
-  const atMs = Math.min(...failing.map((c) => c.nextAttemptAtMs ?? Infinity));
+  const atMs = failing.reduce((earliest, c) => Math.min(earliest, c.nextAttemptAtMs ?? Infinity), Infinity); // no spread: unbounded
   const due = Math.max(atMs, nowMs);
   return { atMs, profiles: failing.filter((c) => (c.nextAttemptAtMs ?? Infinity) <= due).map((c) => c.profile) };
 }

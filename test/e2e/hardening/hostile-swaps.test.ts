@@ -121,6 +121,22 @@ needsRoot(test)('#8 without the sticky bit, root over a hermes-writable scandir 
   t.regex(run.stderr, /writable by uid \d+ and not sticky.*chmod \+t/);
 });
 
+needsRoot(test)(
+  '#8 a scandir hermes owns is warned about even when sticky: its owner can rename the state directory and break the lock',
+  async (t) => {
+    const l = await makeWorld('hermes-owned');
+    writeProfiles(l.home, { alice: 'running' });
+    fs.chownSync(l.scandir, NOBODY, NOBODY);
+    fs.chmodSync(l.scandir, 0o1775);
+    const run = await runWorld('boot', l);
+    t.is(run.code, 0, run.stderr);
+    t.regex(run.stderr, new RegExp(`scandir .* is owned by uid ${NOBODY}, not root: .*sticky bit or not; run chown root on it`));
+    // What the warning is about: the sticky bit does not stop the owner.
+    const state = path.join(l.scandir, '.reconcile-gateways');
+    t.is(spawnSync('mv', [state, `${l.scandir}/.moved`], { uid: NOBODY, gid: NOBODY, cwd: '/' }).status, 0);
+  },
+);
+
 test('#8 a lock renamed away and replaced no longer counts as held', (t) => {
   const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'rg-lock-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -51,6 +51,12 @@ function columnStarts(header: string): number[] {
   return ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'].map((h) => header.indexOf(h));
 }
 
+test('a table of any number of rows renders (no argument-count limit): a volume user can make 125,000 slot-named directories', (t) => {
+  const rows = Array.from({ length: 200_000 }, (_, i) => row(`p${i}`));
+  const text = renderStatusTable(rows, CTX);
+  t.true(text.includes('p199999'));
+});
+
 test('columns line up under the header, whatever the names', (t) => {
   const rows = [row('a'), row('a-much-longer-profile'), row('mid', { live: null })];
   const table = tableOf(renderStatusTable(rows, CTX));

@@ -46,6 +46,14 @@ test('a failing service is held until its back-off expires, others are not', (t)
   t.is(nextRetry(table, 4000), undefined);
 });
 
+test('the next retry is found among any number of failing services (no argument-count limit)', (t) => {
+  const many = Array.from({ length: 200_000 }, (_, i) => failed(`gateway-p${i}`));
+  const table = recordOutcomes({}, many, 1000, true);
+  const next = nextRetry(table, 1500);
+  t.is(next?.atMs, 2000);
+  t.is(next?.profiles.length, 200_000);
+});
+
 test('targeted passes keep services they did not see; full passes drop them; gone services leave', (t) => {
   let table = recordOutcomes({}, [ready('gateway-a'), ready('gateway-b')], 0, true);
   table = recordOutcomes(table, [ready('gateway-a')], 1, false);
