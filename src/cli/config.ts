@@ -36,6 +36,26 @@ export interface HostIds {
 }
 
 /**
+ * What to do about a config that could not be read, by errno, for `who` runs (the tool, the
+ * watcher): a path that is right but unreadable is not fixed by checking the path.
+ */
+export function configReadFix(errno: string, who: string): string {
+  switch (errno) {
+    case 'EACCES':
+    case 'EPERM':
+      return `make it readable by the user ${who} runs as`;
+    case 'EMFILE':
+      return `raise the open-file limit of ${who} (ulimit -n)`;
+    case 'ENFILE':
+      return 'the system has too many files open: find what holds them';
+    case 'EIO':
+      return 'check the disk or file system it is on';
+    default:
+      return 'check the path given by --config or RECONCILE_GATEWAYS_CONFIG';
+  }
+}
+
+/**
  * A config file that could not be read (the errno is in `errno`), as opposed to one whose
  * contents are wrong. A usage error all the same for `boot` and `sync` (exit 100); a watcher
  * retries it, since a file being replaced or a passing shortage of descriptors clears by itself.
@@ -48,7 +68,7 @@ export class ConfigReadError extends UsageError {
   /** The errno described, as describeErrno has it (`ENOENT: no such file or directory`). */
   readonly reason: string;
   constructor(path: string, errno: string, reason: string) {
-    super(`cannot read config ${path}: ${reason}; check the path given by --config or RECONCILE_GATEWAYS_CONFIG`);
+    super(`cannot read config ${path}: ${reason}; ${configReadFix(errno, 'the tool')}`);
     this.name = 'ConfigReadError';
     this.path = path;
     this.errno = errno;

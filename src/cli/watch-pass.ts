@@ -15,7 +15,7 @@ import { type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } f
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
-import { ConfigReadError } from './config.js';
+import { ConfigReadError, configReadFix } from './config.js';
 import {
   EXIT,
   type Io,
@@ -192,18 +192,9 @@ export function errorReport(err: unknown): Extract<PassReport, { kind: 'error' }
   return { kind: 'error', code: 'internal', message, terminal: false, exitCode: EXIT.fatal };
 }
 
-/** What to do about a config file that still cannot be read, by errno. */
-const CONFIG_READ_FIXES: Readonly<Record<string, string>> = {
-  EMFILE: "raise the watcher's open-file limit (ulimit -n)",
-  ENFILE: 'the system has too many files open: find what holds them',
-  EIO: 'check the disk or file system it is on',
-  EACCES: 'make it readable by the user the watcher runs as',
-  EPERM: 'make it readable by the user the watcher runs as',
-};
-
 /** A config read error as a watcher says it: the errno, that it retries, and what to do if it persists. */
 function configReadMessage(err: ConfigReadError): string {
-  const fix = CONFIG_READ_FIXES[err.errno] ?? 'check the path given by --config or RECONCILE_GATEWAYS_CONFIG';
+  const fix = configReadFix(err.errno, 'the watcher');
   return `cannot read config ${err.path}: ${err.reason} (a read error, not the file's contents); if it persists, ${fix}`;
 }
 

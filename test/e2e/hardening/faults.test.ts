@@ -381,6 +381,15 @@ test("a named profile's directory given as HERMES_HOME is refused (111), naming 
   t.is((await runWorld('sync', l)).code, 0);
 });
 
+needsRoot(test)('a config this user may not read says to make it readable, not to check its path', async (t) => {
+  const l = await makeWorld('config-eacces');
+  writeProfiles(l.home, { alice: 'running' });
+  fs.chmodSync(l.config, 0o600);
+  const { doc, ...result } = await runWorldJson('status', l, [], { uid: 65534, gid: 65534 });
+  t.is(result.code, 100, result.stderr);
+  t.is(doc.error?.message, `cannot read config ${l.config}: EACCES: permission denied; make it readable by the user the tool runs as`);
+});
+
 needsRoot(test)('a lock file this user may not create says so, not "run as its owner" (it has none yet)', async (t) => {
   const l = await makeWorld('lock-eacces');
   writeProfiles(l.home, { alice: 'running' });

@@ -200,7 +200,7 @@ const configReadFailure = test.macro({
   },
   title: (_given, errno: string) => `a config read failing with ${errno} is retried with back-off, saying what to do if it persists`,
 });
-test(configReadFailure, 'EMFILE', "raise the watcher's open-file limit (ulimit -n)");
+test(configReadFailure, 'EMFILE', 'raise the open-file limit of the watcher (ulimit -n)');
 test(configReadFailure, 'ENFILE', 'the system has too many files open: find what holds them');
 test(configReadFailure, 'EIO', 'check the disk or file system it is on');
 test(configReadFailure, 'EACCES', 'make it readable by the user the watcher runs as');
