@@ -317,14 +317,13 @@ function parseListen(v: string | undefined): { host: string; port: number } | un
 
 function parseArgvJson(v: string | undefined): readonly string[] | undefined {
   if (v === undefined) return undefined;
+  const refused = new ArgumentError(`--container-argv must be a JSON array of strings, e.g. '["hermes","gateway"]' (got ${quoted(v)})`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(v);
   } catch {
-    throw new ArgumentError('--container-argv must be a JSON array of strings');
+    throw refused;
   }
-  if (!Array.isArray(parsed) || !parsed.every((x): x is string => typeof x === 'string')) {
-    throw new ArgumentError('--container-argv must be a JSON array of strings');
-  }
+  if (!Array.isArray(parsed) || !parsed.every((x): x is string => typeof x === 'string')) throw refused;
   return parsed;
 }

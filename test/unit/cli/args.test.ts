@@ -244,8 +244,16 @@ for (const [value, rule] of [
 }
 test(refused, ['sync', '--metrics-listen', '127.0.0.1:1'], 'sync: --metrics-listen is an option of watch, not of sync');
 test(refused, ['status', '--heal'], 'status: --heal is an option of sync and watch, not of status');
-test(refused, ['boot', '--container-argv', '[1]'], 'boot: --container-argv must be a JSON array of strings');
-test(refused, ['boot', '--container-argv', 'hermes gateway'], 'boot: --container-argv must be a JSON array of strings');
+test(
+  refused,
+  ['boot', '--container-argv', '[1]'],
+  `boot: --container-argv must be a JSON array of strings, e.g. '["hermes","gateway"]' (got "[1]")`,
+);
+test(
+  refused,
+  ['boot', '--container-argv', 'hermes gateway'],
+  `boot: --container-argv must be a JSON array of strings, e.g. '["hermes","gateway"]' (got "hermes gateway")`,
+);
 
 test('an invalid environment default is a usage error naming the variable; the flag overrides it', (t) => {
   const err = t.throws(() => parseCliArgs(['sync'], { RECONCILE_GATEWAYS_ROLE: 'worker' }), { instanceOf: ArgumentError });
