@@ -47,6 +47,8 @@ export interface TableContext {
   readonly serviceCount: number;
   /** Directories under profiles/ without a SOUL.md: no profiles, so no rows (default none). */
   readonly notProfiles?: readonly string[];
+  /** `profiles/` could not be read: a named slot's profile is unknown, not gone. */
+  readonly profilesUnread?: boolean;
   readonly warnings: readonly string[];
   readonly watcher: WatcherReport;
   readonly nowMs: number;
@@ -291,7 +293,9 @@ function notes(r: StatusRow, ctx: TableContext): string[] {
   const odd = oddIntentNote(r);
   if (odd !== undefined) out.push(odd);
   // A slot with no profile that is not ours: the tool never touches it, and an empty NOTE said nothing of why.
-  if (r.slot.present && r.slot.kind === 'dir' && !r.slot.owned && r.intent.action === null)
+  if (r.intent.action === null && ctx.profilesUnread === true && r.slot.present)
+    out.push('its profile is unknown: profiles/ cannot be read (see the warning below); the slot is left as it is');
+  else if (r.slot.present && r.slot.kind === 'dir' && !r.slot.owned && r.intent.action === null)
     out.push('not made by this tool (no .reconcile-gateways.json) and no profile: left as it is');
   const conditionLines = new Set(r.driftConditions.map(driftConditionLine));
   out.push(...r.drift.filter((line) => !conditionLines.has(line)));

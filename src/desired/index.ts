@@ -22,7 +22,7 @@ import { isManageable } from '../model/adoption.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
 import { decideMultiplex, decideSeed } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
-import { emptySetGuard, isGone } from './prune.js';
+import { emptySetGuard, isGone, profilesUnusable } from './prune.js';
 
 export { OWNERSHIP_FILE, MANAGED_FILES, RUNTIME_FILES, ROOT_PROFILE } from '../model/constants.js';
 export { isValidProfileName, invalidNameReason, MAX_PROFILE_NAME, compareBytes } from '../model/names.js';
@@ -106,14 +106,11 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     });
   }
 
-  if (observed.home.profilesRoot.kind === 'unreadable') {
-    notices.push({
-      level: 'warn',
-      message:
-        `${desiredInput.hermesHome}/profiles cannot be used (${observed.home.profilesRoot.reason}): no named profile is used, only the root profile default; ` +
-        'make it a directory the user running the tool can read (a symlink there is never followed)',
-    });
-  }
+  const unusable: Notice | undefined =
+    observed.home.profilesRoot.kind === 'unreadable'
+      ? { level: 'warn', message: profilesUnusable(desiredInput.hermesHome, observed.home.profilesRoot.reason, '') }
+      : undefined;
+  if (unusable !== undefined) notices.push(unusable);
 
   for (const p of candidates) {
     const intent = decideNamed(p, input, notices);
@@ -159,7 +156,11 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   // unmounted volume), whether or not this pass would have removed anything.
   const anyUsed = named.some((n) => n.decision.action !== 'skipped');
   const pruneBlocked = mode === 'sync' ? emptySetGuard(observed, input.hermesHome, input.allowEmpty, gone, anyUsed) : undefined;
-  if (pruneBlocked !== undefined) notices.push({ level: 'warn', message: pruneBlocked });
+  if (pruneBlocked !== undefined) {
+    // One warning for one cause: the guard's says what the first said, and what it holds back.
+    if (unusable !== undefined) notices.splice(notices.indexOf(unusable), 1);
+    notices.push({ level: 'warn', message: pruneBlocked });
+  }
   const live = mode === 'boot' ? liveNotice(observed) : undefined;
   if (live !== undefined) notices.push({ level: 'warn', message: live });
 

@@ -18,6 +18,14 @@ export function isGone(profile: string, observed: ObservedState): boolean {
   return candidate?.soulMtimeMs !== undefined && tomb >= candidate.soulMtimeMs;
 }
 
+/** Why no named profile is used (`profiles/` unreadable), what else follows (`also`), and what to do. */
+export function profilesUnusable(hermesHome: string, reason: string, also: string): string {
+  return (
+    `${hermesHome}/profiles cannot be used (${reason}): no named profile is used, only the root profile default${also}; ` +
+    'make it a directory the user running the tool can read (a symlink there is never followed)'
+  );
+}
+
 /**
  * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
  * Returns why pruning is blocked, or undefined when it may go ahead. Without a readable
@@ -39,7 +47,11 @@ export function emptySetGuard(
     return `${profiles} is missing while ${ownedNamed.length} named slot(s) exist; removing nothing (if every named profile was deleted on purpose, create ${profiles} empty and run sync --allow-empty)`;
   }
   if (home.profilesRoot.kind !== 'ok') {
-    return `${profiles} is unreadable (${home.profilesRoot.reason}) while ${ownedNamed.length} named slot(s) exist; removing nothing until it can be read`;
+    return profilesUnusable(
+      hermesHome,
+      home.profilesRoot.reason,
+      `, and the ${ownedNamed.length} named slot(s) are kept as they are until it can be read`,
+    );
   }
   if (allowEmpty) return undefined;
   const vanished = ownedNamed.filter((s) => gone.has(s.service) && !home.tombstones.has(s.profile));

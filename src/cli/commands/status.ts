@@ -109,6 +109,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
           hermesHome: path.resolve(args.hermesHome),
           serviceCount: count,
           notProfiles,
+          profilesUnread: result.observed.home.profilesRoot.kind === 'unreadable',
           warnings,
           watcher,
           nowMs,

@@ -468,3 +468,15 @@ test('a foreign slot with no profile says it is left as it is; one of ours with 
   );
   t.regex(lines.find((l) => l.startsWith('a ')) ?? '', /-\s*$/);
 });
+
+test('with profiles/ unreadable, a slot whose profile is unknown says so, ours or not, instead of an empty NOTE', (t) => {
+  const unknown = { stateFile: 'unknown', desiredState: null, gatewayState: null, action: null, autostart: null } as const;
+  const ours = row('alice', { intent: unknown });
+  const foreign = row('bob', { intent: unknown, slot: { present: true, kind: 'dir', owned: false, marker: 'up' } });
+  const lines = tableOf(renderStatusTable([ours, foreign], { ...CTX, width: 400, profilesUnread: true }));
+  for (const name of ['alice ', 'bob '])
+    t.regex(
+      lines.find((l) => l.startsWith(name)) ?? '',
+      /its profile is unknown: profiles\/ cannot be read \(see the warning below\); the slot is left as it is$/,
+    );
+});

@@ -45,7 +45,7 @@ test(
   guarded,
   observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EIO' } }), owned('a')),
   {},
-  /is unreadable \(EIO\) while 1 named slot\(s\) exist; removing nothing until it can be read$/,
+  /profiles cannot be used \(EIO\): no named profile is used, only the root profile default, and the 1 named slot\(s\) are kept as they are until it can be read; make it a directory/,
 );
 test('--allow-empty lifts the guard', guarded, observedOf(home(), owned('a', 'b')), { allowEmpty: true }, undefined);
 test('tombstoned deletions are intended', guarded, observedOf(home({ tombstones: { a: 5 } }), owned('a')), {}, undefined);
@@ -102,3 +102,13 @@ test(
   undefined,
 );
 test('boot never sets the guard (it never prunes)', guarded, observedOf(home(), owned('a')), { mode: 'boot' }, undefined);
+
+test('an unreadable profiles/ is one warning: the guard says what the unusable-profiles warning would, and what it keeps', (t) => {
+  const unreadable = observedOf(home({ profilesRoot: { kind: 'unreadable', reason: 'EACCES' } }), owned('a'));
+  const about = (notices: readonly { message: string }[]) => notices.filter((n) => n.message.includes('profiles cannot be used'));
+  t.is(about(buildDesired(inputOf(unreadable, { mode: 'sync' })).notices).length, 1);
+  // boot has no guard: its one warning is the plain one.
+  const boot = about(buildDesired(inputOf(unreadable, { mode: 'boot' })).notices);
+  t.is(boot.length, 1);
+  t.notRegex(boot[0]?.message ?? '', /kept as they are/);
+});
