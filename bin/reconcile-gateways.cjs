@@ -15,6 +15,10 @@ try {
   require(bundle);
 } catch (err) {
   if (err?.code !== 'MODULE_NOT_FOUND' || require('node:fs').existsSync(bundle)) throw err;
-  process.stderr.write(`reconcile-gateways: error: ${bundle} is missing: this is a source checkout that was not built; run \`npm ci && npm run build\` in ${path.dirname(dist)}\n`);
+  const message = `${bundle} is missing: this is a source checkout that was not built; run \`npm ci && npm run build\` in ${path.dirname(dist)}`;
+  process.stderr.write(`reconcile-gateways: error: ${message}\n`);
+  // The error document --output json promises (cli.md), for the last --output given.
+  const outputs = argv.flatMap((a, i) => (a === '--output' ? [argv[i + 1]] : a.startsWith('--output=') ? [a.slice(9)] : []));
+  if (outputs.at(-1) === 'json') process.stdout.write(`${JSON.stringify({ formatVersion: '2', error: { code: 'fatal', message, exitCode: 111 } })}\n`);
   process.exitCode = 111;
 }

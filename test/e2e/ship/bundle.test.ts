@@ -3,6 +3,7 @@
  * dependency inlined, its source map beside it, and a bin that only turns on Node's compile cache.
  */
 import test from 'ava';
+import { loadValidators } from '../../../src/cli/validate.js';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { builtinModules } from 'node:module';
@@ -98,4 +99,17 @@ test('the bin says how to build when run from a checkout that was never built', 
     r.stderr,
     `reconcile-gateways: error: ${missing} is missing: this is a source checkout that was not built; run \`npm ci && npm run build\` in ${checkout}\n`,
   );
+  t.is(r.stdout, '');
+  // --output json gets its error document (the last --output given counts, as in a run).
+  const json = await runCli(['status', '--output=text', '--output', 'json'], {
+    main: path.join(checkout, 'bin', 'reconcile-gateways.cjs'),
+  });
+  t.is(json.code, 111);
+  const doc = JSON.parse(json.stdout) as object;
+  t.like(doc, { formatVersion: '2', error: { code: 'fatal', exitCode: 111 } });
+  t.true((await loadValidators()).validatePlan(doc), 'the error document matches plan.schema.json');
+  const text = await runCli(['status', '--output', 'json', '--output=text'], {
+    main: path.join(checkout, 'bin', 'reconcile-gateways.cjs'),
+  });
+  t.is(text.stdout, '');
 });
