@@ -16,7 +16,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import { PURGE_REFUSED, REMOVE_REFUSED, RUNTIME_FILES } from '../model/constants.js';
+import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -98,16 +98,19 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     }
   }
   if (options.prune && desired.pruneBlocked === undefined) {
+    const pending = new Set((observed.scandir.trash ?? []).filter((e) => e.supervised).map((e) => e.service));
     for (const slot of prunableSlots(observed, desired)) {
-      // A slot whose supervisor this user may not stop (not root) stays: its remove is refused.
-      const refused = slot.controlDenied === true;
+      // A slot whose supervisor this user may not stop (not root) stays: its remove is refused. So
+      // does one whose earlier removal still runs in the trash under its name: the run would
+      // refuse to move it there (src/actuate/remove.ts), and --diff must say so.
+      const reason = slot.controlDenied === true ? REMOVE_REFUSED : pending.has(slot.service) ? REMOVE_WAITS : undefined;
       ops.push({
         kind: 'remove',
         service: slot.service,
         profile: slot.profile,
-        reason: refused ? REMOVE_REFUSED : 'profile deleted',
+        reason: reason ?? 'profile deleted',
         ...(slot.identity === undefined ? {} : { expect: slot.identity }),
-        ...(refused ? { refused } : {}),
+        ...(reason === undefined ? {} : { refused: true }),
       });
     }
   }

@@ -35,6 +35,14 @@ export const STATE_FILE = 'gateway_state.json';
 export const REMOVE_REFUSED =
   'profile deleted, not removed: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): left in place; remove it as root (move it out of the scandir, then s6-svscanctl -an)';
 
+/**
+ * Why a slot is not removed while an earlier removal of its name still runs in the trash: moving it
+ * there would delete that one under its running supervisor. The reason of the refused `remove` diff
+ * plans; the purge of the same pass stops the earlier one, and the pass after it removes this slot.
+ */
+export const REMOVE_WAITS =
+  'profile deleted, not removed in this pass: an earlier removal of this slot is still pending in the trash with its supervisor running; its purge stops that one first, then the next pass removes this slot';
+
 /** The same for such a slot already in the trash: the refused `purge`. */
 export const PURGE_REFUSED =
   'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it in the trash (.reconcile-gateways/trash in the scandir), then delete it there (rm -r)';

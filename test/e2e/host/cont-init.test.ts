@@ -58,7 +58,11 @@ async function sandbox(t: ExecutionContext, prefix: string): Promise<Box> {
   await mkdir(bin);
   const stub = (body: string): string => `#!/bin/sh\n${body}\n`;
   // CHOWN_FAIL=1: every chown fails, as with no hermes group or a read-only file system.
-  await writeFile(path.join(bin, 'chown'), stub(`echo "chown $*" >> "${calls}"\n[ -z "$CHOWN_FAIL" ] || exit 1`), { mode: 0o755 });
+  await writeFile(
+    path.join(bin, 'chown'),
+    stub(`echo "chown $*" >> "${calls}"\n[ -z "$CHOWN_FAIL" ] && exit 0\necho "chown: invalid group: '$2'" >&2\nexit 1`),
+    { mode: 0o755 },
+  );
   await writeFile(path.join(bin, 's6-setuidgid'), stub(`echo "s6-setuidgid $*" >> "${calls}"\nshift\nexec "$@"`), { mode: 0o755 });
   // --container-argv: /proc of this test machine may hold other tests' CLI runs naming main-wrapper.sh.
   await writeFile(
@@ -123,10 +127,30 @@ test('a chown that fails leaves the scandir as it was, not group-writable to its
   const root = await runScript(box, { CHOWN_FAIL: '1' });
   t.is(root.code, 0, root.stderr);
   t.is(statSync(box.scandir).mode & 0o7777, before, 'no chmod 1775 without the hermes group');
-  t.regex(root.stderr, /warning: could not chown \S+ to root:hermes; hermes cannot register slots/);
+  // One line per failed chown, carrying chown's own error (not chown's line, then ours).
+  t.regex(root.stderr, /warning: could not chown \S+ to root:hermes \(chown: invalid group: '\S+'\); hermes cannot register slots/);
+  t.false(
+    root.stderr.split('\n').some((l) => l.startsWith('chown:')),
+    root.stderr,
+  );
   const hermes = await runScript(box, { CHOWN_FAIL: '1', RECONCILE_GATEWAYS_RUN_AS: 'hermes' });
   t.is(hermes.code, 0, hermes.stderr);
-  t.regex(hermes.stderr, /warning: could not chown \S+ to hermes; boot will say why it cannot take its lock/);
+  t.regex(hermes.stderr, /warning: could not chown \S+ to hermes:hermes \(chown: [^)]*\); boot will say why it cannot take its lock/);
+});
+
+test('a directory the script cannot create is one error line naming what it is for, and exit 111; a bad RUN_AS names its value', async (t) => {
+  const box = await sandbox(t, 'mkdir-fails');
+  await writeFile(path.join(box.root, 'file'), '');
+  const lock = path.join(box.root, 'file', 'sub', 'run.lock');
+  const run = await runScript(box, { RECONCILE_GATEWAYS_LOCK_FILE: lock });
+  t.is(run.code, 111);
+  t.regex(
+    run.stderr,
+    /^\[reconcile-profiles\] error: cannot create \S+\/file\/sub, the run lock's directory \(RECONCILE_GATEWAYS_LOCK_FILE\) \(mkdir: .*\)\n$/,
+  );
+  const bogus = await runScript(box, { RECONCILE_GATEWAYS_RUN_AS: 'bogus' });
+  t.is(bogus.code, 100);
+  t.is(bogus.stderr, '[reconcile-profiles] error: RECONCILE_GATEWAYS_RUN_AS must be root or hermes (got "bogus")\n');
 });
 
 test('a missing scandir is created by boot before it is handed to hermes, never chowned while absent', async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive, waitFor } from '../../helpers/s6.js';
@@ -138,5 +138,56 @@ needsS6(test)(
       JSON.stringify(kept.doc['warnings']),
     );
     t.deepEqual(await scandirEntries(env.scandir), ['gateway-a', 'gateway-b', 'gateway-default']);
+  },
+);
+
+needsS6(test)(
+  'a slot whose earlier removal still runs in the trash: --diff plans its remove refused with the reason, and the pass does just that',
+  async (t) => {
+    const env = await setup({ back: RUNNING, stays: RUNNING });
+    const old = await env.pid('back');
+    // An earlier removal of gateway-back is pending: its slot is in the trash with its supervisor
+    // still running (s6-svscan not told yet), and the profile's slot was registered again since.
+    const state = path.join(env.scandir, '.reconcile-gateways');
+    await mkdir(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
+    await chmod(state, 0o700);
+    await rename(env.slot('back'), path.join(state, 'trash', 'gateway-back'));
+    await cp(path.join(state, 'trash', 'gateway-back'), env.slot('back'), {
+      recursive: true,
+      filter: (src) => !/\/(supervise|event)$/.test(src),
+    });
+    await rm(path.join(env.home, 'profiles/back'), { recursive: true });
+
+    const waits =
+      'profile deleted, not removed in this pass: an earlier removal of this slot is still pending in the trash with its supervisor running; its purge stops that one first, then the next pass removes this slot';
+    const diff = await env.json('sync', ['--diff']);
+    t.is(diff.code, 2, 'the run fails that remove, and --diff says so');
+    const planned = diff.doc['operations'] as { kind: string; service: string; reason: string; refused?: boolean }[];
+    t.deepEqual(
+      planned.map((o) => [o.kind, o.service, o.reason, o.refused ?? false]),
+      [
+        ['remove', 'gateway-back', waits, true],
+        ['purge', 'gateway-back', 'removal pending: supervisor still running in the trash', false],
+      ],
+    );
+
+    const sync = await env.json('sync');
+    t.is(sync.code, 2, sync.stderr);
+    t.deepEqual(
+      (sync.doc['operations'] as { kind: string; status: string; error?: string }[]).map((o) => [o.kind, o.status, o.error]),
+      [
+        ['remove', 'failed', waits],
+        ['purge', 'applied', undefined],
+      ],
+      'what --diff showed',
+    );
+    await waitFor(() => !processAlive(old), 10_000, 'the earlier gateway to be gone');
+    const again = await env.json('sync');
+    t.is(again.code, 0, again.stderr);
+    t.deepEqual(
+      (again.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`),
+      ['remove gateway-back applied'],
+    );
+    t.deepEqual(await scandirEntries(env.scandir), ['gateway-default', 'gateway-stays']);
   },
 );

@@ -151,6 +151,45 @@ test('a trashed slot whose supervisor this user may not stop is a refused purge;
   t.is(ops[1]?.reason, 'removal pending: left in the trash');
 });
 
+test('prune: a slot whose earlier removal still runs in the trash under its name is a refused remove beside that purge, with the reason', (t) => {
+  // The run would refuse to move it into the trash (it would delete the running one): the plan says so.
+  const entry = (over: Partial<TrashEntry>): TrashEntry => ({
+    service: 'gateway-old',
+    profile: 'old',
+    supervised: true,
+    stopping: false,
+    ...over,
+  });
+  const planned = (trash: TrashEntry[]) =>
+    diffStates(observedOf(home(), { ...scandirOf([slotOf(OLD)]), trash }), desiredOf([], { gone: ['gateway-old'] }), PRUNE).operations.map(
+      (op) => [op.kind, isRefused(op), op.reason],
+    );
+  const waits =
+    'profile deleted, not removed in this pass: an earlier removal of this slot is still pending in the trash with its supervisor running; its purge stops that one first, then the next pass removes this slot';
+  t.deepEqual(planned([entry({})]), [
+    ['remove', true, waits],
+    ['purge', false, 'removal pending: supervisor still running in the trash'],
+  ]);
+  t.deepEqual(planned([entry({ stopping: true })])[0], ['remove', true, waits], 'its gateway stopping: still running');
+  t.deepEqual(planned([entry({ controlDenied: true })])[0], ['remove', true, waits], 'this user cannot tell: counted as running');
+  t.deepEqual(
+    planned([entry({ supervised: false })]),
+    [
+      ['remove', false, 'profile deleted'],
+      ['purge', false, 'removal pending: left in the trash'],
+    ],
+    'one no supervisor runs in is deleted first by the remove itself',
+  );
+  t.deepEqual(
+    planned([entry({ service: 'gateway-other', profile: 'other' })]).map(([kind, refused]) => [kind, refused]),
+    [
+      ['remove', false],
+      ['purge', false],
+    ],
+    'another name is no obstacle',
+  );
+});
+
 test('prune: a gone service that is also desired is updated, not removed', (t) => {
   const plan = diffStates(observedOf(home(), scandirOf([slotOf(OLD)])), desiredOf([OLD], { gone: ['gateway-old'] }), PRUNE);
   t.deepEqual(plan, EMPTY);

@@ -10,7 +10,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObservedState, Operation, Plan } from '../../../src/model.js';
 import { buildDesired } from '../../../src/desired/index.js';
-import { compareOps, diffStates } from '../../../src/diff/index.js';
+import { compareOps, diffStates, isRefused } from '../../../src/diff/index.js';
 import { planPickups } from '../../../src/desired/drift.js';
 import { SVSCAN_DEFAULT_MAX } from '../../../src/reconcile.js';
 import { knobsArb, observedArb } from '../../helpers/arbitraries.js';
@@ -64,21 +64,18 @@ test('applying the plan to a random observed state and diffing again yields an e
         for (const op of failedOps) {
           const service = op.service;
           const slot = observed.scandir.slots.get(service);
-          // The trash excuses only a remove or purge failing, never another operation of that service.
-          const trashed =
-            op.kind === 'remove' || op.kind === 'purge' ? observed.scandir.trash?.find((e) => e.service === service) : undefined;
-          // Only what the real appliers refuse may fail: a foreign entry, a `log` that is a file, the
-          // removal of a slot or purge of a trash entry whose supervisor this user may not stop, or
-          // the removal of a slot whose earlier removal still has a supervisor in the trash (the
-          // pass's purge stops that one, and the next pass removes the slot).
+          // Only what the real appliers refuse may fail: a foreign entry, a `log` that is a file, or
+          // what the plan itself says will fail (a refused operation): the removal of a slot or
+          // purge of a trash entry whose supervisor this user may not stop, or the removal of a
+          // slot whose earlier removal still has a supervisor in the trash (the pass's purge stops
+          // that one, and the next pass removes the slot). The plan is the whole truth: `--diff`
+          // shows each of these as refused.
           assert.ok(
-            (slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused')) ||
-              (op.kind === 'remove' && slot?.controlDenied === true) ||
-              trashed?.controlDenied === true ||
-              (trashed?.supervised === true && slot !== undefined),
-            `${service} failed unexpectedly`,
+            (slot !== undefined && (slot.entry !== 'dir' || slot.logDir.kind === 'refused')) || isRefused(op),
+            `${op.kind} ${service} failed, but was not planned refused`,
           );
         }
+        for (const op of plan.operations.filter(isRefused)) assert.ok(failed.has(op.service), `refused ${op.kind} ${op.service} applied`);
         const left = (p: Plan): Operation[] => p.operations.filter((op) => !failed.has(op.service));
         assert.deepEqual(left(diffStates(state, desired, knobs.diff)), [], 'same desired state');
         const kept = (state.scandir.trash ?? []).filter((e) => e.controlDenied !== true);
