@@ -17,7 +17,7 @@ import {
   planPickups,
 } from './desired/drift.js';
 import { type DiffOptions, diffStates, holdBack, isRefused, journalKeep, prunableSlots, withLiveOps } from './diff/index.js';
-import { type Scope, type ReadCache, observe, observeScandir, probeRemovals } from './observe/index.js';
+import { type Scope, type ReadCache, observe, observeScandir, probeRemovals, FOREIGN_LISTED_MAX } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
 import { STATE_DIR, foreignStateOf, stickyWarning } from './state-dir.js';
@@ -141,6 +141,8 @@ export function planPass(o: PassOptions): PassPlan {
   if (stray !== undefined) warnings.push(stray);
   const unseen = liveDeniedWarning(observed);
   if (unseen !== undefined) warnings.push(unseen);
+  const unlisted = observed.scandir.foreignUnlisted;
+  if (unlisted !== undefined) warnings.push(foreignUnlistedWarning(unlisted));
   const sticky = o.scandir === undefined ? undefined : stickyWarning(o.scandir, o.settings);
   if (sticky !== undefined) warnings.push(sticky);
   const foreign = o.scandir === undefined ? undefined : foreignStateWarning(o.scandir, observed);
@@ -314,6 +316,11 @@ function otherPrefixWarning(observed: ObservedState, desired: DesiredState, pref
     `for ${it ? 'a profile' : 'profiles'} of this pass, not named with the service prefix ${quoted(prefix)}, left alone; ` +
     `if servicePrefix changed, ${it ? 'its gateway runs' : 'their gateways run'} beside the new slots: move ${it ? 'it' : 'them'} out of the scandir, then run s6-svscanctl -an on the scandir`
   );
+}
+
+/** Slot-named directories past observe's bound: neither listed nor touched. */
+function foreignUnlistedWarning(n: number): string {
+  return `${n} more directories in the scandir are named like slots but belong to no profile and were not made by this tool (only the first ${FOREIGN_LISTED_MAX} such are listed): left as they are; if nothing should be there, remove them`;
 }
 
 /** The scandir holds more services than s6-svscan supervises by default. */

@@ -245,6 +245,11 @@ export interface ObservedScandir {
    * (absent: none, or the pass did not read the whole scandir).
    */
   readonly otherPrefix?: readonly { readonly service: string; readonly profile: string }[];
+  /**
+   * Slot-named entries of no profile and not ours beyond the first FOREIGN_LISTED_MAX (observe):
+   * counted, not kept, since nothing is ever done to them and the hermes user can make millions.
+   */
+  readonly foreignUnlisted?: number;
 }
 
 /** The actual state of the world, as observe returns it. */

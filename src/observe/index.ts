@@ -10,7 +10,7 @@ import { ROOT_PROFILE } from '../model/constants.js';
 import type { ReadCache } from './read-cache.js';
 
 export { observeHome, observeStateFiles } from './home.js';
-export { observeScandir, probeRemovals } from './scandir.js';
+export { FOREIGN_LISTED_MAX, observeScandir, probeRemovals } from './scandir.js';
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';

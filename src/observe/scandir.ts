@@ -70,6 +70,8 @@ export function observeScandir(
   let serviceCount = 0;
   const upstreamLeftovers: string[] = [];
   const otherPrefix: { service: string; profile: string }[] = [];
+  let foreignListed = 0;
+  let foreignUnlisted = 0;
   // `record`: the ownership record observeSlot already read, else it is read here.
   const strayOf = (name: string, record?: FileRead): void => {
     if (only !== undefined) return;
@@ -96,7 +98,10 @@ export function observeScandir(
     const kind = entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other';
     const slot = observeSlot(scandir, name, profile, kind, readLive, shallow ? undefined : cache, shallow, slotFileCap);
     if (!slot.owned && slot.entry === 'dir') strayOf(name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
-    slots.set(name, slot);
+    // Nothing is ever done to a slot of no profile that is not ours: past a bound it is counted,
+    // not kept (the hermes user may make a million of them in a scandir it can write).
+    if (shallow && !slot.owned && ++foreignListed > FOREIGN_LISTED_MAX) foreignUnlisted += 1;
+    else slots.set(name, slot);
   });
   upstreamLeftovers.sort();
   const journal = readPendingRestarts(scandir);
@@ -114,6 +119,7 @@ export function observeScandir(
     upstreamLeftovers,
     trash,
     ...(otherPrefix.length === 0 ? {} : { otherPrefix: otherPrefix.sort((a, b) => (a.service < b.service ? -1 : 1)) }),
+    ...(foreignUnlisted === 0 ? {} : { foreignUnlisted }),
   };
 }
 
@@ -236,6 +242,8 @@ const LOG_ENTRIES = new Set(['run', 'down', 'event', 'supervise']);
 
 /** Upstream staging leftovers one boot collects at most (the next boot deletes the rest). */
 const UPSTREAM_LEFTOVERS_MAX = 10_000;
+/** Slot-named entries of no profile and not ours that one pass keeps (ObservedScandir.foreignUnlisted). */
+export const FOREIGN_LISTED_MAX = 1000;
 
 /**
  * Counts the entries of `dir` outside `known` and keeps the first few in sort order (so a message

@@ -147,3 +147,49 @@ for (const kind of ['directories', 'files', 'files in HERMES_HOME'] as const)
     `${EMPTY_DIRS} empty ${kind.includes(' in ') ? kind : `${kind} under profiles/`} are never listed whole: the pass stays within ${(kind.includes(' in ') ? HOME_RSS_BUDGET_KIB : DIRS_RSS_BUDGET_KIB) / 1024} MiB and finds the one profile`,
     listingBudget(kind),
   );
+
+/** Slot-named directories of no profile the hermes user makes in a scandir it can write. */
+const FOREIGN_SLOTS = 200_000;
+/** Peak RSS of a pass over them: about 95 MiB (234 MiB when every one was kept). */
+const FOREIGN_RSS_BUDGET_KIB = 150 * 1024;
+
+needsRoot(test).serial(
+  `${FOREIGN_SLOTS} slot-named directories of no profile in the scandir are counted, not kept: the pass stays within ${FOREIGN_RSS_BUDGET_KIB / 1024} MiB and says so`,
+  async (t) => {
+    t.timeout(170_000);
+    if (!fs.existsSync(TIME)) return t.fail(`${TIME} is needed to measure the peak RSS of the CLI (apt-get install time)`);
+    const root = await mountTmpfs('rg-foreign-slots', '1g');
+    listingMounts.push(root);
+    fs.mkdirSync(path.join(root, 'home', 'profiles', 'real'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'home', 'profiles', 'real', 'SOUL.md'), 's');
+    const scan = path.join(root, 'scan');
+    fs.mkdirSync(scan);
+    for (let i = 0; i < FOREIGN_SLOTS; i += 1) fs.mkdirSync(path.join(scan, `gateway-x${i}`));
+    fs.writeFileSync(path.join(root, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
+    const timeFile = path.join(root, 'time');
+    const args = ['-o', timeFile, '-f', '%M', process.execPath, MAIN, 'sync', '--diff', '--output', 'json'];
+    const flags = ['--hermes-home', path.join(root, 'home'), '--scandir', scan, '--container-argv', '[]'];
+    let stdout = '';
+    try {
+      stdout = execFileSync(TIME, [...args, ...flags, '--config', path.join(root, 'config.json')], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+    } catch (err) {
+      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
+    }
+    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    t.true(peakKib < FOREIGN_RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget of ${FOREIGN_RSS_BUDGET_KIB} KiB`);
+    const doc = JSON.parse(stdout) as { warnings: string[]; operations: { service: string }[] };
+    t.true(
+      doc.warnings.some((w) => w.startsWith(`${FOREIGN_SLOTS - 1000} more directories in the scandir are named like slots`)),
+      doc.warnings.join('\n'),
+    );
+    t.false(
+      doc.operations.some((op) => op.service.startsWith('gateway-x')),
+      'none of them is touched',
+    );
+  },
+);

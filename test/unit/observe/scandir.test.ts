@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import { OWNERSHIP_FILE } from '../../../src/model/constants.js';
-import { observeScandir, svscanState } from '../../../src/observe/scandir.js';
+import { FOREIGN_LISTED_MAX, observeScandir, svscanState } from '../../../src/observe/scandir.js';
 import { RACY_MS, ReadCache } from '../../../src/observe/read-cache.js';
 import type { ObservedSlot } from '../../../src/model.js';
 import { persistRestarts } from '../../../src/actuate/restarts.js';
@@ -161,6 +161,19 @@ test('a scandir full of dot entries is read entry by entry: slots are found, and
   const scan = observeScandir(dir, SETTINGS);
   t.deepEqual([...scan.slots.keys()], ['gateway-a']);
   t.is(scan.upstreamLeftovers.length, 10_000, 'the next boot deletes the rest');
+});
+
+test("slot-named directories of no profile that are not ours are kept up to a bound and counted past it; ours and a profile's always kept", (t) => {
+  const { root, dir } = tempRoot(t);
+  writeSlot(root, 'a');
+  writeSlot(root, 'gone');
+  for (let i = 0; i < FOREIGN_LISTED_MAX + 5; i++) fs.mkdirSync(path.join(root, `gateway-x${i}`));
+  const scan = observeScandir(dir, SETTINGS, undefined, undefined, { profiles: new Set(['a']) });
+  t.is(scan.foreignUnlisted, 5);
+  t.is([...scan.slots.values()].filter((s) => !s.owned).length, FOREIGN_LISTED_MAX);
+  t.true(scan.slots.has('gateway-a') && scan.slots.get('gateway-gone')?.owned === true, 'whatever the order of the listing');
+  t.is(scan.serviceCount, FOREIGN_LISTED_MAX + 7, "every one still counts towards s6-svscan's limit");
+  t.is(observeScandir(dir, SETTINGS).foreignUnlisted, undefined, 'without the profiles none is known to be of no profile');
 });
 
 test('a slot whose profile has no directory is read shallowly: its record, marker and identity, not its files', (t) => {
