@@ -168,20 +168,29 @@ function openHome(hermesHome: string, isDefault: Args['hermesHomeIsDefault']): D
 
 /**
  * The volume a HERMES_HOME belongs to when it is one of its named profiles (`<volume>/profiles/<name>`
- * with a SOUL.md and no `profiles/` of its own): read as a volume, its state file would decide the
- * root gateway and its missing `profiles/` would ask for --allow-empty.
+ * with a SOUL.md and no `profiles/` of its own, in a volume that has a root profile's files): read
+ * as a volume, its state file would decide the root gateway and its missing `profiles/` would ask
+ * for --allow-empty. Its real path counts (a symlink to a profile is one); a new volume that only
+ * happens to sit in a directory called profiles/ has no such parent.
  */
 function profileDirVolume(hermesHome: string): string | undefined {
-  const resolved = path.resolve(hermesHome);
-  if (path.basename(path.dirname(resolved)) !== 'profiles') return undefined;
-  const has = (name: string): boolean => {
+  let real: string;
+  try {
+    real = fs.realpathSync(hermesHome);
+  } catch {
+    return undefined; // it was just opened: a race the pass itself reports
+  }
+  if (path.basename(path.dirname(real)) !== 'profiles') return undefined;
+  const has = (dir: string, name: string): boolean => {
     try {
-      return fs.lstatSync(path.join(resolved, name), { throwIfNoEntry: false }) !== undefined;
+      return fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false }) !== undefined;
     } catch {
       return false; // unreadable: the pass says so
     }
   };
-  return has('SOUL.md') && !has('profiles') ? path.dirname(path.dirname(resolved)) : undefined;
+  const volume = path.dirname(path.dirname(real));
+  const rootProfile = ['SOUL.md', 'gateway_state.json', 'config.yaml'].some((name) => has(volume, name));
+  return rootProfile && has(real, 'SOUL.md') && !has(real, 'profiles') ? volume : undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, RUNTIME_FILES } from '../model/constants.js';
+import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, REMOVE_WAITS_DENIED, RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -98,12 +98,14 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     }
   }
   if (options.prune && desired.pruneBlocked === undefined) {
-    const pending = new Set((observed.scandir.trash ?? []).filter((e) => e.supervised).map((e) => e.service));
+    const pending = new Map((observed.scandir.trash ?? []).filter((e) => e.supervised).map((e) => [e.service, e]));
     for (const slot of prunableSlots(observed, desired)) {
       // A slot whose supervisor this user may not stop (not root) stays: its remove is refused. So
       // does one whose earlier removal still runs in the trash under its name: the run would
       // refuse to move it there (src/actuate/remove.ts), and --diff must say so.
-      const reason = slot.controlDenied === true ? REMOVE_REFUSED : pending.has(slot.service) ? REMOVE_WAITS : undefined;
+      const twin = pending.get(slot.service);
+      const behind = twin === undefined ? undefined : twin.controlDenied === true ? REMOVE_WAITS_DENIED : REMOVE_WAITS;
+      const reason = slot.controlDenied === true ? REMOVE_REFUSED : behind;
       ops.push({
         kind: 'remove',
         service: slot.service,

@@ -43,6 +43,13 @@ export const REMOVE_REFUSED =
 export const REMOVE_WAITS =
   'profile deleted, not removed in this pass: an earlier removal of this slot is still pending in the trash with its supervisor running; its purge stops that one first, then the next pass removes this slot';
 
+/**
+ * The same while that earlier removal's supervisor is one this user cannot stop: its purge is
+ * refused too (PURGE_REFUSED), so only root can let this slot go.
+ */
+export const REMOVE_WAITS_DENIED =
+  'profile deleted, not removed: an earlier removal of this slot is still pending in the trash, with a supervisor this user cannot stop (its purge is refused): once root has stopped and deleted that one, the next pass removes this slot';
+
 /** The same for such a slot already in the trash: the refused `purge`. */
 export const PURGE_REFUSED =
   'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it in the trash (.reconcile-gateways/trash in the scandir), then delete it there (rm -r)';

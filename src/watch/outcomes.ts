@@ -6,6 +6,7 @@ import type { PassResult } from '../reconcile.js';
 import type { DriftCondition } from '../desired/drift.js';
 import type { LiveStatus } from '../model.js';
 import { isRefused } from '../diff/index.js';
+import { REMOVE_WAITS } from '../model/constants.js';
 
 /** s6's view of a slot, in one word (the metrics' and status file's `live`). */
 export type LiveState = 'up' | 'down' | 'finishing' | 'unsupervised';
@@ -45,7 +46,9 @@ export function passOutcomes(result: PassResult): Outcome[] {
     result.observed.scandir.slots.has(service) || (decisions.get(service)?.action ?? 'skipped') !== 'skipped';
   const failures = result.results.filter((r) => r.status === 'failed' && !(r.op.kind === 'purge' && inScandir(r.op.service)));
   const failed = new Map(failures.map((r) => [r.op.service, r.error ?? 'failed']));
-  const attempted = new Set(failures.filter((r) => !isRefused(r.op)).map((r) => r.op.service));
+  // A remove refused while its trash twin is stopped (REMOVE_WAITS) succeeds once that is done, which
+  // no file event announces: it is retried with back-off like a failure, not left to the interval.
+  const attempted = new Set(failures.filter((r) => !isRefused(r.op) || r.op.reason === REMOVE_WAITS).map((r) => r.op.service));
   const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));
   const held = new Map(result.held.map((op) => [op.service, op]));
   const profileOf = new Map<string, string>();

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../../../src/model.js';
 import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
@@ -365,6 +366,7 @@ needsRoot(test)('a scandir the running user cannot read exits 111 saying to run 
 test("a named profile's directory given as HERMES_HOME is refused (111), naming the volume: its state is not read as the root's", async (t) => {
   const l = await makeWorld('home-is-profile');
   writeProfiles(l.home, { writer: 'stopped' });
+  fs.writeFileSync(path.join(l.home, 'SOUL.md'), 'soul\n'); // the root profile's
   t.is((await runWorld('boot', l)).code, 0);
   const before = snapshot(l.root);
   const profile = path.join(l.home, 'profiles', 'writer');
@@ -376,9 +378,22 @@ test("a named profile's directory given as HERMES_HOME is refused (111), naming 
       `HERMES_HOME ${profile} looks like a named profile's directory, not the data volume (it holds a SOUL.md, sits in a profiles/ directory and has no profiles/ of its own), so its state would be read as the root profile's; point --hermes-home or HERMES_HOME at the volume, ${l.home}`,
     );
   }
+  // Through a symlink too: what counts is where it leads.
+  const link = path.join(os.tmpdir(), `rg-home-link-${process.pid}`);
+  fs.rmSync(link, { force: true });
+  t.teardown(() => fs.rmSync(link, { force: true }));
+  fs.symlinkSync(profile, link);
+  const linked = await runWorldJson('status', { ...l, home: link });
+  t.is(linked.code, 111, linked.stderr);
+  t.regex(linked.doc.error?.message ?? '', /looks like a named profile's directory/);
   t.deepEqual(diffSnapshot(before, snapshot(l.root)), [], 'a refused run changed something');
   // The volume itself, whose own directory may well be called anything, is accepted.
   t.is((await runWorld('sync', l)).code, 0);
+  // So is a new volume that only sits in a directory called profiles/ (its parent has no root profile).
+  const fresh = path.join(l.root, 'vols', 'profiles', 'tenant1');
+  fs.mkdirSync(fresh, { recursive: true });
+  fs.writeFileSync(path.join(fresh, 'SOUL.md'), 's');
+  t.is((await runWorld('status', { ...l, home: fresh })).code, 0);
 });
 
 needsRoot(test)('a config this user may not read says to make it readable, not to check its path', async (t) => {

@@ -6,6 +6,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { ObservedSlot, Plan, TrashEntry } from '../../../src/model.js';
 import { type DiffOptions, diffStates, isRefused, withLiveOps } from '../../../src/diff/index.js';
+import { PURGE_REFUSED, REMOVE_WAITS_DENIED } from '../../../src/model/constants.js';
 import {
   desiredOf,
   type DesiredOptions,
@@ -171,7 +172,14 @@ test('prune: a slot whose earlier removal still runs in the trash under its name
     ['purge', false, 'removal pending: supervisor still running in the trash'],
   ]);
   t.deepEqual(planned([entry({ stopping: true })])[0], ['remove', true, waits], 'its gateway stopping: still running');
-  t.deepEqual(planned([entry({ controlDenied: true })])[0], ['remove', true, waits], 'this user cannot tell: counted as running');
+  t.deepEqual(
+    planned([entry({ controlDenied: true })]),
+    [
+      ['remove', true, REMOVE_WAITS_DENIED],
+      ['purge', true, PURGE_REFUSED],
+    ],
+    'a supervisor this user cannot stop: the remove does not promise the purge it cannot do',
+  );
   t.deepEqual(
     planned([entry({ supervised: false })]),
     [

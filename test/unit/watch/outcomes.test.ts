@@ -8,13 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
-import type { LiveStatus, Settings } from '../../../src/model.js';
-import { OWNERSHIP_FILE } from '../../../src/model/constants.js';
+import type { LiveStatus, Operation, Settings } from '../../../src/model.js';
+import { OWNERSHIP_FILE, REMOVE_REFUSED, REMOVE_WAITS } from '../../../src/model/constants.js';
 import { type PassOptions, type PassResult, type TestSeams, applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
 import { type Outcome, liveStateOf, passOutcomes } from '../../../src/watch/outcomes.js';
 import { liveUp } from '../../helpers/observed.js';
+import { passResultOf } from '../../helpers/pass-result.js';
 import { tempRoot } from '../support.js';
 
 const SETTINGS: Settings = { ...DEFAULT_SETTINGS, uid: 65534, gid: 65534 };
@@ -293,4 +294,17 @@ test("an outcome carries s6's view of the slot, a pending restart and the slot's
   });
   t.like(outcomeOf(result, 'gateway-b'), { restartPending: false, drift: [] });
   t.false('live' in outcomeOf(result, 'gateway-b'), 'a slot s6 never supervised has no live state');
+});
+
+test('a remove refused while its trash twin is stopped is a failure with back-off, retried soon; other refusals wait for a pass', (t) => {
+  const remove = (reason: string): Operation => ({ kind: 'remove', service: 'gateway-old', profile: 'old', reason, refused: true });
+  const outcomeFor = (reason: string): Outcome | undefined => {
+    const op = remove(reason);
+    const result = passResultOf({ plan: { operations: [op], restartPending: [] }, results: [{ op, status: 'failed', error: reason }] });
+    return passOutcomes(result).find((o) => o.service === 'gateway-old');
+  };
+  const waits = outcomeFor(REMOVE_WAITS);
+  t.like(waits, { kind: 'failed' });
+  t.is(waits?.refused, undefined, 'no file event announces its end: a back-off retries it');
+  t.like(outcomeFor(REMOVE_REFUSED), { kind: 'failed', refused: true });
 });
