@@ -17,7 +17,9 @@ import {
   describeType,
   errnoCode,
   forEachDirEntryRaw,
+  type LockTable,
   isSupervised,
+  supervisorLocks,
   lstatAt,
   mkdirAt,
   openDirIfExists,
@@ -156,11 +158,12 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
  * Moves the slots of the foreign state directories set aside whose supervisors still run into the
  * trash of `state`, where a purge stops them and deletes them (deleting them with the rest would
  * leave their gateways running with nothing left to stop them), then deletes what is left of each.
- * One whose trash still holds a directory a supervisor listens on (its name taken in our trash,
+ * One whose trash still holds a directory a supervisor runs on (its name taken in our trash,
  * not a service name, or moved there meanwhile) is not deleted: it stays under its dot name,
  * which s6-svscan skips, as does whatever the budget leaves. Returns `state`.
  */
 function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: TakeOverReport): Dir {
+  const locks = asides.length === 0 ? undefined : supervisorLocks(scandir);
   for (const aside of asides) {
     let old: Dir | undefined;
     let trash: Dir | undefined;
@@ -170,7 +173,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
       let stranded: string[] = [];
       let unchecked = false;
       try {
-        const running = oldTrash === undefined ? [] : runningRemovals(oldTrash);
+        const running = oldTrash === undefined ? [] : runningRemovals(oldTrash, locks);
         if (oldTrash !== undefined && running.length > 0) {
           trash = openPrivateSubdir(state, TRASH_DIR);
           for (const service of running) {
@@ -182,7 +185,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
             }
           }
         }
-        const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true);
+        const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true, locks);
         stranded = left.running;
         unchecked = left.unchecked;
       } finally {
@@ -221,14 +224,14 @@ export const FOREIGN_TRASH_MAX = 10_000;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 /**
- * The entries of a foreign state directory's trash on which a supervisor still listens, by name:
- * directories among the first {@link FOREIGN_TRASH_MAX}, named like a service (a name that could
- * forge an output field is never taken over). Whose the FIFO is says nothing: a
- * slot the Hermes CLI registered, or one of `superviseOwner: user`, has a hermes-owned control
- * under a real supervisor. Never throws.
+ * The entries of a foreign state directory's trash on which a supervisor still runs (isSupervised,
+ * with `locks` from supervisorLocks), by name: directories among the first
+ * {@link FOREIGN_TRASH_MAX}, named like a service (a name that could forge an output field is never
+ * taken over). Whose the FIFO is says nothing: a slot the Hermes CLI registered, or one of
+ * `superviseOwner: user`, has a hermes-owned control under a real supervisor. Never throws.
  */
-export function runningRemovals(trash: Dir): string[] {
-  return scanTrash(trash, false).running;
+export function runningRemovals(trash: Dir, locks?: LockTable): string[] {
+  return scanTrash(trash, false, locks).running;
 }
 
 /**
@@ -236,7 +239,11 @@ export function runningRemovals(trash: Dir): string[] {
  * checked: past the first {@link FOREIGN_TRASH_MAX} entries, or named with bytes that are not
  * UTF-8 (looked at by name, such a directory would be another one), or an unreadable trash.
  */
-function scanTrash(trash: Dir, anyName: boolean): { readonly running: string[]; readonly unchecked: boolean } {
+function scanTrash(
+  trash: Dir,
+  anyName: boolean,
+  locks: LockTable | undefined,
+): { readonly running: string[]; readonly unchecked: boolean } {
   const running: string[] = [];
   let unchecked = false;
   let seen = 0;
@@ -252,7 +259,7 @@ function scanTrash(trash: Dir, anyName: boolean): { readonly running: string[]; 
         unchecked = true;
         return;
       }
-      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name)) running.push(name);
+      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name, true, locks)) running.push(name);
     });
   } catch {
     unchecked = true;

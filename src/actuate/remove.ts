@@ -12,6 +12,7 @@
 import type { OperationResult, PurgeOp, RemoveOp } from '../model.js';
 import {
   type Dir,
+  type LockTable,
   type RemovalBudget,
   FsError,
   REMOVAL_BUDGET,
@@ -20,6 +21,8 @@ import {
   identityOf,
   isControlDenied,
   isSupervised,
+  lockTable,
+  supervisorLocks,
   openDirAt,
   openDirIfExists,
   removeTreeAt,
@@ -59,6 +62,9 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
   }
   try {
     const budget = options.budget ?? { left: REMOVAL_BUDGET };
+    // Whether a reader alone is a supervisor is decided once for the pass; the locks are read anew at each look.
+    const lifelong = supervisorLocks(scandir) !== undefined;
+    const look = (): LockTable | undefined => (lifelong ? lockTable() : undefined);
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
     for (const op of ops) {
@@ -72,7 +78,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
           continue;
         }
         if (op.kind === 'remove') {
-          moveToTrash(scandir, trash, op, budget);
+          moveToTrash(scandir, trash, op, budget, look());
           options.afterTrash?.(op);
         }
         inTrash.push(op);
@@ -82,7 +88,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     }
     const loggers = stopSupervisors(scandir, trash, inTrash, options.live, results);
     const waiting = inTrash.filter((op) => !results.has(op));
-    for (const r of finishInTrash(trash, waiting, loggers, options, budget)) results.set(r.op as TrashOp, r);
+    for (const r of finishInTrash(trash, waiting, loggers, options, budget, look)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
   } finally {
     closeDir(trash);
@@ -95,7 +101,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
  * removal of the same name still in the trash is finished first, unless its supervisor still runs:
  * deleting that directory would orphan the supervisor (nothing could reach its control any more).
  */
-function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget): void {
+function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, locks: LockTable | undefined): void {
   const display = `${scandir.path}/${op.service}`;
   const slot = openDirAt(scandir, op.service);
   try {
@@ -103,7 +109,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (isSupervised(trash, op.service)) {
+    if (isSupervised(trash, op.service, true, locks)) {
       throw new FsError(
         'remove',
         display,
@@ -218,7 +224,8 @@ function openTrash(scandir: Dir): Dir {
  * Waits, within one budget for the whole pass, for the supervisors of the trashed slots to exit,
  * then deletes each within the pass's removal budget. One still running, or too big to delete
  * now, is left for the next pass and reported as pending removal. The `loggers` of services told
- * to exit are told too, each once its service's supervisor is gone.
+ * to exit are told too, each once its service's supervisor is gone. `look` gives each look its
+ * lock table (isSupervised), or none where a reader alone counts as a supervisor.
  */
 function finishInTrash(
   trash: Dir,
@@ -226,22 +233,26 @@ function finishInTrash(
   loggers: Set<TrashOp>,
   options: RemoveOptions,
   budget: RemovalBudget,
+  look: () => LockTable | undefined,
 ): OperationResult[] {
   const now = options.now ?? Date.now;
   const deadline = now() + options.waitBudgetMs;
-  const tellLoggers = (): void => {
+  const tellLoggers = (locks: LockTable | undefined): void => {
     for (const op of loggers) {
-      if (isSupervised(trash, op.service, false)) continue;
+      if (isSupervised(trash, op.service, false, locks)) continue;
       loggers.delete(op);
       tellLoggerToExit(trash, op.service);
     }
   };
-  tellLoggers();
-  let running = ops.filter((op) => isSupervised(trash, op.service));
+  // One reading of the lock table per look: they change while supervisors exit.
+  let locks = look();
+  tellLoggers(locks);
+  let running = ops.filter((op) => isSupervised(trash, op.service, true, locks));
   while (running.length > 0 && now() < deadline) {
     options.sleep(50);
-    tellLoggers();
-    running = running.filter((op) => isSupervised(trash, op.service));
+    locks = look();
+    tellLoggers(locks);
+    running = running.filter((op) => isSupervised(trash, op.service, true, locks));
   }
   return ops.map((op): OperationResult => {
     if (running.includes(op)) {

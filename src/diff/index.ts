@@ -121,7 +121,9 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     const reason = refused
       ? PURGE_REFUSED
       : !entry.supervised
-        ? 'removal pending: left in the trash'
+        ? entry.heldOpen === true
+          ? 'removal pending: left in the trash (a process holds its supervise/control open, but no supervisor runs there: not waited for)'
+          : 'removal pending: left in the trash'
         : entry.stopping
           ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
           : 'removal pending: supervisor still running in the trash';

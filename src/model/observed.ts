@@ -177,6 +177,12 @@ export interface TrashEntry {
   readonly stopping: boolean;
   /** This user may not open its or its logger's `supervise/control` (not root): it cannot stop it, so never deletes it. */
   readonly controlDenied?: true;
+  /**
+   * Not supervised, though a process holds its (or its logger's) `supervise/control` open for
+   * reading: this system's s6 holds `supervise/lock` for a supervisor's life (supervisorLocks) and
+   * no process of root or of this user holds this one, so that reader is not waited for.
+   */
+  readonly heldOpen?: true;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */

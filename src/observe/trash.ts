@@ -6,9 +6,11 @@
  * supervisors still run are read too: the pass that replaces that directory takes them over.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, listDir, openDirAt, supervisorsOf } from '../safe-fs/index.js';
+import { type Dir, closeDir, listDir, openDirAt, supervisorLocks, supervisorsOf } from '../safe-fs/index.js';
 import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
+
+const NO_SUPERVISORS = { supervised: false, denied: false, heldOpen: false } as const;
 
 /** Whether the trashed slot's gateway is up while s6 wants it down (TrashEntry.stopping); never throws. */
 function isStopping(trash: Dir, service: string): boolean {
@@ -31,19 +33,21 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   closeDir(state);
   if (trash === undefined) return [];
   try {
+    const locks = supervisorLocks(scandir);
     const entries =
       state === undefined
-        ? runningRemovals(trash).map((name) => ({ name, dir: true }))
+        ? runningRemovals(trash, locks).map((name) => ({ name, dir: true }))
         : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
     return entries
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
-        const { supervised, denied } = e.dir ? supervisorsOf(trash, e.name) : { supervised: false, denied: false };
+        const { supervised, denied, heldOpen } = e.dir ? supervisorsOf(trash, e.name, locks) : NO_SUPERVISORS;
         const entry: TrashEntry = {
           service: e.name,
           profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,
           supervised,
           stopping: supervised && isStopping(trash, e.name),
+          ...(heldOpen && !supervised ? { heldOpen } : {}),
         };
         return denied ? { ...entry, controlDenied: true as const } : entry;
       })

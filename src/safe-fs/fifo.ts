@@ -1,6 +1,7 @@
 /** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
 import fs from 'node:fs';
 import { type Dir, closeDir, isDenied, openDirIfExists, openSearchableDirAt, pathAt } from './core.js';
+import { type LockTable, lockTable } from './locks.js';
 
 /**
  * Whether a process reads the FIFO `name` in `dir` (s6-svscan's or s6-supervise's control):
@@ -31,12 +32,18 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
 
 /**
  * Whether the supervisor of service directory `service` in `parent`, or of its logger (unless
- * `withLogger` is false), still listens (a `supervise/control` FIFO has a reader). A control this
- * user may not open counts as listening (it cannot tell, and nothing may be deleted under a
- * supervisor that may run); anything else unreadable as not.
+ * `withLogger` is false), still runs: its `supervise/control` FIFO has a reader and, given `locks`
+ * (where {@link supervisorLocks} showed that this system's s6 holds `supervise/lock` for a
+ * supervisor's whole life), its `supervise/lock` is locked by a process of root or of this user.
+ * A reader alone is anyone who may open the FIFO (the hermes user, on a slot the Hermes CLI
+ * registered or in a trash it planted): waiting for it to go away could wait forever. Without
+ * `locks` a reader counts as a supervisor, as an s6 that locks only while it starts needs. A
+ * control this user may not open, or a lock whose holder cannot be told, counts as running (it
+ * cannot tell, and nothing may be deleted under a supervisor that may run); anything else
+ * unreadable as not.
  */
-export function isSupervised(parent: Dir, service: string, withLogger = true): boolean {
-  return controlsOf(parent, service, withLogger).some((c) => c !== 'none');
+export function isSupervised(parent: Dir, service: string, withLogger = true, locks?: LockTable): boolean {
+  return controlsOf(parent, service, withLogger, locks).some(isRunning);
 }
 
 /**
@@ -44,26 +51,67 @@ export function isSupervised(parent: Dir, service: string, withLogger = true): b
  * `parent`, or of its logger: it could not tell their supervisors anything. Never for root.
  */
 export function isControlDenied(parent: Dir, service: string): boolean {
-  return supervisorsOf(parent, service).denied;
+  // Whether a reader is a supervisor does not matter here: the lock table is not read.
+  return controlsOf(parent, service, true, undefined).includes('denied');
 }
 
-/** What a trashed or removed slot's supervisors are to this user: {@link isSupervised} and {@link isControlDenied} in one reading. */
-export function supervisorsOf(parent: Dir, service: string): { readonly supervised: boolean; readonly denied: boolean } {
-  const controls = controlsOf(parent, service, true);
-  return { supervised: controls.some((c) => c !== 'none'), denied: controls.includes('denied') };
+/** What a trashed or removed slot's supervisors are to this user, in one reading. */
+export interface Supervisors {
+  /** {@link isSupervised}, with its logger's. */
+  readonly supervised: boolean;
+  /** {@link isControlDenied}. */
+  readonly denied: boolean;
+  /** A control FIFO has a reader that is no supervisor (nothing holds its lock): not waited for. Only with `locks`. */
+  readonly heldOpen: boolean;
 }
 
-type Control = 'reader' | 'none' | 'denied';
+/** {@link Supervisors} of the service directory `service` in `parent`; `locks` as for {@link isSupervised}. */
+export function supervisorsOf(parent: Dir, service: string, locks?: LockTable): Supervisors {
+  const controls = controlsOf(parent, service, true, locks);
+  return { supervised: controls.some(isRunning), denied: controls.includes('denied'), heldOpen: controls.includes('held-open') };
+}
 
-/** fifoReader of the service's `supervise/control` and, with `withLogger`, its logger's; none when unreadable. */
-function controlsOf(parent: Dir, service: string, withLogger: boolean): Control[] {
+/**
+ * The lock table to tell a supervisor from a mere reader by, for one look at the slots and the trash
+ * of `scandir`: `table` when this system's s6 is shown to hold its locks for life, undefined (a
+ * reader counts as a supervisor) when it is not. Shown means: the scandir's s6-svscan listens on
+ * `.s6-svscan/control` and `.s6-svscan/lock`, a regular file (whoever owns it: the cont-init example
+ * hands it to hermes for s6-svscanctl), is POSIX write-locked by a process of root or of this user. s6-svscan and s6-supervise take those locks
+ * alike: from s6 2.10 on, each for its whole life (skalibs `fd_lock`; s6-svok and s6-svscanctl test
+ * them); before, each locked only while it started and let go, so a live supervisor holds nothing.
+ * No s6-svscan listening, a lock not held, of another user or of a holder that cannot be told, or
+ * an unreadable `/proc/locks`: not shown, never guessed.
+ */
+export function supervisorLocks(scandir: Dir, table: LockTable = lockTable()): LockTable | undefined {
+  let svscan: Dir | undefined;
+  try {
+    svscan = openSearchableDirAt(scandir, '.s6-svscan');
+    if (svscan === undefined || fifoReader(svscan, 'control') !== 'reader') return undefined;
+    return isLockHeld(svscan, table) === true ? table : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeDir(svscan);
+  }
+}
+
+/** A supervisor listens; none does; this user may not look; or only a reader that is no supervisor listens. */
+type Control = 'supervisor' | 'none' | 'denied' | 'held-open';
+
+const isRunning = (c: Control): boolean => c === 'supervisor' || c === 'denied';
+
+/**
+ * The Control of the service's `supervise/` and, with `withLogger`, its logger's; none when
+ * unreadable. Without `locks`, a reader is not told from a supervisor.
+ */
+function controlsOf(parent: Dir, service: string, withLogger: boolean, locks: LockTable | undefined): Control[] {
   let slot: Dir | undefined;
   let log: Dir | undefined;
   try {
     slot = openDirIfExists(parent, service);
     if (slot === undefined) return [];
     log = withLogger ? openDirIfExists(slot, 'log') : undefined;
-    return log === undefined ? [controlOf(slot)] : [controlOf(slot), controlOf(log)];
+    return log === undefined ? [controlOf(slot, locks)] : [controlOf(slot, locks), controlOf(log, locks)];
   } catch {
     return [];
   } finally {
@@ -72,11 +120,31 @@ function controlsOf(parent: Dir, service: string, withLogger: boolean): Control[
   }
 }
 
-function controlOf(service: Dir): Control {
+function controlOf(service: Dir, locks: LockTable | undefined): Control {
   const supervise = openSearchableDirAt(service, 'supervise');
   try {
-    return supervise === undefined ? 'none' : fifoReader(supervise, 'control');
+    if (supervise === undefined) return 'none';
+    const reader = fifoReader(supervise, 'control');
+    if (reader !== 'reader') return reader;
+    return locks !== undefined && isLockHeld(supervise, locks) === false ? 'held-open' : 'supervisor';
   } finally {
     closeDir(supervise);
   }
+}
+
+/**
+ * Whether `lock` in `dir` is a file a process of root or of this user holds locked; undefined when
+ * that cannot be told. A lock that is missing, a symlink or no regular file is held by no s6
+ * process (which opens and locks it before it reads its control). Who owns the file does not
+ * matter: who holds the lock does.
+ */
+function isLockHeld(dir: Dir, locks: LockTable): boolean | undefined {
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.lstatSync(pathAt(dir, 'lock'), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (st === undefined || !st.isFile()) return false;
+  return locks.isLockedByTrusted(st.ino.toString());
 }

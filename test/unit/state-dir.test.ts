@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { closeDir } from '../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
-import { listenOnControl } from '../helpers/fifo.js';
+import { listenOnControl, superviseStandIn, svscanStandIn } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
 
@@ -37,7 +37,7 @@ test('a missing state directory is made 0700; a foreign one is replaced; without
 test('replacing a foreign state directory takes over the trashed slots whose supervisors still run, and deletes the rest', (t) => {
   const { root, dir } = tempRoot(t);
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
-  const running = listenOnControl(t, path.join(oldTrash, 'gateway-running', 'supervise'));
+  const running = superviseStandIn(t, path.join(oldTrash, 'gateway-running', 'supervise'));
   fs.mkdirSync(path.join(oldTrash, 'gateway-idle'));
   fs.writeFileSync(path.join(root, STATE_DIR, 'journal'), '{}');
   fs.chmodSync(path.join(root, STATE_DIR), 0o755);
@@ -59,7 +59,7 @@ test('replacing a foreign state directory takes over the trashed slots whose sup
 test('a foreign state directory whose trash still holds a supervised directory it cannot take over is kept aside, and said', (t) => {
   const { root, dir } = tempRoot(t);
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
-  listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
+  superviseStandIn(t, path.join(oldTrash, 'not a service name', 'supervise'));
   fs.chmodSync(path.join(root, STATE_DIR), 0o755);
   const report = { moved: [] as string[], kept: [] as string[] };
   const made = openStateDir(dir, true, report);
@@ -69,6 +69,36 @@ test('a foreign state directory whose trash still holds a supervised directory i
   t.is(aside.length, 1, 'not deleted: its supervisor would be orphaned');
   t.true(fs.existsSync(path.join(root, aside[0] ?? '', TRASH_DIR, 'not a service name', 'supervise', 'control')));
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700, 'the new state directory is made all the same');
+});
+
+test('a planted foreign trash entry whose control a process only holds open (no supervisor holds its lock) is not taken over: deleted with the rest', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  listenOnControl(t, path.join(oldTrash, 'gateway-planted', 'supervise'));
+  listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report, { moved: [], kept: [] });
+  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, '.s6-svscan'], 'nothing of it is left aside');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [], 'nor taken into a trash');
+});
+
+test('… but where s6-svscan holds no lock of its own (an s6 that locks only while starting), a reader alone is taken over as a running removal', (t) => {
+  const { root, dir } = tempRoot(t);
+  listenOnControl(t, path.join(root, '.s6-svscan'));
+  fs.writeFileSync(path.join(root, '.s6-svscan', 'lock'), '');
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  listenOnControl(t, path.join(oldTrash, 'gateway-planted', 'supervise'));
+  listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report, { moved: ['gateway-planted'], kept: ['not a service name'], asideKept: true });
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-planted']);
 });
 
 test('a foreign trash that cannot all be checked (past 10,000 entries, or names not UTF-8) is kept aside, never deleted', (t) => {

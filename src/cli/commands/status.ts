@@ -79,7 +79,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         warnings.push(`${entry.service}: ${PURGE_REFUSED}`);
         continue;
       }
-      const where = entry.supervised ? 'its supervisor still runs from the trash' : 'left in the trash';
+      const where = entry.supervised
+        ? 'its supervisor still runs from the trash'
+        : entry.heldOpen === true
+          ? 'left in the trash; a process holds its supervise/control open, but no supervisor runs there'
+          : 'left in the trash';
       warnings.push(`${entry.service}: removal pending (${where}); the next sync or watch pass finishes it`);
     }
     if (args.output === 'json') {

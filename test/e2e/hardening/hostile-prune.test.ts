@@ -2,7 +2,9 @@
  * Issue 16 #5: a reader the hermes user keeps open on a pruned slot's `supervise/control` looks
  * like a supervisor that never exits. The removal waits for it within one budget for the whole
  * pass (not 15 s per slot, under the lock), reports the rest as pending removal, `status` shows
- * it, and a later pass finishes once the reader is gone.
+ * it, and a later pass finishes once the reader is gone. These worlds run no s6-svscan, so nothing
+ * shows that s6 holds `supervise/lock` for life and a reader alone counts as a supervisor (the
+ * fallback); with an s6 that does, such a reader is not waited for at all (live/foreign-state).
  */
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';

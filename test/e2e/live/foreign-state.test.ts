@@ -4,15 +4,17 @@
  * as foreign; before, it deleted it with the trash in it, and the gateway ran on with nothing left
  * to stop it, while `status` and `--diff` said converged. Now every pass says so, `--diff` shows the
  * purge, and the pass that replaces the directory takes the running removal over and finishes it.
+ * A "running removal" the hermes user planted there, a control FIFO it reads itself, is none.
  */
 import test, { type ExecutionContext } from 'ava';
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { processAlive } from '../../helpers/s6.js';
+import { processAlive, waitFor } from '../../helpers/s6.js';
 import { NOBODY, makeS6World, removeS6Worlds } from '../../helpers/s6-world.js';
 import { needsS6 } from '../../helpers/needs.js';
-import { runJson } from '../../helpers/cli.js';
+import { killGroup, runJson } from '../../helpers/cli.js';
+import { holdOpen, makeFifo } from '../../helpers/fifo.js';
 import { worldArgs } from '../../helpers/world.js';
 
 const RUNNING = { desired_state: 'running' };
@@ -85,4 +87,41 @@ needsS6(test)('… also when the run lock lives in that directory, and says it r
 );
 needsS6(test)('… also when the hermes user owns supervise/control (superviseOwner: user, or a slot the Hermes CLI registered)', (t) =>
   takesOver(t, 'lock in the state directory', 'user'),
+);
+
+needsS6(test)(
+  'a FIFO the hermes user holds open in a trash entry it planted stalls no removal: the slot of that name is removed at once',
+  async (t) => {
+    const env = await makeS6World('live', { profiles: { gone: RUNNING, stays: RUNNING } });
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('gone');
+    const gateway = await env.pid('gone');
+    // What the hermes user can plant where there is no state directory yet (or in a scandir that is
+    // not sticky): a "pending removal" of gateway-gone whose control it reads itself.
+    const state = path.join(env.scandir, '.reconcile-gateways');
+    await rm(state, { recursive: true, force: true });
+    const supervise = path.join(state, 'trash', 'gateway-gone', 'supervise');
+    mkdirSync(supervise, { recursive: true, mode: 0o700 });
+    makeFifo(path.join(supervise, 'control'));
+    for (const p of [state, path.dirname(path.dirname(supervise)), path.dirname(supervise), supervise, path.join(supervise, 'control')])
+      chownSync(p, NOBODY, NOBODY);
+    const holder = await holdOpen(path.join(supervise, 'control'), { uid: NOBODY });
+    t.teardown(() => killGroup(holder, 'SIGKILL'));
+    await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
+
+    const diff = await env.cli('sync', ['--diff']);
+    t.regex(diff.stdout, /^gateway-gone remove: profile deleted \(stops its running gateway/m);
+    t.notRegex(diff.stdout, /gateway-gone purge/, 'nothing in that trash is a running removal');
+    // Waiting for that reader would have ended in a pending removal (it never goes away): applied is
+    // what says it was not waited for.
+    const sync = await env.json('sync');
+    t.is(sync.code, 0, sync.stderr);
+    t.deepEqual(
+      (sync.doc['operations'] as { kind: string; service: string; status: string }[]).map((o) => `${o.kind} ${o.service} ${o.status}`),
+      ['remove gateway-gone applied'],
+    );
+    await waitFor(() => !processAlive(gateway), 10_000, 'the gateway of the deleted profile to be stopped');
+    t.deepEqual(readdirSync(path.join(state, 'trash')), []);
+    t.is((await env.cli('sync')).code, 0, 'converged');
+  },
 );

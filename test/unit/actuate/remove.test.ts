@@ -1,8 +1,11 @@
 /**
  * src/actuate/remove.ts: owned slots leave the scandir into our private trash, s6-svscan is told
- * once (`-an`), and each is deleted when no supervisor listens any more; one still listening is
- * left for a later `purge`. The clock and sleep are handed in, so the wait is bounded by a budget,
- * not by real time. The supervisors here are this process holding control FIFOs open.
+ * once (`-an`), and each is deleted when no supervisor runs any more; one still running is left
+ * for a later `purge`. The clock and sleep are handed in, so the wait is bounded by a budget, not
+ * by real time. The supervisors here are stand-ins: this process holding control FIFOs open, a
+ * child holding `supervise/lock` locked (test/helpers/fifo.ts); an s6-svscan stand-in that holds
+ * its `.s6-svscan/lock` too shows s6 to keep those locks, one that does not leaves a reader alone
+ * counted as a supervisor.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +14,7 @@ import { type RemoveOptions, applyRemoves } from '../../../src/actuate/remove.js
 import type { DirIdentity, PurgeOp, RemoveOp } from '../../../src/model.js';
 import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
-import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 
 const removeOf = (profile: string, expect?: DirIdentity): RemoveOp => ({
@@ -97,11 +100,11 @@ test('a missing slot, a symlink or a FIFO at the slot name fails that removal al
   t.false(fs.existsSync(path.join(root, 'gateway-ok')));
 });
 
-test('with s6 live, -an is sent once for all removals, and a supervisor still listening leaves its slot pending in the trash', (t) => {
+test('with s6 live, -an is sent once for all removals, and a supervisor still running leaves its slot pending in the trash', (t) => {
   const { root, dir } = tempRoot(t);
-  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  const svscan = svscanStandIn(t, root);
   put(root, 'gateway-a/run', 'x');
-  const supervisor = listenOnControl(t, path.join(root, 'gateway-b', 'supervise'));
+  const supervisor = superviseStandIn(t, path.join(root, 'gateway-b', 'supervise'));
   const options = offline({ live: true });
   const results = applyRemoves(dir, [removeOf('a'), removeOf('b')], options);
   t.is(svscan.received(), 'an');
@@ -129,7 +132,7 @@ test('while a trashed gateway is stopping, the other removals of the pass are to
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
   trashed(root, 'gateway-a');
   put(root, 'gateway-b/run', 'x');
-  const b = listenOnControl(t, path.join(root, 'gateway-b', 'supervise'));
+  const b = superviseStandIn(t, path.join(root, 'gateway-b', 'supervise'));
   const purge: PurgeOp = { ...purgeOf('a', true), stopping: true };
   const results = applyRemoves(dir, [purge, removeOf('b')], offline({ live: true }));
   t.is(svscan.received(), '', 'no -an while gateway-a stops');
@@ -165,37 +168,20 @@ test('with s6-svscan gone since observe looked (nobody reads its control), a slo
 test('without -an (s6-svscan gone, or not this user’s to tell), the trashed slot’s supervisor gets dx, its logger’s once the service is down', (t) => {
   const { root, dir } = tempRoot(t);
   put(root, 'gateway-a/run', 'x');
-  const listen = (sub: string): number => {
-    const file = path.join(root, 'gateway-a', sub, 'supervise', 'control');
-    makeFifo(file);
-    return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  };
-  const read = (fd: number): string => {
-    const buf = Buffer.alloc(64);
-    try {
-      return buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, null));
-    } catch {
-      return ''; // EAGAIN: nothing written
-    }
-  };
-  const service = listen('');
-  const logger = listen('log');
+  const service = superviseStandIn(t, path.join(root, 'gateway-a', 'supervise'));
+  const logger = superviseStandIn(t, path.join(root, 'gateway-a', 'log', 'supervise'));
   const seen: string[] = [];
-  const open = new Set([service, logger]);
-  t.teardown(() => open.forEach((fd) => fs.closeSync(fd)));
   let clock = 0;
   const options = offline({
     now: () => clock,
     sleep: (ms) => {
       clock += ms;
-      if (open.has(service)) {
-        seen.push(`service:${read(service)} logger:${read(logger)}`);
-        fs.closeSync(service); // the service is down and its supervisor exited
-        open.delete(service);
-      } else if (open.has(logger)) {
-        seen.push(`logger:${read(logger)}`);
-        fs.closeSync(logger);
-        open.delete(logger);
+      if (seen.length === 0) {
+        seen.push(`service:${service.received()} logger:${logger.received()}`);
+        service.exit(); // the service is down and its supervisor exited
+      } else if (seen.length === 1) {
+        seen.push(`logger:${logger.received()}`);
+        logger.exit();
       }
     },
   });
@@ -257,9 +243,9 @@ test('a crash right after the move leaves the slot in the trash for the next pas
 
 test('a remove never deletes an earlier removal of the same name whose supervisor still runs in the trash: it waits for the purge', (t) => {
   const { root, dir } = tempRoot(t);
-  listenOnControl(t, path.join(root, '.s6-svscan'));
-  // The first removal of gateway-a is pending: its supervisor still listens in the trash.
-  const old = listenOnControl(t, path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise'));
+  svscanStandIn(t, root);
+  // The first removal of gateway-a is pending: its supervisor still runs in the trash.
+  const old = superviseStandIn(t, path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise'));
   fs.chmodSync(path.join(root, STATE_DIR), 0o700);
   fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
   // The profile came back, and went again: a new slot of the same name is removed.
@@ -289,4 +275,57 @@ test('removes and purges share one removal budget with the rest of the pass', (t
   t.is(results[1]?.status, 'failed');
   t.true(results[1]?.error?.includes('gateway-b is too large to delete in one pass'), results[1]?.error);
   t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-b')));
+});
+
+test('a control FIFO a process holds open with no supervisor behind it (nothing holds supervise/lock) holds up no removal: deleted at once', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = svscanStandIn(t, root);
+  put(root, 'gateway-a/run', 'x');
+  // The hermes user reading its registered slot's control, say: the supervisor itself is gone.
+  const held = listenOnControl(t, path.join(root, 'gateway-a', 'supervise'));
+  const options = offline({ live: true });
+  const op = removeOf('a');
+  t.deepEqual(applyRemoves(dir, [op], options), [{ op, status: 'applied' }]);
+  t.is(svscan.received(), 'an');
+  t.is(options.slept(), 0, 'nothing was waited for');
+  t.is(held.received(), '', 'nothing is written to the reader');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
+});
+
+test('where s6-svscan does not hold .s6-svscan/lock (an s6 that locks only while starting), a reader alone still counts as a supervisor', (t) => {
+  const { root, dir } = tempRoot(t);
+  // s6-svscan listens, and its lock file is there, but nothing holds it locked.
+  const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
+  put(root, '.s6-svscan/lock', '');
+  put(root, 'gateway-a/run', 'x');
+  // A supervisor of such an s6: it reads its control, and holds no lock.
+  const supervisor = listenOnControl(t, path.join(root, 'gateway-a', 'supervise'));
+  put(root, 'gateway-a/supervise/lock', '');
+  const options = offline({ live: true });
+  const [result] = applyRemoves(dir, [removeOf('a')], options);
+  t.is(svscan.received(), 'an');
+  t.is(result?.status, 'failed');
+  t.regex(result?.error ?? '', /^pending removal: the supervisor of gateway-a still runs/);
+  t.is(options.slept(), 1000, 'waited for it, within the budget');
+  t.is(supervisor.received(), '', '-an told it, not a -dx');
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise', 'control')), 'nothing deleted under it');
+});
+
+test('an earlier removal in the trash whose control is only held open (planted, or its supervisor gone) stops no remove of its name', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  listenOnControl(t, path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  fs.chmodSync(path.join(root, STATE_DIR, TRASH_DIR), 0o700);
+  put(root, 'gateway-a/run', 'new');
+  const purge = purgeOf('a', false);
+  const remove = removeOf('a');
+  const options = offline({ live: true });
+  t.deepEqual(applyRemoves(dir, [purge, remove], options), [
+    { op: purge, status: 'applied' },
+    { op: remove, status: 'applied' },
+  ]);
+  t.is(options.slept(), 0, 'nothing was waited for');
+  t.false(fs.existsSync(path.join(root, 'gateway-a')));
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
 });

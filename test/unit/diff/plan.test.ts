@@ -196,6 +196,25 @@ test('prune: a slot whose earlier removal still runs in the trash under its name
     ],
     'another name is no obstacle',
   );
+  t.deepEqual(
+    planned([entry({ supervised: false, heldOpen: true })]).map(([kind, refused]) => [kind, refused]),
+    [
+      ['remove', false],
+      ['purge', false],
+    ],
+    'a control only held open, no supervisor running there: no obstacle',
+  );
+});
+
+test('a trashed slot whose control only a process that is no supervisor holds open is a plain purge that says so', (t) => {
+  const trash: TrashEntry[] = [{ service: 'gateway-held', profile: 'held', supervised: false, stopping: false, heldOpen: true }];
+  const [op] = diffStates(observedOf(home(), { ...scandirOf(), trash }), desiredOf([]), OPTS).operations;
+  t.like(op, { kind: 'purge', supervised: false });
+  t.false(op !== undefined && isRefused(op));
+  t.regex(
+    op?.reason ?? '',
+    /^removal pending: left in the trash \(a process holds its supervise\/control open, but no supervisor runs there/,
+  );
 });
 
 test('prune: a gone service that is also desired is updated, not removed', (t) => {

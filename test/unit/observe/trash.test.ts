@@ -1,14 +1,14 @@
 /**
  * src/observe/trash.ts: slots earlier passes moved into `<scandir>/.reconcile-gateways/trash/`
- * and did not finish deleting, with whether a supervisor still listens. A trash that is not
- * ours (another mode, a symlink) is never read.
+ * and did not finish deleting, with whether a supervisor still runs. A trash that is not ours
+ * (another mode, a symlink) is never read.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { observeTrash } from '../../../src/observe/trash.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
-import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
+import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';
 
@@ -28,11 +28,12 @@ test('no state directory or no trash reads as empty', (t) => {
   t.deepEqual(observeTrash(dir, 'gateway-'), []);
 });
 
-test('trashed slots are listed sorted, with their profile and whether a supervisor still listens', (t) => {
+test('trashed slots are listed sorted, with their profile and whether a supervisor still runs', (t) => {
   const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
   const trash = makeTrash(root);
   fs.mkdirSync(path.join(trash, 'gateway-c'));
-  listenOnControl(t, path.join(trash, 'gateway-b', 'log', 'supervise'));
+  superviseStandIn(t, path.join(trash, 'gateway-b', 'log', 'supervise'));
   makeFifo(path.join(trash, 'gateway-a', 'supervise', 'control'));
   fs.mkdirSync(path.join(trash, 'odd-name'));
   t.deepEqual(observeTrash(dir, 'gateway-'), [
@@ -40,6 +41,31 @@ test('trashed slots are listed sorted, with their profile and whether a supervis
     { service: 'gateway-b', profile: 'b', supervised: true, stopping: false },
     { service: 'gateway-c', profile: 'c', supervised: false, stopping: false },
     { service: 'odd-name', profile: 'odd-name', supervised: false, stopping: false },
+  ]);
+});
+
+test('a control FIFO a process holds open, with no supervisor holding supervise/lock, is no running supervisor: said, not waited for', (t) => {
+  const { root, dir } = tempRoot(t);
+  const svscan = svscanStandIn(t, root);
+  const trash = makeTrash(root);
+  listenOnControl(t, path.join(trash, 'gateway-a', 'supervise'));
+  listenOnControl(t, path.join(trash, 'gateway-b', 'log', 'supervise'));
+  fs.writeFileSync(path.join(trash, 'gateway-b', 'log', 'supervise', 'lock'), '');
+  t.deepEqual(observeTrash(dir, 'gateway-'), [
+    { service: 'gateway-a', profile: 'a', supervised: false, stopping: false, heldOpen: true },
+    { service: 'gateway-b', profile: 'b', supervised: false, stopping: false, heldOpen: true },
+  ]);
+  // A foreign trash's are not pending removals at all: the pass that replaces it deletes them.
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  t.deepEqual(observeTrash(dir, 'gateway-'), []);
+  // Where s6-svscan holds no lock of its own (an s6 that locks only while starting), a reader counts.
+  fs.chmodSync(path.join(root, STATE_DIR), 0o700);
+  const reader = fs.openSync(svscan.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(reader));
+  svscan.exit(); // its lock released; its control still read
+  t.deepEqual(observeTrash(dir, 'gateway-'), [
+    { service: 'gateway-a', profile: 'a', supervised: true, stopping: false },
+    { service: 'gateway-b', profile: 'b', supervised: true, stopping: false },
   ]);
 });
 
@@ -56,7 +82,7 @@ test('with only, just the named services are listed', (t) => {
 test('a symlink inside the trash is listed but never followed to a listener', (t) => {
   const { root, dir } = tempRoot(t);
   const trash = makeTrash(root);
-  listenOnControl(t, path.join(root, 'live', 'supervise'));
+  superviseStandIn(t, path.join(root, 'live', 'supervise'));
   fs.symlinkSync(path.join(root, 'live'), path.join(trash, 'gateway-a'));
   t.deepEqual(observeTrash(dir, 'gateway-'), [{ service: 'gateway-a', profile: 'a', supervised: false, stopping: false }]);
 });
@@ -86,7 +112,7 @@ test('a trashed gateway that is up while s6 wants it down is stopping: a purge w
     ['gateway-a', false],
     ['gateway-b', true],
   ] as const) {
-    listenOnControl(t, path.join(trash, name, 'supervise'));
+    superviseStandIn(t, path.join(trash, name, 'supervise'));
     fs.writeFileSync(path.join(trash, name, 'supervise', 'status'), status(wantUp));
   }
   t.deepEqual(observeTrash(dir, 'gateway-'), [
@@ -97,8 +123,9 @@ test('a trashed gateway that is up while s6 wants it down is stopping: a purge w
 
 test('a foreign state directory’s trash: only the slots whose supervisors still run are read (a pass takes them over)', (t) => {
   const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
   const trash = makeTrash(root);
-  listenOnControl(t, path.join(trash, 'gateway-running', 'supervise'));
+  superviseStandIn(t, path.join(trash, 'gateway-running', 'supervise'));
   fs.mkdirSync(path.join(trash, 'gateway-idle'));
   fs.writeFileSync(path.join(trash, 'a-file'), '');
   fs.chmodSync(path.join(root, STATE_DIR), 0o755);
@@ -112,13 +139,14 @@ needsRoot(test)(
   'a foreign trash entry counts when a supervisor listens on it, whoever owns its control, and only under a service name',
   (t) => {
     const { root, dir } = tempRoot(t);
+    svscanStandIn(t, root);
     const trash = makeTrash(root);
-    listenOnControl(t, path.join(trash, 'gateway-real', 'supervise'));
+    superviseStandIn(t, path.join(trash, 'gateway-real', 'supervise'));
     // A slot the Hermes CLI registered (or superviseOwner: user) has a hermes-owned control under a real supervisor.
-    const hermes = listenOnControl(t, path.join(trash, 'gateway-hermes', 'supervise'));
+    const hermes = superviseStandIn(t, path.join(trash, 'gateway-hermes', 'supervise'));
     fs.chownSync(hermes.path, 65534, 65534);
-    listenOnControl(t, path.join(trash, 'gateway-x y', 'supervise'));
-    listenOnControl(t, path.join(trash, 'gateway-\u001b[31m', 'supervise'));
+    superviseStandIn(t, path.join(trash, 'gateway-x y', 'supervise'));
+    superviseStandIn(t, path.join(trash, 'gateway-\u001b[31m', 'supervise'));
     fs.chmodSync(path.join(root, STATE_DIR), 0o755);
     t.deepEqual(
       observeTrash(dir, 'gateway-').map((e) => e.service),
