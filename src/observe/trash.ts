@@ -33,11 +33,10 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   closeDir(state);
   if (trash === undefined) return [];
   try {
+    const listed = state === undefined ? undefined : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+    if (listed?.length === 0) return []; // the usual case: no lock table read, no s6-svscan probed
     const locks = supervisorLocks(scandir);
-    const entries =
-      state === undefined
-        ? runningRemovals(trash, locks).map((name) => ({ name, dir: true }))
-        : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
+    const entries = listed ?? runningRemovals(trash, locks).map((name) => ({ name, dir: true }));
     return entries
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
