@@ -23,6 +23,7 @@ import {
   isSupervised,
   lockTable,
   supervisorLocks,
+  supervisorWorksIn,
   openDirAt,
   openDirIfExists,
   removeTreeAt,
@@ -109,7 +110,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (isSupervised(trash, op.service, true, locks)) {
+    if (isSupervised(trash, op.service, true, locks) || supervisorWorksIn(trash, op.service, locks ?? lockTable())) {
       throw new FsError(
         'remove',
         display,
@@ -254,8 +255,11 @@ function finishInTrash(
     tellLoggers(locks);
     running = running.filter((op) => isSupervised(trash, op.service, true, locks));
   }
+  // One look at every process's working directory before anything is deleted: a supervisor whose
+  // control or lock was renamed away still lives in its directory (fifo.ts supervisorWorksIn).
+  const last = running.length < ops.length ? lockTable() : undefined;
   return ops.map((op): OperationResult => {
-    if (running.includes(op)) {
+    if (running.includes(op) || (last !== undefined && supervisorWorksIn(trash, op.service, last))) {
       return {
         op,
         status: 'failed',

@@ -1,6 +1,6 @@
 /** FIFO probes: whether anyone listens on an s6 control FIFO, without ever blocking. */
 import fs from 'node:fs';
-import { type Dir, closeDir, isDenied, openDirIfExists, openSearchableDirAt, pathAt } from './core.js';
+import { type Dir, closeDir, identityOf, isDenied, openDirIfExists, openSearchableDirAt, pathAt } from './core.js';
 import { type LockTable, lockTable } from './locks.js';
 
 /**
@@ -126,7 +126,13 @@ function controlOf(service: Dir, locks: LockTable | undefined): Control {
     if (supervise === undefined) return 'none';
     const reader = fifoReader(supervise, 'control');
     if (reader !== 'reader') return reader;
-    return locks !== undefined && isLockHeld(supervise, locks) === false ? 'held-open' : 'supervisor';
+    if (locks === undefined || isLockHeld(supervise, locks) !== false) return 'supervisor';
+    // /proc/locks is read a page at a time, not at once: a held lock's line can be missed while
+    // other locks come and go. So "not held" is confirmed: s6-supervise lives in its service
+    // directory for its whole life, and a supervisor only counts as gone when no process of root
+    // (or of this user) is there.
+    const key = dirKey(service);
+    return key !== undefined && locks.isCwdOfTrusted(...key) === false ? 'held-open' : 'supervisor';
   } finally {
     closeDir(supervise);
   }
@@ -145,6 +151,42 @@ function isLockHeld(dir: Dir, locks: LockTable): boolean | undefined {
   } catch {
     return undefined;
   }
-  if (st === undefined || !st.isFile()) return false;
+  // A second name is another file's lock (a hard link the hermes user made to one root holds).
+  if (st === undefined || !st.isFile() || st.nlink !== 1n) return false;
   return locks.isLockedByTrusted(st.ino.toString());
+}
+
+/** The (dev, ino) of an open directory; undefined when it cannot be read (then nothing is told by it). */
+function dirKey(dir: Dir): [number, number] | undefined {
+  try {
+    const { dev, ino } = identityOf(dir);
+    return [dev, ino];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a process of root (or of this user) works in trashed slot `service` or its logger's
+ * directory, as a live s6-supervise does: checked before a slot is deleted, whatever its
+ * `supervise/` says (its control or lock renamed by a user who may write there). Only a process
+ * seen there counts: one this user cannot see leaves the deletion to the FIFO and lock checks.
+ */
+export function supervisorWorksIn(parent: Dir, service: string, locks: LockTable): boolean {
+  let slot: Dir | undefined;
+  let log: Dir | undefined;
+  try {
+    slot = openDirIfExists(parent, service);
+    if (slot === undefined) return false;
+    log = openDirIfExists(slot, 'log');
+    return [slot, log].some((dir) => {
+      const key = dir === undefined ? undefined : dirKey(dir);
+      return key !== undefined && locks.isCwdOfTrusted(...key) === true;
+    });
+  } catch {
+    return false;
+  } finally {
+    closeDir(log);
+    closeDir(slot);
+  }
 }

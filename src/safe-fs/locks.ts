@@ -7,7 +7,8 @@
  * s6-svscan's own lock, that this system's s6 holds it before the table is asked about any
  * supervisor. Procfs never blocks; the table is read once per {@link LockTable}, when first asked.
  */
-import { readFilePath } from './core.js';
+import fs from 'node:fs';
+import { errnoCode, readFilePath } from './core.js';
 
 /** The kernel's table of file locks. */
 const PROC_LOCKS = '/proc/locks';
@@ -30,6 +31,13 @@ export interface LockTable {
    * `/proc/locks`, or a holder whose status cannot be read).
    */
   isLockedByTrusted(ino: string): boolean | undefined;
+  /**
+   * Whether a process running as root or as this user has the directory (dev, ino) as its working
+   * directory, as s6-supervise has its service directory for its whole life; undefined when that
+   * cannot be told (an s6-supervise whose cwd this user may not see: not root). Read from
+   * `/proc/<pid>/cwd` when first asked, once for the table.
+   */
+  isCwdOfTrusted(dev: number, ino: number): boolean | undefined;
 }
 
 /**
@@ -44,16 +52,62 @@ export function lockTable(procLocks = PROC_LOCKS): LockTable {
     if (!trusted.has(pid)) trusted.set(pid, runsAsTrusted(pid));
     return trusted.get(pid);
   };
+  let cwds: ProcessCwds | undefined;
+  const verdict = (pids: readonly number[], unknown: boolean): boolean | undefined => {
+    const seen = pids.map(isTrusted);
+    if (seen.includes(true)) return true;
+    return unknown || seen.includes(undefined) ? undefined : false;
+  };
   return {
     isLockedByTrusted(ino: string): boolean | undefined {
       if (holders === undefined) holders = readHolders(procLocks);
       if (holders === null) return undefined;
-      const pids = holders.get(ino) ?? [];
-      const seen = pids.map(isTrusted);
-      if (seen.includes(true)) return true;
-      return seen.includes(undefined) ? undefined : false;
+      return verdict(holders.get(ino) ?? [], false);
+    },
+    isCwdOfTrusted(dev: number, ino: number): boolean | undefined {
+      cwds ??= readCwds();
+      return verdict(cwds.byDir.get(`${dev}:${ino}`) ?? [], cwds.unknown);
     },
   };
+}
+
+/** Every process's working directory, by `dev:ino`, and whether some could not be seen. */
+interface ProcessCwds {
+  readonly byDir: ReadonlyMap<string, readonly number[]>;
+  readonly unknown: boolean;
+}
+
+/**
+ * The working directories of every process (`/proc/<pid>/cwd`; a listing of /proc by pid skips no
+ * live process). One that is gone meanwhile has none; an s6-supervise whose cwd this user may not
+ * read makes the reading unknown for a directory no visible process is in (it might be that one's).
+ */
+function readCwds(): ProcessCwds {
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return { byDir: new Map(), unknown: true };
+  }
+  const byDir = new Map<string, number[]>();
+  let unknown = false;
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(`/proc/${name}/cwd`);
+    } catch (err) {
+      const code = errnoCode(err);
+      // Gone meanwhile: it works nowhere. Hidden (another user's, not root; or a process root may
+      // not trace): it might be the supervisor only if it says it is one (a name is no proof, but
+      // a false one only makes the answer unknown, which waits).
+      if (code !== 'ENOENT' && code !== 'ESRCH' && mayBeSupervisor(name)) unknown = true;
+      continue;
+    }
+    const key = `${st.dev}:${st.ino}`;
+    byDir.set(key, [...(byDir.get(key) ?? []), Number(name)]);
+  }
+  return { byDir, unknown };
 }
 
 /** The pids holding a POSIX write lock, by inode; null when the table cannot be read whole. */
@@ -71,6 +125,12 @@ function readHolders(procLocks: string): Map<string, number[]> | null {
     out.set(m[2], pids);
   }
   return out;
+}
+
+/** Whether process `pid` is named s6-supervise, or cannot be told from one. */
+function mayBeSupervisor(pid: string): boolean {
+  const read = readFilePath(`/proc/${pid}/comm`, 64);
+  return read.kind !== 'file' || Buffer.from(read.bytes).toString('latin1').trim() === 's6-supervise';
 }
 
 /**

@@ -68,8 +68,8 @@ export interface SupervisorStandIn extends ControlFifo {
 
 /**
  * Creates `dir` (a `supervise/`) with a FIFO `control` this process reads and a file `lock` a child
- * process holds a POSIX write lock on, as s6-supervise does for its whole life; returns once the
- * lock is held. Both are released at teardown, if `exit()` was not called. With `uid` (root only)
+ * process, working in the service directory, holds a POSIX write lock on, as s6-supervise does for
+ * its whole life; returns once the lock is held. Both are released at teardown, if `exit()` was not called. With `uid` (root only)
  * the child runs as that user: a process of another user holding such a lock, no supervisor.
  */
 export function superviseStandIn(t: ExecutionContext, dir: string, opts: { readonly uid?: number } = {}): SupervisorStandIn {
@@ -81,7 +81,8 @@ export function superviseStandIn(t: ExecutionContext, dir: string, opts: { reado
     'use Fcntl; open(my $f, ">>", $ARGV[0]) or die "open: $!"; my $fl = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0); ' +
     'fcntl($f, F_SETLK, $fl) or die "lock: $!"; sleep 100000';
   const as = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
-  const child = spawn('perl', ['-e', script, lock], { stdio: ['ignore', 'ignore', 'inherit'], ...as });
+  // In the service directory, as s6-supervise works (the tool looks for that before deleting one).
+  const child = spawn('perl', ['-e', script, lock], { cwd: path.dirname(dir), stdio: ['ignore', 'ignore', 'inherit'], ...as });
   const pid = child.pid;
   if (pid === undefined) throw new Error('perl could not be started to hold a lock');
   const ino = String(fs.statSync(lock).ino);

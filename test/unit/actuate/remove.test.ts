@@ -292,6 +292,24 @@ test('a control FIFO a process holds open with no supervisor behind it (nothing 
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), []);
 });
 
+test('a slot whose supervisor still works in it is never deleted, though its control and lock were renamed away (a user who may write its supervise/)', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  put(root, 'gateway-a/run', 'x');
+  const supervisor = superviseStandIn(t, path.join(root, 'gateway-a', 'supervise'));
+  // What a user who may write supervise/ can do: s6 and the tool then see no supervisor there.
+  fs.renameSync(supervisor.path, path.join(root, 'gateway-a', 'supervise', 'control.old'));
+  fs.renameSync(path.join(root, 'gateway-a', 'supervise', 'lock'), path.join(root, 'gateway-a', 'supervise', 'lock.old'));
+  const op = removeOf('a');
+  const [result] = applyRemoves(dir, [op], offline({ live: true }));
+  t.like(result, { status: 'failed' });
+  t.regex(result?.error ?? '', /^pending removal: the supervisor of gateway-a still runs/);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-a'], 'kept in the trash for a later pass');
+  supervisor.exit();
+  const purge = purgeOf('a', false);
+  t.deepEqual(applyRemoves(dir, [purge], offline({ live: true })), [{ op: purge, status: 'applied' }], 'deleted once it is gone');
+});
+
 test('where s6-svscan does not hold .s6-svscan/lock (an s6 that locks only while starting), a reader alone still counts as a supervisor', (t) => {
   const { root, dir } = tempRoot(t);
   // s6-svscan listens, and its lock file is there, but nothing holds it locked.

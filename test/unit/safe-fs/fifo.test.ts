@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { closeDir, openDirAt } from '../../../src/safe-fs/core.js';
-import { hasFifoReader, isSupervised, supervisorLocks, supervisorsOf } from '../../../src/safe-fs/fifo.js';
+import { hasFifoReader, isSupervised, supervisorLocks, supervisorWorksIn, supervisorsOf } from '../../../src/safe-fs/fifo.js';
 import { lockTable } from '../../../src/safe-fs/locks.js';
 import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
@@ -85,6 +85,46 @@ test('with a lock table, a reader on the control FIFO is no supervisor unless su
     t.true(isSupervised(dir, service), `${service}: without one, a reader counts`);
   }
   t.deepEqual(supervisorsOf(dir, 'live', locks), { supervised: true, denied: false, heldOpen: false });
+});
+
+test('a held lock the table does not list (/proc/locks is read a page at a time) still counts while a supervisor works in the directory', (t) => {
+  const { root, dir } = tempRoot(t);
+  superviseStandIn(t, path.join(root, 'live', 'supervise'));
+  listenOnControl(t, path.join(root, 'planted', 'supervise'));
+  put(root, 'planted/supervise/lock', '');
+  // A table that missed every line: what a reading torn by other locks coming and going can give.
+  put(root, 'torn-locks', '');
+  const torn = lockTable(path.join(root, 'torn-locks'));
+  t.deepEqual(supervisorsOf(dir, 'live', torn), { supervised: true, denied: false, heldOpen: false }, 'its supervisor works there');
+  t.deepEqual(supervisorsOf(dir, 'planted', torn), { supervised: false, denied: false, heldOpen: true }, 'nobody works there');
+});
+
+test('a supervise/lock with a second name is no supervisor’s own: a hard link to a lock root holds does not make a reader one', (t) => {
+  const { root, dir } = tempRoot(t);
+  const live = superviseStandIn(t, path.join(root, 'live', 'supervise'));
+  listenOnControl(t, path.join(root, 'planted', 'supervise'));
+  fs.linkSync(path.join(path.dirname(live.path), 'lock'), path.join(root, 'planted', 'supervise', 'lock'));
+  const locks = lockTable();
+  t.deepEqual(supervisorsOf(dir, 'planted', locks), { supervised: false, denied: false, heldOpen: true });
+  t.deepEqual(
+    supervisorsOf(dir, 'live', locks),
+    { supervised: true, denied: false, heldOpen: false },
+    'nor does it make the real one none',
+  );
+});
+
+test('supervisorWorksIn: a process of this user working in a slot or its logger’s directory is found; none, or a gone slot, is not', (t) => {
+  const { root, dir } = tempRoot(t);
+  const main = superviseStandIn(t, path.join(root, 'main', 'supervise'));
+  superviseStandIn(t, path.join(root, 'logged', 'log', 'supervise'));
+  fs.mkdirSync(path.join(root, 'idle', 'supervise'), { recursive: true });
+  const locks = lockTable();
+  t.true(supervisorWorksIn(dir, 'main', locks));
+  t.true(supervisorWorksIn(dir, 'logged', locks), 'its logger’s supervisor');
+  t.false(supervisorWorksIn(dir, 'idle', locks));
+  t.false(supervisorWorksIn(dir, 'gone', locks));
+  main.exit();
+  t.false(supervisorWorksIn(dir, 'main', lockTable()), 'once it exits');
 });
 
 test('with a lock table, a supervisor that exits (its lock released) no longer counts, though its control is still held open', (t) => {
