@@ -18,8 +18,10 @@ import {
   errnoCode,
   forEachDirEntryRaw,
   type LockTable,
+  lockTable,
   isSupervised,
   supervisorLocks,
+  supervisorWorksIn,
   lstatAt,
   mkdirAt,
   openDirIfExists,
@@ -245,6 +247,7 @@ function scanTrash(
   locks: LockTable | undefined,
 ): { readonly running: string[]; readonly unchecked: boolean } {
   const running: string[] = [];
+  const cwds = locks ?? lockTable(); // read once, when first asked
   let unchecked = false;
   let seen = 0;
   try {
@@ -259,7 +262,9 @@ function scanTrash(
         unchecked = true;
         return;
       }
-      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name, true, locks)) running.push(name);
+      // A supervisor still working in the directory counts whatever its supervise/ says (fifo.ts supervisorWorksIn).
+      if ((anyName || SERVICE_NAME.test(name)) && (isSupervised(trash, name, true, locks) || supervisorWorksIn(trash, name, cwds)))
+        running.push(name);
     });
   } catch {
     unchecked = true;

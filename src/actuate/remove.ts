@@ -68,6 +68,9 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     const look = (): LockTable | undefined => (lifelong ? lockTable() : undefined);
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
+    // One reading for every move of the pass (the process table, when a name is still in the trash).
+    const atMove = look();
+    const atMoveCwds = atMove ?? lockTable();
     for (const op of ops) {
       try {
         options.beforeOperation?.(op);
@@ -79,7 +82,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
           continue;
         }
         if (op.kind === 'remove') {
-          moveToTrash(scandir, trash, op, budget, look());
+          moveToTrash(scandir, trash, op, budget, atMove, atMoveCwds);
           options.afterTrash?.(op);
         }
         inTrash.push(op);
@@ -102,7 +105,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
  * removal of the same name still in the trash is finished first, unless its supervisor still runs:
  * deleting that directory would orphan the supervisor (nothing could reach its control any more).
  */
-function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, locks: LockTable | undefined): void {
+function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, locks: LockTable | undefined, cwds: LockTable): void {
   const display = `${scandir.path}/${op.service}`;
   const slot = openDirAt(scandir, op.service);
   try {
@@ -110,7 +113,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (isSupervised(trash, op.service, true, locks) || supervisorWorksIn(trash, op.service, locks ?? lockTable())) {
+    if (isSupervised(trash, op.service, true, locks) || supervisorWorksIn(trash, op.service, cwds)) {
       throw new FsError(
         'remove',
         display,
@@ -259,11 +262,18 @@ function finishInTrash(
   // control or lock was renamed away still lives in its directory (fifo.ts supervisorWorksIn).
   const last = running.length < ops.length ? lockTable() : undefined;
   return ops.map((op): OperationResult => {
-    if (running.includes(op) || (last !== undefined && supervisorWorksIn(trash, op.service, last))) {
+    if (running.includes(op)) {
       return {
         op,
         status: 'failed',
         error: `pending removal: the supervisor of ${op.service} still runs; the next pass stops it again and resumes`,
+      };
+    }
+    if (last !== undefined && supervisorWorksIn(trash, op.service, last)) {
+      return {
+        op,
+        status: 'failed',
+        error: `pending removal: a process of root (or of this user) works in ${op.service} (its supervisor, though its supervise/ no longer says so, or a shell there: see ls -l /proc/*/cwd); not deleted under it; the next pass looks again`,
       };
     }
     try {

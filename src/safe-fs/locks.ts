@@ -98,14 +98,17 @@ function readCwds(): ProcessCwds {
       st = fs.statSync(`/proc/${name}/cwd`);
     } catch (err) {
       const code = errnoCode(err);
-      // Gone meanwhile: it works nowhere. Hidden (another user's, not root; or a process root may
-      // not trace): it might be the supervisor only if it says it is one (a name is no proof, but
-      // a false one only makes the answer unknown, which waits).
-      if (code !== 'ENOENT' && code !== 'ESRCH' && mayBeSupervisor(name)) unknown = true;
+      // Gone meanwhile: it works nowhere. Hidden (another user's, not root; or one root may not
+      // trace, without CAP_SYS_PTRACE): it might be the supervisor only if it says it is one and
+      // runs as root or as us (a hermes process named s6-supervise must not make every answer
+      // unknown, which would wait for every reader again).
+      if (code !== 'ENOENT' && code !== 'ESRCH' && mayBeSupervisor(name) && runsAsTrusted(Number(name)) !== false) unknown = true;
       continue;
     }
     const key = `${st.dev}:${st.ino}`;
-    byDir.set(key, [...(byDir.get(key) ?? []), Number(name)]);
+    const pids = byDir.get(key);
+    if (pids === undefined) byDir.set(key, [Number(name)]);
+    else pids.push(Number(name));
   }
   return { byDir, unknown };
 }

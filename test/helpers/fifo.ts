@@ -69,10 +69,15 @@ export interface SupervisorStandIn extends ControlFifo {
 /**
  * Creates `dir` (a `supervise/`) with a FIFO `control` this process reads and a file `lock` a child
  * process, working in the service directory, holds a POSIX write lock on, as s6-supervise does for
- * its whole life; returns once the lock is held. Both are released at teardown, if `exit()` was not called. With `uid` (root only)
- * the child runs as that user: a process of another user holding such a lock, no supervisor.
+ * its whole life; returns once the lock is held. Both are released at teardown, if `exit()` was not
+ * called. With `uid` (root only) the child runs as that user: a process of another user holding
+ * such a lock, no supervisor. With `worksElsewhere` it works in `/`: only its lock tells it.
  */
-export function superviseStandIn(t: ExecutionContext, dir: string, opts: { readonly uid?: number } = {}): SupervisorStandIn {
+export function superviseStandIn(
+  t: ExecutionContext,
+  dir: string,
+  opts: { readonly uid?: number; readonly worksElsewhere?: boolean } = {},
+): SupervisorStandIn {
   const fifo = listenOnControl(t, dir);
   const lock = path.join(dir, 'lock');
   fs.writeFileSync(lock, '');
@@ -82,7 +87,8 @@ export function superviseStandIn(t: ExecutionContext, dir: string, opts: { reado
     'fcntl($f, F_SETLK, $fl) or die "lock: $!"; sleep 100000';
   const as = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
   // In the service directory, as s6-supervise works (the tool looks for that before deleting one).
-  const child = spawn('perl', ['-e', script, lock], { cwd: path.dirname(dir), stdio: ['ignore', 'ignore', 'inherit'], ...as });
+  const cwd = opts.worksElsewhere === true ? '/' : path.dirname(dir);
+  const child = spawn('perl', ['-e', script, lock], { cwd, stdio: ['ignore', 'ignore', 'inherit'], ...as });
   const pid = child.pid;
   if (pid === undefined) throw new Error('perl could not be started to hold a lock');
   const ino = String(fs.statSync(lock).ino);

@@ -71,6 +71,22 @@ test('a foreign state directory whose trash still holds a supervised directory i
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700, 'the new state directory is made all the same');
 });
 
+test('a foreign trash entry whose supervisor still works in it is taken over, though its control and lock were renamed away', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
+  const supervise = path.join(oldTrash, 'gateway-hidden', 'supervise');
+  const supervisor = superviseStandIn(t, supervise);
+  fs.renameSync(supervisor.path, path.join(supervise, 'control.old'));
+  fs.renameSync(path.join(supervise, 'lock'), path.join(supervise, 'lock.old'));
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(report.moved, ['gateway-hidden']);
+  t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-hidden', 'supervise', 'lock.old')), 'moved, never deleted');
+});
+
 test('a planted foreign trash entry whose control a process only holds open (no supervisor holds its lock) is not taken over: deleted with the rest', (t) => {
   const { root, dir } = tempRoot(t);
   svscanStandIn(t, root);

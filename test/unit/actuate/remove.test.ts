@@ -303,11 +303,30 @@ test('a slot whose supervisor still works in it is never deleted, though its con
   const op = removeOf('a');
   const [result] = applyRemoves(dir, [op], offline({ live: true }));
   t.like(result, { status: 'failed' });
-  t.regex(result?.error ?? '', /^pending removal: the supervisor of gateway-a still runs/);
+  t.regex(
+    result?.error ?? '',
+    /^pending removal: a process of root \(or of this user\) works in gateway-a \(its supervisor, though its supervise\/ no longer says so/,
+  );
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-a'], 'kept in the trash for a later pass');
   supervisor.exit();
   const purge = purgeOf('a', false);
   t.deepEqual(applyRemoves(dir, [purge], offline({ live: true })), [{ op: purge, status: 'applied' }], 'deleted once it is gone');
+});
+
+test('a remove waits for an earlier removal of its name whose supervisor still works in the trash, whatever its supervise/ says', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  put(root, 'gateway-a/run', 'new');
+  trashed(root, 'gateway-a');
+  const earlier = path.join(root, STATE_DIR, TRASH_DIR, 'gateway-a', 'supervise');
+  const supervisor = superviseStandIn(t, earlier);
+  fs.renameSync(supervisor.path, path.join(earlier, 'control.old'));
+  fs.renameSync(path.join(earlier, 'lock'), path.join(earlier, 'lock.old'));
+  const op = removeOf('a');
+  const [result] = applyRemoves(dir, [op], offline({ live: true }));
+  t.regex(result?.error ?? '', /an earlier removal of this slot is still pending: its supervisor still runs/);
+  t.is(fs.readFileSync(path.join(root, 'gateway-a', 'run'), 'utf8'), 'new', 'the slot stays in the scandir');
+  t.true(fs.existsSync(path.join(earlier, 'lock.old')), 'the earlier one is not deleted');
 });
 
 test('where s6-svscan does not hold .s6-svscan/lock (an s6 that locks only while starting), a reader alone still counts as a supervisor', (t) => {

@@ -99,6 +99,12 @@ test('a held lock the table does not list (/proc/locks is read a page at a time)
   t.deepEqual(supervisorsOf(dir, 'planted', torn), { supervised: false, denied: false, heldOpen: true }, 'nobody works there');
 });
 
+test('a held supervise/lock alone makes a reader a supervisor, wherever the holder works', (t) => {
+  const { root, dir } = tempRoot(t);
+  superviseStandIn(t, path.join(root, 'live', 'supervise'), { worksElsewhere: true });
+  t.deepEqual(supervisorsOf(dir, 'live', lockTable()), { supervised: true, denied: false, heldOpen: false });
+});
+
 test('a supervise/lock with a second name is no supervisor’s own: a hard link to a lock root holds does not make a reader one', (t) => {
   const { root, dir } = tempRoot(t);
   const live = superviseStandIn(t, path.join(root, 'live', 'supervise'));
