@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { closeDir } from '../../src/safe-fs/index.js';
+import { type Dir, closeDir } from '../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
 import { listenOnControl, superviseStandIn, svscanStandIn } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
@@ -16,6 +16,15 @@ import { modeOf, tempRoot } from './support.js';
 
 const STATE_DIR_MODULE = fileURLToPath(new URL('../../src/state-dir.js', import.meta.url));
 const SAFE_FS_MODULE = fileURLToPath(new URL('../../src/safe-fs/index.js', import.meta.url));
+
+/** Makes the state directory of `root` foreign (0755), has it replaced, and says what was taken over. */
+function replaceForeign(root: string, dir: Dir): TakeOverReport {
+  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
+  const report: TakeOverReport = { moved: [], kept: [] };
+  const made = openStateDir(dir, true, report);
+  if (made !== undefined) closeDir(made);
+  return report;
+}
 
 test('a missing state directory is made 0700; a foreign one is replaced; without create neither is used', (t) => {
   const { root, dir } = tempRoot(t);
@@ -79,10 +88,7 @@ test('a foreign trash entry whose supervisor still works in it is taken over, th
   const supervisor = superviseStandIn(t, supervise);
   fs.renameSync(supervisor.path, path.join(supervise, 'control.old'));
   fs.renameSync(path.join(supervise, 'lock'), path.join(supervise, 'lock.old'));
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.deepEqual(report.moved, ['gateway-hidden']);
   t.true(fs.existsSync(path.join(root, STATE_DIR, TRASH_DIR, 'gateway-hidden', 'supervise', 'lock.old')), 'moved, never deleted');
 });
@@ -93,10 +99,7 @@ test('a planted foreign trash entry whose control a process only holds open (no 
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
   listenOnControl(t, path.join(oldTrash, 'gateway-planted', 'supervise'));
   listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.deepEqual(report, { moved: [], kept: [] });
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, '.s6-svscan'], 'nothing of it is left aside');
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [], 'nor taken into a trash');
@@ -109,10 +112,7 @@ test('… but where s6-svscan holds no lock of its own (an s6 that locks only wh
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
   listenOnControl(t, path.join(oldTrash, 'gateway-planted', 'supervise'));
   listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.deepEqual(report, { moved: ['gateway-planted'], kept: ['not a service name'], asideKept: true });
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-planted']);
 });
@@ -122,10 +122,7 @@ test('a foreign trash that cannot all be checked (past 10,000 entries, or names 
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
   fs.mkdirSync(oldTrash, { recursive: true });
   for (let i = 0; i < 10_001; i++) fs.mkdirSync(path.join(oldTrash, `e${i}`));
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.like(report, { unchecked: true, asideKept: true });
   t.is(
     fs.readdirSync(root).filter((e) => e.startsWith(`${STATE_DIR}.foreign.`)).length,
@@ -139,10 +136,7 @@ test('a foreign trash holding a directory whose name is not UTF-8 is kept aside 
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
   fs.mkdirSync(oldTrash, { recursive: true });
   fs.mkdirSync(Buffer.concat([Buffer.from(`${oldTrash}/gateway-`), Buffer.from([0xff])]));
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.deepEqual(report, { moved: [], kept: [], unchecked: true, asideKept: true });
 });
 
@@ -151,10 +145,7 @@ test('a foreign state directory whose trash is a file or a symlink is deleted li
   fs.mkdirSync(path.join(root, STATE_DIR));
   fs.writeFileSync(path.join(root, STATE_DIR, TRASH_DIR), 'not a directory');
   fs.writeFileSync(path.join(root, STATE_DIR, 'restarts.json'), '{}');
-  fs.chmodSync(path.join(root, STATE_DIR), 0o755);
-  const report: TakeOverReport = { moved: [], kept: [] };
-  const made = openStateDir(dir, true, report);
-  if (made !== undefined) closeDir(made);
+  const report = replaceForeign(root, dir);
   t.deepEqual(report, { moved: [], kept: [] });
   t.deepEqual(fs.readdirSync(root), [STATE_DIR], 'nothing of it is left aside');
 });
