@@ -18,6 +18,29 @@ const PROFILES = 10_000;
 const RSS_BUDGET_KIB = 768 * 1024;
 const TIME = '/usr/bin/time';
 
+/**
+ * Runs `sync --diff --output json` over `root`'s `home` and `scan` with `root/config.json` under GNU
+ * time: its JSON document (it exits 1 when it plans changes) and its peak RSS in KiB, logged.
+ */
+function measuredDiff(t: ExecutionContext, root: string, home = path.join(root, 'home')): { stdout: string; peakKib: number } {
+  const timeFile = path.join(root, 'time');
+  const argv = [process.execPath, MAIN, 'sync', '--diff', '--output', 'json', '--hermes-home', home];
+  const flags = ['--scandir', path.join(root, 'scan'), '--container-argv', '[]', '--config', path.join(root, 'config.json')];
+  let stdout = '';
+  try {
+    stdout = execFileSync(TIME, ['-o', timeFile, '-f', '%M', ...argv, ...flags], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+  } catch (err) {
+    stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
+  }
+  const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+  return { stdout, peakKib };
+}
+
 let mount: string | undefined;
 const listingMounts: string[] = [];
 test.after.always('unmount the tmpfs', () => {
@@ -43,30 +66,7 @@ needsRoot(test)(
     }
     fs.mkdirSync(path.join(mount, 'scan'));
     fs.writeFileSync(path.join(mount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
-    const timeFile = path.join(mount, 'time');
-    const args = ['-o', timeFile, '-f', '%M', process.execPath, MAIN, 'sync', '--diff', '--output', 'json'];
-    const flags = [
-      '--hermes-home',
-      home,
-      '--scandir',
-      path.join(mount, 'scan'),
-      '--container-argv',
-      '[]',
-      '--config',
-      path.join(mount, 'config.json'),
-    ];
-    let stdout = '';
-    try {
-      stdout = execFileSync(TIME, [...args, ...flags], {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-    } catch (err) {
-      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
-    }
-    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    const { stdout, peakKib } = measuredDiff(t, mount, home);
     t.true(peakKib < RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget`);
     const doc = JSON.parse(stdout) as { profiles: { priorState: string | null }[] };
     t.is(doc.profiles.length, PROFILES + 1);
@@ -109,32 +109,7 @@ function listingBudget(kind: 'directories' | 'files' | 'files in HERMES_HOME') {
     fs.writeFileSync(path.join(profiles, 'real', 'SOUL.md'), 's');
     fs.mkdirSync(path.join(dirsMount, 'scan'));
     fs.writeFileSync(path.join(dirsMount, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
-    const timeFile = path.join(dirsMount, 'time');
-    let stdout = '';
-    try {
-      stdout = execFileSync(
-        TIME,
-        [
-          '-o',
-          timeFile,
-          '-f',
-          '%M',
-          process.execPath,
-          MAIN,
-          'sync',
-          '--diff',
-          '--output',
-          'json',
-          '--hermes-home',
-          path.join(dirsMount, 'home'),
-        ].concat(['--scandir', path.join(dirsMount, 'scan'), '--container-argv', '[]', '--config', path.join(dirsMount, 'config.json')]),
-        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
-      );
-    } catch (err) {
-      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
-    }
-    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    const { stdout, peakKib } = measuredDiff(t, dirsMount);
     // A HERMES_HOME is never listed at all: about 47 MiB, where its listing held whole took 221.
     const budget = kind === 'files in HERMES_HOME' ? HOME_RSS_BUDGET_KIB : DIRS_RSS_BUDGET_KIB;
     t.true(peakKib < budget, `peak RSS ${peakKib} KiB is over the budget of ${budget} KiB`);
@@ -166,21 +141,7 @@ needsRoot(test).serial(
     fs.mkdirSync(scan);
     for (let i = 0; i < FOREIGN_SLOTS; i += 1) fs.mkdirSync(path.join(scan, `gateway-x${i}`));
     fs.writeFileSync(path.join(root, 'config.json'), JSON.stringify({ uid: 65534, gid: 65534 }));
-    const timeFile = path.join(root, 'time');
-    const args = ['-o', timeFile, '-f', '%M', process.execPath, MAIN, 'sync', '--diff', '--output', 'json'];
-    const flags = ['--hermes-home', path.join(root, 'home'), '--scandir', scan, '--container-argv', '[]'];
-    let stdout = '';
-    try {
-      stdout = execFileSync(TIME, [...args, ...flags, '--config', path.join(root, 'config.json')], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-    } catch (err) {
-      stdout = String((err as { stdout?: string }).stdout ?? ''); // --diff exits 1 when it plans changes
-    }
-    const peakKib = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
-    t.log(`peak RSS ${Math.round(peakKib / 1024)} MiB`);
+    const { stdout, peakKib } = measuredDiff(t, root);
     t.true(peakKib < FOREIGN_RSS_BUDGET_KIB, `peak RSS ${peakKib} KiB is over the budget of ${FOREIGN_RSS_BUDGET_KIB} KiB`);
     const doc = JSON.parse(stdout) as { warnings: string[]; operations: { service: string }[] };
     t.true(
