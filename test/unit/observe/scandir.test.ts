@@ -13,6 +13,7 @@ import { RACY_MS, ReadCache } from '../../../src/observe/read-cache.js';
 import type { ObservedSlot } from '../../../src/model.js';
 import { persistRestarts } from '../../../src/actuate/restarts.js';
 import { TEST_SETTINGS } from '../../helpers/cli.js';
+import { needsRoot } from '../../helpers/needs.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 
@@ -162,6 +163,28 @@ test('a scandir full of dot entries is read entry by entry: slots are found, and
   t.deepEqual([...scan.slots.keys()], ['gateway-a']);
   t.is(scan.upstreamLeftovers.length, 10_000, 'the next boot deletes the rest');
 });
+
+needsRoot(test)(
+  'an ownership record counts only when this user wrote it: one the hermes user wrote is no proof, and its slot is read as foreign',
+  (t) => {
+    const { root, dir } = tempRoot(t);
+    const ours = writeSlot(root, 'ours');
+    const forged = writeSlot(root, 'forged');
+    put(root, 'gateway-forged/log/finish', '#!/bin/sh\nid > /tmp/owned\n', 0o755);
+    fs.chownSync(path.join(forged, OWNERSHIP_FILE), 65534, 65534);
+    fs.mkdirSync(path.join(root, 'gw-elsewhere'));
+    put(
+      root,
+      `gw-elsewhere/${OWNERSHIP_FILE}`,
+      JSON.stringify({ formatVersion: '1', managedBy: 'reconcile-gateways', service: 'gw-elsewhere', profile: 'x' }),
+    );
+    fs.chownSync(path.join(root, 'gw-elsewhere', OWNERSHIP_FILE), 65534, 65534);
+    const scan = observeScandir(dir, SETTINGS);
+    t.true(scan.slots.get('gateway-ours')?.owned, ours);
+    t.like(scan.slots.get('gateway-forged'), { owned: false, foreignEntries: ['log/finish'] });
+    t.is(scan.otherPrefix, undefined, 'nor does a hermes-written record name a slot of another prefix');
+  },
+);
 
 test("slot-named directories of no profile that are not ours are kept up to a bound and counted past it; ours and a profile's always kept", (t) => {
   const { root, dir } = tempRoot(t);
