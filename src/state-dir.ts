@@ -17,10 +17,9 @@ import {
   describeType,
   errnoCode,
   forEachDirEntryRaw,
-  type LockTable,
-  lockTable,
+  type ProcessTable,
+  processTable,
   isSupervised,
-  supervisorLocks,
   supervisorWorksIn,
   lstatAt,
   mkdirAt,
@@ -165,7 +164,7 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
  * which s6-svscan skips, as does whatever the budget leaves. Returns `state`.
  */
 function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: TakeOverReport): Dir {
-  const locks = asides.length === 0 ? undefined : supervisorLocks(scandir);
+  const table = processTable(); // read only if some control has a reader
   for (const aside of asides) {
     let old: Dir | undefined;
     let trash: Dir | undefined;
@@ -175,7 +174,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
       let stranded: string[] = [];
       let unchecked = false;
       try {
-        const running = oldTrash === undefined ? [] : runningRemovals(oldTrash, locks);
+        const running = oldTrash === undefined ? [] : runningRemovals(oldTrash, table);
         if (oldTrash !== undefined && running.length > 0) {
           trash = openPrivateSubdir(state, TRASH_DIR);
           for (const service of running) {
@@ -187,7 +186,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
             }
           }
         }
-        const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true, locks);
+        const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true, table);
         stranded = left.running;
         unchecked = left.unchecked;
       } finally {
@@ -226,14 +225,14 @@ export const FOREIGN_TRASH_MAX = 10_000;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 /**
- * The entries of a foreign state directory's trash on which a supervisor still runs (isSupervised,
- * with `locks` from supervisorLocks), by name: directories among the first
+ * The entries of a foreign state directory's trash on which a supervisor still runs (isSupervised
+ * with a process table, or a process of root or ours works there: supervisorWorksIn), by name: directories among the first
  * {@link FOREIGN_TRASH_MAX}, named like a service (a name that could forge an output field is never
  * taken over). Whose the FIFO is says nothing: a slot the Hermes CLI registered, or one of
  * `superviseOwner: user`, has a hermes-owned control under a real supervisor. Never throws.
  */
-export function runningRemovals(trash: Dir, locks?: LockTable): string[] {
-  return scanTrash(trash, false, locks).running;
+export function runningRemovals(trash: Dir, table: ProcessTable = processTable()): string[] {
+  return scanTrash(trash, false, table).running;
 }
 
 /**
@@ -241,13 +240,8 @@ export function runningRemovals(trash: Dir, locks?: LockTable): string[] {
  * checked: past the first {@link FOREIGN_TRASH_MAX} entries, or named with bytes that are not
  * UTF-8 (looked at by name, such a directory would be another one), or an unreadable trash.
  */
-function scanTrash(
-  trash: Dir,
-  anyName: boolean,
-  locks: LockTable | undefined,
-): { readonly running: string[]; readonly unchecked: boolean } {
+function scanTrash(trash: Dir, anyName: boolean, table: ProcessTable): { readonly running: string[]; readonly unchecked: boolean } {
   const running: string[] = [];
-  const cwds = locks ?? lockTable(); // read once, when first asked
   let unchecked = false;
   let seen = 0;
   try {
@@ -263,7 +257,7 @@ function scanTrash(
         return;
       }
       // A supervisor still working in the directory counts whatever its supervise/ says (fifo.ts supervisorWorksIn).
-      if ((anyName || SERVICE_NAME.test(name)) && (isSupervised(trash, name, true, locks) || supervisorWorksIn(trash, name, cwds)))
+      if ((anyName || SERVICE_NAME.test(name)) && (isSupervised(trash, name, true, table) || supervisorWorksIn(trash, name, table)))
         running.push(name);
     });
   } catch {

@@ -12,7 +12,7 @@
 import type { OperationResult, PurgeOp, RemoveOp } from '../model.js';
 import {
   type Dir,
-  type LockTable,
+  type ProcessTable,
   type RemovalBudget,
   FsError,
   REMOVAL_BUDGET,
@@ -21,8 +21,7 @@ import {
   identityOf,
   isControlDenied,
   isSupervised,
-  lockTable,
-  supervisorLocks,
+  processTable,
   supervisorWorksIn,
   openDirAt,
   openDirIfExists,
@@ -63,14 +62,12 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
   }
   try {
     const budget = options.budget ?? { left: REMOVAL_BUDGET };
-    // Whether a reader alone is a supervisor is decided once for the pass; the locks are read anew at each look.
-    const lifelong = supervisorLocks(scandir) !== undefined;
-    const look = (): LockTable | undefined => (lifelong ? lockTable() : undefined);
+    // Each look at the supervisors takes a new look at the processes (read only when a control has a reader).
+    const look = (): ProcessTable => processTable();
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
-    // One reading for every move of the pass (the process table, when a name is still in the trash).
+    // One look for every move of the pass (taken only when a name is still in the trash).
     const atMove = look();
-    const atMoveCwds = atMove ?? lockTable();
     for (const op of ops) {
       try {
         options.beforeOperation?.(op);
@@ -82,7 +79,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
           continue;
         }
         if (op.kind === 'remove') {
-          moveToTrash(scandir, trash, op, budget, atMove, atMoveCwds);
+          moveToTrash(scandir, trash, op, budget, atMove);
           options.afterTrash?.(op);
         }
         inTrash.push(op);
@@ -105,7 +102,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
  * removal of the same name still in the trash is finished first, unless its supervisor still runs:
  * deleting that directory would orphan the supervisor (nothing could reach its control any more).
  */
-function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, locks: LockTable | undefined, cwds: LockTable): void {
+function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, table: ProcessTable): void {
   const display = `${scandir.path}/${op.service}`;
   const slot = openDirAt(scandir, op.service);
   try {
@@ -113,7 +110,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (isSupervised(trash, op.service, true, locks) || supervisorWorksIn(trash, op.service, cwds)) {
+    if (isSupervised(trash, op.service, true, table) || supervisorWorksIn(trash, op.service, table)) {
       throw new FsError(
         'remove',
         display,
@@ -229,7 +226,7 @@ function openTrash(scandir: Dir): Dir {
  * then deletes each within the pass's removal budget. One still running, or too big to delete
  * now, is left for the next pass and reported as pending removal. The `loggers` of services told
  * to exit are told too, each once its service's supervisor is gone. `look` gives each look its
- * lock table (isSupervised), or none where a reader alone counts as a supervisor.
+ * process table (isSupervised: who works in a slot tells a supervisor from a mere reader).
  */
 function finishInTrash(
   trash: Dir,
@@ -237,30 +234,30 @@ function finishInTrash(
   loggers: Set<TrashOp>,
   options: RemoveOptions,
   budget: RemovalBudget,
-  look: () => LockTable | undefined,
+  look: () => ProcessTable,
 ): OperationResult[] {
   const now = options.now ?? Date.now;
   const deadline = now() + options.waitBudgetMs;
-  const tellLoggers = (locks: LockTable | undefined): void => {
+  const tellLoggers = (table: ProcessTable): void => {
     for (const op of loggers) {
-      if (isSupervised(trash, op.service, false, locks)) continue;
+      if (isSupervised(trash, op.service, false, table)) continue;
       loggers.delete(op);
       tellLoggerToExit(trash, op.service);
     }
   };
-  // One reading of the lock table per look: they change while supervisors exit.
-  let locks = look();
-  tellLoggers(locks);
-  let running = ops.filter((op) => isSupervised(trash, op.service, true, locks));
+  // A new look at the processes each time: they exit while we wait.
+  let table = look();
+  tellLoggers(table);
+  let running = ops.filter((op) => isSupervised(trash, op.service, true, table));
   while (running.length > 0 && now() < deadline) {
     options.sleep(50);
-    locks = look();
-    tellLoggers(locks);
-    running = running.filter((op) => isSupervised(trash, op.service, true, locks));
+    table = look();
+    tellLoggers(table);
+    running = running.filter((op) => isSupervised(trash, op.service, true, table));
   }
   // One look at every process's working directory before anything is deleted: a supervisor whose
   // control or lock was renamed away still lives in its directory (fifo.ts supervisorWorksIn).
-  const last = running.length < ops.length ? lockTable() : undefined;
+  const last = running.length < ops.length ? look() : undefined;
   return ops.map((op): OperationResult => {
     if (running.includes(op)) {
       return {

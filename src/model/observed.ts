@@ -179,8 +179,8 @@ export interface TrashEntry {
   readonly controlDenied?: true;
   /**
    * Not supervised, though a process holds its (or its logger's) `supervise/control` open for
-   * reading: this system's s6 holds `supervise/lock` for a supervisor's life (supervisorLocks) and
-   * no process of root or of this user holds this one, so that reader is not waited for.
+   * reading: no process of root or of this user works in its directory, as an s6-supervise would,
+   * so that reader is not waited for.
    */
   readonly heldOpen?: true;
 }

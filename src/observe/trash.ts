@@ -6,7 +6,7 @@
  * supervisors still run are read too: the pass that replaces that directory takes them over.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, listDir, openDirAt, supervisorLocks, supervisorsOf } from '../safe-fs/index.js';
+import { type Dir, closeDir, listDir, openDirAt, processTable, supervisorsOf } from '../safe-fs/index.js';
 import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
 
@@ -34,13 +34,13 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   if (trash === undefined) return [];
   try {
     const listed = state === undefined ? undefined : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
-    if (listed?.length === 0) return []; // the usual case: no lock table read, no s6-svscan probed
-    const locks = supervisorLocks(scandir);
-    const entries = listed ?? runningRemovals(trash, locks).map((name) => ({ name, dir: true }));
+    if (listed?.length === 0) return []; // the usual case
+    const table = processTable(); // read only if some control has a reader
+    const entries = listed ?? runningRemovals(trash, table).map((name) => ({ name, dir: true }));
     return entries
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
-        const { supervised, denied, heldOpen } = e.dir ? supervisorsOf(trash, e.name, locks) : NO_SUPERVISORS;
+        const { supervised, denied, heldOpen } = e.dir ? supervisorsOf(trash, e.name, table) : NO_SUPERVISORS;
         const entry: TrashEntry = {
           service: e.name,
           profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,

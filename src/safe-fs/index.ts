@@ -7,4 +7,4 @@ export * from './core.js';
 export * from './list.js';
 export * from './write.js';
 export * from './fifo.js';
-export * from './locks.js';
+export * from './processes.js';

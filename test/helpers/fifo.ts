@@ -107,11 +107,40 @@ export function superviseStandIn(
 
 /**
  * An s6-svscan stand-in on the scandir `root`: `.s6-svscan/control` read by this process and
- * `.s6-svscan/lock` held locked by a child, as s6-svscan 2.10 and later hold it for their whole
- * life, which is what shows the tool that this system's s6-supervise holds `supervise/lock` too.
+ * `.s6-svscan/lock` held locked by a child working in the scandir, as s6-svscan does.
  */
 export function svscanStandIn(t: ExecutionContext, root: string): SupervisorStandIn {
   return superviseStandIn(t, path.join(root, '.s6-svscan'));
+}
+
+/**
+ * A process working in `dir` (a `sleep`), as `uid` when given (root only), as an s6-supervise works
+ * in its service directory, even one that holds no lock (an s6 that locks only while starting);
+ * returns once /proc shows it there, and kills it at teardown (or at `exit()`).
+ */
+export function workerIn(t: ExecutionContext, dir: string, opts: { readonly uid?: number } = {}): { exit(): void } {
+  const as = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
+  const child = spawn('sleep', ['100000'], { cwd: dir, stdio: 'ignore', ...as });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('sleep could not be started');
+  const ino = fs.statSync(dir).ino;
+  const there = (): boolean => {
+    try {
+      return fs.statSync(`/proc/${pid}/cwd`).ino === ino && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+    } catch {
+      return false;
+    }
+  };
+  waitUntil(there, `a process working in ${dir}`);
+  let running = true;
+  const exit = (): void => {
+    if (!running) return;
+    running = false;
+    process.kill(pid, 'SIGKILL');
+    waitUntil(() => !there(), `the exit of the process working in ${dir}`);
+  };
+  t.teardown(exit);
+  return { exit };
 }
 
 /** Whether /proc/locks lists a POSIX lock of `pid` on inode `ino`. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { type Dir, closeDir } from '../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
-import { listenOnControl, superviseStandIn, svscanStandIn } from '../helpers/fifo.js';
+import { listenOnControl, superviseStandIn, svscanStandIn, workerIn } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
 
@@ -105,16 +105,16 @@ test('a planted foreign trash entry whose control a process only holds open (no 
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [], 'nor taken into a trash');
 });
 
-test('… but where s6-svscan holds no lock of its own (an s6 that locks only while starting), a reader alone is taken over as a running removal', (t) => {
+test('… but a supervisor that works in it (one that holds no lock: an s6 that locks only while starting) is taken over, under any name', (t) => {
   const { root, dir } = tempRoot(t);
-  listenOnControl(t, path.join(root, '.s6-svscan'));
-  fs.writeFileSync(path.join(root, '.s6-svscan', 'lock'), '');
   const oldTrash = path.join(root, STATE_DIR, TRASH_DIR);
-  listenOnControl(t, path.join(oldTrash, 'gateway-planted', 'supervise'));
-  listenOnControl(t, path.join(oldTrash, 'not a service name', 'supervise'));
+  for (const name of ['gateway-old', 'not a service name']) {
+    listenOnControl(t, path.join(oldTrash, name, 'supervise'));
+    workerIn(t, path.join(oldTrash, name));
+  }
   const report = replaceForeign(root, dir);
-  t.deepEqual(report, { moved: ['gateway-planted'], kept: ['not a service name'], asideKept: true });
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-planted']);
+  t.deepEqual(report, { moved: ['gateway-old'], kept: ['not a service name'], asideKept: true });
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-old']);
 });
 
 test('a foreign trash that cannot all be checked (past 10,000 entries, or names not UTF-8) is kept aside, never deleted', (t) => {

@@ -1,10 +1,9 @@
 /**
- * Issue 16 #5: a reader the hermes user keeps open on a pruned slot's `supervise/control` looks
- * like a supervisor that never exits. The removal waits for it within one budget for the whole
- * pass (not 15 s per slot, under the lock), reports the rest as pending removal, `status` shows
- * it, and a later pass finishes once the reader is gone. These worlds run no s6-svscan, so nothing
- * shows that s6 holds `supervise/lock` for life and a reader alone counts as a supervisor (the
- * fallback); with an s6 that does, such a reader is not waited for at all (live/foreign-state).
+ * Issue 16 #5: a supervisor that never exits (here a root process reading a pruned slot's
+ * `supervise/control` and working in the slot, as s6-supervise does; a mere reader that works
+ * elsewhere is not waited for at all: live/foreign-state, safe-fs/fifo). The removal waits for it
+ * within one budget for the whole pass (not 15 s per slot, under the lock), reports the rest as
+ * pending removal, `status` shows it, and a later pass finishes once it is gone.
  */
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -30,17 +29,18 @@ test.after.always('stop readers, remove scratch trees', async () => {
   await removeWorlds();
 });
 
-/** A process holding `fifo` open for reading, as hermes could; resolves once it holds it. */
+/** A supervisor that never exits: holds `fifo` (a `supervise/control`) open and works in its slot; resolves once it holds it. */
 async function holdReader(fifo: string): Promise<ChildProcess> {
   const script =
     "const fs=require('fs');fs.openSync(process.argv[1],fs.constants.O_RDONLY|fs.constants.O_NONBLOCK);process.stdout.write('held\\n');setInterval(()=>{},1e6);";
-  const child = spawn(process.execPath, ['-e', script, fifo], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  const cwd = path.dirname(path.dirname(fifo));
+  const child = spawn(process.execPath, ['-e', script, fifo], { cwd, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   readers.push(child);
   await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
   return child;
 }
 
-test('#5 held control FIFOs on four pruned slots cost one bounded wait, are reported pending, and finish later', async (t) => {
+test('#5 four pruned slots whose supervisors never exit cost one bounded wait, are reported pending, and finish later', async (t) => {
   t.timeout(120_000);
   const l = await makeWorld('held-fifo');
   const victims = ['v1', 'v2', 'v3', 'v4'];

@@ -3,9 +3,8 @@
  * once (`-an`), and each is deleted when no supervisor runs any more; one still running is left
  * for a later `purge`. The clock and sleep are handed in, so the wait is bounded by a budget, not
  * by real time. The supervisors here are stand-ins: this process holding control FIFOs open, a
- * child holding `supervise/lock` locked (test/helpers/fifo.ts); an s6-svscan stand-in that holds
- * its `.s6-svscan/lock` too shows s6 to keep those locks, one that does not leaves a reader alone
- * counted as a supervisor.
+ * child working in the service directory (test/helpers/fifo.ts), as s6-supervise does; a reader
+ * with nobody working behind it is no supervisor.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +13,7 @@ import { type RemoveOptions, applyRemoves } from '../../../src/actuate/remove.js
 import type { DirIdentity, PurgeOp, RemoveOp } from '../../../src/model.js';
 import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
-import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
+import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 
 const removeOf = (profile: string, expect?: DirIdentity): RemoveOp => ({
@@ -329,15 +328,14 @@ test('a remove waits for an earlier removal of its name whose supervisor still w
   t.true(fs.existsSync(path.join(earlier, 'lock.old')), 'the earlier one is not deleted');
 });
 
-test('where s6-svscan does not hold .s6-svscan/lock (an s6 that locks only while starting), a reader alone still counts as a supervisor', (t) => {
+test('a supervisor that holds no lock (an s6 that locks only while starting) but works in its directory is waited for, never deleted under', (t) => {
   const { root, dir } = tempRoot(t);
-  // s6-svscan listens, and its lock file is there, but nothing holds it locked.
   const svscan = listenOnControl(t, path.join(root, '.s6-svscan'));
-  put(root, '.s6-svscan/lock', '');
   put(root, 'gateway-a/run', 'x');
-  // A supervisor of such an s6: it reads its control, and holds no lock.
+  // A supervisor of such an s6: it reads its control and works in its directory, holding no lock.
   const supervisor = listenOnControl(t, path.join(root, 'gateway-a', 'supervise'));
   put(root, 'gateway-a/supervise/lock', '');
+  workerIn(t, path.join(root, 'gateway-a'));
   const options = offline({ live: true });
   const [result] = applyRemoves(dir, [removeOf('a')], options);
   t.is(svscan.received(), 'an');
