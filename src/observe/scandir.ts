@@ -129,7 +129,7 @@ export function observeScandir(
  * `gateway-coder` under `gw-`, or under `gate`, where it reads as profile `way-coder`); never throws.
  */
 function ownedElsewhere(read: FileRead, name: string, prefix: string): string | undefined {
-  if (read.kind !== 'file' || read.uid !== RUNNING_UID) return undefined; // as isOwnershipRecord
+  if (read.kind !== 'file' || !isTrustedWriter(read.uid)) return undefined; // as isOwnershipRecord
   const record = ownershipRecord(read);
   return record?.service === name && name !== `${prefix}${record.profile}` ? record.profile : undefined;
 }
@@ -325,20 +325,21 @@ function readShallow(slot: Dir, service: string, profile: string): SlotContents 
 }
 
 /**
- * A record counts when this user wrote it (the file is owned by the uid the tool runs as: root in
- * the Hermes image) and it parses and names this tool, this service and this profile. One the
- * hermes user wrote into a directory it made is no proof of anything: counted as ours, it made
- * root adopt a slot holding hermes' `log/finish` (run as root), and slip past the bound on foreign
- * slots.
+ * A record counts when it parses and names this tool, this service and this profile, and, for a
+ * pass run as root, when root wrote it. One the hermes user wrote into a directory it made is no
+ * proof of anything: counted as ours, it made root adopt a slot holding hermes' `log/finish` (run
+ * as root), and slip past the bound on foreign slots. A pass run as another user (hermes, or an
+ * operator's `status` or `--diff`) has nothing of root's to give away, and reads records whoever
+ * wrote them (root's slots look as they are, and hermes-mode slots are hermes').
  */
 function isOwnershipRecord(read: FileRead | undefined, service: string, profile: string): boolean {
-  if (read?.kind !== 'file' || read.uid !== RUNNING_UID) return false;
+  if (read?.kind !== 'file' || !isTrustedWriter(read.uid)) return false;
   const record = ownershipRecord(read);
   return record?.service === service && record.profile === profile;
 }
 
-/** Whose records count (isOwnershipRecord). */
-const RUNNING_UID = process.geteuid?.() ?? 0;
+/** Whose records count (isOwnershipRecord): root's, and for a pass not run as root anyone's. */
+const isTrustedWriter = (uid: number): boolean => uid === 0 || (process.geteuid?.() ?? 0) !== 0;
 
 /** The service and profile an ownership record of this tool names. */
 function ownershipRecord(read: FileRead | undefined): { readonly service: string; readonly profile: string } | undefined {

@@ -165,7 +165,7 @@ test('a scandir full of dot entries is read entry by entry: slots are found, and
 });
 
 needsRoot(test)(
-  'an ownership record counts only when this user wrote it: one the hermes user wrote is no proof, and its slot is read as foreign',
+  'run as root, a pass counts an ownership record only when root wrote it: one the hermes user wrote is no proof, and its slot is read as foreign',
   (t) => {
     const { root, dir } = tempRoot(t);
     const ours = writeSlot(root, 'ours');
