@@ -14,6 +14,7 @@ import {
   type Dir,
   REMOVAL_BUDGET,
   closeDir,
+  dirKey,
   describeType,
   errnoCode,
   forEachDirEntryRaw,
@@ -164,7 +165,7 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
  * which s6-svscan skips, as does whatever the budget leaves. Returns `state`.
  */
 function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: TakeOverReport): Dir {
-  const table = processTable(); // read only if some control has a reader
+  const table = processTable(dirKey(scandir)); // read only if some control has a reader
   for (const aside of asides) {
     let old: Dir | undefined;
     let trash: Dir | undefined;

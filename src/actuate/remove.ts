@@ -17,6 +17,7 @@ import {
   FsError,
   REMOVAL_BUDGET,
   closeDir,
+  dirKey,
   describeErrno,
   identityOf,
   isControlDenied,
@@ -63,7 +64,8 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
   try {
     const budget = options.budget ?? { left: REMOVAL_BUDGET };
     // Each look at the supervisors takes a new look at the processes (read only when a control has a reader).
-    const look = (): ProcessTable => processTable();
+    const svscanAt = dirKey(scandir);
+    const look = (): ProcessTable => processTable(svscanAt);
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
     // One look for every move of the pass (taken only when a name is still in the trash).

@@ -6,7 +6,7 @@
  * supervisors still run are read too: the pass that replaces that directory takes them over.
  */
 import type { TrashEntry } from '../model.js';
-import { type Dir, closeDir, listDir, openDirAt, processTable, supervisorsOf } from '../safe-fs/index.js';
+import { type Dir, closeDir, dirKey, listDir, openDirAt, processTable, supervisorsOf } from '../safe-fs/index.js';
 import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
 
@@ -35,7 +35,7 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   try {
     const listed = state === undefined ? undefined : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
     if (listed?.length === 0) return []; // the usual case
-    const table = processTable(); // read only if some control has a reader
+    const table = processTable(dirKey(scandir)); // read only if some control has a reader
     const entries = listed ?? runningRemovals(trash, table).map((name) => ({ name, dir: true }));
     return entries
       .filter((e) => only === undefined || only.has(e.name))

@@ -108,7 +108,7 @@ function controlOf(service: Dir, table: ProcessTable | undefined): Control {
 }
 
 /** The (dev, ino) of an open directory; undefined when it cannot be read (then nothing is told by it). */
-function dirKey(dir: Dir): [number, number] | undefined {
+export function dirKey(dir: Dir): [number, number] | undefined {
   try {
     const { dev, ino } = identityOf(dir);
     return [dev, ino];

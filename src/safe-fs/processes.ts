@@ -13,26 +13,35 @@ import { errnoCode, readFilePath } from './core.js';
 export interface ProcessTable {
   /**
    * Whether a process running as root or as this user (real and effective uid) has the directory
-   * (dev, ino) as its working directory; undefined when that cannot be told (an s6-supervise of
-   * root or of this user whose cwd this user may not see: not root).
+   * (dev, ino) as its working directory. `false` only where this look is shown to see the
+   * supervisors at all: the scandir's s6-svscan (a process of root or of this user named s6-svscan,
+   * working in the scandir given to {@link processTable}) is among the processes it sees; a pass in
+   * another PID namespace (a sidecar) or under `hidepid` sees none of them, and must not take that
+   * for their absence. Undefined when it cannot be told.
    */
   isCwdOfTrusted(dev: number, ino: number): boolean | undefined;
 }
 
-/** A table read from `/proc` when first asked, once. */
-export function processTable(): ProcessTable {
+/** A table read from `/proc` when first asked, once; `scandir` is the (dev, ino) its s6-svscan works in. */
+export function processTable(scandir?: readonly [number, number]): ProcessTable {
   let cwds: ProcessCwds | undefined;
+  let seesSupervisors: boolean | undefined;
   const trusted = new Map<number, boolean | undefined>();
   const isTrusted = (pid: number): boolean | undefined => {
     if (!trusted.has(pid)) trusted.set(pid, runsAsTrusted(pid));
     return trusted.get(pid);
   };
+  const workersIn = (dev: number, ino: number): readonly number[] => {
+    cwds ??= readCwds(isTrusted);
+    return cwds.byDir.get(`${dev}:${ino}`) ?? [];
+  };
   return {
     isCwdOfTrusted(dev: number, ino: number): boolean | undefined {
-      cwds ??= readCwds(isTrusted);
-      const seen = (cwds.byDir.get(`${dev}:${ino}`) ?? []).map(isTrusted);
+      const seen = workersIn(dev, ino).map(isTrusted);
       if (seen.includes(true)) return true;
-      return cwds.unknown || seen.includes(undefined) ? undefined : false;
+      seesSupervisors ??=
+        scandir !== undefined && workersIn(...scandir).some((pid) => isTrusted(pid) === true && commOf(pid) === 's6-svscan');
+      return !seesSupervisors || cwds?.unknown === true || seen.includes(undefined) ? undefined : false;
     },
   };
 }
@@ -80,8 +89,14 @@ function readCwds(isTrusted: (pid: number) => boolean | undefined): ProcessCwds 
 
 /** Whether process `pid` is named s6-supervise, or cannot be told from one. */
 function mayBeSupervisor(pid: string): boolean {
+  const comm = commOf(Number(pid));
+  return comm === undefined || comm === 's6-supervise';
+}
+
+/** The name of process `pid` (`/proc/<pid>/comm`), undefined when it cannot be read. */
+function commOf(pid: number): string | undefined {
   const read = readFilePath(`/proc/${pid}/comm`, 64);
-  return read.kind !== 'file' || Buffer.from(read.bytes).toString('latin1').trim() === 's6-supervise';
+  return read.kind === 'file' ? Buffer.from(read.bytes).toString('latin1').trim() : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 
@@ -106,10 +107,28 @@ export function superviseStandIn(
 }
 
 /**
- * An s6-svscan stand-in on the scandir `root`: `.s6-svscan/control` read by this process and
- * `.s6-svscan/lock` held locked by a child working in the scandir, as s6-svscan does.
+ * An s6-svscan stand-in on the scandir `root`: `.s6-svscan/control` read by this process,
+ * `.s6-svscan/lock` held locked by a child, and a process named `s6-svscan` working in the scandir,
+ * as s6-svscan does (what shows the tool that it sees the supervisors' processes at all).
  */
 export function svscanStandIn(t: ExecutionContext, root: string): SupervisorStandIn {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'rg-svscan-'));
+  fs.symlinkSync(fs.realpathSync('/bin/sleep'), path.join(bin, 's6-svscan'));
+  const named = spawn(path.join(bin, 's6-svscan'), ['100000'], { cwd: root, stdio: 'ignore' });
+  const pid = named.pid;
+  if (pid === undefined) throw new Error('the s6-svscan stand-in could not be started');
+  const ino = fs.statSync(root).ino;
+  waitUntil(() => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 's6-svscan' && fs.statSync(`/proc/${pid}/cwd`).ino === ino;
+    } catch {
+      return false;
+    }
+  }, 'the s6-svscan stand-in');
+  t.teardown(() => {
+    named.kill('SIGKILL');
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
   return superviseStandIn(t, path.join(root, '.s6-svscan'));
 }
 

@@ -191,3 +191,33 @@ needsS6(test)(
     t.deepEqual(await scandirEntries(env.scandir), ['gateway-default', 'gateway-stays']);
   },
 );
+
+needsS6(test)(
+  'a pass that cannot see the supervisors (its own PID namespace, as a sidecar has) waits for them within its budget, never deletes under one',
+  async (t) => {
+    t.timeout(90_000);
+    // A gateway that ignores SIGTERM: its supervisor outlives the pass's wait.
+    const profiles = { stuck: RUNNING, stays: { desired_state: 'stopped' } };
+    const env = await makeS6World('live', { profiles, gateway: '#!/bin/sh\ntrap "" TERM\nexec sleep 100000\n' });
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('stuck');
+    await waitFor(() => processesIn(env.slot('stuck')).length >= 2, 20_000, 'the slot’s and its logger’s supervisors');
+    const gateway = await env.pid('stuck');
+    const supervisors = processesIn(env.slot('stuck'));
+    const trashed = path.join(env.scandir, '.reconcile-gateways', 'trash', 'gateway-stuck');
+    t.teardown(() => {
+      for (const pid of [gateway, ...supervisors]) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    // Node in a PID namespace of its own, with its own /proc: no process of this s6 is visible.
+    const isolated = path.join(env.root, 'own-pid-namespace');
+    await writeFile(isolated, `#!/bin/sh\nexec unshare --pid --fork --mount-proc ${process.execPath} "$@"\n`, { mode: 0o755 });
+    await rm(path.join(env.home, 'profiles/stuck'), { recursive: true });
+    const sync = await env.json('sync', [], { node: isolated, timeoutMs: 60_000 });
+    t.is(sync.code, 2, sync.stderr);
+    const ops = sync.doc['operations'] as { kind: string; status: string; error?: string }[];
+    t.like(ops[0], { kind: 'remove', status: 'failed' });
+    t.regex(ops[0]?.error ?? '', /^pending removal: the supervisor of gateway-stuck still runs/);
+    t.true(existsSync(path.join(trashed, 'supervise', 'control')), 'kept in the trash, under its running supervisor');
+    for (const pid of supervisors) t.true(processAlive(pid), `supervisor ${pid} still runs, with its directory`);
+  },
+);

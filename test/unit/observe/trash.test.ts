@@ -46,6 +46,7 @@ test('trashed slots are listed sorted, with their profile and whether a supervis
 
 test('a control FIFO a process holds open, with no supervisor working in its directory, is no running supervisor: said, not waited for', (t) => {
   const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
   const trash = makeTrash(root);
   listenOnControl(t, path.join(trash, 'gateway-a', 'supervise'));
   listenOnControl(t, path.join(trash, 'gateway-b', 'log', 'supervise'));

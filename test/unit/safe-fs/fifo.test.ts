@@ -6,13 +6,20 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { closeDir, openDirAt } from '../../../src/safe-fs/core.js';
-import { hasFifoReader, isSupervised, supervisorWorksIn, supervisorsOf } from '../../../src/safe-fs/fifo.js';
-import { processTable } from '../../../src/safe-fs/processes.js';
-import { listenOnControl, makeFifo, superviseStandIn } from '../../helpers/fifo.js';
+import type { Dir } from '../../../src/safe-fs/core.js';
+import { dirKey, hasFifoReader, isSupervised, supervisorWorksIn, supervisorsOf } from '../../../src/safe-fs/fifo.js';
+import { type ProcessTable, processTable } from '../../../src/safe-fs/processes.js';
+import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { put, tempRoot } from '../support.js';
+
+/** A look at the processes of a scandir `root` whose s6-svscan (a stand-in) it sees. */
+function seeing(t: ExecutionContext, root: string, dir: Dir): ProcessTable {
+  svscanStandIn(t, root);
+  return processTable(dirKey(dir));
+}
 
 test('a FIFO with a reader has one; without a reader the probe says no instead of blocking', (t) => {
   const { root, dir } = tempRoot(t);
@@ -76,13 +83,23 @@ test('with a process table, a reader on the control FIFO is no supervisor unless
   superviseStandIn(t, path.join(root, 'live', 'supervise'));
   // One that holds its lock but works elsewhere is no s6-supervise (which works in its directory for life).
   superviseStandIn(t, path.join(root, 'elsewhere', 'supervise'), { worksElsewhere: true });
-  const table = processTable();
+  const table = seeing(t, root, dir);
   for (const service of ['held', 'elsewhere']) {
     t.false(isSupervised(dir, service, true, table), service);
     t.deepEqual(supervisorsOf(dir, service, table), { supervised: false, denied: false, heldOpen: true }, service);
     t.true(isSupervised(dir, service), `${service}: without a table, a reader counts`);
   }
   t.deepEqual(supervisorsOf(dir, 'live', table), { supervised: true, denied: false, heldOpen: false });
+});
+
+test('a look that does not see the scandir’s s6-svscan (another PID namespace, hidepid, none running) takes no reader for a mere one', (t) => {
+  const { root, dir } = tempRoot(t);
+  listenOnControl(t, path.join(root, 'held', 'supervise'));
+  for (const table of [processTable(dirKey(dir)), processTable()])
+    t.deepEqual(supervisorsOf(dir, 'held', table), { supervised: true, denied: false, heldOpen: false });
+  // s6-svscan's files alone are not s6-svscan: it must be seen working in the scandir.
+  listenOnControl(t, path.join(root, '.s6-svscan'));
+  t.deepEqual(supervisorsOf(dir, 'held', processTable(dirKey(dir))), { supervised: true, denied: false, heldOpen: false });
 });
 
 test('supervisorWorksIn: a process of this user working in a slot or its logger’s directory is found; none, or a gone slot, is not', (t) => {
@@ -104,9 +121,11 @@ test('with a process table, a supervisor that exits no longer counts, though its
   const supervisor = superviseStandIn(t, path.join(root, 'slot', 'supervise'));
   const reader = fs.openSync(supervisor.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   t.teardown(() => fs.closeSync(reader));
-  t.true(isSupervised(dir, 'slot', true, processTable()));
+  svscanStandIn(t, root);
+  const look = (): ProcessTable => processTable(dirKey(dir));
+  t.true(isSupervised(dir, 'slot', true, look()));
   supervisor.exit();
-  t.false(isSupervised(dir, 'slot', true, processTable()), 'the reader left behind is not waited for');
+  t.false(isSupervised(dir, 'slot', true, look()), 'the reader left behind is not waited for');
 });
 
 needsRoot(test)(
@@ -115,6 +134,6 @@ needsRoot(test)(
     const { root, dir } = tempRoot(t);
     fs.chmodSync(root, 0o755);
     superviseStandIn(t, path.join(root, 'theirs', 'supervise'), { uid: 65534 });
-    t.deepEqual(supervisorsOf(dir, 'theirs', processTable()), { supervised: false, denied: false, heldOpen: true });
+    t.deepEqual(supervisorsOf(dir, 'theirs', seeing(t, root, dir)), { supervised: false, denied: false, heldOpen: true });
   },
 );

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { processTable } from '../../../src/safe-fs/processes.js';
+import { svscanStandIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';
 
@@ -40,13 +41,16 @@ test('a directory a process of this user works in is found; one nobody works in 
   fs.mkdirSync(busy);
   fs.mkdirSync(idle);
   const worker = await workIn(t, busy);
-  const table = processTable();
+  t.true(processTable().isCwdOfTrusted(...keyOf(busy)), 'one working there is seen, whatever else is');
+  t.is(processTable().isCwdOfTrusted(...keyOf(idle)), undefined, 'without the scandir’s s6-svscan in sight, nobody is no proof');
+  svscanStandIn(t, root);
+  const table = processTable(keyOf(root));
   t.true(table.isCwdOfTrusted(...keyOf(busy)));
   t.false(table.isCwdOfTrusted(...keyOf(idle)));
   worker.kill('SIGKILL');
   await new Promise((resolve) => worker.once('exit', resolve));
   t.true(table.isCwdOfTrusted(...keyOf(busy)), 'one table is one look');
-  t.false(processTable().isCwdOfTrusted(...keyOf(busy)), 'a new look sees it gone');
+  t.false(processTable(keyOf(root)).isCwdOfTrusted(...keyOf(busy)), 'a new look sees it gone');
 });
 
 needsRoot(test)('a process of another user (not root, not this user) working there does not count', async (t) => {
@@ -55,5 +59,6 @@ needsRoot(test)('a process of another user (not root, not this user) working the
   const theirs = path.join(root, 'theirs');
   fs.mkdirSync(theirs, { mode: 0o755 });
   await workIn(t, theirs, 65534);
-  t.false(processTable().isCwdOfTrusted(...keyOf(theirs)));
+  svscanStandIn(t, root);
+  t.false(processTable(keyOf(root)).isCwdOfTrusted(...keyOf(theirs)));
 });
