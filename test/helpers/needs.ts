@@ -55,6 +55,13 @@ export const NO_GLOBAL_INSTALL: Requirement = {
   howTo: 'npm uninstall -g reconcile-gateways: the scripts would find /usr/local/bin/reconcile-gateways',
 };
 
+/** A PID namespace with its own /proc (root with CAP_SYS_ADMIN): a pass that sees none of s6's processes. */
+export const PID_NAMESPACE: Requirement = {
+  what: 'PID namespaces',
+  isMet: () => spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' }).status === 0,
+  howTo: 'run the tests as root with CAP_SYS_ADMIN (unshare --pid --fork --mount-proc must work)',
+};
+
 /** Running as uid 0 (chown, tmpfs mounts, a second uid). */
 export const ROOT: Requirement = { what: 'root', isMet: () => process.getuid?.() === 0, howTo: 'run the tests as root' };
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive, waitFor } from '../../helpers/s6.js';
 import { type S6World, makeS6World, processesIn, removeS6Worlds, scandirEntries } from '../../helpers/s6-world.js';
-import { needsS6 } from '../../helpers/needs.js';
+import { PID_NAMESPACE, S6, needs, needsS6 } from '../../helpers/needs.js';
 
 const RUNNING = { desired_state: 'running' };
 test.after.always('stop s6 and remove temp dirs', removeS6Worlds);
@@ -192,7 +192,11 @@ needsS6(test)(
   },
 );
 
-needsS6(test)(
+needs(
+  test,
+  S6,
+  PID_NAMESPACE,
+)(
   'a pass that cannot see the supervisors (its own PID namespace, as a sidecar has) waits for them within its budget, never deletes under one',
   async (t) => {
     t.timeout(90_000);
@@ -201,7 +205,7 @@ needsS6(test)(
     const env = await makeS6World('live', { profiles, gateway: '#!/bin/sh\ntrap "" TERM\nexec sleep 100000\n' });
     t.is((await env.cli('sync')).code, 0);
     await env.waitUp('stuck');
-    await waitFor(() => processesIn(env.slot('stuck')).length >= 2, 20_000, 'the slot’s and its logger’s supervisors');
+    await waitFor(() => processesIn(env.slot('stuck')).length >= 3, 20_000, 'the slot’s and its logger’s supervisors, and the logger');
     const gateway = await env.pid('stuck');
     const supervisors = processesIn(env.slot('stuck'));
     const trashed = path.join(env.scandir, '.reconcile-gateways', 'trash', 'gateway-stuck');
