@@ -21,7 +21,6 @@ import {
   type ProcessTable,
   processTable,
   isSupervised,
-  supervisorWorksIn,
   lstatAt,
   mkdirAt,
   openDirIfExists,
@@ -165,7 +164,7 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
  * which s6-svscan skips, as does whatever the budget leaves. Returns `state`.
  */
 function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: TakeOverReport): Dir {
-  const table = processTable(dirKey(scandir)); // read only if some control has a reader
+  const table = processTable(dirKey(scandir)); // read when first asked
   for (const aside of asides) {
     let old: Dir | undefined;
     let trash: Dir | undefined;
@@ -227,12 +226,12 @@ const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
 /**
  * The entries of a foreign state directory's trash on which a supervisor still runs (isSupervised
- * with a process table, or a process of root or ours works there: supervisorWorksIn), by name: directories among the first
+ * with a process table), by name: directories among the first
  * {@link FOREIGN_TRASH_MAX}, named like a service (a name that could forge an output field is never
  * taken over). Whose the FIFO is says nothing: a slot the Hermes CLI registered, or one of
  * `superviseOwner: user`, has a hermes-owned control under a real supervisor. Never throws.
  */
-export function runningRemovals(trash: Dir, table: ProcessTable = processTable()): string[] {
+export function runningRemovals(trash: Dir, table: ProcessTable): string[] {
   return scanTrash(trash, false, table).running;
 }
 
@@ -257,9 +256,7 @@ function scanTrash(trash: Dir, anyName: boolean, table: ProcessTable): { readonl
         unchecked = true;
         return;
       }
-      // A supervisor still working in the directory counts whatever its supervise/ says (fifo.ts supervisorWorksIn).
-      if ((anyName || SERVICE_NAME.test(name)) && (isSupervised(trash, name, true, table) || supervisorWorksIn(trash, name, table)))
-        running.push(name);
+      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name, true, table)) running.push(name);
     });
   } catch {
     unchecked = true;

@@ -23,7 +23,6 @@ import {
   isControlDenied,
   isSupervised,
   processTable,
-  supervisorWorksIn,
   openDirAt,
   openDirIfExists,
   removeTreeAt,
@@ -63,12 +62,12 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
   }
   try {
     const budget = options.budget ?? { left: REMOVAL_BUDGET };
-    // Each look at the supervisors takes a new look at the processes (read only when a control has a reader).
+    // Each look at the supervisors takes a new look at the processes.
     const svscanAt = dirKey(scandir);
     const look = (): ProcessTable => processTable(svscanAt);
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
-    // One look for every move of the pass (taken only when a name is still in the trash).
+    // One look for every move of the pass (taken when a name is still in the trash).
     const atMove = look();
     for (const op of ops) {
       try {
@@ -112,7 +111,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
     if (op.expect !== undefined && !isSameIdentity(seen, op.expect)) {
       throw new FsError('remove', display, new Error('the slot was replaced since this pass read it; left as it is'));
     }
-    if (isSupervised(trash, op.service, true, table) || supervisorWorksIn(trash, op.service, table)) {
+    if (isSupervised(trash, op.service, true, table)) {
       throw new FsError(
         'remove',
         display,
@@ -257,22 +256,12 @@ function finishInTrash(
     tellLoggers(table);
     running = running.filter((op) => isSupervised(trash, op.service, true, table));
   }
-  // One look at every process's working directory before anything is deleted: a supervisor whose
-  // control or lock was renamed away still lives in its directory (fifo.ts supervisorWorksIn).
-  const last = running.length < ops.length ? look() : undefined;
   return ops.map((op): OperationResult => {
     if (running.includes(op)) {
       return {
         op,
         status: 'failed',
-        error: `pending removal: the supervisor of ${op.service} still runs; the next pass stops it again and resumes`,
-      };
-    }
-    if (last !== undefined && supervisorWorksIn(trash, op.service, last)) {
-      return {
-        op,
-        status: 'failed',
-        error: `pending removal: a process of root (or of this user) works in ${op.service} (its supervisor, though its supervise/ no longer says so, or a shell there: see ls -l /proc/*/cwd); not deleted under it; the next pass looks again`,
+        error: `pending removal: the supervisor of ${op.service} still runs (or a process of root works in its directory: see ls -l /proc/*/cwd); the next pass stops it again and resumes`,
       };
     }
     try {

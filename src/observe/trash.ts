@@ -35,7 +35,7 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
   try {
     const listed = state === undefined ? undefined : listDir(trash).map((e) => ({ name: e.name, dir: e.isDirectory() }));
     if (listed?.length === 0) return []; // the usual case
-    const table = processTable(dirKey(scandir)); // read only if some control has a reader
+    const table = processTable(dirKey(scandir)); // read when first asked
     const entries = listed ?? runningRemovals(trash, table).map((name) => ({ name, dir: true }));
     return entries
       .filter((e) => only === undefined || only.has(e.name))

@@ -34,7 +34,8 @@ export function fifoReader(dir: Dir, name: string): 'reader' | 'none' | 'denied'
  * Whether the supervisor of service directory `service` in `parent`, or of its logger (unless
  * `withLogger` is false), still runs: its `supervise/control` FIFO has a reader and, given a
  * process table, a process of root or of this user works in the directory, as s6-supervise does
- * for its whole life. A reader alone is anyone who may open the FIFO (the hermes user, on a slot
+ * for its whole life; or, given a table, such a process works there whatever `supervise/` says
+ * (its control renamed away by a user who may write there). A reader alone is anyone who may open the FIFO (the hermes user, on a slot
  * the Hermes CLI registered or in a trash it planted): waiting for it to go away could wait
  * forever. Without a table a reader counts as a supervisor. A control this user may not open, or
  * a directory whose workers cannot be told (not root), counts as running (it cannot tell, and
@@ -96,15 +97,20 @@ function controlsOf(parent: Dir, service: string, withLogger: boolean, table: Pr
 
 function controlOf(service: Dir, table: ProcessTable | undefined): Control {
   const supervise = openSearchableDirAt(service, 'supervise');
+  let reader: 'reader' | 'none' | 'denied';
   try {
-    if (supervise === undefined) return 'none';
-    const reader = fifoReader(supervise, 'control');
-    if (reader !== 'reader') return reader;
-    const key = table === undefined ? undefined : dirKey(service);
-    return key !== undefined && table?.isCwdOfTrusted(...key) === false ? 'held-open' : 'supervisor';
+    reader = supervise === undefined ? 'none' : fifoReader(supervise, 'control');
   } finally {
     closeDir(supervise);
   }
+  if (reader === 'denied' || table === undefined) return reader === 'reader' ? 'supervisor' : reader;
+  // s6-supervise works in its service directory for its whole life: one seen there runs, whatever
+  // its supervise/ says (a user who may write there can rename its control away).
+  const key = dirKey(service);
+  const works = key === undefined ? undefined : table.isCwdOfTrusted(...key);
+  if (works === true) return 'supervisor';
+  if (reader === 'none') return 'none';
+  return works === false ? 'held-open' : 'supervisor';
 }
 
 /** The (dev, ino) of an open directory; undefined when it cannot be read (then nothing is told by it). */
@@ -114,30 +120,5 @@ export function dirKey(dir: Dir): [number, number] | undefined {
     return [dev, ino];
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Whether a process of root (or of this user) works in trashed slot `service` or its logger's
- * directory, as a live s6-supervise does: checked before a slot is deleted, whatever its
- * `supervise/` says (its control or lock renamed by a user who may write there). Only a process
- * seen there counts: one this user cannot see leaves the deletion to the FIFO and lock checks.
- */
-export function supervisorWorksIn(parent: Dir, service: string, table: ProcessTable): boolean {
-  let slot: Dir | undefined;
-  let log: Dir | undefined;
-  try {
-    slot = openDirIfExists(parent, service);
-    if (slot === undefined) return false;
-    log = openDirIfExists(slot, 'log');
-    return [slot, log].some((dir) => {
-      const key = dir === undefined ? undefined : dirKey(dir);
-      return key !== undefined && table.isCwdOfTrusted(...key) === true;
-    });
-  } catch {
-    return false;
-  } finally {
-    closeDir(log);
-    closeDir(slot);
   }
 }

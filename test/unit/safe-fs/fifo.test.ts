@@ -9,7 +9,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { closeDir, openDirAt } from '../../../src/safe-fs/core.js';
 import type { Dir } from '../../../src/safe-fs/core.js';
-import { dirKey, hasFifoReader, isSupervised, supervisorWorksIn, supervisorsOf } from '../../../src/safe-fs/fifo.js';
+import { dirKey, hasFifoReader, isSupervised, supervisorsOf } from '../../../src/safe-fs/fifo.js';
 import { type ProcessTable, processTable } from '../../../src/safe-fs/processes.js';
 import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
@@ -102,18 +102,22 @@ test('a look that does not see the scandir’s s6-svscan (another PID namespace,
   t.deepEqual(supervisorsOf(dir, 'held', processTable(dirKey(dir))), { supervised: true, denied: false, heldOpen: false });
 });
 
-test('supervisorWorksIn: a process of this user working in a slot or its logger’s directory is found; none, or a gone slot, is not', (t) => {
+test('with a process table, a process of this user working in a slot or its logger’s directory is its supervisor, whatever supervise/ says', (t) => {
   const { root, dir } = tempRoot(t);
   const main = superviseStandIn(t, path.join(root, 'main', 'supervise'));
   superviseStandIn(t, path.join(root, 'logged', 'log', 'supervise'));
+  // Its control renamed away (a user who may write supervise/): s6 and a FIFO probe see nobody.
+  fs.renameSync(main.path, path.join(root, 'main', 'supervise', 'control.old'));
   fs.mkdirSync(path.join(root, 'idle', 'supervise'), { recursive: true });
-  const table = processTable();
-  t.true(supervisorWorksIn(dir, 'main', table));
-  t.true(supervisorWorksIn(dir, 'logged', table), 'its logger’s supervisor');
-  t.false(supervisorWorksIn(dir, 'idle', table));
-  t.false(supervisorWorksIn(dir, 'gone', table));
+  const table = seeing(t, root, dir);
+  t.true(isSupervised(dir, 'main', true, table));
+  t.false(isSupervised(dir, 'main'), 'without a table, nobody listens');
+  t.true(isSupervised(dir, 'logged', true, table), 'its logger’s supervisor');
+  t.false(isSupervised(dir, 'logged', false, table), 'the slot’s own is gone');
+  t.false(isSupervised(dir, 'idle', true, table));
+  t.false(isSupervised(dir, 'gone', true, table));
   main.exit();
-  t.false(supervisorWorksIn(dir, 'main', processTable()), 'once it exits');
+  t.false(isSupervised(dir, 'main', true, processTable(dirKey(dir))), 'once it exits');
 });
 
 test('with a process table, a supervisor that exits no longer counts, though its control is still held open', (t) => {
