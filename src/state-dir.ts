@@ -27,6 +27,7 @@ import {
   pathAt,
   removeTreeAt,
   renameAt,
+  writeFileAt,
 } from './safe-fs/index.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
@@ -37,6 +38,15 @@ const LOCK_FILE = 'lock';
 
 /** Where removed slots wait for their supervisors to exit before deletion. */
 export const TRASH_DIR = 'trash';
+
+/**
+ * A file every state directory of ours holds from the moment it has its name: it is made under a
+ * temporary name with this file in it and renamed into place, and rename(2) replaces only an
+ * empty directory, so no rename (a concurrent run's put-back, below) can ever replace ours.
+ */
+export const STATE_MARKER = 'README';
+const MARKER_TEXT =
+  'The private state of reconcile-gateways (docs/security.md): the run lock, staging directories, trash and restart journal.\n';
 
 /** Prefix of the per-run staging directories (`staging.<pid>`). */
 export const STAGING_PREFIX = 'staging.';
@@ -88,14 +98,40 @@ export function openStateDir(scandir: Dir, create: boolean, report?: TakeOverRep
       const aside = setForeignAside(scandir, seen);
       if (aside !== undefined) asides.push(aside);
     }
+    let made: Dir;
     try {
-      return takeOver(scandir, asides, mkdirAt(scandir, STATE_DIR, 0o700), report);
+      made = makeStateDir(scandir);
     } catch (err) {
-      // EEXIST: made meanwhile. ENOENT: made, then set aside by a run that judged the name foreign
-      // a moment before (it puts it back). Either way, look again.
+      // EEXIST, ENOTEMPTY, ENOTDIR: something was put under the name meanwhile (a concurrent run's
+      // directory, or another entry). Look again.
       const code = errnoCode(err);
-      if ((code !== 'EEXIST' && code !== 'ENOENT') || attempt >= STATE_DIR_ATTEMPTS) throw err;
+      if ((code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') || attempt >= STATE_DIR_ATTEMPTS) throw err;
+      continue;
     }
+    return takeOver(scandir, asides, made, report);
+  }
+}
+
+/**
+ * Makes a state directory: under a temporary dot name first, where it gets its marker, then renamed
+ * to the state directory's name. That replaces nothing there but an empty directory (someone
+ * else's: ours are never empty), and fails when anything else is there.
+ */
+function makeStateDir(scandir: Dir): Dir {
+  const temp = `${STATE_DIR}.new.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  const made = mkdirAt(scandir, temp, 0o700);
+  try {
+    writeFileAt(made, STATE_MARKER, MARKER_TEXT, { mode: 0o600, fsync: false });
+    renameAt(scandir, temp, scandir, STATE_DIR);
+    return { fd: made.fd, path: `${scandir.path}/${STATE_DIR}` };
+  } catch (err) {
+    closeDir(made);
+    try {
+      removeTreeAt(scandir, temp, { left: REMOVAL_BUDGET });
+    } catch {
+      // Left under its dot name, which s6-svscan skips.
+    }
+    throw err;
   }
 }
 
@@ -139,6 +175,10 @@ function setForeignAside(scandir: Dir, seen: fs.Stats): string | undefined {
     removeTreeAt(scandir, STATE_DIR, { left: REMOVAL_BUDGET });
     return undefined;
   }
+  // What is there now is what was judged foreign, or it is left for the next look: the fewer
+  // syscalls between this look and the rename, the rarer a concurrent run's directory is taken.
+  const now = lstatAt(scandir, STATE_DIR);
+  if (now === undefined || now.ino !== seen.ino || now.dev !== seen.dev) return undefined;
   const aside = `${STATE_DIR}.foreign.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   try {
     renameAt(scandir, STATE_DIR, scandir, aside);
@@ -301,7 +341,10 @@ export function openForeignTrash(scandir: Dir): Dir | undefined {
   }
 }
 
-/** Renames `aside` back to the state directory's name, unless that was taken meanwhile (then it stays aside). */
+/**
+ * Renames `aside` back to the state directory's name, unless that was taken meanwhile (then it
+ * stays aside): a rename onto a directory made meanwhile fails, since ours are never empty.
+ */
 function putBack(scandir: Dir, aside: string): void {
   try {
     if (lstatAt(scandir, STATE_DIR) === undefined) renameAt(scandir, aside, scandir, STATE_DIR);

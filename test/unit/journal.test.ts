@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { RESTARTS_FILE, restartJournal } from '../../src/journal.js';
 import { closeDir, readFileAt, writeFileAt } from '../../src/safe-fs/index.js';
-import { STATE_DIR } from '../../src/state-dir.js';
+import { STATE_DIR, STATE_MARKER } from '../../src/state-dir.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, put, tempRoot } from './support.js';
 
@@ -41,7 +41,7 @@ test('a state directory with another mode is not trusted, and create replaces it
   const journal = restartJournal(dir, true);
   t.teardown(() => closeDir(journal?.dir));
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [], 'the planted journal is gone');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER], 'the planted journal is gone');
 });
 
 test('a symlink in place of the state directory is never followed: create removes the link only', (t) => {

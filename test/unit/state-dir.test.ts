@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { type Dir, closeDir } from '../../src/safe-fs/index.js';
-import { STATE_DIR, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
+import { STATE_DIR, STATE_MARKER, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
 import { listenOnControl, superviseStandIn, svscanStandIn, workerIn } from '../helpers/fifo.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, tempRoot } from './support.js';
@@ -53,7 +53,7 @@ test('replacing a foreign state directory takes over the trashed slots whose sup
   const made = openStateDir(dir, true);
   if (made !== undefined) closeDir(made);
   t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [TRASH_DIR]);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)).sort(), [STATE_MARKER, TRASH_DIR]);
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR, TRASH_DIR)), ['gateway-running'], 'moved into the new trash, still reachable');
   t.is(modeOf(path.join(root, STATE_DIR, TRASH_DIR)), 0o700);
   t.deepEqual(
@@ -102,7 +102,7 @@ test('a planted foreign trash entry whose control a process only holds open (no 
   const report = replaceForeign(root, dir);
   t.deepEqual(report, { moved: [], kept: [] });
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, '.s6-svscan'], 'nothing of it is left aside');
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [], 'nor taken into a trash');
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER], 'nor taken into a trash');
 });
 
 test('… but a supervisor that works in it (one that holds no lock: an s6 that locks only while starting) is taken over, under any name', (t) => {
@@ -200,7 +200,8 @@ const concurrent = test.macro(async (t, foreign: boolean) => {
   const pids = runs.map((r) => `pid.${r.pid}`).sort();
   for (const s of scandirs) {
     t.is(modeOf(path.join(s, STATE_DIR)), 0o700);
-    const left = fs.readdirSync(path.join(s, STATE_DIR)).sort();
+    const entries = fs.readdirSync(path.join(s, STATE_DIR));
+    const left = entries.filter(isPidFile).sort();
     if (!foreign) {
       t.deepEqual(left, pids, `${s}: every process wrote into the directory that stayed`);
       t.deepEqual(fs.readdirSync(s), [STATE_DIR], `${s}: nothing else made`);
@@ -211,11 +212,33 @@ const concurrent = test.macro(async (t, foreign: boolean) => {
     // its lock gone from the lock path and takes the lock again). No write was lost, and the
     // foreign directory is gone.
     const aside = fs.readdirSync(s).filter((n) => n !== STATE_DIR);
-    const written = [...left, ...aside.flatMap((n) => fs.readdirSync(path.join(s, n)))].sort();
+    const written = [...left, ...aside.flatMap((n) => fs.readdirSync(path.join(s, n)).filter(isPidFile))].sort();
     t.deepEqual(written, pids, `${s}: every process wrote into a private directory that still exists`);
     for (const n of aside) t.is(modeOf(path.join(s, n)), 0o700, `${s}/${n}: only private directories are set aside and kept`);
-    t.false(left.includes('planted'));
+    t.false(entries.includes('planted'));
   }
+});
+
+const isPidFile = (name: string): boolean => name.startsWith('pid.');
+
+test('a state directory is never empty, so no rename can replace it (a concurrent run putting back a directory it set aside)', (t) => {
+  const { root, dir } = tempRoot(t);
+  const made = openStateDir(dir, true);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER], 'it says what it is');
+  fs.mkdirSync(path.join(root, 'other'), { mode: 0o700 });
+  const err = t.throws(() => fs.renameSync(path.join(root, 'other'), path.join(root, STATE_DIR)));
+  t.true(['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? ''), String(err));
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER], 'the one made is still there');
+});
+
+test("an empty directory under the state directory's name is replaced in one rename; nothing is left aside", (t) => {
+  const { root, dir } = tempRoot(t);
+  fs.mkdirSync(path.join(root, STATE_DIR), { mode: 0o755 });
+  const made = openStateDir(dir, true);
+  if (made !== undefined) closeDir(made);
+  t.is(modeOf(path.join(root, STATE_DIR)), 0o700);
+  t.deepEqual(fs.readdirSync(root), [STATE_DIR]);
 });
 
 test('processes making the state directory of the same new scandirs at once all get it, and it is the one that stays', concurrent, false);

@@ -16,6 +16,7 @@ import { loadSettings } from '../../../src/cli/config.js';
 import { namesLockedInode } from '../../../src/lock.js';
 import { removeWorlds, runWorld, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
+import { STATE_MARKER } from '../../../src/state-dir.js';
 
 test.after.always('remove scratch trees', removeWorlds);
 
@@ -108,7 +109,7 @@ needsRoot(test)('#8 in a sticky root:hermes scandir hermes can neither rename th
   t.not(asNobody(`mv ${l.scandir}/gateway-alice ${l.scandir}/.moved`), 0, 'a slot root made renamed away');
   t.not(asNobody(`touch ${state}/lock2`), 0, 'wrote into the state directory');
   t.is(asNobody(`mkdir ${l.scandir}/gateway-hermes-made`), 0, 'hermes can still register slots');
-  t.deepEqual(fs.readdirSync(state).sort(), ['lock']);
+  t.deepEqual(fs.readdirSync(state).sort(), [STATE_MARKER, 'lock']);
 });
 
 needsRoot(test)('#8 without the sticky bit, root over a hermes-writable scandir warns, and names what to do', async (t) => {

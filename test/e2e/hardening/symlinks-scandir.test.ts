@@ -19,6 +19,7 @@ import {
 } from '../../helpers/cli.js';
 import { diffSnapshot, snapshot } from './tree-check.js';
 import { needsRoot } from '../../helpers/needs.js';
+import { STATE_MARKER } from '../../../src/state-dir.js';
 
 test.after.always('remove scratch trees', async () => {
   await removeWorlds();
@@ -139,6 +140,6 @@ needsRoot(test)("a trash or staging directory planted under the tool's names is 
   const st = fs.lstatSync(trash);
   t.is(`${(st.mode & 0o7777).toString(8)} ${st.uid}`, `700 ${process.geteuid?.() ?? 0}`);
   t.deepEqual(fs.readdirSync(trash), []);
-  t.deepEqual(fs.readdirSync(state), ['lock', 'trash']);
+  t.deepEqual(fs.readdirSync(state).sort(), [STATE_MARKER, 'lock', 'trash']);
   t.deepEqual(diffSnapshot(outsideBefore, snapshot(l.outside)), []);
 });

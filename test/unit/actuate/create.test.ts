@@ -12,7 +12,7 @@ import { makeFifos } from '../../../src/actuate/fifo.js';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import type { CreateOp } from '../../../src/model.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
-import { STAGING_PREFIX, STATE_DIR } from '../../../src/state-dir.js';
+import { STAGING_PREFIX, STATE_DIR, STATE_MARKER } from '../../../src/state-dir.js';
 import { TEST_SETTINGS } from '../../helpers/cli.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
@@ -104,7 +104,7 @@ test('no staging directory is left behind, and no create means nothing is made a
   t.deepEqual(await applyCreates(dir, [], ROOT_MODEL), []);
   t.deepEqual(fs.readdirSync(root), []);
   await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL);
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), []);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER]);
   t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'gateway-a', 'gateway-b']);
 });
 
@@ -165,7 +165,7 @@ test('a failure just before publishing fails that slot alone and publishes nothi
   t.like(results[0], { status: 'failed', error: 'unexpected error: injected' });
   t.is(results[1]?.status, 'applied');
   t.false(fs.existsSync(path.join(root, 'gateway-a')));
-  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), []);
+  t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER]);
 });
 
 test('a symlink planted as the state directory is replaced, never followed', async (t) => {

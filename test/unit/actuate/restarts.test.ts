@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { clearRestarts, persistRestarts } from '../../../src/actuate/restarts.js';
 import { RESTARTS_FILE, readPendingRestarts } from '../../../src/observe/restarts.js';
-import { STATE_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR, STATE_MARKER } from '../../../src/state-dir.js';
 import { scandirWithSlot } from './support.js';
 
 const journalOf = (root: string): string => path.join(root, STATE_DIR, RESTARTS_FILE);
@@ -43,7 +43,7 @@ test('persisting replaces the journal and leaves no temp file', (t) => {
   persistRestarts(s.dir, ['gateway-a']);
   persistRestarts(s.dir, ['gateway-c']);
   t.deepEqual([...readPendingRestarts(s.dir).services], ['gateway-c']);
-  t.deepEqual(fs.readdirSync(path.join(s.root, STATE_DIR)), [RESTARTS_FILE]);
+  t.deepEqual(fs.readdirSync(path.join(s.root, STATE_DIR)), [STATE_MARKER, RESTARTS_FILE]);
 });
 
 test('a damaged journal reads as empty; entries that are not strings are dropped', (t) => {
