@@ -6,17 +6,59 @@
 import type { OperationResult, UpdateOp } from '../model.js';
 import {
   type Dir,
+  FsError,
   type Owner,
   chmodFileAt,
   closeDir,
   describeErrno,
   fixDir,
+  forEachDirEntryRaw,
+  lstatAt,
   mkdirAt,
   openDirAt,
   unlinkAt,
   writeFileAt,
 } from '../safe-fs/index.js';
+import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { openObservedSlot } from './observed-slot.js';
+
+/**
+ * An adoption chowns the slot's directories first: from then on only root can add to them. Observe
+ * saw only what the Hermes CLI writes there (diff refuses any other adoption), but their owner
+ * could add to them until the chown (a `log/finish`, which s6 runs as root): looked at again now,
+ * anything else fails the update before the record, or any file, is written. The next pass then
+ * refuses the adoption, naming what it found.
+ */
+function refuseWhatAppeared(slot: Dir): void {
+  const appeared: string[] = []; // the first few in sort order; counted past them (a listing may be huge)
+  let count = 0;
+  const look = (dir: Dir, known: ReadonlySet<string>, prefix: string): void => {
+    forEachDirEntryRaw(dir, (entry) => {
+      const name = entry.name.toString('utf8');
+      if (Buffer.from(name).equals(entry.name) && isKnownEntry(name, known)) return;
+      count += 1;
+      appeared.push(`${prefix}${name}`);
+      appeared.sort();
+      if (appeared.length > 5) appeared.pop();
+    });
+  };
+  look(slot, SLOT_ENTRIES, '');
+  const log = lstatAt(slot, 'log')?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
+  try {
+    if (log !== undefined) look(log, LOG_ENTRIES, 'log/');
+  } finally {
+    closeDir(log);
+  }
+  if (count === 0) return;
+  const shown = appeared.join(', ') + (count > appeared.length ? ` and ${count - appeared.length} more` : '');
+  throw new FsError(
+    'adopt',
+    slot.path,
+    new Error(
+      `${shown} appeared while the slot was being adopted (which the Hermes CLI never writes); not adopted: its directories are root's now, but nothing was written; move those out of it and the next pass adopts it`,
+    ),
+  );
+}
 
 /** Applies one update inside the scandir. `owner` is set when running as root. */
 export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
@@ -43,6 +85,7 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
         }
       }
     }
+    if (op.dirs.some((d) => d.fix === 'chown')) refuseWhatAppeared(slot);
     for (const change of op.changes) {
       const inLog = change.path.startsWith('log/');
       if (inLog && log === undefined) log = openDirAt(slot, 'log');

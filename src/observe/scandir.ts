@@ -6,6 +6,7 @@
  */
 import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
+import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { isValidProfileName } from '../model/names.js';
 import {
   type Dir,
@@ -233,14 +234,6 @@ interface SlotContents {
 
 const NONE: readonly string[] = [];
 
-/**
- * What the Hermes CLI writes in a slot it registers (upstream §2.3), s6's own directories, our
- * record and the temp files of an interrupted write of ours: a slot without our record that holds
- * anything else (a service of another tool, a `log/finish` s6 would run as root) is not adopted.
- */
-const SLOT_ENTRIES = new Set(['type', 'run', 'finish', 'down', 'event', 'supervise', 'log', OWNERSHIP_FILE]);
-const LOG_ENTRIES = new Set(['run', 'down', 'event', 'supervise']);
-
 /** Upstream staging leftovers one boot collects at most (the next boot deletes the rest). */
 const UPSTREAM_LEFTOVERS_MAX = 10_000;
 /** Slot-named entries of no profile and not ours that one pass keeps (ObservedScandir.foreignUnlisted). */
@@ -256,7 +249,7 @@ function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Fo
     dir,
     (entry) => {
       const name = entry.name.toString('utf8');
-      if (known.has(name) || (name.startsWith('.') && name.endsWith('.rg-tmp') && known.has(name.slice(1, -7)))) return;
+      if (isKnownEntry(name, known)) return;
       out.count += 1;
       const shown = `${prefix}${Buffer.from(name, 'utf8').equals(entry.name) ? name : bytesShown(entry.name)}`;
       if (out.names.length === FOREIGN_NAMED && shown >= (out.names.at(-1) ?? '')) return;

@@ -167,3 +167,29 @@ needsRoot(test)(
     t.is(fs.statSync(slot).uid, 0, 'adopted');
   },
 );
+
+needsRoot(test)(
+  '#10 a log/finish hermes plants in a slot while it is being adopted is found after the chown: nothing is written, the next pass refuses it',
+  async (t) => {
+    const l = await makeWorld('adopt-plant');
+    writeProfiles(l.home, { alice: 'stopped' });
+    const slot = path.join(l.scandir, 'gateway-alice');
+    fs.mkdirSync(path.join(slot, 'log'), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+    for (const p of [slot, path.join(slot, 'log'), path.join(slot, 'run')]) fs.chownSync(p, NOBODY, NOBODY);
+    const finish = path.join(slot, 'log', 'finish');
+    const result = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
+      // After observe, before the chown: hermes still owns log/.
+      fs.writeFileSync(finish, '#!/bin/sh\nid > /tmp/owned\n', { mode: 0o755 });
+      fs.chownSync(finish, NOBODY, NOBODY);
+    });
+    const update = result.results.find((r) => r.op.kind === 'update');
+    t.is(update?.status, 'failed');
+    t.regex(update?.error ?? '', /log\/finish appeared while the slot was being adopted.*not adopted.*move those out of it/);
+    t.false(fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 'no ownership record');
+    t.is(fs.readFileSync(path.join(slot, 'run'), 'utf8'), '#!/bin/sh\nexec hermes\n', 'run not rewritten');
+    const next = await runWorld('sync', l);
+    t.regex(next.stdout, /failed service=gateway-alice kind=update reason="not adopted: gateway-alice holds log\/finish/);
+  },
+);
