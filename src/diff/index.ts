@@ -117,16 +117,19 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     }
   }
   for (const entry of observed.scandir.trash ?? []) {
-    const refused = entry.controlDenied === true;
-    const reason = refused
-      ? PURGE_REFUSED
-      : !entry.supervised
-        ? entry.heldOpen === true
-          ? 'removal pending: left in the trash (a process holds its supervise/control open, but no supervisor runs there: not waited for)'
-          : 'removal pending: left in the trash'
-        : entry.stopping
-          ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
-          : 'removal pending: supervisor still running in the trash';
+    const refused = entry.controlDenied === true || entry.linkedFrom !== undefined;
+    const reason =
+      entry.controlDenied === true
+        ? PURGE_REFUSED
+        : entry.linkedFrom !== undefined
+          ? purgeLinked(entry.linkedFrom)
+          : !entry.supervised
+            ? entry.heldOpen === true
+              ? 'removal pending: left in the trash (a process holds its supervise/control open, but no supervisor runs there: not waited for)'
+              : 'removal pending: left in the trash'
+            : entry.stopping
+              ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
+              : 'removal pending: supervisor still running in the trash';
     const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
     const supervised = entry.supervised;
     ops.push({
@@ -142,6 +145,11 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
+}
+
+/** Why a trashed slot that a scandir symlink leads to is not purged (TrashEntry.linkedFrom). */
+function purgeLinked(link: string): string {
+  return `removal pending: s6-svscan keeps its supervisor through the scandir entry ${JSON.stringify(link)}, a symlink to it this tool did not make (not stopped, not deleted); delete that symlink, and the next pass stops and deletes it`;
 }
 
 /**

@@ -183,6 +183,12 @@ export interface TrashEntry {
    * so that reader is not waited for.
    */
   readonly heldOpen?: true;
+  /**
+   * A scandir entry that is a symlink to it (into our trash, or to its supervisor's
+   * `/proc/<pid>/cwd`), by name: s6-svscan tells services apart by device and inode, so it keeps
+   * that supervisor through the link after `-an`, and no purge can stop it.
+   */
+  readonly linkedFrom?: string;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */

@@ -137,7 +137,7 @@ export function svscanStandIn(t: ExecutionContext, root: string): SupervisorStan
  * in its service directory, even one that holds no lock (an s6 that locks only while starting);
  * returns once /proc shows it there, and kills it at teardown (or at `exit()`).
  */
-export function workerIn(t: ExecutionContext, dir: string, opts: { readonly uid?: number } = {}): { exit(): void } {
+export function workerIn(t: ExecutionContext, dir: string, opts: { readonly uid?: number } = {}): { readonly pid: number; exit(): void } {
   const as = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
   const child = spawn('sleep', ['100000'], { cwd: dir, stdio: 'ignore', ...as });
   const pid = child.pid;
@@ -159,7 +159,7 @@ export function workerIn(t: ExecutionContext, dir: string, opts: { readonly uid?
     waitUntil(() => !there(), `the exit of the process working in ${dir}`);
   };
   t.teardown(exit);
-  return { exit };
+  return { pid, exit };
 }
 
 /** Whether /proc/locks lists a POSIX lock of `pid` on inode `ino`. */

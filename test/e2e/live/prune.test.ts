@@ -1,5 +1,5 @@
 import test from 'ava';
-import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive, waitFor } from '../../helpers/s6.js';
@@ -189,6 +189,48 @@ needsS6(test)(
       ['remove gateway-back applied'],
     );
     t.deepEqual(await scandirEntries(env.scandir), ['gateway-default', 'gateway-stays']);
+  },
+);
+
+needsS6(test)(
+  'a symlink in the scandir to a trashed slot (s6-svscan keeps its supervisor through it) refuses the purge, naming it; once it is gone the purge stops and deletes the slot',
+  async (t) => {
+    const env = await setup({ gone: RUNNING, stays: RUNNING });
+    const old = await env.pid('gone');
+    // An earlier removal of gateway-gone is pending in the trash, and hermes has linked to it.
+    const state = path.join(env.scandir, '.reconcile-gateways');
+    await mkdir(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
+    await chmod(state, 0o700);
+    await rename(env.slot('gone'), path.join(state, 'trash', 'gateway-gone'));
+    await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
+    await symlink('.reconcile-gateways/trash/gateway-gone', path.join(env.scandir, 'zz'));
+
+    const held =
+      'removal pending: s6-svscan keeps its supervisor through the scandir entry "zz", a symlink to it this tool did not make (not stopped, not deleted); delete that symlink, and the next pass stops and deletes it';
+    const diff = await env.json('sync', ['--diff']);
+    t.is(diff.code, 2, 'the run fails that purge, and --diff says so');
+    t.deepEqual(
+      (diff.doc['operations'] as { kind: string; reason: string; refused?: boolean }[]).map((o) => [o.kind, o.reason, o.refused ?? false]),
+      [['purge', held, true]],
+    );
+    const sync = await env.json('sync');
+    t.is(sync.code, 2, sync.stderr);
+    t.deepEqual(
+      (sync.doc['operations'] as { kind: string; status: string; error?: string }[]).map((o) => [o.kind, o.status, o.error]),
+      [['purge', 'failed', held]],
+    );
+    t.true(processAlive(old), 'its gateway runs on, as s6-svscan keeps it');
+    t.true(existsSync(path.join(state, 'trash', 'gateway-gone')), 'not deleted under its supervisor');
+
+    await rm(path.join(env.scandir, 'zz'));
+    const again = await env.json('sync');
+    t.is(again.code, 0, again.stderr);
+    t.deepEqual(
+      (again.doc['operations'] as { kind: string; status: string }[]).map((o) => `${o.kind} ${o.status}`),
+      ['purge applied'],
+    );
+    await waitFor(() => !processAlive(old), 10_000, 'the gateway to be gone');
+    t.false(existsSync(path.join(state, 'trash', 'gateway-gone')));
   },
 );
 

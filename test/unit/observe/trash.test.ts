@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { observeTrash } from '../../../src/observe/trash.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
-import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn } from '../../helpers/fifo.js';
+import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';
 
@@ -148,3 +148,27 @@ needsRoot(test)(
     );
   },
 );
+
+test('a scandir symlink to a trashed slot whose supervisor runs (into the trash, or its /proc/<pid>/cwd) is named: s6-svscan keeps that supervisor through it', (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  const trash = makeTrash(root);
+  superviseStandIn(t, path.join(trash, 'gateway-a', 'supervise'));
+  superviseStandIn(t, path.join(trash, 'gateway-b', 'supervise'));
+  superviseStandIn(t, path.join(trash, 'gateway-c', 'supervise'));
+  fs.mkdirSync(path.join(trash, 'gateway-d'));
+  fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-a`, path.join(root, 'zz'));
+  fs.symlinkSync(`/proc/${workerIn(t, path.join(trash, 'gateway-b')).pid}/cwd`, path.join(root, 'yy'));
+  fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-d`, path.join(root, 'idle')); // no supervisor: nothing to keep
+  fs.symlinkSync('nowhere', path.join(root, 'dangling'));
+  fs.symlinkSync('loop', path.join(root, 'loop'));
+  t.deepEqual(
+    observeTrash(dir, 'gateway-').map((e) => [e.service, e.supervised, e.linkedFrom]),
+    [
+      ['gateway-a', true, 'zz'],
+      ['gateway-b', true, 'yy'],
+      ['gateway-c', true, undefined],
+      ['gateway-d', false, undefined],
+    ],
+  );
+});
