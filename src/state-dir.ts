@@ -27,6 +27,7 @@ import {
   pathAt,
   removeTreeAt,
   renameAt,
+  unlinkAt,
   writeFileAt,
 } from './safe-fs/index.js';
 
@@ -87,8 +88,8 @@ export function openStateDir(scandir: Dir, create: boolean, report?: TakeOverRep
     const existing = openPrivateIfExists(scandir, STATE_DIR);
     if (existing !== undefined) return takeOver(scandir, asides, existing, report);
     if (!create) return undefined;
-    // Runs that start together on a new scandir all find it missing: one makes it, the others get
-    // EEXIST and use it. An entry there is replaced only when it is still not ours on a second look
+    // Runs that start together on a new scandir all find it missing: one makes it, the others
+    // cannot rename theirs onto it (ENOTEMPTY) and use it. An entry there is replaced only when it is still not ours on a second look
     // (a concurrent run may have made it just now), and it is renamed aside first, so that of two
     // runs that both judged it foreign only one moves it: the other finds it gone and goes round.
     const seen = lstatAt(scandir, STATE_DIR);
@@ -103,19 +104,25 @@ export function openStateDir(scandir: Dir, create: boolean, report?: TakeOverRep
       made = makeStateDir(scandir);
     } catch (err) {
       // EEXIST, ENOTEMPTY, ENOTDIR: something was put under the name meanwhile (a concurrent run's
-      // directory, or another entry). Look again.
+      // directory, or another entry). ENOENT: the temporary directory was renamed away (a scandir
+      // that is not sticky). Look again.
       const code = errnoCode(err);
-      if ((code !== 'EEXIST' && code !== 'ENOTEMPTY' && code !== 'ENOTDIR') || attempt >= STATE_DIR_ATTEMPTS) throw err;
+      if (!RETRIED.has(code) || attempt >= STATE_DIR_ATTEMPTS) throw err;
       continue;
     }
     return takeOver(scandir, asides, made, report);
   }
 }
 
+/** What making the state directory meets when someone else changed the name meanwhile: look again. */
+const RETRIED: ReadonlySet<string> = new Set(['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'ENOENT']);
+
 /**
  * Makes a state directory: under a temporary dot name first, where it gets its marker, then renamed
  * to the state directory's name. That replaces nothing there but an empty directory (someone
- * else's: ours are never empty), and fails when anything else is there.
+ * else's: ours are never empty), and fails when anything else is there. What the name leads to
+ * afterwards must be the directory made: in a scandir that is not sticky, its writers could rename
+ * another one under the temporary name meanwhile (EEXIST: look again).
  */
 function makeStateDir(scandir: Dir): Dir {
   const temp = `${STATE_DIR}.new.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
@@ -123,6 +130,10 @@ function makeStateDir(scandir: Dir): Dir {
   try {
     writeFileAt(made, STATE_MARKER, MARKER_TEXT, { mode: 0o600, fsync: false });
     renameAt(scandir, temp, scandir, STATE_DIR);
+    const held = fs.fstatSync(made.fd);
+    const named = lstatAt(scandir, STATE_DIR);
+    if (named?.ino !== held.ino || named.dev !== held.dev)
+      throw Object.assign(new Error(`EEXIST: ${scandir.path}/${STATE_DIR} was replaced while being made`), { code: 'EEXIST' });
     return { fd: made.fd, path: `${scandir.path}/${STATE_DIR}` };
   } catch (err) {
     closeDir(made);
@@ -209,6 +220,8 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
     let old: Dir | undefined;
     let trash: Dir | undefined;
     try {
+      // A symlink or a file set aside holds no supervisor: it goes (never followed).
+      if (lstatAt(scandir, aside)?.isDirectory() === false) unlinkAt(scandir, aside);
       old = openDirIfExists(scandir, aside);
       const oldTrash = old === undefined ? undefined : openTrashDir(old);
       let stranded: string[] = [];

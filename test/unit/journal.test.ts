@@ -55,6 +55,7 @@ test('a symlink in place of the state directory is never followed: create remove
   t.teardown(() => closeDir(journal?.dir));
   t.true(fs.lstatSync(path.join(root, STATE_DIR)).isDirectory());
   t.deepEqual(fs.readdirSync(elsewhere), [RESTARTS_FILE], 'the link target is untouched');
+  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, 'elsewhere'], 'the link is gone, not left aside');
 });
 
 needsRoot(test)('a 0700 state directory someone else owns is not ours', (t) => {

@@ -232,7 +232,7 @@ test('a state directory is never empty, so no rename can replace it (a concurren
   t.deepEqual(fs.readdirSync(path.join(root, STATE_DIR)), [STATE_MARKER], 'the one made is still there');
 });
 
-test("an empty directory under the state directory's name is replaced in one rename; nothing is left aside", (t) => {
+test("an empty directory under the state directory's name is replaced; nothing is left aside", (t) => {
   const { root, dir } = tempRoot(t);
   fs.mkdirSync(path.join(root, STATE_DIR), { mode: 0o755 });
   const made = openStateDir(dir, true);
