@@ -19,17 +19,27 @@ import {
   unlinkAt,
   writeFileAt,
 } from '../safe-fs/index.js';
+import fs from 'node:fs';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
+import { OWNERSHIP_FILE } from '../model/constants.js';
+import { nameShown } from '../model/text.js';
 import { openObservedSlot } from './observed-slot.js';
 
+/** An update that takes a slot over: it chowns the slot and writes the ownership record. */
+function isAdoption(op: UpdateOp): boolean {
+  return op.dirs.some((d) => d.path === '' && d.fix === 'chown') && op.changes.some((c) => c.path === OWNERSHIP_FILE);
+}
+
 /**
- * An adoption chowns the slot's directories first: from then on only root can add to them. Observe
- * saw only what the Hermes CLI writes there (diff refuses any other adoption), but their owner
- * could add to them until the chown (a `log/finish`, which s6 runs as root): looked at again now,
- * anything else fails the update before the record, or any file, is written. The next pass then
- * refuses the adoption, naming what it found.
+ * An adoption run as root chowns the slot's directories first. Observe saw only what the Hermes
+ * CLI writes there (diff refuses any other adoption), but until the chown their owner could add
+ * to them (a `log/finish`, which s6 runs as root) or swap `log/` for another directory of theirs.
+ * Once the slot is root's nobody else can change its entries, so they are looked at again now:
+ * the slot and its `log/` must be root's and writable by root alone, and hold only what the
+ * Hermes CLI writes. Anything else fails the update before the record, or any file, is written;
+ * the next pass then refuses the adoption, naming what it found.
  */
-function refuseWhatAppeared(slot: Dir): void {
+function refuseWhatAppeared(slot: Dir, owner: Owner): void {
   const appeared: string[] = []; // the first few in sort order; counted past them (a listing may be huge)
   let count = 0;
   const look = (dir: Dir, known: ReadonlySet<string>, prefix: string): void => {
@@ -37,15 +47,30 @@ function refuseWhatAppeared(slot: Dir): void {
       const name = entry.name.toString('utf8');
       if (Buffer.from(name).equals(entry.name) && isKnownEntry(name, known)) return;
       count += 1;
-      appeared.push(`${prefix}${name}`);
+      appeared.push(`${prefix}${nameShown(entry.name)}`);
       appeared.sort();
       if (appeared.length > 5) appeared.pop();
     });
   };
+  const notOurs = (dir: Dir, name: string): void => {
+    const st = fs.fstatSync(dir.fd);
+    if (st.uid !== owner.uid || (st.mode & 0o022) !== 0)
+      throw new FsError(
+        'adopt',
+        dir.path,
+        new Error(
+          `${name} was replaced while the slot was being adopted (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); not adopted, nothing was written: the next pass looks again`,
+        ),
+      );
+  };
+  notOurs(slot, 'the slot');
   look(slot, SLOT_ENTRIES, '');
   const log = lstatAt(slot, 'log')?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
   try {
-    if (log !== undefined) look(log, LOG_ENTRIES, 'log/');
+    if (log !== undefined) {
+      notOurs(log, 'log/');
+      look(log, LOG_ENTRIES, 'log/');
+    }
   } finally {
     closeDir(log);
   }
@@ -55,7 +80,7 @@ function refuseWhatAppeared(slot: Dir): void {
     'adopt',
     slot.path,
     new Error(
-      `${shown} appeared while the slot was being adopted (which the Hermes CLI never writes); not adopted: its directories are root's now, but nothing was written; move those out of it and the next pass adopts it`,
+      `${shown} appeared while the slot was being adopted (which the Hermes CLI never writes); not adopted, nothing was written (its directories are root's now): move those out of it, and the next pass adopts it`,
     ),
   );
 }
@@ -85,7 +110,7 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
         }
       }
     }
-    if (op.dirs.some((d) => d.fix === 'chown')) refuseWhatAppeared(slot);
+    if (owner !== undefined && isAdoption(op)) refuseWhatAppeared(slot, owner);
     for (const change of op.changes) {
       const inLog = change.path.startsWith('log/');
       if (inLog && log === undefined) log = openDirAt(slot, 'log');

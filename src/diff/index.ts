@@ -16,7 +16,15 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, REMOVE_WAITS_DENIED, RUNTIME_FILES } from '../model/constants.js';
+import {
+  PURGE_LINKS_UNCHECKED,
+  PURGE_REFUSED,
+  REMOVE_REFUSED,
+  REMOVE_WAITS,
+  REMOVE_WAITS_DENIED,
+  RUNTIME_FILES,
+  purgeLinked,
+} from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -129,7 +137,9 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
               : 'removal pending: left in the trash'
             : entry.stopping
               ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
-              : 'removal pending: supervisor still running in the trash';
+              : entry.linksUnchecked === true
+                ? PURGE_LINKS_UNCHECKED
+                : 'removal pending: supervisor still running in the trash';
     const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
     const supervised = entry.supervised;
     ops.push({
@@ -145,11 +155,6 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   ops.sort(compareOps);
   restartPending.sort();
   return { operations: ops, restartPending };
-}
-
-/** Why a trashed slot that a scandir symlink leads to is not purged (TrashEntry.linkedFrom). */
-function purgeLinked(link: string): string {
-  return `removal pending: s6-svscan keeps its supervisor through the scandir entry ${JSON.stringify(link)}, a symlink to it this tool did not make (not stopped, not deleted); delete that symlink, and the next pass stops and deletes it`;
 }
 
 /**

@@ -189,6 +189,8 @@ export interface TrashEntry {
    * that supervisor through the link after `-an`, and no purge can stop it.
    */
   readonly linkedFrom?: string;
+  /** Its supervisor runs, and the scandir holds more symlinks than observe follows: one of the rest may lead to it. */
+  readonly linksUnchecked?: true;
 }
 
 /** One entry of the scandir that looks like ours (`<prefix><name>`) or is our own bookkeeping. */

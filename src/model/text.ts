@@ -26,6 +26,14 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/**
+ * A file name as raw bytes, for a message: its text when they are valid UTF-8, else its ASCII as
+ * it is and every other byte as `\xNN`, so that an operator can type it back (U+FFFD could not).
+ */
+export function nameShown(raw: Uint8Array): string {
+  return decodeUtf8(raw) ?? [...raw].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+}
+
 /** `a, b and c`; past `first` names, the rest as a count: `a, b and 3 more`. */
 export function namesInProse(names: readonly string[], first: number): string {
   const shown = names.slice(0, first);

@@ -8,6 +8,7 @@ import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, S
 import { MANAGED_FILES, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { isValidProfileName } from '../model/names.js';
+import { nameShown } from '../model/text.js';
 import {
   type Dir,
   closeDir,
@@ -251,7 +252,7 @@ function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Fo
       const name = entry.name.toString('utf8');
       if (isKnownEntry(name, known)) return;
       out.count += 1;
-      const shown = `${prefix}${Buffer.from(name, 'utf8').equals(entry.name) ? name : bytesShown(entry.name)}`;
+      const shown = `${prefix}${nameShown(entry.name)}`;
       if (out.names.length === FOREIGN_NAMED && shown >= (out.names.at(-1) ?? '')) return;
       out.names.push(shown);
       out.names.sort();
@@ -259,11 +260,6 @@ function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Fo
     },
     64,
   );
-}
-
-/** A name that is not valid UTF-8: its ASCII as it is, every other byte as `\xNN`. */
-function bytesShown(raw: Buffer): string {
-  return [...raw].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
 /** How many foreign entries a slot's message names; the rest are counted. */

@@ -19,6 +19,7 @@ import {
   rawPathAt,
   supervisorsOf,
 } from '../safe-fs/index.js';
+import { nameShown } from '../model/text.js';
 import { readLiveStatus } from './s6-status.js';
 import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
 
@@ -38,39 +39,61 @@ function isStopping(trash: Dir, service: string): boolean {
   }
 }
 
-/** Most symlinks of the scandir followed (for what they lead to) in one pass: hermes may make millions. */
-const SCANDIR_LINKS_MAX = 1000;
+/**
+ * Most symlinks of the scandir followed (for what they lead to) in one look, and the most time
+ * spent following them: its writers may make millions, or chains of links each costing
+ * milliseconds. Past either, a pending purge says some were not looked at.
+ */
+export const SCANDIR_LINKS_MAX = 10_000;
+const SCANDIR_LINKS_BUDGET_MS = 1000;
+
+const DOT = 0x2e;
+
+interface LinkTargets {
+  /** Scandir symlinks by what they lead to (`dev:ino`); the first name of each. */
+  readonly byTarget: Map<string, string>;
+  /** More than SCANDIR_LINKS_MAX: the rest were not followed. */
+  unchecked: boolean;
+}
 
 /**
- * The scandir's symlinks by what they lead to (`dev:ino`, as s6-svscan tells services apart), the
- * first {@link SCANDIR_LINKS_MAX} of them: each is followed with stat(2), for its metadata only
- * (nothing is opened or read through it). A dangling one, a loop or one this user may not follow
- * leads nowhere. Never throws.
+ * The scandir's symlinks by what they lead to (as s6-svscan tells services apart, by device and
+ * inode), the first {@link SCANDIR_LINKS_MAX} of them: each is followed with stat(2), for its
+ * metadata only (nothing is opened or read through it). A dangling one, a loop or one this user
+ * may not follow leads nowhere. Never throws.
  */
-function linkTargets(scandir: Dir): Map<string, string> {
-  const targets = new Map<string, string>();
-  let links = 0;
+function linkTargets(scandir: Dir): LinkTargets {
+  const links: LinkTargets = { byTarget: new Map(), unchecked: false };
+  let seen = 0;
+  const until = performance.now() + SCANDIR_LINKS_BUDGET_MS;
   try {
     forEachDirEntryRaw(scandir, (entry) => {
-      if (!entry.isSymlink || ++links > SCANDIR_LINKS_MAX) return;
+      // s6-svscan skips dot names, as it does every entry that is no directory when followed.
+      if (!entry.isSymlink || entry.name[0] === DOT) return;
+      if (links.unchecked || ++seen > SCANDIR_LINKS_MAX || performance.now() > until) {
+        links.unchecked = true;
+        return;
+      }
       try {
-        const st = fs.statSync(rawPathAt(scandir, entry.name));
-        const key = `${st.dev}:${st.ino}`;
-        if (!targets.has(key)) targets.set(key, entry.name.toString('utf8'));
+        const st = fs.statSync(rawPathAt(scandir, entry.name), { throwIfNoEntry: false });
+        const key = st?.isDirectory() === true ? `${st.dev}:${st.ino}` : undefined;
+        if (key !== undefined && !links.byTarget.has(key)) links.byTarget.set(key, nameShown(entry.name));
       } catch {
-        // Leads nowhere s6-svscan could supervise either.
+        // Leads nowhere s6-svscan could supervise either (a loop, no access).
       }
     });
   } catch {
     // An unreadable scandir: nothing to add to what observe says of it.
   }
-  return targets;
+  return links;
 }
 
-/** The scandir symlink that leads to a trashed slot (TrashEntry.linkedFrom), if any. */
-function linkTo(trash: Dir, service: string, targets: ReadonlyMap<string, string>): string | undefined {
+/** What a trashed slot's scandir symlinks say of it (TrashEntry.linkedFrom, linksUnchecked). */
+function linksTo(trash: Dir, service: string, links: LinkTargets): Pick<TrashEntry, 'linkedFrom' | 'linksUnchecked'> {
   const st = lstatAt(trash, service);
-  return st === undefined ? undefined : targets.get(`${st.dev}:${st.ino}`);
+  const from = st === undefined ? undefined : links.byTarget.get(`${st.dev}:${st.ino}`);
+  if (from !== undefined) return { linkedFrom: from };
+  return links.unchecked ? { linksUnchecked: true } : {};
 }
 
 /** The trash's entries, sorted; with `only`, just those services. */
@@ -84,19 +107,19 @@ export function observeTrash(scandir: Dir, prefix: string, only?: ReadonlySet<st
     if (listed?.length === 0) return []; // the usual case
     const table = processTable(dirKey(scandir)); // read when first asked
     const entries = listed ?? runningRemovals(trash, table).map((name) => ({ name, dir: true }));
-    let targets: Map<string, string> | undefined; // read once, when a supervisor still runs
+    let links: LinkTargets | undefined; // read once, when a supervisor still runs
     return entries
       .filter((e) => only === undefined || only.has(e.name))
       .map((e) => {
         const { supervised, denied, heldOpen } = e.dir ? supervisorsOf(trash, e.name, table) : NO_SUPERVISORS;
-        const linkedFrom = supervised ? linkTo(trash, e.name, (targets ??= linkTargets(scandir))) : undefined;
+        const linked = supervised ? linksTo(trash, e.name, (links ??= linkTargets(scandir))) : {};
         const entry: TrashEntry = {
           service: e.name,
           profile: e.name.startsWith(prefix) ? e.name.slice(prefix.length) : e.name,
           supervised,
           stopping: supervised && isStopping(trash, e.name),
           ...(heldOpen && !supervised ? { heldOpen } : {}),
-          ...(linkedFrom === undefined ? {} : { linkedFrom }),
+          ...linked,
         };
         return denied ? { ...entry, controlDenied: true as const } : entry;
       })

@@ -3,7 +3,7 @@
  * watcher's status file) and prints a table or, with `--output json`, the document of
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
-import { PURGE_REFUSED } from '../../model/constants.js';
+import { PURGE_REFUSED, purgeLinked } from '../../model/constants.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
@@ -77,6 +77,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       // One this user may not stop is finished by no pass of its: its refused purge says who can.
       if (entry.controlDenied === true) {
         warnings.push(`${entry.service}: ${PURGE_REFUSED}`);
+        continue;
+      }
+      // One s6-svscan keeps through a symlink is finished by no pass until that symlink goes.
+      if (entry.linkedFrom !== undefined) {
+        warnings.push(`${entry.service}: ${purgeLinked(entry.linkedFrom)}`);
         continue;
       }
       const where = entry.supervised

@@ -193,3 +193,29 @@ needsRoot(test)(
     t.regex(next.stdout, /failed service=gateway-alice kind=update reason="not adopted: gateway-alice holds log\/finish/);
   },
 );
+
+needsRoot(test)(
+  "#10 a root-owned log/ swapped for hermes' own between observe and the adoption (so not chowned) fails the adoption: nothing is written",
+  async (t) => {
+    const l = await makeWorld('adopt-log-swap');
+    writeProfiles(l.home, { alice: 'stopped' });
+    const slot = path.join(l.scandir, 'gateway-alice');
+    // hermes renamed a root-owned directory of its slot (the event/ s6-supervise made) to log/.
+    fs.mkdirSync(path.join(slot, 'log'), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+    for (const p of [slot, path.join(slot, 'run')]) fs.chownSync(p, NOBODY, NOBODY);
+    const result = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
+      fs.renameSync(path.join(slot, 'log'), path.join(slot, 'event'));
+      fs.mkdirSync(path.join(slot, 'log'), { mode: 0o755 });
+      fs.chownSync(path.join(slot, 'log'), NOBODY, NOBODY);
+    });
+    const update = result.results.find((r) => r.op.kind === 'update');
+    t.is(update?.status, 'failed');
+    t.regex(
+      update?.error ?? '',
+      /log\/ was replaced while the slot was being adopted \(uid 65534, mode 0755\); not adopted, nothing was written/,
+    );
+    t.false(fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 'no ownership record');
+  },
+);

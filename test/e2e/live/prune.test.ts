@@ -220,6 +220,8 @@ needsS6(test)(
       [['purge', 'failed', held]],
     );
     t.true(processAlive(old), 'its gateway runs on, as s6-svscan keeps it');
+    const status = await env.json('status');
+    t.true((status.doc['warnings'] as string[]).includes(`gateway-gone: ${held}`), JSON.stringify(status.doc['warnings']));
     t.true(existsSync(path.join(state, 'trash', 'gateway-gone')), 'not deleted under its supervisor');
 
     await rm(path.join(env.scandir, 'zz'));

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { observeTrash } from '../../../src/observe/trash.js';
+import { SCANDIR_LINKS_MAX, observeTrash } from '../../../src/observe/trash.js';
 import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
 import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
@@ -156,8 +156,11 @@ test('a scandir symlink to a trashed slot whose supervisor runs (into the trash,
   superviseStandIn(t, path.join(trash, 'gateway-a', 'supervise'));
   superviseStandIn(t, path.join(trash, 'gateway-b', 'supervise'));
   superviseStandIn(t, path.join(trash, 'gateway-c', 'supervise'));
+  superviseStandIn(t, path.join(trash, 'gateway-e', 'supervise'));
   fs.mkdirSync(path.join(trash, 'gateway-d'));
   fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-a`, path.join(root, 'zz'));
+  fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-c`, path.join(root, '.dot')); // s6-svscan skips dot names
+  fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-e`, Buffer.concat([Buffer.from(`${root}/e-`), Buffer.from([0xff])]));
   fs.symlinkSync(`/proc/${workerIn(t, path.join(trash, 'gateway-b')).pid}/cwd`, path.join(root, 'yy'));
   fs.symlinkSync(`${STATE_DIR}/${TRASH_DIR}/gateway-d`, path.join(root, 'idle')); // no supervisor: nothing to keep
   fs.symlinkSync('nowhere', path.join(root, 'dangling'));
@@ -169,6 +172,26 @@ test('a scandir symlink to a trashed slot whose supervisor runs (into the trash,
       ['gateway-b', true, 'yy'],
       ['gateway-c', true, undefined],
       ['gateway-d', false, undefined],
+      ['gateway-e', true, 'e-\\xff'],
     ],
   );
+});
+
+test(`past the scandir's first ${SCANDIR_LINKS_MAX} symlinks a running trashed slot's entry says the rest were not followed`, (t) => {
+  const { root, dir } = tempRoot(t);
+  svscanStandIn(t, root);
+  const trash = makeTrash(root);
+  superviseStandIn(t, path.join(trash, 'gateway-a', 'supervise'));
+  fs.mkdirSync(path.join(trash, 'gateway-b'));
+  for (let i = 0; i <= SCANDIR_LINKS_MAX; i++) fs.symlinkSync('nowhere', path.join(root, `l${i}`));
+  const entries = (): unknown[] => observeTrash(dir, 'gateway-').map((e) => [e.service, e.linksUnchecked]);
+  t.deepEqual(entries(), [
+    ['gateway-a', true],
+    ['gateway-b', undefined],
+  ]);
+  fs.rmSync(path.join(root, 'l0'));
+  t.deepEqual(entries(), [
+    ['gateway-a', undefined],
+    ['gateway-b', undefined],
+  ]);
 });
