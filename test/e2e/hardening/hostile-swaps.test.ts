@@ -47,6 +47,18 @@ async function syncWithSwap(l: World, swap: (op: Operation) => void): Promise<Pa
   }
 }
 
+/** A slot hermes registered for profile alice (stopped): its directory and run are hermes', its log/ is `logOwner`'s. */
+async function hermesSlot(name: string, logOwner: number): Promise<{ l: World; slot: string }> {
+  const l = await makeWorld(name);
+  writeProfiles(l.home, { alice: 'stopped' });
+  const slot = path.join(l.scandir, 'gateway-alice');
+  fs.mkdirSync(path.join(slot, 'log'), { recursive: true, mode: 0o755 });
+  fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+  for (const p of [slot, path.join(slot, 'run')]) fs.chownSync(p, NOBODY, NOBODY);
+  fs.chownSync(path.join(slot, 'log'), logOwner, logOwner);
+  return { l, slot };
+}
+
 /** A root-owned service directory (s6-overlay's, say) that hermes could not delete itself. */
 function rootService(dir: string): void {
   fs.mkdirSync(dir, { mode: 0o700 });
@@ -171,12 +183,7 @@ needsRoot(test)(
 needsRoot(test)(
   '#10 a log/finish hermes plants in a slot while it is being adopted is found after the chown: nothing is written, the next pass refuses it',
   async (t) => {
-    const l = await makeWorld('adopt-plant');
-    writeProfiles(l.home, { alice: 'stopped' });
-    const slot = path.join(l.scandir, 'gateway-alice');
-    fs.mkdirSync(path.join(slot, 'log'), { recursive: true, mode: 0o755 });
-    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
-    for (const p of [slot, path.join(slot, 'log'), path.join(slot, 'run')]) fs.chownSync(p, NOBODY, NOBODY);
+    const { l, slot } = await hermesSlot('adopt-plant', NOBODY);
     const finish = path.join(slot, 'log', 'finish');
     const result = await syncWithSwap(l, (op) => {
       if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
@@ -197,13 +204,8 @@ needsRoot(test)(
 needsRoot(test)(
   "#10 a root-owned log/ swapped for hermes' own between observe and the adoption (so not chowned) fails the adoption: nothing is written",
   async (t) => {
-    const l = await makeWorld('adopt-log-swap');
-    writeProfiles(l.home, { alice: 'stopped' });
-    const slot = path.join(l.scandir, 'gateway-alice');
     // hermes renamed a root-owned directory of its slot (the event/ s6-supervise made) to log/.
-    fs.mkdirSync(path.join(slot, 'log'), { recursive: true, mode: 0o755 });
-    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
-    for (const p of [slot, path.join(slot, 'run')]) fs.chownSync(p, NOBODY, NOBODY);
+    const { l, slot } = await hermesSlot('adopt-log-swap', 0);
     const result = await syncWithSwap(l, (op) => {
       if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
       fs.renameSync(path.join(slot, 'log'), path.join(slot, 'event'));

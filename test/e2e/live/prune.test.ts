@@ -24,6 +24,18 @@ async function processesOf(env: S6World, profile: string): Promise<{ gateway: nu
   return { gateway, supervisors };
 }
 
+/**
+ * An earlier removal of `profile`'s slot left pending: the slot moved into the trash with its
+ * supervisor still running (s6-svscan not told yet). Returns the state directory's path.
+ */
+async function trashEarlier(env: S6World, profile: string): Promise<string> {
+  const state = path.join(env.scandir, '.reconcile-gateways');
+  await mkdir(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
+  await chmod(state, 0o700);
+  await rename(env.slot(profile), path.join(state, 'trash', `gateway-${profile}`));
+  return state;
+}
+
 needsS6(test)('deleting a profile removes its slot, its gateway process and its supervisors, and nothing else', async (t) => {
   const env = await setup({ gone: RUNNING, stays: RUNNING });
   // The logger's s6-supervise may still be starting when the gateway is up.
@@ -148,10 +160,7 @@ needsS6(test)(
     const old = await env.pid('back');
     // An earlier removal of gateway-back is pending: its slot is in the trash with its supervisor
     // still running (s6-svscan not told yet), and the profile's slot was registered again since.
-    const state = path.join(env.scandir, '.reconcile-gateways');
-    await mkdir(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
-    await chmod(state, 0o700);
-    await rename(env.slot('back'), path.join(state, 'trash', 'gateway-back'));
+    const state = await trashEarlier(env, 'back');
     await cp(path.join(state, 'trash', 'gateway-back'), env.slot('back'), {
       recursive: true,
       filter: (src) => !/\/(supervise|event)$/.test(src),
@@ -198,10 +207,7 @@ needsS6(test)(
     const env = await setup({ gone: RUNNING, stays: RUNNING });
     const old = await env.pid('gone');
     // An earlier removal of gateway-gone is pending in the trash, and hermes has linked to it.
-    const state = path.join(env.scandir, '.reconcile-gateways');
-    await mkdir(path.join(state, 'trash'), { recursive: true, mode: 0o700 });
-    await chmod(state, 0o700);
-    await rename(env.slot('gone'), path.join(state, 'trash', 'gateway-gone'));
+    const state = await trashEarlier(env, 'gone');
     await rm(path.join(env.home, 'profiles/gone'), { recursive: true });
     await symlink('.reconcile-gateways/trash/gateway-gone', path.join(env.scandir, 'zz'));
 
