@@ -18,6 +18,7 @@ import {
   describeType,
   errnoCode,
   forEachDirEntryRaw,
+  isProcessAlive,
   type ProcessTable,
   processTable,
   isSupervised,
@@ -114,6 +115,31 @@ export function openStateDir(scandir: Dir, create: boolean, report?: TakeOverRep
   }
 }
 
+/** Prefix of the temporary names a state directory is made under (`.reconcile-gateways.new.<pid>.<random>`). */
+const TEMP_PREFIX = `${STATE_DIR}.new.`;
+
+/**
+ * Deletes the temporary directories of runs killed while making the state directory (their pid is
+ * gone): a run makes one only when there is none, so the next one to make it finds them. Never
+ * throws; what it cannot delete stays, under its dot name.
+ */
+function clearDeadTemps(scandir: Dir): void {
+  try {
+    const dead: string[] = [];
+    forEachDirEntryRaw(scandir, (entry) => {
+      const name = entry.name.toString('latin1');
+      const pid = /^\.reconcile-gateways\.new\.([1-9][0-9]{0,9})\.[a-z0-9]+$/.exec(name)?.[1];
+      if (pid !== undefined && entry.isDir && dead.length < DEAD_TEMPS_MAX && !isProcessAlive(Number(pid))) dead.push(name);
+    });
+    for (const name of dead) removeTreeAt(scandir, name, { left: REMOVAL_BUDGET });
+  } catch {
+    // Left for the next run that makes the state directory.
+  }
+}
+
+/** Most dead runs' temporary directories one run deletes. */
+const DEAD_TEMPS_MAX = 100;
+
 /** What making the state directory meets when someone else changed the name meanwhile: look again. */
 const RETRIED: ReadonlySet<string> = new Set(['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'ENOENT']);
 
@@ -125,7 +151,8 @@ const RETRIED: ReadonlySet<string> = new Set(['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 
  * another one under the temporary name meanwhile (EEXIST: look again).
  */
 function makeStateDir(scandir: Dir): Dir {
-  const temp = `${STATE_DIR}.new.${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
+  clearDeadTemps(scandir);
+  const temp = `${TEMP_PREFIX}${process.pid}.${Math.random().toString(36).slice(2, 10)}`;
   const made = mkdirAt(scandir, temp, 0o700);
   try {
     writeFileAt(made, STATE_MARKER, MARKER_TEXT, { mode: 0o600, fsync: false });

@@ -17,6 +17,7 @@ import {
   closeDir,
   describeErrno,
   describeType,
+  isProcessAlive,
   lchownAt,
   listDir,
   lstatAt,
@@ -81,19 +82,10 @@ export function clearStaging(scandir: Dir): void {
     for (const entry of listDir(state)) {
       if (!entry.name.startsWith(STAGING_PREFIX)) continue;
       const pid = Number(entry.name.slice(STAGING_PREFIX.length));
-      if (!Number.isInteger(pid) || pid === process.pid || !isAlive(pid)) removeTreeAt(state, entry.name);
+      if (!Number.isInteger(pid) || pid === process.pid || !isProcessAlive(pid)) removeTreeAt(state, entry.name);
     }
   } finally {
     closeDir(state);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

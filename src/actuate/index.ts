@@ -12,7 +12,7 @@ import { applyRemoves } from './remove.js';
 import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
 import { applySeed } from './seed.js';
 import { applyCleanup, applySweep } from './sweep.js';
-import { applyUpdate } from './update.js';
+import { applyUpdate, isAdoption } from './update.js';
 
 export { appendBootLog, formatBootLogLines, formatBootTimestamp } from './boot-log.js';
 
@@ -160,16 +160,32 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const services = restarts.map((op) => op.service);
   if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
   byPhase('update').forEach(one);
-  restarts.forEach(one);
+  // A slot whose adoption failed is not ours: nothing else of this pass touches it (no restart,
+  // marker, heal or pickup), as for one diff refused to adopt.
+  const unadopted = new Set(
+    byPhase('update')
+      .filter((op) => op.kind === 'update' && isAdoption(op) && results.get(op)?.status === 'failed')
+      .map((op) => op.service),
+  );
+  const skipUnadopted = (op: Operation): boolean => {
+    if (!unadopted.has(op.service)) return false;
+    results.set(op, { op, status: 'failed', error: `not applied: ${op.service} was not adopted (its update failed)` });
+    return true;
+  };
+  restarts.filter((op) => !skipUnadopted(op)).forEach(one);
   if (services.length > 0 || ctx.journal.present) {
     const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
     housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
   }
-  byPhase('marker').forEach(one);
-  byPhase('heal').forEach(one);
+  byPhase('marker')
+    .filter((op) => !skipUnadopted(op))
+    .forEach(one);
+  byPhase('heal')
+    .filter((op) => !skipUnadopted(op))
+    .forEach(one);
   // One rescan for new slots and the pickups, after the markers: a supervisor reads `down` when
   // it starts, so it finds the intent this pass set.
-  const pickups = byPhase('pickup').filter((op): op is PickupOp => op.kind === 'pickup');
+  const pickups = byPhase('pickup').filter((op): op is PickupOp => op.kind === 'pickup' && !skipUnadopted(op));
   const picked = applyPickups(pickups, ctx, hook);
   for (const r of picked.results) results.set(r.op, r);
   const created = creates.some((op) => results.get(op)?.status === 'applied');

@@ -11,6 +11,7 @@ import {
   chmodFileAt,
   closeDir,
   describeErrno,
+  describeType,
   fixDir,
   forEachDirEntryRaw,
   lstatAt,
@@ -25,9 +26,13 @@ import { OWNERSHIP_FILE } from '../model/constants.js';
 import { nameShown } from '../model/text.js';
 import { openObservedSlot } from './observed-slot.js';
 
-/** An update that takes a slot over: it chowns the slot and writes the ownership record. */
-function isAdoption(op: UpdateOp): boolean {
-  return op.dirs.some((d) => d.path === '' && d.fix === 'chown') && op.changes.some((c) => c.path === OWNERSHIP_FILE);
+/**
+ * An update that takes a slot over: it writes the ownership record (one without ours, whoever owns
+ * its directories now: an adoption that failed after its chown left the slot root's and its
+ * `log/` hermes').
+ */
+export function isAdoption(op: UpdateOp): boolean {
+  return op.changes.some((c) => c.path === OWNERSHIP_FILE);
 }
 
 /**
@@ -65,7 +70,16 @@ function refuseWhatAppeared(slot: Dir, owner: Owner): void {
   };
   notOurs(slot, 'the slot');
   look(slot, SLOT_ENTRIES, '');
-  const log = lstatAt(slot, 'log')?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
+  const logType = lstatAt(slot, 'log');
+  // A `log` that is no directory now (a symlink s6-svscan would follow) was swapped in since the
+  // look: a missing one was made by this update, and one observe saw as no directory was replaced.
+  if (logType !== undefined && !logType.isDirectory()) {
+    count += 1;
+    appeared.push(`log (${describeType(logType)})`);
+    appeared.sort();
+    if (appeared.length > 5) appeared.pop();
+  }
+  const log = logType?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
   try {
     if (log !== undefined) {
       notOurs(log, 'log/');

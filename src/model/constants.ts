@@ -61,7 +61,7 @@ export function purgeLinked(link: string): string {
 
 /** A trashed slot's supervisor still runs, and not every scandir symlink was followed (TrashEntry.linksUnchecked). */
 export const PURGE_LINKS_UNCHECKED =
-  'removal pending: supervisor still running in the trash (the scandir holds more symlinks than a pass follows: one leading to it would make s6-svscan keep it; list them: find SCANDIR -maxdepth 1 -type l)';
+  'removal pending: supervisor still running in the trash, and not every symlink in the scandir was followed (over 10,000, or over a second spent on them): one leading to it would make s6-svscan keep it; list them with find on the scandir, -maxdepth 1 -type l, and delete any leading into .reconcile-gateways';
 
 /** Which user runs the passes, for messages that say to run every pass as one user. */
 export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes';

@@ -116,3 +116,13 @@ function runsAsTrusted(pid: number): boolean | undefined {
   const us = process.geteuid?.() ?? 0;
   return [real, effective].every((uid) => uid === 0 || uid === us);
 }
+
+/** Whether a process of that pid exists (one of another user's answers EPERM). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -275,3 +275,14 @@ needsRoot(test)('run as another user, a state directory root made is left where 
   t.deepEqual(fs.readdirSync(scandir), [STATE_DIR], 'nothing set aside');
   t.deepEqual(fs.readdirSync(path.join(scandir, STATE_DIR)), ['lock'], "root's lock is where root's runs look for it");
 });
+
+test("making the state directory deletes the temporary directories of runs killed while making it, never a live run's", (t) => {
+  const { root, dir } = tempRoot(t);
+  const dead = path.join(root, `${STATE_DIR}.new.2147483646.k1ll3d`);
+  const live = path.join(root, `${STATE_DIR}.new.${process.pid}.l1ve`);
+  for (const d of [dead, live]) fs.mkdirSync(d, { mode: 0o700 });
+  fs.writeFileSync(path.join(dead, STATE_MARKER), '');
+  const made = openStateDir(dir, true);
+  if (made !== undefined) closeDir(made);
+  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, path.basename(live)].sort());
+});

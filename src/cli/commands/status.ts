@@ -3,7 +3,7 @@
  * watcher's status file) and prints a table or, with `--output json`, the document of
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
-import { PURGE_REFUSED, purgeLinked } from '../../model/constants.js';
+import { PURGE_LINKS_UNCHECKED, PURGE_REFUSED, purgeLinked } from '../../model/constants.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
@@ -80,8 +80,8 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
         continue;
       }
       // One s6-svscan keeps through a symlink is finished by no pass until that symlink goes.
-      if (entry.linkedFrom !== undefined) {
-        warnings.push(`${entry.service}: ${purgeLinked(entry.linkedFrom)}`);
+      if (entry.linkedFrom !== undefined || entry.linksUnchecked === true) {
+        warnings.push(`${entry.service}: ${entry.linkedFrom !== undefined ? purgeLinked(entry.linkedFrom) : PURGE_LINKS_UNCHECKED}`);
         continue;
       }
       const where = entry.supervised

@@ -221,3 +221,60 @@ needsRoot(test)(
     t.false(fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 'no ownership record');
   },
 );
+
+needsRoot(test)(
+  "#10 an adoption that failed after its chown is checked again on the next try (the slot root's, its log/ hermes'), and nothing else of the pass touches the slot",
+  async (t) => {
+    const l = await makeWorld('adopt-twice');
+    writeProfiles(l.home, { alice: 'running' });
+    const slot = path.join(l.scandir, 'gateway-alice');
+    fs.mkdirSync(slot, { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'run'), '#!/bin/sh\nexec hermes\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(slot, 'down'), '');
+    for (const p of [slot, path.join(slot, 'run'), path.join(slot, 'down')]) fs.chownSync(p, NOBODY, NOBODY);
+    const hermesMkdirLog = (op: Operation): void => {
+      if (op.kind !== 'update' || fs.existsSync(path.join(slot, 'log'))) return;
+      fs.mkdirSync(path.join(slot, 'log'), { mode: 0o755 });
+      fs.chownSync(path.join(slot, 'log'), NOBODY, NOBODY);
+    };
+    const first = await syncWithSwap(l, hermesMkdirLog);
+    t.deepEqual(
+      first.results.filter((r) => r.op.service === 'gateway-alice').map((r) => [r.op.kind, r.status]),
+      [
+        ['update', 'failed'],
+        ['up', 'failed'],
+      ],
+    );
+    t.regex(first.results.find((r) => r.op.kind === 'up')?.error ?? '', /not applied: gateway-alice was not adopted \(its update failed\)/);
+    t.true(fs.existsSync(path.join(slot, 'down')), 'the failed adoption is followed by no up: the down marker stays');
+    t.is(fs.statSync(path.join(slot, 'log')).uid, NOBODY, "the slot is root's now, its log/ still hermes'");
+    const second = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'update') return;
+      fs.writeFileSync(path.join(slot, 'log', 'finish'), '#!/bin/sh\nid > /tmp/owned\n', { mode: 0o755 });
+      fs.chownSync(path.join(slot, 'log', 'finish'), NOBODY, NOBODY);
+    });
+    const update = second.results.find((r) => r.op.kind === 'update');
+    t.is(update?.status, 'failed');
+    t.regex(update?.error ?? '', /log\/finish appeared while the slot was being adopted/);
+    t.false(fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 'no ownership record');
+  },
+);
+
+needsRoot(test)(
+  '#10 a root-owned log/ swapped for a symlink between observe and the adoption fails the adoption: nothing is written through it',
+  async (t) => {
+    const { l, slot } = await hermesSlot('adopt-log-link', 0);
+    const elsewhere = path.join(l.root, 'hermes-dir');
+    const result = await syncWithSwap(l, (op) => {
+      if (op.kind !== 'update' || op.service !== 'gateway-alice') return;
+      fs.mkdirSync(elsewhere, { mode: 0o755 });
+      fs.renameSync(path.join(slot, 'log'), path.join(slot, 'event'));
+      fs.symlinkSync(elsewhere, path.join(slot, 'log'));
+    });
+    const update = result.results.find((r) => r.op.kind === 'update');
+    t.is(update?.status, 'failed');
+    t.regex(update?.error ?? '', /log \(a symlink\) appeared while the slot was being adopted/);
+    t.deepEqual(fs.readdirSync(elsewhere), [], 'nothing written through the link');
+    t.false(fs.existsSync(path.join(slot, '.reconcile-gateways.json')), 'no ownership record');
+  },
+);
