@@ -19,6 +19,7 @@ import {
   errnoCode,
   forEachDirEntryRaw,
   isProcessAlive,
+  listDirRaw,
   type ProcessTable,
   processTable,
   isSupervised,
@@ -120,8 +121,10 @@ const TEMP_PREFIX = `${STATE_DIR}.new.`;
 
 /**
  * Deletes the temporary directories of runs killed while making the state directory (their pid is
- * gone): a run makes one only when there is none, so the next one to make it finds them. Never
- * throws; what it cannot delete stays, under its dot name.
+ * gone): a run makes one only when there is none, so the next one to make it finds them. Only a
+ * private directory of ours holding nothing but the marker (or nothing yet) is one: a state
+ * directory renamed to such a name (its scandir's owner can) holds a lock, a trash or a journal,
+ * and stays. Never throws; what it cannot delete stays, under its dot name.
  */
 function clearDeadTemps(scandir: Dir): void {
   try {
@@ -131,11 +134,26 @@ function clearDeadTemps(scandir: Dir): void {
       const pid = /^\.reconcile-gateways\.new\.([1-9][0-9]{0,9})\.[a-z0-9]+$/.exec(name)?.[1];
       if (pid !== undefined && entry.isDir && dead.length < DEAD_TEMPS_MAX && !isProcessAlive(Number(pid))) dead.push(name);
     });
-    for (const name of dead) removeTreeAt(scandir, name, { left: REMOVAL_BUDGET });
+    for (const name of dead) if (isBareTemp(scandir, name)) removeTreeAt(scandir, name, { left: REMOVAL_BUDGET });
   } catch {
     // Left for the next run that makes the state directory.
   }
 }
+
+/** Whether `name` is a private directory of ours holding at most the marker (and its temp file). */
+function isBareTemp(scandir: Dir, name: string): boolean {
+  const dir = openPrivateIfExists(scandir, name);
+  if (dir === undefined) return false;
+  try {
+    return listDirRaw(dir).every((e) => e.isFile && MARKER_NAMES.has(e.name.toString('latin1')));
+  } catch {
+    return false;
+  } finally {
+    closeDir(dir);
+  }
+}
+
+const MARKER_NAMES: ReadonlySet<string> = new Set([STATE_MARKER, `.${STATE_MARKER}.rg-tmp`]);
 
 /** Most dead runs' temporary directories one run deletes. */
 const DEAD_TEMPS_MAX = 100;

@@ -162,14 +162,15 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   byPhase('update').forEach(one);
   // A slot whose adoption failed is not ours: nothing else of this pass touches it (no restart,
   // marker, heal or pickup), as for one diff refused to adopt.
-  const unadopted = new Set(
-    byPhase('update')
-      .filter((op) => op.kind === 'update' && isAdoption(op) && results.get(op)?.status === 'failed')
-      .map((op) => op.service),
-  );
+  const unadopted = new Map<string, string>();
+  for (const op of byPhase('update')) {
+    const r = results.get(op);
+    if (op.kind === 'update' && isAdoption(op) && r?.status === 'failed') unadopted.set(op.service, r.error ?? 'failed');
+  }
   const skipUnadopted = (op: Operation): boolean => {
-    if (!unadopted.has(op.service)) return false;
-    results.set(op, { op, status: 'failed', error: `not applied: ${op.service} was not adopted (its update failed)` });
+    const why = unadopted.get(op.service);
+    if (why === undefined) return false;
+    results.set(op, { op, status: 'failed', error: `not applied: ${op.service} was not adopted (its update failed: ${why})` });
     return true;
   };
   restarts.filter((op) => !skipUnadopted(op)).forEach(one);

@@ -22,17 +22,15 @@ import {
 } from '../safe-fs/index.js';
 import fs from 'node:fs';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
-import { OWNERSHIP_FILE } from '../model/constants.js';
 import { nameShown } from '../model/text.js';
 import { openObservedSlot } from './observed-slot.js';
 
 /**
- * An update that takes a slot over: it writes the ownership record (one without ours, whoever owns
- * its directories now: an adoption that failed after its chown left the slot root's and its
- * `log/` hermes').
+ * An update that takes a slot without our record over, whoever owns its directories now (an
+ * adoption that failed after its chown left the slot root's and its `log/` hermes').
  */
 export function isAdoption(op: UpdateOp): boolean {
-  return op.changes.some((c) => c.path === OWNERSHIP_FILE);
+  return op.adopt === true;
 }
 
 /**

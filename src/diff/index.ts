@@ -220,7 +220,15 @@ function planUpdate(slot: ObservedSlot, spec: ServiceSpec, options: DiffOptions,
   const expect = slot.identity === undefined ? {} : { expect: slot.identity };
   if (dirs.length + changes.length > 0) {
     const fixes = [...dirs.map((d) => `${d.path || '.'} ${d.fix}`), ...changes.map((c) => `${c.path} ${c.fix}`)].join(', ');
-    ops.push({ kind: 'update', ...base, reason: slot.owned ? fixes : 'adopt unowned slot', dirs, changes, ...expect });
+    ops.push({
+      kind: 'update',
+      ...base,
+      reason: slot.owned ? fixes : 'adopt unowned slot',
+      dirs,
+      changes,
+      ...expect,
+      ...(slot.owned ? {} : { adopt: true as const }),
+    });
   }
   const chownTo = chownsSlot(dirs) ? options.expectedUid : null;
   const identityAfter = slot.identity !== undefined && chownTo !== null ? { ...slot.identity, uid: chownTo } : slot.identity;

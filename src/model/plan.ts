@@ -52,6 +52,8 @@ export interface UpdateOp extends OperationBase {
   readonly expect?: DirIdentity;
   /** A slot without our record that may not be adopted: the update changes nothing and fails with its reason. */
   readonly refused?: true;
+  /** A slot without our record, which this update adopts (writing the record last). */
+  readonly adopt?: true;
 }
 
 /** Restart a running service so it picks up changed run-time files (`s6-svc -r`), journalled first. */

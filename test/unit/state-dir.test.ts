@@ -282,7 +282,11 @@ test("making the state directory deletes the temporary directories of runs kille
   const live = path.join(root, `${STATE_DIR}.new.${process.pid}.l1ve`);
   for (const d of [dead, live]) fs.mkdirSync(d, { mode: 0o700 });
   fs.writeFileSync(path.join(dead, STATE_MARKER), '');
+  // A state directory its scandir's owner renamed to such a name holds more than the marker: it stays.
+  const renamed = path.join(root, `${STATE_DIR}.new.2147483646.r3nam3d`);
+  fs.mkdirSync(renamed, { mode: 0o700 });
+  fs.writeFileSync(path.join(renamed, 'lock'), '');
   const made = openStateDir(dir, true);
   if (made !== undefined) closeDir(made);
-  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, path.basename(live)].sort());
+  t.deepEqual(fs.readdirSync(root).sort(), [STATE_DIR, path.basename(live), path.basename(renamed)].sort());
 });

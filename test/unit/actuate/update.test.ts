@@ -10,6 +10,7 @@ import { applyUpdate } from '../../../src/actuate/update.js';
 import type { DirChange, FileChange, RestartOp, UpdateOp } from '../../../src/model.js';
 import { listenOnControl, makeFifo } from '../../helpers/fifo.js';
 import { SLOT, modeOf, scandirWithSlot } from './support.js';
+import { needsRoot } from '../../helpers/needs.js';
 
 const NEW_RUN = '#!/bin/sh\nexec new\n';
 
@@ -145,3 +146,24 @@ test('a log/ that is a symlink is not followed', (t) => {
   t.is(result.status, 'failed');
   t.deepEqual(fs.readdirSync(outside), []);
 });
+
+needsRoot(test)(
+  'the look again after the chown is for adoptions only: a slot of ours keeps what else it holds when its record is rewritten',
+  (t) => {
+    const s = scandirWithSlot(t);
+    fs.writeFileSync(path.join(s.slot, 'notification-fd'), '3\n');
+    fs.chownSync(s.slot, 65534, 65534);
+    const record: FileChange = {
+      path: '.reconcile-gateways.json',
+      fix: 'write',
+      spec: { path: '.reconcile-gateways.json', content: '{}\n', mode: 0o644 },
+    };
+    const owned = updateOf([record], [{ path: '', fix: 'chown', mode: 0o755 }]);
+    t.deepEqual(applyUpdate(s.dir, owned, { uid: 0, gid: 0 }), { op: owned, status: 'applied' });
+    fs.chownSync(s.slot, 65534, 65534);
+    const adoption: UpdateOp = { ...owned, adopt: true };
+    const result = applyUpdate(s.dir, adoption, { uid: 0, gid: 0 });
+    t.is(result.status, 'failed');
+    t.regex(result.error ?? '', /notification-fd appeared while the slot was being adopted/);
+  },
+);

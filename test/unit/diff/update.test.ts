@@ -224,6 +224,7 @@ test('an unowned slot is adopted: its record written, reason adopt unowned slot'
     plan,
     update(CODER, {
       reason: 'adopt unowned slot',
+      adopt: true,
       dirs: [],
       changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE), detail: 'missing' }],
     }),
@@ -268,6 +269,7 @@ test('an unowned slot with a stale run is adopted and fixed in one update', (t) 
     plan,
     update(CODER, {
       reason: 'adopt unowned slot',
+      adopt: true,
       dirs: [],
       changes: [
         { path: 'run', fix: 'write', spec: fileSpec(CODER, 'run'), before: 'old\n' },
@@ -284,6 +286,7 @@ test('a record naming another service is rewritten (the slot is not ours yet)', 
     plan,
     update(CODER, {
       reason: 'adopt unowned slot',
+      adopt: true,
       dirs: [],
       changes: [{ path: OWNERSHIP_FILE, fix: 'write', spec: fileSpec(CODER, OWNERSHIP_FILE), before: other }],
     }),
