@@ -134,23 +134,35 @@ function clearDeadTemps(scandir: Dir): void {
       const pid = /^\.reconcile-gateways\.new\.([1-9][0-9]{0,9})\.[a-z0-9]+$/.exec(name)?.[1];
       if (pid !== undefined && entry.isDir && dead.length < DEAD_TEMPS_MAX && !isProcessAlive(Number(pid))) dead.push(name);
     });
-    for (const name of dead) if (isBareTemp(scandir, name)) removeTreeAt(scandir, name, { left: REMOVAL_BUDGET });
+    for (const name of dead) {
+      try {
+        clearBareTemp(scandir, name);
+      } catch {
+        // Left for the next run that makes the state directory.
+      }
+    }
   } catch {
-    // Left for the next run that makes the state directory.
+    // An unreadable scandir: making the state directory says what is wrong with it.
   }
 }
 
-/** Whether `name` is a private directory of ours holding at most the marker (and its temp file). */
-function isBareTemp(scandir: Dir, name: string): boolean {
+/**
+ * Deletes `name` when it is a private directory of ours holding at most the marker (and its temp
+ * file): they are unlinked through the directory checked, and then the name is rmdir(2)ed, which
+ * removes only an empty directory, so one swapped in under the name meanwhile (a state directory)
+ * stays. Throws what goes wrong.
+ */
+function clearBareTemp(scandir: Dir, name: string): void {
   const dir = openPrivateIfExists(scandir, name);
-  if (dir === undefined) return false;
+  if (dir === undefined) return;
   try {
-    return listDirRaw(dir).every((e) => e.isFile && MARKER_NAMES.has(e.name.toString('latin1')));
-  } catch {
-    return false;
+    const entries = listDirRaw(dir);
+    if (!entries.every((e) => e.isFile && MARKER_NAMES.has(e.name.toString('latin1')))) return;
+    for (const e of entries) unlinkAt(dir, e.name.toString('latin1'));
   } finally {
     closeDir(dir);
   }
+  fs.rmdirSync(pathAt(scandir, name));
 }
 
 const MARKER_NAMES: ReadonlySet<string> = new Set([STATE_MARKER, `.${STATE_MARKER}.rg-tmp`]);
