@@ -131,7 +131,7 @@ export function observeScandir(
  * `gateway-coder` under `gw-`, or under `gate`, where it reads as profile `way-coder`); never throws.
  */
 function ownedElsewhere(read: FileRead, name: string, prefix: string): string | undefined {
-  if (read.kind !== 'file' || !isTrustedWriter(read.uid)) return undefined; // as isOwnershipRecord
+  if (read.kind !== 'file' || !isTrustedRecord(read)) return undefined; // as isOwnershipRecord
   const record = ownershipRecord(read);
   return record?.service === name && name !== `${prefix}${record.profile}` ? record.profile : undefined;
 }
@@ -322,13 +322,18 @@ function readShallow(slot: Dir, service: string, profile: string): SlotContents 
  * wrote them (root's slots look as they are, and hermes-mode slots are hermes').
  */
 function isOwnershipRecord(read: FileRead | undefined, service: string, profile: string): boolean {
-  if (read?.kind !== 'file' || !isTrustedWriter(read.uid)) return false;
+  if (read?.kind !== 'file' || !isTrustedRecord(read)) return false;
   const record = ownershipRecord(read);
   return record?.service === service && record.profile === profile;
 }
 
-/** Whose records count (isOwnershipRecord): root's, and for a pass not run as root anyone's. */
-const isTrustedWriter = (uid: number): boolean => uid === 0 || (process.geteuid?.() ?? 0) !== 0;
+/**
+ * Which records count (isOwnershipRecord): root's, and for a pass not run as root anyone's. One
+ * with another name too is not root's word for this directory: a hard link the hermes user kept
+ * to a record of root's (where `protected_hardlinks` is off), put in a directory of its own.
+ */
+const isTrustedRecord = (read: Extract<FileRead, { kind: 'file' }>): boolean =>
+  (read.uid === 0 && read.links === undefined) || (process.geteuid?.() ?? 0) !== 0;
 
 /** The service and profile an ownership record of this tool names. */
 function ownershipRecord(read: FileRead | undefined): { readonly service: string; readonly profile: string } | undefined {

@@ -170,6 +170,8 @@ needsRoot(test)(
     const { root, dir } = tempRoot(t);
     const ours = writeSlot(root, 'ours');
     const forged = writeSlot(root, 'forged');
+    const linked = writeSlot(root, 'linked');
+    fs.linkSync(path.join(linked, OWNERSHIP_FILE), path.join(root, 'kept-by-hermes'));
     put(root, 'gateway-forged/log/finish', '#!/bin/sh\nid > /tmp/owned\n', 0o755);
     fs.chownSync(path.join(forged, OWNERSHIP_FILE), 65534, 65534);
     fs.mkdirSync(path.join(root, 'gw-elsewhere'));
@@ -182,6 +184,7 @@ needsRoot(test)(
     const scan = observeScandir(dir, SETTINGS);
     t.true(scan.slots.get('gateway-ours')?.owned, ours);
     t.like(scan.slots.get('gateway-forged'), { owned: false, foreignEntries: ['log/finish'] });
+    t.like(scan.slots.get('gateway-linked'), { owned: false }, 'a record with another name is no proof either');
     t.is(scan.otherPrefix, undefined, 'nor does a hermes-written record name a slot of another prefix');
   },
 );
