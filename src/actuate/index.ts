@@ -12,7 +12,7 @@ import { applyRemoves } from './remove.js';
 import { applyRestart, clearRestarts, persistRestarts } from './restarts.js';
 import { applySeed } from './seed.js';
 import { applyCleanup, applySweep } from './sweep.js';
-import { applyUpdate, isAdoption } from './update.js';
+import { applyUpdate } from './update.js';
 
 export { appendBootLog, formatBootLogLines, formatBootTimestamp } from './boot-log.js';
 
@@ -165,7 +165,7 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
   const unadopted = new Map<string, string>();
   for (const op of byPhase('update')) {
     const r = results.get(op);
-    if (op.kind === 'update' && isAdoption(op) && r?.status === 'failed') unadopted.set(op.service, r.error ?? 'failed');
+    if (op.kind === 'update' && op.adopt === true && r?.status === 'failed') unadopted.set(op.service, r.error ?? 'failed');
   }
   const skipUnadopted = (op: Operation): boolean => {
     const why = unadopted.get(op.service);

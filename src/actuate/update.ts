@@ -22,16 +22,11 @@ import {
 } from '../safe-fs/index.js';
 import fs from 'node:fs';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
-import { nameShown } from '../model/text.js';
+import { keepFirst, nameShown } from '../model/text.js';
 import { openObservedSlot } from './observed-slot.js';
 
-/**
- * An update that takes a slot without our record over, whoever owns its directories now (an
- * adoption that failed after its chown left the slot root's and its `log/` hermes').
- */
-export function isAdoption(op: UpdateOp): boolean {
-  return op.adopt === true;
-}
+/** How many of the entries that appeared an adoption's error names; the rest are counted. */
+const NAMED = 5;
 
 /**
  * An adoption run as root chowns the slot's directories first. Observe saw only what the Hermes
@@ -43,16 +38,14 @@ export function isAdoption(op: UpdateOp): boolean {
  * the next pass then refuses the adoption, naming what it found.
  */
 function refuseWhatAppeared(slot: Dir, owner: Owner): void {
-  const appeared: string[] = []; // the first few in sort order; counted past them (a listing may be huge)
+  const appeared: string[] = [];
   let count = 0;
   const look = (dir: Dir, known: ReadonlySet<string>, prefix: string): void => {
     forEachDirEntryRaw(dir, (entry) => {
       const name = entry.name.toString('utf8');
       if (Buffer.from(name).equals(entry.name) && isKnownEntry(name, known)) return;
       count += 1;
-      appeared.push(`${prefix}${nameShown(entry.name)}`);
-      appeared.sort();
-      if (appeared.length > 5) appeared.pop();
+      keepFirst(appeared, `${prefix}${nameShown(entry.name)}`, NAMED);
     });
   };
   const notOurs = (dir: Dir, name: string): void => {
@@ -73,9 +66,7 @@ function refuseWhatAppeared(slot: Dir, owner: Owner): void {
   // look: a missing one was made by this update, and one observe saw as no directory was replaced.
   if (logType !== undefined && !logType.isDirectory()) {
     count += 1;
-    appeared.push(`log (${describeType(logType)})`);
-    appeared.sort();
-    if (appeared.length > 5) appeared.pop();
+    keepFirst(appeared, `log (${describeType(logType)})`, NAMED);
   }
   const log = logType?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
   try {
@@ -122,7 +113,7 @@ export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined
         }
       }
     }
-    if (owner !== undefined && isAdoption(op)) refuseWhatAppeared(slot, owner);
+    if (owner !== undefined && op.adopt === true) refuseWhatAppeared(slot, owner);
     for (const change of op.changes) {
       const inLog = change.path.startsWith('log/');
       if (inLog && log === undefined) log = openDirAt(slot, 'log');

@@ -16,15 +16,7 @@ import type {
   ServiceSpec,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
-import {
-  PURGE_LINKS_UNCHECKED,
-  PURGE_REFUSED,
-  REMOVE_REFUSED,
-  REMOVE_WAITS,
-  REMOVE_WAITS_DENIED,
-  RUNTIME_FILES,
-  purgeLinked,
-} from '../model/constants.js';
+import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, REMOVE_WAITS_DENIED, RUNTIME_FILES } from '../model/constants.js';
 import { sameUtf8 } from './bytes.js';
 import { decodeUtf8 } from '../model/text.js';
 import { planHousekeeping } from './housekeeping.js';
@@ -156,6 +148,15 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
   restartPending.sort();
   return { operations: ops, restartPending };
 }
+
+/** Why a trashed slot a scandir symlink leads to is not purged (TrashEntry.linkedFrom). */
+function purgeLinked(link: string): string {
+  return `removal pending: s6-svscan keeps its supervisor through the scandir entry "${link}", a symlink to it this tool did not make (not stopped, not deleted); delete that symlink, and the next pass stops and deletes it`;
+}
+
+/** A trashed slot's supervisor still runs, and not every scandir symlink was followed (TrashEntry.linksUnchecked). */
+const PURGE_LINKS_UNCHECKED =
+  'removal pending: supervisor still running in the trash, and not every symlink in the scandir was followed (over 10,000, or over a second spent on them): one leading to it would make s6-svscan keep it; list them with find on the scandir, -maxdepth 1 -type l, and delete any leading into .reconcile-gateways';
 
 /**
  * The slots a prune removes: ours (a directory with our record) whose profile is gone. `--no-prune`

@@ -54,15 +54,6 @@ export const REMOVE_WAITS_DENIED =
 export const PURGE_REFUSED =
   'removal pending: its supervise/control is not writable to this user, who cannot stop it (or tell whether it runs): not deleted; as root, s6-svc -dx it in the trash (.reconcile-gateways/trash in the scandir), then delete it there (rm -r)';
 
-/** Why a trashed slot a scandir symlink leads to is not purged (TrashEntry.linkedFrom). */
-export function purgeLinked(link: string): string {
-  return `removal pending: s6-svscan keeps its supervisor through the scandir entry "${link}", a symlink to it this tool did not make (not stopped, not deleted); delete that symlink, and the next pass stops and deletes it`;
-}
-
-/** A trashed slot's supervisor still runs, and not every scandir symlink was followed (TrashEntry.linksUnchecked). */
-export const PURGE_LINKS_UNCHECKED =
-  'removal pending: supervisor still running in the trash, and not every symlink in the scandir was followed (over 10,000, or over a second spent on them): one leading to it would make s6-svscan keep it; list them with find on the scandir, -maxdepth 1 -type l, and delete any leading into .reconcile-gateways';
-
 /** Which user runs the passes, for messages that say to run every pass as one user. */
 export const PASS_USER = 'root in the Hermes image; hermes with RECONCILE_GATEWAYS_RUN_AS=hermes';
 

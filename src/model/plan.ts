@@ -52,7 +52,10 @@ export interface UpdateOp extends OperationBase {
   readonly expect?: DirIdentity;
   /** A slot without our record that may not be adopted: the update changes nothing and fails with its reason. */
   readonly refused?: true;
-  /** A slot without our record, which this update adopts (writing the record last). */
+  /**
+   * A slot without our record, which this update adopts (writing the record last), whoever owns its
+   * directories by now (an adoption that failed after its chown left the slot root's).
+   */
   readonly adopt?: true;
 }
 

@@ -34,6 +34,18 @@ export function nameShown(raw: Uint8Array): string {
   return decodeUtf8(raw) ?? [...raw].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
+/**
+ * Keeps in `first` the `max` first names in sort order of those added so far (the caller counts
+ * the rest), so that a message names the same ones whatever a listing's order, and a long
+ * listing is never held.
+ */
+export function keepFirst(first: string[], name: string, max: number): void {
+  if (first.length >= max && name >= (first.at(-1) ?? '')) return;
+  first.push(name);
+  first.sort();
+  if (first.length > max) first.pop();
+}
+
 /** `a, b and c`; past `first` names, the rest as a count: `a, b and 3 more`. */
 export function namesInProse(names: readonly string[], first: number): string {
   const shown = names.slice(0, first);

@@ -8,7 +8,7 @@ import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, S
 import { MANAGED_FILES, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { isValidProfileName } from '../model/names.js';
-import { nameShown } from '../model/text.js';
+import { keepFirst, nameShown } from '../model/text.js';
 import {
   type Dir,
   closeDir,
@@ -253,10 +253,7 @@ function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Fo
       if (isKnownEntry(name, known)) return;
       out.count += 1;
       const shown = `${prefix}${nameShown(entry.name)}`;
-      if (out.names.length === FOREIGN_NAMED && shown >= (out.names.at(-1) ?? '')) return;
-      out.names.push(shown);
-      out.names.sort();
-      if (out.names.length > FOREIGN_NAMED) out.names.pop();
+      keepFirst(out.names, shown, FOREIGN_NAMED);
     },
     64,
   );

@@ -3,11 +3,11 @@
  * watcher's status file) and prints a table or, with `--output json`, the document of
  * schemas/status-report.schema.json. Changes nothing and takes no lock.
  */
-import { PURGE_LINKS_UNCHECKED, PURGE_REFUSED, purgeLinked } from '../../model/constants.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
+import { isRefused } from '../../diff/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
 import { firstValidationError, loadValidator } from '../validate.js';
 import type { Args } from '../args.js';
@@ -73,23 +73,11 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
       warnings.push(capacityWarning(count));
     }
-    for (const entry of result.observed.scandir.trash ?? []) {
-      // One this user may not stop is finished by no pass of its: its refused purge says who can.
-      if (entry.controlDenied === true) {
-        warnings.push(`${entry.service}: ${PURGE_REFUSED}`);
-        continue;
-      }
-      // One s6-svscan keeps through a symlink is finished by no pass until that symlink goes.
-      if (entry.linkedFrom !== undefined || entry.linksUnchecked === true) {
-        warnings.push(`${entry.service}: ${entry.linkedFrom !== undefined ? purgeLinked(entry.linkedFrom) : PURGE_LINKS_UNCHECKED}`);
-        continue;
-      }
-      const where = entry.supervised
-        ? 'its supervisor still runs from the trash'
-        : entry.heldOpen === true
-          ? 'left in the trash; a process holds its supervise/control open, but no supervisor runs there'
-          : 'left in the trash';
-      warnings.push(`${entry.service}: removal pending (${where}); the next sync or watch pass finishes it`);
+    // Each slot left in the trash, as its planned purge says (one refused is finished by no pass
+    // of this user's: its reason says who or what can let it go).
+    for (const op of result.plan.operations) {
+      if (op.kind !== 'purge') continue;
+      warnings.push(`${op.service}: ${op.reason}${isRefused(op) ? '' : '; the next sync or watch pass finishes it'}`);
     }
     if (args.output === 'json') {
       const doc = {
