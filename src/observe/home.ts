@@ -8,6 +8,7 @@ import { PASS_USER, ROOT_PROFILE, STALE_RUNTIME_FILES, STATE_FILE } from '../mod
 import { invalidNameReason } from '../model/names.js';
 import {
   type Dir,
+  type RawEntry,
   closeDir,
   describeErrno,
   describeType,
@@ -82,101 +83,151 @@ interface Listing {
   readonly shadowedDefault: boolean;
 }
 
+/** What a pass lists `profiles/` with: built once, for every entry. */
+interface ListingPass {
+  /** The open `profiles/`. */
+  readonly profiles: Dir;
+  /** A targeted pass's profiles: the others are not read (their directories still count as present). */
+  readonly only: ReadonlySet<string> | undefined;
+  readonly runtimeFiles: boolean;
+  readonly cache: ReadCache | undefined;
+}
+
+/** What the readdir of `profiles/` found, filled in entry by entry (observeEntry). */
+interface Found {
+  readonly profiles: ObservedProfile[];
+  readonly presentDirs: Set<string>;
+  readonly notProfiles: Set<string>;
+  /** `.deleted` is a directory: its tombstones are read once the listing is done. */
+  tombstonesDir: boolean;
+  /** Why `.deleted` is not read, when it is there but is no directory. */
+  tombstonesUnread: string | undefined;
+  shadowedDefault: boolean;
+}
+
+/** The profiles under `profiles/`; when it cannot be listed, what it is instead, and no profile. */
 function listProfiles(home: Dir, only: ReadonlySet<string> | undefined, runtimeFiles: boolean, cache: ReadCache | undefined): Listing {
-  const empty = {
+  const dir = openProfiles(home);
+  if ('kind' in dir) return emptyListing(dir);
+  try {
+    return readListing({ profiles: dir, only, runtimeFiles, cache });
+  } catch (err) {
+    return emptyListing({ kind: 'unreadable', reason: describeErrno(err) });
+  } finally {
+    closeDir(dir);
+  }
+}
+
+/** The open `profiles/`, or why it cannot be listed (a symlink in its place is not followed). */
+function openProfiles(home: Dir): Dir | ProfilesRoot {
+  try {
+    const st = lstatAt(home, 'profiles');
+    if (st === undefined) return { kind: 'missing' };
+    if (!st.isDirectory()) return { kind: 'unreadable', reason: `is ${describeType(st)}` };
+    return openDirAt(home, 'profiles');
+  } catch (err) {
+    return { kind: 'unreadable', reason: describeErrno(err) };
+  }
+}
+
+/** The listing of a `profiles/` that could not be listed: no profile, no tombstone. */
+function emptyListing(profilesRoot: ProfilesRoot): Listing {
+  return {
     profiles: [],
     tombstones: new Map<string, number>(),
     presentDirs: new Set<string>(),
     notProfiles: new Set<string>(),
     profileOutOfScope: false,
     shadowedDefault: false,
+    profilesRoot,
   };
-  let dir: Dir;
-  try {
-    const st = lstatAt(home, 'profiles');
-    if (st === undefined) return { ...empty, profilesRoot: { kind: 'missing' } };
-    if (!st.isDirectory()) return { ...empty, profilesRoot: { kind: 'unreadable', reason: `is ${describeType(st)}` } };
-    dir = openDirAt(home, 'profiles');
-  } catch (err) {
-    return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
+}
+
+/** Lists the open `profiles/`: every entry, then the tombstones of the profile directories found. */
+function readListing(pass: ListingPass): Listing {
+  const found: Found = {
+    profiles: [],
+    presentDirs: new Set<string>(),
+    notProfiles: new Set<string>(),
+    tombstonesDir: false,
+    tombstonesUnread: undefined,
+    shadowedDefault: false,
+  };
+  forEachDirEntryRaw(pass.profiles, (entry) => observeEntry(pass, found, entry));
+  let tombstones = new Map<string, number>();
+  let tombstonesUnread = found.tombstonesUnread;
+  let tombstonesSkipped = 0;
+  if (found.tombstonesDir) {
+    const read = readTombstones(pass.profiles, found.presentDirs);
+    tombstones = read.tombstones;
+    tombstonesUnread = read.unread;
+    tombstonesSkipped = read.skipped ?? 0;
   }
-  try {
-    const profiles: ObservedProfile[] = [];
-    const presentDirs = new Set<string>();
-    const notProfiles = new Set<string>();
-    let tombstones = new Map<string, number>();
-    let tombstonesUnread: string | undefined;
-    let tombstonesDir = false;
-    let shadowedDefault = false;
-    const profilesDir = dir;
-    forEachDirEntryRaw(profilesDir, (entry) => {
-      const name = entry.name.toString('utf8');
-      // Tombstones, never a profile: a symlinked `.deleted` is not followed (its tombstones are not
-      // read, so no profile counts as deleted by them), and not reported as a profile either.
-      if (name === TOMBSTONES) {
-        // Read once every profile directory is known: only theirs need a time.
-        if (entry.isDir) tombstonesDir = true;
-        else tombstonesUnread = entry.isSymlink ? 'a symlink, never followed' : 'not a directory';
-        return;
-      }
-      if (entry.isSymlink && name === ROOT_PROFILE) {
-        shadowedDefault = true; // never used, whatever it points at: upstream's warning says so
-        return;
-      }
-      if (entry.isSymlink) {
-        presentDirs.add(name);
-        if (only === undefined || only.has(name))
-          profiles.push(
-            unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'),
-          );
-        return;
-      }
-      if (!entry.isDir) return;
-      presentDirs.add(name);
-      if (only !== undefined && !only.has(name)) return;
-      const candidate = observeCandidate(profilesDir, entry.name, name, runtimeFiles, reader(cache, `profiles/${name}`));
-      if (candidate === undefined) {
-        if (name !== ROOT_PROFILE) notProfiles.add(name); // profiles/default is ignored either way
-        return;
-      }
-      if (name === ROOT_PROFILE) {
-        shadowedDefault = true;
-        return;
-      }
-      profiles.push(candidate);
-    });
-    let tombstonesSkipped = 0;
-    if (tombstonesDir) {
-      const read = readTombstones(profilesDir, presentDirs);
-      tombstones = read.tombstones;
-      tombstonesUnread = read.unread;
-      tombstonesSkipped = read.skipped ?? 0;
-    }
-    // readdir's order is the file system's: the rest of the pass sorts what it needs.
-    // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it
-    // read; it matters only when one of those vanished (a stray directory per profile would
-    // otherwise make every such pass open them all).
-    const vanished = only !== undefined && [...only].some((name) => name !== ROOT_PROFILE && !presentDirs.has(name));
-    const profileOutOfScope =
-      vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(profilesDir, name, tombstones.get(name)));
-    const unread = tombstonesUnread === undefined ? {} : { tombstonesUnread };
-    const skipped = tombstonesSkipped === 0 ? {} : { tombstonesSkipped };
-    return {
-      profilesRoot: { kind: 'ok' },
-      profiles,
-      tombstones,
-      presentDirs,
-      notProfiles,
-      profileOutOfScope,
-      shadowedDefault,
-      ...unread,
-      ...skipped,
-    };
-  } catch (err) {
-    return { ...empty, profilesRoot: { kind: 'unreadable', reason: describeErrno(err) } };
-  } finally {
-    closeDir(dir);
+  // readdir's order is the file system's: the rest of the pass sorts what it needs.
+  const { profiles, presentDirs, notProfiles, shadowedDefault } = found;
+  const profileOutOfScope = isProfileOutOfScope(pass, presentDirs, tombstones);
+  const unread = tombstonesUnread === undefined ? {} : { tombstonesUnread };
+  const skipped = tombstonesSkipped === 0 ? {} : { tombstonesSkipped };
+  return {
+    profilesRoot: { kind: 'ok' },
+    profiles,
+    tombstones,
+    presentDirs,
+    notProfiles,
+    profileOutOfScope,
+    shadowedDefault,
+    ...unread,
+    ...skipped,
+  };
+}
+
+/** Records one entry of `profiles/` in `found`: the tombstones, a profile, or a directory that is none. */
+function observeEntry(pass: ListingPass, found: Found, entry: RawEntry): void {
+  const { only } = pass;
+  const name = entry.name.toString('utf8');
+  // Tombstones, never a profile: a symlinked `.deleted` is not followed (its tombstones are not
+  // read, so no profile counts as deleted by them), and not reported as a profile either.
+  if (name === TOMBSTONES) {
+    // Read once every profile directory is known: only theirs need a time.
+    if (entry.isDir) found.tombstonesDir = true;
+    else found.tombstonesUnread = entry.isSymlink ? 'a symlink, never followed' : 'not a directory';
+    return;
   }
+  if (entry.isSymlink && name === ROOT_PROFILE) {
+    found.shadowedDefault = true; // never used, whatever it points at: upstream's warning says so
+    return;
+  }
+  if (entry.isSymlink) {
+    found.presentDirs.add(name);
+    if (only === undefined || only.has(name))
+      found.profiles.push(
+        unusable(name, 'the profile directory is a symlink, which is never followed: move the directory itself into profiles/'),
+      );
+    return;
+  }
+  if (!entry.isDir) return;
+  found.presentDirs.add(name);
+  if (only !== undefined && !only.has(name)) return;
+  const candidate = observeCandidate(pass, entry.name, name);
+  if (candidate === undefined) {
+    if (name !== ROOT_PROFILE) found.notProfiles.add(name); // profiles/default is ignored either way
+    return;
+  }
+  if (name === ROOT_PROFILE) {
+    found.shadowedDefault = true;
+    return;
+  }
+  found.profiles.push(candidate);
+}
+
+/** A targeted pass: whether a directory outside its scope holds a profile (ObservedHome.profileOutOfScope). */
+function isProfileOutOfScope(pass: ListingPass, presentDirs: ReadonlySet<string>, tombstones: ReadonlyMap<string, number>): boolean {
+  const { only } = pass;
+  // The empty-set guard of a targeted pass asks whether any profile remains beyond the ones it
+  // read; it matters only when one of those vanished (a stray directory per profile would
+  // otherwise make every such pass open them all).
+  const vanished = only !== undefined && [...only].some((name) => name !== ROOT_PROFILE && !presentDirs.has(name));
+  return vanished && [...presentDirs].some((name) => !only.has(name) && holdsProfile(pass.profiles, name, tombstones.get(name)));
 }
 
 /**
@@ -248,7 +299,8 @@ function unusable(name: string, why: string): ObservedProfile {
 export const TOMBSTONES_MAX = 100_000;
 
 /** One directory under `profiles/`: a candidate iff it holds SOUL.md. */
-function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles: boolean, read: Reader): ObservedProfile | undefined {
+function observeCandidate(pass: ListingPass, raw: Buffer, name: string): ObservedProfile | undefined {
+  const read = reader(pass.cache, `profiles/${name}`);
   if (!Buffer.from(name, 'utf8').equals(raw)) {
     // Shown decoded, with U+FFFD for each bad byte: the bytes say which directory to rename.
     const bytes = [...raw].map((b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -256,7 +308,7 @@ function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles
   }
   let dir: Dir | undefined;
   try {
-    dir = openDirAt(profiles, name);
+    dir = openDirAt(pass.profiles, name);
     const soul = lstatAt(dir, 'SOUL.md');
     if (soul === undefined) return undefined;
     if (soul.isSymbolicLink()) return unusable(name, 'SOUL.md is a symlink, which is never followed: make it a regular file');
@@ -266,7 +318,7 @@ function observeCandidate(profiles: Dir, raw: Buffer, name: string, runtimeFiles
       soulMtimeMs: soul.mtimeMs,
       state: read(dir, STATE_FILE, parseStateFile),
       lifecycle: readLifecycle(dir, read),
-      ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
+      ...(pass.runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
     };
   } catch (err) {
     const code = errnoCode(err);
