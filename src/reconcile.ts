@@ -350,7 +350,7 @@ function verifyConverged(p: PassPlan, results: readonly OperationResult[]): stri
   if (changed.size === 0) return bugs;
   const after: ObservedState = {
     home: p.observed.home,
-    scandir: observeScandir(o.scandir, o.settings, changed, undefined, { slotFileCap: slotFileCap(o.settings) }),
+    scandir: observeScandir(o.scandir, o.settings, changed, { slotFileCap: slotFileCap(o.settings) }),
   };
   const again = diffStates(after, p.desired, { ...diffOptionsOf(o), restartChanged: false });
   return [

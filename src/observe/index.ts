@@ -48,10 +48,11 @@ export function observe(
   // be listed: then no profile is known to be gone.
   const profiles = observedHome.profilesRoot.kind === 'ok' ? observedHome.presentDirs : undefined;
   const scandirOptions = {
+    ...(options.readCache === undefined ? {} : { readCache: options.readCache }),
     ...(profiles === undefined ? {} : { profiles }),
     ...(options.slotFileCap === undefined ? {} : { slotFileCap: options.slotFileCap }),
   };
-  return { home: observedHome, scandir: observeScandir(scandir, settings, options.scope?.services, options.readCache, scandirOptions) };
+  return { home: observedHome, scandir: observeScandir(scandir, settings, options.scope?.services, scandirOptions) };
 }
 
 /** The scope of a targeted pass over `profiles`, the root profile included. */

@@ -11,6 +11,7 @@ import { isValidProfileName } from '../model/names.js';
 import { keepFirst, nameShown } from '../model/text.js';
 import {
   type Dir,
+  type RawEntry,
   closeDir,
   describeErrno,
   describeDir,
@@ -42,6 +43,8 @@ export interface ScandirOptions {
   readonly profiles?: ReadonlySet<string>;
   /** Largest slot file read (default SLOT_FILE_CAP). */
   readonly slotFileCap?: number;
+  /** `watch`'s reads of earlier passes: an unchanged slot or file is not read again. */
+  readonly readCache?: ReadCache;
 }
 
 /**
@@ -56,64 +59,105 @@ export function observeScandir(
   scandir: Dir | undefined,
   settings: Pick<Settings, 'servicePrefix'>,
   only?: ReadonlySet<string>,
-  cache?: ReadCache,
-  { profiles, slotFileCap = SLOT_FILE_CAP }: ScandirOptions = {},
+  { readCache, profiles, slotFileCap = SLOT_FILE_CAP }: ScandirOptions = {},
 ): ObservedScandir {
   if (scandir === undefined) {
     return { exists: false, slots: new Map(), svscanLive: false, serviceCount: 0, pendingRestarts: new Set(), upstreamLeftovers: [] };
   }
   const svscan = svscanState(scandir);
-  const svscanLive = svscan.live;
   // When this user cannot tell, a pass reads each slot's live state where its supervise/ allows,
   // as s6-svstat run as this user would: planned (--diff) or applied, it sees the same gateways
   // up, and what it sends goes to those supervisors' control FIFOs, which their group may write.
   const readLive = svscan.live || svscan.unknown !== undefined;
-  const slots = new Map<string, ObservedSlot>();
-  let serviceCount = 0;
-  const upstreamLeftovers: string[] = [];
-  const otherPrefix: { service: string; profile: string }[] = [];
-  let foreignListed = 0;
-  let foreignUnlisted = 0;
-  // `record`: the ownership record observeSlot already read, else it is read here.
-  const strayOf = (name: string, record?: FileRead): void => {
-    if (only !== undefined) return;
-    const profile = ownedElsewhere(record ?? readRecord(scandir, name), name, settings.servicePrefix);
-    if (profile !== undefined) otherPrefix.push({ service: name, profile });
+  const pass: ScandirPass = { scandir, prefix: settings.servicePrefix, only, cache: readCache, profiles, readLive, fileCap: slotFileCap };
+  const listed: Listed = {
+    slots: new Map(),
+    serviceCount: 0,
+    upstreamLeftovers: [],
+    otherPrefix: [],
+    foreignListed: 0,
+    foreignUnlisted: 0,
   };
   // Streamed when long: the hermes user may fill the scandir with dot files (a million of them
   // held whole took a pass to 720 MB), which are skipped at once.
-  forEachDirEntryRaw(scandir, (entry) => {
-    const name = entry.name.toString('utf8');
-    if (name.startsWith('.')) {
-      if (upstreamLeftovers.length < UPSTREAM_LEFTOVERS_MAX && isUpstreamStaging(name, settings.servicePrefix))
-        upstreamLeftovers.push(name);
-      return;
-    }
-    if (entry.isDir || entry.isSymlink) serviceCount += 1;
-    const profile = name.startsWith(settings.servicePrefix) ? name.slice(settings.servicePrefix.length) : '';
-    if (!isValidProfileName(profile)) {
-      if (entry.isDir) strayOf(name);
-      return;
-    }
-    if (only !== undefined && !only.has(name)) return;
-    const shallow = profiles !== undefined && profile !== ROOT_PROFILE && !profiles.has(profile);
-    const kind = entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other';
-    const slot = observeSlot(scandir, name, profile, kind, readLive, shallow ? undefined : cache, shallow, slotFileCap);
-    if (!slot.owned && slot.entry === 'dir') strayOf(name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
-    // Nothing is ever done to a slot of no profile that is not ours: past a bound it is counted,
-    // not kept (the hermes user may make a million of them in a scandir it can write).
-    if (shallow && !slot.owned && ++foreignListed > FOREIGN_LISTED_MAX) foreignUnlisted += 1;
-    else slots.set(name, slot);
-  });
+  forEachDirEntryRaw(scandir, (entry) => observeEntry(pass, listed, entry));
+  return completeScandir(pass, svscan, listed);
+}
+
+/** What a pass reads every slot with: built once per pass. */
+interface ScandirPass {
+  readonly scandir: Dir;
+  readonly prefix: string;
+  /** A targeted pass's services: no other slot is read, and no stray looked into (otherPrefix). */
+  readonly only: ReadonlySet<string> | undefined;
+  /** `watch`'s cache; a slot read shallowly does without it. */
+  readonly cache: ReadCache | undefined;
+  /** The directories under `profiles/` (ScandirOptions.profiles). */
+  readonly profiles: ReadonlySet<string> | undefined;
+  /** Whether each slot's live status is read: s6-svscan runs, or this user cannot tell. */
+  readonly readLive: boolean;
+  /** Largest slot file read. */
+  readonly fileCap: number;
+}
+
+/** What the scandir's listing found, filled in entry by entry (observeEntry). */
+interface Listed {
+  readonly slots: Map<string, ObservedSlot>;
+  serviceCount: number;
+  readonly upstreamLeftovers: string[];
+  readonly otherPrefix: { service: string; profile: string }[];
+  /** Slots of no profile and not ours met so far: past FOREIGN_LISTED_MAX they are only counted. */
+  foreignListed: number;
+  foreignUnlisted: number;
+}
+
+/** Records one scandir entry in `listed`: a slot in scope is read; anything else is counted or noted. */
+function observeEntry(pass: ScandirPass, listed: Listed, entry: RawEntry): void {
+  const name = entry.name.toString('utf8');
+  if (name.startsWith('.')) {
+    if (listed.upstreamLeftovers.length < UPSTREAM_LEFTOVERS_MAX && isUpstreamStaging(name, pass.prefix))
+      listed.upstreamLeftovers.push(name);
+    return;
+  }
+  if (entry.isDir || entry.isSymlink) listed.serviceCount += 1;
+  const profile = name.startsWith(pass.prefix) ? name.slice(pass.prefix.length) : '';
+  if (!isValidProfileName(profile)) {
+    if (entry.isDir) noteStray(pass, listed, name);
+    return;
+  }
+  if (pass.only !== undefined && !pass.only.has(name)) return;
+  const shallow = pass.profiles !== undefined && profile !== ROOT_PROFILE && !pass.profiles.has(profile);
+  const kind = entry.isDir ? 'dir' : entry.isSymlink ? 'symlink' : entry.isFile ? 'file' : 'other';
+  const slot = observeSlot(pass, { service: name, profile, entry: kind }, shallow);
+  if (!slot.owned && slot.entry === 'dir') noteStray(pass, listed, name, slot.files.get(OWNERSHIP_FILE) ?? { kind: 'missing' });
+  // Nothing is ever done to a slot of no profile that is not ours: past a bound it is counted,
+  // not kept (the hermes user may make a million of them in a scandir it can write).
+  if (shallow && !slot.owned && ++listed.foreignListed > FOREIGN_LISTED_MAX) listed.foreignUnlisted += 1;
+  else listed.slots.set(name, slot);
+}
+
+/**
+ * Notes a directory of ours under another prefix (otherPrefix), in a full pass. `record`: the
+ * ownership record observeSlot already read, else it is read here.
+ */
+function noteStray(pass: ScandirPass, listed: Listed, name: string, record?: FileRead): void {
+  if (pass.only !== undefined) return;
+  const profile = ownedElsewhere(record ?? readRecord(pass.scandir, name), name, pass.prefix);
+  if (profile !== undefined) listed.otherPrefix.push({ service: name, profile });
+}
+
+/** The observed scandir: what its listing found, with s6-svscan's state, the restart journal and the trash. */
+function completeScandir(pass: ScandirPass, svscan: ReturnType<typeof svscanState>, listed: Listed): ObservedScandir {
+  const { slots, serviceCount, upstreamLeftovers, otherPrefix, foreignUnlisted } = listed;
   upstreamLeftovers.sort();
-  const journal = readPendingRestarts(scandir);
+  const journal = readPendingRestarts(pass.scandir);
   const journalUid = journal.uid === undefined ? {} : { journalUid: journal.uid };
-  const trash = observeTrash(scandir, settings.servicePrefix, only);
+  const trash = observeTrash(pass.scandir, pass.prefix, pass.only);
   const unknown = svscan.unknown === undefined ? {} : { svscanUnknown: svscan.unknown };
   return {
     exists: true,
     slots,
-    svscanLive,
+    svscanLive: svscan.live,
     ...unknown,
     serviceCount,
     pendingRestarts: journal.services,
@@ -177,38 +221,26 @@ export function svscanState(scandir: Dir): { readonly live: boolean; readonly un
   }
 }
 
-function observeSlot(
-  scandir: Dir,
-  service: string,
-  profile: string,
-  entry: ObservedSlot['entry'],
-  readLive: boolean,
-  cache: ReadCache | undefined,
-  shallow = false,
-  fileCap = SLOT_FILE_CAP,
-): ObservedSlot {
-  const base = { service, profile, entry };
-  const nothing = {
-    dir: { kind: 'missing' as const },
-    logDir: { kind: 'missing' as const },
-    files: new Map<string, FileRead>(),
-    hasDownMarker: false,
-    owned: false,
-    foreignEntries: NONE,
-  };
-  if (entry !== 'dir') return { ...base, ...nothing, dir: { kind: 'refused', reason: `is a ${entry}` } };
+/** Which slot a scandir entry is: its service, its profile and what the entry is. */
+type SlotEntry = Pick<ObservedSlot, 'service' | 'profile' | 'entry'>;
+
+/** Reads one slot: refused unless a directory; read shallowly (its record and `down` marker) when `shallow`. */
+function observeSlot(pass: ScandirPass, key: SlotEntry, shallow: boolean): ObservedSlot {
+  const { service, profile, entry } = key;
+  if (entry !== 'dir') return refusedSlot(key, `is a ${entry}`);
+  const cache = shallow ? undefined : pass.cache;
   let slot: Dir | undefined;
   try {
-    slot = openDirAt(scandir, service);
+    slot = openDirAt(pass.scandir, service);
     const { meta: dir, identity, stamp, ctimeMs } = describeDir(slot);
     const logRead = readDirAt(slot, 'log');
     const logDir = logRead.meta;
     const stamps = `${stamp}/${logRead.stamp}`;
     const contents = shallow
       ? readShallow(slot, service, profile)
-      : (cache?.view<SlotContents>(service, stamps) ?? readContents(slot, logDir, service, profile, cache, fileCap));
+      : (cache?.view<SlotContents>(service, stamps) ?? readContents(pass, slot, logDir, key));
     if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
-    const live = readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
+    const live = pass.readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned, foreignEntries } = contents;
@@ -219,10 +251,25 @@ function observeSlot(
       ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
       : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
   } catch (err) {
-    return { ...base, ...nothing, dir: { kind: 'refused', reason: describeErrno(err) } };
+    return refusedSlot(key, describeErrno(err));
   } finally {
     closeDir(slot);
   }
+}
+
+/** A slot that could not be looked into, for `reason`: it holds nothing. */
+function refusedSlot({ service, profile, entry }: SlotEntry, reason: string): ObservedSlot {
+  return {
+    service,
+    profile,
+    entry,
+    dir: { kind: 'refused', reason },
+    logDir: { kind: 'missing' },
+    files: new Map<string, FileRead>(),
+    hasDownMarker: false,
+    owned: false,
+    foreignEntries: NONE,
+  };
 }
 
 /** What a slot holds: everything observeSlot reads but the directories and the live status. */
@@ -267,14 +314,9 @@ interface Foreign {
   count: number;
 }
 
-function readContents(
-  slot: Dir,
-  logDir: DirRead,
-  service: string,
-  profile: string,
-  cache: ReadCache | undefined,
-  cap: number,
-): SlotContents {
+/** What a slot holds, read whole: its managed files, its `down` marker, and, unless it is ours, its foreign entries. */
+function readContents(pass: ScandirPass, slot: Dir, logDir: DirRead, { service, profile }: SlotEntry): SlotContents {
+  const { cache, fileCap: cap } = pass;
   const files = new Map<string, FileRead>();
   const read = (dir: Dir, name: string, path: string): FileRead =>
     cache === undefined ? readFileAt(dir, name, cap) : cache.read(dir, name, service, path, cap);

@@ -194,7 +194,7 @@ test("slot-named directories of no profile that are not ours are kept up to a bo
   writeSlot(root, 'a');
   writeSlot(root, 'gone');
   for (let i = 0; i < FOREIGN_LISTED_MAX + 5; i++) fs.mkdirSync(path.join(root, `gateway-x${i}`));
-  const scan = observeScandir(dir, SETTINGS, undefined, undefined, { profiles: new Set(['a']) });
+  const scan = observeScandir(dir, SETTINGS, undefined, { profiles: new Set(['a']) });
   t.is(scan.foreignUnlisted, 5);
   t.is([...scan.slots.values()].filter((s) => !s.owned).length, FOREIGN_LISTED_MAX);
   t.true(scan.slots.has('gateway-a') && scan.slots.get('gateway-gone')?.owned === true, 'whatever the order of the listing');
@@ -209,7 +209,7 @@ test('a slot whose profile has no directory is read shallowly: its record, marke
   fs.writeFileSync(path.join(root, 'gateway-gone', 'run'), 'x'.repeat(60_000));
   fs.mkdirSync(path.join(root, 'gateway-stray'));
   fs.writeFileSync(path.join(root, 'gateway-stray', 'run'), 'y'.repeat(60_000));
-  const scan = observeScandir(dir, SETTINGS, undefined, undefined, { profiles: new Set(['a']) });
+  const scan = observeScandir(dir, SETTINGS, undefined, { profiles: new Set(['a']) });
   const a = scan.slots.get('gateway-a');
   const gone = scan.slots.get('gateway-gone');
   const stray = scan.slots.get('gateway-stray');
@@ -227,7 +227,7 @@ test('a slot file larger than the pass reads is refused unread (the plan rewrite
   const { root, dir } = tempRoot(t);
   writeSlot(root, 'a');
   fs.writeFileSync(path.join(root, 'gateway-a', 'run'), 'x'.repeat(5000));
-  const read = observeScandir(dir, SETTINGS, undefined, undefined, { slotFileCap: 4096 }).slots.get('gateway-a')?.files.get('run');
+  const read = observeScandir(dir, SETTINGS, undefined, { slotFileCap: 4096 }).slots.get('gateway-a')?.files.get('run');
   t.like(read, { kind: 'refused', code: 'EFBIG' });
   t.is(observeScandir(dir, SETTINGS).slots.get('gateway-a')?.files.get('run')?.kind, 'file', 'the default reads it');
 });
@@ -275,7 +275,7 @@ test('with a read cache, a shallow pass skips a slot whose directories are uncha
   const cache = new ReadCache();
   const pass = (deep: boolean): ObservedSlot => {
     cache.beginPass(deep, true);
-    const slotRead = observeScandir(dir, SETTINGS, undefined, cache).slots.get('gateway-a');
+    const slotRead = observeScandir(dir, SETTINGS, undefined, { readCache: cache }).slots.get('gateway-a');
     cache.endPass(true);
     if (slotRead === undefined) throw new Error('slot not observed');
     return slotRead;
