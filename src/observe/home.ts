@@ -20,7 +20,7 @@ import {
   readFileAt,
 } from '../safe-fs/index.js';
 import { STATE_FILE_CAP, parseLifecycle, parseStateFile } from './parse.js';
-import type { ReadCache } from './read-cache.js';
+import type { CachedFile, ReadCache } from './read-cache.js';
 
 const TOMBSTONES = '.deleted';
 
@@ -34,7 +34,7 @@ export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles 
   const root: ObservedProfile = {
     name: ROOT_PROFILE,
     isRoot: true,
-    state: read(home, STATE_FILE, parseStateFile),
+    state: read(home, STATE, parseStateFile),
     lifecycle: readLifecycle(home, read),
     ...(runtimeFiles ? { runtimeFiles: listRuntimeFiles(home) } : {}),
   };
@@ -43,12 +43,18 @@ export function observeHome(home: Dir, only?: ReadonlySet<string>, runtimeFiles 
 }
 
 /** Reads and parses a profile's small files, through `watch`'s cache when there is one (`group`: the profile's path). */
-type Reader = <T>(dir: Dir, name: string, parse: (read: FileRead) => T) => T;
+type Reader = <T>(dir: Dir, file: CachedFile, parse: (read: FileRead) => T) => T;
 
 function reader(cache: ReadCache | undefined, group: string): Reader {
-  if (cache === undefined) return (dir, name, parse) => parse(readFileAt(dir, name, STATE_FILE_CAP));
-  return (dir, name, parse) => cache.readParsed(dir, name, group, name, STATE_FILE_CAP, parse);
+  if (cache === undefined) return (dir, file, parse) => parse(readFileAt(dir, file.name, file.cap));
+  return (dir, file, parse) => cache.readParsed(dir, file, group, parse);
 }
+
+/** A profile's state file, kept under its name. */
+const STATE: CachedFile = { name: STATE_FILE, path: STATE_FILE, cap: STATE_FILE_CAP };
+
+/** A profile's lifecycle file, in its `state/` directory, kept under its name. */
+const LIFECYCLE: CachedFile = { name: 'gateway.lifecycle.json', path: 'gateway.lifecycle.json', cap: STATE_FILE_CAP };
 
 /** Which stale runtime files exist in a profile directory (any type: a symlink is unlinked, not followed). */
 function listRuntimeFiles(dir: Dir): string[] {
@@ -316,7 +322,7 @@ function observeCandidate(pass: ListingPass, raw: Buffer, name: string): Observe
       name,
       isRoot: false,
       soulMtimeMs: soul.mtimeMs,
-      state: read(dir, STATE_FILE, parseStateFile),
+      state: read(dir, STATE, parseStateFile),
       lifecycle: readLifecycle(dir, read),
       ...(pass.runtimeFiles ? { runtimeFiles: listRuntimeFiles(dir) } : {}),
     };
@@ -337,7 +343,7 @@ function readLifecycle(profile: Dir, read: Reader): Lifecycle {
   try {
     state = openDirIfExists(profile, 'state');
     if (state === undefined) return { kind: 'missing' };
-    return read(state, 'gateway.lifecycle.json', parseLifecycle);
+    return read(state, LIFECYCLE, parseLifecycle);
   } catch (err) {
     return { kind: 'unreadable', reason: describeErrno(err) };
   } finally {

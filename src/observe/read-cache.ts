@@ -44,6 +44,19 @@ export function racyWindow(ctimeMs: number): number {
 /** Every this-many-th full pass is deep: it reads every file again (with the per-file cache). */
 export const DEEP_EVERY = 10;
 
+/**
+ * A file read through the cache: where it is, what it is kept under and how much of it is read.
+ * Callers hold these as constants (or build them once per pass), so a read allocates no key.
+ */
+export interface CachedFile {
+  /** Its name in the directory it is read from. */
+  readonly name: string;
+  /** What it is kept under in its group: its path in the slot or profile (`log/run` for the logger's `run`). */
+  readonly path: string;
+  /** Largest size read (readFileAt's cap). */
+  readonly cap: number;
+}
+
 interface Entry {
   readonly key: string;
   readonly read: FileRead;
@@ -57,6 +70,12 @@ export class ReadCache {
   #seen = new Set<string>();
   #deep = true;
   #fullPasses = 0;
+  readonly #now: () => number;
+
+  /** `now`: the clock a read's age is judged by (RACY_MS); tests set it. */
+  constructor(now: () => number = () => Date.now()) {
+    this.#now = now;
+  }
 
   /** Starts a pass: deep when `deep`, or when it is the DEEP_EVERY-th full pass. */
   beginPass(deep: boolean, full: boolean): void {
@@ -76,35 +95,28 @@ export class ReadCache {
   }
 
   /** Keeps `view` of `group` under `stamp`, unless its newest ctime is too recent to trust (RACY_MS). */
-  keepView(group: string, stamp: string, view: unknown, newestCtimeMs: number, now: number = Date.now()): void {
+  keepView(group: string, stamp: string, view: unknown, newestCtimeMs: number): void {
+    const now = this.#now();
     this.#seen.add(group);
     if (now - newestCtimeMs < racyWindow(newestCtimeMs)) this.#views.delete(group);
     else this.#views.set(group, { stamp, view });
   }
 
-  /** `name` in `dir` (file `path` of `group`: a slot or a profile), from the cache when it is unchanged. */
-  read(dir: Dir, name: string, group: string, path: string, cap: number, now: number = Date.now()): FileRead {
-    return this.#entry(dir, name, group, path, cap, now).read;
+  /** `file` in `dir` (a file of `group`: a slot or a profile), from the cache when it is unchanged. */
+  read(dir: Dir, file: CachedFile, group: string): FileRead {
+    return this.#entry(dir, file, group, this.#now()).read;
   }
 
   /** Like read, parsed by `parse`; an unchanged file is not parsed again (by the same `parse`). */
-  readParsed<T>(
-    dir: Dir,
-    name: string,
-    group: string,
-    path: string,
-    cap: number,
-    parse: (read: FileRead) => T,
-    now: number = Date.now(),
-  ): T {
-    const entry = this.#entry(dir, name, group, path, cap, now);
+  readParsed<T>(dir: Dir, file: CachedFile, group: string, parse: (read: FileRead) => T): T {
+    const entry = this.#entry(dir, file, group, this.#now());
     if (entry.parsed?.parse === parse) return entry.parsed.value as T;
     const value = parse(entry.read);
     entry.parsed = { parse, value };
     return value;
   }
 
-  #entry(dir: Dir, name: string, group: string, path: string, cap: number, now: number): Entry {
+  #entry(dir: Dir, { name, path, cap }: CachedFile, group: string, now: number): Entry {
     this.#seen.add(group);
     let files = this.#entries.get(group);
     let st: ReturnType<typeof lstatAt>;

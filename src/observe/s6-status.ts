@@ -6,11 +6,14 @@ import type { LiveStatus } from '../model.js';
 import { type Dir, closeDir, fifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
-import type { ReadCache } from './read-cache.js';
+import type { CachedFile, ReadCache } from './read-cache.js';
 
 export { hasFifoReader } from '../safe-fs/index.js';
 
 const STATUS_SIZE = 35;
+
+/** A slot's `supervise/status`, kept under that path in the slot's group; read up to 64 bytes. */
+const STATUS: CachedFile = { name: 'status', path: 'supervise/status', cap: 64 };
 
 /** Decodes a status buffer; undefined when it is not 35 bytes. */
 export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus | undefined {
@@ -56,9 +59,7 @@ export function readLiveStatus(
   if (supervise === undefined) return undefined;
   try {
     const read =
-      cached === undefined
-        ? readFileAt(supervise, 'status', 64)
-        : cached.cache.read(supervise, 'status', cached.service, 'supervise/status', 64);
+      cached === undefined ? readFileAt(supervise, STATUS.name, STATUS.cap) : cached.cache.read(supervise, STATUS, cached.service);
     if (read.kind === 'refused' && (read.code === 'EACCES' || read.code === 'EPERM')) return 'denied';
     if (read.kind !== 'file') return undefined;
     // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.

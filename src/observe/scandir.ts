@@ -29,7 +29,7 @@ import { parseJsonObject } from './parse.js';
 import { readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
-import type { ReadCache } from './read-cache.js';
+import type { CachedFile, ReadCache } from './read-cache.js';
 
 /**
  * Largest slot file read for comparison unless the pass says less (ObserveOptions.slotFileCap:
@@ -69,7 +69,15 @@ export function observeScandir(
   // as s6-svstat run as this user would: planned (--diff) or applied, it sees the same gateways
   // up, and what it sends goes to those supervisors' control FIFOs, which their group may write.
   const readLive = svscan.live || svscan.unknown !== undefined;
-  const pass: ScandirPass = { scandir, prefix: settings.servicePrefix, only, cache: readCache, profiles, readLive, fileCap: slotFileCap };
+  const pass: ScandirPass = {
+    scandir,
+    prefix: settings.servicePrefix,
+    only,
+    cache: readCache,
+    profiles,
+    readLive,
+    ...slotFilesOf(slotFileCap),
+  };
   const listed: Listed = {
     slots: new Map(),
     serviceCount: 0,
@@ -96,8 +104,18 @@ interface ScandirPass {
   readonly profiles: ReadonlySet<string> | undefined;
   /** Whether each slot's live status is read: s6-svscan runs, or this user cannot tell. */
   readonly readLive: boolean;
-  /** Largest slot file read. */
-  readonly fileCap: number;
+  /** The slot's own managed files readContents reads, with the pass's cap. */
+  readonly slotFiles: readonly CachedFile[];
+  /** Its logger's `run`, with the pass's cap. */
+  readonly logRun: CachedFile;
+}
+
+/** The slot files of a pass that reads at most `cap` bytes of each: built once, not per slot. */
+function slotFilesOf(cap: number): Pick<ScandirPass, 'slotFiles' | 'logRun'> {
+  return {
+    slotFiles: MANAGED_FILES.filter((path) => !path.startsWith('log/')).map((path) => ({ name: path, path, cap })),
+    logRun: { name: 'run', path: 'log/run', cap },
+  };
 }
 
 /** What the scandir's listing found, filled in entry by entry (observeEntry). */
@@ -316,20 +334,15 @@ interface Foreign {
 
 /** What a slot holds, read whole: its managed files, its `down` marker, and, unless it is ours, its foreign entries. */
 function readContents(pass: ScandirPass, slot: Dir, logDir: DirRead, { service, profile }: SlotEntry): SlotContents {
-  const { cache, fileCap: cap } = pass;
   const files = new Map<string, FileRead>();
-  const read = (dir: Dir, name: string, path: string): FileRead =>
-    cache === undefined ? readFileAt(dir, name, cap) : cache.read(dir, name, service, path, cap);
-  for (const path of MANAGED_FILES) {
-    if (!path.startsWith('log/')) files.set(path, read(slot, path, path));
-  }
+  for (const file of pass.slotFiles) files.set(file.path, readSlotFile(pass, slot, file, service));
   const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service, profile);
   const foreign: Foreign = { names: [], count: 0 };
   if (!owned) foreignIn(slot, SLOT_ENTRIES, '', foreign);
   if (logDir.kind === 'dir') {
     const log = openDirAt(slot, 'log');
     try {
-      files.set('log/run', read(log, 'run', 'log/run'));
+      files.set(pass.logRun.path, readSlotFile(pass, log, pass.logRun, service));
       if (!owned) foreignIn(log, LOG_ENTRIES, 'log/', foreign);
     } finally {
       closeDir(log);
@@ -338,6 +351,11 @@ function readContents(pass: ScandirPass, slot: Dir, logDir: DirRead, { service, 
   const more = foreign.count - foreign.names.length;
   const foreignEntries = foreign.count === 0 ? NONE : more > 0 ? [...foreign.names, `+${more} more`] : foreign.names;
   return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned, foreignEntries };
+}
+
+/** A slot file, through the pass's cache (kept under the slot's service) when there is one. */
+function readSlotFile(pass: ScandirPass, dir: Dir, file: CachedFile, service: string): FileRead {
+  return pass.cache === undefined ? readFileAt(dir, file.name, file.cap) : pass.cache.read(dir, file, service);
 }
 
 /** A slot of no profile: its record (whether it is ours) and `down` marker; no other file. */
