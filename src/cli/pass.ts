@@ -300,17 +300,24 @@ function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
   };
 }
 
+/** What the options of one pass are built from. */
+export interface PassInputs {
+  readonly args: Args;
+  readonly prep: Prepared;
+  /** The open scandir; undefined when it is missing and read as empty. */
+  readonly scandir: Dir | undefined;
+  /** The environment the host facts are read from (the command's `io.env`). */
+  readonly env: NodeJS.ProcessEnv;
+  /** How `watch` narrows the pass; left out, nothing is narrowed. */
+  readonly narrow?: Narrowing;
+}
+
 /**
  * The options of one pass from flags and host facts. A narrowed pass is targeted unless
  * multiplexing is on (folding ties the root slot to every named intent): then it is full.
  */
-export function passOptions(
-  args: Args,
-  prep: Prepared,
-  scandir: Dir | undefined,
-  env: NodeJS.ProcessEnv,
-  narrow: Narrowing = {},
-): PassOptions {
+export function passOptions(inputs: PassInputs): PassOptions {
+  const { args, prep, scandir, env, narrow = {} } = inputs;
   const mode: Mode = args.command === 'boot' ? 'boot' : 'sync';
   const host = hostFacts(prep, env);
   const multiplex = decideMultiplex(host.env, host.config, args.hermesHome).multiplex;

@@ -117,7 +117,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
     const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
     const rescanned = (): { rescanned?: ReadonlySet<string> } => (ctx.rescans === undefined ? {} : { rescanned: ctx.rescans.sent });
-    const options = { ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() };
+    const options = { ...passOptions({ args, prep, scandir, env: io.env, narrow }), ...cached, ...rescanned() };
     // Interval and event passes may skip slots whose directories are unchanged; a start, SIGHUP
     // or retry reads everything, and so does every tenth full pass (src/observe/read-cache.ts).
     ctx.readCache?.beginPass(!SHALLOW_TRIGGERS.has(request.trigger), request.profiles === undefined);
@@ -140,7 +140,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
       );
       replaceForeignStateDir(scandir, (m) => logger.warn(m)); // with --lock-file: said, before anything is applied
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
-      result = await applyPass(planPass({ ...passOptions(args, prep, scandir, io.env, narrow), ...cached, ...rescanned() }));
+      result = await applyPass(planPass({ ...passOptions({ args, prep, scandir, env: io.env, narrow }), ...cached, ...rescanned() }));
       const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);
       if (ctx.rescans !== undefined) ctx.rescans.sent = rememberPickups(ctx.rescans.sent, [], false, picked);
     }

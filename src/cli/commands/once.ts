@@ -52,7 +52,7 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
       replaceForeignStateDir(scandir, (m) => logger.warn(m));
     }
     const startMs = Date.now();
-    const options = passOptions(args, prep, scandir, io.env);
+    const options = passOptions({ args, prep, scandir, env: io.env });
     let planned = planPass(options);
     const plannedMs = Date.now();
     logger.debug(

@@ -48,7 +48,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       warn: (m) => warnings.push(m),
       log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)),
     };
-    const options = passOptions({ ...args, command: 'sync' }, prep, scandir, io.env);
+    const options = passOptions({ args: { ...args, command: 'sync' }, prep, scandir, env: io.env });
     const startMs = Date.now();
     const result = unapplied(planPass(options));
     logger.debug(

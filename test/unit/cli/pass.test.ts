@@ -199,15 +199,32 @@ test('pass options follow the flags: boot never prunes, watch narrows to the pro
   const w = await world(t, { a: { desired_state: 'running' } });
   const prep = await prepare(w.args('sync'));
   t.teardown(() => closeDir(prep.home));
-  const boot = passOptions(w.args('boot'), prep, undefined, {});
+  const boot = passOptions({ args: w.args('boot'), prep, scandir: undefined, env: {} });
   t.like(boot, { mode: 'boot', prune: false, scope: undefined, removalWaitMs: undefined });
-  const sync = passOptions(w.args('sync', '--restart-changed', '--heal', '--drift-grace', '5'), prep, undefined, {});
+  const sync = passOptions({
+    args: w.args('sync', '--restart-changed', '--heal', '--drift-grace', '5'),
+    prep,
+    scandir: undefined,
+    env: {},
+  });
   t.like(sync, { mode: 'sync', prune: true, restartChanged: true, heal: true, drift: { graceSeconds: 5 } });
-  const watch = passOptions(w.args('watch'), prep, undefined, {}, { profiles: new Set(['a']), hold: new Set(['gateway-b']) });
+  const watch = passOptions({
+    args: w.args('watch'),
+    prep,
+    scandir: undefined,
+    env: {},
+    narrow: { profiles: new Set(['a']), hold: new Set(['gateway-b']) },
+  });
   t.true(watch.scope !== undefined);
   t.deepEqual([...(watch.hold ?? [])], ['gateway-b']);
   t.is(typeof watch.removalWaitMs, 'number');
-  const multiplexed = passOptions(w.args('watch'), prep, undefined, { GATEWAY_MULTIPLEX_PROFILES: '1' }, { profiles: new Set(['a']) });
+  const multiplexed = passOptions({
+    args: w.args('watch'),
+    prep,
+    scandir: undefined,
+    env: { GATEWAY_MULTIPLEX_PROFILES: '1' },
+    narrow: { profiles: new Set(['a']) },
+  });
   t.is(multiplexed.scope, undefined, 'multiplexing ties every profile to the root slot: a full pass');
 });
 
