@@ -21,17 +21,22 @@ export function lockPath(args: Args): string {
   return args.lockFile ?? defaultLockPath(args.scandir);
 }
 
+/** How a caller takes the run lock, beyond where and whether to wait. */
+export interface LockOptions {
+  /** Ends a wait for a held lock (a watcher stopping), with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /**
+   * Says that a foreign state directory was replaced on the way, and what that did; without it,
+   * none is looked for beforehand and a replacement goes unsaid.
+   */
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * Takes the run lock, making the scandir's private state directory first when it holds the lock
  * (src/state-dir.ts); `acquireLock` re-checks that the path still names the locked inode.
  */
-export function takeLock(
-  args: Args,
-  scandir: Dir | undefined,
-  wait: boolean,
-  signal?: AbortSignal,
-  warn?: (message: string) => void,
-): Promise<HeldLock> {
+export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, { signal, warn }: LockOptions = {}): Promise<HeldLock> {
   const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir, warn)) : undefined;
   return acquireLock(lockPath(args), wait, signal, prepareDir);
 }
@@ -44,15 +49,14 @@ export async function waitForLock(
   args: Args,
   scandir: Dir | undefined,
   say: (held: string) => void,
-  signal?: AbortSignal,
-  warn?: (message: string) => void,
+  options: LockOptions = {},
 ): Promise<HeldLock> {
   try {
-    return await takeLock(args, scandir, false, signal, warn);
+    return await takeLock(args, scandir, false, options);
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     say(err.message);
-    return takeLock(args, scandir, true, signal, warn);
+    return takeLock(args, scandir, true, options);
   }
 }
 

@@ -135,8 +135,7 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
         args,
         scandir,
         (held) => logger.warn(`${held}; this pass waits for it to finish (no pass completes meanwhile)`),
-        signal,
-        (message) => logger.warn(message),
+        { signal, warn: (message) => logger.warn(message) },
       );
       replaceForeignStateDir(scandir, (m) => logger.warn(m)); // with --lock-file: said, before anything is applied
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now

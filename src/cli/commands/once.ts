@@ -139,8 +139,8 @@ async function emit(
 /** The run lock; with --wait, one line says whose run it waits for. */
 function lockFor(args: Args, scandir: Dir | undefined, logger: Logger): Promise<HeldLock> {
   const warn = (message: string): void => logger.warn(message);
-  if (!args.wait) return takeLock(args, scandir, false, undefined, warn);
-  return waitForLock(args, scandir, (held) => logger.info(`${held}; waiting for it to finish (--wait)`), undefined, warn);
+  if (!args.wait) return takeLock(args, scandir, false, { warn });
+  return waitForLock(args, scandir, (held) => logger.info(`${held}; waiting for it to finish (--wait)`), { warn });
 }
 
 /**
