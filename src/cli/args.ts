@@ -182,8 +182,11 @@ function flagValue(
   return token.value;
 }
 
+/** A flag's value by name: undefined when the flag was not given or takes no value. */
+type FlagText = (name: string) => string | undefined;
+
 function toArgs(command: Command, values: ReadonlyMap<string, string | true>, env: NodeJS.ProcessEnv): Args {
-  const str = (k: string): string | undefined => {
+  const str: FlagText = (k) => {
     const v = values.get(k);
     return typeof v === 'string' ? v : undefined;
   };
@@ -200,34 +203,44 @@ function toArgs(command: Command, values: ReadonlyMap<string, string | true>, en
     logFormat: oneOf(str('log-format') ?? 'text', ['text', 'json'] as const, '--log-format'),
     logLevel: oneOf(str('log-level') ?? 'info', ['error', 'warn', 'info', 'debug'] as const, '--log-level'),
     lockFile: nonEmpty(str('lock-file'), '--lock-file') ?? (env['RECONCILE_GATEWAYS_LOCK_FILE'] || undefined),
-    // A bad value is named by where it came from: the flag, else the environment variable.
-    role:
-      str('role') === undefined
-        ? optionalOneOf(env['RECONCILE_GATEWAYS_ROLE'] || undefined, ROLES, 'RECONCILE_GATEWAYS_ROLE')
-        : oneOf(str('role') ?? '', ROLES, '--role'),
+    role: roleOf(str('role'), env),
     containerArgv: parseArgvJson(str('container-argv')),
     diff: flag('diff'),
     wait: flag('wait'),
     prune: command === 'boot' ? false : !flag('no-prune'),
     allowEmpty: flag('allow-empty'),
     restartChanged: flag('restart-changed'),
-    interval: parseNumber(str('interval') ?? '60', '--interval', 0.05, 86400),
+    interval: parseNumber(str('interval') ?? '60', '--interval', { min: 0.05, max: 86400 }),
     statusFile: nonEmpty(str('status-file'), '--status-file') ?? (env['RECONCILE_GATEWAYS_STATUS_FILE'] || DEFAULT_STATUS_FILE),
-    readyFd: str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', 0, 1024, true),
+    readyFd:
+      str('ready-fd') === undefined ? undefined : parseNumber(str('ready-fd') ?? '', '--ready-fd', { min: 0, max: 1024, integer: true }),
     heal: flag('heal'),
     legend: !flag('no-legend'),
-    drift: {
-      graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', 0, 86400),
-      // s6 keeps the last 100 deaths (S6_DEATH_TALLY), so more than 99 could never be counted.
-      crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', 1, S6_DEATH_TALLY - 1, true),
-      crashWindowSeconds: parseNumber(str('crash-window') ?? '600', '--crash-window', 1, 86400),
-    },
+    drift: driftThresholds(str),
     metricsListen: parseListen(str('metrics-listen')),
     metricsFile: nonEmpty(str('metrics-file'), '--metrics-file'),
   };
 }
 
 const ROLES = ['gateway', 'dashboard', 'none'] as const;
+
+/** `--role`, else RECONCILE_GATEWAYS_ROLE, else undefined (the container's command decides). */
+function roleOf(flag: string | undefined, env: NodeJS.ProcessEnv): Args['role'] {
+  // A bad value is named by where it came from: the flag, else the environment variable.
+  return flag === undefined
+    ? optionalOneOf(env['RECONCILE_GATEWAYS_ROLE'] || undefined, ROLES, 'RECONCILE_GATEWAYS_ROLE')
+    : oneOf(flag, ROLES, '--role');
+}
+
+/** The drift thresholds, from `--drift-grace`, `--crash-restarts` and `--crash-window` or their defaults. */
+function driftThresholds(str: FlagText): Args['drift'] {
+  return {
+    graceSeconds: parseNumber(str('drift-grace') ?? '30', '--drift-grace', { min: 0, max: 86400 }),
+    // s6 keeps the last 100 deaths (S6_DEATH_TALLY), so more than 99 could never be counted.
+    crashRestarts: parseNumber(str('crash-restarts') ?? '5', '--crash-restarts', { min: 1, max: S6_DEATH_TALLY - 1, integer: true }),
+    crashWindowSeconds: parseNumber(str('crash-window') ?? '600', '--crash-window', { min: 1, max: 86400 }),
+  };
+}
 
 function isCommand(s: string): s is Command {
   return s === 'boot' || s === 'sync' || s === 'watch' || s === 'status';
@@ -284,7 +297,15 @@ function aliasFor(name: string, command: Command | undefined): string | undefine
   return commands.some((c) => flagsOf(c).some((f) => f.name === flag)) ? alias : undefined;
 }
 
-function parseNumber(v: string, name: string, min: number, max: number, integer = false): number {
+/** The values a numeric flag accepts. */
+interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+  /** Whole numbers only, written in digits (default: any plain decimal). */
+  readonly integer?: boolean;
+}
+
+function parseNumber(v: string, name: string, { min, max, integer = false }: NumberRange): number {
   // Plain decimals only: Number() also takes '30.', '0x10' and '1e3'. Spaces around are dropped
   // (an environment value in a run script may carry one).
   const text = v.trim();
