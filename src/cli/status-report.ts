@@ -75,7 +75,7 @@ export function statusRows(result: PassResult, nowMs: number, watcher: WatcherCo
       slot: slotOf(slot),
       live,
       restartPending: restart.has(service),
-      drift: driftOf(ops.get(service) ?? [], live, slot, d, drifts.get(service) ?? [], scandir),
+      drift: driftOf({ ops: ops.get(service) ?? [], live, slot, decision: d, conditions: drifts.get(service) ?? [], scandir }),
       driftConditions: drifts.get(service) ?? [],
       watcher: watcher.get(service) ?? null,
     });
@@ -140,15 +140,23 @@ export function liveReport(
   };
 }
 
+/** What one row's `drift` lines are made from. */
+interface RowFacts {
+  /** The operations planned for the row's service. */
+  readonly ops: readonly Operation[];
+  readonly live: LiveReport | null;
+  readonly slot: ObservedSlot | undefined;
+  /** The profile's decision; undefined for a slot no profile stands behind. */
+  readonly decision: ProfileDecision | undefined;
+  /** The service's drift conditions (src/desired/drift.ts). */
+  readonly conditions: readonly DriftReport[];
+  /** The scandir's absolute path: the `s6-svc -u` a line prints names the slot by it. */
+  readonly scandir: string;
+}
+
 /** What differs, for a person: planned operations, what s6 is doing, then the drift conditions. */
-function driftOf(
-  ops: readonly Operation[],
-  live: LiveReport | null,
-  slot: ObservedSlot | undefined,
-  d: ProfileDecision | undefined,
-  conditions: readonly DriftReport[],
-  scandir: string,
-): string[] {
+function driftOf(row: RowFacts): string[] {
+  const { ops, live, slot, decision: d, conditions, scandir } = row;
   const drift = ops.map((op) => `${op.kind}: ${op.reason}`);
   const decided = d !== undefined && d.action !== 'pending' && d.action !== 'skipped';
   if (live !== null && slot !== undefined && slot.entry === 'dir' && decided) {
