@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { namesInProse } from '../../model/text.js';
-import { type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
+import { type PassPlan, type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { DEFAULT_DRIFT_POLICY, healsPointless, healsWaiting } from '../../desired/drift.js';
@@ -16,6 +16,7 @@ import { metricsFileWarning } from '../report.js';
 import { diffReport, planDocument, textReport, useColour } from '../output.js';
 import {
   type Io,
+  type Prepared,
   type RoleFacts,
   exitCodeOf,
   logPassResult,
@@ -30,6 +31,14 @@ import {
   withoutSoul,
 } from '../pass.js';
 import { replaceForeignStateDir, lockPath, takeLock, waitForLock } from '../run-lock.js';
+
+/** What a `boot` or `sync` run hands on from step to step. */
+interface OnceRun {
+  readonly mode: Mode;
+  readonly args: Args;
+  readonly io: Io;
+  readonly logger: Logger;
+}
 
 /** Runs `boot` or `sync` and returns the exit code. */
 export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): Promise<number> {
@@ -51,37 +60,51 @@ export async function runOnce(mode: Mode, args: Args, io: Io, logger: Logger): P
       // the scandir, as taking the lock in it does: the plan then sees what the pass will use.
       replaceForeignStateDir(scandir, (m) => logger.warn(m));
     }
-    const startMs = Date.now();
-    const options = passOptions({ args, prep, scandir, env: io.env });
-    let planned = planPass(options);
-    const plannedMs = Date.now();
-    logger.debug(
-      `read ${planned.observed.home.profiles.length} profiles and ${planned.observed.scandir.slots.size} slots, planned ${planned.plan.operations.length} operations in ${plannedMs - startMs} ms`,
-    );
-    const notProfiles = withoutSoul(planned.observed.home);
-    if (notProfiles.length > 0)
-      logger.debug(
-        `not profiles (no SOUL.md): ${namesInProse(
-          notProfiles.map((n) => `profiles/${n}`),
-          10,
-        )}`,
-      );
-    if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
-    if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
-    const result = args.diff ? unapplied(planned) : await applyPass(planned);
-    if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
-    logPassResult(result, logger);
-    const exitCode = exitCodeOf(result, args.diff);
-    if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, result, exitCode, startMs, logger);
-    if (args.metricsFile !== undefined && args.diff) logger.info(`--metrics-file ${args.metricsFile} not written: --diff changes nothing`);
-    const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
-    await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
-    return exitCode;
+    return await passAndReport({ mode, args, io, logger }, prep, scandir);
   } finally {
     lock?.release();
     closeDir(scandir);
     closeDir(prep.home);
   }
+}
+
+/**
+ * The pass (planned, then applied unless --diff), its metrics file and its report, once the
+ * scandir is open and the lock held; returns the exit code.
+ */
+async function passAndReport(run: OnceRun, prep: Prepared, scandir: Dir | undefined): Promise<number> {
+  const { mode, args, io, logger } = run;
+  const startMs = Date.now();
+  const options = passOptions({ args, prep, scandir, env: io.env });
+  let planned = planPass(options);
+  const plannedMs = Date.now();
+  logPlanned(planned, plannedMs - startMs, logger);
+  if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
+  if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
+  const result = args.diff ? unapplied(planned) : await applyPass(planned);
+  if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
+  logPassResult(result, logger);
+  const exitCode = exitCodeOf(result, args.diff);
+  if (args.metricsFile !== undefined && !args.diff) await writeMetrics(args.metricsFile, { result, exitCode, startMs }, logger);
+  if (args.metricsFile !== undefined && args.diff) logger.info(`--metrics-file ${args.metricsFile} not written: --diff changes nothing`);
+  const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
+  await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
+  return exitCode;
+}
+
+/** At --log-level debug: what the plan read, how long planning took, and what under profiles/ is no profile. */
+function logPlanned(planned: PassPlan, planningMs: number, logger: Logger): void {
+  logger.debug(
+    `read ${planned.observed.home.profiles.length} profiles and ${planned.observed.scandir.slots.size} slots, planned ${planned.plan.operations.length} operations in ${planningMs} ms`,
+  );
+  const notProfiles = withoutSoul(planned.observed.home);
+  if (notProfiles.length > 0)
+    logger.debug(
+      `not profiles (no SOUL.md): ${namesInProse(
+        notProfiles.map((n) => `profiles/${n}`),
+        10,
+      )}`,
+    );
 }
 
 /** At --log-level debug: the role and where it came from. */
@@ -98,8 +121,17 @@ function roleLine(args: Args, facts: RoleFacts): string {
   return `role: ${role} (from ${from})`;
 }
 
+/** The pass a metrics file reports. */
+interface MeteredPass {
+  readonly result: PassResult;
+  readonly exitCode: number;
+  /** Date.now() before the pass's options were read: its duration counts from there. */
+  readonly startMs: number;
+}
+
 /** `sync --metrics-file`: a write failure is a warning, the pass's exit code stands. */
-async function writeMetrics(file: string, result: PassResult, exitCode: number, startMs: number, logger: Logger): Promise<void> {
+async function writeMetrics(file: string, pass: MeteredPass, logger: Logger): Promise<void> {
+  const { result, exitCode, startMs } = pass;
   const endMs = Date.now();
   const outcome = exitCode === 0 ? 'converged' : result.desired.pruneBlocked !== undefined ? 'blocked' : 'partial';
   try {
