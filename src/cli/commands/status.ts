@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
+import { type PassResult, SVSCAN_DEFAULT_MAX, capacityWarning, planPass, unapplied } from '../../reconcile.js';
 import { decideMultiplex } from '../../desired/index.js';
 import { isRefused } from '../../diff/index.js';
 import { closeDir, type Dir } from '../../safe-fs/index.js';
@@ -24,7 +24,7 @@ import {
   withoutSoul,
 } from '../pass.js';
 import { serviceOrNull } from '../output.js';
-import { type WatcherConditions, statusRows } from '../status-report.js';
+import { type StatusRow, type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
 import { isWatcherRunning, readStatusText } from '../watcher-file.js';
@@ -35,6 +35,18 @@ import { quoted } from '../../escape.js';
 /** What to do about a status file that is none: the path may name another file. */
 const NOT_A_STATUS_FILE = '--status-file (or RECONCILE_GATEWAYS_STATUS_FILE) must name the file `watch` writes';
 
+/** What `status` prints, as a table or as its JSON document. */
+interface StatusReport {
+  readonly result: PassResult;
+  readonly rows: readonly StatusRow[];
+  readonly watcher: WatcherReport;
+  /** The pass's warnings, then status's own, in the order they were found. */
+  readonly warnings: readonly string[];
+  /** When live state was read: the rows' ages count to it, and the document's generatedAt says it. */
+  readonly nowMs: number;
+  readonly multiplex: boolean;
+}
+
 /** Runs `status`. */
 export async function runStatus(args: Args, io: Io, logger: Logger): Promise<number> {
   let prep: Prepared | undefined;
@@ -43,11 +55,6 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
     prep = await prepare(args);
     scandir = openScandir(args.scandir, 'empty');
     const warnings: string[] = [];
-    const collect: Logger = {
-      ...logger,
-      warn: (m) => warnings.push(m),
-      log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)),
-    };
     const options = passOptions({ args: { ...args, command: 'sync' }, prep, scandir, env: io.env });
     const startMs = Date.now();
     const result = unapplied(planPass(options));
@@ -59,7 +66,7 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       warnings.push(
         `role ${prep.decision.role}: boot, sync and watch change nothing in this container; the notes say what they would do in a gateway container`,
       );
-    logPassResult(result, collect);
+    logPassResult(result, collectingWarnings(logger, warnings));
     if (scandir === undefined) warnings.push(scandirMissingWarning(args.scandir));
     const multiplex = decideMultiplex(options.host.env, options.host.config, args.hermesHome).multiplex;
     const nowMs = Date.now();
@@ -68,53 +75,9 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
       scandir: args.scandir,
     });
     const rows = statusRows(result, nowMs, conditions, path.resolve(args.scandir));
-    const notProfiles = withoutSoul(result.observed.home);
-    const count = result.observed.scandir.serviceCount;
-    if (count > SVSCAN_DEFAULT_MAX && !warnings.some((w) => w.includes('supervises at most'))) {
-      warnings.push(capacityWarning(count));
-    }
-    // Each slot left in the trash, as its planned purge says (one refused is finished by no pass
-    // of this user's: its reason says who or what can let it go).
-    for (const op of result.plan.operations) {
-      if (op.kind !== 'purge') continue;
-      warnings.push(`${op.service}: ${op.reason}${isRefused(op) ? '' : '; the next sync or watch pass finishes it'}`);
-    }
-    if (args.output === 'json') {
-      const doc = {
-        formatVersion: '2',
-        generatedAt: new Date(nowMs).toISOString(),
-        hermesHome: path.resolve(args.hermesHome),
-        scandir: path.resolve(args.scandir),
-        svscanLive: result.observed.scandir.svscanLive,
-        ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
-        serviceCount: count,
-        multiplex,
-        // (the scandir's entries of invalid names are never read: no slot can stand behind one)
-        profiles: rows.map((r) => ({ ...r, service: serviceOrNull(r.profile, r.service) })),
-        ...(notProfiles.length === 0 ? {} : { notProfiles }),
-        watcher,
-        warnings,
-      };
-      io.stdout.write(`${JSON.stringify(doc)}\n`);
-    } else {
-      const width = terminalWidth(io);
-      io.stdout.write(
-        renderStatusTable(rows, {
-          svscanLive: result.observed.scandir.svscanLive,
-          ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
-          scandir: path.resolve(args.scandir),
-          hermesHome: path.resolve(args.hermesHome),
-          serviceCount: count,
-          notProfiles,
-          profilesUnread: result.observed.home.profilesRoot.kind === 'unreadable',
-          warnings,
-          watcher,
-          nowMs,
-          width,
-          legend: args.legend,
-        }),
-      );
-    }
+    warnings.push(...scandirWarnings(result, warnings));
+    const report: StatusReport = { result, rows, watcher, warnings, nowMs, multiplex };
+    io.stdout.write(args.output === 'json' ? `${JSON.stringify(statusDocument(args, report))}\n` : statusTable(args, io, report));
     return EXIT.ok;
   } finally {
     closeDir(scandir);
@@ -122,11 +85,92 @@ export async function runStatus(args: Args, io: Io, logger: Logger): Promise<num
   }
 }
 
+/** `logger`, but its warnings go to `warnings`: status prints them with its report, not in its log. */
+function collectingWarnings(logger: Logger, warnings: string[]): Logger {
+  return {
+    ...logger,
+    warn: (m) => warnings.push(m),
+    log: (l, m, f) => (l === 'warn' ? warnings.push(m) : logger.log(l, m, f)),
+  };
+}
+
+/**
+ * What status says of the scandir beyond the pass's warnings (`said`): that it holds more services
+ * than s6-svscan supervises by default, unless the pass said so, and each slot left in the trash.
+ */
+function scandirWarnings(result: PassResult, said: readonly string[]): string[] {
+  const warnings: string[] = [];
+  const count = result.observed.scandir.serviceCount;
+  if (count > SVSCAN_DEFAULT_MAX && !said.some((w) => w.includes('supervises at most'))) {
+    warnings.push(capacityWarning(count));
+  }
+  // Each slot left in the trash, as its planned purge says (one refused is finished by no pass
+  // of this user's: its reason says who or what can let it go).
+  for (const op of result.plan.operations) {
+    if (op.kind !== 'purge') continue;
+    warnings.push(`${op.service}: ${op.reason}${isRefused(op) ? '' : '; the next sync or watch pass finishes it'}`);
+  }
+  return warnings;
+}
+
+/** The document of schemas/status-report.schema.json. */
+function statusDocument(args: Args, report: StatusReport): Record<string, unknown> {
+  const { result, rows, watcher, warnings, nowMs, multiplex } = report;
+  const notProfiles = withoutSoul(result.observed.home);
+  return {
+    formatVersion: '2',
+    generatedAt: new Date(nowMs).toISOString(),
+    hermesHome: path.resolve(args.hermesHome),
+    scandir: path.resolve(args.scandir),
+    svscanLive: result.observed.scandir.svscanLive,
+    ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
+    serviceCount: result.observed.scandir.serviceCount,
+    multiplex,
+    // (the scandir's entries of invalid names are never read: no slot can stand behind one)
+    profiles: rows.map((r) => ({ ...r, service: serviceOrNull(r.profile, r.service) })),
+    ...(notProfiles.length === 0 ? {} : { notProfiles }),
+    watcher,
+    warnings,
+  };
+}
+
+/** The table `status` prints on a terminal (or through a pipe, without `--output json`). */
+function statusTable(args: Args, io: Io, report: StatusReport): string {
+  const { result, rows, watcher, warnings, nowMs } = report;
+  const width = terminalWidth(io);
+  return renderStatusTable(rows, {
+    svscanLive: result.observed.scandir.svscanLive,
+    ...(result.observed.scandir.svscanUnknown === undefined ? {} : { svscanUnknown: result.observed.scandir.svscanUnknown }),
+    scandir: path.resolve(args.scandir),
+    hermesHome: path.resolve(args.hermesHome),
+    serviceCount: result.observed.scandir.serviceCount,
+    notProfiles: withoutSoul(result.observed.home),
+    profilesUnread: result.observed.home.profilesRoot.kind === 'unreadable',
+    warnings,
+    watcher,
+    nowMs,
+    width,
+    legend: args.legend,
+  });
+}
+
 /** `COLUMNS` when set, else the terminal's width, else the table's default. */
 function terminalWidth(io: Io): number {
   const columns = Number(io.env['COLUMNS']);
   if (Number.isInteger(columns) && columns > 0) return columns;
   return io.stdout.isTTY === true ? process.stdout.columns || DEFAULT_WIDTH : DEFAULT_WIDTH;
+}
+
+/** The status file as this version reads it (schemas/status-file.schema.json). */
+interface StatusFileDoc {
+  readonly hermesHome: string;
+  readonly scandir: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly lastPass: Record<string, unknown> | null;
+  readonly nextFullPassAt: string;
+  readonly stopped?: WatcherStop;
+  readonly services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
 }
 
 /**
@@ -145,46 +189,10 @@ async function readWatcher(
   const lockHeld = held === undefined ? {} : { lockHeld: held };
   const read = readStatusText(file);
   if (read.kind === 'missing') return { watcher: { state: 'absent', statusFile: file, ...lockHeld }, conditions: none };
-  if (read.kind === 'unreadable')
-    return { watcher: { state: 'unreadable', statusFile: file, reason: read.reason, ...lockHeld }, conditions: none };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(read.text);
-  } catch (err) {
-    return {
-      watcher: {
-        state: 'unreadable',
-        statusFile: file,
-        reason: `invalid JSON (${err instanceof Error ? err.message : String(err)}): ${NOT_A_STATUS_FILE}`,
-        ...lockHeld,
-      },
-      conditions: none,
-    };
-  }
-  const version = typeof doc === 'object' && doc !== null && 'formatVersion' in doc ? doc.formatVersion : undefined;
-  if (typeof version === 'string' && version !== '2') {
-    // A watcher started before an upgrade: one line that says so, not every schema difference.
-    const reason = `written by a watcher of another version (formatVersion ${quoted(version)}; this version reads "2"): restart the watcher`;
-    return { watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld }, conditions: none };
-  }
-  const validateStatusFile = await loadValidator('validateStatusFile');
-  if (!validateStatusFile(doc)) {
-    const reason = `not a status file this version reads (${firstValidationError(validateStatusFile)}): ${NOT_A_STATUS_FILE}`;
-    return {
-      watcher: { state: 'unreadable', statusFile: file, reason, ...lockHeld },
-      conditions: none,
-    };
-  }
-  const d = doc as {
-    hermesHome: string;
-    scandir: string;
-    pid: number;
-    startedAt: string;
-    lastPass: Record<string, unknown> | null;
-    nextFullPassAt: string;
-    stopped?: WatcherStop;
-    services: { service: string; condition: string; consecutiveFailures: number; reason?: string }[];
-  };
+  const parsed = read.kind === 'unreadable' ? read : await parseStatusFile(read.text);
+  if (parsed.kind === 'unreadable')
+    return { watcher: { state: 'unreadable', statusFile: file, reason: parsed.reason, ...lockHeld }, conditions: none };
+  const d = parsed.doc;
   if (!sameDir(d.scandir, ours.scandir) || !sameDir(d.hermesHome, ours.hermesHome)) {
     return { watcher: { state: 'elsewhere', statusFile: file, hermesHome: d.hermesHome, scandir: d.scandir }, conditions: none };
   }
@@ -194,21 +202,47 @@ async function readWatcher(
       { condition: s.condition, consecutiveFailures: s.consecutiveFailures, ...(s.reason === undefined ? {} : { reason: s.reason }) },
     ]),
   );
+  return { watcher: presentWatcher(file, d, held), conditions };
+}
+
+/** A status file's text as its document, or why it is none this version reads. */
+async function parseStatusFile(
+  text: string,
+): Promise<{ readonly kind: 'parsed'; readonly doc: StatusFileDoc } | { readonly kind: 'unreadable'; readonly reason: string }> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { kind: 'unreadable', reason: `invalid JSON (${err instanceof Error ? err.message : String(err)}): ${NOT_A_STATUS_FILE}` };
+  }
+  const version = typeof doc === 'object' && doc !== null && 'formatVersion' in doc ? doc.formatVersion : undefined;
+  if (typeof version === 'string' && version !== '2') {
+    // A watcher started before an upgrade: one line that says so, not every schema difference.
+    const reason = `written by a watcher of another version (formatVersion ${quoted(version)}; this version reads "2"): restart the watcher`;
+    return { kind: 'unreadable', reason };
+  }
+  const validateStatusFile = await loadValidator('validateStatusFile');
+  if (!validateStatusFile(doc)) {
+    const reason = `not a status file this version reads (${firstValidationError(validateStatusFile)}): ${NOT_A_STATUS_FILE}`;
+    return { kind: 'unreadable', reason };
+  }
+  return { kind: 'parsed', doc: doc as StatusFileDoc };
+}
+
+/** The report of a watcher over our trees (`held`: whether its lock is held, unknown without /proc). */
+function presentWatcher(file: string, d: StatusFileDoc, held: boolean | undefined): WatcherReport {
   // A watcher that recorded its clean stop is not running, whatever now has its pid; nor is one
   // whose lock nobody holds. One that is not running has no next pass to promise.
   const running = d.stopped === undefined && held !== false && isWatcherRunning(d.pid, d.startedAt);
   return {
-    watcher: {
-      state: 'present',
-      statusFile: file,
-      pid: d.pid,
-      running,
-      ...lockHeld,
-      lastPass: d.lastPass,
-      nextFullPassAt: running ? d.nextFullPassAt : null,
-      ...(d.stopped === undefined ? {} : { stopped: d.stopped }),
-    },
-    conditions,
+    state: 'present',
+    statusFile: file,
+    pid: d.pid,
+    running,
+    ...(held === undefined ? {} : { lockHeld: held }),
+    lastPass: d.lastPass,
+    nextFullPassAt: running ? d.nextFullPassAt : null,
+    ...(d.stopped === undefined ? {} : { stopped: d.stopped }),
   };
 }
 
