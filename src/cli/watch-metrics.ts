@@ -11,6 +11,7 @@ import type { PassSummary } from '../watch/status-file.js';
 import { escapeLine } from '../escape.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
+import type { MetricsServer } from './metrics-server.js';
 import { metricsFileWarning } from './report.js';
 
 /** The watcher's metrics: fed after every pass, served and/or written. */
@@ -27,50 +28,40 @@ export interface WatchMetrics {
   close(): Promise<void>;
 }
 
+/** What /readyz answers from: what the passes so far came back with. */
+interface Readiness {
+  /** A pass has come back without an error since the start. */
+  ready: boolean;
+  /** A skipped role's container (see WatchMetrics.skipped): ready with no pass at all. */
+  idle: boolean;
+  lastPassEndMs: number | undefined;
+  /** Why the last pass did not run to the end (an invalid config, a missing scandir), if it did not. */
+  lastError: string | undefined;
+}
+
 /** Starts the metrics of `watch`, or returns undefined when neither flag is given. */
 export async function startWatchMetrics(args: Args, logger: Logger): Promise<WatchMetrics | undefined> {
   if (args.metricsListen === undefined && args.metricsFile === undefined) return undefined;
   const { Metrics, writeMetricsFile } = await import('../watch/metrics.js');
   const metrics = new Metrics(TRIGGERS);
-  let ready = false;
-  let idle = false;
+  const state: Readiness = { ready: false, idle: false, lastPassEndMs: undefined, lastError: undefined };
   let rewrite: NodeJS.Timeout | undefined;
-  let lastPassEndMs: number | undefined;
-  // Why the last pass did not run to the end (an invalid config, a missing scandir), if it did not.
-  let lastError: string | undefined;
-  const maxAgeMs = 2 * args.interval * 1000;
-  const notReady = (): string | undefined => {
-    if (idle) return undefined;
-    if (!ready || lastPassEndMs === undefined) {
-      return lastError === undefined ? 'no pass has completed yet' : `no pass has completed yet; the last one failed: ${lastError}`;
-    }
-    if (lastError !== undefined) return `the last pass failed: ${lastError}`;
-    const age = Date.now() - lastPassEndMs;
-    return age > maxAgeMs ? `the last pass ended ${Math.round(age / 1000)} s ago, more than 2x --interval (${args.interval} s)` : undefined;
-  };
-  let server: Awaited<ReturnType<typeof import('./metrics-server.js').startMetricsServer>> | undefined;
-  if (args.metricsListen !== undefined) {
-    const { startMetricsServer } = await import('./metrics-server.js');
-    server = await startMetricsServer(args.metricsListen, {
-      exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
-      notReady,
-    });
-    // An IPv6 host is bracketed, so the address can be pasted back into --metrics-listen.
-    const host = server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host;
-    logger.info(`serving /metrics, /healthz and /readyz on ${host}:${server.address.port}`);
-  }
+  const server =
+    args.metricsListen === undefined
+      ? undefined
+      : await serveMetrics(args.metricsListen, metrics, () => whyNotReady(state, args.interval), logger);
   return {
     address: server?.address,
     afterPass(summary, detail) {
       metrics.recordPass({ summary, results: detail.results });
       metrics.setServices(detail.table);
-      lastPassEndMs = Date.parse(summary.finishedAt);
-      if (summary.result !== 'error') ready = true;
-      lastError = summary.result === 'error' ? escapeLine(summary.error?.message ?? 'unknown error') : undefined;
+      state.lastPassEndMs = Date.parse(summary.finishedAt);
+      if (summary.result !== 'error') state.ready = true;
+      state.lastError = summary.result === 'error' ? escapeLine(summary.error?.message ?? 'unknown error') : undefined;
       if (args.metricsFile !== undefined) void writeFile(args.metricsFile, metrics, writeMetricsFile, logger);
     },
     skipped() {
-      idle = true;
+      state.idle = true;
       metrics.markIdle();
       const file = args.metricsFile;
       if (file === undefined) return;
@@ -84,6 +75,38 @@ export async function startWatchMetrics(args: Args, logger: Logger): Promise<Wat
       await server?.close();
     },
   };
+}
+
+/** Why the watcher is not ready (what /readyz says), or undefined when it is; `intervalS` is --interval. */
+function whyNotReady(state: Readiness, intervalS: number): string | undefined {
+  if (state.idle) return undefined;
+  if (!state.ready || state.lastPassEndMs === undefined) {
+    return state.lastError === undefined
+      ? 'no pass has completed yet'
+      : `no pass has completed yet; the last one failed: ${state.lastError}`;
+  }
+  if (state.lastError !== undefined) return `the last pass failed: ${state.lastError}`;
+  const maxAgeMs = 2 * intervalS * 1000;
+  const age = Date.now() - state.lastPassEndMs;
+  return age > maxAgeMs ? `the last pass ended ${Math.round(age / 1000)} s ago, more than 2x --interval (${intervalS} s)` : undefined;
+}
+
+/** `--metrics-listen`: serves /metrics, /healthz and /readyz, and says where. */
+async function serveMetrics(
+  listen: { readonly host: string; readonly port: number },
+  metrics: { text(): Promise<string>; readonly contentType: string },
+  notReady: () => string | undefined,
+  logger: Logger,
+): Promise<MetricsServer> {
+  const { startMetricsServer } = await import('./metrics-server.js');
+  const server = await startMetricsServer(listen, {
+    exposition: async () => ({ text: await metrics.text(), contentType: metrics.contentType }),
+    notReady,
+  });
+  // An IPv6 host is bracketed, so the address can be pasted back into --metrics-listen.
+  const host = server.address.host.includes(':') ? `[${server.address.host}]` : server.address.host;
+  logger.info(`serving /metrics, /healthz and /readyz on ${host}:${server.address.port}`);
+  return server;
 }
 
 async function writeFile(
