@@ -11,7 +11,7 @@ import { type ConfigCache, type ReadCache, observeStateFiles } from '../observe/
 import { unchangedIntents } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
 import { awaitingSupervisor, rememberPickups } from '../desired/drift.js';
-import { type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } from '../reconcile.js';
+import { type PassOptions, type PassResult, SVSCAN_DEFAULT_MAX, applyPass, planPass, unapplied } from '../reconcile.js';
 import type { PassReport, PassRequest } from '../watch/controller.js';
 import type { Args } from './args.js';
 import type { Logger } from './logger.js';
@@ -24,6 +24,7 @@ import {
   exitCodeOf,
   logPassResult,
   openScandir,
+  type PassInputs,
   passOptions,
   passWarnings,
   prepare,
@@ -99,7 +100,7 @@ const SHALLOW_TRIGGERS: ReadonlySet<PassRequest['trigger']> = new Set(['interval
 
 /** Runs one pass for the controller. */
 export async function runWatchPass(ctx: WatchContext, request: PassRequest, signal: AbortSignal): Promise<PassReport> {
-  const { args, io, logger } = ctx;
+  const { args, logger } = ctx;
   const profiles = filterUnchangedIntents(ctx, request);
   if (profiles !== undefined && profiles.size === 0) return { kind: 'unchanged' };
   request = profiles === undefined ? request : { ...request, profiles };
@@ -108,26 +109,19 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
   let lock: HeldLock | undefined;
   try {
     // SIGHUP is the operator's "read everything again" (after a hand edit): nothing cached is kept.
-    if (request.trigger === 'signal') {
-      ctx.readCache?.clear();
-      if (ctx.configCache !== undefined) ctx.configCache.key = undefined;
-    }
+    if (request.trigger === 'signal') forgetCaches(ctx);
     prep = await prepare(args, ctx.facts, ctx.configCache);
     scandir = openScandir(args.scandir, 'refuse');
     const narrow = { hold: request.hold, ...(request.profiles === undefined ? {} : { profiles: request.profiles }) };
-    const cached = ctx.readCache === undefined ? {} : { readCache: ctx.readCache };
-    const rescanned = (): { rescanned?: ReadonlySet<string> } => (ctx.rescans === undefined ? {} : { rescanned: ctx.rescans.sent });
-    const options = { ...passOptions({ args, prep, scandir, env: io.env, narrow }), ...cached, ...rescanned() };
+    const inputs: PassInputs = { args, prep, scandir, env: ctx.io.env, narrow };
+    const options = watchPassOptions(ctx, inputs);
     // Interval and event passes may skip slots whose directories are unchanged; a start, SIGHUP
     // or retry reads everything, and so does every tenth full pass (src/observe/read-cache.ts).
     ctx.readCache?.beginPass(!SHALLOW_TRIGGERS.has(request.trigger), request.profiles === undefined);
     // Plan first without the lock (nothing written): a quiet pass, by far the common case while
     // gateways rewrite their state files, ends here. Otherwise plan again under the lock and apply.
     let result: PassResult = unapplied(planPass(options));
-    if (ctx.rescans !== undefined) {
-      const awaiting = awaitingSupervisor(result.observed, result.desired, SVSCAN_DEFAULT_MAX);
-      ctx.rescans.sent = rememberPickups(ctx.rescans.sent, awaiting, result.options.scope === undefined, []);
-    }
+    forgetSupervised(ctx, result);
     if (result.plan.operations.length > 0 || result.observed.scandir.pendingRestarts.size > 0) {
       // Said at warn level: until the holder lets go no pass completes, and status, /readyz and
       // readiness go stale with no other line saying why.
@@ -139,40 +133,84 @@ export async function runWatchPass(ctx: WatchContext, request: PassRequest, sign
       );
       replaceForeignStateDir(scandir, (m) => logger.warn(m)); // with --lock-file: said, before anything is applied
       ctx.readCache?.beginPass(true, false); // what is applied is planned from everything as it is now
-      result = await applyPass(planPass({ ...passOptions({ args, prep, scandir, env: io.env, narrow }), ...cached, ...rescanned() }));
-      const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);
-      if (ctx.rescans !== undefined) ctx.rescans.sent = rememberPickups(ctx.rescans.sent, [], false, picked);
+      result = await applyPass(planPass(watchPassOptions(ctx, inputs)));
+      rememberPicked(ctx, result);
     }
-    ctx.readCache?.endPass(result.options.scope === undefined);
-    if (ctx.failure?.message !== undefined) {
-      logger.info(`passes complete again (they failed with: ${ctx.failure.message})`);
-      ctx.failure.message = undefined;
-    }
-    logPassResult(result, logger);
-    rememberIntents(ctx, result, result.options.scope?.profiles);
-    const scoped = result.options.scope !== undefined;
-    return {
-      kind: 'done',
-      result,
-      scoped,
-      exitCode: exitCodeOf(result, false),
-      warnings: [...passWarnings(result), ...svscanWarning(result, args.scandir)],
-      servicePrefix: prep.settings.servicePrefix,
-    };
+    return passDone(ctx, result, prep.settings.servicePrefix);
   } catch (err) {
-    if (signal.aborted) return { kind: 'aborted' };
-    const report = errorReport(err);
-    if (ctx.failure?.message !== report.message) {
-      const retry = report.terminal ? 'waiting for the interval or SIGHUP before retrying' : 'retrying with back-off';
-      logger.error(`pass failed: ${report.message} (${retry}; logged once while it keeps failing)`);
-      if (ctx.failure !== undefined) ctx.failure.message = report.message;
-    }
-    return report;
+    return passFailed(ctx, err, signal);
   } finally {
     lock?.release();
     closeDir(scandir);
     closeDir(prep?.home);
   }
+}
+
+/** Empties the read cache and the config cache: the pass reads every file again. */
+function forgetCaches(ctx: WatchContext): void {
+  ctx.readCache?.clear();
+  if (ctx.configCache !== undefined) ctx.configCache.key = undefined;
+}
+
+/**
+ * A watch pass's options as of now: those of its flags, plus the read cache and the slots earlier
+ * pickups had rescanned (which a pass just before may have added to).
+ */
+function watchPassOptions(ctx: WatchContext, inputs: PassInputs): PassOptions {
+  return {
+    ...passOptions(inputs),
+    ...(ctx.readCache === undefined ? {} : { readCache: ctx.readCache }),
+    ...(ctx.rescans === undefined ? {} : { rescanned: ctx.rescans.sent }),
+  };
+}
+
+/**
+ * After a plan that read the whole scandir, forgets the rescans of slots no longer awaiting their
+ * supervisor (rememberPickups), so a slot that comes back unsupervised is picked up again.
+ */
+function forgetSupervised(ctx: WatchContext, result: PassResult): void {
+  if (ctx.rescans === undefined) return;
+  const awaiting = awaitingSupervisor(result.observed, result.desired, SVSCAN_DEFAULT_MAX);
+  ctx.rescans.sent = rememberPickups(ctx.rescans.sent, awaiting, result.options.scope === undefined, []);
+}
+
+/** Remembers the slots whose pickups the pass applied: s6-svscan was asked to rescan for them, so no later pass asks again. */
+function rememberPicked(ctx: WatchContext, result: PassResult): void {
+  const picked = result.results.filter((r) => r.op.kind === 'pickup' && r.status === 'applied').map((r) => r.op.service);
+  if (ctx.rescans !== undefined) ctx.rescans.sent = rememberPickups(ctx.rescans.sent, [], false, picked);
+}
+
+/** The report of a pass that ran to the end, once the read cache's pass is ended, a recovery said, its outcome logged and its intents kept. */
+function passDone(ctx: WatchContext, result: PassResult, servicePrefix: string): PassReport {
+  const { args, logger } = ctx;
+  ctx.readCache?.endPass(result.options.scope === undefined);
+  if (ctx.failure?.message !== undefined) {
+    logger.info(`passes complete again (they failed with: ${ctx.failure.message})`);
+    ctx.failure.message = undefined;
+  }
+  logPassResult(result, logger);
+  rememberIntents(ctx, result, result.options.scope?.profiles);
+  const scoped = result.options.scope !== undefined;
+  return {
+    kind: 'done',
+    result,
+    scoped,
+    exitCode: exitCodeOf(result, false),
+    warnings: [...passWarnings(result), ...svscanWarning(result, args.scandir)],
+    servicePrefix,
+  };
+}
+
+/** A pass that failed as a whole (or was stopped): its report; the failure is logged once while it persists. */
+function passFailed(ctx: WatchContext, err: unknown, signal: AbortSignal): PassReport {
+  if (signal.aborted) return { kind: 'aborted' };
+  const report = errorReport(err);
+  if (ctx.failure?.message !== report.message) {
+    const retry = report.terminal ? 'waiting for the interval or SIGHUP before retrying' : 'retrying with back-off';
+    ctx.logger.error(`pass failed: ${report.message} (${retry}; logged once while it keeps failing)`);
+    if (ctx.failure !== undefined) ctx.failure.message = report.message;
+  }
+  return report;
 }
 
 /**
