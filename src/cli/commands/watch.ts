@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeLine, fieldValue, quotedField } from '../../escape.js';
-import { FsError } from '../../safe-fs/index.js';
-import { type ConfigCache, ReadCache } from '../../observe/index.js';
-import { Controller, type PassDetail } from '../../watch/controller.js';
+import { type Dir, FsError } from '../../safe-fs/index.js';
+import type { HeldLock } from '../../lock.js';
+import { ReadCache } from '../../observe/index.js';
+import { Controller, type ControllerOptions, type PassDetail } from '../../watch/controller.js';
 import { EventSource } from '../../watch/event-source.js';
 import { type PassSummary, type StatusDocument, type WatcherStop, writeStatusFile } from '../../watch/status-file.js';
 import type { Args } from '../args.js';
@@ -18,8 +19,8 @@ import { checkLockFileDir, checkStateDirUsable, lockPath } from '../run-lock.js'
 import { driftCountFields, firstFew } from '../output.js';
 import { checkReadyFd } from '../ready-fd.js';
 import { statusFileWarning } from '../report.js';
-import { quietRepeats } from '../quiet-warnings.js';
-import { runWatchPass } from '../watch-pass.js';
+import { type QuietLogger, quietRepeats } from '../quiet-warnings.js';
+import { type WatchContext, runWatchPass } from '../watch-pass.js';
 import { takeWatchLock, watchLockPath } from '../watch-lock.js';
 import { type WatchMetrics, startWatchMetrics } from '../watch-metrics.js';
 
@@ -50,84 +51,29 @@ export async function runWatch(args: Args, io: Io, logger: Logger): Promise<numb
     force: () => stop.controller?.force(),
   });
   try {
-    return await runWatcher(args, io, logger, facts, stop);
+    return await runWatcher({ args, io, logger, facts }, stop);
   } finally {
     release();
   }
 }
 
+/** What the watcher's steps share once its role is resolved. */
+interface WatchRun {
+  readonly args: Args;
+  readonly io: Io;
+  /** The log as given: the start and stop lines, and the event source's warnings, are never quietened. */
+  readonly logger: Logger;
+  readonly facts: RoleFacts;
+}
+
 /** The watcher once its signals are handled: its lock, metrics, loop and status file. */
-async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, stop: StopState): Promise<number> {
-  checkOutputFiles(
-    { '--status-file': args.statusFile, '--metrics-file': args.metricsFile },
-    {
-      made: path.dirname(path.resolve(args.statusFile)),
-      taken: [
-        ["the watcher's lock", watchLockPath(args.statusFile)],
-        ['the run lock', lockPath(args)],
-      ],
-    },
-  );
+async function runWatcher(run: WatchRun, stop: StopState): Promise<number> {
+  const { args, logger } = run;
+  checkWatcherFiles(args);
   const lock = await takeWatchLock(args.statusFile);
   const quiet = quietRepeats(logger, args.interval * 1000);
-  let metrics: WatchMetrics | undefined;
-  try {
-    checkStateDirUsable(args);
-    checkLockFileDir(args);
-    // After the lock: a second watcher refused by it must not take the metrics port first.
-    // A metrics file that cannot be written is warned about once while it keeps failing.
-    metrics = await startWatchMetrics(args, quiet.logger);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  const intents = new Map<string, string | null>();
-  const configCache: ConfigCache = {};
-  const readCache = new ReadCache();
-  // The error the last pass failed with: a persistent failure is logged once, not per retry.
-  const failure: { message: string | undefined } = { message: undefined };
-  const rescans: { sent: ReadonlySet<string> } = { sent: new Set() };
-  let prefix = 'gateway-';
-  const controller: Controller = new Controller({
-    timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
-    now: () => Date.now(),
-    monotonic: () => performance.now(),
-    random: Math.random,
-    runPass: async (request, signal) => {
-      const report = await runWatchPass(
-        {
-          args,
-          facts,
-          io,
-          logger: quiet.logger,
-          intents,
-          configCache,
-          readCache,
-          failure,
-          rescans,
-          watchedDir: (p) => events.watchedDir(p),
-        },
-        request,
-        signal,
-      );
-      quiet.endPass(report.kind === 'done' && !report.scoped);
-      if (report.kind === 'done') prefix = report.servicePrefix;
-      return report;
-    },
-    refreshWatches: () => events.refresh(),
-    watchedDirectories: () => events.size,
-    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
-    // Absolute, so `status` run from another directory can tell whether this watcher is over its trees.
-    meta: { pid: process.pid, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) },
-  });
-  const events = new EventSource({
-    hermesHome: args.hermesHome,
-    scandir: args.scandir,
-    onHint: (hint) => controller.hint(hint),
-    servicePrefix: () => prefix,
-    warn: (m) => logger.warn(m),
-    ownFiles: [args.statusFile, watchLockPath(args.statusFile), ...(args.metricsFile === undefined ? [] : [args.metricsFile])],
-  });
+  const metrics = await startUnderLock(args, lock, quiet.logger);
+  const { controller, events } = wireLoop(run, quiet, metrics);
   stop.controller = controller;
   if (stop.by !== undefined) controller.stop();
   // The service's log then says when this watcher ran, even when every pass was quiet.
@@ -147,6 +93,100 @@ async function runWatcher(args: Args, io: Io, logger: Logger, facts: RoleFacts, 
   }
   logger.info(`watch stopped by ${stop.by ?? 'a stop request'}`, { pid: process.pid });
   return EXIT.ok;
+}
+
+/**
+ * checkOutputFiles for the watcher: the status file's directory is one it makes, and its two locks
+ * are files the metrics file must not be.
+ */
+function checkWatcherFiles(args: Args): void {
+  checkOutputFiles(
+    { '--status-file': args.statusFile, '--metrics-file': args.metricsFile },
+    {
+      made: path.dirname(path.resolve(args.statusFile)),
+      taken: [
+        ["the watcher's lock", watchLockPath(args.statusFile)],
+        ['the run lock', lockPath(args)],
+      ],
+    },
+  );
+}
+
+/**
+ * Under the watcher's lock, checks that this user can use the state directory and the lock file,
+ * and starts the metrics; on a failure the lock is let go before it is thrown.
+ */
+async function startUnderLock(args: Args, lock: HeldLock, logger: Logger): Promise<WatchMetrics | undefined> {
+  try {
+    checkStateDirUsable(args);
+    checkLockFileDir(args);
+    // After the lock: a second watcher refused by it must not take the metrics port first.
+    // A metrics file that cannot be written is warned about once while it keeps failing.
+    return await startWatchMetrics(args, logger);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** The loop and its event source, wired together: events hint the loop, and its passes name the slots' prefix. */
+function wireLoop(run: WatchRun, quiet: QuietLogger, metrics: WatchMetrics | undefined): { controller: Controller; events: EventSource } {
+  const { args, io } = run;
+  // The slot-name prefix of the settings the last completed pass used: events in the scandir are named by it.
+  const seen = { servicePrefix: 'gateway-' };
+  const runPass = passRunner(run, quiet, { seen, watchedDir: (p) => events.watchedDir(p) });
+  const controller: Controller = new Controller({
+    timing: { intervalMs: args.interval * 1000, debounceMs: DEBOUNCE_MS, minGapMs: MIN_GAP_MS },
+    now: () => Date.now(),
+    monotonic: () => performance.now(),
+    random: Math.random,
+    runPass,
+    refreshWatches: () => events.refresh(),
+    watchedDirectories: () => events.size,
+    onPass: (doc, summary, first, detail) => afterPass(args, io, quiet.logger, { doc, summary, first, detail, metrics }),
+    // Absolute, so `status` run from another directory can tell whether this watcher is over its trees.
+    meta: { pid: process.pid, hermesHome: path.resolve(args.hermesHome), scandir: path.resolve(args.scandir) },
+  });
+  const events = new EventSource({
+    hermesHome: args.hermesHome,
+    scandir: args.scandir,
+    onHint: (hint) => controller.hint(hint),
+    servicePrefix: () => seen.servicePrefix,
+    warn: (m) => run.logger.warn(m),
+    ownFiles: [args.statusFile, watchLockPath(args.statusFile), ...(args.metricsFile === undefined ? [] : [args.metricsFile])],
+  });
+  return { controller, events };
+}
+
+/** What the watcher's passes tell the event source, and ask it. */
+interface PassHooks {
+  /** Set to the slot-name prefix of each completed pass's settings. */
+  readonly seen: { servicePrefix: string };
+  /** A profile's directory as the event source watches it, open (see EventSource.watchedDir). */
+  readonly watchedDir: (profile: string) => Dir | undefined;
+}
+
+/** The controller's runPass: one watch pass at a time, over what earlier passes kept. */
+function passRunner(run: WatchRun, quiet: QuietLogger, hooks: PassHooks): ControllerOptions['runPass'] {
+  const ctx: WatchContext = {
+    args: run.args,
+    facts: run.facts,
+    io: run.io,
+    logger: quiet.logger,
+    intents: new Map<string, string | null>(),
+    configCache: {},
+    readCache: new ReadCache(),
+    // The error the last pass failed with: a persistent failure is logged once, not per retry.
+    failure: { message: undefined },
+    rescans: { sent: new Set() },
+    watchedDir: hooks.watchedDir,
+  };
+  return async (request, signal) => {
+    const report = await runWatchPass(ctx, request, signal);
+    quiet.endPass(report.kind === 'done' && !report.scoped);
+    if (report.kind === 'done') hooks.seen.servicePrefix = report.servicePrefix;
+    return report;
+  };
 }
 
 interface AfterPass {
