@@ -336,10 +336,10 @@ function emptyTree(top: Dir, budget: RemovalBudget): boolean {
     for (const entry of entries) {
       if (--budget.left < 0) return false;
       if (!entry.isDir) {
-        rawAt('unlink', top, entry.name, (p) => fs.unlinkSync(p));
+        rawAt(top, entry.name, { action: 'unlink', call: (p) => fs.unlinkSync(p) });
         continue;
       }
-      const sub = rawAt('open', top, entry.name, (p) => fs.openSync(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW));
+      const sub = rawAt(top, entry.name, { action: 'open', call: (p) => fs.openSync(p, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW) });
       if (sub === undefined) continue;
       const subDir: Dir = { fd: sub, path: `${top.path}/${entry.name.toString()}` };
       try {
@@ -350,17 +350,26 @@ function emptyTree(top: Dir, budget: RemovalBudget): boolean {
       } finally {
         closeDir(subDir);
       }
-      rawAt('rmdir', top, entry.name, (p) => fs.rmdirSync(p), true);
+      rawAt(top, entry.name, { action: 'rmdir', call: (p) => fs.rmdirSync(p), lenient: true });
     }
   }
   return true;
+}
+
+/** A call rawAt makes on a raw-named entry. */
+interface RawCall<T> {
+  /** The call's name in the FsError it throws (`unlink`, `open`, `rmdir`). */
+  readonly action: string;
+  readonly call: (path: Buffer) => T;
+  /** Whether a directory that is not empty yet (ENOTEMPTY, EEXIST) counts as gone too. */
+  readonly lenient?: boolean;
 }
 
 /**
  * One call on a raw-named entry of `dir`: its result, or undefined when the entry is gone (and,
  * with `lenient`, when a directory is not empty yet: the caller's next round sees it again).
  */
-function rawAt<T>(action: string, dir: Dir, name: Buffer, call: (path: Buffer) => T, lenient = false): T | undefined {
+function rawAt<T>(dir: Dir, name: Buffer, { action, call, lenient = false }: RawCall<T>): T | undefined {
   try {
     return call(rawPathAt(dir, name));
   } catch (err) {
