@@ -24,6 +24,16 @@ export interface HeldLock {
 /** How often a lock whose path was swapped meanwhile is taken again before giving up. */
 const LOCK_ATTEMPTS = 5;
 
+/** Options of acquireLock. */
+export interface LockOptions {
+  /** An abort (watch shutting down) ends a wait with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Runs before each attempt (making the state directory); when set, the lock file's directory must be no symlink. */
+  readonly prepare?: (() => void) | undefined;
+  /** The fix an unusable lock file's error names (default: point --lock-file elsewhere). */
+  readonly pointAt?: string;
+}
+
 /**
  * Takes the lock; with `wait` blocks until it is free, else throws LockHeldError at once. An abort
  * of `signal` (watch shutting down) ends the wait with the signal's reason. `prepare` runs before
@@ -33,13 +43,8 @@ const LOCK_ATTEMPTS = 5;
  * again. A lock file the operator names may sit in a directory reached through a symlink
  * (`/var/lock` is `/run/lock` on Debian): that path is theirs, trusted up to its last component.
  */
-export async function acquireLock(
-  path: string,
-  wait: boolean,
-  signal?: AbortSignal,
-  prepare?: () => void,
-  pointAt: string = POINT_LOCK,
-): Promise<HeldLock> {
+export async function acquireLock(path: string, wait: boolean, options: LockOptions = {}): Promise<HeldLock> {
+  const { signal, prepare, pointAt = POINT_LOCK } = options;
   for (let attempt = 1; ; attempt++) {
     prepare?.();
     const fd = openLockFile(path, pointAt);

@@ -38,7 +38,7 @@ export interface LockOptions {
  */
 export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, { signal, warn }: LockOptions = {}): Promise<HeldLock> {
   const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir, warn)) : undefined;
-  return acquireLock(lockPath(args), wait, signal, prepareDir);
+  return acquireLock(lockPath(args), wait, { signal, prepare: prepareDir });
 }
 
 /**

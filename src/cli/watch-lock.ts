@@ -45,7 +45,7 @@ export async function takeWatchLock(statusFile: string): Promise<HeldLock> {
     // Its lock is the status file's, so the fix names the status file's option, not --lock-file.
     const pointAt =
       'point --status-file or RECONCILE_GATEWAYS_STATUS_FILE at a file in a directory only the user running the tool can write';
-    return await acquireLock(file, false, undefined, undefined, pointAt);
+    return await acquireLock(file, false, { pointAt });
   } catch (err) {
     if (!(err instanceof LockHeldError)) throw err;
     const pid = pidInStatusFile(statusFile);

@@ -55,7 +55,7 @@ async function lockHeldByTest(t: ExecutionContext): Promise<string> {
 test('a wait ends with the abort reason when the signal aborts', async (t) => {
   const file = await lockHeldByTest(t);
   const controller = new AbortController();
-  const waiting = acquireLock(file, true, controller.signal);
+  const waiting = acquireLock(file, true, { signal: controller.signal });
   controller.abort(new Error('shutting down'));
   await t.throwsAsync(waiting, { message: 'shutting down' });
 });
@@ -72,7 +72,7 @@ async function waitingFlock(): Promise<number> {
 
 test.serial('a flock(1) killed while it waits is a failure that names the signal, not a held lock', async (t) => {
   const file = await lockHeldByTest(t);
-  const waiting = acquireLock(file, true, new AbortController().signal);
+  const waiting = acquireLock(file, true, { signal: new AbortController().signal });
   process.kill(await waitingFlock(), 'SIGTERM');
   await t.throwsAsync(waiting, {
     instanceOf: FatalError,
@@ -85,7 +85,7 @@ test.serial(
   async (t) => {
     const file = await lockHeldByTest(t);
     const controller = new AbortController();
-    const waiting = acquireLock(file, true, controller.signal);
+    const waiting = acquireLock(file, true, { signal: controller.signal });
     process.kill(await waitingFlock(), 'SIGTERM');
     setTimeout(() => controller.abort(new Error('watch is stopping')), 20);
     await t.throwsAsync(waiting, { message: 'watch is stopping' });
@@ -120,9 +120,11 @@ test('prepare runs before the attempt (it may make the directory the lock lives 
   const { root } = tempRoot(t);
   const file = path.join(root, 'state', 'lock');
   let calls = 0;
-  const held = await acquireLock(file, false, undefined, () => {
-    calls += 1;
-    fs.mkdirSync(path.join(root, 'state'), { recursive: true });
+  const held = await acquireLock(file, false, {
+    prepare: () => {
+      calls += 1;
+      fs.mkdirSync(path.join(root, 'state'), { recursive: true });
+    },
   });
   held.release();
   t.is(calls, 1);
@@ -180,8 +182,10 @@ test('a lock in a state directory of ours that is a symlink never counts as held
   fs.symlinkSync(path.join(root, 'real'), path.join(root, 'state'));
   let attempts = 0;
   const error = await t.throwsAsync(
-    acquireLock(path.join(root, 'state', 'lock'), false, undefined, () => {
-      attempts += 1;
+    acquireLock(path.join(root, 'state', 'lock'), false, {
+      prepare: () => {
+        attempts += 1;
+      },
     }),
     { instanceOf: FatalError },
   );

@@ -26,7 +26,7 @@ async function main(request: DriverRequest): Promise<void> {
   const settings = await loadSettings(request.config);
   const home = openRoot(request.home);
   const scandir = openRoot(request.scandir);
-  const lock = await acquireLock(defaultLockPath(request.scandir), true, undefined, () => closeDir(openStateDir(scandir, true)));
+  const lock = await acquireLock(defaultLockPath(request.scandir), true, { prepare: () => closeDir(openStateDir(scandir, true)) });
   let seen = 0;
   const planned = planPass({
     mode: request.mode,
