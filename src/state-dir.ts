@@ -287,14 +287,7 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
         const running = oldTrash === undefined ? [] : runningRemovals(oldTrash, table);
         if (oldTrash !== undefined && running.length > 0) {
           trash = openPrivateSubdir(state, TRASH_DIR);
-          for (const service of running) {
-            try {
-              renameAt(oldTrash, service, trash, service);
-              report?.moved.push(service);
-            } catch {
-              // Taken in our trash (a concurrent run's), or gone: checked below.
-            }
-          }
+          moveRunningRemovals(oldTrash, trash, running, report);
         }
         const left = oldTrash === undefined ? { running: [], unchecked: false } : scanTrash(oldTrash, true, table);
         stranded = left.running;
@@ -315,6 +308,21 @@ function takeOver(scandir: Dir, asides: readonly string[], state: Dir, report?: 
     if (report !== undefined && lstatAt(scandir, aside) !== undefined) report.asideKept = true;
   }
   return state;
+}
+
+/**
+ * Moves the `running` removals of a foreign trash into our `trash`, reporting each one moved. One
+ * that cannot be moved stays where it is, for takeOver's look at what is left.
+ */
+function moveRunningRemovals(oldTrash: Dir, trash: Dir, running: readonly string[], report: TakeOverReport | undefined): void {
+  for (const service of running) {
+    try {
+      renameAt(oldTrash, service, trash, service);
+      report?.moved.push(service);
+    } catch {
+      // Taken in our trash (a concurrent run's), or gone: checked by takeOver's look at what is left.
+    }
+  }
 }
 
 /** A foreign directory's trash, or undefined when there is none or it is no directory (a file or a symlink holds no supervisor). */
