@@ -38,47 +38,28 @@ const NAMED = 5;
  * the next pass then refuses the adoption, naming what it found.
  */
 function refuseWhatAppeared(slot: Dir, owner: Owner): void {
-  const appeared: string[] = [];
-  let count = 0;
-  const look = (dir: Dir, known: ReadonlySet<string>, prefix: string): void => {
-    forEachDirEntryRaw(dir, (entry) => {
-      const name = entry.name.toString('utf8');
-      if (Buffer.from(name).equals(entry.name) && isKnownEntry(name, known)) return;
-      count += 1;
-      keepFirst(appeared, `${prefix}${nameShown(entry.name)}`, NAMED);
-    });
-  };
-  const notOurs = (dir: Dir, name: string): void => {
-    const st = fs.fstatSync(dir.fd);
-    if (st.uid !== owner.uid || (st.mode & 0o022) !== 0)
-      throw new FsError(
-        'adopt',
-        dir.path,
-        new Error(
-          `${name} was replaced while the slot was being adopted (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); not adopted, nothing was written: the next pass looks again`,
-        ),
-      );
-  };
-  notOurs(slot, 'the slot');
-  look(slot, SLOT_ENTRIES, '');
+  const appeared: Appeared = { first: [], count: 0 };
+  refuseIfReplaced(slot, 'the slot', owner);
+  noteUnknownEntries(slot, SLOT_ENTRIES, '', appeared);
   const logType = lstatAt(slot, 'log');
   // A `log` that is no directory now (a symlink s6-svscan would follow) was swapped in since the
   // look: a missing one was made by this update, and one observe saw as no directory was replaced.
   if (logType !== undefined && !logType.isDirectory()) {
-    count += 1;
-    keepFirst(appeared, `log (${describeType(logType)})`, NAMED);
+    appeared.count += 1;
+    keepFirst(appeared.first, `log (${describeType(logType)})`, NAMED);
   }
   const log = logType?.isDirectory() === true ? openDirAt(slot, 'log') : undefined;
   try {
     if (log !== undefined) {
-      notOurs(log, 'log/');
-      look(log, LOG_ENTRIES, 'log/');
+      refuseIfReplaced(log, 'log/', owner);
+      noteUnknownEntries(log, LOG_ENTRIES, 'log/', appeared);
     }
   } finally {
     closeDir(log);
   }
+  const { first, count } = appeared;
   if (count === 0) return;
-  const shown = appeared.join(', ') + (count > appeared.length ? ` and ${count - appeared.length} more` : '');
+  const shown = first.join(', ') + (count > first.length ? ` and ${count - first.length} more` : '');
   throw new FsError(
     'adopt',
     slot.path,
@@ -88,53 +69,100 @@ function refuseWhatAppeared(slot: Dir, owner: Owner): void {
   );
 }
 
+/** The entries an adoption found that the Hermes CLI never writes: the first {@link NAMED} by name, and how many in all. */
+interface Appeared {
+  readonly first: string[];
+  count: number;
+}
+
+/** Counts into `appeared` each entry of `dir` not in `known` (or not named in UTF-8), shown after `prefix`. */
+function noteUnknownEntries(dir: Dir, known: ReadonlySet<string>, prefix: string, appeared: Appeared): void {
+  forEachDirEntryRaw(dir, (entry) => {
+    const name = entry.name.toString('utf8');
+    if (Buffer.from(name).equals(entry.name) && isKnownEntry(name, known)) return;
+    appeared.count += 1;
+    keepFirst(appeared.first, `${prefix}${nameShown(entry.name)}`, NAMED);
+  });
+}
+
+/** Fails the adoption when the open `dir` (`name` in the error) is not the owner's, or others may write it. */
+function refuseIfReplaced(dir: Dir, name: string, owner: Owner): void {
+  const st = fs.fstatSync(dir.fd);
+  if (st.uid !== owner.uid || (st.mode & 0o022) !== 0)
+    throw new FsError(
+      'adopt',
+      dir.path,
+      new Error(
+        `${name} was replaced while the slot was being adopted (uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); not adopted, nothing was written: the next pass looks again`,
+      ),
+    );
+}
+
 /** Applies one update inside the scandir. `owner` is set when running as root. */
 export function applyUpdate(scandir: Dir, op: UpdateOp, owner: Owner | undefined): OperationResult {
   if (op.refused === true) return { op, status: 'failed', error: op.reason };
-  let slot: Dir | undefined;
-  let log: Dir | undefined;
+  let dirs: SlotDirs | undefined;
   try {
     // Everything below goes through `slot`, the directory observe read.
-    slot = openObservedSlot(scandir, op.service, op.expect);
-    for (const change of op.dirs) {
-      if (change.path === '') {
-        fixDir(slot, change.mode, change.fix === 'chown' ? owner : undefined);
-      } else if (change.fix === 'mkdir') {
-        // A symlink or file where log/ goes is unlinked, never followed; a directory that
-        // appeared since observe is not (unlink fails on it, and the update with it).
-        if (change.replace === true) unlinkAt(slot, 'log');
-        log = mkdirAt(slot, 'log', change.mode, owner);
-      } else {
-        const dir = openDirAt(slot, 'log');
-        try {
-          fixDir(dir, change.mode, change.fix === 'chown' ? owner : undefined);
-        } finally {
-          closeDir(dir);
-        }
-      }
-    }
-    if (owner !== undefined && op.adopt === true) refuseWhatAppeared(slot, owner);
-    for (const change of op.changes) {
-      const inLog = change.path.startsWith('log/');
-      if (inLog && log === undefined) log = openDirAt(slot, 'log');
-      const dir = inLog && log !== undefined ? log : slot;
-      const name = inLog ? change.path.slice(4) : change.path;
-      if (change.fix === 'chmod') chmodFileAt(dir, name, change.spec.mode);
-      else {
-        const keep = change.keepMtimeMs === undefined ? {} : { mtimeMs: change.keepMtimeMs };
-        writeFileAt(dir, name, change.spec.content, {
-          mode: change.spec.mode,
-          fsync: true,
-          ...keep,
-          ...(owner === undefined ? {} : { owner }),
-        });
-      }
-    }
+    dirs = { slot: openObservedSlot(scandir, op.service, op.expect) };
+    fixDirs(dirs, op.dirs, owner);
+    if (owner !== undefined && op.adopt === true) refuseWhatAppeared(dirs.slot, owner);
+    writeChanges(dirs, op.changes, owner);
     return { op, status: 'applied' };
   } catch (err) {
     return { op, status: 'failed', error: describeErrno(err) };
   } finally {
-    closeDir(log);
-    closeDir(slot);
+    closeDir(dirs?.log);
+    closeDir(dirs?.slot);
+  }
+}
+
+/**
+ * The directories an update holds open: the slot observe read, and its `log/` once this update
+ * made or first needed it. applyUpdate closes both, whatever its steps threw.
+ */
+interface SlotDirs {
+  readonly slot: Dir;
+  log?: Dir;
+}
+
+/** Fixes the mode and owner of the slot and its `log/`, or makes `log/` where there is none. */
+function fixDirs(dirs: SlotDirs, changes: UpdateOp['dirs'], owner: Owner | undefined): void {
+  for (const change of changes) {
+    if (change.path === '') {
+      fixDir(dirs.slot, change.mode, change.fix === 'chown' ? owner : undefined);
+    } else if (change.fix === 'mkdir') {
+      // A symlink or file where log/ goes is unlinked, never followed; a directory that
+      // appeared since observe is not (unlink fails on it, and the update with it).
+      if (change.replace === true) unlinkAt(dirs.slot, 'log');
+      dirs.log = mkdirAt(dirs.slot, 'log', change.mode, owner);
+    } else {
+      const dir = openDirAt(dirs.slot, 'log');
+      try {
+        fixDir(dir, change.mode, change.fix === 'chown' ? owner : undefined);
+      } finally {
+        closeDir(dir);
+      }
+    }
+  }
+}
+
+/** Rewrites the files that differ (or only fixes their mode), each replaced atomically. */
+function writeChanges(dirs: SlotDirs, changes: UpdateOp['changes'], owner: Owner | undefined): void {
+  for (const change of changes) {
+    const inLog = change.path.startsWith('log/');
+    if (inLog && dirs.log === undefined) dirs.log = openDirAt(dirs.slot, 'log');
+    const dir = inLog && dirs.log !== undefined ? dirs.log : dirs.slot;
+    const name = inLog ? change.path.slice(4) : change.path;
+    if (change.fix === 'chmod') chmodFileAt(dir, name, change.spec.mode);
+    else {
+      const keep = change.keepMtimeMs === undefined ? {} : { mtimeMs: change.keepMtimeMs };
+      writeFileAt(dir, name, change.spec.content, {
+        mode: change.spec.mode,
+        fsync: true,
+        ...keep,
+        ...(owner === undefined ? {} : { owner }),
+      });
+    }
   }
 }
