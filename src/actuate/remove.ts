@@ -51,6 +51,17 @@ export interface RemoveOptions {
 
 type TrashOp = RemoveOp | PurgeOp;
 
+/** What every step of one applyRemoves works on. */
+interface TrashPass {
+  readonly scandir: Dir;
+  /** Our trash in the private state directory (src/state-dir.ts). */
+  readonly trash: Dir;
+  /** The pass's removal budget, shared by every delete of the pass. */
+  readonly budget: RemovalBudget;
+  /** A new look at the processes (isSupervised: who works in a slot tells a supervisor from a mere reader). */
+  readonly look: () => ProcessTable;
+}
+
 /** Applies every remove and purge of a plan: move out, one `-an`, a bounded wait, a bounded delete. */
 export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: RemoveOptions): OperationResult[] {
   if (ops.length === 0) return [];
@@ -64,11 +75,11 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
     const budget = options.budget ?? { left: REMOVAL_BUDGET };
     // Each look at the supervisors takes a new look at the processes.
     const svscanAt = dirKey(scandir);
-    const look = (): ProcessTable => processTable(svscanAt);
+    const pass: TrashPass = { scandir, trash, budget, look: () => processTable(svscanAt) };
     const results = new Map<TrashOp, OperationResult>();
     const inTrash: TrashOp[] = [];
     // One look for every move of the pass (taken when a name is still in the trash).
-    const atMove = look();
+    const atMove = pass.look();
     for (const op of ops) {
       try {
         options.beforeOperation?.(op);
@@ -80,7 +91,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
           continue;
         }
         if (op.kind === 'remove') {
-          moveToTrash(scandir, trash, op, budget, atMove);
+          moveToTrash(pass, op, atMove);
           options.afterTrash?.(op);
         }
         inTrash.push(op);
@@ -88,9 +99,9 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
         results.set(op, { op, status: 'failed', error: describeErrno(err) });
       }
     }
-    const loggers = stopSupervisors(scandir, trash, inTrash, options.live, results);
+    const loggers = stopSupervisors(pass, inTrash, options.live, results);
     const waiting = inTrash.filter((op) => !results.has(op));
-    for (const r of finishInTrash(trash, waiting, loggers, options, budget, look)) results.set(r.op as TrashOp, r);
+    for (const r of finishInTrash(pass, waiting, loggers, options)) results.set(r.op as TrashOp, r);
     return ops.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not processed' });
   } finally {
     closeDir(trash);
@@ -103,7 +114,7 @@ export function applyRemoves(scandir: Dir, ops: readonly TrashOp[], options: Rem
  * removal of the same name still in the trash is finished first, unless its supervisor still runs:
  * deleting that directory would orphan the supervisor (nothing could reach its control any more).
  */
-function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudget, table: ProcessTable): void {
+function moveToTrash({ scandir, trash, budget }: TrashPass, op: RemoveOp, table: ProcessTable): void {
   const display = `${scandir.path}/${op.service}`;
   const slot = openDirAt(scandir, op.service);
   try {
@@ -147,8 +158,7 @@ function moveToTrash(scandir: Dir, trash: Dir, op: RemoveOp, budget: RemovalBudg
  * the gateway's last lines are logged). A supervisor that cannot be told fails its operation.
  */
 function stopSupervisors(
-  scandir: Dir,
-  trash: Dir,
+  { scandir, trash }: TrashPass,
   inTrash: readonly TrashOp[],
   live: boolean,
   results: Map<TrashOp, OperationResult>,
@@ -226,17 +236,28 @@ function openTrash(scandir: Dir): Dir {
  * Waits, within one budget for the whole pass, for the supervisors of the trashed slots to exit,
  * then deletes each within the pass's removal budget. One still running, or too big to delete
  * now, is left for the next pass and reported as pending removal. The `loggers` of services told
- * to exit are told too, each once its service's supervisor is gone. `look` gives each look its
- * process table (isSupervised: who works in a slot tells a supervisor from a mere reader).
+ * to exit are told too, each once its service's supervisor is gone.
  */
-function finishInTrash(
-  trash: Dir,
-  ops: readonly TrashOp[],
-  loggers: Set<TrashOp>,
-  options: RemoveOptions,
-  budget: RemovalBudget,
-  look: () => ProcessTable,
-): OperationResult[] {
+function finishInTrash(pass: TrashPass, ops: readonly TrashOp[], loggers: Set<TrashOp>, options: RemoveOptions): OperationResult[] {
+  const running = waitForSupervisors(pass, ops, loggers, options);
+  return ops.map((op): OperationResult => {
+    if (running.includes(op)) {
+      return {
+        op,
+        status: 'failed',
+        error: `pending removal: the supervisor of ${op.service} still runs (or a process of root works in its directory: see ls -l /proc/*/cwd); the next pass stops it again and resumes`,
+      };
+    }
+    return deleteTrashed(pass, op);
+  });
+}
+
+/**
+ * Waits, within `options.waitBudgetMs`, for the supervisors of `ops` to exit, and returns those
+ * still running. Each logger of `loggers` whose service's supervisor is gone is told to exit and
+ * taken out of the set.
+ */
+function waitForSupervisors({ trash, look }: TrashPass, ops: readonly TrashOp[], loggers: Set<TrashOp>, options: RemoveOptions): TrashOp[] {
   const now = options.now ?? Date.now;
   const deadline = now() + options.waitBudgetMs;
   const tellLoggers = (table: ProcessTable): void => {
@@ -256,19 +277,15 @@ function finishInTrash(
     tellLoggers(table);
     running = running.filter((op) => isSupervised(trash, op.service, true, table));
   }
-  return ops.map((op): OperationResult => {
-    if (running.includes(op)) {
-      return {
-        op,
-        status: 'failed',
-        error: `pending removal: the supervisor of ${op.service} still runs (or a process of root works in its directory: see ls -l /proc/*/cwd); the next pass stops it again and resumes`,
-      };
-    }
-    try {
-      if (removeTreeAt(trash, op.service, budget)) return { op, status: 'applied' };
-      return { op, status: 'failed', error: `pending removal: ${op.service} is too large to delete in one pass; the next pass continues` };
-    } catch (err) {
-      return { op, status: 'failed', error: describeErrno(err) };
-    }
-  });
+  return running;
+}
+
+/** Deletes a trashed slot whose supervisor is gone, within the pass's removal budget. */
+function deleteTrashed({ trash, budget }: TrashPass, op: TrashOp): OperationResult {
+  try {
+    if (removeTreeAt(trash, op.service, budget)) return { op, status: 'applied' };
+    return { op, status: 'failed', error: `pending removal: ${op.service} is too large to delete in one pass; the next pass continues` };
+  } catch (err) {
+    return { op, status: 'failed', error: describeErrno(err) };
+  }
 }
