@@ -98,25 +98,29 @@ interface Staged {
 /** How the FIFOs of new slots are made: makeFifos, unless a test injects a failure. */
 export type FifoMaker = typeof makeFifos;
 
+/** Test seams of applyCreates. */
+export interface CreateHooks {
+  /** Fault injection: called just before each slot's publishing rename; whatever it throws fails that create alone. */
+  readonly beforePublish?: ((op: CreateOp) => void) | undefined;
+  /** How the FIFOs are made (default makeFifos). */
+  readonly fifoMaker?: FifoMaker;
+}
+
 /** Applies every create of a plan; one slot's failure never stops the others. */
 export async function applyCreates(
   scandir: Dir,
   ops: readonly CreateOp[],
   skeleton: SkeletonOwnership,
-  beforePublish?: (op: CreateOp) => void,
-  fifoMaker: FifoMaker = makeFifos,
+  { beforePublish, fifoMaker = makeFifos }: CreateHooks = {},
 ): Promise<OperationResult[]> {
   if (ops.length === 0) return [];
-  let staging: Dir;
-  let state: Dir | undefined;
+  let opened: StagingDirs;
   try {
-    state = openStateDir(scandir, true);
-    if (state === undefined) throw new Error('no state directory');
-    staging = mkdirAt(state, stagingName(process.pid), 0o700);
+    opened = openStaging(scandir);
   } catch (err) {
-    closeDir(state);
     return ops.map((op) => ({ op, status: 'failed', error: describeErrno(err) }));
   }
+  const { staging } = opened;
   // Nobody else can change our private staging tree: below its descriptor, entries are reached by
   // path (/proc/self/fd/N/s0/log/run) instead of opening and closing every directory on the way.
   // Entries made in it keep their creation mode when the probe shows nothing masks it (no chmod each).
@@ -124,17 +128,7 @@ export async function applyCreates(
   try {
     const staged: Staged[] = ops.map((op, i) => ({ op, name: `s${i}` }));
     const fifos: string[] = [];
-    const each = (build: (s: Staged) => void): void => {
-      for (const s of staged) {
-        if (s.error !== undefined) continue;
-        try {
-          build(s);
-        } catch (err) {
-          s.error = describeErrno(err);
-        }
-      }
-    };
-    each((s) => {
+    eachStaged(staged, (s) => {
       seedSlot(base, s.name, skeleton);
       fifos.push(`${s.name}/supervise/control`, `${s.name}/log/supervise/control`);
     });
@@ -144,18 +138,54 @@ export async function applyCreates(
     const owner = skeleton.owner;
     const gid = owner !== undefined && owner.uid === 0 ? owner.gid : undefined;
     const making = fifoMaker(staging, fifos, skeleton.controlMode, gid);
-    each((s) => writeSlotFiles(base, s.name, s.op.spec));
+    eachStaged(staged, (s) => writeSlotFiles(base, s.name, s.op.spec));
     const made = await making;
     const fifosDone = made.errors === '' && (owner === undefined || made.withGroup);
     return staged.map((s) => publish(scandir, base, s, { skeleton, mkfifoErrors: made.errors, fifosDone, beforePublish }));
   } finally {
-    try {
-      removeTreeAt(state, stagingName(process.pid));
-    } catch {
-      // Whatever is left is removed by the next run; every result above is already accurate.
-    }
-    closeDir(staging);
+    closeStaging(opened);
+  }
+}
+
+/** The state directory and this run's staging directory in it, open. */
+interface StagingDirs {
+  readonly state: Dir;
+  readonly staging: Dir;
+}
+
+/** Opens the state directory (making it when missing) and makes this run's staging directory in it. */
+function openStaging(scandir: Dir): StagingDirs {
+  let state: Dir | undefined;
+  try {
+    state = openStateDir(scandir, true);
+    if (state === undefined) throw new Error('no state directory');
+    return { state, staging: mkdirAt(state, stagingName(process.pid), 0o700) };
+  } catch (err) {
     closeDir(state);
+    throw err;
+  }
+}
+
+/** Deletes this run's staging directory, then closes it and the state directory. */
+function closeStaging({ state, staging }: StagingDirs): void {
+  try {
+    removeTreeAt(state, stagingName(process.pid));
+  } catch {
+    // Whatever is left is removed by the next run; every result above is already accurate.
+  }
+  closeDir(staging);
+  closeDir(state);
+}
+
+/** Runs one build step on each staged slot not failed yet; a step that throws fails its slot alone. */
+function eachStaged(staged: readonly Staged[], build: (s: Staged) => void): void {
+  for (const s of staged) {
+    if (s.error !== undefined) continue;
+    try {
+      build(s);
+    } catch (err) {
+      s.error = describeErrno(err);
+    }
   }
 }
 

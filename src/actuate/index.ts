@@ -153,7 +153,8 @@ export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyRes
 
   byPhase('home').forEach(one);
   const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
-  for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hook)) results.set(r.op, r);
+  for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), { beforePublish: hook }))
+    results.set(r.op, r);
   // Restarts are journalled before the files they pick up change: a crash after a write and
   // before its restart leaves an entry the next pass can confirm (the process runs older files).
   const restarts = byPhase('restart');

@@ -116,7 +116,7 @@ test("a FIFO mkfifo could not make fails its slot alone, with mkfifo's words; th
     const made = await makeFifos(base, rest, mode, gid);
     return { ...made, errors: `mkfifo: cannot create fifo '${lost ?? ''}': No space left on device\n${made.errors}` };
   };
-  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, undefined, losesFirst);
+  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, { fifoMaker: losesFirst });
   t.is(results[0]?.status, 'failed');
   t.regex(results[0]?.error ?? '', /cannot create fifo 's0\/supervise\/control': No space left on device/);
   t.false(fs.existsSync(path.join(root, 'gateway-a')), 'a slot without its FIFO was published');
@@ -159,8 +159,10 @@ test('a directory that appeared at the slot path meanwhile is theirs: EEXIST, le
 
 test('a failure just before publishing fails that slot alone and publishes nothing of it', async (t) => {
   const { root, dir } = tempRoot(t);
-  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, (op) => {
-    if (op.profile === 'a') throw new Error('injected');
+  const results = await applyCreates(dir, [createOf('a'), createOf('b')], ROOT_MODEL, {
+    beforePublish: (op) => {
+      if (op.profile === 'a') throw new Error('injected');
+    },
   });
   t.like(results[0], { status: 'failed', error: 'unexpected error: injected' });
   t.is(results[1]?.status, 'applied');
