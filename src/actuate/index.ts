@@ -127,93 +127,135 @@ function assertNever(op: never): never {
 
 /** Applies every operation of a plan. */
 export async function applyPlan(plan: Plan, ctx: ApplyContext): Promise<ApplyResult> {
-  const warnings: string[] = [];
-  const housekeeping = (what: string, fn: () => void): void => {
-    try {
-      fn();
-    } catch (err) {
-      warnings.push(`${what}: ${describeErrno(err)}`);
-    }
+  const run: PlanRun = {
+    plan,
+    ctx,
+    results: new Map(),
+    warnings: [],
+    // One removal budget for the whole pass, cleanups and removes alike (issue 16 #6): a pass with
+    // many huge leftovers deletes at most this many entries and leaves the rest to the next.
+    budget: { left: ctx.removalBudget ?? REMOVAL_BUDGET },
   };
-  housekeeping('clear staging leftovers', () => clearStaging(ctx.scandir));
+  const { results } = run;
+  housekeeping(run, 'clear staging leftovers', () => clearStaging(ctx.scandir));
 
-  const byPhase = (phase: Phase): Operation[] => plan.operations.filter((op) => phaseOf(op) === phase);
-  const results = new Map<object, OperationResult>();
-  const hook = ctx.beforeOperation;
-  // One removal budget for the whole pass, cleanups and removes alike (issue 16 #6): a pass with
-  // many huge leftovers deletes at most this many entries and leaves the rest to the next.
-  const budget: RemovalBudget = { left: ctx.removalBudget ?? REMOVAL_BUDGET };
-  const one = (op: Operation): void => {
-    if (op.kind !== 'create' && op.kind !== 'pickup' && op.kind !== 'remove' && op.kind !== 'purge')
-      results.set(
-        op,
-        guarded(hook, op, () => applyOne(op, ctx, budget)),
-      );
-  };
-
-  byPhase('home').forEach(one);
-  const creates = byPhase('create').filter((op): op is CreateOp => op.kind === 'create');
-  for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), { beforePublish: hook }))
-    results.set(r.op, r);
+  applyEach(run, byPhase(plan, 'home'));
+  const creates = byPhase(plan, 'create').filter((op): op is CreateOp => op.kind === 'create');
+  const hooks = { beforePublish: ctx.beforeOperation };
+  for (const r of await applyCreates(ctx.scandir, creates, skeletonOwnership(ctx.settings, ctx.isRoot), hooks)) results.set(r.op, r);
   // Restarts are journalled before the files they pick up change: a crash after a write and
   // before its restart leaves an entry the next pass can confirm (the process runs older files).
-  const restarts = byPhase('restart');
+  const restarts = byPhase(plan, 'restart');
   const services = restarts.map((op) => op.service);
-  if (services.length > 0) housekeeping('persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
-  byPhase('update').forEach(one);
-  // A slot whose adoption failed is not ours: nothing else of this pass touches it (no restart,
-  // marker, heal or pickup), as for one diff refused to adopt.
-  const unadopted = new Map<string, string>();
-  for (const op of byPhase('update')) {
-    const r = results.get(op);
-    if (op.kind === 'update' && op.adopt === true && r?.status === 'failed') unadopted.set(op.service, r.error ?? 'failed');
-  }
-  const skipUnadopted = (op: Operation): boolean => {
-    const why = unadopted.get(op.service);
-    if (why === undefined) return false;
-    results.set(op, { op, status: 'failed', error: `not applied: ${op.service} was not adopted (its update failed: ${why})` });
-    return true;
-  };
-  restarts.filter((op) => !skipUnadopted(op)).forEach(one);
-  if (services.length > 0 || ctx.journal.present) {
-    const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
-    housekeeping('update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
-  }
-  byPhase('marker')
-    .filter((op) => !skipUnadopted(op))
-    .forEach(one);
-  byPhase('heal')
-    .filter((op) => !skipUnadopted(op))
-    .forEach(one);
+  if (services.length > 0)
+    housekeeping(run, 'persist pending restarts', () => persistRestarts(ctx.scandir, [...ctx.journal.keep, ...services]));
+  applyEach(run, byPhase(plan, 'update'));
+  const onlyAdopted = unadoptedDropper(run);
+  applyEach(run, onlyAdopted(restarts));
+  if (services.length > 0 || ctx.journal.present) updateJournal(run, restarts);
+  applyEach(run, onlyAdopted(byPhase(plan, 'marker')));
+  applyEach(run, onlyAdopted(byPhase(plan, 'heal')));
   // One rescan for new slots and the pickups, after the markers: a supervisor reads `down` when
   // it starts, so it finds the intent this pass set.
-  const pickups = byPhase('pickup').filter((op): op is PickupOp => op.kind === 'pickup' && !skipUnadopted(op));
-  const picked = applyPickups(pickups, ctx, hook);
+  const pickups = onlyAdopted(byPhase(plan, 'pickup').filter((op): op is PickupOp => op.kind === 'pickup'));
+  const picked = applyPickups(pickups, ctx, ctx.beforeOperation);
   for (const r of picked.results) results.set(r.op, r);
   const created = creates.some((op) => results.get(op)?.status === 'applied');
-  if (ctx.live && ctx.rescan && created && !picked.rescanned) housekeeping('s6-svscanctl -a', () => svscanRescan(ctx.scandir));
-  // A remove or purge refused when planned (this user may not stop that supervisor) touches
-  // nothing, the trash included: it fails with its reason, as a refused update does.
+  if (ctx.live && ctx.rescan && created && !picked.rescanned) housekeeping(run, 's6-svscanctl -a', () => svscanRescan(ctx.scandir));
+  applyRemovals(run);
+
+  return {
+    results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
+    warnings: run.warnings,
+  };
+}
+
+/** What the phases of one applyPlan share. */
+interface PlanRun {
+  readonly plan: Plan;
+  readonly ctx: ApplyContext;
+  /** Each operation's result so far, by operation. */
+  readonly results: Map<object, OperationResult>;
+  /** Housekeeping errors: they fail no operation. */
+  readonly warnings: string[];
+  /** The pass's removal budget, shared by its cleanups and removes. */
+  readonly budget: RemovalBudget;
+}
+
+/** The operations of `plan` in one phase, in plan order. */
+function byPhase(plan: Plan, phase: Phase): Operation[] {
+  return plan.operations.filter((op) => phaseOf(op) === phase);
+}
+
+/** Runs a housekeeping step: what it throws becomes a warning, not a failed operation. */
+function housekeeping(run: PlanRun, what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    run.warnings.push(`${what}: ${describeErrno(err)}`);
+  }
+}
+
+/** Applies each operation that is not batched, one by one, each failing alone. */
+function applyEach(run: PlanRun, ops: readonly Operation[]): void {
+  for (const op of ops) {
+    if (op.kind !== 'create' && op.kind !== 'pickup' && op.kind !== 'remove' && op.kind !== 'purge')
+      run.results.set(
+        op,
+        guarded(run.ctx.beforeOperation, op, () => applyOne(op, run.ctx, run.budget)),
+      );
+  }
+}
+
+/**
+ * A slot whose adoption failed is not ours: nothing else of this pass touches it (no restart,
+ * marker, heal or pickup), as for one diff refused to adopt. Returns a filter that drops the
+ * operations on such slots, failing each; made once the updates are applied.
+ */
+function unadoptedDropper(run: PlanRun): <T extends Operation>(ops: readonly T[]) => T[] {
+  const unadopted = new Map<string, string>();
+  for (const op of byPhase(run.plan, 'update')) {
+    const r = run.results.get(op);
+    if (op.kind === 'update' && op.adopt === true && r?.status === 'failed') unadopted.set(op.service, r.error ?? 'failed');
+  }
+  return (ops) =>
+    ops.filter((op) => {
+      const why = unadopted.get(op.service);
+      if (why === undefined) return true;
+      run.results.set(op, { op, status: 'failed', error: `not applied: ${op.service} was not adopted (its update failed: ${why})` });
+      return false;
+    });
+}
+
+/** Rewrites the restart journal once the restarts ran: the entries kept, and this pass's restarts that did not apply. */
+function updateJournal(run: PlanRun, restarts: readonly Operation[]): void {
+  const { ctx, results } = run;
+  const left = [...ctx.journal.keep, ...restarts.filter((op) => results.get(op)?.status !== 'applied').map((op) => op.service)];
+  housekeeping(run, 'update pending restarts', () => (left.length === 0 ? clearRestarts(ctx.scandir) : persistRestarts(ctx.scandir, left)));
+}
+
+/**
+ * The removes and purges, batched. One refused when planned (this user may not stop that
+ * supervisor) touches nothing, the trash included: it fails with its reason, as a refused update does.
+ */
+function applyRemovals(run: PlanRun): void {
+  const { ctx, results } = run;
   const removes: (RemoveOp | PurgeOp)[] = [];
-  for (const op of byPhase('remove')) {
+  for (const op of byPhase(run.plan, 'remove')) {
     if (op.kind !== 'remove' && op.kind !== 'purge') continue;
     if (op.refused === true) results.set(op, { op, status: 'failed', error: op.reason });
     else removes.push(op);
   }
+  const hook = ctx.beforeOperation;
   const removeOptions = {
     live: ctx.live,
     waitBudgetMs: ctx.removalWaitMs ?? REMOVAL_WAIT_BUDGET_MS,
     sleep: ctx.sleep,
-    budget,
+    budget: run.budget,
     ...(hook === undefined ? {} : { beforeOperation: hook }),
     ...(ctx.afterTrash === undefined ? {} : { afterTrash: ctx.afterTrash }),
   };
   for (const r of applyRemoves(ctx.scandir, removes, removeOptions)) results.set(r.op, r);
-
-  return {
-    results: plan.operations.map((op) => results.get(op) ?? { op, status: 'failed', error: 'not applied' }),
-    warnings,
-  };
 }
 
 /**
