@@ -211,7 +211,7 @@ export class Controller {
     this.#passes += 1;
     const full = report.kind === 'done' && !report.scoped;
     this.#schedule(report, passStartMs, endMs, full);
-    const summary = summarize(report, step.trigger, profiles, full, passStartMs, endMs, this.#table);
+    const summary = summarize(report, { trigger: step.trigger, profiles, full, startMs: passStartMs, endMs }, this.#table);
     this.#lastPass = summary;
     const firstCompleted = report.kind === 'done' && !this.#ready;
     if (firstCompleted) this.#ready = true;
@@ -256,15 +256,20 @@ export class Controller {
   }
 }
 
-function summarize(
-  report: Exclude<PassReport, { kind: 'aborted' | 'unchanged' }>,
-  trigger: Trigger,
-  profiles: ReadonlySet<string> | undefined,
-  full: boolean,
-  startMs: number,
-  endMs: number,
-  table: ConditionTable,
-): PassSummary {
+/** What a finished pass covered and when, as its summary states it. */
+interface PassSpan {
+  readonly trigger: Trigger;
+  /** The profiles the pass was asked to re-check; undefined for a full pass. */
+  readonly profiles: ReadonlySet<string> | undefined;
+  /** Whether the pass read everything (a targeted request may come back as a full pass). */
+  readonly full: boolean;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** The status document's summary of a pass that ran to its end or failed. */
+function summarize(report: Exclude<PassReport, { kind: 'aborted' | 'unchanged' }>, span: PassSpan, table: ConditionTable): PassSummary {
+  const { trigger, profiles, full, startMs, endMs } = span;
   const base = {
     startedAt: iso(startMs),
     finishedAt: iso(endMs),
@@ -282,6 +287,14 @@ function summarize(
       warnings: [],
     };
   }
+  return { ...base, ...summarizeDone(report, table) };
+}
+
+/** The part of a done pass's summary past its time and scope: its result, counts, drift and warnings. */
+function summarizeDone(
+  report: Extract<PassReport, { kind: 'done' }>,
+  table: ConditionTable,
+): Omit<PassSummary, 'startedAt' | 'finishedAt' | 'durationMs' | 'scope' | 'trigger' | 'profiles'> {
   const r = report.result;
   const counts = countOps(r);
   // As `sync` says it: a blocked prune first (an alarm), then failures.
@@ -293,7 +306,6 @@ function summarize(
   const drift = driftCounts(known);
   const drifting = driftingServices(known);
   return {
-    ...base,
     result,
     exitCode: report.exitCode,
     counts,
