@@ -4,7 +4,7 @@
  */
 import type { PassResult } from '../reconcile.js';
 import type { DriftCondition } from '../desired/drift.js';
-import type { LiveStatus } from '../model.js';
+import type { LiveStatus, Operation, ProfileDecision } from '../model.js';
 import { isRefused } from '../diff/index.js';
 import { REMOVE_WAITS } from '../model/constants.js';
 
@@ -38,6 +38,35 @@ export function liveStateOf(live: LiveStatus): LiveState {
 
 /** Outcomes of every service a pass read (its slots, decisions and operations). */
 export function passOutcomes(result: PassResult): Outcome[] {
+  const facts = passFacts(result);
+  const profileOf = new Map<string, string>();
+  for (const d of result.desired.decisions) profileOf.set(d.service, d.profile);
+  for (const s of result.observed.scandir.slots.values()) profileOf.set(s.service, s.profile);
+  for (const op of [...result.plan.operations, ...result.held]) profileOf.set(op.service, op.profile);
+
+  const out: Outcome[] = [];
+  for (const [service, profile] of profileOf) out.push(outcomeOf(result, facts, service, profile));
+  return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+}
+
+/** What a pass says of its services, by service name. */
+interface PassFacts {
+  /** Services whose restart is still pending. */
+  readonly restart: ReadonlySet<string>;
+  readonly decisions: ReadonlyMap<string, ProfileDecision>;
+  /** The error of each service with a failed operation (a purge's only when its name is not in the scandir). */
+  readonly failed: ReadonlyMap<string, string>;
+  /** Of the failed services, those with a failure to retry with back-off (not one refused when planned). */
+  readonly attempted: ReadonlySet<string>;
+  /** Services whose slot this pass removed. */
+  readonly removed: ReadonlySet<string>;
+  /** The operation held back of each service still backing off. */
+  readonly held: ReadonlyMap<string, Operation>;
+  readonly drift: ReadonlyMap<string, DriftCondition[]>;
+}
+
+/** Indexes what `result` says of its services by name. */
+function passFacts(result: PassResult): PassFacts {
   const restart = new Set(result.plan.restartPending);
   const decisions = new Map(result.desired.decisions.map((d) => [d.service, d]));
   // A purge is of a trashed slot: when a slot of the same name is in the scandir (its profile came
@@ -51,43 +80,38 @@ export function passOutcomes(result: PassResult): Outcome[] {
   const attempted = new Set(failures.filter((r) => !isRefused(r.op) || r.op.reason === REMOVE_WAITS).map((r) => r.op.service));
   const removed = new Set(result.results.filter((r) => r.status === 'applied' && r.op.kind === 'remove').map((r) => r.op.service));
   const held = new Map(result.held.map((op) => [op.service, op]));
-  const profileOf = new Map<string, string>();
-  for (const d of result.desired.decisions) profileOf.set(d.service, d.profile);
-  for (const s of result.observed.scandir.slots.values()) profileOf.set(s.service, s.profile);
-  for (const op of [...result.plan.operations, ...result.held]) profileOf.set(op.service, op.profile);
-
   const drift = new Map<string, DriftCondition[]>();
   for (const d of result.drift) drift.set(d.service, [...(drift.get(d.service) ?? []), d]);
-  const out: Outcome[] = [];
-  for (const [service, profile] of profileOf) {
-    const live = result.observed.scandir.slots.get(service)?.live;
-    const base = {
-      service,
-      profile,
-      restartPending: restart.has(service),
-      drift: drift.get(service) ?? [],
-      ...(live === undefined ? {} : { live: liveStateOf(live) }),
-    };
-    const d = decisions.get(service);
-    // Pending for its slot (not adopted): the metrics' `intent` is what it would do once adopted
-    // (only a state file missing or unreadable is `unknown`). Nothing starts or stops meanwhile.
-    const intent =
-      d === undefined || d.action === 'skipped' || (d.action === 'pending' && d.wouldStart === undefined)
-        ? {}
-        : { autostart: d.action === 'pending' ? d.wouldStart === true : d.autostart };
-    const slot = result.observed.scandir.slots.get(service);
-    const error = failed.get(service);
-    const heldOp = held.get(service);
-    if (error !== undefined)
-      out.push({ ...base, ...intent, kind: 'failed', reason: error, ...(attempted.has(service) ? {} : { refused: true }) });
-    else if (heldOp !== undefined) out.push({ ...base, ...intent, kind: 'held', reason: `${heldOp.kind} held back after failures` });
-    else if (removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped')))
-      out.push({ ...base, kind: 'gone' });
-    else if (d?.action === 'pending') out.push({ ...base, kind: 'pending', reason: d.reason ?? 'intent unknown' });
-    else if (d === undefined || d.action === 'skipped') out.push({ ...base, kind: 'pending', reason: keptReason(result, service) });
-    else out.push({ ...base, ...intent, kind: 'ready' });
-  }
-  return out.sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+  return { restart, decisions, failed, attempted, removed, held, drift };
+}
+
+/** One service's outcome in the pass. */
+function outcomeOf(result: PassResult, facts: PassFacts, service: string, profile: string): Outcome {
+  const live = result.observed.scandir.slots.get(service)?.live;
+  const base = {
+    service,
+    profile,
+    restartPending: facts.restart.has(service),
+    drift: facts.drift.get(service) ?? [],
+    ...(live === undefined ? {} : { live: liveStateOf(live) }),
+  };
+  const d = facts.decisions.get(service);
+  // Pending for its slot (not adopted): the metrics' `intent` is what it would do once adopted
+  // (only a state file missing or unreadable is `unknown`). Nothing starts or stops meanwhile.
+  const intent =
+    d === undefined || d.action === 'skipped' || (d.action === 'pending' && d.wouldStart === undefined)
+      ? {}
+      : { autostart: d.action === 'pending' ? d.wouldStart === true : d.autostart };
+  const slot = result.observed.scandir.slots.get(service);
+  const error = facts.failed.get(service);
+  const heldOp = facts.held.get(service);
+  if (error !== undefined)
+    return { ...base, ...intent, kind: 'failed', reason: error, ...(facts.attempted.has(service) ? {} : { refused: true }) };
+  if (heldOp !== undefined) return { ...base, ...intent, kind: 'held', reason: `${heldOp.kind} held back after failures` };
+  if (facts.removed.has(service) || (slot === undefined && (d === undefined || d.action === 'skipped'))) return { ...base, kind: 'gone' };
+  if (d?.action === 'pending') return { ...base, kind: 'pending', reason: d.reason ?? 'intent unknown' };
+  if (d === undefined || d.action === 'skipped') return { ...base, kind: 'pending', reason: keptReason(result, service) };
+  return { ...base, ...intent, kind: 'ready' };
 }
 
 function keptReason(result: PassResult, service: string): string {
