@@ -155,7 +155,8 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
   // Evaluated with --no-prune too: a volume that looks empty is worth its warning and exit 2 (an
   // unmounted volume), whether or not this pass would have removed anything.
   const anyUsed = named.some((n) => n.decision.action !== 'skipped');
-  const pruneBlocked = mode === 'sync' ? emptySetGuard(observed, input.hermesHome, input.allowEmpty, gone, anyUsed) : undefined;
+  const pruneBlocked =
+    mode === 'sync' ? emptySetGuard({ observed, hermesHome: input.hermesHome, allowEmpty: input.allowEmpty, gone, anyUsed }) : undefined;
   if (pruneBlocked !== undefined) {
     // One warning for one cause: the guard's says what the first said, and what it holds back.
     if (unusable !== undefined) notices.splice(notices.indexOf(unusable), 1);

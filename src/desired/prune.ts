@@ -26,19 +26,27 @@ export function profilesUnusable(hermesHome: string, reason: string, also: strin
   );
 }
 
+/** What the empty-set guard weighs. */
+export interface GuardInput {
+  readonly observed: ObservedState;
+  /** HERMES_HOME as given, for messages only. */
+  readonly hermesHome: string;
+  /** `--allow-empty`: every named profile vanishing at once is meant. */
+  readonly allowEmpty: boolean;
+  /** Services whose profiles are positively gone (isGone, or tombstoned). */
+  readonly gone: ReadonlySet<string>;
+  /** Whether this pass uses any named profile: then the profiles are still there. */
+  readonly anyUsed: boolean;
+}
+
 /**
  * The empty-set guard: an unmounted or broken volume looks like "every profile was deleted".
  * Returns why pruning is blocked, or undefined when it may go ahead. Without a readable
  * `profiles/` nothing counts as gone (isGone), so --allow-empty cannot lift that case: the
  * message says what does.
  */
-export function emptySetGuard(
-  observed: ObservedState,
-  hermesHome: string,
-  allowEmpty: boolean,
-  gone: ReadonlySet<string>,
-  anyUsed: boolean,
-): string | undefined {
+export function emptySetGuard(guard: GuardInput): string | undefined {
+  const { observed, hermesHome, allowEmpty, gone, anyUsed } = guard;
   const home = observed.home;
   const ownedNamed = [...observed.scandir.slots.values()].filter((s) => s.owned && s.profile !== ROOT_PROFILE);
   if (ownedNamed.length === 0) return undefined;
