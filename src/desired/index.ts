@@ -217,7 +217,7 @@ function decideNamed(p: ObservedProfile, input: Context, notices: Notice[]): Int
       profile: p.name,
     });
   }
-  return decideIntent(p, service, input, notices, { named: true, folded: false });
+  return decideIntent({ profile: p, service, named: true, folded: false }, input, notices);
 }
 
 function decideRoot(root: ObservedProfile | undefined, input: Context, folded: readonly string[], notices: Notice[]): Intent {
@@ -228,71 +228,50 @@ function decideRoot(root: ObservedProfile | undefined, input: Context, folded: r
     state: { kind: 'missing' },
     lifecycle: { kind: 'missing' },
   };
-  return decideIntent(profile, service, input, notices, { named: false, folded: folded.length > 0 });
+  return decideIntent({ profile, service, named: false, folded: folded.length > 0 }, input, notices);
 }
 
-function decideIntent(
-  p: ObservedProfile,
-  service: string,
-  input: Context,
-  notices: Notice[],
-  how: { readonly named: boolean; readonly folded: boolean },
-): Intent {
+/** The profile an intent is decided for, and where it stands. */
+interface IntentSubject {
+  readonly profile: ObservedProfile;
+  /** Its slot's service name. */
+  readonly service: string;
+  /** A named profile; false for the root profile, whose files are HERMES_HOME's own. */
+  readonly named: boolean;
+  /** The root slot starts for the named profiles folded into it (multiplexing, fold policy). */
+  readonly folded: boolean;
+}
+
+/**
+ * Decides one profile's intent: started or registered down as its state file says, or pending
+ * (its slot left up or down as it is) while that intent is unknown or its slot is another tool's.
+ */
+function decideIntent(s: IntentSubject, input: Context, notices: Notice[]): Intent {
+  const p = s.profile;
   const priorExit = resolvePriorExit(p.lifecycle);
-  const seeded = !how.named && input.seeded;
+  const seeded = !s.named && input.seeded;
   const prior = seeded ? 'running' : resolvePriorState(p.state);
-  const statePath = how.named ? `${input.hermesHome}/profiles/${p.name}/gateway_state.json` : `${input.hermesHome}/gateway_state.json`;
-  if (p.lifecycle.kind === 'unreadable') {
-    const ledger = statePath.replace(/gateway_state\.json$/, 'state/gateway.lifecycle.json');
-    notices.push({ level: 'warn', message: `could not read ${ledger} (${p.lifecycle.reason}); prior exit unknown`, profile: p.name });
-  }
-  const slot = input.observed.scandir.slots.get(service);
+  const slot = input.observed.scandir.slots.get(s.service);
   const intentUnknown = !seeded && p.state.kind !== 'parsed';
   // Boot on a live system keeps a running gateway whose intent is unreadable, as sync does.
   const liveUp = slot?.live?.up === true;
   const keepSlot = (input.mode === 'sync' || liveUp) && intentUnknown && slot !== undefined && slot.entry === 'dir';
-  if (!seeded && p.state.kind === 'unreadable') {
-    const consequence = keepSlot ? 'keeping its slot up or down as it is' : 'treating as no prior state';
-    notices.push({
-      level: 'warn',
-      message: `could not read ${statePath} (${p.state.reason}); ${consequence}; ${stateFileFix(p.state.reason, how.named ? p.name : undefined)}`,
-      profile: p.name,
-    });
-  }
-  if (!seeded && p.state.kind === 'parsed') {
-    const odd = oddIntent(p.state);
-    if (odd !== undefined)
-      notices.push({
-        level: 'warn',
-        message: `${statePath}: ${odd}; ${hermesRewrites(how.named ? p.name : undefined)}`,
-        profile: p.name,
-      });
-  }
+  notices.push(...stateFileNotices(s, input.hermesHome, seeded, keepSlot));
+  const base = { profile: p.name, service: s.service };
   if (keepSlot) {
     const why = p.state.kind === 'missing' ? 'state file missing' : `state file unreadable: ${p.state.reason}`;
-    return {
-      prior: null,
-      decision: {
-        profile: p.name,
-        service,
-        priorState: null,
-        autostart: false,
-        action: 'pending',
-        reason: `${why}; slot kept up or down as it is`,
-        priorExit,
-      },
-    };
+    const reason = `${why}; slot kept up or down as it is`;
+    return { prior: null, decision: { ...base, priorState: null, autostart: false, action: 'pending', reason, priorExit } };
   }
   // Multiplexing keeps named slots down (a fold starts the root for them instead).
-  const heldByMultiplex = how.named && input.multiplex;
-  const autostart = (isAutostart(prior) || how.folded) && !heldByMultiplex;
+  const heldByMultiplex = s.named && input.multiplex;
+  const autostart = (isAutostart(prior) || s.folded) && !heldByMultiplex;
   // A slot of its name that is another tool's (diff refuses to adopt it): nothing starts or stops.
   if (slot !== undefined && slot.entry === 'dir' && !isManageable(slot)) {
     return {
       prior: null,
       decision: {
-        profile: p.name,
-        service,
+        ...base,
         priorState: prior,
         autostart: false,
         action: 'pending',
@@ -303,23 +282,52 @@ function decideIntent(
       },
     };
   }
+  const action = autostart ? 'started' : 'registered';
+  return { prior, decision: { ...base, priorState: prior, autostart, action, priorExit, ...multiplexFields(s, input, prior) } };
+}
+
+/**
+ * The warnings about a profile's state files: a lifecycle ledger that cannot be read, a state file
+ * that cannot (and what this pass does instead: `keepSlot`), or one whose intent is odd.
+ */
+function stateFileNotices(s: IntentSubject, hermesHome: string, seeded: boolean, keepSlot: boolean): Notice[] {
+  const p = s.profile;
+  const named = s.named ? p.name : undefined;
+  const statePath = s.named ? `${hermesHome}/profiles/${p.name}/gateway_state.json` : `${hermesHome}/gateway_state.json`;
+  const notices: Notice[] = [];
+  if (p.lifecycle.kind === 'unreadable') {
+    const ledger = statePath.replace(/gateway_state\.json$/, 'state/gateway.lifecycle.json');
+    notices.push({ level: 'warn', message: `could not read ${ledger} (${p.lifecycle.reason}); prior exit unknown`, profile: p.name });
+  }
+  if (!seeded && p.state.kind === 'unreadable') {
+    const consequence = keepSlot ? 'keeping its slot up or down as it is' : 'treating as no prior state';
+    notices.push({
+      level: 'warn',
+      message: `could not read ${statePath} (${p.state.reason}); ${consequence}; ${stateFileFix(p.state.reason, named)}`,
+      profile: p.name,
+    });
+  }
+  const odd = !seeded && p.state.kind === 'parsed' ? oddIntent(p.state) : undefined;
+  if (odd !== undefined) notices.push({ level: 'warn', message: `${statePath}: ${odd}; ${hermesRewrites(named)}`, profile: p.name });
+  return notices;
+}
+
+/**
+ * What multiplexing adds to a slot's decision: why a named slot stays down and, under the fold
+ * policy, whether it is folded into the root slot (a named profile) or starts for folded ones (the root).
+ */
+function multiplexFields(s: IntentSubject, input: Context, prior: string | null): Pick<ProfileDecision, 'reason' | 'foldedIntoRoot'> {
+  const heldByMultiplex = s.named && input.multiplex;
   const foldedAway = heldByMultiplex && input.settings.multiplexPolicy === 'fold' && isAutostart(prior);
   const reason = !heldByMultiplex
     ? undefined
     : foldedAway
       ? 'folded into the root slot (multiplexing)'
       : 'multiplexing: named slots stay down';
-  const decision: ProfileDecision = {
-    profile: p.name,
-    service,
-    priorState: prior,
-    autostart,
-    action: autostart ? 'started' : 'registered',
-    priorExit,
+  return {
     ...(reason === undefined ? {} : { reason }),
-    ...(input.multiplex && input.settings.multiplexPolicy === 'fold' ? { foldedIntoRoot: how.named ? foldedAway : how.folded } : {}),
+    ...(input.multiplex && input.settings.multiplexPolicy === 'fold' ? { foldedIntoRoot: s.named ? foldedAway : s.folded } : {}),
   };
-  return { prior, decision };
 }
 
 function noSoulNotice(hermesHome: string, profile: string, service: string): string {
