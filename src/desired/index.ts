@@ -11,6 +11,7 @@ import type {
   ObservedProfile,
   ObservedState,
   ProfileDecision,
+  SeedSpec,
   ServiceSpec,
   Settings,
   StateFile,
@@ -54,104 +55,17 @@ interface Intent {
 
 /** Builds the desired slot set and the per-profile decisions that explain it. */
 export function buildDesired(desiredInput: DesiredInput): DesiredState {
-  const { observed, settings, mode } = desiredInput;
-  const prefix = settings.servicePrefix;
+  const { observed, mode } = desiredInput;
   const notices: Notice[] = [];
-  const mux = decideMultiplex(desiredInput.host.env, desiredInput.host.config, desiredInput.hermesHome);
-  if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
-  const seeding =
-    mode === 'boot'
-      ? decideSeed(desiredInput.host, observed.home, { hermesHome: desiredInput.hermesHome, service: `${prefix}${ROOT_PROFILE}` })
-      : {};
-  if (seeding.notice !== undefined) notices.push({ level: 'warn', message: seeding.notice });
-  const input: Context = { ...desiredInput, multiplex: mux.multiplex, seeded: seeding.seed !== undefined };
-  const decisions: ProfileDecision[] = [];
-  const services = new Map<string, ServiceSpec>();
-  const keep = new Set<string>();
-  const gone = new Set<string>();
-  const named: Intent[] = [];
-
-  const root = observed.home.profiles.find((p) => p.isRoot);
-  const candidates = observed.home.profiles
-    .filter((p) => !p.isRoot)
-    .slice()
-    .sort((a, b) => compareBytes(a.name, b.name));
-
-  if (observed.home.shadowedDefault) {
-    notices.push({
-      level: 'warn',
-      // Upstream's line, then what to do: `default` is HERMES_HOME itself, so this directory is never used.
-      message:
-        'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot; rename it to use it as a named profile (the root profile default is HERMES_HOME itself)',
-      profile: ROOT_PROFILE,
-    });
-  }
-
-  if (observed.home.tombstonesUnread !== undefined) {
-    notices.push({
-      level: 'warn',
-      message:
-        `${desiredInput.hermesHome}/profiles/.deleted cannot be read (${observed.home.tombstonesUnread}): its tombstones count for nothing, ` +
-        'so a deleted profile whose directory remains is still used; make it a directory the user running the tool can read',
-    });
-  }
-
-  const skipped = observed.home.tombstonesSkipped;
-  if (skipped !== undefined) {
-    notices.push({
-      level: 'warn',
-      message:
-        `${desiredInput.hermesHome}/profiles/.deleted holds more tombstones than one pass reads (${skipped} beyond the first ${observed.home.tombstones.size}): ` +
-        'those count for nothing, so a profile deleted with one of them is still used while its directory remains; delete the tombstones of profiles long gone',
-    });
-  }
-
-  const unusable: Notice | undefined =
-    observed.home.profilesRoot.kind === 'unreadable'
-      ? { level: 'warn', message: profilesUnusable(desiredInput.hermesHome, observed.home.profilesRoot.reason, '') }
-      : undefined;
-  if (unusable !== undefined) notices.push(unusable);
-
-  for (const p of candidates) {
-    const intent = decideNamed(p, input, notices);
-    if (intent.decision.action === 'skipped' && intent.decision.reason === 'tombstoned') {
-      gone.add(intent.decision.service);
-    }
-    named.push(intent);
-  }
-
-  const folded =
-    input.multiplex && settings.multiplexPolicy === 'fold'
-      ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
-      : [];
-  const rootIntent = decideRoot(root, input, folded, notices);
-  for (const intent of [rootIntent, ...named]) {
-    const d = intent.decision;
-    decisions.push(d);
-    if (d.action === 'skipped') continue;
-    // A pending slot keeps its down marker and live state, but its files are still repaired.
-    if (d.action === 'pending') keep.add(d.service);
-    services.set(d.service, new LazySpec(d.service, d.profile, d.autostart, settings));
-  }
-  if (folded.length > 0) {
-    notices.push({ level: 'info', message: foldNotice(folded, prefix) });
-    // Upstream also logs it as a warning when the root itself was not meant to run (S54, S55).
-    if (!isAutostart(rootIntent.prior)) notices.push({ level: 'warn', message: foldNotice(folded, prefix), profile: ROOT_PROFILE });
-  }
-
-  const decided = new Set(decisions.map((d) => d.profile));
-  for (const slot of observed.scandir.slots.values()) {
-    if (slot.profile === ROOT_PROFILE || services.has(slot.service)) continue;
-    if (isGone(slot.profile, observed)) gone.add(slot.service);
-    else {
-      keep.add(slot.service);
-      // Its directory is there but holds no SOUL.md: no profile, yet not deleted. Say so, or the
-      // slot would sit unrepaired and unremoved without a word.
-      if (slot.owned && !decided.has(slot.profile) && observed.home.presentDirs.has(slot.profile)) {
-        notices.push({ level: 'warn', message: noSoulNotice(input.hermesHome, slot.profile, slot.service), profile: slot.profile });
-      }
-    }
-  }
+  const { input, seed } = decideHostPolicy(desiredInput, notices);
+  const unusable = noteHome(input, notices);
+  const { named, root, folded } = decideProfiles(input, notices);
+  const decisions = [root, ...named].map((intent) => intent.decision);
+  const { services, pending } = slotsOf(decisions, input.settings);
+  const undecided = sortUndecidedSlots(input, services, decisions, notices);
+  const tombstoned = named.filter((n) => n.decision.action === 'skipped' && n.decision.reason === 'tombstoned');
+  const gone = new Set([...tombstoned.map((n) => n.decision.service), ...undecided.gone]);
+  const keep = new Set([...pending, ...undecided.kept]);
   // Evaluated with --no-prune too: a volume that looks empty is worth its warning and exit 2 (an
   // unmounted volume), whether or not this pass would have removed anything.
   const anyUsed = named.some((n) => n.decision.action !== 'skipped');
@@ -173,10 +87,138 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
     notices,
     foldedProfiles: folded,
     ...(pruneBlocked === undefined ? {} : { pruneBlocked }),
-    ...(seeding.seed === undefined ? {} : { seed: seeding.seed }),
+    ...(seed === undefined ? {} : { seed }),
     sweep: mode === 'boot' ? planSweep(observed, decisions) : [],
-    cleanup: mode === 'boot' ? planCleanup(observed, prefix) : [],
+    cleanup: mode === 'boot' ? planCleanup(observed, input.settings.servicePrefix) : [],
   };
+}
+
+/**
+ * The policy host facts set for the pass: whether profiles are multiplexed, and whether boot seeds
+ * the root state file (and with what). Warns when a fact it needs cannot be read.
+ */
+function decideHostPolicy(desiredInput: DesiredInput, notices: Notice[]): { readonly input: Context; readonly seed: SeedSpec | undefined } {
+  const { observed, host, hermesHome } = desiredInput;
+  const mux = decideMultiplex(host.env, host.config, hermesHome);
+  if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
+  const service = `${desiredInput.settings.servicePrefix}${ROOT_PROFILE}`;
+  const seeding = desiredInput.mode === 'boot' ? decideSeed(host, observed.home, { hermesHome, service }) : {};
+  if (seeding.notice !== undefined) notices.push({ level: 'warn', message: seeding.notice });
+  return { input: { ...desiredInput, multiplex: mux.multiplex, seeded: seeding.seed !== undefined }, seed: seeding.seed };
+}
+
+/**
+ * Warns of what keeps HERMES_HOME from being read as the user meant: a `profiles/default/`,
+ * tombstones not read, a `profiles/` that cannot be used. Returns that last warning, which the
+ * empty-set guard's replaces when it blocks pruning.
+ */
+function noteHome(input: Context, notices: Notice[]): Notice | undefined {
+  const { observed, hermesHome } = input;
+  if (observed.home.shadowedDefault) {
+    notices.push({
+      level: 'warn',
+      // Upstream's line, then what to do: `default` is HERMES_HOME itself, so this directory is never used.
+      message:
+        'profiles/default/ exists \u2014 skipping to avoid colliding with the reserved root-profile s6 slot; rename it to use it as a named profile (the root profile default is HERMES_HOME itself)',
+      profile: ROOT_PROFILE,
+    });
+  }
+
+  if (observed.home.tombstonesUnread !== undefined) {
+    notices.push({
+      level: 'warn',
+      message:
+        `${hermesHome}/profiles/.deleted cannot be read (${observed.home.tombstonesUnread}): its tombstones count for nothing, ` +
+        'so a deleted profile whose directory remains is still used; make it a directory the user running the tool can read',
+    });
+  }
+
+  const skipped = observed.home.tombstonesSkipped;
+  if (skipped !== undefined) {
+    notices.push({
+      level: 'warn',
+      message:
+        `${hermesHome}/profiles/.deleted holds more tombstones than one pass reads (${skipped} beyond the first ${observed.home.tombstones.size}): ` +
+        'those count for nothing, so a profile deleted with one of them is still used while its directory remains; delete the tombstones of profiles long gone',
+    });
+  }
+
+  const unusable: Notice | undefined =
+    observed.home.profilesRoot.kind === 'unreadable'
+      ? { level: 'warn', message: profilesUnusable(hermesHome, observed.home.profilesRoot.reason, '') }
+      : undefined;
+  if (unusable !== undefined) notices.push(unusable);
+  return unusable;
+}
+
+/**
+ * Decides every profile: the named ones in byte order, then the root, which multiplexing's fold
+ * policy starts instead of the named ones that asked to autostart (`folded`).
+ */
+function decideProfiles(input: Context, notices: Notice[]): { readonly named: Intent[]; readonly root: Intent; readonly folded: string[] } {
+  const root = input.observed.home.profiles.find((p) => p.isRoot);
+  const candidates = input.observed.home.profiles
+    .filter((p) => !p.isRoot)
+    .slice()
+    .sort((a, b) => compareBytes(a.name, b.name));
+  const named = candidates.map((p) => decideNamed(p, input, notices));
+  const folded =
+    input.multiplex && input.settings.multiplexPolicy === 'fold'
+      ? named.filter((n) => n.decision.action !== 'skipped' && isAutostart(n.prior)).map((n) => n.decision.profile)
+      : [];
+  const rootIntent = decideRoot(root, input, folded, notices);
+  if (folded.length > 0) {
+    const prefix = input.settings.servicePrefix;
+    notices.push({ level: 'info', message: foldNotice(folded, prefix) });
+    // Upstream also logs it as a warning when the root itself was not meant to run (S54, S55).
+    if (!isAutostart(rootIntent.prior)) notices.push({ level: 'warn', message: foldNotice(folded, prefix), profile: ROOT_PROFILE });
+  }
+  return { named, root: rootIntent, folded };
+}
+
+/** The slots the decisions ask for: a spec for each profile not skipped, and which of them are pending. */
+function slotsOf(
+  decisions: readonly ProfileDecision[],
+  settings: Settings,
+): { readonly services: Map<string, ServiceSpec>; readonly pending: string[] } {
+  const services = new Map<string, ServiceSpec>();
+  const pending: string[] = [];
+  for (const d of decisions) {
+    if (d.action === 'skipped') continue;
+    // A pending slot keeps its down marker and live state, but its files are still repaired.
+    if (d.action === 'pending') pending.push(d.service);
+    services.set(d.service, new LazySpec(d.service, d.profile, d.autostart, settings));
+  }
+  return { services, pending };
+}
+
+/**
+ * The scandir's slots no decision asks for (the root's aside): gone when their profile is deleted,
+ * else kept as they are.
+ */
+function sortUndecidedSlots(
+  input: Context,
+  services: ReadonlyMap<string, ServiceSpec>,
+  decisions: readonly ProfileDecision[],
+  notices: Notice[],
+): { readonly gone: string[]; readonly kept: string[] } {
+  const { observed } = input;
+  const decided = new Set(decisions.map((d) => d.profile));
+  const gone: string[] = [];
+  const kept: string[] = [];
+  for (const slot of observed.scandir.slots.values()) {
+    if (slot.profile === ROOT_PROFILE || services.has(slot.service)) continue;
+    if (isGone(slot.profile, observed)) gone.push(slot.service);
+    else {
+      kept.push(slot.service);
+      // Its directory is there but holds no SOUL.md: no profile, yet not deleted. Say so, or the
+      // slot would sit unrepaired and unremoved without a word.
+      if (slot.owned && !decided.has(slot.profile) && observed.home.presentDirs.has(slot.profile)) {
+        notices.push({ level: 'warn', message: noSoulNotice(input.hermesHome, slot.profile, slot.service), profile: slot.profile });
+      }
+    }
+  }
+  return { gone, kept };
 }
 
 /** The upstream fold notice (V3), printed when named intents were folded into the root slot. */
