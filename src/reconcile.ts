@@ -129,7 +129,10 @@ export function planPass(o: PassOptions): PassPlan {
   const heals = o.heal === true ? planHeals(observed, drift, nowUnix, policy) : [];
   const diffed = diffStates(observed, desired, diffOptionsOf(o));
   // boot leaves rescanning to s6-overlay, as upstream does (gateways start after cont-init).
-  const pickups = o.mode === 'sync' ? planPickups(observed, desired, diffed, SVSCAN_DEFAULT_MAX, o.rescanned ?? new Set()) : [];
+  const pickups =
+    o.mode === 'sync'
+      ? planPickups({ observed, desired, plan: diffed, maxServices: SVSCAN_DEFAULT_MAX, rescanned: o.rescanned ?? new Set() })
+      : [];
   const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups], diffOptionsOf(o).expectedUid), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
   const warnings = capacityWarnings(o, observed, plan);

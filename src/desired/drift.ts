@@ -96,18 +96,25 @@ export function awaitingSupervisor(
   return observed.scandir.serviceCount - out.length >= maxServices ? [] : out;
 }
 
+/** What planPickups plans from. */
+export interface PickupInput {
+  readonly observed: ObservedState;
+  readonly desired: DesiredState;
+  /** The diff's plan: a slot its update adopts is ours by the rescan, one it refuses never is. */
+  readonly plan: Plan;
+  /** s6-svscan's -c: while the services not awaiting fill it, a rescan could start none. */
+  readonly maxServices: number;
+  /** Slots a watcher already had s6-svscan rescan for (rememberPickups): no pickup again. */
+  readonly rescanned: ReadonlySet<string>;
+}
+
 /**
  * The pickups a `sync` or `watch` pass adds to the diff's `plan`: one per slot awaiting its supervisor, except those a
  * watcher already had s6-svscan rescan for (`rescanned`, see rememberPickups), so a slot s6-svscan
  * refuses is not rescanned on every pass.
  */
-export function planPickups(
-  observed: ObservedState,
-  desired: DesiredState,
-  plan: Plan,
-  maxServices: number,
-  rescanned: ReadonlySet<string>,
-): PickupOp[] {
+export function planPickups(pass: PickupInput): PickupOp[] {
+  const { observed, desired, plan, maxServices, rescanned } = pass;
   // A slot the plan adopts (an update of one without its ownership record) is ours by the rescan;
   // one it may not adopt (a refused update) is another tool's, never picked up.
   const adopted = new Set(plan.operations.filter((op) => op.kind === 'update' && op.refused !== true).map((op) => op.service));

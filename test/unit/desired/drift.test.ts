@@ -307,15 +307,31 @@ test('planPickups: a slot without its ownership record that the plan adopts is p
   const slot = never.observed.scandir.slots.get('gateway-a');
   if (slot === undefined) return t.fail();
   const unowned = { ...never.observed, scandir: { ...never.observed.scandir, slots: new Map([['gateway-a', { ...slot, owned: false }]]) } };
-  t.deepEqual(planPickups(unowned, never.desired, NO_OPS, 500, new Set()), [], 'not ours, not adopted');
+  t.deepEqual(
+    planPickups({ observed: unowned, desired: never.desired, plan: NO_OPS, maxServices: 500, rescanned: new Set() }),
+    [],
+    'not ours, not adopted',
+  );
   const adopt = { kind: 'update' as const, service: 'gateway-a', profile: 'a', reason: 'adopt', dirs: [], changes: [] };
   t.deepEqual(
-    planPickups(unowned, never.desired, { operations: [adopt], restartPending: [] }, 500, new Set()).map((op) => op.service),
+    planPickups({
+      observed: unowned,
+      desired: never.desired,
+      plan: { operations: [adopt], restartPending: [] },
+      maxServices: 500,
+      rescanned: new Set(),
+    }).map((op) => op.service),
     ['gateway-a'],
   );
   const refused = { ...adopt, refused: true as const };
   t.deepEqual(
-    planPickups(unowned, never.desired, { operations: [refused], restartPending: [] }, 500, new Set()),
+    planPickups({
+      observed: unowned,
+      desired: never.desired,
+      plan: { operations: [refused], restartPending: [] },
+      maxServices: 500,
+      rescanned: new Set(),
+    }),
     [],
     'a refused adoption is no pickup',
   );
@@ -338,14 +354,22 @@ test("a slot we may not adopt (another tool's, holding what the Hermes CLI never
 
 test('planPickups: one pickup per awaiting slot, not for those a watcher already rescanned for; rememberPickups forgets on a full pass', (t) => {
   const never = stateWith(true, undefined);
-  t.deepEqual(planPickups(never.observed, never.desired, NO_OPS, 500, new Set()), [
+  t.deepEqual(planPickups({ observed: never.observed, desired: never.desired, plan: NO_OPS, maxServices: 500, rescanned: new Set() }), [
     { kind: 'pickup', service: 'gateway-a', profile: 'a', reason: PICKUP_REASON },
   ]);
   const sent = rememberPickups(new Set(), ['gateway-a'], true, ['gateway-a']);
-  t.deepEqual(planPickups(never.observed, never.desired, NO_OPS, 500, sent), [], 'still refused (its -c limit): not every pass');
+  t.deepEqual(
+    planPickups({ observed: never.observed, desired: never.desired, plan: NO_OPS, maxServices: 500, rescanned: sent }),
+    [],
+    'still refused (its -c limit): not every pass',
+  );
   t.deepEqual([...rememberPickups(sent, [], false, [])], ['gateway-a'], 'a targeted pass did not look at it: kept');
   const full = rememberPickups(sent, [], true, []);
   t.deepEqual([...full], [], 'a full pass saw it supervised: forgotten');
-  t.is(planPickups(never.observed, never.desired, NO_OPS, 500, full).length, 1, 'unsupervised again: picked up again');
+  t.is(
+    planPickups({ observed: never.observed, desired: never.desired, plan: NO_OPS, maxServices: 500, rescanned: full }).length,
+    1,
+    'unsupervised again: picked up again',
+  );
   t.deepEqual([...rememberPickups(sent, ['gateway-a'], true, ['gateway-b'])].sort(), ['gateway-a', 'gateway-b']);
 });

@@ -95,12 +95,18 @@ test('a sync plan with its pickups, applied with the rescan it sends, leaves no 
         const input = { ...knobs.input, mode: 'sync' as const };
         const desired = buildDesired({ observed, ...input });
         const diffed = diffStates(observed, desired, knobs.diff);
-        const pickups = planPickups(observed, desired, diffed, SVSCAN_DEFAULT_MAX, new Set());
+        const pickups = planPickups({ observed, desired, plan: diffed, maxServices: SVSCAN_DEFAULT_MAX, rescanned: new Set() });
         const host = { uid: knobs.diff.expectedUid ?? 1000, nowMs: 100_000_000 };
         const { state, failed } = simulateApply(observed, [...diffed.operations, ...pickups], host, { rescan: true });
         const next = buildDesired({ observed: state, ...input });
         const again = diffStates(state, next, knobs.diff);
-        const left = planPickups(state, next, again, SVSCAN_DEFAULT_MAX, new Set()).filter((op) => !failed.has(op.service));
+        const left = planPickups({
+          observed: state,
+          desired: next,
+          plan: again,
+          maxServices: SVSCAN_DEFAULT_MAX,
+          rescanned: new Set(),
+        }).filter((op) => !failed.has(op.service));
         assert.deepEqual(left, [], 'a second pass picks nothing up');
       }),
       { numRuns: 400 },
