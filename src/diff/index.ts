@@ -14,6 +14,7 @@ import type {
   Operation,
   Plan,
   ServiceSpec,
+  TrashEntry,
 } from '../model.js';
 import { isManageable } from '../model/adoption.js';
 import { PURGE_REFUSED, REMOVE_REFUSED, REMOVE_WAITS, REMOVE_WAITS_DENIED, RUNTIME_FILES } from '../model/constants.js';
@@ -63,7 +64,30 @@ const DIR_MODE = 0o755;
 
 /** Plans the operations that turn `observed` into `desired`. */
 export function diffStates(observed: ObservedState, desired: DesiredState, options: DiffOptions): Plan {
-  const ops: Operation[] = planHousekeeping(desired);
+  const slots = planSlots(observed, desired, options);
+  const prune = options.prune && desired.pruneBlocked === undefined;
+  const ops: Operation[] = [
+    ...planHousekeeping(desired),
+    ...slots.ops,
+    ...(prune ? planRemovals(observed, desired) : []),
+    ...(observed.scandir.trash ?? []).map(planPurge),
+  ];
+  ops.sort(compareOps);
+  slots.restartPending.sort();
+  return { operations: ops, restartPending: slots.restartPending };
+}
+
+/**
+ * The operations of the desired slots: a slot missing (or not a directory) is created; one there
+ * is updated, restarted after its files if they call for it, and its down marker set to its
+ * intent. Also the services whose restart is pending (not done in this pass).
+ */
+function planSlots(
+  observed: ObservedState,
+  desired: DesiredState,
+  options: DiffOptions,
+): { readonly ops: Operation[]; readonly restartPending: string[] } {
+  const ops: Operation[] = [];
   const restartPending: string[] = [];
   const trusted = isJournalTrusted(observed, options.expectedUid);
   // Why a slot is kept down when that is not its own intent (multiplexing): said in the reason.
@@ -82,71 +106,86 @@ export function diffStates(observed: ObservedState, desired: DesiredState, optio
     if (!isManageable(slot)) continue; // refused: nothing else is planned for it either
     // A pending slot (unreadable intent) keeps its down marker: only its files are repaired.
     if (desired.keep.has(spec.service)) continue;
-    if (slot.hasDownMarker === spec.autostart) {
-      const expect = update.identityAfter === undefined ? {} : { expect: update.identityAfter };
-      ops.push(
-        spec.autostart
-          ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
-          : {
-              kind: 'down',
-              service: spec.service,
-              profile: spec.profile,
-              reason: `${heldDown.get(spec.service) ?? 'intent is not running'}; down marker missing`,
-              ...expect,
-            },
-      );
-    }
+    const marker = planMarker(slot, spec, update.identityAfter, heldDown.get(spec.service));
+    if (marker !== undefined) ops.push(marker);
   }
-  if (options.prune && desired.pruneBlocked === undefined) {
-    const pending = new Map((observed.scandir.trash ?? []).filter((e) => e.supervised).map((e) => [e.service, e]));
-    for (const slot of prunableSlots(observed, desired)) {
-      // A slot whose supervisor this user may not stop (not root) stays: its remove is refused. So
-      // does one whose earlier removal still runs in the trash under its name: the run would
-      // refuse to move it there (src/actuate/remove.ts), and --diff must say so.
-      const twin = pending.get(slot.service);
-      const behind = twin === undefined ? undefined : twin.controlDenied === true ? REMOVE_WAITS_DENIED : REMOVE_WAITS;
-      const reason = slot.controlDenied === true ? REMOVE_REFUSED : behind;
-      ops.push({
-        kind: 'remove',
-        service: slot.service,
-        profile: slot.profile,
-        reason: reason ?? 'profile deleted',
-        ...(slot.identity === undefined ? {} : { expect: slot.identity }),
-        ...(reason === undefined ? {} : { refused: true }),
-      });
-    }
-  }
-  for (const entry of observed.scandir.trash ?? []) {
-    const refused = entry.controlDenied === true || entry.linkedFrom !== undefined;
-    const reason =
-      entry.controlDenied === true
-        ? PURGE_REFUSED
-        : entry.linkedFrom !== undefined
-          ? purgeLinked(entry.linkedFrom)
-          : !entry.supervised
-            ? entry.heldOpen === true
-              ? 'removal pending: left in the trash (a process holds its supervise/control open, but no supervisor runs there: not waited for)'
-              : 'removal pending: left in the trash'
-            : entry.stopping
-              ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
-              : entry.linksUnchecked === true
-                ? PURGE_LINKS_UNCHECKED
-                : 'removal pending: supervisor still running in the trash';
-    const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
-    const supervised = entry.supervised;
+  return { ops, restartPending };
+}
+
+/**
+ * The `up` or `down` that makes a slot's down marker match its intent, if it does not; it expects
+ * the slot as its update leaves it. `heldDown` says why a slot is kept down against its own intent.
+ */
+function planMarker(
+  slot: ObservedSlot,
+  spec: ServiceSpec,
+  identityAfter: DirIdentity | undefined,
+  heldDown: string | undefined,
+): Operation | undefined {
+  if (slot.hasDownMarker !== spec.autostart) return undefined;
+  const expect = identityAfter === undefined ? {} : { expect: identityAfter };
+  return spec.autostart
+    ? { kind: 'up', service: spec.service, profile: spec.profile, reason: 'intent is running; down marker present', ...expect }
+    : {
+        kind: 'down',
+        service: spec.service,
+        profile: spec.profile,
+        reason: `${heldDown ?? 'intent is not running'}; down marker missing`,
+        ...expect,
+      };
+}
+
+/** The removals a prune plans: one per slot of ours whose profile is gone, refused when it cannot go ahead now. */
+function planRemovals(observed: ObservedState, desired: DesiredState): Operation[] {
+  const ops: Operation[] = [];
+  const pending = new Map((observed.scandir.trash ?? []).filter((e) => e.supervised).map((e) => [e.service, e]));
+  for (const slot of prunableSlots(observed, desired)) {
+    // A slot whose supervisor this user may not stop (not root) stays: its remove is refused. So
+    // does one whose earlier removal still runs in the trash under its name: the run would
+    // refuse to move it there (src/actuate/remove.ts), and --diff must say so.
+    const twin = pending.get(slot.service);
+    const behind = twin === undefined ? undefined : twin.controlDenied === true ? REMOVE_WAITS_DENIED : REMOVE_WAITS;
+    const reason = slot.controlDenied === true ? REMOVE_REFUSED : behind;
     ops.push({
-      kind: 'purge',
-      service: entry.service,
-      profile: entry.profile,
-      reason,
-      supervised,
-      ...stopping,
-      ...(refused ? { refused } : {}),
+      kind: 'remove',
+      service: slot.service,
+      profile: slot.profile,
+      reason: reason ?? 'profile deleted',
+      ...(slot.identity === undefined ? {} : { expect: slot.identity }),
+      ...(reason === undefined ? {} : { refused: true }),
     });
   }
-  ops.sort(compareOps);
-  restartPending.sort();
-  return { operations: ops, restartPending };
+  return ops;
+}
+
+/** The purge of a slot an earlier pass moved to the trash: refused, pending or due, and why. */
+function planPurge(entry: TrashEntry): Operation {
+  const refused = entry.controlDenied === true || entry.linkedFrom !== undefined;
+  const reason =
+    entry.controlDenied === true
+      ? PURGE_REFUSED
+      : entry.linkedFrom !== undefined
+        ? purgeLinked(entry.linkedFrom)
+        : !entry.supervised
+          ? entry.heldOpen === true
+            ? 'removal pending: left in the trash (a process holds its supervise/control open, but no supervisor runs there: not waited for)'
+            : 'removal pending: left in the trash'
+          : entry.stopping
+            ? 'removal pending: its gateway is stopping in the trash (told already, not told again)'
+            : entry.linksUnchecked === true
+              ? PURGE_LINKS_UNCHECKED
+              : 'removal pending: supervisor still running in the trash';
+  const stopping = entry.supervised && entry.stopping ? { stopping: true } : {};
+  const supervised = entry.supervised;
+  return {
+    kind: 'purge',
+    service: entry.service,
+    profile: entry.profile,
+    reason,
+    supervised,
+    ...stopping,
+    ...(refused ? { refused } : {}),
+  };
 }
 
 /** Why a trashed slot a scandir symlink leads to is not purged (TrashEntry.linkedFrom). */
