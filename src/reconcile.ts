@@ -135,6 +135,12 @@ export function planPass(o: PassOptions): PassPlan {
       : [];
   const { plan, held } = holdBack(withLiveOps(diffed, [...heals, ...pickups], diffOptionsOf(o).expectedUid), o.hold);
   const bootLogLines = o.mode === 'boot' ? desired.decisions.length : 0;
+  const warnings = planWarnings(o, observed, desired, plan);
+  return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
+}
+
+/** The warnings of a planned pass: what it cannot do, or would do without a word, in print order. */
+function planWarnings(o: PassOptions, observed: ObservedState, desired: DesiredState, plan: Plan): string[] {
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
   if (kept !== undefined) warnings.push(kept);
@@ -150,7 +156,7 @@ export function planPass(o: PassOptions): PassPlan {
   if (sticky !== undefined) warnings.push(sticky);
   const foreign = o.scandir === undefined ? undefined : foreignStateWarning(o.scandir, observed);
   if (foreign !== undefined) warnings.push(foreign);
-  return { options: o, observed, desired, plan, held, bootLogLines, warnings, drift };
+  return warnings;
 }
 
 /**
