@@ -223,7 +223,7 @@ function permissionWarning(results: readonly OperationResult[]): string | undefi
   );
 }
 
-/** The diff's plan with the heals and pickups (decided from live state) added, in the plan's stable order. */
+/** What the pass's options ask of diff: a root pass checks owners (uid 0); the pass's clock bounds trusted mtimes. */
 function diffOptionsOf(o: PassOptions): DiffOptions {
   return { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null, nowMs: o.host.nowMs };
 }
