@@ -2,19 +2,16 @@
  * Reads the scandir: which `<prefix><valid name>` entries exist, their managed files, `down`
  * markers, ownership records and (with a live s6-svscan, or where this user cannot tell whether one
  * runs) their live status. Everything else in the scandir is foreign and only counted, but for
- * slots of ours under another prefix, which are named (otherPrefix).
+ * slots of ours under another prefix, which are named (otherPrefix). One slot is read by slot.ts.
  */
-import type { DirRead, FileRead, ObservedScandir, ObservedSlot, ObservedState, Settings } from '../model.js';
+import type { FileRead, ObservedScandir, ObservedSlot, ObservedState, Settings } from '../model.js';
 import { MANAGED_FILES, OWNERSHIP_FILE, ROOT_PROFILE } from '../model/constants.js';
-import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { isValidProfileName } from '../model/names.js';
-import { keepFirst, nameShown } from '../model/text.js';
 import {
   type Dir,
   type RawEntry,
   closeDir,
   describeErrno,
-  describeDir,
   fifoReader,
   forEachDirEntryRaw,
   isControlDenied,
@@ -22,14 +19,12 @@ import {
   lstatAt,
   openDirAt,
   openSearchableDirAt,
-  readDirAt,
   readFileAt,
 } from '../safe-fs/index.js';
-import { parseJsonObject } from './parse.js';
-import { readLiveStatus } from './s6-status.js';
 import { readPendingRestarts } from './restarts.js';
 import { observeTrash } from './trash.js';
-import type { CachedFile, ReadCache } from './read-cache.js';
+import type { ReadCache } from './read-cache.js';
+import { type ScandirPass, isTrustedRecord, observeSlot, ownershipRecord } from './slot.js';
 
 /**
  * Largest slot file read for comparison unless the pass says less (ObserveOptions.slotFileCap:
@@ -90,24 +85,6 @@ export function observeScandir(
   // held whole took a pass to 720 MB), which are skipped at once.
   forEachDirEntryRaw(scandir, (entry) => observeEntry(pass, listed, entry));
   return completeScandir(pass, svscan, listed);
-}
-
-/** What a pass reads every slot with: built once per pass. */
-interface ScandirPass {
-  readonly scandir: Dir;
-  readonly prefix: string;
-  /** A targeted pass's services: no other slot is read, and no stray looked into (otherPrefix). */
-  readonly only: ReadonlySet<string> | undefined;
-  /** `watch`'s cache; a slot read shallowly does without it. */
-  readonly cache: ReadCache | undefined;
-  /** The directories under `profiles/` (ScandirOptions.profiles). */
-  readonly profiles: ReadonlySet<string> | undefined;
-  /** Whether each slot's live status is read: s6-svscan runs, or this user cannot tell. */
-  readonly readLive: boolean;
-  /** The slot's own managed files readContents reads, with the pass's cap. */
-  readonly slotFiles: readonly CachedFile[];
-  /** Its logger's `run`, with the pass's cap. */
-  readonly logRun: CachedFile;
 }
 
 /** The slot files of a pass that reads at most `cap` bytes of each: built once, not per slot. */
@@ -239,167 +216,10 @@ export function svscanState(scandir: Dir): { readonly live: boolean; readonly un
   }
 }
 
-/** Which slot a scandir entry is: its service, its profile and what the entry is. */
-type SlotEntry = Pick<ObservedSlot, 'service' | 'profile' | 'entry'>;
-
-/** Reads one slot: refused unless a directory; read shallowly (its record and `down` marker) when `shallow`. */
-function observeSlot(pass: ScandirPass, key: SlotEntry, shallow: boolean): ObservedSlot {
-  const { service, profile, entry } = key;
-  if (entry !== 'dir') return refusedSlot(key, `is a ${entry}`);
-  const cache = shallow ? undefined : pass.cache;
-  let slot: Dir | undefined;
-  try {
-    slot = openDirAt(pass.scandir, service);
-    const { meta: dir, identity, stamp, ctimeMs } = describeDir(slot);
-    const logRead = readDirAt(slot, 'log');
-    const logDir = logRead.meta;
-    const stamps = `${stamp}/${logRead.stamp}`;
-    const contents = shallow
-      ? readShallow(slot, service, profile)
-      : (cache?.view<SlotContents>(service, stamps) ?? readContents(pass, slot, logDir, key));
-    if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
-    const live = pass.readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
-    // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
-    // slot, 3 MB at 10 000 slots, in a heap snapshot).
-    const { files, hasDownMarker, owned, foreignEntries } = contents;
-    if (live === 'denied') {
-      return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, liveDenied: true };
-    }
-    return live === undefined
-      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
-      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
-  } catch (err) {
-    return refusedSlot(key, describeErrno(err));
-  } finally {
-    closeDir(slot);
-  }
-}
-
-/** A slot that could not be looked into, for `reason`: it holds nothing. */
-function refusedSlot({ service, profile, entry }: SlotEntry, reason: string): ObservedSlot {
-  return {
-    service,
-    profile,
-    entry,
-    dir: { kind: 'refused', reason },
-    logDir: { kind: 'missing' },
-    files: new Map<string, FileRead>(),
-    hasDownMarker: false,
-    owned: false,
-    foreignEntries: NONE,
-  };
-}
-
-/** What a slot holds: everything observeSlot reads but the directories and the live status. */
-interface SlotContents {
-  readonly files: ReadonlyMap<string, FileRead>;
-  readonly hasDownMarker: boolean;
-  readonly owned: boolean;
-  readonly foreignEntries: readonly string[];
-}
-
-const NONE: readonly string[] = [];
-
 /** Upstream staging leftovers one boot collects at most (the next boot deletes the rest). */
 const UPSTREAM_LEFTOVERS_MAX = 10_000;
 /** Slot-named entries of no profile and not ours that one pass keeps (ObservedScandir.foreignUnlisted). */
 export const FOREIGN_LISTED_MAX = 1000;
-
-/**
- * Counts the entries of `dir` outside `known` and keeps the first few in sort order (so a message
- * names the same ones whatever the file system's order), as `prefix` + name, with any byte that is
- * not UTF-8 as `\xNN`. A long listing is streamed, never held.
- */
-function foreignIn(dir: Dir, known: ReadonlySet<string>, prefix: string, out: Foreign): void {
-  forEachDirEntryRaw(
-    dir,
-    (entry) => {
-      const name = entry.name.toString('utf8');
-      if (isKnownEntry(name, known)) return;
-      out.count += 1;
-      const shown = `${prefix}${nameShown(entry.name)}`;
-      keepFirst(out.names, shown, FOREIGN_NAMED);
-    },
-    64,
-  );
-}
-
-/** How many foreign entries a slot's message names; the rest are counted. */
-const FOREIGN_NAMED = 5;
-
-interface Foreign {
-  readonly names: string[];
-  count: number;
-}
-
-/** What a slot holds, read whole: its managed files, its `down` marker, and, unless it is ours, its foreign entries. */
-function readContents(pass: ScandirPass, slot: Dir, logDir: DirRead, { service, profile }: SlotEntry): SlotContents {
-  const files = new Map<string, FileRead>();
-  for (const file of pass.slotFiles) files.set(file.path, readSlotFile(pass, slot, file, service));
-  const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service, profile);
-  const foreign: Foreign = { names: [], count: 0 };
-  if (!owned) foreignIn(slot, SLOT_ENTRIES, '', foreign);
-  if (logDir.kind === 'dir') {
-    const log = openDirAt(slot, 'log');
-    try {
-      files.set(pass.logRun.path, readSlotFile(pass, log, pass.logRun, service));
-      if (!owned) foreignIn(log, LOG_ENTRIES, 'log/', foreign);
-    } finally {
-      closeDir(log);
-    }
-  }
-  const more = foreign.count - foreign.names.length;
-  const foreignEntries = foreign.count === 0 ? NONE : more > 0 ? [...foreign.names, `+${more} more`] : foreign.names;
-  return { files, hasDownMarker: lstatAt(slot, 'down') !== undefined, owned, foreignEntries };
-}
-
-/** A slot file, through the pass's cache (kept under the slot's service) when there is one. */
-function readSlotFile(pass: ScandirPass, dir: Dir, file: CachedFile, service: string): FileRead {
-  return pass.cache === undefined ? readFileAt(dir, file.name, file.cap) : pass.cache.read(dir, file, service);
-}
-
-/** A slot of no profile: its record (whether it is ours) and `down` marker; no other file. */
-function readShallow(slot: Dir, service: string, profile: string): SlotContents {
-  const record = readFileAt(slot, OWNERSHIP_FILE, 4096);
-  const files = new Map<string, FileRead>([[OWNERSHIP_FILE, record]]);
-  return {
-    files,
-    hasDownMarker: lstatAt(slot, 'down') !== undefined,
-    owned: isOwnershipRecord(record, service, profile),
-    foreignEntries: NONE,
-  };
-}
-
-/**
- * A record counts when it parses and names this tool, this service and this profile, and, for a
- * pass run as root, when root wrote it. One the hermes user wrote into a directory it made is no
- * proof of anything: counted as ours, it made root adopt a slot holding hermes' `log/finish` (run
- * as root), and slip past the bound on foreign slots. A pass run as another user (hermes, or an
- * operator's `status` or `--diff`) has nothing of root's to give away, and reads records whoever
- * wrote them (root's slots look as they are, and hermes-mode slots are hermes').
- */
-function isOwnershipRecord(read: FileRead | undefined, service: string, profile: string): boolean {
-  if (read?.kind !== 'file' || !isTrustedRecord(read)) return false;
-  const record = ownershipRecord(read);
-  return record?.service === service && record.profile === profile;
-}
-
-/**
- * Which records count (isOwnershipRecord): root's, and for a pass not run as root anyone's. One
- * with another name too is not root's word for this directory: a hard link the hermes user kept
- * to a record of root's (where `protected_hardlinks` is off), put in a directory of its own.
- */
-const isTrustedRecord = (read: Extract<FileRead, { kind: 'file' }>): boolean =>
-  (read.uid === 0 && read.links === undefined) || (process.geteuid?.() ?? 0) !== 0;
-
-/** The service and profile an ownership record of this tool names. */
-function ownershipRecord(read: FileRead | undefined): { readonly service: string; readonly profile: string } | undefined {
-  if (read === undefined || read.kind !== 'file') return undefined;
-  const parsed = parseJsonObject(read.bytes);
-  if (!parsed.ok || parsed.value['managedBy'] !== 'reconcile-gateways') return undefined;
-  const { service, profile } = parsed.value;
-  return typeof service === 'string' && typeof profile === 'string' ? { service, profile } : undefined;
-}
 
 /**
  * Marks the slots a pass would remove whose or whose logger's `supervise/control` this user may not
