@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import type { DirIdentity, DirRead, FileRead } from '../model.js';
 import { quoted } from '../escape.js';
 
-/** Open flags, shared with safe-fs/write.ts. */
+/** Open flags, shared with safe-fs/write.ts and remove.ts. */
 export const C = fs.constants;
 const PROC_FD = fs.existsSync('/proc/self/fd') ? '/proc/self/fd/' : undefined;
 
