@@ -1,11 +1,11 @@
 /**
  * Where the pending-restart journal lives: `restarts.json` in the scandir's private state
- * directory (`<scandir>/.reconcile-gateways/`, src/state-dir.ts), which the hermes user can neither
+ * directory (`<scandir>/.reconcile-gateways/`, src/state-dir/), which the hermes user can neither
  * read, write nor replace (issue 16 #11). One function, so its location has one owner; observe
  * reads it, actuate writes it.
  */
 import { type Dir } from './safe-fs/index.js';
-import { openStateDir } from './state-dir.js';
+import { openStateDir } from './state-dir/index.js';
 
 /** File name of the pending-restart journal inside the state directory. */
 export const RESTARTS_FILE = 'restarts.json';

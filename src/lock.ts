@@ -1,5 +1,5 @@
 /**
- * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways/lock` (src/state-dir.ts), held by our
+ * The run lock: an exclusive flock(2) on `<scandir>/.reconcile-gateways/lock` (src/state-dir/), held by our
  * descriptor, so the kernel releases it when we die — a killed run never blocks the next one. The
  * file is never deleted. Node has no flock(2), so flock(1) (src/system-programs.ts) locks a
  * descriptor we pass it: flock locks belong to the open file description we share, so the lock

@@ -20,7 +20,7 @@ import { type DiffOptions, diffStates, holdBack, isRefused, journalKeep, prunabl
 import { type Scope, type ReadCache, observe, observeScandir, probeRemovals, FOREIGN_LISTED_MAX } from './observe/index.js';
 import { type ApplyContext, appendBootLog, applyPlan, formatBootLogLines, formatBootTimestamp } from './actuate/index.js';
 import { type Dir, type Owner, lstatAt } from './safe-fs/index.js';
-import { STATE_DIR, foreignStateOf, stickyWarning } from './state-dir.js';
+import { STATE_DIR, foreignStateOf, stickyWarning } from './state-dir/index.js';
 import { namesInProse } from './model/text.js';
 import { PASS_USER } from './model/constants.js';
 import { quoted } from './escape.js';

@@ -1,7 +1,7 @@
 /**
  * create: every new slot is built whole inside a staging directory private to this run
  * (`<scandir>/.reconcile-gateways/staging.<pid>/`, inside the root-owned 0700 state directory,
- * src/state-dir.ts): directories first, then its FIFOs by one batched mkfifo running while the files
+ * src/state-dir/): directories first, then its FIFOs by one batched mkfifo running while the files
  * are written, then published with one rename(2) each.
  * A slot is published complete or not at all (issue 16 #8): every write into the staging tree
  * either completes or throws, a slot with any failed write (or FIFO) is dropped, and nobody else
@@ -31,7 +31,7 @@ import {
   touchAt,
   writeFileAt,
 } from '../safe-fs/index.js';
-import { STAGING_PREFIX, openStateDir } from '../state-dir.js';
+import { STAGING_PREFIX, openStateDir } from '../state-dir/index.js';
 import { makeFifos } from './fifo.js';
 
 /** Name of this run's staging directory inside the state directory. */

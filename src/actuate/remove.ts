@@ -1,7 +1,7 @@
 /**
  * remove and purge: take owned slots of deleted profiles out of supervision without disturbing
  * any other service. s6-facts §3.5: `s6-svc -x` alone is undone by s6-svscan; the directory must
- * leave the scandir (into our private trash, src/state-dir.ts), then `s6-svscanctl -an` stops the
+ * leave the scandir (into our private trash, src/state-dir/), then `s6-svscanctl -an` stops the
  * supervisors whose directory vanished. Where `-an` cannot be sent (s6-svscan died, or this user
  * may not write its control: not root), each trashed slot's supervisor is sent `-dx` instead, and
  * its logger's once the service is down. A slot is removed only when it is still the directory
@@ -29,7 +29,7 @@ import {
   renameAt,
 } from '../safe-fs/index.js';
 import { PURGE_REFUSED, REMOVE_REFUSED } from '../model/constants.js';
-import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir.js';
+import { TRASH_DIR, openPrivateSubdir, openStateDir } from '../state-dir/index.js';
 import { isSameIdentity } from './observed-slot.js';
 import { sendIfListening } from './control.js';
 
@@ -54,7 +54,7 @@ type TrashOp = RemoveOp | PurgeOp;
 /** What every step of one applyRemoves works on. */
 interface TrashPass {
   readonly scandir: Dir;
-  /** Our trash in the private state directory (src/state-dir.ts). */
+  /** Our trash in the private state directory (src/state-dir/). */
   readonly trash: Dir;
   /** The pass's removal budget, shared by every delete of the pass. */
   readonly budget: RemovalBudget;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FatalError, LockHeldError } from '../errors.js';
 import { type HeldLock, acquireLock } from '../lock.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt } from '../safe-fs/index.js';
-import { STATE_DIR, type TakeOverReport, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir.js';
+import { STATE_DIR, type TakeOverReport, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir/index.js';
 import { PASS_USER } from '../model/constants.js';
 import { namesInProse } from '../model/text.js';
 import type { Args } from './args.js';
@@ -34,7 +34,7 @@ export interface LockOptions {
 
 /**
  * Takes the run lock, making the scandir's private state directory first when it holds the lock
- * (src/state-dir.ts); `acquireLock` re-checks that the path still names the locked inode.
+ * (src/state-dir/); `acquireLock` re-checks that the path still names the locked inode.
  */
 export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, { signal, warn }: LockOptions = {}): Promise<HeldLock> {
   const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir, warn)) : undefined;

@@ -1,5 +1,5 @@
 /**
- * Reads our trash (`<scandir>/.reconcile-gateways/trash/`, src/state-dir.ts): the slots earlier
+ * Reads our trash (`<scandir>/.reconcile-gateways/trash/`, src/state-dir/): the slots earlier
  * passes moved out of the scandir and did not finish deleting, and whether a supervisor still
  * listens on each. A trash we do not own reads as empty: nothing in it is ours. Only when the
  * whole state directory is foreign (a pass run as another user made it), its trash's slots whose
@@ -21,7 +21,7 @@ import {
 } from '../safe-fs/index.js';
 import { nameShown } from '../model/text.js';
 import { readLiveStatus } from './s6-status.js';
-import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir.js';
+import { TRASH_DIR, openForeignTrash, openPrivateIfExists, openStateDir, runningRemovals } from '../state-dir/index.js';
 
 const NO_SUPERVISORS = { supervised: false, denied: false, heldOpen: false } as const;
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { RESTARTS_FILE, restartJournal } from '../../src/journal.js';
 import { closeDir, readFileAt, writeFileAt } from '../../src/safe-fs/index.js';
-import { STATE_DIR, STATE_MARKER } from '../../src/state-dir.js';
+import { STATE_DIR, STATE_MARKER } from '../../src/state-dir/index.js';
 import { needsRoot } from '../helpers/needs.js';
 import { modeOf, put, tempRoot } from './support.js';
 

@@ -16,7 +16,7 @@ import { loadSettings } from '../../../src/cli/config.js';
 import { namesLockedInode } from '../../../src/lock.js';
 import { removeWorlds, runWorld, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
-import { STATE_MARKER } from '../../../src/state-dir.js';
+import { STATE_MARKER } from '../../../src/state-dir/index.js';
 
 test.after.always('remove scratch trees', removeWorlds);
 

@@ -4,7 +4,7 @@
  * number `killAt` takes effect. Usage: node pass-driver.js '<json DriverRequest>'.
  */
 import { acquireLock } from '../../../src/lock.js';
-import { defaultLockPath, openStateDir } from '../../../src/state-dir.js';
+import { defaultLockPath, openStateDir } from '../../../src/state-dir/index.js';
 import { applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { loadSettings } from '../../../src/cli/config.js';

@@ -19,7 +19,7 @@ import {
 } from '../../helpers/cli.js';
 import { diffSnapshot, snapshot } from './tree-check.js';
 import { needsRoot } from '../../helpers/needs.js';
-import { STATE_MARKER } from '../../../src/state-dir.js';
+import { STATE_MARKER } from '../../../src/state-dir/index.js';
 
 test.after.always('remove scratch trees', async () => {
   await removeWorlds();

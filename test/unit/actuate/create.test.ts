@@ -12,7 +12,7 @@ import { makeFifos } from '../../../src/actuate/fifo.js';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import type { CreateOp } from '../../../src/model.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
-import { STAGING_PREFIX, STATE_DIR, STATE_MARKER } from '../../../src/state-dir.js';
+import { STAGING_PREFIX, STATE_DIR, STATE_MARKER } from '../../../src/state-dir/index.js';
 import { TEST_SETTINGS } from '../../helpers/cli.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';

@@ -11,7 +11,7 @@ import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
 import { renderSlotFiles } from '../../../src/desired/render.js';
 import type { CreateOp, Operation, Plan } from '../../../src/model.js';
 import { RESTARTS_FILE } from '../../../src/journal.js';
-import { STAGING_PREFIX, STATE_DIR } from '../../../src/state-dir.js';
+import { STAGING_PREFIX, STATE_DIR } from '../../../src/state-dir/index.js';
 import { listenOnControl } from '../../helpers/fifo.js';
 import { type TempRoot, put, tempRoot } from '../support.js';
 

@@ -12,7 +12,7 @@ import test from 'ava';
 import { type RemoveOptions, applyRemoves } from '../../../src/actuate/remove.js';
 import type { DirIdentity, PurgeOp, RemoveOp } from '../../../src/model.js';
 import { closeDir, identityOf, openDirAt } from '../../../src/safe-fs/index.js';
-import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir/index.js';
 import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
 import { put, tempRoot } from '../support.js';
 

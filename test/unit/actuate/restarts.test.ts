@@ -8,7 +8,7 @@ import path from 'node:path';
 import test from 'ava';
 import { clearRestarts, persistRestarts } from '../../../src/actuate/restarts.js';
 import { RESTARTS_FILE, readPendingRestarts } from '../../../src/observe/restarts.js';
-import { STATE_DIR, STATE_MARKER } from '../../../src/state-dir.js';
+import { STATE_DIR, STATE_MARKER } from '../../../src/state-dir/index.js';
 import { scandirWithSlot } from './support.js';
 
 const journalOf = (root: string): string => path.join(root, STATE_DIR, RESTARTS_FILE);

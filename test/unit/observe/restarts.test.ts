@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { RESTARTS_FILE, readPendingRestarts } from '../../../src/observe/restarts.js';
-import { STATE_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR } from '../../../src/state-dir/index.js';
 import { makeFifo } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';

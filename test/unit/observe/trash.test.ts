@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { SCANDIR_LINKS_MAX, observeTrash } from '../../../src/observe/trash.js';
-import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir/index.js';
 import { listenOnControl, makeFifo, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { tempRoot } from '../support.js';

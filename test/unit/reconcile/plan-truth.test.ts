@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Operation, Settings } from '../../../src/model.js';
 import { DEFAULT_SETTINGS } from '../../../src/cli/config.js';
-import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir/index.js';
 import { type PassOptions, applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { diffSnapshots, snapshotTree, tempDir } from '../../helpers/tree.js';

@@ -12,7 +12,7 @@ import type { LiveStatus, Operation, Settings } from '../../../src/model.js';
 import { OWNERSHIP_FILE, REMOVE_REFUSED, REMOVE_WAITS } from '../../../src/model/constants.js';
 import { type PassOptions, type PassResult, type TestSeams, applyPass, planPass } from '../../../src/reconcile.js';
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
-import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir.js';
+import { STATE_DIR, TRASH_DIR } from '../../../src/state-dir/index.js';
 import { type Outcome, liveStateOf, passOutcomes } from '../../../src/watch/outcomes.js';
 import { liveUp } from '../../helpers/observed.js';
 import { passResultOf } from '../../helpers/pass-result.js';

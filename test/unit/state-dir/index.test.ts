@@ -1,5 +1,5 @@
 /**
- * src/state-dir.ts: the tool's private state directory in the scandir. Runs that start together
+ * src/state-dir/: the tool's private state directory in the scandir. Runs that start together
  * on a new scandir (boot and an operator's sync, say) must all end up in the one directory: none
  * may delete the directory another just made, or fail because it appeared meanwhile.
  */
@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { type Dir, closeDir } from '../../src/safe-fs/index.js';
-import { STATE_DIR, STATE_MARKER, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../src/state-dir.js';
-import { listenOnControl, superviseStandIn, svscanStandIn, workerIn } from '../helpers/fifo.js';
-import { needsRoot } from '../helpers/needs.js';
-import { modeOf, tempRoot } from './support.js';
+import { type Dir, closeDir } from '../../../src/safe-fs/index.js';
+import { STATE_DIR, STATE_MARKER, TRASH_DIR, type TakeOverReport, checkStateDir, openStateDir } from '../../../src/state-dir/index.js';
+import { listenOnControl, superviseStandIn, svscanStandIn, workerIn } from '../../helpers/fifo.js';
+import { needsRoot } from '../../helpers/needs.js';
+import { modeOf, tempRoot } from '../support.js';
 
-const STATE_DIR_MODULE = fileURLToPath(new URL('../../src/state-dir.js', import.meta.url));
-const SAFE_FS_MODULE = fileURLToPath(new URL('../../src/safe-fs/index.js', import.meta.url));
+const STATE_DIR_MODULE = fileURLToPath(new URL('../../../src/state-dir/index.js', import.meta.url));
+const SAFE_FS_MODULE = fileURLToPath(new URL('../../../src/safe-fs/index.js', import.meta.url));
 
 /** Makes the state directory of `root` foreign (0755), has it replaced, and says what was taken over. */
 function replaceForeign(root: string, dir: Dir): TakeOverReport {
@@ -254,9 +254,9 @@ needsRoot(test)('run as another user, a state directory root made is left where 
   fs.writeFileSync(path.join(scandir, STATE_DIR, 'lock'), '');
   // The compiled modules, where the other user can read them (a clone under root's 0700 home is not).
   const src = path.join(root, 'src');
-  fs.cpSync(path.dirname(STATE_DIR_MODULE), src, { recursive: true });
+  fs.cpSync(path.dirname(path.dirname(STATE_DIR_MODULE)), src, { recursive: true });
   const script = `
-    const { openStateDir } = await import(${JSON.stringify(path.join(src, 'state-dir.js'))});
+    const { openStateDir } = await import(${JSON.stringify(path.join(src, 'state-dir', 'index.js'))});
     const { openRoot } = await import(${JSON.stringify(path.join(src, 'safe-fs', 'index.js'))});
     try { openStateDir(openRoot(process.argv[1]), true); } catch (err) { console.error(err.code); process.exit(3); }`;
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {

@@ -31,7 +31,7 @@ import {
   renameAt,
   unlinkAt,
   writeFileAt,
-} from './safe-fs/index.js';
+} from '../safe-fs/index.js';
 
 /** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
 export const STATE_DIR = '.reconcile-gateways';
