@@ -1,4 +1,8 @@
 /**
+ * Owns the tool's private state directory in the scandir: opening it (making it, or replacing a
+ * foreign one) and the warnings a pass gives about it. It never uses as ours a directory under its
+ * name that is not this user's and 0700.
+ *
  * The tool's own state inside the scandir: `<scandir>/.reconcile-gateways/`, a directory owned by
  * the running user (root) with mode 0700, holding the run lock, the per-run staging directories,
  * the trash and the restart journal (src/journal.ts). It must sit on the scandir's file system (a slot is published
@@ -8,6 +12,8 @@
  * name someone else owns, or with another mode, is never used: it is renamed aside, deleted and
  * made again. A slot pending removal in its trash whose supervisor still runs (a pass run as
  * another user left it) is taken over first: it moves into the new trash, whose purge stops it.
+ *
+ * `private-dir.ts` holds the names and what makes a directory ours.
  */
 import fs from 'node:fs';
 import {
@@ -32,38 +38,20 @@ import {
   unlinkAt,
   writeFileAt,
 } from '../safe-fs/index.js';
+import { STATE_DIR, STATE_MARKER, TRASH_DIR, isOthersDir, openPrivateIfExists, openPrivateSubdir } from './private-dir.js';
 
-/** Name of the state directory inside the scandir (a dot name: s6-svscan ignores it). */
-export const STATE_DIR = '.reconcile-gateways';
+export {
+  STAGING_PREFIX,
+  STATE_DIR,
+  STATE_MARKER,
+  TRASH_DIR,
+  defaultLockPath,
+  openPrivateIfExists,
+  openPrivateSubdir,
+} from './private-dir.js';
 
-/** The run lock inside the state directory. */
-const LOCK_FILE = 'lock';
-
-/** Where removed slots wait for their supervisors to exit before deletion. */
-export const TRASH_DIR = 'trash';
-
-/**
- * A file every state directory of ours holds from the moment it has its name: it is made under a
- * temporary name with this file in it and renamed into place, and rename(2) replaces only an
- * empty directory, so no rename (a concurrent run's put-back, below) can ever replace ours.
- */
-export const STATE_MARKER = 'README';
 const MARKER_TEXT =
   'The private state of reconcile-gateways (docs/security.md): the run lock, staging directories, trash and restart journal.\n';
-
-/** Prefix of the per-run staging directories (`staging.<pid>`). */
-export const STAGING_PREFIX = 'staging.';
-
-/** Path of the default lock file for a scandir path. */
-export function defaultLockPath(scandirPath: string): string {
-  return `${scandirPath}/${STATE_DIR}/${LOCK_FILE}`;
-}
-
-/** Whether an open directory is ours and private: owned by us, mode 0700, not a symlink. */
-function isPrivateDir(dir: Dir): boolean {
-  const st = fs.fstatSync(dir.fd);
-  return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o7777) === 0o700;
-}
 
 /** What replacing a foreign state directory did with its trash's running removals. */
 export interface TakeOverReport {
@@ -214,15 +202,6 @@ export function checkStateDir(scandir: Dir): void {
   const seen = lstatAt(scandir, STATE_DIR);
   if (seen === undefined) fs.accessSync(`/proc/self/fd/${scandir.fd}`, fs.constants.W_OK);
   else if (isOthersDir(seen)) fs.accessSync(pathAt(scandir, STATE_DIR), fs.constants.W_OK | fs.constants.X_OK);
-}
-
-/**
- * Another user's directory, seen by a user other than root: it could be renamed away (the scandir
- * is writable) but neither used nor deleted.
- */
-function isOthersDir(seen: fs.Stats): boolean {
-  const euid = process.geteuid?.();
-  return seen.isDirectory() && euid !== 0 && seen.uid !== euid;
 }
 
 /** How often making the state directory meets one made meanwhile before giving up. */
@@ -429,28 +408,6 @@ function putBack(scandir: Dir, aside: string): void {
   } catch {
     // Taken between the look and the rename: it stays aside, under its dot name.
   }
-}
-
-/** Opens a private subdirectory of the state directory, making (or remaking) it. */
-export function openPrivateSubdir(state: Dir, name: string): Dir {
-  const existing = openPrivateIfExists(state, name);
-  if (existing !== undefined) return existing;
-  removeTreeAt(state, name, { left: REMOVAL_BUDGET });
-  return mkdirAt(state, name, 0o700);
-}
-
-/** Opens `name` when it is a private directory of ours; `undefined` when missing or foreign. */
-export function openPrivateIfExists(parent: Dir, name: string): Dir | undefined {
-  let dir: Dir | undefined;
-  try {
-    dir = openDirIfExists(parent, name);
-  } catch {
-    return undefined; // a symlink or a file under our name: foreign
-  }
-  if (dir === undefined) return undefined;
-  if (isPrivateDir(dir)) return dir;
-  closeDir(dir);
-  return undefined;
 }
 
 /**
