@@ -14,7 +14,7 @@
  * another user left it) is taken over first: it moves into the new trash, whose purge stops it.
  *
  * `private-dir.ts` holds the names and what makes a directory ours; `make.ts` makes one under a
- * temporary name.
+ * temporary name; `foreign-trash.ts` finds the running removals in a foreign one's trash.
  */
 import fs from 'node:fs';
 import {
@@ -24,10 +24,7 @@ import {
   dirKey,
   describeType,
   errnoCode,
-  forEachDirEntryRaw,
-  type ProcessTable,
   processTable,
-  isSupervised,
   lstatAt,
   openDirIfExists,
   pathAt,
@@ -35,9 +32,11 @@ import {
   renameAt,
   unlinkAt,
 } from '../safe-fs/index.js';
+import { openTrashDir, runningRemovals, scanTrash } from './foreign-trash.js';
 import { makeStateDir } from './make.js';
 import { STATE_DIR, TRASH_DIR, isOthersDir, openPrivateIfExists, openPrivateSubdir } from './private-dir.js';
 
+export { FOREIGN_TRASH_MAX, openForeignTrash, runningRemovals } from './foreign-trash.js';
 export {
   STAGING_PREFIX,
   STATE_DIR,
@@ -215,63 +214,6 @@ function moveRunningRemovals(oldTrash: Dir, trash: Dir, running: readonly string
   }
 }
 
-/** A foreign directory's trash, or undefined when there is none or it is no directory (a file or a symlink holds no supervisor). */
-function openTrashDir(state: Dir): Dir | undefined {
-  try {
-    return openDirIfExists(state, TRASH_DIR);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOTDIR' || code === 'ELOOP') return undefined;
-    throw err;
-  }
-}
-
-/** Most entries of a foreign trash looked at: a hostile one may hold millions. */
-export const FOREIGN_TRASH_MAX = 10_000;
-
-/** What a service directory's name may be to be taken over: what a prefix and a profile name make. */
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
-
-/**
- * The entries of a foreign state directory's trash on which a supervisor still runs (isSupervised
- * with a process table), by name: directories among the first
- * {@link FOREIGN_TRASH_MAX}, named like a service (a name that could forge an output field is never
- * taken over). Whose the FIFO is says nothing: a slot the Hermes CLI registered, or one of
- * `superviseOwner: user`, has a hermes-owned control under a real supervisor. Never throws.
- */
-export function runningRemovals(trash: Dir, table: ProcessTable): string[] {
-  return scanTrash(trash, false, table).running;
-}
-
-/**
- * The supervised directories of a trash ({@link runningRemovals}), and whether some could not be
- * checked: past the first {@link FOREIGN_TRASH_MAX} entries, or named with bytes that are not
- * UTF-8 (looked at by name, such a directory would be another one), or an unreadable trash.
- */
-function scanTrash(trash: Dir, anyName: boolean, table: ProcessTable): { readonly running: string[]; readonly unchecked: boolean } {
-  const running: string[] = [];
-  let unchecked = false;
-  let seen = 0;
-  try {
-    forEachDirEntryRaw(trash, (entry) => {
-      if (!entry.isDir) return;
-      if (++seen > FOREIGN_TRASH_MAX) {
-        unchecked = true;
-        return;
-      }
-      const name = entry.name.toString('utf8');
-      if (!Buffer.from(name).equals(entry.name)) {
-        unchecked = true;
-        return;
-      }
-      if ((anyName || SERVICE_NAME.test(name)) && isSupervised(trash, name, true, table)) running.push(name);
-    });
-  } catch {
-    unchecked = true;
-  }
-  return { running: running.sort(), unchecked };
-}
-
 /**
  * What is under the state directory's name when it is not this user's private directory and a
  * pass of this user would replace it, for the warning that says so (`a directory of uid 1000`, `a
@@ -293,19 +235,6 @@ export function foreignStateOf(scandir: Dir): string | undefined {
       : `a directory of mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
   } catch {
     return undefined;
-  }
-}
-
-/** The trash of a foreign state directory, opened to read (never through a link); undefined when there is none or it is unreadable. */
-export function openForeignTrash(scandir: Dir): Dir | undefined {
-  let state: Dir | undefined;
-  try {
-    state = openDirIfExists(scandir, STATE_DIR);
-    return state === undefined ? undefined : openDirIfExists(state, TRASH_DIR);
-  } catch {
-    return undefined;
-  } finally {
-    closeDir(state);
   }
 }
 
