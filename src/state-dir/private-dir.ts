@@ -18,7 +18,7 @@ export const TRASH_DIR = 'trash';
 /**
  * A file every state directory of ours holds from the moment it has its name: it is made under a
  * temporary name with this file in it and renamed into place, and rename(2) replaces only an
- * empty directory, so no rename (a concurrent run's put-back, index.ts) can ever replace ours.
+ * empty directory, so no rename (a concurrent run's put-back, take-over.ts) can ever replace ours.
  */
 export const STATE_MARKER = 'README';
 
