@@ -87,6 +87,16 @@ export default tseslint.config(
     files: ['src/desired/**/*.ts', 'src/diff/**/*.ts', 'test/fixtures/lint/desired/**/*.ts', 'test/fixtures/lint/diff/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', NODE_BUILTINS] },
   },
+  // style.md "Comments and size": functions of at most 40 lines (blank and comment lines aside),
+  // one options object past four parameters, and a file split before it passes 400 lines.
+  {
+    files: ['src/**/*.ts', 'src/**/*.cts', 'test/fixtures/lint/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 40, skipBlankLines: true, skipComments: true }],
+      'max-params': ['error', 4],
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+    },
+  },
   // No process-global state in the tool: `watch` runs for months in one process (issue 14).
   {
     files: ['src/**/*.ts', 'src/**/*.cts', 'test/fixtures/lint/**/*.ts'],

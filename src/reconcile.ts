@@ -223,7 +223,10 @@ function permissionWarning(results: readonly OperationResult[]): string | undefi
   );
 }
 
-/** What the pass's options ask of diff: a root pass checks owners (uid 0); the pass's clock bounds trusted mtimes. */
+/**
+ * What the pass's options ask of diff: whether it prunes and restarts changed gateways; a root
+ * pass checks owners (uid 0); the pass's clock bounds trusted mtimes.
+ */
 function diffOptionsOf(o: PassOptions): DiffOptions {
   return { prune: o.prune, restartChanged: o.restartChanged, expectedUid: o.isRoot ? 0 : null, nowMs: o.host.nowMs };
 }

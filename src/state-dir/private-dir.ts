@@ -1,7 +1,8 @@
 /**
  * What makes a state directory ours: the names in and around it, and the checks that a directory is
  * this user's and private (or another user's). The rest of src/state-dir/ opens through these; they
- * make nothing but a private subdirectory of a state directory that is already ours.
+ * make nothing but a private subdirectory of a state directory that is already ours (deleting
+ * first whatever that is not private sits under its name).
  */
 import fs from 'node:fs';
 import { type Dir, REMOVAL_BUDGET, closeDir, mkdirAt, openDirIfExists, removeTreeAt } from '../safe-fs/index.js';

@@ -1,7 +1,8 @@
 /**
- * The layer boundaries are enforced by `npm run lint` (eslint.config.js). Each fixture under
- * test/fixtures/lint/<layer>/ breaks one rule on purpose; this proves the rule fires there, names
- * the right rule and import, and stays quiet for the imports the layers may make.
+ * The layer boundaries and style.md's size limits are enforced by `npm run lint`
+ * (eslint.config.js). Each fixture under test/fixtures/lint/<layer>/ breaks one rule on purpose;
+ * this proves the rule fires there, names the right rule and import (or function), and stays
+ * quiet for the imports the layers may make.
  */
 import path from 'node:path';
 import test from 'ava';
@@ -51,6 +52,9 @@ test(violation, 'actuate/imports-observe.ts', 'import-x/no-restricted-paths', '.
 test(violation, 'lib/imports-cli.ts', 'import-x/no-restricted-paths', '../../../../src/cli/args.js');
 test(violation, 'global/process-chdir.ts', 'no-restricted-properties', 'No process-global tricks');
 test(violation, 'global/floating-promise.ts', '@typescript-eslint/no-floating-promises', 'Promises must be awaited');
+test(violation, 'global/long-function.ts', 'max-lines-per-function', "'tooLong' has too many lines (41)");
+test(violation, 'global/many-params.ts', 'max-params', "'tooMany' has too many parameters (5)");
+test(violation, 'global/long-file.ts', 'max-lines', 'File has too many lines (401)');
 
 test('lint accepts a pure layer importing the model, errors and the other pure layer', async (t) => {
   const all = await lintFixtures();

@@ -40,9 +40,9 @@ interface StatusReport {
   readonly result: PassResult;
   readonly rows: readonly StatusRow[];
   readonly watcher: WatcherReport;
-  /** The pass's warnings, then status's own, in the order they were found. */
+  /** Every warning, in the order found: a skipped role's, the pass's, a missing scandir's, then the scandir's own. */
   readonly warnings: readonly string[];
-  /** When live state was read: the rows' ages count to it, and the document's generatedAt says it. */
+  /** When the report was made (after the pass, before the watcher's file is read): the rows' ages count to it, and generatedAt says it. */
   readonly nowMs: number;
   readonly multiplex: boolean;
 }
