@@ -10,7 +10,7 @@ import { FatalError } from '../errors.js';
 import { escapeLine } from '../escape.js';
 import { type PassOptions, type PassResult } from '../reconcile.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, notReplaced, openRoot } from '../safe-fs/index.js';
-import { type ConfigCache, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
+import { type ConfigCache, accountOf, detectContainerArgv, hermesIds, hostEnv, observeConfig, scopeOf } from '../observe/index.js';
 import { type RoleDecision, decideMultiplex, decideRole } from '../desired/index.js';
 import { isRefused } from '../diff/index.js';
 import type { Args } from './args.js';
@@ -292,11 +292,13 @@ export interface Narrowing {
 
 /** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
 function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
+  const account = accountOf(prep.settings.user);
   return {
     argv: prep.argv,
     env: hostEnv(env),
     config: observeConfig(prep.home, () => ({ parseDocument, visit, isCollection }), prep.configCache),
     nowMs: Date.now(),
+    ...(account === undefined ? {} : { account }),
   };
 }
 

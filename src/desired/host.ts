@@ -3,7 +3,7 @@
  * over `config.yaml`), and the seeds of the root state file (legacy `gateway run`, bootstrap).
  * Pure: the facts come in as values (observe/host.ts gathers them).
  */
-import type { ConfigRead, HostEnv, HostFacts, ObservedHome, SeedSpec } from '../model.js';
+import type { ConfigRead, HostEnv, HostFacts, ObservedHome, SeedSpec, Settings } from '../model.js';
 import { STATE_FILE } from '../model/constants.js';
 
 /** Upstream's truthiness: `1`, `true`, `yes`, `on` in any case. */
@@ -97,6 +97,23 @@ function field(map: unknown, key: string, seen: Set<object> = new Set()): unknow
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * What is wrong when the config's `user` is another uid in /etc/passwd than the config's `uid`:
+ * as root, boot makes what the gateways write (`logs/`, the boot log, a seeded state file) owned
+ * by `uid`, while `s6-setuidgid` runs the gateways and their loggers as `user`, which then may not
+ * write it (a logger that cannot make its directory restarts every second). Undefined when they
+ * agree, or when the user has no entry (a host that is not the container).
+ */
+export function accountNotice(settings: Pick<Settings, 'user' | 'uid'>, account: HostFacts['account']): string | undefined {
+  if (account === undefined || account.uid === settings.uid) return undefined;
+  const { user, uid } = settings;
+  return (
+    `config: user "${user}" is uid ${account.uid} in /etc/passwd, not the config's uid ${uid}: what boot makes for the gateways ` +
+    `as root (logs/, the boot log, a seeded state file) is owned by ${uid}, and the gateways and their loggers, run as ${user} ` +
+    `by s6-setuidgid, may not write it; set "uid" and "gid" to ${user}'s ids, or "user" to the account of uid ${uid}`
+  );
 }
 
 /** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */

@@ -5,7 +5,7 @@
 import type { DesiredState, FileSpec, Notice, ProfileDecision, SeedSpec, ServiceSpec, Settings } from '../model.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
-import { decideMultiplex, decideSeed } from './host.js';
+import { accountNotice, decideMultiplex, decideSeed } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
 import { emptySetGuard, isGone, profilesUnusable } from './prune.js';
 import { type Context, type DesiredInput, decideProfiles } from './profiles.js';
@@ -62,6 +62,8 @@ export function buildDesired(desiredInput: DesiredInput): DesiredState {
  */
 function decideHostPolicy(desiredInput: DesiredInput, notices: Notice[]): { readonly input: Context; readonly seed: SeedSpec | undefined } {
   const { observed, host, hermesHome } = desiredInput;
+  const account = accountNotice(desiredInput.settings, host.account);
+  if (account !== undefined) notices.push({ level: 'warn', message: account });
   const mux = decideMultiplex(host.env, host.config, hermesHome);
   if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
   const service = `${desiredInput.settings.servicePrefix}${ROOT_PROFILE}`;

@@ -116,6 +116,11 @@ export interface HostFacts {
   readonly config: ConfigRead;
   /** Wall-clock time of the pass, for seeds' timestamps and to distrust mtimes in the future. */
   readonly nowMs: number;
+  /**
+   * The `/etc/passwd` entry of the config's `user`, when it has one: `s6-setuidgid` in every
+   * slot's `run` and `log/run` gives the gateway and its logger that account's uid.
+   */
+  readonly account?: { readonly uid: number };
 }
 
 /** Metadata of a directory inside a slot. */

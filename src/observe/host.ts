@@ -225,19 +225,27 @@ function flowDepth(text: string): number {
 
 /** uid/gid of the `hermes` entries in /etc/passwd and /etc/group, when present. */
 export function hermesIds(etc = '/etc'): { uid?: number; gid?: number } {
-  const field = (file: string, index: number): number | undefined => {
-    try {
-      const line = fs
-        .readFileSync(path.join(etc, file), 'utf8')
-        .split('\n')
-        .find((l) => l.startsWith('hermes:'));
-      const value = line?.split(':')[index];
-      return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const uid = field('passwd', 2);
-  const gid = field('group', 2) ?? field('passwd', 3);
+  const uid = idField(etc, 'passwd', 'hermes', 2);
+  const gid = idField(etc, 'group', 'hermes', 2) ?? idField(etc, 'passwd', 'hermes', 3);
   return { ...(uid === undefined ? {} : { uid }), ...(gid === undefined ? {} : { gid }) };
+}
+
+/** The uid of `user` in /etc/passwd, when it has an entry there (HostFacts.account). */
+export function accountOf(user: string, etc = '/etc'): { uid: number } | undefined {
+  const uid = idField(etc, 'passwd', user, 2);
+  return uid === undefined ? undefined : { uid };
+}
+
+/** A numeric field of `name`'s line in an /etc database, when the file, the line and a number are there. */
+function idField(etc: string, file: 'passwd' | 'group', name: string, index: number): number | undefined {
+  try {
+    const line = fs
+      .readFileSync(path.join(etc, file), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
+    const value = line?.split(':')[index];
+    return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
 }

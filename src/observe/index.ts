@@ -14,7 +14,16 @@ export { FOREIGN_LISTED_MAX, observeScandir, probeRemovals } from './scandir.js'
 export { decodeStatus, readLiveStatus, hasFifoReader } from './s6-status.js';
 export { parseJsonObject, STATE_FILE_CAP } from './parse.js';
 export { RESTARTS_FILE } from './restarts.js';
-export { type ConfigCache, CONFIG_YAML_CAP, detectContainerArgv, hermesIds, hostEnv, observeConfig, type YamlLib } from './host.js';
+export {
+  type ConfigCache,
+  CONFIG_YAML_CAP,
+  accountOf,
+  detectContainerArgv,
+  hermesIds,
+  hostEnv,
+  observeConfig,
+  type YamlLib,
+} from './host.js';
 export { observeTrash } from './trash.js';
 export { ReadCache } from './read-cache.js';
 

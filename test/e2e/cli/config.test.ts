@@ -41,6 +41,26 @@ test('a valid config changes exactly the configurable parts', async (t) => {
   t.true(run.endsWith('exec s6-setuidgid nobody /opt/gw -p coder gateway run --replace\n'));
 });
 
+test("a config user that /etc/passwd gives another uid than the config's is warned of; one that agrees is not", async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: {} });
+  // nobody is 65534 on every Debian: the tests' config says so (TEST_SETTINGS).
+  const mismatched = writeConfig(box, { uid: 1234 });
+  const r = await bootJson(box.home, box.scandir, ['--config', mismatched]);
+  t.is(r.code, 0, r.stderr);
+  const warning = /^config: user "nobody" is uid 65534 in \/etc\/passwd, not the config's uid 1234: .* set "uid" and "gid" to nobody's ids/;
+  t.true(
+    (r.doc['warnings'] as string[]).some((w) => warning.test(w)),
+    JSON.stringify(r.doc['warnings']),
+  );
+  t.regex(r.stderr, /warn: config: user "nobody" is uid 65534 in \/etc\/passwd/);
+  const agreed = writeConfig(box, {});
+  const again = await bootJson(box.home, box.scandir, ['--config', agreed]);
+  t.is(again.code, 0, again.stderr);
+  t.false(again.stderr.includes('/etc/passwd'), again.stderr);
+});
+
 test('RECONCILE_GATEWAYS_CONFIG is the default --config', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { ConfigRead, HostFacts, ObservedHome } from '../../../src/model.js';
 import {
   NON_GATEWAY_COMMANDS,
+  accountNotice,
   decideMultiplex,
   decideRole,
   decideSeed,
@@ -226,4 +227,15 @@ test('a path taken by something that is not a file is reported, not seeded', (t)
   t.deepEqual(decideSeed(facts({ env: { bootstrapState: 'running' } }), blocked, WHERE), {
     notice: 'HERMES_GATEWAY_BOOTSTRAP_STATE=running: /opt/data/gateway_state.json is a directory; not seeding it',
   });
+});
+
+test('a config user that /etc/passwd gives another uid than the config is warned of, naming both and what to set', (t) => {
+  const notice = accountNotice({ user: 'app', uid: 10000 }, { uid: 1001 });
+  t.regex(notice ?? '', /^config: user "app" is uid 1001 in \/etc\/passwd, not the config's uid 10000: /);
+  t.regex(notice ?? '', /set "uid" and "gid" to app's ids, or "user" to the account of uid 10000$/);
+});
+
+test('a config user whose passwd uid is the config uid, or who has no passwd entry, is not warned of', (t) => {
+  t.is(accountNotice({ user: 'app', uid: 1001 }, { uid: 1001 }), undefined);
+  t.is(accountNotice({ user: 'hermes', uid: 10000 }, undefined), undefined);
 });

@@ -12,6 +12,7 @@ import {
   CONFIG_YAML_CAP,
   type ConfigCache,
   type YamlLib,
+  accountOf,
   detectContainerArgv,
   hermesIds,
   hostEnv,
@@ -271,6 +272,16 @@ test('hermesIds reads the uid from passwd and the gid from group, falling back t
   put(root, 'passwd', 'hermesx:x:5:5::/:/bin/sh\n');
   t.deepEqual(hermesIds(root), {});
   t.deepEqual(hermesIds(path.join(root, 'missing')), {});
+});
+
+test("accountOf reads a user's uid from passwd, and nothing for a missing user, file or number", (t) => {
+  const { root } = tempRoot(t);
+  put(root, 'passwd', 'root:x:0:0::/root:/bin/sh\nappx:x:7:7::/:/bin/sh\napp:x:1001:1002::/opt/data:/bin/sh\nodd:x:NaN:0::/:/bin/sh\n');
+  t.deepEqual(accountOf('app', root), { uid: 1001 });
+  t.deepEqual(accountOf('root', root), { uid: 0 });
+  t.is(accountOf('ap', root), undefined);
+  t.is(accountOf('odd', root), undefined);
+  t.is(accountOf('app', path.join(root, 'missing')), undefined);
 });
 
 test('a hermes entry whose uid is not a number proposes no ids', (t) => {
