@@ -4,6 +4,7 @@
  */
 import type { ObservedState } from '../model.js';
 import { ROOT_PROFILE } from '../model/constants.js';
+import { namesInProse } from '../model/text.js';
 
 /** Whether a slot's profile is positively deleted: its directory gone, or tombstoned (below). */
 export function isGone(profile: string, observed: ObservedState): boolean {
@@ -68,7 +69,12 @@ export function emptySetGuard(guard: GuardInput): string | undefined {
   // or half-restored volume. A targeted pass also looks, briefly, beyond the profiles it read.
   const remaining = anyUsed || home.profileOutOfScope;
   if (!remaining && vanished.length > 0) {
-    return `every named profile vanished at once without tombstones (${vanished.length} slot(s)); removing nothing (pass --allow-empty if this is intended)`;
+    const services = namesInProse(vanished.map((s) => s.service).sort(), 3);
+    return (
+      `every named profile vanished at once (${vanished.length} slot(s): ${services}), none of them deleted by hermes profile delete ` +
+      `(it leaves a tombstone in ${profiles}/.deleted/); removing nothing: check that the volume is mounted at ${hermesHome}, ` +
+      'or pass --allow-empty if they were deleted on purpose'
+    );
   }
   return undefined;
 }
