@@ -75,8 +75,9 @@ const NOTE_INDENT = '    ';
 
 /** What the short words mean, printed under the table. */
 export const LEGEND =
-  'Legend: INTENT = desired_state (else gateway_state). SLOT = ours or foreign, up or down (the down ' +
-  'marker); file, symlink or other = the slot path is no directory (NOTE says what to do). LIVE: ' +
+  'Legend: INTENT = desired_state (else gateway_state; missing or unreadable = the state file is). SLOT = ' +
+  'ours or foreign, up or down (the down marker); none = no slot; file, symlink or other = the slot path is ' +
+  'no directory (NOTE says what to do). FOR = how long LIVE has held, by s6. LIVE: ' +
   'unsupervised = its s6-supervise is gone (s6-svscan restarts it); - = no supervisor state read (none ran, no s6-svscan, or not readable ' +
   'to this user); stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
   'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +

@@ -480,3 +480,11 @@ test('with profiles/ unreadable, a slot whose profile is unknown says so, ours o
       /its profile is unknown: profiles\/ cannot be read \(see the warning below\); the slot is left as it is$/,
     );
 });
+
+test('the legend says what every column but PROFILE means, and the words a row shows for nothing there', (t) => {
+  const header = renderStatusTable([row('coder')], CTX).split('\n')[0] ?? '';
+  const columns = header.split(/\s+/).filter((c) => c !== '' && c !== 'PROFILE');
+  t.deepEqual(columns, ['INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE']);
+  for (const column of columns) t.regex(LEGEND, new RegExp(`\\b${column}( =|:| leads)`), column);
+  for (const word of ['missing or unreadable', 'none = no slot', '- = no supervisor state']) t.true(LEGEND.includes(word), word);
+});
