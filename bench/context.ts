@@ -85,13 +85,16 @@ export function scratchRoot(): string {
 }
 
 /** Children get only these variables (an inherited NODE_EXTRA_CA_CERTS alone cost ~30 ms a start). */
-export const childEnv = (): NodeJS.ProcessEnv => ({
+export const childEnv = (hermesHome?: string): NodeJS.ProcessEnv => ({
   PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
   HOME: process.env['HOME'] ?? '/root',
   LANG: 'C.UTF-8',
   TZ: 'UTC',
   NO_COLOR: '1',
   TMPDIR: workRoot ?? os.tmpdir(),
+  // As in the Hermes image, HERMES_HOME is the volume: else every run warns that its gateways
+  // would use the config's home instead (desired/host.ts homeNotice).
+  ...(hermesHome === undefined ? {} : { HERMES_HOME: hermesHome }),
 });
 
 /** `node CLI sub --hermes-home … --scandir … --config …` plus the pinned extra arguments (and `watch`'s own). */

@@ -38,7 +38,7 @@ export async function startSoakWatcher(
   const stub = startSvscanStub(scandir);
   await runOnce(process.execPath, cliArgs('boot', home, scandir, ctx.cfg), {
     cwd: dir,
-    env: childEnv(),
+    env: childEnv(home),
     scratchDir: dir,
     timeoutMs: RUN_TIMEOUT_MS,
   });
@@ -46,7 +46,10 @@ export async function startSoakWatcher(
   const logFile = path.join(dir, 'watch.log');
   const logFd = fs.openSync(logFile, 'w');
   const args = [HEAP_SNAPSHOT_FLAG, ...cliArgs('watch', home, scandir, ctx.cfg), ...extra, '--status-file', statusFile];
-  const child = track(spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }), name);
+  const child = track(
+    spawn(process.execPath, args, { cwd: dir, env: childEnv(home), detached: true, stdio: ['ignore', logFd, logFd] }),
+    name,
+  );
   fs.closeSync(logFd);
   return { dir, home, scandir, statusFile, logFile, child, stub };
 }

@@ -73,7 +73,7 @@ export class SizeRun {
     results.floors[n] = this.floors;
     fs.mkdirSync(this.scan);
     this.#stub = startSvscanStub(this.scan);
-    this.run = { cwd: this.dir, env: childEnv(), scratchDir: this.dir, timeoutMs: RUN_TIMEOUT_MS };
+    this.run = { cwd: this.dir, env: childEnv(this.hh), scratchDir: this.dir, timeoutMs: RUN_TIMEOUT_MS };
     this.small = n <= 10;
   }
 

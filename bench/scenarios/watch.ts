@@ -256,7 +256,7 @@ export async function benchWatch(ctx: BenchContext): Promise<void> {
   results.watch = out;
   const b = await runOnce(process.execPath, cliArgs('boot', hh, scan, ctx.cfg), {
     cwd: dir,
-    env: childEnv(),
+    env: childEnv(hh),
     scratchDir: dir,
     timeoutMs: RUN_TIMEOUT_MS,
   });
@@ -269,7 +269,7 @@ export async function benchWatch(ctx: BenchContext): Promise<void> {
   log(`watch: starting with ${WATCH_N} profiles, --interval ${WATCH_INTERVAL}`);
   const tStart = performance.now();
   const child = track(
-    spawn(process.execPath, args, { cwd: dir, env: childEnv(), detached: true, stdio: ['ignore', logFd, logFd] }),
+    spawn(process.execPath, args, { cwd: dir, env: childEnv(hh), detached: true, stdio: ['ignore', logFd, logFd] }),
     'watch',
   );
   fs.closeSync(logFd);

@@ -291,7 +291,7 @@ export interface Narrowing {
 }
 
 /** The host facts of a pass: argv, environment, config.yaml, and the clock read now. */
-function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
+function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv, hermesHome: string): HostFacts {
   const account = accountOf(prep.settings.user);
   return {
     argv: prep.argv,
@@ -299,6 +299,7 @@ function hostFacts(prep: Prepared, env: NodeJS.ProcessEnv): HostFacts {
     config: observeConfig(prep.home, () => ({ parseDocument, visit, isCollection }), prep.configCache),
     nowMs: Date.now(),
     ...(account === undefined ? {} : { account }),
+    volume: path.resolve(hermesHome),
   };
 }
 
@@ -321,7 +322,7 @@ export interface PassInputs {
 export function passOptions(inputs: PassInputs): PassOptions {
   const { args, prep, scandir, env, narrow = {} } = inputs;
   const mode: Mode = args.command === 'boot' ? 'boot' : 'sync';
-  const host = hostFacts(prep, env);
+  const host = hostFacts(prep, env, args.hermesHome);
   const multiplex = decideMultiplex(host.env, host.config, args.hermesHome).multiplex;
   const scope = narrow.profiles !== undefined && !multiplex ? scopeOf(narrow.profiles, prep.settings) : undefined;
   return {

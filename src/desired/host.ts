@@ -116,6 +116,30 @@ export function accountNotice(settings: Pick<Settings, 'user' | 'uid'>, account:
   );
 }
 
+/**
+ * What is wrong when the gateways would run on another volume than the one this pass reads: they
+ * and their loggers inherit `HERMES_HOME` from their environment (this one stands for theirs: the
+ * Hermes image gives both the container's, with-contenv), and without it `run` makes the config's
+ * `home` their HOME and cwd and `log/run` writes under it. Undefined when that is the volume.
+ */
+export function homeNotice(home: string, env: HostEnv, volume: string | undefined): string | undefined {
+  if (volume === undefined) return undefined;
+  const inherited = env.hermesHome;
+  if (inherited !== undefined) {
+    if (inherited.replace(/(.)\/+$/, '$1') === volume) return undefined;
+    return (
+      `HERMES_HOME in this environment is ${inherited}, not ${volume}, the volume this pass reads: the gateways and their loggers, ` +
+      `which inherit HERMES_HOME, would use ${inherited}; set HERMES_HOME to ${volume} rather than --hermes-home`
+    );
+  }
+  if (home.replace(/(.)\/+$/, '$1') === volume) return undefined;
+  return (
+    `the config's home is ${home}, not ${volume}, the volume this pass reads, and HERMES_HOME is not set: the slots' run makes ` +
+    `${home} the gateways' HOME and cwd, and log/run writes their logs under it; set "home" in the config to ${volume}, ` +
+    "or HERMES_HOME in the container's environment"
+  );
+}
+
 /** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */
 export function wantsLegacySeed(argv: readonly string[], env: HostEnv): boolean {
   const rest = stripContainerArgv(argv);

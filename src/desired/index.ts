@@ -5,7 +5,7 @@
 import type { DesiredState, FileSpec, Notice, ProfileDecision, SeedSpec, ServiceSpec, Settings } from '../model.js';
 import { ROOT_PROFILE } from '../model/constants.js';
 import { type RenderSettings, renderSlotFiles } from './render.js';
-import { accountNotice, decideMultiplex, decideSeed } from './host.js';
+import { accountNotice, decideMultiplex, decideSeed, homeNotice } from './host.js';
 import { liveNotice, planCleanup, planSweep } from './sweep.js';
 import { emptySetGuard, isGone, profilesUnusable } from './prune.js';
 import { type Context, type DesiredInput, decideProfiles } from './profiles.js';
@@ -64,6 +64,8 @@ function decideHostPolicy(desiredInput: DesiredInput, notices: Notice[]): { read
   const { observed, host, hermesHome } = desiredInput;
   const account = accountNotice(desiredInput.settings, host.account);
   if (account !== undefined) notices.push({ level: 'warn', message: account });
+  const scriptsHome = homeNotice(desiredInput.settings.home, host.env, host.volume);
+  if (scriptsHome !== undefined) notices.push({ level: 'warn', message: scriptsHome });
   const mux = decideMultiplex(host.env, host.config, hermesHome);
   if (mux.notice !== undefined) notices.push({ level: 'warn', message: mux.notice });
   const service = `${desiredInput.settings.servicePrefix}${ROOT_PROFILE}`;

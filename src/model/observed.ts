@@ -106,6 +106,8 @@ export interface HostEnv {
   readonly noSupervise?: string;
   /** `HERMES_GATEWAY_BOOTSTRAP_STATE` (#37896). */
   readonly bootstrapState?: string;
+  /** `HERMES_HOME`: what the slots' scripts read first (the config's `home` when it is unset or empty). */
+  readonly hermesHome?: string;
 }
 
 /** Facts about the container that policy depends on: gathered by observe, the clock by the CLI. */
@@ -121,6 +123,8 @@ export interface HostFacts {
    * slot's `run` and `log/run` gives the gateway and its logger that account's uid.
    */
   readonly account?: { readonly uid: number };
+  /** HERMES_HOME as this pass reads it, made absolute (`--hermes-home`, else `HERMES_HOME`, else /opt/data). */
+  readonly volume?: string;
 }
 
 /** Metadata of a directory inside a slot. */

@@ -70,10 +70,12 @@ export function hostEnv(env: NodeJS.ProcessEnv): HostEnv {
   const multiplex = pick('GATEWAY_MULTIPLEX_PROFILES');
   const noSupervise = pick('HERMES_GATEWAY_NO_SUPERVISE');
   const bootstrapState = pick('HERMES_GATEWAY_BOOTSTRAP_STATE');
+  const hermesHome = pick('HERMES_HOME');
   return {
     ...(multiplex === undefined ? {} : { multiplex }),
     ...(noSupervise === undefined ? {} : { noSupervise }),
     ...(bootstrapState === undefined ? {} : { bootstrapState }),
+    ...(hermesHome === undefined || hermesHome === '' ? {} : { hermesHome }),
   };
 }
 

@@ -108,7 +108,28 @@ export function startNode(argv: readonly string[], opts: CliOptions = {}): Start
 /** Starts `reconcile-gateways <args>` detached (a `watch`, a run to kill); see {@link startNode}. */
 export function startCli(args: readonly string[], opts: CliOptions = {}): Started {
   const unprivileged = opts.uid !== undefined && opts.uid !== 0;
-  return startNode([opts.main ?? (unprivileged ? readableMain() : MAIN), ...args], opts);
+  return startNode([opts.main ?? (unprivileged ? readableMain() : MAIN), ...args], {
+    ...opts,
+    env: { ...volumeEnv(args, opts), ...opts.env },
+  });
+}
+
+/**
+ * HERMES_HOME set to the `--hermes-home` given, as the Hermes image's environment has it, unless
+ * the run sets its own: otherwise every run over a scratch volume would be warned that its
+ * gateways (whose config's `home` is /tmp) would use another volume (desired/host.ts homeNotice).
+ */
+function volumeEnv(args: readonly string[], opts: CliOptions): Record<string, string> {
+  if ((opts.baseEnv ?? {})['HERMES_HOME'] !== undefined || opts.env?.['HERMES_HOME'] !== undefined) return {};
+  const at = args.lastIndexOf('--hermes-home');
+  const given =
+    at >= 0
+      ? args[at + 1]
+      : [...args]
+          .reverse()
+          .find((a) => a.startsWith('--hermes-home='))
+          ?.slice('--hermes-home='.length);
+  return given === undefined || given === '' ? {} : { HERMES_HOME: path.resolve(opts.cwd ?? process.cwd(), given) };
 }
 
 /** Runs the CLI with `args` to its end (or its liveness deadline); never rejects on a non-zero exit. */

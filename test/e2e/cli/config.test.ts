@@ -61,6 +61,28 @@ test("a config user that /etc/passwd gives another uid than the config's is warn
   t.false(again.stderr.includes('/etc/passwd'), again.stderr);
 });
 
+test("--hermes-home on a volume the gateways would not use (the config's home, or another HERMES_HOME) is warned of, and saying where", async (t) => {
+  const box = await sandbox();
+  t.teardown(() => box.cleanup());
+  await makeHermesHome(box.home, { coder: {} });
+  const cfg = writeConfig(box, {});
+  const unset = await bootJson(box.home, box.scandir, ['--config', cfg, '--diff'], { env: { HERMES_HOME: '' } });
+  t.is(unset.code, 1, unset.stderr);
+  const fallback = `the config's home is /tmp, not ${box.home}, the volume this pass reads, and HERMES_HOME is not set: `;
+  t.true(
+    (unset.doc['warnings'] as string[]).some((w) => w.startsWith(fallback)),
+    JSON.stringify(unset.doc['warnings']),
+  );
+  const other = await bootJson(box.home, box.scandir, ['--config', cfg, '--diff'], { env: { HERMES_HOME: '/srv/elsewhere' } });
+  t.regex(
+    other.stderr,
+    /warn: HERMES_HOME in this environment is \/srv\/elsewhere, not \S+, the volume this pass reads: .*set HERMES_HOME to /,
+  );
+  // As in the Hermes image: HERMES_HOME is the volume (the test runner sets it to --hermes-home).
+  const same = await bootJson(box.home, box.scandir, ['--config', cfg, '--diff']);
+  t.false(same.stderr.includes('the volume this pass reads'), same.stderr);
+});
+
 test('RECONCILE_GATEWAYS_CONFIG is the default --config', async (t) => {
   const box = await sandbox();
   t.teardown(() => box.cleanup());
