@@ -107,7 +107,8 @@ function field(map: unknown, key: string, seen: Set<object> = new Set()): unknow
  * agree, or when the user has no entry (a host that is not the container).
  */
 export function accountNotice(settings: Pick<Settings, 'user' | 'uid'>, account: HostFacts['account']): string | undefined {
-  if (account === undefined || account.uid === settings.uid) return undefined;
+  // root may write whatever boot makes, whoever owns it.
+  if (account === undefined || account.uid === settings.uid || account.uid === 0) return undefined;
   const { user, uid } = settings;
   return (
     `config: user "${user}" is uid ${account.uid} in /etc/passwd, not the config's uid ${uid}: what boot makes for the gateways ` +
@@ -118,26 +119,34 @@ export function accountNotice(settings: Pick<Settings, 'user' | 'uid'>, account:
 
 /**
  * What is wrong when the gateways would run on another volume than the one this pass reads: they
- * and their loggers inherit `HERMES_HOME` from their environment (this one stands for theirs: the
- * Hermes image gives both the container's, with-contenv), and without it `run` makes the config's
- * `home` their HOME and cwd and `log/run` writes under it. Undefined when that is the volume.
+ * and their loggers inherit `HERMES_HOME` from their environment, and without it `run` makes the
+ * config's `home` their HOME and cwd and `log/run` writes under it. This environment stands for
+ * theirs, as it does in the Hermes image (with-contenv gives both the container's). Undefined
+ * when that is the volume. `volume` and `env.hermesHome` are absolute and normalised (observe).
  */
 export function homeNotice(home: string, env: HostEnv, volume: string | undefined): string | undefined {
   if (volume === undefined) return undefined;
   const inherited = env.hermesHome;
   if (inherited !== undefined) {
-    if (inherited.replace(/(.)\/+$/, '$1') === volume) return undefined;
+    if (inherited === volume) return undefined;
     return (
-      `HERMES_HOME in this environment is ${inherited}, not ${volume}, the volume this pass reads: the gateways and their loggers, ` +
-      `which inherit HERMES_HOME, would use ${inherited}; set HERMES_HOME to ${volume} rather than --hermes-home`
+      `HERMES_HOME in this environment is ${inherited}, not ${volume} (--hermes-home), the volume this pass reads: gateways and ` +
+      `loggers that inherit this environment would use ${inherited}; set HERMES_HOME to ${volume} rather than --hermes-home`
     );
   }
-  if (home.replace(/(.)\/+$/, '$1') === volume) return undefined;
+  if (normalPath(home) === volume) return undefined;
   return (
     `the config's home is ${home}, not ${volume}, the volume this pass reads, and HERMES_HOME is not set: the slots' run makes ` +
-    `${home} the gateways' HOME and cwd, and log/run writes their logs under it; set "home" in the config to ${volume}, ` +
-    "or HERMES_HOME in the container's environment"
+    `${home} the gateways' HOME and cwd, and log/run writes their logs under it; set "home" in the config to ${volume}`
   );
+}
+
+/** An absolute path without empty or `.` segments or a trailing slash (`/opt//data/.` is `/opt/data`). */
+function normalPath(p: string): string {
+  return `/${p
+    .split('/')
+    .filter((seg) => seg !== '' && seg !== '.')
+    .join('/')}`;
 }
 
 /** Whether the container command is a legacy `gateway run` that wants the root gateway seeded. */

@@ -106,7 +106,7 @@ export interface HostEnv {
   readonly noSupervise?: string;
   /** `HERMES_GATEWAY_BOOTSTRAP_STATE` (#37896). */
   readonly bootstrapState?: string;
-  /** `HERMES_HOME`: what the slots' scripts read first (the config's `home` when it is unset or empty). */
+  /** `HERMES_HOME`, made absolute: what the gateways inherit (else the scripts use the config's `home`); unset when empty. */
   readonly hermesHome?: string;
 }
 

@@ -75,7 +75,7 @@ export function hostEnv(env: NodeJS.ProcessEnv): HostEnv {
     ...(multiplex === undefined ? {} : { multiplex }),
     ...(noSupervise === undefined ? {} : { noSupervise }),
     ...(bootstrapState === undefined ? {} : { bootstrapState }),
-    ...(hermesHome === undefined || hermesHome === '' ? {} : { hermesHome }),
+    ...(hermesHome === undefined || hermesHome === '' ? {} : { hermesHome: path.resolve(hermesHome) }),
   };
 }
 

@@ -76,7 +76,7 @@ test("--hermes-home on a volume the gateways would not use (the config's home, o
   const other = await bootJson(box.home, box.scandir, ['--config', cfg, '--diff'], { env: { HERMES_HOME: '/srv/elsewhere' } });
   t.regex(
     other.stderr,
-    /warn: HERMES_HOME in this environment is \/srv\/elsewhere, not \S+, the volume this pass reads: .*set HERMES_HOME to /,
+    /warn: HERMES_HOME in this environment is \/srv\/elsewhere, not \S+ \(--hermes-home\), the volume this pass reads: .*set HERMES_HOME to /,
   );
   // As in the Hermes image: HERMES_HOME is the volume (the test runner sets it to --hermes-home).
   const same = await bootJson(box.home, box.scandir, ['--config', cfg, '--diff']);

@@ -261,6 +261,7 @@ test('hostEnv picks exactly the variables the core reads, by upstream names', (t
   t.deepEqual(hostEnv({ HERMES_GATEWAY_NO_SUPERVISE: '' }), { noSupervise: '' });
   // An empty HERMES_HOME is unset to the scripts' ${HERMES_HOME:=home}.
   t.deepEqual(hostEnv({ HERMES_HOME: '/srv/hermes' }), { hermesHome: '/srv/hermes' });
+  t.deepEqual(hostEnv({ HERMES_HOME: '/srv//hermes/.' }), { hermesHome: '/srv/hermes' });
   t.deepEqual(hostEnv({ HERMES_HOME: '' }), {});
   t.deepEqual(hostEnv({}), {});
 });
