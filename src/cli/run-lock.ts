@@ -22,7 +22,7 @@ export function lockPath(args: Args): string {
 }
 
 /** How a caller takes the run lock, beyond where and whether to wait. */
-export interface LockOptions {
+export interface RunLockOptions {
   /** Ends a wait for a held lock (a watcher stopping), with the signal's reason. */
   readonly signal?: AbortSignal;
   /**
@@ -36,7 +36,7 @@ export interface LockOptions {
  * Takes the run lock, making the scandir's private state directory first when it holds the lock
  * (src/state-dir/); `acquireLock` re-checks that the path still names the locked inode.
  */
-export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, { signal, warn }: LockOptions = {}): Promise<HeldLock> {
+export function takeLock(args: Args, scandir: Dir | undefined, wait: boolean, { signal, warn }: RunLockOptions = {}): Promise<HeldLock> {
   const prepareDir = args.lockFile === undefined && scandir !== undefined ? () => closeDir(openOwnStateDir(scandir, warn)) : undefined;
   return acquireLock(lockPath(args), wait, { signal, prepare: prepareDir });
 }
@@ -49,7 +49,7 @@ export async function waitForLock(
   args: Args,
   scandir: Dir | undefined,
   say: (held: string) => void,
-  options: LockOptions = {},
+  options: RunLockOptions = {},
 ): Promise<HeldLock> {
   try {
     return await takeLock(args, scandir, false, options);
