@@ -113,7 +113,7 @@ export function accountNotice(settings: Pick<Settings, 'user' | 'uid'>, account:
   return (
     `config: user "${user}" is uid ${account.uid} in /etc/passwd, not the config's uid ${uid}: what boot makes for the gateways ` +
     `as root (logs/, the boot log, a seeded state file) is owned by ${uid}, and the gateways and their loggers, run as ${user} ` +
-    `by s6-setuidgid, may not write it; set "uid" and "gid" to ${user}'s ids, or "user" to the account of uid ${uid}`
+    `by s6-setuidgid, may not write it; set "uid" and "gid" in the config (--config) to ${user}'s ids, or "user" to the account of uid ${uid}`
   );
 }
 
@@ -137,7 +137,7 @@ export function homeNotice(home: string, env: HostEnv, volume: string | undefine
   if (normalPath(home) === volume) return undefined;
   return (
     `the config's home is ${home}, not ${volume}, the volume this pass reads, and HERMES_HOME is not set: the slots' run makes ` +
-    `${home} the gateways' HOME and cwd, and log/run writes their logs under it; set "home" in the config to ${volume}`
+    `${home} the gateways' HOME and cwd, and log/run writes their logs under it; set "home" in the config (--config) to ${volume}`
   );
 }
 

@@ -49,7 +49,8 @@ test("a config user that /etc/passwd gives another uid than the config's is warn
   const mismatched = writeConfig(box, { uid: 1234 });
   const r = await bootJson(box.home, box.scandir, ['--config', mismatched]);
   t.is(r.code, 0, r.stderr);
-  const warning = /^config: user "nobody" is uid 65534 in \/etc\/passwd, not the config's uid 1234: .* set "uid" and "gid" to nobody's ids/;
+  const warning =
+    /^config: user "nobody" is uid 65534 in \/etc\/passwd, not the config's uid 1234: .* set "uid" and "gid" in the config \(--config\) to nobody's ids/;
   t.true(
     (r.doc['warnings'] as string[]).some((w) => warning.test(w)),
     JSON.stringify(r.doc['warnings']),

@@ -233,7 +233,7 @@ test('a path taken by something that is not a file is reported, not seeded', (t)
 test('a config user that /etc/passwd gives another uid than the config is warned of, naming both and what to set', (t) => {
   const notice = accountNotice({ user: 'app', uid: 10000 }, { uid: 1001 });
   t.regex(notice ?? '', /^config: user "app" is uid 1001 in \/etc\/passwd, not the config's uid 10000: /);
-  t.regex(notice ?? '', /set "uid" and "gid" to app's ids, or "user" to the account of uid 10000$/);
+  t.regex(notice ?? '', /set "uid" and "gid" in the config \(--config\) to app's ids, or "user" to the account of uid 10000$/);
 });
 
 test('a config user whose passwd uid is the config uid, or who has no passwd entry, is not warned of', (t) => {
@@ -246,7 +246,7 @@ test('a config user whose passwd uid is the config uid, or who has no passwd ent
 test("gateways that would run on another volume than the pass's are warned of, naming where from and what to set", (t) => {
   const unset = homeNotice('/opt/data', {}, '/srv/hermes');
   t.regex(unset ?? '', /^the config's home is \/opt\/data, not \/srv\/hermes, the volume this pass reads, and HERMES_HOME is not set: /);
-  t.regex(unset ?? '', /set "home" in the config to \/srv\/hermes$/);
+  t.regex(unset ?? '', /set "home" in the config \(--config\) to \/srv\/hermes$/);
   const overridden = homeNotice('/srv/hermes', { hermesHome: '/opt/data' }, '/srv/hermes');
   t.regex(
     overridden ?? '',
