@@ -14,7 +14,7 @@ import { type PassResult, applyPass, planPass } from '../../../src/reconcile.js'
 import { closeDir, openRoot } from '../../../src/safe-fs/index.js';
 import { loadSettings } from '../../../src/cli/config.js';
 import { namesLockedInode } from '../../../src/lock.js';
-import { removeWorlds, runWorld, type World, writeProfiles, makeWorld } from '../../helpers/cli.js';
+import { removeWorlds, runWorld, type World, writeConfig, writeProfiles, makeWorld } from '../../helpers/cli.js';
 import { needsRoot } from '../../helpers/needs.js';
 import { STATE_MARKER } from '../../../src/state-dir/index.js';
 
@@ -132,6 +132,16 @@ needsRoot(test)('#8 without the sticky bit, root over a hermes-writable scandir 
   const run = await runWorld('boot', l);
   t.is(run.code, 0, run.stderr);
   t.regex(run.stderr, /writable by uid \d+ and not sticky.*chmod \+t/);
+});
+
+needsRoot(test)('#8 with gateways run as root (uid 0), a root-owned scandir gets no sticky warning: no mode binds root', async (t) => {
+  const l = await makeWorld('root-gateways');
+  writeProfiles(l.home, { alice: 'running' });
+  writeConfig(l, { user: 'root', uid: 0, gid: 0 });
+  fs.chmodSync(l.scandir, 0o775);
+  const run = await runWorld('boot', l);
+  t.is(run.code, 0, run.stderr);
+  t.notRegex(run.stderr, /sticky/);
 });
 
 needsRoot(test)(
