@@ -63,7 +63,7 @@ function requireBundled(name: 'validateConfig' | 'validateStatusFile'): unknown 
 }
 
 /**
- * ajv errors joined in one line, each `/path: message`; an unknown key is named, with the nearest
+ * ajv errors joined in one line, each `/path: message` (the message alone for the top level); an unknown key is named, with the nearest
  * of `knownKeys` when it looks like a typo, an enum lists its allowed values, and a pattern a
  * top-level key fails is said in `patterns`' words rather than as the regular expression.
  */
@@ -83,16 +83,18 @@ export function firstValidationError(v: Validator): string {
 }
 
 function describeError(e: ValidationError, knownKeys: readonly string[], patterns: Readonly<Record<string, string>>): string {
-  const where = e.instancePath || '/';
-  const said = e.keyword === 'pattern' ? patterns[where.slice(1)] : undefined;
-  if (said !== undefined) return `${where}: must be ${said}`;
+  // The document itself (an unknown or missing top-level key) has the empty pointer: no prefix,
+  // where `/:` read as a path to a person who never met a JSON pointer.
+  const at = (text: string): string => (e.instancePath === '' ? text : `${e.instancePath}: ${text}`);
+  const said = e.keyword === 'pattern' ? patterns[e.instancePath.slice(1)] : undefined;
+  if (said !== undefined) return at(`must be ${said}`);
   const extra = e.params?.additionalProperty;
   if (e.keyword === 'additionalProperties' && extra !== undefined) {
     const near = didYouMean(extra, knownKeys, quoted);
-    return `${where}: unknown key ${quoted(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`;
+    return at(`unknown key ${quoted(extra)}${near}${near === '' && knownKeys.length > 0 ? `; known keys: ${knownKeys.join(', ')}` : ''}`);
   }
   if (e.keyword === 'enum' && e.params?.allowedValues !== undefined) {
-    return `${where}: must be one of ${e.params.allowedValues.map((a) => (typeof a === 'string' ? quoted(a) : JSON.stringify(a))).join(', ')}`;
+    return at(`must be one of ${e.params.allowedValues.map((a) => (typeof a === 'string' ? quoted(a) : JSON.stringify(a))).join(', ')}`);
   }
-  return `${where}: ${e.message ?? 'invalid'}`;
+  return at(e.message ?? 'invalid');
 }

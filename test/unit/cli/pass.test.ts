@@ -157,7 +157,7 @@ test('an invalid config is a usage error naming the file and the key', async (t)
   const err = await t.throwsAsync(prepare(w.args('sync', '--config', bad)), { instanceOf: UsageError });
   t.is(
     err?.message,
-    `config ${bad} is invalid: /: unknown key "usr" (did you mean "user"?); fix the file (${docPath('cli.md')} lists every setting)`,
+    `config ${bad} is invalid: unknown key "usr" (did you mean "user"?); fix the file (${docPath('cli.md')} lists every setting)`,
   );
 });
 

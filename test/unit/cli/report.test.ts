@@ -30,7 +30,7 @@ const exitCode = test.macro({
   title: (_, err: unknown, code: number) => `${err instanceof Error ? err.name : typeof err} exits ${code} with its JSON error document`,
 });
 
-test(exitCode, new UsageError('config /etc/x.json is invalid: /: unknown key "usr"'), EXIT.usage, 'usage');
+test(exitCode, new UsageError('config /etc/x.json is invalid: unknown key "usr"'), EXIT.usage, 'usage');
 test(exitCode, new ArgumentError('sync: unknown option --x', 'sync'), EXIT.usage, 'usage');
 test(exitCode, new LockHeldError('another reconcile-gateways run holds /run/service/.reconcile-gateways/lock'), EXIT.locked, 'locked');
 test(exitCode, new FatalError('scandir /run/service exists but is not a directory'), EXIT.fatal, 'fatal');

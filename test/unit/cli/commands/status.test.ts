@@ -168,7 +168,7 @@ test('an invalid status file is reported, never fatal', async (t) => {
   const bad = await status(w, { COLUMNS: '1000' });
   t.true(
     linesOf(bad.out).includes(
-      `watcher: status file ${w.statusFile} unreadable: not a status file this version reads (/: must have required property 'pid', and 11 more): ${fix}`,
+      `watcher: status file ${w.statusFile} unreadable: not a status file this version reads (must have required property 'pid', and 11 more): ${fix}`,
     ),
     linesOf(bad.out).join('\n'),
   );
