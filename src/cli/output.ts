@@ -197,9 +197,10 @@ function driftFields(result: PassResult): string {
   return ` ${driftCountFields(driftCounts(result.drift))}${escapeLine(` drifting=${firstFew(driftingServices(result.drift))}`)}`;
 }
 
-/** `running_but_down=N crash_looping=N stopped_but_up=N`: the drift counts of a summary or pass line. */
+/** `running_but_down=N crash_looping=N stopped_but_up=N logger_down=N`: the drift counts of a summary or pass line. */
 export function driftCountFields(c: Readonly<Record<DriftType, number>>): string {
-  return `running_but_down=${c.IntentRunningButDown} crash_looping=${c.CrashLooping} stopped_but_up=${c.IntentStoppedButUp}`;
+  const counts = `running_but_down=${c.IntentRunningButDown} crash_looping=${c.CrashLooping} stopped_but_up=${c.IntentStoppedButUp}`;
+  return `${counts} logger_down=${c.LoggerDown}`;
 }
 
 /**

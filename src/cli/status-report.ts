@@ -8,6 +8,7 @@ import { shellWord } from '../escape.js';
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { describeEvidence, neverDied } from '../desired/drift.js';
+import { GATEWAY_LOGS_DIR } from '../model/constants.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
 /** Live state of one service as `status` reports it. */
@@ -188,4 +189,42 @@ function driftOf(row: RowFacts): string[] {
 /** A drift condition as a line of the `drift` strings: `IntentRunningButDown for 45 s (exit 0)`. */
 export function driftConditionLine(c: DriftReport): string {
   return `${c.type} for ${c.forSeconds} s${describeEvidence(c.evidence)}`;
+}
+
+/**
+ * A drift condition as the table's NOTE says it (`CrashLooping 2m (exit 1, 9 restarts in 600 s)`),
+ * with where to look: a crash loop's output is in its s6-log directory, but its stderr (a traceback)
+ * is where s6-svscan's output goes, as ./run (upstream's bytes) sends only stdout to the logger; a
+ * dead logger's own error is there too.
+ */
+export function driftNote(
+  c: DriftReport,
+  row: Pick<StatusRow, 'profile' | 'service'>,
+  where: { readonly scandir: string; readonly hermesHome?: string | undefined },
+): string {
+  const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
+  const logs = where.hermesHome === undefined ? undefined : path.join(where.hermesHome, GATEWAY_LOGS_DIR, row.profile);
+  if (c.type === 'LoggerDown') {
+    return (
+      `${line}: its logger (${path.join(where.scandir, row.service, 'log')}) is not running, so the gateway's output goes ` +
+      `nowhere and it hangs once the pipe fills; s6-log's error is where s6-svscan's output goes (the container log): ` +
+      `check that the log directory${logs === undefined ? '' : ` (${logs})`} is a directory its user can write`
+    );
+  }
+  return c.type === 'CrashLooping' && logs !== undefined
+    ? `${line}: its output is logged in ${path.join(logs, 'current')}, its stderr (a traceback) where s6-svscan's goes (the container log)`
+    : line;
+}
+
+/** `3d4h`, `5m12s`, `42s`. */
+export function duration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d > 999) return '>999d'; // a stamp from far back (or garbage) must not widen the table
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
 }

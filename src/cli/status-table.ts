@@ -7,12 +7,12 @@
 import path from 'node:path';
 import { escapeLine } from '../escape.js';
 import type { WatcherStop } from '../watch/status-file.js';
-import { describeEvidence } from '../desired/drift.js';
 import { isHermesIntent } from '../desired/index.js';
-import { GATEWAY_LOGS_DIR } from '../model/constants.js';
 import { NAME_RULE } from '../model/names.js';
 import { namesInProse } from '../model/text.js';
-import { type StatusRow, driftConditionLine } from './status-report.js';
+import { type StatusRow, driftConditionLine, driftNote, duration } from './status-report.js';
+
+export { duration } from './status-report.js';
 import { restartPendingNote } from './output.js';
 
 /** The watcher part of the report. */
@@ -75,15 +75,18 @@ const NOTE_INDENT = '    ';
 
 /** What the short words mean, printed under the table. */
 export const LEGEND =
-  'Legend: INTENT = desired_state (else gateway_state; missing or unreadable = the state file is). SLOT = ' +
+  'Legend: INTENT = desired_state (else gateway_state; missing or unreadable = the state file is; - = no ' +
+  'profile). SLOT = ' +
   'ours or foreign, up or down (the down marker); none = no slot; file, symlink or other = the slot path is ' +
   'no directory (NOTE says what to do). FOR = how long LIVE has held, by s6. LIVE: ' +
   'unsupervised = its s6-supervise is gone (s6-svscan restarts it); - = no supervisor state read (none ran, no s6-svscan, or not readable ' +
   'to this user); stopped = wanted down by s6 or an operator (s6-svc -d); failed = run exited 78, so ' +
-  'finish returned 125 and s6 will not restart it; starting = s6 is (re)starting it. NOTE leads with ' +
+  'finish returned 125 and s6 will not restart it; starting = s6 wants it up and it is not, yet: (re)starting, or ' +
+  'between the restarts of a crash loop. NOTE leads with ' +
   'drift (docs/metrics.md): IntentRunningButDown = intent running, down longer than --drift-grace; ' +
   'CrashLooping = more than --crash-restarts deaths in --crash-window; IntentStoppedButUp = intent not ' +
-  'running, yet up. The same data for scripts: --output json.';
+  'running, yet up; LoggerDown = its logger (s6-log) down longer than --drift-grace, or crash-looping. The ' +
+  'same data for scripts: --output json.';
 
 /** Renders the whole text report. */
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
@@ -281,14 +284,7 @@ function liveWord(r: StatusRow): string {
  * pending reason, planned changes, live state, the watcher's view.
  */
 function notes(r: StatusRow, ctx: TableContext): string[] {
-  const out = r.driftConditions.map((c) => {
-    const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
-    // Why it keeps dying: its stdout goes to its logger (the s6-log directory its log/run names);
-    // ./run sends no stderr there (upstream's bytes), so a traceback is where s6-svscan's output is.
-    return c.type === 'CrashLooping' && ctx.hermesHome !== undefined
-      ? `${line}: its output is logged in ${path.join(ctx.hermesHome, GATEWAY_LOGS_DIR, r.profile, 'current')}, its stderr (a traceback) where s6-svscan's goes (the container log)`
-      : line;
-  });
+  const out = r.driftConditions.map((c) => driftNote(c, r, ctx));
   if ((r.intent.action === 'skipped' || r.intent.action === 'pending') && r.intent.reason !== undefined)
     out.push(`${r.intent.action}: ${inWords(r.intent.reason)}`);
   const odd = oddIntentNote(r);
@@ -310,19 +306,6 @@ function notes(r: StatusRow, ctx: TableContext): string[] {
     out.push(`${who}: ${r.watcher.condition}${told ? '' : ` (${reason})`}`);
   }
   return out;
-}
-
-/** `3d4h`, `5m12s`, `42s`. */
-export function duration(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (d > 999) return '>999d'; // a stamp from far back (or garbage) must not widen the table
-  if (d > 0) return `${d}d${h}h`;
-  if (h > 0) return `${h}h${m}m`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
 }
 
 /** What a watcher that holds its lock but not its status file is told to check. */

@@ -18,10 +18,10 @@ import type {
 import { S6_DEATH_TALLY, doublingBackoff } from '../model/constants.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
-export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp';
+export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp' | 'LoggerDown';
 
 /** Every drift type, in report order. */
-export const DRIFT_TYPES: readonly DriftType[] = ['IntentRunningButDown', 'CrashLooping', 'IntentStoppedButUp'];
+export const DRIFT_TYPES: readonly DriftType[] = ['IntentRunningButDown', 'CrashLooping', 'IntentStoppedButUp', 'LoggerDown'];
 
 /** What the condition rests on, as s6 recorded it. */
 export interface DriftEvidence {
@@ -168,8 +168,33 @@ export function detectDrift(observed: ObservedState, desired: DesiredState, nowU
       out.push({ ...base, type: 'CrashLooping', sinceUnix: first.atUnix, evidence });
     }
     if (!spec.autostart && live.up) out.push({ ...base, type: 'IntentStoppedButUp', sinceUnix: live.updownSinceUnix, evidence: {} });
+    const logger = slot.loggerLive === undefined ? undefined : loggerDown(slot.loggerLive, nowUnix, policy);
+    if (logger !== undefined) out.push({ ...base, type: 'LoggerDown', ...logger });
   }
   return out.sort(compareDrift);
+}
+
+/**
+ * LoggerDown: the slot's s6-log is down past the grace (held down, or s6 cannot spawn it), or dies
+ * more than `crashRestarts` times in the window (it cannot make or write its log directory, say).
+ * The gateway's output then goes nowhere: once the pipe's buffer fills, its writes block and a
+ * gateway that reads as up hangs. Whatever the gateway's intent: s6 runs the logger regardless.
+ */
+function loggerDown(logger: LiveStatus, nowUnix: number, policy: DriftPolicy): Pick<DriftCondition, 'sinceUnix' | 'evidence'> | undefined {
+  if (!logger.supervised) return undefined;
+  const deaths = logger.deaths ?? [];
+  const loop = recentDeaths(deaths, loopEnd(true, logger, nowUnix), policy.crashWindowSeconds);
+  const first = loop[0];
+  if (first !== undefined && loop.length > policy.crashRestarts) {
+    const truncated = deaths.length >= S6_DEATH_TALLY && first === deaths[0] ? { truncated: true } : {};
+    const last = exitOf(loop[loop.length - 1] ?? first);
+    return {
+      sinceUnix: first.atUnix,
+      evidence: { ...last, restarts: loop.length, windowSeconds: policy.crashWindowSeconds, ...truncated },
+    };
+  }
+  if (!isDownPastGrace(logger, nowUnix, policy.graceSeconds)) return undefined;
+  return { sinceUnix: logger.updownSinceUnix, evidence: neverDied(logger) ? {} : lastExit(logger) };
 }
 
 /**

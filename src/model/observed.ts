@@ -222,6 +222,11 @@ export interface ObservedSlot {
   readonly foreignEntries: readonly string[];
   readonly live?: LiveStatus;
   /**
+   * Its logger's live state (`log/supervise/status`), read with `live`: absent when s6 never
+   * supervised the logger or this user may not read it.
+   */
+  readonly loggerLive?: LiveStatus;
+  /**
    * This user may not read the slot's `supervise/status` (a non-root pass outside its group): `live`
    * is absent, and whether its gateway runs is unknown, not "no".
    */

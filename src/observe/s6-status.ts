@@ -3,7 +3,7 @@
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, fifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, fifoReader, openDirIfExists, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
 import type { CachedFile, ReadCache } from './read-cache.js';
@@ -14,6 +14,8 @@ const STATUS_SIZE = 35;
 
 /** A slot's `supervise/status`, kept under that path in the slot's group; read up to 64 bytes. */
 const STATUS: CachedFile = { name: 'status', path: 'supervise/status', cap: 64 };
+/** Its logger's, kept beside it in the same group. */
+const LOGGER_STATUS: CachedFile = { name: 'status', path: 'log/supervise/status', cap: 64 };
 
 /** Decodes a status buffer; undefined when it is not 35 bytes. */
 export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus | undefined {
@@ -52,14 +54,14 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
 export function readLiveStatus(
   slot: Dir,
   cached?: { readonly cache: ReadCache; readonly service: string },
+  file: CachedFile = STATUS,
 ): LiveStatus | 'denied' | undefined {
   // supervise/ is 0710: a member of its group (a non-root pass) may only search it, and reads the
   // state by name; anyone else cannot read it (unknown, not broken).
   const supervise = openSearchableDirAt(slot, 'supervise');
   if (supervise === undefined) return undefined;
   try {
-    const read =
-      cached === undefined ? readFileAt(supervise, STATUS.name, STATUS.cap) : cached.cache.read(supervise, STATUS, cached.service);
+    const read = cached === undefined ? readFileAt(supervise, file.name, file.cap) : cached.cache.read(supervise, file, cached.service);
     if (read.kind === 'refused' && (read.code === 'EACCES' || read.code === 'EPERM')) return 'denied';
     if (read.kind !== 'file') return undefined;
     // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.
@@ -70,5 +72,23 @@ export function readLiveStatus(
     return live === undefined || deaths === undefined ? live : { ...live, deaths };
   } finally {
     closeDir(supervise);
+  }
+}
+
+/**
+ * Live state of a slot's logger (`log/supervise/status`), read as readLiveStatus reads the slot's;
+ * undefined without a `log/` directory or one this user may not read: a logger's state only adds
+ * drift (LoggerDown), so unknown is none.
+ */
+export function readLoggerStatus(slot: Dir, cached?: { readonly cache: ReadCache; readonly service: string }): LiveStatus | undefined {
+  let log: Dir | undefined;
+  try {
+    log = openDirIfExists(slot, 'log');
+    const live = log === undefined ? undefined : readLiveStatus(log, cached, LOGGER_STATUS);
+    return live === 'denied' ? undefined : live;
+  } catch {
+    return undefined; // a log/ that is no directory, or one this user may not open
+  } finally {
+    closeDir(log);
   }
 }

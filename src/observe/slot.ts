@@ -20,7 +20,7 @@ import {
   readFileAt,
 } from '../safe-fs/index.js';
 import { parseJsonObject } from './parse.js';
-import { readLiveStatus } from './s6-status.js';
+import { readLiveStatus, readLoggerStatus } from './s6-status.js';
 import type { CachedFile, ReadCache } from './read-cache.js';
 
 /** What a pass reads every slot with: built once per pass. */
@@ -60,16 +60,19 @@ export function observeSlot(pass: ScandirPass, key: SlotEntry, shallow: boolean)
       ? readShallow(slot, service, profile)
       : (cache?.view<SlotContents>(service, stamps) ?? readContents(pass, slot, logDir, key));
     if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
-    const live = pass.readLive ? readLiveStatus(slot, cache === undefined ? undefined : { cache, service }) : undefined;
+    const cached = cache === undefined ? undefined : { cache, service };
+    const live = pass.readLive ? readLiveStatus(slot, cached) : undefined;
     // Literals, not spreads: spread-built slots each got a hidden class of their own (~330 bytes a
     // slot, 3 MB at 10 000 slots, in a heap snapshot).
     const { files, hasDownMarker, owned, foreignEntries } = contents;
     if (live === 'denied') {
       return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, liveDenied: true };
     }
-    return live === undefined
-      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity }
-      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live };
+    if (live === undefined) return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity };
+    const loggerLive = shallow ? undefined : readLoggerStatus(slot, cached);
+    return loggerLive === undefined
+      ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live }
+      : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live, loggerLive };
   } catch (err) {
     return refusedSlot(key, describeErrno(err));
   } finally {

@@ -119,6 +119,7 @@ export interface SlotOptions {
   readonly dir?: DirRead;
   readonly logDir?: DirRead;
   readonly live?: LiveStatus;
+  readonly loggerLive?: LiveStatus;
   readonly entry?: ObservedSlot['entry'];
   /** Entries of an unowned slot the Hermes CLI never writes. */
   readonly foreignEntries?: readonly string[];
@@ -144,6 +145,7 @@ export function slotOf(spec: ServiceSpec, opts: SlotOptions = {}): ObservedSlot 
     owned: opts.owned ?? true,
     foreignEntries: opts.foreignEntries ?? [],
     ...(opts.live === undefined ? {} : { live: opts.live }),
+    ...(opts.loggerLive === undefined ? {} : { loggerLive: opts.loggerLive }),
   };
 }
 

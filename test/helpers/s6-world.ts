@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { healBackoffSeconds } from '../../src/desired/drift.js';
 import { decodeDeathTally } from '../../src/observe/death-tally.js';
+import { GATEWAY_LOGS_DIR } from '../../src/model/constants.js';
 import { type Svscan, createSvscanState, startSvscan, stopAll, waitFor } from './s6.js';
 import { removeTree } from './tree.js';
 import { type CliOptions, type CliResult, type JsonRun, runCli, runJson } from './cli.js';
@@ -97,6 +98,15 @@ async function layOut(prefix: string, opts: S6WorldOptions): Promise<{ base: Wor
     fs.mkdirSync(path.join(gatewayHome, nobodyDir), { recursive: true, mode: 0o755 });
     fs.chownSync(path.join(gatewayHome, nobodyDir), NOBODY, NOBODY);
   }
+  // The loggers write under $HERMES_HOME/logs/gateways (s6-svscan gets HERMES_HOME, as in the image)
+  // as the config's user: without a place it may write, each s6-log would die every second.
+  for (const dir of ['logs', GATEWAY_LOGS_DIR]) {
+    const at = path.join(base.home, dir);
+    if (!fs.existsSync(at)) {
+      fs.mkdirSync(at, { mode: 0o755 });
+      fs.chownSync(at, NOBODY, NOBODY);
+    }
+  }
   const gateway = path.join(base.root, 'fake-gateway');
   fs.writeFileSync(gateway, opts.gateway ?? FAKE_GATEWAY, { mode: 0o755 });
   const { state, scandir } = await createSvscanState();
@@ -125,7 +135,7 @@ export async function makeS6World(prefix: string, opts: S6WorldOptions = {}): Pr
       if (svscan === undefined) throw new Error('s6-svscan is not started: call startSvscan()');
       return svscan;
     },
-    startSvscan: async () => (svscan = await startWithEnv(state, opts.svscanEnv?.(world) ?? {})),
+    startSvscan: async () => (svscan = await startWithEnv(state, { HERMES_HOME: base.home, ...opts.svscanEnv?.(world) })),
     async remove() {
       await svscan?.stop({ removeState: true });
       states.delete(state);

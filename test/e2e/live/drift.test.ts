@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadValidators } from '../../../src/cli/validate.js';
 import { healBackoffSeconds } from '../../../src/desired/drift.js';
@@ -166,7 +166,7 @@ needsS6(test)(
     t.like((plain.doc['drift'] as unknown[])[0], { type: 'IntentRunningButDown', service: 'gateway-quit' });
     const said = await env.cli('sync', ['--drift-grace', '0']);
     t.is(said.code, 0, said.stderr);
-    t.regex(said.stdout, / exit=0 running_but_down=1 crash_looping=0 stopped_but_up=0 drifting=gateway-quit\n$/);
+    t.regex(said.stdout, / exit=0 running_but_down=1 crash_looping=0 stopped_but_up=0 logger_down=0 drifting=gateway-quit\n$/);
     await waitHealDue(env, 'quit');
     const preview = await env.cli('sync', ['--diff', '--heal', '--drift-grace', '0']);
     t.is(preview.code, 1);
@@ -208,5 +208,42 @@ needsS6(test)(
     t.deepEqual(again.doc['operations'], []);
     t.deepEqual(again.doc['drift'], []);
     t.is(sample(readFileSync(metricsFile, 'utf8'), 'reconcile_gateways_drift_conditions{condition="IntentStoppedButUp"}'), 0);
+  },
+);
+
+needsS6(test)(
+  'a logger that cannot run (its log directory is a file) is LoggerDown in status, the plan JSON, the summary and the metrics; its healthy neighbour is not',
+  async (t) => {
+    const env = await setup({ mute: RUNNING, ok: RUNNING });
+    // s6-log cannot make its directory: it exits 111, and s6 starts it again every second.
+    writeFileSync(path.join(env.home, 'logs', 'gateways', 'mute'), 'not a directory\n');
+    t.is((await env.cli('sync')).code, 0);
+    await env.waitUp('mute');
+    await env.waitUp('ok');
+    const loggerTally = path.join(env.slot('mute'), 'log', 'supervise', 'death_tally');
+    await waitFor(() => decodeDeathTally(readFileSync(loggerTally)).length > 2, 30_000, 'three deaths of the logger of gateway-mute');
+    const flags = ['--crash-restarts', '2'];
+    const status = await env.json('status', flags);
+    const { validateStatusReport, validatePlan } = await loadValidators();
+    t.true(validateStatusReport?.(status.doc), JSON.stringify(validateStatusReport?.errors));
+    const rows = status.doc['profiles'] as { service: string; driftConditions: Drift[] }[];
+    t.like(rows.find((r) => r.service === 'gateway-mute')?.driftConditions[0], { type: 'LoggerDown', evidence: { exitcode: 111 } });
+    t.deepEqual(rows.find((r) => r.service === 'gateway-ok')?.driftConditions, [], 'a logger that runs is no drift');
+    const table = await env.cli('status', flags);
+    t.regex(table.stdout, /^mute .*LoggerDown/m);
+    t.true(table.stdout.replace(/\s+/g, ' ').includes(`its logger (${env.slot('mute')}/log) is not running`), table.stdout);
+
+    const metricsFile = path.join(env.root, 'logger.prom');
+    const plan = await env.json('sync', [...flags, '--metrics-file', metricsFile]);
+    t.is(plan.code, 0, plan.stderr);
+    t.true(validatePlan?.(plan.doc), JSON.stringify(validatePlan?.errors));
+    t.like((plan.doc['drift'] as unknown[])[0], { type: 'LoggerDown', service: 'gateway-mute' });
+    t.deepEqual(plan.doc['operations'], [], 'never healed: s6 restarts a logger by itself');
+    const text = readFileSync(metricsFile, 'utf8');
+    t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-mute",condition="LoggerDown"}'), 1);
+    t.is(sample(text, 'reconcile_gateways_drift_conditions{condition="LoggerDown"}'), 1);
+    checkWithPromtool(t, text, 'sync --metrics-file');
+    const said = await env.cli('sync', flags);
+    t.regex(said.stdout, / logger_down=1 drifting=gateway-mute\n$/);
   },
 );

@@ -160,12 +160,12 @@ test('drift the pass found follows the summary, as the watcher says it, and is i
   const drifting = resultOf({ drift, nowMs: 1_090_000 });
   t.regex(
     textReport(drifting, 0, SCANDIR),
-    / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b\n$/,
+    / restart_pending=0 exit=0 running_but_down=2 crash_looping=1 stopped_but_up=0 logger_down=0 drifting=gateway-a,gateway-b\n$/,
   );
   t.regex(textReport(resultOf({}), 0, SCANDIR), / restart_pending=0 exit=0\n$/);
   t.true(
     (await diffReport(drifting, false, SCANDIR)).includes(
-      ' restart_pending=0 running_but_down=2 crash_looping=1 stopped_but_up=0 drifting=gateway-a,gateway-b (dry run: nothing changed)',
+      ' restart_pending=0 running_but_down=2 crash_looping=1 stopped_but_up=0 logger_down=0 drifting=gateway-a,gateway-b (dry run: nothing changed)',
     ),
     'the --diff totals line says it too',
   );

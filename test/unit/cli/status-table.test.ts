@@ -242,7 +242,7 @@ test('NOTE leads with drift conditions, then reasons, restarts and the watcher',
 test('after the table: the legend, the scandir, warnings and the watcher', (t) => {
   const text = renderStatusTable([row('a')], {
     ...CTX,
-    width: 1000,
+    width: 2000,
     warnings: ['bad\nline'],
     watcher: {
       state: 'present',

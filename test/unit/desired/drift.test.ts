@@ -198,6 +198,47 @@ test('healsWaiting names the heals held back for their back-off step, with the s
   );
 });
 
+/** A running gateway (intent `intent`) whose logger is `logger`. */
+function withLogger(logger: LiveStatus, intent = true): ReturnType<typeof stateWith> {
+  const spec = specOf('a', intent);
+  const slot = slotOf(spec, { down: !intent, live: intent ? liveUp(NOW - 500) : heldDown(NOW - 500), loggerLive: logger });
+  return { observed: observedOf(home(), scandirOf([slot], { svscanLive: true })), desired: desiredOf([spec]) };
+}
+
+test('LoggerDown: a logger that keeps dying (s6-log exits 111 on a log directory it cannot make) is reported whatever the intent, never healed', (t) => {
+  // s6 restarts a dead logger after a second: it is down ~1 s at a time, never past the grace.
+  const looping = { ...heldDown(NOW - 1, 111, deathsAt([NOW - 9, NOW - 7, NOW - 5, NOW - 3, NOW - 2, NOW - 1], 111)), wantedUp: true };
+  for (const intent of [true, false]) {
+    const { observed, desired } = withLogger(looping, intent);
+    const drift = detectDrift(observed, desired, NOW, POLICY);
+    t.deepEqual(drift, [
+      {
+        type: 'LoggerDown',
+        service: 'gateway-a',
+        profile: 'a',
+        sinceUnix: NOW - 9,
+        evidence: { exitcode: 111, restarts: 6, windowSeconds: 600 },
+      },
+    ]);
+    t.deepEqual(planHeals(observed, drift, NOW, POLICY), [], 's6 restarts a logger by itself');
+  }
+  const fewer = withLogger({ ...looping, deaths: deathsAt([NOW - 5, NOW - 3, NOW - 2, NOW - 1], 111) });
+  t.deepEqual(detectDrift(fewer.observed, fewer.desired, NOW, POLICY), [], 'no more deaths than --crash-restarts');
+});
+
+test('LoggerDown: a logger held down (s6-svc -d on log/) past the grace, from its down transition; not within it, nor an unsupervised one', (t) => {
+  const past = withLogger(heldDown(NOW - 31, 0, deathsAt([NOW - 31], 0)));
+  t.deepEqual(detectDrift(past.observed, past.desired, NOW, POLICY), [
+    { type: 'LoggerDown', service: 'gateway-a', profile: 'a', sinceUnix: NOW - 31, evidence: { exitcode: 0 } },
+  ]);
+  const within = withLogger(heldDown(NOW - 30));
+  t.deepEqual(detectDrift(within.observed, within.desired, NOW, POLICY), []);
+  const gone = withLogger({ ...heldDown(NOW - 100), supervised: false });
+  t.deepEqual(detectDrift(gone.observed, gone.desired, NOW, POLICY), []);
+  const fine = withLogger(liveUp(NOW - 100));
+  t.deepEqual(detectDrift(fine.observed, fine.desired, NOW, POLICY), []);
+});
+
 const liveArb = fc.record({
   up: fc.boolean(),
   wantedUp: fc.boolean(),

@@ -98,12 +98,13 @@ test('driftReport never reports a negative age when the clock is behind the cond
 });
 
 test('driftCounts names every drift type, with zero for the ones nobody is in', (t) => {
-  t.deepEqual(driftCounts([]), { IntentRunningButDown: 0, CrashLooping: 0, IntentStoppedButUp: 0 });
+  t.deepEqual(driftCounts([]), { IntentRunningButDown: 0, CrashLooping: 0, IntentStoppedButUp: 0, LoggerDown: 0 });
   const stopped = { ...crashLoop, type: 'IntentStoppedButUp' as const };
   t.deepEqual(driftCounts([crashLoop, stopped, { ...crashLoop, service: 'gateway-b' }]), {
     IntentRunningButDown: 0,
     CrashLooping: 2,
     IntentStoppedButUp: 1,
+    LoggerDown: 0,
   });
 });
 

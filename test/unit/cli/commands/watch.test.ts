@@ -22,7 +22,7 @@ const SUMMARY: PassSummary = {
   exitCode: 0,
   warnings: [],
   counts: { create: 1, update: 0, restart: 0, up: 0, down: 0, remove: 0, heal: 0, failed: 0, held: 0, restartPending: 0 },
-  drift: { IntentRunningButDown: 0, CrashLooping: 1, IntentStoppedButUp: 0 },
+  drift: { IntentRunningButDown: 0, CrashLooping: 1, IntentStoppedButUp: 0, LoggerDown: 0 },
   changed: ['gateway-a'],
   drifting: ['gateway-b'],
 };
@@ -30,7 +30,7 @@ const SUMMARY: PassSummary = {
 test('the pass line has the trigger, scope, counts, drift, changed and drifting services and duration', (t) => {
   t.is(
     summaryLine(SUMMARY),
-    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 services=gateway-a drifting=gateway-b duration_ms=40',
+    'reconcile: pass trigger=interval scope=full result=converged create=1 update=0 restart=0 up=0 down=0 remove=0 purge=0 heal=0 failed=0 held=0 restart_pending=0 running_but_down=0 crash_looping=1 stopped_but_up=0 logger_down=0 services=gateway-a drifting=gateway-b duration_ms=40',
   );
 });
 
