@@ -116,6 +116,20 @@ export function checkStateDirUsable(args: Args): void {
 }
 
 /**
+ * `--diff`: what a real run by this user would stop at before it plans (exit 111: a state directory
+ * it cannot use), as a warning, so a preview run as the wrong user does not pass for the run. The
+ * plan shown is still what a run as the right user would do.
+ */
+export function stateDirWarning(scandir: Dir, mode: string): string | undefined {
+  try {
+    checkStateDir(scandir);
+    return undefined;
+  } catch (err) {
+    return `a real ${mode} by this user would stop before changing anything (exit 111): ${stateDirError(scandir, err).message}`;
+  }
+}
+
+/**
  * The state directory, made when missing. Another user's (root's, 0700) cannot be opened or
  * replaced: that is someone running the tool as the wrong user, so say so instead of the errno.
  * One this user replaces (a foreign one) is said, with what went with it.

@@ -30,7 +30,7 @@ import {
   checkOutputFiles,
   withoutSoul,
 } from '../pass.js';
-import { replaceForeignStateDir, lockPath, takeLock, waitForLock } from '../run-lock.js';
+import { replaceForeignStateDir, lockPath, stateDirWarning, takeLock, waitForLock } from '../run-lock.js';
 
 /** What a `boot` or `sync` run hands on from step to step. */
 interface OnceRun {
@@ -79,7 +79,8 @@ async function passAndReport(run: OnceRun, prep: Prepared, scandir: Dir | undefi
   let planned = planPass(options);
   const plannedMs = Date.now();
   logPlanned(planned, plannedMs - startMs, logger);
-  if (scandir === undefined) planned = { ...planned, warnings: [...planned.warnings, scandirMissingWarning(args.scandir)] };
+  const unusable = scandir === undefined ? scandirMissingWarning(args.scandir) : args.diff ? stateDirWarning(scandir, mode) : undefined;
+  if (unusable !== undefined) planned = { ...planned, warnings: [...planned.warnings, unusable] };
   if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
   const result = args.diff ? unapplied(planned) : await applyPass(planned);
   if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);

@@ -260,6 +260,11 @@ needsRoot(test)(
     const diff = await runWorld('sync', l, ['--diff'], nobody);
     t.is(diff.code, 1, diff.stderr);
     t.regex(diff.stdout, /gateway-alice update: run write/);
+    // The preview says that this user's own sync would not get that far.
+    t.regex(
+      diff.stderr,
+      /warn: a real sync by this user would stop before changing anything \(exit 111\): cannot use \S+\/\.reconcile-gateways, .*it belongs to uid 0/,
+    );
     t.deepEqual(diffSnapshot(before, snapshot(l.scandir)), [], 'the wrong user changed the scandir');
   },
 );

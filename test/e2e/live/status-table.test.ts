@@ -92,14 +92,22 @@ needsS6(test)(
     // s6-supervise retries every 10 s and keeps its down time: past the 3 s a service s6 wants up
     // needs (WANTED_UP_DOWN_MIN_SECONDS, more than --drift-grace 1), the note must come.
     let seen = '';
-    await waitFor(async () => (seen = await note()).includes('has not started ./run'), 20_000, 'the cannot-spawn note');
+    // Its log/run has the same missing interpreter: the logger is down as long, LoggerDown.
+    await waitFor(
+      async () => (seen = await note()).includes('has not started ./run') && seen.includes('LoggerDown'),
+      20_000,
+      'the cannot-spawn note and the logger down',
+    );
     t.regex(
       seen,
-      /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\); IntentRunningButDown for \d+ s$/,
+      /^live: wanted up, yet down for \d+ s: s6-supervise has not started \.\/run \(can it run\? s6-svscan's output says why\); IntentRunningButDown for \d+ s; LoggerDown for \d+ s$/,
     );
     t.deepEqual(
       conditions.map((c) => [c.type, c.evidence]),
-      [['IntentRunningButDown', {}]],
+      [
+        ['IntentRunningButDown', {}],
+        ['LoggerDown', {}],
+      ],
       'an alert on the condition fires; no exit is made up for a run that never ran',
     );
     const heal = await env.json('sync', ['--heal', '--drift-grace', '1']);
