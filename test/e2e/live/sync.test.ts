@@ -130,4 +130,19 @@ needsS6(test)('sync with no live s6-svscan changes only files', async (t) => {
   t.deepEqual(opsOf(sync.doc), ['down gateway-a applied', 'create gateway-b applied']);
   t.true(existsSync(path.join(env.slot('a'), 'down')), 'the down marker is the persisted intent');
   t.true(existsSync(path.join(env.slot('b'), 'run')));
+  // Applied, yet nothing started: said, not left to the summary.
+  const warning = `no s6-svscan runs on ${env.scandir}: gateway-a and gateway-b are written as planned, but nothing starts or stops until one runs there`;
+  t.true(
+    (sync.doc['warnings'] as string[]).some((w) => w.startsWith(warning)),
+    JSON.stringify(sync.doc['warnings']),
+  );
+  const converged = await env.json('sync');
+  t.deepEqual(converged.doc['warnings'], [], 'a pass that changes nothing has nothing to warn of');
+  writeState(path.join(env.home, 'profiles/b/gateway_state.json'), STOPPED);
+  const boot = await env.json('boot');
+  t.deepEqual(opsOf(boot.doc), ['down gateway-b applied']);
+  t.false(
+    (boot.doc['warnings'] as string[]).some((w) => w.startsWith('no s6-svscan runs')),
+    'boot runs before s6-svscan starts, by design',
+  );
 });
