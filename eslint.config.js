@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Lint for TypeScript plus the layer boundaries of docs/design (style.md "Boundaries"):
+ * Lint for TypeScript plus the layer boundaries of docs/design (the team style guide's "Boundaries"):
  * `desired` and `diff` are pure and import only the model layer (and each other); `observe` and
  * `actuate` never import each other or the CLI; nothing outside `src/cli` imports the CLI.
  * test/tooling/lint.test.ts proves each boundary fires on a fixture under test/fixtures/lint/.
@@ -87,7 +87,7 @@ export default tseslint.config(
     files: ['src/desired/**/*.ts', 'src/diff/**/*.ts', 'test/fixtures/lint/desired/**/*.ts', 'test/fixtures/lint/diff/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', NODE_BUILTINS] },
   },
-  // style.md "Comments and size": functions of at most 40 lines (blank and comment lines aside),
+  // The team style guide's "Comments and size": functions of at most 40 lines (blank and comment lines aside),
   // one options object past four parameters, and a file split before it passes 400 lines.
   {
     files: ['src/**/*.ts', 'src/**/*.cts', 'test/fixtures/lint/**/*.ts'],
