@@ -8,7 +8,7 @@ import { shellWord } from '../escape.js';
 import type { LiveStatus, ObservedProfile, ObservedSlot, Operation, ProfileDecision } from '../model.js';
 import type { PassResult } from '../reconcile.js';
 import { describeEvidence, neverDied } from '../desired/drift.js';
-import { GATEWAY_LOGS_DIR } from '../model/constants.js';
+import { FINISH_FAILURE_EXIT, GATEWAY_LOGS_DIR } from '../model/constants.js';
 import { type DriftReport, driftReport } from '../watch/status-file.js';
 
 /** Live state of one service as `status` reports it. */
@@ -104,8 +104,7 @@ function slotOf(slot: ObservedSlot | undefined): StatusRow['slot'] {
   return { present: true, kind: slot.entry, owned: slot.owned, marker: slot.entry === 'dir' ? (slot.hasDownMarker ? 'down' : 'up') : null };
 }
 
-/** The exit code our rendered `finish` turns into 125 as a failure: 78, EX_CONFIG (#51228). */
-export const FINISH_FAILURE_EXIT = 78;
+export { FINISH_FAILURE_EXIT } from '../model/constants.js';
 
 function rewritesFinish(op: Operation): boolean {
   return op.kind === 'update' && op.changes.some((c) => c.path === 'finish');

@@ -15,7 +15,7 @@ import type {
   PickupOp,
   Plan,
 } from '../model.js';
-import { S6_DEATH_TALLY, doublingBackoff } from '../model/constants.js';
+import { FINISH_FAILURE_EXIT, S6_DEATH_TALLY, doublingBackoff } from '../model/constants.js';
 
 /** The drift conditions, by name (stable: alert rules and the JSON contracts use them). */
 export type DriftType = 'IntentRunningButDown' | 'CrashLooping' | 'IntentStoppedButUp' | 'LoggerDown';
@@ -309,25 +309,39 @@ export function healsPointless(observed: ObservedState, drift: readonly DriftCon
 }
 
 /**
+ * The IntentRunningButDown services `--heal` leaves alone because their `./run` last exited 78, a
+ * config error, which our `finish` turns into "do not restart" as upstream does: a heal would only
+ * run it into the same error (and reset the condition's time, and its alert, each time).
+ */
+export function healsRefused(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): string[] {
+  return splitHeals(observed, drift, nowUnix, policy).configErrors;
+}
+
+/**
  * The IntentRunningButDown services `--heal` may heal, split into those due now and those waiting
- * for their step, and the services it leaves alone because s6 already wants them up.
+ * for their step, and the services it leaves alone: s6 already wants them up, or they exited 78.
  */
 function splitHeals(
   observed: ObservedState,
   drift: readonly DriftCondition[],
   nowUnix: number,
   policy: DriftPolicy,
-): { heals: HealOp[]; waiting: HealWait[]; pointless: string[] } {
+): { heals: HealOp[]; waiting: HealWait[]; pointless: string[]; configErrors: string[] } {
   const looping = new Set(drift.filter((d) => d.type === 'CrashLooping').map((d) => d.service));
   const heals: HealOp[] = [];
   const waiting: HealWait[] = [];
   const pointless: string[] = [];
+  const configErrors: string[] = [];
   for (const d of drift) {
     if (d.type !== 'IntentRunningButDown' || looping.has(d.service)) continue;
     const slot: ObservedSlot | undefined = observed.scandir.slots.get(d.service);
     if (slot === undefined || slot.hasDownMarker || slot.live === undefined) continue;
     if (slot.live.wantedUp) {
       pointless.push(d.service);
+      continue;
+    }
+    if (d.evidence.exitcode === FINISH_FAILURE_EXIT) {
+      configErrors.push(d.service);
       continue;
     }
     const deaths = recentDeaths(slot.live.deaths ?? [], nowUnix, policy.crashWindowSeconds).length;
@@ -345,7 +359,7 @@ function splitHeals(
       ...(slot.identity === undefined ? {} : { expect: slot.identity }),
     });
   }
-  return { heals, waiting, pointless };
+  return { heals, waiting, pointless, configErrors };
 }
 
 /** ` (exit 0)`, ` (signal 9, 3 restarts in 600 s)` or ``: the evidence for a human. */

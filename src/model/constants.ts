@@ -91,3 +91,6 @@ export const OPERATION_KINDS = [
 
 /** The kinds only `boot` plans (it has no metrics). */
 export const BOOT_ONLY_KINDS: ReadonlySet<OperationKind> = new Set(['sweep', 'cleanup', 'seed']);
+
+/** The exit code our rendered `finish` turns into 125 as a failure: 78, EX_CONFIG (#51228). */
+export const FINISH_FAILURE_EXIT = 78;

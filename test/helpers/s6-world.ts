@@ -23,12 +23,13 @@ export const SLEEPING_GATEWAY = '#!/bin/sh\nexec sleep 1000\n';
 
 /**
  * The default fake gateway: `$2` is the profile (`-p NAME gateway run --replace`), empty for the root.
- * `crash*` always exits 78; `quit*` exits 0 on its first run only (like upstream #103191's SIGTERM
+ * `crash*` always exits 78 (a config error); `zero*` always exits 0; `quit*` exits 0 on its first run only (like upstream #103191's SIGTERM
  * during start-up), leaving a mark in the nobody-owned `$HOME/logs`; `loop*` always exits 1.
  */
 export const FAKE_GATEWAY = `#!/bin/sh
 case "$2" in
   crash*) exit 78 ;;
+  zero*) exit 0 ;;
   loop*) exit 1 ;;
   quit*) [ -e "logs/ran-$2" ] || { : > "logs/ran-$2"; exit 0; } ;;
 esac

@@ -6,10 +6,11 @@ import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { namesInProse } from '../../model/text.js';
+import { FINISH_FAILURE_EXIT } from '../../model/constants.js';
 import { type PassPlan, type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
-import { DEFAULT_DRIFT_POLICY, healsPointless, healsWaiting } from '../../desired/drift.js';
+import { DEFAULT_DRIFT_POLICY, healsPointless, healsRefused, healsWaiting } from '../../desired/drift.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
 import { metricsFileWarning } from '../report.js';
@@ -192,5 +193,9 @@ export function healWaitLines(p: Pick<PassResult, 'observed' | 'drift' | 'option
     (service) =>
       `${service}: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why`,
   );
-  return [...held, ...pointless];
+  const refused = healsRefused(p.observed, p.drift, nowUnix, policy).map(
+    (service) =>
+      `${service}: no heal: its ./run exited ${FINISH_FAILURE_EXIT}, a config error, which finish makes final; fix the cause, then s6-svc -u ${path.join(p.options.scandir?.path ?? '.', service)} (or hermes gateway start)`,
+  );
+  return [...held, ...pointless, ...refused];
 }

@@ -133,9 +133,10 @@ test('the Hermes CLI registering slots while sync runs: no lost slot, no deleted
     exits.every((c) => c === 0 || c === 2),
     `sync exits ${exits.join(',')}`,
   );
-  // A sync that lost the race to the CLI reports exactly that, and nothing else.
+  // A sync that lost the race to the CLI reports exactly that, and nothing else (but that no
+  // s6-svscan runs here to start what it made).
   for (const lines of races) {
-    for (const line of lines.split('\n'))
+    for (const line of lines.split('\n').filter((l) => !l.includes('warn: no s6-svscan runs on ')))
       t.regex(line, /create failed: publish \S+\/gateway-q\d\d: EEXIST: the slot appeared while this pass ran/);
   }
   t.true(fs.statSync(stale).isDirectory(), 'sync deleted a staging dir it did not create');

@@ -124,35 +124,60 @@ needsS6(test)(
   },
 );
 
-needsS6(test)('with --heal a gateway that keeps dying is healed with back-off until it is CrashLooping, then left down', async (t) => {
-  const env = await setup({ crash: RUNNING });
-  const port = await freePort();
-  const flags = ['--interval', '0.5', '--drift-grace', '0.2', '--crash-restarts', '2', '--heal', '--metrics-listen', `127.0.0.1:${port}`];
-  const w = startWatch(env, flags);
-  await readiness(w);
-  const doc = await waitDrift(w, 'gateway-crash', 'CrashLooping');
-  const loop = driftOf(doc, 'gateway-crash').find((d) => d.type === 'CrashLooping');
-  t.true((loop?.evidence['restarts'] ?? 0) > 2);
-  t.is(loop?.evidence['exitcode'], 78);
-  const tally = path.join(env.slot('crash'), 'supervise', 'death_tally');
-  const deaths = statSync(tally).size;
-  const passes = Number(readStatus(w)?.['passes']);
-  await waitFor(() => Number(readStatus(w)?.['passes']) >= passes + 3, 15_000, 'three more passes');
-  t.is(statSync(tally).size, deaths, 'no heal after CrashLooping: s6 recorded no further death');
-  // Each heal waited a whole back-off step after the death before it: a lower bound only.
-  const times = decodeDeathTally(readFileSync(tally)).map((d) => d.atUnix);
-  for (let i = 1; i < times.length; i++) {
-    const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
-    t.true(
-      gap >= healBackoffSeconds(i),
-      `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`,
+needsS6(test)(
+  'with --heal a gateway that keeps exiting 0 (held down by finish) is healed with back-off until it is CrashLooping, then left down',
+  async (t) => {
+    const env = await setup({ zero: RUNNING });
+    const port = await freePort();
+    const flags = ['--interval', '0.5', '--drift-grace', '0.2', '--crash-restarts', '2', '--heal', '--metrics-listen', `127.0.0.1:${port}`];
+    const w = startWatch(env, flags);
+    await readiness(w);
+    const doc = await waitDrift(w, 'gateway-zero', 'CrashLooping');
+    const loop = driftOf(doc, 'gateway-zero').find((d) => d.type === 'CrashLooping');
+    t.true((loop?.evidence['restarts'] ?? 0) > 2);
+    t.is(loop?.evidence['exitcode'], 0);
+    const tally = path.join(env.slot('zero'), 'supervise', 'death_tally');
+    const deaths = statSync(tally).size;
+    const passes = Number(readStatus(w)?.['passes']);
+    await waitFor(() => Number(readStatus(w)?.['passes']) >= passes + 3, 15_000, 'three more passes');
+    t.is(statSync(tally).size, deaths, 'no heal after CrashLooping: s6 recorded no further death');
+    // Each heal waited a whole back-off step after the death before it: a lower bound only.
+    const times = decodeDeathTally(readFileSync(tally)).map((d) => d.atUnix);
+    for (let i = 1; i < times.length; i++) {
+      const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
+      t.true(
+        gap >= healBackoffSeconds(i),
+        `death ${i + 1} came ${gap.toFixed(3)} s after death ${i}, within the ${healBackoffSeconds(i)} s step`,
+      );
+    }
+    t.false((await env.svscan.svstat('gateway-zero')).up);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    t.true((sample(text, 'reconcile_gateways_heals_total') ?? 0) >= 1);
+    t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-zero",condition="CrashLooping"}'), 1);
+  },
+);
+
+needsS6(test)(
+  'sync --heal leaves a gateway that exited 78 (a config error) down, says why, and keeps it IntentRunningButDown',
+  async (t) => {
+    const env = await setup({ crash: RUNNING });
+    t.is((await env.cli('sync')).code, 0);
+    await env.svscan.waitSvstat('gateway-crash', 'up,wantedup,exitcode', 'false false 78');
+    const tally = path.join(env.slot('crash'), 'supervise', 'death_tally');
+    const deaths = statSync(tally).size;
+    const heal = await env.json('sync', ['--heal', '--drift-grace', '0']);
+    t.is(heal.code, 0, heal.stderr);
+    t.deepEqual(heal.doc['operations'], [], 'no heal: it would run into the same error');
+    t.like((heal.doc['drift'] as unknown[])[0], { type: 'IntentRunningButDown', service: 'gateway-crash', evidence: { exitcode: 78 } });
+    t.regex(
+      heal.stderr,
+      new RegExp(
+        `gateway-crash: no heal: its \\./run exited 78, a config error, which finish makes final; fix the cause, then s6-svc -u ${env.slot('crash')}`,
+      ),
     );
-  }
-  t.false((await env.svscan.svstat('gateway-crash')).up);
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  t.true((sample(text, 'reconcile_gateways_heals_total') ?? 0) >= 1);
-  t.is(sample(text, 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'), 1);
-});
+    t.is(statSync(tally).size, deaths, 's6 recorded no further death: nothing started it');
+  },
+);
 
 needsS6(test)(
   'sync --heal brings an IntentRunningButDown gateway up, --diff shows the heal first, and --metrics-file passes promtool',

@@ -13,6 +13,7 @@ import {
   driftAfter,
   healBackoffSeconds,
   healsPointless,
+  healsRefused,
   healsWaiting,
   planHeals,
 } from '../../../src/desired/drift.js';
@@ -237,6 +238,19 @@ test('LoggerDown: a logger held down (s6-svc -d on log/) past the grace, from it
   t.deepEqual(detectDrift(gone.observed, gone.desired, NOW, POLICY), []);
   const fine = withLogger(liveUp(NOW - 100));
   t.deepEqual(detectDrift(fine.observed, fine.desired, NOW, POLICY), []);
+});
+
+test('a gateway held down after exiting 78 (a config error) is IntentRunningButDown but never healed: listed as refused; after exit 0 it is healed', (t) => {
+  const config = stateWith(true, heldDown(NOW - 100, 78, deathsAt([NOW - 100], 78)), false);
+  const drift = detectDrift(config.observed, config.desired, NOW, POLICY);
+  t.like(drift[0], { type: 'IntentRunningButDown', evidence: { exitcode: 78 } });
+  t.deepEqual(planHeals(config.observed, drift, NOW, POLICY), []);
+  t.deepEqual(healsRefused(config.observed, drift, NOW, POLICY), ['gateway-a']);
+  t.deepEqual(healsWaiting(config.observed, drift, NOW, POLICY), []);
+  const zero = stateWith(true, heldDown(NOW - 100, 0, deathsAt([NOW - 100], 0)), false);
+  const zeroDrift = detectDrift(zero.observed, zero.desired, NOW, POLICY);
+  t.like(planHeals(zero.observed, zeroDrift, NOW, POLICY)[0], { kind: 'heal', service: 'gateway-a' });
+  t.deepEqual(healsRefused(zero.observed, zeroDrift, NOW, POLICY), []);
 });
 
 const liveArb = fc.record({
