@@ -3,7 +3,7 @@
  * needs no process per service. Field derivations match `s6-svstat.c`.
  */
 import type { LiveStatus } from '../model.js';
-import { type Dir, closeDir, fifoReader, openDirIfExists, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
+import { type Dir, closeDir, fifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
 import { readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
 import type { CachedFile, ReadCache } from './read-cache.js';
@@ -76,19 +76,18 @@ export function readLiveStatus(
 }
 
 /**
- * Live state of a slot's logger (`log/supervise/status`), read as readLiveStatus reads the slot's;
- * undefined without a `log/` directory or one this user may not read: a logger's state only adds
- * drift (LoggerDown), so unknown is none.
+ * Live state of a slot's logger (`log/supervise/status`), read as readLiveStatus reads the slot's,
+ * from its `log/` (opened by `openLog`, which the caller closes); undefined when it cannot be read:
+ * a logger's state only adds drift (LoggerDown), so unknown is none.
  */
-export function readLoggerStatus(slot: Dir, cached?: { readonly cache: ReadCache; readonly service: string }): LiveStatus | undefined {
-  let log: Dir | undefined;
+export function readLoggerStatus(
+  openLog: () => Dir,
+  cached?: { readonly cache: ReadCache; readonly service: string },
+): LiveStatus | undefined {
   try {
-    log = openDirIfExists(slot, 'log');
-    const live = log === undefined ? undefined : readLiveStatus(log, cached, LOGGER_STATUS);
+    const live = readLiveStatus(openLog(), cached, LOGGER_STATUS);
     return live === 'denied' ? undefined : live;
   } catch {
-    return undefined; // a log/ that is no directory, or one this user may not open
-  } finally {
-    closeDir(log);
+    return undefined; // a log/ swapped for something else meanwhile, or one this user may not open
   }
 }

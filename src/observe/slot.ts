@@ -4,7 +4,7 @@
  * profile is read shallowly (its record but no other file, no foreign entries); one that cannot be
  * read is refused.
  */
-import type { DirRead, FileRead, ObservedSlot } from '../model.js';
+import type { FileRead, ObservedSlot } from '../model.js';
 import { OWNERSHIP_FILE } from '../model/constants.js';
 import { LOG_ENTRIES, SLOT_ENTRIES, isKnownEntry } from '../model/adoption.js';
 import { keepFirst, nameShown } from '../model/text.js';
@@ -50,15 +50,19 @@ export function observeSlot(pass: ScandirPass, key: SlotEntry, shallow: boolean)
   if (entry !== 'dir') return refusedSlot(key, `is a ${entry}`);
   const cache = shallow ? undefined : pass.cache;
   let slot: Dir | undefined;
+  let log: Dir | undefined;
   try {
     slot = openDirAt(pass.scandir, service);
+    const opened = slot;
     const { meta: dir, identity, stamp, ctimeMs } = describeDir(slot);
     const logRead = readDirAt(slot, 'log');
     const logDir = logRead.meta;
+    // log/ is opened once, when first needed: for its run, and for its logger's live state.
+    const openLog = logDir.kind === 'dir' ? (): Dir => (log ??= openDirAt(opened, 'log')) : undefined;
     const stamps = `${stamp}/${logRead.stamp}`;
     const contents = shallow
       ? readShallow(slot, service, profile)
-      : (cache?.view<SlotContents>(service, stamps) ?? readContents(pass, slot, logDir, key));
+      : (cache?.view<SlotContents>(service, stamps) ?? readContents(pass, slot, openLog, key));
     if (!shallow) cache?.keepView(service, stamps, contents, Math.max(ctimeMs, logRead.ctimeMs));
     const cached = cache === undefined ? undefined : { cache, service };
     const live = pass.readLive ? readLiveStatus(slot, cached) : undefined;
@@ -69,13 +73,14 @@ export function observeSlot(pass: ScandirPass, key: SlotEntry, shallow: boolean)
       return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, liveDenied: true };
     }
     if (live === undefined) return { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity };
-    const loggerLive = shallow ? undefined : readLoggerStatus(slot, cached);
+    const loggerLive = shallow || openLog === undefined ? undefined : readLoggerStatus(openLog, cached);
     return loggerLive === undefined
       ? { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live }
       : { service, profile, entry, dir, logDir, files, hasDownMarker, owned, foreignEntries, identity, live, loggerLive };
   } catch (err) {
     return refusedSlot(key, describeErrno(err));
   } finally {
+    closeDir(log);
     closeDir(slot);
   }
 }
@@ -133,20 +138,16 @@ interface Foreign {
 }
 
 /** What a slot holds, read whole: its managed files, its `down` marker, and, unless it is ours, its foreign entries. */
-function readContents(pass: ScandirPass, slot: Dir, logDir: DirRead, { service, profile }: SlotEntry): SlotContents {
+function readContents(pass: ScandirPass, slot: Dir, openLog: (() => Dir) | undefined, { service, profile }: SlotEntry): SlotContents {
   const files = new Map<string, FileRead>();
   for (const file of pass.slotFiles) files.set(file.path, readSlotFile(pass, slot, file, service));
   const owned = isOwnershipRecord(files.get(OWNERSHIP_FILE), service, profile);
   const foreign: Foreign = { names: [], count: 0 };
   if (!owned) foreignIn(slot, SLOT_ENTRIES, '', foreign);
-  if (logDir.kind === 'dir') {
-    const log = openDirAt(slot, 'log');
-    try {
-      files.set(pass.logRun.path, readSlotFile(pass, log, pass.logRun, service));
-      if (!owned) foreignIn(log, LOG_ENTRIES, 'log/', foreign);
-    } finally {
-      closeDir(log);
-    }
+  if (openLog !== undefined) {
+    const log = openLog();
+    files.set(pass.logRun.path, readSlotFile(pass, log, pass.logRun, service));
+    if (!owned) foreignIn(log, LOG_ENTRIES, 'log/', foreign);
   }
   const more = foreign.count - foreign.names.length;
   const foreignEntries = foreign.count === 0 ? NONE : more > 0 ? [...foreign.names, `+${more} more`] : foreign.names;
