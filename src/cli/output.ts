@@ -213,14 +213,14 @@ export function firstFew(names: readonly string[]): string {
 }
 
 /** A foreground colour of the diff report. */
-type Colour = 'green' | 'yellow' | 'cyan' | 'magenta' | 'red' | 'blue';
+export type Colour = 'green' | 'yellow' | 'cyan' | 'magenta' | 'red' | 'blue';
 
 /**
  * `text` in a colour, as `util.styleText` paints it. Not styleText itself: it also decides from
  * process.stdout and the environment, where Node takes an empty NO_COLOR for "no colour" (no-color.org:
  * only a non-empty one is) and a test's stdout for the report's. useColour alone decides.
  */
-function painted(colour: Colour, text: string): string {
+export function painted(colour: Colour, text: string): string {
   const [open, close] = inspect.colors[colour] ?? [39, 39];
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }

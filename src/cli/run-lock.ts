@@ -11,6 +11,7 @@ import { type HeldLock, acquireLock } from '../lock.js';
 import { type Dir, FsError, closeDir, describeErrno, errnoCode, isDenied, lstatAt } from '../safe-fs/index.js';
 import { STATE_DIR, type TakeOverReport, checkStateDir, defaultLockPath, foreignStateOf, openStateDir } from '../state-dir/index.js';
 import { PASS_USER } from '../model/constants.js';
+import type { Operation, Plan } from '../model.js';
 import { namesInProse } from '../model/text.js';
 import type { Args } from './args.js';
 import { openScandir, samePath } from './pass.js';
@@ -115,17 +116,25 @@ export function checkStateDirUsable(args: Args): void {
   }
 }
 
+/** The operations a pass cannot apply without its state directory: staging, trash, restart journal. */
+const NEEDS_STATE_DIR: ReadonlySet<Operation['kind']> = new Set(['create', 'remove', 'purge', 'restart']);
+
 /**
- * `--diff`: what a real run by this user would stop at before it plans (exit 111: a state directory
- * it cannot use), as a warning, so a preview run as the wrong user does not pass for the run. The
- * plan shown is still what a run as the right user would do.
+ * `--diff`: what a real run by this user would meet at a state directory it cannot use, as a
+ * warning, so a preview run as the wrong user does not pass for the run: with the lock in it, the
+ * run stops before it plans (exit 111); with `--lock-file` elsewhere, the operations that need it
+ * fail and the others apply. The plan shown is still what a run as the right user would do.
  */
-export function stateDirWarning(scandir: Dir, mode: string): string | undefined {
+export function stateDirWarning(args: Args, scandir: Dir, mode: string, plan: Plan): string | undefined {
   try {
     checkStateDir(scandir);
     return undefined;
   } catch (err) {
-    return `a real ${mode} by this user would stop before changing anything (exit 111): ${stateDirError(scandir, err).message}`;
+    const message = stateDirError(scandir, err).message;
+    if (args.lockFile === undefined) return `a real ${mode} by this user would stop before changing anything (exit 111): ${message}`;
+    const failing = plan.operations.filter((op) => NEEDS_STATE_DIR.has(op.kind)).map((op) => `${op.service} ${op.kind}`);
+    if (failing.length === 0) return undefined;
+    return `a real ${mode} by this user would fail ${namesInProse(failing, 5)}, which need the state directory: ${message}`;
   }
 }
 

@@ -14,6 +14,7 @@ import { type StatusRow, driftConditionLine, driftNote, duration } from './statu
 
 export { duration } from './status-report.js';
 import { restartPendingNote } from './output.js';
+import { type Painter, painter } from './status-paint.js';
 
 /** The watcher part of the report. */
 export type WatcherReport =
@@ -56,12 +57,15 @@ export interface TableContext {
   readonly width?: number;
   /** Whether the legend follows the table (default true). */
   readonly legend?: boolean;
+  /** Whether to colour LIVE, the drift conditions and the warnings (a terminal: useColour; default false). */
+  readonly colour?: boolean;
 }
 
 /** The default width: fits a 100-column terminal and most log viewers. */
 export const DEFAULT_WIDTH = 100;
 
 const HEADER = ['PROFILE', 'INTENT', 'SLOT', 'LIVE', 'FOR', 'NOTE'] as const;
+const LIVE_COLUMN = 3;
 /**
  * The NOTE column keeps at least this many columns (a longer note wraps onto lines of its own,
  * under it); a profile name longer than what is left is cut, to no less than MIN_PROFILE.
@@ -92,9 +96,11 @@ export const LEGEND =
 export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext): string {
   // The rows need 60 columns at least (they run past a narrower terminal); prose fits any width.
   const width = Math.max(60, ctx.width ?? DEFAULT_WIDTH);
+  const paint = painter(ctx.colour === true);
   const { lines, namesCut } = tableLines(
     rows.map((r) => rowCells(r, ctx)),
     width,
+    paint,
   );
   const prose = Math.max(20, ctx.width ?? DEFAULT_WIDTH);
   // A cut name cannot be told apart from another or typed back: say where it is whole.
@@ -114,7 +120,7 @@ export function renderStatusTable(rows: readonly StatusRow[], ctx: TableContext)
     );
     lines.push(...wrap(`not profiles (no SOUL.md, so no gateway): ${names}; a SOUL.md in one makes it a profile`, prose));
   }
-  for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, prose));
+  for (const w of ctx.warnings) lines.push(...wrap(`warning: ${escapeLine(w)}`, prose).map((l, i) => (i === 0 ? paint.warning(l) : l)));
   for (const w of watcherLines(ctx.watcher, ctx.nowMs)) lines.push(...wrap(w, prose));
   return `${lines.join('\n')}\n`;
 }
@@ -127,7 +133,7 @@ function svscanLine(ctx: TableContext): string {
 }
 
 /** The table's lines, and whether a profile name had to be cut. */
-function tableLines(rows: readonly (readonly string[])[], width: number): { lines: string[]; namesCut: boolean } {
+function tableLines(rows: readonly (readonly string[])[], width: number, paint: Painter): { lines: string[]; namesCut: boolean } {
   const cells = [[...HEADER], ...rows];
   // A fold, not Math.max(...): one argument per row overflows the stack at ~125,000 rows.
   const widths = HEADER.map((_, i) => cells.reduce((widest, c) => Math.max(widest, columnsOf(c[i] ?? '')), 0));
@@ -145,16 +151,19 @@ function tableLines(rows: readonly (readonly string[])[], width: number): { line
     c
       .slice(0, -1)
       .map((cell, i) => pad(cut(cell, widths[i] ?? 0), widths[i] ?? 0))
+      .map((cell, i) => (i === LIVE_COLUMN && c !== cells[0] ? paint.live(cell) : cell))
       .join('  ');
   if (!inline) {
     const lines = cells.flatMap((c, i) => [
       row(c).trimEnd(),
-      ...(i === 0 || c.at(-1) === '' ? [] : wordLines(c.at(-1) ?? '', width - NOTE_INDENT.length).map((l) => `${NOTE_INDENT}${l}`)),
+      ...(i === 0 || c.at(-1) === ''
+        ? []
+        : wordLines(c.at(-1) ?? '', width - NOTE_INDENT.length).map((l) => `${NOTE_INDENT}${paint.note(l)}`)),
     ]);
     return { lines, namesCut };
   }
   const lines = cells.flatMap((c, i) => {
-    const [first = '', ...more] = i === 0 ? [c.at(-1) ?? ''] : wordLines(c.at(-1) ?? '', width - noteStart);
+    const [first = '', ...more] = i === 0 ? [c.at(-1) ?? ''] : wordLines(c.at(-1) ?? '', width - noteStart).map(paint.note);
     return [`${row(c)}  ${first}`.trimEnd(), ...more.map((line) => `${' '.repeat(noteStart)}${line}`)];
   });
   return { lines, namesCut };

@@ -80,7 +80,12 @@ async function passAndReport(run: OnceRun, prep: Prepared, scandir: Dir | undefi
   let planned = planPass(options);
   const plannedMs = Date.now();
   logPlanned(planned, plannedMs - startMs, logger);
-  const unusable = scandir === undefined ? scandirMissingWarning(args.scandir) : args.diff ? stateDirWarning(scandir, mode) : undefined;
+  const unusable =
+    scandir === undefined
+      ? scandirMissingWarning(args.scandir)
+      : args.diff
+        ? stateDirWarning(args, scandir, mode, planned.plan)
+        : undefined;
   if (unusable !== undefined) planned = { ...planned, warnings: [...planned.warnings, unusable] };
   if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
   const result = args.diff ? unapplied(planned) : await applyPass(planned);

@@ -23,7 +23,7 @@ import {
   scandirMissingWarning,
   withoutSoul,
 } from '../pass.js';
-import { serviceOrNull } from '../output.js';
+import { serviceOrNull, useColour } from '../output.js';
 import { type StatusRow, type WatcherConditions, statusRows } from '../status-report.js';
 import { DEFAULT_WIDTH, type WatcherReport, renderStatusTable } from '../status-table.js';
 import { watchLockPath } from '../watch-lock.js';
@@ -151,6 +151,7 @@ function statusTable(args: Args, io: Io, report: StatusReport): string {
     nowMs,
     width,
     legend: args.legend,
+    colour: useColour(io.stdout.isTTY === true, io.env),
   });
 }
 

@@ -35,6 +35,8 @@ tests:
         values: '1x10'
       - series: 'reconcile_gateways_service_drift{service="gateway-crash",condition="CrashLooping"}'
         values: '1x10'
+      - series: 'reconcile_gateways_service_drift{service="gateway-mute",condition="LoggerDown"}'
+        values: '1x10'
       - series: 'reconcile_gateways_last_success_timestamp_seconds{instance="w"}'
         values: '0 60 120 _x20'
     alert_rule_test:
@@ -45,6 +47,16 @@ tests:
             exp_annotations:
               summary: "gateway-crash keeps dying"
               description: "More than --crash-restarts deaths in --crash-window: see its log and \`reconcile-gateways status\`."
+      - eval_time: 3m
+        alertname: GatewayLoggerDown
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: GatewayLoggerDown
+        exp_alerts:
+          - exp_labels: { severity: page, service: gateway-mute, condition: LoggerDown }
+            exp_annotations:
+              summary: "gateway-mute's logger is not running: its output is lost, and it hangs once the pipe fills"
+              description: "s6-log cannot run (its error is in s6-svscan's output, the container log): check that the gateway's log directory exists as a directory its user can write; \`reconcile-gateways status\` names it."
       - eval_time: 2m
         alertname: ReconcilerAbsent
         exp_alerts: []
@@ -57,7 +69,7 @@ tests:
           - exp_labels: { severity: page, service: gateway-coder, condition: IntentRunningButDown }
             exp_annotations:
               summary: "gateway-coder is down although its intent is running"
-              description: "s6 holds gateway-coder down (finish exited 125 or s6-svc -d): run \`hermes gateway start\`, or the watcher with --heal. Or s6 cannot start its ./run at all: \`reconcile-gateways status\` says so, and s6-svscan's output why."
+              description: "s6 holds gateway-coder down (finish exited 125 or s6-svc -d): run \`hermes gateway start\`, or the watcher with --heal; after exit 78, a config error that --heal leaves alone, fix the cause first. Or s6 cannot start its ./run at all: \`reconcile-gateways status\` says so, and s6-svscan's output why."
   # A watcher whose last success stops moving: stale after 10 minutes (and 1 more of for:).
   - interval: 1m
     input_series:

@@ -488,3 +488,22 @@ test('the legend says what every column but PROFILE means, and the words a row s
   for (const column of columns) t.regex(LEGEND, new RegExp(`\\b${column}( =|:| leads)`), column);
   for (const word of ['missing or unreadable', 'none = no slot', '- = no supervisor state']) t.true(LEGEND.includes(word), word);
 });
+
+test('on a terminal LIVE is coloured by its word, drift conditions red and a warning label yellow; without the colours the table is the plain one', (t) => {
+  const failed = row('broken', {
+    live: { ...row('x').live!, up: false, pid: null, wantedUp: false, lastExit: { code: 78 }, permanentFailure: true },
+  });
+  const drifting = row('mute', {
+    driftConditions: [{ type: 'LoggerDown', since: '', forSeconds: 40, evidence: { exitcode: 111 } }],
+  });
+  const ctx = { ...CTX, warnings: ['something odd'], width: 200 };
+  const plain = renderStatusTable([row('a'), failed, drifting], ctx);
+  const coloured = renderStatusTable([row('a'), failed, drifting], { ...ctx, colour: true });
+  t.is(coloured.replace(/\u001b\[\d+m/g, ''), plain, 'same text, same alignment');
+  const line = (p: string): string => coloured.split('\n').find((l) => l.startsWith(p)) ?? '';
+  t.true(line('a ').includes('\u001b[32mup 812\u001b[39m'), line('a '));
+  t.true(line('broken ').includes('\u001b[31mfailed exit 78\u001b[39m'), line('broken '));
+  t.true(line('mute ').includes('\u001b[31mLoggerDown\u001b[39m'), line('mute '));
+  t.true(coloured.includes('\u001b[33mwarning:\u001b[39m something odd'));
+  t.false(plain.includes('\u001b'), 'no colour unless asked for');
+});
