@@ -144,7 +144,7 @@ function planWarnings(o: PassOptions, observed: ObservedState, desired: DesiredS
   const warnings = capacityWarnings(o, observed, plan);
   const kept = keptWarning(o, observed, desired);
   if (kept !== undefined) warnings.push(kept);
-  const unpicked = unpickedWarning(o, observed, plan) ?? noSvscanWarning(o, observed, plan);
+  const unpicked = unpickedWarning(o, observed, plan);
   if (unpicked !== undefined) warnings.push(unpicked);
   const stray = otherPrefixWarning(observed, desired, o.settings.servicePrefix);
   if (stray !== undefined) warnings.push(stray);
@@ -295,26 +295,6 @@ function unpickedWarning(o: PassOptions, observed: ObservedState, plan: Plan): s
   return (
     `${namesInProse(created, 5)}: ${one ? 'a new slot' : 'new slots'}, but this user cannot tell s6-svscan to pick ${one ? 'it' : 'them'} up (${unknown}); ` +
     `${one ? 'it starts' : 'they start'} at its next scan: run s6-svscanctl -a on the scandir as root`
-  );
-}
-
-/** The operations whose effect a running s6-svscan (and its supervisors) carries out. */
-const SUPERVISED_KINDS: ReadonlySet<Operation['kind']> = new Set(['create', 'up', 'down', 'restart']);
-
-/**
- * A sync (or watch pass) that changes what runs over a scandir no s6-svscan runs on: the files it
- * writes are right, but nothing starts, stops or restarts until one runs there, and the summary
- * read as done. boot is not warned: it runs before s6-svscan starts (cont-init), by design.
- */
-function noSvscanWarning(o: PassOptions, observed: ObservedState, plan: Plan): string | undefined {
-  const scan = observed.scandir;
-  if (o.mode !== 'sync' || o.scandir === undefined || scan.svscanLive || scan.svscanUnknown !== undefined) return undefined;
-  const services = plan.operations.filter((op) => SUPERVISED_KINDS.has(op.kind) && !isRefused(op)).map((op) => op.service);
-  if (services.length === 0) return undefined;
-  return (
-    `no s6-svscan runs on ${o.scandir.path}: ${namesInProse([...new Set(services)], 5)} ${services.length === 1 ? 'is' : 'are'} written as planned, ` +
-    `but nothing starts or stops until one runs there (in the image s6-overlay runs it; a scandir of its own, ` +
-    `S6_PROFILE_GATEWAY_SCANDIR, needs an s6-svscan of its own)`
   );
 }
 

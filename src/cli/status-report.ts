@@ -198,21 +198,31 @@ export function driftConditionLine(c: DriftReport): string {
  */
 export function driftNote(
   c: DriftReport,
-  row: Pick<StatusRow, 'profile' | 'service'>,
+  row: Pick<StatusRow, 'profile' | 'service' | 'intent'>,
   where: { readonly scandir: string; readonly hermesHome?: string | undefined },
 ): string {
   const line = `${c.type} ${duration(c.forSeconds)}${describeEvidence(c.evidence)}`;
   const logs = where.hermesHome === undefined ? undefined : path.join(where.hermesHome, GATEWAY_LOGS_DIR, row.profile);
-  if (c.type === 'LoggerDown') {
-    return (
-      `${line}: its logger (${path.join(where.scandir, row.service, 'log')}) is not running, so the gateway's output goes ` +
-      `nowhere and it hangs once the pipe fills; s6-log's error is where s6-svscan's output goes (the container log): ` +
-      `check that the log directory${logs === undefined ? '' : ` (${logs})`} is a directory its user can write`
-    );
-  }
+  if (c.type === 'LoggerDown') return `${line}: ${loggerDownNote(c, row, where.scandir, logs)}`;
   return c.type === 'CrashLooping' && logs !== undefined
     ? `${line}: its output is logged in ${path.join(logs, 'current')}, its stderr (a traceback) where s6-svscan's goes (the container log)`
     : line;
+}
+
+/**
+ * What a LoggerDown means for the gateway, and what to do: a logger that keeps dying cannot use its
+ * directory (s6-log exits 111 and says why on s6-svscan's output); one that stays down was stopped
+ * (`s6-svc -d`, a `log/down`) or cannot be spawned at all.
+ */
+function loggerDownNote(c: DriftReport, row: Pick<StatusRow, 'service' | 'intent'>, scandir: string, logs: string | undefined): string {
+  const log = path.join(path.resolve(scandir), row.service, 'log');
+  const effect =
+    row.intent.autostart === true
+      ? "its logger is not running: the gateway's output goes nowhere, and it hangs once the pipe fills"
+      : 'its logger is not running: the gateway will hang once it starts and fills the pipe';
+  if (c.evidence.restarts !== undefined)
+    return `${effect}; s6-log keeps dying, and says why where s6-svscan's output goes (the container log): check that its directory${logs === undefined ? '' : ` ${logs}`} is a directory its user can write`;
+  return `${effect}; s6-svc -u ${shellWord(log)} starts it if it was stopped (a log/down file keeps it down); if s6 cannot start log/run, s6-svscan's output (the container log) says why`;
 }
 
 /** `3d4h`, `5m12s`, `42s`. */

@@ -310,8 +310,9 @@ export function healsPointless(observed: ObservedState, drift: readonly DriftCon
 
 /**
  * The IntentRunningButDown services `--heal` leaves alone because their `./run` last exited 78, a
- * config error, which our `finish` turns into "do not restart" as upstream does: a heal would only
- * run it into the same error (and reset the condition's time, and its alert, each time).
+ * config error, which our `finish` (a slot of ours) turns into "do not restart" as upstream does: a
+ * heal would only run it into the same error (and reset the condition's time, and its alert, each
+ * time). `status` shows them `failed`.
  */
 export function healsRefused(observed: ObservedState, drift: readonly DriftCondition[], nowUnix: number, policy: DriftPolicy): string[] {
   return splitHeals(observed, drift, nowUnix, policy).configErrors;
@@ -340,7 +341,7 @@ function splitHeals(
       pointless.push(d.service);
       continue;
     }
-    if (d.evidence.exitcode === FINISH_FAILURE_EXIT) {
+    if (d.evidence.exitcode === FINISH_FAILURE_EXIT && slot.owned) {
       configErrors.push(d.service);
       continue;
     }

@@ -9,7 +9,7 @@
  *
  * Between deep passes a slot is not even looked into while its directory and its log directory
  * keep their stamps (inode, mode, owner, mtime, ctime: adding, removing, renaming or replacing any
- * entry in them changes a stamp): only its live status is read. What that misses is an in-place
+ * entry in them changes a stamp): only its live status and its logger's are read. What that misses is an in-place
  * write, chmod or chown of a file in it, which only root can do to our root-owned slots; the next
  * deep pass sees it. Passes are deep when the caller asks (a start, SIGHUP, a retry, applying a
  * plan) and every DEEP_EVERY-th full pass.

@@ -128,9 +128,10 @@ export function stickyWarning(scandir: Dir, hermes: { readonly uid: number; read
   const st = fs.fstatSync(scandir.fd);
   if (st.uid !== 0)
     return `scandir ${scandir.path} is owned by uid ${st.uid}, not root: its owner can rename the slots and the tool's state directory (its trash, and the run lock unless --lock-file puts it elsewhere), sticky bit or not; run chown root on it (root:hermes with mode 1775 lets hermes register slots, as the cont-init example sets)`;
-  // Gateways run as root (uid 0 in the config) write what they like: a mode would not stop them.
-  if (hermes.uid === 0) return undefined;
-  const writable = st.uid === hermes.uid || (st.gid === hermes.gid && (st.mode & 0o020) !== 0) || (st.mode & 0o002) !== 0;
-  if (!writable || (st.mode & 0o1000) !== 0) return undefined;
-  return `scandir ${scandir.path} is writable by uid ${hermes.uid} and not sticky: that user can rename the slots and the tool's state; run chmod +t on it`;
+  // Gateways run as root (uid and gid 0 in the config) write what they like: only others count then.
+  const byHermes = (hermes.uid !== 0 && st.uid === hermes.uid) || (hermes.gid !== 0 && st.gid === hermes.gid && (st.mode & 0o020) !== 0);
+  const byAll = (st.mode & 0o002) !== 0;
+  if (!(byHermes || byAll) || (st.mode & 0o1000) !== 0) return undefined;
+  const [who, they] = byHermes ? [`uid ${hermes.uid}`, 'that user'] : ['every user', 'any user'];
+  return `scandir ${scandir.path} is writable by ${who} and not sticky: ${they} can rename the slots and the tool's state; run chmod +t on it`;
 }

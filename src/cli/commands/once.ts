@@ -6,10 +6,12 @@ import path from 'node:path';
 import type { Mode } from '../../model.js';
 import type { HeldLock } from '../../lock.js';
 import { namesInProse } from '../../model/text.js';
-import { FINISH_FAILURE_EXIT } from '../../model/constants.js';
+import { FINISH_FAILURE_EXIT, ROOT_PROFILE } from '../../model/constants.js';
+import { shellWord } from '../../escape.js';
 import { type PassPlan, type PassResult, applyPass, planPass, unapplied } from '../../reconcile.js';
 import { type Dir, closeDir } from '../../safe-fs/index.js';
 import { decideMultiplex } from '../../desired/index.js';
+import { isRefused } from '../../diff/index.js';
 import { DEFAULT_DRIFT_POLICY, healsPointless, healsRefused, healsWaiting } from '../../desired/drift.js';
 import type { Args } from '../args.js';
 import type { Logger } from '../logger.js';
@@ -80,13 +82,8 @@ async function passAndReport(run: OnceRun, prep: Prepared, scandir: Dir | undefi
   let planned = planPass(options);
   const plannedMs = Date.now();
   logPlanned(planned, plannedMs - startMs, logger);
-  const unusable =
-    scandir === undefined
-      ? scandirMissingWarning(args.scandir)
-      : args.diff
-        ? stateDirWarning(args, scandir, mode, planned.plan)
-        : undefined;
-  if (unusable !== undefined) planned = { ...planned, warnings: [...planned.warnings, unusable] };
+  const more = scandir === undefined ? [scandirMissingWarning(args.scandir)] : runWarnings(args, scandir, mode, planned);
+  if (more.length > 0) planned = { ...planned, warnings: [...planned.warnings, ...more] };
   if (args.heal) for (const line of healWaitLines(planned)) logger.info(line);
   const result = args.diff ? unapplied(planned) : await applyPass(planned);
   if (!args.diff) logger.debug(`applied ${result.results.length} operations in ${Date.now() - plannedMs} ms`);
@@ -97,6 +94,35 @@ async function passAndReport(run: OnceRun, prep: Prepared, scandir: Dir | undefi
   const multiplex = decideMultiplex(planned.options.host.env, planned.options.host.config, args.hermesHome).multiplex;
   await emit(args, io, result, { mode, multiplex, exitCode, warnings: passWarnings(result) });
   return exitCode;
+}
+
+/** What a pass of the command says beyond the planner: what this user's run would meet (--diff), a missing s6-svscan (sync). */
+function runWarnings(args: Args, scandir: Dir, mode: Mode, planned: PassPlan): string[] {
+  const unusable = args.diff ? stateDirWarning(args, scandir, mode, planned.plan) : undefined;
+  const unsupervised = mode === 'sync' ? noSvscanWarning(planned, args.diff) : undefined;
+  return [unusable, unsupervised].filter((w): w is string => w !== undefined);
+}
+
+/** The operations whose effect a running s6-svscan (and its supervisors) carries out. */
+const SUPERVISED_KINDS: ReadonlySet<string> = new Set(['create', 'up', 'down', 'restart']);
+
+/**
+ * A `sync` that changes what runs over a scandir no s6-svscan runs on: the files it writes are
+ * right, but no new slot is picked up and no gateway whose supervisor is gone starts or stops until
+ * one runs there, and the summary read as done. Not boot: it runs before s6-svscan starts, by
+ * design; not watch, which says so on every pass already.
+ */
+function noSvscanWarning(planned: PassPlan, diff: boolean): string | undefined {
+  const scan = planned.observed.scandir;
+  const dir = planned.options.scandir;
+  if (dir === undefined || scan.svscanLive || scan.svscanUnknown !== undefined) return undefined;
+  const services = planned.plan.operations.filter((op) => SUPERVISED_KINDS.has(op.kind) && !isRefused(op)).map((op) => op.service);
+  if (services.length === 0) return undefined;
+  return (
+    `no s6-svscan runs on ${dir.path}: the changes to ${namesInProse([...new Set(services)], 5)} ${diff ? 'would be' : 'are'} written, ` +
+    'but until one runs there no new slot is supervised and no gateway without a running s6-supervise starts or stops ' +
+    '(in the image s6-overlay runs it; a scandir of its own, S6_PROFILE_GATEWAY_SCANDIR, needs an s6-svscan of its own)'
+  );
 }
 
 /** At --log-level debug: what the plan read, how long planning took, and what under profiles/ is no profile. */
@@ -198,9 +224,11 @@ export function healWaitLines(p: Pick<PassResult, 'observed' | 'drift' | 'option
     (service) =>
       `${service}: no heal: s6 already wants it up but has not started ./run (s6-svc -u would change nothing); can it run? s6-svscan's output says why`,
   );
-  const refused = healsRefused(p.observed, p.drift, nowUnix, policy).map(
-    (service) =>
-      `${service}: no heal: its ./run exited ${FINISH_FAILURE_EXIT}, a config error, which finish makes final; fix the cause, then s6-svc -u ${path.join(p.options.scandir?.path ?? '.', service)} (or hermes gateway start)`,
-  );
+  const refused = healsRefused(p.observed, p.drift, nowUnix, policy).map((service) => {
+    const profile = p.drift.find((d) => d.service === service)?.profile;
+    const hermes = `hermes${profile === undefined || profile === ROOT_PROFILE ? '' : ` -p ${profile}`} gateway start`;
+    const slot = shellWord(path.resolve(p.options.scandir?.path ?? '.', service));
+    return `${service}: no heal: its ./run exited ${FINISH_FAILURE_EXIT}, a config error, which finish makes final; fix the cause, then s6-svc -u ${slot} (or ${hermes})`;
+  });
   return [...held, ...pointless, ...refused];
 }

@@ -142,6 +142,10 @@ needsRoot(test)('#8 with gateways run as root (uid 0), a root-owned scandir gets
   const run = await runWorld('boot', l);
   t.is(run.code, 0, run.stderr);
   t.notRegex(run.stderr, /sticky/);
+  // Every other user is still warned of: root being the gateways' uid does not bind them.
+  fs.chmodSync(l.scandir, 0o777);
+  const open = await runWorld('sync', l);
+  t.regex(open.stderr, /scandir \S+ is writable by every user and not sticky: any user can rename the slots .*run chmod \+t on it/);
 });
 
 needsRoot(test)(

@@ -172,7 +172,7 @@ needsS6(test)(
     t.regex(
       heal.stderr,
       new RegExp(
-        `gateway-crash: no heal: its \\./run exited 78, a config error, which finish makes final; fix the cause, then s6-svc -u ${env.slot('crash')}`,
+        `gateway-crash: no heal: its \\./run exited 78, a config error, which finish makes final; fix the cause, then s6-svc -u ${env.slot('crash')} \\(or hermes -p crash gateway start\\)`,
       ),
     );
     t.is(statSync(tally).size, deaths, 's6 recorded no further death: nothing started it');
@@ -256,10 +256,18 @@ needsS6(test)(
     t.deepEqual(rows.find((r) => r.service === 'gateway-ok')?.driftConditions, [], 'a logger that runs is no drift');
     const table = await env.cli('status', flags);
     t.regex(table.stdout, /^mute .*LoggerDown/m);
-    t.true(table.stdout.replace(/\s+/g, ' ').includes(`its logger (${env.slot('mute')}/log) is not running`), table.stdout);
+    const note = table.stdout.replace(/\s+/g, ' ');
+    t.true(
+      note.includes("its logger is not running: the gateway's output goes nowhere, and it hangs once the pipe fills; s6-log keeps dying"),
+      note,
+    );
+    t.true(
+      note.includes(`check that its directory ${path.join(env.home, 'logs', 'gateways', 'mute')} is a directory its user can write`),
+      note,
+    );
 
     const metricsFile = path.join(env.root, 'logger.prom');
-    const plan = await env.json('sync', [...flags, '--metrics-file', metricsFile]);
+    const plan = await env.json('sync', [...flags, '--heal', '--drift-grace', '0', '--metrics-file', metricsFile]);
     t.is(plan.code, 0, plan.stderr);
     t.true(validatePlan?.(plan.doc), JSON.stringify(validatePlan?.errors));
     t.like((plan.doc['drift'] as unknown[])[0], { type: 'LoggerDown', service: 'gateway-mute' });

@@ -131,7 +131,7 @@ needsS6(test)('sync with no live s6-svscan changes only files', async (t) => {
   t.true(existsSync(path.join(env.slot('a'), 'down')), 'the down marker is the persisted intent');
   t.true(existsSync(path.join(env.slot('b'), 'run')));
   // Applied, yet nothing started: said, not left to the summary.
-  const warning = `no s6-svscan runs on ${env.scandir}: gateway-a and gateway-b are written as planned, but nothing starts or stops until one runs there`;
+  const warning = `no s6-svscan runs on ${env.scandir}: the changes to gateway-a and gateway-b are written, but until one runs there no new slot is supervised`;
   t.true(
     (sync.doc['warnings'] as string[]).some((w) => w.startsWith(warning)),
     JSON.stringify(sync.doc['warnings']),
@@ -144,5 +144,13 @@ needsS6(test)('sync with no live s6-svscan changes only files', async (t) => {
   t.false(
     (boot.doc['warnings'] as string[]).some((w) => w.startsWith('no s6-svscan runs')),
     'boot runs before s6-svscan starts, by design',
+  );
+  writeState(path.join(env.home, 'profiles/a/gateway_state.json'), RUNNING);
+  const preview = await env.json('sync', ['--diff']);
+  t.true(
+    (preview.doc['warnings'] as string[]).some((w) =>
+      w.startsWith(`no s6-svscan runs on ${env.scandir}: the changes to gateway-a would be written`),
+    ),
+    JSON.stringify(preview.doc['warnings']),
   );
 });

@@ -289,6 +289,43 @@ test('property: drift is deterministic and sorted, heals are IntentRunningButDow
   );
 });
 
+test("property: a logger's state adds at most a LoggerDown, never changes the gateway's conditions or heals", (t) => {
+  fc.assert(
+    fc.property(liveArb, liveArb, fc.boolean(), fc.integer({ min: 0, max: 60 }), (g, l, autostart, grace) => {
+      const toLive = (x: typeof g): LiveStatus => ({
+        ...liveUp(x.since),
+        up: x.up,
+        wantedUp: x.wantedUp,
+        finishing: x.finishing,
+        supervised: x.supervised,
+        deaths: deathsAt([...x.deaths].sort((a, b) => a - b)),
+      });
+      const policy = { ...DEFAULT_DRIFT_POLICY, graceSeconds: grace };
+      const spec = specOf('a', autostart);
+      const state = (logger?: LiveStatus): ReturnType<typeof stateWith> => ({
+        observed: observedOf(
+          home(),
+          scandirOf([slotOf(spec, { down: !autostart, live: toLive(g), ...(logger === undefined ? {} : { loggerLive: logger }) })], {
+            svscanLive: true,
+          }),
+        ),
+        desired: desiredOf([spec]),
+      });
+      const without = state();
+      const withLogger = state(toLive(l));
+      const before = detectDrift(without.observed, without.desired, NOW, policy);
+      const after = detectDrift(withLogger.observed, withLogger.desired, NOW, policy);
+      t.deepEqual(
+        after.filter((d) => d.type !== 'LoggerDown'),
+        before,
+      );
+      t.true(after.filter((d) => d.type === 'LoggerDown').length <= (g.supervised ? 1 : 0));
+      if (!l.supervised) t.deepEqual(after, before, 'an unsupervised logger is no drift');
+      t.deepEqual(planHeals(withLogger.observed, after, NOW, policy), planHeals(without.observed, before, NOW, policy));
+    }),
+  );
+});
+
 test('decodeDeathTally reads s6 records (exit code, or signal) and ignores a torn tail', (t) => {
   const record = (unix: number, code: number, sig: number): number[] => {
     const label = (1n << 62n) + 37n + BigInt(unix);
