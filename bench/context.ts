@@ -175,10 +175,11 @@ export function probe(sub: string): Availability {
 }
 
 /**
- * What the fake s6-svscan does with a rescan (`a`, `an`): it "supervises" every slot that has no
- * `supervise/status` yet by writing one (35 zero bytes, which the tool decodes as a supervisor that ran), so the tool sees
- * the slots picked up, as under a real s6-svscan, and plans no `pickup` for them again. Opened
- * read-write, the FIFO never reads EOF however many writers come and go.
+ * What the fake s6-svscan does with a rescan (`a`, `an`): it "supervises" every slot and its logger
+ * that have no `supervise/status` yet by writing one (35 zero bytes, which the tool decodes as a
+ * supervisor that ran), so the tool sees the slots picked up, as under a real s6-svscan, plans no
+ * `pickup` for them again, and reads each logger's state as it does under s6. Opened read-write,
+ * the FIFO never reads EOF however many writers come and go.
  */
 const SVSCAN_STUB = `
 const fs = require('fs'), path = require('path');
@@ -194,10 +195,12 @@ for (;;) {
   held = [];
   for (const e of fs.readdirSync(scan)) {
     if (e.startsWith('.')) continue;
-    const dir = path.join(scan, e, 'supervise');
-    try { if (!fs.existsSync(path.join(dir, 'status'))) fs.writeFileSync(path.join(dir, 'status'), Buffer.alloc(35)); } catch {}
-    try { if (!fs.existsSync(path.join(dir, 'death_tally'))) fs.writeFileSync(path.join(dir, 'death_tally'), ''); } catch {}
-    try { held.push(fs.openSync(path.join(dir, 'control'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)); } catch {}
+    for (const sub of ['supervise', 'log/supervise']) {
+      const dir = path.join(scan, e, sub);
+      try { if (!fs.existsSync(path.join(dir, 'status'))) fs.writeFileSync(path.join(dir, 'status'), Buffer.alloc(35)); } catch {}
+      try { if (!fs.existsSync(path.join(dir, 'death_tally'))) fs.writeFileSync(path.join(dir, 'death_tally'), ''); } catch {}
+      try { held.push(fs.openSync(path.join(dir, 'control'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)); } catch {}
+    }
   }
 }`;
 
@@ -206,7 +209,10 @@ export function startSvscanStub(scan: string): ChildProcess {
   fs.mkdirSync(path.join(scan, '.s6-svscan'), { recursive: true });
   const fifo = path.join(scan, '.s6-svscan', 'control');
   if (!fs.existsSync(fifo)) spawnSync('mkfifo', ['-m', '0600', fifo]);
-  return track(spawn(process.execPath, ['-e', SVSCAN_STUB, fifo, scan], { detached: true, stdio: 'ignore' }), 'svscan-stub');
+  // It holds a reader on two control FIFOs a slot, as its s6-supervise processes would: 20,002 at
+  // N=10000, past the usual 20,000 descriptors. Root may raise the limit; anyone else keeps theirs.
+  const stub = ['-c', 'ulimit -n 65536 2>/dev/null; exec "$0" "$@"', process.execPath, '-e', SVSCAN_STUB, fifo, scan];
+  return track(spawn('/bin/sh', stub, { detached: true, stdio: 'ignore' }), 'svscan-stub');
 }
 
 /** rm -rf is ~30% faster than fs.rmSync on 10 000 slots; untimed, but it adds up. */
