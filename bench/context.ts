@@ -176,10 +176,12 @@ export function probe(sub: string): Availability {
 
 /**
  * What the fake s6-svscan does with a rescan (`a`, `an`): it "supervises" every slot and its logger
- * that have no `supervise/status` yet by writing one (35 zero bytes, which the tool decodes as a
- * supervisor that ran), so the tool sees the slots picked up, as under a real s6-svscan, plans no
- * `pickup` for them again, and reads each logger's state as it does under s6. Opened read-write,
- * the FIFO never reads EOF however many writers come and go.
+ * that have no `supervise/status` yet by writing one, so the tool sees the slots picked up, as under
+ * a real s6-svscan, plans no `pickup` for them again, and reads each logger's state as it does under
+ * s6. A slot's is 35 zero bytes (a supervisor that ran, the gateway down, as in every round before);
+ * a logger's says up since the rescan, as a working s6-log is (all zeros made every logger
+ * LoggerDown: 10,000 conditions that no real pass carries). Opened read-write, the FIFO never reads
+ * EOF however many writers come and go.
  */
 const SVSCAN_STUB = `
 const fs = require('fs'), path = require('path');
@@ -193,11 +195,17 @@ for (;;) {
   // As s6-supervise does at start: a status, an empty death tally, and a reader on its control FIFO.
   for (const f of held) fs.closeSync(f);
   held = [];
+  // Up (pid 1, want up) since now: TAI64N label 2^62 + 37 + unix seconds, as s6 writes it.
+  const up = Buffer.alloc(35);
+  up.writeBigUInt64BE((1n << 62n) + 37n + BigInt(Math.floor(Date.now() / 1000)), 0);
+  up.writeBigUInt64BE(1n, 24);
+  up[34] = 4;
   for (const e of fs.readdirSync(scan)) {
     if (e.startsWith('.')) continue;
     for (const sub of ['supervise', 'log/supervise']) {
       const dir = path.join(scan, e, sub);
-      try { if (!fs.existsSync(path.join(dir, 'status'))) fs.writeFileSync(path.join(dir, 'status'), Buffer.alloc(35)); } catch {}
+      const status = sub === 'supervise' ? Buffer.alloc(35) : up;
+      try { if (!fs.existsSync(path.join(dir, 'status'))) fs.writeFileSync(path.join(dir, 'status'), status); } catch {}
       try { if (!fs.existsSync(path.join(dir, 'death_tally'))) fs.writeFileSync(path.join(dir, 'death_tally'), ''); } catch {}
       try { held.push(fs.openSync(path.join(dir, 'control'), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)); } catch {}
     }
