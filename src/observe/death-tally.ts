@@ -3,7 +3,8 @@
  * TAI64N stamp, an exit byte (128+signal when killed) and a signal byte. Read, never interpreted:
  * what counts as a crash loop is decided in src/desired/drift.ts.
  */
-import type { DeathRecord } from '../model.js';
+import type { DeathRecord, FileRead } from '../model.js';
+import type { CachedFile, ReadCache } from './read-cache.js';
 import { S6_DEATH_TALLY } from '../model/constants.js';
 import { type Dir, readFileAt } from '../safe-fs/index.js';
 import { taiToUnix } from './tai.js';
@@ -31,8 +32,22 @@ export function decodeDeathTally(buf: Uint8Array): DeathRecord[] {
   return out;
 }
 
-/** The death records of an open `supervise/` directory, or undefined when there are none to read. */
-export function readDeathTally(supervise: Dir): DeathRecord[] | undefined {
-  const read = readFileAt(supervise, 'death_tally', TALLY_CAP);
-  return read.kind === 'file' ? decodeDeathTally(read.bytes) : undefined;
+/** A slot's `supervise/death_tally` as the read cache keeps it (under its path in the slot's group). */
+export const TALLY: CachedFile = { name: 'death_tally', path: 'supervise/death_tally', cap: TALLY_CAP };
+/** Its logger's. */
+export const LOGGER_TALLY: CachedFile = { name: 'death_tally', path: 'log/supervise/death_tally', cap: TALLY_CAP };
+
+const tallyOf = (read: FileRead): DeathRecord[] | undefined => (read.kind === 'file' ? decodeDeathTally(read.bytes) : undefined);
+
+/**
+ * The death records of an open `supervise/` directory, or undefined when there are none to read.
+ * Through `watch`'s cache, a tally that has not changed (no death since) is neither read nor
+ * decoded again: its records are shared between passes, and read only.
+ */
+export function readDeathTally(
+  supervise: Dir,
+  cached?: { readonly cache: ReadCache; readonly service: string; readonly file: CachedFile },
+): readonly DeathRecord[] | undefined {
+  if (cached === undefined) return tallyOf(readFileAt(supervise, TALLY.name, TALLY.cap));
+  return cached.cache.readParsed(supervise, cached.file, cached.service, tallyOf);
 }

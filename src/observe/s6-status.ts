@@ -4,7 +4,7 @@
  */
 import type { DeathRecord, LiveStatus } from '../model.js';
 import { type Dir, closeDir, fifoReader, openSearchableDirAt, readFileAt } from '../safe-fs/index.js';
-import { readDeathTally } from './death-tally.js';
+import { LOGGER_TALLY, TALLY, readDeathTally } from './death-tally.js';
 import { taiToUnix } from './tai.js';
 import type { CachedFile, ReadCache } from './read-cache.js';
 
@@ -12,10 +12,16 @@ export { hasFifoReader } from '../safe-fs/index.js';
 
 const STATUS_SIZE = 35;
 
-/** A slot's `supervise/status`, kept under that path in the slot's group; read up to 64 bytes. */
-const STATUS: CachedFile = { name: 'status', path: 'supervise/status', cap: 64 };
-/** Its logger's, kept beside it in the same group. */
-const LOGGER_STATUS: CachedFile = { name: 'status', path: 'log/supervise/status', cap: 64 };
+/** A supervisor's two files as the read cache keeps them, under their paths in the slot's group. */
+interface SuperviseFiles {
+  readonly status: CachedFile;
+  readonly tally: CachedFile;
+}
+
+/** A slot's `supervise/status` (read up to 64 bytes) and death tally. */
+const SLOT_FILES: SuperviseFiles = { status: { name: 'status', path: 'supervise/status', cap: 64 }, tally: TALLY };
+/** Its logger's, kept beside them in the same group. */
+const LOGGER_FILES: SuperviseFiles = { status: { name: 'status', path: 'log/supervise/status', cap: 64 }, tally: LOGGER_TALLY };
 
 /** Decodes a status buffer; undefined when it is not 35 bytes. */
 export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus | undefined {
@@ -54,21 +60,26 @@ export function decodeStatus(buf: Uint8Array, supervised: boolean): LiveStatus |
 export function readLiveStatus(
   slot: Dir,
   cached?: { readonly cache: ReadCache; readonly service: string },
-  file: CachedFile = STATUS,
+  files: SuperviseFiles = SLOT_FILES,
 ): LiveStatus | 'denied' | undefined {
   // supervise/ is 0710: a member of its group (a non-root pass) may only search it, and reads the
   // state by name; anyone else cannot read it (unknown, not broken).
   const supervise = openSearchableDirAt(slot, 'supervise');
   if (supervise === undefined) return undefined;
   try {
-    const read = cached === undefined ? readFileAt(supervise, file.name, file.cap) : cached.cache.read(supervise, file, cached.service);
+    const { status, tally } = files;
+    const read =
+      cached === undefined ? readFileAt(supervise, status.name, status.cap) : cached.cache.read(supervise, status, cached.service);
     if (read.kind === 'refused' && (read.code === 'EACCES' || read.code === 'EPERM')) return 'denied';
     if (read.kind !== 'file') return undefined;
     // A control this user may not open: whether a supervisor listens is unknown, and counts as yes.
     const live = decodeStatus(read.bytes, fifoReader(supervise, 'control') !== 'none');
     // Deaths count only for a supervised service (drift looks at no other): a `supervise/` nobody
     // listens on, one the hermes user made, say, is not decoded.
-    const deaths = live === undefined || !live.supervised ? undefined : readDeathTally(supervise);
+    const deaths =
+      live === undefined || !live.supervised
+        ? undefined
+        : readDeathTally(supervise, cached === undefined ? undefined : { ...cached, file: tally });
     return live === undefined || deaths === undefined ? live : withDeaths(live, deaths);
   } finally {
     closeDir(supervise);
@@ -85,7 +96,7 @@ export function readLoggerStatus(
   cached?: { readonly cache: ReadCache; readonly service: string },
 ): LiveStatus | undefined {
   try {
-    const live = readLiveStatus(openLog(), cached, LOGGER_STATUS);
+    const live = readLiveStatus(openLog(), cached, LOGGER_FILES);
     return live === 'denied' ? undefined : live;
   } catch {
     return undefined; // a log/ swapped for something else meanwhile, or one this user may not open

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { DeathRecord } from '../../../src/model.js';
-import { decodeDeathTally, readDeathTally } from '../../../src/observe/death-tally.js';
+import { LOGGER_TALLY, TALLY, decodeDeathTally, readDeathTally } from '../../../src/observe/death-tally.js';
+import { ReadCache } from '../../../src/observe/read-cache.js';
 import { S6_DEATH_TALLY } from '../../../src/model/constants.js';
 import { closeDir, openDirAt } from '../../../src/safe-fs/index.js';
 import { makeFifo } from '../../helpers/fifo.js';
@@ -120,4 +121,22 @@ test('a full tally (4096 records, the most s6 keeps) is read, its newest 100 kep
   t.deepEqual(deaths?.at(-1), { atUnix: 1000 + MAX_RECORDS - 1, exitcode: 1, signum: -1 });
   fs.writeFileSync(s.file, Buffer.concat([full, Buffer.alloc(1)]));
   t.is(readDeathTally(s.sup), undefined);
+});
+
+test("through watch's cache an unchanged tally is not decoded again, a death added to it is read", (t) => {
+  const s = supervise(t, Buffer.from(CAPTURED, 'hex'));
+  // The clock a minute ahead: the file is old enough for the cache to trust its stamp.
+  const cache = new ReadCache(() => Date.now() + 60_000);
+  const cached = { cache, service: 'gateway-a', file: TALLY };
+  const first = readDeathTally(s.sup, cached);
+  t.deepEqual(first, CAPTURED_DEATHS);
+  t.is(readDeathTally(s.sup, cached), first, 'the same records, not a new decode');
+  fs.appendFileSync(s.file, record(2_000_000_000, 0, 1, 0));
+  const after = readDeathTally(s.sup, cached);
+  t.is(after?.length, CAPTURED_DEATHS.length + 1);
+  t.deepEqual(after?.at(-1), { atUnix: 2_000_000_000, exitcode: 1, signum: -1 });
+  // The logger's tally is kept under its own path in the slot's group: a read of it is its own.
+  const logger = readDeathTally(s.sup, { ...cached, file: LOGGER_TALLY });
+  t.deepEqual(logger, after);
+  t.not(logger, after);
 });
