@@ -262,17 +262,23 @@ const liveArb = fc.record({
   deaths: fc.array(fc.integer({ min: 0, max: NOW }), { maxLength: 12 }),
 });
 
+/** The LiveStatus a liveArb value describes. */
+function liveOfArb(x: {
+  up: boolean;
+  wantedUp: boolean;
+  finishing: boolean;
+  supervised: boolean;
+  since: number;
+  deaths: number[];
+}): LiveStatus {
+  const { up, wantedUp, finishing, supervised } = x;
+  return { ...liveUp(x.since), up, wantedUp, finishing, supervised, deaths: deathsAt([...x.deaths].sort((a, b) => a - b)) };
+}
+
 test('property: drift is deterministic and sorted, heals are IntentRunningButDown and never CrashLooping', (t) => {
   fc.assert(
     fc.property(liveArb, fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 60 }), (l, autostart, down, grace) => {
-      const live: LiveStatus = {
-        ...liveUp(l.since),
-        up: l.up,
-        wantedUp: l.wantedUp,
-        finishing: l.finishing,
-        supervised: l.supervised,
-        deaths: deathsAt([...l.deaths].sort((a, b) => a - b)),
-      };
+      const live = liveOfArb(l);
       const policy = { ...DEFAULT_DRIFT_POLICY, graceSeconds: grace };
       const { observed, desired } = stateWith(autostart, live, down);
       const drift = detectDrift(observed, desired, NOW, policy);
@@ -292,27 +298,19 @@ test('property: drift is deterministic and sorted, heals are IntentRunningButDow
 test("property: a logger's state adds at most a LoggerDown, never changes the gateway's conditions or heals", (t) => {
   fc.assert(
     fc.property(liveArb, liveArb, fc.boolean(), fc.integer({ min: 0, max: 60 }), (g, l, autostart, grace) => {
-      const toLive = (x: typeof g): LiveStatus => ({
-        ...liveUp(x.since),
-        up: x.up,
-        wantedUp: x.wantedUp,
-        finishing: x.finishing,
-        supervised: x.supervised,
-        deaths: deathsAt([...x.deaths].sort((a, b) => a - b)),
-      });
       const policy = { ...DEFAULT_DRIFT_POLICY, graceSeconds: grace };
       const spec = specOf('a', autostart);
       const state = (logger?: LiveStatus): ReturnType<typeof stateWith> => ({
         observed: observedOf(
           home(),
-          scandirOf([slotOf(spec, { down: !autostart, live: toLive(g), ...(logger === undefined ? {} : { loggerLive: logger }) })], {
+          scandirOf([slotOf(spec, { down: !autostart, live: liveOfArb(g), ...(logger === undefined ? {} : { loggerLive: logger }) })], {
             svscanLive: true,
           }),
         ),
         desired: desiredOf([spec]),
       });
       const without = state();
-      const withLogger = state(toLive(l));
+      const withLogger = state(liveOfArb(l));
       const before = detectDrift(without.observed, without.desired, NOW, policy);
       const after = detectDrift(withLogger.observed, withLogger.desired, NOW, policy);
       t.deepEqual(
